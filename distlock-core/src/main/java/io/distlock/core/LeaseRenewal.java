@@ -1,0 +1,101 @@
+package io.distlock.core;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps this node's locks alive: every tick (a sixth of the lease) it renews, in one pipelined
+ * batch, each lock whose lease is a third gone. A lock whose lease could not be proven for two
+ * thirds of it is given up and its session told {@code lost} while a sixth of the lease is
+ * still left, measured from the send time of the last successful renewal (so before Redis
+ * itself can let it go). A lock that Redis says is no longer this session's is lost at once.
+ */
+final class LeaseRenewal {
+
+    private static final System.Logger LOG = System.getLogger(LeaseRenewal.class.getName());
+    private static final int BATCH_SIZE = 500;
+
+    private final RedisLockStore store;
+    private final Collection<Session> sessions;
+    private final long renewAfterNanos;
+    private final long loseAfterNanos;
+    private volatile boolean failing;
+
+    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis) {
+        this.store = store;
+        this.sessions = sessions;
+        this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 3;
+        this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
+    }
+
+    void tick() {
+        try {
+            renewDue();
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "Lease renewal failed unexpectedly", e);
+        }
+    }
+
+    private record Due(Session session, String lock, Session.Grant grant) { }
+
+    private void renewDue() {
+        long now = System.nanoTime();
+        List<Due> due = new ArrayList<>();
+        for (Session session : sessions) {
+            for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {
+                Session.Grant grant = held.getValue();
+                if (grant.releasing) {
+                    continue;
+                }
+                long age = now - grant.leaseStartNanos;
+                if (age >= loseAfterNanos) {
+                    LOG.log(Level.WARNING, "Lease of lock ''{0}'' could not be renewed in time; telling session ''{1}'' it is lost",
+                            held.getKey(), session.name());
+                    session.lose(held.getKey(), grant, true);
+                } else if (age >= renewAfterNanos && !grant.renewing) {
+                    due.add(new Due(session, held.getKey(), grant));
+                }
+            }
+        }
+        for (int from = 0; from < due.size(); from += BATCH_SIZE) {
+            renew(due.subList(from, Math.min(due.size(), from + BATCH_SIZE)), now);
+        }
+    }
+
+    private void renew(List<Due> batch, long sentAt) {
+        List<String> owners = new ArrayList<>(batch.size());
+        List<String> locks = new ArrayList<>(batch.size());
+        for (Due d : batch) {
+            d.grant().renewing = true;
+            owners.add(d.session().id());
+            locks.add(d.lock());
+        }
+        List<CompletionStage<Boolean>> results = store.renew(owners, locks);
+        for (int i = 0; i < batch.size(); i++) {
+            Due d = batch.get(i);
+            results.get(i).whenComplete((stillOurs, e) -> {
+                d.grant().renewing = false;
+                if (e != null) {
+                    if (!failing) {
+                        failing = true;
+                        LOG.log(Level.WARNING, "Cannot renew lock leases, will keep trying: {0}", e.getMessage());
+                    }
+                } else if (stillOurs) {
+                    failing = false;
+                    if (d.grant().leaseStartNanos - sentAt < 0) {
+                        d.grant().leaseStartNanos = sentAt;
+                    }
+                } else if (!d.grant().releasing) {
+                    LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; telling it the lock is lost",
+                            d.lock(), d.session().name());
+                    d.session().lose(d.lock(), d.grant(), false);
+                }
+            });
+        }
+    }
+}

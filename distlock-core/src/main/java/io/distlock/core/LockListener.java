@@ -1,0 +1,28 @@
+package io.distlock.core;
+
+/**
+ * Receives the pushes of one {@link LockSession}.
+ *
+ * <p>Calls for one session are made one at a time, never before the reply of the request
+ * that caused them (a {@code retry} always follows the {@code Waiting} it answers), on
+ * the service's callback executor. A listener that throws is logged and ignored: it
+ * cannot break locking.
+ */
+public interface LockListener {
+
+    /** A listener that ignores every push. */
+    LockListener NONE = new LockListener() { };
+
+    /**
+     * The lock this session was told to wait for became free. Sent once per
+     * {@code Waiting}; ask again to take it (someone else may have been faster).
+     */
+    default void retry(String lock) { }
+
+    /**
+     * A lock this session held can no longer be guaranteed: its lease could not be
+     * renewed in time, or Redis no longer holds it for this session. The session no
+     * longer counts it as held.
+     */
+    default void lost(String lock) { }
+}

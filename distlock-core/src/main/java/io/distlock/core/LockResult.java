@@ -1,0 +1,27 @@
+package io.distlock.core;
+
+import static java.util.Objects.requireNonNull;
+
+/** The answer to {@link LockSession#lock(String)}: {@link Locked}, {@link Waiting} or {@link Refused}. */
+public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting, Refused {
+
+    /**
+     * The session holds the lock.
+     *
+     * @param token the fencing token of this grant: greater than every earlier grant's token
+     *              for the same lock name
+     */
+    record Locked(long token) implements LockResult { }
+
+    /**
+     * Another session holds the lock. This session will be told
+     * {@link LockListener#retry(String)} once, the next time the lock becomes free.
+     *
+     * @param holder the name of the holding session
+     */
+    record Waiting(String holder) implements LockResult {
+        public Waiting {
+            requireNonNull(holder, "holder");
+        }
+    }
+}

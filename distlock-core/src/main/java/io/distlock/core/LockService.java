@@ -1,0 +1,238 @@
+package io.distlock.core;
+
+import java.lang.System.Logger.Level;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.redisson.Redisson;
+import org.redisson.api.RTopic;
+import org.redisson.api.RedissonClient;
+import org.redisson.api.listener.BaseStatusListener;
+import org.redisson.client.codec.StringCodec;
+import org.redisson.config.Config;
+
+/**
+ * One server node's view of the distributed locks: opens {@link LockSession}s, keeps their
+ * locks' leases alive, and tells waiting sessions when locks are released anywhere.
+ *
+ * <p>Create one per node (per JVM) and share it; it is thread-safe. Nodes find each other
+ * only through Redis: every node with the same Redis and {@link LockConfig#keyPrefix()}
+ * serves the same locks. {@link #close()} closes every session (releasing its locks) and
+ * stops the node; a node that dies without closing loses its locks when their leases run out.
+ */
+public final class LockService implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(LockService.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final RedissonClient redisson;
+    private final boolean ownsRedisson;
+    private final LockConfig config;
+    private final RedisLockStore store;
+    private final Waiters waiters;
+    private final ScheduledThreadPoolExecutor scheduler;
+    private final ExecutorService ownedCallbackPool;
+    private final Executor callbackExecutor;
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final RTopic releases;
+    private final List<Integer> listenerIds = new ArrayList<>();
+    private volatile boolean closed;
+
+    private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
+        this.redisson = Objects.requireNonNull(redisson, "redisson");
+        this.ownsRedisson = ownsRedisson;
+        this.config = Objects.requireNonNull(config, "config");
+        this.store = new RedisLockStore(redisson, config);
+        this.scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("distlock-scheduler"));
+        scheduler.setRemoveOnCancelPolicy(true);
+        if (config.callbackExecutor() == null) {
+            this.ownedCallbackPool = Executors.newFixedThreadPool(2, daemonThreads("distlock-callback"));
+            this.callbackExecutor = ownedCallbackPool;
+        } else {
+            this.ownedCallbackPool = null;
+            this.callbackExecutor = config.callbackExecutor();
+        }
+        long leaseMillis = config.lease().toMillis();
+        this.waiters = new Waiters(store, scheduler, leaseMillis);
+        this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
+        try {
+            listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
+            listenerIds.add(releases.addListener(new BaseStatusListener() {
+                @Override
+                public void onSubscribe(String channel) {
+                    // Also called after every reconnect: releases published meanwhile are lost.
+                    waiters.recheckAll();
+                }
+            }));
+        } catch (RuntimeException e) {
+            shutdownThreads();
+            throw RedisLockStore.backendFailure(e);
+        }
+        LeaseRenewal renewal = new LeaseRenewal(store, sessions.values(), leaseMillis);
+        long tick = Math.max(50, leaseMillis / 6);
+        scheduler.scheduleWithFixedDelay(renewal::tick, tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * A node on the application's own Redisson client, which stays the application's: closing
+     * the service does not shut it down.
+     *
+     * @throws BackendUnavailableException if Redis cannot be reached
+     */
+    public static LockService create(RedissonClient redisson, LockConfig config) {
+        return new LockService(redisson, false, config);
+    }
+
+    /**
+     * A node with a Redisson client of its own for one Redis server, {@code redis://host:port}
+     * or {@code rediss://host:port}; the client is shut down with the service. For Sentinel or
+     * Cluster, configure a Redisson client and use {@link #create(RedissonClient, LockConfig)}.
+     *
+     * @throws BackendUnavailableException if Redis cannot be reached
+     */
+    public static LockService connect(String redisUrl, LockConfig config) {
+        Objects.requireNonNull(redisUrl, "redisUrl");
+        Config redissonConfig = new Config();
+        // Redisson sizes its thread pools for big machines; a lock node needs few threads.
+        int cores = Runtime.getRuntime().availableProcessors();
+        redissonConfig.setNettyThreads(Math.max(4, 2 * cores));
+        redissonConfig.setThreads(Math.max(2, cores));
+        redissonConfig.useSingleServer().setAddress(redisUrl);
+        RedissonClient client;
+        try {
+            client = Redisson.create(redissonConfig);
+        } catch (RuntimeException e) {
+            throw new BackendUnavailableException("Cannot connect to Redis at " + redisUrl + ": " + e.getMessage(), e);
+        }
+        try {
+            return new LockService(client, true, config);
+        } catch (RuntimeException e) {
+            client.shutdown();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a session. Check the name first with {@link #checkSessionName(String)}.
+     *
+     * @param name     a label shown to others as the holder of the session's locks
+     * @param listener receives the session's pushes; {@link LockListener#NONE} ignores them
+     * @throws IllegalArgumentException if the name breaks the rules
+     * @throws IllegalStateException    if the service is closed
+     */
+    public LockSession openSession(String name, LockListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        checkSessionName(name).ifPresent(problem -> {
+            throw new IllegalArgumentException(problem);
+        });
+        if (closed) {
+            throw new IllegalStateException("the lock service is closed");
+        }
+        Session session = new Session(this, store, waiters, config, name, newId(), listener,
+                new SerialExecutor(callbackExecutor));
+        sessions.put(session.id(), session);
+        return session;
+    }
+
+    /** What is wrong with a session name (empty, too long, control characters), or empty if it is fine. */
+    public Optional<String> checkSessionName(String name) {
+        return Names.problem("session", name, config.maxSessionNameLength());
+    }
+
+    public LockConfig config() {
+        return config;
+    }
+
+    /** The sessions open on this node. */
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    /**
+     * Closes every session, releasing its locks (waiting up to the lease for Redis), and stops
+     * this node. Shuts the Redisson client down if the service created it. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        CompletableFuture<?>[] closing = sessions.values().stream()
+                .map(s -> s.closeAsync().toCompletableFuture())
+                .toArray(CompletableFuture[]::new);
+        try {
+            CompletableFuture.allOf(closing).get(config.lease().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+            LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
+                    String.valueOf(e.getMessage()));
+        }
+        try {
+            listenerIds.forEach(releases::removeListener);
+        } catch (RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not unsubscribe from releases: {0}", e.getMessage());
+        }
+        shutdownThreads();
+        if (ownsRedisson) {
+            redisson.shutdown();
+        }
+    }
+
+    /** The session closed: stop tracking it. */
+    void forget(Session session) {
+        sessions.remove(session.id(), session);
+    }
+
+    /** The number of locks this node's sessions currently wait for (for tests and metrics). */
+    int waitedLocks() {
+        return waiters.waitedLocks();
+    }
+
+    private void onReleased(String message) {
+        int colon = message.indexOf(':');
+        try {
+            waiters.released(message.substring(colon + 1), Long.parseLong(message.substring(0, colon)));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Ignored a malformed release message: {0}", message);
+        }
+    }
+
+    private void shutdownThreads() {
+        scheduler.shutdownNow();
+        if (ownedCallbackPool != null) {
+            ownedCallbackPool.shutdown();
+        }
+    }
+
+    private static String newId() {
+        byte[] bytes = new byte[15];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}

@@ -1,0 +1,78 @@
+package io.distlock.core;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One client session: a label ({@link #name()}), a unique {@link #id()}, and the locks it holds.
+ *
+ * <p><b>Ownership.</b> Locks belong to the session, not to a thread: any thread may call any
+ * method. Two sessions with the same name are two owners that share nothing.
+ *
+ * <p><b>Never blocks.</b> Every operation returns at once; its stage completes when Redis has
+ * answered. Operations of one session take effect and complete in the order they were
+ * called. A "no" is a value ({@link LockResult.Waiting}, {@link Refused}); a stage completes
+ * exceptionally only with {@link BackendUnavailableException} when Redis cannot be reached.
+ *
+ * <p><b>Leases.</b> Held locks are leased in Redis and renewed by this node while it lives.
+ * If a renewal cannot be proven in time the session is told {@link LockListener#lost(String)}
+ * and the lock no longer counts as held.
+ *
+ * <p><b>Closing</b> releases every lock and forgets every wait; it is idempotent. After it,
+ * operations are refused with {@link Refusal#SESSION_CLOSED}.
+ */
+public interface LockSession extends AutoCloseable {
+
+    /** The session's name, shown to other sessions as the holder of its locks. */
+    String name();
+
+    /** The session's unique id: the owner of its locks in Redis. */
+    String id();
+
+    /**
+     * Takes the lock if it is free, answering {@link LockResult.Locked} with a new fencing
+     * token; answers the same token again if this session already holds it. If another
+     * session holds it, answers {@link LockResult.Waiting} and registers this session to be
+     * told {@link LockListener#retry(String)} once, the next time the lock becomes free.
+     */
+    CompletionStage<LockResult> lock(String lock);
+
+    /**
+     * Releases a lock this session holds; waiters on every node are told. Refused with
+     * {@link Refusal#NOT_OWNER}, changing nothing, if this session does not hold it.
+     */
+    CompletionStage<UnlockResult> unlock(String lock);
+
+    /**
+     * Takes all the locks or none: if any is held by another session none is taken, the
+     * answer is {@link MultiLockResult.Waiting}, and this session will be told
+     * {@link LockListener#retry(String)} for each of those.
+     */
+    CompletionStage<MultiLockResult> lockAll(Collection<String> locks);
+
+    /**
+     * Releases all the locks or none: if any is not held by this session, refused with
+     * {@link Refusal#NOT_OWNER} and nothing is released.
+     */
+    CompletionStage<UnlockResult> unlockAll(Collection<String> locks);
+
+    /** The locks this session holds now, with their fencing tokens. */
+    Map<String, Long> heldLocks();
+
+    /** Whether {@link #close()} or {@link #closeAsync()} was called. */
+    boolean isClosed();
+
+    /**
+     * Releases every lock this session holds and forgets its waits; completes when Redis has
+     * released them. Idempotent.
+     */
+    CompletionStage<Void> closeAsync();
+
+    /**
+     * Blocking {@link #closeAsync()}, for try-with-resources. If Redis cannot be reached the
+     * locks free themselves when their leases run out.
+     */
+    @Override
+    void close();
+}

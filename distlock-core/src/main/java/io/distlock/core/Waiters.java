@@ -1,0 +1,232 @@
+package io.distlock.core;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The sessions of this node that wait for locks, and the two ways they learn a lock is free:
+ *
+ * <ol>
+ *   <li>a release published by whichever node released it ({@link #released}), and</li>
+ *   <li>a re-check of the lock in Redis ({@link #recheck}): when the awaited lease would run
+ *       out (Redis publishes nothing when a key expires: that is how a dead node's locks are
+ *       noticed), and after every (re)subscription to the channel (messages published while
+ *       this node was disconnected are lost).</li>
+ * </ol>
+ *
+ * <p>A wait is for the end of one grant, named by its token. So a release message that is
+ * older than the grant waited for is ignored, and a re-check that finds a newer grant knows
+ * the awaited one ended. While a lock attempt is in flight its entry is <em>pending</em>: it
+ * only records releases, so a release that overtakes the attempt's own {@code WAIT} answer is
+ * not missed.
+ */
+final class Waiters {
+
+    private static final System.Logger LOG = System.getLogger(Waiters.class.getName());
+
+    /** Redis expires a key exactly at its TTL; look a little after it. */
+    private static final long RECHECK_MARGIN_MILLIS = 5;
+
+    /** A session's wait for one lock. Guarded by the map bin of its lock (all changes go through compute). */
+    static final class Entry {
+        final Session session;
+        boolean pending = true;
+        long releasedWhilePending;
+        long awaitedToken;
+
+        Entry(Session session) {
+            this.session = session;
+        }
+    }
+
+    private static final class LockWaiters {
+        final List<Entry> entries = new ArrayList<>(2);
+        ScheduledFuture<?> recheck;
+        long recheckAtNanos;
+    }
+
+    private final ConcurrentHashMap<String, LockWaiters> byLock = new ConcurrentHashMap<>();
+    private final RedisLockStore store;
+    private final ScheduledExecutorService scheduler;
+    private final long leaseMillis;
+
+    Waiters(RedisLockStore store, ScheduledExecutorService scheduler, long leaseMillis) {
+        this.store = store;
+        this.scheduler = scheduler;
+        this.leaseMillis = leaseMillis;
+    }
+
+    /** Before a lock attempt: from now on releases of {@code lock} are recorded for the session. */
+    Entry beginAttempt(String lock, Session session) {
+        Entry[] entry = new Entry[1];
+        byLock.compute(lock, (k, waiters) -> {
+            LockWaiters w = waiters == null ? new LockWaiters() : waiters;
+            Entry e = find(w, session);
+            if (e == null) {
+                e = new Entry(session);
+                w.entries.add(e);
+            }
+            e.pending = true;
+            e.releasedWhilePending = 0;
+            entry[0] = e;
+            return w;
+        });
+        return entry[0];
+    }
+
+    /** The attempt ended without a wait: granted, refused or failed. */
+    void endAttempt(String lock, Entry entry) {
+        byLock.computeIfPresent(lock, (k, w) -> {
+            w.entries.remove(entry);
+            return orNull(w);
+        });
+    }
+
+    /**
+     * The attempt was told to wait for the grant {@code token}. Returns true if that grant
+     * already ended while the attempt was in flight: the caller tells the session at once.
+     */
+    boolean await(String lock, Entry entry, long token, long pttlMillis) {
+        boolean[] endedAlready = new boolean[1];
+        byLock.computeIfPresent(lock, (k, w) -> {
+            if (!w.entries.contains(entry)) {
+                return orNull(w); // cancelled meanwhile (the session closed)
+            }
+            if (entry.releasedWhilePending >= token) {
+                w.entries.remove(entry);
+                endedAlready[0] = true;
+                return orNull(w);
+            }
+            entry.pending = false;
+            entry.awaitedToken = token;
+            scheduleRecheck(lock, w, pttlMillis);
+            return w;
+        });
+        return endedAlready[0];
+    }
+
+    /** Forgets every wait of a closing session. */
+    void cancelAll(Session session) {
+        for (String lock : byLock.keySet()) {
+            byLock.computeIfPresent(lock, (k, w) -> {
+                w.entries.removeIf(e -> e.session == session);
+                return orNull(w);
+            });
+        }
+    }
+
+    /** A release of grant {@code token} of {@code lock} was published. */
+    void released(String lock, long token) {
+        List<Session> told = new ArrayList<>();
+        byLock.computeIfPresent(lock, (k, w) -> {
+            w.entries.removeIf(e -> {
+                if (e.pending) {
+                    e.releasedWhilePending = Math.max(e.releasedWhilePending, token);
+                    return false;
+                }
+                if (e.awaitedToken <= token) {
+                    told.add(e.session);
+                    return true;
+                }
+                return false;
+            });
+            return orNull(w);
+        });
+        told.forEach(s -> s.retry(lock));
+    }
+
+    /** Re-checks every waited lock: after a (re)subscription, releases may have been missed. */
+    void recheckAll() {
+        for (String lock : byLock.keySet()) {
+            recheck(lock);
+        }
+    }
+
+    /** The number of locks this node's sessions wait for. */
+    int waitedLocks() {
+        return byLock.size();
+    }
+
+    private void recheck(String lock) {
+        byLock.computeIfPresent(lock, (k, w) -> {
+            w.recheck = null;
+            return w;
+        });
+        store.peek(lock).whenComplete((state, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Re-check of lock ''{0}'' failed, trying again: {1}", lock, e.getMessage());
+                byLock.computeIfPresent(lock, (k, w) -> {
+                    scheduleRecheck(lock, w, leaseMillis / 3);
+                    return w;
+                });
+            } else {
+                observed(lock, state);
+            }
+        });
+    }
+
+    private void observed(String lock, RedisLockStore.LockState state) {
+        // Every grant up to this token has ended: the lock is free, or a newer grant holds it.
+        long endedUpTo = state.free() ? Long.MAX_VALUE : state.token() - 1;
+        List<Session> told = new ArrayList<>();
+        byLock.computeIfPresent(lock, (k, w) -> {
+            w.entries.removeIf(e -> {
+                if (!e.pending && e.awaitedToken <= endedUpTo) {
+                    told.add(e.session);
+                    return true;
+                }
+                return false;
+            });
+            if (!state.free()) {
+                scheduleRecheck(lock, w, state.pttlMillis() >= 0 ? state.pttlMillis() : leaseMillis);
+            }
+            return orNull(w);
+        });
+        told.forEach(s -> s.retry(lock));
+    }
+
+    /** Schedules a re-check at the lease's end unless an earlier one is due. Called inside compute. */
+    private void scheduleRecheck(String lock, LockWaiters w, long delayMillis) {
+        if (w.entries.stream().allMatch(e -> e.pending)) {
+            return; // pending attempts learn from their own answer
+        }
+        long delay = Math.min(delayMillis, leaseMillis) + RECHECK_MARGIN_MILLIS;
+        long at = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
+        if (w.recheck != null && !w.recheck.isDone() && w.recheckAtNanos - at <= 0) {
+            return;
+        }
+        if (w.recheck != null) {
+            w.recheck.cancel(false);
+        }
+        w.recheckAtNanos = at;
+        try {
+            w.recheck = scheduler.schedule(() -> recheck(lock), delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            w.recheck = null; // the service is closing
+        }
+    }
+
+    private static Entry find(LockWaiters w, Session session) {
+        for (Entry e : w.entries) {
+            if (e.session == session) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    private static LockWaiters orNull(LockWaiters w) {
+        if (w.entries.isEmpty()) {
+            if (w.recheck != null) {
+                w.recheck.cancel(false);
+            }
+            return null;
+        }
+        return w;
+    }
+}

@@ -1,0 +1,231 @@
+package io.distlock.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import redis.embedded.core.ExecutableProvider;
+
+/**
+ * A real {@code redis-server} process on a free loopback port, for tests: start, kill
+ * ({@code SIGKILL}), pause ({@code SIGSTOP}) and resume, restart on the same port, close.
+ *
+ * <p>The binary is, in order: the file named by the system property {@code distlock.redis.binary},
+ * a {@code redis-server} on the PATH, or the one shipped in the embedded-redis jar. Nothing
+ * is persisted: a restart starts empty, as a Redis without persistence does. Every process
+ * is also killed by a shutdown hook, so a failing test leaves none behind.
+ */
+public final class RedisProcess implements AutoCloseable {
+
+    private static final Set<RedisProcess> RUNNING = ConcurrentHashMap.newKeySet();
+    private static volatile File binary;
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(RedisProcess::kill), "redis-process-cleanup"));
+    }
+
+    private final int port;
+    private final List<String> extraArgs;
+    private final Path dir;
+    private Process process;
+
+    private RedisProcess(int port, List<String> extraArgs) {
+        this.port = port;
+        this.extraArgs = List.copyOf(extraArgs);
+        try {
+            this.dir = Files.createTempDirectory("distlock-redis-" + port + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts a Redis on a free port; extra arguments are passed as {@code redis-server} options. */
+    public static RedisProcess start(String... extraArgs) {
+        RedisProcess redis = new RedisProcess(freePort(), List.of(extraArgs));
+        redis.launch();
+        return redis;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** {@code redis://127.0.0.1:<port>} */
+    public String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public synchronized boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** A new connection for raw commands (INFO, DEBUG SLEEP, CLIENT KILL...). */
+    public RespConnection connect() {
+        return new RespConnection(port);
+    }
+
+    /** Sends one command on a fresh connection and returns the reply. */
+    public Object command(String... args) {
+        try (RespConnection c = connect()) {
+            return c.command(args);
+        }
+    }
+
+    /** SIGKILL: the process dies at once, with all its data. */
+    public synchronized void kill() {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        RUNNING.remove(this);
+    }
+
+    /** SIGSTOP: the process stops answering but keeps its sockets open. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    /** Kills the process and starts an empty one on the same port. */
+    public synchronized void restart() {
+        kill();
+        launch();
+    }
+
+    @Override
+    public synchronized void close() {
+        kill();
+        try (var files = Files.walk(dir)) {
+            files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temp directory left behind is harmless
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "redis-server on port " + port;
+    }
+
+    private synchronized void launch() {
+        List<String> cmd = new ArrayList<>(List.of(binary().getAbsolutePath(),
+                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", dir.toString(), "--protected-mode", "no", "--loglevel", "warning"));
+        cmd.addAll(extraArgs);
+        try {
+            process = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("redis.log").toFile())
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot start " + cmd, e);
+        }
+        RUNNING.add(this);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            try (RespConnection c = connect()) {
+                if ("PONG".equals(c.command("PING"))) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    String log = readLog();
+                    kill();
+                    throw new IllegalStateException("redis-server did not start on port " + port + ": " + log, e);
+                }
+            }
+            Thread.onSpinWait();
+            try {
+                process.waitFor(20, TimeUnit.MILLISECONDS); // returns early only if it died
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while starting Redis", e);
+            }
+        }
+    }
+
+    private String readLog() {
+        try {
+            return Files.readString(dir.resolve("redis.log"));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    private void signal(String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static File binary() {
+        if (binary == null) {
+            synchronized (RedisProcess.class) {
+                if (binary == null) {
+                    binary = findBinary();
+                }
+            }
+        }
+        return binary;
+    }
+
+    private static File findBinary() {
+        String configured = System.getProperty("distlock.redis.binary");
+        if (configured != null && !configured.isBlank()) {
+            return new File(configured);
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            File candidate = new File(dir, "redis-server");
+            if (candidate.canExecute()) {
+                return candidate;
+            }
+        }
+        try {
+            File shipped = ExecutableProvider.newJarResourceProvider().get();
+            shipped.setExecutable(true);
+            return shipped;
+        } catch (IOException e) {
+            throw new UncheckedIOException("No redis-server: set -Ddistlock.redis.binary or put one on the PATH", e);
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress("127.0.0.1", 0));
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
