@@ -1,0 +1,156 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.RedisProcess;
+
+/** Nodes that die and a Redis that dies, pauses or forgets: waiters are still told, holders told LOST. */
+class NodeFailureTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(2);
+    private static final LockConfig CONFIG = LockConfig.builder().lease(LEASE).build();
+
+    private RedisProcess redis;
+
+    @BeforeEach
+    void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterEach
+    void stopRedis() {
+        redis.close();
+    }
+
+    private RedissonClient client() {
+        Config config = new Config();
+        config.useSingleServer().setAddress(redis.url()).setTimeout(1000).setRetryAttempts(1);
+        return Redisson.create(config);
+    }
+
+    @Test
+    void aDeadNodesLocksFreeThemselvesWithinTheLeaseAndWaitersAreTold() {
+        RedissonClient doomedClient = client();
+        LockService doomed = LockService.create(doomedClient, CONFIG);
+        try (LockService survivor = LockService.connect(redis.url(), CONFIG)) {
+            LockSession holder = doomed.openSession("holder", LockListener.NONE);
+            Pushes pushes = new Pushes();
+            LockSession waiter = survivor.openSession("waiter", pushes);
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+
+            // The node dies: its Redis connections go away and nothing is released.
+            long died = System.nanoTime();
+            doomedClient.shutdown(0, 0, TimeUnit.SECONDS);
+
+            pushes.expect(Kind.RETRY, "doc", LEASE.plus(seconds(1)));
+            assertThat(Duration.ofNanos(System.nanoTime() - died)).isLessThan(LEASE.plusSeconds(1));
+            assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        } finally {
+            doomed.close();
+        }
+    }
+
+    @Test
+    void waitersAreToldAfterRedisRestartsAndHoldersAreToldTheirLockIsLost() {
+        // A long lease, so that only the re-check after the reconnect can tell the waiter in time.
+        LockConfig longLease = LockConfig.builder().lease(Duration.ofSeconds(30)).build();
+        try (LockService node1 = LockService.connect(redis.url(), longLease);
+             LockService node2 = LockService.connect(redis.url(), longLease)) {
+            Pushes holderPushes = new Pushes();
+            Pushes waiterPushes = new Pushes();
+            LockSession holder = node1.openSession("holder", holderPushes);
+            LockSession waiter = node2.openSession("waiter", waiterPushes);
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+
+            redis.restart(); // empty: the lock is gone, and nobody published anything
+
+            waiterPushes.expect(Kind.RETRY, "doc", seconds(8));
+            // The holder learns at its next renewal, a third of the lease after its grant.
+            holderPushes.expect(Kind.LOST, "doc", seconds(25));
+            assertThat(holder.heldLocks()).isEmpty();
+            assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        }
+    }
+
+    @Test
+    void aHolderWhoseLeaseCannotBeRenewedIsToldLostBeforeTheLeaseRunsOut() {
+        RedissonClient client = client();
+        try (LockService node = LockService.create(client, CONFIG)) {
+            Pushes pushes = new Pushes();
+            LockSession holder = node.openSession("holder", pushes);
+            long sent = System.nanoTime();
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+
+            redis.pause();
+            try {
+                Pushes.Push lost = pushes.expect(Kind.LOST, "doc", seconds(10));
+                // The lease started no earlier than the lock command was sent; LOST must come before it ends.
+                assertThat(Duration.ofNanos(lost.atNanos() - sent)).isLessThan(LEASE);
+                assertThat(holder.heldLocks()).isEmpty();
+            } finally {
+                redis.resume();
+            }
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void aLiveNodeKeepsItsLocksPastTheLease() {
+        try (LockService node1 = LockService.connect(redis.url(), CONFIG);
+             LockService node2 = LockService.connect(redis.url(), CONFIG)) {
+            Pushes pushes = new Pushes();
+            LockSession holder = node1.openSession("holder", pushes);
+            LockSession other = node2.openSession("other", LockListener.NONE);
+            long token = ((LockResult.Locked) result(holder.lock("doc"))).token();
+            long until = System.nanoTime() + LEASE.multipliedBy(3).toNanos();
+            await().atMost(LEASE.multipliedBy(4)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                assertThat(result(other.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+                return System.nanoTime() > until;
+            });
+            pushes.expectNone(Duration.ZERO);
+            assertThat(holder.heldLocks()).containsEntry("doc", token);
+        }
+    }
+
+    @Test
+    void aLockAttemptThatCannotReachRedisFailsWithBackendUnavailable() {
+        RedissonClient client = client();
+        try (LockService node = LockService.create(client, CONFIG)) {
+            LockSession session = node.openSession("s", LockListener.NONE);
+            redis.pause();
+            try {
+                Throwable failure = session.lock("doc").toCompletableFuture()
+                        .handle((r, e) -> e).get(30, TimeUnit.SECONDS);
+                assertThat(failure).isInstanceOf(BackendUnavailableException.class);
+                assertThat(session.heldLocks()).isEmpty();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            } finally {
+                redis.resume();
+            }
+            // the session still works once Redis answers again
+            await().atMost(seconds(10)).untilAsserted(() ->
+                    assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class));
+        } finally {
+            client.shutdown();
+        }
+    }
+}
