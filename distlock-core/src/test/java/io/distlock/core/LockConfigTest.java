@@ -1,0 +1,41 @@
+package io.distlock.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+class LockConfigTest {
+
+    @Test
+    void defaultsAreTheProtocols() {
+        LockConfig c = LockConfig.defaults();
+        assertThat(c.lease()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.maxSessionNameLength()).isEqualTo(128);
+        assertThat(c.maxLockNameLength()).isEqualTo(256);
+        assertThat(c.maxLocksPerSession()).isEqualTo(1000);
+        assertThat(c.maxLocksPerRequest()).isEqualTo(64);
+        assertThat(c.keyPrefix()).isEqualTo("distlock");
+    }
+
+    @Test
+    void badSettingsAreRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> LockConfig.builder().lease(Duration.ofMillis(100)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease");
+        assertThatThrownBy(() -> LockConfig.builder().tokenMemory(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenMemory");
+        assertThatThrownBy(() -> LockConfig.builder().maxLocksPerSession(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxLocksPerSession");
+        assertThatThrownBy(() -> LockConfig.builder().keyPrefix("has space"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyPrefix");
+    }
+
+    @Test
+    void toBuilderKeepsEverySetting() {
+        LockConfig c = LockConfig.builder().keyPrefix("app").lease(Duration.ofSeconds(3)).maxLocksPerRequest(7).build();
+        LockConfig copy = c.toBuilder().build();
+        assertThat(copy.toString()).isEqualTo(c.toString());
+    }
+}
