@@ -124,6 +124,7 @@ final class Session implements LockSession {
                     return Step.<LockResult>of(new LockResult.Locked(token));
                 }
                 RedisLockStore.Conflict c = attempt.conflicts().get(0);
+                forgetStaleGrant(lock);
                 return new Step<>(new LockResult.Waiting(c.holder()), () -> await(entry, c));
             });
         });
@@ -201,6 +202,7 @@ final class Session implements LockSession {
                 Map<String, String> holders = new LinkedHashMap<>();
                 for (RedisLockStore.Conflict c : attempt.conflicts()) {
                     holders.put(c.lock(), c.holder());
+                    forgetStaleGrant(c.lock());
                 }
                 entries.forEach((lock, entry) -> {
                     if (!holders.containsKey(lock)) {
@@ -338,6 +340,14 @@ final class Session implements LockSession {
     private void await(Waiters.Entry entry, RedisLockStore.Conflict c) {
         if (waiters.await(c.lock(), entry, c.token(), c.pttlMillis())) {
             retry(c.lock());
+        }
+    }
+
+    /** Another session holds a lock this session still counted as its own: it was lost. */
+    private void forgetStaleGrant(String lock) {
+        Grant stale = held.get(lock);
+        if (stale != null) {
+            lose(lock, stale, false);
         }
     }
 

@@ -320,6 +320,36 @@ class SingleNodeTest {
     }
 
     @Test
+    void aLockTakenOverInRedisIsReportedLostNotUnlocked() {
+        Pushes alicePushes = new Pushes();
+        LockSession alice = open("alice", alicePushes);
+        LockSession bob = open("bob", new Pushes());
+        token(alice.lock("doc-1"));
+        redis.command("DEL", "distlock:lock:doc-1"); // as if the lease had run out unnoticed
+        long bobs = token(bob.lock("doc-1"));
+
+        UnlockResult unlocked = result(alice.unlock("doc-1"));
+        assertThat(unlocked).isInstanceOf(Refused.class).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.NOT_OWNER);
+        alicePushes.expect(Kind.LOST, "doc-1", seconds(5));
+        assertThat(alice.heldLocks()).isEmpty();
+        assertThat(bob.heldLocks()).containsEntry("doc-1", bobs);
+    }
+
+    @Test
+    void relockingALockTakenOverInRedisAnswersWaitAndLost() {
+        Pushes alicePushes = new Pushes();
+        LockSession alice = open("alice", alicePushes);
+        LockSession bob = open("bob", new Pushes());
+        token(alice.lock("doc-1"));
+        redis.command("DEL", "distlock:lock:doc-1");
+        token(bob.lock("doc-1"));
+
+        assertThat(result(alice.lock("doc-1"))).isEqualTo(new LockResult.Waiting("bob"));
+        alicePushes.expect(Kind.LOST, "doc-1", seconds(5));
+        assertThat(alice.heldLocks()).isEmpty();
+    }
+
+    @Test
     void releasedLocksLeaveOnlyAnExpiringTokenAndWaitersLeaveNothing() {
         LockSession alice = open("alice", new Pushes());
         LockSession bob = open("bob", new Pushes());
