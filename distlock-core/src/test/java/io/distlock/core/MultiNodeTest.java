@@ -8,37 +8,24 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
-import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TestRedis;
 
 /** Three nodes (three services, each with its own Redisson client) on one Redis. */
 class MultiNodeTest {
 
-    private static RedisProcess redis;
     private final List<LockService> nodes = new ArrayList<>();
-
-    @BeforeAll
-    static void startRedis() {
-        redis = RedisProcess.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redis.close();
-    }
 
     @BeforeEach
     void startNodes() {
-        redis.command("FLUSHALL");
+        TestRedis.flushAll();
         for (int i = 0; i < 3; i++) {
-            nodes.add(LockService.connect(redis.url(), LockConfig.defaults()));
+            nodes.add(LockService.connect(TestRedis.url(), LockConfig.defaults()));
         }
     }
 
@@ -146,7 +133,7 @@ class MultiNodeTest {
         LockSession s = nodes.get(0).openSession("s", LockListener.NONE);
         long first = token(result(s.lock("doc")));
         result(s.unlock("doc"));
-        redis.command("DEL", "distlock:lock:doc"); // as after a restart without persistence
+        TestRedis.command("DEL", "distlock:lock:doc"); // as after a restart without persistence
         long second = token(result(s.lock("doc")));
         assertThat(second).isGreaterThan(first);
     }

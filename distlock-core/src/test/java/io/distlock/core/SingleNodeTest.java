@@ -12,37 +12,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
-import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TestRedis;
 
 /** The result table of one node, against a real Redis. */
 class SingleNodeTest {
 
-    private static RedisProcess redis;
     private LockService service;
     private final List<LockSession> sessions = new ArrayList<>();
 
-    @BeforeAll
-    static void startRedis() {
-        redis = RedisProcess.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redis.close();
-    }
-
     @BeforeEach
     void startNode() {
-        redis.command("FLUSHALL");
-        service = LockService.connect(redis.url(), LockConfig.builder().maxLocksPerSession(5).maxLocksPerRequest(3).build());
+        TestRedis.flushAll();
+        service = LockService.connect(TestRedis.url(), LockConfig.builder().maxLocksPerSession(5).maxLocksPerRequest(3).build());
     }
 
     @AfterEach
@@ -291,13 +278,13 @@ class SingleNodeTest {
 
     @Test
     void keyPrefixSeparatesApplications() {
-        try (LockService other = LockService.connect(redis.url(), LockConfig.builder().keyPrefix("other-app").build())) {
+        try (LockService other = LockService.connect(TestRedis.url(), LockConfig.builder().keyPrefix("other-app").build())) {
             LockSession alice = open("alice", new Pushes());
             LockSession bob = other.openSession("bob", LockListener.NONE);
             token(alice.lock("doc-1"));
             token(bob.lock("doc-1"));
             @SuppressWarnings("unchecked")
-            List<String> keys = (List<String>) redis.command("KEYS", "*");
+            List<String> keys = (List<String>) TestRedis.command("KEYS", "*");
             assertThat(keys).contains("distlock:lock:doc-1", "other-app:lock:doc-1");
         }
     }
@@ -325,7 +312,7 @@ class SingleNodeTest {
         LockSession alice = open("alice", alicePushes);
         LockSession bob = open("bob", new Pushes());
         token(alice.lock("doc-1"));
-        redis.command("DEL", "distlock:lock:doc-1"); // as if the lease had run out unnoticed
+        TestRedis.command("DEL", "distlock:lock:doc-1"); // as if the lease had run out unnoticed
         long bobs = token(bob.lock("doc-1"));
 
         UnlockResult unlocked = result(alice.unlock("doc-1"));
@@ -341,7 +328,7 @@ class SingleNodeTest {
         LockSession alice = open("alice", alicePushes);
         LockSession bob = open("bob", new Pushes());
         token(alice.lock("doc-1"));
-        redis.command("DEL", "distlock:lock:doc-1");
+        TestRedis.command("DEL", "distlock:lock:doc-1");
         token(bob.lock("doc-1"));
 
         assertThat(result(alice.lock("doc-1"))).isEqualTo(new LockResult.Waiting("bob"));
@@ -357,9 +344,9 @@ class SingleNodeTest {
         result(bob.lock("doc-1"));
         result(alice.closeAsync());
         result(bob.closeAsync());
-        Object ttl = redis.command("PTTL", "distlock:lock:doc-1");
+        Object ttl = TestRedis.command("PTTL", "distlock:lock:doc-1");
         assertThat((Long) ttl).isBetween(1L, 60_000L);
-        assertThat(redis.command("HKEYS", "distlock:lock:doc-1")).isEqualTo(List.of("token"));
+        assertThat(TestRedis.command("HKEYS", "distlock:lock:doc-1")).isEqualTo(List.of("token"));
         assertThat(service.waitedLocks()).isZero();
         assertThat(service.sessionCount()).isZero();
     }

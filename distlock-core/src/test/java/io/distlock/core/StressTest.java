@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.Await;
-import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TestRedis;
 
 /**
  * Many sessions on three nodes fight over a few hot names for a bounded time. Every grant
@@ -42,53 +42,52 @@ class StressTest {
 
     @Test
     void noTwoSessionsEverHoldTheSameLockAndTokensOnlyGrow() throws Exception {
-        try (RedisProcess redis = RedisProcess.start()) {
-            List<LockService> nodes = new ArrayList<>();
-            ExecutorService clients = Executors.newFixedThreadPool(3 * SESSIONS_PER_NODE);
-            try {
-                for (int i = 0; i < 3; i++) {
-                    nodes.add(LockService.connect(redis.url(), LockConfig.defaults()));
-                }
-                ConcurrentLinkedQueue<Hold> holds = new ConcurrentLinkedQueue<>();
-                ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
-                Map<String, Counter> counters = new java.util.HashMap<>();
-                for (String name : HOT) {
-                    counters.put(name, new Counter());
-                }
-                AtomicInteger waits = new AtomicInteger();
-                long end = System.nanoTime() + RUN.toNanos();
-                List<Future<?>> running = new ArrayList<>();
-                for (int n = 0; n < nodes.size(); n++) {
-                    for (int s = 0; s < SESSIONS_PER_NODE; s++) {
-                        LockService node = nodes.get(n);
-                        String name = "node" + n + "-s" + s;
-                        running.add(clients.submit(() -> client(node, name, end, holds, counters, waits, problems)));
-                    }
-                }
-                for (Future<?> f : running) {
-                    f.get(RUN.plusSeconds(60).toSeconds(), TimeUnit.SECONDS);
-                }
-
-                System.out.printf("stress: %d grants, %d waits%n", holds.size(), waits.get());
-                assertThat(problems).as("errors and lost RETRYs").isEmpty();
-                assertThat(holds).as("grants").hasSizeGreaterThan(100);
-                assertThat(waits.get()).as("contention actually happened").isGreaterThan(10);
-                for (String name : HOT) {
-                    List<Hold> ofName = holds.stream().filter(h -> h.lock().equals(name))
-                            .sorted(Comparator.comparingLong(Hold::grantedNanos)).collect(Collectors.toList());
-                    for (int i = 1; i < ofName.size(); i++) {
-                        Hold before = ofName.get(i - 1);
-                        Hold after = ofName.get(i);
-                        assertThat(after.grantedNanos()).as("%s granted to %s while %s held it", name, after.session(), before.session())
-                                .isGreaterThanOrEqualTo(before.releasingNanos());
-                        assertThat(after.token()).as("token order on %s", name).isGreaterThan(before.token());
-                    }
-                    assertThat(counters.get(name).value).as("increments under %s", name).isEqualTo(ofName.size());
-                }
-            } finally {
-                clients.shutdownNow();
-                nodes.forEach(LockService::close);
+        String prefix = "stress-" + System.nanoTime(); // a fresh namespace, even on a shared Redis
+        List<LockService> nodes = new ArrayList<>();
+        ExecutorService clients = Executors.newFixedThreadPool(3 * SESSIONS_PER_NODE);
+        try {
+            for (int i = 0; i < 3; i++) {
+                nodes.add(LockService.connect(TestRedis.url(), LockConfig.builder().keyPrefix(prefix).build()));
             }
+            ConcurrentLinkedQueue<Hold> holds = new ConcurrentLinkedQueue<>();
+            ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+            Map<String, Counter> counters = new java.util.HashMap<>();
+            for (String name : HOT) {
+                counters.put(name, new Counter());
+            }
+            AtomicInteger waits = new AtomicInteger();
+            long end = System.nanoTime() + RUN.toNanos();
+            List<Future<?>> running = new ArrayList<>();
+            for (int n = 0; n < nodes.size(); n++) {
+                for (int s = 0; s < SESSIONS_PER_NODE; s++) {
+                    LockService node = nodes.get(n);
+                    String name = "node" + n + "-s" + s;
+                    running.add(clients.submit(() -> client(node, name, end, holds, counters, waits, problems)));
+                }
+            }
+            for (Future<?> f : running) {
+                f.get(RUN.plusSeconds(60).toSeconds(), TimeUnit.SECONDS);
+            }
+
+            System.out.printf("stress: %d grants, %d waits%n", holds.size(), waits.get());
+            assertThat(problems).as("errors and lost RETRYs").isEmpty();
+            assertThat(holds).as("grants").hasSizeGreaterThan(100);
+            assertThat(waits.get()).as("contention actually happened").isGreaterThan(10);
+            for (String name : HOT) {
+                List<Hold> ofName = holds.stream().filter(h -> h.lock().equals(name))
+                        .sorted(Comparator.comparingLong(Hold::grantedNanos)).collect(Collectors.toList());
+                for (int i = 1; i < ofName.size(); i++) {
+                    Hold before = ofName.get(i - 1);
+                    Hold after = ofName.get(i);
+                    assertThat(after.grantedNanos()).as("%s granted while held: %s overlaps %s", name, after, before)
+                            .isGreaterThanOrEqualTo(before.releasingNanos());
+                    assertThat(after.token()).as("token order on %s", name).isGreaterThan(before.token());
+                }
+                assertThat(counters.get(name).value).as("increments under %s", name).isEqualTo(ofName.size());
+            }
+        } finally {
+            clients.shutdownNow();
+            nodes.forEach(LockService::close);
         }
     }
 

@@ -34,7 +34,7 @@ public final class RedisProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(RedisProcess::kill), "redis-process-cleanup"));
     }
 
-    private final int port;
+    private int port;
     private final List<String> extraArgs;
     private final Path dir;
     private Process process;
@@ -52,8 +52,25 @@ public final class RedisProcess implements AutoCloseable {
     /** Starts a Redis on a free port; extra arguments are passed as {@code redis-server} options. */
     public static RedisProcess start(String... extraArgs) {
         RedisProcess redis = new RedisProcess(freePort(), List.of(extraArgs));
-        redis.launch();
-        return redis;
+        // Another JVM may have been handed the same free port and started its Redis there
+        // first: then ours cannot bind and we must not mistake theirs for ours.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                redis.launch();
+                return redis;
+            } catch (PortTakenException e) {
+                if (attempt == 5) {
+                    throw new IllegalStateException("Could not find a free port for Redis", e);
+                }
+                redis.port = freePort();
+            }
+        }
+    }
+
+    private static final class PortTakenException extends RuntimeException {
+        PortTakenException(String message) {
+            super(message);
+        }
     }
 
     public int port() {
@@ -75,7 +92,7 @@ public final class RedisProcess implements AutoCloseable {
 
     /** A new connection for raw commands (INFO, DEBUG SLEEP, CLIENT KILL...). */
     public RespConnection connect() {
-        return new RespConnection(port);
+        return new RespConnection("127.0.0.1", port);
     }
 
     /** Sends one command on a fresh connection and returns the reply. */
@@ -146,9 +163,14 @@ public final class RedisProcess implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (true) {
             try (RespConnection c = connect()) {
-                if ("PONG".equals(c.command("PING"))) {
+                String info = String.valueOf(c.command("INFO", "server"));
+                if (info.contains("process_id:" + process.pid() + "\r\n")) {
                     return;
                 }
+                kill();
+                throw new PortTakenException("port " + port + " is served by another Redis");
+            } catch (PortTakenException e) {
+                throw e;
             } catch (RuntimeException e) {
                 if (!process.isAlive() || System.nanoTime() > deadline) {
                     String log = readLog();

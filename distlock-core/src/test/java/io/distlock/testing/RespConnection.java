@@ -22,15 +22,15 @@ public final class RespConnection implements AutoCloseable {
     private final OutputStream out;
     private final InputStream in;
 
-    RespConnection(int port) {
+    RespConnection(String host, int port) {
         try {
             socket = new Socket();
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+            socket.connect(new InetSocketAddress(host, port), 2_000);
             socket.setSoTimeout(10_000);
             out = socket.getOutputStream();
             in = new BufferedInputStream(socket.getInputStream());
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot connect to Redis on port " + port, e);
+            throw new UncheckedIOException("Cannot connect to Redis at " + host + ":" + port, e);
         }
     }
 
