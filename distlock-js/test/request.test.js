@@ -1,0 +1,364 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { DistLockClient } from '../src/distlock.js';
+import { FakeServer, connectSession, flush } from './support/fake-websocket.js';
+
+async function connected(options = {}) {
+  const server = new FakeServer();
+  const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
+  const ws = await connectSession(client, server);
+  return { server, client, ws };
+}
+
+/** A promise with its resolve/reject outside, to control when a callback finishes. */
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+/** Records whether a promise settled, without awaiting it. */
+function track(promise) {
+  const state = { settled: false, value: undefined, error: undefined };
+  promise.then((value) => { state.settled = true; state.value = value; },
+    (error) => { state.settled = true; state.error = error; });
+  return state;
+}
+
+describe('request()', () => {
+  test('takes the lock, runs the callback with {name, token}, unlocks when it settles, and resolves with its result', async () => {
+    const { client, ws } = await connected();
+    const work = deferred();
+    let seen;
+    const requesting = track(client.request('doc', async (lock) => {
+      seen = lock;
+      return work.promise;
+    }));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 100 });
+    await flush();
+    assert.deepEqual(seen, { name: 'doc', token: 100 });
+    ws.expectNothingSent(); // no unlock while the callback runs
+    work.resolve('done');
+    await flush();
+    const unlock = ws.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    assert.equal(requesting.settled, false, 'settles after the unlock is answered');
+    ws.reply(unlock, { status: 'OK' });
+    await flush();
+    assert.equal(requesting.value, 'done');
+  });
+
+  test('options may be left out or given; a sync callback works too', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', {}, () => 7);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 7);
+  });
+
+  test('a callback that throws still releases the lock, and the call rejects with its error', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', async () => { throw new Error('boom'); });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await assert.rejects(requesting, /boom/);
+  });
+
+  test('waits with WAIT and RETRY, asks again after every RETRY (another session may win), then runs', async () => {
+    const { client, ws } = await connected();
+    let ran = 0;
+    const requesting = client.request('doc', () => { ran++; return 'ok'; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT', holder: 'bob' });
+    await flush();
+    ws.expectNothingSent();
+    ws.push({ status: 'RETRY', message: 'other-doc', lock: 'other-doc' }); // not ours: keep waiting
+    await flush();
+    ws.expectNothingSent();
+    ws.push({ status: 'RETRY', message: 'doc', lock: 'doc' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT', holder: 'carol' }); // carol was faster
+    await flush();
+    assert.equal(ran, 0);
+    ws.push({ status: 'RETRY', message: 'doc', lock: 'doc' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 3 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'ok');
+    assert.equal(ran, 1);
+  });
+
+  test('a RETRY delivered right behind the WAIT (same tick) is not missed', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', () => 'ok');
+    await flush();
+    const frame = ws.next('lock');
+    ws.reply(frame, { status: 'WAIT', holder: 'bob' });
+    ws.push({ status: 'RETRY', message: 'doc', lock: 'doc' }); // before any continuation ran
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 2 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'ok');
+  });
+
+  test('requests for the same name in one client queue locally and never overlap', async () => {
+    const { client, ws } = await connected();
+    const log = [];
+    const first = deferred();
+    const a = client.request('doc', async (lock) => { log.push(`a:${lock.token}`); await first.promise; log.push('a done'); });
+    const b = client.request('doc', async (lock) => { log.push(`b:${lock.token}`); });
+    const other = client.request('other', async (lock) => { log.push(`other:${lock.token}`); });
+    await flush();
+    const lockA = ws.next('lock');
+    const lockOther = ws.next('lock');
+    assert.equal(lockA.param, 'doc');
+    assert.equal(lockOther.param, 'other', 'another name does not wait for doc');
+    ws.expectNothingSent(); // b waits locally: the server would grant it to the same session
+    ws.reply(lockA, { status: 'LOCKED', token: 10 });
+    ws.reply(lockOther, { status: 'LOCKED', token: 20 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' }); // other's
+    await flush();
+    ws.expectNothingSent();
+    first.resolve();
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' }); // a's
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 11 }); // b's turn
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await Promise.all([a, b, other]);
+    assert.deepEqual(log, ['a:10', 'other:20', 'a done', 'b:11']);
+  });
+
+  test('ifAvailable: WAIT calls callback(null) without waiting, and resolves with its result', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', { ifAvailable: true }, (lock) => (lock === null ? 'busy' : 'mine'));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT', holder: 'bob' });
+    assert.equal(await requesting, 'busy');
+    ws.expectNothingSent();
+  });
+
+  test('ifAvailable: a free lock is taken and released as usual', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', { ifAvailable: true }, (lock) => lock?.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 5);
+  });
+
+  test('ifAvailable: held by another request() of this client means not available, without asking the server', async () => {
+    const { client, ws } = await connected();
+    const hold = deferred();
+    const holder = client.request('doc', () => hold.promise);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    assert.equal(await client.request('doc', { ifAvailable: true }, (lock) => lock), null);
+    ws.expectNothingSent();
+    hold.resolve();
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await holder;
+  });
+
+  test('an AbortSignal aborted while waiting for RETRY rejects with its reason and stops waiting', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    let ran = false;
+    const requesting = client.request('doc', { signal: controller.signal }, () => { ran = true; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT', holder: 'bob' });
+    await flush();
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    ws.push({ status: 'RETRY', message: 'doc', lock: 'doc' });
+    await flush();
+    ws.expectNothingSent();
+    assert.equal(ran, false);
+  });
+
+  test('an abort reason given to abort() is the rejection', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const requesting = client.request('doc', { signal: controller.signal }, () => {});
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT' });
+    await flush();
+    const reason = new Error('user went away');
+    controller.abort(reason);
+    assert.equal(await requesting.catch((error) => error), reason);
+  });
+
+  test('an already aborted signal rejects at once and sends nothing', async () => {
+    const { client, ws } = await connected();
+    await assert.rejects(client.request('doc', { signal: AbortSignal.abort() }, () => {}), { name: 'AbortError' });
+    ws.expectNothingSent();
+  });
+
+  test('aborted while queued behind a local holder: leaves the queue, the next one gets its turn', async () => {
+    const { client, ws } = await connected();
+    const hold = deferred();
+    const holder = client.request('doc', () => hold.promise);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    const controller = new AbortController();
+    const aborted = client.request('doc', { signal: controller.signal }, () => 'never');
+    const third = client.request('doc', (lock) => lock.token);
+    await flush();
+    controller.abort();
+    await assert.rejects(aborted, { name: 'AbortError' });
+    hold.resolve();
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 2 }); // the third's, not the aborted one's
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await holder;
+    assert.equal(await third, 2);
+    ws.expectNothingSent();
+  });
+
+  test('aborted while the lock request is in flight: a LOCKED that arrives anyway is released', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const requesting = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const frame = ws.next('lock');
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    ws.reply(frame, { status: 'LOCKED', token: 4 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('aborted while the lock request is in flight: a WAIT that arrives anyway does not keep the name queued', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const requesting = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const frame = ws.next('lock');
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    ws.reply(frame, { status: 'WAIT', holder: 'bob' });
+    await flush();
+    const next = client.request('doc', (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 6 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 6);
+  });
+
+  test('the signal no longer matters once the callback runs', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const work = deferred();
+    const requesting = client.request('doc', { signal: controller.signal }, () => work.promise);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 4 });
+    await flush();
+    controller.abort();
+    work.resolve('finished');
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'finished');
+  });
+
+  test('a lock LOST during the callback: the callback completes, no unlock is sent', async () => {
+    const { client, ws } = await connected();
+    const work = deferred();
+    const lost = [];
+    client.on('lost', (detail) => lost.push(detail));
+    const requesting = client.request('doc', () => work.promise);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 8 });
+    await flush();
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc' });
+    work.resolve('completed');
+    assert.equal(await requesting, 'completed');
+    ws.expectNothingSent();
+    assert.deepEqual(lost, [{ lock: 'doc', token: 8, reason: 'LOST' }]);
+  });
+
+  test('an unlock that fails for another reason than "not held" rejects the call', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', () => 'result');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'Redis is unreachable' });
+    await assert.rejects(requesting, { code: 'BACKEND_UNAVAILABLE' });
+  });
+
+  test('a FAIL while asking (e.g. BAD_NAME) rejects and frees the local queue', async () => {
+    const { client, ws } = await connected();
+    const bad = client.request('doc', () => 'never');
+    const next = client.request('doc', () => 'next');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'FAIL', code: 'RATE_LIMITED', message: 'slow down' });
+    await assert.rejects(bad, { code: 'RATE_LIMITED' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 'next');
+  });
+
+  test('without a connection it rejects with NOT_CONNECTED', async () => {
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://x/', { WebSocket: server.WebSocket });
+    await assert.rejects(client.request('doc', () => {}), { code: 'NOT_CONNECTED' });
+  });
+
+  test('called while connect() is in flight, it waits for the session', async () => {
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://x/', { WebSocket: server.WebSocket });
+    const connecting = client.connect('alice');
+    const requesting = client.request('doc', (lock) => lock.token);
+    await flush();
+    const ws = server.socket;
+    ws.open();
+    await flush();
+    ws.reply(ws.next('connect'), { status: 'OK', session: 's-1' });
+    await connecting;
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 3 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 3);
+  });
+
+  test('close() while waiting rejects the waiter with NOT_CONNECTED (no session is coming)', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', () => {});
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT' });
+    await flush();
+    const closing = client.close();
+    ws.reply(ws.next('close'), { status: 'OK', message: 'Close session: alice' });
+    await closing;
+    await assert.rejects(requesting, { code: 'NOT_CONNECTED' });
+  });
+
+  test('unsupported Web Locks options are refused with NotSupportedError', async () => {
+    const { client } = await connected();
+    await assert.rejects(client.request('doc', { mode: 'shared' }, () => {}), { name: 'NotSupportedError' });
+    await assert.rejects(client.request('doc', { steal: true }, () => {}), { name: 'NotSupportedError' });
+    await assert.rejects(client.request('doc', {}), TypeError);
+  });
+});

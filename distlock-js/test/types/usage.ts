@@ -1,0 +1,152 @@
+// Type test for @distlock/client: `tsc -p test/types/tsconfig.json` must pass. The lines under
+// an expect-error directive must fail to compile, so the declarations are checked both ways.
+import {
+  DistLockClient,
+  DistLockError,
+  type DistLockErrorCode,
+  type DistLockEventMap,
+  type HeldLock,
+  type LockAllResult,
+  type LockResult,
+  type SessionInfo,
+  type WebSocketConstructor,
+} from '@distlock/client';
+
+/** True when A and B are the same type (not merely assignable; `any` does not pass). */
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
+/** `expectType<T>()(value)` compiles only if value's type is exactly T. */
+declare function expectType<T>(): <V>(value: V, ...mismatch: Equal<T, V> extends true ? [] : ['type mismatch']) => void;
+/** `expectAssignable<T>(value)` compiles if value's type is assignable to T. */
+declare function expectAssignable<T>(value: T): void;
+
+// Construction: the browser's WebSocket fits, and so does any class shaped like it.
+const client = new DistLockClient('wss://example.com/distlock/lock', {
+  WebSocket,
+  requestTimeoutMs: 5000,
+  reconnect: { initialDelayMs: 250, maxDelayMs: 10_000 },
+});
+new DistLockClient(new URL('ws://localhost:8080/distlock/lock'));
+new DistLockClient('ws://x/', { reconnect: false });
+
+class NodeLikeWebSocket {
+  readyState = 0;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  constructor(readonly url: string) {}
+  send(data: string): void {}
+  close(code?: number, reason?: string): void {}
+}
+const Ctor: WebSocketConstructor = NodeLikeWebSocket;
+new DistLockClient('ws://x/', { WebSocket: Ctor });
+
+// @ts-expect-error reconnect is a boolean or an options object
+new DistLockClient('ws://x/', { reconnect: 'always' });
+// @ts-expect-error the URL is required
+new DistLockClient();
+
+async function lowLevel(): Promise<void> {
+  const session = await client.connect('alice');
+  expectType<SessionInfo>()(session);
+  expectType<string>()(session.session);
+
+  const result = await client.lock('doc-42');
+  expectType<LockResult>()(result);
+  if (result.status === 'LOCKED') {
+    expectType<number>()(result.token);
+    // @ts-expect-error no holder on LOCKED
+    result.holder;
+  } else {
+    expectType<'WAIT'>()(result.status);
+    expectType<string | undefined>()(result.holder);
+  }
+
+  const all: LockAllResult = await client.lockAll(['a', 'b'] as const);
+  if (all.status === 'LOCKED') {
+    expectType<Record<string, number>>()(all.tokens);
+  } else {
+    expectType<Record<string, string> | undefined>()(all.holders);
+  }
+
+  expectType<void>()(await client.unlock('doc-42'));
+  expectType<void>()(await client.unlockAll(['a', 'b']));
+  expectType<void>()(await client.close());
+  expectType<void>()(await client.disconnect());
+
+  // @ts-expect-error lock names are strings
+  await client.lock(42);
+
+  expectType<Map<string, number>>()(client.heldLocks);
+  expectType<SessionInfo | null>()(client.session);
+}
+
+async function highLevel(): Promise<void> {
+  const n: number = await client.request('doc-42', async (lock) => {
+    if (lock === null) return 0;
+    expectType<HeldLock>()(lock);
+    return lock.token;
+  });
+
+  const controller = new AbortController();
+  const text: string = await client.request('doc-42', { signal: controller.signal }, () => 'sync result');
+  const maybe: string | null = await client.request('doc-42', { ifAvailable: true }, (lock) => lock?.name ?? null);
+
+  // @ts-expect-error shared locks are not supported
+  await client.request('doc-42', { mode: 'shared' }, () => 1);
+  // @ts-expect-error steal is not supported
+  await client.request('doc-42', { steal: true }, () => 1);
+  // @ts-expect-error a callback is required
+  await client.request('doc-42', { ifAvailable: true });
+  void n;
+  void text;
+  void maybe;
+}
+
+// Events: typed details through on() and addEventListener().
+const off = client.on('lost', (detail, event) => {
+  expectType<string>()(detail.lock);
+  expectType<'LOST' | 'DISCONNECTED'>()(detail.reason);
+  expectType<number | undefined>()(detail.token);
+  expectType<CustomEvent<DistLockEventMap['lost']>>()(event);
+});
+expectType<() => void>()(off);
+off();
+
+client.on('retry', ({ lock }) => expectType<string>()(lock));
+client.on('close', ({ willReconnect, delayMs, code }) => {
+  expectType<boolean>()(willReconnect);
+  expectType<number | undefined>()(delayMs);
+  expectType<number>()(code);
+});
+client.on('session', ({ session, name, reconnected }) => {
+  expectType<string>()(session);
+  expectType<string>()(name);
+  expectType<boolean>()(reconnected);
+});
+client.on('error', ({ error }) => expectType<DistLockError>()(error));
+// @ts-expect-error no such event
+client.on('unlocked', () => {});
+
+client.addEventListener('retry', (event) => expectType<string>()(event.detail.lock));
+client.addEventListener('open', (event) => expectType<boolean>()(event.detail.reconnected), { once: true });
+client.addEventListener('anything-else', (event) => expectType<Event>()(event));
+
+// Errors
+try {
+  await lowLevel();
+  await highLevel();
+} catch (error) {
+  if (error instanceof DistLockError) {
+    expectType<DistLockErrorCode>()(error.code);
+    expectAssignable<string>(error.code);
+    if (error.code === 'NOT_OWNER' || error.code === 'TIMEOUT') {
+      expectType<string | undefined>()(error.reply?.message);
+    }
+  }
+}
+const custom = new DistLockError('TIMEOUT', 'no reply');
+expectAssignable<Error>(custom);
+expectType<'DistLockError'>()(custom.name);
+
+export {};
