@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -55,6 +56,8 @@ final class Session implements LockSession {
     private final LockListener listener;
     private final SerialExecutor events;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
+    /** The locks this session waits for; kept by {@link Waiters}. */
+    private final Set<String> waited = ConcurrentHashMap.newKeySet();
 
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // guarded by this
     private volatile boolean closing;
@@ -298,6 +301,10 @@ final class Session implements LockSession {
 
     Map<String, Grant> grants() {
         return held;
+    }
+
+    Set<String> waitedLocks() {
+        return waited;
     }
 
     /** Tells the listener that a lock it waited for became free. */

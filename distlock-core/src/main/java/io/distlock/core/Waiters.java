@@ -70,6 +70,7 @@ final class Waiters {
             if (e == null) {
                 e = new Entry(session);
                 w.entries.add(e);
+                session.waitedLocks().add(lock);
             }
             e.pending = true;
             e.releasedWhilePending = 0;
@@ -82,7 +83,9 @@ final class Waiters {
     /** The attempt ended without a wait: granted, refused or failed. */
     void endAttempt(String lock, Entry entry) {
         byLock.computeIfPresent(lock, (k, w) -> {
-            w.entries.remove(entry);
+            if (w.entries.remove(entry)) {
+                entry.session.waitedLocks().remove(lock);
+            }
             return orNull(w);
         });
     }
@@ -99,6 +102,7 @@ final class Waiters {
             }
             if (entry.releasedWhilePending >= token) {
                 w.entries.remove(entry);
+                entry.session.waitedLocks().remove(lock);
                 endedAlready[0] = true;
                 return orNull(w);
             }
@@ -112,11 +116,12 @@ final class Waiters {
 
     /** Forgets every wait of a closing session. */
     void cancelAll(Session session) {
-        for (String lock : byLock.keySet()) {
+        for (String lock : List.copyOf(session.waitedLocks())) {
             byLock.computeIfPresent(lock, (k, w) -> {
                 w.entries.removeIf(e -> e.session == session);
                 return orNull(w);
             });
+            session.waitedLocks().remove(lock);
         }
     }
 
@@ -131,6 +136,7 @@ final class Waiters {
                 }
                 if (e.awaitedToken <= token) {
                     told.add(e.session);
+                    e.session.waitedLocks().remove(lock);
                     return true;
                 }
                 return false;
@@ -178,6 +184,7 @@ final class Waiters {
             w.entries.removeIf(e -> {
                 if (!e.pending && e.awaitedToken <= endedUpTo) {
                     told.add(e.session);
+                    e.session.waitedLocks().remove(lock);
                     return true;
                 }
                 return false;
