@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Keeps this node's locks alive: every tick (a sixth of the lease) it renews, in one pipelined
@@ -24,11 +25,13 @@ final class LeaseRenewal {
     private final Collection<Session> sessions;
     private final long renewAfterNanos;
     private final long loseAfterNanos;
+    private final Supplier<Telemetry> telemetry;
     private volatile boolean failing;
 
-    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis) {
+    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, Supplier<Telemetry> telemetry) {
         this.store = store;
         this.sessions = sessions;
+        this.telemetry = telemetry;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 3;
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
     }
@@ -81,16 +84,19 @@ final class LeaseRenewal {
             results.get(i).whenComplete((stillOurs, e) -> {
                 d.grant().renewing = false;
                 if (e != null) {
+                    telemetry.get().leaseRenewalFailed();
                     if (!failing) {
                         failing = true;
                         LOG.log(Level.WARNING, "Cannot renew lock leases, will keep trying: {0}", e.getMessage());
                     }
                 } else if (stillOurs) {
+                    telemetry.get().leaseRenewed(true);
                     failing = false;
                     if (d.grant().leaseStartNanos - sentAt < 0) {
                         d.grant().leaseStartNanos = sentAt;
                     }
                 } else if (!d.grant().releasing) {
+                    telemetry.get().leaseRenewed(false);
                     LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; telling it the lock is lost",
                             d.lock(), d.session().name());
                     d.session().lose(d.lock(), d.grant(), false);

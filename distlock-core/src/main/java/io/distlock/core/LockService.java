@@ -52,6 +52,7 @@ public final class LockService implements AutoCloseable {
     private final RTopic releases;
     private final List<Integer> listenerIds = new ArrayList<>();
     private volatile boolean closed;
+    private volatile Telemetry telemetry = Telemetry.NONE;
 
     private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
@@ -83,7 +84,7 @@ public final class LockService implements AutoCloseable {
             shutdownThreads();
             throw RedisLockStore.backendFailure(e);
         }
-        LeaseRenewal renewal = new LeaseRenewal(store, sessions.values(), leaseMillis);
+        LeaseRenewal renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, this::telemetry);
         long tick = Math.max(50, leaseMillis / 6);
         scheduler.scheduleWithFixedDelay(renewal::tick, tick, tick, TimeUnit.MILLISECONDS);
     }
@@ -195,6 +196,32 @@ public final class LockService implements AutoCloseable {
         }
     }
 
+    Telemetry telemetry() {
+        return telemetry;
+    }
+
+    void telemetry(Telemetry telemetry) {
+        this.telemetry = telemetry;
+    }
+
+    /** The locks held by this node's sessions now. */
+    int heldLocks() {
+        int held = 0;
+        for (Session s : sessions.values()) {
+            held += s.grants().size();
+        }
+        return held;
+    }
+
+    /** The (session, lock) waits of this node's sessions now. */
+    int waits() {
+        int waits = 0;
+        for (Session s : sessions.values()) {
+            waits += s.waitedLocks().size();
+        }
+        return waits;
+    }
+
     /** The session closed: stop tracking it. */
     void forget(Session session) {
         sessions.remove(session.id(), session);
@@ -205,10 +232,13 @@ public final class LockService implements AutoCloseable {
         return waiters.waitedLocks();
     }
 
+    /** {@code <token>:<released at µs>:<lock name>}; the name may contain colons. */
     private void onReleased(String message) {
-        int colon = message.indexOf(':');
+        int first = message.indexOf(':');
+        int second = message.indexOf(':', first + 1);
         try {
-            waiters.released(message.substring(colon + 1), Long.parseLong(message.substring(0, colon)));
+            waiters.released(message.substring(second + 1),
+                    Long.parseLong(message.substring(0, first)), Long.parseLong(message.substring(first + 1, second)));
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Ignored a malformed release message: {0}", message);
         }

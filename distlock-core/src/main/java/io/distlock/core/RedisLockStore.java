@@ -31,7 +31,7 @@ import org.redisson.client.codec.StringCodec;
  *
  * While held the key expires after the lease; once released it keeps only {@code token}
  * and expires after the token memory. A release that somebody waits for is published on
- * {@code <prefix>:released} as {@code <token>:<name>}.
+ * {@code <prefix>:released} as {@code <token>:<release time, µs of the Redis clock>:<name>}.
  *
  * <p>Each operation is one Lua script, so that the grant and its token, the refusal and
  * the holder's name, the all-or-nothing multi-lock and the publish-on-release are atomic.
@@ -101,7 +101,8 @@ final class RedisLockStore {
             redis.call('HDEL', KEYS[1], 'owner', 'holder', 'w')
             redis.call('PEXPIRE', KEYS[1], ARGV[2])
             if cur[3] then
-              redis.call('PUBLISH', ARGV[3], cur[2] .. ':' .. ARGV[4])
+              local now = redis.call('TIME')
+              redis.call('PUBLISH', ARGV[3], cur[2] .. ':' .. now[1] .. string.format('%06d', now[2]) .. ':' .. ARGV[4])
             end
             return 1
             """);
@@ -113,12 +114,14 @@ final class RedisLockStore {
                 return 0
               end
             end
+            local now = redis.call('TIME')
+            local releasedAt = now[1] .. string.format('%06d', now[2])
             for i, key in ipairs(KEYS) do
               local cur = redis.call('HMGET', key, 'token', 'w')
               redis.call('HDEL', key, 'owner', 'holder', 'w')
               redis.call('PEXPIRE', key, ARGV[2])
               if cur[2] then
-                redis.call('PUBLISH', ARGV[3], cur[1] .. ':' .. ARGV[3 + i])
+                redis.call('PUBLISH', ARGV[3], cur[1] .. ':' .. releasedAt .. ':' .. ARGV[3 + i])
               end
             end
             return 1
@@ -172,7 +175,7 @@ final class RedisLockStore {
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
     }
 
-    /** The pub/sub channel that carries {@code <token>:<name>} for every release somebody waits for. */
+    /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */
     String channel() {
         return channel;
     }

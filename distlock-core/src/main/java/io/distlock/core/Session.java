@@ -307,10 +307,14 @@ final class Session implements LockSession {
         return waited;
     }
 
-    /** Tells the listener that a lock it waited for became free. */
-    void retry(String lock) {
+    /**
+     * Tells the listener that a lock it waited for became free, at {@code releasedAtMicros}
+     * on the Redis clock ({@link Waiters#RELEASE_TIME_UNKNOWN} if it was found by a re-check).
+     */
+    void retry(String lock, long releasedAtMicros) {
         events.execute(() -> {
             if (!closed) {
+                service.telemetry().retryPushed(releasedAtMicros);
                 listener.retry(lock);
             }
         });
@@ -339,6 +343,7 @@ final class Session implements LockSession {
     private void pushLost(String lock) {
         events.execute(() -> {
             if (!closed) {
+                service.telemetry().lostPushed();
                 listener.lost(lock);
             }
         });
@@ -346,7 +351,7 @@ final class Session implements LockSession {
 
     private void await(Waiters.Entry entry, RedisLockStore.Conflict c) {
         if (waiters.await(c.lock(), entry, c.token(), c.pttlMillis())) {
-            retry(c.lock());
+            retry(c.lock(), Waiters.RELEASE_TIME_UNKNOWN);
         }
     }
 

@@ -29,6 +29,9 @@ final class Waiters {
 
     private static final System.Logger LOG = System.getLogger(Waiters.class.getName());
 
+    /** For a release found by a re-check rather than told by a message. */
+    static final long RELEASE_TIME_UNKNOWN = -1;
+
     /** Redis expires a key exactly at its TTL; look a little after it. */
     private static final long RECHECK_MARGIN_MILLIS = 5;
 
@@ -125,8 +128,11 @@ final class Waiters {
         }
     }
 
-    /** A release of grant {@code token} of {@code lock} was published. */
-    void released(String lock, long token) {
+    /**
+     * A release of grant {@code token} of {@code lock} was published; it happened at
+     * {@code releasedAtMicros} on the Redis clock.
+     */
+    void released(String lock, long token, long releasedAtMicros) {
         List<Session> told = new ArrayList<>();
         byLock.computeIfPresent(lock, (k, w) -> {
             w.entries.removeIf(e -> {
@@ -143,7 +149,7 @@ final class Waiters {
             });
             return orNull(w);
         });
-        told.forEach(s -> s.retry(lock));
+        told.forEach(s -> s.retry(lock, releasedAtMicros));
     }
 
     /** Re-checks every waited lock: after a (re)subscription, releases may have been missed. */
@@ -194,7 +200,7 @@ final class Waiters {
             }
             return orNull(w);
         });
-        told.forEach(s -> s.retry(lock));
+        told.forEach(s -> s.retry(lock, RELEASE_TIME_UNKNOWN));
     }
 
     /** Schedules a re-check at the lease's end unless an earlier one is due. Called inside compute. */

@@ -1,0 +1,86 @@
+package io.distlock.core;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+/**
+ * Publishes a {@link LockService}'s meters to Micrometer (an optional dependency: add
+ * {@code io.micrometer:micrometer-core} to use this class):
+ *
+ * <table>
+ *   <caption>meters</caption>
+ *   <tr><td>{@code distlock.sessions}</td><td>gauge</td><td>open sessions on this node</td></tr>
+ *   <tr><td>{@code distlock.locks.held}</td><td>gauge</td><td>locks held by this node's sessions</td></tr>
+ *   <tr><td>{@code distlock.waiters}</td><td>gauge</td><td>(session, lock) waits on this node</td></tr>
+ *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes</td></tr>
+ *   <tr><td>{@code distlock.retry.delay}</td><td>timer</td><td>from a published release (Redis clock) to its RETRY push (this node's clock)</td></tr>
+ *   <tr><td>{@code distlock.lost.pushes}</td><td>counter</td><td>LOST pushes</td></tr>
+ *   <tr><td>{@code distlock.lease.renewals}</td><td>counter, tag {@code result}</td><td>{@code renewed}, {@code lost} (Redis no longer held it), {@code failed} (no answer)</td></tr>
+ * </table>
+ *
+ * <pre>{@code new LockServiceMetrics(service).bindTo(registry);}</pre>
+ */
+public final class LockServiceMetrics implements MeterBinder {
+
+    private final LockService service;
+
+    public LockServiceMetrics(LockService service) {
+        this.service = Objects.requireNonNull(service, "service");
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        Gauge.builder("distlock.sessions", service, LockService::sessionCount)
+                .description("open sessions on this node").register(registry);
+        Gauge.builder("distlock.locks.held", service, LockService::heldLocks)
+                .description("locks held by this node's sessions").register(registry);
+        Gauge.builder("distlock.waiters", service, LockService::waits)
+                .description("(session, lock) waits on this node").register(registry);
+        Counter retries = Counter.builder("distlock.retry.pushes").description("RETRY pushes").register(registry);
+        Timer retryDelay = Timer.builder("distlock.retry.delay")
+                .description("from a published release to its RETRY push").publishPercentileHistogram().register(registry);
+        Counter lost = Counter.builder("distlock.lost.pushes").description("LOST pushes").register(registry);
+        Counter renewed = renewals(registry, "renewed");
+        Counter renewalLost = renewals(registry, "lost");
+        Counter renewalFailed = renewals(registry, "failed");
+
+        service.telemetry(new Telemetry() {
+            @Override
+            public void retryPushed(long releasedAtMicros) {
+                retries.increment();
+                if (releasedAtMicros > 0) {
+                    long delay = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()) - releasedAtMicros;
+                    retryDelay.record(Math.max(0, delay), TimeUnit.MICROSECONDS);
+                }
+            }
+
+            @Override
+            public void lostPushed() {
+                lost.increment();
+            }
+
+            @Override
+            public void leaseRenewed(boolean stillHeld) {
+                (stillHeld ? renewed : renewalLost).increment();
+            }
+
+            @Override
+            public void leaseRenewalFailed() {
+                renewalFailed.increment();
+            }
+        });
+    }
+
+    private static Counter renewals(MeterRegistry registry, String result) {
+        return Counter.builder("distlock.lease.renewals").tag("result", result)
+                .description("lease renewals by result").register(registry);
+    }
+}

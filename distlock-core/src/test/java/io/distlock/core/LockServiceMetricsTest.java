@@ -1,0 +1,55 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TestRedis;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+class LockServiceMetricsTest {
+
+    @Test
+    void countsSessionsLocksWaitersPushesAndRenewals() {
+        LockConfig config = LockConfig.builder().keyPrefix("metrics-" + System.nanoTime()).lease(Duration.ofMillis(600)).build();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService node1 = LockService.connect(TestRedis.url(), config);
+             LockService node2 = LockService.connect(TestRedis.url(), config)) {
+            new LockServiceMetrics(node2).bindTo(registry);
+            LockSession holder = node1.openSession("holder", LockListener.NONE);
+            Pushes pushes = new Pushes();
+            LockSession waiter = node2.openSession("waiter", pushes);
+            result(holder.lock("doc"));
+            result(waiter.lock("doc"));
+            result(waiter.lock("mine"));
+
+            assertThat(registry.get("distlock.sessions").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("distlock.locks.held").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("distlock.waiters").gauge().value()).isEqualTo(1);
+
+            result(holder.unlock("doc"));
+            pushes.expect(Kind.RETRY, "doc", seconds(5));
+            assertThat(registry.get("distlock.retry.pushes").counter().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.retry.delay").timer().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.retry.delay").timer().max(TimeUnit.SECONDS)).isLessThan(5);
+            assertThat(registry.get("distlock.waiters").gauge().value()).isZero();
+
+            await().atMost(seconds(5)).until(() ->
+                    registry.get("distlock.lease.renewals").tag("result", "renewed").counter().count() >= 2);
+
+            TestRedis.command("DEL", config.keyPrefix() + ":lock:mine");
+            pushes.expect(Kind.LOST, "mine", seconds(5));
+            assertThat(registry.get("distlock.lost.pushes").counter().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.lease.renewals").tag("result", "lost").counter().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.locks.held").gauge().value()).isZero();
+        }
+    }
+}
