@@ -1,0 +1,473 @@
+package io.distlock.websocket;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.distlock.core.BackendUnavailableException;
+import io.distlock.core.LockListener;
+import io.distlock.core.LockResult;
+import io.distlock.core.LockSession;
+import io.distlock.core.MultiLockResult;
+import io.distlock.core.Refused;
+import io.distlock.core.UnlockResult;
+import jakarta.websocket.CloseReason;
+import jakarta.websocket.CloseReason.CloseCodes;
+import jakarta.websocket.Session;
+
+/**
+ * One WebSocket connection speaking the protocol: reads requests, calls its
+ * {@link LockSession}, answers in request order, forwards pushes, enforces the limits, and
+ * releases the session when the connection ends for any reason.
+ *
+ * <p>The container delivers one frame at a time; replies complete on lock-service threads;
+ * the timer pings. Shared state is guarded by this object's monitor.
+ */
+final class Connection {
+
+    private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+    private static final byte[] PING = {'d', 'l'};
+
+    private final Node node;
+    private final Session ws;
+    private final Object principal;
+    private final Outbound out;
+    private final RateLimiter limiter;
+    private final long pingNanos;
+    private volatile long lastHeardNanos;
+    private ScheduledFuture<?> ticker; // guarded by this
+
+    private LockSession session; // guarded by this
+    private boolean closed; // guarded by this
+    private CompletionStage<Void> released; // guarded by this
+
+    Connection(Node node, Session ws, Object principal) {
+        this.node = node;
+        this.ws = ws;
+        this.principal = principal;
+        EndpointOptions options = node.options;
+        this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(),
+                () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too many frames waiting to be sent"),
+                this::sendFailed);
+        long now = System.nanoTime();
+        this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
+        this.pingNanos = options.pingInterval().toNanos();
+        this.lastHeardNanos = now;
+    }
+
+    /** Starts pinging and makes the connection visible to {@link DistLockEndpoints#closeAll}. */
+    void start() {
+        node.connections.add(this);
+        synchronized (this) {
+            if (closed) {
+                node.connections.remove(this);
+                return;
+            }
+            long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
+            ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Any frame from the client, pongs included, proves it is alive. */
+    void heard() {
+        lastHeardNanos = System.nanoTime();
+    }
+
+    void onText(String text) {
+        onFrame(text);
+    }
+
+    void onBinary(ByteBuffer data) {
+        onFrame(null);
+    }
+
+    /** One frame from the client: {@code null} for a binary one, which the protocol does not use. */
+    private void onFrame(String text) {
+        heard();
+        if (isClosed()) {
+            return;
+        }
+        if (text != null && Frames.longerThan(text, node.options.maxFrameBytes())) {
+            // Normally the container closes first (we set its buffer limit); this covers the rest.
+            close(CloseCodes.TOO_BIG, "frame larger than " + node.options.maxFrameBytes() + " bytes");
+            return;
+        }
+        RateLimiter.Verdict verdict = limiter.acquire(System.nanoTime());
+        if (verdict == RateLimiter.Verdict.FLOOD) {
+            close(CloseCodes.VIOLATED_POLICY, "too many requests");
+            return;
+        }
+        Outbound.Slot slot = out.reserve();
+        try {
+            if (text == null) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
+            }
+            Request request = Frames.parse(text);
+            if (verdict == RateLimiter.Verdict.LIMITED) {
+                slot.complete(Frames.write(fail(request, FailCode.RATE_LIMITED, "too many requests; slow down")));
+                return;
+            }
+            serve(request, slot);
+        } catch (BadRequest e) {
+            FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
+            String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
+            ObjectNode reply = Frames.reply("FAIL", message);
+            if (e.id != null) {
+                reply.set("id", e.id);
+            }
+            if (e.action != null) {
+                reply.put("action", e.action);
+            }
+            slot.complete(Frames.write(reply.put("code", code.name())));
+        } catch (RuntimeException e) {
+            slot.complete(Frames.write(internal(null, e)));
+        }
+    }
+
+    /** The connection ended (closed by either side, or broken): release the session. */
+    CompletionStage<Void> release() {
+        LockSession toClose;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        synchronized (this) {
+            if (closed) {
+                return released;
+            }
+            closed = true;
+            released = done;
+            toClose = session;
+            session = null;
+            if (ticker != null) {
+                ticker.cancel(false);
+            }
+        }
+        out.close();
+        node.connections.remove(this);
+        if (toClose == null) {
+            done.complete(null);
+        } else {
+            closeQuietly(toClose).whenComplete((v, e) -> done.complete(null));
+        }
+        return done;
+    }
+
+    /** Releases the session and closes the WebSocket with {@code code}. */
+    CompletionStage<Void> close(CloseReason.CloseCode code, String reason) {
+        CompletionStage<Void> done = release();
+        try {
+            if (ws.isOpen()) {
+                ws.close(new CloseReason(code, reason));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not close a WebSocket cleanly: {0}", e.toString());
+        }
+        return done;
+    }
+
+    private synchronized boolean isClosed() {
+        return closed;
+    }
+
+    private synchronized LockSession current() {
+        return session;
+    }
+
+    // ---- liveness ----
+
+    private void tick() {
+        try {
+            if (System.nanoTime() - lastHeardNanos >= 2 * pingNanos) {
+                LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
+                close(CloseCodes.GOING_AWAY, "no answer to pings");
+                return;
+            }
+            out.pingIfIdle();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "A connection's ping failed", e); // never let the timer task die
+        }
+    }
+
+    private void sendFailed(Throwable error) {
+        LOG.log(Level.DEBUG, "Sending to a WebSocket failed; closing it: {0}", String.valueOf(error));
+        close(CloseCodes.GOING_AWAY, "send failed");
+    }
+
+    // ---- actions ----
+
+    private void serve(Request r, Outbound.Slot slot) {
+        switch (r.action()) {
+            case CONNECT -> connect(r, slot);
+            case CLOSE -> closeSession(r, slot);
+            default -> {
+                LockSession s = current();
+                if (s == null) {
+                    slot.complete(Frames.write(fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first")));
+                    return;
+                }
+                switch (r.action()) {
+                    case LOCK -> lock(s, r, slot);
+                    case UNLOCK -> answer(r, slot, s.unlock(r.name()),
+                            result -> unlocked(r, result, "Unlocked " + r.name()));
+                    case MLOCK -> lockAll(s, r, slot);
+                    case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
+                            result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
+                    default -> throw new IllegalStateException("unhandled action " + r.action());
+                }
+            }
+        }
+    }
+
+    private void connect(Request r, Outbound.Slot slot) {
+        String name = r.name();
+        if (current() != null) {
+            slot.complete(Frames.write(fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first")));
+            return;
+        }
+        Optional<String> problem = node.service.checkSessionName(name);
+        if (problem.isPresent()) {
+            slot.complete(Frames.write(fail(r, FailCode.BAD_NAME, problem.get())));
+            return;
+        }
+        Pushes pushes = new Pushes();
+        LockSession opened;
+        try {
+            opened = node.service.openSession(name, pushes);
+        } catch (IllegalStateException e) {
+            slot.complete(Frames.write(fail(r, FailCode.INTERNAL, "the server is shutting down")));
+            return;
+        }
+        pushes.owner = opened;
+        boolean lateClose;
+        synchronized (this) {
+            lateClose = closed;
+            if (!closed) {
+                session = opened;
+            }
+        }
+        if (lateClose) {
+            closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
+            return;
+        }
+        ObjectNode reply = ok(r, "OK", "Open session: " + name);
+        reply.put("session", opened.id());
+        slot.complete(Frames.write(reply));
+    }
+
+    private void closeSession(Request r, Outbound.Slot slot) {
+        LockSession s;
+        synchronized (this) {
+            s = session;
+            session = null; // at once: a pipelined connect after close must find no session
+        }
+        if (s == null) {
+            slot.complete(Frames.write(fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close")));
+            return;
+        }
+        // The optional name is informational (the original client sent none): the
+        // connection's own session is the one closed.
+        String message = "Close session: " + s.name();
+        closeQuietly(s).whenComplete((v, e) -> slot.complete(Frames.write(ok(r, "OK", message))));
+    }
+
+    private void lock(LockSession s, Request r, Outbound.Slot slot) {
+        if (!authorized(r.names())) {
+            slot.complete(Frames.write(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'")));
+            return;
+        }
+        answer(r, slot, s.lock(r.name()), result -> {
+            if (result instanceof LockResult.Locked locked) {
+                return ok(r, "LOCKED", r.name()).put("token", locked.token());
+            }
+            if (result instanceof LockResult.Waiting waiting) {
+                ObjectNode reply = ok(r, "WAIT", r.name());
+                if (!node.options.hideHolder()) {
+                    reply.put("holder", waiting.holder());
+                }
+                return reply;
+            }
+            return refused(r, (Refused) result);
+        });
+    }
+
+    private void lockAll(LockSession s, Request r, Outbound.Slot slot) {
+        int max = node.service.config().maxLocksPerRequest();
+        if (new LinkedHashSet<>(r.names()).size() > max) {
+            // Checked here too so that a long list is refused before the authorizer sees it.
+            slot.complete(Frames.write(fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request")));
+            return;
+        }
+        if (!authorized(r.names())) {
+            slot.complete(Frames.write(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks")));
+            return;
+        }
+        answer(r, slot, s.lockAll(r.names()), result -> {
+            if (result instanceof MultiLockResult.Locked locked) {
+                ObjectNode reply = ok(r, "LOCKED", String.join(", ", locked.tokens().keySet()));
+                ObjectNode tokens = reply.putObject("tokens");
+                locked.tokens().forEach(tokens::put);
+                return reply;
+            }
+            if (result instanceof MultiLockResult.Waiting waiting) {
+                ObjectNode reply = ok(r, "WAIT", String.join(", ", waiting.holders().keySet()));
+                if (!node.options.hideHolder()) {
+                    ObjectNode holders = reply.putObject("holders");
+                    waiting.holders().forEach(holders::put);
+                }
+                return reply;
+            }
+            return refused(r, (Refused) result);
+        });
+    }
+
+    private ObjectNode unlocked(Request r, UnlockResult result, String message) {
+        if (result instanceof Refused refused) {
+            return refused(r, refused);
+        }
+        return ok(r, "OK", message);
+    }
+
+    private boolean authorized(List<String> names) {
+        for (String name : names) {
+            try {
+                if (!node.options.authorizer().mayLock(principal, name)) {
+                    return false;
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "The authorizer threw; refusing the lock", e);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
+    private <T> void answer(Request r, Outbound.Slot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
+        stage.whenComplete((result, error) -> {
+            ObjectNode reply;
+            try {
+                reply = error == null ? onResult.apply(result) : failure(r, error);
+            } catch (RuntimeException e) {
+                reply = internal(r, e);
+            }
+            slot.complete(Frames.write(reply));
+        });
+    }
+
+    // ---- replies ----
+
+    /** A reply to {@code r}: the common fields, the id and action echoed, and the names. */
+    private static ObjectNode ok(Request r, String status, String message) {
+        ObjectNode reply = Frames.reply(status, message);
+        if (r == null) {
+            return reply;
+        }
+        if (r.id() != null) {
+            reply.set("id", r.id());
+        }
+        reply.put("action", r.action().wire);
+        switch (r.action()) {
+            case LOCK, UNLOCK -> reply.put("lock", r.name());
+            case MLOCK, MUNLOCK -> {
+                ArrayNode locks = reply.putArray("locks");
+                r.names().forEach(locks::add);
+            }
+            default -> { }
+        }
+        return reply;
+    }
+
+    private static ObjectNode fail(Request r, FailCode code, String message) {
+        return ok(r, "FAIL", message).put("code", code.name());
+    }
+
+    private static ObjectNode refused(Request r, Refused refused) {
+        FailCode code = switch (refused.reason()) {
+            case BAD_NAME -> FailCode.BAD_NAME;
+            case NOT_OWNER -> FailCode.NOT_OWNER;
+            case TOO_MANY_LOCKS -> FailCode.TOO_MANY_LOCKS;
+            case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
+        };
+        return fail(r, code, refused.message());
+    }
+
+    private static ObjectNode failure(Request r, Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof BackendUnavailableException) {
+            LOG.log(Level.DEBUG, "Lock backend unavailable: {0}", cause.getMessage());
+            return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable; nothing was changed");
+        }
+        return internal(r, cause);
+    }
+
+    /** An unexpected failure: logged in full, answered without any detail. */
+    private static ObjectNode internal(Request r, Throwable error) {
+        LOG.log(Level.ERROR, "Unexpected failure serving a distlock request", error);
+        return fail(r, FailCode.INTERNAL, "internal error");
+    }
+
+    private static CompletionStage<Void> closeQuietly(LockSession s) {
+        return s.closeAsync().handle((v, e) -> {
+            if (e != null) {
+                LOG.log(Level.WARNING, "Session ''{0}'' closed without reaching Redis; its locks free themselves when their leases run out: {1}",
+                        s.name(), String.valueOf(e.getMessage()));
+            }
+            return null;
+        });
+    }
+
+    // ---- pushes ----
+
+    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
+    private final class Pushes implements LockListener {
+        volatile LockSession owner;
+
+        @Override
+        public void retry(String lock) {
+            push(owner, "RETRY", lock);
+        }
+
+        @Override
+        public void lost(String lock) {
+            push(owner, "LOST", lock);
+        }
+    }
+
+    private void push(LockSession from, String status, String lock) {
+        if (from == null || current() != from) {
+            return;
+        }
+        out.push(Frames.push(status, lock));
+    }
+
+    /** Sends through the container's asynchronous remote, which allows one send at a time. */
+    private static final class SessionTransport implements Outbound.Transport {
+        private final Session ws;
+
+        SessionTransport(Session ws) {
+            this.ws = ws;
+        }
+
+        @Override
+        public void send(String text, Consumer<Throwable> done) {
+            ws.getAsyncRemote().sendText(text, result -> done.accept(result.isOK() ? null
+                    : result.getException() != null ? result.getException() : new IOException("send failed")));
+        }
+
+        @Override
+        public void ping() throws IOException {
+            ws.getAsyncRemote().sendPing(ByteBuffer.wrap(PING));
+        }
+    }
+}

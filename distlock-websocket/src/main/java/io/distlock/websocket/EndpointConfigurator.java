@@ -1,0 +1,131 @@
+package io.distlock.websocket;
+
+import java.lang.System.Logger.Level;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Method;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.websocket.EndpointConfig;
+import jakarta.websocket.HandshakeResponse;
+import jakarta.websocket.Session;
+import jakarta.websocket.server.HandshakeRequest;
+import jakarta.websocket.server.ServerEndpointConfig;
+
+/**
+ * The handshake side of the endpoint: checks the {@code Origin}, runs the authenticator,
+ * and creates one {@link DistLockEndpoint} per connection holding this node's lock service.
+ */
+final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
+
+    private static final System.Logger LOG = System.getLogger(EndpointConfigurator.class.getName());
+
+    /** User-property key of the authenticated principal. */
+    static final String PRINCIPAL = "io.distlock.websocket.principal";
+
+    private final Node node;
+
+    EndpointConfigurator(Node node) {
+        this.node = node;
+    }
+
+    @Override
+    public boolean checkOrigin(String origin) {
+        if (origin == null || origin.isEmpty()) {
+            return node.options.allowMissingOrigin();
+        }
+        return node.options.allowedOrigins().isEmpty()
+                || node.options.allowedOrigins().contains(origin.toLowerCase(java.util.Locale.ROOT));
+    }
+
+    @Override
+    public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
+        Authenticator authenticator = node.options.authenticator();
+        Optional<Object> principal;
+        try {
+            HandshakeInfo info = new HandshakeInfo(request.getHeaders(), request.getParameterMap(),
+                    request.getQueryString(), request.getRequestURI());
+            principal = authenticator.authenticate(info);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "The authenticator threw; refusing the connection", e);
+            principal = null;
+        }
+        if (principal == null || principal.isEmpty()) {
+            refuse(response);
+            return;
+        }
+        // Containers give modifyHandshake a per-connection copy of the user properties, which
+        // the session then sees.
+        if (principal.get() != EndpointOptions.NO_PRINCIPAL) {
+            config.getUserProperties().put(PRINCIPAL, principal.get());
+        }
+    }
+
+    @Override
+    public <T> T getEndpointInstance(Class<T> endpointClass) throws InstantiationException {
+        if (endpointClass != DistLockEndpoint.class) {
+            throw new InstantiationException("this configurator creates only " + DistLockEndpoint.class.getName());
+        }
+        return endpointClass.cast(new DistLockEndpoint(node));
+    }
+
+    /** The principal the authenticator gave this connection, or null. */
+    static Object principal(Session ws, EndpointConfig config) {
+        Object principal = ws.getUserProperties().get(PRINCIPAL);
+        return principal != null ? principal : config.getUserProperties().get(PRINCIPAL);
+    }
+
+    /**
+     * Fails the handshake with HTTP 403. JSR-356 has no portable way to do this from
+     * {@code modifyHandshake}, so this speaks to the two containers we test:
+     * <ul>
+     * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus fails every
+     *     handshake whose status is not 101 (or a redirect) with that status and the
+     *     headers we leave;</li>
+     * <li>Jetty 12: an exception thrown here fails the upgrade, and one that is Jetty's
+     *     {@code HttpException} sets the response status.</li>
+     * </ul>
+     * Elsewhere the exception still fails the upgrade, with the container's own status
+     * (Tomcat answers 500); there, refuse with a servlet filter in front of the endpoint.
+     */
+    static void refuse(HandshakeResponse response) {
+        Method setStatus;
+        try {
+            setStatus = response.getClass().getMethod("setStatus", int.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            setStatus = null; // not Tyrus
+        }
+        if (setStatus != null) {
+            try {
+                setStatus.invoke(response, 403);
+                try {
+                    response.getClass().getMethod("setReasonPhrase", String.class).invoke(response, "Forbidden");
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    // the status is what counts
+                }
+                // Tyrus would still send the upgrade headers and no length, and keep the
+                // connection: a client that reads the body would wait for ever.
+                Map<String, List<String>> headers = response.getHeaders();
+                headers.clear();
+                headers.put("Content-Length", List.of("0"));
+                headers.put("Connection", List.of("close"));
+                return;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                LOG.log(Level.DEBUG, "Could not set the handshake status: {0}", e.toString());
+            }
+        }
+        RuntimeException refusal = jettyForbidden(response.getClass().getClassLoader());
+        throw refusal != null ? refusal : new SecurityException("WebSocket handshake refused");
+    }
+
+    private static RuntimeException jettyForbidden(ClassLoader loader) {
+        try {
+            Class<?> type = Class.forName("org.eclipse.jetty.http.HttpException$RuntimeException", false, loader);
+            Constructor<?> constructor = type.getConstructor(int.class, String.class);
+            return (RuntimeException) constructor.newInstance(403, "Forbidden");
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,277 @@
+package io.distlock.websocket;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Settings of a distlock WebSocket endpoint: its path, who may connect, and the limits of
+ * each connection. Immutable; build with {@link #builder()}. Every setting is checked when
+ * it is set: a bad value is refused with an exception, never silently clamped.
+ *
+ * <p>Lock and session limits (name lengths, locks per session, names per {@code mlock}, the
+ * lease) are the {@link io.distlock.core.LockConfig} of the lock service.
+ */
+public final class EndpointOptions {
+
+    /** What the default authenticator returns: accepted, with no principal (null for the authorizer). */
+    static final Object NO_PRINCIPAL = new Object() {
+        @Override
+        public String toString() {
+            return "no principal";
+        }
+    };
+    private static final Authenticator ACCEPT_ALL = handshake -> Optional.of(NO_PRINCIPAL);
+    private static final Authorizer ALLOW_ALL = (principal, lock) -> true;
+
+    private final String path;
+    private final Set<String> allowedOrigins;
+    private final boolean allowMissingOrigin;
+    private final Authenticator authenticator;
+    private final Authorizer authorizer;
+    private final boolean hideHolder;
+    private final int maxFrameBytes;
+    private final Duration pingInterval;
+    private final int rateLimitPerSecond;
+    private final int rateLimitBurst;
+    private final int maxQueuedPushes;
+
+    private EndpointOptions(Builder b) {
+        path = b.path;
+        allowedOrigins = Collections.unmodifiableSet(new LinkedHashSet<>(b.allowedOrigins));
+        allowMissingOrigin = b.allowMissingOrigin;
+        authenticator = b.authenticator;
+        authorizer = b.authorizer;
+        hideHolder = b.hideHolder;
+        maxFrameBytes = b.maxFrameBytes;
+        pingInterval = b.pingInterval;
+        rateLimitPerSecond = b.rateLimitPerSecond;
+        rateLimitBurst = b.rateLimitBurst;
+        maxQueuedPushes = b.maxQueuedPushes;
+    }
+
+    /** The protocol's defaults: any origin, no authentication, 8 KiB frames, 15 s pings, 200/s. */
+    public static EndpointOptions defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.path = path;
+        b.allowedOrigins = new LinkedHashSet<>(allowedOrigins);
+        b.allowMissingOrigin = allowMissingOrigin;
+        b.authenticator = authenticator;
+        b.authorizer = authorizer;
+        b.hideHolder = hideHolder;
+        b.maxFrameBytes = maxFrameBytes;
+        b.pingInterval = pingInterval;
+        b.rateLimitPerSecond = rateLimitPerSecond;
+        b.rateLimitBurst = rateLimitBurst;
+        b.maxQueuedPushes = maxQueuedPushes;
+        return b;
+    }
+
+    /** The endpoint's path in the container, e.g. {@code /distlock/lock}. */
+    public String path() {
+        return path;
+    }
+
+    /**
+     * The {@code Origin}s allowed to connect, lower-case ({@code scheme://host[:port]});
+     * empty means any origin.
+     */
+    public Set<String> allowedOrigins() {
+        return allowedOrigins;
+    }
+
+    /** Whether a handshake without an {@code Origin} header (a non-browser client) is accepted. */
+    public boolean allowMissingOrigin() {
+        return allowMissingOrigin;
+    }
+
+    /** The authenticator; the default accepts everyone, and the authorizer then sees a null principal. */
+    public Authenticator authenticator() {
+        return authenticator;
+    }
+
+    public Authorizer authorizer() {
+        return authorizer;
+    }
+
+    /** Whether {@code WAIT} replies leave out the holder's session name. */
+    public boolean hideHolder() {
+        return hideHolder;
+    }
+
+    /** Largest frame (message) a client may send, in bytes; a larger one closes the connection with 1009. */
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    /** How often the server pings each connection; one silent for two intervals is closed. */
+    public Duration pingInterval() {
+        return pingInterval;
+    }
+
+    /** Requests per second a connection may send, sustained. */
+    public int rateLimitPerSecond() {
+        return rateLimitPerSecond;
+    }
+
+    /** Requests a connection may send at once, above the sustained rate. */
+    public int rateLimitBurst() {
+        return rateLimitBurst;
+    }
+
+    /**
+     * Frames (replies and pushes) that may wait to be sent to one connection; past it the
+     * client is too slow, and the connection is closed with 1008 and its session released.
+     */
+    public int maxQueuedPushes() {
+        return maxQueuedPushes;
+    }
+
+    @Override
+    public String toString() {
+        return "EndpointOptions{path=" + path + ", allowedOrigins=" + allowedOrigins
+                + ", allowMissingOrigin=" + allowMissingOrigin + ", hideHolder=" + hideHolder
+                + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
+                + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
+                + ", maxQueuedPushes=" + maxQueuedPushes + "}";
+    }
+
+    /** Builds {@link EndpointOptions}; starts from the defaults. Not thread-safe. */
+    public static final class Builder {
+        private String path = "/distlock/lock";
+        private Set<String> allowedOrigins = new LinkedHashSet<>();
+        private boolean allowMissingOrigin = true;
+        private Authenticator authenticator = ACCEPT_ALL;
+        private Authorizer authorizer = ALLOW_ALL;
+        private boolean hideHolder;
+        private int maxFrameBytes = 8192;
+        private Duration pingInterval = Duration.ofSeconds(15);
+        private int rateLimitPerSecond = 200;
+        private int rateLimitBurst = 400;
+        private int maxQueuedPushes = 1000;
+
+        private Builder() { }
+
+        /** Default {@code /distlock/lock}. Must start with {@code /}. */
+        public Builder path(String path) {
+            Objects.requireNonNull(path, "path");
+            if (!path.startsWith("/") || path.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+                throw new IllegalArgumentException("path must start with '/' and contain no spaces or control characters: '" + path + "'");
+            }
+            this.path = path;
+            return this;
+        }
+
+        /**
+         * The origins allowed to connect, each {@code scheme://host[:port]} as browsers send
+         * it (e.g. {@code http://localhost:8080}); compared case-insensitively. Empty (the
+         * default) allows any origin. Replaces any earlier list.
+         */
+        public Builder allowedOrigins(Collection<String> origins) {
+            Objects.requireNonNull(origins, "origins");
+            Set<String> checked = new LinkedHashSet<>();
+            for (String origin : origins) {
+                checked.add(checkOrigin(origin));
+            }
+            this.allowedOrigins = checked;
+            return this;
+        }
+
+        /** Default {@code true}: clients that send no {@code Origin} (not browsers) may connect. */
+        public Builder allowMissingOrigin(boolean allow) {
+            this.allowMissingOrigin = allow;
+            return this;
+        }
+
+        /** Default: everyone is accepted, with no principal. */
+        public Builder authenticator(Authenticator authenticator) {
+            this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+            return this;
+        }
+
+        /** Default: every lock is allowed. */
+        public Builder authorizer(Authorizer authorizer) {
+            this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+            return this;
+        }
+
+        /** Default {@code false}. */
+        public Builder hideHolder(boolean hide) {
+            this.hideHolder = hide;
+            return this;
+        }
+
+        /** Default 8192; at least 256. */
+        public Builder maxFrameBytes(int bytes) {
+            if (bytes < 256) {
+                throw new IllegalArgumentException("maxFrameBytes must be at least 256, was " + bytes);
+            }
+            this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        /** Default 15 s; at least 10 ms. */
+        public Builder pingInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+                throw new IllegalArgumentException("pingInterval must be at least 10 ms, was " + interval.toMillis() + " ms");
+            }
+            this.pingInterval = interval;
+            return this;
+        }
+
+        /** Default 200 per second, bursts of 400; both at least 1. */
+        public Builder rateLimit(int perSecond, int burst) {
+            if (perSecond < 1) {
+                throw new IllegalArgumentException("rate limit must be at least 1 per second, was " + perSecond);
+            }
+            if (burst < 1) {
+                throw new IllegalArgumentException("rate limit burst must be at least 1, was " + burst);
+            }
+            this.rateLimitPerSecond = perSecond;
+            this.rateLimitBurst = burst;
+            return this;
+        }
+
+        /** Default 1000; at least 1. */
+        public Builder maxQueuedPushes(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxQueuedPushes must be at least 1, was " + max);
+            }
+            this.maxQueuedPushes = max;
+            return this;
+        }
+
+        public EndpointOptions build() {
+            return new EndpointOptions(this);
+        }
+
+        private static String checkOrigin(String origin) {
+            if (origin == null) {
+                throw new NullPointerException("allowedOrigins contains null");
+            }
+            int scheme = origin.indexOf("://");
+            boolean ok = scheme > 0
+                    && origin.length() > scheme + 3
+                    && origin.indexOf('/', scheme + 3) < 0
+                    && origin.chars().noneMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c));
+            if (!ok) {
+                throw new IllegalArgumentException("an allowed origin must look like scheme://host[:port] with no path: '" + origin + "'");
+            }
+            return origin.toLowerCase(Locale.ROOT);
+        }
+    }
+}

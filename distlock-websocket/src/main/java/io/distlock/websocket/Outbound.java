@@ -1,0 +1,234 @@
+package io.distlock.websocket;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The frames going to one connection: replies in request order, pushes in between, one send
+ * at a time, at most {@code maxQueued} waiting.
+ *
+ * <p>Why one send at a time: JSR-356 forbids starting an asynchronous send before the
+ * previous one completed, and Tomcat enforces it with an exception. Why slots: a reply
+ * produced at once (a {@code FAIL} found by reading the frame) must not overtake the reply
+ * of an earlier request still waiting for Redis; every request reserves its place when it
+ * arrives. Pushes take the next place when they happen, so a {@code RETRY} never overtakes
+ * the {@code WAIT} it follows.
+ *
+ * <p>Thread-safe. Sends start on whichever thread makes a frame ready while none is in
+ * flight, and continue on the container's completion thread.
+ */
+final class Outbound {
+
+    /** Where frames go; the connection's WebSocket session in production, a fake in tests. */
+    interface Transport {
+
+        /** Starts sending; {@code done} gets null on success or the failure, possibly before this returns. */
+        void send(String text, Consumer<Throwable> done);
+
+        /** Sends a ping; called only while no text send is in flight. */
+        void ping() throws Exception;
+    }
+
+    /** A reply's place in the order. */
+    final class Slot {
+        private String frame;
+        private boolean done; // guarded by Outbound.this
+
+        /** Gives the reply for this place; later calls are ignored. */
+        void complete(String frame) {
+            Outbound.this.complete(this, frame);
+        }
+    }
+
+    private static final int PENDING = 0;
+    private static final int RETURNED = 1;
+    private static final int COMPLETED = 2;
+
+    private final Transport transport;
+    private final int maxQueued;
+    private final Runnable onOverflow;
+    private final Consumer<Throwable> onFailure;
+
+    private final ArrayDeque<Slot> order = new ArrayDeque<>(); // guarded by this
+    private final ArrayDeque<String> ready = new ArrayDeque<>(); // guarded by this
+    private int queued; // frames made but not yet handed to the transport; guarded by this
+    private boolean sending; // guarded by this
+    private boolean closed; // guarded by this
+
+    /**
+     * @param onOverflow called once, outside any lock, when more than {@code maxQueued} frames wait
+     * @param onFailure  called when a send or ping fails (the connection is broken)
+     */
+    Outbound(Transport transport, int maxQueued, Runnable onOverflow, Consumer<Throwable> onFailure) {
+        this.transport = transport;
+        this.maxQueued = maxQueued;
+        this.onOverflow = onOverflow;
+        this.onFailure = onFailure;
+    }
+
+    /** Reserves the place of the reply to a request that just arrived. */
+    synchronized Slot reserve() {
+        Slot slot = new Slot();
+        order.add(slot);
+        return slot;
+    }
+
+    /** Queues a push behind every reply reserved so far. */
+    void push(String frame) {
+        boolean overflow;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            if (order.isEmpty()) {
+                ready.add(frame);
+            } else {
+                Slot slot = new Slot();
+                slot.frame = frame;
+                slot.done = true;
+                order.add(slot);
+            }
+            queued++;
+            overflow = overflowed();
+        }
+        afterQueued(overflow);
+    }
+
+    /** Stops sending and drops what waits. A send in flight completes on its own. */
+    synchronized void close() {
+        closed = true;
+        order.clear();
+        ready.clear();
+    }
+
+    /** Frames made but not yet handed to the transport (for tests). */
+    synchronized int queued() {
+        return queued;
+    }
+
+    /**
+     * Pings if nothing is being sent; returns whether it did. A busy connection is not
+     * pinged: its sends complete only if the client reads, which the queue bound watches.
+     */
+    boolean pingIfIdle() {
+        synchronized (this) {
+            if (sending || closed) {
+                return false;
+            }
+            sending = true; // no text send may start during the ping
+        }
+        try {
+            transport.ping();
+        } catch (Exception e) {
+            synchronized (this) {
+                sending = false;
+            }
+            onFailure.accept(e);
+            return true;
+        }
+        sendLoop(next());
+        return true;
+    }
+
+    private void complete(Slot slot, String frame) {
+        boolean overflow;
+        synchronized (this) {
+            if (slot.done) {
+                return;
+            }
+            slot.frame = frame;
+            slot.done = true;
+            if (closed) {
+                return;
+            }
+            queued++;
+            while (!order.isEmpty() && order.peek().done) {
+                ready.add(order.poll().frame);
+            }
+            overflow = overflowed();
+        }
+        afterQueued(overflow);
+    }
+
+    private boolean overflowed() {
+        if (queued <= maxQueued) {
+            return false;
+        }
+        close();
+        return true;
+    }
+
+    private void afterQueued(boolean overflow) {
+        if (overflow) {
+            onOverflow.run();
+            return;
+        }
+        String first;
+        synchronized (this) {
+            if (sending || closed || ready.isEmpty()) {
+                return;
+            }
+            sending = true;
+            first = ready.poll();
+            queued--;
+        }
+        sendLoop(first);
+    }
+
+    /** The next frame to send, or null after marking the connection idle. */
+    private String next() {
+        synchronized (this) {
+            String frame = closed ? null : ready.poll();
+            if (frame == null) {
+                sending = false;
+            } else {
+                queued--;
+            }
+            return frame;
+        }
+    }
+
+    /**
+     * Sends frames one after another. A container may call the completion handler before
+     * {@code send} returns; then this loop goes on instead of recursing, so a long queue
+     * cannot overflow the stack.
+     */
+    private void sendLoop(String frame) {
+        while (frame != null) {
+            AtomicInteger state = new AtomicInteger(PENDING);
+            Throwable[] failure = new Throwable[1];
+            try {
+                transport.send(frame, error -> {
+                    failure[0] = error;
+                    if (!state.compareAndSet(PENDING, COMPLETED)) {
+                        continueAfter(error); // send() has returned: this thread carries on
+                    }
+                });
+            } catch (RuntimeException e) {
+                continueAfter(e);
+                return;
+            }
+            if (state.compareAndSet(PENDING, RETURNED)) {
+                return; // the handler carries on
+            }
+            if (failure[0] != null) {
+                continueAfter(failure[0]);
+                return;
+            }
+            frame = next();
+        }
+    }
+
+    private void continueAfter(Throwable error) {
+        if (error != null) {
+            synchronized (this) {
+                sending = false;
+            }
+            close();
+            onFailure.accept(error);
+            return;
+        }
+        sendLoop(next());
+    }
+}

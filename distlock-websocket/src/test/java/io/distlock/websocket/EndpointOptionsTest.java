@@ -1,0 +1,81 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+
+/** Defaults and validation: a bad setting is refused, never clamped. */
+class EndpointOptionsTest {
+
+    @Test
+    void defaultsAreTheProtocols() {
+        EndpointOptions o = EndpointOptions.defaults();
+        assertThat(o.path()).isEqualTo("/distlock/lock");
+        assertThat(o.allowedOrigins()).isEmpty();
+        assertThat(o.allowMissingOrigin()).isTrue();
+        assertThat(o.hideHolder()).isFalse();
+        assertThat(o.maxFrameBytes()).isEqualTo(8192);
+        assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(o.rateLimitPerSecond()).isEqualTo(200);
+        assertThat(o.rateLimitBurst()).isEqualTo(400);
+        assertThat(o.maxQueuedPushes()).isEqualTo(1000);
+        assertThat(o.authorizer().mayLock(null, "x")).isTrue();
+        HandshakeInfo anyone = new HandshakeInfo(Map.of(), Map.of(), null, null);
+        assertThat(o.authenticator().authenticate(anyone)).isPresent();
+    }
+
+    @Test
+    void settingsAreKeptAndCopied() {
+        EndpointOptions o = EndpointOptions.builder()
+                .path("/locks")
+                .allowedOrigins(List.of("HTTP://Example.com:8080", "https://b.example"))
+                .allowMissingOrigin(false)
+                .hideHolder(true)
+                .maxFrameBytes(256)
+                .pingInterval(Duration.ofMillis(10))
+                .rateLimit(1, 1)
+                .maxQueuedPushes(1)
+                .build();
+        assertThat(o.allowedOrigins()).containsExactly("http://example.com:8080", "https://b.example");
+        EndpointOptions copy = o.toBuilder().hideHolder(false).build();
+        assertThat(copy.hideHolder()).isFalse();
+        assertThat(copy.path()).isEqualTo("/locks");
+        assertThat(copy.allowedOrigins()).isEqualTo(o.allowedOrigins());
+        assertThat(o.toString()).contains("/locks");
+    }
+
+    @Test
+    void badSettingsAreRefusedWithTheirName() {
+        EndpointOptions.Builder b = EndpointOptions.builder();
+        assertThatThrownBy(() -> b.path("locks")).hasMessageContaining("path");
+        assertThatThrownBy(() -> b.path("/a b")).hasMessageContaining("path");
+        assertThatThrownBy(() -> b.maxFrameBytes(255)).hasMessageContaining("maxFrameBytes");
+        assertThatThrownBy(() -> b.pingInterval(Duration.ofMillis(9))).hasMessageContaining("pingInterval");
+        assertThatThrownBy(() -> b.rateLimit(0, 10)).hasMessageContaining("rate limit");
+        assertThatThrownBy(() -> b.rateLimit(10, 0)).hasMessageContaining("burst");
+        assertThatThrownBy(() -> b.maxQueuedPushes(0)).hasMessageContaining("maxQueuedPushes");
+        assertThatThrownBy(() -> b.allowedOrigins(List.of("example.com"))).hasMessageContaining("origin");
+        assertThatThrownBy(() -> b.allowedOrigins(List.of("http://example.com/"))).hasMessageContaining("origin");
+        assertThatThrownBy(() -> b.allowedOrigins(Arrays.asList("http://a.example", null))).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.authenticator(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.authorizer(null)).isInstanceOf(NullPointerException.class);
+        assertThat(b.build()).isNotNull();
+    }
+
+    @Test
+    void handshakeHeadersAreCaseInsensitiveAndUnmodifiable() {
+        HandshakeInfo info = new HandshakeInfo(Map.of("Cookie", List.of("a=1")), Map.of("token", List.of("t")), "token=t", null);
+        assertThat(info.header("cookie")).isEqualTo("a=1");
+        assertThat(info.headers().get("COOKIE")).containsExactly("a=1");
+        assertThat(info.header("origin")).isNull();
+        assertThatThrownBy(() -> info.headers().put("x", List.of())).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(Optional.ofNullable(info.parameters().get("token"))).contains(List.of("t"));
+    }
+}

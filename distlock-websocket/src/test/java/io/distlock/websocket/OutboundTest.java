@@ -1,0 +1,186 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.Test;
+
+/** Ordering, one-send-at-a-time and the queue bound, on a transport the test drives. */
+class OutboundTest {
+
+    /** Records sends; completes them at once or when the test says. Fails on overlapping sends. */
+    static final class FakeTransport implements Outbound.Transport {
+        final List<String> sent = new ArrayList<>();
+        final ArrayDeque<Consumer<Throwable>> inFlight = new ArrayDeque<>();
+        boolean synchronous;
+        int pings;
+        Exception failPing;
+
+        @Override
+        public synchronized void send(String text, Consumer<Throwable> done) {
+            assertThat(inFlight).as("a send while another is in flight").isEmpty();
+            sent.add(text);
+            if (synchronous) {
+                done.accept(null);
+            } else {
+                inFlight.add(done);
+            }
+        }
+
+        @Override
+        public void ping() throws Exception {
+            if (failPing != null) {
+                throw failPing;
+            }
+            pings++;
+        }
+
+        void completeNext() {
+            Consumer<Throwable> done;
+            synchronized (this) {
+                done = inFlight.poll();
+            }
+            assertThat(done).as("a send in flight").isNotNull();
+            done.accept(null);
+        }
+
+        void failNext(Throwable error) {
+            Consumer<Throwable> done;
+            synchronized (this) {
+                done = inFlight.poll();
+            }
+            done.accept(error);
+        }
+
+        void completeAll() {
+            while (true) {
+                synchronized (this) {
+                    if (inFlight.isEmpty()) {
+                        return;
+                    }
+                }
+                completeNext();
+            }
+        }
+    }
+
+    private final FakeTransport transport = new FakeTransport();
+    private final AtomicInteger overflows = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private Outbound outbound(int maxQueued) {
+        return new Outbound(transport, maxQueued, overflows::incrementAndGet, failure::set);
+    }
+
+    @Test
+    void repliesLeaveInRequestOrderWhateverOrderTheyCompleteIn() {
+        Outbound out = outbound(100);
+        Outbound.Slot first = out.reserve();
+        Outbound.Slot second = out.reserve();
+        Outbound.Slot third = out.reserve();
+        third.complete("3");
+        second.complete("2");
+        assertThat(transport.sent).isEmpty();
+        first.complete("1");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("1", "2", "3");
+    }
+
+    @Test
+    void aPushWaitsForTheRepliesReservedBeforeIt() {
+        Outbound out = outbound(100);
+        Outbound.Slot wait = out.reserve();
+        out.push("retry");
+        Outbound.Slot later = out.reserve();
+        later.complete("later");
+        assertThat(transport.sent).isEmpty();
+        wait.complete("wait");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("wait", "retry", "later");
+    }
+
+    @Test
+    void onlyOneSendIsInFlight() {
+        Outbound out = outbound(100);
+        for (int i = 0; i < 5; i++) {
+            out.push("p" + i);
+        }
+        assertThat(transport.sent).containsExactly("p0");
+        transport.completeNext();
+        assertThat(transport.sent).containsExactly("p0", "p1");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("p0", "p1", "p2", "p3", "p4");
+        assertThat(out.queued()).isZero();
+    }
+
+    @Test
+    void sendsCompletedBeforeTheyReturnDoNotGrowTheStack() {
+        transport.synchronous = true;
+        Outbound out = outbound(1_000_000);
+        Outbound.Slot head = out.reserve();
+        int count = 200_000;
+        for (int i = 0; i < count; i++) {
+            out.push("p");
+        }
+        head.complete("head"); // releases the whole queue in one go
+        assertThat(transport.sent).hasSize(count + 1);
+    }
+
+    @Test
+    void pastTheBoundTheConnectionIsGivenUpOnce() {
+        Outbound out = outbound(3);
+        out.push("in flight"); // handed to the transport: not waiting any more
+        out.push("a");
+        out.push("b");
+        out.push("c");
+        assertThat(overflows).hasValue(0);
+        out.push("d");
+        assertThat(overflows).hasValue(1);
+        out.push("e");
+        out.reserve().complete("f");
+        transport.completeAll();
+        assertThat(overflows).hasValue(1);
+        assertThat(transport.sent).containsExactly("in flight");
+    }
+
+    @Test
+    void pingsOnlyWhenIdleAndNothingOvertakesIt() {
+        Outbound out = outbound(100);
+        out.push("busy");
+        assertThat(out.pingIfIdle()).isFalse();
+        transport.completeAll();
+        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(transport.pings).isEqualTo(1);
+        out.push("after");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("busy", "after");
+    }
+
+    @Test
+    void aFailedSendReportsOnceAndStopsSending() {
+        Outbound out = outbound(100);
+        out.push("a");
+        out.push("b");
+        IOException broken = new IOException("broken pipe");
+        transport.failNext(broken);
+        assertThat(failure).hasValue(broken);
+        out.push("c");
+        assertThat(transport.sent).containsExactly("a");
+        assertThat(out.pingIfIdle()).isFalse();
+    }
+
+    @Test
+    void aFailedPingIsReported() {
+        Outbound out = outbound(100);
+        transport.failPing = new IOException("gone");
+        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(failure.get()).hasMessage("gone");
+    }
+}

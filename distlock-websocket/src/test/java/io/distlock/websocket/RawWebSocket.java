@@ -1,0 +1,197 @@
+package io.distlock.websocket;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+
+/**
+ * A WebSocket client written by hand on a plain socket, for what well-behaved clients never
+ * do: ignore pings, or vanish without a close frame.
+ */
+final class RawWebSocket implements AutoCloseable {
+
+    /** A frame from the server. */
+    record Frame(int opcode, byte[] payload) {
+        String text() {
+            return new String(payload, StandardCharsets.UTF_8);
+        }
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+
+    private RawWebSocket(Socket socket) throws IOException {
+        this.socket = socket;
+        this.in = new DataInputStream(socket.getInputStream());
+        this.out = socket.getOutputStream();
+    }
+
+    static RawWebSocket open(URI uri) {
+        try {
+            Socket socket = new Socket();
+            socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+            socket.setSoTimeout(10_000);
+            RawWebSocket ws = new RawWebSocket(socket);
+            ws.handshake(uri);
+            return ws;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The HTTP status a server answers to a WebSocket handshake with these extra headers,
+     * read from the status line alone: a refusal need not come with a length or a close
+     * (Tyrus sends neither), which is fine for browsers but not for clients that read on.
+     */
+    static int handshakeStatus(URI uri, Map<String, String> headers) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(handshakeRequest(uri, headers).getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            InputStream in = socket.getInputStream();
+            int b;
+            while ((b = in.read()) >= 0 && b != '\n') {
+                line.write(b);
+            }
+            String[] parts = line.toString(StandardCharsets.US_ASCII).split(" ");
+            return Integer.parseInt(parts[1]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String handshakeRequest(URI uri, Map<String, String> headers) {
+        byte[] key = new byte[16];
+        RANDOM.nextBytes(key);
+        StringBuilder request = new StringBuilder("GET " + uri.getRawPath()
+                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()) + " HTTP/1.1\r\n"
+                + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
+                + "Upgrade: websocket\r\n"
+                + "Connection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key) + "\r\n"
+                + "Sec-WebSocket-Version: 13\r\n");
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        return request.append("\r\n").toString();
+    }
+
+    private void handshake(URI uri) throws IOException {
+        out.write(handshakeRequest(uri, Map.of()).getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        byte[] end = {'\r', '\n', '\r', '\n'};
+        while (matched < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("connection closed during the handshake: " + head);
+            }
+            head.write(b);
+            matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+        }
+        String status = head.toString(StandardCharsets.US_ASCII).lines().findFirst().orElse("");
+        if (!status.contains(" 101 ")) {
+            throw new IOException("handshake refused: " + status);
+        }
+    }
+
+    void sendText(String text) {
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        frame.write(0x81);
+        if (payload.length < 126) {
+            frame.write(0x80 | payload.length);
+        } else {
+            frame.write(0x80 | 126);
+            frame.write(payload.length >>> 8);
+            frame.write(payload.length & 0xff);
+        }
+        byte[] mask = new byte[4];
+        RANDOM.nextBytes(mask);
+        frame.writeBytes(mask);
+        for (int i = 0; i < payload.length; i++) {
+            frame.write(payload[i] ^ mask[i % 4]);
+        }
+        try {
+            out.write(frame.toByteArray());
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The next frame of any kind (pings are not answered), or null on timeout. */
+    Frame readFrame(Duration timeout) {
+        try {
+            socket.setSoTimeout((int) Math.max(1, timeout.toMillis()));
+            int b0 = in.read();
+            if (b0 < 0) {
+                return new Frame(-1, new byte[0]); // end of stream
+            }
+            int b1 = in.readUnsignedByte();
+            long length = b1 & 0x7f;
+            if (length == 126) {
+                length = in.readUnsignedShort();
+            } else if (length == 127) {
+                length = in.readLong();
+            }
+            byte[] payload = new byte[(int) length];
+            in.readFully(payload);
+            return new Frame(b0 & 0x0f, payload);
+        } catch (SocketTimeoutException e) {
+            return null;
+        } catch (IOException e) {
+            return new Frame(-1, new byte[0]); // reset counts as the end
+        }
+    }
+
+    /** The next text frame, skipping pings; fails on timeout or end of stream. */
+    String readText(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Frame frame = readFrame(Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime())));
+            if (frame == null || frame.opcode() == -1 || frame.opcode() == 8) {
+                throw new AssertionError("no text frame: " + frame);
+            }
+            if (frame.opcode() == 1) {
+                return frame.text();
+            }
+        }
+    }
+
+    /** Drops the connection with a TCP reset: no close frame, no FIN. */
+    void drop() {
+        try {
+            socket.setSoLinger(true, 0);
+            socket.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // a test socket
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.RedisProcess;
+
+/**
+ * Two server nodes on one Redis, each a lock service of its own behind a container of its
+ * own (one Tyrus, one Jetty): waiters are told on whichever node they are, whatever freed
+ * the lock.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TwoNodesTest {
+
+    static final String PATH = "/distlock/lock";
+
+    private RedisProcess redis;
+    private LockService serviceA;
+    private LockService serviceB;
+    private TestServer nodeA;
+    private TestServer nodeB;
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    @BeforeAll
+    void start() {
+        redis = RedisProcess.start();
+        LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(2)).build();
+        serviceA = LockService.connect(redis.url(), config);
+        serviceB = LockService.connect(redis.url(), config);
+        nodeA = TestServer.tyrus(List.of(DistLockEndpoints.config(serviceA, EndpointOptions.defaults())));
+        nodeB = TestServer.jetty(List.of(DistLockEndpoints.config(serviceB, EndpointOptions.defaults())));
+    }
+
+    @AfterAll
+    void stop() {
+        for (LockService service : new LockService[] {serviceA, serviceB}) {
+            if (service != null) {
+                DistLockEndpoints.closeAll(service);
+            }
+        }
+        for (AutoCloseable c : new AutoCloseable[] {nodeA, nodeB, serviceA, serviceB, redis}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // best effort
+            }
+        }
+    }
+
+    @AfterEach
+    void closeClients() throws Exception {
+        for (AutoCloseable c : opened) {
+            c.close();
+        }
+        opened.clear();
+    }
+
+    private WsClient on(TestServer node, String session) {
+        WsClient c = WsClient.open(node.uri(PATH));
+        opened.add(c);
+        c.request("OK", "action", "connect", "param", session);
+        return c;
+    }
+
+    @Test
+    void unlockOnOneNodeRetriesTheWaiterOnTheOther() {
+        WsClient holder = on(nodeA, "holder");
+        WsClient waiter = on(nodeB, "waiter");
+        long first = holder.request("LOCKED", "action", "lock", "param", "x-unlock").path("token").asLong();
+        assertThat(waiter.request("WAIT", "action", "lock", "param", "x-unlock").path("holder").asText()).isEqualTo("holder");
+        holder.request("OK", "action", "unlock", "param", "x-unlock");
+        assertThat(waiter.expectNext("RETRY").path("lock").asText()).isEqualTo("x-unlock");
+        long second = waiter.request("LOCKED", "action", "lock", "param", "x-unlock").path("token").asLong();
+        assertThat(second).as("fencing tokens grow across nodes").isGreaterThan(first);
+
+        // and the other way round
+        holder.request("WAIT", "action", "lock", "param", "x-unlock");
+        waiter.request("OK", "action", "unlock", "param", "x-unlock");
+        holder.expectNext("RETRY");
+    }
+
+    @Test
+    void closeOnOneNodeRetriesTheWaiterOnTheOther() {
+        WsClient holder = on(nodeB, "holder");
+        WsClient waiter = on(nodeA, "waiter");
+        holder.request("LOCKED", "action", "mlock", "params", List.of("x-close-1", "x-close-2"));
+        waiter.request("WAIT", "action", "mlock", "params", List.of("x-close-1", "x-close-2"));
+        holder.request("OK", "action", "close");
+        List<String> retried = List.of(waiter.expectNext("RETRY").path("lock").asText(),
+                waiter.expectNext("RETRY").path("lock").asText());
+        assertThat(retried).containsExactlyInAnyOrder("x-close-1", "x-close-2");
+        waiter.request("LOCKED", "action", "mlock", "params", List.of("x-close-1", "x-close-2"));
+    }
+
+    @Test
+    void anAbruptTcpDropOfTheHolderRetriesTheWaiterOnTheOtherNode() {
+        for (TestServer holderNode : List.of(nodeA, nodeB)) {
+            TestServer waiterNode = holderNode == nodeA ? nodeB : nodeA;
+            String lock = "x-drop-" + holderNode.port();
+            WsClient waiter = on(waiterNode, "waiter");
+            try (RawWebSocket holder = RawWebSocket.open(holderNode.uri(PATH))) {
+                holder.sendText(WsClient.json("action", "connect", "param", "holder"));
+                assertThat(holder.readText(WsClient.TIMEOUT)).contains("Open session");
+                holder.sendText(WsClient.json("action", "lock", "param", lock));
+                assertThat(holder.readText(WsClient.TIMEOUT)).contains("LOCKED");
+                waiter.request("WAIT", "action", "lock", "param", lock);
+                holder.drop(); // TCP reset: no close frame
+            }
+            JsonNode retry = waiter.expectNext("RETRY");
+            assertThat(retry.path("lock").asText()).isEqualTo(lock);
+            waiter.request("LOCKED", "action", "lock", "param", lock);
+        }
+    }
+
+    @Test
+    void anAbortedJdkClientIsReleasedToo() {
+        WsClient holder = on(nodeB, "holder");
+        WsClient waiter = on(nodeA, "waiter");
+        holder.request("LOCKED", "action", "lock", "param", "x-abort");
+        waiter.request("WAIT", "action", "lock", "param", "x-abort");
+        holder.abort();
+        waiter.expectNext("RETRY");
+    }
+
+    @Test
+    void closeAllClosesEveryConnectionWith1001AndReleasesItsLocks() {
+        WsClient waiter = on(nodeB, "waiter");
+        WsClient holder1 = on(nodeA, "holder-1");
+        WsClient holder2 = on(nodeA, "holder-2");
+        holder1.request("LOCKED", "action", "lock", "param", "x-all-1");
+        holder2.request("LOCKED", "action", "lock", "param", "x-all-2");
+        waiter.request("WAIT", "action", "mlock", "params", List.of("x-all-1", "x-all-2"));
+        assertThat(DistLockEndpoints.openConnections(serviceA)).isEqualTo(2);
+
+        DistLockEndpoints.closeAll(serviceA);
+
+        assertThat(holder1.expectClosed().code()).isEqualTo(1001);
+        assertThat(holder2.expectClosed().code()).isEqualTo(1001);
+        List<String> retried = List.of(waiter.expectNext("RETRY").path("lock").asText(),
+                waiter.expectNext("RETRY").path("lock").asText());
+        assertThat(retried).containsExactlyInAnyOrder("x-all-1", "x-all-2");
+        assertThat(DistLockEndpoints.openConnections(serviceA)).isZero();
+        assertThat(serviceA.sessionCount()).isZero();
+        // The node still serves new connections.
+        on(nodeA, "later").request("LOCKED", "action", "lock", "param", "x-all-1");
+        assertThat(DistLockEndpoints.openConnections(serviceA)).isEqualTo(1);
+        assertThat(DistLockEndpoints.openConnections(serviceB)).as("the other node is untouched").isEqualTo(1);
+    }
+}
