@@ -30,8 +30,17 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         this.node = node;
     }
 
+    /**
+     * Accepts here and checks the origin in {@link #modifyHandshake} instead: Tyrus answers a
+     * {@code false} from this method with a 403 that has no length and keeps the connection
+     * open, so a non-browser client waits for ever; {@link #refuse} answers a clean 403.
+     */
     @Override
     public boolean checkOrigin(String origin) {
+        return true;
+    }
+
+    boolean originAllowed(String origin) {
         if (origin == null || origin.isEmpty()) {
             return node.options.allowMissingOrigin();
         }
@@ -41,6 +50,10 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
 
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
+        if (!originAllowed(header(request, "Origin"))) {
+            refuse(response);
+            return;
+        }
         Authenticator authenticator = node.options.authenticator();
         Optional<Object> principal;
         try {
@@ -60,6 +73,16 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         if (principal.get() != EndpointOptions.NO_PRINCIPAL) {
             config.getUserProperties().put(PRINCIPAL, principal.get());
         }
+    }
+
+    /** The first value of a handshake header; containers differ in the case of header names. */
+    private static String header(HandshakeRequest request, String name) {
+        for (Map.Entry<String, List<String>> h : request.getHeaders().entrySet()) {
+            if (h.getKey() != null && h.getKey().equalsIgnoreCase(name) && !h.getValue().isEmpty()) {
+                return h.getValue().get(0);
+            }
+        }
+        return null;
     }
 
     @Override

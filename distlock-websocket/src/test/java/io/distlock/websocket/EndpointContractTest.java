@@ -602,6 +602,8 @@ abstract class EndpointContractTest {
         URI secure = uri(SECURE);
         assertThat(RawWebSocket.handshakeStatus(secure, Map.of("Origin", "http://evil.example", "Authorization", "Bearer alice")))
                 .as("foreign origin").isEqualTo(403);
+        assertThat(WsClient.refusedHandshake(secure, Map.of("Origin", "http://evil.example", "Authorization", "Bearer alice")))
+                .as("a foreign origin's refusal is a complete answer a WebSocket client can read").isEqualTo(403);
         assertThat(RawWebSocket.handshakeStatus(secure, Map.of("Origin", "http://good.example", "Authorization", "Bearer alice")))
                 .as("same host, other port").isEqualTo(403);
         assertThat(RawWebSocket.handshakeStatus(secure, Map.of("Authorization", "Bearer alice")))
