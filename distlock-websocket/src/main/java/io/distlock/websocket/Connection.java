@@ -96,7 +96,8 @@ final class Connection {
 
     /** One frame from the client: {@code null} for a binary one, which the protocol does not use. */
     private void onFrame(String text) {
-        heard();
+        long arrived = System.nanoTime();
+        lastHeardNanos = arrived;
         if (isClosed()) {
             return;
         }
@@ -105,23 +106,27 @@ final class Connection {
             close(CloseCodes.TOO_BIG, "frame larger than " + node.options.maxFrameBytes() + " bytes");
             return;
         }
-        RateLimiter.Verdict verdict = limiter.acquire(System.nanoTime());
+        RateLimiter.Verdict verdict = limiter.acquire(arrived);
         if (verdict == RateLimiter.Verdict.FLOOD) {
             close(CloseCodes.VIOLATED_POLICY, "too many requests");
             return;
         }
-        Outbound.Slot slot = out.reserve();
+        Pending slot = new Pending(out.reserve(), arrived);
         try {
             if (text == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
             }
             Request request = Frames.parse(text);
+            slot.action = request.action().wire;
             if (verdict == RateLimiter.Verdict.LIMITED) {
-                slot.complete(Frames.write(fail(request, FailCode.RATE_LIMITED, "too many requests; slow down")));
+                slot.answer(fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
                 return;
             }
             serve(request, slot);
         } catch (BadRequest e) {
+            if (e.action != null) {
+                slot.action = Action.of(e.action) != null ? e.action : "unknown";
+            }
             FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
             String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
             ObjectNode reply = Frames.reply("FAIL", message);
@@ -131,9 +136,9 @@ final class Connection {
             if (e.action != null) {
                 reply.put("action", e.action);
             }
-            slot.complete(Frames.write(reply.put("code", code.name())));
+            slot.answer(reply.put("code", code.name()));
         } catch (RuntimeException e) {
-            slot.complete(Frames.write(internal(null, e)));
+            slot.answer(internal(null, e));
         }
     }
 
@@ -204,16 +209,38 @@ final class Connection {
         close(CloseCodes.GOING_AWAY, "send failed");
     }
 
+    /** A request's place in the reply order, and what the meters need to know of it. */
+    private final class Pending {
+        private final Outbound.Slot slot;
+        private final long arrivedNanos;
+        /** The action's meter tag: the protocol's name, or {@code invalid} until one is read. */
+        String action = "invalid";
+
+        Pending(Outbound.Slot slot, long arrivedNanos) {
+            this.slot = slot;
+            this.arrivedNanos = arrivedNanos;
+        }
+
+        /** Gives the reply for this place. */
+        void answer(ObjectNode reply) {
+            EndpointTelemetry telemetry = node.telemetry();
+            if (telemetry != EndpointTelemetry.NONE) {
+                telemetry.answered(action, reply.path("status").asText(), System.nanoTime() - arrivedNanos);
+            }
+            slot.complete(Frames.write(reply));
+        }
+    }
+
     // ---- actions ----
 
-    private void serve(Request r, Outbound.Slot slot) {
+    private void serve(Request r, Pending slot) {
         switch (r.action()) {
             case CONNECT -> connect(r, slot);
             case CLOSE -> closeSession(r, slot);
             default -> {
                 LockSession s = current();
                 if (s == null) {
-                    slot.complete(Frames.write(fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first")));
+                    slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
                     return;
                 }
                 switch (r.action()) {
@@ -229,15 +256,15 @@ final class Connection {
         }
     }
 
-    private void connect(Request r, Outbound.Slot slot) {
+    private void connect(Request r, Pending slot) {
         String name = r.name();
         if (current() != null) {
-            slot.complete(Frames.write(fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first")));
+            slot.answer(fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
             return;
         }
         Optional<String> problem = node.service.checkSessionName(name);
         if (problem.isPresent()) {
-            slot.complete(Frames.write(fail(r, FailCode.BAD_NAME, problem.get())));
+            slot.answer(fail(r, FailCode.BAD_NAME, problem.get()));
             return;
         }
         Pushes pushes = new Pushes();
@@ -245,7 +272,7 @@ final class Connection {
         try {
             opened = node.service.openSession(name, pushes);
         } catch (IllegalStateException e) {
-            slot.complete(Frames.write(fail(r, FailCode.INTERNAL, "the server is shutting down")));
+            slot.answer(fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
         }
         pushes.owner = opened;
@@ -262,28 +289,28 @@ final class Connection {
         }
         ObjectNode reply = ok(r, "OK", "Open session: " + name);
         reply.put("session", opened.id());
-        slot.complete(Frames.write(reply));
+        slot.answer(reply);
     }
 
-    private void closeSession(Request r, Outbound.Slot slot) {
+    private void closeSession(Request r, Pending slot) {
         LockSession s;
         synchronized (this) {
             s = session;
             session = null; // at once: a pipelined connect after close must find no session
         }
         if (s == null) {
-            slot.complete(Frames.write(fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close")));
+            slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
             return;
         }
         // The optional name is informational (the original client sent none): the
         // connection's own session is the one closed.
         String message = "Close session: " + s.name();
-        closeQuietly(s).whenComplete((v, e) -> slot.complete(Frames.write(ok(r, "OK", message))));
+        closeQuietly(s).whenComplete((v, e) -> slot.answer(ok(r, "OK", message)));
     }
 
-    private void lock(LockSession s, Request r, Outbound.Slot slot) {
+    private void lock(LockSession s, Request r, Pending slot) {
         if (!authorized(r.names())) {
-            slot.complete(Frames.write(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'")));
+            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
             return;
         }
         answer(r, slot, s.lock(r.name()), result -> {
@@ -301,15 +328,15 @@ final class Connection {
         });
     }
 
-    private void lockAll(LockSession s, Request r, Outbound.Slot slot) {
+    private void lockAll(LockSession s, Request r, Pending slot) {
         int max = node.service.config().maxLocksPerRequest();
         if (new LinkedHashSet<>(r.names()).size() > max) {
             // Checked here too so that a long list is refused before the authorizer sees it.
-            slot.complete(Frames.write(fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request")));
+            slot.answer(fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
             return;
         }
         if (!authorized(r.names())) {
-            slot.complete(Frames.write(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks")));
+            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
             return;
         }
         answer(r, slot, s.lockAll(r.names()), result -> {
@@ -353,7 +380,7 @@ final class Connection {
     }
 
     /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
-    private <T> void answer(Request r, Outbound.Slot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
+    private <T> void answer(Request r, Pending slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
         stage.whenComplete((result, error) -> {
             ObjectNode reply;
             try {
@@ -361,7 +388,7 @@ final class Connection {
             } catch (RuntimeException e) {
                 reply = internal(r, e);
             }
-            slot.complete(Frames.write(reply));
+            slot.answer(reply);
         });
     }
 
@@ -448,6 +475,7 @@ final class Connection {
         if (from == null || current() != from) {
             return;
         }
+        node.telemetry().pushed(status);
         out.push(Frames.push(status, lock));
     }
 

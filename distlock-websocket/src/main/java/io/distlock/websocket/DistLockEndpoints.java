@@ -9,7 +9,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,10 +36,11 @@ public final class DistLockEndpoints {
     private static final System.Logger LOG = System.getLogger(DistLockEndpoints.class.getName());
 
     /**
-     * The open connections of each service's endpoints. Weak keys: a service nobody uses any
-     * more is not kept alive by this map (an empty set holds no reference to it).
+     * What the endpoints of each service share: open connections, telemetry. Weak keys: a
+     * service nobody uses any more is not kept alive by this map (the value holds no
+     * reference to it, and neither does an empty set of connections).
      */
-    private static final Map<LockService, Set<Connection>> OPEN = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<LockService, Node.Shared> SHARED = Collections.synchronizedMap(new WeakHashMap<>());
 
     private DistLockEndpoints() { }
 
@@ -52,7 +52,7 @@ public final class DistLockEndpoints {
     public static ServerEndpointConfig config(LockService service, EndpointOptions options) {
         Objects.requireNonNull(service, "service");
         Objects.requireNonNull(options, "options");
-        Node node = new Node(service, options, connections(service));
+        Node node = new Node(service, options, shared(service));
         return ServerEndpointConfig.Builder.create(DistLockEndpoint.class, options.path())
                 .configurator(new EndpointConfigurator(node))
                 .build();
@@ -88,6 +88,10 @@ public final class DistLockEndpoints {
     }
 
     private static Set<Connection> connections(LockService service) {
-        return OPEN.computeIfAbsent(service, s -> ConcurrentHashMap.newKeySet());
+        return shared(service).connections;
+    }
+
+    static Node.Shared shared(LockService service) {
+        return SHARED.computeIfAbsent(service, s -> new Node.Shared());
     }
 }

@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -9,10 +10,19 @@ import io.distlock.core.LockService;
 
 /**
  * What every connection of one endpoint config shares: the node's lock service, the options,
- * the set of open connections (shared by every config of the same service, for
- * {@link DistLockEndpoints#closeAll}), and the timer that pings.
+ * what every config of the same service shares ({@link Shared}), and the timer that pings.
  */
 final class Node {
+
+    /**
+     * What every endpoint config of one lock service shares: its open connections (for
+     * {@link DistLockEndpoints#closeAll}) and its telemetry (for {@link EndpointMetrics}).
+     * Holds no reference to the service.
+     */
+    static final class Shared {
+        final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+        volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
+    }
 
     /**
      * Pings and liveness checks of every connection in the JVM: tiny tasks, so two daemon
@@ -23,11 +33,17 @@ final class Node {
     final LockService service;
     final EndpointOptions options;
     final Set<Connection> connections;
+    private final Shared shared;
 
-    Node(LockService service, EndpointOptions options, Set<Connection> connections) {
+    Node(LockService service, EndpointOptions options, Shared shared) {
         this.service = service;
         this.options = options;
-        this.connections = connections;
+        this.shared = shared;
+        this.connections = shared.connections;
+    }
+
+    EndpointTelemetry telemetry() {
+        return shared.telemetry;
     }
 
     ScheduledExecutorService timer() {

@@ -1,0 +1,88 @@
+package io.distlock.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class ServerOptionsTest {
+
+    @Test
+    void defaultsAreThoseOfTheCommandLine() {
+        ServerOptions o = ServerOptions.defaults();
+        assertThat(o.host()).isEqualTo("0.0.0.0");
+        assertThat(o.port()).isEqualTo(8080);
+        assertThat(o.path()).isEqualTo("/distlock/lock");
+        assertThat(o.lease()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(o.keyPrefix()).isEqualTo("distlock");
+        assertThat(o.embeddedRedis()).isTrue();
+        assertThat(o.hideHolder()).isFalse();
+        assertThat(o.allowedOrigins()).isEmpty();
+        assertThat(o.rateLimit()).isEqualTo(200);
+    }
+
+    @Test
+    void defaultOriginsAreTheServersOwn() {
+        assertThat(ServerOptions.defaults().effectiveOrigins(8080))
+                .containsExactly("http://localhost:8080", "http://127.0.0.1:8080");
+        assertThat(ServerOptions.builder().host("locks.example.com").build().effectiveOrigins(9000))
+                .containsExactly("http://localhost:9000", "http://127.0.0.1:9000", "http://locks.example.com:9000");
+        assertThat(ServerOptions.builder().host("::1").build().effectiveOrigins(9000))
+                .contains("http://[::1]:9000");
+        assertThat(ServerOptions.builder().host("::").build().listensEverywhere()).isTrue();
+    }
+
+    @Test
+    void configuredOriginsReplaceTheDefaults() {
+        ServerOptions o = ServerOptions.builder().allowedOrigins(List.of("https://app.example.com", "http://localhost:3000")).build();
+        assertThat(o.effectiveOrigins(8080)).containsExactly("https://app.example.com", "http://localhost:3000");
+    }
+
+    @Test
+    void badSettingsAreRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> ServerOptions.builder().port(70_000)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ServerOptions.builder().port(-1)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ServerOptions.builder().path("distlock")).hasMessageContaining("path");
+        assertThatThrownBy(() -> ServerOptions.builder().path("/a\"b")).hasMessageContaining("path");
+        assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofMillis(299))).hasMessageContaining("lease");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("https://app.example.com/page")))
+                .hasMessageContaining("origin");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("app.example.com")))
+                .hasMessageContaining("origin");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("http://localhost:6379")).hasMessageContaining("Redis URL");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost")).hasMessageContaining("Redis URL");
+        assertThatThrownBy(() -> ServerOptions.builder().keyPrefix("a b")).hasMessageContaining("key prefix");
+        assertThatThrownBy(() -> ServerOptions.builder().host("")).hasMessageContaining("host");
+        assertThatThrownBy(() -> ServerOptions.builder().rateLimit(0)).hasMessageContaining("rate limit");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://127.0.0.1:6379").redisConfig(Path.of("r.yaml")).build())
+                .hasMessageContaining("not both");
+    }
+
+    @Test
+    void acceptsRedisUrlsWithTlsAndCredentials() {
+        assertThat(ServerOptions.builder().redisUrl("rediss://user:secret@redis.example.com:6380").build().embeddedRedis()).isFalse();
+    }
+
+    @Test
+    void passwordsNeverReachTextMeantForPeople() {
+        assertThat(Redact.url("redis://user:secret@host:6379")).isEqualTo("redis://user:***@host:6379");
+        assertThat(Redact.url("redis://:secret@host:6379")).isEqualTo("redis://:***@host:6379");
+        assertThat(Redact.url("redis://host:6379")).isEqualTo("redis://host:6379");
+        ServerOptions o = ServerOptions.builder().redisUrl("redis://user:secret@host:6379").build();
+        assertThat(o.toString()).doesNotContain("secret");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://user:secret@host"))
+                .hasMessageNotContaining("secret");
+    }
+
+    @Test
+    void toBuilderKeepsEverySetting() {
+        ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
+                .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
+                .hideHolder(true).keyPrefix("app1").rateLimit(5000).build();
+        assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
+    }
+}

@@ -1,0 +1,100 @@
+package io.distlock.websocket;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import io.distlock.core.LockService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+/**
+ * Publishes the meters of the endpoints made from one {@link LockService}'s configs to
+ * Micrometer (an optional dependency: add {@code io.micrometer:micrometer-core} to use this
+ * class). The lock service's own meters are {@code io.distlock.core.LockServiceMetrics}.
+ *
+ * <table>
+ *   <caption>meters</caption>
+ *   <tr><td>{@code distlock.websocket.requests}</td><td>timer, tags {@code action}, {@code status}</td>
+ *       <td>requests answered, and the time from a request's frame arriving to its reply being
+ *       queued for sending. {@code action}: {@code connect}, {@code close}, {@code lock},
+ *       {@code unlock}, {@code mlock}, {@code munlock}, {@code unknown} (an action the protocol
+ *       does not have) or {@code invalid} (no readable action); {@code status}: {@code OK},
+ *       {@code LOCKED}, {@code WAIT} or {@code FAIL}</td></tr>
+ *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
+ *       <td>{@code RETRY} and {@code LOST} pushes queued for connections</td></tr>
+ *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
+ * </table>
+ *
+ * <pre>{@code new EndpointMetrics(service).bindTo(registry);}</pre>
+ *
+ * Binding to a second registry moves the counting there.
+ */
+public final class EndpointMetrics implements MeterBinder {
+
+    private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "unknown", "invalid"};
+    private static final String[] STATUSES = {"OK", "LOCKED", "WAIT", "FAIL"};
+    private static final Duration[] BUCKETS = {
+        Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
+    };
+
+    private final LockService service;
+
+    public EndpointMetrics(LockService service) {
+        this.service = Objects.requireNonNull(service, "service");
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        Node.Shared shared = DistLockEndpoints.shared(service);
+        Gauge.builder("distlock.websocket.connections", shared.connections, Set::size)
+                .description("open WebSocket connections").register(registry);
+        Counter retries = pushes(registry, "RETRY");
+        Counter lost = pushes(registry, "LOST");
+        AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
+
+        shared.telemetry = new EndpointTelemetry() {
+            @Override
+            public void answered(String action, String status, long nanos) {
+                int a = index(ACTIONS, action, ACTIONS.length - 1);
+                int s = index(STATUSES, status, STATUSES.length - 1);
+                int i = a * STATUSES.length + s;
+                Timer timer = timers.get(i);
+                if (timer == null) {
+                    timer = Timer.builder("distlock.websocket.requests")
+                            .tag("action", ACTIONS[a]).tag("status", STATUSES[s])
+                            .description("requests answered, from the frame's arrival to the reply queued")
+                            .serviceLevelObjectives(BUCKETS)
+                            .register(registry); // idempotent: a racing thread gets the same timer
+                    timers.set(i, timer);
+                }
+                timer.record(nanos, TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public void pushed(String status) {
+                ("LOST".equals(status) ? lost : retries).increment();
+            }
+        };
+    }
+
+    private static Counter pushes(MeterRegistry registry, String status) {
+        return Counter.builder("distlock.websocket.pushes").tag("status", status)
+                .description("RETRY and LOST pushes queued for connections").register(registry);
+    }
+
+    private static int index(String[] values, String value, int otherwise) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i].equals(value)) {
+                return i;
+            }
+        }
+        return otherwise;
+    }
+}

@@ -1,0 +1,21 @@
+package io.distlock.websocket;
+
+/**
+ * What the endpoint counts, for {@link EndpointMetrics}. The default counts nothing, so the
+ * endpoint runs without Micrometer on the class path.
+ */
+interface EndpointTelemetry {
+
+    EndpointTelemetry NONE = new EndpointTelemetry() { };
+
+    /**
+     * A request was answered {@code status} ({@code OK}, {@code LOCKED}, {@code WAIT},
+     * {@code FAIL}) {@code nanos} after its frame arrived. {@code action} is the protocol's
+     * action, {@code unknown} for an action the protocol does not have, or {@code invalid}
+     * for a frame without a readable action.
+     */
+    default void answered(String action, String status, long nanos) { }
+
+    /** A {@code RETRY} or {@code LOST} push was queued for a connection. */
+    default void pushed(String status) { }
+}

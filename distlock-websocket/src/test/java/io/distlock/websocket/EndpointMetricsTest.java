@@ -1,0 +1,61 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/** The endpoint's meters, counted over real connections. */
+class EndpointMetricsTest {
+
+    @Test
+    void countsRequestsByActionAndStatusPushesAndConnections() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             TestServer server = TestServer.tyrus(List.of(DistLockEndpoints.config(service, EndpointOptions.defaults())))) {
+            new EndpointMetrics(service).bindTo(registry);
+            try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
+                alice.request("OK", "action", "connect", "param", "alice");
+                bob.request("OK", "action", "connect", "param", "bob");
+                alice.request("LOCKED", "action", "lock", "param", "doc");
+                bob.request("WAIT", "action", "lock", "param", "doc");
+                alice.request("OK", "action", "unlock", "param", "doc");
+                bob.expectNext("RETRY");
+                bob.request("FAIL", "action", "unlock", "param", "doc");
+                bob.request("FAIL", "action", "fly");
+                bob.sendRaw("not json");
+                bob.expectFail("BAD_REQUEST");
+
+                assertThat(requests(registry, "connect", "OK")).isEqualTo(2);
+                assertThat(requests(registry, "lock", "LOCKED")).isEqualTo(1);
+                assertThat(requests(registry, "lock", "WAIT")).isEqualTo(1);
+                assertThat(requests(registry, "unlock", "OK")).isEqualTo(1);
+                assertThat(requests(registry, "unlock", "FAIL")).isEqualTo(1);
+                assertThat(requests(registry, "unknown", "FAIL")).isEqualTo(1);
+                assertThat(requests(registry, "invalid", "FAIL")).isEqualTo(1);
+                assertThat(registry.get("distlock.websocket.requests").tag("action", "lock").tag("status", "LOCKED").timer()
+                        .totalTime(TimeUnit.NANOSECONDS)).isPositive();
+                assertThat(registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isEqualTo(1);
+                assertThat(registry.get("distlock.websocket.pushes").tag("status", "LOST").counter().count()).isZero();
+                assertThat(registry.get("distlock.websocket.connections").gauge().value()).isEqualTo(2);
+            }
+            await().atMost(Await.seconds(5)).until(() -> registry.get("distlock.websocket.connections").gauge().value() == 0);
+        }
+    }
+
+    private static long requests(SimpleMeterRegistry registry, String action, String status) {
+        return registry.get("distlock.websocket.requests").tag("action", action).tag("status", status).timer().count();
+    }
+}
