@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.BindException;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 import jakarta.websocket.DeploymentException;
 import jakarta.websocket.server.ServerEndpointConfig;
@@ -19,7 +21,8 @@ import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
 import org.glassfish.grizzly.http.server.ServerConfiguration;
 import org.glassfish.grizzly.http.util.Header;
-import org.glassfish.grizzly.strategies.WorkerThreadIOStrategy;
+import org.glassfish.grizzly.strategies.SameThreadIOStrategy;
+import org.glassfish.grizzly.threadpool.ThreadPoolConfig;
 import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
 import org.glassfish.tyrus.container.grizzly.server.WebSocketAddOn;
 import org.glassfish.tyrus.core.TyrusWebSocketEngine;
@@ -68,9 +71,15 @@ final class WebServer implements AutoCloseable {
     static WebServer bind(String host, int port, IndexPage page) {
         HttpServer http = new HttpServer();
         NetworkListener listener = new NetworkListener("distlock", host, port);
-        // As Tyrus's container does: run handlers on worker threads, and never time out an
+        // WebSocket frames are handled on the selector threads that read them: the endpoint
+        // never blocks (Redis calls and sends are asynchronous), and the hop to a worker thread
+        // for every frame cost CPU and latency (docs/benchmarks.md). HTTP requests (the page,
+        // static files, /metrics) still run on a small worker pool: Grizzly's default request
+        // executor hands them over when they arrive on a selector thread. Never time out an
         // idle connection (an upgraded WebSocket is idle for HTTP; its liveness is the endpoint's pings).
-        listener.getTransport().setIOStrategy(WorkerThreadIOStrategy.getInstance());
+        listener.getTransport().setIOStrategy(SameThreadIOStrategy.getInstance());
+        listener.getTransport().setWorkerThreadPoolConfig(
+                ThreadPoolConfig.defaultConfig().setPoolName("distlock-http").setCorePoolSize(1).setMaxPoolSize(8));
         listener.getKeepAlive().setIdleTimeoutInSeconds(-1);
         http.addListener(listener);
 
@@ -186,11 +195,35 @@ final class WebServer implements AutoCloseable {
      * endpoints. Grizzly does the I/O through {@link WebSocketAddOn}.
      */
     private static final class Container extends TyrusServerContainer {
+        private static final long IDLE_TIMEOUT_MILLIS = 60_000;
         private final WebSocketEngine engine;
+        private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, "distlock-tyrus-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
 
         Container() {
             super((Set<Class<?>>) null);
             this.engine = TyrusWebSocketEngine.builder(this).build();
+            // Tyrus restarts a session's idle timer on every frame in and out. With no idle
+            // timeout (0, its default) that schedules a task due at once, waking a timer
+            // thread twice per request; a long timeout on a timer that drops cancelled tasks
+            // costs no wake-up. Longer than the endpoint's liveness (two 15 s ping intervals);
+            // pongs restart it.
+            setDefaultMaxSessionIdleTimeout(IDLE_TIMEOUT_MILLIS);
+            timers.setRemoveOnCancelPolicy(true);
+        }
+
+        @Override
+        public ScheduledExecutorService getScheduledExecutorService() {
+            return timers;
+        }
+
+        @Override
+        public void stop() {
+            super.stop();
+            timers.shutdownNow();
         }
 
         @Override

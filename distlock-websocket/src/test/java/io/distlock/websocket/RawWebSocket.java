@@ -137,6 +137,100 @@ final class RawWebSocket implements AutoCloseable {
         }
     }
 
+    // ---- a frame writer, for frames no well-behaved client sends ----
+
+    /**
+     * Writes one frame exactly as described: FIN, the three RSV bits ({@code rsv} 0 to 7, RSV1
+     * is 4), any opcode, masked (with a random key) or not, the shortest length encoding.
+     * A write failure (the server closed first) is ignored: what the server did is read next.
+     */
+    void sendFrame(boolean fin, int rsv, int opcode, boolean masked, byte[] payload) {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        writeHeader(frame, fin, rsv, opcode, masked, payload.length);
+        byte[] mask = new byte[4];
+        if (masked) {
+            RANDOM.nextBytes(mask);
+            frame.writeBytes(mask);
+        }
+        for (int i = 0; i < payload.length; i++) {
+            frame.write(payload[i] ^ mask[i % 4]);
+        }
+        sendBytes(frame.toByteArray());
+    }
+
+    /** A masked, final frame of {@code opcode}. */
+    void sendFrame(int opcode, byte[] payload) {
+        sendFrame(true, 0, opcode, true, payload);
+    }
+
+    /**
+     * Writes a frame header that declares {@code declaredLength} payload bytes (up to 2^64-1,
+     * read as unsigned), followed by only {@code payload}: a lie about the length. Masked with
+     * the all-zero key, so that more payload can follow as plain bytes ({@link #sendBytes}).
+     */
+    void sendHeaderOnly(boolean fin, int opcode, long declaredLength, byte[] payload) {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        frame.write((fin ? 0x80 : 0) | (opcode & 0x0f));
+        frame.write(0x80 | 127);
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            frame.write((int) (declaredLength >>> shift) & 0xff);
+        }
+        frame.writeBytes(new byte[4]); // the mask key: zero, XOR changes nothing
+        frame.writeBytes(payload);
+        sendBytes(frame.toByteArray());
+    }
+
+    /** A close frame with {@code code} and a reason of raw bytes (which need not be UTF-8). */
+    void sendClose(int code, byte[] reason) {
+        byte[] payload = new byte[2 + reason.length];
+        payload[0] = (byte) (code >>> 8);
+        payload[1] = (byte) code;
+        System.arraycopy(reason, 0, payload, 2, reason.length);
+        sendFrame(0x8, payload);
+    }
+
+    /** Raw bytes on the socket; a failure (the server closed first) is ignored. */
+    void sendBytes(byte[] bytes) {
+        trySendBytes(bytes);
+    }
+
+    /** Raw bytes on the socket; false if the write failed (the server closed first). */
+    boolean trySendBytes(byte[] bytes) {
+        try {
+            out.write(bytes);
+            out.flush();
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether the server has sent something (or closed) that is not read yet, without blocking. */
+    boolean inputReady() {
+        try {
+            return in.available() > 0 || socket.isInputShutdown();
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static void writeHeader(ByteArrayOutputStream frame, boolean fin, int rsv, int opcode, boolean masked, int length) {
+        frame.write((fin ? 0x80 : 0) | (rsv & 0x07) << 4 | (opcode & 0x0f));
+        int maskBit = masked ? 0x80 : 0;
+        if (length < 126) {
+            frame.write(maskBit | length);
+        } else if (length < 65536) {
+            frame.write(maskBit | 126);
+            frame.write(length >>> 8);
+            frame.write(length & 0xff);
+        } else {
+            frame.write(maskBit | 127);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                frame.write((int) ((long) length >>> shift) & 0xff);
+            }
+        }
+    }
+
     /** The next frame of any kind (pings are not answered), or null on timeout. */
     Frame readFrame(Duration timeout) {
         try {

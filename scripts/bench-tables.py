@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Turns the JSON files of scripts/run-benchmarks.sh into the markdown tables of docs/benchmarks.md.
+
+    scripts/bench-tables.py OUT_DIR > results.md
+
+Standard library only.
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def num(v, digits=0):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and digits == 0:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def phase(d, name):
+    return (d.get("phases") or {}).get(name)
+
+
+def scenario_tables(out):
+    lines = []
+    for scenario in ["uncontended", "contended", "mixed"]:
+        files = glob.glob(os.path.join(out, f"{scenario}-*.json"))
+        if not files:
+            continue
+        rows = []
+        for f in files:
+            d = load(f)
+            nodes = 2 if f.endswith("2nodes.json") else 1
+            rows.append((d["sessions"], nodes, d))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        lines.append(f"### {scenario}\n")
+        retry = scenario != "uncontended"
+        head = ("| sessions | nodes | WebSocket pairs/s | p50 µs | p99 µs | p99.9 µs | core pairs/s | p50 µs | p99 µs "
+                "| Redisson pairs/s | p50 µs | p99 µs | server CPU µs/pair | core CPU µs/pair | Redis cmds/pair |")
+        sep = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        if retry:
+            head += " unlock→RETRY p99 µs (cross-node) |"
+            sep += "---:|"
+        head += " errors | violations |"
+        sep += "---:|---:|"
+        lines += [head, sep]
+        for sessions, nodes, d in rows:
+            ws = phase(d, "websocket") or d
+            core = phase(d, "direct")
+            red = phase(d, "redisson")
+            errors = sum(p.get("errors", 0) for p in (d.get("phases") or {"x": d}).values())
+            violations = sum(p.get("violations", 0) for p in (d.get("phases") or {"x": d}).values())
+            cells = [str(sessions), str(nodes), num(ws["pairs_per_s"]), num(ws["pair_p50_us"]), num(ws["pair_p99_us"]),
+                     num(ws["pair_p999_us"])]
+            for b in (core, red):
+                cells += [num(b["pairs_per_s"]), num(b["pair_p50_us"]), num(b["pair_p99_us"])] if b else ["″", "″", "″"]
+            cells += [num(ws.get("server_cpu_us_per_pair")), num(core.get("bench_cpu_us_per_pair")) if core else "″",
+                      num(ws.get("redis_commands_per_pair"), 2)]
+            if retry:
+                r = ws.get("retry_p99_us")
+                c = ws.get("retry_cross_node_p99_us")
+                cells.append(num(r) + (f" ({num(c)})" if c is not None else ""))
+            cells += [str(errors), str(violations)]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def targets(out):
+    lat = [load(f) for f in sorted(glob.glob(os.path.join(out, "target-latency-*.json")))]
+    cpu = [load(f) for f in sorted(glob.glob(os.path.join(out, "target-cpu-*.json")))]
+    ret = [load(f) for f in sorted(glob.glob(os.path.join(out, "target-retry-*.json")))]
+    lines = ["### targets (medians of the runs; each ratio measured side by side in one run)\n",
+             "| measure | target | runs | measured (median) | per run | met |", "|---|---|---:|---|---|---|"]
+
+    def row(measure, target, per_run, shown, ok):
+        lines.append(f"| {measure} | {target} | {len(per_run)} | {shown} | "
+                     f"{', '.join(num(v, 2) for v in per_run)} | {'yes' if ok else 'no'} |")
+
+    if lat:
+        ratios = [d["ratios"]["pair_p50_websocket_vs_redisson"] for d in lat]
+        m = median(ratios)
+        ws = median([d["pair_p50_us"] for d in lat])
+        rd = median([phase(d, "redisson")["pair_p50_us"] for d in lat])
+        core = median([phase(d, "direct")["pair_p50_us"] for d in lat])
+        row("lock+unlock over WebSocket, 1 session, p50", "≤ 2.0 × Redisson p50", ratios,
+            f"{m:.2f} × (WebSocket {num(ws)} µs, core {num(core)} µs, Redisson {num(rd)} µs)", m is not None and m <= 2.0)
+    if cpu:
+        ratios = [d["ratios"]["server_cpu_per_pair_vs_direct"] for d in cpu]
+        m = median(ratios)
+        srv = median([d["server_cpu_us_per_pair"] for d in cpu])
+        core = median([phase(d, "direct")["bench_cpu_us_per_pair"] for d in cpu])
+        row("server CPU per lock+unlock pair, 64 sessions", "≤ 1.5 × core in-process", ratios,
+            f"{m:.2f} × (server {num(srv)} µs, core in-process {num(core)} µs)", m is not None and m <= 1.5)
+    if lat:
+        cmds = [d["redis_commands_per_pair"] for d in lat]
+        m = median(cmds)
+        rd = median([phase(d, "redisson")["redis_commands_per_pair"] for d in lat])
+        row("Redis commands per uncontended pair", "≤ 3", cmds, f"{m:.2f} (Redisson RLock: {rd:.2f})", m is not None and m <= 3)
+    if ret:
+        p99 = [d.get("retry_cross_node_p99_us") for d in ret]
+        m = median(p99)
+        row("release on node A → RETRY on node B, p99", "< 5 ms", [v / 1000 for v in p99 if v is not None],
+            f"{m / 1000:.2f} ms (bench: unlock sent → RETRY received)" if m else "–", m is not None and m < 5000)
+    for f in sorted(glob.glob(os.path.join(out, "idle-*.json")), key=lambda p: int(p.split("-")[-1].split(".")[0])):
+        d = load(f)
+        per = d.get("heap_per_session_bytes")
+        ok = per is not None and per < 16384 and d["locked"] == d["sessions"] and d["errors"] == 0
+        lines.append(f"| heap per idle session holding a lock, {d['sessions']:,} sessions, -Xmx512m | < 16 KB | 1 | "
+                     f"{num(per)} bytes ({d['locked']:,} of {d['sessions']:,} held, heap "
+                     f"{d['heap_before_bytes'][0] / 1e6:.0f} → {d['heap_after_bytes'][0] / 1e6:.0f} MB after full GCs) | | "
+                     f"{'yes' if ok else 'no'} |")
+    every = []
+    for f in glob.glob(os.path.join(out, "*.json")):
+        d = load(f)
+        for p in (d.get("phases") or {"x": d}).values():
+            every.append((p.get("errors", 0), p.get("violations", 0)))
+    errors = sum(e for e, _ in every)
+    violations = sum(v for _, v in every)
+    lines.append(f"| violations, errors | zero in every scenario | {len(every)} phases | {violations} violations, "
+                 f"{errors} errors | | {'yes' if errors == 0 and violations == 0 else 'no'} |")
+    lines.append("")
+    return lines
+
+
+def main(argv):
+    out = argv[1] if len(argv) > 1 else "."
+    print("\n".join(scenario_tables(out) + targets(out)))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Reproduces the tables of docs/benchmarks.md on this machine, on loopback only.
+#
+#   mvn -B -q package -DskipTests            # builds distlock-examples/target/distlock-server.jar
+#   scripts/run-benchmarks.sh [OUT_DIR]      # default: target/benchmarks-<date>
+#
+# It starts its own redis-server (the one on the PATH, or the one the server jar ships) and
+# two server nodes from the jar, warms them up, runs `bench` for every table, and writes
+# OUT_DIR/*.json, *.hgrm, latency.svg and results.md (the tables, ready to paste). It stops
+# what it started, by pid, and nothing else. About 20 minutes with the defaults.
+#
+# Knobs (environment): WARMUP (2s) and DURATION (5s) per table cell; TARGET_WARMUP (5s),
+# TARGET_DURATION (10s) and RUNS (3) for the target measurements; SESSIONS ("1 16 64 256");
+# SCENARIOS ("uncontended contended mixed"); IDLE ("1000 10000"); JAR; JAVA.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JAR=${JAR:-$ROOT/distlock-examples/target/distlock-server.jar}
+JAVA=${JAVA:-java}
+OUT=${1:-$ROOT/target/benchmarks-$(date +%Y%m%d-%H%M%S)}
+WARMUP=${WARMUP:-2s}
+DURATION=${DURATION:-5s}
+TARGET_WARMUP=${TARGET_WARMUP:-5s}
+TARGET_DURATION=${TARGET_DURATION:-10s}
+RUNS=${RUNS:-3}
+SESSIONS=${SESSIONS:-"1 16 64 256"}
+SCENARIOS=${SCENARIOS:-"uncontended contended mixed"}
+IDLE=${IDLE:-"1000 10000"}
+
+[ -f "$JAR" ] || { echo "no $JAR: run 'mvn -B -q package -DskipTests' first" >&2; exit 1; }
+mkdir -p "$OUT"
+STARTED=()   # pids of everything this script started
+cleanup() {
+  for pid in "${STARTED[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# --- Redis ---
+REDIS_BIN=$(command -v redis-server || true)
+if [ -z "$REDIS_BIN" ]; then
+  case "$(uname -m)" in
+    x86_64) entry=redis-server-6.2.6-v5-linux-amd64 ;;
+    aarch64|arm64) entry=redis-server-6.2.7-linux-arm64 ;;
+    *) echo "no redis-server on the PATH and none shipped for $(uname -m)" >&2; exit 1 ;;
+  esac
+  REDIS_BIN=$OUT/redis-server
+  unzip -p "$JAR" "$entry" > "$REDIS_BIN"
+  chmod +x "$REDIS_BIN"
+fi
+REDIS_PORT=$(free_port)
+"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --protected-mode yes > "$OUT/redis.log" 2>&1 &
+STARTED+=($!)
+REDIS=redis://127.0.0.1:$REDIS_PORT
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
+
+# --- server nodes ---
+# start_node NAME [JVM flags...]: sets NODE_URL and NODE_PID
+start_node() {
+  local name=$1; shift
+  local log=$OUT/$name.log
+  "$JAVA" "$@" -jar "$JAR" --host 127.0.0.1 --port 0 --redis "$REDIS" --rate-limit 1000000 > "$log" 2>&1 &
+  NODE_PID=$!
+  STARTED+=($NODE_PID)
+  for _ in $(seq 150); do grep -q "listening on" "$log" && break; sleep 0.2; done
+  local port
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log" | head -1)
+  [ -n "$port" ] || { echo "node $name did not start:" >&2; cat "$log" >&2; exit 1; }
+  NODE_URL=ws://127.0.0.1:$port/distlock/lock
+}
+stop_node() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+bench() { "$JAVA" -jar "$JAR" bench "$@"; }
+
+start_node node-a; A_URL=$NODE_URL; A_PID=$NODE_PID
+start_node node-b; B_URL=$NODE_URL; B_PID=$NODE_PID
+echo "Redis $REDIS, nodes $A_URL (pid $A_PID) and $B_URL (pid $B_PID); results in $OUT"
+
+# JIT warm-up of both nodes (not recorded): what a long-running server has behind it.
+for scenario in uncontended mixed; do
+  bench --url "$A_URL" --url "$B_URL" --sessions 64 --scenario "$scenario" --warmup 0s --duration 10s > /dev/null || true
+done
+
+# --- the tables: every scenario at every session count, one node with the baselines, two nodes ---
+for scenario in $SCENARIOS; do
+  for n in $SESSIONS; do
+    echo "== $scenario, $n sessions, 1 node (with --direct and --redisson)"
+    bench --url "$A_URL" --sessions "$n" --scenario "$scenario" --warmup "$WARMUP" --duration "$DURATION" \
+      --direct "$REDIS" --redisson "$REDIS" --redis-stats "$REDIS" \
+      --json "$OUT/$scenario-$n-1node.json" --hgrm "$OUT/$scenario-$n-1node.hgrm" | grep -v '^\[' || true
+    echo "== $scenario, $n sessions, 2 nodes"
+    bench --url "$A_URL" --url "$B_URL" --sessions "$n" --scenario "$scenario" --warmup "$WARMUP" --duration "$DURATION" \
+      --redis-stats "$REDIS" --json "$OUT/$scenario-$n-2nodes.json" --hgrm "$OUT/$scenario-$n-2nodes.hgrm" | grep -v '^\[' || true
+  done
+done
+
+# --- the targets, RUNS times each, side by side in one run ---
+for run in $(seq "$RUNS"); do
+  echo "== target run $run: 1 session, WebSocket vs core vs Redisson"
+  bench --url "$A_URL" --sessions 1 --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" \
+    --direct "$REDIS" --redisson "$REDIS" --redis-stats "$REDIS" \
+    --json "$OUT/target-latency-$run.json" --hgrm "$OUT/target-latency-$run.hgrm" | grep -v '^\[' || true
+  echo "== target run $run: 64 sessions, server CPU per pair vs core in-process"
+  bench --url "$A_URL" --sessions 64 --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" \
+    --direct "$REDIS" --redisson "$REDIS" --redis-stats "$REDIS" \
+    --json "$OUT/target-cpu-$run.json" --hgrm "$OUT/target-cpu-$run.hgrm" | grep -v '^\[' || true
+  echo "== target run $run: contended over two nodes, release -> RETRY (4 sessions per lock)"
+  bench --url "$A_URL" --url "$B_URL" --sessions 8 --hot-locks 2 --scenario contended --warmup "$TARGET_WARMUP" \
+    --duration "$TARGET_DURATION" --json "$OUT/target-retry-$run.json" | grep -v '^\[' || true
+done
+
+stop_node "$A_PID"
+stop_node "$B_PID"
+
+# --- idle sessions: one fresh node with -Xmx512m per size ---
+for n in $IDLE; do
+  echo "== idle: $n sessions on one node with -Xmx512m"
+  start_node "idle-$n" -Xmx512m
+  bench --url "$NODE_URL" --scenario idle --sessions "$n" --duration 5s --server-pid "$NODE_PID" \
+    --json "$OUT/idle-$n.json" || true
+  stop_node "$NODE_PID"
+done
+
+# --- chart and tables ---
+python3 "$ROOT/scripts/hgrm-to-svg.py" "$OUT/latency.svg" \
+  "WebSocket, 1 session=$OUT/target-latency-1.hgrm" \
+  "core in-process, 1 session=$OUT/target-latency-1-direct.hgrm" \
+  "Redisson, 1 session=$OUT/target-latency-1-redisson.hgrm" \
+  "WebSocket, 64 sessions=$OUT/target-cpu-1.hgrm" \
+  "core in-process, 64 sessions=$OUT/target-cpu-1-direct.hgrm" \
+  "Redisson, 64 sessions=$OUT/target-cpu-1-redisson.hgrm"
+python3 "$ROOT/scripts/bench-tables.py" "$OUT" > "$OUT/results.md"
+echo "wrote $OUT/results.md and $OUT/latency.svg"
