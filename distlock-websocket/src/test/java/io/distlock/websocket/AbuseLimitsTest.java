@@ -23,10 +23,8 @@ import org.junit.jupiter.api.TestInstance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.testing.Await;
-import io.distlock.testing.RedisProcess;
 
 /**
  * Abuse from one client: cross-site handshakes (a foreign page with the user's cookie), many
@@ -41,18 +39,14 @@ class AbuseLimitsTest {
     static final String SECURE = "/secure";
     static final String GOOD_ORIGIN = "https://app.example";
 
-    private RedisProcess redis;
+    private GuardedNode node;
     private LockService service;
     private TestServer server;
-    private WsClient bystander;
-    private long bystanderToken;
     /** Handshakes the authenticator saw: a refused origin must be refused before it reads the cookie. */
     private final AtomicInteger authenticated = new AtomicInteger();
 
     @BeforeAll
     void start() {
-        redis = RedisProcess.start();
-        service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
         EndpointOptions secure = EndpointOptions.builder()
                 .path(SECURE)
                 .allowedOrigins(List.of(GOOD_ORIGIN))
@@ -63,42 +57,24 @@ class AbuseLimitsTest {
                     return cookie != null && cookie.contains("sid=") ? Optional.of(cookie) : Optional.empty();
                 })
                 .build();
-        server = TestServer.tyrus(List.of(
-                DistLockEndpoints.config(service, EndpointOptions.defaults()),
-                DistLockEndpoints.config(service, secure)));
-        bystander = WsClient.open(server.uri(MAIN));
-        bystander.request("OK", "action", "connect", "param", "bystander");
-        bystanderToken = bystander.request("LOCKED", "action", "lock", "param", "abuse-bystander").path("token").asLong();
+        node = GuardedNode.start("abuse-bystander", lockService -> TestServer.tyrus(List.of(
+                DistLockEndpoints.config(lockService, EndpointOptions.defaults()),
+                DistLockEndpoints.config(lockService, secure))));
+        service = node.service;
+        server = node.server;
     }
 
     @AfterAll
     void stop() {
-        if (bystander != null) {
-            bystander.close();
-        }
-        if (service != null) {
-            DistLockEndpoints.closeAll(service);
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (service != null) {
-            service.close();
-        }
-        if (redis != null) {
-            redis.close();
+        if (node != null) {
+            node.close();
         }
     }
 
     /** The bystander holds its lock with the same token, and a newcomer is told to wait. */
     @AfterEach
     void bystanderUnharmed() {
-        assertThat(bystander.request("LOCKED", "action", "lock", "param", "abuse-bystander").path("token").asLong())
-                .isEqualTo(bystanderToken);
-        try (WsClient fresh = WsClient.open(server.uri(MAIN))) {
-            fresh.request("OK", "action", "connect", "param", "newcomer");
-            assertThat(fresh.request("WAIT", "action", "lock", "param", "abuse-bystander").path("holder").asText()).isEqualTo("bystander");
-        }
+        node.assertBystanderUnharmed();
     }
 
     /**

@@ -19,9 +19,6 @@ import org.junit.jupiter.api.TestInstance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.distlock.core.LockConfig;
-import io.distlock.core.LockService;
-import io.distlock.testing.RedisProcess;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
@@ -75,45 +72,25 @@ abstract class RawFramesTest {
     static final Duration CLOSE_WITHIN = Duration.ofSeconds(5);
     private static final AtomicInteger CASES = new AtomicInteger();
 
-    private RedisProcess redis;
-    private LockService service;
+    private GuardedNode node;
     private TestServer server;
-    private WsClient bystander;
-    private String bystanderLock;
-    private long bystanderToken;
     private final List<String> table = new ArrayList<>();
 
     abstract TestServer startServer(List<ServerEndpointConfig> configs);
 
     @BeforeAll
     void start() {
-        redis = RedisProcess.start();
-        service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
-        server = startServer(List.of(DistLockEndpoints.config(service, EndpointOptions.defaults()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(250)).build())));
-        bystanderLock = "raw-bystander-" + getClass().getSimpleName();
-        bystander = WsClient.open(server.uri(MAIN));
-        bystander.request("OK", "action", "connect", "param", "bystander");
-        bystanderToken = bystander.request("LOCKED", "action", "lock", "param", bystanderLock).path("token").asLong();
+        node = GuardedNode.start("raw-bystander-" + getClass().getSimpleName(), service -> startServer(List.of(
+                DistLockEndpoints.config(service, EndpointOptions.defaults()),
+                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(250)).build()))));
+        server = node.server;
     }
 
     @AfterAll
     void stop() {
         System.out.println("RAW-FRAMES " + server + "\n" + String.join("\n", table));
-        if (bystander != null) {
-            bystander.close();
-        }
-        if (service != null) {
-            DistLockEndpoints.closeAll(service);
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (service != null) {
-            service.close();
-        }
-        if (redis != null) {
-            redis.close();
+        if (node != null) {
+            node.close();
         }
     }
 
@@ -195,12 +172,9 @@ abstract class RawFramesTest {
             } else {
                 assertThat(first.path("status").asText()).as("%s", first).isEqualTo("LOCKED");
             }
-            JsonNode wait = fresh.request("WAIT", "action", "lock", "param", bystanderLock);
-            assertThat(wait.path("holder").asText()).isEqualTo("bystander");
             fresh.request("OK", "action", "close");
         }
-        assertThat(bystander.request("LOCKED", "action", "lock", "param", bystanderLock).path("token").asLong())
-                .as("the bystander's token").isEqualTo(bystanderToken);
+        node.assertBystanderUnharmed();
     }
 
     private synchronized void record(String caseName, Ending ending) {

@@ -1,0 +1,63 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.function.Function;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.RedisProcess;
+
+/**
+ * One node for the abuse and fuzzing tests: a Redis, a lock service (5 s lease), a server, and
+ * a bystander session on the default path that holds one lock throughout, so that every test
+ * can check that nothing it threw at the node touched another client's lock.
+ */
+final class GuardedNode implements AutoCloseable {
+
+    static final String MAIN = "/distlock/lock";
+
+    final RedisProcess redis;
+    final LockService service;
+    final TestServer server;
+    final String bystanderLock;
+    private final WsClient bystander;
+    private final long bystanderToken;
+
+    private GuardedNode(String bystanderLock, Function<LockService, TestServer> startServer) {
+        this.bystanderLock = bystanderLock;
+        this.redis = RedisProcess.start();
+        this.service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+        this.server = startServer.apply(service);
+        this.bystander = WsClient.open(server.uri(MAIN));
+        bystander.request("OK", "action", "connect", "param", "bystander");
+        this.bystanderToken = bystander.request("LOCKED", "action", "lock", "param", bystanderLock).path("token").asLong();
+    }
+
+    /** Starts the node; {@code startServer} deploys the endpoints of the given service. */
+    static GuardedNode start(String bystanderLock, Function<LockService, TestServer> startServer) {
+        return new GuardedNode(bystanderLock, startServer);
+    }
+
+    /** The bystander still holds its lock under the same token, and a newcomer is told to WAIT for it. */
+    void assertBystanderUnharmed() {
+        assertThat(bystander.request("LOCKED", "action", "lock", "param", bystanderLock).path("token").asLong())
+                .as("the bystander's token").isEqualTo(bystanderToken);
+        try (WsClient fresh = WsClient.open(server.uri(MAIN))) {
+            fresh.request("OK", "action", "connect", "param", "newcomer");
+            assertThat(fresh.request("WAIT", "action", "lock", "param", bystanderLock).path("holder").asText())
+                    .isEqualTo("bystander");
+            fresh.request("OK", "action", "close");
+        }
+    }
+
+    @Override
+    public void close() {
+        bystander.close();
+        DistLockEndpoints.closeAll(service);
+        server.close();
+        service.close();
+        redis.close();
+    }
+}
