@@ -25,7 +25,7 @@ import org.awaitility.core.ConditionTimeoutException;
  * process and everything it started (an embedded Redis) if it is still running; it touches
  * no other process.
  */
-final class NodeProcess implements AutoCloseable {
+public final class NodeProcess implements AutoCloseable {
 
     private static final Pattern STARTED =
             Pattern.compile("distlock node (\\w+) listening on http://([^/]+):(\\d+)/ \\(WebSocket (ws://\\S+?)[,)]");
@@ -43,7 +43,7 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** {@code java -cp <this test's classpath> io.distlock.examples.DistLockServer args}: the classes as Maven built them. */
-    static NodeProcess fromClasspath(String... args) {
+    public static NodeProcess fromClasspath(String... args) {
         // Surefire may hide the real class path behind a manifest-only jar.
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>(jvm());
@@ -53,7 +53,7 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** {@code java -jar jar args}: the shaded jar as users run it. */
-    static NodeProcess fromJar(Path jar, String... args) {
+    public static NodeProcess fromJar(Path jar, String... args) {
         List<String> command = new ArrayList<>(jvm());
         command.addAll(List.of("-jar", jar.toString()));
         command.addAll(List.of(args));
@@ -61,14 +61,14 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** Runs to completion (for --help, --version, errors) and returns the output; fails the test after 60 s. */
-    static Result run(Path jar, String... args) {
+    public static Result run(Path jar, String... args) {
         try (NodeProcess node = fromJar(jar, args)) {
             node.waitForExit(Await.seconds(60));
             return new Result(node.process.exitValue(), node.output());
         }
     }
 
-    record Result(int exitCode, String output) { }
+    public record Result(int exitCode, String output) { }
 
     private static List<String> jvm() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -94,7 +94,7 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** Waits for the startup line; fails the test (and kills the process) if it does not come within 60 s. */
-    NodeProcess awaitStarted() {
+    public NodeProcess awaitStarted() {
         try {
             await().atMost(Await.seconds(60)).pollInterval(Duration.ofMillis(50))
                     .until(() -> startupLineSeen() || !process.isAlive());
@@ -121,35 +121,35 @@ final class NodeProcess implements AutoCloseable {
         return true;
     }
 
-    String nodeId() {
+    public String nodeId() {
         return nodeId;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    URI webSocketUri() {
+    public URI webSocketUri() {
         return webSocketUri;
     }
 
     /** The embedded Redis's URL from the startup line, or null if the node uses another Redis. */
-    String embeddedRedisUrl() {
+    public String embeddedRedisUrl() {
         Matcher m = Pattern.compile("Redis (redis://\\S+) \\(embedded\\)").matcher(output());
         return m.find() ? m.group(1) : null;
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
     /** The processes this node started (its embedded redis-server), as seen once it had started. */
-    List<ProcessHandle> children() {
+    public List<ProcessHandle> children() {
         return List.copyOf(children);
     }
 
     /** Everything the node printed so far, stdout and stderr. */
-    String output() {
+    public String output() {
         try {
             return Files.readString(log, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -158,13 +158,41 @@ final class NodeProcess implements AutoCloseable {
     }
 
     /** {@code kill -9}: the node dies at once, without releasing anything. */
-    void kill() {
+    public void kill() {
         process.destroyForcibly();
         waitForExit(Await.seconds(10));
     }
 
+    /** {@code kill -STOP}: the node freezes with its sockets open, as in a long GC pause. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** {@code kill -CONT} after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid())).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new AssertionError("kill -" + name + " " + pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** {@code kill -TERM} and wait for the exit; returns the exit code. */
-    int terminate(Duration timeout) {
+    public int terminate(Duration timeout) {
         process.destroy();
         waitForExit(timeout);
         return process.exitValue();
