@@ -11,8 +11,11 @@ import java.util.function.Supplier;
 
 /**
  * Keeps this node's locks alive: every tick (a sixth of the lease) it renews, in one pipelined
- * batch, each lock whose lease is a third gone. A lock whose lease could not be proven for two
- * thirds of it is given up and its session told {@code lost} while a sixth of the lease is
+ * batch, every lock not granted or renewed within the last twelfth of the lease. Renewing on
+ * every tick, not only when a lease runs low, is what lets a node survive a pause: Redis always
+ * has at least three quarters of the lease left, so a node frozen (GC, SIGSTOP) for less than
+ * that keeps its locks and nobody else can take them meanwhile. A lock whose lease could not
+ * be proven for two thirds of it is given up and its session told {@code lost} while a sixth of the lease is
  * still left, measured from the send time of the last successful renewal (so before Redis
  * itself can let it go). A lock that Redis says is no longer this session's is lost at once.
  */
@@ -32,7 +35,7 @@ final class LeaseRenewal {
         this.store = store;
         this.sessions = sessions;
         this.telemetry = telemetry;
-        this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 3;
+        this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
     }
 

@@ -6,7 +6,9 @@ import java.util.concurrent.Executor;
 
 /**
  * Settings of a {@link LockService}. Immutable; build with {@link #builder()}. Every
- * setting is checked when it is set: a bad value is refused, never silently clamped.
+ * setting is checked when it is set: a bad value is refused, never silently clamped. The one
+ * check that needs two settings, {@code replicaSync} against the lease, is made by
+ * {@link Builder#build()}.
  */
 public final class LockConfig {
 
@@ -18,6 +20,9 @@ public final class LockConfig {
     private final int maxLocksPerSession;
     private final int maxLocksPerRequest;
     private final Executor callbackExecutor;
+    private final Duration replicaSync;
+    /** As set on the builder; {@code null} for the default, which follows the lease. */
+    private final Duration replicaSyncSetting;
 
     private LockConfig(Builder b) {
         keyPrefix = b.keyPrefix;
@@ -28,6 +33,14 @@ public final class LockConfig {
         maxLocksPerSession = b.maxLocksPerSession;
         maxLocksPerRequest = b.maxLocksPerRequest;
         callbackExecutor = b.callbackExecutor;
+        replicaSyncSetting = b.replicaSync;
+        replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
+    }
+
+    /** One second, like Redisson's {@code slavesSyncTimeout}, but at most a third of the lease. */
+    private static Duration defaultReplicaSync(Duration lease) {
+        Duration third = lease.dividedBy(3);
+        return third.compareTo(Duration.ofSeconds(1)) < 0 ? third : Duration.ofSeconds(1);
     }
 
     /** The defaults of the protocol: 10 s lease, names of 128/256 characters, 1,000 locks. */
@@ -80,6 +93,16 @@ public final class LockConfig {
         return callbackExecutor;
     }
 
+    /**
+     * How long a grant waits for a replica of the lock's Redis primary to confirm it (Redis
+     * {@code WAIT}); {@link Duration#ZERO} when off. A grant that no replica confirms in time is
+     * released again and the request fails with {@link BackendUnavailableException}. A primary
+     * without replicas is never waited for. See {@code docs/safety.md}.
+     */
+    public Duration replicaSync() {
+        return replicaSync;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.keyPrefix = keyPrefix;
@@ -90,6 +113,7 @@ public final class LockConfig {
         b.maxLocksPerSession = maxLocksPerSession;
         b.maxLocksPerRequest = maxLocksPerRequest;
         b.callbackExecutor = callbackExecutor;
+        b.replicaSync = replicaSyncSetting;
         return b;
     }
 
@@ -97,7 +121,8 @@ public final class LockConfig {
     public String toString() {
         return "LockConfig{keyPrefix=" + keyPrefix + ", lease=" + lease + ", tokenMemory=" + tokenMemory
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
-                + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest + "}";
+                + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest
+                + ", replicaSync=" + replicaSync + "}";
     }
 
     /** Builds a {@link LockConfig}; starts from the defaults. */
@@ -110,6 +135,8 @@ public final class LockConfig {
         private int maxLocksPerSession = 1_000;
         private int maxLocksPerRequest = 64;
         private Executor callbackExecutor;
+        /** {@code null}: the default, which depends on the lease. */
+        private Duration replicaSync;
 
         private Builder() { }
 
@@ -167,7 +194,32 @@ public final class LockConfig {
             return this;
         }
 
+        /**
+         * Makes every grant wait up to {@code timeout} until a replica of the lock's Redis primary
+         * has it (the equivalent of Redisson's {@code checkLockSyncedSlaves} with
+         * {@code slavesSyncTimeout}); {@link Duration#ZERO} turns it off. On by default with 1 s,
+         * or a third of the lease if that is less. At most a third of the lease: the grant is
+         * not renewed while it waits, and its lease runs from when it was sent (checked by
+         * {@link #build()}, when the lease is known).
+         */
+        public Builder replicaSync(Duration timeout) {
+            Objects.requireNonNull(timeout, "replicaSync");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("replicaSync must not be negative, was " + timeout.toMillis() + " ms");
+            }
+            if (!timeout.isZero() && timeout.toMillis() < 1) {
+                throw new IllegalArgumentException("replicaSync must be 0 (off) or at least 1 ms, was " + timeout);
+            }
+            this.replicaSync = timeout;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if {@code replicaSync} is more than a third of the lease */
         public LockConfig build() {
+            if (replicaSync != null && replicaSync.compareTo(lease.dividedBy(3)) > 0) {
+                throw new IllegalArgumentException("replicaSync must be at most a third of the lease ("
+                        + lease.dividedBy(3).toMillis() + " ms), was " + replicaSync.toMillis() + " ms");
+            }
             return new LockConfig(this);
         }
 

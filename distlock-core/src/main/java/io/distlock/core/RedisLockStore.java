@@ -1,20 +1,27 @@
 package io.distlock.core;
 
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Function;
 
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
 import org.redisson.api.RScript;
 import org.redisson.api.RScript.Mode;
+import org.redisson.api.RScriptAsync;
 import org.redisson.api.RScript.ReturnType;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
@@ -41,26 +48,48 @@ import org.redisson.client.codec.StringCodec;
  */
 final class RedisLockStore {
 
-    /** Lock: {@code {1, token}} or {@code {0, holder, token, pttl}}. */
-    private static final Script LOCK = new Script("""
+    private static final System.Logger LOG = System.getLogger(RedisLockStore.class.getName());
+
+    /**
+     * The number of replicas connected to this primary, if {@code ARGV[4]} asks for it (from
+     * {@code INFO replication}, as Redisson's replica check reads it), otherwise -1. Asked
+     * rarely when there are none: see {@link ReplicaSync}.
+     */
+    private static final String REPLICAS = """
+            local function replicas()
+              if ARGV[4] ~= '1' then
+                return -1
+              end
+              return tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
+            end
+            """;
+
+    /**
+     * Lock: {@code {1, token, fresh, replicas}} ({@code fresh} is 1 for a new grant, 0 for a
+     * re-lock) or {@code {0, holder, token, pttl, replicas}}.
+     */
+    private static final Script LOCK = new Script(REPLICAS + """
             local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder')
             if cur[1] == ARGV[1] then
               redis.call('PEXPIRE', KEYS[1], ARGV[3])
-              return {1, cur[2]}
+              return {1, cur[2], 0, replicas()}
             end
             if cur[1] then
               redis.call('HSET', KEYS[1], 'w', '1')
-              return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1])}
+              return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1]), replicas()}
             end
             local now = redis.call('TIME')
             local token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, now[1] * 1000000 + now[2]))
             redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
-            return {1, token}
+            return {1, token, 1, replicas()}
             """);
 
-    /** Lock all: {@code {1, token...}} in key order, or {@code {0, (index, holder, token, pttl)...}}. */
-    private static final Script LOCK_ALL = new Script("""
+    /**
+     * Lock all: {@code {1, (token, fresh)..., replicas}} in key order, or
+     * {@code {0, (index, holder, token, pttl)..., replicas}}.
+     */
+    private static final Script LOCK_ALL = new Script(REPLICAS + """
             local conflicts = {}
             for i, key in ipairs(KEYS) do
               local cur = redis.call('HMGET', key, 'owner', 'token', 'holder')
@@ -74,6 +103,7 @@ final class RedisLockStore {
             end
             if #conflicts > 0 then
               table.insert(conflicts, 1, 0)
+              table.insert(conflicts, replicas())
               return conflicts
             end
             local now = redis.call('TIME')
@@ -82,13 +112,17 @@ final class RedisLockStore {
             for i, key in ipairs(KEYS) do
               local cur = redis.call('HMGET', key, 'owner', 'token')
               local token = cur[2]
+              local fresh = 0
               if cur[1] ~= ARGV[1] then
                 token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
+                fresh = 1
                 redis.call('HSET', key, 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
               end
               redis.call('PEXPIRE', key, ARGV[3])
               table.insert(result, token)
+              table.insert(result, fresh)
             end
+            table.insert(result, replicas())
             return result
             """);
 
@@ -159,12 +193,17 @@ final class RedisLockStore {
         }
     }
 
+    /** A lock script's answer: the attempt, the locks it newly granted, the primary's replicas (-1: not asked). */
+    private record Answer(Attempt attempt, List<String> fresh, int replicas) { }
+
     private final RedissonClient redisson;
     private final RScript script;
     private final String lockKeyPrefix;
     private final String channel;
     private final String leaseMillis;
     private final String tokenMemoryMillis;
+    /** {@code null} when grants do not wait for replicas. */
+    private final ReplicaSync replicaSync;
 
     RedisLockStore(RedissonClient redisson, LockConfig config) {
         this.redisson = redisson;
@@ -173,6 +212,8 @@ final class RedisLockStore {
         this.channel = config.keyPrefix() + ":released";
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
+        this.replicaSync = config.replicaSync().isZero() ? null
+                : new ReplicaSync(config.replicaSync(), redisson.getConfig().isClusterConfig());
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */
@@ -184,30 +225,198 @@ final class RedisLockStore {
         return lockKeyPrefix + lock;
     }
 
-    CompletionStage<Attempt> lock(String owner, String holder, String lock) {
-        return this.<List<Object>>eval(LOCK, ReturnType.LIST, List.of(key(lock)), owner, holder, leaseMillis)
-                .thenApply(r -> asLong(r.get(0)) == 1
-                        ? new Attempt(List.of(asLong(r.get(1))), List.of())
-                        : new Attempt(List.of(), List.of(new Conflict(lock, asString(r.get(1)), asLong(r.get(2)), asLong(r.get(3))))));
+    /**
+     * Takes {@code lock} for {@code owner}. With replica sync on, a grant is answered only once a
+     * replica confirmed it (see {@link ReplicaSync}); otherwise it is released again, unless the
+     * session held it before ({@code alreadyHeld}), and the stage fails with
+     * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
+     */
+    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld) {
+        return grant(LOCK, owner, holder, List.of(lock), alreadyHeld, r -> {
+            int replicas = (int) asLong(r.get(r.size() - 1));
+            if (asLong(r.get(0)) == 1) {
+                return new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
+                        asLong(r.get(2)) == 1 ? List.of(lock) : List.of(), replicas);
+            }
+            return new Answer(new Attempt(List.of(),
+                    List.of(new Conflict(lock, asString(r.get(1)), asLong(r.get(2)), asLong(r.get(3))))), List.of(), replicas);
+        });
     }
 
-    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks) {
-        return this.<List<Object>>eval(LOCK_ALL, ReturnType.LIST, keys(locks), owner, holder, leaseMillis)
-                .thenApply(r -> {
-                    if (asLong(r.get(0)) == 1) {
-                        List<Long> tokens = new ArrayList<>(locks.size());
-                        for (int i = 1; i < r.size(); i++) {
-                            tokens.add(asLong(r.get(i)));
-                        }
-                        return new Attempt(tokens, List.of());
+    /** All of {@code locks} or none, with the same replica sync as {@link #lock}. */
+    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld) {
+        return grant(LOCK_ALL, owner, holder, locks, alreadyHeld, r -> {
+            int last = r.size() - 1;
+            int replicas = (int) asLong(r.get(last));
+            if (asLong(r.get(0)) == 1) {
+                List<Long> tokens = new ArrayList<>(locks.size());
+                List<String> fresh = new ArrayList<>();
+                for (int i = 1; i < last; i += 2) {
+                    if (asLong(r.get(i + 1)) == 1) {
+                        fresh.add(locks.get(tokens.size()));
                     }
-                    List<Conflict> conflicts = new ArrayList<>();
-                    for (int i = 1; i + 3 < r.size(); i += 4) {
-                        String lock = locks.get((int) asLong(r.get(i)) - 1);
-                        conflicts.add(new Conflict(lock, asString(r.get(i + 1)), asLong(r.get(i + 2)), asLong(r.get(i + 3))));
+                    tokens.add(asLong(r.get(i)));
+                }
+                return new Answer(new Attempt(tokens, List.of()), fresh, replicas);
+            }
+            List<Conflict> conflicts = new ArrayList<>();
+            for (int i = 1; i + 3 < last; i += 4) {
+                String lock = locks.get((int) asLong(r.get(i)) - 1);
+                conflicts.add(new Conflict(lock, asString(r.get(i + 1)), asLong(r.get(i + 2)), asLong(r.get(i + 3))));
+            }
+            return new Answer(new Attempt(List.of(), conflicts), List.of(), replicas);
+        });
+    }
+
+    /**
+     * Runs a lock script and, with replica sync on, makes sure a replica has what it granted.
+     *
+     * <p>Only grants wait for replicas; releases and renewals do not, and need not:
+     * <ul>
+     *   <li>A grant lost in a failover is a lock that the promoted replica thinks is free: the
+     *       next session gets it at once while the first still holds it. Nothing else can cover
+     *       for that, so the grant waits for a replica.</li>
+     *   <li>A lost release makes the promoted replica think the lock is still held by a session
+     *       that let it go. Nobody renews it, so it frees itself within the lease: a lock free
+     *       later than it should be, never two holders.</li>
+     *   <li>A lost renewal leaves the promoted replica with the expiry of the last renewal (or the
+     *       grant, which was confirmed) that reached it: the lease there ends earlier than this
+     *       node believes, by as much as the replica lagged. What protects the holder is that its
+     *       node tells it {@code LOST} at two thirds of the lease, measured from the send time of
+     *       its last acknowledged renewal: the promoted replica lets the lock go no earlier than a
+     *       lease after the last renewal it received, so as long as the replica lagged less than a
+     *       third of the lease (renewals go out every sixth of it), the holder is told before
+     *       anyone else can take the lock, and the renewals that reach the new primary put its
+     *       expiry right again. A replica that lags more is caught by Redis's own
+     *       {@code min-replicas-max-lag} (with {@code min-replicas-to-write}), if it is set.</li>
+     * </ul>
+     * Waiting on releases and renewals (Redisson 4.7 does, for its locks) would add a replica
+     * round trip to every unlock and every renewal batch for none of these cases.
+     */
+    private CompletionStage<Attempt> grant(Script s, String owner, String holder, List<String> locks,
+                                           Set<String> alreadyHeld, Function<List<Object>, Answer> parse) {
+        List<Object> keys = keys(locks);
+        if (replicaSync == null) {
+            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0")
+                    .thenApply(r -> parse.apply(r).attempt());
+        }
+        String key = (String) keys.get(0);
+        ReplicaSync.Known known = replicaSync.known(key);
+        boolean hasReplicas = known != null && known.replicas() > 0;
+        // A lock attempt on locks the session holds already refreshes them, like a renewal: no WAIT.
+        if (hasReplicas && !alreadyHeld.containsAll(locks)) {
+            // One round trip: the script and WAIT, pipelined on one connection.
+            return evalSynced(s, keys, owner, holder, leaseMillis, "1").thenCompose(synced -> {
+                Answer a = parse.apply(synced.answer());
+                replicaSync.learn(key, a.replicas());
+                if (!needsConfirmation(a, locks, alreadyHeld) || synced.replicas() > 0 || a.replicas() == 0) {
+                    return CompletableFuture.completedFuture(a.attempt());
+                }
+                return notConfirmed(owner, locks, alreadyHeld);
+            });
+        }
+        // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
+        String ask = hasReplicas || replicaSync.stale(known) ? "1" : "0";
+        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask).thenCompose(r -> {
+            Answer a = parse.apply(r);
+            replicaSync.learn(key, a.replicas());
+            if (!needsConfirmation(a, locks, alreadyHeld) || a.replicas() <= 0) {
+                return CompletableFuture.completedFuture(a.attempt());
+            }
+            // A new grant went out without WAIT (the primary's replicas were unknown, or new):
+            // confirm it now, with a write of the new owner on the same key followed by WAIT.
+            return confirm(owner, locks.get(0)).thenCompose(ok -> ok
+                    ? CompletableFuture.completedFuture(a.attempt())
+                    : notConfirmed(owner, locks, alreadyHeld));
+        });
+    }
+
+    /** A grant needs a replica unless it only refreshed locks that the session already held. */
+    private static boolean needsConfirmation(Answer a, List<String> locks, Set<String> alreadyHeld) {
+        return a.attempt().granted() && !(a.fresh().isEmpty() && alreadyHeld.containsAll(locks));
+    }
+
+    /**
+     * No replica confirmed the grant in time: release what the session did not hold before (it
+     * is still the owner, so it can), wait for that, then fail the request. Waiting matters:
+     * the session's next request must not overtake the release.
+     */
+    private <T> CompletionStage<T> notConfirmed(String owner, List<String> locks, Set<String> alreadyHeld) {
+        List<String> undo = new ArrayList<>();
+        for (String lock : locks) {
+            if (!alreadyHeld.contains(lock)) {
+                undo.add(lock);
+            }
+        }
+        return releaseAll(owner, undo).handle((v, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not release an unconfirmed grant of {0}; its lease frees it: {1}", undo, e.getMessage());
+            }
+            throw new BackendUnavailableException("Redis replicas did not confirm the lock", new NotReplicated());
+        });
+    }
+
+    /** True if {@code e} is the failure of a grant that no replica confirmed, already released again. */
+    static boolean undone(Throwable e) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        return cause instanceof BackendUnavailableException && cause.getCause() instanceof NotReplicated;
+    }
+
+    /** The cause of the failure of a grant that no replica confirmed; carries no details of its own. */
+    private static final class NotReplicated extends RuntimeException {
+        NotReplicated() {
+            super("no replica acknowledged the grant within the replica sync timeout", null, false, false);
+        }
+    }
+
+    /** The answer of a script run together with WAIT, and how many replicas acknowledged it. */
+    private record Synced(List<Object> answer, int replicas) { }
+
+    /** The script followed by {@code WAIT 1 <timeout>} on the same connection, as one pipelined batch. */
+    private CompletionStage<Synced> evalSynced(Script s, List<Object> keys, Object... args) {
+        CompletableFuture<Synced> result = new CompletableFuture<>();
+        syncedBatch(s, true, keys, args).whenComplete((r, e) -> {
+            if (e == null) {
+                result.complete(r);
+            } else if (isNoScript(e)) {
+                syncedBatch(s, false, keys, args).whenComplete((r2, e2) -> {
+                    if (e2 == null) {
+                        result.complete(r2);
+                    } else {
+                        result.completeExceptionally(backendFailure(e2));
                     }
-                    return new Attempt(List.of(), conflicts);
                 });
+            } else {
+                result.completeExceptionally(backendFailure(e));
+            }
+        });
+        return result;
+    }
+
+    private CompletionStage<Synced> syncedBatch(Script s, boolean bySha, List<Object> keys, Object[] args) {
+        RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+        RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
+        RFuture<List<Object>> answer = bySha
+                ? batchScript.evalShaAsync(Mode.READ_WRITE, s.sha, ReturnType.LIST, keys, args)
+                : batchScript.evalAsync(Mode.READ_WRITE, s.text, ReturnType.LIST, keys, args);
+        return batch.executeAsync().thenApply(r -> new Synced(answer.toCompletableFuture().join(), r.getSyncedSlaves()));
+    }
+
+    /**
+     * Confirms a grant that was sent without WAIT: renews {@code lock} (a write by its owner on
+     * the grant's primary, after the grant) and WAITs for it. True if the owner still held it
+     * and a replica acknowledged; the grant came before, so the replica has it too.
+     */
+    private CompletionStage<Boolean> confirm(String owner, String lock) {
+        RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+        RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
+                .evalAsync(Mode.READ_WRITE, RENEW, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis);
+        return batch.executeAsync().handle((r, e) -> {
+            if (e != null) {
+                throw backendFailure(e);
+            }
+            return renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0;
+        });
     }
 
     /** True if released, false if this owner did not hold it (nothing changed). */
@@ -330,6 +539,110 @@ final class RedisLockStore {
 
     private static String asString(Object o) {
         return o == null ? "" : String.valueOf(o);
+    }
+
+    /**
+     * Replica sync of grants, the equivalent of Redisson's {@code checkLockSyncedSlaves}: a grant
+     * counts only once at least one replica of the lock's primary acknowledged it (Redis
+     * {@code WAIT}), if that primary has any replica connected.
+     *
+     * <p>How Redisson 4.7 does it ({@code CommandAsyncService.syncedEval}): it learns the
+     * primary's {@code connected_slaves} from {@code INFO} (one extra round trip, then cached on
+     * the primary's entry until a WAIT answers a different count), runs the script in a batch
+     * with {@code BatchOptions.sync(connected replicas, slavesSyncTimeout)}, which pipelines
+     * {@code WAIT <all of them> <timeout>} after it, and fails with {@code NoSyncedSlavesException}
+     * only if none acknowledged while some were connected; the lock then unlocks and rethrows
+     * ({@code RedissonBaseLock.handleNoSync}). With a single-server config it never waits.
+     *
+     * <p>What this does instead, and why:
+     * <ul>
+     *   <li>The same rule: at least one replica, if any is connected. But it sends
+     *       {@code WAIT 1}, not {@code WAIT <all>}: one acknowledgement is all the rule needs, and
+     *       waiting for all would make every grant wait the full timeout whenever one replica
+     *       of several is slow.</li>
+     *   <li>The replica count comes from the primary itself, through the lock script, which
+     *       reads {@code connected_slaves} from {@code INFO replication} when asked. So it is the
+     *       count of the key's own primary in a Cluster and after a failover, whatever Redisson's
+     *       config (a single-server config in front of a primary with replicas is covered too),
+     *       and learning it costs no round trip.</li>
+     *   <li>It is remembered per primary (per hash slot in a Cluster). While the primary has
+     *       replicas, every grant asks again, so the count is always current. While it has none,
+     *       a grant is a plain script, no WAIT, and the script is asked again at most once a
+     *       second. A grant that finds replicas the node did not know of (the first grant, or
+     *       replicas added since) is confirmed after the fact: a renewal by the new owner and
+     *       WAIT, pipelined.</li>
+     * </ul>
+     */
+    private static final class ReplicaSync {
+
+        /** How old a "no replicas" answer may get before a grant asks the primary again. */
+        private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+        private static final int CLUSTER_SLOTS = 16384;
+
+        record Known(int replicas, long atNanos) { }
+
+        private final Duration timeout;
+        private final boolean cluster;
+        private final AtomicReferenceArray<Known> known;
+
+        ReplicaSync(Duration timeout, boolean cluster) {
+            this.timeout = timeout;
+            this.cluster = cluster;
+            this.known = new AtomicReferenceArray<>(cluster ? CLUSTER_SLOTS : 1);
+        }
+
+        Known known(String key) {
+            return known.get(index(key));
+        }
+
+        boolean stale(Known k) {
+            return k == null || System.nanoTime() - k.atNanos() > REFRESH_NANOS;
+        }
+
+        /** Remembers what a script reported; -1 (not asked) changes nothing. */
+        void learn(String key, int replicas) {
+            if (replicas >= 0) {
+                known.set(index(key), new Known(replicas, System.nanoTime()));
+            }
+        }
+
+        /** A batch that pipelines {@code WAIT 1 <timeout>} after its commands (the response timeout grows by as much). */
+        BatchOptions batchOptions() {
+            return BatchOptions.defaults().sync(1, timeout);
+        }
+
+        private int index(String key) {
+            return cluster ? slot(key) : 0;
+        }
+    }
+
+    /** The Redis Cluster hash slot of {@code key}: CRC16 (XMODEM) of the key or of its {@code {hash tag}}, mod 16384. */
+    static int slot(String key) {
+        byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+        int from = 0;
+        int to = bytes.length;
+        for (int open = 0; open < bytes.length; open++) {
+            if (bytes[open] == '{') {
+                for (int close = open + 1; close < bytes.length; close++) {
+                    if (bytes[close] == '}') {
+                        if (close > open + 1) {
+                            from = open + 1;
+                            to = close;
+                        }
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+        int crc = 0;
+        for (int i = from; i < to; i++) {
+            crc ^= (bytes[i] & 0xff) << 8;
+            for (int bit = 0; bit < 8; bit++) {
+                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+            }
+        }
+        return (crc & 0xffff) % ReplicaSync.CLUSTER_SLOTS;
     }
 
     private static final class Script {

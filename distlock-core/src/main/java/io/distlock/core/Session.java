@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -113,11 +114,14 @@ final class Session implements LockSession {
                 return done(tooManyLocks());
             }
             Waiters.Entry entry = waiters.beginAttempt(lock, this);
+            Set<String> alreadyHeld = held.containsKey(lock) ? Set.of(lock) : Set.of();
             long sentAt = System.nanoTime();
-            return store.lock(id, name, lock).<Step<LockResult>>handle((attempt, e) -> {
+            return store.lock(id, name, lock, alreadyHeld).<Step<LockResult>>handle((attempt, e) -> {
                 if (e != null) {
                     waiters.endAttempt(lock, entry);
-                    undoUncertainGrants(List.of(lock));
+                    if (!RedisLockStore.undone(e)) {
+                        undoUncertainGrants(List.of(lock));
+                    }
                     throw RedisLockStore.backendFailure(e);
                 }
                 if (attempt.granted()) {
@@ -185,11 +189,19 @@ final class Session implements LockSession {
             for (String lock : names) {
                 entries.put(lock, waiters.beginAttempt(lock, this));
             }
+            Set<String> alreadyHeld = new HashSet<>();
+            for (String lock : names) {
+                if (held.containsKey(lock)) {
+                    alreadyHeld.add(lock);
+                }
+            }
             long sentAt = System.nanoTime();
-            return store.lockAll(id, name, names).<Step<MultiLockResult>>handle((attempt, e) -> {
+            return store.lockAll(id, name, names, alreadyHeld).<Step<MultiLockResult>>handle((attempt, e) -> {
                 if (e != null) {
                     entries.forEach((lock, entry) -> waiters.endAttempt(lock, entry));
-                    undoUncertainGrants(names);
+                    if (!RedisLockStore.undone(e)) {
+                        undoUncertainGrants(names);
+                    }
                     throw RedisLockStore.backendFailure(e);
                 }
                 if (attempt.granted()) {

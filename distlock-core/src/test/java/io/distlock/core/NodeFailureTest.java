@@ -82,7 +82,7 @@ class NodeFailureTest {
             redis.restart(); // empty: the lock is gone, and nobody published anything
 
             waiterPushes.expect(Kind.RETRY, "doc", seconds(8));
-            // The holder learns at its next renewal, a third of the lease after its grant.
+            // The holder learns at its next renewal, on the first tick a twelfth of the lease after its grant.
             holderPushes.expect(Kind.LOST, "doc", seconds(25));
             assertThat(holder.heldLocks()).isEmpty();
             assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);

@@ -147,7 +147,7 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     private synchronized void launch() {
-        List<String> cmd = new ArrayList<>(List.of(binary().getAbsolutePath(),
+        List<String> cmd = new ArrayList<>(List.of(binaryFile().getAbsolutePath(),
                 "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", dir.toString(), "--protected-mode", "no", "--loglevel", "warning"));
         cmd.addAll(extraArgs);
@@ -210,7 +210,15 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
-    private static File binary() {
+    /**
+     * The {@code redis-server} executable these processes run, for tests that start other
+     * kinds of Redis processes themselves (a Sentinel: {@code redis-server <conf> --sentinel}).
+     */
+    public static Path binary() {
+        return binaryFile().toPath().toAbsolutePath();
+    }
+
+    private static File binaryFile() {
         if (binary == null) {
             synchronized (RedisProcess.class) {
                 if (binary == null) {

@@ -93,7 +93,7 @@ public final class DistLockServer implements AutoCloseable {
         // block (its sends are asynchronous), and skipping the core's callback pool saves a
         // thread hop per request (docs/benchmarks.md).
         LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
-                .callbackExecutor(Runnable::run).build();
+                .replicaSync(options.replicaSync()).callbackExecutor(Runnable::run).build();
         IndexPage page = new IndexPage(nodeId, version(), options.host(), options.path(), options.lease().toMillis());
 
         WebServer web = WebServer.bind(options.host(), options.port(), page);
@@ -132,6 +132,7 @@ public final class DistLockServer implements AutoCloseable {
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
+                    .pingInterval(options.pingInterval())
                     .build();
             web.deploy(DistLockEndpoints.config(service, endpointOptions));
             metrics = new ServerMetrics(service);

@@ -78,6 +78,17 @@ final class ServerCommand implements Callable<Integer> {
             description = "Requests per second one connection may send, bursts of twice as many (default: ${DEFAULT-VALUE}).")
     private int rateLimit;
 
+    @Option(names = "--replica-sync-ms", paramLabel = "N",
+            description = "How long a lock grant waits for a Redis replica to confirm it (Redis WAIT); 0 = off. "
+                + "Not confirmed in time: released, and the request fails with BACKEND_UNAVAILABLE. "
+                + "No replicas: no wait (default: 1000, at most a third of the lease).")
+    private Long replicaSyncMillis;
+
+    @Option(names = "--ping-ms", paramLabel = "N", defaultValue = "15000",
+            description = "How often each WebSocket connection is pinged; one silent for two intervals is closed "
+                + "(default: ${DEFAULT-VALUE}, at least 10).")
+    private long pingMillis;
+
     @Option(names = "--verbose", description = "Log informational messages and stack traces.")
     private boolean verbose;
 
@@ -157,7 +168,7 @@ final class ServerCommand implements Callable<Integer> {
 
     private ServerOptions options() {
         try {
-            return ServerOptions.builder()
+            ServerOptions.Builder options = ServerOptions.builder()
                     .port(port)
                     .host(host)
                     .redisUrl(redisUrl)
@@ -168,7 +179,11 @@ final class ServerCommand implements Callable<Integer> {
                     .hideHolder(hideHolder)
                     .keyPrefix(keyPrefix)
                     .rateLimit(rateLimit)
-                    .build();
+                    .pingInterval(Duration.ofMillis(pingMillis));
+            if (replicaSyncMillis != null) {
+                options.replicaSync(Duration.ofMillis(replicaSyncMillis));
+            }
+            return options.build();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
+import io.distlock.core.LockConfig;
 import io.distlock.websocket.EndpointOptions;
 
 /**
@@ -37,6 +38,9 @@ public final class ServerOptions {
     private final boolean hideHolder;
     private final String keyPrefix;
     private final int rateLimit;
+    /** As set; {@code null} for the core's default, which follows the lease. */
+    private final Duration replicaSync;
+    private final Duration pingInterval;
 
     private ServerOptions(Builder b) {
         host = b.host;
@@ -49,6 +53,8 @@ public final class ServerOptions {
         hideHolder = b.hideHolder;
         keyPrefix = b.keyPrefix;
         rateLimit = b.rateLimit;
+        replicaSync = b.replicaSync;
+        pingInterval = b.pingInterval;
     }
 
     public static ServerOptions defaults() {
@@ -140,6 +146,23 @@ public final class ServerOptions {
         return rateLimit;
     }
 
+    /**
+     * How long a lock grant waits for a Redis replica to confirm it
+     * ({@link LockConfig#replicaSync()}); zero when off. Default: the core's, 1 s or a third of
+     * the lease if that is less.
+     */
+    public Duration replicaSync() {
+        return replicaSync != null ? replicaSync : LockConfig.builder().lease(lease).build().replicaSync();
+    }
+
+    /**
+     * How often the endpoint pings each connection; one silent for two intervals is closed.
+     * Default: the endpoint's, 15 s.
+     */
+    public Duration pingInterval() {
+        return pingInterval;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.host = host;
@@ -152,6 +175,8 @@ public final class ServerOptions {
         b.hideHolder = hideHolder;
         b.keyPrefix = keyPrefix;
         b.rateLimit = rateLimit;
+        b.replicaSync = replicaSync;
+        b.pingInterval = pingInterval;
         return b;
     }
 
@@ -159,7 +184,8 @@ public final class ServerOptions {
     public String toString() {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
-                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit + "}";
+                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval + "}";
     }
 
     /** A host as it is written in a URL: IPv6 literals in brackets. */
@@ -179,6 +205,8 @@ public final class ServerOptions {
         private boolean hideHolder;
         private String keyPrefix = "distlock";
         private int rateLimit = 200;
+        private Duration replicaSync;
+        private Duration pingInterval = EndpointOptions.defaults().pingInterval();
 
         private Builder() { }
 
@@ -270,9 +298,34 @@ public final class ServerOptions {
             return this;
         }
 
+        /** Zero turns it off; otherwise at least 1 ms and at most a third of the lease (checked by {@link #build()}). */
+        public Builder replicaSync(Duration timeout) {
+            Objects.requireNonNull(timeout, "replicaSync");
+            if (timeout.isNegative() || !timeout.isZero() && timeout.toMillis() < 1) {
+                throw new IllegalArgumentException("replica sync must be 0 (off) or at least 1 ms, was " + timeout.toMillis() + " ms");
+            }
+            this.replicaSync = timeout;
+            return this;
+        }
+
+        /** At least 10 ms, as the endpoint requires. */
+        public Builder pingInterval(Duration interval) {
+            Objects.requireNonNull(interval, "pingInterval");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+                throw new IllegalArgumentException("ping interval must be at least 10 ms, was " + interval.toMillis() + " ms");
+            }
+            EndpointOptions.builder().pingInterval(interval); // and whatever else the endpoint requires
+            this.pingInterval = interval;
+            return this;
+        }
+
         public ServerOptions build() {
             if (redisUrl != null && redisConfig != null) {
                 throw new IllegalArgumentException("give either a Redis URL or a Redisson configuration file, not both");
+            }
+            if (replicaSync != null && replicaSync.compareTo(lease.dividedBy(3)) > 0) {
+                throw new IllegalArgumentException("replica sync must be at most a third of the lease ("
+                        + lease.dividedBy(3).toMillis() + " ms), was " + replicaSync.toMillis() + " ms");
             }
             return new ServerOptions(this);
         }

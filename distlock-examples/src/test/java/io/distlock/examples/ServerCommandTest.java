@@ -32,7 +32,7 @@ class ServerCommandTest {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
-                "--verbose");
+                "--replica-sync-ms", "250", "--ping-ms", "5000", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -41,9 +41,20 @@ class ServerCommandTest {
         assertThat(o.allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com", "http://localhost:3000");
         assertThat(o.hideHolder()).isTrue();
         assertThat(o.keyPrefix()).isEqualTo("app1");
+        assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
+        assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
         assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
+        assertThat(ServerCommand.parse("--replica-sync-ms", "0").replicaSync()).isZero();
+    }
+
+    @Test
+    void replicaSyncDefaultsToOneSecondAndFollowsAShortLease() {
+        assertThat(ServerCommand.parse().replicaSync()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(ServerCommand.parse().pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(ServerCommand.parse("--lease-ms", "1500").replicaSync()).isEqualTo(Duration.ofMillis(500));
+        assertThat(ServerCommand.parse("--lease-ms", "1500", "--replica-sync-ms", "0").replicaSync()).isZero();
     }
 
     @Test
@@ -53,13 +64,20 @@ class ServerCommandTest {
                 .hasMessageContaining("lease must be at least 300 ms");
         assertThatThrownBy(() -> ServerCommand.parse("--redis", "redis://h:1", "--redis-config", "r.yaml"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not both");
+        assertThatThrownBy(() -> ServerCommand.parse("--replica-sync-ms", "-1")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerCommand.parse("--lease-ms", "2000", "--replica-sync-ms", "1000"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("replica sync must be at most a third of the lease");
+        assertThatThrownBy(() -> ServerCommand.parse("--ping-ms", "5")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("ping interval must be at least 10 ms");
     }
 
     @Test
     void helpListsEveryOptionAndExitsZero() {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
-                "--allowed-origin", "--hide-holder", "--key-prefix", "--verbose", "--version", "default: 8080");
+                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--ping-ms", "--verbose",
+                "--version", "default: 8080");
     }
 
     @Test

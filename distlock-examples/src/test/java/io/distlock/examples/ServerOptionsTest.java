@@ -23,6 +23,8 @@ class ServerOptionsTest {
         assertThat(o.hideHolder()).isFalse();
         assertThat(o.allowedOrigins()).isEmpty();
         assertThat(o.rateLimit()).isEqualTo(200);
+        assertThat(o.replicaSync()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
     }
 
     @Test
@@ -58,6 +60,10 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> ServerOptions.builder().keyPrefix("a b")).hasMessageContaining("key prefix");
         assertThatThrownBy(() -> ServerOptions.builder().host("")).hasMessageContaining("host");
         assertThatThrownBy(() -> ServerOptions.builder().rateLimit(0)).hasMessageContaining("rate limit");
+        assertThatThrownBy(() -> ServerOptions.builder().replicaSync(Duration.ofMillis(-1))).hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofSeconds(2)).replicaSync(Duration.ofSeconds(1)).build())
+                .hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerOptions.builder().pingInterval(Duration.ofMillis(9))).hasMessageContaining("ping interval");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://127.0.0.1:6379").redisConfig(Path.of("r.yaml")).build())
                 .hasMessageContaining("not both");
     }
@@ -82,7 +88,8 @@ class ServerOptionsTest {
     void toBuilderKeepsEverySetting() {
         ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
                 .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
-                .hideHolder(true).keyPrefix("app1").rateLimit(5000).build();
+                .hideHolder(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
+                .pingInterval(Duration.ofSeconds(3)).build();
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
     }
 }

@@ -1,0 +1,103 @@
+package io.distlock.faults;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Everything that happened in one fault run, in one order: what the simulated browsers asked and
+ * were told, what the protected resources accepted, which faults were injected and healed. The
+ * checkers read nothing else.
+ *
+ * <p>Thread-safe and append-only. There is one clock, {@link System#nanoTime()} relative to the
+ * history's creation, and it is read under the same lock that appends: recording order is time
+ * order, so "before" in the list means "before" on the clock too.
+ *
+ * <p>Kinds follow Jepsen: an operation is {@code INVOKE}d, then completes {@code OK} or {@code FAIL},
+ * or ends {@code INFO} when its outcome is unknown (a timeout, a dropped connection). Events
+ * without a lock have {@code lock == null}; events without a token have {@code token == 0}
+ * (the server's tokens are always positive).
+ */
+public final class History {
+
+    public enum Kind { INVOKE, OK, FAIL, INFO }
+
+    public enum Op { CONNECT, LOCK, UNLOCK, RETRY, LOST, DISCONNECT, WRITE, INCREMENT, FAULT, HEAL }
+
+    /** {@code process} is the simulated browser's number, -1 for the test itself (faults, heals). */
+    public record Event(long nanos, int process, Kind kind, Op op, String lock, long token, String detail) {
+        public double millis() {
+            return nanos / 1e6;
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%.3f ms p%d %s %s %s token=%d %s", millis(), process, op, kind,
+                    lock == null ? "-" : lock, token, detail == null ? "" : detail);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final long origin = System.nanoTime();
+    private final List<Event> events = new ArrayList<>();
+
+    public synchronized void record(int process, Kind kind, Op op, String lock, long token, String detail) {
+        events.add(new Event(nanosNow(), process, kind, op, lock, token, detail));
+    }
+
+    public void fault(String description) {
+        record(-1, Kind.INFO, Op.FAULT, null, 0, description);
+    }
+
+    public void heal(String description) {
+        record(-1, Kind.INFO, Op.HEAL, null, 0, description);
+    }
+
+    /** A snapshot, in recording order. */
+    public synchronized List<Event> events() {
+        return List.copyOf(events);
+    }
+
+    /** How many events have this op and kind, for progress lines and test assertions. */
+    public synchronized long count(Op op, Kind kind) {
+        return events.stream().filter(e -> e.op() == op && e.kind() == kind).count();
+    }
+
+    public long nanosNow() {
+        return System.nanoTime() - origin;
+    }
+
+    /** One JSON object per line, in recording order. */
+    public void save(Path file) {
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            for (Event e : events()) {
+                out.write(JSON.writeValueAsString(e));
+                out.newLine();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot save the history to " + file, e);
+        }
+    }
+
+    public static History load(Path file) {
+        History history = new History();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    history.events.add(JSON.readValue(line, Event.class));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load a history from " + file, e);
+        }
+        return history;
+    }
+}

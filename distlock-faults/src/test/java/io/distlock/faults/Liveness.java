@@ -1,0 +1,74 @@
+package io.distlock.faults;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.distlock.faults.History.Event;
+import io.distlock.faults.History.Kind;
+import io.distlock.faults.History.Op;
+
+/** Release times read from a history: how long a fault kept a lock from its next holder. */
+final class Liveness {
+
+    private Liveness() {
+    }
+
+    /**
+     * For every lock held at {@code faultNanos} by a client connected to node {@code node}: the
+     * time from the fault to the lock's next grant to anyone. A lock never granted again is
+     * reported as the time to the end of the history, so it cannot pass a bound unnoticed.
+     */
+    static List<Duration> regrantTimes(History history, long faultNanos, int node) {
+        List<Event> events = history.events();
+        long end = events.isEmpty() ? faultNanos : events.get(events.size() - 1).nanos();
+        List<Duration> times = new ArrayList<>();
+        for (String lock : holdersOn(events, faultNanos, node).values()) {
+            long regrant = events.stream()
+                    .filter(e -> e.nanos() > faultNanos && e.op() == Op.LOCK && e.kind() == Kind.OK && lock.equals(e.lock()))
+                    .mapToLong(Event::nanos).findFirst().orElse(end);
+            times.add(Duration.ofNanos(regrant - faultNanos));
+        }
+        return times;
+    }
+
+    /** Process to lock, for the clients connected to {@code node} that hold a lock now. */
+    static Map<Integer, String> holdersOn(History history, int node) {
+        return holdersOn(history.events(), Long.MAX_VALUE, node);
+    }
+
+    private static Map<Integer, String> holdersOn(List<Event> events, long atNanos, int node) {
+        Map<Integer, Integer> nodeOf = new HashMap<>();
+        Map<Integer, String> holding = new HashMap<>();
+        for (Event e : events) {
+            if (e.nanos() > atNanos) {
+                break;
+            }
+            if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
+                nodeOf.put(e.process(), Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
+            } else if (e.op() == Op.DISCONNECT) {
+                nodeOf.remove(e.process());
+                holding.remove(e.process());
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+                holding.put(e.process(), e.lock());
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST) {
+                holding.remove(e.process());
+            }
+        }
+        holding.keySet().removeIf(process -> nodeOf.getOrDefault(process, -1) != node);
+        return holding;
+    }
+
+    /** The time of the last fault event in the history. */
+    static long lastFaultNanos(History history) {
+        List<Event> events = history.events();
+        for (int i = events.size() - 1; i >= 0; i--) {
+            if (events.get(i).op() == Op.FAULT) {
+                return events.get(i).nanos();
+            }
+        }
+        throw new IllegalStateException("no fault recorded");
+    }
+}

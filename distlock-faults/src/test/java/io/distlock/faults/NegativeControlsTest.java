@@ -1,0 +1,54 @@
+package io.distlock.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs built to break, proving the checkers can fail: if these found nothing, a clean run of
+ * the other scenarios would mean nothing.
+ */
+class NegativeControlsTest {
+
+    static final Duration LEASE = Duration.ofSeconds(2);
+
+    /**
+     * A node frozen for twice the lease while its client is early in a long hold: Redis lets
+     * the lock go, a client of the other node takes it and writes, and the frozen node's
+     * client, unaware, writes with its older token. The register with fencing off accepts
+     * those stale writes; the checker must report them.
+     */
+    @Test
+    void withoutFencingTheRegisterAcceptsStaleWrites() {
+        try (RedisProcess redis = RedisProcess.start();
+             Nodes nodes = Nodes.standalone(redis, 2, LEASE)) {
+            ScenarioRun run = new ScenarioRun("control-fencing-off");
+            Workload load = Workload.builder(run.history()).nodes(nodes.clientUris())
+                    .clients(4).locks(java.util.List.of("hot")).fencing(false)
+                    .longHolds(1.0, LEASE.multipliedBy(3)).writesPerHold(6).build();
+            try (load) {
+                load.start();
+                for (int cycle = 0; cycle < FaultProfile.cycles(2, 10); cycle++) {
+                    int victim = cycle % nodes.size();
+                    org.awaitility.Awaitility.await("a client of node " + victim + " holds the lock")
+                            .atMost(Await.seconds(30)).pollInterval(Duration.ofMillis(10))
+                            .until(() -> !Liveness.holdersOn(run.history(), victim).isEmpty());
+                    run.fault("SIGSTOP node " + victim + " for " + LEASE.multipliedBy(2).toMillis() + " ms");
+                    nodes.node(victim).pause();
+                    ScenarioRun.lasting(LEASE.multipliedBy(2));
+                    nodes.node(victim).resume();
+                    run.heal("SIGCONT node " + victim);
+                    run.awaitGrants(load, 2, Await.seconds(60));
+                }
+                Checkers.Report report = run.finish(load);
+                assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isPositive();
+                assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isPositive();
+            }
+        }
+    }
+}

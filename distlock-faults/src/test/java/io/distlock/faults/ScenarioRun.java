@@ -1,0 +1,139 @@
+package io.distlock.faults;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * One run of a fault scenario: its history, the faults it injected, the release times it
+ * measured, and at the end the checkers' report. {@link #finish} saves the history and
+ * appends one JSON line to {@code target/fault-results/results.jsonl}, which
+ * {@code scripts/fault-table.py} turns into the table in docs/safety.md.
+ */
+final class ScenarioRun {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String name;
+    private final History history = new History();
+    private final List<Long> releaseMillis = Collections.synchronizedList(new ArrayList<>());
+    private final List<long[]> nodeFaults = new ArrayList<>();
+    private int faults;
+    private final long startNanos = System.nanoTime();
+
+    ScenarioRun(String name) {
+        this.name = name;
+        progress("started (" + FaultProfile.name() + " profile)");
+    }
+
+    History history() {
+        return history;
+    }
+
+    /** Records a fault in the history (one clock with every client event) and counts it. */
+    void fault(String description) {
+        faults++;
+        history.fault(description);
+        progress("fault " + faults + ": " + description);
+    }
+
+    /**
+     * A fault on server node {@code node} whose release time is measured: at the end of the
+     * run, each lock its clients held at this moment gives the time to that lock's next grant.
+     */
+    void nodeFault(String description, int node) {
+        nodeFaults.add(new long[] {history.nanosNow(), node});
+        fault(description);
+    }
+
+    void heal(String description) {
+        history.heal(description);
+    }
+
+    /** A measured time from a fault to the freed lock's next grant, or to a waiter's RETRY. */
+    void releaseTime(Duration time) {
+        releaseMillis.add(time.toMillis());
+    }
+
+    List<Long> releaseTimes() {
+        synchronized (releaseMillis) {
+            return List.copyOf(releaseMillis);
+        }
+    }
+
+    void progress(String line) {
+        System.out.printf("[faults] %-28s %5.1f s  %s%n", name, (System.nanoTime() - startNanos) / 1e9, line);
+    }
+
+    /**
+     * Lets a fault last {@code length}: the fault's own duration, not a wait for a condition
+     * (those poll with Awaitility).
+     */
+    static void lasting(Duration length) {
+        long deadline = System.nanoTime() + length.toNanos();
+        for (long left; (left = deadline - System.nanoTime()) > 0; ) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+        }
+    }
+
+    /** Waits until the workload made {@code more} grants (progress under the fault), failing after {@code atMost}. */
+    void awaitGrants(Workload workload, long more, Duration atMost) {
+        long target = workload.grants() + more;
+        org.awaitility.Awaitility.await("" + more + " more grants").atMost(atMost)
+                .pollInterval(Duration.ofMillis(20)).until(() -> workload.grants() >= target);
+    }
+
+    /** Stops the workload (if any), checks the history, saves it and the result line; returns the report. */
+    Checkers.Report finish(Workload workload) {
+        if (workload != null) {
+            workload.stop(Duration.ofSeconds(20));
+        }
+        Checkers.Report report = Checkers.check(history);
+        for (long[] f : nodeFaults) {
+            Liveness.regrantTimes(history, f[0], (int) f[1]).forEach(this::releaseTime);
+        }
+        progress(report.summary().replace('\n', ' '));
+        Path dir = resultsDir();
+        history.save(dir.resolve(name + ".history.jsonl"));
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("scenario", name);
+        line.put("profile", FaultProfile.name());
+        line.put("seconds", Math.round(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos) / 100.0) / 10.0);
+        line.put("faults", faults);
+        line.put("grants", report.grants());
+        line.put("writesAccepted", report.writesAccepted());
+        line.put("writesRejected", report.writesRejected());
+        line.put("increments", report.increments());
+        line.put("lateRetries", report.lateRetries());
+        line.put("violations", report.violationsByChecker());
+        line.put("releaseMillis", releaseTimes());
+        try {
+            Files.writeString(dir.resolve("results.jsonl"), JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return report;
+    }
+
+    private static Path resultsDir() {
+        Path dir = Path.of(System.getProperty("distlock.faults.results", "target/fault-results"));
+        try {
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

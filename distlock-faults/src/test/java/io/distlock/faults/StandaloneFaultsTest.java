@@ -1,0 +1,244 @@
+package io.distlock.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Faults of server nodes and of their links, with one Redis primary: three nodes (JVMs of
+ * their own), six simulated browsers on two hot locks, every event on one clock. Under one
+ * primary and pauses shorter than the lease's safety margin, every checker must pass.
+ */
+class StandaloneFaultsTest {
+
+    static final Duration LEASE = Duration.ofSeconds(2);
+
+    private RedisProcess redis;
+    private Nodes nodes;
+    private Workload workload;
+
+    @BeforeEach
+    void start() {
+        redis = RedisProcess.start();
+        nodes = Nodes.standalone(redis, 3, LEASE, "--ping-ms", "500");
+    }
+
+    @AfterEach
+    void stop() {
+        if (workload != null) {
+            workload.close();
+        }
+        if (nodes != null) {
+            nodes.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    private Workload startWorkload(ScenarioRun run, Workload.Builder builder) {
+        workload = builder.nodes(nodes.clientUris()).build();
+        workload.start();
+        run.awaitGrants(workload, 30, Await.seconds(30));
+        return workload;
+    }
+
+    private Workload startWorkload(ScenarioRun run) {
+        return startWorkload(run, Workload.builder(run.history()));
+    }
+
+    @Test
+    void nodesKilledUnderLoad() {
+        ScenarioRun run = new ScenarioRun("node-kill-9");
+        Workload load = startWorkload(run);
+        for (int cycle = 0; cycle < FaultProfile.cycles(3, 40); cycle++) {
+            int victim = cycle % nodes.size();
+            run.nodeFault("kill -9 node " + victim, victim);
+            nodes.node(victim).kill();
+            run.awaitGrants(load, 30, Await.seconds(30));
+            nodes.restart(victim);
+            run.heal("node " + victim + " restarted");
+            run.awaitGrants(load, 20, Await.seconds(30));
+        }
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.lateRetries()).isZero();
+        // a dead node's locks are free, and granted again, within the lease + 1 s
+        assertThat(run.releaseTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(LEASE.toMillis() + 1000));
+    }
+
+    @Test
+    void gracefulStopReleasesWithinASecond() {
+        ScenarioRun run = new ScenarioRun("node-sigterm");
+        Workload load = startWorkload(run);
+        for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
+            int victim = cycle % nodes.size();
+            run.nodeFault("SIGTERM node " + victim, victim);
+            assertThat(nodes.node(victim).terminate(Await.seconds(30))).isZero();
+            run.awaitGrants(load, 30, Await.seconds(30));
+            nodes.restart(victim);
+            run.heal("node " + victim + " restarted");
+            run.awaitGrants(load, 20, Await.seconds(30));
+        }
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(run.releaseTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(1000));
+    }
+
+    @Test
+    void nodePausedForHalfTheLease() {
+        Checkers.Report report = pauseNodes("node-pause-0.5x", LEASE.dividedBy(2));
+        // shorter than the renewal's margin (three quarters of the lease): exclusion holds
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void nodePausedForTheLease() {
+        Checkers.Report report = pauseNodes("node-pause-1x", LEASE);
+        assertFencingHeld(report);
+    }
+
+    @Test
+    void nodePausedForTwiceTheLease() {
+        Checkers.Report report = pauseNodes("node-pause-2x", LEASE.multipliedBy(2));
+        assertFencingHeld(report);
+    }
+
+    /**
+     * Freezes a node (SIGSTOP) while one of its clients is in the middle of a long hold: the
+     * client keeps working on its own clock, the node can neither renew nor say {@code LOST}.
+     */
+    private Checkers.Report pauseNodes(String name, Duration pause) {
+        ScenarioRun run = new ScenarioRun(name);
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
+        for (int cycle = 0; cycle < FaultProfile.cycles(3, 30); cycle++) {
+            int victim = cycle % nodes.size();
+            awaitHolderOn(run, victim);
+            run.nodeFault("SIGSTOP node " + victim + " for " + pause.toMillis() + " ms", victim);
+            nodes.node(victim).pause();
+            ScenarioRun.lasting(pause);
+            nodes.node(victim).resume();
+            run.heal("SIGCONT node " + victim);
+            run.awaitGrants(load, 20, Await.seconds(30));
+        }
+        return run.finish(load);
+    }
+
+    private static void awaitHolderOn(ScenarioRun run, int node) {
+        org.awaitility.Awaitility.await("a client of node " + node + " holds a lock").atMost(Await.seconds(30))
+                .pollInterval(Duration.ofMillis(20)).until(() -> !Liveness.holdersOn(run.history(), node).isEmpty());
+    }
+
+    /** Whatever happened to exclusion, tokens grew and the fenced register accepted no stale write. */
+    private static void assertFencingHeld(Checkers.Report report) {
+        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isZero();
+        assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isZero();
+    }
+
+    @Test
+    void redisPartitionShorterThanTheLease() {
+        ScenarioRun run = new ScenarioRun("redis-partition-0.3x");
+        Workload load = startWorkload(run);
+        partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(10));
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void redisPartitionLongerThanTheLease() {
+        ScenarioRun run = new ScenarioRun("redis-partition-1.5x");
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
+        partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(2));
+        Checkers.Report report = run.finish(load);
+        // the node tells its holders LOST on its own clock before Redis lets their locks go
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    private void partitionFromRedis(ScenarioRun run, Workload load, Duration length) {
+        for (int cycle = 0; cycle < FaultProfile.cycles(3, 30); cycle++) {
+            int victim = cycle % nodes.size();
+            awaitHolderOn(run, victim);
+            run.fault("node " + victim + " cut off from Redis (blackhole) for " + length.toMillis() + " ms");
+            nodes.redisLink(victim).blackhole();
+            ScenarioRun.lasting(length);
+            nodes.redisLink(victim).heal();
+            run.heal("node " + victim + " reaches Redis again");
+            run.awaitGrants(load, 20, Await.seconds(30));
+        }
+    }
+
+    @Test
+    void slowRedis() {
+        ScenarioRun run = new ScenarioRun("slow-redis");
+        Workload load = startWorkload(run);
+        for (int cycle = 0; cycle < FaultProfile.cycles(3, 30); cycle++) {
+            run.fault("DEBUG SLEEP " + LEASE.dividedBy(4).toMillis() + " ms");
+            redis.command("DEBUG", "SLEEP", String.valueOf(LEASE.dividedBy(4).toMillis() / 1000.0));
+            run.heal("Redis answers again");
+            int victim = cycle % nodes.size();
+            run.fault("node " + victim + " link to Redis delayed by 100 ms");
+            nodes.redisLink(victim).delay(Duration.ofMillis(100));
+            run.awaitGrants(load, 20, Await.seconds(30));
+            nodes.redisLink(victim).heal();
+            run.heal("node " + victim + " link to Redis fast again");
+        }
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.lateRetries()).isZero();
+    }
+
+    @Test
+    void pubSubConnectionsKilled() {
+        ScenarioRun run = new ScenarioRun("pubsub-client-kill");
+        Workload load = startWorkload(run);
+        for (int cycle = 0; cycle < FaultProfile.cycles(10, 200); cycle++) {
+            run.fault("CLIENT KILL TYPE pubsub");
+            redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+            run.awaitGrants(load, 5, Await.seconds(30));
+        }
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        // a release published while a node was resubscribing is found by the re-check
+        assertThat(report.lateRetries()).isZero();
+    }
+
+    @Test
+    void redisRestartedWithoutPersistence() {
+        ScenarioRun run = new ScenarioRun("redis-restart-empty");
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE));
+        for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
+            run.fault("Redis restarted empty");
+            redis.restart();
+            run.awaitGrants(load, 30, Await.seconds(30));
+        }
+        Checkers.Report report = run.finish(load);
+        // tokens come from Redis's clock once the counter is forgotten: they keep growing
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void blackholedBrowsersAreReleasedAfterThePingTimeout() {
+        ScenarioRun run = new ScenarioRun("browser-blackhole");
+        Workload load = startWorkload(run);
+        for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
+            int victim = cycle % nodes.size();
+            awaitHolderOn(run, victim);
+            run.nodeFault("browsers of node " + victim + " blackholed", victim);
+            nodes.clientLink(victim).blackhole();
+            run.awaitGrants(load, 20, Await.seconds(30));
+            nodes.clientLink(victim).heal();
+            run.heal("browsers of node " + victim + " reachable");
+        }
+        Checkers.Report report = run.finish(load);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        // silence is noticed on the ping tick after two silent intervals (at most 3 x 500 ms), then + 1 s
+        assertThat(run.releaseTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(3 * 500 + 1000));
+    }
+}

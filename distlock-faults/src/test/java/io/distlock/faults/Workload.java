@@ -1,0 +1,585 @@
+package io.distlock.faults;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.distlock.faults.History.Kind;
+import io.distlock.faults.History.Op;
+
+/**
+ * Simulated browsers: each one a JDK WebSocket client with a platform thread of its own that
+ * connects, locks, works on the protected resources, unlocks, and records all of it in the
+ * {@link History}.
+ *
+ * <p>Process {@code p} connects to the nodes round-robin, starting at {@code p % nodes}, as
+ * session {@code "p<p>"}, and records CONNECT OK with {@code node=<index>}. Then, until
+ * {@link #stop}, it picks a random lock L and records LOCK INVOKE before asking for it:
+ * <ul>
+ *   <li>LOCKED with token t: LOCK OK (t), then the hold: {@code writesPerHold} writes to L's
+ *       {@link FencedRegister} spread over the hold time and one {@link Counter} increment in
+ *       the middle. A LOST push for L or a dropped connection ends the hold at once. Then
+ *       UNLOCK INVOKE, unlock, and UNLOCK OK / FAIL ({@code code=...}) / INFO (timeout).</li>
+ *   <li>WAIT: LOCK FAIL ({@code WAIT holder=...}), then wait for the RETRY push for L (RETRY OK)
+ *       and ask again. No RETRY within retryTimeout is recorded as RETRY INFO {@code late} (a
+ *       liveness finding) and it asks again anyway.</li>
+ *   <li>FAIL: LOCK FAIL ({@code code=...}), back off 10-100 ms, next cycle.</li>
+ *   <li>No reply within requestTimeout: INFO for that request, the connection is aborted
+ *       (DISCONNECT INFO) and the client reconnects to the next node.</li>
+ *   <li>Connection closed or failed: the request in flight becomes INFO (its outcome is
+ *       unknown), DISCONNECT INFO, any hold ends, and after 50-200 ms the client reconnects to
+ *       the next node, forever until stop. Connect failures are CONNECT FAIL, retried the same way.</li>
+ * </ul>
+ * The intervals the checkers use (LOCK OK to UNLOCK INVOKE, LOST or DISCONNECT) are exactly the
+ * times in which this client touches the resources: it writes only between those events.
+ *
+ * <p>WebSocket callbacks only parse and queue; everything else happens on the client's thread,
+ * which is therefore the only one that sends and the only one that records that client's events.
+ */
+public final class Workload implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final History history;
+    private final List<URI> nodes;
+    private final List<String> locks;
+    private final Duration holdMin;
+    private final Duration holdMax;
+    private final double longFraction;
+    private final Duration longLength;
+    private final int writesPerHold;
+    private final long requestTimeoutNanos;
+    private final long retryTimeoutNanos;
+    private final Map<String, FencedRegister> registers = new LinkedHashMap<>();
+    private final Map<String, Counter> counters = new LinkedHashMap<>();
+    private final List<Client> clients = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final AtomicLong grants = new AtomicLong();
+    private volatile boolean running;
+    private boolean stopped;
+
+    private Workload(Builder b) {
+        if (b.nodes == null || b.nodes.isEmpty()) {
+            throw new IllegalArgumentException("nodes(...) is required");
+        }
+        history = b.history;
+        nodes = List.copyOf(b.nodes);
+        locks = List.copyOf(b.locks);
+        holdMin = b.holdMin;
+        holdMax = b.holdMax;
+        longFraction = b.longFraction;
+        longLength = b.longLength;
+        writesPerHold = b.writesPerHold;
+        requestTimeoutNanos = b.requestTimeout.toNanos();
+        retryTimeoutNanos = b.retryTimeout.toNanos();
+        for (String lock : locks) {
+            registers.put(lock, new FencedRegister(lock, history, b.fencing));
+            counters.put(lock, new Counter(lock, history));
+        }
+        for (int p = 0; p < b.clients; p++) {
+            clients.add(new Client(p, new Random(b.seed * 1_000_003L + p)));
+        }
+    }
+
+    public static Builder builder(History history) {
+        return new Builder(history);
+    }
+
+    public static final class Builder {
+        private final History history;
+        private List<URI> nodes;
+        private int clients = 6;
+        private List<String> locks = List.of("hot-1", "hot-2");
+        private Duration holdMin = Duration.ofMillis(5);
+        private Duration holdMax = Duration.ofMillis(30);
+        private double longFraction;
+        private Duration longLength = Duration.ZERO;
+        private int writesPerHold = 3;
+        private boolean fencing = true;
+        private Duration requestTimeout = Duration.ofSeconds(10);
+        private Duration retryTimeout = Duration.ofSeconds(15);
+        private long seed = System.nanoTime();
+
+        private Builder(History history) {
+            this.history = history;
+        }
+
+        public Builder nodes(List<URI> webSocketUris) {
+            this.nodes = List.copyOf(webSocketUris);
+            return this;
+        }
+
+        public Builder clients(int clients) {
+            this.clients = clients;
+            return this;
+        }
+
+        public Builder locks(List<String> locks) {
+            this.locks = List.copyOf(locks);
+            return this;
+        }
+
+        public Builder hold(Duration min, Duration max) {
+            this.holdMin = min;
+            this.holdMax = max;
+            return this;
+        }
+
+        /** This fraction of holds lasts {@code length} instead (to outlive leases, pauses...). */
+        public Builder longHolds(double fraction, Duration length) {
+            this.longFraction = fraction;
+            this.longLength = length;
+            return this;
+        }
+
+        public Builder writesPerHold(int writes) {
+            this.writesPerHold = writes;
+            return this;
+        }
+
+        public Builder fencing(boolean fencing) {
+            this.fencing = fencing;
+            return this;
+        }
+
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = timeout;
+            return this;
+        }
+
+        public Builder retryTimeout(Duration timeout) {
+            this.retryTimeout = timeout;
+            return this;
+        }
+
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Workload build() {
+            return new Workload(this);
+        }
+    }
+
+    public List<URI> nodes() {
+        return nodes;
+    }
+
+    public List<String> locks() {
+        return locks;
+    }
+
+    public synchronized void start() {
+        if (running || stopped) {
+            throw new IllegalStateException("a workload starts once");
+        }
+        running = true;
+        clients.forEach(c -> c.thread.start());
+    }
+
+    /**
+     * Stops starting new cycles and lets holds finish; each client then unlocks, closes its
+     * connection and records DISCONNECT. Clients still busy when {@code drain} is over are
+     * interrupted: their connection is aborted and recorded as DISCONNECT INFO.
+     */
+    public synchronized void stop(Duration drain) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        running = false;
+        clients.forEach(c -> c.inbox.add(Incoming.WAKE));
+        long deadline = System.nanoTime() + drain.toNanos();
+        try {
+            for (Client c : clients) {
+                c.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
+            for (Client c : clients) {
+                c.thread.interrupt();
+            }
+            for (Client c : clients) {
+                c.thread.join(5_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public Map<String, FencedRegister> registers() {
+        return registers;
+    }
+
+    public Map<String, Counter> counters() {
+        return counters;
+    }
+
+    /** Index in {@link #nodes()} that process {@code p} is connected to now, -1 if none. */
+    public int nodeOf(int process) {
+        return clients.get(process).node;
+    }
+
+    /** LOCK OKs so far. */
+    public long grants() {
+        return grants.get();
+    }
+
+    @Override
+    public void close() {
+        stop(Duration.ofSeconds(5));
+    }
+
+    /** A frame or the end of connection {@code conn}; {@link #WAKE} is stop() knocking. */
+    private record Incoming(int conn, JsonNode message, String closed) {
+        static final Incoming WAKE = new Incoming(-1, null, null);
+    }
+
+    /** The connection is gone; DISCONNECT is already recorded. */
+    private static final class Dropped extends Exception {
+        Dropped() {
+            super(null, null, false, false);
+        }
+    }
+
+    private final class Client implements Runnable {
+        final int p;
+        final Random random;
+        final Thread thread;
+        final BlockingQueue<Incoming> inbox = new LinkedBlockingQueue<>();
+        final Set<String> retried = new HashSet<>();
+        volatile int node = -1;
+        int nextNode;
+        int conn;          // generation of the current connection: frames of older ones are ignored
+        WebSocket ws;
+        long nextId;
+        String held;       // the lock being held now, if any
+        long heldToken;
+        boolean holdOver;  // LOST arrived for the held lock
+
+        Client(int p, Random random) {
+            this.p = p;
+            this.random = random;
+            this.nextNode = p % nodes.size();
+            this.thread = new Thread(this, "browser-p" + p);
+            thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (running) {
+                    try {
+                        if (ws == null && !connect()) {
+                            backoff(50, 200);
+                        } else if (ws != null) {
+                            cycle();
+                        }
+                    } catch (Dropped d) {
+                        backoff(50, 200);
+                    }
+                }
+            } catch (InterruptedException e) {
+                // stop() ran out of drain time
+            } finally {
+                hangUp();
+            }
+        }
+
+        private boolean connect() throws Dropped, InterruptedException {
+            int index = nextNode;
+            nextNode = (nextNode + 1) % nodes.size();
+            int generation = ++conn;
+            history.record(p, Kind.INVOKE, Op.CONNECT, null, 0, "node=" + index);
+            CompletableFuture<WebSocket> opening = http.newWebSocketBuilder()
+                    .connectTimeout(Duration.ofNanos(requestTimeoutNanos))
+                    .buildAsync(nodes.get(index), new Listener(generation));
+            try {
+                ws = opening.get(requestTimeoutNanos, TimeUnit.NANOSECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                opening.thenAccept(WebSocket::abort); // should it open after all
+                Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+                history.record(p, Kind.FAIL, Op.CONNECT, null, 0, "node=" + index + " " + cause);
+                return false;
+            }
+            node = index;
+            JsonNode reply = call(Op.CONNECT, null, "connect", "p" + p);
+            if ("OK".equals(reply.path("status").asText())) {
+                history.record(p, Kind.OK, Op.CONNECT, null, 0, "node=" + index);
+                return true;
+            }
+            history.record(p, Kind.FAIL, Op.CONNECT, null, 0, "node=" + index + " code=" + reply.path("code").asText());
+            drop("connect refused");
+            return false; // not reached
+        }
+
+        /** One lock / work / unlock cycle, or a refusal. */
+        private void cycle() throws Dropped, InterruptedException {
+            String lock = locks.get(random.nextInt(locks.size()));
+            while (true) {
+                retried.remove(lock); // a RETRY that counts comes after this request
+                history.record(p, Kind.INVOKE, Op.LOCK, lock, 0, null);
+                JsonNode reply = call(Op.LOCK, lock, "lock", lock);
+                String status = reply.path("status").asText();
+                switch (status) {
+                    case "LOCKED" -> {
+                        long token = reply.path("token").asLong();
+                        history.record(p, Kind.OK, Op.LOCK, lock, token, null);
+                        grants.incrementAndGet();
+                        hold(lock, token);
+                        return;
+                    }
+                    case "WAIT" -> {
+                        history.record(p, Kind.FAIL, Op.LOCK, lock, 0, "WAIT holder=" + reply.path("holder").asText("?"));
+                        if (!awaitRetry(lock)) {
+                            return; // stopping
+                        }
+                    }
+                    case "FAIL" -> {
+                        history.record(p, Kind.FAIL, Op.LOCK, lock, 0, "code=" + reply.path("code").asText());
+                        backoff(10, 100);
+                        return;
+                    }
+                    default -> {
+                        history.record(p, Kind.INFO, Op.LOCK, lock, 0, "unexpected reply " + reply);
+                        return;
+                    }
+                }
+            }
+        }
+
+        private void hold(String lock, long token) throws Dropped, InterruptedException {
+            held = lock;
+            heldToken = token;
+            holdOver = false;
+            long length = random.nextDouble() < longFraction
+                    ? longLength.toNanos()
+                    : holdMin.toNanos() + (long) (random.nextDouble() * (holdMax.toNanos() - holdMin.toNanos()));
+            long start = System.nanoTime();
+            // writes in the middle of equal slices of the hold, the increment half-way
+            List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment}
+            for (int i = 0; i < writesPerHold; i++) {
+                steps.add(new long[] {length * (2L * i + 1) / (2L * writesPerHold), 0});
+            }
+            steps.add(new long[] {length / 2, 1});
+            steps.sort((a, b) -> Long.compare(a[0], b[0]));
+            for (long[] step : steps) {
+                if (!awaitUntil(start + step[0])) {
+                    break;
+                }
+                if (step[1] == 0) {
+                    registers.get(lock).write(p, token);
+                } else {
+                    counters.get(lock).increment(p, token);
+                }
+            }
+            if (!holdOver) {
+                awaitUntil(start + length);
+            }
+            held = null;
+            history.record(p, Kind.INVOKE, Op.UNLOCK, lock, token, holdOver ? "after LOST" : null);
+            JsonNode reply = call(Op.UNLOCK, lock, "unlock", lock);
+            switch (reply.path("status").asText()) {
+                case "OK" -> history.record(p, Kind.OK, Op.UNLOCK, lock, token, null);
+                case "FAIL" -> history.record(p, Kind.FAIL, Op.UNLOCK, lock, token, "code=" + reply.path("code").asText());
+                default -> history.record(p, Kind.INFO, Op.UNLOCK, lock, token, "unexpected reply " + reply);
+            }
+        }
+
+        /** Handles pushes until the deadline; false if the hold ended early (LOST). */
+        private boolean awaitUntil(long deadline) throws Dropped, InterruptedException {
+            while (!holdOver) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return true;
+                }
+                Incoming in = inbox.poll(left, TimeUnit.NANOSECONDS);
+                if (in != null) {
+                    handle(in, null, null);
+                }
+            }
+            return false;
+        }
+
+        /** Waits for the RETRY for {@code lock}; false if the workload is stopping. */
+        private boolean awaitRetry(String lock) throws Dropped, InterruptedException {
+            long deadline = System.nanoTime() + retryTimeoutNanos;
+            while (!retried.contains(lock)) {
+                if (!running) {
+                    return false;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    history.record(p, Kind.INFO, Op.RETRY, lock, 0, "late");
+                    return true;
+                }
+                Incoming in = inbox.poll(left, TimeUnit.NANOSECONDS);
+                if (in != null) {
+                    handle(in, null, null);
+                }
+            }
+            return true;
+        }
+
+        /** Sends one request and returns its reply, handling pushes that come first. */
+        private JsonNode call(Op op, String lock, String action, String param) throws Dropped, InterruptedException {
+            long id = ++nextId;
+            String frame = JSON.createObjectNode().put("action", action).put("param", param).put("id", id).toString();
+            try {
+                ws.sendText(frame, true).get(requestTimeoutNanos, TimeUnit.NANOSECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                history.record(p, Kind.INFO, op, lock, 0, "send failed: " + e);
+                drop("send failed");
+            } catch (InterruptedException e) {
+                history.record(p, Kind.INFO, op, lock, 0, "interrupted");
+                throw e;
+            }
+            long deadline = System.nanoTime() + requestTimeoutNanos;
+            while (true) {
+                long left = deadline - System.nanoTime();
+                Incoming in;
+                try {
+                    in = left > 0 ? inbox.poll(left, TimeUnit.NANOSECONDS) : null;
+                } catch (InterruptedException e) {
+                    history.record(p, Kind.INFO, op, lock, 0, "interrupted");
+                    throw e;
+                }
+                if (in == null) {
+                    history.record(p, Kind.INFO, op, lock, 0, "timeout");
+                    drop("no reply in " + TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos) + " ms");
+                }
+                JsonNode reply = handle(in, op, lock);
+                if (reply != null && reply.path("id").asLong(-1) == id) {
+                    return reply;
+                }
+            }
+        }
+
+        /**
+         * Handles one incoming item: pushes are recorded, a closed connection is dropped (the
+         * request {@code inFlight}, if any, becoming INFO). Returns a reply (a frame with an id)
+         * for the caller to match, else null.
+         */
+        private JsonNode handle(Incoming in, Op inFlight, String inFlightLock) throws Dropped {
+            if (in.conn() != conn) {
+                return null; // a wake-up, or something from an older connection
+            }
+            if (in.closed() != null) {
+                if (inFlight != null) {
+                    history.record(p, Kind.INFO, inFlight, inFlightLock, 0, "connection closed");
+                }
+                drop(in.closed());
+            }
+            JsonNode m = in.message();
+            if (m.has("id")) {
+                return m;
+            }
+            String lock = m.path("lock").asText(m.path("message").asText());
+            switch (m.path("status").asText()) {
+                case "RETRY" -> {
+                    history.record(p, Kind.OK, Op.RETRY, lock, 0, null);
+                    retried.add(lock);
+                }
+                case "LOST" -> {
+                    boolean mine = lock.equals(held);
+                    history.record(p, Kind.OK, Op.LOST, lock, mine ? heldToken : 0, mine ? null : "not held");
+                    holdOver |= mine;
+                }
+                default -> { } // no other pushes in protocol v1
+            }
+            return null;
+        }
+
+        /** Ends the connection after a failure: DISCONNECT INFO, abort, any hold is over. */
+        private void drop(String why) throws Dropped {
+            history.record(p, Kind.INFO, Op.DISCONNECT, null, 0, why);
+            ws.abort();
+            forget();
+            throw new Dropped();
+        }
+
+        /** The client's last act: a clean close if it can, an abort otherwise. */
+        private void hangUp() {
+            if (ws == null) {
+                return;
+            }
+            boolean interrupted = Thread.interrupted();
+            history.record(p, interrupted ? Kind.INFO : Kind.OK, Op.DISCONNECT, null, 0,
+                    interrupted ? "stop: drain time over" : "stop");
+            if (!interrupted) {
+                try {
+                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "stop").get(1, TimeUnit.SECONDS);
+                } catch (InterruptedException | ExecutionException | TimeoutException e) {
+                    // aborted below anyway
+                }
+            }
+            ws.abort();
+            forget();
+        }
+
+        private void forget() {
+            ws = null;
+            node = -1;
+            held = null;
+            conn++; // whatever the old connection still says is ignored
+        }
+
+        private void backoff(int minMillis, int maxMillis) throws InterruptedException {
+            Thread.sleep(minMillis + random.nextInt(maxMillis - minMillis + 1));
+        }
+
+        /** Runs on the HttpClient's threads: it only assembles frames and queues them. */
+        private final class Listener implements WebSocket.Listener {
+            private final int generation;
+            private final StringBuilder text = new StringBuilder();
+
+            Listener(int generation) {
+                this.generation = generation;
+            }
+
+            @Override
+            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                text.append(data);
+                if (last) {
+                    try {
+                        inbox.add(new Incoming(generation, JSON.readTree(text.toString()), null));
+                    } catch (java.io.IOException e) {
+                        inbox.add(new Incoming(generation, null, "unreadable frame: " + text));
+                    }
+                    text.setLength(0);
+                }
+                webSocket.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                inbox.add(new Incoming(generation, null, "closed " + statusCode + " " + reason));
+                return null;
+            }
+
+            @Override
+            public void onError(WebSocket webSocket, Throwable error) {
+                inbox.add(new Incoming(generation, null, "error " + error));
+            }
+        }
+    }
+}

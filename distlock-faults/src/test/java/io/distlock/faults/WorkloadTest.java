@@ -1,0 +1,153 @@
+package io.distlock.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import io.distlock.examples.NodeProcess;
+import io.distlock.faults.History.Event;
+import io.distlock.faults.History.Kind;
+import io.distlock.faults.History.Op;
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * The workload against the real thing: one Redis, two server nodes in JVMs of their own, six
+ * simulated browsers on two hot locks. Without faults the checkers must pass; with a node killed
+ * mid-run they must still pass, and its browsers must carry on through the other node.
+ */
+class WorkloadTest {
+
+    private static final int CLIENTS = 6;
+
+    private final History history = new History();
+    private final List<NodeProcess> nodes = new ArrayList<>();
+    private final List<RedisProcess> redises = new ArrayList<>();
+    private Workload workload;
+    private String testName;
+
+    @BeforeEach
+    void name(TestInfo info) {
+        testName = info.getTestMethod().orElseThrow().getName();
+    }
+
+    /** One node per Redis given (the same one twice for a healthy cluster), then the workload over them. */
+    private void start(boolean fencing, RedisProcess... redisOfNode) {
+        // the JVMs start at the same time, then we wait for each
+        for (RedisProcess redis : redisOfNode) {
+            nodes.add(NodeProcess.fromClasspath("--port", "0", "--host", "127.0.0.1", "--redis", redis.url(), "--lease-ms", "3000"));
+        }
+        nodes.forEach(NodeProcess::awaitStarted);
+        workload = Workload.builder(history)
+                .nodes(nodes.stream().map(NodeProcess::webSocketUri).toList())
+                .clients(CLIENTS)
+                .fencing(fencing)
+                .seed(42)
+                .build();
+        workload.start();
+    }
+
+    private RedisProcess redis() {
+        RedisProcess redis = RedisProcess.start();
+        redises.add(redis);
+        return redis;
+    }
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        if (workload != null) {
+            workload.close();
+        }
+        nodes.forEach(NodeProcess::close);
+        redises.forEach(RedisProcess::close);
+        // the history of every run is kept for a look afterwards
+        Path results = Path.of(System.getProperty("distlock.faults.results", "target/fault-results"));
+        Files.createDirectories(results);
+        history.save(results.resolve("WorkloadTest-" + testName + ".jsonl"));
+    }
+
+    @Test
+    void withoutFaultsEveryCheckerPasses() {
+        RedisProcess redis = redis();
+        start(true, redis, redis);
+        await().atMost(Await.seconds(10)).until(() -> IntStream.range(0, CLIENTS).map(workload::nodeOf).distinct().count() == 2);
+        await().atMost(Await.seconds(20)).until(() -> workload.grants() >= 300);
+        workload.stop(Duration.ofSeconds(5));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.grants()).isGreaterThan(50);
+        assertThat(waits()).isPositive();
+        assertThat(history.count(Op.RETRY, Kind.OK)).isPositive();
+        assertThat(report.writesAccepted()).isPositive();
+        assertThat(report.increments()).isPositive();
+        // every connection was closed by stop(), and by nothing else
+        assertThat(history.count(Op.DISCONNECT, Kind.OK)).isEqualTo(CLIENTS);
+        assertThat(history.count(Op.DISCONNECT, Kind.INFO)).isZero();
+    }
+
+    @Test
+    void killingANodeKeepsExclusionAndItsBrowsersMoveToTheOther() {
+        RedisProcess redis = redis();
+        start(true, redis, redis);
+        await().atMost(Await.seconds(20)).until(() -> workload.grants() >= 50);
+
+        history.fault("kill node 0");
+        nodes.get(0).kill();
+        long before = workload.grants();
+        await().atMost(Await.seconds(20)).until(() -> workload.grants() >= before + 30);
+        await().atMost(Await.seconds(10)).until(() -> IntStream.range(0, CLIENTS).allMatch(p -> workload.nodeOf(p) == 1));
+        workload.stop(Duration.ofSeconds(5));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(history.count(Op.DISCONNECT, Kind.INFO)).as("connections lost with node 0").isPositive();
+        assertThat(history.count(Op.CONNECT, Kind.OK)).as("reconnections").isGreaterThan(CLIENTS);
+    }
+
+    /**
+     * The negative control: each node on a Redis of its own is a split brain, two holders at
+     * once. The checkers must see it, and without fencing the register takes stale writes.
+     */
+    @Test
+    void aSplitBrainIsFoundByTheCheckers() {
+        start(false, redis(), redis());
+        await().atMost(Await.seconds(20)).until(() -> workload.grants() >= 300);
+        workload.stop(Duration.ofSeconds(5));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts());
+
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isPositive();
+        assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isPositive();
+        assertThat(report.writesRejected()).isZero();
+    }
+
+    private long waits() {
+        return history.events().stream()
+                .filter(e -> e.op() == Op.LOCK && e.kind() == Kind.FAIL && e.detail().startsWith("WAIT"))
+                .count();
+    }
+
+    private String counts() {
+        List<Event> events = history.events();
+        return String.format("  events=%d waits=%d retries=%d lost=%d disconnects(info)=%d connect fails=%d lock infos=%d",
+                events.size(), waits(), history.count(Op.RETRY, Kind.OK), history.count(Op.LOST, Kind.OK),
+                history.count(Op.DISCONNECT, Kind.INFO), history.count(Op.CONNECT, Kind.FAIL), history.count(Op.LOCK, Kind.INFO));
+    }
+}
