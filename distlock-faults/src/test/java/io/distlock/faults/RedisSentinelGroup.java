@@ -46,8 +46,8 @@ import org.awaitility.core.ConditionTimeoutException;
  * <p><b>Replication through proxies.</b> With {@link Options#replicationViaProxy()} (the default)
  * replica {@code i} replicates from the primary through a {@link TcpProxy} of its own,
  * {@link #replicationLink(int)}, so a scenario can delay, throttle, blackhole or cut replication
- * while the Sentinels still watch every node directly. Two things follow from how Sentinel
- * works, both checked against the {@code redis-server} 6.2 in use:
+ * while the Sentinels still watch every node directly. What follows from how Sentinel works
+ * was checked against the {@code redis-server} 6.2 in use:
  * <ul>
  *   <li>Sentinels see the replicas at their real ports (a replica announces its own listening
  *       port with {@code REPLCONF}; the primary lists it under that port), so they monitor and
@@ -63,8 +63,13 @@ import org.awaitility.core.ConditionTimeoutException;
  *       (split vote, a promoted replica that never answers) to twice the timeout.</li>
  *   <li>After a failover the Sentinels point the remaining replicas straight at the new primary,
  *       not through the proxies: the links then only carry whatever still goes to the old
- *       primary. A restarted data node comes back with its original arguments (the old primary
- *       as a primary, replicas pointed at their proxy) and the Sentinels reconfigure it.</li>
+ *       primary.</li>
+ *   <li>A {@link RedisProcess#restart() restarted} data node comes back empty with its original
+ *       arguments. The old primary comes back as a primary and the Sentinels demote it some
+ *       8-20 s later ({@code +convert-to-slave}, whatever the failover timeout). A replica comes
+ *       back pointed at its proxy: before any failover, that is the primary, as meant; after
+ *       one, it is the old primary, and the Sentinels fix that only a failover timeout later, so
+ *       send it {@code REPLICAOF 127.0.0.1 <currentPrimary().port()>} yourself.</li>
  * </ul>
  *
  * <p>Every process logs to {@link #logDir()} ({@code data-<i>.log}, {@code sentinel-<i>.log});

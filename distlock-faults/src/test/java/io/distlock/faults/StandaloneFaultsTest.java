@@ -81,7 +81,8 @@ class StandaloneFaultsTest {
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
             int victim = cycle % nodes.size();
             run.nodeFault("SIGTERM node " + victim, victim);
-            assertThat(nodes.node(victim).terminate(Await.seconds(30))).isZero();
+            // 143 is 128 + SIGTERM: a JVM stopped by the signal exits with it after its shutdown hooks
+            assertThat(nodes.node(victim).terminate(Await.seconds(30))).isIn(0, 143);
             run.awaitGrants(load, 30, Await.seconds(30));
             nodes.restart(victim);
             run.heal("node " + victim + " restarted");

@@ -133,8 +133,9 @@ public final class EndpointOptions {
     }
 
     /**
-     * Frames (replies and pushes) that may wait to be sent to one connection; past it the
-     * client is too slow, and the connection is closed with 1008 and its session released.
+     * Frames (replies and pushes) that may wait to be sent to one connection, counting the
+     * replies to requests still in progress; past it the client is too slow (or sends without
+     * reading), and the connection is closed with 1008 and its session released.
      */
     public int maxQueuedPushes() {
         return maxQueuedPushes;

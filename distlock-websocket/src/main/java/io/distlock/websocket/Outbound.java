@@ -53,6 +53,7 @@ final class Outbound {
     private final ArrayDeque<Slot> order = new ArrayDeque<>(); // guarded by this
     private final ArrayDeque<String> ready = new ArrayDeque<>(); // guarded by this
     private int queued; // frames made but not yet handed to the transport; guarded by this
+    private int reserved; // replies reserved but not yet made; guarded by this
     private boolean sending; // guarded by this
     private boolean closed; // guarded by this
 
@@ -67,10 +68,26 @@ final class Outbound {
         this.onFailure = onFailure;
     }
 
-    /** Reserves the place of the reply to a request that just arrived. */
-    synchronized Slot reserve() {
+    /**
+     * Reserves the place of the reply to a request that just arrived. A request still being
+     * worked on counts against the bound like a frame waiting to be sent: a client that sends
+     * without reading cannot pile up work either, and once it is given up, its session's
+     * release waits behind a bounded queue of requests.
+     */
+    Slot reserve() {
         Slot slot = new Slot();
-        order.add(slot);
+        boolean overflow;
+        synchronized (this) {
+            if (closed) {
+                return slot;
+            }
+            order.add(slot);
+            reserved++;
+            overflow = overflowed();
+        }
+        if (overflow) {
+            onOverflow.run();
+        }
         return slot;
     }
 
@@ -142,6 +159,7 @@ final class Outbound {
             if (closed) {
                 return;
             }
+            reserved--;
             queued++;
             while (!order.isEmpty() && order.peek().done) {
                 ready.add(order.poll().frame);
@@ -152,7 +170,7 @@ final class Outbound {
     }
 
     private boolean overflowed() {
-        if (queued <= maxQueued) {
+        if (queued + reserved <= maxQueued) {
             return false;
         }
         close();

@@ -151,6 +151,21 @@ class OutboundTest {
     }
 
     @Test
+    void requestsStillBeingAnsweredCountAgainstTheBound() {
+        Outbound out = outbound(3);
+        out.push("in flight");
+        Outbound.Slot first = out.reserve();
+        out.reserve();
+        out.push("a");
+        assertThat(overflows).hasValue(0);
+        out.reserve(); // a client that sends without reading: three unanswered and a frame waiting
+        assertThat(overflows).hasValue(1);
+        first.complete("late");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("in flight");
+    }
+
+    @Test
     void pingsOnlyWhenIdleAndNothingOvertakesIt() {
         Outbound out = outbound(100);
         out.push("busy");
