@@ -23,6 +23,7 @@ public final class LockConfig {
     private final Duration replicaSync;
     /** As set on the builder; {@code null} for the default, which follows the lease. */
     private final Duration replicaSyncSetting;
+    private final boolean dataLossQuarantine;
 
     private LockConfig(Builder b) {
         keyPrefix = b.keyPrefix;
@@ -35,6 +36,7 @@ public final class LockConfig {
         callbackExecutor = b.callbackExecutor;
         replicaSyncSetting = b.replicaSync;
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
+        dataLossQuarantine = b.dataLossQuarantine;
     }
 
     /** One second, like Redisson's {@code slavesSyncTimeout}, but at most a third of the lease. */
@@ -103,6 +105,17 @@ public final class LockConfig {
         return replicaSync;
     }
 
+    /**
+     * Whether grants stop for one lease after Redis may have lost data (on by default): a grant
+     * that finds Redis restarted, failed over to another primary, or without the marker of a
+     * previous grant, answers {@code WAIT} (holder {@link LockResult.Waiting#RECOVERING}) until
+     * every holder of a lock Redis forgot has been told {@code LOST} or its lease has run out.
+     * The first grant on a brand-new Redis waits one lease too. See {@code docs/safety.md}.
+     */
+    public boolean dataLossQuarantine() {
+        return dataLossQuarantine;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.keyPrefix = keyPrefix;
@@ -114,6 +127,7 @@ public final class LockConfig {
         b.maxLocksPerRequest = maxLocksPerRequest;
         b.callbackExecutor = callbackExecutor;
         b.replicaSync = replicaSyncSetting;
+        b.dataLossQuarantine = dataLossQuarantine;
         return b;
     }
 
@@ -122,7 +136,7 @@ public final class LockConfig {
         return "LockConfig{keyPrefix=" + keyPrefix + ", lease=" + lease + ", tokenMemory=" + tokenMemory
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
                 + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest
-                + ", replicaSync=" + replicaSync + "}";
+                + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + "}";
     }
 
     /** Builds a {@link LockConfig}; starts from the defaults. */
@@ -137,6 +151,7 @@ public final class LockConfig {
         private Executor callbackExecutor;
         /** {@code null}: the default, which depends on the lease. */
         private Duration replicaSync;
+        private boolean dataLossQuarantine = true;
 
         private Builder() { }
 
@@ -211,6 +226,19 @@ public final class LockConfig {
                 throw new IllegalArgumentException("replicaSync must be 0 (off) or at least 1 ms, was " + timeout);
             }
             this.replicaSync = timeout;
+            return this;
+        }
+
+        /**
+         * Turns the quarantine after a possible loss of Redis data on ({@code true}, the default)
+         * or off. Off, a lock that Redis forgot (a restart without persistence, a failover to a
+         * replica that missed the grant) can be granted again at once, while its holder has not
+         * yet been told {@code LOST}: until the holder's node next renews (every sixth of the
+         * lease), two sessions hold it. Every node of one key prefix should use the same setting
+         * and the same lease: the quarantine lasts the lease of the node that notices the loss.
+         */
+        public Builder dataLossQuarantine(boolean on) {
+            this.dataLossQuarantine = on;
             return this;
         }
 

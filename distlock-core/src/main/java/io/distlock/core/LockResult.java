@@ -17,9 +17,18 @@ public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting
      * Another session holds the lock. This session will be told
      * {@link LockListener#retry(String)} once, the next time the lock becomes free.
      *
-     * @param holder the name of the holding session
+     * @param holder the name of the holding session, or {@link #RECOVERING} if no session holds
+     *               it but Redis may have lost data and grants wait until every earlier holder
+     *               has been told {@code LOST} (see {@link LockConfig#dataLossQuarantine()})
      */
     record Waiting(String holder) implements LockResult {
+
+        /**
+         * The holder named while grants wait out the quarantine after a possible loss of Redis
+         * data. A session may be named so too: the holder is only a label.
+         */
+        public static final String RECOVERING = "(recovering)";
+
         public Waiting {
             requireNonNull(holder, "holder");
         }

@@ -24,7 +24,9 @@ public sealed interface MultiLockResult permits MultiLockResult.Locked, MultiLoc
      * At least one lock is held by another session, so none was taken. The session will be
      * told {@link LockListener#retry(String)} once for each of these locks.
      *
-     * @param holders the locks held by others, with their holders' names
+     * @param holders the locks held by others, with their holders' names; during the quarantine
+     *                after a possible loss of Redis data, the free locks requested, with the
+     *                holder {@link LockResult.Waiting#RECOVERING}
      */
     record Waiting(Map<String, String> holders) implements MultiLockResult {
         public Waiting {

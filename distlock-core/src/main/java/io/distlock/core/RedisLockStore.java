@@ -6,15 +6,19 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
@@ -39,6 +43,9 @@ import org.redisson.client.codec.StringCodec;
  * While held the key expires after the lease; once released it keeps only {@code token}
  * and expires after the token memory. A release that somebody waits for is published on
  * {@code <prefix>:released} as {@code <token>:<release time, µs of the Redis clock>:<name>}.
+ * One more key, without expiry, names the Redis primary that granted last, so that a grant can
+ * tell that Redis may have lost data and wait: {@code <prefix>:epoch} (one per hash slot in a
+ * Cluster, see {@link #QUARANTINE}).
  *
  * <p>Each operation is one Lua script, so that the grant and its token, the refusal and
  * the holder's name, the all-or-nothing multi-lock and the publish-on-release are atomic.
@@ -53,52 +60,128 @@ final class RedisLockStore {
     /**
      * The number of replicas connected to this primary, if {@code ARGV[4]} asks for it (from
      * {@code INFO replication}, as Redisson's replica check reads it), otherwise -1. Asked
-     * rarely when there are none: see {@link ReplicaSync}.
+     * rarely when there are none: see {@link ReplicaSync}. {@code INFO replication} is read at
+     * most once per script, for this and for {@link #QUARANTINE}.
      */
     private static final String REPLICAS = """
+            local replication
+            local function replicationInfo()
+              if not replication then
+                replication = redis.call('INFO', 'replication')
+              end
+              return replication
+            end
             local function replicas()
               if ARGV[4] ~= '1' then
                 return -1
               end
-              return tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
+              return tonumber(string.match(replicationInfo(), 'connected_slaves:(%d+)')) or 0
             end
             """;
 
     /**
-     * Lock: {@code {1, token, fresh, replicas}} ({@code fresh} is 1 for a new grant, 0 for a
-     * re-lock) or {@code {0, holder, token, pttl, replicas}}.
+     * The quarantine after a possible loss of data, asked by a grant ({@code ARGV[5]} is 1 when
+     * it is on; {@code ARGV[3]} is the lease): how many ms grants must still wait, 0 for none.
+     *
+     * <p>The marker, the last key, is {@code <run_id>:<master_replid>:<quarantined until, ms of
+     * the Redis clock>} of the primary that granted last. A grant that finds it missing (a
+     * restart without persistence, a flush, a replica promoted without it, or simply a brand-new
+     * Redis: these cannot be told apart), naming another process ({@code run_id}: a restart, with
+     * or without persistence, or a failover to another server), or naming this process before it
+     * was promoted from replica (a new {@code master_replid} while {@code master_replid2} is set:
+     * it was a replica since, and its data came from another primary) starts a quarantine of one
+     * lease: by then every session that held a lock before the loss has been told {@code LOST}
+     * (at its node's next renewal, or at two thirds of its lease if Redis cannot be reached) or
+     * its lease has run out. A new {@code master_replid} with {@code master_replid2} cleared and
+     * the same {@code run_id} only means Redis started or dropped its replication backlog (a first
+     * replica attached, or none for {@code repl-backlog-ttl}): nothing was lost, the marker is
+     * updated and nothing waits.
+     *
+     * <p>Cost: {@code INFO replication} (shared with {@link #REPLICAS}) and one GET per new grant.
+     * {@code INFO server}, twice as dear, only when the replication id changed: an unchanged
+     * {@code master_replid} already means the same process, primary all along (Redis 5 and later
+     * draw a new one at every start, even from a snapshot, and at every promotion).
+     *
+     * <p>Why not a rule that spares the first grant on a brand-new Redis: nothing that survives
+     * an empty restart can tell it from a first start. A node that remembers the marker it saw
+     * would know, but a node started after the loss (or one that never granted) has seen none,
+     * and would grant at once while a holder on another node has not been told yet.
      */
-    private static final Script LOCK = new Script(REPLICAS + """
+    private static final String QUARANTINE = """
+            local function quarantine(nowMs)
+              if ARGV[5] ~= '1' then
+                return 0
+              end
+              local marker = KEYS[#KEYS]
+              local info = replicationInfo()
+              local replId = string.match(info, 'master_replid:(%x+)') or ''
+              local seen = redis.call('GET', marker)
+              local seenRunId, seenReplId, untilMs
+              if seen then
+                seenRunId, seenReplId, untilMs = string.match(seen, '^([^:]*):([^:]*):(%d+)$')
+              end
+              if untilMs and seenReplId == replId then
+                return math.max(0, tonumber(untilMs) - nowMs)
+              end
+              local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
+              local promoted = string.match(info, 'master_replid2:(%x+)') ~= string.rep('0', 40)
+              if untilMs and seenRunId == runId and not promoted then
+                redis.call('SET', marker, runId .. ':' .. replId .. ':' .. untilMs)
+                return math.max(0, tonumber(untilMs) - nowMs)
+              end
+              redis.call('SET', marker, runId .. ':' .. replId .. ':' .. string.format('%.0f', nowMs + tonumber(ARGV[3])))
+              return tonumber(ARGV[3])
+            end
+            """;
+
+    /**
+     * Lock ({@code KEYS}: the lock, the quarantine marker): {@code {1, token, fresh, replicas}}
+     * ({@code fresh} is 1 for a new grant, 0 for a re-lock) or {@code {0, holder, token, pttl,
+     * replicas}}; during a quarantine {@code holder} is nil, {@code token} the one a grant would
+     * have had, {@code pttl} what is left of the quarantine.
+     */
+    private static final Script LOCK = new Script(REPLICAS + QUARANTINE + """
             local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder')
-            if cur[1] == ARGV[1] then
+            if cur[1] == ARGV[1] and ARGV[6] == '1' then
               redis.call('PEXPIRE', KEYS[1], ARGV[3])
               return {1, cur[2], 0, replicas()}
             end
-            if cur[1] then
+            if cur[1] and cur[1] ~= ARGV[1] then
               redis.call('HSET', KEYS[1], 'w', '1')
               return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1]), replicas()}
             end
             local now = redis.call('TIME')
-            local token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, now[1] * 1000000 + now[2]))
+            local clock = now[1] * 1000000 + now[2]
+            local token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
+            local wait = quarantine(math.floor(clock / 1000))
+            if wait > 0 then
+              return {0, false, token, wait, replicas()}
+            end
             redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
             return {1, token, 1, replicas()}
             """);
 
     /**
-     * Lock all: {@code {1, (token, fresh)..., replicas}} in key order, or
-     * {@code {0, (index, holder, token, pttl)..., replicas}}.
+     * Lock all ({@code KEYS}: the locks, then the quarantine marker): {@code {1, (token,
+     * fresh)..., replicas}} in key order, or {@code {0, (index, holder, token, pttl)...,
+     * replicas}}; during a quarantine, every requested lock that is free, with a nil holder as
+     * in {@link #LOCK}.
      */
-    private static final Script LOCK_ALL = new Script(REPLICAS + """
+    private static final Script LOCK_ALL = new Script(REPLICAS + QUARANTINE + """
+            local n = #KEYS - 1
             local conflicts = {}
-            for i, key in ipairs(KEYS) do
-              local cur = redis.call('HMGET', key, 'owner', 'token', 'holder')
+            local anyFree = false
+            for i = 1, n do
+              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token', 'holder')
               if cur[1] and cur[1] ~= ARGV[1] then
-                redis.call('HSET', key, 'w', '1')
+                redis.call('HSET', KEYS[i], 'w', '1')
                 table.insert(conflicts, i)
                 table.insert(conflicts, cur[3])
                 table.insert(conflicts, cur[2])
-                table.insert(conflicts, redis.call('PTTL', key))
+                table.insert(conflicts, redis.call('PTTL', KEYS[i]))
+              elseif not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
+                anyFree = true
               end
             end
             if #conflicts > 0 then
@@ -108,17 +191,34 @@ final class RedisLockStore {
             end
             local now = redis.call('TIME')
             local clock = now[1] * 1000000 + now[2]
+            if anyFree then
+              local wait = quarantine(math.floor(clock / 1000))
+              if wait > 0 then
+                table.insert(conflicts, 0)
+                for i = 1, n do
+                  local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
+                  if not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
+                    table.insert(conflicts, i)
+                    table.insert(conflicts, false)
+                    table.insert(conflicts, string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock)))
+                    table.insert(conflicts, wait)
+                  end
+                end
+                table.insert(conflicts, replicas())
+                return conflicts
+              end
+            end
             local result = {1}
-            for i, key in ipairs(KEYS) do
-              local cur = redis.call('HMGET', key, 'owner', 'token')
+            for i = 1, n do
+              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
               local token = cur[2]
               local fresh = 0
-              if cur[1] ~= ARGV[1] then
+              if cur[1] ~= ARGV[1] or string.sub(ARGV[6], i, i) ~= '1' then
                 token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
                 fresh = 1
-                redis.call('HSET', key, 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
+                redis.call('HSET', KEYS[i], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
               end
-              redis.call('PEXPIRE', key, ARGV[3])
+              redis.call('PEXPIRE', KEYS[i], ARGV[3])
               table.insert(result, token)
               table.insert(result, fresh)
             end
@@ -162,24 +262,45 @@ final class RedisLockStore {
             """);
 
     /** Renew: 1, or 0 if this owner no longer holds the lock. */
-    private static final String RENEW = """
+    private static final Script RENEW = new Script("""
             if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               return 1
             end
             return 0
-            """;
-
-    /** Peek: {@code {owner or '', token or '', pttl}}. */
-    private static final Script PEEK = new Script("""
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
-            return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1])}
             """);
 
-    /** What a lock looks like in Redis: {@code owner} is empty when the lock is free. */
-    record LockState(String owner, long token, long pttlMillis) {
+    /**
+     * Peek ({@code KEYS}: the lock, the quarantine marker; {@code ARGV[1]} is 1 when the
+     * quarantine is on): {@code {owner or '', token or '', pttl, 0}}, or, for a free lock while a
+     * quarantine runs, {@code {'', token or '', what is left of the quarantine, 1}}: a re-check
+     * does not tell waiters a lock is free while no lock can be granted. It only honours a
+     * quarantine that a grant started; it does not look for a data loss itself.
+     */
+    private static final Script PEEK = new Script("""
+            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
+            if not cur[1] and ARGV[1] == '1' then
+              local seen = redis.call('GET', KEYS[2])
+              local untilMs = seen and tonumber(string.match(seen, ':(%d+)$'))
+              if untilMs then
+                local now = redis.call('TIME')
+                local left = untilMs - (now[1] * 1000 + math.floor(now[2] / 1000))
+                if left > 0 then
+                  return {'', cur[2] or '', left, 1}
+                end
+              end
+            end
+            return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1]), 0}
+            """);
+
+    /**
+     * What a lock looks like in Redis: {@code owner} is empty when nobody holds it. While a
+     * quarantine after a possible data loss runs, a lock nobody holds is not {@link #free()}
+     * ({@code quarantined}), and {@code pttlMillis} is what is left of the quarantine.
+     */
+    record LockState(String owner, long token, long pttlMillis, boolean quarantined) {
         boolean free() {
-            return owner.isEmpty();
+            return owner.isEmpty() && !quarantined;
         }
     }
 
@@ -204,6 +325,12 @@ final class RedisLockStore {
     private final String tokenMemoryMillis;
     /** {@code null} when grants do not wait for replicas. */
     private final ReplicaSync replicaSync;
+    /** {@code ARGV[5]} of the lock scripts: "1" when the quarantine after a possible data loss is on. */
+    private final String quarantine;
+    private final String markerKey;
+    private final boolean cluster;
+    /** When this node last logged the start of a quarantine it met (System.nanoTime), for one warning per quarantine. */
+    private final AtomicLong quarantineLoggedUntil = new AtomicLong(System.nanoTime());
 
     RedisLockStore(RedissonClient redisson, LockConfig config) {
         this.redisson = redisson;
@@ -212,8 +339,10 @@ final class RedisLockStore {
         this.channel = config.keyPrefix() + ":released";
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
-        this.replicaSync = config.replicaSync().isZero() ? null
-                : new ReplicaSync(config.replicaSync(), redisson.getConfig().isClusterConfig());
+        this.cluster = redisson.getConfig().isClusterConfig();
+        this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster);
+        this.quarantine = config.dataLossQuarantine() ? "1" : "0";
+        this.markerKey = config.keyPrefix() + ":epoch";
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */
@@ -223,6 +352,16 @@ final class RedisLockStore {
 
     String key(String lock) {
         return lockKeyPrefix + lock;
+    }
+
+    /**
+     * The quarantine marker that a grant of the lock {@code lockKey} checks: {@code <prefix>:epoch}
+     * for the one primary. In a Cluster a script may only touch keys of its own slot, and each
+     * slot has its own primary, so each slot has its own marker, {@code <prefix>:epoch:{<n>}},
+     * with a hash tag {@code n} chosen so that the marker is in the slot of the lock.
+     */
+    String markerKey(String lockKey) {
+        return cluster ? markerKey + ":{" + SlotTags.tag(slot(lockKey)) + "}" : markerKey;
     }
 
     /**
@@ -238,8 +377,7 @@ final class RedisLockStore {
                 return new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
                         asLong(r.get(2)) == 1 ? List.of(lock) : List.of(), replicas);
             }
-            return new Answer(new Attempt(List.of(),
-                    List.of(new Conflict(lock, asString(r.get(1)), asLong(r.get(2)), asLong(r.get(3))))), List.of(), replicas);
+            return new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3)))), List.of(), replicas);
         });
     }
 
@@ -262,10 +400,29 @@ final class RedisLockStore {
             List<Conflict> conflicts = new ArrayList<>();
             for (int i = 1; i + 3 < last; i += 4) {
                 String lock = locks.get((int) asLong(r.get(i)) - 1);
-                conflicts.add(new Conflict(lock, asString(r.get(i + 1)), asLong(r.get(i + 2)), asLong(r.get(i + 3))));
+                conflicts.add(conflict(lock, r.get(i + 1), r.get(i + 2), r.get(i + 3)));
             }
             return new Answer(new Attempt(List.of(), conflicts), List.of(), replicas);
         });
+    }
+
+    /** A lock held by another session, or, with no holder, free but in the quarantine after a possible data loss. */
+    private Conflict conflict(String lock, Object holder, Object token, Object pttl) {
+        long pttlMillis = asLong(pttl);
+        if (holder == null) {
+            logQuarantine(pttlMillis);
+            return new Conflict(lock, LockResult.Waiting.RECOVERING, asLong(token), pttlMillis);
+        }
+        return new Conflict(lock, asString(holder), asLong(token), pttlMillis);
+    }
+
+    private void logQuarantine(long pttlMillis) {
+        long now = System.nanoTime();
+        long loggedUntil = quarantineLoggedUntil.get();
+        if (now - loggedUntil >= 0 && quarantineLoggedUntil.compareAndSet(loggedUntil, now + TimeUnit.MILLISECONDS.toNanos(pttlMillis))) {
+            LOG.log(Level.WARNING, "Redis may have lost locks (it restarted, failed over, or was emptied): no lock is granted "
+                    + "for {0} ms, until every session that held one before has been told it was lost", Long.toString(pttlMillis));
+        }
     }
 
     /**
@@ -296,8 +453,10 @@ final class RedisLockStore {
     private CompletionStage<Attempt> grant(Script s, String owner, String holder, List<String> locks,
                                            Set<String> alreadyHeld, Function<List<Object>, Answer> parse) {
         List<Object> keys = keys(locks);
+        keys.add(markerKey((String) keys.get(0)));
+        String held = heldFlags(locks, alreadyHeld);
         if (replicaSync == null) {
-            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0")
+            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held)
                     .thenApply(r -> parse.apply(r).attempt());
         }
         String key = (String) keys.get(0);
@@ -306,7 +465,7 @@ final class RedisLockStore {
         // A lock attempt on locks the session holds already refreshes them, like a renewal: no WAIT.
         if (hasReplicas && !alreadyHeld.containsAll(locks)) {
             // One round trip: the script and WAIT, pipelined on one connection.
-            return evalSynced(s, keys, owner, holder, leaseMillis, "1").thenCompose(synced -> {
+            return evalSynced(s, keys, owner, holder, leaseMillis, "1", quarantine, held).thenCompose(synced -> {
                 Answer a = parse.apply(synced.answer());
                 replicaSync.learn(key, a.replicas());
                 if (!needsConfirmation(a, locks, alreadyHeld) || synced.replicas() > 0 || a.replicas() == 0) {
@@ -317,7 +476,7 @@ final class RedisLockStore {
         }
         // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
         String ask = hasReplicas || replicaSync.stale(known) ? "1" : "0";
-        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask).thenCompose(r -> {
+        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held).thenCompose(r -> {
             Answer a = parse.apply(r);
             replicaSync.learn(key, a.replicas());
             if (!needsConfirmation(a, locks, alreadyHeld) || a.replicas() <= 0) {
@@ -329,6 +488,20 @@ final class RedisLockStore {
                     ? CompletableFuture.completedFuture(a.attempt())
                     : notConfirmed(owner, locks, alreadyHeld));
         });
+    }
+
+    /**
+     * {@code ARGV[6]} of the lock scripts: one character per lock, 1 if this session holds it
+     * now. Only such a lock is refreshed with its token; one that Redis still has as this
+     * session's although the session let it go (a release lost in a failover, a lock given up
+     * as {@code LOST}) is granted anew, with a new token, so tokens grow with every grant.
+     */
+    private static String heldFlags(List<String> locks, Set<String> alreadyHeld) {
+        StringBuilder flags = new StringBuilder(locks.size());
+        for (String lock : locks) {
+            flags.append(alreadyHeld.contains(lock) ? '1' : '0');
+        }
+        return flags.toString();
     }
 
     /** A grant needs a replica unless it only refreshed locks that the session already held. */
@@ -374,12 +547,32 @@ final class RedisLockStore {
 
     /** The script followed by {@code WAIT 1 <timeout>} on the same connection, as one pipelined batch. */
     private CompletionStage<Synced> evalSynced(Script s, List<Object> keys, Object... args) {
-        CompletableFuture<Synced> result = new CompletableFuture<>();
-        syncedBatch(s, true, keys, args).whenComplete((r, e) -> {
+        return loadingOnNoScript(() -> {
+            RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+            RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
+            RFuture<List<Object>> answer = batchScript.evalShaAsync(Mode.READ_WRITE, s.sha, ReturnType.LIST, keys, args);
+            return batch.executeAsync().thenApply(r -> new Synced(answer.toCompletableFuture().join(), r.getSyncedSlaves()));
+        }, keys, s);
+    }
+
+    /**
+     * Runs a batch, and once more after loading {@code scripts} if it failed with NOSCRIPT.
+     *
+     * <p>Batched scripts need this; lone ones fall back to EVAL ({@link #eval}). Redisson 4.7
+     * remembers which scripts a Redis has loaded in one map per JVM, by address, and forgets an
+     * address only when a connection of a running client to it drops. A Redis started anew at an
+     * address while none of this JVM's clients was connected to it (a client that was shut down,
+     * a test's Redis on a port an earlier one had) is taken for the old one: Redisson batches
+     * EVALSHA without loading the script, and every such batch fails with NOSCRIPT until the
+     * script is loaded some other way.
+     */
+    private <T> CompletionStage<T> loadingOnNoScript(Supplier<CompletionStage<T>> batch, List<?> keys, Script... scripts) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        batch.get().whenComplete((r, e) -> {
             if (e == null) {
                 result.complete(r);
             } else if (isNoScript(e)) {
-                syncedBatch(s, false, keys, args).whenComplete((r2, e2) -> {
+                load(keys, scripts).thenCompose(loaded -> batch.get()).whenComplete((r2, e2) -> {
                     if (e2 == null) {
                         result.complete(r2);
                     } else {
@@ -393,13 +586,18 @@ final class RedisLockStore {
         return result;
     }
 
-    private CompletionStage<Synced> syncedBatch(Script s, boolean bySha, List<Object> keys, Object[] args) {
-        RBatch batch = redisson.createBatch(replicaSync.batchOptions());
-        RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
-        RFuture<List<Object>> answer = bySha
-                ? batchScript.evalShaAsync(Mode.READ_WRITE, s.sha, ReturnType.LIST, keys, args)
-                : batchScript.evalAsync(Mode.READ_WRITE, s.text, ReturnType.LIST, keys, args);
-        return batch.executeAsync().thenApply(r -> new Synced(answer.toCompletableFuture().join(), r.getSyncedSlaves()));
+    /** SCRIPT LOAD of each script on the primary of each of {@code keys} (once per hash slot), not on replicas. */
+    private CompletionStage<Void> load(List<?> keys, Script... scripts) {
+        Set<Integer> slots = new HashSet<>();
+        List<CompletableFuture<?>> loads = new ArrayList<>();
+        for (Object key : keys) {
+            if (slots.add(cluster ? slot((String) key) : 0)) {
+                for (Script s : scripts) {
+                    loads.add(script.scriptLoadAsync((String) key, s.text).toCompletableFuture());
+                }
+            }
+        }
+        return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
     }
 
     /**
@@ -408,15 +606,12 @@ final class RedisLockStore {
      * and a replica acknowledged; the grant came before, so the replica has it too.
      */
     private CompletionStage<Boolean> confirm(String owner, String lock) {
-        RBatch batch = redisson.createBatch(replicaSync.batchOptions());
-        RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                .evalAsync(Mode.READ_WRITE, RENEW, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis);
-        return batch.executeAsync().handle((r, e) -> {
-            if (e != null) {
-                throw backendFailure(e);
-            }
-            return renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0;
-        });
+        return loadingOnNoScript(() -> {
+            RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+            RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
+                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis);
+            return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
+        }, List.of(key(lock)), RENEW);
     }
 
     /** True if released, false if this owner did not hold it (nothing changed). */
@@ -438,10 +633,12 @@ final class RedisLockStore {
     }
 
     CompletionStage<LockState> peek(String lock) {
-        return this.<List<Object>>eval(PEEK, ReturnType.LIST, List.of(key(lock)))
+        String key = key(lock);
+        return this.<List<Object>>eval(PEEK, ReturnType.LIST, List.of(key, markerKey(key)), quarantine)
                 .thenApply(r -> {
                     String token = asString(r.get(1));
-                    return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)));
+                    return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
+                            asLong(r.get(3)) == 1);
                 });
     }
 
@@ -452,11 +649,17 @@ final class RedisLockStore {
     List<CompletionStage<Boolean>> renew(List<String> owners, List<String> locks) {
         RBatch batch = redisson.createBatch(BatchOptions.defaults());
         List<CompletionStage<Boolean>> results = new ArrayList<>(locks.size());
+        // Slots whose primary answered NOSCRIPT: the script is loaded there, and the next tick's renewals go through.
+        Set<Integer> loading = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < locks.size(); i++) {
+            String key = key(locks.get(i));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW, ReturnType.LONG, List.of(key(locks.get(i))), owners.get(i), leaseMillis);
+                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key), owners.get(i), leaseMillis);
             results.add(renewed.handle((r, e) -> {
                 if (e != null) {
+                    if (isNoScript(e) && loading.add(cluster ? slot(key) : 0)) {
+                        load(List.of(key), RENEW); // see loadingOnNoScript
+                    }
                     throw backendFailure(e);
                 }
                 return r == 1L;
@@ -474,17 +677,14 @@ final class RedisLockStore {
         if (locks.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        RBatch batch = redisson.createBatch(BatchOptions.defaults());
-        for (String lock : locks) {
-            batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
-                    List.of(key(lock)), owner, tokenMemoryMillis, channel, lock);
-        }
-        return batch.executeAsync().handle((r, e) -> {
-            if (e != null) {
-                throw backendFailure(e);
+        return loadingOnNoScript(() -> {
+            RBatch batch = redisson.createBatch(BatchOptions.defaults());
+            for (String lock : locks) {
+                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
+                        List.of(key(lock)), owner, tokenMemoryMillis, channel, lock);
             }
-            return null;
-        });
+            return batch.executeAsync().thenApply(r -> (Void) null);
+        }, keys(locks), UNLOCK);
     }
 
     private List<Object> keys(List<String> locks) {
@@ -643,6 +843,43 @@ final class RedisLockStore {
             }
         }
         return (crc & 0xffff) % ReplicaSync.CLUSTER_SLOTS;
+    }
+
+    /** For each Cluster hash slot, a short hash tag whose key is in that slot: the decimal number with the smallest value. */
+    static final class SlotTags {
+
+        private static volatile String[] tags;
+
+        private SlotTags() { }
+
+        static String tag(int slot) {
+            String[] t = tags;
+            if (t == null) {
+                synchronized (SlotTags.class) {
+                    t = tags;
+                    if (t == null) {
+                        t = compute();
+                        tags = t;
+                    }
+                }
+            }
+            return t[slot];
+        }
+
+        /** About 170,000 CRC16 of short strings until every slot has one: milliseconds, once per JVM, in Cluster mode only. */
+        private static String[] compute() {
+            String[] t = new String[ReplicaSync.CLUSTER_SLOTS];
+            int missing = t.length;
+            for (int i = 0; missing > 0; i++) {
+                String candidate = Integer.toString(i);
+                int slot = slot(candidate);
+                if (t[slot] == null) {
+                    t[slot] = candidate;
+                    missing--;
+                }
+            }
+            return t;
+        }
     }
 
     private static final class Script {

@@ -24,6 +24,11 @@ import java.util.concurrent.TimeUnit;
  * the awaited one ended. While a lock attempt is in flight its entry is <em>pending</em>: it
  * only records releases, so a release that overtakes the attempt's own {@code WAIT} answer is
  * not missed.
+ *
+ * <p>A wait can also be for the end of the quarantine after a possible loss of Redis data
+ * ({@link LockConfig#dataLossQuarantine()}): the attempt was answered like a grant held until
+ * the quarantine ends, under the token the grant would have had; a re-check that finds the lock
+ * free while the quarantine still runs tells nobody and looks again when it ends.
  */
 final class Waiters {
 
@@ -184,7 +189,8 @@ final class Waiters {
 
     private void observed(String lock, RedisLockStore.LockState state) {
         // Every grant up to this token has ended: the lock is free, or a newer grant holds it.
-        long endedUpTo = state.free() ? Long.MAX_VALUE : state.token() - 1;
+        // In a quarantine after a possible data loss nothing can be granted: tell nobody yet, look again when it ends.
+        long endedUpTo = state.quarantined() ? Long.MIN_VALUE : state.free() ? Long.MAX_VALUE : state.token() - 1;
         List<Session> told = new ArrayList<>();
         byLock.computeIfPresent(lock, (k, w) -> {
             w.entries.removeIf(e -> {

@@ -18,6 +18,7 @@ class LockConfigTest {
         assertThat(c.maxLocksPerSession()).isEqualTo(1000);
         assertThat(c.maxLocksPerRequest()).isEqualTo(64);
         assertThat(c.keyPrefix()).isEqualTo("distlock");
+        assertThat(c.dataLossQuarantine()).isTrue();
     }
 
     @Test
@@ -34,8 +35,10 @@ class LockConfigTest {
 
     @Test
     void toBuilderKeepsEverySetting() {
-        LockConfig c = LockConfig.builder().keyPrefix("app").lease(Duration.ofSeconds(3)).maxLocksPerRequest(7).build();
+        LockConfig c = LockConfig.builder().keyPrefix("app").lease(Duration.ofSeconds(3)).maxLocksPerRequest(7)
+                .dataLossQuarantine(false).build();
         LockConfig copy = c.toBuilder().build();
         assertThat(copy.toString()).isEqualTo(c.toString());
+        assertThat(copy.dataLossQuarantine()).isFalse();
     }
 }

@@ -20,6 +20,7 @@ class LockServiceMetricsTest {
     @Test
     void countsSessionsLocksWaitersPushesAndRenewals() {
         LockConfig config = LockConfig.builder().keyPrefix("metrics-" + System.nanoTime()).lease(Duration.ofMillis(600)).build();
+        TestRedis.markInService(config.keyPrefix());
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (LockService node1 = LockService.connect(TestRedis.url(), config);
              LockService node2 = LockService.connect(TestRedis.url(), config)) {

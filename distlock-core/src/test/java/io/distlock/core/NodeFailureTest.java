@@ -18,6 +18,7 @@ import org.redisson.config.Config;
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
 import io.distlock.testing.RedisProcess;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /** Nodes that die and a Redis that dies, pauses or forgets: waiters are still told, holders told LOST. */
 class NodeFailureTest {
@@ -85,7 +86,32 @@ class NodeFailureTest {
             // The holder learns at its next renewal, on the first tick a twelfth of the lease after its grant.
             holderPushes.expect(Kind.LOST, "doc", seconds(25));
             assertThat(holder.heldLocks()).isEmpty();
-            assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            // Redis lost data: no lock is granted for a lease (DataLossTest), the waiter waits again.
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting(LockResult.Waiting.RECOVERING));
+        }
+    }
+
+    @Test
+    void aNodeOnANewRedisAtAnAddressAnEarlierClientUsedStillRenewsAndReleases() {
+        // Redisson remembers loaded scripts per address for the whole JVM: a new Redis at the same
+        // address, started while no client was connected, must not make every renewal fail.
+        LockConfig config = CONFIG.toBuilder().dataLossQuarantine(false).build();
+        try (LockService first = LockService.connect(redis.url(), config)) {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            new LockServiceMetrics(first).bindTo(registry);
+            result(first.openSession("a", LockListener.NONE).lock("doc"));
+            await().atMost(seconds(5)).until(() ->
+                    registry.get("distlock.lease.renewals").tag("result", "renewed").counter().count() >= 1);
+        }
+        redis.restart();
+        try (LockService second = LockService.connect(redis.url(), config)) {
+            Pushes pushes = new Pushes();
+            LockSession holder = second.openSession("b", pushes);
+            long token = ((LockResult.Locked) result(holder.lock("doc"))).token();
+            pushes.expectNone(LEASE.multipliedBy(2));
+            assertThat(holder.heldLocks()).containsEntry("doc", token);
+            result(holder.closeAsync());
+            assertThat(redis.command("HGET", "distlock:lock:doc", "owner")).isNull();
         }
     }
 

@@ -68,6 +68,22 @@ class SingleNodeTest {
     }
 
     @Test
+    void aLockRedisStillHasAsOursAfterWeLetItGoIsGrantedWithANewToken() {
+        LockSession alice = open("alice", new Pushes());
+        long first = token(alice.lock("doc-1"));
+        assertThat(result(alice.unlock("doc-1"))).isEqualTo(UnlockResult.UNLOCKED);
+        // as if the release had been lost in a failover: Redis still names Alice the owner
+        TestRedis.command("HSET", "distlock:lock:doc-1", "owner", alice.id(), "holder", "alice");
+        long second = token(alice.lock("doc-1"));
+        assertThat(second).isGreaterThan(first);
+        assertThat(result(alice.unlock("doc-1"))).isEqualTo(UnlockResult.UNLOCKED);
+        TestRedis.command("HSET", "distlock:lock:doc-1", "owner", alice.id(), "holder", "alice");
+        MultiLockResult again = result(alice.lockAll(List.of("doc-1", "doc-2")));
+        assertThat(again).isInstanceOf(MultiLockResult.Locked.class);
+        assertThat(((MultiLockResult.Locked) again).tokens().get("doc-1")).isGreaterThan(second);
+    }
+
+    @Test
     void contendedLockAnswersWaitingWithTheHolderName() {
         LockSession alice = open("alice", new Pushes());
         LockSession bob = open("bob", new Pushes());
@@ -278,6 +294,7 @@ class SingleNodeTest {
 
     @Test
     void keyPrefixSeparatesApplications() {
+        TestRedis.markInService("other-app");
         try (LockService other = LockService.connect(TestRedis.url(), LockConfig.builder().keyPrefix("other-app").build())) {
             LockSession alice = open("alice", new Pushes());
             LockSession bob = other.openSession("bob", LockListener.NONE);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import redis.embedded.core.ExecutableProvider;
 
@@ -24,10 +25,17 @@ import redis.embedded.core.ExecutableProvider;
  * a {@code redis-server} on the PATH, or the one shipped in the embedded-redis jar. Nothing
  * is persisted: a restart starts empty, as a Redis without persistence does. Every process
  * is also killed by a shutdown hook, so a failing test leaves none behind.
+ *
+ * <p>A primary started here is {@linkplain #markInService(String) marked as in service} for the
+ * default key prefix {@code distlock}: it looks like a Redis that has served locks before without
+ * losing data, so the first lock of a test is granted at once instead of waiting out the core's
+ * quarantine after a possible data loss (which a brand-new Redis cannot be told apart from). A
+ * {@link #restart()} is a data loss, as in production: the Redis comes back empty, unmarked.
  */
 public final class RedisProcess implements AutoCloseable {
 
     private static final Set<RedisProcess> RUNNING = ConcurrentHashMap.newKeySet();
+    private static final String DEFAULT_KEY_PREFIX = "distlock";
     private static volatile File binary;
 
     static {
@@ -57,6 +65,7 @@ public final class RedisProcess implements AutoCloseable {
         for (int attempt = 1; ; attempt++) {
             try {
                 redis.launch();
+                redis.markInService(DEFAULT_KEY_PREFIX);
                 return redis;
             } catch (PortTakenException e) {
                 if (attempt == 5) {
@@ -100,6 +109,39 @@ public final class RedisProcess implements AutoCloseable {
         try (RespConnection c = connect()) {
             return c.command(args);
         }
+    }
+
+    /**
+     * Writes what the core's grants keep in Redis for {@code keyPrefix} to tell a data loss: the
+     * marker {@code <prefix>:epoch} naming this process as the primary that granted last, with no
+     * quarantine running (the format is in the core's {@code RedisLockStore.QUARANTINE}). The
+     * next grant then goes through at once, as on a Redis that has served locks before. Does
+     * nothing on a replica or a Cluster node.
+     */
+    public RedisProcess markInService(String keyPrefix) {
+        markInService(this::command, keyPrefix);
+        return this;
+    }
+
+    static void markInService(Function<String[], Object> command, String keyPrefix) {
+        String replication = String.valueOf(command.apply(new String[] {"INFO", "replication"}));
+        String cluster = String.valueOf(command.apply(new String[] {"INFO", "cluster"}));
+        if (!replication.contains("role:master\r\n") || cluster.contains("cluster_enabled:1")) {
+            return;
+        }
+        String runId = infoField(String.valueOf(command.apply(new String[] {"INFO", "server"})), "run_id");
+        String replId = infoField(replication, "master_replid");
+        command.apply(new String[] {"SET", keyPrefix + ":epoch", runId + ":" + replId + ":0"});
+    }
+
+    /** The value of {@code field} in an INFO reply. */
+    static String infoField(String info, String field) {
+        for (String line : info.split("\r\n")) {
+            if (line.startsWith(field + ":")) {
+                return line.substring(field.length() + 1);
+            }
+        }
+        throw new IllegalStateException("INFO has no " + field + ": " + info);
     }
 
     /** SIGKILL: the process dies at once, with all its data. */

@@ -33,8 +33,17 @@ public final class TestRedis {
         }
     }
 
-    /** Empties the Redis between tests. */
+    /**
+     * Empties the Redis between tests, leaving it {@linkplain RedisProcess#markInService(String)
+     * in service} for the default key prefix.
+     */
     public static void flushAll() {
         command("FLUSHALL");
+        markInService("distlock");
+    }
+
+    /** {@link RedisProcess#markInService(String)} for this Redis. */
+    public static void markInService(String keyPrefix) {
+        RedisProcess.markInService(TestRedis::command, keyPrefix);
     }
 }

@@ -93,7 +93,8 @@ public final class DistLockServer implements AutoCloseable {
         // block (its sends are asynchronous), and skipping the core's callback pool saves a
         // thread hop per request (docs/benchmarks.md).
         LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
-                .replicaSync(options.replicaSync()).callbackExecutor(Runnable::run).build();
+                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
+                .callbackExecutor(Runnable::run).build();
         IndexPage page = new IndexPage(nodeId, version(), options.host(), options.path(), options.lease().toMillis());
 
         WebServer web = WebServer.bind(options.host(), options.port(), page);
@@ -124,7 +125,10 @@ public final class DistLockServer implements AutoCloseable {
                 }
                 RedissonClient client = connectRedisson(url);
                 ownRedisson = client;
-                service = createService(() -> LockService.create(client, lockConfig), "Redis at " + Redact.url(url));
+                // A Redis this server has just started holds nobody's locks, and lives and dies with
+                // this server: there is no data loss to wait out (the first lock would wait a lease).
+                LockConfig config = embedded != null ? lockConfig.toBuilder().dataLossQuarantine(false).build() : lockConfig;
+                service = createService(() -> LockService.create(client, config), "Redis at " + Redact.url(url));
             }
             EndpointOptions endpointOptions = EndpointOptions.builder()
                     .path(options.path())

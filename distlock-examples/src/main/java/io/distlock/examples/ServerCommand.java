@@ -84,6 +84,11 @@ final class ServerCommand implements Callable<Integer> {
                 + "No replicas: no wait (default: 1000, at most a third of the lease).")
     private Long replicaSyncMillis;
 
+    @Option(names = "--no-data-loss-quarantine",
+            description = "Grant locks at once after Redis lost its data (a restart without persistence, a failover), "
+                + "instead of waiting a lease for earlier holders to learn they lost them. Not recommended.")
+    private boolean noDataLossQuarantine;
+
     @Option(names = "--ping-ms", paramLabel = "N", defaultValue = "15000",
             description = "How often each WebSocket connection is pinged; one silent for two intervals is closed "
                 + "(default: ${DEFAULT-VALUE}, at least 10).")
@@ -177,6 +182,7 @@ final class ServerCommand implements Callable<Integer> {
                     .lease(Duration.ofMillis(leaseMillis))
                     .allowedOrigins(allowedOrigins)
                     .hideHolder(hideHolder)
+                    .dataLossQuarantine(!noDataLossQuarantine)
                     .keyPrefix(keyPrefix)
                     .rateLimit(rateLimit)
                     .pingInterval(Duration.ofMillis(pingMillis));

@@ -36,6 +36,7 @@ public final class ServerOptions {
     private final Duration lease;
     private final List<String> allowedOrigins;
     private final boolean hideHolder;
+    private final boolean dataLossQuarantine;
     private final String keyPrefix;
     private final int rateLimit;
     /** As set; {@code null} for the core's default, which follows the lease. */
@@ -51,6 +52,7 @@ public final class ServerOptions {
         lease = b.lease;
         allowedOrigins = List.copyOf(b.allowedOrigins);
         hideHolder = b.hideHolder;
+        dataLossQuarantine = b.dataLossQuarantine;
         keyPrefix = b.keyPrefix;
         rateLimit = b.rateLimit;
         replicaSync = b.replicaSync;
@@ -136,6 +138,14 @@ public final class ServerOptions {
         return hideHolder;
     }
 
+    /**
+     * Whether grants wait out a lease after Redis lost its data ({@link LockConfig#dataLossQuarantine()});
+     * default true.
+     */
+    public boolean dataLossQuarantine() {
+        return dataLossQuarantine;
+    }
+
     /** Prefix of every Redis key and channel; default {@code distlock}. */
     public String keyPrefix() {
         return keyPrefix;
@@ -173,6 +183,7 @@ public final class ServerOptions {
         b.lease = lease;
         b.allowedOrigins = new ArrayList<>(allowedOrigins);
         b.hideHolder = hideHolder;
+        b.dataLossQuarantine = dataLossQuarantine;
         b.keyPrefix = keyPrefix;
         b.rateLimit = rateLimit;
         b.replicaSync = replicaSync;
@@ -184,7 +195,7 @@ public final class ServerOptions {
     public String toString() {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
-                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval + "}";
     }
 
@@ -203,6 +214,7 @@ public final class ServerOptions {
         private Duration lease = Duration.ofSeconds(10);
         private List<String> allowedOrigins = new ArrayList<>();
         private boolean hideHolder;
+        private boolean dataLossQuarantine = true;
         private String keyPrefix = "distlock";
         private int rateLimit = 200;
         private Duration replicaSync;
@@ -277,6 +289,11 @@ public final class ServerOptions {
 
         public Builder hideHolder(boolean hide) {
             this.hideHolder = hide;
+            return this;
+        }
+
+        public Builder dataLossQuarantine(boolean on) {
+            this.dataLossQuarantine = on;
             return this;
         }
 

@@ -32,7 +32,7 @@ class ServerCommandTest {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
-                "--replica-sync-ms", "250", "--ping-ms", "5000", "--verbose");
+                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -42,6 +42,7 @@ class ServerCommandTest {
         assertThat(o.hideHolder()).isTrue();
         assertThat(o.keyPrefix()).isEqualTo("app1");
         assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
+        assertThat(o.dataLossQuarantine()).isFalse();
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
@@ -76,7 +77,7 @@ class ServerCommandTest {
     void helpListsEveryOptionAndExitsZero() {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
-                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--ping-ms", "--verbose",
+                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms", "--verbose",
                 "--version", "default: 8080");
     }
 

@@ -21,6 +21,7 @@ class ServerOptionsTest {
         assertThat(o.keyPrefix()).isEqualTo("distlock");
         assertThat(o.embeddedRedis()).isTrue();
         assertThat(o.hideHolder()).isFalse();
+        assertThat(o.dataLossQuarantine()).isTrue();
         assertThat(o.allowedOrigins()).isEmpty();
         assertThat(o.rateLimit()).isEqualTo(200);
         assertThat(o.replicaSync()).isEqualTo(Duration.ofSeconds(1));

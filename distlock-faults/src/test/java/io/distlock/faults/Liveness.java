@@ -61,14 +61,18 @@ final class Liveness {
         return holding;
     }
 
-    /** The time of the last fault event in the history. */
-    static long lastFaultNanos(History history) {
+    /** True if some client holds a lock granted at most {@code maxAge} ago. */
+    static boolean heldSince(History history, Duration maxAge) {
         List<Event> events = history.events();
-        for (int i = events.size() - 1; i >= 0; i--) {
-            if (events.get(i).op() == Op.FAULT) {
-                return events.get(i).nanos();
+        long since = history.nanosNow() - maxAge.toNanos();
+        Map<Integer, Event> open = new HashMap<>();
+        for (Event e : events) {
+            if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+                open.put(e.process(), e);
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST || e.op() == Op.DISCONNECT) {
+                open.remove(e.process());
             }
         }
-        throw new IllegalStateException("no fault recorded");
+        return open.values().stream().anyMatch(e -> e.nanos() >= since);
     }
 }

@@ -33,7 +33,7 @@ class NegativeControlsTest {
                     .longHolds(1.0, LEASE.multipliedBy(3)).writesPerHold(6).build();
             try (load) {
                 load.start();
-                for (int cycle = 0; cycle < FaultProfile.cycles(2, 10); cycle++) {
+                for (int cycle = 0; cycle < FaultProfile.cycles(2, 5); cycle++) {
                     int victim = cycle % nodes.size();
                     org.awaitility.Awaitility.await("a client of node " + victim + " holds the lock")
                             .atMost(Await.seconds(30)).pollInterval(Duration.ofMillis(10))

@@ -1,0 +1,63 @@
+package io.distlock.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.distlock.testing.RedisProcess;
+
+/**
+ * What may stay in Redis after every client left: released locks' last tokens (a hash with a
+ * {@code token} field and no owner, expiring after the token memory, 60 s), the data-loss
+ * marker ({@code distlock:epoch}, one small string) and one subscription per running node.
+ * Nothing else: no owned lock, no other key without an expiry.
+ */
+final class Leaks {
+
+    private static final long TOKEN_MEMORY_MILLIS = 60_000;
+
+    private Leaks() {
+    }
+
+    /**
+     * Waits (up to {@code lease} and a margin: the locks of clients cut off by a fault free
+     * themselves by then) until no lock key has an owner, then checks every key's expiry and
+     * the subscriptions.
+     */
+    static void assertNothingLeft(RedisProcess redis, Duration lease, int runningNodes) {
+        await("every lock released").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(ownedLocks(redis)).isEmpty());
+        for (String key : keys(redis)) {
+            if (key.equals("distlock:epoch")) {
+                continue;
+            }
+            assertThat(key).startsWith("distlock:lock:");
+            long ttl = Long.parseLong(String.valueOf(redis.command("PTTL", key)));
+            assertThat(ttl).as("expiry of " + key).isBetween(0L, TOKEN_MEMORY_MILLIS);
+        }
+        List<?> numsub = (List<?>) redis.command("PUBSUB", "NUMSUB", "distlock:released");
+        assertThat(Long.parseLong(String.valueOf(numsub.get(1)))).as("subscriptions to distlock:released")
+                .isLessThanOrEqualTo(runningNodes);
+    }
+
+    private static List<String> ownedLocks(RedisProcess redis) {
+        List<String> owned = new ArrayList<>();
+        for (String key : keys(redis)) {
+            if (key.startsWith("distlock:lock:") && redis.command("HGET", key, "owner") != null) {
+                owned.add(key);
+            }
+        }
+        return owned;
+    }
+
+    private static List<String> keys(RedisProcess redis) {
+        List<String> keys = new ArrayList<>();
+        for (Object k : (List<?>) redis.command("KEYS", "*")) {
+            keys.add(String.valueOf(k));
+        }
+        return keys;
+    }
+}
