@@ -567,12 +567,17 @@ final class RedisLockStore {
      * script is loaded some other way.
      */
     private <T> CompletionStage<T> loadingOnNoScript(Supplier<CompletionStage<T>> batch, List<?> keys, Script... scripts) {
+        return againOnNoScript(batch, () -> load(keys, scripts).thenCompose(loaded -> batch.get()));
+    }
+
+    /** {@code first}, and if it fails with NOSCRIPT, {@code again}; failures become {@link #backendFailure}s. */
+    private static <T> CompletionStage<T> againOnNoScript(Supplier<CompletionStage<T>> first, Supplier<CompletionStage<T>> again) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        batch.get().whenComplete((r, e) -> {
+        first.get().whenComplete((r, e) -> {
             if (e == null) {
                 result.complete(r);
             } else if (isNoScript(e)) {
-                load(keys, scripts).thenCompose(loaded -> batch.get()).whenComplete((r2, e2) -> {
+                again.get().whenComplete((r2, e2) -> {
                     if (e2 == null) {
                         result.complete(r2);
                     } else {
@@ -697,23 +702,8 @@ final class RedisLockStore {
 
     /** EVALSHA, falling back to EVAL (which caches the script) after a Redis restart emptied its script cache. */
     private <R> CompletionStage<R> eval(Script s, ReturnType type, List<Object> keys, Object... args) {
-        CompletableFuture<R> result = new CompletableFuture<>();
-        script.<R>evalShaAsync(Mode.READ_WRITE, s.sha, type, keys, args).whenComplete((r, e) -> {
-            if (e == null) {
-                result.complete(r);
-            } else if (isNoScript(e)) {
-                script.<R>evalAsync(Mode.READ_WRITE, s.text, type, keys, args).whenComplete((r2, e2) -> {
-                    if (e2 == null) {
-                        result.complete(r2);
-                    } else {
-                        result.completeExceptionally(backendFailure(e2));
-                    }
-                });
-            } else {
-                result.completeExceptionally(backendFailure(e));
-            }
-        });
-        return result;
+        return againOnNoScript(() -> script.<R>evalShaAsync(Mode.READ_WRITE, s.sha, type, keys, args),
+                () -> script.<R>evalAsync(Mode.READ_WRITE, s.text, type, keys, args));
     }
 
     private static boolean isNoScript(Throwable e) {

@@ -116,7 +116,8 @@ public final class RedisProcess implements AutoCloseable {
      * marker {@code <prefix>:epoch} naming this process as the primary that granted last, with no
      * quarantine running (the format is in the core's {@code RedisLockStore.QUARANTINE}). The
      * next grant then goes through at once, as on a Redis that has served locks before. Does
-     * nothing on a replica or a Cluster node.
+     * nothing on a replica, a Cluster node, or a primary that refuses writes until its replicas
+     * attach ({@code min-replicas-to-write}): there the first grant waits out a quarantine.
      */
     public RedisProcess markInService(String keyPrefix) {
         markInService(this::command, keyPrefix);
@@ -131,7 +132,13 @@ public final class RedisProcess implements AutoCloseable {
         }
         String runId = infoField(String.valueOf(command.apply(new String[] {"INFO", "server"})), "run_id");
         String replId = infoField(replication, "master_replid");
-        command.apply(new String[] {"SET", keyPrefix + ":epoch", runId + ":" + replId + ":0"});
+        try {
+            command.apply(new String[] {"SET", keyPrefix + ":epoch", runId + ":" + replId + ":0"});
+        } catch (IllegalStateException e) {
+            if (!String.valueOf(e.getMessage()).contains("NOREPLICAS")) {
+                throw e;
+            }
+        }
     }
 
     /** The value of {@code field} in an INFO reply. */

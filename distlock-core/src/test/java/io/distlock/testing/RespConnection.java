@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,15 +24,24 @@ public final class RespConnection implements AutoCloseable {
     private final InputStream in;
 
     RespConnection(String host, int port) {
+        this(host, port, Duration.ofSeconds(2), Duration.ofSeconds(10));
+    }
+
+    private RespConnection(String host, int port, Duration connectTimeout, Duration readTimeout) {
         try {
             socket = new Socket();
-            socket.connect(new InetSocketAddress(host, port), 2_000);
-            socket.setSoTimeout(10_000);
+            socket.connect(new InetSocketAddress(host, port), (int) connectTimeout.toMillis());
+            socket.setSoTimeout((int) readTimeout.toMillis());
             out = socket.getOutputStream();
             in = new BufferedInputStream(socket.getInputStream());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot connect to Redis at " + host + ":" + port, e);
         }
+    }
+
+    /** A connection whose connect and every reply time out after {@code timeout} (a paused Redis must not hang a poll). */
+    public static RespConnection open(String host, int port, Duration timeout) {
+        return new RespConnection(host, port, timeout, timeout);
     }
 
     public Object command(String... args) {

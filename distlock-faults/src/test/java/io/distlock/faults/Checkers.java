@@ -24,7 +24,9 @@ import io.distlock.faults.History.Op;
  * <ul>
  *   <li>{@value #NO_OVERLAP}: per lock, no two processes' intervals overlap.</li>
  *   <li>{@value #TOKENS_GROW}: per lock, LOCK OK tokens strictly increase in history order; a
- *       re-lock by the holder inside its interval answering the same token is fine.</li>
+ *       re-lock by the holder inside its interval answering the same token is fine, and so is
+ *       one after its unlock failed (refused for a reason other than NOT_OWNER, or unanswered):
+ *       its session kept the lock, and the protocol answers a re-lock with the same token.</li>
  *   <li>{@value #FENCED_REGISTER}: per lock, no accepted write carries a token lower than one
  *       accepted before it. With fencing on the register guarantees it; with fencing off it is
  *       the negative control that finds what a broken exclusion does to the resource.</li>
@@ -88,6 +90,7 @@ public final class Checkers {
 
         Map<String, Map<Integer, Hold>> open = new HashMap<>(); // lock -> process -> its interval
         Map<String, Event> lastGrant = new HashMap<>();         // tokens-grow
+        Map<String, Map<Integer, Long>> unreleased = new HashMap<>(); // lock -> process -> token its failed unlock left held
         Map<String, Event> highestWrite = new HashMap<>();      // fenced-register
         Map<String, Map<Long, Event>> reads = new HashMap<>();  // counter: lock -> value read -> by whom
         Map<String, Event> lastIncrement = new HashMap<>();
@@ -104,8 +107,10 @@ public final class Checkers {
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
+                    // the same grant again, after an unlock that did not go through (its session kept the lock)
+                    boolean kept = Long.valueOf(e.token()).equals(unreleased.getOrDefault(lock, Map.of()).get(e.process()));
                     Event previous = lastGrant.get(lock);
-                    if (previous != null && e.token() <= previous.token() && !relock) {
+                    if (previous != null && e.token() <= previous.token() && !relock && !kept) {
                         f.add(TOKENS_GROW, lock, String.format("p%d granted token %d at %.3f ms after p%d was granted %d at %.3f ms",
                                 e.process(), e.token(), e.millis(), previous.process(), previous.token(), previous.millis()));
                     }
@@ -124,10 +129,20 @@ public final class Checkers {
                 case UNLOCK -> {
                     if (e.kind() == Kind.INVOKE) {
                         end(open, lock, e.process());
+                    } else if (e.kind() == Kind.OK || String.valueOf(e.detail()).contains("NOT_OWNER")) {
+                        unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
+                    } else {
+                        unreleased.computeIfAbsent(lock, k -> new HashMap<>()).put(e.process(), e.token());
                     }
                 }
-                case LOST -> end(open, lock, e.process());
-                case DISCONNECT -> open.values().forEach(holders -> holders.remove(e.process()));
+                case LOST -> {
+                    end(open, lock, e.process());
+                    unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
+                }
+                case DISCONNECT -> {
+                    open.values().forEach(holders -> holders.remove(e.process()));
+                    unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
+                }
                 case RETRY -> {
                     if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
                         late++;

@@ -105,6 +105,20 @@ class CheckersTest {
     }
 
     @Test
+    void aSessionThatKeptItsLockAfterAFailedUnlockMayGetItsTokenAgain() {
+        history.record(1, OK, LOCK, "L", 20, null);
+        history.record(1, INVOKE, UNLOCK, "L", 20, null);
+        history.record(1, FAIL, UNLOCK, "L", 20, "code=BACKEND_UNAVAILABLE"); // the session still holds it
+        history.record(1, OK, LOCK, "L", 20, null);                           // a re-lock: same token
+        history.record(1, INVOKE, UNLOCK, "L", 20, null);
+        history.record(1, OK, UNLOCK, "L", 20, null);
+        assertThat(Checkers.check(history).ok()).isTrue();
+
+        history.record(1, OK, LOCK, "L", 20, null); // after a release that went through: a token that did not grow
+        assertThat(Checkers.check(history).violations(Checkers.TOKENS_GROW)).isEqualTo(1);
+    }
+
+    @Test
     void aTokenGoingDownIsFound() {
         cycle(1, 20);
         cycle(2, 19);

@@ -28,13 +28,13 @@ class ClusterFaultsTest {
                 load.start();
                 run.awaitGrants(load, 20, Await.seconds(60));
                 // one failover per run (a second needs the old primary back as a replica); the soak runs longer around it
-                run.awaitGrants(load, FaultProfile.cycles(0, 600), Await.seconds(600));
+                run.awaitGrants(load, FaultProfile.cycles(0, 100), Await.seconds(600));
                 RedisProcess primary = redis.primaryForKey("distlock:lock:hot");
                 run.fault("kill -9 the primary of the slot of 'hot' :" + primary.port());
                 primary.kill();
                 RedisProcess promoted = redis.awaitFailoverFrom(primary, Await.seconds(60));
                 run.heal("cluster promoted :" + promoted.port());
-                run.awaitGrants(load, FaultProfile.cycles(20, 600), Await.seconds(600));
+                run.awaitGrants(load, FaultProfile.cycles(20, 100), Await.seconds(600));
                 Checkers.Report report = run.finish(load);
                 assertThat(report.ok()).as(report.summary()).isTrue();
             }

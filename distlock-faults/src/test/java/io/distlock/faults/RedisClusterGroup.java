@@ -247,26 +247,8 @@ final class RedisClusterGroup implements AutoCloseable {
      * fast, short timeouts and retries that ride out a failover of a few seconds.
      */
     Path writeRedissonConfig(Path dir) {
-        StringBuilder yaml = new StringBuilder();
-        yaml.append("clusterServersConfig:\n");
-        yaml.append("  nodeAddresses:\n");
-        for (String address : nodeAddresses()) {
-            yaml.append("    - \"").append(address).append("\"\n");
-        }
-        yaml.append("  readMode: \"MASTER\"\n");
-        yaml.append("  scanInterval: 500\n");
-        yaml.append("  connectTimeout: 1000\n");
-        yaml.append("  timeout: 1500\n");
-        yaml.append("  retryAttempts: 4\n");
-        yaml.append("  retryDelay: !<org.redisson.config.EqualJitterDelay> {baseDelay: PT0.2S, maxDelay: PT1S}\n");
-        yaml.append("threads: 2\n");
-        yaml.append("nettyThreads: 4\n");
-        try {
-            Files.createDirectories(dir);
-            return Files.writeString(dir.resolve("redisson-cluster.yaml"), yaml);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return RedisSentinelGroup.writeRedissonYaml(dir.resolve("redisson-cluster.yaml"),
+                new StringBuilder("clusterServersConfig:\n"), "nodeAddresses", nodeAddresses());
     }
 
     Path logDir() {

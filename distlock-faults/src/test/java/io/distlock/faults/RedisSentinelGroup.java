@@ -2,14 +2,10 @@ package io.distlock.faults;
 
 import static org.awaitility.Awaitility.await;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +31,7 @@ import java.util.stream.Stream;
 
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.RespConnection;
 
 import org.awaitility.core.ConditionTimeoutException;
 
@@ -423,25 +420,35 @@ final class RedisSentinelGroup implements AutoCloseable {
      * a failover of a few seconds.
      */
     Path writeRedissonConfig(Path dir) {
-        StringBuilder yaml = new StringBuilder();
-        yaml.append("sentinelServersConfig:\n");
-        yaml.append("  masterName: \"").append(MASTER_NAME).append("\"\n");
-        yaml.append("  sentinelAddresses:\n");
-        for (String address : sentinelAddresses()) {
-            yaml.append("    - \"").append(address).append("\"\n");
+        StringBuilder servers = new StringBuilder("sentinelServersConfig:\n");
+        servers.append("  masterName: \"").append(MASTER_NAME).append("\"\n");
+        servers.append("  checkSentinelsList: true\n");
+        return writeRedissonYaml(dir.resolve("redisson-sentinel.yaml"), servers, "sentinelAddresses", sentinelAddresses());
+    }
+
+    /**
+     * A Redisson YAML file for these tests: the servers' section so far, its address list, and
+     * settings that notice a failover within a second or two (short timeouts, a quick scan,
+     * retries spread over the failover).
+     */
+    static Path writeRedissonYaml(Path file, StringBuilder servers, String addressesKey, List<String> addresses) {
+        servers.append("  ").append(addressesKey).append(":\n");
+        for (String address : addresses) {
+            servers.append("    - \"").append(address).append("\"\n");
         }
-        yaml.append("  readMode: \"MASTER\"\n");
-        yaml.append("  checkSentinelsList: true\n");
-        yaml.append("  scanInterval: 500\n");
-        yaml.append("  connectTimeout: 1000\n");
-        yaml.append("  timeout: 1500\n");
-        yaml.append("  retryAttempts: 4\n");
-        yaml.append("  retryDelay: !<org.redisson.config.EqualJitterDelay> {baseDelay: PT0.2S, maxDelay: PT1S}\n");
-        yaml.append("threads: 2\n");
-        yaml.append("nettyThreads: 4\n");
+        servers.append("""
+                  readMode: "MASTER"
+                  scanInterval: 500
+                  connectTimeout: 1000
+                  timeout: 1500
+                  retryAttempts: 4
+                  retryDelay: !<org.redisson.config.EqualJitterDelay> {baseDelay: PT0.2S, maxDelay: PT1S}
+                threads: 2
+                nettyThreads: 4
+                """);
         try {
-            Files.createDirectories(dir);
-            return Files.writeString(dir.resolve("redisson-sentinel.yaml"), yaml);
+            Files.createDirectories(file.getParent());
+            return Files.writeString(file, servers);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -598,71 +605,9 @@ final class RedisSentinelGroup implements AutoCloseable {
 
     /** One command on a fresh loopback connection with a short timeout (a stopped process must not hang a poll). */
     static Object probe(int port, String... args) {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", port), (int) PROBE_TIMEOUT.toMillis());
-            socket.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
-            ByteArrayOutputStream frame = new ByteArrayOutputStream();
-            frame.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            for (String arg : args) {
-                byte[] bytes = arg.getBytes(StandardCharsets.UTF_8);
-                frame.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                frame.writeBytes(bytes);
-                frame.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
-            }
-            socket.getOutputStream().write(frame.toByteArray());
-            return readReply(new BufferedInputStream(socket.getInputStream()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("127.0.0.1:" + port + " " + String.join(" ", args), e);
+        try (RespConnection connection = RespConnection.open("127.0.0.1", port, PROBE_TIMEOUT)) {
+            return connection.command(args);
         }
-    }
-
-    private static Object readReply(InputStream in) throws IOException {
-        int type = in.read();
-        String line = readLine(in);
-        switch (type) {
-            case '+':
-                return line;
-            case '-':
-                throw new IllegalStateException("Redis error: " + line);
-            case ':':
-                return Long.parseLong(line);
-            case '$': {
-                int length = Integer.parseInt(line);
-                if (length < 0) {
-                    return null;
-                }
-                byte[] bytes = in.readNBytes(length + 2);
-                if (bytes.length < length + 2) {
-                    throw new IOException("connection closed");
-                }
-                return new String(bytes, 0, length, StandardCharsets.UTF_8);
-            }
-            case '*': {
-                int count = Integer.parseInt(line);
-                if (count < 0) {
-                    return null;
-                }
-                List<Object> items = new ArrayList<>(count);
-                for (int i = 0; i < count; i++) {
-                    items.add(readReply(in));
-                }
-                return items;
-            }
-            default:
-                throw new IOException("unexpected RESP type " + type);
-        }
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        for (int c = in.read(); c != '\r'; c = in.read()) {
-            if (c < 0) {
-                throw new IOException("connection closed");
-            }
-            line.write(c);
-        }
-        in.read(); // '\n'
-        return line.toString(StandardCharsets.UTF_8);
     }
 
     /** A {@code redis-server --sentinel} process with a config file of its own (Sentinel rewrites it). */
