@@ -24,6 +24,7 @@ public final class LockConfig {
     /** As set on the builder; {@code null} for the default, which follows the lease. */
     private final Duration replicaSyncSetting;
     private final boolean dataLossQuarantine;
+    private final boolean newRedis;
 
     private LockConfig(Builder b) {
         keyPrefix = b.keyPrefix;
@@ -37,6 +38,7 @@ public final class LockConfig {
         replicaSyncSetting = b.replicaSync;
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
         dataLossQuarantine = b.dataLossQuarantine;
+        newRedis = b.newRedis;
     }
 
     /** One second, like Redisson's {@code slavesSyncTimeout}, but at most a third of the lease. */
@@ -116,6 +118,15 @@ public final class LockConfig {
         return dataLossQuarantine;
     }
 
+    /**
+     * Whether this application started Redis itself, empty, just now (off by default): then no
+     * lock can have been lost, and the service marks Redis as in service when it starts, so no
+     * node sharing it waits out a quarantine on its first grant.
+     */
+    public boolean newRedis() {
+        return newRedis;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.keyPrefix = keyPrefix;
@@ -128,6 +139,7 @@ public final class LockConfig {
         b.callbackExecutor = callbackExecutor;
         b.replicaSync = replicaSyncSetting;
         b.dataLossQuarantine = dataLossQuarantine;
+        b.newRedis = newRedis;
         return b;
     }
 
@@ -136,7 +148,7 @@ public final class LockConfig {
         return "LockConfig{keyPrefix=" + keyPrefix + ", lease=" + lease + ", tokenMemory=" + tokenMemory
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
                 + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest
-                + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + "}";
+                + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + ", newRedis=" + newRedis + "}";
     }
 
     /** Builds a {@link LockConfig}; starts from the defaults. */
@@ -152,6 +164,7 @@ public final class LockConfig {
         /** {@code null}: the default, which depends on the lease. */
         private Duration replicaSync;
         private boolean dataLossQuarantine = true;
+        private boolean newRedis;
 
         private Builder() { }
 
@@ -239,6 +252,17 @@ public final class LockConfig {
          */
         public Builder dataLossQuarantine(boolean on) {
             this.dataLossQuarantine = on;
+            return this;
+        }
+
+        /**
+         * Says that this application started Redis itself, empty, just now (as the runnable
+         * server does with its embedded Redis), so the service marks it as in service instead of
+         * letting the first grant wait out a quarantine. Never set it for a Redis that may hold
+         * locks of sessions on other nodes: they would lose the quarantine's protection.
+         */
+        public Builder newRedis(boolean isNew) {
+            this.newRedis = isNew;
             return this;
         }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -59,6 +60,9 @@ public final class LockService implements AutoCloseable {
         this.ownsRedisson = ownsRedisson;
         this.config = Objects.requireNonNull(config, "config");
         this.store = new RedisLockStore(redisson, config);
+        if (config.newRedis()) {
+            markInService(store, config);
+        }
         this.scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("distlock-scheduler"));
         scheduler.setRemoveOnCancelPolicy(true);
         if (config.callbackExecutor() == null) {
@@ -264,5 +268,16 @@ public final class LockService implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         };
+    }
+
+    private static void markInService(RedisLockStore store, LockConfig config) {
+        try {
+            store.markInService().toCompletableFuture().get(config.lease().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BackendUnavailableException("interrupted while marking Redis as in service", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new BackendUnavailableException("cannot mark Redis as in service: " + e.getMessage(), e);
+        }
     }
 }

@@ -107,6 +107,14 @@ final class RedisLockStore {
      * would know, but a node started after the loss (or one that never granted) has seen none,
      * and would grant at once while a holder on another node has not been told yet.
      */
+    /** Marks a Redis that was started empty just now as in service ({@code KEYS[1]}: the marker), unless marked already. */
+    private static final Script MARK_IN_SERVICE = new Script("""
+            local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
+            local replId = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)') or ''
+            redis.call('SET', KEYS[1], runId .. ':' .. replId .. ':0', 'NX')
+            return 1
+            """);
+
     private static final String QUARANTINE = """
             local function quarantine(nowMs)
               if ARGV[5] ~= '1' then
@@ -343,6 +351,11 @@ final class RedisLockStore {
         this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster);
         this.quarantine = config.dataLossQuarantine() ? "1" : "0";
         this.markerKey = config.keyPrefix() + ":epoch";
+    }
+
+    /** For a Redis this application started empty just now: no quarantine to wait out (see {@link LockConfig#newRedis()}). */
+    CompletionStage<Long> markInService() {
+        return eval(MARK_IN_SERVICE, ReturnType.LONG, List.<Object>of(markerKey));
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */

@@ -217,6 +217,17 @@ class DataLossTest {
     }
 
     @Test
+    void aRedisTheApplicationStartedItselfIsMarkedInServiceForEveryNode() {
+        Duration lease = Duration.ofSeconds(30);
+        redis.command("DEL", "distlock:epoch"); // as a Redis started empty just now
+        node(redis, config(lease, true).toBuilder().newRedis(true).build());
+        // another node sharing it, quarantine on, grants at once: no lease to wait out
+        LockSession bob = node(redis, config(lease, true)).openSession("bob", new Pushes());
+        assertThat(result(bob.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(redis.command("PTTL", "distlock:epoch")).isEqualTo(-1L);
+    }
+
+    @Test
     void theQuarantineStopsOnlyNewGrants() {
         Duration lease = Duration.ofMillis(1500);
         LockService node = node(redis, config(lease, true));

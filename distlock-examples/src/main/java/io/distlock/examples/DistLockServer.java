@@ -125,9 +125,9 @@ public final class DistLockServer implements AutoCloseable {
                 }
                 RedissonClient client = connectRedisson(url);
                 ownRedisson = client;
-                // A Redis this server has just started holds nobody's locks, and lives and dies with
-                // this server: there is no data loss to wait out (the first lock would wait a lease).
-                LockConfig config = embedded != null ? lockConfig.toBuilder().dataLossQuarantine(false).build() : lockConfig;
+                // A Redis this server has just started holds nobody's locks: the service marks it as
+                // in service, so neither this node nor one sharing it waits a lease on its first lock.
+                LockConfig config = embedded != null ? lockConfig.toBuilder().newRedis(true).build() : lockConfig;
                 service = createService(() -> LockService.create(client, config), "Redis at " + Redact.url(url));
             }
             EndpointOptions endpointOptions = EndpointOptions.builder()
