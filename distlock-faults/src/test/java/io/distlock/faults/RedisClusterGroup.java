@@ -268,13 +268,7 @@ final class RedisClusterGroup implements AutoCloseable {
                 out.append("      ").append(l.raw).append('\n');
             }
         }
-        try (Stream<Path> logs = Files.list(logDir)) {
-            for (Path log : logs.filter(p -> p.toString().endsWith(".log")).sorted().collect(Collectors.toList())) {
-                out.append("--- ").append(log.getFileName()).append(" (last lines)\n").append(tail(log, 20));
-            }
-        } catch (IOException e) {
-            out.append("(logs unreadable: ").append(e).append(")\n");
-        }
+        RedisSentinelGroup.appendLogTails(out, logDir);
         return out.toString();
     }
 

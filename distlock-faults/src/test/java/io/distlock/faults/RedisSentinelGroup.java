@@ -481,14 +481,19 @@ final class RedisSentinelGroup implements AutoCloseable {
                             .map(o -> o.get("port") + "[" + o.get("flags") + "]").collect(Collectors.joining(" ")))
                     .append('\n');
         }
-        try (Stream<Path> logs = Files.list(logDir)) {
+        appendLogTails(out, logDir);
+        return out.toString();
+    }
+
+    /** The last lines of every {@code *.log} in {@code dir}, for failure messages. */
+    static void appendLogTails(StringBuilder out, Path dir) {
+        try (Stream<Path> logs = Files.list(dir)) {
             for (Path log : logs.filter(p -> p.toString().endsWith(".log")).sorted().collect(Collectors.toList())) {
                 out.append("--- ").append(log.getFileName()).append(" (last lines)\n").append(tail(log, 25));
             }
         } catch (IOException e) {
             out.append("(logs unreadable: ").append(e).append(")\n");
         }
-        return out.toString();
     }
 
     /** Kills every process and proxy the group started. Idempotent; the logs stay. */
