@@ -13,6 +13,7 @@ import java.util.function.IntFunction;
 
 import io.distlock.examples.NodeProcess;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
 
 /**
  * Server nodes, each a JVM of its own on a fixed loopback port (so a killed node comes back

@@ -31,6 +31,7 @@ import java.util.stream.Stream;
 
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
 import io.distlock.testing.RespConnection;
 
 import org.awaitility.core.ConditionTimeoutException;

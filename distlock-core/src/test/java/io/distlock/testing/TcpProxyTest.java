@@ -1,4 +1,4 @@
-package io.distlock.faults;
+package io.distlock.testing;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;

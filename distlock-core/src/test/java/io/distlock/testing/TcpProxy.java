@@ -1,4 +1,4 @@
-package io.distlock.faults;
+package io.distlock.testing;
 
 import java.io.IOException;
 import java.io.InputStream;

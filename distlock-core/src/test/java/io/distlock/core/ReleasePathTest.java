@@ -1,0 +1,198 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.redisson.config.ConstantDelay;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
+
+/**
+ * The release path against a real Redis, with one node's link to it behind a {@link TcpProxy}:
+ * a release that arrives late, or that Redisson would resend, never frees a newer grant, and a
+ * command that Redis does not answer is given up well inside the lease.
+ */
+class ReleasePathTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(2);
+    private static final LockConfig CONFIG = LockConfig.builder().lease(LEASE).build();
+
+    private RedisProcess redis;
+    private TcpProxy proxy;
+    private RedissonClient proxiedClient;
+
+    @BeforeEach
+    void start() {
+        redis = RedisProcess.start().markInService("distlock");
+        proxy = TcpProxy.start(redis.port());
+    }
+
+    @AfterEach
+    void stop() {
+        if (proxiedClient != null) {
+            proxiedClient.shutdown(0, 0, TimeUnit.SECONDS);
+        }
+        proxy.close();
+        redis.close();
+    }
+
+    /**
+     * A Redisson client behind the proxy that resends a command whose reply is late: a short
+     * response timeout, one retry a second later. The service must not let that resend a release.
+     */
+    private RedissonClient resendingClient(int timeoutMillis) {
+        Config config = new Config();
+        config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port())
+                .setTimeout(timeoutMillis).setRetryAttempts(1).setRetryDelay(new ConstantDelay(Duration.ofSeconds(1)));
+        proxiedClient = Redisson.create(config);
+        return proxiedClient;
+    }
+
+    private String owner(String lock) {
+        return String.valueOf(redis.command("HGET", "distlock:lock:" + lock, "owner"));
+    }
+
+    private String token(String lock) {
+        return String.valueOf(redis.command("HGET", "distlock:lock:" + lock, "token"));
+    }
+
+    @Test
+    void aReleaseOfALostGrantThatArrivesAfterARelockLeavesTheNewGrantAlone() {
+        try (LockService proxied = LockService.create(resendingClient(300), CONFIG);
+             LockService direct = LockService.connect(redis.url(), CONFIG)) {
+            Pushes holderPushes = new Pushes();
+            LockSession holder = proxied.openSession("holder", holderPushes);
+            LockSession waiter = direct.openSession("waiter", new Pushes());
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+
+            // The link stalls past two thirds of the lease: the holder is told LOST and its node
+            // sends a release, which the stall holds back (and Redisson would resend).
+            proxy.blackhole();
+            holderPushes.expect(Kind.LOST, "doc", seconds(3));
+            proxy.heal();
+
+            // The holder locks again at once and gets a new grant.
+            LockResult relock = result(holder.lock("doc"));
+            assertThat(relock).isInstanceOf(LockResult.Locked.class);
+            long token = ((LockResult.Locked) relock).token();
+
+            // Whatever of the old release reaches Redis now must leave the new grant alone.
+            await().during(Duration.ofMillis(2500)).atMost(seconds(5)).untilAsserted(() -> {
+                assertThat(holder.heldLocks()).containsEntry("doc", token);
+                assertThat(owner("doc")).isEqualTo(holder.id());
+                assertThat(token("doc")).isEqualTo(Long.toString(token));
+            });
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+        }
+    }
+
+    @Test
+    void anUnlockRedisDoesNotAnswerIsGivenUpAndTheHolderToldLostWithinTwoThirdsOfTheLease() {
+        // Redisson's defaults (3 s timeout, 3 resends) would keep this unlock going past the lease.
+        Config config = new Config();
+        config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        proxiedClient = Redisson.create(config);
+        try (LockService proxied = LockService.create(proxiedClient, CONFIG)) {
+            Pushes pushes = new Pushes();
+            LockSession holder = proxied.openSession("holder", pushes);
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+
+            proxy.blackhole();
+            long sent = System.nanoTime();
+            CompletableFuture<UnlockResult> unlock = holder.unlock("doc").toCompletableFuture();
+            Duration twoThirds = LEASE.multipliedBy(2).dividedBy(3);
+            pushes.expect(Kind.LOST, "doc", twoThirds);
+            assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(twoThirds);
+            await().atMost(twoThirds).until(unlock::isDone);
+            assertThat(holder.heldLocks()).isEmpty();
+            proxy.heal();
+        }
+    }
+
+    @Test
+    void aWaiterThatAsksForSeveralLocksIsStillToldWhenTheOneItWaitedForWasFreed() {
+        // The waiter's node hears releases 200 ms late, so the release of "doc" reaches it while
+        // (or after) its mlock runs, not before: it must still get the RETRY its WAIT promised.
+        LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(10)).build();
+        Config redissonConfig = new Config();
+        redissonConfig.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        proxiedClient = Redisson.create(redissonConfig);
+        try (LockService direct = LockService.connect(redis.url(), config);
+             LockService proxied = LockService.create(proxiedClient, config)) {
+            LockSession holder = direct.openSession("holder", new Pushes());
+            LockSession other = direct.openSession("other", new Pushes());
+            Pushes pushes = new Pushes();
+            LockSession waiter = proxied.openSession("waiter", pushes);
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(other.lock("img"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+
+            proxy.delay(Duration.ofMillis(200));
+            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            assertThat(result(waiter.lockAll(List.of("doc", "img")))).isInstanceOf(MultiLockResult.Waiting.class);
+
+            pushes.expect(Kind.RETRY, "doc", seconds(3));
+        }
+    }
+
+    @Test
+    void anErrorThrownDuringARenewalTickDoesNotStopRenewals() {
+        // A logging handler that throws an Error (a broken logging setup) on the tick's warning.
+        Logger renewalLog = Logger.getLogger(LeaseRenewal.class.getName());
+        Handler throwing = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getMessage() != null && record.getMessage().contains("could not be renewed in time")) {
+                    throw new AssertionError("a logging handler that breaks");
+                }
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        renewalLog.addHandler(throwing);
+        Config redissonConfig = new Config();
+        redissonConfig.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        proxiedClient = Redisson.create(redissonConfig);
+        try (LockService proxied = LockService.create(proxiedClient, CONFIG)) {
+            Pushes pushes = new Pushes();
+            LockSession session = proxied.openSession("holder", pushes);
+            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            proxy.blackhole();
+            await().atMost(seconds(5)).until(() -> session.heldLocks().isEmpty());
+            proxy.heal();
+
+            // A lock taken after the tick threw is still renewed: alive in Redis well past its lease.
+            assertThat(result(session.lock("img"))).isInstanceOf(LockResult.Locked.class);
+            await().during(LEASE.multipliedBy(2)).atMost(seconds(10)).untilAsserted(() -> {
+                assertThat(owner("img")).isEqualTo(session.id());
+                assertThat(session.heldLocks()).containsKey("img");
+            });
+        } finally {
+            renewalLog.removeHandler(throwing);
+        }
+    }
+}
