@@ -39,11 +39,16 @@ final class LeaseRenewal {
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
     }
 
+    /** Never throws: a periodic task that throws is never run again, and with it every renewal and LOST would stop. */
     void tick() {
         try {
             renewDue();
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "Lease renewal failed unexpectedly", e);
+        } catch (Throwable e) {
+            try {
+                LOG.log(Level.ERROR, "Lease renewal failed unexpectedly; trying again at the next tick", e);
+            } catch (Throwable ignored) {
+                // the logging is what broke: keep renewing all the same
+            }
         }
     }
 
@@ -55,15 +60,13 @@ final class LeaseRenewal {
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {
                 Session.Grant grant = held.getValue();
-                if (grant.releasing) {
-                    continue;
-                }
                 long age = now - grant.leaseStartNanos;
                 if (age >= loseAfterNanos) {
-                    LOG.log(Level.WARNING, "Lease of lock ''{0}'' could not be renewed in time; telling session ''{1}'' it is lost",
-                            held.getKey(), session.name());
+                    // Also while an unlock of it is out: that unlock may never be answered.
                     session.lose(held.getKey(), grant, true);
-                } else if (age >= renewAfterNanos && !grant.renewing) {
+                    LOG.log(Level.WARNING, "Lease of lock ''{0}'' could not be renewed in time; told session ''{1}'' it is lost",
+                            held.getKey(), session.name());
+                } else if (age >= renewAfterNanos && !grant.renewing && !grant.releasing) {
                     due.add(new Due(session, held.getKey(), grant));
                 }
             }
@@ -76,12 +79,20 @@ final class LeaseRenewal {
     private void renew(List<Due> batch, long sentAt) {
         List<String> owners = new ArrayList<>(batch.size());
         List<String> locks = new ArrayList<>(batch.size());
+        List<Long> tokens = new ArrayList<>(batch.size());
         for (Due d : batch) {
-            d.grant().renewing = true;
             owners.add(d.session().id());
             locks.add(d.lock());
+            tokens.add(d.grant().token);
         }
-        List<CompletionStage<Boolean>> results = store.renew(owners, locks);
+        batch.forEach(d -> d.grant().renewing = true);
+        List<CompletionStage<Boolean>> results;
+        try {
+            results = store.renew(owners, locks, tokens);
+        } catch (RuntimeException | Error e) {
+            batch.forEach(d -> d.grant().renewing = false); // left set, these grants would never be renewed again
+            throw e;
+        }
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
             results.get(i).whenComplete((stillOurs, e) -> {

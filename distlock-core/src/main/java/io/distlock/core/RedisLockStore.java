@@ -28,6 +28,7 @@ import org.redisson.api.RScript.Mode;
 import org.redisson.api.RScriptAsync;
 import org.redisson.api.RScript.ReturnType;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.options.OptionalOptions;
 import org.redisson.client.codec.StringCodec;
 
 /**
@@ -37,6 +38,7 @@ import org.redisson.client.codec.StringCodec;
  *   <li>{@code owner}: the holding session's id (absent when free),</li>
  *   <li>{@code holder}: the holding session's name, for {@code Waiting},</li>
  *   <li>{@code token}: the last fencing token granted,</li>
+ *   <li>{@code attempt}: the holding session's id of the lock attempt that granted it,</li>
  *   <li>{@code w}: present if someone was told to wait, so the release must be published.</li>
  * </ul>
  *
@@ -49,6 +51,10 @@ import org.redisson.client.codec.StringCodec;
  *
  * <p>Each operation is one Lua script, so that the grant and its token, the refusal and
  * the holder's name, the all-or-nothing multi-lock and the publish-on-release are atomic.
+ * Every release and renewal names the grant it means (owner and token, or owner and attempt
+ * for a grant whose answer never came), so one that arrives late finds a newer grant and
+ * changes nothing. No command is resent: each has a response timeout derived from the lease
+ * ({@link #commandTimeout}) and no retry, whatever the Redisson client's own settings.
  * Why not Redisson's {@code RLock} or {@code RFencedLock}: they count re-entries (the
  * protocol's re-lock is not counted), cannot say who holds a lock, leave one token key per
  * name forever, and need several round trips for a multi-lock.
@@ -143,7 +149,8 @@ final class RedisLockStore {
             """;
 
     /**
-     * Lock ({@code KEYS}: the lock, the quarantine marker): {@code {1, token, fresh, replicas}}
+     * Lock ({@code KEYS}: the lock, the quarantine marker; {@code ARGV}: owner, holder, lease, ask
+     * for replicas, quarantine on, held flags, attempt id): {@code {1, token, fresh, replicas}}
      * ({@code fresh} is 1 for a new grant, 0 for a re-lock) or {@code {0, holder, token, pttl,
      * replicas}}; during a quarantine {@code holder} is nil, {@code token} the one a grant would
      * have had, {@code pttl} what is left of the quarantine.
@@ -165,7 +172,7 @@ final class RedisLockStore {
             if wait > 0 then
               return {0, false, token, wait, replicas()}
             end
-            redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
+            redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
             return {1, token, 1, replicas()}
             """);
@@ -224,7 +231,7 @@ final class RedisLockStore {
               if cur[1] ~= ARGV[1] or string.sub(ARGV[6], i, i) ~= '1' then
                 token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
                 fresh = 1
-                redis.call('HSET', KEYS[i], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token)
+                redis.call('HSET', KEYS[i], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
               end
               redis.call('PEXPIRE', KEYS[i], ARGV[3])
               table.insert(result, token)
@@ -234,13 +241,17 @@ final class RedisLockStore {
             return result
             """);
 
-    /** Unlock: 1, or 0 if not the owner (nothing changed). */
+    /**
+     * Unlock the grant named by {@code ARGV}: owner, token memory, channel, lock name, then the
+     * grant's token or its attempt id (the other empty). 1, or 0 if that grant does not hold the
+     * lock (nothing changed): a late release of an older grant leaves a newer one alone.
+     */
     private static final Script UNLOCK = new Script("""
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'w')
-            if cur[1] ~= ARGV[1] then
+            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'w', 'attempt')
+            if cur[1] ~= ARGV[1] or (ARGV[5] ~= '' and cur[2] ~= ARGV[5]) or (ARGV[6] ~= '' and cur[4] ~= ARGV[6]) then
               return 0
             end
-            redis.call('HDEL', KEYS[1], 'owner', 'holder', 'w')
+            redis.call('HDEL', KEYS[1], 'owner', 'holder', 'w', 'attempt')
             redis.call('PEXPIRE', KEYS[1], ARGV[2])
             if cur[3] then
               local now = redis.call('TIME')
@@ -249,10 +260,15 @@ final class RedisLockStore {
             return 1
             """);
 
-    /** Unlock all: 1, or 0 if any is not owned (nothing changed). ARGV[4..] are the names. */
+    /**
+     * Unlock all: 1, or 0 if any is not held by the grant named (nothing changed). {@code ARGV}:
+     * owner, token memory, channel, the names, then their tokens.
+     */
     private static final Script UNLOCK_ALL = new Script("""
+            local n = #KEYS
             for i, key in ipairs(KEYS) do
-              if redis.call('HGET', key, 'owner') ~= ARGV[1] then
+              local cur = redis.call('HMGET', key, 'owner', 'token')
+              if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[3 + n + i] then
                 return 0
               end
             end
@@ -260,7 +276,7 @@ final class RedisLockStore {
             local releasedAt = now[1] .. string.format('%06d', now[2])
             for i, key in ipairs(KEYS) do
               local cur = redis.call('HMGET', key, 'token', 'w')
-              redis.call('HDEL', key, 'owner', 'holder', 'w')
+              redis.call('HDEL', key, 'owner', 'holder', 'w', 'attempt')
               redis.call('PEXPIRE', key, ARGV[2])
               if cur[2] then
                 redis.call('PUBLISH', ARGV[3], cur[1] .. ':' .. releasedAt .. ':' .. ARGV[3 + i])
@@ -269,9 +285,10 @@ final class RedisLockStore {
             return 1
             """);
 
-    /** Renew: 1, or 0 if this owner no longer holds the lock. */
+    /** Renew ({@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
     private static final Script RENEW = new Script("""
-            if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
+            if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               return 1
             end
@@ -283,22 +300,24 @@ final class RedisLockStore {
      * quarantine is on): {@code {owner or '', token or '', pttl, 0}}, or, for a free lock while a
      * quarantine runs, {@code {'', token or '', what is left of the quarantine, 1}}: a re-check
      * does not tell waiters a lock is free while no lock can be granted. It only honours a
-     * quarantine that a grant started; it does not look for a data loss itself.
+     * quarantine that a grant started; it does not look for a data loss itself. A fifth element
+     * is the Redis clock in µs: any later grant of the lock has a larger token.
      */
     private static final Script PEEK = new Script("""
             local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
+            local now = redis.call('TIME')
+            local clock = now[1] .. string.format('%06d', now[2])
             if not cur[1] and ARGV[1] == '1' then
               local seen = redis.call('GET', KEYS[2])
               local untilMs = seen and tonumber(string.match(seen, ':(%d+)$'))
               if untilMs then
-                local now = redis.call('TIME')
                 local left = untilMs - (now[1] * 1000 + math.floor(now[2] / 1000))
                 if left > 0 then
-                  return {'', cur[2] or '', left, 1}
+                  return {'', cur[2] or '', left, 1, clock}
                 end
               end
             end
-            return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1]), 0}
+            return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1]), 0, clock}
             """);
 
     /**
@@ -306,9 +325,24 @@ final class RedisLockStore {
      * quarantine after a possible data loss runs, a lock nobody holds is not {@link #free()}
      * ({@code quarantined}), and {@code pttlMillis} is what is left of the quarantine.
      */
-    record LockState(String owner, long token, long pttlMillis, boolean quarantined) {
+    record LockState(String owner, long token, long pttlMillis, boolean quarantined, long redisMicros) {
         boolean free() {
             return owner.isEmpty() && !quarantined;
+        }
+
+        /**
+         * Every grant with a token up to this one had ended when the lock was looked at; a grant
+         * made later has a larger token (the lock's last token, or the Redis clock if Redis has
+         * forgotten the lock). {@link Long#MIN_VALUE} during a quarantine: nothing can be said.
+         */
+        long endedUpTo() {
+            if (quarantined) {
+                return Long.MIN_VALUE;
+            }
+            if (!owner.isEmpty()) {
+                return token - 1;
+            }
+            return token > 0 ? token : redisMicros - 1;
         }
     }
 
@@ -327,6 +361,7 @@ final class RedisLockStore {
 
     private final RedissonClient redisson;
     private final RScript script;
+    private final Duration commandTimeout;
     private final String lockKeyPrefix;
     private final String channel;
     private final String leaseMillis;
@@ -342,7 +377,9 @@ final class RedisLockStore {
 
     RedisLockStore(RedissonClient redisson, LockConfig config) {
         this.redisson = redisson;
-        this.script = redisson.getScript(StringCodec.INSTANCE);
+        this.commandTimeout = commandTimeout(config.lease());
+        this.script = redisson.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE)
+                .timeout(commandTimeout).retryAttempts(0));
         this.lockKeyPrefix = config.keyPrefix() + ":lock:";
         this.channel = config.keyPrefix() + ":released";
         this.leaseMillis = Long.toString(config.lease().toMillis());
@@ -383,8 +420,8 @@ final class RedisLockStore {
      * session held it before ({@code alreadyHeld}), and the stage fails with
      * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
      */
-    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld) {
-        return grant(LOCK, owner, holder, List.of(lock), alreadyHeld, r -> {
+    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId) {
+        return grant(LOCK, owner, holder, List.of(lock), alreadyHeld, attemptId, r -> {
             int replicas = (int) asLong(r.get(r.size() - 1));
             if (asLong(r.get(0)) == 1) {
                 return new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
@@ -395,8 +432,8 @@ final class RedisLockStore {
     }
 
     /** All of {@code locks} or none, with the same replica sync as {@link #lock}. */
-    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld) {
-        return grant(LOCK_ALL, owner, holder, locks, alreadyHeld, r -> {
+    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld, String attemptId) {
+        return grant(LOCK_ALL, owner, holder, locks, alreadyHeld, attemptId, r -> {
             int last = r.size() - 1;
             int replicas = (int) asLong(r.get(last));
             if (asLong(r.get(0)) == 1) {
@@ -464,12 +501,12 @@ final class RedisLockStore {
      * round trip to every unlock and every renewal batch for none of these cases.
      */
     private CompletionStage<Attempt> grant(Script s, String owner, String holder, List<String> locks,
-                                           Set<String> alreadyHeld, Function<List<Object>, Answer> parse) {
+                                           Set<String> alreadyHeld, String attemptId, Function<List<Object>, Answer> parse) {
         List<Object> keys = keys(locks);
         keys.add(markerKey((String) keys.get(0)));
         String held = heldFlags(locks, alreadyHeld);
         if (replicaSync == null) {
-            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held)
+            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held, attemptId)
                     .thenApply(r -> parse.apply(r).attempt());
         }
         String key = (String) keys.get(0);
@@ -478,18 +515,18 @@ final class RedisLockStore {
         // A lock attempt on locks the session holds already refreshes them, like a renewal: no WAIT.
         if (hasReplicas && !alreadyHeld.containsAll(locks)) {
             // One round trip: the script and WAIT, pipelined on one connection.
-            return evalSynced(s, keys, owner, holder, leaseMillis, "1", quarantine, held).thenCompose(synced -> {
+            return evalSynced(s, keys, owner, holder, leaseMillis, "1", quarantine, held, attemptId).thenCompose(synced -> {
                 Answer a = parse.apply(synced.answer());
                 replicaSync.learn(key, a.replicas());
                 if (!needsConfirmation(a, locks, alreadyHeld) || synced.replicas() > 0 || a.replicas() == 0) {
                     return CompletableFuture.completedFuture(a.attempt());
                 }
-                return notConfirmed(owner, locks, alreadyHeld);
+                return notConfirmed(owner, locks, alreadyHeld, attemptId);
             });
         }
         // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
         String ask = hasReplicas || replicaSync.stale(known) ? "1" : "0";
-        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held).thenCompose(r -> {
+        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held, attemptId).thenCompose(r -> {
             Answer a = parse.apply(r);
             replicaSync.learn(key, a.replicas());
             if (!needsConfirmation(a, locks, alreadyHeld) || a.replicas() <= 0) {
@@ -497,9 +534,9 @@ final class RedisLockStore {
             }
             // A new grant went out without WAIT (the primary's replicas were unknown, or new):
             // confirm it now, with a write of the new owner on the same key followed by WAIT.
-            return confirm(owner, locks.get(0)).thenCompose(ok -> ok
+            return confirm(owner, locks.get(0), a.attempt().tokens().get(0)).thenCompose(ok -> ok
                     ? CompletableFuture.completedFuture(a.attempt())
-                    : notConfirmed(owner, locks, alreadyHeld));
+                    : notConfirmed(owner, locks, alreadyHeld, attemptId));
         });
     }
 
@@ -527,14 +564,14 @@ final class RedisLockStore {
      * is still the owner, so it can), wait for that, then fail the request. Waiting matters:
      * the session's next request must not overtake the release.
      */
-    private <T> CompletionStage<T> notConfirmed(String owner, List<String> locks, Set<String> alreadyHeld) {
-        List<String> undo = new ArrayList<>();
+    private <T> CompletionStage<T> notConfirmed(String owner, List<String> locks, Set<String> alreadyHeld, String attemptId) {
+        List<Release> undo = new ArrayList<>();
         for (String lock : locks) {
             if (!alreadyHeld.contains(lock)) {
-                undo.add(lock);
+                undo.add(Release.ofAttempt(lock, attemptId));
             }
         }
-        return releaseAll(owner, undo).handle((v, e) -> {
+        return release(owner, undo).handle((v, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not release an unconfirmed grant of {0}; its lease frees it: {1}", undo, e.getMessage());
             }
@@ -561,7 +598,7 @@ final class RedisLockStore {
     /** The script followed by {@code WAIT 1 <timeout>} on the same connection, as one pipelined batch. */
     private CompletionStage<Synced> evalSynced(Script s, List<Object> keys, Object... args) {
         return loadingOnNoScript(() -> {
-            RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+            RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
             RFuture<List<Object>> answer = batchScript.evalShaAsync(Mode.READ_WRITE, s.sha, ReturnType.LIST, keys, args);
             return batch.executeAsync().thenApply(r -> new Synced(answer.toCompletableFuture().join(), r.getSyncedSlaves()));
@@ -623,29 +660,46 @@ final class RedisLockStore {
      * the grant's primary, after the grant) and WAITs for it. True if the owner still held it
      * and a replica acknowledged; the grant came before, so the replica has it too.
      */
-    private CompletionStage<Boolean> confirm(String owner, String lock) {
+    private CompletionStage<Boolean> confirm(String owner, String lock, long token) {
         return loadingOnNoScript(() -> {
-            RBatch batch = redisson.createBatch(replicaSync.batchOptions());
+            RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis);
+                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis, Long.toString(token));
             return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
 
-    /** True if released, false if this owner did not hold it (nothing changed). */
-    CompletionStage<Boolean> unlock(String owner, String lock) {
-        return this.<Long>eval(UNLOCK, ReturnType.LONG, List.of(key(lock)), owner, tokenMemoryMillis, channel, lock)
+    /**
+     * One grant to release: by its token, or, for a grant whose answer never came, by the id of
+     * the attempt that may have made it.
+     */
+    record Release(String lock, String token, String attempt) {
+        static Release ofToken(String lock, long token) {
+            return new Release(lock, Long.toString(token), "");
+        }
+
+        static Release ofAttempt(String lock, String attemptId) {
+            return new Release(lock, "", attemptId);
+        }
+    }
+
+    /** True if released, false if that grant did not hold the lock (nothing changed). */
+    CompletionStage<Boolean> unlock(String owner, Release grant) {
+        return this.<Long>eval(UNLOCK, ReturnType.LONG, List.of(key(grant.lock())), owner, tokenMemoryMillis, channel, grant.lock(),
+                        grant.token(), grant.attempt())
                 .thenApply(r -> r == 1L);
     }
 
-    /** True if all released, false if any was not held by this owner (nothing changed). */
-    CompletionStage<Boolean> unlockAll(String owner, List<String> locks) {
-        Object[] args = new Object[3 + locks.size()];
+    /** True if all released, false if any was not held by the grant named (nothing changed). */
+    CompletionStage<Boolean> unlockAll(String owner, List<String> locks, List<Long> tokens) {
+        int n = locks.size();
+        Object[] args = new Object[3 + 2 * n];
         args[0] = owner;
         args[1] = tokenMemoryMillis;
         args[2] = channel;
-        for (int i = 0; i < locks.size(); i++) {
+        for (int i = 0; i < n; i++) {
             args[3 + i] = locks.get(i);
+            args[3 + n + i] = Long.toString(tokens.get(i));
         }
         return this.<Long>eval(UNLOCK_ALL, ReturnType.LONG, keys(locks), args).thenApply(r -> r == 1L);
     }
@@ -656,7 +710,7 @@ final class RedisLockStore {
                 .thenApply(r -> {
                     String token = asString(r.get(1));
                     return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
-                            asLong(r.get(3)) == 1);
+                            asLong(r.get(3)) == 1, asLong(r.get(4)));
                 });
     }
 
@@ -664,15 +718,16 @@ final class RedisLockStore {
      * Renews many locks in one pipelined round trip per Redis node (Redisson splits a batch
      * by node in a cluster). Each stage answers whether the lock was still this owner's.
      */
-    List<CompletionStage<Boolean>> renew(List<String> owners, List<String> locks) {
-        RBatch batch = redisson.createBatch(BatchOptions.defaults());
+    List<CompletionStage<Boolean>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
+        RBatch batch = redisson.createBatch(batchOptions());
         List<CompletionStage<Boolean>> results = new ArrayList<>(locks.size());
         // Slots whose primary answered NOSCRIPT: the script is loaded there, and the next tick's renewals go through.
         Set<Integer> loading = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < locks.size(); i++) {
             String key = key(locks.get(i));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key), owners.get(i), leaseMillis);
+                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key), owners.get(i), leaseMillis,
+                            Long.toString(tokens.get(i)));
             results.add(renewed.handle((r, e) -> {
                 if (e != null) {
                     if (isNoScript(e) && loading.add(cluster ? slot(key) : 0)) {
@@ -688,21 +743,41 @@ final class RedisLockStore {
     }
 
     /**
-     * Releases many locks of one or more owners in one pipelined round trip per node,
-     * not all-or-nothing: for closing sessions.
+     * Releases many grants of one owner in one pipelined round trip per node, not
+     * all-or-nothing: for closing sessions and undoing grants.
      */
-    CompletionStage<Void> releaseAll(String owner, List<String> locks) {
-        if (locks.isEmpty()) {
+    CompletionStage<Void> release(String owner, List<Release> grants) {
+        if (grants.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
+        List<String> locks = new ArrayList<>(grants.size());
+        grants.forEach(g -> locks.add(g.lock()));
         return loadingOnNoScript(() -> {
-            RBatch batch = redisson.createBatch(BatchOptions.defaults());
-            for (String lock : locks) {
+            RBatch batch = redisson.createBatch(batchOptions());
+            for (Release g : grants) {
                 batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
-                        List.of(key(lock)), owner, tokenMemoryMillis, channel, lock);
+                        List.of(key(g.lock())), owner, tokenMemoryMillis, channel, g.lock(), g.token(), g.attempt());
             }
             return batch.executeAsync().thenApply(r -> (Void) null);
         }, keys(locks), UNLOCK);
+    }
+
+    /**
+     * How long the service waits for Redis to answer one command (or pipelined batch): a sixth
+     * of the lease, at most 3 s (Redisson's default). No command is resent. Redisson may spend
+     * that long on each of getting a connection, writing, and waiting for the answer, so a
+     * command ends within half the lease, and a renewal that fails is sent again at the next
+     * tick: several tries before a lock is given up at two thirds of the lease.
+     */
+    static Duration commandTimeout(Duration lease) {
+        Duration sixth = lease.dividedBy(6);
+        return sixth.compareTo(MAX_COMMAND_TIMEOUT) < 0 ? sixth : MAX_COMMAND_TIMEOUT;
+    }
+
+    private static final Duration MAX_COMMAND_TIMEOUT = Duration.ofSeconds(3);
+
+    private BatchOptions batchOptions() {
+        return BatchOptions.defaults().responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS).retryAttempts(0);
     }
 
     private List<Object> keys(List<String> locks) {
@@ -810,8 +885,9 @@ final class RedisLockStore {
         }
 
         /** A batch that pipelines {@code WAIT 1 <timeout>} after its commands (the response timeout grows by as much). */
-        BatchOptions batchOptions() {
-            return BatchOptions.defaults().sync(1, timeout);
+        BatchOptions batchOptions(Duration commandTimeout) {
+            return BatchOptions.defaults().responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS).retryAttempts(0)
+                    .sync(1, timeout);
         }
 
         private int index(String key) {

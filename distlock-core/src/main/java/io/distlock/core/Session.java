@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -14,6 +15,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -32,7 +35,9 @@ final class Session implements LockSession {
         final long token;
         /** When the last proven lease began (the send time of its lock or renew command). */
         volatile long leaseStartNanos;
+        /** Set by lease renewal while its renew command is out. */
         volatile boolean renewing;
+        /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
         volatile boolean releasing;
 
         Grant(long token, long leaseStartNanos) {
@@ -41,12 +46,15 @@ final class Session implements LockSession {
         }
     }
 
-    /** What an operation delivers, and what to do right after delivering it. */
-    private record Step<T>(T result, Runnable then) {
+    /** What an operation delivers (its result, or its failure if not null), and what to do right after delivering it. */
+    private record Step<T>(T result, Throwable failure, Runnable then) {
         static <T> Step<T> of(T result) {
-            return new Step<>(result, null);
+            return new Step<>(result, null, null);
         }
     }
+
+    /** Tries of one lock request whose refreshed grant is given up as LOST while Redis answers. */
+    private static final int MAX_TRIES = 3;
 
     private final LockService service;
     private final RedisLockStore store;
@@ -59,6 +67,8 @@ final class Session implements LockSession {
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session waits for; kept by {@link Waiters}. */
     private final Set<String> waited = ConcurrentHashMap.newKeySet();
+    /** Names each lock attempt, so that the undo of a grant whose answer never came frees only that grant. */
+    private final AtomicLong attempts = new AtomicLong();
 
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // guarded by this
     private volatile boolean closing;
@@ -113,27 +123,9 @@ final class Session implements LockSession {
             if (!held.containsKey(lock) && held.size() >= config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
-            Waiters.Entry entry = waiters.beginAttempt(lock, this);
-            Set<String> alreadyHeld = held.containsKey(lock) ? Set.of(lock) : Set.of();
-            long sentAt = System.nanoTime();
-            return store.lock(id, name, lock, alreadyHeld).<Step<LockResult>>handle((attempt, e) -> {
-                if (e != null) {
-                    waiters.endAttempt(lock, entry);
-                    if (!RedisLockStore.undone(e)) {
-                        undoUncertainGrants(List.of(lock));
-                    }
-                    throw RedisLockStore.backendFailure(e);
-                }
-                if (attempt.granted()) {
-                    waiters.endAttempt(lock, entry);
-                    long token = attempt.tokens().get(0);
-                    keep(lock, token, sentAt);
-                    return Step.<LockResult>of(new LockResult.Locked(token));
-                }
-                RedisLockStore.Conflict c = attempt.conflicts().get(0);
-                forgetStaleGrant(lock);
-                return new Step<>(new LockResult.Waiting(c.holder()), () -> await(entry, c));
-            });
+            return acquire(List.of(lock), false, attempt -> attempt.granted()
+                    ? new LockResult.Locked(attempt.tokens().get(0))
+                    : new LockResult.Waiting(attempt.conflicts().get(0).holder()));
         });
     }
 
@@ -152,20 +144,16 @@ final class Session implements LockSession {
             if (grant == null) {
                 return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
             }
-            grant.releasing = true;
-            return store.unlock(id, lock).<Step<UnlockResult>>handle((released, e) -> {
-                if (e != null) {
-                    grant.releasing = false;
-                    throw RedisLockStore.backendFailure(e);
-                }
-                held.remove(lock, grant);
-                if (released) {
-                    return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
-                }
-                // Redis no longer held it for us (its lease ran out): that is a lost lock, not a success.
-                return new Step<>(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released"),
-                        () -> pushLost(lock));
-            });
+            return release(List.of(lock), List.of(grant), store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token)),
+                    released -> {
+                        if (released) {
+                            return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
+                        }
+                        // Redis no longer held it for us (its lease ran out): that is a lost lock, not a success.
+                        boolean wasHeld = held.remove(lock, grant);
+                        return new Step<>(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released"),
+                                null, wasHeld ? () -> pushLost(lock) : null);
+                    });
         });
     }
 
@@ -185,47 +173,17 @@ final class Session implements LockSession {
             if (held.size() + newLocks > config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
-            Map<String, Waiters.Entry> entries = new LinkedHashMap<>();
-            for (String lock : names) {
-                entries.put(lock, waiters.beginAttempt(lock, this));
-            }
-            Set<String> alreadyHeld = new HashSet<>();
-            for (String lock : names) {
-                if (held.containsKey(lock)) {
-                    alreadyHeld.add(lock);
-                }
-            }
-            long sentAt = System.nanoTime();
-            return store.lockAll(id, name, names, alreadyHeld).<Step<MultiLockResult>>handle((attempt, e) -> {
-                if (e != null) {
-                    entries.forEach((lock, entry) -> waiters.endAttempt(lock, entry));
-                    if (!RedisLockStore.undone(e)) {
-                        undoUncertainGrants(names);
-                    }
-                    throw RedisLockStore.backendFailure(e);
-                }
+            return acquire(names, true, attempt -> {
                 if (attempt.granted()) {
-                    entries.forEach((lock, entry) -> waiters.endAttempt(lock, entry));
                     Map<String, Long> tokens = new LinkedHashMap<>();
                     for (int i = 0; i < names.size(); i++) {
-                        long token = attempt.tokens().get(i);
-                        keep(names.get(i), token, sentAt);
-                        tokens.put(names.get(i), token);
+                        tokens.put(names.get(i), attempt.tokens().get(i));
                     }
-                    return Step.<MultiLockResult>of(new MultiLockResult.Locked(tokens));
+                    return new MultiLockResult.Locked(tokens);
                 }
                 Map<String, String> holders = new LinkedHashMap<>();
-                for (RedisLockStore.Conflict c : attempt.conflicts()) {
-                    holders.put(c.lock(), c.holder());
-                    forgetStaleGrant(c.lock());
-                }
-                entries.forEach((lock, entry) -> {
-                    if (!holders.containsKey(lock)) {
-                        waiters.endAttempt(lock, entry);
-                    }
-                });
-                return new Step<>(new MultiLockResult.Waiting(holders),
-                        () -> attempt.conflicts().forEach(c -> await(entries.get(c.lock()), c)));
+                attempt.conflicts().forEach(c -> holders.put(c.lock(), c.holder()));
+                return new MultiLockResult.Waiting(holders);
             });
         });
     }
@@ -243,28 +201,22 @@ final class Session implements LockSession {
                 return done(bad.get());
             }
             List<Grant> grants = new ArrayList<>(names.size());
+            List<Long> tokens = new ArrayList<>(names.size());
             for (String lock : names) {
                 Grant grant = held.get(lock);
                 if (grant == null) {
                     return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
                 }
                 grants.add(grant);
+                tokens.add(grant.token);
             }
-            grants.forEach(g -> g.releasing = true);
-            return store.unlockAll(id, names).<Step<UnlockResult>>handle((released, e) -> {
-                grants.forEach(g -> g.releasing = false);
-                if (e != null) {
-                    throw RedisLockStore.backendFailure(e);
+            return release(names, grants, store.unlockAll(id, names, tokens), released -> {
+                if (released) {
+                    return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                 }
-                if (!released) {
-                    // Some lease ran out in Redis; nothing was released. Lease renewal finds
-                    // which one and tells the session it was lost.
-                    return Step.<UnlockResult>of(new Refused(Refusal.NOT_OWNER, "not every lock is still held by this session"));
-                }
-                for (int i = 0; i < names.size(); i++) {
-                    held.remove(names.get(i), grants.get(i));
-                }
-                return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
+                // Some lease ran out in Redis; nothing was released. Lease renewal finds
+                // which one and tells the session it was lost.
+                return Step.<UnlockResult>of(new Refused(Refusal.NOT_OWNER, "not every lock is still held by this session"));
             });
         });
     }
@@ -278,16 +230,16 @@ final class Session implements LockSession {
             closing = true;
             closeStage = enqueue(() -> {
                 waiters.cancelAll(this);
-                List<String> locks = new ArrayList<>(held.keySet());
-                held.values().forEach(g -> g.releasing = true);
-                return store.releaseAll(id, locks).handle((v, e) -> {
+                List<RedisLockStore.Release> grants = new ArrayList<>();
+                held.forEach((lock, grant) -> {
+                    grant.releasing = true;
+                    grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
+                });
+                return store.release(id, grants).handle((v, e) -> {
                     held.clear();
                     closed = true;
                     service.forget(this);
-                    if (e != null) {
-                        throw RedisLockStore.backendFailure(e);
-                    }
-                    return Step.<Void>of(null);
+                    return new Step<Void>(null, e == null ? null : RedisLockStore.backendFailure(e), null);
                 });
             });
             return closeStage;
@@ -334,7 +286,8 @@ final class Session implements LockSession {
 
     /**
      * The lease of {@code grant} can no longer be proven: stop counting it as held and tell
-     * the listener. With {@code release}, also ask Redis to free it in case it still can.
+     * the listener. With {@code release}, also ask Redis to free it in case it still can: after
+     * the operations already queued, and naming the grant, so that it frees nothing newer.
      */
     void lose(String lock, Grant grant, boolean release) {
         if (!held.remove(lock, grant)) {
@@ -342,11 +295,7 @@ final class Session implements LockSession {
         }
         pushLost(lock);
         if (release) {
-            store.unlock(id, lock).whenComplete((r, e) -> {
-                if (e != null) {
-                    LOG.log(Level.DEBUG, "Could not release lost lock ''{0}''; its lease frees it: {1}", lock, e.getMessage());
-                }
-            });
+            releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
         }
     }
 
@@ -358,6 +307,152 @@ final class Session implements LockSession {
                 service.telemetry().lostPushed();
                 listener.lost(lock);
             }
+        });
+    }
+
+    /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */
+    private void releaseLater(RedisLockStore.Release grant) {
+        enqueue(() -> store.unlock(id, grant).handle((released, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not release lock ''{0}'' given up by session ''{1}''; its lease frees it: {2}",
+                        grant.lock(), name, e.getMessage());
+            }
+            return Step.<Void>of(null);
+        }));
+    }
+
+    /**
+     * A lock attempt on {@code names}, all or nothing, answered by {@code answer}: grants are kept
+     * as held, conflicts waited for, and waits that an earlier {@code WAIT} promised are kept.
+     */
+    private <T> CompletionStage<Step<T>> acquire(List<String> names, boolean multi, Function<RedisLockStore.Attempt, T> answer) {
+        Map<String, Waiters.Entry> entries = new LinkedHashMap<>();
+        for (String lock : names) {
+            entries.put(lock, waiters.beginAttempt(lock, this));
+        }
+        return attempt(names, multi, entries, answer, MAX_TRIES);
+    }
+
+    private <T> CompletionStage<Step<T>> attempt(List<String> names, boolean multi, Map<String, Waiters.Entry> entries,
+                                                 Function<RedisLockStore.Attempt, T> answer, int triesLeft) {
+        Map<String, Grant> before = new HashMap<>();
+        for (String lock : names) {
+            Grant grant = held.get(lock);
+            if (grant != null) {
+                before.put(lock, grant);
+            }
+        }
+        String attemptId = Long.toString(attempts.incrementAndGet());
+        long sentAt = System.nanoTime();
+        CompletionStage<RedisLockStore.Attempt> call = multi
+                ? store.lockAll(id, name, names, before.keySet(), attemptId)
+                : store.lock(id, name, names.get(0), before.keySet(), attemptId);
+        return call.handle((attempt, e) -> {
+            if (e != null) {
+                return this.<T>failed(names, entries, before.keySet(), attemptId, e);
+            }
+            if (!attempt.granted()) {
+                return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
+            }
+            boolean revived = false;
+            for (int i = 0; i < names.size(); i++) {
+                revived |= !keep(names.get(i), attempt.tokens().get(i), sentAt, before.get(names.get(i)));
+            }
+            if (revived) {
+                // A lock this session held was given up as LOST while the attempt refreshed it in
+                // Redis; that grant's release is queued. Never answer with it: ask again for a new grant.
+                if (triesLeft > 1) {
+                    return attempt(names, multi, entries, answer, triesLeft - 1);
+                }
+                names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
+                return this.<T>failed(names, entries, before.keySet(), attemptId,
+                        new BackendUnavailableException("the leases of held locks could not be proven; try again", null));
+            }
+            entries.forEach(waiters::attemptGranted);
+            return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
+        }).thenCompose(step -> step);
+    }
+
+    /** Not granted: wait for each conflict, and keep the promise of any earlier {@code WAIT} for a lock found free. */
+    private <T> Step<T> waitFor(RedisLockStore.Attempt attempt, Map<String, Waiters.Entry> entries,
+                                Function<RedisLockStore.Attempt, T> answer) {
+        Set<String> conflicting = new HashSet<>();
+        for (RedisLockStore.Conflict c : attempt.conflicts()) {
+            conflicting.add(c.lock());
+            forgetStaleGrant(c.lock());
+        }
+        List<String> freed = new ArrayList<>();
+        entries.forEach((lock, entry) -> {
+            if (!conflicting.contains(lock) && waiters.attemptFoundFree(lock, entry)) {
+                freed.add(lock);
+            }
+        });
+        return new Step<>(answer.apply(attempt), null, () -> {
+            freed.forEach(lock -> retry(lock, Waiters.RELEASE_TIME_UNKNOWN));
+            attempt.conflicts().forEach(c -> await(entries.get(c.lock()), c));
+        });
+    }
+
+    /**
+     * A lock attempt failed. If Redis may have granted it anyway (no answer came), release what
+     * this attempt may have granted, by its id, before answering: the session's next request
+     * cannot overtake that release, and a late one cannot free a later grant.
+     */
+    private <T> CompletionStage<Step<T>> failed(List<String> names, Map<String, Waiters.Entry> entries, Set<String> heldBefore,
+                                                String attemptId, Throwable e) {
+        List<String> freed = new ArrayList<>();
+        entries.forEach((lock, entry) -> {
+            if (waiters.attemptFailed(lock, entry)) {
+                freed.add(lock);
+            }
+        });
+        Step<T> failure = new Step<>(null, RedisLockStore.backendFailure(e),
+                () -> freed.forEach(lock -> retry(lock, Waiters.RELEASE_TIME_UNKNOWN)));
+        List<RedisLockStore.Release> undo = new ArrayList<>();
+        for (String lock : names) {
+            if (!heldBefore.contains(lock)) {
+                undo.add(RedisLockStore.Release.ofAttempt(lock, attemptId));
+            }
+        }
+        if (undo.isEmpty() || RedisLockStore.undone(e)) {
+            return CompletableFuture.completedFuture(failure);
+        }
+        return store.release(id, undo).handle((v, undoFailure) -> {
+            if (undoFailure != null) {
+                LOG.log(Level.DEBUG, "Could not undo an uncertain grant of {0}; its lease frees it: {1}",
+                        undo, undoFailure.getMessage());
+            }
+            return failure;
+        });
+    }
+
+    /**
+     * Runs the release of {@code grants} (of {@code locks}), answered by {@code answer}. If Redis
+     * does not answer, it may have released them or not: the session gives them up ({@code LOST}
+     * follows the failure) and releases them again once the operation ends, by token.
+     */
+    private CompletionStage<Step<UnlockResult>> release(List<String> locks, List<Grant> grants, CompletionStage<Boolean> call,
+                                                        Function<Boolean, Step<UnlockResult>> answer) {
+        grants.forEach(g -> g.releasing = true);
+        return call.handle((released, e) -> {
+            grants.forEach(g -> g.releasing = false);
+            if (e != null) {
+                List<String> givenUp = new ArrayList<>();
+                for (int i = 0; i < locks.size(); i++) {
+                    Grant grant = grants.get(i);
+                    if (held.remove(locks.get(i), grant)) {
+                        givenUp.add(locks.get(i));
+                        releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
+                    }
+                }
+                return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), () -> givenUp.forEach(this::pushLost));
+            }
+            if (released) {
+                for (int i = 0; i < locks.size(); i++) {
+                    held.remove(locks.get(i), grants.get(i));
+                }
+            }
+            return answer.apply(released);
         });
     }
 
@@ -375,29 +470,22 @@ final class Session implements LockSession {
         }
     }
 
-    private void keep(String lock, long token, long sentAtNanos) {
-        Grant current = held.get(lock);
-        if (current == null || current.token != token) {
-            held.put(lock, new Grant(token, sentAtNanos));
-        } else if (current.leaseStartNanos - sentAtNanos < 0) {
-            current.leaseStartNanos = sentAtNanos; // the re-lock extended the lease
-        }
-    }
-
     /**
-     * A lock command failed without an answer: Redis may have granted it anyway. Release
-     * what this session did not already hold, so that nothing lingers until the lease ends.
+     * Counts a granted lock as held. A refresh of the grant held before ({@code before}, same
+     * token) extends it, unless it was given up meanwhile: then false, and it is not revived.
      */
-    private void undoUncertainGrants(List<String> locks) {
-        for (String lock : locks) {
-            if (!held.containsKey(lock)) {
-                store.unlock(id, lock).whenComplete((r, e) -> {
-                    if (e != null) {
-                        LOG.log(Level.DEBUG, "Could not undo an uncertain grant of ''{0}''; its lease frees it: {1}", lock, e.getMessage());
-                    }
-                });
-            }
+    private boolean keep(String lock, long token, long sentAtNanos, Grant before) {
+        if (before == null || before.token != token) {
+            held.put(lock, new Grant(token, sentAtNanos));
+            return true;
         }
+        Grant kept = held.computeIfPresent(lock, (k, current) -> {
+            if (current == before && current.leaseStartNanos - sentAtNanos < 0) {
+                current.leaseStartNanos = sentAtNanos; // the re-lock extended the lease
+            }
+            return current;
+        });
+        return kept == before;
     }
 
     private Optional<Refused> checkNames(List<String> names) {
@@ -446,13 +534,15 @@ final class Session implements LockSession {
                 CompletableFuture<Void> delivered = new CompletableFuture<>();
                 stage.whenComplete((step, e) -> events.execute(() -> {
                     try {
-                        if (e != null) {
-                            result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+                        Throwable failure = e != null ? e : step.failure();
+                        if (failure != null) {
+                            result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+                                    ? failure.getCause() : failure);
                         } else {
                             result.complete(step.result());
-                            if (step.then() != null) {
-                                step.then().run();
-                            }
+                        }
+                        if (e == null && step.then() != null) {
+                            step.then().run();
                         }
                     } finally {
                         delivered.complete(null);

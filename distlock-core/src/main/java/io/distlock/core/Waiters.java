@@ -23,7 +23,11 @@ import java.util.concurrent.TimeUnit;
  * older than the grant waited for is ignored, and a re-check that finds a newer grant knows
  * the awaited one ended. While a lock attempt is in flight its entry is <em>pending</em>: it
  * only records releases, so a release that overtakes the attempt's own {@code WAIT} answer is
- * not missed.
+ * not missed. A re-check records into pending entries too (every grant up to the token it proves
+ * ended), so a release lost in a pub/sub gap while the attempt was in flight is not missed either.
+ * A new attempt by a session that was already waiting keeps the earlier {@code WAIT}'s promise:
+ * if the attempt fails, the wait goes on; if it finds the lock free without taking it (another
+ * lock of a multi-lock was held), the session is told at once.
  *
  * <p>A wait can also be for the end of the quarantine after a possible loss of Redis data
  * ({@link LockConfig#dataLossQuarantine()}): the attempt was answered like a grant held until
@@ -46,6 +50,8 @@ final class Waiters {
         boolean pending = true;
         long releasedWhilePending;
         long awaitedToken;
+        /** The grant an earlier {@code WAIT} waits for while a new attempt is pending, 0 if none: that promise survives the attempt. */
+        long earlierWait;
 
         Entry(Session session) {
             this.session = session;
@@ -79,6 +85,8 @@ final class Waiters {
                 e = new Entry(session);
                 w.entries.add(e);
                 session.waitedLocks().add(lock);
+            } else if (!e.pending) {
+                e.earlierWait = e.awaitedToken;
             }
             e.pending = true;
             e.releasedWhilePending = 0;
@@ -88,14 +96,49 @@ final class Waiters {
         return entry[0];
     }
 
-    /** The attempt ended without a wait: granted, refused or failed. */
-    void endAttempt(String lock, Entry entry) {
+    /** The attempt took the lock: the session no longer waits for it. */
+    void attemptGranted(String lock, Entry entry) {
+        byLock.computeIfPresent(lock, (k, w) -> remove(lock, w, entry));
+    }
+
+    /**
+     * The attempt found the lock free but did not take it (another lock of the same multi-lock
+     * was held). Returns true if an earlier {@code WAIT} promised a {@code RETRY}: the grant it
+     * waited for has ended, the caller tells the session.
+     */
+    boolean attemptFoundFree(String lock, Entry entry) {
+        boolean[] owed = new boolean[1];
         byLock.computeIfPresent(lock, (k, w) -> {
-            if (w.entries.remove(entry)) {
-                entry.session.waitedLocks().remove(lock);
-            }
-            return orNull(w);
+            owed[0] = w.entries.contains(entry) && entry.earlierWait != 0;
+            return remove(lock, w, entry);
         });
+        return owed[0];
+    }
+
+    /**
+     * The attempt failed (Redis did not answer). An earlier {@code WAIT} still holds: its wait
+     * goes on, or, if its grant ended while the attempt was out, true: the caller tells the session.
+     */
+    boolean attemptFailed(String lock, Entry entry) {
+        boolean[] owed = new boolean[1];
+        byLock.computeIfPresent(lock, (k, w) -> {
+            if (!w.entries.contains(entry)) {
+                return orNull(w);
+            }
+            if (entry.earlierWait == 0) {
+                return remove(lock, w, entry);
+            }
+            if (entry.releasedWhilePending >= entry.earlierWait) {
+                owed[0] = true;
+                return remove(lock, w, entry);
+            }
+            entry.pending = false;
+            entry.awaitedToken = entry.earlierWait;
+            entry.earlierWait = 0;
+            scheduleRecheck(lock, w, leaseMillis);
+            return w;
+        });
+        return owed[0];
     }
 
     /**
@@ -116,6 +159,7 @@ final class Waiters {
             }
             entry.pending = false;
             entry.awaitedToken = token;
+            entry.earlierWait = 0; // the new WAIT answers for the lock from now on
             scheduleRecheck(lock, w, pttlMillis);
             return w;
         });
@@ -194,7 +238,12 @@ final class Waiters {
         List<Session> told = new ArrayList<>();
         byLock.computeIfPresent(lock, (k, w) -> {
             w.entries.removeIf(e -> {
-                if (!e.pending && e.awaitedToken <= endedUpTo) {
+                if (e.pending) {
+                    // Like a release message: the attempt's own answer may name a grant that ended before this look.
+                    e.releasedWhilePending = Math.max(e.releasedWhilePending, state.endedUpTo());
+                    return false;
+                }
+                if (e.awaitedToken <= endedUpTo) {
                     told.add(e.session);
                     e.session.waitedLocks().remove(lock);
                     return true;
@@ -228,6 +277,13 @@ final class Waiters {
         } catch (java.util.concurrent.RejectedExecutionException e) {
             w.recheck = null; // the service is closing
         }
+    }
+
+    private static LockWaiters remove(String lock, LockWaiters w, Entry entry) {
+        if (w.entries.remove(entry)) {
+            entry.session.waitedLocks().remove(lock);
+        }
+        return orNull(w);
     }
 
     private static Entry find(LockWaiters w, Session session) {

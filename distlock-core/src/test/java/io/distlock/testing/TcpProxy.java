@@ -43,8 +43,8 @@ public final class TcpProxy implements AutoCloseable {
     private static final long CLOSE_JOIN_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     /** Immutable, so a reader of {@link #mode} always sees one consistent set of faults. */
-    private record Mode(boolean cut, boolean blackholed, Duration delay, long bytesPerSecond) {
-        static final Mode PASS = new Mode(false, false, Duration.ZERO, 0);
+    private record Mode(boolean cut, boolean blackholed, Duration delay, long bytesPerSecond, boolean refusingNew) {
+        static final Mode PASS = new Mode(false, false, Duration.ZERO, 0, false);
     }
 
     /** {@code bytes == null} stands for EOF, which waits its turn like any chunk. */
@@ -100,7 +100,7 @@ public final class TcpProxy implements AutoCloseable {
 
     /** Resets (RST: SO_LINGER 0) every open connection on both sides and refuses new ones (accept then reset at once) until heal(). */
     public synchronized void cut() {
-        change(m -> new Mode(true, m.blackholed(), m.delay(), m.bytesPerSecond()));
+        change(m -> new Mode(true, m.blackholed(), m.delay(), m.bytesPerSecond(), m.refusingNew()));
         for (Link link : links) {
             link.close(true);
         }
@@ -108,7 +108,7 @@ public final class TcpProxy implements AutoCloseable {
 
     /** Stops moving bytes in both directions while keeping every connection open; new connections are accepted and held the same way. Nothing is dropped: buffered bytes flow again after heal(). */
     public void blackhole() {
-        change(m -> new Mode(m.cut(), true, m.delay(), m.bytesPerSecond()));
+        change(m -> new Mode(m.cut(), true, m.delay(), m.bytesPerSecond(), m.refusingNew()));
     }
 
     /** Forwards every chunk no earlier than {@code delay} after it was read, order kept per direction; Duration.ZERO means none. Affects connections open now and later. */
@@ -118,7 +118,7 @@ public final class TcpProxy implements AutoCloseable {
             throw new IllegalArgumentException("negative delay: " + delay);
         }
         delay.toNanos(); // an absurd delay fails here rather than in a pump thread
-        change(m -> new Mode(m.cut(), m.blackholed(), delay, m.bytesPerSecond()));
+        change(m -> new Mode(m.cut(), m.blackholed(), delay, m.bytesPerSecond(), m.refusingNew()));
     }
 
     /** Limits each direction of each connection to about bytesPerSecond; 0 means unlimited. */
@@ -126,10 +126,15 @@ public final class TcpProxy implements AutoCloseable {
         if (bytesPerSecond < 0) {
             throw new IllegalArgumentException("negative rate: " + bytesPerSecond);
         }
-        change(m -> new Mode(m.cut(), m.blackholed(), m.delay(), bytesPerSecond));
+        change(m -> new Mode(m.cut(), m.blackholed(), m.delay(), bytesPerSecond, m.refusingNew()));
     }
 
-    /** Back to plain pass-through: no cut, blackhole, delay or throttle. */
+    /** Resets new connections (accept then reset at once) while the open ones go on as they are; {@code false} accepts them again. */
+    public void refuseNew(boolean refuse) {
+        change(m -> new Mode(m.cut(), m.blackholed(), m.delay(), m.bytesPerSecond(), refuse));
+    }
+
+    /** Back to plain pass-through: no cut, blackhole, delay, throttle or refusal. */
     public void heal() {
         change(m -> Mode.PASS);
     }
@@ -182,6 +187,9 @@ public final class TcpProxy implements AutoCloseable {
         if (m.bytesPerSecond() > 0) {
             states.add("throttle " + m.bytesPerSecond() + " B/s");
         }
+        if (m.refusingNew()) {
+            states.add("refusing new connections");
+        }
         return "proxy 127.0.0.1:" + port + " -> " + targetPort
                 + (states.isEmpty() ? "" : " (" + String.join(", ", states) + ")");
     }
@@ -202,7 +210,7 @@ public final class TcpProxy implements AutoCloseable {
             } catch (IOException e) {
                 continue; // the listener closed (the loop ends) or one accept failed
             }
-            if (mode.cut()) {
+            if (mode.cut() || mode.refusingNew()) {
                 reset(socket, true); // the kernel already completed the handshake, so refuse by reset
                 continue;
             }
