@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -412,6 +413,25 @@ final class RedisLockStore {
      */
     String markerKey(String lockKey) {
         return cluster ? markerKey + ":{" + SlotTags.tag(slot(lockKey)) + "}" : markerKey;
+    }
+
+    /**
+     * Why {@code locks} cannot be taken or released in one request, if so: in a Redis Cluster a
+     * script only touches keys of one hash slot, so a multi-lock over several slots is refused
+     * before anything is sent (it would fail in Redis with CROSSSLOT).
+     */
+    Optional<String> slotProblem(List<String> locks) {
+        if (!cluster || locks.size() < 2) {
+            return Optional.empty();
+        }
+        int first = slot(key(locks.get(0)));
+        for (String lock : locks) {
+            if (slot(key(lock)) != first) {
+                return Optional.of("in a Redis Cluster the locks of one request must share a hash slot: give them a common "
+                        + "{hash tag}, as in '{doc-42}:text' and '{doc-42}:images' ('" + locks.get(0) + "' and '" + lock + "' do not)");
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -502,7 +502,7 @@ final class Session implements LockSession {
                 return Optional.of(new Refused(Refusal.BAD_NAME, bad.get()));
             }
         }
-        return Optional.empty();
+        return store.slotProblem(names).map(problem -> new Refused(Refusal.BAD_NAME, problem));
     }
 
     private Refused tooManyLocks() {
