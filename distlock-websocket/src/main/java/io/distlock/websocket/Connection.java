@@ -433,7 +433,8 @@ final class Connection {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof BackendUnavailableException) {
             LOG.log(Level.DEBUG, "Lock backend unavailable: {0}", cause.getMessage());
-            return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable; nothing was changed");
+            // A lock that failed took nothing; an unlock that failed gave the lock up, and LOST follows.
+            return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable");
         }
         return internal(r, cause);
     }
