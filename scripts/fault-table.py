@@ -8,7 +8,7 @@ line per scenario run) into the Markdown table of docs/safety.md.
 import json
 import sys
 
-CHECKERS = ["no-overlap", "tokens-grow", "fenced-register", "counter"]
+CHECKERS = ["no-overlap", "tokens-grow", "fenced-register", "counter", "grants-end"]
 
 
 def percentile(values, p):

@@ -150,20 +150,34 @@ final class RedisLockStore {
             """;
 
     /**
+     * Whether this lock attempt ({@code ARGV[7]}, the session's attempt number) is older than the
+     * one that granted the session the lock it holds now: a copy that arrived late (or was sent
+     * twice) must not replace a newer grant, which a late undo of the old attempt would then free.
+     * It is answered like a lock held by another session, and changes nothing.
+     */
+    private static final String STALE = """
+            local function stale(owner, attempt)
+              return owner == ARGV[1] and attempt and tonumber(attempt) > tonumber(ARGV[7])
+            end
+            """;
+
+    /**
      * Lock ({@code KEYS}: the lock, the quarantine marker; {@code ARGV}: owner, holder, lease, ask
      * for replicas, quarantine on, held flags, attempt id): {@code {1, token, fresh, replicas}}
      * ({@code fresh} is 1 for a new grant, 0 for a re-lock) or {@code {0, holder, token, pttl,
      * replicas}}; during a quarantine {@code holder} is nil, {@code token} the one a grant would
      * have had, {@code pttl} what is left of the quarantine.
      */
-    private static final Script LOCK = new Script(REPLICAS + QUARANTINE + """
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder')
+    private static final Script LOCK = new Script(REPLICAS + QUARANTINE + STALE + """
+            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder', 'attempt')
             if cur[1] == ARGV[1] and ARGV[6] == '1' then
               redis.call('PEXPIRE', KEYS[1], ARGV[3])
               return {1, cur[2], 0, replicas()}
             end
-            if cur[1] and cur[1] ~= ARGV[1] then
-              redis.call('HSET', KEYS[1], 'w', '1')
+            if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
+              if cur[1] ~= ARGV[1] then
+                redis.call('HSET', KEYS[1], 'w', '1')
+              end
               return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1]), replicas()}
             end
             local now = redis.call('TIME')
@@ -184,13 +198,13 @@ final class RedisLockStore {
      * replicas}}; during a quarantine, every requested lock that is free, with a nil holder as
      * in {@link #LOCK}.
      */
-    private static final Script LOCK_ALL = new Script(REPLICAS + QUARANTINE + """
+    private static final Script LOCK_ALL = new Script(REPLICAS + QUARANTINE + STALE + """
             local n = #KEYS - 1
             local conflicts = {}
             local anyFree = false
             for i = 1, n do
-              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token', 'holder')
-              if cur[1] and cur[1] ~= ARGV[1] then
+              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token', 'holder', 'attempt')
+              if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
                 redis.call('HSET', KEYS[i], 'w', '1')
                 table.insert(conflicts, i)
                 table.insert(conflicts, cur[3])

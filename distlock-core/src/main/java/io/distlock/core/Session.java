@@ -46,8 +46,15 @@ final class Session implements LockSession {
         }
     }
 
-    /** What an operation delivers (its result, or its failure if not null), and what to do right after delivering it. */
-    private record Step<T>(T result, Throwable failure, Runnable then) {
+    /**
+     * What an operation delivers (its result, or its failure if not null), what to do right after
+     * delivering it, and what to do right before (pushes that must reach the client first).
+     */
+    private record Step<T>(T result, Throwable failure, Runnable then, Runnable first) {
+        Step(T result, Throwable failure, Runnable then) {
+            this(result, failure, then, null);
+        }
+
         static <T> Step<T> of(T result) {
             return new Step<>(result, null, null);
         }
@@ -302,12 +309,15 @@ final class Session implements LockSession {
     // ---- internals ----
 
     private void pushLost(String lock) {
-        events.execute(() -> {
-            if (!closed) {
-                service.telemetry().lostPushed();
-                listener.lost(lock);
-            }
-        });
+        events.execute(() -> lostNow(lock));
+    }
+
+    /** Tells the listener now; only on the session's serial executor. */
+    private void lostNow(String lock) {
+        if (!closed) {
+            service.telemetry().lostPushed();
+            listener.lost(lock);
+        }
     }
 
     /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */
@@ -445,7 +455,10 @@ final class Session implements LockSession {
                         releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
                     }
                 }
-                return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), () -> givenUp.forEach(this::pushLost));
+                // LOST goes out before the failure is answered: the client's next request cannot come
+                // between them, so no reply can make it think it still holds these locks.
+                return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
+                        () -> givenUp.forEach(this::lostNow));
             }
             if (released) {
                 for (int i = 0; i < locks.size(); i++) {
@@ -534,6 +547,9 @@ final class Session implements LockSession {
                 CompletableFuture<Void> delivered = new CompletableFuture<>();
                 stage.whenComplete((step, e) -> events.execute(() -> {
                     try {
+                        if (e == null && step.first() != null) {
+                            step.first().run();
+                        }
                         Throwable failure = e != null ? e : step.failure();
                         if (failure != null) {
                             result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null

@@ -67,6 +67,8 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile Mode mode = Mode.PASS;
+    private volatile boolean capturing;
+    private final List<byte[]> captured = new ArrayList<>(); // guarded by itself
     private volatile boolean closed;
     private int linkIds; // acceptor thread only
 
@@ -132,6 +134,56 @@ public final class TcpProxy implements AutoCloseable {
     /** Resets new connections (accept then reset at once) while the open ones go on as they are; {@code false} accepts them again. */
     public void refuseNew(boolean refuse) {
         change(m -> new Mode(m.cut(), m.blackholed(), m.delay(), m.bytesPerSecond(), refuse));
+    }
+
+    /**
+     * While on, keeps a copy of every RESP command a client sends that begins while it is on
+     * (commands are told apart by parsing the client's stream), for {@link #replayCaptured}.
+     */
+    public void capture(boolean on) {
+        capturing = on;
+    }
+
+    /**
+     * Sends the captured commands again, in order, on a new connection to the target, reads
+     * the replies for up to a second and forgets them: what a client that resends its
+     * commands after a timeout does. {@code rewrite} may replace a command (a RESP array of
+     * bulk strings) or drop it (null). Returns the number sent.
+     */
+    public int replayCaptured(UnaryOperator<List<String>> rewrite) {
+        List<byte[]> commands;
+        synchronized (captured) {
+            commands = List.copyOf(captured);
+            captured.clear();
+        }
+        int sent = 0;
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(LOOPBACK, targetPort), CONNECT_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            for (byte[] command : commands) {
+                List<String> args = Resp.parse(command);
+                List<String> replaced = args == null ? null : rewrite.apply(args);
+                if (args == null || replaced == null) {
+                    continue;
+                }
+                out.write(Resp.encode(replaced));
+                sent++;
+            }
+            out.flush();
+            socket.setSoTimeout(1000);
+            InputStream in = socket.getInputStream();
+            byte[] buffer = new byte[CHUNK];
+            try {
+                while (in.read(buffer) >= 0) {
+                    // the replies are of no interest; reading them lets Redis finish
+                }
+            } catch (java.net.SocketTimeoutException quiet) {
+                // no more replies
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replay to 127.0.0.1:" + targetPort, e);
+        }
+        return sent;
     }
 
     /** Back to plain pass-through: no cut, blackhole, delay, throttle or refusal. */
@@ -281,6 +333,7 @@ public final class TcpProxy implements AutoCloseable {
         private final String name;
         private final Socket client;
         private final Pipe up = new Pipe(); // client -> target
+        private final Resp.Splitter commands = new Resp.Splitter();
         private final Pipe down = new Pipe(); // target -> client
         private final AtomicInteger directionsDone = new AtomicInteger();
         private volatile Socket target; // null until connected
@@ -394,6 +447,13 @@ public final class TcpProxy implements AutoCloseable {
                 while (awaitFlowing()) {
                     int n = in.read(buffer);
                     Chunk chunk = new Chunk(System.nanoTime(), n < 0 ? null : Arrays.copyOf(buffer, n));
+                    if (this == up && n > 0) {
+                        commands.feed(chunk.bytes(), capturing, command -> {
+                            synchronized (captured) {
+                                captured.add(command);
+                            }
+                        });
+                    }
                     if (!offer(chunk) || n < 0) {
                         return;
                     }

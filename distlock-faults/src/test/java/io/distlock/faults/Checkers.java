@@ -32,6 +32,11 @@ import io.distlock.faults.History.Op;
  *       the negative control that finds what a broken exclusion does to the resource.</li>
  *   <li>{@value #COUNTER}: per lock, no two increments read the same value (a lost update), and
  *       the last value written equals the number of increments.</li>
+ *   <li>{@value #GRANTS_END}: per lock, no process is granted it while another process's grant
+ *       was never ended: an unlock that failed (refused for a reason other than NOT_OWNER, or
+ *       unanswered) leaves the grant with its session, as far as the client can tell, until a
+ *       LOST, a successful unlock or a disconnect ends it. A server whose failed unlock still
+ *       released the lock, late or by a resend, without telling its session, breaks this.</li>
  * </ul>
  */
 public final class Checkers {
@@ -40,7 +45,8 @@ public final class Checkers {
     public static final String TOKENS_GROW = "tokens-grow";
     public static final String FENCED_REGISTER = "fenced-register";
     public static final String COUNTER = "counter";
-    public static final List<String> ALL = List.of(NO_OVERLAP, TOKENS_GROW, FENCED_REGISTER, COUNTER);
+    public static final String GRANTS_END = "grants-end";
+    public static final List<String> ALL = List.of(NO_OVERLAP, TOKENS_GROW, FENCED_REGISTER, COUNTER, GRANTS_END);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
@@ -118,6 +124,12 @@ public final class Checkers {
                         break;
                     }
                     lastGrant.put(lock, e);
+                    unreleased.getOrDefault(lock, Map.of()).forEach((process, token) -> {
+                        if (process != e.process()) {
+                            f.add(GRANTS_END, lock, String.format("p%d granted token %d at %.3f ms while p%d's unlock of token %d "
+                                    + "failed and nothing ended its grant", e.process(), e.token(), e.millis(), process, token));
+                        }
+                    });
                     for (Hold other : holders.values()) {
                         if (other.process() != e.process()) {
                             f.add(NO_OVERLAP, lock, String.format("p%d granted token %d at %.3f ms while p%d holds token %d since %.3f ms",

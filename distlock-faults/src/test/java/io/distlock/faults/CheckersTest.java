@@ -56,6 +56,30 @@ class CheckersTest {
     }
 
     @Test
+    void aGrantAfterAnotherSessionsFailedUnlockNeedsThatGrantEndedFirst() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, INVOKE, UNLOCK, "L", 10, null);
+        history.record(1, FAIL, UNLOCK, "L", 10, "code=BACKEND_UNAVAILABLE");
+        history.record(2, OK, LOCK, "L", 11, null); // p1 was never told its grant ended
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.GRANTS_END)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero();
+    }
+
+    @Test
+    void aFailedUnlockFollowedByLostEndsTheGrant() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, INVOKE, UNLOCK, "L", 10, null);
+        history.record(1, FAIL, UNLOCK, "L", 10, "code=BACKEND_UNAVAILABLE");
+        history.record(1, OK, LOST, "L", 0, "not held");
+        history.record(2, OK, LOCK, "L", 11, null);
+
+        assertThat(Checkers.check(history).ok()).isTrue();
+    }
+
+    @Test
     void twoHoldersAtOnceAreAnOverlap() {
         history.record(1, OK, LOCK, "L", 10, null);
         history.record(2, OK, LOCK, "L", 11, null);
