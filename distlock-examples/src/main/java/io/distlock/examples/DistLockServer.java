@@ -132,7 +132,7 @@ public final class DistLockServer implements AutoCloseable {
             }
             EndpointOptions endpointOptions = EndpointOptions.builder()
                     .path(options.path())
-                    .allowedOrigins(options.effectiveOrigins(web.port()))
+                    .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
