@@ -117,7 +117,8 @@ public final class DistLockServer implements AutoCloseable {
                 if (options.embeddedRedis()) {
                     embedded = EmbeddedRedis.start();
                     url = embedded.url();
-                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", embedded.pid(), url);
+                    // as text: a number would be formatted with grouping ("pid 23,199")
+                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", Long.toString(embedded.pid()), url);
                     description = url + " (embedded)";
                 } else {
                     url = options.redisUrl();

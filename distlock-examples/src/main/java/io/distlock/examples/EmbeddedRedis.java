@@ -46,9 +46,10 @@ final class EmbeddedRedis implements AutoCloseable {
 
     /**
      * Runs its arguments (redis-server and its options) and stops them when standard input
-     * (the JVM's pipe) reaches its end. Redis is this shell's child and is reaped only by the
-     * {@code wait} below, so its pid cannot belong to another process when the watchdog
-     * signals it; the watchdog, also a child, is stopped and reaped before the shell exits.
+     * (the JVM's pipe) reaches its end. Redis is this shell's child, reaped only by the
+     * {@code wait} below, so the pid the watchdog signals is still Redis's (the watchdog is
+     * stopped right after that {@code wait}, and reaped, before the shell exits with Redis's
+     * status). Redis reads {@code /dev/null}, not the pipe; only the watchdog holds it.
      */
     static final String WATCHDOG = String.join("\n",
             "exec 3<&0 </dev/null",
@@ -175,7 +176,8 @@ final class EmbeddedRedis implements AutoCloseable {
                     deleteDirectory(dir);
                     throw new StartupException("the embedded redis-server started but did not write its pid file");
                 }
-                LOG.log(Level.DEBUG, "Embedded redis-server {0} is up on port {1}", redis.get().pid(), port);
+                LOG.log(Level.DEBUG, "Embedded redis-server {0} is up on port {1}",
+                        Long.toString(redis.get().pid()), Integer.toString(port));
                 return new EmbeddedRedis(port, dir, process, redis.get());
             }
             boolean died = !process.isAlive();
