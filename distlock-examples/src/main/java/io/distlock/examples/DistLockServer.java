@@ -79,9 +79,11 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     /**
-     * Starts a server: listens on the port first (so a port in use is reported before anything
-     * else starts), then connects to Redis (or starts the embedded one), then deploys the
-     * WebSocket endpoint. Whatever had started is stopped again when a later step fails.
+     * Starts a server: checks that the port is free (so a port in use is reported before Redis
+     * is started), connects to Redis (or starts the embedded one), creates the lock service,
+     * deploys the WebSocket endpoint and the pages, and only then opens the port, so that the
+     * first client to connect is served (not answered 404) and {@code /health} is never up
+     * before a lock can be taken. Whatever had started is stopped again when a later step fails.
      *
      * @throws StartupException with a one-line message when the port is in use, Redis cannot be
      *                          reached, or the Redisson file cannot be read
@@ -95,15 +97,13 @@ public final class DistLockServer implements AutoCloseable {
         LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
                 .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
                 .callbackExecutor(Runnable::run).build();
-        IndexPage page = new IndexPage(nodeId, version(), options.host(), options.path(), options.lease().toMillis());
-
-        WebServer web = WebServer.bind(options.host(), options.port(), page);
+        WebServer.checkPortFree(options.host(), options.port());
+        WebServer web = WebServer.create(options.host(), options.port());
         EmbeddedRedis embedded = null;
         RedissonClient ownRedisson = null;
         LockService service = null;
         ServerMetrics metrics = null;
         try {
-            page.port(web.port());
             String description;
             if (options.redisConfig() != null) {
                 Config config = readRedissonConfig(options.redisConfig());
@@ -117,7 +117,8 @@ public final class DistLockServer implements AutoCloseable {
                 if (options.embeddedRedis()) {
                     embedded = EmbeddedRedis.start();
                     url = embedded.url();
-                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", embedded.pid(), url);
+                    // as text: a number would be formatted with grouping ("pid 23,199")
+                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", Long.toString(embedded.pid()), url);
                     description = url + " (embedded)";
                 } else {
                     url = options.redisUrl();
@@ -132,7 +133,7 @@ public final class DistLockServer implements AutoCloseable {
             }
             EndpointOptions endpointOptions = EndpointOptions.builder()
                     .path(options.path())
-                    .allowedOrigins(options.effectiveOrigins(web.port()))
+                    .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
@@ -142,6 +143,8 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service);
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
+            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
+            web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, metrics, description);
             LOG.log(Level.INFO, server.startupLine());
             return server;

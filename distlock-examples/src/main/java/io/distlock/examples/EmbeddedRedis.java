@@ -30,6 +30,13 @@ import redis.embedded.core.ExecutableProvider;
  * runs in a session of its own, so that a Ctrl-C in the terminal reaches only the Java
  * process, which then releases its locks before it stops Redis (Redis would otherwise get the
  * same SIGINT and die first).
+ *
+ * <p>Redis dies with the JVM, even one killed with {@code kill -9}: where there is a POSIX
+ * shell (Linux, macOS; tested on Linux) Redis runs under a small {@link #WATCHDOG} script that
+ * reads its standard input, a pipe from this JVM. The kernel closes that pipe when the JVM
+ * ends, however it ends; the script then stops Redis at once. {@link #close()} stops it the
+ * same way, by closing the pipe. Elsewhere (Windows) Redis is started directly and a JVM that
+ * is killed leaves it running.
  */
 final class EmbeddedRedis implements AutoCloseable {
 
@@ -37,14 +44,38 @@ final class EmbeddedRedis implements AutoCloseable {
     private static final long START_TIMEOUT_MILLIS = 15_000;
     private static final int ATTEMPTS = 3;
 
+    /**
+     * Runs its arguments (redis-server and its options) and stops them when standard input
+     * (the JVM's pipe) reaches its end. Redis is this shell's child, reaped only by the
+     * {@code wait} below, so the pid the watchdog signals is still Redis's (the watchdog is
+     * stopped right after that {@code wait}, and reaped, before the shell exits with Redis's
+     * status). Redis reads {@code /dev/null}, not the pipe; only the watchdog holds it.
+     */
+    static final String WATCHDOG = String.join("\n",
+            "exec 3<&0 </dev/null",
+            "\"$@\" 3<&- &",
+            "redis=$!",
+            "{ read -r line <&3; kill -TERM \"$redis\" 2>/dev/null; } &",
+            "watchdog=$!",
+            "exec 3<&-",
+            "wait \"$redis\"",
+            "status=$?",
+            "kill \"$watchdog\" 2>/dev/null",
+            "wait \"$watchdog\" 2>/dev/null",
+            "exit \"$status\"");
+    private static final String PID_FILE = "redis.pid";
+
     private final int port;
     private final Path dir;
+    /** What this JVM started: the watchdog shell, or redis-server itself without one. */
     private final Process process;
+    private final ProcessHandle redis;
 
-    private EmbeddedRedis(int port, Path dir, Process process) {
+    private EmbeddedRedis(int port, Path dir, Process process, ProcessHandle redis) {
         this.port = port;
         this.dir = dir;
         this.process = process;
+        this.redis = redis;
     }
 
     /**
@@ -87,18 +118,19 @@ final class EmbeddedRedis implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
+    /** The redis-server's process id (not the watchdog's). */
     long pid() {
-        return process.pid();
+        return redis.pid();
     }
 
     boolean isAlive() {
-        return process.isAlive();
+        return redis.isAlive();
     }
 
     /** Stops Redis (SIGTERM, then SIGKILL after 5 s) and removes its working directory. Idempotent. */
     @Override
     public void close() {
-        stop(process);
+        stop(process, redis.pid() != process.pid());
         deleteDirectory(dir);
     }
 
@@ -111,6 +143,8 @@ final class EmbeddedRedis implements AutoCloseable {
         }
         List<String> command = new ArrayList<>();
         setsid().ifPresent(command::add);
+        Optional<String> shell = shell();
+        shell.ifPresent(sh -> command.addAll(List.of(sh, "-c", WATCHDOG, "distlock-redis-watchdog")));
         command.addAll(List.of(binary.getAbsolutePath(),
                 "--port", Integer.toString(port),
                 "--bind", "127.0.0.1",
@@ -118,6 +152,7 @@ final class EmbeddedRedis implements AutoCloseable {
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", dir.toString(),
+                "--pidfile", dir.resolve(PID_FILE).toString(),
                 "--loglevel", "warning"));
         Path log = dir.resolve("redis.log");
         Process process;
@@ -133,12 +168,21 @@ final class EmbeddedRedis implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MILLIS);
         while (true) {
             if (answersPing(port)) {
-                LOG.log(Level.DEBUG, "Embedded redis-server {0} is up on port {1}", process.pid(), port);
-                return new EmbeddedRedis(port, dir, process);
+                // Redis writes its pid file before it serves, so it is there once PING is answered.
+                Optional<ProcessHandle> redis = shell.isPresent() ? redisProcess(dir.resolve(PID_FILE), process)
+                        : Optional.of(process.toHandle());
+                if (redis.isEmpty()) {
+                    stop(process, true);
+                    deleteDirectory(dir);
+                    throw new StartupException("the embedded redis-server started but did not write its pid file");
+                }
+                LOG.log(Level.DEBUG, "Embedded redis-server {0} is up on port {1}",
+                        Long.toString(redis.get().pid()), Integer.toString(port));
+                return new EmbeddedRedis(port, dir, process, redis.get());
             }
             boolean died = !process.isAlive();
             if (died || System.nanoTime() > deadline) {
-                stop(process);
+                stop(process, shell.isPresent());
                 String lastLine = lastLine(log);
                 deleteDirectory(dir);
                 if (lastLine.contains("Address already in use")) {
@@ -152,7 +196,7 @@ final class EmbeddedRedis implements AutoCloseable {
                 process.waitFor(25, TimeUnit.MILLISECONDS); // returns early only if it died
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                stop(process);
+                stop(process, shell.isPresent());
                 deleteDirectory(dir);
                 throw new StartupException("interrupted while starting the embedded Redis", e);
             }
@@ -183,21 +227,61 @@ final class EmbeddedRedis implements AutoCloseable {
         }
     }
 
-    private static void stop(Process process) {
+    /** The redis-server that the watchdog {@code shell} started, named by Redis's pid file. */
+    private static Optional<ProcessHandle> redisProcess(Path pidFile, Process shell) {
+        try {
+            long pid = Long.parseLong(Files.readString(pidFile, StandardCharsets.US_ASCII).trim());
+            return shell.toHandle().children().filter(child -> child.pid() == pid).findFirst();
+        } catch (IOException | UncheckedIOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Stops what {@link #launch} started: a watchdog by the end of its input (it stops Redis,
+     * waits for it and exits), redis-server itself by SIGTERM; SIGKILL to it and everything it
+     * started after 5 s.
+     */
+    private static void stop(Process process, boolean watched) {
         if (!process.isAlive()) {
             return;
         }
-        process.destroy();
+        try {
+            if (watched) {
+                process.getOutputStream().close();
+            } else {
+                process.destroy();
+            }
+        } catch (IOException e) {
+            process.destroy();
+        }
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                LOG.log(Level.WARNING, "Embedded redis-server {0} did not stop on SIGTERM; killing it", process.pid());
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
+                LOG.log(Level.WARNING, "Embedded redis-server did not stop within 5 s; killing it");
+                kill(process);
             }
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            kill(process);
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static void kill(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly); // redis-server under a watchdog
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A POSIX shell for the watchdog, or empty where there is none (Windows). */
+    private static Optional<String> shell() {
+        if (System.getProperty("os.name", "").startsWith("Windows")) {
+            return Optional.empty();
+        }
+        return new File("/bin/sh").canExecute() ? Optional.of("/bin/sh") : Optional.empty();
     }
 
     private static Optional<String> setsid() {

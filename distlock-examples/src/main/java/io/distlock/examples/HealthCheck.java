@@ -19,7 +19,9 @@ import org.redisson.client.codec.StringCodec;
  * {"status":"DOWN"}} otherwise. Each request asks Redis one cheap question ({@code EXISTS} of
  * a key nobody writes) through the lock service's own Redisson client, so it tells whether
  * this node can take locks, with any Redis setup Redisson speaks. The request waits for the
- * answer without holding an HTTP thread, at most {@link #TIMEOUT}.
+ * answer without holding an HTTP thread, at most {@link #TIMEOUT}. The server adds it once
+ * its lock service runs and opens its port after that, so {@code UP} never comes before a
+ * lock can be taken.
  */
 final class HealthCheck extends HttpHandler {
 

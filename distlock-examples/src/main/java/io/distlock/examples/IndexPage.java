@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.function.IntSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,21 +36,18 @@ final class IndexPage extends HttpHandler {
     private final String listenHost;
     private final long leaseMillis;
     private final boolean clientBundled;
-    private volatile int port;
+    /** The port listened on, read when a request comes (the system may have chosen it). */
+    private final IntSupplier port;
 
-    IndexPage(String nodeId, String version, String listenHost, String path, long leaseMillis) {
+    IndexPage(String nodeId, String version, String listenHost, IntSupplier port, String path, long leaseMillis) {
         this.template = readTemplate();
         this.nodeId = nodeId;
         this.version = version;
         this.listenHost = listenHost;
+        this.port = port;
         this.path = path;
         this.leaseMillis = leaseMillis;
         this.clientBundled = IndexPage.class.getResource(WebServer.CLIENT_RESOURCES + "distlock.js") != null;
-    }
-
-    /** Set once the server listens (the port may have been chosen by the system). */
-    void port(int port) {
-        this.port = port;
     }
 
     @Override
@@ -81,7 +79,7 @@ final class IndexPage extends HttpHandler {
         Map<String, String> values = Map.of(
                 "nodeId", nodeId,
                 "version", version,
-                "listen", ServerOptions.hostForUrl(listenHost) + ":" + port,
+                "listen", ServerOptions.hostForUrl(listenHost) + ":" + port.getAsInt(),
                 "wsUrl", wsUrl,
                 "path", path,
                 "lease", leaseMillis % 1000 == 0 ? leaseMillis / 1000 + " s" : leaseMillis + " ms",
@@ -105,7 +103,7 @@ final class IndexPage extends HttpHandler {
 
     private String hostHeader(Request request) {
         String host = request.getHeader(Header.Host);
-        return host != null && SAFE_HOST.matcher(host).matches() ? host : "localhost:" + port;
+        return host != null && SAFE_HOST.matcher(host).matches() ? host : "localhost:" + port.getAsInt();
     }
 
     private static String readTemplate() {

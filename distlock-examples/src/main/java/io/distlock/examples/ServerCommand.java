@@ -62,8 +62,8 @@ final class ServerCommand implements Callable<Integer> {
     private long leaseMillis;
 
     @Option(names = "--allowed-origin", paramLabel = "ORIGIN", split = ",",
-            description = {"Browser origin allowed to connect, like https://app.example.com; repeatable.",
-                "Default: this server's own, http://localhost:PORT, http://127.0.0.1:PORT and http://HOST:PORT.",
+            description = {"Browser origin allowed to connect besides the page's own (same host and port),",
+                "like https://app.example.com; repeatable. '*' allows any origin.",
                 "Clients that send no Origin header (not browsers) are always accepted."})
     private List<String> allowedOrigins = new ArrayList<>();
 

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -103,29 +102,12 @@ public final class ServerOptions {
     }
 
     /**
-     * The browser origins allowed to open a WebSocket, as given; empty (the default) means
-     * the server's own origins, see {@link #effectiveOrigins(int)}.
+     * Browser origins allowed to open a WebSocket besides the server's own (the page's, same
+     * host and port as the {@code Host} the browser connected to), as given; {@code ["*"]}
+     * allows any. See {@link EndpointOptions.Builder#allowedOrigins}.
      */
     public List<String> allowedOrigins() {
         return allowedOrigins;
-    }
-
-    /**
-     * The origins the endpoint accepts when the server listens on {@code port}: the
-     * configured ones, or by default {@code http://localhost:PORT}, {@code http://127.0.0.1:PORT}
-     * and, when the host is not a wildcard address, {@code http://HOST:PORT}.
-     */
-    public Set<String> effectiveOrigins(int port) {
-        if (!allowedOrigins.isEmpty()) {
-            return new LinkedHashSet<>(allowedOrigins);
-        }
-        Set<String> origins = new LinkedHashSet<>();
-        origins.add("http://localhost:" + port);
-        origins.add("http://127.0.0.1:" + port);
-        if (!listensEverywhere()) {
-            origins.add("http://" + hostForUrl(host) + ":" + port);
-        }
-        return origins;
     }
 
     /** True when the host is a wildcard address ({@code 0.0.0.0}, {@code ::}). */
@@ -275,7 +257,10 @@ public final class ServerOptions {
             return this;
         }
 
-        /** Origins like {@code https://app.example.com} or {@code http://localhost:3000}; empty for the server's own. */
+        /**
+         * Origins like {@code https://app.example.com} or {@code http://localhost:3000}, allowed
+         * besides the server's own; {@code "*"} alone for any.
+         */
         public Builder allowedOrigins(Collection<String> origins) {
             Objects.requireNonNull(origins, "origins");
             List<String> checked = new ArrayList<>();
@@ -363,6 +348,9 @@ public final class ServerOptions {
 
         private static String checkOrigin(String origin) {
             Objects.requireNonNull(origin, "origin");
+            if (origin.equals("*")) {
+                return origin; // any origin; the endpoint checks that it stands alone
+            }
             URI uri;
             try {
                 uri = new URI(origin);

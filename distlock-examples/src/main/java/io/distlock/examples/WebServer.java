@@ -2,6 +2,8 @@ package io.distlock.examples;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,10 +40,12 @@ import org.glassfish.tyrus.spi.WebSocketEngine;
  * Tyrus's public {@link WebSocketAddOn} on a Grizzly listener) so it can bind the configured
  * host and serve the page, its files under {@code /demo/} and {@code /distlock/distlock.js} from the classpath.
  *
- * <p>Lifecycle: {@link #bind} listens at once (so a port in use is found before Redis is
- * started); {@link #deploy} adds the endpoint once the lock service exists; until then an
- * upgrade request gets 404. {@link #close()} stops both. Not thread-safe; used by
- * {@link DistLockServer} from one thread.
+ * <p>Lifecycle: {@link #create} builds the server without listening, {@link #deploy} and
+ * {@link #addHttpHandler} add the endpoint and the pages, and only then {@link #start} opens
+ * the port: a client that connects as soon as the port opens (a node's neighbour, a load
+ * balancer's health check) must not get a 404 from a server still starting.
+ * {@link #close()} stops everything. Not thread-safe; used by {@link DistLockServer} from one
+ * thread.
  */
 final class WebServer implements AutoCloseable {
 
@@ -54,21 +58,24 @@ final class WebServer implements AutoCloseable {
     private final HttpServer http;
     private final NetworkListener listener;
     private final Container container;
+    private final String host;
+    private final int requestedPort;
     private boolean deployed;
     private boolean closed;
 
-    private WebServer(HttpServer http, NetworkListener listener, Container container) {
+    private WebServer(HttpServer http, NetworkListener listener, Container container, String host, int requestedPort) {
         this.http = http;
         this.listener = listener;
         this.container = container;
+        this.host = host;
+        this.requestedPort = requestedPort;
     }
 
     /**
-     * Listens on {@code host:port} (port 0: any free port) and serves the page.
-     *
-     * @throws StartupException if the port is in use or the address cannot be bound
+     * A server for {@code host:port} (port 0: any free port) that serves the static files; it
+     * listens from {@link #start()}.
      */
-    static WebServer bind(String host, int port, IndexPage page) {
+    static WebServer create(String host, int port) {
         HttpServer http = new HttpServer();
         NetworkListener listener = new NetworkListener("distlock", host, port);
         // WebSocket frames are handled on the selector threads that read them: the endpoint
@@ -92,7 +99,6 @@ final class WebServer implements AutoCloseable {
                         + Html.escape(reason) + "</h1>\n");
         config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), CLIENT_RESOURCES), "/distlock");
         config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), DEMO_RESOURCES), "/demo");
-        config.addHttpHandler(page, "/");
 
         Container container = new Container();
         listener.registerAddOn(new WebSocketAddOn(container, CONTEXT_PATH));
@@ -102,41 +108,67 @@ final class WebServer implements AutoCloseable {
                 chain.add(tyrus, new RefusedHandshakeFilter()); // below Tyrus: sees what it writes
             }
         });
+        return new WebServer(http, listener, container, host, port);
+    }
+
+    /**
+     * Fails now if {@code host:port} cannot be bound (a port in use), so that the command line
+     * says so before it starts Redis. The port is free again when this returns: another
+     * process may still take it before {@link #start()}, which then fails the same way.
+     *
+     * @throws StartupException if the port is in use or the address cannot be bound
+     */
+    static void checkPortFree(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true); // as Grizzly binds: connections in TIME_WAIT do not count
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException | RuntimeException e) {
+            throw bindFailure(host, port, e);
+        }
+    }
+
+    /**
+     * Opens the port: from now on requests are served, by what was deployed and added before.
+     *
+     * @throws StartupException if the port is in use or the address cannot be bound
+     */
+    void start() {
         try {
             http.start();
         } catch (IOException | RuntimeException e) {
             http.shutdownNow();
-            throw bindFailure(host, port, e);
+            throw bindFailure(host, requestedPort, e);
         }
-        return new WebServer(http, listener, container);
     }
 
-    /** The port listened on (the free one chosen when 0 was asked for). */
+    /** The port listened on (the free one chosen when 0 was asked for), once {@link #start() started}. */
     int port() {
         return listener.getPort();
     }
 
     /**
-     * Deploys an endpoint on this port.
+     * Deploys an endpoint, before {@link #start()}.
      *
      * @throws StartupException if Tyrus refuses the configuration
      */
     void deploy(ServerEndpointConfig config) {
         try {
+            container.addEndpoint(config);
             if (!deployed) {
-                container.addEndpoint(config);
-                container.start(CONTEXT_PATH, port());
+                // Registers what was added with Tyrus's engine; the port is not used (Grizzly listens).
+                container.start(CONTEXT_PATH, requestedPort);
                 container.doneDeployment();
                 deployed = true;
-            } else {
-                container.addEndpoint(config);
             }
         } catch (DeploymentException | IOException e) {
             throw new StartupException("cannot deploy the WebSocket endpoint at " + config.getPath() + ": " + e.getMessage(), e);
         }
     }
 
-    /** Serves {@code handler} at {@code path} too (the server's {@code /metrics} and {@code /health}). */
+    /** Serves {@code handler} at {@code path} too (the page, {@code /metrics} and {@code /health}). */
     void addHttpHandler(HttpHandler handler, String path) {
         http.getServerConfiguration().addHttpHandler(handler, path);
     }

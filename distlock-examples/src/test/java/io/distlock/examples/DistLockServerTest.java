@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -155,25 +156,33 @@ class DistLockServerTest {
     }
 
     @Test
-    void byDefaultOnlyTheServersOwnOriginsAndClientsWithoutOriginMayConnect() {
+    void byDefaultOnlyTheSameOriginAndClientsWithoutOriginMayConnect() {
         DistLockServer server = start(onLoopback());
         URI ws = server.webSocketUri();
+        int port = server.port();
 
-        assertThat(WsClient.handshakeStatus(ws, "http://localhost:" + server.port())).isEqualTo(101);
-        assertThat(WsClient.handshakeStatus(ws, "http://127.0.0.1:" + server.port())).isEqualTo(101);
-        assertThat(WsClient.handshakeStatus(ws, null)).isEqualTo(101);
+        assertThat(WsClient.handshakeStatus(ws, "http://127.0.0.1:" + port)).as("the page's own origin").isEqualTo(101);
+        assertThat(WsClient.handshakeStatus(ws, null)).as("no Origin: not a browser").isEqualTo(101);
+        // a browser that reached the node by another name (the machine's, or a balancer's that keeps Host)
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", "locks.example:" + port, "Origin", "http://locks.example:" + port)))
+                .as("same origin under another name").isEqualTo(101);
         assertThat(WsClient.handshakeStatus(ws, "http://evil.example")).isEqualTo(403);
-        assertThat(WsClient.handshakeStatus(ws, "http://localhost:" + (server.port() == 65_535 ? 1 : server.port() + 1)))
+        assertThat(WsClient.handshakeStatus(ws, "http://127.0.0.1:" + (port == 65_535 ? 1 : port + 1))).isEqualTo(403);
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", "locks.example:" + port, "Origin", "http://evil.example")))
                 .isEqualTo(403);
     }
 
     @Test
-    void configuredOriginsReplaceTheDefaultOnes() {
+    void configuredOriginsAreAllowedBesidesTheSameOriginAndAStarAllowsAny() {
         DistLockServer server = start(onLoopback().allowedOrigins(List.of("https://app.example.com")));
         URI ws = server.webSocketUri();
 
         assertThat(WsClient.handshakeStatus(ws, "https://app.example.com")).isEqualTo(101);
-        assertThat(WsClient.handshakeStatus(ws, "http://localhost:" + server.port())).isEqualTo(403);
+        assertThat(WsClient.handshakeStatus(ws, "http://127.0.0.1:" + server.port())).isEqualTo(101);
+        assertThat(WsClient.handshakeStatus(ws, "http://evil.example")).isEqualTo(403);
+
+        DistLockServer open = start(onLoopback().allowedOrigins(List.of("*")));
+        assertThat(WsClient.handshakeStatus(open.webSocketUri(), "http://evil.example")).isEqualTo(101);
     }
 
     @Test

@@ -29,20 +29,19 @@ class ServerOptionsTest {
     }
 
     @Test
-    void defaultOriginsAreTheServersOwn() {
-        assertThat(ServerOptions.defaults().effectiveOrigins(8080))
-                .containsExactly("http://localhost:8080", "http://127.0.0.1:8080");
-        assertThat(ServerOptions.builder().host("locks.example.com").build().effectiveOrigins(9000))
-                .containsExactly("http://localhost:9000", "http://127.0.0.1:9000", "http://locks.example.com:9000");
-        assertThat(ServerOptions.builder().host("::1").build().effectiveOrigins(9000))
-                .contains("http://[::1]:9000");
+    void aWildcardHostListensEverywhere() {
+        assertThat(ServerOptions.defaults().listensEverywhere()).isTrue();
         assertThat(ServerOptions.builder().host("::").build().listensEverywhere()).isTrue();
+        assertThat(ServerOptions.builder().host("127.0.0.1").build().listensEverywhere()).isFalse();
     }
 
     @Test
-    void configuredOriginsReplaceTheDefaults() {
+    void originsAreKeptAsGivenAndAStarAllowsAny() {
         ServerOptions o = ServerOptions.builder().allowedOrigins(List.of("https://app.example.com", "http://localhost:3000")).build();
-        assertThat(o.effectiveOrigins(8080)).containsExactly("https://app.example.com", "http://localhost:3000");
+        assertThat(o.allowedOrigins()).containsExactly("https://app.example.com", "http://localhost:3000");
+        assertThat(ServerOptions.builder().allowedOrigins(List.of("*")).build().allowedOrigins()).containsExactly("*");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("*", "https://app.example.com")))
+                .hasMessageContaining("alone");
     }
 
     @Test

@@ -1,10 +1,19 @@
 package io.distlock.examples;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -75,6 +84,45 @@ final class WsClient implements AutoCloseable {
         } catch (TimeoutException e) {
             throw new AssertionError("no handshake answer from " + uri, e);
         }
+    }
+
+    /**
+     * A handshake written by hand, for headers the JDK client will not send (another
+     * {@code Host}, as a browser that reached the server by another name sends): the HTTP
+     * status the server answers, from the status line alone.
+     */
+    static int rawHandshakeStatus(URI uri, Map<String, String> headers) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+            return rawHandshakeStatus(socket, uri, headers);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** As {@link #rawHandshakeStatus(URI, Map)}, on a socket already connected to the server. */
+    static int rawHandshakeStatus(Socket socket, URI uri, Map<String, String> headers) throws IOException {
+        socket.setSoTimeout((int) Await.seconds(10).toMillis());
+        StringBuilder request = new StringBuilder("GET " + uri.getRawPath() + " HTTP/1.1\r\n");
+        if (headers.keySet().stream().noneMatch("Host"::equalsIgnoreCase)) {
+            request.append("Host: ").append(uri.getHost()).append(':').append(uri.getPort()).append("\r\n");
+        }
+        request.append("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n")
+                .append("Sec-WebSocket-Key: ").append(Base64.getEncoder().encodeToString(new byte[16])).append("\r\n");
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        socket.getOutputStream().write(request.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        InputStream in = socket.getInputStream();
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            line.write(b);
+        }
+        String[] parts = line.toString(StandardCharsets.US_ASCII).split(" ");
+        if (parts.length < 2) {
+            throw new IOException("no HTTP status line from " + uri + ": '" + line.toString(StandardCharsets.US_ASCII) + "'");
+        }
+        return Integer.parseInt(parts[1]);
     }
 
     private static CompletableFuture<WsClient> open(URI uri, String origin) {

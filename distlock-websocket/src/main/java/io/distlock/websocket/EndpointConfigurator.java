@@ -4,8 +4,10 @@ import java.lang.System.Logger.Level;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.HandshakeResponse;
@@ -40,17 +42,26 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         return true;
     }
 
-    boolean originAllowed(String origin) {
+    /**
+     * The origin rule of {@link EndpointOptions#allowedOrigins()}: the server's own origin (the
+     * {@code Host} the browser connected to), the listed ones, or any with {@code "*"}. A
+     * handshake without {@code Origin} comes from a client that is not a browser (browsers
+     * always send it on WebSocket handshakes), so it cannot carry a victim's cookies from
+     * another site: {@link EndpointOptions#allowMissingOrigin()} decides.
+     */
+    boolean originAllowed(String origin, String host) {
         if (origin == null || origin.isEmpty()) {
             return node.options.allowMissingOrigin();
         }
-        return node.options.allowedOrigins().isEmpty()
-                || node.options.allowedOrigins().contains(origin.toLowerCase(java.util.Locale.ROOT));
+        Set<String> allowed = node.options.allowedOrigins();
+        return allowed.contains(EndpointOptions.ANY_ORIGIN)
+                || allowed.contains(origin.toLowerCase(Locale.ROOT))
+                || SameOrigin.matches(origin, host);
     }
 
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
-        if (!originAllowed(header(request, "Origin"))) {
+        if (!originAllowed(header(request, "Origin"), header(request, "Host"))) {
             refuse(response);
             return;
         }

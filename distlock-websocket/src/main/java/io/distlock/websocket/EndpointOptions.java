@@ -26,6 +26,8 @@ public final class EndpointOptions {
             return "no principal";
         }
     };
+    /** The one entry of {@link Builder#allowedOrigins} that allows every origin. */
+    static final String ANY_ORIGIN = "*";
     private static final Authenticator ACCEPT_ALL = handshake -> Optional.of(NO_PRINCIPAL);
     private static final Authorizer ALLOW_ALL = (principal, lock) -> true;
 
@@ -55,7 +57,10 @@ public final class EndpointOptions {
         maxQueuedPushes = b.maxQueuedPushes;
     }
 
-    /** The protocol's defaults: any origin, no authentication, 8 KiB frames, 15 s pings, 200/s. */
+    /**
+     * The protocol's defaults: browsers from the server's own origin only (and clients that send
+     * no {@code Origin}), no authentication, 8 KiB frames, 15 s pings, 200/s.
+     */
     public static EndpointOptions defaults() {
         return builder().build();
     }
@@ -86,8 +91,9 @@ public final class EndpointOptions {
     }
 
     /**
-     * The {@code Origin}s allowed to connect, lower-case ({@code scheme://host[:port]});
-     * empty means any origin.
+     * The {@code Origin}s allowed to connect besides the server's own, lower-case
+     * ({@code scheme://host[:port]}); empty (the default) means the server's own origin only,
+     * and {@code ["*"]} any origin. See {@link Builder#allowedOrigins}.
      */
     public Set<String> allowedOrigins() {
         return allowedOrigins;
@@ -143,11 +149,18 @@ public final class EndpointOptions {
 
     @Override
     public String toString() {
-        return "EndpointOptions{path=" + path + ", allowedOrigins=" + allowedOrigins
+        return "EndpointOptions{path=" + path + ", origins=" + describeOrigins()
                 + ", allowMissingOrigin=" + allowMissingOrigin + ", hideHolder=" + hideHolder
                 + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
                 + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
                 + ", maxQueuedPushes=" + maxQueuedPushes + "}";
+    }
+
+    private String describeOrigins() {
+        if (allowedOrigins.contains(ANY_ORIGIN)) {
+            return "any";
+        }
+        return allowedOrigins.isEmpty() ? "same-origin" : "same-origin+" + allowedOrigins;
     }
 
     /** Builds {@link EndpointOptions}; starts from the defaults. Not thread-safe. */
@@ -177,21 +190,41 @@ public final class EndpointOptions {
         }
 
         /**
-         * The origins allowed to connect, each {@code scheme://host[:port]} as browsers send
-         * it (e.g. {@code http://localhost:8080}); compared case-insensitively. Empty (the
-         * default) allows any origin. Replaces any earlier list.
+         * Browser origins allowed to connect besides the server's own, each
+         * {@code scheme://host[:port]} as browsers send it (e.g. {@code https://app.example.com});
+         * compared case-insensitively. Replaces any earlier list.
+         *
+         * <p>The server's own origin is always allowed: the {@code Origin}'s host and port equal
+         * the {@code Host} header's (as Spring's {@code WebUtils.isSameOrigin}; a missing port is
+         * the scheme's default, 80 or 443, and the scheme itself is not compared). Every other
+         * origin is refused with HTTP 403 before the authenticator runs, so a page on another
+         * site cannot open a connection with the user's cookies (Cross-Site WebSocket
+         * Hijacking). List the origins a page reaches the endpoint from when they differ from
+         * the endpoint's own: another host or port, or behind a proxy that changes the
+         * {@code Host} header.
+         *
+         * <p>{@code List.of("*")}, alone, allows every origin: only for endpoints whose
+         * authentication does not rest on what a browser sends by itself (cookies, HTTP auth,
+         * client certificates).
          */
         public Builder allowedOrigins(Collection<String> origins) {
             Objects.requireNonNull(origins, "origins");
             Set<String> checked = new LinkedHashSet<>();
             for (String origin : origins) {
-                checked.add(checkOrigin(origin));
+                checked.add(ANY_ORIGIN.equals(origin) ? ANY_ORIGIN : checkOrigin(origin));
+            }
+            if (checked.contains(ANY_ORIGIN) && checked.size() > 1) {
+                throw new IllegalArgumentException("allowedOrigins: \"*\" allows every origin and must be alone, was " + checked);
             }
             this.allowedOrigins = checked;
             return this;
         }
 
-        /** Default {@code true}: clients that send no {@code Origin} (not browsers) may connect. */
+        /**
+         * Default {@code true}: clients that send no {@code Origin} may connect. Browsers always
+         * send it on a WebSocket handshake, so a handshake without one is not a page of another
+         * site (not Cross-Site WebSocket Hijacking) but a program: Java, Node, curl.
+         */
         public Builder allowMissingOrigin(boolean allow) {
             this.allowMissingOrigin = allow;
             return this;

@@ -44,6 +44,7 @@ abstract class EndpointContractTest {
     static final String HIDDEN = "/hidden";
     static final String SECURE = "/secure";
     static final String PINGED = "/pinged";
+    static final String ANY_ORIGIN = "/any-origin";
     static final String GOOD_ORIGIN = "http://good.example:8080";
     static final int MAX_LOCKS_PER_SESSION = 20;
 
@@ -76,7 +77,8 @@ abstract class EndpointContractTest {
                 DistLockEndpoints.config(service, EndpointOptions.builder().path(LIMITED).rateLimit(20, 20).build()),
                 DistLockEndpoints.config(service, EndpointOptions.builder().path(HIDDEN).hideHolder(true).build()),
                 DistLockEndpoints.config(service, secure),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(200)).build())));
+                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(200)).build()),
+                DistLockEndpoints.config(service, EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build())));
     }
 
     /** Users are named by a bearer token (header) or a {@code token} query parameter: a test stand-in for real credentials. */
@@ -611,9 +613,48 @@ abstract class EndpointContractTest {
         assertThat(RawWebSocket.handshakeStatus(secure, Map.of("Origin", GOOD_ORIGIN.toUpperCase(java.util.Locale.ROOT), "Authorization", "Bearer alice")))
                 .as("origins compare case-insensitively").isEqualTo(101);
         client(SECURE, Map.of("Origin", GOOD_ORIGIN, "Authorization", "Bearer alice")).request("OK", "action", "connect", "param", n("a"));
-        // The default endpoint takes any origin, and none.
-        client(MAIN, Map.of("Origin", "http://anywhere.example")).request("OK", "action", "connect", "param", n("b"));
+        // Listed origins widen the same-origin rule, they do not replace it.
+        assertThat(RawWebSocket.handshakeStatus(secure, Map.of("Origin", "http://127.0.0.1:" + secure.getPort(), "Authorization", "Bearer alice")))
+                .as("same origin on an endpoint with a list").isEqualTo(101);
+        // "*" takes any origin.
+        client(ANY_ORIGIN, Map.of("Origin", "http://anywhere.example")).request("OK", "action", "connect", "param", n("b"));
         client(MAIN, Map.of()).request("OK", "action", "connect", "param", n("c"));
+    }
+
+    /** Cross-Site WebSocket Hijacking: by default a browser page from another origin must not connect with the user's cookies. */
+    @Test
+    void byDefaultOnlyTheSameOriginAndClientsWithoutOriginMayConnect() {
+        URI main = uri(MAIN);
+        int port = main.getPort();
+        // Same origin: the Origin's host and port are the Host header's (a missing port is the scheme's default).
+        assertThat(originStatus(main, "http://127.0.0.1:" + port, "127.0.0.1:" + port)).as("same origin").isEqualTo(101);
+        assertThat(originStatus(main, "HTTP://LocalHost:" + port, "localhost:" + port)).as("case-insensitive").isEqualTo(101);
+        assertThat(originStatus(main, "http://app.example", "APP.example")).as("both on port 80").isEqualTo(101);
+        assertThat(originStatus(main, "http://app.example", "app.example:80")).as("http's port 80").isEqualTo(101);
+        assertThat(originStatus(main, "https://app.example", "app.example:443")).as("https's port 443").isEqualTo(101);
+        assertThat(originStatus(main, "http://[::1]:" + port, "[::1]:" + port)).as("IPv6").isEqualTo(101);
+        assertThat(originStatus(main, "http://[::1]", "[::1]")).as("IPv6, default port").isEqualTo(101);
+        assertThat(RawWebSocket.handshakeStatus(main, Map.of())).as("no Origin: not a browser").isEqualTo(101);
+        client(MAIN, Map.of("Origin", "http://127.0.0.1:" + port)).request("OK", "action", "connect", "param", n("a"));
+
+        // Cross-origin.
+        assertThat(originStatus(main, "http://evil.example", "127.0.0.1:" + port)).as("other host").isEqualTo(403);
+        assertThat(originStatus(main, "http://127.0.0.1:" + (port + 1), "127.0.0.1:" + port)).as("other port").isEqualTo(403);
+        assertThat(originStatus(main, "http://127.0.0.1", "127.0.0.1:" + port)).as("port 80 is not this port").isEqualTo(403);
+        assertThat(originStatus(main, "https://app.example", "app.example:80")).as("https is port 443").isEqualTo(403);
+        assertThat(originStatus(main, "http://app.example", "app.example:443")).as("http is port 80").isEqualTo(403);
+        assertThat(originStatus(main, "http://app.example.evil.example", "app.example")).as("suffix").isEqualTo(403);
+        assertThat(originStatus(main, "http://evil.example", "evil.example.app.example")).as("prefix").isEqualTo(403);
+        assertThat(originStatus(main, "http://[::1]:" + port, "127.0.0.1:" + port)).as("IPv6 against IPv4").isEqualTo(403);
+        assertThat(originStatus(main, "null", "127.0.0.1:" + port)).as("opaque origin (sandboxed page, file:)").isEqualTo(403);
+        assertThat(originStatus(main, "http://user@127.0.0.1:" + port, "127.0.0.1:" + port)).as("not an origin").isEqualTo(403);
+        assertThat(originStatus(main, "http://127.0.0.1:" + port + "/x", "127.0.0.1:" + port)).as("not an origin").isEqualTo(403);
+        assertThat(WsClient.refusedHandshake(main, Map.of("Origin", "http://evil.example")))
+                .as("a JDK client sees the complete 403").isEqualTo(403);
+    }
+
+    private static int originStatus(URI uri, String origin, String host) {
+        return RawWebSocket.handshakeStatus(uri, Map.of("Origin", origin, "Host", host));
     }
 
     @Test

@@ -48,7 +48,15 @@ class EndpointOptionsTest {
         assertThat(copy.hideHolder()).isFalse();
         assertThat(copy.path()).isEqualTo("/locks");
         assertThat(copy.allowedOrigins()).isEqualTo(o.allowedOrigins());
-        assertThat(o.toString()).contains("/locks");
+        assertThat(o.toString()).contains("/locks").contains("same-origin+[http://example.com:8080, https://b.example]");
+    }
+
+    @Test
+    void originsAreTheServersOwnByDefaultAndAnyWithAStar() {
+        assertThat(EndpointOptions.defaults().toString()).contains("origins=same-origin,");
+        EndpointOptions any = EndpointOptions.builder().allowedOrigins(List.of("*")).build();
+        assertThat(any.allowedOrigins()).containsExactly("*");
+        assertThat(any.toString()).contains("origins=any");
     }
 
     @Test
@@ -64,6 +72,7 @@ class EndpointOptionsTest {
         assertThatThrownBy(() -> b.allowedOrigins(List.of("example.com"))).hasMessageContaining("origin");
         assertThatThrownBy(() -> b.allowedOrigins(List.of("http://example.com/"))).hasMessageContaining("origin");
         assertThatThrownBy(() -> b.allowedOrigins(Arrays.asList("http://a.example", null))).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.allowedOrigins(List.of("*", "http://a.example"))).hasMessageContaining("alone");
         assertThatThrownBy(() -> b.authenticator(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.authorizer(null)).isInstanceOf(NullPointerException.class);
         assertThat(b.build()).isNotNull();

@@ -55,9 +55,10 @@ final class RawWebSocket implements AutoCloseable {
     }
 
     /**
-     * The HTTP status a server answers to a WebSocket handshake with these extra headers,
-     * read from the status line alone: a refusal need not come with a length or a close
-     * (Tyrus sends neither), which is fine for browsers but not for clients that read on.
+     * The HTTP status a server answers to a WebSocket handshake with these extra headers (a
+     * {@code Host} among them replaces the URI's), read from the status line alone: a refusal
+     * need not come with a length or a close (Tyrus sends neither), which is fine for browsers
+     * but not for clients that read on.
      */
     static int handshakeStatus(URI uri, Map<String, String> headers) {
         try (Socket socket = new Socket()) {
@@ -81,9 +82,11 @@ final class RawWebSocket implements AutoCloseable {
     private static String handshakeRequest(URI uri, Map<String, String> headers) {
         byte[] key = new byte[16];
         RANDOM.nextBytes(key);
+        // A Host among the headers replaces the URI's (a browser that reached the server by another name).
+        boolean ownHost = headers.keySet().stream().anyMatch("Host"::equalsIgnoreCase);
         StringBuilder request = new StringBuilder("GET " + uri.getRawPath()
                 + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()) + " HTTP/1.1\r\n"
-                + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
+                + (ownHost ? "" : "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n")
                 + "Upgrade: websocket\r\n"
                 + "Connection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key) + "\r\n"
