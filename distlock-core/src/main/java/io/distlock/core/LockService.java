@@ -97,6 +97,12 @@ public final class LockService implements AutoCloseable {
      * A node on the application's own Redisson client, which stays the application's: closing
      * the service does not shut it down.
      *
+     * <p>The client's {@code timeout} and {@code retryAttempts} do not apply to the service's
+     * own commands: each goes out with a response timeout of a sixth of the lease (at most
+     * 3 s) and is never resent, so no setting of the client can stretch a command past the
+     * lease or let a late copy of a release arrive after a newer grant. See
+     * {@code docs/safety.md}, "A late release frees nothing newer".
+     *
      * @throws BackendUnavailableException if Redis cannot be reached
      */
     public static LockService create(RedissonClient redisson, LockConfig config) {
