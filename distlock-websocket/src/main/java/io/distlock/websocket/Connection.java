@@ -34,7 +34,7 @@ import jakarta.websocket.Session;
  * releases the session when the connection ends for any reason.
  *
  * <p>The container delivers one frame at a time; replies complete on lock-service threads;
- * the timer pings. Shared state is guarded by this object's monitor.
+ * the node's timer checks liveness and its sender pings. Shared state is guarded by this object's monitor.
  */
 final class Connection {
 
@@ -191,14 +191,18 @@ final class Connection {
 
     // ---- liveness ----
 
+    /**
+     * Runs on the node's timer, shared by every connection: it must never block, so the
+     * container calls (a ping, a close) go to the node's sender.
+     */
     private void tick() {
         try {
             if (System.nanoTime() - lastHeardNanos >= 2 * pingNanos) {
                 LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
-                close(CloseCodes.GOING_AWAY, "no answer to pings");
+                node.sender().execute(() -> close(CloseCodes.GOING_AWAY, "no answer to pings"));
                 return;
             }
-            out.pingIfIdle();
+            out.pingIfIdle(node.sender());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "A connection's ping failed", e); // never let the timer task die
         }

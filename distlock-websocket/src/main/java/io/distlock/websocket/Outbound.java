@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -16,7 +17,9 @@ import java.util.function.Consumer;
  * the {@code WAIT} it follows.
  *
  * <p>Thread-safe. Sends start on whichever thread makes a frame ready while none is in
- * flight, and continue on the container's completion thread.
+ * flight, and continue on the container's completion thread (or on the ping's thread after a
+ * ping). Text sends are asynchronous; only the ping may block, so it runs on an executor given
+ * to {@link #pingIfIdle}.
  */
 final class Outbound {
 
@@ -26,7 +29,7 @@ final class Outbound {
         /** Starts sending; {@code done} gets null on success or the failure, possibly before this returns. */
         void send(String text, Consumer<Throwable> done);
 
-        /** Sends a ping; called only while no text send is in flight. */
+        /** Sends a ping; called only while no text send is in flight. May block (Jetty 12 does). */
         void ping() throws Exception;
     }
 
@@ -125,10 +128,13 @@ final class Outbound {
     }
 
     /**
-     * Pings if nothing is being sent; returns whether it did. A busy connection is not
-     * pinged: its sends complete only if the client reads, which the queue bound watches.
+     * Starts a ping on {@code executor} if nothing is being sent; returns whether it did. A
+     * busy connection is not pinged: its sends complete only if the client reads, which the
+     * queue bounds watch. No text send starts until the ping returns, and a connection whose
+     * last ping has not returned is busy: a client that stopped reading holds at most one
+     * {@code executor} thread, however long its ping blocks.
      */
-    boolean pingIfIdle() {
+    boolean pingIfIdle(Executor executor) {
         synchronized (this) {
             if (sending || closed) {
                 return false;
@@ -136,16 +142,27 @@ final class Outbound {
             sending = true; // no text send may start during the ping
         }
         try {
+            executor.execute(this::ping);
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                sending = false;
+            }
+            throw e;
+        }
+        return true;
+    }
+
+    private void ping() {
+        try {
             transport.ping();
         } catch (Exception e) {
             synchronized (this) {
                 sending = false;
             }
             onFailure.accept(e);
-            return true;
+            return;
         }
         sendLoop(next());
-        return true;
     }
 
     private void complete(Slot slot, String frame) {

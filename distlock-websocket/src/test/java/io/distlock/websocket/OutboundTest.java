@@ -169,13 +169,29 @@ class OutboundTest {
     void pingsOnlyWhenIdleAndNothingOvertakesIt() {
         Outbound out = outbound(100);
         out.push("busy");
-        assertThat(out.pingIfIdle()).isFalse();
+        assertThat(out.pingIfIdle(Runnable::run)).isFalse();
         transport.completeAll();
-        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(out.pingIfIdle(Runnable::run)).isTrue();
         assertThat(transport.pings).isEqualTo(1);
         out.push("after");
         transport.completeAll();
         assertThat(transport.sent).containsExactly("busy", "after");
+    }
+
+    @Test
+    void aPingRunsOnTheGivenExecutorAndKeepsTheConnectionBusyUntilItReturns() {
+        Outbound out = outbound(100);
+        ArrayDeque<Runnable> pingThread = new ArrayDeque<>();
+        assertThat(out.pingIfIdle(pingThread::add)).isTrue();
+        assertThat(transport.pings).as("not on the caller's thread").isZero();
+        assertThat(out.pingIfIdle(pingThread::add)).as("one ping in flight at most").isFalse();
+        out.push("waits for the ping");
+        assertThat(transport.sent).isEmpty();
+        pingThread.poll().run(); // the ping returns at last
+        assertThat(transport.pings).isEqualTo(1);
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("waits for the ping");
+        assertThat(pingThread).isEmpty();
     }
 
     @Test
@@ -188,14 +204,14 @@ class OutboundTest {
         assertThat(failure).hasValue(broken);
         out.push("c");
         assertThat(transport.sent).containsExactly("a");
-        assertThat(out.pingIfIdle()).isFalse();
+        assertThat(out.pingIfIdle(Runnable::run)).isFalse();
     }
 
     @Test
     void aFailedPingIsReported() {
         Outbound out = outbound(100);
         transport.failPing = new IOException("gone");
-        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(out.pingIfIdle(Runnable::run)).isTrue();
         assertThat(failure.get()).hasMessage("gone");
     }
 }
