@@ -51,7 +51,15 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
         if (!originAllowed(header(request, "Origin"))) {
-            refuse(response);
+            node.telemetry().refused("origin");
+            refuse(response, 403, "Forbidden");
+            return;
+        }
+        // Before the authenticator: a full node spends nothing on a newcomer. Counted again
+        // when the connection opens, for handshakes that race past this together.
+        if (node.openConnections() >= node.options.maxConnections()) {
+            node.telemetry().refused("capacity");
+            refuse(response, 503, "Service Unavailable");
             return;
         }
         Authenticator authenticator = node.options.authenticator();
@@ -65,7 +73,8 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             principal = null;
         }
         if (principal == null || principal.isEmpty()) {
-            refuse(response);
+            node.telemetry().refused("authentication");
+            refuse(response, 403, "Forbidden");
             return;
         }
         // Containers give modifyHandshake a per-connection copy of the user properties, which
@@ -100,7 +109,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     }
 
     /**
-     * Fails the handshake with HTTP 403. JSR-356 has no portable way to do this from
+     * Fails the handshake with HTTP {@code status} (403, 503). JSR-356 has no portable way to do this from
      * {@code modifyHandshake}, so this speaks to the two containers we test:
      * <ul>
      * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus fails every
@@ -112,7 +121,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
      * Elsewhere the exception still fails the upgrade, with the container's own status
      * (Tomcat answers 500); there, refuse with a servlet filter in front of the endpoint.
      */
-    static void refuse(HandshakeResponse response) {
+    static void refuse(HandshakeResponse response, int status, String reason) {
         Method setStatus;
         try {
             setStatus = response.getClass().getMethod("setStatus", int.class);
@@ -121,9 +130,9 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         }
         if (setStatus != null) {
             try {
-                setStatus.invoke(response, 403);
+                setStatus.invoke(response, status);
                 try {
-                    response.getClass().getMethod("setReasonPhrase", String.class).invoke(response, "Forbidden");
+                    response.getClass().getMethod("setReasonPhrase", String.class).invoke(response, reason);
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     // the status is what counts
                 }
@@ -138,15 +147,15 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
                 LOG.log(Level.DEBUG, "Could not set the handshake status: {0}", e.toString());
             }
         }
-        RuntimeException refusal = jettyForbidden(response.getClass().getClassLoader());
+        RuntimeException refusal = jettyRefusal(response.getClass().getClassLoader(), status, reason);
         throw refusal != null ? refusal : new SecurityException("WebSocket handshake refused");
     }
 
-    private static RuntimeException jettyForbidden(ClassLoader loader) {
+    private static RuntimeException jettyRefusal(ClassLoader loader, int status, String reason) {
         try {
             Class<?> type = Class.forName("org.eclipse.jetty.http.HttpException$RuntimeException", false, loader);
             Constructor<?> constructor = type.getConstructor(int.class, String.class);
-            return (RuntimeException) constructor.newInstance(403, "Forbidden");
+            return (RuntimeException) constructor.newInstance(status, reason);
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return null;
         }

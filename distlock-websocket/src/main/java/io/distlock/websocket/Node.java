@@ -53,6 +53,8 @@ final class Node {
     private final Shared shared;
     private final ScheduledExecutorService timer;
     private final Executor sender;
+    /** Open connections of this config, for {@link EndpointOptions#maxConnections()}. */
+    private final AtomicInteger open = new AtomicInteger();
 
     Node(LockService service, EndpointOptions options, Shared shared) {
         this(service, options, shared, newTimer(), newSender());
@@ -65,6 +67,19 @@ final class Node {
         this.connections = shared.connections;
         this.timer = timer;
         this.sender = sender;
+    }
+
+    /** Counts a connection that opened; returns how many are open now. */
+    int opened() {
+        return open.incrementAndGet();
+    }
+
+    void closed() {
+        open.decrementAndGet();
+    }
+
+    int openConnections() {
+        return open.get();
     }
 
     EndpointTelemetry telemetry() {

@@ -7,7 +7,7 @@ import java.util.function.Consumer;
 
 /**
  * The frames going to one connection: replies in request order, pushes in between, one send
- * at a time, at most {@code maxQueued} waiting.
+ * at a time, at most {@code maxQueued} frames and {@code maxQueuedBytes} bytes waiting.
  *
  * <p>Why one send at a time: JSR-356 forbids starting an asynchronous send before the
  * previous one completed, and Tomcat enforces it with an exception. Why slots: a reply
@@ -50,23 +50,27 @@ final class Outbound {
 
     private final Transport transport;
     private final int maxQueued;
+    private final long maxQueuedBytes;
     private final Runnable onOverflow;
     private final Consumer<Throwable> onFailure;
 
     private final ArrayDeque<Slot> order = new ArrayDeque<>(); // guarded by this
     private final ArrayDeque<String> ready = new ArrayDeque<>(); // guarded by this
     private int queued; // frames made but not yet handed to the transport; guarded by this
+    private long queuedBytes; // their size; guarded by this
     private int reserved; // replies reserved but not yet made; guarded by this
     private boolean sending; // guarded by this
     private boolean closed; // guarded by this
 
     /**
-     * @param onOverflow called once, outside any lock, when more than {@code maxQueued} frames wait
+     * @param onOverflow called once, outside any lock, when more than {@code maxQueued} frames
+     *                   or {@code maxQueuedBytes} bytes wait
      * @param onFailure  called when a send or ping fails (the connection is broken)
      */
-    Outbound(Transport transport, int maxQueued, Runnable onOverflow, Consumer<Throwable> onFailure) {
+    Outbound(Transport transport, int maxQueued, long maxQueuedBytes, Runnable onOverflow, Consumer<Throwable> onFailure) {
         this.transport = transport;
         this.maxQueued = maxQueued;
+        this.maxQueuedBytes = maxQueuedBytes;
         this.onOverflow = onOverflow;
         this.onFailure = onFailure;
     }
@@ -110,6 +114,7 @@ final class Outbound {
                 order.add(slot);
             }
             queued++;
+            queuedBytes += size(frame);
             overflow = overflowed();
         }
         afterQueued(overflow);
@@ -178,6 +183,7 @@ final class Outbound {
             }
             reserved--;
             queued++;
+            queuedBytes += size(frame);
             while (!order.isEmpty() && order.peek().done) {
                 ready.add(order.poll().frame);
             }
@@ -186,8 +192,21 @@ final class Outbound {
         afterQueued(overflow);
     }
 
+    /**
+     * A frame's size on the wire: frames are written with non-ASCII escaped, so one char is
+     * one byte (and one byte of heap, as Java stores such strings).
+     */
+    private static int size(String frame) {
+        return frame.length();
+    }
+
+    /** Frames' bytes made but not yet handed to the transport (for tests). */
+    synchronized long queuedBytes() {
+        return queuedBytes;
+    }
+
     private boolean overflowed() {
-        if (queued + reserved <= maxQueued) {
+        if (queued + reserved <= maxQueued && queuedBytes <= maxQueuedBytes) {
             return false;
         }
         close();
@@ -207,6 +226,7 @@ final class Outbound {
             sending = true;
             first = ready.poll();
             queued--;
+            queuedBytes -= size(first);
         }
         sendLoop(first);
     }
@@ -219,6 +239,7 @@ final class Outbound {
                 sending = false;
             } else {
                 queued--;
+                queuedBytes -= size(frame);
             }
             return frame;
         }

@@ -75,8 +75,12 @@ class OutboundTest {
     private final AtomicInteger overflows = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
+    private Outbound outbound(int maxQueued, long maxQueuedBytes) {
+        return new Outbound(transport, maxQueued, maxQueuedBytes, overflows::incrementAndGet, failure::set);
+    }
+
     private Outbound outbound(int maxQueued) {
-        return new Outbound(transport, maxQueued, overflows::incrementAndGet, failure::set);
+        return new Outbound(transport, maxQueued, Long.MAX_VALUE, overflows::incrementAndGet, failure::set);
     }
 
     @Test
@@ -148,6 +152,38 @@ class OutboundTest {
         transport.completeAll();
         assertThat(overflows).hasValue(1);
         assertThat(transport.sent).containsExactly("in flight");
+    }
+
+    @Test
+    void pastTheBoundInBytesTheConnectionIsGivenUpOnce() {
+        Outbound out = outbound(1000, 10);
+        out.push("f"); // handed to the transport at once: not waiting any more
+        Outbound.Slot reply = out.reserve(); // no size yet: only counted as a frame
+        out.push("12345");
+        reply.complete("1234");
+        assertThat(out.queuedBytes()).isEqualTo(9);
+        out.push("1");
+        assertThat(overflows).hasValue(0);
+        out.push("2");
+        assertThat(overflows).hasValue(1);
+        out.push("3");
+        transport.completeAll();
+        assertThat(overflows).hasValue(1);
+        assertThat(transport.sent).containsExactly("f");
+    }
+
+    @Test
+    void bytesHandedToTheTransportNoLongerCount() {
+        Outbound out = outbound(1000, 10);
+        out.push("in flight");
+        out.push("0123456789");
+        assertThat(out.queuedBytes()).isEqualTo(10);
+        transport.completeNext();
+        assertThat(out.queuedBytes()).isZero();
+        out.push("0123456789");
+        transport.completeAll();
+        assertThat(overflows).hasValue(0);
+        assertThat(transport.sent).containsExactly("in flight", "0123456789", "0123456789");
     }
 
     @Test
