@@ -34,7 +34,8 @@ import jakarta.websocket.Session;
  * releases the session when the connection ends for any reason.
  *
  * <p>The container delivers one frame at a time; replies complete on lock-service threads;
- * the node's timer checks liveness and its sender pings. Shared state is guarded by this object's monitor.
+ * the node's timer checks liveness and its sender pings. Shared state is guarded by this
+ * object's monitor.
  */
 final class Connection {
 

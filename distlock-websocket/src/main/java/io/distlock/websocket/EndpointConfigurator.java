@@ -23,6 +23,8 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
 
     /** User-property key of the authenticated principal. */
     static final String PRINCIPAL = "io.distlock.websocket.principal";
+    /** User-property key marking a handshake this configurator refused. */
+    static final String REFUSED = "io.distlock.websocket.refused";
 
     private final Node node;
 
@@ -51,15 +53,13 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
         if (!originAllowed(header(request, "Origin"))) {
-            node.telemetry().refused("origin");
-            refuse(response, 403, "Forbidden");
+            refuse(config, response, "origin", 403, "Forbidden");
             return;
         }
         // Before the authenticator: a full node spends nothing on a newcomer. Counted again
         // when the connection opens, for handshakes that race past this together.
         if (node.openConnections() >= node.options.maxConnections()) {
-            node.telemetry().refused("capacity");
-            refuse(response, 503, "Service Unavailable");
+            refuse(config, response, "capacity", 503, "Service Unavailable");
             return;
         }
         Authenticator authenticator = node.options.authenticator();
@@ -73,8 +73,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             principal = null;
         }
         if (principal == null || principal.isEmpty()) {
-            node.telemetry().refused("authentication");
-            refuse(response, 403, "Forbidden");
+            refuse(config, response, "authentication", 403, "Forbidden");
             return;
         }
         // Containers give modifyHandshake a per-connection copy of the user properties, which
@@ -102,6 +101,25 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         return endpointClass.cast(new DistLockEndpoint(node));
     }
 
+    /**
+     * Counts the refusal, marks the connection refused (Tyrus opens the endpoint even after a
+     * refused handshake: see {@link #refused}) and sets the status.
+     */
+    private void refuse(ServerEndpointConfig config, HandshakeResponse response, String why, int status, String reason) {
+        node.telemetry().refused(why);
+        config.getUserProperties().put(REFUSED, Boolean.TRUE);
+        refuse(response, status, reason);
+    }
+
+    /**
+     * Whether this connection's handshake was refused. Tyrus answers the refusal's status, yet
+     * still opens the endpoint for it (measured with Tyrus 2.2: {@code onOpen} runs on the
+     * connection it then closes); such a connection must be neither served nor counted.
+     */
+    static boolean refused(Session ws, EndpointConfig config) {
+        return ws.getUserProperties().get(REFUSED) != null || config.getUserProperties().get(REFUSED) != null;
+    }
+
     /** The principal the authenticator gave this connection, or null. */
     static Object principal(Session ws, EndpointConfig config) {
         Object principal = ws.getUserProperties().get(PRINCIPAL);
@@ -112,9 +130,9 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
      * Fails the handshake with HTTP {@code status} (403, 503). JSR-356 has no portable way to do this from
      * {@code modifyHandshake}, so this speaks to the two containers we test:
      * <ul>
-     * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus fails every
+     * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus answers every
      *     handshake whose status is not 101 (or a redirect) with that status and the
-     *     headers we leave;</li>
+     *     headers we leave (though it still opens the endpoint, see {@link #refused});</li>
      * <li>Jetty 12: an exception thrown here fails the upgrade, and one that is Jetty's
      *     {@code HttpException} sets the response status.</li>
      * </ul>
