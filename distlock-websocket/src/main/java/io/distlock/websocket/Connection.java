@@ -34,7 +34,8 @@ import jakarta.websocket.Session;
  * releases the session when the connection ends for any reason.
  *
  * <p>The container delivers one frame at a time; replies complete on lock-service threads;
- * the timer pings. Shared state is guarded by this object's monitor.
+ * the node's timer checks liveness and its sender pings. Shared state is guarded by this
+ * object's monitor.
  */
 final class Connection {
 
@@ -49,6 +50,7 @@ final class Connection {
     private final long pingNanos;
     private volatile long lastHeardNanos;
     private ScheduledFuture<?> ticker; // guarded by this
+    private boolean counted; // in the node's open connections; guarded by this
 
     private LockSession session; // guarded by this
     private boolean closed; // guarded by this
@@ -59,8 +61,8 @@ final class Connection {
         this.ws = ws;
         this.principal = principal;
         EndpointOptions options = node.options;
-        this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(),
-                () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too many frames waiting to be sent"),
+        this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
+                () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"),
                 this::sendFailed);
         long now = System.nanoTime();
         this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
@@ -68,16 +70,26 @@ final class Connection {
         this.lastHeardNanos = now;
     }
 
-    /** Starts pinging and makes the connection visible to {@link DistLockEndpoints#closeAll}. */
+    /**
+     * Starts pinging, counts the connection, and makes it visible to
+     * {@link DistLockEndpoints#closeAll}. The handshake refuses connections past the limit;
+     * handshakes that raced past it together are closed here (1013, try again later).
+     */
     void start() {
         node.connections.add(this);
+        boolean overLimit;
         synchronized (this) {
             if (closed) {
                 node.connections.remove(this);
                 return;
             }
+            counted = true;
+            overLimit = node.opened() > node.options.maxConnections();
             long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
             ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+        }
+        if (overLimit) {
+            node.sender().execute(() -> close(CloseCodes.TRY_AGAIN_LATER, "too many connections; try again later"));
         }
     }
 
@@ -157,6 +169,10 @@ final class Connection {
             if (ticker != null) {
                 ticker.cancel(false);
             }
+            if (counted) {
+                counted = false;
+                node.closed();
+            }
         }
         out.close();
         node.connections.remove(this);
@@ -191,14 +207,18 @@ final class Connection {
 
     // ---- liveness ----
 
+    /**
+     * Runs on the node's timer, shared by every connection: it must never block, so the
+     * container calls (a ping, a close) go to the node's sender.
+     */
     private void tick() {
         try {
             if (System.nanoTime() - lastHeardNanos >= 2 * pingNanos) {
                 LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
-                close(CloseCodes.GOING_AWAY, "no answer to pings");
+                node.sender().execute(() -> close(CloseCodes.GOING_AWAY, "no answer to pings"));
                 return;
             }
-            out.pingIfIdle();
+            out.pingIfIdle(node.sender());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "A connection's ping failed", e); // never let the timer task die
         }

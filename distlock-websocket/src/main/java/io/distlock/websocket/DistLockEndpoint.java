@@ -1,5 +1,6 @@
 package io.distlock.websocket;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 
@@ -27,6 +28,15 @@ public final class DistLockEndpoint extends Endpoint {
 
     @Override
     public void onOpen(Session ws, EndpointConfig config) {
+        if (EndpointConfigurator.refused(ws, config)) {
+            // The client was answered 403 or 503 already (Tyrus opens such connections too).
+            try {
+                ws.close(new CloseReason(CloseReason.CloseCodes.VIOLATED_POLICY, "handshake refused"));
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.DEBUG, "Could not close a refused WebSocket: {0}", e.toString());
+            }
+            return;
+        }
         EndpointOptions options = node.options;
         ws.setMaxTextMessageBufferSize(options.maxFrameBytes());
         ws.setMaxBinaryMessageBufferSize(options.maxFrameBytes());

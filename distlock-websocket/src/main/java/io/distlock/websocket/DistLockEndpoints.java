@@ -10,6 +10,8 @@ import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -52,8 +54,22 @@ public final class DistLockEndpoints {
     public static ServerEndpointConfig config(LockService service, EndpointOptions options) {
         Objects.requireNonNull(service, "service");
         Objects.requireNonNull(options, "options");
-        Node node = new Node(service, options, shared(service));
-        return ServerEndpointConfig.Builder.create(DistLockEndpoint.class, options.path())
+        return config(new Node(service, options, shared(service)));
+    }
+
+    /**
+     * As {@link #config(LockService, EndpointOptions)}, with the executors the endpoint pings
+     * with given (see {@link Node}); the caller shuts them down. For tests.
+     */
+    static ServerEndpointConfig config(LockService service, EndpointOptions options, ScheduledExecutorService timer, Executor sender) {
+        Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(options, "options");
+        return config(new Node(service, options, shared(service), Objects.requireNonNull(timer, "timer"),
+                Objects.requireNonNull(sender, "sender")));
+    }
+
+    private static ServerEndpointConfig config(Node node) {
+        return ServerEndpointConfig.Builder.create(DistLockEndpoint.class, node.options.path())
                 .configurator(new EndpointConfigurator(node))
                 .build();
     }

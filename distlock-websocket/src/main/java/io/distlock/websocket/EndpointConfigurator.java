@@ -25,6 +25,8 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
 
     /** User-property key of the authenticated principal. */
     static final String PRINCIPAL = "io.distlock.websocket.principal";
+    /** User-property key marking a handshake this configurator refused. */
+    static final String REFUSED = "io.distlock.websocket.refused";
 
     private final Node node;
 
@@ -62,7 +64,13 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
         if (!originAllowed(header(request, "Origin"), header(request, "Host"))) {
-            refuse(response);
+            refuse(config, response, "origin", 403, "Forbidden");
+            return;
+        }
+        // Before the authenticator: a full node spends nothing on a newcomer. Counted again
+        // when the connection opens, for handshakes that race past this together.
+        if (node.openConnections() >= node.options.maxConnections()) {
+            refuse(config, response, "capacity", 503, "Service Unavailable");
             return;
         }
         Authenticator authenticator = node.options.authenticator();
@@ -76,7 +84,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             principal = null;
         }
         if (principal == null || principal.isEmpty()) {
-            refuse(response);
+            refuse(config, response, "authentication", 403, "Forbidden");
             return;
         }
         // Containers give modifyHandshake a per-connection copy of the user properties, which
@@ -104,6 +112,25 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         return endpointClass.cast(new DistLockEndpoint(node));
     }
 
+    /**
+     * Counts the refusal, marks the connection refused (Tyrus opens the endpoint even after a
+     * refused handshake: see {@link #refused}) and sets the status.
+     */
+    private void refuse(ServerEndpointConfig config, HandshakeResponse response, String why, int status, String reason) {
+        node.telemetry().refused(why);
+        config.getUserProperties().put(REFUSED, Boolean.TRUE);
+        refuse(response, status, reason);
+    }
+
+    /**
+     * Whether this connection's handshake was refused. Tyrus answers the refusal's status, yet
+     * still opens the endpoint for it (measured with Tyrus 2.2: {@code onOpen} runs on the
+     * connection it then closes); such a connection must be neither served nor counted.
+     */
+    static boolean refused(Session ws, EndpointConfig config) {
+        return ws.getUserProperties().get(REFUSED) != null || config.getUserProperties().get(REFUSED) != null;
+    }
+
     /** The principal the authenticator gave this connection, or null. */
     static Object principal(Session ws, EndpointConfig config) {
         Object principal = ws.getUserProperties().get(PRINCIPAL);
@@ -111,19 +138,19 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     }
 
     /**
-     * Fails the handshake with HTTP 403. JSR-356 has no portable way to do this from
+     * Fails the handshake with HTTP {@code status} (403, 503). JSR-356 has no portable way to do this from
      * {@code modifyHandshake}, so this speaks to the two containers we test:
      * <ul>
-     * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus fails every
+     * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus answers every
      *     handshake whose status is not 101 (or a redirect) with that status and the
-     *     headers we leave;</li>
+     *     headers we leave (though it still opens the endpoint, see {@link #refused});</li>
      * <li>Jetty 12: an exception thrown here fails the upgrade, and one that is Jetty's
      *     {@code HttpException} sets the response status.</li>
      * </ul>
      * Elsewhere the exception still fails the upgrade, with the container's own status
      * (Tomcat answers 500); there, refuse with a servlet filter in front of the endpoint.
      */
-    static void refuse(HandshakeResponse response) {
+    static void refuse(HandshakeResponse response, int status, String reason) {
         Method setStatus;
         try {
             setStatus = response.getClass().getMethod("setStatus", int.class);
@@ -132,9 +159,9 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         }
         if (setStatus != null) {
             try {
-                setStatus.invoke(response, 403);
+                setStatus.invoke(response, status);
                 try {
-                    response.getClass().getMethod("setReasonPhrase", String.class).invoke(response, "Forbidden");
+                    response.getClass().getMethod("setReasonPhrase", String.class).invoke(response, reason);
                 } catch (ReflectiveOperationException | RuntimeException e) {
                     // the status is what counts
                 }
@@ -149,15 +176,15 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
                 LOG.log(Level.DEBUG, "Could not set the handshake status: {0}", e.toString());
             }
         }
-        RuntimeException refusal = jettyForbidden(response.getClass().getClassLoader());
+        RuntimeException refusal = jettyRefusal(response.getClass().getClassLoader(), status, reason);
         throw refusal != null ? refusal : new SecurityException("WebSocket handshake refused");
     }
 
-    private static RuntimeException jettyForbidden(ClassLoader loader) {
+    private static RuntimeException jettyRefusal(ClassLoader loader, int status, String reason) {
         try {
             Class<?> type = Class.forName("org.eclipse.jetty.http.HttpException$RuntimeException", false, loader);
             Constructor<?> constructor = type.getConstructor(int.class, String.class);
-            return (RuntimeException) constructor.newInstance(403, "Forbidden");
+            return (RuntimeException) constructor.newInstance(status, reason);
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return null;
         }

@@ -29,6 +29,9 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
  *       <td>{@code RETRY} and {@code LOST} pushes queued for connections</td></tr>
  *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
+ *   <tr><td>{@code distlock.websocket.handshakes.refused}</td><td>counter, tag {@code reason}</td>
+ *       <td>handshakes refused: {@code origin} and {@code authentication} (HTTP 403),
+ *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached)</td></tr>
  * </table>
  *
  * <pre>{@code new EndpointMetrics(service).bindTo(registry);}</pre>
@@ -39,6 +42,7 @@ public final class EndpointMetrics implements MeterBinder {
 
     private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "unknown", "invalid"};
     private static final String[] STATUSES = {"OK", "LOCKED", "WAIT", "FAIL"};
+    private static final String[] REFUSALS = {"origin", "authentication", "capacity"};
     private static final Duration[] BUCKETS = {
         Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
@@ -57,6 +61,11 @@ public final class EndpointMetrics implements MeterBinder {
                 .description("open WebSocket connections").register(registry);
         Counter retries = pushes(registry, "RETRY");
         Counter lost = pushes(registry, "LOST");
+        Counter[] refusals = new Counter[REFUSALS.length];
+        for (int i = 0; i < REFUSALS.length; i++) {
+            refusals[i] = Counter.builder("distlock.websocket.handshakes.refused").tag("reason", REFUSALS[i])
+                    .description("WebSocket handshakes refused").register(registry);
+        }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
         shared.telemetry = new EndpointTelemetry() {
@@ -80,6 +89,11 @@ public final class EndpointMetrics implements MeterBinder {
             @Override
             public void pushed(String status) {
                 ("LOST".equals(status) ? lost : retries).increment();
+            }
+
+            @Override
+            public void refused(String reason) {
+                refusals[index(REFUSALS, reason, REFUSALS.length - 1)].increment();
             }
         };
     }

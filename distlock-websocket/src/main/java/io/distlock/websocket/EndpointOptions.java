@@ -42,6 +42,8 @@ public final class EndpointOptions {
     private final int rateLimitPerSecond;
     private final int rateLimitBurst;
     private final int maxQueuedPushes;
+    private final long maxQueuedBytes;
+    private final int maxConnections;
 
     private EndpointOptions(Builder b) {
         path = b.path;
@@ -55,6 +57,8 @@ public final class EndpointOptions {
         rateLimitPerSecond = b.rateLimitPerSecond;
         rateLimitBurst = b.rateLimitBurst;
         maxQueuedPushes = b.maxQueuedPushes;
+        maxQueuedBytes = b.maxQueuedBytes;
+        maxConnections = b.maxConnections;
     }
 
     /**
@@ -82,6 +86,8 @@ public final class EndpointOptions {
         b.rateLimitPerSecond = rateLimitPerSecond;
         b.rateLimitBurst = rateLimitBurst;
         b.maxQueuedPushes = maxQueuedPushes;
+        b.maxQueuedBytes = maxQueuedBytes;
+        b.maxConnections = maxConnections;
         return b;
     }
 
@@ -147,13 +153,34 @@ public final class EndpointOptions {
         return maxQueuedPushes;
     }
 
+    /**
+     * Bytes of frames (replies and pushes) that may wait to be sent to one connection; past
+     * it the connection is closed with 1008 and its session released, as past
+     * {@link #maxQueuedPushes()}. Both bounds hold: this one caps the memory a client that
+     * does not read can hold (a reply echoes its names and escapes non-ASCII, so one may be
+     * about ten times its request, some 70 KB with 8 KiB frames), while the frame count also
+     * caps requests still being worked on, whose replies have no size yet.
+     */
+    public long maxQueuedBytes() {
+        return maxQueuedBytes;
+    }
+
+    /**
+     * Open connections this endpoint (this config) serves at most; past it a handshake is
+     * refused with HTTP 503, before the authenticator is asked.
+     */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
     @Override
     public String toString() {
         return "EndpointOptions{path=" + path + ", origins=" + describeOrigins()
                 + ", allowMissingOrigin=" + allowMissingOrigin + ", hideHolder=" + hideHolder
                 + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
                 + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
-                + ", maxQueuedPushes=" + maxQueuedPushes + "}";
+                + ", maxQueuedPushes=" + maxQueuedPushes + ", maxQueuedBytes=" + maxQueuedBytes
+                + ", maxConnections=" + maxConnections + "}";
     }
 
     private String describeOrigins() {
@@ -176,6 +203,8 @@ public final class EndpointOptions {
         private int rateLimitPerSecond = 200;
         private int rateLimitBurst = 400;
         private int maxQueuedPushes = 1000;
+        private long maxQueuedBytes = 1L << 20;
+        private int maxConnections = 10_000;
 
         private Builder() { }
 
@@ -289,7 +318,33 @@ public final class EndpointOptions {
             return this;
         }
 
+        /**
+         * Default 1 MiB (1,048,576); at least 16 times {@link #maxFrameBytes(int)} (checked by
+         * {@link #build()}), so that the largest reply fits a few times over.
+         */
+        public Builder maxQueuedBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxQueuedBytes must be at least 1, was " + bytes);
+            }
+            this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        /** Default 10,000; at least 1. */
+        public Builder maxConnections(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConnections must be at least 1, was " + max);
+            }
+            this.maxConnections = max;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if {@code maxQueuedBytes} is less than 16 times {@code maxFrameBytes} */
         public EndpointOptions build() {
+            if (maxQueuedBytes < 16L * maxFrameBytes) {
+                throw new IllegalArgumentException("maxQueuedBytes must be at least 16 times maxFrameBytes (" + 16L * maxFrameBytes
+                        + "), room for the largest replies, was " + maxQueuedBytes);
+            }
             return new EndpointOptions(this);
         }
 

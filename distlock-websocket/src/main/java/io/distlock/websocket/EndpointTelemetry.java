@@ -18,4 +18,10 @@ interface EndpointTelemetry {
 
     /** A {@code RETRY} or {@code LOST} push was queued for a connection. */
     default void pushed(String status) { }
+
+    /**
+     * A handshake was refused: {@code origin} (HTTP 403), {@code authentication} (403) or
+     * {@code capacity} (503, {@link EndpointOptions#maxConnections()} reached).
+     */
+    default void refused(String reason) { }
 }

@@ -1,12 +1,13 @@
 package io.distlock.websocket;
 
 import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
  * The frames going to one connection: replies in request order, pushes in between, one send
- * at a time, at most {@code maxQueued} waiting.
+ * at a time, at most {@code maxQueued} frames and {@code maxQueuedBytes} bytes waiting.
  *
  * <p>Why one send at a time: JSR-356 forbids starting an asynchronous send before the
  * previous one completed, and Tomcat enforces it with an exception. Why slots: a reply
@@ -16,7 +17,9 @@ import java.util.function.Consumer;
  * the {@code WAIT} it follows.
  *
  * <p>Thread-safe. Sends start on whichever thread makes a frame ready while none is in
- * flight, and continue on the container's completion thread.
+ * flight, and continue on the container's completion thread (or on the ping's thread after a
+ * ping). Text sends are asynchronous; only the ping may block, so it runs on an executor given
+ * to {@link #pingIfIdle}.
  */
 final class Outbound {
 
@@ -26,7 +29,7 @@ final class Outbound {
         /** Starts sending; {@code done} gets null on success or the failure, possibly before this returns. */
         void send(String text, Consumer<Throwable> done);
 
-        /** Sends a ping; called only while no text send is in flight. */
+        /** Sends a ping; called only while no text send is in flight. May block (Jetty 12 does). */
         void ping() throws Exception;
     }
 
@@ -47,23 +50,27 @@ final class Outbound {
 
     private final Transport transport;
     private final int maxQueued;
+    private final long maxQueuedBytes;
     private final Runnable onOverflow;
     private final Consumer<Throwable> onFailure;
 
     private final ArrayDeque<Slot> order = new ArrayDeque<>(); // guarded by this
     private final ArrayDeque<String> ready = new ArrayDeque<>(); // guarded by this
     private int queued; // frames made but not yet handed to the transport; guarded by this
+    private long queuedBytes; // their size; guarded by this
     private int reserved; // replies reserved but not yet made; guarded by this
     private boolean sending; // guarded by this
     private boolean closed; // guarded by this
 
     /**
-     * @param onOverflow called once, outside any lock, when more than {@code maxQueued} frames wait
+     * @param onOverflow called once, outside any lock, when more than {@code maxQueued} frames
+     *                   or {@code maxQueuedBytes} bytes wait
      * @param onFailure  called when a send or ping fails (the connection is broken)
      */
-    Outbound(Transport transport, int maxQueued, Runnable onOverflow, Consumer<Throwable> onFailure) {
+    Outbound(Transport transport, int maxQueued, long maxQueuedBytes, Runnable onOverflow, Consumer<Throwable> onFailure) {
         this.transport = transport;
         this.maxQueued = maxQueued;
+        this.maxQueuedBytes = maxQueuedBytes;
         this.onOverflow = onOverflow;
         this.onFailure = onFailure;
     }
@@ -107,6 +114,7 @@ final class Outbound {
                 order.add(slot);
             }
             queued++;
+            queuedBytes += size(frame);
             overflow = overflowed();
         }
         afterQueued(overflow);
@@ -125,10 +133,13 @@ final class Outbound {
     }
 
     /**
-     * Pings if nothing is being sent; returns whether it did. A busy connection is not
-     * pinged: its sends complete only if the client reads, which the queue bound watches.
+     * Starts a ping on {@code executor} if nothing is being sent; returns whether it did. A
+     * busy connection is not pinged: its sends complete only if the client reads, which the
+     * queue bounds watch. No text send starts until the ping returns, and a connection whose
+     * last ping has not returned is busy: a client that stopped reading holds at most one
+     * {@code executor} thread, however long its ping blocks.
      */
-    boolean pingIfIdle() {
+    boolean pingIfIdle(Executor executor) {
         synchronized (this) {
             if (sending || closed) {
                 return false;
@@ -136,16 +147,27 @@ final class Outbound {
             sending = true; // no text send may start during the ping
         }
         try {
+            executor.execute(this::ping);
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                sending = false;
+            }
+            throw e;
+        }
+        return true;
+    }
+
+    private void ping() {
+        try {
             transport.ping();
         } catch (Exception e) {
             synchronized (this) {
                 sending = false;
             }
             onFailure.accept(e);
-            return true;
+            return;
         }
         sendLoop(next());
-        return true;
     }
 
     private void complete(Slot slot, String frame) {
@@ -161,6 +183,7 @@ final class Outbound {
             }
             reserved--;
             queued++;
+            queuedBytes += size(frame);
             while (!order.isEmpty() && order.peek().done) {
                 ready.add(order.poll().frame);
             }
@@ -169,8 +192,21 @@ final class Outbound {
         afterQueued(overflow);
     }
 
+    /**
+     * A frame's size on the wire: frames are written with non-ASCII escaped, so one char is
+     * one byte (and one byte of heap, as Java stores such strings).
+     */
+    private static int size(String frame) {
+        return frame.length();
+    }
+
+    /** Frames' bytes made but not yet handed to the transport (for tests). */
+    synchronized long queuedBytes() {
+        return queuedBytes;
+    }
+
     private boolean overflowed() {
-        if (queued + reserved <= maxQueued) {
+        if (queued + reserved <= maxQueued && queuedBytes <= maxQueuedBytes) {
             return false;
         }
         close();
@@ -190,6 +226,7 @@ final class Outbound {
             sending = true;
             first = ready.poll();
             queued--;
+            queuedBytes -= size(first);
         }
         sendLoop(first);
     }
@@ -202,6 +239,7 @@ final class Outbound {
                 sending = false;
             } else {
                 queued--;
+                queuedBytes -= size(frame);
             }
             return frame;
         }

@@ -26,6 +26,8 @@ class EndpointOptionsTest {
         assertThat(o.rateLimitPerSecond()).isEqualTo(200);
         assertThat(o.rateLimitBurst()).isEqualTo(400);
         assertThat(o.maxQueuedPushes()).isEqualTo(1000);
+        assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
+        assertThat(o.maxConnections()).isEqualTo(10_000);
         assertThat(o.authorizer().mayLock(null, "x")).isTrue();
         HandshakeInfo anyone = new HandshakeInfo(Map.of(), Map.of(), null, null);
         assertThat(o.authenticator().authenticate(anyone)).isPresent();
@@ -42,13 +44,20 @@ class EndpointOptionsTest {
                 .pingInterval(Duration.ofMillis(10))
                 .rateLimit(1, 1)
                 .maxQueuedPushes(1)
+                .maxQueuedBytes(4096)
+                .maxConnections(1)
                 .build();
+        assertThat(o.maxQueuedBytes()).isEqualTo(4096);
+        assertThat(o.maxConnections()).isEqualTo(1);
         assertThat(o.allowedOrigins()).containsExactly("http://example.com:8080", "https://b.example");
         EndpointOptions copy = o.toBuilder().hideHolder(false).build();
         assertThat(copy.hideHolder()).isFalse();
         assertThat(copy.path()).isEqualTo("/locks");
         assertThat(copy.allowedOrigins()).isEqualTo(o.allowedOrigins());
-        assertThat(o.toString()).contains("/locks").contains("same-origin+[http://example.com:8080, https://b.example]");
+        assertThat(copy.maxQueuedBytes()).isEqualTo(4096);
+        assertThat(copy.maxConnections()).isEqualTo(1);
+        assertThat(o.toString()).contains("/locks", "maxQueuedBytes=4096", "maxConnections=1")
+                .contains("same-origin+[http://example.com:8080, https://b.example]");
     }
 
     @Test
@@ -69,6 +78,14 @@ class EndpointOptionsTest {
         assertThatThrownBy(() -> b.rateLimit(0, 10)).hasMessageContaining("rate limit");
         assertThatThrownBy(() -> b.rateLimit(10, 0)).hasMessageContaining("burst");
         assertThatThrownBy(() -> b.maxQueuedPushes(0)).hasMessageContaining("maxQueuedPushes");
+        assertThatThrownBy(() -> b.maxQueuedBytes(0)).hasMessageContaining("maxQueuedBytes");
+        assertThatThrownBy(() -> b.maxConnections(0)).hasMessageContaining("maxConnections");
+        // Room for the largest replies, which may be about ten times a request frame.
+        assertThatThrownBy(() -> EndpointOptions.builder().maxQueuedBytes(16 * 8192 - 1).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxQueuedBytes").hasMessageContaining("maxFrameBytes");
+        assertThatThrownBy(() -> EndpointOptions.builder().maxFrameBytes(65537).build())
+                .hasMessageContaining("maxQueuedBytes");
+        assertThat(EndpointOptions.builder().maxQueuedBytes(16 * 8192).build().maxQueuedBytes()).isEqualTo(16 * 8192);
         assertThatThrownBy(() -> b.allowedOrigins(List.of("example.com"))).hasMessageContaining("origin");
         assertThatThrownBy(() -> b.allowedOrigins(List.of("http://example.com/"))).hasMessageContaining("origin");
         assertThatThrownBy(() -> b.allowedOrigins(Arrays.asList("http://a.example", null))).isInstanceOf(NullPointerException.class);

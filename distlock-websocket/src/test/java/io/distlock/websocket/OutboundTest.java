@@ -75,8 +75,12 @@ class OutboundTest {
     private final AtomicInteger overflows = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
+    private Outbound outbound(int maxQueued, long maxQueuedBytes) {
+        return new Outbound(transport, maxQueued, maxQueuedBytes, overflows::incrementAndGet, failure::set);
+    }
+
     private Outbound outbound(int maxQueued) {
-        return new Outbound(transport, maxQueued, overflows::incrementAndGet, failure::set);
+        return new Outbound(transport, maxQueued, Long.MAX_VALUE, overflows::incrementAndGet, failure::set);
     }
 
     @Test
@@ -151,6 +155,38 @@ class OutboundTest {
     }
 
     @Test
+    void pastTheBoundInBytesTheConnectionIsGivenUpOnce() {
+        Outbound out = outbound(1000, 10);
+        out.push("f"); // handed to the transport at once: not waiting any more
+        Outbound.Slot reply = out.reserve(); // no size yet: only counted as a frame
+        out.push("12345");
+        reply.complete("1234");
+        assertThat(out.queuedBytes()).isEqualTo(9);
+        out.push("1");
+        assertThat(overflows).hasValue(0);
+        out.push("2");
+        assertThat(overflows).hasValue(1);
+        out.push("3");
+        transport.completeAll();
+        assertThat(overflows).hasValue(1);
+        assertThat(transport.sent).containsExactly("f");
+    }
+
+    @Test
+    void bytesHandedToTheTransportNoLongerCount() {
+        Outbound out = outbound(1000, 10);
+        out.push("in flight");
+        out.push("0123456789");
+        assertThat(out.queuedBytes()).isEqualTo(10);
+        transport.completeNext();
+        assertThat(out.queuedBytes()).isZero();
+        out.push("0123456789");
+        transport.completeAll();
+        assertThat(overflows).hasValue(0);
+        assertThat(transport.sent).containsExactly("in flight", "0123456789", "0123456789");
+    }
+
+    @Test
     void requestsStillBeingAnsweredCountAgainstTheBound() {
         Outbound out = outbound(3);
         out.push("in flight");
@@ -169,13 +205,29 @@ class OutboundTest {
     void pingsOnlyWhenIdleAndNothingOvertakesIt() {
         Outbound out = outbound(100);
         out.push("busy");
-        assertThat(out.pingIfIdle()).isFalse();
+        assertThat(out.pingIfIdle(Runnable::run)).isFalse();
         transport.completeAll();
-        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(out.pingIfIdle(Runnable::run)).isTrue();
         assertThat(transport.pings).isEqualTo(1);
         out.push("after");
         transport.completeAll();
         assertThat(transport.sent).containsExactly("busy", "after");
+    }
+
+    @Test
+    void aPingRunsOnTheGivenExecutorAndKeepsTheConnectionBusyUntilItReturns() {
+        Outbound out = outbound(100);
+        ArrayDeque<Runnable> pingThread = new ArrayDeque<>();
+        assertThat(out.pingIfIdle(pingThread::add)).isTrue();
+        assertThat(transport.pings).as("not on the caller's thread").isZero();
+        assertThat(out.pingIfIdle(pingThread::add)).as("one ping in flight at most").isFalse();
+        out.push("waits for the ping");
+        assertThat(transport.sent).isEmpty();
+        pingThread.poll().run(); // the ping returns at last
+        assertThat(transport.pings).isEqualTo(1);
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("waits for the ping");
+        assertThat(pingThread).isEmpty();
     }
 
     @Test
@@ -188,14 +240,14 @@ class OutboundTest {
         assertThat(failure).hasValue(broken);
         out.push("c");
         assertThat(transport.sent).containsExactly("a");
-        assertThat(out.pingIfIdle()).isFalse();
+        assertThat(out.pingIfIdle(Runnable::run)).isFalse();
     }
 
     @Test
     void aFailedPingIsReported() {
         Outbound out = outbound(100);
         transport.failPing = new IOException("gone");
-        assertThat(out.pingIfIdle()).isTrue();
+        assertThat(out.pingIfIdle(Runnable::run)).isTrue();
         assertThat(failure.get()).hasMessage("gone");
     }
 }

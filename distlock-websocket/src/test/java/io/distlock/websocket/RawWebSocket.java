@@ -42,8 +42,20 @@ final class RawWebSocket implements AutoCloseable {
     }
 
     static RawWebSocket open(URI uri) {
+        return open(uri, 0);
+    }
+
+    /**
+     * Opens with a receive buffer of {@code receiveBufferBytes} (0: the system's): a small one,
+     * set before connecting, stops Linux from growing it, so a client that does not read
+     * backs up the server's sends after a few hundred kilobytes instead of tens of megabytes.
+     */
+    static RawWebSocket open(URI uri, int receiveBufferBytes) {
         try {
             Socket socket = new Socket();
+            if (receiveBufferBytes > 0) {
+                socket.setReceiveBufferSize(receiveBufferBytes);
+            }
             socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
             socket.setSoTimeout(10_000);
             RawWebSocket ws = new RawWebSocket(socket);
@@ -148,6 +160,11 @@ final class RawWebSocket implements AutoCloseable {
      * A write failure (the server closed first) is ignored: what the server did is read next.
      */
     void sendFrame(boolean fin, int rsv, int opcode, boolean masked, byte[] payload) {
+        sendBytes(encode(fin, rsv, opcode, masked, payload));
+    }
+
+    /** The bytes of one frame as {@link #sendFrame(boolean, int, int, boolean, byte[])} writes it. */
+    static byte[] encode(boolean fin, int rsv, int opcode, boolean masked, byte[] payload) {
         ByteArrayOutputStream frame = new ByteArrayOutputStream();
         writeHeader(frame, fin, rsv, opcode, masked, payload.length);
         byte[] mask = new byte[4];
@@ -158,7 +175,7 @@ final class RawWebSocket implements AutoCloseable {
         for (int i = 0; i < payload.length; i++) {
             frame.write(payload[i] ^ mask[i % 4]);
         }
-        sendBytes(frame.toByteArray());
+        return frame.toByteArray();
     }
 
     /** A masked, final frame of {@code opcode}. */
