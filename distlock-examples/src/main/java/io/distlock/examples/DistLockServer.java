@@ -138,6 +138,8 @@ public final class DistLockServer implements AutoCloseable {
                     .hideHolder(options.hideHolder())
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
                     .pingInterval(options.pingInterval())
+                    .maxConnections(options.maxConnections())
+                    .maxQueuedBytes(options.maxQueuedBytes())
                     .build();
             web.deploy(DistLockEndpoints.config(service, endpointOptions));
             metrics = new ServerMetrics(service);

@@ -94,6 +94,18 @@ final class ServerCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE}, at least 10).")
     private long pingMillis;
 
+    // The defaults are the endpoint's (picocli shows a field's initial value as ${DEFAULT-VALUE}).
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "Open WebSocket connections this node serves at most; past it a handshake gets HTTP 503 "
+                + "(default: ${DEFAULT-VALUE}).")
+    private int maxConnections = ServerOptions.defaults().maxConnections();
+
+    @Option(names = "--max-queued-bytes", paramLabel = "N",
+            description = "Bytes that may wait to be sent to one connection; past it the connection is closed (1008). "
+                + "Times --max-connections, the memory clients that stop reading can hold "
+                + "(default: ${DEFAULT-VALUE}, at least 131072).")
+    private long maxQueuedBytes = ServerOptions.defaults().maxQueuedBytes();
+
     @Option(names = "--verbose", description = "Log informational messages and stack traces.")
     private boolean verbose;
 
@@ -185,7 +197,9 @@ final class ServerCommand implements Callable<Integer> {
                     .dataLossQuarantine(!noDataLossQuarantine)
                     .keyPrefix(keyPrefix)
                     .rateLimit(rateLimit)
-                    .pingInterval(Duration.ofMillis(pingMillis));
+                    .pingInterval(Duration.ofMillis(pingMillis))
+                    .maxConnections(maxConnections)
+                    .maxQueuedBytes(maxQueuedBytes);
             if (replicaSyncMillis != null) {
                 options.replicaSync(Duration.ofMillis(replicaSyncMillis));
             }

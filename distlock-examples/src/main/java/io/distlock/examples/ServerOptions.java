@@ -41,6 +41,8 @@ public final class ServerOptions {
     /** As set; {@code null} for the core's default, which follows the lease. */
     private final Duration replicaSync;
     private final Duration pingInterval;
+    private final int maxConnections;
+    private final long maxQueuedBytes;
 
     private ServerOptions(Builder b) {
         host = b.host;
@@ -56,6 +58,8 @@ public final class ServerOptions {
         rateLimit = b.rateLimit;
         replicaSync = b.replicaSync;
         pingInterval = b.pingInterval;
+        maxConnections = b.maxConnections;
+        maxQueuedBytes = b.maxQueuedBytes;
     }
 
     public static ServerOptions defaults() {
@@ -155,6 +159,23 @@ public final class ServerOptions {
         return pingInterval;
     }
 
+    /**
+     * Open WebSocket connections the endpoint serves at most; past it a handshake gets HTTP 503.
+     * Default: the endpoint's, 10,000. See {@link EndpointOptions#maxConnections()}.
+     */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /**
+     * Bytes of frames that may wait to be sent to one connection; past it the connection is
+     * closed with 1008. Times {@link #maxConnections()}, it bounds the memory clients that stop
+     * reading can hold. Default: the endpoint's, 1 MiB. See {@link EndpointOptions#maxQueuedBytes()}.
+     */
+    public long maxQueuedBytes() {
+        return maxQueuedBytes;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.host = host;
@@ -170,6 +191,8 @@ public final class ServerOptions {
         b.rateLimit = rateLimit;
         b.replicaSync = replicaSync;
         b.pingInterval = pingInterval;
+        b.maxConnections = maxConnections;
+        b.maxQueuedBytes = maxQueuedBytes;
         return b;
     }
 
@@ -178,7 +201,8 @@ public final class ServerOptions {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
                 + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
-                + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval + "}";
+                + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
+                + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes + "}";
     }
 
     /** A host as it is written in a URL: IPv6 literals in brackets. */
@@ -201,6 +225,8 @@ public final class ServerOptions {
         private int rateLimit = 200;
         private Duration replicaSync;
         private Duration pingInterval = EndpointOptions.defaults().pingInterval();
+        private int maxConnections = EndpointOptions.defaults().maxConnections();
+        private long maxQueuedBytes = EndpointOptions.defaults().maxQueuedBytes();
 
         private Builder() { }
 
@@ -318,6 +344,32 @@ public final class ServerOptions {
             }
             EndpointOptions.builder().pingInterval(interval); // and whatever else the endpoint requires
             this.pingInterval = interval;
+            return this;
+        }
+
+        /** At least 1, as the endpoint requires. */
+        public Builder maxConnections(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("max connections must be at least 1, was " + max);
+            }
+            EndpointOptions.builder().maxConnections(max); // and whatever else the endpoint requires
+            this.maxConnections = max;
+            return this;
+        }
+
+        /**
+         * At least 131,072: the endpoint requires room for 16 of its largest frames, and the
+         * server keeps the endpoint's frame size, 8 KiB.
+         */
+        public Builder maxQueuedBytes(long bytes) {
+            long min = 16L * EndpointOptions.defaults().maxFrameBytes();
+            if (bytes < min) {
+                throw new IllegalArgumentException("max queued bytes must be at least " + min + " (16 frames of "
+                        + EndpointOptions.defaults().maxFrameBytes() + " bytes), was " + bytes);
+            }
+            // and whatever else the endpoint requires; build() checks it against the frame size
+            EndpointOptions.builder().maxQueuedBytes(bytes).build();
+            this.maxQueuedBytes = bytes;
             return this;
         }
 

@@ -186,6 +186,21 @@ class DistLockServerTest {
     }
 
     @Test
+    void pastMaxConnectionsAHandshakeGets503UntilAConnectionCloses() {
+        DistLockServer server = start(onLoopback().maxConnections(1));
+        URI ws = server.webSocketUri();
+        WsClient first = client(server, null);
+        // a reply means the endpoint has opened (and counted) the connection
+        assertThat(first.request("{\"action\":\"connect\",\"param\":\"first\"}").path("status").asText()).isEqualTo("OK");
+
+        assertThat(WsClient.handshakeStatus(ws, null)).as("the second connection").isEqualTo(503);
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of())).as("the second connection, by hand").isEqualTo(503);
+
+        first.close();
+        await().atMost(Await.seconds(5)).until(() -> WsClient.handshakeStatus(ws, null) == 101);
+    }
+
+    @Test
     void theEndpointPathCanBeChanged() {
         DistLockServer server = start(onLoopback().path("/locks/v1"));
         assertThat(server.webSocketUri().getPath()).isEqualTo("/locks/v1");

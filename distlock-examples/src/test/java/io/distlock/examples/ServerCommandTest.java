@@ -32,7 +32,8 @@ class ServerCommandTest {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
-                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000", "--verbose");
+                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000",
+                "--max-connections", "500", "--max-queued-bytes", "262144", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -44,6 +45,8 @@ class ServerCommandTest {
         assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
         assertThat(o.dataLossQuarantine()).isFalse();
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.maxConnections()).isEqualTo(500);
+        assertThat(o.maxQueuedBytes()).isEqualTo(262_144);
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
         assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
@@ -54,6 +57,8 @@ class ServerCommandTest {
     void replicaSyncDefaultsToOneSecondAndFollowsAShortLease() {
         assertThat(ServerCommand.parse().replicaSync()).isEqualTo(Duration.ofSeconds(1));
         assertThat(ServerCommand.parse().pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(ServerCommand.parse().maxConnections()).isEqualTo(10_000);
+        assertThat(ServerCommand.parse().maxQueuedBytes()).isEqualTo(1L << 20);
         assertThat(ServerCommand.parse("--lease-ms", "1500").replicaSync()).isEqualTo(Duration.ofMillis(500));
         assertThat(ServerCommand.parse("--lease-ms", "1500", "--replica-sync-ms", "0").replicaSync()).isZero();
     }
@@ -71,14 +76,20 @@ class ServerCommandTest {
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("replica sync must be at most a third of the lease");
         assertThatThrownBy(() -> ServerCommand.parse("--ping-ms", "5")).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageContaining("ping interval must be at least 10 ms");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "0")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("max connections must be at least 1");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-queued-bytes", "65536")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("max queued bytes must be at least 131072");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "many")).isInstanceOf(CommandLine.ParameterException.class);
     }
 
     @Test
     void helpListsEveryOptionAndExitsZero() {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
-                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms", "--verbose",
-                "--version", "default: 8080");
+                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms",
+                "--max-connections", "--max-queued-bytes", "--verbose", "--version", "default: 8080",
+                "default: 10000)", "default: 1048576,");
     }
 
     @Test

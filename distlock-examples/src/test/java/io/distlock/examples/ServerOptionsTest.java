@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import io.distlock.websocket.EndpointOptions;
+
 import org.junit.jupiter.api.Test;
 
 class ServerOptionsTest {
@@ -26,6 +28,20 @@ class ServerOptionsTest {
         assertThat(o.rateLimit()).isEqualTo(200);
         assertThat(o.replicaSync()).isEqualTo(Duration.ofSeconds(1));
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(o.maxConnections()).isEqualTo(10_000);
+        assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
+    }
+
+    @Test
+    void connectionAndQueueLimitsAreTheEndpointsUnlessSet() {
+        EndpointOptions endpoint = EndpointOptions.defaults();
+        assertThat(ServerOptions.defaults().maxConnections()).isEqualTo(endpoint.maxConnections());
+        assertThat(ServerOptions.defaults().maxQueuedBytes()).isEqualTo(endpoint.maxQueuedBytes());
+
+        ServerOptions o = ServerOptions.builder().maxConnections(1).maxQueuedBytes(131_072).build();
+        assertThat(o.maxConnections()).isEqualTo(1);
+        assertThat(o.maxQueuedBytes()).isEqualTo(131_072);
+        assertThat(o.toString()).contains("maxConnections=1", "maxQueuedBytes=131072");
     }
 
     @Test
@@ -64,6 +80,12 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofSeconds(2)).replicaSync(Duration.ofSeconds(1)).build())
                 .hasMessageContaining("replica sync");
         assertThatThrownBy(() -> ServerOptions.builder().pingInterval(Duration.ofMillis(9))).hasMessageContaining("ping interval");
+        assertThatThrownBy(() -> ServerOptions.builder().maxConnections(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("max connections must be at least 1, was 0");
+        assertThatThrownBy(() -> ServerOptions.builder().maxQueuedBytes(131_071))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("max queued bytes must be at least 131072 (16 frames of 8192 bytes), was 131071");
+        assertThatThrownBy(() -> ServerOptions.builder().maxQueuedBytes(0)).hasMessageContaining("max queued bytes");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://127.0.0.1:6379").redisConfig(Path.of("r.yaml")).build())
                 .hasMessageContaining("not both");
     }
@@ -89,7 +111,7 @@ class ServerOptionsTest {
         ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
                 .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
                 .hideHolder(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
-                .pingInterval(Duration.ofSeconds(3)).build();
+                .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000).build();
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
     }
 }
