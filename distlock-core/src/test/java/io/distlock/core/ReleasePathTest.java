@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -20,6 +21,7 @@ import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 import org.redisson.config.ConstantDelay;
+import org.redisson.config.SingleServerConfig;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
@@ -60,9 +62,14 @@ class ReleasePathTest {
      * response timeout, one retry a second later. The service must not let that resend a release.
      */
     private RedissonClient resendingClient(int timeoutMillis) {
+        return proxiedClient(server -> server.setTimeout(timeoutMillis).setRetryAttempts(1)
+                .setRetryDelay(new ConstantDelay(Duration.ofSeconds(1))));
+    }
+
+    /** A Redisson client behind the proxy, with {@code settings} on top of Redisson's defaults. */
+    private RedissonClient proxiedClient(Consumer<SingleServerConfig> settings) {
         Config config = new Config();
-        config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port())
-                .setTimeout(timeoutMillis).setRetryAttempts(1).setRetryDelay(new ConstantDelay(Duration.ofSeconds(1)));
+        settings.accept(config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port()));
         proxiedClient = Redisson.create(config);
         return proxiedClient;
     }
@@ -109,10 +116,7 @@ class ReleasePathTest {
     @Test
     void anUnlockRedisDoesNotAnswerIsGivenUpAndTheHolderToldLostWithinTwoThirdsOfTheLease() {
         // Redisson's defaults (3 s timeout, 3 resends) would keep this unlock going past the lease.
-        Config config = new Config();
-        config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-        proxiedClient = Redisson.create(config);
-        try (LockService proxied = LockService.create(proxiedClient, CONFIG)) {
+        try (LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
             Pushes pushes = new Pushes();
             LockSession holder = proxied.openSession("holder", pushes);
             assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
@@ -134,11 +138,8 @@ class ReleasePathTest {
         // The waiter's node hears releases 200 ms late, so the release of "doc" reaches it while
         // (or after) its mlock runs, not before: it must still get the RETRY its WAIT promised.
         LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(10)).build();
-        Config redissonConfig = new Config();
-        redissonConfig.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-        proxiedClient = Redisson.create(redissonConfig);
         try (LockService direct = LockService.connect(redis.url(), config);
-             LockService proxied = LockService.create(proxiedClient, config)) {
+             LockService proxied = LockService.create(proxiedClient(server -> { }), config)) {
             LockSession holder = direct.openSession("holder", new Pushes());
             LockSession other = direct.openSession("other", new Pushes());
             Pushes pushes = new Pushes();
@@ -174,10 +175,7 @@ class ReleasePathTest {
             public void close() { }
         };
         renewalLog.addHandler(throwing);
-        Config redissonConfig = new Config();
-        redissonConfig.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-        proxiedClient = Redisson.create(redissonConfig);
-        try (LockService proxied = LockService.create(proxiedClient, CONFIG)) {
+        try (LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
             Pushes pushes = new Pushes();
             LockSession session = proxied.openSession("holder", pushes);
             assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
