@@ -29,11 +29,13 @@ final class LeaseRenewal {
     private final long renewAfterNanos;
     private final long loseAfterNanos;
     private final Supplier<Telemetry> telemetry;
+    private final Ticker ticker;
     private volatile boolean failing;
 
-    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, Supplier<Telemetry> telemetry) {
+    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, Ticker ticker, Supplier<Telemetry> telemetry) {
         this.store = store;
         this.sessions = sessions;
+        this.ticker = ticker;
         this.telemetry = telemetry;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
@@ -55,7 +57,7 @@ final class LeaseRenewal {
     private record Due(Session session, String lock, Session.Grant grant) { }
 
     private void renewDue() {
-        long now = System.nanoTime();
+        long now = ticker.read();
         List<Due> due = new ArrayList<>();
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {

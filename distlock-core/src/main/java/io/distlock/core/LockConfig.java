@@ -25,6 +25,8 @@ public final class LockConfig {
     private final Duration replicaSyncSetting;
     private final boolean dataLossQuarantine;
     private final boolean newRedis;
+    private final Ticker ticker;
+    private final Scheduler scheduler;
 
     private LockConfig(Builder b) {
         keyPrefix = b.keyPrefix;
@@ -39,6 +41,8 @@ public final class LockConfig {
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
         dataLossQuarantine = b.dataLossQuarantine;
         newRedis = b.newRedis;
+        ticker = b.ticker;
+        scheduler = b.scheduler;
     }
 
     /** One second, like Redisson's {@code slavesSyncTimeout}, but at most a third of the lease. */
@@ -61,7 +65,7 @@ public final class LockConfig {
         return keyPrefix;
     }
 
-    /** How long a lock outlives its node: renewed every third of it while the node lives. */
+    /** How long a lock outlives its node: renewed every sixth of it while the node lives. */
     public Duration lease() {
         return lease;
     }
@@ -127,6 +131,16 @@ public final class LockConfig {
         return newRedis;
     }
 
+    /** The clock of leases, re-checks and timeouts; {@link Ticker#system()} by default. */
+    public Ticker ticker() {
+        return ticker;
+    }
+
+    /** Where timed work runs; {@code null} (the default) means one daemon thread the service owns. */
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.keyPrefix = keyPrefix;
@@ -140,6 +154,8 @@ public final class LockConfig {
         b.replicaSync = replicaSyncSetting;
         b.dataLossQuarantine = dataLossQuarantine;
         b.newRedis = newRedis;
+        b.ticker = ticker;
+        b.scheduler = scheduler;
         return b;
     }
 
@@ -165,6 +181,8 @@ public final class LockConfig {
         private Duration replicaSync;
         private boolean dataLossQuarantine = true;
         private boolean newRedis;
+        private Ticker ticker = Ticker.system();
+        private Scheduler scheduler;
 
         private Builder() { }
 
@@ -177,7 +195,7 @@ public final class LockConfig {
             return this;
         }
 
-        /** At least 300 ms (renewal runs every third of it). */
+        /** At least 300 ms (renewal runs every sixth of it). */
         public Builder lease(Duration lease) {
             Objects.requireNonNull(lease, "lease");
             if (lease.compareTo(Duration.ofMillis(300)) < 0) {
@@ -263,6 +281,22 @@ public final class LockConfig {
          */
         public Builder newRedis(boolean isNew) {
             this.newRedis = isNew;
+            return this;
+        }
+
+        /**
+         * The clock the service measures leases, re-checks and timeouts with. Give the same
+         * clock's {@link Scheduler} too, or timed work runs on real time while leases are
+         * measured on this one.
+         */
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /** Where the service's timed work runs; {@code null} for one daemon thread of its own (the default). */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = scheduler;
             return this;
         }
 

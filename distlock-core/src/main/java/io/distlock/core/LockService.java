@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +47,12 @@ public final class LockService implements AutoCloseable {
     private final LockConfig config;
     private final RedisLockStore store;
     private final Waiters waiters;
-    private final ScheduledThreadPoolExecutor scheduler;
+    /** Null when the config brought a scheduler of its own. */
+    private final ScheduledThreadPoolExecutor ownedScheduler;
+    private final Scheduler scheduler;
+    private final LeaseRenewal renewal;
+    private final long tickMillis;
+    private Future<?> nextTick; // guarded by this
     private final ExecutorService ownedCallbackPool;
     private final Executor callbackExecutor;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
@@ -63,8 +69,14 @@ public final class LockService implements AutoCloseable {
         if (config.newRedis()) {
             markInService(store, config);
         }
-        this.scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("distlock-scheduler"));
-        scheduler.setRemoveOnCancelPolicy(true);
+        if (config.scheduler() == null) {
+            this.ownedScheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("distlock-scheduler"));
+            ownedScheduler.setRemoveOnCancelPolicy(true);
+            this.scheduler = ownedScheduler::schedule;
+        } else {
+            this.ownedScheduler = null;
+            this.scheduler = config.scheduler();
+        }
         if (config.callbackExecutor() == null) {
             this.ownedCallbackPool = Executors.newFixedThreadPool(2, daemonThreads("distlock-callback"));
             this.callbackExecutor = ownedCallbackPool;
@@ -73,7 +85,7 @@ public final class LockService implements AutoCloseable {
             this.callbackExecutor = config.callbackExecutor();
         }
         long leaseMillis = config.lease().toMillis();
-        this.waiters = new Waiters(store, scheduler, leaseMillis);
+        this.waiters = new Waiters(store, scheduler, config.ticker(), leaseMillis);
         this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
         try {
             listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
@@ -88,9 +100,24 @@ public final class LockService implements AutoCloseable {
             shutdownThreads();
             throw RedisLockStore.backendFailure(e);
         }
-        LeaseRenewal renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, this::telemetry);
-        long tick = Math.max(50, leaseMillis / 6);
-        scheduler.scheduleWithFixedDelay(renewal::tick, tick, tick, TimeUnit.MILLISECONDS);
+        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, config.ticker(), this::telemetry);
+        this.tickMillis = Math.max(50, leaseMillis / 6);
+        scheduleTick();
+    }
+
+    /** The next renewal tick, a sixth of the lease after this one ended (a fixed delay, never two at once). */
+    private synchronized void scheduleTick() {
+        if (closed) {
+            return;
+        }
+        try {
+            nextTick = scheduler.schedule(() -> {
+                renewal.tick();
+                scheduleTick();
+            }, tickMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "The scheduler is shutting down: no more renewal ticks");
+        }
     }
 
     /**
@@ -210,6 +237,10 @@ public final class LockService implements AutoCloseable {
         return telemetry;
     }
 
+    Ticker ticker() {
+        return config.ticker();
+    }
+
     void telemetry(Telemetry telemetry) {
         this.telemetry = telemetry;
     }
@@ -255,7 +286,14 @@ public final class LockService implements AutoCloseable {
     }
 
     private void shutdownThreads() {
-        scheduler.shutdownNow();
+        synchronized (this) {
+            if (nextTick != null) {
+                nextTick.cancel(false);
+            }
+        }
+        if (ownedScheduler != null) {
+            ownedScheduler.shutdownNow();
+        }
         if (ownedCallbackPool != null) {
             ownedCallbackPool.shutdown();
         }

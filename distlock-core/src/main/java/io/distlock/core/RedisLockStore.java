@@ -388,7 +388,8 @@ final class RedisLockStore {
     private final String markerKey;
     private final boolean cluster;
     /** When this node last logged the start of a quarantine it met (System.nanoTime), for one warning per quarantine. */
-    private final AtomicLong quarantineLoggedUntil = new AtomicLong(System.nanoTime());
+    private final AtomicLong quarantineLoggedUntil;
+    private final Ticker ticker;
 
     RedisLockStore(RedissonClient redisson, LockConfig config) {
         this.redisson = redisson;
@@ -400,9 +401,11 @@ final class RedisLockStore {
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
         this.cluster = redisson.getConfig().isClusterConfig();
-        this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster);
+        this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster, config.ticker());
         this.quarantine = config.dataLossQuarantine() ? "1" : "0";
         this.markerKey = config.keyPrefix() + ":epoch";
+        this.ticker = config.ticker();
+        this.quarantineLoggedUntil = new AtomicLong(ticker.read());
     }
 
     /** For a Redis this application started empty just now: no quarantine to wait out (see {@link LockConfig#newRedis()}). */
@@ -501,7 +504,7 @@ final class RedisLockStore {
     }
 
     private void logQuarantine(long pttlMillis) {
-        long now = System.nanoTime();
+        long now = ticker.read();
         long loggedUntil = quarantineLoggedUntil.get();
         if (now - loggedUntil >= 0 && quarantineLoggedUntil.compareAndSet(loggedUntil, now + TimeUnit.MILLISECONDS.toNanos(pttlMillis))) {
             LOG.log(Level.WARNING, "Redis may have lost locks (it restarted, failed over, or was emptied): no lock is granted "
@@ -897,7 +900,10 @@ final class RedisLockStore {
         private final boolean cluster;
         private final AtomicReferenceArray<Known> known;
 
-        ReplicaSync(Duration timeout, boolean cluster) {
+        private final Ticker ticker;
+
+        ReplicaSync(Duration timeout, boolean cluster, Ticker ticker) {
+            this.ticker = ticker;
             this.timeout = timeout;
             this.cluster = cluster;
             this.known = new AtomicReferenceArray<>(cluster ? CLUSTER_SLOTS : 1);
@@ -908,13 +914,13 @@ final class RedisLockStore {
         }
 
         boolean stale(Known k) {
-            return k == null || System.nanoTime() - k.atNanos() > REFRESH_NANOS;
+            return k == null || ticker.read() - k.atNanos() > REFRESH_NANOS;
         }
 
         /** Remembers what a script reported; -1 (not asked) changes nothing. */
         void learn(String key, int replicas) {
             if (replicas >= 0) {
-                known.set(index(key), new Known(replicas, System.nanoTime()));
+                known.set(index(key), new Known(replicas, ticker.read()));
             }
         }
 

@@ -353,7 +353,7 @@ final class Session implements LockSession {
             }
         }
         String attemptId = Long.toString(attempts.incrementAndGet());
-        long sentAt = System.nanoTime();
+        long sentAt = service.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, name, names, before.keySet(), attemptId)
                 : store.lock(id, name, names.get(0), before.keySet(), attemptId);

@@ -4,8 +4,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,18 +59,20 @@ final class Waiters {
 
     private static final class LockWaiters {
         final List<Entry> entries = new ArrayList<>(2);
-        ScheduledFuture<?> recheck;
+        Future<?> recheck;
         long recheckAtNanos;
     }
 
     private final ConcurrentHashMap<String, LockWaiters> byLock = new ConcurrentHashMap<>();
     private final RedisLockStore store;
-    private final ScheduledExecutorService scheduler;
+    private final Scheduler scheduler;
+    private final Ticker ticker;
     private final long leaseMillis;
 
-    Waiters(RedisLockStore store, ScheduledExecutorService scheduler, long leaseMillis) {
+    Waiters(RedisLockStore store, Scheduler scheduler, Ticker ticker, long leaseMillis) {
         this.store = store;
         this.scheduler = scheduler;
+        this.ticker = ticker;
         this.leaseMillis = leaseMillis;
     }
 
@@ -264,7 +265,7 @@ final class Waiters {
             return; // pending attempts learn from their own answer
         }
         long delay = Math.min(delayMillis, leaseMillis) + RECHECK_MARGIN_MILLIS;
-        long at = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
+        long at = ticker.read() + TimeUnit.MILLISECONDS.toNanos(delay);
         if (w.recheck != null && !w.recheck.isDone() && w.recheckAtNanos - at <= 0) {
             return;
         }

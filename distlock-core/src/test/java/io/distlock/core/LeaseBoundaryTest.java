@@ -1,0 +1,125 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.distlock.testing.FakeTime;
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * The lease boundaries on a clock the test moves: LOST exactly at the first renewal tick at
+ * which two thirds of the lease have passed since the last proof, and a waiter's re-check
+ * exactly when the awaited lease runs out. Redis is real; only time is fake, so each case
+ * takes milliseconds and stands one nanosecond on either side of its boundary.
+ */
+class LeaseBoundaryTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(3);
+    private static final Duration TICK = LEASE.dividedBy(6);
+    private static final Duration TWO_THIRDS = LEASE.multipliedBy(2).dividedBy(3);
+    private static final Duration NANO = Duration.ofNanos(1);
+
+    private final FakeTime time = new FakeTime();
+    /** Pushes are delivered on the thread that decides them: the test's, while it moves the clock. */
+    private final LockConfig config = LockConfig.builder().lease(LEASE).ticker(time).scheduler(time)
+            .callbackExecutor(Runnable::run).build();
+
+    private RedisProcess redis;
+    private TcpProxy proxy;
+    private RedissonClient client;
+
+    @BeforeEach
+    void start() {
+        redis = RedisProcess.start();
+        proxy = TcpProxy.start(redis.port());
+        Config redissonConfig = new Config();
+        redissonConfig.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        client = Redisson.create(redissonConfig);
+    }
+
+    @AfterEach
+    void stop() {
+        proxy.heal();
+        client.shutdown(0, 0, TimeUnit.SECONDS);
+        proxy.close();
+        redis.close();
+    }
+
+    @Test
+    void aLockWithoutProofIsLostAtTheTickWhereTwoThirdsOfTheLeaseHavePassed() {
+        try (LockService service = LockService.create(client, config)) {
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("holder", pushes);
+            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class); // its lease starts now
+            proxy.blackhole(); // renewals go out and are never answered
+
+            time.advance(TWO_THIRDS.minus(NANO));
+            assertThat(pushes.all()).isEmpty();
+            assertThat(session.heldLocks()).containsKey("doc");
+
+            time.advance(NANO); // the tick at two thirds of the lease
+            assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.LOST);
+            assertThat(session.heldLocks()).isEmpty();
+        }
+    }
+
+    @Test
+    void aRenewalThatIsAnsweredMovesTheBoundaryToItsSendTime() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(client, config)) {
+            new LockServiceMetrics(service).bindTo(registry);
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("holder", pushes);
+            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+
+            time.advance(TICK); // the first tick renews, and Redis answers
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "renewed").count() == 1);
+            proxy.blackhole();
+
+            time.advance(TWO_THIRDS.minus(NANO)); // two thirds after the renewal was sent, less a nanosecond
+            assertThat(pushes.all()).isEmpty();
+            time.advance(NANO);
+            assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.LOST);
+        }
+    }
+
+    @Test
+    void aWaiterLooksAgainExactlyWhenTheAwaitedLeaseRunsOut() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, config)) {
+            LockSession holder = direct.openSession("holder", new Pushes());
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
+
+            // The re-check is due when the holder's lease would run out: its TTL then, + 5 ms.
+            Duration recheck = time.pending().stream().filter(d -> !d.equals(TICK)).findFirst().orElseThrow();
+            assertThat(recheck).isBetween(LEASE.minusMillis(500), LEASE.plusMillis(5));
+            // The lock goes away as an expiry does: no release is published, only a look tells.
+            redis.command("DEL", "distlock:lock:doc");
+
+            time.advance(recheck.minus(NANO));
+            assertThat(pushes.all()).isEmpty();
+            time.advance(NANO); // the re-check runs, and finds the lock free
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
+            assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.RETRY);
+        }
+    }
+}
