@@ -62,13 +62,13 @@ final class LeaseRenewal {
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {
                 Session.Grant grant = held.getValue();
-                long age = now - grant.leaseStartNanos;
+                long age = now - grant.leaseStartNanos();
                 if (age >= loseAfterNanos) {
                     // Also while an unlock of it is out: that unlock may never be answered.
-                    session.lose(held.getKey(), grant, true);
+                    session.lose(held.getKey(), grant, LossCause.LEASE);
                     LOG.log(Level.WARNING, "Lease of lock ''{0}'' could not be renewed in time; told session ''{1}'' it is lost",
                             held.getKey(), session.name());
-                } else if (age >= renewAfterNanos && !grant.renewing && !grant.releasing) {
+                } else if (age >= renewAfterNanos && !grant.busy()) {
                     due.add(new Due(session, held.getKey(), grant));
                 }
             }
@@ -85,21 +85,21 @@ final class LeaseRenewal {
         for (Due d : batch) {
             owners.add(d.session().id());
             locks.add(d.lock());
-            tokens.add(d.grant().token);
+            tokens.add(d.grant().token());
         }
-        batch.forEach(d -> d.grant().renewing = true);
+        batch.forEach(d -> d.session().renewalSent(d.grant()));
         List<CompletionStage<Boolean>> results;
         try {
             results = store.renew(owners, locks, tokens);
         } catch (RuntimeException | Error e) {
-            batch.forEach(d -> d.grant().renewing = false); // left set, these grants would never be renewed again
+            batch.forEach(d -> d.session().renewalFailed(d.grant())); // left busy, these grants would never be renewed again
             throw e;
         }
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
             results.get(i).whenComplete((stillOurs, e) -> {
-                d.grant().renewing = false;
                 if (e != null) {
+                    d.session().renewalFailed(d.grant());
                     telemetry.get().leaseRenewalFailed();
                     if (!failing) {
                         failing = true;
@@ -108,14 +108,13 @@ final class LeaseRenewal {
                 } else if (stillOurs) {
                     telemetry.get().leaseRenewed(true);
                     failing = false;
-                    if (d.grant().leaseStartNanos - sentAt < 0) {
-                        d.grant().leaseStartNanos = sentAt;
+                    d.session().renewed(d.grant(), sentAt);
+                } else {
+                    telemetry.get().leaseRenewed(false); // counted before the session is told
+                    if (d.session().renewalRefused(d.lock(), d.grant())) {
+                        LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; told it the lock is lost",
+                                d.lock(), d.session().name());
                     }
-                } else if (!d.grant().releasing) {
-                    telemetry.get().leaseRenewed(false);
-                    LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; telling it the lock is lost",
-                            d.lock(), d.session().name());
-                    d.session().lose(d.lock(), d.grant(), false);
                 }
             });
         }

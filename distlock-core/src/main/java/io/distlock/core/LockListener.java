@@ -22,7 +22,13 @@ public interface LockListener {
     /**
      * A lock this session held can no longer be guaranteed: its lease could not be
      * renewed in time, or Redis no longer holds it for this session. The session no
-     * longer counts it as held.
+     * longer counts it as held. Called by {@link #lost(String, LossCause)} unless that is
+     * overridden.
      */
     default void lost(String lock) { }
+
+    /** {@link #lost(String)}, with why: the one the service calls. */
+    default void lost(String lock, LossCause cause) {
+        lost(lock);
+    }
 }

@@ -273,16 +273,15 @@ public final class LockService implements AutoCloseable {
         return waiters.waitedLocks();
     }
 
-    /** {@code <token>:<released at µs>:<lock name>}; the name may contain colons. */
     private void onReleased(String message) {
-        int first = message.indexOf(':');
-        int second = message.indexOf(':', first + 1);
+        RedisLockStore.Released released;
         try {
-            waiters.released(message.substring(second + 1),
-                    Long.parseLong(message.substring(0, first)), Long.parseLong(message.substring(first + 1, second)));
-        } catch (RuntimeException e) {
+            released = RedisLockStore.Released.parse(message);
+        } catch (IllegalArgumentException e) {
             LOG.log(Level.WARNING, "Ignored a malformed release message: {0}", message);
+            return;
         }
+        waiters.released(released.lock(), released.token(), released.releasedAtMicros());
     }
 
     private void shutdownThreads() {

@@ -361,6 +361,24 @@ final class RedisLockStore {
         }
     }
 
+    /**
+     * A release message as {@link #UNLOCK} and {@link #UNLOCK_ALL} publish it on {@link #channel()}:
+     * {@code <token>:<released at, µs of the Redis clock>:<name>} (the name may contain colons).
+     */
+    record Released(String lock, long token, long releasedAtMicros) {
+
+        /** @throws IllegalArgumentException if {@code message} is not a release message */
+        static Released parse(String message) {
+            int first = message.indexOf(':');
+            int second = first < 0 ? -1 : message.indexOf(':', first + 1);
+            if (second < 0) {
+                throw new IllegalArgumentException("not a release message: " + message);
+            }
+            return new Released(message.substring(second + 1), Long.parseLong(message.substring(0, first)),
+                    Long.parseLong(message.substring(first + 1, second)));
+        }
+    }
+
     /** One lock held by another session, as seen by a lock attempt. */
     record Conflict(String lock, String holder, long token, long pttlMillis) { }
 

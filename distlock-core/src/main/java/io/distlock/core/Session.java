@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -30,19 +31,42 @@ final class Session implements LockSession {
 
     private static final System.Logger LOG = System.getLogger(Session.class.getName());
 
-    /** One grant of a lock to this session, as this node keeps it alive. */
+    /**
+     * One grant of a lock to this session, as this node keeps it alive. Only the session writes
+     * it; lease renewal reads it and reports through {@link #renewalSent}, {@link #renewed},
+     * {@link #renewalFailed} and {@link #lose}.
+     */
     static final class Grant {
-        final long token;
+        private final long token;
         /** When the last proven lease began (the send time of its lock or renew command). */
-        volatile long leaseStartNanos;
-        /** Set by lease renewal while its renew command is out. */
-        volatile boolean renewing;
+        private volatile long leaseStartNanos;
+        /** Set while a renew command of lease renewal is out. */
+        private volatile boolean renewing;
         /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
-        volatile boolean releasing;
+        private volatile boolean releasing;
 
         Grant(long token, long leaseStartNanos) {
             this.token = token;
             this.leaseStartNanos = leaseStartNanos;
+        }
+
+        long token() {
+            return token;
+        }
+
+        long leaseStartNanos() {
+            return leaseStartNanos;
+        }
+
+        /** Whether lease renewal should leave it alone for now: a renewal or an unlock of it is out. */
+        boolean busy() {
+            return renewing || releasing;
+        }
+
+        private void proven(long sentAtNanos) {
+            if (leaseStartNanos - sentAtNanos < 0) {
+                leaseStartNanos = sentAtNanos;
+            }
         }
     }
 
@@ -159,7 +183,7 @@ final class Session implements LockSession {
                         // Redis no longer held it for us (its lease ran out): that is a lost lock, not a success.
                         boolean wasHeld = held.remove(lock, grant);
                         return new Step<>(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released"),
-                                null, wasHeld ? () -> pushLost(lock) : null);
+                                null, wasHeld ? () -> pushLost(lock, LossCause.TAKEN) : null);
                     });
         });
     }
@@ -275,7 +299,7 @@ final class Session implements LockSession {
     }
 
     Set<String> waitedLocks() {
-        return waited;
+        return Collections.unmodifiableSet(waited);
     }
 
     /**
@@ -292,31 +316,68 @@ final class Session implements LockSession {
     }
 
     /**
-     * The lease of {@code grant} can no longer be proven: stop counting it as held and tell
-     * the listener. With {@code release}, also ask Redis to free it in case it still can: after
-     * the operations already queued, and naming the grant, so that it frees nothing newer.
+     * {@code grant} of {@code lock} is lost: stop counting it as held and tell the listener. If
+     * its lease could only not be proven ({@link LossCause#LEASE}), Redis may still have it:
+     * ask Redis to free it, after the operations already queued, naming the grant so that it
+     * frees nothing newer. Returns false if the grant was no longer held.
      */
-    void lose(String lock, Grant grant, boolean release) {
+    boolean lose(String lock, Grant grant, LossCause cause) {
         if (!held.remove(lock, grant)) {
-            return;
+            return false;
         }
-        pushLost(lock);
-        if (release) {
+        pushLost(lock, cause);
+        if (cause == LossCause.LEASE) {
             releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
         }
+        return true;
+    }
+
+    /** Lease renewal sent a renew command for {@code grant}. */
+    void renewalSent(Grant grant) {
+        grant.renewing = true;
+    }
+
+    /** Redis renewed {@code grant} with the command sent at {@code sentAtNanos}: its lease is proven from then. */
+    void renewed(Grant grant, long sentAtNanos) {
+        grant.proven(sentAtNanos);
+        grant.renewing = false;
+    }
+
+    /** A renew command of {@code grant} got no answer, or was never sent: the next tick tries again. */
+    void renewalFailed(Grant grant) {
+        grant.renewing = false;
+    }
+
+    /**
+     * Redis answered that {@code grant} no longer holds {@code lock}: lost, unless an unlock of it
+     * is out (then the unlock answers for it). Returns true if the session was told.
+     */
+    boolean renewalRefused(String lock, Grant grant) {
+        grant.renewing = false;
+        return !grant.releasing && lose(lock, grant, LossCause.TAKEN);
+    }
+
+    /** {@link Waiters} registered a wait of this session for {@code lock}. */
+    void waitingFor(String lock) {
+        waited.add(lock);
+    }
+
+    /** {@link Waiters} ended this session's wait for {@code lock}. */
+    void doneWaiting(String lock) {
+        waited.remove(lock);
     }
 
     // ---- internals ----
 
-    private void pushLost(String lock) {
-        events.execute(() -> lostNow(lock));
+    private void pushLost(String lock, LossCause cause) {
+        events.execute(() -> lostNow(lock, cause));
     }
 
     /** Tells the listener now; only on the session's serial executor. */
-    private void lostNow(String lock) {
+    private void lostNow(String lock, LossCause cause) {
         if (!closed) {
             service.telemetry().lostPushed();
-            listener.lost(lock);
+            listener.lost(lock, cause);
         }
     }
 
@@ -458,7 +519,7 @@ final class Session implements LockSession {
                 // LOST goes out before the failure is answered: the client's next request cannot come
                 // between them, so no reply can make it think it still holds these locks.
                 return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
-                        () -> givenUp.forEach(this::lostNow));
+                        () -> givenUp.forEach(lock -> lostNow(lock, LossCause.LEASE)));
             }
             if (released) {
                 for (int i = 0; i < locks.size(); i++) {
@@ -479,7 +540,7 @@ final class Session implements LockSession {
     private void forgetStaleGrant(String lock) {
         Grant stale = held.get(lock);
         if (stale != null) {
-            lose(lock, stale, false);
+            lose(lock, stale, LossCause.TAKEN);
         }
     }
 
@@ -493,8 +554,8 @@ final class Session implements LockSession {
             return true;
         }
         Grant kept = held.computeIfPresent(lock, (k, current) -> {
-            if (current == before && current.leaseStartNanos - sentAtNanos < 0) {
-                current.leaseStartNanos = sentAtNanos; // the re-lock extended the lease
+            if (current == before) {
+                current.proven(sentAtNanos); // the re-lock extended the lease
             }
             return current;
         });

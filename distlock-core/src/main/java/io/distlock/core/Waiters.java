@@ -85,7 +85,7 @@ final class Waiters {
             if (e == null) {
                 e = new Entry(session);
                 w.entries.add(e);
-                session.waitedLocks().add(lock);
+                session.waitingFor(lock);
             } else if (!e.pending) {
                 e.earlierWait = e.awaitedToken;
             }
@@ -154,7 +154,7 @@ final class Waiters {
             }
             if (entry.releasedWhilePending >= token) {
                 w.entries.remove(entry);
-                entry.session.waitedLocks().remove(lock);
+                entry.session.doneWaiting(lock);
                 endedAlready[0] = true;
                 return orNull(w);
             }
@@ -174,7 +174,7 @@ final class Waiters {
                 w.entries.removeIf(e -> e.session == session);
                 return orNull(w);
             });
-            session.waitedLocks().remove(lock);
+            session.doneWaiting(lock);
         }
     }
 
@@ -192,7 +192,7 @@ final class Waiters {
                 }
                 if (e.awaitedToken <= token) {
                     told.add(e.session);
-                    e.session.waitedLocks().remove(lock);
+                    e.session.doneWaiting(lock);
                     return true;
                 }
                 return false;
@@ -246,7 +246,7 @@ final class Waiters {
                 }
                 if (e.awaitedToken <= endedUpTo) {
                     told.add(e.session);
-                    e.session.waitedLocks().remove(lock);
+                    e.session.doneWaiting(lock);
                     return true;
                 }
                 return false;
@@ -282,7 +282,7 @@ final class Waiters {
 
     private static LockWaiters remove(String lock, LockWaiters w, Entry entry) {
         if (w.entries.remove(entry)) {
-            entry.session.waitedLocks().remove(lock);
+            entry.session.doneWaiting(lock);
         }
         return orNull(w);
     }

@@ -109,7 +109,9 @@ class LeaseBoundaryTest {
             LockSession waiter = service.openSession("waiter", pushes);
             assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
 
-            // The re-check is due when the holder's lease would run out: its TTL then, + 5 ms.
+            // The re-check is due when the holder's lease would run out: its TTL then, + 5 ms. It is
+            // scheduled right after the WAIT is delivered.
+            await().atMost(seconds(5)).until(() -> time.pending().size() == 2);
             Duration recheck = time.pending().stream().filter(d -> !d.equals(TICK)).findFirst().orElseThrow();
             assertThat(recheck).isBetween(LEASE.minusMillis(500), LEASE.plusMillis(5));
             // The lock goes away as an expiry does: no release is published, only a look tells.
