@@ -64,102 +64,8 @@ final class RedisLockStore {
 
     private static final System.Logger LOG = System.getLogger(RedisLockStore.class.getName());
 
-    /**
-     * The number of replicas connected to this primary, if {@code ARGV[4]} asks for it (from
-     * {@code INFO replication}, as Redisson's replica check reads it), otherwise -1. Asked
-     * rarely when there are none: see {@link ReplicaSync}. {@code INFO replication} is read at
-     * most once per script, for this and for {@link #QUARANTINE}.
-     */
-    private static final String REPLICAS = """
-            local replication
-            local function replicationInfo()
-              if not replication then
-                replication = redis.call('INFO', 'replication')
-              end
-              return replication
-            end
-            local function replicas()
-              if ARGV[4] ~= '1' then
-                return -1
-              end
-              return tonumber(string.match(replicationInfo(), 'connected_slaves:(%d+)')) or 0
-            end
-            """;
-
-    /**
-     * The quarantine after a possible loss of data, asked by a grant ({@code ARGV[5]} is 1 when
-     * it is on; {@code ARGV[3]} is the lease): how many ms grants must still wait, 0 for none.
-     *
-     * <p>The marker, the last key, is {@code <run_id>:<master_replid>:<quarantined until, ms of
-     * the Redis clock>} of the primary that granted last. A grant that finds it missing (a
-     * restart without persistence, a flush, a replica promoted without it, or simply a brand-new
-     * Redis: these cannot be told apart), naming another process ({@code run_id}: a restart, with
-     * or without persistence, or a failover to another server), or naming this process before it
-     * was promoted from replica (a new {@code master_replid} while {@code master_replid2} is set:
-     * it was a replica since, and its data came from another primary) starts a quarantine of one
-     * lease: by then every session that held a lock before the loss has been told {@code LOST}
-     * (at its node's next renewal, or at two thirds of its lease if Redis cannot be reached) or
-     * its lease has run out. A new {@code master_replid} with {@code master_replid2} cleared and
-     * the same {@code run_id} only means Redis started or dropped its replication backlog (a first
-     * replica attached, or none for {@code repl-backlog-ttl}): nothing was lost, the marker is
-     * updated and nothing waits.
-     *
-     * <p>Cost: {@code INFO replication} (shared with {@link #REPLICAS}) and one GET per new grant.
-     * {@code INFO server}, twice as dear, only when the replication id changed: an unchanged
-     * {@code master_replid} already means the same process, primary all along (Redis 5 and later
-     * draw a new one at every start, even from a snapshot, and at every promotion).
-     *
-     * <p>Why not a rule that spares the first grant on a brand-new Redis: nothing that survives
-     * an empty restart can tell it from a first start. A node that remembers the marker it saw
-     * would know, but a node started after the loss (or one that never granted) has seen none,
-     * and would grant at once while a holder on another node has not been told yet.
-     */
     /** Marks a Redis that was started empty just now as in service ({@code KEYS[1]}: the marker), unless marked already. */
-    private static final Script MARK_IN_SERVICE = new Script("""
-            local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
-            local replId = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)') or ''
-            redis.call('SET', KEYS[1], runId .. ':' .. replId .. ':0', 'NX')
-            return 1
-            """);
-
-    private static final String QUARANTINE = """
-            local function quarantine(nowMs)
-              if ARGV[5] ~= '1' then
-                return 0
-              end
-              local marker = KEYS[#KEYS]
-              local info = replicationInfo()
-              local replId = string.match(info, 'master_replid:(%x+)') or ''
-              local seen = redis.call('GET', marker)
-              local seenRunId, seenReplId, untilMs
-              if seen then
-                seenRunId, seenReplId, untilMs = string.match(seen, '^([^:]*):([^:]*):(%d+)$')
-              end
-              if untilMs and seenReplId == replId then
-                return math.max(0, tonumber(untilMs) - nowMs)
-              end
-              local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
-              local promoted = string.match(info, 'master_replid2:(%x+)') ~= string.rep('0', 40)
-              if untilMs and seenRunId == runId and not promoted then
-                redis.call('SET', marker, runId .. ':' .. replId .. ':' .. untilMs)
-                return math.max(0, tonumber(untilMs) - nowMs)
-              end
-              redis.call('SET', marker, runId .. ':' .. replId .. ':' .. string.format('%.0f', nowMs + tonumber(ARGV[3])))
-              return tonumber(ARGV[3])
-            end
-            """;
-
-    /**
-     * Whether this lock attempt ({@code ARGV[7]}, the session's attempt number) is older than the
-     * one that granted the session the lock it holds now: a copy that arrived late (or was sent
-     * twice) must not replace a newer grant, which a late undo of the old attempt would then free.
-     * It is answered like a lock held by another session, and changes nothing.
-     */
-    private static final String STALE = """
-            local function stale(owner, attempt)
-              return owner == ARGV[1] and attempt and tonumber(attempt) > tonumber(ARGV[7])
-            end
-            """;
+    private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
 
     /**
      * Lock ({@code KEYS}: the lock, the quarantine marker; {@code ARGV}: owner, holder, lease, ask
@@ -168,29 +74,7 @@ final class RedisLockStore {
      * replicas}}; during a quarantine {@code holder} is nil, {@code token} the one a grant would
      * have had, {@code pttl} what is left of the quarantine.
      */
-    private static final Script LOCK = new Script(REPLICAS + QUARANTINE + STALE + """
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder', 'attempt')
-            if cur[1] == ARGV[1] and ARGV[6] == '1' then
-              redis.call('PEXPIRE', KEYS[1], ARGV[3])
-              return {1, cur[2], 0, replicas()}
-            end
-            if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
-              if cur[1] ~= ARGV[1] then
-                redis.call('HSET', KEYS[1], 'w', '1')
-              end
-              return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1]), replicas()}
-            end
-            local now = redis.call('TIME')
-            local clock = now[1] * 1000000 + now[2]
-            local token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
-            local wait = quarantine(math.floor(clock / 1000))
-            if wait > 0 then
-              return {0, false, token, wait, replicas()}
-            end
-            redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
-            redis.call('PEXPIRE', KEYS[1], ARGV[3])
-            return {1, token, 1, replicas()}
-            """);
+    private static final LuaScript LOCK = LuaScript.load("replicas", "quarantine", "stale", "lock");
 
     /**
      * Lock all ({@code KEYS}: the locks, then the quarantine marker): {@code {1, (token,
@@ -198,117 +82,23 @@ final class RedisLockStore {
      * replicas}}; during a quarantine, every requested lock that is free, with a nil holder as
      * in {@link #LOCK}.
      */
-    private static final Script LOCK_ALL = new Script(REPLICAS + QUARANTINE + STALE + """
-            local n = #KEYS - 1
-            local conflicts = {}
-            local anyFree = false
-            for i = 1, n do
-              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token', 'holder', 'attempt')
-              if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
-                redis.call('HSET', KEYS[i], 'w', '1')
-                table.insert(conflicts, i)
-                table.insert(conflicts, cur[3])
-                table.insert(conflicts, cur[2])
-                table.insert(conflicts, redis.call('PTTL', KEYS[i]))
-              elseif not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
-                anyFree = true
-              end
-            end
-            if #conflicts > 0 then
-              table.insert(conflicts, 1, 0)
-              table.insert(conflicts, replicas())
-              return conflicts
-            end
-            local now = redis.call('TIME')
-            local clock = now[1] * 1000000 + now[2]
-            if anyFree then
-              local wait = quarantine(math.floor(clock / 1000))
-              if wait > 0 then
-                table.insert(conflicts, 0)
-                for i = 1, n do
-                  local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
-                  if not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
-                    table.insert(conflicts, i)
-                    table.insert(conflicts, false)
-                    table.insert(conflicts, string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock)))
-                    table.insert(conflicts, wait)
-                  end
-                end
-                table.insert(conflicts, replicas())
-                return conflicts
-              end
-            end
-            local result = {1}
-            for i = 1, n do
-              local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
-              local token = cur[2]
-              local fresh = 0
-              if cur[1] ~= ARGV[1] or string.sub(ARGV[6], i, i) ~= '1' then
-                token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
-                fresh = 1
-                redis.call('HSET', KEYS[i], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
-              end
-              redis.call('PEXPIRE', KEYS[i], ARGV[3])
-              table.insert(result, token)
-              table.insert(result, fresh)
-            end
-            table.insert(result, replicas())
-            return result
-            """);
+    private static final LuaScript LOCK_ALL = LuaScript.load("replicas", "quarantine", "stale", "lock-all");
 
     /**
      * Unlock the grant named by {@code ARGV}: owner, token memory, channel, lock name, then the
      * grant's token or its attempt id (the other empty). 1, or 0 if that grant does not hold the
      * lock (nothing changed): a late release of an older grant leaves a newer one alone.
      */
-    private static final Script UNLOCK = new Script("""
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'w', 'attempt')
-            if cur[1] ~= ARGV[1] or (ARGV[5] ~= '' and cur[2] ~= ARGV[5]) or (ARGV[6] ~= '' and cur[4] ~= ARGV[6]) then
-              return 0
-            end
-            redis.call('HDEL', KEYS[1], 'owner', 'holder', 'w', 'attempt')
-            redis.call('PEXPIRE', KEYS[1], ARGV[2])
-            if cur[3] then
-              local now = redis.call('TIME')
-              redis.call('PUBLISH', ARGV[3], cur[2] .. ':' .. now[1] .. string.format('%06d', now[2]) .. ':' .. ARGV[4])
-            end
-            return 1
-            """);
+    private static final LuaScript UNLOCK = LuaScript.load("unlock");
 
     /**
      * Unlock all: 1, or 0 if any is not held by the grant named (nothing changed). {@code ARGV}:
      * owner, token memory, channel, the names, then their tokens.
      */
-    private static final Script UNLOCK_ALL = new Script("""
-            local n = #KEYS
-            for i, key in ipairs(KEYS) do
-              local cur = redis.call('HMGET', key, 'owner', 'token')
-              if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[3 + n + i] then
-                return 0
-              end
-            end
-            local now = redis.call('TIME')
-            local releasedAt = now[1] .. string.format('%06d', now[2])
-            for i, key in ipairs(KEYS) do
-              local cur = redis.call('HMGET', key, 'token', 'w')
-              redis.call('HDEL', key, 'owner', 'holder', 'w', 'attempt')
-              redis.call('PEXPIRE', key, ARGV[2])
-              if cur[2] then
-                redis.call('PUBLISH', ARGV[3], cur[1] .. ':' .. releasedAt .. ':' .. ARGV[3 + i])
-              end
-            end
-            return 1
-            """);
+    private static final LuaScript UNLOCK_ALL = LuaScript.load("unlock-all");
 
     /** Renew ({@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
-    private static final Script RENEW = new Script("""
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
-            if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
-              redis.call('PEXPIRE', KEYS[1], ARGV[2])
-              return 1
-            end
-            return 0
-            """);
+    private static final LuaScript RENEW = LuaScript.load("renew");
 
     /**
      * Peek ({@code KEYS}: the lock, the quarantine marker; {@code ARGV[1]} is 1 when the
@@ -318,22 +108,7 @@ final class RedisLockStore {
      * quarantine that a grant started; it does not look for a data loss itself. A fifth element
      * is the Redis clock in µs: any later grant of the lock has a larger token.
      */
-    private static final Script PEEK = new Script("""
-            local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
-            local now = redis.call('TIME')
-            local clock = now[1] .. string.format('%06d', now[2])
-            if not cur[1] and ARGV[1] == '1' then
-              local seen = redis.call('GET', KEYS[2])
-              local untilMs = seen and tonumber(string.match(seen, ':(%d+)$'))
-              if untilMs then
-                local left = untilMs - (now[1] * 1000 + math.floor(now[2] / 1000))
-                if left > 0 then
-                  return {'', cur[2] or '', left, 1, clock}
-                end
-              end
-            end
-            return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1]), 0, clock}
-            """);
+    private static final LuaScript PEEK = LuaScript.load("peek");
 
     /**
      * What a lock looks like in Redis: {@code owner} is empty when nobody holds it. While a
@@ -447,7 +222,7 @@ final class RedisLockStore {
      * with a hash tag {@code n} chosen so that the marker is in the slot of the lock.
      */
     String markerKey(String lockKey) {
-        return cluster ? markerKey + ":{" + SlotTags.tag(slot(lockKey)) + "}" : markerKey;
+        return cluster ? markerKey + ":{" + ClusterSlots.Tags.tag(ClusterSlots.slot(lockKey)) + "}" : markerKey;
     }
 
     /**
@@ -459,9 +234,9 @@ final class RedisLockStore {
         if (!cluster || locks.size() < 2) {
             return Optional.empty();
         }
-        int first = slot(key(locks.get(0)));
+        int first = ClusterSlots.slot(key(locks.get(0)));
         for (String lock : locks) {
-            if (slot(key(lock)) != first) {
+            if (ClusterSlots.slot(key(lock)) != first) {
                 return Optional.of("in a Redis Cluster the locks of one request must share a hash slot: give them a common "
                         + "{hash tag}, as in '{doc-42}:text' and '{doc-42}:images' ('" + locks.get(0) + "' and '" + lock + "' do not)");
             }
@@ -555,7 +330,7 @@ final class RedisLockStore {
      * Waiting on releases and renewals (Redisson 4.7 does, for its locks) would add a replica
      * round trip to every unlock and every renewal batch for none of these cases.
      */
-    private CompletionStage<Attempt> grant(Script s, String owner, String holder, List<String> locks,
+    private CompletionStage<Attempt> grant(LuaScript s, String owner, String holder, List<String> locks,
                                            Set<String> alreadyHeld, String attemptId, Function<List<Object>, Answer> parse) {
         List<Object> keys = keys(locks);
         keys.add(markerKey((String) keys.get(0)));
@@ -651,7 +426,7 @@ final class RedisLockStore {
     private record Synced(List<Object> answer, int replicas) { }
 
     /** The script followed by {@code WAIT 1 <timeout>} on the same connection, as one pipelined batch. */
-    private CompletionStage<Synced> evalSynced(Script s, List<Object> keys, Object... args) {
+    private CompletionStage<Synced> evalSynced(LuaScript s, List<Object> keys, Object... args) {
         return loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
@@ -671,7 +446,7 @@ final class RedisLockStore {
      * EVALSHA without loading the script, and every such batch fails with NOSCRIPT until the
      * script is loaded some other way.
      */
-    private <T> CompletionStage<T> loadingOnNoScript(Supplier<CompletionStage<T>> batch, List<?> keys, Script... scripts) {
+    private <T> CompletionStage<T> loadingOnNoScript(Supplier<CompletionStage<T>> batch, List<?> keys, LuaScript... scripts) {
         return againOnNoScript(batch, () -> load(keys, scripts).thenCompose(loaded -> batch.get()));
     }
 
@@ -697,12 +472,12 @@ final class RedisLockStore {
     }
 
     /** SCRIPT LOAD of each script on the primary of each of {@code keys} (once per hash slot), not on replicas. */
-    private CompletionStage<Void> load(List<?> keys, Script... scripts) {
+    private CompletionStage<Void> load(List<?> keys, LuaScript... scripts) {
         Set<Integer> slots = new HashSet<>();
         List<CompletableFuture<?>> loads = new ArrayList<>();
         for (Object key : keys) {
-            if (slots.add(cluster ? slot((String) key) : 0)) {
-                for (Script s : scripts) {
+            if (slots.add(cluster ? ClusterSlots.slot((String) key) : 0)) {
+                for (LuaScript s : scripts) {
                     loads.add(script.scriptLoadAsync((String) key, s.text).toCompletableFuture());
                 }
             }
@@ -785,7 +560,7 @@ final class RedisLockStore {
                             Long.toString(tokens.get(i)));
             results.add(renewed.handle((r, e) -> {
                 if (e != null) {
-                    if (isNoScript(e) && loading.add(cluster ? slot(key) : 0)) {
+                    if (isNoScript(e) && loading.add(cluster ? ClusterSlots.slot(key) : 0)) {
                         load(List.of(key), RENEW); // see loadingOnNoScript
                     }
                     throw backendFailure(e);
@@ -844,7 +619,7 @@ final class RedisLockStore {
     }
 
     /** EVALSHA, falling back to EVAL (which caches the script) after a Redis restart emptied its script cache. */
-    private <R> CompletionStage<R> eval(Script s, ReturnType type, List<Object> keys, Object... args) {
+    private <R> CompletionStage<R> eval(LuaScript s, ReturnType type, List<Object> keys, Object... args) {
         return againOnNoScript(() -> script.<R>evalShaAsync(Mode.READ_WRITE, s.sha, type, keys, args),
                 () -> script.<R>evalAsync(Mode.READ_WRITE, s.text, type, keys, args));
     }
@@ -872,169 +647,5 @@ final class RedisLockStore {
 
     private static String asString(Object o) {
         return o == null ? "" : String.valueOf(o);
-    }
-
-    /**
-     * Replica sync of grants, the equivalent of Redisson's {@code checkLockSyncedSlaves}: a grant
-     * counts only once at least one replica of the lock's primary acknowledged it (Redis
-     * {@code WAIT}), if that primary has any replica connected.
-     *
-     * <p>How Redisson 4.7 does it ({@code CommandAsyncService.syncedEval}): it learns the
-     * primary's {@code connected_slaves} from {@code INFO} (one extra round trip, then cached on
-     * the primary's entry until a WAIT answers a different count), runs the script in a batch
-     * with {@code BatchOptions.sync(connected replicas, slavesSyncTimeout)}, which pipelines
-     * {@code WAIT <all of them> <timeout>} after it, and fails with {@code NoSyncedSlavesException}
-     * only if none acknowledged while some were connected; the lock then unlocks and rethrows
-     * ({@code RedissonBaseLock.handleNoSync}). With a single-server config it never waits.
-     *
-     * <p>What this does instead, and why:
-     * <ul>
-     *   <li>The same rule: at least one replica, if any is connected. But it sends
-     *       {@code WAIT 1}, not {@code WAIT <all>}: one acknowledgement is all the rule needs, and
-     *       waiting for all would make every grant wait the full timeout whenever one replica
-     *       of several is slow.</li>
-     *   <li>The replica count comes from the primary itself, through the lock script, which
-     *       reads {@code connected_slaves} from {@code INFO replication} when asked. So it is the
-     *       count of the key's own primary in a Cluster and after a failover, whatever Redisson's
-     *       config (a single-server config in front of a primary with replicas is covered too),
-     *       and learning it costs no round trip.</li>
-     *   <li>It is remembered per primary (per hash slot in a Cluster). While the primary has
-     *       replicas, every grant asks again, so the count is always current. While it has none,
-     *       a grant is a plain script, no WAIT, and the script is asked again at most once a
-     *       second. A grant that finds replicas the node did not know of (the first grant, or
-     *       replicas added since) is confirmed after the fact: a renewal by the new owner and
-     *       WAIT, pipelined.</li>
-     * </ul>
-     */
-    private static final class ReplicaSync {
-
-        /** How old a "no replicas" answer may get before a grant asks the primary again. */
-        private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
-        private static final int CLUSTER_SLOTS = 16384;
-
-        record Known(int replicas, long atNanos) { }
-
-        private final Duration timeout;
-        private final boolean cluster;
-        private final AtomicReferenceArray<Known> known;
-
-        private final Ticker ticker;
-
-        ReplicaSync(Duration timeout, boolean cluster, Ticker ticker) {
-            this.ticker = ticker;
-            this.timeout = timeout;
-            this.cluster = cluster;
-            this.known = new AtomicReferenceArray<>(cluster ? CLUSTER_SLOTS : 1);
-        }
-
-        Known known(String key) {
-            return known.get(index(key));
-        }
-
-        boolean stale(Known k) {
-            return k == null || ticker.read() - k.atNanos() > REFRESH_NANOS;
-        }
-
-        /** Remembers what a script reported; -1 (not asked) changes nothing. */
-        void learn(String key, int replicas) {
-            if (replicas >= 0) {
-                known.set(index(key), new Known(replicas, ticker.read()));
-            }
-        }
-
-        /** A batch that pipelines {@code WAIT 1 <timeout>} after its commands (the response timeout grows by as much). */
-        BatchOptions batchOptions(Duration commandTimeout) {
-            return BatchOptions.defaults().responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS).retryAttempts(0)
-                    .sync(1, timeout);
-        }
-
-        private int index(String key) {
-            return cluster ? slot(key) : 0;
-        }
-    }
-
-    /** The Redis Cluster hash slot of {@code key}: CRC16 (XMODEM) of the key or of its {@code {hash tag}}, mod 16384. */
-    static int slot(String key) {
-        byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
-        int from = 0;
-        int to = bytes.length;
-        for (int open = 0; open < bytes.length; open++) {
-            if (bytes[open] == '{') {
-                for (int close = open + 1; close < bytes.length; close++) {
-                    if (bytes[close] == '}') {
-                        if (close > open + 1) {
-                            from = open + 1;
-                            to = close;
-                        }
-                        break;
-                    }
-                }
-                break;
-            }
-        }
-        int crc = 0;
-        for (int i = from; i < to; i++) {
-            crc ^= (bytes[i] & 0xff) << 8;
-            for (int bit = 0; bit < 8; bit++) {
-                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
-            }
-        }
-        return (crc & 0xffff) % ReplicaSync.CLUSTER_SLOTS;
-    }
-
-    /** For each Cluster hash slot, a short hash tag whose key is in that slot: the decimal number with the smallest value. */
-    static final class SlotTags {
-
-        private static volatile String[] tags;
-
-        private SlotTags() { }
-
-        static String tag(int slot) {
-            String[] t = tags;
-            if (t == null) {
-                synchronized (SlotTags.class) {
-                    t = tags;
-                    if (t == null) {
-                        t = compute();
-                        tags = t;
-                    }
-                }
-            }
-            return t[slot];
-        }
-
-        /** About 170,000 CRC16 of short strings until every slot has one: milliseconds, once per JVM, in Cluster mode only. */
-        private static String[] compute() {
-            String[] t = new String[ReplicaSync.CLUSTER_SLOTS];
-            int missing = t.length;
-            for (int i = 0; missing > 0; i++) {
-                String candidate = Integer.toString(i);
-                int slot = slot(candidate);
-                if (t[slot] == null) {
-                    t[slot] = candidate;
-                    missing--;
-                }
-            }
-            return t;
-        }
-    }
-
-    private static final class Script {
-        final String text;
-        final String sha;
-
-        Script(String text) {
-            this.text = text;
-            this.sha = sha1(text);
-        }
-
-        private static String sha1(String text) {
-            try {
-                byte[] digest = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
-                return HexFormat.of().formatHex(digest);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("SHA-1 is required of every JVM", e);
-            }
-        }
     }
 }

@@ -344,7 +344,7 @@ class DataLossTest {
 
         // A brand-new Cluster: the first grant in a slot waits.
         assertThat(result(alice.lockAll(List.of("{doc-42}:body", "{doc-42}:title")))).isInstanceOf(MultiLockResult.Waiting.class);
-        String marker = "distlock:epoch:{" + RedisLockStore.SlotTags.tag(RedisLockStore.slot("distlock:lock:{doc-42}:body")) + "}";
+        String marker = "distlock:epoch:{" + ClusterSlots.Tags.tag(ClusterSlots.slot("distlock:lock:{doc-42}:body")) + "}";
         assertThat(node.command("CLUSTER", "KEYSLOT", marker)).isEqualTo(node.command("CLUSTER", "KEYSLOT", "distlock:lock:{doc-42}:body"));
         assertThat(node.command("EXISTS", marker)).isEqualTo(1L);
         List<Pushes.Push> retries = List.of(pushes.next(seconds(4)), pushes.next(seconds(4)));

@@ -69,7 +69,8 @@ class ReleasePathTest {
     /** A Redisson client behind the proxy, with {@code settings} on top of Redisson's defaults. */
     private RedissonClient proxiedClient(Consumer<SingleServerConfig> settings) {
         Config config = new Config();
-        settings.accept(config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port()));
+        // Few idle connections to open at start: with a 300 ms timeout, 24 of them can miss it on a busy machine.
+        settings.accept(config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port()).setConnectionMinimumIdleSize(2));
         proxiedClient = Redisson.create(config);
         return proxiedClient;
     }

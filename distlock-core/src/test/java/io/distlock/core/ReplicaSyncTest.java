@@ -193,11 +193,11 @@ class ReplicaSyncTest {
     @Test
     void hashSlotsAreRedisClusters() {
         // Values from the Redis Cluster specification and CLUSTER KEYSLOT.
-        assertThat(RedisLockStore.slot("123456789")).isEqualTo(0x31C3);
-        assertThat(RedisLockStore.slot("somekey")).isEqualTo(11058);
-        assertThat(RedisLockStore.slot("foo{hash_tag}")).isEqualTo(2515).isEqualTo(RedisLockStore.slot("hash_tag"));
-        assertThat(RedisLockStore.slot("distlock:lock:{doc-42}:body")).isEqualTo(RedisLockStore.slot("distlock:lock:{doc-42}:title"));
-        assertThat(RedisLockStore.slot("a{}{b}")).isNotEqualTo(RedisLockStore.slot("b"));
+        assertThat(ClusterSlots.slot("123456789")).isEqualTo(0x31C3);
+        assertThat(ClusterSlots.slot("somekey")).isEqualTo(11058);
+        assertThat(ClusterSlots.slot("foo{hash_tag}")).isEqualTo(2515).isEqualTo(ClusterSlots.slot("hash_tag"));
+        assertThat(ClusterSlots.slot("distlock:lock:{doc-42}:body")).isEqualTo(ClusterSlots.slot("distlock:lock:{doc-42}:title"));
+        assertThat(ClusterSlots.slot("a{}{b}")).isNotEqualTo(ClusterSlots.slot("b"));
     }
 
     @Test
