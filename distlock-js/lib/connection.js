@@ -159,9 +159,10 @@ export class Connection {
     if (state.name === S.RECONNECT_WAIT) {
       clearTimeout(state.timer);
       this.#moveTo({ name: S.CLOSED });
+      return Promise.resolve();
     }
     if (state.name !== S.CONNECTING && state.name !== S.OPEN) {
-      return Promise.resolve();
+      return Promise.resolve(); // no socket, or one already closing
     }
     const { ws, socket } = state;
     let fallback;
