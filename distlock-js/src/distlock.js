@@ -2,6 +2,8 @@
  * distlock JavaScript client: named, exclusive locks shared by every browser (and server)
  * connected to a distlock server, over one WebSocket.
  *
+ * GENERATED from lib/*.js by scripts/build.mjs (`npm run build`): edit those, not this file.
+ *
  * The wire protocol (version 1) is the contract; this file only speaks it. Three facts of
  * that protocol shape everything below:
  *
@@ -23,12 +25,91 @@
  *
  * @module distlock
  */
+/**
+ * The words of the distlock wire protocol (version 1), defined once. The protocol document
+ * is the contract; this file only names what the client sends and reads.
+ */
 
-/** `WebSocket.OPEN`, spelled out because an injected WebSocket class may not define it. */
-const OPEN = 1;
+/** The `action` of a request. */
+const Action = Object.freeze({
+  CONNECT: 'connect',
+  CLOSE: 'close',
+  LOCK: 'lock',
+  UNLOCK: 'unlock',
+  MLOCK: 'mlock',
+  MUNLOCK: 'munlock',
+});
 
-/** Default reconnect backoff: first attempt after 0.25-0.5 s, never more than 30 s apart. */
-const DEFAULT_RECONNECT = Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000 });
+/** The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`) or a push (`RETRY`, `LOST`). */
+const Status = Object.freeze({
+  OK: 'OK',
+  LOCKED: 'LOCKED',
+  WAIT: 'WAIT',
+  RETRY: 'RETRY',
+  LOST: 'LOST',
+  FAIL: 'FAIL',
+});
+
+/** The `code` of a `FAIL` reply. Servers may add codes; the client passes unknown ones on. */
+const FailCode = Object.freeze({
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNKNOWN_ACTION: 'UNKNOWN_ACTION',
+  NOT_CONNECTED: 'NOT_CONNECTED',
+  ALREADY_CONNECTED: 'ALREADY_CONNECTED',
+  BAD_NAME: 'BAD_NAME',
+  NOT_OWNER: 'NOT_OWNER',
+  TOO_MANY_LOCKS: 'TOO_MANY_LOCKS',
+  RATE_LIMITED: 'RATE_LIMITED',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+});
+
+/**
+ * The client's own error codes, next to the protocol's: `TIMEOUT` (no reply in time; the
+ * request may still take effect), `DISCONNECTED` (the connection closed while the request
+ * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for; the same
+ * word as the protocol's, told apart by the absence of a reply), `BAD_REPLY` (the server
+ * sent something this client cannot read), `FAIL` (a `FAIL` reply without a code).
+ */
+const ClientCode = Object.freeze({
+  TIMEOUT: 'TIMEOUT',
+  DISCONNECTED: 'DISCONNECTED',
+  NOT_CONNECTED: 'NOT_CONNECTED',
+  BAD_REPLY: 'BAD_REPLY',
+  FAIL: 'FAIL',
+});
+
+/** Why a `lost` event fired: the server pushed `LOST`, or the connection closed. */
+const LostReason = Object.freeze({
+  LOST: 'LOST',
+  DISCONNECTED: 'DISCONNECTED',
+});
+
+/** The statuses that answer each action, besides `FAIL`. Anything else is a `BAD_REPLY`. */
+const REPLY_STATUSES = Object.freeze({
+  [Action.CONNECT]: [Status.OK],
+  [Action.CLOSE]: [Status.OK],
+  [Action.UNLOCK]: [Status.OK],
+  [Action.MUNLOCK]: [Status.OK],
+  [Action.LOCK]: [Status.LOCKED, Status.WAIT],
+  [Action.MLOCK]: [Status.LOCKED, Status.WAIT],
+});
+
+/** One request frame: the action, its `param` or `params`, and the id its reply will echo. */
+function encodeRequest(action, fields, id) {
+  return JSON.stringify({ action, ...fields, id });
+}
+
+/** The lock name of a `RETRY` or `LOST` push (servers that only fill `message` exist). */
+function pushedLock(message) {
+  return message.lock ?? message.message;
+}
+
+/** How a close is described in error messages: `1006`, or `1000: disconnect()`. */
+function describeClose(code, reason) {
+  return reason ? `${code}: ${reason}` : `${code}`;
+}
 
 /**
  * The error every call of {@link DistLockClient} rejects with.
@@ -39,7 +120,7 @@ const DEFAULT_RECONNECT = Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_00
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for),
  * `BAD_REPLY` (the server sent something this client cannot read).
  */
-export class DistLockError extends Error {
+class DistLockError extends Error {
   /**
    * @param {string} code the protocol's or the client's error code
    * @param {string} message for people
@@ -57,392 +138,459 @@ export class DistLockError extends Error {
   }
 }
 
+/** A lost connection (as opposed to a refusal): the session and its place in line are gone. */
+function isConnectionLoss(error) {
+  return error instanceof DistLockError
+    && (error.code === ClientCode.DISCONNECTED || (error.code === ClientCode.NOT_CONNECTED && error.reply === undefined));
+}
+
+/** Why a request() cannot wait for a session: it was lost (`DISCONNECTED`), or there never was one. */
+function noSession(code) {
+  return code === ClientCode.DISCONNECTED
+    ? new DistLockError(code, 'the connection was lost while waiting for the lock, and no new session is being opened')
+    : new DistLockError(code, 'not connected: call connect() first');
+}
+
+/** Default reconnect backoff: first attempt after 0.25-0.5 s, never more than 30 s apart. */
+const DEFAULT_RECONNECT = Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000 });
+
 /**
- * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
- * `unlock()` or the higher-level `request()`.
+ * Checks the `reconnect` option and returns the settings, or false for no reconnects.
  *
- * Events (`CustomEvent`s; or use {@link DistLockClient#on}):
- * - `open` `{reconnected}`: the WebSocket opened.
- * - `session` `{session, name, reconnected}`: a session was opened, by `connect()` or
- *   automatically after a reconnect.
- * - `close` `{code, reason, wasClean, willReconnect, delayMs}`: the WebSocket closed.
- * - `retry` `{lock}`: a lock this session got `WAIT` for became free; ask again.
- * - `lost` `{lock, token, reason}`: a lock this client held is gone without having been
- *   unlocked: the server pushed `LOST` (reason `LOST`) or the connection closed
- *   (reason `DISCONNECTED`).
- * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
- *   frame, a session that could not be reopened after a reconnect).
+ * @param {boolean | {initialDelayMs?: number, maxDelayMs?: number}} reconnect
+ * @returns {false | Readonly<{initialDelayMs: number, maxDelayMs: number}>}
  */
-export class DistLockClient extends EventTarget {
-  /** @type {string} */ #url;
-  /** @type {new (url: string) => any} */ #WebSocket;
-  /** @type {number} */ #requestTimeoutMs;
-  /** @type {false | {initialDelayMs: number, maxDelayMs: number}} */ #reconnect;
+function reconnectSettings(reconnect) {
+  if (reconnect === false) return false;
+  if (reconnect === true) return DEFAULT_RECONNECT;
+  if (reconnect === null || typeof reconnect !== 'object') {
+    throw new TypeError('reconnect must be true, false or {initialDelayMs, maxDelayMs}');
+  }
+  const { initialDelayMs = DEFAULT_RECONNECT.initialDelayMs, maxDelayMs = DEFAULT_RECONNECT.maxDelayMs } = reconnect;
+  if (!Number.isFinite(initialDelayMs) || initialDelayMs <= 0) {
+    throw new RangeError(`reconnect.initialDelayMs must be a positive number, was ${initialDelayMs}`);
+  }
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < initialDelayMs) {
+    throw new RangeError(`reconnect.maxDelayMs must be a number >= initialDelayMs (${initialDelayMs}), was ${maxDelayMs}`);
+  }
+  return Object.freeze({ initialDelayMs, maxDelayMs });
+}
 
-  /** The current connection (see {@link #openSocket}), or null when there is no socket. */
-  #conn = null;
-  #nextId = 1;
+/**
+ * The delay before reconnect attempt number `attempt` (0 for the first). Exponential
+ * backoff with "equal jitter": between half and all of min(maxDelayMs, initialDelayMs *
+ * 2^attempt), so clients dropped together (a server restart) spread out, and none retries
+ * in a tight loop.
+ */
+function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt) {
+  const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** `WebSocket.OPEN`, spelled out because an injected WebSocket class may not define it. */
+const WS_OPEN = 1;
+
+/**
+ * The states of a {@link Connection}, after OkHttp's `RealWebSocket`:
+ *
+ * - `IDLE`: no socket yet.
+ * - `CONNECTING`: a socket is opening, within the open timeout. `reconnect` says whether it
+ *   is an automatic attempt after a drop (a failure then schedules the next attempt; a
+ *   first open that fails is the caller's to retry).
+ * - `OPEN`: the socket is open; requests may be sent.
+ * - `CLOSING`: close() asked the socket to close and its close event has not come. The
+ *   client has already let go of it (calls were rejected, `close` was emitted).
+ * - `CLOSED`: no socket and no reconnect planned.
+ * - `RECONNECT_WAIT`: dropped; a reconnect attempt is scheduled after the backoff.
+ *
+ * The moves (the table below is checked on every one):
+ *
+ * | from | to | on |
+ * |---|---|---|
+ * | IDLE, CLOSED, CLOSING | CONNECTING | open() |
+ * | RECONNECT_WAIT | CONNECTING | the backoff timer, or open() (at once) |
+ * | CONNECTING | OPEN | the socket's open event |
+ * | CONNECTING, OPEN | RECONNECT_WAIT | a drop, a failed or timed-out open, abandon(); if reconnects are on and the socket had opened or was a reconnect attempt |
+ * | CONNECTING, OPEN | CLOSED | the same, otherwise (and open() on a socket found closing) |
+ * | CONNECTING, OPEN | CLOSING | close() |
+ * | CLOSING | CLOSED | the socket's close event, or the open timeout if it never comes |
+ * | RECONNECT_WAIT | CLOSED | close() |
+ * | RECONNECT_WAIT | RECONNECT_WAIT | a reconnect attempt whose WebSocket constructor throws |
+ */
+const ConnectionState = Object.freeze({
+  IDLE: 'idle',
+  CONNECTING: 'connecting',
+  OPEN: 'open',
+  CLOSING: 'closing',
+  CLOSED: 'closed',
+  RECONNECT_WAIT: 'reconnect-wait',
+});
+
+const S = ConnectionState;
+
+/** Every move {@link Connection} makes; anything else is a bug and throws. */
+const TRANSITIONS = Object.freeze({
+  [S.IDLE]: [S.CONNECTING],
+  [S.CONNECTING]: [S.OPEN, S.CLOSING, S.CLOSED, S.RECONNECT_WAIT],
+  [S.OPEN]: [S.CLOSING, S.CLOSED, S.RECONNECT_WAIT],
+  [S.CLOSING]: [S.CONNECTING, S.CLOSED],
+  [S.CLOSED]: [S.CONNECTING],
+  // A reconnect attempt whose WebSocket constructor throws waits again.
+  [S.RECONNECT_WAIT]: [S.CONNECTING, S.RECONNECT_WAIT, S.CLOSED],
+});
+
+/**
+ * The WebSocket's lifecycle: opening with a time limit, the reconnect backoff, and closing.
+ * It knows nothing of sessions or requests; it tells its listener:
+ *
+ * - `opened(reconnected)`: the socket opened (`reconnected`: after a drop);
+ * - `message(data)`: a frame arrived on the current socket;
+ * - `closed({code, reason, wasClean, willReconnect, delayMs?})`: the current socket is
+ *   gone (dropped, failed to open, or closed by {@link Connection#close}). By then the
+ *   state has moved on (to `RECONNECT_WAIT` if `willReconnect`).
+ *
+ * Every state change goes through `#moveTo`. Each socket's handlers check that it is still
+ * the current one, so a stale socket's late events change nothing.
+ */
+class Connection {
+  #url;
+  #WebSocket;
+  #openTimeoutMs;
+  /** `false` for no reconnects, else `{initialDelayMs, maxDelayMs}`. */
+  #backoff;
+  #listener;
+
   /**
-   * Requests sent on the current connection and not answered yet, by id, in send order.
-   * Entries stay here after they time out (marked `expired`) so that a late reply still
-   * updates what we know the session holds.
+   * `{name}` plus, per state: `ws` and `socket` (CONNECTING, OPEN, CLOSING); `reconnect`,
+   * `opening`, `resolveOpening`, `rejectOpening`, `openTimer` (CONNECTING); `timer`,
+   * `delayMs` (RECONNECT_WAIT).
    */
-  #inflight = new Map();
-
-  /** The open session `{session, name}`, or null. */
-  #session = null;
-  /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
-  #sessionName = null;
-  /** The automatic `connect` after a reconnect, while it is in flight. */
-  #autoConnecting = null;
-  #connectsInFlight = 0;
-
-  /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
-  #held = new Map();
-
-  #disconnectRequested = false;
-  /** How many connections closed (dropped or disconnect()); tells request() waiters why they stopped. */
-  #drops = 0;
-  /** True from an unexpected drop until a socket opens again. */
-  #reconnecting = false;
-  #reconnectAttempt = 0;
-  #reconnectTimer = null;
-
-  /** Wake-up functions of request() calls waiting for a RETRY, by lock name. */
-  #retryWatchers = new Map();
-  /** request() calls waiting for a session (during connect() or a reconnect). */
-  #sessionWaiters = new Set();
-  /**
-   * Local FIFO of request() calls per lock name. All of them share this client's single
-   * session, and the server answers LOCKED to a session that already holds the lock, so
-   * without this queue two request() callbacks could run at once. The Web Locks API queues
-   * the same way within one origin.
-   */
-  #queues = new Map();
+  #state = { name: S.IDLE };
+  /** Reconnect attempts since the backoff was last reset: the backoff's exponent. */
+  #attempt = 0;
+  /** How many sockets were lost (dropped, failed, or closed by close()). */
+  #closes = 0;
 
   /**
-   * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
-   * @param {object} [options]
-   * @param {new (url: string) => any} [options.WebSocket] the WebSocket class; defaults to `globalThis.WebSocket`
-   * @param {number} [options.requestTimeoutMs=10000] how long a call waits for its reply (and the socket for opening)
-   * @param {boolean | {initialDelayMs?: number, maxDelayMs?: number}} [options.reconnect=true]
-   *   reconnect after an unexpected drop, with exponential backoff and jitter
+   * @param {{url: string, WebSocket: new (url: string) => any, openTimeoutMs: number,
+   *   backoff: false | {initialDelayMs: number, maxDelayMs: number},
+   *   listener: {opened(reconnected: boolean): void, message(data: any): void, closed(detail: object): void}}} options
    */
-  constructor(url, options = {}) {
-    super();
-    if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw new TypeError('url must be a string or a URL');
-    }
-    const { WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true } = options;
-    if (typeof WebSocket !== 'function') {
-      throw new TypeError('no WebSocket class: pass one as options.WebSocket (in Node, e.g. the "ws" package)');
-    }
-    if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
-      throw new RangeError(`requestTimeoutMs must be a positive number, was ${requestTimeoutMs}`);
-    }
-    this.#url = String(url);
+  constructor({ url, WebSocket, openTimeoutMs, backoff, listener }) {
+    this.#url = url;
     this.#WebSocket = WebSocket;
-    this.#requestTimeoutMs = requestTimeoutMs;
-    this.#reconnect = reconnectSettings(reconnect);
+    this.#openTimeoutMs = openTimeoutMs;
+    this.#backoff = backoff;
+    this.#listener = listener;
   }
 
-  /** The open session `{session, name}`, or null. */
-  get session() {
-    return this.#session === null ? null : { ...this.#session };
+  /** One of {@link ConnectionState}. */
+  get state() {
+    return this.#state.name;
   }
 
-  /** A snapshot of the locks this session holds: lock name to fencing token. */
-  get heldLocks() {
-    return new Map(this.#held);
+  /** How many sockets were lost so far; tells request() waiters whether they lost theirs. */
+  get closes() {
+    return this.#closes;
   }
 
-  /**
-   * Subscribes to an event; the listener gets the event's `detail` (and the event).
-   *
-   * @param {string} type `open`, `session`, `close`, `retry`, `lost` or `error`
-   * @param {(detail: any, event: CustomEvent) => void} listener
-   * @returns {() => void} a function that unsubscribes
-   */
-  on(type, listener) {
-    const handler = (event) => listener(event.detail, event);
-    this.addEventListener(type, handler);
-    return () => this.removeEventListener(type, handler);
+  /** True from a drop that will be followed by a reconnect until a socket opens again. */
+  get reconnecting() {
+    const state = this.#state;
+    return state.name === S.RECONNECT_WAIT || (state.name === S.CONNECTING && state.reconnect);
   }
 
-  /**
-   * Opens the WebSocket if needed and a session named `sessionName`. The name is a label
-   * others see as the holder of this session's locks; it is not an identity.
-   *
-   * Calling it again with the name of the open session returns that session (the protocol
-   * would answer `ALREADY_CONNECTED`); with another name it rejects with `ALREADY_CONNECTED`.
-   *
-   * @param {string} sessionName
-   * @returns {Promise<{session: string, name: string}>}
-   */
-  async connect(sessionName) {
-    requireString(sessionName, 'sessionName');
-    this.#disconnectRequested = false;
-    this.#connectsInFlight++;
-    try {
-      await this.#ensureOpen();
-      if (this.#autoConnecting !== null) {
-        // A reconnect is reopening the session right now: don't race it with a second connect.
-        await this.#autoConnecting;
-      }
-      if (this.#session !== null && this.#session.name === sessionName) {
-        return { ...this.#session };
-      }
-      const reply = await this.#send('connect', { param: sessionName }, { sessionName });
-      return { session: reply.session, name: sessionName };
-    } finally {
-      this.#connectsInFlight--;
-      this.#settleSessionWaiters();
+  /** Whether a frame can be sent now. */
+  get isOpen() {
+    const state = this.#state;
+    return state.name === S.OPEN && state.ws.readyState === WS_OPEN;
+  }
+
+  /** The current socket (connecting or open), or null: compare it later to see if it is still current. */
+  get current() {
+    return this.#isLive(this.#state.ws) ? this.#state.ws : null;
+  }
+
+  /** Sends a frame on the open socket; throws if it cannot. */
+  send(frame) {
+    if (this.#state.name !== S.OPEN) throw new Error(`the connection is ${this.#state.name}`);
+    this.#state.ws.send(frame);
+  }
+
+  /** A session was opened: the next drop starts the backoff from the beginning. */
+  resetBackoff() {
+    this.#attempt = 0;
+  }
+
+  /** Resolves when the socket is open, opening one (at once, even during a backoff) if there is none. */
+  open() {
+    const state = this.#state;
+    if (state.name === S.CONNECTING) return state.opening;
+    if (state.name === S.OPEN) {
+      if (state.ws.readyState === WS_OPEN) return Promise.resolve();
+      // Closing, and its close event is not here yet: let it go and start afresh.
+      this.#lose(state.ws, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
     }
+    return this.#connect();
   }
 
   /**
-   * Asks for a lock, without waiting for it.
-   *
-   * @param {string} name the lock name
-   * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}>}
-   *   `WAIT` registers this session for one `retry` event for the lock. `holder` is the
-   *   holding session's name unless the server hides it.
+   * Closes the socket for good (no reconnect) and cancels a planned reconnect. The listener
+   * hears `closed` at once; the promise resolves when the socket has closed (or after the
+   * open timeout if it never says so).
    */
-  async lock(name) {
-    requireString(name, 'lock name');
-    return this.#send('lock', { param: name }, { names: [name] });
-  }
-
-  /**
-   * Releases a lock this session holds. Rejects with `NOT_OWNER` if it does not hold it.
-   *
-   * @param {string} name the lock name
-   * @returns {Promise<void>}
-   */
-  async unlock(name) {
-    requireString(name, 'lock name');
-    await this.#send('unlock', { param: name }, { names: [name] });
-  }
-
-  /**
-   * Asks for several locks, all or nothing.
-   *
-   * @param {string[]} names the lock names
-   * @returns {Promise<{status: 'LOCKED', tokens: Record<string, number>} | {status: 'WAIT', holders?: Record<string, string>}>}
-   *   `WAIT` takes none of them and registers this session for one `retry` event for each
-   *   lock held by another session.
-   */
-  async lockAll(names) {
-    requireStrings(names);
-    return this.#send('mlock', { params: [...names] }, { names: [...names] });
-  }
-
-  /**
-   * Releases several locks, all or nothing: if this session does not hold one of them,
-   * rejects with `NOT_OWNER` and releases none.
-   *
-   * @param {string[]} names the lock names
-   * @returns {Promise<void>}
-   */
-  async unlockAll(names) {
-    requireStrings(names);
-    await this.#send('munlock', { params: [...names] }, { names: [...names] });
-  }
-
-  /**
-   * Closes the session: the server releases all its locks (waiters elsewhere get `retry`).
-   * The WebSocket stays open, so `connect()` may open a new session. No `lost` events: the
-   * locks were released on purpose.
-   *
-   * @returns {Promise<void>}
-   */
-  async close() {
-    const name = this.#session?.name ?? this.#sessionName;
-    await this.#send('close', name === null ? {} : { param: name }, {});
-  }
-
-  /**
-   * Closes the WebSocket and does not reconnect. Pending calls reject with `DISCONNECTED`,
-   * held locks are reported `lost` (the server releases them when the socket closes).
-   * Resolves when the socket has closed (or after `requestTimeoutMs` if it never says so).
-   *
-   * @returns {Promise<void>}
-   */
-  disconnect() {
-    this.#disconnectRequested = true;
-    this.#sessionName = null;
-    this.#cancelReconnect();
-    const conn = this.#conn;
-    if (conn === null) {
-      this.#settleSessionWaiters();
+  close() {
+    const state = this.#state;
+    if (state.name === S.RECONNECT_WAIT) {
+      clearTimeout(state.timer);
+      this.#moveTo({ name: S.CLOSED });
       return Promise.resolve();
     }
+    if (state.name !== S.CONNECTING && state.name !== S.OPEN) {
+      return Promise.resolve(); // no socket, or one already closing
+    }
+    const { ws, socket } = state;
     let fallback;
     const closed = new Promise((resolve) => {
-      conn.onClosed = resolve;
-      fallback = setTimeout(resolve, this.#requestTimeoutMs);
+      socket.onClosed = () => {
+        if (this.#state.name === S.CLOSING && this.#state.socket === socket) {
+          this.#moveTo({ name: S.CLOSED });
+        }
+        resolve();
+      };
+      fallback = setTimeout(socket.onClosed, this.#openTimeoutMs);
     }).finally(() => clearTimeout(fallback));
-    this.#teardown(conn, { code: 1000, reason: 'disconnect()', wasClean: true });
+    this.#lose(ws, { code: 1000, reason: 'disconnect()', wasClean: true }, { reconnect: false, closing: true });
     try {
-      conn.ws.close(1000, 'client disconnect');
+      ws.close(1000, 'client disconnect');
     } catch {
-      conn.onClosed();
+      socket.onClosed();
     }
     return closed;
   }
 
   /**
-   * Waits for a lock, runs `callback` while holding it, then releases it; in the spirit of
-   * the Web Locks API's `navigator.locks.request(name, [options], callback)`.
-   *
-   * - Waits with `WAIT` and the `retry` push (asking again after each `retry`, since another
-   *   session may win), also across reconnects: a waiter holds nothing, so after a reconnect
-   *   it simply asks the new session.
-   * - Calls in this client for the same name queue locally, first come first served: they
-   *   share one session, and the server would grant the same session the lock twice.
-   * - `ifAvailable: true`: if the lock is taken (here or elsewhere), calls `callback(null)`
-   *   instead of waiting.
-   * - `signal`: aborting it while waiting rejects with the signal's reason and stops waiting;
-   *   once the callback runs, the signal no longer matters.
-   * - The lock is released when the callback's promise settles; the call resolves or
-   *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
-   *   dropped), the callback still runs to completion but no unlock is sent: the lock is
-   *   not this session's any more. Watch the `lost` event to stop work early.
-   *
-   * @template T
-   * @param {string} name the lock name
-   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive'} | ((lock: {name: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
-   * @param {(lock: {name: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
-   * @returns {Promise<T>}
+   * Gives up the current socket (it is of no use, e.g. its session could not be reopened)
+   * and closes it with `code`; a reconnect follows as after a drop.
    */
-  async request(name, optionsOrCallback, maybeCallback) {
-    const [options, callback] = typeof optionsOrCallback === 'function'
-      ? [{}, optionsOrCallback]
-      : [optionsOrCallback ?? {}, maybeCallback];
-    requireString(name, 'lock name');
-    if (typeof callback !== 'function') {
-      throw new TypeError('request(name, [options], callback): callback must be a function');
-    }
-    const { signal, ifAvailable = false, mode = 'exclusive', steal = false } = options;
-    if (mode !== 'exclusive') {
-      throw new DOMException(`mode "${mode}" is not supported: distlock locks are exclusive`, 'NotSupportedError');
-    }
-    if (steal) {
-      throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
-    }
-    if (signal?.aborted) {
-      throw abortReason(signal);
-    }
-    if (ifAvailable && this.#queues.has(name)) {
-      // Held or awaited by another request() of this client: not available, as in Web Locks.
-      return callback(null);
-    }
-
-    const slot = this.#enqueue(name);
-    const attempt = newAttempt();
-    const token = await untilAborted(this.#acquire(name, slot, attempt, ifAvailable), signal, attempt.cancel);
-    if (token === null) {
-      return callback(null);
-    }
-
-    let outcome;
-    try {
-      outcome = { value: await callback(Object.freeze({ name, token })) };
-    } catch (error) {
-      outcome = { error };
-    }
-    let releaseError = null;
-    try {
-      await this.#releaseAfterCallback(name, token);
-    } catch (error) {
-      releaseError = error;
-    } finally {
-      slot.release();
-    }
-    if ('error' in outcome) {
-      throw outcome.error; // the callback's failure is what the caller needs to see
-    }
-    if (releaseError !== null) {
-      throw releaseError;
-    }
-    return outcome.value;
+  abandon(code, reason) {
+    const ws = this.current;
+    if (ws === null) return;
+    this.#lose(ws, { code, reason, wasClean: false });
+    try { ws.close(code, reason); } catch { /* dropped anyway */ }
   }
 
-  // ---------------------------------------------------------------- request() internals
+  // ---------------------------------------------------------------- transitions
 
-  /**
-   * Takes the lock for request(): resolves with the token, or null for `ifAvailable` when
-   * the lock is taken. Releases the slot itself unless it resolves with a token (then the
-   * caller releases it after the callback).
-   */
-  async #acquire(name, slot, attempt, ifAvailable) {
-    // A waiter whose connection dropped (and that no reconnect will serve) was pending when
-    // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
-    const dropsAtStart = this.#drops;
-    try {
-      await interruptible(attempt, slot.turn);
-      for (;;) {
-        if (attempt.cancelled) throw attempt.reason;
-        await this.#untilSession(attempt, this.#drops === dropsAtStart ? 'NOT_CONNECTED' : 'DISCONNECTED');
-        if (attempt.cancelled) throw attempt.reason;
-
-        // Watch for RETRY before asking: with some WebSocket implementations the push can
-        // be delivered right behind the WAIT reply, before our continuation runs.
-        const retry = this.#watchRetry(name);
-        let reply;
-        try {
-          reply = await this.lock(name);
-        } catch (error) {
-          retry.dispose();
-          if (isConnectionLoss(error) && this.#sessionExpected()) {
-            continue; // the session is gone and with it our turn in line: ask the next session
-          }
-          throw error;
-        }
-        if (reply.status === 'LOCKED') {
-          retry.dispose();
-          if (attempt.cancelled) {
-            // Aborted while the request was in flight: nobody will use this lock.
-            await this.#releaseAfterCallback(name, reply.token).catch((error) => this.#emit('error', { error }));
-            throw attempt.reason;
-          }
-          return reply.token;
-        }
-        if (ifAvailable) {
-          retry.dispose();
-          slot.release();
-          return null;
-        }
-        // WAIT: sleep until the RETRY push, a dropped connection, close(), or abort.
-        await interruptible(attempt, retry.promise);
-        retry.dispose();
-      }
-    } catch (error) {
-      slot.release();
-      throw error;
+  #moveTo(next) {
+    const from = this.#state.name;
+    if (!TRANSITIONS[from].includes(next.name)) {
+      throw new Error(`distlock: bug: no transition from ${from} to ${next.name}`);
     }
+    this.#state = next;
+  }
+
+  #isLive(ws) {
+    const state = this.#state;
+    return ws !== undefined && state.ws === ws && (state.name === S.CONNECTING || state.name === S.OPEN);
+  }
+
+  /** Creates a WebSocket: to CONNECTING (or, if the constructor throws during reconnects, the next wait). */
+  #connect() {
+    const from = this.#state;
+    const reconnect = this.reconnecting;
+    if (from.name === S.RECONNECT_WAIT) clearTimeout(from.timer);
+    let ws;
+    try {
+      ws = new this.#WebSocket(this.#url);
+    } catch (error) {
+      if (reconnect) this.#waitToReconnect();
+      return Promise.reject(new DistLockError(ClientCode.DISCONNECTED,
+        `cannot open a WebSocket to ${this.#url}: ${error?.message ?? error}`, { cause: error }));
+    }
+    const socket = { ws, onClosed: null };
+    const state = { name: S.CONNECTING, ws, socket, reconnect, opening: null, resolveOpening: null, rejectOpening: null, openTimer: null };
+    state.opening = new Promise((resolve, reject) => {
+      state.resolveOpening = resolve;
+      state.rejectOpening = reject;
+    });
+    state.opening.catch(() => {}); // a reconnect attempt has nobody awaiting it; its failure is a `close` event
+    this.#moveTo(state);
+    state.openTimer = setTimeout(() => {
+      this.#lose(ws, { code: 1006, reason: 'open timed out', wasClean: false },
+        { openError: new DistLockError(ClientCode.TIMEOUT, `the WebSocket did not open within ${this.#openTimeoutMs} ms`) });
+      try { ws.close(); } catch { /* it is being dropped anyway */ }
+    }, this.#openTimeoutMs);
+    ws.onopen = () => this.#opened(ws);
+    ws.onmessage = (event) => {
+      if (this.#isLive(ws)) this.#listener.message(event.data);
+    };
+    ws.onclose = (event) => {
+      socket.onClosed?.();
+      this.#lose(ws, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
+    };
+    // The close event that follows an error says all we can know (browsers hide the cause).
+    // Having a handler also keeps Node's "ws" from throwing on an unhandled 'error'.
+    ws.onerror = () => {};
+    return state.opening;
+  }
+
+  /** CONNECTING to OPEN. */
+  #opened(ws) {
+    const state = this.#state;
+    if (state.name !== S.CONNECTING || state.ws !== ws) return;
+    clearTimeout(state.openTimer);
+    this.#moveTo({ name: S.OPEN, ws, socket: state.socket });
+    this.#listener.opened(state.reconnect);
+    state.resolveOpening();
   }
 
   /**
-   * Unlocks after a request() callback, unless the lock is no longer this session's under
-   * this token (lost, disconnected, closed, or unlocked by the application): unlocking then
-   * would at best fail and at worst release a newer grant.
+   * The current socket is gone: to RECONNECT_WAIT if it was open (or was a reconnect
+   * attempt) and reconnects are on, else to CLOSED (CLOSING for close()). Runs once per
+   * socket; later calls for it do nothing.
    */
-  async #releaseAfterCallback(name, token) {
-    if (this.#held.get(name) !== token) {
-      return;
+  #lose(ws, { code, reason, wasClean }, { reconnect = true, openError = null, closing = false } = {}) {
+    if (!this.#isLive(ws)) return;
+    const state = this.#state;
+    const opened = state.name === S.OPEN;
+    clearTimeout(state.openTimer);
+    ws.onopen = ws.onmessage = null;
+    this.#closes++;
+    const willReconnect = reconnect && this.#backoff !== false && (opened || state.reconnect);
+    let delayMs;
+    if (willReconnect) {
+      delayMs = this.#waitToReconnect();
+    } else {
+      this.#attempt = 0;
+      this.#moveTo(closing ? { name: S.CLOSING, ws, socket: state.socket } : { name: S.CLOSED });
     }
-    try {
-      await this.unlock(name);
-    } catch (error) {
-      // These all mean the lock is not held any more, which is what we wanted.
-      if (!(error instanceof DistLockError) || !['NOT_OWNER', 'DISCONNECTED', 'NOT_CONNECTED'].includes(error.code)) {
-        throw error;
-      }
+    if (!opened) {
+      state.rejectOpening(openError ?? new DistLockError(ClientCode.DISCONNECTED,
+        `the WebSocket closed before it opened (${describeClose(code, reason)})`));
     }
+    this.#listener.closed(willReconnect
+      ? { code, reason, wasClean, willReconnect, delayMs }
+      : { code, reason, wasClean, willReconnect });
   }
 
-  #enqueue(name) {
+  /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */
+  #waitToReconnect() {
+    const delayMs = reconnectDelay(this.#backoff, this.#attempt);
+    this.#attempt++;
+    const state = { name: S.RECONNECT_WAIT, delayMs, timer: null };
+    this.#moveTo(state);
+    state.timer = setTimeout(() => {
+      if (this.#state !== state) return;
+      this.#connect().catch(() => {}); // failure shows as a `close` event and schedules the next attempt
+    }, delayMs);
+    return delayMs;
+  }
+}
+
+/**
+ * Request matching: the requests sent on the current connection and not answered yet, by
+ * id, in send order.
+ *
+ * The protocol answers every request exactly once, in request order, echoing its `id`;
+ * pushes carry no id. A reply is matched by id only (never by arrival order), so a frame
+ * with an unknown id, or none, matches nothing and is left to the caller.
+ *
+ * An entry stays here after its call timed out (marked `expired`) so that a late reply still
+ * updates what the client knows the session holds. Entries end when their reply arrives
+ * ({@link PendingRequests#take}) or the connection closes ({@link PendingRequests#rejectAll}).
+ */
+class PendingRequests {
+  #nextId = 1;
+  /** id to entry, in send order (a Map keeps insertion order). */
+  #entries = new Map();
+  #timeoutMs;
+
+  /** @param {number} timeoutMs how long a call waits for its reply before it rejects with `TIMEOUT` */
+  constructor(timeoutMs) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Sends one request through `transmit` and returns the promise of its reply.
+   *
+   * @param {string} action
+   * @param {object} fields `param` or `params`
+   * @param {{names?: string[], sessionName?: string, reconnected?: boolean}} meta what the reply will need
+   * @param {(frame: string) => void} transmit writes the frame to the socket; may throw
+   */
+  send(action, fields, meta, transmit) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const entry = { id, action, names: meta.names ?? [], meta, resolve, reject, expired: false, timer: null };
+      entry.timer = setTimeout(() => {
+        entry.expired = true;
+        reject(new DistLockError(ClientCode.TIMEOUT, `no reply to ${action} within ${this.#timeoutMs} ms; it may still take effect`));
+      }, this.#timeoutMs);
+      this.#entries.set(id, entry);
+      try {
+        transmit(encodeRequest(action, fields, id));
+      } catch (error) {
+        clearTimeout(entry.timer);
+        this.#entries.delete(id);
+        reject(new DistLockError(ClientCode.DISCONNECTED, `cannot send ${action}: ${error?.message ?? error}`, { cause: error }));
+      }
+    });
+  }
+
+  /** Removes and returns the entry a reply with this `id` answers, or undefined if none does. */
+  take(id) {
+    const entry = id === undefined ? undefined : this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(entry.id);
+    clearTimeout(entry.timer);
+    return entry;
+  }
+
+  /** The connection closed: rejects every pending call with the error `errorFor(entry)` makes. */
+  rejectAll(errorFor) {
+    for (const entry of this.#entries.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(errorFor(entry));
+    }
+    this.#entries.clear();
+  }
+
+  /**
+   * Whether a request sent after `entry` (so, replies being in order, still pending now)
+   * names one of its locks: then someone asked again and counts on the grant.
+   */
+  hasLaterRequestFor(entry) {
+    for (const other of this.#entries.values()) {
+      if (other.id > entry.id && other.names.some((name) => entry.names.includes(name))) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * The local FIFO of request() calls per lock name, Web Locks style.
+ *
+ * All request() calls of a client share its single session, and the server answers `LOCKED`
+ * to a session that already holds the lock, so without this queue two request() callbacks
+ * could run at once. The Web Locks API queues the same way within one origin.
+ */
+class LockQueues {
+  /** Lock name to the slots of the calls for it, first come first served; absent when empty. */
+  #queues = new Map();
+
+  /** Whether some request() of this client holds or waits for `name`. */
+  has(name) {
+    return this.#queues.has(name);
+  }
+
+  /**
+   * Takes a place in line for `name`. `slot.turn` resolves when it is first; `slot.release()`
+   * (idempotent) leaves the line and lets the next one go.
+   *
+   * @returns {{turn: Promise<void>, release: () => void}}
+   */
+  enqueue(name) {
     let queue = this.#queues.get(name);
     if (queue === undefined) {
       queue = [];
@@ -471,451 +619,49 @@ export class DistLockClient extends EventTarget {
     }
     return slot;
   }
+}
 
-  /** Resolves when a RETRY for `name` arrives or the waiting is moot (connection gone, session closed). */
-  #watchRetry(name) {
+/**
+ * Small pieces for waiting that can be interrupted: RETRY watchers, and the cancellation
+ * state of one request() (its AbortSignal).
+ */
+
+/** Wake-up functions of request() calls waiting for a `RETRY` push, by lock name. */
+class RetryWatchers {
+  #watchers = new Map();
+
+  /**
+   * Starts watching for a RETRY for `name`. `promise` resolves when one arrives or the
+   * waiting is moot (connection gone, session closed: see {@link RetryWatchers#wakeAll});
+   * `dispose()` stops watching.
+   */
+  watch(name) {
     let wake;
     const promise = new Promise((resolve) => { wake = resolve; });
-    let watchers = this.#retryWatchers.get(name);
+    let watchers = this.#watchers.get(name);
     if (watchers === undefined) {
       watchers = new Set();
-      this.#retryWatchers.set(name, watchers);
+      this.#watchers.set(name, watchers);
     }
     watchers.add(wake);
     const dispose = () => {
       watchers.delete(wake);
-      if (watchers.size === 0 && this.#retryWatchers.get(name) === watchers) {
-        this.#retryWatchers.delete(name);
+      if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
+        this.#watchers.delete(name);
       }
     };
     return { promise, dispose };
   }
 
-  #wakeRetryWatchers(name) {
-    for (const wake of this.#retryWatchers.get(name) ?? []) wake();
+  wake(name) {
+    for (const wake of this.#watchers.get(name) ?? []) wake();
   }
 
-  #wakeAllRetryWatchers() {
-    for (const watchers of this.#retryWatchers.values()) {
+  wakeAll() {
+    for (const watchers of this.#watchers.values()) {
       for (const wake of watchers) wake();
     }
   }
-
-  /**
-   * Resolves when there is a session to ask (now, or after a connect() or reconnect in
-   * progress); rejects with `NOT_CONNECTED` when none is coming.
-   */
-  async #untilSession(attempt, code) {
-    if (this.#hasSession()) return;
-    if (!this.#sessionExpected()) {
-      throw noSession(code);
-    }
-    let waiter;
-    const ready = new Promise((resolve, reject) => {
-      waiter = { resolve, reject, code };
-      this.#sessionWaiters.add(waiter);
-    });
-    try {
-      await interruptible(attempt, ready);
-    } finally {
-      this.#sessionWaiters.delete(waiter);
-    }
-  }
-
-  #hasSession() {
-    return this.#session !== null && this.#conn !== null && this.#conn.opened && this.#conn.ws.readyState === OPEN;
-  }
-
-  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen one. */
-  #sessionExpected() {
-    return this.#connectsInFlight > 0
-      || this.#autoConnecting !== null
-      || (this.#reconnecting && this.#sessionName !== null && !this.#disconnectRequested);
-  }
-
-  #settleSessionWaiters() {
-    if (this.#hasSession()) {
-      for (const waiter of this.#sessionWaiters) waiter.resolve();
-      this.#sessionWaiters.clear();
-    } else if (!this.#sessionExpected()) {
-      for (const waiter of this.#sessionWaiters) {
-        waiter.reject(noSession(waiter.code));
-      }
-      this.#sessionWaiters.clear();
-    }
-  }
-
-  // ---------------------------------------------------------------- requests and replies
-
-  /**
-   * Sends one request and returns the promise of its reply.
-   *
-   * @param {string} action
-   * @param {object} fields `param` or `params`
-   * @param {{names?: string[], sessionName?: string, reconnected?: boolean}} meta what the reply will need
-   */
-  #send(action, fields, meta) {
-    const conn = this.#conn;
-    if (conn === null || !conn.opened || conn.ws.readyState !== OPEN) {
-      return Promise.reject(new DistLockError('NOT_CONNECTED', `cannot send ${action}: not connected`));
-    }
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const entry = { id, action, names: meta.names ?? [], meta, resolve, reject, expired: false, timer: null };
-      entry.timer = setTimeout(() => {
-        entry.expired = true;
-        reject(new DistLockError('TIMEOUT', `no reply to ${action} within ${this.#requestTimeoutMs} ms; it may still take effect`));
-      }, this.#requestTimeoutMs);
-      this.#inflight.set(id, entry);
-      try {
-        conn.ws.send(JSON.stringify({ action, ...fields, id }));
-      } catch (error) {
-        clearTimeout(entry.timer);
-        this.#inflight.delete(id);
-        reject(new DistLockError('DISCONNECTED', `cannot send ${action}: ${error?.message ?? error}`, { cause: error }));
-      }
-    });
-  }
-
-  #onMessage(conn, event) {
-    if (conn !== this.#conn) return;
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      this.#emit('error', { error: new DistLockError('BAD_REPLY', 'the server sent a frame that is not JSON', { cause: error }) });
-      return;
-    }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-      this.#emit('error', { error: new DistLockError('BAD_REPLY', 'the server sent a frame that is not a JSON object') });
-      return;
-    }
-    if (message.status === 'RETRY') {
-      this.#onRetry(message.lock ?? message.message);
-      return;
-    }
-    if (message.status === 'LOST') {
-      this.#onLost(message.lock ?? message.message);
-      return;
-    }
-    // Only replies to our requests carry our id. Anything else is a push this client does
-    // not know yet (a later protocol version): ignoring it keeps replies matched correctly.
-    const entry = message.id === undefined ? undefined : this.#inflight.get(message.id);
-    if (entry === undefined) return;
-    this.#inflight.delete(entry.id);
-    clearTimeout(entry.timer);
-    this.#onReply(entry, message);
-  }
-
-  /**
-   * Applies a reply to what the client knows (session, held locks) and settles its call.
-   * Runs for late replies too (the call already rejected with TIMEOUT): the server did act.
-   */
-  #onReply(entry, reply) {
-    if (reply.status === 'FAIL') {
-      if (reply.code === 'NOT_OWNER' && entry.action === 'unlock') {
-        this.#held.delete(entry.names[0]); // the server says it is not ours
-      }
-      entry.reject(new DistLockError(reply.code ?? 'FAIL', reply.message ?? `${entry.action} failed`, { reply }));
-      return;
-    }
-    const expected = {
-      connect: ['OK'], close: ['OK'], unlock: ['OK'], munlock: ['OK'],
-      lock: ['LOCKED', 'WAIT'], mlock: ['LOCKED', 'WAIT'],
-    }[entry.action];
-    if (!expected.includes(reply.status)) {
-      entry.reject(new DistLockError('BAD_REPLY', `unexpected ${reply.status} reply to ${entry.action}`, { reply }));
-      return;
-    }
-    switch (entry.action) {
-      case 'connect':
-        this.#sessionOpened(reply.session, entry.meta.sessionName, entry.meta.reconnected === true);
-        entry.resolve(reply);
-        return;
-      case 'close':
-        this.#session = null;
-        this.#sessionName = null;
-        this.#held.clear(); // released on purpose: no `lost`
-        this.#wakeAllRetryWatchers();
-        this.#settleSessionWaiters();
-        entry.resolve();
-        return;
-      case 'unlock':
-      case 'munlock':
-        for (const name of entry.names) this.#held.delete(name);
-        entry.resolve();
-        return;
-      case 'lock':
-        if (reply.status === 'LOCKED') {
-          this.#held.set(entry.names[0], reply.token);
-          this.#releaseIfAbandoned(entry);
-          entry.resolve({ status: 'LOCKED', token: reply.token });
-        } else {
-          entry.resolve(reply.holder === undefined ? { status: 'WAIT' } : { status: 'WAIT', holder: reply.holder });
-        }
-        return;
-      case 'mlock':
-        if (reply.status === 'LOCKED') {
-          const tokens = { ...reply.tokens };
-          for (const name of entry.names) this.#held.set(name, tokens[name]);
-          this.#releaseIfAbandoned(entry);
-          entry.resolve({ status: 'LOCKED', tokens });
-        } else {
-          entry.resolve(reply.holders === undefined ? { status: 'WAIT' } : { status: 'WAIT', holders: { ...reply.holders } });
-        }
-        return;
-    }
-  }
-
-  /**
-   * A lock or lockAll that already rejected with TIMEOUT was granted after all. Its caller
-   * gave up, so release it, unless a later request for one of these names is in flight:
-   * then someone asked again and counts on the grant (replies come in request order, so
-   * every such later request is still in flight now).
-   */
-  #releaseIfAbandoned(entry) {
-    if (!entry.expired) return;
-    for (const other of this.#inflight.values()) {
-      if (other.id > entry.id && other.names.some((name) => entry.names.includes(name))) return;
-    }
-    const release = entry.action === 'lock' ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
-    release.catch((error) => this.#emit('error', { error }));
-  }
-
-  #sessionOpened(session, name, reconnected) {
-    this.#session = { session, name };
-    this.#sessionName = name;
-    this.#reconnectAttempt = 0;
-    this.#emit('session', { session, name, reconnected });
-    this.#settleSessionWaiters();
-  }
-
-  #onRetry(lock) {
-    this.#wakeRetryWatchers(lock);
-    this.#emit('retry', { lock });
-  }
-
-  #onLost(lock) {
-    const token = this.#held.get(lock);
-    this.#held.delete(lock);
-    this.#emit('lost', { lock, token, reason: 'LOST' });
-  }
-
-  // ---------------------------------------------------------------- the socket
-
-  /** Resolves when the socket is open, opening one if there is none. */
-  #ensureOpen() {
-    const conn = this.#conn;
-    if (conn !== null) {
-      if (!conn.opened) return conn.opening;
-      if (conn.ws.readyState === OPEN) return Promise.resolve();
-      // Closing, and its close event is not here yet: let it go and start afresh.
-      this.#teardown(conn, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
-    }
-    return this.#openSocket();
-  }
-
-  /**
-   * Creates a WebSocket and its connection record. Handlers check that their record is
-   * still the current one, so a stale socket's late events change nothing.
-   */
-  #openSocket() {
-    this.#cancelReconnect();
-    let ws;
-    try {
-      ws = new this.#WebSocket(this.#url);
-    } catch (error) {
-      if (this.#reconnecting) this.#scheduleReconnect();
-      return Promise.reject(new DistLockError('DISCONNECTED', `cannot open a WebSocket to ${this.#url}: ${error?.message ?? error}`, { cause: error }));
-    }
-    const conn = {
-      ws,
-      opened: false,
-      reconnectAttempt: this.#reconnecting,
-      opening: null,
-      resolveOpening: null,
-      rejectOpening: null,
-      openTimer: null,
-      onClosed: null,
-    };
-    conn.opening = new Promise((resolve, reject) => {
-      conn.resolveOpening = resolve;
-      conn.rejectOpening = reject;
-    });
-    conn.opening.catch(() => {}); // a reconnect attempt has nobody awaiting it; its failure is a `close` event
-    this.#conn = conn;
-    conn.openTimer = setTimeout(() => {
-      this.#teardown(conn, { code: 1006, reason: 'open timed out', wasClean: false },
-        { openError: new DistLockError('TIMEOUT', `the WebSocket did not open within ${this.#requestTimeoutMs} ms`) });
-      try { ws.close(); } catch { /* it is being dropped anyway */ }
-    }, this.#requestTimeoutMs);
-    ws.onopen = () => this.#onOpen(conn);
-    ws.onmessage = (event) => this.#onMessage(conn, event);
-    ws.onclose = (event) => {
-      conn.onClosed?.();
-      this.#teardown(conn, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
-    };
-    // The close event that follows an error says all we can know (browsers hide the cause).
-    // Having a handler also keeps Node's "ws" from throwing on an unhandled 'error'.
-    ws.onerror = () => {};
-    return conn.opening;
-  }
-
-  #onOpen(conn) {
-    if (conn !== this.#conn) return;
-    clearTimeout(conn.openTimer);
-    conn.opened = true;
-    const reconnected = conn.reconnectAttempt;
-    this.#reconnecting = false;
-    if (reconnected) {
-      if (this.#sessionName !== null && this.#connectsInFlight === 0) {
-        this.#autoConnect(conn, this.#sessionName);
-      } else if (this.#sessionName === null) {
-        this.#reconnectAttempt = 0;
-      }
-    }
-    this.#emit('open', { reconnected });
-    conn.resolveOpening();
-  }
-
-  /**
-   * Reopens a session with the old name after a reconnect. It is a *new* session: the
-   * old one's locks were released when its socket closed, and nothing is replayed.
-   */
-  #autoConnect(conn, name) {
-    this.#autoConnecting = this.#send('connect', { param: name }, { sessionName: name, reconnected: true })
-      .then(() => {}, (error) => {
-        if (conn !== this.#conn) return; // already gone; its close scheduled the next attempt
-        this.#emit('error', { error: new DistLockError(error.code ?? 'FAIL', `could not reopen session "${name}" after reconnecting: ${error.message}`, { cause: error }) });
-        // A socket without the session the application expects helps nobody: try again later.
-        this.#teardown(conn, { code: 4000, reason: 'session could not be reopened', wasClean: false });
-        try { conn.ws.close(4000, 'session could not be reopened'); } catch { /* dropped anyway */ }
-      })
-      .finally(() => {
-        this.#autoConnecting = null;
-        this.#settleSessionWaiters();
-      });
-  }
-
-  /**
-   * Forgets a connection: rejects what was pending, reports held locks lost, and decides
-   * whether to reconnect. Runs once per connection (later calls for it do nothing).
-   */
-  #teardown(conn, { code, reason, wasClean }, { reconnect = true, openError = null } = {}) {
-    if (conn !== this.#conn) return;
-    this.#conn = null;
-    this.#session = null;
-    clearTimeout(conn.openTimer);
-    conn.ws.onopen = conn.ws.onmessage = null;
-    const detail = reason ? `${code}: ${reason}` : `${code}`;
-    if (!conn.opened) {
-      conn.rejectOpening(openError ?? new DistLockError('DISCONNECTED', `the WebSocket closed before it opened (${detail})`));
-    }
-    for (const entry of this.#inflight.values()) {
-      clearTimeout(entry.timer);
-      entry.reject(new DistLockError('DISCONNECTED', `the connection closed (${detail}) before the reply to ${entry.action}`));
-    }
-    this.#inflight.clear();
-    const lost = [...this.#held];
-    this.#held.clear();
-    this.#drops++;
-
-    const willReconnect = reconnect && this.#reconnect !== false && !this.#disconnectRequested
-      && (conn.opened || conn.reconnectAttempt);
-    let delayMs;
-    if (willReconnect) {
-      this.#reconnecting = true;
-      delayMs = this.#scheduleReconnect();
-    } else {
-      this.#reconnecting = false;
-      this.#reconnectAttempt = 0;
-    }
-
-    for (const [lock, token] of lost) {
-      this.#emit('lost', { lock, token, reason: 'DISCONNECTED' });
-    }
-    this.#emit('close', willReconnect
-      ? { code, reason, wasClean, willReconnect, delayMs }
-      : { code, reason, wasClean, willReconnect });
-    this.#wakeAllRetryWatchers();
-    this.#settleSessionWaiters();
-  }
-
-  /**
-   * Schedules the next reconnect attempt. Exponential backoff with "equal jitter": the
-   * delay is between half and all of min(maxDelayMs, initialDelayMs * 2^attempt), so
-   * clients dropped together (a server restart) spread out, and none retries in a tight loop.
-   *
-   * @returns {number} the delay in ms
-   */
-  #scheduleReconnect() {
-    const { initialDelayMs, maxDelayMs } = this.#reconnect;
-    const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** this.#reconnectAttempt);
-    this.#reconnectAttempt++;
-    const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      if (this.#disconnectRequested || this.#conn !== null) return;
-      this.#openSocket().catch(() => {}); // failure shows as a `close` event and schedules the next attempt
-    }, delayMs);
-    return delayMs;
-  }
-
-  #cancelReconnect() {
-    if (this.#reconnectTimer !== null) {
-      clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = null;
-    }
-    if (this.#disconnectRequested) {
-      this.#reconnecting = false;
-    }
-  }
-
-  #emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
-
-// ---------------------------------------------------------------- helpers
-
-function reconnectSettings(reconnect) {
-  if (reconnect === false) return false;
-  if (reconnect === true) return DEFAULT_RECONNECT;
-  if (reconnect === null || typeof reconnect !== 'object') {
-    throw new TypeError('reconnect must be true, false or {initialDelayMs, maxDelayMs}');
-  }
-  const { initialDelayMs = DEFAULT_RECONNECT.initialDelayMs, maxDelayMs = DEFAULT_RECONNECT.maxDelayMs } = reconnect;
-  if (!Number.isFinite(initialDelayMs) || initialDelayMs <= 0) {
-    throw new RangeError(`reconnect.initialDelayMs must be a positive number, was ${initialDelayMs}`);
-  }
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < initialDelayMs) {
-    throw new RangeError(`reconnect.maxDelayMs must be a number >= initialDelayMs (${initialDelayMs}), was ${maxDelayMs}`);
-  }
-  return Object.freeze({ initialDelayMs, maxDelayMs });
-}
-
-function requireString(value, what) {
-  if (typeof value !== 'string') {
-    throw new TypeError(`${what} must be a string, was ${typeof value}`);
-  }
-}
-
-function requireStrings(names) {
-  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
-    throw new TypeError('names must be an array of strings');
-  }
-}
-
-/** A lost connection (as opposed to a refusal): the session and its place in line are gone. */
-function isConnectionLoss(error) {
-  return error instanceof DistLockError
-    && (error.code === 'DISCONNECTED' || (error.code === 'NOT_CONNECTED' && error.reply === undefined));
-}
-
-function noSession(code) {
-  return code === 'DISCONNECTED'
-    ? new DistLockError(code, 'the connection was lost while waiting for the lock, and no new session is being opened')
-    : new DistLockError(code, 'not connected: call connect() first');
 }
 
 function abortReason(signal) {
@@ -964,3 +710,649 @@ function untilAborted(promise, signal, onAbort) {
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
   });
 }
+
+/**
+ * `request()`: wait for a lock, run a callback while holding it, release it; in the spirit
+ * of the Web Locks API. Built on the client's `lock()`/`unlock()` and what it knows of the
+ * session, which it reaches through `host`:
+ *
+ * - `lock(name)`, `unlock(name)`: the client's calls;
+ * - `heldToken(name)`: the token this session holds `name` under, or undefined;
+ * - `hasSession()`: a session is open on an open socket;
+ * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
+ * - `closes()`: how many connections were lost so far;
+ * - `reportError(error)`: an `error` event.
+ *
+ * The client tells it about `RETRY` pushes ({@link LockRequests#retry}), and whenever the
+ * session may have come or gone ({@link LockRequests#wakeAll}, {@link LockRequests#sessionChanged}).
+ */
+class LockRequests {
+  #host;
+  #queues = new LockQueues();
+  #retryWatchers = new RetryWatchers();
+  /** request() calls waiting for a session (during connect() or a reconnect). */
+  #sessionWaiters = new Set();
+
+  constructor(host) {
+    this.#host = host;
+  }
+
+  /** A `RETRY` push for `lock`. */
+  retry(lock) {
+    this.#retryWatchers.wake(lock);
+  }
+
+  /** The session closed or the connection is gone: every waiter looks again. */
+  wakeAll() {
+    this.#retryWatchers.wakeAll();
+  }
+
+  /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
+  sessionChanged() {
+    if (this.#host.hasSession()) {
+      for (const waiter of this.#sessionWaiters) waiter.resolve();
+      this.#sessionWaiters.clear();
+    } else if (!this.#host.sessionExpected()) {
+      for (const waiter of this.#sessionWaiters) {
+        waiter.reject(noSession(waiter.code));
+      }
+      this.#sessionWaiters.clear();
+    }
+  }
+
+  /** See `DistLockClient#request`, which validates nothing itself and calls this. */
+  async request(name, optionsOrCallback, maybeCallback) {
+    const [options, callback] = typeof optionsOrCallback === 'function'
+      ? [{}, optionsOrCallback]
+      : [optionsOrCallback ?? {}, maybeCallback];
+    if (typeof name !== 'string') {
+      throw new TypeError(`lock name must be a string, was ${typeof name}`);
+    }
+    if (typeof callback !== 'function') {
+      throw new TypeError('request(name, [options], callback): callback must be a function');
+    }
+    const { signal, ifAvailable = false, mode = 'exclusive', steal = false } = options;
+    if (mode !== 'exclusive') {
+      throw new DOMException(`mode "${mode}" is not supported: distlock locks are exclusive`, 'NotSupportedError');
+    }
+    if (steal) {
+      throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
+    }
+    if (signal?.aborted) {
+      throw abortReason(signal);
+    }
+    if (ifAvailable && this.#queues.has(name)) {
+      // Held or awaited by another request() of this client: not available, as in Web Locks.
+      return callback(null);
+    }
+
+    const slot = this.#queues.enqueue(name);
+    const attempt = newAttempt();
+    const token = await untilAborted(this.#acquire(name, slot, attempt, ifAvailable), signal, attempt.cancel);
+    if (token === null) {
+      return callback(null);
+    }
+
+    let outcome;
+    try {
+      outcome = { value: await callback(Object.freeze({ name, token })) };
+    } catch (error) {
+      outcome = { error };
+    }
+    let releaseError = null;
+    try {
+      await this.#releaseAfterCallback(name, token);
+    } catch (error) {
+      releaseError = error;
+    } finally {
+      slot.release();
+    }
+    if ('error' in outcome) {
+      throw outcome.error; // the callback's failure is what the caller needs to see
+    }
+    if (releaseError !== null) {
+      throw releaseError;
+    }
+    return outcome.value;
+  }
+
+  /**
+   * Takes the lock: resolves with the token, or null for `ifAvailable` when the lock is
+   * taken. Releases the slot itself unless it resolves with a token (then the caller
+   * releases it after the callback).
+   */
+  async #acquire(name, slot, attempt, ifAvailable) {
+    // A waiter whose connection dropped (and that no reconnect will serve) was pending when
+    // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
+    const closesAtStart = this.#host.closes();
+    try {
+      await interruptible(attempt, slot.turn);
+      for (;;) {
+        if (attempt.cancelled) throw attempt.reason;
+        await this.#untilSession(attempt,
+          this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
+        if (attempt.cancelled) throw attempt.reason;
+
+        // Watch for RETRY before asking: with some WebSocket implementations the push can
+        // be delivered right behind the WAIT reply, before our continuation runs.
+        const retry = this.#retryWatchers.watch(name);
+        let reply;
+        try {
+          reply = await this.#host.lock(name);
+        } catch (error) {
+          retry.dispose();
+          if (isConnectionLoss(error) && this.#host.sessionExpected()) {
+            continue; // the session is gone and with it our turn in line: ask the next session
+          }
+          throw error;
+        }
+        if (reply.status === Status.LOCKED) {
+          retry.dispose();
+          if (attempt.cancelled) {
+            // Aborted while the request was in flight: nobody will use this lock.
+            await this.#releaseAfterCallback(name, reply.token).catch((error) => this.#host.reportError(error));
+            throw attempt.reason;
+          }
+          return reply.token;
+        }
+        if (ifAvailable) {
+          retry.dispose();
+          slot.release();
+          return null;
+        }
+        // WAIT: sleep until the RETRY push, a dropped connection, close(), or abort.
+        await interruptible(attempt, retry.promise);
+        retry.dispose();
+      }
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Unlocks after a callback, unless the lock is no longer this session's under this token
+   * (lost, disconnected, closed, or unlocked by the application): unlocking then would at
+   * best fail and at worst release a newer grant.
+   */
+  async #releaseAfterCallback(name, token) {
+    if (this.#host.heldToken(name) !== token) {
+      return;
+    }
+    try {
+      await this.#host.unlock(name);
+    } catch (error) {
+      // These all mean the lock is not held any more, which is what we wanted.
+      const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
+      if (!(error instanceof DistLockError) || !gone.includes(error.code)) {
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Resolves when there is a session to ask (now, or after a connect() or reconnect in
+   * progress); rejects with `code` when none is coming.
+   */
+  async #untilSession(attempt, code) {
+    if (this.#host.hasSession()) return;
+    if (!this.#host.sessionExpected()) {
+      throw noSession(code);
+    }
+    let waiter;
+    const ready = new Promise((resolve, reject) => {
+      waiter = { resolve, reject, code };
+      this.#sessionWaiters.add(waiter);
+    });
+    try {
+      await interruptible(attempt, ready);
+    } finally {
+      this.#sessionWaiters.delete(waiter);
+    }
+  }
+}
+
+// Over 400 lines on purpose: about half of it is the public API's documentation, which
+// belongs next to the methods it documents. The logic lives in the modules imported here.
+
+/**
+ * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
+ * `unlock()` or the higher-level `request()`.
+ *
+ * Events (`CustomEvent`s; or use {@link DistLockClient#on}):
+ * - `open` `{reconnected}`: the WebSocket opened.
+ * - `session` `{session, name, reconnected}`: a session was opened, by `connect()` or
+ *   automatically after a reconnect.
+ * - `close` `{code, reason, wasClean, willReconnect, delayMs}`: the WebSocket closed.
+ * - `retry` `{lock}`: a lock this session got `WAIT` for became free; ask again.
+ * - `lost` `{lock, token, reason}`: a lock this client held is gone without having been
+ *   unlocked: the server pushed `LOST` (reason `LOST`) or the connection closed
+ *   (reason `DISCONNECTED`).
+ * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
+ *   frame, a session that could not be reopened after a reconnect).
+ *
+ * The socket's lifecycle is the {@link Connection} state machine's; this class keeps the
+ * session on top of it (its name, what it holds) and turns calls into requests.
+ */
+class DistLockClient extends EventTarget {
+  /** The socket's state machine. */
+  #connection;
+  /** Requests sent on the current connection and not answered yet. */
+  #pending;
+  /** request() calls: their local queues and their waiting for RETRY or a session. */
+  #requests;
+
+  /** The open session `{session, name}`, or null. */
+  #session = null;
+  /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
+  #sessionName = null;
+  /** The automatic `connect` after a reconnect, while it is in flight. */
+  #autoConnecting = null;
+  #connectsInFlight = 0;
+  /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
+  #held = new Map();
+
+  /**
+   * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
+   * @param {object} [options]
+   * @param {new (url: string) => any} [options.WebSocket] the WebSocket class; defaults to `globalThis.WebSocket`
+   * @param {number} [options.requestTimeoutMs=10000] how long a call waits for its reply (and the socket for opening)
+   * @param {boolean | {initialDelayMs?: number, maxDelayMs?: number}} [options.reconnect=true]
+   *   reconnect after an unexpected drop, with exponential backoff and jitter
+   */
+  constructor(url, options = {}) {
+    super();
+    if (typeof url !== 'string' && !(url instanceof URL)) {
+      throw new TypeError('url must be a string or a URL');
+    }
+    const { WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true } = options;
+    if (typeof WebSocket !== 'function') {
+      throw new TypeError('no WebSocket class: pass one as options.WebSocket (in Node, e.g. the "ws" package)');
+    }
+    if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
+      throw new RangeError(`requestTimeoutMs must be a positive number, was ${requestTimeoutMs}`);
+    }
+    this.#connection = new Connection({
+      url: String(url),
+      WebSocket,
+      openTimeoutMs: requestTimeoutMs,
+      backoff: reconnectSettings(reconnect),
+      listener: {
+        opened: (reconnected) => this.#onOpened(reconnected),
+        message: (data) => this.#onMessage(data),
+        closed: (detail) => this.#onClosed(detail),
+      },
+    });
+    this.#pending = new PendingRequests(requestTimeoutMs);
+    this.#requests = new LockRequests({
+      lock: (name) => this.lock(name),
+      unlock: (name) => this.unlock(name),
+      heldToken: (name) => this.#held.get(name),
+      hasSession: () => this.#hasSession(),
+      sessionExpected: () => this.#sessionExpected(),
+      closes: () => this.#connection.closes,
+      reportError: (error) => this.#emit('error', { error }),
+    });
+  }
+
+  /** The open session `{session, name}`, or null. */
+  get session() {
+    return this.#session === null ? null : { ...this.#session };
+  }
+
+  /** A snapshot of the locks this session holds: lock name to fencing token. */
+  get heldLocks() {
+    return new Map(this.#held);
+  }
+
+  /**
+   * Subscribes to an event; the listener gets the event's `detail` (and the event).
+   *
+   * @param {string} type `open`, `session`, `close`, `retry`, `lost` or `error`
+   * @param {(detail: any, event: CustomEvent) => void} listener
+   * @returns {() => void} a function that unsubscribes
+   */
+  on(type, listener) {
+    const handler = (event) => listener(event.detail, event);
+    this.addEventListener(type, handler);
+    return () => this.removeEventListener(type, handler);
+  }
+
+  /**
+   * Opens the WebSocket if needed and a session named `sessionName`. The name is a label
+   * others see as the holder of this session's locks; it is not an identity.
+   *
+   * Calling it again with the name of the open session returns that session (the protocol
+   * would answer `ALREADY_CONNECTED`); with another name it rejects with `ALREADY_CONNECTED`.
+   *
+   * @param {string} sessionName
+   * @returns {Promise<{session: string, name: string}>}
+   */
+  async connect(sessionName) {
+    requireString(sessionName, 'sessionName');
+    this.#connectsInFlight++;
+    try {
+      await this.#connection.open();
+      if (this.#autoConnecting !== null) {
+        // A reconnect is reopening the session right now: don't race it with a second connect.
+        await this.#autoConnecting;
+      }
+      if (this.#session !== null && this.#session.name === sessionName) {
+        return { ...this.#session };
+      }
+      const reply = await this.#send(Action.CONNECT, { param: sessionName }, { sessionName });
+      return { session: reply.session, name: sessionName };
+    } finally {
+      this.#connectsInFlight--;
+      this.#requests.sessionChanged();
+    }
+  }
+
+  /**
+   * Asks for a lock, without waiting for it.
+   *
+   * @param {string} name the lock name
+   * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}>}
+   *   `WAIT` registers this session for one `retry` event for the lock. `holder` is the
+   *   holding session's name unless the server hides it.
+   */
+  async lock(name) {
+    requireString(name, 'lock name');
+    return this.#send(Action.LOCK, { param: name }, { names: [name] });
+  }
+
+  /**
+   * Releases a lock this session holds. Rejects with `NOT_OWNER` if it does not hold it.
+   *
+   * @param {string} name the lock name
+   * @returns {Promise<void>}
+   */
+  async unlock(name) {
+    requireString(name, 'lock name');
+    await this.#send(Action.UNLOCK, { param: name }, { names: [name] });
+  }
+
+  /**
+   * Asks for several locks, all or nothing.
+   *
+   * @param {string[]} names the lock names
+   * @returns {Promise<{status: 'LOCKED', tokens: Record<string, number>} | {status: 'WAIT', holders?: Record<string, string>}>}
+   *   `WAIT` takes none of them and registers this session for one `retry` event for each
+   *   lock held by another session.
+   */
+  async lockAll(names) {
+    requireStrings(names);
+    return this.#send(Action.MLOCK, { params: [...names] }, { names: [...names] });
+  }
+
+  /**
+   * Releases several locks, all or nothing: if this session does not hold one of them,
+   * rejects with `NOT_OWNER` and releases none.
+   *
+   * @param {string[]} names the lock names
+   * @returns {Promise<void>}
+   */
+  async unlockAll(names) {
+    requireStrings(names);
+    await this.#send(Action.MUNLOCK, { params: [...names] }, { names: [...names] });
+  }
+
+  /**
+   * Closes the session: the server releases all its locks (waiters elsewhere get `retry`).
+   * The WebSocket stays open, so `connect()` may open a new session. No `lost` events: the
+   * locks were released on purpose.
+   *
+   * @returns {Promise<void>}
+   */
+  async close() {
+    const name = this.#session?.name ?? this.#sessionName;
+    await this.#send(Action.CLOSE, name === null ? {} : { param: name }, {});
+  }
+
+  /**
+   * Closes the WebSocket and does not reconnect. Pending calls reject with `DISCONNECTED`,
+   * held locks are reported `lost` (the server releases them when the socket closes).
+   * Resolves when the socket has closed (or after `requestTimeoutMs` if it never says so).
+   *
+   * @returns {Promise<void>}
+   */
+  disconnect() {
+    this.#sessionName = null;
+    const closed = this.#connection.close();
+    this.#requests.sessionChanged();
+    return closed;
+  }
+
+  /**
+   * Waits for a lock, runs `callback` while holding it, then releases it; in the spirit of
+   * the Web Locks API's `navigator.locks.request(name, [options], callback)`.
+   *
+   * - Waits with `WAIT` and the `retry` push (asking again after each `retry`, since another
+   *   session may win), also across reconnects: a waiter holds nothing, so after a reconnect
+   *   it simply asks the new session.
+   * - Calls in this client for the same name queue locally, first come first served: they
+   *   share one session, and the server would grant the same session the lock twice.
+   * - `ifAvailable: true`: if the lock is taken (here or elsewhere), calls `callback(null)`
+   *   instead of waiting.
+   * - `signal`: aborting it while waiting rejects with the signal's reason and stops waiting;
+   *   once the callback runs, the signal no longer matters.
+   * - The lock is released when the callback's promise settles; the call resolves or
+   *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
+   *   dropped), the callback still runs to completion but no unlock is sent: the lock is
+   *   not this session's any more. Watch the `lost` event to stop work early.
+   *
+   * @template T
+   * @param {string} name the lock name
+   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive'} | ((lock: {name: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
+   * @param {(lock: {name: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
+   * @returns {Promise<T>}
+   */
+  async request(name, optionsOrCallback, maybeCallback) {
+    return this.#requests.request(name, optionsOrCallback, maybeCallback);
+  }
+
+  // ---------------------------------------------------------------- the session
+
+  #hasSession() {
+    return this.#session !== null && this.#connection.isOpen;
+  }
+
+  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen one. */
+  #sessionExpected() {
+    return this.#connectsInFlight > 0
+      || this.#autoConnecting !== null
+      || (this.#connection.reconnecting && this.#sessionName !== null);
+  }
+
+  #sessionOpened(session, name, reconnected) {
+    this.#session = { session, name };
+    this.#sessionName = name;
+    this.#connection.resetBackoff();
+    this.#emit('session', { session, name, reconnected });
+    this.#requests.sessionChanged();
+  }
+
+  /** The socket opened. After a reconnect, the session is reopened (unless connect() is doing it). */
+  #onOpened(reconnected) {
+    if (reconnected) {
+      if (this.#sessionName !== null && this.#connectsInFlight === 0) {
+        this.#autoConnect(this.#sessionName);
+      } else if (this.#sessionName === null) {
+        this.#connection.resetBackoff();
+      }
+    }
+    this.#emit('open', { reconnected });
+  }
+
+  /**
+   * Reopens a session with the old name after a reconnect. It is a *new* session: the
+   * old one's locks were released when its socket closed, and nothing is replayed.
+   */
+  #autoConnect(name) {
+    const ws = this.#connection.current;
+    this.#autoConnecting = this.#send(Action.CONNECT, { param: name }, { sessionName: name, reconnected: true })
+      .then(() => {}, (error) => {
+        if (ws !== this.#connection.current) return; // already gone; its close scheduled the next attempt
+        this.#emit('error', { error: new DistLockError(error.code ?? ClientCode.FAIL, `could not reopen session "${name}" after reconnecting: ${error.message}`, { cause: error }) });
+        // A socket without the session the application expects helps nobody: try again later.
+        this.#connection.abandon(4000, 'session could not be reopened');
+      })
+      .finally(() => {
+        this.#autoConnecting = null;
+        this.#requests.sessionChanged();
+      });
+  }
+
+  /** The socket is gone: rejects what was pending and reports held locks lost. */
+  #onClosed({ code, reason, wasClean, willReconnect, delayMs }) {
+    this.#session = null;
+    const detail = describeClose(code, reason);
+    this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
+      `the connection closed (${detail}) before the reply to ${entry.action}`));
+    const lost = [...this.#held];
+    this.#held.clear();
+    for (const [lock, token] of lost) {
+      this.#emit('lost', { lock, token, reason: LostReason.DISCONNECTED });
+    }
+    this.#emit('close', willReconnect
+      ? { code, reason, wasClean, willReconnect, delayMs }
+      : { code, reason, wasClean, willReconnect });
+    this.#requests.wakeAll();
+    this.#requests.sessionChanged();
+  }
+
+  // ---------------------------------------------------------------- requests and replies
+
+  /**
+   * Sends one request and returns the promise of its reply.
+   *
+   * @param {string} action
+   * @param {object} fields `param` or `params`
+   * @param {{names?: string[], sessionName?: string, reconnected?: boolean}} meta what the reply will need
+   */
+  #send(action, fields, meta) {
+    if (!this.#connection.isOpen) {
+      return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: not connected`));
+    }
+    return this.#pending.send(action, fields, meta, (frame) => this.#connection.send(frame));
+  }
+
+  #onMessage(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch (error) {
+      this.#emit('error', { error: new DistLockError(ClientCode.BAD_REPLY, 'the server sent a frame that is not JSON', { cause: error }) });
+      return;
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      this.#emit('error', { error: new DistLockError(ClientCode.BAD_REPLY, 'the server sent a frame that is not a JSON object') });
+      return;
+    }
+    if (message.status === Status.RETRY) {
+      const lock = pushedLock(message);
+      this.#requests.retry(lock);
+      this.#emit('retry', { lock });
+      return;
+    }
+    if (message.status === Status.LOST) {
+      const lock = pushedLock(message);
+      const token = this.#held.get(lock);
+      this.#held.delete(lock);
+      this.#emit('lost', { lock, token, reason: LostReason.LOST });
+      return;
+    }
+    // Only replies to our requests carry our id. Anything else is a push this client does
+    // not know yet (a later protocol version): ignoring it keeps replies matched correctly.
+    const entry = this.#pending.take(message.id);
+    if (entry !== undefined) {
+      this.#onReply(entry, message);
+    }
+  }
+
+  /**
+   * Applies a reply to what the client knows (session, held locks) and settles its call.
+   * Runs for late replies too (the call already rejected with TIMEOUT): the server did act.
+   */
+  #onReply(entry, reply) {
+    if (reply.status === Status.FAIL) {
+      if (reply.code === FailCode.NOT_OWNER && entry.action === Action.UNLOCK) {
+        this.#held.delete(entry.names[0]); // the server says it is not ours
+      }
+      entry.reject(new DistLockError(reply.code ?? ClientCode.FAIL, reply.message ?? `${entry.action} failed`, { reply }));
+      return;
+    }
+    if (!REPLY_STATUSES[entry.action].includes(reply.status)) {
+      entry.reject(new DistLockError(ClientCode.BAD_REPLY, `unexpected ${reply.status} reply to ${entry.action}`, { reply }));
+      return;
+    }
+    switch (entry.action) {
+      case Action.CONNECT:
+        this.#sessionOpened(reply.session, entry.meta.sessionName, entry.meta.reconnected === true);
+        entry.resolve(reply);
+        return;
+      case Action.CLOSE:
+        this.#session = null;
+        this.#sessionName = null;
+        this.#held.clear(); // released on purpose: no `lost`
+        this.#requests.wakeAll();
+        this.#requests.sessionChanged();
+        entry.resolve();
+        return;
+      case Action.UNLOCK:
+      case Action.MUNLOCK:
+        for (const name of entry.names) this.#held.delete(name);
+        entry.resolve();
+        return;
+      case Action.LOCK:
+        if (reply.status === Status.LOCKED) {
+          this.#held.set(entry.names[0], reply.token);
+          this.#releaseIfAbandoned(entry);
+          entry.resolve({ status: Status.LOCKED, token: reply.token });
+        } else {
+          entry.resolve(reply.holder === undefined ? { status: Status.WAIT } : { status: Status.WAIT, holder: reply.holder });
+        }
+        return;
+      case Action.MLOCK:
+        if (reply.status === Status.LOCKED) {
+          const tokens = { ...reply.tokens };
+          for (const name of entry.names) this.#held.set(name, tokens[name]);
+          this.#releaseIfAbandoned(entry);
+          entry.resolve({ status: Status.LOCKED, tokens });
+        } else {
+          entry.resolve(reply.holders === undefined ? { status: Status.WAIT } : { status: Status.WAIT, holders: { ...reply.holders } });
+        }
+        return;
+    }
+  }
+
+  /**
+   * A lock or lockAll that already rejected with TIMEOUT was granted after all. Its caller
+   * gave up, so release it, unless a later request for one of these names is in flight:
+   * then someone asked again and counts on the grant.
+   */
+  #releaseIfAbandoned(entry) {
+    if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
+    const release = entry.action === Action.LOCK ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
+    release.catch((error) => this.#emit('error', { error }));
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function requireString(value, what) {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string, was ${typeof value}`);
+  }
+}
+
+function requireStrings(names) {
+  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+    throw new TypeError('names must be an array of strings');
+  }
+}
+
+export { DistLockClient, DistLockError };
+//# sourceMappingURL=index.js.map

@@ -1,0 +1,85 @@
+// Builds the files the webjar and the npm package ship from the modules in lib/:
+//
+//   src/distlock.js          one readable ES module (rollup: the modules' code and comments, in order)
+//   src/distlock.min.js      the same, minified (terser), ending in a sourceMappingURL
+//   src/distlock.min.js.map  its source map, back to lib/ (sources included)
+//
+// `npm run build` writes them; test/bundle.test.js calls build() and fails if the
+// committed files differ, so they cannot go stale. Dev-only: nothing here ships.
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rollup } from '@rollup/wasm-node';
+import { minify } from 'terser';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The module documentation that heads the bundle (a bundler drops the entry's own comments). */
+const BANNER = `/**
+ * distlock JavaScript client: named, exclusive locks shared by every browser (and server)
+ * connected to a distlock server, over one WebSocket.
+ *
+ * GENERATED from lib/*.js by scripts/build.mjs (\`npm run build\`): edit those, not this file.
+ *
+ * The wire protocol (version 1) is the contract; this file only speaks it. Three facts of
+ * that protocol shape everything below:
+ *
+ * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
+ *   When the socket drops, the server releases every lock of the session. So this client
+ *   never queues commands while disconnected and never replays them after a reconnect:
+ *   it rejects what was pending, reports every held lock as \`lost\`, opens a new session
+ *   and lets the application decide what to lock again.
+ * - \`lock\` never blocks: the answer is \`LOCKED\` or \`WAIT\`, and after \`WAIT\` the server pushes
+ *   one \`RETRY\` when the lock becomes free. \`request()\` turns that into "wait, run, release".
+ * - Replies carry the \`id\` of their request; pushes (\`RETRY\`, \`LOST\`) carry none.
+ *
+ * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
+ * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
+ *
+ * No runtime dependencies: it needs \`WebSocket\`, \`EventTarget\`, \`CustomEvent\`, \`Promise\` and
+ * \`DOMException\`, which every current browser and Node 20+ have (Node gets its \`WebSocket\`
+ * injected, e.g. from the \`ws\` package, until its global one is available).
+ *
+ * @module distlock
+ */`;
+
+export const OUTPUTS = Object.freeze({
+  readable: 'src/distlock.js',
+  minified: 'src/distlock.min.js',
+  map: 'src/distlock.min.js.map',
+});
+
+/** @returns {Promise<{readable: string, minified: string, map: string}>} the files' contents */
+export async function build() {
+  const bundle = await rollup({ input: `${root}lib/index.js`, onwarn: (warning) => { throw new Error(warning.message); } });
+  let output;
+  try {
+    ({ output: [output] } = await bundle.generate({ format: 'es', banner: BANNER, sourcemap: true, sourcemapExcludeSources: false }));
+  } finally {
+    await bundle.close();
+  }
+  const readable = output.code;
+  // Map the minified file back to lib/, through rollup's map, with paths relative to src/.
+  const rollupMap = output.map;
+  rollupMap.sources = rollupMap.sources.map((source) => `../lib/${basename(source)}`);
+  rollupMap.file = 'distlock.js';
+  const min = await minify({ 'distlock.js': readable }, {
+    module: true,
+    ecma: 2022,
+    format: { comments: false, preamble: '/*! distlock client (minified src/distlock.js; see distlock.min.js.map) */' },
+    sourceMap: { content: rollupMap, filename: 'distlock.min.js', url: 'distlock.min.js.map', includeSources: true },
+  });
+  return { readable, minified: `${min.code}\n`, map: `${min.map}\n` };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const files = await build();
+  for (const [key, path] of Object.entries(OUTPUTS)) {
+    const target = `${root}${path}`;
+    const before = await readFile(target, 'utf8').catch(() => null);
+    if (before !== files[key]) {
+      await writeFile(target, files[key]);
+      console.log(`wrote ${path}`);
+    }
+  }
+}
