@@ -68,7 +68,9 @@ class ShadedJarIT {
         first.awaitStarted();
         String redisUrl = first.embeddedRedisUrl();
         assertThat(redisUrl).as(first.output()).startsWith("redis://127.0.0.1:");
-        assertThat(first.output()).contains("Another node joins with: java -jar distlock-server.jar --port");
+        // printed right after the line awaitStarted() waits for
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(first.output()).contains("Another node joins with: java -jar distlock-server.jar --port"));
         List<ProcessHandle> redis = first.children();
         assertThat(redis).as("the embedded redis-server (and its watchdog)").isNotEmpty();
 
