@@ -1,13 +1,8 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -17,14 +12,11 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
-import org.redisson.api.RScript;
 import org.redisson.api.RScript.Mode;
 import org.redisson.api.RScriptAsync;
 import org.redisson.api.RScript.ReturnType;
@@ -59,6 +51,11 @@ import org.redisson.client.codec.StringCodec;
  * Why not Redisson's {@code RLock} or {@code RFencedLock}: they count re-entries (the
  * protocol's re-lock is not counted), cannot say who holds a lock, leave one token key per
  * name forever, and need several round trips for a multi-lock.
+ *
+ * <p>Why this file is long: each operation's call and the typed reading of its script's
+ * positional answer belong together, and the grant path (replica sync, confirmation, undo)
+ * is one piece. The scripts themselves are in {@code lua/}, running them in {@link Scripts},
+ * replica knowledge in {@link ReplicaSync}, slot math in {@link ClusterSlots}.
  */
 final class RedisLockStore {
 
@@ -168,7 +165,7 @@ final class RedisLockStore {
     private record Answer(Attempt attempt, List<String> fresh, int replicas) { }
 
     private final RedissonClient redisson;
-    private final RScript script;
+    private final Scripts scripts;
     private final Duration commandTimeout;
     private final String lockKeyPrefix;
     private final String channel;
@@ -186,14 +183,14 @@ final class RedisLockStore {
 
     RedisLockStore(RedissonClient redisson, LockConfig config) {
         this.redisson = redisson;
+        this.cluster = redisson.getConfig().isClusterConfig();
         this.commandTimeout = commandTimeout(config.lease());
-        this.script = redisson.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE)
-                .timeout(commandTimeout).retryAttempts(0));
+        this.scripts = new Scripts(redisson.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE)
+                .timeout(commandTimeout).retryAttempts(0)), cluster);
         this.lockKeyPrefix = config.keyPrefix() + ":lock:";
         this.channel = config.keyPrefix() + ":released";
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
-        this.cluster = redisson.getConfig().isClusterConfig();
         this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster, config.ticker());
         this.quarantine = config.dataLossQuarantine() ? "1" : "0";
         this.markerKey = config.keyPrefix() + ":epoch";
@@ -203,7 +200,7 @@ final class RedisLockStore {
 
     /** For a Redis this application started empty just now: no quarantine to wait out (see {@link LockConfig#newRedis()}). */
     CompletionStage<Long> markInService() {
-        return eval(MARK_IN_SERVICE, ReturnType.LONG, List.<Object>of(markerKey));
+        return scripts.eval(MARK_IN_SERVICE, ReturnType.LONG, List.<Object>of(markerKey));
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */
@@ -336,7 +333,7 @@ final class RedisLockStore {
         keys.add(markerKey((String) keys.get(0)));
         String held = heldFlags(locks, alreadyHeld);
         if (replicaSync == null) {
-            return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held, attemptId)
+            return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held, attemptId)
                     .thenApply(r -> parse.apply(r).attempt());
         }
         String key = (String) keys.get(0);
@@ -356,7 +353,7 @@ final class RedisLockStore {
         }
         // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
         String ask = hasReplicas || replicaSync.stale(known) ? "1" : "0";
-        return this.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held, attemptId).thenCompose(r -> {
+        return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held, attemptId).thenCompose(r -> {
             Answer a = parse.apply(r);
             replicaSync.learn(key, a.replicas());
             if (!needsConfirmation(a, locks, alreadyHeld) || a.replicas() <= 0) {
@@ -427,7 +424,7 @@ final class RedisLockStore {
 
     /** The script followed by {@code WAIT 1 <timeout>} on the same connection, as one pipelined batch. */
     private CompletionStage<Synced> evalSynced(LuaScript s, List<Object> keys, Object... args) {
-        return loadingOnNoScript(() -> {
+        return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RScriptAsync batchScript = batch.getScript(StringCodec.INSTANCE);
             RFuture<List<Object>> answer = batchScript.evalShaAsync(Mode.READ_WRITE, s.sha, ReturnType.LIST, keys, args);
@@ -435,55 +432,6 @@ final class RedisLockStore {
         }, keys, s);
     }
 
-    /**
-     * Runs a batch, and once more after loading {@code scripts} if it failed with NOSCRIPT.
-     *
-     * <p>Batched scripts need this; lone ones fall back to EVAL ({@link #eval}). Redisson 4.7
-     * remembers which scripts a Redis has loaded in one map per JVM, by address, and forgets an
-     * address only when a connection of a running client to it drops. A Redis started anew at an
-     * address while none of this JVM's clients was connected to it (a client that was shut down,
-     * a test's Redis on a port an earlier one had) is taken for the old one: Redisson batches
-     * EVALSHA without loading the script, and every such batch fails with NOSCRIPT until the
-     * script is loaded some other way.
-     */
-    private <T> CompletionStage<T> loadingOnNoScript(Supplier<CompletionStage<T>> batch, List<?> keys, LuaScript... scripts) {
-        return againOnNoScript(batch, () -> load(keys, scripts).thenCompose(loaded -> batch.get()));
-    }
-
-    /** {@code first}, and if it fails with NOSCRIPT, {@code again}; failures become {@link #backendFailure}s. */
-    private static <T> CompletionStage<T> againOnNoScript(Supplier<CompletionStage<T>> first, Supplier<CompletionStage<T>> again) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        first.get().whenComplete((r, e) -> {
-            if (e == null) {
-                result.complete(r);
-            } else if (isNoScript(e)) {
-                again.get().whenComplete((r2, e2) -> {
-                    if (e2 == null) {
-                        result.complete(r2);
-                    } else {
-                        result.completeExceptionally(backendFailure(e2));
-                    }
-                });
-            } else {
-                result.completeExceptionally(backendFailure(e));
-            }
-        });
-        return result;
-    }
-
-    /** SCRIPT LOAD of each script on the primary of each of {@code keys} (once per hash slot), not on replicas. */
-    private CompletionStage<Void> load(List<?> keys, LuaScript... scripts) {
-        Set<Integer> slots = new HashSet<>();
-        List<CompletableFuture<?>> loads = new ArrayList<>();
-        for (Object key : keys) {
-            if (slots.add(cluster ? ClusterSlots.slot((String) key) : 0)) {
-                for (LuaScript s : scripts) {
-                    loads.add(script.scriptLoadAsync((String) key, s.text).toCompletableFuture());
-                }
-            }
-        }
-        return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
-    }
 
     /**
      * Confirms a grant that was sent without WAIT: renews {@code lock} (a write by its owner on
@@ -491,7 +439,7 @@ final class RedisLockStore {
      * and a replica acknowledged; the grant came before, so the replica has it too.
      */
     private CompletionStage<Boolean> confirm(String owner, String lock, long token) {
-        return loadingOnNoScript(() -> {
+        return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
                     .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis, Long.toString(token));
@@ -515,7 +463,7 @@ final class RedisLockStore {
 
     /** True if released, false if that grant did not hold the lock (nothing changed). */
     CompletionStage<Boolean> unlock(String owner, Release grant) {
-        return this.<Long>eval(UNLOCK, ReturnType.LONG, List.of(key(grant.lock())), owner, tokenMemoryMillis, channel, grant.lock(),
+        return scripts.<Long>eval(UNLOCK, ReturnType.LONG, List.of(key(grant.lock())), owner, tokenMemoryMillis, channel, grant.lock(),
                         grant.token(), grant.attempt())
                 .thenApply(r -> r == 1L);
     }
@@ -531,12 +479,12 @@ final class RedisLockStore {
             args[3 + i] = locks.get(i);
             args[3 + n + i] = Long.toString(tokens.get(i));
         }
-        return this.<Long>eval(UNLOCK_ALL, ReturnType.LONG, keys(locks), args).thenApply(r -> r == 1L);
+        return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, keys(locks), args).thenApply(r -> r == 1L);
     }
 
     CompletionStage<LockState> peek(String lock) {
         String key = key(lock);
-        return this.<List<Object>>eval(PEEK, ReturnType.LIST, List.of(key, markerKey(key)), quarantine)
+        return scripts.<List<Object>>eval(PEEK, ReturnType.LIST, List.of(key, markerKey(key)), quarantine)
                 .thenApply(r -> {
                     String token = asString(r.get(1));
                     return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
@@ -560,8 +508,8 @@ final class RedisLockStore {
                             Long.toString(tokens.get(i)));
             results.add(renewed.handle((r, e) -> {
                 if (e != null) {
-                    if (isNoScript(e) && loading.add(cluster ? ClusterSlots.slot(key) : 0)) {
-                        load(List.of(key), RENEW); // see loadingOnNoScript
+                    if (Scripts.isNoScript(e) && loading.add(cluster ? ClusterSlots.slot(key) : 0)) {
+                        scripts.load(List.of(key), RENEW); // see Scripts.loadingOnNoScript
                     }
                     throw backendFailure(e);
                 }
@@ -582,7 +530,7 @@ final class RedisLockStore {
         }
         List<String> locks = new ArrayList<>(grants.size());
         grants.forEach(g -> locks.add(g.lock()));
-        return loadingOnNoScript(() -> {
+        return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(batchOptions());
             for (Release g : grants) {
                 batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
@@ -618,20 +566,6 @@ final class RedisLockStore {
         return keys;
     }
 
-    /** EVALSHA, falling back to EVAL (which caches the script) after a Redis restart emptied its script cache. */
-    private <R> CompletionStage<R> eval(LuaScript s, ReturnType type, List<Object> keys, Object... args) {
-        return againOnNoScript(() -> script.<R>evalShaAsync(Mode.READ_WRITE, s.sha, type, keys, args),
-                () -> script.<R>evalAsync(Mode.READ_WRITE, s.text, type, keys, args));
-    }
-
-    private static boolean isNoScript(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null && t.getMessage().contains("NOSCRIPT")) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     static BackendUnavailableException backendFailure(Throwable e) {
         Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
