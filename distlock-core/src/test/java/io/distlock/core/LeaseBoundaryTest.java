@@ -25,7 +25,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 /**
  * The lease boundaries on a clock the test moves: LOST exactly at the first renewal tick at
  * which two thirds of the lease have passed since the last proof, and a waiter's re-check
- * exactly when the awaited lease runs out. Redis is real; only time is fake, so each case
+ * exactly when the awaited lease, or the quarantine after a data loss, runs out. Redis is real; only time is fake, so each case
  * takes milliseconds and stands one nanosecond on either side of its boundary.
  */
 class LeaseBoundaryTest {
@@ -122,6 +122,30 @@ class LeaseBoundaryTest {
             time.advance(NANO); // the re-check runs, and finds the lock free
             await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
             assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.RETRY);
+        }
+    }
+
+    @Test
+    void aWaiterInTheDataLossQuarantineLooksAgainExactlyWhenItEnds() {
+        redis.command("DEL", "distlock:epoch"); // as after a restart without persistence: the next grant starts a quarantine
+        try (LockService service = LockService.create(client, config)) {
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc"))).isEqualTo(new LockResult.Waiting(LockResult.Waiting.RECOVERING));
+
+            await().atMost(seconds(5)).until(() -> time.pending().size() == 2);
+            Duration recheck = time.pending().stream().filter(d -> !d.equals(TICK)).findFirst().orElseThrow();
+            assertThat(recheck).isBetween(LEASE.minusMillis(500), LEASE.plusMillis(5));
+            // Redis's clock is real: end the quarantine there as its own time would.
+            String marker = String.valueOf(redis.command("GET", "distlock:epoch"));
+            redis.command("SET", "distlock:epoch", marker.substring(0, marker.lastIndexOf(':') + 1) + "0");
+
+            time.advance(recheck.minus(NANO));
+            assertThat(pushes.all()).isEmpty();
+            time.advance(NANO);
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
+            assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.RETRY);
+            assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);
         }
     }
 }
