@@ -7,6 +7,8 @@ import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
+import io.distlock.testing.FakeTime;
+
 class LockConfigTest {
 
     @Test
@@ -40,5 +42,19 @@ class LockConfigTest {
         LockConfig copy = c.toBuilder().build();
         assertThat(copy.toString()).isEqualTo(c.toString());
         assertThat(copy.dataLossQuarantine()).isFalse();
+    }
+
+    @Test
+    void timeIsTheSystemsUnlessGivenAndGivenTimeIsKept() {
+        LockConfig defaults = LockConfig.defaults();
+        long before = System.nanoTime();
+        assertThat(defaults.ticker().read()).isGreaterThanOrEqualTo(before);
+        assertThat(defaults.scheduler()).isNull(); // the service makes its own thread
+
+        FakeTime time = new FakeTime();
+        LockConfig fake = LockConfig.builder().ticker(time).scheduler(time).build().toBuilder().build();
+        assertThat(fake.ticker()).isSameAs(time);
+        assertThat(fake.scheduler()).isSameAs(time);
+        assertThatThrownBy(() -> LockConfig.builder().ticker(null)).isInstanceOf(NullPointerException.class);
     }
 }
