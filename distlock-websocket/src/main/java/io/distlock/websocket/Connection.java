@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -64,7 +65,7 @@ final class Connection {
         this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
                 () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"),
                 this::sendFailed);
-        long now = System.nanoTime();
+        long now = node.nanos();
         this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
         this.pingNanos = options.pingInterval().toNanos();
         this.lastHeardNanos = now;
@@ -72,12 +73,13 @@ final class Connection {
 
     /**
      * Starts pinging, counts the connection, and makes it visible to
-     * {@link DistLockEndpoints#closeAll}. The handshake refuses connections past the limit;
+     * {@link DistLockEndpoints#closeAll()}. The handshake refuses connections past the limit;
      * handshakes that raced past it together are closed here (1013, try again later).
      */
     void start() {
         node.connections.add(this);
         boolean overLimit;
+        boolean endpointClosed = false;
         synchronized (this) {
             if (closed) {
                 node.connections.remove(this);
@@ -85,17 +87,27 @@ final class Connection {
             }
             counted = true;
             overLimit = node.opened() > node.options.maxConnections();
-            long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
-            ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+            if (node.isClosed()) {
+                endpointClosed = true; // after the connections were added: closeAll saw it, or this sees the flag
+            } else {
+                long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
+                try {
+                    ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+                } catch (RejectedExecutionException e) {
+                    endpointClosed = true; // the endpoint's threads stopped meanwhile
+                }
+            }
         }
-        if (overLimit) {
+        if (endpointClosed) {
+            close(CloseCodes.GOING_AWAY, "server shutting down");
+        } else if (overLimit) {
             node.sender().execute(() -> close(CloseCodes.TRY_AGAIN_LATER, "too many connections; try again later"));
         }
     }
 
     /** Any frame from the client, pongs included, proves it is alive. */
     void heard() {
-        lastHeardNanos = System.nanoTime();
+        lastHeardNanos = node.nanos();
     }
 
     void onText(String text) {
@@ -108,7 +120,7 @@ final class Connection {
 
     /** One frame from the client: {@code null} for a binary one, which the protocol does not use. */
     private void onFrame(String text) {
-        long arrived = System.nanoTime();
+        long arrived = node.nanos();
         lastHeardNanos = arrived;
         if (isClosed()) {
             return;
@@ -209,11 +221,12 @@ final class Connection {
 
     /**
      * Runs on the node's timer, shared by every connection: it must never block, so the
-     * container calls (a ping, a close) go to the node's sender.
+     * container calls (a ping, a close) go to the node's sender. Closes a connection silent
+     * for two ping intervals or more, on {@link EndpointOptions#clock()}.
      */
-    private void tick() {
+    void tick() {
         try {
-            if (System.nanoTime() - lastHeardNanos >= 2 * pingNanos) {
+            if (node.nanos() - lastHeardNanos >= 2 * pingNanos) {
                 LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
                 node.sender().execute(() -> close(CloseCodes.GOING_AWAY, "no answer to pings"));
                 return;
@@ -245,7 +258,7 @@ final class Connection {
         void answer(ObjectNode reply) {
             EndpointTelemetry telemetry = node.telemetry();
             if (telemetry != EndpointTelemetry.NONE) {
-                telemetry.answered(action, reply.path("status").asText(), System.nanoTime() - arrivedNanos);
+                telemetry.answered(action, reply.path("status").asText(), node.nanos() - arrivedNanos);
             }
             slot.complete(Frames.write(reply));
         }

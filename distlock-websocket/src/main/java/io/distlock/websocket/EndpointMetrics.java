@@ -6,7 +6,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
-import io.distlock.core.LockService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,7 +13,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
- * Publishes the meters of the endpoints made from one {@link LockService}'s configs to
+ * Publishes the meters of one {@link DistLockEndpoints} to
  * Micrometer (an optional dependency: add {@code io.micrometer:micrometer-core} to use this
  * class). The lock service's own meters are {@code io.distlock.core.LockServiceMetrics}.
  *
@@ -34,7 +33,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached)</td></tr>
  * </table>
  *
- * <pre>{@code new EndpointMetrics(service).bindTo(registry);}</pre>
+ * <pre>{@code new EndpointMetrics(endpoint).bindTo(registry);}</pre>
  *
  * Binding to a second registry moves the counting there.
  */
@@ -48,16 +47,15 @@ public final class EndpointMetrics implements MeterBinder {
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
     };
 
-    private final LockService service;
+    private final DistLockEndpoints endpoint;
 
-    public EndpointMetrics(LockService service) {
-        this.service = Objects.requireNonNull(service, "service");
+    public EndpointMetrics(DistLockEndpoints endpoint) {
+        this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     }
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        Node.Shared shared = DistLockEndpoints.shared(service);
-        Gauge.builder("distlock.websocket.connections", shared.connections, Set::size)
+        Gauge.builder("distlock.websocket.connections", endpoint.node().connections, Set::size)
                 .description("open WebSocket connections").register(registry);
         Counter retries = pushes(registry, "RETRY");
         Counter lost = pushes(registry, "LOST");
@@ -68,7 +66,7 @@ public final class EndpointMetrics implements MeterBinder {
         }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
-        shared.telemetry = new EndpointTelemetry() {
+        endpoint.telemetry(new EndpointTelemetry() {
             @Override
             public void answered(String action, String status, long nanos) {
                 int a = index(ACTIONS, action, ACTIONS.length - 1);
@@ -95,7 +93,7 @@ public final class EndpointMetrics implements MeterBinder {
             public void refused(String reason) {
                 refusals[index(REFUSALS, reason, REFUSALS.length - 1)].increment();
             }
-        };
+        });
     }
 
     private static Counter pushes(MeterRegistry registry, String status) {
