@@ -7,7 +7,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -15,10 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.distlock.core.BackendUnavailableException;
 import io.distlock.core.LockListener;
 import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
@@ -143,7 +140,7 @@ final class Connection {
             Request request = Frames.parse(text);
             slot.action = request.action().wire;
             if (verdict == RateLimiter.Verdict.LIMITED) {
-                slot.answer(fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
+                slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
                 return;
             }
             serve(request, slot);
@@ -153,16 +150,9 @@ final class Connection {
             }
             FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
             String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
-            ObjectNode reply = Frames.reply("FAIL", message);
-            if (e.id != null) {
-                reply.set("id", e.id);
-            }
-            if (e.action != null) {
-                reply.put("action", e.action);
-            }
-            slot.answer(reply.put("code", code.name()));
+            slot.answer(Replies.badRequest(e, code, message));
         } catch (RuntimeException e) {
-            slot.answer(internal(null, e));
+            slot.answer(Replies.internal(null, e));
         }
     }
 
@@ -258,7 +248,7 @@ final class Connection {
         void answer(ObjectNode reply) {
             EndpointTelemetry telemetry = node.telemetry();
             if (telemetry != EndpointTelemetry.NONE) {
-                telemetry.answered(action, reply.path("status").asText(), node.nanos() - arrivedNanos);
+                telemetry.answered(action, Replies.status(reply), node.nanos() - arrivedNanos);
             }
             slot.complete(Frames.write(reply));
         }
@@ -273,7 +263,7 @@ final class Connection {
             default -> {
                 LockSession s = current();
                 if (s == null) {
-                    slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
+                    slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
                     return;
                 }
                 switch (r.action()) {
@@ -292,12 +282,12 @@ final class Connection {
     private void connect(Request r, Pending slot) {
         String name = r.name();
         if (current() != null) {
-            slot.answer(fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
+            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
             return;
         }
         Optional<String> problem = node.service.checkSessionName(name);
         if (problem.isPresent()) {
-            slot.answer(fail(r, FailCode.BAD_NAME, problem.get()));
+            slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
             return;
         }
         Pushes pushes = new Pushes();
@@ -305,7 +295,7 @@ final class Connection {
         try {
             opened = node.service.openSession(name, pushes);
         } catch (IllegalStateException e) {
-            slot.answer(fail(r, FailCode.INTERNAL, "the server is shutting down"));
+            slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
         }
         pushes.owner = opened;
@@ -320,7 +310,7 @@ final class Connection {
             closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
             return;
         }
-        ObjectNode reply = ok(r, "OK", "Open session: " + name);
+        ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
         reply.put("session", opened.id());
         slot.answer(reply);
     }
@@ -332,32 +322,32 @@ final class Connection {
             session = null; // at once: a pipelined connect after close must find no session
         }
         if (s == null) {
-            slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
+            slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
             return;
         }
         // The optional name is informational (the original client sent none): the
         // connection's own session is the one closed.
         String message = "Close session: " + s.name();
-        closeQuietly(s).whenComplete((v, e) -> slot.answer(ok(r, "OK", message)));
+        closeQuietly(s).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
     }
 
     private void lock(LockSession s, Request r, Pending slot) {
         if (!authorized(r.names())) {
-            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
             return;
         }
         answer(r, slot, s.lock(r.name()), result -> {
             if (result instanceof LockResult.Locked locked) {
-                return ok(r, "LOCKED", r.name()).put("token", locked.token());
+                return Replies.to(r, Status.LOCKED, r.name()).put("token", locked.token());
             }
             if (result instanceof LockResult.Waiting waiting) {
-                ObjectNode reply = ok(r, "WAIT", r.name());
+                ObjectNode reply = Replies.to(r, Status.WAIT, r.name());
                 if (!node.options.hideHolder()) {
                     reply.put("holder", waiting.holder());
                 }
                 return reply;
             }
-            return refused(r, (Refused) result);
+            return Replies.refused(r, (Refused) result);
         });
     }
 
@@ -365,37 +355,37 @@ final class Connection {
         int max = node.service.config().maxLocksPerRequest();
         if (new LinkedHashSet<>(r.names()).size() > max) {
             // Checked here too so that a long list is refused before the authorizer sees it.
-            slot.answer(fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
             return;
         }
         if (!authorized(r.names())) {
-            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
             return;
         }
         answer(r, slot, s.lockAll(r.names()), result -> {
             if (result instanceof MultiLockResult.Locked locked) {
-                ObjectNode reply = ok(r, "LOCKED", String.join(", ", locked.tokens().keySet()));
+                ObjectNode reply = Replies.to(r, Status.LOCKED, String.join(", ", locked.tokens().keySet()));
                 ObjectNode tokens = reply.putObject("tokens");
                 locked.tokens().forEach(tokens::put);
                 return reply;
             }
             if (result instanceof MultiLockResult.Waiting waiting) {
-                ObjectNode reply = ok(r, "WAIT", String.join(", ", waiting.holders().keySet()));
+                ObjectNode reply = Replies.to(r, Status.WAIT, String.join(", ", waiting.holders().keySet()));
                 if (!node.options.hideHolder()) {
                     ObjectNode holders = reply.putObject("holders");
                     waiting.holders().forEach(holders::put);
                 }
                 return reply;
             }
-            return refused(r, (Refused) result);
+            return Replies.refused(r, (Refused) result);
         });
     }
 
     private ObjectNode unlocked(Request r, UnlockResult result, String message) {
         if (result instanceof Refused refused) {
-            return refused(r, refused);
+            return Replies.refused(r, refused);
         }
-        return ok(r, "OK", message);
+        return Replies.to(r, Status.OK, message);
     }
 
     private boolean authorized(List<String> names) {
@@ -417,65 +407,12 @@ final class Connection {
         stage.whenComplete((result, error) -> {
             ObjectNode reply;
             try {
-                reply = error == null ? onResult.apply(result) : failure(r, error);
+                reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
             } catch (RuntimeException e) {
-                reply = internal(r, e);
+                reply = Replies.internal(r, e);
             }
             slot.answer(reply);
         });
-    }
-
-    // ---- replies ----
-
-    /** A reply to {@code r}: the common fields, the id and action echoed, and the names. */
-    private static ObjectNode ok(Request r, String status, String message) {
-        ObjectNode reply = Frames.reply(status, message);
-        if (r == null) {
-            return reply;
-        }
-        if (r.id() != null) {
-            reply.set("id", r.id());
-        }
-        reply.put("action", r.action().wire);
-        switch (r.action()) {
-            case LOCK, UNLOCK -> reply.put("lock", r.name());
-            case MLOCK, MUNLOCK -> {
-                ArrayNode locks = reply.putArray("locks");
-                r.names().forEach(locks::add);
-            }
-            default -> { }
-        }
-        return reply;
-    }
-
-    private static ObjectNode fail(Request r, FailCode code, String message) {
-        return ok(r, "FAIL", message).put("code", code.name());
-    }
-
-    private static ObjectNode refused(Request r, Refused refused) {
-        FailCode code = switch (refused.reason()) {
-            case BAD_NAME -> FailCode.BAD_NAME;
-            case NOT_OWNER -> FailCode.NOT_OWNER;
-            case TOO_MANY_LOCKS -> FailCode.TOO_MANY_LOCKS;
-            case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
-        };
-        return fail(r, code, refused.message());
-    }
-
-    private static ObjectNode failure(Request r, Throwable error) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        if (cause instanceof BackendUnavailableException) {
-            LOG.log(Level.DEBUG, "Lock backend unavailable: {0}", cause.getMessage());
-            // A lock that failed took nothing; an unlock that failed gave the lock up, and LOST follows.
-            return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable");
-        }
-        return internal(r, cause);
-    }
-
-    /** An unexpected failure: logged in full, answered without any detail. */
-    private static ObjectNode internal(Request r, Throwable error) {
-        LOG.log(Level.ERROR, "Unexpected failure serving a distlock request", error);
-        return fail(r, FailCode.INTERNAL, "internal error");
     }
 
     private static CompletionStage<Void> closeQuietly(LockSession s) {
@@ -496,16 +433,16 @@ final class Connection {
 
         @Override
         public void retry(String lock) {
-            push(owner, "RETRY", lock);
+            push(owner, Status.RETRY, lock);
         }
 
         @Override
         public void lost(String lock) {
-            push(owner, "LOST", lock);
+            push(owner, Status.LOST, lock);
         }
     }
 
-    private void push(LockSession from, String status, String lock) {
+    private void push(LockSession from, Status status, String lock) {
         if (from == null || current() != from) {
             return;
         }

@@ -48,7 +48,7 @@ class SlowConsumersTest {
         node = GuardedNode.start("slow-bystander", List.of(options), TestServer::tyrus);
         node.endpoints.get(0).telemetry(new EndpointTelemetry() {
             @Override
-            public void answered(String action, String status, long nanos) {
+            public void answered(String action, Status status, long nanos) {
                 answered.incrementAndGet();
             }
         });
