@@ -18,7 +18,7 @@ import io.distlock.testing.RedisProcess;
 /**
  * The silence rule exactly at its boundary, on a clock the test moves and a timer it ticks by
  * hand (no sleeps): a connection silent for one nanosecond less than two ping intervals is
- * pinged and kept; at two intervals it is closed with 1001 and its session released. Real
+ * kept; at two intervals it is closed with 1001 and its session released. Real
  * Redis, a real Tyrus server, and a raw client that never answers pings.
  */
 class SilenceOnFakeClockTest {
@@ -39,20 +39,25 @@ class SilenceOnFakeClockTest {
             assertThat(silent.readText(WsClient.TIMEOUT)).contains("Open session"); // last heard: now
             assertThat(timer.scheduled()).isEqualTo(1);
 
+            // The sender runs on the ticking thread: a close decided by a tick has happened when it returns.
+            // (Whether a tick pings depends on the connect reply's send having completed: not asserted.)
             now.addAndGet(PING.toNanos());
             timer.tick();
-            assertThat(silent.readFrame(WsClient.TIMEOUT).opcode()).as("pinged after one interval").isEqualTo(0x9);
+            assertThat(endpoint.openConnections()).as("after one interval").isEqualTo(1);
 
             now.addAndGet(PING.toNanos() - 1);
             timer.tick();
             assertThat(endpoint.openConnections()).as("one nanosecond before two intervals").isEqualTo(1);
             assertThat(service.sessionCount()).isEqualTo(1);
-            assertThat(silent.readFrame(WsClient.TIMEOUT).opcode()).as("pinged again, not closed").isEqualTo(0x9);
 
             now.incrementAndGet();
             timer.tick();
             assertThat(endpoint.openConnections()).as("at two intervals").isZero();
             RawWebSocket.Frame close = silent.readFrame(WsClient.TIMEOUT);
+            while (close != null && close.opcode() == 0x9) {
+                close = silent.readFrame(WsClient.TIMEOUT); // the pings of the ticks before
+            }
+            assertThat(close).isNotNull();
             assertThat(close.opcode()).isEqualTo(0x8);
             assertThat(ByteBuffer.wrap(close.payload()).getShort() & 0xffff).isEqualTo(1001);
             assertThat(timer.scheduled()).as("the closed connection's tick is cancelled").isZero();
