@@ -3,37 +3,27 @@ package io.distlock.websocket;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.distlock.core.LockListener;
-import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
-import io.distlock.core.MultiLockResult;
-import io.distlock.core.Refused;
-import io.distlock.core.UnlockResult;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.CloseReason.CloseCodes;
 import jakarta.websocket.Session;
 
 /**
- * One WebSocket connection speaking the protocol: reads requests, calls its
- * {@link LockSession}, answers in request order, forwards pushes, enforces the limits, and
- * releases the session when the connection ends for any reason.
+ * One WebSocket connection: takes its frames in (size, rate limit, parsing), hands each
+ * request to its {@link RequestHandler} with a place in the reply order, bounds what waits to
+ * be sent ({@link Outbound}), pings and closes it when silent, and releases its
+ * {@link LockSession} when the connection ends for any reason.
  *
  * <p>The container delivers one frame at a time; replies complete on lock-service threads;
- * the node's timer checks liveness and its sender pings. Shared state is guarded by this
- * object's monitor.
+ * the node's timer checks liveness and its sender pings. Shared state (the session, whether
+ * the connection ended) is guarded by this object's monitor.
  */
 final class Connection {
 
@@ -42,7 +32,7 @@ final class Connection {
 
     private final Node node;
     private final Session ws;
-    private final Object principal;
+    private final RequestHandler requests;
     private final Outbound out;
     private final RateLimiter limiter;
     private final long pingNanos;
@@ -57,7 +47,7 @@ final class Connection {
     Connection(Node node, Session ws, Object principal) {
         this.node = node;
         this.ws = ws;
-        this.principal = principal;
+        this.requests = new RequestHandler(node, this, principal);
         EndpointOptions options = node.options;
         this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
                 () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"),
@@ -132,7 +122,7 @@ final class Connection {
             close(CloseCodes.VIOLATED_POLICY, "too many requests");
             return;
         }
-        Pending slot = new Pending(out.reserve(), arrived);
+        ReplySlot slot = new ReplySlot(node, out.reserve(), arrived);
         try {
             if (text == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
@@ -143,7 +133,7 @@ final class Connection {
                 slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
                 return;
             }
-            serve(request, slot);
+            requests.serve(request, slot);
         } catch (BadRequest e) {
             if (e.action != null) {
                 slot.action = Action.of(e.action) != null ? e.action : "unknown";
@@ -203,7 +193,7 @@ final class Connection {
         return closed;
     }
 
-    private synchronized LockSession current() {
+    synchronized LockSession current() {
         return session;
     }
 
@@ -232,190 +222,25 @@ final class Connection {
         close(CloseCodes.GOING_AWAY, "send failed");
     }
 
-    /** A request's place in the reply order, and what the meters need to know of it. */
-    private final class Pending {
-        private final Outbound.Slot slot;
-        private final long arrivedNanos;
-        /** The action's meter tag: the protocol's name, or {@code invalid} until one is read. */
-        String action = "invalid";
+    // ---- the session, for the request handler ----
 
-        Pending(Outbound.Slot slot, long arrivedNanos) {
-            this.slot = slot;
-            this.arrivedNanos = arrivedNanos;
+    /** Makes {@code opened} this connection's session; false if the connection ended meanwhile. */
+    synchronized boolean adopt(LockSession opened) {
+        if (closed) {
+            return false;
         }
-
-        /** Gives the reply for this place. */
-        void answer(ObjectNode reply) {
-            EndpointTelemetry telemetry = node.telemetry();
-            if (telemetry != EndpointTelemetry.NONE) {
-                telemetry.answered(action, Replies.status(reply), node.nanos() - arrivedNanos);
-            }
-            slot.complete(Frames.write(reply));
-        }
-    }
-
-    // ---- actions ----
-
-    private void serve(Request r, Pending slot) {
-        switch (r.action()) {
-            case CONNECT -> connect(r, slot);
-            case CLOSE -> closeSession(r, slot);
-            default -> {
-                LockSession s = current();
-                if (s == null) {
-                    slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
-                    return;
-                }
-                switch (r.action()) {
-                    case LOCK -> lock(s, r, slot);
-                    case UNLOCK -> answer(r, slot, s.unlock(r.name()),
-                            result -> unlocked(r, result, "Unlocked " + r.name()));
-                    case MLOCK -> lockAll(s, r, slot);
-                    case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
-                            result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
-                    default -> throw new IllegalStateException("unhandled action " + r.action());
-                }
-            }
-        }
-    }
-
-    private void connect(Request r, Pending slot) {
-        String name = r.name();
-        if (current() != null) {
-            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
-            return;
-        }
-        Optional<String> problem = node.service.checkSessionName(name);
-        if (problem.isPresent()) {
-            slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
-            return;
-        }
-        Pushes pushes = new Pushes();
-        LockSession opened;
-        try {
-            opened = node.service.openSession(name, pushes);
-        } catch (IllegalStateException e) {
-            slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
-            return;
-        }
-        pushes.owner = opened;
-        boolean lateClose;
-        synchronized (this) {
-            lateClose = closed;
-            if (!closed) {
-                session = opened;
-            }
-        }
-        if (lateClose) {
-            closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
-            return;
-        }
-        ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
-        reply.put("session", opened.id());
-        slot.answer(reply);
-    }
-
-    private void closeSession(Request r, Pending slot) {
-        LockSession s;
-        synchronized (this) {
-            s = session;
-            session = null; // at once: a pipelined connect after close must find no session
-        }
-        if (s == null) {
-            slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
-            return;
-        }
-        // The optional name is informational (the original client sent none): the
-        // connection's own session is the one closed.
-        String message = "Close session: " + s.name();
-        closeQuietly(s).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
-    }
-
-    private void lock(LockSession s, Request r, Pending slot) {
-        if (!authorized(r.names())) {
-            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
-            return;
-        }
-        answer(r, slot, s.lock(r.name()), result -> {
-            if (result instanceof LockResult.Locked locked) {
-                return Replies.to(r, Status.LOCKED, r.name()).put("token", locked.token());
-            }
-            if (result instanceof LockResult.Waiting waiting) {
-                ObjectNode reply = Replies.to(r, Status.WAIT, r.name());
-                if (!node.options.hideHolder()) {
-                    reply.put("holder", waiting.holder());
-                }
-                return reply;
-            }
-            return Replies.refused(r, (Refused) result);
-        });
-    }
-
-    private void lockAll(LockSession s, Request r, Pending slot) {
-        int max = node.service.config().maxLocksPerRequest();
-        if (new LinkedHashSet<>(r.names()).size() > max) {
-            // Checked here too so that a long list is refused before the authorizer sees it.
-            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
-            return;
-        }
-        if (!authorized(r.names())) {
-            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
-            return;
-        }
-        answer(r, slot, s.lockAll(r.names()), result -> {
-            if (result instanceof MultiLockResult.Locked locked) {
-                ObjectNode reply = Replies.to(r, Status.LOCKED, String.join(", ", locked.tokens().keySet()));
-                ObjectNode tokens = reply.putObject("tokens");
-                locked.tokens().forEach(tokens::put);
-                return reply;
-            }
-            if (result instanceof MultiLockResult.Waiting waiting) {
-                ObjectNode reply = Replies.to(r, Status.WAIT, String.join(", ", waiting.holders().keySet()));
-                if (!node.options.hideHolder()) {
-                    ObjectNode holders = reply.putObject("holders");
-                    waiting.holders().forEach(holders::put);
-                }
-                return reply;
-            }
-            return Replies.refused(r, (Refused) result);
-        });
-    }
-
-    private ObjectNode unlocked(Request r, UnlockResult result, String message) {
-        if (result instanceof Refused refused) {
-            return Replies.refused(r, refused);
-        }
-        return Replies.to(r, Status.OK, message);
-    }
-
-    private boolean authorized(List<String> names) {
-        for (String name : names) {
-            try {
-                if (!node.options.authorizer().mayLock(principal, name)) {
-                    return false;
-                }
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "The authorizer threw; refusing the lock", e);
-                return false;
-            }
-        }
+        session = opened;
         return true;
     }
 
-    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
-    private <T> void answer(Request r, Pending slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
-        stage.whenComplete((result, error) -> {
-            ObjectNode reply;
-            try {
-                reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
-            } catch (RuntimeException e) {
-                reply = Replies.internal(r, e);
-            }
-            slot.answer(reply);
-        });
+    /** Takes the session away (for {@code close}); null if there is none. */
+    synchronized LockSession detach() {
+        LockSession s = session;
+        session = null;
+        return s;
     }
 
-    private static CompletionStage<Void> closeQuietly(LockSession s) {
+    static CompletionStage<Void> closeQuietly(LockSession s) {
         return s.closeAsync().handle((v, e) -> {
             if (e != null) {
                 LOG.log(Level.WARNING, "Session ''{0}'' closed without reaching Redis; its locks free themselves when their leases run out: {1}",
@@ -427,22 +252,8 @@ final class Connection {
 
     // ---- pushes ----
 
-    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
-    private final class Pushes implements LockListener {
-        volatile LockSession owner;
-
-        @Override
-        public void retry(String lock) {
-            push(owner, Status.RETRY, lock);
-        }
-
-        @Override
-        public void lost(String lock) {
-            push(owner, Status.LOST, lock);
-        }
-    }
-
-    private void push(LockSession from, Status status, String lock) {
+    /** Queues a push of {@code from}'s, dropped if it is no longer this connection's session. */
+    void push(LockSession from, Status status, String lock) {
         if (from == null || current() != from) {
             return;
         }
