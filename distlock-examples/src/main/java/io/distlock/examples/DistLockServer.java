@@ -52,19 +52,22 @@ public final class DistLockServer implements AutoCloseable {
     private final EmbeddedRedis embeddedRedis;
     private final RedissonClient ownRedisson;
     private final LockService lockService;
+    private final DistLockEndpoints endpoint;
     private final ServerMetrics metrics;
     private final String redisDescription;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private DistLockServer(ServerOptions options, String nodeId, WebServer web, EmbeddedRedis embeddedRedis,
-                           RedissonClient ownRedisson, LockService lockService, ServerMetrics metrics, String redisDescription) {
+                           RedissonClient ownRedisson, LockService lockService, DistLockEndpoints endpoint, ServerMetrics metrics,
+                           String redisDescription) {
         this.options = options;
         this.nodeId = nodeId;
         this.web = web;
         this.embeddedRedis = embeddedRedis;
         this.ownRedisson = ownRedisson;
         this.lockService = lockService;
+        this.endpoint = endpoint;
         this.metrics = metrics;
         this.redisDescription = redisDescription;
     }
@@ -102,6 +105,7 @@ public final class DistLockServer implements AutoCloseable {
         EmbeddedRedis embedded = null;
         RedissonClient ownRedisson = null;
         LockService service = null;
+        DistLockEndpoints endpoint = null;
         ServerMetrics metrics = null;
         try {
             String description;
@@ -141,17 +145,19 @@ public final class DistLockServer implements AutoCloseable {
                     .maxConnections(options.maxConnections())
                     .maxQueuedBytes(options.maxQueuedBytes())
                     .build();
-            web.deploy(DistLockEndpoints.config(service, endpointOptions));
-            metrics = new ServerMetrics(service);
+            endpoint = DistLockEndpoints.create(service, endpointOptions);
+            web.deploy(endpoint.config());
+            metrics = new ServerMetrics(service, endpoint);
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
             web.start();
-            DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, metrics, description);
+            DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             LOG.log(Level.INFO, server.startupLine());
             return server;
         } catch (RuntimeException e) {
             closeQuietly(metrics, e);
+            closeQuietly(endpoint, e);
             closeQuietly(service, e);
             closeQuietly(web, e);
             if (ownRedisson != null) {
@@ -222,7 +228,7 @@ public final class DistLockServer implements AutoCloseable {
             return;
         }
         try {
-            step("close the WebSocket connections", () -> DistLockEndpoints.closeAll(lockService));
+            step("close the WebSocket connections", endpoint::close);
             step("close the lock service", lockService::close);
             step("stop the HTTP server", web::close);
             if (ownRedisson != null) {

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 
 import io.distlock.core.LockService;
 import io.distlock.core.LockServiceMetrics;
+import io.distlock.websocket.DistLockEndpoints;
 import io.distlock.websocket.EndpointMetrics;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -34,9 +35,9 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
 
-    ServerMetrics(LockService service) {
+    ServerMetrics(LockService service, DistLockEndpoints endpoint) {
         new LockServiceMetrics(service).bindTo(registry);
-        new EndpointMetrics(service).bindTo(registry);
+        new EndpointMetrics(endpoint).bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);
         new ProcessorMetrics().bindTo(registry);

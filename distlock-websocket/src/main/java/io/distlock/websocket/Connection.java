@@ -3,39 +3,27 @@ package io.distlock.websocket;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.distlock.core.BackendUnavailableException;
-import io.distlock.core.LockListener;
-import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
-import io.distlock.core.MultiLockResult;
-import io.distlock.core.Refused;
-import io.distlock.core.UnlockResult;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.CloseReason.CloseCodes;
 import jakarta.websocket.Session;
 
 /**
- * One WebSocket connection speaking the protocol: reads requests, calls its
- * {@link LockSession}, answers in request order, forwards pushes, enforces the limits, and
- * releases the session when the connection ends for any reason.
+ * One WebSocket connection: takes its frames in (size, rate limit, parsing), hands each
+ * request to its {@link RequestHandler} with a place in the reply order, bounds what waits to
+ * be sent ({@link Outbound}), pings and closes it when silent, and releases its
+ * {@link LockSession} when the connection ends for any reason.
  *
  * <p>The container delivers one frame at a time; replies complete on lock-service threads;
- * the node's timer checks liveness and its sender pings. Shared state is guarded by this
- * object's monitor.
+ * the node's timer checks liveness and its sender pings. Shared state (the session, whether
+ * the connection ended) is guarded by this object's monitor.
  */
 final class Connection {
 
@@ -44,7 +32,7 @@ final class Connection {
 
     private final Node node;
     private final Session ws;
-    private final Object principal;
+    private final RequestHandler requests;
     private final Outbound out;
     private final RateLimiter limiter;
     private final long pingNanos;
@@ -59,12 +47,12 @@ final class Connection {
     Connection(Node node, Session ws, Object principal) {
         this.node = node;
         this.ws = ws;
-        this.principal = principal;
+        this.requests = new RequestHandler(node, this, principal);
         EndpointOptions options = node.options;
         this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
                 () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"),
                 this::sendFailed);
-        long now = System.nanoTime();
+        long now = node.nanos();
         this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
         this.pingNanos = options.pingInterval().toNanos();
         this.lastHeardNanos = now;
@@ -72,12 +60,13 @@ final class Connection {
 
     /**
      * Starts pinging, counts the connection, and makes it visible to
-     * {@link DistLockEndpoints#closeAll}. The handshake refuses connections past the limit;
+     * {@link DistLockEndpoints#closeAll()}. The handshake refuses connections past the limit;
      * handshakes that raced past it together are closed here (1013, try again later).
      */
     void start() {
         node.connections.add(this);
         boolean overLimit;
+        boolean endpointClosed = false;
         synchronized (this) {
             if (closed) {
                 node.connections.remove(this);
@@ -85,17 +74,27 @@ final class Connection {
             }
             counted = true;
             overLimit = node.opened() > node.options.maxConnections();
-            long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
-            ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+            if (node.isClosed()) {
+                endpointClosed = true; // after the connections were added: closeAll saw it, or this sees the flag
+            } else {
+                long period = TimeUnit.NANOSECONDS.toMillis(pingNanos);
+                try {
+                    ticker = node.timer().scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
+                } catch (RejectedExecutionException e) {
+                    endpointClosed = true; // the endpoint's threads stopped meanwhile
+                }
+            }
         }
-        if (overLimit) {
+        if (endpointClosed) {
+            close(CloseCodes.GOING_AWAY, "server shutting down");
+        } else if (overLimit) {
             node.sender().execute(() -> close(CloseCodes.TRY_AGAIN_LATER, "too many connections; try again later"));
         }
     }
 
     /** Any frame from the client, pongs included, proves it is alive. */
     void heard() {
-        lastHeardNanos = System.nanoTime();
+        lastHeardNanos = node.nanos();
     }
 
     void onText(String text) {
@@ -108,7 +107,7 @@ final class Connection {
 
     /** One frame from the client: {@code null} for a binary one, which the protocol does not use. */
     private void onFrame(String text) {
-        long arrived = System.nanoTime();
+        long arrived = node.nanos();
         lastHeardNanos = arrived;
         if (isClosed()) {
             return;
@@ -123,7 +122,7 @@ final class Connection {
             close(CloseCodes.VIOLATED_POLICY, "too many requests");
             return;
         }
-        Pending slot = new Pending(out.reserve(), arrived);
+        ReplySlot slot = new ReplySlot(node, out.reserve(), arrived);
         try {
             if (text == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
@@ -131,26 +130,19 @@ final class Connection {
             Request request = Frames.parse(text);
             slot.action = request.action().wire;
             if (verdict == RateLimiter.Verdict.LIMITED) {
-                slot.answer(fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
+                slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
                 return;
             }
-            serve(request, slot);
+            requests.serve(request, slot);
         } catch (BadRequest e) {
             if (e.action != null) {
                 slot.action = Action.of(e.action) != null ? e.action : "unknown";
             }
             FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
             String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
-            ObjectNode reply = Frames.reply("FAIL", message);
-            if (e.id != null) {
-                reply.set("id", e.id);
-            }
-            if (e.action != null) {
-                reply.put("action", e.action);
-            }
-            slot.answer(reply.put("code", code.name()));
+            slot.answer(Replies.badRequest(e, code, message));
         } catch (RuntimeException e) {
-            slot.answer(internal(null, e));
+            slot.answer(Replies.internal(null, e));
         }
     }
 
@@ -201,7 +193,7 @@ final class Connection {
         return closed;
     }
 
-    private synchronized LockSession current() {
+    synchronized LockSession current() {
         return session;
     }
 
@@ -209,11 +201,12 @@ final class Connection {
 
     /**
      * Runs on the node's timer, shared by every connection: it must never block, so the
-     * container calls (a ping, a close) go to the node's sender.
+     * container calls (a ping, a close) go to the node's sender. Closes a connection silent
+     * for two ping intervals or more, on {@link EndpointOptions#clock()}.
      */
-    private void tick() {
+    void tick() {
         try {
-            if (System.nanoTime() - lastHeardNanos >= 2 * pingNanos) {
+            if (node.nanos() - lastHeardNanos >= 2 * pingNanos) {
                 LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
                 node.sender().execute(() -> close(CloseCodes.GOING_AWAY, "no answer to pings"));
                 return;
@@ -229,243 +222,25 @@ final class Connection {
         close(CloseCodes.GOING_AWAY, "send failed");
     }
 
-    /** A request's place in the reply order, and what the meters need to know of it. */
-    private final class Pending {
-        private final Outbound.Slot slot;
-        private final long arrivedNanos;
-        /** The action's meter tag: the protocol's name, or {@code invalid} until one is read. */
-        String action = "invalid";
+    // ---- the session, for the request handler ----
 
-        Pending(Outbound.Slot slot, long arrivedNanos) {
-            this.slot = slot;
-            this.arrivedNanos = arrivedNanos;
+    /** Makes {@code opened} this connection's session; false if the connection ended meanwhile. */
+    synchronized boolean adopt(LockSession opened) {
+        if (closed) {
+            return false;
         }
-
-        /** Gives the reply for this place. */
-        void answer(ObjectNode reply) {
-            EndpointTelemetry telemetry = node.telemetry();
-            if (telemetry != EndpointTelemetry.NONE) {
-                telemetry.answered(action, reply.path("status").asText(), System.nanoTime() - arrivedNanos);
-            }
-            slot.complete(Frames.write(reply));
-        }
-    }
-
-    // ---- actions ----
-
-    private void serve(Request r, Pending slot) {
-        switch (r.action()) {
-            case CONNECT -> connect(r, slot);
-            case CLOSE -> closeSession(r, slot);
-            default -> {
-                LockSession s = current();
-                if (s == null) {
-                    slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
-                    return;
-                }
-                switch (r.action()) {
-                    case LOCK -> lock(s, r, slot);
-                    case UNLOCK -> answer(r, slot, s.unlock(r.name()),
-                            result -> unlocked(r, result, "Unlocked " + r.name()));
-                    case MLOCK -> lockAll(s, r, slot);
-                    case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
-                            result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
-                    default -> throw new IllegalStateException("unhandled action " + r.action());
-                }
-            }
-        }
-    }
-
-    private void connect(Request r, Pending slot) {
-        String name = r.name();
-        if (current() != null) {
-            slot.answer(fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
-            return;
-        }
-        Optional<String> problem = node.service.checkSessionName(name);
-        if (problem.isPresent()) {
-            slot.answer(fail(r, FailCode.BAD_NAME, problem.get()));
-            return;
-        }
-        Pushes pushes = new Pushes();
-        LockSession opened;
-        try {
-            opened = node.service.openSession(name, pushes);
-        } catch (IllegalStateException e) {
-            slot.answer(fail(r, FailCode.INTERNAL, "the server is shutting down"));
-            return;
-        }
-        pushes.owner = opened;
-        boolean lateClose;
-        synchronized (this) {
-            lateClose = closed;
-            if (!closed) {
-                session = opened;
-            }
-        }
-        if (lateClose) {
-            closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
-            return;
-        }
-        ObjectNode reply = ok(r, "OK", "Open session: " + name);
-        reply.put("session", opened.id());
-        slot.answer(reply);
-    }
-
-    private void closeSession(Request r, Pending slot) {
-        LockSession s;
-        synchronized (this) {
-            s = session;
-            session = null; // at once: a pipelined connect after close must find no session
-        }
-        if (s == null) {
-            slot.answer(fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
-            return;
-        }
-        // The optional name is informational (the original client sent none): the
-        // connection's own session is the one closed.
-        String message = "Close session: " + s.name();
-        closeQuietly(s).whenComplete((v, e) -> slot.answer(ok(r, "OK", message)));
-    }
-
-    private void lock(LockSession s, Request r, Pending slot) {
-        if (!authorized(r.names())) {
-            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
-            return;
-        }
-        answer(r, slot, s.lock(r.name()), result -> {
-            if (result instanceof LockResult.Locked locked) {
-                return ok(r, "LOCKED", r.name()).put("token", locked.token());
-            }
-            if (result instanceof LockResult.Waiting waiting) {
-                ObjectNode reply = ok(r, "WAIT", r.name());
-                if (!node.options.hideHolder()) {
-                    reply.put("holder", waiting.holder());
-                }
-                return reply;
-            }
-            return refused(r, (Refused) result);
-        });
-    }
-
-    private void lockAll(LockSession s, Request r, Pending slot) {
-        int max = node.service.config().maxLocksPerRequest();
-        if (new LinkedHashSet<>(r.names()).size() > max) {
-            // Checked here too so that a long list is refused before the authorizer sees it.
-            slot.answer(fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
-            return;
-        }
-        if (!authorized(r.names())) {
-            slot.answer(fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
-            return;
-        }
-        answer(r, slot, s.lockAll(r.names()), result -> {
-            if (result instanceof MultiLockResult.Locked locked) {
-                ObjectNode reply = ok(r, "LOCKED", String.join(", ", locked.tokens().keySet()));
-                ObjectNode tokens = reply.putObject("tokens");
-                locked.tokens().forEach(tokens::put);
-                return reply;
-            }
-            if (result instanceof MultiLockResult.Waiting waiting) {
-                ObjectNode reply = ok(r, "WAIT", String.join(", ", waiting.holders().keySet()));
-                if (!node.options.hideHolder()) {
-                    ObjectNode holders = reply.putObject("holders");
-                    waiting.holders().forEach(holders::put);
-                }
-                return reply;
-            }
-            return refused(r, (Refused) result);
-        });
-    }
-
-    private ObjectNode unlocked(Request r, UnlockResult result, String message) {
-        if (result instanceof Refused refused) {
-            return refused(r, refused);
-        }
-        return ok(r, "OK", message);
-    }
-
-    private boolean authorized(List<String> names) {
-        for (String name : names) {
-            try {
-                if (!node.options.authorizer().mayLock(principal, name)) {
-                    return false;
-                }
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "The authorizer threw; refusing the lock", e);
-                return false;
-            }
-        }
+        session = opened;
         return true;
     }
 
-    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
-    private <T> void answer(Request r, Pending slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
-        stage.whenComplete((result, error) -> {
-            ObjectNode reply;
-            try {
-                reply = error == null ? onResult.apply(result) : failure(r, error);
-            } catch (RuntimeException e) {
-                reply = internal(r, e);
-            }
-            slot.answer(reply);
-        });
+    /** Takes the session away (for {@code close}); null if there is none. */
+    synchronized LockSession detach() {
+        LockSession s = session;
+        session = null;
+        return s;
     }
 
-    // ---- replies ----
-
-    /** A reply to {@code r}: the common fields, the id and action echoed, and the names. */
-    private static ObjectNode ok(Request r, String status, String message) {
-        ObjectNode reply = Frames.reply(status, message);
-        if (r == null) {
-            return reply;
-        }
-        if (r.id() != null) {
-            reply.set("id", r.id());
-        }
-        reply.put("action", r.action().wire);
-        switch (r.action()) {
-            case LOCK, UNLOCK -> reply.put("lock", r.name());
-            case MLOCK, MUNLOCK -> {
-                ArrayNode locks = reply.putArray("locks");
-                r.names().forEach(locks::add);
-            }
-            default -> { }
-        }
-        return reply;
-    }
-
-    private static ObjectNode fail(Request r, FailCode code, String message) {
-        return ok(r, "FAIL", message).put("code", code.name());
-    }
-
-    private static ObjectNode refused(Request r, Refused refused) {
-        FailCode code = switch (refused.reason()) {
-            case BAD_NAME -> FailCode.BAD_NAME;
-            case NOT_OWNER -> FailCode.NOT_OWNER;
-            case TOO_MANY_LOCKS -> FailCode.TOO_MANY_LOCKS;
-            case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
-        };
-        return fail(r, code, refused.message());
-    }
-
-    private static ObjectNode failure(Request r, Throwable error) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        if (cause instanceof BackendUnavailableException) {
-            LOG.log(Level.DEBUG, "Lock backend unavailable: {0}", cause.getMessage());
-            // A lock that failed took nothing; an unlock that failed gave the lock up, and LOST follows.
-            return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable");
-        }
-        return internal(r, cause);
-    }
-
-    /** An unexpected failure: logged in full, answered without any detail. */
-    private static ObjectNode internal(Request r, Throwable error) {
-        LOG.log(Level.ERROR, "Unexpected failure serving a distlock request", error);
-        return fail(r, FailCode.INTERNAL, "internal error");
-    }
-
-    private static CompletionStage<Void> closeQuietly(LockSession s) {
+    static CompletionStage<Void> closeQuietly(LockSession s) {
         return s.closeAsync().handle((v, e) -> {
             if (e != null) {
                 LOG.log(Level.WARNING, "Session ''{0}'' closed without reaching Redis; its locks free themselves when their leases run out: {1}",
@@ -477,22 +252,8 @@ final class Connection {
 
     // ---- pushes ----
 
-    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
-    private final class Pushes implements LockListener {
-        volatile LockSession owner;
-
-        @Override
-        public void retry(String lock) {
-            push(owner, "RETRY", lock);
-        }
-
-        @Override
-        public void lost(String lock) {
-            push(owner, "LOST", lock);
-        }
-    }
-
-    private void push(LockSession from, String status, String lock) {
+    /** Queues a push of {@code from}'s, dropped if it is no longer this connection's session. */
+    void push(LockSession from, Status status, String lock) {
         if (from == null || current() != from) {
             return;
         }

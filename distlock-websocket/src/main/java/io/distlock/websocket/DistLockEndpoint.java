@@ -12,7 +12,7 @@ import jakarta.websocket.Session;
 
 /**
  * The distlock WebSocket endpoint: one instance per connection, created by the
- * configurator of {@link DistLockEndpoints#config}. It only wires the container's callbacks
+ * configurator of {@link DistLockEndpoints#config()}. It only wires the container's callbacks
  * to the connection; it works unchanged in any JSR-356 (Jakarta WebSocket 2.1) container.
  */
 public final class DistLockEndpoint extends Endpoint {

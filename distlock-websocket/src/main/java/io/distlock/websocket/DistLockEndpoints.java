@@ -2,12 +2,8 @@ package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -20,76 +16,90 @@ import jakarta.websocket.CloseReason.CloseCodes;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
- * Makes the distlock endpoint for a JSR-356 container, and closes its connections on
- * shutdown.
+ * One distlock endpoint of a JSR-356 container: its {@link ServerEndpointConfig}, its open
+ * connections, its ping threads and its meters. Make one per path with {@link #create}, register
+ * its {@link #config()}, and close it on shutdown:
  *
  * <pre>{@code
  * LockService locks = LockService.connect("redis://127.0.0.1:6379", LockConfig.defaults());
- * serverContainer.addEndpoint(DistLockEndpoints.config(locks, EndpointOptions.defaults()));
+ * DistLockEndpoints endpoint = DistLockEndpoints.create(locks, EndpointOptions.defaults());
+ * serverContainer.addEndpoint(endpoint.config());
  * ...
- * DistLockEndpoints.closeAll(locks); // connections closed with 1001, locks released
+ * endpoint.close(); // connections closed with 1001, locks released, threads stopped
  * locks.close();
  * }</pre>
  *
- * Thread-safe.
+ * Nothing is shared between two endpoints, whether they serve one lock service or two: each
+ * counts, limits, meters and closes only its own connections. Thread-safe.
  */
-public final class DistLockEndpoints {
+public final class DistLockEndpoints implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DistLockEndpoints.class.getName());
 
-    /**
-     * What the endpoints of each service share: open connections, telemetry. Weak keys: a
-     * service nobody uses any more is not kept alive by this map (the value holds no
-     * reference to it, and neither does an empty set of connections).
-     */
-    private static final Map<LockService, Node.Shared> SHARED = Collections.synchronizedMap(new WeakHashMap<>());
+    private final Node node;
+    private final ServerEndpointConfig config;
+    /** Whether {@link #close()} stops the executors: not those a test passed in. */
+    private final boolean ownsExecutors;
 
-    private DistLockEndpoints() { }
-
-    /**
-     * A {@link ServerEndpointConfig} for {@code ServerContainer.addEndpoint}, in Tyrus, Jetty 12
-     * (ee10) and Tomcat 10.1+. Each connection gets its own session of {@code service}.
-     * Several configs (e.g. on different paths) may share one service.
-     */
-    public static ServerEndpointConfig config(LockService service, EndpointOptions options) {
-        Objects.requireNonNull(service, "service");
-        Objects.requireNonNull(options, "options");
-        return config(new Node(service, options, shared(service)));
-    }
-
-    /**
-     * As {@link #config(LockService, EndpointOptions)}, with the executors the endpoint pings
-     * with given (see {@link Node}); the caller shuts them down. For tests.
-     */
-    static ServerEndpointConfig config(LockService service, EndpointOptions options, ScheduledExecutorService timer, Executor sender) {
-        Objects.requireNonNull(service, "service");
-        Objects.requireNonNull(options, "options");
-        return config(new Node(service, options, shared(service), Objects.requireNonNull(timer, "timer"),
-                Objects.requireNonNull(sender, "sender")));
-    }
-
-    private static ServerEndpointConfig config(Node node) {
-        return ServerEndpointConfig.Builder.create(DistLockEndpoint.class, node.options.path())
+    private DistLockEndpoints(Node node, boolean ownsExecutors) {
+        this.node = node;
+        this.ownsExecutors = ownsExecutors;
+        this.config = ServerEndpointConfig.Builder.create(DistLockEndpoint.class, node.options.path())
                 .configurator(new EndpointConfigurator(node))
                 .build();
     }
 
     /**
-     * Closes every open connection of the endpoints made from {@code service}'s configs with
-     * 1001 (going away) and closes their lock sessions, releasing their locks; waits for the
-     * releases up to the service's lease. For a clean shutdown: call it before
-     * {@link LockService#close()} and before stopping the container. Connections opened
-     * afterwards are served as usual.
+     * An endpoint whose connections each get their own session of {@code service}. Several
+     * endpoints (e.g. on different paths) may serve one service.
      */
-    public static void closeAll(LockService service) {
+    public static DistLockEndpoints create(LockService service, EndpointOptions options) {
         Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(options, "options");
+        return new DistLockEndpoints(new Node(service, options), true);
+    }
+
+    /**
+     * As {@link #create(LockService, EndpointOptions)}, with the executors the endpoint pings
+     * with given (see {@link Node}); they stay the caller's to shut down. For tests.
+     */
+    static DistLockEndpoints create(LockService service, EndpointOptions options, ScheduledExecutorService timer, Executor sender) {
+        Objects.requireNonNull(service, "service");
+        Objects.requireNonNull(options, "options");
+        return new DistLockEndpoints(new Node(service, options, Objects.requireNonNull(timer, "timer"),
+                Objects.requireNonNull(sender, "sender")), false);
+    }
+
+    /**
+     * The config to give {@code ServerContainer.addEndpoint}, in Tyrus, Jetty 12 (ee10) and
+     * Tomcat 10.1+; always the same one.
+     */
+    public ServerEndpointConfig config() {
+        return config;
+    }
+
+    public EndpointOptions options() {
+        return node.options;
+    }
+
+    /** The number of this endpoint's open connections. */
+    public int openConnections() {
+        return node.connections.size();
+    }
+
+    /**
+     * Closes every open connection of this endpoint with 1001 (going away) and closes their
+     * lock sessions, releasing their locks; waits for the releases up to the service's lease.
+     * Connections opened afterwards are served as usual.
+     */
+    public void closeAll() {
         List<CompletableFuture<Void>> releases = new ArrayList<>();
-        for (Connection c : List.copyOf(connections(service))) {
+        for (Connection c : List.copyOf(node.connections)) {
             releases.add(c.close(CloseCodes.GOING_AWAY, "server shutting down").toCompletableFuture());
         }
         try {
             CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))
-                    .get(service.config().lease().toMillis(), TimeUnit.MILLISECONDS);
+                    .get(node.service.config().lease().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
@@ -97,17 +107,33 @@ public final class DistLockEndpoints {
         }
     }
 
-    /** The number of open connections of the endpoints made from {@code service}'s configs. */
-    public static int openConnections(LockService service) {
-        Objects.requireNonNull(service, "service");
-        return connections(service).size();
+    /**
+     * For a clean shutdown, before {@link LockService#close()} and before stopping the
+     * container: {@link #closeAll()}, then stops this endpoint's threads. Handshakes that
+     * arrive afterwards (JSR-356 cannot remove a registered endpoint) are refused with HTTP
+     * 503. Idempotent.
+     */
+    @Override
+    public void close() {
+        node.markClosed(); // first: a connection that opens from now on closes itself
+        closeAll();
+        if (ownsExecutors) {
+            node.shutdown();
+        }
     }
 
-    private static Set<Connection> connections(LockService service) {
-        return shared(service).connections;
+    /** Where the endpoint's counts go; {@link EndpointMetrics} sets it. */
+    void telemetry(EndpointTelemetry telemetry) {
+        node.telemetry(Objects.requireNonNull(telemetry, "telemetry"));
     }
 
-    static Node.Shared shared(LockService service) {
-        return SHARED.computeIfAbsent(service, s -> new Node.Shared());
+    Node node() {
+        return node;
+    }
+
+    @Override
+    public String toString() {
+        return "DistLockEndpoints{path=" + node.options.path() + ", connections=" + openConnections()
+                + (node.isClosed() ? ", closed" : "") + "}";
     }
 }

@@ -63,6 +63,12 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
 
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
+        if (node.isClosed()) {
+            // Not counted: the endpoint is shut down, not full.
+            config.getUserProperties().put(REFUSED, Boolean.TRUE);
+            refuse(response, 503, "Service Unavailable");
+            return;
+        }
         if (!originAllowed(header(request, "Origin"), header(request, "Host"))) {
             refuse(config, response, "origin", 403, "Forbidden");
             return;

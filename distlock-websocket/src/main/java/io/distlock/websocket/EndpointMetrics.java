@@ -1,12 +1,14 @@
 package io.distlock.websocket;
 
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
-import io.distlock.core.LockService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,7 +16,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
- * Publishes the meters of the endpoints made from one {@link LockService}'s configs to
+ * Publishes the meters of one {@link DistLockEndpoints} to
  * Micrometer (an optional dependency: add {@code io.micrometer:micrometer-core} to use this
  * class). The lock service's own meters are {@code io.distlock.core.LockServiceMetrics}.
  *
@@ -34,33 +36,37 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached)</td></tr>
  * </table>
  *
- * <pre>{@code new EndpointMetrics(service).bindTo(registry);}</pre>
+ * <pre>{@code new EndpointMetrics(endpoint).bindTo(registry);}</pre>
  *
  * Binding to a second registry moves the counting there.
  */
 public final class EndpointMetrics implements MeterBinder {
 
     private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "unknown", "invalid"};
-    private static final String[] STATUSES = {"OK", "LOCKED", "WAIT", "FAIL"};
+    /** The statuses a reply can have, in the order of {@link Status}. */
+    private static final Status[] STATUSES = Arrays.stream(Status.values()).filter(s -> !s.isPush()).toArray(Status[]::new);
     private static final String[] REFUSALS = {"origin", "authentication", "capacity"};
     private static final Duration[] BUCKETS = {
         Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
     };
 
-    private final LockService service;
+    private final DistLockEndpoints endpoint;
 
-    public EndpointMetrics(LockService service) {
-        this.service = Objects.requireNonNull(service, "service");
+    public EndpointMetrics(DistLockEndpoints endpoint) {
+        this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     }
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        Node.Shared shared = DistLockEndpoints.shared(service);
-        Gauge.builder("distlock.websocket.connections", shared.connections, Set::size)
+        Gauge.builder("distlock.websocket.connections", endpoint.node().connections, Set::size)
                 .description("open WebSocket connections").register(registry);
-        Counter retries = pushes(registry, "RETRY");
-        Counter lost = pushes(registry, "LOST");
+        Map<Status, Counter> pushes = new EnumMap<>(Status.class);
+        for (Status status : Status.values()) {
+            if (status.isPush()) {
+                pushes.put(status, pushes(registry, status));
+            }
+        }
         Counter[] refusals = new Counter[REFUSALS.length];
         for (int i = 0; i < REFUSALS.length; i++) {
             refusals[i] = Counter.builder("distlock.websocket.handshakes.refused").tag("reason", REFUSALS[i])
@@ -68,16 +74,16 @@ public final class EndpointMetrics implements MeterBinder {
         }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
-        shared.telemetry = new EndpointTelemetry() {
+        endpoint.telemetry(new EndpointTelemetry() {
             @Override
-            public void answered(String action, String status, long nanos) {
+            public void answered(String action, Status status, long nanos) {
                 int a = index(ACTIONS, action, ACTIONS.length - 1);
                 int s = index(STATUSES, status, STATUSES.length - 1);
                 int i = a * STATUSES.length + s;
                 Timer timer = timers.get(i);
                 if (timer == null) {
                     timer = Timer.builder("distlock.websocket.requests")
-                            .tag("action", ACTIONS[a]).tag("status", STATUSES[s])
+                            .tag("action", ACTIONS[a]).tag("status", STATUSES[s].name())
                             .description("requests answered, from the frame's arrival to the reply queued")
                             .serviceLevelObjectives(BUCKETS)
                             .register(registry); // idempotent: a racing thread gets the same timer
@@ -87,23 +93,26 @@ public final class EndpointMetrics implements MeterBinder {
             }
 
             @Override
-            public void pushed(String status) {
-                ("LOST".equals(status) ? lost : retries).increment();
+            public void pushed(Status status) {
+                Counter counter = pushes.get(status);
+                if (counter != null) {
+                    counter.increment();
+                }
             }
 
             @Override
             public void refused(String reason) {
                 refusals[index(REFUSALS, reason, REFUSALS.length - 1)].increment();
             }
-        };
+        });
     }
 
-    private static Counter pushes(MeterRegistry registry, String status) {
-        return Counter.builder("distlock.websocket.pushes").tag("status", status)
+    private static Counter pushes(MeterRegistry registry, Status status) {
+        return Counter.builder("distlock.websocket.pushes").tag("status", status.name())
                 .description("RETRY and LOST pushes queued for connections").register(registry);
     }
 
-    private static int index(String[] values, String value, int otherwise) {
+    private static <T> int index(T[] values, T value, int otherwise) {
         for (int i = 0; i < values.length; i++) {
             if (values[i].equals(value)) {
                 return i;

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Settings of a distlock WebSocket endpoint: its path, who may connect, and the limits of
@@ -44,6 +45,7 @@ public final class EndpointOptions {
     private final int maxQueuedPushes;
     private final long maxQueuedBytes;
     private final int maxConnections;
+    private final LongSupplier clock;
 
     private EndpointOptions(Builder b) {
         path = b.path;
@@ -59,6 +61,7 @@ public final class EndpointOptions {
         maxQueuedPushes = b.maxQueuedPushes;
         maxQueuedBytes = b.maxQueuedBytes;
         maxConnections = b.maxConnections;
+        clock = b.clock;
     }
 
     /**
@@ -88,6 +91,7 @@ public final class EndpointOptions {
         b.maxQueuedPushes = maxQueuedPushes;
         b.maxQueuedBytes = maxQueuedBytes;
         b.maxConnections = maxConnections;
+        b.clock = clock;
         return b;
     }
 
@@ -173,6 +177,15 @@ public final class EndpointOptions {
         return maxConnections;
     }
 
+    /**
+     * The clock that pings, the silence rule, the rate limit and the request timer read:
+     * nanoseconds from an arbitrary origin that only goes forward, as {@link System#nanoTime()}
+     * (the default).
+     */
+    public LongSupplier clock() {
+        return clock;
+    }
+
     @Override
     public String toString() {
         return "EndpointOptions{path=" + path + ", origins=" + describeOrigins()
@@ -205,6 +218,7 @@ public final class EndpointOptions {
         private int maxQueuedPushes = 1000;
         private long maxQueuedBytes = 1L << 20;
         private int maxConnections = 10_000;
+        private LongSupplier clock = System::nanoTime;
 
         private Builder() { }
 
@@ -336,6 +350,18 @@ public final class EndpointOptions {
                 throw new IllegalArgumentException("maxConnections must be at least 1, was " + max);
             }
             this.maxConnections = max;
+            return this;
+        }
+
+        /**
+         * Default {@link System#nanoTime()}. The time source of pings, the silence rule (a
+         * connection silent for two {@link #pingInterval ping intervals} by this clock is
+         * closed), the rate limit and the request timer: a monotonic clock in nanoseconds.
+         * Tests give one they move by hand; the ticks that read it still come every ping
+         * interval.
+         */
+        public Builder clock(LongSupplier nanoClock) {
+            this.clock = Objects.requireNonNull(nanoClock, "clock");
             return this;
         }
 

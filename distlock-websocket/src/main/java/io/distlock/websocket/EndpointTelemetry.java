@@ -9,15 +9,15 @@ interface EndpointTelemetry {
     EndpointTelemetry NONE = new EndpointTelemetry() { };
 
     /**
-     * A request was answered {@code status} ({@code OK}, {@code LOCKED}, {@code WAIT},
-     * {@code FAIL}) {@code nanos} after its frame arrived. {@code action} is the protocol's
+     * A request was answered {@code status} (never a push status) {@code nanos} after its frame
+     * arrived. {@code action} is the protocol's
      * action, {@code unknown} for an action the protocol does not have, or {@code invalid}
      * for a frame without a readable action.
      */
-    default void answered(String action, String status, long nanos) { }
+    default void answered(String action, Status status, long nanos) { }
 
     /** A {@code RETRY} or {@code LOST} push was queued for a connection. */
-    default void pushed(String status) { }
+    default void pushed(Status status) { }
 
     /**
      * A handshake was refused: {@code origin} (HTTP 403), {@code authentication} (403) or

@@ -101,16 +101,16 @@ final class Frames {
     }
 
     /** A new reply with the fields every reply has: {@code status}, {@code message}, {@code time}. */
-    static ObjectNode reply(String status, String message) {
+    static ObjectNode reply(Status status, String message) {
         ObjectNode reply = JSON.createObjectNode();
-        reply.put("status", status);
+        reply.put("status", status.name());
         reply.put("message", message);
         reply.put("time", System.currentTimeMillis());
         return reply;
     }
 
     /** A {@code RETRY} or {@code LOST} push: the lock is both the message and the {@code lock} field. */
-    static String push(String status, String lock) {
+    static String push(Status status, String lock) {
         return write(reply(status, lock).put("lock", lock));
     }
 

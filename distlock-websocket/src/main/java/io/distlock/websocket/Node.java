@@ -3,6 +3,7 @@ package io.distlock.websocket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
@@ -10,12 +11,14 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 import io.distlock.core.LockService;
 
 /**
- * What every connection of one endpoint config shares: the node's lock service, the options,
- * what every config of the same service shares ({@link Shared}), and the threads that ping.
+ * What every connection of one endpoint ({@link DistLockEndpoints}) shares: the node's lock
+ * service, the options, the open connections, the telemetry, the clock, and the threads that
+ * ping. Nothing here is static: two endpoints share nothing.
  *
  * <p>Two executors, so that no connection can hold up another's liveness checks:
  * <ul>
@@ -27,46 +30,39 @@ import io.distlock.core.LockService;
  *     demand, and each connection has at most one ping in flight, so a stuck client holds
  *     one thread of its own and nobody else's.</li>
  * </ul>
- * Both belong to this config and let their threads end when idle, so an endpoint with no
- * connections holds no thread and needs no shutdown (JSR-356 never tells an endpoint config
- * that it was removed). Tests may pass their own executors, which then stay theirs.
+ * Both let their threads end when idle, so an endpoint with no connections holds no thread;
+ * {@link DistLockEndpoints#close()} stops them. Tests may pass their own executors, which then
+ * stay theirs.
  */
 final class Node {
 
-    /**
-     * What every endpoint config of one lock service shares: its open connections (for
-     * {@link DistLockEndpoints#closeAll}) and its telemetry (for {@link EndpointMetrics}).
-     * Holds no reference to the service.
-     */
-    static final class Shared {
-        final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-        volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
-    }
-
     /** How long an idle timer or sender thread lingers before it ends. */
     private static final long IDLE_SECONDS = 60;
-    private static final AtomicInteger THREADS = new AtomicInteger();
 
     final LockService service;
     final EndpointOptions options;
-    final Set<Connection> connections;
-    private final Shared shared;
+    /** Open connections, for {@link DistLockEndpoints#closeAll()} and the connections gauge. */
+    final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;
     private final Executor sender;
-    /** Open connections of this config, for {@link EndpointOptions#maxConnections()}. */
+    private final LongSupplier clock;
+    /** Open connections, for {@link EndpointOptions#maxConnections()}. */
     private final AtomicInteger open = new AtomicInteger();
+    private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
+    /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
+    private volatile boolean closed;
 
-    Node(LockService service, EndpointOptions options, Shared shared) {
-        this(service, options, shared, newTimer(), newSender());
+    /** With executors of its own, which {@link #shutdown()} stops. */
+    Node(LockService service, EndpointOptions options) {
+        this(service, options, newTimer(), newSender());
     }
 
-    Node(LockService service, EndpointOptions options, Shared shared, ScheduledExecutorService timer, Executor sender) {
+    Node(LockService service, EndpointOptions options, ScheduledExecutorService timer, Executor sender) {
         this.service = service;
         this.options = options;
-        this.shared = shared;
-        this.connections = shared.connections;
         this.timer = timer;
         this.sender = sender;
+        this.clock = options.clock();
     }
 
     /** Counts a connection that opened; returns how many are open now. */
@@ -83,7 +79,24 @@ final class Node {
     }
 
     EndpointTelemetry telemetry() {
-        return shared.telemetry;
+        return telemetry;
+    }
+
+    void telemetry(EndpointTelemetry telemetry) {
+        this.telemetry = telemetry;
+    }
+
+    /** Now, in nanoseconds of {@link EndpointOptions#clock()}: for pings, silence and rates. */
+    long nanos() {
+        return clock.getAsLong();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    void markClosed() {
+        closed = true;
     }
 
     /** Schedules ticks; a task run here must never block. */
@@ -94,6 +107,14 @@ final class Node {
     /** Runs container calls that may block: pings and closes. */
     Executor sender() {
         return sender;
+    }
+
+    /** Stops the timer and the sender, if they are {@code ExecutorService}s (ours are). */
+    void shutdown() {
+        timer.shutdownNow();
+        if (sender instanceof ExecutorService service) {
+            service.shutdownNow();
+        }
     }
 
     private static ScheduledExecutorService newTimer() {
@@ -110,8 +131,9 @@ final class Node {
     }
 
     private static ThreadFactory daemon(String prefix) {
+        AtomicInteger threads = new AtomicInteger();
         return runnable -> {
-            Thread thread = new Thread(runnable, prefix + THREADS.incrementAndGet());
+            Thread thread = new Thread(runnable, prefix + threads.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         };

@@ -57,9 +57,7 @@ class AbuseLimitsTest {
                     return cookie != null && cookie.contains("sid=") ? Optional.of(cookie) : Optional.empty();
                 })
                 .build();
-        node = GuardedNode.start("abuse-bystander", lockService -> TestServer.tyrus(List.of(
-                DistLockEndpoints.config(lockService, EndpointOptions.defaults()),
-                DistLockEndpoints.config(lockService, secure))));
+        node = GuardedNode.start("abuse-bystander", List.of(EndpointOptions.defaults(), secure), TestServer::tyrus);
         service = node.service;
         server = node.server;
     }
@@ -83,7 +81,7 @@ class AbuseLimitsTest {
      */
     int[] baseline() {
         await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(20))
-                .until(() -> DistLockEndpoints.openConnections(service) == 1 && service.sessionCount() == 1);
+                .until(() -> node.openConnections() == 1 && service.sessionCount() == 1);
         return new int[] {1, 1};
     }
 
@@ -102,7 +100,7 @@ class AbuseLimitsTest {
             assertThat(WsClient.refusedHandshake(secure, headers)).as("JDK handshake from %s", origin).isEqualTo(403);
         }
         assertThat(authenticated.get()).as("the cookie of a foreign origin is never read").isEqualTo(authenticatedBefore);
-        assertThat(DistLockEndpoints.openConnections(service)).isEqualTo(connections);
+        assertThat(node.openConnections()).isEqualTo(connections);
         assertThat(service.sessionCount()).isEqualTo(sessions);
 
         // The same cookie from the right origin is accepted (the test is not vacuous).
@@ -141,7 +139,7 @@ class AbuseLimitsTest {
         } finally {
             pool.shutdown();
         }
-        assertThat(DistLockEndpoints.openConnections(service)).isEqualTo(connections + count);
+        assertThat(node.openConnections()).isEqualTo(connections + count);
         assertThat(service.sessionCount()).isEqualTo(sessions + count);
 
         // Responsive meanwhile: a newcomer is served, and told to wait for an abuser's lock.
@@ -163,7 +161,7 @@ class AbuseLimitsTest {
             }
         }
         await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(50))
-                .until(() -> DistLockEndpoints.openConnections(service) == connections && service.sessionCount() == sessions);
+                .until(() -> node.openConnections() == connections && service.sessionCount() == sessions);
 
         // Every lock is free again: one session takes them all.
         try (WsClient taker = WsClient.open(server.uri(MAIN))) {

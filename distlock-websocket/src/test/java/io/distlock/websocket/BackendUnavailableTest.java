@@ -26,7 +26,8 @@ class BackendUnavailableTest {
             config.useSingleServer().setAddress(redis.url()).setTimeout(300).setRetryAttempts(0).setConnectTimeout(1000);
             RedissonClient redisson = Redisson.create(config);
             try (LockService service = LockService.create(redisson, LockConfig.builder().lease(Duration.ofSeconds(10)).build());
-                 TestServer server = TestServer.tyrus(List.of(DistLockEndpoints.config(service, EndpointOptions.defaults())));
+                 DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+                 TestServer server = TestServer.tyrus(List.of(endpoint.config()));
                  WsClient c = WsClient.open(server.uri("/distlock/lock"))) {
                 c.request("OK", "action", "connect", "param", "alice");
                 c.request("LOCKED", "action", "lock", "param", "before");

@@ -33,15 +33,16 @@ abstract class ConnectionLimitTest {
         List<WsClient> clients = new ArrayList<>();
         try (RedisProcess redis = RedisProcess.start();
              LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
-             TestServer server = startServer(List.of(DistLockEndpoints.config(service, options)))) {
-            new EndpointMetrics(service).bindTo(registry);
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, options);
+             TestServer server = startServer(List.of(endpoint.config()))) {
+            new EndpointMetrics(endpoint).bindTo(registry);
             URI uri = server.uri(MAIN);
             for (int i = 0; i < MAX; i++) {
                 WsClient c = WsClient.open(uri);
                 clients.add(c);
                 c.request("OK", "action", "connect", "param", "full-" + i);
             }
-            assertThat(DistLockEndpoints.openConnections(service)).isEqualTo(MAX);
+            assertThat(endpoint.openConnections()).isEqualTo(MAX);
 
             // Refused whole: a status line a raw client can read, and a response the JDK client
             // reads to its end (no waiting for a body that never comes).
@@ -49,13 +50,13 @@ abstract class ConnectionLimitTest {
             assertThat(WsClient.refusedHandshake(uri, Map.of())).as("JDK handshake").isEqualTo(503);
             assertThat(registry.get("distlock.websocket.handshakes.refused").tag("reason", "capacity").counter().count())
                     .isEqualTo(2);
-            assertThat(DistLockEndpoints.openConnections(service)).isEqualTo(MAX);
+            assertThat(endpoint.openConnections()).isEqualTo(MAX);
             assertThat(service.sessionCount()).isEqualTo(MAX);
             clients.get(1).request("LOCKED", "action", "lock", "param", "still-served");
 
             clients.remove(0).close();
             await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> DistLockEndpoints.openConnections(service) == MAX - 1);
+                    .until(() -> endpoint.openConnections() == MAX - 1);
             try (WsClient again = WsClient.open(uri)) {
                 again.request("OK", "action", "connect", "param", "again");
                 assertThat(again.request("WAIT", "action", "lock", "param", "still-served").path("holder").asText())

@@ -50,6 +50,7 @@ abstract class EndpointContractTest {
 
     private RedisProcess redis;
     private LockService service;
+    private final List<DistLockEndpoints> endpoints = new ArrayList<>();
     private TestServer server;
     private final List<AutoCloseable> opened = new ArrayList<>();
     private String prefix;
@@ -72,13 +73,16 @@ abstract class EndpointContractTest {
                 .authenticator(EndpointContractTest::authenticate)
                 .authorizer((principal, lock) -> lock.startsWith(principal + "-") || lock.startsWith("shared-"))
                 .build();
-        server = startServer(List.of(
-                DistLockEndpoints.config(service, EndpointOptions.defaults()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(LIMITED).rateLimit(20, 20).build()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(HIDDEN).hideHolder(true).build()),
-                DistLockEndpoints.config(service, secure),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(200)).build()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build())));
+        for (EndpointOptions options : List.of(
+                EndpointOptions.defaults(),
+                EndpointOptions.builder().path(LIMITED).rateLimit(20, 20).build(),
+                EndpointOptions.builder().path(HIDDEN).hideHolder(true).build(),
+                secure,
+                EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(200)).build(),
+                EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build())) {
+            endpoints.add(DistLockEndpoints.create(service, options));
+        }
+        server = startServer(endpoints.stream().map(DistLockEndpoints::config).toList());
     }
 
     /** Users are named by a bearer token (header) or a {@code token} query parameter: a test stand-in for real credentials. */
@@ -93,9 +97,7 @@ abstract class EndpointContractTest {
 
     @AfterAll
     void stopNode() {
-        if (service != null) {
-            DistLockEndpoints.closeAll(service);
-        }
+        endpoints.forEach(DistLockEndpoints::close);
         if (server != null) {
             server.close();
         }

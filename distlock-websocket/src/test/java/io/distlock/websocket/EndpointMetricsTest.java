@@ -23,8 +23,9 @@ class EndpointMetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (RedisProcess redis = RedisProcess.start();
              LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
-             TestServer server = TestServer.tyrus(List.of(DistLockEndpoints.config(service, EndpointOptions.defaults())))) {
-            new EndpointMetrics(service).bindTo(registry);
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            new EndpointMetrics(endpoint).bindTo(registry);
             try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
                  WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
                 alice.request("OK", "action", "connect", "param", "alice");

@@ -82,7 +82,7 @@ class FramesTest {
 
     @Test
     void repliesAreAsciiAndCarryTheCommonFields() throws Exception {
-        String push = Frames.push("RETRY", "dé\ud800");
+        String push = Frames.push(Status.RETRY, "dé\ud800");
         assertThat(push.chars().allMatch(c -> c < 128)).isTrue();
         JsonNode node = WsClient.JSON.readTree(push);
         assertThat(node.path("status").asText()).isEqualTo("RETRY");

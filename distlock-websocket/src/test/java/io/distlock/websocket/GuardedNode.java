@@ -3,14 +3,16 @@ package io.distlock.websocket;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Function;
 
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.testing.RedisProcess;
+import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
- * One node for the abuse and fuzzing tests: a Redis, a lock service (5 s lease), a server, and
+ * One node for the abuse and fuzzing tests: a Redis, a lock service (5 s lease), its endpoints, a server, and
  * a bystander session on the default path that holds one lock throughout, so that every test
  * can check that nothing it threw at the node touched another client's lock.
  */
@@ -20,24 +22,32 @@ final class GuardedNode implements AutoCloseable {
 
     final RedisProcess redis;
     final LockService service;
+    /** One per {@link EndpointOptions} given to {@link #start}, in that order; the first on {@link #MAIN}. */
+    final List<DistLockEndpoints> endpoints;
     final TestServer server;
     final String bystanderLock;
     private final WsClient bystander;
     private final long bystanderToken;
 
-    private GuardedNode(String bystanderLock, Function<LockService, TestServer> startServer) {
+    private GuardedNode(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer) {
         this.bystanderLock = bystanderLock;
         this.redis = RedisProcess.start();
         this.service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
-        this.server = startServer.apply(service);
+        this.endpoints = options.stream().map(o -> DistLockEndpoints.create(service, o)).toList();
+        this.server = startServer.apply(endpoints.stream().map(DistLockEndpoints::config).toList());
         this.bystander = WsClient.open(server.uri(MAIN));
         bystander.request("OK", "action", "connect", "param", "bystander");
         this.bystanderToken = bystander.request("LOCKED", "action", "lock", "param", bystanderLock).path("token").asLong();
     }
 
-    /** Starts the node; {@code startServer} deploys the endpoints of the given service. */
-    static GuardedNode start(String bystanderLock, Function<LockService, TestServer> startServer) {
-        return new GuardedNode(bystanderLock, startServer);
+    /** Starts the node with one endpoint per {@code options}; {@code startServer} deploys their configs. */
+    static GuardedNode start(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer) {
+        return new GuardedNode(bystanderLock, options, startServer);
+    }
+
+    /** Open connections of all the node's endpoints. */
+    int openConnections() {
+        return endpoints.stream().mapToInt(DistLockEndpoints::openConnections).sum();
     }
 
     /** The bystander still holds its lock under the same token, and a newcomer is told to WAIT for it. */
@@ -55,7 +65,7 @@ final class GuardedNode implements AutoCloseable {
     @Override
     public void close() {
         bystander.close();
-        DistLockEndpoints.closeAll(service);
+        endpoints.forEach(DistLockEndpoints::close);
         server.close();
         service.close();
         redis.close();

@@ -74,9 +74,9 @@ class ProtocolFuzzTest {
 
     @BeforeContainer
     static void start() {
-        node = GuardedNode.start(BYSTANDER_LOCK, service -> TestServer.tyrus(List.of(
-                DistLockEndpoints.config(service, EndpointOptions.defaults()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(FUZZ).rateLimit(1_000_000, 1_000_000).build()))));
+        node = GuardedNode.start(BYSTANDER_LOCK, List.of(
+                EndpointOptions.defaults(),
+                EndpointOptions.builder().path(FUZZ).rateLimit(1_000_000, 1_000_000).build()), TestServer::tyrus);
         server = node.server;
     }
 

@@ -80,9 +80,9 @@ abstract class RawFramesTest {
 
     @BeforeAll
     void start() {
-        node = GuardedNode.start("raw-bystander-" + getClass().getSimpleName(), service -> startServer(List.of(
-                DistLockEndpoints.config(service, EndpointOptions.defaults()),
-                DistLockEndpoints.config(service, EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(250)).build()))));
+        node = GuardedNode.start("raw-bystander-" + getClass().getSimpleName(), List.of(
+                EndpointOptions.defaults(),
+                EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(250)).build()), this::startServer);
         server = node.server;
     }
 

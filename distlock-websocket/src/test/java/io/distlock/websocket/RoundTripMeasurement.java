@@ -32,7 +32,8 @@ class RoundTripMeasurement {
     private static void measure(String container, Function<List<ServerEndpointConfig>, TestServer> start) {
         try (RedisProcess redis = RedisProcess.start();
              LockService service = LockService.connect(redis.url(), LockConfig.defaults());
-             TestServer server = start.apply(List.of(DistLockEndpoints.config(service, EndpointOptions.builder().rateLimit(100_000, 100_000).build())));
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.builder().rateLimit(100_000, 100_000).build());
+             TestServer server = start.apply(List.of(endpoint.config()));
              WsClient c = WsClient.open(server.uri("/distlock/lock"))) {
             c.request("OK", "action", "connect", "param", "bench");
             String lock = WsClient.json("action", "lock", "param", "bench-lock");

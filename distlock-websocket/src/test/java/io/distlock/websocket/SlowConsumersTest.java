@@ -45,14 +45,13 @@ class SlowConsumersTest {
         // sent, not how fast requests come or whether the clients answer pings.
         EndpointOptions options = EndpointOptions.builder().rateLimit(100_000, 100_000)
                 .pingInterval(Duration.ofMinutes(10)).build();
-        node = GuardedNode.start("slow-bystander",
-                service -> TestServer.tyrus(List.of(DistLockEndpoints.config(service, options))));
-        DistLockEndpoints.shared(node.service).telemetry = new EndpointTelemetry() {
+        node = GuardedNode.start("slow-bystander", List.of(options), TestServer::tyrus);
+        node.endpoints.get(0).telemetry(new EndpointTelemetry() {
             @Override
-            public void answered(String action, String status, long nanos) {
+            public void answered(String action, Status status, long nanos) {
                 answered.incrementAndGet();
             }
-        };
+        });
     }
 
     @AfterAll
@@ -60,7 +59,7 @@ class SlowConsumersTest {
         sockets.forEach(RawWebSocket::close); // ends writes still blocked on a full socket
         senders.shutdownNow();
         if (node != null) {
-            DistLockEndpoints.shared(node.service).telemetry = EndpointTelemetry.NONE;
+            node.endpoints.get(0).telemetry(EndpointTelemetry.NONE);
             node.close();
         }
     }
@@ -119,7 +118,7 @@ class SlowConsumersTest {
 
         // Each of them was given up (1008) and its session released.
         await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(50))
-                .until(() -> DistLockEndpoints.openConnections(node.service) == 1 && node.service.sessionCount() == 1);
+                .until(() -> node.openConnections() == 1 && node.service.sessionCount() == 1);
 
         // Someone else is served as usual.
         try (WsClient other = WsClient.open(node.server.uri(GuardedNode.MAIN))) {

@@ -43,8 +43,7 @@ class StuckClientsTest {
     @BeforeAll
     void start() {
         EndpointOptions options = EndpointOptions.builder().pingInterval(PING).build();
-        node = GuardedNode.start("stuck-bystander",
-                service -> TestServer.jetty(List.of(DistLockEndpoints.config(service, options))));
+        node = GuardedNode.start("stuck-bystander", List.of(options), TestServer::jetty);
     }
 
     @AfterAll
@@ -91,7 +90,7 @@ class StuckClientsTest {
         // The stuck clients, which Jetty stopped reading, went silent too: closed as well,
         // though their pings never went out. Only the bystander's session is left.
         await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20))
-                .until(() -> node.service.sessionCount() == 1 && DistLockEndpoints.openConnections(node.service) == 1);
+                .until(() -> node.service.sessionCount() == 1 && node.openConnections() == 1);
 
         node.assertBystanderUnharmed();
     }

@@ -31,6 +31,8 @@ class TwoNodesTest {
     private RedisProcess redis;
     private LockService serviceA;
     private LockService serviceB;
+    private DistLockEndpoints endpointA;
+    private DistLockEndpoints endpointB;
     private TestServer nodeA;
     private TestServer nodeB;
     private final List<AutoCloseable> opened = new ArrayList<>();
@@ -41,15 +43,17 @@ class TwoNodesTest {
         LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(2)).build();
         serviceA = LockService.connect(redis.url(), config);
         serviceB = LockService.connect(redis.url(), config);
-        nodeA = TestServer.tyrus(List.of(DistLockEndpoints.config(serviceA, EndpointOptions.defaults())));
-        nodeB = TestServer.jetty(List.of(DistLockEndpoints.config(serviceB, EndpointOptions.defaults())));
+        endpointA = DistLockEndpoints.create(serviceA, EndpointOptions.defaults());
+        endpointB = DistLockEndpoints.create(serviceB, EndpointOptions.defaults());
+        nodeA = TestServer.tyrus(List.of(endpointA.config()));
+        nodeB = TestServer.jetty(List.of(endpointB.config()));
     }
 
     @AfterAll
     void stop() {
-        for (LockService service : new LockService[] {serviceA, serviceB}) {
-            if (service != null) {
-                DistLockEndpoints.closeAll(service);
+        for (DistLockEndpoints endpoint : new DistLockEndpoints[] {endpointA, endpointB}) {
+            if (endpoint != null) {
+                endpoint.close();
             }
         }
         for (AutoCloseable c : new AutoCloseable[] {nodeA, nodeB, serviceA, serviceB, redis}) {
@@ -146,20 +150,20 @@ class TwoNodesTest {
         holder1.request("LOCKED", "action", "lock", "param", "x-all-1");
         holder2.request("LOCKED", "action", "lock", "param", "x-all-2");
         waiter.request("WAIT", "action", "mlock", "params", List.of("x-all-1", "x-all-2"));
-        assertThat(DistLockEndpoints.openConnections(serviceA)).isEqualTo(2);
+        assertThat(endpointA.openConnections()).isEqualTo(2);
 
-        DistLockEndpoints.closeAll(serviceA);
+        endpointA.closeAll();
 
         assertThat(holder1.expectClosed().code()).isEqualTo(1001);
         assertThat(holder2.expectClosed().code()).isEqualTo(1001);
         List<String> retried = List.of(waiter.expectNext("RETRY").path("lock").asText(),
                 waiter.expectNext("RETRY").path("lock").asText());
         assertThat(retried).containsExactlyInAnyOrder("x-all-1", "x-all-2");
-        assertThat(DistLockEndpoints.openConnections(serviceA)).isZero();
+        assertThat(endpointA.openConnections()).isZero();
         assertThat(serviceA.sessionCount()).isZero();
         // The node still serves new connections.
         on(nodeA, "later").request("LOCKED", "action", "lock", "param", "x-all-1");
-        assertThat(DistLockEndpoints.openConnections(serviceA)).isEqualTo(1);
-        assertThat(DistLockEndpoints.openConnections(serviceB)).as("the other node is untouched").isEqualTo(1);
+        assertThat(endpointA.openConnections()).isEqualTo(1);
+        assertThat(endpointB.openConnections()).as("the other node is untouched").isEqualTo(1);
     }
 }

@@ -1,0 +1,30 @@
+package io.distlock.websocket;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * A request's place in its connection's reply order ({@link Outbound.Slot}), and what the
+ * meters need to know of it. Completed once, from whichever thread has the reply.
+ */
+final class ReplySlot {
+    private final Node node;
+    private final Outbound.Slot slot;
+    private final long arrivedNanos;
+    /** The action's meter tag: the protocol's name, {@code unknown}, or {@code invalid} until one is read. */
+    volatile String action = "invalid";
+
+    ReplySlot(Node node, Outbound.Slot slot, long arrivedNanos) {
+        this.node = node;
+        this.slot = slot;
+        this.arrivedNanos = arrivedNanos;
+    }
+
+    /** Gives the reply for this place. */
+    void answer(ObjectNode reply) {
+        EndpointTelemetry telemetry = node.telemetry();
+        if (telemetry != EndpointTelemetry.NONE) {
+            telemetry.answered(action, Replies.status(reply), node.nanos() - arrivedNanos);
+        }
+        slot.complete(Frames.write(reply));
+    }
+}

@@ -1,0 +1,207 @@
+package io.distlock.websocket;
+
+import java.lang.System.Logger.Level;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.distlock.core.LockListener;
+import io.distlock.core.LockResult;
+import io.distlock.core.LockSession;
+import io.distlock.core.MultiLockResult;
+import io.distlock.core.Refused;
+import io.distlock.core.UnlockResult;
+
+/**
+ * The protocol's actions for one connection: checks what the endpoint checks (session state,
+ * authorization, mlock size), calls the connection's {@link LockSession}, and shapes each
+ * outcome into its reply ({@link Replies}); forwards the session's pushes. What comes in
+ * (frames, limits, liveness) and the order replies go out in are the {@link Connection}'s.
+ *
+ * <p>Called by the container's thread for one frame at a time; replies complete on
+ * lock-service threads. The session itself is the connection's, under its monitor.
+ */
+final class RequestHandler {
+
+    private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
+
+    private final Node node;
+    private final Connection connection;
+    private final Object principal;
+
+    RequestHandler(Node node, Connection connection, Object principal) {
+        this.node = node;
+        this.connection = connection;
+        this.principal = principal;
+    }
+
+    /** Serves one request: its reply completes {@code slot}, now or when the lock service answers. */
+    void serve(Request r, ReplySlot slot) {
+        switch (r.action()) {
+            case CONNECT -> connect(r, slot);
+            case CLOSE -> closeSession(r, slot);
+            default -> {
+                LockSession s = connection.current();
+                if (s == null) {
+                    slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: send connect first"));
+                    return;
+                }
+                switch (r.action()) {
+                    case LOCK -> lock(s, r, slot);
+                    case UNLOCK -> answer(r, slot, s.unlock(r.name()),
+                            result -> unlocked(r, result, "Unlocked " + r.name()));
+                    case MLOCK -> lockAll(s, r, slot);
+                    case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
+                            result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
+                    default -> throw new IllegalStateException("unhandled action " + r.action());
+                }
+            }
+        }
+    }
+
+    private void connect(Request r, ReplySlot slot) {
+        String name = r.name();
+        if (connection.current() != null) {
+            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
+            return;
+        }
+        Optional<String> problem = node.service.checkSessionName(name);
+        if (problem.isPresent()) {
+            slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
+            return;
+        }
+        Pushes pushes = new Pushes();
+        LockSession opened;
+        try {
+            opened = node.service.openSession(name, pushes);
+        } catch (IllegalStateException e) {
+            slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
+            return;
+        }
+        pushes.owner = opened;
+        if (!connection.adopt(opened)) {
+            Connection.closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
+            return;
+        }
+        ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
+        reply.put("session", opened.id());
+        slot.answer(reply);
+    }
+
+    private void closeSession(Request r, ReplySlot slot) {
+        LockSession s = connection.detach(); // at once: a pipelined connect after close must find no session
+        if (s == null) {
+            slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
+            return;
+        }
+        // The optional name is informational (the original client sent none): the
+        // connection's own session is the one closed.
+        String message = "Close session: " + s.name();
+        Connection.closeQuietly(s).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
+    }
+
+    private void lock(LockSession s, Request r, ReplySlot slot) {
+        if (!authorized(r.names())) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
+            return;
+        }
+        answer(r, slot, s.lock(r.name()), result -> {
+            if (result instanceof LockResult.Locked locked) {
+                return Replies.to(r, Status.LOCKED, r.name()).put("token", locked.token());
+            }
+            if (result instanceof LockResult.Waiting waiting) {
+                ObjectNode reply = Replies.to(r, Status.WAIT, r.name());
+                if (!node.options.hideHolder()) {
+                    reply.put("holder", waiting.holder());
+                }
+                return reply;
+            }
+            return Replies.refused(r, (Refused) result);
+        });
+    }
+
+    private void lockAll(LockSession s, Request r, ReplySlot slot) {
+        int max = node.service.config().maxLocksPerRequest();
+        if (new LinkedHashSet<>(r.names()).size() > max) {
+            // Checked here too so that a long list is refused before the authorizer sees it.
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
+            return;
+        }
+        if (!authorized(r.names())) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
+            return;
+        }
+        answer(r, slot, s.lockAll(r.names()), result -> {
+            if (result instanceof MultiLockResult.Locked locked) {
+                ObjectNode reply = Replies.to(r, Status.LOCKED, String.join(", ", locked.tokens().keySet()));
+                ObjectNode tokens = reply.putObject("tokens");
+                locked.tokens().forEach(tokens::put);
+                return reply;
+            }
+            if (result instanceof MultiLockResult.Waiting waiting) {
+                ObjectNode reply = Replies.to(r, Status.WAIT, String.join(", ", waiting.holders().keySet()));
+                if (!node.options.hideHolder()) {
+                    ObjectNode holders = reply.putObject("holders");
+                    waiting.holders().forEach(holders::put);
+                }
+                return reply;
+            }
+            return Replies.refused(r, (Refused) result);
+        });
+    }
+
+    private ObjectNode unlocked(Request r, UnlockResult result, String message) {
+        if (result instanceof Refused refused) {
+            return Replies.refused(r, refused);
+        }
+        return Replies.to(r, Status.OK, message);
+    }
+
+    private boolean authorized(List<String> names) {
+        for (String name : names) {
+            try {
+                if (!node.options.authorizer().mayLock(principal, name)) {
+                    return false;
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "The authorizer threw; refusing the lock", e);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
+    private <T> void answer(Request r, ReplySlot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
+        stage.whenComplete((result, error) -> {
+            ObjectNode reply;
+            try {
+                reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
+            } catch (RuntimeException e) {
+                reply = Replies.internal(r, e);
+            }
+            slot.answer(reply);
+        });
+    }
+
+    // ---- pushes ----
+
+    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
+    private final class Pushes implements LockListener {
+        volatile LockSession owner;
+
+        @Override
+        public void retry(String lock) {
+            connection.push(owner, Status.RETRY, lock);
+        }
+
+        @Override
+        public void lost(String lock) {
+            connection.push(owner, Status.LOST, lock);
+        }
+    }
+}
