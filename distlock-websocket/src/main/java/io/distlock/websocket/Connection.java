@@ -202,7 +202,7 @@ final class Connection {
     /**
      * Runs on the node's timer, shared by every connection: it must never block, so the
      * container calls (a ping, a close) go to the node's sender. Closes a connection silent
-     * for two ping intervals or more, on {@link EndpointOptions#clock()}.
+     * for two ping intervals or more, on {@link EndpointOptions#ticker()}.
      */
     void tick() {
         try {

@@ -8,7 +8,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.LongSupplier;
 
 /**
  * Settings of a distlock WebSocket endpoint: its path, who may connect, and the limits of
@@ -18,6 +17,8 @@ import java.util.function.LongSupplier;
  * <p>Lock and session limits (name lengths, locks per session, names per {@code mlock}, the
  * lease) are the {@link io.distlock.core.LockConfig} of the lock service.
  */
+import io.distlock.core.Ticker;
+
 public final class EndpointOptions {
 
     /** What the default authenticator returns: accepted, with no principal (null for the authorizer). */
@@ -45,7 +46,7 @@ public final class EndpointOptions {
     private final int maxQueuedPushes;
     private final long maxQueuedBytes;
     private final int maxConnections;
-    private final LongSupplier clock;
+    private final Ticker ticker;
 
     private EndpointOptions(Builder b) {
         path = b.path;
@@ -61,7 +62,7 @@ public final class EndpointOptions {
         maxQueuedPushes = b.maxQueuedPushes;
         maxQueuedBytes = b.maxQueuedBytes;
         maxConnections = b.maxConnections;
-        clock = b.clock;
+        ticker = b.ticker;
     }
 
     /**
@@ -91,7 +92,7 @@ public final class EndpointOptions {
         b.maxQueuedPushes = maxQueuedPushes;
         b.maxQueuedBytes = maxQueuedBytes;
         b.maxConnections = maxConnections;
-        b.clock = clock;
+        b.ticker = ticker;
         return b;
     }
 
@@ -178,12 +179,11 @@ public final class EndpointOptions {
     }
 
     /**
-     * The clock that pings, the silence rule, the rate limit and the request timer read:
-     * nanoseconds from an arbitrary origin that only goes forward, as {@link System#nanoTime()}
-     * (the default).
+     * The clock that pings, the silence rule, the rate limit and the request timer read: the
+     * core's {@link Ticker}, {@link Ticker#system()} by default.
      */
-    public LongSupplier clock() {
-        return clock;
+    public Ticker ticker() {
+        return ticker;
     }
 
     @Override
@@ -218,7 +218,7 @@ public final class EndpointOptions {
         private int maxQueuedPushes = 1000;
         private long maxQueuedBytes = 1L << 20;
         private int maxConnections = 10_000;
-        private LongSupplier clock = System::nanoTime;
+        private Ticker ticker = Ticker.system();
 
         private Builder() { }
 
@@ -354,14 +354,14 @@ public final class EndpointOptions {
         }
 
         /**
-         * Default {@link System#nanoTime()}. The time source of pings, the silence rule (a
+         * Default {@link Ticker#system()}. The time source of pings, the silence rule (a
          * connection silent for two {@link #pingInterval ping intervals} by this clock is
          * closed), the rate limit and the request timer: a monotonic clock in nanoseconds.
          * Tests give one they move by hand; the ticks that read it still come every ping
          * interval.
          */
-        public Builder clock(LongSupplier nanoClock) {
-            this.clock = Objects.requireNonNull(nanoClock, "clock");
+        public Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
             return this;
         }
 

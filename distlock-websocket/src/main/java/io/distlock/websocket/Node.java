@@ -11,9 +11,9 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.LongSupplier;
 
 import io.distlock.core.LockService;
+import io.distlock.core.Ticker;
 
 /**
  * What every connection of one endpoint ({@link DistLockEndpoints}) shares: the node's lock
@@ -45,7 +45,7 @@ final class Node {
     final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;
     private final Executor sender;
-    private final LongSupplier clock;
+    private final Ticker ticker;
     /** Open connections, for {@link EndpointOptions#maxConnections()}. */
     private final AtomicInteger open = new AtomicInteger();
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
@@ -62,7 +62,7 @@ final class Node {
         this.options = options;
         this.timer = timer;
         this.sender = sender;
-        this.clock = options.clock();
+        this.ticker = options.ticker();
     }
 
     /** Counts a connection that opened; returns how many are open now. */
@@ -86,9 +86,9 @@ final class Node {
         this.telemetry = telemetry;
     }
 
-    /** Now, in nanoseconds of {@link EndpointOptions#clock()}: for pings, silence and rates. */
+    /** Now, in nanoseconds of {@link EndpointOptions#ticker()}: for pings, silence and rates. */
     long nanos() {
-        return clock.getAsLong();
+        return ticker.read();
     }
 
     boolean isClosed() {

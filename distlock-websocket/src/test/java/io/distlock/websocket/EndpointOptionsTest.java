@@ -8,8 +8,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.LongSupplier;
 
+import io.distlock.core.Ticker;
 import org.junit.jupiter.api.Test;
 
 /** Defaults and validation: a bad setting is refused, never clamped. */
@@ -30,7 +30,7 @@ class EndpointOptionsTest {
         assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
         assertThat(o.maxConnections()).isEqualTo(10_000);
         long before = System.nanoTime();
-        assertThat(o.clock().getAsLong()).as("System.nanoTime by default").isBetween(before, System.nanoTime());
+        assertThat(o.ticker().read()).as("System.nanoTime by default").isBetween(before, System.nanoTime());
         assertThat(o.authorizer().mayLock(null, "x")).isTrue();
         HandshakeInfo anyone = new HandshakeInfo(Map.of(), Map.of(), null, null);
         assertThat(o.authenticator().authenticate(anyone)).isPresent();
@@ -38,7 +38,7 @@ class EndpointOptionsTest {
 
     @Test
     void settingsAreKeptAndCopied() {
-        LongSupplier clock = () -> 42L;
+        Ticker clock = () -> 42L;
         EndpointOptions o = EndpointOptions.builder()
                 .path("/locks")
                 .allowedOrigins(List.of("HTTP://Example.com:8080", "https://b.example"))
@@ -50,9 +50,9 @@ class EndpointOptionsTest {
                 .maxQueuedPushes(1)
                 .maxQueuedBytes(4096)
                 .maxConnections(1)
-                .clock(clock)
+                .ticker(clock)
                 .build();
-        assertThat(o.clock()).isSameAs(clock);
+        assertThat(o.ticker()).isSameAs(clock);
         assertThat(o.maxQueuedBytes()).isEqualTo(4096);
         assertThat(o.maxConnections()).isEqualTo(1);
         assertThat(o.allowedOrigins()).containsExactly("http://example.com:8080", "https://b.example");
@@ -62,7 +62,7 @@ class EndpointOptionsTest {
         assertThat(copy.allowedOrigins()).isEqualTo(o.allowedOrigins());
         assertThat(copy.maxQueuedBytes()).isEqualTo(4096);
         assertThat(copy.maxConnections()).isEqualTo(1);
-        assertThat(copy.clock()).isSameAs(clock);
+        assertThat(copy.ticker()).isSameAs(clock);
         assertThat(o.toString()).contains("/locks", "maxQueuedBytes=4096", "maxConnections=1")
                 .contains("same-origin+[http://example.com:8080, https://b.example]");
     }
@@ -99,7 +99,7 @@ class EndpointOptionsTest {
         assertThatThrownBy(() -> b.allowedOrigins(List.of("*", "http://a.example"))).hasMessageContaining("alone");
         assertThatThrownBy(() -> b.authenticator(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.authorizer(null)).isInstanceOf(NullPointerException.class);
-        assertThatThrownBy(() -> b.clock(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.ticker(null)).isInstanceOf(NullPointerException.class);
         assertThat(b.build()).isNotNull();
     }
 

@@ -29,7 +29,7 @@ class SilenceOnFakeClockTest {
     void aConnectionSilentForTwoPingIntervalsIsClosedThenAndNotOneNanosecondBefore() {
         AtomicLong now = new AtomicLong(123_456_789L);
         ManualTimer timer = new ManualTimer();
-        EndpointOptions options = EndpointOptions.builder().pingInterval(PING).clock(now::get).build();
+        EndpointOptions options = EndpointOptions.builder().pingInterval(PING).ticker(now::get).build();
         try (RedisProcess redis = RedisProcess.start();
              LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
              DistLockEndpoints endpoint = DistLockEndpoints.create(service, options, timer, Runnable::run);
