@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the tables of docs/benchmarks.md on this machine, on loopback only.
 #
-#   mvn -B -q package -DskipTests            # builds distlock-examples/target/distlock-server.jar
+#   mvn -B -q package -DskipTests            # builds distlock-server/target/distlock-server.jar
 #   scripts/run-benchmarks.sh [OUT_DIR]      # default: target/benchmarks-<date>
 #
 # It starts its own redis-server (the one on the PATH, or the one the server jar ships) and
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-JAR=${JAR:-$ROOT/distlock-examples/target/distlock-server.jar}
+JAR=${JAR:-$ROOT/distlock-server/target/distlock-server.jar}
 JAVA=${JAVA:-java}
 OUT=${1:-$ROOT/target/benchmarks-$(date +%Y%m%d-%H%M%S)}
 WARMUP=${WARMUP:-2s}

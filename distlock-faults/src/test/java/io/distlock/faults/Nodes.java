@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 
-import io.distlock.examples.NodeProcess;
+import io.distlock.server.NodeProcess;
 import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TcpProxy;
 

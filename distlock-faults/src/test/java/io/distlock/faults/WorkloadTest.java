@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
-import io.distlock.examples.NodeProcess;
+import io.distlock.server.NodeProcess;
 import io.distlock.faults.History.Event;
 import io.distlock.faults.History.Kind;
 import io.distlock.faults.History.Op;

@@ -1,0 +1,89 @@
+package io.distlock.bench;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/** Runs the phases of one {@code bench} invocation one after another and reports them. */
+final class Bench {
+
+    private final BenchSettings settings;
+    private final PrintWriter out;
+
+    Bench(BenchSettings settings, PrintWriter out) {
+        this.settings = settings;
+        this.out = out;
+    }
+
+    /** 0 if there were neither errors nor violations, 1 otherwise. */
+    int run() throws Exception {
+        String run = "bench-" + HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+        RedisStats redisStats = settings.redisStats() == null ? null : new RedisStats(settings.redisStats());
+        ServerProbe probe = settings.urls().isEmpty() ? null : new ServerProbe(settings.urls());
+        if (settings.scenario() == Scenario.IDLE) {
+            return idle(run, probe);
+        }
+        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-scheduler");
+            t.setDaemon(true);
+            return t;
+        });
+        List<PhaseResult> results = new ArrayList<>();
+        try {
+            if (!settings.urls().isEmpty()) {
+                results.add(phase(() -> new WebSocketTarget(settings.urls(), settings.httpClients()), redisStats, probe,
+                        scheduler, run + "-ws"));
+            }
+            if (settings.direct() != null) {
+                results.add(phase(() -> new ServiceTarget(settings.direct()), redisStats, null, scheduler, run + "-direct"));
+            }
+            if (settings.redisson() != null) {
+                results.add(phase(() -> new RedissonTarget(settings.redisson()), redisStats, null, scheduler, run + "-redisson"));
+            }
+        } finally {
+            scheduler.shutdownNow();
+        }
+        Report.print(out, Report.table(settings, results));
+        if (settings.json() != null) {
+            Report.writeJson(settings.json(), Report.json(settings, results));
+            out.println("wrote " + settings.json());
+        }
+        if (settings.hgrm() != null) {
+            for (Path p : Report.writeHgrm(settings.hgrm(), results)) {
+                out.println("wrote " + p);
+            }
+        }
+        out.flush();
+        boolean clean = results.stream().allMatch(r -> r.errors == 0 && r.violations.total() == 0);
+        return clean ? 0 : 1;
+    }
+
+    private PhaseResult phase(Supplier<Target> target, RedisStats redisStats, ServerProbe probe,
+                              ScheduledExecutorService scheduler, String prefix) throws InterruptedException {
+        try (Target t = target.get()) {
+            return new Phase(t, settings, out, redisStats, probe, scheduler, prefix).run();
+        }
+    }
+
+    private int idle(String run, ServerProbe probe) throws Exception {
+        IdlePhase.Result result;
+        try (WebSocketTarget target = new WebSocketTarget(settings.urls(), settings.httpClients())) {
+            result = new IdlePhase(target, settings, out, probe).run(run);
+        }
+        Report.print(out, Report.idleTable(result));
+        if (settings.json() != null) {
+            com.fasterxml.jackson.databind.node.ObjectNode json = result.toJson();
+            json.put("duration_s", settings.duration().toMillis() / 1000.0);
+            Report.writeJson(settings.json(), json);
+            out.println("wrote " + settings.json());
+        }
+        out.flush();
+        return result.errors() == 0 && result.locked() == settings.sessions() ? 0 : 1;
+    }
+}

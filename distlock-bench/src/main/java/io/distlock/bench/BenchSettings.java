@@ -1,0 +1,72 @@
+package io.distlock.bench;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The options of one {@code bench} run, checked.
+ *
+ * @param urls        server nodes' WebSocket URLs; sessions go to them round robin (may be empty)
+ * @param sessions    concurrent sessions, each with one request in flight
+ * @param duration    how long to measure after the warm-up (for idle: how long to sit)
+ * @param ops         stop measuring after this many pairs (0: no limit)
+ * @param warmup      how long to run before measuring
+ * @param scenario    what the sessions do
+ * @param hotLocks    shared names of the contended and mixed scenarios
+ * @param direct      Redis URL for the in-process {@code LockService} phase, or null
+ * @param redisson    Redis URL for the raw Redisson {@code RLock} phase, or null
+ * @param redisStats  Redis URL to read {@code INFO commandstats} from, or null
+ * @param json        where to write the results as JSON, or null
+ * @param hgrm        where to write the pair latency histogram, or null
+ * @param httpClients JDK {@code HttpClient}s (selector threads) to spread the WebSockets over
+ * @param serverPids  pids of the server nodes (same order as {@code urls}) to collect garbage in before reading heaps
+ */
+record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, Duration warmup, Scenario scenario,
+                     int hotLocks, String direct, String redisson, String redisStats, Path json, Path hgrm,
+                     int httpClients, List<Long> serverPids) {
+
+    BenchSettings {
+        urls = List.copyOf(urls);
+        serverPids = List.copyOf(serverPids);
+        if (sessions < 1) {
+            throw new IllegalArgumentException("--sessions must be at least 1, was " + sessions);
+        }
+        if (duration.isNegative() || duration.isZero()) {
+            throw new IllegalArgumentException("--duration must be positive, was " + duration);
+        }
+        if (warmup.isNegative()) {
+            throw new IllegalArgumentException("--warmup must not be negative, was " + warmup);
+        }
+        if (ops < 0) {
+            throw new IllegalArgumentException("--ops must not be negative, was " + ops);
+        }
+        if (hotLocks < 1) {
+            throw new IllegalArgumentException("--hot-locks must be at least 1, was " + hotLocks);
+        }
+        if (httpClients < 1) {
+            throw new IllegalArgumentException("--http-clients must be at least 1, was " + httpClients);
+        }
+        for (URI url : urls) {
+            String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (!scheme.equals("ws") && !scheme.equals("wss") || url.getHost() == null) {
+                throw new IllegalArgumentException("--url must look like ws://host:port/distlock/lock, was " + url);
+            }
+        }
+        if (urls.isEmpty() && direct == null && redisson == null) {
+            throw new IllegalArgumentException("nothing to measure: give --url, --direct or --redisson");
+        }
+        if (scenario == Scenario.IDLE && urls.isEmpty()) {
+            throw new IllegalArgumentException("the idle scenario measures a server's heap: give --url");
+        }
+        if (!serverPids.isEmpty() && serverPids.size() != urls.size()) {
+            throw new IllegalArgumentException("give one --server-pid per --url, in the same order");
+        }
+        for (String redis : new String[] {direct, redisson, redisStats}) {
+            if (redis != null && !redis.matches("(?i)rediss?://.+")) {
+                throw new IllegalArgumentException("a Redis URL must look like redis://host:port, was " + redis);
+            }
+        }
+    }
+}

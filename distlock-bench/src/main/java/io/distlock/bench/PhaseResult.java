@@ -1,0 +1,175 @@
+package io.distlock.bench;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.HdrHistogram.Histogram;
+
+/** What one phase measured, and the figures derived from it. Times in µs unless named otherwise. */
+final class PhaseResult {
+
+    final String label;
+    final Scenario scenario;
+    final int sessions;
+    final int nodes;
+    final double seconds;
+    final Stats stats;
+    final long errorsMeasured;
+    final long errors;
+    final Map<String, Long> errorKinds;
+    final long waits;
+    final Violations violations;
+    final Map<String, Long> redisCalls;
+    final RedisStats.Origins redisOrigins;
+    final double redisCpuSeconds;
+    final double serverCpuSeconds;
+    final double clientCpuSeconds;
+
+    PhaseResult(String label, Scenario scenario, int sessions, int nodes, double seconds, Stats stats,
+                long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, Violations violations,
+                Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds) {
+        this.label = label;
+        this.scenario = scenario;
+        this.sessions = sessions;
+        this.nodes = nodes;
+        this.seconds = seconds;
+        this.stats = stats;
+        this.errorsMeasured = errorsMeasured;
+        this.errors = errors;
+        this.errorKinds = new TreeMap<>(errorKinds);
+        this.waits = waits;
+        this.violations = violations;
+        this.redisCalls = redisCalls;
+        this.redisOrigins = redisOrigins;
+        this.redisCpuSeconds = redisCpuSeconds;
+        this.serverCpuSeconds = serverCpuSeconds;
+        this.clientCpuSeconds = clientCpuSeconds;
+    }
+
+    long pairs() {
+        return stats.pairTotal.getTotalCount();
+    }
+
+    double pairsPerSecond() {
+        return seconds <= 0 ? 0 : pairs() / seconds;
+    }
+
+    /** Percentile {@code q} of {@code h} in µs, NaN if empty. */
+    static double micros(Histogram h, double q) {
+        if (h.getTotalCount() == 0) {
+            return Double.NaN;
+        }
+        return (q >= 100 ? h.getMaxValue() : h.getValueAtPercentile(q)) / 1000.0;
+    }
+
+    double pairMicros(double q) {
+        return micros(stats.pairTotal, q);
+    }
+
+    double lockMicros(double q) {
+        return micros(stats.lockTotal, q);
+    }
+
+    /**
+     * Redis commands that clients sent per pair (each one a round trip, or a part of a
+     * pipeline); NaN without {@code --redis-stats}.
+     */
+    double redisCommandsPerPair() {
+        if (redisCalls == null || pairs() == 0) {
+            return Double.NaN;
+        }
+        return redisOrigins.sentByClients(redisCalls) / pairs();
+    }
+
+    /** Redis commands executed per pair, counting those that ran inside Lua scripts. */
+    double redisCommandsExecutedPerPair() {
+        if (redisCalls == null || pairs() == 0) {
+            return Double.NaN;
+        }
+        long total = 0;
+        for (long n : redisCalls.values()) {
+            total += n;
+        }
+        return total / (double) pairs();
+    }
+
+    double perPairMicros(double cpuSeconds) {
+        return pairs() == 0 ? Double.NaN : cpuSeconds * 1e6 / pairs();
+    }
+
+    ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("target", label);
+        o.put("scenario", scenario.wire());
+        o.put("sessions", sessions);
+        o.put("nodes", nodes);
+        o.put("seconds", round(seconds, 3));
+        o.put("pairs", pairs());
+        o.put("pairs_per_s", round(pairsPerSecond(), 1));
+        percentiles(o, "pair", stats.pairTotal);
+        percentiles(o, "lock", stats.lockTotal);
+        percentiles(o, "acquire", stats.acquireTotal);
+        o.put("waits", waits);
+        o.put("retries", stats.retryTotal.getTotalCount());
+        if (stats.retryTotal.getTotalCount() > 0) {
+            percentiles(o, "retry", stats.retryTotal);
+        }
+        o.put("retries_cross_node", stats.retryCrossTotal.getTotalCount());
+        if (stats.retryCrossTotal.getTotalCount() > 0) {
+            percentiles(o, "retry_cross_node", stats.retryCrossTotal);
+        }
+        o.put("errors", errors);
+        o.put("errors_measured", errorsMeasured);
+        ObjectNode kinds = o.putObject("error_kinds");
+        errorKinds.forEach(kinds::put);
+        o.put("violations", violations.total());
+        o.put("overlapping_grants", violations.overlaps);
+        o.put("token_regressions", violations.tokenRegressions);
+        o.put("grants_checked", violations.grants);
+        number(o, "redis_commands_per_pair", round(redisCommandsPerPair(), 3));
+        number(o, "redis_commands_executed_per_pair", round(redisCommandsExecutedPerPair(), 3));
+        if (redisCalls != null) {
+            ObjectNode sent = o.putObject("redis_commands_sent");
+            ObjectNode executed = o.putObject("redis_commands_executed");
+            redisCalls.forEach((command, n) -> {
+                executed.put(command, round(n / (double) Math.max(1, pairs()), 3));
+                double bySent = redisOrigins.sentByClients(Map.of(command, n)) / Math.max(1, pairs());
+                if (bySent > 0) {
+                    sent.put(command, round(bySent, 3));
+                }
+            });
+        }
+        number(o, "redis_cpu_us_per_pair", round(perPairMicros(redisCpuSeconds), 2));
+        number(o, "server_cpu_us_per_pair", round(perPairMicros(serverCpuSeconds), 2));
+        number(o, "bench_cpu_us_per_pair", round(perPairMicros(clientCpuSeconds), 2));
+        return o;
+    }
+
+    private static void percentiles(ObjectNode o, String name, Histogram h) {
+        number(o, name + "_p50_us", round(micros(h, 50), 1));
+        number(o, name + "_p90_us", round(micros(h, 90), 1));
+        number(o, name + "_p99_us", round(micros(h, 99), 1));
+        number(o, name + "_p999_us", round(micros(h, 99.9), 1));
+        number(o, name + "_max_us", round(micros(h, 100), 1));
+    }
+
+    /** A number, or null for NaN (JSON has no NaN). */
+    static void number(ObjectNode o, String name, double value) {
+        if (Double.isNaN(value) || Double.isInfinite(value)) {
+            o.putNull(name);
+        } else {
+            o.put(name, value);
+        }
+    }
+
+    static double round(double v, int digits) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return v;
+        }
+        double scale = Math.pow(10, digits);
+        return Math.round(v * scale) / scale;
+    }
+}

@@ -1,0 +1,98 @@
+package io.distlock.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+import picocli.CommandLine;
+
+/** The bench's options: parsed as the issue names them, checked, refused with a one-line reason. */
+class BenchCommandTest {
+
+    private static BenchSettings parse(String... args) {
+        BenchCommand command = new BenchCommand();
+        new CommandLine(command).parseArgs(args);
+        return command.settings();
+    }
+
+    @Test
+    void everyOptionIsParsed() {
+        BenchSettings s = parse("--url", "ws://127.0.0.1:8080/distlock/lock", "--url", "ws://127.0.0.1:8081/distlock/lock",
+                "--sessions", "64", "--duration", "20s", "--ops", "100000", "--warmup", "500ms", "--scenario", "contended",
+                "--hot-locks", "3", "--direct", "redis://127.0.0.1:6379", "--redisson", "redis://127.0.0.1:6379",
+                "--redis-stats", "redis://127.0.0.1:6379", "--json", "out/r.json", "--hgrm", "out/r.hgrm",
+                "--http-clients", "2", "--server-pid", "11,12");
+
+        assertThat(s.urls()).containsExactly(URI.create("ws://127.0.0.1:8080/distlock/lock"),
+                URI.create("ws://127.0.0.1:8081/distlock/lock"));
+        assertThat(s.sessions()).isEqualTo(64);
+        assertThat(s.duration()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(s.ops()).isEqualTo(100_000);
+        assertThat(s.warmup()).isEqualTo(Duration.ofMillis(500));
+        assertThat(s.scenario()).isEqualTo(Scenario.CONTENDED);
+        assertThat(s.hotLocks()).isEqualTo(3);
+        assertThat(s.direct()).isEqualTo("redis://127.0.0.1:6379");
+        assertThat(s.redisson()).isEqualTo("redis://127.0.0.1:6379");
+        assertThat(s.redisStats()).isEqualTo("redis://127.0.0.1:6379");
+        assertThat(s.json()).isEqualTo(Path.of("out/r.json"));
+        assertThat(s.hgrm()).isEqualTo(Path.of("out/r.hgrm"));
+        assertThat(s.httpClients()).isEqualTo(2);
+        assertThat(s.serverPids()).containsExactly(11L, 12L);
+    }
+
+    @Test
+    void defaults() {
+        BenchSettings s = parse("--url", "ws://localhost:8080/distlock/lock");
+        assertThat(s.sessions()).isEqualTo(16);
+        assertThat(s.duration()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(s.warmup()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.ops()).isZero();
+        assertThat(s.scenario()).isEqualTo(Scenario.UNCONTENDED);
+        assertThat(s.httpClients()).isEqualTo(4);
+        assertThat(parse("--direct", "redis://h:1", "--sessions", "2").httpClients()).isEqualTo(2);
+        assertThat(parse("--direct", "redis://h:1", "--sessions", "256", "--scenario", "contended").hotLocks()).isEqualTo(16);
+        assertThat(parse("--direct", "redis://h:1", "--sessions", "1", "--scenario", "MIXED").hotLocks()).isEqualTo(2);
+    }
+
+    @Test
+    void durationsTakeUnits() {
+        BenchCommand.DurationConverter c = new BenchCommand.DurationConverter();
+        assertThat(c.convert("20s")).isEqualTo(Duration.ofSeconds(20));
+        assertThat(c.convert("250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(c.convert("1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(c.convert("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(c.convert("7")).isEqualTo(Duration.ofSeconds(7));
+        assertThatThrownBy(() -> c.convert("soon")).isInstanceOf(CommandLine.TypeConversionException.class);
+    }
+
+    @Test
+    void badOptionsAreRefusedWithTheReason() {
+        assertThatThrownBy(() -> parse("--sessions", "4")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("nothing to measure");
+        assertThatThrownBy(() -> parse("--url", "http://localhost:8080/")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("ws://");
+        assertThatThrownBy(() -> parse("--direct", "localhost:6379")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("redis://");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--sessions", "0"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--sessions");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--scenario", "idle"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--url");
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--server-pid", "1,2"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--server-pid");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--scenario", "busy"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("uncontended, contended, mixed or idle");
+    }
+
+    @Test
+    void usageListsTheOptions() {
+        CommandLine bench = new CommandLine(new BenchCommand());
+        assertThat(bench.getCommandName()).isEqualTo("bench");
+        assertThat(bench.getUsageMessage()).contains("--url", "--sessions", "--duration", "--ops", "--warmup", "--scenario",
+                "--direct", "--redisson", "--redis-stats", "--json", "--hgrm");
+    }
+}

@@ -1,0 +1,59 @@
+package io.distlock.examples;
+
+import java.util.Map;
+
+import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerContainer;
+import org.glassfish.tyrus.spi.ServerContainer;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.EndpointOptions;
+
+/**
+ * The distlock endpoint in Tyrus's standalone Grizzly container, at
+ * {@code ws://host:<port>/distlock/lock}. Arguments: the Redis URL (default
+ * {@code redis://127.0.0.1:6379}) and the port (default 8080).
+ */
+public final class TyrusExample implements AutoCloseable {
+
+    private final LockService service;
+    private final ServerContainer container;
+
+    private TyrusExample(LockService service, ServerContainer container) {
+        this.service = service;
+        this.container = container;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String redisUrl = args.length > 0 ? args[0] : "redis://127.0.0.1:6379";
+        int port = args.length > 1 ? Integer.parseInt(args[1]) : 8080;
+        TyrusExample example = start(redisUrl, port);
+        Runtime.getRuntime().addShutdownHook(new Thread(example::close));
+        System.out.println("distlock on Tyrus: ws://localhost:" + port + "/distlock/lock");
+        Thread.currentThread().join();
+    }
+
+    /** Connects to Redis, registers the endpoint and listens on every interface at {@code port}. */
+    public static TyrusExample start(String redisUrl, int port) throws Exception {
+        LockService service = LockService.connect(redisUrl, LockConfig.defaults());   // one per JVM
+        ServerContainer container = new GrizzlyServerContainer().createContainer(Map.of());
+        try {
+            container.addEndpoint(DistLockEndpoints.config(service, EndpointOptions.defaults()));
+            container.start("/", port);
+        } catch (Exception e) {
+            container.stop();
+            service.close();
+            throw e;
+        }
+        return new TyrusExample(service, container);
+    }
+
+    /** Closes every connection (1001) and releases its locks, then stops the container. */
+    @Override
+    public void close() {
+        DistLockEndpoints.closeAll(service);
+        service.close();
+        container.stop();
+    }
+}

@@ -1,0 +1,91 @@
+package io.distlock.server;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * Console logging of the runnable server. Everything logs through java.util.logging: the
+ * distlock modules through {@code System.Logger}, Tyrus and Grizzly directly, Redisson through
+ * SLF4J's JDK binding. The console shows warnings and errors, one line each, without stack
+ * traces; {@code --verbose} adds informational messages and stack traces.
+ *
+ * <p>A JUL configuration given with {@code -Djava.util.logging.config.file} or
+ * {@code -Djava.util.logging.config.class} is left alone. Only the server's {@code main}
+ * calls this; an application that embeds {@link DistLockServer#start} keeps its own logging.
+ */
+final class ConsoleLogging {
+
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+
+    private ConsoleLogging() { }
+
+    static void configure(boolean verbose) {
+        if (System.getProperty("java.util.logging.config.file") != null
+                || System.getProperty("java.util.logging.config.class") != null) {
+            return;
+        }
+        LogManager.getLogManager().reset();
+        Logger root = Logger.getLogger("");
+        Level level = verbose ? Level.INFO : Level.WARNING;
+        root.setLevel(level);
+        Handler console = new ConsoleHandler(); // System.err
+        console.setLevel(level);
+        console.setFormatter(new OneLine(verbose));
+        root.addHandler(console);
+        if (!verbose) {
+            // Grizzly logs a client that disconnects in the middle of a request as a warning with its stack.
+            Logger.getLogger("org.glassfish.grizzly").setLevel(Level.SEVERE);
+        }
+    }
+
+    /** {@code 12:34:56.789 WARNING logger: message[: cause]}, stack traces only when verbose. */
+    static final class OneLine extends Formatter {
+        private final boolean stackTraces;
+
+        OneLine(boolean stackTraces) {
+            this.stackTraces = stackTraces;
+        }
+
+        @Override
+        public String format(LogRecord record) {
+            StringBuilder line = new StringBuilder(128);
+            line.append(LocalTime.ofInstant(record.getInstant(), ZoneId.systemDefault()).format(TIME))
+                    .append(' ').append(record.getLevel().getName())
+                    .append(' ').append(shortName(record.getLoggerName()))
+                    .append(": ").append(oneLine(formatMessage(record)));
+            Throwable thrown = record.getThrown();
+            if (thrown != null && !stackTraces) {
+                line.append(": ").append(oneLine(String.valueOf(thrown)));
+            }
+            line.append(System.lineSeparator());
+            if (thrown != null && stackTraces) {
+                StringWriter trace = new StringWriter();
+                thrown.printStackTrace(new PrintWriter(trace));
+                line.append(trace);
+            }
+            return line.toString();
+        }
+
+        private static String shortName(String logger) {
+            if (logger == null || logger.isEmpty()) {
+                return "root";
+            }
+            int dot = logger.lastIndexOf('.');
+            return dot < 0 ? logger : logger.substring(dot + 1);
+        }
+
+        private static String oneLine(String text) {
+            return text == null ? "" : text.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+        }
+    }
+}

@@ -1,0 +1,391 @@
+package io.distlock.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger.Level;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+import io.distlock.core.BackendUnavailableException;
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.EndpointOptions;
+
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+/**
+ * The runnable distlock server: the WebSocket endpoint, a page and the JavaScript client, all
+ * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
+ * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
+ * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
+ *
+ * <p>From the command line: {@code java -jar distlock-server.jar --help}. From Java (tests,
+ * demos): {@link #start(ServerOptions)} returns the running server; {@link #close()} stops it.
+ *
+ * <p>Stopping ({@link #close()}, or SIGTERM/Ctrl-C for the command line) closes every
+ * WebSocket with 1001 (going away) and every session, releasing its locks so that waiters on
+ * other nodes get {@code RETRY} at once; then it stops the lock service, the HTTP server and
+ * the embedded Redis. Thread-safe; {@code close()} is idempotent.
+ */
+public final class DistLockServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(DistLockServer.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final ServerOptions options;
+    private final String nodeId;
+    private final WebServer web;
+    private final EmbeddedRedis embeddedRedis;
+    private final RedissonClient ownRedisson;
+    private final LockService lockService;
+    private final DistLockEndpoints endpoint;
+    private final ServerMetrics metrics;
+    private final String redisDescription;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private DistLockServer(ServerOptions options, String nodeId, WebServer web, EmbeddedRedis embeddedRedis,
+                           RedissonClient ownRedisson, LockService lockService, DistLockEndpoints endpoint, ServerMetrics metrics,
+                           String redisDescription) {
+        this.options = options;
+        this.nodeId = nodeId;
+        this.web = web;
+        this.embeddedRedis = embeddedRedis;
+        this.ownRedisson = ownRedisson;
+        this.lockService = lockService;
+        this.endpoint = endpoint;
+        this.metrics = metrics;
+        this.redisDescription = redisDescription;
+    }
+
+    /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
+    public static void main(String[] args) {
+        int code = ServerCommand.execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+        // 0: the server ran and was stopped by a signal, or --help/--version; the JVM is exiting anyway.
+    }
+
+    /**
+     * Starts a server: checks that the port is free (so a port in use is reported before Redis
+     * is started), connects to Redis (or starts the embedded one), creates the lock service,
+     * deploys the WebSocket endpoint and the pages, and only then opens the port, so that the
+     * first client to connect is served (not answered 404) and {@code /health} is never up
+     * before a lock can be taken. Whatever had started is stopped again when a later step fails.
+     *
+     * @throws StartupException with a one-line message when the port is in use, Redis cannot be
+     *                          reached, or the Redisson file cannot be read
+     */
+    public static DistLockServer start(ServerOptions options) {
+        Objects.requireNonNull(options, "options");
+        String nodeId = HexFormat.of().formatHex(randomBytes(4));
+        // Results and pushes are delivered on Redisson's threads: the endpoint's callbacks never
+        // block (its sends are asynchronous), and skipping the core's callback pool saves a
+        // thread hop per request (docs/benchmarks.md).
+        LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
+                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
+                .callbackExecutor(Runnable::run).build();
+        WebServer.checkPortFree(options.host(), options.port());
+        WebServer web = WebServer.create(options.host(), options.port());
+        EmbeddedRedis embedded = null;
+        RedissonClient ownRedisson = null;
+        LockService service = null;
+        DistLockEndpoints endpoint = null;
+        ServerMetrics metrics = null;
+        try {
+            String description;
+            if (options.redisConfig() != null) {
+                Config config = readRedissonConfig(options.redisConfig());
+                description = "from " + options.redisConfig() + " (" + kind(config) + ")";
+                RedissonClient client = createRedisson(config, options.redisConfig());
+                ownRedisson = client;
+                service = createService(() -> LockService.create(client, lockConfig),
+                        "Redis configured in " + options.redisConfig());
+            } else {
+                String url;
+                if (options.embeddedRedis()) {
+                    embedded = EmbeddedRedis.start();
+                    url = embedded.url();
+                    // as text: a number would be formatted with grouping ("pid 23,199")
+                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", Long.toString(embedded.pid()), url);
+                    description = url + " (embedded)";
+                } else {
+                    url = options.redisUrl();
+                    description = Redact.url(url);
+                }
+                RedissonClient client = connectRedisson(url);
+                ownRedisson = client;
+                // A Redis this server has just started holds nobody's locks: the service marks it as
+                // in service, so neither this node nor one sharing it waits a lease on its first lock.
+                LockConfig config = embedded != null ? lockConfig.toBuilder().newRedis(true).build() : lockConfig;
+                service = createService(() -> LockService.create(client, config), "Redis at " + Redact.url(url));
+            }
+            EndpointOptions endpointOptions = EndpointOptions.builder()
+                    .path(options.path())
+                    .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
+                    .allowMissingOrigin(true)
+                    .hideHolder(options.hideHolder())
+                    .rateLimit(options.rateLimit(), 2 * options.rateLimit())
+                    .pingInterval(options.pingInterval())
+                    .maxConnections(options.maxConnections())
+                    .maxQueuedBytes(options.maxQueuedBytes())
+                    .build();
+            endpoint = DistLockEndpoints.create(service, endpointOptions);
+            web.deploy(endpoint.config());
+            metrics = new ServerMetrics(service, endpoint);
+            web.addHttpHandler(metrics, "/metrics");
+            web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
+            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
+            web.start();
+            DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
+            LOG.log(Level.INFO, server.startupLine());
+            return server;
+        } catch (RuntimeException e) {
+            closeQuietly(metrics, e);
+            closeQuietly(endpoint, e);
+            closeQuietly(service, e);
+            closeQuietly(web, e);
+            if (ownRedisson != null) {
+                RedissonClient client = ownRedisson;
+                closeQuietly(client::shutdown, e);
+            }
+            closeQuietly(embedded, e);
+            throw e;
+        }
+    }
+
+    /** The port listened on (the one the system chose when port 0 was asked for). */
+    public int port() {
+        return web.port();
+    }
+
+    /** A random id of this node, shown on the page and in the startup line. */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public ServerOptions options() {
+        return options;
+    }
+
+    /** The page's URL; {@code localhost} when the server listens on every interface. */
+    public URI pageUri() {
+        return URI.create("http://" + displayHost() + ":" + port() + "/");
+    }
+
+    /** The WebSocket endpoint's URL; {@code localhost} when the server listens on every interface. */
+    public URI webSocketUri() {
+        return URI.create("ws://" + displayHost() + ":" + port() + options.path());
+    }
+
+    /** The embedded Redis's URL, or null when the server uses a Redis of its own. */
+    public String embeddedRedisUrl() {
+        return embeddedRedis == null ? null : embeddedRedis.url();
+    }
+
+    /** The embedded redis-server's process id, or -1 without one. */
+    public long embeddedRedisPid() {
+        return embeddedRedis == null ? -1 : embeddedRedis.pid();
+    }
+
+    /** This node's lock service, for code that wants the same locks from Java. */
+    public LockService lockService() {
+        return lockService;
+    }
+
+    /**
+     * {@code distlock node <id> listening on http://HOST:PORT/ (WebSocket ws://HOST:PORT/PATH), Redis <url> (embedded)}
+     */
+    public String startupLine() {
+        return "distlock node " + nodeId + " listening on " + pageUri() + " (WebSocket " + webSocketUri()
+                + (options.listensEverywhere() ? ", all interfaces" : "") + "), Redis " + redisDescription;
+    }
+
+    /**
+     * Stops the server: WebSockets closed with 1001, sessions closed and their locks released,
+     * lock service closed, HTTP server stopped, embedded Redis stopped. Idempotent; a second
+     * caller waits until the first has finished. Never throws; problems are logged.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            awaitClosed();
+            return;
+        }
+        try {
+            step("close the WebSocket connections", endpoint::close);
+            step("close the lock service", lockService::close);
+            step("stop the HTTP server", web::close);
+            if (ownRedisson != null) {
+                step("shut the Redis client down", ownRedisson::shutdown);
+            }
+            if (embeddedRedis != null) {
+                step("stop the embedded Redis", embeddedRedis::close);
+            }
+            step("stop the metrics", metrics::close);
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    /** Waits until {@link #close()} has finished. */
+    public void awaitClosed() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits up to {@code timeout} until {@link #close()} has finished; true if it has. */
+    public boolean awaitClosed(Duration timeout) throws InterruptedException {
+        return closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private String displayHost() {
+        return options.listensEverywhere() ? "localhost" : ServerOptions.hostForUrl(options.host());
+    }
+
+    /** The version of this build, or "dev" when run from unpackaged classes without resources. */
+    static String version() {
+        try (InputStream in = DistLockServer.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isBlank() && !v.startsWith("${")) {
+                    return v;
+                }
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "dev";
+    }
+
+    private static Config readRedissonConfig(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new StartupException("Redisson configuration file " + file + " does not exist");
+        }
+        try {
+            return Config.fromYAML(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException("cannot read the Redisson configuration " + file + ": " + oneLine(e), e);
+        }
+    }
+
+    /**
+     * A Redisson client for one Redis server, set up as {@code LockService.connect} sets up
+     * its own; the server keeps it to ask Redis for {@code /health}.
+     */
+    private static RedissonClient connectRedisson(String url) {
+        Config config = new Config();
+        // Redisson sizes its thread pools for big machines; a lock node needs few threads.
+        int cores = Runtime.getRuntime().availableProcessors();
+        config.setNettyThreads(Math.max(4, 2 * cores));
+        config.setThreads(Math.max(2, cores));
+        config.useSingleServer().setAddress(url);
+        try {
+            return Redisson.create(config);
+        } catch (RuntimeException e) {
+            throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static RedissonClient createRedisson(Config config, Path file) {
+        try {
+            return Redisson.create(config);
+        } catch (RuntimeException e) {
+            throw new StartupException("cannot connect to the Redis configured in " + file + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static LockService createService(Supplier<LockService> factory, String what) {
+        try {
+            return factory.get();
+        } catch (BackendUnavailableException e) {
+            throw new StartupException("cannot connect to " + what + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static String kind(Config config) {
+        if (config.isSentinelConfig()) {
+            return "Sentinel";
+        }
+        if (config.isClusterConfig()) {
+            return "Cluster";
+        }
+        if (config.isSingleConfig()) {
+            return "single server";
+        }
+        return "Redisson configuration";
+    }
+
+    /** The most specific message in a cause chain, on one line. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        String message = null;
+        while (t != null) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                message = t.getMessage();
+            }
+            if (t instanceof ConnectException) {
+                break;
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        return message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    private static String oneLine(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    private static void step(String what, Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not " + what + ": " + e, e);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable resource, Throwable primary) {
+        if (resource == null) {
+            return;
+        }
+        try {
+            resource.close();
+        } catch (Exception e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] bytes = new byte[n];
+        RANDOM.nextBytes(bytes);
+        return bytes;
+    }
+}

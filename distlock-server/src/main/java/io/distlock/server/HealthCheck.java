@@ -1,0 +1,73 @@
+package io.distlock.server;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.glassfish.grizzly.http.server.HttpHandler;
+import org.glassfish.grizzly.http.server.Request;
+import org.glassfish.grizzly.http.server.Response;
+import org.glassfish.grizzly.http.util.HttpStatus;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+
+/**
+ * The server's {@code /health}: {@code 200 {"status":"UP"}} while Redis answers, {@code 503
+ * {"status":"DOWN"}} otherwise. Each request asks Redis one cheap question ({@code EXISTS} of
+ * a key nobody writes) through the lock service's own Redisson client, so it tells whether
+ * this node can take locks, with any Redis setup Redisson speaks. The request waits for the
+ * answer without holding an HTTP thread, at most {@link #TIMEOUT}. The server adds it once
+ * its lock service runs and opens its port after that, so {@code UP} never comes before a
+ * lock can be taken.
+ */
+final class HealthCheck extends HttpHandler {
+
+    static final Duration TIMEOUT = Duration.ofSeconds(1);
+
+    private final RedissonClient redisson;
+    private final String key;
+
+    HealthCheck(RedissonClient redisson, String keyPrefix) {
+        this.redisson = redisson;
+        this.key = keyPrefix + ":health";
+    }
+
+    /** Completes with true if Redis answered within {@link #TIMEOUT}, false otherwise; never fails. */
+    CompletableFuture<Boolean> check() {
+        CompletableFuture<Boolean> up;
+        try {
+            up = redisson.getBucket(key, StringCodec.INSTANCE).isExistsAsync().toCompletableFuture().thenApply(exists -> true);
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(false); // e.g. the client is shutting down
+        }
+        return up.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).exceptionally(e -> false);
+    }
+
+    @Override
+    public void service(Request request, Response response) {
+        response.suspend();
+        check().whenComplete((up, e) -> {
+            try {
+                boolean ok = Boolean.TRUE.equals(up);
+                byte[] body = (ok ? "{\"status\":\"UP\"}\n" : "{\"status\":\"DOWN\",\"reason\":\"Redis does not answer\"}\n")
+                        .getBytes(StandardCharsets.UTF_8);
+                response.setStatus(ok ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503);
+                response.setContentType("application/json");
+                response.setHeader("Cache-Control", "no-store");
+                response.setContentLength(body.length);
+                if (!"HEAD".equals(request.getMethod().getMethodString())) {
+                    try (OutputStream out = response.getOutputStream()) {
+                        out.write(body);
+                    }
+                }
+            } catch (IOException | RuntimeException ex) {
+                // the client went away
+            } finally {
+                response.resume();
+            }
+        });
+    }
+}

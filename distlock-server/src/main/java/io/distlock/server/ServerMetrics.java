@@ -1,0 +1,78 @@
+package io.distlock.server;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+import io.distlock.core.LockService;
+import io.distlock.core.LockServiceMetrics;
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.EndpointMetrics;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import org.glassfish.grizzly.http.server.HttpHandler;
+import org.glassfish.grizzly.http.server.Request;
+import org.glassfish.grizzly.http.server.Response;
+import org.glassfish.grizzly.http.util.HttpStatus;
+
+/**
+ * The server's {@code /metrics}: the lock service's and the endpoint's meters with the JVM's
+ * (heap, GC, CPU, threads, class loading, file descriptors, uptime), in the Prometheus text
+ * format. Closing it stops the GC listener.
+ */
+final class ServerMetrics extends HttpHandler implements AutoCloseable {
+
+    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+
+    ServerMetrics(LockService service, DistLockEndpoints endpoint) {
+        new LockServiceMetrics(service).bindTo(registry);
+        new EndpointMetrics(endpoint).bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    String scrape() {
+        return registry.scrape();
+    }
+
+    @Override
+    public void service(Request request, Response response) throws IOException {
+        if (!"GET".equals(request.getMethod().getMethodString()) && !"HEAD".equals(request.getMethod().getMethodString())) {
+            response.setStatus(HttpStatus.METHOD_NOT_ALLOWED_405);
+            response.setHeader("Allow", "GET, HEAD");
+            response.setContentLength(0);
+            return;
+        }
+        byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+        response.setContentType(CONTENT_TYPE);
+        response.setHeader("Cache-Control", "no-store");
+        response.setContentLength(body.length);
+        if ("GET".equals(request.getMethod().getMethodString())) {
+            try (OutputStream out = response.getOutputStream()) {
+                out.write(body);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        gc.close();
+        registry.close();
+    }
+}

@@ -1,0 +1,421 @@
+package io.distlock.server;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+import io.distlock.core.LockConfig;
+import io.distlock.websocket.EndpointOptions;
+
+/**
+ * Settings of a {@link DistLockServer}: the command line's options as a value. Immutable;
+ * build with {@link #builder()}. Every setting is checked when it is set and a bad one is
+ * refused with {@link IllegalArgumentException} naming it; nothing is silently clamped.
+ *
+ * <p>Redis: {@link #redisUrl()} (one server), or {@link #redisConfig()} (a Redisson YAML file,
+ * for Sentinel or Cluster), or neither: then the server starts an embedded {@code redis-server}.
+ */
+public final class ServerOptions {
+
+    /** The wildcard addresses: a server bound to one of them listens on every interface. */
+    private static final Set<String> WILDCARD_HOSTS = Set.of("0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0");
+
+    private final String host;
+    private final int port;
+    private final String redisUrl;
+    private final Path redisConfig;
+    private final String path;
+    private final Duration lease;
+    private final List<String> allowedOrigins;
+    private final boolean hideHolder;
+    private final boolean dataLossQuarantine;
+    private final String keyPrefix;
+    private final int rateLimit;
+    /** As set; {@code null} for the core's default, which follows the lease. */
+    private final Duration replicaSync;
+    private final Duration pingInterval;
+    private final int maxConnections;
+    private final long maxQueuedBytes;
+
+    private ServerOptions(Builder b) {
+        host = b.host;
+        port = b.port;
+        redisUrl = b.redisUrl;
+        redisConfig = b.redisConfig;
+        path = b.path;
+        lease = b.lease;
+        allowedOrigins = List.copyOf(b.allowedOrigins);
+        hideHolder = b.hideHolder;
+        dataLossQuarantine = b.dataLossQuarantine;
+        keyPrefix = b.keyPrefix;
+        rateLimit = b.rateLimit;
+        replicaSync = b.replicaSync;
+        pingInterval = b.pingInterval;
+        maxConnections = b.maxConnections;
+        maxQueuedBytes = b.maxQueuedBytes;
+    }
+
+    public static ServerOptions defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The address to listen on; default {@code 0.0.0.0} (every interface). */
+    public String host() {
+        return host;
+    }
+
+    /** The HTTP and WebSocket port; default 8080; 0 picks a free port ({@link DistLockServer#port()} tells which). */
+    public int port() {
+        return port;
+    }
+
+    /** {@code redis://host:port} or {@code rediss://host:port} of an existing Redis, or null. */
+    public String redisUrl() {
+        return redisUrl;
+    }
+
+    /** A Redisson YAML configuration file (single server, Sentinel, Cluster...), or null. */
+    public Path redisConfig() {
+        return redisConfig;
+    }
+
+    /** True when neither a Redis URL nor a Redisson file is given: the server runs its own Redis. */
+    public boolean embeddedRedis() {
+        return redisUrl == null && redisConfig == null;
+    }
+
+    /** The WebSocket endpoint's path; default {@code /distlock/lock}. */
+    public String path() {
+        return path;
+    }
+
+    /** The lease of the locks this node holds; default 10 s. */
+    public Duration lease() {
+        return lease;
+    }
+
+    /**
+     * Browser origins allowed to open a WebSocket besides the server's own (the page's, same
+     * host and port as the {@code Host} the browser connected to), as given; {@code ["*"]}
+     * allows any. See {@link EndpointOptions.Builder#allowedOrigins}.
+     */
+    public List<String> allowedOrigins() {
+        return allowedOrigins;
+    }
+
+    /** True when the host is a wildcard address ({@code 0.0.0.0}, {@code ::}). */
+    public boolean listensEverywhere() {
+        return WILDCARD_HOSTS.contains(host);
+    }
+
+    /** Whether {@code WAIT} replies leave out the holder's name. */
+    public boolean hideHolder() {
+        return hideHolder;
+    }
+
+    /**
+     * Whether grants wait out a lease after Redis lost its data ({@link LockConfig#dataLossQuarantine()});
+     * default true.
+     */
+    public boolean dataLossQuarantine() {
+        return dataLossQuarantine;
+    }
+
+    /** Prefix of every Redis key and channel; default {@code distlock}. */
+    public String keyPrefix() {
+        return keyPrefix;
+    }
+
+    /** Requests per second one connection may send, sustained (bursts of twice as many); default 200. */
+    public int rateLimit() {
+        return rateLimit;
+    }
+
+    /**
+     * How long a lock grant waits for a Redis replica to confirm it
+     * ({@link LockConfig#replicaSync()}); zero when off. Default: the core's, 1 s or a third of
+     * the lease if that is less.
+     */
+    public Duration replicaSync() {
+        return replicaSync != null ? replicaSync : LockConfig.builder().lease(lease).build().replicaSync();
+    }
+
+    /**
+     * How often the endpoint pings each connection; one silent for two intervals is closed.
+     * Default: the endpoint's, 15 s.
+     */
+    public Duration pingInterval() {
+        return pingInterval;
+    }
+
+    /**
+     * Open WebSocket connections the endpoint serves at most; past it a handshake gets HTTP 503.
+     * Default: the endpoint's, 10,000. See {@link EndpointOptions#maxConnections()}.
+     */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /**
+     * Bytes of frames that may wait to be sent to one connection; past it the connection is
+     * closed with 1008. Times {@link #maxConnections()}, it bounds the memory clients that stop
+     * reading can hold. Default: the endpoint's, 1 MiB. See {@link EndpointOptions#maxQueuedBytes()}.
+     */
+    public long maxQueuedBytes() {
+        return maxQueuedBytes;
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.host = host;
+        b.port = port;
+        b.redisUrl = redisUrl;
+        b.redisConfig = redisConfig;
+        b.path = path;
+        b.lease = lease;
+        b.allowedOrigins = new ArrayList<>(allowedOrigins);
+        b.hideHolder = hideHolder;
+        b.dataLossQuarantine = dataLossQuarantine;
+        b.keyPrefix = keyPrefix;
+        b.rateLimit = rateLimit;
+        b.replicaSync = replicaSync;
+        b.pingInterval = pingInterval;
+        b.maxConnections = maxConnections;
+        b.maxQueuedBytes = maxQueuedBytes;
+        return b;
+    }
+
+    @Override
+    public String toString() {
+        return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
+                + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
+                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
+                + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes + "}";
+    }
+
+    /** A host as it is written in a URL: IPv6 literals in brackets. */
+    static String hostForUrl(String host) {
+        return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+    }
+
+    /** Builds {@link ServerOptions}; starts from the defaults. */
+    public static final class Builder {
+        private String host = "0.0.0.0";
+        private int port = 8080;
+        private String redisUrl;
+        private Path redisConfig;
+        private String path = "/distlock/lock";
+        private Duration lease = Duration.ofSeconds(10);
+        private List<String> allowedOrigins = new ArrayList<>();
+        private boolean hideHolder;
+        private boolean dataLossQuarantine = true;
+        private String keyPrefix = "distlock";
+        private int rateLimit = 200;
+        private Duration replicaSync;
+        private Duration pingInterval = EndpointOptions.defaults().pingInterval();
+        private int maxConnections = EndpointOptions.defaults().maxConnections();
+        private long maxQueuedBytes = EndpointOptions.defaults().maxQueuedBytes();
+
+        private Builder() { }
+
+        public Builder host(String host) {
+            Objects.requireNonNull(host, "host");
+            if (host.isBlank() || host.chars().anyMatch(c -> c <= ' ' || c == '/')) {
+                throw new IllegalArgumentException("host must be a host name or address, was '" + host + "'");
+            }
+            this.host = host;
+            return this;
+        }
+
+        public Builder port(int port) {
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be between 0 and 65535, was " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** An existing Redis, {@code redis://[user:password@]host:port} or {@code rediss://...}; null for none. */
+        public Builder redisUrl(String url) {
+            if (url != null) {
+                checkRedisUrl(url);
+            }
+            this.redisUrl = url;
+            return this;
+        }
+
+        /** A Redisson YAML file; null for none. Its existence is checked when the server starts. */
+        public Builder redisConfig(Path file) {
+            this.redisConfig = file;
+            return this;
+        }
+
+        public Builder path(String path) {
+            Objects.requireNonNull(path, "path");
+            if (!path.matches("/[A-Za-z0-9._~%/-]+")) {
+                throw new IllegalArgumentException("path must start with '/' and use only letters, digits and . _ ~ % / -,"
+                        + " like /distlock/lock, was '" + path + "'");
+            }
+            EndpointOptions.builder().path(path); // and whatever else the endpoint requires
+            this.path = path;
+            return this;
+        }
+
+        /** At least 300 ms, as the core requires. */
+        public Builder lease(Duration lease) {
+            Objects.requireNonNull(lease, "lease");
+            if (lease.compareTo(Duration.ofMillis(300)) < 0) {
+                throw new IllegalArgumentException("lease must be at least 300 ms, was " + lease.toMillis() + " ms");
+            }
+            this.lease = lease;
+            return this;
+        }
+
+        /**
+         * Origins like {@code https://app.example.com} or {@code http://localhost:3000}, allowed
+         * besides the server's own; {@code "*"} alone for any.
+         */
+        public Builder allowedOrigins(Collection<String> origins) {
+            Objects.requireNonNull(origins, "origins");
+            List<String> checked = new ArrayList<>();
+            for (String origin : origins) {
+                checked.add(checkOrigin(origin));
+            }
+            EndpointOptions.builder().allowedOrigins(checked); // and whatever else the endpoint requires
+            this.allowedOrigins = checked;
+            return this;
+        }
+
+        public Builder hideHolder(boolean hide) {
+            this.hideHolder = hide;
+            return this;
+        }
+
+        public Builder dataLossQuarantine(boolean on) {
+            this.dataLossQuarantine = on;
+            return this;
+        }
+
+        public Builder keyPrefix(String prefix) {
+            Objects.requireNonNull(prefix, "keyPrefix");
+            if (prefix.isEmpty() || prefix.chars().anyMatch(c -> Character.isISOControl(c) || c == ' ')) {
+                throw new IllegalArgumentException("key prefix must be non-empty, without spaces or control characters, was '" + prefix + "'");
+            }
+            this.keyPrefix = prefix;
+            return this;
+        }
+
+        /** At least 1; bursts of twice as many are allowed. */
+        public Builder rateLimit(int perSecond) {
+            if (perSecond < 1 || perSecond > 1_000_000_000) {
+                throw new IllegalArgumentException("rate limit must be between 1 and 1000000000 requests per second, was " + perSecond);
+            }
+            this.rateLimit = perSecond;
+            return this;
+        }
+
+        /** Zero turns it off; otherwise at least 1 ms and at most a third of the lease (checked by {@link #build()}). */
+        public Builder replicaSync(Duration timeout) {
+            Objects.requireNonNull(timeout, "replicaSync");
+            if (timeout.isNegative() || !timeout.isZero() && timeout.toMillis() < 1) {
+                throw new IllegalArgumentException("replica sync must be 0 (off) or at least 1 ms, was " + timeout.toMillis() + " ms");
+            }
+            this.replicaSync = timeout;
+            return this;
+        }
+
+        /** At least 10 ms, as the endpoint requires. */
+        public Builder pingInterval(Duration interval) {
+            Objects.requireNonNull(interval, "pingInterval");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+                throw new IllegalArgumentException("ping interval must be at least 10 ms, was " + interval.toMillis() + " ms");
+            }
+            EndpointOptions.builder().pingInterval(interval); // and whatever else the endpoint requires
+            this.pingInterval = interval;
+            return this;
+        }
+
+        /** At least 1, as the endpoint requires. */
+        public Builder maxConnections(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("max connections must be at least 1, was " + max);
+            }
+            EndpointOptions.builder().maxConnections(max); // and whatever else the endpoint requires
+            this.maxConnections = max;
+            return this;
+        }
+
+        /**
+         * At least 131,072: the endpoint requires room for 16 of its largest frames, and the
+         * server keeps the endpoint's frame size, 8 KiB.
+         */
+        public Builder maxQueuedBytes(long bytes) {
+            long min = 16L * EndpointOptions.defaults().maxFrameBytes();
+            if (bytes < min) {
+                throw new IllegalArgumentException("max queued bytes must be at least " + min + " (16 frames of "
+                        + EndpointOptions.defaults().maxFrameBytes() + " bytes), was " + bytes);
+            }
+            // and whatever else the endpoint requires; build() checks it against the frame size
+            EndpointOptions.builder().maxQueuedBytes(bytes).build();
+            this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        public ServerOptions build() {
+            if (redisUrl != null && redisConfig != null) {
+                throw new IllegalArgumentException("give either a Redis URL or a Redisson configuration file, not both");
+            }
+            if (replicaSync != null && replicaSync.compareTo(lease.dividedBy(3)) > 0) {
+                throw new IllegalArgumentException("replica sync must be at most a third of the lease ("
+                        + lease.dividedBy(3).toMillis() + " ms), was " + replicaSync.toMillis() + " ms");
+            }
+            return new ServerOptions(this);
+        }
+
+        private static void checkRedisUrl(String url) {
+            URI uri;
+            try {
+                uri = new URI(url);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("Redis URL must look like redis://host:port, was '" + Redact.url(url) + "'");
+            }
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("redis") && !scheme.equals("rediss") || uri.getHost() == null || uri.getPort() < 0) {
+                throw new IllegalArgumentException("Redis URL must look like redis://host:port or rediss://host:port, was '"
+                        + Redact.url(url) + "'");
+            }
+        }
+
+        private static String checkOrigin(String origin) {
+            Objects.requireNonNull(origin, "origin");
+            if (origin.equals("*")) {
+                return origin; // any origin; the endpoint checks that it stands alone
+            }
+            URI uri;
+            try {
+                uri = new URI(origin);
+            } catch (URISyntaxException e) {
+                uri = null;
+            }
+            boolean ok = uri != null && uri.getScheme() != null && uri.getHost() != null
+                    && (uri.getPath() == null || uri.getPath().isEmpty())
+                    && uri.getQuery() == null && uri.getFragment() == null && uri.getUserInfo() == null;
+            if (!ok) {
+                throw new IllegalArgumentException("an allowed origin must look like scheme://host[:port] without a path, was '" + origin + "'");
+            }
+            return origin;
+        }
+    }
+}

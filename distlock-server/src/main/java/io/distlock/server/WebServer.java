@@ -1,0 +1,281 @@
+package io.distlock.server;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+
+import jakarta.websocket.DeploymentException;
+import jakarta.websocket.server.ServerEndpointConfig;
+
+import org.glassfish.grizzly.filterchain.BaseFilter;
+import org.glassfish.grizzly.filterchain.FilterChainContext;
+import org.glassfish.grizzly.filterchain.NextAction;
+import org.glassfish.grizzly.http.HttpContent;
+import org.glassfish.grizzly.http.HttpResponsePacket;
+import org.glassfish.grizzly.http.server.CLStaticHttpHandler;
+import org.glassfish.grizzly.http.server.HttpHandler;
+import org.glassfish.grizzly.http.server.HttpServer;
+import org.glassfish.grizzly.http.server.NetworkListener;
+import org.glassfish.grizzly.http.server.ServerConfiguration;
+import org.glassfish.grizzly.http.util.Header;
+import org.glassfish.grizzly.strategies.SameThreadIOStrategy;
+import org.glassfish.grizzly.threadpool.ThreadPoolConfig;
+import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
+import org.glassfish.tyrus.container.grizzly.server.WebSocketAddOn;
+import org.glassfish.tyrus.core.TyrusWebSocketEngine;
+import org.glassfish.tyrus.server.TyrusServerContainer;
+import org.glassfish.tyrus.spi.WebSocketEngine;
+
+/**
+ * One port, two jobs: a Grizzly HTTP server for the page and the static files, and Tyrus on
+ * the same listener for WebSocket upgrades.
+ *
+ * <p>Tyrus's own Grizzly container always listens on {@code 0.0.0.0} and serves static files
+ * only from a directory; this class builds the same stack by hand (a {@link TyrusServerContainer},
+ * Tyrus's public {@link WebSocketAddOn} on a Grizzly listener) so it can bind the configured
+ * host and serve the page, its files under {@code /demo/} and {@code /distlock/distlock.js} from the classpath.
+ *
+ * <p>Lifecycle: {@link #create} builds the server without listening, {@link #deploy} and
+ * {@link #addHttpHandler} add the endpoint and the pages, and only then {@link #start} opens
+ * the port: a client that connects as soon as the port opens (a node's neighbour, a load
+ * balancer's health check) must not get a 404 from a server still starting.
+ * {@link #close()} stops everything. Not thread-safe; used by {@link DistLockServer} from one
+ * thread.
+ */
+final class WebServer implements AutoCloseable {
+
+    /** Where a webjar (the distlock-js jar) puts the JavaScript client. */
+    static final String CLIENT_RESOURCES = "/META-INF/resources/distlock/";
+    /** The demo page's script and style sheet, served at {@code /demo/}; the page itself is {@link IndexPage}. */
+    static final String DEMO_RESOURCES = "/io/distlock/server/static/demo/";
+    private static final String CONTEXT_PATH = "/";
+
+    private final HttpServer http;
+    private final NetworkListener listener;
+    private final Container container;
+    private final String host;
+    private final int requestedPort;
+    private boolean deployed;
+    private boolean closed;
+
+    private WebServer(HttpServer http, NetworkListener listener, Container container, String host, int requestedPort) {
+        this.http = http;
+        this.listener = listener;
+        this.container = container;
+        this.host = host;
+        this.requestedPort = requestedPort;
+    }
+
+    /**
+     * A server for {@code host:port} (port 0: any free port) that serves the static files; it
+     * listens from {@link #start()}.
+     */
+    static WebServer create(String host, int port) {
+        HttpServer http = new HttpServer();
+        NetworkListener listener = new NetworkListener("distlock", host, port);
+        // WebSocket frames are handled on the selector threads that read them: the endpoint
+        // never blocks (Redis calls and sends are asynchronous), and the hop to a worker thread
+        // for every frame cost CPU and latency (docs/benchmarks.md). HTTP requests (the page,
+        // static files, /metrics) still run on a small worker pool: Grizzly's default request
+        // executor hands them over when they arrive on a selector thread. Never time out an
+        // idle connection (an upgraded WebSocket is idle for HTTP; its liveness is the endpoint's pings).
+        listener.getTransport().setIOStrategy(SameThreadIOStrategy.getInstance());
+        listener.getTransport().setWorkerThreadPoolConfig(
+                ThreadPoolConfig.defaultConfig().setPoolName("distlock-http").setCorePoolSize(1).setMaxPoolSize(8));
+        listener.getKeepAlive().setIdleTimeoutInSeconds(-1);
+        http.addListener(listener);
+
+        ServerConfiguration config = http.getServerConfiguration();
+        config.setName("distlock");
+        config.setHttpServerName("distlock");
+        config.setHttpServerVersion("");
+        config.setDefaultErrorPageGenerator((request, status, reason, description, exception) ->
+                "<!doctype html><title>" + status + " " + Html.escape(reason) + "</title><h1>" + status + " "
+                        + Html.escape(reason) + "</h1>\n");
+        config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), CLIENT_RESOURCES), "/distlock");
+        config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), DEMO_RESOURCES), "/demo");
+
+        Container container = new Container();
+        listener.registerAddOn(new WebSocketAddOn(container, CONTEXT_PATH));
+        listener.registerAddOn((networkListener, chain) -> {
+            int tyrus = chain.indexOfType(GrizzlyServerFilter.class);
+            if (tyrus >= 0) {
+                chain.add(tyrus, new RefusedHandshakeFilter()); // below Tyrus: sees what it writes
+            }
+        });
+        return new WebServer(http, listener, container, host, port);
+    }
+
+    /**
+     * Fails now if {@code host:port} cannot be bound (a port in use), so that the command line
+     * says so before it starts Redis. The port is free again when this returns: another
+     * process may still take it before {@link #start()}, which then fails the same way.
+     *
+     * @throws StartupException if the port is in use or the address cannot be bound
+     */
+    static void checkPortFree(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true); // as Grizzly binds: connections in TIME_WAIT do not count
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (IOException | RuntimeException e) {
+            throw bindFailure(host, port, e);
+        }
+    }
+
+    /**
+     * Opens the port: from now on requests are served, by what was deployed and added before.
+     *
+     * @throws StartupException if the port is in use or the address cannot be bound
+     */
+    void start() {
+        try {
+            http.start();
+        } catch (IOException | RuntimeException e) {
+            http.shutdownNow();
+            throw bindFailure(host, requestedPort, e);
+        }
+    }
+
+    /** The port listened on (the free one chosen when 0 was asked for), once {@link #start() started}. */
+    int port() {
+        return listener.getPort();
+    }
+
+    /**
+     * Deploys an endpoint, before {@link #start()}.
+     *
+     * @throws StartupException if Tyrus refuses the configuration
+     */
+    void deploy(ServerEndpointConfig config) {
+        try {
+            container.addEndpoint(config);
+            if (!deployed) {
+                // Registers what was added with Tyrus's engine; the port is not used (Grizzly listens).
+                container.start(CONTEXT_PATH, requestedPort);
+                container.doneDeployment();
+                deployed = true;
+            }
+        } catch (DeploymentException | IOException e) {
+            throw new StartupException("cannot deploy the WebSocket endpoint at " + config.getPath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Serves {@code handler} at {@code path} too (the page, {@code /metrics} and {@code /health}). */
+    void addHttpHandler(HttpHandler handler, String path) {
+        http.getServerConfiguration().addHttpHandler(handler, path);
+    }
+
+    /** Stops listening and drops every connection still open. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        // Upgraded connections were closed by the caller; plain HTTP requests are short.
+        // (Grizzly's graceful shutdown would wait 2 s and log warnings for nothing.)
+        try {
+            http.shutdownNow();
+        } finally {
+            if (deployed) {
+                container.stop();
+            }
+        }
+    }
+
+    private static StartupException bindFailure(String host, int port, Throwable e) {
+        String where = ServerOptions.hostForUrl(host) + ":" + port;
+        if (e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")) {
+            return new StartupException("port " + port + " is already in use on " + host
+                    + " (another server is listening there; choose another with --port)", e);
+        }
+        return new StartupException("cannot listen on " + where + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Tyrus on Grizzly answers a handshake it refuses itself (a foreign {@code Origin}, an
+     * unknown version) with a status line and neither a body length nor a closed connection,
+     * so an HTTP client waits for the body for ever (the JDK's WebSocket client never reports
+     * the 403). This filter, just below Tyrus, gives such a response {@code Content-Length: 0}
+     * and {@code Connection: close}.
+     */
+    static final class RefusedHandshakeFilter extends BaseFilter {
+        @Override
+        public NextAction handleWrite(FilterChainContext ctx) {
+            if (ctx.getMessage() instanceof HttpContent content
+                    && content.getHttpHeader() instanceof HttpResponsePacket response
+                    && response.getStatus() >= 400
+                    && response.getRequest() != null && response.getRequest().isUpgrade()
+                    && response.getContentLength() < 0 && !response.isChunked()) {
+                response.setContentLength(0);
+                response.setHeader(Header.Connection, "close");
+            }
+            return ctx.getInvokeAction();
+        }
+    }
+
+    /**
+     * The smallest Tyrus server container: the engine that matches upgrade requests to
+     * endpoints. Grizzly does the I/O through {@link WebSocketAddOn}.
+     */
+    private static final class Container extends TyrusServerContainer {
+        private static final long IDLE_TIMEOUT_MILLIS = 60_000;
+        private final WebSocketEngine engine;
+        private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, "distlock-tyrus-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+
+        Container() {
+            super((Set<Class<?>>) null);
+            this.engine = TyrusWebSocketEngine.builder(this).build();
+            // Tyrus restarts a session's idle timer on every frame in and out. With no idle
+            // timeout (0, its default) that schedules a task due at once, waking a timer
+            // thread twice per request; a long timeout on a timer that drops cancelled tasks
+            // costs no wake-up. Longer than the endpoint's liveness (two 15 s ping intervals);
+            // pongs restart it.
+            setDefaultMaxSessionIdleTimeout(IDLE_TIMEOUT_MILLIS);
+            timers.setRemoveOnCancelPolicy(true);
+        }
+
+        @Override
+        public ScheduledExecutorService getScheduledExecutorService() {
+            return timers;
+        }
+
+        @Override
+        public void stop() {
+            super.stop();
+            timers.shutdownNow();
+        }
+
+        @Override
+        public void register(Class<?> endpointClass) throws DeploymentException {
+            engine.register(endpointClass, CONTEXT_PATH);
+        }
+
+        @Override
+        public void register(ServerEndpointConfig config) throws DeploymentException {
+            engine.register(config, CONTEXT_PATH);
+        }
+
+        @Override
+        public WebSocketEngine getWebSocketEngine() {
+            return engine;
+        }
+
+        @Override
+        public Map<String, Object> getProperties() {
+            return Map.of();
+        }
+    }
+}

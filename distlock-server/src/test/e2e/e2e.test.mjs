@@ -1,0 +1,516 @@
+// End-to-end tests of the demo page in a real headless Chromium (Debian's, driven by
+// playwright-core; no browser download), against two distlock server nodes started from the
+// built jar as child processes: node 1 with its embedded Redis, node 2 joining that Redis.
+// One browser context (a separate "browser profile") per page.
+//
+//   npm ci && npm test        (after `mvn package` built ../../../target/distlock-server.jar)
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), JAVA (default $JAVA_HOME/bin/java, else
+// java on the PATH), DISTLOCK_SERVER_JAR, E2E_OUTPUT_DIR (default ../../../target/e2e, where the
+// screenshots and the nodes' logs go).
+//
+// No fixed sleeps: every wait is for a condition, with a deadline.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MODULE_DIR = resolve(HERE, '../../..');
+const JAR = resolve(process.env.DISTLOCK_SERVER_JAR || join(MODULE_DIR, 'target/distlock-server.jar'));
+const OUT = resolve(process.env.E2E_OUTPUT_DIR || join(MODULE_DIR, 'target/e2e'));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const JAVA = process.env.JAVA || (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+const LEASE_MS = 3000;
+const EDIT_SECONDS = 1.5; // how long "Edit when free" edits (the page's ?edit= parameter)
+const UI_TIMEOUT_MS = 10_000; // for any single UI condition
+const DESKTOP = { width: 1200, height: 800 };
+const PHONE = { width: 360, height: 780 };
+
+// ---------------------------------------------------------------- server nodes
+
+const STARTED = /distlock node (\w+) listening on (http:\/\/[^/\s]+\/) \(WebSocket (ws:\/\/\S+?)[,)]/;
+const EMBEDDED_REDIS = /Redis (redis:\/\/\S+) \(embedded\)/;
+
+/** A distlock server started from the jar; stopped only through its own ChildProcess handle. */
+class ServerNode {
+  /** Every node started, for the last-resort cleanup when this process exits. */
+  static all = new Set();
+
+  constructor(label, args) {
+    this.label = label;
+    this.output = '';
+    this.child = spawn(JAVA, ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR,
+      '--host', '127.0.0.1', '--port', '0', '--lease-ms', String(LEASE_MS), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.spawnError = once(this.child, 'error').then(([error]) => error);
+    this.exited = new Promise((resolveExit) => {
+      this.child.once('exit', (code, signal) => resolveExit({ code, signal }));
+      this.spawnError.then((error) => resolveExit({ code: null, signal: null, error }));
+    });
+    // 'close' comes after the output was read to its end (unless a child still holds the pipe)
+    this.closed = once(this.child, 'close');
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (text) => { this.output += text; });
+    }
+    this.children = [];
+    ServerNode.all.add(this);
+  }
+
+  get running() {
+    return this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits for the startup line (60 s at most) and reads the node id, URLs and embedded Redis. */
+  async started() {
+    await until(() => STARTED.test(this.output) || !this.running, {
+      timeoutMs: 60_000,
+      message: () => `${this.label} did not print its startup line; output:\n${this.output}`,
+      failFast: this.spawnError,
+    });
+    const m = STARTED.exec(this.output);
+    if (m === null) {
+      throw new Error(`${this.label} exited before it started (${JSON.stringify(await this.exited)}); output:\n${this.output}`);
+    }
+    [, this.nodeId, this.pageUrl, this.wsUrl] = m;
+    this.port = Number(new URL(this.pageUrl).port);
+    this.redisUrl = EMBEDDED_REDIS.exec(this.output)?.[1] ?? null;
+    this.children = childrenOf(this.child.pid); // the embedded redis-server, if any
+    return this;
+  }
+
+  /** SIGTERM, then SIGKILL after the deadline; resolves with {code, signal, killed} once its output is read. */
+  async stop(graceMs = 15_000) {
+    let killed = false;
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      const stopped = await Promise.race([this.exited, delay(graceMs, null, { ref: false })]);
+      if (stopped === null && this.running) {
+        this.child.kill('SIGKILL');
+        killed = true;
+      }
+    }
+    const exit = await this.exited;
+    await Promise.race([this.closed, delay(5000, null, { ref: false })]);
+    return { ...exit, killed };
+  }
+}
+
+// Last resort, should the run be cut short before the after hook: kill what we started.
+process.on('exit', () => {
+  for (const node of ServerNode.all) {
+    if (node.running) node.child.kill('SIGKILL');
+    node.children.forEach(killIfAlive);
+  }
+});
+
+/**
+ * The live child processes of `pid` as {pid, start} (Linux /proc; elsewhere none). The start
+ * time tells a process from a later one that got the same pid.
+ */
+function childrenOf(pid) {
+  if (!existsSync('/proc/self/stat')) return [];
+  const children = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat !== null && stat.ppid === pid && stat.state !== 'Z') children.push({ pid: Number(entry), start: stat.start });
+  }
+  return children;
+}
+
+/** {state, ppid, start} from /proc/PID/stat, or null when there is no such process. */
+function procStat(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, "state"
+    return { state: fields[0], ppid: Number(fields[1]), start: fields[19] };
+  } catch {
+    return null;
+  }
+}
+
+/** Still running (not a zombie: a zombie is dead, only its exit status waits to be collected). */
+function isAlive({ pid, start }) {
+  const stat = procStat(pid);
+  return stat !== null && stat.start === start && stat.state !== 'Z';
+}
+
+/** SIGKILL for a process found by childrenOf(), if it still runs. */
+function killIfAlive(proc) {
+  if (isAlive(proc)) {
+    try {
+      process.kill(proc.pid, 'SIGKILL');
+    } catch {
+      // it just exited
+    }
+  }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port) {
+  return new Promise((resolvePromise) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    const done = (result) => {
+      socket.destroy();
+      resolvePromise(result);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(2000, () => done(false));
+  });
+}
+
+/** Polls `condition` (sync or async) every 50 ms until it is truthy or the deadline passes. */
+async function until(condition, { timeoutMs = UI_TIMEOUT_MS, message = 'condition', failFast } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let failure = null;
+  failFast?.then((error) => { failure = error; });
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (failure !== null) throw failure;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'function' ? message() : message}`);
+    }
+    await delay(50);
+  }
+}
+
+// ---------------------------------------------------------------- the page
+
+const rowSelector = (lock, { state, holder, edit } = {}) => `[data-testid="doc"][data-lock="${lock}"]`
+  + (state ? `[data-state="${state}"]` : '')
+  + (holder ? `[data-holder="${holder}"]` : '')
+  + (edit ? `[data-edit="${edit}"]` : '');
+
+const row = (page, lock, attributes) => page.locator(rowSelector(lock, attributes));
+
+/** Waits until the document's row is in the given state (and with the given holder, edit phase). */
+async function expectRow(page, lock, attributes) {
+  await row(page, lock, attributes).waitFor({ timeout: UI_TIMEOUT_MS });
+  return row(page, lock);
+}
+
+/** Waits for a log entry of this kind about this lock; returns its text. */
+async function expectLog(page, kind, lock) {
+  const entry = page.locator(`[data-testid="log-entry"][data-kind="${kind}"]${lock ? `[data-lock="${lock}"]` : ''}`).first();
+  await entry.waitFor({ timeout: UI_TIMEOUT_MS });
+  return entry.locator('[data-testid="log-text"]').innerText();
+}
+
+async function click(page, lock, button) {
+  await row(page, lock).locator(`[data-testid="${button}-button"]`).click({ timeout: UI_TIMEOUT_MS });
+}
+
+async function heldToken(page, lock) {
+  const token = await row(page, lock, { state: 'held' }).getAttribute('data-token', { timeout: UI_TIMEOUT_MS });
+  return BigInt(token);
+}
+
+/** Through the client API of the page (window.distlock). */
+function apiHeld(page, lock) {
+  return page.evaluate((name) => window.distlock.client.heldLocks.get(name) ?? null, lock);
+}
+
+const browserState = { launching: null, browser: null, pageErrors: [] };
+
+/** A page of its own browser context on `node`, connected through the UI as `name`. */
+async function openPage(node, name, { viewport = DESKTOP, editSeconds = EDIT_SECONDS } = {}) {
+  const context = await browserState.browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.on('pageerror', (error) => browserState.pageErrors.push(`${name}: ${error.stack ?? error}`));
+  await page.goto(`${node.pageUrl}?edit=${editSeconds}`);
+  await page.waitForFunction(() => window.distlock !== undefined, null, { timeout: UI_TIMEOUT_MS });
+  await page.getByTestId('name-input').fill(name);
+  await page.getByTestId('connect-button').click();
+  await page.locator('[data-testid="connection-status"][data-status="connected"]').waitFor();
+  return page;
+}
+
+async function screenshot(page, file, options = {}) {
+  await page.screenshot({ path: join(OUT, file), animations: 'disabled', ...options });
+}
+
+// ---------------------------------------------------------------- the tests
+
+describe('the demo page in Chromium against two server nodes', { timeout: 120_000 }, () => {
+  let node1;
+  let node2;
+  let alice; // the page on node 1
+  let bob; // the page on node 2
+
+  before(async () => {
+    mkdirSync(OUT, { recursive: true });
+    assert.ok(existsSync(JAR), `no server jar at ${JAR}: run "mvn package" in distlock-server first`);
+    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM to its path)`);
+    node1 = new ServerNode('node 1', []);
+    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browserState.launching = launching;
+    launching.catch(() => {}); // awaited below
+    await node1.started();
+    assert.match(node1.redisUrl ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/, `node 1 started no embedded Redis:\n${node1.output}`);
+    node2 = new ServerNode('node 2', ['--redis', node1.redisUrl]);
+    await node2.started();
+    // A browser that does not start fails the run: the tests are never skipped silently.
+    browserState.browser = await launching;
+    alice = await openPage(node1, 'Alice');
+    bob = await openPage(node2, 'Bob');
+  });
+
+  after(async () => {
+    // Whatever happened: close the browser, stop our two nodes, and make sure node 1's
+    // embedded redis-server is gone. Only processes this file started are touched.
+    const browser = await browserState.launching?.catch(() => null);
+    await Promise.race([browser?.close(), delay(10_000, null, { ref: false })]).catch(() => {});
+    for (const node of [node2, node1]) {
+      if (node === undefined) continue;
+      await node.stop();
+      writeFileSync(join(OUT, `${node.label.replace(' ', '')}.log`), node.output);
+      node.children.forEach(killIfAlive); // only needed if node 1 itself had to be killed
+    }
+  });
+
+  test('each page says which node it is connected to, and exposes the client', async () => {
+    for (const [page, node, name] of [[alice, node1, 'Alice'], [bob, node2, 'Bob']]) {
+      assert.equal(await page.getByTestId('node-id').innerText(), node.nodeId);
+      assert.equal(await page.getByTestId('node-address').innerText(), `127.0.0.1:${node.port}`);
+      assert.equal(await page.getByTestId('connection-status').innerText(), `Connected as ${name}`);
+      assert.match(await expectLog(page, 'connected'), new RegExp(`Connected to node ${node.nodeId} as ${name}`));
+      const api = await page.evaluate(() => ({
+        session: window.distlock.client.session,
+        isClient: window.distlock.client instanceof window.distlock.DistLockClient,
+      }));
+      assert.equal(api.session.name, name);
+      assert.ok(api.isClient);
+    }
+    assert.notEqual(node1.nodeId, node2.nodeId);
+    for (const lock of ['Quarterly report', 'Roadmap', 'Budget']) {
+      await expectRow(bob, lock, { state: 'free' });
+    }
+  });
+
+  test('UI: the second page gets WAIT naming the holder, RETRY when it unlocks, then a larger token', async () => {
+    await click(alice, 'Roadmap', 'lock');
+    await expectRow(alice, 'Roadmap', { state: 'held' });
+    const first = await heldToken(alice, 'Roadmap');
+    assert.equal(BigInt(await apiHeld(alice, 'Roadmap')), first, 'the UI shows the token the client holds');
+    assert.match(await expectLog(alice, 'locked', 'Roadmap'), new RegExp(`LOCKED with fencing token ${first}`));
+
+    await click(bob, 'Roadmap', 'lock');
+    const waiting = await expectRow(bob, 'Roadmap', { state: 'waiting', holder: 'Alice' });
+    assert.equal(await waiting.getByTestId('doc-state').innerText(), 'Held by Alice');
+    assert.match(await expectLog(bob, 'wait', 'Roadmap'), /held by Alice: WAIT/);
+    assert.equal(await apiHeld(bob, 'Roadmap'), null);
+
+    await click(alice, 'Roadmap', 'unlock');
+    await expectRow(alice, 'Roadmap', { state: 'free' });
+    assert.match(await expectLog(bob, 'retry', 'Roadmap'), /server said RETRY/);
+    await expectRow(bob, 'Roadmap', { state: 'free' });
+
+    await click(bob, 'Roadmap', 'lock');
+    await expectRow(bob, 'Roadmap', { state: 'held' });
+    const second = await heldToken(bob, 'Roadmap');
+    assert.ok(second > first, `the second token ${second} is larger than the first ${first}`);
+    assert.equal(BigInt(await apiHeld(bob, 'Roadmap')), second);
+
+    await click(bob, 'Roadmap', 'unlock');
+    await expectRow(bob, 'Roadmap', { state: 'free' });
+  });
+
+  test('API: lock() answers WAIT with the holder, a retry event follows the unlock, then a larger token', async () => {
+    const lock = 'api-doc';
+    const first = await alice.evaluate((name) => window.distlock.client.lock(name), lock);
+    assert.equal(first.status, 'LOCKED');
+    await bob.evaluate((name) => {
+      const { client } = window.distlock;
+      window.retried = new Promise((resolveRetry) => {
+        const off = client.on('retry', (detail) => {
+          if (detail.lock === name) {
+            off();
+            resolveRetry(detail);
+          }
+        });
+      });
+    }, lock);
+    const wait = await bob.evaluate((name) => window.distlock.client.lock(name), lock);
+    assert.deepEqual(wait, { status: 'WAIT', holder: 'Alice' });
+    // the page shows locks taken through the API too
+    await expectRow(alice, lock, { state: 'held' });
+    await expectRow(bob, lock, { state: 'waiting', holder: 'Alice' });
+
+    await alice.evaluate((name) => window.distlock.client.unlock(name), lock);
+    const retry = await bob.evaluate(() => window.retried);
+    assert.deepEqual(retry, { lock });
+    const second = await bob.evaluate((name) => window.distlock.client.lock(name), lock);
+    assert.equal(second.status, 'LOCKED');
+    assert.ok(second.token > first.token, `${second.token} > ${first.token}`);
+    await expectRow(bob, lock, { state: 'held' });
+    await bob.evaluate((name) => window.distlock.client.unlock(name), lock);
+  });
+
+  test('API: request() runs the callbacks of both pages one at a time, never overlapping', async () => {
+    const perPage = 4;
+    const run = (page) => page.evaluate(async ({ name, count, holdMs }) => {
+      const { client } = window.distlock;
+      const turns = [];
+      await Promise.all(Array.from({ length: count }, () => client.request(name, async ({ token }) => {
+        const enter = Date.now();
+        await new Promise((resolveHold) => setTimeout(resolveHold, holdMs)); // the "work" while holding
+        turns.push({ enter, exit: Date.now(), token });
+      })));
+      return turns;
+    }, { name: 'shared-doc', count: perPage, holdMs: 150 });
+
+    const [aliceTurns, bobTurns] = await Promise.all([run(alice), run(bob)]);
+    assert.equal(aliceTurns.length, perPage, 'every request() of the first page ran');
+    assert.equal(bobTurns.length, perPage, 'every request() of the second page ran');
+    const turns = [...aliceTurns.map((t) => ({ ...t, page: 'Alice' })), ...bobTurns.map((t) => ({ ...t, page: 'Bob' }))]
+      .sort((a, b) => a.enter - b.enter);
+    for (let i = 1; i < turns.length; i++) {
+      const [previous, current] = [turns[i - 1], turns[i]];
+      assert.ok(current.enter >= previous.exit,
+        `${current.page}'s callback entered at ${current.enter}, before ${previous.page}'s left at ${previous.exit}: ${JSON.stringify(turns)}`);
+      assert.ok(current.token > previous.token, `fencing tokens grow with every turn: ${JSON.stringify(turns)}`);
+    }
+    assert.equal(await apiHeld(alice, 'shared-doc'), null);
+    assert.equal(await apiHeld(bob, 'shared-doc'), null);
+  });
+
+  test('UI: "Edit when free" on both pages edits one after the other, never at the same time', async () => {
+    const lock = 'Quarterly report';
+    // Record, in each page, when its row shows "editing" (Date.now(): both pages run on this machine).
+    for (const page of [alice, bob]) {
+      await page.evaluate((selector) => {
+        const element = document.querySelector(selector);
+        const edits = [];
+        let current = null;
+        const check = () => {
+          const editing = element.dataset.state === 'editing';
+          if (editing && current === null) {
+            current = { enter: Date.now() };
+          } else if (!editing && current !== null) {
+            edits.push({ ...current, exit: Date.now() });
+            current = null;
+          }
+        };
+        new MutationObserver(check).observe(element, { attributes: true, attributeFilter: ['data-state'] });
+        window.edits = edits;
+      }, rowSelector(lock));
+    }
+
+    await click(alice, lock, 'edit');
+    await expectRow(alice, lock, { state: 'editing' });
+    await click(bob, lock, 'edit');
+    const waiting = await expectRow(bob, lock, { state: 'waiting', holder: 'Alice', edit: 'waiting' });
+    assert.equal(await waiting.getByTestId('edit-button').innerText(), 'Stop waiting');
+    assert.match(await expectLog(bob, 'wait', lock), /held by Alice/);
+
+    await expectRow(bob, lock, { state: 'editing' });
+    assert.match(await expectLog(bob, 'retry', lock), /RETRY/);
+    await expectRow(alice, lock, { state: 'free', edit: 'none' });
+    await expectRow(bob, lock, { state: 'free', edit: 'none' });
+    assert.match(await expectLog(bob, 'edit', lock), /Saved Quarterly report and released the lock/);
+
+    const [aliceEdits, bobEdits] = await Promise.all([alice, bob].map((page) => page.evaluate(() => window.edits)));
+    assert.equal(aliceEdits.length, 1);
+    assert.equal(bobEdits.length, 1);
+    assert.ok(bobEdits[0].enter >= aliceEdits[0].exit,
+      `Bob started editing at ${bobEdits[0].enter}, before Alice stopped at ${aliceEdits[0].exit}`);
+    assert.ok(aliceEdits[0].exit - aliceEdits[0].enter >= EDIT_SECONDS * 1000 - 100, 'the edit lasted its time');
+  });
+
+  test('closing the first tab releases its locks: the second page gets RETRY, then the lock', async () => {
+    for (const page of [alice, bob]) await page.getByTestId('clear-log').click();
+    await click(alice, 'Budget', 'lock');
+    await click(alice, 'Roadmap', 'lock');
+    await expectRow(alice, 'Budget', { state: 'held' });
+    await expectRow(alice, 'Roadmap', { state: 'held' });
+    const aliceBudget = await heldToken(alice, 'Budget');
+
+    await click(bob, 'Budget', 'lock');
+    await expectRow(bob, 'Budget', { state: 'waiting', holder: 'Alice' });
+    await click(bob, 'Roadmap', 'edit');
+    await expectRow(bob, 'Roadmap', { state: 'waiting', holder: 'Alice', edit: 'waiting' });
+
+    await screenshot(alice, 'node1.png');
+    await screenshot(bob, 'node2.png');
+
+    await alice.close(); // the tab, not the browser: its WebSocket closes with it
+    assert.match(await expectLog(bob, 'retry', 'Budget'), /server said RETRY/);
+    await expectRow(bob, 'Budget', { state: 'free' });
+    await click(bob, 'Budget', 'lock');
+    await expectRow(bob, 'Budget', { state: 'held' });
+    assert.ok(await heldToken(bob, 'Budget') > aliceBudget);
+    // the waiting edit asks again by itself after its RETRY, gets the lock, edits and releases
+    await expectLog(bob, 'retry', 'Roadmap');
+    await expectLog(bob, 'locked', 'Roadmap');
+    await expectRow(bob, 'Roadmap', { state: 'free', edit: 'none' });
+    await click(bob, 'Budget', 'unlock');
+    await expectRow(bob, 'Budget', { state: 'free' });
+  });
+
+  test('screenshots for people: desktop and phone, with a held lock, a waiting document and a log', async () => {
+    const alice2 = await openPage(node1, 'Alice', { editSeconds: 60 });
+    const bob2 = await openPage(node2, 'Bob', { editSeconds: 5 }); // the page's default, for the picture
+    await click(alice2, 'Budget', 'lock');
+    await expectRow(alice2, 'Budget', { state: 'held' });
+    await click(bob2, 'Roadmap', 'lock');
+    await expectRow(bob2, 'Roadmap', { state: 'held' });
+    await click(bob2, 'Budget', 'lock');
+    await expectRow(bob2, 'Budget', { state: 'waiting', holder: 'Alice' });
+    await click(alice2, 'Budget', 'unlock');
+    await expectLog(bob2, 'retry', 'Budget');
+    await click(bob2, 'Budget', 'lock');
+    await expectRow(bob2, 'Budget', { state: 'held' });
+    await click(alice2, 'Quarterly report', 'edit');
+    await expectRow(alice2, 'Quarterly report', { state: 'editing' });
+    await click(bob2, 'Quarterly report', 'edit');
+    await expectRow(bob2, 'Quarterly report', { state: 'waiting', holder: 'Alice', edit: 'waiting' });
+    await click(alice2, 'Roadmap', 'lock');
+    await expectRow(alice2, 'Roadmap', { state: 'waiting', holder: 'Bob' });
+
+    await screenshot(bob2, 'demo-page.png');
+    await screenshot(alice2, 'demo-page-editing.png');
+    await bob2.setViewportSize(PHONE);
+    const overflow = await bob2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling at ${PHONE.width} px (overflow ${overflow} px)`);
+    await screenshot(bob2, 'phone.png', { fullPage: true });
+    await Promise.all([alice2.context().close(), bob2.context().close()]);
+  });
+
+  test('no page threw an uncaught error', () => {
+    assert.deepEqual(browserState.pageErrors, []);
+  });
+
+  test('SIGTERM stops both nodes, and node 1 its embedded redis-server', async () => {
+    await browserState.browser.close();
+    const redisPort = Number(new URL(node1.redisUrl).port);
+    assert.ok(await accepts(redisPort), 'the embedded Redis listens while node 1 runs');
+    if (existsSync('/proc/self/stat')) {
+      assert.equal(node1.children.length, 1, 'node 1 runs one child process, its redis-server');
+    }
+
+    for (const node of [node2, node1]) {
+      const { code, signal, killed } = await node.stop();
+      assert.ok(!killed, `${node.label} stopped on SIGTERM (it had to be killed); output:\n${node.output}`);
+      assert.ok([0, 143].includes(code) || signal === 'SIGTERM', `${node.label} exit: ${code} ${signal}`);
+      assert.match(node.output, new RegExp(`distlock node ${node.nodeId} stopped`));
+    }
+    await until(() => node1.children.every((proc) => !isAlive(proc)), { message: 'the embedded redis-server to exit' });
+    await until(async () => !(await accepts(redisPort)), { message: `nothing listening on the Redis port ${redisPort}` });
+  });
+});

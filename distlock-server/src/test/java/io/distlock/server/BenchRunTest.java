@@ -1,0 +1,59 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code distlock-server bench}, for a second or so per phase, against a server in this JVM and a real Redis. */
+class BenchRunTest {
+
+    @Test
+    void benchRunsTheMixedScenarioOverWebSocketAndDirectAndWritesTheResults(@TempDir Path dir) throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).rateLimit(1_000_000).lease(Duration.ofSeconds(5)).build())) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            Path json = dir.resolve("run.json");
+
+            int code = ServerCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8),
+                    "bench", "--url", server.webSocketUri().toString(), "--sessions", "4", "--scenario", "mixed",
+                    "--warmup", "0s", "--duration", "1s", "--direct", redis.url(), "--redis-stats", redis.url(),
+                    "--json", json.toString(), "--hgrm", dir.resolve("run.hgrm").toString());
+
+            String printed = out.toString(StandardCharsets.UTF_8);
+            assertThat(code).as("exit code; printed:%n%s%n%s", printed, err).isZero();
+            assertThat(printed).contains("[websocket", "pairs/s", "scenario mixed, 4 sessions", "lock+unlock p50 µs");
+            JsonNode result = new ObjectMapper().readTree(json.toFile());
+            assertThat(result.get("target").asText()).isEqualTo("websocket");
+            assertThat(result.get("pairs_per_s").asDouble()).isPositive();
+            assertThat(result.get("pair_p50_us").asDouble()).isPositive();
+            assertThat(result.get("pair_p99_us").asDouble()).isGreaterThanOrEqualTo(result.get("pair_p50_us").asDouble());
+            assertThat(result.get("errors").asLong()).isZero();
+            assertThat(result.get("violations").asLong()).isZero();
+            assertThat(result.get("grants_checked").asLong()).isPositive();
+            assertThat(result.get("redis_commands_per_pair").asDouble()).isGreaterThan(1.5);
+            JsonNode direct = result.get("phases").get("direct");
+            assertThat(direct.get("errors").asLong()).isZero();
+            assertThat(direct.get("violations").asLong()).isZero();
+            assertThat(direct.get("pairs_per_s").asDouble()).isPositive();
+            assertThat(result.get("ratios").get("pair_p50_websocket_vs_direct").isNumber()).isTrue();
+            assertThat(Files.readString(dir.resolve("run.hgrm"))).contains("Percentile");
+            assertThat(dir.resolve("run-direct.hgrm")).exists();
+        }
+    }
+}

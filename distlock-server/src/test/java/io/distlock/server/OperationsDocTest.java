@@ -1,0 +1,48 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.redisson.config.Config;
+
+import picocli.CommandLine;
+
+/** docs/operations.md stays true: its Redisson samples parse, and it documents every option. */
+class OperationsDocTest {
+
+    private static String doc;
+
+    @BeforeAll
+    static void read() throws IOException {
+        doc = Files.readString(Path.of("..", "docs", "operations.md"));
+    }
+
+    @Test
+    void theRedissonSamplesAreValidRedissonConfigurations() throws IOException {
+        List<Config> configs = new ArrayList<>();
+        Matcher yaml = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(doc);
+        while (yaml.find()) {
+            configs.add(Config.fromYAML(yaml.group(1)));
+        }
+        assertThat(configs).hasSize(2);
+        assertThat(configs.get(0).isSentinelConfig()).isTrue();
+        assertThat(configs.get(1).isClusterConfig()).isTrue();
+    }
+
+    @Test
+    void everyOptionOfTheCommandLineIsDocumented() {
+        CommandLine cl = ServerCommand.commandLine(new ServerCommand(System.out, System.err));
+        for (CommandLine.Model.OptionSpec option : cl.getCommandSpec().options()) {
+            assertThat(doc).as("operations.md documents %s", option.longestName()).contains("`" + option.longestName());
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+import picocli.CommandLine;
+
+/** The command line: parsing, help, version, and the one-line errors (only the paths that do not start a server). */
+class ServerCommandTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    @Test
+    void noArgumentsGiveTheDefaults() {
+        assertThat(ServerCommand.parse()).usingRecursiveComparison().isEqualTo(ServerOptions.defaults());
+    }
+
+    @Test
+    void everyOptionIsParsed() {
+        ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
+                "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
+                "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
+                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000",
+                "--max-connections", "500", "--max-queued-bytes", "262144", "--verbose");
+        assertThat(o.port()).isEqualTo(9000);
+        assertThat(o.host()).isEqualTo("127.0.0.1");
+        assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
+        assertThat(o.path()).isEqualTo("/locks");
+        assertThat(o.lease()).isEqualTo(Duration.ofMillis(2500));
+        assertThat(o.allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com", "http://localhost:3000");
+        assertThat(o.hideHolder()).isTrue();
+        assertThat(o.keyPrefix()).isEqualTo("app1");
+        assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
+        assertThat(o.dataLossQuarantine()).isFalse();
+        assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.maxConnections()).isEqualTo(500);
+        assertThat(o.maxQueuedBytes()).isEqualTo(262_144);
+
+        assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
+        assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
+        assertThat(ServerCommand.parse("--replica-sync-ms", "0").replicaSync()).isZero();
+    }
+
+    @Test
+    void replicaSyncDefaultsToOneSecondAndFollowsAShortLease() {
+        assertThat(ServerCommand.parse().replicaSync()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(ServerCommand.parse().pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(ServerCommand.parse().maxConnections()).isEqualTo(10_000);
+        assertThat(ServerCommand.parse().maxQueuedBytes()).isEqualTo(1L << 20);
+        assertThat(ServerCommand.parse("--lease-ms", "1500").replicaSync()).isEqualTo(Duration.ofMillis(500));
+        assertThat(ServerCommand.parse("--lease-ms", "1500", "--replica-sync-ms", "0").replicaSync()).isZero();
+    }
+
+    @Test
+    void badValuesAreParameterErrors() {
+        assertThatThrownBy(() -> ServerCommand.parse("--port", "http")).isInstanceOf(CommandLine.ParameterException.class);
+        assertThatThrownBy(() -> ServerCommand.parse("--lease-ms", "10")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("lease must be at least 300 ms");
+        assertThatThrownBy(() -> ServerCommand.parse("--redis", "redis://h:1", "--redis-config", "r.yaml"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("not both");
+        assertThatThrownBy(() -> ServerCommand.parse("--replica-sync-ms", "-1")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerCommand.parse("--lease-ms", "2000", "--replica-sync-ms", "1000"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("replica sync must be at most a third of the lease");
+        assertThatThrownBy(() -> ServerCommand.parse("--ping-ms", "5")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("ping interval must be at least 10 ms");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "0")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("max connections must be at least 1");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-queued-bytes", "65536")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("max queued bytes must be at least 131072");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "many")).isInstanceOf(CommandLine.ParameterException.class);
+    }
+
+    @Test
+    void helpListsEveryOptionAndExitsZero() {
+        assertThat(run("--help")).isZero();
+        assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
+                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms",
+                "--max-connections", "--max-queued-bytes", "--verbose", "--version", "default: 8080",
+                "default: 10000)", "default: 1048576,");
+    }
+
+    @Test
+    void versionNamesTheServer() {
+        assertThat(run("--version")).isZero();
+        assertThat(text(out)).startsWith("distlock-server ");
+    }
+
+    @Test
+    void aBadOptionIsOneLineAndAHintWithExitCode2() {
+        assertThat(run("--port", "eighty")).isEqualTo(2);
+        assertThat(text(err).lines()).hasSize(2);
+        assertThat(text(err)).startsWith("distlock-server: ").contains("--port").contains("--help");
+    }
+
+    @Test
+    void aPortInUseIsOneLineWithExitCode1() throws IOException {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("127.0.0.1", 0));
+            assertThat(run("--host", "127.0.0.1", "--port", Integer.toString(taken.getLocalPort()))).isEqualTo(1);
+            assertThat(text(err).lines()).containsExactly("distlock-server: port " + taken.getLocalPort()
+                    + " is already in use on 127.0.0.1 (another server is listening there; choose another with --port)");
+        }
+    }
+
+    @Test
+    void aMissingRedissonFileIsOneLineWithExitCode1() {
+        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", "/no/such/redisson.yaml")).isEqualTo(1);
+        assertThat(text(err).lines()).containsExactly("distlock-server: Redisson configuration file /no/such/redisson.yaml does not exist");
+    }
+
+    private int run(String... args) {
+        return ServerCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), args);
+    }
+
+    private static String text(ByteArrayOutputStream stream) {
+        return stream.toString(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,117 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import io.distlock.websocket.EndpointOptions;
+
+import org.junit.jupiter.api.Test;
+
+class ServerOptionsTest {
+
+    @Test
+    void defaultsAreThoseOfTheCommandLine() {
+        ServerOptions o = ServerOptions.defaults();
+        assertThat(o.host()).isEqualTo("0.0.0.0");
+        assertThat(o.port()).isEqualTo(8080);
+        assertThat(o.path()).isEqualTo("/distlock/lock");
+        assertThat(o.lease()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(o.keyPrefix()).isEqualTo("distlock");
+        assertThat(o.embeddedRedis()).isTrue();
+        assertThat(o.hideHolder()).isFalse();
+        assertThat(o.dataLossQuarantine()).isTrue();
+        assertThat(o.allowedOrigins()).isEmpty();
+        assertThat(o.rateLimit()).isEqualTo(200);
+        assertThat(o.replicaSync()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(o.maxConnections()).isEqualTo(10_000);
+        assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
+    }
+
+    @Test
+    void connectionAndQueueLimitsAreTheEndpointsUnlessSet() {
+        EndpointOptions endpoint = EndpointOptions.defaults();
+        assertThat(ServerOptions.defaults().maxConnections()).isEqualTo(endpoint.maxConnections());
+        assertThat(ServerOptions.defaults().maxQueuedBytes()).isEqualTo(endpoint.maxQueuedBytes());
+
+        ServerOptions o = ServerOptions.builder().maxConnections(1).maxQueuedBytes(131_072).build();
+        assertThat(o.maxConnections()).isEqualTo(1);
+        assertThat(o.maxQueuedBytes()).isEqualTo(131_072);
+        assertThat(o.toString()).contains("maxConnections=1", "maxQueuedBytes=131072");
+    }
+
+    @Test
+    void aWildcardHostListensEverywhere() {
+        assertThat(ServerOptions.defaults().listensEverywhere()).isTrue();
+        assertThat(ServerOptions.builder().host("::").build().listensEverywhere()).isTrue();
+        assertThat(ServerOptions.builder().host("127.0.0.1").build().listensEverywhere()).isFalse();
+    }
+
+    @Test
+    void originsAreKeptAsGivenAndAStarAllowsAny() {
+        ServerOptions o = ServerOptions.builder().allowedOrigins(List.of("https://app.example.com", "http://localhost:3000")).build();
+        assertThat(o.allowedOrigins()).containsExactly("https://app.example.com", "http://localhost:3000");
+        assertThat(ServerOptions.builder().allowedOrigins(List.of("*")).build().allowedOrigins()).containsExactly("*");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("*", "https://app.example.com")))
+                .hasMessageContaining("alone");
+    }
+
+    @Test
+    void badSettingsAreRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> ServerOptions.builder().port(70_000)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ServerOptions.builder().port(-1)).hasMessageContaining("port");
+        assertThatThrownBy(() -> ServerOptions.builder().path("distlock")).hasMessageContaining("path");
+        assertThatThrownBy(() -> ServerOptions.builder().path("/a\"b")).hasMessageContaining("path");
+        assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofMillis(299))).hasMessageContaining("lease");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("https://app.example.com/page")))
+                .hasMessageContaining("origin");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("app.example.com")))
+                .hasMessageContaining("origin");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("http://localhost:6379")).hasMessageContaining("Redis URL");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost")).hasMessageContaining("Redis URL");
+        assertThatThrownBy(() -> ServerOptions.builder().keyPrefix("a b")).hasMessageContaining("key prefix");
+        assertThatThrownBy(() -> ServerOptions.builder().host("")).hasMessageContaining("host");
+        assertThatThrownBy(() -> ServerOptions.builder().rateLimit(0)).hasMessageContaining("rate limit");
+        assertThatThrownBy(() -> ServerOptions.builder().replicaSync(Duration.ofMillis(-1))).hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofSeconds(2)).replicaSync(Duration.ofSeconds(1)).build())
+                .hasMessageContaining("replica sync");
+        assertThatThrownBy(() -> ServerOptions.builder().pingInterval(Duration.ofMillis(9))).hasMessageContaining("ping interval");
+        assertThatThrownBy(() -> ServerOptions.builder().maxConnections(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("max connections must be at least 1, was 0");
+        assertThatThrownBy(() -> ServerOptions.builder().maxQueuedBytes(131_071))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("max queued bytes must be at least 131072 (16 frames of 8192 bytes), was 131071");
+        assertThatThrownBy(() -> ServerOptions.builder().maxQueuedBytes(0)).hasMessageContaining("max queued bytes");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://127.0.0.1:6379").redisConfig(Path.of("r.yaml")).build())
+                .hasMessageContaining("not both");
+    }
+
+    @Test
+    void acceptsRedisUrlsWithTlsAndCredentials() {
+        assertThat(ServerOptions.builder().redisUrl("rediss://user:secret@redis.example.com:6380").build().embeddedRedis()).isFalse();
+    }
+
+    @Test
+    void passwordsNeverReachTextMeantForPeople() {
+        assertThat(Redact.url("redis://user:secret@host:6379")).isEqualTo("redis://user:***@host:6379");
+        assertThat(Redact.url("redis://:secret@host:6379")).isEqualTo("redis://:***@host:6379");
+        assertThat(Redact.url("redis://host:6379")).isEqualTo("redis://host:6379");
+        ServerOptions o = ServerOptions.builder().redisUrl("redis://user:secret@host:6379").build();
+        assertThat(o.toString()).doesNotContain("secret");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://user:secret@host"))
+                .hasMessageNotContaining("secret");
+    }
+
+    @Test
+    void toBuilderKeepsEverySetting() {
+        ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
+                .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
+                .hideHolder(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
+                .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000).build();
+        assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
+    }
+}
