@@ -16,10 +16,12 @@ import io.distlock.websocket.EndpointOptions;
 public final class JettyExample implements AutoCloseable {
 
     private final LockService service;
+    private final DistLockEndpoints endpoint;
     private final Server server;
 
-    private JettyExample(LockService service, Server server) {
+    private JettyExample(LockService service, DistLockEndpoints endpoint, Server server) {
         this.service = service;
+        this.endpoint = endpoint;
         this.server = server;
     }
 
@@ -35,25 +37,27 @@ public final class JettyExample implements AutoCloseable {
     /** Connects to Redis, registers the endpoint and listens on every interface at {@code port}. */
     public static JettyExample start(String redisUrl, int port) throws Exception {
         LockService service = LockService.connect(redisUrl, LockConfig.defaults());   // one per JVM
+        DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
         Server server = new Server(port);
         ServletContextHandler context = new ServletContextHandler("/");
         server.setHandler(context);
         JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) ->
-                container.addEndpoint(DistLockEndpoints.config(service, EndpointOptions.defaults())));
+                container.addEndpoint(endpoint.config()));
         try {
             server.start();
         } catch (Exception e) {
             server.stop();
+            endpoint.close();
             service.close();
             throw e;
         }
-        return new JettyExample(service, server);
+        return new JettyExample(service, endpoint, server);
     }
 
     /** Closes every connection (1001) and releases its locks, then stops Jetty. */
     @Override
     public void close() {
-        DistLockEndpoints.closeAll(service);
+        endpoint.close(); // 1001 to every connection, locks released, its threads stopped
         service.close();
         try {
             server.stop();

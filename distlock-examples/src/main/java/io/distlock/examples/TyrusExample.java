@@ -18,10 +18,12 @@ import io.distlock.websocket.EndpointOptions;
 public final class TyrusExample implements AutoCloseable {
 
     private final LockService service;
+    private final DistLockEndpoints endpoint;
     private final ServerContainer container;
 
-    private TyrusExample(LockService service, ServerContainer container) {
+    private TyrusExample(LockService service, DistLockEndpoints endpoint, ServerContainer container) {
         this.service = service;
+        this.endpoint = endpoint;
         this.container = container;
     }
 
@@ -37,22 +39,24 @@ public final class TyrusExample implements AutoCloseable {
     /** Connects to Redis, registers the endpoint and listens on every interface at {@code port}. */
     public static TyrusExample start(String redisUrl, int port) throws Exception {
         LockService service = LockService.connect(redisUrl, LockConfig.defaults());   // one per JVM
+        DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
         ServerContainer container = new GrizzlyServerContainer().createContainer(Map.of());
         try {
-            container.addEndpoint(DistLockEndpoints.config(service, EndpointOptions.defaults()));
+            container.addEndpoint(endpoint.config());
             container.start("/", port);
         } catch (Exception e) {
             container.stop();
+            endpoint.close();
             service.close();
             throw e;
         }
-        return new TyrusExample(service, container);
+        return new TyrusExample(service, endpoint, container);
     }
 
     /** Closes every connection (1001) and releases its locks, then stops the container. */
     @Override
     public void close() {
-        DistLockEndpoints.closeAll(service);
+        endpoint.close(); // 1001 to every connection, locks released, its threads stopped
         service.close();
         container.stop();
     }
