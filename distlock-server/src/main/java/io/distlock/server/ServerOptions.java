@@ -21,6 +21,8 @@ import io.distlock.websocket.EndpointOptions;
  *
  * <p>Redis: {@link #redisUrl()} (one server), or {@link #redisConfig()} (a Redisson YAML file,
  * for Sentinel or Cluster), or neither: then the server starts an embedded {@code redis-server}.
+ *
+ * <p>Long by count, not by logic: one field, getter, builder method and check per option.
  */
 public final class ServerOptions {
 

@@ -5,6 +5,9 @@
 // For the end-to-end tests: elements carry data-testid attributes, rows and log entries
 // carry data-state / data-kind / data-lock, and the client is exposed as
 // window.distlock = {client, DistLockClient}. `?edit=SECONDS` sets how long an edit lasts.
+//
+// One file on purpose (about 500 lines): the page has no build step, so a reader opens one
+// script and sees the whole page.
 
 const PRESET_DOCS = ['Quarterly report', 'Roadmap', 'Budget'];
 const SAMPLE_NAMES = ['Ada', 'Grace', 'Alan', 'Barbara', 'Edsger', 'Leslie', 'Margaret', 'Linus', 'Radia', 'Ken'];
