@@ -58,7 +58,8 @@ export async function build() {
   } finally {
     await bundle.close();
   }
-  const readable = output.code;
+  // rollup ends the code with a sourceMappingURL to a map that is not shipped: only the minified file has one.
+  const readable = output.code.replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n');
   // Map the minified file back to lib/, through rollup's map, with paths relative to src/.
   const rollupMap = output.map;
   rollupMap.sources = rollupMap.sources.map((source) => `../lib/${basename(source)}`);

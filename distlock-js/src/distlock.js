@@ -1355,4 +1355,3 @@ function requireStrings(names) {
 }
 
 export { DistLockClient, DistLockError };
-//# sourceMappingURL=index.js.map
