@@ -237,10 +237,6 @@ public final class LockService implements AutoCloseable {
         return telemetry;
     }
 
-    Ticker ticker() {
-        return config.ticker();
-    }
-
     void telemetry(Telemetry telemetry) {
         this.telemetry = telemetry;
     }

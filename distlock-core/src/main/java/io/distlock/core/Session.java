@@ -419,7 +419,7 @@ final class Session implements LockSession {
             }
         }
         String attemptId = Long.toString(attempts.incrementAndGet());
-        long sentAt = service.ticker().read();
+        long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, name, names, before.keySet(), attemptId)
                 : store.lock(id, name, names.get(0), before.keySet(), attemptId);

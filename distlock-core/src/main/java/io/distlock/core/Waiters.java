@@ -235,6 +235,8 @@ final class Waiters {
     private void observed(String lock, RedisLockStore.LockState state) {
         // Every grant up to this token has ended: the lock is free, or a newer grant holds it.
         // In a quarantine after a possible data loss nothing can be granted: tell nobody yet, look again when it ends.
+        // A free lock ends every settled wait, whatever its token: one made in a quarantine awaits a token no grant had.
+        // An attempt still out gets the tighter bound, since its answer may name a grant made after this look.
         long endedUpTo = state.quarantined() ? Long.MIN_VALUE : state.free() ? Long.MAX_VALUE : state.token() - 1;
         List<Session> told = new ArrayList<>();
         byLock.computeIfPresent(lock, (k, w) -> {

@@ -145,9 +145,9 @@ public final class TcpProxy implements AutoCloseable {
     }
 
     /**
-     * Sends the captured commands again, in order, on a new connection to the target, reads
-     * the replies for up to a second and forgets them: what a client that resends its
-     * commands after a timeout does. {@code rewrite} may replace a command (a RESP array of
+     * Sends the captured commands again, in order, on a new connection to the target, waits
+     * until Redis has run them all (an ECHO after them comes back) and forgets the replies: what
+     * a client that resends its commands after a timeout does. {@code rewrite} may replace a command (a RESP array of
      * bulk strings) or drop it (null). Returns the number sent.
      */
     public int replayCaptured(UnaryOperator<List<String>> rewrite) {
@@ -169,16 +169,20 @@ public final class TcpProxy implements AutoCloseable {
                 out.write(Resp.encode(replaced));
                 sent++;
             }
+            // Last, an ECHO of a marker: once its reply is read, Redis has run every command before it.
+            String marker = "replayed-" + System.nanoTime();
+            out.write(Resp.encode(List.of("ECHO", marker)));
             out.flush();
-            socket.setSoTimeout(1000);
+            socket.setSoTimeout(CONNECT_TIMEOUT_MILLIS);
             InputStream in = socket.getInputStream();
             byte[] buffer = new byte[CHUNK];
-            try {
-                while (in.read(buffer) >= 0) {
-                    // the replies are of no interest; reading them lets Redis finish
-                }
-            } catch (java.net.SocketTimeoutException quiet) {
-                // no more replies
+            String tail = "";
+            for (int n; !tail.contains(marker) && (n = in.read(buffer)) >= 0; ) {
+                tail = tail.substring(Math.max(0, tail.length() - marker.length()))
+                        + new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1);
+            }
+            if (!tail.contains(marker)) {
+                throw new IllegalStateException("the replay connection closed before Redis ran every command");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot replay to 127.0.0.1:" + targetPort, e);

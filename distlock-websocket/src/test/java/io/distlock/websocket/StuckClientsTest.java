@@ -10,6 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.AfterAll;
@@ -38,6 +41,12 @@ class StuckClientsTest {
         t.setDaemon(true);
         return t;
     });
+    /** Paces each stuck client's pongs, one thread per client: a pong into a full socket blocks. */
+    private final ScheduledExecutorService pongs = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "stuck-client-pongs");
+        t.setDaemon(true);
+        return t;
+    });
     private final List<RawWebSocket> sockets = new ArrayList<>();
 
     @BeforeAll
@@ -50,6 +59,7 @@ class StuckClientsTest {
     void stop() {
         sockets.forEach(RawWebSocket::close); // also ends the writes of stuck clients' threads
         clients.shutdownNow();
+        pongs.shutdownNow();
         if (node != null) {
             node.close();
         }
@@ -63,7 +73,7 @@ class StuckClientsTest {
             sockets.add(stuck);
             stuck.sendText(WsClient.json("action", "connect", "param", "stuck-" + i));
             AtomicLong count = provoked[i];
-            clients.execute(() -> floodWithoutReading(stuck, count));
+            clients.execute(() -> floodWithoutReading(stuck, count, pongs));
         }
         // Both stuck clients have made the server write more than their sockets hold: the
         // server's writes to them are blocked. Jetty then stops reading from them too, so
@@ -128,11 +138,12 @@ class StuckClientsTest {
     /**
      * Never reads. Sends pings, which the container answers with pongs of the same size, until
      * it has provoked {@link #FLOOD_BYTES} of them; each batch ends with an unsolicited pong,
-     * which the endpoint counts as the client being alive. Then one pong every 50 ms. Pings,
+     * which the endpoint counts as the client being alive. Then one pong every 50 ms, until a
+     * write fails. Pings,
      * not requests: a request's reply would keep the endpoint's own send in flight, and it
      * does not ping a connection with a send in flight.
      */
-    private static void floodWithoutReading(RawWebSocket ws, AtomicLong provoked) {
+    private static void floodWithoutReading(RawWebSocket ws, AtomicLong provoked, ScheduledExecutorService pongs) {
         byte[] payload = new byte[125];
         byte[] pong = RawWebSocket.encode(true, 0, 0xA, true, new byte[] {'a'});
         ByteArrayOutputStream batch = new ByteArrayOutputStream();
@@ -148,12 +159,15 @@ class StuckClientsTest {
             }
             provoked.addAndGet(pings * (2L + payload.length));
         }
-        while (ws.trySendBytes(pong)) {
-            try {
-                Thread.sleep(50); // the client's own pace, not a test's wait
-            } catch (InterruptedException e) {
-                return;
-            }
+        Future<?>[] pacing = new Future<?>[1];
+        synchronized (pacing) {
+            pacing[0] = pongs.scheduleWithFixedDelay(() -> {
+                if (!ws.trySendBytes(pong)) {
+                    synchronized (pacing) {
+                        pacing[0].cancel(false); // the server closed: this client is done
+                    }
+                }
+            }, 0, 50, TimeUnit.MILLISECONDS);
         }
     }
 }
