@@ -19,6 +19,7 @@ public final class LockConfig {
     private final int maxLockNameLength;
     private final int maxLocksPerSession;
     private final int maxLocksPerRequest;
+    private final int maxQueueLength;
     private final Executor callbackExecutor;
     private final Duration replicaSync;
     /** As set on the builder; {@code null} for the default, which follows the lease. */
@@ -36,6 +37,7 @@ public final class LockConfig {
         maxLockNameLength = b.maxLockNameLength;
         maxLocksPerSession = b.maxLocksPerSession;
         maxLocksPerRequest = b.maxLocksPerRequest;
+        maxQueueLength = b.maxQueueLength;
         callbackExecutor = b.callbackExecutor;
         replicaSyncSetting = b.replicaSync;
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
@@ -83,6 +85,7 @@ public final class LockConfig {
         return maxLockNameLength;
     }
 
+    /** Most locks a session holds and queues for, together. */
     public int maxLocksPerSession() {
         return maxLocksPerSession;
     }
@@ -90,6 +93,11 @@ public final class LockConfig {
     /** Most names in one {@code lockAll} or {@code unlockAll}. */
     public int maxLocksPerRequest() {
         return maxLocksPerRequest;
+    }
+
+    /** Most sessions queued for one lock, across all nodes; past it a queued request is refused {@link Refusal#TOO_MANY_LOCKS}. */
+    public int maxQueueLength() {
+        return maxQueueLength;
     }
 
     /**
@@ -150,6 +158,7 @@ public final class LockConfig {
         b.maxLockNameLength = maxLockNameLength;
         b.maxLocksPerSession = maxLocksPerSession;
         b.maxLocksPerRequest = maxLocksPerRequest;
+        b.maxQueueLength = maxQueueLength;
         b.callbackExecutor = callbackExecutor;
         b.replicaSync = replicaSyncSetting;
         b.dataLossQuarantine = dataLossQuarantine;
@@ -163,7 +172,7 @@ public final class LockConfig {
     public String toString() {
         return "LockConfig{keyPrefix=" + keyPrefix + ", lease=" + lease + ", tokenMemory=" + tokenMemory
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
-                + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest
+                + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest + ", maxQueueLength=" + maxQueueLength
                 + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + ", newRedis=" + newRedis + "}";
     }
 
@@ -176,6 +185,7 @@ public final class LockConfig {
         private int maxLockNameLength = 256;
         private int maxLocksPerSession = 1_000;
         private int maxLocksPerRequest = 64;
+        private int maxQueueLength = 10_000;
         private Executor callbackExecutor;
         /** {@code null}: the default, which depends on the lease. */
         private Duration replicaSync;
@@ -232,6 +242,11 @@ public final class LockConfig {
 
         public Builder maxLocksPerRequest(int max) {
             this.maxLocksPerRequest = positive("maxLocksPerRequest", max);
+            return this;
+        }
+
+        public Builder maxQueueLength(int max) {
+            this.maxQueueLength = positive("maxQueueLength", max);
             return this;
         }
 

@@ -31,4 +31,13 @@ public interface LockListener {
     default void lost(String lock, LossCause cause) {
         lost(lock);
     }
+
+    /**
+     * A queued request ({@link LockResult.Queued}) was granted: the session holds {@code lock}
+     * from now on, with this fencing token, in this mode.
+     */
+    default void granted(String lock, long token, LockMode mode) { }
+
+    /** A queued request left the queue without a grant. */
+    default void cancelled(String lock, CancelReason reason) { }
 }

@@ -2,8 +2,11 @@ package io.distlock.core;
 
 import static java.util.Objects.requireNonNull;
 
-/** The answer to {@link LockSession#lock(String)}: {@link Locked}, {@link Waiting} or {@link Refused}. */
-public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting, Refused {
+/**
+ * The answer to {@link LockSession#lock(String)}: {@link Locked}, {@link Waiting} or {@link Refused};
+ * to a queued {@link LockSession#lock(String, LockOptions)} also {@link Queued}.
+ */
+public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting, LockResult.Queued, Refused {
 
     /**
      * The session holds the lock.
@@ -30,6 +33,20 @@ public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting
         public static final String RECOVERING = "(recovering)";
 
         public Waiting {
+            requireNonNull(holder, "holder");
+        }
+    }
+
+    /**
+     * The request waits in the lock's queue; {@link LockListener#granted} tells when it is
+     * granted, {@link LockListener#cancelled} if it leaves the queue without a grant.
+     *
+     * @param position its place in the queue, 1 for next
+     * @param holder   the name of the earliest current holder (or of the queue's head while it
+     *                 is being granted), or {@link Waiting#RECOVERING}
+     */
+    record Queued(int position, String holder) implements LockResult {
+        public Queued {
             requireNonNull(holder, "holder");
         }
     }

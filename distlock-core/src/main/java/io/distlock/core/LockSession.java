@@ -39,6 +39,26 @@ public interface LockSession extends AutoCloseable {
     CompletionStage<LockResult> lock(String lock);
 
     /**
+     * Asks for a lock as {@code options} say. With {@link LockOptions#DEFAULT} this is
+     * {@link #lock(String)}. A shared request is granted while the lock is free or held shared and
+     * nobody queues for it. A request that may {@link LockOptions#queue()} and cannot be granted
+     * now joins the lock's queue, one queue across every node, and is answered
+     * {@link LockResult.Queued}; the grant comes later, in queue order, as
+     * {@link LockListener#granted}. A request that may not queue is granted only if nobody queues
+     * for the lock (no queue jumping), otherwise answered {@link LockResult.Waiting}.
+     * Asking again while queued keeps the place. A session that holds the lock gets its token
+     * again, whatever the mode asked.
+     */
+    CompletionStage<LockResult> lock(String lock, LockOptions options);
+
+    /**
+     * Leaves the queue of {@code lock}: no grant will come for that request. Refused with
+     * {@link Refusal#NOT_QUEUED} if the session does not queue for it (a grant that was already
+     * told is not undone: unlock it).
+     */
+    CompletionStage<CancelResult> cancel(String lock);
+
+    /**
      * Releases a lock this session holds; waiters on every node are told. Refused with
      * {@link Refusal#NOT_OWNER}, changing nothing, if this session does not hold it.
      */
@@ -51,6 +71,9 @@ public interface LockSession extends AutoCloseable {
      */
     CompletionStage<MultiLockResult> lockAll(Collection<String> locks);
 
+    /** {@link #lockAll(Collection)} in one mode for all the locks; never queues. */
+    CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode);
+
     /**
      * Releases all the locks or none: if any is not held by this session, refused with
      * {@link Refusal#NOT_OWNER} and nothing is released.
@@ -60,11 +83,14 @@ public interface LockSession extends AutoCloseable {
     /** The locks this session holds now, with their fencing tokens. */
     Map<String, Long> heldLocks();
 
+    /** The locks this session queues for now. */
+    java.util.Set<String> queuedLocks();
+
     /** Whether {@link #close()} or {@link #closeAsync()} was called. */
     boolean isClosed();
 
     /**
-     * Releases every lock this session holds and forgets its waits; completes when Redis has
+     * Releases every lock this session holds, leaves every queue and forgets its waits; completes when Redis has
      * released them. Idempotent.
      */
     CompletionStage<Void> closeAsync();

@@ -6,8 +6,10 @@ public enum Refusal {
     BAD_NAME,
     /** The lock (or one of the locks) is not held by this session. */
     NOT_OWNER,
-    /** The session would hold more locks than allowed, or one request names too many. */
+    /** The session would hold (or queue for) more locks than allowed, one request names too many, or a lock's queue is full. */
     TOO_MANY_LOCKS,
     /** The session was closed. */
-    SESSION_CLOSED
+    SESSION_CLOSED,
+    /** The session is not queued for the lock it asked to leave the queue of. */
+    NOT_QUEUED
 }

@@ -166,6 +166,32 @@ final class Session implements LockSession {
     }
 
     @Override
+    public CompletionStage<LockResult> lock(String lock, LockOptions options) {
+        if (options.equals(LockOptions.DEFAULT)) {
+            return lock(lock);
+        }
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("queued and shared locks: not built yet"));
+    }
+
+    @Override
+    public CompletionStage<CancelResult> cancel(String lock) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("cancel: not built yet"));
+    }
+
+    @Override
+    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
+        if (mode == LockMode.EXCLUSIVE) {
+            return lockAll(locks);
+        }
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("shared locks: not built yet"));
+    }
+
+    @Override
+    public Set<String> queuedLocks() {
+        return Set.of();
+    }
+
+    @Override
     public CompletionStage<UnlockResult> unlock(String lock) {
         boolean refused = closing;
         return enqueue(() -> {
