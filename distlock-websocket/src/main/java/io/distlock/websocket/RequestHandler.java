@@ -1,17 +1,24 @@
 package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.distlock.core.CancelReason;
 import io.distlock.core.LockListener;
+import io.distlock.core.LockMode;
+import io.distlock.core.LockOptions;
 import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
+import io.distlock.core.LossCause;
 import io.distlock.core.MultiLockResult;
 import io.distlock.core.Refused;
 import io.distlock.core.UnlockResult;
@@ -21,6 +28,11 @@ import io.distlock.core.UnlockResult;
  * authorization, mlock size), calls the connection's {@link LockSession}, and shapes each
  * outcome into its reply ({@link Replies}); forwards the session's pushes. What comes in
  * (frames, limits, liveness) and the order replies go out in are the {@link Connection}'s.
+ *
+ * <p>A session speaks the protocol version its {@code connect} asked for: a version 1 session
+ * is answered exactly as before version 2 existed (no new field, status or push); the frames
+ * were parsed for that version ({@link Frames#parse(String, int)}), so a version 1 request
+ * never carries version 2 options here.
  *
  * <p>Called by the container's thread for one frame at a time; replies complete on
  * lock-service threads. The session itself is the connection's, under its monitor.
@@ -32,6 +44,8 @@ final class RequestHandler {
     private final Node node;
     private final Connection connection;
     private final Object principal;
+    /** The pushes of the connection's current session (set at connect, before the session is adopted). */
+    private volatile Pushes pushes;
 
     RequestHandler(Node node, Connection connection, Object principal) {
         this.node = node;
@@ -57,6 +71,7 @@ final class RequestHandler {
                     case MLOCK -> lockAll(s, r, slot);
                     case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
                             result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
+                    case CANCEL -> cancel(s, r, slot);
                     default -> throw new IllegalStateException("unhandled action " + r.action());
                 }
             }
@@ -74,21 +89,25 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
             return;
         }
-        Pushes pushes = new Pushes();
+        Pushes listener = new Pushes(r.version());
         LockSession opened;
         try {
-            opened = node.service.openSession(name, pushes);
+            opened = node.service.openSession(name, listener);
         } catch (IllegalStateException e) {
             slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
         }
-        pushes.owner = opened;
-        if (!connection.adopt(opened)) {
+        listener.owner = opened;
+        pushes = listener;
+        if (!connection.adopt(opened, r.version())) {
             Connection.closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
             return;
         }
         ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
         reply.put("session", opened.id());
+        if (r.version() >= 2) {
+            reply.put("version", r.version());
+        }
         slot.answer(reply);
     }
 
@@ -105,22 +124,52 @@ final class RequestHandler {
     }
 
     private void lock(LockSession s, Request r, ReplySlot slot) {
-        if (!authorized(r.names())) {
+        LockOptions options = r.options();
+        if (!authorized(r.names(), Authorizer.Operation.LOCK, options.mode())) {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
             return;
         }
-        answer(r, slot, s.lock(r.name()), result -> {
+        CompletionStage<LockResult> stage;
+        Pushes p = pushes(s);
+        if (options.queued() && p != null) {
+            // Noted before asking, so that a GRANTED can never come before its request's id is known.
+            Queuing queuing = p.queuing(r.name(), r.id());
+            stage = s.lock(r.name(), options);
+            stage.whenComplete((result, error) -> p.settled(r.name(), queuing, result instanceof LockResult.Queued));
+        } else {
+            stage = options.equals(LockOptions.DEFAULT) ? s.lock(r.name()) : s.lock(r.name(), options);
+        }
+        answer(r, slot, stage, result -> {
             if (result instanceof LockResult.Locked locked) {
                 return Replies.to(r, Status.LOCKED, r.name()).put("token", locked.token());
             }
             if (result instanceof LockResult.Waiting waiting) {
-                ObjectNode reply = Replies.to(r, Status.WAIT, r.name());
-                if (!node.options.hideHolder()) {
-                    reply.put("holder", waiting.holder());
-                }
-                return reply;
+                return withHolder(Replies.to(r, Status.WAIT, r.name()), waiting.holder());
+            }
+            if (result instanceof LockResult.Queued queued) {
+                return withHolder(Replies.to(r, Status.QUEUED, r.name()).put("position", queued.position()), queued.holder());
             }
             return Replies.refused(r, (Refused) result);
+        });
+    }
+
+    private ObjectNode withHolder(ObjectNode reply, String holder) {
+        if (!node.options.hideHolder()) {
+            reply.put("holder", holder);
+        }
+        return reply;
+    }
+
+    private void cancel(LockSession s, Request r, ReplySlot slot) {
+        answer(r, slot, s.cancel(r.name()), result -> {
+            if (result instanceof Refused refused) {
+                return Replies.refused(r, refused);
+            }
+            Pushes p = pushes(s);
+            if (p != null) {
+                p.forget(r.name());
+            }
+            return Replies.to(r, Status.OK, "Cancelled " + r.name());
         });
     }
 
@@ -131,11 +180,13 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
             return;
         }
-        if (!authorized(r.names())) {
+        LockMode mode = r.options().mode();
+        if (!authorized(r.names(), Authorizer.Operation.MLOCK, mode)) {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
             return;
         }
-        answer(r, slot, s.lockAll(r.names()), result -> {
+        CompletionStage<MultiLockResult> stage = mode == LockMode.EXCLUSIVE ? s.lockAll(r.names()) : s.lockAll(r.names(), mode);
+        answer(r, slot, stage, result -> {
             if (result instanceof MultiLockResult.Locked locked) {
                 ObjectNode reply = Replies.to(r, Status.LOCKED, String.join(", ", locked.tokens().keySet()));
                 ObjectNode tokens = reply.putObject("tokens");
@@ -161,10 +212,10 @@ final class RequestHandler {
         return Replies.to(r, Status.OK, message);
     }
 
-    private boolean authorized(List<String> names) {
+    private boolean authorized(List<String> names, Authorizer.Operation operation, LockMode mode) {
         for (String name : names) {
             try {
-                if (!node.options.authorizer().mayLock(principal, name)) {
+                if (!node.options.authorizer().mayLock(principal, name, operation, mode)) {
                     return false;
                 }
             } catch (RuntimeException e) {
@@ -190,18 +241,115 @@ final class RequestHandler {
 
     // ---- pushes ----
 
-    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
+    /**
+     * The pushes of {@code s}, the session a request of this connection is served by; null if
+     * {@code s} is no longer the connection's (a reply that completes after a close), whose
+     * pushes are dropped anyway.
+     */
+    private Pushes pushes(LockSession s) {
+        Pushes p = pushes;
+        return p != null && p.owner == s ? p : null;
+    }
+
+    /** One {@code lock} request that asked to queue: its id (null if it had none) and, until it is answered, the one it replaced. */
+    private static final class Queuing {
+        final JsonNode id;
+        Queuing replaced; // guarded by the map of Pushes that holds it
+
+        Queuing(JsonNode id, Queuing replaced) {
+            this.id = id;
+            this.replaced = replaced;
+        }
+    }
+
+    /**
+     * The pushes of one lock session, in the protocol version it speaks; dropped once it is no
+     * longer this connection's session. Remembers, per lock name, the {@code id} of the latest
+     * {@code lock} request that asked to queue, for the {@code request} field of {@code GRANTED}.
+     */
     private final class Pushes implements LockListener {
         volatile LockSession owner;
+        private final int version;
+        /** The latest request that asked to queue, per lock name; guarded by itself. */
+        private final Map<String, Queuing> queuing = new HashMap<>();
 
-        @Override
-        public void retry(String lock) {
-            connection.push(owner, Status.RETRY, lock);
+        Pushes(int version) {
+            this.version = version;
         }
 
         @Override
-        public void lost(String lock) {
-            connection.push(owner, Status.LOST, lock);
+        public void retry(String lock) {
+            connection.push(owner, Status.RETRY, Frames.pushFrame(Status.RETRY, lock));
+        }
+
+        @Override
+        public void lost(String lock, LossCause cause) {
+            ObjectNode frame = Frames.pushFrame(Status.LOST, lock);
+            if (version >= 2) {
+                frame.put("reason", cause.reason());
+            }
+            connection.push(owner, Status.LOST, frame);
+        }
+
+        @Override
+        public void granted(String lock, long token, LockMode mode) {
+            JsonNode request = forget(lock);
+            ObjectNode frame = Frames.pushFrame(Status.GRANTED, lock).put("token", token).put("mode", mode.wire());
+            if (request != null) {
+                frame.set("request", request);
+            }
+            connection.push(owner, Status.GRANTED, frame);
+        }
+
+        @Override
+        public void cancelled(String lock, CancelReason reason) {
+            forget(lock);
+            connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason()));
+        }
+
+        /** A {@code lock} request with {@code wait} is about to be asked: it is the latest to queue for {@code lock}. */
+        Queuing queuing(String lock, JsonNode id) {
+            synchronized (queuing) {
+                Queuing q = new Queuing(id, queuing.get(lock));
+                queuing.put(lock, q);
+                return q;
+            }
+        }
+
+        /**
+         * The request {@code q} was answered: if it did not queue ({@code LOCKED}, {@code WAIT},
+         * a refusal, a failure), the request it replaced is the latest again, so that what is
+         * remembered never outgrows the locks the session queues for.
+         */
+        void settled(String lock, Queuing q, boolean queued) {
+            synchronized (queuing) {
+                Queuing current = queuing.get(lock);
+                if (queued) {
+                    q.replaced = null;
+                } else if (current == q) {
+                    if (q.replaced == null) {
+                        queuing.remove(lock);
+                    } else {
+                        queuing.put(lock, q.replaced);
+                    }
+                } else {
+                    // A later request, still unanswered, replaced it: take it out of that one's chain.
+                    for (Queuing later = current; later != null; later = later.replaced) {
+                        if (later.replaced == q) {
+                            later.replaced = q.replaced;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Forgets the request that queued for {@code lock} (granted, cancelled); returns its id, or null. */
+        JsonNode forget(String lock) {
+            synchronized (queuing) {
+                Queuing q = queuing.remove(lock);
+                return q == null ? null : q.id;
+            }
         }
     }
 }
