@@ -230,12 +230,14 @@ public final class LockService implements AutoCloseable {
             LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
                     String.valueOf(e.getMessage()));
         }
-        try {
-            listenerIds.forEach(releases::removeListener);
-            grants.removeListener(grantListenerId);
-        } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "Could not unsubscribe from releases: {0}", e.getMessage());
-        }
+        // Not waited for: an unreachable Redis would hold close() up for Redisson's whole retry budget.
+        List<CompletableFuture<Void>> unsubscribing = new ArrayList<>();
+        listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));
+        unsubscribing.add(grants.removeListenerAsync(grantListenerId).toCompletableFuture());
+        unsubscribing.forEach(f -> f.exceptionally(e -> {
+            LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
+            return null;
+        }));
         shutdownThreads();
         if (ownsRedisson) {
             redisson.shutdown();
