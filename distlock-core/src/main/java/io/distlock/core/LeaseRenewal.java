@@ -18,6 +18,10 @@ import java.util.function.Supplier;
  * be proven for two thirds of it is given up and its session told {@code lost} while a sixth of the lease is
  * still left, measured from the send time of the last successful renewal (so before Redis
  * itself can let it go). A lock that Redis says is no longer this session's is lost at once.
+ *
+ * <p>Places in lock queues are kept the same way, in a second batch: each keep-place command
+ * extends the place's lease in Redis, hands over a lock found free, and tells of a grant whose
+ * message was lost. A place not proven for two thirds of the lease is given up ({@code CANCELLED}).
  */
 final class LeaseRenewal {
 
@@ -56,6 +60,8 @@ final class LeaseRenewal {
 
     private record Due(Session session, String lock, Session.Grant grant) { }
 
+    private record DuePlace(Session session, String lock, Session.Place place) { }
+
     private void renewDue() {
         long now = ticker.read();
         List<Due> due = new ArrayList<>();
@@ -73,8 +79,54 @@ final class LeaseRenewal {
                 }
             }
         }
+        List<DuePlace> places = new ArrayList<>();
+        for (Session session : sessions) {
+            for (Map.Entry<String, Session.Place> queued : session.places().entrySet()) {
+                Session.Place place = queued.getValue();
+                long age = now - place.confirmedAtNanos();
+                if (age >= loseAfterNanos) {
+                    if (session.givePlaceUp(queued.getKey(), place)) {
+                        LOG.log(Level.WARNING, "The queue place of session ''{0}'' for lock ''{1}'' could not be kept in time; told it "
+                                + "it is cancelled", session.name(), queued.getKey());
+                    }
+                } else if (age >= renewAfterNanos && !place.busy()) {
+                    places.add(new DuePlace(session, queued.getKey(), place));
+                }
+            }
+        }
         for (int from = 0; from < due.size(); from += BATCH_SIZE) {
             renew(due.subList(from, Math.min(due.size(), from + BATCH_SIZE)), now);
+        }
+        for (int from = 0; from < places.size(); from += BATCH_SIZE) {
+            keep(places.subList(from, Math.min(places.size(), from + BATCH_SIZE)), now);
+        }
+    }
+
+    /** Keeps queue places alive, and learns of grants whose message was lost. */
+    private void keep(List<DuePlace> batch, long sentAt) {
+        List<String> owners = new ArrayList<>(batch.size());
+        List<String> locks = new ArrayList<>(batch.size());
+        for (DuePlace d : batch) {
+            owners.add(d.session().id());
+            locks.add(d.lock());
+        }
+        batch.forEach(d -> d.session().placeKeepSent(d.place()));
+        List<CompletionStage<RedisLockStore.Place>> results;
+        try {
+            results = store.keepPlaces(owners, locks);
+        } catch (RuntimeException | Error e) {
+            batch.forEach(d -> d.session().placeKeepFailed(d.place()));
+            throw e;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            DuePlace d = batch.get(i);
+            results.get(i).whenComplete((where, e) -> {
+                if (e != null) {
+                    d.session().placeKeepFailed(d.place());
+                } else {
+                    d.session().placeKept(d.lock(), d.place(), where, sentAt);
+                }
+            });
         }
     }
 

@@ -57,7 +57,11 @@ public final class LockService implements AutoCloseable {
     private final Executor callbackExecutor;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final RTopic releases;
+    /** This node's grants of queued requests: {@code <prefix>:granted:<node id>}. */
+    private final RTopic grants;
+    private final String nodeId;
     private final List<Integer> listenerIds = new ArrayList<>();
+    private int grantListenerId;
     private volatile boolean closed;
     private volatile Telemetry telemetry = Telemetry.NONE;
 
@@ -65,7 +69,8 @@ public final class LockService implements AutoCloseable {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
         this.ownsRedisson = ownsRedisson;
         this.config = Objects.requireNonNull(config, "config");
-        this.store = new RedisLockStore(redisson, config);
+        this.nodeId = newId();
+        this.store = new RedisLockStore(redisson, config, nodeId);
         if (config.newRedis()) {
             markInService(store, config);
         }
@@ -87,7 +92,10 @@ public final class LockService implements AutoCloseable {
         long leaseMillis = config.lease().toMillis();
         this.waiters = new Waiters(store, scheduler, config.ticker(), leaseMillis);
         this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
+        this.grants = redisson.getTopic(store.grantedChannel(), StringCodec.INSTANCE);
         try {
+            // Grants missed while unsubscribed are found by the next keep-place of lease renewal.
+            grantListenerId = grants.addListener(String.class, (channel, message) -> onGranted(message));
             listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
             listenerIds.add(releases.addListener(new BaseStatusListener() {
                 @Override
@@ -222,15 +230,22 @@ public final class LockService implements AutoCloseable {
             LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
                     String.valueOf(e.getMessage()));
         }
-        try {
-            listenerIds.forEach(releases::removeListener);
-        } catch (RuntimeException e) {
-            LOG.log(Level.DEBUG, "Could not unsubscribe from releases: {0}", e.getMessage());
-        }
+        // Not waited for: an unreachable Redis would hold close() up for Redisson's whole retry budget.
+        List<CompletableFuture<Void>> unsubscribing = new ArrayList<>();
+        listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));
+        unsubscribing.add(grants.removeListenerAsync(grantListenerId).toCompletableFuture());
+        unsubscribing.forEach(f -> f.exceptionally(e -> {
+            LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
+            return null;
+        }));
         shutdownThreads();
         if (ownsRedisson) {
             redisson.shutdown();
         }
+    }
+
+    Scheduler scheduler() {
+        return scheduler;
     }
 
     Telemetry telemetry() {
@@ -278,6 +293,20 @@ public final class LockService implements AutoCloseable {
             return;
         }
         waiters.released(released.lock(), released.token(), released.releasedAtMicros());
+    }
+
+    private void onGranted(String message) {
+        RedisLockStore.Granted granted;
+        try {
+            granted = RedisLockStore.Granted.parse(message);
+        } catch (IllegalArgumentException e) {
+            LOG.log(Level.WARNING, "Ignored a malformed grant message: {0}", message);
+            return;
+        }
+        Session session = sessions.get(granted.owner());
+        if (session != null) {
+            session.grantFound(granted.lock(), granted.token(), granted.mode());
+        }
     }
 
     private void shutdownThreads() {

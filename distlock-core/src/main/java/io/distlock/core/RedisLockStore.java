@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -64,48 +65,21 @@ final class RedisLockStore {
     /** Marks a Redis that was started empty just now as in service ({@code KEYS[1]}: the marker), unless marked already. */
     private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
 
-    /**
-     * Lock ({@code KEYS}: the lock, the quarantine marker; {@code ARGV}: owner, holder, lease, ask
-     * for replicas, quarantine on, held flags, attempt id): {@code {1, token, fresh, replicas}}
-     * ({@code fresh} is 1 for a new grant, 0 for a re-lock) or {@code {0, holder, token, pttl,
-     * replicas}}; during a quarantine {@code holder} is nil, {@code token} the one a grant would
-     * have had, {@code pttl} what is left of the quarantine.
-     */
-    private static final LuaScript LOCK = LuaScript.load("replicas", "quarantine", "stale", "lock");
-
-    /**
-     * Lock all ({@code KEYS}: the locks, then the quarantine marker): {@code {1, (token,
-     * fresh)..., replicas}} in key order, or {@code {0, (index, holder, token, pttl)...,
-     * replicas}}; during a quarantine, every requested lock that is free, with a nil holder as
-     * in {@link #LOCK}.
-     */
-    private static final LuaScript LOCK_ALL = LuaScript.load("replicas", "quarantine", "stale", "lock-all");
-
-    /**
-     * Unlock the grant named by {@code ARGV}: owner, token memory, channel, lock name, then the
-     * grant's token or its attempt id (the other empty). 1, or 0 if that grant does not hold the
-     * lock (nothing changed): a late release of an older grant leaves a newer one alone.
-     */
-    private static final LuaScript UNLOCK = LuaScript.load("unlock");
-
-    /**
-     * Unlock all: 1, or 0 if any is not held by the grant named (nothing changed). {@code ARGV}:
-     * owner, token memory, channel, the names, then their tokens.
-     */
-    private static final LuaScript UNLOCK_ALL = LuaScript.load("unlock-all");
-
-    /** Renew ({@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
+    // The scripts that grant or release share the helpers of queue.lua (and what it uses); each
+    // file says its keys, arguments and answer.
+    private static final LuaScript LOCK = withQueue("lock");
+    private static final LuaScript LOCK_ALL = withQueue("lock-all");
+    private static final LuaScript UNLOCK = withQueue("unlock");
+    private static final LuaScript UNLOCK_ALL = withQueue("unlock-all");
+    private static final LuaScript KEEP_PLACE = withQueue("keep-place");
+    private static final LuaScript LEAVE = withQueue("leave");
+    private static final LuaScript PEEK = withQueue("peek");
+    /** Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
     private static final LuaScript RENEW = LuaScript.load("renew");
 
-    /**
-     * Peek ({@code KEYS}: the lock, the quarantine marker; {@code ARGV[1]} is 1 when the
-     * quarantine is on): {@code {owner or '', token or '', pttl, 0}}, or, for a free lock while a
-     * quarantine runs, {@code {'', token or '', what is left of the quarantine, 1}}: a re-check
-     * does not tell waiters a lock is free while no lock can be granted. It only honours a
-     * quarantine that a grant started; it does not look for a data loss itself. A fifth element
-     * is the Redis clock in µs: any later grant of the lock has a larger token.
-     */
-    private static final LuaScript PEEK = LuaScript.load("peek");
+    private static LuaScript withQueue(String script) {
+        return LuaScript.load("replicas", "quarantine", "stale", "queue", script);
+    }
 
     /**
      * What a lock looks like in Redis: {@code owner} is empty when nobody holds it. While a
@@ -154,11 +128,52 @@ final class RedisLockStore {
     /** One lock held by another session, as seen by a lock attempt. */
     record Conflict(String lock, String holder, long token, long pttlMillis) { }
 
-    /** The answer of a lock attempt: tokens if granted, otherwise the conflicts. */
-    record Attempt(List<Long> tokens, List<Conflict> conflicts) {
-        boolean granted() {
-            return conflicts.isEmpty();
+    /** A lock attempt that joined (or kept its place in) the lock's queue. */
+    record Queued(int position, String holder) { }
+
+    /**
+     * The answer of a lock attempt: tokens if granted, otherwise the conflicts, or the place in
+     * the queue, or {@code queueFull}.
+     */
+    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
+        Attempt(List<Long> tokens, List<Conflict> conflicts) {
+            this(tokens, conflicts, null, false);
         }
+
+        boolean granted() {
+            return conflicts.isEmpty() && queued == null && !queueFull;
+        }
+    }
+
+    /**
+     * A grant of a queued request, as {@code queue.lua} tells the grantee's node on its channel
+     * ({@link #grantedChannel()}): {@code <owner>:<token>:<mode>:<name>} (the name may contain colons).
+     */
+    record Granted(String owner, String lock, long token, LockMode mode) {
+
+        /** @throws IllegalArgumentException if {@code message} is not a grant message */
+        static Granted parse(String message) {
+            int first = message.indexOf(':');
+            int second = first < 0 ? -1 : message.indexOf(':', first + 1);
+            int third = second < 0 ? -1 : message.indexOf(':', second + 1);
+            if (third < 0) {
+                throw new IllegalArgumentException("not a grant message: " + message);
+            }
+            return new Granted(message.substring(0, first), message.substring(third + 1),
+                    Long.parseLong(message.substring(first + 1, second)), RedisLockStore.mode(message.substring(second + 1, third)));
+        }
+    }
+
+    /** Where a queued request stands, as {@link #keepPlace} and {@link #leave} find it. */
+    sealed interface Place permits Place.InQueue, Place.Holds, Place.Gone {
+        /** Still queued, at {@code position} (1 for next). */
+        record InQueue(int position) implements Place { }
+
+        /** Granted: the session holds the lock with this token and mode. */
+        record Holds(long token, LockMode mode) implements Place { }
+
+        /** Neither queued nor holding: left the queue, or Redis lost the request. */
+        record Gone() implements Place { }
     }
 
     /** A lock script's answer: the attempt, the locks it newly granted, the primary's replicas (-1: not asked). */
@@ -169,6 +184,11 @@ final class RedisLockStore {
     private final Duration commandTimeout;
     private final String lockKeyPrefix;
     private final String channel;
+    private final String grantedPrefix;
+    private final String grantedChannel;
+    private final String keepTokenMillis;
+    private final String maxQueueLength;
+    private final String nodeId;
     private final String leaseMillis;
     private final String tokenMemoryMillis;
     /** {@code null} when grants do not wait for replicas. */
@@ -176,12 +196,14 @@ final class RedisLockStore {
     /** {@code ARGV[5]} of the lock scripts: "1" when the quarantine after a possible data loss is on. */
     private final String quarantine;
     private final String markerKey;
+    private final String prefix;
     private final boolean cluster;
     /** When this node last logged the start of a quarantine it met (System.nanoTime), for one warning per quarantine. */
     private final AtomicLong quarantineLoggedUntil;
     private final Ticker ticker;
 
-    RedisLockStore(RedissonClient redisson, LockConfig config) {
+    /** @param nodeId this node's id: grants of its sessions' queued requests come on {@link #grantedChannel()} */
+    RedisLockStore(RedissonClient redisson, LockConfig config, String nodeId) {
         this.redisson = redisson;
         this.cluster = redisson.getConfig().isClusterConfig();
         this.commandTimeout = commandTimeout(config.lease());
@@ -189,11 +211,17 @@ final class RedisLockStore {
                 .timeout(commandTimeout).retryAttempts(0)), cluster);
         this.lockKeyPrefix = config.keyPrefix() + ":lock:";
         this.channel = config.keyPrefix() + ":released";
+        this.grantedPrefix = config.keyPrefix() + ":granted:";
+        this.grantedChannel = grantedPrefix + nodeId;
+        this.nodeId = nodeId;
+        this.keepTokenMillis = Long.toString(Math.max(config.tokenMemory().toMillis(), config.lease().toMillis()));
+        this.maxQueueLength = Integer.toString(config.maxQueueLength());
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
         this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster, config.ticker());
         this.quarantine = config.dataLossQuarantine() ? "1" : "0";
         this.markerKey = config.keyPrefix() + ":epoch";
+        this.prefix = config.keyPrefix();
         this.ticker = config.ticker();
         this.quarantineLoggedUntil = new AtomicLong(ticker.read());
     }
@@ -208,8 +236,48 @@ final class RedisLockStore {
         return channel;
     }
 
+    /** The pub/sub channel on which this node is told the grants of its sessions' queued requests ({@link Granted}). */
+    String grantedChannel() {
+        return grantedChannel;
+    }
+
     String key(String lock) {
         return lockKeyPrefix + lock;
+    }
+
+    /**
+     * The four keys of a lock (see {@code queue.lua}): the lock hash, its queue, its queued
+     * requests, its shared holders. The last three are in the lock's hash slot: in a Cluster
+     * through a hash tag of that slot, {@code <prefix>:queue:{<n>}:<name>}.
+     */
+    private List<Object> lockKeys(String lock) {
+        String key = key(lock);
+        String tag = cluster ? "{" + ClusterSlots.Tags.tag(ClusterSlots.slot(key)) + "}:" : "";
+        return List.of(key, prefix + ":queue:" + tag + lock, prefix + ":queued:" + tag + lock, prefix + ":shared:" + tag + lock);
+    }
+
+    /** The keys of the locks, four each, then the quarantine marker of the first one's slot. */
+    private List<Object> scriptKeys(List<String> locks) {
+        List<Object> keys = new ArrayList<>(4 * locks.size() + 1);
+        for (String lock : locks) {
+            keys.addAll(lockKeys(lock));
+        }
+        keys.add(markerKey((String) keys.get(0)));
+        return keys;
+    }
+
+    /** The common head of the arguments of every script that grants or releases (see {@code queue.lua}), then {@code more}. */
+    private Object[] args(String owner, Object... more) {
+        Object[] args = new Object[7 + more.length];
+        args[0] = owner;
+        args[1] = leaseMillis;
+        args[2] = tokenMemoryMillis;
+        args[3] = quarantine;
+        args[4] = channel;
+        args[5] = grantedPrefix;
+        args[6] = keepTokenMillis;
+        System.arraycopy(more, 0, args, 7, more.length);
+        return args;
     }
 
     /**
@@ -242,25 +310,44 @@ final class RedisLockStore {
     }
 
     /**
-     * Takes {@code lock} for {@code owner}. With replica sync on, a grant is answered only once a
+     * Takes {@code lock} for {@code owner} in {@code mode}, or, if it cannot be granted now and
+     * {@code queue} is set, queues for it. With replica sync on, a grant is answered only once a
      * replica confirmed it (see {@link ReplicaSync}); otherwise it is released again, unless the
      * session held it before ({@code alreadyHeld}), and the stage fails with
      * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
      */
-    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId) {
-        return grant(LOCK, owner, holder, List.of(lock), alreadyHeld, attemptId, r -> {
+    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId,
+                                  LockMode mode, boolean queue) {
+        List<String> locks = List.of(lock);
+        return grant(LOCK, locks, alreadyHeld, attemptId, owner, ask -> args(owner, holder, ask, heldFlags(locks, alreadyHeld),
+                attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock), r -> {
             int replicas = (int) asLong(r.get(r.size() - 1));
-            if (asLong(r.get(0)) == 1) {
-                return new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
-                        asLong(r.get(2)) == 1 ? List.of(lock) : List.of(), replicas);
-            }
-            return new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3)))), List.of(), replicas);
+            return switch ((int) asLong(r.get(0))) {
+                case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
+                        asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
+                case 2 -> new Answer(new Attempt(List.of(), List.of(), new Queued((int) asLong(r.get(1)), holder(r.get(2), 0)), false),
+                        List.of(), replicas);
+                case 3 -> new Answer(new Attempt(List.of(), List.of(), null, true), List.of(), replicas);
+                default -> new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3)))), List.of(), replicas);
+            };
         });
     }
 
-    /** All of {@code locks} or none, with the same replica sync as {@link #lock}. */
-    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld, String attemptId) {
-        return grant(LOCK_ALL, owner, holder, locks, alreadyHeld, attemptId, r -> {
+    /** All of {@code locks} in {@code mode} or none, with the same replica sync as {@link #lock}; never queues. */
+    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld, String attemptId,
+                                     LockMode mode) {
+        return grant(LOCK_ALL, locks, alreadyHeld, attemptId, owner, ask -> {
+            Object[] more = new Object[5 + locks.size()];
+            more[0] = holder;
+            more[1] = ask;
+            more[2] = heldFlags(locks, alreadyHeld);
+            more[3] = attemptId;
+            more[4] = code(mode);
+            for (int i = 0; i < locks.size(); i++) {
+                more[5 + i] = locks.get(i);
+            }
+            return args(owner, more);
+        }, r -> {
             int last = r.size() - 1;
             int replicas = (int) asLong(r.get(last));
             if (asLong(r.get(0)) == 1) {
@@ -283,14 +370,31 @@ final class RedisLockStore {
         });
     }
 
+    private static String code(LockMode mode) {
+        return mode == LockMode.SHARED ? "s" : "x";
+    }
+
+    private static LockMode mode(String code) {
+        return switch (code) {
+            case "x" -> LockMode.EXCLUSIVE;
+            case "s" -> LockMode.SHARED;
+            default -> throw new IllegalArgumentException("not a lock mode: " + code);
+        };
+    }
+
+    /** A holder's name, or {@link LockResult.Waiting#RECOVERING} for none (a quarantine of {@code pttlMillis} runs). */
+    private String holder(Object holder, long pttlMillis) {
+        if (holder == null) {
+            logQuarantine(pttlMillis);
+            return LockResult.Waiting.RECOVERING;
+        }
+        return asString(holder);
+    }
+
     /** A lock held by another session, or, with no holder, free but in the quarantine after a possible data loss. */
     private Conflict conflict(String lock, Object holder, Object token, Object pttl) {
         long pttlMillis = asLong(pttl);
-        if (holder == null) {
-            logQuarantine(pttlMillis);
-            return new Conflict(lock, LockResult.Waiting.RECOVERING, asLong(token), pttlMillis);
-        }
-        return new Conflict(lock, asString(holder), asLong(token), pttlMillis);
+        return new Conflict(lock, holder(holder, pttlMillis), asLong(token), pttlMillis);
     }
 
     private void logQuarantine(long pttlMillis) {
@@ -327,14 +431,11 @@ final class RedisLockStore {
      * Waiting on releases and renewals (Redisson 4.7 does, for its locks) would add a replica
      * round trip to every unlock and every renewal batch for none of these cases.
      */
-    private CompletionStage<Attempt> grant(LuaScript s, String owner, String holder, List<String> locks,
-                                           Set<String> alreadyHeld, String attemptId, Function<List<Object>, Answer> parse) {
-        List<Object> keys = keys(locks);
-        keys.add(markerKey((String) keys.get(0)));
-        String held = heldFlags(locks, alreadyHeld);
+    private CompletionStage<Attempt> grant(LuaScript s, List<String> locks, Set<String> alreadyHeld, String attemptId, String owner,
+                                           Function<String, Object[]> args, Function<List<Object>, Answer> parse) {
+        List<Object> keys = scriptKeys(locks);
         if (replicaSync == null) {
-            return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, "0", quarantine, held, attemptId)
-                    .thenApply(r -> parse.apply(r).attempt());
+            return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, args.apply("0")).thenApply(r -> parse.apply(r).attempt());
         }
         String key = (String) keys.get(0);
         ReplicaSync.Known known = replicaSync.known(key);
@@ -342,7 +443,7 @@ final class RedisLockStore {
         // A lock attempt on locks the session holds already refreshes them, like a renewal: no WAIT.
         if (hasReplicas && !alreadyHeld.containsAll(locks)) {
             // One round trip: the script and WAIT, pipelined on one connection.
-            return evalSynced(s, keys, owner, holder, leaseMillis, "1", quarantine, held, attemptId).thenCompose(synced -> {
+            return evalSynced(s, keys, args.apply("1")).thenCompose(synced -> {
                 Answer a = parse.apply(synced.answer());
                 replicaSync.learn(key, a.replicas());
                 if (!needsConfirmation(a, locks, alreadyHeld) || synced.replicas() > 0 || a.replicas() == 0) {
@@ -353,7 +454,7 @@ final class RedisLockStore {
         }
         // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
         String ask = hasReplicas || replicaSync.stale(known) ? "1" : "0";
-        return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, owner, holder, leaseMillis, ask, quarantine, held, attemptId).thenCompose(r -> {
+        return scripts.<List<Object>>eval(s, ReturnType.LIST, keys, args.apply(ask)).thenCompose(r -> {
             Answer a = parse.apply(r);
             replicaSync.learn(key, a.replicas());
             if (!needsConfirmation(a, locks, alreadyHeld) || a.replicas() <= 0) {
@@ -368,7 +469,7 @@ final class RedisLockStore {
     }
 
     /**
-     * {@code ARGV[6]} of the lock scripts: one character per lock, 1 if this session holds it
+     * The held flags of the lock scripts: one character per lock, 1 if this session holds it
      * now. Only such a lock is refreshed with its token; one that Redis still has as this
      * session's although the session let it go (a release lost in a failover, a lock given up
      * as {@code LOST}) is granted anew, with a new token, so tokens grow with every grant.
@@ -442,7 +543,7 @@ final class RedisLockStore {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key(lock)), owner, leaseMillis, Long.toString(token));
+                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token));
             return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
@@ -461,30 +562,30 @@ final class RedisLockStore {
         }
     }
 
-    /** True if released, false if that grant did not hold the lock (nothing changed). */
+    /** True if released, false if that grant did not hold the lock (nothing changed). A lock with a queue goes to its head. */
     CompletionStage<Boolean> unlock(String owner, Release grant) {
-        return scripts.<Long>eval(UNLOCK, ReturnType.LONG, List.of(key(grant.lock())), owner, tokenMemoryMillis, channel, grant.lock(),
-                        grant.token(), grant.attempt())
+        return scripts.<Long>eval(UNLOCK, ReturnType.LONG, scriptKeys(List.of(grant.lock())), unlockArgs(owner, grant))
                 .thenApply(r -> r == 1L);
+    }
+
+    private Object[] unlockArgs(String owner, Release grant) {
+        return args(owner, grant.lock(), grant.token(), grant.attempt());
     }
 
     /** True if all released, false if any was not held by the grant named (nothing changed). */
     CompletionStage<Boolean> unlockAll(String owner, List<String> locks, List<Long> tokens) {
         int n = locks.size();
-        Object[] args = new Object[3 + 2 * n];
-        args[0] = owner;
-        args[1] = tokenMemoryMillis;
-        args[2] = channel;
+        Object[] more = new Object[2 * n];
         for (int i = 0; i < n; i++) {
-            args[3 + i] = locks.get(i);
-            args[3 + n + i] = Long.toString(tokens.get(i));
+            more[i] = locks.get(i);
+            more[n + i] = Long.toString(tokens.get(i));
         }
-        return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, keys(locks), args).thenApply(r -> r == 1L);
+        return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, scriptKeys(locks), args(owner, more)).thenApply(r -> r == 1L);
     }
 
+    /** Looks at a lock, handing it to its queue first if nobody holds it (see {@code peek.lua}). */
     CompletionStage<LockState> peek(String lock) {
-        String key = key(lock);
-        return scripts.<List<Object>>eval(PEEK, ReturnType.LIST, List.of(key, markerKey(key)), quarantine)
+        return scripts.<List<Object>>eval(PEEK, ReturnType.LIST, scriptKeys(List.of(lock)), args("", lock))
                 .thenApply(r -> {
                     String token = asString(r.get(1));
                     return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
@@ -493,27 +594,80 @@ final class RedisLockStore {
     }
 
     /**
-     * Renews many locks in one pipelined round trip per Redis node (Redisson splits a batch
-     * by node in a cluster). Each stage answers whether the lock was still this owner's.
+     * Leaves the queue of {@code lock}. If the request was granted already, the grant is
+     * released when {@code releaseGrant} is set, otherwise kept and answered as {@link Place.Holds}.
+     */
+    CompletionStage<Place> leave(String owner, String lock, boolean releaseGrant) {
+        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(lock)), leaveArgs(owner, lock, releaseGrant))
+                .thenApply(RedisLockStore::place);
+    }
+
+    private Object[] leaveArgs(String owner, String lock, boolean releaseGrant) {
+        return args(owner, lock, releaseGrant ? "1" : "0");
+    }
+
+    private static Place place(List<Object> r) {
+        return switch ((int) asLong(r.get(0))) {
+            case 1 -> new Place.InQueue((int) (r.size() > 1 ? asLong(r.get(1)) : 0));
+            case 2 -> new Place.Holds(asLong(r.get(1)), mode(asString(r.get(2))));
+            default -> new Place.Gone();
+        };
+    }
+
+    /**
+     * Renews many grants, in one pipelined round trip per Redis node (Redisson splits a batch by
+     * node in a cluster). Each stage answers whether the grant still held its lock.
      */
     List<CompletionStage<Boolean>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
-        RBatch batch = redisson.createBatch(batchOptions());
-        List<CompletionStage<Boolean>> results = new ArrayList<>(locks.size());
-        // Slots whose primary answered NOSCRIPT: the script is loaded there, and the next tick's renewals go through.
-        Set<Integer> loading = ConcurrentHashMap.newKeySet();
+        List<List<Object>> keys = new ArrayList<>(locks.size());
+        List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
-            String key = key(locks.get(i));
-            RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, List.of(key), owners.get(i), leaseMillis,
-                            Long.toString(tokens.get(i)));
-            results.add(renewed.handle((r, e) -> {
+            keys.add(renewKeys(locks.get(i)));
+            args.add(new Object[] {owners.get(i), leaseMillis, Long.toString(tokens.get(i))});
+        }
+        return batch(RENEW, ReturnType.LONG, keys, args, (Long r) -> r == 1L);
+    }
+
+    private List<Object> renewKeys(String lock) {
+        List<Object> keys = lockKeys(lock);
+        return List.of(keys.get(0), keys.get(3));
+    }
+
+    /**
+     * Keeps the places of many queued requests for another lease, in one pipelined round trip
+     * per node, and answers where each stands (a lock found free is handed over on the way).
+     */
+    List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks) {
+        List<List<Object>> keys = new ArrayList<>(locks.size());
+        List<Object[]> args = new ArrayList<>(locks.size());
+        for (int i = 0; i < locks.size(); i++) {
+            keys.add(scriptKeys(List.of(locks.get(i))));
+            args.add(args(owners.get(i), locks.get(i)));
+        }
+        return batch(KEEP_PLACE, ReturnType.LIST, keys, args, RedisLockStore::place);
+    }
+
+    /**
+     * Runs {@code s} once per entry in one pipelined batch. A NOSCRIPT failure loads the script on
+     * that slot's primary for the next batch (see {@link Scripts#loadingOnNoScript}); every failure
+     * becomes a {@link BackendUnavailableException}.
+     */
+    private <R, T> List<CompletionStage<T>> batch(LuaScript s, ReturnType type, List<List<Object>> keys, List<Object[]> args,
+                                                  Function<R, T> answer) {
+        RBatch batch = redisson.createBatch(batchOptions());
+        List<CompletionStage<T>> results = new ArrayList<>(keys.size());
+        Set<Integer> loading = ConcurrentHashMap.newKeySet();
+        for (int i = 0; i < keys.size(); i++) {
+            String key = (String) keys.get(i).get(0);
+            RFuture<R> done = batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, s.text, type, keys.get(i), args.get(i));
+            results.add(done.handle((r, e) -> {
                 if (e != null) {
                     if (Scripts.isNoScript(e) && loading.add(cluster ? ClusterSlots.slot(key) : 0)) {
-                        scripts.load(List.of(key), RENEW); // see Scripts.loadingOnNoScript
+                        scripts.load(List.of(key), s);
                     }
                     throw backendFailure(e);
                 }
-                return r == 1L;
+                return answer.apply(r);
             }));
         }
         batch.executeAsync();
@@ -521,23 +675,33 @@ final class RedisLockStore {
     }
 
     /**
-     * Releases many grants of one owner in one pipelined round trip per node, not
-     * all-or-nothing: for closing sessions and undoing grants.
+     * Releases many grants of one owner and leaves the queues of {@code queued}, releasing what
+     * was granted from them meanwhile, in one pipelined round trip per node, not all-or-nothing:
+     * for closing sessions and undoing grants.
      */
-    CompletionStage<Void> release(String owner, List<Release> grants) {
-        if (grants.isEmpty()) {
+    CompletionStage<Void> release(String owner, List<Release> grants, Collection<String> queued) {
+        if (grants.isEmpty() && queued.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        List<String> locks = new ArrayList<>(grants.size());
-        grants.forEach(g -> locks.add(g.lock()));
+        List<Object> anyKeys = new ArrayList<>();
+        grants.forEach(g -> anyKeys.add(key(g.lock())));
+        queued.forEach(lock -> anyKeys.add(key(lock)));
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(batchOptions());
             for (Release g : grants) {
                 batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
-                        List.of(key(g.lock())), owner, tokenMemoryMillis, channel, g.lock(), g.token(), g.attempt());
+                        scriptKeys(List.of(g.lock())), unlockArgs(owner, g));
+            }
+            for (String lock : queued) {
+                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, LEAVE.text, ReturnType.LIST,
+                        scriptKeys(List.of(lock)), leaveArgs(owner, lock, true));
             }
             return batch.executeAsync().thenApply(r -> (Void) null);
-        }, keys(locks), UNLOCK);
+        }, anyKeys, UNLOCK, LEAVE);
+    }
+
+    CompletionStage<Void> release(String owner, List<Release> grants) {
+        return release(owner, grants, List.of());
     }
 
     /**
@@ -557,15 +721,6 @@ final class RedisLockStore {
     private BatchOptions batchOptions() {
         return BatchOptions.defaults().responseTimeout(commandTimeout.toMillis(), TimeUnit.MILLISECONDS).retryAttempts(0);
     }
-
-    private List<Object> keys(List<String> locks) {
-        List<Object> keys = new ArrayList<>(locks.size());
-        for (String lock : locks) {
-            keys.add(key(lock));
-        }
-        return keys;
-    }
-
 
     static BackendUnavailableException backendFailure(Throwable e) {
         Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;

@@ -10,12 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -43,6 +46,7 @@ final class Session implements LockSession {
      */
     static final class Grant {
         private final long token;
+        private final LockMode mode;
         /** When the last proven lease began (the send time of its lock or renew command). */
         private volatile long leaseStartNanos;
         /** Set while a renew command of lease renewal is out. */
@@ -50,9 +54,14 @@ final class Session implements LockSession {
         /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
         private volatile boolean releasing;
 
-        Grant(long token, long leaseStartNanos) {
+        Grant(long token, LockMode mode, long leaseStartNanos) {
             this.token = token;
+            this.mode = mode;
             this.leaseStartNanos = leaseStartNanos;
+        }
+
+        LockMode mode() {
+            return mode;
         }
 
         long token() {
@@ -71,6 +80,45 @@ final class Session implements LockSession {
         private void proven(long sentAtNanos) {
             if (leaseStartNanos - sentAtNanos < 0) {
                 leaseStartNanos = sentAtNanos;
+            }
+        }
+    }
+
+    /**
+     * A place in a lock's queue, as this node keeps it. Only the session writes it; lease renewal
+     * reads it and reports through {@link #placeKeepSent}, {@link #placeKept}, {@link #placeKeepFailed}
+     * and {@link #givePlaceUp}.
+     */
+    static final class Place {
+        private final LockMode mode;
+        /** When the place was last proven (the send time of the command that found it queued). */
+        private volatile long confirmedAtNanos;
+        /** Set while a keep-place command of lease renewal is out. */
+        private volatile boolean keeping;
+        private Future<?> timeout; // guarded by the session's chain
+
+        Place(LockMode mode, long confirmedAtNanos) {
+            this.mode = mode;
+            this.confirmedAtNanos = confirmedAtNanos;
+        }
+
+        long confirmedAtNanos() {
+            return confirmedAtNanos;
+        }
+
+        boolean busy() {
+            return keeping;
+        }
+
+        private void confirmed(long sentAtNanos) {
+            if (confirmedAtNanos - sentAtNanos < 0) {
+                confirmedAtNanos = sentAtNanos;
+            }
+        }
+
+        private void stopTimer() {
+            if (timeout != null) {
+                timeout.cancel(false);
             }
         }
     }
@@ -101,6 +149,8 @@ final class Session implements LockSession {
     private final LockListener listener;
     private final SerialExecutor events;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
+    /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
+    private final Map<String, Place> queued = new ConcurrentHashMap<>();
     /** The locks this session waits for; kept by {@link Waiters}. */
     private final Set<String> waited = ConcurrentHashMap.newKeySet();
     /** Names each lock attempt, so that the undo of a grant whose answer never came frees only that grant. */
@@ -141,12 +191,23 @@ final class Session implements LockSession {
     }
 
     @Override
+    public Set<String> queuedLocks() {
+        return Set.copyOf(queued.keySet());
+    }
+
+    @Override
     public boolean isClosed() {
         return closing;
     }
 
     @Override
     public CompletionStage<LockResult> lock(String lock) {
+        return lock(lock, LockOptions.DEFAULT);
+    }
+
+    @Override
+    public CompletionStage<LockResult> lock(String lock, LockOptions options) {
+        Objects.requireNonNull(options, "options");
         boolean refused = closing;
         return enqueue(() -> {
             if (refused) {
@@ -156,39 +217,67 @@ final class Session implements LockSession {
             if (bad.isPresent()) {
                 return done(new Refused(Refusal.BAD_NAME, bad.get()));
             }
-            if (!held.containsKey(lock) && held.size() >= config.maxLocksPerSession()) {
+            if (!held.containsKey(lock) && !queued.containsKey(lock) && held.size() + queued.size() >= config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
-            return acquire(List.of(lock), false, attempt -> attempt.granted()
-                    ? new LockResult.Locked(attempt.tokens().get(0))
-                    : new LockResult.Waiting(attempt.conflicts().get(0).holder()));
+            return acquire(List.of(lock), false, options, attempt -> {
+                if (attempt.granted()) {
+                    return new LockResult.Locked(attempt.tokens().get(0));
+                }
+                if (attempt.queued() != null) {
+                    return new LockResult.Queued(attempt.queued().position(), attempt.queued().holder());
+                }
+                if (attempt.queueFull()) {
+                    return new Refused(Refusal.TOO_MANY_LOCKS, "the queue of lock '" + lock + "' is full: at most "
+                            + config.maxQueueLength() + " sessions queue for one lock");
+                }
+                return new LockResult.Waiting(attempt.conflicts().get(0).holder());
+            });
         });
     }
 
     @Override
-    public CompletionStage<LockResult> lock(String lock, LockOptions options) {
-        if (options.equals(LockOptions.DEFAULT)) {
-            return lock(lock);
-        }
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("queued and shared locks: not built yet"));
-    }
-
-    @Override
     public CompletionStage<CancelResult> cancel(String lock) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("cancel: not built yet"));
+        boolean refused = closing;
+        return enqueue(() -> {
+            if (refused) {
+                return done(closedRefusal());
+            }
+            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            if (bad.isPresent()) {
+                return done(new Refused(Refusal.BAD_NAME, bad.get()));
+            }
+            Place place = queued.get(lock);
+            if (place == null) {
+                return done(new Refused(Refusal.NOT_QUEUED, "this session does not queue for lock '" + lock + "'"));
+            }
+            return store.leave(id, lock, false).handle((where, e) -> {
+                if (e != null) {
+                    // Redis may or may not still have the place: give it up here, and leave again
+                    // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
+                    if (queued.remove(lock, place)) {
+                        place.stopTimer();
+                        leaveLater(lock);
+                    }
+                    return Step.<CancelResult>of(CancelResult.CANCELLED);
+                }
+                if (where instanceof RedisLockStore.Place.Holds holds) {
+                    // Granted before the cancel arrived: the grant stands, and is told before this answer.
+                    Runnable tell = adopt(lock, place, holds.token(), holds.mode());
+                    return new Step<CancelResult>(new Refused(Refusal.NOT_QUEUED, "lock '" + lock
+                            + "' was granted before the cancel arrived; unlock it to let it go"), null, null, tell);
+                }
+                if (queued.remove(lock, place)) {
+                    place.stopTimer();
+                }
+                return Step.<CancelResult>of(CancelResult.CANCELLED);
+            });
+        });
     }
 
     @Override
-    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
-        if (mode == LockMode.EXCLUSIVE) {
-            return lockAll(locks);
-        }
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("shared locks: not built yet"));
-    }
-
-    @Override
-    public Set<String> queuedLocks() {
-        return Set.of();
+    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks) {
+        return lockAll(locks, LockMode.EXCLUSIVE);
     }
 
     @Override
@@ -220,7 +309,8 @@ final class Session implements LockSession {
     }
 
     @Override
-    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks) {
+    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
+        Objects.requireNonNull(mode, "mode");
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
@@ -231,11 +321,11 @@ final class Session implements LockSession {
             if (bad.isPresent()) {
                 return done(bad.get());
             }
-            long newLocks = names.stream().filter(n -> !held.containsKey(n)).count();
-            if (held.size() + newLocks > config.maxLocksPerSession()) {
+            long newLocks = names.stream().filter(n -> !held.containsKey(n) && !queued.containsKey(n)).count();
+            if (held.size() + queued.size() + newLocks > config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
-            return acquire(names, true, attempt -> {
+            return acquire(names, true, LockOptions.DEFAULT.mode(mode), attempt -> {
                 if (attempt.granted()) {
                     Map<String, Long> tokens = new LinkedHashMap<>();
                     for (int i = 0; i < names.size(); i++) {
@@ -297,8 +387,11 @@ final class Session implements LockSession {
                     grant.releasing = true;
                     grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
                 });
-                return store.release(id, grants).handle((v, e) -> {
+                List<String> places = new ArrayList<>(queued.keySet());
+                queued.values().forEach(Place::stopTimer);
+                return store.release(id, grants, places).handle((v, e) -> {
                     held.clear();
+                    queued.clear();
                     closed = true;
                     service.forget(this);
                     return new Step<Void>(null, e == null ? null : RedisLockStore.backendFailure(e), null);
@@ -320,7 +413,8 @@ final class Session implements LockSession {
 
     @Override
     public String toString() {
-        return "LockSession{name=" + name + ", id=" + id + ", held=" + held.size() + (closing ? ", closed" : "") + "}";
+        return "LockSession{name=" + name + ", id=" + id + ", held=" + held.size() + ", queued=" + queued.size()
+                + (closing ? ", closed" : "") + "}";
     }
 
     // ---- used by the service, the waiters and the lease renewal ----
@@ -388,6 +482,114 @@ final class Session implements LockSession {
         return !grant.releasing && lose(lock, grant, LossCause.TAKEN);
     }
 
+    Map<String, Place> places() {
+        return queued;
+    }
+
+    /**
+     * A queued request of this session for {@code lock} was granted (told by the grant message,
+     * or found by lease renewal or a cancel). Handled in the session's chain, so it is told after
+     * the {@code QUEUED} answer; a grant told twice, or one the session no longer queues for (it
+     * left the queue, releasing whatever was granted), is ignored.
+     */
+    void grantFound(String lock, long token, LockMode mode) {
+        enqueue(() -> {
+            Place place = queued.get(lock);
+            if (place == null) {
+                Grant grant = held.get(lock);
+                if (grant == null || grant.token != token) {
+                    LOG.log(Level.DEBUG, "Ignored a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
+                }
+                return done(null);
+            }
+            return CompletableFuture.completedFuture(new Step<Void>(null, null, adopt(lock, place, token, mode)));
+        });
+    }
+
+    /**
+     * Moves a queued request to the held locks. Its lease counts from the last time the place was
+     * proven: the hand-over gave the grant what was left of the place's lease in Redis, never less.
+     * Returns what tells the listener.
+     */
+    private Runnable adopt(String lock, Place place, long token, LockMode mode) {
+        if (!queued.remove(lock, place)) {
+            return null;
+        }
+        place.stopTimer();
+        held.put(lock, new Grant(token, mode, place.confirmedAtNanos));
+        return () -> {
+            if (!closed) {
+                service.telemetry().grantedPushed();
+                listener.granted(lock, token, mode);
+            }
+        };
+    }
+
+    /** A queued request's timeout ran out: leave the queue, unless it was granted meanwhile. */
+    private void timedOut(String lock, Place place) {
+        enqueue(() -> {
+            if (queued.get(lock) != place) {
+                return done(null);
+            }
+            return store.leave(id, lock, false).handle((where, e) -> {
+                if (where instanceof RedisLockStore.Place.Holds holds) {
+                    return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
+                }
+                if (!queued.remove(lock, place)) {
+                    return Step.<Void>of(null);
+                }
+                if (e != null) {
+                    leaveLater(lock);
+                }
+                CancelReason reason = e == null && where instanceof RedisLockStore.Place.Gone ? CancelReason.BACKEND : CancelReason.TIMEOUT;
+                return new Step<Void>(null, null, () -> cancelledNow(lock, reason));
+            });
+        });
+    }
+
+    /** Lease renewal sent a keep-place command for {@code place}. */
+    void placeKeepSent(Place place) {
+        place.keeping = true;
+    }
+
+    /** A keep-place command of {@code place}, sent at {@code sentAtNanos}, found it {@code where}. */
+    void placeKept(String lock, Place place, RedisLockStore.Place where, long sentAtNanos) {
+        place.keeping = false;
+        if (where instanceof RedisLockStore.Place.InQueue) {
+            place.confirmed(sentAtNanos);
+        } else if (where instanceof RedisLockStore.Place.Holds holds) {
+            grantFound(lock, holds.token(), holds.mode());
+        } else {
+            enqueue(() -> {
+                if (!queued.remove(lock, place)) {
+                    return done(null);
+                }
+                place.stopTimer();
+                return CompletableFuture.completedFuture(new Step<Void>(null, null, () -> cancelledNow(lock, CancelReason.BACKEND)));
+            });
+        }
+    }
+
+    /** A keep-place command of {@code place} got no answer: the next tick tries again. */
+    void placeKeepFailed(Place place) {
+        place.keeping = false;
+    }
+
+    /**
+     * The place of {@code lock} could not be proven for two thirds of the lease: give it up, tell
+     * the listener, and leave the queue in Redis too (releasing a grant made meanwhile, which the
+     * session was never told). Returns false if the place was no longer held.
+     */
+    boolean givePlaceUp(String lock, Place place) {
+        if (!queued.remove(lock, place)) {
+            return false;
+        }
+        place.stopTimer();
+        events.execute(() -> cancelledNow(lock, CancelReason.BACKEND));
+        leaveLater(lock);
+        return true;
+    }
+
     /** {@link Waiters} registered a wait of this session for {@code lock}. */
     void waitingFor(String lock) {
         waited.add(lock);
@@ -412,6 +614,24 @@ final class Session implements LockSession {
         }
     }
 
+    /** Tells the listener now; only on the session's serial executor. */
+    private void cancelledNow(String lock, CancelReason reason) {
+        if (!closed) {
+            listener.cancelled(lock, reason);
+        }
+    }
+
+    /** Queues a leave of {@code lock}'s queue behind this session's operations, releasing a grant made meanwhile. */
+    private void leaveLater(String lock) {
+        enqueue(() -> store.leave(id, lock, true).handle((where, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not leave the queue of lock ''{0}'' for session ''{1}''; the place expires within a lease: {2}",
+                        lock, name, e.getMessage());
+            }
+            return Step.<Void>of(null);
+        }));
+    }
+
     /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */
     private void releaseLater(RedisLockStore.Release grant) {
         enqueue(() -> store.unlock(id, grant).handle((released, e) -> {
@@ -425,17 +645,19 @@ final class Session implements LockSession {
 
     /**
      * A lock attempt on {@code names}, all or nothing, answered by {@code answer}: grants are kept
-     * as held, conflicts waited for, and waits that an earlier {@code WAIT} promised are kept.
+     * as held, a queued answer as a place in the queue, conflicts waited for, and waits that an
+     * earlier {@code WAIT} promised are kept.
      */
-    private <T> CompletionStage<Step<T>> acquire(List<String> names, boolean multi, Function<RedisLockStore.Attempt, T> answer) {
+    private <T> CompletionStage<Step<T>> acquire(List<String> names, boolean multi, LockOptions options,
+                                                 Function<RedisLockStore.Attempt, T> answer) {
         Map<String, Waiters.Entry> entries = new LinkedHashMap<>();
         for (String lock : names) {
             entries.put(lock, waiters.beginAttempt(lock, this));
         }
-        return attempt(names, multi, entries, answer, MAX_TRIES);
+        return attempt(names, multi, options, entries, answer, MAX_TRIES);
     }
 
-    private <T> CompletionStage<Step<T>> attempt(List<String> names, boolean multi, Map<String, Waiters.Entry> entries,
+    private <T> CompletionStage<Step<T>> attempt(List<String> names, boolean multi, LockOptions options, Map<String, Waiters.Entry> entries,
                                                  Function<RedisLockStore.Attempt, T> answer, int triesLeft) {
         Map<String, Grant> before = new HashMap<>();
         for (String lock : names) {
@@ -444,35 +666,74 @@ final class Session implements LockSession {
                 before.put(lock, grant);
             }
         }
+        boolean queuedBefore = queued.containsKey(names.get(0));
         String attemptId = Long.toString(attempts.incrementAndGet());
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
-                ? store.lockAll(id, name, names, before.keySet(), attemptId)
-                : store.lock(id, name, names.get(0), before.keySet(), attemptId);
+                ? store.lockAll(id, name, names, before.keySet(), attemptId, options.mode())
+                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued());
         return call.handle((attempt, e) -> {
             if (e != null) {
-                return this.<T>failed(names, entries, before.keySet(), attemptId, e);
+                boolean mayHaveQueued = !multi && options.queued() && !queuedBefore;
+                return this.<T>failed(names, entries, before.keySet(), mayHaveQueued, attemptId, e);
+            }
+            if (attempt.queued() != null) {
+                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, sentAt, entries, answer.apply(attempt)));
+            }
+            if (attempt.queueFull()) {
+                return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
             }
             if (!attempt.granted()) {
                 return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
             }
             boolean revived = false;
             for (int i = 0; i < names.size(); i++) {
-                revived |= !keep(names.get(i), attempt.tokens().get(i), sentAt, before.get(names.get(i)));
+                revived |= !keep(names.get(i), attempt.tokens().get(i), options.mode(), sentAt, before.get(names.get(i)));
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in
                 // Redis; that grant's release is queued. Never answer with it: ask again for a new grant.
                 if (triesLeft > 1) {
-                    return attempt(names, multi, entries, answer, triesLeft - 1);
+                    return attempt(names, multi, options, entries, answer, triesLeft - 1);
                 }
                 names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
-                return this.<T>failed(names, entries, before.keySet(), attemptId,
+                return this.<T>failed(names, entries, before.keySet(), false, attemptId,
                         new BackendUnavailableException("the leases of held locks could not be proven; try again", null));
             }
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
         }).thenCompose(step -> step);
+    }
+
+    /**
+     * The attempt joined the lock's queue, or kept the place it had (a repeat takes the new
+     * request's timeout). The session waits for its grant now, not for a {@code RETRY}.
+     */
+    private <T> Step<T> queuedAt(String lock, LockOptions options, long sentAt, Map<String, Waiters.Entry> entries, T result) {
+        entries.forEach(waiters::attemptGranted);
+        Place place = queued.computeIfAbsent(lock, k -> new Place(options.mode(), sentAt));
+        place.confirmed(sentAt);
+        place.stopTimer();
+        place.timeout = null;
+        if (options.timeout() != null) {
+            try {
+                place.timeout = service.scheduler().schedule(() -> timedOut(lock, place), options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException ignored) {
+                // the service is closing: so is this session
+            }
+        }
+        return Step.of(result);
+    }
+
+    /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
+    private <T> Step<T> refusedFull(Map<String, Waiters.Entry> entries, T result) {
+        List<String> freed = new ArrayList<>();
+        entries.forEach((lock, entry) -> {
+            if (waiters.attemptFailed(lock, entry)) {
+                freed.add(lock);
+            }
+        });
+        return new Step<>(result, null, () -> freed.forEach(lock -> retry(lock, Waiters.RELEASE_TIME_UNKNOWN)));
     }
 
     /** Not granted: wait for each conflict, and keep the promise of any earlier {@code WAIT} for a lock found free. */
@@ -501,7 +762,7 @@ final class Session implements LockSession {
      * cannot overtake that release, and a late one cannot free a later grant.
      */
     private <T> CompletionStage<Step<T>> failed(List<String> names, Map<String, Waiters.Entry> entries, Set<String> heldBefore,
-                                                String attemptId, Throwable e) {
+                                                boolean mayHaveQueued, String attemptId, Throwable e) {
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {
             if (waiters.attemptFailed(lock, entry)) {
@@ -519,7 +780,9 @@ final class Session implements LockSession {
         if (undo.isEmpty() || RedisLockStore.undone(e)) {
             return CompletableFuture.completedFuture(failure);
         }
-        return store.release(id, undo).handle((v, undoFailure) -> {
+        // The attempt may have queued the session too, and the place may have been granted since.
+        List<String> leave = mayHaveQueued ? List.of(names.get(0)) : List.of();
+        return store.release(id, undo, leave).handle((v, undoFailure) -> {
             if (undoFailure != null) {
                 LOG.log(Level.DEBUG, "Could not undo an uncertain grant of {0}; its lease frees it: {1}",
                         undo, undoFailure.getMessage());
@@ -579,9 +842,13 @@ final class Session implements LockSession {
      * Counts a granted lock as held. A refresh of the grant held before ({@code before}, same
      * token) extends it, unless it was given up meanwhile: then false, and it is not revived.
      */
-    private boolean keep(String lock, long token, long sentAtNanos, Grant before) {
+    private boolean keep(String lock, long token, LockMode mode, long sentAtNanos, Grant before) {
         if (before == null || before.token != token) {
-            held.put(lock, new Grant(token, sentAtNanos));
+            Place place = queued.remove(lock);
+            if (place != null) {
+                place.stopTimer(); // granted by the hand-over this very attempt ran: the attempt's answer tells it
+            }
+            held.put(lock, new Grant(token, mode, sentAtNanos));
             return true;
         }
         Grant kept = held.computeIfPresent(lock, (k, current) -> {

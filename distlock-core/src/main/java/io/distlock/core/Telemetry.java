@@ -14,6 +14,9 @@ interface Telemetry {
      */
     default void retryPushed(long releasedAtMicros) { }
 
+    /** A queued request's grant was pushed to a session's listener. */
+    default void grantedPushed() { }
+
     /** A LOST was pushed to a session's listener. */
     default void lostPushed() { }
 

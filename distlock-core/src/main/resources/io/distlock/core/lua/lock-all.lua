@@ -1,59 +1,107 @@
--- Lock all (KEYS: the locks, then the quarantine marker): {1, (token,
--- fresh)..., replicas in key order, or {0, (index, holder, token, pttl)...,
--- replicas}; during a quarantine, every requested lock that is free, with a nil holder as
--- in LOCK.
-local n = #KEYS - 1
+-- Lock all (KEYS: k, q, e, s of each lock, then the quarantine marker; ARGV: the common head (see
+-- queue.lua), then 8 holder, 9 ask for replicas, 10 held flags (one character per lock), 11
+-- attempt id, 12 mode, then the locks' names): {1, (token, fresh)..., replicas} in key order, or
+-- {0, (index, holder, token, pttl)..., replicas}; during a quarantine, every requested lock that
+-- is free, with a nil holder as in LOCK. Never queues; a lock whose queue is not empty is not free.
+local n = (#KEYS - 1) / 4
+local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
+local clock, nowMs = clockNow()
+local function key(i, j)
+  return KEYS[(i - 1) * 4 + j]
+end
+local function held(i)
+  return string.sub(ARGV[10], i, i) == '1'
+end
 local conflicts = {}
 local anyFree = false
+local mine = {}
 for i = 1, n do
-  local cur = redis.call('HMGET', KEYS[i], 'owner', 'token', 'holder', 'attempt')
-  if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
-    redis.call('HSET', KEYS[i], 'w', '1')
+  local k, q, e, s = key(i, 1), key(i, 2), key(i, 3), key(i, 4)
+  advance(k, q, e, s, context(ARGV[12 + i]), clock, nowMs)
+  local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+  mine[i] = sharedOf(s, me, nowMs)
+  local holder, pttl
+  if (cur[1] and cur[1] ~= me) or stale(cur[1], me, cur[4], ARGV[11]) then
+    holder, pttl = cur[3], redis.call('PTTL', k)
+  elseif mine[i] and stale(me, me, mine[i][3], ARGV[11]) then
+    holder, pttl = mine[i][4], mine[i][2] - nowMs
+  elseif not (cur[1] == me and held(i)) and not (mine[i] and held(i)) then
+    local shared = sharedHolders(s, nowMs)
+    for _, h in ipairs(shared) do
+      if h[1] ~= me and mode == 'x' then
+        holder, pttl = h[5], h[3] - nowMs
+        break
+      end
+    end
+    local head, first = queueHead(q, e, nowMs)
+    if not holder and head then
+      holder, pttl = first[5], tonumber(lease)
+    end
+    if not holder then
+      anyFree = true
+    end
+  end
+  if holder then
+    if cur[1] ~= me then
+      markWaited(k, context(ARGV[12 + i]))
+    end
     table.insert(conflicts, i)
-    table.insert(conflicts, cur[3])
-    table.insert(conflicts, cur[2])
-    table.insert(conflicts, redis.call('PTTL', KEYS[i]))
-  elseif not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
-    anyFree = true
+    table.insert(conflicts, holder)
+    table.insert(conflicts, redis.call('HGET', k, 'token') or '0')
+    table.insert(conflicts, pttl)
   end
 end
 if #conflicts > 0 then
   table.insert(conflicts, 1, 0)
-  table.insert(conflicts, replicas())
+  table.insert(conflicts, replicas(ARGV[9]))
   return conflicts
 end
-local now = redis.call('TIME')
-local clock = now[1] * 1000000 + now[2]
 if anyFree then
-  local wait = quarantine(math.floor(clock / 1000))
+  local wait = quarantine(nowMs, ARGV[4], lease, KEYS[#KEYS])
   if wait > 0 then
     table.insert(conflicts, 0)
     for i = 1, n do
-      local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
-      if not cur[1] or string.sub(ARGV[6], i, i) ~= '1' then
+      if not ((redis.call('HGET', key(i, 1), 'owner') == me or mine[i]) and held(i)) then
         table.insert(conflicts, i)
         table.insert(conflicts, false)
-        table.insert(conflicts, string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock)))
+        table.insert(conflicts, nextToken(key(i, 1), clock))
         table.insert(conflicts, wait)
       end
     end
-    table.insert(conflicts, replicas())
+    table.insert(conflicts, replicas(ARGV[9]))
     return conflicts
   end
 end
 local result = {1}
 for i = 1, n do
-  local cur = redis.call('HMGET', KEYS[i], 'owner', 'token')
-  local token = cur[2]
-  local fresh = 0
-  if cur[1] ~= ARGV[1] or string.sub(ARGV[6], i, i) ~= '1' then
-    token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
-    fresh = 1
-    redis.call('HSET', KEYS[i], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
+  local k, s = key(i, 1), key(i, 4)
+  local cur = redis.call('HMGET', k, 'owner', 'token')
+  local token, fresh
+  if cur[1] == me and held(i) then
+    token, fresh = cur[2], 0
+    redis.call('PEXPIRE', k, lease)
+  elseif mine[i] and held(i) then
+    token, fresh = mine[i][1], 0
+    redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[i][3] .. '|' .. mine[i][4])
+    redis.call('PEXPIRE', s, lease)
+  else
+    token, fresh = nextToken(k, clock), 1
+    redis.call('HDEL', s, me)
+    if mode == 'x' then
+      redis.call('HSET', k, 'owner', me, 'holder', ARGV[8], 'token', token, 'attempt', ARGV[11])
+      redis.call('PEXPIRE', k, lease)
+    else
+      if cur[1] == me then
+        redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+      end
+      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. ARGV[8])
+      redis.call('PEXPIRE', s, lease)
+      redis.call('HSET', k, 'token', token)
+      keepToken(k, context(ARGV[12 + i]))
+    end
   end
-  redis.call('PEXPIRE', KEYS[i], ARGV[3])
   table.insert(result, token)
   table.insert(result, fresh)
 end
-table.insert(result, replicas())
+table.insert(result, replicas(ARGV[9]))
 return result

@@ -1,26 +1,102 @@
--- Lock (KEYS: the lock, the quarantine marker; ARGV: owner, holder, lease, ask
--- for replicas, quarantine on, held flags, attempt id): {1, token, fresh, replicas}
--- (fresh is 1 for a new grant, 0 for a re-lock) or {0, holder, token, pttl,
--- replicas}; during a quarantine holder is nil, token the one a grant would
--- have had, pttl what is left of the quarantine.
-local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'holder', 'attempt')
-if cur[1] == ARGV[1] and ARGV[6] == '1' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {1, cur[2], 0, replicas()}
+-- Lock (KEYS: k, q, e, s of the lock, the quarantine marker; ARGV: the common head (see
+-- queue.lua), then 8 holder, 9 ask for replicas, 10 held ('1' if the session holds it now),
+-- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name).
+-- Answers:
+--   {1, token, fresh, replicas}: granted (fresh is 0 for a re-lock of a grant held);
+--   {0, holder, token, pttl, replicas}: WAIT for the grant with that token (held by holder for
+--     pttl more ms); during a quarantine holder is nil, token the one a grant would have had,
+--     pttl what is left of the quarantine;
+--   {2, position, holder, replicas}: queued (holder nil during a quarantine);
+--   {3, replicas}: the queue is full.
+-- A request is granted only if nobody queues (no queue jumping); a lock that is free while its
+-- queue is not (its holder's lease ran out) is first handed to the queue.
+local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ctx = context(ARGV[16])
+local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
+local clock, nowMs = clockNow()
+local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+if cur[1] == me and ARGV[10] == '1' then
+  redis.call('PEXPIRE', k, lease)
+  return {1, cur[2], 0, replicas(ARGV[9])}
 end
-if (cur[1] and cur[1] ~= ARGV[1]) or stale(cur[1], cur[4]) then
-  if cur[1] ~= ARGV[1] then
-    redis.call('HSET', KEYS[1], 'w', '1')
+local wasQueued = redis.call('HEXISTS', e, me) == 1
+local mine = sharedOf(s, me, nowMs)
+if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
+  redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
+  redis.call('PEXPIRE', s, lease)
+  return {1, mine[1], 0, replicas(ARGV[9])}
+end
+if stale(cur[1], me, cur[4], ARGV[11]) then
+  return {0, cur[3], cur[2], redis.call('PTTL', k), replicas(ARGV[9])}
+end
+if mine then
+  if stale(me, me, mine[3], ARGV[11]) then
+    return {0, mine[4], mine[1], mine[2] - nowMs, replicas(ARGV[9])}
   end
-  return {0, cur[3], cur[2], redis.call('PTTL', KEYS[1]), replicas()}
+  redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: grant anew
 end
-local now = redis.call('TIME')
-local clock = now[1] * 1000000 + now[2]
-local token = string.format('%.0f', math.max((tonumber(cur[2]) or 0) + 1, clock))
-local wait = quarantine(math.floor(clock / 1000))
-if wait > 0 then
-  return {0, false, token, wait, replicas()}
+advance(k, q, e, s, ctx, clock, nowMs)
+cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+if wasQueued and redis.call('HEXISTS', e, me) == 0 then
+  -- The hand-over just now granted this session's queued request: that is the answer.
+  if cur[1] == me then
+    return {1, cur[2], 1, replicas(ARGV[9])}
+  end
+  mine = sharedOf(s, me, nowMs)
+  if mine then
+    return {1, mine[1], 1, replicas(ARGV[9])}
+  end
 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'holder', ARGV[2], 'token', token, 'attempt', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {1, token, 1, replicas()}
+-- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
+local holder, pttl
+if cur[1] and cur[1] ~= me then
+  holder, pttl = cur[3], redis.call('PTTL', k)
+else
+  local shared = sharedHolders(s, nowMs)
+  if mode == 'x' and #shared > 0 then
+    holder, pttl = shared[1][5], shared[1][3] - nowMs
+  end
+end
+local head, first = queueHead(q, e, nowMs)
+if not holder and head then
+  holder, pttl = first[5], tonumber(lease)
+end
+local token = cur[2]
+if not holder then
+  token = nextToken(k, clock)
+  local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
+  if wait == 0 then
+    if mode == 'x' then
+      redis.call('HSET', k, 'owner', me, 'holder', ARGV[8], 'token', token, 'attempt', ARGV[11])
+      redis.call('PEXPIRE', k, lease)
+    else
+      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. ARGV[8])
+      redis.call('PEXPIRE', s, lease)
+      redis.call('HSET', k, 'token', token)
+      keepToken(k, ctx)
+    end
+    return {1, token, 1, replicas(ARGV[9])}
+  end
+  holder, pttl = false, wait
+end
+if ARGV[13] == '1' then
+  local expires = string.format('%.0f', nowMs + lease)
+  local queued = redis.call('HGET', e, me)
+  if queued then
+    local f = fields(queued, 5)
+    redis.call('HSET', e, me, f[1] .. '|' .. expires .. '|' .. f[3] .. '|' .. f[4] .. '|' .. f[5])
+  else
+    if redis.call('ZCARD', q) >= tonumber(ARGV[15]) then
+      return {3, replicas(ARGV[9])}
+    end
+    redis.call('ZADD', q, redis.call('HINCRBY', e, 'seq', 1), me)
+    redis.call('HSET', e, me, mode .. '|' .. expires .. '|' .. ARGV[11] .. '|' .. ARGV[14] .. '|' .. ARGV[8])
+  end
+  redis.call('PEXPIRE', q, lease)
+  redis.call('PEXPIRE', e, lease)
+  return {2, redis.call('ZRANK', q, me) + 1, holder, replicas(ARGV[9])}
+end
+if holder then
+  markWaited(k, ctx)
+end
+return {0, holder, token or '0', pttl, replicas(ARGV[9])}

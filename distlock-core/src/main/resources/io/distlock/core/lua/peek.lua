@@ -1,20 +1,32 @@
--- Peek (KEYS: the lock, the quarantine marker; ARGV[1] is 1 when the
--- quarantine is on): {owner or '', token or '', pttl, 0}, or, for a free lock while a
--- quarantine runs, {'', token or '', what is left of the quarantine, 1}: a re-check
--- does not tell waiters a lock is free while no lock can be granted. It only honours a
--- quarantine that a grant started; it does not look for a data loss itself. A fifth element
--- is the Redis clock in µs: any later grant of the lock has a larger token.
-local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
-local now = redis.call('TIME')
-local clock = now[1] .. string.format('%06d', now[2])
-if not cur[1] and ARGV[1] == '1' then
-  local seen = redis.call('GET', KEYS[2])
+-- Peek (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head (see queue.lua), then 8 the
+-- lock's name): {owner or '', token or '', pttl, quarantined, clock}. A lock nobody holds whose
+-- queue is not empty is handed over first. Held shared, owner is the earliest shared holder and
+-- token its token (every grant before it ended). Free while a quarantine runs, or while its queue
+-- waits for one, quarantined is 1 and pttl what is left of it: a re-check does not tell waiters a
+-- lock is free while no lock can be granted. It only honours a quarantine that a grant started; it
+-- does not look for a data loss itself. clock is the Redis clock in µs: any later grant of the lock
+-- has a larger token.
+local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ctx = context(ARGV[8])
+local clock, nowMs = clockNow()
+advance(k, q, e, s, ctx, clock, nowMs)
+local at = string.format('%.0f', clock)
+local cur = redis.call('HMGET', k, 'owner', 'token')
+if cur[1] then
+  return {cur[1], cur[2], redis.call('PTTL', k), 0, at}
+end
+local shared = sharedHolders(s, nowMs)
+if #shared > 0 then
+  return {shared[1][1], shared[1][2], shared[1][3] - nowMs, 0, at}
+end
+if ctx.quarantine == '1' then
+  local seen = redis.call('GET', ctx.marker)
   local untilMs = seen and tonumber(string.match(seen, ':(%d+)$'))
-  if untilMs then
-    local left = untilMs - (now[1] * 1000 + math.floor(now[2] / 1000))
-    if left > 0 then
-      return {'', cur[2] or '', left, 1, clock}
-    end
+  if untilMs and untilMs > nowMs then
+    return {'', cur[2] or '', untilMs - nowMs, 1, at}
   end
 end
-return {cur[1] or '', cur[2] or '', redis.call('PTTL', KEYS[1]), 0, clock}
+if queueHead(q, e, nowMs) then
+  return {'', cur[2] or '', tonumber(ctx.lease), 1, at}
+end
+return {cur[1] or '', cur[2] or '', redis.call('PTTL', k), 0, at}

@@ -1,7 +1,7 @@
--- The quarantine after a possible loss of data, asked by a grant (ARGV[5] is 1 when
--- it is on; ARGV[3] is the lease): how many ms grants must still wait, 0 for none.
+-- The quarantine after a possible loss of data, asked by a grant (on is '1' when it is
+-- on; lease in ms; marker the key): how many ms grants must still wait, 0 for none.
 --
--- The marker, the last key, is <run_id>:<master_replid>:<quarantined until, ms of
+-- The marker, the last key of every script that grants, is <run_id>:<master_replid>:<quarantined until, ms of
 -- the Redis clock> of the primary that granted last. A grant that finds it missing (a
 -- restart without persistence, a flush, a replica promoted without it, or simply a brand-new
 -- Redis: these cannot be told apart), naming another process (run_id: a restart, with
@@ -24,11 +24,10 @@
 -- an empty restart can tell it from a first start. A node that remembers the marker it saw
 -- would know, but a node started after the loss (or one that never granted) has seen none,
 -- and would grant at once while a holder on another node has not been told yet.
-local function quarantine(nowMs)
-  if ARGV[5] ~= '1' then
+local function quarantine(nowMs, on, lease, marker)
+  if on ~= '1' then
     return 0
   end
-  local marker = KEYS[#KEYS]
   local info = replicationInfo()
   local replId = string.match(info, 'master_replid:(%x+)') or ''
   local seen = redis.call('GET', marker)
@@ -45,6 +44,6 @@ local function quarantine(nowMs)
     redis.call('SET', marker, runId .. ':' .. replId .. ':' .. untilMs)
     return math.max(0, tonumber(untilMs) - nowMs)
   end
-  redis.call('SET', marker, runId .. ':' .. replId .. ':' .. string.format('%.0f', nowMs + tonumber(ARGV[3])))
-  return tonumber(ARGV[3])
+  redis.call('SET', marker, runId .. ':' .. replId .. ':' .. string.format('%.0f', nowMs + tonumber(lease)))
+  return tonumber(lease)
 end

@@ -1,7 +1,18 @@
--- Renew (ARGV: owner, lease, token): 1, or 0 if that grant no longer holds the lock.
+-- Renew (KEYS: k, s; ARGV: owner, lease, token): 1, or 0 if that grant no longer holds the lock.
 local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
+end
+local v = redis.call('HGET', KEYS[2], ARGV[1])
+if v then
+  local token, expires, rest = string.match(v, '^([^|]*)|([^|]*)|(.*)$')
+  local now = redis.call('TIME')
+  local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
+  if token == ARGV[3] and tonumber(expires) > nowMs then
+    redis.call('HSET', KEYS[2], ARGV[1], token .. '|' .. string.format('%.0f', nowMs + ARGV[2]) .. '|' .. rest)
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    return 1
+  end
 end
 return 0

@@ -1,7 +1,6 @@
--- The number of replicas connected to this primary, if ARGV[4] asks for it (from
--- INFO replication, as Redisson's replica check reads it), otherwise -1. Asked
--- rarely when there are none: see ReplicaSync. INFO replication is read at
--- most once per script, for this and for QUARANTINE.
+-- The number of replicas connected to this primary, if ask is '1' (from INFO replication, as
+-- Redisson's replica check reads it), otherwise -1. Asked rarely when there are none: see
+-- ReplicaSync. INFO replication is read at most once per script, for this and for QUARANTINE.
 local replication
 local function replicationInfo()
   if not replication then
@@ -9,8 +8,8 @@ local function replicationInfo()
   end
   return replication
 end
-local function replicas()
-  if ARGV[4] ~= '1' then
+local function replicas(ask)
+  if ask ~= '1' then
     return -1
   end
   return tonumber(string.match(replicationInfo(), 'connected_slaves:(%d+)')) or 0

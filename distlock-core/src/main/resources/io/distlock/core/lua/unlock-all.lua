@@ -1,20 +1,21 @@
--- Unlock all: 1, or 0 if any is not held by the grant named (nothing changed). ARGV:
--- owner, token memory, channel, the names, then their tokens.
-local n = #KEYS
-for i, key in ipairs(KEYS) do
-  local cur = redis.call('HMGET', key, 'owner', 'token')
-  if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[3 + n + i] then
-    return 0
+-- Unlock all (KEYS: k, q, e, s of each lock, then the quarantine marker; ARGV: the common head (see
+-- queue.lua), then the names, then their tokens): 1, or 0 if any is not held by the grant named
+-- (nothing changed).
+local n = (#KEYS - 1) / 4
+local me = ARGV[1]
+local clock, nowMs = clockNow()
+for i = 1, n do
+  local token = ARGV[7 + n + i]
+  local cur = redis.call('HMGET', KEYS[i * 4 - 3], 'owner', 'token')
+  if not (cur[1] == me and cur[2] == token) then
+    local mine = sharedOf(KEYS[i * 4], me, nowMs)
+    if not mine or mine[1] ~= token then
+      return 0
+    end
   end
 end
-local now = redis.call('TIME')
-local releasedAt = now[1] .. string.format('%06d', now[2])
-for i, key in ipairs(KEYS) do
-  local cur = redis.call('HMGET', key, 'token', 'w')
-  redis.call('HDEL', key, 'owner', 'holder', 'w', 'attempt')
-  redis.call('PEXPIRE', key, ARGV[2])
-  if cur[2] then
-    redis.call('PUBLISH', ARGV[3], cur[1] .. ':' .. releasedAt .. ':' .. ARGV[3 + i])
-  end
+for i = 1, n do
+  releaseGrant(KEYS[i * 4 - 3], KEYS[i * 4 - 2], KEYS[i * 4 - 1], KEYS[i * 4], context(ARGV[7 + i]), me, ARGV[7 + n + i], '',
+      clock, nowMs)
 end
 return 1

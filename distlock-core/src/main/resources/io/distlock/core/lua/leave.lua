@@ -1,0 +1,27 @@
+-- Leave a lock's queue (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head (see
+-- queue.lua), then 8 the lock's name, 9 '1' to release a grant the request already got): {1} left
+-- the queue; {2, token, mode} it was granted already (kept); {3} it was granted already, and is
+-- released now; {0} neither queued nor holding. A request behind may be granted now.
+local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local me = ARGV[1]
+local ctx = context(ARGV[8])
+local clock, nowMs = clockNow()
+if redis.call('ZREM', q, me) == 1 then
+  redis.call('HDEL', e, me)
+  advance(k, q, e, s, ctx, clock, nowMs)
+  return {1}
+end
+local cur = redis.call('HMGET', k, 'owner', 'token')
+local token, mode = cur[2], 'x'
+if cur[1] ~= me then
+  local mine = sharedOf(s, me, nowMs)
+  if not mine then
+    return {0}
+  end
+  token, mode = mine[1], 's'
+end
+if ARGV[9] == '1' then
+  releaseGrant(k, q, e, s, ctx, me, token, '', clock, nowMs)
+  return {3}
+end
+return {2, token, mode}

@@ -1,0 +1,179 @@
+-- Shared holders, the queue, and the hand-over of a released lock, for every script that grants
+-- or releases. One lock has four keys (all in one hash slot):
+--   k  the lock hash: owner, holder, token, attempt of the exclusive holder; token (the last
+--      token of either mode) and w (someone was told WAIT) also while it is free or held shared;
+--   q  the queue, a sorted set: owner -> place (a number that only grows);
+--   e  the queued requests, a hash: owner -> '<mode>|<expires, ms>|<attempt>|<node>|<holder>',
+--      and 'seq', the last place given;
+--   s  the shared holders, a hash: owner -> '<token>|<expires, ms>|<attempt>|<holder>'.
+-- Modes are 'x' (exclusive) and 's' (shared). Expiry times are on the Redis clock; a queued request
+-- or shared grant past its expiry is dead and removed when met. q, e and s get a TTL of one lease at
+-- every write, which outlives every entry in them (none expires later than a lease from its last
+-- write), so nothing is left of a lock whose queue and shared holders are gone.
+
+-- Every script that grants or releases starts its ARGV alike: owner, lease, token memory,
+-- quarantine on ('1'), the release channel, the granted channel prefix, and how long to keep the
+-- last token of a lock nobody holds exclusively (the larger of lease and token memory), all in
+-- ms. Its last key is the quarantine marker.
+local function context(name)
+  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = ARGV[4], channel = ARGV[5],
+          granted = ARGV[6], keep = ARGV[7], marker = KEYS[#KEYS], name = name}
+end
+
+-- The Redis clock, in µs and in ms.
+local function clockNow()
+  local t = redis.call('TIME')
+  return t[1] * 1000000 + t[2], t[1] * 1000 + math.floor(t[2] / 1000)
+end
+
+-- v split on '|' into n fields; the last keeps any '|' (holders are names).
+local function fields(v, n)
+  local out = {}
+  local from = 1
+  for i = 1, n - 1 do
+    local at = string.find(v, '|', from, true)
+    out[i] = string.sub(v, from, at - 1)
+    from = at + 1
+  end
+  out[n] = string.sub(v, from)
+  return out
+end
+
+-- The next fencing token of a lock: above its last one and, should Redis have forgotten that,
+-- above every earlier one (the clock in µs).
+local function nextToken(k, clock)
+  return string.format('%.0f', math.max((tonumber(redis.call('HGET', k, 'token')) or 0) + 1, clock))
+end
+
+-- Keeps the last token of a lock that nobody holds exclusively (a k without expiry would stay forever).
+local function keepToken(k, ctx)
+  redis.call('PEXPIRE', k, ctx.keep)
+end
+
+-- The live shared holders, the dead ones removed: {owner, token, expires, attempt, holder}, earliest grant first.
+local function sharedHolders(s, nowMs)
+  local all = redis.call('HGETALL', s)
+  local live = {}
+  for i = 1, #all, 2 do
+    local f = fields(all[i + 1], 4)
+    if tonumber(f[2]) > nowMs then
+      table.insert(live, {all[i], f[1], tonumber(f[2]), f[3], f[4]})
+    else
+      redis.call('HDEL', s, all[i])
+    end
+  end
+  table.sort(live, function(a, b) return tonumber(a[2]) < tonumber(b[2]) end)
+  return live
+end
+
+-- This session's live shared grant {token, expires, attempt, holder}, or nil.
+local function sharedOf(s, owner, nowMs)
+  local v = redis.call('HGET', s, owner)
+  if not v then
+    return nil
+  end
+  local f = fields(v, 4)
+  if tonumber(f[2]) <= nowMs then
+    redis.call('HDEL', s, owner)
+    return nil
+  end
+  return f
+end
+
+-- The first live queued request, dead ones removed: owner and {mode, expires, attempt, node, holder}, or nil.
+local function queueHead(q, e, nowMs)
+  while true do
+    local head = redis.call('ZRANGE', q, 0, 0)[1]
+    if not head then
+      redis.call('DEL', e)
+      return nil
+    end
+    local v = redis.call('HGET', e, head)
+    if v then
+      local f = fields(v, 5)
+      if tonumber(f[2]) > nowMs then
+        return head, f
+      end
+    end
+    redis.call('ZREM', q, head)
+    redis.call('HDEL', e, head)
+  end
+end
+
+-- Hands a lock nobody holds exclusively to the head of its queue: an exclusive request once no
+-- shared holder is left; shared requests, as many as stand at the head, while no exclusive
+-- request is before them. Each grant has a fresh token and lasts no longer than the queued
+-- request would have (a request of a dead node holds the lock at most until then). Its node is
+-- told on '<granted prefix><node>': '<owner>:<token>:<mode>:<name>'. Returns how many were granted.
+local function advance(k, q, e, s, ctx, clock, nowMs)
+  if redis.call('EXISTS', q) == 0 or redis.call('HEXISTS', k, 'owner') == 1 then
+    return 0
+  end
+  local shared = #sharedHolders(s, nowMs)
+  local granted = 0
+  while true do
+    local head, f = queueHead(q, e, nowMs)
+    if not head or (f[1] == 'x' and (shared > 0 or granted > 0)) then
+      return granted
+    end
+    if granted == 0 and quarantine(nowMs, ctx.quarantine, ctx.lease, ctx.marker) > 0 then
+      return 0
+    end
+    local token = nextToken(k, clock)
+    redis.call('ZREM', q, head)
+    redis.call('HDEL', e, head)
+    if f[1] == 'x' then
+      redis.call('HSET', k, 'owner', head, 'holder', f[5], 'token', token, 'attempt', f[3])
+      redis.call('PEXPIRE', k, tonumber(f[2]) - nowMs)
+    else
+      redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. f[5])
+      redis.call('PEXPIRE', s, ctx.lease)
+      redis.call('HSET', k, 'token', token)
+      keepToken(k, ctx)
+    end
+    redis.call('PUBLISH', ctx.granted .. f[4], head .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name)
+    granted = granted + 1
+    if f[1] == 'x' then
+      return granted
+    end
+  end
+end
+
+-- After a grant ended (released, or left behind by its dead holder): hand the lock over, or, if
+-- nobody holds it now and somebody was told WAIT, publish '<last token>:<released at, µs>:<name>'.
+local function freed(k, q, e, s, ctx, clock, nowMs)
+  if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
+    return
+  end
+  local cur = redis.call('HMGET', k, 'owner', 'w', 'token')
+  if cur[1] or not cur[2] or #sharedHolders(s, nowMs) > 0 then
+    return
+  end
+  redis.call('HDEL', k, 'w')
+  redis.call('PUBLISH', ctx.channel, cur[3] .. ':' .. string.format('%.0f', clock) .. ':' .. ctx.name)
+end
+
+-- Releases the grant of owner named by token or attempt (the other ''), in either mode. True if released.
+local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs)
+  local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
+  if cur[1] == owner and (token == '' or cur[2] == token) and (attempt == '' or cur[3] == attempt) then
+    redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+    redis.call('PEXPIRE', k, ctx.tokenMemory)
+  else
+    local mine = sharedOf(s, owner, nowMs)
+    if not mine or (token ~= '' and mine[1] ~= token) or (attempt ~= '' and mine[3] ~= attempt) then
+      return false
+    end
+    redis.call('HDEL', s, owner)
+  end
+  freed(k, q, e, s, ctx, clock, nowMs)
+  return true
+end
+
+-- Marks a lock as waited for, so that its release is published.
+local function markWaited(k, ctx)
+  redis.call('HSET', k, 'w', '1')
+  if redis.call('PTTL', k) < 0 then
+    keepToken(k, ctx)
+  end
+end
