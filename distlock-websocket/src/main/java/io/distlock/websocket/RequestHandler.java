@@ -1,10 +1,8 @@
 package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -133,9 +131,9 @@ final class RequestHandler {
         Pushes p = pushes(s);
         if (options.queued() && p != null) {
             // Noted before asking, so that a GRANTED can never come before its request's id is known.
-            Queuing queuing = p.queuing(r.name(), r.id());
+            QueuingRequests.Ticket ticket = p.queuing.asking(r.name(), r.id());
             stage = s.lock(r.name(), options);
-            stage.whenComplete((result, error) -> p.settled(r.name(), queuing, result instanceof LockResult.Queued));
+            stage.whenComplete((result, error) -> p.queuing.answered(r.name(), ticket, result instanceof LockResult.Queued));
         } else {
             stage = options.equals(LockOptions.DEFAULT) ? s.lock(r.name()) : s.lock(r.name(), options);
         }
@@ -167,7 +165,7 @@ final class RequestHandler {
             }
             Pushes p = pushes(s);
             if (p != null) {
-                p.forget(r.name());
+                p.queuing.take(r.name());
             }
             return Replies.to(r, Status.OK, "Cancelled " + r.name());
         });
@@ -251,17 +249,6 @@ final class RequestHandler {
         return p != null && p.owner == s ? p : null;
     }
 
-    /** One {@code lock} request that asked to queue: its id (null if it had none) and, until it is answered, the one it replaced. */
-    private static final class Queuing {
-        final JsonNode id;
-        Queuing replaced; // guarded by the map of Pushes that holds it
-
-        Queuing(JsonNode id, Queuing replaced) {
-            this.id = id;
-            this.replaced = replaced;
-        }
-    }
-
     /**
      * The pushes of one lock session, in the protocol version it speaks; dropped once it is no
      * longer this connection's session. Remembers, per lock name, the {@code id} of the latest
@@ -270,8 +257,7 @@ final class RequestHandler {
     private final class Pushes implements LockListener {
         volatile LockSession owner;
         private final int version;
-        /** The latest request that asked to queue, per lock name; guarded by itself. */
-        private final Map<String, Queuing> queuing = new HashMap<>();
+        final QueuingRequests queuing = new QueuingRequests();
 
         Pushes(int version) {
             this.version = version;
@@ -293,7 +279,7 @@ final class RequestHandler {
 
         @Override
         public void granted(String lock, long token, LockMode mode) {
-            JsonNode request = forget(lock);
+            JsonNode request = queuing.take(lock);
             ObjectNode frame = Frames.pushFrame(Status.GRANTED, lock).put("token", token).put("mode", mode.wire());
             if (request != null) {
                 frame.set("request", request);
@@ -303,53 +289,8 @@ final class RequestHandler {
 
         @Override
         public void cancelled(String lock, CancelReason reason) {
-            forget(lock);
+            queuing.take(lock);
             connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason()));
-        }
-
-        /** A {@code lock} request with {@code wait} is about to be asked: it is the latest to queue for {@code lock}. */
-        Queuing queuing(String lock, JsonNode id) {
-            synchronized (queuing) {
-                Queuing q = new Queuing(id, queuing.get(lock));
-                queuing.put(lock, q);
-                return q;
-            }
-        }
-
-        /**
-         * The request {@code q} was answered: if it did not queue ({@code LOCKED}, {@code WAIT},
-         * a refusal, a failure), the request it replaced is the latest again, so that what is
-         * remembered never outgrows the locks the session queues for.
-         */
-        void settled(String lock, Queuing q, boolean queued) {
-            synchronized (queuing) {
-                Queuing current = queuing.get(lock);
-                if (queued) {
-                    q.replaced = null;
-                } else if (current == q) {
-                    if (q.replaced == null) {
-                        queuing.remove(lock);
-                    } else {
-                        queuing.put(lock, q.replaced);
-                    }
-                } else {
-                    // A later request, still unanswered, replaced it: take it out of that one's chain.
-                    for (Queuing later = current; later != null; later = later.replaced) {
-                        if (later.replaced == q) {
-                            later.replaced = q.replaced;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-
-        /** Forgets the request that queued for {@code lock} (granted, cancelled); returns its id, or null. */
-        JsonNode forget(String lock) {
-            synchronized (queuing) {
-                Queuing q = queuing.remove(lock);
-                return q == null ? null : q.id;
-            }
         }
     }
 }
