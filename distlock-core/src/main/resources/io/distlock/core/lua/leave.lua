@@ -6,8 +6,7 @@ local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me = ARGV[1]
 local ctx = context(ARGV[8])
 local clock, nowMs = clockNow()
-if redis.call('ZREM', q, me) == 1 then
-  redis.call('HDEL', e, me)
+if dropPlace(q, e, me) then
   advance(k, q, e, s, ctx, clock, nowMs)
   return {1}
 end
