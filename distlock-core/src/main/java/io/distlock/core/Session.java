@@ -223,6 +223,10 @@ final class Session implements LockSession {
             if (!held.containsKey(lock) && !queued.containsKey(lock) && held.size() + queued.size() >= config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
+            Optional<Refused> upgrade = upgrade(List.of(lock), options.mode());
+            if (upgrade.isPresent()) {
+                return done(upgrade.get());
+            }
             return acquire(List.of(lock), false, options, attempt -> {
                 if (attempt.granted()) {
                     return new LockResult.Locked(attempt.tokens().get(0));
@@ -327,6 +331,10 @@ final class Session implements LockSession {
             long newLocks = names.stream().filter(n -> !held.containsKey(n) && !queued.containsKey(n)).count();
             if (held.size() + queued.size() + newLocks > config.maxLocksPerSession()) {
                 return done(tooManyLocks());
+            }
+            Optional<Refused> upgrade = upgrade(names, mode);
+            if (upgrade.isPresent()) {
+                return done(upgrade.get());
             }
             return acquire(names, true, LockOptions.DEFAULT.mode(mode), attempt -> {
                 if (attempt.granted()) {
@@ -882,6 +890,23 @@ final class Session implements LockSession {
             }
         }
         return store.slotProblem(names).map(problem -> new Refused(Refusal.BAD_NAME, problem));
+    }
+
+    /**
+     * An exclusive request for a lock held shared is refused: it would be answered with the shared
+     * grant. A shared request for a lock held exclusive gets the exclusive grant, which is more.
+     */
+    private Optional<Refused> upgrade(List<String> names, LockMode mode) {
+        if (mode == LockMode.EXCLUSIVE) {
+            for (String lock : names) {
+                Grant grant = held.get(lock);
+                if (grant != null && grant.mode == LockMode.SHARED) {
+                    return Optional.of(new Refused(Refusal.HELD_SHARED, "lock '" + lock
+                            + "' is held shared by this session; unlock it before asking for it exclusive"));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private Refused tooManyLocks() {

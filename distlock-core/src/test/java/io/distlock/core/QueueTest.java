@@ -264,6 +264,19 @@ class QueueTest {
     }
 
     @Test
+    void aGrantIsNeverUpgraded() {
+        Client a = open(0, "a");
+        long shared = token(result(a.session().lock("doc", LockOptions.shared())));
+        assertThat(result(a.session().lock("doc"))).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.HELD_SHARED);
+        assertThat(result(a.session().lockAll(List.of("doc", "other")))).extracting(r -> ((Refused) r).reason())
+                .isEqualTo(Refusal.HELD_SHARED);
+        assertThat(token(result(a.session().lock("doc", LockOptions.shared())))).isEqualTo(shared);
+        result(a.session().unlock("doc"));
+        long exclusive = token(result(a.session().lock("doc")));
+        assertThat(token(result(a.session().lock("doc", LockOptions.shared())))).as("exclusive is more than shared").isEqualTo(exclusive);
+    }
+
+    @Test
     void aDeadNodesPlaceAtTheHeadCostsAtMostItsLease() {
         Duration lease = Duration.ofSeconds(1);
         LockConfig config = LockConfig.builder().lease(lease).build();
