@@ -90,7 +90,6 @@ final class Session implements LockSession {
      * and {@link #givePlaceUp}.
      */
     static final class Place {
-        private final LockMode mode;
         /** The attempt that queued: a grant of this place carries it, and a release of that grant names it. */
         private final String attemptId;
         /** When the place was last proven (the send time of the command that found it queued). */
@@ -99,8 +98,7 @@ final class Session implements LockSession {
         private volatile boolean keeping;
         private Future<?> timeout; // guarded by the session's chain
 
-        Place(LockMode mode, String attemptId, long confirmedAtNanos) {
-            this.mode = mode;
+        Place(String attemptId, long confirmedAtNanos) {
             this.attemptId = attemptId;
             this.confirmedAtNanos = confirmedAtNanos;
         }
@@ -726,7 +724,7 @@ final class Session implements LockSession {
     private <T> Step<T> queuedAt(String lock, LockOptions options, String attemptId, long sentAt, Map<String, Waiters.Entry> entries,
                                  T result) {
         entries.forEach(waiters::attemptGranted);
-        Place place = queued.computeIfAbsent(lock, k -> new Place(options.mode(), attemptId, sentAt));
+        Place place = queued.computeIfAbsent(lock, k -> new Place(attemptId, sentAt));
         place.confirmed(sentAt);
         place.stopTimer();
         place.timeout = null;
