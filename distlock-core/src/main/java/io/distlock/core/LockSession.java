@@ -47,7 +47,9 @@ public interface LockSession extends AutoCloseable {
      * {@link LockListener#granted}. A request that may not queue is granted only if nobody queues
      * for the lock (no queue jumping), otherwise answered {@link LockResult.Waiting}.
      * Asking again while queued keeps the place. A session that holds the lock gets its token
-     * again, whatever the mode asked.
+     * again (a shared request for a lock held exclusive gets the exclusive grant); an exclusive
+     * request for a lock held shared is refused with {@link Refusal#HELD_SHARED}: grants are
+     * never upgraded.
      */
     CompletionStage<LockResult> lock(String lock, LockOptions options);
 

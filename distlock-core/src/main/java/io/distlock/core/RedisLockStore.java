@@ -3,7 +3,6 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -593,17 +592,23 @@ final class RedisLockStore {
                 });
     }
 
-    /**
-     * Leaves the queue of {@code lock}. If the request was granted already, the grant is
-     * released when {@code releaseGrant} is set, otherwise kept and answered as {@link Place.Holds}.
-     */
-    CompletionStage<Place> leave(String owner, String lock, boolean releaseGrant) {
-        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(lock)), leaveArgs(owner, lock, releaseGrant))
+    /** Leaves the queue of {@code lock}. A grant the request got already is kept, and answered as {@link Place.Holds}. */
+    CompletionStage<Place> leave(String owner, String lock) {
+        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(lock)), args(owner, lock, ""))
                 .thenApply(RedisLockStore::place);
     }
 
-    private Object[] leaveArgs(String owner, String lock, boolean releaseGrant) {
-        return args(owner, lock, releaseGrant ? "1" : "0");
+    /**
+     * Leaves the queue of {@code place.lock()}, releasing the grant the request got already, named
+     * by the attempt that queued it. Answers {@link Place.Gone} once nothing is left.
+     */
+    CompletionStage<Place> leave(String owner, Release place) {
+        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(place.lock())), leaveArgs(owner, place))
+                .thenApply(RedisLockStore::place);
+    }
+
+    private Object[] leaveArgs(String owner, Release place) {
+        return args(owner, place.lock(), place.attempt());
     }
 
     private static Place place(List<Object> r) {
@@ -675,26 +680,26 @@ final class RedisLockStore {
     }
 
     /**
-     * Releases many grants of one owner and leaves the queues of {@code queued}, releasing what
-     * was granted from them meanwhile, in one pipelined round trip per node, not all-or-nothing:
-     * for closing sessions and undoing grants.
+     * Releases many grants of one owner and leaves the queues of {@code queued} (named by the
+     * attempts that queued), releasing what was granted from them meanwhile, in one pipelined
+     * round trip per node, not all-or-nothing: for closing sessions and undoing grants.
      */
-    CompletionStage<Void> release(String owner, List<Release> grants, Collection<String> queued) {
+    CompletionStage<Void> release(String owner, List<Release> grants, List<Release> queued) {
         if (grants.isEmpty() && queued.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
         List<Object> anyKeys = new ArrayList<>();
         grants.forEach(g -> anyKeys.add(key(g.lock())));
-        queued.forEach(lock -> anyKeys.add(key(lock)));
+        queued.forEach(q -> anyKeys.add(key(q.lock())));
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(batchOptions());
             for (Release g : grants) {
                 batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
                         scriptKeys(List.of(g.lock())), unlockArgs(owner, g));
             }
-            for (String lock : queued) {
+            for (Release q : queued) {
                 batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, LEAVE.text, ReturnType.LIST,
-                        scriptKeys(List.of(lock)), leaveArgs(owner, lock, true));
+                        scriptKeys(List.of(q.lock())), leaveArgs(owner, q));
             }
             return batch.executeAsync().thenApply(r -> (Void) null);
         }, anyKeys, UNLOCK, LEAVE);

@@ -11,5 +11,11 @@ public enum Refusal {
     /** The session was closed. */
     SESSION_CLOSED,
     /** The session is not queued for the lock it asked to leave the queue of. */
-    NOT_QUEUED
+    NOT_QUEUED,
+    /**
+     * The session holds the lock shared and asked for it exclusive: a grant is never upgraded
+     * (two shared holders upgrading would wait for each other). Unlock it, then ask again.
+     * The protocol answers it as {@code BAD_REQUEST}.
+     */
+    HELD_SHARED
 }

@@ -90,15 +90,16 @@ final class Session implements LockSession {
      * and {@link #givePlaceUp}.
      */
     static final class Place {
-        private final LockMode mode;
+        /** The attempt that queued: a grant of this place carries it, and a release of that grant names it. */
+        private final String attemptId;
         /** When the place was last proven (the send time of the command that found it queued). */
         private volatile long confirmedAtNanos;
         /** Set while a keep-place command of lease renewal is out. */
         private volatile boolean keeping;
         private Future<?> timeout; // guarded by the session's chain
 
-        Place(LockMode mode, long confirmedAtNanos) {
-            this.mode = mode;
+        Place(String attemptId, long confirmedAtNanos) {
+            this.attemptId = attemptId;
             this.confirmedAtNanos = confirmedAtNanos;
         }
 
@@ -220,6 +221,10 @@ final class Session implements LockSession {
             if (!held.containsKey(lock) && !queued.containsKey(lock) && held.size() + queued.size() >= config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
+            Optional<Refused> upgrade = upgrade(List.of(lock), options.mode());
+            if (upgrade.isPresent()) {
+                return done(upgrade.get());
+            }
             return acquire(List.of(lock), false, options, attempt -> {
                 if (attempt.granted()) {
                     return new LockResult.Locked(attempt.tokens().get(0));
@@ -251,13 +256,13 @@ final class Session implements LockSession {
             if (place == null) {
                 return done(new Refused(Refusal.NOT_QUEUED, "this session does not queue for lock '" + lock + "'"));
             }
-            return store.leave(id, lock, false).handle((where, e) -> {
+            return store.leave(id, lock).handle((where, e) -> {
                 if (e != null) {
                     // Redis may or may not still have the place: give it up here, and leave again
                     // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
                     if (queued.remove(lock, place)) {
                         place.stopTimer();
-                        leaveLater(lock);
+                        leaveLater(lock, place);
                     }
                     return Step.<CancelResult>of(CancelResult.CANCELLED);
                 }
@@ -325,6 +330,10 @@ final class Session implements LockSession {
             if (held.size() + queued.size() + newLocks > config.maxLocksPerSession()) {
                 return done(tooManyLocks());
             }
+            Optional<Refused> upgrade = upgrade(names, mode);
+            if (upgrade.isPresent()) {
+                return done(upgrade.get());
+            }
             return acquire(names, true, LockOptions.DEFAULT.mode(mode), attempt -> {
                 if (attempt.granted()) {
                     Map<String, Long> tokens = new LinkedHashMap<>();
@@ -387,8 +396,11 @@ final class Session implements LockSession {
                     grant.releasing = true;
                     grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
                 });
-                List<String> places = new ArrayList<>(queued.keySet());
-                queued.values().forEach(Place::stopTimer);
+                List<RedisLockStore.Release> places = new ArrayList<>();
+                queued.forEach((lock, place) -> {
+                    place.stopTimer();
+                    places.add(RedisLockStore.Release.ofAttempt(lock, place.attemptId));
+                });
                 return store.release(id, grants, places).handle((v, e) -> {
                     held.clear();
                     queued.clear();
@@ -531,7 +543,7 @@ final class Session implements LockSession {
             if (queued.get(lock) != place) {
                 return done(null);
             }
-            return store.leave(id, lock, false).handle((where, e) -> {
+            return store.leave(id, lock).handle((where, e) -> {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
                     return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
                 }
@@ -539,7 +551,7 @@ final class Session implements LockSession {
                     return Step.<Void>of(null);
                 }
                 if (e != null) {
-                    leaveLater(lock);
+                    leaveLater(lock, place);
                 }
                 CancelReason reason = e == null && where instanceof RedisLockStore.Place.Gone ? CancelReason.BACKEND : CancelReason.TIMEOUT;
                 return new Step<Void>(null, null, () -> cancelledNow(lock, reason));
@@ -586,7 +598,7 @@ final class Session implements LockSession {
         }
         place.stopTimer();
         events.execute(() -> cancelledNow(lock, CancelReason.BACKEND));
-        leaveLater(lock);
+        leaveLater(lock, place);
         return true;
     }
 
@@ -621,9 +633,9 @@ final class Session implements LockSession {
         }
     }
 
-    /** Queues a leave of {@code lock}'s queue behind this session's operations, releasing a grant made meanwhile. */
-    private void leaveLater(String lock) {
-        enqueue(() -> store.leave(id, lock, true).handle((where, e) -> {
+    /** Queues a leave of {@code lock}'s queue behind this session's operations, releasing a grant of {@code place} made meanwhile. */
+    private void leaveLater(String lock, Place place) {
+        enqueue(() -> store.leave(id, RedisLockStore.Release.ofAttempt(lock, place.attemptId)).handle((where, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not leave the queue of lock ''{0}'' for session ''{1}''; the place expires within a lease: {2}",
                         lock, name, e.getMessage());
@@ -678,7 +690,7 @@ final class Session implements LockSession {
                 return this.<T>failed(names, entries, before.keySet(), mayHaveQueued, attemptId, e);
             }
             if (attempt.queued() != null) {
-                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, sentAt, entries, answer.apply(attempt)));
+                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attemptId, sentAt, entries, answer.apply(attempt)));
             }
             if (attempt.queueFull()) {
                 return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
@@ -709,9 +721,10 @@ final class Session implements LockSession {
      * The attempt joined the lock's queue, or kept the place it had (a repeat takes the new
      * request's timeout). The session waits for its grant now, not for a {@code RETRY}.
      */
-    private <T> Step<T> queuedAt(String lock, LockOptions options, long sentAt, Map<String, Waiters.Entry> entries, T result) {
+    private <T> Step<T> queuedAt(String lock, LockOptions options, String attemptId, long sentAt, Map<String, Waiters.Entry> entries,
+                                 T result) {
         entries.forEach(waiters::attemptGranted);
-        Place place = queued.computeIfAbsent(lock, k -> new Place(options.mode(), sentAt));
+        Place place = queued.computeIfAbsent(lock, k -> new Place(attemptId, sentAt));
         place.confirmed(sentAt);
         place.stopTimer();
         place.timeout = null;
@@ -781,7 +794,7 @@ final class Session implements LockSession {
             return CompletableFuture.completedFuture(failure);
         }
         // The attempt may have queued the session too, and the place may have been granted since.
-        List<String> leave = mayHaveQueued ? List.of(names.get(0)) : List.of();
+        List<RedisLockStore.Release> leave = mayHaveQueued ? List.of(RedisLockStore.Release.ofAttempt(names.get(0), attemptId)) : List.of();
         return store.release(id, undo, leave).handle((v, undoFailure) -> {
             if (undoFailure != null) {
                 LOG.log(Level.DEBUG, "Could not undo an uncertain grant of {0}; its lease frees it: {1}",
@@ -875,6 +888,23 @@ final class Session implements LockSession {
             }
         }
         return store.slotProblem(names).map(problem -> new Refused(Refusal.BAD_NAME, problem));
+    }
+
+    /**
+     * An exclusive request for a lock held shared is refused: it would be answered with the shared
+     * grant. A shared request for a lock held exclusive gets the exclusive grant, which is more.
+     */
+    private Optional<Refused> upgrade(List<String> names, LockMode mode) {
+        if (mode == LockMode.EXCLUSIVE) {
+            for (String lock : names) {
+                Grant grant = held.get(lock);
+                if (grant != null && grant.mode == LockMode.SHARED) {
+                    return Optional.of(new Refused(Refusal.HELD_SHARED, "lock '" + lock
+                            + "' is held shared by this session; unlock it before asking for it exclusive"));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private Refused tooManyLocks() {

@@ -8,7 +8,10 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import io.distlock.core.CancelReason;
 import io.distlock.core.LockListener;
+import io.distlock.core.LockMode;
+import io.distlock.core.LossCause;
 
 /**
  * Records the pushes of one session, in order, for assertions: "the next push is RETRY of
@@ -16,9 +19,18 @@ import io.distlock.core.LockListener;
  */
 public final class Pushes implements LockListener {
 
-    public enum Kind { RETRY, LOST }
+    public enum Kind { RETRY, LOST, GRANTED, CANCELLED }
 
-    public record Push(Kind kind, String lock, long atNanos) { }
+    /**
+     * One push; {@code detail} is the token and mode of a {@code GRANTED} ({@code "42 shared"}), the
+     * reason of a {@code CANCELLED} or {@code LOST}, empty for a {@code RETRY}.
+     */
+    public record Push(Kind kind, String lock, long atNanos, String detail) {
+        /** The token of a {@code GRANTED}. */
+        public long token() {
+            return Long.parseLong(detail.substring(0, detail.indexOf(' ')));
+        }
+    }
 
     private final LinkedBlockingQueue<Push> queue = new LinkedBlockingQueue<>();
     private final List<Push> all = new ArrayList<>();
@@ -29,12 +41,26 @@ public final class Pushes implements LockListener {
     }
 
     @Override
-    public void lost(String lock) {
-        record(Kind.LOST, lock);
+    public void lost(String lock, LossCause cause) {
+        record(Kind.LOST, lock, cause.reason());
     }
 
-    private synchronized void record(Kind kind, String lock) {
-        Push push = new Push(kind, lock, System.nanoTime());
+    @Override
+    public void granted(String lock, long token, LockMode mode) {
+        record(Kind.GRANTED, lock, token + " " + mode.wire());
+    }
+
+    @Override
+    public void cancelled(String lock, CancelReason reason) {
+        record(Kind.CANCELLED, lock, reason.reason());
+    }
+
+    private void record(Kind kind, String lock) {
+        record(kind, lock, "");
+    }
+
+    private synchronized void record(Kind kind, String lock, String detail) {
+        Push push = new Push(kind, lock, System.nanoTime(), detail);
         all.add(push);
         queue.add(push);
     }

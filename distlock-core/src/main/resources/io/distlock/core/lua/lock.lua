@@ -48,21 +48,26 @@ if wasQueued and redis.call('HEXISTS', e, me) == 0 then
   end
 end
 -- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
+-- holder names the earliest current holder, or, if nobody holds it, the queue's head.
 local holder, pttl
+local blocked = false
 if cur[1] and cur[1] ~= me then
-  holder, pttl = cur[3], redis.call('PTTL', k)
+  holder, pttl, blocked = cur[3], redis.call('PTTL', k), true
 else
   local shared = sharedHolders(s, nowMs)
-  if mode == 'x' and #shared > 0 then
-    holder, pttl = shared[1][5], shared[1][3] - nowMs
+  if #shared > 0 then
+    holder, pttl, blocked = shared[1][5], shared[1][3] - nowMs, mode == 'x'
   end
 end
 local head, first = queueHead(q, e, nowMs)
-if not holder and head then
-  holder, pttl = first[5], tonumber(lease)
+if head then
+  blocked = true
+  if not holder then
+    holder, pttl = first[5], tonumber(lease)
+  end
 end
 local token = cur[2]
-if not holder then
+if not blocked then
   token = nextToken(k, clock)
   local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
   if wait == 0 then
@@ -77,7 +82,7 @@ if not holder then
     end
     return {1, token, 1, replicas(ARGV[9])}
   end
-  holder, pttl = false, wait
+  holder, pttl, blocked = false, wait, true
 end
 if ARGV[13] == '1' then
   local expires = string.format('%.0f', nowMs + lease)

@@ -80,6 +80,16 @@ local function sharedOf(s, owner, nowMs)
   return f
 end
 
+-- Removes a queued request; nothing is left of an empty queue. True if it was queued.
+local function dropPlace(q, e, owner)
+  local removed = redis.call('ZREM', q, owner) == 1
+  redis.call('HDEL', e, owner)
+  if redis.call('ZCARD', q) == 0 then
+    redis.call('DEL', e)
+  end
+  return removed
+end
+
 -- The first live queued request, dead ones removed: owner and {mode, expires, attempt, node, holder}, or nil.
 local function queueHead(q, e, nowMs)
   while true do
@@ -95,8 +105,7 @@ local function queueHead(q, e, nowMs)
         return head, f
       end
     end
-    redis.call('ZREM', q, head)
-    redis.call('HDEL', e, head)
+    dropPlace(q, e, head)
   end
 end
 
@@ -120,8 +129,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       return 0
     end
     local token = nextToken(k, clock)
-    redis.call('ZREM', q, head)
-    redis.call('HDEL', e, head)
+    dropPlace(q, e, head)
     if f[1] == 'x' then
       redis.call('HSET', k, 'owner', head, 'holder', f[5], 'token', token, 'attempt', f[3])
       redis.call('PEXPIRE', k, tonumber(f[2]) - nowMs)

@@ -1,0 +1,97 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.distlock.testing.TestRedis;
+
+/**
+ * The queue scripts driven directly, as a node's commands that arrive late would drive them: a
+ * late leave or release names the grant it means and frees nothing newer.
+ */
+class QueueScriptsTest {
+
+    private RedissonClient redisson;
+    private RedisLockStore store;
+
+    @BeforeEach
+    void start() {
+        TestRedis.flushAll();
+        Config config = new Config();
+        config.useSingleServer().setAddress(TestRedis.url());
+        redisson = Redisson.create(config);
+        store = new RedisLockStore(redisson, LockConfig.defaults(), "node-a");
+    }
+
+    @AfterEach
+    void stop() {
+        redisson.shutdown();
+    }
+
+    private RedisLockStore.Attempt lock(String owner, String attempt, LockMode mode, boolean queue) {
+        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue));
+    }
+
+    @Test
+    void aLateLeaveOfAnOlderPlaceFreesNoNewerGrant() {
+        long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name"));
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
+        // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
+        RedisLockStore.Place granted = result(store.leave("me", "doc"));
+        assertThat(granted).isInstanceOf(RedisLockStore.Place.Holds.class);
+        long first = ((RedisLockStore.Place.Holds) granted).token();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isTrue();
+        long second = lock("me", "2", LockMode.EXCLUSIVE, false).tokens().get(0);
+
+        // A leave of the first place that arrives now, releasing what that place was granted:
+        assertThat(result(store.leave("me", RedisLockStore.Release.ofAttempt("doc", "1")))).isInstanceOf(RedisLockStore.Place.Gone.class);
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "token").toString()).isEqualTo(Long.toString(second));
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner").toString()).isEqualTo("me");
+    }
+
+    @Test
+    void aLateReleaseOfAnOlderSharedGrantFreesNoNewerOne() {
+        long first = lock("me", "1", LockMode.SHARED, false).tokens().get(0);
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isTrue();
+        long second = lock("me", "2", LockMode.SHARED, false).tokens().get(0);
+        assertThat(second).isGreaterThan(first);
+
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1")))).isFalse();
+        assertThat(lock("other", "1", LockMode.EXCLUSIVE, false).conflicts()).extracting(RedisLockStore.Conflict::holder)
+                .containsExactly("me-name");
+    }
+
+    @Test
+    void aLateCopyOfAnOlderSharedAttemptDoesNotReplaceTheNewerGrant() {
+        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false)).tokens().get(0);
+        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false));
+        assertThat(late.granted()).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer)))).isTrue();
+    }
+
+    @Test
+    void nothingIsLeftOfALockWhoseQueueAndHoldersAreGone() {
+        long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        lock("a", "1", LockMode.SHARED, true);
+        lock("b", "1", LockMode.SHARED, true);
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
+        long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc"))).token();
+        long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc"))).token();
+        result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a)));
+        result(store.unlock("b", RedisLockStore.Release.ofToken("doc", b)));
+        assertThat(TestRedis.command("KEYS", "distlock:*").toString().replaceAll("[\\[\\] ]", "").split(","))
+                .as("the lock's last token and the quarantine marker, nothing else").containsExactlyInAnyOrder("distlock:lock:doc", "distlock:epoch");
+        assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).isPositive(); // the token, for its memory
+    }
+}

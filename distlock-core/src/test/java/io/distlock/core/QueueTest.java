@@ -1,0 +1,335 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.distlock.testing.FakeTime;
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TestRedis;
+
+/**
+ * The queue across nodes (three services, each with its own Redisson client, on one real Redis):
+ * FIFO hand-over, shared and exclusive modes, cancel, timeouts, and places of dead nodes.
+ */
+class QueueTest {
+
+    private static final LockOptions QUEUE = LockOptions.exclusive().queue();
+    private static final LockOptions SHARED_QUEUE = LockOptions.shared().queue();
+
+    private final List<LockService> nodes = new ArrayList<>();
+
+    @BeforeEach
+    void startNodes() {
+        TestRedis.flushAll();
+        for (int i = 0; i < 3; i++) {
+            nodes.add(LockService.connect(TestRedis.url(), LockConfig.defaults()));
+        }
+    }
+
+    @AfterEach
+    void stopNodes() {
+        nodes.forEach(LockService::close);
+    }
+
+    private record Client(LockSession session, Pushes pushes) { }
+
+    private Client open(int node, String name) {
+        Pushes pushes = new Pushes();
+        return new Client(nodes.get(node).openSession(name, pushes), pushes);
+    }
+
+    private static long token(LockResult r) {
+        assertThat(r).isInstanceOf(LockResult.Locked.class);
+        return ((LockResult.Locked) r).token();
+    }
+
+    @Test
+    void aReleasedLockGoesToTheQueueInOrderAcrossNodes() {
+        Client holder = open(0, "holder");
+        Client first = open(1, "first");
+        Client second = open(2, "second");
+        Client third = open(0, "third");
+        long t0 = token(result(holder.session().lock("doc")));
+        assertThat(result(first.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "holder"));
+        assertThat(result(second.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(2, "holder"));
+        assertThat(result(third.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(3, "holder"));
+        assertThat(first.session().queuedLocks()).containsExactly("doc");
+
+        result(holder.session().unlock("doc"));
+        long t1 = first.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
+        assertThat(t1).isGreaterThan(t0);
+        assertThat(first.session().heldLocks()).containsEntry("doc", t1);
+        assertThat(first.session().queuedLocks()).isEmpty();
+        assertThat(result(holder.session().lock("doc"))).isEqualTo(new LockResult.Waiting("first"));
+
+        result(first.session().unlock("doc"));
+        long t2 = second.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
+        assertThat(t2).isGreaterThan(t1);
+        result(second.session().closeAsync());
+        long t3 = third.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
+        assertThat(t3).isGreaterThan(t2);
+        assertThat(holder.pushes().all()).as("the v1 waiter waits until the lock is free").isEmpty();
+
+        result(third.session().unlock("doc"));
+        holder.pushes().expect(Kind.RETRY, "doc", seconds(5));
+        assertThat(token(result(holder.session().lock("doc")))).isGreaterThan(t3);
+        first.pushes().expectNone(Duration.ofMillis(200));
+    }
+
+    @Test
+    void nobodyJumpsTheQueue() {
+        Client holder = open(0, "holder");
+        Client queued = open(1, "queued");
+        Client other = open(2, "other");
+        token(result(holder.session().lock("doc")));
+        result(queued.session().lock("doc", QUEUE));
+        result(holder.session().unlock("doc"));
+        queued.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+
+        Client late = open(2, "late");
+        result(late.session().lock("doc", QUEUE));
+        result(queued.session().unlock("doc"));
+        late.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(result(other.session().lock("doc"))).isEqualTo(new LockResult.Waiting("late"));
+    }
+
+    @Test
+    void askingAgainKeepsThePlace() {
+        Client holder = open(0, "holder");
+        Client a = open(1, "a");
+        Client b = open(2, "b");
+        token(result(holder.session().lock("doc")));
+        result(a.session().lock("doc", QUEUE));
+        result(b.session().lock("doc", QUEUE));
+        assertThat(result(a.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "holder"));
+        assertThat(result(a.session().lock("doc"))).as("without queue: no jumping, no grant").isEqualTo(new LockResult.Waiting("holder"));
+        assertThat(a.session().queuedLocks()).containsExactly("doc");
+    }
+
+    @Test
+    void sharedHoldersCoexistAndAQueuedWriterStopsLaterReaders() {
+        Client r1 = open(0, "r1");
+        Client r2 = open(1, "r2");
+        Client writer = open(2, "writer");
+        Client r3 = open(0, "r3");
+        long a = token(result(r1.session().lock("doc", LockOptions.shared())));
+        long b = token(result(r2.session().lock("doc", LockOptions.shared())));
+        assertThat(b).isGreaterThan(a);
+        assertThat(result(writer.session().lock("doc"))).isEqualTo(new LockResult.Waiting("r1"));
+        assertThat(result(writer.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "r1"));
+        assertThat(result(r3.session().lock("doc", LockOptions.shared()))).as("no reader passes a queued writer")
+                .isInstanceOf(LockResult.Waiting.class);
+        assertThat(result(r3.session().lock("doc", SHARED_QUEUE))).isEqualTo(new LockResult.Queued(2, "r1"));
+
+        result(r1.session().unlock("doc"));
+        writer.pushes().expectNone(Duration.ofMillis(300));
+        result(r2.session().unlock("doc"));
+        long w = writer.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
+        assertThat(w).isGreaterThan(b);
+        assertThat(writer.pushes().all().get(0).detail()).endsWith("exclusive");
+        r3.pushes().expectNone(Duration.ofMillis(300));
+
+        result(writer.session().unlock("doc"));
+        Pushes.Push granted = r3.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(granted.token()).isGreaterThan(w);
+        assertThat(granted.detail()).endsWith("shared");
+    }
+
+    @Test
+    void sharedRequestsAtTheHeadAreGrantedTogether() {
+        Client x = open(0, "x");
+        Client s1 = open(1, "s1");
+        Client s2 = open(2, "s2");
+        Client x2 = open(0, "x2");
+        Client s3 = open(1, "s3");
+        token(result(x.session().lock("doc")));
+        result(s1.session().lock("doc", SHARED_QUEUE));
+        result(s2.session().lock("doc", SHARED_QUEUE));
+        result(x2.session().lock("doc", QUEUE));
+        result(s3.session().lock("doc", SHARED_QUEUE));
+
+        result(x.session().unlock("doc"));
+        s1.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        s2.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        x2.pushes().expectNone(Duration.ofMillis(300));
+        result(s1.session().unlock("doc"));
+        x2.pushes().expectNone(Duration.ofMillis(300));
+        result(s2.session().unlock("doc"));
+        x2.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        s3.pushes().expectNone(Duration.ofMillis(300));
+        result(x2.session().unlock("doc"));
+        s3.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+    }
+
+    @Test
+    void aCancelledRequestIsNeverGranted() {
+        Client holder = open(0, "holder");
+        Client quitter = open(1, "quitter");
+        Client next = open(2, "next");
+        token(result(holder.session().lock("doc")));
+        result(quitter.session().lock("doc", QUEUE));
+        result(next.session().lock("doc", QUEUE));
+        assertThat(result(quitter.session().cancel("doc"))).isEqualTo(CancelResult.CANCELLED);
+        assertThat(result(quitter.session().cancel("doc"))).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.NOT_QUEUED);
+        assertThat(quitter.session().queuedLocks()).isEmpty();
+
+        result(holder.session().unlock("doc"));
+        next.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        quitter.pushes().expectNone(Duration.ofMillis(300));
+    }
+
+    @Test
+    void aCancelAfterTheGrantKeepsTheGrantAndSaysSo() {
+        Client holder = open(0, "holder");
+        Client waiter = open(1, "waiter");
+        token(result(holder.session().lock("doc")));
+        result(waiter.session().lock("doc", QUEUE));
+        result(holder.session().unlock("doc"));
+        await().atMost(seconds(5)).until(() -> waiter.session().heldLocks().containsKey("doc"));
+        assertThat(result(waiter.session().cancel("doc"))).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.NOT_QUEUED);
+        assertThat(waiter.session().heldLocks()).containsKey("doc");
+    }
+
+    @Test
+    void aTimedOutRequestLeavesTheQueue() {
+        Client holder = open(0, "holder");
+        Client impatient = open(1, "impatient");
+        Client patient = open(2, "patient");
+        token(result(holder.session().lock("doc")));
+        result(impatient.session().lock("doc", QUEUE.timeout(Duration.ofMillis(300))));
+        result(patient.session().lock("doc", QUEUE));
+        Pushes.Push cancelled = impatient.pushes().expect(Kind.CANCELLED, "doc", seconds(5));
+        assertThat(cancelled.detail()).isEqualTo("timeout");
+        assertThat(impatient.session().queuedLocks()).isEmpty();
+
+        result(holder.session().unlock("doc"));
+        patient.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        impatient.pushes().expectNone(Duration.ofMillis(300));
+    }
+
+    @Test
+    void closingLeavesEveryQueue() {
+        Client holder = open(0, "holder");
+        Client leaving = open(1, "leaving");
+        Client next = open(2, "next");
+        token(result(holder.session().lock("a")));
+        token(result(holder.session().lock("b")));
+        result(leaving.session().lock("a", QUEUE));
+        result(leaving.session().lock("b", QUEUE));
+        result(next.session().lock("a", QUEUE));
+        result(leaving.session().closeAsync());
+        result(holder.session().unlock("a"));
+        next.pushes().expect(Kind.GRANTED, "a", seconds(5));
+        result(holder.session().unlock("b"));
+        assertThat(TestRedis.command("KEYS", "distlock:queue*").toString()).isEqualTo("[]");
+    }
+
+    @Test
+    void aFullQueueRefusesAndChangesNothing() {
+        nodes.add(LockService.connect(TestRedis.url(), LockConfig.builder().maxQueueLength(2).build()));
+        LockService small = nodes.get(3);
+        LockSession holder = small.openSession("holder", new Pushes());
+        token(result(holder.lock("doc")));
+        result(small.openSession("a", new Pushes()).lock("doc", QUEUE));
+        result(small.openSession("b", new Pushes()).lock("doc", QUEUE));
+        LockSession c = small.openSession("c", new Pushes());
+        LockResult full = result(c.lock("doc", QUEUE));
+        assertThat(full).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.TOO_MANY_LOCKS);
+        assertThat(c.queuedLocks()).isEmpty();
+    }
+
+    @Test
+    void sharedMultiLocksCoexist() {
+        Client a = open(0, "a");
+        Client b = open(1, "b");
+        Client c = open(2, "c");
+        assertThat(result(a.session().lockAll(List.of("x", "y"), LockMode.SHARED))).isInstanceOf(MultiLockResult.Locked.class);
+        assertThat(result(b.session().lockAll(List.of("x", "y"), LockMode.SHARED))).isInstanceOf(MultiLockResult.Locked.class);
+        assertThat(result(c.session().lockAll(List.of("x", "y")))).isInstanceOf(MultiLockResult.Waiting.class);
+        result(a.session().unlockAll(List.of("x", "y")));
+        result(b.session().closeAsync());
+        c.pushes().expect(Kind.RETRY, "x", seconds(5));
+        assertThat(result(c.session().lockAll(List.of("x", "y")))).isInstanceOf(MultiLockResult.Locked.class);
+    }
+
+    @Test
+    void aGrantIsNeverUpgraded() {
+        Client a = open(0, "a");
+        long shared = token(result(a.session().lock("doc", LockOptions.shared())));
+        assertThat(result(a.session().lock("doc"))).extracting(r -> ((Refused) r).reason()).isEqualTo(Refusal.HELD_SHARED);
+        assertThat(result(a.session().lockAll(List.of("doc", "other")))).extracting(r -> ((Refused) r).reason())
+                .isEqualTo(Refusal.HELD_SHARED);
+        assertThat(token(result(a.session().lock("doc", LockOptions.shared())))).isEqualTo(shared);
+        result(a.session().unlock("doc"));
+        long exclusive = token(result(a.session().lock("doc")));
+        assertThat(token(result(a.session().lock("doc", LockOptions.shared())))).as("exclusive is more than shared").isEqualTo(exclusive);
+    }
+
+    @Test
+    void aDeadNodesPlaceAtTheHeadCostsAtMostItsLease() {
+        Duration lease = Duration.ofSeconds(1);
+        LockConfig config = LockConfig.builder().lease(lease).build();
+        FakeTime frozen = new FakeTime(); // the dead node's clock never moves: it never keeps its place
+        LockService live = LockService.connect(TestRedis.url(), config);
+        LockService dead = LockService.connect(TestRedis.url(), config.toBuilder().ticker(frozen).scheduler(frozen).build());
+        nodes.add(live);
+        nodes.add(dead);
+        LockSession holder = live.openSession("holder", new Pushes());
+        token(result(holder.lock("doc")));
+        result(dead.openSession("dead", new Pushes()).lock("doc", QUEUE));
+        Pushes pushes = new Pushes();
+        LockSession next = live.openSession("next", pushes);
+        result(next.lock("doc", QUEUE));
+        long queuedAt = System.nanoTime();
+
+        result(holder.unlock("doc")); // handed to the dead node's session (its place may still be alive) or past it
+        Pushes.Push granted = pushes.expect(Kind.GRANTED, "doc", seconds(10));
+        assertThat(Duration.ofNanos(granted.atNanos() - queuedAt)).as("one lease and a tick of renewal, with margin")
+                .isLessThan(lease.plus(lease.dividedBy(6)).plusMillis(1500));
+    }
+
+    @Test
+    void aLockWhoseHolderDiedGoesToTheQueueWithinALease() {
+        Duration lease = Duration.ofSeconds(1);
+        LockConfig config = LockConfig.builder().lease(lease).build();
+        FakeTime frozen = new FakeTime(); // the holder's node never renews
+        LockService live = LockService.connect(TestRedis.url(), config);
+        LockService dead = LockService.connect(TestRedis.url(), config.toBuilder().ticker(frozen).scheduler(frozen).build());
+        nodes.add(live);
+        nodes.add(dead);
+        long t0 = token(result(dead.openSession("dead", new Pushes()).lock("doc")));
+        long lockedAt = System.nanoTime();
+        Pushes pushes = new Pushes();
+        LockSession next = live.openSession("next", pushes);
+        assertThat(result(next.lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "dead"));
+        Pushes.Push granted = pushes.expect(Kind.GRANTED, "doc", seconds(10));
+        assertThat(granted.token()).isGreaterThan(t0);
+        assertThat(Duration.ofNanos(granted.atNanos() - lockedAt)).isGreaterThanOrEqualTo(lease.minusMillis(50));
+    }
+
+    @Test
+    void aGrantWhoseMessageIsLostIsFoundByTheNextKeepPlace() {
+        Client holder = open(0, "holder");
+        Client waiter = open(1, "waiter");
+        token(result(holder.session().lock("doc")));
+        result(waiter.session().lock("doc", QUEUE));
+        // The grant message goes to a node id nobody listens to: as lost as a message can be.
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", waiter.session().id());
+        String[] f = entry.split("\\|", 5);
+        TestRedis.command("HSET", "distlock:queued:doc", waiter.session().id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        result(holder.session().unlock("doc"));
+        Pushes.Push granted = waiter.pushes().expect(Kind.GRANTED, "doc", seconds(10));
+        assertThat(waiter.session().heldLocks()).containsEntry("doc", granted.token());
+    }
+}
