@@ -69,6 +69,8 @@ final class Replies {
             case NOT_QUEUED -> FailCode.NOT_QUEUED;
             case TOO_MANY_LOCKS -> FailCode.TOO_MANY_LOCKS;
             case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
+            // Version 2 only: a version 1 session never asks for a shared lock.
+            case HELD_SHARED -> FailCode.BAD_REQUEST;
         };
         return fail(r, code, refused.message());
     }

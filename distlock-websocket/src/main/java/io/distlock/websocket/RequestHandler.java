@@ -224,13 +224,18 @@ final class RequestHandler {
         return true;
     }
 
-    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
+    /**
+     * Completes the slot with the reply for {@code stage}'s outcome, whatever happens. A linkage
+     * error counts too (a core newer than this endpoint, whose result this endpoint cannot
+     * shape: an enum constant it does not know): unanswered, the request would hold up every
+     * later reply of the connection for good.
+     */
     private <T> void answer(Request r, ReplySlot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
         stage.whenComplete((result, error) -> {
             ObjectNode reply;
             try {
                 reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
                 reply = Replies.internal(r, e);
             }
             slot.answer(reply);

@@ -687,6 +687,31 @@ abstract class EndpointV2ContractTest {
         assertThat(retried).containsExactlyInAnyOrderElementsOf(names);
     }
 
+    @Test
+    void aGrantIsNeverUpgradedButASharedRequestGetsTheExclusiveGrant() {
+        WsClient c = v2("alice");
+        WsClient other = v2("bob");
+        long token = c.request("LOCKED", "action", "lock", "param", n("mine")).path("token").asLong();
+        assertThat(c.request("LOCKED", "action", "lock", "param", n("mine"), "mode", "shared").path("token").asLong()).isEqualTo(token);
+        other.request("WAIT", "action", "lock", "param", n("mine"), "mode", "shared"); // still exclusive
+
+        long shared = c.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared").path("token").asLong();
+        other.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        for (String action : List.of("lock", "mlock")) {
+            c.send("action", action, "params", List.of(n("doc")), "id", action);
+            JsonNode refused = c.expectFail("BAD_REQUEST");
+            assertThat(refused.path("message").asText()).contains("held shared");
+            assertThat(refused.path("id").asText()).isEqualTo(action);
+        }
+        c.send("action", "lock", "param", n("doc"), "wait", true);
+        c.expectFail("BAD_REQUEST");
+        // Still held shared, by both.
+        assertThat(c.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared").path("token").asLong()).isEqualTo(shared);
+        c.request("OK", "action", "unlock", "param", n("doc"));
+        other.request("OK", "action", "unlock", "param", n("doc"));
+        assertThat(c.request("LOCKED", "action", "lock", "param", n("doc")).path("token").asLong()).isGreaterThan(shared);
+    }
+
     // ---- version 1 and version 2 sessions on one lock ----
 
     @Test
