@@ -403,6 +403,7 @@ abstract class EndpointV2ContractTest {
         return lost;
     }
 
+    /** Also: a queue place that cannot be kept is CANCELLED with reason backend. */
     @Test
     void aLeaseThatCannotBeRenewedIsLostWithReasonLeaseOnVersion2Only() {
         try (RedisProcess paused = RedisProcess.start();
@@ -415,10 +416,15 @@ abstract class EndpointV2ContractTest {
             v1.request("OK", "action", "connect", "param", "old");
             v2.request("LOCKED", "action", "lock", "param", "a");
             v1.request("LOCKED", "action", "lock", "param", "b");
+            v2.request("QUEUED", "action", "lock", "param", "b", "wait", true, "id", 1);
             paused.pause();
             try {
-                // Renewals go unanswered: each lock is given up at two thirds of the lease.
-                JsonNode lostV2 = v2.expectNext("LOST");
+                // Renewals go unanswered: each lock and place is given up at two thirds of the lease.
+                List<JsonNode> pushes = List.of(v2.next(), v2.next());
+                JsonNode lostV2 = pushes.stream().filter(p -> p.path("status").asText().equals("LOST")).findFirst().orElseThrow();
+                JsonNode cancelled = pushes.stream().filter(p -> p.path("status").asText().equals("CANCELLED")).findFirst().orElseThrow();
+                assertThat(cancelled.path("lock").asText()).isEqualTo("b");
+                assertThat(cancelled.path("reason").asText()).isEqualTo("backend");
                 JsonNode lostV1 = v1.expectNext("LOST");
                 assertThat(lostV2.path("lock").asText()).isEqualTo("a");
                 assertThat(lostV2.path("reason").asText()).isEqualTo("lease");
