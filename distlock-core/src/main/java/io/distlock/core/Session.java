@@ -30,10 +30,11 @@ import java.util.function.Supplier;
  * starts when the previous one's result has been delivered. Results and pushes go through
  * one {@link SerialExecutor}, so a push never overtakes the reply it follows.
  *
- * <p>Why this file is long: it is the one owner of a session's grants and waits, and every
- * ordering promise (a release never overtaken by the next request, a LOST before the failure
- * that explains it, a RETRY after the WAIT it answers) is kept by the chain in this class; split
- * across classes, those promises would need shared state again.
+ * <p>Why this file is long: it is the one owner of a session's grants, queue places and waits,
+ * and every ordering promise (a release never overtaken by the next request, a LOST before the
+ * failure that explains it, a RETRY after the WAIT it answers, a GRANTED after the QUEUED it
+ * answers) is kept by the chain in this class; split across classes, those promises would need
+ * shared state again.
  */
 final class Session implements LockSession {
 
