@@ -1,10 +1,13 @@
-// Over 400 lines on purpose: about half of it is the public API's documentation, which
-// belongs next to the methods it documents. The logic lives in the modules imported here.
+// Some 600 lines on purpose: about half of it is the public API's documentation, which
+// belongs next to the methods it documents. The logic lives in the modules imported here;
+// what stays is the session: what it holds, the replies and pushes that change that.
 import {
-  Action, ClientCode, FailCode, LostReason, MAX_QUEUE_TIMEOUT_MS, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
+  Action, ClientCode, FailCode, LostReason, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
   describeClose, negotiatedVersion, pushedLock,
 } from './protocol.js';
 import { DistLockError, isConnectionLoss } from './errors.js';
+import { lockFields, notSupported } from './lock-options.js';
+import { UnwantedGrants } from './unwanted-grants.js';
 import { reconnectSettings } from './backoff.js';
 import { Connection } from './connection.js';
 import { PendingRequests } from './pending.js';
@@ -55,14 +58,8 @@ export class DistLockClient extends EventTarget {
   #connectsInFlight = 0;
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
   #held = new Map();
-  /**
-   * Queued requests nobody waits for any more (a request() aborted while queued, a queued
-   * lock() that timed out), by the `id` of their `lock` request: a `GRANTED` for one is
-   * released at once (unless `keep()` says the lock is wanted again). Each ends with its
-   * grant, a `CANCELLED` for its lock, the end of the session, or `forget`.
-   * id to `{name, keep, settle}`.
-   */
-  #unwantedGrants = new Map();
+  /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
+  #unwantedGrants = new UnwantedGrants();
 
   /**
    * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
@@ -102,7 +99,7 @@ export class DistLockClient extends EventTarget {
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
-      unwantedGrant: (requestId, name, keep) => this.#unwantedGrant(requestId, name, keep),
+      unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => this.#held.get(name),
       hasSession: () => this.#hasSession(),
@@ -193,7 +190,7 @@ export class DistLockClient extends EventTarget {
    */
   async lock(name, options = {}) {
     requireString(name, 'lock name');
-    const fields = this.#lockFields(options, { queue: true });
+    const fields = lockFields(options, { queue: true, version: this.#session?.version });
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
 
@@ -236,7 +233,7 @@ export class DistLockClient extends EventTarget {
    */
   async lockAll(names, options = {}) {
     requireStrings(names);
-    const fields = this.#lockFields(options, { queue: false });
+    const fields = lockFields(options, { queue: false, version: this.#session?.version });
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
 
@@ -375,7 +372,7 @@ export class DistLockClient extends EventTarget {
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
       `the connection closed (${detail}) before the reply to ${entry.action}`));
-    this.#settleUnwantedGrants(); // the session, its queue places and grants are gone
+    this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
     const lost = [...this.#held];
     this.#held.clear();
     for (const [lock, token] of lost) {
@@ -439,7 +436,7 @@ export class DistLockClient extends EventTarget {
     if (message.status === Status.CANCELLED) {
       const lock = pushedLock(message);
       const reason = typeof message.reason === 'string' ? message.reason : 'backend';
-      if (!this.#settleUnwantedGrants(lock)) {
+      if (!this.#unwantedGrants.settle(lock)) {
         this.#requests.cancelled(lock, reason, message);
       }
       this.#emit('cancelled', { lock, reason });
@@ -478,7 +475,7 @@ export class DistLockClient extends EventTarget {
         this.#session = null;
         this.#sessionName = null;
         this.#held.clear(); // released on purpose: no `lost`
-        this.#settleUnwantedGrants();
+        this.#unwantedGrants.settle();
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
@@ -537,7 +534,7 @@ export class DistLockClient extends EventTarget {
   #cancelIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const [name] = entry.names;
-    const unwanted = this.#unwantedGrant(entry.id, name, () => this.#requests.wants(name));
+    const unwanted = this.#unwantedGrants.mark(entry.id, name, () => this.#requests.wants(name));
     this.cancel(name).then(unwanted.forget, (error) => {
       if (!(error instanceof DistLockError && (error.code === FailCode.NOT_QUEUED || isConnectionLoss(error)))) {
         this.#emit('error', { error });
@@ -549,7 +546,7 @@ export class DistLockClient extends EventTarget {
 
   /**
    * A `GRANTED` push: the session holds the lock from now on. If nobody wants the grant any
-   * more (see {@link DistLockClient##unwantedGrants}) it is unlocked at once; otherwise a
+   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise a
    * request() waiting in the queue gets it. Either way the `granted` event tells it.
    */
   #onGranted(message) {
@@ -560,12 +557,10 @@ export class DistLockClient extends EventTarget {
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }
-    const requestId = message.request ?? this.#unwantedIdFor(lock); // a server that leaves out `request`: by name
-    const unwanted = this.#unwantedGrants.get(requestId);
+    const unwanted = this.#unwantedGrants.take(message.request, lock);
     const detail = { lock, token, mode };
     if (message.request !== undefined) detail.request = message.request;
     if (unwanted !== undefined) {
-      this.#unwantedGrants.delete(requestId);
       this.#emit('granted', detail);
       this.#releaseUnwanted(lock, token, unwanted);
       return;
@@ -588,80 +583,6 @@ export class DistLockClient extends EventTarget {
     }).finally(unwanted.settle);
   }
 
-  /**
-   * Marks the queued request `requestId` for `name` as unwanted: a `GRANTED` for it will be
-   * unlocked unless `keep()` is true by then.
-   *
-   * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the grant
-   *   was dealt with (released or kept), a `CANCELLED` came for the lock, or the session
-   *   ended; `forget()` drops the mark (the queue place is known to be gone).
-   */
-  #unwantedGrant(requestId, name, keep) {
-    let settle;
-    const settled = new Promise((resolve) => { settle = resolve; });
-    this.#unwantedGrants.set(requestId, { name, keep, settle });
-    const forget = () => {
-      if (this.#unwantedGrants.get(requestId)?.settle === settle) this.#unwantedGrants.delete(requestId);
-      settle();
-    };
-    return { settled, forget };
-  }
-
-  #unwantedIdFor(name) {
-    for (const [id, unwanted] of this.#unwantedGrants) {
-      if (unwanted.name === name) return id;
-    }
-    return undefined;
-  }
-
-  /** Settles the unwanted marks for `name` (all of them without a name): true if there was one. */
-  #settleUnwantedGrants(name) {
-    let found = false;
-    for (const [id, unwanted] of this.#unwantedGrants) {
-      if (name === undefined || unwanted.name === name) {
-        this.#unwantedGrants.delete(id);
-        unwanted.settle();
-        found = true;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * The version 2 fields of `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
-   * Defaults are left out, so a version 1 session sends exactly the version 1 frame; options
-   * that a version 1 session lacks throw `NOT_SUPPORTED`.
-   */
-  #lockFields(options, { queue }) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('lock options must be an object');
-    }
-    const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
-    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-    }
-    const fields = {};
-    if (mode === Mode.SHARED) fields.mode = mode;
-    if (queue) {
-      if (typeof wait !== 'boolean') {
-        throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
-      }
-      if (timeout !== undefined) {
-        if (!wait) throw new TypeError('timeout is only allowed with wait: true');
-        if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
-          throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-        }
-        fields.timeout = timeout;
-      }
-      if (wait) fields.wait = true;
-    }
-    if (this.#session?.version === 1) {
-      const missing = Object.keys(fields);
-      if (missing.length > 0) throw notSupported(missing.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
-    }
-    return fields;
-  }
-
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -671,12 +592,6 @@ function requireString(value, what) {
   if (typeof value !== 'string') {
     throw new TypeError(`${what} must be a string, was ${typeof value}`);
   }
-}
-
-/** An option or action a version 1 server does not have. */
-function notSupported(what) {
-  return new DistLockError(ClientCode.NOT_SUPPORTED,
-    `${what} needs protocol version 2, and this server speaks version 1`);
 }
 
 function requireStrings(names) {

@@ -206,6 +206,122 @@ function noSession(code) {
     : new DistLockError(code, 'not connected: call connect() first');
 }
 
+/**
+ * The version 2 fields of a `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
+ *
+ * Defaults are left out (`mode: 'exclusive'`, `wait: false`), so a call without options, or
+ * with only the defaults, sends exactly the version 1 frame. On a version 1 session
+ * (`version` 1) the options that version lacks throw `NOT_SUPPORTED`: a version 2 server
+ * would refuse them, and a version 1 server would ignore them, which is worse.
+ *
+ * @param {{mode?: string, wait?: boolean, timeout?: number}} options
+ * @param {{queue: boolean, version: number | undefined}} how
+ * @returns {{mode?: 'shared', wait?: true, timeout?: number}}
+ */
+function lockFields(options, { queue, version }) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('lock options must be an object');
+  }
+  const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
+  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
+  }
+  const fields = {};
+  if (mode === Mode.SHARED) fields.mode = mode;
+  if (queue) {
+    if (typeof wait !== 'boolean') {
+      throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
+    }
+    if (timeout !== undefined) {
+      if (!wait) throw new TypeError('timeout is only allowed with wait: true');
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
+        throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
+      }
+      fields.timeout = timeout;
+    }
+    if (wait) fields.wait = true;
+  }
+  const asked = Object.keys(fields);
+  if (version === 1 && asked.length > 0) {
+    throw notSupported(asked.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
+  }
+  return fields;
+}
+
+/** The error for an option or action a version 1 server does not have. */
+function notSupported(what) {
+  return new DistLockError(ClientCode.NOT_SUPPORTED,
+    `${what} needs protocol version 2, and this server speaks version 1`);
+}
+
+/**
+ * Queued requests nobody waits for any more (version 2): a request() aborted while queued, a
+ * queued lock() whose reply came after its call timed out. A `GRANTED` for one of them must
+ * be unlocked when it comes, unless the lock is wanted again by then (`keep()`).
+ *
+ * Marks are by the `id` of the `lock` request that queued, which `GRANTED` names in
+ * `request`. A mark ends with its grant ({@link UnwantedGrants#take}), a `CANCELLED` for its
+ * lock or the end of the session ({@link UnwantedGrants#settle}), or `forget()` (the queue
+ * place is known to be gone: `cancel` answered `OK`).
+ */
+class UnwantedGrants {
+  /** request id to `{name, keep, settle}`. */
+  #marks = new Map();
+
+  /**
+   * Marks the queued request `requestId` for `name` as unwanted.
+   *
+   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {string} name the lock name
+   * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
+   * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
+   *   ends, however it ends; `forget()` ends it
+   */
+  mark(requestId, name, keep) {
+    let settle;
+    const settled = new Promise((resolve) => { settle = resolve; });
+    this.#marks.set(requestId, { name, keep, settle });
+    const forget = () => {
+      if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
+      settle();
+    };
+    return { settled, forget };
+  }
+
+  /**
+   * Removes and returns the mark a `GRANTED` push meets: by its `request`, or by lock name
+   * when the server left `request` out. Undefined if the grant is wanted.
+   *
+   * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
+   */
+  take(requestId, name) {
+    const id = requestId ?? this.#idFor(name);
+    const mark = this.#marks.get(id);
+    if (mark !== undefined) this.#marks.delete(id);
+    return mark;
+  }
+
+  /** Ends the marks for `name` (every mark without a name): true if there was one. */
+  settle(name) {
+    let found = false;
+    for (const [id, mark] of this.#marks) {
+      if (name === undefined || mark.name === name) {
+        this.#marks.delete(id);
+        mark.settle();
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  #idFor(name) {
+    for (const [id, mark] of this.#marks) {
+      if (mark.name === name) return id;
+    }
+    return undefined;
+  }
+}
+
 /** Default reconnect backoff: first attempt after 0.25-0.5 s, never more than 30 s apart. */
 const DEFAULT_RECONNECT = Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000 });
 
@@ -1207,8 +1323,9 @@ function settledOrAfter(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-// Over 400 lines on purpose: about half of it is the public API's documentation, which
-// belongs next to the methods it documents. The logic lives in the modules imported here.
+// Some 600 lines on purpose: about half of it is the public API's documentation, which
+// belongs next to the methods it documents. The logic lives in the modules imported here;
+// what stays is the session: what it holds, the replies and pushes that change that.
 
 /**
  * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
@@ -1255,14 +1372,8 @@ class DistLockClient extends EventTarget {
   #connectsInFlight = 0;
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
   #held = new Map();
-  /**
-   * Queued requests nobody waits for any more (a request() aborted while queued, a queued
-   * lock() that timed out), by the `id` of their `lock` request: a `GRANTED` for one is
-   * released at once (unless `keep()` says the lock is wanted again). Each ends with its
-   * grant, a `CANCELLED` for its lock, the end of the session, or `forget`.
-   * id to `{name, keep, settle}`.
-   */
-  #unwantedGrants = new Map();
+  /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
+  #unwantedGrants = new UnwantedGrants();
 
   /**
    * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
@@ -1302,7 +1413,7 @@ class DistLockClient extends EventTarget {
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
-      unwantedGrant: (requestId, name, keep) => this.#unwantedGrant(requestId, name, keep),
+      unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => this.#held.get(name),
       hasSession: () => this.#hasSession(),
@@ -1393,7 +1504,7 @@ class DistLockClient extends EventTarget {
    */
   async lock(name, options = {}) {
     requireString(name, 'lock name');
-    const fields = this.#lockFields(options, { queue: true });
+    const fields = lockFields(options, { queue: true, version: this.#session?.version });
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
 
@@ -1436,7 +1547,7 @@ class DistLockClient extends EventTarget {
    */
   async lockAll(names, options = {}) {
     requireStrings(names);
-    const fields = this.#lockFields(options, { queue: false });
+    const fields = lockFields(options, { queue: false, version: this.#session?.version });
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
 
@@ -1575,7 +1686,7 @@ class DistLockClient extends EventTarget {
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
       `the connection closed (${detail}) before the reply to ${entry.action}`));
-    this.#settleUnwantedGrants(); // the session, its queue places and grants are gone
+    this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
     const lost = [...this.#held];
     this.#held.clear();
     for (const [lock, token] of lost) {
@@ -1639,7 +1750,7 @@ class DistLockClient extends EventTarget {
     if (message.status === Status.CANCELLED) {
       const lock = pushedLock(message);
       const reason = typeof message.reason === 'string' ? message.reason : 'backend';
-      if (!this.#settleUnwantedGrants(lock)) {
+      if (!this.#unwantedGrants.settle(lock)) {
         this.#requests.cancelled(lock, reason, message);
       }
       this.#emit('cancelled', { lock, reason });
@@ -1678,7 +1789,7 @@ class DistLockClient extends EventTarget {
         this.#session = null;
         this.#sessionName = null;
         this.#held.clear(); // released on purpose: no `lost`
-        this.#settleUnwantedGrants();
+        this.#unwantedGrants.settle();
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
@@ -1737,7 +1848,7 @@ class DistLockClient extends EventTarget {
   #cancelIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const [name] = entry.names;
-    const unwanted = this.#unwantedGrant(entry.id, name, () => this.#requests.wants(name));
+    const unwanted = this.#unwantedGrants.mark(entry.id, name, () => this.#requests.wants(name));
     this.cancel(name).then(unwanted.forget, (error) => {
       if (!(error instanceof DistLockError && (error.code === FailCode.NOT_QUEUED || isConnectionLoss(error)))) {
         this.#emit('error', { error });
@@ -1749,7 +1860,7 @@ class DistLockClient extends EventTarget {
 
   /**
    * A `GRANTED` push: the session holds the lock from now on. If nobody wants the grant any
-   * more (see {@link DistLockClient##unwantedGrants}) it is unlocked at once; otherwise a
+   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise a
    * request() waiting in the queue gets it. Either way the `granted` event tells it.
    */
   #onGranted(message) {
@@ -1760,12 +1871,10 @@ class DistLockClient extends EventTarget {
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }
-    const requestId = message.request ?? this.#unwantedIdFor(lock); // a server that leaves out `request`: by name
-    const unwanted = this.#unwantedGrants.get(requestId);
+    const unwanted = this.#unwantedGrants.take(message.request, lock);
     const detail = { lock, token, mode };
     if (message.request !== undefined) detail.request = message.request;
     if (unwanted !== undefined) {
-      this.#unwantedGrants.delete(requestId);
       this.#emit('granted', detail);
       this.#releaseUnwanted(lock, token, unwanted);
       return;
@@ -1788,80 +1897,6 @@ class DistLockClient extends EventTarget {
     }).finally(unwanted.settle);
   }
 
-  /**
-   * Marks the queued request `requestId` for `name` as unwanted: a `GRANTED` for it will be
-   * unlocked unless `keep()` is true by then.
-   *
-   * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the grant
-   *   was dealt with (released or kept), a `CANCELLED` came for the lock, or the session
-   *   ended; `forget()` drops the mark (the queue place is known to be gone).
-   */
-  #unwantedGrant(requestId, name, keep) {
-    let settle;
-    const settled = new Promise((resolve) => { settle = resolve; });
-    this.#unwantedGrants.set(requestId, { name, keep, settle });
-    const forget = () => {
-      if (this.#unwantedGrants.get(requestId)?.settle === settle) this.#unwantedGrants.delete(requestId);
-      settle();
-    };
-    return { settled, forget };
-  }
-
-  #unwantedIdFor(name) {
-    for (const [id, unwanted] of this.#unwantedGrants) {
-      if (unwanted.name === name) return id;
-    }
-    return undefined;
-  }
-
-  /** Settles the unwanted marks for `name` (all of them without a name): true if there was one. */
-  #settleUnwantedGrants(name) {
-    let found = false;
-    for (const [id, unwanted] of this.#unwantedGrants) {
-      if (name === undefined || unwanted.name === name) {
-        this.#unwantedGrants.delete(id);
-        unwanted.settle();
-        found = true;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * The version 2 fields of `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
-   * Defaults are left out, so a version 1 session sends exactly the version 1 frame; options
-   * that a version 1 session lacks throw `NOT_SUPPORTED`.
-   */
-  #lockFields(options, { queue }) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('lock options must be an object');
-    }
-    const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
-    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-    }
-    const fields = {};
-    if (mode === Mode.SHARED) fields.mode = mode;
-    if (queue) {
-      if (typeof wait !== 'boolean') {
-        throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
-      }
-      if (timeout !== undefined) {
-        if (!wait) throw new TypeError('timeout is only allowed with wait: true');
-        if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
-          throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-        }
-        fields.timeout = timeout;
-      }
-      if (wait) fields.wait = true;
-    }
-    if (this.#session?.version === 1) {
-      const missing = Object.keys(fields);
-      if (missing.length > 0) throw notSupported(missing.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
-    }
-    return fields;
-  }
-
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -1871,12 +1906,6 @@ function requireString(value, what) {
   if (typeof value !== 'string') {
     throw new TypeError(`${what} must be a string, was ${typeof value}`);
   }
-}
-
-/** An option or action a version 1 server does not have. */
-function notSupported(what) {
-  return new DistLockError(ClientCode.NOT_SUPPORTED,
-    `${what} needs protocol version 2, and this server speaks version 1`);
 }
 
 function requireStrings(names) {
