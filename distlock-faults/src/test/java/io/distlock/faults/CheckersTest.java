@@ -438,11 +438,12 @@ class CheckersTest {
         faulted.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
         faulted.record(2, OK, QUEUED, "L", 0, "position=1 holder=p1");
         faulted.fault("SIGSTOP node 0"); // p2's node could not keep its place
+        faulted.record(1, INVOKE, UNLOCK, "L", 10, null);
         faulted.record(3, INVOKE, LOCK, "L", 0, "id=1 wait");
         faulted.record(3, OK, LOCK, "L", 11, null);
         faulted.record(2, INVOKE, CANCEL, "L", 0, null);
         faulted.record(2, OK, CANCEL, "L", 0, null);
-        assertThat(Checkers.check(faulted).ok()).isTrue();
+        assertThat(Checkers.check(faulted).ok()).as(Checkers.check(faulted).summary()).isTrue();
     }
 
     @Test
