@@ -34,6 +34,83 @@ final class Liveness {
         return times;
     }
 
+    /**
+     * The time from {@code faultNanos} to the next grant of {@code lock} to anyone; a lock never
+     * granted again is reported as the time to the end of the history.
+     */
+    static Duration nextGrantTime(History history, long faultNanos, String lock) {
+        List<Event> events = history.events();
+        long end = events.isEmpty() ? faultNanos : events.get(events.size() - 1).nanos();
+        long next = events.stream()
+                .filter(e -> e.nanos() > faultNanos && e.op() == Op.LOCK && e.kind() == Kind.OK && lock.equals(e.lock()))
+                .mapToLong(Event::nanos).findFirst().orElse(end);
+        return Duration.ofNanos(next - faultNanos);
+    }
+
+    /**
+     * A lock at the head of whose queue a client of {@code node} waits now (its QUEUED said
+     * position 1, and neither a grant nor a leave followed), while every holder of that lock is a
+     * client of another node; null if there is none.
+     */
+    static String headWaiterOn(History history, int node) {
+        Map<Integer, Integer> nodeOf = new HashMap<>();
+        Map<Integer, String> atHead = new HashMap<>();   // process -> lock it waits for at the head
+        Map<String, Map<Integer, Boolean>> holders = new HashMap<>(); // lock -> processes holding it
+        for (Event e : history.events()) {
+            int p = e.process();
+            switch (e.op()) {
+                case CONNECT -> {
+                    if (e.kind() == Kind.OK) {
+                        nodeOf.put(p, Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
+                    }
+                }
+                case DISCONNECT, CLOSE -> {
+                    if (e.op() == Op.DISCONNECT || e.kind() == Kind.OK) {
+                        if (e.op() == Op.DISCONNECT) {
+                            nodeOf.remove(p);
+                        }
+                        atHead.remove(p);
+                        holders.values().forEach(h -> h.remove(p));
+                    }
+                }
+                case QUEUED -> {
+                    if (e.kind() == Kind.OK && e.detail() != null && e.detail().startsWith("position=1 ")) {
+                        atHead.put(p, e.lock());
+                    }
+                }
+                case LOCK -> {
+                    if (e.kind() == Kind.OK) {
+                        atHead.remove(p);
+                        holders.computeIfAbsent(e.lock(), k -> new HashMap<>()).put(p, true);
+                    } else if (e.kind() == Kind.INVOKE) {
+                        atHead.remove(p);
+                    }
+                }
+                case CANCEL, CANCELLED -> {
+                    if (e.kind() != Kind.INVOKE) {
+                        atHead.remove(p);
+                    }
+                }
+                case UNLOCK, LOST -> {
+                    if (e.op() == Op.LOST || e.kind() == Kind.INVOKE) {
+                        holders.getOrDefault(e.lock(), new HashMap<>()).remove(p);
+                    }
+                }
+                default -> { }
+            }
+        }
+        for (Map.Entry<Integer, String> waiting : atHead.entrySet()) {
+            if (nodeOf.getOrDefault(waiting.getKey(), -1) != node) {
+                continue;
+            }
+            Map<Integer, Boolean> holding = holders.getOrDefault(waiting.getValue(), Map.of());
+            if (!holding.isEmpty() && holding.keySet().stream().allMatch(h -> nodeOf.getOrDefault(h, node) != node)) {
+                return waiting.getValue();
+            }
+        }
+        return null;
+    }
+
     /** Process to lock, for the clients connected to {@code node} that hold a lock now. */
     static Map<Integer, String> holdersOn(History history, int node) {
         return holdersOn(history.events(), Long.MAX_VALUE, node);
