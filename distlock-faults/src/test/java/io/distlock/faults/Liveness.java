@@ -48,13 +48,15 @@ final class Liveness {
     }
 
     /**
-     * A lock at the head of whose queue a client of {@code node} waits now (its QUEUED said
-     * position 1, and neither a grant nor a leave followed), while every holder of that lock is a
-     * client of another node; null if there is none.
+     * A lock at the head of whose queue a client of {@code node} waits now, while every holder of
+     * that lock is a client of another node; null if there is none. The head is the waiting
+     * request queued first: its QUEUED came before every other waiter of that lock sent its
+     * request (so Redis queued it first), and neither a grant nor a leave followed.
      */
     static String headWaiterOn(History history, int node) {
         Map<Integer, Integer> nodeOf = new HashMap<>();
-        Map<Integer, String> atHead = new HashMap<>();   // process -> lock it waits for at the head
+        Map<Integer, Long> invoked = new HashMap<>();    // process -> when its latest lock request was sent
+        Map<Integer, Event> waiting = new HashMap<>();   // process -> the QUEUED of its wait
         Map<String, Map<Integer, Boolean>> holders = new HashMap<>(); // lock -> processes holding it
         for (Event e : history.events()) {
             int p = e.process();
@@ -69,26 +71,27 @@ final class Liveness {
                         if (e.op() == Op.DISCONNECT) {
                             nodeOf.remove(p);
                         }
-                        atHead.remove(p);
+                        waiting.remove(p);
                         holders.values().forEach(h -> h.remove(p));
                     }
                 }
                 case QUEUED -> {
-                    if (e.kind() == Kind.OK && e.detail() != null && e.detail().startsWith("position=1 ")) {
-                        atHead.put(p, e.lock());
+                    if (e.kind() == Kind.OK) {
+                        waiting.put(p, e);
                     }
                 }
                 case LOCK -> {
                     if (e.kind() == Kind.OK) {
-                        atHead.remove(p);
+                        waiting.remove(p);
                         holders.computeIfAbsent(e.lock(), k -> new HashMap<>()).put(p, true);
                     } else if (e.kind() == Kind.INVOKE) {
-                        atHead.remove(p);
+                        waiting.remove(p);
+                        invoked.put(p, e.nanos());
                     }
                 }
                 case CANCEL, CANCELLED -> {
                     if (e.kind() != Kind.INVOKE) {
-                        atHead.remove(p);
+                        waiting.remove(p);
                     }
                 }
                 case UNLOCK, LOST -> {
@@ -99,13 +102,17 @@ final class Liveness {
                 default -> { }
             }
         }
-        for (Map.Entry<Integer, String> waiting : atHead.entrySet()) {
-            if (nodeOf.getOrDefault(waiting.getKey(), -1) != node) {
+        for (Map.Entry<Integer, Event> w : waiting.entrySet()) {
+            int p = w.getKey();
+            Event queued = w.getValue();
+            if (nodeOf.getOrDefault(p, -1) != node) {
                 continue;
             }
-            Map<Integer, Boolean> holding = holders.getOrDefault(waiting.getValue(), Map.of());
-            if (!holding.isEmpty() && holding.keySet().stream().allMatch(h -> nodeOf.getOrDefault(h, node) != node)) {
-                return waiting.getValue();
+            boolean first = waiting.entrySet().stream().allMatch(other -> other.getKey() == p
+                    || !other.getValue().lock().equals(queued.lock()) || invoked.getOrDefault(other.getKey(), 0L) > queued.nanos());
+            Map<Integer, Boolean> holding = holders.getOrDefault(queued.lock(), Map.of());
+            if (first && !holding.isEmpty() && holding.keySet().stream().allMatch(h -> nodeOf.getOrDefault(h, node) != node)) {
+                return queued.lock();
             }
         }
         return null;
