@@ -104,10 +104,12 @@ class QueueFaultsTest {
         // plain exclusive waiters: a queue is always there, and nothing but the dead head delays it
         Workload load = startWorkload(run, Workload.builder(run.history()).queue().clients(6).locks(List.of("hot")));
         for (int cycle = 0; cycle < FaultProfile.cycles(3, 20); cycle++) {
-            int victim = cycle % nodes.size();
-            String lock = org.awaitility.Awaitility.await("a client of node " + victim + " at the head of a queue")
+            // whichever node has a client at the head: clients move between nodes as nodes die
+            Object[] found = org.awaitility.Awaitility.await("a client at the head of a queue, holders elsewhere")
                     .atMost(Await.seconds(30)).pollInterval(Duration.ofMillis(1))
-                    .until(() -> Liveness.headWaiterOn(run.history(), victim), l -> l != null);
+                    .until(() -> headWaiter(run), f -> f != null);
+            int victim = (Integer) found[0];
+            String lock = (String) found[1];
             nodes.node(victim).kill();
             run.headFault("kill -9 node " + victim + ", a client of which waits at the head of '" + lock + "'", lock);
             run.awaitGrants(load, 20, Await.seconds(30));
@@ -121,6 +123,17 @@ class QueueFaultsTest {
         // its place outlives the kill by at most a lease; then a tick (a sixth) of the next node's keep-place
         assertThat(run.deadHeadTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(
                 LEASE.toMillis() + LEASE.toMillis() / 6 + 300));
+    }
+
+    /** {node, lock} of a client waiting at the head of a lock's queue whose holders are on other nodes, or null. */
+    private Object[] headWaiter(ScenarioRun run) {
+        for (int node = 0; node < nodes.size(); node++) {
+            String lock = Liveness.headWaiterOn(run.history(), node);
+            if (lock != null) {
+                return new Object[] {node, lock};
+            }
+        }
+        return null;
     }
 
     @Test
