@@ -133,6 +133,7 @@ final class ScenarioRun {
         line.put("seconds", Math.round(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos) / 100.0) / 10.0);
         line.put("faults", faults);
         line.put("grants", report.grants());
+        line.put("queued", history.count(History.Op.QUEUED, History.Kind.OK));
         line.put("writesAccepted", report.writesAccepted());
         line.put("writesRejected", report.writesRejected());
         line.put("increments", report.increments());
