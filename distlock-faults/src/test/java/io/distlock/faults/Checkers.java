@@ -17,7 +17,10 @@ import io.distlock.faults.History.Op;
  *
  * <p>A holder's interval on a lock runs from its LOCK OK (a {@code LOCKED} reply or a
  * {@code GRANTED} push) to the first of: its UNLOCK INVOKE, a LOST for that lock, its DISCONNECT,
- * its CLOSE OK, the end of the history. This is what the client <em>believes</em>, and it is
+ * its CLOSE INVOKE, the end of the history. A grant that arrives while the client closes its
+ * session (between CLOSE INVOKE and OK) opens none: the client gave up everything with the
+ * close, and the close may release that grant, and the lock be granted to someone else, before
+ * the GRANTED even arrives. This is what the client <em>believes</em>, and it is
  * always inside what the server granted (the grant comes before the client hears of it, the
  * release after it sends unlock). A lock whose outcome is unknown (LOCK INFO) opens no interval:
  * the workload drops the connection then and does no work under it. A grant is shared if its
@@ -186,6 +189,7 @@ public final class Checkers {
         Map<String, List<Grant>> grantsByLock = new HashMap<>();
         Map<String, Event> maxAtRequest = new HashMap<>();      // process + lock -> maxGrant when its latest request was sent
         Map<Integer, Event> closeAsked = new HashMap<>();       // process -> its last CLOSE INVOKE
+        java.util.Set<Integer> closing = new java.util.HashSet<>(); // processes between CLOSE INVOKE and its answer
         List<Event> faults = new ArrayList<>();
 
         for (Event e : events) {
@@ -226,6 +230,9 @@ public final class Checkers {
                         }
                     }
                     grantsByLock.computeIfAbsent(lock, k -> new ArrayList<>()).add(new Grant(e, r));
+                    if (closing.contains(e.process())) {
+                        break; // given up with the close already: no interval, nothing to compare
+                    }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
@@ -317,9 +324,15 @@ public final class Checkers {
                 case CLOSE -> {
                     if (e.kind() == Kind.INVOKE) {
                         closeAsked.put(e.process(), e);
-                    } else if (e.kind() == Kind.OK) {
-                        Event asked = closeAsked.getOrDefault(e.process(), e);
-                        endSession(e, open, unreleased, latestOn, "closed its session", asked.nanos());
+                        closing.add(e.process());
+                        open.values().forEach(holders -> holders.remove(e.process()));
+                        unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
+                    } else {
+                        closing.remove(e.process());
+                        if (e.kind() == Kind.OK) {
+                            Event asked = closeAsked.getOrDefault(e.process(), e);
+                            endSession(e, open, unreleased, latestOn, "closed its session", asked.nanos());
+                        }
                     }
                 }
                 case UNLOCK -> {
@@ -337,8 +350,11 @@ public final class Checkers {
                     end(open, lock, e.process());
                     unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                 }
-                case DISCONNECT -> endSession(e, open, unreleased, latestOn, e.kind() == Kind.OK ? "disconnected" : "connection lost",
-                        e.kind() == Kind.OK ? e.nanos() : -1);
+                case DISCONNECT -> {
+                    closing.remove(e.process());
+                    endSession(e, open, unreleased, latestOn, e.kind() == Kind.OK ? "disconnected" : "connection lost",
+                            e.kind() == Kind.OK ? e.nanos() : -1);
+                }
                 case RETRY -> {
                     if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
                         late++;

@@ -475,6 +475,23 @@ class CheckersTest {
     }
 
     @Test
+    void aGrantThatArrivesWhileTheSessionClosesOpensNoInterval() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        long b = queue(3, "exclusive", 2);
+        unlock(1, 10);
+        history.record(2, INVOKE, CLOSE, null, 0, null);
+        granted(2, a, 11, "exclusive");   // the close releases it, perhaps before this arrives
+        granted(3, b, 12, "exclusive");
+        history.record(2, OK, CLOSE, null, 0, null);
+        unlock(3, 12);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
     void aGrantThatWinsTheRaceWithACancelIsFine() {
         history.record(1, OK, LOCK, "L", 10, null);
         long a = queue(2, "exclusive", 1);
