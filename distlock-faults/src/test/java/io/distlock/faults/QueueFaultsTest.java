@@ -103,7 +103,7 @@ class QueueFaultsTest {
         ScenarioRun run = new ScenarioRun("queue-dead-head");
         // plain exclusive waiters: a queue is always there, and nothing but the dead head delays it
         Workload load = startWorkload(run, Workload.builder(run.history()).queue().clients(6).locks(List.of("hot")));
-        for (int cycle = 0; cycle < FaultProfile.cycles(3, 20); cycle++) {
+        for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
             // whichever node has a client at the head: clients move between nodes as nodes die
             Object[] found = org.awaitility.Awaitility.await("a client at the head of a queue, holders elsewhere")
                     .atMost(Await.seconds(30)).pollInterval(Duration.ofMillis(1))
@@ -119,7 +119,7 @@ class QueueFaultsTest {
         }
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
-        assertThat(run.deadHeadTimes()).hasSize(FaultProfile.cycles(3, 20));
+        assertThat(run.deadHeadTimes()).hasSize(FaultProfile.cycles(2, 20));
         // its place outlives the kill by at most a lease; then a tick (a sixth) of the next node's keep-place
         assertThat(run.deadHeadTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(
                 LEASE.toMillis() + LEASE.toMillis() / 6 + 300));
@@ -141,8 +141,10 @@ class QueueFaultsTest {
         ScenarioRun run = new ScenarioRun("queue-node-pause-0.5x");
         // long holds build queues, and catch clients of the frozen node holding or waiting
         Workload load = startWorkload(run, queueing(run.history()).longHolds(0.2, LEASE));
-        for (int cycle = 0; cycle < FaultProfile.cycles(2, 6); cycle++) {
+        for (int cycle = 0; cycle < FaultProfile.cycles(1, 6); cycle++) {
             int victim = cycle % nodes.size();
+            org.awaitility.Awaitility.await("a client of node " + victim + " holds a lock").atMost(Await.seconds(30))
+                    .pollInterval(Duration.ofMillis(20)).until(() -> !Liveness.holdersOn(run.history(), victim).isEmpty());
             run.nodeFault("SIGSTOP node " + victim + " for " + LEASE.dividedBy(2).toMillis() + " ms", victim);
             nodes.node(victim).pause();
             ScenarioRun.lasting(LEASE.dividedBy(2));
@@ -160,7 +162,7 @@ class QueueFaultsTest {
     void redisRestartedWithoutPersistence() {
         ScenarioRun run = new ScenarioRun("queue-redis-restart-empty");
         Workload load = startWorkload(run, queueing(run.history()).longHolds(0.2, LEASE));
-        for (int cycle = 0; cycle < FaultProfile.cycles(2, 10); cycle++) {
+        for (int cycle = 0; cycle < FaultProfile.cycles(1, 10); cycle++) {
             run.fault("Redis restarted empty");
             redis.restart();
             run.awaitGrants(load, 30, Await.seconds(30));
