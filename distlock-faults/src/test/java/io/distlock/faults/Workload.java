@@ -100,6 +100,7 @@ public final class Workload implements AutoCloseable {
     private final Duration timeoutMax;
     private final Duration leaveWithin;
     private final int firstProcess;
+    private final boolean homeNode;
     private final Map<String, FencedRegister> registers = new LinkedHashMap<>();
     private final Map<String, Counter> counters = new LinkedHashMap<>();
     private final List<Client> clients = new ArrayList<>();
@@ -131,6 +132,7 @@ public final class Workload implements AutoCloseable {
         timeoutMax = b.timeoutMax;
         leaveWithin = b.leaveWithin;
         firstProcess = b.firstProcess;
+        homeNode = b.homeNode;
         if (!queue && (sharedFraction > 0 || cancelFraction > 0 || closeFraction > 0 || timeoutFraction > 0)) {
             throw new IllegalArgumentException("shared locks, cancels, closes and timeouts need queue()");
         }
@@ -170,6 +172,7 @@ public final class Workload implements AutoCloseable {
         private Duration timeoutMax = Duration.ofMillis(300);
         private Duration leaveWithin = Duration.ofMillis(100);
         private int firstProcess;
+        private boolean homeNode;
 
         private Builder(History history) {
             this.history = history;
@@ -263,6 +266,16 @@ public final class Workload implements AutoCloseable {
         /** The longest a client waits in a queue before a planned cancel or close (default 100 ms). */
         public Builder leaveWithin(Duration within) {
             this.leaveWithin = within;
+            return this;
+        }
+
+        /**
+         * Each client connects to its home node only (process {@code p}: node {@code p % nodes}),
+         * waiting for it to come back if it is down, instead of moving on to the next node: the
+         * clients stay spread over the nodes however many of them are killed and restarted.
+         */
+        public Builder homeNode() {
+            this.homeNode = true;
             return this;
         }
 
@@ -413,7 +426,9 @@ public final class Workload implements AutoCloseable {
 
         private boolean connect() throws Dropped, InterruptedException {
             int index = nextNode;
-            nextNode = (nextNode + 1) % nodes.size();
+            if (!homeNode) {
+                nextNode = (nextNode + 1) % nodes.size();
+            }
             int generation = ++conn;
             history.record(p, Kind.INVOKE, Op.CONNECT, null, 0, "node=" + index);
             CompletableFuture<WebSocket> opening = http.newWebSocketBuilder()
