@@ -137,7 +137,8 @@ final class Liveness {
                 holding.remove(e.process());
             } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 holding.put(e.process(), e.lock());
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST) {
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST
+                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
                 holding.remove(e.process());
             }
         }
@@ -153,7 +154,8 @@ final class Liveness {
         for (Event e : events) {
             if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 open.put(e.process(), e);
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST || e.op() == Op.DISCONNECT) {
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST || e.op() == Op.DISCONNECT
+                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
                 open.remove(e.process());
             }
         }
