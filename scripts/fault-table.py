@@ -8,7 +8,8 @@ line per scenario run) into the Markdown table of docs/safety.md.
 import json
 import sys
 
-CHECKERS = ["no-overlap", "tokens-grow", "fenced-register", "counter", "grants-end"]
+CHECKERS = ["no-overlap", "shared-exclusive", "tokens-grow", "fenced-register", "counter", "grants-end", "fifo",
+            "no-grant-after-leave"]
 
 
 def percentile(values, p):
@@ -26,16 +27,19 @@ def ms(v):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "distlock-faults/target/fault-results/results.jsonl"
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-    print("| scenario | profile | s | faults | grants | " + " | ".join(CHECKERS)
-          + " | stale writes refused | late RETRY | release p50 / p99 / max ms |")
-    print("|---|---|--:|--:|--:|" + "--:|" * len(CHECKERS) + "--:|--:|---|")
+    print("| scenario | profile | s | faults | grants | queued | " + " | ".join(CHECKERS)
+          + " | stale writes refused | late RETRY / grant | release p50 / p99 / max ms | dead head p50 / max ms |")
+    print("|---|---|--:|--:|--:|--:|" + "--:|" * len(CHECKERS) + "--:|--:|---|---|")
     for r in rows:
         rel = r.get("releaseMillis") or []
         release = f"{ms(percentile(rel, 50))} / {ms(percentile(rel, 99))} / {ms(max(rel) if rel else None)}"
-        violations = [str(r["violations"].get(c, 0)) for c in CHECKERS]
+        head = r.get("deadHeadMillis") or []
+        dead = f"{ms(percentile(head, 50))} / {ms(max(head) if head else None)}"
+        # a checker that did not exist yet when the line was written shows as "–"
+        violations = [str(r["violations"][c]) if c in r["violations"] else "–" for c in CHECKERS]
         print(f"| {r['scenario']} | {r['profile']} | {r['seconds']:.0f} | {r['faults']} | {r['grants']:,} | "
-              + " | ".join(violations)
-              + f" | {r['writesRejected']:,} | {r['lateRetries']} | {release} |")
+              + f"{r.get('queued', 0):,} | " + " | ".join(violations)
+              + f" | {r['writesRejected']:,} | {r['lateRetries']} | {release} | {dead} |")
 
 
 if __name__ == "__main__":

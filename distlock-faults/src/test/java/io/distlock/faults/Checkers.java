@@ -15,41 +15,76 @@ import io.distlock.faults.History.Op;
 /**
  * Offline checkers: pure functions of a {@link History}'s events, run after the fact.
  *
- * <p>A holder's interval on a lock runs from its LOCK OK to the first of: its UNLOCK INVOKE, a
- * LOST for that lock, its DISCONNECT, the end of the history. This is what the client
- * <em>believes</em>, and it is always inside what the server granted (the grant comes before the
- * client hears LOCKED, the release after it sends unlock). A lock whose outcome is unknown (LOCK
- * INFO) opens no interval: the workload drops the connection then and does no work under it.
+ * <p>A holder's interval on a lock runs from its LOCK OK (a {@code LOCKED} reply or a
+ * {@code GRANTED} push) to the first of: its UNLOCK INVOKE, a LOST for that lock, its DISCONNECT,
+ * its CLOSE INVOKE, the end of the history. A grant that arrives while the client closes its
+ * session (between CLOSE INVOKE and OK) opens none: the client gave up everything with the
+ * close, and the close may release that grant, and the lock be granted to someone else, before
+ * the GRANTED even arrives. This is what the client <em>believes</em>, and it is
+ * always inside what the server granted (the grant comes before the client hears of it, the
+ * release after it sends unlock). A lock whose outcome is unknown (LOCK INFO) opens no interval:
+ * the workload drops the connection then and does no work under it. A grant is shared if its
+ * detail says {@code mode=shared}, exclusive otherwise.
  *
  * <ul>
- *   <li>{@value #NO_OVERLAP}: per lock, no two processes' intervals overlap.</li>
- *   <li>{@value #TOKENS_GROW}: per lock, LOCK OK tokens strictly increase in history order; a
- *       re-lock by the holder inside its interval answering the same token is fine, and so is
+ *   <li>{@value #NO_OVERLAP}: per lock, no two processes' exclusive intervals overlap.</li>
+ *   <li>{@value #SHARED_EXCLUSIVE}: per lock, no shared interval overlaps an exclusive one of
+ *       another process (shared ones overlap each other freely).</li>
+ *   <li>{@value #TOKENS_GROW}: per lock, an exclusive grant's token is above every token granted
+ *       before it in history order; a shared grant's is above every exclusive token granted
+ *       before it, and above every token granted before its own request was sent. (Shared grants
+ *       made together, or at once to requests that crossed, reach their clients in any order.)
+ *       A re-lock by the holder inside its interval answering the same token is fine, and so is
  *       one after its unlock failed (refused for a reason other than NOT_OWNER, or unanswered):
  *       its session kept the lock, and the protocol answers a re-lock with the same token.</li>
  *   <li>{@value #FENCED_REGISTER}: per lock, no accepted write carries a token lower than one
  *       accepted before it. With fencing on the register guarantees it; with fencing off it is
  *       the negative control that finds what a broken exclusion does to the resource.</li>
- *   <li>{@value #COUNTER}: per lock, no two increments read the same value (a lost update), and
- *       the last value written equals the number of increments.</li>
+ *   <li>{@value #COUNTER}: per lock, no two increments read the same value (a lost update), the
+ *       last value written equals the number of increments, and the reads of one shared hold
+ *       all see the same value (a writer changed it while a reader held the lock otherwise).</li>
  *   <li>{@value #GRANTS_END}: per lock, no process is granted it while another process's grant
- *       was never ended: an unlock that failed (refused for a reason other than NOT_OWNER, or
- *       unanswered) leaves the grant with its session, as far as the client can tell, until a
- *       LOST, a successful unlock or a disconnect ends it. A server whose failed unlock still
- *       released the lock, late or by a resend, without telling its session, breaks this.</li>
+ *       was never ended (unless both are shared): an unlock that failed (refused for a reason
+ *       other than NOT_OWNER, or unanswered) leaves the grant with its session, as far as the
+ *       client can tell, until a LOST, a successful unlock or a disconnect ends it. A server
+ *       whose failed unlock still released the lock, late or by a resend, without telling its
+ *       session, breaks this.</li>
+ *   <li>{@value #FIFO}: per lock, queued requests are granted in the order Redis queued them.
+ *       What clients saw orders them: request A was queued before request B if A's QUEUED reply
+ *       came before B's LOCK INVOKE (A's queuing script ran before B's began). Tokens order the
+ *       grants (every grant takes the next token of the name, and one hand-over grants shared
+ *       heads in queue order). So a grant G to a request sent after A was queued is a violation
+ *       if A is granted later with a higher token (A was passed), or if A is never granted but
+ *       was still in the queue when G came: it left only later, by its client's own cancel,
+ *       close or disconnect, asked for after G was seen, with no fault injected in between
+ *       (a fault can take a place away without its client knowing yet). A request that left the
+ *       queue (cancel, timeout, close, disconnect, its place lost: CANCELLED) is skipped.</li>
+ *   <li>{@value #NO_GRANT_AFTER_LEAVE}: no GRANTED for a request after its client saw it leave
+ *       the queue: its cancel answered OK (or a cancel answered OK although a GRANTED for it had
+ *       come), a CANCELLED push, its session's close, its disconnect; nor a second GRANTED for
+ *       one request. (A GRANTED the request's id does not name is matched to the process's
+ *       latest request for that lock.)</li>
  * </ul>
  */
 public final class Checkers {
 
     public static final String NO_OVERLAP = "no-overlap";
+    public static final String SHARED_EXCLUSIVE = "shared-exclusive";
     public static final String TOKENS_GROW = "tokens-grow";
     public static final String FENCED_REGISTER = "fenced-register";
     public static final String COUNTER = "counter";
     public static final String GRANTS_END = "grants-end";
-    public static final List<String> ALL = List.of(NO_OVERLAP, TOKENS_GROW, FENCED_REGISTER, COUNTER, GRANTS_END);
+    public static final String FIFO = "fifo";
+    public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
+    public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
+    private static final Pattern VALUE = Pattern.compile("value=(-?\\d+)");
+    private static final Pattern ID = Pattern.compile("(?:^| )id=(\\d+)");
+    private static final Pattern REQUEST = Pattern.compile("request=(\\d+)");
+    private static final Pattern TIMEOUT = Pattern.compile("timeout=(\\d+)");
 
     private Checkers() { }
 
@@ -71,7 +106,7 @@ public final class Checkers {
             StringBuilder s = new StringBuilder();
             s.append(ok() ? "OK" : "VIOLATIONS").append(": grants=").append(grants)
                     .append(" writes accepted=").append(writesAccepted).append(" rejected=").append(writesRejected)
-                    .append(" increments=").append(increments).append(" late retries=").append(lateRetries).append('\n');
+                    .append(" increments=").append(increments).append(" late retries/grants=").append(lateRetries).append('\n');
             violationsByChecker.forEach((checker, n) -> s.append("  ").append(checker).append(": ").append(n).append('\n'));
             examples.forEach(v -> s.append("  - [").append(v.checker()).append("] ").append(v.lock())
                     .append(": ").append(v.description()).append('\n'));
@@ -79,8 +114,52 @@ public final class Checkers {
         }
     }
 
-    /** An interval in progress: who holds, since when, with which token. */
-    private record Hold(int process, long token, Event grant) { }
+    /** True if a grant (LOCK OK) or request (LOCK INVOKE) event is for a shared lock. */
+    static boolean shared(Event e) {
+        return e.detail() != null && e.detail().contains("mode=shared");
+    }
+
+    /** An interval in progress: who holds, since when, with which token, in which mode. */
+    private record Hold(int process, long token, Event grant, boolean shared) { }
+
+    /** A grant its session may still have after a failed unlock. */
+    private record Kept(long token, boolean shared) { }
+
+    /** One lock request of one process, as its client saw it. */
+    private static final class Request {
+        final int process;
+        final String lock;
+        final Event invoke;
+        final long timeoutMillis;
+        Event queued;      // its QUEUED reply
+        Event grant;       // its LOCK OK (LOCKED or GRANTED)
+        Event cancelAsked; // its last CANCEL INVOKE
+        Event left;        // what ended its wait without a grant, as its client saw it
+        String leftHow;
+        // From when it may have left the queue: its client's cancel, close or stop was sent, or its
+        // timeout ran out; -1 if the server's side took it out (CANCELLED backend, connection lost).
+        long mayHaveLeftNanos = -1;
+
+        Request(Event invoke) {
+            this.process = invoke.process();
+            this.lock = invoke.lock();
+            this.invoke = invoke;
+            Matcher t = TIMEOUT.matcher(String.valueOf(invoke.detail()));
+            this.timeoutMillis = t.find() ? Long.parseLong(t.group(1)) : 0;
+        }
+
+        String describe() {
+            return String.format("p%d's request%s (queued at %.3f ms)", process, id(invoke) < 0 ? "" : " " + id(invoke),
+                    queued == null ? invoke.millis() : queued.millis());
+        }
+    }
+
+    private record Grant(Event event, Request request) { }
+
+    private static long id(Event invoke) {
+        Matcher m = ID.matcher(String.valueOf(invoke.detail()));
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
 
     public static Report check(History history) {
         return check(history.events());
@@ -95,48 +174,166 @@ public final class Checkers {
         long late = 0;
 
         Map<String, Map<Integer, Hold>> open = new HashMap<>(); // lock -> process -> its interval
-        Map<String, Event> lastGrant = new HashMap<>();         // tokens-grow
-        Map<String, Map<Integer, Long>> unreleased = new HashMap<>(); // lock -> process -> token its failed unlock left held
+        Map<String, Event> maxGrant = new HashMap<>();          // tokens-grow: lock -> grant with the highest token
+        Map<String, Event> maxExclusive = new HashMap<>();      // tokens-grow: lock -> exclusive grant with the highest token
+        Map<String, Map<Integer, Kept>> unreleased = new HashMap<>(); // lock -> process -> grant its failed unlock left held
         Map<String, Event> highestWrite = new HashMap<>();      // fenced-register
         Map<String, Map<Long, Event>> reads = new HashMap<>();  // counter: lock -> value read -> by whom
+        Map<String, Map<Integer, Event>> sharedReads = new HashMap<>(); // counter: lock -> process -> first read of its hold
         Map<String, Event> lastIncrement = new HashMap<>();
         Map<String, Long> incrementsByLock = new HashMap<>();
+        // fifo, no-grant-after-leave
+        Map<String, Request> latestOn = new HashMap<>();        // process + lock -> its latest request
+        Map<String, Request> byId = new HashMap<>();            // process + id -> request
+        Map<String, List<Request>> queuedByLock = new LinkedHashMap<>();
+        Map<String, List<Grant>> grantsByLock = new HashMap<>();
+        Map<String, Event> maxAtRequest = new HashMap<>();      // process + lock -> maxGrant when its latest request was sent
+        Map<Integer, Event> closeAsked = new HashMap<>();       // process -> its last CLOSE INVOKE
+        java.util.Set<Integer> closing = new java.util.HashSet<>(); // processes between CLOSE INVOKE and its answer
+        List<Event> faults = new ArrayList<>();
 
         for (Event e : events) {
             String lock = e.lock();
             switch (e.op()) {
                 case LOCK -> {
+                    if (e.kind() == Kind.INVOKE) {
+                        Request r = new Request(e);
+                        latestOn.put(key(e.process(), lock), r);
+                        long id = id(e);
+                        if (id >= 0) {
+                            byId.put(e.process() + "#" + id, r);
+                        }
+                        Event max = maxGrant.get(lock);
+                        if (max == null) {
+                            maxAtRequest.remove(key(e.process(), lock));
+                        } else {
+                            maxAtRequest.put(key(e.process(), lock), max);
+                        }
+                        break;
+                    }
                     if (e.kind() != Kind.OK) {
                         break;
                     }
                     grants++;
+                    boolean shared = shared(e);
+                    Request r = requestOf(e, latestOn, byId);
+                    if (r != null) {
+                        if (r.grant != null) {
+                            f.add(NO_GRANT_AFTER_LEAVE, lock, String.format("%s granted again, token %d at %.3f ms (first token %d at %.3f ms)",
+                                    r.describe(), e.token(), e.millis(), r.grant.token(), r.grant.millis()));
+                        } else {
+                            if (r.left != null) {
+                                f.add(NO_GRANT_AFTER_LEAVE, lock, String.format("%s granted token %d at %.3f ms after it left the queue (%s at %.3f ms)",
+                                        r.describe(), e.token(), e.millis(), r.leftHow, r.left.millis()));
+                            }
+                            r.grant = e;
+                        }
+                    }
+                    grantsByLock.computeIfAbsent(lock, k -> new ArrayList<>()).add(new Grant(e, r));
+                    if (closing.contains(e.process())) {
+                        break; // given up with the close already: no interval, nothing to compare
+                    }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
                     // the same grant again, after an unlock that did not go through (its session kept the lock)
-                    boolean kept = Long.valueOf(e.token()).equals(unreleased.getOrDefault(lock, Map.of()).get(e.process()));
-                    Event previous = lastGrant.get(lock);
-                    if (previous != null && e.token() <= previous.token() && !relock && !kept) {
-                        f.add(TOKENS_GROW, lock, String.format("p%d granted token %d at %.3f ms after p%d was granted %d at %.3f ms",
-                                e.process(), e.token(), e.millis(), previous.process(), previous.token(), previous.millis()));
+                    Kept keptGrant = unreleased.getOrDefault(lock, Map.of()).get(e.process());
+                    boolean kept = keptGrant != null && keptGrant.token() == e.token();
+                    if (!relock && !kept) {
+                        Event before = shared ? maxExclusive.get(lock) : maxGrant.get(lock);
+                        if (before != null && e.token() <= before.token()) {
+                            f.add(TOKENS_GROW, lock, String.format("p%d granted token %d at %.3f ms after p%d was granted %d at %.3f ms",
+                                    e.process(), e.token(), e.millis(), before.process(), before.token(), before.millis()));
+                        } else if (shared) {
+                            Event atRequest = maxAtRequest.get(key(e.process(), lock));
+                            if (atRequest != null && e.token() <= atRequest.token()) {
+                                f.add(TOKENS_GROW, lock, String.format("p%d granted token %d at %.3f ms for a request sent after p%d was granted %d at %.3f ms",
+                                        e.process(), e.token(), e.millis(), atRequest.process(), atRequest.token(), atRequest.millis()));
+                            }
+                        }
                     }
                     if (relock) {
                         break;
                     }
-                    lastGrant.put(lock, e);
-                    unreleased.getOrDefault(lock, Map.of()).forEach((process, token) -> {
-                        if (process != e.process()) {
+                    Event max = maxGrant.get(lock);
+                    if (max == null || e.token() > max.token()) {
+                        maxGrant.put(lock, e);
+                    }
+                    Event maxX = maxExclusive.get(lock);
+                    if (!shared && (maxX == null || e.token() > maxX.token())) {
+                        maxExclusive.put(lock, e);
+                    }
+                    unreleased.getOrDefault(lock, Map.of()).forEach((process, other) -> {
+                        if (process != e.process() && !(shared && other.shared())) {
                             f.add(GRANTS_END, lock, String.format("p%d granted token %d at %.3f ms while p%d's unlock of token %d "
-                                    + "failed and nothing ended its grant", e.process(), e.token(), e.millis(), process, token));
+                                    + "failed and nothing ended its grant", e.process(), e.token(), e.millis(), process, other.token()));
                         }
                     });
                     for (Hold other : holders.values()) {
-                        if (other.process() != e.process()) {
-                            f.add(NO_OVERLAP, lock, String.format("p%d granted token %d at %.3f ms while p%d holds token %d since %.3f ms",
-                                    e.process(), e.token(), e.millis(), other.process(), other.token(), other.grant().millis()));
+                        if (other.process() == e.process() || (shared && other.shared())) {
+                            continue;
+                        }
+                        String checker = !shared && !other.shared() ? NO_OVERLAP : SHARED_EXCLUSIVE;
+                        f.add(checker, lock, String.format("p%d granted token %d%s at %.3f ms while p%d holds token %d%s since %.3f ms",
+                                e.process(), e.token(), shared ? " (shared)" : "", e.millis(), other.process(), other.token(),
+                                other.shared() ? " (shared)" : "", other.grant().millis()));
+                    }
+                    holders.put(e.process(), new Hold(e.process(), e.token(), e, shared));
+                    sharedReads.getOrDefault(lock, new HashMap<>()).remove(e.process());
+                }
+                case QUEUED -> {
+                    if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
+                        late++;
+                    }
+                    Request r = latestOn.get(key(e.process(), lock));
+                    if (e.kind() == Kind.OK && r != null && r.queued == null && r.grant == null) {
+                        r.queued = e;
+                        queuedByLock.computeIfAbsent(lock, k -> new ArrayList<>()).add(r);
+                    }
+                }
+                case CANCEL -> {
+                    Request r = latestOn.get(key(e.process(), lock));
+                    if (r == null) {
+                        break;
+                    }
+                    if (e.kind() == Kind.INVOKE) {
+                        r.cancelAsked = e;
+                    } else if (e.kind() == Kind.OK) {
+                        if (r.grant != null) {
+                            f.add(NO_GRANT_AFTER_LEAVE, lock, String.format("%s: cancel answered OK at %.3f ms after GRANTED token %d at %.3f ms",
+                                    r.describe(), e.millis(), r.grant.token(), r.grant.millis()));
+                        } else {
+                            leave(r, e, "cancelled", r.cancelAsked == null ? e.nanos() : r.cancelAsked.nanos());
                         }
                     }
-                    holders.put(e.process(), new Hold(e.process(), e.token(), e));
+                }
+                case CANCELLED -> {
+                    Request r = latestOn.get(key(e.process(), lock));
+                    if (r == null) {
+                        break;
+                    }
+                    if (r.grant != null) {
+                        f.add(NO_GRANT_AFTER_LEAVE, lock, String.format("%s: CANCELLED (%s) at %.3f ms after GRANTED token %d at %.3f ms",
+                                r.describe(), e.detail(), e.millis(), r.grant.token(), r.grant.millis()));
+                    } else {
+                        // a timeout left the queue no earlier than its time after the request was sent
+                        boolean timedOut = String.valueOf(e.detail()).contains("reason=timeout") && r.timeoutMillis > 0;
+                        leave(r, e, "CANCELLED " + e.detail(), timedOut ? r.invoke.nanos() + r.timeoutMillis * 1_000_000 : -1);
+                    }
+                }
+                case CLOSE -> {
+                    if (e.kind() == Kind.INVOKE) {
+                        closeAsked.put(e.process(), e);
+                        closing.add(e.process());
+                        open.values().forEach(holders -> holders.remove(e.process()));
+                        unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
+                    } else {
+                        closing.remove(e.process());
+                        if (e.kind() == Kind.OK) {
+                            Event asked = closeAsked.getOrDefault(e.process(), e);
+                            endSession(e, open, unreleased, latestOn, "closed its session", asked.nanos());
+                        }
+                    }
                 }
                 case UNLOCK -> {
                     if (e.kind() == Kind.INVOKE) {
@@ -144,7 +341,9 @@ public final class Checkers {
                     } else if (e.kind() == Kind.OK || String.valueOf(e.detail()).contains("NOT_OWNER")) {
                         unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                     } else {
-                        unreleased.computeIfAbsent(lock, k -> new HashMap<>()).put(e.process(), e.token());
+                        Hold was = open.getOrDefault(lock, Map.of()).get(e.process());
+                        boolean wasShared = was != null ? was.shared() : false;
+                        unreleased.computeIfAbsent(lock, k -> new HashMap<>()).put(e.process(), new Kept(e.token(), wasShared || sharedToken(events, e)));
                     }
                 }
                 case LOST -> {
@@ -152,8 +351,9 @@ public final class Checkers {
                     unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                 }
                 case DISCONNECT -> {
-                    open.values().forEach(holders -> holders.remove(e.process()));
-                    unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
+                    closing.remove(e.process());
+                    endSession(e, open, unreleased, latestOn, e.kind() == Kind.OK ? "disconnected" : "connection lost",
+                            e.kind() == Kind.OK ? e.nanos() : -1);
                 }
                 case RETRY -> {
                     if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
@@ -196,7 +396,20 @@ public final class Checkers {
                     }
                     lastIncrement.put(lock, e);
                 }
-                default -> { } // CONNECT, FAULT, HEAL: context for people, nothing to check
+                case READ -> {
+                    if (e.kind() != Kind.OK) {
+                        break;
+                    }
+                    Event first = sharedReads.computeIfAbsent(lock, k -> new HashMap<>()).get(e.process());
+                    if (first == null || first.token() != e.token()) {
+                        sharedReads.get(lock).put(e.process(), e);
+                    } else if (value(first) != value(e)) {
+                        f.add(COUNTER, lock, String.format("p%d's shared hold (token %d) read %d at %.3f ms and %d at %.3f ms: "
+                                + "a writer changed it meanwhile", e.process(), e.token(), value(first), first.millis(), value(e), e.millis()));
+                    }
+                }
+                case FAULT -> faults.add(e);
+                default -> { } // CONNECT, HEAL: context for people, nothing to check
             }
         }
 
@@ -209,7 +422,110 @@ public final class Checkers {
             }
         });
 
+        queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults));
+
         return new Report(grants, accepted, rejected, increments, late, f.counts, List.copyOf(f.examples));
+    }
+
+    /** Each queued request against every grant to a request sent after it was queued: see {@value #FIFO}. */
+    private static void checkFifo(Findings f, String lock, List<Request> queued, List<Grant> grants, List<Event> faults) {
+        for (Request a : queued) {
+            long queuedAt = a.queued.nanos();
+            int from = firstAfter(grants, queuedAt);
+            for (int i = from; i < grants.size(); i++) {
+                Grant g = grants.get(i);
+                Request b = g.request();
+                if (b == null || b == a || b.invoke.nanos() <= queuedAt) {
+                    continue;
+                }
+                long at = g.event().nanos();
+                if (a.grant != null) {
+                    if (a.grant.token() > g.event().token()) {
+                        f.add(FIFO, lock, String.format("%s was granted token %d at %.3f ms, after p%d's request sent later "
+                                + "(at %.3f ms) was granted token %d at %.3f ms", a.describe(), a.grant.token(), a.grant.millis(),
+                                b.process, b.invoke.millis(), g.event().token(), g.event().millis()));
+                        break;
+                    }
+                    continue;
+                }
+                if (a.left == null || a.left.nanos() <= at || a.mayHaveLeftNanos < 0) {
+                    continue; // never left (the history ended), left before, or was taken out by the server's side
+                }
+                if (a.mayHaveLeftNanos < at || faultBetween(faults, queuedAt, at)) {
+                    continue; // it may have left before the grant was seen; or a fault may have taken its place
+                }
+                f.add(FIFO, lock, String.format("%s was passed while still queued: p%d's request sent later (at %.3f ms) "
+                        + "was granted token %d at %.3f ms, and it left only at %.3f ms (%s)", a.describe(), b.process,
+                        b.invoke.millis(), g.event().token(), g.event().millis(), a.left.millis(), a.leftHow));
+                break;
+            }
+        }
+    }
+
+    /** Request {@code r}'s wait ended without a grant at {@code e}; it may have left the queue from {@code mayHaveLeftAt} on (-1: any time). */
+    private static void leave(Request r, Event e, String how, long mayHaveLeftAt) {
+        if (r.left != null || r.grant != null) {
+            return;
+        }
+        r.left = e;
+        r.leftHow = how;
+        r.mayHaveLeftNanos = mayHaveLeftAt;
+    }
+
+    /** A close or disconnect of process {@code e.process()}: its intervals, kept grants and waits end. */
+    private static void endSession(Event e, Map<String, Map<Integer, Hold>> open, Map<String, Map<Integer, Kept>> unreleased,
+                                   Map<String, Request> latestOn, String how, long askedAt) {
+        open.values().forEach(holders -> holders.remove(e.process()));
+        unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
+        for (Request r : latestOn.values()) {
+            if (r.process == e.process() && r.queued != null) {
+                leave(r, e, how, askedAt);
+            }
+        }
+    }
+
+    private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {
+        Matcher m = REQUEST.matcher(String.valueOf(grant.detail()));
+        if (m.find()) {
+            Request r = byId.get(grant.process() + "#" + m.group(1));
+            if (r != null && r.lock.equals(grant.lock())) {
+                return r;
+            }
+        }
+        return latestOn.get(key(grant.process(), grant.lock()));
+    }
+
+    /** Whether the grant with this unlock's token was shared (looked up only for failed unlocks, which are rare). */
+    private static boolean sharedToken(List<Event> events, Event unlock) {
+        return events.stream().anyMatch(e -> e.op() == Op.LOCK && e.kind() == Kind.OK && e.process() == unlock.process()
+                && e.token() == unlock.token() && unlock.lock().equals(e.lock()) && shared(e));
+    }
+
+    private static int firstAfter(List<Grant> grants, long nanos) {
+        int lo = 0;
+        int hi = grants.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (grants.get(mid).event().nanos() <= nanos) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    private static boolean faultBetween(List<Event> faults, long from, long to) {
+        return faults.stream().anyMatch(e -> e.nanos() >= from && e.nanos() <= to);
+    }
+
+    private static long value(Event read) {
+        Matcher m = VALUE.matcher(String.valueOf(read.detail()));
+        return m.find() ? Long.parseLong(m.group(1)) : Long.MIN_VALUE;
+    }
+
+    private static String key(int process, String lock) {
+        return process + "\u0000" + lock;
     }
 
     private static void end(Map<String, Map<Integer, Hold>> open, String lock, int process) {

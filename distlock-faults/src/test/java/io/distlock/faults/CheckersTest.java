@@ -4,8 +4,12 @@ import static io.distlock.faults.History.Kind.FAIL;
 import static io.distlock.faults.History.Kind.INFO;
 import static io.distlock.faults.History.Kind.INVOKE;
 import static io.distlock.faults.History.Kind.OK;
+import static io.distlock.faults.History.Op.CANCEL;
+import static io.distlock.faults.History.Op.CANCELLED;
+import static io.distlock.faults.History.Op.CLOSE;
 import static io.distlock.faults.History.Op.DISCONNECT;
 import static io.distlock.faults.History.Op.LOCK;
+import static io.distlock.faults.History.Op.QUEUED;
 import static io.distlock.faults.History.Op.LOST;
 import static io.distlock.faults.History.Op.RETRY;
 import static io.distlock.faults.History.Op.UNLOCK;
@@ -211,6 +215,295 @@ class CheckersTest {
         // once for the value read twice, once for the final value (1 after 2 increments)
         assertThat(report.violations(Checkers.COUNTER)).isEqualTo(2);
         assertThat(report.summary()).contains("lost update", "both read 0", "final value 1 after 2 increments");
+    }
+
+    // ---- protocol version 2: shared locks, the queue, leaving it ----
+
+    private long ids;
+
+    /** p asks for L (version 2, wait), and is queued at {@code position}; returns the request's id. */
+    private long queue(int p, String mode, int position) {
+        long id = ++ids;
+        history.record(p, INVOKE, LOCK, "L", 0, "id=" + id + ("shared".equals(mode) ? " mode=shared" : "") + " wait");
+        history.record(p, OK, QUEUED, "L", 0, "position=" + position + " holder=p0");
+        return id;
+    }
+
+    private void granted(int p, long id, long token, String mode) {
+        history.record(p, OK, LOCK, "L", token, "GRANTED" + ("shared".equals(mode) ? " mode=shared" : "") + " request=" + id);
+    }
+
+    private void unlock(int p, long token) {
+        history.record(p, INVOKE, UNLOCK, "L", token, null);
+        history.record(p, OK, UNLOCK, "L", token, null);
+    }
+
+    @Test
+    void sharedHoldsOverlapEachOtherButNotAnExclusiveOne() {
+        history.record(1, OK, LOCK, "L", 10, "mode=shared");
+        history.record(2, OK, LOCK, "L", 11, "mode=shared");
+        counter.read(1, 10);
+        counter.read(2, 11);
+        counter.read(1, 10);
+        assertThat(Checkers.check(history).ok()).as(Checkers.check(history).summary()).isTrue();
+
+        history.record(3, OK, LOCK, "L", 12, null); // a writer while two readers hold it
+
+        Checkers.Report report = Checkers.check(history);
+        assertThat(report.violations(Checkers.SHARED_EXCLUSIVE)).as(report.summary()).isEqualTo(2);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).isZero();
+        assertThat(report.examples().get(0).description()).contains("p3", "token 12", "(shared)");
+    }
+
+    @Test
+    void aSharedHoldThatSeesTheCounterChangeIsFound() {
+        history.record(1, OK, LOCK, "L", 10, "mode=shared");
+        counter.read(1, 10);
+        counter.increment(2, 11); // a writer that nobody recorded as holding: the reader's reads disagree
+        counter.read(1, 10);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.COUNTER)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).contains("shared hold (token 10) read 0", "and 1");
+    }
+
+    @Test
+    void sharedGrantsMadeTogetherMayArriveOutOfTokenOrder() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "shared", 1);
+        long b = queue(3, "shared", 2);
+        unlock(1, 10);
+        granted(3, b, 12, "shared"); // handed over together: p3's message came first
+        granted(2, a, 11, "shared");
+        unlock(2, 11);
+        unlock(3, 12);
+        history.record(1, INVOKE, LOCK, "L", 0, null);
+        history.record(1, OK, LOCK, "L", 13, null);
+        unlock(1, 13);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void anExclusiveGrantBelowAnEarlierSharedTokenIsFound() {
+        history.record(1, OK, LOCK, "L", 12, "mode=shared");
+        unlock(1, 12);
+        history.record(2, OK, LOCK, "L", 11, null);
+
+        assertThat(Checkers.check(history).violations(Checkers.TOKENS_GROW)).isEqualTo(1);
+    }
+
+    @Test
+    void aSharedGrantBelowATokenGrantedBeforeItsRequestIsFound() {
+        history.record(1, OK, LOCK, "L", 12, "mode=shared");
+        history.record(2, INVOKE, LOCK, "L", 0, "id=1 mode=shared wait");
+        history.record(2, OK, LOCK, "L", 11, "mode=shared"); // its request came after token 12 was granted
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.SHARED_EXCLUSIVE)).isZero();
+    }
+
+    @Test
+    void aFailedUnlockOfASharedGrantDoesNotStopAnotherSharedGrant() {
+        history.record(1, OK, LOCK, "L", 10, "mode=shared");
+        history.record(1, INVOKE, UNLOCK, "L", 10, null);
+        history.record(1, FAIL, UNLOCK, "L", 10, "code=BACKEND_UNAVAILABLE");
+        history.record(2, OK, LOCK, "L", 11, "mode=shared");
+        assertThat(Checkers.check(history).ok()).isTrue();
+
+        history.record(3, OK, LOCK, "L", 12, null);
+        assertThat(Checkers.check(history).violations(Checkers.GRANTS_END)).isEqualTo(1);
+    }
+
+    @Test
+    void queuedRequestsGrantedInQueueOrderPassTheFifoChecker() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        long b = queue(3, "exclusive", 2);
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive");
+        unlock(2, 11);
+        granted(3, b, 12, "exclusive");
+        unlock(3, 12);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.grants()).isEqualTo(3);
+    }
+
+    @Test
+    void aRequestQueuedLaterButGrantedFirstBreaksFifo() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        long b = queue(3, "exclusive", 2);
+        unlock(1, 10);
+        granted(3, b, 11, "exclusive"); // the later request first
+        unlock(3, 11);
+        granted(2, a, 12, "exclusive");
+        unlock(2, 12);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.FIFO)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).isZero();
+        assertThat(report.violations(Checkers.TOKENS_GROW)).isZero();
+        assertThat(report.examples().get(0).description()).contains("p2's request 1", "granted token 12", "p3's request", "token 11");
+    }
+
+    @Test
+    void aRequestGrantedAtOnceWhileAnotherQueuesJumpsTheQueue() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        unlock(1, 10);
+        history.record(3, INVOKE, LOCK, "L", 0, "id=9 wait");
+        history.record(3, OK, LOCK, "L", 11, null); // LOCKED although p2 queued before it
+        unlock(3, 11);
+        granted(2, a, 12, "exclusive");
+
+        assertThat(Checkers.check(history).violations(Checkers.FIFO)).isEqualTo(1);
+    }
+
+    @Test
+    void requestsThatOverlapInTimeMayBeQueuedInEitherOrder() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        history.record(3, INVOKE, LOCK, "L", 0, "id=2 wait");   // sent before p2 heard QUEUED
+        history.record(2, OK, QUEUED, "L", 0, "position=2 holder=p1");
+        history.record(3, OK, QUEUED, "L", 0, "position=1 holder=p1");
+        unlock(1, 10);
+        granted(3, 2, 11, "exclusive");
+        unlock(3, 11);
+        granted(2, 1, 12, "exclusive");
+
+        assertThat(Checkers.check(history).ok()).isTrue();
+    }
+
+    @Test
+    void aRequestThatLeftTheQueueIsSkipped() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);   // cancels
+        long b = queue(3, "exclusive", 2);   // its place lost (CANCELLED backend)
+        long c = queue(4, "exclusive", 3);   // its connection lost
+        long d = queue(5, "exclusive", 4);   // times out (100 ms)
+        long e = queue(6, "exclusive", 5);
+        history.record(2, INVOKE, CANCEL, "L", 0, null);
+        unlock(1, 10);
+        granted(6, e, 11, "exclusive");      // before p2's cancel was answered: it may have left first
+        history.record(2, OK, CANCEL, "L", 0, null);
+        history.record(3, OK, CANCELLED, "L", 0, "reason=backend");
+        history.record(4, INFO, DISCONNECT, null, 0, "closed 1006");
+        unlock(6, 11);
+
+        Checkers.Report report = Checkers.check(history);
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(a + b + c + d).isPositive();
+
+        // p5's timeout (100 ms) could not have run out when p6 was granted: p5 was passed
+        history.record(5, OK, CANCELLED, "L", 0, "reason=timeout");
+        assertThat(Checkers.check(history).violations(Checkers.FIFO)).isZero(); // no timeout in its request
+
+        History timed = new History();
+        timed.record(1, OK, LOCK, "L", 10, null);
+        timed.record(5, INVOKE, LOCK, "L", 0, "id=1 wait timeout=100000");
+        timed.record(5, OK, QUEUED, "L", 0, "position=1 holder=p1");
+        timed.record(6, INVOKE, LOCK, "L", 0, "id=2 wait");
+        timed.record(6, OK, QUEUED, "L", 0, "position=2 holder=p1");
+        timed.record(1, INVOKE, UNLOCK, "L", 10, null);
+        timed.record(6, OK, LOCK, "L", 11, "GRANTED request=2");
+        timed.record(5, OK, CANCELLED, "L", 0, "reason=timeout");
+        assertThat(Checkers.check(timed).violations(Checkers.FIFO)).isEqualTo(1);
+    }
+
+    @Test
+    void aRequestPassedWhileItsClientStillWaitedBreaksFifoUnlessAFaultCameBetween() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        long b = queue(3, "exclusive", 2);
+        unlock(1, 10);
+        granted(3, b, 11, "exclusive");      // p2 skipped, although it waits on
+        unlock(3, 11);
+        history.record(2, INVOKE, CANCEL, "L", 0, null);
+        history.record(2, OK, CANCEL, "L", 0, null);
+        assertThat(Checkers.check(history).violations(Checkers.FIFO)).isEqualTo(1);
+        assertThat(a).isPositive();
+
+        History faulted = new History();
+        faulted.record(1, OK, LOCK, "L", 10, null);
+        faulted.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        faulted.record(2, OK, QUEUED, "L", 0, "position=1 holder=p1");
+        faulted.fault("SIGSTOP node 0"); // p2's node could not keep its place
+        faulted.record(1, INVOKE, UNLOCK, "L", 10, null);
+        faulted.record(3, INVOKE, LOCK, "L", 0, "id=1 wait");
+        faulted.record(3, OK, LOCK, "L", 11, null);
+        faulted.record(2, INVOKE, CANCEL, "L", 0, null);
+        faulted.record(2, OK, CANCEL, "L", 0, null);
+        assertThat(Checkers.check(faulted).ok()).as(Checkers.check(faulted).summary()).isTrue();
+    }
+
+    @Test
+    void aGrantAfterTheClientLeftTheQueueIsFound() {
+        long a = queue(1, "exclusive", 1);
+        history.record(1, INVOKE, CANCEL, "L", 0, null);
+        history.record(1, OK, CANCEL, "L", 0, null);
+        granted(1, a, 10, "exclusive");                 // after cancel was answered OK
+
+        long b = queue(2, "exclusive", 1);
+        history.record(2, OK, CANCELLED, "L", 0, "reason=timeout");
+        granted(2, b, 11, "exclusive");                 // after CANCELLED
+
+        queue(3, "shared", 1);
+        history.record(3, INVOKE, CLOSE, null, 0, null);
+        history.record(3, OK, CLOSE, null, 0, null);
+        history.record(3, OK, LOCK, "L", 12, "GRANTED mode=shared request=- stray"); // the closed session's grant, on the same connection
+
+        long d = queue(4, "exclusive", 1);
+        history.record(4, INVOKE, CANCEL, "L", 0, null);
+        granted(4, d, 13, "exclusive");
+        history.record(4, OK, CANCEL, "L", 0, null);   // cancel OK although GRANTED came: both
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NO_GRANT_AFTER_LEAVE)).as(report.summary()).isEqualTo(4);
+        assertThat(report.summary()).contains("after it left the queue (cancelled", "(CANCELLED reason=timeout",
+                "(closed its session", "cancel answered OK");
+    }
+
+    @Test
+    void aGrantThatArrivesWhileTheSessionClosesOpensNoInterval() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        long b = queue(3, "exclusive", 2);
+        unlock(1, 10);
+        history.record(2, INVOKE, CLOSE, null, 0, null);
+        granted(2, a, 11, "exclusive");   // the close releases it, perhaps before this arrives
+        granted(3, b, 12, "exclusive");
+        history.record(2, OK, CLOSE, null, 0, null);
+        unlock(3, 12);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aGrantThatWinsTheRaceWithACancelIsFine() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        history.record(2, INVOKE, CANCEL, "L", 0, null);
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive");
+        history.record(2, FAIL, CANCEL, "L", 0, "code=NOT_QUEUED");
+        unlock(2, 11);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
     }
 
     @Test

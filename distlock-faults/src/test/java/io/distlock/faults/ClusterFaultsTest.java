@@ -12,7 +12,12 @@ import io.distlock.testing.RedisProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A Redis Cluster (3 primaries, 3 replicas) loses the primary that serves the hot lock's slot. */
+/**
+ * A Redis Cluster (3 primaries, 3 replicas) loses the primary that serves the hot lock's slot.
+ * Beside the version 1 clients, clients that queue (protocol version 2, {@link
+ * QueueFaultsTest#queueing}) work on a lock served by the same primary, with a history and a
+ * result line of their own ({@code queue-cluster-kill-primary}).
+ */
 class ClusterFaultsTest {
 
     static final Duration LEASE = Duration.ofSeconds(8);
@@ -24,20 +29,44 @@ class ClusterFaultsTest {
              Nodes nodes = Nodes.withRedisConfig(redis.writeRedissonConfig(dir), 2, LEASE)) {
             Workload load = Workload.builder(run.history()).nodes(nodes.clientUris()).locks(List.of("hot"))
                     .longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
-            try (load) {
+            ScenarioRun queueRun = new ScenarioRun("queue-cluster-kill-primary");
+            String queued = sameSlotPrimary(redis, "hot");
+            Workload queueLoad = QueueFaultsTest.queueing(queueRun.history()).nodes(nodes.clientUris()).locks(List.of(queued))
+                    .firstProcess(100).longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
+            try (load; queueLoad) {
                 load.start();
+                queueLoad.start();
                 run.awaitGrants(load, 20, Await.seconds(60));
+                queueRun.awaitGrants(queueLoad, 20, Await.seconds(60));
                 // one failover per run (a second needs the old primary back as a replica); the soak runs longer around it
                 run.awaitGrants(load, FaultProfile.cycles(0, 100), Await.seconds(600));
                 RedisProcess primary = redis.primaryForKey("distlock:lock:hot");
-                run.fault("kill -9 the primary of the slot of 'hot' :" + primary.port());
+                String fault = "kill -9 the primary of the slot of 'hot' (and of '" + queued + "') :" + primary.port();
+                run.fault(fault);
+                queueRun.fault(fault);
                 primary.kill();
                 RedisProcess promoted = redis.awaitFailoverFrom(primary, Await.seconds(60));
                 run.heal("cluster promoted :" + promoted.port());
+                queueRun.heal("cluster promoted :" + promoted.port());
                 run.awaitGrants(load, FaultProfile.cycles(20, 100), Await.seconds(600));
+                queueRun.awaitGrants(queueLoad, FaultProfile.cycles(20, 100), Await.seconds(600));
                 Checkers.Report report = run.finish(load);
+                Checkers.Report queuedReport = queueRun.finish(queueLoad);
                 assertThat(report.ok()).as(report.summary()).isTrue();
+                QueueFaultsTest.assertSafeAcrossFailover(queuedReport);
+                assertThat(queueRun.history().count(History.Op.QUEUED, History.Kind.OK)).as("requests queued").isPositive();
             }
         }
+    }
+
+    /** A lock name whose key is served by the same primary as {@code lock}'s. */
+    private static String sameSlotPrimary(RedisClusterGroup redis, String lock) {
+        RedisProcess primary = redis.primaryForKey("distlock:lock:" + lock);
+        for (int i = 0; i < 1000; i++) {
+            if (redis.primaryForKey("distlock:lock:queued-" + i).equals(primary)) {
+                return "queued-" + i;
+            }
+        }
+        throw new IllegalStateException("no name found on the primary of " + lock);
     }
 }

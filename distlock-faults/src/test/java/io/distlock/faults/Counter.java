@@ -39,6 +39,18 @@ public final class Counter {
         }
     }
 
+    /**
+     * A shared holder's read: records READ OK with detail {@code value=N}. Two reads within one
+     * shared hold must agree (no writer holds the lock meanwhile); the counter checker compares them.
+     */
+    public long read(int process, long token) {
+        synchronized (this) {
+            long v = value;
+            history.record(process, Kind.OK, Op.READ, lock, token, "value=" + v);
+            return v;
+        }
+    }
+
     public long value() {
         return value;
     }

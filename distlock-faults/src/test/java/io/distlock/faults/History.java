@@ -29,7 +29,19 @@ public final class History {
 
     public enum Kind { INVOKE, OK, FAIL, INFO }
 
-    public enum Op { CONNECT, LOCK, UNLOCK, RETRY, LOST, DISCONNECT, WRITE, INCREMENT, FAULT, HEAL }
+    /**
+     * Protocol version 2 adds: {@code QUEUED} (OK: the lock request was queued, detail
+     * {@code position=N holder=H}; INFO {@code late}: no grant in time), {@code CANCEL} (the
+     * client's cancel: INVOKE, then OK, FAIL {@code code=NOT_QUEUED} or INFO), {@code CANCELLED}
+     * (the push, detail {@code reason=R}), {@code CLOSE} (the client closed its session and keeps
+     * the connection: INVOKE, OK), {@code READ} (a shared holder read the counter, detail
+     * {@code value=N}). A {@code GRANTED} push is recorded as {@code LOCK OK} with detail
+     * {@code GRANTED ...}, so everything that counts grants counts it; a grant's mode is in its
+     * detail ({@code mode=shared}; no mode is exclusive), a request's options and id in its
+     * {@code LOCK INVOKE}'s ({@code id=N mode=shared wait timeout=T}).
+     */
+    public enum Op { CONNECT, LOCK, UNLOCK, RETRY, LOST, DISCONNECT, WRITE, INCREMENT, FAULT, HEAL,
+        QUEUED, CANCEL, CANCELLED, CLOSE, READ }
 
     /** {@code process} is the simulated browser's number, -1 for the test itself (faults, heals). */
     public record Event(long nanos, int process, Kind kind, Op op, String lock, long token, String detail) {

@@ -13,7 +13,8 @@ import io.distlock.testing.RedisProcess;
  * What may stay in Redis after every client left: released locks' last tokens (a hash with a
  * {@code token} field and no owner, expiring after the token memory, 60 s), the data-loss
  * marker ({@code distlock:epoch}, one small string) and one subscription per running node.
- * Nothing else: no owned lock, no other key without an expiry.
+ * Nothing else: no owned lock, no shared holder, no queue (a queue's keys go with its last
+ * place, at the latest a lease after a dead node last kept it), no other key without an expiry.
  */
 final class Leaks {
 
@@ -30,6 +31,10 @@ final class Leaks {
     static void assertNothingLeft(RedisProcess redis, Duration lease, int runningNodes) {
         await("every lock released").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> assertThat(ownedLocks(redis)).isEmpty());
+        // places of sessions that left are gone at once; a dead node's within its lease
+        await("every queue and shared holder gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(keys(redis)).noneMatch(k -> k.startsWith("distlock:queue:")
+                        || k.startsWith("distlock:queued:") || k.startsWith("distlock:shared:")));
         for (String key : keys(redis)) {
             if (key.equals("distlock:epoch")) {
                 continue;

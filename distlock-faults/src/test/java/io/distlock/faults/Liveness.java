@@ -34,6 +34,90 @@ final class Liveness {
         return times;
     }
 
+    /**
+     * The time from {@code faultNanos} to the next grant of {@code lock} to anyone; a lock never
+     * granted again is reported as the time to the end of the history.
+     */
+    static Duration nextGrantTime(History history, long faultNanos, String lock) {
+        List<Event> events = history.events();
+        long end = events.isEmpty() ? faultNanos : events.get(events.size() - 1).nanos();
+        long next = events.stream()
+                .filter(e -> e.nanos() > faultNanos && e.op() == Op.LOCK && e.kind() == Kind.OK && lock.equals(e.lock()))
+                .mapToLong(Event::nanos).findFirst().orElse(end);
+        return Duration.ofNanos(next - faultNanos);
+    }
+
+    /**
+     * A lock at the head of whose queue a client of {@code node} waits now, while every holder of
+     * that lock is a client of another node; null if there is none. The head is the waiting
+     * request queued first: its QUEUED came before every other waiter of that lock sent its
+     * request (so Redis queued it first), and neither a grant nor a leave followed.
+     */
+    static String headWaiterOn(History history, int node) {
+        Map<Integer, Integer> nodeOf = new HashMap<>();
+        Map<Integer, Long> invoked = new HashMap<>();    // process -> when its latest lock request was sent
+        Map<Integer, Event> waiting = new HashMap<>();   // process -> the QUEUED of its wait
+        Map<String, Map<Integer, Boolean>> holders = new HashMap<>(); // lock -> processes holding it
+        for (Event e : history.events()) {
+            int p = e.process();
+            switch (e.op()) {
+                case CONNECT -> {
+                    if (e.kind() == Kind.OK) {
+                        nodeOf.put(p, Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
+                    }
+                }
+                case DISCONNECT, CLOSE -> {
+                    if (e.op() == Op.DISCONNECT || e.kind() == Kind.OK) {
+                        if (e.op() == Op.DISCONNECT) {
+                            nodeOf.remove(p);
+                        }
+                        waiting.remove(p);
+                        holders.values().forEach(h -> h.remove(p));
+                    }
+                }
+                case QUEUED -> {
+                    if (e.kind() == Kind.OK) {
+                        waiting.put(p, e);
+                    }
+                }
+                case LOCK -> {
+                    if (e.kind() == Kind.OK) {
+                        waiting.remove(p);
+                        holders.computeIfAbsent(e.lock(), k -> new HashMap<>()).put(p, true);
+                    } else if (e.kind() == Kind.INVOKE) {
+                        waiting.remove(p);
+                        invoked.put(p, e.nanos());
+                    }
+                }
+                case CANCEL, CANCELLED -> {
+                    if (e.kind() != Kind.INVOKE) {
+                        waiting.remove(p);
+                    }
+                }
+                case UNLOCK, LOST -> {
+                    if (e.op() == Op.LOST || e.kind() == Kind.INVOKE) {
+                        holders.getOrDefault(e.lock(), new HashMap<>()).remove(p);
+                    }
+                }
+                default -> { }
+            }
+        }
+        for (Map.Entry<Integer, Event> w : waiting.entrySet()) {
+            int p = w.getKey();
+            Event queued = w.getValue();
+            if (nodeOf.getOrDefault(p, -1) != node) {
+                continue;
+            }
+            boolean first = waiting.entrySet().stream().allMatch(other -> other.getKey() == p
+                    || !other.getValue().lock().equals(queued.lock()) || invoked.getOrDefault(other.getKey(), 0L) > queued.nanos());
+            Map<Integer, Boolean> holding = holders.getOrDefault(queued.lock(), Map.of());
+            if (first && !holding.isEmpty() && holding.keySet().stream().allMatch(h -> nodeOf.getOrDefault(h, node) != node)) {
+                return queued.lock();
+            }
+        }
+        return null;
+    }
+
     /** Process to lock, for the clients connected to {@code node} that hold a lock now. */
     static Map<Integer, String> holdersOn(History history, int node) {
         return holdersOn(history.events(), Long.MAX_VALUE, node);
@@ -53,7 +137,8 @@ final class Liveness {
                 holding.remove(e.process());
             } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 holding.put(e.process(), e.lock());
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST) {
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST
+                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
                 holding.remove(e.process());
             }
         }
@@ -69,7 +154,8 @@ final class Liveness {
         for (Event e : events) {
             if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 open.put(e.process(), e);
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST || e.op() == Op.DISCONNECT) {
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST || e.op() == Op.DISCONNECT
+                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
                 open.remove(e.process());
             }
         }

@@ -30,6 +30,8 @@ final class ScenarioRun {
     private final History history = new History();
     private final List<Long> releaseMillis = Collections.synchronizedList(new ArrayList<>());
     private final List<long[]> nodeFaults = new ArrayList<>();
+    private final List<Object[]> headFaults = new ArrayList<>(); // {nanos, lock}
+    private final List<Long> deadHeadMillis = new ArrayList<>();
     private int faults;
     private final long startNanos = System.nanoTime();
 
@@ -56,6 +58,21 @@ final class ScenarioRun {
     void nodeFault(String description, int node) {
         nodeFaults.add(new long[] {history.nanosNow(), node});
         fault(description);
+    }
+
+    /**
+     * A fault on the node of a client waiting at the head of {@code lock}'s queue: at the end of
+     * the run, the time from this moment to the lock's next grant (to anyone) is what the dead
+     * waiter cost.
+     */
+    void headFault(String description, String lock) {
+        headFaults.add(new Object[] {history.nanosNow(), lock});
+        fault(description);
+    }
+
+    /** The times measured for {@link #headFault}s, in ms, once {@link #finish} ran. */
+    List<Long> deadHeadTimes() {
+        return List.copyOf(deadHeadMillis);
     }
 
     void heal(String description) {
@@ -104,7 +121,10 @@ final class ScenarioRun {
         for (long[] f : nodeFaults) {
             Liveness.regrantTimes(history, f[0], (int) f[1]).forEach(this::releaseTime);
         }
-        progress(report.summary().replace('\n', ' '));
+        for (Object[] f : headFaults) {
+            deadHeadMillis.add(Liveness.nextGrantTime(history, (Long) f[0], (String) f[1]).toMillis());
+        }
+        progress(report.summary().replace('\n', ' ') + (deadHeadMillis.isEmpty() ? "" : " dead head ms=" + deadHeadMillis));
         Path dir = resultsDir();
         history.save(dir.resolve(name + ".history.jsonl"));
         Map<String, Object> line = new LinkedHashMap<>();
@@ -113,12 +133,14 @@ final class ScenarioRun {
         line.put("seconds", Math.round(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos) / 100.0) / 10.0);
         line.put("faults", faults);
         line.put("grants", report.grants());
+        line.put("queued", history.count(History.Op.QUEUED, History.Kind.OK));
         line.put("writesAccepted", report.writesAccepted());
         line.put("writesRejected", report.writesRejected());
         line.put("increments", report.increments());
         line.put("lateRetries", report.lateRetries());
         line.put("violations", report.violationsByChecker());
         line.put("releaseMillis", releaseTimes());
+        line.put("deadHeadMillis", deadHeadMillis);
         try {
             Files.writeString(dir.resolve("results.jsonl"), JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);

@@ -34,9 +34,15 @@ class SentinelFaultsTest {
     private RedisSentinelGroup redis;
     private Nodes nodes;
     private Workload workload;
+    // a second workload on the same nodes and failovers: version 2 clients that queue
+    private ScenarioRun queueRun;
+    private Workload queueLoad;
 
     @AfterEach
     void stop() {
+        if (queueLoad != null) {
+            queueLoad.close();
+        }
         if (workload != null) {
             workload.close();
         }
@@ -63,6 +69,34 @@ class SentinelFaultsTest {
     }
 
     /**
+     * Starts, beside the scenario's workload, clients that queue (protocol version 2: readers
+     * and writers, cancels, closes, timeouts; {@link QueueFaultsTest#queueing}) on locks of their
+     * own, with a history and a result line of their own ({@code name}), through the same faults.
+     */
+    private void alsoQueue(String name) {
+        queueRun = new ScenarioRun(name);
+        queueLoad = QueueFaultsTest.queueing(queueRun.history()).nodes(nodes.clientUris())
+                .locks(java.util.List.of("queued-1", "queued-2")).firstProcess(100)
+                .longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
+        queueLoad.start();
+        queueRun.awaitGrants(queueLoad, 20, Await.seconds(60));
+    }
+
+    private void fault(ScenarioRun run, String description) {
+        run.fault(description);
+        if (queueRun != null) {
+            queueRun.fault(description);
+        }
+    }
+
+    private void heal(ScenarioRun run, String description) {
+        run.heal(description);
+        if (queueRun != null) {
+            queueRun.heal(description);
+        }
+    }
+
+    /**
      * Kills the primary right after a grant (at most 100 ms old, so within the replication lag),
      * waits for the failover, and for work to resume.
      */
@@ -70,7 +104,7 @@ class SentinelFaultsTest {
         for (int cycle = 0; cycle < cycles; cycle++) {
             awaitFreshGrant(run);
             RedisProcess primary = redis.currentPrimary();
-            run.fault("kill -9 Redis primary :" + primary.port() + ", with the replication stream in flight lost");
+            fault(run, "kill -9 Redis primary :" + primary.port() + ", with the replication stream in flight lost");
             // What a crash loses: writes the primary acknowledged but had not yet handed to its
             // replicas. Here they sit in the delaying proxies; resetting those drops them.
             for (int i = 0; i < 2; i++) {
@@ -81,8 +115,11 @@ class SentinelFaultsTest {
                 redis.replicationLink(i).heal();
             }
             RedisProcess promoted = redis.awaitFailoverFrom(primary, Await.seconds(60));
-            run.heal("Sentinel promoted :" + promoted.port());
+            heal(run, "Sentinel promoted :" + promoted.port());
             run.awaitGrants(load, grantsAfter, Await.seconds(90));
+            if (queueRun != null) {
+                queueRun.awaitGrants(queueLoad, grantsAfter, Await.seconds(90));
+            }
             if (cycle + 1 < cycles) {
                 // the old primary comes back empty, as a replica of the new one
                 primary.restart();
@@ -97,14 +134,24 @@ class SentinelFaultsTest {
                 .until(() -> Liveness.heldSince(run.history(), Duration.ofMillis(100)));
     }
 
+    /**
+     * With queue clients beside ({@code queue-sentinel-kill-primary}): hand-overs do not wait for
+     * a replica; a failover that loses one loses the release with it, and the grantee is told
+     * {@code LOST} at its node's next renewal. Places queued after the replication point are
+     * lost: their nodes' keep-place finds them gone and says {@code CANCELLED} (backend).
+     */
     @Test
     void primaryKilledWithReplicaSync() {
         ScenarioRun run = new ScenarioRun("sentinel-kill-primary");
         Workload load = start(run, RedisSentinelGroup.Options.defaults(), 0.1, 20);
+        alsoQueue("queue-sentinel-kill-primary");
         killPrimaries(run, load, FaultProfile.cycles(1, 5), 20);
         Checkers.Report report = run.finish(load);
+        Checkers.Report queued = queueRun.finish(queueLoad);
         // grants wait for a replica (WAIT), so the promoted one has every lock it granted
         assertThat(report.ok()).as(report.summary()).isTrue();
+        QueueFaultsTest.assertSafeAcrossFailover(queued);
+        assertThat(queueRun.history().count(History.Op.QUEUED, History.Kind.OK)).as("requests queued").isPositive();
     }
 
     /**

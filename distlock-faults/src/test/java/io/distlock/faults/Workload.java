@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.distlock.faults.History.Kind;
 import io.distlock.faults.History.Op;
@@ -52,6 +53,27 @@ import io.distlock.faults.History.Op;
  * The intervals the checkers use (LOCK OK to UNLOCK INVOKE, LOST or DISCONNECT) are exactly the
  * times in which this client touches the resources: it writes only between those events.
  *
+ * <p>With {@link Builder#queue()} the clients speak protocol version 2 and queue: they connect
+ * with {@code "version": 2} and lock with {@code "wait": true}, recording LOCK INVOKE with the
+ * request's id and options ({@code id=N [mode=shared] wait [timeout=T]}):
+ * <ul>
+ *   <li>LOCKED (granted at once): LOCK OK, then the hold.</li>
+ *   <li>QUEUED: QUEUED OK ({@code position=N holder=H}), then wait for the GRANTED push,
+ *       recorded as LOCK OK ({@code GRANTED [mode=shared] request=N}); the hold starts then.
+ *       A CANCELLED push (the request's {@code timeout}, or its place lost) is recorded and ends
+ *       the wait. No grant within retryTimeout: QUEUED INFO {@code late}, and the client cancels.</li>
+ *   <li>Some waits are left on purpose ({@link Builder#cancels}, {@link Builder#closes}) after a
+ *       random delay: CANCEL INVOKE then OK, or FAIL {@code code=NOT_QUEUED} when the grant won
+ *       the race (the grant is then unlocked at once, as the JS client does with a grant that
+ *       arrives after an abort); or CLOSE INVOKE/OK (the session closed, the connection kept)
+ *       and a new session on the same connection (CONNECT OK).</li>
+ *   <li>A GRANTED the client does not wait for (after it cancelled or closed, or for another
+ *       request) is recorded all the same, with {@code stray} in its detail, and unlocked.</li>
+ *   <li>Shared holds ({@link Builder#shared}) are readers: they read the lock's counter
+ *       ({@code writesPerHold} READ events spread over the hold) and write nothing; exclusive
+ *       holds write and increment as above.</li>
+ * </ul>
+ *
  * <p>WebSocket callbacks only parse and queue; everything else happens on the client's thread,
  * which is therefore the only one that sends and the only one that records that client's events.
  */
@@ -69,6 +91,16 @@ public final class Workload implements AutoCloseable {
     private final int writesPerHold;
     private final long requestTimeoutNanos;
     private final long retryTimeoutNanos;
+    private final boolean queue;
+    private final double sharedFraction;
+    private final double cancelFraction;
+    private final double closeFraction;
+    private final double timeoutFraction;
+    private final Duration timeoutMin;
+    private final Duration timeoutMax;
+    private final Duration leaveWithin;
+    private final int firstProcess;
+    private final boolean homeNode;
     private final Map<String, FencedRegister> registers = new LinkedHashMap<>();
     private final Map<String, Counter> counters = new LinkedHashMap<>();
     private final List<Client> clients = new ArrayList<>();
@@ -91,12 +123,25 @@ public final class Workload implements AutoCloseable {
         writesPerHold = b.writesPerHold;
         requestTimeoutNanos = b.requestTimeout.toNanos();
         retryTimeoutNanos = b.retryTimeout.toNanos();
+        queue = b.queue;
+        sharedFraction = b.sharedFraction;
+        cancelFraction = b.cancelFraction;
+        closeFraction = b.closeFraction;
+        timeoutFraction = b.timeoutFraction;
+        timeoutMin = b.timeoutMin;
+        timeoutMax = b.timeoutMax;
+        leaveWithin = b.leaveWithin;
+        firstProcess = b.firstProcess;
+        homeNode = b.homeNode;
+        if (!queue && (sharedFraction > 0 || cancelFraction > 0 || closeFraction > 0 || timeoutFraction > 0)) {
+            throw new IllegalArgumentException("shared locks, cancels, closes and timeouts need queue()");
+        }
         for (String lock : locks) {
             registers.put(lock, new FencedRegister(lock, history, b.fencing));
             counters.put(lock, new Counter(lock, history));
         }
         for (int p = 0; p < b.clients; p++) {
-            clients.add(new Client(p, new Random(b.seed * 1_000_003L + p)));
+            clients.add(new Client(firstProcess + p, new Random(b.seed * 1_000_003L + firstProcess + p)));
         }
     }
 
@@ -118,6 +163,16 @@ public final class Workload implements AutoCloseable {
         private Duration requestTimeout = Duration.ofSeconds(10);
         private Duration retryTimeout = Duration.ofSeconds(15);
         private long seed = System.nanoTime();
+        private boolean queue;
+        private double sharedFraction;
+        private double cancelFraction;
+        private double closeFraction;
+        private double timeoutFraction;
+        private Duration timeoutMin = Duration.ofMillis(20);
+        private Duration timeoutMax = Duration.ofMillis(300);
+        private Duration leaveWithin = Duration.ofMillis(100);
+        private int firstProcess;
+        private boolean homeNode;
 
         private Builder(History history) {
             this.history = history;
@@ -173,6 +228,60 @@ public final class Workload implements AutoCloseable {
 
         public Builder seed(long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /** Protocol version 2 clients that queue: {@code "wait": true}, waiting for {@code GRANTED}. */
+        public Builder queue() {
+            this.queue = true;
+            return this;
+        }
+
+        /** This fraction of requests asks for a shared lock (readers); the rest are exclusive (writers). Needs {@link #queue()}. */
+        public Builder shared(double fraction) {
+            this.sharedFraction = fraction;
+            return this;
+        }
+
+        /** This fraction of queued requests is cancelled after a random delay up to {@link #leaveWithin}. */
+        public Builder cancels(double fraction) {
+            this.cancelFraction = fraction;
+            return this;
+        }
+
+        /** This fraction of queued requests is left by closing the session (a new one opens on the same connection). */
+        public Builder closes(double fraction) {
+            this.closeFraction = fraction;
+            return this;
+        }
+
+        /** This fraction of requests carries a {@code timeout} between {@code min} and {@code max}. */
+        public Builder timeouts(double fraction, Duration min, Duration max) {
+            this.timeoutFraction = fraction;
+            this.timeoutMin = min;
+            this.timeoutMax = max;
+            return this;
+        }
+
+        /** The longest a client waits in a queue before a planned cancel or close (default 100 ms). */
+        public Builder leaveWithin(Duration within) {
+            this.leaveWithin = within;
+            return this;
+        }
+
+        /**
+         * Each client connects to its home node only (process {@code p}: node {@code p % nodes}),
+         * waiting for it to come back if it is down, instead of moving on to the next node: the
+         * clients stay spread over the nodes however many of them are killed and restarted.
+         */
+        public Builder homeNode() {
+            this.homeNode = true;
+            return this;
+        }
+
+        /** The first process number (default 0), so that two workloads can share one history. */
+        public Builder firstProcess(int first) {
+            this.firstProcess = first;
             return this;
         }
 
@@ -235,10 +344,10 @@ public final class Workload implements AutoCloseable {
 
     /** Index in {@link #nodes()} that process {@code p} is connected to now, -1 if none. */
     public int nodeOf(int process) {
-        return clients.get(process).node;
+        return clients.get(process - firstProcess).node;
     }
 
-    /** LOCK OKs so far. */
+    /** LOCK OKs so far (GRANTED pushes included). */
     public long grants() {
         return grants.get();
     }
@@ -274,6 +383,13 @@ public final class Workload implements AutoCloseable {
         String held;       // the lock being held now, if any
         long heldToken;
         boolean holdOver;  // LOST arrived for the held lock
+        // version 2: the queued request being waited for, and what the pushes said about it
+        String waitingFor;
+        long waitingId;
+        long grantedToken;
+        boolean grantedShared;
+        String cancelledReason;
+        final List<Object[]> strays = new ArrayList<>(); // {lock, token} of grants nobody waits for
 
         Client(int p, Random random) {
             this.p = p;
@@ -291,7 +407,11 @@ public final class Workload implements AutoCloseable {
                         if (ws == null && !connect()) {
                             backoff(50, 200);
                         } else if (ws != null) {
-                            cycle();
+                            if (queue) {
+                                queueCycle();
+                            } else {
+                                cycle();
+                            }
                         }
                     } catch (Dropped d) {
                         backoff(50, 200);
@@ -306,7 +426,9 @@ public final class Workload implements AutoCloseable {
 
         private boolean connect() throws Dropped, InterruptedException {
             int index = nextNode;
-            nextNode = (nextNode + 1) % nodes.size();
+            if (!homeNode) {
+                nextNode = (nextNode + 1) % nodes.size();
+            }
             int generation = ++conn;
             history.record(p, Kind.INVOKE, Op.CONNECT, null, 0, "node=" + index);
             CompletableFuture<WebSocket> opening = http.newWebSocketBuilder()
@@ -321,12 +443,22 @@ public final class Workload implements AutoCloseable {
                 return false;
             }
             node = index;
-            JsonNode reply = call(Op.CONNECT, null, "connect", "p" + p);
-            if ("OK".equals(reply.path("status").asText())) {
+            return openSession(index);
+        }
+
+        /** Sends {@code connect} on the open connection to node {@code index}. */
+        private boolean openSession(int index) throws Dropped, InterruptedException {
+            ObjectNode frame = frame("connect", "p" + p);
+            if (queue) {
+                frame.put("version", 2);
+            }
+            JsonNode reply = call(Op.CONNECT, null, frame);
+            if ("OK".equals(reply.path("status").asText()) && (!queue || reply.path("version").asInt(1) == 2)) {
                 history.record(p, Kind.OK, Op.CONNECT, null, 0, "node=" + index);
                 return true;
             }
-            history.record(p, Kind.FAIL, Op.CONNECT, null, 0, "node=" + index + " code=" + reply.path("code").asText());
+            history.record(p, Kind.FAIL, Op.CONNECT, null, 0, "node=" + index + " code=" + reply.path("code").asText()
+                    + (queue ? " version=" + reply.path("version").asText("1") : ""));
             drop("connect refused");
             return false; // not reached
         }
@@ -337,14 +469,14 @@ public final class Workload implements AutoCloseable {
             while (true) {
                 retried.remove(lock); // a RETRY that counts comes after this request
                 history.record(p, Kind.INVOKE, Op.LOCK, lock, 0, null);
-                JsonNode reply = call(Op.LOCK, lock, "lock", lock);
+                JsonNode reply = call(Op.LOCK, lock, frame("lock", lock));
                 String status = reply.path("status").asText();
                 switch (status) {
                     case "LOCKED" -> {
                         long token = reply.path("token").asLong();
                         history.record(p, Kind.OK, Op.LOCK, lock, token, null);
                         grants.incrementAndGet();
-                        hold(lock, token);
+                        hold(lock, token, false, true);
                         return;
                     }
                     case "WAIT" -> {
@@ -366,20 +498,174 @@ public final class Workload implements AutoCloseable {
             }
         }
 
-        private void hold(String lock, long token) throws Dropped, InterruptedException {
-            held = lock;
-            heldToken = token;
-            holdOver = false;
+        /** One queued lock request (version 2): granted at once, or queued and granted, cancelled, left or timed out. */
+        private void queueCycle() throws Dropped, InterruptedException {
+            unlockStrays();
+            String lock = locks.get(random.nextInt(locks.size()));
+            boolean shared = random.nextDouble() < sharedFraction;
+            long timeout = random.nextDouble() < timeoutFraction
+                    ? timeoutMin.toMillis() + (long) (random.nextDouble() * (timeoutMax.toMillis() - timeoutMin.toMillis())) : 0;
+            double leave = random.nextDouble();
+            String plan = leave < cancelFraction ? "cancel" : leave < cancelFraction + closeFraction ? "close" : null;
+            long leaveAfter = (long) (random.nextDouble() * leaveWithin.toNanos());
+            ObjectNode frame = frame("lock", lock).put("wait", true);
+            if (shared) {
+                frame.put("mode", "shared");
+            }
+            if (timeout > 0) {
+                frame.put("timeout", timeout);
+            }
+            long id = nextId + 1; // the id call() gives it
+            history.record(p, Kind.INVOKE, Op.LOCK, lock, 0,
+                    "id=" + id + (shared ? " mode=shared" : "") + " wait" + (timeout > 0 ? " timeout=" + timeout : ""));
+            JsonNode reply = call(Op.LOCK, lock, frame);
+            switch (reply.path("status").asText()) {
+                case "LOCKED" -> {
+                    long token = reply.path("token").asLong();
+                    history.record(p, Kind.OK, Op.LOCK, lock, token, shared ? "mode=shared" : null);
+                    grants.incrementAndGet();
+                    hold(lock, token, shared, true);
+                }
+                case "QUEUED" -> {
+                    history.record(p, Kind.OK, Op.QUEUED, lock, 0, "position=" + reply.path("position").asText()
+                            + " holder=" + reply.path("holder").asText("?"));
+                    awaitGrant(lock, id, plan, leaveAfter);
+                }
+                case "WAIT" -> {
+                    history.record(p, Kind.FAIL, Op.LOCK, lock, 0, "WAIT holder=" + reply.path("holder").asText("?"));
+                    backoff(10, 100);
+                }
+                case "FAIL" -> {
+                    history.record(p, Kind.FAIL, Op.LOCK, lock, 0, "code=" + reply.path("code").asText());
+                    backoff(10, 100);
+                }
+                default -> history.record(p, Kind.INFO, Op.LOCK, lock, 0, "unexpected reply " + reply);
+            }
+        }
+
+        /**
+         * Waits for the GRANTED of queued request {@code id} for {@code lock}, leaving the queue
+         * as {@code plan} says ({@code cancel}, {@code close}, or null to wait) after
+         * {@code leaveAfter} ns. A grant is held (or, after an attempt to leave, unlocked at once).
+         */
+        private void awaitGrant(String lock, long id, String plan, long leaveAfter) throws Dropped, InterruptedException {
+            waitingFor = lock;
+            waitingId = id;
+            grantedToken = 0;
+            cancelledReason = null;
+            long start = System.nanoTime();
+            long leaveAt = plan == null ? Long.MAX_VALUE : start + leaveAfter;
+            long lateAt = start + retryTimeoutNanos;
+            boolean leaving = false; // asked to leave: a grant is then given back at once
+            try {
+                while (true) {
+                    if (grantedToken != 0) {
+                        waitingFor = null;
+                        if (leaving || !running) {
+                            hold(lock, grantedToken, grantedShared, false, 0);
+                        } else {
+                            hold(lock, grantedToken, grantedShared, false);
+                        }
+                        return;
+                    }
+                    if (cancelledReason != null || !running) {
+                        return; // CANCELLED; or stopping: the close that follows leaves the queue
+                    }
+                    long now = System.nanoTime();
+                    if (now >= lateAt) {
+                        history.record(p, Kind.INFO, Op.QUEUED, lock, 0, "late");
+                        lateAt = Long.MAX_VALUE;
+                        plan = "cancel";
+                        leaveAt = now;
+                    }
+                    if (now >= leaveAt) {
+                        leaveAt = Long.MAX_VALUE;
+                        leaving = true;
+                        if ("close".equals(plan)) {
+                            closeAndReopen(); // a grant that came first was the closed session's, and is released
+                            return;
+                        }
+                        history.record(p, Kind.INVOKE, Op.CANCEL, lock, 0, null);
+                        JsonNode reply = call(Op.CANCEL, lock, frame("cancel", lock));
+                        String status = reply.path("status").asText();
+                        if ("OK".equals(status)) {
+                            history.record(p, Kind.OK, Op.CANCEL, lock, 0, null);
+                            if (grantedToken == 0) {
+                                return;
+                            }
+                        } else if ("FAIL".equals(status)) {
+                            history.record(p, Kind.FAIL, Op.CANCEL, lock, 0, "code=" + reply.path("code").asText());
+                        } else {
+                            history.record(p, Kind.INFO, Op.CANCEL, lock, 0, "unexpected reply " + reply);
+                        }
+                        continue; // NOT_QUEUED: granted (or timed out) meanwhile, the push tells which
+                    }
+                    Incoming in = inbox.poll(Math.min(leaveAt, lateAt) - now, TimeUnit.NANOSECONDS);
+                    if (in != null) {
+                        handle(in, null, null);
+                    }
+                }
+            } finally {
+                waitingFor = null;
+            }
+        }
+
+        /** Closes the session, keeping the connection, and opens a new one on it. */
+        private void closeAndReopen() throws Dropped, InterruptedException {
+            history.record(p, Kind.INVOKE, Op.CLOSE, null, 0, null);
+            JsonNode reply = call(Op.CLOSE, null, frame("close", "p" + p));
+            if (!"OK".equals(reply.path("status").asText())) {
+                history.record(p, Kind.FAIL, Op.CLOSE, null, 0, "code=" + reply.path("code").asText());
+                drop("close refused");
+            }
+            history.record(p, Kind.OK, Op.CLOSE, null, 0, null);
+            held = null;
+            waitingFor = null;
+            strays.clear(); // the closed session's grants are released
+            openSession(node);
+        }
+
+        /** Gives back grants that came for requests this client no longer waits for. */
+        private void unlockStrays() throws Dropped, InterruptedException {
+            while (!strays.isEmpty()) {
+                Object[] stray = strays.remove(0);
+                String lock = (String) stray[0];
+                long token = (Long) stray[1];
+                history.record(p, Kind.INVOKE, Op.UNLOCK, lock, token, "stray");
+                JsonNode reply = call(Op.UNLOCK, lock, frame("unlock", lock));
+                recordUnlock(lock, token, reply);
+            }
+        }
+
+        private void hold(String lock, long token, boolean shared, boolean fresh) throws Dropped, InterruptedException {
             long length = random.nextDouble() < longFraction
                     ? longLength.toNanos()
                     : holdMin.toNanos() + (long) (random.nextDouble() * (holdMax.toNanos() - holdMin.toNanos()));
-            long start = System.nanoTime();
-            // writes in the middle of equal slices of the hold, the increment half-way
-            List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment}
-            for (int i = 0; i < writesPerHold; i++) {
-                steps.add(new long[] {length * (2L * i + 1) / (2L * writesPerHold), 0});
+            hold(lock, token, shared, fresh, length);
+        }
+
+        /**
+         * Holds {@code lock} for {@code length} ns: writes and an increment (exclusive), or reads
+         * (shared), then unlocks. {@code fresh}: the grant is new here (LOCKED); a GRANTED began
+         * the hold in {@link #handle} already, where a LOST may have ended it.
+         */
+        private void hold(String lock, long token, boolean shared, boolean fresh, long length) throws Dropped, InterruptedException {
+            if (fresh) {
+                held = lock;
+                heldToken = token;
+                holdOver = false;
             }
-            steps.add(new long[] {length / 2, 1});
+            long start = System.nanoTime();
+            // writes (reads for a shared hold) in the middle of equal slices of the hold, the increment half-way
+            List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment / 2 = read}
+            if (length > 0) {
+                for (int i = 0; i < writesPerHold; i++) {
+                    steps.add(new long[] {length * (2L * i + 1) / (2L * writesPerHold), shared ? 2 : 0});
+                }
+                if (!shared) {
+                    steps.add(new long[] {length / 2, 1});
+                }
+            }
             steps.sort((a, b) -> Long.compare(a[0], b[0]));
             for (long[] step : steps) {
                 if (!awaitUntil(start + step[0])) {
@@ -387,8 +673,10 @@ public final class Workload implements AutoCloseable {
                 }
                 if (step[1] == 0) {
                     registers.get(lock).write(p, token);
-                } else {
+                } else if (step[1] == 1) {
                     counters.get(lock).increment(p, token);
+                } else {
+                    counters.get(lock).read(p, token);
                 }
             }
             if (!holdOver) {
@@ -396,7 +684,11 @@ public final class Workload implements AutoCloseable {
             }
             held = null;
             history.record(p, Kind.INVOKE, Op.UNLOCK, lock, token, holdOver ? "after LOST" : null);
-            JsonNode reply = call(Op.UNLOCK, lock, "unlock", lock);
+            JsonNode reply = call(Op.UNLOCK, lock, frame("unlock", lock));
+            recordUnlock(lock, token, reply);
+        }
+
+        private void recordUnlock(String lock, long token, JsonNode reply) {
             switch (reply.path("status").asText()) {
                 case "OK" -> history.record(p, Kind.OK, Op.UNLOCK, lock, token, null);
                 case "FAIL" -> history.record(p, Kind.FAIL, Op.UNLOCK, lock, token, "code=" + reply.path("code").asText());
@@ -439,12 +731,16 @@ public final class Workload implements AutoCloseable {
             return true;
         }
 
-        /** Sends one request and returns its reply, handling pushes that come first. */
-        private JsonNode call(Op op, String lock, String action, String param) throws Dropped, InterruptedException {
+        private ObjectNode frame(String action, String param) {
+            return JSON.createObjectNode().put("action", action).put("param", param);
+        }
+
+        /** Sends one request (given its id here) and returns its reply, handling pushes that come first. */
+        private JsonNode call(Op op, String lock, ObjectNode frame) throws Dropped, InterruptedException {
             long id = ++nextId;
-            String frame = JSON.createObjectNode().put("action", action).put("param", param).put("id", id).toString();
+            frame.put("id", id);
             try {
-                ws.sendText(frame, true).get(requestTimeoutNanos, TimeUnit.NANOSECONDS);
+                ws.sendText(frame.toString(), true).get(requestTimeoutNanos, TimeUnit.NANOSECONDS);
             } catch (ExecutionException | TimeoutException e) {
                 history.record(p, Kind.INFO, op, lock, 0, "send failed: " + e);
                 drop("send failed");
@@ -500,10 +796,37 @@ public final class Workload implements AutoCloseable {
                 }
                 case "LOST" -> {
                     boolean mine = lock.equals(held);
-                    history.record(p, Kind.OK, Op.LOST, lock, mine ? heldToken : 0, mine ? null : "not held");
+                    String reason = m.has("reason") ? " reason=" + m.path("reason").asText() : "";
+                    history.record(p, Kind.OK, Op.LOST, lock, mine ? heldToken : 0, (mine ? "" : "not held") + reason);
                     holdOver |= mine;
                 }
-                default -> { } // no other pushes in protocol v1
+                case "GRANTED" -> {
+                    long token = m.path("token").asLong();
+                    boolean shared = "shared".equals(m.path("mode").asText());
+                    JsonNode request = m.get("request");
+                    boolean mine = lock.equals(waitingFor) && grantedToken == 0
+                            && (request == null || request.asLong(-1) == waitingId);
+                    history.record(p, Kind.OK, Op.LOCK, lock, token, "GRANTED" + (shared ? " mode=shared" : "")
+                            + " request=" + (request == null ? "-" : request.asText()) + (mine ? "" : " stray"));
+                    grants.incrementAndGet();
+                    if (mine) {
+                        grantedToken = token;
+                        grantedShared = shared;
+                        held = lock; // the hold begins now: a LOST from here on ends it
+                        heldToken = token;
+                        holdOver = false;
+                    } else {
+                        strays.add(new Object[] {lock, token});
+                    }
+                }
+                case "CANCELLED" -> {
+                    String reason = m.path("reason").asText();
+                    history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + reason);
+                    if (lock.equals(waitingFor) && grantedToken == 0) {
+                        cancelledReason = reason;
+                    }
+                }
+                default -> { } // no other pushes in protocol v1 and v2 part 1
             }
             return null;
         }
@@ -539,13 +862,14 @@ public final class Workload implements AutoCloseable {
             ws = null;
             node = -1;
             held = null;
+            waitingFor = null;
+            strays.clear(); // the session is gone, and its grants with it
             conn++; // whatever the old connection still says is ignored
         }
 
         private void backoff(int minMillis, int maxMillis) throws InterruptedException {
             Thread.sleep(minMillis + random.nextInt(maxMillis - minMillis + 1));
         }
-
         /** Runs on the HttpClient's threads: it only assembles frames and queues them. */
         private final class Listener implements WebSocket.Listener {
             private final int generation;
