@@ -146,20 +146,18 @@ final class RedisLockStore {
 
     /**
      * A grant of a queued request, as {@code queue.lua} tells the grantee's node on its channel
-     * ({@link #grantedChannel()}): {@code <owner>:<token>:<mode>:<name>} (the name may contain colons).
+     * ({@link #grantedChannel()}): {@code <owner>:<attempt that queued>:<token>:<mode>:<name>}
+     * (the name may contain colons). The attempt names the place that was granted.
      */
-    record Granted(String owner, String lock, long token, LockMode mode) {
+    record Granted(String owner, String placeAttempt, String lock, long token, LockMode mode) {
 
         /** @throws IllegalArgumentException if {@code message} is not a grant message */
         static Granted parse(String message) {
-            int first = message.indexOf(':');
-            int second = first < 0 ? -1 : message.indexOf(':', first + 1);
-            int third = second < 0 ? -1 : message.indexOf(':', second + 1);
-            if (third < 0) {
+            String[] f = message.split(":", 5);
+            if (f.length < 5) {
                 throw new IllegalArgumentException("not a grant message: " + message);
             }
-            return new Granted(message.substring(0, first), message.substring(third + 1),
-                    Long.parseLong(message.substring(first + 1, second)), RedisLockStore.mode(message.substring(second + 1, third)));
+            return new Granted(f[0], f[1], f[4], Long.parseLong(f[2]), RedisLockStore.mode(f[3]));
         }
     }
 

@@ -504,15 +504,17 @@ final class Session implements LockSession {
     }
 
     /**
-     * A queued request of this session for {@code lock} was granted (told by the grant message,
-     * or found by lease renewal or a cancel). Handled in the session's chain, so it is told after
-     * the {@code QUEUED} answer; a grant told twice, or one the session no longer queues for (it
-     * left the queue, releasing whatever was granted), is ignored.
+     * The place of this session in {@code lock}'s queue that attempt {@code placeAttempt} took was
+     * granted (told by the grant message, or found by lease renewal). Handled in the session's
+     * chain, so it is told after the {@code QUEUED} answer. A grant of a place the session no
+     * longer has (it left the queue, releasing whatever was granted, or the grant was told
+     * already, and the session may queue again since) is ignored: a grant is told only for the
+     * place it was made to.
      */
-    void grantFound(String lock, long token, LockMode mode) {
+    void grantFound(String lock, String placeAttempt, long token, LockMode mode) {
         enqueue(() -> {
             Place place = queued.get(lock);
-            if (place == null) {
+            if (place == null || !place.attemptId.equals(placeAttempt)) {
                 Grant grant = held.get(lock);
                 if (grant == null || grant.token != token) {
                     LOG.log(Level.DEBUG, "Ignored a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
@@ -575,7 +577,7 @@ final class Session implements LockSession {
         if (where instanceof RedisLockStore.Place.InQueue) {
             place.confirmed(sentAtNanos);
         } else if (where instanceof RedisLockStore.Place.Holds holds) {
-            grantFound(lock, holds.token(), holds.mode());
+            grantFound(lock, place.attemptId, holds.token(), holds.mode());
         } else {
             enqueue(() -> {
                 if (!queued.remove(lock, place)) {

@@ -195,7 +195,6 @@ class QueueFaultsTest {
      * "Found by the queue scenarios").
      */
     @Test
-    @org.junit.jupiter.api.Disabled("core defect: a request queued again gets back the place its node gave up (docs/safety.md)")
     void redisCutWhileClientsWait() {
         ScenarioRun run = new ScenarioRun("queue-redis-cut-0.75x");
         Workload load = startWorkload(run, Workload.builder(run.history()).queue().clients(6).locks(List.of("hot"))
@@ -227,7 +226,6 @@ class QueueFaultsTest {
      * released. Enable it with the fix, and give {@link #queueing} its closes back.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("endpoint defect: a GRANTED of a closed session can follow the close's OK (docs/safety.md)")
     void closingWhileQueued() {
         ScenarioRun run = new ScenarioRun("queue-close-while-queued");
         Workload load = startWorkload(run, Workload.builder(run.history()).queue().shared(0.3).closes(0.5));
