@@ -103,6 +103,16 @@ class FileLimitTest {
         }
     }
 
+    @Test
+    void theWarningComesWhenTheLimitLeavesLessRoomThanTheConnectionCap() {
+        assertThat(DistLockServer.warnIfFilesAreShort(new FileLimit(1024, 60), 10_000)).isTrue();
+        assertThat(DistLockServer.warnIfFilesAreShort(new FileLimit(1024, 60), 964)).isFalse();
+        assertThat(DistLockServer.warnIfFilesAreShort(new FileLimit(1024, 60), 965)).isTrue();
+        assertThat(DistLockServer.warnIfFilesAreShort(new FileLimit(-1, -1), 10_000)).as("unknown: say nothing").isFalse();
+        assertThat(new FileLimit(1024, 60).room()).isEqualTo(964);
+        assertThat(FileLimit.now().known()).as("known on Linux").isEqualTo(Path.of("/proc/self/fd").toFile().isDirectory());
+    }
+
     private static boolean readsNothing(InputStream in) throws IOException {
         try {
             in.read(); // an answer, or the end: either way not nothing
