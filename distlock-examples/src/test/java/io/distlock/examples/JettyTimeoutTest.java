@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * the connector's idle timeout closes a connection that stopped in the middle of its request
  * head, and an idle keep-alive connection; WebSockets that are merely quiet stay open. And
  * what it does not do, so that the documentation stays true: it counts silence, so a client
- * that trickles a header line more often than the timeout is not closed by it.
+ * that trickles a header line more often than the timeout is not closed by it; what ends such a
+ * head is Jetty's request-header limit (8 KiB, then 431).
  */
 class JettyTimeoutTest {
 
@@ -77,6 +78,37 @@ class JettyTimeoutTest {
                 }
             }
             assertThat(line).isGreaterThan(4);
+        }
+    }
+
+    @Test
+    void whatEndsATrickledHeadInJettyIsItsHeaderSizeLimit() throws Exception {
+        int port = Browser.freePort();
+        try (RedisProcess redis = RedisProcess.start();
+             JettyExample example = JettyExample.start(redis.url(), port, IDLE);
+             Socket trickle = connect(port)) {
+            OutputStream out = trickle.getOutputStream();
+            out.write(ascii("GET /distlock/lock HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+            trickle.setSoTimeout(200);
+            String line = ": " + "x".repeat(1000) + "\r\n";
+            for (int i = 0; i < 20; i++) { // 1 KB every 200 ms: well within the idle timeout
+                try {
+                    out.write(ascii("X-Slow-" + i + line));
+                } catch (IOException e) {
+                    break; // closed after the refusal
+                }
+                try {
+                    int first = trickle.getInputStream().read();
+                    assertThat(first).as("answered, not just closed").isNotEqualTo(-1);
+                    String status = (char) first + readHead(trickle.getInputStream()).lines().findFirst().orElse("");
+                    assertThat(status).as("after %d KB of header", i + 1).startsWith("HTTP/1.1 431");
+                    assertThat(i).isBetween(6, 9); // Jetty's 8 KiB request header limit
+                    return;
+                } catch (SocketTimeoutException e) {
+                    // not yet
+                }
+            }
+            throw new AssertionError("Jetty never refused the growing head");
         }
     }
 
