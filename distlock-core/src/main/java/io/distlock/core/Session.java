@@ -108,6 +108,10 @@ final class Session implements LockSession {
             return confirmedAtNanos;
         }
 
+        String attemptId() {
+            return attemptId;
+        }
+
         boolean busy() {
             return keeping;
         }
@@ -257,7 +261,7 @@ final class Session implements LockSession {
             if (place == null) {
                 return done(new Refused(Refusal.NOT_QUEUED, "this session does not queue for lock '" + lock + "'"));
             }
-            return store.leave(id, lock).handle((where, e) -> {
+            return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (e != null) {
                     // Redis may or may not still have the place: give it up here, and leave again
                     // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
@@ -544,7 +548,7 @@ final class Session implements LockSession {
             if (queued.get(lock) != place) {
                 return done(null);
             }
-            return store.leave(id, lock).handle((where, e) -> {
+            return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
                     return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
                 }
@@ -679,12 +683,14 @@ final class Session implements LockSession {
                 before.put(lock, grant);
             }
         }
-        boolean queuedBefore = queued.containsKey(names.get(0));
+        Place placeBefore = multi ? null : queued.get(names.get(0));
+        boolean queuedBefore = placeBefore != null;
         String attemptId = Long.toString(attempts.incrementAndGet());
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, name, names, before.keySet(), attemptId, options.mode())
-                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued());
+                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
+                        queuedBefore ? placeBefore.attemptId : "");
         return call.handle((attempt, e) -> {
             if (e != null) {
                 boolean mayHaveQueued = !multi && options.queued() && !queuedBefore;

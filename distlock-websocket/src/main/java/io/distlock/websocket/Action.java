@@ -9,7 +9,9 @@ enum Action {
     MLOCK("mlock", 1, Integer.MAX_VALUE, 1),
     MUNLOCK("munlock", 1, Integer.MAX_VALUE, 1),
     /** Leave a lock's queue (version 2). */
-    CANCEL("cancel", 1, 1, 2);
+    CANCEL("cancel", 1, 1, 2),
+    /** Answered OK, touching nothing: a browser cannot send WebSocket pings (version 2). */
+    PING("ping", 0, 0, 2);
 
     final String wire;
     final int minNames;

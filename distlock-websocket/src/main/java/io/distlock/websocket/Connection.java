@@ -44,7 +44,7 @@ final class Connection {
     /** The client's address key ({@link ClientAddress#key}), or null if the container did not tell it. */
     private final String client;
 
-    private LockSession session; // guarded by this
+    private volatile LockSession session; // written under this
     /** The protocol version {@link #session} speaks; 1 while there is none. Guarded by this. */
     private int version = 1;
     private boolean closed; // guarded by this
@@ -286,7 +286,9 @@ final class Connection {
             return;
         }
         node.telemetry().pushed(status);
-        out.push(Frames.write(frame));
+        // A push that waits behind a reply is dropped if its session is no longer this connection's
+        // when its turn comes: after a close's OK the client must hear nothing of the closed session.
+        out.push(Frames.write(frame), () -> session == from);
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

@@ -70,6 +70,7 @@ final class RequestHandler {
                     case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
                             result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
                     case CANCEL -> cancel(s, r, slot);
+                    case PING -> slot.answer(Replies.to(r, Status.OK, "pong"));
                     default -> throw new IllegalStateException("unhandled action " + r.action());
                 }
             }

@@ -200,6 +200,19 @@ abstract class EndpointV2ContractTest {
     }
 
     @Test
+    void pingIsAnsweredOkOnVersion2AndUnknownOnVersion1() {
+        WsClient c = v2("alice");
+        JsonNode pong = c.request("OK", "action", "ping", "id", 7);
+        assertThat(pong.path("id").asInt()).isEqualTo(7);
+        assertThat(pong.path("action").asText()).isEqualTo("ping");
+        c.send("action", "ping", "param", n("doc"), "id", 8);
+        c.expectFail("BAD_REQUEST");
+        WsClient old = v1("bob");
+        old.send("action", "ping", "id", 9);
+        assertThat(old.expectFail("UNKNOWN_ACTION").path("action").asText()).isEqualTo("ping");
+    }
+
+    @Test
     void aVersionOtherThan1Or2IsABadRequestAndOpensNothing() {
         WsClient c = client(MAIN);
         for (Object version : List.of(0, 3, -1, "2", 2.5, true, List.of(2))) {
