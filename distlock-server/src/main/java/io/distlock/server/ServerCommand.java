@@ -112,8 +112,8 @@ final class ServerCommand implements Callable<Integer> {
     private int maxConnectionsPerAddress = ServerOptions.defaults().maxConnectionsPerAddress();
 
     @Option(names = "--trusted-proxy", paramLabel = "ADDRESS[/BITS]", split = ",",
-            description = {"A reverse proxy (IP address or network, like 10.0.0.0/8) whose X-Forwarded-For names the client;",
-                "repeatable, or comma-separated. From anyone else that header is ignored (default: none)."})
+            description = "A reverse proxy (IP address or network, like 10.0.0.0/8) whose X-Forwarded-For names the client; "
+                + "repeatable, or comma-separated. From anyone else that header is ignored (default: none).")
     private List<String> trustedProxies = new ArrayList<>();
 
     @Option(names = "--http-timeout-ms", paramLabel = "N",
