@@ -106,14 +106,16 @@ final class LeaseRenewal {
     private void keep(List<DuePlace> batch, long sentAt) {
         List<String> owners = new ArrayList<>(batch.size());
         List<String> locks = new ArrayList<>(batch.size());
+        List<String> attempts = new ArrayList<>(batch.size());
         for (DuePlace d : batch) {
             owners.add(d.session().id());
             locks.add(d.lock());
+            attempts.add(d.place().attemptId());
         }
         batch.forEach(d -> d.session().placeKeepSent(d.place()));
         List<CompletionStage<RedisLockStore.Place>> results;
         try {
-            results = store.keepPlaces(owners, locks);
+            results = store.keepPlaces(owners, locks, attempts);
         } catch (RuntimeException | Error e) {
             batch.forEach(d -> d.session().placeKeepFailed(d.place()));
             throw e;

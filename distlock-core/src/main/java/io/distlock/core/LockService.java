@@ -314,7 +314,7 @@ public final class LockService implements AutoCloseable {
         }
         Session session = sessions.get(granted.owner());
         if (session != null) {
-            session.grantFound(granted.lock(), granted.token(), granted.mode());
+            session.grantFound(granted.lock(), granted.placeAttempt(), granted.token(), granted.mode());
         }
     }
 

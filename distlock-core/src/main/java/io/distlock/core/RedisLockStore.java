@@ -146,20 +146,18 @@ final class RedisLockStore {
 
     /**
      * A grant of a queued request, as {@code queue.lua} tells the grantee's node on its channel
-     * ({@link #grantedChannel()}): {@code <owner>:<token>:<mode>:<name>} (the name may contain colons).
+     * ({@link #grantedChannel()}): {@code <owner>:<attempt that queued>:<token>:<mode>:<name>}
+     * (the name may contain colons). The attempt names the place that was granted.
      */
-    record Granted(String owner, String lock, long token, LockMode mode) {
+    record Granted(String owner, String placeAttempt, String lock, long token, LockMode mode) {
 
         /** @throws IllegalArgumentException if {@code message} is not a grant message */
         static Granted parse(String message) {
-            int first = message.indexOf(':');
-            int second = first < 0 ? -1 : message.indexOf(':', first + 1);
-            int third = second < 0 ? -1 : message.indexOf(':', second + 1);
-            if (third < 0) {
+            String[] f = message.split(":", 5);
+            if (f.length < 5) {
                 throw new IllegalArgumentException("not a grant message: " + message);
             }
-            return new Granted(message.substring(0, first), message.substring(third + 1),
-                    Long.parseLong(message.substring(first + 1, second)), RedisLockStore.mode(message.substring(second + 1, third)));
+            return new Granted(f[0], f[1], f[4], Long.parseLong(f[2]), RedisLockStore.mode(f[3]));
         }
     }
 
@@ -310,16 +308,18 @@ final class RedisLockStore {
 
     /**
      * Takes {@code lock} for {@code owner} in {@code mode}, or, if it cannot be granted now and
-     * {@code queue} is set, queues for it. With replica sync on, a grant is answered only once a
+     * {@code queue} is set, queues for it. {@code placeAttempt} names the place the session
+     * believes it has in the lock's queue ({@code ""} for none): another place of the session is
+     * dropped, and a grant to that place is the answer. With replica sync on, a grant is answered only once a
      * replica confirmed it (see {@link ReplicaSync}); otherwise it is released again, unless the
      * session held it before ({@code alreadyHeld}), and the stage fails with
      * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
      */
     CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId,
-                                  LockMode mode, boolean queue) {
+                                  LockMode mode, boolean queue, String placeAttempt) {
         List<String> locks = List.of(lock);
         return grant(LOCK, locks, alreadyHeld, attemptId, owner, ask -> args(owner, holder, ask, heldFlags(locks, alreadyHeld),
-                attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock), r -> {
+                attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock, placeAttempt), r -> {
             int replicas = (int) asLong(r.get(r.size() - 1));
             return switch ((int) asLong(r.get(0))) {
                 case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
@@ -592,9 +592,12 @@ final class RedisLockStore {
                 });
     }
 
-    /** Leaves the queue of {@code lock}. A grant the request got already is kept, and answered as {@link Place.Holds}. */
-    CompletionStage<Place> leave(String owner, String lock) {
-        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(lock)), args(owner, lock, ""))
+    /**
+     * Leaves the place of {@code lock}'s queue that attempt {@code placeAttempt} took. A grant that
+     * place got already is kept, and answered as {@link Place.Holds}.
+     */
+    CompletionStage<Place> leave(String owner, String lock, String placeAttempt) {
+        return scripts.<List<Object>>eval(LEAVE, ReturnType.LIST, scriptKeys(List.of(lock)), args(owner, lock, placeAttempt, "0"))
                 .thenApply(RedisLockStore::place);
     }
 
@@ -608,7 +611,7 @@ final class RedisLockStore {
     }
 
     private Object[] leaveArgs(String owner, Release place) {
-        return args(owner, place.lock(), place.attempt());
+        return args(owner, place.lock(), place.attempt(), "1");
     }
 
     private static Place place(List<Object> r) {
@@ -639,15 +642,16 @@ final class RedisLockStore {
     }
 
     /**
-     * Keeps the places of many queued requests for another lease, in one pipelined round trip
-     * per node, and answers where each stands (a lock found free is handed over on the way).
+     * Keeps the places of many queued requests (each named by the attempt that queued) for
+     * another lease, in one pipelined round trip per node, and answers where each stands (a lock
+     * found free is handed over on the way).
      */
-    List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks) {
+    List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(scriptKeys(List.of(locks.get(i))));
-            args.add(args(owners.get(i), locks.get(i)));
+            args.add(args(owners.get(i), locks.get(i), placeAttempts.get(i)));
         }
         return batch(KEEP_PLACE, ReturnType.LIST, keys, args, RedisLockStore::place);
     }

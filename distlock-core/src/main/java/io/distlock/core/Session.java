@@ -108,6 +108,10 @@ final class Session implements LockSession {
             return confirmedAtNanos;
         }
 
+        String attemptId() {
+            return attemptId;
+        }
+
         boolean busy() {
             return keeping;
         }
@@ -257,7 +261,7 @@ final class Session implements LockSession {
             if (place == null) {
                 return done(new Refused(Refusal.NOT_QUEUED, "this session does not queue for lock '" + lock + "'"));
             }
-            return store.leave(id, lock).handle((where, e) -> {
+            return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (e != null) {
                     // Redis may or may not still have the place: give it up here, and leave again
                     // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
@@ -500,15 +504,17 @@ final class Session implements LockSession {
     }
 
     /**
-     * A queued request of this session for {@code lock} was granted (told by the grant message,
-     * or found by lease renewal or a cancel). Handled in the session's chain, so it is told after
-     * the {@code QUEUED} answer; a grant told twice, or one the session no longer queues for (it
-     * left the queue, releasing whatever was granted), is ignored.
+     * The place of this session in {@code lock}'s queue that attempt {@code placeAttempt} took was
+     * granted (told by the grant message, or found by lease renewal). Handled in the session's
+     * chain, so it is told after the {@code QUEUED} answer. A grant of a place the session no
+     * longer has (it left the queue, releasing whatever was granted, or the grant was told
+     * already, and the session may queue again since) is ignored: a grant is told only for the
+     * place it was made to.
      */
-    void grantFound(String lock, long token, LockMode mode) {
+    void grantFound(String lock, String placeAttempt, long token, LockMode mode) {
         enqueue(() -> {
             Place place = queued.get(lock);
-            if (place == null) {
+            if (place == null || !place.attemptId.equals(placeAttempt)) {
                 Grant grant = held.get(lock);
                 if (grant == null || grant.token != token) {
                     LOG.log(Level.DEBUG, "Ignored a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
@@ -544,7 +550,7 @@ final class Session implements LockSession {
             if (queued.get(lock) != place) {
                 return done(null);
             }
-            return store.leave(id, lock).handle((where, e) -> {
+            return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
                     return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
                 }
@@ -571,7 +577,7 @@ final class Session implements LockSession {
         if (where instanceof RedisLockStore.Place.InQueue) {
             place.confirmed(sentAtNanos);
         } else if (where instanceof RedisLockStore.Place.Holds holds) {
-            grantFound(lock, holds.token(), holds.mode());
+            grantFound(lock, place.attemptId, holds.token(), holds.mode());
         } else {
             enqueue(() -> {
                 if (!queued.remove(lock, place)) {
@@ -679,12 +685,14 @@ final class Session implements LockSession {
                 before.put(lock, grant);
             }
         }
-        boolean queuedBefore = queued.containsKey(names.get(0));
+        Place placeBefore = multi ? null : queued.get(names.get(0));
+        boolean queuedBefore = placeBefore != null;
         String attemptId = Long.toString(attempts.incrementAndGet());
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, name, names, before.keySet(), attemptId, options.mode())
-                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued());
+                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
+                        queuedBefore ? placeBefore.attemptId : "");
         return call.handle((attempt, e) -> {
             if (e != null) {
                 boolean mayHaveQueued = !multi && options.queued() && !queuedBefore;

@@ -3,6 +3,7 @@ package io.distlock.core;
 import static io.distlock.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +39,7 @@ class QueueScriptsTest {
     }
 
     private RedisLockStore.Attempt lock(String owner, String attempt, LockMode mode, boolean queue) {
-        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue));
+        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue, ""));
     }
 
     @Test
@@ -47,7 +48,7 @@ class QueueScriptsTest {
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name"));
         assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
         // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
-        RedisLockStore.Place granted = result(store.leave("me", "doc"));
+        RedisLockStore.Place granted = result(store.leave("me", "doc", "1"));
         assertThat(granted).isInstanceOf(RedisLockStore.Place.Holds.class);
         long first = ((RedisLockStore.Place.Holds) granted).token();
         assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isTrue();
@@ -74,8 +75,8 @@ class QueueScriptsTest {
 
     @Test
     void aLateCopyOfAnOlderSharedAttemptDoesNotReplaceTheNewerGrant() {
-        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false)).tokens().get(0);
-        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false));
+        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "")).tokens().get(0);
+        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, ""));
         assertThat(late.granted()).isFalse();
         assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer)))).isTrue();
     }
@@ -86,12 +87,42 @@ class QueueScriptsTest {
         lock("a", "1", LockMode.SHARED, true);
         lock("b", "1", LockMode.SHARED, true);
         assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
-        long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc"))).token();
-        long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc"))).token();
+        long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc", "1"))).token();
+        long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc", "1"))).token();
         result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a)));
         result(store.unlock("b", RedisLockStore.Release.ofToken("doc", b)));
         assertThat(TestRedis.command("KEYS", "distlock:*").toString().replaceAll("[\\[\\] ]", "").split(","))
                 .as("the lock's last token and the quarantine marker, nothing else").containsExactlyInAnyOrder("distlock:lock:doc", "distlock:epoch");
         assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).isPositive(); // the token, for its memory
+    }
+
+    @Test
+    void aPlaceTheSessionGaveUpIsNotGivenBackToItsNextRequest() {
+        lock("holder", "1", LockMode.EXCLUSIVE, false);
+        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
+        assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(2);
+        // The node gave the place up (its leave never arrived); the session asks again, knowing of no place:
+        RedisLockStore.Attempt again = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.SHARED, true, ""));
+        assertThat(again.queued().position()).as("at the back, behind the request queued since").isEqualTo(2);
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", "me");
+        assertThat(entry).as("its own mode and attempt").startsWith("s|").contains("|2|");
+        // Asking again with the place it knows keeps it.
+        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "3", LockMode.SHARED, true, "2")).queued().position()).isEqualTo(2);
+    }
+
+    @Test
+    void aGrantTheSessionLetGoIsNotToldAsTheGrantOfItsNewPlace() {
+        long mine = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        // Its release was lost (a failover): Redis still has the session as owner, but the session let it go.
+        assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
+        RedisLockStore.Attempt queued = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, true, ""));
+        assertThat(queued.queued()).as("the old grant goes to the head of the queue; the session queues behind").isNotNull();
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner").toString()).isEqualTo("other");
+        assertThat(Long.parseLong(TestRedis.command("HGET", "distlock:lock:doc", "token").toString())).isGreaterThan(mine);
+        List<RedisLockStore.Place> places = store.keepPlaces(List.of("me"), List.of("doc"), List.of("2")).stream()
+                .map(stage -> result(stage)).toList();
+        assertThat(places).containsExactly(new RedisLockStore.Place.InQueue(1));
+        // A place named by another attempt is not the session's place.
+        assertThat(result(store.keepPlaces(List.of("me"), List.of("doc"), List.of("1")).get(0))).isEqualTo(new RedisLockStore.Place.Gone());
     }
 }

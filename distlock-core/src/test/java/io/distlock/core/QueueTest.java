@@ -264,6 +264,28 @@ class QueueTest {
     }
 
     @Test
+    void aGrantToldAgainLateIsNotTakenForTheGrantOfALaterPlace() {
+        Client holder = open(0, "holder");
+        Client waiter = open(1, "waiter");
+        Session session = (Session) waiter.session();
+        token(result(holder.session().lock("doc")));
+        result(waiter.session().lock("doc", QUEUE));
+        String firstPlace = session.places().get("doc").attemptId();
+        result(holder.session().unlock("doc"));
+        long first = waiter.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
+        result(waiter.session().unlock("doc"));
+        token(result(holder.session().lock("doc")));
+        result(waiter.session().lock("doc", QUEUE)); // a second place
+
+        // A copy of the first grant's news arrives now (a keep-place answered before the first grant was told):
+        session.grantFound("doc", firstPlace, first, LockMode.EXCLUSIVE);
+        assertThat(result(waiter.session().lock("probe"))).isInstanceOf(LockResult.Locked.class); // the chain has run it
+        assertThat(waiter.session().heldLocks()).doesNotContainKey("doc");
+        assertThat(waiter.session().queuedLocks()).containsExactly("doc");
+        waiter.pushes().expectNone(Duration.ofMillis(200));
+    }
+
+    @Test
     void aGrantIsNeverUpgraded() {
         Client a = open(0, "a");
         long shared = token(result(a.session().lock("doc", LockOptions.shared())));

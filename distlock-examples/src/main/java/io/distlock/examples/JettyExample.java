@@ -1,8 +1,11 @@
 package io.distlock.examples;
 
+import java.time.Duration;
+
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketServletContainerInitializer;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
@@ -14,6 +17,15 @@ import io.distlock.websocket.EndpointOptions;
  * Arguments: the Redis URL (default {@code redis://127.0.0.1:6379}) and the port (default 8080).
  */
 public final class JettyExample implements AutoCloseable {
+
+    /**
+     * How long a connection may stay silent before Jetty closes it while it is still HTTP: a
+     * request head not yet finished, a keep-alive connection between requests (Jetty's default
+     * is 30 s). An upgraded WebSocket has an idle timeout of its own, which the endpoint keeps
+     * above its ping interval, so this does not cut quiet WebSockets. Jetty counts silence, not
+     * the time since the head began: see docs/operations.md about clients that trickle.
+     */
+    public static final Duration HTTP_IDLE_TIMEOUT = Duration.ofSeconds(10);
 
     private final LockService service;
     private final DistLockEndpoints endpoint;
@@ -36,9 +48,18 @@ public final class JettyExample implements AutoCloseable {
 
     /** Connects to Redis, registers the endpoint and listens on every interface at {@code port}. */
     public static JettyExample start(String redisUrl, int port) throws Exception {
+        return start(redisUrl, port, HTTP_IDLE_TIMEOUT);
+    }
+
+    /** As {@link #start(String, int)}, closing HTTP connections silent for {@code httpIdleTimeout}. */
+    public static JettyExample start(String redisUrl, int port, Duration httpIdleTimeout) throws Exception {
         LockService service = LockService.connect(redisUrl, LockConfig.defaults());   // one per JVM
         DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
-        Server server = new Server(port);
+        Server server = new Server();
+        ServerConnector connector = new ServerConnector(server);
+        connector.setPort(port);
+        connector.setIdleTimeout(httpIdleTimeout.toMillis()); // unfinished and idle HTTP connections
+        server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler("/");
         server.setHandler(context);
         JakartaWebSocketServletContainerInitializer.configure(context, (servletContext, container) ->

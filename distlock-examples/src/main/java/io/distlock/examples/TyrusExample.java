@@ -14,6 +14,12 @@ import io.distlock.websocket.EndpointOptions;
  * The distlock endpoint in Tyrus's standalone Grizzly container, at
  * {@code ws://host:<port>/distlock/lock}. Arguments: the Redis URL (default
  * {@code redis://127.0.0.1:6379}) and the port (default 8080).
+ *
+ * <p>Tyrus's standalone container turns Grizzly's keep-alive idle timeout off and has no
+ * setting for it: a connection that never finishes its HTTP request stays open for ever (one
+ * that sent half a request head was still open after 60 s). Expose it to the internet only
+ * behind a proxy with a request-header timeout, or build the Grizzly listener by hand as
+ * {@code distlock-server} does (docs/operations.md, "Slow and unfinished connections").
  */
 public final class TyrusExample implements AutoCloseable {
 

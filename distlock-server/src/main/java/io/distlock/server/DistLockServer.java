@@ -101,7 +101,9 @@ public final class DistLockServer implements AutoCloseable {
                 .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
                 .callbackExecutor(Runnable::run).build();
         WebServer.checkPortFree(options.host(), options.port());
-        WebServer web = WebServer.create(options.host(), options.port());
+        EndpointOptions proxies = EndpointOptions.builder().trustedProxies(options.trustedProxies()).build();
+        WebServer web = WebServer.create(options.host(), options.port(),
+                new ConnectionGuard(options.httpTimeout(), options.maxConnectionsPerAddress(), proxies::isTrustedProxy));
         EmbeddedRedis embedded = null;
         RedissonClient ownRedisson = null;
         LockService service = null;
@@ -144,16 +146,19 @@ public final class DistLockServer implements AutoCloseable {
                     .pingInterval(options.pingInterval())
                     .maxConnections(options.maxConnections())
                     .maxQueuedBytes(options.maxQueuedBytes())
+                    .maxConnectionsPerAddress(options.maxConnectionsPerAddress())
+                    .trustedProxies(options.trustedProxies())
                     .build();
             endpoint = DistLockEndpoints.create(service, endpointOptions);
             web.deploy(endpoint.config());
-            metrics = new ServerMetrics(service, endpoint);
+            metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             LOG.log(Level.INFO, server.startupLine());
+            warnIfFilesAreShort(FileLimit.now(), options.maxConnections());
             return server;
         } catch (RuntimeException e) {
             closeQuietly(metrics, e);
@@ -214,6 +219,35 @@ public final class DistLockServer implements AutoCloseable {
     public String startupLine() {
         return "distlock node " + nodeId + " listening on " + pageUri() + " (WebSocket " + webSocketUri()
                 + (options.listensEverywhere() ? ", all interfaces" : "") + "), Redis " + redisDescription;
+    }
+
+    /**
+     * {@code Open-file limit 1024, 57 open: room for about 967 connections (--max-connections 10000)}:
+     * what the process's file limit lets the server hold, said at start.
+     */
+    public String capacityLine() {
+        FileLimit files = FileLimit.now();
+        if (!files.known()) {
+            return "Open-file limit unknown on this system (--max-connections " + options.maxConnections() + ")";
+        }
+        return "Open-file limit " + files.limit() + ", " + files.open() + " open: room for about " + files.room()
+                + " connections (--max-connections " + options.maxConnections() + ")";
+    }
+
+    /**
+     * Warns when the file limit leaves room for fewer connections than {@code maxConnections}:
+     * past it the server cannot accept anyone (it keeps serving the connections it has, and
+     * accepts again as they close), long before the connection cap would answer 503.
+     */
+    static boolean warnIfFilesAreShort(FileLimit files, int maxConnections) {
+        if (!files.known() || files.room() >= maxConnections) {
+            return false;
+        }
+        LOG.log(Level.WARNING, "The open-file limit ({0}, {1} open) leaves room for about {2} connections, fewer than"
+                + " --max-connections ({3}): past that, new clients cannot connect until others leave. Raise the limit"
+                + " (ulimit -n, systemd LimitNOFILE=) or lower --max-connections", Long.toString(files.limit()),
+                Long.toString(files.open()), Long.toString(files.room()), Integer.toString(maxConnections));
+        return true;
     }
 
     /**

@@ -106,6 +106,22 @@ final class ServerCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE}, at least 131072).")
     private long maxQueuedBytes = ServerOptions.defaults().maxQueuedBytes();
 
+    @Option(names = "--max-connections-per-address", paramLabel = "N",
+            description = "Connections one client address may hold open (an IPv6 client's /64): past it a TCP connection "
+                + "is closed at once, and a WebSocket handshake gets HTTP 429 (default: ${DEFAULT-VALUE}).")
+    private int maxConnectionsPerAddress = ServerOptions.defaults().maxConnectionsPerAddress();
+
+    @Option(names = "--trusted-proxy", paramLabel = "ADDRESS[/BITS]", split = ",",
+            description = "A reverse proxy (IP address or network, like 10.0.0.0/8) whose X-Forwarded-For names the client; "
+                + "repeatable, or comma-separated. From anyone else that header is ignored (default: none).")
+    private List<String> trustedProxies = new ArrayList<>();
+
+    @Option(names = "--http-timeout-ms", paramLabel = "N",
+            description = "How long a connection may take to send a complete HTTP request head (a WebSocket upgrade, a page, "
+                + "/metrics), counted from its opening or the previous response; past it, it is closed. "
+                + "Open WebSockets are exempt (default: ${DEFAULT-VALUE}, at least 100).")
+    private long httpTimeoutMillis = ServerOptions.defaults().httpTimeout().toMillis();
+
     @Option(names = "--verbose", description = "Log informational messages and stack traces.")
     private boolean verbose;
 
@@ -174,6 +190,7 @@ final class ServerCommand implements Callable<Integer> {
             out.flush();
         }, "distlock-shutdown"));
         out.println(server.startupLine());
+        out.println(server.capacityLine());
         if (server.embeddedRedisUrl() != null) {
             out.println("Another node joins with: java -jar distlock-server.jar --port " + nextPort(server.port())
                     + " --redis " + server.embeddedRedisUrl());
@@ -199,7 +216,10 @@ final class ServerCommand implements Callable<Integer> {
                     .rateLimit(rateLimit)
                     .pingInterval(Duration.ofMillis(pingMillis))
                     .maxConnections(maxConnections)
-                    .maxQueuedBytes(maxQueuedBytes);
+                    .maxQueuedBytes(maxQueuedBytes)
+                    .maxConnectionsPerAddress(maxConnectionsPerAddress)
+                    .trustedProxies(trustedProxies)
+                    .httpTimeout(Duration.ofMillis(httpTimeoutMillis));
             if (replicaSyncMillis != null) {
                 options.replicaSync(Duration.ofMillis(replicaSyncMillis));
             }

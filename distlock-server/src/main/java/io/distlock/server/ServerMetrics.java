@@ -8,6 +8,8 @@ import io.distlock.core.LockService;
 import io.distlock.core.LockServiceMetrics;
 import io.distlock.websocket.DistLockEndpoints;
 import io.distlock.websocket.EndpointMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -24,7 +26,8 @@ import org.glassfish.grizzly.http.server.Response;
 import org.glassfish.grizzly.http.util.HttpStatus;
 
 /**
- * The server's {@code /metrics}: the lock service's and the endpoint's meters with the JVM's
+ * The server's {@code /metrics}: the lock service's and the endpoint's meters, the connection
+ * guard's (open TCP connections, refusals per address, HTTP deadline closes, failed accepts), with the JVM's
  * (heap, GC, CPU, threads, class loading, file descriptors, uptime), in the Prometheus text
  * format. Closing it stops the GC listener.
  */
@@ -35,8 +38,21 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
 
-    ServerMetrics(LockService service, DistLockEndpoints endpoint) {
+    ServerMetrics(LockService service, DistLockEndpoints endpoint, ConnectionGuard guard) {
         new LockServiceMetrics(service).bindTo(registry);
+        Gauge.builder("distlock.server.connections", guard, ConnectionGuard::openConnections)
+                .description("open TCP connections: WebSockets, HTTP requests, and connections that sent no complete request yet")
+                .register(registry);
+        FunctionCounter.builder("distlock.server.connections.refused", guard, ConnectionGuard::refusedByAddress)
+                .tag("reason", "address")
+                .description("connections closed at accept: their address had --max-connections-per-address open")
+                .register(registry);
+        FunctionCounter.builder("distlock.server.http.timeouts", guard, ConnectionGuard::timedOut)
+                .description("connections closed for not completing an HTTP request head within --http-timeout-ms")
+                .register(registry);
+        FunctionCounter.builder("distlock.server.accept.failures", guard, ConnectionGuard::acceptFailures)
+                .description("accepts that failed, usually for want of a file descriptor")
+                .register(registry);
         new EndpointMetrics(endpoint).bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);

@@ -45,6 +45,9 @@ public final class ServerOptions {
     private final Duration pingInterval;
     private final int maxConnections;
     private final long maxQueuedBytes;
+    private final Duration httpTimeout;
+    private final int maxConnectionsPerAddress;
+    private final List<String> trustedProxies;
 
     private ServerOptions(Builder b) {
         host = b.host;
@@ -62,6 +65,9 @@ public final class ServerOptions {
         pingInterval = b.pingInterval;
         maxConnections = b.maxConnections;
         maxQueuedBytes = b.maxQueuedBytes;
+        httpTimeout = b.httpTimeout;
+        maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+        trustedProxies = List.copyOf(b.trustedProxies);
     }
 
     public static ServerOptions defaults() {
@@ -178,6 +184,35 @@ public final class ServerOptions {
         return maxQueuedBytes;
     }
 
+    /**
+     * How long a connection may take to complete an HTTP request head (a WebSocket upgrade, a
+     * page, {@code /metrics}), counted from its opening or from the previous response; past it
+     * the connection is closed. Upgraded WebSockets are exempt (the endpoint's pings watch them).
+     * Default 10 s.
+     */
+    public Duration httpTimeout() {
+        return httpTimeout;
+    }
+
+    /**
+     * Connections one client address may hold open (an IPv6 client's /64): TCP connections of
+     * any kind, refused at accept, and WebSocket connections, refused with HTTP 429 (where the
+     * client's address comes from a trusted proxy's {@code X-Forwarded-For}). Default: the
+     * endpoint's, 256. See {@link EndpointOptions#maxConnectionsPerAddress()}.
+     */
+    public int maxConnectionsPerAddress() {
+        return maxConnectionsPerAddress;
+    }
+
+    /**
+     * Reverse proxies (addresses or networks) whose {@code X-Forwarded-For} names the client,
+     * in canonical form; their own connections are not capped per address. Default none. See
+     * {@link EndpointOptions#trustedProxies()}.
+     */
+    public List<String> trustedProxies() {
+        return trustedProxies;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.host = host;
@@ -195,6 +230,9 @@ public final class ServerOptions {
         b.pingInterval = pingInterval;
         b.maxConnections = maxConnections;
         b.maxQueuedBytes = maxQueuedBytes;
+        b.httpTimeout = httpTimeout;
+        b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+        b.trustedProxies = new ArrayList<>(trustedProxies);
         return b;
     }
 
@@ -204,7 +242,9 @@ public final class ServerOptions {
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
                 + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
-                + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes + "}";
+                + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
+                + ", httpTimeout=" + httpTimeout + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
+                + ", trustedProxies=" + trustedProxies + "}";
     }
 
     /** A host as it is written in a URL: IPv6 literals in brackets. */
@@ -229,6 +269,9 @@ public final class ServerOptions {
         private Duration pingInterval = EndpointOptions.defaults().pingInterval();
         private int maxConnections = EndpointOptions.defaults().maxConnections();
         private long maxQueuedBytes = EndpointOptions.defaults().maxQueuedBytes();
+        private Duration httpTimeout = Duration.ofSeconds(10);
+        private int maxConnectionsPerAddress = EndpointOptions.defaults().maxConnectionsPerAddress();
+        private List<String> trustedProxies = new ArrayList<>();
 
         private Builder() { }
 
@@ -372,6 +415,34 @@ public final class ServerOptions {
             // and whatever else the endpoint requires; build() checks it against the frame size
             EndpointOptions.builder().maxQueuedBytes(bytes).build();
             this.maxQueuedBytes = bytes;
+            return this;
+        }
+
+        /** At least 100 ms; a browser sends its whole request head at once, so seconds are plenty. */
+        public Builder httpTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "httpTimeout");
+            if (timeout.compareTo(Duration.ofMillis(100)) < 0) {
+                throw new IllegalArgumentException("HTTP timeout must be at least 100 ms, was " + timeout.toMillis() + " ms");
+            }
+            this.httpTimeout = timeout;
+            return this;
+        }
+
+        /** At least 1, as the endpoint requires. */
+        public Builder maxConnectionsPerAddress(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("max connections per address must be at least 1, was " + max);
+            }
+            EndpointOptions.builder().maxConnectionsPerAddress(max); // and whatever else the endpoint requires
+            this.maxConnectionsPerAddress = max;
+            return this;
+        }
+
+        /** IP addresses or networks ({@code 10.0.0.0/8}), literals only; replaces any earlier list. */
+        public Builder trustedProxies(Collection<String> proxies) {
+            Objects.requireNonNull(proxies, "trustedProxies");
+            // the endpoint parses them, refusing names, ports and /0; keep its canonical form
+            this.trustedProxies = new ArrayList<>(EndpointOptions.builder().trustedProxies(proxies).build().trustedProxies());
             return this;
         }
 

@@ -23,7 +23,6 @@ import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
 import org.glassfish.grizzly.http.server.ServerConfiguration;
 import org.glassfish.grizzly.http.util.Header;
-import org.glassfish.grizzly.strategies.SameThreadIOStrategy;
 import org.glassfish.grizzly.threadpool.ThreadPoolConfig;
 import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
 import org.glassfish.tyrus.container.grizzly.server.WebSocketAddOn;
@@ -58,33 +57,38 @@ final class WebServer implements AutoCloseable {
     private final HttpServer http;
     private final NetworkListener listener;
     private final Container container;
+    private final ConnectionGuard guard;
     private final String host;
     private final int requestedPort;
     private boolean deployed;
     private boolean closed;
 
-    private WebServer(HttpServer http, NetworkListener listener, Container container, String host, int requestedPort) {
+    private WebServer(HttpServer http, NetworkListener listener, Container container, ConnectionGuard guard, String host,
+                      int requestedPort) {
         this.http = http;
         this.listener = listener;
         this.container = container;
+        this.guard = guard;
         this.host = host;
         this.requestedPort = requestedPort;
     }
 
     /**
-     * A server for {@code host:port} (port 0: any free port) that serves the static files; it
-     * listens from {@link #start()}.
+     * A server for {@code host:port} (port 0: any free port) that serves the static files, its
+     * connections watched by {@code guard} (which it closes with itself); it listens from
+     * {@link #start()}.
      */
-    static WebServer create(String host, int port) {
+    static WebServer create(String host, int port, ConnectionGuard guard) {
         HttpServer http = new HttpServer();
         NetworkListener listener = new NetworkListener("distlock", host, port);
         // WebSocket frames are handled on the selector threads that read them: the endpoint
         // never blocks (Redis calls and sends are asynchronous), and the hop to a worker thread
         // for every frame cost CPU and latency (docs/benchmarks.md). HTTP requests (the page,
         // static files, /metrics) still run on a small worker pool: Grizzly's default request
-        // executor hands them over when they arrive on a selector thread. Never time out an
-        // idle connection (an upgraded WebSocket is idle for HTTP; its liveness is the endpoint's pings).
-        listener.getTransport().setIOStrategy(SameThreadIOStrategy.getInstance());
+        // executor hands them over when they arrive on a selector thread. The guard's strategy
+        // does this (and stops accepting for a while when the process is out of files).
+        // Grizzly's keep-alive idle timeout would close upgraded WebSockets too, which are idle
+        // for HTTP: the guard replaces that filter with its HTTP deadline, which spares them.
         listener.getTransport().setWorkerThreadPoolConfig(
                 ThreadPoolConfig.defaultConfig().setPoolName("distlock-http").setCorePoolSize(1).setMaxPoolSize(8));
         listener.getKeepAlive().setIdleTimeoutInSeconds(-1);
@@ -108,7 +112,8 @@ final class WebServer implements AutoCloseable {
                 chain.add(tyrus, new RefusedHandshakeFilter()); // below Tyrus: sees what it writes
             }
         });
-        return new WebServer(http, listener, container, host, port);
+        guard.install(listener); // after Tyrus's add-on: it places a filter next to Tyrus's
+        return new WebServer(http, listener, container, guard, host, port);
     }
 
     /**
@@ -142,6 +147,10 @@ final class WebServer implements AutoCloseable {
             http.shutdownNow();
             throw bindFailure(host, requestedPort, e);
         }
+    }
+
+    ConnectionGuard guard() {
+        return guard;
     }
 
     /** The port listened on (the free one chosen when 0 was asked for), once {@link #start() started}. */
@@ -185,8 +194,12 @@ final class WebServer implements AutoCloseable {
         try {
             http.shutdownNow();
         } finally {
-            if (deployed) {
-                container.stop();
+            try {
+                if (deployed) {
+                    container.stop();
+                }
+            } finally {
+                guard.close();
             }
         }
     }

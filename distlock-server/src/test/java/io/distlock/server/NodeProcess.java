@@ -52,6 +52,20 @@ public final class NodeProcess implements AutoCloseable {
         return launch(command);
     }
 
+    /**
+     * As {@link #fromClasspath}, with the process's open-file limit set to {@code limit}
+     * ({@code ulimit -n} in a shell that then becomes the JVM, so {@link #pid()} is the JVM's).
+     * Needs {@code sh}: Linux or macOS.
+     */
+    public static NodeProcess fromClasspathWithFileLimit(int limit, String... args) {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> command = new ArrayList<>(List.of("sh", "-c", "ulimit -n " + limit + " && exec \"$@\"", "sh"));
+        command.addAll(jvm());
+        command.addAll(List.of("-cp", classpath, DistLockServer.class.getName()));
+        command.addAll(List.of(args));
+        return launch(command);
+    }
+
     /** {@code java -jar jar args}: the shaded jar as users run it. */
     public static NodeProcess fromJar(Path jar, String... args) {
         List<String> command = new ArrayList<>(jvm());

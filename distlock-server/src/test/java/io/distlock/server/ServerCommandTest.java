@@ -33,7 +33,8 @@ class ServerCommandTest {
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
                 "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000",
-                "--max-connections", "500", "--max-queued-bytes", "262144", "--verbose");
+                "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
+                "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -47,6 +48,9 @@ class ServerCommandTest {
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
         assertThat(o.maxConnections()).isEqualTo(500);
         assertThat(o.maxQueuedBytes()).isEqualTo(262_144);
+        assertThat(o.maxConnectionsPerAddress()).isEqualTo(64);
+        assertThat(o.trustedProxies()).containsExactly("10.0.0.0/8", "192.0.2.7", "fd00:0:0:0:0:0:0:0/8");
+        assertThat(o.httpTimeout()).isEqualTo(Duration.ofSeconds(5));
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
         assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
@@ -81,6 +85,12 @@ class ServerCommandTest {
         assertThatThrownBy(() -> ServerCommand.parse("--max-queued-bytes", "65536")).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageContaining("max queued bytes must be at least 131072");
         assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "many")).isInstanceOf(CommandLine.ParameterException.class);
+        assertThatThrownBy(() -> ServerCommand.parse("--http-timeout-ms", "50")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("HTTP timeout must be at least 100 ms");
+        assertThatThrownBy(() -> ServerCommand.parse("--max-connections-per-address", "0"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("max connections per address must be at least 1");
+        assertThatThrownBy(() -> ServerCommand.parse("--trusted-proxy", "lb.example.com"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("no host names");
     }
 
     @Test
@@ -88,8 +98,9 @@ class ServerCommandTest {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
                 "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms",
-                "--max-connections", "--max-queued-bytes", "--verbose", "--version", "default: 8080",
-                "default: 10000)", "default: 1048576,");
+                "--max-connections", "--max-queued-bytes", "--max-connections-per-address", "--trusted-proxy", "--http-timeout-ms",
+                "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
+                "default: 10000,");
     }
 
     @Test

@@ -30,6 +30,9 @@ class ServerOptionsTest {
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
         assertThat(o.maxConnections()).isEqualTo(10_000);
         assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
+        assertThat(o.httpTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(o.maxConnectionsPerAddress()).isEqualTo(256);
+        assertThat(o.trustedProxies()).isEmpty();
     }
 
     @Test
@@ -42,6 +45,18 @@ class ServerOptionsTest {
         assertThat(o.maxConnections()).isEqualTo(1);
         assertThat(o.maxQueuedBytes()).isEqualTo(131_072);
         assertThat(o.toString()).contains("maxConnections=1", "maxQueuedBytes=131072");
+        assertThat(ServerOptions.defaults().maxConnectionsPerAddress()).isEqualTo(endpoint.maxConnectionsPerAddress());
+    }
+
+    @Test
+    void trustedProxiesAreCheckedByTheEndpointAndKeptInItsForm() {
+        ServerOptions o = ServerOptions.builder().trustedProxies(List.of("10.0.0.0/8", "192.0.2.7", "10.1.2.3/16")).build();
+        assertThat(o.trustedProxies()).containsExactly("10.0.0.0/8", "192.0.2.7", "10.1.0.0/16");
+        assertThat(o.toString()).contains("trustedProxies=[10.0.0.0/8, 192.0.2.7, 10.1.0.0/16]");
+        assertThatThrownBy(() -> ServerOptions.builder().trustedProxies(List.of("proxy.example.com")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("trusted proxy");
+        assertThatThrownBy(() -> ServerOptions.builder().trustedProxies(List.of("0.0.0.0/0")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("every address");
     }
 
     @Test
@@ -86,6 +101,10 @@ class ServerOptionsTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("max queued bytes must be at least 131072 (16 frames of 8192 bytes), was 131071");
         assertThatThrownBy(() -> ServerOptions.builder().maxQueuedBytes(0)).hasMessageContaining("max queued bytes");
+        assertThatThrownBy(() -> ServerOptions.builder().httpTimeout(Duration.ofMillis(99)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("HTTP timeout must be at least 100 ms, was 99 ms");
+        assertThatThrownBy(() -> ServerOptions.builder().maxConnectionsPerAddress(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("max connections per address must be at least 1, was 0");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://127.0.0.1:6379").redisConfig(Path.of("r.yaml")).build())
                 .hasMessageContaining("not both");
     }
@@ -111,7 +130,8 @@ class ServerOptionsTest {
         ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
                 .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
                 .hideHolder(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
-                .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000).build();
+                .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000)
+                .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).build();
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
     }
 }

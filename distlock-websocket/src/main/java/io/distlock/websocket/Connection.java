@@ -41,16 +41,19 @@ final class Connection {
     private volatile long lastHeardNanos;
     private ScheduledFuture<?> ticker; // guarded by this
     private boolean counted; // in the node's open connections; guarded by this
+    /** The client's address key ({@link ClientAddress#key}), or null if the container did not tell it. */
+    private final String client;
 
-    private LockSession session; // guarded by this
+    private volatile LockSession session; // written under this
     /** The protocol version {@link #session} speaks; 1 while there is none. Guarded by this. */
     private int version = 1;
     private boolean closed; // guarded by this
     private CompletionStage<Void> released; // guarded by this
 
-    Connection(Node node, Session ws, Object principal) {
+    Connection(Node node, Session ws, Object principal, String client) {
         this.node = node;
         this.ws = ws;
+        this.client = client;
         this.requests = new RequestHandler(node, this, principal);
         EndpointOptions options = node.options;
         this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
@@ -64,12 +67,14 @@ final class Connection {
 
     /**
      * Starts pinging, counts the connection, and makes it visible to
-     * {@link DistLockEndpoints#closeAll()}. The handshake refuses connections past the limit;
-     * handshakes that raced past it together are closed here (1013, try again later).
+     * {@link DistLockEndpoints#closeAll()}. The handshake refuses connections past the limits
+     * (per node and per client address); handshakes that raced past one together are closed
+     * here (1013, try again later).
      */
     void start() {
         node.connections.add(this);
         boolean overLimit;
+        boolean overAddressLimit = false;
         boolean endpointClosed = false;
         synchronized (this) {
             if (closed) {
@@ -78,6 +83,9 @@ final class Connection {
             }
             counted = true;
             overLimit = node.opened() > node.options.maxConnections();
+            if (client != null) {
+                overAddressLimit = node.openedFrom(client) > node.options.maxConnectionsPerAddress();
+            }
             if (node.isClosed()) {
                 endpointClosed = true; // after the connections were added: closeAll saw it, or this sees the flag
             } else {
@@ -93,6 +101,8 @@ final class Connection {
             close(CloseCodes.GOING_AWAY, "server shutting down");
         } else if (overLimit) {
             node.sender().execute(() -> close(CloseCodes.TRY_AGAIN_LATER, "too many connections; try again later"));
+        } else if (overAddressLimit) {
+            node.sender().execute(() -> close(CloseCodes.TRY_AGAIN_LATER, "too many connections from this address; try again later"));
         }
     }
 
@@ -172,6 +182,9 @@ final class Connection {
             if (counted) {
                 counted = false;
                 node.closed();
+                if (client != null) {
+                    node.closedFrom(client);
+                }
             }
         }
         out.close();
@@ -273,7 +286,9 @@ final class Connection {
             return;
         }
         node.telemetry().pushed(status);
-        out.push(Frames.write(frame));
+        // A push that waits behind a reply is dropped if its session is no longer this connection's
+        // when its turn comes: after a close's OK the client must hear nothing of the closed session.
+        out.push(Frames.write(frame), () -> session == from);
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

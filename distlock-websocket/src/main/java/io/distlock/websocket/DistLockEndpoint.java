@@ -29,7 +29,7 @@ public final class DistLockEndpoint extends Endpoint {
     @Override
     public void onOpen(Session ws, EndpointConfig config) {
         if (EndpointConfigurator.refused(ws, config)) {
-            // The client was answered 403 or 503 already (Tyrus opens such connections too).
+            // The client was answered 403, 429 or 503 already (Tyrus opens such connections too).
             try {
                 ws.close(new CloseReason(CloseReason.CloseCodes.VIOLATED_POLICY, "handshake refused"));
             } catch (IOException | RuntimeException e) {
@@ -48,7 +48,8 @@ public final class DistLockEndpoint extends Endpoint {
         if (idle > 0 && idle < wanted) {
             ws.setMaxIdleTimeout(wanted);
         }
-        Connection c = new Connection(node, ws, EndpointConfigurator.principal(ws, config));
+        Connection c = new Connection(node, ws, EndpointConfigurator.principal(ws, config),
+                EndpointConfigurator.client(ws, config));
         connection = c;
         ws.addMessageHandler(String.class, c::onText);
         ws.addMessageHandler(ByteBuffer.class, c::onBinary);

@@ -3,6 +3,9 @@ package io.distlock.websocket;
 import java.lang.System.Logger.Level;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,6 +30,13 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     static final String PRINCIPAL = "io.distlock.websocket.principal";
     /** User-property key marking a handshake this configurator refused. */
     static final String REFUSED = "io.distlock.websocket.refused";
+    /** User-property key of the client's address ({@link ClientAddress#key}), when known. */
+    static final String CLIENT = "io.distlock.websocket.client";
+    /**
+     * Where Jetty 12 puts the peer's {@code SocketAddress} in a connection's user properties
+     * before {@code modifyHandshake}; the name a later Jakarta WebSocket may make standard.
+     */
+    static final String REMOTE_ADDRESS = "jakarta.websocket.endpoint.remoteAddress";
 
     private final Node node;
 
@@ -79,6 +89,15 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             refuse(config, response, "capacity", 503, "Service Unavailable");
             return;
         }
+        // Likewise per client address (counted again when the connection opens).
+        String client = ClientAddress.resolve(peer(config, request), headers(request, "X-Forwarded-For"), node.options);
+        if (client != null) {
+            if (node.openConnectionsFrom(client) >= node.options.maxConnectionsPerAddress()) {
+                refuse(config, response, "address", 429, "Too Many Requests");
+                return;
+            }
+            config.getUserProperties().put(CLIENT, client);
+        }
         Authenticator authenticator = node.options.authenticator();
         Optional<Object> principal;
         try {
@@ -98,6 +117,37 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         if (principal.get() != EndpointOptions.NO_PRINCIPAL) {
             config.getUserProperties().put(PRINCIPAL, principal.get());
         }
+    }
+
+    /**
+     * The TCP peer's address, or null where the container does not tell it: Jetty puts it in
+     * the connection's user properties ({@link #REMOTE_ADDRESS}); Tyrus's handshake request
+     * has a public {@code getRemoteAddr()} (a literal, as Grizzly writes it).
+     */
+    static InetAddress peer(ServerEndpointConfig config, HandshakeRequest request) {
+        if (config.getUserProperties().get(REMOTE_ADDRESS) instanceof InetSocketAddress socket && socket.getAddress() != null) {
+            return socket.getAddress();
+        }
+        try {
+            Method remote = request.getClass().getMethod("getRemoteAddr");
+            if (remote.getReturnType() == String.class) {
+                return ClientAddress.literal((String) remote.invoke(request));
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // not Tyrus
+        }
+        return null;
+    }
+
+    /** Every value of a handshake header, in order; containers differ in the case of header names. */
+    private static List<String> headers(HandshakeRequest request, String name) {
+        List<String> values = new ArrayList<>();
+        for (Map.Entry<String, List<String>> h : request.getHeaders().entrySet()) {
+            if (h.getKey() != null && h.getKey().equalsIgnoreCase(name)) {
+                values.addAll(h.getValue());
+            }
+        }
+        return values;
     }
 
     /** The first value of a handshake header; containers differ in the case of header names. */
@@ -137,6 +187,12 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         return ws.getUserProperties().get(REFUSED) != null || config.getUserProperties().get(REFUSED) != null;
     }
 
+    /** The client's address key this connection counts under, or null if it is unknown. */
+    static String client(Session ws, EndpointConfig config) {
+        Object client = ws.getUserProperties().get(CLIENT);
+        return (String) (client != null ? client : config.getUserProperties().get(CLIENT));
+    }
+
     /** The principal the authenticator gave this connection, or null. */
     static Object principal(Session ws, EndpointConfig config) {
         Object principal = ws.getUserProperties().get(PRINCIPAL);
@@ -144,7 +200,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
     }
 
     /**
-     * Fails the handshake with HTTP {@code status} (403, 503). JSR-356 has no portable way to do this from
+     * Fails the handshake with HTTP {@code status} (403, 429, 503). JSR-356 has no portable way to do this from
      * {@code modifyHandshake}, so this speaks to the two containers we test:
      * <ul>
      * <li>Tyrus: its response object has {@code setStatus(int)}, and Tyrus answers every

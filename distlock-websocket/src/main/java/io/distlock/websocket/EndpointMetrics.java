@@ -35,7 +35,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
  *   <tr><td>{@code distlock.websocket.handshakes.refused}</td><td>counter, tag {@code reason}</td>
  *       <td>handshakes refused: {@code origin} and {@code authentication} (HTTP 403),
- *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached)</td></tr>
+ *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached),
+ *       {@code address} (HTTP 429, {@link EndpointOptions#maxConnectionsPerAddress()} reached)</td></tr>
  * </table>
  *
  * <pre>{@code new EndpointMetrics(endpoint).bindTo(registry);}</pre>
@@ -47,7 +48,7 @@ public final class EndpointMetrics implements MeterBinder {
     private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "cancel", "unknown", "invalid"};
     /** The statuses a reply can have, in the order of {@link Status}. */
     private static final Status[] STATUSES = Arrays.stream(Status.values()).filter(s -> !s.isPush()).toArray(Status[]::new);
-    private static final String[] REFUSALS = {"origin", "authentication", "capacity"};
+    private static final String[] REFUSALS = {"origin", "authentication", "capacity", "address"};
     private static final Duration[] BUCKETS = {
         Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)

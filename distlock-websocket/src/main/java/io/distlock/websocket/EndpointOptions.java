@@ -1,9 +1,12 @@
 package io.distlock.websocket;
 
+import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -46,6 +49,8 @@ public final class EndpointOptions {
     private final int maxQueuedPushes;
     private final long maxQueuedBytes;
     private final int maxConnections;
+    private final int maxConnectionsPerAddress;
+    private final List<AddressRange> trustedProxies;
     private final Ticker ticker;
 
     private EndpointOptions(Builder b) {
@@ -62,6 +67,8 @@ public final class EndpointOptions {
         maxQueuedPushes = b.maxQueuedPushes;
         maxQueuedBytes = b.maxQueuedBytes;
         maxConnections = b.maxConnections;
+        maxConnectionsPerAddress = b.maxConnectionsPerAddress;
+        trustedProxies = List.copyOf(b.trustedProxies);
         ticker = b.ticker;
     }
 
@@ -92,6 +99,8 @@ public final class EndpointOptions {
         b.maxQueuedPushes = maxQueuedPushes;
         b.maxQueuedBytes = maxQueuedBytes;
         b.maxConnections = maxConnections;
+        b.maxConnectionsPerAddress = maxConnectionsPerAddress;
+        b.trustedProxies = new ArrayList<>(trustedProxies);
         b.ticker = ticker;
         return b;
     }
@@ -179,6 +188,37 @@ public final class EndpointOptions {
     }
 
     /**
+     * Open connections this endpoint serves at most from one client address (an IPv6 client's
+     * /64 network, see {@link ClientAddress}); past it a handshake is refused with HTTP 429,
+     * before the authenticator is asked. The client's address is the TCP peer's, or behind a
+     * {@linkplain #trustedProxies() trusted proxy} the one it names in {@code X-Forwarded-For}.
+     * In a container that does not tell the endpoint the peer's address (Tyrus and Jetty do),
+     * this limit does not apply.
+     */
+    public int maxConnectionsPerAddress() {
+        return maxConnectionsPerAddress;
+    }
+
+    /**
+     * The reverse proxies (addresses, or networks like {@code 10.0.0.0/8}) whose
+     * {@code X-Forwarded-For} header names the client, in canonical form; empty by default: the
+     * header is then never read. See {@link ClientAddress}.
+     */
+    public List<String> trustedProxies() {
+        return trustedProxies.stream().map(AddressRange::toString).toList();
+    }
+
+    /** Whether {@code address} is one of the {@link #trustedProxies()}. */
+    public boolean isTrustedProxy(InetAddress address) {
+        for (AddressRange range : trustedProxies) {
+            if (range.contains(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The clock that pings, the silence rule, the rate limit and the request timer read: the
      * core's {@link Ticker}, {@link Ticker#system()} by default.
      */
@@ -193,7 +233,8 @@ public final class EndpointOptions {
                 + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
                 + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
                 + ", maxQueuedPushes=" + maxQueuedPushes + ", maxQueuedBytes=" + maxQueuedBytes
-                + ", maxConnections=" + maxConnections + "}";
+                + ", maxConnections=" + maxConnections + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
+                + ", trustedProxies=" + trustedProxies + "}";
     }
 
     private String describeOrigins() {
@@ -218,6 +259,8 @@ public final class EndpointOptions {
         private int maxQueuedPushes = 1000;
         private long maxQueuedBytes = 1L << 20;
         private int maxConnections = 10_000;
+        private int maxConnectionsPerAddress = 256;
+        private List<AddressRange> trustedProxies = new ArrayList<>();
         private Ticker ticker = Ticker.system();
 
         private Builder() { }
@@ -350,6 +393,40 @@ public final class EndpointOptions {
                 throw new IllegalArgumentException("maxConnections must be at least 1, was " + max);
             }
             this.maxConnections = max;
+            return this;
+        }
+
+        /**
+         * Default 256; at least 1. Connections from one client address: enough for a household
+         * or an office behind one NAT with many tabs open, far below what one attacker could
+         * otherwise take of {@link #maxConnections(int)}.
+         */
+        public Builder maxConnectionsPerAddress(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConnectionsPerAddress must be at least 1, was " + max);
+            }
+            this.maxConnectionsPerAddress = max;
+            return this;
+        }
+
+        /**
+         * Default none. The addresses or networks ({@code 10.0.0.7}, {@code 10.0.0.0/8},
+         * {@code fd00::/8}; literals only, no host names) of the reverse proxies in front of the
+         * endpoint. A handshake whose TCP peer is one of them counts for the client that the
+         * right-most entry of {@code X-Forwarded-For} not itself a trusted proxy names; from
+         * anyone else that header is ignored, since any client can send it. Replaces any earlier
+         * list.
+         *
+         * @throws IllegalArgumentException naming the entry, if one is not an address or network,
+         *                                  or is {@code /0} (which would trust everyone)
+         */
+        public Builder trustedProxies(Collection<String> proxies) {
+            Objects.requireNonNull(proxies, "proxies");
+            List<AddressRange> parsed = new ArrayList<>();
+            for (String proxy : proxies) {
+                parsed.add(AddressRange.parse(proxy));
+            }
+            this.trustedProxies = parsed;
             return this;
         }
 

@@ -20,8 +20,9 @@ interface EndpointTelemetry {
     default void pushed(Status status) { }
 
     /**
-     * A handshake was refused: {@code origin} (HTTP 403), {@code authentication} (403) or
-     * {@code capacity} (503, {@link EndpointOptions#maxConnections()} reached).
+     * A handshake was refused: {@code origin} (HTTP 403), {@code authentication} (403),
+     * {@code capacity} (503, {@link EndpointOptions#maxConnections()} reached) or {@code address}
+     * (429, {@link EndpointOptions#maxConnectionsPerAddress()} reached).
      */
     default void refused(String reason) { }
 }

@@ -2,6 +2,7 @@ package io.distlock.websocket;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,6 +49,12 @@ final class Node {
     private final Ticker ticker;
     /** Open connections, for {@link EndpointOptions#maxConnections()}. */
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Open connections per client address ({@link ClientAddress#key}), for
+     * {@link EndpointOptions#maxConnectionsPerAddress()}; an address leaves the map with its
+     * last connection, so the map is as large as the number of addresses connected.
+     */
+    private final ConcurrentMap<String, Integer> openFrom = new ConcurrentHashMap<>();
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
@@ -76,6 +83,21 @@ final class Node {
 
     int openConnections() {
         return open.get();
+    }
+
+    /** Counts a connection from {@code client} that opened; returns how many from there are open now. */
+    int openedFrom(String client) {
+        return openFrom.merge(client, 1, Integer::sum);
+    }
+
+    /** Uncounts a connection from {@code client} counted by {@link #openedFrom}. */
+    void closedFrom(String client) {
+        openFrom.computeIfPresent(client, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    /** Open connections from {@code client}. */
+    int openConnectionsFrom(String client) {
+        return openFrom.getOrDefault(client, 0);
     }
 
     EndpointTelemetry telemetry() {

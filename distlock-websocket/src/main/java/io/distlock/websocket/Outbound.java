@@ -3,6 +3,7 @@ package io.distlock.websocket;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -37,6 +38,8 @@ final class Outbound {
     final class Slot {
         private String frame;
         private boolean done; // guarded by Outbound.this
+        /** For a push queued behind replies: whether it is still wanted when its turn comes. */
+        private BooleanSupplier wanted;
 
         /** Gives the reply for this place; later calls are ignored. */
         void complete(String frame) {
@@ -100,6 +103,16 @@ final class Outbound {
 
     /** Queues a push behind every reply reserved so far. */
     void push(String frame) {
+        push(frame, () -> true);
+    }
+
+    /**
+     * Queues a push behind every reply reserved so far; if it has to wait for one, it is sent only
+     * if {@code wanted} still says so when its turn comes (a push of a session that a request
+     * waiting before it closes must not follow that request's reply). {@code wanted} is called
+     * under this object's lock: it must not block or take locks.
+     */
+    void push(String frame, BooleanSupplier wanted) {
         boolean overflow;
         synchronized (this) {
             if (closed) {
@@ -111,6 +124,7 @@ final class Outbound {
                 Slot slot = new Slot();
                 slot.frame = frame;
                 slot.done = true;
+                slot.wanted = wanted;
                 order.add(slot);
             }
             queued++;
@@ -185,7 +199,13 @@ final class Outbound {
             queued++;
             queuedBytes += size(frame);
             while (!order.isEmpty() && order.peek().done) {
-                ready.add(order.poll().frame);
+                Slot next = order.poll();
+                if (next.wanted == null || next.wanted.getAsBoolean()) {
+                    ready.add(next.frame);
+                } else {
+                    queued--;
+                    queuedBytes -= size(next.frame);
+                }
             }
             overflow = overflowed();
         }

@@ -111,6 +111,20 @@ class OutboundTest {
     }
 
     @Test
+    void aWaitingPushNoLongerWantedWhenItsTurnComesIsDropped() {
+        Outbound out = outbound(100);
+        Outbound.Slot close = out.reserve();
+        java.util.concurrent.atomic.AtomicBoolean sessionOpen = new java.util.concurrent.atomic.AtomicBoolean(true);
+        out.push("granted", sessionOpen::get); // made while the close waits for Redis
+        out.push("kept", () -> true);
+        sessionOpen.set(false); // the close took the session away
+        close.complete("ok");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("ok", "kept");
+        assertThat(out.queued()).isZero();
+    }
+
+    @Test
     void onlyOneSendIsInFlight() {
         Outbound out = outbound(100);
         for (int i = 0; i < 5; i++) {

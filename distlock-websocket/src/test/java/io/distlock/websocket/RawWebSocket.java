@@ -51,18 +51,49 @@ final class RawWebSocket implements AutoCloseable {
      * backs up the server's sends after a few hundred kilobytes instead of tens of megabytes.
      */
     static RawWebSocket open(URI uri, int receiveBufferBytes) {
+        return open(uri, null, receiveBufferBytes, Map.of());
+    }
+
+    /**
+     * Opens from the local address {@code from} (null: the system's choice; {@code 127.0.0.2}
+     * makes another client on loopback), with extra handshake {@code headers}.
+     */
+    static RawWebSocket open(URI uri, String from, Map<String, String> headers) {
+        return open(uri, from, 0, headers);
+    }
+
+    private static RawWebSocket open(URI uri, String from, int receiveBufferBytes, Map<String, String> headers) {
+        Socket socket = null;
         try {
-            Socket socket = new Socket();
+            socket = new Socket();
             if (receiveBufferBytes > 0) {
                 socket.setReceiveBufferSize(receiveBufferBytes);
             }
-            socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+            connect(socket, uri, from);
             socket.setSoTimeout(10_000);
             RawWebSocket ws = new RawWebSocket(socket);
-            ws.handshake(uri);
+            ws.handshake(uri, headers);
             return ws;
         } catch (IOException e) {
+            closeQuietly(socket);
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void connect(Socket socket, URI uri, String from) throws IOException {
+        if (from != null) {
+            socket.bind(new InetSocketAddress(from, 0));
+        }
+        socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+    }
+
+    private static void closeQuietly(Socket socket) {
+        if (socket != null) {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // a test socket
+            }
         }
     }
 
@@ -73,8 +104,13 @@ final class RawWebSocket implements AutoCloseable {
      * but not for clients that read on.
      */
     static int handshakeStatus(URI uri, Map<String, String> headers) {
+        return handshakeStatus(uri, null, headers);
+    }
+
+    /** As {@link #handshakeStatus(URI, Map)}, from the local address {@code from} (null: any). */
+    static int handshakeStatus(URI uri, String from, Map<String, String> headers) {
         try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 5_000);
+            connect(socket, uri, from);
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(handshakeRequest(uri, headers).getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
@@ -107,8 +143,8 @@ final class RawWebSocket implements AutoCloseable {
         return request.append("\r\n").toString();
     }
 
-    private void handshake(URI uri) throws IOException {
-        out.write(handshakeRequest(uri, Map.of()).getBytes(StandardCharsets.US_ASCII));
+    private void handshake(URI uri, Map<String, String> headers) throws IOException {
+        out.write(handshakeRequest(uri, headers).getBytes(StandardCharsets.US_ASCII));
         out.flush();
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int matched = 0;

@@ -1,32 +1,33 @@
 -- Keep a queued request's place (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head
--- (see queue.lua), then 8 the lock's name): extends its expiry by a lease, hands the lock over if
--- it is free (its holder's lease ran out, or a dead request was at the head), and answers where
--- the session stands: {1, position} still queued, {2, token, mode} it holds the lock (granted,
--- maybe long before: the message may have been lost), {0} neither (Redis lost the request, or
--- it expired).
+-- (see queue.lua), then 8 the lock's name, 9 the attempt id that queued): extends its expiry by
+-- a lease, hands the lock over if it is free (its holder's lease ran out, or a dead request was at
+-- the head), and answers where that place stands: {1, position} still queued, {2, token, mode}
+-- granted (maybe long before: the message may have been lost), {0} neither (Redis lost it, or it
+-- expired). Only a grant made to this place counts; another grant of the session is not its.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me, lease = ARGV[1], ARGV[2]
 local clock, nowMs = clockNow()
 local v = redis.call('HGET', e, me)
 if v then
   local f = fields(v, 5)
-  if tonumber(f[2]) > nowMs then
+  if f[3] == ARGV[9] and tonumber(f[2]) > nowMs then
     redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. f[3] .. '|' .. f[4] .. '|' .. f[5])
     redis.call('PEXPIRE', q, lease)
     redis.call('PEXPIRE', e, lease)
   end
 end
 advance(k, q, e, s, context(ARGV[8]), clock, nowMs)
-local cur = redis.call('HMGET', k, 'owner', 'token')
-if cur[1] == me then
+local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
+if cur[1] == me and cur[3] == ARGV[9] then
   return {2, cur[2], 'x'}
 end
 local mine = sharedOf(s, me, nowMs)
-if mine then
+if mine and mine[3] == ARGV[9] then
   return {2, mine[1], 's'}
 end
 local rank = redis.call('ZRANK', q, me)
-if rank and redis.call('HEXISTS', e, me) == 1 then
+v = redis.call('HGET', e, me)
+if rank and v and fields(v, 5)[3] == ARGV[9] then
   return {1, rank + 1}
 end
 return {0}

@@ -1,6 +1,7 @@
 -- Lock (KEYS: k, q, e, s of the lock, the quarantine marker; ARGV: the common head (see
 -- queue.lua), then 8 holder, 9 ask for replicas, 10 held ('1' if the session holds it now),
--- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name).
+-- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name,
+-- 17 the attempt id of the place the session believes it has in this lock's queue, or '').
 -- Answers:
 --   {1, token, fresh, replicas}: granted (fresh is 0 for a re-lock of a grant held);
 --   {0, holder, token, pttl, replicas}: WAIT for the grant with that token (held by holder for
@@ -19,7 +20,15 @@ if cur[1] == me and ARGV[10] == '1' then
   redis.call('PEXPIRE', k, lease)
   return {1, cur[2], 0, replicas(ARGV[9])}
 end
-local wasQueued = redis.call('HEXISTS', e, me) == 1
+local place = ARGV[17]
+-- A place of the session that it does not know of (one it gave up, or one whose answer was
+-- lost) is dropped: this request queues anew, at the back, with its own mode and attempt.
+local queued = redis.call('HGET', e, me)
+if queued and fields(queued, 5)[3] ~= place then
+  dropPlace(q, e, me)
+  queued = nil
+end
+local wasQueued = queued ~= nil
 local mine = sharedOf(s, me, nowMs)
 if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
@@ -33,7 +42,19 @@ if mine then
   if stale(me, me, mine[3], ARGV[11]) then
     return {0, mine[4], mine[1], mine[2] - nowMs, replicas(ARGV[9])}
   end
-  redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: grant anew
+  if place ~= '' and mine[3] == place then
+    return {1, mine[1], 1, replicas(ARGV[9])} -- the hand-over granted the place the session has
+  end
+  redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: let it go
+end
+if cur[1] == me then
+  if place ~= '' and cur[4] == place then
+    return {1, cur[2], 1, replicas(ARGV[9])} -- the hand-over granted the place the session has
+  end
+  -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
+  -- LOST): let it go, so that the queue gets it first, and this request is answered as any other.
+  redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+  cur[1] = nil
 end
 advance(k, q, e, s, ctx, clock, nowMs)
 cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')

@@ -139,7 +139,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
     end
-    redis.call('PUBLISH', ctx.granted .. f[4], head .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name)
+    redis.call('PUBLISH', ctx.granted .. f[4], head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name)
     granted = granted + 1
     if f[1] == 'x' then
       return granted

@@ -1,0 +1,124 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 17: connections that never finish their HTTP request are closed by the server's HTTP
+ * deadline, whichever way they stall, while browsers connect and lock meanwhile, and WebSockets
+ * that are merely quiet stay open. Real sockets on loopback; the attackers come from
+ * 127.0.0.10 to 127.0.0.12, each address below the per-address cap, so that only the deadline
+ * closes them.
+ */
+class SlowHeadAttackTest {
+
+    private static final Duration DEADLINE = Duration.ofSeconds(2);
+    /** Per attacking address and kind of stall: 3 addresses x 3 kinds x 60 = 540 connections. */
+    private static final int PER_ADDRESS_AND_KIND = Integer.getInteger("distlock.test.slowHeads", 60);
+    private static final List<String> ATTACKERS = List.of("127.0.0.10", "127.0.0.11", "127.0.0.12");
+
+    @Test
+    void unfinishedRequestsAreClosedByTheDeadlineWhileABrowserConnectsAndLocks() {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(DEADLINE).build());
+             WsClient before = WsClient.connect(server.webSocketUri())) {
+            before.request("{\"action\":\"connect\",\"param\":\"before\"}");
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", server.port());
+            long start = System.nanoTime();
+            List<SlowClients> attack = new ArrayList<>();
+            try {
+                for (SlowClients.Kind kind : SlowClients.Kind.values()) {
+                    attack.add(SlowClients.open(address, ATTACKERS, PER_ADDRESS_AND_KIND, kind));
+                }
+                long opened = attack.stream().mapToLong(SlowClients::size).sum();
+                Duration openedIn = Duration.ofNanos(System.nanoTime() - start);
+
+                // During the attack: a browser-like client connects and locks; the page is served.
+                try (WsClient browser = WsClient.connect(server.webSocketUri())) {
+                    assertThat(browser.request("{\"action\":\"connect\",\"param\":\"browser\"}").path("status").asText()).isEqualTo("OK");
+                    assertThat(browser.request("{\"action\":\"lock\",\"param\":\"doc\"}").path("status").asText()).isEqualTo("LOCKED");
+                    assertThat(Http.get(server.pageUri().resolve("/health")).statusCode()).isEqualTo(200);
+                    assertThat(attack.stream().mapToLong(SlowClients::closedCount).sum())
+                            .as("the browser was served while the attack was on").isLessThan(opened);
+                }
+
+                // Every unfinished connection is closed by the deadline, none before it.
+                await().atMost(DEADLINE.plus(Await.seconds(10))).pollInterval(Duration.ofMillis(100))
+                        .until(() -> attack.stream().mapToLong(SlowClients::closedCount).sum() == opened);
+                List<Duration> times = attack.stream().flatMap(a -> a.timesToClose().stream()).sorted().toList();
+                assertThat(times.get(0)).as("none closed before the deadline").isGreaterThanOrEqualTo(DEADLINE);
+                for (SlowClients kind : attack) {
+                    assertThat(kind.timesToClose().get(kind.size() - 1)).as("the last closed, " + kind.clients().get(0).kind)
+                            .isLessThan(DEADLINE.plus(Await.seconds(5)));
+                }
+                double timedOut = Http.metric(server.pageUri(), "distlock_server_http_timeouts_total");
+                assertThat(timedOut).as("counted").isGreaterThanOrEqualTo(opened);
+
+                System.out.printf("slow-head attack: %d connections from %d addresses (silent, partial head, trickling) opened"
+                        + " in %d ms; deadline %d ms; closed by it: %d of %d (metric %.0f); time to close min %d, median %d,"
+                        + " max %d ms%n", opened, ATTACKERS.size(), openedIn.toMillis(), DEADLINE.toMillis(), times.size(), opened,
+                        timedOut, times.get(0).toMillis(), times.get(times.size() / 2).toMillis(),
+                        times.get(times.size() - 1).toMillis());
+            } finally {
+                attack.forEach(SlowClients::close);
+            }
+
+            // The WebSocket that opened first, quiet for longer than the deadline, is still served.
+            assertThat(before.request("{\"action\":\"lock\",\"param\":\"doc\"}").path("status").asText())
+                    .as("the browser left; its lock was released").isEqualTo("LOCKED");
+            await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> Http.metric(server.pageUri(), "distlock_server_connections") <= 2); // the WebSocket, the scrape
+        }
+    }
+
+    @Test
+    void anIdleKeepAliveConnectionIsClosedByTheDeadlineAfterItsResponse() throws IOException {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(DEADLINE).build());
+             Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+            socket.setSoTimeout((int) DEADLINE.plus(Await.seconds(10)).toMillis());
+            InputStream in = socket.getInputStream();
+            for (int i = 0; i < 2; i++) { // two requests on one connection: keep-alive works
+                socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+            }
+            long answered = System.nanoTime();
+            assertThat(in.read()).as("closed, not answered again").isEqualTo(-1);
+            Duration idle = Duration.ofNanos(System.nanoTime() - answered);
+            assertThat(idle).isBetween(DEADLINE.minusMillis(500), DEADLINE.plus(Await.seconds(5)));
+        }
+    }
+
+    /** Reads one response with a Content-Length body; returns its head and body. */
+    private static String readResponse(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("closed in the middle of a response: " + head);
+            }
+            head.append((char) b);
+        }
+        int length = head.toString().lines().filter(l -> l.regionMatches(true, 0, "Content-Length:", 0, 15))
+                .mapToInt(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
+        byte[] body = in.readNBytes(length);
+        return head + new String(body, StandardCharsets.US_ASCII);
+    }
+}
