@@ -85,7 +85,7 @@ class BenchCommandTest {
         assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--server-pid", "1,2"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--server-pid");
         assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--scenario", "busy"))
-                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("uncontended, contended, mixed or idle");
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("uncontended, contended, mixed, shared or idle");
     }
 
     @Test
