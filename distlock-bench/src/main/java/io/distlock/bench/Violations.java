@@ -21,12 +21,12 @@ import java.util.Collection;
  *       once, must not be granted first. Between incompatible grants the first to arrive was the
  *       first granted; two shared requests may be granted together, and are not compared.</li>
  *   <li><b>FIFO, by position.</b> A request queued at position {@code p} had {@code p - 1}
- *       requests before it, every one granted before it or together with it, and none granted
- *       after it; so the grants before it number at least those seen before it was sent plus
- *       {@code p - 1}, and at most those asked for before its {@code QUEUED} arrived plus
- *       {@code p - 1}. This catches a request passed by, or passing, requests whose times
- *       overlapped its own. It holds while nobody leaves a queue without a grant, which in a
- *       bench run happens only at the end (a queued session is granted before it stops).</li>
+ *       requests before it, none granted yet when it was sent, every one granted before it or
+ *       together with it; so the grants that may have come no later than it number at least
+ *       those seen before it was sent plus {@code p - 1}. This catches a request that passed
+ *       requests whose times overlapped its own, where the check by time cannot tell who came
+ *       first. It holds while nobody leaves a queue without a grant, which in a bench run
+ *       happens only at the end (a queued session is granted before it stops).</li>
  * </ul>
  */
 final class Violations {
@@ -37,7 +37,7 @@ final class Violations {
     final long tokenRegressions;
     /** Queued requests granted after a request made once they were queued. */
     final long outOfOrder;
-    /** Queued requests granted with more or fewer grants before them than their position allows. */
+    /** Queued requests granted before requests that their position put before them. */
     final long misplaced;
     /** Grants checked. */
     final long grants;
@@ -257,7 +257,6 @@ final class Violations {
         Arrays.sort(grantedSorted);
         long[] grantedExclusive = g.sorted(g.granted, false);
         long[] sentShared = g.sorted(g.sent, true);
-        long[] releasedShared = g.sorted(g.released, true);
 
         for (int a = 0; a < g.size; a++) {
             int p = g.position[a];
@@ -272,19 +271,13 @@ final class Violations {
                 counts.outOfOrder++;
                 continue;
             }
-            // Ties of the nanosecond stamps are counted in a's favour: a bound that needs them is not proven.
+            // The p - 1 requests before a were granted before it or together with it, and none of them
+            // had been granted when a was sent. Ties of the nanosecond stamps count in a's favour.
             long seenBeforeSent = countBelow(grantedSorted, g.sent[a]);
-            long possiblyBefore;
-            long certainlyBefore;
-            if (g.shared[a]) {
-                possiblyBefore = countAtOrBelow(grantedExclusive, g.granted[a]) + countAtOrBelow(sentShared, g.granted[a]) - 1;
-                certainlyBefore = countBelow(grantedExclusive, g.granted[a]) + countBelow(releasedShared, g.sent[a]);
-            } else {
-                possiblyBefore = countAtOrBelow(grantedSorted, g.granted[a]) - 1;
-                certainlyBefore = countBelow(grantedSorted, g.granted[a]);
-            }
-            long askedBeforeJoined = countAtOrBelow(sentSorted, joinedBy) - 1;
-            if (possiblyBefore < seenBeforeSent + p - 1 || certainlyBefore > askedBeforeJoined + p - 1) {
+            long possiblyBefore = g.shared[a]
+                    ? countAtOrBelow(grantedExclusive, g.granted[a]) + countAtOrBelow(sentShared, g.granted[a]) - 1
+                    : countAtOrBelow(grantedSorted, g.granted[a]) - 1;
+            if (possiblyBefore < seenBeforeSent + p - 1) {
                 counts.misplaced++;
             }
         }

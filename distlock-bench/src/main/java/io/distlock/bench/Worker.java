@@ -101,11 +101,14 @@ final class Worker implements Target.Pushes {
         long now = System.nanoTime();
         lastActivity = now;
         phase.stats.lock.recordValue(now - requestStart);
-        synchronized (this) {
-            asking = false;
+        boolean bad = error != null || reply.status == Reply.Status.FAIL || reply.status == Reply.Status.OTHER
+                || reply.status == Reply.Status.QUEUED && !queue;
+        if (bad || reply.status != Reply.Status.QUEUED) {
+            synchronized (this) {
+                asking = false; // (a QUEUED clears it below, together with noting the place)
+            }
         }
-        if (error != null || reply.status == Reply.Status.FAIL || reply.status == Reply.Status.OTHER
-                || reply.status == Reply.Status.QUEUED && !queue) {
+        if (bad) {
             phase.error(error != null ? String.valueOf(error) : "lock answered " + reply);
             backOff();
             return;
@@ -123,6 +126,7 @@ final class Worker implements Target.Pushes {
             phase.stats.queued.increment();
             Grant early;
             synchronized (this) {
+                asking = false;
                 early = grantBeforeQueued;
                 grantBeforeQueued = null;
                 if (early == null) {
