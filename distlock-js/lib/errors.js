@@ -7,13 +7,16 @@ import { ClientCode } from './protocol.js';
  * `RATE_LIMITED`, ...), or one of the client's own: `TIMEOUT` (no reply in time; the
  * request may still take effect), `DISCONNECTED` (the connection closed while the request
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for),
- * `BAD_REPLY` (the server sent something this client cannot read).
+ * `BAD_REPLY` (the server sent something this client cannot read), `NOT_SUPPORTED` (the
+ * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
+ * lock's queue without the lock; `reason` says why: `timeout` or `backend`).
  */
 export class DistLockError extends Error {
   /**
    * @param {string} code the protocol's or the client's error code
    * @param {string} message for people
-   * @param {{reply?: object, cause?: unknown}} [details] the `FAIL` reply, the underlying error
+   * @param {{reply?: object, cause?: unknown, reason?: string}} [details] the `FAIL` reply (or
+   *   `CANCELLED` push), the underlying error, why a `CANCELLED` was
    */
   constructor(code, message, details = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -24,7 +27,21 @@ export class DistLockError extends Error {
       /** The server's reply, when the error is a `FAIL` reply. */
       this.reply = details.reply;
     }
+    if (details.reason !== undefined) {
+      /** For `CANCELLED`: why the request left the queue (`timeout`, `backend`). */
+      this.reason = details.reason;
+    }
   }
+}
+
+/**
+ * A request() that left the lock's queue without the lock: the server pushed `CANCELLED`
+ * (`push` is that frame), or its `timeout` passed while the client still waited itself.
+ */
+export function cancelledError(name, reason, push) {
+  const why = reason === 'timeout' ? 'its timeout passed' : `the server cancelled it (${reason})`;
+  return new DistLockError(ClientCode.CANCELLED, `gave up waiting for "${name}": ${why}`,
+    push === undefined ? { reason } : { reason, reply: push });
 }
 
 /** A lost connection (as opposed to a refusal): the session and its place in line are gone. */

@@ -1,7 +1,10 @@
 /**
- * The words of the distlock wire protocol (version 1), defined once. The protocol document
- * is the contract; this file only names what the client sends and reads.
+ * The words of the distlock wire protocol (versions 1 and 2), defined once. The protocol
+ * documents are the contract; this file only names what the client sends and reads.
  */
+
+/** The protocol version this client asks for in `connect`; a server without it answers without `version`. */
+export const PROTOCOL_VERSION = 2;
 
 /** The `action` of a request. */
 export const Action = Object.freeze({
@@ -11,17 +14,34 @@ export const Action = Object.freeze({
   UNLOCK: 'unlock',
   MLOCK: 'mlock',
   MUNLOCK: 'munlock',
+  /** Version 2: leave a lock's queue. */
+  CANCEL: 'cancel',
 });
 
-/** The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`) or a push (`RETRY`, `LOST`). */
+/**
+ * The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`; version 2: `QUEUED`) or a push
+ * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`).
+ */
 export const Status = Object.freeze({
   OK: 'OK',
   LOCKED: 'LOCKED',
   WAIT: 'WAIT',
+  QUEUED: 'QUEUED',
   RETRY: 'RETRY',
   LOST: 'LOST',
+  GRANTED: 'GRANTED',
+  CANCELLED: 'CANCELLED',
   FAIL: 'FAIL',
 });
+
+/** The `mode` of a version 2 lock: shared grants coexist, an exclusive one excludes all. */
+export const Mode = Object.freeze({
+  EXCLUSIVE: 'exclusive',
+  SHARED: 'shared',
+});
+
+/** The longest `timeout` (ms) a version 2 server accepts on a queued `lock`. */
+export const MAX_QUEUE_TIMEOUT_MS = 3_600_000;
 
 /** The `code` of a `FAIL` reply. Servers may add codes; the client passes unknown ones on. */
 export const FailCode = Object.freeze({
@@ -36,6 +56,8 @@ export const FailCode = Object.freeze({
   UNAUTHORIZED: 'UNAUTHORIZED',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  /** Version 2: `cancel` for a lock the session does not queue for. */
+  NOT_QUEUED: 'NOT_QUEUED',
 });
 
 /**
@@ -43,7 +65,10 @@ export const FailCode = Object.freeze({
  * request may still take effect), `DISCONNECTED` (the connection closed while the request
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for; the same
  * word as the protocol's, told apart by the absence of a reply), `BAD_REPLY` (the server
- * sent something this client cannot read), `FAIL` (a `FAIL` reply without a code).
+ * sent something this client cannot read), `FAIL` (a `FAIL` reply without a code),
+ * `NOT_SUPPORTED` (an option the server's protocol version lacks: shared mode, queueing and
+ * `cancel` on a version 1 server), `CANCELLED` (a request() left the lock's queue without
+ * the lock: the server pushed `CANCELLED`, or its `timeout` passed).
  */
 export const ClientCode = Object.freeze({
   TIMEOUT: 'TIMEOUT',
@@ -51,6 +76,8 @@ export const ClientCode = Object.freeze({
   NOT_CONNECTED: 'NOT_CONNECTED',
   BAD_REPLY: 'BAD_REPLY',
   FAIL: 'FAIL',
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
+  CANCELLED: 'CANCELLED',
 });
 
 /** Why a `lost` event fired: the server pushed `LOST`, or the connection closed. */
@@ -65,16 +92,22 @@ export const REPLY_STATUSES = Object.freeze({
   [Action.CLOSE]: [Status.OK],
   [Action.UNLOCK]: [Status.OK],
   [Action.MUNLOCK]: [Status.OK],
-  [Action.LOCK]: [Status.LOCKED, Status.WAIT],
+  [Action.LOCK]: [Status.LOCKED, Status.WAIT, Status.QUEUED],
   [Action.MLOCK]: [Status.LOCKED, Status.WAIT],
+  [Action.CANCEL]: [Status.OK],
 });
+
+/** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
+export function negotiatedVersion(reply) {
+  return Number.isInteger(reply.version) && reply.version >= PROTOCOL_VERSION ? PROTOCOL_VERSION : 1;
+}
 
 /** One request frame: the action, its `param` or `params`, and the id its reply will echo. */
 export function encodeRequest(action, fields, id) {
   return JSON.stringify({ action, ...fields, id });
 }
 
-/** The lock name of a `RETRY` or `LOST` push (servers that only fill `message` exist). */
+/** The lock name of a push (`RETRY`, `LOST`, `GRANTED`, `CANCELLED`; servers that only fill `message` exist). */
 export function pushedLock(message) {
   return message.lock ?? message.message;
 }

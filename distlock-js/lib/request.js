@@ -1,27 +1,41 @@
-import { ClientCode, FailCode, Status } from './protocol.js';
-import { DistLockError, isConnectionLoss, noSession } from './errors.js';
+import { ClientCode, FailCode, MAX_QUEUE_TIMEOUT_MS, Mode, Status } from './protocol.js';
+import { DistLockError, cancelledError, isConnectionLoss, noSession } from './errors.js';
 import { LockQueues } from './lock-queue.js';
-import { RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
+import { QueueWatchers, RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
+
+/** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
+const AGAIN = Symbol('again');
 
 /**
  * `request()`: wait for a lock, run a callback while holding it, release it; in the spirit
- * of the Web Locks API. Built on the client's `lock()`/`unlock()` and what it knows of the
- * session, which it reaches through `host`:
+ * of the Web Locks API. Built on the client's calls and what it knows of the session, which
+ * it reaches through `host`:
  *
- * - `lock(name)`, `unlock(name)`: the client's calls;
+ * - `lock(name, [options])`, `unlock(name)`, `cancel(name)`: the client's calls;
+ * - `version()`: the open session's protocol version (1 or 2), or undefined;
+ * - `unwantedGrant(requestId, name, keep)`: have a `GRANTED` for that queued request
+ *   unlocked when it comes (unless `keep()`); returns `{settled, forget}`;
+ * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined;
  * - `hasSession()`: a session is open on an open socket;
  * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
  * - `closes()`: how many connections were lost so far;
  * - `reportError(error)`: an `error` event.
  *
- * The client tells it about `RETRY` pushes ({@link LockRequests#retry}), and whenever the
- * session may have come or gone ({@link LockRequests#wakeAll}, {@link LockRequests#sessionChanged}).
+ * The client tells it about `RETRY`, `GRANTED` and `CANCELLED` pushes ({@link LockRequests#retry},
+ * {@link LockRequests#granted}, {@link LockRequests#cancelled}), and whenever the session may
+ * have come or gone ({@link LockRequests#wakeAll}, {@link LockRequests#sessionChanged}).
+ *
+ * How one request() waits depends on the session it asks in: on a version 2 server in the
+ * lock's queue (`lock` with `wait: true`, then `QUEUED` and the `GRANTED` push), on a version
+ * 1 server with `WAIT` and `RETRY`. It decides per session, so a reconnect to a server of
+ * another version is fine.
  */
 export class LockRequests {
   #host;
   #queues = new LockQueues();
   #retryWatchers = new RetryWatchers();
+  #queueWatchers = new QueueWatchers();
   /** request() calls waiting for a session (during connect() or a reconnect). */
   #sessionWaiters = new Set();
 
@@ -34,9 +48,25 @@ export class LockRequests {
     this.#retryWatchers.wake(lock);
   }
 
+  /** A `GRANTED` push for `lock` that no unwanted mark claimed: for the request() queued for it. */
+  granted(lock, detail) {
+    this.#queueWatchers.deliver(lock, { kind: 'granted', detail });
+  }
+
+  /** A `CANCELLED` push for `lock` that no unwanted mark claimed: the queued request() fails. */
+  cancelled(lock, reason, push) {
+    this.#queueWatchers.deliver(lock, { kind: 'cancelled', reason, push });
+  }
+
+  /** Whether a request() of this client holds or waits for `name`. */
+  wants(name) {
+    return this.#queues.has(name);
+  }
+
   /** The session closed or the connection is gone: every waiter looks again. */
   wakeAll() {
     this.#retryWatchers.wakeAll();
+    this.#queueWatchers.deliverAll({ kind: 'closed' });
   }
 
   /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
@@ -63,12 +93,15 @@ export class LockRequests {
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
-    const { signal, ifAvailable = false, mode = 'exclusive', steal = false } = options;
-    if (mode !== 'exclusive') {
-      throw new DOMException(`mode "${mode}" is not supported: distlock locks are exclusive`, 'NotSupportedError');
+    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout } = options;
+    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
     }
     if (steal) {
       throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
+    }
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
+      throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
     }
     if (signal?.aborted) {
       throw abortReason(signal);
@@ -80,14 +113,22 @@ export class LockRequests {
 
     const slot = this.#queues.enqueue(name);
     const attempt = newAttempt();
-    const token = await untilAborted(this.#acquire(name, slot, attempt, ifAvailable), signal, attempt.cancel);
+    const waitsFor = ifAvailable ? undefined : timeout;
+    const deadline = waitsFor === undefined ? undefined : Date.now() + waitsFor;
+    const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
+    let token;
+    try {
+      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline }), signal, attempt.cancel);
+    } finally {
+      clearTimeout(timer);
+    }
     if (token === null) {
       return callback(null);
     }
 
     let outcome;
     try {
-      outcome = { value: await callback(Object.freeze({ name, token })) };
+      outcome = { value: await callback(Object.freeze({ name, mode, token })) };
     } catch (error) {
       outcome = { error };
     }
@@ -113,7 +154,7 @@ export class LockRequests {
    * taken. Releases the slot itself unless it resolves with a token (then the caller
    * releases it after the callback).
    */
-  async #acquire(name, slot, attempt, ifAvailable) {
+  async #acquire(name, slot, attempt, how) {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
@@ -125,41 +166,156 @@ export class LockRequests {
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
 
-        // Watch for RETRY before asking: with some WebSocket implementations the push can
-        // be delivered right behind the WAIT reply, before our continuation runs.
-        const retry = this.#retryWatchers.watch(name);
-        let reply;
-        try {
-          reply = await this.#host.lock(name);
-        } catch (error) {
-          retry.dispose();
-          if (isConnectionLoss(error) && this.#host.sessionExpected()) {
-            continue; // the session is gone and with it our turn in line: ask the next session
-          }
-          throw error;
-        }
-        if (reply.status === Status.LOCKED) {
-          retry.dispose();
-          if (attempt.cancelled) {
-            // Aborted while the request was in flight: nobody will use this lock.
-            await this.#releaseAfterCallback(name, reply.token).catch((error) => this.#host.reportError(error));
-            throw attempt.reason;
-          }
-          return reply.token;
-        }
-        if (ifAvailable) {
-          retry.dispose();
-          slot.release();
-          return null;
-        }
-        // WAIT: sleep until the RETRY push, a dropped connection, close(), or abort.
-        await interruptible(attempt, retry.promise);
-        retry.dispose();
+        const answer = this.#host.version() >= 2
+          ? await this.#askQueue(name, slot, attempt, how)
+          : await this.#askAndRetry(name, attempt, how);
+        if (answer === AGAIN) continue;
+        if (answer === null) slot.release();
+        return answer;
       }
     } catch (error) {
       slot.release();
       throw error;
     }
+  }
+
+  /**
+   * One try on a version 1 session: `lock`, then `LOCKED` (the token), `WAIT` with
+   * `ifAvailable` (null), or `WAIT` and sleep until the `RETRY` push, a dropped connection,
+   * close(), or abort (AGAIN).
+   */
+  async #askAndRetry(name, attempt, { mode, ifAvailable }) {
+    if (mode === Mode.SHARED) {
+      throw new DOMException('mode "shared" needs a distlock server that speaks protocol version 2; this one speaks version 1',
+        'NotSupportedError');
+    }
+    // Watch for RETRY before asking: with some WebSocket implementations the push can
+    // be delivered right behind the WAIT reply, before our continuation runs.
+    const retry = this.#retryWatchers.watch(name);
+    try {
+      const reply = await this.#ask(name, undefined);
+      if (reply === AGAIN) return AGAIN;
+      if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
+      if (ifAvailable) return null;
+      await interruptible(attempt, retry.promise);
+      return AGAIN;
+    } finally {
+      retry.dispose();
+    }
+  }
+
+  /**
+   * One try on a version 2 session: `lock` with `wait: true` (and the time left of the
+   * timeout), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the queue. With
+   * `ifAvailable`, `lock` without `wait`: `LOCKED` or `WAIT` (null).
+   */
+  async #askQueue(name, slot, attempt, { mode, ifAvailable, deadline }) {
+    const options = mode === Mode.SHARED ? { mode } : {};
+    if (ifAvailable) {
+      const reply = await this.#ask(name, options);
+      if (reply === AGAIN) return AGAIN;
+      return reply.status === Status.LOCKED ? this.#tokenUnlessCancelled(name, attempt, reply.token) : null;
+    }
+    options.wait = true;
+    if (deadline !== undefined) {
+      const left = Math.ceil(deadline - Date.now());
+      if (left < 1) throw cancelledError(name, 'timeout');
+      options.timeout = left;
+    }
+    // Watch before asking: the GRANTED can come right behind the QUEUED. A RETRY is watched
+    // too, for a WAIT from a lock() that a subclass overrode without passing the options on.
+    const queue = this.#queueWatchers.watch(name);
+    const retry = this.#retryWatchers.watch(name);
+    attempt.onServer = true;
+    try {
+      const reply = await this.#ask(name, options);
+      if (reply === AGAIN) return AGAIN;
+      if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
+      if (reply.status === Status.WAIT) {
+        attempt.leaveServer(); // not queued: the server does not know the timeout
+        await interruptible(attempt, retry.promise);
+        return AGAIN;
+      }
+      return await this.#waitInQueue(name, slot, attempt, queue, reply.request);
+    } finally {
+      queue.dispose();
+      retry.dispose();
+      attempt.leaveServer();
+    }
+  }
+
+  /**
+   * Waits in the queue for `GRANTED` (the token), `CANCELLED` (rejects), or the end of the
+   * session (AGAIN: queue again in the next one). Aborted meanwhile: leaves the queue.
+   */
+  async #waitInQueue(name, slot, attempt, queue, requestId) {
+    for (;;) {
+      await interruptible(attempt, queue.ready());
+      if (attempt.cancelled) return this.#leaveQueue(name, slot, attempt, queue, requestId);
+      const event = queue.take();
+      if (event.kind === 'granted') return event.detail.token;
+      if (event.kind === 'cancelled') throw cancelledError(name, event.reason, event.push);
+      return AGAIN; // 'closed': the session and its place in the queue are gone
+    }
+  }
+
+  /**
+   * Aborted while queued: sends `cancel`, and makes sure that a grant which crossed the abort
+   * is unlocked. The slot stays taken until that is settled (or for one request timeout at
+   * most after a `NOT_QUEUED`), so that no other request() of this client asks for the lock
+   * meanwhile and is answered with the grant that is about to be released. Always throws
+   * the abort's reason.
+   */
+  async #leaveQueue(name, slot, attempt, queue, requestId) {
+    // All in one go, with nothing awaited: what came before is in `queue`, what comes after
+    // meets the unwanted mark.
+    queue.dispose();
+    const events = queue.drain();
+    const grant = events.find((event) => event.kind === 'granted');
+    if (grant !== undefined) {
+      await this.#releaseAfterCallback(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      throw attempt.reason;
+    }
+    if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
+    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
+    try {
+      await this.#host.cancel(name);
+      unwanted.forget(); // out of the queue: no grant will come
+    } catch (error) {
+      if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
+        // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
+        await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
+      } else if (isConnectionLoss(error)) {
+        unwanted.forget(); // the session and its queue place are gone
+      } else {
+        this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+      }
+    }
+    throw attempt.reason;
+  }
+
+  /** `lock` through the host; AGAIN if the session was lost meanwhile and another is coming. */
+  async #ask(name, options) {
+    try {
+      return await (options === undefined || Object.keys(options).length === 0
+        ? this.#host.lock(name)
+        : this.#host.lock(name, options));
+    } catch (error) {
+      if (isConnectionLoss(error) && this.#host.sessionExpected()) {
+        return AGAIN; // the session is gone and with it our turn in line: ask the next session
+      }
+      throw error;
+    }
+  }
+
+  /** The token of a grant, unless the request was aborted while it was asked for: then released. */
+  async #tokenUnlessCancelled(name, attempt, token) {
+    if (attempt.cancelled) {
+      // Aborted while the request was in flight: nobody will use this lock.
+      await this.#releaseAfterCallback(name, token).catch((error) => this.#host.reportError(error));
+      throw attempt.reason;
+    }
+    return token;
   }
 
   /**
@@ -202,4 +358,11 @@ export class LockRequests {
       this.#sessionWaiters.delete(waiter);
     }
   }
+}
+
+/** Resolves when `promise` does, or after `ms`, whichever is first. */
+function settledOrAfter(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

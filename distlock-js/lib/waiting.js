@@ -1,6 +1,6 @@
 /**
- * Small pieces for waiting that can be interrupted: RETRY watchers, and the cancellation
- * state of one request() (its AbortSignal).
+ * Small pieces for waiting that can be interrupted: RETRY watchers, queue watchers (version
+ * 2), and the cancellation state of one request() (its AbortSignal, its timeout).
  */
 
 /** Wake-up functions of request() calls waiting for a `RETRY` push, by lock name. */
@@ -41,20 +41,97 @@ export class RetryWatchers {
   }
 }
 
+/**
+ * What happens to a request() waiting in a lock's queue (version 2), by lock name: the
+ * `GRANTED` and `CANCELLED` pushes, and the end of the session. Events are kept until read,
+ * so one that arrives right behind the `QUEUED` reply (before the waiter's continuation
+ * runs) or while the waiter is busy is not missed.
+ *
+ * Events: `{kind: 'granted', detail}`, `{kind: 'cancelled', reason, push}`, `{kind: 'closed'}`.
+ */
+export class QueueWatchers {
+  #watchers = new Map();
+
+  /**
+   * Starts watching `name`: `ready()` resolves when an event is there, `take()` removes and
+   * returns the oldest (or undefined), `drain()` all of them; `dispose()` stops watching.
+   */
+  watch(name) {
+    let watchers = this.#watchers.get(name);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#watchers.set(name, watchers);
+    }
+    const events = [];
+    let wake = null;
+    const watcher = {
+      push: (event) => {
+        events.push(event);
+        wake?.();
+        wake = null;
+      },
+    };
+    watchers.add(watcher);
+    return {
+      ready: () => (events.length > 0 ? Promise.resolve() : new Promise((resolve) => { wake = resolve; })),
+      take: () => events.shift(),
+      drain: () => events.splice(0),
+      dispose: () => {
+        watchers.delete(watcher);
+        if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
+          this.#watchers.delete(name);
+        }
+      },
+    };
+  }
+
+  /** Tells the watchers of `name`; false if there are none. */
+  deliver(name, event) {
+    const watchers = this.#watchers.get(name);
+    if (watchers === undefined) return false;
+    for (const watcher of watchers) watcher.push(event);
+    return true;
+  }
+
+  deliverAll(event) {
+    for (const watchers of this.#watchers.values()) {
+      for (const watcher of watchers) watcher.push(event);
+    }
+  }
+}
+
 export function abortReason(signal) {
   return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
 }
 
-/** The cancellation state of one request(): abort sets it and interrupts the current wait. */
+/**
+ * The cancellation state of one request(): abort sets it and interrupts the current wait.
+ *
+ * Its timeout (`expire`) does the same, except while the request waits in a version 2
+ * server's queue (`onServer`): the server got the time that was left and will push
+ * `CANCELLED` itself. Should the request leave the server's queue without an answer (a
+ * dropped connection), `leaveServer()` applies an expiry that came meanwhile.
+ */
 export function newAttempt() {
   const attempt = {
     cancelled: false,
     reason: undefined,
     interrupt: null,
+    onServer: false,
+    expired: undefined,
     cancel: (reason) => {
+      if (attempt.cancelled) return;
       attempt.cancelled = true;
       attempt.reason = reason;
       attempt.interrupt?.();
+    },
+    expire: (reason) => {
+      attempt.expired = reason;
+      if (!attempt.onServer) attempt.cancel(reason);
+    },
+    leaveServer: () => {
+      attempt.onServer = false;
+      if (attempt.expired !== undefined) attempt.cancel(attempt.expired);
     },
   };
   return attempt;

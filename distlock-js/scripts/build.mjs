@@ -16,22 +16,27 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The module documentation that heads the bundle (a bundler drops the entry's own comments). */
 const BANNER = `/**
- * distlock JavaScript client: named, exclusive locks shared by every browser (and server)
- * connected to a distlock server, over one WebSocket.
+ * distlock JavaScript client: named locks, exclusive or shared, shared by every browser (and
+ * server) connected to a distlock server, over one WebSocket.
  *
  * GENERATED from lib/*.js by scripts/build.mjs (\`npm run build\`): edit those, not this file.
  *
- * The wire protocol (version 1) is the contract; this file only speaks it. Three facts of
- * that protocol shape everything below:
+ * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
+ * of that protocol that shape everything below:
  *
  * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session. So this client
- *   never queues commands while disconnected and never replays them after a reconnect:
- *   it rejects what was pending, reports every held lock as \`lost\`, opens a new session
- *   and lets the application decide what to lock again.
+ *   When the socket drops, the server releases every lock of the session (and its places
+ *   in queues). So this client never queues commands while disconnected and never replays
+ *   them after a reconnect: it rejects what was pending, reports every held lock as
+ *   \`lost\`, opens a new session and lets the application decide what to lock again.
  * - \`lock\` never blocks: the answer is \`LOCKED\` or \`WAIT\`, and after \`WAIT\` the server pushes
  *   one \`RETRY\` when the lock becomes free. \`request()\` turns that into "wait, run, release".
- * - Replies carry the \`id\` of their request; pushes (\`RETRY\`, \`LOST\`) carry none.
+ * - \`connect\` asks for version 2. A version 2 server says so in its reply, and then also
+ *   queues: \`lock\` with \`wait: true\` answers \`QUEUED\` and pushes \`GRANTED\` (or \`CANCELLED\`)
+ *   later, first come first served across sessions and nodes; \`request()\` waits that way
+ *   there. A server that does not say so gets exactly version 1.
+ * - Replies carry the \`id\` of their request; pushes (\`RETRY\`, \`LOST\`, \`GRANTED\`,
+ *   \`CANCELLED\`) carry none (\`GRANTED\` names the queued request in \`request\`).
  *
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.

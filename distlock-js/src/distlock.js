@@ -1,20 +1,25 @@
 /**
- * distlock JavaScript client: named, exclusive locks shared by every browser (and server)
- * connected to a distlock server, over one WebSocket.
+ * distlock JavaScript client: named locks, exclusive or shared, shared by every browser (and
+ * server) connected to a distlock server, over one WebSocket.
  *
  * GENERATED from lib/*.js by scripts/build.mjs (`npm run build`): edit those, not this file.
  *
- * The wire protocol (version 1) is the contract; this file only speaks it. Three facts of
- * that protocol shape everything below:
+ * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
+ * of that protocol that shape everything below:
  *
  * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session. So this client
- *   never queues commands while disconnected and never replays them after a reconnect:
- *   it rejects what was pending, reports every held lock as `lost`, opens a new session
- *   and lets the application decide what to lock again.
+ *   When the socket drops, the server releases every lock of the session (and its places
+ *   in queues). So this client never queues commands while disconnected and never replays
+ *   them after a reconnect: it rejects what was pending, reports every held lock as
+ *   `lost`, opens a new session and lets the application decide what to lock again.
  * - `lock` never blocks: the answer is `LOCKED` or `WAIT`, and after `WAIT` the server pushes
  *   one `RETRY` when the lock becomes free. `request()` turns that into "wait, run, release".
- * - Replies carry the `id` of their request; pushes (`RETRY`, `LOST`) carry none.
+ * - `connect` asks for version 2. A version 2 server says so in its reply, and then also
+ *   queues: `lock` with `wait: true` answers `QUEUED` and pushes `GRANTED` (or `CANCELLED`)
+ *   later, first come first served across sessions and nodes; `request()` waits that way
+ *   there. A server that does not say so gets exactly version 1.
+ * - Replies carry the `id` of their request; pushes (`RETRY`, `LOST`, `GRANTED`,
+ *   `CANCELLED`) carry none (`GRANTED` names the queued request in `request`).
  *
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
@@ -26,9 +31,12 @@
  * @module distlock
  */
 /**
- * The words of the distlock wire protocol (version 1), defined once. The protocol document
- * is the contract; this file only names what the client sends and reads.
+ * The words of the distlock wire protocol (versions 1 and 2), defined once. The protocol
+ * documents are the contract; this file only names what the client sends and reads.
  */
+
+/** The protocol version this client asks for in `connect`; a server without it answers without `version`. */
+const PROTOCOL_VERSION = 2;
 
 /** The `action` of a request. */
 const Action = Object.freeze({
@@ -38,17 +46,34 @@ const Action = Object.freeze({
   UNLOCK: 'unlock',
   MLOCK: 'mlock',
   MUNLOCK: 'munlock',
+  /** Version 2: leave a lock's queue. */
+  CANCEL: 'cancel',
 });
 
-/** The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`) or a push (`RETRY`, `LOST`). */
+/**
+ * The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`; version 2: `QUEUED`) or a push
+ * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`).
+ */
 const Status = Object.freeze({
   OK: 'OK',
   LOCKED: 'LOCKED',
   WAIT: 'WAIT',
+  QUEUED: 'QUEUED',
   RETRY: 'RETRY',
   LOST: 'LOST',
+  GRANTED: 'GRANTED',
+  CANCELLED: 'CANCELLED',
   FAIL: 'FAIL',
 });
+
+/** The `mode` of a version 2 lock: shared grants coexist, an exclusive one excludes all. */
+const Mode = Object.freeze({
+  EXCLUSIVE: 'exclusive',
+  SHARED: 'shared',
+});
+
+/** The longest `timeout` (ms) a version 2 server accepts on a queued `lock`. */
+const MAX_QUEUE_TIMEOUT_MS = 3_600_000;
 
 /** The `code` of a `FAIL` reply. Servers may add codes; the client passes unknown ones on. */
 const FailCode = Object.freeze({
@@ -63,6 +88,8 @@ const FailCode = Object.freeze({
   UNAUTHORIZED: 'UNAUTHORIZED',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  /** Version 2: `cancel` for a lock the session does not queue for. */
+  NOT_QUEUED: 'NOT_QUEUED',
 });
 
 /**
@@ -70,7 +97,10 @@ const FailCode = Object.freeze({
  * request may still take effect), `DISCONNECTED` (the connection closed while the request
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for; the same
  * word as the protocol's, told apart by the absence of a reply), `BAD_REPLY` (the server
- * sent something this client cannot read), `FAIL` (a `FAIL` reply without a code).
+ * sent something this client cannot read), `FAIL` (a `FAIL` reply without a code),
+ * `NOT_SUPPORTED` (an option the server's protocol version lacks: shared mode, queueing and
+ * `cancel` on a version 1 server), `CANCELLED` (a request() left the lock's queue without
+ * the lock: the server pushed `CANCELLED`, or its `timeout` passed).
  */
 const ClientCode = Object.freeze({
   TIMEOUT: 'TIMEOUT',
@@ -78,6 +108,8 @@ const ClientCode = Object.freeze({
   NOT_CONNECTED: 'NOT_CONNECTED',
   BAD_REPLY: 'BAD_REPLY',
   FAIL: 'FAIL',
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
+  CANCELLED: 'CANCELLED',
 });
 
 /** Why a `lost` event fired: the server pushed `LOST`, or the connection closed. */
@@ -92,16 +124,22 @@ const REPLY_STATUSES = Object.freeze({
   [Action.CLOSE]: [Status.OK],
   [Action.UNLOCK]: [Status.OK],
   [Action.MUNLOCK]: [Status.OK],
-  [Action.LOCK]: [Status.LOCKED, Status.WAIT],
+  [Action.LOCK]: [Status.LOCKED, Status.WAIT, Status.QUEUED],
   [Action.MLOCK]: [Status.LOCKED, Status.WAIT],
+  [Action.CANCEL]: [Status.OK],
 });
+
+/** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
+function negotiatedVersion(reply) {
+  return Number.isInteger(reply.version) && reply.version >= PROTOCOL_VERSION ? PROTOCOL_VERSION : 1;
+}
 
 /** One request frame: the action, its `param` or `params`, and the id its reply will echo. */
 function encodeRequest(action, fields, id) {
   return JSON.stringify({ action, ...fields, id });
 }
 
-/** The lock name of a `RETRY` or `LOST` push (servers that only fill `message` exist). */
+/** The lock name of a push (`RETRY`, `LOST`, `GRANTED`, `CANCELLED`; servers that only fill `message` exist). */
 function pushedLock(message) {
   return message.lock ?? message.message;
 }
@@ -118,13 +156,16 @@ function describeClose(code, reason) {
  * `RATE_LIMITED`, ...), or one of the client's own: `TIMEOUT` (no reply in time; the
  * request may still take effect), `DISCONNECTED` (the connection closed while the request
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for),
- * `BAD_REPLY` (the server sent something this client cannot read).
+ * `BAD_REPLY` (the server sent something this client cannot read), `NOT_SUPPORTED` (the
+ * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
+ * lock's queue without the lock; `reason` says why: `timeout` or `backend`).
  */
 class DistLockError extends Error {
   /**
    * @param {string} code the protocol's or the client's error code
    * @param {string} message for people
-   * @param {{reply?: object, cause?: unknown}} [details] the `FAIL` reply, the underlying error
+   * @param {{reply?: object, cause?: unknown, reason?: string}} [details] the `FAIL` reply (or
+   *   `CANCELLED` push), the underlying error, why a `CANCELLED` was
    */
   constructor(code, message, details = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -135,7 +176,21 @@ class DistLockError extends Error {
       /** The server's reply, when the error is a `FAIL` reply. */
       this.reply = details.reply;
     }
+    if (details.reason !== undefined) {
+      /** For `CANCELLED`: why the request left the queue (`timeout`, `backend`). */
+      this.reason = details.reason;
+    }
   }
+}
+
+/**
+ * A request() that left the lock's queue without the lock: the server pushed `CANCELLED`
+ * (`push` is that frame), or its `timeout` passed while the client still waited itself.
+ */
+function cancelledError(name, reason, push) {
+  const why = reason === 'timeout' ? 'its timeout passed' : `the server cancelled it (${reason})`;
+  return new DistLockError(ClientCode.CANCELLED, `gave up waiting for "${name}": ${why}`,
+    push === undefined ? { reason } : { reason, reply: push });
 }
 
 /** A lost connection (as opposed to a refusal): the session and its place in line are gone. */
@@ -149,6 +204,122 @@ function noSession(code) {
   return code === ClientCode.DISCONNECTED
     ? new DistLockError(code, 'the connection was lost while waiting for the lock, and no new session is being opened')
     : new DistLockError(code, 'not connected: call connect() first');
+}
+
+/**
+ * The version 2 fields of a `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
+ *
+ * Defaults are left out (`mode: 'exclusive'`, `wait: false`), so a call without options, or
+ * with only the defaults, sends exactly the version 1 frame. On a version 1 session
+ * (`version` 1) the options that version lacks throw `NOT_SUPPORTED`: a version 2 server
+ * would refuse them, and a version 1 server would ignore them, which is worse.
+ *
+ * @param {{mode?: string, wait?: boolean, timeout?: number}} options
+ * @param {{queue: boolean, version: number | undefined}} how
+ * @returns {{mode?: 'shared', wait?: true, timeout?: number}}
+ */
+function lockFields(options, { queue, version }) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('lock options must be an object');
+  }
+  const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
+  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
+  }
+  const fields = {};
+  if (mode === Mode.SHARED) fields.mode = mode;
+  if (queue) {
+    if (typeof wait !== 'boolean') {
+      throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
+    }
+    if (timeout !== undefined) {
+      if (!wait) throw new TypeError('timeout is only allowed with wait: true');
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
+        throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
+      }
+      fields.timeout = timeout;
+    }
+    if (wait) fields.wait = true;
+  }
+  const asked = Object.keys(fields);
+  if (version === 1 && asked.length > 0) {
+    throw notSupported(asked.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
+  }
+  return fields;
+}
+
+/** The error for an option or action a version 1 server does not have. */
+function notSupported(what) {
+  return new DistLockError(ClientCode.NOT_SUPPORTED,
+    `${what} needs protocol version 2, and this server speaks version 1`);
+}
+
+/**
+ * Queued requests nobody waits for any more (version 2): a request() aborted while queued, a
+ * queued lock() whose reply came after its call timed out. A `GRANTED` for one of them must
+ * be unlocked when it comes, unless the lock is wanted again by then (`keep()`).
+ *
+ * Marks are by the `id` of the `lock` request that queued, which `GRANTED` names in
+ * `request`. A mark ends with its grant ({@link UnwantedGrants#take}), a `CANCELLED` for its
+ * lock or the end of the session ({@link UnwantedGrants#settle}), or `forget()` (the queue
+ * place is known to be gone: `cancel` answered `OK`).
+ */
+class UnwantedGrants {
+  /** request id to `{name, keep, settle}`. */
+  #marks = new Map();
+
+  /**
+   * Marks the queued request `requestId` for `name` as unwanted.
+   *
+   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {string} name the lock name
+   * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
+   * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
+   *   ends, however it ends; `forget()` ends it
+   */
+  mark(requestId, name, keep) {
+    let settle;
+    const settled = new Promise((resolve) => { settle = resolve; });
+    this.#marks.set(requestId, { name, keep, settle });
+    const forget = () => {
+      if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
+      settle();
+    };
+    return { settled, forget };
+  }
+
+  /**
+   * Removes and returns the mark a `GRANTED` push meets: by its `request`, or by lock name
+   * when the server left `request` out. Undefined if the grant is wanted.
+   *
+   * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
+   */
+  take(requestId, name) {
+    const id = requestId ?? this.#idFor(name);
+    const mark = this.#marks.get(id);
+    if (mark !== undefined) this.#marks.delete(id);
+    return mark;
+  }
+
+  /** Ends the marks for `name` (every mark without a name): true if there was one. */
+  settle(name) {
+    let found = false;
+    for (const [id, mark] of this.#marks) {
+      if (name === undefined || mark.name === name) {
+        this.#marks.delete(id);
+        mark.settle();
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  #idFor(name) {
+    for (const [id, mark] of this.#marks) {
+      if (mark.name === name) return id;
+    }
+    return undefined;
+  }
 }
 
 /** Default reconnect backoff: first attempt after 0.25-0.5 s, never more than 30 s apart. */
@@ -622,8 +793,8 @@ class LockQueues {
 }
 
 /**
- * Small pieces for waiting that can be interrupted: RETRY watchers, and the cancellation
- * state of one request() (its AbortSignal).
+ * Small pieces for waiting that can be interrupted: RETRY watchers, queue watchers (version
+ * 2), and the cancellation state of one request() (its AbortSignal, its timeout).
  */
 
 /** Wake-up functions of request() calls waiting for a `RETRY` push, by lock name. */
@@ -664,20 +835,97 @@ class RetryWatchers {
   }
 }
 
+/**
+ * What happens to a request() waiting in a lock's queue (version 2), by lock name: the
+ * `GRANTED` and `CANCELLED` pushes, and the end of the session. Events are kept until read,
+ * so one that arrives right behind the `QUEUED` reply (before the waiter's continuation
+ * runs) or while the waiter is busy is not missed.
+ *
+ * Events: `{kind: 'granted', detail}`, `{kind: 'cancelled', reason, push}`, `{kind: 'closed'}`.
+ */
+class QueueWatchers {
+  #watchers = new Map();
+
+  /**
+   * Starts watching `name`: `ready()` resolves when an event is there, `take()` removes and
+   * returns the oldest (or undefined), `drain()` all of them; `dispose()` stops watching.
+   */
+  watch(name) {
+    let watchers = this.#watchers.get(name);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#watchers.set(name, watchers);
+    }
+    const events = [];
+    let wake = null;
+    const watcher = {
+      push: (event) => {
+        events.push(event);
+        wake?.();
+        wake = null;
+      },
+    };
+    watchers.add(watcher);
+    return {
+      ready: () => (events.length > 0 ? Promise.resolve() : new Promise((resolve) => { wake = resolve; })),
+      take: () => events.shift(),
+      drain: () => events.splice(0),
+      dispose: () => {
+        watchers.delete(watcher);
+        if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
+          this.#watchers.delete(name);
+        }
+      },
+    };
+  }
+
+  /** Tells the watchers of `name`; false if there are none. */
+  deliver(name, event) {
+    const watchers = this.#watchers.get(name);
+    if (watchers === undefined) return false;
+    for (const watcher of watchers) watcher.push(event);
+    return true;
+  }
+
+  deliverAll(event) {
+    for (const watchers of this.#watchers.values()) {
+      for (const watcher of watchers) watcher.push(event);
+    }
+  }
+}
+
 function abortReason(signal) {
   return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
 }
 
-/** The cancellation state of one request(): abort sets it and interrupts the current wait. */
+/**
+ * The cancellation state of one request(): abort sets it and interrupts the current wait.
+ *
+ * Its timeout (`expire`) does the same, except while the request waits in a version 2
+ * server's queue (`onServer`): the server got the time that was left and will push
+ * `CANCELLED` itself. Should the request leave the server's queue without an answer (a
+ * dropped connection), `leaveServer()` applies an expiry that came meanwhile.
+ */
 function newAttempt() {
   const attempt = {
     cancelled: false,
     reason: undefined,
     interrupt: null,
+    onServer: false,
+    expired: undefined,
     cancel: (reason) => {
+      if (attempt.cancelled) return;
       attempt.cancelled = true;
       attempt.reason = reason;
       attempt.interrupt?.();
+    },
+    expire: (reason) => {
+      attempt.expired = reason;
+      if (!attempt.onServer) attempt.cancel(reason);
+    },
+    leaveServer: () => {
+      attempt.onServer = false;
+      if (attempt.expired !== undefined) attempt.cancel(attempt.expired);
     },
   };
   return attempt;
@@ -711,25 +959,39 @@ function untilAborted(promise, signal, onAbort) {
   });
 }
 
+/** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
+const AGAIN = Symbol('again');
+
 /**
  * `request()`: wait for a lock, run a callback while holding it, release it; in the spirit
- * of the Web Locks API. Built on the client's `lock()`/`unlock()` and what it knows of the
- * session, which it reaches through `host`:
+ * of the Web Locks API. Built on the client's calls and what it knows of the session, which
+ * it reaches through `host`:
  *
- * - `lock(name)`, `unlock(name)`: the client's calls;
+ * - `lock(name, [options])`, `unlock(name)`, `cancel(name)`: the client's calls;
+ * - `version()`: the open session's protocol version (1 or 2), or undefined;
+ * - `unwantedGrant(requestId, name, keep)`: have a `GRANTED` for that queued request
+ *   unlocked when it comes (unless `keep()`); returns `{settled, forget}`;
+ * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined;
  * - `hasSession()`: a session is open on an open socket;
  * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
  * - `closes()`: how many connections were lost so far;
  * - `reportError(error)`: an `error` event.
  *
- * The client tells it about `RETRY` pushes ({@link LockRequests#retry}), and whenever the
- * session may have come or gone ({@link LockRequests#wakeAll}, {@link LockRequests#sessionChanged}).
+ * The client tells it about `RETRY`, `GRANTED` and `CANCELLED` pushes ({@link LockRequests#retry},
+ * {@link LockRequests#granted}, {@link LockRequests#cancelled}), and whenever the session may
+ * have come or gone ({@link LockRequests#wakeAll}, {@link LockRequests#sessionChanged}).
+ *
+ * How one request() waits depends on the session it asks in: on a version 2 server in the
+ * lock's queue (`lock` with `wait: true`, then `QUEUED` and the `GRANTED` push), on a version
+ * 1 server with `WAIT` and `RETRY`. It decides per session, so a reconnect to a server of
+ * another version is fine.
  */
 class LockRequests {
   #host;
   #queues = new LockQueues();
   #retryWatchers = new RetryWatchers();
+  #queueWatchers = new QueueWatchers();
   /** request() calls waiting for a session (during connect() or a reconnect). */
   #sessionWaiters = new Set();
 
@@ -742,9 +1004,25 @@ class LockRequests {
     this.#retryWatchers.wake(lock);
   }
 
+  /** A `GRANTED` push for `lock` that no unwanted mark claimed: for the request() queued for it. */
+  granted(lock, detail) {
+    this.#queueWatchers.deliver(lock, { kind: 'granted', detail });
+  }
+
+  /** A `CANCELLED` push for `lock` that no unwanted mark claimed: the queued request() fails. */
+  cancelled(lock, reason, push) {
+    this.#queueWatchers.deliver(lock, { kind: 'cancelled', reason, push });
+  }
+
+  /** Whether a request() of this client holds or waits for `name`. */
+  wants(name) {
+    return this.#queues.has(name);
+  }
+
   /** The session closed or the connection is gone: every waiter looks again. */
   wakeAll() {
     this.#retryWatchers.wakeAll();
+    this.#queueWatchers.deliverAll({ kind: 'closed' });
   }
 
   /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
@@ -771,12 +1049,15 @@ class LockRequests {
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
-    const { signal, ifAvailable = false, mode = 'exclusive', steal = false } = options;
-    if (mode !== 'exclusive') {
-      throw new DOMException(`mode "${mode}" is not supported: distlock locks are exclusive`, 'NotSupportedError');
+    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout } = options;
+    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
     }
     if (steal) {
       throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
+    }
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
+      throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
     }
     if (signal?.aborted) {
       throw abortReason(signal);
@@ -788,14 +1069,22 @@ class LockRequests {
 
     const slot = this.#queues.enqueue(name);
     const attempt = newAttempt();
-    const token = await untilAborted(this.#acquire(name, slot, attempt, ifAvailable), signal, attempt.cancel);
+    const waitsFor = ifAvailable ? undefined : timeout;
+    const deadline = waitsFor === undefined ? undefined : Date.now() + waitsFor;
+    const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
+    let token;
+    try {
+      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline }), signal, attempt.cancel);
+    } finally {
+      clearTimeout(timer);
+    }
     if (token === null) {
       return callback(null);
     }
 
     let outcome;
     try {
-      outcome = { value: await callback(Object.freeze({ name, token })) };
+      outcome = { value: await callback(Object.freeze({ name, mode, token })) };
     } catch (error) {
       outcome = { error };
     }
@@ -821,7 +1110,7 @@ class LockRequests {
    * taken. Releases the slot itself unless it resolves with a token (then the caller
    * releases it after the callback).
    */
-  async #acquire(name, slot, attempt, ifAvailable) {
+  async #acquire(name, slot, attempt, how) {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
@@ -833,41 +1122,156 @@ class LockRequests {
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
 
-        // Watch for RETRY before asking: with some WebSocket implementations the push can
-        // be delivered right behind the WAIT reply, before our continuation runs.
-        const retry = this.#retryWatchers.watch(name);
-        let reply;
-        try {
-          reply = await this.#host.lock(name);
-        } catch (error) {
-          retry.dispose();
-          if (isConnectionLoss(error) && this.#host.sessionExpected()) {
-            continue; // the session is gone and with it our turn in line: ask the next session
-          }
-          throw error;
-        }
-        if (reply.status === Status.LOCKED) {
-          retry.dispose();
-          if (attempt.cancelled) {
-            // Aborted while the request was in flight: nobody will use this lock.
-            await this.#releaseAfterCallback(name, reply.token).catch((error) => this.#host.reportError(error));
-            throw attempt.reason;
-          }
-          return reply.token;
-        }
-        if (ifAvailable) {
-          retry.dispose();
-          slot.release();
-          return null;
-        }
-        // WAIT: sleep until the RETRY push, a dropped connection, close(), or abort.
-        await interruptible(attempt, retry.promise);
-        retry.dispose();
+        const answer = this.#host.version() >= 2
+          ? await this.#askQueue(name, slot, attempt, how)
+          : await this.#askAndRetry(name, attempt, how);
+        if (answer === AGAIN) continue;
+        if (answer === null) slot.release();
+        return answer;
       }
     } catch (error) {
       slot.release();
       throw error;
     }
+  }
+
+  /**
+   * One try on a version 1 session: `lock`, then `LOCKED` (the token), `WAIT` with
+   * `ifAvailable` (null), or `WAIT` and sleep until the `RETRY` push, a dropped connection,
+   * close(), or abort (AGAIN).
+   */
+  async #askAndRetry(name, attempt, { mode, ifAvailable }) {
+    if (mode === Mode.SHARED) {
+      throw new DOMException('mode "shared" needs a distlock server that speaks protocol version 2; this one speaks version 1',
+        'NotSupportedError');
+    }
+    // Watch for RETRY before asking: with some WebSocket implementations the push can
+    // be delivered right behind the WAIT reply, before our continuation runs.
+    const retry = this.#retryWatchers.watch(name);
+    try {
+      const reply = await this.#ask(name, undefined);
+      if (reply === AGAIN) return AGAIN;
+      if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
+      if (ifAvailable) return null;
+      await interruptible(attempt, retry.promise);
+      return AGAIN;
+    } finally {
+      retry.dispose();
+    }
+  }
+
+  /**
+   * One try on a version 2 session: `lock` with `wait: true` (and the time left of the
+   * timeout), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the queue. With
+   * `ifAvailable`, `lock` without `wait`: `LOCKED` or `WAIT` (null).
+   */
+  async #askQueue(name, slot, attempt, { mode, ifAvailable, deadline }) {
+    const options = mode === Mode.SHARED ? { mode } : {};
+    if (ifAvailable) {
+      const reply = await this.#ask(name, options);
+      if (reply === AGAIN) return AGAIN;
+      return reply.status === Status.LOCKED ? this.#tokenUnlessCancelled(name, attempt, reply.token) : null;
+    }
+    options.wait = true;
+    if (deadline !== undefined) {
+      const left = Math.ceil(deadline - Date.now());
+      if (left < 1) throw cancelledError(name, 'timeout');
+      options.timeout = left;
+    }
+    // Watch before asking: the GRANTED can come right behind the QUEUED. A RETRY is watched
+    // too, for a WAIT from a lock() that a subclass overrode without passing the options on.
+    const queue = this.#queueWatchers.watch(name);
+    const retry = this.#retryWatchers.watch(name);
+    attempt.onServer = true;
+    try {
+      const reply = await this.#ask(name, options);
+      if (reply === AGAIN) return AGAIN;
+      if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
+      if (reply.status === Status.WAIT) {
+        attempt.leaveServer(); // not queued: the server does not know the timeout
+        await interruptible(attempt, retry.promise);
+        return AGAIN;
+      }
+      return await this.#waitInQueue(name, slot, attempt, queue, reply.request);
+    } finally {
+      queue.dispose();
+      retry.dispose();
+      attempt.leaveServer();
+    }
+  }
+
+  /**
+   * Waits in the queue for `GRANTED` (the token), `CANCELLED` (rejects), or the end of the
+   * session (AGAIN: queue again in the next one). Aborted meanwhile: leaves the queue.
+   */
+  async #waitInQueue(name, slot, attempt, queue, requestId) {
+    for (;;) {
+      await interruptible(attempt, queue.ready());
+      if (attempt.cancelled) return this.#leaveQueue(name, slot, attempt, queue, requestId);
+      const event = queue.take();
+      if (event.kind === 'granted') return event.detail.token;
+      if (event.kind === 'cancelled') throw cancelledError(name, event.reason, event.push);
+      return AGAIN; // 'closed': the session and its place in the queue are gone
+    }
+  }
+
+  /**
+   * Aborted while queued: sends `cancel`, and makes sure that a grant which crossed the abort
+   * is unlocked. The slot stays taken until that is settled (or for one request timeout at
+   * most after a `NOT_QUEUED`), so that no other request() of this client asks for the lock
+   * meanwhile and is answered with the grant that is about to be released. Always throws
+   * the abort's reason.
+   */
+  async #leaveQueue(name, slot, attempt, queue, requestId) {
+    // All in one go, with nothing awaited: what came before is in `queue`, what comes after
+    // meets the unwanted mark.
+    queue.dispose();
+    const events = queue.drain();
+    const grant = events.find((event) => event.kind === 'granted');
+    if (grant !== undefined) {
+      await this.#releaseAfterCallback(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      throw attempt.reason;
+    }
+    if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
+    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
+    try {
+      await this.#host.cancel(name);
+      unwanted.forget(); // out of the queue: no grant will come
+    } catch (error) {
+      if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
+        // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
+        await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
+      } else if (isConnectionLoss(error)) {
+        unwanted.forget(); // the session and its queue place are gone
+      } else {
+        this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+      }
+    }
+    throw attempt.reason;
+  }
+
+  /** `lock` through the host; AGAIN if the session was lost meanwhile and another is coming. */
+  async #ask(name, options) {
+    try {
+      return await (options === undefined || Object.keys(options).length === 0
+        ? this.#host.lock(name)
+        : this.#host.lock(name, options));
+    } catch (error) {
+      if (isConnectionLoss(error) && this.#host.sessionExpected()) {
+        return AGAIN; // the session is gone and with it our turn in line: ask the next session
+      }
+      throw error;
+    }
+  }
+
+  /** The token of a grant, unless the request was aborted while it was asked for: then released. */
+  async #tokenUnlessCancelled(name, attempt, token) {
+    if (attempt.cancelled) {
+      // Aborted while the request was in flight: nobody will use this lock.
+      await this.#releaseAfterCallback(name, token).catch((error) => this.#host.reportError(error));
+      throw attempt.reason;
+    }
+    return token;
   }
 
   /**
@@ -912,22 +1316,39 @@ class LockRequests {
   }
 }
 
-// Over 400 lines on purpose: about half of it is the public API's documentation, which
-// belongs next to the methods it documents. The logic lives in the modules imported here.
+/** Resolves when `promise` does, or after `ms`, whichever is first. */
+function settledOrAfter(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Some 600 lines on purpose: about half of it is the public API's documentation, which
+// belongs next to the methods it documents. The logic lives in the modules imported here;
+// what stays is the session: what it holds, the replies and pushes that change that.
 
 /**
  * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
  * `unlock()` or the higher-level `request()`.
  *
+ * `connect` asks for protocol version 2; a server that answers without `version` speaks
+ * version 1, and the session then uses version 1 only (no queue, no shared mode, `request()`
+ * waits with `WAIT` and `RETRY` as it always did). `session.version` tells which.
+ *
  * Events (`CustomEvent`s; or use {@link DistLockClient#on}):
  * - `open` `{reconnected}`: the WebSocket opened.
- * - `session` `{session, name, reconnected}`: a session was opened, by `connect()` or
- *   automatically after a reconnect.
+ * - `session` `{session, name, version, reconnected}`: a session was opened, by `connect()`
+ *   or automatically after a reconnect.
  * - `close` `{code, reason, wasClean, willReconnect, delayMs}`: the WebSocket closed.
  * - `retry` `{lock}`: a lock this session got `WAIT` for became free; ask again.
- * - `lost` `{lock, token, reason}`: a lock this client held is gone without having been
- *   unlocked: the server pushed `LOST` (reason `LOST`) or the connection closed
- *   (reason `DISCONNECTED`).
+ * - `granted` `{lock, token, mode, request}` (version 2): a lock this session queued for
+ *   (`lock(name, {wait: true})` answered `QUEUED`) is now held; `request` is the `request`
+ *   of that `QUEUED` result.
+ * - `cancelled` `{lock, reason}` (version 2): a queued request left the queue without the
+ *   lock; `reason` is `timeout` or `backend`.
+ * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
+ *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
+ *   says why: `lease`, `taken`, `stolen`) or the connection closed (reason `DISCONNECTED`).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
  *
@@ -942,7 +1363,7 @@ class DistLockClient extends EventTarget {
   /** request() calls: their local queues and their waiting for RETRY or a session. */
   #requests;
 
-  /** The open session `{session, name}`, or null. */
+  /** The open session `{session, name, version}`, or null. */
   #session = null;
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
   #sessionName = null;
@@ -951,6 +1372,8 @@ class DistLockClient extends EventTarget {
   #connectsInFlight = 0;
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
   #held = new Map();
+  /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
+  #unwantedGrants = new UnwantedGrants();
 
   /**
    * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
@@ -985,8 +1408,13 @@ class DistLockClient extends EventTarget {
     });
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
-      lock: (name) => this.lock(name),
+      // Through the public methods, so that a subclass that watches them sees request()'s calls too.
+      lock: (name, lockOptions) => (lockOptions === undefined ? this.lock(name) : this.lock(name, lockOptions)),
       unlock: (name) => this.unlock(name),
+      cancel: (name) => this.cancel(name),
+      version: () => this.#session?.version,
+      unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
+      requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => this.#held.get(name),
       hasSession: () => this.#hasSession(),
       sessionExpected: () => this.#sessionExpected(),
@@ -995,7 +1423,10 @@ class DistLockClient extends EventTarget {
     });
   }
 
-  /** The open session `{session, name}`, or null. */
+  /**
+   * The open session `{session, name, version}`, or null. `version` is the protocol version
+   * the server speaks in it: 2, or 1 for a server that does not know version 2.
+   */
   get session() {
     return this.#session === null ? null : { ...this.#session };
   }
@@ -1008,7 +1439,7 @@ class DistLockClient extends EventTarget {
   /**
    * Subscribes to an event; the listener gets the event's `detail` (and the event).
    *
-   * @param {string} type `open`, `session`, `close`, `retry`, `lost` or `error`
+   * @param {string} type `open`, `session`, `close`, `retry`, `granted`, `cancelled`, `lost` or `error`
    * @param {(detail: any, event: CustomEvent) => void} listener
    * @returns {() => void} a function that unsubscribes
    */
@@ -1022,11 +1453,14 @@ class DistLockClient extends EventTarget {
    * Opens the WebSocket if needed and a session named `sessionName`. The name is a label
    * others see as the holder of this session's locks; it is not an identity.
    *
+   * It asks for protocol version 2 (`"version": 2`); `version` in the result is what the
+   * server granted: 2, or 1 when its reply carries no `version` (a version 1 server).
+   *
    * Calling it again with the name of the open session returns that session (the protocol
    * would answer `ALREADY_CONNECTED`); with another name it rejects with `ALREADY_CONNECTED`.
    *
    * @param {string} sessionName
-   * @returns {Promise<{session: string, name: string}>}
+   * @returns {Promise<{session: string, name: string, version: 1 | 2}>}
    */
   async connect(sessionName) {
     requireString(sessionName, 'sessionName');
@@ -1040,8 +1474,8 @@ class DistLockClient extends EventTarget {
       if (this.#session !== null && this.#session.name === sessionName) {
         return { ...this.#session };
       }
-      const reply = await this.#send(Action.CONNECT, { param: sessionName }, { sessionName });
-      return { session: reply.session, name: sessionName };
+      const reply = await this.#send(Action.CONNECT, { param: sessionName, version: PROTOCOL_VERSION }, { sessionName });
+      return { session: reply.session, name: sessionName, version: negotiatedVersion(reply) };
     } finally {
       this.#connectsInFlight--;
       this.#requests.sessionChanged();
@@ -1049,16 +1483,45 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * Asks for a lock, without waiting for it.
+   * Asks for a lock. The call itself never waits for the lock, only for the server's answer.
+   *
+   * Options (version 2; on a version 1 session `mode: 'shared'`, `wait` and `timeout` reject
+   * with `NOT_SUPPORTED` and nothing is sent):
+   * - `mode`: `'exclusive'` (the default) or `'shared'` (shared grants coexist).
+   * - `wait: true`: if it cannot be granted now, join the lock's queue (FIFO across every
+   *   session and server node). The answer is then `QUEUED`, and the grant comes later as a
+   *   `granted` event whose `request` equals the result's `request`; a `cancelled` event if
+   *   it leaves the queue without the lock. `cancel(name)` leaves the queue.
+   * - `timeout` (ms, 1 to 3,600,000; only with `wait`): leave the queue after this long
+   *   (`cancelled` with reason `timeout`).
    *
    * @param {string} name the lock name
-   * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}>}
+   * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number}} [options]
+   * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}
+   *   | {status: 'QUEUED', position: number, holder?: string, request: number}>}
    *   `WAIT` registers this session for one `retry` event for the lock. `holder` is the
-   *   holding session's name unless the server hides it.
+   *   holding session's name unless the server hides it. `position` is 1 for "next".
    */
-  async lock(name) {
+  async lock(name, options = {}) {
     requireString(name, 'lock name');
-    return this.#send(Action.LOCK, { param: name }, { names: [name] });
+    const fields = lockFields(options, { queue: true, version: this.#session?.version });
+    return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
+  }
+
+  /**
+   * Leaves the queue of a lock this session queued for (version 2). Rejects with
+   * `NOT_QUEUED` if it is not queued for it: then a `granted` (or `cancelled`) event is on
+   * its way or came already, and a grant must be unlocked like any other.
+   *
+   * @param {string} name the lock name
+   * @returns {Promise<void>}
+   */
+  async cancel(name) {
+    requireString(name, 'lock name');
+    if (this.#session?.version === 1) {
+      throw notSupported('cancel');
+    }
+    await this.#send(Action.CANCEL, { param: name }, { names: [name] });
   }
 
   /**
@@ -1073,16 +1536,19 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * Asks for several locks, all or nothing.
+   * Asks for several locks, all or nothing. Never queues.
    *
    * @param {string[]} names the lock names
+   * @param {{mode?: 'exclusive' | 'shared'}} [options] `mode` for all of them (`'shared'`
+   *   needs a version 2 server: `NOT_SUPPORTED` otherwise)
    * @returns {Promise<{status: 'LOCKED', tokens: Record<string, number>} | {status: 'WAIT', holders?: Record<string, string>}>}
    *   `WAIT` takes none of them and registers this session for one `retry` event for each
    *   lock held by another session.
    */
-  async lockAll(names) {
+  async lockAll(names, options = {}) {
     requireStrings(names);
-    return this.#send(Action.MLOCK, { params: [...names] }, { names: [...names] });
+    const fields = lockFields(options, { queue: false, version: this.#session?.version });
+    return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
 
   /**
@@ -1127,15 +1593,25 @@ class DistLockClient extends EventTarget {
    * Waits for a lock, runs `callback` while holding it, then releases it; in the spirit of
    * the Web Locks API's `navigator.locks.request(name, [options], callback)`.
    *
-   * - Waits with `WAIT` and the `retry` push (asking again after each `retry`, since another
-   *   session may win), also across reconnects: a waiter holds nothing, so after a reconnect
-   *   it simply asks the new session.
-   * - Calls in this client for the same name queue locally, first come first served: they
-   *   share one session, and the server would grant the same session the lock twice.
+   * - On a version 2 server it waits in the lock's queue (`lock` with `wait: true`: `QUEUED`,
+   *   then the `GRANTED` push): first come first served across sessions and server nodes.
+   *   On a version 1 server it waits with `WAIT` and the `retry` push (asking again after
+   *   each `retry`, since another session may win).
+   * - Waiting goes on across reconnects: a waiter holds nothing, so after a reconnect it asks
+   *   the new session (a queued one joins the new session's queue at the back: its old place
+   *   went with the old session).
+   * - Calls in this client for the same name queue locally, first come first served, in
+   *   either mode: they share one session, and the server keeps one grant and one queue
+   *   place per session and lock.
+   * - `mode: 'shared'` (version 2): shared with other sessions' shared holders. On a version
+   *   1 server it rejects with a `NotSupportedError` `DOMException`.
    * - `ifAvailable: true`: if the lock is taken (here or elsewhere), calls `callback(null)`
-   *   instead of waiting.
+   *   instead of waiting (it does not queue).
    * - `signal`: aborting it while waiting rejects with the signal's reason and stops waiting;
-   *   once the callback runs, the signal no longer matters.
+   *   while queued, the client sends `cancel`, and a grant that crossed the abort on the way
+   *   is unlocked. Once the callback runs, the signal no longer matters.
+   * - `timeout` (ms): stop waiting after this long (local turn included) and reject with
+   *   `CANCELLED` (`reason: 'timeout'`). On a version 2 server the queue enforces it.
    * - The lock is released when the callback's promise settles; the call resolves or
    *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
    *   dropped), the callback still runs to completion but no unlock is sent: the lock is
@@ -1143,8 +1619,9 @@ class DistLockClient extends EventTarget {
    *
    * @template T
    * @param {string} name the lock name
-   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive'} | ((lock: {name: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
-   * @param {(lock: {name: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
+   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number}
+   *   | ((lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
+   * @param {(lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
    * @returns {Promise<T>}
    */
   async request(name, optionsOrCallback, maybeCallback) {
@@ -1164,11 +1641,11 @@ class DistLockClient extends EventTarget {
       || (this.#connection.reconnecting && this.#sessionName !== null);
   }
 
-  #sessionOpened(session, name, reconnected) {
-    this.#session = { session, name };
+  #sessionOpened(session, name, version, reconnected) {
+    this.#session = { session, name, version };
     this.#sessionName = name;
     this.#connection.resetBackoff();
-    this.#emit('session', { session, name, reconnected });
+    this.#emit('session', { session, name, version, reconnected });
     this.#requests.sessionChanged();
   }
 
@@ -1190,7 +1667,7 @@ class DistLockClient extends EventTarget {
    */
   #autoConnect(name) {
     const ws = this.#connection.current;
-    this.#autoConnecting = this.#send(Action.CONNECT, { param: name }, { sessionName: name, reconnected: true })
+    this.#autoConnecting = this.#send(Action.CONNECT, { param: name, version: PROTOCOL_VERSION }, { sessionName: name, reconnected: true })
       .then(() => {}, (error) => {
         if (ws !== this.#connection.current) return; // already gone; its close scheduled the next attempt
         this.#emit('error', { error: new DistLockError(error.code ?? ClientCode.FAIL, `could not reopen session "${name}" after reconnecting: ${error.message}`, { cause: error }) });
@@ -1209,6 +1686,7 @@ class DistLockClient extends EventTarget {
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
       `the connection closed (${detail}) before the reply to ${entry.action}`));
+    this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
     const lost = [...this.#held];
     this.#held.clear();
     for (const [lock, token] of lost) {
@@ -1259,7 +1737,23 @@ class DistLockClient extends EventTarget {
       const lock = pushedLock(message);
       const token = this.#held.get(lock);
       this.#held.delete(lock);
-      this.#emit('lost', { lock, token, reason: LostReason.LOST });
+      const detail = { lock, token, reason: LostReason.LOST };
+      if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
+      if (typeof message.by === 'string') detail.by = message.by;
+      this.#emit('lost', detail);
+      return;
+    }
+    if (message.status === Status.GRANTED) {
+      this.#onGranted(message);
+      return;
+    }
+    if (message.status === Status.CANCELLED) {
+      const lock = pushedLock(message);
+      const reason = typeof message.reason === 'string' ? message.reason : 'backend';
+      if (!this.#unwantedGrants.settle(lock)) {
+        this.#requests.cancelled(lock, reason, message);
+      }
+      this.#emit('cancelled', { lock, reason });
       return;
     }
     // Only replies to our requests carry our id. Anything else is a push this client does
@@ -1288,13 +1782,14 @@ class DistLockClient extends EventTarget {
     }
     switch (entry.action) {
       case Action.CONNECT:
-        this.#sessionOpened(reply.session, entry.meta.sessionName, entry.meta.reconnected === true);
+        this.#sessionOpened(reply.session, entry.meta.sessionName, negotiatedVersion(reply), entry.meta.reconnected === true);
         entry.resolve(reply);
         return;
       case Action.CLOSE:
         this.#session = null;
         this.#sessionName = null;
         this.#held.clear(); // released on purpose: no `lost`
+        this.#unwantedGrants.settle();
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
@@ -1304,11 +1799,20 @@ class DistLockClient extends EventTarget {
         for (const name of entry.names) this.#held.delete(name);
         entry.resolve();
         return;
+      case Action.CANCEL:
+        entry.resolve();
+        return;
       case Action.LOCK:
         if (reply.status === Status.LOCKED) {
           this.#held.set(entry.names[0], reply.token);
           this.#releaseIfAbandoned(entry);
           entry.resolve({ status: Status.LOCKED, token: reply.token });
+        } else if (reply.status === Status.QUEUED) {
+          this.#cancelIfAbandoned(entry);
+          const queued = { status: Status.QUEUED, position: reply.position };
+          if (reply.holder !== undefined) queued.holder = reply.holder;
+          queued.request = entry.id;
+          entry.resolve(queued);
         } else {
           entry.resolve(reply.holder === undefined ? { status: Status.WAIT } : { status: Status.WAIT, holder: reply.holder });
         }
@@ -1335,6 +1839,62 @@ class DistLockClient extends EventTarget {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const release = entry.action === Action.LOCK ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
     release.catch((error) => this.#emit('error', { error }));
+  }
+
+  /**
+   * The same for a `lock` with `wait` that already rejected with TIMEOUT and was queued after
+   * all: leave the queue, and release the grant should it cross the `cancel`.
+   */
+  #cancelIfAbandoned(entry) {
+    if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
+    const [name] = entry.names;
+    const unwanted = this.#unwantedGrants.mark(entry.id, name, () => this.#requests.wants(name));
+    this.cancel(name).then(unwanted.forget, (error) => {
+      if (!(error instanceof DistLockError && (error.code === FailCode.NOT_QUEUED || isConnectionLoss(error)))) {
+        this.#emit('error', { error });
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- version 2: grants
+
+  /**
+   * A `GRANTED` push: the session holds the lock from now on. If nobody wants the grant any
+   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise a
+   * request() waiting in the queue gets it. Either way the `granted` event tells it.
+   */
+  #onGranted(message) {
+    const lock = pushedLock(message);
+    const { token } = message;
+    const mode = message.mode ?? Mode.EXCLUSIVE;
+    const held = this.#held.get(lock);
+    if (held === undefined || held < token) {
+      this.#held.set(lock, token);
+    }
+    const unwanted = this.#unwantedGrants.take(message.request, lock);
+    const detail = { lock, token, mode };
+    if (message.request !== undefined) detail.request = message.request;
+    if (unwanted !== undefined) {
+      this.#emit('granted', detail);
+      this.#releaseUnwanted(lock, token, unwanted);
+      return;
+    }
+    this.#requests.granted(lock, detail);
+    this.#emit('granted', detail);
+  }
+
+  /** Unlocks an unwanted grant, unless the lock is wanted again or no longer held under its token. */
+  #releaseUnwanted(lock, token, unwanted) {
+    if (unwanted.keep() || this.#held.get(lock) !== token) {
+      unwanted.settle();
+      return;
+    }
+    this.unlock(lock).catch((error) => {
+      const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
+      if (!(error instanceof DistLockError && gone.includes(error.code))) {
+        this.#emit('error', { error });
+      }
+    }).finally(unwanted.settle);
   }
 
   #emit(type, detail) {

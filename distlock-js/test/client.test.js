@@ -40,7 +40,7 @@ describe('construction', () => {
     assert.equal(server.sockets.length, 0, 'no socket before connect()');
     await connectSession(client, server);
     assert.equal(server.socket.url, URL_);
-    assert.deepEqual(client.session, { session: 's-1', name: 'alice' });
+    assert.deepEqual(client.session, { session: 's-1', name: 'alice', version: 1 });
   });
 });
 
@@ -175,13 +175,13 @@ describe('requests and replies', () => {
   test('connect() with the open session\'s name returns it; another name gets the server\'s ALREADY_CONNECTED', async () => {
     const { server, client } = setup();
     const ws = await connectSession(client, server);
-    assert.deepEqual(await client.connect('alice'), { session: 's-1', name: 'alice' });
+    assert.deepEqual(await client.connect('alice'), { session: 's-1', name: 'alice', version: 1 });
     ws.expectNothingSent();
     const other = client.connect('bob');
     await flush();
     ws.reply(ws.next('connect'), { status: 'FAIL', code: 'ALREADY_CONNECTED', message: 'already connected' });
     assert.equal((await rejection(other)).code, 'ALREADY_CONNECTED');
-    assert.deepEqual(client.session, { session: 's-1', name: 'alice' });
+    assert.deepEqual(client.session, { session: 's-1', name: 'alice', version: 1 });
   });
 
   test('connect() rejects with DISCONNECTED when the socket cannot open, and does not retry on its own', async () => {
@@ -296,7 +296,7 @@ describe('pushes and events', () => {
     await connectSession(client, server);
     assert.deepEqual(events, [
       ['open', { reconnected: false }],
-      ['session', { session: 's-1', name: 'alice', reconnected: false }],
+      ['session', { session: 's-1', name: 'alice', version: 1, reconnected: false }],
     ]);
   });
 
@@ -351,6 +351,6 @@ describe('disconnect()', () => {
     await client.disconnect();
     await connectSession(client, server, 'alice', 's-2');
     assert.equal(server.sockets.length, 2);
-    assert.deepEqual(client.session, { session: 's-2', name: 'alice' });
+    assert.deepEqual(client.session, { session: 's-2', name: 'alice', version: 1 });
   });
 });

@@ -63,9 +63,9 @@ describe('reconnect', () => {
     const ws2 = await acceptReconnect(server, 's-2');
     assert.deepEqual(events, [
       ['open', { reconnected: true }],
-      ['session', { session: 's-2', name: 'alice', reconnected: true }],
+      ['session', { session: 's-2', name: 'alice', version: 1, reconnected: true }],
     ]);
-    assert.deepEqual(client.session, { session: 's-2', name: 'alice' });
+    assert.deepEqual(client.session, { session: 's-2', name: 'alice', version: 1 });
     ws2.expectNothingSent(); // no replay of b or c
   });
 
@@ -179,7 +179,7 @@ describe('reconnect', () => {
     assert.deepEqual(delays, [100, 200]);
     t.mock.timers.tick(200);
     await acceptReconnect(server, 's-3');
-    assert.deepEqual(client.session, { session: 's-3', name: 'alice' });
+    assert.deepEqual(client.session, { session: 's-3', name: 'alice', version: 1 });
   });
 
   test('disconnect() during the backoff cancels the reconnect and rejects waiters', async (t) => {
@@ -207,7 +207,7 @@ describe('reconnect', () => {
     await flush();
     const frame = ws2.next('connect');
     ws2.reply(frame, { status: 'OK', session: 's-2' });
-    assert.deepEqual(await connecting, { session: 's-2', name: 'alice' });
+    assert.deepEqual(await connecting, { session: 's-2', name: 'alice', version: 1 });
     ws2.expectNothingSent(); // one connect, not two
     t.mock.timers.tick(60_000);
     assert.equal(server.sockets.length, 2, 'the cancelled backoff timer does not open another socket');

@@ -27,7 +27,7 @@ function track(promise) {
 }
 
 describe('request()', () => {
-  test('takes the lock, runs the callback with {name, token}, unlocks when it settles, and resolves with its result', async () => {
+  test('takes the lock, runs the callback with {name, mode, token}, unlocks when it settles, and resolves with its result', async () => {
     const { client, ws } = await connected();
     const work = deferred();
     let seen;
@@ -38,7 +38,7 @@ describe('request()', () => {
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 100 });
     await flush();
-    assert.deepEqual(seen, { name: 'doc', token: 100 });
+    assert.deepEqual(seen, { name: 'doc', mode: 'exclusive', token: 100 });
     ws.expectNothingSent(); // no unlock while the callback runs
     work.resolve('done');
     await flush();

@@ -113,6 +113,6 @@ describe('states, as the client shows them', () => {
     ws2.open();
     await flush();
     ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2' });
-    assert.deepEqual(await reconnecting, { session: 's-2', name: 'alice' });
+    assert.deepEqual(await reconnecting, { session: 's-2', name: 'alice', version: 1 });
   });
 });

@@ -7,10 +7,12 @@
  */
 
 /**
- * Error codes of a `FAIL` reply, from the protocol, and the client's own:
- * `TIMEOUT` (no reply within `requestTimeoutMs`; the request may still take effect),
- * `DISCONNECTED` (the connection closed while the request was pending),
- * `NOT_CONNECTED` (no open connection or session), `BAD_REPLY` (an unreadable reply).
+ * Error codes of a `FAIL` reply, from the protocol (`NOT_QUEUED`: version 2), and the
+ * client's own: `TIMEOUT` (no reply within `requestTimeoutMs`; the request may still take
+ * effect), `DISCONNECTED` (the connection closed while the request was pending),
+ * `NOT_CONNECTED` (no open connection or session), `BAD_REPLY` (an unreadable reply),
+ * `NOT_SUPPORTED` (an option or action a version 1 server lacks: nothing was sent),
+ * `CANCELLED` (a `request()` left the lock's queue without the lock; see `reason`).
  * `FAIL` stands for a `FAIL` reply without a code. Servers may add codes.
  */
 export type DistLockErrorCode =
@@ -25,11 +27,20 @@ export type DistLockErrorCode =
   | 'UNAUTHORIZED'
   | 'BACKEND_UNAVAILABLE'
   | 'INTERNAL'
+  | 'NOT_QUEUED'
   | 'TIMEOUT'
   | 'DISCONNECTED'
   | 'BAD_REPLY'
   | 'FAIL'
+  | 'NOT_SUPPORTED'
+  | 'CANCELLED'
   | (string & {});
+
+/** Why a queued request left the queue without the lock (`CANCELLED`). Servers may add reasons. */
+export type CancelReason = 'timeout' | 'backend' | (string & {});
+
+/** Why a version 2 server pushed `LOST`. Servers may add reasons. */
+export type LostCause = 'lease' | 'taken' | 'stolen' | (string & {});
 
 /** A frame from the server, as it came (see the protocol for its fields). */
 export interface DistLockReply {
@@ -44,12 +55,14 @@ export interface DistLockReply {
 
 /** The error every call rejects with (besides `TypeError`s for bad arguments). */
 export declare class DistLockError extends Error {
-  constructor(code: DistLockErrorCode, message: string, details?: { reply?: DistLockReply; cause?: unknown });
+  constructor(code: DistLockErrorCode, message: string, details?: { reply?: DistLockReply; cause?: unknown; reason?: CancelReason });
   readonly name: 'DistLockError';
   /** The protocol's code for a `FAIL` reply, or the client's own (see {@link DistLockErrorCode}). */
   readonly code: DistLockErrorCode;
-  /** The `FAIL` reply, when the error is one. */
+  /** The `FAIL` reply (or, for `CANCELLED`, the `CANCELLED` push), when there is one. */
   readonly reply?: DistLockReply;
+  /** For `CANCELLED`: why the request left the queue (`timeout` also when the client's own timer ran out). */
+  readonly reason?: CancelReason;
 }
 
 /**
@@ -84,12 +97,20 @@ export interface DistLockClientOptions {
   reconnect?: boolean | ReconnectOptions;
 }
 
+/** The protocol version of a session: 2, or 1 when the server did not answer `connect` with a `version`. */
+export type ProtocolVersion = 1 | 2;
+
 export interface SessionInfo {
   /** The server's id of the session. */
   session: string;
   /** The name given to `connect()`: a label others see as the holder. */
   name: string;
+  /** The protocol version the server speaks in this session. */
+  version: ProtocolVersion;
 }
+
+/** Shared grants coexist with each other; an exclusive grant excludes all (version 2; version 1 knows only exclusive). */
+export type LockMode = 'exclusive' | 'shared';
 
 /**
  * Fencing tokens are plain numbers: the reference server's are around 1.7e15 (microseconds),
@@ -97,10 +118,35 @@ export interface SessionInfo {
  */
 export type FencingToken = number;
 
+/** The answer to `lock()` without `wait`. */
 export type LockResult =
   | { status: 'LOCKED'; token: FencingToken }
   /** `holder` is absent when the server hides holders. */
   | { status: 'WAIT'; holder?: string };
+
+/**
+ * The answer to `lock(name, {wait: true})` (version 2): the lock now, or a place in its queue.
+ * `position` is 1 for "next"; `request` is what the `granted` event for this request carries.
+ */
+export type QueuedLockResult =
+  | { status: 'LOCKED'; token: FencingToken }
+  | { status: 'QUEUED'; position: number; holder?: string; request: number };
+
+/** `lock()` options without queueing. `mode: 'shared'` needs a version 2 server. */
+export interface LockNowOptions {
+  mode?: LockMode;
+  wait?: false;
+}
+
+/** `lock()` options that join the lock's queue if it cannot be granted now (version 2). */
+export interface LockQueueOptions {
+  mode?: LockMode;
+  wait: true;
+  /** Leave the queue after this many ms (1 to 3,600,000): a `cancelled` event with reason `timeout`. */
+  timeout?: number;
+}
+
+export type LockOptions = LockNowOptions | LockQueueOptions;
 
 export type LockAllResult =
   | { status: 'LOCKED'; tokens: Record<string, FencingToken> }
@@ -110,16 +156,28 @@ export type LockAllResult =
 /** What a `request()` callback gets while it holds the lock. */
 export interface HeldLock {
   readonly name: string;
+  readonly mode: LockMode;
   readonly token: FencingToken;
 }
 
 export interface LockRequestOptions {
-  /** Aborting it while waiting rejects the call with the signal's reason (an `AbortError` by default). */
+  /**
+   * Aborting it while waiting rejects the call with the signal's reason (an `AbortError` by
+   * default); while queued the client sends `cancel`, and unlocks a grant that crossed it.
+   */
   signal?: AbortSignal;
   /** If the lock is taken (here or elsewhere), call the callback with `null` instead of waiting. */
   ifAvailable?: boolean;
-  /** Only `'exclusive'`: shared locks are not in protocol version 1. */
-  mode?: 'exclusive';
+  /**
+   * `'exclusive'` (the default) or `'shared'`; shared needs a version 2 server (on a version 1
+   * server the call rejects with a `NotSupportedError` `DOMException`).
+   */
+  mode?: LockMode;
+  /**
+   * Stop waiting after this many ms (1 to 3,600,000), the local turn included: the call
+   * rejects with a `DistLockError` `CANCELLED`, `reason: 'timeout'`. Ignored with `ifAvailable`.
+   */
+  timeout?: number;
 }
 
 export type LockRequestCallback<T> = (lock: HeldLock | null) => T | PromiseLike<T>;
@@ -134,11 +192,20 @@ export interface DistLockEventMap {
   /** A lock this session got `WAIT` for became free: ask again (someone else may be faster). */
   retry: { lock: string };
   /**
+   * Version 2: a queued request was granted; the session holds the lock from now on.
+   * `request` is the `request` of the `QUEUED` result (absent if the server left it out).
+   * `request()` consumes its own grants; the event fires for them too.
+   */
+  granted: { lock: string; token: FencingToken; mode: LockMode; request?: number };
+  /** Version 2: a queued request left the queue without the lock. */
+  cancelled: { lock: string; reason: CancelReason };
+  /**
    * A lock this client held is gone without having been unlocked: the server pushed `LOST`
    * (`reason: 'LOST'`) or the connection closed (`reason: 'DISCONNECTED'`).
-   * `token` is the lock's token when the client knew it.
+   * `token` is the lock's token when the client knew it. `cause` is the reason a version 2
+   * server gives with `LOST` (`lease`, `taken`, `stolen` with `by`).
    */
-  lost: { lock: string; token: FencingToken | undefined; reason: 'LOST' | 'DISCONNECTED' };
+  lost: { lock: string; token: FencingToken | undefined; reason: 'LOST' | 'DISCONNECTED'; cause?: LostCause; by?: string };
   /** Something failed that no call waits for: an unreadable frame, a session not reopened after a reconnect. */
   error: { error: DistLockError };
 }
@@ -157,14 +224,22 @@ export declare class DistLockClient extends EventTarget {
   /** A snapshot of the locks this session holds: lock name to fencing token. */
   readonly heldLocks: Map<string, FencingToken>;
 
-  /** Opens the socket if needed, then a session with this name. */
+  /** Opens the socket if needed, then a session with this name (asking for protocol version 2). */
   connect(sessionName: string): Promise<SessionInfo>;
+  /**
+   * Asks for a lock and joins its queue if it cannot be granted now (version 2): `LOCKED`,
+   * or `QUEUED` and later a `granted` event (or `cancelled`). `NOT_SUPPORTED` on a version 1 server.
+   */
+  lock(name: string, options: LockQueueOptions): Promise<QueuedLockResult>;
   /** Asks for a lock without waiting: `LOCKED` with a token, or `WAIT` (then a `retry` event follows). */
-  lock(name: string): Promise<LockResult>;
+  lock(name: string, options?: LockNowOptions): Promise<LockResult>;
+  lock(name: string, options?: LockOptions): Promise<LockResult | QueuedLockResult>;
+  /** Leaves a lock's queue (version 2); `NOT_QUEUED` if this session is not queued for it. */
+  cancel(name: string): Promise<void>;
   /** Releases a lock; `NOT_OWNER` if this session does not hold it. */
   unlock(name: string): Promise<void>;
-  /** Asks for several locks, all or nothing. */
-  lockAll(names: readonly string[]): Promise<LockAllResult>;
+  /** Asks for several locks, all or nothing, in one mode (`'shared'` needs version 2). Never queues. */
+  lockAll(names: readonly string[], options?: { mode?: LockMode }): Promise<LockAllResult>;
   /** Releases several locks, all or nothing. */
   unlockAll(names: readonly string[]): Promise<void>;
   /** Closes the session (releasing all its locks); the socket stays open. */
@@ -175,6 +250,8 @@ export declare class DistLockClient extends EventTarget {
   /**
    * Waits for the lock, runs `callback` while holding it, releases it when the callback's
    * promise settles, and settles like the callback. Like `navigator.locks.request()`.
+   * On a version 2 server it waits in the lock's FIFO queue; on a version 1 server with
+   * `WAIT` and `retry`.
    */
   request<T>(name: string, callback: LockRequestCallback<T>): Promise<Awaited<T>>;
   request<T>(name: string, options: LockRequestOptions, callback: LockRequestCallback<T>): Promise<Awaited<T>>;

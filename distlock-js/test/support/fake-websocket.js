@@ -126,9 +126,11 @@ export function flush() {
 
 /**
  * Connects `client` through `server` as session `name` and returns the socket.
- * The connect is answered like the protocol says: OK, "Open session: <name>", a session id.
+ * The connect is answered like the protocol says: OK, "Open session: <name>", a session id;
+ * with `version: 2` as a version 2 server does (it says `"version": 2`), else as a version 1
+ * server (no `version`: it ignores the client's `"version": 2`).
  */
-export async function connectSession(client, server, name = 'alice', sessionId = 's-1') {
+export async function connectSession(client, server, name = 'alice', sessionId = 's-1', { version } = {}) {
   const connecting = client.connect(name);
   await flush();
   const ws = server.socket;
@@ -136,8 +138,9 @@ export async function connectSession(client, server, name = 'alice', sessionId =
   await flush();
   const frame = ws.next('connect');
   assert.equal(frame.param, name);
-  ws.reply(frame, { status: 'OK', message: `Open session: ${name}`, session: sessionId });
-  assert.deepEqual(await connecting, { session: sessionId, name });
+  assert.equal(frame.version, 2, 'the client asks for protocol version 2');
+  ws.reply(frame, { status: 'OK', message: `Open session: ${name}`, session: sessionId, ...(version === undefined ? {} : { version }) });
+  assert.deepEqual(await connecting, { session: sessionId, name, version: version ?? 1 });
   return ws;
 }
 

@@ -5,9 +5,15 @@ import {
   DistLockError,
   type DistLockErrorCode,
   type DistLockEventMap,
+  type CancelReason,
   type HeldLock,
   type LockAllResult,
+  type LockMode,
+  type LockOptions,
   type LockResult,
+  type LostCause,
+  type ProtocolVersion,
+  type QueuedLockResult,
   type SessionInfo,
   type WebSocketConstructor,
 } from '@distlock/client';
@@ -50,6 +56,8 @@ async function lowLevel(): Promise<void> {
   const session = await client.connect('alice');
   expectType<SessionInfo>()(session);
   expectType<string>()(session.session);
+  expectType<ProtocolVersion>()(session.version);
+  expectType<1 | 2>()(session.version);
 
   const result = await client.lock('doc-42');
   expectType<LockResult>()(result);
@@ -61,6 +69,33 @@ async function lowLevel(): Promise<void> {
     expectType<'WAIT'>()(result.status);
     expectType<string | undefined>()(result.holder);
   }
+
+  // Version 2: queueing, modes, cancel.
+  const queued = await client.lock('doc-42', { wait: true, mode: 'shared', timeout: 5000 });
+  expectType<QueuedLockResult>()(queued);
+  if (queued.status === 'QUEUED') {
+    expectType<number>()(queued.position);
+    expectType<number>()(queued.request);
+    expectType<string | undefined>()(queued.holder);
+  } else {
+    expectType<'LOCKED'>()(queued.status);
+    expectType<number>()(queued.token);
+  }
+  expectType<LockResult>()(await client.lock('doc-42', { mode: 'shared' }));
+  expectType<LockResult>()(await client.lock('doc-42', { wait: false }));
+  const wait: boolean = Math.random() > 0.5;
+  const either = await client.lock('doc-42', { wait });
+  expectType<LockResult | QueuedLockResult>()(either);
+  const options: LockOptions = { wait: true, timeout: 10 };
+  void options;
+  expectType<void>()(await client.cancel('doc-42'));
+  // @ts-expect-error timeout only with wait: true
+  await client.lock('doc-42', { timeout: 1000 });
+  // @ts-expect-error no such mode
+  await client.lock('doc-42', { mode: 'read' });
+  expectType<LockAllResult>()(await client.lockAll(['a', 'b'], { mode: 'shared' }));
+  // @ts-expect-error lockAll never queues
+  await client.lockAll(['a', 'b'], { wait: true });
 
   const all: LockAllResult = await client.lockAll(['a', 'b'] as const);
   if (all.status === 'LOCKED') {
@@ -85,20 +120,23 @@ async function highLevel(): Promise<void> {
   const n: number = await client.request('doc-42', async (lock) => {
     if (lock === null) return 0;
     expectType<HeldLock>()(lock);
+    expectType<LockMode>()(lock.mode);
     return lock.token;
   });
+  const reader: string = await client.request('doc-42', { mode: 'shared', timeout: 5000 }, (lock) => lock?.mode ?? 'none');
 
   const controller = new AbortController();
   const text: string = await client.request('doc-42', { signal: controller.signal }, () => 'sync result');
   const maybe: string | null = await client.request('doc-42', { ifAvailable: true }, (lock) => lock?.name ?? null);
 
-  // @ts-expect-error shared locks are not supported
-  await client.request('doc-42', { mode: 'shared' }, () => 1);
+  // @ts-expect-error no such mode
+  await client.request('doc-42', { mode: 'read' }, () => 1);
   // @ts-expect-error steal is not supported
   await client.request('doc-42', { steal: true }, () => 1);
   // @ts-expect-error a callback is required
   await client.request('doc-42', { ifAvailable: true });
   void n;
+  void reader;
   void text;
   void maybe;
 }
@@ -108,18 +146,31 @@ const off = client.on('lost', (detail, event) => {
   expectType<string>()(detail.lock);
   expectType<'LOST' | 'DISCONNECTED'>()(detail.reason);
   expectType<number | undefined>()(detail.token);
+  expectType<LostCause | undefined>()(detail.cause);
+  expectType<string | undefined>()(detail.by);
   expectType<CustomEvent<DistLockEventMap['lost']>>()(event);
 });
 expectType<() => void>()(off);
 off();
 
 client.on('retry', ({ lock }) => expectType<string>()(lock));
+client.on('granted', ({ lock, token, mode, request }) => {
+  expectType<string>()(lock);
+  expectType<number>()(token);
+  expectType<LockMode>()(mode);
+  expectType<number | undefined>()(request);
+});
+client.on('cancelled', ({ lock, reason }) => {
+  expectType<string>()(lock);
+  expectType<CancelReason>()(reason);
+});
 client.on('close', ({ willReconnect, delayMs, code }) => {
   expectType<boolean>()(willReconnect);
   expectType<number | undefined>()(delayMs);
   expectType<number>()(code);
 });
-client.on('session', ({ session, name, reconnected }) => {
+client.on('session', ({ session, name, version, reconnected }) => {
+  expectType<ProtocolVersion>()(version);
   expectType<string>()(session);
   expectType<string>()(name);
   expectType<boolean>()(reconnected);
@@ -142,6 +193,9 @@ try {
     expectAssignable<string>(error.code);
     if (error.code === 'NOT_OWNER' || error.code === 'TIMEOUT') {
       expectType<string | undefined>()(error.reply?.message);
+    }
+    if (error.code === 'CANCELLED') {
+      expectType<CancelReason | undefined>()(error.reason);
     }
   }
 }

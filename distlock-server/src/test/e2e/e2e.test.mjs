@@ -1,7 +1,9 @@
 // End-to-end tests of the demo page in a real headless Chromium (Debian's, driven by
 // playwright-core; no browser download), against two distlock server nodes started from the
 // built jar as child processes: node 1 with its embedded Redis, node 2 joining that Redis.
-// One browser context (a separate "browser profile") per page.
+// One browser context (a separate "browser profile") per page. The server speaks protocol
+// version 2, so request() (and the page's "Edit when free") waits in the server's FIFO queue:
+// QUEUED, then GRANTED; the page's "Lock" button still asks once (WAIT, then RETRY).
 //
 //   npm ci && npm test        (after `mvn package` built ../../../target/distlock-server.jar)
 //
@@ -225,6 +227,59 @@ function apiHeld(page, lock) {
   return page.evaluate((name) => window.distlock.client.heldLocks.get(name) ?? null, lock);
 }
 
+/**
+ * Starts `client.request(name, options, callback)` in the page, under `tag`: the callback
+ * records when it entered (Date.now(); every page runs on this machine), its token and mode,
+ * and holds the lock until {@link releaseHold}. Does not wait for the lock.
+ */
+async function startHold(page, tag, name, options = {}) {
+  await page.evaluate(({ tag: holdTag, name: lockName, options: requestOptions }) => {
+    window.holds ??= {};
+    const hold = { entered: null, left: null, token: null, mode: null, error: null, release: null };
+    window.holds[holdTag] = hold;
+    hold.done = window.distlock.client.request(lockName, requestOptions, (lock) => new Promise((resolveHold) => {
+      Object.assign(hold, { entered: Date.now(), token: lock.token, mode: lock.mode });
+      hold.release = () => {
+        hold.left = Date.now();
+        resolveHold();
+      };
+    })).catch((error) => { hold.error = `${error.name} ${error.code ?? ''}: ${error.message}`; });
+  }, { tag, name, options });
+}
+
+/** The state of a hold: {entered, left, token, mode, error} (times null until they happen). */
+function hold(page, tag) {
+  return page.evaluate((holdTag) => {
+    const { entered, left, token, mode, error } = window.holds[holdTag];
+    return { entered, left, token, mode, error };
+  }, tag);
+}
+
+/** Waits until the hold's callback runs (it holds the lock), failing at once if its request() failed. */
+async function untilHolding(page, tag, label) {
+  return until(async () => {
+    const state = await hold(page, tag);
+    if (state.error !== null) throw new Error(`${label}: request() failed: ${state.error}`);
+    return state.entered !== null ? state : null;
+  }, { message: `${label} to hold the lock` });
+}
+
+/** Ends the hold's callback; resolves when request() released the lock. */
+function releaseHold(page, tag) {
+  return page.evaluate(async (holdTag) => {
+    const state = window.holds[holdTag];
+    state.release();
+    await state.done;
+    return state.left;
+  }, tag);
+}
+
+/** Waits for the page's QUEUED log entry for `lock` and returns the position it names. */
+async function queuedPosition(page, lock) {
+  const text = await expectLog(page, 'queued', lock);
+  return Number(/number (\d+) in line/.exec(text)?.[1]);
+}
+
 const browserState = { launching: null, browser: null, pageErrors: [] };
 
 /** A page of its own browser context on `node`, connected through the UI as `name`. */
@@ -295,6 +350,7 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
         isClient: window.distlock.client instanceof window.distlock.DistLockClient,
       }));
       assert.equal(api.session.name, name);
+      assert.equal(api.session.version, 2, 'the client asked for protocol version 2 and the server speaks it');
       assert.ok(api.isClient);
     }
     assert.notEqual(node1.nodeId, node2.nodeId);
@@ -390,6 +446,91 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     assert.equal(await apiHeld(bob, 'shared-doc'), null);
   });
 
+  test('queue: the second tab (node 2) queues, a third (node 1) queues behind it; each release hands the lock to the next, in FIFO order', async () => {
+    const lock = 'fifo-doc';
+    const carol = await openPage(node1, 'Carol');
+    try {
+      await startHold(alice, 'fifo-alice', lock);
+      const first = await untilHolding(alice, 'fifo-alice', 'Alice');
+
+      await startHold(bob, 'fifo-bob', lock);
+      assert.equal(await queuedPosition(bob, lock), 1, 'Bob is next');
+      await startHold(carol, 'fifo-carol', lock);
+      assert.equal(await queuedPosition(carol, lock), 2, 'Carol is behind Bob');
+      assert.match(await expectLog(carol, 'queued', lock), /held by Alice/);
+      assert.equal(await (await expectRow(bob, lock, { state: 'queued', holder: 'Alice' })).getAttribute('data-position'), '1');
+      assert.equal(await (await expectRow(carol, lock, { state: 'queued', holder: 'Alice' })).getAttribute('data-position'), '2');
+      assert.equal(await apiHeld(bob, lock), null, 'queued: holds nothing yet');
+
+      const aliceLeft = await releaseHold(alice, 'fifo-alice');
+      const second = await untilHolding(bob, 'fifo-bob', 'Bob');
+      assert.match(await expectLog(bob, 'granted', lock), /GRANTED with fencing token/);
+      assert.equal((await hold(carol, 'fifo-carol')).entered, null, 'Carol still waits: Bob was first');
+      assert.equal(await carol.locator(`[data-testid="log-entry"][data-kind="granted"][data-lock="${lock}"]`).count(), 0);
+
+      const bobLeft = await releaseHold(bob, 'fifo-bob');
+      const third = await untilHolding(carol, 'fifo-carol', 'Carol');
+      await expectLog(carol, 'granted', lock);
+
+      assert.ok(second.entered >= aliceLeft, `Bob entered at ${second.entered}, before Alice left at ${aliceLeft}`);
+      assert.ok(third.entered >= bobLeft, `Carol entered at ${third.entered}, before Bob left at ${bobLeft}`);
+      assert.ok(first.token < second.token && second.token < third.token,
+        `tokens grow in grant order: ${first.token}, ${second.token}, ${third.token}`);
+      await releaseHold(carol, 'fifo-carol');
+      for (const page of [alice, bob, carol]) {
+        assert.equal(await page.locator(`[data-testid="log-entry"][data-kind="retry"][data-lock="${lock}"]`).count(), 0,
+          'handed over by the queue, never a RETRY race');
+        assert.equal(await apiHeld(page, lock), null);
+      }
+    } finally {
+      await carol.context().close();
+    }
+  });
+
+  test('queue: shared readers hold together after the writer, and a writer queued behind them waits for both', async () => {
+    const lock = 'shared-doc-e2e';
+    const carol = await openPage(node1, 'Carol');
+    try {
+      await startHold(alice, 'writer-1', lock); // exclusive, the default
+      const writer1 = await untilHolding(alice, 'writer-1', 'the first writer');
+      assert.equal(writer1.mode, 'exclusive');
+
+      await startHold(bob, 'reader-bob', lock, { mode: 'shared' });
+      assert.equal(await queuedPosition(bob, lock), 1);
+      await startHold(carol, 'reader-carol', lock, { mode: 'shared' });
+      assert.equal(await queuedPosition(carol, lock), 2);
+      // Alice's second (exclusive) request waits behind her first in the page, then joins the queue
+      await startHold(alice, 'writer-2', lock);
+
+      const writer1Left = await releaseHold(alice, 'writer-1');
+      // both readers are granted together: each holds while the other does
+      const [bobRead, carolRead] = await Promise.all([
+        untilHolding(bob, 'reader-bob', 'the reader on node 2'),
+        untilHolding(carol, 'reader-carol', 'the reader on node 1'),
+      ]);
+      assert.equal(bobRead.mode, 'shared');
+      assert.equal(carolRead.mode, 'shared');
+      assert.ok(Math.min(bobRead.entered, carolRead.entered) >= writer1Left, 'no reader before the first writer left');
+      assert.notEqual(bobRead.token, carolRead.token, 'every grant has its own token');
+      assert.ok(Math.min(bobRead.token, carolRead.token) > writer1.token);
+
+      assert.match(await expectLog(alice, 'queued', lock), /QUEUED, number 1 in line/, 'the second writer queues behind the readers');
+      assert.equal((await hold(alice, 'writer-2')).entered, null, 'no writer while readers hold');
+      const bobLeft = await releaseHold(bob, 'reader-bob');
+      assert.equal((await hold(alice, 'writer-2')).entered, null, 'no writer while one reader still holds');
+      const carolLeft = await releaseHold(carol, 'reader-carol');
+      const writer2 = await untilHolding(alice, 'writer-2', 'the second writer');
+      assert.ok(writer2.entered >= Math.max(bobLeft, carolLeft),
+        `the writer entered at ${writer2.entered}, before the readers left (${bobLeft}, ${carolLeft})`);
+      assert.ok(writer2.token > Math.max(bobRead.token, carolRead.token));
+      assert.equal(writer2.mode, 'exclusive');
+      await releaseHold(alice, 'writer-2');
+      for (const page of [alice, bob, carol]) assert.equal(await apiHeld(page, lock), null);
+    } finally {
+      await carol.context().close();
+    }
+  });
+
   test('UI: "Edit when free" on both pages edits one after the other, never at the same time', async () => {
     const lock = 'Quarterly report';
     // Record, in each page, when its row shows "editing" (Date.now(): both pages run on this machine).
@@ -415,12 +556,13 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     await click(alice, lock, 'edit');
     await expectRow(alice, lock, { state: 'editing' });
     await click(bob, lock, 'edit');
-    const waiting = await expectRow(bob, lock, { state: 'waiting', holder: 'Alice', edit: 'waiting' });
-    assert.equal(await waiting.getByTestId('edit-button').innerText(), 'Stop waiting');
-    assert.match(await expectLog(bob, 'wait', lock), /held by Alice/);
+    const queued = await expectRow(bob, lock, { state: 'queued', holder: 'Alice', edit: 'waiting' });
+    assert.equal(await queued.getAttribute('data-position'), '1');
+    assert.equal(await queued.getByTestId('edit-button').innerText(), 'Stop waiting');
+    assert.match(await expectLog(bob, 'queued', lock), /held by Alice: QUEUED, number 1 in line/);
 
     await expectRow(bob, lock, { state: 'editing' });
-    assert.match(await expectLog(bob, 'retry', lock), /RETRY/);
+    assert.match(await expectLog(bob, 'granted', lock), /GRANTED with fencing token \d+ \(Edit when free\)/);
     await expectRow(alice, lock, { state: 'free', edit: 'none' });
     await expectRow(bob, lock, { state: 'free', edit: 'none' });
     assert.match(await expectLog(bob, 'edit', lock), /Saved Quarterly report and released the lock/);
@@ -433,7 +575,29 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     assert.ok(aliceEdits[0].exit - aliceEdits[0].enter >= EDIT_SECONDS * 1000 - 100, 'the edit lasted its time');
   });
 
-  test('closing the first tab releases its locks: the second page gets RETRY, then the lock', async () => {
+  test('UI: "Stop waiting" on a queued edit sends cancel: the page leaves the queue and is not granted the lock later', async () => {
+    const lock = 'Budget';
+    await click(alice, lock, 'lock');
+    await expectRow(alice, lock, { state: 'held' });
+    await click(bob, lock, 'edit');
+    await expectRow(bob, lock, { state: 'queued', holder: 'Alice', edit: 'waiting' });
+    await click(bob, lock, 'edit'); // now "Stop waiting"
+    assert.match(await expectLog(bob, 'cancelled', lock), /Left the queue for Budget: cancel, OK/);
+    assert.match(await expectLog(bob, 'edit', lock), /Stopped waiting for Budget/);
+    await expectRow(bob, lock, { state: 'free', edit: 'none' });
+
+    await click(alice, lock, 'unlock');
+    await expectRow(alice, lock, { state: 'free' });
+    // The queue is empty now: someone else can take it at once, and Bob was handed nothing.
+    const taken = await alice.evaluate((name) => window.distlock.client.lock(name), lock);
+    assert.equal(taken.status, 'LOCKED');
+    assert.equal(await bob.locator(`[data-testid="log-entry"][data-kind="granted"][data-lock="${lock}"]`).count(), 0);
+    assert.equal(await apiHeld(bob, lock), null);
+    await alice.evaluate((name) => window.distlock.client.unlock(name), lock);
+    await expectRow(alice, lock, { state: 'free' });
+  });
+
+  test('closing the first tab releases its locks: the second page gets RETRY for one, and is GRANTED the one it queued for', async () => {
     for (const page of [alice, bob]) await page.getByTestId('clear-log').click();
     await click(alice, 'Budget', 'lock');
     await click(alice, 'Roadmap', 'lock');
@@ -444,7 +608,7 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     await click(bob, 'Budget', 'lock');
     await expectRow(bob, 'Budget', { state: 'waiting', holder: 'Alice' });
     await click(bob, 'Roadmap', 'edit');
-    await expectRow(bob, 'Roadmap', { state: 'waiting', holder: 'Alice', edit: 'waiting' });
+    await expectRow(bob, 'Roadmap', { state: 'queued', holder: 'Alice', edit: 'waiting' });
 
     await screenshot(alice, 'node1.png');
     await screenshot(bob, 'node2.png');
@@ -455,10 +619,10 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     await click(bob, 'Budget', 'lock');
     await expectRow(bob, 'Budget', { state: 'held' });
     assert.ok(await heldToken(bob, 'Budget') > aliceBudget);
-    // the waiting edit asks again by itself after its RETRY, gets the lock, edits and releases
-    await expectLog(bob, 'retry', 'Roadmap');
-    await expectLog(bob, 'locked', 'Roadmap');
+    // the queued edit is handed the lock by the server (no RETRY, no asking again), edits and releases
+    await expectLog(bob, 'granted', 'Roadmap');
     await expectRow(bob, 'Roadmap', { state: 'free', edit: 'none' });
+    assert.equal(await bob.locator('[data-testid="log-entry"][data-kind="retry"][data-lock="Roadmap"]').count(), 0);
     await click(bob, 'Budget', 'unlock');
     await expectRow(bob, 'Budget', { state: 'free' });
   });
@@ -479,7 +643,7 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     await click(alice2, 'Quarterly report', 'edit');
     await expectRow(alice2, 'Quarterly report', { state: 'editing' });
     await click(bob2, 'Quarterly report', 'edit');
-    await expectRow(bob2, 'Quarterly report', { state: 'waiting', holder: 'Alice', edit: 'waiting' });
+    await expectRow(bob2, 'Quarterly report', { state: 'queued', holder: 'Alice', edit: 'waiting' });
     await click(alice2, 'Roadmap', 'lock');
     await expectRow(alice2, 'Roadmap', { state: 'waiting', holder: 'Bob' });
 

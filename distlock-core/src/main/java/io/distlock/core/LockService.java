@@ -265,6 +265,15 @@ public final class LockService implements AutoCloseable {
         return held;
     }
 
+    /** The places of this node's sessions in lock queues now. */
+    int queuedPlaces() {
+        int places = 0;
+        for (Session s : sessions.values()) {
+            places += s.places().size();
+        }
+        return places;
+    }
+
     /** The (session, lock) waits of this node's sessions now. */
     int waits() {
         int waits = 0;

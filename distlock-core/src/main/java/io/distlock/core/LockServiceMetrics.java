@@ -20,6 +20,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.sessions}</td><td>gauge</td><td>open sessions on this node</td></tr>
  *   <tr><td>{@code distlock.locks.held}</td><td>gauge</td><td>locks held by this node's sessions</td></tr>
  *   <tr><td>{@code distlock.waiters}</td><td>gauge</td><td>(session, lock) waits on this node</td></tr>
+ *   <tr><td>{@code distlock.queued}</td><td>gauge</td><td>places of this node's sessions in lock queues</td></tr>
+ *   <tr><td>{@code distlock.granted.pushes}</td><td>counter</td><td>grants of queued requests pushed</td></tr>
  *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes</td></tr>
  *   <tr><td>{@code distlock.retry.delay}</td><td>timer</td><td>from a published release (Redis clock) to its RETRY push (this node's clock)</td></tr>
  *   <tr><td>{@code distlock.lost.pushes}</td><td>counter</td><td>LOST pushes</td></tr>
@@ -44,6 +46,9 @@ public final class LockServiceMetrics implements MeterBinder {
                 .description("locks held by this node's sessions").register(registry);
         Gauge.builder("distlock.waiters", service, LockService::waits)
                 .description("(session, lock) waits on this node").register(registry);
+        Gauge.builder("distlock.queued", service, LockService::queuedPlaces)
+                .description("places of this node's sessions in lock queues").register(registry);
+        Counter granted = Counter.builder("distlock.granted.pushes").description("grants of queued requests pushed").register(registry);
         Counter retries = Counter.builder("distlock.retry.pushes").description("RETRY pushes").register(registry);
         Timer retryDelay = Timer.builder("distlock.retry.delay")
                 .description("from a published release to its RETRY push").publishPercentileHistogram().register(registry);
@@ -60,6 +65,11 @@ public final class LockServiceMetrics implements MeterBinder {
                     long delay = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()) - releasedAtMicros;
                     retryDelay.record(Math.max(0, delay), TimeUnit.MICROSECONDS);
                 }
+            }
+
+            @Override
+            public void grantedPushed() {
+                granted.increment();
             }
 
             @Override

@@ -30,10 +30,11 @@ import java.util.function.Supplier;
  * starts when the previous one's result has been delivered. Results and pushes go through
  * one {@link SerialExecutor}, so a push never overtakes the reply it follows.
  *
- * <p>Why this file is long: it is the one owner of a session's grants and waits, and every
- * ordering promise (a release never overtaken by the next request, a LOST before the failure
- * that explains it, a RETRY after the WAIT it answers) is kept by the chain in this class; split
- * across classes, those promises would need shared state again.
+ * <p>Why this file is long: it is the one owner of a session's grants, queue places and waits,
+ * and every ordering promise (a release never overtaken by the next request, a LOST before the
+ * failure that explains it, a RETRY after the WAIT it answers, a GRANTED after the QUEUED it
+ * answers) is kept by the chain in this class; split across classes, those promises would need
+ * shared state again.
  */
 final class Session implements LockSession {
 
@@ -90,7 +91,6 @@ final class Session implements LockSession {
      * and {@link #givePlaceUp}.
      */
     static final class Place {
-        private final LockMode mode;
         /** The attempt that queued: a grant of this place carries it, and a release of that grant names it. */
         private final String attemptId;
         /** When the place was last proven (the send time of the command that found it queued). */
@@ -99,8 +99,7 @@ final class Session implements LockSession {
         private volatile boolean keeping;
         private Future<?> timeout; // guarded by the session's chain
 
-        Place(LockMode mode, String attemptId, long confirmedAtNanos) {
-            this.mode = mode;
+        Place(String attemptId, long confirmedAtNanos) {
             this.attemptId = attemptId;
             this.confirmedAtNanos = confirmedAtNanos;
         }
@@ -726,7 +725,7 @@ final class Session implements LockSession {
     private <T> Step<T> queuedAt(String lock, LockOptions options, String attemptId, long sentAt, Map<String, Waiters.Entry> entries,
                                  T result) {
         entries.forEach(waiters::attemptGranted);
-        Place place = queued.computeIfAbsent(lock, k -> new Place(options.mode(), attemptId, sentAt));
+        Place place = queued.computeIfAbsent(lock, k -> new Place(attemptId, sentAt));
         place.confirmed(sentAt);
         place.stopTimer();
         place.timeout = null;

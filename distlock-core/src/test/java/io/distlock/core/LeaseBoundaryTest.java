@@ -3,6 +3,7 @@ package io.distlock.core;
 import static io.distlock.testing.Await.result;
 import static io.distlock.testing.Await.seconds;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -146,6 +147,47 @@ class LeaseBoundaryTest {
             await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
             assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.RETRY);
             assertThat(result(waiter.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        }
+    }
+
+    @Test
+    void aQueuePlaceWithoutProofIsGivenUpAtTheTickWhereTwoThirdsOfTheLeaseHavePassed() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, config)) {
+            assertThat(result(direct.openSession("holder", new Pushes()).lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "holder"));
+            proxy.blackhole(); // keep-place commands go out and are never answered
+
+            time.advance(TWO_THIRDS.minus(NANO));
+            assertThat(pushes.all()).isEmpty();
+            assertThat(waiter.queuedLocks()).containsExactly("doc");
+
+            time.advance(NANO);
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "backend"));
+            assertThat(waiter.queuedLocks()).isEmpty();
+        }
+    }
+
+    @Test
+    void aQueueTimeoutEndsTheWaitExactlyWhenItRunsOut() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, config)) {
+            assertThat(result(direct.openSession("holder", new Pushes()).lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            Duration timeout = Duration.ofMillis(700);
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().timeout(timeout)))).isInstanceOf(LockResult.Queued.class);
+
+            time.advance(timeout.minus(NANO));
+            // A round trip of the session's own: anything a timeout had queued before it has been told by now.
+            assertThat(result(waiter.lock("probe"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(pushes.all()).isEmpty();
+            time.advance(NANO);
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "timeout"));
         }
     }
 }

@@ -51,6 +51,15 @@ class LockServiceMetricsTest {
             assertThat(registry.get("distlock.lost.pushes").counter().count()).isEqualTo(1);
             assertThat(registry.get("distlock.lease.renewals").tag("result", "lost").counter().count()).isEqualTo(1);
             assertThat(registry.get("distlock.locks.held").gauge().value()).isZero();
+
+            result(holder.lock("queued"));
+            result(waiter.lock("queued", LockOptions.exclusive().queue()));
+            assertThat(registry.get("distlock.queued").gauge().value()).isEqualTo(1);
+            result(holder.unlock("queued"));
+            pushes.expect(Kind.GRANTED, "queued", seconds(5));
+            assertThat(registry.get("distlock.granted.pushes").counter().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.queued").gauge().value()).isZero();
+            assertThat(registry.get("distlock.locks.held").gauge().value()).isEqualTo(1);
         }
     }
 }

@@ -1,28 +1,36 @@
 package io.distlock.websocket;
 
-/** The protocol's actions, with how many names each takes. */
+/** The protocol's actions, with how many names each takes and the protocol version that has it. */
 enum Action {
-    CONNECT("connect", 1, 1),
-    CLOSE("close", 0, 1),
-    LOCK("lock", 1, 1),
-    UNLOCK("unlock", 1, 1),
-    MLOCK("mlock", 1, Integer.MAX_VALUE),
-    MUNLOCK("munlock", 1, Integer.MAX_VALUE);
+    CONNECT("connect", 1, 1, 1),
+    CLOSE("close", 0, 1, 1),
+    LOCK("lock", 1, 1, 1),
+    UNLOCK("unlock", 1, 1, 1),
+    MLOCK("mlock", 1, Integer.MAX_VALUE, 1),
+    MUNLOCK("munlock", 1, Integer.MAX_VALUE, 1),
+    /** Leave a lock's queue (version 2). */
+    CANCEL("cancel", 1, 1, 2);
 
     final String wire;
     final int minNames;
     final int maxNames;
+    /** The first protocol version with this action; in an earlier one it is an unknown action. */
+    final int since;
 
-    Action(String wire, int minNames, int maxNames) {
+    Action(String wire, int minNames, int maxNames, int since) {
         this.wire = wire;
         this.minNames = minNames;
         this.maxNames = maxNames;
+        this.since = since;
     }
 
-    /** The action named exactly (case-sensitively) {@code wire}, or {@code null}. */
-    static Action of(String wire) {
+    /**
+     * The action named exactly (case-sensitively) {@code wire} in protocol {@code version}, or
+     * {@code null}: a version 1 session knows nothing of version 2's actions.
+     */
+    static Action of(String wire, int version) {
         for (Action a : values()) {
-            if (a.wire.equals(wire)) {
+            if (a.wire.equals(wire) && a.since <= version) {
                 return a;
             }
         }

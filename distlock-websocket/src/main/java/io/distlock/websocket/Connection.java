@@ -10,6 +10,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import io.distlock.core.LockSession;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.CloseReason.CloseCodes;
@@ -41,6 +43,8 @@ final class Connection {
     private boolean counted; // in the node's open connections; guarded by this
 
     private LockSession session; // guarded by this
+    /** The protocol version {@link #session} speaks; 1 while there is none. Guarded by this. */
+    private int version = 1;
     private boolean closed; // guarded by this
     private CompletionStage<Void> released; // guarded by this
 
@@ -123,11 +127,14 @@ final class Connection {
             return;
         }
         ReplySlot slot = new ReplySlot(node, out.reserve(), arrived);
+        // Frames are served one at a time, and connect and close change the session at once:
+        // this is the version of the session that serves this frame.
+        int speaks = version();
         try {
             if (text == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
             }
-            Request request = Frames.parse(text);
+            Request request = Frames.parse(text, speaks);
             slot.action = request.action().wire;
             if (verdict == RateLimiter.Verdict.LIMITED) {
                 slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
@@ -136,7 +143,7 @@ final class Connection {
             requests.serve(request, slot);
         } catch (BadRequest e) {
             if (e.action != null) {
-                slot.action = Action.of(e.action) != null ? e.action : "unknown";
+                slot.action = Action.of(e.action, speaks) != null ? e.action : "unknown";
             }
             FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
             String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
@@ -158,6 +165,7 @@ final class Connection {
             released = done;
             toClose = session;
             session = null;
+            version = 1;
             if (ticker != null) {
                 ticker.cancel(false);
             }
@@ -197,6 +205,11 @@ final class Connection {
         return session;
     }
 
+    /** The protocol version the session speaks, 1 while there is none. */
+    synchronized int version() {
+        return version;
+    }
+
     // ---- liveness ----
 
     /**
@@ -224,12 +237,13 @@ final class Connection {
 
     // ---- the session, for the request handler ----
 
-    /** Makes {@code opened} this connection's session; false if the connection ended meanwhile. */
-    synchronized boolean adopt(LockSession opened) {
+    /** Makes {@code opened}, speaking protocol {@code speaks}, this connection's session; false if the connection ended meanwhile. */
+    synchronized boolean adopt(LockSession opened, int speaks) {
         if (closed) {
             return false;
         }
         session = opened;
+        version = speaks;
         return true;
     }
 
@@ -237,6 +251,7 @@ final class Connection {
     synchronized LockSession detach() {
         LockSession s = session;
         session = null;
+        version = 1;
         return s;
     }
 
@@ -253,12 +268,12 @@ final class Connection {
     // ---- pushes ----
 
     /** Queues a push of {@code from}'s, dropped if it is no longer this connection's session. */
-    void push(LockSession from, Status status, String lock) {
+    void push(LockSession from, Status status, ObjectNode frame) {
         if (from == null || current() != from) {
             return;
         }
         node.telemetry().pushed(status);
-        out.push(Frames.push(status, lock));
+        out.push(Frames.write(frame));
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

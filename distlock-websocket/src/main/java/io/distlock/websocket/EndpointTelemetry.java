@@ -10,13 +10,13 @@ interface EndpointTelemetry {
 
     /**
      * A request was answered {@code status} (never a push status) {@code nanos} after its frame
-     * arrived. {@code action} is the protocol's
-     * action, {@code unknown} for an action the protocol does not have, or {@code invalid}
+     * arrived. {@code action} is the protocol's action, {@code unknown} for an action the
+     * session's protocol version does not have, or {@code invalid}
      * for a frame without a readable action.
      */
     default void answered(String action, Status status, long nanos) { }
 
-    /** A {@code RETRY} or {@code LOST} push was queued for a connection. */
+    /** A push ({@code RETRY}, {@code LOST}, {@code GRANTED}, {@code CANCELLED}) was queued for a connection. */
     default void pushed(Status status) { }
 
     /**

@@ -1,6 +1,6 @@
 package io.distlock.websocket;
 
-/** The protocol's {@code code} values on a {@code FAIL} reply. */
+/** The protocol's {@code code} values on a {@code FAIL} reply. {@link #NOT_QUEUED} is version 2's. */
 enum FailCode {
     BAD_REQUEST,
     UNKNOWN_ACTION,
@@ -8,6 +8,8 @@ enum FailCode {
     ALREADY_CONNECTED,
     BAD_NAME,
     NOT_OWNER,
+    /** Version 2: {@code cancel} of a lock the session does not queue for. */
+    NOT_QUEUED,
     TOO_MANY_LOCKS,
     RATE_LIMITED,
     UNAUTHORIZED,

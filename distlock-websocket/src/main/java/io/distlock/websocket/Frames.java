@@ -1,8 +1,10 @@
 package io.distlock.websocket;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
@@ -12,10 +14,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.distlock.core.LockMode;
+import io.distlock.core.LockOptions;
+
 /** Reads request frames and writes reply frames: the JSON side of the protocol, nothing else. */
 final class Frames {
 
     static final int MAX_ID_LENGTH = 64;
+    /** The highest protocol version this server speaks. */
+    static final int MAX_VERSION = 2;
+    /** The lock options of version 2, refused on a version 1 session. */
+    static final List<String> LOCK_OPTIONS = List.of("mode", "wait", "timeout", "steal", "ask");
+    /** Lock options of version 2 that this server does not build yet. */
+    static final List<String> UNSUPPORTED_LOCK_OPTIONS = List.of("steal", "ask");
+    /** Connect options of version 2 that this server does not build yet. */
+    static final List<String> UNSUPPORTED_CONNECT_OPTIONS = List.of("grace", "info");
 
     // Strict on purpose: a duplicated key or trailing garbage means the client and the server
     // could read the frame differently, so it is refused rather than guessed at. Replies are
@@ -29,8 +42,17 @@ final class Frames {
 
     private Frames() { }
 
-    /** Parses and checks one request frame. */
+    /** Parses and checks one request frame of a connection that speaks version 1 (or has no session). */
     static Request parse(String text) throws BadRequest {
+        return parse(text, 1);
+    }
+
+    /**
+     * Parses and checks one request frame of a connection whose session speaks protocol
+     * {@code version} (1 while it has no session): version 2's actions are unknown to version 1,
+     * and its lock options are refused there. Pure: it reads the text and nothing else.
+     */
+    static Request parse(String text, int version) throws BadRequest {
         JsonNode root;
         try {
             root = JSON.readTree(text);
@@ -56,7 +78,7 @@ final class Frames {
             throw new BadRequest(FailCode.BAD_REQUEST, "'action' must be a string", id, null);
         }
         String wire = actionNode.textValue();
-        Action action = Action.of(wire);
+        Action action = Action.of(wire, version);
         if (action == null) {
             throw new BadRequest(FailCode.UNKNOWN_ACTION, "unknown action '" + abbreviate(wire) + "'", id, wire);
         }
@@ -97,7 +119,88 @@ final class Frames {
         if (names.size() > action.maxNames) {
             throw new BadRequest(FailCode.BAD_REQUEST, wire + " takes at most one name", id, wire);
         }
-        return new Request(action, List.copyOf(names), id);
+        int asked = 1;
+        LockOptions options = LockOptions.DEFAULT;
+        switch (action) {
+            case CONNECT -> asked = version(root, id, wire);
+            case LOCK, MLOCK -> options = lockOptions(root, action, version, id, wire);
+            default -> { }
+        }
+        return new Request(action, List.copyOf(names), id, asked, options);
+    }
+
+    /** The protocol version a {@code connect} asks for: 1 without {@code version}. */
+    private static int version(JsonNode root, JsonNode id, String wire) throws BadRequest {
+        JsonNode version = present(root.get("version"));
+        if (version == null) {
+            return 1; // version 1 ignores every other field of connect, as it always did
+        }
+        if (!version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1 || version.intValue() > MAX_VERSION) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'version' must be 1 or 2: the protocol versions this server speaks", id, wire);
+        }
+        if (version.intValue() >= 2) {
+            for (String field : UNSUPPORTED_CONNECT_OPTIONS) {
+                if (present(root.get(field)) != null) {
+                    throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' is not supported by this server yet", id, wire);
+                }
+            }
+        }
+        return version.intValue();
+    }
+
+    /**
+     * The lock options of a {@code lock} or {@code mlock}: {@code mode}, {@code wait} and
+     * {@code timeout} on a version 2 session; none at all on a version 1 session, which refuses
+     * them rather than ignore them (a client that asks to queue must not believe it queues).
+     */
+    private static LockOptions lockOptions(JsonNode root, Action action, int version, JsonNode id, String wire) throws BadRequest {
+        if (version < 2) {
+            for (String field : LOCK_OPTIONS) {
+                if (present(root.get(field)) != null) {
+                    throw new BadRequest(FailCode.BAD_REQUEST,
+                            "'" + field + "' is an option of protocol version 2: connect with \"version\": 2 to use it", id, wire);
+                }
+            }
+            return LockOptions.DEFAULT;
+        }
+        for (String field : UNSUPPORTED_LOCK_OPTIONS) {
+            if (present(root.get(field)) != null) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' is not supported by this server yet", id, wire);
+            }
+        }
+        LockMode mode = LockMode.EXCLUSIVE;
+        JsonNode modeNode = present(root.get("mode"));
+        if (modeNode != null) {
+            Optional<LockMode> named = modeNode.isTextual() ? LockMode.ofWire(modeNode.textValue()) : Optional.empty();
+            if (named.isEmpty()) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'mode' must be \"exclusive\" or \"shared\"", id, wire);
+            }
+            mode = named.get();
+        }
+        JsonNode wait = present(root.get("wait"));
+        JsonNode timeout = present(root.get("timeout"));
+        if (action == Action.MLOCK) {
+            if (wait != null || timeout != null) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'" + (wait != null ? "wait" : "timeout")
+                        + "' is not allowed on mlock: an mlock is answered at once and never queues", id, wire);
+            }
+            return LockOptions.DEFAULT.mode(mode);
+        }
+        if (wait != null && !wait.isBoolean()) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'wait' must be true or false", id, wire);
+        }
+        boolean queued = wait != null && wait.booleanValue();
+        if (timeout == null) {
+            return new LockOptions(mode, queued, null);
+        }
+        long max = LockOptions.MAX_TIMEOUT.toMillis();
+        if (!timeout.isIntegralNumber() || !timeout.canConvertToLong() || timeout.longValue() < 1 || timeout.longValue() > max) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' must be an integer number of milliseconds from 1 to " + max, id, wire);
+        }
+        if (!queued) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' needs \"wait\": true: only a queued request can time out", id, wire);
+        }
+        return new LockOptions(mode, true, Duration.ofMillis(timeout.longValue()));
     }
 
     /** A new reply with the fields every reply has: {@code status}, {@code message}, {@code time}. */
@@ -109,9 +212,14 @@ final class Frames {
         return reply;
     }
 
-    /** A {@code RETRY} or {@code LOST} push: the lock is both the message and the {@code lock} field. */
+    /** A {@code RETRY} or version 1 {@code LOST} push: the lock is both the message and the {@code lock} field. */
     static String push(Status status, String lock) {
-        return write(reply(status, lock).put("lock", lock));
+        return write(pushFrame(status, lock));
+    }
+
+    /** A push's common fields, to which version 2's pushes add theirs: the lock is both the message and the {@code lock} field. */
+    static ObjectNode pushFrame(Status status, String lock) {
+        return reply(status, lock).put("lock", lock);
     }
 
     static String write(ObjectNode reply) {

@@ -32,7 +32,7 @@ final class Replies {
         }
         reply.put("action", r.action().wire);
         switch (r.action()) {
-            case LOCK, UNLOCK -> reply.put("lock", r.name());
+            case LOCK, UNLOCK, CANCEL -> reply.put("lock", r.name());
             case MLOCK, MUNLOCK -> {
                 ArrayNode locks = reply.putArray("locks");
                 r.names().forEach(locks::add);
@@ -66,8 +66,11 @@ final class Replies {
         FailCode code = switch (refused.reason()) {
             case BAD_NAME -> FailCode.BAD_NAME;
             case NOT_OWNER -> FailCode.NOT_OWNER;
+            case NOT_QUEUED -> FailCode.NOT_QUEUED;
             case TOO_MANY_LOCKS -> FailCode.TOO_MANY_LOCKS;
             case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
+            // Version 2 only: a version 1 session never asks for a shared lock.
+            case HELD_SHARED -> FailCode.BAD_REQUEST;
         };
         return fail(r, code, refused.message());
     }

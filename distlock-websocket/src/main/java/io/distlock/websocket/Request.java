@@ -4,15 +4,27 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.distlock.core.LockOptions;
+
 /**
  * A well-formed request.
  *
- * @param action the action
- * @param names  the session name or lock names from {@code param}/{@code params}, in order;
- *               as many as the action takes
- * @param id     the client's id to echo, a text or integer node, or {@code null}
+ * @param action  the action
+ * @param names   the session name or lock names from {@code param}/{@code params}, in order;
+ *                as many as the action takes
+ * @param id      the client's id to echo, a text or integer node, or {@code null}
+ * @param version the protocol version a {@code connect} asks for (1 when it names none); 1 for
+ *                every other action
+ * @param options how a {@code lock} or {@code mlock} of a version 2 session asks (mode, queue,
+ *                timeout); {@link LockOptions#DEFAULT} for every other request, and for every
+ *                request of a version 1 session
  */
-record Request(Action action, List<String> names, JsonNode id) {
+record Request(Action action, List<String> names, JsonNode id, int version, LockOptions options) {
+
+    /** A request without version 2 fields. */
+    Request(Action action, List<String> names, JsonNode id) {
+        this(action, names, id, 1, LockOptions.DEFAULT);
+    }
 
     String name() {
         return names.isEmpty() ? null : names.get(0);

@@ -7,11 +7,16 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.distlock.core.CancelReason;
 import io.distlock.core.LockListener;
+import io.distlock.core.LockMode;
+import io.distlock.core.LockOptions;
 import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
+import io.distlock.core.LossCause;
 import io.distlock.core.MultiLockResult;
 import io.distlock.core.Refused;
 import io.distlock.core.UnlockResult;
@@ -21,6 +26,11 @@ import io.distlock.core.UnlockResult;
  * authorization, mlock size), calls the connection's {@link LockSession}, and shapes each
  * outcome into its reply ({@link Replies}); forwards the session's pushes. What comes in
  * (frames, limits, liveness) and the order replies go out in are the {@link Connection}'s.
+ *
+ * <p>A session speaks the protocol version its {@code connect} asked for: a version 1 session
+ * is answered exactly as before version 2 existed (no new field, status or push); the frames
+ * were parsed for that version ({@link Frames#parse(String, int)}), so a version 1 request
+ * never carries version 2 options here.
  *
  * <p>Called by the container's thread for one frame at a time; replies complete on
  * lock-service threads. The session itself is the connection's, under its monitor.
@@ -32,6 +42,8 @@ final class RequestHandler {
     private final Node node;
     private final Connection connection;
     private final Object principal;
+    /** The pushes of the connection's current session (set at connect, before the session is adopted). */
+    private volatile Pushes pushes;
 
     RequestHandler(Node node, Connection connection, Object principal) {
         this.node = node;
@@ -57,6 +69,7 @@ final class RequestHandler {
                     case MLOCK -> lockAll(s, r, slot);
                     case MUNLOCK -> answer(r, slot, s.unlockAll(r.names()),
                             result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
+                    case CANCEL -> cancel(s, r, slot);
                     default -> throw new IllegalStateException("unhandled action " + r.action());
                 }
             }
@@ -74,21 +87,25 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
             return;
         }
-        Pushes pushes = new Pushes();
+        Pushes listener = new Pushes(r.version());
         LockSession opened;
         try {
-            opened = node.service.openSession(name, pushes);
+            opened = node.service.openSession(name, listener);
         } catch (IllegalStateException e) {
             slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
         }
-        pushes.owner = opened;
-        if (!connection.adopt(opened)) {
+        listener.owner = opened;
+        pushes = listener;
+        if (!connection.adopt(opened, r.version())) {
             Connection.closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
             return;
         }
         ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
         reply.put("session", opened.id());
+        if (r.version() >= 2) {
+            reply.put("version", r.version());
+        }
         slot.answer(reply);
     }
 
@@ -105,22 +122,52 @@ final class RequestHandler {
     }
 
     private void lock(LockSession s, Request r, ReplySlot slot) {
-        if (!authorized(r.names())) {
+        LockOptions options = r.options();
+        if (!authorized(r.names(), Authorizer.Operation.LOCK, options.mode())) {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
             return;
         }
-        answer(r, slot, s.lock(r.name()), result -> {
+        CompletionStage<LockResult> stage;
+        Pushes p = pushes(s);
+        if (options.queued() && p != null) {
+            // Noted before asking, so that a GRANTED can never come before its request's id is known.
+            QueuingRequests.Ticket ticket = p.queuing.asking(r.name(), r.id());
+            stage = s.lock(r.name(), options);
+            stage.whenComplete((result, error) -> p.queuing.answered(r.name(), ticket, result instanceof LockResult.Queued));
+        } else {
+            stage = options.equals(LockOptions.DEFAULT) ? s.lock(r.name()) : s.lock(r.name(), options);
+        }
+        answer(r, slot, stage, result -> {
             if (result instanceof LockResult.Locked locked) {
                 return Replies.to(r, Status.LOCKED, r.name()).put("token", locked.token());
             }
             if (result instanceof LockResult.Waiting waiting) {
-                ObjectNode reply = Replies.to(r, Status.WAIT, r.name());
-                if (!node.options.hideHolder()) {
-                    reply.put("holder", waiting.holder());
-                }
-                return reply;
+                return withHolder(Replies.to(r, Status.WAIT, r.name()), waiting.holder());
+            }
+            if (result instanceof LockResult.Queued queued) {
+                return withHolder(Replies.to(r, Status.QUEUED, r.name()).put("position", queued.position()), queued.holder());
             }
             return Replies.refused(r, (Refused) result);
+        });
+    }
+
+    private ObjectNode withHolder(ObjectNode reply, String holder) {
+        if (!node.options.hideHolder()) {
+            reply.put("holder", holder);
+        }
+        return reply;
+    }
+
+    private void cancel(LockSession s, Request r, ReplySlot slot) {
+        answer(r, slot, s.cancel(r.name()), result -> {
+            if (result instanceof Refused refused) {
+                return Replies.refused(r, refused);
+            }
+            Pushes p = pushes(s);
+            if (p != null) {
+                p.queuing.take(r.name());
+            }
+            return Replies.to(r, Status.OK, "Cancelled " + r.name());
         });
     }
 
@@ -131,11 +178,13 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one request"));
             return;
         }
-        if (!authorized(r.names())) {
+        LockMode mode = r.options().mode();
+        if (!authorized(r.names(), Authorizer.Operation.MLOCK, mode)) {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock every one of these locks"));
             return;
         }
-        answer(r, slot, s.lockAll(r.names()), result -> {
+        CompletionStage<MultiLockResult> stage = mode == LockMode.EXCLUSIVE ? s.lockAll(r.names()) : s.lockAll(r.names(), mode);
+        answer(r, slot, stage, result -> {
             if (result instanceof MultiLockResult.Locked locked) {
                 ObjectNode reply = Replies.to(r, Status.LOCKED, String.join(", ", locked.tokens().keySet()));
                 ObjectNode tokens = reply.putObject("tokens");
@@ -161,10 +210,10 @@ final class RequestHandler {
         return Replies.to(r, Status.OK, message);
     }
 
-    private boolean authorized(List<String> names) {
+    private boolean authorized(List<String> names, Authorizer.Operation operation, LockMode mode) {
         for (String name : names) {
             try {
-                if (!node.options.authorizer().mayLock(principal, name)) {
+                if (!node.options.authorizer().mayLock(principal, name, operation, mode)) {
                     return false;
                 }
             } catch (RuntimeException e) {
@@ -175,13 +224,18 @@ final class RequestHandler {
         return true;
     }
 
-    /** Completes the slot with the reply for {@code stage}'s outcome, whatever happens. */
+    /**
+     * Completes the slot with the reply for {@code stage}'s outcome, whatever happens. A linkage
+     * error counts too (a core newer than this endpoint, whose result this endpoint cannot
+     * shape: an enum constant it does not know): unanswered, the request would hold up every
+     * later reply of the connection for good.
+     */
     private <T> void answer(Request r, ReplySlot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
         stage.whenComplete((result, error) -> {
             ObjectNode reply;
             try {
                 reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
                 reply = Replies.internal(r, e);
             }
             slot.answer(reply);
@@ -190,18 +244,58 @@ final class RequestHandler {
 
     // ---- pushes ----
 
-    /** The pushes of one lock session; dropped once it is no longer this connection's session. */
+    /**
+     * The pushes of {@code s}, the session a request of this connection is served by; null if
+     * {@code s} is no longer the connection's (a reply that completes after a close), whose
+     * pushes are dropped anyway.
+     */
+    private Pushes pushes(LockSession s) {
+        Pushes p = pushes;
+        return p != null && p.owner == s ? p : null;
+    }
+
+    /**
+     * The pushes of one lock session, in the protocol version it speaks; dropped once it is no
+     * longer this connection's session. Remembers, per lock name, the {@code id} of the latest
+     * {@code lock} request that asked to queue, for the {@code request} field of {@code GRANTED}.
+     */
     private final class Pushes implements LockListener {
         volatile LockSession owner;
+        private final int version;
+        final QueuingRequests queuing = new QueuingRequests();
 
-        @Override
-        public void retry(String lock) {
-            connection.push(owner, Status.RETRY, lock);
+        Pushes(int version) {
+            this.version = version;
         }
 
         @Override
-        public void lost(String lock) {
-            connection.push(owner, Status.LOST, lock);
+        public void retry(String lock) {
+            connection.push(owner, Status.RETRY, Frames.pushFrame(Status.RETRY, lock));
+        }
+
+        @Override
+        public void lost(String lock, LossCause cause) {
+            ObjectNode frame = Frames.pushFrame(Status.LOST, lock);
+            if (version >= 2) {
+                frame.put("reason", cause.reason());
+            }
+            connection.push(owner, Status.LOST, frame);
+        }
+
+        @Override
+        public void granted(String lock, long token, LockMode mode) {
+            JsonNode request = queuing.take(lock);
+            ObjectNode frame = Frames.pushFrame(Status.GRANTED, lock).put("token", token).put("mode", mode.wire());
+            if (request != null) {
+                frame.set("request", request);
+            }
+            connection.push(owner, Status.GRANTED, frame);
+        }
+
+        @Override
+        public void cancelled(String lock, CancelReason reason) {
+            queuing.take(lock);
+            connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason()));
         }
     }
 }

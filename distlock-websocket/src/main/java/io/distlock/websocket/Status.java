@@ -1,20 +1,27 @@
 package io.distlock.websocket;
 
 /**
- * The protocol's {@code status} values: the four a reply carries and the two of a push. The
- * wire form is the constant's name.
+ * The protocol's {@code status} values: those a reply carries and those of a push. The wire
+ * form is the constant's name. {@link #QUEUED}, {@link #GRANTED} and {@link #CANCELLED} exist
+ * in protocol version 2 only: a version 1 session is never sent them.
  */
 enum Status {
-    /** connect, close, unlock, munlock succeeded. */
+    /** connect, close, unlock, munlock, cancel succeeded. */
     OK(false),
     /** The lock (or every lock of an mlock) is held by this session. */
     LOCKED(false),
     /** Held by another session; one {@link #RETRY} will follow when it is free. */
     WAIT(false),
+    /** Version 2: the request waits in the lock's queue; {@link #GRANTED} or {@link #CANCELLED} follows. */
+    QUEUED(false),
     /** Push: a lock this session was told to {@link #WAIT} for became free. */
     RETRY(true),
     /** Push: a lock this session held can no longer be guaranteed. */
     LOST(true),
+    /** Push, version 2: a {@link #QUEUED} request was granted; the session holds the lock. */
+    GRANTED(true),
+    /** Push, version 2: a {@link #QUEUED} request left the queue without a grant. */
+    CANCELLED(true),
     /** The request was refused; the reply's {@code code} is a {@link FailCode}. */
     FAIL(false);
 
@@ -24,7 +31,7 @@ enum Status {
         this.push = push;
     }
 
-    /** Whether this status is sent unasked ({@code RETRY}, {@code LOST}) rather than as a reply. */
+    /** Whether this status is sent unasked ({@code RETRY}, {@code LOST}, {@code GRANTED}, {@code CANCELLED}) rather than as a reply. */
     boolean isPush() {
         return push;
     }

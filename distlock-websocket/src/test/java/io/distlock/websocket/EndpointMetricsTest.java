@@ -56,6 +56,45 @@ class EndpointMetricsTest {
         }
     }
 
+    @Test
+    void countsVersion2sQueuedCancelAndPushes() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            new EndpointMetrics(endpoint).bindTo(registry);
+            try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient bob = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient carol = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient old = WsClient.open(server.uri("/distlock/lock"))) {
+                alice.request("OK", "action", "connect", "param", "alice", "version", 2);
+                bob.request("OK", "action", "connect", "param", "bob", "version", 2);
+                carol.request("OK", "action", "connect", "param", "carol", "version", 2);
+                old.request("OK", "action", "connect", "param", "old");
+                alice.request("LOCKED", "action", "lock", "param", "doc");
+                bob.request("QUEUED", "action", "lock", "param", "doc", "wait", true);
+                bob.request("OK", "action", "cancel", "param", "doc");
+                bob.request("FAIL", "action", "cancel", "param", "doc");
+                bob.request("QUEUED", "action", "lock", "param", "doc", "wait", true);
+                alice.request("OK", "action", "unlock", "param", "doc");
+                bob.expectNext("GRANTED");
+                carol.request("QUEUED", "action", "lock", "param", "doc", "wait", true, "timeout", 100);
+                carol.expectNext("CANCELLED");
+                old.request("FAIL", "action", "cancel", "param", "doc");
+
+                assertThat(requests(registry, "connect", "OK")).isEqualTo(4);
+                assertThat(requests(registry, "lock", "QUEUED")).isEqualTo(3);
+                assertThat(requests(registry, "cancel", "OK")).isEqualTo(1);
+                assertThat(requests(registry, "cancel", "FAIL")).isEqualTo(1);
+                assertThat(requests(registry, "unknown", "FAIL")).as("cancel on version 1").isEqualTo(1);
+                assertThat(registry.get("distlock.websocket.pushes").tag("status", "GRANTED").counter().count()).isEqualTo(1);
+                assertThat(registry.get("distlock.websocket.pushes").tag("status", "CANCELLED").counter().count()).isEqualTo(1);
+                assertThat(registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isZero();
+            }
+        }
+    }
+
     private static long requests(SimpleMeterRegistry registry, String action, String status) {
         return registry.get("distlock.websocket.requests").tag("action", action).tag("status", status).timer().count();
     }

@@ -3,6 +3,7 @@ package io.distlock.websocket;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -11,13 +12,33 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.distlock.core.LockMode;
+import io.distlock.core.LockOptions;
+
 /** Reading requests and writing replies, without a server. */
 class FramesTest {
 
     private static BadRequest refused(String frame) {
-        BadRequest e = catchThrowableOfType(BadRequest.class, () -> Frames.parse(frame));
-        assertThat(e).as("refusal of %s", frame).isNotNull();
+        return refused(frame, 1);
+    }
+
+    private static BadRequest refused(String frame, int version) {
+        BadRequest e = catchThrowableOfType(BadRequest.class, () -> Frames.parse(frame, version));
+        assertThat(e).as("refusal of %s in version %d", frame, version).isNotNull();
         return e;
+    }
+
+    /** A BAD_REQUEST that echoes the frame's id and action, with a message naming {@code field}. */
+    private static void badRequest(String frame, int version, String field) {
+        BadRequest e = refused(frame, version);
+        assertThat(e.code).as("code for %s", frame).isEqualTo(FailCode.BAD_REQUEST);
+        assertThat(e.getMessage()).as("message for %s", frame).contains("'" + field + "'");
+        assertThat(e.id).as("id echoed for %s", frame).isNotNull();
+        assertThat(e.action).as("action echoed for %s", frame).isNotNull();
+    }
+
+    private static LockOptions options(String frame) throws BadRequest {
+        return Frames.parse(frame, 2).options();
     }
 
     @Test
@@ -100,5 +121,122 @@ class FramesTest {
         assertThat(Frames.longerThan("é".repeat(6), 10)).isTrue();
         assertThat(Frames.longerThan("€".repeat(4), 12)).isFalse();
         assertThat(Frames.longerThan("€".repeat(5), 12)).isTrue();
+    }
+
+    // ---- version 2 ----
+
+    @Test
+    void connectAsksForAVersion() throws BadRequest {
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\"}").version()).isEqualTo(1);
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":null}").version()).isEqualTo(1);
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":1}").version()).isEqualTo(1);
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":2}").version()).isEqualTo(2);
+        // Whichever version the connection's previous session spoke.
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":1}", 2).version()).isEqualTo(1);
+        // Other actions ask for nothing: a version field there is an unknown field, ignored.
+        assertThat(Frames.parse("{\"action\":\"lock\",\"param\":\"a\",\"version\":7}").version()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "3", "-1", "2.0", "1.5", "1e0", "\"2\"", "true", "[2]", "{}", "99999999999999999999", "-2147483647"})
+    void aVersionOtherThan1Or2IsABadRequest(String version) {
+        badRequest("{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":" + version + "}", 1, "version");
+    }
+
+    @Test
+    void version2ConnectOptionsNotBuiltAreRefusedNotIgnored() throws BadRequest {
+        for (String field : List.of("grace", "info")) {
+            String frame = "{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":2,\"" + field + "\":0}";
+            badRequest(frame, 1, field);
+            assertThat(refused(frame, 1).getMessage()).contains("not supported by this server yet");
+            // A version 1 connect ignores them, as version 1 ignores every unknown field.
+            assertThat(Frames.parse(frame.replace("\"version\":2", "\"version\":1")).version()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void version1RefusesEveryLockOptionEvenWellFormed() throws BadRequest {
+        for (String option : List.of("\"mode\":\"exclusive\"", "\"mode\":\"shared\"", "\"wait\":false", "\"wait\":true",
+                "\"timeout\":100", "\"steal\":true", "\"ask\":false", "\"mode\":7")) {
+            String field = option.substring(1, option.indexOf('"', 1));
+            for (String action : List.of("lock", "mlock")) {
+                String frame = "{\"action\":\"" + action + "\",\"param\":\"a\",\"id\":1," + option + "}";
+                badRequest(frame, 1, field);
+                assertThat(refused(frame, 1).getMessage()).contains("version 2");
+            }
+        }
+        // null is "not sent"; other actions ignore the fields like any unknown field; so does the nested "options" of old.
+        assertThat(Frames.parse("{\"action\":\"lock\",\"param\":\"a\",\"mode\":null,\"wait\":null,\"timeout\":null}").options())
+                .isEqualTo(LockOptions.DEFAULT);
+        assertThat(Frames.parse("{\"action\":\"unlock\",\"param\":\"a\",\"mode\":\"shared\",\"wait\":true}").options())
+                .isEqualTo(LockOptions.DEFAULT);
+        assertThat(Frames.parse("{\"action\":\"lock\",\"param\":\"a\",\"options\":{\"mode\":\"shared\"}}").options())
+                .isEqualTo(LockOptions.DEFAULT);
+    }
+
+    @Test
+    void version2ReadsModeWaitAndTimeout() throws BadRequest {
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\"}")).isEqualTo(LockOptions.DEFAULT);
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"mode\":\"exclusive\",\"wait\":false}")).isEqualTo(LockOptions.DEFAULT);
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"mode\":\"shared\"}")).isEqualTo(LockOptions.shared());
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"wait\":true}")).isEqualTo(LockOptions.DEFAULT.queue());
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"wait\":true,\"mode\":\"shared\",\"timeout\":1}"))
+                .isEqualTo(new LockOptions(LockMode.SHARED, true, Duration.ofMillis(1)));
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"wait\":true,\"timeout\":3600000}").timeout())
+                .isEqualTo(Duration.ofHours(1));
+        assertThat(options("{\"action\":\"lock\",\"param\":\"a\",\"wait\":true,\"timeout\":null}")).isEqualTo(LockOptions.DEFAULT.queue());
+        assertThat(options("{\"action\":\"mlock\",\"params\":[\"a\",\"b\"],\"mode\":\"shared\"}")).isEqualTo(LockOptions.shared());
+        assertThat(options("{\"action\":\"mlock\",\"params\":[\"a\"],\"mode\":\"exclusive\"}")).isEqualTo(LockOptions.DEFAULT);
+        assertThat(options("{\"action\":\"unlock\",\"param\":\"a\",\"wait\":true}")).isEqualTo(LockOptions.DEFAULT);
+    }
+
+    @Test
+    void version2RefusesIllTypedAndUnknownOptionValues() {
+        String lock = "{\"action\":\"lock\",\"param\":\"a\",\"id\":1,";
+        for (String mode : List.of("\"foo\"", "\"Shared\"", "\"EXCLUSIVE\"", "\"\"", "1", "true", "[\"shared\"]", "{}")) {
+            badRequest(lock + "\"mode\":" + mode + "}", 2, "mode");
+        }
+        for (String wait : List.of("\"true\"", "1", "0", "[]", "{}")) {
+            badRequest(lock + "\"wait\":" + wait + "}", 2, "wait");
+        }
+        for (String timeout : List.of("0", "-1", "3600001", "1.5", "1000.0", "1e3", "\"100\"", "true", "[]", "99999999999999999999")) {
+            badRequest(lock + "\"wait\":true,\"timeout\":" + timeout + "}", 2, "timeout");
+        }
+        // A timeout needs wait: true.
+        badRequest(lock + "\"timeout\":100}", 2, "timeout");
+        badRequest(lock + "\"wait\":false,\"timeout\":100}", 2, "timeout");
+        // mlock never queues: neither wait (even false) nor timeout.
+        String mlock = "{\"action\":\"mlock\",\"params\":[\"a\",\"b\"],\"id\":1,";
+        badRequest(mlock + "\"wait\":true}", 2, "wait");
+        badRequest(mlock + "\"wait\":false}", 2, "wait");
+        badRequest(mlock + "\"timeout\":100}", 2, "timeout");
+        badRequest(mlock + "\"mode\":\"both\"}", 2, "mode");
+    }
+
+    @Test
+    void stealAndAskAreNotSupportedYet() {
+        for (String option : List.of("\"steal\":true", "\"steal\":false", "\"ask\":true", "\"ask\":false", "\"steal\":\"x\"")) {
+            String field = option.substring(1, option.indexOf('"', 1));
+            for (String frame : List.of("{\"action\":\"lock\",\"param\":\"a\",\"id\":1,\"wait\":true," + option + "}",
+                    "{\"action\":\"mlock\",\"params\":[\"a\"],\"id\":1," + option + "}")) {
+                badRequest(frame, 2, field);
+                assertThat(refused(frame, 2).getMessage()).contains("not supported by this server yet");
+            }
+        }
+    }
+
+    @Test
+    void cancelIsVersion2sAndTakesOneName() throws BadRequest {
+        BadRequest unknown = refused("{\"action\":\"cancel\",\"param\":\"a\",\"id\":1}", 1);
+        assertThat(unknown.code).isEqualTo(FailCode.UNKNOWN_ACTION);
+        assertThat(unknown.action).isEqualTo("cancel");
+        // In version 1 the action is unknown before any other field is looked at, as it always was.
+        assertThat(refused("{\"action\":\"cancel\",\"param\":7}", 1).code).isEqualTo(FailCode.UNKNOWN_ACTION);
+        Request cancel = Frames.parse("{\"action\":\"cancel\",\"param\":\"a\",\"id\":1}", 2);
+        assertThat(cancel.action()).isEqualTo(Action.CANCEL);
+        assertThat(cancel.names()).containsExactly("a");
+        assertThat(refused("{\"action\":\"cancel\"}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
+        assertThat(refused("{\"action\":\"cancel\",\"params\":[\"a\",\"b\"]}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
+        assertThat(refused("{\"action\":\"cancel\",\"param\":7}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
     }
 }

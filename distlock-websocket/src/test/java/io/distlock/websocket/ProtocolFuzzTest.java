@@ -111,14 +111,19 @@ class ProtocolFuzzTest {
 
     // ---- the properties ----
 
-    /** Most tries start with a session, so that lock requests get past NOT_CONNECTED. */
+    /**
+     * Most tries start with a session, so that lock requests get past NOT_CONNECTED; of either
+     * protocol version (a session lasts until a fuzzed close ends it, so both meet every kind of
+     * frame).
+     */
     @Property(tries = 300, shrinking = ShrinkingMode.BOUNDED)
-    void wellShapedRequestsGetOneWellFormedReply(@ForAll("requests") String frame, @ForAll("mostly") boolean withSession) {
+    void wellShapedRequestsGetOneWellFormedReply(@ForAll("requests") String frame, @ForAll("mostly") boolean withSession,
+            @ForAll @IntRange(min = 1, max = 2) int version) {
         property = "requests";
         if (withSession) {
             WsClient c = fuzzer();
-            c.sendRaw("{\"action\":\"connect\",\"param\":\"fuzzer\"}");
-            JsonNode reply = c.next();
+            c.sendRaw("{\"action\":\"connect\",\"param\":\"fuzzer\",\"version\":" + version + "}");
+            JsonNode reply = readPastPushes(c);
             assertThat(reply.path("status").asText().equals("OK") || reply.path("code").asText().equals("ALREADY_CONNECTED"))
                     .as("%s", reply).isTrue();
         }
@@ -248,6 +253,15 @@ class ProtocolFuzzTest {
         readOneReplyThenProbe(c, frame, probe);
     }
 
+    /** The next frame that is not a push. */
+    static JsonNode readPastPushes(WsClient c) {
+        JsonNode frame = c.next();
+        while (isPush(frame)) {
+            frame = c.next();
+        }
+        return frame;
+    }
+
     /** Reads the one reply to {@code frame}, then the probe's; pushes may come between. */
     static void readOneReplyThenProbe(WsClient c, String frame, String probe) {
         List<JsonNode> replies = new ArrayList<>();
@@ -275,7 +289,7 @@ class ProtocolFuzzTest {
 
     static boolean isPush(JsonNode reply) {
         String status = reply.path("status").asText();
-        return status.equals("RETRY") || status.equals("LOST");
+        return status.equals("RETRY") || status.equals("LOST") || status.equals("GRANTED") || status.equals("CANCELLED");
     }
 
     /** A reply: status, message, time; a FAIL has a known code; no leak of internals. */
@@ -288,7 +302,7 @@ class ProtocolFuzzTest {
         String status = reply.path("status").asText();
         SEEN.computeIfAbsent(property + ":" + (status.equals("FAIL") ? reply.path("code").asText() : status), k -> new AtomicInteger())
                 .incrementAndGet();
-        assertThat(status).as("status of %s for %s", text, abbreviate(frame)).isIn("OK", "LOCKED", "WAIT", "FAIL");
+        assertThat(status).as("status of %s for %s", text, abbreviate(frame)).isIn("OK", "LOCKED", "WAIT", "QUEUED", "FAIL");
         if (status.equals("FAIL")) {
             String code = reply.path("code").asText();
             assertThat(code).as("code of %s for %s", text, abbreviate(frame)).isIn(CODES);
@@ -344,7 +358,7 @@ class ProtocolFuzzTest {
     static Arbitrary<String> actions() {
         return Arbitraries.frequencyOf(
                 Tuple.of(12, Arbitraries.frequency(Tuple.of(1, "connect"), Tuple.of(1, "close"), Tuple.of(4, "lock"), Tuple.of(3, "unlock"),
-                        Tuple.of(3, "mlock"), Tuple.of(2, "munlock"))),
+                        Tuple.of(3, "mlock"), Tuple.of(2, "munlock"), Tuple.of(1, "cancel"))),
                 Tuple.of(2, Arbitraries.of("LOCK", "Lock", "mLock", "Connect", "lock ", " lock", "lock\u0000", "", "probe", "query", "resume")),
                 Tuple.of(1, Arbitraries.strings().ofMaxLength(80)));
     }
@@ -428,12 +442,14 @@ class ProtocolFuzzTest {
                 Tuple.of(8, Arbitraries.longs().map(String::valueOf)),
                 Tuple.of(1, anyValue()));
         Arbitrary<List<String>> extras = Combinators.combine(
-                ids().optional(), times.optional(), anyValue().optional(0.2), Arbitraries.strings().ofMaxLength(10).optional())
-                .as((id, time, extra, key) -> {
+                ids().optional(), times.optional(), anyValue().optional(0.2), Arbitraries.strings().ofMaxLength(10).optional(),
+                versionTwoFields())
+                .as((id, time, extra, key, v2) -> {
                     List<String> f = new ArrayList<>();
                     id.ifPresent(v -> f.add("\"id\":" + v));
                     time.ifPresent(v -> f.add("\"time\":" + v));
                     extra.ifPresent(v -> f.add(str(key.orElse("options")) + ":" + v));
+                    f.addAll(v2);
                     return f;
                 });
         return Combinators.combine(fields, extras, Arbitraries.integers().between(0, 20), Arbitraries.randoms())
@@ -448,6 +464,24 @@ class ProtocolFuzzTest {
                     }
                     return "{" + String.join(",", all) + "}";
                 });
+    }
+
+    /**
+     * Fields of protocol version 2 (lock options, connect's version and options), none to three
+     * of them, mostly with values that make sense (a short timeout, so that some run out while
+     * the property runs), sometimes with any value.
+     */
+    static Arbitrary<List<String>> versionTwoFields() {
+        Arbitrary<String> field = Combinators.combine(
+                Arbitraries.of("mode", "wait", "timeout", "steal", "ask", "version", "grace", "info"),
+                Arbitraries.frequencyOf(
+                        Tuple.of(6, Arbitraries.of("\"shared\"", "\"exclusive\"", "true", "false", "true", "50", "1", "3600000", "2", "1")),
+                        Tuple.of(1, Arbitraries.of("0", "3600001", "\"Shared\"", "\"true\"", "2.0", "-1", "3")),
+                        Tuple.of(1, anyValue())))
+                .as((key, value) -> str(key) + ":" + value);
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.just(List.<String>of())),
+                Tuple.of(2, field.list().ofMinSize(1).ofMaxSize(3)));
     }
 
     /** A valid-looking request after one to five random edits. */

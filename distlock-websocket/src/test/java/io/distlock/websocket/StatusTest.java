@@ -10,9 +10,22 @@ import org.junit.jupiter.api.Test;
 class StatusTest {
 
     @Test
-    void theWireWordsAreTheProtocolsAndOnlyRetryAndLostArePushes() {
-        assertThat(Arrays.stream(Status.values()).map(Enum::name)).containsExactly("OK", "LOCKED", "WAIT", "RETRY", "LOST", "FAIL");
-        assertThat(Arrays.stream(Status.values()).filter(Status::isPush)).containsExactly(Status.RETRY, Status.LOST);
+    void theWireWordsAreTheProtocolsAndOnlyRetryLostGrantedAndCancelledArePushes() {
+        assertThat(Arrays.stream(Status.values()).map(Enum::name))
+                .containsExactly("OK", "LOCKED", "WAIT", "QUEUED", "RETRY", "LOST", "GRANTED", "CANCELLED", "FAIL");
+        assertThat(Arrays.stream(Status.values()).filter(Status::isPush))
+                .containsExactly(Status.RETRY, Status.LOST, Status.GRANTED, Status.CANCELLED);
         assertThat(Frames.push(Status.LOST, "doc")).contains("\"status\":\"LOST\"", "\"lock\":\"doc\"");
+    }
+
+    @Test
+    void version2sActionsAreUnknownToVersion1() {
+        assertThat(Action.of("cancel", 1)).isNull();
+        assertThat(Action.of("cancel", 2)).isEqualTo(Action.CANCEL);
+        for (Action a : Action.values()) {
+            assertThat(Action.of(a.wire, 2)).isEqualTo(a);
+            assertThat(Action.of(a.wire, 1)).isEqualTo(a.since == 1 ? a : null);
+        }
+        assertThat(Action.of("Cancel", 2)).isNull();
     }
 }

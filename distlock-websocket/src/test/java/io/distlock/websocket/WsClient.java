@@ -147,6 +147,15 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         return fail("expected a frame but got %s", event);
     }
 
+    /** The next text frame exactly as received; fails if the connection closes or nothing arrives in time. */
+    String nextText() {
+        Object event = poll(TIMEOUT);
+        if (event instanceof String text) {
+            return text;
+        }
+        return fail("expected a text frame but got %s", event == null ? "nothing within " + TIMEOUT : event);
+    }
+
     /** The next frame, parsed, or the server's close. */
     Object nextFrameOrClose() {
         Object event = poll(TIMEOUT);

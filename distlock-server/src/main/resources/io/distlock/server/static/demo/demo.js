@@ -1,12 +1,14 @@
 // The distlock demo page: plain ES module, no build step. It drives the JavaScript client
 // served by the same server at /distlock/distlock.js and shows what happens: each document's
-// lock state, and a log of every reply and push (LOCKED, WAIT, RETRY, LOST, errors).
+// lock state, and a log of every reply and push (LOCKED, WAIT, QUEUED, GRANTED, RETRY, LOST,
+// errors). "Lock" asks once (LOCKED or WAIT, then RETRY); "Edit when free" uses request(),
+// which waits in the server's queue (QUEUED, then GRANTED) on a protocol version 2 server.
 //
 // For the end-to-end tests: elements carry data-testid attributes, rows and log entries
 // carry data-state / data-kind / data-lock, and the client is exposed as
 // window.distlock = {client, DistLockClient}. `?edit=SECONDS` sets how long an edit lasts.
 //
-// One file on purpose (about 500 lines): the page has no build step, so a reader opens one
+// One file on purpose (under 600 lines): the page has no build step, so a reader opens one
 // script and sees the whole page.
 
 const PRESET_DOCS = ['Quarterly report', 'Roadmap', 'Budget'];
@@ -27,12 +29,13 @@ try {
 
 /**
  * The client, watched: lock() and unlock() are the client's own, reported to the page once
- * they settle. request() calls them too, so an "Edit when free" shows its WAIT and LOCKED.
+ * they settle. request() calls them too (passing its options on: `wait`, `mode`), so an
+ * "Edit when free" shows its QUEUED (or WAIT) and LOCKED.
  */
 class DemoClient extends DistLockClient {
-  async lock(name) {
+  async lock(name, options) {
     try {
-      const result = await super.lock(name);
+      const result = await super.lock(name, options);
       onLockResult(name, result);
       return result;
     } catch (error) {
@@ -47,6 +50,17 @@ class DemoClient extends DistLockClient {
       onUnlocked(name);
     } catch (error) {
       onCallFailed('unlock', name, error);
+      throw error;
+    }
+  }
+
+  /** request() sends cancel when a queued wait is aborted ("Stop waiting"). */
+  async cancel(name) {
+    try {
+      await super.cancel(name);
+      onCancelled(name);
+    } catch (error) {
+      if (error.code !== 'NOT_QUEUED') onCallFailed('cancel', name, error); // NOT_QUEUED: granted meanwhile, and released again
       throw error;
     }
   }
@@ -81,7 +95,8 @@ client.on('open', () => {
 client.on('close', ({ code: closeCode, reason, willReconnect, delayMs }) => {
   const why = `code ${closeCode}${reason ? `, ${reason}` : ''}`;
   for (const doc of docs.values()) {
-    doc.waiting = false; // a WAIT belongs to the session, and the session is gone
+    doc.waiting = false; // a WAIT or a queue place belongs to the session, and the session is gone
+    doc.queued = null;
     doc.holder = null;
   }
   if (willReconnect) {
@@ -111,11 +126,33 @@ client.on('retry', ({ lock }) => {
   render(doc);
 });
 
-client.on('lost', ({ lock, token, reason }) => {
+client.on('granted', ({ lock, token, mode }) => {
   const doc = ensureDoc(lock);
-  const why = reason === 'LOST'
-    ? 'the server could no longer guarantee it (its lease was not renewed)'
-    : 'the connection closed, and with it the session';
+  doc.waiting = false;
+  doc.queued = null;
+  doc.holder = null;
+  doc.note = null;
+  log('granted', [code(lock), ' is yours: your turn in the queue came, GRANTED', mode === 'shared' ? ' (shared)' : '',
+    ' with fencing token ', code(String(token)), doc.edit ? ' (Edit when free)' : ''], lock);
+  render(doc);
+});
+
+client.on('cancelled', ({ lock, reason }) => {
+  const doc = ensureDoc(lock);
+  doc.waiting = false;
+  doc.queued = null;
+  doc.holder = null;
+  log('cancelled', ['Left the queue for ', code(lock), ` without the lock: CANCELLED (${reason}).`], lock);
+  render(doc);
+});
+
+client.on('lost', ({ lock, token, reason, cause }) => {
+  const doc = ensureDoc(lock);
+  const why = reason !== 'LOST'
+    ? 'the connection closed, and with it the session'
+    : cause === 'taken'
+      ? 'the server no longer had it as yours (its lease ran out there, or Redis lost it)'
+      : 'the server could no longer guarantee it (its lease was not renewed)';
   doc.note = { text: `Lost: ${reason === 'LOST' ? 'LOST from the server' : 'connection closed'}.`, bad: true };
   log('lost', [code(lock), token === undefined ? '' : [' (token ', code(String(token)), ')'], ` is lost: ${why}.`], lock);
   if (doc.edit?.phase === 'editing') {
@@ -135,16 +172,33 @@ function onLockResult(name, result) {
   const doc = ensureDoc(name);
   if (result.status === 'LOCKED') {
     doc.waiting = false;
+    doc.queued = null;
     doc.holder = null;
     doc.note = null;
     log('locked', [code(name), ' is yours: LOCKED with fencing token ', code(String(result.token)), doc.edit ? ' (Edit when free)' : ''], name);
+  } else if (result.status === 'QUEUED') {
+    doc.waiting = false;
+    doc.queued = result.position;
+    doc.holder = result.holder ?? null;
+    doc.note = null;
+    log('queued', [code(name), ' is held by ', strong(result.holder ?? 'another session'),
+      `: QUEUED, number ${result.position} in line. The server hands it over when it is your turn.`], name);
   } else {
     doc.waiting = true;
+    doc.queued = null;
     doc.holder = result.holder ?? null;
     doc.note = null;
     log('wait', [code(name), ' is held by ', strong(result.holder ?? 'another session'),
       ': WAIT. The server will say RETRY when it is free.'], name);
   }
+  render(doc);
+}
+
+function onCancelled(name) {
+  const doc = ensureDoc(name);
+  doc.queued = null;
+  doc.holder = null;
+  log('cancelled', ['Left the queue for ', code(name), ': cancel, OK.'], name);
   render(doc);
 }
 
@@ -248,6 +302,7 @@ async function editWhenFree(doc) {
     }
   } finally {
     doc.edit = null;
+    doc.queued = null; // granted, or the place was cancelled (abort) or lost with the session
     render(doc);
   }
 }
@@ -273,7 +328,7 @@ function setConnection(state, text) {
 function ensureDoc(name) {
   let doc = docs.get(name);
   if (doc !== undefined) return doc;
-  doc = { name, row: null, waiting: false, holder: null, note: null, busy: false, edit: null };
+  doc = { name, row: null, waiting: false, queued: null, holder: null, note: null, busy: false, edit: null };
   docs.set(name, doc);
 
   const row = el('li', { class: 'doc', 'data-testid': 'doc', 'data-lock': name });
@@ -324,6 +379,12 @@ function render(doc) {
     state = 'held';
     badge = 'Held by you';
     detail = ['Fencing token ', code(String(token))];
+  } else if (doc.queued !== null) {
+    state = 'queued';
+    badge = doc.holder === null ? 'Held by someone else' : `Held by ${doc.holder}`;
+    detail = edit
+      ? [`Queued: number ${doc.queued} in line. Edit starts when the server hands the lock over (GRANTED).`]
+      : [`Queued: number ${doc.queued} in line. The server hands the lock over when it is your turn (GRANTED).`];
   } else if (doc.waiting) {
     state = 'waiting';
     badge = doc.holder === null ? 'Held by someone else' : `Held by ${doc.holder}`;
@@ -347,7 +408,8 @@ function render(doc) {
   row.dataset.state = state;
   row.dataset.edit = edit?.phase ?? 'none';
   setOrRemove(row, 'data-token', held ? String(token) : null);
-  setOrRemove(row, 'data-holder', state === 'waiting' ? doc.holder : null);
+  setOrRemove(row, 'data-holder', state === 'waiting' || state === 'queued' ? doc.holder : null);
+  setOrRemove(row, 'data-position', state === 'queued' ? String(doc.queued) : null);
   row.querySelector('[data-testid="doc-state"]').textContent = badge;
   const detailEl = row.querySelector('[data-testid="doc-detail"]');
   detailEl.replaceChildren(...nodes(detail));
@@ -412,7 +474,8 @@ function log(kind, parts, lock) {
   const now = new Date();
   const time = el('time', { class: 'log-time', datetime: now.toISOString() }, clock(now));
   const label = el('span', { class: 'log-kind' }, {
-    locked: 'LOCKED', unlocked: 'UNLOCKED', wait: 'WAIT', retry: 'RETRY', lost: 'LOST', error: 'ERROR',
+    locked: 'LOCKED', unlocked: 'UNLOCKED', wait: 'WAIT', queued: 'QUEUED', granted: 'GRANTED', cancelled: 'CANCELLED',
+    retry: 'RETRY', lost: 'LOST', error: 'ERROR',
     connected: 'CONNECT', reconnected: 'RECONNECT', closed: 'CLOSED', edit: 'EDIT',
   }[kind] ?? kind.toUpperCase());
   const text = el('span', { class: 'log-text', 'data-testid': 'log-text' });

@@ -1,0 +1,50 @@
+import { ClientCode, MAX_QUEUE_TIMEOUT_MS, Mode } from './protocol.js';
+import { DistLockError } from './errors.js';
+
+/**
+ * The version 2 fields of a `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
+ *
+ * Defaults are left out (`mode: 'exclusive'`, `wait: false`), so a call without options, or
+ * with only the defaults, sends exactly the version 1 frame. On a version 1 session
+ * (`version` 1) the options that version lacks throw `NOT_SUPPORTED`: a version 2 server
+ * would refuse them, and a version 1 server would ignore them, which is worse.
+ *
+ * @param {{mode?: string, wait?: boolean, timeout?: number}} options
+ * @param {{queue: boolean, version: number | undefined}} how
+ * @returns {{mode?: 'shared', wait?: true, timeout?: number}}
+ */
+export function lockFields(options, { queue, version }) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('lock options must be an object');
+  }
+  const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
+  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
+  }
+  const fields = {};
+  if (mode === Mode.SHARED) fields.mode = mode;
+  if (queue) {
+    if (typeof wait !== 'boolean') {
+      throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
+    }
+    if (timeout !== undefined) {
+      if (!wait) throw new TypeError('timeout is only allowed with wait: true');
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
+        throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
+      }
+      fields.timeout = timeout;
+    }
+    if (wait) fields.wait = true;
+  }
+  const asked = Object.keys(fields);
+  if (version === 1 && asked.length > 0) {
+    throw notSupported(asked.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
+  }
+  return fields;
+}
+
+/** The error for an option or action a version 1 server does not have. */
+export function notSupported(what) {
+  return new DistLockError(ClientCode.NOT_SUPPORTED,
+    `${what} needs protocol version 2, and this server speaks version 1`);
+}

@@ -1,0 +1,67 @@
+/**
+ * Queued requests nobody waits for any more (version 2): a request() aborted while queued, a
+ * queued lock() whose reply came after its call timed out. A `GRANTED` for one of them must
+ * be unlocked when it comes, unless the lock is wanted again by then (`keep()`).
+ *
+ * Marks are by the `id` of the `lock` request that queued, which `GRANTED` names in
+ * `request`. A mark ends with its grant ({@link UnwantedGrants#take}), a `CANCELLED` for its
+ * lock or the end of the session ({@link UnwantedGrants#settle}), or `forget()` (the queue
+ * place is known to be gone: `cancel` answered `OK`).
+ */
+export class UnwantedGrants {
+  /** request id to `{name, keep, settle}`. */
+  #marks = new Map();
+
+  /**
+   * Marks the queued request `requestId` for `name` as unwanted.
+   *
+   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {string} name the lock name
+   * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
+   * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
+   *   ends, however it ends; `forget()` ends it
+   */
+  mark(requestId, name, keep) {
+    let settle;
+    const settled = new Promise((resolve) => { settle = resolve; });
+    this.#marks.set(requestId, { name, keep, settle });
+    const forget = () => {
+      if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
+      settle();
+    };
+    return { settled, forget };
+  }
+
+  /**
+   * Removes and returns the mark a `GRANTED` push meets: by its `request`, or by lock name
+   * when the server left `request` out. Undefined if the grant is wanted.
+   *
+   * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
+   */
+  take(requestId, name) {
+    const id = requestId ?? this.#idFor(name);
+    const mark = this.#marks.get(id);
+    if (mark !== undefined) this.#marks.delete(id);
+    return mark;
+  }
+
+  /** Ends the marks for `name` (every mark without a name): true if there was one. */
+  settle(name) {
+    let found = false;
+    for (const [id, mark] of this.#marks) {
+      if (name === undefined || mark.name === name) {
+        this.#marks.delete(id);
+        mark.settle();
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  #idFor(name) {
+    for (const [id, mark] of this.#marks) {
+      if (mark.name === name) return id;
+    }
+    return undefined;
+  }
+}

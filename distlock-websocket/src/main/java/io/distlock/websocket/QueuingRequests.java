@@ -1,0 +1,87 @@
+package io.distlock.websocket;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The {@code id} of the latest {@code lock} request that asked to queue, per lock name, for the
+ * {@code request} field of {@code GRANTED}: one per session. A request is noted before the lock
+ * service is asked ({@link #asking}), so that a grant can never come before its request is
+ * known, and settled when answered ({@link #answered}): one that did not queue gives the place
+ * back to the request it replaced. A grant or a cancel {@linkplain #take takes} the entry. So
+ * what is kept never outgrows the locks the session queues for, plus its requests in flight.
+ *
+ * <p>Thread-safe: requests are noted on the container's thread, answered and taken on the lock
+ * service's.
+ */
+final class QueuingRequests {
+
+    /** One request that asked to queue: its id (null if it had none) and, until it is answered, the one it replaced. */
+    static final class Ticket {
+        private final JsonNode id;
+        private Ticket replaced; // guarded by the map
+
+        private Ticket(JsonNode id, Ticket replaced) {
+            this.id = id;
+            this.replaced = replaced;
+        }
+    }
+
+    private final Map<String, Ticket> latest = new HashMap<>(); // guarded by itself
+
+    /** A request for {@code lock} with {@code id} (null if none) is about to ask to queue: it is the latest. */
+    Ticket asking(String lock, JsonNode id) {
+        synchronized (latest) {
+            Ticket t = new Ticket(id, latest.get(lock));
+            latest.put(lock, t);
+            return t;
+        }
+    }
+
+    /**
+     * {@code t}'s request was answered. If it {@code queued}, it stays the latest (unless a later
+     * one replaced it). If not ({@code LOCKED}, a refusal, a failure), it is as if it had never
+     * asked: the request it replaced is the latest again, or nothing if there was none.
+     */
+    void answered(String lock, Ticket t, boolean queued) {
+        synchronized (latest) {
+            if (queued) {
+                t.replaced = null; // what it replaced is over: it queued in its place
+                return;
+            }
+            Ticket current = latest.get(lock);
+            if (current == t) {
+                if (t.replaced == null) {
+                    latest.remove(lock);
+                } else {
+                    latest.put(lock, t.replaced);
+                }
+                return;
+            }
+            // A later request, still unanswered, replaced it: take it out of that one's chain.
+            for (Ticket later = current; later != null; later = later.replaced) {
+                if (later.replaced == t) {
+                    later.replaced = t.replaced;
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Forgets the latest request that queued for {@code lock} (granted, cancelled); returns its id, or null if none or it had none. */
+    JsonNode take(String lock) {
+        synchronized (latest) {
+            Ticket t = latest.remove(lock);
+            return t == null ? null : t.id;
+        }
+    }
+
+    /** How many lock names a request is remembered for. */
+    int size() {
+        synchronized (latest) {
+            return latest.size();
+        }
+    }
+}

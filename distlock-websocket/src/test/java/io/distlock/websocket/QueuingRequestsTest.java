@@ -1,0 +1,91 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+
+/** Which request a GRANTED names, and that nothing is kept for requests that did not queue. */
+class QueuingRequestsTest {
+
+    private final QueuingRequests requests = new QueuingRequests();
+
+    private static JsonNode id(int i) {
+        return IntNode.valueOf(i);
+    }
+
+    @Test
+    void aGrantNamesTheRequestThatQueuedOnce() {
+        QueuingRequests.Ticket t = requests.asking("a", TextNode.valueOf("q1"));
+        requests.answered("a", t, true);
+        assertThat(requests.take("a").asText()).isEqualTo("q1");
+        assertThat(requests.take("a")).as("taken once").isNull();
+        assertThat(requests.size()).isZero();
+    }
+
+    @Test
+    void aRequestWithoutIdIsNamedByNothing() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        requests.answered("a", requests.asking("a", null), true);
+        assertThat(requests.take("a")).isNull();
+    }
+
+    @Test
+    void theLatestRequestThatQueuedIsNamed() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        requests.answered("a", requests.asking("a", id(2)), true);
+        assertThat(requests.take("a")).isEqualTo(id(2));
+    }
+
+    @Test
+    void aGrantBeforeTheReplyIsNamedByThatRequest() {
+        QueuingRequests.Ticket t = requests.asking("a", id(1));
+        assertThat(requests.take("a")).isEqualTo(id(1));
+        requests.answered("a", t, false); // then answered: LOCKED, say
+        assertThat(requests.size()).isZero();
+    }
+
+    @Test
+    void aRequestThatDidNotQueueLeavesNothingBehind() {
+        for (int i = 0; i < 100; i++) {
+            requests.answered("lock-" + i, requests.asking("lock-" + i, id(i)), false); // LOCKED at once
+        }
+        assertThat(requests.size()).isZero();
+    }
+
+    @Test
+    void aRequestThatDidNotQueueGivesThePlaceBackToTheOneItReplaced() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        QueuingRequests.Ticket second = requests.asking("a", id(2));
+        requests.answered("a", second, false); // refused, or failed
+        assertThat(requests.take("a")).isEqualTo(id(1));
+    }
+
+    @Test
+    void requestsAnsweredOutOfTurnKeepTheLatestThatQueued() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        QueuingRequests.Ticket second = requests.asking("a", id(2));
+        QueuingRequests.Ticket third = requests.asking("a", id(3));
+        requests.answered("a", second, false); // the middle one did not queue: out of the chain
+        requests.answered("a", third, false); // nor did the last: back to the first
+        assertThat(requests.take("a")).isEqualTo(id(1));
+
+        requests.answered("b", requests.asking("b", id(1)), true);
+        QueuingRequests.Ticket b2 = requests.asking("b", id(2));
+        QueuingRequests.Ticket b3 = requests.asking("b", id(3));
+        requests.answered("b", b3, false);
+        requests.answered("b", b2, true);
+        assertThat(requests.take("b")).isEqualTo(id(2));
+    }
+
+    @Test
+    void namesAreKeptApart() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        requests.answered("b", requests.asking("b", id(2)), true);
+        assertThat(requests.take("b")).isEqualTo(id(2));
+        assertThat(requests.take("a")).isEqualTo(id(1));
+    }
+}
