@@ -191,6 +191,7 @@ final class Phase {
         RedisStats.Snapshot redisBefore = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverBefore = probe == null ? List.of() : probe.read();
         long clientCpuBefore = processCpuNanos();
+        double loadBefore = loadAverage();
 
         long end = measureStart + settings.duration().toNanos();
         long measured = 0;
@@ -211,6 +212,7 @@ final class Phase {
         }
         long measureEnd = System.nanoTime();
         long clientCpuAfter = processCpuNanos();
+        double loadAfter = loadAverage();
         RedisStats.Snapshot redisAfter = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverAfter = probe == null ? List.of() : probe.read();
         RedisStats.Origins origins = redisStats == null ? null : redisStats.origins(500);
@@ -250,7 +252,7 @@ final class Phase {
                 stats, errorsMeasured, errors.sum(), kinds, waits, queuedReplies, violations,
                 redisBefore == null ? null : redisAfter.since(redisBefore), origins,
                 redisBefore == null ? Double.NaN : redisAfter.cpuSeconds() - redisBefore.cpuSeconds(),
-                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9);
+                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9, loadBefore, loadAfter);
     }
 
     private static void watch(List<Worker> workers, long now) {
@@ -282,6 +284,12 @@ final class Phase {
             sum += after.get(i).cpuSeconds() - before.get(i).cpuSeconds();
         }
         return sum; // NaN if any node did not say
+    }
+
+    /** The machine's load average over the last minute, NaN where the JVM cannot tell. */
+    static double loadAverage() {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? Double.NaN : load;
     }
 
     static long processCpuNanos() {

@@ -31,10 +31,14 @@ final class PhaseResult {
     final double redisCpuSeconds;
     final double serverCpuSeconds;
     final double clientCpuSeconds;
+    /** The machine's 1-minute load average when the measured time began and ended (NaN: unknown). */
+    final double loadBefore;
+    final double loadAfter;
 
     PhaseResult(String label, Scenario scenario, boolean queue, int sessions, int nodes, double seconds, Stats stats,
                 long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, long queuedReplies, Violations violations,
-                Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds) {
+                Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds,
+                double loadBefore, double loadAfter) {
         this.label = label;
         this.scenario = scenario;
         this.queue = queue;
@@ -53,6 +57,8 @@ final class PhaseResult {
         this.redisCpuSeconds = redisCpuSeconds;
         this.serverCpuSeconds = serverCpuSeconds;
         this.clientCpuSeconds = clientCpuSeconds;
+        this.loadBefore = loadBefore;
+        this.loadAfter = loadAfter;
     }
 
     long pairs() {
@@ -165,6 +171,8 @@ final class PhaseResult {
         number(o, "redis_cpu_us_per_pair", round(perPairMicros(redisCpuSeconds), 2));
         number(o, "server_cpu_us_per_pair", round(perPairMicros(serverCpuSeconds), 2));
         number(o, "bench_cpu_us_per_pair", round(perPairMicros(clientCpuSeconds), 2));
+        number(o, "load_average_start", round(loadBefore, 2));
+        number(o, "load_average_end", round(loadAfter, 2));
         return o;
     }
 

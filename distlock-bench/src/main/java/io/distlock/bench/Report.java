@@ -72,6 +72,8 @@ final class Report {
             row(s, "server CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.serverCpuSeconds), 1));
         }
         row(s, "bench CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.clientCpuSeconds), 1));
+        row(s, "load average", phases, p -> Double.isNaN(p.loadBefore) ? "-"
+                : String.format("%.2f -> %.2f", p.loadBefore, p.loadAfter));
         for (PhaseResult p : phases) {
             if (!p.errorKinds.isEmpty()) {
                 s.append(p.label).append(" errors:").append(System.lineSeparator());
