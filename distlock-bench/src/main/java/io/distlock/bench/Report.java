@@ -220,7 +220,7 @@ final class Report {
     private static void row(StringBuilder s, String name, List<PhaseResult> phases, Function<PhaseResult, String> cell) {
         s.append(String.format("%-22s", name));
         for (PhaseResult p : phases) {
-            s.append(String.format("%24s", cell.apply(p)));
+            s.append(String.format("%28s", cell.apply(p)));
         }
         s.append(System.lineSeparator());
     }
