@@ -104,6 +104,12 @@ echo "Redis $REDIS, nodes $A_URL (pid $A_PID) and $B_URL (pid $B_PID); results i
 for scenario in uncontended mixed; do
   bench --url "$A_URL" --url "$B_URL" --sessions 64 --scenario "$scenario" --warmup 0s --duration 10s > /dev/null || true
 done
+# The queue's code paths too (a node's first queued hand-overs run interpreted: 3-5x the CPU per pair).
+if has_set queue; then
+  bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario contended --wait --also-retry \
+    --warmup 0s --duration 10s > /dev/null || true
+  bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario shared --wait --warmup 0s --duration 10s > /dev/null || true
+fi
 
 # --- the tables: every scenario at every session count, one node with the baselines, two nodes ---
 has_set tables && for scenario in $SCENARIOS; do
