@@ -31,7 +31,7 @@ def phase(d, name):
 
 def scenario_tables(out):
     lines = []
-    for scenario in ["uncontended", "contended", "mixed"]:
+    for scenario in ["uncontended", "contended", "mixed", "shared"]:
         files = glob.glob(os.path.join(out, f"{scenario}-*.json"))
         if not files:
             continue
@@ -115,6 +115,7 @@ def targets(out):
         m = median(p99)
         row("release on node A → RETRY on node B, p99", "< 5 ms", [v / 1000 for v in p99 if v is not None],
             f"{m / 1000:.2f} ms (bench: unlock sent → RETRY received)" if m else "–", m is not None and m < 5000)
+    lines += queue_targets(out)
     for f in sorted(glob.glob(os.path.join(out, "idle-*.json")), key=lambda p: int(p.split("-")[-1].split(".")[0])):
         d = load(f)
         per = d.get("heap_per_session_bytes")
@@ -136,9 +137,98 @@ def targets(out):
     return lines
 
 
+def load_of(p):
+    """The 1-minute load average at the start of a phase's measured time."""
+    return num(p.get("load_average_start") if p else None, 1)
+
+
+def queue_runs(out, pattern):
+    """(sessions, run, data) of the queue JSON files matching pattern, e.g. queue-16-2.json."""
+    runs = []
+    for f in glob.glob(os.path.join(out, pattern)):
+        parts = os.path.basename(f)[:-len(".json")].split("-")
+        try:
+            runs.append((int(parts[-2]), int(parts[-1]), load(f)))
+        except ValueError:
+            continue
+    return sorted(runs, key=lambda r: (r[0], r[1]))
+
+
+def queue_tables(out):
+    """The protocol version 2 tables: one hot name over two nodes, queued beside RETRY and Redisson."""
+    lines = []
+    tables = [("queue-[0-9]*-[0-9]*.json", "contended, one name, two nodes: queued (`--wait`) vs `RETRY` vs Redisson `RLock`"),
+              ("queue-shared-*-*.json", "shared, 90% readers, one name, two nodes: queued vs not vs Redisson `RReadWriteLock`")]
+    for pattern, title in tables:
+        runs = queue_runs(out, pattern)
+        if not runs:
+            continue
+        lines.append(f"### {title}\n")
+        lines.append("| sessions | run | load avg (queued / RETRY / Redisson) | queued pairs/s | p50 µs | p99 µs | Redis cmds/pair "
+                     "| unlock→GRANTED p99 µs (cross-node) | RETRY pairs/s | p50 µs | p99 µs | Redis cmds/pair "
+                     "| Redisson pairs/s | p50 µs | p99 µs | Redis cmds/pair | queued grants checked | errors | violations |")
+        lines.append("|---:|---:|---|" + "---:|" * 16)
+        by_sessions = {}
+        for sessions, run, d in runs:
+            ws, retry, red = phase(d, "websocket"), phase(d, "websocket-retry"), phase(d, "redisson")
+            by_sessions.setdefault(sessions, []).append((ws, retry, red))
+            errors = sum(p.get("errors", 0) for p in d["phases"].values())
+            violations = sum(p.get("violations", 0) for p in d["phases"].values())
+            cells = [str(sessions), str(run), f"{load_of(ws)} / {load_of(retry)} / {load_of(red)}"]
+            for p in (ws,):
+                cells += [num(p["pairs_per_s"]), num(p["pair_p50_us"]), num(p["pair_p99_us"]), num(p.get("redis_commands_per_pair"), 2)]
+                h, c = p.get("handover_p99_us"), p.get("handover_cross_node_p99_us")
+                cells.append(num(h) + (f" ({num(c)})" if c is not None else ""))
+            for p in (retry, red):
+                cells += [num(p["pairs_per_s"]), num(p["pair_p50_us"]), num(p["pair_p99_us"]),
+                          num(p.get("redis_commands_per_pair"), 2)] if p else ["–"] * 4
+            cells += [f"{ws.get('queued_grants_checked', 0):,}", str(errors), str(violations)]
+            lines.append("| " + " | ".join(cells) + " |")
+        for sessions, phases in sorted(by_sessions.items()):
+            def med(i, key):
+                return median([p[i].get(key) if p[i] else None for p in phases])
+            cells = [str(sessions), "median", ""]
+            cells += [num(med(0, "pairs_per_s")), num(med(0, "pair_p50_us")), num(med(0, "pair_p99_us")),
+                      num(med(0, "redis_commands_per_pair"), 2), num(med(0, "handover_p99_us"))]
+            for i in (1, 2):
+                cells += [num(med(i, "pairs_per_s")), num(med(i, "pair_p50_us")), num(med(i, "pair_p99_us")),
+                          num(med(i, "redis_commands_per_pair"), 2)]
+            cells += ["", "", ""]
+            lines.append("| " + " | ".join(f"**{c}**" if c and i > 2 else c for i, c in enumerate(cells)) + " |")
+        lines.append("")
+    return lines
+
+
+def queue_targets(out):
+    """The issue's targets for the queue, from the contended queue runs."""
+    lines = []
+    runs = queue_runs(out, "queue-[0-9]*-[0-9]*.json")
+    sessions = sorted({r[0] for r in runs})
+    for n in sessions:
+        ds = [d for s, _, d in runs if s == n]
+        ws = [phase(d, "websocket") for d in ds]
+        red = [phase(d, "redisson") for d in ds]
+        ratios = [d["ratios"].get("pairs_per_s_websocket_vs_redisson") for d in ds]
+        m = median(ratios)
+        loads = ", ".join(load_of(p) for p in ws)
+        lines.append(f"| queued pairs/s, {n} sessions on one name, two nodes | ≥ Redisson's in the same run | {len(ds)} | "
+                     f"{num(m, 2)} × ({num(median([p['pairs_per_s'] for p in ws]))} vs {num(median([p['pairs_per_s'] for p in red if p]))}"
+                     f" pairs/s) | {', '.join(num(v, 2) for v in ratios)} (load {loads}) | {'yes' if m is not None and m >= 1 else 'no'} |")
+        p99 = [p["pair_p99_us"] for p in ws]
+        m = median(p99)
+        if n == 16:
+            lines.append(f"| queued lock+unlock p99, {n} sessions | < 20 ms | {len(ds)} | {num(m / 1000 if m else None, 1)} ms | "
+                         f"{', '.join(num(v / 1000, 1) for v in p99)} ms | {'yes' if m is not None and m < 20000 else 'no'} |")
+        cmds = [p.get("redis_commands_per_pair") for p in ws]
+        m = median(cmds)
+        lines.append(f"| Redis commands per queued pair, {n} sessions | ≤ 4 | {len(ds)} | {num(m, 2)} | "
+                     f"{', '.join(num(v, 2) for v in cmds)} | {'yes' if m is not None and m <= 4 else 'no'} |")
+    return lines
+
+
 def main(argv):
     out = argv[1] if len(argv) > 1 else "."
-    print("\n".join(scenario_tables(out) + targets(out)))
+    print("\n".join(scenario_tables(out) + queue_tables(out) + targets(out)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@
 #
 # Knobs (environment): WARMUP (2s) and DURATION (5s) per table cell; TARGET_WARMUP (5s),
 # TARGET_DURATION (10s) and RUNS (3) for the target measurements; SESSIONS ("1 16 64 256");
-# SCENARIOS ("uncontended contended mixed"); IDLE ("1000 10000"); JAR; JAVA.
+# SCENARIOS ("uncontended contended mixed shared"); IDLE ("1000 10000"); QUEUE_SESSIONS ("16 64")
+# for the queue targets; SETS ("tables targets queue idle"): which parts to run, e.g.
+# SETS=queue for the protocol version 2 queue measurements alone (about 6 minutes); MAX_LOAD
+# (0: off): before each measured run, wait up to 10 minutes for the 1-minute load average to
+# fall below it; JAR; JAVA. Every bench run records the load average at its start and end in
+# its JSON (load_average_start, load_average_end), and bench-tables.py prints it beside each figure.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +29,12 @@ TARGET_WARMUP=${TARGET_WARMUP:-5s}
 TARGET_DURATION=${TARGET_DURATION:-10s}
 RUNS=${RUNS:-3}
 SESSIONS=${SESSIONS:-"1 16 64 256"}
-SCENARIOS=${SCENARIOS:-"uncontended contended mixed"}
+SCENARIOS=${SCENARIOS:-"uncontended contended mixed shared"}
 IDLE=${IDLE:-"1000 10000"}
+QUEUE_SESSIONS=${QUEUE_SESSIONS:-"16 64"}
+SETS=${SETS:-"tables targets queue idle"}
+MAX_LOAD=${MAX_LOAD:-0}
+has_set() { case " $SETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 [ -f "$JAR" ] || { echo "no $JAR: run 'mvn -B -q package -DskipTests' first" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -78,7 +87,16 @@ start_node() {
 }
 stop_node() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-bench() { "$JAVA" -jar "$JAR" bench "$@"; }
+# Waits (at most 10 minutes) for the machine to be quieter than MAX_LOAD, if set.
+quiet() {
+  [ "$MAX_LOAD" = 0 ] && return 0
+  for _ in $(seq 120); do
+    awk -v max="$MAX_LOAD" '{ exit !($1 < max) }' /proc/loadavg && return 0
+    sleep 5
+  done
+  echo "load average still $(cut -d' ' -f1-3 /proc/loadavg) after 10 minutes; measuring anyway" >&2
+}
+bench() { quiet; "$JAVA" -jar "$JAR" bench "$@"; }
 
 start_node node-a; A_URL=$NODE_URL; A_PID=$NODE_PID
 start_node node-b; B_URL=$NODE_URL; B_PID=$NODE_PID
@@ -88,9 +106,15 @@ echo "Redis $REDIS, nodes $A_URL (pid $A_PID) and $B_URL (pid $B_PID); results i
 for scenario in uncontended mixed; do
   bench --url "$A_URL" --url "$B_URL" --sessions 64 --scenario "$scenario" --warmup 0s --duration 10s > /dev/null || true
 done
+# The queue's code paths too (a node's first queued hand-overs run interpreted: 3-5x the CPU per pair).
+if has_set queue; then
+  bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario contended --wait --also-retry \
+    --warmup 0s --duration 10s > /dev/null || true
+  bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario shared --wait --warmup 0s --duration 10s > /dev/null || true
+fi
 
 # --- the tables: every scenario at every session count, one node with the baselines, two nodes ---
-for scenario in $SCENARIOS; do
+has_set tables && for scenario in $SCENARIOS; do
   for n in $SESSIONS; do
     echo "== $scenario, $n sessions, 1 node (with --direct and --redisson)"
     bench --url "$A_URL" --sessions "$n" --scenario "$scenario" --warmup "$WARMUP" --duration "$DURATION" \
@@ -103,7 +127,7 @@ for scenario in $SCENARIOS; do
 done
 
 # --- the targets, RUNS times each, side by side in one run ---
-for run in $(seq "$RUNS"); do
+has_set targets && for run in $(seq "$RUNS"); do
   echo "== target run $run: 1 session, WebSocket vs core vs Redisson"
   bench --url "$A_URL" --sessions 1 --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" \
     --direct "$REDIS" --redisson "$REDIS" --redis-stats "$REDIS" \
@@ -117,11 +141,26 @@ for run in $(seq "$RUNS"); do
     --duration "$TARGET_DURATION" --json "$OUT/target-retry-$run.json" | grep -v '^\[' || true
 done
 
+# --- protocol version 2, RUNS times each: one hot name over both nodes, queued (--wait) beside the
+# RETRY path and Redisson in one run; readers and writers with and without the queue ---
+has_set queue && for run in $(seq "$RUNS"); do
+  for n in $QUEUE_SESSIONS; do
+    echo "== queue run $run: contended, $n sessions on one name over two nodes, --wait vs RETRY vs Redisson"
+    bench --url "$A_URL" --url "$B_URL" --sessions "$n" --hot-locks 1 --scenario contended --wait --also-retry \
+      --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" --redisson "$REDIS" --redis-stats "$REDIS" \
+      --json "$OUT/queue-$n-$run.json" --hgrm "$OUT/queue-$n-$run.hgrm" | grep -v '^\[' || true
+  done
+  echo "== queue run $run: shared, 16 sessions on one name over two nodes, 90% readers, --wait vs not vs Redisson RReadWriteLock"
+  bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario shared --readers 90 --wait --also-retry \
+    --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" --redisson "$REDIS" --redis-stats "$REDIS" \
+    --json "$OUT/queue-shared-16-$run.json" | grep -v '^\[' || true
+done
+
 stop_node "$A_PID"
 stop_node "$B_PID"
 
 # --- idle sessions: one fresh node with -Xmx512m per size ---
-for n in $IDLE; do
+has_set idle && for n in $IDLE; do
   echo "== idle: $n sessions on one node with -Xmx512m"
   start_node "idle-$n" -Xmx512m
   bench --url "$NODE_URL" --scenario idle --sessions "$n" --duration 5s --server-pid "$NODE_PID" \
@@ -130,7 +169,7 @@ for n in $IDLE; do
 done
 
 # --- chart and tables ---
-python3 "$ROOT/scripts/hgrm-to-svg.py" "$OUT/latency.svg" \
+has_set targets && python3 "$ROOT/scripts/hgrm-to-svg.py" "$OUT/latency.svg" \
   "WebSocket, 1 session=$OUT/target-latency-1.hgrm" \
   "core in-process, 1 session=$OUT/target-latency-1-direct.hgrm" \
   "Redisson, 1 session=$OUT/target-latency-1-redisson.hgrm" \

@@ -35,16 +35,28 @@ final class Bench {
             return t;
         });
         List<PhaseResult> results = new ArrayList<>();
+        boolean wait = settings.queue();
+        boolean shared = settings.scenario() == Scenario.SHARED;
         try {
             if (!settings.urls().isEmpty()) {
-                results.add(phase(() -> new WebSocketTarget(settings.urls(), settings.httpClients()), redisStats, probe,
-                        scheduler, run + "-ws"));
+                results.add(phase(() -> new WebSocketTarget(settings.urls(), settings.httpClients(), wait || shared ? 2 : 1),
+                        "websocket", wait, redisStats, probe, scheduler, run + "-ws"));
+                if (settings.alsoRetry()) {
+                    results.add(phase(() -> new WebSocketTarget(settings.urls(), settings.httpClients(), shared ? 2 : 1),
+                            "websocket-retry", false, redisStats, probe, scheduler, run + "-ws-retry"));
+                }
             }
             if (settings.direct() != null) {
-                results.add(phase(() -> new ServiceTarget(settings.direct()), redisStats, null, scheduler, run + "-direct"));
+                results.add(phase(() -> new ServiceTarget(settings.direct()), "direct", wait, redisStats, null, scheduler,
+                        run + "-direct"));
+                if (settings.alsoRetry()) {
+                    results.add(phase(() -> new ServiceTarget(settings.direct()), "direct-retry", false, redisStats, null,
+                            scheduler, run + "-direct-retry"));
+                }
             }
             if (settings.redisson() != null) {
-                results.add(phase(() -> new RedissonTarget(settings.redisson()), redisStats, null, scheduler, run + "-redisson"));
+                results.add(phase(() -> new RedissonTarget(settings.redisson(), shared), "redisson", false, redisStats, null,
+                        scheduler, run + "-redisson"));
             }
         } finally {
             scheduler.shutdownNow();
@@ -64,16 +76,16 @@ final class Bench {
         return clean ? 0 : 1;
     }
 
-    private PhaseResult phase(Supplier<Target> target, RedisStats redisStats, ServerProbe probe,
+    private PhaseResult phase(Supplier<Target> target, String label, boolean queue, RedisStats redisStats, ServerProbe probe,
                               ScheduledExecutorService scheduler, String prefix) throws InterruptedException {
         try (Target t = target.get()) {
-            return new Phase(t, settings, out, redisStats, probe, scheduler, prefix).run();
+            return new Phase(t, label, queue, settings, out, redisStats, probe, scheduler, prefix).run();
         }
     }
 
     private int idle(String run, ServerProbe probe) throws Exception {
         IdlePhase.Result result;
-        try (WebSocketTarget target = new WebSocketTarget(settings.urls(), settings.httpClients())) {
+        try (WebSocketTarget target = new WebSocketTarget(settings.urls(), settings.httpClients(), 1)) {
             result = new IdlePhase(target, settings, out, probe).run(run);
         }
         Report.print(out, Report.idleTable(result));

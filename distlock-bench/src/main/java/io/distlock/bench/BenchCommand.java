@@ -28,8 +28,9 @@ import picocli.CommandLine.Spec;
             "Load generator: sessions over WebSocket to one or more distlock nodes (--url), and the same scenario "
                 + "in this JVM on the core's LockService (--direct) and on Redisson's RLock (--redisson), "
                 + "one after the other, so the cost of each layer is a ratio measured in one run.",
-            "Prints a progress line every second and a summary table; checks mutual exclusion from the grants "
-                + "and releases it saw.",
+            "Prints a progress line every second and a summary table; checks from the grants and releases it saw "
+                + "mutual exclusion (shared grants exclude only exclusive ones), fencing token order and, for queued "
+                + "requests, FIFO order.",
             ""
         },
         footer = {
@@ -37,6 +38,9 @@ import picocli.CommandLine.Spec;
             "Example: bench --url ws://127.0.0.1:8080/distlock/lock --sessions 64 --duration 10s --warmup 3s "
                 + "--direct redis://127.0.0.1:6379 --redisson redis://127.0.0.1:6379 --redis-stats redis://127.0.0.1:6379 "
                 + "--json out.json --hgrm out.hgrm",
+            "Queued: bench --url ws://127.0.0.1:8080/distlock/lock --url ws://127.0.0.1:8081/distlock/lock --sessions 16 "
+                + "--scenario contended --hot-locks 1 --wait --also-retry --redisson redis://127.0.0.1:6379 "
+                + "--redis-stats redis://127.0.0.1:6379",
             "Exit code 0: no errors and no violations; 1: errors or violations; 2: bad options."
         })
 public final class BenchCommand implements Callable<Integer> {
@@ -65,14 +69,29 @@ public final class BenchCommand implements Callable<Integer> {
     private Duration warmup;
 
     @Option(names = "--scenario", paramLabel = "NAME", defaultValue = "uncontended", converter = Scenario.Converter.class,
-            description = "uncontended (own names), contended (few hot names, WAIT and RETRY), mixed, or idle "
-                    + "(connect, hold one lock, sit: the servers' heap per session) (default: ${DEFAULT-VALUE}).")
+            description = "uncontended (own names), contended (few hot names, WAIT and RETRY), mixed, shared (readers "
+                    + "and writers on few hot names), or idle (connect, hold one lock, sit: the servers' heap per session) "
+                    + "(default: ${DEFAULT-VALUE}).")
     private Scenario scenario;
 
     @Option(names = "--hot-locks", paramLabel = "N",
-            description = "Shared names in the contended and mixed scenarios (default: sessions/16 for contended, "
-                    + "sessions/4 for mixed, at least 1 and 2).")
+            description = "Hot names in the contended, mixed and shared scenarios (default: sessions/16 for contended "
+                    + "and shared, sessions/4 for mixed, at least 1 and 2).")
     private Integer hotLocks;
+
+    @Option(names = "--wait",
+            description = "Lock requests queue (protocol version 2, \"wait\": true; LockOptions.queue() for --direct) and "
+                    + "sessions wait for GRANTED instead of asking again on RETRY. mlocks never queue. Redisson runs as without it.")
+    private boolean waitForGrants;
+
+    @Option(names = "--also-retry",
+            description = "With --wait: also run the WebSocket and --direct phases without it (WAIT, RETRY, ask again), "
+                    + "in the same run, labelled websocket-retry and direct-retry.")
+    private boolean alsoRetry;
+
+    @Option(names = "--readers", paramLabel = "PERCENT",
+            description = "Shared scenario: percent of the requests that are shared (readers); the rest are exclusive (default: 90).")
+    private Integer readers;
 
     @Option(names = "--direct", paramLabel = "REDIS_URL",
             description = "Also run the scenario in this JVM on the core's LockService on this Redis (no WebSocket).")
@@ -116,7 +135,11 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             int hot = hotLocks != null ? hotLocks : Workload.defaultHotLocks(scenario, sessions);
             int clients = httpClients != null ? httpClients : Math.max(1, Math.min(sessions, 4));
-            return new BenchSettings(urls, sessions, duration, ops, warmup, scenario, hot, direct, redisson, redisStats,
+            if (readers != null && scenario != Scenario.SHARED) {
+                throw new IllegalArgumentException("--readers is for --scenario shared");
+            }
+            return new BenchSettings(urls, sessions, duration, ops, warmup, scenario, hot, waitForGrants, alsoRetry,
+                    readers == null ? 90 : readers, direct, redisson, redisStats,
                     json, hgrm, clients, serverPids);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);

@@ -14,7 +14,12 @@ import java.util.List;
  * @param ops         stop measuring after this many pairs (0: no limit)
  * @param warmup      how long to run before measuring
  * @param scenario    what the sessions do
- * @param hotLocks    shared names of the contended and mixed scenarios
+ * @param hotLocks    hot names of the contended, mixed and shared scenarios
+ * @param queue       single-name lock requests queue (protocol version 2's {@code "wait": true}) and
+ *                    the session waits for {@code GRANTED} instead of {@code RETRY}
+ * @param alsoRetry   with {@code queue}: also run the WebSocket and direct phases without it, the
+ *                    {@code WAIT}/{@code RETRY} way, in the same run
+ * @param readers     percent of the shared scenario's requests that are shared
  * @param direct      Redis URL for the in-process {@code LockService} phase, or null
  * @param redisson    Redis URL for the raw Redisson {@code RLock} phase, or null
  * @param redisStats  Redis URL to read {@code INFO commandstats} from, or null
@@ -24,7 +29,7 @@ import java.util.List;
  * @param serverPids  pids of the server nodes (same order as {@code urls}) to collect garbage in before reading heaps
  */
 record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, Duration warmup, Scenario scenario,
-                     int hotLocks, String direct, String redisson, String redisStats, Path json, Path hgrm,
+                     int hotLocks, boolean queue, boolean alsoRetry, int readers, String direct, String redisson, String redisStats, Path json, Path hgrm,
                      int httpClients, List<Long> serverPids) {
 
     BenchSettings {
@@ -44,6 +49,15 @@ record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, 
         }
         if (hotLocks < 1) {
             throw new IllegalArgumentException("--hot-locks must be at least 1, was " + hotLocks);
+        }
+        if (readers < 0 || readers > 100) {
+            throw new IllegalArgumentException("--readers is a percentage, 0 to 100, was " + readers);
+        }
+        if (alsoRetry && !queue) {
+            throw new IllegalArgumentException("--also-retry compares with --wait: give both");
+        }
+        if (queue && scenario == Scenario.IDLE) {
+            throw new IllegalArgumentException("--wait queues lock requests; the idle scenario makes none that wait");
         }
         if (httpClients < 1) {
             throw new IllegalArgumentException("--http-clients must be at least 1, was " + httpClients);

@@ -94,6 +94,16 @@ final class IdlePhase {
             public void lost(String lock) {
                 errors.incrementAndGet();
             }
+
+            @Override
+            public void granted(String lock, long token, boolean shared, long request) {
+                errors.incrementAndGet(); // nobody queues here
+            }
+
+            @Override
+            public void cancelled(String lock, String reason) {
+                errors.incrementAndGet();
+            }
         };
         int[] perNode = new int[target.nodes()];
         long start = System.nanoTime();
@@ -106,7 +116,7 @@ final class IdlePhase {
             all.add(target.open(i, "idle-" + i, pushes).thenCompose(s -> {
                 connected.incrementAndGet();
                 sessions.add(s);
-                return s.lock(List.of(lock));
+                return s.lock(List.of(lock), false, false);
             }).toCompletableFuture().handle((reply, e) -> {
                 permits.release();
                 if (e == null && reply.status == Reply.Status.LOCKED) {

@@ -19,16 +19,19 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * One target measured: open the sessions, run them through the warm-up and the measured
  * time, stop them, close them, check the histories. Prints a progress line every second.
+ * A phase queues ({@code --wait}) or not; the same target may be measured both ways in one run.
  */
 final class Phase {
 
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
-    private static final long RETRY_TIMEOUT = TimeUnit.SECONDS.toNanos(15);
+    private static final long PUSH_TIMEOUT = TimeUnit.SECONDS.toNanos(15);
     private static final int OPENING_AT_ONCE = 64;
     private static final int ERROR_KINDS = 20;
 
     final Target target;
     final Stats stats = new Stats();
+    private final String label;
+    private final boolean queue;
     private final BenchSettings settings;
     private final PrintWriter out;
     private final RedisStats redisStats;
@@ -44,15 +47,21 @@ final class Phase {
     private volatile boolean stopping;
     private CountDownLatch finished;
 
-    Phase(Target target, BenchSettings settings, PrintWriter out, RedisStats redisStats, ServerProbe probe,
-          ScheduledExecutorService scheduler, String prefix) {
+    /**
+     * @param label how the phase is named in the output ({@code websocket}, {@code websocket-retry}, ...)
+     * @param queue whether single-name requests queue
+     */
+    Phase(Target target, String label, boolean queue, BenchSettings settings, PrintWriter out, RedisStats redisStats,
+          ServerProbe probe, ScheduledExecutorService scheduler, String prefix) {
         this.target = target;
+        this.label = label;
+        this.queue = queue;
         this.settings = settings;
         this.out = out;
         this.redisStats = redisStats;
         this.probe = probe;
         this.scheduler = scheduler;
-        this.workload = new Workload(settings.scenario(), settings.sessions(), settings.hotLocks(), prefix);
+        this.workload = new Workload(settings.scenario(), settings.sessions(), settings.hotLocks(), settings.readers(), prefix);
         for (int i = 0; i < workload.nameCount(); i++) {
             ids.put(workload.name(i), i);
         }
@@ -105,20 +114,36 @@ final class Phase {
         }
     }
 
+    /** A queued session on {@code node} got {@code GRANTED} for {@code lock} at {@code atNanos}. */
+    void handedOver(String lock, long atNanos, int node) {
+        Integer id = ids.get(lock);
+        if (id == null) {
+            return;
+        }
+        long released = lastRelease.get(id);
+        if (released == 0 || atNanos < released) {
+            return;
+        }
+        long delay = atNanos - released;
+        stats.handover.recordValue(delay);
+        if (lastReleaseNode.get(id) != node) {
+            stats.handoverCross.recordValue(delay);
+        }
+    }
+
     void finished(Worker worker) {
         finished.countDown();
     }
 
     PhaseResult run() throws InterruptedException {
         int n = settings.sessions();
-        String label = target.label();
         out.printf("%s: opening %d sessions%s%n", label, n,
                 target.nodes() > 1 ? " over " + target.nodes() + " nodes" : "");
         out.flush();
         List<CompletableFuture<Void>> opening = new ArrayList<>();
         Semaphore permits = new Semaphore(OPENING_AT_ONCE);
         for (int i = 0; i < n; i++) {
-            Worker worker = new Worker(i, this, workload, 0x5EEDL * 31 + i);
+            Worker worker = new Worker(i, this, workload, queue, 0x5EEDL * 31 + i);
             permits.acquire();
             opening.add(target.open(i, "bench-" + i, worker).toCompletableFuture()
                     .handle((session, e) -> {
@@ -162,9 +187,11 @@ final class Phase {
         long measureStart = System.nanoTime();
         long errorsBefore = errors.sum();
         long waitsBefore = stats.waits.sum();
+        long queuedBefore = stats.queued.sum();
         RedisStats.Snapshot redisBefore = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverBefore = probe == null ? List.of() : probe.read();
         long clientCpuBefore = processCpuNanos();
+        double loadBefore = loadAverage();
 
         long end = measureStart + settings.duration().toNanos();
         long measured = 0;
@@ -185,18 +212,23 @@ final class Phase {
         }
         long measureEnd = System.nanoTime();
         long clientCpuAfter = processCpuNanos();
+        double loadAfter = loadAverage();
         RedisStats.Snapshot redisAfter = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverAfter = probe == null ? List.of() : probe.read();
         RedisStats.Origins origins = redisStats == null ? null : redisStats.origins(500);
         long errorsMeasured = errors.sum() - errorsBefore;
         long waits = stats.waits.sum() - waitsBefore;
+        long queuedReplies = stats.queued.sum() - queuedBefore;
 
         stopping = true;
         for (Worker w : started) {
             w.stopWaiting();
         }
+        // Queued sessions wait for their grants (a queue drains at the pace of its hand-overs).
         if (!finished.await(20, TimeUnit.SECONDS)) {
-            error(finished.getCount() + " sessions still waited for a reply 20 s after the end");
+            long queuedStill = started.stream().filter(Worker::queued).count();
+            error(finished.getCount() + " sessions still waited 20 s after the end"
+                    + (queuedStill > 0 ? ", " + queuedStill + " of them for a GRANTED" : ""));
             errorsMeasured += 1;
         }
         List<CompletableFuture<Void>> closing = new ArrayList<>();
@@ -216,16 +248,16 @@ final class Phase {
         Violations violations = Violations.check(histories, workload.nameCount());
         Map<String, Long> kinds = new HashMap<>();
         errorKinds.forEach((k, v) -> kinds.put(k, v.sum()));
-        return new PhaseResult(label, settings.scenario(), started.size(), target.nodes(), (measureEnd - measureStart) / 1e9,
-                stats, errorsMeasured, errors.sum(), kinds, waits, violations,
+        return new PhaseResult(label, settings.scenario(), queue, started.size(), target.nodes(), (measureEnd - measureStart) / 1e9,
+                stats, errorsMeasured, errors.sum(), kinds, waits, queuedReplies, violations,
                 redisBefore == null ? null : redisAfter.since(redisBefore), origins,
                 redisBefore == null ? Double.NaN : redisAfter.cpuSeconds() - redisBefore.cpuSeconds(),
-                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9);
+                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9, loadBefore, loadAfter);
     }
 
     private static void watch(List<Worker> workers, long now) {
         for (Worker w : workers) {
-            w.check(now, RETRY_TIMEOUT);
+            w.check(now, PUSH_TIMEOUT);
         }
     }
 
@@ -252,6 +284,12 @@ final class Phase {
             sum += after.get(i).cpuSeconds() - before.get(i).cpuSeconds();
         }
         return sum; // NaN if any node did not say
+    }
+
+    /** The machine's load average over the last minute, NaN where the JVM cannot tell. */
+    static double loadAverage() {
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? Double.NaN : load;
     }
 
     static long processCpuNanos() {

@@ -13,6 +13,8 @@ final class PhaseResult {
 
     final String label;
     final Scenario scenario;
+    /** Whether single-name requests queued ({@code --wait}). */
+    final boolean queue;
     final int sessions;
     final int nodes;
     final double seconds;
@@ -21,18 +23,25 @@ final class PhaseResult {
     final long errors;
     final Map<String, Long> errorKinds;
     final long waits;
+    /** {@code QUEUED} replies in the measured time. */
+    final long queuedReplies;
     final Violations violations;
     final Map<String, Long> redisCalls;
     final RedisStats.Origins redisOrigins;
     final double redisCpuSeconds;
     final double serverCpuSeconds;
     final double clientCpuSeconds;
+    /** The machine's 1-minute load average when the measured time began and ended (NaN: unknown). */
+    final double loadBefore;
+    final double loadAfter;
 
-    PhaseResult(String label, Scenario scenario, int sessions, int nodes, double seconds, Stats stats,
-                long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, Violations violations,
-                Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds) {
+    PhaseResult(String label, Scenario scenario, boolean queue, int sessions, int nodes, double seconds, Stats stats,
+                long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, long queuedReplies, Violations violations,
+                Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds,
+                double loadBefore, double loadAfter) {
         this.label = label;
         this.scenario = scenario;
+        this.queue = queue;
         this.sessions = sessions;
         this.nodes = nodes;
         this.seconds = seconds;
@@ -41,12 +50,15 @@ final class PhaseResult {
         this.errors = errors;
         this.errorKinds = new TreeMap<>(errorKinds);
         this.waits = waits;
+        this.queuedReplies = queuedReplies;
         this.violations = violations;
         this.redisCalls = redisCalls;
         this.redisOrigins = redisOrigins;
         this.redisCpuSeconds = redisCpuSeconds;
         this.serverCpuSeconds = serverCpuSeconds;
         this.clientCpuSeconds = clientCpuSeconds;
+        this.loadBefore = loadBefore;
+        this.loadAfter = loadAfter;
     }
 
     long pairs() {
@@ -104,6 +116,7 @@ final class PhaseResult {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("target", label);
         o.put("scenario", scenario.wire());
+        o.put("wait", queue);
         o.put("sessions", sessions);
         o.put("nodes", nodes);
         o.put("seconds", round(seconds, 3));
@@ -121,6 +134,15 @@ final class PhaseResult {
         if (stats.retryCrossTotal.getTotalCount() > 0) {
             percentiles(o, "retry_cross_node", stats.retryCrossTotal);
         }
+        o.put("queued", queuedReplies);
+        o.put("handovers", stats.handoverTotal.getTotalCount());
+        if (stats.handoverTotal.getTotalCount() > 0) {
+            percentiles(o, "handover", stats.handoverTotal);
+        }
+        o.put("handovers_cross_node", stats.handoverCrossTotal.getTotalCount());
+        if (stats.handoverCrossTotal.getTotalCount() > 0) {
+            percentiles(o, "handover_cross_node", stats.handoverCrossTotal);
+        }
         o.put("errors", errors);
         o.put("errors_measured", errorsMeasured);
         ObjectNode kinds = o.putObject("error_kinds");
@@ -128,7 +150,11 @@ final class PhaseResult {
         o.put("violations", violations.total());
         o.put("overlapping_grants", violations.overlaps);
         o.put("token_regressions", violations.tokenRegressions);
+        o.put("fifo_out_of_order", violations.outOfOrder);
+        o.put("fifo_misplaced", violations.misplaced);
         o.put("grants_checked", violations.grants);
+        o.put("shared_grants_checked", violations.sharedGrants);
+        o.put("queued_grants_checked", violations.queuedGrants);
         number(o, "redis_commands_per_pair", round(redisCommandsPerPair(), 3));
         number(o, "redis_commands_executed_per_pair", round(redisCommandsExecutedPerPair(), 3));
         if (redisCalls != null) {
@@ -145,6 +171,8 @@ final class PhaseResult {
         number(o, "redis_cpu_us_per_pair", round(perPairMicros(redisCpuSeconds), 2));
         number(o, "server_cpu_us_per_pair", round(perPairMicros(serverCpuSeconds), 2));
         number(o, "bench_cpu_us_per_pair", round(perPairMicros(clientCpuSeconds), 2));
+        number(o, "load_average_start", round(loadBefore, 2));
+        number(o, "load_average_end", round(loadAfter, 2));
         return o;
     }
 

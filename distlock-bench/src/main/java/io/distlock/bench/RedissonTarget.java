@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.redisson.Redisson;
 import org.redisson.api.RLock;
+import org.redisson.api.RReadWriteLock;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
@@ -22,14 +23,22 @@ import org.redisson.config.Config;
  * lock the session is pushed {@code RETRY}, and its next {@code lock} answers {@code LOCKED}
  * at once. Redisson gives no fencing tokens: grants are checked for overlap only. The
  * client is configured as the core's {@code LockService.connect} configures its own.
+ *
+ * <p>With {@code readWrite} (the shared scenario) every name is a {@link RReadWriteLock}: shared
+ * requests take its read lock, exclusive ones its write lock. Phases that queue ({@code --wait})
+ * run Redisson the same way: its {@code lockAsync} already is a wait in its own queue of
+ * subscribers, the baseline a queued grant is compared with.
  */
 final class RedissonTarget implements Target {
 
     private static final AtomicLong OWNERS = new AtomicLong(1L << 40);
 
     private final RedissonClient redisson;
+    private final boolean readWrite;
 
-    RedissonTarget(String redisUrl) {
+    /** @param readWrite every name a {@link RReadWriteLock} (for shared requests), rather than an {@link RLock} */
+    RedissonTarget(String redisUrl, boolean readWrite) {
+        this.readWrite = readWrite;
         Config config = new Config();
         int cores = Runtime.getRuntime().availableProcessors();
         config.setNettyThreads(Math.max(4, 2 * cores));
@@ -68,31 +77,44 @@ final class RedissonTarget implements Target {
         private final Pushes pushes;
         private final Map<String, RLock> locks = new HashMap<>();
         private volatile List<String> acquiredWhileWaiting;
+        private volatile boolean lastShared; // the mode of the last lock request, for its unlock
 
         RedissonSession(long threadId, Pushes pushes) {
             this.threadId = threadId;
             this.pushes = pushes;
         }
 
-        private synchronized RLock lockOf(List<String> names) {
+        private synchronized RLock lockOf(List<String> names, boolean shared) {
             if (names.size() == 1) {
-                return locks.computeIfAbsent(names.get(0), redisson::getLock);
+                return part(names.get(0), shared);
             }
             RLock[] parts = new RLock[names.size()];
             for (int i = 0; i < parts.length; i++) {
-                parts[i] = locks.computeIfAbsent(names.get(i), redisson::getLock);
+                parts[i] = part(names.get(i), shared);
             }
             return redisson.getMultiLock(parts);
         }
 
+        private RLock part(String name, boolean shared) {
+            if (!readWrite) {
+                return locks.computeIfAbsent(name, redisson::getLock);
+            }
+            return locks.computeIfAbsent((shared ? "r:" : "w:") + name, k -> {
+                RReadWriteLock rw = redisson.getReadWriteLock(name);
+                return shared ? rw.readLock() : rw.writeLock();
+            });
+        }
+
         @Override
-        public CompletionStage<Reply> lock(List<String> names) {
+        public CompletionStage<Reply> lock(List<String> names, boolean shared, boolean wait) {
             List<String> acquired = acquiredWhileWaiting;
             if (acquired != null && acquired.equals(names)) {
                 acquiredWhileWaiting = null;
+                lastShared = shared;
                 return CompletableFuture.completedFuture(locked(names));
             }
-            RLock lock = lockOf(names);
+            lastShared = shared;
+            RLock lock = lockOf(names, shared);
             return lock.tryLockAsync(threadId).thenApply(ok -> {
                 if (ok) {
                     return locked(names);
@@ -109,7 +131,7 @@ final class RedissonTarget implements Target {
 
         @Override
         public CompletionStage<Reply> unlock(List<String> names) {
-            return lockOf(names).unlockAsync(threadId).handle((v, e) -> e == null ? Reply.OK : Reply.fail("NOT_OWNER"));
+            return lockOf(names, lastShared).unlockAsync(threadId).handle((v, e) -> e == null ? Reply.OK : Reply.fail("NOT_OWNER"));
         }
 
         @Override

@@ -4,14 +4,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What the bench needs of one frame from the server: status, id, lock, token(s), code. Read
+ * What the bench needs of one frame from the server: status, id, lock, token(s), code, and
+ * version 2's position, mode, request and reason. Read
  * by a small scanner rather than a JSON library, so that the load generator, which shares the
  * machine's cores with the server it measures, spends as little as it can per frame. It reads
  * any JSON object; fields it does not need are skipped.
  */
 final class Reply {
 
-    enum Status { OK, LOCKED, WAIT, RETRY, LOST, FAIL, OTHER }
+    enum Status { OK, LOCKED, WAIT, QUEUED, RETRY, GRANTED, CANCELLED, LOST, FAIL, OTHER }
 
     static final Reply OK = new Reply(Status.OK, -1, null, 0, null, null);
     static final Reply WAIT = new Reply(Status.WAIT, -1, null, 0, null, null);
@@ -27,14 +28,34 @@ final class Reply {
     final Map<String, Long> tokens;
     /** The {@code code} of a {@code FAIL}, or null. */
     final String code;
+    /** The {@code position} of a {@code QUEUED} (1: next), or 0. */
+    final int position;
+    /** Whether the {@code mode} of a {@code GRANTED} is {@code shared}. */
+    final boolean shared;
+    /** The {@code request} of a {@code GRANTED}: the integer id of the request that queued, or -1. */
+    final long request;
+    /** The {@code reason} of a {@code CANCELLED} or version 2 {@code LOST}, or null. */
+    final String reason;
+    /** The {@code version} of a version 2 {@code connect}'s {@code OK}, or 0. */
+    final int version;
 
     Reply(Status status, long id, String lock, long token, Map<String, Long> tokens, String code) {
+        this(status, id, lock, token, tokens, code, 0, false, -1, null, 0);
+    }
+
+    Reply(Status status, long id, String lock, long token, Map<String, Long> tokens, String code,
+          int position, boolean shared, long request, String reason, int version) {
         this.status = status;
         this.id = id;
         this.lock = lock;
         this.token = token;
         this.tokens = tokens;
         this.code = code;
+        this.position = position;
+        this.shared = shared;
+        this.request = request;
+        this.reason = reason;
+        this.version = version;
     }
 
     static Reply locked(long token) {
@@ -47,6 +68,11 @@ final class Reply {
 
     static Reply fail(String code) {
         return new Reply(Status.FAIL, -1, null, 0, null, code);
+    }
+
+    /** A {@code QUEUED} reply at {@code position} (1: next). */
+    static Reply queued(int position) {
+        return new Reply(Status.QUEUED, -1, null, 0, null, null, position, false, -1, null, 0);
     }
 
     /** The token granted for {@code name}: from {@code tokens} for an mlock, else {@code token}. */
@@ -62,7 +88,10 @@ final class Reply {
     public String toString() {
         return status + (id >= 0 ? " id=" + id : "") + (lock != null ? " lock=" + lock : "")
                 + (token != 0 ? " token=" + token : "") + (tokens != null ? " tokens=" + tokens : "")
-                + (code != null ? " code=" + code : "");
+                + (code != null ? " code=" + code : "") + (position != 0 ? " position=" + position : "")
+                + (status == Status.GRANTED ? (shared ? " mode=shared" : " mode=exclusive") : "")
+                + (request >= 0 ? " request=" + request : "") + (reason != null ? " reason=" + reason : "")
+                + (version != 0 ? " version=" + version : "");
     }
 
     /**
@@ -82,7 +111,10 @@ final class Reply {
             case "OK" -> Status.OK;
             case "LOCKED" -> Status.LOCKED;
             case "WAIT" -> Status.WAIT;
+            case "QUEUED" -> Status.QUEUED;
             case "RETRY" -> Status.RETRY;
+            case "GRANTED" -> Status.GRANTED;
+            case "CANCELLED" -> Status.CANCELLED;
             case "LOST" -> Status.LOST;
             case "FAIL" -> Status.FAIL;
             default -> Status.OTHER;
@@ -102,7 +134,12 @@ final class Reply {
             String status = null;
             String lock = null;
             String code = null;
+            String reason = null;
+            String mode = null;
             long id = -1;
+            long request = -1;
+            long position = 0;
+            long version = 0;
             long token = 0;
             Map<String, Long> tokens = null;
             skipSpace();
@@ -125,6 +162,11 @@ final class Reply {
                     case "id" -> id = peek() == '"' ? skipValueAnd(-1) : number();
                     case "token" -> token = number();
                     case "tokens" -> tokens = tokens();
+                    case "position" -> position = number();
+                    case "mode" -> mode = stringOrSkip();
+                    case "request" -> request = peek() == '-' || peek() >= '0' && peek() <= '9' ? number() : skipValueAnd(-1);
+                    case "reason" -> reason = stringOrSkip();
+                    case "version" -> version = number();
                     default -> skipValue();
                 }
                 skipSpace();
@@ -136,7 +178,8 @@ final class Reply {
                     throw bad("expected , or }");
                 }
             }
-            return new Reply(status(status), id, lock, token, tokens, code);
+            return new Reply(status(status), id, lock, token, tokens, code, (int) position, "shared".equals(mode), request,
+                    reason, (int) version);
         }
 
         private Map<String, Long> tokens() {

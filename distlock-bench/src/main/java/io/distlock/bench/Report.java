@@ -30,8 +30,9 @@ final class Report {
     static String table(BenchSettings settings, List<PhaseResult> phases) {
         StringBuilder s = new StringBuilder();
         PhaseResult first = phases.get(0);
-        s.append(String.format("%nscenario %s, %d sessions, %s measured after %s warm-up%n", settings.scenario().wire(),
-                settings.sessions(), seconds(first.seconds), seconds(settings.warmup().toMillis() / 1000.0)));
+        s.append(String.format("%nscenario %s, %d sessions%s%s, %s measured after %s warm-up%n", settings.scenario().wire(),
+                settings.sessions(), settings.scenario() == Scenario.SHARED ? ", " + settings.readers() + "% readers" : "",
+                settings.queue() ? ", --wait" : "", seconds(first.seconds), seconds(settings.warmup().toMillis() / 1000.0)));
         row(s, "", phases, p -> p.label + (p.nodes > 1 ? " (" + p.nodes + " nodes)" : ""));
         row(s, "pairs/s", phases, p -> String.format("%,.0f", p.pairsPerSecond()));
         percentileRows(s, "lock", phases, p -> p.stats.lockTotal);
@@ -46,8 +47,22 @@ final class Report {
         if (phases.stream().anyMatch(p -> p.stats.retryCrossTotal.getTotalCount() > 0)) {
             percentileRows(s, "..cross-node", phases, p -> p.stats.retryCrossTotal);
         }
+        if (phases.stream().anyMatch(p -> p.queuedReplies > 0)) {
+            row(s, "QUEUEDs", phases, p -> String.format("%,d", p.queuedReplies));
+        }
+        if (phases.stream().anyMatch(p -> p.stats.handoverTotal.getTotalCount() > 0)) {
+            percentileRows(s, "unlock->GRANTED", phases, p -> p.stats.handoverTotal);
+        }
+        if (phases.stream().anyMatch(p -> p.stats.handoverCrossTotal.getTotalCount() > 0)) {
+            percentileRows(s, "..cross-node", phases, p -> p.stats.handoverCrossTotal);
+        }
         row(s, "errors", phases, p -> Long.toString(p.errors));
         row(s, "violations", phases, p -> p.violations.total() + " of " + String.format("%,d", p.violations.grants));
+        if (phases.stream().anyMatch(p -> p.violations.sharedGrants > 0 || p.violations.queuedGrants > 0)) {
+            row(s, "..exclusion", phases, p -> Long.toString(p.violations.overlaps));
+            row(s, "..token order", phases, p -> Long.toString(p.violations.tokenRegressions));
+            row(s, "..FIFO", phases, p -> p.violations.fifo() + " of " + String.format("%,d", p.violations.queuedGrants));
+        }
         if (phases.stream().anyMatch(p -> p.redisCalls != null)) {
             row(s, "Redis cmds sent/pair", phases, p -> fixed(p.redisCommandsPerPair(), 2));
             row(s, "..executed/pair", phases, p -> fixed(p.redisCommandsExecutedPerPair(), 2));
@@ -57,6 +72,8 @@ final class Report {
             row(s, "server CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.serverCpuSeconds), 1));
         }
         row(s, "bench CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.clientCpuSeconds), 1));
+        row(s, "load average", phases, p -> Double.isNaN(p.loadBefore) ? "-"
+                : String.format("%.2f -> %.2f", p.loadBefore, p.loadAfter));
         for (PhaseResult p : phases) {
             if (!p.errorKinds.isEmpty()) {
                 s.append(p.label).append(" errors:").append(System.lineSeparator());
@@ -98,6 +115,15 @@ final class Report {
         PhaseResult.number(r, "server_cpu_per_pair_vs_direct",
                 ratio(ws, direct, p -> p == ws ? p.perPairMicros(p.serverCpuSeconds) : p.perPairMicros(p.clientCpuSeconds)));
         PhaseResult.number(r, "pairs_per_s_websocket_vs_redisson", ratio(ws, redisson, PhaseResult::pairsPerSecond));
+        PhaseResult wsRetry = find(phases, "websocket-retry");
+        if (wsRetry != null) {
+            PhaseResult.number(r, "pairs_per_s_websocket_vs_retry", ratio(ws, wsRetry, PhaseResult::pairsPerSecond));
+            PhaseResult.number(r, "pair_p99_websocket_vs_retry", ratio(ws, wsRetry, p -> p.pairMicros(99)));
+        }
+        PhaseResult directRetry = find(phases, "direct-retry");
+        if (directRetry != null) {
+            PhaseResult.number(r, "pairs_per_s_direct_vs_retry", ratio(direct, directRetry, PhaseResult::pairsPerSecond));
+        }
         return r;
     }
 
@@ -194,7 +220,7 @@ final class Report {
     private static void row(StringBuilder s, String name, List<PhaseResult> phases, Function<PhaseResult, String> cell) {
         s.append(String.format("%-22s", name));
         for (PhaseResult p : phases) {
-            s.append(String.format("%20s", cell.apply(p)));
+            s.append(String.format("%28s", cell.apply(p)));
         }
         s.append(System.lineSeparator());
     }

@@ -5,8 +5,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
+import io.distlock.core.CancelReason;
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockListener;
+import io.distlock.core.LockMode;
+import io.distlock.core.LockOptions;
 import io.distlock.core.LockResult;
 import io.distlock.core.LockService;
 import io.distlock.core.LockSession;
@@ -17,7 +20,9 @@ import io.distlock.core.Refused;
  * {@code --direct}: the core's {@link LockService} in this JVM, set up as the runnable server
  * sets up its own ({@link LockService#connect} with the default config): the same Redis
  * scripts, threads and ordering, without the WebSocket, the JSON and the network hop to the
- * server.
+ * server. A request that neither queues nor is shared takes version 1's calls
+ * ({@code lock(name)}, {@code lockAll(names)}); the others {@code lock(name, LockOptions)} and
+ * {@code lockAll(names, mode)}.
  */
 final class ServiceTarget implements Target {
 
@@ -54,14 +59,28 @@ final class ServiceTarget implements Target {
             public void lost(String lock) {
                 pushes.lost(lock);
             }
+
+            @Override
+            public void granted(String lock, long token, LockMode mode) {
+                pushes.granted(lock, token, mode == LockMode.SHARED, -1);
+            }
+
+            @Override
+            public void cancelled(String lock, CancelReason reason) {
+                pushes.cancelled(lock, reason.reason());
+            }
         });
         return CompletableFuture.completedFuture(new Session() {
             @Override
-            public CompletionStage<Reply> lock(List<String> names) {
+            public CompletionStage<Reply> lock(List<String> names, boolean shared, boolean wait) {
                 if (names.size() == 1) {
-                    return session.lock(names.get(0)).thenApply(ServiceTarget::reply);
+                    if (!shared && !wait) {
+                        return session.lock(names.get(0)).thenApply(ServiceTarget::reply);
+                    }
+                    LockOptions options = shared ? LockOptions.shared() : LockOptions.exclusive();
+                    return session.lock(names.get(0), wait ? options.queue() : options).thenApply(ServiceTarget::reply);
                 }
-                return session.lockAll(names).thenApply(ServiceTarget::reply);
+                return (shared ? session.lockAll(names, LockMode.SHARED) : session.lockAll(names)).thenApply(ServiceTarget::reply);
             }
 
             @Override
@@ -83,6 +102,9 @@ final class ServiceTarget implements Target {
         }
         if (result instanceof LockResult.Waiting) {
             return Reply.WAIT;
+        }
+        if (result instanceof LockResult.Queued queued) {
+            return Reply.queued(queued.position());
         }
         return Reply.fail(((Refused) result).reason().name());
     }

@@ -15,7 +15,11 @@ import org.HdrHistogram.Recorder;
  *   <li>{@code acquire}: the first {@code lock} request of a pair to its {@code LOCKED} (with the waits);</li>
  *   <li>{@code pair}: the first {@code lock} request of a pair to the reply to its {@code unlock};</li>
  *   <li>{@code retry}: the {@code unlock} of a lock being sent to a {@code RETRY} for it arriving at another session;</li>
- *   <li>{@code retryCross}: the same when the two sessions are on different nodes.</li>
+ *   <li>{@code retryCross}: the same when the two sessions are on different nodes;</li>
+ *   <li>{@code handover}: the {@code unlock} of a lock being sent to a {@code GRANTED} for it arriving
+ *       at a queued session (the release hands the lock over inside Redis; this is how long
+ *       until the next holder knows);</li>
+ *   <li>{@code handoverCross}: the same when the two sessions are on different nodes.</li>
  * </ul>
  */
 final class Stats {
@@ -25,13 +29,18 @@ final class Stats {
     final Recorder pair = new Recorder(3);
     final Recorder retry = new Recorder(3);
     final Recorder retryCross = new Recorder(3);
+    final Recorder handover = new Recorder(3);
+    final Recorder handoverCross = new Recorder(3);
     final LongAdder waits = new LongAdder();
+    final LongAdder queued = new LongAdder();
 
     final Histogram lockTotal = new Histogram(3);
     final Histogram acquireTotal = new Histogram(3);
     final Histogram pairTotal = new Histogram(3);
     final Histogram retryTotal = new Histogram(3);
     final Histogram retryCrossTotal = new Histogram(3);
+    final Histogram handoverTotal = new Histogram(3);
+    final Histogram handoverCrossTotal = new Histogram(3);
 
     private Histogram lastPairInterval;
 
@@ -41,6 +50,8 @@ final class Stats {
         acquire.getIntervalHistogram();
         retry.getIntervalHistogram();
         retryCross.getIntervalHistogram();
+        handover.getIntervalHistogram();
+        handoverCross.getIntervalHistogram();
         return pair.getIntervalHistogram().getTotalCount();
     }
 
@@ -50,6 +61,8 @@ final class Stats {
         acquireTotal.add(acquire.getIntervalHistogram());
         retryTotal.add(retry.getIntervalHistogram());
         retryCrossTotal.add(retryCross.getIntervalHistogram());
+        handoverTotal.add(handover.getIntervalHistogram());
+        handoverCrossTotal.add(handoverCross.getIntervalHistogram());
         lastPairInterval = pair.getIntervalHistogram(lastPairInterval);
         pairTotal.add(lastPairInterval);
         return lastPairInterval.getTotalCount();

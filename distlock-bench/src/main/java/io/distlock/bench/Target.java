@@ -15,12 +15,28 @@ interface Target extends AutoCloseable {
         void retry(String lock);
 
         void lost(String lock);
+
+        /**
+         * A queued request was granted (version 2's {@code GRANTED}).
+         *
+         * @param request the id of the request that queued, as the push names it; -1 if the target has no ids
+         */
+        void granted(String lock, long token, boolean shared, long request);
+
+        /** A queued request left the queue without a grant (version 2's {@code CANCELLED}). */
+        void cancelled(String lock, String reason);
     }
 
     /** One session; one request in flight at a time. */
     interface Session {
-        /** {@code lock} (one name) or {@code mlock}: {@code LOCKED} with token(s), {@code WAIT} or {@code FAIL}. */
-        CompletionStage<Reply> lock(List<String> names);
+        /**
+         * {@code lock} (one name) or {@code mlock}: {@code LOCKED} with token(s), {@code WAIT},
+         * {@code QUEUED} (only if {@code wait}) or {@code FAIL}.
+         *
+         * @param shared in shared mode rather than exclusive
+         * @param wait   queue if it cannot be granted now (single names only; an {@code mlock} never queues)
+         */
+        CompletionStage<Reply> lock(List<String> names, boolean shared, boolean wait);
 
         /** {@code unlock} or {@code munlock}: {@code OK} or {@code FAIL}. */
         CompletionStage<Reply> unlock(List<String> names);

@@ -15,14 +15,22 @@ import java.util.concurrent.CompletionStage;
  * {@link HttpClient} has one selector thread that reads and writes all of its connections,
  * so sessions are spread over several clients, and over the given node URLs round robin.
  * Frames are written by hand and replies read by {@link Reply}: the client's own cost per
- * request should be small next to the server's, since both share the machine.
+ * request should be small next to the server's, since both share the machine. Sessions
+ * connect with {@code "version": 2} when the phase queues or locks shared, and as version 1
+ * (the exact frames of before protocol version 2) otherwise.
  */
 final class WebSocketTarget implements Target {
 
     private final List<URI> urls;
     private final HttpClient[] clients;
+    private final int version;
 
-    WebSocketTarget(List<URI> urls, int httpClients) {
+    /** @param version the protocol version the sessions ask for at {@code connect}: 1 or 2 */
+    WebSocketTarget(List<URI> urls, int httpClients, int version) {
+        if (version != 1 && version != 2) {
+            throw new IllegalArgumentException("protocol version 1 or 2, was " + version);
+        }
+        this.version = version;
         this.urls = List.copyOf(urls);
         this.clients = new HttpClient[httpClients];
         for (int i = 0; i < httpClients; i++) {
@@ -58,11 +66,18 @@ final class WebSocketTarget implements Target {
                     session.ws = ws;
                     StringBuilder frame = new StringBuilder(64).append("{\"action\":\"connect\",\"param\":");
                     quote(frame, name);
+                    if (version > 1) {
+                        frame.append(",\"version\":").append(version);
+                    }
                     return session.request(frame);
                 })
                 .thenApply(reply -> {
                     if (reply.status != Reply.Status.OK) {
                         throw new IllegalStateException("connect answered " + reply);
+                    }
+                    if (version > 1 && reply.version != version) {
+                        throw new IllegalStateException("asked for protocol version " + version + ", the server speaks "
+                                + (reply.version == 0 ? "version 1" : "version " + reply.version));
                     }
                     return session;
                 });
@@ -105,8 +120,15 @@ final class WebSocketTarget implements Target {
         }
 
         @Override
-        public CompletionStage<Reply> lock(List<String> names) {
-            return request(frame(names.size() == 1 ? "lock" : "mlock", names));
+        public CompletionStage<Reply> lock(List<String> names, boolean shared, boolean wait) {
+            StringBuilder f = frame(names.size() == 1 ? "lock" : "mlock", names);
+            if (shared) {
+                f.append(",\"mode\":\"shared\"");
+            }
+            if (wait && names.size() == 1) {
+                f.append(",\"wait\":true");
+            }
+            return request(f);
         }
 
         @Override
@@ -200,6 +222,14 @@ final class WebSocketTarget implements Target {
             }
             if (reply.status == Reply.Status.LOST) {
                 pushes.lost(reply.lock);
+                return;
+            }
+            if (reply.status == Reply.Status.GRANTED) {
+                pushes.granted(reply.lock, reply.token, reply.shared, reply.request);
+                return;
+            }
+            if (reply.status == Reply.Status.CANCELLED) {
+                pushes.cancelled(reply.lock, reply.reason);
                 return;
             }
             CompletableFuture<Reply> waiting;

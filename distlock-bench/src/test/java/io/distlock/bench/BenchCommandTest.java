@@ -60,6 +60,35 @@ class BenchCommandTest {
     }
 
     @Test
+    void queuedAndSharedOptions() {
+        BenchSettings s = parse("--url", "ws://h:1/x", "--scenario", "shared", "--wait", "--also-retry", "--readers", "75",
+                "--sessions", "64");
+        assertThat(s.scenario()).isEqualTo(Scenario.SHARED);
+        assertThat(s.queue()).isTrue();
+        assertThat(s.alsoRetry()).isTrue();
+        assertThat(s.readers()).isEqualTo(75);
+        assertThat(s.hotLocks()).isEqualTo(4);
+
+        BenchSettings plain = parse("--url", "ws://h:1/x", "--scenario", "shared");
+        assertThat(plain.queue()).isFalse();
+        assertThat(plain.alsoRetry()).isFalse();
+        assertThat(plain.readers()).isEqualTo(90);
+        assertThat(parse("--url", "ws://h:1/x").queue()).isFalse();
+    }
+
+    @Test
+    void queuedAndSharedOptionsAreRefusedWhereTheyMeanNothing() {
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--also-retry"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--wait");
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--scenario", "contended", "--readers", "50"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--scenario shared");
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--scenario", "shared", "--readers", "101"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--readers");
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--scenario", "idle", "--wait"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("idle");
+    }
+
+    @Test
     void durationsTakeUnits() {
         BenchCommand.DurationConverter c = new BenchCommand.DurationConverter();
         assertThat(c.convert("20s")).isEqualTo(Duration.ofSeconds(20));
@@ -85,7 +114,7 @@ class BenchCommandTest {
         assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--server-pid", "1,2"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--server-pid");
         assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--scenario", "busy"))
-                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("uncontended, contended, mixed or idle");
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("uncontended, contended, mixed, shared or idle");
     }
 
     @Test
@@ -93,6 +122,6 @@ class BenchCommandTest {
         CommandLine bench = new CommandLine(new BenchCommand());
         assertThat(bench.getCommandName()).isEqualTo("bench");
         assertThat(bench.getUsageMessage()).contains("--url", "--sessions", "--duration", "--ops", "--warmup", "--scenario",
-                "--direct", "--redisson", "--redis-stats", "--json", "--hgrm");
+                "--direct", "--redisson", "--redis-stats", "--json", "--hgrm", "--wait", "--also-retry", "--readers");
     }
 }

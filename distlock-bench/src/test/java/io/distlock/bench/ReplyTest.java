@@ -53,4 +53,35 @@ class ReplyTest {
         assertThatThrownBy(() -> Reply.parse("{\"status\":\"OK\"")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Reply.parse("{\"status\":\"OK")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void readsVersion2sQueuedGrantedCancelledAndConnect() {
+        Reply queued = Reply.parse("{\"status\":\"QUEUED\",\"message\":\"doc-42\",\"time\":1,\"id\":9,\"action\":\"lock\","
+                + "\"lock\":\"doc-42\",\"position\":3,\"holder\":\"alice\"}");
+        assertThat(queued.status).isEqualTo(Reply.Status.QUEUED);
+        assertThat(queued.position).isEqualTo(3);
+        assertThat(queued.id).isEqualTo(9);
+
+        Reply granted = Reply.parse("{\"status\":\"GRANTED\",\"message\":\"doc-42\",\"time\":2,\"lock\":\"doc-42\","
+                + "\"token\":1764144000000124,\"mode\":\"shared\",\"request\":9}");
+        assertThat(granted.status).isEqualTo(Reply.Status.GRANTED);
+        assertThat(granted.token).isEqualTo(1764144000000124L);
+        assertThat(granted.shared).isTrue();
+        assertThat(granted.request).isEqualTo(9);
+        assertThat(granted.id).isEqualTo(-1);
+        assertThat(Reply.parse("{\"status\":\"GRANTED\",\"lock\":\"a\",\"mode\":\"exclusive\",\"request\":\"r-1\"}"))
+                .satisfies(r -> {
+                    assertThat(r.shared).isFalse();
+                    assertThat(r.request).isEqualTo(-1); // string ids are not the bench's
+                });
+        assertThat(Reply.parse("{\"status\":\"GRANTED\",\"lock\":\"a\",\"request\":null}").request).isEqualTo(-1);
+
+        Reply cancelled = Reply.parse("{\"status\":\"CANCELLED\",\"lock\":\"doc-42\",\"reason\":\"timeout\"}");
+        assertThat(cancelled.status).isEqualTo(Reply.Status.CANCELLED);
+        assertThat(cancelled.reason).isEqualTo("timeout");
+
+        Reply connected = Reply.parse("{\"status\":\"OK\",\"message\":\"Open session: b\",\"id\":1,\"session\":\"x\",\"version\":2}");
+        assertThat(connected.version).isEqualTo(2);
+        assertThat(Reply.parse("{\"status\":\"OK\",\"id\":1}").version).isZero();
+    }
 }

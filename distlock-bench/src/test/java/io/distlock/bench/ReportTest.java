@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReportTest {
 
     private static final BenchSettings SETTINGS = new BenchSettings(List.of(URI.create("ws://127.0.0.1:1/distlock/lock")), 4,
-            Duration.ofSeconds(2), 0, Duration.ofSeconds(1), Scenario.UNCONTENDED, 1, "redis://127.0.0.1:2", "redis://127.0.0.1:2",
+            Duration.ofSeconds(2), 0, Duration.ofSeconds(1), Scenario.UNCONTENDED, 1, false, false, 90, "redis://127.0.0.1:2", "redis://127.0.0.1:2",
             null, null, null, 1, List.of());
 
     /** A phase of 2 s with 1,000 pairs of {@code pairMicros} each and the given CPU. */
@@ -34,8 +34,9 @@ class ReportTest {
         h.grant(new int[] {0}, new long[] {1}, 10);
         h.release(20);
         RedisStats.Origins origins = new RedisStats.Origins(Map.of("evalsha", new long[] {10, 0}, "hmget", new long[] {0, 10}));
-        return new PhaseResult(label, Scenario.UNCONTENDED, 4, 1, 2.0, stats, 0, 0, Map.of(), 0,
-                Violations.check(List.of(h), 1), redis, redis == null ? null : origins, 0.05, serverCpu, benchCpu);
+        return new PhaseResult(label, Scenario.UNCONTENDED, false, 4, 1, 2.0, stats, 0, 0, Map.of(), 0, 0,
+                Violations.check(List.of(h), 1), redis, redis == null ? null : origins, 0.05, serverCpu, benchCpu,
+                1.5, 2.25);
     }
 
     @Test
@@ -72,6 +73,8 @@ class ReportTest {
         assertThat(json.get("errors").asLong()).isZero();
         assertThat(json.get("violations").asLong()).isZero();
         assertThat(json.get("redis_commands_per_pair").asDouble()).isEqualTo(2.0);
+        assertThat(json.get("load_average_start").asDouble()).isEqualTo(1.5);
+        assertThat(json.get("wait").asBoolean()).isFalse();
         assertThat(json.get("phases").get("direct").get("redis_commands_per_pair").isNull()).isTrue();
         assertThat(json.get("ratios").get("pair_p50_websocket_vs_direct").asDouble()).isBetween(1.95, 2.05);
     }
@@ -85,7 +88,7 @@ class ReportTest {
         assertThat(table.lines().filter(l -> l.startsWith("pairs/s")).findFirst().orElseThrow())
                 .matches("pairs/s\\s+500\\s+500");
         assertThat(table).contains("lock+unlock p99.9 µs", "violations", "Redis cmds sent/pair", "server CPU µs/pair",
-                "pair p50 websocket vs direct: 2.00");
+                "pair p50 websocket vs direct: 2.00", "1.50 -> 2.25");
     }
 
     @Test

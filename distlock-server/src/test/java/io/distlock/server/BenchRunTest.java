@@ -56,4 +56,59 @@ class BenchRunTest {
             assertThat(dir.resolve("run-direct.hgrm")).exists();
         }
     }
+
+    @Test
+    void benchQueuesOverWebSocketBesideTheRetryPathAndRunsTheSharedScenario(@TempDir Path dir) throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).rateLimit(1_000_000).lease(Duration.ofSeconds(5)).build())) {
+            Path contended = dir.resolve("queue.json");
+            String printed = bench("--url", server.webSocketUri().toString(), "--sessions", "4", "--hot-locks", "1",
+                    "--scenario", "contended", "--wait", "--also-retry", "--warmup", "0s", "--duration", "1s",
+                    "--direct", redis.url(), "--redis-stats", redis.url(), "--json", contended.toString());
+            assertThat(printed).contains("[websocket", "[websocket-retry", "[direct-retry", "QUEUEDs", "unlock->GRANTED p99 µs",
+                    "..FIFO");
+            JsonNode result = new ObjectMapper().readTree(contended.toFile());
+            assertThat(result.get("wait").asBoolean()).isTrue();
+            for (String label : new String[] {"websocket", "websocket-retry", "direct", "direct-retry"}) {
+                JsonNode phase = result.get("phases").get(label);
+                assertThat(phase.get("errors").asLong()).as(label).isZero();
+                assertThat(phase.get("violations").asLong()).as(label).isZero();
+                assertThat(phase.get("pairs").asLong()).as(label).isPositive();
+            }
+            JsonNode queued = result.get("phases").get("websocket");
+            assertThat(queued.get("queued").asLong()).isPositive(); // four sessions on one name: they queue
+            assertThat(queued.get("queued_grants_checked").asLong()).isPositive();
+            assertThat(queued.get("waits").asLong()).isZero();
+            assertThat(queued.get("handovers").asLong()).isPositive();
+            assertThat(result.get("phases").get("direct").get("queued_grants_checked").asLong()).isPositive();
+            assertThat(result.get("phases").get("websocket-retry").get("queued").asLong()).isZero();
+            assertThat(result.get("ratios").get("pairs_per_s_websocket_vs_retry").isNumber()).isTrue();
+
+            Path shared = dir.resolve("shared.json");
+            printed = bench("--url", server.webSocketUri().toString(), "--sessions", "4", "--hot-locks", "1",
+                    "--scenario", "shared", "--readers", "75", "--wait", "--warmup", "0s", "--duration", "1s",
+                    "--json", shared.toString());
+            assertThat(printed).contains("scenario shared, 4 sessions, 75% readers, --wait");
+            result = new ObjectMapper().readTree(shared.toFile());
+            assertThat(result.get("errors").asLong()).isZero();
+            assertThat(result.get("violations").asLong()).isZero();
+            assertThat(result.get("shared_grants_checked").asLong()).isPositive();
+            assertThat(result.get("shared_grants_checked").asLong()).isLessThan(result.get("grants_checked").asLong());
+        }
+    }
+
+    /** Runs {@code bench} with {@code args}; returns what it printed, after checking it exited 0. */
+    private static String bench(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String[] command = new String[args.length + 1];
+        command[0] = "bench";
+        System.arraycopy(args, 0, command, 1, args.length);
+        int code = ServerCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8), command);
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertThat(code).as("exit code; printed:%n%s%n%s", printed, err).isZero();
+        return printed;
+    }
 }

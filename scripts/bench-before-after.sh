@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Measures two server jars side by side on this machine: one node from each on one Redis, the
+# same bench against them in turns (before, after, before, after...), so that both see the
+# same machine load. For "did this change cost anything?", e.g. the uncontended path before
+# and after the queue of protocol version 2:
+#
+#   git archive c7c4e6f | tar -x -C /tmp/before && (cd /tmp/before && mvn -B -q package -DskipTests -pl distlock-server -am)
+#   mvn -B -q package -DskipTests
+#   scripts/bench-before-after.sh /tmp/before/distlock-server/target/distlock-server.jar \
+#       distlock-server/target/distlock-server.jar [OUT_DIR]
+#
+# Each round runs, against each node: 1 session and 64 sessions uncontended over WebSocket, with
+# AFTER_JAR's bench for both (one load generator; it speaks version 1 unless told otherwise),
+# with --redis-stats; then the same with --direct, each jar's own bench and core in the bench's
+# JVM. Writes OUT_DIR/<before|after>-<sessions>-<round>.json and
+# <before|after>-direct-<sessions>-<round>.json, and prints a table of the medians with the
+# load averages. Stops only what it started, by pid.
+#
+# Knobs (environment): ROUNDS (3), WARMUP (3s), DURATION (5s), SESSIONS ("1 64"), JAVA.
+set -euo pipefail
+
+BEFORE=${1:?usage: bench-before-after.sh BEFORE_JAR AFTER_JAR [OUT_DIR]}
+AFTER=${2:?usage: bench-before-after.sh BEFORE_JAR AFTER_JAR [OUT_DIR]}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${3:-$ROOT/target/before-after-$(date +%Y%m%d-%H%M%S)}
+JAVA=${JAVA:-java}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-3s}
+DURATION=${DURATION:-5s}
+SESSIONS=${SESSIONS:-"1 64"}
+mkdir -p "$OUT"
+STARTED=()
+cleanup() {
+  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+REDIS_BIN=$(command -v redis-server || true)
+if [ -z "$REDIS_BIN" ]; then
+  REDIS_BIN=$OUT/redis-server
+  unzip -p "$AFTER" redis-server-6.2.6-v5-linux-amd64 > "$REDIS_BIN"
+  chmod +x "$REDIS_BIN"
+fi
+REDIS_PORT=$(free_port)
+"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$OUT/redis.log" 2>&1 &
+STARTED+=($!)
+REDIS=redis://127.0.0.1:$REDIS_PORT
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
+
+start_node() { # NAME JAR: sets NODE_URL
+  local log=$OUT/$1.log
+  "$JAVA" -jar "$2" --host 127.0.0.1 --port 0 --redis "$REDIS" --rate-limit 1000000 > "$log" 2>&1 &
+  STARTED+=($!)
+  for _ in $(seq 150); do grep -q "listening on" "$log" && break; sleep 0.2; done
+  local port
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log" | head -1)
+  [ -n "$port" ] || { echo "node $1 did not start:" >&2; cat "$log" >&2; exit 1; }
+  NODE_URL=ws://127.0.0.1:$port/distlock/lock
+}
+start_node before "$BEFORE"; BEFORE_URL=$NODE_URL
+start_node after "$AFTER"; AFTER_URL=$NODE_URL
+echo "Redis $REDIS; before $BEFORE_URL ($BEFORE), after $AFTER_URL ($AFTER); results in $OUT"
+
+for which in before after; do # JIT warm-up, not recorded
+  jar=$BEFORE; url=$BEFORE_URL
+  [ "$which" = after ] && { jar=$AFTER; url=$AFTER_URL; }
+  "$JAVA" -jar "$jar" bench --url "$url" --sessions 64 --warmup 0s --duration 15s > /dev/null || true
+done
+for round in $(seq "$ROUNDS"); do
+  for n in $SESSIONS; do
+    for which in before after; do
+      jar=$BEFORE; url=$BEFORE_URL
+      [ "$which" = after ] && { jar=$AFTER; url=$AFTER_URL; }
+      echo "== round $round, $n sessions, $which"
+      "$JAVA" -jar "$AFTER" bench --url "$url" --sessions "$n" --warmup "$WARMUP" --duration "$DURATION" \
+        --redis-stats "$REDIS" --json "$OUT/$which-$n-$round.json" | grep -v '^\[' || true
+      "$JAVA" -jar "$jar" bench --direct "$REDIS" --sessions "$n" --warmup "$WARMUP" --duration "$DURATION" \
+        --json "$OUT/$which-direct-$n-$round.json" | grep -v '^\[' || true
+    done
+  done
+done
+
+python3 - "$OUT" "$SESSIONS" <<'EOF'
+import glob, json, os, statistics, sys
+out, sessions = sys.argv[1], sys.argv[2].split()
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+def f(v, d=0):
+    return "–" if v is None else f"{v:,.{d}f}"
+print("| sessions | | WebSocket pairs/s | p50 µs | p99 µs | server CPU µs/pair | Redis cmds/pair | core pairs/s | core p50 µs | load avg (per round) |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+for n in sessions:
+    for which in ("before", "after"):
+        runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-{n}-*.json")))]
+        if not runs:
+            continue
+        core = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-direct-{n}-*.json")))]
+        print(f"| {n} | {which} | {f(med([r['pairs_per_s'] for r in runs]))} | {f(med([r['pair_p50_us'] for r in runs]))} | "
+              f"{f(med([r['pair_p99_us'] for r in runs]))} | {f(med([r.get('server_cpu_us_per_pair') for r in runs]))} | "
+              f"{f(med([r.get('redis_commands_per_pair') for r in runs]), 2)} | {f(med([c['pairs_per_s'] for c in core if c]))} | "
+              f"{f(med([c['pair_p50_us'] for c in core if c]))} | "
+              f"{', '.join(f(r.get('load_average_start'), 1) for r in runs)} |")
+EOF
