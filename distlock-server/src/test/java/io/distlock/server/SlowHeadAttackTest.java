@@ -92,6 +92,9 @@ class SlowHeadAttackTest {
              DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
                      .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(DEADLINE).build());
              Socket socket = new Socket()) {
+            // The first request of a fresh server can take longer than the 2 s deadline on a loaded
+            // machine (class loading, the first look at Redis); this test is about the idle time after a response.
+            await().atMost(Await.seconds(30)).until(() -> Http.get(server.pageUri().resolve("/health")).statusCode() == 200);
             socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
             socket.setSoTimeout((int) DEADLINE.plus(Await.seconds(10)).toMillis());
             InputStream in = socket.getInputStream();
