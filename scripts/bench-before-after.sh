@@ -16,7 +16,9 @@
 # <before|after>-direct-<sessions>-<round>.json, and prints a table of the medians with the
 # load averages. Stops only what it started, by pid.
 #
-# Knobs (environment): ROUNDS (3), WARMUP (3s), DURATION (5s), SESSIONS ("1 64"), JAVA.
+# Knobs (environment): ROUNDS (3), WARMUP (3s), DURATION (5s), SESSIONS ("1 64"), MAX_LOAD (0:
+# off; else each round first waits, at most 10 minutes, for the 1-minute load average to fall
+# below it), JAVA.
 set -euo pipefail
 
 BEFORE=${1:?usage: bench-before-after.sh BEFORE_JAR AFTER_JAR [OUT_DIR]}
@@ -28,6 +30,7 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-3s}
 DURATION=${DURATION:-5s}
 SESSIONS=${SESSIONS:-"1 64"}
+MAX_LOAD=${MAX_LOAD:-0}
 mkdir -p "$OUT"
 STARTED=()
 cleanup() {
@@ -68,7 +71,16 @@ for which in before after; do # JIT warm-up, not recorded
   [ "$which" = after ] && { jar=$AFTER; url=$AFTER_URL; }
   "$JAVA" -jar "$jar" bench --url "$url" --sessions 64 --warmup 0s --duration 15s > /dev/null || true
 done
+quiet() {
+  [ "$MAX_LOAD" = 0 ] && return 0
+  for _ in $(seq 120); do
+    awk -v max="$MAX_LOAD" '{ exit !($1 < max) }' /proc/loadavg && return 0
+    sleep 5
+  done
+  echo "load average still $(cut -d' ' -f1-3 /proc/loadavg) after 10 minutes; measuring anyway" >&2
+}
 for round in $(seq "$ROUNDS"); do
+  quiet
   for n in $SESSIONS; do
     for which in before after; do
       jar=$BEFORE; url=$BEFORE_URL
