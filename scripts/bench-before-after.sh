@@ -102,8 +102,9 @@ def med(v):
     return statistics.median(v) if v else None
 def f(v, d=0):
     return "–" if v is None else f"{v:,.{d}f}"
-print("| sessions | | WebSocket pairs/s | p50 µs | p99 µs | server CPU µs/pair | Redis cmds/pair | core pairs/s | core p50 µs | load avg (per round) |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| sessions | | WebSocket pairs/s | p50 µs | p99 µs | server CPU µs/pair | Redis cmds sent/pair | executed/pair "
+      "| Redis CPU µs/pair | core pairs/s | core p50 µs | load avg (per round) |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for n in sessions:
     for which in ("before", "after"):
         runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-{n}-*.json")))]
@@ -112,7 +113,9 @@ for n in sessions:
         core = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-direct-{n}-*.json")))]
         print(f"| {n} | {which} | {f(med([r['pairs_per_s'] for r in runs]))} | {f(med([r['pair_p50_us'] for r in runs]))} | "
               f"{f(med([r['pair_p99_us'] for r in runs]))} | {f(med([r.get('server_cpu_us_per_pair') for r in runs]))} | "
-              f"{f(med([r.get('redis_commands_per_pair') for r in runs]), 2)} | {f(med([c['pairs_per_s'] for c in core if c]))} | "
+              f"{f(med([r.get('redis_commands_per_pair') for r in runs]), 2)} | "
+              f"{f(med([r.get('redis_commands_executed_per_pair') for r in runs]), 1)} | "
+              f"{f(med([r.get('redis_cpu_us_per_pair') for r in runs]), 1)} | {f(med([c['pairs_per_s'] for c in core if c]))} | "
               f"{f(med([c['pair_p50_us'] for c in core if c]))} | "
               f"{', '.join(f(r.get('load_average_start'), 1) for r in runs)} |")
 EOF
