@@ -16,7 +16,9 @@
 # <before|after>-direct-<sessions>-<round>.json, and prints a table of the medians with the
 # load averages. Stops only what it started, by pid.
 #
-# Knobs (environment): ROUNDS (3), WARMUP (3s), DURATION (5s), SESSIONS ("1 64"), JAVA.
+# Knobs (environment): ROUNDS (3), WARMUP (3s), DURATION (5s), SESSIONS ("1 64"), MAX_LOAD (0:
+# off; else each round first waits, at most 10 minutes, for the 1-minute load average to fall
+# below it), JAVA.
 set -euo pipefail
 
 BEFORE=${1:?usage: bench-before-after.sh BEFORE_JAR AFTER_JAR [OUT_DIR]}
@@ -28,6 +30,7 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-3s}
 DURATION=${DURATION:-5s}
 SESSIONS=${SESSIONS:-"1 64"}
+MAX_LOAD=${MAX_LOAD:-0}
 mkdir -p "$OUT"
 STARTED=()
 cleanup() {
@@ -68,7 +71,16 @@ for which in before after; do # JIT warm-up, not recorded
   [ "$which" = after ] && { jar=$AFTER; url=$AFTER_URL; }
   "$JAVA" -jar "$jar" bench --url "$url" --sessions 64 --warmup 0s --duration 15s > /dev/null || true
 done
+quiet() {
+  [ "$MAX_LOAD" = 0 ] && return 0
+  for _ in $(seq 120); do
+    awk -v max="$MAX_LOAD" '{ exit !($1 < max) }' /proc/loadavg && return 0
+    sleep 5
+  done
+  echo "load average still $(cut -d' ' -f1-3 /proc/loadavg) after 10 minutes; measuring anyway" >&2
+}
 for round in $(seq "$ROUNDS"); do
+  quiet
   for n in $SESSIONS; do
     for which in before after; do
       jar=$BEFORE; url=$BEFORE_URL
@@ -90,8 +102,9 @@ def med(v):
     return statistics.median(v) if v else None
 def f(v, d=0):
     return "–" if v is None else f"{v:,.{d}f}"
-print("| sessions | | WebSocket pairs/s | p50 µs | p99 µs | server CPU µs/pair | Redis cmds/pair | core pairs/s | core p50 µs | load avg (per round) |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| sessions | | WebSocket pairs/s | p50 µs | p99 µs | server CPU µs/pair | Redis cmds sent/pair | executed/pair "
+      "| Redis CPU µs/pair | core pairs/s | core p50 µs | load avg (per round) |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for n in sessions:
     for which in ("before", "after"):
         runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-{n}-*.json")))]
@@ -100,7 +113,9 @@ for n in sessions:
         core = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, f"{which}-direct-{n}-*.json")))]
         print(f"| {n} | {which} | {f(med([r['pairs_per_s'] for r in runs]))} | {f(med([r['pair_p50_us'] for r in runs]))} | "
               f"{f(med([r['pair_p99_us'] for r in runs]))} | {f(med([r.get('server_cpu_us_per_pair') for r in runs]))} | "
-              f"{f(med([r.get('redis_commands_per_pair') for r in runs]), 2)} | {f(med([c['pairs_per_s'] for c in core if c]))} | "
+              f"{f(med([r.get('redis_commands_per_pair') for r in runs]), 2)} | "
+              f"{f(med([r.get('redis_commands_executed_per_pair') for r in runs]), 1)} | "
+              f"{f(med([r.get('redis_cpu_us_per_pair') for r in runs]), 1)} | {f(med([c['pairs_per_s'] for c in core if c]))} | "
               f"{f(med([c['pair_p50_us'] for c in core if c]))} | "
               f"{', '.join(f(r.get('load_average_start'), 1) for r in runs)} |")
 EOF
