@@ -199,6 +199,30 @@ def queue_tables(out):
     return lines
 
 
+def queue_parts(out):
+    """One node, queued over WebSocket beside the core in-process and Redisson: where a hand-over's time goes."""
+    runs = queue_runs(out, "queue-parts-*-*.json")
+    if not runs:
+        return []
+    lines = ["### contended, one name, one node: queued over WebSocket vs queued in the core in-process vs Redisson `RLock`\n",
+             "| sessions | run | load avg (WebSocket / core / Redisson) | WebSocket pairs/s | p50 µs | p99 µs | unlock→GRANTED p50 µs "
+             "| core pairs/s | p50 µs | p99 µs | unlock→GRANTED p50 µs | Redisson pairs/s | p50 µs | p99 µs | unlock→RETRY p50 µs |",
+             "|---:|---:|---|" + "---:|" * 12]
+    for sessions, run, d in runs:
+        ws, core, red = phase(d, "websocket"), phase(d, "direct"), phase(d, "redisson")
+        cells = [str(sessions), str(run), f"{load_of(ws)} / {load_of(core)} / {load_of(red)}"]
+        for p, hand in ((ws, "handover_p50_us"), (core, "handover_p50_us"), (red, "retry_p50_us")):
+            cells += [num(p["pairs_per_s"]), num(p["pair_p50_us"]), num(p["pair_p99_us"]), num(p.get(hand))] if p else ["–"] * 4
+        lines.append("| " + " | ".join(cells) + " |")
+    cells = [str(runs[0][0]), "median", ""]
+    for label, hand in (("websocket", "handover_p50_us"), ("direct", "handover_p50_us"), ("redisson", "retry_p50_us")):
+        ps = [phase(d, label) for _, _, d in runs]
+        cells += [f"**{num(median([p.get(k) for p in ps if p]))}**" for k in ("pairs_per_s", "pair_p50_us", "pair_p99_us", hand)]
+    lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def queue_targets(out):
     """The issue's targets for the queue, from the contended queue runs."""
     lines = []
@@ -228,7 +252,7 @@ def queue_targets(out):
 
 def main(argv):
     out = argv[1] if len(argv) > 1 else "."
-    print("\n".join(scenario_tables(out) + queue_tables(out) + targets(out)))
+    print("\n".join(scenario_tables(out) + queue_tables(out) + queue_parts(out) + targets(out)))
 
 
 if __name__ == "__main__":

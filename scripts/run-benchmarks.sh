@@ -142,7 +142,8 @@ has_set targets && for run in $(seq "$RUNS"); do
 done
 
 # --- protocol version 2, RUNS times each: one hot name over both nodes, queued (--wait) beside the
-# RETRY path and Redisson in one run; readers and writers with and without the queue ---
+# RETRY path and Redisson in one run; one node with the core in-process beside it (where the time
+# goes); readers and writers with and without the queue ---
 has_set queue && for run in $(seq "$RUNS"); do
   for n in $QUEUE_SESSIONS; do
     echo "== queue run $run: contended, $n sessions on one name over two nodes, --wait vs RETRY vs Redisson"
@@ -150,6 +151,10 @@ has_set queue && for run in $(seq "$RUNS"); do
       --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" --redisson "$REDIS" --redis-stats "$REDIS" \
       --json "$OUT/queue-$n-$run.json" --hgrm "$OUT/queue-$n-$run.hgrm" | grep -v '^\[' || true
   done
+  echo "== queue run $run: contended, 16 sessions on one name, one node, queued over WebSocket vs the core in-process vs Redisson"
+  bench --url "$A_URL" --sessions 16 --hot-locks 1 --scenario contended --wait --direct "$REDIS" --redisson "$REDIS" \
+    --redis-stats "$REDIS" --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" \
+    --json "$OUT/queue-parts-16-$run.json" | grep -v '^\[' || true
   echo "== queue run $run: shared, 16 sessions on one name over two nodes, 90% readers, --wait vs not vs Redisson RReadWriteLock"
   bench --url "$A_URL" --url "$B_URL" --sessions 16 --hot-locks 1 --scenario shared --readers 90 --wait --also-retry \
     --warmup "$TARGET_WARMUP" --duration "$TARGET_DURATION" --redisson "$REDIS" --redis-stats "$REDIS" \
