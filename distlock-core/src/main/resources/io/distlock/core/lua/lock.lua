@@ -56,8 +56,9 @@ if cur[1] == me then
   redis.call('HDEL', k, 'owner', 'holder', 'attempt')
   cur[1] = nil
 end
-advance(k, q, e, s, ctx, clock, nowMs)
-cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
+  cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+end
 if wasQueued and redis.call('HEXISTS', e, me) == 0 then
   -- The hand-over just now granted this session's queued request: that is the answer.
   if cur[1] == me then

@@ -95,8 +95,7 @@ local function queueHead(q, e, nowMs)
   while true do
     local head = redis.call('ZRANGE', q, 0, 0)[1]
     if not head then
-      redis.call('DEL', e)
-      return nil
+      return nil -- dropPlace deleted e with the last place
     end
     local v = redis.call('HGET', e, head)
     if v then
