@@ -101,9 +101,9 @@ public final class LockConfig {
     }
 
     /**
-     * Where results and listener calls are delivered; {@code null} means a small pool the
-     * service owns. An executor that runs tasks on the calling thread is fine when callbacks
-     * never block.
+     * Where results and listener calls are delivered; {@code null} (the default) means on the
+     * thread that completed the work, usually a Redisson I/O thread: the fastest, and right
+     * when callbacks never block (see {@link LockListener}). Give a pool when they may.
      */
     public Executor callbackExecutor() {
         return callbackExecutor;

@@ -7,6 +7,12 @@ package io.distlock.core;
  * that caused them (a {@code retry} always follows the {@code Waiting} it answers), on
  * the service's callback executor. A listener that throws is logged and ignored: it
  * cannot break locking.
+ *
+ * <p><b>Never block in a listener or in a stage's callback.</b> By default they run on the
+ * thread that completed the work, usually one of Redisson's I/O threads, as Redisson's and
+ * Lettuce's own callbacks do: waiting there (a {@code join()}, a blocking
+ * {@link LockSession#close()}) stalls every session of the node. Give
+ * {@link LockConfig.Builder#callbackExecutor} an executor of your own to block.
  */
 public interface LockListener {
 

@@ -12,8 +12,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
@@ -53,7 +51,6 @@ public final class LockService implements AutoCloseable {
     private final LeaseRenewal renewal;
     private final long tickMillis;
     private Future<?> nextTick; // guarded by this
-    private final ExecutorService ownedCallbackPool;
     private final Executor callbackExecutor;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final RTopic releases;
@@ -82,13 +79,10 @@ public final class LockService implements AutoCloseable {
             this.ownedScheduler = null;
             this.scheduler = config.scheduler();
         }
-        if (config.callbackExecutor() == null) {
-            this.ownedCallbackPool = Executors.newFixedThreadPool(2, daemonThreads("distlock-callback"));
-            this.callbackExecutor = ownedCallbackPool;
-        } else {
-            this.ownedCallbackPool = null;
-            this.callbackExecutor = config.callbackExecutor();
-        }
+        // Null: on the thread that completes the work (Redisson's, mostly), as Redisson and
+        // Lettuce run their own callbacks. A hop to a pool here cost two thread wake-ups per
+        // operation: half of a lock+unlock's time in the core (docs/benchmarks.md).
+        this.callbackExecutor = config.callbackExecutor() == null ? Runnable::run : config.callbackExecutor();
         long leaseMillis = config.lease().toMillis();
         this.waiters = new Waiters(store, scheduler, config.ticker(), leaseMillis);
         this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
@@ -326,9 +320,6 @@ public final class LockService implements AutoCloseable {
         }
         if (ownedScheduler != null) {
             ownedScheduler.shutdownNow();
-        }
-        if (ownedCallbackPool != null) {
-            ownedCallbackPool.shutdown();
         }
     }
 

@@ -389,12 +389,13 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<Void> closeAsync() {
+        Operation<Void> close;
         synchronized (this) {
             if (closeStage != null) {
                 return closeStage;
             }
             closing = true;
-            closeStage = enqueue(() -> {
+            close = reserve(() -> {
                 waiters.cancelAll(this);
                 List<RedisLockStore.Release> grants = new ArrayList<>();
                 held.forEach((lock, grant) -> {
@@ -414,8 +415,10 @@ final class Session implements LockSession {
                     return new Step<Void>(null, e == null ? null : RedisLockStore.backendFailure(e), null);
                 });
             });
-            return closeStage;
+            closeStage = close.result;
         }
+        close.start();
+        return closeStage;
     }
 
     @Override
@@ -933,38 +936,68 @@ final class Session implements LockSession {
      * delivers its result (and runs its follow-up) on the session's serial executor.
      */
     private <T> CompletionStage<T> enqueue(Supplier<CompletionStage<Step<T>>> op) {
-        CompletableFuture<T> result = new CompletableFuture<>();
+        Operation<T> operation;
         synchronized (this) {
-            tail = tail.thenCompose(ignored -> {
-                CompletionStage<Step<T>> stage;
-                try {
-                    stage = op.get();
-                } catch (RuntimeException e) {
-                    stage = CompletableFuture.failedFuture(e);
-                }
-                CompletableFuture<Void> delivered = new CompletableFuture<>();
-                stage.whenComplete((step, e) -> events.execute(() -> {
-                    try {
-                        if (e == null && step.first() != null) {
-                            step.first().run();
-                        }
-                        Throwable failure = e != null ? e : step.failure();
-                        if (failure != null) {
-                            result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
-                                    ? failure.getCause() : failure);
-                        } else {
-                            result.complete(step.result());
-                        }
-                        if (e == null && step.then() != null) {
-                            step.then().run();
-                        }
-                    } finally {
-                        delivered.complete(null);
-                    }
-                }));
-                return delivered;
-            });
+            operation = reserve(op);
         }
-        return result;
+        return operation.start();
+    }
+
+    /**
+     * Takes the next place in the chain; {@link Operation#start} must follow, outside this
+     * session's monitor: with a callback executor that runs tasks on the calling thread, a
+     * result found at once is delivered, and the listener called, inside {@code start}.
+     */
+    private <T> Operation<T> reserve(Supplier<CompletionStage<Step<T>>> op) {
+        assert Thread.holdsLock(this);
+        Operation<T> operation = new Operation<>(tail, op);
+        tail = operation.delivered;
+        return operation;
+    }
+
+    /** One operation's place in the chain: it runs when {@code previous} is delivered. */
+    private final class Operation<T> {
+        private final CompletableFuture<Void> previous;
+        private final Supplier<CompletionStage<Step<T>>> op;
+        private final CompletableFuture<Void> delivered = new CompletableFuture<>();
+        private final CompletableFuture<T> result = new CompletableFuture<>();
+
+        Operation(CompletableFuture<Void> previous, Supplier<CompletionStage<Step<T>>> op) {
+            this.previous = previous;
+            this.op = op;
+        }
+
+        CompletionStage<T> start() {
+            previous.whenComplete((ignored, never) -> run());
+            return result;
+        }
+
+        private void run() {
+            CompletionStage<Step<T>> stage;
+            try {
+                stage = op.get();
+            } catch (RuntimeException e) {
+                stage = CompletableFuture.failedFuture(e);
+            }
+            stage.whenComplete((step, e) -> events.execute(() -> {
+                try {
+                    if (e == null && step.first() != null) {
+                        step.first().run();
+                    }
+                    Throwable failure = e != null ? e : step.failure();
+                    if (failure != null) {
+                        result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+                                ? failure.getCause() : failure);
+                    } else {
+                        result.complete(step.result());
+                    }
+                    if (e == null && step.then() != null) {
+                        step.then().run();
+                    }
+                } finally {
+                    delivered.complete(null);
+                }
+            }));
+        }
     }
 }
