@@ -155,6 +155,7 @@ final class PhaseResult {
         o.put("grants_checked", violations.grants);
         o.put("shared_grants_checked", violations.sharedGrants);
         o.put("queued_grants_checked", violations.queuedGrants);
+        o.put("retakes", violations.retakes);
         number(o, "redis_commands_per_pair", round(redisCommandsPerPair(), 3));
         number(o, "redis_commands_executed_per_pair", round(redisCommandsExecutedPerPair(), 3));
         if (redisCalls != null) {

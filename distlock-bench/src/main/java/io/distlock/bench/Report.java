@@ -56,6 +56,10 @@ final class Report {
         if (phases.stream().anyMatch(p -> p.stats.handoverCrossTotal.getTotalCount() > 0)) {
             percentileRows(s, "..cross-node", phases, p -> p.stats.handoverCrossTotal);
         }
+        if (settings.scenario() != Scenario.UNCONTENDED && settings.scenario() != Scenario.IDLE) {
+            row(s, "re-takes %", phases, p -> p.violations.grants == 0 ? "-"
+                    : fixed(100.0 * p.violations.retakes / p.violations.grants, 1));
+        }
         row(s, "errors", phases, p -> Long.toString(p.errors));
         row(s, "violations", phases, p -> p.violations.total() + " of " + String.format("%,d", p.violations.grants));
         if (phases.stream().anyMatch(p -> p.violations.sharedGrants > 0 || p.violations.queuedGrants > 0)) {

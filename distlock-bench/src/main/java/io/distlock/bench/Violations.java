@@ -28,6 +28,12 @@ import java.util.Collection;
  *       first. It holds while nobody leaves a queue without a grant, which in a bench run
  *       happens only at the end (a queued session is granted before it stops).</li>
  * </ul>
+ *
+ * <p>Beside the checks, a measure of fairness that is no violation: <b>re-takes</b>, exclusive
+ * grants that went to the session whose grant of the same name arrived just before (it gave
+ * the lock back and took it again while others may have waited). A fair queue has almost none;
+ * a lock that lets the releasing session barge in has many, and its pairs per second are those
+ * of one session taking turns with itself.
  */
 final class Violations {
 
@@ -45,9 +51,11 @@ final class Violations {
     final long sharedGrants;
     /** Of those, grants of requests that queued. */
     final long queuedGrants;
+    /** Exclusive grants to the session whose grant of the name arrived just before (not a violation). */
+    final long retakes;
 
     Violations(long overlaps, long tokenRegressions, long outOfOrder, long misplaced, long grants, long sharedGrants,
-               long queuedGrants) {
+               long queuedGrants, long retakes) {
         this.overlaps = overlaps;
         this.tokenRegressions = tokenRegressions;
         this.outOfOrder = outOfOrder;
@@ -55,6 +63,7 @@ final class Violations {
         this.grants = grants;
         this.sharedGrants = sharedGrants;
         this.queuedGrants = queuedGrants;
+        this.retakes = retakes;
     }
 
     long total() {
@@ -83,10 +92,13 @@ final class Violations {
         }
         Grants all = new Grants(total);
         int[] fill = Arrays.copyOf(perName, nameCount);
+        int session = 0;
         for (History h : histories) {
             for (int i = 0; i < h.size(); i++) {
+                all.session[fill[h.name(i)]] = session;
                 all.set(fill[h.name(i)]++, h, i);
             }
+            session++;
         }
         Counts counts = new Counts();
         for (int n = 0; n < nameCount; n++) {
@@ -96,6 +108,7 @@ final class Violations {
                 Grants name = all.slice(from, to);
                 exclusionAndTokens(name, counts);
                 fifo(name, counts);
+                counts.retakes += retakes(name);
             }
         }
         long shared = 0;
@@ -104,7 +117,8 @@ final class Violations {
             shared += all.shared[i] ? 1 : 0;
             queued += all.position[i] > 0 ? 1 : 0;
         }
-        return new Violations(counts.overlaps, counts.regressions, counts.outOfOrder, counts.misplaced, total, shared, queued);
+        return new Violations(counts.overlaps, counts.regressions, counts.outOfOrder, counts.misplaced, total, shared, queued,
+                counts.retakes);
     }
 
     private static final class Counts {
@@ -112,6 +126,7 @@ final class Violations {
         long regressions;
         long outOfOrder;
         long misplaced;
+        long retakes;
     }
 
     /** The grants of one name (or of all), as columns. */
@@ -124,6 +139,8 @@ final class Violations {
         final long[] queued;
         final int[] position;
         final boolean[] shared;
+        /** Which session (its history's index) got the grant. */
+        final int[] session;
 
         Grants(int size) {
             this.size = size;
@@ -134,6 +151,7 @@ final class Violations {
             queued = new long[size];
             position = new int[size];
             shared = new boolean[size];
+            session = new int[size];
         }
 
         void set(int at, History h, int i) {
@@ -156,6 +174,7 @@ final class Violations {
             System.arraycopy(queued, from, g.queued, 0, g.size);
             System.arraycopy(position, from, g.position, 0, g.size);
             System.arraycopy(shared, from, g.shared, 0, g.size);
+            System.arraycopy(session, from, g.session, 0, g.size);
             return g;
         }
 
@@ -189,6 +208,19 @@ final class Violations {
             }
             return out;
         }
+    }
+
+    /** Exclusive grants, in the order they arrived, that went to the session of the grant just before. */
+    private static long retakes(Grants g) {
+        long retakes = 0;
+        int previous = -1;
+        for (int i : g.orderBy(g.granted)) {
+            if (!g.shared[i] && g.session[i] == previous) {
+                retakes++;
+            }
+            previous = g.session[i];
+        }
+        return retakes;
     }
 
     private static void exclusionAndTokens(Grants g, Counts counts) {

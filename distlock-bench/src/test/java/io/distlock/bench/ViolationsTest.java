@@ -38,6 +38,22 @@ class ViolationsTest {
     }
 
     @Test
+    void aSessionThatTakesALockAgainRightAfterItsOwnGrantIsARetakeNotAViolation() {
+        History s1 = new History();
+        History s2 = new History();
+        pair(s1, A, 10, 100, 110);
+        pair(s1, A, 11, 120, 130); // again s1: a re-take
+        pair(s2, A, 12, 140, 150);
+        pair(s1, A, 13, 160, 170);
+        pair(s1, B, 1, 165, 175); // another name: its own order
+
+        Violations v = Violations.check(List.of(s1, s2), 2);
+
+        assertThat(v.retakes).isEqualTo(1);
+        assertThat(v.total()).isZero();
+    }
+
+    @Test
     void aGrantWhileAnotherSessionHoldsTheLockIsAnOverlap() {
         History s1 = new History();
         History s2 = new History();

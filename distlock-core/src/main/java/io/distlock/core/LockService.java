@@ -306,6 +306,11 @@ public final class LockService implements AutoCloseable {
             LOG.log(Level.WARNING, "Ignored a malformed grant message: {0}", message);
             return;
         }
+        granted(granted);
+    }
+
+    /** A grant to a queued request of one of this node's sessions, from its channel or from the answer of an unlock. */
+    void granted(RedisLockStore.Granted granted) {
         Session session = sessions.get(granted.owner());
         if (session != null) {
             session.grantFound(granted.lock(), granted.placeAttempt(), granted.token(), granted.mode());

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import org.redisson.api.BatchOptions;
@@ -561,10 +562,20 @@ final class RedisLockStore {
         }
     }
 
-    /** True if released, false if that grant did not hold the lock (nothing changed). A lock with a queue goes to its head. */
-    CompletionStage<Boolean> unlock(String owner, Release grant) {
-        return scripts.<Long>eval(UNLOCK, ReturnType.LONG, scriptKeys(List.of(grant.lock())), unlockArgs(owner, grant))
-                .thenApply(r -> r == 1L);
+    /**
+     * True if released, false if that grant did not hold the lock (nothing changed). A lock with a
+     * queue goes to its head; grants to this node's sessions come back in the answer and go to
+     * {@code localGrants} (before the stage completes), the others' on their nodes' channels.
+     */
+    CompletionStage<Boolean> unlock(String owner, Release grant, Consumer<Granted> localGrants) {
+        return scripts.<List<Object>>eval(UNLOCK, ReturnType.LIST, scriptKeys(List.of(grant.lock())),
+                        args(owner, grant.lock(), grant.token(), grant.attempt(), nodeId))
+                .thenApply(r -> {
+                    for (int i = 1; i < r.size(); i++) {
+                        localGrants.accept(Granted.parse((String) r.get(i)));
+                    }
+                    return asLong(r.get(0)) == 1L;
+                });
     }
 
     private Object[] unlockArgs(String owner, Release grant) {
@@ -698,7 +709,7 @@ final class RedisLockStore {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(batchOptions());
             for (Release g : grants) {
-                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LONG,
+                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LIST,
                         scriptKeys(List.of(g.lock())), unlockArgs(owner, g));
             }
             for (Release q : queued) {

@@ -305,7 +305,7 @@ final class Session implements LockSession {
             if (grant == null) {
                 return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
             }
-            return release(List.of(lock), List.of(grant), store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token)),
+            return release(List.of(lock), List.of(grant), store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token), service::granted),
                     released -> {
                         if (released) {
                             return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
@@ -656,7 +656,7 @@ final class Session implements LockSession {
 
     /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */
     private void releaseLater(RedisLockStore.Release grant) {
-        enqueue(() -> store.unlock(id, grant).handle((released, e) -> {
+        enqueue(() -> store.unlock(id, grant, service::granted).handle((released, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not release lock ''{0}'' given up by session ''{1}''; its lease frees it: {2}",
                         grant.lock(), name, e.getMessage());

@@ -23,6 +23,8 @@ class QueueScriptsTest {
 
     private RedissonClient redisson;
     private RedisLockStore store;
+    /** Grants to node-a's own requests, which unlock answers instead of publishing. */
+    private final java.util.List<RedisLockStore.Granted> told = new java.util.ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -46,12 +48,12 @@ class QueueScriptsTest {
     void aLateLeaveOfAnOlderPlaceFreesNoNewerGrant() {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name"));
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add))).isTrue();
         // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
         RedisLockStore.Place granted = result(store.leave("me", "doc", "1"));
         assertThat(granted).isInstanceOf(RedisLockStore.Place.Holds.class);
         long first = ((RedisLockStore.Place.Holds) granted).token();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isTrue();
         long second = lock("me", "2", LockMode.EXCLUSIVE, false).tokens().get(0);
 
         // A leave of the first place that arrives now, releasing what that place was granted:
@@ -63,12 +65,12 @@ class QueueScriptsTest {
     @Test
     void aLateReleaseOfAnOlderSharedGrantFreesNoNewerOne() {
         long first = lock("me", "1", LockMode.SHARED, false).tokens().get(0);
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isTrue();
         long second = lock("me", "2", LockMode.SHARED, false).tokens().get(0);
         assertThat(second).isGreaterThan(first);
 
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first)))).isFalse();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1")))).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1"), told::add))).isFalse();
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, false).conflicts()).extracting(RedisLockStore.Conflict::holder)
                 .containsExactly("me-name");
     }
@@ -78,7 +80,7 @@ class QueueScriptsTest {
         long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "")).tokens().get(0);
         RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, ""));
         assertThat(late.granted()).isFalse();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer)))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer), told::add))).isTrue();
     }
 
     @Test
@@ -86,11 +88,11 @@ class QueueScriptsTest {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         lock("a", "1", LockMode.SHARED, true);
         lock("b", "1", LockMode.SHARED, true);
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder)))).isTrue();
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add))).isTrue();
         long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc", "1"))).token();
         long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc", "1"))).token();
-        result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a)));
-        result(store.unlock("b", RedisLockStore.Release.ofToken("doc", b)));
+        result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a), told::add));
+        result(store.unlock("b", RedisLockStore.Release.ofToken("doc", b), told::add));
         assertThat(TestRedis.command("KEYS", "distlock:*").toString().replaceAll("[\\[\\] ]", "").split(","))
                 .as("the lock's last token and the quarantine marker, nothing else").containsExactlyInAnyOrder("distlock:lock:doc", "distlock:epoch");
         assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).isPositive(); // the token, for its memory

@@ -88,6 +88,32 @@ class QueueTest {
     }
 
     @Test
+    void aGrantToASessionOfTheReleasingNodeComesInTheUnlocksAnswerNotAsAMessage() {
+        Client holder = open(0, "holder");
+        Client local = open(0, "local");
+        Client remote = open(1, "remote");
+        long t0 = token(result(holder.session().lock("doc")));
+        result(local.session().lock("doc", QUEUE));
+        result(remote.session().lock("doc", QUEUE));
+        long published = publishes();
+
+        result(holder.session().unlock("doc"));
+        assertThat(local.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token()).isGreaterThan(t0);
+        assertThat(publishes() - published).as("PUBLISHes for a hand-over on the releasing node").isZero();
+
+        result(local.session().unlock("doc"));
+        remote.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(publishes() - published).as("PUBLISHes for a hand-over to another node").isEqualTo(1);
+    }
+
+    /** PUBLISH commands Redis has run so far, those inside scripts included. */
+    private static long publishes() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_publish:calls=(\\d+)")
+                .matcher(String.valueOf(TestRedis.command("INFO", "commandstats")));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    @Test
     void nobodyJumpsTheQueue() {
         Client holder = open(0, "holder");
         Client queued = open(1, "queued");

@@ -99,7 +99,8 @@ class ResentReleasesTest {
     /**
      * A release naming its grant, {@code EVALSHA <sha> 5 <lock> <queue> <queued> <shared> <marker>
      * <owner> <lease> <memory> <quarantine> <channel> <granted prefix> <keep> <name> <token>
-     * <attempt>} (unlock.lua since protocol version 2; before it, {@code EVALSHA <sha> 1 <lock>
+     * <attempt> [<node>]} (unlock.lua since protocol version 2, the node since it answers its
+     * node's grants itself; before it, {@code EVALSHA <sha> 1 <lock>
      * <owner> <memory> <channel> <name> <token> <attempt>}), becomes the first version's
      * {@code EVAL <script> 1 <lock> <owner> <memory> <channel> <name>}; every other command is
      * dropped. (Matched by shape: a shape this does not know would resend nothing, and the
@@ -110,7 +111,7 @@ class ResentReleasesTest {
         if (!name.equals("EVALSHA") && !name.equals("EVAL")) {
             return null;
         }
-        if (command.size() == 18 && command.get(2).equals("5") && command.get(12).endsWith(":released")) {
+        if ((command.size() == 18 || command.size() == 19) && command.get(2).equals("5") && command.get(12).endsWith(":released")) {
             return List.of("EVAL", OWNER_ONLY_RELEASE, "1", command.get(3), command.get(8), command.get(10), command.get(12),
                     command.get(15));
         }

@@ -112,7 +112,10 @@ end
 -- shared holder is left; shared requests, as many as stand at the head, while no exclusive
 -- request is before them. Each grant has a fresh token and lasts no longer than the queued
 -- request would have (a request of a dead node holds the lock at most until then). Its node is
--- told on '<granted prefix><node>': '<owner>:<token>:<mode>:<name>'. Returns how many were granted.
+-- told on '<granted prefix><node>': '<owner>:<attempt>:<token>:<mode>:<name>', unless it is
+-- ctx.localNode (the node running the script, if it asked): that message goes into
+-- ctx.localGrants, for the script to answer, and saves a PUBLISH and its delivery. Returns how
+-- many were granted.
 local function advance(k, q, e, s, ctx, clock, nowMs)
   if redis.call('EXISTS', q) == 0 or redis.call('HEXISTS', k, 'owner') == 1 then
     return 0
@@ -138,7 +141,12 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
     end
-    redis.call('PUBLISH', ctx.granted .. f[4], head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name)
+    local told = head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name
+    if f[4] == ctx.localNode then
+      table.insert(ctx.localGrants, told)
+    else
+      redis.call('PUBLISH', ctx.granted .. f[4], told)
+    end
     granted = granted + 1
     if f[1] == 'x' then
       return granted

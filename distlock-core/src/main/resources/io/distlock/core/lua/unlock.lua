@@ -1,6 +1,20 @@
 -- Unlock (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head (see queue.lua), then
--- 8 the lock's name, 9 the grant's token or 10 its attempt id (the other empty)), in either mode.
--- 1, or 0 if that grant does not hold the lock (nothing changed): a late release of an older grant
--- leaves a newer one alone. A lock with a queue is handed to its head.
+-- 8 the lock's name, 9 the grant's token or 10 its attempt id (the other empty), 11 the caller's
+-- node id or ''), in either mode. Answers {1, grant messages for the caller's node...}, or {0} if
+-- that grant does not hold the lock (nothing changed): a late release of an older grant leaves a
+-- newer one alone. A lock with a queue is handed to its head; the caller is told in the answer of
+-- the grants to its own sessions (see advance in queue.lua), other nodes on their channels.
 local clock, nowMs = clockNow()
-return releaseGrant(KEYS[1], KEYS[2], KEYS[3], KEYS[4], context(ARGV[8]), ARGV[1], ARGV[9], ARGV[10], clock, nowMs) and 1 or 0
+local ctx = context(ARGV[8])
+if ARGV[11] and ARGV[11] ~= '' then
+  ctx.localNode = ARGV[11]
+  ctx.localGrants = {}
+end
+if not releaseGrant(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ctx, ARGV[1], ARGV[9], ARGV[10], clock, nowMs) then
+  return {0}
+end
+local answer = {1}
+for _, told in ipairs(ctx.localGrants or {}) do
+  table.insert(answer, told)
+end
+return answer
