@@ -94,12 +94,10 @@ public final class DistLockServer implements AutoCloseable {
     public static DistLockServer start(ServerOptions options) {
         Objects.requireNonNull(options, "options");
         String nodeId = HexFormat.of().formatHex(randomBytes(4));
-        // Results and pushes are delivered on Redisson's threads: the endpoint's callbacks never
-        // block (its sends are asynchronous), and skipping the core's callback pool saves a
-        // thread hop per request (docs/benchmarks.md).
+        // Results and pushes are delivered on Redisson's threads (the core's default): the
+        // endpoint's callbacks never block, its sends are asynchronous.
         LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
-                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
-                .callbackExecutor(Runnable::run).build();
+                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine()).build();
         WebServer.checkPortFree(options.host(), options.port());
         EndpointOptions proxies = EndpointOptions.builder().trustedProxies(options.trustedProxies()).build();
         WebServer web = WebServer.create(options.host(), options.port(),
