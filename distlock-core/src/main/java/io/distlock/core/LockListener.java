@@ -40,4 +40,11 @@ public interface LockListener {
 
     /** A queued request left the queue without a grant. */
     default void cancelled(String lock, CancelReason reason) { }
+
+    /**
+     * The session was resumed by another connection ({@link LockService#resume}, on this node or
+     * another): this listener is told nothing more, and the handle it was given is stale. The
+     * session's locks are not released: they are the other connection's now.
+     */
+    default void resumedElsewhere() { }
 }
