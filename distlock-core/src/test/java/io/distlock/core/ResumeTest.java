@@ -65,6 +65,10 @@ class ResumeTest {
         return ((LockResult.Locked) r).token();
     }
 
+    private static double renewals(SimpleMeterRegistry meters) {
+        return meters.find("distlock.lease.renewals").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
     private static ResumeResult.Resumed resumed(ResumeResult r) {
         assertThat(r).isInstanceOf(ResumeResult.Resumed.class);
         return (ResumeResult.Resumed) r;
@@ -109,6 +113,8 @@ class ResumeTest {
     void resumeOnAnotherNodeWhileTheOldOneLivesMovesTheSessionAndTheOldNodeLetsGo() {
         LockService a = nodes.get(0);
         LockService b = nodes.get(1);
+        SimpleMeterRegistry metersA = new SimpleMeterRegistry();
+        new LockServiceMetrics(a).bindTo(metersA);
         Pushes old = new Pushes();
         LockSession session = a.openSession("ann", old, GRACE);
         long doc = token(result(session.lock("doc")));
@@ -122,6 +128,10 @@ class ResumeTest {
         old.expect(Kind.RESUMED_ELSEWHERE, "", seconds(5)); // still attached there: its connection is closed
         await().atMost(seconds(5)).until(() -> a.sessionCount() == 0);
         assertThat(b.sessionCount()).isEqualTo(1);
+        // No double renewal: node A would renew the lock at every tick (a sixth of the lease); it sends
+        // no renewal for it (one answer may still have been on its way).
+        double renewalsA = renewals(metersA);
+        await().during(LEASE.dividedBy(2)).atMost(LEASE.multipliedBy(2)).until(() -> renewals(metersA) <= renewalsA + 1);
 
         // The old node releases nothing, even when it closes, and the new one keeps the lease alive.
         a.close();
