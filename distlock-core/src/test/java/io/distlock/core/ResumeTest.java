@@ -144,6 +144,43 @@ class ResumeTest {
     }
 
     @Test
+    void aDetachedSessionAdoptedByAnotherNodeIsNotReleasedWhenItsGraceWouldHaveEndedOnTheOldOne() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofSeconds(1), null));
+        long doc = token(result(session.lock("doc")));
+        result(session.detach());
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+        assertThat(r.locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+        await().atMost(seconds(5)).until(() -> a.sessionCount() == 0);
+        // Well past the grace the session had on node A, and past a lease: still held, by the same grant.
+        LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+        await().during(LEASE.plusSeconds(1)).atMost(LEASE.multipliedBy(3))
+                .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting);
+        assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+    }
+
+    @Test
+    void theOldHandleCanNeitherDetachNorCloseTheResumedSession() {
+        LockService a = nodes.get(0);
+        LockSession old = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(old.lock("doc")));
+        // The old connection's end races the resume: whichever comes first, the resumed session stays attached.
+        CompletableFuture<Void> detaching = old.detach().toCompletableFuture();
+        ResumeResult.Resumed r = resumed(result(a.resume(old.id(), old.resumeSecret().orElseThrow(), new Pushes())));
+        detaching.join();
+        result(old.detach());
+        result(old.closeAsync());
+        old.close();
+        assertThat(old.isClosed()).isTrue();
+        assertThat(a.detachedSessions()).isZero();
+        assertThat(r.session().isClosed()).isFalse();
+        assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+        assertThat(result(old.lock("other"))).isInstanceOf(Refused.class);
+    }
+
+    @Test
     void aSessionOfANodeThatDiedCanBeResumedElsewhereWhileItsLeasesLast() {
         LockService a = nodes.get(0);
         LockSession session = a.openSession("ann", new Pushes(), GRACE);
