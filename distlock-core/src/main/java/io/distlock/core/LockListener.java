@@ -47,4 +47,12 @@ public interface LockListener {
      * session's locks are not released: they are the other connection's now.
      */
     default void resumedElsewhere() { }
+
+    /**
+     * This listener takes the session over from {@code previous}, the listener it had on this
+     * node (attached or detached); called before the pushes kept while detached are replayed to
+     * this one. Lets an adapter carry state of its own across a resume on the same node. Not
+     * called when the session comes from another node.
+     */
+    default void tookOverFrom(LockListener previous) { }
 }

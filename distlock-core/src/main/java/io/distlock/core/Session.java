@@ -633,6 +633,13 @@ final class Session implements LockSession {
         listener = next;
         detached = false;
         overflowed = false;
+        if (previous != next) {
+            try {
+                next.tookOverFrom(previous);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "A session callback threw; ignored", e);
+            }
+        }
         while (!kept.isEmpty()) {
             java.util.function.Consumer<LockListener> push = kept.poll();
             try {

@@ -356,6 +356,13 @@ final class RequestHandler {
         }
 
         @Override
+        public void tookOverFrom(LockListener previous) {
+            if (previous instanceof Pushes earlier) {
+                queuing.takeOver(earlier.queuing); // a GRANTED after the resume names the request that queued
+            }
+        }
+
+        @Override
         public void cancelled(String lock, CancelReason reason) {
             queuing.take(lock);
             connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason()));

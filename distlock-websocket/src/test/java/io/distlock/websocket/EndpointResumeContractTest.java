@@ -203,6 +203,7 @@ abstract class EndpointResumeContractTest {
         JsonNode push = second.expectNext("GRANTED");
         assertThat(push.path("lock").asText()).isEqualTo(n("q"));
         assertThat(push.path("token").asLong()).isEqualTo(granted);
+        assertThat(push.path("request").asText()).isEqualTo("q-1"); // the request that queued, on the earlier connection
         // The session is this connection's now, in version 2.
         second.request("OK", "action", "unlock", "param", n("doc"));
         second.request("OK", "action", "ping");
