@@ -232,6 +232,26 @@ abstract class EndpointResumeContractTest {
     }
 
     @Test
+    void aResumeRacingTheEndOfTheOldConnectionLeavesTheSessionWithTheNewOne() {
+        for (int round = 0; round < 3; round++) {
+            WsClient first = client(nodeA);
+            JsonNode ok = connect(first, "ann" + round, 10_000);
+            long token = first.request("LOCKED", "action", "lock", "param", n("doc" + round)).path("token").asLong();
+            WsClient second = client(nodeA);
+            double before = detachedOnA();
+            first.abort(); // its end reaches the server before or after the resume
+            JsonNode resumed = second.request("OK", "action", "resume", "session", ok.path("session").asText(),
+                    "resume", ok.path("resume").asText());
+            assertThat(resumed.path("locks").path(n("doc" + round)).path("token").asLong()).isEqualTo(token);
+            // The late end of the old connection neither detached nor closed the session.
+            await().during(QUIET).atMost(Await.seconds(5)).until(() -> detachedOnA() == before);
+            second.request("OK", "action", "ping");
+            second.request("OK", "action", "unlock", "param", n("doc" + round));
+            second.request("OK", "action", "close");
+        }
+    }
+
+    @Test
     void aResumeRefusedSaysSessionExpiredAlikeForEveryReason() {
         WsClient first = client(nodeA);
         JsonNode ok = connect(first, "ann", 10_000);
