@@ -175,6 +175,11 @@ final class Session implements LockSession {
     /** Pushes kept while detached; only on {@link #events}. */
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
     private boolean overflowed; // only on events
+    /** What the registry record was last written with (held and queued, by identity); only on events. */
+    private int recorded;
+    /** A registry write is out; at most one at a time. */
+    private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean recordAgain;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
     private final Map<String, Place> queued = new ConcurrentHashMap<>();
@@ -691,6 +696,37 @@ final class Session implements LockSession {
             queued.clear();
             if (tell && wasAttached) {
                 listener.resumedElsewhere();
+            }
+        });
+    }
+
+    /**
+     * After an operation of a resumable session: if its locks or places changed, bring its registry
+     * record up to date now rather than at the next renewal tick, so that another node adopting
+     * it lists them. One write at a time; changes meanwhile are written by one more. Only on
+     * {@link #events}.
+     */
+    private void recordChanges() {
+        int now = 31 * held.hashCode() + queued.hashCode(); // grants and places hash by identity: a new one changes it
+        if (now == recorded || closing) {
+            return;
+        }
+        recorded = now;
+        recordAgain = true;
+        writeRecord();
+    }
+
+    private void writeRecord() {
+        if (!recording.compareAndSet(false, true)) {
+            return; // the write out now is followed by another (recordAgain)
+        }
+        recordAgain = false;
+        service.registry().put(this, detached, false).whenComplete((written, e) -> {
+            recording.set(false);
+            if (e == null && written == 0L) {
+                movedAway(true); // another node adopted it
+            } else if (recordAgain && !closing) {
+                writeRecord();
             }
         });
     }
@@ -1238,6 +1274,9 @@ final class Session implements LockSession {
                         }
                     } finally {
                         delivered.complete(null);
+                        if (graceMillis > 0) {
+                            recordChanges();
+                        }
                     }
                 }));
                 return delivered;

@@ -82,6 +82,17 @@ class GraceBoundaryTest {
     }
 
     @Test
+    void theRecordFollowsTheLocksOfAnAttachedSessionWithoutWaitingForARenewalTick() {
+        LockSession session = service.openSession("ann", new Pushes(), new SessionOptions(GRACE, null));
+        String key = "distlock:session:" + session.id();
+        result(session.lock("doc")); // the fake clock stands still: no renewal tick runs
+        await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", key, "locks")).startsWith("doc\t"));
+        result(session.lock("q")); // a second lock, then the first released
+        result(session.unlock("doc"));
+        await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", key, "locks")).matches("q\t\\d+\tx\n"));
+    }
+
+    @Test
     void theRegistryLetsOnlyOneOfAdoptionAndEndClaimWin() {
         for (boolean adoptFirst : new boolean[] {true, false}) {
             LockSession session = service.openSession("ann", new Pushes(), new SessionOptions(GRACE, null));

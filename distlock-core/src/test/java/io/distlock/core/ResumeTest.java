@@ -118,7 +118,7 @@ class ResumeTest {
         Pushes old = new Pushes();
         LockSession session = a.openSession("ann", old, GRACE);
         long doc = token(result(session.lock("doc")));
-        // An attached session's record is brought up to date by the renewal tick (a sixth of the lease).
+        // An attached session's record is brought up to date after each change, one write later.
         await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", "distlock:session:" + session.id(), "locks"))
                 .contains("doc"));
 

@@ -216,7 +216,7 @@ abstract class EndpointResumeContractTest {
         WsClient first = client(nodeA);
         JsonNode ok = connect(first, "ann", 10_000);
         long token = first.request("LOCKED", "action", "lock", "param", n("doc")).path("token").asLong();
-        // The registry learns an attached session's locks at the next renewal tick.
+        // The registry learns an attached session's locks one write after the lock.
         String key = "distlock:session:" + ok.path("session").asText();
         await().atMost(Await.seconds(10)).until(() -> String.valueOf(redis.command("HGET", key, "locks")).contains(n("doc")));
 
