@@ -238,12 +238,7 @@ public final class LockService implements AutoCloseable {
         Session session = new Session(this, store, waiters, config, name, newId(), listener, new SerialExecutor(callbackExecutor),
                 options, SessionRegistry.hash(secret), 0);
         sessions.put(session.id(), session);
-        registry.put(session, false, true).whenComplete((written, e) -> {
-            if (e != null) {
-                LOG.log(Level.DEBUG, "Could not write session ''{0}'' to the registry; the next renewal tick tries: {1}",
-                        name, e.getMessage());
-            }
-        });
+        session.createRecord();
         return new Attachment(session, 0, secret);
     }
 
@@ -274,6 +269,11 @@ public final class LockService implements AutoCloseable {
                 return CompletableFuture.completedFuture(expired());
             }
             Session local = sessions.get(sessionId);
+            if (local == null && entry.node().equals(nodeId)) {
+                // This node owns the record but not the session: it ended here (a record written
+                // again just after its end lingers for a lease), or another resume is adopting it now.
+                return CompletableFuture.completedFuture(expired());
+            }
             if (local != null) {
                 if (entry.node().equals(nodeId) && entry.gen().equals(Long.toString(local.gen()))) {
                     return local.resumeHere(entry, listener, next, nextHash);

@@ -610,7 +610,7 @@ final class Session implements LockSession {
      */
     CompletionStage<ResumeResult> resumeHere(SessionRegistry.Entry read, LockListener next, String secret, byte[] hash) {
         return enqueue(() -> {
-            if (closing || moved || Long.toString(gen).equals(read.gen()) == false
+            if (closing || moved || !Long.toString(gen).equals(read.gen())
                     || (detached && config.ticker().read() - graceEndsAt >= 0)) {
                 return done(LockService.expired());
             }
@@ -624,8 +624,8 @@ final class Session implements LockSession {
                 gen = adopted.gen();
                 secretHash = hash;
                 stopGraceTimer();
-                int next2 = ++epoch;
-                ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, next2, secret), heldNow(), queued.keySet(), secret);
+                int nextEpoch = ++epoch;
+                ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
                 return new Step<ResumeResult>(resumed, null, () -> switchTo(next));
             });
         });
@@ -714,6 +714,24 @@ final class Session implements LockSession {
         recorded = now;
         recordAgain = true;
         writeRecord();
+    }
+
+    /**
+     * Writes the session's record for the first time (the session just opened): the first of the
+     * one-at-a-time writes, so a write after a change cannot overtake it and find no record.
+     */
+    void createRecord() {
+        recording.set(true);
+        service.registry().put(this, false, true).whenComplete((written, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not write session ''{0}'' to the registry; it is written when it detaches: {1}",
+                        name, e.getMessage());
+            }
+            recording.set(false);
+            if (recordAgain && !closing) {
+                writeRecord();
+            }
+        });
     }
 
     private void writeRecord() {
