@@ -165,8 +165,13 @@ final class Session implements LockSession {
     private volatile long gen;
     /** The current attachment ({@link Attachment}); handles of an older one are stale. */
     private volatile int epoch;
-    /** The connection dropped: pushes are kept for the next listener. Written in the chain and on {@link #events}. */
+    /** The connection dropped and no resume has answered yet; written in the chain. */
     private volatile boolean detached;
+    /**
+     * Pushes are kept, not told: set with {@link #detached} in the chain, cleared on {@link #events}
+     * when the next listener takes over (after the resume's answer, which clears {@link #detached}).
+     */
+    private volatile boolean keepingPushes;
     /** When the grace of a detached session ends, on the ticker; guarded by the chain. */
     private volatile long graceEndsAt;
     private Future<?> graceTimer; // guarded by the chain
@@ -566,6 +571,7 @@ final class Session implements LockSession {
                 return done(null);
             }
             detached = true;
+            keepingPushes = true;
             graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
             try {
                 graceTimer = service.scheduler().schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
@@ -623,6 +629,7 @@ final class Session implements LockSession {
                 }
                 gen = adopted.gen();
                 secretHash = hash;
+                detached = false; // pushes are still kept until the next listener takes over (keepingPushes)
                 stopGraceTimer();
                 int nextEpoch = ++epoch;
                 ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
@@ -634,9 +641,9 @@ final class Session implements LockSession {
     /** Only on {@link #events}: the next listener gets the kept pushes, in order, then every new one. */
     private void switchTo(LockListener next) {
         LockListener previous = listener;
-        boolean wasAttached = !detached;
+        boolean wasAttached = !keepingPushes;
         listener = next;
-        detached = false;
+        keepingPushes = false;
         overflowed = false;
         if (previous != next) {
             try {
@@ -689,7 +696,7 @@ final class Session implements LockSession {
             timer.cancel(false);
         }
         events.execute(() -> {
-            boolean wasAttached = !detached;
+            boolean wasAttached = !keepingPushes;
             closed = true;
             kept.clear();
             held.clear();
@@ -751,7 +758,7 @@ final class Session implements LockSession {
 
     /** Hands a push to the listener, or keeps it for the next one while detached; only on {@link #events}. */
     private void deliver(java.util.function.Consumer<LockListener> push) {
-        if (!detached) {
+        if (!keepingPushes) {
             push.accept(listener);
             return;
         }
