@@ -20,6 +20,7 @@ public final class LockConfig {
     private final int maxLocksPerSession;
     private final int maxLocksPerRequest;
     private final int maxQueueLength;
+    private final Duration maxGrace;
     private final Executor callbackExecutor;
     private final Duration replicaSync;
     /** As set on the builder; {@code null} for the default, which follows the lease. */
@@ -38,6 +39,7 @@ public final class LockConfig {
         maxLocksPerSession = b.maxLocksPerSession;
         maxLocksPerRequest = b.maxLocksPerRequest;
         maxQueueLength = b.maxQueueLength;
+        maxGrace = b.maxGrace;
         callbackExecutor = b.callbackExecutor;
         replicaSyncSetting = b.replicaSync;
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
@@ -149,6 +151,11 @@ public final class LockConfig {
         return scheduler;
     }
 
+    /** The longest grace a session may ask for ({@link SessionOptions#grace()}): 60 s unless set. */
+    public Duration maxGrace() {
+        return maxGrace;
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.keyPrefix = keyPrefix;
@@ -159,6 +166,7 @@ public final class LockConfig {
         b.maxLocksPerSession = maxLocksPerSession;
         b.maxLocksPerRequest = maxLocksPerRequest;
         b.maxQueueLength = maxQueueLength;
+        b.maxGrace = maxGrace;
         b.callbackExecutor = callbackExecutor;
         b.replicaSync = replicaSyncSetting;
         b.dataLossQuarantine = dataLossQuarantine;
@@ -173,6 +181,7 @@ public final class LockConfig {
         return "LockConfig{keyPrefix=" + keyPrefix + ", lease=" + lease + ", tokenMemory=" + tokenMemory
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
                 + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest + ", maxQueueLength=" + maxQueueLength
+                + ", maxGrace=" + maxGrace
                 + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + ", newRedis=" + newRedis + "}";
     }
 
@@ -186,6 +195,7 @@ public final class LockConfig {
         private int maxLocksPerSession = 1_000;
         private int maxLocksPerRequest = 64;
         private int maxQueueLength = 10_000;
+        private Duration maxGrace = Duration.ofSeconds(60);
         private Executor callbackExecutor;
         /** {@code null}: the default, which depends on the lease. */
         private Duration replicaSync;
@@ -242,6 +252,16 @@ public final class LockConfig {
 
         public Builder maxLocksPerRequest(int max) {
             this.maxLocksPerRequest = positive("maxLocksPerRequest", max);
+            return this;
+        }
+
+        /** The longest grace a session may ask for; 0 turns resuming off. */
+        public Builder maxGrace(Duration max) {
+            Objects.requireNonNull(max, "maxGrace");
+            if (max.isNegative()) {
+                throw new IllegalArgumentException("maxGrace must not be negative, was " + max);
+            }
+            this.maxGrace = max;
             return this;
         }
 

@@ -46,4 +46,19 @@ public interface LockListener {
 
     /** A queued request left the queue without a grant. */
     default void cancelled(String lock, CancelReason reason) { }
+
+    /**
+     * The session was resumed by another connection ({@link LockService#resume}, on this node or
+     * another): this listener is told nothing more, and the handle it was given is stale. The
+     * session's locks are not released: they are the other connection's now.
+     */
+    default void resumedElsewhere() { }
+
+    /**
+     * This listener takes the session over from {@code previous}, the listener it had on this
+     * node (attached or detached); called before the pushes kept while detached are replayed to
+     * this one. Lets an adapter carry state of its own across a resume on the same node. Not
+     * called when the session comes from another node.
+     */
+    default void tookOverFrom(LockListener previous) { }
 }

@@ -1,7 +1,9 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -10,6 +12,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
@@ -44,6 +47,7 @@ public final class LockService implements AutoCloseable {
     private final boolean ownsRedisson;
     private final LockConfig config;
     private final RedisLockStore store;
+    private final SessionRegistry registry;
     private final Waiters waiters;
     /** Null when the config brought a scheduler of its own. */
     private final ScheduledThreadPoolExecutor ownedScheduler;
@@ -56,6 +60,9 @@ public final class LockService implements AutoCloseable {
     private final RTopic releases;
     /** This node's grants of queued requests: {@code <prefix>:granted:<node id>}. */
     private final RTopic grants;
+    /** Another node adopted one of this node's sessions: {@code <prefix>:adopted:<node id>}. */
+    private final RTopic adoptions;
+    private int adoptionListenerId;
     private final String nodeId;
     private final List<Integer> listenerIds = new ArrayList<>();
     private int grantListenerId;
@@ -68,6 +75,7 @@ public final class LockService implements AutoCloseable {
         this.config = Objects.requireNonNull(config, "config");
         this.nodeId = newId();
         this.store = new RedisLockStore(redisson, config, nodeId);
+        this.registry = new SessionRegistry(redisson, config, nodeId);
         if (config.newRedis()) {
             markInService(store, config);
         }
@@ -87,9 +95,12 @@ public final class LockService implements AutoCloseable {
         this.waiters = new Waiters(store, scheduler, config.ticker(), leaseMillis);
         this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
         this.grants = redisson.getTopic(store.grantedChannel(), StringCodec.INSTANCE);
+        this.adoptions = redisson.getTopic(registry.adoptedChannel(), StringCodec.INSTANCE);
         try {
             // Grants missed while unsubscribed are found by the next keep-place of lease renewal.
             grantListenerId = grants.addListener(String.class, (channel, message) -> onGranted(message));
+            // An adoption missed while unsubscribed is found by the next registry refresh of the renewal tick.
+            adoptionListenerId = adoptions.addListener(String.class, (channel, message) -> onAdopted(message));
             listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
             listenerIds.add(releases.addListener(new BaseStatusListener() {
                 @Override
@@ -115,6 +126,7 @@ public final class LockService implements AutoCloseable {
         try {
             nextTick = scheduler.schedule(() -> {
                 renewal.tick();
+                refreshRegistry();
                 scheduleTick();
             }, tickMillis, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -189,6 +201,218 @@ public final class LockService implements AutoCloseable {
         return session;
     }
 
+    /**
+     * Opens a session as {@code options} say. With a {@link SessionOptions#grace()} above zero the
+     * session can outlive its connection ({@link LockSession#detach()}) and be resumed on any node
+     * ({@link #resume}); it is written to the session registry in Redis.
+     *
+     * @throws IllegalArgumentException if the name breaks the rules or the grace is above {@link LockConfig#maxGrace()}
+     * @throws IllegalStateException    if the service is closed
+     */
+    public LockSession openSession(String name, LockListener listener, SessionOptions options) {
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(options, "options");
+        checkSessionName(name).ifPresent(problem -> {
+            throw new IllegalArgumentException(problem);
+        });
+        if (options.grace().compareTo(config.maxGrace()) > 0) {
+            throw new IllegalArgumentException("grace must be at most " + config.maxGrace().toMillis() + " ms, was "
+                    + options.grace().toMillis() + " ms");
+        }
+        if (closed) {
+            throw new IllegalStateException("the lock service is closed");
+        }
+        if (options.grace().isZero()) {
+            Session session = new Session(this, store, waiters, config, name, newId(), listener, new SerialExecutor(callbackExecutor),
+                    options, null, 0);
+            sessions.put(session.id(), session);
+            return session;
+        }
+        String secret = newSecret();
+        Session session = new Session(this, store, waiters, config, name, newId(), listener, new SerialExecutor(callbackExecutor),
+                options, SessionRegistry.hash(secret), 0);
+        sessions.put(session.id(), session);
+        session.createRecord();
+        return new Attachment(session, 0, secret);
+    }
+
+    /**
+     * Resumes a session opened with a grace, on this node, whichever node had it: after its
+     * connection dropped (within the grace) or while another connection still has it (that one's
+     * listener is told {@link LockListener#resumedElsewhere()}). The session keeps its locks and
+     * tokens; {@link ResumeResult.Resumed#locks()} says which it still holds, and a node that took it
+     * over from another first proves each with Redis. Unknown session, wrong secret, or grace over:
+     * {@link Refusal#SESSION_EXPIRED}, alike. The secret is compared in constant time, and replaced.
+     *
+     * @throws IllegalStateException if the service is closed
+     */
+    public CompletionStage<ResumeResult> resume(String sessionId, String secret, LockListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (closed) {
+            throw new IllegalStateException("the lock service is closed");
+        }
+        if (sessionId == null || secret == null || !sessionId.matches("[A-Za-z0-9_-]{1,64}") || secret.length() > 256) {
+            return CompletableFuture.completedFuture(expired());
+        }
+        byte[] hash = SessionRegistry.hash(secret);
+        String next = newSecret();
+        byte[] nextHash = SessionRegistry.hash(next);
+        CompletableFuture<ResumeResult> result = new CompletableFuture<>();
+        registry.read(sessionId).thenCompose(entry -> {
+            if (entry == null || !MessageDigest.isEqual(hash, entry.secretHash())) {
+                return CompletableFuture.completedFuture(expired());
+            }
+            Session local = sessions.get(sessionId);
+            if (local == null && entry.node().equals(nodeId)) {
+                // This node owns the record but not the session: it ended here (a record written
+                // again just after its end lingers for a lease), or another resume is adopting it now.
+                return CompletableFuture.completedFuture(expired());
+            }
+            if (local != null) {
+                if (entry.node().equals(nodeId) && entry.gen().equals(Long.toString(local.gen()))) {
+                    return local.resumeHere(entry, listener, next, nextHash);
+                }
+                local.movedAway(true); // another node adopted it and this node missed the message
+            }
+            return adoptHere(sessionId, entry, listener, next, nextHash);
+        }).whenComplete((r, e) -> {
+            if (e != null) {
+                result.completeExceptionally(RedisLockStore.backendFailure(e));
+            } else {
+                result.complete(r);
+            }
+        });
+        return result;
+    }
+
+    /**
+     * Takes over a session another node owns (or owned before it died): one atomic step on the
+     * registry, then each listed place and lock is proven with Redis before the answer, so the
+     * answer lists only what the session still has.
+     */
+    private CompletionStage<ResumeResult> adoptHere(String id, SessionRegistry.Entry read, LockListener listener, String secret,
+                                                   byte[] hash) {
+        return registry.adopt(id, read, hash).thenCompose(adopted -> {
+            if (adopted == null) {
+                return CompletableFuture.completedFuture(expired());
+            }
+            SessionOptions options = new SessionOptions(Duration.ofMillis(adopted.graceMillis()),
+                    adopted.info().isEmpty() ? null : adopted.info());
+            Session session = new Session(this, store, waiters, config, adopted.name(), id, listener,
+                    new SerialExecutor(callbackExecutor), options, hash, adopted.gen());
+            session.attemptsFrom(adopted.attempts());
+            return prove(session, adopted).thenApply(v -> {
+                Session previous = sessions.put(id, session);
+                if (previous != null && previous != session) {
+                    previous.movedAway(true);
+                }
+                registry.put(session, false, false);
+                return (ResumeResult) new ResumeResult.Resumed(new Attachment(session, 0, secret), session.heldNow(),
+                        session.places().keySet(), secret);
+            });
+        });
+    }
+
+    /** Keeps each adopted place (which also tells its grants to this node from now on), then renews each lock held. */
+    private CompletionStage<Void> prove(Session session, SessionRegistry.Adopted adopted) {
+        List<String> placeLocks = new ArrayList<>(adopted.places().keySet());
+        long keptAt = config.ticker().read();
+        List<CompletionStage<RedisLockStore.Place>> kept = placeLocks.isEmpty() ? List.of()
+                : store.keepPlaces(java.util.Collections.nCopies(placeLocks.size(), session.id()), placeLocks,
+                        placeLocks.stream().map(adopted.places()::get).toList());
+        Map<String, ResumeResult.Held> toRenew = new java.util.LinkedHashMap<>(adopted.locks());
+        return CompletableFuture.allOf(kept.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
+                .toArray(CompletableFuture[]::new)).thenCompose(v -> {
+                    for (int i = 0; i < placeLocks.size(); i++) {
+                        RedisLockStore.Place where = kept.get(i).toCompletableFuture().join();
+                        String lock = placeLocks.get(i);
+                        if (where instanceof RedisLockStore.Place.InQueue) {
+                            session.restorePlace(lock, adopted.places().get(lock), keptAt);
+                        } else if (where instanceof RedisLockStore.Place.Holds holds) {
+                            toRenew.put(lock, new ResumeResult.Held(holds.token(), holds.mode()));
+                        }
+                    }
+                    List<String> locks = new ArrayList<>(toRenew.keySet());
+                    long renewedAt = config.ticker().read();
+                    List<CompletionStage<Boolean>> renewed = locks.isEmpty() ? List.of()
+                            : store.renew(java.util.Collections.nCopies(locks.size(), session.id()), locks,
+                                    locks.stream().map(l -> toRenew.get(l).token()).toList());
+                    return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> false))
+                            .toArray(CompletableFuture[]::new)).thenRun(() -> {
+                                for (int i = 0; i < locks.size(); i++) {
+                                    // Not proven (no longer ours, or no answer): not listed, so the client learns it is lost.
+                                    if (Boolean.TRUE.equals(renewed.get(i).toCompletableFuture().exceptionally(e -> false).join())) {
+                                        ResumeResult.Held h = toRenew.get(locks.get(i));
+                                        session.restoreGrant(locks.get(i), h.token(), h.mode(), renewedAt);
+                                    }
+                                }
+                            });
+                });
+    }
+
+    static Refused expired() {
+        return new Refused(Refusal.SESSION_EXPIRED, "the session cannot be resumed: unknown, wrong secret, or its grace is over");
+    }
+
+    /** Keeps the registry records of this node's resumable sessions current; lets go of any another node adopted. */
+    private void refreshRegistry() {
+        try {
+            for (Session s : sessions.values()) {
+                if (s.grace().isZero() || s.isClosed()) {
+                    continue;
+                }
+                registry.put(s, s.isDetached(), false).whenComplete((written, e) -> {
+                    if (e == null && written == 0L) {
+                        LOG.log(Level.DEBUG, "Session ''{0}'' was adopted by another node; letting it go", s.name());
+                        s.movedAway(true);
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not refresh the session registry; trying again at the next tick", e);
+        }
+    }
+
+    private void onAdopted(String message) {
+        int colon = message.lastIndexOf(':');
+        if (colon < 1) {
+            LOG.log(Level.WARNING, "Ignored a malformed adoption message");
+            return;
+        }
+        Session session = sessions.get(message.substring(0, colon));
+        long gen;
+        try {
+            gen = Long.parseLong(message.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (session != null && session.gen() < gen) {
+            session.movedAway(true);
+        }
+    }
+
+    SessionRegistry registry() {
+        return registry;
+    }
+
+    /** Sessions of this node with a connection (or opened without grace). */
+    int attachedSessions() {
+        int n = 0;
+        for (Session s : sessions.values()) {
+            n += s.isDetached() ? 0 : 1;
+        }
+        return n;
+    }
+
+    /** Sessions of this node whose connection dropped, kept for their grace. */
+    int detachedSessions() {
+        int n = 0;
+        for (Session s : sessions.values()) {
+            n += s.isDetached() ? 1 : 0;
+        }
+        return n;
+    }
+
     /** What is wrong with a session name (empty, too long, control characters), or empty if it is fine. */
     public Optional<String> checkSessionName(String name) {
         return Names.problem("session", name, config.maxSessionNameLength());
@@ -228,6 +452,7 @@ public final class LockService implements AutoCloseable {
         List<CompletableFuture<Void>> unsubscribing = new ArrayList<>();
         listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));
         unsubscribing.add(grants.removeListenerAsync(grantListenerId).toCompletableFuture());
+        unsubscribing.add(adoptions.removeListenerAsync(adoptionListenerId).toCompletableFuture());
         unsubscribing.forEach(f -> f.exceptionally(e -> {
             LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
             return null;
@@ -326,6 +551,13 @@ public final class LockService implements AutoCloseable {
         if (ownedScheduler != null) {
             ownedScheduler.shutdownNow();
         }
+    }
+
+    /** A resume secret: 144 random bits. */
+    private static String newSecret() {
+        byte[] bytes = new byte[18];
+        RANDOM.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
     private static String newId() {

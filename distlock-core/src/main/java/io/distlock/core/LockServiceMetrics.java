@@ -18,6 +18,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  * <table>
  *   <caption>meters</caption>
  *   <tr><td>{@code distlock.sessions}</td><td>gauge</td><td>open sessions on this node</td></tr>
+ *   <tr><td>{@code distlock.sessions.attached}</td><td>gauge</td><td>of those, sessions with a connection</td></tr>
+ *   <tr><td>{@code distlock.sessions.detached}</td><td>gauge</td><td>sessions whose connection dropped, kept for their grace</td></tr>
  *   <tr><td>{@code distlock.locks.held}</td><td>gauge</td><td>locks held by this node's sessions</td></tr>
  *   <tr><td>{@code distlock.waiters}</td><td>gauge</td><td>(session, lock) waits on this node</td></tr>
  *   <tr><td>{@code distlock.queued}</td><td>gauge</td><td>places of this node's sessions in lock queues</td></tr>
@@ -42,6 +44,10 @@ public final class LockServiceMetrics implements MeterBinder {
     public void bindTo(MeterRegistry registry) {
         Gauge.builder("distlock.sessions", service, LockService::sessionCount)
                 .description("open sessions on this node").register(registry);
+        Gauge.builder("distlock.sessions.attached", service, LockService::attachedSessions)
+                .description("sessions on this node with a connection").register(registry);
+        Gauge.builder("distlock.sessions.detached", service, LockService::detachedSessions)
+                .description("sessions on this node whose connection dropped, kept for their grace").register(registry);
         Gauge.builder("distlock.locks.held", service, LockService::heldLocks)
                 .description("locks held by this node's sessions").register(registry);
         Gauge.builder("distlock.waiters", service, LockService::waits)

@@ -88,6 +88,26 @@ public interface LockSession extends AutoCloseable {
     /** The locks this session queues for now. */
     java.util.Set<String> queuedLocks();
 
+    /** How long the session outlives {@link #detach()}; zero if it cannot be resumed. */
+    default java.time.Duration grace() {
+        return java.time.Duration.ZERO;
+    }
+
+    /**
+     * The secret that {@link LockService#resume} asks for: at least 128 random bits, kept in Redis
+     * only as a hash, never logged. Each resume issues a new one. Empty for a session without grace.
+     */
+    java.util.Optional<String> resumeSecret();
+
+    /**
+     * The connection dropped without {@code close}: with a {@link #grace()} above zero the session
+     * keeps its locks (renewed) and queue places, keeps its pushes (at most 1,000; past that it is
+     * closed) for the next listener, and is closed as by {@link #closeAsync()} if it is not
+     * resumed within the grace. With no grace this is {@link #closeAsync()}. After a detach, this
+     * handle is stale: only a resume gives a usable one.
+     */
+    CompletionStage<Void> detach();
+
     /** Whether {@link #close()} or {@link #closeAsync()} was called. */
     boolean isClosed();
 

@@ -662,7 +662,7 @@ final class RedisLockStore {
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(scriptKeys(List.of(locks.get(i))));
-            args.add(args(owners.get(i), locks.get(i), placeAttempts.get(i)));
+            args.add(args(owners.get(i), locks.get(i), placeAttempts.get(i), nodeId));
         }
         return batch(KEEP_PLACE, ReturnType.LIST, keys, args, RedisLockStore::place);
     }

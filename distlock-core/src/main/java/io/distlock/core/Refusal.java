@@ -17,5 +17,10 @@ public enum Refusal {
      * (two shared holders upgrading would wait for each other). Unlock it, then ask again.
      * The protocol answers it as {@code BAD_REQUEST}.
      */
-    HELD_SHARED
+    HELD_SHARED,
+    /**
+     * A resume found no session to resume: unknown id, wrong secret, or its grace is over (one
+     * answer for all three, so a guess learns nothing).
+     */
+    SESSION_EXPIRED
 }

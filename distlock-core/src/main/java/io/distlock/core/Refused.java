@@ -9,7 +9,7 @@ import static java.util.Objects.requireNonNull;
  * @param message the reason for people; never contains internal details
  */
 public record Refused(Refusal reason, String message)
-        implements LockResult, MultiLockResult, UnlockResult, CancelResult {
+        implements LockResult, MultiLockResult, UnlockResult, CancelResult, ResumeResult {
 
     public Refused {
         requireNonNull(reason, "reason");

@@ -145,6 +145,8 @@ final class Session implements LockSession {
 
     /** Tries of one lock request whose refreshed grant is given up as LOST while Redis answers. */
     private static final int MAX_TRIES = 3;
+    /** Pushes kept for a detached session; past this it is closed (the protocol's bound). */
+    static final int MAX_KEPT = 1_000;
 
     private final LockService service;
     private final RedisLockStore store;
@@ -152,8 +154,37 @@ final class Session implements LockSession {
     private final LockConfig config;
     private final String name;
     private final String id;
-    private final LockListener listener;
+    /** Who is told the pushes; only read and written on {@link #events} (after the constructor). */
+    private LockListener listener;
     private final SerialExecutor events;
+    private final long graceMillis;
+    private final String info;
+    /** SHA-256 of the current resume secret, to create the registry record; never logged. */
+    private volatile byte[] secretHash;
+    /** The generation of the registry record this node owns (one more at every adoption). */
+    private volatile long gen;
+    /** The current attachment ({@link Attachment}); handles of an older one are stale. */
+    private volatile int epoch;
+    /** The connection dropped and no resume has answered yet; written in the chain. */
+    private volatile boolean detached;
+    /**
+     * Pushes are kept, not told: set with {@link #detached} in the chain, cleared on {@link #events}
+     * when the next listener takes over (after the resume's answer, which clears {@link #detached}).
+     */
+    private volatile boolean keepingPushes;
+    /** When the grace of a detached session ends, on the ticker; guarded by the chain. */
+    private volatile long graceEndsAt;
+    private Future<?> graceTimer; // guarded by the chain
+    /** Another connection (on another node) has the session now: this node neither releases nor renews for it. */
+    private volatile boolean moved;
+    /** Pushes kept while detached; only on {@link #events}. */
+    private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
+    private boolean overflowed; // only on events
+    /** What the registry record was last written with (held and queued, by identity); only on events. */
+    private int recorded;
+    /** A registry write is out; at most one at a time. */
+    private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean recordAgain;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
     private final Map<String, Place> queued = new ConcurrentHashMap<>();
@@ -169,6 +200,12 @@ final class Session implements LockSession {
 
     Session(LockService service, RedisLockStore store, Waiters waiters, LockConfig config,
             String name, String id, LockListener listener, SerialExecutor events) {
+        this(service, store, waiters, config, name, id, listener, events, SessionOptions.DEFAULT, null, 0);
+    }
+
+    Session(LockService service, RedisLockStore store, Waiters waiters, LockConfig config,
+            String name, String id, LockListener listener, SerialExecutor events, SessionOptions options,
+            byte[] secretHash, long gen) {
         this.service = service;
         this.store = store;
         this.waiters = waiters;
@@ -177,6 +214,10 @@ final class Session implements LockSession {
         this.id = id;
         this.listener = listener;
         this.events = events;
+        this.graceMillis = options.grace().toMillis();
+        this.info = options.info();
+        this.secretHash = secretHash;
+        this.gen = gen;
     }
 
     @Override
@@ -216,7 +257,7 @@ final class Session implements LockSession {
         Objects.requireNonNull(options, "options");
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused) {
+            if (refused || moved) {
                 return done(closedRefusal());
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
@@ -250,7 +291,7 @@ final class Session implements LockSession {
     public CompletionStage<CancelResult> cancel(String lock) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused) {
+            if (refused || moved) {
                 return done(closedRefusal());
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
@@ -294,7 +335,7 @@ final class Session implements LockSession {
     public CompletionStage<UnlockResult> unlock(String lock) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused) {
+            if (refused || moved) {
                 return done(closedRefusal());
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
@@ -324,7 +365,7 @@ final class Session implements LockSession {
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused) {
+            if (refused || moved) {
                 return done(closedRefusal());
             }
             Optional<Refused> bad = checkNames(names);
@@ -359,7 +400,7 @@ final class Session implements LockSession {
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused) {
+            if (refused || moved) {
                 return done(closedRefusal());
             }
             Optional<Refused> bad = checkNames(names);
@@ -396,29 +437,55 @@ final class Session implements LockSession {
             }
             closing = true;
             close = reserve(() -> {
-                waiters.cancelAll(this);
-                List<RedisLockStore.Release> grants = new ArrayList<>();
-                held.forEach((lock, grant) -> {
-                    grant.releasing = true;
-                    grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
-                });
-                List<RedisLockStore.Release> places = new ArrayList<>();
-                queued.forEach((lock, place) -> {
-                    place.stopTimer();
-                    places.add(RedisLockStore.Release.ofAttempt(lock, place.attemptId));
-                });
-                return store.release(id, grants, places).handle((v, e) -> {
-                    held.clear();
-                    queued.clear();
-                    closed = true;
-                    service.forget(this);
-                    return new Step<Void>(null, e == null ? null : RedisLockStore.backendFailure(e), null);
-                });
+                if (moved) {
+                    return done(null);
+                }
+                if (graceMillis == 0) {
+                    return releaseAll();
+                }
+                // A resumable session is released only by the node that wins the end-claim on the
+                // registry: another node may have adopted it, and then its locks are that node's.
+                stopGraceTimer();
+                return service.registry().claimEnd(id, gen).handle((claim, e) -> {
+                    if (e != null) {
+                        LOG.log(Level.WARNING, "Could not claim the end of session ''{0}''; not releasing its locks, their leases "
+                                + "free them: {1}", name, e.getMessage());
+                        movedAway(false);
+                        return CompletableFuture.completedFuture(new Step<Void>(null, RedisLockStore.backendFailure(e), null));
+                    }
+                    if (claim == 0L) {
+                        movedAway(false);
+                        return done((Void) null);
+                    }
+                    return releaseAll();
+                }).thenCompose(step -> step);
             });
             closeStage = close.result;
         }
         close.start();
         return closeStage;
+    }
+
+    /** Releases every lock and place and forgets the session; only in the chain. */
+    private CompletionStage<Step<Void>> releaseAll() {
+        waiters.cancelAll(this);
+        List<RedisLockStore.Release> grants = new ArrayList<>();
+        held.forEach((lock, grant) -> {
+            grant.releasing = true;
+            grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
+        });
+        List<RedisLockStore.Release> places = new ArrayList<>();
+        queued.forEach((lock, place) -> {
+            place.stopTimer();
+            places.add(RedisLockStore.Release.ofAttempt(lock, place.attemptId));
+        });
+        return store.release(id, grants, places).handle((v, e) -> {
+            held.clear();
+            queued.clear();
+            closed = true;
+            service.forget(this);
+            return new Step<Void>(null, e == null ? null : RedisLockStore.backendFailure(e), null);
+        });
     }
 
     @Override
@@ -435,6 +502,278 @@ final class Session implements LockSession {
     public String toString() {
         return "LockSession{name=" + name + ", id=" + id + ", held=" + held.size() + ", queued=" + queued.size()
                 + (closing ? ", closed" : "") + "}";
+    }
+
+    @Override
+    public java.time.Duration grace() {
+        return java.time.Duration.ofMillis(graceMillis);
+    }
+
+    /** A session that cannot be resumed has no secret: see {@link Attachment}. */
+    @Override
+    public Optional<String> resumeSecret() {
+        return Optional.empty();
+    }
+
+    @Override
+    public CompletionStage<Void> detach() {
+        return detach(epoch);
+    }
+
+    // ---- resuming ----
+
+    String info() {
+        return info;
+    }
+
+    byte[] secretHash() {
+        return secretHash;
+    }
+
+    long gen() {
+        return gen;
+    }
+
+    int epoch() {
+        return epoch;
+    }
+
+    long attemptCount() {
+        return attempts.get();
+    }
+
+    boolean isDetached() {
+        return detached;
+    }
+
+    /** A grant listed by the registry and proven by a renewal sent at {@code sentAtNanos} (an adoption). */
+    void restoreGrant(String lock, long token, LockMode mode, long sentAtNanos) {
+        held.put(lock, new Grant(token, mode, sentAtNanos));
+    }
+
+    /** A queue place listed by the registry and proven by a keep-place sent at {@code sentAtNanos} (an adoption). */
+    void restorePlace(String lock, String attemptId, long sentAtNanos) {
+        queued.put(lock, new Place(attemptId, sentAtNanos));
+    }
+
+    /** Continues the attempt counter of the node the session came from: attempt ids name grants and places in Redis. */
+    void attemptsFrom(long count) {
+        attempts.set(count);
+    }
+
+    /**
+     * The attachment {@code fromEpoch} ended without {@code close}: keep the session for its grace
+     * (see {@link LockSession#detach()}). A stale attachment's detach changes nothing.
+     */
+    CompletionStage<Void> detach(int fromEpoch) {
+        if (graceMillis == 0) {
+            return closeAsync();
+        }
+        return enqueue(() -> {
+            if (closing || moved || fromEpoch != epoch || detached) {
+                return done(null);
+            }
+            detached = true;
+            keepingPushes = true;
+            graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+            try {
+                graceTimer = service.scheduler().schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                closeAsync(); // the service is closing: so is this session
+                return done(null);
+            }
+            return service.registry().put(this, true, true).handle((written, e) -> {
+                if (e != null) {
+                    LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry; the next renewal tick tries: {1}",
+                            name, e.getMessage());
+                } else if (written == 0L) {
+                    movedAway(false);
+                }
+                return Step.<Void>of(null);
+            });
+        });
+    }
+
+    /** The grace timer ran out: close as by {@code close}, unless a resume came first (the chain orders the two). */
+    private void graceOver() {
+        enqueue(() -> {
+            if (detached && !closing && !moved && config.ticker().read() - graceEndsAt >= 0) {
+                closeAsync();
+            }
+            return done(null);
+        });
+    }
+
+    private void stopGraceTimer() {
+        if (graceTimer != null) {
+            graceTimer.cancel(false);
+            graceTimer = null;
+        }
+    }
+
+    /**
+     * Resumes the session on this node for {@code next} if the registry still says this node owns
+     * generation {@code expectedGen}: in the chain, so that it is ordered with the end of the grace.
+     * The answer comes first, then the pushes kept while detached, to {@code next}; an attached
+     * listener is told {@link LockListener#resumedElsewhere()}.
+     */
+    CompletionStage<ResumeResult> resumeHere(SessionRegistry.Entry read, LockListener next, String secret, byte[] hash) {
+        return enqueue(() -> {
+            if (closing || moved || !Long.toString(gen).equals(read.gen())
+                    || (detached && config.ticker().read() - graceEndsAt >= 0)) {
+                return done(LockService.expired());
+            }
+            return service.registry().adopt(id, read, hash).handle((adopted, e) -> {
+                if (e != null) {
+                    return new Step<ResumeResult>(null, RedisLockStore.backendFailure(e), null);
+                }
+                if (adopted == null) {
+                    return Step.<ResumeResult>of(LockService.expired());
+                }
+                gen = adopted.gen();
+                secretHash = hash;
+                detached = false; // pushes are still kept until the next listener takes over (keepingPushes)
+                stopGraceTimer();
+                int nextEpoch = ++epoch;
+                ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
+                return new Step<ResumeResult>(resumed, null, () -> switchTo(next));
+            });
+        });
+    }
+
+    /** Only on {@link #events}: the next listener gets the kept pushes, in order, then every new one. */
+    private void switchTo(LockListener next) {
+        LockListener previous = listener;
+        boolean wasAttached = !keepingPushes;
+        listener = next;
+        keepingPushes = false;
+        overflowed = false;
+        if (previous != next) {
+            try {
+                next.tookOverFrom(previous);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "A session callback threw; ignored", e);
+            }
+        }
+        while (!kept.isEmpty()) {
+            java.util.function.Consumer<LockListener> push = kept.poll();
+            try {
+                push.accept(next);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "A session callback threw; ignored", e);
+            }
+        }
+        if (wasAttached && previous != next) {
+            previous.resumedElsewhere();
+        }
+    }
+
+    /** The locks held now, with token and mode. */
+    Map<String, ResumeResult.Held> heldNow() {
+        Map<String, ResumeResult.Held> now = new LinkedHashMap<>();
+        held.forEach((lock, grant) -> now.put(lock, new ResumeResult.Held(grant.token, grant.mode)));
+        return now;
+    }
+
+    /**
+     * Another node adopted the session (or an end-claim found it had): forget it here without
+     * releasing anything and stop renewing; an attached listener is told
+     * {@link LockListener#resumedElsewhere()} if {@code tell}.
+     */
+    void movedAway(boolean tell) {
+        synchronized (this) {
+            if (moved || closed) {
+                return;
+            }
+            moved = true;
+            closing = true;
+            if (closeStage == null) {
+                closeStage = CompletableFuture.completedFuture(null);
+            }
+        }
+        service.forget(this);
+        waiters.cancelAll(this);
+        queued.values().forEach(Place::stopTimer);
+        Future<?> timer = graceTimer;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        events.execute(() -> {
+            boolean wasAttached = !keepingPushes;
+            closed = true;
+            kept.clear();
+            held.clear();
+            queued.clear();
+            if (tell && wasAttached) {
+                listener.resumedElsewhere();
+            }
+        });
+    }
+
+    /**
+     * After an operation of a resumable session: if its locks or places changed, bring its registry
+     * record up to date now rather than at the next renewal tick, so that another node adopting
+     * it lists them. One write at a time; changes meanwhile are written by one more. Only on
+     * {@link #events}.
+     */
+    private void recordChanges() {
+        int now = 31 * held.hashCode() + queued.hashCode(); // grants and places hash by identity: a new one changes it
+        if (now == recorded || closing) {
+            return;
+        }
+        recorded = now;
+        recordAgain = true;
+        writeRecord();
+    }
+
+    /**
+     * Writes the session's record for the first time (the session just opened): the first of the
+     * one-at-a-time writes, so a write after a change cannot overtake it and find no record.
+     */
+    void createRecord() {
+        recording.set(true);
+        service.registry().put(this, false, true).whenComplete((written, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not write session ''{0}'' to the registry; it is written when it detaches: {1}",
+                        name, e.getMessage());
+            }
+            recording.set(false);
+            if (recordAgain && !closing) {
+                writeRecord();
+            }
+        });
+    }
+
+    private void writeRecord() {
+        if (!recording.compareAndSet(false, true)) {
+            return; // the write out now is followed by another (recordAgain)
+        }
+        recordAgain = false;
+        service.registry().put(this, detached, false).whenComplete((written, e) -> {
+            recording.set(false);
+            if (e == null && written == 0L) {
+                movedAway(true); // another node adopted it
+            } else if (recordAgain && !closing) {
+                writeRecord();
+            }
+        });
+    }
+
+    /** Hands a push to the listener, or keeps it for the next one while detached; only on {@link #events}. */
+    private void deliver(java.util.function.Consumer<LockListener> push) {
+        if (!keepingPushes) {
+            push.accept(listener);
+            return;
+        }
+        if (kept.size() >= MAX_KEPT) {
+            if (!overflowed) {
+                overflowed = true;
+                LOG.log(Level.INFO, "Session ''{0}'' missed more than {1} pushes while detached; closing it", name, MAX_KEPT);
+                closeAsync();
+            }
+            return;
+        }
+        kept.add(push);
     }
 
     // ---- used by the service, the waiters and the lease renewal ----
@@ -455,7 +794,7 @@ final class Session implements LockSession {
         events.execute(() -> {
             if (!closed) {
                 service.telemetry().retryPushed(releasedAtMicros);
-                listener.retry(lock);
+                deliver(l -> l.retry(lock));
             }
         });
     }
@@ -542,7 +881,7 @@ final class Session implements LockSession {
         return () -> {
             if (!closed) {
                 service.telemetry().grantedPushed();
-                listener.granted(lock, token, mode);
+                deliver(l -> l.granted(lock, token, mode));
             }
         };
     }
@@ -550,7 +889,7 @@ final class Session implements LockSession {
     /** A queued request's timeout ran out: leave the queue, unless it was granted meanwhile. */
     private void timedOut(String lock, Place place) {
         enqueue(() -> {
-            if (queued.get(lock) != place) {
+            if (queued.get(lock) != place || moved) {
                 return done(null);
             }
             return store.leave(id, lock, place.attemptId).handle((where, e) -> {
@@ -632,20 +971,20 @@ final class Session implements LockSession {
     private void lostNow(String lock, LossCause cause) {
         if (!closed) {
             service.telemetry().lostPushed();
-            listener.lost(lock, cause);
+            deliver(l -> l.lost(lock, cause));
         }
     }
 
     /** Tells the listener now; only on the session's serial executor. */
     private void cancelledNow(String lock, CancelReason reason) {
         if (!closed) {
-            listener.cancelled(lock, reason);
+            deliver(l -> l.cancelled(lock, reason));
         }
     }
 
     /** Queues a leave of {@code lock}'s queue behind this session's operations, releasing a grant of {@code place} made meanwhile. */
     private void leaveLater(String lock, Place place) {
-        enqueue(() -> store.leave(id, RedisLockStore.Release.ofAttempt(lock, place.attemptId)).handle((where, e) -> {
+        enqueue(() -> moved ? done(null) : store.leave(id, RedisLockStore.Release.ofAttempt(lock, place.attemptId)).handle((where, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not leave the queue of lock ''{0}'' for session ''{1}''; the place expires within a lease: {2}",
                         lock, name, e.getMessage());
@@ -656,7 +995,7 @@ final class Session implements LockSession {
 
     /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */
     private void releaseLater(RedisLockStore.Release grant) {
-        enqueue(() -> store.unlock(id, grant, service::granted).handle((released, e) -> {
+        enqueue(() -> moved ? done(null) : store.unlock(id, grant, service::granted).handle((released, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not release lock ''{0}'' given up by session ''{1}''; its lease frees it: {2}",
                         grant.lock(), name, e.getMessage());
@@ -995,7 +1334,13 @@ final class Session implements LockSession {
                         step.then().run();
                     }
                 } finally {
-                    delivered.complete(null);
+                    try {
+                        if (graceMillis > 0) {
+                            recordChanges();
+                        }
+                    } finally {
+                        delivered.complete(null);
+                    }
                 }
             }));
         }

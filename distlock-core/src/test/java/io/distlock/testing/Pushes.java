@@ -19,7 +19,7 @@ import io.distlock.core.LossCause;
  */
 public final class Pushes implements LockListener {
 
-    public enum Kind { RETRY, LOST, GRANTED, CANCELLED }
+    public enum Kind { RETRY, LOST, GRANTED, CANCELLED, RESUMED_ELSEWHERE }
 
     /**
      * One push; {@code detail} is the token and mode of a {@code GRANTED} ({@code "42 shared"}), the
@@ -53,6 +53,11 @@ public final class Pushes implements LockListener {
     @Override
     public void cancelled(String lock, CancelReason reason) {
         record(Kind.CANCELLED, lock, reason.reason());
+    }
+
+    @Override
+    public void resumedElsewhere() {
+        record(Kind.RESUMED_ELSEWHERE, "");
     }
 
     private void record(Kind kind, String lock) {

@@ -11,7 +11,12 @@ enum Action {
     /** Leave a lock's queue (version 2). */
     CANCEL("cancel", 1, 1, 2),
     /** Answered OK, touching nothing: a browser cannot send WebSocket pings (version 2). */
-    PING("ping", 0, 0, 2);
+    PING("ping", 0, 0, 2),
+    /**
+     * Take a session over after its connection dropped, or from another connection (version 2).
+     * Known to a connection without a session too, which speaks version 1 until then.
+     */
+    RESUME("resume", 0, 0, 2);
 
     final String wire;
     final int minNames;

@@ -140,11 +140,12 @@ final class Connection {
         // Frames are served one at a time, and connect and close change the session at once:
         // this is the version of the session that serves this frame.
         int speaks = version();
+        boolean sessionless = current() == null;
         try {
             if (text == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
             }
-            Request request = Frames.parse(text, speaks);
+            Request request = Frames.parse(text, speaks, sessionless);
             slot.action = request.action().wire;
             if (verdict == RateLimiter.Verdict.LIMITED) {
                 slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
@@ -163,7 +164,11 @@ final class Connection {
         }
     }
 
-    /** The connection ended (closed by either side, or broken): release the session. */
+    /**
+     * The connection ended (closed by either side, or broken): release the session, or, for a
+     * session with a grace, detach it: it waits for a {@code resume} for its grace. A client's
+     * {@code close} has taken the session away before this, and closed it.
+     */
     CompletionStage<Void> release() {
         LockSession toClose;
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -192,9 +197,33 @@ final class Connection {
         if (toClose == null) {
             done.complete(null);
         } else {
-            closeQuietly(toClose).whenComplete((v, e) -> done.complete(null));
+            (toClose.grace().isZero() ? closeQuietly(toClose) : detachQuietly(toClose)).whenComplete((v, e) -> done.complete(null));
         }
         return done;
+    }
+
+    static CompletionStage<Void> detachQuietly(LockSession s) {
+        return s.detach().handle((v, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Session ''{0}'' could not be marked detached in Redis: {1}", s.name(), String.valueOf(e.getMessage()));
+            }
+            return null;
+        });
+    }
+
+    /**
+     * The session {@code moved} was resumed by another connection: let it go without closing or
+     * detaching it (it is the other connection's now), and close this connection normally.
+     */
+    void resumedElsewhere(LockSession moved) {
+        synchronized (this) {
+            if (session != moved) {
+                return;
+            }
+            session = null;
+            version = 1;
+        }
+        node.sender().execute(() -> close(CloseCodes.NORMAL_CLOSURE, "session resumed by another connection"));
     }
 
     /** Releases the session and closes the WebSocket with {@code code}. */

@@ -10,6 +10,8 @@ enum FailCode {
     NOT_OWNER,
     /** Version 2: {@code cancel} of a lock the session does not queue for. */
     NOT_QUEUED,
+    /** Version 2: {@code resume} of an unknown session, with a wrong secret, or after its grace (one answer for all). */
+    SESSION_EXPIRED,
     TOO_MANY_LOCKS,
     RATE_LIMITED,
     UNAUTHORIZED,

@@ -27,8 +27,12 @@ final class Frames {
     static final List<String> LOCK_OPTIONS = List.of("mode", "wait", "timeout", "steal", "ask");
     /** Lock options of version 2 that this server does not build yet. */
     static final List<String> UNSUPPORTED_LOCK_OPTIONS = List.of("steal", "ask");
-    /** Connect options of version 2 that this server does not build yet. */
-    static final List<String> UNSUPPORTED_CONNECT_OPTIONS = List.of("grace", "info");
+    /** Connect options of version 2, refused on a version 1 connect. */
+    static final List<String> CONNECT_OPTIONS = List.of("grace", "info");
+    /** The largest {@code info}, serialized. */
+    static final int MAX_INFO_BYTES = 512;
+    /** The largest {@code grace} that can be asked, whatever the server allows (its maximum is checked later). */
+    static final long MAX_GRACE_ASKED = 86_400_000L;
 
     // Strict on purpose: a duplicated key or trailing garbage means the client and the server
     // could read the frame differently, so it is refused rather than guessed at. Replies are
@@ -53,6 +57,14 @@ final class Frames {
      * and its lock options are refused there. Pure: it reads the text and nothing else.
      */
     static Request parse(String text, int version) throws BadRequest {
+        return parse(text, version, false);
+    }
+
+    /**
+     * {@link #parse(String, int)}; {@code sessionless}: the connection has no session, so it may
+     * {@code resume} one (a version 2 session) although it speaks version 1 until then.
+     */
+    static Request parse(String text, int version, boolean sessionless) throws BadRequest {
         JsonNode root;
         try {
             root = JSON.readTree(text);
@@ -79,6 +91,9 @@ final class Frames {
         }
         String wire = actionNode.textValue();
         Action action = Action.of(wire, version);
+        if (action == null && sessionless && Action.RESUME.wire.equals(wire)) {
+            action = Action.RESUME;
+        }
         if (action == null) {
             throw new BadRequest(FailCode.UNKNOWN_ACTION, "unknown action '" + abbreviate(wire) + "'", id, wire);
         }
@@ -121,29 +136,73 @@ final class Frames {
         }
         int asked = 1;
         LockOptions options = LockOptions.DEFAULT;
+        Request.Session session = Request.Session.NONE;
         switch (action) {
-            case CONNECT -> asked = version(root, id, wire);
+            case CONNECT -> {
+                asked = version(root, id, wire);
+                session = connectOptions(root, asked, id, wire);
+            }
             case LOCK, MLOCK -> options = lockOptions(root, action, version, id, wire);
+            case RESUME -> session = resumeFields(root, id, wire);
             default -> { }
         }
-        return new Request(action, List.copyOf(names), id, asked, options);
+        return new Request(action, List.copyOf(names), id, asked, options, session);
+    }
+
+    /** {@code grace} and {@code info} of a version 2 connect; refused on version 1, never ignored. */
+    private static Request.Session connectOptions(JsonNode root, int version, JsonNode id, String wire) throws BadRequest {
+        JsonNode grace = present(root.get("grace"));
+        JsonNode info = present(root.get("info"));
+        if (version < 2) {
+            for (String field : CONNECT_OPTIONS) {
+                if (present(root.get(field)) != null) {
+                    throw new BadRequest(FailCode.BAD_REQUEST,
+                            "'" + field + "' is an option of protocol version 2: connect with \"version\": 2 to use it", id, wire);
+                }
+            }
+            return Request.Session.NONE;
+        }
+        long ms = 0;
+        if (grace != null) {
+            if (!grace.isIntegralNumber() || !grace.canConvertToLong() || grace.longValue() < 0 || grace.longValue() > MAX_GRACE_ASKED) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'grace' must be an integer number of milliseconds, 0 or more", id, wire);
+            }
+            ms = grace.longValue();
+        }
+        String text = null;
+        if (info != null) {
+            if (!info.isObject()) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'info' must be a JSON object", id, wire);
+            }
+            text = info.toString();
+            if (text.getBytes(StandardCharsets.UTF_8).length > MAX_INFO_BYTES) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'info' must be at most " + MAX_INFO_BYTES + " bytes serialized", id, wire);
+            }
+        }
+        return new Request.Session(ms, text, null, null);
+    }
+
+    /** The {@code session} and {@code resume} fields of a resume: strings (their contents are the lock service's to judge). */
+    private static Request.Session resumeFields(JsonNode root, JsonNode id, String wire) throws BadRequest {
+        JsonNode session = present(root.get("session"));
+        JsonNode secret = present(root.get("resume"));
+        if (session == null || !session.isTextual() || secret == null || !secret.isTextual()) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "resume needs 'session' and 'resume', both strings", id, wire);
+        }
+        if (session.textValue().length() > 128 || secret.textValue().length() > 256) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'session' or 'resume' is too long", id, wire);
+        }
+        return new Request.Session(0, null, session.textValue(), secret.textValue());
     }
 
     /** The protocol version a {@code connect} asks for: 1 without {@code version}. */
     private static int version(JsonNode root, JsonNode id, String wire) throws BadRequest {
         JsonNode version = present(root.get("version"));
         if (version == null) {
-            return 1; // version 1 ignores every other field of connect, as it always did
+            return 1; // version 1 ignores every other field of connect, as it always did, but grace and info (connectOptions)
         }
         if (!version.isIntegralNumber() || !version.canConvertToInt() || version.intValue() < 1 || version.intValue() > MAX_VERSION) {
             throw new BadRequest(FailCode.BAD_REQUEST, "'version' must be 1 or 2: the protocol versions this server speaks", id, wire);
-        }
-        if (version.intValue() >= 2) {
-            for (String field : UNSUPPORTED_CONNECT_OPTIONS) {
-                if (present(root.get(field)) != null) {
-                    throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' is not supported by this server yet", id, wire);
-                }
-            }
         }
         return version.intValue();
     }

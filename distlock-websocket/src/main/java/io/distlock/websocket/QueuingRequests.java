@@ -78,6 +78,20 @@ final class QueuingRequests {
         }
     }
 
+    /**
+     * Adds what {@code from} remembers for locks this one has nothing for: a session resumed on
+     * the same node keeps the ids of the requests that queued on its earlier connection.
+     */
+    void takeOver(QueuingRequests from) {
+        Map<String, Ticket> copy;
+        synchronized (from.latest) {
+            copy = new HashMap<>(from.latest);
+        }
+        synchronized (latest) {
+            copy.forEach(latest::putIfAbsent);
+        }
+    }
+
     /** How many lock names a request is remembered for. */
     int size() {
         synchronized (latest) {

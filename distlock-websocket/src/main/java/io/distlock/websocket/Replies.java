@@ -71,6 +71,7 @@ final class Replies {
             case SESSION_CLOSED -> FailCode.NOT_CONNECTED;
             // Version 2 only: a version 1 session never asks for a shared lock.
             case HELD_SHARED -> FailCode.BAD_REQUEST;
+            case SESSION_EXPIRED -> FailCode.SESSION_EXPIRED;
         };
         return fail(r, code, refused.message());
     }

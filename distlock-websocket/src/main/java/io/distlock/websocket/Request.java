@@ -19,7 +19,29 @@ import io.distlock.core.LockOptions;
  *                timeout); {@link LockOptions#DEFAULT} for every other request, and for every
  *                request of a version 1 session
  */
-record Request(Action action, List<String> names, JsonNode id, int version, LockOptions options) {
+record Request(Action action, List<String> names, JsonNode id, int version, LockOptions options, Session session) {
+
+    /**
+     * What a version 2 {@code connect} asks for its session ({@code grace}, {@code info}), or what a
+     * {@code resume} names ({@code session}, {@code resume}).
+     *
+     * @param grace    ms; 0 when not asked
+     * @param info     the {@code info} object, serialized; null when not given
+     * @param id       the session id a {@code resume} names
+     * @param secret   the secret a {@code resume} gives; never logged
+     */
+    record Session(long grace, String info, String id, String secret) {
+        static final Session NONE = new Session(0, null, null, null);
+
+        @Override
+        public String toString() {
+            return "Session{grace=" + grace + ", id=" + id + "}";
+        }
+    }
+
+    Request(Action action, List<String> names, JsonNode id, int version, LockOptions options) {
+        this(action, names, id, version, options, Session.NONE);
+    }
 
     /** A request without version 2 fields. */
     Request(Action action, List<String> names, JsonNode id) {

@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -8,6 +9,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.distlock.core.CancelReason;
@@ -19,6 +21,8 @@ import io.distlock.core.LockSession;
 import io.distlock.core.LossCause;
 import io.distlock.core.MultiLockResult;
 import io.distlock.core.Refused;
+import io.distlock.core.ResumeResult;
+import io.distlock.core.SessionOptions;
 import io.distlock.core.UnlockResult;
 
 /**
@@ -56,6 +60,7 @@ final class RequestHandler {
         switch (r.action()) {
             case CONNECT -> connect(r, slot);
             case CLOSE -> closeSession(r, slot);
+            case RESUME -> resume(r, slot);
             default -> {
                 LockSession s = connection.current();
                 if (s == null) {
@@ -88,10 +93,17 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
             return;
         }
+        long maxGrace = node.service.config().maxGrace().toMillis();
+        if (r.session().grace() > maxGrace) {
+            slot.answer(Replies.fail(r, FailCode.BAD_REQUEST, "'grace' must be at most " + maxGrace + " ms on this server"));
+            return;
+        }
         Pushes listener = new Pushes(r.version());
         LockSession opened;
         try {
-            opened = node.service.openSession(name, listener);
+            opened = r.version() >= 2
+                    ? node.service.openSession(name, listener, new SessionOptions(Duration.ofMillis(r.session().grace()), r.session().info()))
+                    : node.service.openSession(name, listener);
         } catch (IllegalStateException e) {
             slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
@@ -106,8 +118,53 @@ final class RequestHandler {
         reply.put("session", opened.id());
         if (r.version() >= 2) {
             reply.put("version", r.version());
+            reply.put("grace", opened.grace().toMillis());
+            opened.resumeSecret().ifPresent(secret -> reply.put("resume", secret));
         }
         slot.answer(reply);
+    }
+
+    /**
+     * Takes a session over (see {@link io.distlock.core.LockService#resume}): the reply lists what it
+     * holds and queues for; the pushes it missed follow the reply. The session speaks version 2.
+     */
+    private void resume(Request r, ReplySlot slot) {
+        if (connection.current() != null) {
+            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
+            return;
+        }
+        Pushes listener = new Pushes(2);
+        CompletionStage<ResumeResult> stage;
+        try {
+            stage = node.service.resume(r.session().id(), r.session().secret(), listener);
+        } catch (IllegalStateException e) {
+            slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
+            return;
+        }
+        // Runs on the thread that completes the resume, before the missed pushes are handed to the listener.
+        answer(r, slot, stage, result -> {
+            if (result instanceof Refused refused) {
+                return Replies.refused(r, refused);
+            }
+            ResumeResult.Resumed resumed = (ResumeResult.Resumed) result;
+            LockSession session = resumed.session();
+            listener.owner = session;
+            pushes = listener;
+            if (!connection.adopt(session, 2)) {
+                Connection.detachQuietly(session); // this connection ended meanwhile: the grace goes on
+                return Replies.fail(r, FailCode.NOT_CONNECTED, "the connection closed");
+            }
+            ObjectNode reply = Replies.to(r, Status.OK, "Resumed session: " + session.name());
+            reply.put("session", session.id());
+            reply.put("version", 2);
+            reply.put("resume", resumed.secret());
+            reply.put("grace", session.grace().toMillis());
+            ObjectNode locks = reply.putObject("locks");
+            resumed.locks().forEach((lock, held) -> locks.putObject(lock).put("token", held.token()).put("mode", held.mode().wire()));
+            ArrayNode queued = reply.putArray("queued");
+            resumed.queued().stream().sorted().forEach(queued::add);
+            return reply;
+        });
     }
 
     private void closeSession(Request r, ReplySlot slot) {
@@ -291,6 +348,18 @@ final class RequestHandler {
                 frame.set("request", request);
             }
             connection.push(owner, Status.GRANTED, frame);
+        }
+
+        @Override
+        public void resumedElsewhere() {
+            connection.resumedElsewhere(owner);
+        }
+
+        @Override
+        public void tookOverFrom(LockListener previous) {
+            if (previous instanceof Pushes earlier) {
+                queuing.takeOver(earlier.queuing); // a GRANTED after the resume names the request that queued
+            }
         }
 
         @Override

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -180,7 +179,7 @@ abstract class EndpointV2ContractTest {
         assertThat(ok.path("session").asText()).isNotBlank();
         assertThat(ok.path("version").isInt()).isTrue();
         assertThat(ok.path("version").asInt()).isEqualTo(2);
-        assertFields(ok, "status", "message", "time", "id", "action", "session", "version");
+        assertFields(ok, "status", "message", "time", "id", "action", "session", "version", "grace");
     }
 
     @Test
@@ -228,16 +227,6 @@ abstract class EndpointV2ContractTest {
         c.request("OK", "action", "connect", "param", n("alice"), "version", 2);
     }
 
-    @Test
-    void connectOptionsNotBuiltYetAreRefusedOnVersion2AndIgnoredOnVersion1() {
-        WsClient c = client(MAIN);
-        c.send("action", "connect", "param", n("alice"), "version", 2, "grace", 5000);
-        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'grace'").contains("not supported");
-        c.send("action", "connect", "param", n("alice"), "version", 2, "info", Map.of("avatar", "x"));
-        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'info'").contains("not supported");
-        assertFields(c.request("OK", "action", "connect", "param", n("alice"), "grace", 5000, "info", Map.of("avatar", "x")),
-                "status", "message", "time", "action", "session");
-    }
 
     @Test
     void eachSessionOfAConnectionSpeaksTheVersionItsConnectAskedFor() {

@@ -144,13 +144,41 @@ class FramesTest {
     }
 
     @Test
-    void version2ConnectOptionsNotBuiltAreRefusedNotIgnored() throws BadRequest {
-        for (String field : List.of("grace", "info")) {
-            String frame = "{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":2,\"" + field + "\":0}";
-            badRequest(frame, 1, field);
-            assertThat(refused(frame, 1).getMessage()).contains("not supported by this server yet");
-            // A version 1 connect ignores them, as version 1 ignores every unknown field.
-            assertThat(Frames.parse(frame.replace("\"version\":2", "\"version\":1")).version()).isEqualTo(1);
+    void connectOptionsAreReadOnVersion2AndRefusedOnVersion1() throws BadRequest {
+        Request r = Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":2,\"grace\":5000,\"info\":{\"who\":\"ann\"}}");
+        assertThat(r.session().grace()).isEqualTo(5000);
+        assertThat(r.session().info()).isEqualTo("{\"who\":\"ann\"}");
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":2}").session().grace()).isZero();
+        for (String field : List.of("\"grace\":0", "\"info\":{}")) {
+            String name = field.substring(1, field.indexOf('"', 1));
+            badRequest("{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":1," + field + "}", 1, name);
+            badRequest("{\"action\":\"connect\",\"param\":\"a\",\"id\":1," + field + "}", 1, name);
+        }
+        for (String bad : List.of("\"grace\":-1", "\"grace\":1.5", "\"grace\":\"5\"", "\"grace\":true", "\"grace\":99999999999999999999",
+                "\"info\":\"x\"", "\"info\":[1]", "\"info\":7", "\"info\":{\"a\":\"" + "x".repeat(510) + "\"}")) {
+            String name = bad.substring(1, bad.indexOf('"', 1));
+            badRequest("{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":2," + bad + "}", 1, name);
+        }
+        // 512 bytes serialized is the most: multi-byte characters count as bytes.
+        String at = "{\"a\":\"" + "x".repeat(512 - 8) + "\"}";
+        assertThat(at.length()).isEqualTo(512);
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":2,\"info\":" + at + "}").session().info()).isEqualTo(at);
+        badRequest("{\"action\":\"connect\",\"param\":\"a\",\"id\":1,\"version\":2,\"info\":{\"a\":\"" + "\u00e9".repeat(253) + "\"}}", 1, "info");
+    }
+
+    @Test
+    void resumeIsKnownWithoutASessionAndNeedsItsTwoStrings() throws BadRequest {
+        Request r = Frames.parse("{\"action\":\"resume\",\"session\":\"abc\",\"resume\":\"s3cret\"}", 1, true);
+        assertThat(r.action()).isEqualTo(Action.RESUME);
+        assertThat(r.session().id()).isEqualTo("abc");
+        assertThat(r.session().toString()).doesNotContain("s3cret");
+        // A version 1 session knows nothing of it.
+        assertThat(refused("{\"action\":\"resume\",\"session\":\"abc\",\"resume\":\"x\"}").code).isEqualTo(FailCode.UNKNOWN_ACTION);
+        for (String bad : List.of("{\"action\":\"resume\",\"id\":1,\"session\":\"abc\"}", "{\"action\":\"resume\",\"id\":1,\"resume\":\"abc\"}",
+                "{\"action\":\"resume\",\"id\":1,\"session\":1,\"resume\":\"x\"}", "{\"action\":\"resume\",\"id\":1,\"session\":\"a\",\"resume\":{}}")) {
+            BadRequest e = catchThrowableOfType(BadRequest.class, () -> Frames.parse(bad, 1, true));
+            assertThat(e.code).as(bad).isEqualTo(FailCode.BAD_REQUEST);
+            assertThat(e.getMessage()).contains("'session'").contains("'resume'");
         }
     }
 

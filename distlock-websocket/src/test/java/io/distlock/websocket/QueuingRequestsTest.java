@@ -88,4 +88,15 @@ class QueuingRequestsTest {
         assertThat(requests.take("b")).isEqualTo(id(2));
         assertThat(requests.take("a")).isEqualTo(id(1));
     }
+
+    @Test
+    void aResumedSessionTakesOverWhatItsEarlierConnectionRemembered() {
+        QueuingRequests earlier = new QueuingRequests();
+        earlier.answered("a", earlier.asking("a", id(1)), true);
+        earlier.answered("b", earlier.asking("b", id(2)), true);
+        requests.answered("b", requests.asking("b", id(3)), true); // asked again on the new connection: that one counts
+        requests.takeOver(earlier);
+        assertThat(requests.take("a")).isEqualTo(id(1));
+        assertThat(requests.take("b")).isEqualTo(id(3));
+    }
 }

@@ -1,6 +1,7 @@
 -- Keep a queued request's place (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head
 -- (see queue.lua), then 8 the lock's name, 9 the attempt id that queued): extends its expiry by
--- a lease, hands the lock over if it is free (its holder's lease ran out, or a dead request was at
+-- a lease, 10 this node: grants of the place are told to it from now on (a resumed session's
+-- places move with it), hands the lock over if it is free (its holder's lease ran out, or a dead request was at
 -- the head), and answers where that place stands: {1, position} still queued, {2, token, mode}
 -- granted (maybe long before: the message may have been lost), {0} neither (Redis lost it, or it
 -- expired). Only a grant made to this place counts; another grant of the session is not its.
@@ -11,7 +12,7 @@ local v = redis.call('HGET', e, me)
 if v then
   local f = fields(v, 5)
   if f[3] == ARGV[9] and tonumber(f[2]) > nowMs then
-    redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. f[3] .. '|' .. f[4] .. '|' .. f[5])
+    redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. f[3] .. '|' .. (ARGV[10] or f[4]) .. '|' .. f[5])
     redis.call('PEXPIRE', q, lease)
     redis.call('PEXPIRE', e, lease)
   end

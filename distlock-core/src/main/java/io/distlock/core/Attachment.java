@@ -1,0 +1,137 @@
+package io.distlock.core;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One attachment of a resumable {@link Session} (grace above zero) to a listener: the handle that
+ * {@link LockService#openSession(String, LockListener, SessionOptions)} and
+ * {@link LockService#resume} give out. Once the session is resumed elsewhere, this handle is stale:
+ * operations are refused ({@link Refusal#SESSION_CLOSED}), and its detach or close changes
+ * nothing, so a connection that ends late cannot end the session another connection has now.
+ */
+final class Attachment implements LockSession {
+
+    private final Session session;
+    private final int epoch;
+    private final String secret;
+
+    Attachment(Session session, int epoch, String secret) {
+        this.session = session;
+        this.epoch = epoch;
+        this.secret = secret;
+    }
+
+    /** For tests of the registry. */
+    Session toSession() {
+        return session;
+    }
+
+    private boolean stale() {
+        return session.epoch() != epoch;
+    }
+
+    private static <T> CompletionStage<T> refused() {
+        @SuppressWarnings("unchecked")
+        T refused = (T) new Refused(Refusal.SESSION_CLOSED, "the session was resumed by another connection");
+        return CompletableFuture.completedFuture(refused);
+    }
+
+    @Override
+    public String name() {
+        return session.name();
+    }
+
+    @Override
+    public String id() {
+        return session.id();
+    }
+
+    @Override
+    public CompletionStage<LockResult> lock(String lock) {
+        return stale() ? refused() : session.lock(lock);
+    }
+
+    @Override
+    public CompletionStage<LockResult> lock(String lock, LockOptions options) {
+        return stale() ? refused() : session.lock(lock, options);
+    }
+
+    @Override
+    public CompletionStage<CancelResult> cancel(String lock) {
+        return stale() ? refused() : session.cancel(lock);
+    }
+
+    @Override
+    public CompletionStage<UnlockResult> unlock(String lock) {
+        return stale() ? refused() : session.unlock(lock);
+    }
+
+    @Override
+    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks) {
+        return stale() ? refused() : session.lockAll(locks);
+    }
+
+    @Override
+    public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
+        return stale() ? refused() : session.lockAll(locks, mode);
+    }
+
+    @Override
+    public CompletionStage<UnlockResult> unlockAll(Collection<String> locks) {
+        return stale() ? refused() : session.unlockAll(locks);
+    }
+
+    @Override
+    public Map<String, Long> heldLocks() {
+        return stale() ? Map.of() : session.heldLocks();
+    }
+
+    @Override
+    public Set<String> queuedLocks() {
+        return stale() ? Set.of() : session.queuedLocks();
+    }
+
+    @Override
+    public Duration grace() {
+        return session.grace();
+    }
+
+    @Override
+    public Optional<String> resumeSecret() {
+        return Optional.of(secret);
+    }
+
+    @Override
+    public CompletionStage<Void> detach() {
+        return stale() ? CompletableFuture.completedFuture(null) : session.detach(epoch);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return stale() || session.isClosed();
+    }
+
+    @Override
+    public CompletionStage<Void> closeAsync() {
+        return stale() ? CompletableFuture.completedFuture(null) : session.closeAsync();
+    }
+
+    @Override
+    public void close() {
+        if (!stale()) {
+            session.close();
+        }
+    }
+
+    /** Never the secret. */
+    @Override
+    public String toString() {
+        return session.toString();
+    }
+}

@@ -1,0 +1,166 @@
+package io.distlock.core;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+import org.redisson.api.RScript.ReturnType;
+import org.redisson.api.RedissonClient;
+import org.redisson.api.options.OptionalOptions;
+import org.redisson.client.codec.StringCodec;
+
+/**
+ * The sessions that can be resumed, in Redis: one hash per session, {@code <prefix>:session:<id>},
+ * with {@code node} (the owner), {@code gen} (its generation: one more at every adoption),
+ * {@code secret} (SHA-256 of the resume secret, hex), {@code name}, {@code info}, {@code grace}
+ * (ms), {@code state} ({@code a} attached, {@code d} detached), {@code until} (Redis ms when a
+ * detached session's grace ends), {@code locks} and {@code places} (what the session holds and
+ * queues for, kept current by the owner's renewal tick) and {@code attempts} (its attempt
+ * counter). The record expires after one lease unless its owner refreshes it, so a dead node's
+ * records go with its locks' leases.
+ *
+ * <p>Every script here touches the one record key and nothing else: in a Cluster the record is
+ * in its own slot, never in a script with lock keys.
+ */
+final class SessionRegistry {
+
+    private static final LuaScript PUT = LuaScript.load("session-put");
+    private static final LuaScript ADOPT = LuaScript.load("session-adopt");
+    private static final LuaScript END = LuaScript.load("session-end");
+
+    /** A record as read for a resume. */
+    record Entry(String node, String gen, byte[] secretHash) { }
+
+    /** What an adoption took over. */
+    record Adopted(long gen, Map<String, ResumeResult.Held> locks, Map<String, String> places, long attempts,
+                   String name, String info, long graceMillis) { }
+
+    private final RedissonClient redisson;
+    private final Scripts scripts;
+    private final String keyPrefix;
+    private final String adoptedPrefix;
+    private final String nodeId;
+    private final String leaseMillis;
+    private final Duration commandTimeout;
+
+    SessionRegistry(RedissonClient redisson, LockConfig config, String nodeId) {
+        this.redisson = redisson;
+        this.commandTimeout = RedisLockStore.commandTimeout(config.lease());
+        this.scripts = new Scripts(redisson.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE)
+                .timeout(commandTimeout).retryAttempts(0)), redisson.getConfig().isClusterConfig());
+        this.keyPrefix = config.keyPrefix() + ":session:";
+        this.adoptedPrefix = config.keyPrefix() + ":adopted:";
+        this.nodeId = nodeId;
+        this.leaseMillis = Long.toString(config.lease().toMillis());
+    }
+
+    /** The channel on which this node is told that another node adopted one of its sessions ({@code <id>:<generation>}). */
+    String adoptedChannel() {
+        return adoptedPrefix + nodeId;
+    }
+
+    String key(String sessionId) {
+        return keyPrefix + sessionId;
+    }
+
+    /**
+     * Writes {@code s}'s record as this node's, with what it holds and queues for now; creates it
+     * if {@code create}. Answers as {@code session-put.lua}: 1, 0 (another node owns it), 2, -1.
+     */
+    CompletionStage<Long> put(Session s, boolean detached, boolean create) {
+        StringBuilder locks = new StringBuilder();
+        s.grants().forEach((lock, grant) -> locks.append(lock).append('\t').append(grant.token()).append('\t')
+                .append(grant.mode() == LockMode.SHARED ? 's' : 'x').append('\n'));
+        StringBuilder places = new StringBuilder();
+        s.places().forEach((lock, place) -> places.append(lock).append('\t').append(place.attemptId()).append('\n'));
+        byte[] hash = s.secretHash();
+        return scripts.eval(PUT, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis,
+                detached ? "d" : "a", Long.toString(s.grace().toMillis()), locks.toString(), places.toString(),
+                Long.toString(s.attemptCount()), create ? "1" : "0", hash == null ? "" : HexFormat.of().formatHex(hash),
+                s.name(), s.info() == null ? "" : s.info());
+    }
+
+    /** The record of a session, or null if there is none. */
+    CompletionStage<Entry> read(String sessionId) {
+        return redisson.<String, String>getMap(key(sessionId), StringCodec.INSTANCE)
+                .getAllAsync(java.util.Set.of("node", "gen", "secret"))
+                .thenApply(m -> {
+                    if (m.get("node") == null || m.get("gen") == null || m.get("secret") == null) {
+                        return null;
+                    }
+                    byte[] hash;
+                    try {
+                        hash = HexFormat.of().parseHex(m.get("secret"));
+                    } catch (IllegalArgumentException e) {
+                        return null;
+                    }
+                    return new Entry(m.get("node"), m.get("gen"), hash);
+                });
+    }
+
+    /** Takes the session over for this node if its record is still {@code read}; null if it changed or its grace is over. */
+    CompletionStage<Adopted> adopt(String sessionId, Entry read, byte[] newSecretHash) {
+        return scripts.<List<Object>>eval(ADOPT, ReturnType.LIST, List.<Object>of(key(sessionId)), read.node(), read.gen(), nodeId,
+                leaseMillis, adoptedPrefix, sessionId, HexFormat.of().formatHex(newSecretHash)).thenApply(r -> {
+                    if (r.isEmpty() || Long.parseLong(String.valueOf(r.get(0))) != 1L) {
+                        return null;
+                    }
+                    return new Adopted(Long.parseLong(String.valueOf(r.get(1))), locks(String.valueOf(r.get(2))),
+                            places(String.valueOf(r.get(3))), Long.parseLong(String.valueOf(r.get(4))),
+                            String.valueOf(r.get(5)), String.valueOf(r.get(6)), Long.parseLong(String.valueOf(r.get(7))));
+                });
+    }
+
+    /** The end-claim ({@code session-end.lua}): 1 won, 0 another node or generation has it, -1 no record. */
+    CompletionStage<Long> claimEnd(String sessionId, long gen) {
+        return scripts.eval(END, ReturnType.LONG, List.<Object>of(key(sessionId)), nodeId, Long.toString(gen));
+    }
+
+    private static Map<String, ResumeResult.Held> locks(String text) {
+        Map<String, ResumeResult.Held> locks = new LinkedHashMap<>();
+        for (String line : lines(text)) {
+            String[] f = line.split("\t", -1);
+            if (f.length == 3) {
+                locks.put(f[0], new ResumeResult.Held(Long.parseLong(f[1]), "s".equals(f[2]) ? LockMode.SHARED : LockMode.EXCLUSIVE));
+            }
+        }
+        return locks;
+    }
+
+    private static Map<String, String> places(String text) {
+        Map<String, String> places = new LinkedHashMap<>();
+        for (String line : lines(text)) {
+            String[] f = line.split("\t", -1);
+            if (f.length == 2) {
+                places.put(f[0], f[1]);
+            }
+        }
+        return places;
+    }
+
+    /** Lock names cannot contain control characters ({@link Names}), so tabs and newlines separate fields. */
+    private static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (!line.isEmpty()) {
+                lines.add(line);
+            }
+        }
+        return lines;
+    }
+
+    static byte[] hash(String secret) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+-- Adopt a session (KEYS[1]: its record; ARGV: 1 the owner node read, 2 the generation read, 3 the
+-- adopting node, 4 lease ms, 5 the adopted channel prefix, 6 the session id, 7 the new secret hash).
+-- The registry is the arbiter between "adopt" and "grace over, release": whoever changes the record
+-- first wins, the other finds it changed (a new generation, or gone). Refused ({0}) if the record
+-- changed since it was read, or it is detached and its grace is over on the Redis clock. Otherwise
+-- the record moves to the adopting node, attached, with a new generation and secret; the old node,
+-- if another, is told on '<prefix>:adopted:<old node>' ('<id>:<generation>'), and the answer is
+-- {1, generation, held locks, queue places, attempt counter, name, info, grace}.
+local r = KEYS[1]
+local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace')
+if not f[1] or f[1] ~= ARGV[1] or f[2] ~= ARGV[2] then
+  return {0}
+end
+if f[3] == 'd' then
+  local t = redis.call('TIME')
+  if tonumber(f[4]) <= t[1] * 1000 + math.floor(t[2] / 1000) then
+    return {0}
+  end
+end
+local gen = string.format('%.0f', tonumber(f[2]) + 1)
+redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7])
+redis.call('HDEL', r, 'until')
+redis.call('PEXPIRE', r, ARGV[4])
+if f[1] ~= ARGV[3] then
+  redis.call('PUBLISH', ARGV[5] .. f[1], ARGV[6] .. ':' .. gen)
+end
+return {1, gen, f[5] or '', f[6] or '', f[7] or '0', f[8] or '', f[9] or '', f[10] or '0'}

@@ -1,0 +1,32 @@
+-- Write a session's record (KEYS[1]: <prefix>:session:<id>; ARGV: 1 node, 2 generation, 3 lease ms,
+-- 4 state 'a' (attached) or 'd' (detached), 5 grace ms, 6 held locks, 7 queue places, 8 attempt
+-- counter, 9 '1' to create the record if it is missing, 10 secret hash, 11 name, 12 info).
+-- Only the node that owns the session, in the generation it knows, writes it: 1 written, 0 another
+-- node owns it (it was adopted: let go), 2 an older generation of this node (ignored), -1 missing
+-- and not created. A detached record gets 'until' (Redis ms when the grace ends) when it detaches.
+local r = KEYS[1]
+local cur = redis.call('HMGET', r, 'node', 'gen', 'state')
+if not cur[1] then
+  if ARGV[9] ~= '1' then
+    return -1
+  end
+  redis.call('HSET', r, 'node', ARGV[1], 'gen', ARGV[2], 'secret', ARGV[10], 'name', ARGV[11], 'info', ARGV[12],
+    'grace', ARGV[5])
+elseif cur[1] ~= ARGV[1] then
+  return 0
+elseif cur[2] ~= ARGV[2] then
+  return 2
+end
+redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8])
+if ARGV[4] == 'd' then
+  if cur[3] ~= 'd' then
+    local t = redis.call('TIME')
+    local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
+    redis.call('HSET', r, 'state', 'd', 'until', string.format('%.0f', nowMs + tonumber(ARGV[5])))
+  end
+else
+  redis.call('HSET', r, 'state', 'a')
+  redis.call('HDEL', r, 'until')
+end
+redis.call('PEXPIRE', r, ARGV[3])
+return 1

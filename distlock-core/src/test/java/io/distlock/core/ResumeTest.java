@@ -1,0 +1,335 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TestRedis;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * Sessions that survive a dropped connection, on real Redis with three nodes (each a service with
+ * its own Redisson client): detach and resume on the same node and on others, a node that dies
+ * holding a session, the end of the grace, and what a resume never gives away.
+ */
+class ResumeTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(3);
+    private static final LockConfig CONFIG = LockConfig.builder().lease(LEASE).build();
+    private static final SessionOptions GRACE = new SessionOptions(Duration.ofSeconds(30), "{\"who\":\"ann\"}");
+
+    private final List<LockService> nodes = new ArrayList<>();
+    private final List<RedissonClient> clients = new ArrayList<>();
+
+    @BeforeEach
+    void startNodes() {
+        TestRedis.flushAll();
+        for (int i = 0; i < 3; i++) {
+            Config c = new Config();
+            c.useSingleServer().setAddress(TestRedis.url());
+            RedissonClient client = Redisson.create(c);
+            clients.add(client);
+            nodes.add(LockService.create(client, CONFIG));
+        }
+    }
+
+    @AfterEach
+    void stopNodes() {
+        nodes.forEach(LockService::close);
+        clients.forEach(c -> {
+            if (!c.isShutdown()) {
+                c.shutdown(0, 0, TimeUnit.SECONDS);
+            }
+        });
+    }
+
+    private static long token(LockResult r) {
+        assertThat(r).isInstanceOf(LockResult.Locked.class);
+        return ((LockResult.Locked) r).token();
+    }
+
+    private static double renewals(SimpleMeterRegistry meters) {
+        return meters.find("distlock.lease.renewals").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    private static ResumeResult.Resumed resumed(ResumeResult r) {
+        assertThat(r).isInstanceOf(ResumeResult.Resumed.class);
+        return (ResumeResult.Resumed) r;
+    }
+
+    @Test
+    void aDetachedSessionKeepsItsLocksAndPlacesAndGetsWhatItMissedOnResumeOnTheSameNode() {
+        LockService a = nodes.get(0);
+        Pushes before = new Pushes();
+        LockSession session = a.openSession("ann", before, GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        long doc = token(result(session.lock("doc")));
+        LockSession other = nodes.get(1).openSession("bob", new Pushes());
+        long q = token(result(other.lock("q")));
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+        result(session.detach());
+        assertThat(a.detachedSessions()).isEqualTo(1);
+        result(other.unlock("q")); // granted while detached: kept for the next listener
+        await().atMost(seconds(5)).until(() -> session.heldLocks().containsKey("q") || a.heldLocks() == 2);
+        assertThat(before.all()).isEmpty();
+
+        Pushes after = new Pushes();
+        ResumeResult.Resumed r = resumed(result(a.resume(session.id(), secret, after)));
+        assertThat(r.locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+        assertThat(r.locks().get("q").token()).isGreaterThan(q);
+        assertThat(r.queued()).isEmpty();
+        assertThat(r.secret()).isNotEqualTo(secret);
+        assertThat(r.toString()).doesNotContain(r.secret());
+        Pushes.Push granted = after.expect(Kind.GRANTED, "q", seconds(5));
+        assertThat(granted.token()).isEqualTo(r.locks().get("q").token());
+        assertThat(a.detachedSessions()).isZero();
+        assertThat(a.attachedSessions()).isEqualTo(1);
+
+        // The old handle is stale; the new one is the session's.
+        assertThat(result(session.unlock("doc"))).isInstanceOf(Refused.class);
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        assertThat(before.all()).isEmpty();
+    }
+
+    @Test
+    void resumeOnAnotherNodeWhileTheOldOneLivesMovesTheSessionAndTheOldNodeLetsGo() {
+        LockService a = nodes.get(0);
+        LockService b = nodes.get(1);
+        SimpleMeterRegistry metersA = new SimpleMeterRegistry();
+        new LockServiceMetrics(a).bindTo(metersA);
+        Pushes old = new Pushes();
+        LockSession session = a.openSession("ann", old, GRACE);
+        long doc = token(result(session.lock("doc")));
+        // An attached session's record is brought up to date after each change, one write later.
+        await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", "distlock:session:" + session.id(), "locks"))
+                .contains("doc"));
+
+        Pushes moved = new Pushes();
+        ResumeResult.Resumed r = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+        assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        old.expect(Kind.RESUMED_ELSEWHERE, "", seconds(5)); // still attached there: its connection is closed
+        await().atMost(seconds(5)).until(() -> a.sessionCount() == 0);
+        assertThat(b.sessionCount()).isEqualTo(1);
+        // No double renewal: node A would renew the lock at every tick (a sixth of the lease); it sends
+        // no renewal for it (one answer may still have been on its way).
+        double renewalsA = renewals(metersA);
+        await().during(LEASE.dividedBy(2)).atMost(LEASE.multipliedBy(2)).until(() -> renewals(metersA) <= renewalsA + 1);
+
+        // The old node releases nothing, even when it closes, and the new one keeps the lease alive.
+        a.close();
+        LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+        await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(4))
+                .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting);
+        assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+        assertThat(moved.all()).isEmpty();
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+    }
+
+    @Test
+    void aDetachedSessionAdoptedByAnotherNodeIsNotReleasedWhenItsGraceWouldHaveEndedOnTheOldOne() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofSeconds(1), null));
+        long doc = token(result(session.lock("doc")));
+        result(session.detach());
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+        assertThat(r.locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+        await().atMost(seconds(5)).until(() -> a.sessionCount() == 0);
+        // Well past the grace the session had on node A, and past a lease: still held, by the same grant.
+        LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+        await().during(LEASE.plusSeconds(1)).atMost(LEASE.multipliedBy(3))
+                .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting);
+        assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+    }
+
+    @Test
+    void theOldHandleCanNeitherDetachNorCloseTheResumedSession() {
+        LockService a = nodes.get(0);
+        LockSession old = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(old.lock("doc")));
+        // The old connection's end races the resume: whichever comes first, the resumed session stays attached.
+        CompletableFuture<Void> detaching = old.detach().toCompletableFuture();
+        ResumeResult.Resumed r = resumed(result(a.resume(old.id(), old.resumeSecret().orElseThrow(), new Pushes())));
+        detaching.join();
+        result(old.detach());
+        result(old.closeAsync());
+        old.close();
+        assertThat(old.isClosed()).isTrue();
+        assertThat(a.detachedSessions()).isZero();
+        assertThat(r.session().isClosed()).isFalse();
+        assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+        assertThat(result(old.lock("other"))).isInstanceOf(Refused.class);
+    }
+
+    @Test
+    void aSessionOfANodeThatDiedCanBeResumedElsewhereWhileItsLeasesLast() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(session.lock("doc")));
+        LockSession other = nodes.get(2).openSession("bob", new Pushes());
+        token(result(other.lock("q")));
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", "distlock:session:" + session.id(), "places"))
+                .contains("q"));
+
+        clients.get(0).shutdown(0, 0, TimeUnit.SECONDS); // node A is gone: nothing it does reaches Redis
+
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+        assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        assertThat(r.queued()).containsExactly("q");
+        LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+        await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(4))
+                .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting);
+
+        // Its place moved too: the grant is told to the new node.
+        Pushes pushes = new Pushes();
+        ResumeResult.Resumed again = resumed(result(nodes.get(1).resume(session.id(), r.secret(), pushes)));
+        result(other.unlock("q"));
+        pushes.expect(Kind.GRANTED, "q", seconds(10));
+        assertThat(again.session().heldLocks()).containsKeys("doc", "q");
+    }
+
+    @Test
+    void whenTheGraceEndsTheLocksAreReleasedAndWaitersTold() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofMillis(500), null));
+        token(result(session.lock("doc")));
+        Pushes waiter = new Pushes();
+        LockSession w = nodes.get(1).openSession("w", waiter);
+        assertThat(result(w.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+        Pushes queuedWaiter = new Pushes();
+        LockSession qw = nodes.get(2).openSession("qw", queuedWaiter);
+        token(result(session.lock("other")));
+        assertThat(result(qw.lock("other", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+        result(session.detach());
+        waiter.expect(Kind.RETRY, "doc", seconds(10));
+        queuedWaiter.expect(Kind.GRANTED, "other", seconds(10));
+        assertThat(result(a.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())))
+                .isEqualTo(LockService.expired());
+        await().atMost(seconds(5)).until(() -> a.sessionCount() == 0);
+        assertThat(TestRedis.command("EXISTS", "distlock:session:" + session.id())).isEqualTo(0L);
+    }
+
+    @Test
+    void aResumeRacingTheEndOfTheGraceEitherGetsTheLocksOrTheyAreReleasedNeverBoth() {
+        for (int round = 0; round < 5; round++) {
+            LockService a = nodes.get(0);
+            String lock = "race-" + round;
+            LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofMillis(200 + 20 * round), null));
+            long token = token(result(session.lock(lock)));
+            result(session.detach());
+            ResumeResult r = result(nodes.get(1 + round % 2).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes()));
+            LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+            if (r instanceof ResumeResult.Resumed resumed) {
+                assertThat(resumed.locks()).containsEntry(lock, new ResumeResult.Held(token, LockMode.EXCLUSIVE));
+                await().during(LEASE).atMost(LEASE.multipliedBy(3)).until(() -> result(probe.lock(lock)) instanceof LockResult.Waiting);
+                result(resumed.session().closeAsync());
+            } else {
+                assertThat(r).isEqualTo(LockService.expired());
+                await().atMost(seconds(10)).until(() -> result(probe.lock(lock)) instanceof LockResult.Locked);
+            }
+            result(probe.closeAsync());
+        }
+    }
+
+    @Test
+    void aSecretWorksOnceAndAGuessLearnsNothing() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        await().atMost(seconds(5)).until(() -> TestRedis.command("EXISTS", "distlock:session:" + session.id()).equals(1L));
+        assertThat(String.valueOf(TestRedis.command("HGET", "distlock:session:" + session.id(), "secret"))).doesNotContain(secret);
+        assertThat(session.toString()).doesNotContain(secret);
+
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), secret, new Pushes())));
+        // Stolen and replayed after the owner resumed: refused, on either node.
+        assertThat(result(nodes.get(0).resume(session.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+        assertThat(result(nodes.get(1).resume(session.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+        // Wrong secret, unknown id, malformed id: the same answer.
+        Refused wrong = (Refused) result(nodes.get(1).resume(session.id(), r.secret() + "x", new Pushes()));
+        Refused unknown = (Refused) result(nodes.get(1).resume("AAAAAAAAAAAAAAAAAAAA", r.secret(), new Pushes()));
+        Refused malformed = (Refused) result(nodes.get(1).resume("no such:session", r.secret(), new Pushes()));
+        assertThat(wrong).isEqualTo(unknown).isEqualTo(malformed);
+        assertThat(wrong.reason()).isEqualTo(Refusal.SESSION_EXPIRED);
+        resumed(result(nodes.get(2).resume(session.id(), r.secret(), new Pushes())));
+    }
+
+    @Test
+    void aSessionWithoutGraceClosesWhenDetachedAndCannotBeResumed() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), SessionOptions.DEFAULT);
+        assertThat(session.resumeSecret()).isEmpty();
+        token(result(session.lock("doc")));
+        result(session.detach());
+        assertThat(session.isClosed()).isTrue();
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        token(result(probe.lock("doc")));
+    }
+
+    @Test
+    void graceAboveTheMaximumIsRefused() {
+        LockService a = nodes.get(0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.openSession("ann", new Pushes(),
+                new SessionOptions(CONFIG.maxGrace().plusMillis(1), null))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void detachedAndAttachedSessionsAreMetered() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LockService a = nodes.get(0);
+        new LockServiceMetrics(a).bindTo(registry);
+        LockSession one = a.openSession("one", new Pushes(), GRACE);
+        a.openSession("two", new Pushes(), GRACE);
+        result(one.detach());
+        assertThat(registry.get("distlock.sessions.attached").gauge().value()).isEqualTo(1.0);
+        assertThat(registry.get("distlock.sessions.detached").gauge().value()).isEqualTo(1.0);
+    }
+
+    @Test
+    void pushesKeptPastTheBoundCloseTheDetachedSession() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        // Two holders: one session holds at most 1,000 locks.
+        List<LockSession> holders = List.of(nodes.get(1).openSession("h1", new Pushes()), nodes.get(1).openSession("h2", new Pushes()));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i <= Session.MAX_KEPT; i++) {
+            names.add("n" + i);
+        }
+        List<CompletableFuture<LockResult>> taken = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            taken.add(holders.get(i % 2).lock(names.get(i)).toCompletableFuture());
+        }
+        taken.forEach(f -> assertThat(f.join()).isInstanceOf(LockResult.Locked.class));
+        List<CompletableFuture<LockResult>> waits = new ArrayList<>();
+        for (String n : names) {
+            waits.add(session.lock(n).toCompletableFuture());
+        }
+        waits.forEach(f -> assertThat(f.join()).isInstanceOf(LockResult.Waiting.class));
+        result(session.detach());
+        List<CompletableFuture<UnlockResult>> released = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            released.add(holders.get(i % 2).unlock(names.get(i)).toCompletableFuture()); // each a RETRY for the detached session
+        }
+        released.forEach(CompletableFuture::join);
+        await().atMost(seconds(20)).until(() -> a.sessionCount() == 0);
+        assertThat(result(a.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes()))).isEqualTo(LockService.expired());
+    }
+}
