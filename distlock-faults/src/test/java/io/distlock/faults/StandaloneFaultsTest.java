@@ -182,7 +182,7 @@ class StandaloneFaultsTest {
             ScenarioRun.lasting(length);
             nodes.redisLink(victim).heal();
             run.heal("node " + victim + " reaches Redis again");
-            run.awaitGrants(load, 20, Await.seconds(30));
+            run.awaitGrants(load, 20, Await.seconds(90)); // long holds in one of its callers: generous, as in startWorkload
         }
     }
 
