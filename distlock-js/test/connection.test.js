@@ -233,7 +233,7 @@ describe('Connection states', () => {
     assert.equal(connection.state, State.RECONNECT_WAIT);
   });
 
-  test('a WebSocket constructor that throws: open() rejects and nothing changes; during reconnects, the next wait', async (t) => {
+  test('a WebSocket constructor that throws fails the attempt: open() rejects, closed; during reconnects, the next wait', async (t) => {
     let fail = false;
     const server = new FakeServer();
     const Flaky = class extends server.WebSocket {
@@ -245,7 +245,7 @@ describe('Connection states', () => {
     const { connection } = setup(t, { WebSocket: Flaky });
     fail = true;
     assert.equal((await rejection(connection.open())).code, 'DISCONNECTED');
-    assert.equal(connection.state, State.IDLE);
+    assert.equal(connection.state, State.CLOSED);
     fail = false;
     const opening = connection.open();
     server.socket.open();

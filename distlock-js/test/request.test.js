@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { DistLockClient } from '../src/distlock.js';
 import { FakeServer, connectSession, flush } from './support/fake-websocket.js';
 
+/** A request() callback's lock without its `signal`, to compare. */
+function withoutSignal({ signal, ...lock }) {
+  return lock;
+}
+
 async function connected(options = {}) {
   const server = new FakeServer();
   const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
@@ -38,7 +43,8 @@ describe('request()', () => {
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 100 });
     await flush();
-    assert.deepEqual(seen, { name: 'doc', mode: 'exclusive', token: 100 });
+    assert.ok(seen.signal instanceof AbortSignal && !seen.signal.aborted);
+    assert.deepEqual(withoutSignal(seen), { name: 'doc', mode: 'exclusive', token: 100 });
     ws.expectNothingSent(); // no unlock while the callback runs
     work.resolve('done');
     await flush();
@@ -279,20 +285,26 @@ describe('request()', () => {
     assert.equal(await requesting, 'finished');
   });
 
-  test('a lock LOST during the callback: the callback completes, no unlock is sent', async () => {
+  test('a lock LOST during the callback: its signal aborts, the callback completes, no unlock is sent, the call rejects with LOST', async () => {
     const { client, ws } = await connected();
     const work = deferred();
     const lost = [];
+    let signal;
     client.on('lost', (detail) => lost.push(detail));
-    const requesting = client.request('doc', () => work.promise);
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return work.promise;
+    });
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 8 });
     await flush();
-    ws.push({ status: 'LOST', message: 'doc', lock: 'doc' });
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'stolen', by: 'bob' });
+    assert.equal(signal.aborted, true);
     work.resolve('completed');
-    assert.equal(await requesting, 'completed');
+    await assert.rejects(requesting, (error) => error === signal.reason && error.code === 'LOST'
+      && error.lost.cause === 'stolen' && /stolen by bob/.test(error.message));
     ws.expectNothingSent();
-    assert.deepEqual(lost, [{ lock: 'doc', token: 8, reason: 'LOST' }]);
+    assert.deepEqual(lost, [{ lock: 'doc', token: 8, reason: 'LOST', cause: 'stolen', by: 'bob' }]);
   });
 
   test('an unlock that fails for another reason than "not held" rejects the call', async () => {

@@ -34,6 +34,9 @@ export type DistLockErrorCode =
   | 'FAIL'
   | 'NOT_SUPPORTED'
   | 'CANCELLED'
+  | 'SESSION_EXPIRED'
+  | 'LOST'
+  | 'ALREADY_HELD'
   | (string & {});
 
 /** Why a queued request left the queue without the lock (`CANCELLED`). Servers may add reasons. */
