@@ -167,8 +167,7 @@ export class LockRequests {
       throw controller.signal.reason; // lost while the callback ran: whatever it did, it did without the lock
     }
     if ('error' in outcome) {
-      if (releaseError !== null) this.#host.reportError(releaseError);
-      throw outcome.error; // the callback's failure is what the caller needs to see
+      throw outcome.error; // the callback's failure is what the caller needs to see (an unlock failure is an `error` event)
     }
     if (releaseError !== null) {
       throw releaseError;
