@@ -11,9 +11,11 @@ const RECONNECT = { initialDelayMs: 100, maxDelayMs: 100 };
 const STATE_EVENTS = ['connected', 'suspended', 'resumed', 'expired'];
 
 /** A client on fake timers (and a fake clock), connected to a version 2 server that granted `grace`. */
-async function connected(t, { grace = 5000, options = {}, server = new FakeServer() } = {}) {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  t.mock.method(Math, 'random', () => 1); // backoff delays are exactly RECONNECT's
+async function connected(t, { grace = 5000, options = {}, server = new FakeServer(), mocked = false } = {}) {
+  if (!mocked) {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    t.mock.method(Math, 'random', () => 1); // backoff delays are exactly RECONNECT's
+  }
   const client = new DistLockClient(options.url ?? 'ws://localhost/distlock/lock',
     { WebSocket: server.WebSocket, reconnect: RECONNECT, grace, ...options });
   const connecting = client.connect('alice');
@@ -327,7 +329,7 @@ describe('surviving a page reload (sessionStorage)', () => {
     t.after(() => { delete globalThis.sessionStorage; });
     await connected(t);
     assert.equal(storage.items.size, 0);
-    const { ws } = await connected(t, { options: { sessionStorage: true } }); // and on when asked
+    const { ws } = await connected(t, { options: { sessionStorage: true }, mocked: true }); // and on when asked
     assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-1');
     ws.expectNothingSent();
   });
