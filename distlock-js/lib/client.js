@@ -74,9 +74,12 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  *   lock; `reason` is `timeout` or `backend`.
  * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`) or the connection closed (reason `DISCONNECTED`).
+ *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
+ * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
+ *   {@link SessionState}; `client.state` says where it is).
  *
  * The socket's lifecycle is the {@link Connection} state machine's; this class keeps the
  * session on top of it (its name, what it holds) and turns calls into requests.

@@ -25,11 +25,13 @@ const BANNER = `/**
  * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
  * of that protocol that shape everything below:
  *
- * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session (and its places
- *   in queues). So this client never queues commands while disconnected and never replays
- *   them after a reconnect: it rejects what was pending, reports every held lock as
- *   \`lost\`, opens a new session and lets the application decide what to lock again.
+ * - A lock is owned by a *session*. Without a grace period a session lives exactly as long
+ *   as its WebSocket: when the socket drops, the server releases every lock of the session
+ *   (and its places in queues). With one (version 2, \`grace\`), the session outlives the drop
+ *   for that long and the client \`resume\`s it on a new connection (\`suspended\`, then
+ *   \`resumed\`, or \`expired\`). Either way this client never queues commands while
+ *   disconnected and never replays them: it rejects what was pending, reports every lock it
+ *   can no longer vouch for as \`lost\`, and lets the application decide what to lock again.
  * - \`lock\` never blocks: the answer is \`LOCKED\` or \`WAIT\`, and after \`WAIT\` the server pushes
  *   one \`RETRY\` when the lock becomes free. \`request()\` turns that into "wait, run, release".
  * - \`connect\` asks for version 2. A version 2 server says so in its reply, and then also

@@ -7,11 +7,13 @@
  * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
  * of that protocol that shape everything below:
  *
- * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session (and its places
- *   in queues). So this client never queues commands while disconnected and never replays
- *   them after a reconnect: it rejects what was pending, reports every held lock as
- *   `lost`, opens a new session and lets the application decide what to lock again.
+ * - A lock is owned by a *session*. Without a grace period a session lives exactly as long
+ *   as its WebSocket: when the socket drops, the server releases every lock of the session
+ *   (and its places in queues). With one (version 2, `grace`), the session outlives the drop
+ *   for that long and the client `resume`s it on a new connection (`suspended`, then
+ *   `resumed`, or `expired`). Either way this client never queues commands while
+ *   disconnected and never replays them: it rejects what was pending, reports every lock it
+ *   can no longer vouch for as `lost`, and lets the application decide what to lock again.
  * - `lock` never blocks: the answer is `LOCKED` or `WAIT`, and after `WAIT` the server pushes
  *   one `RETRY` when the lock becomes free. `request()` turns that into "wait, run, release".
  * - `connect` asks for version 2. A version 2 server says so in its reply, and then also
@@ -1614,9 +1616,12 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  *   lock; `reason` is `timeout` or `backend`.
  * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`) or the connection closed (reason `DISCONNECTED`).
+ *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
+ * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
+ *   {@link SessionState}; `client.state` says where it is).
  *
  * The socket's lifecycle is the {@link Connection} state machine's; this class keeps the
  * session on top of it (its name, what it holds) and turns calls into requests.
