@@ -652,8 +652,9 @@ export class DistLockClient extends EventTarget {
     if (stored === undefined) {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
-        this.cancel(lock).catch(() => {}); // NOT_QUEUED: granted meanwhile, and unlocked when it comes
-        this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
+        this.cancel(lock).then(unwanted.forget, () => {});
       }
     }
     this.#requests.sessionChanged();

@@ -297,7 +297,9 @@ class UnwantedGrants {
   /**
    * Marks the queued request `requestId` for `name` as unwanted.
    *
-   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {number | undefined} requestId the `id` of the `lock` request that queued;
+   *   undefined when it is not known (a place a resumed session listed that nobody asked for
+   *   in it): then the mark is met by the lock name alone
    * @param {string} name the lock name
    * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
    * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
@@ -306,6 +308,7 @@ class UnwantedGrants {
   mark(requestId, name, keep) {
     let settle;
     const settled = new Promise((resolve) => { settle = resolve; });
+    requestId ??= Symbol(name);
     this.#marks.set(requestId, { name, keep, settle });
     const forget = () => {
       if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
@@ -321,7 +324,9 @@ class UnwantedGrants {
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
   take(requestId, name) {
-    const id = requestId ?? this.#idFor(name);
+    const id = requestId !== undefined && this.#marks.has(requestId)
+      ? requestId
+      : this.#idFor(name, requestId === undefined);
     const mark = this.#marks.get(id);
     if (mark !== undefined) this.#marks.delete(id);
     return mark;
@@ -340,9 +345,10 @@ class UnwantedGrants {
     return found;
   }
 
-  #idFor(name) {
+  /** A mark for `name`: any (`any`), or only one made without a request id. */
+  #idFor(name, any) {
     for (const [id, mark] of this.#marks) {
-      if (mark.name === name) return id;
+      if (mark.name === name && (any || typeof id === 'symbol')) return id;
     }
     return undefined;
   }
@@ -2192,8 +2198,9 @@ class DistLockClient extends EventTarget {
     if (stored === undefined) {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
-        this.cancel(lock).catch(() => {}); // NOT_QUEUED: granted meanwhile, and unlocked when it comes
-        this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
+        this.cancel(lock).then(unwanted.forget, () => {});
       }
     }
     this.#requests.sessionChanged();

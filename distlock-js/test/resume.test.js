@@ -385,3 +385,129 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-2');
   });
 });
+
+describe('resume edge cases', () => {
+  test('a queue place the resume OK lists that nobody asked for (its QUEUED was lost) is cancelled, and a grant that crossed the cancel unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const ask = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    assert.equal(cancel.param, 'doc');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 21, mode: 'exclusive', request: ask.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await flush();
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 1000 });
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    const ws2 = await reconnect(t, server); // 100 ms after the drop
+    const resume = ws2.next('resume');
+    t.mock.timers.tick(900);
+    assert.equal(client.state, 'expired');
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.equal(ws2.next('close').param, 'alice');
+    const connect = ws2.next('connect');
+    ws2.reply(connect, { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 1000 });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'UNKNOWN_ACTION', message: 'resume' });
+    await flush();
+    assert.equal(client.state, 'expired');
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2' });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.equal(client.session.version, 1);
+  });
+
+  test('a resume that fails for another reason (BACKEND_UNAVAILABLE) is reported; still suspended, the next attempt resumes', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    const errors = recordEvents(client, 'error');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'Redis is unreachable' });
+    await flush();
+    assert.equal(errors.length, 1);
+    assert.equal(client.state, 'suspended');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
+    const ws3 = await reconnect(t, server);
+    ws3.reply(ws3.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.equal(client.state, 'resumed');
+  });
+
+  test('a request() whose callback ends while suspended: the unlock goes out after the resume, and request() settles then', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let finish;
+    let signal;
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.drop();
+    assert.equal(signal.aborted, false, 'suspended: the lock is kept');
+    finish('done');
+    await flush();
+    let settled = false;
+    requesting.then(() => { settled = true; });
+    await flush();
+    assert.equal(settled, false, 'not released yet');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a request() whose lock the server gave up while detached: its signal aborts on resume and it rejects with LOST', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let signal;
+    let finish;
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.push({ status: 'LOST', lock: 'doc', reason: 'lease' });
+    assert.equal(signal.aborted, true);
+    finish('done');
+    await assert.rejects(requesting, (error) => error.code === 'LOST' && error.lost.cause === 'lease');
+  });
+});
