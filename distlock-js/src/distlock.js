@@ -2259,6 +2259,10 @@ class DistLockClient extends EventTarget {
     if (!this.#connection.isOpen) {
       return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: not connected`));
     }
+    if (this.#state === SS.SUSPENDED && action !== Action.RESUME) {
+      // A new socket, and the session not resumed on it yet: the server would not know it.
+      return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: the session is suspended (being resumed)`));
+    }
     return this.#pending.send(action, fields, meta, (frame) => this.#connection.send(frame));
   }
 

@@ -63,6 +63,7 @@ describe('sessions across a dropped connection', () => {
     const ws2 = await reconnect(t, server);
     const resume = ws2.next('resume');
     assert.deepEqual([resume.session, resume.resume], ['s-1', 'secret-1']);
+    await assert.rejects(client.lock('other'), { code: 'NOT_CONNECTED' }, 'not before the resume is answered');
     ws2.expectNothingSent();
     ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 7, mode: 'exclusive' } }, queued: [] });
     await flush();
