@@ -512,3 +512,50 @@ describe('resume edge cases', () => {
     await assert.rejects(requesting, (error) => error.code === 'LOST' && error.lost.cause === 'lease');
   });
 });
+
+describe('connect options and ping', () => {
+  test('grace and info go with connect; without them the connect frame is as before', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    for (const [options, expected] of [
+      [{ grace: 20_000, info: { displayName: 'Alice' } }, { grace: 20_000, info: { displayName: 'Alice' } }],
+      [{}, {}],
+    ]) {
+      const server = new FakeServer();
+      const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
+      client.connect('alice');
+      await flush();
+      server.socket.open();
+      await flush();
+      const { id, ...frame } = server.socket.next('connect');
+      assert.deepEqual(frame, { action: 'connect', param: 'alice', version: 2, ...expected });
+    }
+    assert.throws(() => new DistLockClient('ws://x/', { WebSocket: FakeServer, grace: -1 }), RangeError);
+    assert.throws(() => new DistLockClient('ws://x/', { WebSocket: FakeServer, info: 'Alice' }), /info must be a JSON object/);
+  });
+
+  test('no ping on a version 1 session (it has no ping), nor when turned off', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket });
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    server.socket.reply(server.socket.next('connect'), { status: 'OK', session: 's-1' }); // version 1
+    await connecting;
+    t.mock.timers.tick(60_000);
+    server.socket.expectNothingSent();
+    const { ws } = await connected(t, { options: { pingIntervalMs: false }, mocked: true });
+    t.mock.timers.tick(60_000);
+    ws.expectNothingSent();
+  });
+
+  test('a server that answers the ping keeps the session connected, however long it is idle', async (t) => {
+    const { client, ws } = await connected(t, { options: { pingIntervalMs: 1000, requestTimeoutMs: 500 } });
+    for (let i = 0; i < 5; i++) {
+      t.mock.timers.tick(1000);
+      ws.reply(ws.next('ping'), { status: 'OK' });
+    }
+    assert.equal(client.state, 'connected');
+  });
+});
