@@ -12,6 +12,46 @@ import { reconnectSettings } from './backoff.js';
 import { Connection } from './connection.js';
 import { PendingRequests } from './pending.js';
 import { LockRequests } from './request.js';
+import { sessionStore } from './session-store.js';
+
+/**
+ * What an application can show of the session (`client.state`, and an event of the same
+ * name for each but `idle`):
+ *
+ * - `idle`: no session (not connected yet, or after close() or disconnect()).
+ * - `connected`: a new session is open.
+ * - `suspended`: the connection is lost, and the session is within its grace period: the
+ *   server keeps its locks and queue places while the client reconnects ("reconnecting, your
+ *   locks are kept"). Nothing can be sent; `heldLocks` shows what the session held when the
+ *   connection was last heard from, which the server keeps until the grace period ends.
+ * - `resumed`: the session was taken over on a new connection (the same session, the same
+ *   tokens); locks the server gave up meanwhile were reported `lost`.
+ * - `expired`: the session is gone without close(): the connection dropped without a grace
+ *   period, the grace period passed, or the server refused to resume it. Every lock was
+ *   reported `lost` and every queue place `cancelled`. A reconnect opens a new session
+ *   (`connected`).
+ */
+export const SessionState = Object.freeze({
+  IDLE: 'idle',
+  CONNECTED: 'connected',
+  SUSPENDED: 'suspended',
+  RESUMED: 'resumed',
+  EXPIRED: 'expired',
+});
+
+const SS = SessionState;
+
+/** Every move of the session state; anything else is a bug and throws. */
+const SESSION_MOVES = Object.freeze({
+  [SS.IDLE]: [SS.CONNECTED, SS.RESUMED],
+  [SS.CONNECTED]: [SS.SUSPENDED, SS.EXPIRED, SS.IDLE],
+  [SS.SUSPENDED]: [SS.RESUMED, SS.EXPIRED, SS.IDLE],
+  [SS.RESUMED]: [SS.SUSPENDED, SS.EXPIRED, SS.IDLE],
+  [SS.EXPIRED]: [SS.CONNECTED, SS.RESUMED, SS.IDLE],
+});
+
+/** A `resume` refused for good: the session is gone (or the node cannot resume at all). */
+const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailCode.BAD_REQUEST];
 
 /**
  * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
@@ -34,9 +74,12 @@ import { LockRequests } from './request.js';
  *   lock; `reason` is `timeout` or `backend`.
  * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`) or the connection closed (reason `DISCONNECTED`).
+ *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
+ * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
+ *   {@link SessionState}; `client.state` says where it is).
  *
  * The socket's lifecycle is the {@link Connection} state machine's; this class keeps the
  * session on top of it (its name, what it holds) and turns calls into requests.
@@ -49,8 +92,33 @@ export class DistLockClient extends EventTarget {
   /** request() calls: their local queues and their waiting for RETRY or a session. */
   #requests;
 
-  /** The open session `{session, name, version}`, or null. */
+  /** The session `{session, name, version, grace}` (also while suspended), or null. */
   #session = null;
+  /** The session's resume secret (version 2 with a grace period), or null. Never logged nor exposed. */
+  #secret = null;
+  /** One of {@link SessionState}; moved by `#moveSession` only. */
+  #state = SS.IDLE;
+  /** When a frame last came from the server (ms): the grace period is counted from it. */
+  #lastHeard = 0;
+  /** Ends the suspension when the grace period is over. */
+  #graceTimer = null;
+  /** Sends `ping` when the connection has been quiet for `#pingIntervalMs`. */
+  #pingTimer = null;
+  #pingIntervalMs;
+  /** The `grace` (ms) and `info` asked for in `connect`. */
+  #grace;
+  #info;
+  /** Where the session survives a page reload, or null. */
+  #store;
+  /** Lock names this session queues for (version 2), as told by `QUEUED`, `GRANTED`, `CANCELLED`. */
+  #queued = new Set();
+  /**
+   * Between a `resume` OK and the reply that follows it: the pushes the session missed come
+   * in that window, and some of them are already accounted for by the OK. `held`: locks the
+   * OK no longer lists, to report `lost` (with the server's reason if its `LOST` comes);
+   * `queued`: queue places the OK no longer lists.
+   */
+  #history = null;
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
   #sessionName = null;
   /** The automatic `connect` after a reconnect, while it is in flight. */
@@ -62,27 +130,50 @@ export class DistLockClient extends EventTarget {
   #unwantedGrants = new UnwantedGrants();
 
   /**
-   * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
+   * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
+   *   the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`; several (the
+   *   nodes of a deployment: the client moves to the next when one fails to open); or a
+   *   function called before every socket (e.g. to put a fresh auth token in the URL)
    * @param {object} [options]
    * @param {new (url: string) => any} [options.WebSocket] the WebSocket class; defaults to `globalThis.WebSocket`
    * @param {number} [options.requestTimeoutMs=10000] how long a call waits for its reply (and the socket for opening)
    * @param {boolean | {initialDelayMs?: number, maxDelayMs?: number}} [options.reconnect=true]
    *   reconnect after an unexpected drop, with exponential backoff and jitter
+   * @param {number} [options.grace=0] ms the session outlives a dropped connection (version 2;
+   *   the server may grant less): its locks are kept while the client reconnects and resumes
+   * @param {object} [options.info] shown to others with the session's name (version 2, at most 512 bytes of JSON)
+   * @param {number | false} [options.pingIntervalMs=15000] send `ping` after this long without a
+   *   frame from the server (version 2), so that a silent connection is noticed
+   * @param {boolean | Storage} [options.sessionStorage=false] keep the session id and secret in
+   *   `sessionStorage` so a reloaded page resumes the session (any script of the origin can read them)
    */
   constructor(url, options = {}) {
     super();
-    if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw new TypeError('url must be a string or a URL');
-    }
-    const { WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true } = options;
+    const {
+      WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true,
+      grace = 0, info, pingIntervalMs = 15_000, sessionStorage = false,
+    } = options;
     if (typeof WebSocket !== 'function') {
       throw new TypeError('no WebSocket class: pass one as options.WebSocket (in Node, e.g. the "ws" package)');
     }
     if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
       throw new RangeError(`requestTimeoutMs must be a positive number, was ${requestTimeoutMs}`);
     }
+    if (!Number.isInteger(grace) || grace < 0) {
+      throw new RangeError(`grace must be an integer number of ms >= 0, was ${grace}`);
+    }
+    if (pingIntervalMs !== false && (!Number.isFinite(pingIntervalMs) || pingIntervalMs <= 0)) {
+      throw new RangeError(`pingIntervalMs must be a positive number or false, was ${pingIntervalMs}`);
+    }
+    if (info !== undefined && (info === null || typeof info !== 'object' || Array.isArray(info))) {
+      throw new TypeError('info must be a JSON object');
+    }
+    this.#grace = grace;
+    this.#info = info;
+    this.#pingIntervalMs = pingIntervalMs;
+    this.#store = sessionStore(sessionStorage);
     this.#connection = new Connection({
-      url: String(url),
+      url,
       WebSocket,
       openTimeoutMs: requestTimeoutMs,
       backoff: reconnectSettings(reconnect),
@@ -103,6 +194,7 @@ export class DistLockClient extends EventTarget {
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => this.#held.get(name),
       hasSession: () => this.#hasSession(),
+      suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
       closes: () => this.#connection.closes,
       reportError: (error) => this.#emit('error', { error }),
@@ -114,12 +206,23 @@ export class DistLockClient extends EventTarget {
    * the server speaks in it: 2, or 1 for a server that does not know version 2.
    */
   get session() {
-    return this.#session === null ? null : { ...this.#session };
+    if (this.#session === null) return null;
+    const { session, name, version } = this.#session;
+    return { session, name, version };
   }
 
-  /** A snapshot of the locks this session holds: lock name to fencing token. */
+  /**
+   * A snapshot of the locks this session holds: lock name to fencing token. While `suspended`,
+   * the locks the server keeps for the session until its grace period ends (not confirmed:
+   * a lock the server gave up meanwhile is reported `lost` on `resumed`).
+   */
   get heldLocks() {
     return new Map(this.#held);
+  }
+
+  /** What an application can show: one of `idle`, `connected`, `suspended`, `resumed`, `expired` ({@link SessionState}). */
+  get state() {
+    return this.#state;
   }
 
   /**
@@ -157,10 +260,23 @@ export class DistLockClient extends EventTarget {
         // A reconnect is reopening the session right now: don't race it with a second connect.
         await this.#autoConnecting;
       }
-      if (this.#session !== null && this.#session.name === sessionName) {
-        return { ...this.#session };
+      if (this.#session !== null && this.#session.name === sessionName && this.#hasSession()) {
+        return this.session;
       }
-      const reply = await this.#send(Action.CONNECT, { param: sessionName, version: PROTOCOL_VERSION }, { sessionName });
+      if (this.#state === SS.SUSPENDED) {
+        throw new DistLockError(ClientCode.DISCONNECTED, 'the session is suspended: it is being resumed');
+      }
+      const stored = this.#session === null ? this.#store?.load(sessionName) : null;
+      if (stored) {
+        try {
+          await this.#send(Action.RESUME, { session: stored.session, resume: stored.resume }, { sessionName, stored });
+          return this.session;
+        } catch (error) {
+          if (!RESUME_REFUSED.includes(error?.code)) throw error;
+          this.#store.remove(sessionName); // that session is gone: open a new one
+        }
+      }
+      const reply = await this.#send(Action.CONNECT, this.#connectFields(sessionName), { sessionName });
       return { session: reply.session, name: sessionName, version: negotiatedVersion(reply) };
     } finally {
       this.#connectsInFlight--;
@@ -251,8 +367,9 @@ export class DistLockClient extends EventTarget {
 
   /**
    * Closes the session: the server releases all its locks (waiters elsewhere get `retry`).
-   * The WebSocket stays open, so `connect()` may open a new session. No `lost` events: the
-   * locks were released on purpose.
+   * The WebSocket stays open, so `connect()` may open a new session. Each held lock is
+   * reported `lost` with reason `CLOSED` (so a request() callback running with one hears of
+   * it: its `signal` aborts).
    *
    * @returns {Promise<void>}
    */
@@ -270,7 +387,12 @@ export class DistLockClient extends EventTarget {
    */
   disconnect() {
     this.#sessionName = null;
+    if (this.#secret !== null && this.#hasSession()) {
+      // With a grace period the server would keep the session after the socket closes: end it.
+      this.#send(Action.CLOSE, { param: this.#session.name }, {}).catch(() => {});
+    }
     const closed = this.#connection.close();
+    if (this.#state === SS.SUSPENDED) this.#expire(LostReason.DISCONNECTED); // no socket was open to close
     this.#requests.sessionChanged();
     return closed;
   }
@@ -317,29 +439,55 @@ export class DistLockClient extends EventTarget {
   // ---------------------------------------------------------------- the session
 
   #hasSession() {
-    return this.#session !== null && this.#connection.isOpen;
+    return this.#session !== null && (this.#state === SS.CONNECTED || this.#state === SS.RESUMED) && this.#connection.isOpen;
   }
 
-  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen one. */
+  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen (or resume) one. */
   #sessionExpected() {
     return this.#connectsInFlight > 0
       || this.#autoConnecting !== null
       || (this.#connection.reconnecting && this.#sessionName !== null);
   }
 
-  #sessionOpened(session, name, version, reconnected) {
-    this.#session = { session, name, version };
+  #moveSession(next) {
+    if (!SESSION_MOVES[this.#state].includes(next)) {
+      throw new Error(`distlock: bug: no session move from ${this.#state} to ${next}`);
+    }
+    this.#state = next;
+  }
+
+  /** The fields of a `connect`: version 2, and the grace period and info asked for. */
+  #connectFields(name) {
+    const fields = { param: name, version: PROTOCOL_VERSION };
+    if (this.#grace > 0) fields.grace = this.#grace;
+    if (this.#info !== undefined) fields.info = this.#info;
+    return fields;
+  }
+
+  #sessionOpened(reply, name, reconnected) {
+    const version = negotiatedVersion(reply);
+    const session = reply.session;
+    const grace = version >= 2 && Number.isInteger(reply.grace) ? reply.grace : 0;
+    this.#session = { session, name, version, grace };
+    this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
+    if (this.#secret !== null) this.#store?.save(name, { session, resume: this.#secret, grace });
     this.#connection.resetBackoff();
+    this.#moveSession(SS.CONNECTED);
+    this.#armPing();
     this.#emit('session', { session, name, version, reconnected });
+    this.#emit('connected', { session, name, version, grace, reconnected });
     this.#requests.sessionChanged();
   }
 
-  /** The socket opened. After a reconnect, the session is reopened (unless connect() is doing it). */
+  /** The socket opened. After a reconnect, the session is resumed or reopened (unless connect() is doing it). */
   #onOpened(reconnected) {
-    if (reconnected) {
+    this.#lastHeard = Date.now();
+    if (this.#state === SS.SUSPENDED) {
+      this.#reopen();
+    } else if (reconnected) {
       if (this.#sessionName !== null && this.#connectsInFlight === 0) {
-        this.#autoConnect(this.#sessionName);
+        this.#reopen();
       } else if (this.#sessionName === null) {
         this.#connection.resetBackoff();
       }
@@ -348,41 +496,208 @@ export class DistLockClient extends EventTarget {
   }
 
   /**
-   * Reopens a session with the old name after a reconnect. It is a *new* session: the
-   * old one's locks were released when its socket closed, and nothing is replayed.
+   * After a reconnect: resumes the suspended session (same session, same locks), or, if
+   * there is none or the server refuses (`SESSION_EXPIRED`), opens a *new* session with the
+   * old name, whose locks are none of the old one's. Nothing is replayed.
    */
-  #autoConnect(name) {
+  #reopen() {
     const ws = this.#connection.current;
-    this.#autoConnecting = this.#send(Action.CONNECT, { param: name, version: PROTOCOL_VERSION }, { sessionName: name, reconnected: true })
-      .then(() => {}, (error) => {
+    const name = this.#sessionName;
+    const reopening = (async () => {
+      try {
+        if (this.#state === SS.SUSPENDED) {
+          try {
+            await this.#send(Action.RESUME, { session: this.#session.session, resume: this.#secret }, {});
+            if (this.#state !== SS.EXPIRED) return;
+            // Resumed after its grace was over here: closed again (see #resumed); a new session follows.
+          } catch (error) {
+            if (ws !== this.#connection.current || !RESUME_REFUSED.includes(error?.code)) throw error;
+            this.#expire(LostReason.EXPIRED, error.code);
+          }
+        }
+        await this.#send(Action.CONNECT, this.#connectFields(name), { sessionName: name, reconnected: true });
+      } catch (error) {
         if (ws !== this.#connection.current) return; // already gone; its close scheduled the next attempt
         this.#emit('error', { error: new DistLockError(error.code ?? ClientCode.FAIL, `could not reopen session "${name}" after reconnecting: ${error.message}`, { cause: error }) });
         // A socket without the session the application expects helps nobody: try again later.
         this.#connection.abandon(4000, 'session could not be reopened');
-      })
-      .finally(() => {
-        this.#autoConnecting = null;
-        this.#requests.sessionChanged();
-      });
+      }
+    })();
+    this.#autoConnecting = reopening.finally(() => {
+      this.#autoConnecting = null;
+      this.#requests.sessionChanged();
+    });
   }
 
-  /** The socket is gone: rejects what was pending and reports held locks lost. */
+  /** The socket is gone: rejects what was pending; the session is suspended (grace) or ends. */
   #onClosed({ code, reason, wasClean, willReconnect, delayMs }) {
-    this.#session = null;
+    this.#stopPing();
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
       `the connection closed (${detail}) before the reply to ${entry.action}`));
-    this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
-    const lost = [...this.#held];
-    this.#held.clear();
-    for (const [lock, token] of lost) {
-      this.#emit('lost', { lock, token, reason: LostReason.DISCONNECTED });
+    const live = this.#state === SS.CONNECTED || this.#state === SS.RESUMED;
+    if (live && willReconnect && this.#secret !== null && this.#sessionName !== null) {
+      this.#suspend();
+    } else if (this.#state === SS.SUSPENDED && willReconnect) {
+      // a reconnect attempt failed: still suspended, while the grace period lasts
+    } else if (this.#session !== null) {
+      // No grace (or no reconnect): the server ends the session with its socket.
+      this.#expire(this.#state === SS.SUSPENDED ? LostReason.EXPIRED : LostReason.DISCONNECTED);
+    } else {
+      this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
+      this.#requests.wakeAll();
     }
     this.#emit('close', willReconnect
       ? { code, reason, wasClean, willReconnect, delayMs }
       : { code, reason, wasClean, willReconnect });
-    this.#requests.wakeAll();
     this.#requests.sessionChanged();
+  }
+
+  /** Connection lost, session in its grace period: keep everything, and count the grace down. */
+  #suspend() {
+    this.#moveSession(SS.SUSPENDED);
+    this.#endHistory();
+    // Counted from the last frame heard, not from when the loss was noticed: a silent
+    // connection may have been dead (and the server counting) for a while already.
+    const until = this.#lastHeard + this.#session.grace;
+    this.#graceTimer = setTimeout(() => this.#expire(LostReason.EXPIRED, 'grace'), Math.max(0, until - Date.now()));
+    this.#requests.suspended();
+    this.#emit('suspended', { session: this.#session.session, until, locks: [...this.#held.keys()] });
+  }
+
+  /**
+   * The session is gone without close(): every held lock is `lost` (`reason`), every queue
+   * place `cancelled`, request() waiters ask the next session. To `expired`, or to `idle`
+   * after disconnect().
+   */
+  #expire(reason, why = reason) {
+    const { session, name } = this.#session;
+    clearTimeout(this.#graceTimer);
+    this.#stopPing();
+    this.#endHistory();
+    this.#session = null;
+    this.#secret = null;
+    this.#store?.remove(name);
+    this.#unwantedGrants.settle();
+    const queued = [...this.#queued];
+    this.#queued.clear();
+    const lost = [...this.#held];
+    this.#held.clear();
+    this.#moveSession(this.#sessionName === null ? SS.IDLE : SS.EXPIRED);
+    for (const [lock, token] of lost) this.#emitLost({ lock, token, reason });
+    for (const lock of queued) this.#emit('cancelled', { lock, reason: 'session' });
+    this.#requests.wakeAll();
+    if (this.#state === SS.EXPIRED) {
+      this.#emit('expired', { session, reason: why, locks: lost.map(([lock]) => lock) });
+    }
+  }
+
+  /**
+   * A `resume` OK: the session is ours again. Its `locks` and `queued` say what it has now;
+   * what the client believed and the OK does not list is lost (held) or gone (queued), what
+   * the OK lists and the client did not know came from replies lost with the connection.
+   */
+  #resumed(reply, { sessionName, stored }) {
+    if (stored !== undefined) {
+      this.#session = { session: stored.session, name: sessionName, version: PROTOCOL_VERSION, grace: stored.grace ?? 0 };
+      this.#secret = stored.resume;
+      this.#sessionName = sessionName;
+    } else if (this.#state !== SS.SUSPENDED) {
+      // It came back after the client gave the session up (its grace was over here): the
+      // application was told every lock was lost, so make it true.
+      this.#send(Action.CLOSE, { param: sessionName ?? this.#sessionName }, { quiet: true }).catch(() => {});
+      return;
+    }
+    if (typeof reply.resume === 'string') this.#secret = reply.resume;
+    clearTimeout(this.#graceTimer);
+    const locks = reply.locks !== null && typeof reply.locks === 'object' ? reply.locks : {};
+    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued : []);
+    const history = { held: new Map(), queued: new Set() };
+    for (const [lock, token] of this.#held) {
+      if (locks[lock]?.token !== token) {
+        this.#held.delete(lock);
+        history.held.set(lock, token);
+      }
+    }
+    const granted = [];
+    const unknown = [];
+    for (const [lock, grant] of Object.entries(locks)) {
+      if (this.#held.get(lock) === grant.token) continue;
+      if (this.#queued.has(lock)) {
+        granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
+      } else {
+        this.#held.set(lock, grant.token);
+        if (stored === undefined && !this.#requests.wants(lock)) unknown.push(lock);
+      }
+    }
+    for (const lock of this.#queued) {
+      if (!queuedNow.has(lock) && !(lock in locks)) {
+        this.#queued.delete(lock);
+        history.queued.add(lock);
+      }
+    }
+    const strayQueued = [...queuedNow].filter((lock) => !this.#queued.has(lock));
+    for (const lock of strayQueued) this.#queued.add(lock);
+    this.#history = history;
+    this.#moveSession(SS.RESUMED);
+    this.#connection.resetBackoff();
+    if (stored === undefined) this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
+    // Its reply comes after the pushes the session missed: it ends the history window.
+    this.#ping();
+    const { session, name, version, grace } = this.#session;
+    this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    for (const grant of granted) this.#onGranted(grant);
+    // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
+    for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
+    if (stored === undefined) {
+      for (const lock of strayQueued) {
+        if (this.#requests.wants(lock)) continue;
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
+        this.cancel(lock).then(unwanted.forget, () => {});
+      }
+    }
+    this.#requests.sessionChanged();
+  }
+
+  /** The pushes the session missed are all in: what they did not explain is reported now. */
+  #endHistory() {
+    const history = this.#history;
+    if (history === null) return;
+    this.#history = null;
+    for (const [lock, token] of history.held) this.#emitLost({ lock, token, reason: LostReason.LOST });
+    for (const lock of history.queued) {
+      this.#emit('cancelled', { lock, reason: 'session' });
+    }
+    if (history.queued.size > 0) this.#requests.placesLost(history.queued);
+  }
+
+  /** (Re)starts the idle timer: `ping` after `#pingIntervalMs` without a frame from the server. */
+  #armPing() {
+    clearTimeout(this.#pingTimer);
+    if (this.#pingIntervalMs === false || this.#session?.version !== 2 || !this.#hasSession()) return;
+    this.#pingTimer = setTimeout(() => this.#ping(), this.#pingIntervalMs);
+    this.#pingTimer?.unref?.(); // in Node, an idle client does not keep the process alive by pinging
+  }
+
+  #stopPing() {
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+  }
+
+  /** Sends `ping`; no reply within `requestTimeoutMs` means the connection is dead: drop it (and suspend). */
+  #ping() {
+    const ws = this.#connection.current;
+    this.#send(Action.PING, {}, {}).catch((error) => {
+      if (error?.code === ClientCode.TIMEOUT && ws === this.#connection.current) {
+        this.#connection.abandon(4001, 'no reply to ping');
+      }
+    });
+  }
+
+  #emitLost(detail) {
+    this.#requests.lost(detail);
+    this.#emit('lost', detail);
   }
 
   // ---------------------------------------------------------------- requests and replies
@@ -397,6 +712,10 @@ export class DistLockClient extends EventTarget {
   #send(action, fields, meta) {
     if (!this.#connection.isOpen) {
       return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: not connected`));
+    }
+    if (this.#state === SS.SUSPENDED && action !== Action.RESUME) {
+      // A new socket, and the session not resumed on it yet: the server would not know it.
+      return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: the session is suspended (being resumed)`));
     }
     return this.#pending.send(action, fields, meta, (frame) => this.#connection.send(frame));
   }
@@ -413,6 +732,8 @@ export class DistLockClient extends EventTarget {
       this.#emit('error', { error: new DistLockError(ClientCode.BAD_REPLY, 'the server sent a frame that is not a JSON object') });
       return;
     }
+    this.#lastHeard = Date.now();
+    this.#armPing();
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);
       this.#requests.retry(lock);
@@ -421,12 +742,18 @@ export class DistLockClient extends EventTarget {
     }
     if (message.status === Status.LOST) {
       const lock = pushedLock(message);
-      const token = this.#held.get(lock);
+      let token = this.#held.get(lock);
+      if (token === undefined && this.#history !== null) {
+        // A missed push: for a lock the resume OK no longer listed (say why now), or for a
+        // grant made and lost while detached, which nobody knew of (nothing to say).
+        token = this.#history.held.get(lock);
+        if (!this.#history.held.delete(lock)) return;
+      }
       this.#held.delete(lock);
       const detail = { lock, token, reason: LostReason.LOST };
       if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
       if (typeof message.by === 'string') detail.by = message.by;
-      this.#emit('lost', detail);
+      this.#emitLost(detail);
       return;
     }
     if (message.status === Status.GRANTED) {
@@ -436,6 +763,10 @@ export class DistLockClient extends EventTarget {
     if (message.status === Status.CANCELLED) {
       const lock = pushedLock(message);
       const reason = typeof message.reason === 'string' ? message.reason : 'backend';
+      if (this.#history !== null && !this.#history.queued.delete(lock) && !this.#queued.has(lock)) {
+        return; // a missed push about a place the resume OK accounted for
+      }
+      this.#queued.delete(lock);
       if (!this.#unwantedGrants.settle(lock)) {
         this.#requests.cancelled(lock, reason, message);
       }
@@ -446,6 +777,7 @@ export class DistLockClient extends EventTarget {
     // not know yet (a later protocol version): ignoring it keeps replies matched correctly.
     const entry = this.#pending.take(message.id);
     if (entry !== undefined) {
+      this.#endHistory(); // a reply after a resume OK: the missed pushes came before it
       this.#onReply(entry, message);
     }
   }
@@ -468,24 +800,48 @@ export class DistLockClient extends EventTarget {
     }
     switch (entry.action) {
       case Action.CONNECT:
-        this.#sessionOpened(reply.session, entry.meta.sessionName, negotiatedVersion(reply), entry.meta.reconnected === true);
+        this.#sessionOpened(reply, entry.meta.sessionName, entry.meta.reconnected === true);
         entry.resolve(reply);
         return;
-      case Action.CLOSE:
+      case Action.RESUME:
+        this.#resumed(reply, entry.meta);
+        entry.resolve(reply);
+        return;
+      case Action.PING:
+        entry.resolve();
+        return;
+      case Action.CLOSE: {
+        if (entry.meta.quiet) {
+          entry.resolve();
+          return;
+        }
+        const name = this.#session?.name ?? this.#sessionName;
+        if (name !== null) this.#store?.remove(name);
         this.#session = null;
+        this.#secret = null;
         this.#sessionName = null;
-        this.#held.clear(); // released on purpose: no `lost`
+        clearTimeout(this.#graceTimer);
+        this.#stopPing();
+        this.#endHistory();
+        if (this.#state !== SS.IDLE) this.#moveSession(SS.IDLE);
+        const lost = [...this.#held];
+        this.#held.clear();
+        this.#queued.clear();
         this.#unwantedGrants.settle();
+        // Released on purpose, but whoever works under one of these locks must hear of it.
+        for (const [lock, token] of lost) this.#emitLost({ lock, token, reason: LostReason.CLOSED });
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
         return;
+      }
       case Action.UNLOCK:
       case Action.MUNLOCK:
         for (const name of entry.names) this.#held.delete(name);
         entry.resolve();
         return;
       case Action.CANCEL:
+        this.#queued.delete(entry.names[0]);
         entry.resolve();
         return;
       case Action.LOCK:
@@ -494,6 +850,7 @@ export class DistLockClient extends EventTarget {
           this.#releaseIfAbandoned(entry);
           entry.resolve({ status: Status.LOCKED, token: reply.token });
         } else if (reply.status === Status.QUEUED) {
+          this.#queued.add(entry.names[0]);
           this.#cancelIfAbandoned(entry);
           const queued = { status: Status.QUEUED, position: reply.position };
           if (reply.holder !== undefined) queued.holder = reply.holder;
@@ -554,6 +911,9 @@ export class DistLockClient extends EventTarget {
     const { token } = message;
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
+    if (held === token) return; // told already (a missed push the resume OK listed)
+    if (this.#history?.queued.has(lock)) return; // granted and lost while detached: the OK did not list it
+    this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }

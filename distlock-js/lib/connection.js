@@ -1,6 +1,7 @@
 import { ClientCode, describeClose } from './protocol.js';
 import { DistLockError } from './errors.js';
 import { reconnectDelay } from './backoff.js';
+import { urlSource } from './urls.js';
 
 /** `WebSocket.OPEN`, spelled out because an injected WebSocket class may not define it. */
 const WS_OPEN = 1;
@@ -9,9 +10,10 @@ const WS_OPEN = 1;
  * The states of a {@link Connection}, after OkHttp's `RealWebSocket`:
  *
  * - `IDLE`: no socket yet.
- * - `CONNECTING`: a socket is opening, within the open timeout. `reconnect` says whether it
- *   is an automatic attempt after a drop (a failure then schedules the next attempt; a
- *   first open that fails is the caller's to retry).
+ * - `CONNECTING`: a socket is opening, within the open timeout (which also covers a URL
+ *   function's promise, before there is a socket). `reconnect` says whether it is an
+ *   automatic attempt after a drop (a failure then schedules the next attempt; a first open
+ *   that fails is the caller's to retry).
  * - `OPEN`: the socket is open; requests may be sent.
  * - `CLOSING`: close() asked the socket to close and its close event has not come. The
  *   client has already let go of it (calls were rejected, `close` was emitted).
@@ -30,7 +32,9 @@ const WS_OPEN = 1;
  * | CONNECTING, OPEN | CLOSING | close() |
  * | CLOSING | CLOSED | the socket's close event, or the open timeout if it never comes |
  * | RECONNECT_WAIT | CLOSED | close() |
- * | RECONNECT_WAIT | RECONNECT_WAIT | a reconnect attempt whose WebSocket constructor throws |
+ *
+ * An attempt whose URL function or WebSocket constructor throws fails like a socket that
+ * did not open (CONNECTING to RECONNECT_WAIT or CLOSED).
  */
 export const ConnectionState = Object.freeze({
   IDLE: 'idle',
@@ -50,8 +54,7 @@ const TRANSITIONS = Object.freeze({
   [S.OPEN]: [S.CLOSING, S.CLOSED, S.RECONNECT_WAIT],
   [S.CLOSING]: [S.CONNECTING, S.CLOSED],
   [S.CLOSED]: [S.CONNECTING],
-  // A reconnect attempt whose WebSocket constructor throws waits again.
-  [S.RECONNECT_WAIT]: [S.CONNECTING, S.RECONNECT_WAIT, S.CLOSED],
+  [S.RECONNECT_WAIT]: [S.CONNECTING, S.CLOSED],
 });
 
 /**
@@ -68,7 +71,8 @@ const TRANSITIONS = Object.freeze({
  * the current one, so a stale socket's late events change nothing.
  */
 export class Connection {
-  #url;
+  /** Where each socket goes: see {@link urlSource}. */
+  #urls;
   #WebSocket;
   #openTimeoutMs;
   /** `false` for no reconnects, else `{initialDelayMs, maxDelayMs}`. */
@@ -87,12 +91,12 @@ export class Connection {
   #closes = 0;
 
   /**
-   * @param {{url: string, WebSocket: new (url: string) => any, openTimeoutMs: number,
+   * @param {{url: string | string[] | Function, WebSocket: new (url: string) => any, openTimeoutMs: number,
    *   backoff: false | {initialDelayMs: number, maxDelayMs: number},
    *   listener: {opened(reconnected: boolean): void, message(data: any): void, closed(detail: object): void}}} options
    */
   constructor({ url, WebSocket, openTimeoutMs, backoff, listener }) {
-    this.#url = url;
+    this.#urls = urlSource(url);
     this.#WebSocket = WebSocket;
     this.#openTimeoutMs = openTimeoutMs;
     this.#backoff = backoff;
@@ -118,18 +122,19 @@ export class Connection {
   /** Whether a frame can be sent now. */
   get isOpen() {
     const state = this.#state;
-    return state.name === S.OPEN && state.ws.readyState === WS_OPEN;
+    return state.name === S.OPEN && state.socket.ws.readyState === WS_OPEN;
   }
 
   /** The current socket (connecting or open), or null: compare it later to see if it is still current. */
   get current() {
-    return this.#isLive(this.#state.ws) ? this.#state.ws : null;
+    const { socket } = this.#state;
+    return this.#isLive(socket) ? socket.ws : null;
   }
 
   /** Sends a frame on the open socket; throws if it cannot. */
   send(frame) {
     if (this.#state.name !== S.OPEN) throw new Error(`the connection is ${this.#state.name}`);
-    this.#state.ws.send(frame);
+    this.#state.socket.ws.send(frame);
   }
 
   /** A session was opened: the next drop starts the backoff from the beginning. */
@@ -142,9 +147,9 @@ export class Connection {
     const state = this.#state;
     if (state.name === S.CONNECTING) return state.opening;
     if (state.name === S.OPEN) {
-      if (state.ws.readyState === WS_OPEN) return Promise.resolve();
+      if (state.socket.ws.readyState === WS_OPEN) return Promise.resolve();
       // Closing, and its close event is not here yet: let it go and start afresh.
-      this.#lose(state.ws, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
+      this.#lose(state.socket, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
     }
     return this.#connect();
   }
@@ -164,7 +169,8 @@ export class Connection {
     if (state.name !== S.CONNECTING && state.name !== S.OPEN) {
       return Promise.resolve(); // no socket, or one already closing
     }
-    const { ws, socket } = state;
+    const { socket } = state;
+    const { ws } = socket;
     let fallback;
     const closed = new Promise((resolve) => {
       socket.onClosed = () => {
@@ -175,7 +181,11 @@ export class Connection {
       };
       fallback = setTimeout(socket.onClosed, this.#openTimeoutMs);
     }).finally(() => clearTimeout(fallback));
-    this.#lose(ws, { code: 1000, reason: 'disconnect()', wasClean: true }, { reconnect: false, closing: true });
+    this.#lose(socket, { code: 1000, reason: 'disconnect()', wasClean: true }, { reconnect: false, closing: true });
+    if (ws === null) {
+      socket.onClosed(); // its URL was still being resolved: there is no socket to wait for
+      return closed;
+    }
     try {
       ws.close(1000, 'client disconnect');
     } catch {
@@ -189,10 +199,10 @@ export class Connection {
    * and closes it with `code`; a reconnect follows as after a drop.
    */
   abandon(code, reason) {
-    const ws = this.current;
-    if (ws === null) return;
-    this.#lose(ws, { code, reason, wasClean: false });
-    try { ws.close(code, reason); } catch { /* dropped anyway */ }
+    const { socket } = this.#state;
+    if (!this.#isLive(socket) || socket.ws === null) return;
+    this.#lose(socket, { code, reason, wasClean: false });
+    try { socket.ws.close(code, reason); } catch { /* dropped anyway */ }
   }
 
   // ---------------------------------------------------------------- transitions
@@ -205,26 +215,23 @@ export class Connection {
     this.#state = next;
   }
 
-  #isLive(ws) {
+  /** Whether `socket` (`{ws, onClosed}`, one per attempt) is the current one, connecting or open. */
+  #isLive(socket) {
     const state = this.#state;
-    return ws !== undefined && state.ws === ws && (state.name === S.CONNECTING || state.name === S.OPEN);
+    return socket !== undefined && state.socket === socket && (state.name === S.CONNECTING || state.name === S.OPEN);
   }
 
-  /** Creates a WebSocket: to CONNECTING (or, if the constructor throws during reconnects, the next wait). */
+  /**
+   * Starts an attempt: to CONNECTING, then creates the WebSocket once its URL is known (at
+   * once, unless the URL function returned a promise). A URL function that throws, or a
+   * WebSocket constructor that throws, fails the attempt like a socket that did not open.
+   */
   #connect() {
     const from = this.#state;
     const reconnect = this.reconnecting;
     if (from.name === S.RECONNECT_WAIT) clearTimeout(from.timer);
-    let ws;
-    try {
-      ws = new this.#WebSocket(this.#url);
-    } catch (error) {
-      if (reconnect) this.#waitToReconnect();
-      return Promise.reject(new DistLockError(ClientCode.DISCONNECTED,
-        `cannot open a WebSocket to ${this.#url}: ${error?.message ?? error}`, { cause: error }));
-    }
-    const socket = { ws, onClosed: null };
-    const state = { name: S.CONNECTING, ws, socket, reconnect, opening: null, resolveOpening: null, rejectOpening: null, openTimer: null };
+    const socket = { ws: null, onClosed: null };
+    const state = { name: S.CONNECTING, socket, reconnect, opening: null, resolveOpening: null, rejectOpening: null, openTimer: null };
     state.opening = new Promise((resolve, reject) => {
       state.resolveOpening = resolve;
       state.rejectOpening = reject;
@@ -232,30 +239,61 @@ export class Connection {
     state.opening.catch(() => {}); // a reconnect attempt has nobody awaiting it; its failure is a `close` event
     this.#moveTo(state);
     state.openTimer = setTimeout(() => {
-      this.#lose(ws, { code: 1006, reason: 'open timed out', wasClean: false },
+      this.#lose(socket, { code: 1006, reason: 'open timed out', wasClean: false },
         { openError: new DistLockError(ClientCode.TIMEOUT, `the WebSocket did not open within ${this.#openTimeoutMs} ms`) });
-      try { ws.close(); } catch { /* it is being dropped anyway */ }
+      try { socket.ws?.close(); } catch { /* it is being dropped anyway */ }
     }, this.#openTimeoutMs);
-    ws.onopen = () => this.#opened(ws);
+    let url;
+    try {
+      url = this.#urls.next(reconnect);
+    } catch (error) {
+      this.#cannotOpen(socket, 'the url function failed', error);
+      return state.opening;
+    }
+    if (typeof url === 'string') {
+      this.#createSocket(socket, url);
+    } else {
+      url.then((resolved) => {
+        if (this.#isLive(socket)) this.#createSocket(socket, resolved);
+      }, (error) => this.#cannotOpen(socket, 'the url function failed', error));
+    }
+    return state.opening;
+  }
+
+  #createSocket(socket, url) {
+    let ws;
+    try {
+      ws = new this.#WebSocket(url);
+    } catch (error) {
+      this.#cannotOpen(socket, `cannot open a WebSocket to ${url}`, error);
+      return;
+    }
+    socket.ws = ws;
+    ws.onopen = () => this.#opened(socket);
     ws.onmessage = (event) => {
-      if (this.#isLive(ws)) this.#listener.message(event.data);
+      if (this.#isLive(socket)) this.#listener.message(event.data);
     };
     ws.onclose = (event) => {
       socket.onClosed?.();
-      this.#lose(ws, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
+      this.#lose(socket, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
     };
     // The close event that follows an error says all we can know (browsers hide the cause).
     // Having a handler also keeps Node's "ws" from throwing on an unhandled 'error'.
     ws.onerror = () => {};
-    return state.opening;
+  }
+
+  /** An attempt failed before it had a socket. */
+  #cannotOpen(socket, what, error) {
+    this.#lose(socket, { code: 1006, reason: what, wasClean: false },
+      { openError: new DistLockError(ClientCode.DISCONNECTED, `${what}: ${error?.message ?? error}`, { cause: error }) });
   }
 
   /** CONNECTING to OPEN. */
-  #opened(ws) {
+  #opened(socket) {
     const state = this.#state;
-    if (state.name !== S.CONNECTING || state.ws !== ws) return;
+    if (state.name !== S.CONNECTING || state.socket !== socket) return;
     clearTimeout(state.openTimer);
-    this.#moveTo({ name: S.OPEN, ws, socket: state.socket });
+    this.#moveTo({ name: S.OPEN, socket });
     this.#listener.opened(state.reconnect);
     state.resolveOpening();
   }
@@ -265,12 +303,13 @@ export class Connection {
    * attempt) and reconnects are on, else to CLOSED (CLOSING for close()). Runs once per
    * socket; later calls for it do nothing.
    */
-  #lose(ws, { code, reason, wasClean }, { reconnect = true, openError = null, closing = false } = {}) {
-    if (!this.#isLive(ws)) return;
+  #lose(socket, { code, reason, wasClean }, { reconnect = true, openError = null, closing = false } = {}) {
+    if (!this.#isLive(socket)) return;
     const state = this.#state;
     const opened = state.name === S.OPEN;
     clearTimeout(state.openTimer);
-    ws.onopen = ws.onmessage = null;
+    if (socket.ws !== null) socket.ws.onopen = socket.ws.onmessage = null;
+    if (!opened) this.#urls.failed(); // try the next URL, if there are several
     this.#closes++;
     const willReconnect = reconnect && this.#backoff !== false && (opened || state.reconnect);
     let delayMs;
@@ -278,7 +317,7 @@ export class Connection {
       delayMs = this.#waitToReconnect();
     } else {
       this.#attempt = 0;
-      this.#moveTo(closing ? { name: S.CLOSING, ws, socket: state.socket } : { name: S.CLOSED });
+      this.#moveTo(closing ? { name: S.CLOSING, socket } : { name: S.CLOSED });
     }
     if (!opened) {
       state.rejectOpening(openError ?? new DistLockError(ClientCode.DISCONNECTED,

@@ -9,7 +9,9 @@ import { ClientCode } from './protocol.js';
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for),
  * `BAD_REPLY` (the server sent something this client cannot read), `NOT_SUPPORTED` (the
  * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
- * lock's queue without the lock; `reason` says why: `timeout` or `backend`).
+ * lock's queue without the lock; `reason` says why: `timeout` or `backend`), `LOST` (a
+ * request()'s lock was lost while its callback ran; `lost` says how), `ALREADY_HELD` (a
+ * request() for a lock the session holds through lock()).
  */
 export class DistLockError extends Error {
   /**
@@ -30,6 +32,10 @@ export class DistLockError extends Error {
     if (details.reason !== undefined) {
       /** For `CANCELLED`: why the request left the queue (`timeout`, `backend`). */
       this.reason = details.reason;
+    }
+    if (details.lost !== undefined) {
+      /** For `LOST`: the `lost` event's detail (`lock`, `token`, `reason`, `cause`, `by`). */
+      this.lost = details.lost;
     }
   }
 }

@@ -16,6 +16,10 @@ export const Action = Object.freeze({
   MUNLOCK: 'munlock',
   /** Version 2: leave a lock's queue. */
   CANCEL: 'cancel',
+  /** Version 2: take a session over on a new connection, within its grace period. */
+  RESUME: 'resume',
+  /** Version 2: answered `OK`, touches nothing; proves the connection is alive. */
+  PING: 'ping',
 });
 
 /**
@@ -58,6 +62,8 @@ export const FailCode = Object.freeze({
   INTERNAL: 'INTERNAL',
   /** Version 2: `cancel` for a lock the session does not queue for. */
   NOT_QUEUED: 'NOT_QUEUED',
+  /** Version 2: `resume` of an unknown session, with a wrong secret, or after its grace. */
+  SESSION_EXPIRED: 'SESSION_EXPIRED',
 });
 
 /**
@@ -78,12 +84,22 @@ export const ClientCode = Object.freeze({
   FAIL: 'FAIL',
   NOT_SUPPORTED: 'NOT_SUPPORTED',
   CANCELLED: 'CANCELLED',
+  /** A request() whose lock was lost while its callback ran (`error.lost` is the `lost` event's detail). */
+  LOST: 'LOST',
+  /** A request() for a lock this session holds through lock(): it is the application's, not request()'s. */
+  ALREADY_HELD: 'ALREADY_HELD',
 });
 
-/** Why a `lost` event fired: the server pushed `LOST`, or the connection closed. */
+/**
+ * Why a `lost` event fired: the server pushed `LOST`; the connection closed and the session
+ * ended with it (no grace); the session expired (its grace passed, or the server refused to
+ * resume it); close() ended the session.
+ */
 export const LostReason = Object.freeze({
   LOST: 'LOST',
   DISCONNECTED: 'DISCONNECTED',
+  EXPIRED: 'EXPIRED',
+  CLOSED: 'CLOSED',
 });
 
 /** The statuses that answer each action, besides `FAIL`. Anything else is a `BAD_REPLY`. */
@@ -95,6 +111,8 @@ export const REPLY_STATUSES = Object.freeze({
   [Action.LOCK]: [Status.LOCKED, Status.WAIT, Status.QUEUED],
   [Action.MLOCK]: [Status.LOCKED, Status.WAIT],
   [Action.CANCEL]: [Status.OK],
+  [Action.RESUME]: [Status.OK],
+  [Action.PING]: [Status.OK],
 });
 
 /** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */

@@ -38,6 +38,8 @@ export class LockRequests {
   #queueWatchers = new QueueWatchers();
   /** request() calls waiting for a session (during connect() or a reconnect). */
   #sessionWaiters = new Set();
+  /** The grants whose callbacks run: lock name to `{token, controller}` (`lock.signal` is the controller's). */
+  #running = new Map();
 
   constructor(host) {
     this.#host = host;
@@ -67,6 +69,28 @@ export class LockRequests {
   wakeAll() {
     this.#retryWatchers.wakeAll();
     this.#queueWatchers.deliverAll({ kind: 'closed' });
+  }
+
+  /**
+   * The connection is lost but the session is kept (its grace period): requests queued on the
+   * server keep their places and go on waiting; those waiting for a `RETRY` ask again once
+   * the session is back.
+   */
+  suspended() {
+    this.#retryWatchers.wakeAll();
+  }
+
+  /** The resumed session no longer queues for these names: their waiters ask again. */
+  placesLost(names) {
+    for (const name of names) this.#queueWatchers.deliver(name, { kind: 'closed' });
+  }
+
+  /** A `lost` event: a callback running with that grant has its `signal` aborted. */
+  lost(detail) {
+    const running = this.#running.get(detail.lock);
+    if (running === undefined || (detail.token !== undefined && detail.token !== running.token)) return;
+    const why = detail.cause === undefined ? detail.reason : `${detail.reason}: ${detail.cause}${detail.by === undefined ? '' : ` by ${detail.by}`}`;
+    running.controller.abort(new DistLockError(ClientCode.LOST, `the lock "${detail.lock}" was lost (${why})`, { lost: detail }));
   }
 
   /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
@@ -107,7 +131,9 @@ export class LockRequests {
       throw abortReason(signal);
     }
     if (ifAvailable && this.#queues.has(name)) {
-      // Held or awaited by another request() of this client: not available, as in Web Locks.
+      // Held or awaited by another request() of this client: not available, as in Web Locks,
+      // which never calls back before request() has returned.
+      await null;
       return callback(null);
     }
 
@@ -126,27 +152,72 @@ export class LockRequests {
       return callback(null);
     }
 
+    const controller = new AbortController();
+    this.#running.set(name, { token, controller });
     let outcome;
     try {
-      outcome = { value: await callback(Object.freeze({ name, mode, token })) };
+      outcome = { value: await callback(Object.freeze({ name, mode, token, signal: controller.signal })) };
     } catch (error) {
       outcome = { error };
-    }
-    let releaseError = null;
-    try {
-      await this.#releaseAfterCallback(name, token);
-    } catch (error) {
-      releaseError = error;
     } finally {
-      slot.release();
+      this.#running.delete(name);
+    }
+    const releaseError = await this.#releaseAfterCallback(name, token, slot);
+    if (controller.signal.aborted) {
+      throw controller.signal.reason; // lost while the callback ran: whatever it did, it did without the lock
     }
     if ('error' in outcome) {
-      throw outcome.error; // the callback's failure is what the caller needs to see
+      throw outcome.error; // the callback's failure is what the caller needs to see (an unlock failure is an `error` event)
     }
     if (releaseError !== null) {
       throw releaseError;
     }
     return outcome.value;
+  }
+
+  /**
+   * Releases the lock after a callback, and the slot with it. Resolves with null once
+   * released, or with the error of a first attempt that failed: then the lock is still held,
+   * so the slot stays taken (no other request() of this client may be handed the lock) and
+   * the unlock is tried again until it is released or no longer this session's. While the
+   * session is suspended it waits for the resume (or the expiry) instead.
+   */
+  async #releaseAfterCallback(name, token, slot) {
+    let failure;
+    try {
+      await this.#release(name, token);
+      slot.release();
+      return null;
+    } catch (error) {
+      failure = error;
+    }
+    const retrying = this.#keepReleasing(name, token, failure).finally(slot.release);
+    if (isConnectionLoss(failure)) {
+      await retrying; // the session is suspended: released after the resume, or gone with the session
+      return null;
+    }
+    return failure;
+  }
+
+  async #keepReleasing(name, token, failure) {
+    for (;;) {
+      if (!isConnectionLoss(failure)) {
+        this.#host.reportError(failure);
+        await delay(this.#host.requestTimeoutMs);
+      }
+      if (this.#host.heldToken(name) !== token) return;
+      try {
+        await this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED);
+      } catch {
+        return; // no session is coming: the lock went with the last one
+      }
+      try {
+        await this.#release(name, token);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
   }
 
   /**
@@ -158,6 +229,7 @@ export class LockRequests {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
+    let asked = false;
     try {
       await interruptible(attempt, slot.turn);
       for (;;) {
@@ -165,6 +237,18 @@ export class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
+        if (!asked && this.#host.heldToken(name) !== undefined) {
+          // Held by this session through lock(): the application's, and request() would
+          // release it after the callback. (After a first ask, a held lock is this request's
+          // own grant, told by a resume.)
+          if (how.ifAvailable) {
+            slot.release();
+            return null;
+          }
+          throw new DistLockError(ClientCode.ALREADY_HELD,
+            `"${name}" is held by this session through lock(): unlock() it before request()`);
+        }
+        asked = true;
 
         const answer = this.#host.version() >= 2
           ? await this.#askQueue(name, slot, attempt, how)
@@ -273,7 +357,7 @@ export class LockRequests {
     const events = queue.drain();
     const grant = events.find((event) => event.kind === 'granted');
     if (grant !== undefined) {
-      await this.#releaseAfterCallback(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      await this.#release(name, grant.detail.token).catch((error) => this.#host.reportError(error));
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
@@ -286,7 +370,9 @@ export class LockRequests {
         // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
         await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
       } else if (isConnectionLoss(error)) {
-        unwanted.forget(); // the session and its queue place are gone
+        // The session and its queue place are gone, unless the session is suspended: then the
+        // mark stays for a grant the resume tells of.
+        if (!this.#host.suspended()) unwanted.forget();
       } else {
         this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
       }
@@ -312,29 +398,28 @@ export class LockRequests {
   async #tokenUnlessCancelled(name, attempt, token) {
     if (attempt.cancelled) {
       // Aborted while the request was in flight: nobody will use this lock.
-      await this.#releaseAfterCallback(name, token).catch((error) => this.#host.reportError(error));
+      await this.#release(name, token).catch((error) => this.#host.reportError(error));
       throw attempt.reason;
     }
     return token;
   }
 
   /**
-   * Unlocks after a callback, unless the lock is no longer this session's under this token
-   * (lost, disconnected, closed, or unlocked by the application): unlocking then would at
-   * best fail and at worst release a newer grant.
+   * Unlocks, unless the lock is no longer this session's under this token (lost, expired,
+   * closed, or unlocked by the application): unlocking then would at best fail and at worst
+   * release a newer grant. A connection lost meanwhile is a failure only if the lock is still
+   * held (the session is suspended).
    */
-  async #releaseAfterCallback(name, token) {
+  async #release(name, token) {
     if (this.#host.heldToken(name) !== token) {
       return;
     }
     try {
       await this.#host.unlock(name);
     } catch (error) {
-      // These all mean the lock is not held any more, which is what we wanted.
-      const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
-      if (!(error instanceof DistLockError) || !gone.includes(error.code)) {
-        throw error;
-      }
+      const gone = error instanceof DistLockError
+        && (error.code === FailCode.NOT_OWNER || (isConnectionLoss(error) && this.#host.heldToken(name) !== token));
+      if (!gone) throw error;
     }
   }
 
@@ -358,6 +443,10 @@ export class LockRequests {
       this.#sessionWaiters.delete(waiter);
     }
   }
+}
+
+function delay(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
 }
 
 /** Resolves when `promise` does, or after `ms`, whichever is first. */

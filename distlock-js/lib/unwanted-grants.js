@@ -15,7 +15,9 @@ export class UnwantedGrants {
   /**
    * Marks the queued request `requestId` for `name` as unwanted.
    *
-   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {number | undefined} requestId the `id` of the `lock` request that queued;
+   *   undefined when it is not known (a place a resumed session listed that nobody asked for
+   *   in it): then the mark is met by the lock name alone
    * @param {string} name the lock name
    * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
    * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
@@ -24,6 +26,7 @@ export class UnwantedGrants {
   mark(requestId, name, keep) {
     let settle;
     const settled = new Promise((resolve) => { settle = resolve; });
+    requestId ??= Symbol(name);
     this.#marks.set(requestId, { name, keep, settle });
     const forget = () => {
       if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
@@ -39,7 +42,9 @@ export class UnwantedGrants {
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
   take(requestId, name) {
-    const id = requestId ?? this.#idFor(name);
+    const id = requestId !== undefined && this.#marks.has(requestId)
+      ? requestId
+      : this.#idFor(name, requestId === undefined);
     const mark = this.#marks.get(id);
     if (mark !== undefined) this.#marks.delete(id);
     return mark;
@@ -58,9 +63,10 @@ export class UnwantedGrants {
     return found;
   }
 
-  #idFor(name) {
+  /** A mark for `name`: any (`any`), or only one made without a request id. */
+  #idFor(name, any) {
     for (const [id, mark] of this.#marks) {
-      if (mark.name === name) return id;
+      if (mark.name === name && (any || typeof id === 'symbol')) return id;
     }
     return undefined;
   }

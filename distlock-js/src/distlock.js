@@ -7,11 +7,13 @@
  * The wire protocol (versions 1 and 2) is the contract; this file only speaks it. The facts
  * of that protocol that shape everything below:
  *
- * - A lock is owned by a *session*, and a session lives exactly as long as its WebSocket.
- *   When the socket drops, the server releases every lock of the session (and its places
- *   in queues). So this client never queues commands while disconnected and never replays
- *   them after a reconnect: it rejects what was pending, reports every held lock as
- *   `lost`, opens a new session and lets the application decide what to lock again.
+ * - A lock is owned by a *session*. Without a grace period a session lives exactly as long
+ *   as its WebSocket: when the socket drops, the server releases every lock of the session
+ *   (and its places in queues). With one (version 2, `grace`), the session outlives the drop
+ *   for that long and the client `resume`s it on a new connection (`suspended`, then
+ *   `resumed`, or `expired`). Either way this client never queues commands while
+ *   disconnected and never replays them: it rejects what was pending, reports every lock it
+ *   can no longer vouch for as `lost`, and lets the application decide what to lock again.
  * - `lock` never blocks: the answer is `LOCKED` or `WAIT`, and after `WAIT` the server pushes
  *   one `RETRY` when the lock becomes free. `request()` turns that into "wait, run, release".
  * - `connect` asks for version 2. A version 2 server says so in its reply, and then also
@@ -48,6 +50,10 @@ const Action = Object.freeze({
   MUNLOCK: 'munlock',
   /** Version 2: leave a lock's queue. */
   CANCEL: 'cancel',
+  /** Version 2: take a session over on a new connection, within its grace period. */
+  RESUME: 'resume',
+  /** Version 2: answered `OK`, touches nothing; proves the connection is alive. */
+  PING: 'ping',
 });
 
 /**
@@ -90,6 +96,8 @@ const FailCode = Object.freeze({
   INTERNAL: 'INTERNAL',
   /** Version 2: `cancel` for a lock the session does not queue for. */
   NOT_QUEUED: 'NOT_QUEUED',
+  /** Version 2: `resume` of an unknown session, with a wrong secret, or after its grace. */
+  SESSION_EXPIRED: 'SESSION_EXPIRED',
 });
 
 /**
@@ -110,12 +118,22 @@ const ClientCode = Object.freeze({
   FAIL: 'FAIL',
   NOT_SUPPORTED: 'NOT_SUPPORTED',
   CANCELLED: 'CANCELLED',
+  /** A request() whose lock was lost while its callback ran (`error.lost` is the `lost` event's detail). */
+  LOST: 'LOST',
+  /** A request() for a lock this session holds through lock(): it is the application's, not request()'s. */
+  ALREADY_HELD: 'ALREADY_HELD',
 });
 
-/** Why a `lost` event fired: the server pushed `LOST`, or the connection closed. */
+/**
+ * Why a `lost` event fired: the server pushed `LOST`; the connection closed and the session
+ * ended with it (no grace); the session expired (its grace passed, or the server refused to
+ * resume it); close() ended the session.
+ */
 const LostReason = Object.freeze({
   LOST: 'LOST',
   DISCONNECTED: 'DISCONNECTED',
+  EXPIRED: 'EXPIRED',
+  CLOSED: 'CLOSED',
 });
 
 /** The statuses that answer each action, besides `FAIL`. Anything else is a `BAD_REPLY`. */
@@ -127,6 +145,8 @@ const REPLY_STATUSES = Object.freeze({
   [Action.LOCK]: [Status.LOCKED, Status.WAIT, Status.QUEUED],
   [Action.MLOCK]: [Status.LOCKED, Status.WAIT],
   [Action.CANCEL]: [Status.OK],
+  [Action.RESUME]: [Status.OK],
+  [Action.PING]: [Status.OK],
 });
 
 /** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
@@ -158,7 +178,9 @@ function describeClose(code, reason) {
  * was pending), `NOT_CONNECTED` (no open connection, or no session to wait for),
  * `BAD_REPLY` (the server sent something this client cannot read), `NOT_SUPPORTED` (the
  * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
- * lock's queue without the lock; `reason` says why: `timeout` or `backend`).
+ * lock's queue without the lock; `reason` says why: `timeout` or `backend`), `LOST` (a
+ * request()'s lock was lost while its callback ran; `lost` says how), `ALREADY_HELD` (a
+ * request() for a lock the session holds through lock()).
  */
 class DistLockError extends Error {
   /**
@@ -179,6 +201,10 @@ class DistLockError extends Error {
     if (details.reason !== undefined) {
       /** For `CANCELLED`: why the request left the queue (`timeout`, `backend`). */
       this.reason = details.reason;
+    }
+    if (details.lost !== undefined) {
+      /** For `LOST`: the `lost` event's detail (`lock`, `token`, `reason`, `cause`, `by`). */
+      this.lost = details.lost;
     }
   }
 }
@@ -271,7 +297,9 @@ class UnwantedGrants {
   /**
    * Marks the queued request `requestId` for `name` as unwanted.
    *
-   * @param {number} requestId the `id` of the `lock` request that queued
+   * @param {number | undefined} requestId the `id` of the `lock` request that queued;
+   *   undefined when it is not known (a place a resumed session listed that nobody asked for
+   *   in it): then the mark is met by the lock name alone
    * @param {string} name the lock name
    * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
    * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
@@ -280,6 +308,7 @@ class UnwantedGrants {
   mark(requestId, name, keep) {
     let settle;
     const settled = new Promise((resolve) => { settle = resolve; });
+    requestId ??= Symbol(name);
     this.#marks.set(requestId, { name, keep, settle });
     const forget = () => {
       if (this.#marks.get(requestId)?.settle === settle) this.#marks.delete(requestId);
@@ -295,7 +324,9 @@ class UnwantedGrants {
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
   take(requestId, name) {
-    const id = requestId ?? this.#idFor(name);
+    const id = requestId !== undefined && this.#marks.has(requestId)
+      ? requestId
+      : this.#idFor(name, requestId === undefined);
     const mark = this.#marks.get(id);
     if (mark !== undefined) this.#marks.delete(id);
     return mark;
@@ -314,9 +345,10 @@ class UnwantedGrants {
     return found;
   }
 
-  #idFor(name) {
+  /** A mark for `name`: any (`any`), or only one made without a request id. */
+  #idFor(name, any) {
     for (const [id, mark] of this.#marks) {
-      if (mark.name === name) return id;
+      if (mark.name === name && (any || typeof id === 'symbol')) return id;
     }
     return undefined;
   }
@@ -358,6 +390,45 @@ function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt) {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
+/**
+ * Where the next WebSocket goes: one URL, several (the nodes of a multi-node deployment), or
+ * a function the client calls before every socket (so that a URL carrying an auth token can
+ * be refreshed between reconnects).
+ *
+ * With several URLs the client stays on the one that last opened, and moves to the next one
+ * (round robin) when a socket fails to open: a dead node is skipped at the next attempt, and
+ * a blip does not move a healthy session. A session that survives a dropped connection can
+ * be resumed on any node, so moving is always safe.
+ *
+ * @param {string | URL | ReadonlyArray<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} spec
+ * @returns {{next(reconnect: boolean): string | Promise<string>, failed(): void}}
+ */
+function urlSource(spec) {
+  if (typeof spec === 'function') {
+    return {
+      next: (reconnect) => {
+        const url = spec({ reconnect });
+        return typeof url?.then === 'function' ? Promise.resolve(url).then(checkedUrl) : checkedUrl(url);
+      },
+      failed: () => {},
+    };
+  }
+  const urls = (Array.isArray(spec) ? spec : [spec]).map(checkedUrl);
+  if (urls.length === 0) throw new TypeError('url: the list of URLs is empty');
+  let index = 0;
+  return {
+    next: () => urls[index],
+    failed: () => { index = (index + 1) % urls.length; },
+  };
+}
+
+function checkedUrl(url) {
+  if (typeof url !== 'string' && !(url instanceof URL)) {
+    throw new TypeError(`url must be a string or a URL, was ${typeof url}`);
+  }
+  return String(url);
+}
+
 /** `WebSocket.OPEN`, spelled out because an injected WebSocket class may not define it. */
 const WS_OPEN = 1;
 
@@ -365,9 +436,10 @@ const WS_OPEN = 1;
  * The states of a {@link Connection}, after OkHttp's `RealWebSocket`:
  *
  * - `IDLE`: no socket yet.
- * - `CONNECTING`: a socket is opening, within the open timeout. `reconnect` says whether it
- *   is an automatic attempt after a drop (a failure then schedules the next attempt; a
- *   first open that fails is the caller's to retry).
+ * - `CONNECTING`: a socket is opening, within the open timeout (which also covers a URL
+ *   function's promise, before there is a socket). `reconnect` says whether it is an
+ *   automatic attempt after a drop (a failure then schedules the next attempt; a first open
+ *   that fails is the caller's to retry).
  * - `OPEN`: the socket is open; requests may be sent.
  * - `CLOSING`: close() asked the socket to close and its close event has not come. The
  *   client has already let go of it (calls were rejected, `close` was emitted).
@@ -386,7 +458,9 @@ const WS_OPEN = 1;
  * | CONNECTING, OPEN | CLOSING | close() |
  * | CLOSING | CLOSED | the socket's close event, or the open timeout if it never comes |
  * | RECONNECT_WAIT | CLOSED | close() |
- * | RECONNECT_WAIT | RECONNECT_WAIT | a reconnect attempt whose WebSocket constructor throws |
+ *
+ * An attempt whose URL function or WebSocket constructor throws fails like a socket that
+ * did not open (CONNECTING to RECONNECT_WAIT or CLOSED).
  */
 const ConnectionState = Object.freeze({
   IDLE: 'idle',
@@ -406,8 +480,7 @@ const TRANSITIONS = Object.freeze({
   [S.OPEN]: [S.CLOSING, S.CLOSED, S.RECONNECT_WAIT],
   [S.CLOSING]: [S.CONNECTING, S.CLOSED],
   [S.CLOSED]: [S.CONNECTING],
-  // A reconnect attempt whose WebSocket constructor throws waits again.
-  [S.RECONNECT_WAIT]: [S.CONNECTING, S.RECONNECT_WAIT, S.CLOSED],
+  [S.RECONNECT_WAIT]: [S.CONNECTING, S.CLOSED],
 });
 
 /**
@@ -424,7 +497,8 @@ const TRANSITIONS = Object.freeze({
  * the current one, so a stale socket's late events change nothing.
  */
 class Connection {
-  #url;
+  /** Where each socket goes: see {@link urlSource}. */
+  #urls;
   #WebSocket;
   #openTimeoutMs;
   /** `false` for no reconnects, else `{initialDelayMs, maxDelayMs}`. */
@@ -443,12 +517,12 @@ class Connection {
   #closes = 0;
 
   /**
-   * @param {{url: string, WebSocket: new (url: string) => any, openTimeoutMs: number,
+   * @param {{url: string | string[] | Function, WebSocket: new (url: string) => any, openTimeoutMs: number,
    *   backoff: false | {initialDelayMs: number, maxDelayMs: number},
    *   listener: {opened(reconnected: boolean): void, message(data: any): void, closed(detail: object): void}}} options
    */
   constructor({ url, WebSocket, openTimeoutMs, backoff, listener }) {
-    this.#url = url;
+    this.#urls = urlSource(url);
     this.#WebSocket = WebSocket;
     this.#openTimeoutMs = openTimeoutMs;
     this.#backoff = backoff;
@@ -474,18 +548,19 @@ class Connection {
   /** Whether a frame can be sent now. */
   get isOpen() {
     const state = this.#state;
-    return state.name === S.OPEN && state.ws.readyState === WS_OPEN;
+    return state.name === S.OPEN && state.socket.ws.readyState === WS_OPEN;
   }
 
   /** The current socket (connecting or open), or null: compare it later to see if it is still current. */
   get current() {
-    return this.#isLive(this.#state.ws) ? this.#state.ws : null;
+    const { socket } = this.#state;
+    return this.#isLive(socket) ? socket.ws : null;
   }
 
   /** Sends a frame on the open socket; throws if it cannot. */
   send(frame) {
     if (this.#state.name !== S.OPEN) throw new Error(`the connection is ${this.#state.name}`);
-    this.#state.ws.send(frame);
+    this.#state.socket.ws.send(frame);
   }
 
   /** A session was opened: the next drop starts the backoff from the beginning. */
@@ -498,9 +573,9 @@ class Connection {
     const state = this.#state;
     if (state.name === S.CONNECTING) return state.opening;
     if (state.name === S.OPEN) {
-      if (state.ws.readyState === WS_OPEN) return Promise.resolve();
+      if (state.socket.ws.readyState === WS_OPEN) return Promise.resolve();
       // Closing, and its close event is not here yet: let it go and start afresh.
-      this.#lose(state.ws, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
+      this.#lose(state.socket, { code: 1006, reason: 'closing', wasClean: false }, { reconnect: false });
     }
     return this.#connect();
   }
@@ -520,7 +595,8 @@ class Connection {
     if (state.name !== S.CONNECTING && state.name !== S.OPEN) {
       return Promise.resolve(); // no socket, or one already closing
     }
-    const { ws, socket } = state;
+    const { socket } = state;
+    const { ws } = socket;
     let fallback;
     const closed = new Promise((resolve) => {
       socket.onClosed = () => {
@@ -531,7 +607,11 @@ class Connection {
       };
       fallback = setTimeout(socket.onClosed, this.#openTimeoutMs);
     }).finally(() => clearTimeout(fallback));
-    this.#lose(ws, { code: 1000, reason: 'disconnect()', wasClean: true }, { reconnect: false, closing: true });
+    this.#lose(socket, { code: 1000, reason: 'disconnect()', wasClean: true }, { reconnect: false, closing: true });
+    if (ws === null) {
+      socket.onClosed(); // its URL was still being resolved: there is no socket to wait for
+      return closed;
+    }
     try {
       ws.close(1000, 'client disconnect');
     } catch {
@@ -545,10 +625,10 @@ class Connection {
    * and closes it with `code`; a reconnect follows as after a drop.
    */
   abandon(code, reason) {
-    const ws = this.current;
-    if (ws === null) return;
-    this.#lose(ws, { code, reason, wasClean: false });
-    try { ws.close(code, reason); } catch { /* dropped anyway */ }
+    const { socket } = this.#state;
+    if (!this.#isLive(socket) || socket.ws === null) return;
+    this.#lose(socket, { code, reason, wasClean: false });
+    try { socket.ws.close(code, reason); } catch { /* dropped anyway */ }
   }
 
   // ---------------------------------------------------------------- transitions
@@ -561,26 +641,23 @@ class Connection {
     this.#state = next;
   }
 
-  #isLive(ws) {
+  /** Whether `socket` (`{ws, onClosed}`, one per attempt) is the current one, connecting or open. */
+  #isLive(socket) {
     const state = this.#state;
-    return ws !== undefined && state.ws === ws && (state.name === S.CONNECTING || state.name === S.OPEN);
+    return socket !== undefined && state.socket === socket && (state.name === S.CONNECTING || state.name === S.OPEN);
   }
 
-  /** Creates a WebSocket: to CONNECTING (or, if the constructor throws during reconnects, the next wait). */
+  /**
+   * Starts an attempt: to CONNECTING, then creates the WebSocket once its URL is known (at
+   * once, unless the URL function returned a promise). A URL function that throws, or a
+   * WebSocket constructor that throws, fails the attempt like a socket that did not open.
+   */
   #connect() {
     const from = this.#state;
     const reconnect = this.reconnecting;
     if (from.name === S.RECONNECT_WAIT) clearTimeout(from.timer);
-    let ws;
-    try {
-      ws = new this.#WebSocket(this.#url);
-    } catch (error) {
-      if (reconnect) this.#waitToReconnect();
-      return Promise.reject(new DistLockError(ClientCode.DISCONNECTED,
-        `cannot open a WebSocket to ${this.#url}: ${error?.message ?? error}`, { cause: error }));
-    }
-    const socket = { ws, onClosed: null };
-    const state = { name: S.CONNECTING, ws, socket, reconnect, opening: null, resolveOpening: null, rejectOpening: null, openTimer: null };
+    const socket = { ws: null, onClosed: null };
+    const state = { name: S.CONNECTING, socket, reconnect, opening: null, resolveOpening: null, rejectOpening: null, openTimer: null };
     state.opening = new Promise((resolve, reject) => {
       state.resolveOpening = resolve;
       state.rejectOpening = reject;
@@ -588,30 +665,61 @@ class Connection {
     state.opening.catch(() => {}); // a reconnect attempt has nobody awaiting it; its failure is a `close` event
     this.#moveTo(state);
     state.openTimer = setTimeout(() => {
-      this.#lose(ws, { code: 1006, reason: 'open timed out', wasClean: false },
+      this.#lose(socket, { code: 1006, reason: 'open timed out', wasClean: false },
         { openError: new DistLockError(ClientCode.TIMEOUT, `the WebSocket did not open within ${this.#openTimeoutMs} ms`) });
-      try { ws.close(); } catch { /* it is being dropped anyway */ }
+      try { socket.ws?.close(); } catch { /* it is being dropped anyway */ }
     }, this.#openTimeoutMs);
-    ws.onopen = () => this.#opened(ws);
+    let url;
+    try {
+      url = this.#urls.next(reconnect);
+    } catch (error) {
+      this.#cannotOpen(socket, 'the url function failed', error);
+      return state.opening;
+    }
+    if (typeof url === 'string') {
+      this.#createSocket(socket, url);
+    } else {
+      url.then((resolved) => {
+        if (this.#isLive(socket)) this.#createSocket(socket, resolved);
+      }, (error) => this.#cannotOpen(socket, 'the url function failed', error));
+    }
+    return state.opening;
+  }
+
+  #createSocket(socket, url) {
+    let ws;
+    try {
+      ws = new this.#WebSocket(url);
+    } catch (error) {
+      this.#cannotOpen(socket, `cannot open a WebSocket to ${url}`, error);
+      return;
+    }
+    socket.ws = ws;
+    ws.onopen = () => this.#opened(socket);
     ws.onmessage = (event) => {
-      if (this.#isLive(ws)) this.#listener.message(event.data);
+      if (this.#isLive(socket)) this.#listener.message(event.data);
     };
     ws.onclose = (event) => {
       socket.onClosed?.();
-      this.#lose(ws, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
+      this.#lose(socket, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
     };
     // The close event that follows an error says all we can know (browsers hide the cause).
     // Having a handler also keeps Node's "ws" from throwing on an unhandled 'error'.
     ws.onerror = () => {};
-    return state.opening;
+  }
+
+  /** An attempt failed before it had a socket. */
+  #cannotOpen(socket, what, error) {
+    this.#lose(socket, { code: 1006, reason: what, wasClean: false },
+      { openError: new DistLockError(ClientCode.DISCONNECTED, `${what}: ${error?.message ?? error}`, { cause: error }) });
   }
 
   /** CONNECTING to OPEN. */
-  #opened(ws) {
+  #opened(socket) {
     const state = this.#state;
-    if (state.name !== S.CONNECTING || state.ws !== ws) return;
+    if (state.name !== S.CONNECTING || state.socket !== socket) return;
     clearTimeout(state.openTimer);
-    this.#moveTo({ name: S.OPEN, ws, socket: state.socket });
+    this.#moveTo({ name: S.OPEN, socket });
     this.#listener.opened(state.reconnect);
     state.resolveOpening();
   }
@@ -621,12 +729,13 @@ class Connection {
    * attempt) and reconnects are on, else to CLOSED (CLOSING for close()). Runs once per
    * socket; later calls for it do nothing.
    */
-  #lose(ws, { code, reason, wasClean }, { reconnect = true, openError = null, closing = false } = {}) {
-    if (!this.#isLive(ws)) return;
+  #lose(socket, { code, reason, wasClean }, { reconnect = true, openError = null, closing = false } = {}) {
+    if (!this.#isLive(socket)) return;
     const state = this.#state;
     const opened = state.name === S.OPEN;
     clearTimeout(state.openTimer);
-    ws.onopen = ws.onmessage = null;
+    if (socket.ws !== null) socket.ws.onopen = socket.ws.onmessage = null;
+    if (!opened) this.#urls.failed(); // try the next URL, if there are several
     this.#closes++;
     const willReconnect = reconnect && this.#backoff !== false && (opened || state.reconnect);
     let delayMs;
@@ -634,7 +743,7 @@ class Connection {
       delayMs = this.#waitToReconnect();
     } else {
       this.#attempt = 0;
-      this.#moveTo(closing ? { name: S.CLOSING, ws, socket: state.socket } : { name: S.CLOSED });
+      this.#moveTo(closing ? { name: S.CLOSING, socket } : { name: S.CLOSED });
     }
     if (!opened) {
       state.rejectOpening(openError ?? new DistLockError(ClientCode.DISCONNECTED,
@@ -994,6 +1103,8 @@ class LockRequests {
   #queueWatchers = new QueueWatchers();
   /** request() calls waiting for a session (during connect() or a reconnect). */
   #sessionWaiters = new Set();
+  /** The grants whose callbacks run: lock name to `{token, controller}` (`lock.signal` is the controller's). */
+  #running = new Map();
 
   constructor(host) {
     this.#host = host;
@@ -1023,6 +1134,28 @@ class LockRequests {
   wakeAll() {
     this.#retryWatchers.wakeAll();
     this.#queueWatchers.deliverAll({ kind: 'closed' });
+  }
+
+  /**
+   * The connection is lost but the session is kept (its grace period): requests queued on the
+   * server keep their places and go on waiting; those waiting for a `RETRY` ask again once
+   * the session is back.
+   */
+  suspended() {
+    this.#retryWatchers.wakeAll();
+  }
+
+  /** The resumed session no longer queues for these names: their waiters ask again. */
+  placesLost(names) {
+    for (const name of names) this.#queueWatchers.deliver(name, { kind: 'closed' });
+  }
+
+  /** A `lost` event: a callback running with that grant has its `signal` aborted. */
+  lost(detail) {
+    const running = this.#running.get(detail.lock);
+    if (running === undefined || (detail.token !== undefined && detail.token !== running.token)) return;
+    const why = detail.cause === undefined ? detail.reason : `${detail.reason}: ${detail.cause}${detail.by === undefined ? '' : ` by ${detail.by}`}`;
+    running.controller.abort(new DistLockError(ClientCode.LOST, `the lock "${detail.lock}" was lost (${why})`, { lost: detail }));
   }
 
   /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
@@ -1063,7 +1196,9 @@ class LockRequests {
       throw abortReason(signal);
     }
     if (ifAvailable && this.#queues.has(name)) {
-      // Held or awaited by another request() of this client: not available, as in Web Locks.
+      // Held or awaited by another request() of this client: not available, as in Web Locks,
+      // which never calls back before request() has returned.
+      await null;
       return callback(null);
     }
 
@@ -1082,27 +1217,72 @@ class LockRequests {
       return callback(null);
     }
 
+    const controller = new AbortController();
+    this.#running.set(name, { token, controller });
     let outcome;
     try {
-      outcome = { value: await callback(Object.freeze({ name, mode, token })) };
+      outcome = { value: await callback(Object.freeze({ name, mode, token, signal: controller.signal })) };
     } catch (error) {
       outcome = { error };
-    }
-    let releaseError = null;
-    try {
-      await this.#releaseAfterCallback(name, token);
-    } catch (error) {
-      releaseError = error;
     } finally {
-      slot.release();
+      this.#running.delete(name);
+    }
+    const releaseError = await this.#releaseAfterCallback(name, token, slot);
+    if (controller.signal.aborted) {
+      throw controller.signal.reason; // lost while the callback ran: whatever it did, it did without the lock
     }
     if ('error' in outcome) {
-      throw outcome.error; // the callback's failure is what the caller needs to see
+      throw outcome.error; // the callback's failure is what the caller needs to see (an unlock failure is an `error` event)
     }
     if (releaseError !== null) {
       throw releaseError;
     }
     return outcome.value;
+  }
+
+  /**
+   * Releases the lock after a callback, and the slot with it. Resolves with null once
+   * released, or with the error of a first attempt that failed: then the lock is still held,
+   * so the slot stays taken (no other request() of this client may be handed the lock) and
+   * the unlock is tried again until it is released or no longer this session's. While the
+   * session is suspended it waits for the resume (or the expiry) instead.
+   */
+  async #releaseAfterCallback(name, token, slot) {
+    let failure;
+    try {
+      await this.#release(name, token);
+      slot.release();
+      return null;
+    } catch (error) {
+      failure = error;
+    }
+    const retrying = this.#keepReleasing(name, token, failure).finally(slot.release);
+    if (isConnectionLoss(failure)) {
+      await retrying; // the session is suspended: released after the resume, or gone with the session
+      return null;
+    }
+    return failure;
+  }
+
+  async #keepReleasing(name, token, failure) {
+    for (;;) {
+      if (!isConnectionLoss(failure)) {
+        this.#host.reportError(failure);
+        await delay(this.#host.requestTimeoutMs);
+      }
+      if (this.#host.heldToken(name) !== token) return;
+      try {
+        await this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED);
+      } catch {
+        return; // no session is coming: the lock went with the last one
+      }
+      try {
+        await this.#release(name, token);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    }
   }
 
   /**
@@ -1114,6 +1294,7 @@ class LockRequests {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
+    let asked = false;
     try {
       await interruptible(attempt, slot.turn);
       for (;;) {
@@ -1121,6 +1302,18 @@ class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
+        if (!asked && this.#host.heldToken(name) !== undefined) {
+          // Held by this session through lock(): the application's, and request() would
+          // release it after the callback. (After a first ask, a held lock is this request's
+          // own grant, told by a resume.)
+          if (how.ifAvailable) {
+            slot.release();
+            return null;
+          }
+          throw new DistLockError(ClientCode.ALREADY_HELD,
+            `"${name}" is held by this session through lock(): unlock() it before request()`);
+        }
+        asked = true;
 
         const answer = this.#host.version() >= 2
           ? await this.#askQueue(name, slot, attempt, how)
@@ -1229,7 +1422,7 @@ class LockRequests {
     const events = queue.drain();
     const grant = events.find((event) => event.kind === 'granted');
     if (grant !== undefined) {
-      await this.#releaseAfterCallback(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      await this.#release(name, grant.detail.token).catch((error) => this.#host.reportError(error));
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
@@ -1242,7 +1435,9 @@ class LockRequests {
         // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
         await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
       } else if (isConnectionLoss(error)) {
-        unwanted.forget(); // the session and its queue place are gone
+        // The session and its queue place are gone, unless the session is suspended: then the
+        // mark stays for a grant the resume tells of.
+        if (!this.#host.suspended()) unwanted.forget();
       } else {
         this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
       }
@@ -1268,29 +1463,28 @@ class LockRequests {
   async #tokenUnlessCancelled(name, attempt, token) {
     if (attempt.cancelled) {
       // Aborted while the request was in flight: nobody will use this lock.
-      await this.#releaseAfterCallback(name, token).catch((error) => this.#host.reportError(error));
+      await this.#release(name, token).catch((error) => this.#host.reportError(error));
       throw attempt.reason;
     }
     return token;
   }
 
   /**
-   * Unlocks after a callback, unless the lock is no longer this session's under this token
-   * (lost, disconnected, closed, or unlocked by the application): unlocking then would at
-   * best fail and at worst release a newer grant.
+   * Unlocks, unless the lock is no longer this session's under this token (lost, expired,
+   * closed, or unlocked by the application): unlocking then would at best fail and at worst
+   * release a newer grant. A connection lost meanwhile is a failure only if the lock is still
+   * held (the session is suspended).
    */
-  async #releaseAfterCallback(name, token) {
+  async #release(name, token) {
     if (this.#host.heldToken(name) !== token) {
       return;
     }
     try {
       await this.#host.unlock(name);
     } catch (error) {
-      // These all mean the lock is not held any more, which is what we wanted.
-      const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
-      if (!(error instanceof DistLockError) || !gone.includes(error.code)) {
-        throw error;
-      }
+      const gone = error instanceof DistLockError
+        && (error.code === FailCode.NOT_OWNER || (isConnectionLoss(error) && this.#host.heldToken(name) !== token));
+      if (!gone) throw error;
     }
   }
 
@@ -1316,6 +1510,10 @@ class LockRequests {
   }
 }
 
+function delay(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
+}
+
 /** Resolves when `promise` does, or after `ms`, whichever is first. */
 function settledOrAfter(promise, ms) {
   let timer;
@@ -1323,9 +1521,85 @@ function settledOrAfter(promise, ms) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Optional survival of a page reload: the session's id and resume secret, kept in
+ * `sessionStorage` (or a Storage-like object) under the session name, so that a reloaded
+ * page resumes the session (and keeps its locks) within its grace period.
+ *
+ * Off by default, because any script of the page's origin can read `sessionStorage`: with
+ * the id and the secret it can resume the session from anywhere and take over its locks.
+ *
+ * @param {boolean | {getItem(key: string): string | null, setItem(key: string, value: string): void, removeItem(key: string): void}} option
+ * @returns {{load(name: string): {session: string, resume: string, grace: number} | null, save(name: string, entry: object): void, remove(name: string): void} | null}
+ */
+function sessionStore(option) {
+  if (option === false || option === undefined) return null;
+  const storage = option === true ? globalThis.sessionStorage : option;
+  if (storage === null || typeof storage?.getItem !== 'function') {
+    throw new TypeError('sessionStorage must be true, false, or a Storage-like object (getItem, setItem, removeItem)');
+  }
+  const key = (name) => `distlock:${name}`;
+  // Storage throws when full or disabled (private modes): a session that cannot be stored
+  // just does not survive a reload.
+  const quietly = (action) => {
+    try { return action(); } catch { return null; }
+  };
+  return {
+    load(name) {
+      const entry = quietly(() => JSON.parse(storage.getItem(key(name))));
+      return typeof entry?.session === 'string' && typeof entry.resume === 'string' ? entry : null;
+    },
+    save(name, entry) {
+      quietly(() => storage.setItem(key(name), JSON.stringify(entry)));
+    },
+    remove(name) {
+      quietly(() => storage.removeItem(key(name)));
+    },
+  };
+}
+
 // Some 600 lines on purpose: about half of it is the public API's documentation, which
 // belongs next to the methods it documents. The logic lives in the modules imported here;
 // what stays is the session: what it holds, the replies and pushes that change that.
+
+/**
+ * What an application can show of the session (`client.state`, and an event of the same
+ * name for each but `idle`):
+ *
+ * - `idle`: no session (not connected yet, or after close() or disconnect()).
+ * - `connected`: a new session is open.
+ * - `suspended`: the connection is lost, and the session is within its grace period: the
+ *   server keeps its locks and queue places while the client reconnects ("reconnecting, your
+ *   locks are kept"). Nothing can be sent; `heldLocks` shows what the session held when the
+ *   connection was last heard from, which the server keeps until the grace period ends.
+ * - `resumed`: the session was taken over on a new connection (the same session, the same
+ *   tokens); locks the server gave up meanwhile were reported `lost`.
+ * - `expired`: the session is gone without close(): the connection dropped without a grace
+ *   period, the grace period passed, or the server refused to resume it. Every lock was
+ *   reported `lost` and every queue place `cancelled`. A reconnect opens a new session
+ *   (`connected`).
+ */
+const SessionState = Object.freeze({
+  IDLE: 'idle',
+  CONNECTED: 'connected',
+  SUSPENDED: 'suspended',
+  RESUMED: 'resumed',
+  EXPIRED: 'expired',
+});
+
+const SS = SessionState;
+
+/** Every move of the session state; anything else is a bug and throws. */
+const SESSION_MOVES = Object.freeze({
+  [SS.IDLE]: [SS.CONNECTED, SS.RESUMED],
+  [SS.CONNECTED]: [SS.SUSPENDED, SS.EXPIRED, SS.IDLE],
+  [SS.SUSPENDED]: [SS.RESUMED, SS.EXPIRED, SS.IDLE],
+  [SS.RESUMED]: [SS.SUSPENDED, SS.EXPIRED, SS.IDLE],
+  [SS.EXPIRED]: [SS.CONNECTED, SS.RESUMED, SS.IDLE],
+});
+
+/** A `resume` refused for good: the session is gone (or the node cannot resume at all). */
+const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailCode.BAD_REQUEST];
 
 /**
  * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
@@ -1348,9 +1622,12 @@ function settledOrAfter(promise, ms) {
  *   lock; `reason` is `timeout` or `backend`.
  * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`) or the connection closed (reason `DISCONNECTED`).
+ *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
+ * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
+ *   {@link SessionState}; `client.state` says where it is).
  *
  * The socket's lifecycle is the {@link Connection} state machine's; this class keeps the
  * session on top of it (its name, what it holds) and turns calls into requests.
@@ -1363,8 +1640,33 @@ class DistLockClient extends EventTarget {
   /** request() calls: their local queues and their waiting for RETRY or a session. */
   #requests;
 
-  /** The open session `{session, name, version}`, or null. */
+  /** The session `{session, name, version, grace}` (also while suspended), or null. */
   #session = null;
+  /** The session's resume secret (version 2 with a grace period), or null. Never logged nor exposed. */
+  #secret = null;
+  /** One of {@link SessionState}; moved by `#moveSession` only. */
+  #state = SS.IDLE;
+  /** When a frame last came from the server (ms): the grace period is counted from it. */
+  #lastHeard = 0;
+  /** Ends the suspension when the grace period is over. */
+  #graceTimer = null;
+  /** Sends `ping` when the connection has been quiet for `#pingIntervalMs`. */
+  #pingTimer = null;
+  #pingIntervalMs;
+  /** The `grace` (ms) and `info` asked for in `connect`. */
+  #grace;
+  #info;
+  /** Where the session survives a page reload, or null. */
+  #store;
+  /** Lock names this session queues for (version 2), as told by `QUEUED`, `GRANTED`, `CANCELLED`. */
+  #queued = new Set();
+  /**
+   * Between a `resume` OK and the reply that follows it: the pushes the session missed come
+   * in that window, and some of them are already accounted for by the OK. `held`: locks the
+   * OK no longer lists, to report `lost` (with the server's reason if its `LOST` comes);
+   * `queued`: queue places the OK no longer lists.
+   */
+  #history = null;
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
   #sessionName = null;
   /** The automatic `connect` after a reconnect, while it is in flight. */
@@ -1376,27 +1678,50 @@ class DistLockClient extends EventTarget {
   #unwantedGrants = new UnwantedGrants();
 
   /**
-   * @param {string | URL} url the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`
+   * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
+   *   the server's WebSocket endpoint, e.g. `wss://example.com/distlock/lock`; several (the
+   *   nodes of a deployment: the client moves to the next when one fails to open); or a
+   *   function called before every socket (e.g. to put a fresh auth token in the URL)
    * @param {object} [options]
    * @param {new (url: string) => any} [options.WebSocket] the WebSocket class; defaults to `globalThis.WebSocket`
    * @param {number} [options.requestTimeoutMs=10000] how long a call waits for its reply (and the socket for opening)
    * @param {boolean | {initialDelayMs?: number, maxDelayMs?: number}} [options.reconnect=true]
    *   reconnect after an unexpected drop, with exponential backoff and jitter
+   * @param {number} [options.grace=0] ms the session outlives a dropped connection (version 2;
+   *   the server may grant less): its locks are kept while the client reconnects and resumes
+   * @param {object} [options.info] shown to others with the session's name (version 2, at most 512 bytes of JSON)
+   * @param {number | false} [options.pingIntervalMs=15000] send `ping` after this long without a
+   *   frame from the server (version 2), so that a silent connection is noticed
+   * @param {boolean | Storage} [options.sessionStorage=false] keep the session id and secret in
+   *   `sessionStorage` so a reloaded page resumes the session (any script of the origin can read them)
    */
   constructor(url, options = {}) {
     super();
-    if (typeof url !== 'string' && !(url instanceof URL)) {
-      throw new TypeError('url must be a string or a URL');
-    }
-    const { WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true } = options;
+    const {
+      WebSocket = globalThis.WebSocket, requestTimeoutMs = 10_000, reconnect = true,
+      grace = 0, info, pingIntervalMs = 15_000, sessionStorage = false,
+    } = options;
     if (typeof WebSocket !== 'function') {
       throw new TypeError('no WebSocket class: pass one as options.WebSocket (in Node, e.g. the "ws" package)');
     }
     if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0) {
       throw new RangeError(`requestTimeoutMs must be a positive number, was ${requestTimeoutMs}`);
     }
+    if (!Number.isInteger(grace) || grace < 0) {
+      throw new RangeError(`grace must be an integer number of ms >= 0, was ${grace}`);
+    }
+    if (pingIntervalMs !== false && (!Number.isFinite(pingIntervalMs) || pingIntervalMs <= 0)) {
+      throw new RangeError(`pingIntervalMs must be a positive number or false, was ${pingIntervalMs}`);
+    }
+    if (info !== undefined && (info === null || typeof info !== 'object' || Array.isArray(info))) {
+      throw new TypeError('info must be a JSON object');
+    }
+    this.#grace = grace;
+    this.#info = info;
+    this.#pingIntervalMs = pingIntervalMs;
+    this.#store = sessionStore(sessionStorage);
     this.#connection = new Connection({
-      url: String(url),
+      url,
       WebSocket,
       openTimeoutMs: requestTimeoutMs,
       backoff: reconnectSettings(reconnect),
@@ -1417,6 +1742,7 @@ class DistLockClient extends EventTarget {
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => this.#held.get(name),
       hasSession: () => this.#hasSession(),
+      suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
       closes: () => this.#connection.closes,
       reportError: (error) => this.#emit('error', { error }),
@@ -1428,12 +1754,23 @@ class DistLockClient extends EventTarget {
    * the server speaks in it: 2, or 1 for a server that does not know version 2.
    */
   get session() {
-    return this.#session === null ? null : { ...this.#session };
+    if (this.#session === null) return null;
+    const { session, name, version } = this.#session;
+    return { session, name, version };
   }
 
-  /** A snapshot of the locks this session holds: lock name to fencing token. */
+  /**
+   * A snapshot of the locks this session holds: lock name to fencing token. While `suspended`,
+   * the locks the server keeps for the session until its grace period ends (not confirmed:
+   * a lock the server gave up meanwhile is reported `lost` on `resumed`).
+   */
   get heldLocks() {
     return new Map(this.#held);
+  }
+
+  /** What an application can show: one of `idle`, `connected`, `suspended`, `resumed`, `expired` ({@link SessionState}). */
+  get state() {
+    return this.#state;
   }
 
   /**
@@ -1471,10 +1808,23 @@ class DistLockClient extends EventTarget {
         // A reconnect is reopening the session right now: don't race it with a second connect.
         await this.#autoConnecting;
       }
-      if (this.#session !== null && this.#session.name === sessionName) {
-        return { ...this.#session };
+      if (this.#session !== null && this.#session.name === sessionName && this.#hasSession()) {
+        return this.session;
       }
-      const reply = await this.#send(Action.CONNECT, { param: sessionName, version: PROTOCOL_VERSION }, { sessionName });
+      if (this.#state === SS.SUSPENDED) {
+        throw new DistLockError(ClientCode.DISCONNECTED, 'the session is suspended: it is being resumed');
+      }
+      const stored = this.#session === null ? this.#store?.load(sessionName) : null;
+      if (stored) {
+        try {
+          await this.#send(Action.RESUME, { session: stored.session, resume: stored.resume }, { sessionName, stored });
+          return this.session;
+        } catch (error) {
+          if (!RESUME_REFUSED.includes(error?.code)) throw error;
+          this.#store.remove(sessionName); // that session is gone: open a new one
+        }
+      }
+      const reply = await this.#send(Action.CONNECT, this.#connectFields(sessionName), { sessionName });
       return { session: reply.session, name: sessionName, version: negotiatedVersion(reply) };
     } finally {
       this.#connectsInFlight--;
@@ -1565,8 +1915,9 @@ class DistLockClient extends EventTarget {
 
   /**
    * Closes the session: the server releases all its locks (waiters elsewhere get `retry`).
-   * The WebSocket stays open, so `connect()` may open a new session. No `lost` events: the
-   * locks were released on purpose.
+   * The WebSocket stays open, so `connect()` may open a new session. Each held lock is
+   * reported `lost` with reason `CLOSED` (so a request() callback running with one hears of
+   * it: its `signal` aborts).
    *
    * @returns {Promise<void>}
    */
@@ -1584,7 +1935,12 @@ class DistLockClient extends EventTarget {
    */
   disconnect() {
     this.#sessionName = null;
+    if (this.#secret !== null && this.#hasSession()) {
+      // With a grace period the server would keep the session after the socket closes: end it.
+      this.#send(Action.CLOSE, { param: this.#session.name }, {}).catch(() => {});
+    }
     const closed = this.#connection.close();
+    if (this.#state === SS.SUSPENDED) this.#expire(LostReason.DISCONNECTED); // no socket was open to close
     this.#requests.sessionChanged();
     return closed;
   }
@@ -1631,29 +1987,55 @@ class DistLockClient extends EventTarget {
   // ---------------------------------------------------------------- the session
 
   #hasSession() {
-    return this.#session !== null && this.#connection.isOpen;
+    return this.#session !== null && (this.#state === SS.CONNECTED || this.#state === SS.RESUMED) && this.#connection.isOpen;
   }
 
-  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen one. */
+  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen (or resume) one. */
   #sessionExpected() {
     return this.#connectsInFlight > 0
       || this.#autoConnecting !== null
       || (this.#connection.reconnecting && this.#sessionName !== null);
   }
 
-  #sessionOpened(session, name, version, reconnected) {
-    this.#session = { session, name, version };
+  #moveSession(next) {
+    if (!SESSION_MOVES[this.#state].includes(next)) {
+      throw new Error(`distlock: bug: no session move from ${this.#state} to ${next}`);
+    }
+    this.#state = next;
+  }
+
+  /** The fields of a `connect`: version 2, and the grace period and info asked for. */
+  #connectFields(name) {
+    const fields = { param: name, version: PROTOCOL_VERSION };
+    if (this.#grace > 0) fields.grace = this.#grace;
+    if (this.#info !== undefined) fields.info = this.#info;
+    return fields;
+  }
+
+  #sessionOpened(reply, name, reconnected) {
+    const version = negotiatedVersion(reply);
+    const session = reply.session;
+    const grace = version >= 2 && Number.isInteger(reply.grace) ? reply.grace : 0;
+    this.#session = { session, name, version, grace };
+    this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
+    if (this.#secret !== null) this.#store?.save(name, { session, resume: this.#secret, grace });
     this.#connection.resetBackoff();
+    this.#moveSession(SS.CONNECTED);
+    this.#armPing();
     this.#emit('session', { session, name, version, reconnected });
+    this.#emit('connected', { session, name, version, grace, reconnected });
     this.#requests.sessionChanged();
   }
 
-  /** The socket opened. After a reconnect, the session is reopened (unless connect() is doing it). */
+  /** The socket opened. After a reconnect, the session is resumed or reopened (unless connect() is doing it). */
   #onOpened(reconnected) {
-    if (reconnected) {
+    this.#lastHeard = Date.now();
+    if (this.#state === SS.SUSPENDED) {
+      this.#reopen();
+    } else if (reconnected) {
       if (this.#sessionName !== null && this.#connectsInFlight === 0) {
-        this.#autoConnect(this.#sessionName);
+        this.#reopen();
       } else if (this.#sessionName === null) {
         this.#connection.resetBackoff();
       }
@@ -1662,41 +2044,206 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * Reopens a session with the old name after a reconnect. It is a *new* session: the
-   * old one's locks were released when its socket closed, and nothing is replayed.
+   * After a reconnect: resumes the suspended session (same session, same locks), or, if
+   * there is none or the server refuses (`SESSION_EXPIRED`), opens a *new* session with the
+   * old name, whose locks are none of the old one's. Nothing is replayed.
    */
-  #autoConnect(name) {
+  #reopen() {
     const ws = this.#connection.current;
-    this.#autoConnecting = this.#send(Action.CONNECT, { param: name, version: PROTOCOL_VERSION }, { sessionName: name, reconnected: true })
-      .then(() => {}, (error) => {
+    const name = this.#sessionName;
+    const reopening = (async () => {
+      try {
+        if (this.#state === SS.SUSPENDED) {
+          try {
+            await this.#send(Action.RESUME, { session: this.#session.session, resume: this.#secret }, {});
+            if (this.#state !== SS.EXPIRED) return;
+            // Resumed after its grace was over here: closed again (see #resumed); a new session follows.
+          } catch (error) {
+            if (ws !== this.#connection.current || !RESUME_REFUSED.includes(error?.code)) throw error;
+            this.#expire(LostReason.EXPIRED, error.code);
+          }
+        }
+        await this.#send(Action.CONNECT, this.#connectFields(name), { sessionName: name, reconnected: true });
+      } catch (error) {
         if (ws !== this.#connection.current) return; // already gone; its close scheduled the next attempt
         this.#emit('error', { error: new DistLockError(error.code ?? ClientCode.FAIL, `could not reopen session "${name}" after reconnecting: ${error.message}`, { cause: error }) });
         // A socket without the session the application expects helps nobody: try again later.
         this.#connection.abandon(4000, 'session could not be reopened');
-      })
-      .finally(() => {
-        this.#autoConnecting = null;
-        this.#requests.sessionChanged();
-      });
+      }
+    })();
+    this.#autoConnecting = reopening.finally(() => {
+      this.#autoConnecting = null;
+      this.#requests.sessionChanged();
+    });
   }
 
-  /** The socket is gone: rejects what was pending and reports held locks lost. */
+  /** The socket is gone: rejects what was pending; the session is suspended (grace) or ends. */
   #onClosed({ code, reason, wasClean, willReconnect, delayMs }) {
-    this.#session = null;
+    this.#stopPing();
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
       `the connection closed (${detail}) before the reply to ${entry.action}`));
-    this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
-    const lost = [...this.#held];
-    this.#held.clear();
-    for (const [lock, token] of lost) {
-      this.#emit('lost', { lock, token, reason: LostReason.DISCONNECTED });
+    const live = this.#state === SS.CONNECTED || this.#state === SS.RESUMED;
+    if (live && willReconnect && this.#secret !== null && this.#sessionName !== null) {
+      this.#suspend();
+    } else if (this.#state === SS.SUSPENDED && willReconnect) ; else if (this.#session !== null) {
+      // No grace (or no reconnect): the server ends the session with its socket.
+      this.#expire(this.#state === SS.SUSPENDED ? LostReason.EXPIRED : LostReason.DISCONNECTED);
+    } else {
+      this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
+      this.#requests.wakeAll();
     }
     this.#emit('close', willReconnect
       ? { code, reason, wasClean, willReconnect, delayMs }
       : { code, reason, wasClean, willReconnect });
-    this.#requests.wakeAll();
     this.#requests.sessionChanged();
+  }
+
+  /** Connection lost, session in its grace period: keep everything, and count the grace down. */
+  #suspend() {
+    this.#moveSession(SS.SUSPENDED);
+    this.#endHistory();
+    // Counted from the last frame heard, not from when the loss was noticed: a silent
+    // connection may have been dead (and the server counting) for a while already.
+    const until = this.#lastHeard + this.#session.grace;
+    this.#graceTimer = setTimeout(() => this.#expire(LostReason.EXPIRED, 'grace'), Math.max(0, until - Date.now()));
+    this.#requests.suspended();
+    this.#emit('suspended', { session: this.#session.session, until, locks: [...this.#held.keys()] });
+  }
+
+  /**
+   * The session is gone without close(): every held lock is `lost` (`reason`), every queue
+   * place `cancelled`, request() waiters ask the next session. To `expired`, or to `idle`
+   * after disconnect().
+   */
+  #expire(reason, why = reason) {
+    const { session, name } = this.#session;
+    clearTimeout(this.#graceTimer);
+    this.#stopPing();
+    this.#endHistory();
+    this.#session = null;
+    this.#secret = null;
+    this.#store?.remove(name);
+    this.#unwantedGrants.settle();
+    const queued = [...this.#queued];
+    this.#queued.clear();
+    const lost = [...this.#held];
+    this.#held.clear();
+    this.#moveSession(this.#sessionName === null ? SS.IDLE : SS.EXPIRED);
+    for (const [lock, token] of lost) this.#emitLost({ lock, token, reason });
+    for (const lock of queued) this.#emit('cancelled', { lock, reason: 'session' });
+    this.#requests.wakeAll();
+    if (this.#state === SS.EXPIRED) {
+      this.#emit('expired', { session, reason: why, locks: lost.map(([lock]) => lock) });
+    }
+  }
+
+  /**
+   * A `resume` OK: the session is ours again. Its `locks` and `queued` say what it has now;
+   * what the client believed and the OK does not list is lost (held) or gone (queued), what
+   * the OK lists and the client did not know came from replies lost with the connection.
+   */
+  #resumed(reply, { sessionName, stored }) {
+    if (stored !== undefined) {
+      this.#session = { session: stored.session, name: sessionName, version: PROTOCOL_VERSION, grace: stored.grace ?? 0 };
+      this.#secret = stored.resume;
+      this.#sessionName = sessionName;
+    } else if (this.#state !== SS.SUSPENDED) {
+      // It came back after the client gave the session up (its grace was over here): the
+      // application was told every lock was lost, so make it true.
+      this.#send(Action.CLOSE, { param: sessionName ?? this.#sessionName }, { quiet: true }).catch(() => {});
+      return;
+    }
+    if (typeof reply.resume === 'string') this.#secret = reply.resume;
+    clearTimeout(this.#graceTimer);
+    const locks = reply.locks !== null && typeof reply.locks === 'object' ? reply.locks : {};
+    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued : []);
+    const history = { held: new Map(), queued: new Set() };
+    for (const [lock, token] of this.#held) {
+      if (locks[lock]?.token !== token) {
+        this.#held.delete(lock);
+        history.held.set(lock, token);
+      }
+    }
+    const granted = [];
+    const unknown = [];
+    for (const [lock, grant] of Object.entries(locks)) {
+      if (this.#held.get(lock) === grant.token) continue;
+      if (this.#queued.has(lock)) {
+        granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
+      } else {
+        this.#held.set(lock, grant.token);
+        if (stored === undefined && !this.#requests.wants(lock)) unknown.push(lock);
+      }
+    }
+    for (const lock of this.#queued) {
+      if (!queuedNow.has(lock) && !(lock in locks)) {
+        this.#queued.delete(lock);
+        history.queued.add(lock);
+      }
+    }
+    const strayQueued = [...queuedNow].filter((lock) => !this.#queued.has(lock));
+    for (const lock of strayQueued) this.#queued.add(lock);
+    this.#history = history;
+    this.#moveSession(SS.RESUMED);
+    this.#connection.resetBackoff();
+    if (stored === undefined) this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
+    // Its reply comes after the pushes the session missed: it ends the history window.
+    this.#ping();
+    const { session, name, version, grace } = this.#session;
+    this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    for (const grant of granted) this.#onGranted(grant);
+    // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
+    for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
+    if (stored === undefined) {
+      for (const lock of strayQueued) {
+        if (this.#requests.wants(lock)) continue;
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
+        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
+        this.cancel(lock).then(unwanted.forget, () => {});
+      }
+    }
+    this.#requests.sessionChanged();
+  }
+
+  /** The pushes the session missed are all in: what they did not explain is reported now. */
+  #endHistory() {
+    const history = this.#history;
+    if (history === null) return;
+    this.#history = null;
+    for (const [lock, token] of history.held) this.#emitLost({ lock, token, reason: LostReason.LOST });
+    for (const lock of history.queued) {
+      this.#emit('cancelled', { lock, reason: 'session' });
+    }
+    if (history.queued.size > 0) this.#requests.placesLost(history.queued);
+  }
+
+  /** (Re)starts the idle timer: `ping` after `#pingIntervalMs` without a frame from the server. */
+  #armPing() {
+    clearTimeout(this.#pingTimer);
+    if (this.#pingIntervalMs === false || this.#session?.version !== 2 || !this.#hasSession()) return;
+    this.#pingTimer = setTimeout(() => this.#ping(), this.#pingIntervalMs);
+    this.#pingTimer?.unref?.(); // in Node, an idle client does not keep the process alive by pinging
+  }
+
+  #stopPing() {
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+  }
+
+  /** Sends `ping`; no reply within `requestTimeoutMs` means the connection is dead: drop it (and suspend). */
+  #ping() {
+    const ws = this.#connection.current;
+    this.#send(Action.PING, {}, {}).catch((error) => {
+      if (error?.code === ClientCode.TIMEOUT && ws === this.#connection.current) {
+        this.#connection.abandon(4001, 'no reply to ping');
+      }
+    });
+  }
+
+  #emitLost(detail) {
+    this.#requests.lost(detail);
+    this.#emit('lost', detail);
   }
 
   // ---------------------------------------------------------------- requests and replies
@@ -1711,6 +2258,10 @@ class DistLockClient extends EventTarget {
   #send(action, fields, meta) {
     if (!this.#connection.isOpen) {
       return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: not connected`));
+    }
+    if (this.#state === SS.SUSPENDED && action !== Action.RESUME) {
+      // A new socket, and the session not resumed on it yet: the server would not know it.
+      return Promise.reject(new DistLockError(ClientCode.NOT_CONNECTED, `cannot send ${action}: the session is suspended (being resumed)`));
     }
     return this.#pending.send(action, fields, meta, (frame) => this.#connection.send(frame));
   }
@@ -1727,6 +2278,8 @@ class DistLockClient extends EventTarget {
       this.#emit('error', { error: new DistLockError(ClientCode.BAD_REPLY, 'the server sent a frame that is not a JSON object') });
       return;
     }
+    this.#lastHeard = Date.now();
+    this.#armPing();
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);
       this.#requests.retry(lock);
@@ -1735,12 +2288,18 @@ class DistLockClient extends EventTarget {
     }
     if (message.status === Status.LOST) {
       const lock = pushedLock(message);
-      const token = this.#held.get(lock);
+      let token = this.#held.get(lock);
+      if (token === undefined && this.#history !== null) {
+        // A missed push: for a lock the resume OK no longer listed (say why now), or for a
+        // grant made and lost while detached, which nobody knew of (nothing to say).
+        token = this.#history.held.get(lock);
+        if (!this.#history.held.delete(lock)) return;
+      }
       this.#held.delete(lock);
       const detail = { lock, token, reason: LostReason.LOST };
       if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
       if (typeof message.by === 'string') detail.by = message.by;
-      this.#emit('lost', detail);
+      this.#emitLost(detail);
       return;
     }
     if (message.status === Status.GRANTED) {
@@ -1750,6 +2309,10 @@ class DistLockClient extends EventTarget {
     if (message.status === Status.CANCELLED) {
       const lock = pushedLock(message);
       const reason = typeof message.reason === 'string' ? message.reason : 'backend';
+      if (this.#history !== null && !this.#history.queued.delete(lock) && !this.#queued.has(lock)) {
+        return; // a missed push about a place the resume OK accounted for
+      }
+      this.#queued.delete(lock);
       if (!this.#unwantedGrants.settle(lock)) {
         this.#requests.cancelled(lock, reason, message);
       }
@@ -1760,6 +2323,7 @@ class DistLockClient extends EventTarget {
     // not know yet (a later protocol version): ignoring it keeps replies matched correctly.
     const entry = this.#pending.take(message.id);
     if (entry !== undefined) {
+      this.#endHistory(); // a reply after a resume OK: the missed pushes came before it
       this.#onReply(entry, message);
     }
   }
@@ -1782,24 +2346,48 @@ class DistLockClient extends EventTarget {
     }
     switch (entry.action) {
       case Action.CONNECT:
-        this.#sessionOpened(reply.session, entry.meta.sessionName, negotiatedVersion(reply), entry.meta.reconnected === true);
+        this.#sessionOpened(reply, entry.meta.sessionName, entry.meta.reconnected === true);
         entry.resolve(reply);
         return;
-      case Action.CLOSE:
+      case Action.RESUME:
+        this.#resumed(reply, entry.meta);
+        entry.resolve(reply);
+        return;
+      case Action.PING:
+        entry.resolve();
+        return;
+      case Action.CLOSE: {
+        if (entry.meta.quiet) {
+          entry.resolve();
+          return;
+        }
+        const name = this.#session?.name ?? this.#sessionName;
+        if (name !== null) this.#store?.remove(name);
         this.#session = null;
+        this.#secret = null;
         this.#sessionName = null;
-        this.#held.clear(); // released on purpose: no `lost`
+        clearTimeout(this.#graceTimer);
+        this.#stopPing();
+        this.#endHistory();
+        if (this.#state !== SS.IDLE) this.#moveSession(SS.IDLE);
+        const lost = [...this.#held];
+        this.#held.clear();
+        this.#queued.clear();
         this.#unwantedGrants.settle();
+        // Released on purpose, but whoever works under one of these locks must hear of it.
+        for (const [lock, token] of lost) this.#emitLost({ lock, token, reason: LostReason.CLOSED });
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
         return;
+      }
       case Action.UNLOCK:
       case Action.MUNLOCK:
         for (const name of entry.names) this.#held.delete(name);
         entry.resolve();
         return;
       case Action.CANCEL:
+        this.#queued.delete(entry.names[0]);
         entry.resolve();
         return;
       case Action.LOCK:
@@ -1808,6 +2396,7 @@ class DistLockClient extends EventTarget {
           this.#releaseIfAbandoned(entry);
           entry.resolve({ status: Status.LOCKED, token: reply.token });
         } else if (reply.status === Status.QUEUED) {
+          this.#queued.add(entry.names[0]);
           this.#cancelIfAbandoned(entry);
           const queued = { status: Status.QUEUED, position: reply.position };
           if (reply.holder !== undefined) queued.holder = reply.holder;
@@ -1868,6 +2457,9 @@ class DistLockClient extends EventTarget {
     const { token } = message;
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
+    if (held === token) return; // told already (a missed push the resume OK listed)
+    if (this.#history?.queued.has(lock)) return; // granted and lost while detached: the OK did not list it
+    this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }

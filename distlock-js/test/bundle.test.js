@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { build, OUTPUTS } from '../scripts/build.mjs';
+import { build, gzipSize, OUTPUTS, SIZE_BUDGET_GZIP } from '../scripts/build.mjs';
 import * as readable from '../src/distlock.js';
 import * as minified from '../src/distlock.min.js';
 import { FakeServer, connectSession } from './support/fake-websocket.js';
@@ -15,6 +15,13 @@ describe('the bundle (src/distlock.js, generated from lib/)', () => {
       const committed = await readFile(new URL(path, root), 'utf8');
       assert.ok(committed === built[key], `${path} is stale: run \`npm run build\` in distlock-js and commit the result`);
     }
+  });
+
+  test('the minified file stays within its size budget (gzipped)', async () => {
+    const code = await readFile(new URL(OUTPUTS.minified, root), 'utf8');
+    const size = gzipSize(code);
+    assert.ok(size <= SIZE_BUDGET_GZIP, `src/distlock.min.js is ${size} bytes gzipped, over the budget of ${SIZE_BUDGET_GZIP}: make it smaller, or raise SIZE_BUDGET_GZIP in scripts/build.mjs on purpose`);
+    assert.ok(gzipSize('x'.repeat(100_000) + Math.random()) < SIZE_BUDGET_GZIP, 'the measure is of gzipped bytes');
   });
 
   test('it is one module that imports nothing, and exports the public API only', async () => {

@@ -8,13 +8,13 @@ import { FakeServer, flush } from './support/fake-websocket.js';
 const BACKOFF = { initialDelayMs: 100, maxDelayMs: 1000 };
 
 /** A Connection on a fake server, recording what it tells its listener. */
-function setup(t, { backoff = BACKOFF, WebSocket } = {}) {
+function setup(t, { backoff = BACKOFF, WebSocket, url = 'ws://localhost/distlock/lock' } = {}) {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   t.mock.method(Math, 'random', () => 1); // the jitter's upper bound: delays are the ceilings
   const server = new FakeServer();
   const heard = [];
   const connection = new Connection({
-    url: 'ws://localhost/distlock/lock',
+    url,
     WebSocket: WebSocket ?? server.WebSocket,
     openTimeoutMs: 1000,
     backoff,
@@ -233,7 +233,7 @@ describe('Connection states', () => {
     assert.equal(connection.state, State.RECONNECT_WAIT);
   });
 
-  test('a WebSocket constructor that throws: open() rejects and nothing changes; during reconnects, the next wait', async (t) => {
+  test('a WebSocket constructor that throws fails the attempt: open() rejects, closed; during reconnects, the next wait', async (t) => {
     let fail = false;
     const server = new FakeServer();
     const Flaky = class extends server.WebSocket {
@@ -245,7 +245,7 @@ describe('Connection states', () => {
     const { connection } = setup(t, { WebSocket: Flaky });
     fail = true;
     assert.equal((await rejection(connection.open())).code, 'DISCONNECTED');
-    assert.equal(connection.state, State.IDLE);
+    assert.equal(connection.state, State.CLOSED);
     fail = false;
     const opening = connection.open();
     server.socket.open();
@@ -257,6 +257,49 @@ describe('Connection states', () => {
     fail = false;
     t.mock.timers.tick(200);
     assert.equal(connection.state, State.CONNECTING);
+  });
+
+  test('a URL function\'s promise: connecting until it resolves; close() meanwhile means no socket is ever made', async (t) => {
+    let resolveUrl;
+    const { server, connection } = setup(t, { url: () => new Promise((resolve) => { resolveUrl = resolve; }) });
+    const opening = connection.open();
+    assert.equal(connection.state, State.CONNECTING);
+    assert.equal(server.sockets.length, 0);
+    await connection.close();
+    assert.equal(connection.state, State.CLOSED, 'no socket to wait for');
+    assert.equal((await rejection(opening)).code, 'DISCONNECTED');
+    resolveUrl('ws://late/');
+    await flush();
+    assert.equal(server.sockets.length, 0);
+  });
+
+  test('the open timeout covers a URL function that never answers', async (t) => {
+    const { server, connection } = setup(t, { url: () => new Promise(() => {}) });
+    const opening = connection.open();
+    t.mock.timers.tick(1000);
+    assert.equal((await rejection(opening)).code, 'TIMEOUT');
+    assert.equal(connection.state, State.CLOSED);
+    assert.equal(server.sockets.length, 0);
+  });
+
+  test('several URLs: round robin on sockets that fail to open, none on a drop of an open one', async (t) => {
+    const { server, connection } = setup(t, { url: ['ws://a/', 'ws://b/', 'ws://c/'] });
+    const opening = connection.open();
+    server.socket.failToOpen();
+    await rejection(opening);
+    const again = connection.open();
+    assert.equal(server.socket.url, 'ws://b/');
+    server.socket.open();
+    await again;
+    server.socket.drop();
+    t.mock.timers.tick(100);
+    assert.equal(server.socket.url, 'ws://b/');
+    server.socket.failToOpen();
+    t.mock.timers.tick(200);
+    assert.equal(server.socket.url, 'ws://c/');
+    server.socket.failToOpen();
+    t.mock.timers.tick(400);
+    assert.equal(server.socket.url, 'ws://a/');
   });
 
   test('closes counts every lost socket', async (t) => {

@@ -129,20 +129,29 @@ describe('reconnect', () => {
     assert.equal(await requesting, 31);
   });
 
-  test('a request() holding the lock when the connection drops: lost, the callback completes, no unlock anywhere', async (t) => {
+  test('a request() holding the lock when the connection drops: lost, its signal aborts, the callback completes, no unlock anywhere, the call rejects with LOST', async (t) => {
     const { server, client, ws } = await connected(t);
     let finish;
+    let signal;
     const lost = [];
     client.on('lost', (detail) => lost.push(detail));
-    const requesting = client.request('doc', () => new Promise((resolve) => { finish = resolve; }));
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 12 });
     await flush();
+    assert.equal(signal.aborted, false);
     ws.drop();
+    assert.equal(signal.aborted, true, 'aborted as soon as the lock is lost');
     t.mock.timers.tick(75);
     const ws2 = await acceptReconnect(server, 's-2');
     finish('done');
-    assert.equal(await requesting, 'done');
+    const error = await rejection(requesting);
+    assert.equal(error.code, 'LOST');
+    assert.equal(error, signal.reason);
+    assert.deepEqual(error.lost, { lock: 'doc', token: 12, reason: 'DISCONNECTED' });
     assert.deepEqual(lost, [{ lock: 'doc', token: 12, reason: 'DISCONNECTED' }]);
     ws.expectNothingSent();
     ws2.expectNothingSent();

@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { DistLockClient } from '../src/distlock.js';
 import { FakeServer, connectSession, flush } from './support/fake-websocket.js';
 
+/** A request() callback's lock without its `signal`, to compare. */
+function withoutSignal({ signal, ...lock }) {
+  return lock;
+}
+
 async function connected(options = {}) {
   const server = new FakeServer();
   const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
@@ -38,7 +43,8 @@ describe('request()', () => {
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 100 });
     await flush();
-    assert.deepEqual(seen, { name: 'doc', mode: 'exclusive', token: 100 });
+    assert.ok(seen.signal instanceof AbortSignal && !seen.signal.aborted);
+    assert.deepEqual(withoutSignal(seen), { name: 'doc', mode: 'exclusive', token: 100 });
     ws.expectNothingSent(); // no unlock while the callback runs
     work.resolve('done');
     await flush();
@@ -279,30 +285,128 @@ describe('request()', () => {
     assert.equal(await requesting, 'finished');
   });
 
-  test('a lock LOST during the callback: the callback completes, no unlock is sent', async () => {
+  test('a lock LOST during the callback: its signal aborts, the callback completes, no unlock is sent, the call rejects with LOST', async () => {
     const { client, ws } = await connected();
     const work = deferred();
     const lost = [];
+    let signal;
     client.on('lost', (detail) => lost.push(detail));
-    const requesting = client.request('doc', () => work.promise);
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return work.promise;
+    });
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 8 });
     await flush();
-    ws.push({ status: 'LOST', message: 'doc', lock: 'doc' });
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'stolen', by: 'bob' });
+    assert.equal(signal.aborted, true);
     work.resolve('completed');
-    assert.equal(await requesting, 'completed');
+    await assert.rejects(requesting, (error) => error === signal.reason && error.code === 'LOST'
+      && error.lost.cause === 'stolen' && /stolen by bob/.test(error.message));
     ws.expectNothingSent();
-    assert.deepEqual(lost, [{ lock: 'doc', token: 8, reason: 'LOST' }]);
+    assert.deepEqual(lost, [{ lock: 'doc', token: 8, reason: 'LOST', cause: 'stolen', by: 'bob' }]);
   });
 
-  test('an unlock that fails for another reason than "not held" rejects the call', async () => {
-    const { client, ws } = await connected();
+  test('an unlock that fails after the callback rejects the call, is reported, and is tried again until released; the lock stays out of reach meanwhile', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { client, ws } = await connected({ requestTimeoutMs: 1000 });
+    const errors = [];
+    client.on('error', ({ error }) => errors.push(error.code));
     const requesting = client.request('doc', () => 'result');
     await flush();
     ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
     await flush();
     ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'Redis is unreachable' });
     await assert.rejects(requesting, { code: 'BACKEND_UNAVAILABLE' });
+    assert.deepEqual(errors, ['BACKEND_UNAVAILABLE'], 'reported, not swallowed');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 1]]));
+    const next = track(client.request('doc', () => 'next'));
+    await flush();
+    ws.expectNothingSent(); // the next request() waits: the lock is about to be released
+    t.mock.timers.tick(1000);
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 2 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.equal(next.value, 'next');
+  });
+
+  test('an unlock that fails after a callback that threw: the callback\'s error is the call\'s, the unlock failure an error event', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { client, ws } = await connected({ requestTimeoutMs: 1000 });
+    const errors = [];
+    client.on('error', ({ error }) => errors.push(error.code));
+    const requesting = client.request('doc', () => { throw new Error('callback failed'); });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'Redis is unreachable' });
+    await assert.rejects(requesting, /callback failed/);
+    assert.deepEqual(errors, ['BACKEND_UNAVAILABLE']);
+    t.mock.timers.tick(1000);
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('close() during a callback: lost with reason CLOSED, the signal aborts, the call rejects with LOST', async () => {
+    const { client, ws } = await connected();
+    const work = deferred();
+    const lost = [];
+    let signal;
+    client.on('lost', (detail) => lost.push(detail));
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return work.promise;
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 4 });
+    await flush();
+    const closing = client.close();
+    ws.reply(ws.next('close'), { status: 'OK' });
+    await closing;
+    assert.deepEqual(lost, [{ lock: 'doc', token: 4, reason: 'CLOSED' }]);
+    assert.equal(signal.aborted, true);
+    work.resolve('done');
+    await assert.rejects(requesting, { code: 'LOST' });
+    ws.expectNothingSent(); // no unlock: the session released it
+  });
+
+  test('request() for a lock the app holds through lock() rejects with ALREADY_HELD and never unlocks it', async () => {
+    const { client, ws } = await connected();
+    const locking = client.lock('doc');
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 6 });
+    await locking;
+    let ran = false;
+    await assert.rejects(client.request('doc', () => { ran = true; }), { code: 'ALREADY_HELD' });
+    assert.equal(ran, false);
+    let seen;
+    await client.request('doc', { ifAvailable: true }, (lock) => { seen = lock; });
+    assert.equal(seen, null, 'not available to request()');
+    ws.expectNothingSent();
+    assert.deepEqual(client.heldLocks, new Map([['doc', 6]]));
+  });
+
+  test('ifAvailable never calls back before request() returns', async () => {
+    const { client, ws } = await connected();
+    const holding = deferred();
+    const first = client.request('doc', () => holding.promise);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    let called = false;
+    const second = client.request('doc', { ifAvailable: true }, (lock) => { called = true; return lock; });
+    assert.equal(called, false, 'called back synchronously');
+    assert.equal(await second, null);
+    holding.resolve();
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await first;
   });
 
   test('a FAIL while asking (e.g. BAD_NAME) rejects and frees the local queue', async () => {

@@ -34,10 +34,23 @@ export type DistLockErrorCode =
   | 'FAIL'
   | 'NOT_SUPPORTED'
   | 'CANCELLED'
+  | 'SESSION_EXPIRED'
+  | 'LOST'
+  | 'ALREADY_HELD'
   | (string & {});
 
-/** Why a queued request left the queue without the lock (`CANCELLED`). Servers may add reasons. */
-export type CancelReason = 'timeout' | 'backend' | (string & {});
+/**
+ * Why a queued request left the queue without the lock: the server's `CANCELLED` (`timeout`,
+ * `backend`), or `session`: the session that queued ended (or a resumed one no longer queues).
+ * Servers may add reasons.
+ */
+export type CancelReason = 'timeout' | 'backend' | 'session' | (string & {});
+
+/**
+ * Why a `lost` event fired: the server pushed `LOST`; the connection dropped and the session
+ * ended with it; the session expired (grace over, or resume refused); `close()`.
+ */
+export type LostReason = 'LOST' | 'DISCONNECTED' | 'EXPIRED' | 'CLOSED';
 
 /** Why a version 2 server pushed `LOST`. Servers may add reasons. */
 export type LostCause = 'lease' | 'taken' | 'stolen' | (string & {});
@@ -63,6 +76,8 @@ export declare class DistLockError extends Error {
   readonly reply?: DistLockReply;
   /** For `CANCELLED`: why the request left the queue (`timeout` also when the client's own timer ran out). */
   readonly reason?: CancelReason;
+  /** For `LOST` (a `request()` whose lock was lost while its callback ran): the `lost` event's detail. */
+  readonly lost?: DistLockEventMap['lost'];
 }
 
 /**
@@ -88,14 +103,56 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/** Minimal `Storage` (the browser's `sessionStorage` fits). */
+export interface SessionStorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
 export interface DistLockClientOptions {
   /** The WebSocket class; defaults to `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
   /** How long a call waits for its reply, and a socket for opening. Default 10000. */
   requestTimeoutMs?: number;
-  /** Reconnect after an unexpected drop (a new session; locks are not carried over). Default true. */
+  /**
+   * Reconnect after an unexpected drop: the session is resumed within its grace period,
+   * else a new one is opened (locks are not carried over). Default true.
+   */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Version 2: ms the session outlives a dropped connection, its locks and queue places kept
+   * while the client reconnects and resumes (the server may grant less; default maximum 60 s).
+   * Default 0: a drop ends the session.
+   */
+  grace?: number;
+  /** Version 2: shown to others with the session's name (a JSON object, at most 512 bytes serialized). */
+  info?: Record<string, unknown>;
+  /**
+   * Version 2: send `ping` after this many ms without a frame from the server; no reply within
+   * `requestTimeoutMs` drops the connection (then `suspended` or `expired`). Default 15000; `false` turns it off.
+   */
+  pingIntervalMs?: number | false;
+  /**
+   * Keep the session id and resume secret in `sessionStorage` (`true`) or the given storage,
+   * so that a reloaded page resumes the session within its grace period. Default false: any
+   * script of the page's origin can read them and take the session over.
+   */
+  sessionStorage?: boolean | SessionStorageLike;
 }
+
+/**
+ * Where the client connects: one URL; several (the nodes of a deployment: it moves to the next
+ * when one fails to open); or a function asked before every socket (e.g. for a fresh auth token).
+ */
+export type DistLockUrl =
+  | string
+  | URL
+  | ReadonlyArray<string | URL>
+  | ((attempt: { reconnect: boolean }) => string | URL | PromiseLike<string | URL>);
+
+/** What an application can show of the session; see {@link DistLockClient.state}. */
+export type SessionState = 'idle' | 'connected' | 'suspended' | 'resumed' | 'expired';
 
 /** The protocol version of a session: 2, or 1 when the server did not answer `connect` with a `version`. */
 export type ProtocolVersion = 1 | 2;
@@ -158,6 +215,11 @@ export interface HeldLock {
   readonly name: string;
   readonly mode: LockMode;
   readonly token: FencingToken;
+  /**
+   * Aborted when this grant is lost (`LOST`, stolen, the session expired or was closed), with
+   * a `DistLockError` `LOST` as its reason: pass it to `fetch()` so writes stop.
+   */
+  readonly signal: AbortSignal;
 }
 
 export interface LockRequestOptions {
@@ -205,7 +267,21 @@ export interface DistLockEventMap {
    * `token` is the lock's token when the client knew it. `cause` is the reason a version 2
    * server gives with `LOST` (`lease`, `taken`, `stolen` with `by`).
    */
-  lost: { lock: string; token: FencingToken | undefined; reason: 'LOST' | 'DISCONNECTED'; cause?: LostCause; by?: string };
+  lost: { lock: string; token: FencingToken | undefined; reason: LostReason; cause?: LostCause; by?: string };
+  /** A new session is open (by `connect()`, or after a reconnect that could not resume). */
+  connected: SessionInfo & { grace: number; reconnected: boolean };
+  /**
+   * The connection is lost and the session is in its grace period: its locks are kept until
+   * `until` (ms since the epoch, counted from the last frame heard) while the client reconnects.
+   */
+  suspended: { session: string; until: number; locks: string[] };
+  /** The session was resumed on a new connection: `locks` held, `queued` waiting, `lost` reported lost. */
+  resumed: SessionInfo & { grace: number; locks: string[]; queued: string[]; lost: string[] };
+  /**
+   * The session ended without `close()`: `reason` is `DISCONNECTED` (no grace period),
+   * `grace` (it passed) or the server's refusal (`SESSION_EXPIRED`). `locks` were reported lost.
+   */
+  expired: { session: string; reason: 'DISCONNECTED' | 'grace' | (string & {}); locks: string[] };
   /** Something failed that no call waits for: an unreadable frame, a session not reopened after a reconnect. */
   error: { error: DistLockError };
 }
@@ -217,12 +293,17 @@ export declare class DistLockClient extends EventTarget {
    * @param url the server's endpoint, e.g. `wss://example.com/distlock/lock`
    * @throws TypeError without a WebSocket class; RangeError for a bad timeout or backoff
    */
-  constructor(url: string | URL, options?: DistLockClientOptions);
+  constructor(url: DistLockUrl, options?: DistLockClientOptions);
 
   /** The open session, or null. */
   readonly session: SessionInfo | null;
-  /** A snapshot of the locks this session holds: lock name to fencing token. */
+  /**
+   * A snapshot of the locks this session holds: lock name to fencing token (while
+   * `suspended`: those the server keeps for the session until its grace period ends).
+   */
   readonly heldLocks: Map<string, FencingToken>;
+  /** What an application can show: `connected`, `suspended`, `resumed`, `expired`, or `idle` (no session). */
+  readonly state: SessionState;
 
   /** Opens the socket if needed, then a session with this name (asking for protocol version 2). */
   connect(sessionName: string): Promise<SessionInfo>;

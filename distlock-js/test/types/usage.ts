@@ -12,6 +12,9 @@ import {
   type LockOptions,
   type LockResult,
   type LostCause,
+  type LostReason,
+  type SessionState,
+  type DistLockUrl,
   type ProtocolVersion,
   type QueuedLockResult,
   type SessionInfo,
@@ -33,6 +36,16 @@ const client = new DistLockClient('wss://example.com/distlock/lock', {
 });
 new DistLockClient(new URL('ws://localhost:8080/distlock/lock'));
 new DistLockClient('ws://x/', { reconnect: false });
+// Several nodes, or a function for a fresh URL (an auth token) before every socket.
+new DistLockClient(['wss://a.example.com/distlock/lock', new URL('wss://b.example.com/distlock/lock')]);
+new DistLockClient(async ({ reconnect }) => `wss://example.com/distlock/lock?token=${reconnect ? 'fresh' : 'first'}`);
+const url: DistLockUrl = () => 'ws://x/';
+new DistLockClient(url, { grace: 30_000, info: { displayName: 'Alice' }, pingIntervalMs: 10_000, sessionStorage: true });
+new DistLockClient('ws://x/', { pingIntervalMs: false, sessionStorage: { getItem: () => null, setItem() {}, removeItem() {} } });
+// @ts-expect-error grace is a number of ms
+new DistLockClient('ws://x/', { grace: true });
+// @ts-expect-error a URL function returns a URL
+new DistLockClient(() => 42);
 
 class NodeLikeWebSocket {
   readyState = 0;
@@ -114,6 +127,8 @@ async function lowLevel(): Promise<void> {
 
   expectType<Map<string, number>>()(client.heldLocks);
   expectType<SessionInfo | null>()(client.session);
+  expectType<SessionState>()(client.state);
+  expectType<'idle' | 'connected' | 'suspended' | 'resumed' | 'expired'>()(client.state);
 }
 
 async function highLevel(): Promise<void> {
@@ -121,6 +136,8 @@ async function highLevel(): Promise<void> {
     if (lock === null) return 0;
     expectType<HeldLock>()(lock);
     expectType<LockMode>()(lock.mode);
+    expectType<AbortSignal>()(lock.signal);
+    await fetch('/save', { method: 'POST', signal: lock.signal });
     return lock.token;
   });
   const reader: string = await client.request('doc-42', { mode: 'shared', timeout: 5000 }, (lock) => lock?.mode ?? 'none');
@@ -144,7 +161,8 @@ async function highLevel(): Promise<void> {
 // Events: typed details through on() and addEventListener().
 const off = client.on('lost', (detail, event) => {
   expectType<string>()(detail.lock);
-  expectType<'LOST' | 'DISCONNECTED'>()(detail.reason);
+  expectType<LostReason>()(detail.reason);
+  expectType<'LOST' | 'DISCONNECTED' | 'EXPIRED' | 'CLOSED'>()(detail.reason);
   expectType<number | undefined>()(detail.token);
   expectType<LostCause | undefined>()(detail.cause);
   expectType<string | undefined>()(detail.by);
@@ -176,6 +194,24 @@ client.on('session', ({ session, name, version, reconnected }) => {
   expectType<boolean>()(reconnected);
 });
 client.on('error', ({ error }) => expectType<DistLockError>()(error));
+client.on('connected', ({ session, grace, reconnected }) => {
+  expectType<string>()(session);
+  expectType<number>()(grace);
+  expectType<boolean>()(reconnected);
+});
+client.on('suspended', ({ until, locks }) => {
+  expectType<number>()(until);
+  expectType<string[]>()(locks);
+});
+client.on('resumed', ({ locks, queued, lost }) => {
+  expectType<string[]>()(locks);
+  expectType<string[]>()(queued);
+  expectType<string[]>()(lost);
+});
+client.on('expired', ({ reason, locks }) => {
+  expectAssignable<string>(reason);
+  expectType<string[]>()(locks);
+});
 // @ts-expect-error no such event
 client.on('unlocked', () => {});
 
@@ -196,6 +232,9 @@ try {
     }
     if (error.code === 'CANCELLED') {
       expectType<CancelReason | undefined>()(error.reason);
+    }
+    if (error.code === 'LOST') {
+      expectType<LostCause | undefined>()(error.lost?.cause);
     }
   }
 }

@@ -297,6 +297,9 @@ async function editWhenFree(doc) {
   } catch (error) {
     if (error?.name === 'AbortError') {
       log('edit', ['Stopped waiting for ', code(doc.name), '.'], doc.name);
+    } else if (error?.code === 'LOST') {
+      // request() rejects with LOST when the lock was lost while the callback ran.
+      log('edit', ['Stopped editing ', code(doc.name), ': the lock was lost, so nothing was saved.'], doc.name);
     } else {
       log('error', ['Edit of ', code(doc.name), ' failed: ', strong(error?.code ?? error?.name ?? 'ERROR'), ` ${error?.message ?? error}`], doc.name);
     }

@@ -1,0 +1,561 @@
+// Sessions across a dropped connection (protocol version 2): the states an application shows
+// (connected, suspended, resumed, expired), `resume`, `ping`, several URLs, sessionStorage.
+// The server is the scripted fake; the resume OK is assumed to be
+// {"status":"OK","id":…,"session":"<id>","locks":{"<name>":{"token":n,"mode":"exclusive"|"shared"}},"queued":["<name>",…]}.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { DistLockClient } from '../src/distlock.js';
+import { FakeServer, flush, recordEvents } from './support/fake-websocket.js';
+
+const RECONNECT = { initialDelayMs: 100, maxDelayMs: 100 };
+const STATE_EVENTS = ['connected', 'suspended', 'resumed', 'expired'];
+
+/** A client on fake timers (and a fake clock), connected to a version 2 server that granted `grace`. */
+async function connected(t, { grace = 5000, options = {}, server = new FakeServer(), mocked = false } = {}) {
+  if (!mocked) {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    t.mock.method(Math, 'random', () => 1); // backoff delays are exactly RECONNECT's
+  }
+  const client = new DistLockClient(options.url ?? 'ws://localhost/distlock/lock',
+    { WebSocket: server.WebSocket, reconnect: RECONNECT, grace, ...options });
+  const connecting = client.connect('alice');
+  await flush();
+  const ws = server.socket;
+  ws.open();
+  await flush();
+  const frame = ws.next('connect');
+  assert.equal(frame.version, 2);
+  ws.reply(frame, { status: 'OK', session: 's-1', version: 2, resume: 'secret-1', grace });
+  await connecting;
+  return { server, client, ws };
+}
+
+async function lock(client, ws, name, token) {
+  const locking = client.lock(name);
+  ws.reply(ws.next('lock'), { status: 'LOCKED', token });
+  await locking;
+}
+
+/** Lets the backoff pass and opens the reconnect socket; returns it. */
+async function reconnect(t, server) {
+  t.mock.timers.tick(RECONNECT.maxDelayMs);
+  const ws = server.socket;
+  ws.open();
+  await flush();
+  return ws;
+}
+
+describe('sessions across a dropped connection', () => {
+  test('connect asks for the grace period; a drop suspends the session (locks kept, nothing lost); reconnecting resumes it', async (t) => {
+    const server = new FakeServer();
+    const events = [];
+    const { client, ws } = await connected(t, { server });
+    assert.equal(client.state, 'connected');
+    for (const type of [...STATE_EVENTS, 'lost']) client.on(type, (detail) => events.push([type, detail]));
+    await lock(client, ws, 'doc', 7);
+
+    ws.drop();
+    assert.equal(client.state, 'suspended');
+    assert.deepEqual(events.splice(0), [['suspended', { session: 's-1', until: Date.now() + 5000, locks: ['doc'] }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 7]]), 'kept by the server for the grace period');
+    await assert.rejects(client.lock('other'), { code: 'NOT_CONNECTED' });
+
+    const ws2 = await reconnect(t, server);
+    const resume = ws2.next('resume');
+    assert.deepEqual([resume.session, resume.resume], ['s-1', 'secret-1']);
+    await assert.rejects(client.lock('other'), { code: 'NOT_CONNECTED' }, 'not before the resume is answered');
+    ws2.expectNothingSent();
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 7, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.equal(client.state, 'resumed');
+    assert.deepEqual(events, [['resumed', { session: 's-1', name: 'alice', version: 2, grace: 5000, locks: ['doc'], queued: [], lost: [] }]]);
+    assert.deepEqual(client.session, { session: 's-1', name: 'alice', version: 2 });
+    assert.deepEqual(client.heldLocks, new Map([['doc', 7]]));
+    ws2.reply(ws2.next('ping'), { status: 'OK' }); // the barrier after the missed pushes
+    t.mock.timers.tick(10_000);
+    assert.equal(client.state, 'resumed', 'no expiry after a resume');
+  });
+
+  test('a lock the resume OK does not list is lost: with the server\'s reason if its LOST comes among the missed pushes, else when the next reply comes', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'a', 1);
+    await lock(client, ws, 'b', 2);
+    const lost = recordEvents(client, 'lost');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    assert.deepEqual(client.heldLocks, new Map(), 'not reported as held any more');
+    ws2.push({ status: 'LOST', lock: 'a', reason: 'stolen', by: 'bob' });
+    assert.deepEqual(lost.splice(0), [['lost', { lock: 'a', token: 1, reason: 'LOST', cause: 'stolen', by: 'bob' }]]);
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    assert.deepEqual(lost, [['lost', { lock: 'b', token: 2, reason: 'LOST' }]]);
+  });
+
+  test('SESSION_EXPIRED on resume: every lock lost (EXPIRED), expired, and a new session', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    const events = recordEvents(client, 'lost', 'expired', 'connected');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'SESSION_EXPIRED', message: 'no such session' });
+    await flush();
+    assert.deepEqual(events.splice(0), [
+      ['lost', { lock: 'doc', token: 3, reason: 'EXPIRED' }],
+      ['expired', { session: 's-1', reason: 'SESSION_EXPIRED', locks: ['doc'] }],
+    ]);
+    assert.equal(client.state, 'expired');
+    const connect = ws2.next('connect');
+    ws2.reply(connect, { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 5000 });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.deepEqual(events, [['connected', { session: 's-2', name: 'alice', version: 2, grace: 5000, reconnected: true }]]);
+  });
+
+  test('the grace period passes while reconnecting: expired, counted from the last frame heard', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    t.mock.timers.tick(1000); // quiet: the grace period counts from the lock reply
+    const events = recordEvents(client, 'lost', 'expired');
+    ws.drop();
+    t.mock.timers.tick(100);
+    server.socket.failToOpen();
+    t.mock.timers.tick(3899);
+    assert.equal(client.state, 'suspended');
+    t.mock.timers.tick(1);
+    assert.equal(client.state, 'expired');
+    assert.deepEqual(events, [
+      ['lost', { lock: 'doc', token: 3, reason: 'EXPIRED' }],
+      ['expired', { session: 's-1', reason: 'grace', locks: ['doc'] }],
+    ]);
+    const ws3 = await reconnect(t, server);
+    assert.equal(ws3.next().action, 'connect', 'a new session, no resume');
+  });
+
+  test('without a grace period a drop expires the session at once (lost DISCONNECTED), and a queued lock() is told: cancelled', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 0 });
+    await lock(client, ws, 'doc', 3);
+    const queueing = client.lock('other', { wait: true });
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 1 });
+    await queueing;
+    const events = recordEvents(client, 'lost', 'cancelled', 'suspended', 'expired');
+    ws.drop();
+    assert.deepEqual(events, [
+      ['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }],
+      ['cancelled', { lock: 'other', reason: 'session' }],
+      ['expired', { session: 's-1', reason: 'DISCONNECTED', locks: ['doc'] }],
+    ]);
+  });
+
+  test('a silent connection: ping after pingIntervalMs without a frame; no reply within requestTimeoutMs: suspended', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 30_000, options: { pingIntervalMs: 1000, requestTimeoutMs: 500 } });
+    await lock(client, ws, 'doc', 3);
+    t.mock.timers.tick(999);
+    ws.expectNothingSent();
+    t.mock.timers.tick(1);
+    ws.reply(ws.next('ping'), { status: 'OK' });
+    t.mock.timers.tick(1000);
+    ws.next('ping'); // and the connection goes silent
+    t.mock.timers.tick(499);
+    assert.equal(client.state, 'connected');
+    t.mock.timers.tick(1);
+    await flush();
+    assert.equal(client.state, 'suspended');
+    assert.deepEqual(ws.closeCalls, [{ code: 4001, reason: 'no reply to ping' }]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
+  });
+
+  test('a request() queued when the connection drops keeps its place; granted while detached: the resume OK tells, the missed GRANTED changes nothing', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const granted = recordEvents(client, 'granted');
+    let seen;
+    const requesting = client.request('doc', (lock) => { seen = lock.token; return 'done'; });
+    await flush();
+    const ask = ws.next('lock');
+    assert.equal(ask.wait, true);
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    await flush();
+    assert.equal(seen, 40);
+    assert.equal(granted.length, 1, 'one granted event');
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    ws2.expectNothingSent();
+  });
+
+  test('a request() still queued after the resume goes on waiting; one whose place is gone asks again', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const a = client.request('a', (lock) => lock.token);
+    const b = client.request('b', (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 1 });
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 1 });
+    await flush();
+    const cancelled = recordEvents(client, 'cancelled');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['a'] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(cancelled, [['cancelled', { lock: 'b', reason: 'session' }]]);
+    const again = ws2.next('lock');
+    assert.equal(again.param, 'b');
+    ws2.expectNothingSent(); // 'a' keeps its place
+    ws2.reply(again, { status: 'LOCKED', token: 9 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await b, 9);
+    ws2.push({ status: 'GRANTED', lock: 'a', token: 8, mode: 'exclusive' });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await a, 8);
+  });
+
+  test('a lock the resume OK lists that nobody asked for any more (its reply was lost) is unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const locking = client.lock('doc');
+    ws.next('lock');
+    ws.drop();
+    await assert.rejects(locking, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    ws2.next('ping');
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('disconnect() with a grace period ends the session (close) before closing the socket', async (t) => {
+    const { client, ws } = await connected(t);
+    await lock(client, ws, 'doc', 3);
+    const events = recordEvents(client, 'lost', 'expired');
+    await client.disconnect();
+    assert.equal(ws.next('close').param, 'alice');
+    assert.equal(client.state, 'idle');
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }]]);
+  });
+
+  test('disconnect() while suspended: the locks are reported lost at once, no expiry later', async (t) => {
+    const { client, ws } = await connected(t);
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    const events = recordEvents(client, 'lost', 'expired');
+    await client.disconnect();
+    assert.equal(client.state, 'idle');
+    t.mock.timers.tick(60_000);
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }]]);
+  });
+});
+
+describe('where to connect', () => {
+  test('several URLs: a socket that fails to open moves to the next one; a resume works on any', async (t) => {
+    const server = new FakeServer();
+    const urls = ['ws://node-a/distlock/lock', 'ws://node-b/distlock/lock'];
+    const { client, ws } = await connected(t, { server, options: { url: urls } });
+    assert.equal(ws.url, urls[0]);
+    ws.drop();
+    t.mock.timers.tick(100);
+    assert.equal(server.socket.url, urls[0], 'a drop alone does not move: the node may be fine');
+    server.socket.failToOpen();
+    const ws3 = await reconnect(t, server);
+    assert.equal(ws3.url, urls[1]);
+    ws3.reply(ws3.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush();
+    assert.equal(client.state, 'resumed');
+  });
+
+  test('a URL function is asked before every socket, so a token in the URL is fresh on each reconnect', async (t) => {
+    const server = new FakeServer();
+    let token = 0;
+    const url = async ({ reconnect }) => `ws://localhost/distlock/lock?token=${++token}&reconnect=${reconnect}`;
+    const { client, ws } = await connected(t, { server, options: { url } });
+    assert.equal(ws.url, 'ws://localhost/distlock/lock?token=1&reconnect=false');
+    ws.drop();
+    t.mock.timers.tick(100);
+    await flush();
+    assert.equal(server.socket.url, 'ws://localhost/distlock/lock?token=2&reconnect=true');
+    assert.equal(client.state, 'suspended');
+  });
+
+  test('a URL function that fails: the attempt fails like a socket that did not open, and the next one asks again', async (t) => {
+    const server = new FakeServer();
+    let calls = 0;
+    const url = () => {
+      calls++;
+      if (calls === 2) throw new Error('token service down');
+      return 'ws://localhost/distlock/lock';
+    };
+    const { client, ws } = await connected(t, { server, options: { url } });
+    ws.drop();
+    t.mock.timers.tick(100);
+    assert.equal(server.sockets.length, 1, 'no socket without a URL');
+    await reconnect(t, server);
+    assert.equal(calls, 3);
+    assert.equal(server.sockets.length, 2);
+    assert.equal(server.socket.next('resume').session, 's-1');
+    assert.equal(client.state, 'suspended');
+  });
+});
+
+describe('surviving a page reload (sessionStorage)', () => {
+  function memoryStorage() {
+    const items = new Map();
+    return {
+      items,
+      getItem: (key) => items.get(key) ?? null,
+      setItem: (key, value) => items.set(key, String(value)),
+      removeItem: (key) => items.delete(key),
+    };
+  }
+
+  test('off by default: nothing stored', async (t) => {
+    const storage = memoryStorage();
+    globalThis.sessionStorage = storage;
+    t.after(() => { delete globalThis.sessionStorage; });
+    await connected(t);
+    assert.equal(storage.items.size, 0);
+    const { ws } = await connected(t, { options: { sessionStorage: true }, mocked: true }); // and on when asked
+    assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-1');
+    ws.expectNothingSent();
+  });
+
+  test('a reloaded page resumes the stored session and holds its locks again; close() forgets it', async (t) => {
+    const storage = memoryStorage();
+    const { ws } = await connected(t, { options: { sessionStorage: storage } });
+    assert.deepEqual(JSON.parse(storage.items.get('distlock:alice')), { session: 's-1', resume: 'secret-1', grace: 5000 });
+    ws.drop(1001); // the page goes away
+
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
+    const events = recordEvents(client, 'resumed', 'connected');
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    const ws2 = server.socket;
+    const resume = ws2.next('resume');
+    assert.deepEqual([resume.session, resume.resume], ['s-1', 'secret-1']);
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 12, mode: 'exclusive' } }, queued: [] });
+    assert.deepEqual(await connecting, { session: 's-1', name: 'alice', version: 2 });
+    assert.equal(client.state, 'resumed');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 12]]));
+    assert.equal(events.length, 1);
+    assert.deepEqual(events[0][1].locks, ['doc']);
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.expectNothingSent(); // the lock is the application's to use: not unlocked
+    const closing = client.close();
+    ws2.reply(ws2.next('close'), { status: 'OK' });
+    await closing;
+    assert.equal(storage.items.size, 0);
+  });
+
+  test('a stored session that expired: a new session, and the entry is replaced', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const storage = memoryStorage();
+    storage.setItem('distlock:alice', JSON.stringify({ session: 's-old', resume: 'old', grace: 5000 }));
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    const ws = server.socket;
+    ws.reply(ws.next('resume'), { status: 'FAIL', code: 'SESSION_EXPIRED', message: 'no such session' });
+    await flush();
+    const connect = ws.next('connect');
+    assert.equal(connect.grace, 5000);
+    ws.reply(connect, { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 5000 });
+    assert.deepEqual(await connecting, { session: 's-2', name: 'alice', version: 2 });
+    assert.equal(client.state, 'connected');
+    assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-2');
+  });
+});
+
+describe('resume edge cases', () => {
+  test('a queue place the resume OK lists that nobody asked for (its QUEUED was lost) is cancelled, and a grant that crossed the cancel unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const ask = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    assert.equal(cancel.param, 'doc');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 21, mode: 'exclusive', request: ask.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await flush();
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 1000 });
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    const ws2 = await reconnect(t, server); // 100 ms after the drop
+    const resume = ws2.next('resume');
+    t.mock.timers.tick(900);
+    assert.equal(client.state, 'expired');
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.equal(ws2.next('close').param, 'alice');
+    const connect = ws2.next('connect');
+    ws2.reply(connect, { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 1000 });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'UNKNOWN_ACTION', message: 'resume' });
+    await flush();
+    assert.equal(client.state, 'expired');
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2' });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.equal(client.session.version, 1);
+  });
+
+  test('a resume that fails for another reason (BACKEND_UNAVAILABLE) is reported; still suspended, the next attempt resumes', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 3);
+    const errors = recordEvents(client, 'error');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'Redis is unreachable' });
+    await flush();
+    assert.equal(errors.length, 1);
+    assert.equal(client.state, 'suspended');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
+    const ws3 = await reconnect(t, server);
+    ws3.reply(ws3.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.equal(client.state, 'resumed');
+  });
+
+  test('a request() whose callback ends while suspended: the unlock goes out after the resume, and request() settles then', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let finish;
+    let signal;
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.drop();
+    assert.equal(signal.aborted, false, 'suspended: the lock is kept');
+    finish('done');
+    await flush();
+    let settled = false;
+    requesting.then(() => { settled = true; });
+    await flush();
+    assert.equal(settled, false, 'not released yet');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a request() whose lock the server gave up while detached: its signal aborts on resume and it rejects with LOST', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let signal;
+    let finish;
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.push({ status: 'LOST', lock: 'doc', reason: 'lease' });
+    assert.equal(signal.aborted, true);
+    finish('done');
+    await assert.rejects(requesting, (error) => error.code === 'LOST' && error.lost.cause === 'lease');
+  });
+});
+
+describe('connect options and ping', () => {
+  test('grace and info go with connect; without them the connect frame is as before', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    for (const [options, expected] of [
+      [{ grace: 20_000, info: { displayName: 'Alice' } }, { grace: 20_000, info: { displayName: 'Alice' } }],
+      [{}, {}],
+    ]) {
+      const server = new FakeServer();
+      const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
+      client.connect('alice');
+      await flush();
+      server.socket.open();
+      await flush();
+      const { id, ...frame } = server.socket.next('connect');
+      assert.deepEqual(frame, { action: 'connect', param: 'alice', version: 2, ...expected });
+    }
+    assert.throws(() => new DistLockClient('ws://x/', { WebSocket: FakeServer, grace: -1 }), RangeError);
+    assert.throws(() => new DistLockClient('ws://x/', { WebSocket: FakeServer, info: 'Alice' }), /info must be a JSON object/);
+  });
+
+  test('no ping on a version 1 session (it has no ping), nor when turned off', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket });
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    server.socket.reply(server.socket.next('connect'), { status: 'OK', session: 's-1' }); // version 1
+    await connecting;
+    t.mock.timers.tick(60_000);
+    server.socket.expectNothingSent();
+    const { ws } = await connected(t, { options: { pingIntervalMs: false }, mocked: true });
+    t.mock.timers.tick(60_000);
+    ws.expectNothingSent();
+  });
+
+  test('a server that answers the ping keeps the session connected, however long it is idle', async (t) => {
+    const { client, ws } = await connected(t, { options: { pingIntervalMs: 1000, requestTimeoutMs: 500 } });
+    for (let i = 0; i < 5; i++) {
+      t.mock.timers.tick(1000);
+      ws.reply(ws.next('ping'), { status: 'OK' });
+    }
+    assert.equal(client.state, 'connected');
+  });
+});
