@@ -85,6 +85,22 @@ class StarterConfigurationTest {
         }
     }
 
+    /** The only Redis there is: a LOCKED proves the application found it through Spring Data's property. */
+    @Test
+    void springDataRedisUrlIsUsedWhenDistlockHasNoneOfItsOwn() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url(),
+                             "distlock.lease=1500ms")
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                client.request("OK", "action", "connect", "param", "spring-data");
+                client.request("LOCKED", "action", "lock", "param", "on-spring-data-redis");
+            }
+        }
+    }
+
     @Test
     void propertiesHaveMetadataForIdes() throws Exception {
         try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
