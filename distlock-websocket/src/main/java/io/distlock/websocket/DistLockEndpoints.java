@@ -122,6 +122,24 @@ public final class DistLockEndpoints implements AutoCloseable {
         }
     }
 
+    /**
+     * The HTTP status this endpoint would refuse {@code handshake} with before the upgrade, or
+     * 0 if it passes: 503 when the endpoint is closed or has its maximum of connections, 403
+     * for a foreign {@code Origin} or when the authenticator refuses. Refusals are counted as
+     * refused handshakes.
+     *
+     * <p>For servlet containers whose WebSocket implementation cannot send a status from the
+     * handshake (Tomcat answers every refusal with 500): a servlet filter in front of the
+     * endpoint's path calls this for upgrade requests and sends the status itself, as
+     * distlock-spring-boot-starter's {@code DistLockHandshakeFilter} does. The endpoint checks
+     * again at the upgrade, so the authenticator runs twice for a handshake that passes here.
+     * The per-address limit (429) is not checked here.
+     */
+    public int refusalStatus(HandshakeInfo handshake) {
+        Objects.requireNonNull(handshake, "handshake");
+        return ((EndpointConfigurator) config.getConfigurator()).refusal(handshake);
+    }
+
     /** Where the endpoint's counts go; {@link EndpointMetrics} sets it. */
     void telemetry(EndpointTelemetry telemetry) {
         node.telemetry(Objects.requireNonNull(telemetry, "telemetry"));

@@ -71,6 +71,37 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
                 || SameOrigin.matches(origin, host);
     }
 
+    /**
+     * The checks of {@link #modifyHandshake} that need no connection, for a servlet filter in
+     * front of the endpoint: the status the handshake would be refused with, or 0. Counted as
+     * refusals as there.
+     */
+    int refusal(HandshakeInfo handshake) {
+        if (node.isClosed()) {
+            return 503;
+        }
+        if (!originAllowed(handshake.header("Origin"), handshake.header("Host"))) {
+            node.telemetry().refused("origin");
+            return 403;
+        }
+        if (node.openConnections() >= node.options.maxConnections()) {
+            node.telemetry().refused("capacity");
+            return 503;
+        }
+        Optional<Object> principal;
+        try {
+            principal = node.options.authenticator().authenticate(handshake);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "The authenticator threw; refusing the connection", e);
+            principal = null;
+        }
+        if (principal == null || principal.isEmpty()) {
+            node.telemetry().refused("authentication");
+            return 403;
+        }
+        return 0;
+    }
+
     @Override
     public void modifyHandshake(ServerEndpointConfig config, HandshakeRequest request, HandshakeResponse response) {
         if (node.isClosed()) {
@@ -102,7 +133,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         Optional<Object> principal;
         try {
             HandshakeInfo info = new HandshakeInfo(request.getHeaders(), request.getParameterMap(),
-                    request.getQueryString(), request.getRequestURI());
+                    request.getQueryString(), request.getRequestURI(), request.getUserPrincipal());
             principal = authenticator.authenticate(info);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "The authenticator threw; refusing the connection", e);

@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import java.net.URI;
+import java.security.Principal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -17,9 +18,17 @@ import java.util.TreeMap;
  * @param parameters  the query parameters
  * @param queryString the raw query string, or {@code null} if there is none
  * @param requestUri  the request URI as the container reports it
+ * @param userPrincipal the user the container (or a security filter in front of it, such as
+ *                    Spring Security's) authenticated the HTTP request as, or {@code null}
  */
 public record HandshakeInfo(Map<String, List<String>> headers, Map<String, List<String>> parameters,
-                            String queryString, URI requestUri) {
+                            String queryString, URI requestUri, Principal userPrincipal) {
+
+    /** A handshake with no authenticated user. */
+    public HandshakeInfo(Map<String, List<String>> headers, Map<String, List<String>> parameters,
+                         String queryString, URI requestUri) {
+        this(headers, parameters, queryString, requestUri, null);
+    }
 
     public HandshakeInfo {
         headers = Collections.unmodifiableMap(copyInto(new TreeMap<>(String.CASE_INSENSITIVE_ORDER), headers));

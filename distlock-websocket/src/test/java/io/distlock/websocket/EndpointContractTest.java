@@ -59,6 +59,15 @@ abstract class EndpointContractTest {
     /** Starts the container under test serving {@code configs}. */
     abstract TestServer startServer(List<ServerEndpointConfig> configs);
 
+    /**
+     * Starts the container under test serving {@code endpoints}; by default their configs. A
+     * container that needs more of an endpoint than its config (Tomcat: a filter that sends the
+     * handshake's refusals) overrides this.
+     */
+    TestServer startEndpoints(List<DistLockEndpoints> endpoints) {
+        return startServer(endpoints.stream().map(DistLockEndpoints::config).toList());
+    }
+
     @BeforeAll
     void startNode() {
         redis = RedisProcess.start();
@@ -82,7 +91,7 @@ abstract class EndpointContractTest {
                 EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build())) {
             endpoints.add(DistLockEndpoints.create(service, options));
         }
-        server = startServer(endpoints.stream().map(DistLockEndpoints::config).toList());
+        server = startEndpoints(endpoints);
     }
 
     /** Users are named by a bearer token (header) or a {@code token} query parameter: a test stand-in for real credentials. */

@@ -1,0 +1,87 @@
+package io.distlock.spring.boot;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * Serves the JavaScript client from the distlock-js jar ({@code META-INF/resources/distlock/})
+ * at {@code /distlock/<file>}: read once, with an ETag so browsers revalidate cheaply.
+ */
+class ClientScriptServlet extends HttpServlet {
+
+    private static final long serialVersionUID = 1L;
+
+    static final String RESOURCES = "META-INF/resources/distlock/";
+    /** The files of the webjar that are served, and their types. */
+    static final Map<String, String> FILES = Map.of(
+            "distlock.js", "text/javascript;charset=utf-8",
+            "distlock.min.js", "text/javascript;charset=utf-8",
+            "distlock.min.js.map", "application/json",
+            "distlock.d.ts", "text/plain;charset=utf-8");
+
+    private final transient Map<String, Resource> resources;
+
+    private record Resource(byte[] body, String type, String etag) { }
+
+    private ClientScriptServlet(Map<String, Resource> resources) {
+        this.resources = resources;
+    }
+
+    /** The servlet for the files present on the class path of {@code loader}, with their URL paths. */
+    static ClientScriptServlet load(ClassLoader loader) {
+        Map<String, Resource> found = new LinkedHashMap<>();
+        for (Map.Entry<String, String> file : FILES.entrySet()) {
+            try (InputStream in = loader.getResourceAsStream(RESOURCES + file.getKey())) {
+                if (in != null) {
+                    byte[] body = in.readAllBytes();
+                    found.put("/distlock/" + file.getKey(), new Resource(body, file.getValue(), etag(body)));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot read " + RESOURCES + file.getKey(), e);
+            }
+        }
+        return new ClientScriptServlet(found);
+    }
+
+    List<String> paths() {
+        return List.copyOf(resources.keySet());
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        Resource resource = resources.get(request.getServletPath());
+        if (resource == null) {
+            response.sendError(HttpServletResponse.SC_NOT_FOUND);
+            return;
+        }
+        response.setHeader("ETag", resource.etag());
+        response.setHeader("Cache-Control", "no-cache");
+        if (resource.etag().equals(request.getHeader("If-None-Match"))) {
+            response.setStatus(HttpServletResponse.SC_NOT_MODIFIED);
+            return;
+        }
+        response.setContentType(resource.type());
+        response.setContentLength(resource.body().length);
+        response.getOutputStream().write(resource.body());
+    }
+
+    private static String etag(byte[] body) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
+            return "\"" + HexFormat.of().formatHex(digest, 0, 12) + "\"";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.distlock.spring.boot;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.HandshakeInfo;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * Sends the status of a refused distlock handshake (403 for a foreign {@code Origin} or a
+ * refused authentication, 503 when the endpoint is full or closed) where the WebSocket
+ * container cannot: Tomcat answers any refusal from a {@code ServerEndpointConfig.Configurator}'s
+ * {@code modifyHandshake} with 500. Map it to the endpoint's path, in front of the container's
+ * WebSocket filter; it looks only at WebSocket upgrade requests and lets the rest through.
+ *
+ * <p>A plain servlet filter with no Spring in it: an application on Tomcat without Spring Boot
+ * can register it too ({@code servletContext.addFilter("distlock", new DistLockHandshakeFilter(endpoint))
+ * .addMappingForUrlPatterns(null, false, endpoint.options().path())}).
+ */
+public class DistLockHandshakeFilter implements Filter {
+
+    private final DistLockEndpoints endpoint;
+
+    public DistLockHandshakeFilter(DistLockEndpoints endpoint) {
+        this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+    }
+
+    @Override
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
+        if (req instanceof HttpServletRequest request && res instanceof HttpServletResponse response && isUpgrade(request)) {
+            int status = endpoint.refusalStatus(handshake(request));
+            if (status != 0) {
+                response.setStatus(status);
+                response.setContentLength(0);
+                response.setHeader("Connection", "close");
+                response.flushBuffer();
+                return;
+            }
+        }
+        chain.doFilter(req, res);
+    }
+
+    private static boolean isUpgrade(HttpServletRequest request) {
+        String upgrade = request.getHeader("Upgrade");
+        return "GET".equals(request.getMethod()) && upgrade != null && upgrade.equalsIgnoreCase("websocket");
+    }
+
+    private static HandshakeInfo handshake(HttpServletRequest request) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(request.getHeaderNames())) {
+            headers.put(name, Collections.list(request.getHeaders(name)));
+        }
+        Map<String, List<String>> parameters = new LinkedHashMap<>();
+        request.getParameterMap().forEach((name, values) -> parameters.put(name, new ArrayList<>(List.of(values))));
+        String query = request.getQueryString();
+        URI uri;
+        try {
+            uri = URI.create(request.getRequestURI() + (query != null ? "?" + query : ""));
+        } catch (IllegalArgumentException e) {
+            uri = URI.create(request.getRequestURI());
+        }
+        return new HandshakeInfo(headers, parameters, query, uri, request.getUserPrincipal());
+    }
+}

@@ -1,0 +1,114 @@
+package io.distlock.spring.boot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import io.distlock.core.LockService;
+import io.distlock.spring.boot.docs.LocksApplication;
+import io.distlock.testing.RedisProcess;
+
+/**
+ * The starter's configuration edges: no Redis configured, the application's own
+ * {@code RedissonClient}, a Redis that goes away (health DOWN), and the property metadata IDEs read.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class StarterConfigurationTest {
+
+    @Test
+    void withoutARedisTheApplicationFailsToStartSayingWhatToSet(CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1")
+                .run())
+                .hasRootCauseInstanceOf(RedisNotConfiguredException.class);
+        // Boot's report, written by DistLockFailureAnalyzer (registered in META-INF/spring.factories).
+        assertThat(output.toString())
+                .contains("APPLICATION FAILED TO START")
+                .contains("no Redis is configured")
+                .contains("distlock.redis.url=redis://localhost:6379");
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnRedisson {
+        static String url;
+
+        @Bean(destroyMethod = "shutdown")
+        RedissonClient applicationsRedisson() {
+            Config config = new Config();
+            config.useSingleServer().setAddress(url);
+            return Redisson.create(config);
+        }
+    }
+
+    @Test
+    void theApplicationsRedissonClientIsUsedAndTheHealthFollowsRedis() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock")) {
+            OwnRedisson.url = redis.url();
+            try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, OwnRedisson.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.path=/locks", "distlock.lease=1500ms")
+                    .run()) {
+                assertThat(app.getBeansOfType(RedissonClient.class)).containsOnlyKeys("applicationsRedisson");
+                int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+                try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/locks"))) {
+                    client.request("OK", "action", "connect", "param", "own-client");
+                    client.request("LOCKED", "action", "lock", "param", "on-the-apps-redisson");
+                }
+                DistLockHealthIndicator health = app.getBean(DistLockHealthIndicator.class);
+                assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
+
+                redis.kill();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    Health down = health.health(true);
+                    assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+                });
+                assertThat(app.getBean(LockService.class)).isNotNull();
+            }
+        }
+    }
+
+    /** The only Redis there is: a LOCKED proves the application found it through Spring Data's property. */
+    @Test
+    void springDataRedisUrlIsUsedWhenDistlockHasNoneOfItsOwn() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url(),
+                             "distlock.lease=1500ms")
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                client.request("OK", "action", "connect", "param", "spring-data");
+                client.request("LOCKED", "action", "lock", "param", "on-spring-data-redis");
+            }
+        }
+    }
+
+    @Test
+    void propertiesHaveMetadataForIdes() throws Exception {
+        try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("spring-configuration-metadata.json").isNotNull();
+            var names = LockClient.JSON.readTree(in).path("properties").findValuesAsText("name");
+            assertThat(names).contains("distlock.redis.url", "distlock.path", "distlock.allowed-origins", "distlock.lease",
+                    "distlock.client.enabled");
+            assertThat(List.copyOf(names)).allMatch(n -> n.startsWith("distlock."));
+        }
+    }
+}
