@@ -429,7 +429,10 @@ public final class LockService implements AutoCloseable {
 
     /**
      * Closes every session, releasing its locks (waiting up to the lease for Redis), and stops
-     * this node. Shuts the Redisson client down if the service created it. Idempotent.
+     * this node. A session opened with a grace is not closed but left detached in the registry:
+     * its client can resume it on another node while its leases last, and if nobody does, its
+     * locks free themselves within a lease. Shuts the Redisson client down if the service
+     * created it. Idempotent.
      */
     @Override
     public void close() {
@@ -437,8 +440,10 @@ public final class LockService implements AutoCloseable {
             return;
         }
         closed = true;
+        // Sessions with a grace are left for another node (a rolling restart keeps their locks);
+        // the others end here, and their locks are released at once.
         CompletableFuture<?>[] closing = sessions.values().stream()
-                .map(s -> s.closeAsync().toCompletableFuture())
+                .map(s -> (s.grace().isZero() ? s.closeAsync() : s.leaveForAnotherNode()).toCompletableFuture())
                 .toArray(CompletableFuture[]::new);
         try {
             CompletableFuture.allOf(closing).get(config.lease().toMillis(), TimeUnit.MILLISECONDS);

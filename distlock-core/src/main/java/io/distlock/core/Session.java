@@ -594,6 +594,33 @@ final class Session implements LockSession {
         });
     }
 
+    /**
+     * The service is stopping: a resumable session is left in the registry, detached, for its
+     * client to resume on another node while its leases last (nobody renews them from now on: a
+     * rolling restart keeps the locks of clients that reconnect elsewhere). Nothing is released;
+     * locks of a client that never comes back free themselves within a lease.
+     */
+    CompletionStage<Void> leaveForAnotherNode() {
+        return enqueue(() -> {
+            if (closing || moved) {
+                return done(null);
+            }
+            stopGraceTimer(); // this node will not end it: the registry's record and the leases do
+            if (!detached) {
+                detached = true;
+                keepingPushes = true;
+                graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+            }
+            return service.registry().put(this, true, true).handle((written, e) -> {
+                if (e != null) {
+                    LOG.log(Level.DEBUG, "Could not leave session ''{0}'' detached in the registry; it cannot be resumed elsewhere: {1}",
+                            name, e.getMessage());
+                }
+                return Step.<Void>of(null);
+            });
+        });
+    }
+
     /** The grace timer ran out: close as by {@code close}, unless a resume came first (the chain orders the two). */
     private void graceOver() {
         enqueue(() -> {

@@ -209,6 +209,44 @@ class ResumeTest {
     }
 
     @Test
+    void aNodeThatStopsLeavesItsResumableSessionsToBeResumedElsewhere() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(session.lock("doc")));
+        LockSession plain = a.openSession("bob", new Pushes());
+        token(result(plain.lock("plain")));
+
+        a.close(); // a rolling restart
+
+        LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+        assertThat(result(probe.lock("plain"))).as("a session without a grace ends with its node").isInstanceOf(LockResult.Locked.class);
+        assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+        assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(4))
+                .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting); // renewed by its new node
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+    }
+
+    @Test
+    void theLocksOfAStoppedNodesSessionThatNobodyResumesAreFreeWithinALease() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        token(result(session.lock("doc")));
+        Pushes waiter = new Pushes();
+        LockSession w = nodes.get(1).openSession("w", waiter);
+        assertThat(result(w.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+
+        long stopped = System.nanoTime();
+        a.close();
+
+        waiter.expect(Kind.RETRY, "doc", LEASE.multipliedBy(3));
+        assertThat(Duration.ofNanos(System.nanoTime() - stopped)).isLessThan(LEASE.plus(seconds(2)));
+        assertThat(result(nodes.get(1).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())))
+                .as("its record expired with its leases").isEqualTo(LockService.expired());
+    }
+
+    @Test
     void whenTheGraceEndsTheLocksAreReleasedAndWaitersTold() {
         LockService a = nodes.get(0);
         LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofMillis(500), null));

@@ -249,7 +249,8 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     /**
-     * Stops the server: WebSockets closed with 1001, sessions closed and their locks released,
+     * Stops the server: WebSockets closed with 1001, sessions closed and their locks released
+     * (sessions with a grace are left detached for a resume on another node),
      * lock service closed, HTTP server stopped, embedded Redis stopped. Idempotent; a second
      * caller waits until the first has finished. Never throws; problems are logged.
      */
