@@ -33,6 +33,9 @@ const CUT_MS = 5000; // how long the network is cut in the first test
 const LONG_GRACE_MS = 15_000; // outlives the 5 s cut with room for the reconnect's backoff and a loaded machine
 const SHORT_GRACE_MS = 3000; // the cut outlasts it
 const RELOAD_GRACE_MS = 10_000;
+// The silent case: the client pings after this long without a frame, and gives the reply this long.
+const PING_INTERVAL_MS = 1000;
+const REQUEST_TIMEOUT_MS = 2000;
 // Reconnect quickly: the figure measured is the resume, not a long backoff (the client's
 // default is 500 ms doubling to 30 s; the time from heal to `resumed` is then mostly backoff).
 const RECONNECT = { initialDelayMs: 250, maxDelayMs: 1000 };
@@ -290,6 +293,74 @@ describe('sessions across a dropped connection, in Chromium against two server n
       proxy.heal();
       await closePage(gina);
       await closePage(hal);
+    }
+  });
+
+  test('a silent connection (half-open: nothing forwarded, nobody told) is noticed by the client\'s ping: suspended, then resumed with the same token', async () => {
+    const name = 'silent-doc';
+    const lena = await openPage(`http://127.0.0.1:${proxy.port}/`, 'Lena (node 1, through the proxy)');
+    const max = await openPage(node2.pageUrl, 'Max (node 2)');
+    try {
+      const opened = await connectClient(lena, 'Lena', {
+        grace: LONG_GRACE_MS, pingIntervalMs: PING_INTERVAL_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, reconnect: RECONNECT,
+      });
+      await connectClient(max, 'Max', { reconnect: RECONNECT });
+      const taken = await lock(lena, name);
+      assert.equal(taken.status, 'LOCKED');
+      assert.equal((await lock(max, name, { wait: true })).status, 'QUEUED');
+
+      const refusedBefore = proxy.refused;
+      const silentAt = Date.now();
+      assert.ok(proxy.blackhole() >= 1, 'Lena\'s connection went silent');
+      const suspended = await untilEvent(lena, 'suspended', { label: 'Lena' });
+      const lastHeard = suspended.detail.until - LONG_GRACE_MS;
+      const closed = (await events(lena, 'close')).find((event) => event.at >= silentAt);
+      assert.equal(closed?.detail.code, 4001, `the client dropped the socket for want of a ping reply: ${JSON.stringify(closed)}`);
+      // The documented bound: noticed within pingIntervalMs + requestTimeoutMs of the last frame
+      // heard (with room for timers that run late on a loaded machine).
+      assert.ok(suspended.at - lastHeard <= PING_INTERVAL_MS + REQUEST_TIMEOUT_MS + 3000,
+        `noticed ${suspended.at - lastHeard} ms after the last frame heard`);
+      assert.deepEqual(await clientView(lena), { state: 'suspended', session: opened.session, held: { [name]: taken.token } });
+
+      // A reconnect attempt goes into the silence too (and times out) before the path is healed.
+      await until(() => proxy.refused > refusedBefore, { timeoutMs: STATE_TIMEOUT_MS, message: 'a reconnect attempt during the silence' });
+      assert.deepEqual(await events(max, 'granted'), [], 'Max was granted the lock while Lena\'s session was kept');
+      const healAt = Date.now();
+      proxy.heal();
+      const resumed = await untilEvent(lena, 'resumed', { label: 'Lena' });
+      assert.equal(resumed.detail.session, opened.session);
+      assert.deepEqual(resumed.detail.locks, [name]);
+      assert.deepEqual(resumed.detail.lost, []);
+      assert.deepEqual(await clientView(lena), { state: 'resumed', session: opened.session, held: { [name]: taken.token } });
+      assert.deepEqual(await stateHistory(lena), ['connected', 'suspended', 'resumed']);
+      assert.deepEqual(await lock(lena, name), { status: 'LOCKED', token: taken.token });
+      // The server still had the session on the dead connection (it had not noticed: its own
+      // ping takes two 15 s intervals): the resume moved it, and the server closed the dead one.
+      assert.equal(proxy.deadWebSockets.length, 1, 'one WebSocket went silent');
+      await until(() => proxy.deadWebSockets.every((connection) => connection.upstreamClosed), {
+        timeoutMs: STATE_TIMEOUT_MS, message: () => `the server to close the dead connection: ${JSON.stringify(proxy.deadWebSockets)}`,
+      });
+      const deadClosedAt = Date.now();
+      // its own liveness check (--ping-ms, 15 s by default: two silent intervals) would have come much later
+      assert.ok(deadClosedAt - silentAt < 15_000, `the dead connection was closed ${deadClosedAt - silentAt} ms into the silence: not by the resume`);
+      assert.deepEqual(await events(max, 'granted'), [], 'Max still waits');
+      await unlock(lena, name);
+      const granted = await untilEvent(max, 'granted', { label: 'Max' });
+      assert.ok(granted.detail.token > taken.token);
+      await unlock(max, name);
+
+      figures.silent = {
+        pingIntervalMs: PING_INTERVAL_MS,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        lastHeardToSuspendedMs: suspended.at - lastHeard,
+        silenceToSuspendedMs: suspended.at - silentAt,
+        healToResumedMs: resumed.at - healAt,
+        resumedToDeadConnectionClosedMs: deadClosedAt - resumed.at, // polled every 50 ms, after a few calls
+      };
+    } finally {
+      proxy.heal();
+      await closePage(lena);
+      await closePage(max);
     }
   });
 

@@ -3,13 +3,15 @@
 // WebSocket goes through it too. Chromium's offline emulation does not reliably close an open
 // WebSocket; destroying the proxied sockets does, as a lost connection does.
 //
-//   forward    (the start, and after heal()) every connection is forwarded to the target;
-//   cut()      every proxied connection is destroyed at once, on both sides (the browser and
-//              the server each see their socket close), and new connections are accepted and
-//              destroyed at once (the browser's reconnects fail), until heal();
+//   forward      (the start, and after heal()) new connections are forwarded to the target;
+//   cut()        every proxied connection is destroyed at once, on both sides (the browser and
+//                the server each see their socket close), and new connections are accepted and
+//                destroyed at once (the browser's reconnects fail), until heal();
 //   blackhole()  the silent case: proxied connections stay open but nothing is forwarded any
-//              more, either way (a half-open connection: nobody is told); new connections are
-//              accepted and left silent. heal() destroys those dead connections.
+//                more, either way, and nobody is told (half-open connections, as after a
+//                network switch); new connections are accepted and left silent. heal() does not
+//                revive them: they stay dead (what either end sends is dropped) until an end
+//                closes its side, or cut() or close().
 
 import { createServer, connect } from 'node:net';
 import { once } from 'node:events';
@@ -20,10 +22,10 @@ export class TcpProxy {
   #mode = 'forward';
   /** {client, upstream} of every connection being forwarded */
   #pairs = new Set();
-  /** connections accepted while blackholed, or pairs blackholed: destroyed by heal() */
+  /** connections accepted while blackholed, and pairs blackholed: dead, each as {client, upstream, upstreamBytes, upstreamClosed} */
   #silent = new Set();
 
-  /** Connections accepted and forwarded; connections refused (destroyed at once) while cut. */
+  /** Connections accepted and forwarded; connections not forwarded (cut: destroyed at once; blackholed: left silent). */
   forwarded = 0;
   refused = 0;
 
@@ -66,19 +68,28 @@ export class TcpProxy {
     for (const pair of this.#pairs) {
       pair.client.unpipe(pair.upstream);
       pair.upstream.unpipe(pair.client);
-      // read and drop: what is sent is lost, as on a dead network path
-      pair.client.on('data', () => {});
-      pair.upstream.on('data', () => {});
+      // read and drop: what is sent is lost, as on a dead network path (unpipe paused the streams)
+      pair.client.on('data', () => {}).resume();
+      pair.upstreamBytes = 0;
+      pair.upstream.on('data', (chunk) => { pair.upstreamBytes += chunk.length; }).resume();
       this.#silent.add(pair);
     }
     this.#pairs.clear();
     return count;
   }
 
-  /** Forwards new connections again; connections left dead by blackhole() are destroyed (their reset finally arrives). */
+  /** Forwards new connections again (connections left dead by blackhole() stay dead). */
   heal() {
     this.#mode = 'forward';
-    this.#destroySilent();
+  }
+
+  /**
+   * The WebSocket connections blackhole() left dead, as {upstreamBytes, upstreamClosed}: what
+   * the server sent into the void since, and whether it closed its side.
+   */
+  get deadWebSockets() {
+    return [...this.#silent].filter((pair) => pair.websocket)
+      .map(({ upstreamBytes, upstream }) => ({ upstreamBytes, upstreamClosed: upstream.destroyed || upstream.readableEnded }));
   }
 
   /** Stops listening and destroys every connection. */
@@ -107,12 +118,14 @@ export class TcpProxy {
     this.forwarded += 1;
     const upstream = connect({ host: '127.0.0.1', port: this.#targetPort });
     upstream.on('error', () => {});
-    const pair = { client, upstream };
+    const pair = { client, upstream, websocket: false };
     this.#pairs.add(pair);
+    // An upgrade request says which connections carry a WebSocket (the page's other requests go through too).
+    client.once('data', (chunk) => { pair.websocket = /^upgrade: *websocket/im.test(chunk.toString('latin1')); });
+    // An end that closes closes the other, unless the connection is dead: then nothing gets through.
     const end = () => {
       this.#pairs.delete(pair);
-      this.#silent.delete(pair);
-      destroyPair(pair);
+      if (!this.#silent.has(pair)) destroyPair(pair);
     };
     client.once('close', end);
     upstream.once('close', end);
