@@ -14,7 +14,8 @@ import io.distlock.testing.RedisProcess;
  * {@code token} field and no owner, expiring after the token memory, 60 s), the data-loss
  * marker ({@code distlock:epoch}, one small string) and one subscription per running node.
  * Nothing else: no owned lock, no shared holder, no queue (a queue's keys go with its last
- * place, at the latest a lease after a dead node last kept it), no other key without an expiry.
+ * place, at the latest a lease after a dead node last kept it), no session record (a resumable
+ * session's, at the latest a lease after its end), no other key without an expiry.
  */
 final class Leaks {
 
@@ -35,6 +36,10 @@ final class Leaks {
         await("every queue and shared holder gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> assertThat(keys(redis)).noneMatch(k -> k.startsWith("distlock:queue:")
                         || k.startsWith("distlock:queued:") || k.startsWith("distlock:shared:")));
+        // a resumable session's record goes with its end; one written again just after the end
+        // (a renewal or change already under way) lingers for at most a lease, and nobody can resume it
+        await("every session record gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(keys(redis)).noneMatch(k -> k.startsWith("distlock:session:")));
         for (String key : keys(redis)) {
             if (key.equals("distlock:epoch")) {
                 continue;
