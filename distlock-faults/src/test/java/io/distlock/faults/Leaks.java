@@ -39,7 +39,8 @@ final class Leaks {
         // a resumable session's record goes with its end; one written again just after the end
         // (a renewal or change already under way) lingers for at most a lease, and nobody can resume it
         await("every session record gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
-                .untilAsserted(() -> assertThat(keys(redis)).noneMatch(k -> k.startsWith("distlock:session:")));
+                .untilAsserted(() -> assertThat(keys(redis)).as(() -> "session records: " + sessionRecords(redis))
+                        .noneMatch(k -> k.startsWith("distlock:session:")));
         for (String key : keys(redis)) {
             if (key.equals("distlock:epoch")) {
                 continue;
@@ -51,6 +52,21 @@ final class Leaks {
         List<?> numsub = (List<?>) redis.command("PUBSUB", "NUMSUB", "distlock:released");
         assertThat(Long.parseLong(String.valueOf(numsub.get(1)))).as("subscriptions to distlock:released")
                 .isLessThanOrEqualTo(runningNodes);
+    }
+
+    private static List<String> sessionRecords(RedisProcess redis) {
+        List<String> records = new ArrayList<>();
+        for (String key : keys(redis)) {
+            if (key.startsWith("distlock:session:")) {
+                List<?> fields = (List<?>) redis.command("HGETALL", key);
+                List<String> shown = new ArrayList<>();
+                for (int i = 0; i + 1 < fields.size(); i += 2) {
+                    shown.add(fields.get(i) + "=" + ("secret".equals(String.valueOf(fields.get(i))) ? "..." : fields.get(i + 1)));
+                }
+                records.add(key + " " + shown + " pttl=" + redis.command("PTTL", key));
+            }
+        }
+        return records;
     }
 
     private static List<String> ownedLocks(RedisProcess redis) {

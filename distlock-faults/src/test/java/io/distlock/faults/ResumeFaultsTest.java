@@ -46,6 +46,9 @@ class ResumeFaultsTest {
     void stop() {
         try {
             clients.forEach(SessionClient::close);
+            for (Object key : (List<?>) redis.command("KEYS", "distlock:session:*")) {
+                System.out.println("[faults] after the clients closed: " + key + " " + redis.command("HGETALL", String.valueOf(key)) + " pttl=" + redis.command("PTTL", String.valueOf(key)));
+            }
             if (workload != null || !clients.isEmpty()) {
                 if (workload != null) {
                     workload.close();
@@ -288,6 +291,69 @@ class ResumeFaultsTest {
     }
 
     /**
+     * The same race, with the old node frozen (SIGSTOP) while the session is resumed elsewhere,
+     * its lock unlocked and the session closed there; then the old node runs again, and finds
+     * the old connection ended (a detach) and the adoption message, in either order. The closed
+     * session must stay closed: no record of it comes back, and the secret spent by the resume
+     * is refused on every node. (Before the fix this found, the old node's detach wrote the
+     * record again, with the spent secret's hash, and a replay of that secret resumed the closed
+     * session: 3 times in 7 tries.)
+     */
+    @Test
+    void aResumeWhileTheOldNodeIsFrozenThenClosedStaysClosed() {
+        ScenarioRun run = new ScenarioRun("resume-old-node-frozen");
+        SessionClient holder = client(run, HOLDER);
+        int refused = 0;
+        int unlisted = 0;
+        for (int cycle = 0; cycle < FaultProfile.cycles(8, 30); cycle++) {
+            int frozen = 0; // (a fixed pair of nodes found it most often)
+            int to = 1;
+            String lock = "frozen-" + cycle;
+            holder.connect(frozen, 30_000);
+            long token = holder.lockNow(lock).path("token").asLong();
+            assertThat(token).isPositive();
+            String spent = holder.secret();
+            String id = holder.sessionId();
+            SessionClient.Conn old = holder.connection();
+            run.fault("SIGSTOP node " + frozen + "; p" + HOLDER + " resumes on node " + to + ", unlocks and closes there");
+            nodes.node(frozen).pause();
+            try {
+                holder.abandon(old, "aborted by the test, its node frozen");
+                old.ws.abort();
+                JsonNode resumed = holder.resume(to);
+                assertThat(resumed.path("status").asText()).as(resumed.toString()).isEqualTo("OK");
+                if (resumed.path("locks").has(lock)) {
+                    assertThat(resumed.path("locks").path(lock).path("token").asLong()).as(resumed.toString()).isEqualTo(token);
+                    assertThat(holder.unlock(lock).path("status").asText()).isEqualTo("OK");
+                } else {
+                    // Taken just before the freeze, before the frozen node wrote it to the session's
+                    // record: the adopting node does not know it, and the answer tells the client it
+                    // is lost (the protocol: `locks` is the truth); it frees itself within a lease.
+                    unlisted++;
+                }
+                holder.closeSession(); // at once: the old node is still frozen
+            } finally {
+                nodes.node(frozen).resume();
+            }
+            run.heal("SIGCONT node " + frozen);
+            // the old node sees the connection's end and the adoption, in either order: nothing may bring the session back
+            Awaitility.await("no record of the closed session").during(Duration.ofSeconds(1)).atMost(Await.seconds(10))
+                    .pollInterval(Duration.ofMillis(20)).until(() -> redis.command("EXISTS", "distlock:session:" + id).equals(0L));
+            for (int n = 0; n < nodes.size(); n++) {
+                SessionClient thief = client(run, 500 + cycle * nodes.size() + n);
+                thief.open(n);
+                JsonNode replay = thief.resumeOn(id, spent);
+                assertThat(replay.path("code").asText()).as(replay.toString()).isEqualTo("SESSION_EXPIRED");
+                refused++;
+                thief.close();
+            }
+        }
+        run.progress(refused + " replays of spent secrets refused; locks taken just before the freeze and not listed: " + unlisted);
+        Checkers.Report report = run.finish(null);
+        assertAllCheckersPass(report);
+    }
+
+    /**
      * A secret stolen before a successful resume is spent: replayed after it, on the node that has
      * the session now or on another, it gets {@code FAIL SESSION_EXPIRED} and changes nothing. The
      * session keeps its connection (no close, a ping answered), its lock and its token; the new
@@ -318,6 +384,7 @@ class ResumeFaultsTest {
                 assertThat(replay.path("code").asText()).isEqualTo("SESSION_EXPIRED");
                 // the thief's connection has no session (a ping needs one)
                 assertThat(thief.ping().path("status").asText()).isEqualTo("FAIL");
+                thief.close();
             }
             assertThat(holder.ping().path("status").asText()).isEqualTo("OK");
             assertThat(current.isClosed()).isFalse();
