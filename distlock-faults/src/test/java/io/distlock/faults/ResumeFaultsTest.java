@@ -295,9 +295,12 @@ class ResumeFaultsTest {
      * its lock unlocked and the session closed there; then the old node runs again, and finds
      * the old connection ended (a detach) and the adoption message, in either order. The closed
      * session must stay closed: no record of it comes back, and the secret spent by the resume
-     * is refused on every node. (Before the fix this found, the old node's detach wrote the
-     * record again, with the spent secret's hash, and a replay of that secret resumed the closed
-     * session: 3 times in 7 tries.)
+     * is refused on every node. (Before the fix, a probe of this race found that the old node's
+     * detach wrote the record again, with the spent secret's hash, and that a replay of that
+     * secret resumed the closed session: 3 times in 7 tries. This scenario did not reproduce it
+     * in more than 50 cycles before the fix, the order of the two events on the old node being
+     * the scheduler's; {@code ResumeTest.aDetachNeverBringsBackARecordThatEndedOrExpired} in the
+     * core reproduces the cause every time.)
      */
     @Test
     void aResumeWhileTheOldNodeIsFrozenThenClosedStaysClosed() {
@@ -306,7 +309,7 @@ class ResumeFaultsTest {
         int refused = 0;
         int unlisted = 0;
         for (int cycle = 0; cycle < FaultProfile.cycles(8, 30); cycle++) {
-            int frozen = 0; // (a fixed pair of nodes found it most often)
+            int frozen = 0; // node 0 frozen, the session resumed on node 1: as in the probe that found the defect
             int to = 1;
             String lock = "frozen-" + cycle;
             holder.connect(frozen, 30_000);
