@@ -9,7 +9,7 @@ import json
 import sys
 
 CHECKERS = ["no-overlap", "shared-exclusive", "tokens-grow", "fenced-register", "counter", "grants-end", "fifo",
-            "no-grant-after-leave"]
+            "no-grant-after-leave", "no-silent-gap"]
 
 
 def percentile(values, p):

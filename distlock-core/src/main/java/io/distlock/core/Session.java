@@ -185,6 +185,13 @@ final class Session implements LockSession {
     /** A registry write is out; at most one at a time. */
     private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean recordAgain;
+    /**
+     * The registry record existed once (a write of this node found or made it, or an adoption
+     * made it): from then on no write creates it again. A record that is gone ended (an end-claim,
+     * here or on a node that adopted the session) or expired (nobody renewed it for a lease); a
+     * write that brought it back would make an ended session resumable, with a spent secret.
+     */
+    private volatile boolean recordExisted;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
     private final Map<String, Place> queued = new ConcurrentHashMap<>();
@@ -582,7 +589,11 @@ final class Session implements LockSession {
                 closeAsync(); // the service is closing: so is this session
                 return done(null);
             }
-            return service.registry().put(this, true, true).handle((written, e) -> {
+            // Creates the record only if no write made it yet (the first one failed, or is still out).
+            return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
+                if (e == null && written == 1L) {
+                    recordExisted = true;
+                }
                 if (e != null) {
                     LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry; the next renewal tick tries: {1}",
                             name, e.getMessage());
@@ -611,10 +622,13 @@ final class Session implements LockSession {
                 keepingPushes = true;
                 graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
             }
-            return service.registry().put(this, true, true).handle((written, e) -> {
+            // As detach: a record that existed and is gone ended or expired, and is not brought back.
+            return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
                 if (e != null) {
                     LOG.log(Level.DEBUG, "Could not leave session ''{0}'' detached in the registry; it cannot be resumed elsewhere: {1}",
                             name, e.getMessage());
+                } else if (written == 1L) {
+                    recordExisted = true;
                 }
                 return Step.<Void>of(null);
             });
@@ -753,6 +767,11 @@ final class Session implements LockSession {
         writeRecord();
     }
 
+    /** The record exists: an adoption just wrote it as this node's. */
+    void recordAdopted() {
+        recordExisted = true;
+    }
+
     /**
      * Writes the session's record for the first time (the session just opened): the first of the
      * one-at-a-time writes, so a write after a change cannot overtake it and find no record.
@@ -760,6 +779,9 @@ final class Session implements LockSession {
     void createRecord() {
         recording.set(true);
         service.registry().put(this, false, true).whenComplete((written, e) -> {
+            if (e == null && written == 1L) {
+                recordExisted = true;
+            }
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not write session ''{0}'' to the registry; it is written when it detaches: {1}",
                         name, e.getMessage());
@@ -777,6 +799,9 @@ final class Session implements LockSession {
         }
         recordAgain = false;
         service.registry().put(this, detached, false).whenComplete((written, e) -> {
+            if (e == null && written == 1L) {
+                recordExisted = true;
+            }
             recording.set(false);
             if (e == null && written == 0L) {
                 movedAway(true); // another node adopted it

@@ -180,6 +180,29 @@ class ResumeTest {
         assertThat(result(old.lock("other"))).isInstanceOf(Refused.class);
     }
 
+    /**
+     * Found by the fault suite (ResumeFaultsTest, a resume racing the old connection's close, with
+     * the old node frozen): the old node's connection ends after another node adopted the session,
+     * the client closed it there (the end-claim deleted the record), and before the old node heard
+     * of the adoption. Its detach wrote the record again (it created a missing one), as its own,
+     * detached, with the spent secret's hash: a replay of that secret then resumed a closed session.
+     * The record's deletion here stands for that end elsewhere (or for the record's expiry): a
+     * detach never brings back a record that existed.
+     */
+    @Test
+    void aDetachNeverBringsBackARecordThatEndedOrExpired() {
+        LockService a = nodes.get(0);
+        LockSession old = a.openSession("ann", new Pushes(), GRACE);
+        String secret = old.resumeSecret().orElseThrow();
+        String key = "distlock:session:" + old.id();
+        await().atMost(seconds(5)).until(() -> TestRedis.command("EXISTS", key).equals(1L));
+        TestRedis.command("DEL", key);
+        result(old.detach());
+        assertThat(TestRedis.command("EXISTS", key)).isEqualTo(0L);
+        assertThat(result(nodes.get(1).resume(old.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+        assertThat(result(a.resume(old.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+    }
+
     @Test
     void aSessionOfANodeThatDiedCanBeResumedElsewhereWhileItsLeasesLast() {
         LockService a = nodes.get(0);

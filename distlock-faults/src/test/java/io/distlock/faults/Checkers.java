@@ -64,7 +64,27 @@ import io.distlock.faults.History.Op;
  *       come), a CANCELLED push, its session's close, its disconnect; nor a second GRANTED for
  *       one request. (A GRANTED the request's id does not name is matched to the process's
  *       latest request for that lock.)</li>
+ *   <li>{@value #NO_SILENT_GAP}: per lock, while a session's grant lasts, nobody else is granted
+ *       that lock. A version 2 session with a grace ({@code grace=G} in its CONNECT OK) outlives
+ *       its connection: at its DISCONNECT its holds become <em>detached</em> (the client does no
+ *       work under them, and they are no {@value #NO_OVERLAP} interval), and they last until the
+ *       client is told otherwise: a RESUME OK that lists the lock with the same token continues
+ *       the grant (the interval opens again, with the original grant: the same holder across its
+ *       connections); a RESUME OK without it, a RESUME FAIL ({@code SESSION_EXPIRED}), a LOST, a
+ *       new session of that process (CONNECT INVOKE: the client walked away) ends it; and so
+ *       does the grace as the client counts it, from the last frame it received before the drop
+ *       (the server's grace starts at its own detach, which is not earlier: it sends nothing after
+ *       it). A grant to another process while a detached hold lasts is a gap nobody was told of;
+ *       so is a RESUME OK that lists the lock with another token, or that continues a grant while
+ *       another process holds the lock (what the lock's next holder was given while the session's
+ *       grant was over by its client's clock must not come back to it).</li>
  * </ul>
+ *
+ * <p>Resume events (protocol version 2): RESUME INVOKE ({@code node=N}), then OK with
+ * {@code locks=L:T[:s],... queued=A,...} (what the session holds and queues for: the truth, as the
+ * protocol says), FAIL ({@code code=SESSION_EXPIRED}) or INFO. A queued request of a detached
+ * session keeps its place: a RESUME OK that does not list it, or a RESUME FAIL, takes it out
+ * (the server's side, as for a lost connection before).
  */
 public final class Checkers {
 
@@ -76,8 +96,9 @@ public final class Checkers {
     public static final String GRANTS_END = "grants-end";
     public static final String FIFO = "fifo";
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
+    public static final String NO_SILENT_GAP = "no-silent-gap";
     public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
-            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE);
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
@@ -85,6 +106,12 @@ public final class Checkers {
     private static final Pattern ID = Pattern.compile("(?:^| )id=(\\d+)");
     private static final Pattern REQUEST = Pattern.compile("request=(\\d+)");
     private static final Pattern TIMEOUT = Pattern.compile("timeout=(\\d+)");
+    private static final Pattern GRACE = Pattern.compile("(?:^| )grace=(\\d+)");
+    private static final Pattern RESUMED_LOCKS = Pattern.compile("(?:^| )locks=(\\S*)");
+    private static final Pattern RESUMED_QUEUED = Pattern.compile("(?:^| )queued=(\\S*)");
+    /** Ops whose OK or FAIL is recorded when a frame of the server arrives: the client's last contact. */
+    private static final java.util.Set<Op> FROM_SERVER = java.util.EnumSet.of(Op.CONNECT, Op.LOCK, Op.UNLOCK, Op.RETRY,
+            Op.LOST, Op.QUEUED, Op.CANCEL, Op.CANCELLED, Op.CLOSE, Op.RESUME);
 
     private Checkers() { }
 
@@ -121,6 +148,9 @@ public final class Checkers {
 
     /** An interval in progress: who holds, since when, with which token, in which mode. */
     private record Hold(int process, long token, Event grant, boolean shared) { }
+
+    /** A grant of a session whose connection dropped, lasting (as its client sees it) until {@code expiresNanos} at the latest. */
+    private record Detached(Hold hold, Event disconnect, long expiresNanos) { }
 
     /** A grant its session may still have after a failed unlock. */
     private record Kept(long token, boolean shared) { }
@@ -191,9 +221,16 @@ public final class Checkers {
         Map<Integer, Event> closeAsked = new HashMap<>();       // process -> its last CLOSE INVOKE
         java.util.Set<Integer> closing = new java.util.HashSet<>(); // processes between CLOSE INVOKE and its answer
         List<Event> faults = new ArrayList<>();
+        // no-silent-gap
+        Map<Integer, Long> graceOf = new HashMap<>();           // process -> grace (ms) of its current session, if above 0
+        Map<Integer, Long> lastContact = new HashMap<>();       // process -> when its client last heard from the server
+        Map<String, Map<Integer, Detached>> detached = new HashMap<>(); // lock -> process -> its detached hold
 
         for (Event e : events) {
             String lock = e.lock();
+            if (e.process() >= 0 && FROM_SERVER.contains(e.op()) && (e.kind() == Kind.OK || e.kind() == Kind.FAIL)) {
+                lastContact.put(e.process(), e.nanos());
+            }
             switch (e.op()) {
                 case LOCK -> {
                     if (e.kind() == Kind.INVOKE) {
@@ -269,6 +306,17 @@ public final class Checkers {
                                     + "failed and nothing ended its grant", e.process(), e.token(), e.millis(), process, other.token()));
                         }
                     });
+                    Map<Integer, Detached> away = detached.getOrDefault(lock, new HashMap<>());
+                    away.values().removeIf(d -> d.expiresNanos() <= e.nanos()); // over by its client's clock: it knows
+                    for (Detached d : away.values()) {
+                        if (d.hold().process() == e.process() || (shared && d.hold().shared())) {
+                            continue;
+                        }
+                        f.add(NO_SILENT_GAP, lock, String.format("p%d granted token %d%s at %.3f ms while p%d's session, detached at %.3f ms, "
+                                + "still held token %d%s (nothing told p%d it ended; its grace ends by its clock at %.3f ms)",
+                                e.process(), e.token(), shared ? " (shared)" : "", e.millis(), d.hold().process(), d.disconnect().millis(),
+                                d.hold().token(), d.hold().shared() ? " (shared)" : "", d.hold().process(), d.expiresNanos() / 1e6));
+                    }
                     for (Hold other : holders.values()) {
                         if (other.process() == e.process() || (shared && other.shared())) {
                             continue;
@@ -326,10 +374,12 @@ public final class Checkers {
                         closeAsked.put(e.process(), e);
                         closing.add(e.process());
                         open.values().forEach(holders -> holders.remove(e.process()));
+                        detached.values().forEach(byProcess -> byProcess.remove(e.process()));
                         unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
                     } else {
                         closing.remove(e.process());
                         if (e.kind() == Kind.OK) {
+                            graceOf.remove(e.process());
                             Event asked = closeAsked.getOrDefault(e.process(), e);
                             endSession(e, open, unreleased, latestOn, "closed its session", asked.nanos());
                         }
@@ -338,6 +388,7 @@ public final class Checkers {
                 case UNLOCK -> {
                     if (e.kind() == Kind.INVOKE) {
                         end(open, lock, e.process());
+                        end(detached, lock, e.process());
                     } else if (e.kind() == Kind.OK || String.valueOf(e.detail()).contains("NOT_OWNER")) {
                         unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                     } else {
@@ -348,13 +399,39 @@ public final class Checkers {
                 }
                 case LOST -> {
                     end(open, lock, e.process());
+                    end(detached, lock, e.process());
                     unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                 }
                 case DISCONNECT -> {
                     closing.remove(e.process());
+                    Long grace = graceOf.get(e.process());
+                    if (grace != null) {
+                        // the session outlives its connection: its grants and places stay, detached
+                        long expires = lastContact.getOrDefault(e.process(), e.nanos()) + grace * 1_000_000;
+                        open.forEach((l, holders) -> {
+                            Hold h = holders.remove(e.process());
+                            if (h != null) {
+                                detached.computeIfAbsent(l, k -> new HashMap<>()).put(e.process(), new Detached(h, e, expires));
+                            }
+                        });
+                        break;
+                    }
                     endSession(e, open, unreleased, latestOn, e.kind() == Kind.OK ? "disconnected" : "connection lost",
                             e.kind() == Kind.OK ? e.nanos() : -1);
                 }
+                case CONNECT -> {
+                    if (e.kind() == Kind.INVOKE && graceOf.remove(e.process()) != null) {
+                        // a new session: the client walked away from the detached one, and from its grants and places
+                        detached.values().forEach(byProcess -> byProcess.remove(e.process()));
+                        endSession(e, open, unreleased, latestOn, "session abandoned", -1);
+                    } else if (e.kind() == Kind.OK) {
+                        Matcher g = GRACE.matcher(String.valueOf(e.detail()));
+                        if (g.find() && Long.parseLong(g.group(1)) > 0) {
+                            graceOf.put(e.process(), Long.parseLong(g.group(1)));
+                        }
+                    }
+                }
+                case RESUME -> resume(f, e, open, detached, unreleased, latestOn, graceOf);
                 case RETRY -> {
                     if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
                         late++;
@@ -409,7 +486,7 @@ public final class Checkers {
                     }
                 }
                 case FAULT -> faults.add(e);
-                default -> { } // CONNECT, HEAL: context for people, nothing to check
+                default -> { } // HEAL: context for people, nothing to check
             }
         }
 
@@ -484,6 +561,69 @@ public final class Checkers {
         }
     }
 
+    /**
+     * A resume's answer: OK continues the detached grants it lists with their tokens and ends the
+     * others (as the protocol says, its {@code locks} and {@code queued} are the truth); FAIL ends
+     * them all, and the session's places. See {@value #NO_SILENT_GAP}.
+     */
+    private static void resume(Findings f, Event e, Map<String, Map<Integer, Hold>> open, Map<String, Map<Integer, Detached>> detached,
+                               Map<String, Map<Integer, Kept>> unreleased, Map<String, Request> latestOn, Map<Integer, Long> graceOf) {
+        int p = e.process();
+        if (e.kind() == Kind.FAIL) {
+            detached.values().forEach(byProcess -> byProcess.remove(p));
+            graceOf.remove(p);
+            endSession(e, open, unreleased, latestOn, "resume refused", -1);
+            return;
+        }
+        if (e.kind() != Kind.OK) {
+            return; // INVOKE, or no answer: nothing known yet
+        }
+        Map<String, long[]> listed = new HashMap<>(); // lock -> {token, shared}
+        Matcher m = RESUMED_LOCKS.matcher(String.valueOf(e.detail()));
+        if (m.find()) {
+            for (String entry : m.group(1).split(",")) {
+                String[] parts = entry.split(":");
+                if (parts.length >= 2) {
+                    listed.put(parts[0], new long[] {Long.parseLong(parts[1]), parts.length > 2 && "s".equals(parts[2]) ? 1 : 0});
+                }
+            }
+        }
+        java.util.Set<String> queued = new java.util.HashSet<>();
+        Matcher q = RESUMED_QUEUED.matcher(String.valueOf(e.detail()));
+        if (q.find() && !q.group(1).isEmpty()) {
+            queued.addAll(List.of(q.group(1).split(",")));
+        }
+        detached.forEach((lock, byProcess) -> {
+            Detached d = byProcess.remove(p);
+            if (d == null) {
+                return;
+            }
+            long[] now = listed.get(lock);
+            if (now == null) {
+                return; // not listed: lost, and the resume's answer tells the client so
+            }
+            if (now[0] != d.hold().token()) {
+                f.add(NO_SILENT_GAP, lock, String.format("p%d resumed at %.3f ms with token %d for a grant of token %d: "
+                        + "tokens do not change on resume", p, e.millis(), now[0], d.hold().token()));
+                return;
+            }
+            Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
+            for (Hold other : holders.values()) {
+                if (other.process() != p && !(other.shared() && d.hold().shared())) {
+                    f.add(NO_SILENT_GAP, lock, String.format("p%d resumed at %.3f ms still holding token %d while p%d holds token %d since %.3f ms",
+                            p, e.millis(), d.hold().token(), other.process(), other.token(), other.grant().millis()));
+                }
+            }
+            holders.put(p, d.hold()); // the same holder, the same grant, on a new connection
+        });
+        // a place not listed is gone (taken out on the server's side); a listed one waits on
+        for (Request r : latestOn.values()) {
+            if (r.process == p && r.queued != null && r.grant == null && !queued.contains(r.lock) && !listed.containsKey(r.lock)) {
+                leave(r, e, "not queued at resume", -1);
+            }
+        }
+    }
+
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {
         Matcher m = REQUEST.matcher(String.valueOf(grant.detail()));
         if (m.find()) {
@@ -528,8 +668,8 @@ public final class Checkers {
         return process + "\u0000" + lock;
     }
 
-    private static void end(Map<String, Map<Integer, Hold>> open, String lock, int process) {
-        Map<Integer, Hold> holders = open.get(lock);
+    private static <T> void end(Map<String, Map<Integer, T>> open, String lock, int process) {
+        Map<Integer, T> holders = open.get(lock);
         if (holders != null) {
             holders.remove(process);
         }

@@ -10,12 +10,16 @@ import static io.distlock.faults.History.Op.CLOSE;
 import static io.distlock.faults.History.Op.DISCONNECT;
 import static io.distlock.faults.History.Op.LOCK;
 import static io.distlock.faults.History.Op.QUEUED;
+import static io.distlock.faults.History.Op.CONNECT;
+import static io.distlock.faults.History.Op.RESUME;
 import static io.distlock.faults.History.Op.LOST;
 import static io.distlock.faults.History.Op.RETRY;
 import static io.distlock.faults.History.Op.UNLOCK;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -504,6 +508,148 @@ class CheckersTest {
         Checkers.Report report = Checkers.check(history);
 
         assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    // ---- sessions across a dropped connection: resume ----
+
+    /** p opens a session with a grace of {@code graceMillis} and is granted L with {@code token}. */
+    private void gracedHolder(int p, long graceMillis, long token) {
+        history.record(p, INVOKE, CONNECT, null, 0, "node=0");
+        history.record(p, OK, CONNECT, null, 0, "node=0 grace=" + graceMillis);
+        history.record(p, INVOKE, LOCK, "L", 0, "id=1 wait");
+        history.record(p, OK, LOCK, "L", token, null);
+        fenced.write(p, token);
+    }
+
+    @Test
+    void aResumedSessionsGrantContinuesAcrossItsConnections() {
+        gracedHolder(1, 60_000, 10);
+        history.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        history.record(2, OK, QUEUED, "L", 0, "position=1 holder=p1");
+        history.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        history.record(1, INVOKE, RESUME, null, 0, "node=1");
+        history.record(1, OK, RESUME, null, 0, "node=1 locks=L:10 queued=");
+        fenced.write(1, 10);                           // the same grant, on the new connection
+        counter.increment(1, 10);
+        unlock(1, 10);
+        granted(2, 1, 11, "exclusive");
+        fenced.write(2, 11);
+        unlock(2, 11);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.writesAccepted()).isEqualTo(3);
+    }
+
+    @Test
+    void aGrantWhileTheSessionIsDetachedIsAGapNobodyWasToldOf() {
+        gracedHolder(1, 60_000, 10);
+        history.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        history.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        history.record(2, OK, LOCK, "L", 11, null);   // p1's session still holds L, and nobody told it otherwise
+        unlock(2, 11);
+        history.record(1, INVOKE, RESUME, null, 0, "node=0");
+        history.record(1, OK, RESUME, null, 0, "node=0 locks=L:10 queued=");
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NO_SILENT_GAP)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero(); // p1 did no work detached
+        assertThat(report.examples().get(0).description()).contains("p2 granted token 11", "p1's session, detached", "token 10");
+
+        // told only by the resume's answer, after the grant: still a gap nobody was told of
+        History late = new History();
+        late.record(1, OK, CONNECT, null, 0, "node=0 grace=60000");
+        late.record(1, OK, LOCK, "L", 10, null);
+        late.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        late.record(2, OK, LOCK, "L", 11, null);
+        late.record(1, OK, RESUME, null, 0, "node=1 locks= queued=");
+        assertThat(Checkers.check(late).violations(Checkers.NO_SILENT_GAP)).isEqualTo(1);
+    }
+
+    @Test
+    void aResumeThatBringsBackAGrantSomebodyElseHoldsIsFound() {
+        gracedHolder(1, 60_000, 10);
+        history.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        history.record(1, FAIL, RESUME, null, 0, "code=SESSION_EXPIRED"); // told: the grant is over
+        history.record(2, OK, LOCK, "L", 11, null);
+        assertThat(Checkers.check(history).ok()).as(Checkers.check(history).summary()).isTrue();
+
+        history.record(1, OK, RESUME, null, 0, "node=0 locks=L:10 queued="); // ... and then it is back, while p2 holds it
+        assertThat(Checkers.check(history).ok()).isTrue(); // the session was over: no detached hold to continue
+
+        History back = new History();
+        back.record(1, OK, CONNECT, null, 0, "node=0 grace=60000");
+        back.record(1, OK, LOCK, "L", 10, null);
+        back.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        back.record(1, OK, RESUME, null, 0, "node=1 locks=L:12 queued="); // tokens do not change on resume
+        back.record(1, INFO, DISCONNECT, null, 0, "closed 1006");
+        Checkers.Report report = Checkers.check(back);
+        assertThat(report.violations(Checkers.NO_SILENT_GAP)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).contains("tokens do not change on resume");
+    }
+
+    /** Events at given times (ms), for checks that depend on the clock: {time, process, kind, op, token, detail}. */
+    private static List<History.Event> at(Object[]... rows) {
+        List<History.Event> events = new ArrayList<>();
+        for (Object[] r : rows) {
+            events.add(new History.Event(((Number) r[0]).longValue() * 1_000_000, (Integer) r[1], (History.Kind) r[2], (History.Op) r[3],
+                    r[3] == LOCK || r[3] == UNLOCK || r[3] == LOST ? "L" : null, ((Number) r[4]).longValue(), (String) r[5]));
+        }
+        return events;
+    }
+
+    @Test
+    void theGraceAsTheClientCountsItEndsADetachedGrant() {
+        // p1 last heard from the server at 100 ms (its LOCK OK), dropped at 150 ms, grace 1,000 ms: over at 1,100 ms by its clock
+        List<History.Event> afterGrace = at(
+                new Object[] {0, 1, OK, CONNECT, 0, "node=0 grace=1000"},
+                new Object[] {100, 1, OK, LOCK, 10, null},
+                new Object[] {150, 1, INFO, DISCONNECT, 0, "closed 1006"},
+                new Object[] {1_150, 2, OK, LOCK, 11, "GRANTED request=1"},
+                new Object[] {1_200, 1, FAIL, RESUME, 0, "code=SESSION_EXPIRED"});
+        assertThat(Checkers.check(afterGrace).ok()).as(Checkers.check(afterGrace).summary()).isTrue();
+
+        List<History.Event> withinGrace = at(
+                new Object[] {0, 1, OK, CONNECT, 0, "node=0 grace=1000"},
+                new Object[] {100, 1, OK, LOCK, 10, null},
+                new Object[] {150, 1, INFO, DISCONNECT, 0, "closed 1006"},
+                new Object[] {1_050, 2, OK, LOCK, 11, "GRANTED request=1"}, // 50 ms before p1's grace ran out
+                new Object[] {1_200, 1, FAIL, RESUME, 0, "code=SESSION_EXPIRED"});
+        assertThat(Checkers.check(withinGrace).violations(Checkers.NO_SILENT_GAP)).isEqualTo(1);
+
+        // without a grace the disconnect ends the grant at once, as in version 1
+        List<History.Event> noGrace = at(
+                new Object[] {0, 1, OK, CONNECT, 0, "node=0"},
+                new Object[] {100, 1, OK, LOCK, 10, null},
+                new Object[] {150, 1, INFO, DISCONNECT, 0, "closed 1006"},
+                new Object[] {151, 2, OK, LOCK, 11, null});
+        assertThat(Checkers.check(noGrace).ok()).isTrue();
+    }
+
+    @Test
+    void aDetachedSessionKeepsItsQueuePlaceUntilTheResumeSaysOtherwise() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(2, OK, CONNECT, null, 0, "node=0 grace=60000");
+        long a = queue(2, "exclusive", 1);
+        history.record(2, INFO, DISCONNECT, null, 0, "closed 1006");
+        history.record(2, OK, RESUME, null, 0, "node=0 locks= queued=L");
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive"); // the kept place's grant, after the resume: fine
+        unlock(2, 11);
+        assertThat(Checkers.check(history).ok()).as(Checkers.check(history).summary()).isTrue();
+
+        History gone = new History();
+        gone.record(1, OK, LOCK, "L", 10, null);
+        gone.record(2, OK, CONNECT, null, 0, "node=0 grace=60000");
+        gone.record(2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        gone.record(2, OK, QUEUED, "L", 0, "position=1 holder=p1");
+        gone.record(2, INFO, DISCONNECT, null, 0, "closed 1006");
+        gone.record(2, OK, RESUME, null, 0, "node=0 locks= queued=");  // the place is gone
+        gone.record(1, INVOKE, UNLOCK, "L", 10, null);
+        gone.record(2, OK, LOCK, "L", 11, "GRANTED request=1");        // and yet granted
+        assertThat(Checkers.check(gone).violations(Checkers.NO_GRANT_AFTER_LEAVE)).isEqualTo(1);
     }
 
     @Test

@@ -39,9 +39,16 @@ public final class History {
      * {@code GRANTED ...}, so everything that counts grants counts it; a grant's mode is in its
      * detail ({@code mode=shared}; no mode is exclusive), a request's options and id in its
      * {@code LOCK INVOKE}'s ({@code id=N mode=shared wait timeout=T}).
+     *
+     * <p>Sessions across a dropped connection add: {@code grace=G} (ms granted, above 0) in a
+     * CONNECT OK's detail, and {@code RESUME} (INVOKE {@code node=N}; OK
+     * {@code node=N locks=L:T[:s],... queued=A,...}, the session's locks with their tokens, {@code :s}
+     * for shared, and its queue places, as the resume's answer lists them; FAIL {@code code=C}; INFO
+     * when unanswered). The session of a process continues across its connections until a
+     * RESUME FAIL, a CLOSE or a new CONNECT.
      */
     public enum Op { CONNECT, LOCK, UNLOCK, RETRY, LOST, DISCONNECT, WRITE, INCREMENT, FAULT, HEAL,
-        QUEUED, CANCEL, CANCELLED, CLOSE, READ }
+        QUEUED, CANCEL, CANCELLED, CLOSE, READ, RESUME }
 
     /** {@code process} is the simulated browser's number, -1 for the test itself (faults, heals). */
     public record Event(long nanos, int process, Kind kind, Op op, String lock, long token, String detail) {

@@ -14,7 +14,8 @@ import io.distlock.testing.RedisProcess;
  * {@code token} field and no owner, expiring after the token memory, 60 s), the data-loss
  * marker ({@code distlock:epoch}, one small string) and one subscription per running node.
  * Nothing else: no owned lock, no shared holder, no queue (a queue's keys go with its last
- * place, at the latest a lease after a dead node last kept it), no other key without an expiry.
+ * place, at the latest a lease after a dead node last kept it), no session record (a resumable
+ * session's, at the latest a lease after its end), no other key without an expiry.
  */
 final class Leaks {
 
@@ -35,6 +36,11 @@ final class Leaks {
         await("every queue and shared holder gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> assertThat(keys(redis)).noneMatch(k -> k.startsWith("distlock:queue:")
                         || k.startsWith("distlock:queued:") || k.startsWith("distlock:shared:")));
+        // a resumable session's record goes with its end; one written again just after the end
+        // (a renewal or change already under way) lingers for at most a lease, and nobody can resume it
+        await("every session record gone").atMost(lease.plusSeconds(10)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(keys(redis)).as(() -> "session records: " + sessionRecords(redis))
+                        .noneMatch(k -> k.startsWith("distlock:session:")));
         for (String key : keys(redis)) {
             if (key.equals("distlock:epoch")) {
                 continue;
@@ -46,6 +52,21 @@ final class Leaks {
         List<?> numsub = (List<?>) redis.command("PUBSUB", "NUMSUB", "distlock:released");
         assertThat(Long.parseLong(String.valueOf(numsub.get(1)))).as("subscriptions to distlock:released")
                 .isLessThanOrEqualTo(runningNodes);
+    }
+
+    private static List<String> sessionRecords(RedisProcess redis) {
+        List<String> records = new ArrayList<>();
+        for (String key : keys(redis)) {
+            if (key.startsWith("distlock:session:")) {
+                List<?> fields = (List<?>) redis.command("HGETALL", key);
+                List<String> shown = new ArrayList<>();
+                for (int i = 0; i + 1 < fields.size(); i += 2) {
+                    shown.add(fields.get(i) + "=" + ("secret".equals(String.valueOf(fields.get(i))) ? "..." : fields.get(i + 1)));
+                }
+                records.add(key + " " + shown + " pttl=" + redis.command("PTTL", key));
+            }
+        }
+        return records;
     }
 
     private static List<String> ownedLocks(RedisProcess redis) {
