@@ -276,7 +276,9 @@ for (const framework of FRAMEWORKS) {
 
       await unmount(carol);
       await expectUnmounted(carol);
-      // released for everyone: another session gets it at once
+      // The DOM changes at once, the unlock is on its way: once Carol's client has the server's
+      // answer, the lock is free for everyone, and another session gets it at once.
+      await until(async () => !(await holds(carol, lock)), { message: 'Carol\'s client to have released the lock' });
       const again = await lockOnce(bob, lock);
       assert.equal(again.status, 'LOCKED');
       await bob.evaluate((name) => window.app.client.unlock(name), lock);
