@@ -44,6 +44,8 @@ class FileLimitTest {
              NodeProcess node = NodeProcess.fromClasspathWithFileLimit(LIMIT, "--host", "127.0.0.1", "--port", "0",
                      "--redis", redis.url(), "--lease-ms", "5000", "--http-timeout-ms", "120000",
                      "--max-connections-per-address", "100000").awaitStarted()) {
+            // The capacity line comes just after the startup line the start waited for.
+            await().atMost(Await.seconds(10)).until(() -> CAPACITY.matcher(node.output()).find());
             Matcher capacity = CAPACITY.matcher(node.output());
             assertThat(capacity.find()).as("the capacity line in:\n" + node.output()).isTrue();
             assertThat(Long.parseLong(capacity.group(1))).isEqualTo(LIMIT);
