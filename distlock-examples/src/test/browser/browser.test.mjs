@@ -170,7 +170,18 @@ const unmount = (page) => page.evaluate(() => window.app.unmount());
 /** Waits until the page's component shows `status`; returns its {status, token, error}. */
 async function expectStatus(page, status) {
   const doc = page.locator(`[data-testid="doc"][data-status="${status}"]`);
-  await doc.waitFor({ timeout: UI_TIMEOUT_MS });
+  try {
+    await doc.waitFor({ timeout: UI_TIMEOUT_MS });
+  } catch (error) {
+    // say what the page showed and what its client heard, so that a failure can be understood
+    const seen = await page.evaluate(() => ({
+      doc: document.getElementById('app').innerText,
+      state: window.app.client.state,
+      held: [...window.app.client.heldLocks.keys()],
+      events: window.app.events,
+    })).catch((cause) => `unreadable: ${cause}`);
+    throw new Error(`expected status ${status}: ${error.message}\npage: ${JSON.stringify(seen, null, 2)}`, { cause: error });
+  }
   return {
     status,
     token: Number(await doc.getAttribute('data-token')),

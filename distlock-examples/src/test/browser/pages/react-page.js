@@ -9,6 +9,11 @@ import { DistLockContext, useLock } from '../../../main/js/react/useLock.js';
 const params = new URLSearchParams(location.search);
 const client = new DistLockClient(params.get('server')); // the node's ws://.../distlock/lock
 const connected = client.connect(params.get('name')); // request() waits for the session being opened
+// What the client told the page, for the test's failure messages.
+const events = [];
+for (const type of ['connected', 'granted', 'cancelled', 'retry', 'lost', 'suspended', 'resumed', 'expired', 'close', 'error']) {
+  client.on(type, (detail) => events.push(`${new Date().toISOString().slice(11, 23)} ${type} ${JSON.stringify(detail, (key, value) => (value instanceof Error ? `${value.name} ${value.code}: ${value.message}` : value))}`));
+}
 
 function Doc({ name }) {
   const { status, token, error } = useLock(name);
@@ -24,4 +29,4 @@ function render(mounted) {
 }
 render(false);
 
-window.app = { client, connected, mount: () => render(true), unmount: () => render(false) };
+window.app = { client, connected, events, mount: () => render(true), unmount: () => render(false) };

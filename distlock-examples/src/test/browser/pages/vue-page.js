@@ -8,6 +8,11 @@ import { DistLockKey, useLock } from '../../../main/js/vue/useLock.js';
 const params = new URLSearchParams(location.search);
 const client = new DistLockClient(params.get('server')); // the node's ws://.../distlock/lock
 const connected = client.connect(params.get('name')); // request() waits for the session being opened
+// What the client told the page, for the test's failure messages.
+const events = [];
+for (const type of ['connected', 'granted', 'cancelled', 'retry', 'lost', 'suspended', 'resumed', 'expired', 'close', 'error']) {
+  client.on(type, (detail) => events.push(`${new Date().toISOString().slice(11, 23)} ${type} ${JSON.stringify(detail, (key, value) => (value instanceof Error ? `${value.name} ${value.code}: ${value.message}` : value))}`));
+}
 
 const Doc = defineComponent({
   props: { name: { type: String, required: true } },
@@ -28,4 +33,4 @@ const app = createApp({
 app.provide(DistLockKey, client);
 app.mount('#app');
 
-window.app = { client, connected, mount: () => { mounted.value = true; }, unmount: () => { mounted.value = false; } };
+window.app = { client, connected, events, mount: () => { mounted.value = true; }, unmount: () => { mounted.value = false; } };
