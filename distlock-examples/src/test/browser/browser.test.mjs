@@ -153,6 +153,15 @@ async function openPage(framework, session, lock) {
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
+  const frames = { sent: [], received: [] }; // the page's WebSocket frames, parsed
+  wsFrames.set(page, frames);
+  page.on('websocket', (ws) => {
+    const parse = (list) => ({ payload }) => {
+      try { list.push(JSON.parse(payload)); } catch { /* not JSON: not ours to read */ }
+    };
+    ws.on('framesent', parse(frames.sent));
+    ws.on('framereceived', parse(frames.received));
+  });
   page.on('pageerror', (error) => pageErrors.push(`${framework} ${session}: ${error.stack ?? error}`));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(`${framework} ${session} console: ${message.text()}`);
@@ -162,6 +171,24 @@ async function openPage(framework, session, lock) {
   await page.waitForFunction(() => window.app !== undefined);
   await page.evaluate(() => window.app.connected);
   return page;
+}
+
+const wsFrames = new WeakMap();
+
+/**
+ * Waits until the server has the page's session in the lock's queue: every `lock` and `cancel`
+ * the page sent for it is answered, the last `lock` with `QUEUED`. The component shows
+ * 'queued' as soon as it asks; under StrictMode its first request is cancelled and a second
+ * one sent, so "in line" is read from the wire.
+ */
+async function untilInLine(page, lock) {
+  const { sent, received } = wsFrames.get(page);
+  const reply = (frame) => received.find((answer) => answer.id !== undefined && String(answer.id) === String(frame.id));
+  await until(() => {
+    const asked = sent.filter((frame) => frame.param === lock && (frame.action === 'lock' || frame.action === 'cancel'));
+    const last = asked.filter((frame) => frame.action === 'lock').at(-1);
+    return last !== undefined && asked.every(reply) && reply(last).status === 'QUEUED';
+  }, { message: () => `the server to answer QUEUED for ${lock}; frames sent ${JSON.stringify(sent)}, received ${JSON.stringify(received)}` });
 }
 
 const mount = (page) => page.evaluate(() => window.app.mount());
@@ -221,6 +248,7 @@ for (const framework of FRAMEWORKS) {
       await mount(bob);
       const queued = await expectStatus(bob, 'queued');
       assert.match(queued.text, /Waiting for the lock/);
+      await untilInLine(bob, lock);
       // Bob's request is in the server's queue (a third session is told the lock is Alice's),
       // and stays there while Alice's component is mounted.
       const carol = await openPage(framework, 'Carol', lock);
@@ -249,6 +277,7 @@ for (const framework of FRAMEWORKS) {
       const held = await expectStatus(alice, 'held');
       await mount(bob);
       await expectStatus(bob, 'queued');
+      await untilInLine(bob, lock);
 
       await alice.evaluate(() => window.app.client.close()); // the session ends: its locks are released
       const lost = await expectStatus(alice, 'lost');
@@ -274,8 +303,10 @@ for (const framework of FRAMEWORKS) {
       await expectStatus(alice, 'held');
       await mount(bob);
       await expectStatus(bob, 'queued');
+      await untilInLine(bob, lock);
       await mount(carol);
       await expectStatus(carol, 'queued');
+      await untilInLine(carol, lock);
 
       await unmount(bob); // queued: leaves the queue, so Carol is next
       await expectUnmounted(bob);
