@@ -17,7 +17,6 @@ import org.glassfish.grizzly.filterchain.FilterChainContext;
 import org.glassfish.grizzly.filterchain.NextAction;
 import org.glassfish.grizzly.http.HttpContent;
 import org.glassfish.grizzly.http.HttpResponsePacket;
-import org.glassfish.grizzly.http.server.CLStaticHttpHandler;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
@@ -37,7 +36,8 @@ import org.glassfish.tyrus.spi.WebSocketEngine;
  * <p>Tyrus's own Grizzly container always listens on {@code 0.0.0.0} and serves static files
  * only from a directory; this class builds the same stack by hand (a {@link TyrusServerContainer},
  * Tyrus's public {@link WebSocketAddOn} on a Grizzly listener) so it can bind the configured
- * host and serve the page, its files under {@code /demo/} and {@code /distlock/distlock.js} from the classpath.
+ * host and serve the page, its files under {@code /demo/} and {@code /distlock/distlock.js} from the classpath
+ * ({@link ClasspathFiles}: gzipped when the browser accepts it, revalidated by {@code ETag}).
  *
  * <p>Lifecycle: {@link #create} builds the server without listening, {@link #deploy} and
  * {@link #addHttpHandler} add the endpoint and the pages, and only then {@link #start} opens
@@ -101,8 +101,9 @@ final class WebServer implements AutoCloseable {
         config.setDefaultErrorPageGenerator((request, status, reason, description, exception) ->
                 "<!doctype html><title>" + status + " " + Html.escape(reason) + "</title><h1>" + status + " "
                         + Html.escape(reason) + "</h1>\n");
-        config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), CLIENT_RESOURCES), "/distlock");
-        config.addHttpHandler(new CLStaticHttpHandler(WebServer.class.getClassLoader(), DEMO_RESOURCES), "/demo");
+        // gzipped when accepted, with an ETag so a browser's copy is revalidated with a 304 (ClasspathFiles)
+        config.addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), CLIENT_RESOURCES, "/distlock/"), "/distlock");
+        config.addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), DEMO_RESOURCES, "/demo/"), "/demo");
 
         Container container = new Container();
         listener.registerAddOn(new WebSocketAddOn(container, CONTEXT_PATH));
