@@ -2,6 +2,7 @@ package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -134,6 +135,7 @@ final class RequestHandler {
             return;
         }
         Pushes listener = new Pushes(2);
+        listener.holdUntilAnswered();
         CompletionStage<ResumeResult> stage;
         try {
             stage = node.service.resume(r.session().id(), r.session().secret(), listener);
@@ -154,6 +156,7 @@ final class RequestHandler {
                 Connection.detachQuietly(session); // this connection ended meanwhile: the grace goes on
                 return Replies.fail(r, FailCode.NOT_CONNECTED, "the connection closed");
             }
+            listener.answered(); // pushes that came first go out now, behind this reply's place
             ObjectNode reply = Replies.to(r, Status.OK, "Resumed session: " + session.name());
             reply.put("session", session.id());
             reply.put("version", 2);
@@ -321,14 +324,57 @@ final class RequestHandler {
         volatile LockSession owner;
         private final int version;
         final QueuingRequests queuing = new QueuingRequests();
+        /**
+         * Pushes that came before the resume's answer was handled, in order; null once they may go.
+         * The core hands a resumed session's missed pushes over as soon as the resume completes,
+         * which can be before this connection has attached its answer handler (a thread
+         * descheduled between the two on a busy machine): without this they found no owner and
+         * were dropped. Guarded by this.
+         */
+        private List<Runnable> early;
 
         Pushes(int version) {
             this.version = version;
         }
 
+        void holdUntilAnswered() {
+            synchronized (this) {
+                early = new ArrayList<>();
+            }
+        }
+
+        /** Sends the pushes held so far, in order, then lets every later one through. */
+        void answered() {
+            while (true) {
+                List<Runnable> held;
+                synchronized (this) {
+                    if (early == null) {
+                        return;
+                    }
+                    if (early.isEmpty()) {
+                        early = null;
+                        return;
+                    }
+                    held = early;
+                    early = new ArrayList<>();
+                }
+                held.forEach(Runnable::run);
+            }
+        }
+
+        private void send(Runnable push) {
+            synchronized (this) {
+                if (early != null) {
+                    early.add(push);
+                    return;
+                }
+            }
+            push.run();
+        }
+
         @Override
         public void retry(String lock) {
-            connection.push(owner, Status.RETRY, Frames.pushFrame(Status.RETRY, lock));
+            send(() -> connection.push(owner, Status.RETRY, Frames.pushFrame(Status.RETRY, lock)));
         }
 
         @Override
@@ -337,7 +383,7 @@ final class RequestHandler {
             if (version >= 2) {
                 frame.put("reason", cause.reason());
             }
-            connection.push(owner, Status.LOST, frame);
+            send(() -> connection.push(owner, Status.LOST, frame));
         }
 
         @Override
@@ -347,12 +393,12 @@ final class RequestHandler {
             if (request != null) {
                 frame.set("request", request);
             }
-            connection.push(owner, Status.GRANTED, frame);
+            send(() -> connection.push(owner, Status.GRANTED, frame));
         }
 
         @Override
         public void resumedElsewhere() {
-            connection.resumedElsewhere(owner);
+            send(() -> connection.resumedElsewhere(owner));
         }
 
         @Override
@@ -365,7 +411,7 @@ final class RequestHandler {
         @Override
         public void cancelled(String lock, CancelReason reason) {
             queuing.take(lock);
-            connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason()));
+            send(() -> connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason())));
         }
     }
 }
