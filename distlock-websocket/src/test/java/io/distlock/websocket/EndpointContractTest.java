@@ -700,9 +700,13 @@ abstract class EndpointContractTest {
         bystander.request("LOCKED", "action", "lock", "param", n("theirs"));
         WsClient c = connected("big");
         c.request("LOCKED", "action", "lock", "param", n("mine"));
-        // The server may close while the frame is still being sent: the send then fails.
+        // The server may close while the frame is still being sent: the send then fails, and the
+        // JDK client may report that failure (1006) before it reads the server's close frame (Jetty
+        // closes at the frame's header; seen twice in 2026-12 runs). The 1009 itself is pinned by
+        // RawFramesTest, whose client stops writing and reads the close frame; here what counts is
+        // that the connection ends and nobody else is hurt.
         c.trySendRaw("{\"action\":\"lock\",\"param\":\"" + "x".repeat(70 * 1024) + "\"}");
-        assertThat(c.expectClosed().code()).isEqualTo(1009);
+        assertThat(c.expectClosed().code()).isIn(1009, 1006);
         await().atMost(Await.seconds(5)).until(() -> holderOf(n("mine")) == null);
         assertThat(holderOf(n("theirs"))).isEqualTo(n("bystander"));
         bystander.request("OK", "action", "unlock", "param", n("theirs"));
