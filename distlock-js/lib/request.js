@@ -117,7 +117,10 @@ export class LockRequests {
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
-    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout } = options;
+    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout, onQueued } = options;
+    if (onQueued !== undefined && typeof onQueued !== 'function') {
+      throw new TypeError('onQueued must be a function');
+    }
     if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
       throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
     }
@@ -144,7 +147,7 @@ export class LockRequests {
     const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
     let token;
     try {
-      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline }), signal, attempt.cancel);
+      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued }), signal, attempt.cancel);
     } finally {
       clearTimeout(timer);
     }
@@ -268,7 +271,8 @@ export class LockRequests {
    * `ifAvailable` (null), or `WAIT` and sleep until the `RETRY` push, a dropped connection,
    * close(), or abort (AGAIN).
    */
-  async #askAndRetry(name, attempt, { mode, ifAvailable }) {
+  async #askAndRetry(name, attempt, how) {
+    const { mode, ifAvailable } = how;
     if (mode === Mode.SHARED) {
       throw new DOMException('mode "shared" needs a distlock server that speaks protocol version 2; this one speaks version 1',
         'NotSupportedError');
@@ -281,6 +285,7 @@ export class LockRequests {
       if (reply === AGAIN) return AGAIN;
       if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
       if (ifAvailable) return null;
+      this.#tellQueued(how, reply);
       await interruptible(attempt, retry.promise);
       return AGAIN;
     } finally {
@@ -293,7 +298,8 @@ export class LockRequests {
    * timeout), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the queue. With
    * `ifAvailable`, `lock` without `wait`: `LOCKED` or `WAIT` (null).
    */
-  async #askQueue(name, slot, attempt, { mode, ifAvailable, deadline }) {
+  async #askQueue(name, slot, attempt, how) {
+    const { mode, ifAvailable, deadline } = how;
     const options = mode === Mode.SHARED ? { mode } : {};
     if (ifAvailable) {
       const reply = await this.#ask(name, options);
@@ -317,14 +323,25 @@ export class LockRequests {
       if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
       if (reply.status === Status.WAIT) {
         attempt.leaveServer(); // not queued: the server does not know the timeout
+        this.#tellQueued(how, reply);
         await interruptible(attempt, retry.promise);
         return AGAIN;
       }
+      this.#tellQueued(how, reply);
       return await this.#waitInQueue(name, slot, attempt, queue, reply.request);
     } finally {
       queue.dispose();
       retry.dispose();
       attempt.leaveServer();
+    }
+  }
+
+  /** The request's `onQueued` option, told that it waits (`QUEUED` or `WAIT`) and for whom; what it throws is an `error` event. */
+  #tellQueued({ onQueued }, { position, holder }) {
+    try {
+      onQueued?.({ position, holder });
+    } catch (error) {
+      this.#host.reportError(error);
     }
   }
 

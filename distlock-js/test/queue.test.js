@@ -257,6 +257,22 @@ describe('on a version 1 server', () => {
     assert.deepEqual(withoutSignal(await requesting), { name: 'doc', mode: 'exclusive', token: 3 });
   });
 
+  test('request() tells onQueued the holder of each WAIT on a version 1 server', async () => {
+    const { client, ws } = await connected({ version: 1 });
+    const told = [];
+    const requesting = client.request('doc', { onQueued: (info) => told.push(info) }, (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'WAIT', holder: 'bob' });
+    await flush();
+    assert.deepEqual(told.map(({ position, holder }) => [position, holder]), [[undefined, 'bob']]);
+    ws.push({ status: 'RETRY', message: 'doc', lock: 'doc' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 3 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 3);
+  });
+
   test('request() with mode: shared rejects with NotSupportedError and sends nothing', async () => {
     const { client, ws } = await connected({ version: 1 });
     const error = await rejection(client.request('doc', { mode: 'shared' }, () => 'never'));
@@ -318,6 +334,42 @@ describe('request() on a version 2 server: the queue', () => {
     await flush();
     assert.deepEqual(withoutSignal(requesting.value), { name: 'doc', mode: 'exclusive', token: 77 });
     assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('onQueued is told the position and the holder of a QUEUED, not called for a lock granted at once; what it throws is an error event', async () => {
+    const { client, ws } = await connected();
+    const told = [];
+    const requesting = client.request('doc', { onQueued: (info) => told.push(info) }, (lock) => lock.token);
+    await flush();
+    const frame = ws.next('lock');
+    ws.reply(frame, { status: 'QUEUED', lock: 'doc', position: 2, holder: 'bob' });
+    await flush();
+    assert.deepEqual(told.map(({ position, holder }) => [position, holder]), [[2, 'bob']]);
+    grant(ws, frame, 9);
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 9);
+
+    const errors = recordEvents(client, 'error');
+    const throwing = client.request('doc', { onQueued: () => { throw new Error('app bug'); } }, (lock) => lock.token);
+    await flush();
+    const second = ws.next('lock');
+    ws.reply(second, { status: 'QUEUED', lock: 'doc', position: 1 });
+    await flush();
+    assert.equal(errors.length, 1);
+    grant(ws, second, 10);
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await throwing, 10, 'the request goes on');
+
+    const atOnce = client.request('doc', { onQueued: () => told.push('never') }, (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 11 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await atOnce, 11);
+    assert.equal(told.length, 1);
+    await assert.rejects(client.request('doc', { onQueued: 'no' }, () => 0), TypeError);
   });
 
   test('LOCKED at once: no waiting, no cancel', async () => {

@@ -240,6 +240,19 @@ export interface LockRequestOptions {
    * rejects with a `DistLockError` `CANCELLED`, `reason: 'timeout'`. Ignored with `ifAvailable`.
    */
   timeout?: number;
+  /**
+   * Called each time the request starts waiting for the lock: on a version 2 server when it is
+   * `QUEUED` (its `position`, 1 = next, and the `holder`), on a version 1 server at each `WAIT`
+   * (the `holder`). `holder` is the session name of the earliest current holder (or of the
+   * queue's head), absent when the server hides holders. Not called for a lock granted at once.
+   */
+  onQueued?: (info: QueuedInfo) => void;
+}
+
+/** What `onQueued` is told. */
+export interface QueuedInfo {
+  readonly position?: number;
+  readonly holder?: string;
 }
 
 export type LockRequestCallback<T> = (lock: HeldLock | null) => T | PromiseLike<T>;

@@ -249,6 +249,8 @@ for (const framework of FRAMEWORKS) {
       const queued = await expectStatus(bob, 'queued');
       assert.match(queued.text, /Waiting for the lock/);
       await untilInLine(bob, lock);
+      // The component shows who holds it (the QUEUED answer's holder, through onQueued).
+      await bob.locator('[data-testid="doc"][data-status="queued"]', { hasText: 'held by Alice' }).waitFor({ timeout: UI_TIMEOUT_MS });
       // Bob's request is in the server's queue (a third session is told the lock is Alice's),
       // and stays there while Alice's component is mounted.
       const carol = await openPage(framework, 'Carol', lock);

@@ -5,7 +5,7 @@
 //   <DistLockContext.Provider value={client}>...</DistLockContext.Provider>
 //
 // The lock is asked for with client.request() when the component mounts: it waits in the
-// server's queue ('queued'), then holds ('held', with the grant's fencing token) until the
+// server's queue ('queued', with `holder`: who has it, when the server says), then holds ('held', with the grant's fencing token) until the
 // component unmounts (or `name` changes), and is released then. A lock lost while held (the
 // session ended, the server gave it up) shows as 'lost' and is not asked for again: remount
 // (e.g. change the component's key) to queue anew. Unmounting while queued leaves the queue.
@@ -16,19 +16,20 @@ export const DistLockContext = createContext(null);
 /**
  * @param {string} name the lock
  * @param {{mode?: 'exclusive' | 'shared'}} [options]
- * @returns {{status: 'queued' | 'held' | 'lost' | 'error', token: number | null, error: Error | null}}
+ * @returns {{status: 'queued' | 'held' | 'lost' | 'error', token: number | null, holder: string | null, error: Error | null}}
  */
 export function useLock(name, { mode = 'exclusive' } = {}) {
   const client = useContext(DistLockContext);
-  const [state, setState] = useState({ status: 'queued', token: null, error: null });
+  const [state, setState] = useState({ status: 'queued', token: null, holder: null, error: null });
   useEffect(() => {
     if (client === null) throw new Error('useLock: no DistLockContext.Provider with a DistLockClient above');
     const unmounted = new AbortController();
-    const show = (status, token = null, error = null) => {
-      if (!unmounted.signal.aborted) setState({ status, token, error });
+    const show = (status, token = null, error = null, holder = null) => {
+      if (!unmounted.signal.aborted) setState({ status, token, holder, error });
     };
     show('queued');
-    client.request(name, { mode, signal: unmounted.signal }, (lock) => {
+    const onQueued = ({ holder }) => show('queued', null, null, holder ?? null);
+    client.request(name, { mode, signal: unmounted.signal, onQueued }, (lock) => {
       show('held', lock.token);
       // The lock is held until this promise settles: on unmount, or when the lock is lost.
       return new Promise((release) => {

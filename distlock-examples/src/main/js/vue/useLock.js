@@ -5,7 +5,7 @@
 //   app.provide(DistLockKey, client)
 //
 // The lock is asked for with client.request() in setup(): it waits in the server's queue
-// ('queued'), then holds ('held', with the grant's fencing token) until the component unmounts
+// ('queued', with `holder`: who has it, when the server says), then holds ('held', with the grant's fencing token) until the component unmounts
 // (or `name`, a ref or getter, changes), and is released then. A lock lost while held (the
 // session ended, the server gave it up) shows as 'lost' and is not asked for again: remount
 // (e.g. change the component's key) to queue anew. Unmounting while queued leaves the queue.
@@ -16,26 +16,29 @@ export const DistLockKey = Symbol('DistLockClient');
 /**
  * @param {string | import('vue').Ref<string> | (() => string)} name the lock
  * @param {{mode?: 'exclusive' | 'shared'}} [options]
- * @returns {{status: Ref<'queued' | 'held' | 'lost' | 'error'>, token: Ref<number | null>, error: Ref<Error | null>}}
+ * @returns {{status: Ref<'queued' | 'held' | 'lost' | 'error'>, token: Ref<number | null>, holder: Ref<string | null>, error: Ref<Error | null>}}
  */
 export function useLock(name, { mode = 'exclusive' } = {}) {
   const client = inject(DistLockKey, null);
   if (client === null) throw new Error('useLock: no DistLockClient provided (app.provide(DistLockKey, client))');
   const status = ref('queued');
   const token = ref(null);
+  const holder = ref(null);
   const error = ref(null);
   // Runs again when `name` changes, and is stopped (its cleanup run) when the component unmounts.
   watchEffect((onCleanup) => {
     const unmounted = new AbortController();
     onCleanup(() => unmounted.abort()); // queued: leaves the queue; held: releases the lock
-    const show = (nextStatus, nextToken = null, nextError = null) => {
+    const show = (nextStatus, nextToken = null, nextError = null, nextHolder = null) => {
       if (unmounted.signal.aborted) return;
       status.value = nextStatus;
       token.value = nextToken;
+      holder.value = nextHolder;
       error.value = nextError;
     };
     show('queued');
-    client.request(toValue(name), { mode, signal: unmounted.signal }, (lock) => {
+    const onQueued = (info) => show('queued', null, null, info.holder ?? null);
+    client.request(toValue(name), { mode, signal: unmounted.signal, onQueued }, (lock) => {
       show('held', lock.token);
       // The lock is held until this promise settles: on unmount, or when the lock is lost.
       return new Promise((release) => {
@@ -44,5 +47,5 @@ export function useLock(name, { mode = 'exclusive' } = {}) {
       });
     }).catch((failure) => show(failure.code === 'LOST' ? 'lost' : 'error', null, failure));
   });
-  return { status, token, error };
+  return { status, token, holder, error };
 }

@@ -16,8 +16,8 @@ for (const type of ['connected', 'granted', 'cancelled', 'retry', 'lost', 'suspe
 }
 
 function Doc({ name }) {
-  const { status, token, error } = useLock(name);
-  const text = { queued: 'Waiting for the lock', held: `Editing (token ${token})`, lost: 'Lock lost', error: `Failed: ${error?.message}` };
+  const { status, token, holder, error } = useLock(name);
+  const text = { queued: `Waiting for the lock${holder ? ` (held by ${holder})` : ''}`, held: `Editing (token ${token})`, lost: 'Lock lost', error: `Failed: ${error?.message}` };
   return h('p', { 'data-testid': 'doc', 'data-status': status, 'data-token': token ?? '', 'data-error': error?.code ?? error?.name ?? '' },
     `${name}: ${text[status]}`);
 }

@@ -17,9 +17,9 @@ for (const type of ['connected', 'granted', 'cancelled', 'retry', 'lost', 'suspe
 const Doc = defineComponent({
   props: { name: { type: String, required: true } },
   setup(props) {
-    const { status, token, error } = useLock(() => props.name);
+    const { status, token, holder, error } = useLock(() => props.name);
     return () => {
-      const text = { queued: 'Waiting for the lock', held: `Editing (token ${token.value})`, lost: 'Lock lost', error: `Failed: ${error.value?.message}` };
+      const text = { queued: `Waiting for the lock${holder.value ? ` (held by ${holder.value})` : ''}`, held: `Editing (token ${token.value})`, lost: 'Lock lost', error: `Failed: ${error.value?.message}` };
       return h('p', { 'data-testid': 'doc', 'data-status': status.value, 'data-token': token.value ?? '', 'data-error': error.value?.code ?? error.value?.name ?? '' },
         `${props.name}: ${text[status.value]}`);
     };
