@@ -145,6 +145,7 @@ async function highLevel(): Promise<void> {
   const controller = new AbortController();
   const text: string = await client.request('doc-42', { signal: controller.signal }, () => 'sync result');
   const maybe: string | null = await client.request('doc-42', { ifAvailable: true }, (lock) => lock?.name ?? null);
+  await client.request('doc-42', { onQueued: ({ position, holder }) => console.log(position ?? 0, holder ?? 'hidden') }, () => 1);
 
   // @ts-expect-error no such mode
   await client.request('doc-42', { mode: 'read' }, () => 1);
