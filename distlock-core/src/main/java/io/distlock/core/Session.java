@@ -580,28 +580,14 @@ final class Session implements LockSession {
             if (closing || moved || fromEpoch != epoch || detached) {
                 return done(null);
             }
-            detached = true;
-            keepingPushes = true;
-            graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+            markDetached();
             try {
                 graceTimer = service.scheduler().schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 closeAsync(); // the service is closing: so is this session
                 return done(null);
             }
-            // Creates the record only if no write made it yet (the first one failed, or is still out).
-            return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
-                if (e == null && written == 1L) {
-                    recordExisted = true;
-                }
-                if (e != null) {
-                    LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry; the next renewal tick tries: {1}",
-                            name, e.getMessage());
-                } else if (written == 0L) {
-                    movedAway(false);
-                }
-                return Step.<Void>of(null);
-            });
+            return recordDetached();
         });
     }
 
@@ -618,20 +604,34 @@ final class Session implements LockSession {
             }
             stopGraceTimer(); // this node will not end it: the registry's record and the leases do
             if (!detached) {
-                detached = true;
-                keepingPushes = true;
-                graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+                markDetached();
             }
-            // As detach: a record that existed and is gone ended or expired, and is not brought back.
-            return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
-                if (e != null) {
-                    LOG.log(Level.DEBUG, "Could not leave session ''{0}'' detached in the registry; it cannot be resumed elsewhere: {1}",
-                            name, e.getMessage());
-                } else if (written == 1L) {
-                    recordExisted = true;
-                }
-                return Step.<Void>of(null);
-            });
+            return recordDetached();
+        });
+    }
+
+    /** From now on pushes are kept for the next listener, and the grace counts; only in the chain. */
+    private void markDetached() {
+        detached = true;
+        keepingPushes = true;
+        graceEndsAt = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+    }
+
+    /**
+     * Writes the record as detached, so that any node can resume the session. Creates it only if
+     * no write made it yet (the first one failed, or is still out): a record that existed and is
+     * gone ended or expired, and is not brought back. Only in the chain.
+     */
+    private CompletionStage<Step<Void>> recordDetached() {
+        return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry: {1}", name, e.getMessage());
+            } else if (written == 1L) {
+                recordExisted = true;
+            } else if (written == 0L) {
+                movedAway(false); // another node adopted it
+            }
+            return Step.<Void>of(null);
         });
     }
 
