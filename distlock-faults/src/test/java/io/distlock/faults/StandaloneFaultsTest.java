@@ -19,6 +19,12 @@ import org.junit.jupiter.api.Test;
 class StandaloneFaultsTest {
 
     static final Duration LEASE = Duration.ofSeconds(2);
+    /**
+     * How long to wait for a number of grants. With long holds (a third of them 3 s on two locks)
+     * 30 grants take 13-19 s when all is well: a bound of twice that failed once in CI, so it is
+     * generous; a stuck workload still fails.
+     */
+    private static final Duration GRANTS_WITHIN = Await.seconds(90);
 
     private RedisProcess redis;
     private Nodes nodes;
@@ -55,9 +61,7 @@ class StandaloneFaultsTest {
     private Workload startWorkload(ScenarioRun run, Workload.Builder builder) {
         workload = builder.nodes(nodes.clientUris()).build();
         workload.start();
-        // With long holds (a third of them 3 s on two locks) 30 grants take 13-19 s when all is
-        // well: a bound of twice that failed once in CI, so it is generous; a stuck workload still fails.
-        run.awaitGrants(workload, 30, Await.seconds(90));
+        run.awaitGrants(workload, 30, GRANTS_WITHIN);
         return workload;
     }
 
@@ -138,7 +142,7 @@ class StandaloneFaultsTest {
             ScenarioRun.lasting(pause);
             nodes.node(victim).resume();
             run.heal("SIGCONT node " + victim);
-            run.awaitGrants(load, 20, Await.seconds(90)); // ~10 s with long holds; generous, as above
+            run.awaitGrants(load, 20, GRANTS_WITHIN);
         }
         return run.finish(load);
     }
@@ -182,7 +186,7 @@ class StandaloneFaultsTest {
             ScenarioRun.lasting(length);
             nodes.redisLink(victim).heal();
             run.heal("node " + victim + " reaches Redis again");
-            run.awaitGrants(load, 20, Await.seconds(90)); // long holds in one of its callers: generous, as in startWorkload
+            run.awaitGrants(load, 20, GRANTS_WITHIN);
         }
     }
 
@@ -228,7 +232,7 @@ class StandaloneFaultsTest {
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
             run.fault("Redis restarted empty");
             redis.restart();
-            run.awaitGrants(load, 30, Await.seconds(90)); // long holds: generous, as in startWorkload
+            run.awaitGrants(load, 30, GRANTS_WITHIN);
         }
         Checkers.Report report = run.finish(load);
         // tokens come from Redis's clock once the counter is forgotten: they keep growing
