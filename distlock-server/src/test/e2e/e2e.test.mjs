@@ -15,14 +15,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-
-import { chromium } from 'playwright-core';
 
 import {
-  CHROMIUM, CHROMIUM_ARGS, JAR, OUT, UI_TIMEOUT_MS, ServerNode, accepts, isAlive, killIfAlive, until,
+  OUT, UI_TIMEOUT_MS, accepts, isAlive, startBrowserAndNodes, stopBrowserAndNodes, until,
 } from './support.mjs';
 
 const EDIT_SECONDS = 1.5; // how long "Edit when free" edits (the page's ?edit= parameter)
@@ -141,41 +138,19 @@ async function screenshot(page, file, options = {}) {
 // ---------------------------------------------------------------- the tests
 
 describe('the demo page in Chromium against two server nodes', { timeout: 120_000 }, () => {
+  const nodes = [];
   let node1;
   let node2;
   let alice; // the page on node 1
   let bob; // the page on node 2
 
   before(async () => {
-    mkdirSync(OUT, { recursive: true });
-    assert.ok(existsSync(JAR), `no server jar at ${JAR}: run "mvn package" in distlock-server first`);
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM to its path)`);
-    node1 = new ServerNode('node 1', []);
-    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
-    browserState.launching = launching;
-    launching.catch(() => {}); // awaited below
-    await node1.started();
-    assert.match(node1.redisUrl ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/, `node 1 started no embedded Redis:\n${node1.output}`);
-    node2 = new ServerNode('node 2', ['--redis', node1.redisUrl]);
-    await node2.started();
-    // A browser that does not start fails the run: the tests are never skipped silently.
-    browserState.browser = await launching;
+    [node1, node2] = await startBrowserAndNodes(browserState, nodes);
     alice = await openPage(node1, 'Alice');
     bob = await openPage(node2, 'Bob');
   });
 
-  after(async () => {
-    // Whatever happened: close the browser, stop our two nodes, and make sure node 1's
-    // embedded redis-server is gone. Only processes this file started are touched.
-    const browser = await browserState.launching?.catch(() => null);
-    await Promise.race([browser?.close(), delay(10_000, null, { ref: false })]).catch(() => {});
-    for (const node of [node2, node1]) {
-      if (node === undefined) continue;
-      await node.stop();
-      writeFileSync(join(OUT, `${node.label.replace(' ', '')}.log`), node.output);
-      node.children.forEach(killIfAlive); // only needed if node 1 itself had to be killed
-    }
-  });
+  after(() => stopBrowserAndNodes(browserState, nodes));
 
   test('each page says which node it is connected to, and exposes the client', async () => {
     for (const [page, node, name] of [[alice, node1, 'Alice'], [bob, node2, 'Bob']]) {

@@ -20,13 +20,10 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 
-import { chromium } from 'playwright-core';
-
-import { CHROMIUM, CHROMIUM_ARGS, JAR, OUT, UI_TIMEOUT_MS, ServerNode, killIfAlive, until } from './support.mjs';
+import { OUT, UI_TIMEOUT_MS, startBrowserAndNodes, stopBrowserAndNodes, until } from './support.mjs';
 import { TcpProxy } from './tcp-proxy.mjs';
 
 const CUT_MS = 5000; // how long the network is cut in the first test
@@ -130,37 +127,20 @@ async function closePage(page) {
 // ---------------------------------------------------------------- the tests
 
 describe('sessions across a dropped connection, in Chromium against two server nodes', { timeout: 180_000 }, () => {
+  const nodes = [];
   let node1;
   let node2;
   let proxy; // in front of node 1
 
   before(async () => {
-    mkdirSync(OUT, { recursive: true });
-    assert.ok(existsSync(JAR), `no server jar at ${JAR}: run "mvn package" in distlock-server first`);
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM to its path)`);
-    node1 = new ServerNode('node 1', []);
-    const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
-    browserState.launching = launching;
-    launching.catch(() => {}); // awaited below
-    await node1.started();
-    assert.match(node1.redisUrl ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/, `node 1 started no embedded Redis:\n${node1.output}`);
-    node2 = new ServerNode('node 2', ['--redis', node1.redisUrl]);
-    await node2.started();
+    [node1, node2] = await startBrowserAndNodes(browserState, nodes);
     proxy = new TcpProxy(node1.port);
     await proxy.listen();
-    browserState.browser = await launching;
   });
 
   after(async () => {
-    const browser = await browserState.launching?.catch(() => null);
-    await Promise.race([browser?.close(), delay(10_000, null, { ref: false })]).catch(() => {});
     await proxy?.close();
-    for (const node of [node2, node1]) {
-      if (node === undefined) continue;
-      await node.stop();
-      writeFileSync(join(OUT, `resume-${node.label.replace(' ', '')}.log`), node.output);
-      node.children.forEach(killIfAlive);
-    }
+    await stopBrowserAndNodes(browserState, nodes, 'resume-');
     writeFileSync(join(OUT, 'resume-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
     console.log(`resume figures: ${JSON.stringify(figures)}`);
   });

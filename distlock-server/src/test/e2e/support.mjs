@@ -3,13 +3,16 @@
 // handles), the process helpers that clean up after them, and `until`, the one way these tests
 // wait: poll a condition, with a deadline.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+
+import { chromium } from 'playwright-core';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const MODULE_DIR = resolve(HERE, '../../..');
@@ -171,5 +174,44 @@ export async function until(condition, { timeoutMs = UI_TIMEOUT_MS, message = 'c
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof message === 'function' ? message() : message}`);
     }
     await delay(50);
+  }
+}
+
+/**
+ * What every e2e file runs against: node 1 with its embedded Redis, node 2 on that Redis, and
+ * Chromium, launched meanwhile. Each node goes into `nodes` as soon as it exists, so that
+ * `stopBrowserAndNodes` stops it even if a start failed. A browser that does not start fails
+ * the run: the tests are never skipped silently. Returns `[node1, node2]`.
+ */
+export async function startBrowserAndNodes(browserState, nodes) {
+  mkdirSync(OUT, { recursive: true });
+  assert.ok(existsSync(JAR), `no server jar at ${JAR}: run "mvn package" in distlock-server first`);
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM to its path)`);
+  const node1 = new ServerNode('node 1', []);
+  nodes.push(node1);
+  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  browserState.launching = launching;
+  launching.catch(() => {}); // awaited below
+  await node1.started();
+  assert.match(node1.redisUrl ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/, `node 1 started no embedded Redis:\n${node1.output}`);
+  const node2 = new ServerNode('node 2', ['--redis', node1.redisUrl]);
+  nodes.push(node2);
+  await node2.started();
+  browserState.browser = await launching;
+  return [node1, node2];
+}
+
+/**
+ * Whatever happened: closes the browser, stops the nodes (the last started first), saves each
+ * one's output to `OUT/<logPrefix><label>.log`, and makes sure node 1's embedded redis-server is
+ * gone. Only processes this run started are touched.
+ */
+export async function stopBrowserAndNodes(browserState, nodes, logPrefix = '') {
+  const browser = await browserState.launching?.catch(() => null);
+  await Promise.race([browser?.close(), delay(10_000, null, { ref: false })]).catch(() => {});
+  for (const node of [...nodes].reverse()) {
+    await node.stop();
+    writeFileSync(join(OUT, `${logPrefix}${node.label.replace(' ', '')}.log`), node.output);
+    node.children.forEach(killIfAlive); // only needed if node 1 itself had to be killed
   }
 }
