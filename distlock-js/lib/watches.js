@@ -1,0 +1,110 @@
+/**
+ * The watches of one client (version 2): who wants to hear about which locks, and what the
+ * server must be told about it.
+ *
+ * The server keeps one set of watched names and prefixes per connection, so several watches
+ * of this client for the same name share one server-side watch: `unwatch` goes out for a
+ * name (or a prefix) only when no other watch of this client needs it, counting watches whose
+ * `watch` is still in flight (an `unwatch` sent then would undo theirs).
+ *
+ * A watch is `{names}` or `{prefix}`, with its `callback`; `live` once its `OK` came (only
+ * live watches are called back, so the first call is always the `OK`'s state).
+ */
+export class Watches {
+  #all = new Set();
+  /**
+   * Locks under a prefix last seen held or queued for. A prefix `watch` answers with no
+   * state, so after a reconnect these are queried: a holder that left meanwhile is not shown
+   * for ever. (A free lock needs no refresh; one taken while disconnected shows at its next change.)
+   */
+  #busy = new Set();
+  #reportError;
+
+  /** @param {(error: unknown) => void} reportError what a callback throws goes here */
+  constructor(reportError) {
+    this.#reportError = reportError;
+  }
+
+  /** Adds a watch (not live yet) for a name, names, or `{prefix}`; throws TypeError for anything else. */
+  add(target, callback) {
+    if (typeof callback !== 'function') throw new TypeError('watch(target, callback): callback must be a function');
+    const watch = typeof target?.prefix === 'string' ? { prefix: target.prefix }
+      : { names: typeof target === 'string' ? [target] : target };
+    if (watch.names !== undefined && !(Array.isArray(watch.names) && watch.names.length > 0 && watch.names.every((name) => typeof name === 'string'))) {
+      throw new TypeError('watch target must be a lock name, a non-empty array of them, or {prefix: string}');
+    }
+    watch.names &&= [...watch.names];
+    watch.callback = callback;
+    this.#all.add(watch);
+    return watch;
+  }
+
+  /**
+   * Removes a watch. Returns the fields of the `unwatch` the server needs (the names, or the
+   * prefix, that no other watch needs), or null when there is nothing to send.
+   */
+  remove(watch) {
+    if (!this.#all.delete(watch)) return null;
+    const needed = (name) => [...this.#all].some((other) => other.names?.includes(name));
+    if (watch.prefix !== undefined) {
+      return [...this.#all].some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
+    }
+    const names = watch.names.filter((name) => !needed(name));
+    return names.length > 0 ? { params: names } : null;
+  }
+
+  /**
+   * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): for `watch`, which is
+   * live from now on; for every watch when `watch` is undefined (a renewal).
+   */
+  opened(watch, state) {
+    if (watch !== undefined) {
+      if (!this.#all.has(watch)) return; // its call gave up (TIMEOUT) and was removed
+      watch.live = true;
+    }
+    this.tell(state, watch);
+  }
+
+  /** Tells every state of a `state` map (a `watch` or `query` answer) to the watches of its lock. */
+  tell(state, only) {
+    for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, only);
+  }
+
+  /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
+  changed(lock, state, only) {
+    if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
+    else this.#busy.delete(lock);
+    for (const watch of this.#all) {
+      if (!watch.live || (only !== undefined && only !== watch) || !matches(watch, lock)) continue;
+      try {
+        watch.callback(lock, state);
+      } catch (error) {
+        this.#reportError(error); // one callback's failure must not keep the others from hearing
+      }
+    }
+  }
+
+  /**
+   * What to send on a new connection (the server forgot the old one's watches): every
+   * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
+   */
+  renewal() {
+    const names = new Set();
+    const prefixes = new Set();
+    for (const watch of this.#all) {
+      if (watch.prefix === undefined) watch.names.forEach((name) => names.add(name));
+      else prefixes.add(watch.prefix);
+    }
+    const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
+    return { names: [...names], prefixes: [...prefixes], stale };
+  }
+}
+
+/** The fields of a `watch` or `unwatch` request for one watch. */
+export function watchFields(watch) {
+  return watch.prefix === undefined ? { params: watch.names } : { prefix: watch.prefix };
+}
+
+function matches(watch, lock) {
+  return watch.prefix === undefined ? watch.names.includes(lock) : lock.startsWith(watch.prefix);
+}
