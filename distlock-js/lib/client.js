@@ -3,7 +3,7 @@
 // what stays is the session: what it holds, the replies and pushes that change that.
 import {
   Action, ClientCode, FailCode, LostReason, MAX_QUERY_NAMES, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
-  describeClose, negotiatedVersion, pushedLock,
+  describeClose, isNameList, negotiatedVersion, pushedLock,
 } from './protocol.js';
 import { DistLockError, isConnectionLoss } from './errors.js';
 import { lockFields, notSupported } from './lock-options.js';
@@ -345,10 +345,7 @@ export class DistLockClient extends EventTarget {
    */
   async query(names) {
     names = typeof names === 'string' ? [names] : names;
-    requireStrings(names);
-    if (names.length < 1 || names.length > MAX_QUERY_NAMES) {
-      throw new RangeError(`query takes 1 to ${MAX_QUERY_NAMES} names, was ${names.length}`);
-    }
+    requireStrings(names); // how many (1 to 64) is the server's to check
     this.#requireVersion2('query');
     const { state } = await this.#send(Action.QUERY, { params: [...names] }, {});
     if (state === null || typeof state !== 'object') {
@@ -536,7 +533,7 @@ export class DistLockClient extends EventTarget {
     if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
     for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
     for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
-      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.tell(state), report);
+      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.opened(undefined, state), report);
     }
   }
 
@@ -843,7 +840,7 @@ export class DistLockClient extends EventTarget {
     }
     if (message.status === Status.ASKED) {
       const detail = withBy({ lock: pushedLock(message) }, message);
-      if (message.info !== null && typeof message.info === 'object') detail.info = message.info;
+      if (message.info) detail.info = message.info;
       this.#emit('asked', detail);
       return;
     }
@@ -1065,7 +1062,7 @@ function throwUnlessConnectionLoss(error) {
 }
 
 function requireStrings(names) {
-  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+  if (!isNameList(names)) {
     throw new TypeError('names must be an array of strings');
   }
 }

@@ -26,8 +26,8 @@ export function lockFields(options, { queue, version }) {
   const fields = {};
   if (mode === Mode.SHARED) fields.mode = mode;
   if (queue) {
-    for (const [field, value] of Object.entries({ wait, steal, ask })) {
-      if (typeof value !== 'boolean') throw new TypeError(`${field} must be a boolean, was ${typeof value}`);
+    if (typeof wait !== 'boolean') {
+      throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
     }
     if (steal && wait) throw new TypeError('steal never waits: not with wait: true');
     if (ask && !wait) throw new TypeError('ask is only allowed with wait: true');

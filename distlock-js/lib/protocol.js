@@ -130,6 +130,11 @@ export const REPLY_STATUSES = Object.freeze({
   [Action.UNWATCH]: [Status.OK],
 });
 
+/** Whether `names` is an array of lock names (strings). */
+export function isNameList(names) {
+  return Array.isArray(names) && names.every((name) => typeof name === 'string');
+}
+
 /** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
 export function negotiatedVersion(reply) {
   return Number.isInteger(reply.version) && reply.version >= PROTOCOL_VERSION ? PROTOCOL_VERSION : 1;

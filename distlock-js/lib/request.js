@@ -126,11 +126,9 @@ export class LockRequests {
     }
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
     // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
-    const clash = steal
-      ? [ifAvailable && 'ifAvailable', ask && 'ask', signal && 'signal', timeout !== undefined && 'timeout', mode === Mode.SHARED && 'mode: shared']
-      : [ask && ifAvailable && 'ifAvailable'];
-    if (clash.some(Boolean)) {
-      throw new DOMException(`${steal ? 'steal' : 'ask'} cannot be combined with ${clash.filter(Boolean).join(', ')}`, 'NotSupportedError');
+    if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
+      throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
+        'NotSupportedError');
     }
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
       throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
@@ -278,9 +276,8 @@ export class LockRequests {
    */
   async #askAndRetry(name, attempt, how) {
     const { mode, ifAvailable, steal, ask } = how;
-    const needs2 = mode === Mode.SHARED ? 'mode "shared"' : steal ? 'steal' : ask && 'ask';
-    if (needs2) {
-      throw new DOMException(`${needs2} needs a distlock server that speaks protocol version 2; this one speaks version 1`,
+    if (mode === Mode.SHARED || steal || ask) {
+      throw new DOMException('mode "shared", steal and ask need a distlock server that speaks protocol version 2; this one speaks version 1',
         'NotSupportedError');
     }
     // Watch for RETRY before asking: with some WebSocket implementations the push can

@@ -1,3 +1,5 @@
+import { isNameList } from './protocol.js';
+
 /**
  * The watches of one client (version 2): who wants to hear about which locks, and what the
  * server must be told about it.
@@ -27,14 +29,12 @@ export class Watches {
 
   /** Adds a watch (not live yet) for a name, names, or `{prefix}`; throws TypeError for anything else. */
   add(target, callback) {
-    if (typeof callback !== 'function') throw new TypeError('watch(target, callback): callback must be a function');
-    const watch = typeof target?.prefix === 'string' ? { prefix: target.prefix }
-      : { names: typeof target === 'string' ? [target] : target };
-    if (watch.names !== undefined && !(Array.isArray(watch.names) && watch.names.length > 0 && watch.names.every((name) => typeof name === 'string'))) {
-      throw new TypeError('watch target must be a lock name, a non-empty array of them, or {prefix: string}');
+    const names = typeof target === 'string' ? [target] : target;
+    const watch = typeof target?.prefix === 'string' ? { prefix: target.prefix, callback }
+      : { names: isNameList(names) && names.length > 0 && [...names], callback };
+    if (!watch.names && !watch.prefix || typeof callback !== 'function') {
+      throw new TypeError('watch(target, callback): target is a lock name, names or {prefix}; callback a function');
     }
-    watch.names &&= [...watch.names];
-    watch.callback = callback;
     this.#all.add(watch);
     return watch;
   }
@@ -45,29 +45,24 @@ export class Watches {
    */
   remove(watch) {
     if (!this.#all.delete(watch)) return null;
-    const needed = (name) => [...this.#all].some((other) => other.names?.includes(name));
+    const others = [...this.#all];
     if (watch.prefix !== undefined) {
-      return [...this.#all].some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
+      return others.some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
     }
-    const names = watch.names.filter((name) => !needed(name));
+    const names = watch.names.filter((name) => !others.some((other) => other.names?.includes(name)));
     return names.length > 0 ? { params: names } : null;
   }
 
   /**
-   * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): for `watch`, which is
-   * live from now on; for every watch when `watch` is undefined (a renewal).
+   * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): told to `watch`, which
+   * is live from now on. Without `watch` (a renewal's `watch` or `query`), to every watch.
    */
   opened(watch, state) {
     if (watch !== undefined) {
       if (!this.#all.has(watch)) return; // its call gave up (TIMEOUT) and was removed
       watch.live = true;
     }
-    this.tell(state, watch);
-  }
-
-  /** Tells every state of a `state` map (a `watch` or `query` answer) to the watches of its lock. */
-  tell(state, only) {
-    for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, only);
+    for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
   }
 
   /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
