@@ -2192,6 +2192,15 @@ class DistLockClient extends EventTarget {
    *   is unlocked. Once the callback runs, the signal no longer matters.
    * - `timeout` (ms): stop waiting after this long (local turn included) and reject with
    *   `CANCELLED` (`reason: 'timeout'`). On a version 2 server the queue enforces it.
+   * - `steal: true` (version 2): take the lock now whoever holds it, never waiting in the
+   *   server's queue (a refusal, e.g. `UNAUTHORIZED`, rejects). As in Web Locks, not with
+   *   `ifAvailable`, `signal`, `timeout`, `ask` or `mode: 'shared'` (`NotSupportedError`).
+   *   A holder whose lock is stolen gets `lost` (cause `stolen`, `by`): its `lock.signal`
+   *   aborts and its request() rejects with `LOST`.
+   * - `ask: true` (version 2; not with `ifAvailable`): queue with `ask`, so the holders get
+   *   an `asked` event. An ask the server refuses as `RATE_LIMITED` is dropped and the request
+   *   queues without it: the holders were asked less than 10 s ago, and the caller still
+   *   wants the lock.
    * - The lock is released when the callback's promise settles; the call resolves or
    *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
    *   dropped), the callback still runs to completion but no unlock is sent: the lock is
@@ -2199,7 +2208,7 @@ class DistLockClient extends EventTarget {
    *
    * @template T
    * @param {string} name the lock name
-   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number}
+   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number, steal?: boolean, ask?: boolean}
    *   | ((lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
    * @param {(lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
    * @returns {Promise<T>}
