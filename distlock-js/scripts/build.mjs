@@ -39,7 +39,9 @@ const BANNER = `/**
  *   later, first come first served across sessions and nodes; \`request()\` waits that way
  *   there. A server that does not say so gets exactly version 1.
  * - Replies carry the \`id\` of their request; pushes (\`RETRY\`, \`LOST\`, \`GRANTED\`,
- *   \`CANCELLED\`) carry none (\`GRANTED\` names the queued request in \`request\`).
+ *   \`CANCELLED\`, \`ASKED\`, \`CHANGED\`) carry none (\`GRANTED\` names the queued request in
+ *   \`request\`). A version 2 server also tells who holds what (\`query\`, \`watch\` and its
+ *   \`CHANGED\` pushes), takes locks over (\`steal\`), and asks holders for them (\`ask\`, \`ASKED\`).
  *
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
