@@ -234,7 +234,7 @@ describe('watch()', () => {
 
   test('bad targets and callbacks are a TypeError, and nothing is sent', async () => {
     const { client, ws } = await connected();
-    for (const target of [42, [], ['a', 1], {}, { prefix: 3 }, null]) {
+    for (const target of [42, [], ['a', 1], {}, { prefix: 3 }, { prefix: '' }, null]) {
       await assert.rejects(client.watch(target, () => {}), TypeError, JSON.stringify(target));
     }
     await assert.rejects(client.watch('a'), TypeError);
