@@ -20,6 +20,11 @@ export class Watches {
    * for ever. (A free lock needs no refresh; one taken while disconnected shows at its next change.)
    */
   #busy = new Set();
+  /**
+   * Of those, the ones queried after a reconnect and not answered yet: a `CHANGED` that comes
+   * before the answer is newer than it (the answer is dropped for that lock).
+   */
+  #refreshing = new Set();
   #reportError;
 
   /** @param {(error: unknown) => void} reportError what a callback throws goes here */
@@ -58,15 +63,14 @@ export class Watches {
    * is live from now on. Without `watch` (a renewal's `watch` or `query`), to every watch.
    */
   opened(watch, state) {
-    if (watch !== undefined) {
-      if (!this.#all.has(watch)) return; // its call gave up (TIMEOUT) and was removed
-      watch.live = true;
-    }
+    // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
+    if (watch !== undefined) watch.live = true;
     for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
   }
 
   /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
   changed(lock, state, only) {
+    this.#refreshing.delete(lock);
     if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
     else this.#busy.delete(lock);
     for (const watch of this.#all) {
@@ -79,18 +83,23 @@ export class Watches {
     }
   }
 
+  /** A `query` answer for the locks {@link Watches#renewal} called stale. */
+  refreshed(state) {
+    for (const [lock, lockState] of Object.entries(state)) {
+      if (this.#refreshing.has(lock)) this.changed(lock, lockState);
+    }
+  }
+
   /**
    * What to send on a new connection (the server forgot the old one's watches): every
    * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
    */
   renewal() {
-    const names = new Set();
-    const prefixes = new Set();
-    for (const watch of this.#all) {
-      if (watch.prefix === undefined) watch.names.forEach((name) => names.add(name));
-      else prefixes.add(watch.prefix);
-    }
+    const all = [...this.#all];
+    const names = new Set(all.flatMap((watch) => watch.names ?? []));
+    const prefixes = new Set(all.map((watch) => watch.prefix).filter(Boolean));
     const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
+    this.#refreshing = new Set(stale);
     return { names: [...names], prefixes: [...prefixes], stale };
   }
 }

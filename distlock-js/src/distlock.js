@@ -1638,6 +1638,11 @@ class Watches {
    * for ever. (A free lock needs no refresh; one taken while disconnected shows at its next change.)
    */
   #busy = new Set();
+  /**
+   * Of those, the ones queried after a reconnect and not answered yet: a `CHANGED` that comes
+   * before the answer is newer than it (the answer is dropped for that lock).
+   */
+  #refreshing = new Set();
   #reportError;
 
   /** @param {(error: unknown) => void} reportError what a callback throws goes here */
@@ -1676,15 +1681,14 @@ class Watches {
    * is live from now on. Without `watch` (a renewal's `watch` or `query`), to every watch.
    */
   opened(watch, state) {
-    if (watch !== undefined) {
-      if (!this.#all.has(watch)) return; // its call gave up (TIMEOUT) and was removed
-      watch.live = true;
-    }
+    // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
+    if (watch !== undefined) watch.live = true;
     for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
   }
 
   /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
   changed(lock, state, only) {
+    this.#refreshing.delete(lock);
     if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
     else this.#busy.delete(lock);
     for (const watch of this.#all) {
@@ -1697,18 +1701,23 @@ class Watches {
     }
   }
 
+  /** A `query` answer for the locks {@link Watches#renewal} called stale. */
+  refreshed(state) {
+    for (const [lock, lockState] of Object.entries(state)) {
+      if (this.#refreshing.has(lock)) this.changed(lock, lockState);
+    }
+  }
+
   /**
    * What to send on a new connection (the server forgot the old one's watches): every
    * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
    */
   renewal() {
-    const names = new Set();
-    const prefixes = new Set();
-    for (const watch of this.#all) {
-      if (watch.prefix === undefined) watch.names.forEach((name) => names.add(name));
-      else prefixes.add(watch.prefix);
-    }
+    const all = [...this.#all];
+    const names = new Set(all.flatMap((watch) => watch.names ?? []));
+    const prefixes = new Set(all.map((watch) => watch.prefix).filter(Boolean));
     const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
+    this.#refreshing = new Set(stale);
     return { names: [...names], prefixes: [...prefixes], stale };
   }
 }
@@ -2058,11 +2067,8 @@ class DistLockClient extends EventTarget {
     names = typeof names === 'string' ? [names] : names;
     requireStrings(names); // how many (1 to 64) is the server's to check
     this.#requireVersion2('query');
-    const { state } = await this.#send(Action.QUERY, { params: [...names] }, {});
-    if (state === null || typeof state !== 'object') {
-      throw new DistLockError(ClientCode.BAD_REPLY, 'the OK to query has no state');
-    }
-    return state;
+    // Like the other replies, read as the contract has it: `state` is there in an OK.
+    return (await this.#send(Action.QUERY, { params: [...names] }, {})).state;
   }
 
   /**
@@ -2253,7 +2259,7 @@ class DistLockClient extends EventTarget {
     if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
     for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
     for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
-      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.opened(undefined, state), report);
+      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.refreshed(state), report);
     }
   }
 
