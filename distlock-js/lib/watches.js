@@ -70,7 +70,7 @@ export class Watches {
 
   /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
   changed(lock, state, only) {
-    this.#refreshing.delete(lock);
+    if (only === undefined) this.#refreshing.delete(lock); // told to all: no refresh needed
     if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
     else this.#busy.delete(lock);
     for (const watch of this.#all) {
