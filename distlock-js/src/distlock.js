@@ -1633,9 +1633,10 @@ function sessionStore(option) {
 class Watches {
   #all = new Set();
   /**
-   * Locks under a prefix last seen held or queued for. A prefix `watch` answers with no
-   * state, so after a reconnect these are queried: a holder that left meanwhile is not shown
-   * for ever. (A free lock needs no refresh; one taken while disconnected shows at its next change.)
+   * Locks last seen held or queued for. Those under a prefix (and not watched by name) are
+   * queried after a reconnect, since a prefix `watch` answers with no state: a holder that
+   * left meanwhile is not shown for ever. (A free lock needs no refresh; one taken while
+   * disconnected shows at its next change.)
    */
   #busy = new Set();
   /**
@@ -1678,7 +1679,7 @@ class Watches {
 
   /**
    * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): told to `watch`, which
-   * is live from now on. Without `watch` (a renewal's `watch` or `query`), to every watch.
+   * is live from now on. Without `watch` (a renewal's `watch`), to every watch.
    */
   opened(watch, state) {
     // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
@@ -1686,7 +1687,10 @@ class Watches {
     for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
   }
 
-  /** One lock's new state (a `CHANGED` push): every live watch of it is called, in the order they were made. */
+  /**
+   * One lock's new state (a `CHANGED` push): every live watch of it is called, in the order
+   * they were made; with `only`, just that one (its own `OK`).
+   */
   changed(lock, state, only) {
     if (only === undefined) this.#refreshing.delete(lock); // told to all: no refresh needed
     if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
