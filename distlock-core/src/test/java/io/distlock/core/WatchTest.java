@@ -306,4 +306,26 @@ class WatchTest {
         result(asker.lock("doc", LockOptions.exclusive().queue()));
         holderPushes.expectNone(Duration.ofMillis(200)); // asking again without ask tells nobody
     }
+
+    @Test
+    void aNodeListensForChangesOnlyWhileItHasAWatch() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        assertThat(subscribers(channel)).isZero();
+        LockWatch byName = nodes.get(0).watch(new Seen());
+        LockWatch byPrefix = nodes.get(1).watch(new Seen());
+        result(byName.watch(List.of("doc")));
+        result(byPrefix.watchPrefix("doc"));
+        assertThat(subscribers(channel)).isEqualTo(2);
+
+        byName.unwatch(List.of("doc"));
+        byPrefix.close();
+
+        await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
+    }
+
+    /** How many connections subscribe to {@code channel}. */
+    private static long subscribers(String channel) {
+        List<?> reply = (List<?>) TestRedis.command("PUBSUB", "NUMSUB", channel);
+        return Long.parseLong(String.valueOf(reply.get(1)));
+    }
 }
