@@ -277,32 +277,22 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "the session left this connection"));
             return;
         }
-        if (prefix != null) {
-            List<String> added = watching.reservePrefix(prefix);
-            if (added == null) {
-                slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"));
-                return;
-            }
+        boolean byPrefix = prefix != null;
+        List<String> added = watching.reserve(names, byPrefix);
+        if (added == null) {
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, byPrefix
+                    ? "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"
+                    : "at most " + Watching.MAX_NAMES + " locks watched per connection"));
+            return;
+        }
+        if (byPrefix) {
             CompletionStage<Void> stage = watch.watchPrefix(prefix);
-            stage.whenComplete((v, e) -> {
-                if (e != null) {
-                    watching.releasePrefixes(added);
-                }
-            });
+            stage.whenComplete((v, e) -> watching.settled(names, added, true, e != null));
             answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
             return;
         }
-        List<String> added = watching.reserve(names);
-        if (added == null) {
-            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_NAMES + " locks watched per connection"));
-            return;
-        }
         CompletionStage<Map<String, LockState>> stage = watch.watch(names);
-        stage.whenComplete((states, e) -> {
-            if (e != null) {
-                watching.release(added); // nothing of a failed watch is watched
-            }
-        });
+        stage.whenComplete((states, e) -> watching.settled(names, added, false, e != null)); // nothing of a failed watch is watched
         answer(r, slot, stage, states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states));
     }
 
@@ -313,11 +303,7 @@ final class RequestHandler {
         }
         Pushes p = pushes(s);
         if (p != null) {
-            if (prefix != null) {
-                p.watching.unwatchPrefix(prefix);
-            } else {
-                p.watching.unwatch(r.names());
-            }
+            p.watching.unwatch(prefix != null ? List.of(prefix) : r.names(), prefix != null);
         }
         slot.answer(Replies.to(r, Status.OK, "Unwatched " + (prefix != null ? prefix + "*" : String.join(", ", r.names()))));
     }
@@ -554,8 +540,14 @@ final class RequestHandler {
             send(() -> connection.push(owner, Status.ASKED, frame));
         }
 
-        /** A watched lock changed: pushed behind every reply reserved so far, the watch's own answer included. */
+        /**
+         * A watched lock changed: pushed behind every reply reserved so far, the watch's own answer
+         * included; not once the client unwatched it, even if the lock service has not yet.
+         */
         private void changed(String lock, LockState state) {
+            if (!watching.wants(lock)) {
+                return;
+            }
             ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
             frame.set("state", Frames.state(state, node.options.hideHolder()));
             connection.push(owner, Status.CHANGED, frame);

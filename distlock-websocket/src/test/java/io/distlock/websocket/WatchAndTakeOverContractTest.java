@@ -431,6 +431,27 @@ abstract class WatchAndTakeOverContractTest {
     }
 
     @Test
+    void anUnwatchSentRightAfterItsWatchIsAnsweredInOrderAndLeavesNothingWatched() {
+        WsClient watcher = v2("watcher");
+        for (int i = 0; i < 20; i++) {
+            watcher.send("action", "watch", "param", n("doc"), "id", i);
+            watcher.send("action", "unwatch", "param", n("doc"), "id", "u" + i);
+            JsonNode watched = watcher.next();
+            assertThat(watched.path("id").asInt()).isEqualTo(i);
+            assertThat(watched.path("code").asText()).as("%s", watched).isNotEqualTo("INTERNAL");
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("u" + i);
+            watcher.send("action", "watch", "prefix", n("p-"), "id", "p" + i);
+            watcher.send("action", "unwatch", "prefix", n("p-"), "id", "q" + i);
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("p" + i);
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("q" + i);
+        }
+        WsClient actor = v2("actor");
+        actor.request("LOCKED", "action", "lock", "param", n("doc"));
+        actor.request("LOCKED", "action", "lock", "param", n("p-1"));
+        watcher.expectNone(QUIET);
+    }
+
+    @Test
     void watchesEndWithTheSessionAndAreNotCarriedByAResume() {
         WsClient actor = v2("actor");
         WsClient closing = v2("closing");
