@@ -614,6 +614,27 @@ abstract class WatchAndTakeOverContractTest {
         assertThat(state.path("holders").get(0).path("mode").asText()).isEqualTo("exclusive");
     }
 
+    /**
+     * The contract: "A steal of a lock held shared takes it from every shared holder (each gets
+     * LOST)", whatever the steal's mode. Fails on the core of branch v2-watch-core at 4d6676a:
+     * lock.lua ends the shared holders only for an exclusive steal (docs/architecture.md says
+     * so), so a shared steal joins them and nobody is told LOST.
+     */
+    @Test
+    void aSharedStealOfASharedLockTakesItFromEveryHolderToo() {
+        WsClient a = v2("a");
+        WsClient b = v2("b");
+        a.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        b.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        WsClient thief = v2(JUDGED, "thief");
+        thief.request("LOCKED", "action", "lock", "param", n("doc"), "steal", true, "mode", "shared");
+        for (WsClient holder : List.of(a, b)) {
+            assertThat(holder.expectNext("LOST").path("reason").asText()).isEqualTo("stolen");
+        }
+        JsonNode state = thief.request("OK", "action", "query", "param", n("doc")).path("state").path(n("doc"));
+        assertThat(names(state.path("holders"))).containsExactly(n("thief"));
+    }
+
     @Test
     void aHiddenHolderIsNotToldWhoStoleAndAVersion1HolderHearsAPlainLost() {
         WsClient hidden = v2(HIDDEN, "hidden");
