@@ -31,8 +31,10 @@ import io.distlock.core.UnlockResult;
 
 /**
  * The protocol's actions for one connection: checks what the endpoint checks (session state,
- * authorization, mlock size), calls the connection's {@link LockSession}, and shapes each
- * outcome into its reply ({@link Replies}); forwards the session's pushes. What comes in
+ * authorization, mlock and query size, watch limits, the pace of asks), calls the connection's
+ * {@link LockSession} (or, for {@code query} and {@code watch}, the lock service), and shapes
+ * each outcome into its reply ({@link Replies}); forwards the session's pushes and, as
+ * {@code CHANGED}, the changes of the locks it watches ({@link Watching}). What comes in
  * (frames, limits, liveness) and the order replies go out in are the {@link Connection}'s.
  *
  * <p>A session speaks the protocol version its {@code connect} asked for: a version 1 session
