@@ -544,7 +544,8 @@ final class RequestHandler {
 
         /**
          * A watched lock changed: pushed behind every reply reserved so far, the watch's own answer
-         * included; not once the client unwatched it, even if the lock service has not yet.
+         * included; not once the client unwatched it, even if the lock service has not yet, nor
+         * after the {@code OK} of an {@code unwatch} it waited behind.
          */
         private void changed(String lock, LockState state) {
             if (!watching.wants(lock)) {
@@ -552,7 +553,7 @@ final class RequestHandler {
             }
             ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
             frame.set("state", Frames.state(state, node.options.hideHolder()));
-            connection.push(owner, Status.CHANGED, frame);
+            connection.push(owner, Status.CHANGED, frame, () -> watching.wants(lock));
         }
 
         @Override

@@ -3,10 +3,10 @@ package io.distlock.websocket;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 import io.distlock.core.LockWatch;
@@ -39,7 +39,8 @@ final class Watching {
     /** Lock names or prefixes: which are watched, and how many watches of each the lock service has not answered. */
     private static final class Watched {
         final int max;
-        final Set<String> watched = new HashSet<>();
+        /** Written under the Watching's lock; read without it by {@link #wants}. */
+        final Set<String> watched = ConcurrentHashMap.newKeySet();
         final Map<String, Integer> inFlight = new HashMap<>();
 
         Watched(int max) {
@@ -150,8 +151,12 @@ final class Watching {
         }
     }
 
-    /** Whether a change of {@code lock} is wanted: it is watched by name or by a prefix. */
-    synchronized boolean wants(String lock) {
+    /**
+     * Whether a change of {@code lock} is wanted: it is watched by name or by a prefix. Takes no
+     * lock, so that a push waiting behind the reply to an {@code unwatch} can ask it again when its
+     * turn comes (under the outbound queue's lock).
+     */
+    boolean wants(String lock) {
         if (names.watched.contains(lock)) {
             return true;
         }
