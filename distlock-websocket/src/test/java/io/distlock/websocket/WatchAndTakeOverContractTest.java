@@ -636,6 +636,20 @@ abstract class WatchAndTakeOverContractTest {
     }
 
     @Test
+    void aSharedHolderCannotStealItExclusiveSinceGrantsAreNeverUpgraded() {
+        WsClient thief = v2(JUDGED, "thief");
+        WsClient other = v2("other");
+        thief.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        other.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        thief.send("action", "lock", "param", n("doc"), "steal", true);
+        assertThat(thief.expectFail("BAD_REQUEST").path("message").asText()).contains("held shared");
+        other.expectNone(QUIET);
+        thief.expectNone(QUIET);
+        JsonNode state = other.request("OK", "action", "query", "param", n("doc")).path("state").path(n("doc"));
+        assertThat(names(state.path("holders"))).containsExactlyInAnyOrder(n("thief"), n("other"));
+    }
+
+    @Test
     void aHiddenHolderIsNotToldWhoStoleAndAVersion1HolderHearsAPlainLost() {
         WsClient hidden = v2(HIDDEN, "hidden");
         WsClient old = v1(MAIN, "old");
