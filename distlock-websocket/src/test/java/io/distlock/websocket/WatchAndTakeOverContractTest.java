@@ -360,6 +360,25 @@ abstract class WatchAndTakeOverContractTest {
     }
 
     @Test
+    void aBurstOfChangesEndsWithTheLastStateAndNothingStaleAfterIt() {
+        WsClient watcher = v2("watcher");
+        WsClient actor = v2("actor");
+        watcher.request("OK", "action", "watch", "param", n("doc"));
+        for (int i = 0; i < 30; i++) {
+            actor.send("action", "lock", "param", n("doc"), "id", "l" + i);
+            actor.send("action", "unlock", "param", n("doc"), "id", "u" + i);
+        }
+        actor.send("action", "lock", "param", n("doc"), "mode", "shared", "id", "last");
+        for (int i = 0; i < 61; i++) {
+            actor.next();
+        }
+        JsonNode last = changedUntil(watcher, n("doc"),
+                state -> holders(n("actor")).test(state) && "shared".equals(state.path("holders").get(0).path("mode").asText()));
+        assertThat(last.path("state").path("queue").isEmpty()).isTrue();
+        watcher.expectNone(QUIET);
+    }
+
+    @Test
     void aQueueHandOverIsOneChangeOfHoldersAndQueue() {
         WsClient watcher = v2("watcher");
         WsClient holder = v2("holder");
@@ -749,6 +768,9 @@ abstract class WatchAndTakeOverContractTest {
         holder.request("LOCKED", "action", "lock", "param", n("doc"));
         awaitDetached(holder);
         WsClient asker = v2(MAIN, "asker", "info", Map.of("name", "Bob"));
+        // Detached, it still holds the lock, and shows as its holder.
+        JsonNode state = asker.request("OK", "action", "query", "param", n("doc")).path("state").path(n("doc"));
+        assertThat(names(state.path("holders"))).containsExactly(n("holder"));
         asker.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
 
         WsClient resumed = client(MAIN);
