@@ -294,6 +294,20 @@ class WatchTest {
     }
 
     @Test
+    void aSharedStealEndsEverySharedHolderToo() {
+        Pushes first = new Pushes();
+        LockSession reader = nodes.get(0).openSession("reader", first);
+        result(reader.lock("doc", LockOptions.shared()));
+
+        long token = ((LockResult.Locked) result(open(1, "thief", null).lock("doc", LockOptions.shared().stealing()))).token();
+
+        assertThat(first.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by thief");
+        LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");
+        assertThat(names(doc.holders())).containsExactly("thief");
+        assertThat(token).isGreaterThan(0);
+    }
+
+    @Test
     void anAskTellsEveryHolderWhoAsks() {
         Pushes holderPushes = new Pushes();
         LockSession holder = nodes.get(0).openSession("alice", holderPushes);
