@@ -635,9 +635,8 @@ abstract class WatchAndTakeOverContractTest {
 
     /**
      * The contract: "A steal of a lock held shared takes it from every shared holder (each gets
-     * LOST)", whatever the steal's mode. Fails on the core of branch v2-watch-core at 4d6676a:
-     * lock.lua ends the shared holders only for an exclusive steal (docs/architecture.md says
-     * so), so a shared steal joins them and nobody is told LOST.
+     * LOST)", whatever the steal's mode (the core's lock.lua did so only for an exclusive steal
+     * before v2-watch-core's 342078a).
      */
     @Test
     void aSharedStealOfASharedLockTakesItFromEveryHolderToo() {
