@@ -19,7 +19,7 @@ class ReportTest {
 
     private static final BenchSettings SETTINGS = new BenchSettings(List.of(URI.create("ws://127.0.0.1:1/distlock/lock")), 4,
             Duration.ofSeconds(2), 0, Duration.ofSeconds(1), Scenario.UNCONTENDED, 1, false, false, 90, "redis://127.0.0.1:2", "redis://127.0.0.1:2",
-            null, null, null, 1, List.of());
+            null, null, null, 1, List.of(), WatchingNode.Spec.NONE);
 
     /** A phase of 2 s with 1,000 pairs of {@code pairMicros} each and the given CPU. */
     private static PhaseResult phase(String label, long pairMicros, double serverCpu, double benchCpu, Map<String, Long> redis) {
@@ -36,7 +36,7 @@ class ReportTest {
         RedisStats.Origins origins = new RedisStats.Origins(Map.of("evalsha", new long[] {10, 0}, "hmget", new long[] {0, 10}));
         return new PhaseResult(label, Scenario.UNCONTENDED, false, 4, 1, 2.0, stats, 0, 0, Map.of(), 0, 0,
                 Violations.check(List.of(h), 1), redis, redis == null ? null : origins, 0.05, serverCpu, benchCpu,
-                1.5, 2.25);
+                1.5, 2.25, WatchingNode.Counts.NONE);
     }
 
     @Test
