@@ -220,6 +220,7 @@ final class Phase {
         double loadBefore = loadAverage();
         long toldBefore = watchers == null ? 0 : watchers.told();
         long readsBefore = watchers == null ? 0 : watchers.reads();
+        long noticesBefore = watchers == null ? 0 : watchers.notices();
 
         long end = measureStart + settings.duration().toNanos();
         long measured = 0;
@@ -241,7 +242,7 @@ final class Phase {
         long measureEnd = System.nanoTime();
         long clientCpuAfter = processCpuNanos();
         double loadAfter = loadAverage();
-        WatchingNode.Counts watched = watchers == null ? WatchingNode.Counts.NONE : watchers.since(toldBefore, readsBefore);
+        WatchingNode.Counts watched = watchers == null ? WatchingNode.Counts.NONE : watchers.since(toldBefore, readsBefore, noticesBefore);
         RedisStats.Snapshot redisAfter = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverAfter = probe == null ? List.of() : probe.read();
         RedisStats.Origins origins = redisStats == null ? null : redisStats.origins(500);

@@ -196,6 +196,8 @@ final class PhaseResult {
         o.put("watch_reads", watch.reads());
         number(o, "watch_reads_per_s", round(perSecond(watch.reads()), 1));
         number(o, "watch_reads_per_pair", round(perPair(watch.reads()), 3));
+        o.put("watch_notices", watch.notices());
+        number(o, "watch_notices_per_pair", round(perPair(watch.notices()), 3));
         number(o, "load_average_start", round(loadBefore, 2));
         number(o, "load_average_end", round(loadAfter, 2));
         return o;

@@ -85,6 +85,7 @@ final class Report {
             row(s, "..told/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.deliveries()), 1));
             row(s, "watch reads/s", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perSecond(p.watch.reads()), 0));
             row(s, "..reads/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.reads()), 2));
+            row(s, "..notices/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.notices()), 2));
         }
         row(s, "bench CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.clientCpuSeconds), 1));
         row(s, "load average", phases, p -> Double.isNaN(p.loadBefore) ? "-"

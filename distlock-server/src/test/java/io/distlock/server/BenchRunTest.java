@@ -119,6 +119,7 @@ class BenchRunTest {
                     // fewer if changes come faster than the watching node reads them (coalesced)
                     assertThat(phase.get("watch_deliveries").asLong()).as(label).isPositive();
                     assertThat(phase.get("watch_reads").asLong()).as(label).isPositive();
+                    assertThat(phase.get("watch_notices").asLong()).as(label).isPositive();
                     assertThat(phase.get("watch_deliveries").asLong()).as(label)
                             .isLessThanOrEqualTo(3 * 2 * phase.get("pairs").asLong() + 3 * 2 * 16);
                 }
