@@ -18,6 +18,7 @@ import org.glassfish.grizzly.http.HttpServerFilter;
 import org.glassfish.grizzly.http.Method;
 import org.glassfish.grizzly.http.Protocol;
 import org.glassfish.grizzly.http.server.NetworkListener;
+import org.glassfish.grizzly.utils.IdleTimeoutFilter;
 import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
 
 /**
@@ -36,16 +37,17 @@ import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
  * <p>How: when the {@code 101} goes out, the connection forgets the request (the codec's
  * per-connection attribute, {@link HttpServerFilter#HTTP_SERVER_REQUEST_ATTR_NAME}) and gets its
  * own processor ({@link Connection#setProcessor}, Grizzly's per-connection filter chain): the
- * filters below the HTTP codec (the transport, the guard's connection counting and deadline,
- * TLS if any), then a filter that hands each read buffer to Tyrus as content of one shared,
- * empty request head, then Tyrus's own filter. Frames no longer pass through the HTTP codec and
- * the filters above it; writes (Tyrus writes buffers, which the codec let through anyway) and
- * the close go through the same filters below it as before, so the guard still uncounts the
- * connection and the deadline still forgets it.
+ * filters below the HTTP codec (the transport, the guard's connection counting, TLS if any), the
+ * guard's HTTP deadline (an {@link IdleTimeoutFilter} just above the codec, which keeps every
+ * connection in a queue until it sees the close), then a filter that hands each read buffer to
+ * Tyrus as content of one shared, empty request head, then Tyrus's own filter. Frames no longer
+ * pass through the HTTP codec and the filters above it; writes (Tyrus writes buffers, which the
+ * codec let through anyway) and the close go through the kept filters as before, so the guard
+ * still uncounts the connection and the deadline still forgets it.
  *
- * <p>{@link #install} after every other add-on that changes the filters below the codec
- * ({@link ConnectionGuard#install}): the chain of upgraded connections is a copy of those
- * filters as they are when the listener builds its chain.
+ * <p>{@link #install} after every other add-on that changes those filters
+ * ({@link ConnectionGuard#install}): the chain of upgraded connections holds the same filter
+ * instances as the listener's chain when the listener builds it.
  */
 final class UpgradedChain {
 
@@ -67,12 +69,20 @@ final class UpgradedChain {
             if (codec < 0 || tyrus < codec) {
                 throw new IllegalStateException("unexpected Grizzly filter chain: HTTP codec " + codec + ", tyrus " + tyrus);
             }
-            List<Filter> below = new ArrayList<>();
+            List<Filter> kept = new ArrayList<>();
             for (int i = 0; i < codec; i++) {
-                below.add(chain.get(i));
+                kept.add(chain.get(i));
+            }
+            // The HTTP deadline sits above the codec (it must not see a half-read head), and holds
+            // every connection in its queue until its handleClose sees the close: without it here,
+            // each closed WebSocket would stay in that queue for ever. It never times out an
+            // upgraded connection (the guard sets it to never on the 101).
+            int deadline = chain.indexOfType(IdleTimeoutFilter.class);
+            if (deadline > codec && deadline < tyrus) {
+                kept.add(chain.get(deadline));
             }
             FilterChain upgraded = FilterChainBuilder.stateless()
-                    .addAll(below)
+                    .addAll(kept)
                     .add(new ReadsAsContent())
                     .add(chain.get(tyrus))
                     .build();

@@ -30,13 +30,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link UpgradedChain}: upgraded connections stop holding Grizzly's upgrade request, frames
- * still flow both ways on their own chain, and closing them still goes through the guard's
- * filters below the HTTP codec (the open-connection count falls back to zero).
+ * still flow both ways on their own chain, and closing them still goes through the filters
+ * that count and watch connections (the guard's count falls back to zero, and the HTTP
+ * deadline lets the closed connections go).
  */
 class UpgradedChainTest {
 
     private static final int CONNECTIONS = 300;
     private static final String REQUEST_CLASS = "org.glassfish.grizzly.http.HttpServerFilter$ServerHttpRequestImpl";
+    private static final String CONNECTION_CLASS = "org.glassfish.grizzly.nio.transport.TCPNIOConnection";
 
     /** Echoes every text frame. Public with a public constructor: Tyrus creates it. */
     public static final class Echo extends Endpoint {
@@ -54,6 +56,7 @@ class UpgradedChainTest {
             web.start();
             URI uri = URI.create("ws://127.0.0.1:" + web.port() + "/echo");
             long before = liveInstances(REQUEST_CLASS);
+            long connectionsBefore = liveInstances(CONNECTION_CLASS);
 
             HttpClient http = HttpClient.newHttpClient();
             List<WebSocket> sockets = new ArrayList<>();
@@ -89,6 +92,10 @@ class UpgradedChainTest {
                 }
             }
             await().atMost(Await.seconds(10)).until(() -> guard.openConnections() == 0);
+            // And nothing keeps them once closed: Grizzly's HTTP deadline (IdleTimeoutFilter)
+            // holds every connection in its queue until its handleClose sees the close.
+            await().atMost(Await.seconds(20)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> liveInstances(CONNECTION_CLASS) - connectionsBefore < CONNECTIONS / 10);
         }
     }
 
