@@ -159,6 +159,8 @@ final class Session implements LockSession {
     private final SerialExecutor events;
     private final long graceMillis;
     private final String info;
+    /** Steals told before the grant they ended (see {@link #stolen}), by lock. */
+    private final Map<String, StolenAhead> stolenAhead = new ConcurrentHashMap<>();
     /** How Redis names this session to others: name and info. */
     private final String holder;
     /** SHA-256 of the current resume secret, to create the registry record; never logged. */
@@ -932,11 +934,18 @@ final class Session implements LockSession {
             return null;
         }
         place.stopTimer();
-        held.put(lock, new Grant(token, mode, place.confirmedAtNanos));
+        Grant grant = new Grant(token, mode, place.confirmedAtNanos);
+        held.put(lock, grant);
+        StolenAhead steal = stolenAhead.isEmpty() ? null : stolenAhead.remove(lock);
+        Runnable stolen = steal != null && steal.token == token && config.ticker().read() - steal.atNanos < config.lease().toNanos()
+                ? takenBy(lock, grant, steal.by) : null;
         return () -> {
             if (!closed) {
                 service.telemetry().grantedPushed();
                 deliver(l -> l.granted(lock, token, mode));
+            }
+            if (stolen != null) {
+                stolen.run(); // the steal was told before this grant: it ends it now, after its GRANTED
             }
         };
     }
@@ -1008,17 +1017,38 @@ final class Session implements LockSession {
 
     /**
      * A session named {@code by} stole {@code lock} from the grant with {@code token}: if that is
-     * the grant this session holds, it holds it no more. A steal message that overtook the answer
-     * of its grant finds nothing here: the next renewal finds the lock taken.
+     * the grant this session holds, it holds it no more. Handled in the session's chain, so it is
+     * told after the answer of the lock request that got the grant. A steal of a queued request's
+     * grant whose message has not come yet (the steal's overtook it) is kept for a lease: the grant
+     * is told when it comes, and the steal right after it.
      */
     void stolen(String lock, long token, String by) {
-        events.execute(() -> {
+        enqueue(() -> {
             Grant grant = held.get(lock);
-            if (grant != null && grant.token == token && held.remove(lock, grant) && !closed) {
+            if (grant != null && grant.token == token) {
+                return CompletableFuture.completedFuture(new Step<Void>(null, null, takenBy(lock, grant, by)));
+            }
+            if (grant == null || grant.token < token) {
+                stolenAhead.put(lock, new StolenAhead(token, by, config.ticker().read()));
+            }
+            return done(null);
+        });
+    }
+
+    /** A steal told before the grant it ended was known here. */
+    private record StolenAhead(long token, String by, long atNanos) { }
+
+    /** Ends {@code grant} of {@code lock}, stolen by {@code by}; returns what tells the listener, or null if it was not held. */
+    private Runnable takenBy(String lock, Grant grant, String by) {
+        if (!held.remove(lock, grant)) {
+            return null;
+        }
+        return () -> {
+            if (!closed) {
                 service.telemetry().lostPushed();
                 deliver(l -> l.stolen(lock, by));
             }
-        });
+        };
     }
 
     /** A session named {@code by} (with {@code info}) queues for {@code lock} and asks this session, its holder, for it. */

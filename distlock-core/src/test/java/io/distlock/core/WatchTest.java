@@ -308,6 +308,40 @@ class WatchTest {
     }
 
     @Test
+    void aStealToldBeforeTheGrantItEndedIsToldRightAfterThatGrant() {
+        result(open(0, "holder", null).lock("doc"));
+        Pushes pushes = new Pushes();
+        Session queued = (Session) nodes.get(1).openSession("queued", pushes);
+        result(queued.lock("doc", LockOptions.exclusive().queue()));
+        String place = queued.places().get("doc").attemptId();
+
+        // As pub/sub may deliver them, on two channels: the steal's message first, then the grant's.
+        queued.stolen("doc", 42, "thief");
+        queued.grantFound("doc", place, 42, LockMode.EXCLUSIVE);
+
+        assertThat(pushes.expect(Kind.GRANTED, "doc", seconds(5)).token()).isEqualTo(42);
+        assertThat(pushes.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by thief");
+        assertThat(queued.heldLocks()).isEmpty();
+    }
+
+    @Test
+    void aStealOfAnotherGrantDoesNotEndTheOneThatComes() {
+        result(open(0, "holder", null).lock("doc"));
+        Pushes pushes = new Pushes();
+        Session queued = (Session) nodes.get(1).openSession("queued", pushes);
+        result(queued.lock("doc", LockOptions.exclusive().queue()));
+        String place = queued.places().get("doc").attemptId();
+
+        queued.stolen("doc", 41, "thief");
+        queued.grantFound("doc", place, 42, LockMode.EXCLUSIVE);
+
+        assertThat(pushes.expect(Kind.GRANTED, "doc", seconds(5)).token()).isEqualTo(42);
+        pushes.expectNone(Duration.ofMillis(300));
+        assertThat(queued.heldLocks()).containsEntry("doc", 42L);
+        queued.closeAsync();
+    }
+
+    @Test
     void anAskTellsEveryHolderWhoAsks() {
         Pushes holderPushes = new Pushes();
         LockSession holder = nodes.get(0).openSession("alice", holderPushes);
