@@ -152,7 +152,9 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
-            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
+            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix())), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
+                    options.allowSteal()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             LOG.log(Level.INFO, server.startupLine());
