@@ -54,18 +54,33 @@ let changedSinceWatch = new Set();
 // ---------------------------------------------------------------- the board: watch and query
 
 async function startWatching() {
-  changedSinceWatch = new Set();
   try {
+    changedSinceWatch = new Set();
     unwatch = await client.watch({ prefix: PREFIX }, (lock, state) => {
       changedSinceWatch.add(lock);
       onState(lock, state);
     });
+    await refreshBoard(false);
+  } catch (error) {
+    log('error', ['Could not watch the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
+  }
+}
+
+/**
+ * The board's state now (query). A watch by prefix tells only changes, so this gives the
+ * starting point, and again after a reconnect (the client watches again by itself, but what
+ * changed while it was away is told by nobody). A lock a CHANGED push told of meanwhile keeps
+ * that state: the query's answer may be older.
+ */
+async function refreshBoard(reset = true) {
+  if (reset) changedSinceWatch = new Set();
+  try {
     const snapshot = await client.query([...docs.keys()]);
     for (const [lock, state] of Object.entries(snapshot)) {
       if (!changedSinceWatch.has(lock)) onState(lock, state);
     }
   } catch (error) {
-    log('error', ['Could not watch the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
+    log('error', ['Could not read the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
   }
 }
 
@@ -82,10 +97,7 @@ client.on('session', ({ session, name, reconnected }) => {
   setConnection('connected', `Connected as ${name}`);
   log(reconnected ? 'reconnected' : 'connected', [reconnected ? 'Reconnected to node ' : 'Connected to node ', code(page.nodeId),
     ' as ', strong(name), ' (session ', code(session), ')', reconnected ? '. A new session: the old one\u2019s documents are gone.' : '']);
-  if (reconnected) {
-    unwatch = null;
-    startWatching(); // a new session watches nothing yet
-  }
+  if (reconnected && unwatch !== null) refreshBoard();
   renderAll();
 });
 
@@ -98,6 +110,8 @@ client.on('suspended', ({ until }) => {
 client.on('resumed', ({ name }) => {
   setConnection('connected', `Connected as ${name}`);
   log('reconnected', ['Resumed the session: its documents and places in line are kept.']);
+  if (unwatch !== null) refreshBoard();
+  renderAll();
 });
 
 client.on('close', ({ code: closeCode, reason, willReconnect, delayMs }) => {
@@ -164,7 +178,9 @@ async function connect(name) {
 }
 
 async function disconnect() {
+  const stop = unwatch;
   unwatch = null;
+  await stop?.().catch(() => {}); // the socket closes next anyway
   await client.disconnect();
   renderAll();
 }
@@ -185,7 +201,8 @@ async function request(doc, how) {
   doc.mine = mine;
   doc.asked = null;
   render(doc);
-  const options = {
+  // steal takes the lock now: it never waits, so it has no signal and no place in line (Web Locks' rule)
+  const options = how === 'steal' ? { steal: true } : {
     signal: abort.signal,
     onQueued: ({ position, holder }) => {
       mine.position = position ?? null;
@@ -194,7 +211,6 @@ async function request(doc, how) {
       render(doc);
     },
     ...(how === 'ask' ? { ask: true } : {}),
-    ...(how === 'steal' ? { steal: true } : {}),
   };
   mine.done = client.request(doc.id, options, async (lock) => {
     mine.phase = 'editing';
