@@ -402,7 +402,7 @@ function render(doc) {
   show('edit-button', !editing && !waiting && !lost);
   show('ask-button', !editing && !waiting && !lost && heldByOther);
   show('steal-button', allowSteal && !editing && !lost && heldByOther);
-  show('cancel-button', waiting);
+  show('cancel-button', waiting && mine.how !== 'steal');
   for (const button of row.querySelectorAll('.doc-actions button')) button.disabled = !connected;
 
   show('asked', editing && doc.asked !== null);
