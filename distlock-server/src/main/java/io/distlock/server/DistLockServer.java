@@ -32,6 +32,7 @@ import org.redisson.config.Config;
  * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
  * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
  * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
+ * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}).
  *
  * <p>From the command line: {@code java -jar distlock-server.jar --help}. From Java (tests,
  * demos): {@link #start(ServerOptions)} returns the running server; {@link #close()} stops it.
