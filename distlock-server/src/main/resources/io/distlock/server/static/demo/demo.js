@@ -369,6 +369,7 @@ function render(doc) {
   const editing = mine?.phase === 'editing';
   const waiting = mine?.phase === 'waiting';
   const lost = mine?.phase === 'lost';
+  const heldByOther = holders.length > 0 && !editing;
 
   let rowState;
   if (editing) rowState = 'mine';
@@ -398,8 +399,8 @@ function render(doc) {
   }
 
   const show = (testId, visible) => { row.querySelector(`[data-testid="${testId}"]`).hidden = !visible; };
-  const heldByOther = holders.length > 0 && !editing;
   show('edit-button', !editing && !waiting && !lost);
+  row.querySelector('[data-testid="edit-button"]').textContent = heldByOther ? 'Edit when free' : 'Edit';
   show('ask-button', !editing && !waiting && !lost && heldByOther);
   show('steal-button', allowSteal && !editing && !lost && heldByOther);
   show('cancel-button', waiting && mine.how !== 'steal');
