@@ -352,7 +352,7 @@ function addDoc({ id, title, text, token }) {
   });
   on('asked-release', () => doc.mine?.release?.());
   on('asked-keep', () => {
-    log('asked', ['Kept ', code(doc.id), '.'], doc.id);
+    log('kept', ['Kept ', code(doc.id), ': the one who asked waits in line.'], doc.id);
     doc.asked = null;
     render(doc);
   });
@@ -465,7 +465,7 @@ function log(kind, parts, lock) {
   const time = el('time', { class: 'log-time', datetime: now.toISOString() }, clock(now));
   const label = el('span', { class: 'log-kind' }, {
     locked: 'LOCKED', unlocked: 'UNLOCKED', queued: 'QUEUED', granted: 'GRANTED', cancelled: 'CANCELLED',
-    asked: 'ASKED', lost: 'LOST', saved: 'SAVED', refused: 'REFUSED', error: 'ERROR',
+    asked: 'ASKED', kept: 'KEPT', lost: 'LOST', saved: 'SAVED', refused: 'REFUSED', error: 'ERROR',
     connected: 'CONNECT', reconnected: 'RECONNECT', closed: 'CLOSED',
   }[kind] ?? kind.toUpperCase());
   const text = el('span', { class: 'log-text', 'data-testid': 'log-text' });
