@@ -79,7 +79,9 @@ final class Bench {
     private PhaseResult phase(Supplier<Target> target, String label, boolean queue, RedisStats redisStats, ServerProbe probe,
                               ScheduledExecutorService scheduler, String prefix) throws InterruptedException {
         try (Target t = target.get()) {
-            return new Phase(t, label, queue, settings, out, redisStats, probe, scheduler, prefix).run();
+            // Redisson's RLocks are not the core's locks: nothing to watch there.
+            WatchingNode.Spec watching = t instanceof RedissonTarget ? WatchingNode.Spec.NONE : settings.watching();
+            return new Phase(t, label, queue, settings, out, redisStats, probe, scheduler, prefix, watching).run();
         }
     }
 

@@ -120,6 +120,21 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Pid of each --url's server on this machine, in order: the idle scenario runs jcmd PID GC.run before reading its heap.")
     private List<Long> serverPids = new ArrayList<>();
 
+    @Option(names = "--watchers", paramLabel = "N", defaultValue = "0",
+            description = "Open N lock watchers on a second node in this JVM (a LockService with a Redis client of its own) "
+                    + "before each WebSocket and --direct phase, close them after it, and count the changes told to them "
+                    + "and the node's state reads (default: ${DEFAULT-VALUE}: no second node).")
+    private int watchers;
+
+    @Option(names = "--watch-by", paramLabel = "HOW", defaultValue = "names", converter = WatchingNode.By.Converter.class,
+            description = "names: every watcher watches every name of the phase; prefix: every watcher watches the phase's "
+                    + "name prefix (default: ${DEFAULT-VALUE}).")
+    private WatchingNode.By watchBy;
+
+    @Option(names = "--watch-redis", paramLabel = "REDIS_URL",
+            description = "The Redis the watched locks are in, for the watching node (default: --direct's).")
+    private String watchRedis;
+
     public BenchCommand() {
     }
 
@@ -140,7 +155,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
             return new BenchSettings(urls, sessions, duration, ops, warmup, scenario, hot, waitForGrants, alsoRetry,
                     readers == null ? 90 : readers, direct, redisson, redisStats,
-                    json, hgrm, clients, serverPids);
+                    json, hgrm, clients, serverPids,
+                    watchers == 0 ? WatchingNode.Spec.NONE : new WatchingNode.Spec(watchers, watchBy, watchRedis != null ? watchRedis : direct));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -27,10 +27,11 @@ import java.util.List;
  * @param hgrm        where to write the pair latency histogram, or null
  * @param httpClients JDK {@code HttpClient}s (selector threads) to spread the WebSockets over
  * @param serverPids  pids of the server nodes (same order as {@code urls}) to collect garbage in before reading heaps
+ * @param watching    watchers of the WebSocket and direct phases' locks on a second node ({@link WatchingNode.Spec#NONE}: none)
  */
 record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, Duration warmup, Scenario scenario,
                      int hotLocks, boolean queue, boolean alsoRetry, int readers, String direct, String redisson, String redisStats, Path json, Path hgrm,
-                     int httpClients, List<Long> serverPids) {
+                     int httpClients, List<Long> serverPids, WatchingNode.Spec watching) {
 
     BenchSettings {
         urls = List.copyOf(urls);
@@ -77,7 +78,16 @@ record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, 
         if (!serverPids.isEmpty() && serverPids.size() != urls.size()) {
             throw new IllegalArgumentException("give one --server-pid per --url, in the same order");
         }
-        for (String redis : new String[] {direct, redisson, redisStats}) {
+        if (watching == null) {
+            throw new IllegalArgumentException("watching must not be null; WatchingNode.Spec.NONE for no watchers");
+        }
+        if (watching.watchers() > 0 && scenario == Scenario.IDLE) {
+            throw new IllegalArgumentException("--watchers watches the locks of a measured phase; the idle scenario has none");
+        }
+        if (watching.watchers() > 0 && urls.isEmpty() && direct == null) {
+            throw new IllegalArgumentException("--watchers watches the WebSocket and --direct phases' locks: give --url or --direct");
+        }
+        for (String redis : new String[] {direct, redisson, redisStats, watching.redis()}) {
             if (redis != null && !redis.matches("(?i)rediss?://.+")) {
                 throw new IllegalArgumentException("a Redis URL must look like redis://host:port, was " + redis);
             }

@@ -27,6 +27,7 @@ final class Phase {
     private static final long PUSH_TIMEOUT = TimeUnit.SECONDS.toNanos(15);
     private static final int OPENING_AT_ONCE = 64;
     private static final int ERROR_KINDS = 20;
+    private static final java.time.Duration WATCHERS_TIMEOUT = java.time.Duration.ofSeconds(120);
 
     final Target target;
     final Stats stats = new Stats();
@@ -38,6 +39,8 @@ final class Phase {
     private final ServerProbe probe;
     private final ScheduledExecutorService scheduler;
     private final Workload workload;
+    private final String prefix;
+    private final WatchingNode.Spec watching;
     private final Map<String, Integer> ids = new HashMap<>();
     private final AtomicLongArray lastRelease;
     private final AtomicIntegerArray lastReleaseNode;
@@ -48,11 +51,13 @@ final class Phase {
     private CountDownLatch finished;
 
     /**
-     * @param label how the phase is named in the output ({@code websocket}, {@code websocket-retry}, ...)
-     * @param queue whether single-name requests queue
+     * @param label    how the phase is named in the output ({@code websocket}, {@code websocket-retry}, ...)
+     * @param queue    whether single-name requests queue
+     * @param watching watchers of this phase's locks on a second node, open from before the warm-up
+     *                 to the end of the measured time ({@link WatchingNode.Spec#NONE}: none)
      */
     Phase(Target target, String label, boolean queue, BenchSettings settings, PrintWriter out, RedisStats redisStats,
-          ServerProbe probe, ScheduledExecutorService scheduler, String prefix) {
+          ServerProbe probe, ScheduledExecutorService scheduler, String prefix, WatchingNode.Spec watching) {
         this.target = target;
         this.label = label;
         this.queue = queue;
@@ -62,6 +67,8 @@ final class Phase {
         this.probe = probe;
         this.scheduler = scheduler;
         this.workload = new Workload(settings.scenario(), settings.sessions(), settings.hotLocks(), settings.readers(), prefix);
+        this.prefix = prefix;
+        this.watching = watching;
         for (int i = 0; i < workload.nameCount(); i++) {
             ids.put(workload.name(i), i);
         }
@@ -136,6 +143,25 @@ final class Phase {
     }
 
     PhaseResult run() throws InterruptedException {
+        WatchingNode watchers = null;
+        try {
+            if (watching.watchers() > 0) {
+                List<String> names = new ArrayList<>();
+                for (int i = 0; i < workload.nameCount(); i++) {
+                    names.add(workload.name(i));
+                }
+                // Every name of the phase starts with prefix + "-" (Workload).
+                watchers = WatchingNode.open(watching, names, prefix + "-", WATCHERS_TIMEOUT, out, label);
+            }
+            return run(watchers);
+        } finally {
+            if (watchers != null) {
+                watchers.close();
+            }
+        }
+    }
+
+    private PhaseResult run(WatchingNode watchers) throws InterruptedException {
         int n = settings.sessions();
         out.printf("%s: opening %d sessions%s%n", label, n,
                 target.nodes() > 1 ? " over " + target.nodes() + " nodes" : "");
@@ -192,6 +218,9 @@ final class Phase {
         List<ServerProbe.Reading> serverBefore = probe == null ? List.of() : probe.read();
         long clientCpuBefore = processCpuNanos();
         double loadBefore = loadAverage();
+        long toldBefore = watchers == null ? 0 : watchers.told();
+        long readsBefore = watchers == null ? 0 : watchers.reads();
+        long noticesBefore = watchers == null ? 0 : watchers.notices();
 
         long end = measureStart + settings.duration().toNanos();
         long measured = 0;
@@ -213,6 +242,7 @@ final class Phase {
         long measureEnd = System.nanoTime();
         long clientCpuAfter = processCpuNanos();
         double loadAfter = loadAverage();
+        WatchingNode.Counts watched = watchers == null ? WatchingNode.Counts.NONE : watchers.since(toldBefore, readsBefore, noticesBefore);
         RedisStats.Snapshot redisAfter = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverAfter = probe == null ? List.of() : probe.read();
         RedisStats.Origins origins = redisStats == null ? null : redisStats.origins(500);
@@ -252,7 +282,8 @@ final class Phase {
                 stats, errorsMeasured, errors.sum(), kinds, waits, queuedReplies, violations,
                 redisBefore == null ? null : redisAfter.since(redisBefore), origins,
                 redisBefore == null ? Double.NaN : redisAfter.cpuSeconds() - redisBefore.cpuSeconds(),
-                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9, loadBefore, loadAfter);
+                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9, loadBefore, loadAfter,
+                watched);
     }
 
     private static void watch(List<Worker> workers, long now) {

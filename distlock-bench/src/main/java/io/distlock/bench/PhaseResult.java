@@ -34,11 +34,13 @@ final class PhaseResult {
     /** The machine's 1-minute load average when the measured time began and ended (NaN: unknown). */
     final double loadBefore;
     final double loadAfter;
+    /** What the watchers on a second node saw in the measured time ({@link WatchingNode.Counts#NONE}: no watchers). */
+    final WatchingNode.Counts watch;
 
     PhaseResult(String label, Scenario scenario, boolean queue, int sessions, int nodes, double seconds, Stats stats,
                 long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, long queuedReplies, Violations violations,
                 Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds,
-                double loadBefore, double loadAfter) {
+                double loadBefore, double loadAfter, WatchingNode.Counts watch) {
         this.label = label;
         this.scenario = scenario;
         this.queue = queue;
@@ -59,6 +61,7 @@ final class PhaseResult {
         this.clientCpuSeconds = clientCpuSeconds;
         this.loadBefore = loadBefore;
         this.loadAfter = loadAfter;
+        this.watch = watch;
     }
 
     long pairs() {
@@ -106,6 +109,16 @@ final class PhaseResult {
             total += n;
         }
         return total / (double) pairs();
+    }
+
+    /** {@code n} per second of the measured time. */
+    double perSecond(long n) {
+        return seconds <= 0 ? Double.NaN : n / seconds;
+    }
+
+    /** {@code n} per lock+unlock pair; NaN without pairs. */
+    double perPair(long n) {
+        return pairs() == 0 ? Double.NaN : n / (double) pairs();
     }
 
     double perPairMicros(double cpuSeconds) {
@@ -172,6 +185,19 @@ final class PhaseResult {
         number(o, "redis_cpu_us_per_pair", round(perPairMicros(redisCpuSeconds), 2));
         number(o, "server_cpu_us_per_pair", round(perPairMicros(serverCpuSeconds), 2));
         number(o, "bench_cpu_us_per_pair", round(perPairMicros(clientCpuSeconds), 2));
+        o.put("watchers", watch.watchers());
+        if (watch.watchers() > 0) {
+            o.put("watch_by", watch.by().wire());
+            o.put("watch_open_s", round(watch.openSeconds(), 2));
+        }
+        o.put("watch_deliveries", watch.deliveries());
+        number(o, "watch_deliveries_per_s", round(perSecond(watch.deliveries()), 1));
+        number(o, "watch_deliveries_per_pair", round(perPair(watch.deliveries()), 3));
+        o.put("watch_reads", watch.reads());
+        number(o, "watch_reads_per_s", round(perSecond(watch.reads()), 1));
+        number(o, "watch_reads_per_pair", round(perPair(watch.reads()), 3));
+        o.put("watch_notices", watch.notices());
+        number(o, "watch_notices_per_pair", round(perPair(watch.notices()), 3));
         number(o, "load_average_start", round(loadBefore, 2));
         number(o, "load_average_end", round(loadAfter, 2));
         return o;

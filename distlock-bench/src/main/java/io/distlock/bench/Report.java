@@ -30,9 +30,12 @@ final class Report {
     static String table(BenchSettings settings, List<PhaseResult> phases) {
         StringBuilder s = new StringBuilder();
         PhaseResult first = phases.get(0);
-        s.append(String.format("%nscenario %s, %d sessions%s%s, %s measured after %s warm-up%n", settings.scenario().wire(),
+        s.append(String.format("%nscenario %s, %d sessions%s%s%s, %s measured after %s warm-up%n", settings.scenario().wire(),
                 settings.sessions(), settings.scenario() == Scenario.SHARED ? ", " + settings.readers() + "% readers" : "",
-                settings.queue() ? ", --wait" : "", seconds(first.seconds), seconds(settings.warmup().toMillis() / 1000.0)));
+                settings.queue() ? ", --wait" : "",
+                settings.watching().watchers() > 0 ? String.format(", %,d watchers by %s", settings.watching().watchers(),
+                        settings.watching().by().wire()) : "",
+                seconds(first.seconds), seconds(settings.warmup().toMillis() / 1000.0)));
         row(s, "", phases, p -> p.label + (p.nodes > 1 ? " (" + p.nodes + " nodes)" : ""));
         row(s, "pairs/s", phases, p -> String.format("%,.0f", p.pairsPerSecond()));
         percentileRows(s, "lock", phases, p -> p.stats.lockTotal);
@@ -74,6 +77,15 @@ final class Report {
         }
         if (phases.stream().anyMatch(p -> !Double.isNaN(p.serverCpuSeconds))) {
             row(s, "server CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.serverCpuSeconds), 1));
+        }
+        if (phases.stream().anyMatch(p -> p.watch.watchers() > 0)) {
+            row(s, "watchers", phases, p -> p.watch.watchers() == 0 ? "-"
+                    : String.format("%,d by %s", p.watch.watchers(), p.watch.by().wire()));
+            row(s, "CHANGED told/s", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perSecond(p.watch.deliveries()), 0));
+            row(s, "..told/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.deliveries()), 1));
+            row(s, "watch reads/s", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perSecond(p.watch.reads()), 0));
+            row(s, "..reads/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.reads()), 2));
+            row(s, "..notices/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.notices()), 2));
         }
         row(s, "bench CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.clientCpuSeconds), 1));
         row(s, "load average", phases, p -> Double.isNaN(p.loadBefore) ? "-"
@@ -154,6 +166,8 @@ final class Report {
         root.put("sessions", settings.sessions());
         root.put("warmup_s", settings.warmup().toMillis() / 1000.0);
         root.put("duration_s", settings.duration().toMillis() / 1000.0);
+        root.put("watchers_asked", settings.watching().watchers());
+        root.put("watch_by_asked", settings.watching().by().wire());
         root.setAll(phases.get(0).toJson());
         ObjectNode each = root.putObject("phases");
         for (PhaseResult p : phases) {

@@ -89,6 +89,26 @@ class BenchCommandTest {
     }
 
     @Test
+    void watchersOnASecondNode() {
+        BenchSettings s = parse("--direct", "redis://h:1", "--watchers", "1000", "--watch-by", "prefix");
+        assertThat(s.watching()).isEqualTo(new WatchingNode.Spec(1000, WatchingNode.By.PREFIX, "redis://h:1"));
+        assertThat(parse("--url", "ws://h:1/x", "--watchers", "5", "--watch-redis", "redis://r:2").watching())
+                .isEqualTo(new WatchingNode.Spec(5, WatchingNode.By.NAMES, "redis://r:2"));
+        assertThat(parse("--direct", "redis://h:1").watching()).isEqualTo(WatchingNode.Spec.NONE);
+
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--watchers", "5"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--watch-redis");
+        assertThatThrownBy(() -> parse("--redisson", "redis://h:1", "--watchers", "5", "--watch-redis", "redis://h:1"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--url or --direct");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--watchers", "-1"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--watchers");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--watchers", "2", "--watch-by", "regex"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("names or prefix");
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--scenario", "idle", "--watchers", "2", "--watch-redis", "redis://h:1"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("idle");
+    }
+
+    @Test
     void durationsTakeUnits() {
         BenchCommand.DurationConverter c = new BenchCommand.DurationConverter();
         assertThat(c.convert("20s")).isEqualTo(Duration.ofSeconds(20));
@@ -122,6 +142,7 @@ class BenchCommandTest {
         CommandLine bench = new CommandLine(new BenchCommand());
         assertThat(bench.getCommandName()).isEqualTo("bench");
         assertThat(bench.getUsageMessage()).contains("--url", "--sessions", "--duration", "--ops", "--warmup", "--scenario",
-                "--direct", "--redisson", "--redis-stats", "--json", "--hgrm", "--wait", "--also-retry", "--readers");
+                "--direct", "--redisson", "--redis-stats", "--json", "--hgrm", "--wait", "--also-retry", "--readers",
+                "--watchers", "--watch-by", "--watch-redis");
     }
 }

@@ -19,10 +19,15 @@ class ReportTest {
 
     private static final BenchSettings SETTINGS = new BenchSettings(List.of(URI.create("ws://127.0.0.1:1/distlock/lock")), 4,
             Duration.ofSeconds(2), 0, Duration.ofSeconds(1), Scenario.UNCONTENDED, 1, false, false, 90, "redis://127.0.0.1:2", "redis://127.0.0.1:2",
-            null, null, null, 1, List.of());
+            null, null, null, 1, List.of(), WatchingNode.Spec.NONE);
 
     /** A phase of 2 s with 1,000 pairs of {@code pairMicros} each and the given CPU. */
     private static PhaseResult phase(String label, long pairMicros, double serverCpu, double benchCpu, Map<String, Long> redis) {
+        return phase(label, pairMicros, serverCpu, benchCpu, redis, WatchingNode.Counts.NONE);
+    }
+
+    private static PhaseResult phase(String label, long pairMicros, double serverCpu, double benchCpu, Map<String, Long> redis,
+                                     WatchingNode.Counts watch) {
         Stats stats = new Stats();
         for (int i = 0; i < 1000; i++) {
             stats.pair.recordValue(pairMicros * 1000);
@@ -36,7 +41,35 @@ class ReportTest {
         RedisStats.Origins origins = new RedisStats.Origins(Map.of("evalsha", new long[] {10, 0}, "hmget", new long[] {0, 10}));
         return new PhaseResult(label, Scenario.UNCONTENDED, false, 4, 1, 2.0, stats, 0, 0, Map.of(), 0, 0,
                 Violations.check(List.of(h), 1), redis, redis == null ? null : origins, 0.05, serverCpu, benchCpu,
-                1.5, 2.25);
+                1.5, 2.25, watch);
+    }
+
+    @Test
+    void watchersAreReportedPerSecondAndPerPairBesideAPhaseWithout() {
+        // 1,000 pairs in 2 s; 1,000 watchers told 300,000 changes after 1,600 reads of 2,000 notices
+        PhaseResult watched = phase("websocket", 300, 0.2, 0.1, null,
+                new WatchingNode.Counts(1000, WatchingNode.By.NAMES, 7.5, 300_000, 1600, 2000));
+        PhaseResult plain = phase("direct", 150, Double.NaN, 0.16, null);
+
+        ObjectNode json = watched.toJson();
+        assertThat(json.get("watchers").asInt()).isEqualTo(1000);
+        assertThat(json.get("watch_by").asText()).isEqualTo("names");
+        assertThat(json.get("watch_open_s").asDouble()).isEqualTo(7.5);
+        assertThat(json.get("watch_deliveries").asLong()).isEqualTo(300_000);
+        assertThat(json.get("watch_deliveries_per_s").asDouble()).isEqualTo(150_000.0);
+        assertThat(json.get("watch_deliveries_per_pair").asDouble()).isEqualTo(300.0);
+        assertThat(json.get("watch_reads_per_s").asDouble()).isEqualTo(800.0);
+        assertThat(json.get("watch_reads_per_pair").asDouble()).isEqualTo(1.6);
+        assertThat(json.get("watch_notices_per_pair").asDouble()).isEqualTo(2.0);
+        ObjectNode none = plain.toJson();
+        assertThat(none.get("watchers").asInt()).isZero();
+        assertThat(none.has("watch_by")).isFalse();
+        assertThat(none.get("watch_deliveries").asLong()).isZero();
+
+        String table = Report.table(SETTINGS, List.of(watched, plain));
+        assertThat(table).contains("1,000 by names", "CHANGED told/s", "150,000", "..told/pair", "300.0",
+                "watch reads/s", "..reads/pair", "1.60", "..notices/pair", "2.00");
+        assertThat(Report.table(SETTINGS, List.of(plain))).doesNotContain("watchers", "CHANGED");
     }
 
     @Test

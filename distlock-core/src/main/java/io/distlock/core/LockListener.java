@@ -44,6 +44,22 @@ public interface LockListener {
      */
     default void granted(String lock, long token, LockMode mode) { }
 
+    /**
+     * Another session, named {@code by}, took the lock over ({@link LockOptions#stealing()}): the
+     * session no longer holds it, and the fencing token of the new grant is larger. By default,
+     * {@link #lost(String, LossCause)} with {@link LossCause#STOLEN}.
+     */
+    default void stolen(String lock, String by) {
+        lost(lock, LossCause.STOLEN);
+    }
+
+    /**
+     * Another session, named {@code by}, with its {@link SessionOptions#info()} (or {@code null}),
+     * queues for a lock this session holds and asks for it ({@link LockOptions#asking()}). What to
+     * do is the application's choice: unlock it, or not.
+     */
+    default void asked(String lock, String by, String info) { }
+
     /** A queued request left the queue without a grant. */
     default void cancelled(String lock, CancelReason reason) { }
 

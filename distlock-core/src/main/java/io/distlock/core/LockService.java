@@ -6,6 +6,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -63,6 +64,9 @@ public final class LockService implements AutoCloseable {
     /** Another node adopted one of this node's sessions: {@code <prefix>:adopted:<node id>}. */
     private final RTopic adoptions;
     private int adoptionListenerId;
+    /** Steals and asks for this node's sessions, told to every node: {@code <prefix>:stolen}, {@code <prefix>:asked}. */
+    private final List<Map.Entry<RTopic, Integer>> notices = new ArrayList<>();
+    private final Watches watches;
     private final String nodeId;
     private final List<Integer> listenerIds = new ArrayList<>();
     private int grantListenerId;
@@ -102,6 +106,11 @@ public final class LockService implements AutoCloseable {
             // An adoption missed while unsubscribed is found by the next registry refresh of the renewal tick.
             adoptionListenerId = adoptions.addListener(String.class, (channel, message) -> onAdopted(message));
             listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
+            // Missed while unsubscribed: a stolen grant is found by the next renewal (LOST taken); an ask is lost.
+            RTopic steals = redisson.getTopic(store.stolenChannel(), StringCodec.INSTANCE);
+            notices.add(Map.entry(steals, steals.addListener(String.class, (channel, message) -> onStolen(message))));
+            RTopic asks = redisson.getTopic(store.askedChannel(), StringCodec.INSTANCE);
+            notices.add(Map.entry(asks, asks.addListener(String.class, (channel, message) -> onAsked(message))));
             listenerIds.add(releases.addListener(new BaseStatusListener() {
                 @Override
                 public void onSubscribe(String channel) {
@@ -113,6 +122,8 @@ public final class LockService implements AutoCloseable {
             shutdownThreads();
             throw RedisLockStore.backendFailure(e);
         }
+        this.watches = new Watches(store, redisson.getTopic(store.changesChannel(), StringCodec.INSTANCE), scheduler,
+                callbackExecutor, config);
         this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, config.ticker(), this::telemetry);
         this.tickMillis = Math.max(50, leaseMillis / 6);
         scheduleTick();
@@ -423,6 +434,50 @@ public final class LockService implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Who holds each of {@code locks} and who queues for it, read from Redis, each lock in one
+     * step (several locks are read side by side, not at one instant). Completes exceptionally
+     * with {@link IllegalArgumentException} for an unacceptable name or more than
+     * {@link LockConfig#maxLocksPerRequest()} names, with {@link BackendUnavailableException} if
+     * Redis cannot be reached.
+     */
+    public CompletionStage<Map<String, LockState>> query(Collection<String> locks) {
+        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(locks));
+        if (names.size() > config.maxLocksPerRequest()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "at most " + config.maxLocksPerRequest() + " locks in one query"));
+        }
+        for (String lock : names) {
+            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            if (bad.isPresent()) {
+                return CompletableFuture.failedFuture(new IllegalArgumentException(bad.get()));
+            }
+        }
+        List<CompletableFuture<RedisLockStore.Observed>> reads = names.stream()
+                .map(lock -> store.state(lock).toCompletableFuture()).toList();
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).handle((v, e) -> {
+            if (e != null) {
+                throw RedisLockStore.backendFailure(e);
+            }
+            Map<String, LockState> states = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                states.put(names.get(i), reads.get(i).join().state());
+            }
+            return java.util.Collections.unmodifiableMap(states);
+        });
+    }
+
+    /**
+     * A watch of locks for {@code watcher}, empty at first: add locks by name or prefix with
+     * {@link LockWatch#watch} and {@link LockWatch#watchPrefix}; close it when done.
+     */
+    public LockWatch watch(LockWatcher watcher) {
+        if (closed) {
+            throw new IllegalStateException("the lock service is closed");
+        }
+        return watches.open(watcher);
+    }
+
     /** The sessions open on this node. */
     public int sessionCount() {
         return sessions.size();
@@ -459,6 +514,7 @@ public final class LockService implements AutoCloseable {
         listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));
         unsubscribing.add(grants.removeListenerAsync(grantListenerId).toCompletableFuture());
         unsubscribing.add(adoptions.removeListenerAsync(adoptionListenerId).toCompletableFuture());
+        notices.forEach(n -> unsubscribing.add(n.getKey().removeListenerAsync(n.getValue()).toCompletableFuture()));
         unsubscribing.forEach(f -> f.exceptionally(e -> {
             LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
             return null;
@@ -527,6 +583,29 @@ public final class LockService implements AutoCloseable {
             return;
         }
         waiters.released(released.lock(), released.token(), released.releasedAtMicros());
+    }
+
+    /** {@code <owner>\n<token>\n<lock>\n<stealer>}: a steal ended that grant. */
+    private void onStolen(String message) {
+        String[] f = message.split("\n", 4);
+        Session session = f.length == 4 ? sessions.get(f[0]) : null;
+        if (session != null) {
+            try {
+                session.stolen(f[2], Long.parseLong(f[1]), RedisLockStore.Holder.parse(f[3]).name());
+            } catch (NumberFormatException e) {
+                LOG.log(Level.WARNING, "Ignored a malformed steal message: {0}", message);
+            }
+        }
+    }
+
+    /** {@code <owner>\n<lock>\n<asker>}: someone queues for that session's lock and asks for it. */
+    private void onAsked(String message) {
+        String[] f = message.split("\n", 3);
+        Session session = f.length == 3 ? sessions.get(f[0]) : null;
+        if (session != null) {
+            RedisLockStore.Holder asker = RedisLockStore.Holder.parse(f[2]);
+            session.asked(f[1], asker.name(), asker.info());
+        }
     }
 
     private void onGranted(String message) {

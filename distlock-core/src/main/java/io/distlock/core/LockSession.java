@@ -50,6 +50,13 @@ public interface LockSession extends AutoCloseable {
      * again (a shared request for a lock held exclusive gets the exclusive grant); an exclusive
      * request for a lock held shared is refused with {@link Refusal#HELD_SHARED}: grants are
      * never upgraded.
+     *
+     * <p>{@link LockOptions#asking()}: when the answer is {@link LockResult.Queued}, every holder
+     * is told {@link LockListener#asked} (each time this is called). {@link LockOptions#stealing()}:
+     * the lock is granted at once with a new token, whoever holds it; every other holder is told
+     * {@link LockListener#stolen} (and its late writes are refused by the token); the queue keeps
+     * its order. Only during a quarantine after a possible loss of Redis data is a steal answered
+     * {@link LockResult.Waiting}. Who may steal is the caller's policy: the core never refuses one.
      */
     CompletionStage<LockResult> lock(String lock, LockOptions options);
 

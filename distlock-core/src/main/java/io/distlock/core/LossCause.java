@@ -16,7 +16,10 @@ public enum LossCause {
      * Redis no longer had it as this session's: its lease ran out there, Redis lost it (a
      * restart, a failover), or another session holds it now.
      */
-    TAKEN("taken");
+    TAKEN("taken"),
+
+    /** Another session took it over ({@link LockOptions#stealing()}). */
+    STOLEN("stolen");
 
     private final String reason;
 

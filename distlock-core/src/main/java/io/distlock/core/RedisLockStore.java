@@ -74,6 +74,7 @@ final class RedisLockStore {
     private static final LuaScript KEEP_PLACE = withQueue("keep-place");
     private static final LuaScript LEAVE = withQueue("leave");
     private static final LuaScript PEEK = withQueue("peek");
+    private static final LuaScript STATE = withQueue("state");
     /** Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
     private static final LuaScript RENEW = LuaScript.load("renew");
 
@@ -86,7 +87,7 @@ final class RedisLockStore {
      * quarantine after a possible data loss runs, a lock nobody holds is not {@link #free()}
      * ({@code quarantined}), and {@code pttlMillis} is what is left of the quarantine.
      */
-    record LockState(String owner, long token, long pttlMillis, boolean quarantined, long redisMicros) {
+    record Peeked(String owner, long token, long pttlMillis, boolean quarantined, long redisMicros) {
         boolean free() {
             return owner.isEmpty() && !quarantined;
         }
@@ -271,7 +272,7 @@ final class RedisLockStore {
         args[1] = leaseMillis;
         args[2] = tokenMemoryMillis;
         args[3] = quarantine;
-        args[4] = channel;
+        args[4] = prefix;
         args[5] = grantedPrefix;
         args[6] = keepTokenMillis;
         System.arraycopy(more, 0, args, 7, more.length);
@@ -317,10 +318,11 @@ final class RedisLockStore {
      * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
      */
     CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId,
-                                  LockMode mode, boolean queue, String placeAttempt) {
+                                  LockMode mode, boolean queue, String placeAttempt, boolean steal, boolean ask) {
         List<String> locks = List.of(lock);
-        return grant(LOCK, locks, alreadyHeld, attemptId, owner, ask -> args(owner, holder, ask, heldFlags(locks, alreadyHeld),
-                attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock, placeAttempt), r -> {
+        return grant(LOCK, locks, alreadyHeld, attemptId, owner, replicas -> args(owner, holder, replicas, heldFlags(locks, alreadyHeld),
+                attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock, placeAttempt, steal ? "1" : "0",
+                ask ? holder : ""), r -> {
             int replicas = (int) asLong(r.get(r.size() - 1));
             return switch ((int) asLong(r.get(0))) {
                 case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
@@ -388,7 +390,39 @@ final class RedisLockStore {
             logQuarantine(pttlMillis);
             return LockResult.Waiting.RECOVERING;
         }
-        return asString(holder);
+        return Holder.parse(asString(holder)).name();
+    }
+
+    /**
+     * How the scripts name a session in a lock: its name, and its info after a newline (a name has
+     * no control characters).
+     */
+    static String holder(String name, String info) {
+        return info == null ? name : name + "\n" + info;
+    }
+
+    /**
+     * A holder as the scripts keep it: {@code <since, ms>;<name>[\n<info>]} (see {@code queue.lua}).
+     *
+     * @param since when it was granted or queued, ms of the Redis clock
+     */
+    record Holder(String name, String info, long since) {
+
+        static Holder parse(String stamped) {
+            int semicolon = stamped.indexOf(';');
+            long since = 0;
+            String rest = stamped;
+            if (semicolon > 0) {
+                try {
+                    since = Long.parseLong(stamped, 0, semicolon, 10);
+                    rest = stamped.substring(semicolon + 1);
+                } catch (NumberFormatException e) {
+                    // not stamped: a holder written before stamps existed
+                }
+            }
+            int newline = rest.indexOf('\n');
+            return newline < 0 ? new Holder(rest, null, since) : new Holder(rest.substring(0, newline), rest.substring(newline + 1), since);
+        }
     }
 
     /** A lock held by another session, or, with no holder, free but in the quarantine after a possible data loss. */
@@ -594,11 +628,54 @@ final class RedisLockStore {
     }
 
     /** Looks at a lock, handing it to its queue first if nobody holds it (see {@code peek.lua}). */
-    CompletionStage<LockState> peek(String lock) {
+    /** Who holds {@code lock} and who queues for it, read in one step. */
+    CompletionStage<Observed> state(String lock) {
+        return scripts.<List<Object>>eval(STATE, ReturnType.LIST, lockKeys(lock)).thenApply(r -> {
+            List<LockState.Entry> holders = new ArrayList<>();
+            List<LockState.Entry> queue = new ArrayList<>();
+            long nextExpiry = Long.MAX_VALUE;
+            int at = 0;
+            for (List<LockState.Entry> list : List.of(holders, queue)) {
+                int count = (int) asLong(r.get(at++));
+                for (int i = 0; i < count; i++, at += 4) {
+                    Holder h = Holder.parse(asString(r.get(at + 2)));
+                    list.add(new LockState.Entry(h.name(), h.info(), mode(asString(r.get(at + 1))), h.since()));
+                    long left = asLong(r.get(at + 3));
+                    if (left >= 0) {
+                        nextExpiry = Math.min(nextExpiry, left);
+                    }
+                }
+            }
+            return new Observed(new LockState(holders, queue), nextExpiry);
+        });
+    }
+
+    /**
+     * A lock's state, and in how many ms its earliest holder or queued request expires unless it is
+     * renewed ({@link Long#MAX_VALUE}: none).
+     */
+    record Observed(LockState state, long expiresInMillis) { }
+
+    /** The channel on which every change of a lock's holders or queue is published: the lock's name. */
+    String changesChannel() {
+        return prefix + ":changed";
+    }
+
+    /** The channel that tells a steal to the holders it ended: {@code <owner>\n<token>\n<name>\n<stealer>}. */
+    String stolenChannel() {
+        return prefix + ":stolen";
+    }
+
+    /** The channel that tells an ask to a holder: {@code <owner>\n<name>\n<asker>}. */
+    String askedChannel() {
+        return prefix + ":asked";
+    }
+
+    CompletionStage<Peeked> peek(String lock) {
         return scripts.<List<Object>>eval(PEEK, ReturnType.LIST, scriptKeys(List.of(lock)), args("", lock))
                 .thenApply(r -> {
                     String token = asString(r.get(1));
-                    return new LockState(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
+                    return new Peeked(asString(r.get(0)), token.isEmpty() ? 0 : Long.parseLong(token), asLong(r.get(2)),
                             asLong(r.get(3)) == 1, asLong(r.get(4)));
                 });
     }

@@ -159,6 +159,8 @@ final class Session implements LockSession {
     private final SerialExecutor events;
     private final long graceMillis;
     private final String info;
+    /** How Redis names this session to others: name and info. */
+    private final String holder;
     /** SHA-256 of the current resume secret, to create the registry record; never logged. */
     private volatile byte[] secretHash;
     /** The generation of the registry record this node owns (one more at every adoption). */
@@ -223,6 +225,7 @@ final class Session implements LockSession {
         this.events = events;
         this.graceMillis = options.grace().toMillis();
         this.info = options.info();
+        this.holder = RedisLockStore.holder(name, info);
         this.secretHash = secretHash;
         this.gen = gen;
     }
@@ -1003,6 +1006,30 @@ final class Session implements LockSession {
         return true;
     }
 
+    /**
+     * A session named {@code by} stole {@code lock} from the grant with {@code token}: if that is
+     * the grant this session holds, it holds it no more. A steal message that overtook the answer
+     * of its grant finds nothing here: the next renewal finds the lock taken.
+     */
+    void stolen(String lock, long token, String by) {
+        events.execute(() -> {
+            Grant grant = held.get(lock);
+            if (grant != null && grant.token == token && held.remove(lock, grant) && !closed) {
+                service.telemetry().lostPushed();
+                deliver(l -> l.stolen(lock, by));
+            }
+        });
+    }
+
+    /** A session named {@code by} (with {@code info}) queues for {@code lock} and asks this session, its holder, for it. */
+    void asked(String lock, String by, String info) {
+        events.execute(() -> {
+            if (held.containsKey(lock) && !closed) {
+                deliver(l -> l.asked(lock, by, info));
+            }
+        });
+    }
+
     /** {@link Waiters} registered a wait of this session for {@code lock}. */
     void waitingFor(String lock) {
         waited.add(lock);
@@ -1084,9 +1111,9 @@ final class Session implements LockSession {
         String attemptId = Long.toString(attempts.incrementAndGet());
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
-                ? store.lockAll(id, name, names, before.keySet(), attemptId, options.mode())
-                : store.lock(id, name, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
-                        queuedBefore ? placeBefore.attemptId : "");
+                ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode())
+                : store.lock(id, holder, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
+                        queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
             if (e != null) {
                 boolean mayHaveQueued = !multi && options.queued() && !queuedBefore;

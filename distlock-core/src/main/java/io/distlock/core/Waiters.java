@@ -232,7 +232,7 @@ final class Waiters {
         });
     }
 
-    private void observed(String lock, RedisLockStore.LockState state) {
+    private void observed(String lock, RedisLockStore.Peeked state) {
         // Every grant up to this token has ended: the lock is free, or a newer grant holds it.
         // In a quarantine after a possible data loss nothing can be granted: tell nobody yet, look again when it ends.
         // A free lock ends every settled wait, whatever its token: one made in a quarantine awaits a token no grant had.

@@ -41,7 +41,7 @@ class QueueScriptsTest {
     }
 
     private RedisLockStore.Attempt lock(String owner, String attempt, LockMode mode, boolean queue) {
-        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue, ""));
+        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue, "", false, false));
     }
 
     @Test
@@ -77,8 +77,8 @@ class QueueScriptsTest {
 
     @Test
     void aLateCopyOfAnOlderSharedAttemptDoesNotReplaceTheNewerGrant() {
-        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "")).tokens().get(0);
-        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, ""));
+        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "", false, false)).tokens().get(0);
+        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, "", false, false));
         assertThat(late.granted()).isFalse();
         assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer), told::add))).isTrue();
     }
@@ -104,12 +104,12 @@ class QueueScriptsTest {
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(2);
         // The node gave the place up (its leave never arrived); the session asks again, knowing of no place:
-        RedisLockStore.Attempt again = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.SHARED, true, ""));
+        RedisLockStore.Attempt again = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.SHARED, true, "", false, false));
         assertThat(again.queued().position()).as("at the back, behind the request queued since").isEqualTo(2);
         String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", "me");
         assertThat(entry).as("its own mode and attempt").startsWith("s|").contains("|2|");
         // Asking again with the place it knows keeps it.
-        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "3", LockMode.SHARED, true, "2")).queued().position()).isEqualTo(2);
+        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "3", LockMode.SHARED, true, "2", false, false)).queued().position()).isEqualTo(2);
     }
 
     @Test
@@ -117,7 +117,7 @@ class QueueScriptsTest {
         long mine = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         // Its release was lost (a failover): Redis still has the session as owner, but the session let it go.
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
-        RedisLockStore.Attempt queued = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, true, ""));
+        RedisLockStore.Attempt queued = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, true, "", false, false));
         assertThat(queued.queued()).as("the old grant goes to the head of the queue; the session queues behind").isNotNull();
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner").toString()).isEqualTo("other");
         assertThat(Long.parseLong(TestRedis.command("HGET", "distlock:lock:doc", "token").toString())).isGreaterThan(mine);

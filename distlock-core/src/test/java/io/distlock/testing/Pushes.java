@@ -19,11 +19,12 @@ import io.distlock.core.LossCause;
  */
 public final class Pushes implements LockListener {
 
-    public enum Kind { RETRY, LOST, GRANTED, CANCELLED, RESUMED_ELSEWHERE }
+    public enum Kind { RETRY, LOST, GRANTED, CANCELLED, RESUMED_ELSEWHERE, ASKED }
 
     /**
      * One push; {@code detail} is the token and mode of a {@code GRANTED} ({@code "42 shared"}), the
-     * reason of a {@code CANCELLED} or {@code LOST}, empty for a {@code RETRY}.
+     * reason of a {@code CANCELLED} or {@code LOST} ({@code "stolen by <name>"} for a steal), who
+     * asks and their info for an {@code ASKED} ({@code "<name> <info>"}), empty for a {@code RETRY}.
      */
     public record Push(Kind kind, String lock, long atNanos, String detail) {
         /** The token of a {@code GRANTED}. */
@@ -43,6 +44,16 @@ public final class Pushes implements LockListener {
     @Override
     public void lost(String lock, LossCause cause) {
         record(Kind.LOST, lock, cause.reason());
+    }
+
+    @Override
+    public void stolen(String lock, String by) {
+        record(Kind.LOST, lock, "stolen by " + by);
+    }
+
+    @Override
+    public void asked(String lock, String by, String info) {
+        record(Kind.ASKED, lock, by + " " + info);
     }
 
     @Override

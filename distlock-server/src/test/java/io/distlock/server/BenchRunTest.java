@@ -98,6 +98,42 @@ class BenchRunTest {
         }
     }
 
+    @Test
+    void watchersOnASecondNodeAreToldTheChangesOfTheLocksTheyWatch(@TempDir Path dir) throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).rateLimit(1_000_000).lease(Duration.ofSeconds(5)).build())) {
+            for (String by : new String[] {"names", "prefix"}) {
+                Path json = dir.resolve("watch-" + by + ".json");
+                String printed = bench("--url", server.webSocketUri().toString(), "--sessions", "2", "--warmup", "0s",
+                        "--duration", "1s", "--direct", redis.url(), "--redis-stats", redis.url(), "--watchers", "3",
+                        "--watch-by", by, "--json", json.toString());
+                assertThat(printed).contains("3 watchers by " + by, "CHANGED told/s", "watch reads/s");
+                JsonNode result = new ObjectMapper().readTree(json.toFile());
+                for (String label : new String[] {"websocket", "direct"}) {
+                    JsonNode phase = result.get("phases").get(label);
+                    assertThat(phase.get("errors").asLong()).as(label).isZero();
+                    assertThat(phase.get("watchers").asInt()).as(label).isEqualTo(3);
+                    assertThat(phase.get("watch_by").asText()).as(label).isEqualTo(by);
+                    // every pair changes a watched lock twice; each change is told to each of the 3 watchers,
+                    // fewer if changes come faster than the watching node reads them (coalesced)
+                    assertThat(phase.get("watch_deliveries").asLong()).as(label).isPositive();
+                    assertThat(phase.get("watch_reads").asLong()).as(label).isPositive();
+                    assertThat(phase.get("watch_notices").asLong()).as(label).isPositive();
+                    assertThat(phase.get("watch_deliveries").asLong()).as(label)
+                            .isLessThanOrEqualTo(3 * 2 * phase.get("pairs").asLong() + 3 * 2 * 16);
+                }
+            }
+
+            Path none = dir.resolve("no-watchers.json");
+            bench("--direct", redis.url(), "--sessions", "2", "--warmup", "0s", "--duration", "1s", "--json", none.toString());
+            JsonNode result = new ObjectMapper().readTree(none.toFile());
+            assertThat(result.get("watchers").asInt()).isZero();
+            assertThat(result.get("watch_deliveries").asLong()).isZero();
+            assertThat(result.get("watch_reads").asLong()).isZero();
+        }
+    }
+
     /** Runs {@code bench} with {@code args}; returns what it printed, after checking it exited 0. */
     private static String bench(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -57,8 +57,10 @@ final class Outbound {
     private final Runnable onOverflow;
     private final Consumer<Throwable> onFailure;
 
-    private final ArrayDeque<Slot> order = new ArrayDeque<>(); // guarded by this
-    private final ArrayDeque<String> ready = new ArrayDeque<>(); // guarded by this
+    // Both start with room for one: an idle connection has nothing queued, and the default room
+    // for 16 cost 128 bytes per connection (issue 16); a burst grows them as it comes.
+    private final ArrayDeque<Slot> order = new ArrayDeque<>(1); // guarded by this
+    private final ArrayDeque<String> ready = new ArrayDeque<>(1); // guarded by this
     private int queued; // frames made but not yet handed to the transport; guarded by this
     private long queuedBytes; // their size; guarded by this
     private int reserved; // replies reserved but not yet made; guarded by this

@@ -11,6 +11,7 @@ local clock, nowMs = clockNow()
 local v = redis.call('HGET', e, me)
 if v and fields(v, 5)[3] == ARGV[9] then
   dropPlace(q, e, me)
+  changed(ctx)
   advance(k, q, e, s, ctx, clock, nowMs)
   return {1}
 end

@@ -86,15 +86,16 @@ for i = 1, n do
     redis.call('PEXPIRE', s, lease)
   else
     token, fresh = nextToken(k, clock), 1
+    changed(context(ARGV[12 + i]))
     redis.call('HDEL', s, me)
     if mode == 'x' then
-      redis.call('HSET', k, 'owner', me, 'holder', ARGV[8], 'token', token, 'attempt', ARGV[11])
+      redis.call('HSET', k, 'owner', me, 'holder', stamp(ARGV[8], nowMs), 'token', token, 'attempt', ARGV[11])
       redis.call('PEXPIRE', k, lease)
     else
       if cur[1] == me then
         redis.call('HDEL', k, 'owner', 'holder', 'attempt')
       end
-      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. ARGV[8])
+      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
       redis.call('PEXPIRE', s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, context(ARGV[12 + i]))

@@ -1,8 +1,9 @@
 -- Lock (KEYS: k, q, e, s of the lock, the quarantine marker; ARGV: the common head (see
 -- queue.lua), then 8 holder, 9 ask for replicas, 10 held ('1' if the session holds it now),
 -- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name,
--- 17 the attempt id of the place the session believes it has in this lock's queue, or '').
--- Answers:
+-- 17 the attempt id of the place the session believes it has in this lock's queue, or '', 18
+-- steal ('1' to take it from its holders now), 19 ask: '' or the holder to name to the lock's
+-- holders if the request queues). Answers:
 --   {1, token, fresh, replicas}: granted (fresh is 0 for a re-lock of a grant held);
 --   {0, holder, token, pttl, replicas}: WAIT for the grant with that token (held by holder for
 --     pttl more ms); during a quarantine holder is nil, token the one a grant would have had,
@@ -10,10 +11,15 @@
 --   {2, position, holder, replicas}: queued (holder nil during a quarantine);
 --   {3, replicas}: the queue is full.
 -- A request is granted only if nobody queues (no queue jumping); a lock that is free while its
--- queue is not (its holder's lease ran out) is first handed to the queue.
+-- queue is not (its holder's lease ran out) is first handed to the queue. A steal is granted at
+-- once, but during a quarantine: every holder it ends (all of them, in either mode) is told on
+-- '<prefix>:stolen':
+-- '<owner>\n<token>\n<name>\n<stealer, stamped>'. The queue keeps its order. A request that
+-- queues with an ask tells every holder on '<prefix>:asked': '<owner>\n<name>\n<asker, stamped>'.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ctx = context(ARGV[16])
 local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
+local steal = ARGV[18] == '1'
 local clock, nowMs = clockNow()
 local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
 if cur[1] == me and ARGV[10] == '1' then
@@ -26,6 +32,7 @@ local place = ARGV[17]
 local queued = redis.call('HGET', e, me)
 if queued and fields(queued, 5)[3] ~= place then
   dropPlace(q, e, me)
+  changed(ctx)
   queued = nil
 end
 local wasQueued = queued ~= nil
@@ -46,6 +53,7 @@ if mine then
     return {1, mine[1], 1, replicas(ARGV[9])} -- the hand-over granted the place the session has
   end
   redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: let it go
+  changed(ctx)
 end
 if cur[1] == me then
   if place ~= '' and cur[4] == place then
@@ -54,7 +62,39 @@ if cur[1] == me then
   -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
   -- LOST): let it go, so that the queue gets it first, and this request is answered as any other.
   redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+  changed(ctx)
   cur[1] = nil
+end
+if steal then
+  local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
+  if wait > 0 then
+    return {0, false, nextToken(k, clock), wait, replicas(ARGV[9])}
+  end
+  local by = stamp(ARGV[8], nowMs)
+  local function tell(owner, token)
+    redis.call('PUBLISH', ctx.prefix .. ':stolen', owner .. '\n' .. token .. '\n' .. ctx.name .. '\n' .. by)
+  end
+  if cur[1] then
+    tell(cur[1], cur[2])
+    redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+  end
+  for _, h in ipairs(sharedHolders(s, nowMs)) do
+    tell(h[1], h[2])
+  end
+  redis.call('DEL', s)
+  dropPlace(q, e, me)
+  local token = nextToken(k, clock)
+  if mode == 'x' then
+    redis.call('HSET', k, 'owner', me, 'holder', by, 'token', token, 'attempt', ARGV[11])
+    redis.call('PEXPIRE', k, lease)
+  else
+    redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. by)
+    redis.call('PEXPIRE', s, lease)
+    redis.call('HSET', k, 'token', token)
+    keepToken(k, ctx)
+  end
+  changed(ctx)
+  return {1, token, 1, replicas(ARGV[9])}
 end
 if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
   cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
@@ -94,14 +134,15 @@ if not blocked then
   local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
   if wait == 0 then
     if mode == 'x' then
-      redis.call('HSET', k, 'owner', me, 'holder', ARGV[8], 'token', token, 'attempt', ARGV[11])
+      redis.call('HSET', k, 'owner', me, 'holder', stamp(ARGV[8], nowMs), 'token', token, 'attempt', ARGV[11])
       redis.call('PEXPIRE', k, lease)
     else
-      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. ARGV[8])
+      redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
       redis.call('PEXPIRE', s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
     end
+    changed(ctx)
     return {1, token, 1, replicas(ARGV[9])}
   end
   holder, pttl, blocked = false, wait, true
@@ -117,10 +158,25 @@ if ARGV[13] == '1' then
       return {3, replicas(ARGV[9])}
     end
     redis.call('ZADD', q, redis.call('HINCRBY', e, 'seq', 1), me)
-    redis.call('HSET', e, me, mode .. '|' .. expires .. '|' .. ARGV[11] .. '|' .. ARGV[14] .. '|' .. ARGV[8])
+    redis.call('HSET', e, me, mode .. '|' .. expires .. '|' .. ARGV[11] .. '|' .. ARGV[14] .. '|' .. stamp(ARGV[8], nowMs))
+    changed(ctx)
   end
   redis.call('PEXPIRE', q, lease)
   redis.call('PEXPIRE', e, lease)
+  if ARGV[19] ~= '' then
+    local asker = stamp(ARGV[19], nowMs)
+    local owners = {}
+    if cur[1] and cur[1] ~= me then
+      owners = {cur[1]}
+    else
+      for _, h in ipairs(sharedHolders(s, nowMs)) do
+        table.insert(owners, h[1])
+      end
+    end
+    for _, owner in ipairs(owners) do
+      redis.call('PUBLISH', ctx.prefix .. ':asked', owner .. '\n' .. ctx.name .. '\n' .. asker)
+    end
+  end
   return {2, redis.call('ZRANK', q, me) + 1, holder, replicas(ARGV[9])}
 end
 if holder then

@@ -6,18 +6,40 @@
 --   e  the queued requests, a hash: owner -> '<mode>|<expires, ms>|<attempt>|<node>|<holder>',
 --      and 'seq', the last place given;
 --   s  the shared holders, a hash: owner -> '<token>|<expires, ms>|<attempt>|<holder>'.
+-- A holder is stamped: '<since, ms>;<name>' or '<since, ms>;<name>\n<info>' (a name has no control
+-- characters), since being when it was granted or queued.
 -- Modes are 'x' (exclusive) and 's' (shared). Expiry times are on the Redis clock; a queued request
 -- or shared grant past its expiry is dead and removed when met. q, e and s get a TTL of one lease at
 -- every write, which outlives every entry in them (none expires later than a lease from its last
 -- write), so nothing is left of a lock whose queue and shared holders are gone.
 
 -- Every script that grants or releases starts its ARGV alike: owner, lease, token memory,
--- quarantine on ('1'), the release channel, the granted channel prefix, and how long to keep the
--- last token of a lock nobody holds exclusively (the larger of lease and token memory), all in
--- ms. Its last key is the quarantine marker.
+-- quarantine on ('1'), the key prefix (channels are named from it), the granted channel prefix,
+-- and how long to keep the last token of a lock nobody holds exclusively (the larger of lease
+-- and token memory), all in ms. Its last key is the quarantine marker.
 local function context(name)
-  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = ARGV[4], channel = ARGV[5],
-          granted = ARGV[6], keep = ARGV[7], marker = KEYS[#KEYS], name = name}
+  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = ARGV[4], channel = ARGV[5] .. ':released',
+          changes = ARGV[5] .. ':changed', prefix = ARGV[5], granted = ARGV[6], keep = ARGV[7], marker = KEYS[#KEYS], name = name}
+end
+
+-- Tells the nodes that watch locks that this lock's holders or queue changed: its name on
+-- '<prefix>:changed', once per script. Nobody listens unless a node has a watch: the cost of an
+-- unwatched change is this PUBLISH to a channel without subscribers.
+local function changed(ctx)
+  if not ctx.told then
+    ctx.told = true
+    redis.call('PUBLISH', ctx.changes, ctx.name)
+  end
+end
+
+-- A holder stamped with the time of its grant or place: see the top of this file.
+local function stamp(holder, nowMs)
+  return string.format('%.0f', nowMs) .. ';' .. holder
+end
+
+-- The same holder, stamped anew (a place becomes a grant).
+local function restamp(stamped, nowMs)
+  return stamp(string.sub(stamped, (string.find(stamped, ';', 1, true) or 0) + 1), nowMs)
 end
 
 -- The Redis clock, in µs and in ms.
@@ -133,10 +155,10 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
     local token = nextToken(k, clock)
     dropPlace(q, e, head)
     if f[1] == 'x' then
-      redis.call('HSET', k, 'owner', head, 'holder', f[5], 'token', token, 'attempt', f[3])
+      redis.call('HSET', k, 'owner', head, 'holder', restamp(f[5], nowMs), 'token', token, 'attempt', f[3])
       redis.call('PEXPIRE', k, tonumber(f[2]) - nowMs)
     else
-      redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. f[5])
+      redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. restamp(f[5], nowMs))
       redis.call('PEXPIRE', s, ctx.lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
@@ -148,6 +170,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('PUBLISH', ctx.granted .. f[4], told)
     end
     granted = granted + 1
+    changed(ctx)
     if f[1] == 'x' then
       return granted
     end
@@ -181,6 +204,7 @@ local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs
     end
     redis.call('HDEL', s, owner)
   end
+  changed(ctx)
   freed(k, q, e, s, ctx, clock, nowMs)
   return true
 end

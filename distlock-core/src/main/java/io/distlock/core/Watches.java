@@ -1,0 +1,518 @@
+package io.distlock.core;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.redisson.api.RTopic;
+import org.redisson.api.listener.BaseStatusListener;
+
+/**
+ * The watches of one node ({@link LockService#watch}).
+ *
+ * <p>Every script that changes a lock's holders or queue publishes the lock's name on one channel
+ * ({@link RedisLockStore#changesChannel()}); this node listens to it only while it has a watch.
+ * For a changed lock that somebody here watches, by name or by prefix, the node reads the state
+ * once ({@link RedisLockStore#state}), one read at a time per lock (changes during a read cause one
+ * more read after it: coalesced, the last state always read), and tells each watcher a state that
+ * differs from the last one told. Nothing publishes a holder's lease running out, so a watched
+ * lock is read again when its earliest holder or queued request would expire unless renewed.
+ *
+ * <p>A new watch of a name is answered with a state read after this node listened to the channel,
+ * so no change between the answer and the first push is missed; the watcher is told changes only
+ * after that answer.
+ */
+final class Watches {
+
+    private static final System.Logger LOG = System.getLogger(Watches.class.getName());
+    /** Margin past an expiry before reading again, so that Redis, whose clock counts, sees it expired. */
+    private static final long EXPIRY_MARGIN_MILLIS = 5;
+
+    private final RedisLockStore store;
+    private final RTopic changes;
+    private final Scheduler scheduler;
+    private final Executor callbackExecutor;
+    private final LockConfig config;
+    /** How long to wait before reading again a lock whose read failed. */
+    private final long retryMillis;
+
+    // All guarded by this.
+    private final Map<String, Watched> locks = new HashMap<>();
+    private final Set<Watch> watches = new LinkedHashSet<>();
+    private CompletableFuture<Void> subscribed;
+    private final List<Integer> listenerIds = new ArrayList<>();
+
+    Watches(RedisLockStore store, RTopic changes, Scheduler scheduler, Executor callbackExecutor, LockConfig config) {
+        this.store = store;
+        this.changes = changes;
+        this.scheduler = scheduler;
+        this.callbackExecutor = callbackExecutor;
+        this.config = config;
+        this.retryMillis = Math.max(50, config.lease().toMillis() / 6);
+    }
+
+    LockWatch open(LockWatcher watcher) {
+        return new Watch(Objects.requireNonNull(watcher, "watcher"));
+    }
+
+    /** One lock that somebody on this node watches, by name or by prefix. */
+    private static final class Watched {
+        final String lock;
+        /** Watchers told every change, by name. */
+        final Set<Watch> named = new LinkedHashSet<>();
+        /** Watchers waiting for their first state of this lock: the read that answers them started after they came. */
+        final Map<Watch, Join> joining = new LinkedHashMap<>();
+        boolean reading;
+        boolean readAgain;
+        LockState last;
+        Future<?> expiry;
+
+        Watched(String lock) {
+            this.lock = lock;
+        }
+    }
+
+    /** A watcher's first state of several locks, answered when all are read. */
+    private static final class Join {
+        final List<String> locks;
+        final Map<String, LockState> states = new LinkedHashMap<>();
+        final Set<String> missing;
+        final CompletableFuture<Map<String, LockState>> answer = new CompletableFuture<>();
+        /** Set when a read started, for each lock: only a read started after the join answers it. */
+        final Set<String> readStarted = new java.util.HashSet<>();
+
+        Join(List<String> locks) {
+            this.locks = locks;
+            this.missing = new LinkedHashSet<>(locks);
+        }
+    }
+
+    private final class Watch implements LockWatch {
+        final LockWatcher watcher;
+        final SerialExecutor deliveries = new SerialExecutor(callbackExecutor);
+        // Guarded by Watches.this.
+        /** What to tell the watcher, in order: filled under the lock, drained outside it. */
+        final java.util.ArrayDeque<Runnable> outbox = new java.util.ArrayDeque<>();
+        final Set<String> names = new LinkedHashSet<>();
+        final Set<String> prefixes = new LinkedHashSet<>();
+        boolean closed;
+
+        Watch(LockWatcher watcher) {
+            this.watcher = watcher;
+        }
+
+        @Override
+        public CompletionStage<Map<String, LockState>> watch(Collection<String> locks) {
+            List<String> names = List.copyOf(new LinkedHashSet<>(locks));
+            for (String lock : names) {
+                Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+                if (bad.isPresent()) {
+                    return CompletableFuture.failedFuture(new IllegalArgumentException(bad.get()));
+                }
+            }
+            if (names.isEmpty()) {
+                return CompletableFuture.completedFuture(Map.of());
+            }
+            Join join = new Join(names);
+            subscribe().whenComplete((v, e) -> {
+                if (e != null) {
+                    join.answer.completeExceptionally(RedisLockStore.backendFailure(e));
+                    return;
+                }
+                List<Watched> toRead = new ArrayList<>();
+                synchronized (Watches.this) {
+                    if (closed) {
+                        join.answer.completeExceptionally(new IllegalStateException("the watch is closed"));
+                        return;
+                    }
+                    for (String lock : names) {
+                        Watched w = Watches.this.locks.computeIfAbsent(lock, Watched::new);
+                        w.joining.put(this, join);
+                        toRead.add(w);
+                    }
+                }
+                toRead.forEach(Watches.this::read);
+            });
+            return join.answer;
+        }
+
+        @Override
+        public CompletionStage<Void> watchPrefix(String prefix) {
+            if (prefix == null || prefix.isEmpty()) {
+                throw new IllegalArgumentException("a prefix must not be empty");
+            }
+            return subscribe().handle((v, e) -> {
+                if (e != null) {
+                    throw RedisLockStore.backendFailure(e);
+                }
+                synchronized (Watches.this) {
+                    if (closed) {
+                        throw new IllegalStateException("the watch is closed");
+                    }
+                    prefixes.add(prefix);
+                    watches.add(this);
+                }
+                return null;
+            });
+        }
+
+        @Override
+        public void unwatch(Collection<String> locks) {
+            List<Join> dropped = new ArrayList<>();
+            synchronized (Watches.this) {
+                for (String lock : locks) {
+                    names.remove(lock);
+                    Watched w = Watches.this.locks.get(lock);
+                    if (w != null) {
+                        leave(w, dropped);
+                    }
+                }
+                unsubscribeIfIdle();
+            }
+            dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("unwatched before its state was read")));
+        }
+
+        @Override
+        public void unwatchPrefix(String prefix) {
+            synchronized (Watches.this) {
+                prefixes.remove(prefix);
+                dropUnwatched();
+                unsubscribeIfIdle();
+            }
+        }
+
+        @Override
+        public void close() {
+            List<Join> dropped = new ArrayList<>();
+            synchronized (Watches.this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                watches.remove(this);
+                names.clear();
+                prefixes.clear();
+                for (Watched w : List.copyOf(Watches.this.locks.values())) {
+                    leave(w, dropped);
+                }
+                dropUnwatched();
+                unsubscribeIfIdle();
+            }
+            dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("the watch was closed")));
+        }
+
+        /** This watch no longer watches {@code w} by name; a join it waited for is added to {@code dropped}. */
+        private void leave(Watched w, List<Join> dropped) {
+            assert Thread.holdsLock(Watches.this);
+            w.named.remove(this);
+            Join join = w.joining.remove(this);
+            if (join != null) {
+                dropped.add(join);
+                abandon(this, join);
+            }
+            dropIfUnwatched(w);
+        }
+
+        boolean matches(String lock) {
+            for (String prefix : prefixes) {
+                if (lock.startsWith(prefix)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Queues a change to tell; only under the lock. {@link #flush()} after releasing it. */
+        void tell(String lock, LockState state) {
+            assert Thread.holdsLock(Watches.this);
+            outbox.add(() -> {
+                synchronized (Watches.this) {
+                    if (closed || !(names.contains(lock) || matches(lock))) {
+                        return;
+                    }
+                }
+                try {
+                    watcher.changed(lock, state);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "A lock watcher threw; ignored", e);
+                }
+            });
+        }
+
+        /** Tells what {@link #tell} queued, in order, on the callback executor; never under the lock. */
+        void flush() {
+            deliveries.execute(() -> {
+                while (true) {
+                    Runnable next;
+                    synchronized (Watches.this) {
+                        next = outbox.poll();
+                    }
+                    if (next == null) {
+                        return;
+                    }
+                    next.run();
+                }
+            });
+        }
+    }
+
+    /** Listens to the changes channel, once; completes when Redis confirmed the subscription. */
+    private synchronized CompletableFuture<Void> subscribe() {
+        if (subscribed == null || subscribed.isCompletedExceptionally()) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            subscribed = done;
+            try {
+                changes.addListenerAsync(String.class, (channel, lock) -> changed(lock)).whenComplete((id, e) -> {
+                    if (e != null) {
+                        done.completeExceptionally(e);
+                        return;
+                    }
+                    synchronized (this) {
+                        listenerIds.add(id);
+                    }
+                    changes.addListenerAsync(new BaseStatusListener() {
+                        @Override
+                        public void onSubscribe(String channel) {
+                            // Also after a reconnect: changes published meanwhile were lost.
+                            readAll();
+                        }
+                    }).whenComplete((statusId, e2) -> {
+                        if (statusId != null) {
+                            synchronized (this) {
+                                listenerIds.add(statusId);
+                            }
+                        }
+                        done.complete(null); // the first listener's subscription was confirmed already
+                    });
+                });
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        }
+        return subscribed;
+    }
+
+    /** No watch is left: stop listening. */
+    private void unsubscribeIfIdle() {
+        assert Thread.holdsLock(this);
+        if (!locks.isEmpty() || subscribed == null || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
+            return;
+        }
+        List<Integer> ids = List.copyOf(listenerIds);
+        listenerIds.clear();
+        subscribed = null;
+        if (!ids.isEmpty()) {
+            changes.removeListenerAsync(ids.toArray(Integer[]::new));
+        }
+    }
+
+    /** A lock's holders or queue changed: read it if somebody here watches it. */
+    private void changed(String lock) {
+        Watched w;
+        synchronized (this) {
+            w = locks.get(lock);
+            if (w == null) {
+                if (watches.stream().noneMatch(watch -> watch.matches(lock))) {
+                    return;
+                }
+                w = new Watched(lock);
+                locks.put(lock, w);
+            }
+        }
+        read(w);
+    }
+
+    private void readAll() {
+        List<Watched> all;
+        synchronized (this) {
+            all = List.copyOf(locks.values());
+        }
+        all.forEach(this::read);
+    }
+
+    /** Reads {@code w}'s state, unless a read runs: then once more after it. */
+    private void read(Watched w) {
+        synchronized (this) {
+            if (locks.get(w.lock) != w) {
+                return;
+            }
+            if (w.reading) {
+                w.readAgain = true;
+                return;
+            }
+            w.reading = true;
+            w.readAgain = false;
+            w.joining.values().forEach(join -> join.readStarted.add(w.lock));
+        }
+        CompletionStage<RedisLockStore.Observed> read;
+        try {
+            read = store.state(w.lock);
+        } catch (RuntimeException e) {
+            read = CompletableFuture.failedFuture(e);
+        }
+        read.whenComplete((observed, e) -> {
+            if (e != null) {
+                readFailed(w, e);
+            } else {
+                readDone(w, observed);
+            }
+        });
+    }
+
+    private void readDone(Watched w, RedisLockStore.Observed observed) {
+        LockState state = observed.state();
+        Set<Watch> told = new LinkedHashSet<>();
+        List<Map.Entry<Watch, Join>> complete = new ArrayList<>();
+        boolean again;
+        synchronized (this) {
+            w.reading = false;
+            again = w.readAgain;
+            if (!state.equals(w.last)) {
+                for (Watch watch : watches) {
+                    if (w.named.contains(watch) || watch.matches(w.lock)) {
+                        watch.tell(w.lock, state);
+                        told.add(watch);
+                    }
+                }
+            }
+            w.last = state;
+            for (Map.Entry<Watch, Join> entry : w.joining.entrySet()) {
+                Join join = entry.getValue();
+                if (join.readStarted.contains(w.lock) && !join.states.containsKey(w.lock)) {
+                    join.states.put(w.lock, state);
+                    join.missing.remove(w.lock);
+                    if (join.missing.isEmpty()) {
+                        complete.add(entry);
+                    }
+                }
+            }
+            for (Map.Entry<Watch, Join> entry : complete) {
+                joined(entry.getKey(), entry.getValue());
+                told.add(entry.getKey());
+            }
+            cancelExpiry(w);
+            if (w.named.isEmpty() && w.joining.isEmpty() && (state.equals(LockState.FREE) || !watchedAtAll(w))) {
+                // Watched only by a prefix, with nobody in it: forgotten until its next change.
+                locks.remove(w.lock, w);
+                again = false;
+            } else if (observed.expiresInMillis() != Long.MAX_VALUE) {
+                w.expiry = schedule(() -> read(w), observed.expiresInMillis() + EXPIRY_MARGIN_MILLIS);
+            }
+        }
+        told.forEach(Watch::flush);
+        if (again) {
+            read(w);
+        }
+    }
+
+    /**
+     * {@code watch}'s first states are all read: answer, then make it a watcher of those locks, and
+     * tell it any state read since its own (after the answer). Only under the lock.
+     */
+    private void joined(Watch watch, Join join) {
+        assert Thread.holdsLock(this);
+        Map<String, LockState> states = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(join.states));
+        watch.outbox.add(() -> join.answer.complete(states));
+        if (watch.closed) {
+            return;
+        }
+        watches.add(watch);
+        for (Map.Entry<String, LockState> first : states.entrySet()) {
+            Watched w = locks.get(first.getKey());
+            if (w == null || w.joining.remove(watch) != join) {
+                continue; // unwatched meanwhile
+            }
+            w.named.add(watch);
+            watch.names.add(w.lock);
+            if (w.last != null && !w.last.equals(first.getValue())) {
+                watch.tell(w.lock, w.last);
+            }
+        }
+    }
+
+    private void readFailed(Watched w, Throwable e) {
+        List<Join> failed = new ArrayList<>();
+        synchronized (this) {
+            w.reading = false;
+            for (Map.Entry<Watch, Join> entry : List.copyOf(w.joining.entrySet())) {
+                Join join = entry.getValue();
+                if (join.readStarted.contains(w.lock) && !join.states.containsKey(w.lock)) {
+                    failed.add(join);
+                    abandon(entry.getKey(), join);
+                }
+            }
+            if (locks.get(w.lock) == w && watchedAtAll(w)) {
+                cancelExpiry(w);
+                w.expiry = schedule(() -> read(w), retryMillis);
+            } else {
+                locks.remove(w.lock, w);
+            }
+        }
+        LOG.log(Level.DEBUG, "Could not read the state of watched lock ''{0}''; trying again: {1}", w.lock, e.getMessage());
+        failed.forEach(join -> join.answer.completeExceptionally(RedisLockStore.backendFailure(e)));
+    }
+
+    /** A join that failed leaves every lock it was waiting on. */
+    private void abandon(Watch watch, Join join) {
+        assert Thread.holdsLock(this);
+        for (String lock : join.locks) {
+            Watched w = locks.get(lock);
+            if (w != null && w.joining.remove(watch, join)) {
+                dropIfUnwatched(w);
+            }
+        }
+    }
+
+    private boolean watchedAtAll(Watched w) {
+        assert Thread.holdsLock(this);
+        return !w.named.isEmpty() || !w.joining.isEmpty() || watches.stream().anyMatch(watch -> watch.matches(w.lock));
+    }
+
+    /** Forgets every lock nobody watches any more. */
+    private void dropUnwatched() {
+        assert Thread.holdsLock(this);
+        locks.values().removeIf(w -> {
+            if (watchedAtAll(w)) {
+                return false;
+            }
+            cancelExpiry(w);
+            return true;
+        });
+    }
+
+    private void dropIfUnwatched(Watched w) {
+        assert Thread.holdsLock(this);
+        if (!watchedAtAll(w)) {
+            cancelExpiry(w);
+            locks.remove(w.lock, w);
+        }
+    }
+
+    private static void cancelExpiry(Watched w) {
+        if (w.expiry != null) {
+            w.expiry.cancel(false);
+            w.expiry = null;
+        }
+    }
+
+    private Future<?> schedule(Runnable task, long delayMillis) {
+        try {
+            return scheduler.schedule(task, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return null; // the service is closing
+        }
+    }
+}

@@ -1,0 +1,345 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TestRedis;
+
+/**
+ * Seeing and watching who holds a lock, on two nodes (each a service with its own Redisson client)
+ * of one real Redis: query, watch by name and by prefix, changes from either node, a holder that
+ * dies without a word.
+ */
+class WatchTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(2);
+    private static final LockConfig CONFIG = LockConfig.builder().lease(LEASE).build();
+
+    private final List<LockService> nodes = new ArrayList<>();
+
+    @BeforeEach
+    void startNodes() {
+        TestRedis.flushAll();
+        for (int i = 0; i < 2; i++) {
+            nodes.add(LockService.connect(TestRedis.url(), CONFIG));
+        }
+    }
+
+    @AfterEach
+    void stopNodes() {
+        nodes.forEach(LockService::close);
+    }
+
+    /** What a watcher was told, in order. */
+    private static final class Seen implements LockWatcher {
+        final List<Map.Entry<String, LockState>> changes = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void changed(String lock, LockState state) {
+            changes.add(Map.entry(lock, state));
+        }
+
+        LockState last(String lock) {
+            LockState last = null;
+            for (Map.Entry<String, LockState> c : changes) {
+                if (c.getKey().equals(lock)) {
+                    last = c.getValue();
+                }
+            }
+            return last;
+        }
+
+        List<String> holders(String lock) {
+            LockState state = last(lock);
+            return state == null ? null : state.holders().stream().map(LockState.Entry::name).toList();
+        }
+    }
+
+    private LockSession open(int node, String name, String info) {
+        return nodes.get(node).openSession(name, LockListener.NONE, new SessionOptions(Duration.ZERO, info));
+    }
+
+    private static List<String> names(List<LockState.Entry> entries) {
+        return entries.stream().map(LockState.Entry::name).toList();
+    }
+
+    @Test
+    void aQueryShowsHoldersAndQueueWithInfoModeAndSince() {
+        LockSession alice = open(0, "alice", "{\"avatar\":\"a.png\"}");
+        LockSession bob = open(1, "bob", null);
+        LockSession carol = open(1, "carol", null);
+        long before = System.currentTimeMillis();
+        result(alice.lock("doc"));
+        result(bob.lock("doc", LockOptions.shared().queue()));
+        result(carol.lock("doc", LockOptions.exclusive().queue()));
+        result(bob.lock("other", LockOptions.shared()));
+        result(carol.lock("other", LockOptions.shared()));
+
+        Map<String, LockState> states = result(nodes.get(1).query(List.of("doc", "other", "free")));
+
+        assertThat(states.keySet()).containsExactly("doc", "other", "free");
+        LockState doc = states.get("doc");
+        assertThat(doc.holders()).hasSize(1);
+        LockState.Entry holder = doc.holders().get(0);
+        assertThat(holder.name()).isEqualTo("alice");
+        assertThat(holder.info()).isEqualTo("{\"avatar\":\"a.png\"}");
+        assertThat(holder.mode()).isEqualTo(LockMode.EXCLUSIVE);
+        assertThat(holder.since()).isBetween(before - 5_000, System.currentTimeMillis() + 5_000);
+        assertThat(names(doc.queue())).containsExactly("bob", "carol");
+        assertThat(doc.queue().stream().map(LockState.Entry::mode)).containsExactly(LockMode.SHARED, LockMode.EXCLUSIVE);
+        assertThat(doc.queue().get(0).info()).isNull();
+        assertThat(names(states.get("other").holders())).containsExactly("bob", "carol");
+        assertThat(states.get("free")).isEqualTo(LockState.FREE);
+    }
+
+    @Test
+    void aQueueGrantShowsItsGrantTimeNotItsQueueTime() {
+        LockSession alice = open(0, "alice", null);
+        LockSession bob = open(1, "bob", null);
+        result(alice.lock("doc"));
+        result(bob.lock("doc", LockOptions.exclusive().queue()));
+        long queuedSince = result(nodes.get(0).query(List.of("doc"))).get("doc").queue().get(0).since();
+        await().atMost(seconds(5)).until(() -> System.currentTimeMillis() > queuedSince + 20);
+
+        result(alice.unlock("doc"));
+
+        await().atMost(seconds(5)).untilAsserted(() -> {
+            LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");
+            assertThat(names(doc.holders())).containsExactly("bob");
+            assertThat(doc.holders().get(0).since()).isGreaterThan(queuedSince);
+        });
+    }
+
+    @Test
+    void aBadNameOrTooManyNamesFailTheQuery() {
+        assertThatThrownBy(() -> result(nodes.get(0).query(List.of("ok", "bad\nname")))).hasRootCauseInstanceOf(IllegalArgumentException.class);
+        List<String> many = new ArrayList<>();
+        for (int i = 0; i <= CONFIG.maxLocksPerRequest(); i++) {
+            many.add("doc-" + i);
+        }
+        assertThatThrownBy(() -> result(nodes.get(0).query(many))).hasRootCauseInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aWatcherGetsTheStateThenEveryChangeFromEitherNode() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        LockSession alice = open(1, "alice", null);
+        LockSession bob = open(0, "bob", null);
+        result(alice.lock("doc"));
+
+        Map<String, LockState> first = result(watch.watch(List.of("doc")));
+
+        assertThat(names(first.get("doc").holders())).containsExactly("alice");
+        assertThat(seen.changes).as("the first state comes in the answer, not as a change").isEmpty();
+
+        result(bob.lock("doc", LockOptions.exclusive().queue()));
+        await().atMost(seconds(5)).until(() -> seen.last("doc") != null && names(seen.last("doc").queue()).equals(List.of("bob")));
+
+        result(alice.unlock("doc"));
+        await().atMost(seconds(5)).until(() -> List.of("bob").equals(seen.holders("doc")) && seen.last("doc").queue().isEmpty());
+
+        result(bob.closeAsync());
+        await().atMost(seconds(5)).until(() -> LockState.FREE.equals(seen.last("doc")));
+        assertThat(seen.changes).allMatch(c -> c.getKey().equals("doc"));
+        watch.close();
+    }
+
+    @Test
+    void changesComeInTheOrderRedisMadeThemAndTheLastStateAlwaysComes() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        result(watch.watch(List.of("doc")));
+        LockSession alice = open(1, "alice", null);
+        LockSession bob = open(1, "bob", null);
+        for (int i = 0; i < 30; i++) {
+            result((i % 2 == 0 ? alice : bob).lock("doc"));
+            result((i % 2 == 0 ? alice : bob).unlock("doc"));
+        }
+        result(alice.lock("doc"));
+
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("doc")));
+        // Coalesced or not, no state is told twice in a row, and the holders alternate as they did.
+        for (int i = 1; i < seen.changes.size(); i++) {
+            assertThat(seen.changes.get(i).getValue()).isNotEqualTo(seen.changes.get(i - 1).getValue());
+        }
+        watch.close();
+    }
+
+    @Test
+    void aPrefixWatchTellsChangesOfMatchingLocksOnly() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        result(watch.watchPrefix("doc-"));
+        LockSession alice = open(1, "alice", null);
+
+        result(alice.lock("doc-1"));
+        result(alice.lock("sheet-1"));
+        result(alice.lock("doc-2", LockOptions.shared()));
+
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("doc-1")) && List.of("alice").equals(seen.holders("doc-2")));
+        assertThat(seen.changes).noneMatch(c -> c.getKey().equals("sheet-1"));
+
+        watch.unwatchPrefix("doc-");
+        int told = seen.changes.size();
+        result(alice.unlock("doc-1"));
+        result(alice.lock("doc-3"));
+        // A watcher that still watches shows the later changes happened and were published.
+        Seen other = new Seen();
+        LockWatch control = nodes.get(1).watch(other);
+        result(control.watchPrefix("doc-"));
+        result(alice.unlock("doc-3"));
+        await().atMost(seconds(5)).until(() -> LockState.FREE.equals(other.last("doc-3")));
+        assertThat(seen.changes).hasSize(told);
+        watch.close();
+        control.close();
+    }
+
+    @Test
+    void anUnwatchedLockIsToldNoMore() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        result(watch.watch(List.of("doc", "sheet")));
+        LockSession alice = open(1, "alice", null);
+        result(alice.lock("doc"));
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("doc")));
+
+        watch.unwatch(List.of("doc"));
+        result(alice.unlock("doc"));
+        result(alice.lock("sheet"));
+
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("sheet")));
+        assertThat(seen.holders("doc")).containsExactly("alice");
+        watch.close();
+    }
+
+    @Test
+    void aHolderWhoseNodeDiesIsShownGoneWithinTheLease() {
+        Config config = new Config();
+        config.useSingleServer().setAddress(TestRedis.url()).setTimeout(1000).setRetryAttempts(1);
+        RedissonClient doomedClient = Redisson.create(config);
+        LockService doomed = LockService.create(doomedClient, CONFIG);
+        try {
+            Seen seen = new Seen();
+            LockWatch watch = nodes.get(0).watch(seen);
+            doomed.openSession("holder", LockListener.NONE).lock("doc").toCompletableFuture().join();
+            assertThat(names(result(watch.watch(List.of("doc"))).get("doc").holders())).containsExactly("holder");
+
+            long died = System.nanoTime();
+            doomedClient.shutdown(0, 0, TimeUnit.SECONDS); // nothing is released: only the lease ends it
+
+            await().atMost(LEASE.plus(seconds(2))).until(() -> LockState.FREE.equals(seen.last("doc")));
+            assertThat(Duration.ofNanos(System.nanoTime() - died)).isLessThan(LEASE.plusSeconds(1));
+            watch.close();
+        } finally {
+            doomed.close();
+        }
+    }
+
+    @Test
+    void aStealTakesTheLockWithANewTokenAndTellsTheHolderWhoTookIt() {
+        Pushes alicePushes = new Pushes();
+        LockSession alice = nodes.get(0).openSession("alice", alicePushes);
+        Pushes queuedPushes = new Pushes();
+        LockSession carol = nodes.get(0).openSession("carol", queuedPushes);
+        LockSession bob = open(1, "bob", null);
+        long old = ((LockResult.Locked) result(alice.lock("doc"))).token();
+        result(carol.lock("doc", LockOptions.exclusive().queue()));
+
+        LockResult stolen = result(bob.lock("doc", LockOptions.exclusive().stealing()));
+
+        assertThat(stolen).isInstanceOf(LockResult.Locked.class);
+        assertThat(((LockResult.Locked) stolen).token()).isGreaterThan(old);
+        assertThat(alicePushes.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by bob");
+        assertThat(alice.heldLocks()).isEmpty();
+        assertThat(result(alice.unlock("doc"))).isInstanceOf(Refused.class);
+        LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");
+        assertThat(names(doc.holders())).containsExactly("bob");
+        assertThat(names(doc.queue())).as("the queue keeps its order").containsExactly("carol");
+        queuedPushes.expectNone(Duration.ofMillis(200));
+    }
+
+    @Test
+    void anExclusiveStealEndsEverySharedHolder() {
+        Pushes first = new Pushes();
+        Pushes second = new Pushes();
+        LockSession reader1 = nodes.get(0).openSession("reader-1", first);
+        LockSession reader2 = nodes.get(1).openSession("reader-2", second);
+        result(reader1.lock("doc", LockOptions.shared()));
+        result(reader2.lock("doc", LockOptions.shared()));
+
+        assertThat(result(open(1, "writer", null).lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+
+        assertThat(first.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by writer");
+        assertThat(second.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by writer");
+    }
+
+    @Test
+    void aSharedStealEndsEverySharedHolderToo() {
+        Pushes first = new Pushes();
+        LockSession reader = nodes.get(0).openSession("reader", first);
+        result(reader.lock("doc", LockOptions.shared()));
+
+        long token = ((LockResult.Locked) result(open(1, "thief", null).lock("doc", LockOptions.shared().stealing()))).token();
+
+        assertThat(first.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by thief");
+        LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");
+        assertThat(names(doc.holders())).containsExactly("thief");
+        assertThat(token).isGreaterThan(0);
+    }
+
+    @Test
+    void anAskTellsEveryHolderWhoAsks() {
+        Pushes holderPushes = new Pushes();
+        LockSession holder = nodes.get(0).openSession("alice", holderPushes);
+        result(holder.lock("doc"));
+        LockSession asker = open(1, "bob", "{\"n\":1}");
+
+        assertThat(result(asker.lock("doc", LockOptions.exclusive().asking()))).isInstanceOf(LockResult.Queued.class);
+
+        assertThat(holderPushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).isEqualTo("bob {\"n\":1}");
+        result(asker.lock("doc", LockOptions.exclusive().queue()));
+        holderPushes.expectNone(Duration.ofMillis(200)); // asking again without ask tells nobody
+    }
+
+    @Test
+    void aNodeListensForChangesOnlyWhileItHasAWatch() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        assertThat(subscribers(channel)).isZero();
+        LockWatch byName = nodes.get(0).watch(new Seen());
+        LockWatch byPrefix = nodes.get(1).watch(new Seen());
+        result(byName.watch(List.of("doc")));
+        result(byPrefix.watchPrefix("doc"));
+        assertThat(subscribers(channel)).isEqualTo(2);
+
+        byName.unwatch(List.of("doc"));
+        byPrefix.close();
+
+        await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
+    }
+
+    /** How many connections subscribe to {@code channel}. */
+    private static long subscribers(String channel) {
+        List<?> reply = (List<?>) TestRedis.command("PUBSUB", "NUMSUB", channel);
+        return Long.parseLong(String.valueOf(reply.get(1)));
+    }
+}

@@ -1,0 +1,185 @@
+package io.distlock.websocket;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+import io.distlock.core.LockWatch;
+
+/**
+ * What one connection's session watches ({@code watch}, {@code unwatch}): one {@link LockWatch}
+ * of the lock service, opened at the first watch (a connection that never watches costs
+ * nothing) and closed when the session leaves the connection; and the names and prefixes
+ * counted against the limits. Watches belong to the connection, not to the session: a resumed
+ * session starts with none, on any node.
+ *
+ * <p>A watch is counted ({@link #reserve}) when its request is served, before the lock service
+ * answers, so that requests in flight cannot pass the limits together; one that fails is
+ * uncounted again ({@link #settled}). What is counted here is what the client asked for: only
+ * changes of those locks are pushed ({@link #wants}), whatever the lock service still tells. An
+ * {@code unwatch} of a name (or prefix) whose watch the lock service has not answered yet is
+ * passed on when it answers: the lock service would otherwise fail that watch (a name), or
+ * start it after its unwatch (a prefix).
+ *
+ * <p>Thread-safe: requests are served on the container's thread, answered and told changes on
+ * the lock service's.
+ */
+final class Watching {
+
+    /** Lock names one connection may watch by name. */
+    static final int MAX_NAMES = 1000;
+    /** Prefixes one connection may watch. */
+    static final int MAX_PREFIXES = 16;
+
+    /** Lock names or prefixes: which are watched, and how many watches of each the lock service has not answered. */
+    private static final class Watched {
+        final int max;
+        /** Written under the Watching's lock; read without it by {@link #wants}. */
+        final Set<String> watched = ConcurrentHashMap.newKeySet();
+        final Map<String, Integer> inFlight = new HashMap<>();
+
+        Watched(int max) {
+            this.max = max;
+        }
+
+        /** Of {@code keys}, those no longer watched and with no watch in flight: to unwatch in the lock service. */
+        List<String> idle(Collection<String> keys) {
+            List<String> idle = new ArrayList<>();
+            for (String key : keys) {
+                if (!watched.contains(key) && !inFlight.containsKey(key) && !idle.contains(key)) {
+                    idle.add(key);
+                }
+            }
+            return idle;
+        }
+    }
+
+    private final Supplier<LockWatch> opener;
+    // All guarded by this.
+    private LockWatch watch;
+    private final Watched names = new Watched(MAX_NAMES);
+    private final Watched prefixes = new Watched(MAX_PREFIXES);
+    private boolean closed;
+
+    /** {@code opener} opens the lock service's watch, told to push this connection's {@code CHANGED}s. */
+    Watching(Supplier<LockWatch> opener) {
+        this.opener = opener;
+    }
+
+    /**
+     * The lock service's watch, opened now if this is the first; null once closed.
+     *
+     * @throws IllegalStateException if the lock service is closed
+     */
+    synchronized LockWatch watch() {
+        if (closed) {
+            return null;
+        }
+        if (watch == null) {
+            watch = opener.get();
+        }
+        return watch;
+    }
+
+    /**
+     * Counts {@code keys} (lock names, or one prefix) as watched, about to be asked of the lock
+     * service; returns those that were not watched yet, to pass to {@link #settled}, or null if
+     * that would pass the limit ({@link #MAX_NAMES}, {@link #MAX_PREFIXES}): then nothing changed.
+     */
+    synchronized List<String> reserve(Collection<String> keys, boolean prefix) {
+        Watched w = prefix ? prefixes : names;
+        List<String> added = new ArrayList<>();
+        for (String key : keys) {
+            if (!w.watched.contains(key) && !added.contains(key)) {
+                added.add(key);
+            }
+        }
+        if (w.watched.size() + added.size() > w.max) {
+            return null;
+        }
+        w.watched.addAll(added);
+        keys.forEach(key -> w.inFlight.merge(key, 1, Integer::sum));
+        return added;
+    }
+
+    /**
+     * The lock service answered the watch of {@code keys} {@linkplain #reserve reserved} with
+     * {@code added}: if it {@code failed}, the added ones are not watched. Whatever was unwatched
+     * meanwhile is unwatched in the lock service now.
+     */
+    void settled(Collection<String> keys, List<String> added, boolean prefix, boolean failed) {
+        LockWatch current;
+        List<String> idle;
+        synchronized (this) {
+            Watched w = prefix ? prefixes : names;
+            keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
+            if (failed) {
+                w.watched.removeAll(added);
+            }
+            idle = w.idle(keys);
+            current = watch;
+        }
+        unwatchInService(current, idle, prefix);
+    }
+
+    /** Stops watching {@code keys} (lock names, or one prefix); a prefix that matches a name, or a name a prefix matches, goes on. */
+    void unwatch(Collection<String> keys, boolean prefix) {
+        LockWatch current;
+        List<String> idle;
+        synchronized (this) {
+            Watched w = prefix ? prefixes : names;
+            w.watched.removeAll(keys);
+            idle = w.idle(keys);
+            current = watch;
+        }
+        unwatchInService(current, idle, prefix);
+    }
+
+    private static void unwatchInService(LockWatch current, List<String> idle, boolean prefix) {
+        if (current == null || idle.isEmpty()) {
+            return;
+        }
+        if (prefix) {
+            idle.forEach(current::unwatchPrefix);
+        } else {
+            current.unwatch(idle);
+        }
+    }
+
+    /**
+     * Whether a change of {@code lock} is wanted: it is watched by name or by a prefix. Takes no
+     * lock, so that a push waiting behind the reply to an {@code unwatch} can ask it again when its
+     * turn comes (under the outbound queue's lock).
+     */
+    boolean wants(String lock) {
+        if (names.watched.contains(lock)) {
+            return true;
+        }
+        for (String prefix : prefixes.watched) {
+            if (lock.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Stops every watch; later ones find no {@link #watch()}. Idempotent. */
+    void close() {
+        LockWatch toClose;
+        synchronized (this) {
+            closed = true;
+            toClose = watch;
+            watch = null;
+            names.watched.clear();
+            prefixes.watched.clear();
+        }
+        if (toClose != null) {
+            toClose.close();
+        }
+    }
+}
