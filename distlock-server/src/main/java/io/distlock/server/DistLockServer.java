@@ -180,8 +180,7 @@ public final class DistLockServer implements AutoCloseable {
 
     /**
      * The runnable server's authorizer: every session may lock, query and watch every name;
-     * taking a lock over ({@code steal}) only with {@code --allow-steal}. An operation this
-     * version does not know is refused, as {@link Authorizer.Operation} asks.
+     * taking a lock over ({@code steal}) only with {@code --allow-steal}.
      */
     static Authorizer authorizer(boolean allowSteal) {
         return new Authorizer() {
@@ -192,11 +191,9 @@ public final class DistLockServer implements AutoCloseable {
 
             @Override
             public boolean mayLock(Object principal, String lockName, Authorizer.Operation operation, LockMode mode) {
-                // by name: STEAL, QUERY and WATCH arrive with the endpoint's support for them (issue 14)
-                return switch (operation.name()) {
-                    case "LOCK", "MLOCK", "QUERY", "WATCH" -> true;
-                    case "STEAL" -> allowSteal;
-                    default -> false;
+                return switch (operation) {
+                    case LOCK, MLOCK, QUERY, WATCH -> true;
+                    case STEAL -> allowSteal;
                 };
             }
         };

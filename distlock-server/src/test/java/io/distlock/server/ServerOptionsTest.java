@@ -141,7 +141,7 @@ class ServerOptionsTest {
         for (boolean allowSteal : new boolean[] {false, true}) {
             io.distlock.websocket.Authorizer authorizer = DistLockServer.authorizer(allowSteal);
             for (io.distlock.websocket.Authorizer.Operation operation : io.distlock.websocket.Authorizer.Operation.values()) {
-                boolean expected = !operation.name().equals("STEAL") || allowSteal;
+                boolean expected = operation != io.distlock.websocket.Authorizer.Operation.STEAL || allowSteal;
                 assertThat(authorizer.mayLock(null, "doc-42", operation, io.distlock.core.LockMode.EXCLUSIVE))
                         .as("%s with allowSteal %s", operation, allowSteal).isEqualTo(expected);
             }
