@@ -30,10 +30,14 @@ const DESKTOP = { width: 1200, height: 800 };
 const rowSelector = (lock) => `[data-testid="doc"][data-lock="${lock}"]`;
 const row = (page, lock) => page.locator(rowSelector(lock));
 
-/** Waits until the board's row is in the given state ('free', 'mine', 'other', 'queued', 'lost'), with the given holder. */
-async function expectRow(page, lock, { state, holder } = {}) {
-  await page.locator(rowSelector(lock) + (state ? `[data-state="${state}"]` : '') + (holder ? `[data-holder="${holder}"]` : ''))
-    .waitFor({ timeout: UI_TIMEOUT_MS });
+/**
+ * Waits until the board's row is in the given state ('free', 'mine', 'other', 'queued', 'lost'),
+ * with the given holder and queue (names, comma-separated; null: nobody waits).
+ */
+async function expectRow(page, lock, { state, holder, queue } = {}) {
+  let selector = rowSelector(lock) + (state ? `[data-state="${state}"]` : '') + (holder ? `[data-holder="${holder}"]` : '');
+  if (queue !== undefined) selector += queue === null ? ':not([data-queue])' : `[data-queue="${queue}"]`;
+  await page.locator(selector).waitFor({ timeout: UI_TIMEOUT_MS });
   return row(page, lock);
 }
 
@@ -359,12 +363,10 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     const aliceToken = await heldToken(alice, lock);
     await expectRow(bob, lock, { state: 'other', holder: 'Alice' });
     await click(bob, lock, 'edit-button');
-    const waiting = await expectRow(bob, lock, { state: 'queued', holder: 'Alice' });
-    assert.equal(await waiting.getAttribute('data-queue'), 'Bob');
+    const waiting = await expectRow(bob, lock, { state: 'queued', holder: 'Alice', queue: 'Bob' });
     assert.match(await waiting.getByTestId('doc-queue').innerText(), /You are number 1 in line\.$/);
     assert.match(await expectLog(bob, 'queued', lock), /edited by Alice: QUEUED, number 1 in line/);
-    await expectRow(alice, lock, { state: 'mine', holder: 'Alice' });
-    assert.equal(await row(alice, lock).getAttribute('data-queue'), 'Bob', 'the holder sees who waits');
+    await expectRow(alice, lock, { state: 'mine', holder: 'Alice', queue: 'Bob' }); // the holder sees who waits
 
     await click(alice, lock, 'release-button');
     await expectRow(bob, lock, { state: 'mine', holder: 'Bob' });
@@ -392,7 +394,7 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
     await click(bob, lock, 'cancel-button');
     assert.match(await expectLog(bob, 'cancelled', lock), /Left the line for doc-12/);
     await expectRow(bob, lock, { state: 'other', holder: 'Alice' });
-    assert.equal(await row(alice, lock).getAttribute('data-queue'), null, 'the holder sees nobody waiting any more');
+    await expectRow(alice, lock, { state: 'mine', queue: null }); // the holder sees nobody waiting any more
 
     await click(alice, lock, 'release-button');
     await expectRow(alice, lock, { state: 'free' });
