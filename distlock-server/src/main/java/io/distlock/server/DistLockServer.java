@@ -19,7 +19,9 @@ import java.util.function.Supplier;
 
 import io.distlock.core.BackendUnavailableException;
 import io.distlock.core.LockConfig;
+import io.distlock.core.LockMode;
 import io.distlock.core.LockService;
+import io.distlock.websocket.Authorizer;
 import io.distlock.websocket.DistLockEndpoints;
 import io.distlock.websocket.EndpointOptions;
 
@@ -32,6 +34,7 @@ import org.redisson.config.Config;
  * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
  * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
  * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
+ * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}).
  *
  * <p>From the command line: {@code java -jar distlock-server.jar --help}. From Java (tests,
  * demos): {@link #start(ServerOptions)} returns the running server; {@link #close()} stops it.
@@ -140,6 +143,7 @@ public final class DistLockServer implements AutoCloseable {
                     .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
+                    .authorizer(authorizer(options.allowSteal()))
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
                     .pingInterval(options.pingInterval())
                     .maxConnections(options.maxConnections())
@@ -152,7 +156,9 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
-            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
+            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix())), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
+                    options.allowSteal()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             LOG.log(Level.INFO, server.startupLine());
@@ -170,6 +176,27 @@ public final class DistLockServer implements AutoCloseable {
             closeQuietly(embedded, e);
             throw e;
         }
+    }
+
+    /**
+     * The runnable server's authorizer: every session may lock, query and watch every name;
+     * taking a lock over ({@code steal}) only with {@code --allow-steal}.
+     */
+    static Authorizer authorizer(boolean allowSteal) {
+        return new Authorizer() {
+            @Override
+            public boolean mayLock(Object principal, String lockName) {
+                return true;
+            }
+
+            @Override
+            public boolean mayLock(Object principal, String lockName, Authorizer.Operation operation, LockMode mode) {
+                return switch (operation) {
+                    case LOCK, MLOCK, QUERY, WATCH -> true;
+                    case STEAL -> allowSteal;
+                };
+            }
+        };
     }
 
     /** The port listened on (the one the system chose when port 0 was asked for). */
