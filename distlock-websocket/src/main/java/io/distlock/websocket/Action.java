@@ -16,7 +16,16 @@ enum Action {
      * Take a session over after its connection dropped, or from another connection (version 2).
      * Known to a connection without a session too, which speaks version 1 until then.
      */
-    RESUME("resume", 0, 0, 2);
+    RESUME("resume", 0, 0, 2),
+    /** Who holds and queues for some locks (version 2); at most {@link #MAX_QUERIED} names, checked by the handler. */
+    QUERY("query", 1, Integer.MAX_VALUE, 2),
+    /** Watch locks by {@code params} or by {@code prefix}, one of the two (version 2; checked by {@link Frames}). */
+    WATCH("watch", 0, Integer.MAX_VALUE, 2),
+    /** Stop watching locks by {@code params} or by {@code prefix} (version 2). */
+    UNWATCH("unwatch", 0, Integer.MAX_VALUE, 2);
+
+    /** The most names one {@code query} may name (distinct). */
+    static final int MAX_QUERIED = 64;
 
     final String wire;
     final int minNames;

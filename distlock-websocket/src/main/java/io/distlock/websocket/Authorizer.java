@@ -3,24 +3,31 @@ package io.distlock.websocket;
 import io.distlock.core.LockMode;
 
 /**
- * Decides whether a connection may take a lock. Asked for every name of a {@code lock} or
- * {@code mlock} request before the lock service is called; a single {@code false} refuses
- * the whole request with {@code FAIL UNAUTHORIZED} and changes nothing. Not asked for
- * {@code unlock}/{@code munlock} or {@code cancel}: a session can only release what it holds
- * and leave queues it is in.
+ * Decides what a connection may do with a lock: take it, take it over, see it, watch it. Asked
+ * for every name of a {@code lock}, {@code mlock}, {@code query} or {@code watch} request
+ * before the lock service is called; a single {@code false} refuses the whole request with
+ * {@code FAIL UNAUTHORIZED} and changes nothing. Not asked for {@code unlock}/{@code munlock},
+ * {@code cancel} or {@code unwatch}: a session can only release what it holds, leave queues it
+ * is in and stop watching.
  *
  * <p>The endpoint calls {@link #mayLock(Object, String, Operation, LockMode)}, which by
- * default asks {@link #mayLock(Object, String)}: a lambda judges by principal and name alone,
- * and treats a shared lock like an exclusive one. To judge by operation or mode too, override
- * the four-argument method:
+ * default refuses {@link Operation#STEAL} and asks {@link #mayLock(Object, String)} for every
+ * other operation: a lambda judges by principal and name alone, treats a shared lock like an
+ * exclusive one and seeing or watching a lock like taking it, and never lets anyone take a lock
+ * over. To judge by operation or mode too, and to allow steals, override the four-argument
+ * method:
  *
  * <pre>{@code
- * Authorizer readersShare = new Authorizer() {
+ * Authorizer editors = new Authorizer() {
  *     public boolean mayLock(Object principal, String lock) {
  *         return isEditor(principal, lock);
  *     }
  *     public boolean mayLock(Object principal, String lock, Operation operation, LockMode mode) {
- *         return mode == LockMode.SHARED ? isViewer(principal, lock) : isEditor(principal, lock);
+ *         return switch (operation) {
+ *             case QUERY, WATCH -> isViewer(principal, lock);
+ *             case STEAL -> isAdmin(principal);
+ *             case LOCK, MLOCK -> mode == LockMode.SHARED ? isViewer(principal, lock) : isEditor(principal, lock);
+ *         };
  *     }
  * };
  * }</pre>
@@ -34,14 +41,28 @@ public interface Authorizer {
 
     /**
      * What a request asks for a lock, as {@link #mayLock(Object, String, Operation, LockMode)}
-     * is told. Later protocol versions add operations (taking a lock over, watching it): an
-     * authorizer that meets one it does not know should refuse it.
+     * is told. Later protocol versions may add operations: an authorizer that meets one it does
+     * not know should refuse it.
      */
     enum Operation {
-        /** A {@code lock} request, answered at once or queued. */
+        /** A {@code lock} request, answered at once or queued (with {@code ask} or not). */
         LOCK,
         /** One name of an {@code mlock} request (all of them or none are taken). */
-        MLOCK
+        MLOCK,
+        /**
+         * A {@code lock} with {@code steal}: take the lock now from whoever holds it (each holder
+         * loses it). Refused by the default {@link #mayLock(Object, String, Operation, LockMode)}:
+         * allowed only by an authorizer that says so.
+         */
+        STEAL,
+        /** One name of a {@code query}: see who holds the lock and who queues for it. The mode is {@code null}. */
+        QUERY,
+        /**
+         * One name of a {@code watch}, or its prefix, passed as the lock name: see every change
+         * of who holds and queues for the lock (or for each lock whose name starts with the
+         * prefix). The mode is {@code null}.
+         */
+        WATCH
     }
 
     /**
@@ -53,14 +74,18 @@ public interface Authorizer {
     boolean mayLock(Object principal, String lockName);
 
     /**
-     * Whether this connection may lock {@code lockName} by {@code operation} in {@code mode}:
-     * the question the endpoint asks. A version 1 session always asks {@link LockMode#EXCLUSIVE}.
-     * By default, {@link #mayLock(Object, String)}.
+     * Whether this connection may do {@code operation} to {@code lockName} (for a prefix
+     * {@code watch}, the prefix) in {@code mode}: the question the endpoint asks. A version 1
+     * session always asks {@link Operation#LOCK} or {@link Operation#MLOCK} in
+     * {@link LockMode#EXCLUSIVE}. By default, {@code false} for {@link Operation#STEAL} and
+     * {@link #mayLock(Object, String)} for the others.
      *
      * @param principal what the {@link Authenticator} returned for this connection, or
      *                  {@code null} with the default authenticator
+     * @param mode      the mode asked for; {@code null} for {@link Operation#QUERY} and
+     *                  {@link Operation#WATCH}, which take nothing
      */
     default boolean mayLock(Object principal, String lockName, Operation operation, LockMode mode) {
-        return mayLock(principal, lockName);
+        return operation != Operation.STEAL && mayLock(principal, lockName);
     }
 }

@@ -194,6 +194,7 @@ final class Connection {
         }
         out.close();
         node.connections.remove(this);
+        requests.ended();
         if (toClose == null) {
             done.complete(null);
         } else {

@@ -25,13 +25,13 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.websocket.requests}</td><td>timer, tags {@code action}, {@code status}</td>
  *       <td>requests answered, and the time from a request's frame arriving to its reply being
  *       queued for sending. {@code action}: {@code connect}, {@code close}, {@code lock},
- *       {@code unlock}, {@code mlock}, {@code munlock}, {@code cancel}, {@code ping}, {@code resume} (version 2),
+ *       {@code unlock}, {@code mlock}, {@code munlock}, {@code cancel}, {@code ping}, {@code resume}, {@code query}, {@code watch}, {@code unwatch} (version 2),
  *       {@code unknown} (an action the session's protocol version does not have) or
  *       {@code invalid} (no readable action); {@code status}: {@code OK}, {@code LOCKED},
  *       {@code WAIT}, {@code QUEUED} (version 2) or {@code FAIL}</td></tr>
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
  *       <td>pushes queued for connections: {@code RETRY}, {@code LOST}, and version 2's
- *       {@code GRANTED} and {@code CANCELLED}</td></tr>
+ *       {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and {@code CHANGED}</td></tr>
  *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
  *   <tr><td>{@code distlock.websocket.handshakes.refused}</td><td>counter, tag {@code reason}</td>
  *       <td>handshakes refused: {@code origin} and {@code authentication} (HTTP 403),
@@ -45,7 +45,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  */
 public final class EndpointMetrics implements MeterBinder {
 
-    private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "cancel", "ping", "resume", "unknown", "invalid"};
+    private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "cancel", "ping", "resume", "query", "watch", "unwatch", "unknown", "invalid"};
     /** The statuses a reply can have, in the order of {@link Status}. */
     private static final Status[] STATUSES = Arrays.stream(Status.values()).filter(s -> !s.isPush()).toArray(Status[]::new);
     private static final String[] REFUSALS = {"origin", "authentication", "capacity", "address"};

@@ -12,10 +12,14 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 
 import io.distlock.core.LockMode;
 import io.distlock.core.LockOptions;
+import io.distlock.core.LockState;
 
 /** Reads request frames and writes reply frames: the JSON side of the protocol, nothing else. */
 final class Frames {
@@ -25,8 +29,6 @@ final class Frames {
     static final int MAX_VERSION = 2;
     /** The lock options of version 2, refused on a version 1 session. */
     static final List<String> LOCK_OPTIONS = List.of("mode", "wait", "timeout", "steal", "ask");
-    /** Lock options of version 2 that this server does not build yet. */
-    static final List<String> UNSUPPORTED_LOCK_OPTIONS = List.of("steal", "ask");
     /** Connect options of version 2, refused on a version 1 connect. */
     static final List<String> CONNECT_OPTIONS = List.of("grace", "info");
     /** The largest {@code info}, serialized. */
@@ -137,6 +139,7 @@ final class Frames {
         int asked = 1;
         LockOptions options = LockOptions.DEFAULT;
         Request.Session session = Request.Session.NONE;
+        String prefix = null;
         switch (action) {
             case CONNECT -> {
                 asked = version(root, id, wire);
@@ -144,9 +147,26 @@ final class Frames {
             }
             case LOCK, MLOCK -> options = lockOptions(root, action, version, id, wire);
             case RESUME -> session = resumeFields(root, id, wire);
+            case WATCH, UNWATCH -> prefix = prefix(root, names, id, wire);
             default -> { }
         }
-        return new Request(action, List.copyOf(names), id, asked, options, session);
+        return new Request(action, List.copyOf(names), id, asked, options, session, prefix);
+    }
+
+    /**
+     * The {@code prefix} of a {@code watch} or {@code unwatch}, or null when it names locks
+     * instead: exactly one of the two. Whether the prefix is acceptable (not empty) is the
+     * handler's to judge, as for names.
+     */
+    private static String prefix(JsonNode root, List<String> names, JsonNode id, String wire) throws BadRequest {
+        JsonNode prefix = present(root.get("prefix"));
+        if (prefix != null && !prefix.isTextual()) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'prefix' must be a string", id, wire);
+        }
+        if ((prefix == null) == names.isEmpty()) {
+            throw new BadRequest(FailCode.BAD_REQUEST, wire + " needs lock names in 'params' or a 'prefix', not both", id, wire);
+        }
+        return prefix == null ? null : prefix.textValue();
     }
 
     /** {@code grace} and {@code info} of a version 2 connect; refused on version 1, never ignored. */
@@ -208,9 +228,10 @@ final class Frames {
     }
 
     /**
-     * The lock options of a {@code lock} or {@code mlock}: {@code mode}, {@code wait} and
-     * {@code timeout} on a version 2 session; none at all on a version 1 session, which refuses
-     * them rather than ignore them (a client that asks to queue must not believe it queues).
+     * The lock options of a {@code lock} or {@code mlock}: {@code mode}, {@code wait},
+     * {@code timeout}, {@code steal} and {@code ask} on a version 2 session (only {@code mode} on
+     * {@code mlock}); none at all on a version 1 session, which refuses them rather than ignore
+     * them (a client that asks to queue must not believe it queues).
      */
     private static LockOptions lockOptions(JsonNode root, Action action, int version, JsonNode id, String wire) throws BadRequest {
         if (version < 2) {
@@ -221,11 +242,6 @@ final class Frames {
                 }
             }
             return LockOptions.DEFAULT;
-        }
-        for (String field : UNSUPPORTED_LOCK_OPTIONS) {
-            if (present(root.get(field)) != null) {
-                throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' is not supported by this server yet", id, wire);
-            }
         }
         LockMode mode = LockMode.EXCLUSIVE;
         JsonNode modeNode = present(root.get("mode"));
@@ -243,23 +259,43 @@ final class Frames {
                 throw new BadRequest(FailCode.BAD_REQUEST, "'" + (wait != null ? "wait" : "timeout")
                         + "' is not allowed on mlock: an mlock is answered at once and never queues", id, wire);
             }
+            for (String field : List.of("steal", "ask")) {
+                if (present(root.get(field)) != null) {
+                    throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' is not allowed on mlock: only on lock", id, wire);
+                }
+            }
             return LockOptions.DEFAULT.mode(mode);
         }
-        if (wait != null && !wait.isBoolean()) {
-            throw new BadRequest(FailCode.BAD_REQUEST, "'wait' must be true or false", id, wire);
+        boolean queued = flag(root, "wait", id, wire);
+        boolean steal = flag(root, "steal", id, wire);
+        boolean ask = flag(root, "ask", id, wire);
+        if (steal && queued) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'steal' cannot be combined with \"wait\": true: a steal takes the lock now", id, wire);
         }
-        boolean queued = wait != null && wait.booleanValue();
-        if (timeout == null) {
-            return new LockOptions(mode, queued, null);
+        if (ask && !queued) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'ask' needs \"wait\": true: only a queued request asks the holders", id, wire);
         }
-        long max = LockOptions.MAX_TIMEOUT.toMillis();
-        if (!timeout.isIntegralNumber() || !timeout.canConvertToLong() || timeout.longValue() < 1 || timeout.longValue() > max) {
-            throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' must be an integer number of milliseconds from 1 to " + max, id, wire);
+        Duration queueTimeout = null;
+        if (timeout != null) {
+            long max = LockOptions.MAX_TIMEOUT.toMillis();
+            if (!timeout.isIntegralNumber() || !timeout.canConvertToLong() || timeout.longValue() < 1 || timeout.longValue() > max) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' must be an integer number of milliseconds from 1 to " + max, id, wire);
+            }
+            if (!queued) {
+                throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' needs \"wait\": true: only a queued request can time out", id, wire);
+            }
+            queueTimeout = Duration.ofMillis(timeout.longValue());
         }
-        if (!queued) {
-            throw new BadRequest(FailCode.BAD_REQUEST, "'timeout' needs \"wait\": true: only a queued request can time out", id, wire);
+        return new LockOptions(mode, queued, queueTimeout, steal, ask);
+    }
+
+    /** A boolean lock option: false when not sent. */
+    private static boolean flag(JsonNode root, String field, JsonNode id, String wire) throws BadRequest {
+        JsonNode value = present(root.get(field));
+        if (value != null && !value.isBoolean()) {
+            throw new BadRequest(FailCode.BAD_REQUEST, "'" + field + "' must be true or false", id, wire);
         }
-        return new LockOptions(mode, true, Duration.ofMillis(timeout.longValue()));
+        return value != null && value.booleanValue();
     }
 
     /** A new reply with the fields every reply has: {@code status}, {@code message}, {@code time}. */
@@ -279,6 +315,46 @@ final class Frames {
     /** A push's common fields, to which version 2's pushes add theirs: the lock is both the message and the {@code lock} field. */
     static ObjectNode pushFrame(Status status, String lock) {
         return reply(status, lock).put("lock", lock);
+    }
+
+    /**
+     * One lock's state as version 2 sends it: {@code {"holders": [...], "queue": [...]}}, each
+     * entry {@code name}, {@code info}, {@code mode}, {@code since}; with {@code hide} (hidden
+     * holders) only {@code mode} and {@code since}.
+     */
+    static ObjectNode state(LockState state, boolean hide) {
+        ObjectNode node = JSON.createObjectNode();
+        entries(node.putArray("holders"), state.holders(), hide);
+        entries(node.putArray("queue"), state.queue(), hide);
+        return node;
+    }
+
+    private static void entries(ArrayNode array, List<LockState.Entry> entries, boolean hide) {
+        for (LockState.Entry e : entries) {
+            ObjectNode entry = array.addObject();
+            if (!hide) {
+                entry.put("name", e.name());
+                entry.set("info", info(e.info()));
+            }
+            entry.put("mode", e.mode().wire());
+            entry.put("since", e.since());
+        }
+    }
+
+    /**
+     * A session's {@code info} as the JSON object it was sent as (kept serialized by the core);
+     * JSON null when it gave none. Text that is not JSON (a session opened through the core
+     * directly) is sent as a string.
+     */
+    static JsonNode info(String info) {
+        if (info == null) {
+            return NullNode.getInstance();
+        }
+        try {
+            return JSON.readTree(info);
+        } catch (JsonProcessingException e) {
+            return TextNode.valueOf(info);
+        }
     }
 
     static String write(ObjectNode reply) {

@@ -37,6 +37,11 @@ final class Replies {
                 ArrayNode locks = reply.putArray("locks");
                 r.names().forEach(locks::add);
             }
+            case WATCH, UNWATCH -> {
+                if (r.prefix() != null) {
+                    reply.put("prefix", r.prefix());
+                }
+            }
             default -> { }
         }
         return reply;
@@ -83,6 +88,9 @@ final class Replies {
             LOG.log(Level.DEBUG, "Lock backend unavailable: {0}", cause.getMessage());
             // A lock that failed took nothing; an unlock that failed gave the lock up, and LOST follows.
             return fail(r, FailCode.BACKEND_UNAVAILABLE, "the lock backend is unavailable");
+        }
+        if (cause instanceof IllegalArgumentException && r != null && (r.action() == Action.QUERY || r.action() == Action.WATCH)) {
+            return fail(r, FailCode.BAD_NAME, cause.getMessage()); // the lock service's answer to a name it does not accept
         }
         return internal(r, cause);
     }

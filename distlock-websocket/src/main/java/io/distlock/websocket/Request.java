@@ -18,8 +18,11 @@ import io.distlock.core.LockOptions;
  * @param options how a {@code lock} or {@code mlock} of a version 2 session asks (mode, queue,
  *                timeout); {@link LockOptions#DEFAULT} for every other request, and for every
  *                request of a version 1 session
+ * @param session what a {@code connect} or {@code resume} asks for its session
+ * @param prefix  the {@code prefix} of a {@code watch} or {@code unwatch} (then {@code names} is
+ *                empty); null otherwise
  */
-record Request(Action action, List<String> names, JsonNode id, int version, LockOptions options, Session session) {
+record Request(Action action, List<String> names, JsonNode id, int version, LockOptions options, Session session, String prefix) {
 
     /**
      * What a version 2 {@code connect} asks for its session ({@code grace}, {@code info}), or what a
@@ -40,7 +43,7 @@ record Request(Action action, List<String> names, JsonNode id, int version, Lock
     }
 
     Request(Action action, List<String> names, JsonNode id, int version, LockOptions options) {
-        this(action, names, id, version, options, Session.NONE);
+        this(action, names, id, version, options, Session.NONE, null);
     }
 
     /** A request without version 2 fields. */

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -19,6 +20,8 @@ import io.distlock.core.LockMode;
 import io.distlock.core.LockOptions;
 import io.distlock.core.LockResult;
 import io.distlock.core.LockSession;
+import io.distlock.core.LockState;
+import io.distlock.core.LockWatch;
 import io.distlock.core.LossCause;
 import io.distlock.core.MultiLockResult;
 import io.distlock.core.Refused;
@@ -43,6 +46,8 @@ import io.distlock.core.UnlockResult;
 final class RequestHandler {
 
     private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
+    /** An {@code ask} for one lock at most this often per session and connection. */
+    static final Duration ASK_INTERVAL = Duration.ofSeconds(10);
 
     private final Node node;
     private final Connection connection;
@@ -77,6 +82,9 @@ final class RequestHandler {
                             result -> unlocked(r, result, "Unlocked " + String.join(", ", r.names())));
                     case CANCEL -> cancel(s, r, slot);
                     case PING -> slot.answer(Replies.to(r, Status.OK, "pong"));
+                    case QUERY -> query(r, slot);
+                    case WATCH -> watch(s, r, slot);
+                    case UNWATCH -> unwatch(s, r, slot);
                     default -> throw new IllegalStateException("unhandled action " + r.action());
                 }
             }
@@ -172,6 +180,7 @@ final class RequestHandler {
 
     private void closeSession(Request r, ReplySlot slot) {
         LockSession s = connection.detach(); // at once: a pipelined connect after close must find no session
+        ended();
         if (s == null) {
             slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "not connected: there is no session to close"));
             return;
@@ -182,14 +191,28 @@ final class RequestHandler {
         Connection.closeQuietly(s).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
     }
 
+    /** The session left this connection (closed, detached, resumed elsewhere): its watches end. */
+    void ended() {
+        Pushes p = pushes;
+        if (p != null) {
+            p.watching.close();
+        }
+    }
+
     private void lock(LockSession s, Request r, ReplySlot slot) {
         LockOptions options = r.options();
-        if (!authorized(r.names(), Authorizer.Operation.LOCK, options.mode())) {
-            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to lock '" + Frames.abbreviate(r.name()) + "'"));
+        if (!authorized(r.names(), options.steal() ? Authorizer.Operation.STEAL : Authorizer.Operation.LOCK, options.mode())) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED,
+                    "not allowed to " + (options.steal() ? "take over" : "lock") + " '" + Frames.abbreviate(r.name()) + "'"));
+            return;
+        }
+        Pushes p = pushes(s);
+        if (options.ask() && p != null && !p.asks.tryAsk(r.name(), node.nanos())) {
+            slot.answer(Replies.fail(r, FailCode.RATE_LIMITED, "already asked for '" + Frames.abbreviate(r.name()) + "' less than "
+                    + ASK_INTERVAL.toSeconds() + " s ago; ask again later"));
             return;
         }
         CompletionStage<LockResult> stage;
-        Pushes p = pushes(s);
         if (options.queued() && p != null) {
             // Noted before asking, so that a GRANTED can never come before its request's id is known.
             QueuingRequests.Ticket ticket = p.queuing.asking(r.name(), r.id());
@@ -210,6 +233,112 @@ final class RequestHandler {
             }
             return Replies.refused(r, (Refused) result);
         });
+    }
+
+    /** Who holds and queues for each lock, read from Redis now. */
+    private void query(Request r, ReplySlot slot) {
+        List<String> names = List.copyOf(new LinkedHashSet<>(r.names()));
+        int max = Math.min(Action.MAX_QUERIED, node.service.config().maxLocksPerRequest());
+        if (names.size() > max) {
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + max + " locks in one query"));
+            return;
+        }
+        if (!authorized(names, Authorizer.Operation.QUERY, null)) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to see every one of these locks"));
+            return;
+        }
+        answer(r, slot, node.service.query(names), states -> withState(Replies.to(r, Status.OK, String.join(", ", names)), names, states));
+    }
+
+    /**
+     * Watches locks by name (answered with their state) or by prefix (answered without), within
+     * the connection's limits; every change after the answer is pushed as {@code CHANGED}.
+     */
+    private void watch(LockSession s, Request r, ReplySlot slot) {
+        String prefix = r.prefix();
+        List<String> names = prefix == null ? List.copyOf(new LinkedHashSet<>(r.names())) : List.of(prefix);
+        if (!authorized(names, Authorizer.Operation.WATCH, null)) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to watch every one of these locks"));
+            return;
+        }
+        if (prefix != null && badPrefix(r, slot)) {
+            return;
+        }
+        Pushes p = pushes(s);
+        Watching watching = p == null ? null : p.watching;
+        LockWatch watch;
+        try {
+            watch = watching == null ? null : watching.watch();
+        } catch (IllegalStateException e) {
+            slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
+            return;
+        }
+        if (watch == null) {
+            slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "the session left this connection"));
+            return;
+        }
+        if (prefix != null) {
+            List<String> added = watching.reservePrefix(prefix);
+            if (added == null) {
+                slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"));
+                return;
+            }
+            CompletionStage<Void> stage = watch.watchPrefix(prefix);
+            stage.whenComplete((v, e) -> {
+                if (e != null) {
+                    watching.releasePrefixes(added);
+                }
+            });
+            answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
+            return;
+        }
+        List<String> added = watching.reserve(names);
+        if (added == null) {
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_NAMES + " locks watched per connection"));
+            return;
+        }
+        CompletionStage<Map<String, LockState>> stage = watch.watch(names);
+        stage.whenComplete((states, e) -> {
+            if (e != null) {
+                watching.release(added); // nothing of a failed watch is watched
+            }
+        });
+        answer(r, slot, stage, states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states));
+    }
+
+    private void unwatch(LockSession s, Request r, ReplySlot slot) {
+        String prefix = r.prefix();
+        if (prefix != null && badPrefix(r, slot)) {
+            return;
+        }
+        Pushes p = pushes(s);
+        if (p != null) {
+            if (prefix != null) {
+                p.watching.unwatchPrefix(prefix);
+            } else {
+                p.watching.unwatch(r.names());
+            }
+        }
+        slot.answer(Replies.to(r, Status.OK, "Unwatched " + (prefix != null ? prefix + "*" : String.join(", ", r.names()))));
+    }
+
+    /** Answers {@code BAD_NAME} and returns true if the request's prefix is empty or longer than a lock name may be. */
+    private boolean badPrefix(Request r, ReplySlot slot) {
+        int max = node.service.config().maxLockNameLength();
+        if (r.prefix().isEmpty() || r.prefix().length() > max) {
+            slot.answer(Replies.fail(r, FailCode.BAD_NAME, "a prefix must be 1 to " + max + " characters long"));
+            return true;
+        }
+        return false;
+    }
+
+    /** Adds {@code state}: each of {@code names} (request order) to its holders and queue. */
+    private ObjectNode withState(ObjectNode reply, List<String> names, Map<String, LockState> states) {
+        ObjectNode state = reply.putObject("state");
+        for (String lock : names) {
+            state.set(lock, Frames.state(states.getOrDefault(lock, LockState.FREE), node.options.hideHolder()));
+        }
+        return reply;
     }
 
     private ObjectNode withHolder(ObjectNode reply, String holder) {
@@ -324,6 +453,9 @@ final class RequestHandler {
         volatile LockSession owner;
         private final int version;
         final QueuingRequests queuing = new QueuingRequests();
+        final AskLimiter asks = new AskLimiter(ASK_INTERVAL.toNanos());
+        /** What this session watches on this connection; each change is pushed as {@code CHANGED}. */
+        final Watching watching = new Watching(() -> node.service.watch(this::changed));
         /**
          * Pushes that came before the resume's answer was handled, in order; null once they may go.
          * The core hands a resumed session's missed pushes over as soon as the resume completes,
@@ -397,7 +529,41 @@ final class RequestHandler {
         }
 
         @Override
+        public void stolen(String lock, String by) {
+            if (version < 2) {
+                lost(lock, LossCause.STOLEN); // a version 1 session hears a plain LOST
+                return;
+            }
+            ObjectNode frame = Frames.pushFrame(Status.LOST, lock).put("reason", LossCause.STOLEN.reason());
+            if (!node.options.hideHolder()) {
+                frame.put("by", by);
+            }
+            send(() -> connection.push(owner, Status.LOST, frame));
+        }
+
+        @Override
+        public void asked(String lock, String by, String info) {
+            if (version < 2) {
+                return; // no new push for a version 1 session
+            }
+            ObjectNode frame = Frames.pushFrame(Status.ASKED, lock);
+            if (!node.options.hideHolder()) {
+                frame.put("by", by);
+                frame.set("info", Frames.info(info));
+            }
+            send(() -> connection.push(owner, Status.ASKED, frame));
+        }
+
+        /** A watched lock changed: pushed behind every reply reserved so far, the watch's own answer included. */
+        private void changed(String lock, LockState state) {
+            ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
+            frame.set("state", Frames.state(state, node.options.hideHolder()));
+            connection.push(owner, Status.CHANGED, frame);
+        }
+
+        @Override
         public void resumedElsewhere() {
+            watching.close();
             send(() -> connection.resumedElsewhere(owner));
         }
 

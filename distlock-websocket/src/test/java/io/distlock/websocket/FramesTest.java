@@ -242,14 +242,62 @@ class FramesTest {
     }
 
     @Test
-    void stealAndAskAreNotSupportedYet() {
-        for (String option : List.of("\"steal\":true", "\"steal\":false", "\"ask\":true", "\"ask\":false", "\"steal\":\"x\"")) {
+    void stealAndAskAreReadAsBooleansOnLockOnly() throws BadRequest {
+        String lock = "{\"action\":\"lock\",\"param\":\"a\",\"id\":1,";
+        assertThat(options(lock + "\"steal\":true}")).isEqualTo(LockOptions.DEFAULT.stealing());
+        assertThat(options(lock + "\"steal\":true,\"mode\":\"shared\"}")).isEqualTo(LockOptions.shared().stealing());
+        assertThat(options(lock + "\"steal\":false,\"wait\":true}")).isEqualTo(LockOptions.DEFAULT.queue());
+        assertThat(options(lock + "\"ask\":true,\"wait\":true,\"timeout\":5}"))
+                .isEqualTo(LockOptions.DEFAULT.timeout(Duration.ofMillis(5)).asking());
+        assertThat(options(lock + "\"ask\":false}")).isEqualTo(LockOptions.DEFAULT);
+        for (String value : List.of("\"true\"", "1", "[]", "{}")) {
+            badRequest(lock + "\"steal\":" + value + "}", 2, "steal");
+            badRequest(lock + "\"wait\":true,\"ask\":" + value + "}", 2, "ask");
+        }
+        // A steal takes the lock now: never with wait; an ask is made by a request that queues.
+        badRequest(lock + "\"steal\":true,\"wait\":true}", 2, "steal");
+        badRequest(lock + "\"ask\":true}", 2, "ask");
+        badRequest(lock + "\"ask\":true,\"wait\":false}", 2, "ask");
+        // Single-lock only: refused on mlock whatever their value.
+        for (String option : List.of("\"steal\":true", "\"steal\":false", "\"ask\":true", "\"ask\":false")) {
             String field = option.substring(1, option.indexOf('"', 1));
-            for (String frame : List.of("{\"action\":\"lock\",\"param\":\"a\",\"id\":1,\"wait\":true," + option + "}",
-                    "{\"action\":\"mlock\",\"params\":[\"a\"],\"id\":1," + option + "}")) {
-                badRequest(frame, 2, field);
-                assertThat(refused(frame, 2).getMessage()).contains("not supported by this server yet");
-            }
+            badRequest("{\"action\":\"mlock\",\"params\":[\"a\"],\"id\":1," + option + "}", 2, field);
+        }
+    }
+
+    @Test
+    void queryWatchAndUnwatchAreVersion2s() throws BadRequest {
+        for (String action : List.of("query", "watch", "unwatch")) {
+            BadRequest unknown = refused("{\"action\":\"" + action + "\",\"params\":[\"a\"],\"id\":1}", 1);
+            assertThat(unknown.code).isEqualTo(FailCode.UNKNOWN_ACTION);
+            assertThat(unknown.action).isEqualTo(action);
+        }
+        Request query = Frames.parse("{\"action\":\"query\",\"params\":[\"a\",\"b\"]}", 2);
+        assertThat(query.action()).isEqualTo(Action.QUERY);
+        assertThat(query.names()).containsExactly("a", "b");
+        assertThat(query.prefix()).isNull();
+        assertThat(refused("{\"action\":\"query\",\"params\":[]}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
+        // A long list is read: how many a query may name is the handler's to answer (TOO_MANY_LOCKS).
+        assertThat(Frames.parse("{\"action\":\"query\",\"params\":[" + "\"a\",".repeat(99) + "\"a\"]}", 2).names()).hasSize(100);
+    }
+
+    @Test
+    void watchAndUnwatchTakeNamesOrAPrefixNotBoth() throws BadRequest {
+        for (String action : List.of("watch", "unwatch")) {
+            String head = "{\"action\":\"" + action + "\",\"id\":1,";
+            Request byName = Frames.parse(head + "\"params\":[\"a\",\"b\"]}", 2);
+            assertThat(byName.names()).containsExactly("a", "b");
+            assertThat(byName.prefix()).isNull();
+            Request byPrefix = Frames.parse(head + "\"prefix\":\"doc-\"}", 2);
+            assertThat(byPrefix.names()).isEmpty();
+            assertThat(byPrefix.prefix()).isEqualTo("doc-");
+            // An empty prefix is read: it is the handler's BAD_NAME.
+            assertThat(Frames.parse(head + "\"prefix\":\"\"}", 2).prefix()).isEmpty();
+            badRequest(head + "\"param\":\"a\",\"prefix\":\"doc-\"}", 2, "prefix");
+            badRequest(head + "\"params\":[]}", 2, "prefix");
+            badRequest("{\"action\":\"" + action + "\",\"id\":1}", 2, "prefix");
+            badRequest(head + "\"prefix\":7}", 2, "prefix");
+            assertThat(Frames.parse(head + "\"param\":\"a\",\"prefix\":null}", 2).names()).containsExactly("a");
         }
     }
 

@@ -10,11 +10,11 @@ import org.junit.jupiter.api.Test;
 class StatusTest {
 
     @Test
-    void theWireWordsAreTheProtocolsAndOnlyRetryLostGrantedAndCancelledArePushes() {
+    void theWireWordsAreTheProtocolsAndOnlyRetryLostGrantedCancelledAskedAndChangedArePushes() {
         assertThat(Arrays.stream(Status.values()).map(Enum::name))
-                .containsExactly("OK", "LOCKED", "WAIT", "QUEUED", "RETRY", "LOST", "GRANTED", "CANCELLED", "FAIL");
+                .containsExactly("OK", "LOCKED", "WAIT", "QUEUED", "RETRY", "LOST", "GRANTED", "CANCELLED", "ASKED", "CHANGED", "FAIL");
         assertThat(Arrays.stream(Status.values()).filter(Status::isPush))
-                .containsExactly(Status.RETRY, Status.LOST, Status.GRANTED, Status.CANCELLED);
+                .containsExactly(Status.RETRY, Status.LOST, Status.GRANTED, Status.CANCELLED, Status.ASKED, Status.CHANGED);
         assertThat(Frames.push(Status.LOST, "doc")).contains("\"status\":\"LOST\"", "\"lock\":\"doc\"");
     }
 
