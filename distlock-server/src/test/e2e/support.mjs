@@ -181,20 +181,20 @@ export async function until(condition, { timeoutMs = UI_TIMEOUT_MS, message = 'c
  * What every e2e file runs against: node 1 with its embedded Redis, node 2 on that Redis, and
  * Chromium, launched meanwhile. Each node goes into `nodes` as soon as it exists, so that
  * `stopBrowserAndNodes` stops it even if a start failed. A browser that does not start fails
- * the run: the tests are never skipped silently. Returns `[node1, node2]`.
+ * the run: the tests are never skipped silently. `args` go to both nodes. Returns `[node1, node2]`.
  */
-export async function startBrowserAndNodes(browserState, nodes) {
+export async function startBrowserAndNodes(browserState, nodes, args = []) {
   mkdirSync(OUT, { recursive: true });
   assert.ok(existsSync(JAR), `no server jar at ${JAR}: run "mvn package" in distlock-server first`);
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM to its path)`);
-  const node1 = new ServerNode('node 1', []);
+  const node1 = new ServerNode('node 1', args);
   nodes.push(node1);
   const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
   browserState.launching = launching;
   launching.catch(() => {}); // awaited below
   await node1.started();
   assert.match(node1.redisUrl ?? '', /^redis:\/\/127\.0\.0\.1:\d+$/, `node 1 started no embedded Redis:\n${node1.output}`);
-  const node2 = new ServerNode('node 2', ['--redis', node1.redisUrl]);
+  const node2 = new ServerNode('node 2', [...args, '--redis', node1.redisUrl]);
   nodes.push(node2);
   await node2.started();
   browserState.browser = await launching;

@@ -32,6 +32,7 @@ import org.redisson.config.Config;
  * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
  * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
  * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
+ * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}).
  *
  * <p>From the command line: {@code java -jar distlock-server.jar --help}. From Java (tests,
  * demos): {@link #start(ServerOptions)} returns the running server; {@link #close()} stops it.
@@ -152,7 +153,9 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
-            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis()), "/");
+            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix())), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
+                    options.allowSteal()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             LOG.log(Level.INFO, server.startupLine());

@@ -36,10 +36,12 @@ final class IndexPage extends HttpHandler {
     private final String listenHost;
     private final long leaseMillis;
     private final boolean clientBundled;
+    private final boolean allowSteal;
     /** The port listened on, read when a request comes (the system may have chosen it). */
     private final IntSupplier port;
 
-    IndexPage(String nodeId, String version, String listenHost, IntSupplier port, String path, long leaseMillis) {
+    IndexPage(String nodeId, String version, String listenHost, IntSupplier port, String path, long leaseMillis,
+              boolean allowSteal) {
         this.template = readTemplate();
         this.nodeId = nodeId;
         this.version = version;
@@ -47,6 +49,7 @@ final class IndexPage extends HttpHandler {
         this.port = port;
         this.path = path;
         this.leaseMillis = leaseMillis;
+        this.allowSteal = allowSteal;
         this.clientBundled = IndexPage.class.getResource(WebServer.CLIENT_RESOURCES + "distlock.js") != null;
     }
 
@@ -82,6 +85,7 @@ final class IndexPage extends HttpHandler {
                 "listen", ServerOptions.hostForUrl(listenHost) + ":" + port.getAsInt(),
                 "wsUrl", wsUrl,
                 "path", path,
+                "allowSteal", Boolean.toString(allowSteal),
                 "lease", leaseMillis % 1000 == 0 ? leaseMillis / 1000 + " s" : leaseMillis + " ms",
                 "client", clientBundled
                         ? "The JavaScript client is served at <a href=\"/distlock/distlock.js\"><code>/distlock/distlock.js</code></a>."

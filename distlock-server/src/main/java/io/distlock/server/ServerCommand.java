@@ -70,6 +70,11 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--hide-holder", description = "Leave the holder's name out of WAIT replies.")
     private boolean hideHolder;
 
+    @Option(names = "--allow-steal",
+            description = "Let a session take a lock over from its holders (the lock option steal; the holders are told "
+                + "LOST, reason stolen). Off by default: steal is refused with UNAUTHORIZED. The demo page shows Take over only then.")
+    private boolean allowSteal;
+
     @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "distlock",
             description = "Prefix of every Redis key and channel, to share one Redis between applications (default: ${DEFAULT-VALUE}).")
     private String keyPrefix;
@@ -211,6 +216,7 @@ final class ServerCommand implements Callable<Integer> {
                     .lease(Duration.ofMillis(leaseMillis))
                     .allowedOrigins(allowedOrigins)
                     .hideHolder(hideHolder)
+                    .allowSteal(allowSteal)
                     .dataLossQuarantine(!noDataLossQuarantine)
                     .keyPrefix(keyPrefix)
                     .rateLimit(rateLimit)

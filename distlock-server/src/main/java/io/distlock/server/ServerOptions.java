@@ -37,6 +37,7 @@ public final class ServerOptions {
     private final Duration lease;
     private final List<String> allowedOrigins;
     private final boolean hideHolder;
+    private final boolean allowSteal;
     private final boolean dataLossQuarantine;
     private final String keyPrefix;
     private final int rateLimit;
@@ -58,6 +59,7 @@ public final class ServerOptions {
         lease = b.lease;
         allowedOrigins = List.copyOf(b.allowedOrigins);
         hideHolder = b.hideHolder;
+        allowSteal = b.allowSteal;
         dataLossQuarantine = b.dataLossQuarantine;
         keyPrefix = b.keyPrefix;
         rateLimit = b.rateLimit;
@@ -130,6 +132,15 @@ public final class ServerOptions {
     /** Whether {@code WAIT} replies leave out the holder's name. */
     public boolean hideHolder() {
         return hideHolder;
+    }
+
+    /**
+     * Whether a session may take a lock over from its holders ({@code steal}; the holders are
+     * told {@code LOST} with reason {@code stolen}). Default false: the endpoint's authorizer
+     * refuses {@code steal} with {@code UNAUTHORIZED}.
+     */
+    public boolean allowSteal() {
+        return allowSteal;
     }
 
     /**
@@ -223,6 +234,7 @@ public final class ServerOptions {
         b.lease = lease;
         b.allowedOrigins = new ArrayList<>(allowedOrigins);
         b.hideHolder = hideHolder;
+        b.allowSteal = allowSteal;
         b.dataLossQuarantine = dataLossQuarantine;
         b.keyPrefix = keyPrefix;
         b.rateLimit = rateLimit;
@@ -240,7 +252,7 @@ public final class ServerOptions {
     public String toString() {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
-                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
                 + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
                 + ", httpTimeout=" + httpTimeout + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
@@ -262,6 +274,7 @@ public final class ServerOptions {
         private Duration lease = Duration.ofSeconds(10);
         private List<String> allowedOrigins = new ArrayList<>();
         private boolean hideHolder;
+        private boolean allowSteal;
         private boolean dataLossQuarantine = true;
         private String keyPrefix = "distlock";
         private int rateLimit = 200;
@@ -345,6 +358,11 @@ public final class ServerOptions {
 
         public Builder hideHolder(boolean hide) {
             this.hideHolder = hide;
+            return this;
+        }
+
+        public Builder allowSteal(boolean allow) {
+            this.allowSteal = allow;
             return this;
         }
 

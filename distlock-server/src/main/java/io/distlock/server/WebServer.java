@@ -178,9 +178,12 @@ final class WebServer implements AutoCloseable {
         }
     }
 
-    /** Serves {@code handler} at {@code path} too (the page, {@code /metrics} and {@code /health}). */
-    void addHttpHandler(HttpHandler handler, String path) {
-        http.getServerConfiguration().addHttpHandler(handler, path);
+    /**
+     * Serves {@code handler} at {@code paths} too (the page, {@code /metrics}, {@code /health}, the
+     * demo's store); {@code /a/b/*} for everything under {@code /a/b/}.
+     */
+    void addHttpHandler(HttpHandler handler, String... paths) {
+        http.getServerConfiguration().addHttpHandler(handler, paths);
     }
 
     /** Stops listening and drops every connection still open. Idempotent. */

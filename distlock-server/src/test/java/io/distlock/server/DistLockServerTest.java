@@ -91,7 +91,7 @@ class DistLockServerTest {
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/html"));
         assertThat(page.body())
-                .contains("<title>distlock server</title>")
+                .contains("<title>distlock: who is editing</title>")
                 .contains(server.nodeId())
                 .contains("127.0.0.1:" + server.port())
                 .contains("ws://127.0.0.1:" + server.port() + "/distlock/lock")

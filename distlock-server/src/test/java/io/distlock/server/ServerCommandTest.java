@@ -31,7 +31,7 @@ class ServerCommandTest {
     void everyOptionIsParsed() {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
-                "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--key-prefix", "app1",
+                "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--allow-steal", "--key-prefix", "app1",
                 "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000",
                 "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
                 "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000", "--verbose");
@@ -42,6 +42,7 @@ class ServerCommandTest {
         assertThat(o.lease()).isEqualTo(Duration.ofMillis(2500));
         assertThat(o.allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com", "http://localhost:3000");
         assertThat(o.hideHolder()).isTrue();
+        assertThat(o.allowSteal()).isTrue();
         assertThat(o.keyPrefix()).isEqualTo("app1");
         assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
         assertThat(o.dataLossQuarantine()).isFalse();

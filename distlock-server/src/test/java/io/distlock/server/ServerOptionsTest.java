@@ -23,6 +23,7 @@ class ServerOptionsTest {
         assertThat(o.keyPrefix()).isEqualTo("distlock");
         assertThat(o.embeddedRedis()).isTrue();
         assertThat(o.hideHolder()).isFalse();
+        assertThat(o.allowSteal()).as("steal is refused unless asked for").isFalse();
         assertThat(o.dataLossQuarantine()).isTrue();
         assertThat(o.allowedOrigins()).isEmpty();
         assertThat(o.rateLimit()).isEqualTo(200);
@@ -129,7 +130,7 @@ class ServerOptionsTest {
     void toBuilderKeepsEverySetting() {
         ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
                 .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
-                .hideHolder(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
+                .hideHolder(true).allowSteal(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
                 .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000)
                 .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).build();
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);

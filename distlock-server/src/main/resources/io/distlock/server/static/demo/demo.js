@@ -1,22 +1,30 @@
-// The distlock demo page: plain ES module, no build step. It drives the JavaScript client
-// served by the same server at /distlock/distlock.js and shows what happens: each document's
-// lock state, and a log of every reply and push (LOCKED, WAIT, QUEUED, GRANTED, RETRY, LOST,
-// errors). "Lock" asks once (LOCKED or WAIT, then RETRY); "Edit when free" uses request(),
-// which waits in the server's queue (QUEUED, then GRANTED) on a protocol version 2 server.
+// The distlock demo page: a "who is editing" board. Plain ES module, no build step. It drives
+// the JavaScript client served by the same server at /distlock/distlock.js:
 //
-// For the end-to-end tests: elements carry data-testid attributes, rows and log entries
-// carry data-state / data-kind / data-lock, and the client is exposed as
-// window.distlock = {client, DistLockClient}. `?edit=SECONDS` sets how long an edit lasts.
+// - the board watches every lock named doc-... (client.watch({prefix: 'doc-'}), its first
+//   state from client.query()) and shows, live, who edits each document (name and avatar, from
+//   the session's `info`) and who waits for it;
+// - Edit: client.request(doc) (the document at once, or a place in its queue);
+//   Ask for it: request(doc, {ask: true}) (queues, and the holder is told: ASKED);
+//   Take over: request(doc, {steal: true}) (only when the server runs with --allow-steal);
+// - while you hold a document you edit its text; a save carries your fencing token to the
+//   demo's fenced store (PUT /demo/docs/{id}), which refuses a token older than one it has
+//   accepted. Pushed out (LOST, stolen), the editor goes read-only, and "Save anyway" shows
+//   the store refusing the old token.
 //
-// One file on purpose (under 600 lines): the page has no build step, so a reader opens one
-// script and sees the whole page.
+// For the end-to-end tests: elements carry data-testid attributes, rows carry data-state,
+// data-holder and data-queue (names, comma-separated), log entries data-kind and data-lock;
+// the client is window.distlock = {client, DistLockClient}.
+//
+// One file on purpose: the page has no build step, so a reader opens one script and sees it all.
 
-const PRESET_DOCS = ['Quarterly report', 'Roadmap', 'Budget'];
+const PREFIX = 'doc-';
 const SAMPLE_NAMES = ['Ada', 'Grace', 'Alan', 'Barbara', 'Edsger', 'Leslie', 'Margaret', 'Linus', 'Radia', 'Ken'];
+const COLORS = ['#3b5bdb', '#0c8599', '#2b8a3e', '#c2255c', '#e8590c', '#7048e8', '#1971c2', '#a61e4d', '#5f3dc4', '#087f5b'];
 const MAX_LOG_ENTRIES = 300;
 
 const page = document.body.dataset;
-const editSeconds = parseEditSeconds(new URLSearchParams(location.search).get('edit'));
+const allowSteal = page.allowSteal === 'true';
 const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 
 let DistLockClient;
@@ -27,193 +35,132 @@ try {
   throw error;
 }
 
+const myColor = COLORS[Math.floor(Math.random() * COLORS.length)];
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${page.wsPath}`;
+const client = new DistLockClient(wsUrl, { info: { color: myColor }, reconnect: { initialDelayMs: 500, maxDelayMs: 10_000 } });
+
 /**
- * The client, watched: lock() and unlock() are the client's own, reported to the page once
- * they settle. request() calls them too (passing its options on: `wait`, `mode`), so an
- * "Edit when free" shows its QUEUED (or WAIT) and LOCKED.
+ * id -> {id, title, row, state: {holders, queue} | null, mine, asked, text, savedToken}.
+ * `mine` is this page's own request for the document while there is one:
+ * {how: 'edit'|'ask'|'steal', phase: 'waiting'|'editing'|'lost', abort, position, token,
+ *  release, done, lost: {by, cause} | null, result: {kind, text} | null}.
  */
-class DemoClient extends DistLockClient {
-  async lock(name, options) {
-    try {
-      const result = await super.lock(name, options);
-      onLockResult(name, result);
-      return result;
-    } catch (error) {
-      onCallFailed('lock', name, error);
-      throw error;
-    }
-  }
+const docs = new Map();
+let connection = 'disconnected';
+let unwatch = null;
+/** Locks a CHANGED push told of since the watch began: their query answer may be older, and is not applied. */
+let changedSinceWatch = new Set();
 
-  async unlock(name) {
-    try {
-      await super.unlock(name);
-      onUnlocked(name);
-    } catch (error) {
-      onCallFailed('unlock', name, error);
-      throw error;
-    }
-  }
+// ---------------------------------------------------------------- the board: watch and query
 
-  /** request() sends cancel when a queued wait is aborted ("Stop waiting"). */
-  async cancel(name) {
-    try {
-      await super.cancel(name);
-      onCancelled(name);
-    } catch (error) {
-      if (error.code !== 'NOT_QUEUED') onCallFailed('cancel', name, error); // NOT_QUEUED: granted meanwhile, and released again
-      throw error;
-    }
+async function startWatching() {
+  try {
+    changedSinceWatch = new Set();
+    unwatch = await client.watch({ prefix: PREFIX }, (lock, state) => {
+      changedSinceWatch.add(lock);
+      onState(lock, state);
+    });
+    await refreshBoard(false);
+  } catch (error) {
+    log('error', ['Could not watch the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
   }
 }
 
-const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${page.wsPath}`;
-const client = new DemoClient(wsUrl, { reconnect: { initialDelayMs: 500, maxDelayMs: 10_000 } });
+/**
+ * The board's state now (query). A watch by prefix tells only changes, so this gives the
+ * starting point, and again after a reconnect (the client watches again by itself, but what
+ * changed while it was away is told by nobody). A lock a CHANGED push told of meanwhile keeps
+ * that state: the query's answer may be older.
+ */
+async function refreshBoard(reset = true) {
+  if (reset) changedSinceWatch = new Set();
+  try {
+    const snapshot = await client.query([...docs.keys()]);
+    for (const [lock, state] of Object.entries(snapshot)) {
+      if (!changedSinceWatch.has(lock)) onState(lock, state);
+    }
+  } catch (error) {
+    log('error', ['Could not read the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
+  }
+}
 
-/** name -> {name, row, waiting, holder, note, busy, edit}: what the page knows of each lock */
-const docs = new Map();
-let connection = 'disconnected';
-let socketOpened = false;
-let ticker = null;
+function onState(lock, state) {
+  const doc = docs.get(lock);
+  if (doc === undefined) return; // a doc-... lock that is not one of the demo's documents
+  doc.state = { holders: state?.holders ?? [], queue: state?.queue ?? [] };
+  render(doc);
+}
 
 // ---------------------------------------------------------------- client events
 
 client.on('session', ({ session, name, reconnected }) => {
   setConnection('connected', `Connected as ${name}`);
-  if (reconnected) {
-    log('reconnected', ['Reconnected to node ', code(page.nodeId), ' as ', strong(name),
-      ': a new session (', code(session), '). The old session\u2019s locks are gone.']);
-  } else {
-    log('connected', ['Connected to node ', code(page.nodeId), ' as ', strong(name), ' (session ', code(session), ')']);
-  }
+  log(reconnected ? 'reconnected' : 'connected', [reconnected ? 'Reconnected to node ' : 'Connected to node ', code(page.nodeId),
+    ' as ', strong(name), ' (session ', code(session), ')', reconnected ? '. A new session: the old one\u2019s documents are gone.' : '']);
+  if (reconnected && unwatch !== null) refreshBoard();
   renderAll();
 });
 
-client.on('open', () => {
-  socketOpened = true;
+client.on('suspended', ({ until }) => {
+  const seconds = Math.max(0, Math.round((until - Date.now()) / 1000));
+  setConnection('suspended', 'Connection lost, reconnecting\u2026');
+  log('closed', [`Connection lost. The server keeps this session\u2019s documents for ${seconds} s while the page reconnects.`]);
+});
+
+client.on('resumed', ({ name }) => {
+  setConnection('connected', `Connected as ${name}`);
+  log('reconnected', ['Resumed the session: its documents and places in line are kept.']);
+  if (unwatch !== null) refreshBoard();
+  renderAll();
 });
 
 client.on('close', ({ code: closeCode, reason, willReconnect, delayMs }) => {
   const why = `code ${closeCode}${reason ? `, ${reason}` : ''}`;
-  for (const doc of docs.values()) {
-    doc.waiting = false; // a WAIT or a queue place belongs to the session, and the session is gone
-    doc.queued = null;
-    doc.holder = null;
-  }
+  if (client.state === 'suspended') return; // said by 'suspended'
   if (willReconnect) {
     const seconds = (delayMs / 1000).toFixed(1);
     setConnection('reconnecting', `Reconnecting in ${seconds} s\u2026`);
-    log('closed', socketOpened
-      ? [`Connection lost (${why}). Reconnecting in ${seconds} s.`]
-      : [`Reconnect failed (${why}). Next try in ${seconds} s.`]);
+    log('closed', [`Connection lost (${why}). Reconnecting in ${seconds} s.`]);
   } else {
     setConnection('disconnected', 'Disconnected');
     log('closed', [`Disconnected (${why}).`]);
   }
-  socketOpened = false;
+  for (const doc of docs.values()) doc.state = null; // unknown until watched again
   renderAll();
 });
 
-client.on('retry', ({ lock }) => {
-  const doc = ensureDoc(lock);
-  doc.waiting = false;
-  doc.holder = null;
-  if (doc.edit) {
-    log('retry', [code(lock), ' is free: the server said RETRY. Edit when free asks again.'], lock);
-  } else {
-    doc.note = { text: 'Free now (RETRY). Lock it before someone else does.' };
-    log('retry', [code(lock), ' is free: the server said RETRY. Lock it now.'], lock);
+client.on('granted', ({ lock, token }) => {
+  log('granted', [code(lock), ' is yours: your turn in the line came, GRANTED with fencing token ', code(String(token))], lock);
+});
+
+client.on('asked', ({ lock, by }) => {
+  const doc = docs.get(lock);
+  if (doc === undefined) return;
+  const who = by ?? 'Someone';
+  log('asked', [strong(who), ' asks for ', code(lock), '.'], lock);
+  if (doc.mine?.phase === 'editing') {
+    doc.asked = { by: who };
+    render(doc);
   }
-  render(doc);
 });
 
-client.on('granted', ({ lock, token, mode }) => {
-  const doc = ensureDoc(lock);
-  doc.waiting = false;
-  doc.queued = null;
-  doc.holder = null;
-  doc.note = null;
-  log('granted', [code(lock), ' is yours: your turn in the queue came, GRANTED', mode === 'shared' ? ' (shared)' : '',
-    ' with fencing token ', code(String(token)), doc.edit ? ' (Edit when free)' : ''], lock);
-  render(doc);
-});
-
-client.on('cancelled', ({ lock, reason }) => {
-  const doc = ensureDoc(lock);
-  doc.waiting = false;
-  doc.queued = null;
-  doc.holder = null;
-  log('cancelled', ['Left the queue for ', code(lock), ` without the lock: CANCELLED (${reason}).`], lock);
-  render(doc);
-});
-
-client.on('lost', ({ lock, token, reason, cause }) => {
-  const doc = ensureDoc(lock);
-  const why = reason !== 'LOST'
-    ? 'the connection closed, and with it the session'
-    : cause === 'taken'
-      ? 'the server no longer had it as yours (its lease ran out there, or Redis lost it)'
-      : 'the server could no longer guarantee it (its lease was not renewed)';
-  doc.note = { text: `Lost: ${reason === 'LOST' ? 'LOST from the server' : 'connection closed'}.`, bad: true };
+client.on('lost', ({ lock, token, cause, by }) => {
+  const doc = docs.get(lock);
+  const why = cause === 'stolen' ? `${by ?? 'someone'} took it over`
+    : cause === 'taken' ? 'the server no longer had it as yours'
+      : cause === 'lease' ? 'its lease could not be renewed' : 'the connection closed, and with it the session';
   log('lost', [code(lock), token === undefined ? '' : [' (token ', code(String(token)), ')'], ` is lost: ${why}.`], lock);
-  if (doc.edit?.phase === 'editing') {
-    doc.edit.lost = true;
-    doc.edit.stop?.();
+  if (doc?.mine?.phase === 'editing' || doc?.mine?.phase === 'lost') { // request() may have rejected first
+    doc.mine.phase = 'lost';
+    doc.mine.lost = { by, cause };
+    doc.asked = null;
+    render(doc);
   }
-  render(doc);
 });
 
 client.on('error', ({ error }) => {
   log('error', [strong(error.code ?? 'ERROR'), ` ${error.message}`]);
 });
-
-// ---------------------------------------------------------------- replies (from DemoClient)
-
-function onLockResult(name, result) {
-  const doc = ensureDoc(name);
-  if (result.status === 'LOCKED') {
-    doc.waiting = false;
-    doc.queued = null;
-    doc.holder = null;
-    doc.note = null;
-    log('locked', [code(name), ' is yours: LOCKED with fencing token ', code(String(result.token)), doc.edit ? ' (Edit when free)' : ''], name);
-  } else if (result.status === 'QUEUED') {
-    doc.waiting = false;
-    doc.queued = result.position;
-    doc.holder = result.holder ?? null;
-    doc.note = null;
-    log('queued', [code(name), ' is held by ', strong(result.holder ?? 'another session'),
-      `: QUEUED, number ${result.position} in line. The server hands it over when it is your turn.`], name);
-  } else {
-    doc.waiting = true;
-    doc.queued = null;
-    doc.holder = result.holder ?? null;
-    doc.note = null;
-    log('wait', [code(name), ' is held by ', strong(result.holder ?? 'another session'),
-      ': WAIT. The server will say RETRY when it is free.'], name);
-  }
-  render(doc);
-}
-
-function onCancelled(name) {
-  const doc = ensureDoc(name);
-  doc.queued = null;
-  doc.holder = null;
-  log('cancelled', ['Left the queue for ', code(name), ': cancel, OK.'], name);
-  render(doc);
-}
-
-function onUnlocked(name) {
-  const doc = ensureDoc(name);
-  doc.note = { text: 'Released by you.' };
-  log('unlocked', ['Released ', code(name), '.'], name);
-  render(doc);
-}
-
-function onCallFailed(action, name, error) {
-  const doc = ensureDoc(name);
-  log('error', [`${action} `, code(name), ' failed: ', strong(error.code ?? error.name), ` ${error.message}`], name);
-  render(doc);
-}
 
 // ---------------------------------------------------------------- user actions
 
@@ -222,92 +169,122 @@ async function connect(name) {
   try {
     await client.connect(name);
     try { sessionStorage.setItem('distlock-demo-name', name); } catch { /* storage may be off */ }
+    await startWatching();
   } catch (error) {
     log('error', ['Could not connect: ', strong(error.code ?? error.name), ` ${error.message}`]);
-    if (client.session === null) {
-      setConnection('disconnected', 'Not connected');
-    }
+    if (client.session === null) setConnection('disconnected', 'Not connected');
   }
   renderAll();
 }
 
 async function disconnect() {
+  const stop = unwatch;
+  unwatch = null;
+  await stop?.().catch(() => {}); // the socket closes next anyway
   await client.disconnect();
   renderAll();
 }
 
-async function lockDoc(doc) {
-  doc.busy = true;
-  render(doc);
-  try {
-    await client.lock(doc.name);
-  } catch {
-    // logged by DemoClient
-  } finally {
-    doc.busy = false;
-    render(doc);
+/**
+ * Edit, Ask for it, Take over: request() the document (`how`: 'edit', 'ask', 'steal'); while
+ * the callback runs this page holds it. The callback first announces the token to the store
+ * (which from then on refuses older ones) and loads the text, then waits for Done, Release,
+ * or the lock's loss.
+ */
+async function request(doc, how) {
+  if (doc.mine?.phase === 'waiting') { // Take over while in line: leave the line first
+    doc.mine.abort.abort();
+    await doc.mine.done;
   }
-}
-
-async function unlockDoc(doc) {
-  doc.busy = true;
-  render(doc);
-  try {
-    await client.unlock(doc.name);
-  } catch {
-    // logged by DemoClient
-  } finally {
-    doc.busy = false;
-    render(doc);
-  }
-}
-
-/** "Edit when free": request() waits for the lock, the callback "edits", request() releases. */
-async function editWhenFree(doc) {
   const abort = new AbortController();
-  doc.edit = { phase: 'waiting', abort, token: null, startedAt: 0, stop: null, lost: false };
-  doc.note = null;
-  log('edit', ['Edit when free: waiting for ', code(doc.name), '\u2026'], doc.name);
+  const mine = { how, phase: 'waiting', abort, position: null, token: null, release: null, done: null, lost: null, result: null };
+  doc.mine = mine;
+  doc.asked = null;
   render(doc);
-  try {
-    await client.request(doc.name, { signal: abort.signal }, async (lock) => {
-      doc.edit.phase = 'editing';
-      doc.edit.token = lock.token;
-      doc.edit.startedAt = performance.now();
-      log('edit', ['Editing ', code(doc.name), ` for ${editSeconds} s with token `, code(String(lock.token)), '.'], doc.name);
-      startTicker();
+  // steal takes the lock now: it never waits, so it has no signal and no place in line (Web Locks' rule)
+  const options = how === 'steal' ? { steal: true } : {
+    signal: abort.signal,
+    onQueued: ({ position, holder }) => {
+      mine.position = position ?? null;
+      log('queued', [code(doc.id), ' is edited by ', strong(holder ?? 'someone'), `: QUEUED, number ${position ?? '?'} in line`,
+        how === 'ask' ? ', and asked them for it.' : '.'], doc.id);
       render(doc);
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, editSeconds * 1000);
-        doc.edit.stop = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      // Done editing; request() unlocks once this callback's promise settles.
-      doc.edit.phase = 'releasing';
-      render(doc);
-    });
-    if (doc.edit.lost) {
-      log('edit', ['Stopped editing ', code(doc.name), ': the lock was lost, so nothing was saved.'], doc.name);
-    } else {
-      log('edit', ['Saved ', code(doc.name), ' and released the lock.'], doc.name);
-      doc.note = { text: 'Edited and released.' };
-    }
-  } catch (error) {
-    if (error?.name === 'AbortError') {
-      log('edit', ['Stopped waiting for ', code(doc.name), '.'], doc.name);
-    } else if (error?.code === 'LOST') {
-      // request() rejects with LOST when the lock was lost while the callback ran.
-      log('edit', ['Stopped editing ', code(doc.name), ': the lock was lost, so nothing was saved.'], doc.name);
-    } else {
-      log('error', ['Edit of ', code(doc.name), ' failed: ', strong(error?.code ?? error?.name ?? 'ERROR'), ` ${error?.message ?? error}`], doc.name);
-    }
-  } finally {
-    doc.edit = null;
-    doc.queued = null; // granted, or the place was cancelled (abort) or lost with the session
+    },
+    ...(how === 'ask' ? { ask: true } : {}),
+  };
+  mine.done = client.request(doc.id, options, async (lock) => {
+    mine.phase = 'editing';
+    mine.token = lock.token;
+    log('locked', [code(doc.id), how === 'steal' ? ' taken over' : ' is yours', ': editing with fencing token ', code(String(lock.token)), '.'], doc.id);
     render(doc);
+    const stopped = new Promise((resolve) => {
+      mine.release = resolve;
+      lock.signal.addEventListener('abort', resolve, { once: true });
+    });
+    await save(doc, null); // announce the token, load the text
+    await stopped;
+    if (lock.signal.aborted) lostEdit(doc, mine);
+  }).then(() => {
+    if (mine.phase === 'editing') log('unlocked', ['Released ', code(doc.id), '.'], doc.id);
+  }, (error) => {
+    if (mine.phase === 'editing' || mine.phase === 'lost') {
+      lostEdit(doc, mine); // request() rejects when the lock is lost (stolen) while its callback runs
+    } else if (error?.name === 'AbortError') {
+      log('cancelled', ['Left the line for ', code(doc.id), '.'], doc.id);
+    } else {
+      log('error', [`${how === 'steal' ? 'Take over' : 'Edit'} of `, code(doc.id), ' failed: ',
+        strong(error?.code ?? error?.name ?? 'ERROR'), ` ${error?.message ?? error}`], doc.id);
+    }
+  }).finally(() => {
+    if (doc.mine === mine && mine.phase !== 'lost') doc.mine = null; // a lost edit stays, read-only, until dismissed
+    if (doc.mine === null) doc.asked = null;
+    render(doc);
+  });
+  return mine.done;
+}
+
+/** The edit's lock is gone: the editor stays, read-only; the lost event says who took it. */
+function lostEdit(doc, mine) {
+  mine.phase = 'lost';
+  mine.lost ??= { by: undefined, cause: undefined };
+  doc.asked = null;
+}
+
+/** PUT /demo/docs/{id} with the token: `text` null only announces the token (and loads the text). */
+async function save(doc, text) {
+  const mine = doc.mine;
+  const body = { token: mine.token, by: client.session?.name ?? '' };
+  if (text !== null) body.text = text;
+  let response;
+  let answer;
+  try {
+    response = await fetch(`/demo/docs/${encodeURIComponent(doc.id)}`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    answer = await response.json();
+  } catch (error) {
+    mine.result = { kind: 'error', text: `Save failed: ${error.message}` };
+    render(doc);
+    return;
   }
+  if (response.ok) {
+    doc.text = answer.text;
+    doc.savedToken = answer.token;
+    if (text === null) {
+      doc.row.querySelector('[data-testid="editor-text"]').value = answer.text;
+      mine.result = { kind: 'opened', text: `Opened with token ${answer.token}: the store now refuses older tokens.` };
+    } else {
+      mine.result = { kind: 'saved', text: `Saved with token ${answer.token}.` };
+      log('saved', ['Saved ', code(doc.id), ' with token ', code(String(answer.token)), '.'], doc.id);
+    }
+  } else if (response.status === 409) {
+    mine.result = { kind: 'refused', text: answer.message };
+    log('refused', [code(doc.id), `: ${answer.message}.`], doc.id);
+  } else {
+    mine.result = { kind: 'error', text: `Save failed: ${answer.message ?? response.status}` };
+    log('error', ['Save of ', code(doc.id), ` failed: ${answer.message ?? response.status}`], doc.id);
+  }
+  render(doc);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -317,157 +294,166 @@ function setConnection(state, text) {
   const status = $('connection-status');
   status.dataset.status = state;
   status.querySelector('.status-text').textContent = text;
-  const connected = state === 'connected';
   const idle = state === 'disconnected';
   $('name-input').disabled = !idle;
   $('connect-button').hidden = !idle;
   $('connect-button').disabled = !idle;
   $('disconnect-button').hidden = idle;
-  $('connect-hint').textContent = connected
-    ? 'Others see this name as the holder of your locks. Disconnect to change it.'
-    : 'Others see this name as the holder of your locks.';
 }
 
-function ensureDoc(name) {
-  let doc = docs.get(name);
-  if (doc !== undefined) return doc;
-  doc = { name, row: null, waiting: false, queued: null, holder: null, note: null, busy: false, edit: null };
-  docs.set(name, doc);
-
-  const row = el('li', { class: 'doc', 'data-testid': 'doc', 'data-lock': name });
-  const main = el('div', { class: 'doc-main' });
-  const title = el('div', { class: 'doc-title' });
-  title.append(
-    el('span', { class: 'doc-name', 'data-testid': 'doc-name' }, name),
-    el('span', { class: 'badge', 'data-testid': 'doc-state' }),
-  );
-  main.append(title, el('div', { class: 'doc-detail', 'data-testid': 'doc-detail' }));
-  const actions = el('div', { class: 'doc-actions' });
-  const lockButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'lock-button' }, 'Lock');
-  const unlockButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'unlock-button' }, 'Unlock');
-  const editButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'edit-button' }, 'Edit when free');
-  lockButton.addEventListener('click', () => lockDoc(doc));
-  unlockButton.addEventListener('click', () => unlockDoc(doc));
-  editButton.addEventListener('click', () => {
-    if (doc.edit?.phase === 'waiting') {
-      doc.edit.abort.abort();
-    } else if (doc.edit === null) {
-      editWhenFree(doc);
+function addDoc({ id, title, text, token }) {
+  const doc = { id, title, row: null, state: null, mine: null, asked: null, text, savedToken: token };
+  docs.set(id, doc);
+  const row = el('li', { class: 'doc', 'data-testid': 'doc', 'data-lock': id });
+  row.innerHTML = `
+    <div class="doc-main">
+      <div class="doc-title"><span class="doc-name" data-testid="doc-name"></span> <code class="doc-id"></code></div>
+      <div class="doc-people">
+        <span class="people" data-testid="doc-holders"></span>
+        <span class="people queue" data-testid="doc-queue"></span>
+      </div>
+    </div>
+    <div class="doc-actions">
+      <button type="button" class="primary" data-testid="edit-button">Edit</button>
+      <button type="button" class="secondary" data-testid="ask-button">Ask for it</button>
+      <button type="button" class="danger" data-testid="steal-button">Take over</button>
+      <button type="button" class="secondary" data-testid="cancel-button">Stop waiting</button>
+    </div>
+    <div class="notice asked" data-testid="asked" role="alert">
+      <span data-testid="asked-text"></span>
+      <button type="button" class="primary" data-testid="asked-release">Release</button>
+      <button type="button" class="secondary" data-testid="asked-keep">Keep</button>
+    </div>
+    <div class="notice lost" data-testid="lost-notice" role="alert"><span data-testid="lost-text"></span></div>
+    <div class="editor" data-testid="editor">
+      <label class="visually-hidden">Text</label>
+      <textarea data-testid="editor-text" rows="4" maxlength="4000" spellcheck="false"></textarea>
+      <div class="editor-bar">
+        <span class="save-result" data-testid="save-result"></span>
+        <button type="button" class="primary" data-testid="save-button">Save</button>
+        <button type="button" class="secondary" data-testid="release-button">Done</button>
+      </div>
+    </div>`;
+  row.querySelector('.doc-name').textContent = title;
+  row.querySelector('.doc-id').textContent = id;
+  const on = (testId, handler) => row.querySelector(`[data-testid="${testId}"]`).addEventListener('click', handler);
+  on('edit-button', () => request(doc, 'edit'));
+  on('ask-button', () => request(doc, 'ask'));
+  on('steal-button', () => request(doc, 'steal'));
+  on('cancel-button', () => doc.mine?.abort.abort());
+  on('save-button', () => save(doc, row.querySelector('[data-testid="editor-text"]').value));
+  on('release-button', () => {
+    if (doc.mine?.phase === 'lost') {
+      doc.mine = null; // dismiss the read-only editor
+      render(doc);
+    } else {
+      doc.mine?.release?.();
     }
   });
-  actions.append(lockButton, unlockButton, editButton);
-  row.append(main, actions, el('div', { class: 'progress', hidden: '' }));
+  on('asked-release', () => doc.mine?.release?.());
+  on('asked-keep', () => {
+    log('asked', ['Kept ', code(doc.id), '.'], doc.id);
+    doc.asked = null;
+    render(doc);
+  });
   doc.row = row;
   $('doc-list').append(row);
   render(doc);
-  return doc;
 }
 
 function render(doc) {
-  const row = doc.row;
+  const { row, mine, state } = doc;
   const connected = connection === 'connected';
-  const token = client.heldLocks.get(doc.name);
-  const held = token !== undefined;
-  const edit = doc.edit;
+  const holders = state?.holders ?? [];
+  const queue = state?.queue ?? [];
+  const editing = mine?.phase === 'editing';
+  const waiting = mine?.phase === 'waiting';
+  const lost = mine?.phase === 'lost';
 
-  let state;
-  let badge;
-  let detail;
-  if (edit?.phase === 'editing') {
-    const left = Math.max(0, editSeconds - (performance.now() - edit.startedAt) / 1000);
-    state = 'editing';
-    badge = `Editing \u00b7 ${Math.ceil(left)} s left`;
-    detail = ['You hold it with token ', code(String(edit.token)), '; it is released when the edit ends.'];
-  } else if (held) {
-    state = 'held';
-    badge = 'Held by you';
-    detail = ['Fencing token ', code(String(token))];
-  } else if (doc.queued !== null) {
-    state = 'queued';
-    badge = doc.holder === null ? 'Held by someone else' : `Held by ${doc.holder}`;
-    detail = edit
-      ? [`Queued: number ${doc.queued} in line. Edit starts when the server hands the lock over (GRANTED).`]
-      : [`Queued: number ${doc.queued} in line. The server hands the lock over when it is your turn (GRANTED).`];
-  } else if (doc.waiting) {
-    state = 'waiting';
-    badge = doc.holder === null ? 'Held by someone else' : `Held by ${doc.holder}`;
-    detail = edit
-      ? ['Waiting: got WAIT; Edit starts when the server says RETRY and the lock is yours.']
-      : ['Waiting: got WAIT; the server will say RETRY when it is free.'];
-  } else if (edit?.phase === 'waiting') {
-    state = 'waiting';
-    badge = 'Asking\u2026';
-    detail = ['Edit when free is asking for the lock.'];
-  } else if (!connected) {
-    state = 'offline';
-    badge = 'Not connected';
-    detail = [doc.note?.text ?? 'Connect to lock it.'];
+  let rowState;
+  if (editing) rowState = 'mine';
+  else if (lost) rowState = 'lost';
+  else if (waiting) rowState = 'queued';
+  else if (holders.length > 0) rowState = 'other';
+  else rowState = 'free';
+  row.dataset.state = rowState;
+  setOrRemove(row, 'data-holder', holders.length > 0 ? holders.map(displayName).join(',') : null);
+  setOrRemove(row, 'data-queue', queue.length > 0 ? queue.map(displayName).join(',') : null);
+  setOrRemove(row, 'data-token', editing || lost ? String(mine.token) : null);
+
+  const holdersEl = row.querySelector('[data-testid="doc-holders"]');
+  if (state === null) {
+    holdersEl.replaceChildren(connected ? 'Looking\u2026' : 'Connect to see who edits it.');
+  } else if (holders.length === 0) {
+    holdersEl.replaceChildren(editing ? 'You are editing' : 'Free');
   } else {
-    state = 'free';
-    badge = 'Free';
-    detail = [doc.note?.text ?? 'Not held by you. Lock asks the server.'];
+    const names = holders.map((h) => (editing && holders.length === 1 ? 'You' : displayName(h)));
+    holdersEl.replaceChildren(...holders.map(avatar), ` ${names.join(', ')} ${names.length === 1 && names[0] === 'You' ? 'are' : 'is'} editing`);
+  }
+  const queueEl = row.querySelector('[data-testid="doc-queue"]');
+  queueEl.replaceChildren(...(queue.length === 0 ? [] : ['Waiting: ', ...queue.map(avatar), ` ${queue.map(displayName).join(', ')}`]));
+  if (waiting) {
+    const where = mine.position === null ? 'Asking\u2026' : `You are number ${mine.position} in line${mine.how === 'ask' ? ' and asked for it' : ''}.`;
+    queueEl.replaceChildren(...queueEl.childNodes, queue.length > 0 ? ' \u00b7 ' : '', where);
   }
 
-  row.dataset.state = state;
-  row.dataset.edit = edit?.phase ?? 'none';
-  setOrRemove(row, 'data-token', held ? String(token) : null);
-  setOrRemove(row, 'data-holder', state === 'waiting' || state === 'queued' ? doc.holder : null);
-  setOrRemove(row, 'data-position', state === 'queued' ? String(doc.queued) : null);
-  row.querySelector('[data-testid="doc-state"]').textContent = badge;
-  const detailEl = row.querySelector('[data-testid="doc-detail"]');
-  detailEl.replaceChildren(...nodes(detail));
-  detailEl.style.color = doc.note?.bad && state !== 'held' && !edit ? 'var(--bad-fg)' : '';
+  const show = (testId, visible) => { row.querySelector(`[data-testid="${testId}"]`).hidden = !visible; };
+  const heldByOther = holders.length > 0 && !editing;
+  show('edit-button', !editing && !waiting && !lost);
+  show('ask-button', !editing && !waiting && !lost && heldByOther);
+  show('steal-button', allowSteal && !editing && !lost && heldByOther);
+  show('cancel-button', waiting && mine.how !== 'steal');
+  for (const button of row.querySelectorAll('.doc-actions button')) button.disabled = !connected;
 
-  const lockButton = row.querySelector('[data-testid="lock-button"]');
-  const unlockButton = row.querySelector('[data-testid="unlock-button"]');
-  const editButton = row.querySelector('[data-testid="edit-button"]');
-  lockButton.disabled = !connected || held || edit !== null || doc.busy;
-  lockButton.textContent = doc.waiting && !edit ? 'Lock again' : 'Lock';
-  unlockButton.disabled = !connected || !held || edit !== null || doc.busy;
-  if (edit?.phase === 'waiting') {
-    editButton.textContent = 'Stop waiting';
-    editButton.disabled = false;
-    editButton.className = 'danger';
-  } else if (edit?.phase === 'editing') {
-    editButton.textContent = 'Editing\u2026';
-    editButton.disabled = true;
-    editButton.className = 'secondary';
-  } else {
-    editButton.textContent = 'Edit when free';
-    editButton.disabled = !connected || held || doc.busy;
-    editButton.className = 'secondary';
+  show('asked', editing && doc.asked !== null);
+  if (doc.asked !== null) row.querySelector('[data-testid="asked-text"]').textContent = `${doc.asked.by} asks for ${doc.id}`;
+  show('lost-notice', lost);
+  if (lost) {
+    row.querySelector('[data-testid="lost-text"]').textContent = mine.lost?.cause === 'stolen' || mine.lost?.by
+      ? `${mine.lost.by ?? 'Someone'} took over ${doc.id}. Your editor is read-only.`
+      : `You lost ${doc.id}. Your editor is read-only.`;
   }
 
-  const progress = row.querySelector('.progress');
-  if (edit?.phase === 'editing') {
-    const done = Math.min(1, (performance.now() - edit.startedAt) / (editSeconds * 1000));
-    progress.hidden = false;
-    progress.style.transform = `scaleX(${done})`;
-  } else {
-    progress.hidden = true;
-  }
+  show('editor', editing || lost);
+  const text = row.querySelector('[data-testid="editor-text"]');
+  text.readOnly = !editing;
+  const saveButton = row.querySelector('[data-testid="save-button"]');
+  saveButton.textContent = lost ? `Save anyway (token ${mine.token})` : 'Save';
+  saveButton.className = lost ? 'danger' : 'primary';
+  row.querySelector('[data-testid="release-button"]').textContent = lost ? 'Close' : 'Done';
+  const result = row.querySelector('[data-testid="save-result"]');
+  result.textContent = mine?.result?.text ?? '';
+  setOrRemove(result, 'data-result', mine?.result?.kind ?? null);
 }
 
 function renderAll() {
   for (const doc of docs.values()) render(doc);
 }
 
-/** Redraws editing documents (countdown, progress bar) while any edit runs. */
-function startTicker() {
-  if (ticker !== null) return;
-  ticker = setInterval(() => {
-    let editing = false;
-    for (const doc of docs.values()) {
-      if (doc.edit?.phase === 'editing') {
-        editing = true;
-        render(doc);
-      }
-    }
-    if (!editing) {
-      clearInterval(ticker);
-      ticker = null;
-    }
-  }, 100);
+/** The name of a holder or queue entry; hidden holders (--hide-holder) have none. */
+function displayName(entry) {
+  return entry.name ?? 'Someone';
+}
+
+/** Initials in a circle of the entry's colour (its `info.color`, else one derived from its name). */
+function avatar(entry) {
+  const name = displayName(entry);
+  const color = /^#[0-9a-f]{6}$/i.test(entry.info?.color ?? '') ? entry.info.color : colorOf(name);
+  const circle = el('span', { class: 'avatar', title: name, 'aria-hidden': 'true' }, initials(name));
+  circle.style.background = color;
+  return circle;
+}
+
+function initials(name) {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [...(words[0] ?? '?')].slice(0, 2);
+  return letters.join('').toUpperCase();
+}
+
+function colorOf(name) {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return COLORS[hash % COLORS.length];
 }
 
 function log(kind, parts, lock) {
@@ -477,9 +463,9 @@ function log(kind, parts, lock) {
   const now = new Date();
   const time = el('time', { class: 'log-time', datetime: now.toISOString() }, clock(now));
   const label = el('span', { class: 'log-kind' }, {
-    locked: 'LOCKED', unlocked: 'UNLOCKED', wait: 'WAIT', queued: 'QUEUED', granted: 'GRANTED', cancelled: 'CANCELLED',
-    retry: 'RETRY', lost: 'LOST', error: 'ERROR',
-    connected: 'CONNECT', reconnected: 'RECONNECT', closed: 'CLOSED', edit: 'EDIT',
+    locked: 'LOCKED', unlocked: 'UNLOCKED', queued: 'QUEUED', granted: 'GRANTED', cancelled: 'CANCELLED',
+    asked: 'ASKED', lost: 'LOST', saved: 'SAVED', refused: 'REFUSED', error: 'ERROR',
+    connected: 'CONNECT', reconnected: 'RECONNECT', closed: 'CLOSED',
   }[kind] ?? kind.toUpperCase());
   const text = el('span', { class: 'log-text', 'data-testid': 'log-text' });
   text.append(...nodes(parts));
@@ -522,11 +508,6 @@ function clock(date) {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }
 
-function parseEditSeconds(value) {
-  const seconds = Number(value);
-  return value !== null && Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 600) : 5;
-}
-
 /** A name the server will accept: 1 to `max` characters, no control characters. */
 function validName(name, max) {
   return name.length > 0 && [...name].length <= max && !/[\u0000-\u001f\u007f-\u009f]/.test(name);
@@ -538,42 +519,6 @@ function fatal(message) {
   banner.hidden = false;
 }
 
-// ---------------------------------------------------------------- wiring
-
-$('edit-seconds').textContent = String(editSeconds);
-const nameInput = $('name-input');
-nameInput.value = storedName() ?? SAMPLE_NAMES[Math.floor(Math.random() * SAMPLE_NAMES.length)];
-
-$('connect-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const name = nameInput.value.trim();
-  if (!validName(name, 128)) {
-    log('error', ['Choose a name of 1 to 128 characters, without control characters.']);
-    nameInput.focus();
-    return;
-  }
-  nameInput.value = name;
-  connect(name);
-});
-$('disconnect-button').addEventListener('click', () => disconnect());
-
-$('add-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const input = $('add-input');
-  const name = input.value.trim();
-  if (!validName(name, 256)) {
-    log('error', ['A lock name has 1 to 256 characters, without control characters.']);
-    return;
-  }
-  ensureDoc(name).row.scrollIntoView({ block: 'nearest' });
-  input.value = '';
-});
-
-$('clear-log').addEventListener('click', () => {
-  $('log').replaceChildren();
-  $('log-empty').hidden = false;
-});
-
 function storedName() {
   try {
     return sessionStorage.getItem('distlock-demo-name');
@@ -582,8 +527,40 @@ function storedName() {
   }
 }
 
-for (const name of PRESET_DOCS) ensureDoc(name);
+// ---------------------------------------------------------------- wiring
+
+const nameInput = $('name-input');
+const myAvatar = () => $('my-avatar').replaceChildren(...avatar({ name: nameInput.value.trim() || '?', info: { color: myColor } }).childNodes);
+$('my-avatar').style.background = myColor;
+nameInput.value = storedName() ?? SAMPLE_NAMES[Math.floor(Math.random() * SAMPLE_NAMES.length)];
+nameInput.addEventListener('input', myAvatar);
+myAvatar();
+for (const hint of [$('steal-hint'), $('steal-hint-text')]) hint.hidden = !allowSteal;
+
+$('connect-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const name = nameInput.value.trim();
+  if (!validName(name, 64)) {
+    log('error', ['Choose a name of 1 to 64 characters, without control characters.']);
+    nameInput.focus();
+    return;
+  }
+  nameInput.value = name;
+  connect(name);
+});
+$('disconnect-button').addEventListener('click', () => disconnect());
+$('clear-log').addEventListener('click', () => {
+  $('log').replaceChildren();
+  $('log-empty').hidden = false;
+});
+
 setConnection('disconnected', 'Not connected');
+try {
+  const response = await fetch('/demo/docs');
+  for (const doc of (await response.json()).docs) addDoc(doc);
+} catch (error) {
+  fatal(`The documents could not be loaded from /demo/docs: ${error.message}`);
+}
 
 window.distlock = { client, DistLockClient };
 document.documentElement.dataset.ready = 'true';

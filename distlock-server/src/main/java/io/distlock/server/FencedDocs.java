@@ -1,0 +1,150 @@
+package io.distlock.server;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.redisson.api.RFuture;
+import org.redisson.api.RScript;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+
+/**
+ * The demo's document store, <em>fenced</em>: this is how an application uses fencing tokens.
+ * Every save carries the token of the lock its writer holds, and the store refuses a save
+ * whose token is lower than the highest it has accepted for that document; equal or higher is
+ * accepted. A writer whose lock was taken over (or expired) while it was paused still believes
+ * it holds the lock, but its late write carries the old token and is refused as soon as the new
+ * holder has written once. A holder that starts editing announces its token first (a save
+ * without text), so that from then on every older token is refused.
+ *
+ * <p>A fixed set of documents ({@link #DOCUMENTS}), texts of at most {@link #MAX_TEXT_CHARS}
+ * characters. Kept in Redis (one hash per document, under the server's key prefix), because the
+ * pages of every node share it: a store per node would refuse nothing across nodes. The check
+ * and the write are one Lua script, atomic. Not a database: nothing but this demo uses it.
+ * Thread-safe.
+ */
+final class FencedDocs {
+
+    /** The documents of the demo: id (also the lock's name) to title. */
+    static final Map<String, String> DOCUMENTS = documents(
+            "doc-7", "Roadmap",
+            "doc-12", "Budget",
+            "doc-23", "Release notes",
+            "doc-42", "Quarterly report",
+            "doc-57", "Hiring plan",
+            "doc-64", "Style guide");
+    static final int MAX_TEXT_CHARS = 4_000;
+    static final int MAX_BY_CHARS = 128;
+    /** Fencing tokens are JSON numbers; above this a browser would round them. */
+    static final long MAX_TOKEN = (1L << 53) - 1;
+    private static final long TIMEOUT_MILLIS = 2_000;
+
+    /**
+     * KEYS[1] the document's hash; ARGV token, text, has-text ("1" or "0"), by. Tokens are
+     * compared as numbers (exact below 2^53) and kept as the strings given, never formatted by
+     * Lua (which would print 1.7e+15). Answers {accepted (1/0), highest token, text, by}.
+     */
+    private static final String SAVE = """
+            local highest = redis.call('HGET', KEYS[1], 'token')
+            if highest and tonumber(ARGV[1]) < tonumber(highest) then
+              return {0, highest, redis.call('HGET', KEYS[1], 'text') or '', redis.call('HGET', KEYS[1], 'by') or ''}
+            end
+            redis.call('HSET', KEYS[1], 'token', ARGV[1], 'by', ARGV[4])
+            if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'text', ARGV[2]) end
+            return {1, ARGV[1], redis.call('HGET', KEYS[1], 'text') or '', ARGV[4]}
+            """;
+
+    /** A document as stored: {@code token} 0 and {@code by} empty before its first save. */
+    record Doc(String id, String title, String text, long token, String by) { }
+
+    /** What a save came to: accepted (the document now), or refused with the document as it stays. */
+    record Saved(boolean accepted, Doc doc) { }
+
+    private final RedissonClient redisson;
+    private final String keyPrefix;
+
+    FencedDocs(RedissonClient redisson, String keyPrefix) {
+        this.redisson = Objects.requireNonNull(redisson, "redisson");
+        this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
+    }
+
+    /**
+     * Saves {@code text} (null: keeps the text, only raises the highest token) by a holder of
+     * {@code token}, named {@code by}, unless a higher token was accepted before.
+     *
+     * @throws IllegalArgumentException for an unknown document, a token outside 1 to 2^53-1,
+     *                                  a text or name too long
+     * @throws IllegalStateException    if Redis does not answer in time
+     */
+    Saved save(String id, long token, String text, String by) {
+        checkId(id);
+        if (token < 1 || token > MAX_TOKEN) {
+            throw new IllegalArgumentException("token must be a fencing token between 1 and " + MAX_TOKEN + ", was " + token);
+        }
+        if (text != null && text.length() > MAX_TEXT_CHARS) {
+            throw new IllegalArgumentException("text must have at most " + MAX_TEXT_CHARS + " characters, had " + text.length());
+        }
+        String name = by == null ? "" : by;
+        if (name.length() > MAX_BY_CHARS) {
+            throw new IllegalArgumentException("by must have at most " + MAX_BY_CHARS + " characters, had " + name.length());
+        }
+        RFuture<List<Object>> answer = redisson.getScript(StringCodec.INSTANCE).evalAsync(key(id), RScript.Mode.READ_WRITE,
+                SAVE, RScript.ReturnType.LIST, List.of(key(id)), Long.toString(token), text == null ? "" : text,
+                text == null ? "0" : "1", name);
+        List<Object> result = await(answer);
+        return new Saved(((Number) result.get(0)).longValue() == 1,
+                new Doc(id, DOCUMENTS.get(id), (String) result.get(2), Long.parseLong((String) result.get(1)), (String) result.get(3)));
+    }
+
+    /** Every document, in {@link #DOCUMENTS} order. */
+    List<Doc> list() {
+        Map<String, RFuture<Map<String, String>>> reads = new LinkedHashMap<>();
+        for (String id : DOCUMENTS.keySet()) {
+            reads.put(id, redisson.<String, String>getMap(key(id), StringCodec.INSTANCE).readAllMapAsync());
+        }
+        List<Doc> docs = new ArrayList<>();
+        for (Map.Entry<String, RFuture<Map<String, String>>> read : reads.entrySet()) {
+            Map<String, String> fields = await(read.getValue());
+            docs.add(new Doc(read.getKey(), DOCUMENTS.get(read.getKey()), fields.getOrDefault("text", ""),
+                    Long.parseLong(fields.getOrDefault("token", "0")), fields.getOrDefault("by", "")));
+        }
+        return docs;
+    }
+
+    /** @throws IllegalArgumentException naming the documents there are */
+    static void checkId(String id) {
+        if (!DOCUMENTS.containsKey(id)) {
+            throw new IllegalArgumentException("no document '" + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
+                    + "'; the demo has " + String.join(", ", DOCUMENTS.keySet()));
+        }
+    }
+
+    private String key(String id) {
+        return keyPrefix + ":demo:doc:" + id;
+    }
+
+    private static <T> T await(RFuture<T> future) {
+        try {
+            return future.toCompletableFuture().get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for Redis", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Redis did not answer: " + e, e);
+        }
+    }
+
+    private static Map<String, String> documents(String... idsAndTitles) {
+        Map<String, String> docs = new LinkedHashMap<>();
+        for (int i = 0; i < idsAndTitles.length; i += 2) {
+            docs.put(idsAndTitles[i], idsAndTitles[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(docs);
+    }
+}

@@ -1,0 +1,106 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+/** The fenced store's rules, against a real Redis: lower tokens refused, equal and higher accepted. */
+class FencedDocsTest {
+
+    private static RedisProcess redis;
+    private static RedissonClient redisson;
+    private static int prefixes;
+    private FencedDocs docs;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+        Config config = new Config();
+        config.useSingleServer().setAddress(redis.url());
+        redisson = Redisson.create(config);
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        if (redisson != null) {
+            redisson.shutdown();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    @BeforeEach
+    void freshStore() {
+        docs = new FencedDocs(redisson, "fenced-test-" + prefixes++); // a key prefix of its own: an empty store
+    }
+
+    @Test
+    void everyDocumentIsListedEmptyBeforeItsFirstSave() {
+        assertThat(docs.list()).extracting(FencedDocs.Doc::id).containsExactlyElementsOf(FencedDocs.DOCUMENTS.keySet());
+        assertThat(docs.list()).allSatisfy(doc -> {
+            assertThat(doc.text()).isEmpty();
+            assertThat(doc.token()).isZero();
+            assertThat(doc.title()).isNotBlank();
+        });
+    }
+
+    @Test
+    void aSaveWithALowerTokenThanTheHighestAcceptedIsRefusedAndChangesNothing() {
+        long token = 1_764_144_000_000_123L; // as large as the server's tokens: exact, not rounded by Lua
+        assertThat(docs.save("doc-42", token, "by Bob", "Bob").accepted()).isTrue();
+
+        FencedDocs.Saved stale = docs.save("doc-42", token - 1, "late write by Alice", "Alice");
+
+        assertThat(stale.accepted()).isFalse();
+        assertThat(stale.doc()).isEqualTo(new FencedDocs.Doc("doc-42", "Quarterly report", "by Bob", token, "Bob"));
+        assertThat(docs.list()).filteredOn(doc -> doc.id().equals("doc-42")).singleElement()
+                .isEqualTo(new FencedDocs.Doc("doc-42", "Quarterly report", "by Bob", token, "Bob"));
+    }
+
+    @Test
+    void equalAndHigherTokensAreAccepted() {
+        assertThat(docs.save("doc-7", 100, "one", "Ada").accepted()).isTrue();
+        assertThat(docs.save("doc-7", 100, "two", "Ada").accepted()).as("the same holder saves again").isTrue();
+        FencedDocs.Saved higher = docs.save("doc-7", 250, "three", "Bob");
+        assertThat(higher.accepted()).isTrue();
+        assertThat(higher.doc()).isEqualTo(new FencedDocs.Doc("doc-7", "Roadmap", "three", 250, "Bob"));
+        assertThat(docs.save("doc-7", 249, "four", "Ada").accepted()).isFalse();
+    }
+
+    @Test
+    void announcingATokenWithoutTextKeepsTheTextAndFencesOlderTokens() {
+        docs.save("doc-12", 10, "draft", "Ada");
+        FencedDocs.Saved announced = docs.save("doc-12", 20, null, "Bob");
+        assertThat(announced.accepted()).isTrue();
+        assertThat(announced.doc().text()).as("the current text, which the new holder edits").isEqualTo("draft");
+        assertThat(docs.save("doc-12", 10, "late", "Ada").accepted()).isFalse();
+    }
+
+    @Test
+    void documentsAreFencedEachOnItsOwn() {
+        docs.save("doc-23", 500, "high", "Ada");
+        assertThat(docs.save("doc-57", 1, "low, but another document", "Bob").accepted()).isTrue();
+    }
+
+    @Test
+    void badInputIsRefusedNamingWhatIsWrong() {
+        assertThatThrownBy(() -> docs.save("doc-99", 1, "x", "Ada"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no document 'doc-99'").hasMessageContaining("doc-42");
+        assertThatThrownBy(() -> docs.save("doc-42", 0, "x", "Ada")).hasMessageContaining("token");
+        assertThatThrownBy(() -> docs.save("doc-42", FencedDocs.MAX_TOKEN + 1, "x", "Ada")).hasMessageContaining("token");
+        assertThatThrownBy(() -> docs.save("doc-42", 1, "x".repeat(FencedDocs.MAX_TEXT_CHARS + 1), "Ada"))
+                .hasMessageContaining("at most " + FencedDocs.MAX_TEXT_CHARS);
+        assertThatThrownBy(() -> docs.save("doc-42", 1, "x", "A".repeat(FencedDocs.MAX_BY_CHARS + 1))).hasMessageContaining("by");
+        assertThat(docs.save("doc-42", 1, "x".repeat(FencedDocs.MAX_TEXT_CHARS), "Ada").accepted()).as("the limit itself").isTrue();
+    }
+}
