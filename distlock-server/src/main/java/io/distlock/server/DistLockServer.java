@@ -19,7 +19,9 @@ import java.util.function.Supplier;
 
 import io.distlock.core.BackendUnavailableException;
 import io.distlock.core.LockConfig;
+import io.distlock.core.LockMode;
 import io.distlock.core.LockService;
+import io.distlock.websocket.Authorizer;
 import io.distlock.websocket.DistLockEndpoints;
 import io.distlock.websocket.EndpointOptions;
 
@@ -74,6 +76,19 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
+    /** {@code --allow-steal}: everything allowed, steals included (the default authorizer refuses steals). */
+    private static final Authorizer STEALS_ALLOWED = new Authorizer() {
+        @Override
+        public boolean mayLock(Object principal, String lockName) {
+            return true;
+        }
+
+        @Override
+        public boolean mayLock(Object principal, String lockName, Authorizer.Operation operation, LockMode mode) {
+            return true;
+        }
+    };
+
     public static void main(String[] args) {
         int code = ServerCommand.execute(args);
         if (code != 0) {
@@ -147,6 +162,7 @@ public final class DistLockServer implements AutoCloseable {
                     .maxQueuedBytes(options.maxQueuedBytes())
                     .maxConnectionsPerAddress(options.maxConnectionsPerAddress())
                     .trustedProxies(options.trustedProxies())
+                    .authorizer(options.allowSteal() ? STEALS_ALLOWED : (principal, lock) -> true) // the latter refuses steals
                     .build();
             endpoint = DistLockEndpoints.create(service, endpointOptions);
             web.deploy(endpoint.config());
