@@ -97,8 +97,12 @@ public final class Checkers {
     public static final String FIFO = "fifo";
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
+    public static final String WATCH_RELEASE = "watch-release";
+    public static final String WATCH_FINAL = "watch-final";
+    public static final String QUERY_CONSISTENT = "query-consistent";
+    public static final String QUERY_COMPLETE = "query-complete";
     public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
-            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP);
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
@@ -196,7 +200,16 @@ public final class Checkers {
     }
 
     public static Report check(List<Event> events) {
+        return check(events, null);
+    }
+
+    /**
+     * All checkers; with {@code views} also those of what observers were shown (watch and query,
+     * see {@link ViewCheckers}), which need the release bound.
+     */
+    public static Report check(List<Event> events, ViewCheckers.Bound views) {
         Findings f = new Findings();
+        Map<String, Event> stolenBy = stolen(events); // process + lock + token -> the LOST stolen that ended that grant
         long grants = 0;
         long accepted = 0;
         long rejected = 0;
@@ -271,6 +284,11 @@ public final class Checkers {
                         break; // given up with the close already: no interval, nothing to compare
                     }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
+                    if (r != null && isSteal(r.invoke)) {
+                        // a steal ends every grant it took over, there and then: each holder is told LOST stolen later
+                        holders.values().removeIf(h -> h.process() != e.process()
+                                && stolenAt(stolenBy.get(h.process() + "\u0000" + lock + "\u0000" + h.token()), e, r.invoke));
+                    }
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
                     // the same grant again, after an unlock that did not go through (its session kept the lock)
@@ -501,6 +519,9 @@ public final class Checkers {
 
         queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults));
 
+        if (views != null) {
+            ViewCheckers.check(events, views, stolenBy, f::add);
+        }
         return new Report(grants, accepted, rejected, increments, late, f.counts, List.copyOf(f.examples));
     }
 
@@ -512,8 +533,8 @@ public final class Checkers {
             for (int i = from; i < grants.size(); i++) {
                 Grant g = grants.get(i);
                 Request b = g.request();
-                if (b == null || b == a || b.invoke.nanos() <= queuedAt) {
-                    continue;
+                if (b == null || b == a || b.invoke.nanos() <= queuedAt || isSteal(b.invoke)) {
+                    continue; // a steal takes the lock now, past the queue, whose places stay
                 }
                 long at = g.event().nanos();
                 if (a.grant != null) {
@@ -624,6 +645,47 @@ public final class Checkers {
         }
     }
 
+    /** Whether a LOCK INVOKE asked to take the lock over ({@code steal}). */
+    static boolean isSteal(Event invoke) {
+        return invoke != null && invoke.detail() != null && (" " + invoke.detail() + " ").contains(" steal ");
+    }
+
+    private static final Pattern BY = Pattern.compile("(?:^| )by=(\\S+)");
+
+    /**
+     * The grants that a steal ended, as their holders were told: each LOST with
+     * {@code reason=stolen} against the process's latest grant of that lock before it (the hold
+     * may have ended already, by an unlock that crossed the steal), keyed by process, lock and token.
+     */
+    static Map<String, Event> stolen(List<Event> events) {
+        Map<String, Long> latest = new HashMap<>();
+        Map<String, Event> stolen = new HashMap<>();
+        for (Event e : events) {
+            if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+                latest.put(key(e.process(), e.lock()), e.token());
+            } else if (e.op() == Op.LOST && String.valueOf(e.detail()).contains("reason=stolen")) {
+                Long token = latest.get(key(e.process(), e.lock()));
+                if (token != null) {
+                    stolen.putIfAbsent(e.process() + "\u0000" + e.lock() + "\u0000" + token, e);
+                }
+            }
+        }
+        return stolen;
+    }
+
+    /**
+     * Whether {@code lost} (a LOST stolen, or null) tells of the steal whose grant is {@code grant}
+     * (requested at {@code invoke}): it names the grant's session (process {@code p} is session
+     * {@code pN}), or nobody (hidden holders), and came after the steal was asked for.
+     */
+    static boolean stolenAt(Event lost, Event grant, Event invoke) {
+        if (lost == null || lost.nanos() < invoke.nanos()) {
+            return false;
+        }
+        Matcher by = BY.matcher(String.valueOf(lost.detail()));
+        return !by.find() || by.group(1).equals("p" + grant.process());
+    }
+
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {
         Matcher m = REQUEST.matcher(String.valueOf(grant.detail()));
         if (m.find()) {
@@ -664,7 +726,7 @@ public final class Checkers {
         return m.find() ? Long.parseLong(m.group(1)) : Long.MIN_VALUE;
     }
 
-    private static String key(int process, String lock) {
+    static String key(int process, String lock) {
         return process + "\u0000" + lock;
     }
 
