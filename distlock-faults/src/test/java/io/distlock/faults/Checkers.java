@@ -78,6 +78,19 @@ import io.distlock.faults.History.Op;
  *       so is a RESUME OK that lists the lock with another token, or that continues a grant while
  *       another process holds the lock (what the lock's next holder was given while the session's
  *       grant was over by its client's clock must not come back to it).</li>
+ *   <li>Steals (a LOCK INVOKE with {@code steal}): a steal ends the grants it takes over when it is
+ *       granted, though their holders learn of it only later, by a LOST: a hold of another process
+ *       that is open at the thief's LOCK OK and whose LOST (reason {@code stolen} naming the thief,
+ *       or {@code taken}) came after the steal was asked for ends there, for {@value #NO_OVERLAP} and
+ *       {@value #SHARED_EXCLUSIVE}. What protects the resource meanwhile is the token: the old
+ *       holder's late writes are {@value #FENCED_REGISTER}'s. A steal's grant passes the queue on
+ *       purpose ({@value #FIFO} skips it).</li>
+ *   <li>{@value #STOLEN_TOLD}: a grant taken over by a steal is told so: its LOST has reason
+ *       {@code stolen} (not {@code taken}, which is what its node says when it finds out only at a
+ *       renewal).</li>
+ *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
+ *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
+ *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
  * </ul>
  *
  * <p>Resume events (protocol version 2): RESUME INVOKE ({@code node=N}), then OK with
@@ -97,12 +110,13 @@ public final class Checkers {
     public static final String FIFO = "fifo";
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
+    public static final String STOLEN_TOLD = "stolen-told";
     public static final String WATCH_RELEASE = "watch-release";
     public static final String WATCH_FINAL = "watch-final";
     public static final String QUERY_CONSISTENT = "query-consistent";
     public static final String QUERY_COMPLETE = "query-complete";
     public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
-            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, STOLEN_TOLD, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
@@ -285,9 +299,20 @@ public final class Checkers {
                     }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     if (r != null && isSteal(r.invoke)) {
-                        // a steal ends every grant it took over, there and then: each holder is told LOST stolen later
-                        holders.values().removeIf(h -> h.process() != e.process()
-                                && stolenAt(stolenBy.get(h.process() + "\u0000" + lock + "\u0000" + h.token()), e, r.invoke));
+                        // a steal ends every grant it took over, there and then: each holder is told LOST later
+                        for (var it = holders.values().iterator(); it.hasNext(); ) {
+                            Hold h = it.next();
+                            Event lost = stolenBy.get(h.process() + "\u0000" + lock + "\u0000" + h.token());
+                            if (h.process() == e.process() || !stolenAt(lost, e, r.invoke)) {
+                                continue;
+                            }
+                            it.remove();
+                            if (!String.valueOf(lost.detail()).contains("reason=stolen")) {
+                                f.add(STOLEN_TOLD, lock, String.format("p%d's grant of token %d, taken over by p%d's steal (asked at %.3f ms, "
+                                        + "granted token %d at %.3f ms), was told LOST%s at %.3f ms", h.process(), h.token(), e.process(),
+                                        r.invoke.millis(), e.token(), e.millis(), lost.detail(), lost.millis()));
+                            }
+                        }
                     }
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
@@ -653,9 +678,11 @@ public final class Checkers {
     private static final Pattern BY = Pattern.compile("(?:^| )by=(\\S+)");
 
     /**
-     * The grants that a steal ended, as their holders were told: each LOST with
-     * {@code reason=stolen} against the process's latest grant of that lock before it (the hold
-     * may have ended already, by an unlock that crossed the steal), keyed by process, lock and token.
+     * The grants that a steal may have ended, as their holders were told: each LOST with
+     * {@code reason=stolen} (or {@code reason=taken}: a holder whose node learnt of the take-over
+     * only at its next renewal) against the process's latest grant of that lock before it (the
+     * hold may have ended already, by an unlock that crossed the steal), keyed by process, lock
+     * and token. Which steal took it is decided at the steal's grant ({@link #stolenAt}).
      */
     static Map<String, Event> stolen(List<Event> events) {
         Map<String, Long> latest = new HashMap<>();
@@ -663,7 +690,8 @@ public final class Checkers {
         for (Event e : events) {
             if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 latest.put(key(e.process(), e.lock()), e.token());
-            } else if (e.op() == Op.LOST && String.valueOf(e.detail()).contains("reason=stolen")) {
+            } else if (e.op() == Op.LOST && (String.valueOf(e.detail()).contains("reason=stolen")
+                    || String.valueOf(e.detail()).contains("reason=taken"))) {
                 Long token = latest.get(key(e.process(), e.lock()));
                 if (token != null) {
                     stolen.putIfAbsent(e.process() + "\u0000" + e.lock() + "\u0000" + token, e);

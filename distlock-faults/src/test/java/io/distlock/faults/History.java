@@ -82,6 +82,17 @@ public final class History {
         events.add(new Event(nanosNow(), process, kind, op, lock, token, detail));
     }
 
+    /**
+     * Records an event whose detail starts with {@code wall=W}: the wall clock (ms since the epoch)
+     * read together with the event's time, under the same lock, so that times of other clocks on
+     * this machine (Redis's) can be placed on the history's. {@code detail} follows it.
+     */
+    public synchronized void recordWithWall(int process, Kind kind, Op op, String lock, long token, String detail) {
+        long nanos = nanosNow();
+        long wall = System.currentTimeMillis();
+        events.add(new Event(nanos, process, kind, op, lock, token, "wall=" + wall + (detail == null ? "" : " " + detail)));
+    }
+
     public void fault(String description) {
         record(-1, Kind.INFO, Op.FAULT, null, 0, description);
     }

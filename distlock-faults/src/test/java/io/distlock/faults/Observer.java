@@ -259,7 +259,6 @@ final class Observer implements AutoCloseable {
 
     /** Runs on the WebSocket's threads: records what arrived, in order, and hands answers over. */
     private void arrived(int gen, JsonNode m) {
-        long wall = System.currentTimeMillis();
         synchronized (this) {
             if (gen != generation) {
                 return; // an older connection's
@@ -271,11 +270,11 @@ final class Observer implements AutoCloseable {
                     m.path("state").fields().forEachRemaining(e -> {
                         String state = holdersAndQueue(e.getValue());
                         if (query != null) {
-                            history.record(p, Kind.OK, Op.QUERY, e.getKey(), 0, "wall=" + wall + " " + state
+                            history.recordWithWall(p, Kind.OK, Op.QUERY, e.getKey(), 0, state
                                     + (query.isEmpty() ? "" : " " + query));
                         } else {
                             shown.put(e.getKey(), state);
-                            history.record(p, Kind.OK, Op.WATCH, e.getKey(), 0, "wall=" + wall + " " + state);
+                            history.recordWithWall(p, Kind.OK, Op.WATCH, e.getKey(), 0, state);
                         }
                     });
                 } else if (query != null) {
@@ -295,7 +294,7 @@ final class Observer implements AutoCloseable {
                 seenChange.add(lock);
                 String state = holdersAndQueue(m.path("state"));
                 shown.put(lock, state);
-                history.record(p, Kind.OK, Op.CHANGED, lock, 0, "wall=" + wall + " " + state);
+                history.recordWithWall(p, Kind.OK, Op.CHANGED, lock, 0, state);
             }
         }
     }
