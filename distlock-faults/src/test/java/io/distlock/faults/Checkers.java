@@ -224,6 +224,7 @@ public final class Checkers {
     public static Report check(List<Event> events, ViewCheckers.Bound views) {
         Findings f = new Findings();
         Map<String, Event> stolenBy = stolen(events); // process + lock + token -> the LOST stolen that ended that grant
+        Map<String, List<Event[]>> stealGrants = new HashMap<>(); // lock -> {grant, request} of each steal granted so far
         long grants = 0;
         long accepted = 0;
         long rejected = 0;
@@ -297,8 +298,20 @@ public final class Checkers {
                     if (closing.contains(e.process())) {
                         break; // given up with the close already: no interval, nothing to compare
                     }
+                    Event[] thief = overtakenBy(e, stealGrants.getOrDefault(lock, List.of()), stolenBy);
+                    if (thief != null) {
+                        // taken over before its answer came: it ended at the thief's steal, before its holder heard of it
+                        Event lost = stolenBy.get(e.process() + "\u0000" + lock + "\u0000" + e.token());
+                        if (!String.valueOf(lost.detail()).contains("reason=stolen")) {
+                            f.add(STOLEN_TOLD, lock, String.format("p%d's grant of token %d, taken over by p%d's steal (granted token %d at %.3f ms) "
+                                    + "before its answer came at %.3f ms, was told LOST%s at %.3f ms", e.process(), e.token(),
+                                    thief[0].process(), thief[0].token(), thief[0].millis(), e.millis(), lost.detail(), lost.millis()));
+                        }
+                        break;
+                    }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     if (r != null && isSteal(r.invoke)) {
+                        stealGrants.computeIfAbsent(lock, k -> new ArrayList<>()).add(new Event[] {e, r.invoke});
                         // a steal ends every grant it took over, there and then: each holder is told LOST later
                         for (var it = holders.values().iterator(); it.hasNext(); ) {
                             Hold h = it.next();
@@ -668,6 +681,24 @@ public final class Checkers {
                 leave(r, e, "not queued at resume", -1);
             }
         }
+    }
+
+    /**
+     * The steal ({grant, request}) that took grant {@code grant} over before its answer reached its
+     * client, or null: a steal granted earlier in the history with a higher token, of whom the
+     * grant's holder was later told (see {@link #stolenAt}).
+     */
+    static Event[] overtakenBy(Event grant, List<Event[]> stealGrants, Map<String, Event> stolenBy) {
+        Event lost = stolenBy.get(grant.process() + "\u0000" + grant.lock() + "\u0000" + grant.token());
+        if (lost == null) {
+            return null;
+        }
+        for (Event[] steal : stealGrants) {
+            if (steal[0].process() != grant.process() && steal[0].token() > grant.token() && stolenAt(lost, steal[0], steal[1])) {
+                return steal;
+            }
+        }
+        return null;
     }
 
     /** Whether a LOCK INVOKE asked to take the lock over ({@code steal}). */

@@ -128,6 +128,7 @@ final class ViewCheckers {
         Map<String, List<Tenure>> byLock = new HashMap<>();
         Map<String, Tenure> byId = new HashMap<>();
         List<long[]> blind = new ArrayList<>();
+        Map<String, List<Event[]>> stealGrants = new HashMap<>(); // lock -> {grant, request} of each steal granted so far
         long blindFrom = -1;
         long last = events.isEmpty() ? 0 : events.get(events.size() - 1).nanos();
 
@@ -158,6 +159,14 @@ final class ViewCheckers {
                             t.waitEnded = NEVER;
                             if (Checkers.isSteal(t.invoke)) {
                                 takeOver(byLock.get(e.lock()), t, stolenBy);
+                                stealGrants.computeIfAbsent(e.lock(), k -> new ArrayList<>()).add(new Event[] {e, t.invoke});
+                            }
+                            Event[] thief = Checkers.overtakenBy(e, stealGrants.getOrDefault(e.lock(), List.of()), stolenBy);
+                            if (thief != null) {
+                                // taken over before its answer came
+                                t.heldUntil = Math.min(t.heldUntil, thief[1].nanos());
+                                t.released = Math.min(t.released, e.nanos());
+                                t.ended(e.nanos());
                             }
                         }
                     } else {
