@@ -78,16 +78,17 @@ import io.distlock.faults.History.Op;
  *       so is a RESUME OK that lists the lock with another token, or that continues a grant while
  *       another process holds the lock (what the lock's next holder was given while the session's
  *       grant was over by its client's clock must not come back to it).</li>
- *   <li>Steals (a LOCK INVOKE with {@code steal}): a steal ends the grants it takes over when it is
- *       granted, though their holders learn of it only later, by a LOST: a hold of another process
- *       that is open at the thief's LOCK OK and whose LOST (reason {@code stolen} naming the thief,
- *       or {@code taken}) came after the steal was asked for ends there, for {@value #NO_OVERLAP} and
- *       {@value #SHARED_EXCLUSIVE}. What protects the resource meanwhile is the token: the old
- *       holder's late writes are {@value #FENCED_REGISTER}'s. A steal's grant passes the queue on
- *       purpose ({@value #FIFO} skips it).</li>
- *   <li>{@value #STOLEN_TOLD}: a grant taken over by a steal is told so: its LOST has reason
- *       {@code stolen} (not {@code taken}, which is what its node says when it finds out only at a
- *       renewal).</li>
+ *   <li>Steals (a LOCK INVOKE with {@code steal}): a steal's grant ends every other grant of the
+ *       lock there and then, though their holders hear of it only later, for {@value #NO_OVERLAP}
+ *       and {@value #SHARED_EXCLUSIVE}; so does it a grant whose answer came only after it (a lower
+ *       token than the steal's: made before it, taken over before its holder heard of it, which
+ *       is then no token out of order either). What protects the resource meanwhile is the token:
+ *       the old holder's late writes are {@value #FENCED_REGISTER}'s. A steal's grant passes the
+ *       queue on purpose ({@value #FIFO} skips it).</li>
+ *   <li>{@value #STOLEN_TOLD}: a grant taken over by a steal is told so: the first LOST of that
+ *       lock its holder hears after the steal has reason {@code stolen} (not {@code taken}, which
+ *       is what its node says when it finds out only at a renewal), unless its connection or
+ *       session ended first or it had asked to unlock already.</li>
  *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
  *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
  *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
@@ -223,8 +224,8 @@ public final class Checkers {
      */
     public static Report check(List<Event> events, ViewCheckers.Bound views) {
         Findings f = new Findings();
-        Map<String, Event> stolenBy = stolen(events); // process + lock + token -> the LOST stolen that ended that grant
-        Map<String, List<Event[]>> stealGrants = new HashMap<>(); // lock -> {grant, request} of each steal granted so far
+        Map<String, List<Event>> stealGrants = new HashMap<>(); // lock -> each steal's grant so far
+        List<Event[]> takenOver = new ArrayList<>();            // {grant, the steal's grant that ended it}
         long grants = 0;
         long accepted = 0;
         long rejected = 0;
@@ -298,32 +299,21 @@ public final class Checkers {
                     if (closing.contains(e.process())) {
                         break; // given up with the close already: no interval, nothing to compare
                     }
-                    Event[] thief = overtakenBy(e, stealGrants.getOrDefault(lock, List.of()), stolenBy);
+                    Event thief = overtakenBy(e, stealGrants.getOrDefault(lock, List.of()));
                     if (thief != null) {
-                        // taken over before its answer came: it ended at the thief's steal, before its holder heard of it
-                        Event lost = stolenBy.get(e.process() + "\u0000" + lock + "\u0000" + e.token());
-                        if (!String.valueOf(lost.detail()).contains("reason=stolen")) {
-                            f.add(STOLEN_TOLD, lock, String.format("p%d's grant of token %d, taken over by p%d's steal (granted token %d at %.3f ms) "
-                                    + "before its answer came at %.3f ms, was told LOST%s at %.3f ms", e.process(), e.token(),
-                                    thief[0].process(), thief[0].token(), thief[0].millis(), e.millis(), lost.detail(), lost.millis()));
-                        }
+                        // taken over before its answer came: it ended at the steal, before its holder heard of it
+                        takenOver.add(new Event[] {e, thief});
                         break;
                     }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
                     if (r != null && isSteal(r.invoke)) {
-                        stealGrants.computeIfAbsent(lock, k -> new ArrayList<>()).add(new Event[] {e, r.invoke});
-                        // a steal ends every grant it took over, there and then: each holder is told LOST later
+                        stealGrants.computeIfAbsent(lock, k -> new ArrayList<>()).add(e);
+                        // a steal ends every grant of the lock there and then; each holder hears of it later
                         for (var it = holders.values().iterator(); it.hasNext(); ) {
                             Hold h = it.next();
-                            Event lost = stolenBy.get(h.process() + "\u0000" + lock + "\u0000" + h.token());
-                            if (h.process() == e.process() || !stolenAt(lost, e, r.invoke)) {
-                                continue;
-                            }
-                            it.remove();
-                            if (!String.valueOf(lost.detail()).contains("reason=stolen")) {
-                                f.add(STOLEN_TOLD, lock, String.format("p%d's grant of token %d, taken over by p%d's steal (asked at %.3f ms, "
-                                        + "granted token %d at %.3f ms), was told LOST%s at %.3f ms", h.process(), h.token(), e.process(),
-                                        r.invoke.millis(), e.token(), e.millis(), lost.detail(), lost.millis()));
+                            if (h.process() != e.process() && h.token() < e.token()) {
+                                it.remove();
+                                takenOver.add(new Event[] {h.grant(), e});
                             }
                         }
                     }
@@ -557,8 +547,9 @@ public final class Checkers {
 
         queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults));
 
+        checkStolenTold(f, events, takenOver);
         if (views != null) {
-            ViewCheckers.check(events, views, stolenBy, f::add);
+            ViewCheckers.check(events, views, f::add);
         }
         return new Report(grants, accepted, rejected, increments, late, f.counts, List.copyOf(f.examples));
     }
@@ -684,65 +675,71 @@ public final class Checkers {
     }
 
     /**
-     * The steal ({grant, request}) that took grant {@code grant} over before its answer reached its
-     * client, or null: a steal granted earlier in the history with a higher token, of whom the
-     * grant's holder was later told (see {@link #stolenAt}).
+     * The steal's grant that took {@code grant} over before its answer reached its client, or
+     * null: a steal of another process granted earlier in the history with a higher token. (Tokens
+     * only grow, so the grant was made before the steal, which took it from its holder, who could
+     * not have let it go before hearing of it.)
      */
-    static Event[] overtakenBy(Event grant, List<Event[]> stealGrants, Map<String, Event> stolenBy) {
-        Event lost = stolenBy.get(grant.process() + "\u0000" + grant.lock() + "\u0000" + grant.token());
-        if (lost == null) {
-            return null;
-        }
-        for (Event[] steal : stealGrants) {
-            if (steal[0].process() != grant.process() && steal[0].token() > grant.token() && stolenAt(lost, steal[0], steal[1])) {
+    static Event overtakenBy(Event grant, List<Event> stealGrants) {
+        for (Event steal : stealGrants) {
+            if (steal.process() != grant.process() && steal.token() > grant.token()) {
                 return steal;
             }
         }
         return null;
     }
 
+    /**
+     * {@value #STOLEN_TOLD}: each grant a steal ended ({grant, steal's grant}) is told by a LOST
+     * with reason {@code stolen}: the first LOST of that lock its process hears after the steal,
+     * unless its connection or session ended first or it had asked to unlock (crossing the steal).
+     */
+    private static void checkStolenTold(Findings f, List<Event> events, List<Event[]> takenOver) {
+        for (Event[] t : takenOver) {
+            Event grant = t[0];
+            Event steal = t[1];
+            int from = firstAt(events, Math.min(grant.nanos(), steal.nanos()));
+            Event told = null;
+            for (int i = from; i < events.size(); i++) {
+                Event e = events.get(i);
+                if (e.process() != grant.process()) {
+                    continue;
+                }
+                boolean mine = grant.lock().equals(e.lock());
+                if ((e.op() == Op.LOST && mine) || e.op() == Op.DISCONNECT || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)
+                        || (mine && e.kind() == Kind.INVOKE && (e.op() == Op.UNLOCK || e.op() == Op.LOCK))) {
+                    told = e;
+                    break;
+                }
+            }
+            if (told == null) {
+                f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                        + "was never told", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis()));
+            } else if (told.op() == Op.LOST && !String.valueOf(told.detail()).contains("reason=stolen")) {
+                f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                        + "was told LOST%s at %.3f ms", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis(),
+                        told.detail(), told.millis()));
+            }
+        }
+    }
+
+    private static int firstAt(List<Event> events, long nanos) {
+        int lo = 0;
+        int hi = events.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (events.get(mid).nanos() < nanos) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
     /** Whether a LOCK INVOKE asked to take the lock over ({@code steal}). */
     static boolean isSteal(Event invoke) {
         return invoke != null && invoke.detail() != null && (" " + invoke.detail() + " ").contains(" steal ");
-    }
-
-    private static final Pattern BY = Pattern.compile("(?:^| )by=(\\S+)");
-
-    /**
-     * The grants that a steal may have ended, as their holders were told: each LOST with
-     * {@code reason=stolen} (or {@code reason=taken}: a holder whose node learnt of the take-over
-     * only at its next renewal) against the process's latest grant of that lock before it (the
-     * hold may have ended already, by an unlock that crossed the steal), keyed by process, lock
-     * and token. Which steal took it is decided at the steal's grant ({@link #stolenAt}).
-     */
-    static Map<String, Event> stolen(List<Event> events) {
-        Map<String, Long> latest = new HashMap<>();
-        Map<String, Event> stolen = new HashMap<>();
-        for (Event e : events) {
-            if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
-                latest.put(key(e.process(), e.lock()), e.token());
-            } else if (e.op() == Op.LOST && (String.valueOf(e.detail()).contains("reason=stolen")
-                    || String.valueOf(e.detail()).contains("reason=taken"))) {
-                Long token = latest.get(key(e.process(), e.lock()));
-                if (token != null) {
-                    stolen.putIfAbsent(e.process() + "\u0000" + e.lock() + "\u0000" + token, e);
-                }
-            }
-        }
-        return stolen;
-    }
-
-    /**
-     * Whether {@code lost} (a LOST stolen, or null) tells of the steal whose grant is {@code grant}
-     * (requested at {@code invoke}): it names the grant's session (process {@code p} is session
-     * {@code pN}), or nobody (hidden holders), and came after the steal was asked for.
-     */
-    static boolean stolenAt(Event lost, Event grant, Event invoke) {
-        if (lost == null || lost.nanos() < invoke.nanos()) {
-            return false;
-        }
-        Matcher by = BY.matcher(String.valueOf(lost.detail()));
-        return !by.find() || by.group(1).equals("p" + grant.process());
     }
 
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {

@@ -121,14 +121,15 @@ final class ViewCheckers {
         }
     }
 
-    static void check(List<Event> events, Bound bound, Map<String, Event> stolenBy, Sink sink) {
+    static void check(List<Event> events, Bound bound, Sink sink) {
         long lease = bound.lease().toNanos();
         long margin = bound.margin().toNanos();
         Map<String, List<Tenure>> byProcessLock = new HashMap<>();
         Map<String, List<Tenure>> byLock = new HashMap<>();
         Map<String, Tenure> byId = new HashMap<>();
         List<long[]> blind = new ArrayList<>();
-        Map<String, List<Event[]>> stealGrants = new HashMap<>(); // lock -> {grant, request} of each steal granted so far
+        Map<String, List<Event>> stealGrants = new HashMap<>();  // lock -> each steal's grant so far
+        Map<Event, Event> stealAsked = new java.util.IdentityHashMap<>(); // a steal's grant -> its request
         long blindFrom = -1;
         long last = events.isEmpty() ? 0 : events.get(events.size() - 1).nanos();
 
@@ -157,16 +158,18 @@ final class ViewCheckers {
                         if (t != null && t.grant == null) {
                             t.grant = e;
                             t.waitEnded = NEVER;
-                            if (Checkers.isSteal(t.invoke)) {
-                                takeOver(byLock.get(e.lock()), t, stolenBy);
-                                stealGrants.computeIfAbsent(e.lock(), k -> new ArrayList<>()).add(new Event[] {e, t.invoke});
-                            }
-                            Event[] thief = Checkers.overtakenBy(e, stealGrants.getOrDefault(e.lock(), List.of()), stolenBy);
+                            Event thief = Checkers.overtakenBy(e, stealGrants.getOrDefault(e.lock(), List.of()));
                             if (thief != null) {
                                 // taken over before its answer came
-                                t.heldUntil = Math.min(t.heldUntil, thief[1].nanos());
+                                t.heldUntil = Math.min(t.heldUntil, stealAsked.get(thief).nanos());
                                 t.released = Math.min(t.released, e.nanos());
                                 t.ended(e.nanos());
+                            } else if (Checkers.isSteal(t.invoke)) {
+                                takeOver(byLock.get(e.lock()), t);
+                            }
+                            if (Checkers.isSteal(t.invoke)) {
+                                stealGrants.computeIfAbsent(e.lock(), k -> new ArrayList<>()).add(e);
+                                stealAsked.put(e, t.invoke);
                             }
                         }
                     } else {
@@ -302,18 +305,15 @@ final class ViewCheckers {
         shownSince.values().forEach(shown -> checkShown(sink, shown, last, byProcessLock, blind, lease, margin));
     }
 
-    /** A steal's grant {@code thief}: every other grant of the lock it took over (its holder told LOST stolen) ends here. */
-    private static void takeOver(List<Tenure> tenures, Tenure thief, Map<String, Event> stolenBy) {
+    /** A steal's grant {@code thief}: every other grant of the lock still on when it was asked for ends here (taken over). */
+    private static void takeOver(List<Tenure> tenures, Tenure thief) {
         for (Tenure v : tenures) {
-            if (v == thief || v.p == thief.p || v.grant == null || v.end < thief.invoke.nanos()) {
+            if (v == thief || v.p == thief.p || v.grant == null || v.grant.token() > thief.grant.token() || v.end < thief.invoke.nanos()) {
                 continue;
             }
-            Event lost = stolenBy.get(v.p + "\u0000" + v.lock + "\u0000" + v.grant.token());
-            if (Checkers.stolenAt(lost, thief.grant, thief.invoke)) {
-                v.heldUntil = Math.min(v.heldUntil, thief.invoke.nanos());
-                v.released = Math.min(v.released, thief.grant.nanos());
-                v.ended(thief.grant.nanos());
-            }
+            v.heldUntil = Math.min(v.heldUntil, thief.invoke.nanos());
+            v.released = Math.min(v.released, thief.grant.nanos());
+            v.ended(thief.grant.nanos());
         }
     }
 
