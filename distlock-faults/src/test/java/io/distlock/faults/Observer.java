@@ -55,6 +55,10 @@ final class Observer implements AutoCloseable {
     private volatile boolean dropAfterFirst;
     private volatile boolean running = true;
     private volatile WebSocket ws;
+    /** The current connection's watch was answered: it shows something. */
+    private volatile boolean watching;
+    /** One send at a time on a JDK WebSocket (a second one while the first is pending fails). */
+    private final java.util.concurrent.locks.ReentrantLock sending = new java.util.concurrent.locks.ReentrantLock();
     private volatile int generation;
     private int node;
 
@@ -95,7 +99,7 @@ final class Observer implements AutoCloseable {
      */
     boolean showsWhatQuerySays(String detail) {
         WebSocket socket = ws;
-        if (socket == null) {
+        if (socket == null || !watching) {
             return false;
         }
         Map<String, String> answer = query(socket, detail);
@@ -151,6 +155,7 @@ final class Observer implements AutoCloseable {
             lose(gen, "watch refused");
             return false;
         }
+        watching = true;
         return true; // the answer was recorded on arrival, in order with the pushes
     }
 
@@ -187,12 +192,17 @@ final class Observer implements AutoCloseable {
             queries.put(id, queryDetail);
         }
         try {
-            socket.sendText(frame.toString(), true).get(10, TimeUnit.SECONDS);
+            sending.lock();
+            try {
+                socket.sendText(frame.toString(), true).get(10, TimeUnit.SECONDS);
+            } finally {
+                sending.unlock();
+            }
             return answer.get(15, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
             return null;
         } finally {
             pending.remove(id);
@@ -212,7 +222,9 @@ final class Observer implements AutoCloseable {
             history.record(p, Kind.INFO, Op.DISCONNECT, null, 0, why);
             WebSocket socket = ws;
             ws = null;
+            watching = false;
             shown.clear();
+            pending.values().forEach(waiting -> waiting.complete(null)); // no answer will come on this connection
             socket.abort();
         }
     }
@@ -231,6 +243,7 @@ final class Observer implements AutoCloseable {
             if (socket != null) {
                 history.record(p, Kind.OK, Op.DISCONNECT, null, 0, "observer stops");
                 ws = null;
+                watching = false;
                 generation++;
                 shown.clear();
                 try {
