@@ -79,6 +79,10 @@ final class Observer implements AutoCloseable {
         return this;
     }
 
+    boolean dropsChanges() {
+        return dropAfterFirst;
+    }
+
     Observer start() {
         thread.start();
         return this;

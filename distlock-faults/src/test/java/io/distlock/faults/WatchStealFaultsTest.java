@@ -97,6 +97,10 @@ class WatchStealFaultsTest {
     private Checkers.Report finish(ScenarioRun run, Workload load) {
         load.stop(Duration.ofSeconds(20));
         for (Observer o : observers) {
+            if (o.dropsChanges()) {
+                o.showsWhatQuerySays("final"); // the broken page: it will not show what a query says, no use waiting
+                continue;
+            }
             try {
                 Awaitility.await("observer p" + o.process() + " shows what a query says")
                         .atMost(LEASE.plus(BOUND.margin()).plusSeconds(5)).pollInterval(Duration.ofMillis(100))
@@ -191,9 +195,9 @@ class WatchStealFaultsTest {
                 .dropChangesAfterFirst().start());
         workload = stealing(run.history(), 0.15).fencing(false).nodes(nodes.clientUris()).build();
         workload.start();
-        Awaitility.await("20 steals and a bound's time").atMost(GRANTS_WITHIN).pollInterval(Duration.ofMillis(50))
+        Awaitility.await("20 steals, and 8 s (the bound is 3 s)").atMost(GRANTS_WITHIN).pollInterval(Duration.ofMillis(50))
                 .until(() -> run.history().events().stream().filter(WatchStealFaultsTest::stolen).count() >= 20
-                        && run.history().nanosNow() > Await.seconds(10).toNanos());
+                        && run.history().nanosNow() > Duration.ofSeconds(8).toNanos());
         Checkers.Report report = finish(run, workload);
         assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isPositive();
         assertThat(report.violations(Checkers.WATCH_RELEASE)).as(report.summary()).isPositive();

@@ -75,7 +75,6 @@ public final class DistLockServer implements AutoCloseable {
         this.redisDescription = redisDescription;
     }
 
-    /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
     /** {@code --allow-steal}: everything allowed, steals included (the default authorizer refuses steals). */
     private static final Authorizer STEALS_ALLOWED = new Authorizer() {
         @Override
@@ -89,6 +88,7 @@ public final class DistLockServer implements AutoCloseable {
         }
     };
 
+    /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
     public static void main(String[] args) {
         int code = ServerCommand.execute(args);
         if (code != 0) {
