@@ -171,51 +171,59 @@ final class Watches {
 
         @Override
         public void unwatch(Collection<String> locks) {
+            List<Join> dropped = new ArrayList<>();
             synchronized (Watches.this) {
                 for (String lock : locks) {
                     names.remove(lock);
                     Watched w = Watches.this.locks.get(lock);
                     if (w != null) {
-                        w.named.remove(this);
-                        Join join = w.joining.remove(this);
-                        if (join != null) {
-                            join.answer.completeExceptionally(new IllegalStateException("unwatched before its state was read"));
-                        }
-                        dropIfUnwatched(w);
+                        leave(w, dropped);
                     }
                 }
                 unsubscribeIfIdle();
             }
+            dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("unwatched before its state was read")));
         }
 
         @Override
         public void unwatchPrefix(String prefix) {
             synchronized (Watches.this) {
                 prefixes.remove(prefix);
-                locks.values().removeIf(w -> {
-                    if (watchedAtAll(w)) {
-                        return false;
-                    }
-                    cancelExpiry(w);
-                    return true;
-                });
+                dropUnwatched();
                 unsubscribeIfIdle();
             }
         }
 
         @Override
         public void close() {
+            List<Join> dropped = new ArrayList<>();
             synchronized (Watches.this) {
                 if (closed) {
                     return;
                 }
                 closed = true;
                 watches.remove(this);
+                names.clear();
+                prefixes.clear();
+                for (Watched w : List.copyOf(Watches.this.locks.values())) {
+                    leave(w, dropped);
+                }
+                dropUnwatched();
+                unsubscribeIfIdle();
             }
-            unwatch(List.copyOf(names));
-            for (String prefix : List.copyOf(prefixes)) {
-                unwatchPrefix(prefix);
+            dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("the watch was closed")));
+        }
+
+        /** This watch no longer watches {@code w} by name; a join it waited for is added to {@code dropped}. */
+        private void leave(Watched w, List<Join> dropped) {
+            assert Thread.holdsLock(Watches.this);
+            w.named.remove(this);
+            Join join = w.joining.remove(this);
+            if (join != null) {
+                dropped.add(join);
+                abandon(this, join);
             }
+            dropIfUnwatched(w);
         }
 
         boolean matches(String lock) {
@@ -416,7 +424,7 @@ final class Watches {
      */
     private void joined(Watch watch, Join join) {
         assert Thread.holdsLock(this);
-        Map<String, LockState> states = Map.copyOf(join.states);
+        Map<String, LockState> states = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(join.states));
         watch.outbox.add(() -> join.answer.complete(states));
         if (watch.closed) {
             return;
@@ -471,6 +479,18 @@ final class Watches {
     private boolean watchedAtAll(Watched w) {
         assert Thread.holdsLock(this);
         return !w.named.isEmpty() || !w.joining.isEmpty() || watches.stream().anyMatch(watch -> watch.matches(w.lock));
+    }
+
+    /** Forgets every lock nobody watches any more. */
+    private void dropUnwatched() {
+        assert Thread.holdsLock(this);
+        locks.values().removeIf(w -> {
+            if (watchedAtAll(w)) {
+                return false;
+            }
+            cancelExpiry(w);
+            return true;
+        });
     }
 
     private void dropIfUnwatched(Watched w) {

@@ -294,6 +294,20 @@ class WatchTest {
     }
 
     @Test
+    void aSharedStealEndsEverySharedHolderToo() {
+        Pushes first = new Pushes();
+        LockSession reader = nodes.get(0).openSession("reader", first);
+        result(reader.lock("doc", LockOptions.shared()));
+
+        long token = ((LockResult.Locked) result(open(1, "thief", null).lock("doc", LockOptions.shared().stealing()))).token();
+
+        assertThat(first.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by thief");
+        LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");
+        assertThat(names(doc.holders())).containsExactly("thief");
+        assertThat(token).isGreaterThan(0);
+    }
+
+    @Test
     void anAskTellsEveryHolderWhoAsks() {
         Pushes holderPushes = new Pushes();
         LockSession holder = nodes.get(0).openSession("alice", holderPushes);
@@ -305,5 +319,27 @@ class WatchTest {
         assertThat(holderPushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).isEqualTo("bob {\"n\":1}");
         result(asker.lock("doc", LockOptions.exclusive().queue()));
         holderPushes.expectNone(Duration.ofMillis(200)); // asking again without ask tells nobody
+    }
+
+    @Test
+    void aNodeListensForChangesOnlyWhileItHasAWatch() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        assertThat(subscribers(channel)).isZero();
+        LockWatch byName = nodes.get(0).watch(new Seen());
+        LockWatch byPrefix = nodes.get(1).watch(new Seen());
+        result(byName.watch(List.of("doc")));
+        result(byPrefix.watchPrefix("doc"));
+        assertThat(subscribers(channel)).isEqualTo(2);
+
+        byName.unwatch(List.of("doc"));
+        byPrefix.close();
+
+        await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
+    }
+
+    /** How many connections subscribe to {@code channel}. */
+    private static long subscribers(String channel) {
+        List<?> reply = (List<?>) TestRedis.command("PUBSUB", "NUMSUB", channel);
+        return Long.parseLong(String.valueOf(reply.get(1)));
     }
 }

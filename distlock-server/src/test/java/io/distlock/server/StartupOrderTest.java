@@ -89,12 +89,22 @@ class StartupOrderTest {
         }
     }
 
+    /**
+     * A free port below the ephemeral range (Linux: 32768 and up), from which the node's embedded
+     * Redis takes its own: knocking on a port that Redis took (it happened) would find Redis,
+     * which drops a connection that speaks HTTP.
+     */
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket()) {
-            socket.bind(new InetSocketAddress("127.0.0.1", 0));
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 100; i++) {
+            int candidate = 20_000 + random.nextInt(12_000);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
+                return candidate;
+            } catch (IOException e) {
+                // taken: try another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
     }
 }

@@ -12,8 +12,8 @@
 --   {3, replicas}: the queue is full.
 -- A request is granted only if nobody queues (no queue jumping); a lock that is free while its
 -- queue is not (its holder's lease ran out) is first handed to the queue. A steal is granted at
--- once, but during a quarantine: every other holder it ends (all of them for an exclusive steal,
--- the exclusive one for a shared steal) is told on '<prefix>:stolen':
+-- once, but during a quarantine: every holder it ends (all of them, in either mode) is told on
+-- '<prefix>:stolen':
 -- '<owner>\n<token>\n<name>\n<stealer, stamped>'. The queue keeps its order. A request that
 -- queues with an ask tells every holder on '<prefix>:asked': '<owner>\n<name>\n<asker, stamped>'.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -78,12 +78,10 @@ if steal then
     tell(cur[1], cur[2])
     redis.call('HDEL', k, 'owner', 'holder', 'attempt')
   end
-  if mode == 'x' then
-    for _, h in ipairs(sharedHolders(s, nowMs)) do
-      tell(h[1], h[2])
-    end
-    redis.call('DEL', s)
+  for _, h in ipairs(sharedHolders(s, nowMs)) do
+    tell(h[1], h[2])
   end
+  redis.call('DEL', s)
   dropPlace(q, e, me)
   local token = nextToken(k, clock)
   if mode == 'x' then
