@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -312,13 +313,22 @@ final class Connection {
 
     /** Queues a push of {@code from}'s, dropped if it is no longer this connection's session. */
     void push(LockSession from, Status status, ObjectNode frame) {
+        push(from, status, frame, () -> true);
+    }
+
+    /**
+     * Queues a push of {@code from}'s, dropped if it is no longer this connection's session, or if
+     * it waits behind a reply and {@code stillWanted} says no when its turn comes (called under the
+     * outbound queue's lock: it must not block or take locks).
+     */
+    void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted) {
         if (from == null || current() != from) {
             return;
         }
         node.telemetry().pushed(status);
         // A push that waits behind a reply is dropped if its session is no longer this connection's
         // when its turn comes: after a close's OK the client must hear nothing of the closed session.
-        out.push(Frames.write(frame), () -> session == from);
+        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean());
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

@@ -133,7 +133,12 @@ public final class EndpointOptions {
         return authorizer;
     }
 
-    /** Whether {@code WAIT} replies leave out the holder's session name. */
+    /**
+     * Whether session names are kept from other sessions: {@code holder} and {@code holders} are
+     * left out of {@code WAIT} and {@code QUEUED} replies, {@code name} and {@code info} out of the
+     * entries of a lock's state ({@code query}, {@code watch}, {@code CHANGED}), {@code by} and
+     * {@code info} out of {@code ASKED}, and {@code by} out of {@code LOST}.
+     */
     public boolean hideHolder() {
         return hideHolder;
     }
@@ -219,8 +224,9 @@ public final class EndpointOptions {
     }
 
     /**
-     * The clock that pings, the silence rule, the rate limit and the request timer read: the
-     * core's {@link Ticker}, {@link Ticker#system()} by default.
+     * The clock that pings, the silence rule, the rate limit, the request timer and the limit of
+     * one {@code ask} per lock per 10 s read: the core's {@link Ticker}, {@link Ticker#system()} by
+     * default.
      */
     public Ticker ticker() {
         return ticker;

@@ -92,6 +92,10 @@ final class Replies {
         if (cause instanceof IllegalArgumentException && r != null && (r.action() == Action.QUERY || r.action() == Action.WATCH)) {
             return fail(r, FailCode.BAD_NAME, cause.getMessage()); // the lock service's answer to a name it does not accept
         }
+        if (cause instanceof IllegalStateException && r != null && r.action() == Action.WATCH) {
+            // The connection's watch was closed while this one was being answered: its session left.
+            return fail(r, FailCode.NOT_CONNECTED, "the session left this connection");
+        }
         return internal(r, cause);
     }
 

@@ -16,7 +16,7 @@ import io.distlock.core.LockOptions;
  * @param version the protocol version a {@code connect} asks for (1 when it names none); 1 for
  *                every other action
  * @param options how a {@code lock} or {@code mlock} of a version 2 session asks (mode, queue,
- *                timeout); {@link LockOptions#DEFAULT} for every other request, and for every
+ *                timeout, steal, ask); {@link LockOptions#DEFAULT} for every other request, and for every
  *                request of a version 1 session
  * @param session what a {@code connect} or {@code resume} asks for its session
  * @param prefix  the {@code prefix} of a {@code watch} or {@code unwatch} (then {@code names} is

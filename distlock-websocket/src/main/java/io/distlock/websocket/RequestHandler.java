@@ -31,8 +31,10 @@ import io.distlock.core.UnlockResult;
 
 /**
  * The protocol's actions for one connection: checks what the endpoint checks (session state,
- * authorization, mlock size), calls the connection's {@link LockSession}, and shapes each
- * outcome into its reply ({@link Replies}); forwards the session's pushes. What comes in
+ * authorization, mlock and query size, watch limits, the pace of asks), calls the connection's
+ * {@link LockSession} (or, for {@code query} and {@code watch}, the lock service), and shapes
+ * each outcome into its reply ({@link Replies}); forwards the session's pushes and, as
+ * {@code CHANGED}, the changes of the locks it watches ({@link Watching}). What comes in
  * (frames, limits, liveness) and the order replies go out in are the {@link Connection}'s.
  *
  * <p>A session speaks the protocol version its {@code connect} asked for: a version 1 session
@@ -277,32 +279,22 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.NOT_CONNECTED, "the session left this connection"));
             return;
         }
-        if (prefix != null) {
-            List<String> added = watching.reservePrefix(prefix);
-            if (added == null) {
-                slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"));
-                return;
-            }
+        boolean byPrefix = prefix != null;
+        List<String> added = watching.reserve(names, byPrefix);
+        if (added == null) {
+            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, byPrefix
+                    ? "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"
+                    : "at most " + Watching.MAX_NAMES + " locks watched per connection"));
+            return;
+        }
+        if (byPrefix) {
             CompletionStage<Void> stage = watch.watchPrefix(prefix);
-            stage.whenComplete((v, e) -> {
-                if (e != null) {
-                    watching.releasePrefixes(added);
-                }
-            });
+            stage.whenComplete((v, e) -> watching.settled(names, added, true, e != null));
             answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
             return;
         }
-        List<String> added = watching.reserve(names);
-        if (added == null) {
-            slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, "at most " + Watching.MAX_NAMES + " locks watched per connection"));
-            return;
-        }
         CompletionStage<Map<String, LockState>> stage = watch.watch(names);
-        stage.whenComplete((states, e) -> {
-            if (e != null) {
-                watching.release(added); // nothing of a failed watch is watched
-            }
-        });
+        stage.whenComplete((states, e) -> watching.settled(names, added, false, e != null)); // nothing of a failed watch is watched
         answer(r, slot, stage, states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states));
     }
 
@@ -313,11 +305,7 @@ final class RequestHandler {
         }
         Pushes p = pushes(s);
         if (p != null) {
-            if (prefix != null) {
-                p.watching.unwatchPrefix(prefix);
-            } else {
-                p.watching.unwatch(r.names());
-            }
+            p.watching.unwatch(prefix != null ? List.of(prefix) : r.names(), prefix != null);
         }
         slot.answer(Replies.to(r, Status.OK, "Unwatched " + (prefix != null ? prefix + "*" : String.join(", ", r.names()))));
     }
@@ -554,11 +542,18 @@ final class RequestHandler {
             send(() -> connection.push(owner, Status.ASKED, frame));
         }
 
-        /** A watched lock changed: pushed behind every reply reserved so far, the watch's own answer included. */
+        /**
+         * A watched lock changed: pushed behind every reply reserved so far, the watch's own answer
+         * included; not once the client unwatched it, even if the lock service has not yet, nor
+         * after the {@code OK} of an {@code unwatch} it waited behind.
+         */
         private void changed(String lock, LockState state) {
+            if (!watching.wants(lock)) {
+                return;
+            }
             ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
             frame.set("state", Frames.state(state, node.options.hideHolder()));
-            connection.push(owner, Status.CHANGED, frame);
+            connection.push(owner, Status.CHANGED, frame, () -> watching.wants(lock));
         }
 
         @Override

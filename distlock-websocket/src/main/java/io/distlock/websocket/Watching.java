@@ -2,9 +2,11 @@ package io.distlock.websocket;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 import io.distlock.core.LockWatch;
@@ -16,10 +18,16 @@ import io.distlock.core.LockWatch;
  * counted against the limits. Watches belong to the connection, not to the session: a resumed
  * session starts with none, on any node.
  *
- * <p>A watch is counted ({@link #reserve}, {@link #reservePrefix}) when its request is served,
- * before the lock service answers, so that requests in flight cannot pass the limits together;
- * one that fails is uncounted again. Thread-safe: requests are served on the container's thread,
- * answered on the lock service's.
+ * <p>A watch is counted ({@link #reserve}) when its request is served, before the lock service
+ * answers, so that requests in flight cannot pass the limits together; one that fails is
+ * uncounted again ({@link #settled}). What is counted here is what the client asked for: only
+ * changes of those locks are pushed ({@link #wants}), whatever the lock service still tells. An
+ * {@code unwatch} of a name (or prefix) whose watch the lock service has not answered yet is
+ * passed on when it answers: the lock service would otherwise fail that watch (a name), or
+ * start it after its unwatch (a prefix).
+ *
+ * <p>Thread-safe: requests are served on the container's thread, answered and told changes on
+ * the lock service's.
  */
 final class Watching {
 
@@ -28,11 +36,34 @@ final class Watching {
     /** Prefixes one connection may watch. */
     static final int MAX_PREFIXES = 16;
 
+    /** Lock names or prefixes: which are watched, and how many watches of each the lock service has not answered. */
+    private static final class Watched {
+        final int max;
+        /** Written under the Watching's lock; read without it by {@link #wants}. */
+        final Set<String> watched = ConcurrentHashMap.newKeySet();
+        final Map<String, Integer> inFlight = new HashMap<>();
+
+        Watched(int max) {
+            this.max = max;
+        }
+
+        /** Of {@code keys}, those no longer watched and with no watch in flight: to unwatch in the lock service. */
+        List<String> idle(Collection<String> keys) {
+            List<String> idle = new ArrayList<>();
+            for (String key : keys) {
+                if (!watched.contains(key) && !inFlight.containsKey(key) && !idle.contains(key)) {
+                    idle.add(key);
+                }
+            }
+            return idle;
+        }
+    }
+
     private final Supplier<LockWatch> opener;
     // All guarded by this.
     private LockWatch watch;
-    private final Set<String> names = new HashSet<>();
-    private final Set<String> prefixes = new HashSet<>();
+    private final Watched names = new Watched(MAX_NAMES);
+    private final Watched prefixes = new Watched(MAX_PREFIXES);
     private boolean closed;
 
     /** {@code opener} opens the lock service's watch, told to push this connection's {@code CHANGED}s. */
@@ -56,70 +87,85 @@ final class Watching {
     }
 
     /**
-     * Counts {@code locks} as watched by name; returns those that were not yet (to {@link #release}
-     * if the watch fails), or null if that would pass {@link #MAX_NAMES}: then nothing changed.
+     * Counts {@code keys} (lock names, or one prefix) as watched, about to be asked of the lock
+     * service; returns those that were not watched yet, to pass to {@link #settled}, or null if
+     * that would pass the limit ({@link #MAX_NAMES}, {@link #MAX_PREFIXES}): then nothing changed.
      */
-    synchronized List<String> reserve(Collection<String> locks) {
+    synchronized List<String> reserve(Collection<String> keys, boolean prefix) {
+        Watched w = prefix ? prefixes : names;
         List<String> added = new ArrayList<>();
-        for (String lock : locks) {
-            if (!names.contains(lock) && !added.contains(lock)) {
-                added.add(lock);
+        for (String key : keys) {
+            if (!w.watched.contains(key) && !added.contains(key)) {
+                added.add(key);
             }
         }
-        if (names.size() + added.size() > MAX_NAMES) {
+        if (w.watched.size() + added.size() > w.max) {
             return null;
         }
-        names.addAll(added);
+        w.watched.addAll(added);
+        keys.forEach(key -> w.inFlight.merge(key, 1, Integer::sum));
         return added;
     }
 
-    /** Uncounts {@code locks}: their watch failed. */
-    synchronized void release(Collection<String> locks) {
-        names.removeAll(locks);
-    }
-
-    /** Stops watching {@code locks} by name (a prefix that matches them goes on). */
-    void unwatch(Collection<String> locks) {
+    /**
+     * The lock service answered the watch of {@code keys} {@linkplain #reserve reserved} with
+     * {@code added}: if it {@code failed}, the added ones are not watched. Whatever was unwatched
+     * meanwhile is unwatched in the lock service now.
+     */
+    void settled(Collection<String> keys, List<String> added, boolean prefix, boolean failed) {
         LockWatch current;
+        List<String> idle;
         synchronized (this) {
-            names.removeAll(locks);
+            Watched w = prefix ? prefixes : names;
+            keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
+            if (failed) {
+                w.watched.removeAll(added);
+            }
+            idle = w.idle(keys);
             current = watch;
         }
-        if (current != null) {
-            current.unwatch(locks);
-        }
+        unwatchInService(current, idle, prefix);
     }
 
-    /** Stops watching by {@code prefix}. */
-    void unwatchPrefix(String prefix) {
+    /** Stops watching {@code keys} (lock names, or one prefix); a prefix that matches a name, or a name a prefix matches, goes on. */
+    void unwatch(Collection<String> keys, boolean prefix) {
         LockWatch current;
+        List<String> idle;
         synchronized (this) {
-            prefixes.remove(prefix);
+            Watched w = prefix ? prefixes : names;
+            w.watched.removeAll(keys);
+            idle = w.idle(keys);
             current = watch;
         }
-        if (current != null) {
-            current.unwatchPrefix(prefix);
+        unwatchInService(current, idle, prefix);
+    }
+
+    private static void unwatchInService(LockWatch current, List<String> idle, boolean prefix) {
+        if (current == null || idle.isEmpty()) {
+            return;
+        }
+        if (prefix) {
+            idle.forEach(current::unwatchPrefix);
+        } else {
+            current.unwatch(idle);
         }
     }
 
     /**
-     * Counts {@code prefix} as watched, as {@link #reserve} counts names: returns it in a list if
-     * it was not yet watched, an empty list if it was, null if that would pass
-     * {@link #MAX_PREFIXES}.
+     * Whether a change of {@code lock} is wanted: it is watched by name or by a prefix. Takes no
+     * lock, so that a push waiting behind the reply to an {@code unwatch} can ask it again when its
+     * turn comes (under the outbound queue's lock).
      */
-    synchronized List<String> reservePrefix(String prefix) {
-        if (prefixes.contains(prefix)) {
-            return List.of();
+    boolean wants(String lock) {
+        if (names.watched.contains(lock)) {
+            return true;
         }
-        if (prefixes.size() >= MAX_PREFIXES) {
-            return null;
+        for (String prefix : prefixes.watched) {
+            if (lock.startsWith(prefix)) {
+                return true;
+            }
         }
-        prefixes.add(prefix);
-        return List.of(prefix);
-    }
-
-    synchronized void releasePrefixes(Collection<String> released) {
-        prefixes.removeAll(released);
+        return false;
     }
 
     /** Stops every watch; later ones find no {@link #watch()}. Idempotent. */
@@ -129,8 +175,8 @@ final class Watching {
             closed = true;
             toClose = watch;
             watch = null;
-            names.clear();
-            prefixes.clear();
+            names.watched.clear();
+            prefixes.watched.clear();
         }
         if (toClose != null) {
             toClose.close();

@@ -31,7 +31,7 @@ import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
  * Protocol version 2, part 1 (negotiation, the lock options {@code mode}, {@code wait} and
- * {@code timeout}, {@code QUEUED}, {@code GRANTED}, {@code CANCELLED}, {@code cancel}, the
+ * {@code timeout} (and how {@code steal} and {@code ask} are read), {@code QUEUED}, {@code GRANTED}, {@code CANCELLED}, {@code cancel}, the
  * {@code LOST} reason, the authorizer told the operation and mode), conformance-tested over real
  * WebSocket connections to a real container on a real Redis, once per container by the
  * subclasses, like {@link EndpointContractTest}. Version 1 sessions stay exactly as they were:
@@ -314,14 +314,21 @@ abstract class EndpointV2ContractTest {
     }
 
     @Test
-    void stealAndAskAreNotSupportedYet() {
+    void stealAndAskAreCheckedWhenTheFrameIsReadAndTakeNothing() {
         WsClient c = v2("alice");
+        c.send("action", "lock", "param", n("doc"), "wait", true, "steal", true);
+        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'steal'");
+        c.send("action", "lock", "param", n("doc"), "ask", true);
+        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'ask'");
         for (String option : List.of("steal", "ask")) {
-            c.send("action", "lock", "param", n("doc"), "wait", true, option, true);
-            assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'" + option + "'").contains("not supported by this server yet");
-            c.send("action", "lock", "param", n("doc"), option, false);
+            c.send("action", "lock", "param", n("doc"), "wait", true, option, "yes");
+            c.expectFail("BAD_REQUEST");
+            c.send("action", "mlock", "params", List.of(n("doc")), option, false);
             c.expectFail("BAD_REQUEST");
         }
+        // The default authorizer never allows a steal (WatchAndTakeOverContractTest has the rest).
+        c.send("action", "lock", "param", n("doc"), "steal", true);
+        c.expectFail("UNAUTHORIZED");
         assertThat(holderOf(n("doc"))).isNull();
     }
 

@@ -1,0 +1,134 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.core.LockState;
+import io.distlock.core.LockWatch;
+
+/** The connection's count of its watches, and what it passes on to the lock service, without a server. */
+class WatchingTest {
+
+    /** Records the calls a lock service's watch gets. */
+    static final class Recorded implements LockWatch {
+        final List<String> calls = new ArrayList<>();
+
+        @Override
+        public CompletionStage<Map<String, LockState>> watch(Collection<String> locks) {
+            calls.add("watch " + locks);
+            return new CompletableFuture<>();
+        }
+
+        @Override
+        public CompletionStage<Void> watchPrefix(String prefix) {
+            calls.add("watchPrefix " + prefix);
+            return new CompletableFuture<>();
+        }
+
+        @Override
+        public void unwatch(Collection<String> locks) {
+            calls.add("unwatch " + locks);
+        }
+
+        @Override
+        public void unwatchPrefix(String prefix) {
+            calls.add("unwatchPrefix " + prefix);
+        }
+
+        @Override
+        public void close() {
+            calls.add("close");
+        }
+    }
+
+    @Test
+    void theWatchIsOpenedAtTheFirstUseAndClosedOnce() {
+        int[] opened = {0};
+        Recorded recorded = new Recorded();
+        Watching w = new Watching(() -> {
+            opened[0]++;
+            return recorded;
+        });
+        w.unwatch(List.of("a"), false);
+        assertThat(opened[0]).as("an unwatch opens nothing").isZero();
+        assertThat(w.watch()).isSameAs(recorded);
+        assertThat(w.watch()).isSameAs(recorded);
+        assertThat(opened[0]).isEqualTo(1);
+        w.close();
+        w.close();
+        assertThat(w.watch()).isNull();
+        assertThat(recorded.calls).containsExactly("close");
+    }
+
+    @Test
+    void namesCountOnceUpToTheLimitAndARefusedReserveChangesNothing() {
+        Watching w = new Watching(Recorded::new);
+        List<String> first = new ArrayList<>();
+        for (int i = 0; i < Watching.MAX_NAMES - 1; i++) {
+            first.add("n" + i);
+        }
+        assertThat(w.reserve(first, false)).hasSize(Watching.MAX_NAMES - 1);
+        assertThat(w.reserve(List.of("x", "y"), false)).isNull();
+        assertThat(w.wants("x")).isFalse();
+        assertThat(w.reserve(List.of("n0", "x", "x"), false)).containsExactly("x");
+        assertThat(w.reserve(List.of("y"), false)).isNull();
+        w.unwatch(List.of("n1"), false);
+        assertThat(w.reserve(List.of("y"), false)).containsExactly("y");
+        assertThat(w.wants("y")).isTrue();
+        assertThat(w.wants("n1")).isFalse();
+    }
+
+    @Test
+    void aFailedWatchUncountsWhatItAddedOnly() {
+        Watching w = new Watching(Recorded::new);
+        w.settled(List.of("a"), w.reserve(List.of("a"), false), false, false);
+        List<String> added = w.reserve(List.of("a", "b"), false);
+        assertThat(added).containsExactly("b");
+        w.settled(List.of("a", "b"), added, false, true);
+        assertThat(w.wants("a")).isTrue();
+        assertThat(w.wants("b")).isFalse();
+    }
+
+    @Test
+    void anUnwatchOfAWatchInFlightReachesTheLockServiceWhenItIsAnswered() {
+        Recorded recorded = new Recorded();
+        Watching w = new Watching(() -> recorded);
+        w.watch();
+        List<String> added = w.reserve(List.of("a", "b"), false);
+        w.unwatch(List.of("a", "c"), false);
+        assertThat(recorded.calls).as("c is not in flight; a is").containsExactly("unwatch [c]");
+        assertThat(w.wants("a")).as("no change of it is pushed any more").isFalse();
+        w.settled(List.of("a", "b"), added, false, false);
+        assertThat(recorded.calls).containsExactly("unwatch [c]", "unwatch [a]");
+        assertThat(w.wants("b")).isTrue();
+
+        List<String> prefix = w.reserve(List.of("p-"), true);
+        assertThat(w.wants("p-1")).isTrue();
+        assertThat(w.reserve(List.of("p-"), true)).as("counted once").isEmpty();
+        w.unwatch(List.of("p-"), true);
+        w.settled(List.of("p-"), prefix, true, false);
+        assertThat(recorded.calls).as("one watch of the prefix is still in flight").hasSize(2);
+        w.settled(List.of("p-"), List.of(), true, false);
+        assertThat(recorded.calls).endsWith("unwatchPrefix p-");
+        assertThat(w.wants("p-1")).isFalse();
+    }
+
+    @Test
+    void prefixesAreLimitedTo16() {
+        Watching w = new Watching(Recorded::new);
+        for (int i = 0; i < Watching.MAX_PREFIXES; i++) {
+            assertThat(w.reserve(List.of("p" + i), true)).containsExactly("p" + i);
+        }
+        assertThat(w.reserve(List.of("q"), true)).isNull();
+        assertThat(w.wants("q1")).isFalse();
+        assertThat(w.wants("p3-x")).isTrue();
+    }
+}
