@@ -2,8 +2,8 @@
 // belongs next to the methods it documents. The logic lives in the modules imported here;
 // what stays is the session: what it holds, the replies and pushes that change that.
 import {
-  Action, ClientCode, FailCode, LostReason, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
-  describeClose, negotiatedVersion, pushedLock,
+  Action, ClientCode, FailCode, LostReason, MAX_QUERY_NAMES, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
+  describeClose, isNameList, negotiatedVersion, pushedLock,
 } from './protocol.js';
 import { DistLockError, isConnectionLoss } from './errors.js';
 import { lockFields, notSupported } from './lock-options.js';
@@ -13,6 +13,7 @@ import { Connection } from './connection.js';
 import { PendingRequests } from './pending.js';
 import { LockRequests } from './request.js';
 import { sessionStore } from './session-store.js';
+import { Watches, watchFields } from './watches.js';
 
 /**
  * What an application can show of the session (`client.state`, and an event of the same
@@ -72,10 +73,12 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  *   of that `QUEUED` result.
  * - `cancelled` `{lock, reason}` (version 2): a queued request left the queue without the
  *   lock; `reason` is `timeout` or `backend`.
- * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
+ * - `lost` `{lock, token, reason, cause?, by?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   says why: `lease`, `taken`, `stolen` with `by`), the connection closed and the session with it
  *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
+ * - `asked` `{lock, by?, info?}` (version 2): someone queued with `ask` for a lock this
+ *   session holds and would like it (`by` and `info` are theirs, unless the server hides them).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
  * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
@@ -128,6 +131,8 @@ export class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
+  /** watch() callbacks, and what the server must be told of them. */
+  #watches = new Watches((error) => this.#emit('error', { error }));
 
   /**
    * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
@@ -228,7 +233,8 @@ export class DistLockClient extends EventTarget {
   /**
    * Subscribes to an event; the listener gets the event's `detail` (and the event).
    *
-   * @param {string} type `open`, `session`, `close`, `retry`, `granted`, `cancelled`, `lost` or `error`
+   * @param {string} type `open`, `session`, `close`, `retry`, `granted`, `cancelled`, `lost`, `asked`,
+   *   `error`, or a session state (`connected`, `suspended`, `resumed`, `expired`)
    * @param {(detail: any, event: CustomEvent) => void} listener
    * @returns {() => void} a function that unsubscribes
    */
@@ -296,9 +302,13 @@ export class DistLockClient extends EventTarget {
    *   it leaves the queue without the lock. `cancel(name)` leaves the queue.
    * - `timeout` (ms, 1 to 3,600,000; only with `wait`): leave the queue after this long
    *   (`cancelled` with reason `timeout`).
+   * - `steal: true` (not with `wait`): take the lock now, whoever holds it (if the server
+   *   allows it: `UNAUTHORIZED` otherwise); each holder is pushed `LOST` (`stolen`, `by` us).
+   * - `ask: true` (only with `wait`): also push `ASKED` to the holders (their `asked` event).
+   *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
    * @param {string} name the lock name
-   * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number}} [options]
+   * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
    * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}
    *   | {status: 'QUEUED', position: number, holder?: string, request: number}>}
    *   `WAIT` registers this session for one `retry` event for the lock. `holder` is the
@@ -320,10 +330,60 @@ export class DistLockClient extends EventTarget {
    */
   async cancel(name) {
     requireString(name, 'lock name');
-    if (this.#session?.version === 1) {
-      throw notSupported('cancel');
-    }
+    this.#requireVersion2('cancel');
     await this.#send(Action.CANCEL, { param: name }, { names: [name] });
+  }
+
+  /**
+   * Who holds and who queues for these locks now (version 2; `NOT_SUPPORTED` on version 1):
+   * lock name to `{holders, queue}`, each a list of `{name, info, mode, since}` (`name` and
+   * `info` absent when the server hides holders). Rejects with the server's code
+   * (`UNAUTHORIZED`, `BAD_NAME`, ...) if it refuses.
+   *
+   * @param {string | string[]} names one lock name, or 1 to 64 of them
+   * @returns {Promise<Record<string, {holders: object[], queue: object[]}>>}
+   */
+  async query(names) {
+    names = typeof names === 'string' ? [names] : names;
+    requireStrings(names); // how many (1 to 64) is the server's to check
+    this.#requireVersion2('query');
+    // Like the other replies, read as the contract has it: `state` is there in an OK.
+    return (await this.#send(Action.QUERY, { params: [...names] }, {})).state;
+  }
+
+  /**
+   * Watches locks (version 2; `NOT_SUPPORTED` on version 1): `callback(lock, state)` is called
+   * with the state (`{holders, queue}`, as in query()) of each named lock once the server
+   * answers, then on every change the server pushes (`CHANGED`), in order. For `{prefix}`,
+   * every lock whose name starts with it, from its first change on (the server sends no
+   * initial state for a prefix).
+   *
+   * Resolves with an `unwatch()` function (idempotent): the callback is not called any more,
+   * and the server is told to stop for the names (or prefix) no other watch of this client needs.
+   *
+   * A watch lasts until unwatched, across reconnects: the server forgets watches with their
+   * connection, so on each new or resumed session the client watches again and calls back with
+   * the fresh state (for a prefix: of the locks it last saw held or queued for).
+   *
+   * @param {string | string[] | {prefix: string}} target
+   * @param {(lock: string, state: {holders: object[], queue: object[]}) => void} callback
+   *   what it throws is an `error` event
+   * @returns {Promise<() => Promise<void>>}
+   */
+  async watch(target, callback) {
+    const watch = this.#watches.add(target, callback);
+    try {
+      this.#requireVersion2('watch');
+      await this.#send(Action.WATCH, watchFields(watch), { watch });
+    } catch (error) {
+      this.#watches.remove(watch);
+      throw error;
+    }
+    return async () => {
+      const fields = this.#watches.remove(watch);
+      // Without a session, the server's watches went with the connection; the next one will not have this.
+      if (fields !== null && this.#hasSession()) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
+    };
   }
 
   /**
@@ -420,6 +480,15 @@ export class DistLockClient extends EventTarget {
    *   is unlocked. Once the callback runs, the signal no longer matters.
    * - `timeout` (ms): stop waiting after this long (local turn included) and reject with
    *   `CANCELLED` (`reason: 'timeout'`). On a version 2 server the queue enforces it.
+   * - `steal: true` (version 2): take the lock now whoever holds it, never waiting in the
+   *   server's queue (a refusal, e.g. `UNAUTHORIZED`, rejects). As in Web Locks, not with
+   *   `ifAvailable`, `signal`, `timeout`, `ask` or `mode: 'shared'` (`NotSupportedError`).
+   *   A holder whose lock is stolen gets `lost` (cause `stolen`, `by`): its `lock.signal`
+   *   aborts and its request() rejects with `LOST`.
+   * - `ask: true` (version 2; not with `ifAvailable`): queue with `ask`, so the holders get
+   *   an `asked` event. An ask the server refuses as `RATE_LIMITED` is dropped and the request
+   *   queues without it: the holders were asked less than 10 s ago, and the caller still
+   *   wants the lock.
    * - The lock is released when the callback's promise settles; the call resolves or
    *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
    *   dropped), the callback still runs to completion but no unlock is sent: the lock is
@@ -427,7 +496,7 @@ export class DistLockClient extends EventTarget {
    *
    * @template T
    * @param {string} name the lock name
-   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number}
+   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number, steal?: boolean, ask?: boolean}
    *   | ((lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
    * @param {(lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
    * @returns {Promise<T>}
@@ -456,6 +525,24 @@ export class DistLockClient extends EventTarget {
     this.#state = next;
   }
 
+  #requireVersion2(what) {
+    if (this.#session?.version === 1) throw notSupported(what);
+  }
+
+  /**
+   * A session opened or resumed on a new connection, whose server knows none of our watches:
+   * watch again, and tell the callbacks the fresh state. What fails is an `error` event.
+   */
+  #rewatch() {
+    const { names, prefixes, stale } = this.#watches.renewal();
+    const report = (error) => isConnectionLoss(error) || this.#emit('error', { error });
+    if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
+    for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
+    for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
+      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.refreshed(state), report);
+    }
+  }
+
   /** The fields of a `connect`: version 2, and the grace period and info asked for. */
   #connectFields(name) {
     const fields = { param: name, version: PROTOCOL_VERSION };
@@ -478,6 +565,7 @@ export class DistLockClient extends EventTarget {
     this.#emit('session', { session, name, version, reconnected });
     this.#emit('connected', { session, name, version, grace, reconnected });
     this.#requests.sessionChanged();
+    this.#rewatch();
   }
 
   /** The socket opened. After a reconnect, the session is resumed or reopened (unless connect() is doing it). */
@@ -646,6 +734,7 @@ export class DistLockClient extends EventTarget {
     this.#ping();
     const { session, name, version, grace } = this.#session;
     this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    this.#rewatch();
     for (const grant of granted) this.#onGranted(grant);
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
@@ -752,8 +841,17 @@ export class DistLockClient extends EventTarget {
       this.#held.delete(lock);
       const detail = { lock, token, reason: LostReason.LOST };
       if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
-      if (typeof message.by === 'string') detail.by = message.by;
-      this.#emitLost(detail);
+      this.#emitLost(withBy(detail, message));
+      return;
+    }
+    if (message.status === Status.ASKED) {
+      const detail = withBy({ lock: pushedLock(message) }, message);
+      if (message.info) detail.info = message.info;
+      this.#emit('asked', detail);
+      return;
+    }
+    if (message.status === Status.CHANGED) {
+      this.#watches.changed(pushedLock(message), message.state);
       return;
     }
     if (message.status === Status.GRANTED) {
@@ -807,8 +905,13 @@ export class DistLockClient extends EventTarget {
         this.#resumed(reply, entry.meta);
         entry.resolve(reply);
         return;
+      case Action.WATCH:
+        this.#watches.opened(entry.meta.watch, reply.state);
+        // falls through
       case Action.PING:
-        entry.resolve();
+      case Action.QUERY:
+      case Action.UNWATCH:
+        entry.resolve(reply);
         return;
       case Action.CLOSE: {
         if (entry.meta.quiet) {
@@ -954,8 +1057,18 @@ function requireString(value, what) {
   }
 }
 
+/** `detail` with the push's `by` (who stole or asks), when the server names them. */
+function withBy(detail, message) {
+  if (typeof message.by === 'string') detail.by = message.by;
+  return detail;
+}
+
+function throwUnlessConnectionLoss(error) {
+  if (!isConnectionLoss(error)) throw error;
+}
+
 function requireStrings(names) {
-  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+  if (!isNameList(names)) {
     throw new TypeError('names must be an array of strings');
   }
 }

@@ -2,22 +2,24 @@ import { ClientCode, MAX_QUEUE_TIMEOUT_MS, Mode } from './protocol.js';
 import { DistLockError } from './errors.js';
 
 /**
- * The version 2 fields of a `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
+ * The version 2 fields of a `lock` (`queue`: with `wait`, `timeout`, `steal` and `ask`) or
+ * `mlock`, checked. `steal` takes the lock now, so it never waits; `ask` only means something
+ * while waiting.
  *
  * Defaults are left out (`mode: 'exclusive'`, `wait: false`), so a call without options, or
  * with only the defaults, sends exactly the version 1 frame. On a version 1 session
  * (`version` 1) the options that version lacks throw `NOT_SUPPORTED`: a version 2 server
  * would refuse them, and a version 1 server would ignore them, which is worse.
  *
- * @param {{mode?: string, wait?: boolean, timeout?: number}} options
+ * @param {{mode?: string, wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} options
  * @param {{queue: boolean, version: number | undefined}} how
- * @returns {{mode?: 'shared', wait?: true, timeout?: number}}
+ * @returns {{mode?: 'shared', wait?: true, timeout?: number, steal?: true, ask?: true}}
  */
 export function lockFields(options, { queue, version }) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('lock options must be an object');
   }
-  const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
+  const { mode = Mode.EXCLUSIVE, wait = false, timeout, steal = false, ask = false } = options;
   if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
     throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
   }
@@ -27,6 +29,8 @@ export function lockFields(options, { queue, version }) {
     if (typeof wait !== 'boolean') {
       throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
     }
+    if (steal && wait) throw new TypeError('steal never waits: not with wait: true');
+    if (ask && !wait) throw new TypeError('ask is only allowed with wait: true');
     if (timeout !== undefined) {
       if (!wait) throw new TypeError('timeout is only allowed with wait: true');
       if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
@@ -35,6 +39,8 @@ export function lockFields(options, { queue, version }) {
       fields.timeout = timeout;
     }
     if (wait) fields.wait = true;
+    if (steal) fields.steal = true;
+    if (ask) fields.ask = true;
   }
   const asked = Object.keys(fields);
   if (version === 1 && asked.length > 0) {

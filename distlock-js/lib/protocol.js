@@ -20,11 +20,16 @@ export const Action = Object.freeze({
   RESUME: 'resume',
   /** Version 2: answered `OK`, touches nothing; proves the connection is alive. */
   PING: 'ping',
+  /** Version 2: the holders and queue of up to {@link MAX_QUERY_NAMES} locks (`OK` with `state`). */
+  QUERY: 'query',
+  /** Version 2: `CHANGED` pushes for these names (or a `prefix`) from now on; `OK` with `state`. */
+  WATCH: 'watch',
+  UNWATCH: 'unwatch',
 });
 
 /**
  * The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`; version 2: `QUEUED`) or a push
- * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`).
+ * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`, `ASKED`, `CHANGED`).
  */
 export const Status = Object.freeze({
   OK: 'OK',
@@ -35,6 +40,10 @@ export const Status = Object.freeze({
   LOST: 'LOST',
   GRANTED: 'GRANTED',
   CANCELLED: 'CANCELLED',
+  /** Version 2: someone queued with `ask` for a lock this session holds. */
+  ASKED: 'ASKED',
+  /** Version 2: a watched lock's holders or queue changed; `state` is that lock's. */
+  CHANGED: 'CHANGED',
   FAIL: 'FAIL',
 });
 
@@ -46,6 +55,9 @@ export const Mode = Object.freeze({
 
 /** The longest `timeout` (ms) a version 2 server accepts on a queued `lock`. */
 export const MAX_QUEUE_TIMEOUT_MS = 3_600_000;
+
+/** The most names one `query` may name. */
+export const MAX_QUERY_NAMES = 64;
 
 /** The `code` of a `FAIL` reply. Servers may add codes; the client passes unknown ones on. */
 export const FailCode = Object.freeze({
@@ -113,7 +125,15 @@ export const REPLY_STATUSES = Object.freeze({
   [Action.CANCEL]: [Status.OK],
   [Action.RESUME]: [Status.OK],
   [Action.PING]: [Status.OK],
+  [Action.QUERY]: [Status.OK],
+  [Action.WATCH]: [Status.OK],
+  [Action.UNWATCH]: [Status.OK],
 });
+
+/** Whether `names` is an array of lock names (strings). */
+export function isNameList(names) {
+  return Array.isArray(names) && names.every((name) => typeof name === 'string');
+}
 
 /** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
 export function negotiatedVersion(reply) {

@@ -117,15 +117,18 @@ export class LockRequests {
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
-    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout, onQueued } = options;
+    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
     if (onQueued !== undefined && typeof onQueued !== 'function') {
       throw new TypeError('onQueued must be a function');
     }
     if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
       throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
     }
-    if (steal) {
-      throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
+    // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
+    // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
+    if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
+      throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
+        'NotSupportedError');
     }
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
       throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
@@ -147,7 +150,7 @@ export class LockRequests {
     const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
     let token;
     try {
-      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued }), signal, attempt.cancel);
+      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask }), signal, attempt.cancel);
     } finally {
       clearTimeout(timer);
     }
@@ -272,9 +275,9 @@ export class LockRequests {
    * close(), or abort (AGAIN).
    */
   async #askAndRetry(name, attempt, how) {
-    const { mode, ifAvailable } = how;
-    if (mode === Mode.SHARED) {
-      throw new DOMException('mode "shared" needs a distlock server that speaks protocol version 2; this one speaks version 1',
+    const { mode, ifAvailable, steal, ask } = how;
+    if (mode === Mode.SHARED || steal || ask) {
+      throw new DOMException('mode "shared", steal and ask need a distlock server that speaks protocol version 2; this one speaks version 1',
         'NotSupportedError');
     }
     // Watch for RETRY before asking: with some WebSocket implementations the push can
@@ -295,18 +298,21 @@ export class LockRequests {
 
   /**
    * One try on a version 2 session: `lock` with `wait: true` (and the time left of the
-   * timeout), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the queue. With
-   * `ifAvailable`, `lock` without `wait`: `LOCKED` or `WAIT` (null).
+   * timeout, and `ask`), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the
+   * queue. With `ifAvailable` or `steal`, `lock` without `wait`: `LOCKED` or `WAIT` (null;
+   * a server never answers a steal so).
    */
   async #askQueue(name, slot, attempt, how) {
-    const { mode, ifAvailable, deadline } = how;
+    const { mode, ifAvailable, deadline, steal, ask } = how;
     const options = mode === Mode.SHARED ? { mode } : {};
-    if (ifAvailable) {
+    if (ifAvailable || steal) {
+      if (steal) options.steal = true;
       const reply = await this.#ask(name, options);
       if (reply === AGAIN) return AGAIN;
       return reply.status === Status.LOCKED ? this.#tokenUnlessCancelled(name, attempt, reply.token) : null;
     }
     options.wait = true;
+    if (ask) options.ask = true;
     if (deadline !== undefined) {
       const left = Math.ceil(deadline - Date.now());
       if (left < 1) throw cancelledError(name, 'timeout');
@@ -397,7 +403,12 @@ export class LockRequests {
     throw attempt.reason;
   }
 
-  /** `lock` through the host; AGAIN if the session was lost meanwhile and another is coming. */
+  /**
+   * `lock` through the host; AGAIN if the session was lost meanwhile and another is coming.
+   * An `ask` refused as `RATE_LIMITED` (this session asked for the lock less than 10 s ago,
+   * e.g. before a reconnect) queues without asking: the holders were asked already, and the
+   * caller wants the lock more than a second ask.
+   */
   async #ask(name, options) {
     try {
       return await (options === undefined || Object.keys(options).length === 0
@@ -406,6 +417,10 @@ export class LockRequests {
     } catch (error) {
       if (isConnectionLoss(error) && this.#host.sessionExpected()) {
         return AGAIN; // the session is gone and with it our turn in line: ask the next session
+      }
+      if (error?.code === FailCode.RATE_LIMITED && options?.ask) {
+        delete options.ask;
+        return this.#ask(name, options);
       }
       throw error;
     }

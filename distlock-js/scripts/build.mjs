@@ -39,7 +39,9 @@ const BANNER = `/**
  *   later, first come first served across sessions and nodes; \`request()\` waits that way
  *   there. A server that does not say so gets exactly version 1.
  * - Replies carry the \`id\` of their request; pushes (\`RETRY\`, \`LOST\`, \`GRANTED\`,
- *   \`CANCELLED\`) carry none (\`GRANTED\` names the queued request in \`request\`).
+ *   \`CANCELLED\`, \`ASKED\`, \`CHANGED\`) carry none (\`GRANTED\` names the queued request in
+ *   \`request\`). A version 2 server also tells who holds what (\`query\`, \`watch\` and its
+ *   \`CHANGED\` pushes), takes locks over (\`steal\`), and asks holders for them (\`ask\`, \`ASKED\`).
  *
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
@@ -57,12 +59,16 @@ const BANNER = `/**
  *
  * The issue asks for 4 KB. Measured with protocol version 2 (queue, modes, cancel) and
  * sessions (resume, suspended/expired, ping, URL lists, sessionStorage, lock.signal):
- * 10,233 bytes with `onQueued` (10,151 before it; zlib level 9; before sessions: 7,568); this budget
- * is that rounded up to 10 KiB. Terser already mangles the private
- * (#) fields and more compress passes gain nothing; about 4 KB of the minified file are
- * error messages. See the README (Size) for what reaching 4 KB would take.
+ * 10,233 bytes with `onQueued` (10,151 before it; zlib level 9; before sessions: 7,568), under
+ * the 10 KiB budget of then. Issue 14 (query, watch/unwatch with re-watching after a
+ * reconnect, steal, ask, the asked event) took it to 11,253 bytes: about 1 KB, which the 7
+ * bytes left could not hold, so the budget is 11 KiB, the most that issue allowed (trimmed
+ * to fit: one shared name-list check; query's count and reply shape are left to the server,
+ * as for the other replies). Terser already mangles the private (#) fields and more compress passes gain
+ * nothing; about 4 KB of the minified file are error messages. See the README (Size) for
+ * what reaching 4 KB would take.
  */
-export const SIZE_BUDGET_GZIP = 10_240;
+export const SIZE_BUDGET_GZIP = 11_264;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -21,7 +21,9 @@
  *   later, first come first served across sessions and nodes; `request()` waits that way
  *   there. A server that does not say so gets exactly version 1.
  * - Replies carry the `id` of their request; pushes (`RETRY`, `LOST`, `GRANTED`,
- *   `CANCELLED`) carry none (`GRANTED` names the queued request in `request`).
+ *   `CANCELLED`, `ASKED`, `CHANGED`) carry none (`GRANTED` names the queued request in
+ *   `request`). A version 2 server also tells who holds what (`query`, `watch` and its
+ *   `CHANGED` pushes), takes locks over (`steal`), and asks holders for them (`ask`, `ASKED`).
  *
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
@@ -54,11 +56,16 @@ const Action = Object.freeze({
   RESUME: 'resume',
   /** Version 2: answered `OK`, touches nothing; proves the connection is alive. */
   PING: 'ping',
+  /** Version 2: the holders and queue of up to {@link MAX_QUERY_NAMES} locks (`OK` with `state`). */
+  QUERY: 'query',
+  /** Version 2: `CHANGED` pushes for these names (or a `prefix`) from now on; `OK` with `state`. */
+  WATCH: 'watch',
+  UNWATCH: 'unwatch',
 });
 
 /**
  * The `status` of a reply (`OK`, `LOCKED`, `WAIT`, `FAIL`; version 2: `QUEUED`) or a push
- * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`).
+ * (`RETRY`, `LOST`; version 2: `GRANTED`, `CANCELLED`, `ASKED`, `CHANGED`).
  */
 const Status = Object.freeze({
   OK: 'OK',
@@ -69,6 +76,10 @@ const Status = Object.freeze({
   LOST: 'LOST',
   GRANTED: 'GRANTED',
   CANCELLED: 'CANCELLED',
+  /** Version 2: someone queued with `ask` for a lock this session holds. */
+  ASKED: 'ASKED',
+  /** Version 2: a watched lock's holders or queue changed; `state` is that lock's. */
+  CHANGED: 'CHANGED',
   FAIL: 'FAIL',
 });
 
@@ -80,6 +91,9 @@ const Mode = Object.freeze({
 
 /** The longest `timeout` (ms) a version 2 server accepts on a queued `lock`. */
 const MAX_QUEUE_TIMEOUT_MS = 3_600_000;
+
+/** The most names one `query` may name. */
+const MAX_QUERY_NAMES = 64;
 
 /** The `code` of a `FAIL` reply. Servers may add codes; the client passes unknown ones on. */
 const FailCode = Object.freeze({
@@ -147,7 +161,15 @@ const REPLY_STATUSES = Object.freeze({
   [Action.CANCEL]: [Status.OK],
   [Action.RESUME]: [Status.OK],
   [Action.PING]: [Status.OK],
+  [Action.QUERY]: [Status.OK],
+  [Action.WATCH]: [Status.OK],
+  [Action.UNWATCH]: [Status.OK],
 });
+
+/** Whether `names` is an array of lock names (strings). */
+function isNameList(names) {
+  return Array.isArray(names) && names.every((name) => typeof name === 'string');
+}
 
 /** The protocol version an `OK` reply to `connect` announces: 2 if it says so, else 1 (no `version` field). */
 function negotiatedVersion(reply) {
@@ -233,22 +255,24 @@ function noSession(code) {
 }
 
 /**
- * The version 2 fields of a `lock` (`queue`: with `wait` and `timeout`) or `mlock`, checked.
+ * The version 2 fields of a `lock` (`queue`: with `wait`, `timeout`, `steal` and `ask`) or
+ * `mlock`, checked. `steal` takes the lock now, so it never waits; `ask` only means something
+ * while waiting.
  *
  * Defaults are left out (`mode: 'exclusive'`, `wait: false`), so a call without options, or
  * with only the defaults, sends exactly the version 1 frame. On a version 1 session
  * (`version` 1) the options that version lacks throw `NOT_SUPPORTED`: a version 2 server
  * would refuse them, and a version 1 server would ignore them, which is worse.
  *
- * @param {{mode?: string, wait?: boolean, timeout?: number}} options
+ * @param {{mode?: string, wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} options
  * @param {{queue: boolean, version: number | undefined}} how
- * @returns {{mode?: 'shared', wait?: true, timeout?: number}}
+ * @returns {{mode?: 'shared', wait?: true, timeout?: number, steal?: true, ask?: true}}
  */
 function lockFields(options, { queue, version }) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('lock options must be an object');
   }
-  const { mode = Mode.EXCLUSIVE, wait = false, timeout } = options;
+  const { mode = Mode.EXCLUSIVE, wait = false, timeout, steal = false, ask = false } = options;
   if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
     throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
   }
@@ -258,6 +282,8 @@ function lockFields(options, { queue, version }) {
     if (typeof wait !== 'boolean') {
       throw new TypeError(`wait must be a boolean, was ${typeof wait}`);
     }
+    if (steal && wait) throw new TypeError('steal never waits: not with wait: true');
+    if (ask && !wait) throw new TypeError('ask is only allowed with wait: true');
     if (timeout !== undefined) {
       if (!wait) throw new TypeError('timeout is only allowed with wait: true');
       if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
@@ -266,6 +292,8 @@ function lockFields(options, { queue, version }) {
       fields.timeout = timeout;
     }
     if (wait) fields.wait = true;
+    if (steal) fields.steal = true;
+    if (ask) fields.ask = true;
   }
   const asked = Object.keys(fields);
   if (version === 1 && asked.length > 0) {
@@ -1182,15 +1210,18 @@ class LockRequests {
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
-    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, timeout, onQueued } = options;
+    const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
     if (onQueued !== undefined && typeof onQueued !== 'function') {
       throw new TypeError('onQueued must be a function');
     }
     if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
       throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
     }
-    if (steal) {
-      throw new DOMException('steal is not supported: a distlock lock cannot be taken from its holder', 'NotSupportedError');
+    // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
+    // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
+    if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
+      throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
+        'NotSupportedError');
     }
     if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
       throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
@@ -1212,7 +1243,7 @@ class LockRequests {
     const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
     let token;
     try {
-      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued }), signal, attempt.cancel);
+      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask }), signal, attempt.cancel);
     } finally {
       clearTimeout(timer);
     }
@@ -1337,9 +1368,9 @@ class LockRequests {
    * close(), or abort (AGAIN).
    */
   async #askAndRetry(name, attempt, how) {
-    const { mode, ifAvailable } = how;
-    if (mode === Mode.SHARED) {
-      throw new DOMException('mode "shared" needs a distlock server that speaks protocol version 2; this one speaks version 1',
+    const { mode, ifAvailable, steal, ask } = how;
+    if (mode === Mode.SHARED || steal || ask) {
+      throw new DOMException('mode "shared", steal and ask need a distlock server that speaks protocol version 2; this one speaks version 1',
         'NotSupportedError');
     }
     // Watch for RETRY before asking: with some WebSocket implementations the push can
@@ -1360,18 +1391,21 @@ class LockRequests {
 
   /**
    * One try on a version 2 session: `lock` with `wait: true` (and the time left of the
-   * timeout), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the queue. With
-   * `ifAvailable`, `lock` without `wait`: `LOCKED` or `WAIT` (null).
+   * timeout, and `ask`), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the
+   * queue. With `ifAvailable` or `steal`, `lock` without `wait`: `LOCKED` or `WAIT` (null;
+   * a server never answers a steal so).
    */
   async #askQueue(name, slot, attempt, how) {
-    const { mode, ifAvailable, deadline } = how;
+    const { mode, ifAvailable, deadline, steal, ask } = how;
     const options = mode === Mode.SHARED ? { mode } : {};
-    if (ifAvailable) {
+    if (ifAvailable || steal) {
+      if (steal) options.steal = true;
       const reply = await this.#ask(name, options);
       if (reply === AGAIN) return AGAIN;
       return reply.status === Status.LOCKED ? this.#tokenUnlessCancelled(name, attempt, reply.token) : null;
     }
     options.wait = true;
+    if (ask) options.ask = true;
     if (deadline !== undefined) {
       const left = Math.ceil(deadline - Date.now());
       if (left < 1) throw cancelledError(name, 'timeout');
@@ -1462,7 +1496,12 @@ class LockRequests {
     throw attempt.reason;
   }
 
-  /** `lock` through the host; AGAIN if the session was lost meanwhile and another is coming. */
+  /**
+   * `lock` through the host; AGAIN if the session was lost meanwhile and another is coming.
+   * An `ask` refused as `RATE_LIMITED` (this session asked for the lock less than 10 s ago,
+   * e.g. before a reconnect) queues without asking: the holders were asked already, and the
+   * caller wants the lock more than a second ask.
+   */
   async #ask(name, options) {
     try {
       return await (options === undefined || Object.keys(options).length === 0
@@ -1471,6 +1510,10 @@ class LockRequests {
     } catch (error) {
       if (isConnectionLoss(error) && this.#host.sessionExpected()) {
         return AGAIN; // the session is gone and with it our turn in line: ask the next session
+      }
+      if (error?.code === FailCode.RATE_LIMITED && options?.ask) {
+        delete options.ask;
+        return this.#ask(name, options);
       }
       throw error;
     }
@@ -1575,6 +1618,123 @@ function sessionStore(option) {
   };
 }
 
+/**
+ * The watches of one client (version 2): who wants to hear about which locks, and what the
+ * server must be told about it.
+ *
+ * The server keeps one set of watched names and prefixes per connection, so several watches
+ * of this client for the same name share one server-side watch: `unwatch` goes out for a
+ * name (or a prefix) only when no other watch of this client needs it, counting watches whose
+ * `watch` is still in flight (an `unwatch` sent then would undo theirs).
+ *
+ * A watch is `{names}` or `{prefix}`, with its `callback`; `live` once its `OK` came (only
+ * live watches are called back, so the first call is always the `OK`'s state).
+ */
+class Watches {
+  #all = new Set();
+  /**
+   * Locks last seen held or queued for. Those under a prefix (and not watched by name) are
+   * queried after a reconnect, since a prefix `watch` answers with no state: a holder that
+   * left meanwhile is not shown for ever. (A free lock needs no refresh; one taken while
+   * disconnected shows at its next change.)
+   */
+  #busy = new Set();
+  /**
+   * Of those, the ones queried after a reconnect and not answered yet: a `CHANGED` that comes
+   * before the answer is newer than it (the answer is dropped for that lock).
+   */
+  #refreshing = new Set();
+  #reportError;
+
+  /** @param {(error: unknown) => void} reportError what a callback throws goes here */
+  constructor(reportError) {
+    this.#reportError = reportError;
+  }
+
+  /** Adds a watch (not live yet) for a name, names, or `{prefix}`; throws TypeError for anything else. */
+  add(target, callback) {
+    const names = typeof target === 'string' ? [target] : target;
+    const watch = typeof target?.prefix === 'string' ? { prefix: target.prefix, callback }
+      : { names: isNameList(names) && names.length > 0 && [...names], callback };
+    if (!watch.names && !watch.prefix || typeof callback !== 'function') {
+      throw new TypeError('watch(target, callback): target is a lock name, names or {prefix}; callback a function');
+    }
+    this.#all.add(watch);
+    return watch;
+  }
+
+  /**
+   * Removes a watch. Returns the fields of the `unwatch` the server needs (the names, or the
+   * prefix, that no other watch needs), or null when there is nothing to send.
+   */
+  remove(watch) {
+    if (!this.#all.delete(watch)) return null;
+    const others = [...this.#all];
+    if (watch.prefix !== undefined) {
+      return others.some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
+    }
+    const names = watch.names.filter((name) => !others.some((other) => other.names?.includes(name)));
+    return names.length > 0 ? { params: names } : null;
+  }
+
+  /**
+   * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): told to `watch`, which
+   * is live from now on. Without `watch` (a renewal's `watch`), to every watch.
+   */
+  opened(watch, state) {
+    // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
+    if (watch !== undefined) watch.live = true;
+    for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
+  }
+
+  /**
+   * One lock's new state (a `CHANGED` push): every live watch of it is called, in the order
+   * they were made; with `only`, just that one (its own `OK`).
+   */
+  changed(lock, state, only) {
+    if (only === undefined) this.#refreshing.delete(lock); // told to all: no refresh needed
+    if (state?.holders?.length || state?.queue?.length) this.#busy.add(lock);
+    else this.#busy.delete(lock);
+    for (const watch of this.#all) {
+      if (!watch.live || (only !== undefined && only !== watch) || !matches(watch, lock)) continue;
+      try {
+        watch.callback(lock, state);
+      } catch (error) {
+        this.#reportError(error); // one callback's failure must not keep the others from hearing
+      }
+    }
+  }
+
+  /** A `query` answer for the locks {@link Watches#renewal} called stale. */
+  refreshed(state) {
+    for (const [lock, lockState] of Object.entries(state)) {
+      if (this.#refreshing.has(lock)) this.changed(lock, lockState);
+    }
+  }
+
+  /**
+   * What to send on a new connection (the server forgot the old one's watches): every
+   * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
+   */
+  renewal() {
+    const all = [...this.#all];
+    const names = new Set(all.flatMap((watch) => watch.names ?? []));
+    const prefixes = new Set(all.map((watch) => watch.prefix).filter(Boolean));
+    const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
+    this.#refreshing = new Set(stale);
+    return { names: [...names], prefixes: [...prefixes], stale };
+  }
+}
+
+/** The fields of a `watch` or `unwatch` request for one watch. */
+function watchFields(watch) {
+  return watch.prefix === undefined ? { params: watch.names } : { prefix: watch.prefix };
+}
+
+function matches(watch, lock) {
+  return watch.prefix === undefined ? watch.names.includes(lock) : lock.startsWith(watch.prefix);
+}
+
 // Some 600 lines on purpose: about half of it is the public API's documentation, which
 // belongs next to the methods it documents. The logic lives in the modules imported here;
 // what stays is the session: what it holds, the replies and pushes that change that.
@@ -1637,10 +1797,12 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  *   of that `QUEUED` result.
  * - `cancelled` `{lock, reason}` (version 2): a queued request left the queue without the
  *   lock; `reason` is `timeout` or `backend`.
- * - `lost` `{lock, token, reason, cause?}`: a lock this client held is gone without having
+ * - `lost` `{lock, token, reason, cause?, by?}`: a lock this client held is gone without having
  *   been unlocked: the server pushed `LOST` (reason `LOST`; from a version 2 server `cause`
- *   says why: `lease`, `taken`, `stolen`), the connection closed and the session with it
+ *   says why: `lease`, `taken`, `stolen` with `by`), the connection closed and the session with it
  *   (`DISCONNECTED`), the session expired (`EXPIRED`), or close() ended it (`CLOSED`).
+ * - `asked` `{lock, by?, info?}` (version 2): someone queued with `ask` for a lock this
+ *   session holds and would like it (`by` and `info` are theirs, unless the server hides them).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect).
  * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
@@ -1693,6 +1855,8 @@ class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
+  /** watch() callbacks, and what the server must be told of them. */
+  #watches = new Watches((error) => this.#emit('error', { error }));
 
   /**
    * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
@@ -1793,7 +1957,8 @@ class DistLockClient extends EventTarget {
   /**
    * Subscribes to an event; the listener gets the event's `detail` (and the event).
    *
-   * @param {string} type `open`, `session`, `close`, `retry`, `granted`, `cancelled`, `lost` or `error`
+   * @param {string} type `open`, `session`, `close`, `retry`, `granted`, `cancelled`, `lost`, `asked`,
+   *   `error`, or a session state (`connected`, `suspended`, `resumed`, `expired`)
    * @param {(detail: any, event: CustomEvent) => void} listener
    * @returns {() => void} a function that unsubscribes
    */
@@ -1861,9 +2026,13 @@ class DistLockClient extends EventTarget {
    *   it leaves the queue without the lock. `cancel(name)` leaves the queue.
    * - `timeout` (ms, 1 to 3,600,000; only with `wait`): leave the queue after this long
    *   (`cancelled` with reason `timeout`).
+   * - `steal: true` (not with `wait`): take the lock now, whoever holds it (if the server
+   *   allows it: `UNAUTHORIZED` otherwise); each holder is pushed `LOST` (`stolen`, `by` us).
+   * - `ask: true` (only with `wait`): also push `ASKED` to the holders (their `asked` event).
+   *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
    * @param {string} name the lock name
-   * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number}} [options]
+   * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
    * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}
    *   | {status: 'QUEUED', position: number, holder?: string, request: number}>}
    *   `WAIT` registers this session for one `retry` event for the lock. `holder` is the
@@ -1885,10 +2054,60 @@ class DistLockClient extends EventTarget {
    */
   async cancel(name) {
     requireString(name, 'lock name');
-    if (this.#session?.version === 1) {
-      throw notSupported('cancel');
-    }
+    this.#requireVersion2('cancel');
     await this.#send(Action.CANCEL, { param: name }, { names: [name] });
+  }
+
+  /**
+   * Who holds and who queues for these locks now (version 2; `NOT_SUPPORTED` on version 1):
+   * lock name to `{holders, queue}`, each a list of `{name, info, mode, since}` (`name` and
+   * `info` absent when the server hides holders). Rejects with the server's code
+   * (`UNAUTHORIZED`, `BAD_NAME`, ...) if it refuses.
+   *
+   * @param {string | string[]} names one lock name, or 1 to 64 of them
+   * @returns {Promise<Record<string, {holders: object[], queue: object[]}>>}
+   */
+  async query(names) {
+    names = typeof names === 'string' ? [names] : names;
+    requireStrings(names); // how many (1 to 64) is the server's to check
+    this.#requireVersion2('query');
+    // Like the other replies, read as the contract has it: `state` is there in an OK.
+    return (await this.#send(Action.QUERY, { params: [...names] }, {})).state;
+  }
+
+  /**
+   * Watches locks (version 2; `NOT_SUPPORTED` on version 1): `callback(lock, state)` is called
+   * with the state (`{holders, queue}`, as in query()) of each named lock once the server
+   * answers, then on every change the server pushes (`CHANGED`), in order. For `{prefix}`,
+   * every lock whose name starts with it, from its first change on (the server sends no
+   * initial state for a prefix).
+   *
+   * Resolves with an `unwatch()` function (idempotent): the callback is not called any more,
+   * and the server is told to stop for the names (or prefix) no other watch of this client needs.
+   *
+   * A watch lasts until unwatched, across reconnects: the server forgets watches with their
+   * connection, so on each new or resumed session the client watches again and calls back with
+   * the fresh state (for a prefix: of the locks it last saw held or queued for).
+   *
+   * @param {string | string[] | {prefix: string}} target
+   * @param {(lock: string, state: {holders: object[], queue: object[]}) => void} callback
+   *   what it throws is an `error` event
+   * @returns {Promise<() => Promise<void>>}
+   */
+  async watch(target, callback) {
+    const watch = this.#watches.add(target, callback);
+    try {
+      this.#requireVersion2('watch');
+      await this.#send(Action.WATCH, watchFields(watch), { watch });
+    } catch (error) {
+      this.#watches.remove(watch);
+      throw error;
+    }
+    return async () => {
+      const fields = this.#watches.remove(watch);
+      // Without a session, the server's watches went with the connection; the next one will not have this.
+      if (fields !== null && this.#hasSession()) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
+    };
   }
 
   /**
@@ -1985,6 +2204,15 @@ class DistLockClient extends EventTarget {
    *   is unlocked. Once the callback runs, the signal no longer matters.
    * - `timeout` (ms): stop waiting after this long (local turn included) and reject with
    *   `CANCELLED` (`reason: 'timeout'`). On a version 2 server the queue enforces it.
+   * - `steal: true` (version 2): take the lock now whoever holds it, never waiting in the
+   *   server's queue (a refusal, e.g. `UNAUTHORIZED`, rejects). As in Web Locks, not with
+   *   `ifAvailable`, `signal`, `timeout`, `ask` or `mode: 'shared'` (`NotSupportedError`).
+   *   A holder whose lock is stolen gets `lost` (cause `stolen`, `by`): its `lock.signal`
+   *   aborts and its request() rejects with `LOST`.
+   * - `ask: true` (version 2; not with `ifAvailable`): queue with `ask`, so the holders get
+   *   an `asked` event. An ask the server refuses as `RATE_LIMITED` is dropped and the request
+   *   queues without it: the holders were asked less than 10 s ago, and the caller still
+   *   wants the lock.
    * - The lock is released when the callback's promise settles; the call resolves or
    *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
    *   dropped), the callback still runs to completion but no unlock is sent: the lock is
@@ -1992,7 +2220,7 @@ class DistLockClient extends EventTarget {
    *
    * @template T
    * @param {string} name the lock name
-   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number}
+   * @param {{signal?: AbortSignal, ifAvailable?: boolean, mode?: 'exclusive' | 'shared', timeout?: number, steal?: boolean, ask?: boolean}
    *   | ((lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>)} optionsOrCallback
    * @param {(lock: {name: string, mode: string, token: number} | null) => T | PromiseLike<T>} [maybeCallback]
    * @returns {Promise<T>}
@@ -2021,6 +2249,24 @@ class DistLockClient extends EventTarget {
     this.#state = next;
   }
 
+  #requireVersion2(what) {
+    if (this.#session?.version === 1) throw notSupported(what);
+  }
+
+  /**
+   * A session opened or resumed on a new connection, whose server knows none of our watches:
+   * watch again, and tell the callbacks the fresh state. What fails is an `error` event.
+   */
+  #rewatch() {
+    const { names, prefixes, stale } = this.#watches.renewal();
+    const report = (error) => isConnectionLoss(error) || this.#emit('error', { error });
+    if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
+    for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
+    for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
+      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.refreshed(state), report);
+    }
+  }
+
   /** The fields of a `connect`: version 2, and the grace period and info asked for. */
   #connectFields(name) {
     const fields = { param: name, version: PROTOCOL_VERSION };
@@ -2043,6 +2289,7 @@ class DistLockClient extends EventTarget {
     this.#emit('session', { session, name, version, reconnected });
     this.#emit('connected', { session, name, version, grace, reconnected });
     this.#requests.sessionChanged();
+    this.#rewatch();
   }
 
   /** The socket opened. After a reconnect, the session is resumed or reopened (unless connect() is doing it). */
@@ -2209,6 +2456,7 @@ class DistLockClient extends EventTarget {
     this.#ping();
     const { session, name, version, grace } = this.#session;
     this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    this.#rewatch();
     for (const grant of granted) this.#onGranted(grant);
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
@@ -2315,8 +2563,17 @@ class DistLockClient extends EventTarget {
       this.#held.delete(lock);
       const detail = { lock, token, reason: LostReason.LOST };
       if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
-      if (typeof message.by === 'string') detail.by = message.by;
-      this.#emitLost(detail);
+      this.#emitLost(withBy(detail, message));
+      return;
+    }
+    if (message.status === Status.ASKED) {
+      const detail = withBy({ lock: pushedLock(message) }, message);
+      if (message.info) detail.info = message.info;
+      this.#emit('asked', detail);
+      return;
+    }
+    if (message.status === Status.CHANGED) {
+      this.#watches.changed(pushedLock(message), message.state);
       return;
     }
     if (message.status === Status.GRANTED) {
@@ -2370,8 +2627,13 @@ class DistLockClient extends EventTarget {
         this.#resumed(reply, entry.meta);
         entry.resolve(reply);
         return;
+      case Action.WATCH:
+        this.#watches.opened(entry.meta.watch, reply.state);
+        // falls through
       case Action.PING:
-        entry.resolve();
+      case Action.QUERY:
+      case Action.UNWATCH:
+        entry.resolve(reply);
         return;
       case Action.CLOSE: {
         if (entry.meta.quiet) {
@@ -2517,8 +2779,18 @@ function requireString(value, what) {
   }
 }
 
+/** `detail` with the push's `by` (who stole or asks), when the server names them. */
+function withBy(detail, message) {
+  if (typeof message.by === 'string') detail.by = message.by;
+  return detail;
+}
+
+function throwUnlessConnectionLoss(error) {
+  if (!isConnectionLoss(error)) throw error;
+}
+
 function requireStrings(names) {
-  if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+  if (!isNameList(names)) {
     throw new TypeError('names must be an array of strings');
   }
 }

@@ -5,8 +5,8 @@ import { Action, ClientCode, FailCode, Mode, REPLY_STATUSES, Status, negotiatedV
 
 describe('the protocol words (lib/protocol.js)', () => {
   test('are the protocol\'s, spelled as on the wire', () => {
-    assert.deepEqual(Object.values(Status), ['OK', 'LOCKED', 'WAIT', 'QUEUED', 'RETRY', 'LOST', 'GRANTED', 'CANCELLED', 'FAIL']);
-    assert.deepEqual(Object.values(Action), ['connect', 'close', 'lock', 'unlock', 'mlock', 'munlock', 'cancel', 'resume', 'ping']);
+    assert.deepEqual(Object.values(Status), ['OK', 'LOCKED', 'WAIT', 'QUEUED', 'RETRY', 'LOST', 'GRANTED', 'CANCELLED', 'ASKED', 'CHANGED', 'FAIL']);
+    assert.deepEqual(Object.values(Action), ['connect', 'close', 'lock', 'unlock', 'mlock', 'munlock', 'cancel', 'resume', 'ping', 'query', 'watch', 'unwatch']);
     assert.deepEqual(Object.values(Mode), ['exclusive', 'shared']);
     for (const [key, value] of [...Object.entries(FailCode), ...Object.entries(ClientCode)]) {
       assert.equal(key, value);

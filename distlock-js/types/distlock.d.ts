@@ -193,6 +193,11 @@ export type QueuedLockResult =
 export interface LockNowOptions {
   mode?: LockMode;
   wait?: false;
+  /**
+   * Version 2: take the lock now, whoever holds it (if the server allows it: `UNAUTHORIZED`
+   * otherwise). Each holder is pushed `LOST` with cause `stolen` and `by` this session's name.
+   */
+  steal?: boolean;
 }
 
 /** `lock()` options that join the lock's queue if it cannot be granted now (version 2). */
@@ -201,6 +206,11 @@ export interface LockQueueOptions {
   wait: true;
   /** Leave the queue after this many ms (1 to 3,600,000): a `cancelled` event with reason `timeout`. */
   timeout?: number;
+  /**
+   * Also tell the holders that this session would like the lock (their `asked` event). At most
+   * once per lock per 10 s per session: `RATE_LIMITED` otherwise.
+   */
+  ask?: boolean;
 }
 
 export type LockOptions = LockNowOptions | LockQueueOptions;
@@ -222,14 +232,46 @@ export interface HeldLock {
   readonly signal: AbortSignal;
 }
 
-export interface LockRequestOptions {
+/**
+ * `request()` options. As in Web Locks, `steal` goes with none of `ifAvailable`, `signal`,
+ * `timeout`, `ask` or `mode: 'shared'` (a `NotSupportedError` at run time, a type error here);
+ * nor does `ask` with `ifAvailable` (a `NotSupportedError` at run time).
+ */
+export type LockRequestOptions = LockWaitOptions | LockStealOptions;
+
+/** `request()` options that wait for the lock (the default), or with `ifAvailable` do not. */
+export interface LockWaitOptions extends LockRequestCommonOptions {
+  /** If the lock is taken (here or elsewhere), call the callback with `null` instead of waiting. */
+  ifAvailable?: boolean;
+  /**
+   * Version 2: queue with `ask`, so the holders get an `asked` event. If the server refuses the
+   * ask as `RATE_LIMITED` (this session asked for the lock less than 10 s ago), the client
+   * queues again at once without asking: the call still waits for the lock.
+   */
+  ask?: boolean;
+  steal?: false;
+}
+
+/**
+ * `request()` taking the lock now, whoever holds it (version 2, if the server allows it: the
+ * call rejects with `UNAUTHORIZED` otherwise). Each holder is pushed `LOST` (cause `stolen`):
+ * a holder's `lock.signal` aborts and its `request()` rejects with `LOST`. Within this client,
+ * a steal still waits for this client's own earlier `request()`s for the name (they share one
+ * session, which cannot take a lock from itself).
+ */
+export interface LockStealOptions {
+  steal: true;
+  mode?: 'exclusive';
+  ifAvailable?: false;
+  ask?: false;
+}
+
+export interface LockRequestCommonOptions {
   /**
    * Aborting it while waiting rejects the call with the signal's reason (an `AbortError` by
    * default); while queued the client sends `cancel`, and unlocks a grant that crossed it.
    */
   signal?: AbortSignal;
-  /** If the lock is taken (here or elsewhere), call the callback with `null` instead of waiting. */
-  ifAvailable?: boolean;
   /**
    * `'exclusive'` (the default) or `'shared'`; shared needs a version 2 server (on a version 1
    * server the call rejects with a `NotSupportedError` `DOMException`).
@@ -257,6 +299,29 @@ export interface QueuedInfo {
 
 export type LockRequestCallback<T> = (lock: HeldLock | null) => T | PromiseLike<T>;
 
+/** A holder of a lock, or a session in its queue, as `query()` and `watch()` tell them (version 2). */
+export interface LockEntry {
+  /** The session's name; absent when the server hides holders. */
+  readonly name?: string;
+  /** The session's `info` (see the `info` option), if it has one; absent when holders are hidden. */
+  readonly info?: Record<string, unknown>;
+  readonly mode: LockMode;
+  /** Server time (ms since the epoch) when it was granted, or when it queued. */
+  readonly since: number;
+}
+
+/** Who holds a lock and who queues for it, in queue order. A free lock: both empty. */
+export interface LockState {
+  readonly holders: LockEntry[];
+  readonly queue: LockEntry[];
+}
+
+/** What `watch()` watches: a lock name, several, or every lock whose name starts with `prefix` (case-sensitive). */
+export type WatchTarget = string | readonly string[] | { readonly prefix: string };
+
+/** Told each watched lock's state: first the state when the watch began (not for a prefix), then every change. */
+export type WatchCallback = (lock: string, state: LockState) => void;
+
 export interface DistLockEventMap {
   /** The WebSocket opened; `reconnected` when it is a reconnect. */
   open: { reconnected: boolean };
@@ -275,10 +340,15 @@ export interface DistLockEventMap {
   /** Version 2: a queued request left the queue without the lock. */
   cancelled: { lock: string; reason: CancelReason };
   /**
+   * Version 2: someone queued with `ask` for a lock this session holds. `by` (their session
+   * name) and `info` are absent when the server hides holders.
+   */
+  asked: { lock: string; by?: string; info?: Record<string, unknown> };
+  /**
    * A lock this client held is gone without having been unlocked: the server pushed `LOST`
    * (`reason: 'LOST'`) or the connection closed (`reason: 'DISCONNECTED'`).
    * `token` is the lock's token when the client knew it. `cause` is the reason a version 2
-   * server gives with `LOST` (`lease`, `taken`, `stolen` with `by`).
+   * server gives with `LOST` (`lease`, `taken`, `stolen` with `by`: the session that took it).
    */
   lost: { lock: string; token: FencingToken | undefined; reason: LostReason; cause?: LostCause; by?: string };
   /** A new session is open (by `connect()`, or after a reconnect that could not resume). */
@@ -332,6 +402,20 @@ export declare class DistLockClient extends EventTarget {
   cancel(name: string): Promise<void>;
   /** Releases a lock; `NOT_OWNER` if this session does not hold it. */
   unlock(name: string): Promise<void>;
+  /**
+   * Version 2: who holds and who queues for these locks now (1 to 64 names), lock name to its
+   * state. Rejects with the server's code (`UNAUTHORIZED`, ...) or `NOT_SUPPORTED` on version 1.
+   */
+  query(names: string | readonly string[]): Promise<Record<string, LockState>>;
+  /**
+   * Version 2: calls `callback` with the state of each named lock once the server answers, then
+   * on every change (`CHANGED`), in order; for a prefix, on every change of a lock under it.
+   * Resolves with a function that ends this watch (idempotent; `unwatch` goes to the server for
+   * what no other watch of this client needs). Watches last across reconnects: the client
+   * watches again on each new or resumed session and calls back with the fresh state.
+   * What the callback throws is an `error` event.
+   */
+  watch(target: WatchTarget, callback: WatchCallback): Promise<() => Promise<void>>;
   /** Asks for several locks, all or nothing, in one mode (`'shared'` needs version 2). Never queues. */
   lockAll(names: readonly string[], options?: { mode?: LockMode }): Promise<LockAllResult>;
   /** Releases several locks, all or nothing. */

@@ -8,8 +8,12 @@ import {
   type CancelReason,
   type HeldLock,
   type LockAllResult,
+  type LockEntry,
   type LockMode,
   type LockOptions,
+  type LockRequestOptions,
+  type LockState,
+  type WatchTarget,
   type LockResult,
   type LostCause,
   type LostReason,
@@ -109,6 +113,47 @@ async function lowLevel(): Promise<void> {
   expectType<LockAllResult>()(await client.lockAll(['a', 'b'], { mode: 'shared' }));
   // @ts-expect-error lockAll never queues
   await client.lockAll(['a', 'b'], { wait: true });
+  // @ts-expect-error nor steals
+  await client.lockAll(['a', 'b'], { steal: true });
+
+  // Version 2: take over, or queue and ask.
+  expectType<LockResult>()(await client.lock('doc-42', { steal: true }));
+  expectType<LockResult>()(await client.lock('doc-42', { steal: true, mode: 'shared' }));
+  expectType<QueuedLockResult>()(await client.lock('doc-42', { wait: true, ask: true }));
+  // @ts-expect-error steal never waits
+  await client.lock('doc-42', { steal: true, wait: true });
+  // @ts-expect-error ask only while waiting
+  await client.lock('doc-42', { ask: true });
+
+  // Version 2: who holds what, and watching it.
+  const states = await client.query(['doc-1', 'doc-2']);
+  expectType<Record<string, LockState>>()(states);
+  expectType<Record<string, LockState>>()(await client.query('doc-1'));
+  const holder = states['doc-1']?.holders[0];
+  if (holder !== undefined) {
+    expectType<LockEntry>()(holder);
+    expectType<string | undefined>()(holder.name);
+    expectType<Record<string, unknown> | undefined>()(holder.info);
+    expectType<LockMode>()(holder.mode);
+    expectType<number>()(holder.since);
+  }
+  expectType<LockEntry[]>()(states['doc-1']!.queue);
+  // @ts-expect-error names are strings
+  await client.query([1, 2]);
+  const unwatch = await client.watch('doc-42', (lock, state) => {
+    expectType<string>()(lock);
+    expectType<LockState>()(state);
+  });
+  expectType<() => Promise<void>>()(unwatch);
+  await unwatch();
+  await client.watch(['doc-1', 'doc-2'] as const, () => {});
+  await client.watch({ prefix: 'doc-' }, (lock, { holders, queue }) => console.log(lock, holders.length, queue.length));
+  const target: WatchTarget = { prefix: 'doc-' };
+  await client.watch(target, () => {});
+  // @ts-expect-error a prefix is a string
+  await client.watch({ prefix: 1 }, () => {});
+  // @ts-expect-error a callback is required
+  await client.watch('doc-42');
 
   const all: LockAllResult = await client.lockAll(['a', 'b'] as const);
   if (all.status === 'LOCKED') {
@@ -149,8 +194,27 @@ async function highLevel(): Promise<void> {
 
   // @ts-expect-error no such mode
   await client.request('doc-42', { mode: 'read' }, () => 1);
-  // @ts-expect-error steal is not supported
-  await client.request('doc-42', { steal: true }, () => 1);
+  // Version 2: take over, or ask and wait.
+  const stolen: number = await client.request('doc-42', { steal: true }, (lock) => lock?.token ?? 0);
+  await client.request('doc-42', { steal: true, mode: 'exclusive' }, () => 1);
+  await client.request('doc-42', { ask: true, timeout: 5000, signal: controller.signal }, () => 1);
+  const ifAvailable: boolean = Math.random() > 0.5;
+  await client.request('doc-42', { ifAvailable }, () => 1);
+  const requestOptions: LockRequestOptions = { ask: true };
+  await client.request('doc-42', requestOptions, () => 1);
+  // @ts-expect-error steal never waits: not with ifAvailable (NotSupportedError, as in Web Locks)
+  await client.request('doc-42', { steal: true, ifAvailable: true }, () => 1);
+  // @ts-expect-error nor with a signal
+  await client.request('doc-42', { steal: true, signal: controller.signal }, () => 1);
+  // @ts-expect-error nor in shared mode
+  await client.request('doc-42', { steal: true, mode: 'shared' }, () => 1);
+  // @ts-expect-error nor with a timeout
+  await client.request('doc-42', { steal: true, timeout: 10 }, () => 1);
+  // @ts-expect-error nor with ask
+  await client.request('doc-42', { steal: true, ask: true }, () => 1);
+  const steal: boolean = Math.random() > 0.5;
+  await client.request('doc-42', { steal }, () => 1);
+  void stolen;
   // @ts-expect-error a callback is required
   await client.request('doc-42', { ifAvailable: true });
   void n;
@@ -178,6 +242,11 @@ client.on('granted', ({ lock, token, mode, request }) => {
   expectType<number>()(token);
   expectType<LockMode>()(mode);
   expectType<number | undefined>()(request);
+});
+client.on('asked', ({ lock, by, info }) => {
+  expectType<string>()(lock);
+  expectType<string | undefined>()(by);
+  expectType<Record<string, unknown> | undefined>()(info);
 });
 client.on('cancelled', ({ lock, reason }) => {
   expectType<string>()(lock);

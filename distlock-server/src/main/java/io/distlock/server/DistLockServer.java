@@ -156,6 +156,7 @@ public final class DistLockServer implements AutoCloseable {
                     .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
+                    .authorizer(authorizer(options.allowSteal()))
                     .rateLimit(options.rateLimit(), 2 * options.rateLimit())
                     .pingInterval(options.pingInterval())
                     .maxConnections(options.maxConnections())
@@ -189,6 +190,30 @@ public final class DistLockServer implements AutoCloseable {
             closeQuietly(embedded, e);
             throw e;
         }
+    }
+
+    /**
+     * The runnable server's authorizer: every session may lock, query and watch every name;
+     * taking a lock over ({@code steal}) only with {@code --allow-steal}. An operation this
+     * version does not know is refused, as {@link Authorizer.Operation} asks.
+     */
+    static Authorizer authorizer(boolean allowSteal) {
+        return new Authorizer() {
+            @Override
+            public boolean mayLock(Object principal, String lockName) {
+                return true;
+            }
+
+            @Override
+            public boolean mayLock(Object principal, String lockName, Authorizer.Operation operation, LockMode mode) {
+                // by name: STEAL, QUERY and WATCH arrive with the endpoint's support for them (issue 14)
+                return switch (operation.name()) {
+                    case "LOCK", "MLOCK", "QUERY", "WATCH" -> true;
+                    case "STEAL" -> allowSteal;
+                    default -> false;
+                };
+            }
+        };
     }
 
     /** The port listened on (the one the system chose when port 0 was asked for). */

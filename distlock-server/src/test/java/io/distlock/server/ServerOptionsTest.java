@@ -135,4 +135,16 @@ class ServerOptionsTest {
                 .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).build();
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
     }
+
+    @Test
+    void theServersAuthorizerLetsEveryoneLockAndStealOnlyWithAllowSteal() {
+        for (boolean allowSteal : new boolean[] {false, true}) {
+            io.distlock.websocket.Authorizer authorizer = DistLockServer.authorizer(allowSteal);
+            for (io.distlock.websocket.Authorizer.Operation operation : io.distlock.websocket.Authorizer.Operation.values()) {
+                boolean expected = !operation.name().equals("STEAL") || allowSteal;
+                assertThat(authorizer.mayLock(null, "doc-42", operation, io.distlock.core.LockMode.EXCLUSIVE))
+                        .as("%s with allowSteal %s", operation, allowSteal).isEqualTo(expected);
+            }
+        }
+    }
 }

@@ -352,7 +352,7 @@ function addDoc({ id, title, text, token }) {
   });
   on('asked-release', () => doc.mine?.release?.());
   on('asked-keep', () => {
-    log('asked', ['Kept ', code(doc.id), '.'], doc.id);
+    log('kept', ['Kept ', code(doc.id), ': the one who asked waits in line.'], doc.id);
     doc.asked = null;
     render(doc);
   });
@@ -369,6 +369,7 @@ function render(doc) {
   const editing = mine?.phase === 'editing';
   const waiting = mine?.phase === 'waiting';
   const lost = mine?.phase === 'lost';
+  const heldByOther = holders.length > 0 && !editing;
 
   let rowState;
   if (editing) rowState = 'mine';
@@ -398,8 +399,8 @@ function render(doc) {
   }
 
   const show = (testId, visible) => { row.querySelector(`[data-testid="${testId}"]`).hidden = !visible; };
-  const heldByOther = holders.length > 0 && !editing;
   show('edit-button', !editing && !waiting && !lost);
+  row.querySelector('[data-testid="edit-button"]').textContent = heldByOther ? 'Edit when free' : 'Edit';
   show('ask-button', !editing && !waiting && !lost && heldByOther);
   show('steal-button', allowSteal && !editing && !lost && heldByOther);
   show('cancel-button', waiting && mine.how !== 'steal');
@@ -464,7 +465,7 @@ function log(kind, parts, lock) {
   const time = el('time', { class: 'log-time', datetime: now.toISOString() }, clock(now));
   const label = el('span', { class: 'log-kind' }, {
     locked: 'LOCKED', unlocked: 'UNLOCKED', queued: 'QUEUED', granted: 'GRANTED', cancelled: 'CANCELLED',
-    asked: 'ASKED', lost: 'LOST', saved: 'SAVED', refused: 'REFUSED', error: 'ERROR',
+    asked: 'ASKED', kept: 'KEPT', lost: 'LOST', saved: 'SAVED', refused: 'REFUSED', error: 'ERROR',
     connected: 'CONNECT', reconnected: 'RECONNECT', closed: 'CLOSED',
   }[kind] ?? kind.toUpperCase());
   const text = el('span', { class: 'log-text', 'data-testid': 'log-text' });
