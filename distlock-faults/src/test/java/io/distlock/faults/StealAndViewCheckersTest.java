@@ -109,6 +109,25 @@ class StealAndViewCheckersTest {
     }
 
     @Test
+    void aStealNeverToldIsCounted() {
+        steal(null);
+        events.removeIf(e -> e.process() == 1 && e.nanos() >= 45_000_000L); // p1 hears nothing and does nothing more
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero();
+        assertThat(report.violations(Checkers.STOLEN_TOLD)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aStealWhoseHolderDisconnectedBeforeHearingOfItIsNotCounted() {
+        steal(null);
+        events.removeIf(e -> e.process() == 1 && e.nanos() >= 22_000_000L);
+        at(30, 1, Kind.INFO, DISCONNECT, null, 0, "closed 1006"); // its node died
+        events.sort(java.util.Comparator.comparingLong(Event::nanos));
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
     void aGrantTakenOverBeforeItsAnswerCameIsNoOverlapNorATokenOutOfOrder() {
         at(0, 1, INVOKE, LOCK, "L", 0, "id=1 wait");
         at(10, 2, INVOKE, LOCK, "L", 0, "id=1 steal");

@@ -74,6 +74,14 @@ import io.distlock.faults.History.Op;
  *       holds write and increment as above.</li>
  * </ul>
  *
+ * <p>With {@link Builder#steals} (version 2, a server that allows steals) that fraction of the
+ * requests takes the lock over instead: LOCK INVOKE {@code id=N steal}, LOCKED as LOCK OK
+ * {@code steal}, then a hold like any other (a refusal is LOCK FAIL). A LOST records its
+ * {@code reason} and {@code by}; with {@link Builder#lateWriteAfterSteal} a holder told
+ * {@code LOST stolen} writes once more with its old token a moment later (a save already on its
+ * way), which the fenced register must refuse once the thief has written. Holds do no counter
+ * increments in such a workload (the counter is unfenced).
+ *
  * <p>WebSocket callbacks only parse and queue; everything else happens on the client's thread,
  * which is therefore the only one that sends and the only one that records that client's events.
  */
