@@ -50,7 +50,8 @@ import io.distlock.faults.History.Op;
  *       was sent.</li>
  *   <li>{@value Checkers#QUERY_COMPLETE}: a query shows every grant held throughout it: granted
  *       (LOCK OK) before the query was sent, and neither unlocked, lost, disconnected, closed nor
- *       asked to be taken over (the thief's LOCK INVOKE) before its answer came.</li>
+ *       asked to be taken over (the thief's LOCK INVOKE) before its answer came, nor made before a
+ *       loss of Redis's data (a FAULT whose detail starts with {@value #DATA_LOST}).</li>
  * </ul>
  */
 final class ViewCheckers {
@@ -58,6 +59,12 @@ final class ViewCheckers {
     /** A FAULT detail that starts with this makes watchers blind until the HEAL that starts with {@link #SEE_AGAIN}. */
     static final String BLIND = "watchers blind:";
     static final String SEE_AGAIN = "watchers see again:";
+    /**
+     * A FAULT detail that starts with this lost Redis's data (a restart without persistence): every
+     * grant made before it is held, for {@value Checkers#QUERY_COMPLETE}, only until then; its
+     * holder hears of it later (LOST taken), and until then the history still has it held.
+     */
+    static final String DATA_LOST = "data lost:";
     static final long EPS_MILLIS = 50;
 
     /** The release bound: a lease (a dead holder's grant lasts that long in Redis) and a margin. */
@@ -242,6 +249,13 @@ final class ViewCheckers {
                 case FAULT -> {
                     if (String.valueOf(e.detail()).startsWith(BLIND)) {
                         blindFrom = e.nanos();
+                    }
+                    if (String.valueOf(e.detail()).startsWith(DATA_LOST)) {
+                        for (List<Tenure> ofLock : byLock.values()) {
+                            for (Tenure t : ofLock) {
+                                t.heldUntil = Math.min(t.heldUntil, e.nanos());
+                            }
+                        }
                     }
                 }
                 case HEAL -> {
