@@ -75,19 +75,6 @@ public final class DistLockServer implements AutoCloseable {
         this.redisDescription = redisDescription;
     }
 
-    /** {@code --allow-steal}: everything allowed, steals included (the default authorizer refuses steals). */
-    private static final Authorizer STEALS_ALLOWED = new Authorizer() {
-        @Override
-        public boolean mayLock(Object principal, String lockName) {
-            return true;
-        }
-
-        @Override
-        public boolean mayLock(Object principal, String lockName, Authorizer.Operation operation, LockMode mode) {
-            return true;
-        }
-    };
-
     /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
     public static void main(String[] args) {
         int code = ServerCommand.execute(args);
@@ -163,7 +150,6 @@ public final class DistLockServer implements AutoCloseable {
                     .maxQueuedBytes(options.maxQueuedBytes())
                     .maxConnectionsPerAddress(options.maxConnectionsPerAddress())
                     .trustedProxies(options.trustedProxies())
-                    .authorizer(options.allowSteal() ? STEALS_ALLOWED : (principal, lock) -> true) // the latter refuses steals
                     .build();
             endpoint = DistLockEndpoints.create(service, endpointOptions);
             web.deploy(endpoint.config());
