@@ -51,6 +51,10 @@ final class Observer implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
     private final Map<String, String> shown = new ConcurrentHashMap<>(); // lock -> the state shown now (holders and queue)
+    /** Queries in flight: id to the detail of their QUERY OK. */
+    private final Map<Long, String> queries = new ConcurrentHashMap<>();
+    /** Locks of which a CHANGED came (for {@link #dropChangesAfterFirst()}). */
+    private final java.util.Set<String> seenChange = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean dropAfterFirst;
     private volatile boolean running = true;
@@ -214,9 +218,6 @@ final class Observer implements AutoCloseable {
         }
     }
 
-    /** Queries in flight: id to the detail of their QUERY OK. */
-    private final Map<Long, String> queries = new ConcurrentHashMap<>();
-
     /** The connection of generation {@code gen} ended: DISCONNECT INFO once, nothing shown until the next watch. */
     private void lose(int gen, String why) {
         synchronized (this) {
@@ -315,8 +316,6 @@ final class Observer implements AutoCloseable {
             }
         }
     }
-
-    private final java.util.Set<String> seenChange = ConcurrentHashMap.newKeySet();
 
     private final class Listener implements WebSocket.Listener {
         private final int gen;
