@@ -9,7 +9,8 @@ import json
 import sys
 
 CHECKERS = ["no-overlap", "shared-exclusive", "tokens-grow", "fenced-register", "counter", "grants-end", "fifo",
-            "no-grant-after-leave", "no-silent-gap"]
+            "no-grant-after-leave", "no-silent-gap", "stolen-told", "watch-release", "watch-final", "query-consistent",
+            "query-complete"]
 
 
 def percentile(values, p):

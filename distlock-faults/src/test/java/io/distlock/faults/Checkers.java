@@ -78,6 +78,20 @@ import io.distlock.faults.History.Op;
  *       so is a RESUME OK that lists the lock with another token, or that continues a grant while
  *       another process holds the lock (what the lock's next holder was given while the session's
  *       grant was over by its client's clock must not come back to it).</li>
+ *   <li>Steals (a LOCK INVOKE with {@code steal}): a steal's grant ends every other grant of the
+ *       lock there and then, though their holders hear of it only later, for {@value #NO_OVERLAP}
+ *       and {@value #SHARED_EXCLUSIVE}; so does it a grant whose answer came only after it (a lower
+ *       token than the steal's: made before it, taken over before its holder heard of it, which
+ *       is then no token out of order either). What protects the resource meanwhile is the token:
+ *       the old holder's late writes are {@value #FENCED_REGISTER}'s. A steal's grant passes the
+ *       queue on purpose ({@value #FIFO} skips it).</li>
+ *   <li>{@value #STOLEN_TOLD}: a grant taken over by a steal is told so: the first LOST of that
+ *       lock its holder hears after the steal has reason {@code stolen} (not {@code taken}, which
+ *       is what its node says when it finds out only at a renewal), unless its connection or
+ *       session ended first or it had asked to unlock already.</li>
+ *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
+ *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
+ *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
  * </ul>
  *
  * <p>Resume events (protocol version 2): RESUME INVOKE ({@code node=N}), then OK with
@@ -97,8 +111,13 @@ public final class Checkers {
     public static final String FIFO = "fifo";
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
+    public static final String STOLEN_TOLD = "stolen-told";
+    public static final String WATCH_RELEASE = "watch-release";
+    public static final String WATCH_FINAL = "watch-final";
+    public static final String QUERY_CONSISTENT = "query-consistent";
+    public static final String QUERY_COMPLETE = "query-complete";
     public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
-            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP);
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, STOLEN_TOLD, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
 
     private static final int MAX_EXAMPLES = 20;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
@@ -196,7 +215,17 @@ public final class Checkers {
     }
 
     public static Report check(List<Event> events) {
+        return check(events, null);
+    }
+
+    /**
+     * All checkers; with {@code views} also those of what observers were shown (watch and query,
+     * see {@link ViewCheckers}), which need the release bound.
+     */
+    public static Report check(List<Event> events, ViewCheckers.Bound views) {
         Findings f = new Findings();
+        Map<String, List<Event>> stealGrants = new HashMap<>(); // lock -> each steal's grant so far
+        List<Event[]> takenOver = new ArrayList<>();            // {grant, the steal's grant that ended it}
         long grants = 0;
         long accepted = 0;
         long rejected = 0;
@@ -270,7 +299,24 @@ public final class Checkers {
                     if (closing.contains(e.process())) {
                         break; // given up with the close already: no interval, nothing to compare
                     }
+                    Event thief = overtakenBy(e, stealGrants.getOrDefault(lock, List.of()));
+                    if (thief != null) {
+                        // taken over before its answer came: it ended at the steal, before its holder heard of it
+                        takenOver.add(new Event[] {e, thief});
+                        break;
+                    }
                     Map<Integer, Hold> holders = open.computeIfAbsent(lock, k -> new LinkedHashMap<>());
+                    if (r != null && isSteal(r.invoke)) {
+                        stealGrants.computeIfAbsent(lock, k -> new ArrayList<>()).add(e);
+                        // a steal ends every grant of the lock there and then; each holder hears of it later
+                        for (var it = holders.values().iterator(); it.hasNext(); ) {
+                            Hold h = it.next();
+                            if (h.process() != e.process() && h.token() < e.token()) {
+                                it.remove();
+                                takenOver.add(new Event[] {h.grant(), e});
+                            }
+                        }
+                    }
                     Hold mine = holders.get(e.process());
                     boolean relock = mine != null && mine.token() == e.token();
                     // the same grant again, after an unlock that did not go through (its session kept the lock)
@@ -501,6 +547,10 @@ public final class Checkers {
 
         queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults));
 
+        checkStolenTold(f, events, takenOver);
+        if (views != null) {
+            ViewCheckers.check(events, views, f::add);
+        }
         return new Report(grants, accepted, rejected, increments, late, f.counts, List.copyOf(f.examples));
     }
 
@@ -512,8 +562,8 @@ public final class Checkers {
             for (int i = from; i < grants.size(); i++) {
                 Grant g = grants.get(i);
                 Request b = g.request();
-                if (b == null || b == a || b.invoke.nanos() <= queuedAt) {
-                    continue;
+                if (b == null || b == a || b.invoke.nanos() <= queuedAt || isSteal(b.invoke)) {
+                    continue; // a steal takes the lock now, past the queue, whose places stay
                 }
                 long at = g.event().nanos();
                 if (a.grant != null) {
@@ -624,6 +674,74 @@ public final class Checkers {
         }
     }
 
+    /**
+     * The steal's grant that took {@code grant} over before its answer reached its client, or
+     * null: a steal of another process granted earlier in the history with a higher token. (Tokens
+     * only grow, so the grant was made before the steal, which took it from its holder, who could
+     * not have let it go before hearing of it.)
+     */
+    static Event overtakenBy(Event grant, List<Event> stealGrants) {
+        for (Event steal : stealGrants) {
+            if (steal.process() != grant.process() && steal.token() > grant.token()) {
+                return steal;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@value #STOLEN_TOLD}: each grant a steal ended ({grant, steal's grant}) is told by a LOST
+     * with reason {@code stolen}: the first LOST of that lock its process hears after the steal,
+     * unless its connection or session ended first or it had asked to unlock (crossing the steal).
+     */
+    private static void checkStolenTold(Findings f, List<Event> events, List<Event[]> takenOver) {
+        for (Event[] t : takenOver) {
+            Event grant = t[0];
+            Event steal = t[1];
+            int from = firstAt(events, Math.min(grant.nanos(), steal.nanos()));
+            Event told = null;
+            for (int i = from; i < events.size(); i++) {
+                Event e = events.get(i);
+                if (e.process() != grant.process()) {
+                    continue;
+                }
+                boolean mine = grant.lock().equals(e.lock());
+                if ((e.op() == Op.LOST && mine) || e.op() == Op.DISCONNECT || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)
+                        || (mine && e.kind() == Kind.INVOKE && (e.op() == Op.UNLOCK || e.op() == Op.LOCK))) {
+                    told = e;
+                    break;
+                }
+            }
+            if (told == null) {
+                f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                        + "was never told", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis()));
+            } else if (told.op() == Op.LOST && !String.valueOf(told.detail()).contains("reason=stolen")) {
+                f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                        + "was told LOST%s at %.3f ms", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis(),
+                        told.detail(), told.millis()));
+            }
+        }
+    }
+
+    private static int firstAt(List<Event> events, long nanos) {
+        int lo = 0;
+        int hi = events.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (events.get(mid).nanos() < nanos) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** Whether a LOCK INVOKE asked to take the lock over ({@code steal}). */
+    static boolean isSteal(Event invoke) {
+        return invoke != null && invoke.detail() != null && (" " + invoke.detail() + " ").contains(" steal ");
+    }
+
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {
         Matcher m = REQUEST.matcher(String.valueOf(grant.detail()));
         if (m.find()) {
@@ -664,7 +782,7 @@ public final class Checkers {
         return m.find() ? Long.parseLong(m.group(1)) : Long.MIN_VALUE;
     }
 
-    private static String key(int process, String lock) {
+    static String key(int process, String lock) {
         return process + "\u0000" + lock;
     }
 

@@ -46,9 +46,19 @@ public final class History {
      * for shared, and its queue places, as the resume's answer lists them; FAIL {@code code=C}; INFO
      * when unanswered). The session of a process continues across its connections until a
      * RESUME FAIL, a CLOSE or a new CONNECT.
+     *
+     * <p>Seeing and taking over locks (protocol version 2, issue 14) add: {@code steal} in a LOCK
+     * INVOKE's detail (and {@code steal} in its OK's), {@code reason=stolen by=NAME} in a LOST's;
+     * {@code WATCH} (an observer's watch: INVOKE, then one OK per lock with its state), {@code CHANGED}
+     * (the push, OK, one per lock and push) and {@code QUERY} (INVOKE per lock, OK per lock with its
+     * state; {@code final} in the detail of the query an observer makes after the workload). A
+     * state is written {@code wall=W holders=NAME:MODE:SINCE,... queue=NAME:MODE:SINCE,...}, mode
+     * {@code x} or {@code s}, {@code since} and {@code W} (the wall clock when the frame arrived) in
+     * ms since the epoch, so that a checker can place {@code since} (Redis's clock, the same
+     * machine's) on the history's clock.
      */
     public enum Op { CONNECT, LOCK, UNLOCK, RETRY, LOST, DISCONNECT, WRITE, INCREMENT, FAULT, HEAL,
-        QUEUED, CANCEL, CANCELLED, CLOSE, READ, RESUME }
+        QUEUED, CANCEL, CANCELLED, CLOSE, READ, RESUME, WATCH, CHANGED, QUERY }
 
     /** {@code process} is the simulated browser's number, -1 for the test itself (faults, heals). */
     public record Event(long nanos, int process, Kind kind, Op op, String lock, long token, String detail) {
@@ -70,6 +80,17 @@ public final class History {
 
     public synchronized void record(int process, Kind kind, Op op, String lock, long token, String detail) {
         events.add(new Event(nanosNow(), process, kind, op, lock, token, detail));
+    }
+
+    /**
+     * Records an event whose detail starts with {@code wall=W}: the wall clock (ms since the epoch)
+     * read together with the event's time, under the same lock, so that times of other clocks on
+     * this machine (Redis's) can be placed on the history's. {@code detail} follows it.
+     */
+    public synchronized void recordWithWall(int process, Kind kind, Op op, String lock, long token, String detail) {
+        long nanos = nanosNow();
+        long wall = System.currentTimeMillis();
+        events.add(new Event(nanos, process, kind, op, lock, token, "wall=" + wall + (detail == null ? "" : " " + detail)));
     }
 
     public void fault(String description) {

@@ -148,12 +148,23 @@ final class Nodes implements AutoCloseable {
         }
     }
 
+    /**
+     * A free port below the ephemeral range (Linux: 32768 and up). A killed node comes back on its
+     * port; a port from the ephemeral range can meanwhile be taken as the local port of some
+     * outgoing connection (the clients', the proxies', another build's), and the node then cannot
+     * start again (it happened in {@code watch-node-kill-9}).
+     */
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket()) {
-            socket.bind(new InetSocketAddress("127.0.0.1", 0));
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 100; i++) {
+            int candidate = 20_000 + random.nextInt(12_000);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
+                return candidate;
+            } catch (IOException e) {
+                // taken: try another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
     }
 }

@@ -98,7 +98,7 @@ class ResentReleasesTest {
 
     /**
      * A release naming its grant, {@code EVALSHA <sha> 5 <lock> <queue> <queued> <shared> <marker>
-     * <owner> <lease> <memory> <quarantine> <channel> <granted prefix> <keep> <name> <token>
+     * <owner> <lease> <memory> <quarantine> <channel, or since issue 14 the key prefix> <granted prefix> <keep> <name> <token>
      * <attempt> [<node>]} (unlock.lua since protocol version 2, the node since it answers its
      * node's grants itself; before it, {@code EVALSHA <sha> 1 <lock>
      * <owner> <memory> <channel> <name> <token> <attempt>}), becomes the first version's
@@ -111,8 +111,11 @@ class ResentReleasesTest {
         if (!name.equals("EVALSHA") && !name.equals("EVAL")) {
             return null;
         }
-        if ((command.size() == 18 || command.size() == 19) && command.get(2).equals("5") && command.get(12).endsWith(":released")) {
-            return List.of("EVAL", OWNER_ONLY_RELEASE, "1", command.get(3), command.get(8), command.get(10), command.get(12),
+        if ((command.size() == 18 || command.size() == 19) && command.get(2).equals("5")) {
+            // the fifth argument was the release channel; since issue 14 it is the key prefix, from which
+            // the scripts derive their channels (<prefix>:released, <prefix>:changed)
+            String channel = command.get(12).endsWith(":released") ? command.get(12) : command.get(12) + ":released";
+            return List.of("EVAL", OWNER_ONLY_RELEASE, "1", command.get(3), command.get(8), command.get(10), channel,
                     command.get(15));
         }
         if (command.size() == 10 && command.get(2).equals("1") && command.get(6).endsWith(":released")) {

@@ -33,6 +33,7 @@ final class ScenarioRun {
     private final List<Object[]> headFaults = new ArrayList<>(); // {nanos, lock}
     private final List<Long> deadHeadMillis = new ArrayList<>();
     private int faults;
+    private ViewCheckers.Bound views;
     private final long startNanos = System.nanoTime();
 
     ScenarioRun(String name) {
@@ -42,6 +43,20 @@ final class ScenarioRun {
 
     History history() {
         return history;
+    }
+
+    /** Also checks what observers were shown (watch, query) against this release bound. */
+    void checkViews(ViewCheckers.Bound bound) {
+        this.views = bound;
+    }
+
+    /** A fault that blinds the watchers (their node's link to Redis, say) until {@link #watchersSeeAgain}. */
+    void blindingFault(String description) {
+        fault(ViewCheckers.BLIND + " " + description);
+    }
+
+    void watchersSeeAgain(String description) {
+        heal(ViewCheckers.SEE_AGAIN + " " + description);
     }
 
     /** Records a fault in the history (one clock with every client event) and counts it. */
@@ -117,7 +132,7 @@ final class ScenarioRun {
         if (workload != null) {
             workload.stop(Duration.ofSeconds(20));
         }
-        Checkers.Report report = Checkers.check(history);
+        Checkers.Report report = Checkers.check(history.events(), views);
         for (long[] f : nodeFaults) {
             Liveness.regrantTimes(history, f[0], (int) f[1]).forEach(this::releaseTime);
         }

@@ -74,6 +74,14 @@ import io.distlock.faults.History.Op;
  *       holds write and increment as above.</li>
  * </ul>
  *
+ * <p>With {@link Builder#steals} (version 2, a server that allows steals) that fraction of the
+ * requests takes the lock over instead: LOCK INVOKE {@code id=N steal}, LOCKED as LOCK OK
+ * {@code steal}, then a hold like any other (a refusal is LOCK FAIL). A LOST records its
+ * {@code reason} and {@code by}; with {@link Builder#lateWriteAfterSteal} a holder told
+ * {@code LOST stolen} writes once more with its old token a moment later (a save already on its
+ * way), which the fenced register must refuse once the thief has written. Holds do no counter
+ * increments in such a workload (the counter is unfenced).
+ *
  * <p>WebSocket callbacks only parse and queue; everything else happens on the client's thread,
  * which is therefore the only one that sends and the only one that records that client's events.
  */
@@ -101,6 +109,8 @@ public final class Workload implements AutoCloseable {
     private final Duration leaveWithin;
     private final int firstProcess;
     private final boolean homeNode;
+    private final double stealFraction;
+    private final Duration lateWrite;
     private final Map<String, FencedRegister> registers = new LinkedHashMap<>();
     private final Map<String, Counter> counters = new LinkedHashMap<>();
     private final List<Client> clients = new ArrayList<>();
@@ -133,6 +143,11 @@ public final class Workload implements AutoCloseable {
         leaveWithin = b.leaveWithin;
         firstProcess = b.firstProcess;
         homeNode = b.homeNode;
+        stealFraction = b.stealFraction;
+        lateWrite = b.lateWrite;
+        if (!queue && stealFraction > 0) {
+            throw new IllegalArgumentException("steals need queue() (protocol version 2)");
+        }
         if (!queue && (sharedFraction > 0 || cancelFraction > 0 || closeFraction > 0 || timeoutFraction > 0)) {
             throw new IllegalArgumentException("shared locks, cancels, closes and timeouts need queue()");
         }
@@ -173,6 +188,8 @@ public final class Workload implements AutoCloseable {
         private Duration leaveWithin = Duration.ofMillis(100);
         private int firstProcess;
         private boolean homeNode;
+        private double stealFraction;
+        private Duration lateWrite;
 
         private Builder(History history) {
             this.history = history;
@@ -276,6 +293,28 @@ public final class Workload implements AutoCloseable {
          */
         public Builder homeNode() {
             this.homeNode = true;
+            return this;
+        }
+
+        /**
+         * This fraction of requests takes the lock over ({@code "steal": true}, never queued):
+         * LOCK INVOKE {@code id=N steal}, LOCK OK {@code steal}, then a hold like any other. Needs
+         * {@link #queue()} and a server that allows steals. Holds then do no {@link Counter}
+         * increments: the counter is unfenced, and a stolen holder's increment racing its
+         * successor's is what a steal allows (the fenced register is the resource under test).
+         */
+        public Builder steals(double fraction) {
+            this.stealFraction = fraction;
+            return this;
+        }
+
+        /**
+         * A holder told {@code LOST} with reason {@code stolen} makes one more write with its old
+         * token {@code delay} after the push: a save that was already on its way when the lock
+         * was taken over. The fenced register must refuse it once the thief has written.
+         */
+        public Builder lateWriteAfterSteal(Duration delay) {
+            this.lateWrite = delay;
             return this;
         }
 
@@ -383,6 +422,7 @@ public final class Workload implements AutoCloseable {
         String held;       // the lock being held now, if any
         long heldToken;
         boolean holdOver;  // LOST arrived for the held lock
+        boolean stolen;    // ... with reason stolen
         // version 2: the queued request being waited for, and what the pushes said about it
         String waitingFor;
         long waitingId;
@@ -502,6 +542,10 @@ public final class Workload implements AutoCloseable {
         private void queueCycle() throws Dropped, InterruptedException {
             unlockStrays();
             String lock = locks.get(random.nextInt(locks.size()));
+            if (stealFraction > 0 && random.nextDouble() < stealFraction) {
+                stealCycle(lock);
+                return;
+            }
             boolean shared = random.nextDouble() < sharedFraction;
             long timeout = random.nextDouble() < timeoutFraction
                     ? timeoutMin.toMillis() + (long) (random.nextDouble() * (timeoutMax.toMillis() - timeoutMin.toMillis())) : 0;
@@ -540,6 +584,29 @@ public final class Workload implements AutoCloseable {
                     backoff(10, 100);
                 }
                 default -> history.record(p, Kind.INFO, Op.LOCK, lock, 0, "unexpected reply " + reply);
+            }
+        }
+
+        /** Takes {@code lock} over from whoever holds it ({@code steal}), then holds it. */
+        private void stealCycle(String lock) throws Dropped, InterruptedException {
+            long id = nextId + 1; // the id call() gives it
+            history.record(p, Kind.INVOKE, Op.LOCK, lock, 0, "id=" + id + " steal");
+            JsonNode reply = call(Op.LOCK, lock, frame("lock", lock).put("steal", true));
+            switch (reply.path("status").asText()) {
+                case "LOCKED" -> {
+                    long token = reply.path("token").asLong();
+                    history.record(p, Kind.OK, Op.LOCK, lock, token, "steal");
+                    grants.incrementAndGet();
+                    hold(lock, token, false, true);
+                }
+                case "FAIL" -> {
+                    history.record(p, Kind.FAIL, Op.LOCK, lock, 0, "code=" + reply.path("code").asText());
+                    backoff(10, 100);
+                }
+                default -> {
+                    history.record(p, Kind.INFO, Op.LOCK, lock, 0, "unexpected reply " + reply);
+                    backoff(10, 100);
+                }
             }
         }
 
@@ -654,6 +721,7 @@ public final class Workload implements AutoCloseable {
                 held = lock;
                 heldToken = token;
                 holdOver = false;
+                stolen = false;
             }
             long start = System.nanoTime();
             // writes (reads for a shared hold) in the middle of equal slices of the hold, the increment half-way
@@ -662,7 +730,7 @@ public final class Workload implements AutoCloseable {
                 for (int i = 0; i < writesPerHold; i++) {
                     steps.add(new long[] {length * (2L * i + 1) / (2L * writesPerHold), shared ? 2 : 0});
                 }
-                if (!shared) {
+                if (!shared && stealFraction == 0) {
                     steps.add(new long[] {length / 2, 1});
                 }
             }
@@ -681,6 +749,14 @@ public final class Workload implements AutoCloseable {
             }
             if (!holdOver) {
                 awaitUntil(start + length);
+            }
+            if (stolen && lateWrite != null && !shared) {
+                // the save that was on its way when the lock was taken over arrives now
+                long at = System.nanoTime() + lateWrite.toNanos();
+                for (long left; (left = at - System.nanoTime()) > 0; ) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(left);
+                }
+                registers.get(lock).write(p, token);
             }
             held = null;
             history.record(p, Kind.INVOKE, Op.UNLOCK, lock, token, holdOver ? "after LOST" : null);
@@ -796,9 +872,11 @@ public final class Workload implements AutoCloseable {
                 }
                 case "LOST" -> {
                     boolean mine = lock.equals(held);
-                    String reason = m.has("reason") ? " reason=" + m.path("reason").asText() : "";
+                    String reason = (m.has("reason") ? " reason=" + m.path("reason").asText() : "")
+                            + (m.has("by") ? " by=" + m.path("by").asText() : "");
                     history.record(p, Kind.OK, Op.LOST, lock, mine ? heldToken : 0, (mine ? "" : "not held") + reason);
                     holdOver |= mine;
+                    stolen |= mine && "stolen".equals(m.path("reason").asText());
                 }
                 case "GRANTED" -> {
                     long token = m.path("token").asLong();
@@ -815,6 +893,7 @@ public final class Workload implements AutoCloseable {
                         held = lock; // the hold begins now: a LOST from here on ends it
                         heldToken = token;
                         holdOver = false;
+                        stolen = false;
                     } else {
                         strays.add(new Object[] {lock, token});
                     }

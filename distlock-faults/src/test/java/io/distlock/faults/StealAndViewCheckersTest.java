@@ -1,0 +1,247 @@
+package io.distlock.faults;
+
+import static io.distlock.faults.History.Kind.INVOKE;
+import static io.distlock.faults.History.Kind.OK;
+import static io.distlock.faults.History.Kind.FAIL;
+import static io.distlock.faults.History.Op.CHANGED;
+import static io.distlock.faults.History.Op.DISCONNECT;
+import static io.distlock.faults.History.Op.FAULT;
+import static io.distlock.faults.History.Op.HEAL;
+import static io.distlock.faults.History.Op.LOCK;
+import static io.distlock.faults.History.Op.LOST;
+import static io.distlock.faults.History.Op.QUERY;
+import static io.distlock.faults.History.Op.UNLOCK;
+import static io.distlock.faults.History.Op.WATCH;
+import static io.distlock.faults.History.Op.WRITE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.distlock.faults.History.Event;
+import io.distlock.faults.History.Kind;
+import io.distlock.faults.History.Op;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The steal rules of the exclusion checkers and the view checkers ({@link ViewCheckers}) on
+ * hand-built histories, each passing a clean one and finding its own violation (the negative
+ * controls that need no server). Times are ms on the history's clock; the observers' wall clock
+ * is {@link #WALL0} + that, so a holder granted at t ms shows {@code since} {@code WALL0 + t}.
+ */
+class StealAndViewCheckersTest {
+
+    private static final long WALL0 = 1_700_000_000_000L;
+    private static final ViewCheckers.Bound BOUND = new ViewCheckers.Bound(Duration.ofSeconds(2), Duration.ofSeconds(1));
+
+    private final List<Event> events = new ArrayList<>();
+
+    private void at(double ms, int p, Kind kind, Op op, String lock, long token, String detail) {
+        events.add(new Event((long) (ms * 1_000_000), p, kind, op, lock, token, detail));
+    }
+
+    /** An observer's state of L at {@code ms}: {@code holders} like {@code p1:x:GRANTED_AT_MS}, since made wall time. */
+    private void shown(double ms, int observer, Op op, String holders, String extra) {
+        StringBuilder h = new StringBuilder();
+        if (!holders.isEmpty()) {
+            for (String entry : holders.split(",")) {
+                String[] f = entry.split(":");
+                h.append(h.length() == 0 ? "" : ",").append(f[0]).append(':').append(f[1]).append(':').append(WALL0 + Long.parseLong(f[2]));
+            }
+        }
+        at(ms, observer, OK, op, "L", 0, "wall=" + (WALL0 + (long) ms) + " holders=" + h + " queue=" + (extra == null ? "" : extra));
+    }
+
+    /** p1 holds L (token 10) and writes; p2 steals it (token 20) and writes; p1 hears {@code lost} and writes late. */
+    private void steal(String lost) {
+        at(0, 1, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(1, 1, OK, LOCK, "L", 10, null);
+        at(5, 1, OK, WRITE, "L", 10, null);
+        at(10, 2, INVOKE, LOCK, "L", 0, "id=1 steal");
+        at(20, 2, OK, LOCK, "L", 20, "steal");
+        at(21, 2, OK, WRITE, "L", 20, null);
+        at(22, 1, OK, WRITE, "L", 10, null); // still before its LOST: the register has seen 20 (see the fencing test)
+        if (lost != null) {
+            at(25, 1, OK, LOST, "L", 10, lost);
+        }
+        at(45, 1, FAIL, WRITE, "L", 10, "stale: highest=20");
+        at(50, 2, INVOKE, UNLOCK, "L", 20, null);
+        at(51, 2, OK, UNLOCK, "L", 20, null);
+    }
+
+    private Checkers.Report check() {
+        return Checkers.check(events, BOUND);
+    }
+
+    @Test
+    void aStealEndsTheGrantItTookOverThoughItsHolderHearsLater() {
+        steal(" reason=stolen by=p2");
+        events.removeIf(e -> e.op() == WRITE && e.nanos() == 22_000_000L); // the register refused nothing accepted late
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aLateWriteTheRegisterAcceptedIsFound() {
+        steal(" reason=stolen by=p2");
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero();
+    }
+
+    @Test
+    void anOverlapNoStealExplainsIsFound() {
+        steal(null);
+        events.replaceAll(e -> e.op() == LOCK && e.process() == 2 ? new Event(e.nanos(), 2, e.kind(), LOCK, "L", e.token(),
+                e.kind() == INVOKE ? "id=1 wait" : null) : e);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aStealToldAsTakenIsCounted() {
+        steal(" reason=taken");
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero();
+        assertThat(report.violations(Checkers.STOLEN_TOLD)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aStealNeverToldIsCounted() {
+        steal(null);
+        events.removeIf(e -> e.process() == 1 && e.nanos() >= 45_000_000L); // p1 hears nothing and does nothing more
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isZero();
+        assertThat(report.violations(Checkers.STOLEN_TOLD)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aStealWhoseHolderDisconnectedBeforeHearingOfItIsNotCounted() {
+        steal(null);
+        events.removeIf(e -> e.process() == 1 && e.nanos() >= 22_000_000L);
+        at(30, 1, Kind.INFO, DISCONNECT, null, 0, "closed 1006"); // its node died
+        events.sort(java.util.Comparator.comparingLong(Event::nanos));
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aGrantTakenOverBeforeItsAnswerCameIsNoOverlapNorATokenOutOfOrder() {
+        at(0, 1, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(10, 2, INVOKE, LOCK, "L", 0, "id=1 steal");
+        at(20, 2, OK, LOCK, "L", 20, "steal");
+        at(30, 1, OK, LOCK, "L", 10, null);
+        at(31, 1, OK, LOST, "L", 10, " reason=stolen by=p2");
+        at(32, 1, INVOKE, UNLOCK, "L", 10, "after LOST");
+        at(33, 1, FAIL, UNLOCK, "L", 10, "code=NOT_OWNER");
+        at(50, 2, INVOKE, UNLOCK, "L", 20, null);
+        at(51, 2, OK, UNLOCK, "L", 20, null);
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    /** p1 holds L from 1 ms (granted at 1) to its unlock answered at 100 ms; observer p100 watches from 0. */
+    private void heldAndWatched() {
+        at(0, 100, INVOKE, WATCH, "L", 0, null);
+        shown(0.5, 100, WATCH, "", null);
+        at(0.6, 1, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(1, 1, OK, LOCK, "L", 10, null);
+        shown(3, 100, CHANGED, "p1:x:1", null);
+        at(99, 1, INVOKE, UNLOCK, "L", 10, null);
+        at(100, 1, OK, UNLOCK, "L", 10, null);
+    }
+
+    @Test
+    void aWatcherThatShowsAReleaseWithinTheBoundPasses() {
+        heldAndWatched();
+        shown(150, 100, CHANGED, "", null);
+        at(4000, 100, OK, DISCONNECT, null, 0, "observer stops");
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aWatcherStillShowingAHolderPastTheBoundIsFound() {
+        heldAndWatched();
+        shown(3200, 100, CHANGED, "", null); // the bound (2 s + 1 s) ran out at 3100 ms
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.WATCH_RELEASE)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aWatcherThatNeverHearsAgainIsFoundAtItsDisconnect() {
+        heldAndWatched();
+        at(5000, 100, OK, DISCONNECT, null, 0, "observer stops");
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.WATCH_RELEASE)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aBlindWindowLengthensTheBound() {
+        heldAndWatched();
+        at(50, -1, Kind.INFO, FAULT, null, 0, ViewCheckers.BLIND + " node 0 cut off");
+        at(850, -1, Kind.INFO, HEAL, null, 0, ViewCheckers.SEE_AGAIN + " node 0 back");
+        shown(3800, 100, CHANGED, "", null); // 100 + 3000 + the 750 ms of the window after the release
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aHolderNoRequestExplainsIsFound() {
+        heldAndWatched();
+        shown(150, 100, CHANGED, "p9:x:140", null);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.WATCH_RELEASE)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aFinalQueryThatDisagreesWithTheWatcherIsFound() {
+        heldAndWatched();
+        shown(150, 100, CHANGED, "", null);
+        at(500, 100, INVOKE, QUERY, "L", 0, "final");
+        shown(501, 100, QUERY, "", "p3:x:400 final");
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.WATCH_FINAL)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void queriesThatShowWhatWasHeldPass() {
+        heldAndWatched();
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "p1:x:1", null);
+        at(120, 100, INVOKE, QUERY, "L", 0, null);
+        shown(122, 100, QUERY, "", null);
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void aQueryWithTwoExclusiveHoldersIsFound() {
+        heldAndWatched();
+        at(2, 2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "p1:x:1,p2:x:3", null);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aQueryShowingAHolderAfterItsReleaseWasAnsweredIsFound() {
+        heldAndWatched();
+        at(120, 100, INVOKE, QUERY, "L", 0, null);
+        shown(122, 100, QUERY, "p1:x:1", null);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void aQueryMissingAHolderIsFound() {
+        heldAndWatched();
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "", null);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_COMPLETE)).as(report.summary()).isEqualTo(1);
+    }
+}
