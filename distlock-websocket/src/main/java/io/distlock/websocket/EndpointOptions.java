@@ -48,6 +48,9 @@ public final class EndpointOptions {
     private final int rateLimitBurst;
     private final int maxQueuedPushes;
     private final long maxQueuedBytes;
+    private final int maxWatchedLocks;
+    private final int maxWatchedPrefixes;
+    private final Duration askInterval;
     private final int maxConnections;
     private final int maxConnectionsPerAddress;
     private final List<AddressRange> trustedProxies;
@@ -66,6 +69,9 @@ public final class EndpointOptions {
         rateLimitBurst = b.rateLimitBurst;
         maxQueuedPushes = b.maxQueuedPushes;
         maxQueuedBytes = b.maxQueuedBytes;
+        maxWatchedLocks = b.maxWatchedLocks;
+        maxWatchedPrefixes = b.maxWatchedPrefixes;
+        askInterval = b.askInterval;
         maxConnections = b.maxConnections;
         maxConnectionsPerAddress = b.maxConnectionsPerAddress;
         trustedProxies = List.copyOf(b.trustedProxies);
@@ -98,6 +104,9 @@ public final class EndpointOptions {
         b.rateLimitBurst = rateLimitBurst;
         b.maxQueuedPushes = maxQueuedPushes;
         b.maxQueuedBytes = maxQueuedBytes;
+        b.maxWatchedLocks = maxWatchedLocks;
+        b.maxWatchedPrefixes = maxWatchedPrefixes;
+        b.askInterval = askInterval;
         b.maxConnections = maxConnections;
         b.maxConnectionsPerAddress = maxConnectionsPerAddress;
         b.trustedProxies = new ArrayList<>(trustedProxies);
@@ -184,6 +193,24 @@ public final class EndpointOptions {
         return maxQueuedBytes;
     }
 
+    /** Lock names one connection may {@code watch} by name (version 2); past it {@code TOO_MANY_LOCKS}. */
+    public int maxWatchedLocks() {
+        return maxWatchedLocks;
+    }
+
+    /** Prefixes one connection may {@code watch} (version 2); past it {@code TOO_MANY_LOCKS}. */
+    public int maxWatchedPrefixes() {
+        return maxWatchedPrefixes;
+    }
+
+    /**
+     * How often a session may {@code ask} for one lock (version 2), per connection; a second ask
+     * sooner is refused with {@code RATE_LIMITED} and changes nothing. Counted on {@link #ticker()}.
+     */
+    public Duration askInterval() {
+        return askInterval;
+    }
+
     /**
      * Open connections this endpoint (this config) serves at most; past it a handshake is
      * refused with HTTP 503, before the authenticator is asked.
@@ -239,6 +266,8 @@ public final class EndpointOptions {
                 + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
                 + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
                 + ", maxQueuedPushes=" + maxQueuedPushes + ", maxQueuedBytes=" + maxQueuedBytes
+                + ", maxWatchedLocks=" + maxWatchedLocks + ", maxWatchedPrefixes=" + maxWatchedPrefixes
+                + ", askInterval=" + askInterval
                 + ", maxConnections=" + maxConnections + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
                 + ", trustedProxies=" + trustedProxies + "}";
     }
@@ -264,6 +293,9 @@ public final class EndpointOptions {
         private int rateLimitBurst = 400;
         private int maxQueuedPushes = 1000;
         private long maxQueuedBytes = 1L << 20;
+        private int maxWatchedLocks = 1000;
+        private int maxWatchedPrefixes = 16;
+        private Duration askInterval = Duration.ofSeconds(10);
         private int maxConnections = 10_000;
         private int maxConnectionsPerAddress = 256;
         private List<AddressRange> trustedProxies = new ArrayList<>();
@@ -369,6 +401,33 @@ public final class EndpointOptions {
             }
             this.rateLimitPerSecond = perSecond;
             this.rateLimitBurst = burst;
+            return this;
+        }
+
+        /** Default 1000; at least 1. */
+        public Builder maxWatchedLocks(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxWatchedLocks must be at least 1, was " + max);
+            }
+            this.maxWatchedLocks = max;
+            return this;
+        }
+
+        /** Default 16; at least 1. */
+        public Builder maxWatchedPrefixes(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxWatchedPrefixes must be at least 1, was " + max);
+            }
+            this.maxWatchedPrefixes = max;
+            return this;
+        }
+
+        /** Default 10 s; zero allows every ask; not negative. */
+        public Builder askInterval(Duration interval) {
+            if (interval == null || interval.isNegative()) {
+                throw new IllegalArgumentException("askInterval must be zero or more, was " + interval);
+            }
+            this.askInterval = interval;
             return this;
         }
 

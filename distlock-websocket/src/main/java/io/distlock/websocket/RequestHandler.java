@@ -48,8 +48,6 @@ import io.distlock.core.UnlockResult;
 final class RequestHandler {
 
     private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
-    /** An {@code ask} for one lock at most this often per session and connection. */
-    static final Duration ASK_INTERVAL = Duration.ofSeconds(10);
 
     private final Node node;
     private final Connection connection;
@@ -211,7 +209,7 @@ final class RequestHandler {
         Pushes p = pushes(s);
         if (options.ask() && p != null && !p.asks.tryAsk(r.name(), node.nanos())) {
             slot.answer(Replies.fail(r, FailCode.RATE_LIMITED, "already asked for '" + Frames.abbreviate(r.name()) + "' less than "
-                    + ASK_INTERVAL.toSeconds() + " s ago; ask again later"));
+                    + node.options.askInterval().toMillis() + " ms ago; ask again later"));
             return;
         }
         CompletionStage<LockResult> stage;
@@ -283,8 +281,8 @@ final class RequestHandler {
         List<String> added = watching.reserve(names, byPrefix);
         if (added == null) {
             slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, byPrefix
-                    ? "at most " + Watching.MAX_PREFIXES + " prefixes watched per connection"
-                    : "at most " + Watching.MAX_NAMES + " locks watched per connection"));
+                    ? "at most " + node.options.maxWatchedPrefixes() + " prefixes watched per connection"
+                    : "at most " + node.options.maxWatchedLocks() + " locks watched per connection"));
             return;
         }
         if (byPrefix) {
@@ -441,9 +439,10 @@ final class RequestHandler {
         volatile LockSession owner;
         private final int version;
         final QueuingRequests queuing = new QueuingRequests();
-        final AskLimiter asks = new AskLimiter(ASK_INTERVAL.toNanos());
+        final AskLimiter asks = new AskLimiter(node.options.askInterval().toNanos());
         /** What this session watches on this connection; each change is pushed as {@code CHANGED}. */
-        final Watching watching = new Watching(() -> node.service.watch(this::changed));
+        final Watching watching = new Watching(() -> node.service.watch(this::changed), node.options.maxWatchedLocks(),
+                node.options.maxWatchedPrefixes());
         /**
          * Pushes that came before the resume's answer was handled, in order; null once they may go.
          * The core hands a resumed session's missed pushes over as soon as the resume completes,

@@ -31,11 +31,6 @@ import io.distlock.core.LockWatch;
  */
 final class Watching {
 
-    /** Lock names one connection may watch by name. */
-    static final int MAX_NAMES = 1000;
-    /** Prefixes one connection may watch. */
-    static final int MAX_PREFIXES = 16;
-
     /** Lock names or prefixes: which are watched, and how many watches of each the lock service has not answered. */
     private static final class Watched {
         final int max;
@@ -62,12 +57,17 @@ final class Watching {
     private final Supplier<LockWatch> opener;
     // All guarded by this.
     private LockWatch watch;
-    private final Watched names = new Watched(MAX_NAMES);
-    private final Watched prefixes = new Watched(MAX_PREFIXES);
+    private final Watched names;
+    private final Watched prefixes;
     private boolean closed;
 
-    /** {@code opener} opens the lock service's watch, told to push this connection's {@code CHANGED}s. */
-    Watching(Supplier<LockWatch> opener) {
+    /**
+     * {@code opener} opens the lock service's watch, told to push this connection's {@code CHANGED}s;
+     * at most {@code maxNames} lock names and {@code maxPrefixes} prefixes are watched.
+     */
+    Watching(Supplier<LockWatch> opener, int maxNames, int maxPrefixes) {
+        this.names = new Watched(maxNames);
+        this.prefixes = new Watched(maxPrefixes);
         this.opener = opener;
     }
 
@@ -89,7 +89,7 @@ final class Watching {
     /**
      * Counts {@code keys} (lock names, or one prefix) as watched, about to be asked of the lock
      * service; returns those that were not watched yet, to pass to {@link #settled}, or null if
-     * that would pass the limit ({@link #MAX_NAMES}, {@link #MAX_PREFIXES}): then nothing changed.
+     * that would pass the limit (see the constructor): then nothing changed.
      */
     synchronized List<String> reserve(Collection<String> keys, boolean prefix) {
         Watched w = prefix ? prefixes : names;

@@ -29,6 +29,9 @@ class EndpointOptionsTest {
         assertThat(o.maxQueuedPushes()).isEqualTo(1000);
         assertThat(o.maxQueuedBytes()).isEqualTo(1L << 20);
         assertThat(o.maxConnections()).isEqualTo(10_000);
+        assertThat(o.maxWatchedLocks()).isEqualTo(1000);
+        assertThat(o.maxWatchedPrefixes()).isEqualTo(16);
+        assertThat(o.askInterval()).isEqualTo(Duration.ofSeconds(10));
         long before = System.nanoTime();
         assertThat(o.ticker().read()).as("System.nanoTime by default").isBetween(before, System.nanoTime());
         assertThat(o.authorizer().mayLock(null, "x")).isTrue();
@@ -50,9 +53,15 @@ class EndpointOptionsTest {
                 .maxQueuedPushes(1)
                 .maxQueuedBytes(4096)
                 .maxConnections(1)
+                .maxWatchedLocks(3)
+                .maxWatchedPrefixes(2)
+                .askInterval(Duration.ofSeconds(1))
                 .ticker(clock)
                 .build();
         assertThat(o.ticker()).isSameAs(clock);
+        assertThat(o.maxWatchedLocks()).isEqualTo(3);
+        assertThat(o.maxWatchedPrefixes()).isEqualTo(2);
+        assertThat(o.askInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(o.maxQueuedBytes()).isEqualTo(4096);
         assertThat(o.maxConnections()).isEqualTo(1);
         assertThat(o.allowedOrigins()).containsExactly("http://example.com:8080", "https://b.example");
@@ -63,6 +72,9 @@ class EndpointOptionsTest {
         assertThat(copy.maxQueuedBytes()).isEqualTo(4096);
         assertThat(copy.maxConnections()).isEqualTo(1);
         assertThat(copy.ticker()).isSameAs(clock);
+        assertThat(copy.maxWatchedLocks()).isEqualTo(3);
+        assertThat(copy.maxWatchedPrefixes()).isEqualTo(2);
+        assertThat(copy.askInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(o.toString()).contains("/locks", "maxQueuedBytes=4096", "maxConnections=1")
                 .contains("same-origin+[http://example.com:8080, https://b.example]");
     }

@@ -499,7 +499,7 @@ abstract class WatchAndTakeOverContractTest {
     @Test
     void watchLimitsAreCountedPerConnectionAndARefusedWatchChangesNothing() {
         WsClient c = v2("watcher");
-        for (int i = 0; i < Watching.MAX_PREFIXES; i++) {
+        for (int i = 0; i < EndpointOptions.defaults().maxWatchedPrefixes(); i++) {
             c.request("OK", "action", "watch", "prefix", n("p" + i + "-"));
         }
         c.request("OK", "action", "watch", "prefix", n("p0-")); // already watched: counts once
@@ -509,7 +509,7 @@ abstract class WatchAndTakeOverContractTest {
         c.request("OK", "action", "watch", "prefix", n("one-too-many-"));
 
         // Short names: 250 of them fit in one frame.
-        List<String> names = IntStream.range(0, Watching.MAX_NAMES - 1).mapToObj(i -> "t" + tag + "-" + i).toList();
+        List<String> names = IntStream.range(0, EndpointOptions.defaults().maxWatchedLocks() - 1).mapToObj(i -> "t" + tag + "-" + i).toList();
         for (int from = 0; from < names.size(); from += 250) {
             c.request("OK", "action", "watch", "params", names.subList(from, Math.min(names.size(), from + 250)));
         }

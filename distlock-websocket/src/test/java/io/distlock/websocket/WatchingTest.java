@@ -17,6 +17,9 @@ import io.distlock.core.LockWatch;
 /** The connection's count of its watches, and what it passes on to the lock service, without a server. */
 class WatchingTest {
 
+    private static final int MAX_NAMES = 1000;
+    private static final int MAX_PREFIXES = 16;
+
     /** Records the calls a lock service's watch gets. */
     static final class Recorded implements LockWatch {
         final List<String> calls = new ArrayList<>();
@@ -56,7 +59,7 @@ class WatchingTest {
         Watching w = new Watching(() -> {
             opened[0]++;
             return recorded;
-        });
+        }, MAX_NAMES, MAX_PREFIXES);
         w.unwatch(List.of("a"), false);
         assertThat(opened[0]).as("an unwatch opens nothing").isZero();
         assertThat(w.watch()).isSameAs(recorded);
@@ -70,12 +73,12 @@ class WatchingTest {
 
     @Test
     void namesCountOnceUpToTheLimitAndARefusedReserveChangesNothing() {
-        Watching w = new Watching(Recorded::new);
+        Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
         List<String> first = new ArrayList<>();
-        for (int i = 0; i < Watching.MAX_NAMES - 1; i++) {
+        for (int i = 0; i < MAX_NAMES - 1; i++) {
             first.add("n" + i);
         }
-        assertThat(w.reserve(first, false)).hasSize(Watching.MAX_NAMES - 1);
+        assertThat(w.reserve(first, false)).hasSize(MAX_NAMES - 1);
         assertThat(w.reserve(List.of("x", "y"), false)).isNull();
         assertThat(w.wants("x")).isFalse();
         assertThat(w.reserve(List.of("n0", "x", "x"), false)).containsExactly("x");
@@ -88,7 +91,7 @@ class WatchingTest {
 
     @Test
     void aFailedWatchUncountsWhatItAddedOnly() {
-        Watching w = new Watching(Recorded::new);
+        Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
         w.settled(List.of("a"), w.reserve(List.of("a"), false), false, false);
         List<String> added = w.reserve(List.of("a", "b"), false);
         assertThat(added).containsExactly("b");
@@ -100,7 +103,7 @@ class WatchingTest {
     @Test
     void anUnwatchOfAWatchInFlightReachesTheLockServiceWhenItIsAnswered() {
         Recorded recorded = new Recorded();
-        Watching w = new Watching(() -> recorded);
+        Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
         w.watch();
         List<String> added = w.reserve(List.of("a", "b"), false);
         w.unwatch(List.of("a", "c"), false);
@@ -123,8 +126,8 @@ class WatchingTest {
 
     @Test
     void prefixesAreLimitedTo16() {
-        Watching w = new Watching(Recorded::new);
-        for (int i = 0; i < Watching.MAX_PREFIXES; i++) {
+        Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
+        for (int i = 0; i < MAX_PREFIXES; i++) {
             assertThat(w.reserve(List.of("p" + i), true)).containsExactly("p" + i);
         }
         assertThat(w.reserve(List.of("q"), true)).isNull();
