@@ -373,12 +373,7 @@ public final class LockService implements AutoCloseable {
                 if (s.grace().isZero() || s.isClosed()) {
                     continue;
                 }
-                registry.put(s, s.isDetached(), false).whenComplete((written, e) -> {
-                    if (e == null && written == 0L) {
-                        LOG.log(Level.DEBUG, "Session ''{0}'' was adopted by another node; letting it go", s.name());
-                        s.movedAway(true);
-                    }
-                });
+                s.refreshRecord(); // one write at a time per session: an older state never lands after a newer one
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Could not refresh the session registry; trying again at the next tick", e);

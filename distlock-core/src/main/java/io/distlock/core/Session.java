@@ -184,11 +184,13 @@ final class Session implements LockSession {
     /** Pushes kept while detached; only on {@link #events}. */
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
     private boolean overflowed; // only on events
-    /** What the registry record was last written with (held and queued, by identity); only on events. */
-    private int recorded;
+    /** The grants and places the registry record was last asked to list (by identity); only on events. */
+    private final Set<Object> recorded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** A registry write is out; at most one at a time. */
     private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean recordAgain;
+    /** Answers waiting for the next registry write to list what their operation took; guarded by itself. */
+    private final List<CompletableFuture<Void>> awaitingRecord = new ArrayList<>();
     /**
      * The registry record existed once (a write of this node found or made it, or an adoption
      * made it): from then on no write creates it again. A record that is gone ended (an end-claim,
@@ -758,19 +760,42 @@ final class Session implements LockSession {
 
     /**
      * After an operation of a resumable session: if its locks or places changed, bring its registry
-     * record up to date now rather than at the next renewal tick, so that another node adopting
-     * it lists them. One write at a time; changes meanwhile are written by one more. Only on
-     * {@link #events}.
+     * record up to date now rather than at the next renewal tick. If the operation took a lock or a
+     * place, the answer waits for that write (done when it is): a node killed right after answering
+     * {@code LOCKED} leaves a record that lists the lock, so a resume elsewhere keeps it. What was
+     * let go needs no wait: an adoption proves each listed lock and place with Redis. One write at a
+     * time; changes meanwhile are written by one more. Only on {@link #events}.
      */
-    private void recordChanges() {
-        int now = 31 * held.hashCode() + queued.hashCode(); // grants and places hash by identity: a new one changes it
-        if (now == recorded || closing) {
-            return;
+    private CompletableFuture<Void> recordChanges() {
+        if (closing) {
+            return DONE;
         }
-        recorded = now;
+        boolean took = false;
+        for (Grant g : held.values()) {
+            took |= !recorded.contains(g);
+        }
+        for (Place p : queued.values()) {
+            took |= !recorded.contains(p);
+        }
+        if (!took && recorded.size() == held.size() + queued.size()) {
+            return DONE;
+        }
+        recorded.clear();
+        recorded.addAll(held.values());
+        recorded.addAll(queued.values());
+        CompletableFuture<Void> written = DONE;
+        if (took) {
+            written = new CompletableFuture<>();
+            synchronized (awaitingRecord) {
+                awaitingRecord.add(written);
+            }
+        }
         recordAgain = true;
         writeRecord();
+        return written;
     }
+
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     /** The record exists: an adoption just wrote it as this node's. */
     void recordAdopted() {
@@ -792,10 +817,14 @@ final class Session implements LockSession {
                         name, e.getMessage());
             }
             recording.set(false);
-            if (recordAgain && !closing) {
-                writeRecord();
-            }
+            writeAgainOrRelease(!closing);
         });
+    }
+
+    /** The renewal tick: rewrite the record (it also renews its lease), after any write out now. */
+    void refreshRecord() {
+        recordAgain = true;
+        writeRecord();
     }
 
     private void writeRecord() {
@@ -803,17 +832,43 @@ final class Session implements LockSession {
             return; // the write out now is followed by another (recordAgain)
         }
         recordAgain = false;
+        List<CompletableFuture<Void>> answers;
+        synchronized (awaitingRecord) {
+            answers = List.copyOf(awaitingRecord); // taken before the write reads the grants: it lists theirs
+            awaitingRecord.clear();
+        }
         service.registry().put(this, detached, false).whenComplete((written, e) -> {
             if (e == null && written == 1L) {
                 recordExisted = true;
             }
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not update session ''{0}'' in the registry; the renewal tick writes it again: {1}",
+                        name, e.getMessage());
+            }
             recording.set(false);
+            answers.forEach(a -> a.complete(null)); // written or not, the answer goes: the lock is held either way
             if (e == null && written == 0L) {
-                movedAway(true); // another node adopted it
-            } else if (recordAgain && !closing) {
-                writeRecord();
+                LOG.log(Level.DEBUG, "Session ''{0}'' was adopted by another node; letting it go", name);
+                movedAway(true);
+                writeAgainOrRelease(false);
+            } else {
+                writeAgainOrRelease(!closing);
             }
         });
+    }
+
+    /** After a write: write again for the changes made meanwhile, or let the answers waiting for one go. */
+    private void writeAgainOrRelease(boolean mayWrite) {
+        if (mayWrite && recordAgain) {
+            writeRecord();
+            return;
+        }
+        List<CompletableFuture<Void>> answers;
+        synchronized (awaitingRecord) {
+            answers = List.copyOf(awaitingRecord);
+            awaitingRecord.clear();
+        }
+        answers.forEach(a -> a.complete(null));
     }
 
     /** Hands a push to the listener, or keeps it for the next one while detached; only on {@link #events}. */
@@ -1428,30 +1483,40 @@ final class Session implements LockSession {
                 stage = CompletableFuture.failedFuture(e);
             }
             stage.whenComplete((step, e) -> events.execute(() -> {
+                CompletableFuture<Void> recordedFirst = DONE;
                 try {
                     if (e == null && step.first() != null) {
                         step.first().run();
                     }
-                    Throwable failure = e != null ? e : step.failure();
-                    if (failure != null) {
-                        result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
-                                ? failure.getCause() : failure);
-                    } else {
-                        result.complete(step.result());
-                    }
-                    if (e == null && step.then() != null) {
-                        step.then().run();
-                    }
                 } finally {
-                    try {
-                        if (graceMillis > 0) {
-                            recordChanges();
-                        }
-                    } finally {
-                        delivered.complete(null);
+                    if (graceMillis > 0) {
+                        recordedFirst = recordChanges();
+                    }
+                    if (recordedFirst.isDone()) {
+                        answer(step, e);
+                    } else {
+                        recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }
                 }
             }));
+        }
+
+        /** Delivers the result, runs the follow-up, and lets the next operation run. */
+        private void answer(Step<T> step, Throwable e) {
+            try {
+                Throwable failure = e != null ? e : step.failure();
+                if (failure != null) {
+                    result.completeExceptionally(failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure);
+                } else {
+                    result.complete(step.result());
+                }
+                if (e == null && step.then() != null) {
+                    step.then().run();
+                }
+            } finally {
+                delivered.complete(null);
+            }
         }
     }
 }
