@@ -545,7 +545,7 @@ public final class Checkers {
             }
         });
 
-        queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults));
+        queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults, events));
 
         checkStolenTold(f, events, takenOver);
         if (views != null) {
@@ -555,7 +555,8 @@ public final class Checkers {
     }
 
     /** Each queued request against every grant to a request sent after it was queued: see {@value #FIFO}. */
-    private static void checkFifo(Findings f, String lock, List<Request> queued, List<Grant> grants, List<Event> faults) {
+    private static void checkFifo(Findings f, String lock, List<Request> queued, List<Grant> grants, List<Event> faults,
+                                  List<Event> events) {
         for (Request a : queued) {
             long queuedAt = a.queued.nanos();
             int from = firstAfter(grants, queuedAt);
@@ -570,7 +571,8 @@ public final class Checkers {
                     if (a.grant.token() > g.event().token()) {
                         f.add(FIFO, lock, String.format("%s was granted token %d at %.3f ms, after p%d's request sent later "
                                 + "(at %.3f ms) was granted token %d at %.3f ms", a.describe(), a.grant.token(), a.grant.millis(),
-                                b.process, b.invoke.millis(), g.event().token(), g.event().millis()));
+                                b.process, b.invoke.millis(), g.event().token(), g.event().millis())
+                                + around(events, lock, a.invoke.nanos(), a.grant.nanos()));
                         break;
                     }
                     continue;
@@ -583,7 +585,8 @@ public final class Checkers {
                 }
                 f.add(FIFO, lock, String.format("%s was passed while still queued: p%d's request sent later (at %.3f ms) "
                         + "was granted token %d at %.3f ms, and it left only at %.3f ms (%s)", a.describe(), b.process,
-                        b.invoke.millis(), g.event().token(), g.event().millis(), a.left.millis(), a.leftHow));
+                        b.invoke.millis(), g.event().token(), g.event().millis(), a.left.millis(), a.leftHow)
+                        + around(events, lock, a.invoke.nanos(), at));
                 break;
             }
         }
@@ -771,6 +774,25 @@ public final class Checkers {
             }
         }
         return lo;
+    }
+
+    /**
+     * The events on {@code lock} and on no lock (faults, connects, closes) from {@code from} to 50 ms after {@code to}, a
+     * line each, at most 60: a finding's story, readable in a CI log without the history file.
+     */
+    private static String around(List<Event> events, String lock, long from, long to) {
+        StringBuilder s = new StringBuilder();
+        int lines = 0;
+        for (Event e : events) {
+            if (e.nanos() >= from && e.nanos() <= to + 50_000_000L && (e.lock() == null || lock.equals(e.lock()))) {
+                if (++lines > 60) {
+                    s.append("\n      ...");
+                    break;
+                }
+                s.append("\n      ").append(e);
+            }
+        }
+        return s.toString();
     }
 
     private static boolean faultBetween(List<Event> faults, long from, long to) {
