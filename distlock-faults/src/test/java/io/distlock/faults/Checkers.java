@@ -58,7 +58,12 @@ import io.distlock.faults.History.Op;
  *       was still in the queue when G came: it left only later, by its client's own cancel,
  *       close or disconnect, asked for after G was seen, with no fault injected in between
  *       (a fault can take a place away without its client knowing yet). A request that left the
- *       queue (cancel, timeout, close, disconnect, its place lost: CANCELLED) is skipped.</li>
+ *       queue (cancel, timeout, close, disconnect, its place lost: CANCELLED) is skipped. A fault
+ *       outlasts its instant (a pub/sub connection resubscribing): A may have been granted first,
+ *       its GRANTED lost, and a close or disconnect then ends the grant before A's node finds it
+ *       (at its next keep-place) and tells it; so A that left that way is also skipped if a fault
+ *       came up to {@value #FAULT_AFTERMATH_MS} ms before A was queued. A cancel has no such
+ *       excuse: its answer tells a grant made before it.</li>
  *   <li>{@value #NO_GRANT_AFTER_LEAVE}: no GRANTED for a request after its client saw it leave
  *       the queue: its cancel answered OK (or a cancel answered OK although a GRANTED for it had
  *       come), a CANCELLED push, its session's close, its disconnect; nor a second GRANTED for
@@ -109,6 +114,8 @@ public final class Checkers {
     public static final String COUNTER = "counter";
     public static final String GRANTS_END = "grants-end";
     public static final String FIFO = "fifo";
+    /** How long a fault's effects may outlast it for {@value #FIFO} (a pub/sub resubscribe, a restarted node). */
+    static final long FAULT_AFTERMATH_MS = 1_000;
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
     public static final String STOLEN_TOLD = "stolen-told";
@@ -188,6 +195,7 @@ public final class Checkers {
         // From when it may have left the queue: its client's cancel, close or stop was sent, or its
         // timeout ran out; -1 if the server's side took it out (CANCELLED backend, connection lost).
         long mayHaveLeftNanos = -1;
+        boolean leftUntold; // by a close or disconnect, which end a grant made meanwhile without telling it
 
         Request(Event invoke) {
             this.process = invoke.process();
@@ -583,6 +591,9 @@ public final class Checkers {
                 if (a.mayHaveLeftNanos < at || faultBetween(faults, queuedAt, at)) {
                     continue; // it may have left before the grant was seen; or a fault may have taken its place
                 }
+                if (a.leftUntold && faultBetween(faults, queuedAt - FAULT_AFTERMATH_MS * 1_000_000L, at)) {
+                    continue; // it may have been granted first, its GRANTED lost in the fault's aftermath
+                }
                 f.add(FIFO, lock, String.format("%s was passed while still queued: p%d's request sent later (at %.3f ms) "
                         + "was granted token %d at %.3f ms, and it left only at %.3f ms (%s)", a.describe(), b.process,
                         b.invoke.millis(), g.event().token(), g.event().millis(), a.left.millis(), a.leftHow)
@@ -608,8 +619,9 @@ public final class Checkers {
         open.values().forEach(holders -> holders.remove(e.process()));
         unreleased.values().forEach(byProcess -> byProcess.remove(e.process()));
         for (Request r : latestOn.values()) {
-            if (r.process == e.process() && r.queued != null) {
+            if (r.process == e.process() && r.queued != null && r.left == null && r.grant == null) {
                 leave(r, e, how, askedAt);
+                r.leftUntold = true;
             }
         }
     }
