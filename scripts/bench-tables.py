@@ -137,9 +137,32 @@ def targets(out):
     return lines
 
 
+CORES = os.cpu_count() or 1
+
+
+def busy(p):
+    """True if the machine was busy around a phase: a 1-minute load average at its start or end of at least the core count."""
+    loads = [p.get(k) for k in ("load_average_start", "load_average_end")] if p else []
+    return any(v is not None and v >= CORES for v in loads)
+
+
 def load_of(p):
-    """The 1-minute load average at the start of a phase's measured time."""
-    return num(p.get("load_average_start") if p else None, 1)
+    """The 1-minute load average at the start of a phase's measured time, marked * if the machine was busy."""
+    return num(p.get("load_average_start") if p else None, 1) + ("*" if busy(p) else "")
+
+
+def busy_note(out):
+    """A warning above the tables if any phase ran on a busy machine: such figures are not to be published as they are."""
+    phases = []
+    for f in glob.glob(os.path.join(out, "*.json")):
+        d = load(f)
+        phases.extend(v for v in (d.get("phases") or {"x": d}).values() if isinstance(v, dict))
+    n = sum(1 for p in phases if busy(p))
+    if n == 0:
+        return []
+    return [f"> **Measured on a busy machine:** {n} of {len(phases)} phases began or ended with a 1-minute load "
+            f"average of {CORES} (the core count) or more (marked * beside their load). Re-run them on a quiet "
+            f"machine (`MAX_LOAD`) before publishing their figures.", ""]
 
 
 def queue_runs(out, pattern):
@@ -252,7 +275,7 @@ def queue_targets(out):
 
 def main(argv):
     out = argv[1] if len(argv) > 1 else "."
-    print("\n".join(scenario_tables(out) + queue_tables(out) + queue_parts(out) + targets(out)))
+    print("\n".join(busy_note(out) + scenario_tables(out) + queue_tables(out) + queue_parts(out) + targets(out)))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@
 # SCENARIOS ("uncontended contended mixed shared"); IDLE ("1000 10000"); QUEUE_SESSIONS ("16 64")
 # for the queue targets; SETS ("tables targets queue idle"): which parts to run, e.g.
 # SETS=queue for the protocol version 2 queue measurements alone (about 6 minutes); MAX_LOAD
-# (0: off): before each measured run, wait up to 10 minutes for the 1-minute load average to
-# fall below it; JAR; JAVA. Every bench run records the load average at its start and end in
-# its JSON (load_average_start, load_average_end), and bench-tables.py prints it beside each figure.
+# (the core count; 0: off): before each measured run, wait up to 10 minutes for the 1-minute
+# load average to fall below it; JAR; JAVA. Every bench run records the load average at its
+# start and end in its JSON (load_average_start, load_average_end); bench-tables.py prints it
+# beside each figure, marks (*) a phase that began or ended at a load of the core count or more,
+# and puts a warning above results.md if any did: such figures are not published as they are.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +35,7 @@ SCENARIOS=${SCENARIOS:-"uncontended contended mixed shared"}
 IDLE=${IDLE:-"1000 10000"}
 QUEUE_SESSIONS=${QUEUE_SESSIONS:-"16 64"}
 SETS=${SETS:-"tables targets queue idle"}
-MAX_LOAD=${MAX_LOAD:-0}
+MAX_LOAD=${MAX_LOAD:-$(nproc)}
 has_set() { case " $SETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 [ -f "$JAR" ] || { echo "no $JAR: run 'mvn -B -q package -DskipTests' first" >&2; exit 1; }
