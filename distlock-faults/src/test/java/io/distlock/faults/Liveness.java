@@ -123,7 +123,8 @@ final class Liveness {
         return holdersOn(history.events(), Long.MAX_VALUE, node);
     }
 
-    private static Map<Integer, String> holdersOn(List<Event> events, long atNanos, int node) {
+    /** Process to lock, for the clients connected to {@code node} that held a lock at {@code atNanos}. */
+    static Map<Integer, String> holdersOn(List<Event> events, long atNanos, int node) {
         Map<Integer, Integer> nodeOf = new HashMap<>();
         Map<Integer, String> holding = new HashMap<>();
         for (Event e : events) {

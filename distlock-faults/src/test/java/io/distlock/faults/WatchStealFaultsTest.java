@@ -348,7 +348,7 @@ class WatchStealFaultsTest {
             }
         }
         List<Long> times = new ArrayList<>();
-        for (Map.Entry<Integer, String> held : holdersAt(events, killNanos, node).entrySet()) {
+        for (Map.Entry<Integer, String> held : Liveness.holdersOn(events, killNanos, node).entrySet()) {
             String name = "p" + held.getKey();
             for (Map.Entry<Integer, Integer> o : nodeOf.entrySet()) {
                 if (o.getKey() < 100 || o.getValue() == node) {
@@ -395,30 +395,6 @@ class WatchStealFaultsTest {
             }
         }
         return false;
-    }
-
-    /** Process to lock of the clients of {@code node} holding a lock at {@code nanos}. */
-    private static Map<Integer, String> holdersAt(List<Event> events, long nanos, int node) {
-        Map<Integer, Integer> nodeOf = new HashMap<>();
-        Map<Integer, String> holding = new HashMap<>();
-        for (Event e : events) {
-            if (e.nanos() > nanos) {
-                break;
-            }
-            if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
-                nodeOf.put(e.process(), Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
-            } else if (e.op() == Op.DISCONNECT) {
-                nodeOf.remove(e.process());
-                holding.remove(e.process());
-            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
-                holding.put(e.process(), e.lock());
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST
-                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
-                holding.remove(e.process());
-            }
-        }
-        holding.keySet().removeIf(p -> nodeOf.getOrDefault(p, -1) != node);
-        return holding;
     }
 
     /** How many states the observers were shown and queries they made, for the progress line. */
