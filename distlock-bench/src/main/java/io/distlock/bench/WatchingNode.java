@@ -123,10 +123,7 @@ final class WatchingNode implements AutoCloseable {
     private WatchingNode(Spec spec) {
         this.watchers = spec.watchers();
         this.by = spec.by();
-        Config config = new Config();
-        int cores = Runtime.getRuntime().availableProcessors();
-        config.setNettyThreads(Math.max(4, 2 * cores));
-        config.setThreads(Math.max(2, cores));
+        Config config = LockService.redissonConfig(spec.redis());
         config.setNettyHook(new NettyHook() {
             @Override
             public void afterBoostrapInitialization(Bootstrap bootstrap) {
@@ -137,7 +134,6 @@ final class WatchingNode implements AutoCloseable {
                 channel.pipeline().addLast(new ScriptCounter(scripts));
             }
         });
-        config.useSingleServer().setAddress(spec.redis());
         this.client = Redisson.create(config);
         try {
             LockConfig lockConfig = LockConfig.defaults();

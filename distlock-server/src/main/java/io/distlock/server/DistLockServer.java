@@ -361,14 +361,8 @@ public final class DistLockServer implements AutoCloseable {
      * its own; the server keeps it to ask Redis for {@code /health}.
      */
     private static RedissonClient connectRedisson(String url) {
-        Config config = new Config();
-        // Redisson sizes its thread pools for big machines; a lock node needs few threads.
-        int cores = Runtime.getRuntime().availableProcessors();
-        config.setNettyThreads(Math.max(4, 2 * cores));
-        config.setThreads(Math.max(2, cores));
-        config.useSingleServer().setAddress(url);
         try {
-            return Redisson.create(config);
+            return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {
             throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + rootMessage(e), e);
         }

@@ -4,7 +4,6 @@ import java.util.Optional;
 
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
-import org.redisson.config.Config;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -58,13 +57,8 @@ public class DistLockAutoConfiguration {
                 .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")))
                 .filter(u -> !u.isBlank())
                 .orElseThrow(RedisNotConfiguredException::new);
-        Config config = new Config();
-        int cores = Runtime.getRuntime().availableProcessors();
-        config.setNettyThreads(Math.max(4, 2 * cores));
-        config.setThreads(Math.max(2, cores));
-        config.useSingleServer().setAddress(url);
         try {
-            return Redisson.create(config);
+            return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {
             throw new BackendUnavailableException("Cannot connect to Redis at " + url + ": " + e.getMessage(), e);
         }
