@@ -63,7 +63,12 @@ import io.distlock.faults.History.Op;
  *       its GRANTED lost, and a close or disconnect then ends the grant before A's node finds it
  *       (at its next keep-place) and tells it; so A that left that way is also skipped if a fault
  *       came up to {@value #FAULT_AFTERMATH_MS} ms before A was queued. A cancel has no such
- *       excuse: its answer tells a grant made before it.</li>
+ *       excuse: its answer tells a grant made before it. One hand-over grants every shared
+ *       request at the head at once, and their GRANTED messages reach their nodes in any order:
+ *       a shared A that left by close or disconnect up to {@value #SKEW_MS} ms after a shared
+ *       request queued behind it was seen granted may have been granted with it, and is skipped.
+ *       (An exclusive grant is made only after the requests ahead of it left or were granted and
+ *       released, so its being seen before A's leave is never a race.)</li>
  *   <li>{@value #NO_GRANT_AFTER_LEAVE}: no GRANTED for a request after its client saw it leave
  *       the queue: its cancel answered OK (or a cancel answered OK although a GRANTED for it had
  *       come), a CANCELLED push, its session's close, its disconnect; nor a second GRANTED for
@@ -116,6 +121,8 @@ public final class Checkers {
     public static final String FIFO = "fifo";
     /** How long a fault's effects may outlast it for {@value #FIFO} (a pub/sub resubscribe, a restarted node). */
     static final long FAULT_AFTERMATH_MS = 1_000;
+    /** How much later than another node's a GRANTED of the same hand-over may arrive, for {@value #FIFO}. */
+    static final long SKEW_MS = 1_000;
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
     public static final String STOLEN_TOLD = "stolen-told";
@@ -593,6 +600,9 @@ public final class Checkers {
                 }
                 if (a.leftUntold && faultBetween(faults, queuedAt - FAULT_AFTERMATH_MS * 1_000_000L, at)) {
                     continue; // it may have been granted first, its GRANTED lost in the fault's aftermath
+                }
+                if (a.leftUntold && shared(a.invoke) && shared(b.invoke) && a.mayHaveLeftNanos - at < SKEW_MS * 1_000_000L) {
+                    continue; // granted with b in one hand-over, its GRANTED still on its way to another node
                 }
                 f.add(FIFO, lock, String.format("%s was passed while still queued: p%d's request sent later (at %.3f ms) "
                         + "was granted token %d at %.3f ms, and it left only at %.3f ms (%s)", a.describe(), b.process,
