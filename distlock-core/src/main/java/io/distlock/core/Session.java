@@ -832,11 +832,7 @@ final class Session implements LockSession {
             return; // the write out now is followed by another (recordAgain)
         }
         recordAgain = false;
-        List<CompletableFuture<Void>> answers;
-        synchronized (awaitingRecord) {
-            answers = List.copyOf(awaitingRecord); // taken before the write reads the grants: it lists theirs
-            awaitingRecord.clear();
-        }
+        List<CompletableFuture<Void>> answers = takeAwaitingAnswers(); // before the write reads the grants: it lists theirs
         service.registry().put(this, detached, false).whenComplete((written, e) -> {
             if (e == null && written == 1L) {
                 recordExisted = true;
@@ -863,12 +859,15 @@ final class Session implements LockSession {
             writeRecord();
             return;
         }
-        List<CompletableFuture<Void>> answers;
+        takeAwaitingAnswers().forEach(a -> a.complete(null));
+    }
+
+    private List<CompletableFuture<Void>> takeAwaitingAnswers() {
         synchronized (awaitingRecord) {
-            answers = List.copyOf(awaitingRecord);
+            List<CompletableFuture<Void>> answers = List.copyOf(awaitingRecord);
             awaitingRecord.clear();
+            return answers;
         }
-        answers.forEach(a -> a.complete(null));
     }
 
     /** Hands a push to the listener, or keeps it for the next one while detached; only on {@link #events}. */
