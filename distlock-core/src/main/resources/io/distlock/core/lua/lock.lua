@@ -27,16 +27,19 @@ if cur[1] == me and ARGV[10] == '1' then
   return {1, cur[2], 0, replicas(ARGV[9])}
 end
 local place = ARGV[17]
+-- Whether the lock has a queue, queued requests or shared holders: if not (the uncontended
+-- case), none of them is read below. Nothing before the hand-over creates any of them.
+local crowd = redis.call('EXISTS', q, e, s) > 0
 -- A place of the session that it does not know of (one it gave up, or one whose answer was
 -- lost) is dropped: this request queues anew, at the back, with its own mode and attempt.
-local queued = redis.call('HGET', e, me)
+local queued = crowd and redis.call('HGET', e, me)
 if queued and fields(queued, 5)[3] ~= place then
   dropPlace(q, e, me)
   changed(ctx)
-  queued = nil
+  queued = false
 end
-local wasQueued = queued ~= nil
-local mine = sharedOf(s, me, nowMs)
+local wasQueued = queued and true or false
+local mine = crowd and sharedOf(s, me, nowMs) or nil
 if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
   redis.call('PEXPIRE', s, lease)
@@ -96,7 +99,7 @@ if steal then
   changed(ctx)
   return {1, token, 1, replicas(ARGV[9])}
 end
-if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
+if crowd and advance(k, q, e, s, ctx, clock, nowMs) > 0 then
   cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
 end
 if wasQueued and redis.call('HEXISTS', e, me) == 0 then
@@ -115,13 +118,16 @@ local holder, pttl
 local blocked = false
 if cur[1] and cur[1] ~= me then
   holder, pttl, blocked = cur[3], redis.call('PTTL', k), true
-else
+elseif crowd then
   local shared = sharedHolders(s, nowMs)
   if #shared > 0 then
     holder, pttl, blocked = shared[1][5], shared[1][3] - nowMs, mode == 'x'
   end
 end
-local head, first = queueHead(q, e, nowMs)
+local head, first
+if crowd then
+  head, first = queueHead(q, e, nowMs)
+end
 if head then
   blocked = true
   if not holder then
