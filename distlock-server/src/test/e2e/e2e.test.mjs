@@ -339,6 +339,8 @@ describe('the demo page in Chromium against two server nodes', { timeout: 120_00
   test('UI: "Edit" on both pages: the second waits in line and edits after the first is done, never at the same time', async () => {
     const lock = 'doc-7';
     // Record, in each page, when its row shows "mine" (Date.now(): both pages run on this machine).
+    // A page shows "mine" only while its request() callback runs, and the lock is released after
+    // the callback returns, so Bob's "mine" can only start after Alice's ended.
     for (const page of [alice, bob]) {
       await page.evaluate((selector) => {
         const element = document.querySelector(selector);

@@ -42,7 +42,7 @@ const client = new DistLockClient(wsUrl, { info: { color: myColor }, reconnect: 
 /**
  * id -> {id, title, row, state: {holders, queue} | null, mine, asked, text, savedToken}.
  * `mine` is this page's own request for the document while there is one:
- * {how: 'edit'|'ask'|'steal', phase: 'waiting'|'editing'|'lost', abort, position, token,
+ * {how: 'edit'|'ask'|'steal', phase: 'waiting'|'editing'|'releasing'|'lost', abort, position, token,
  *  release, done, lost: {by, cause} | null, result: {kind, text} | null}.
  */
 const docs = new Map();
@@ -223,9 +223,16 @@ async function request(doc, how) {
     });
     await save(doc, null); // announce the token, load the text
     await stopped;
-    if (lock.signal.aborted) lostEdit(doc, mine);
+    if (lock.signal.aborted) {
+      lostEdit(doc, mine);
+    } else {
+      // The edit ends here, as the callback returns: only then is the lock released, so no other
+      // page can be editing while this one shows "mine".
+      mine.phase = 'releasing';
+      render(doc);
+    }
   }).then(() => {
-    if (mine.phase === 'editing') log('unlocked', ['Released ', code(doc.id), '.'], doc.id);
+    if (mine.phase === 'releasing') log('unlocked', ['Released ', code(doc.id), '.'], doc.id);
   }, (error) => {
     if (mine.phase === 'editing' || mine.phase === 'lost') {
       lostEdit(doc, mine); // request() rejects when the lock is lost (stolen) while its callback runs
