@@ -7,9 +7,8 @@
 #              listens to; this is what an application that watches nothing pays
 #   names      AFTER_JAR, WATCHERS watchers on a second node, each watching every name of the run
 #   prefix     AFTER_JAR, WATCHERS watchers on a second node, each watching the run's name prefix
-#   nopub      NOPUB_JAR, no watchers: AFTER_JAR's code with the change notice's PUBLISH taken out
-#              of queue.lua (an experiment, never shipped), to tell the PUBLISH from the rest of
-#              what changed between the two jars; only if NOPUB_JAR is set
+#   off        AFTER_JAR with watching turned off (bench --no-watching: LockConfig.watching(false)),
+#              no watchers: nothing is published; what watching costs is "after" against this
 #
 #   git clone -q . /tmp/before && (cd /tmp/before && git checkout -q 0e94855 && mvn -B -q package -DskipTests -pl distlock-server -am)
 #   mvn -B -q package -DskipTests -pl distlock-server -am
@@ -19,12 +18,11 @@
 # Odd rounds run the variants in VARIANTS' order, even rounds backwards. Writes
 # OUT_DIR/<variant>-<sessions>-<round>.json and prints the medians over the rounds with the load
 # average at the start of each run, and the per-round ratios (each watching variant against
-# "after" of the same round, "after" against "before", and "nopub" between them), whose medians
+# "after" of the same round, "after" against "before" and against "off"), whose medians
 # are the figures to quote on a busy machine. Stops only what it started, by pid.
 #
 # Knobs (environment): ROUNDS (5), WARMUP (3s), DURATION (8s), SESSIONS ("1 16"), WATCHERS (1000),
-# VARIANTS ("before after names prefix", and nopub if NOPUB_JAR is set), NOPUB_JAR, REDIS_PORT (a
-# free one), JAVA.
+# VARIANTS ("before after off names prefix"), REDIS_PORT (a free one), JAVA.
 set -euo pipefail
 
 BEFORE=${1:?usage: bench-watchers.sh BEFORE_JAR AFTER_JAR [OUT_DIR]}
@@ -37,8 +35,7 @@ WARMUP=${WARMUP:-3s}
 DURATION=${DURATION:-8s}
 SESSIONS=${SESSIONS:-"1 16"}
 WATCHERS=${WATCHERS:-1000}
-NOPUB_JAR=${NOPUB_JAR:-}
-VARIANTS=${VARIANTS:-"before after names prefix${NOPUB_JAR:+ nopub}"}
+VARIANTS=${VARIANTS:-"before after off names prefix"}
 mkdir -p "$OUT"
 STARTED=()
 cleanup() {
@@ -73,7 +70,7 @@ for round in $(seq "$ROUNDS"); do
       jar=$AFTER; extra=()
       case $variant in
         before) jar=$BEFORE ;;
-        nopub) jar=${NOPUB_JAR:?nopub needs NOPUB_JAR} ;;
+        off) extra=(--no-watching) ;;
         names) extra=(--watchers "$WATCHERS" --watch-by names) ;;
         prefix) extra=(--watchers "$WATCHERS" --watch-by prefix) ;;
       esac
@@ -124,8 +121,8 @@ print("Per-round ratios (same round, runs seconds apart), median and range over 
 print()
 print("| sessions | ratio | pairs/s | p50 | p99 | rounds |")
 print("|---:|---|---:|---:|---:|---:|")
-pairs = [("after", "before"), ("nopub", "before"), ("after", "nopub")] \
-    + [(v, "after") for v in variants if v not in ("before", "after", "nopub")]
+pairs = [("after", "before"), ("off", "before"), ("after", "off")] \
+    + [(v, "after") for v in variants if v not in ("before", "after", "off")]
 for n in sessions:
     for a, b in pairs:
         ra, rb = runs(a, n), runs(b, n)

@@ -47,10 +47,10 @@ final class Bench {
                 }
             }
             if (settings.direct() != null) {
-                results.add(phase(() -> new ServiceTarget(settings.direct()), "direct", wait, redisStats, null, scheduler,
+                results.add(phase(() -> new ServiceTarget(settings.direct(), settings.directWatching()), "direct", wait, redisStats, null, scheduler,
                         run + "-direct"));
                 if (settings.alsoRetry()) {
-                    results.add(phase(() -> new ServiceTarget(settings.direct()), "direct-retry", false, redisStats, null,
+                    results.add(phase(() -> new ServiceTarget(settings.direct(), settings.directWatching()), "direct-retry", false, redisStats, null,
                             scheduler, run + "-direct-retry"));
                 }
             }

@@ -135,6 +135,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "The Redis the watched locks are in, for the watching node (default: --direct's).")
     private String watchRedis;
 
+    @Option(names = "--no-watching",
+            description = "Run --direct's lock service with watching off (LockConfig.watching(false)): its scripts publish "
+                    + "no change of a lock for watchers. Not with --watchers.")
+    private boolean noWatching;
+
     public BenchCommand() {
     }
 
@@ -156,7 +161,8 @@ public final class BenchCommand implements Callable<Integer> {
             return new BenchSettings(urls, sessions, duration, ops, warmup, scenario, hot, waitForGrants, alsoRetry,
                     readers == null ? 90 : readers, direct, redisson, redisStats,
                     json, hgrm, clients, serverPids,
-                    watchers == 0 ? WatchingNode.Spec.NONE : new WatchingNode.Spec(watchers, watchBy, watchRedis != null ? watchRedis : direct));
+                    watchers == 0 ? WatchingNode.Spec.NONE : new WatchingNode.Spec(watchers, watchBy, watchRedis != null ? watchRedis : direct),
+                    !noWatching);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }

@@ -28,10 +28,11 @@ import java.util.List;
  * @param httpClients JDK {@code HttpClient}s (selector threads) to spread the WebSockets over
  * @param serverPids  pids of the server nodes (same order as {@code urls}) to collect garbage in before reading heaps
  * @param watching    watchers of the WebSocket and direct phases' locks on a second node ({@link WatchingNode.Spec#NONE}: none)
+ * @param directWatching whether the direct phase's {@code LockService} has watching on ({@code LockConfig.watching})
  */
 record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, Duration warmup, Scenario scenario,
                      int hotLocks, boolean queue, boolean alsoRetry, int readers, String direct, String redisson, String redisStats, Path json, Path hgrm,
-                     int httpClients, List<Long> serverPids, WatchingNode.Spec watching) {
+                     int httpClients, List<Long> serverPids, WatchingNode.Spec watching, boolean directWatching) {
 
     BenchSettings {
         urls = List.copyOf(urls);
@@ -83,6 +84,9 @@ record BenchSettings(List<URI> urls, int sessions, Duration duration, long ops, 
         }
         if (watching.watchers() > 0 && scenario == Scenario.IDLE) {
             throw new IllegalArgumentException("--watchers watches the locks of a measured phase; the idle scenario has none");
+        }
+        if (!directWatching && (direct == null || watching.watchers() > 0)) {
+            throw new IllegalArgumentException("--no-watching is for --direct, without --watchers");
         }
         if (watching.watchers() > 0 && urls.isEmpty() && direct == null) {
             throw new IllegalArgumentException("--watchers watches the WebSocket and --direct phases' locks: give --url or --direct");

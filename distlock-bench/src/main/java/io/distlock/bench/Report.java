@@ -34,7 +34,7 @@ final class Report {
                 settings.sessions(), settings.scenario() == Scenario.SHARED ? ", " + settings.readers() + "% readers" : "",
                 settings.queue() ? ", --wait" : "",
                 settings.watching().watchers() > 0 ? String.format(", %,d watchers by %s", settings.watching().watchers(),
-                        settings.watching().by().wire()) : "",
+                        settings.watching().by().wire()) : settings.directWatching() ? "" : ", watching off",
                 seconds(first.seconds), seconds(settings.warmup().toMillis() / 1000.0)));
         row(s, "", phases, p -> p.label + (p.nodes > 1 ? " (" + p.nodes + " nodes)" : ""));
         row(s, "pairs/s", phases, p -> String.format("%,.0f", p.pairsPerSecond()));
@@ -168,6 +168,7 @@ final class Report {
         root.put("duration_s", settings.duration().toMillis() / 1000.0);
         root.put("watchers_asked", settings.watching().watchers());
         root.put("watch_by_asked", settings.watching().by().wire());
+        root.put("direct_watching", settings.directWatching());
         root.setAll(phases.get(0).toJson());
         ObjectNode each = root.putObject("phases");
         for (PhaseResult p : phases) {

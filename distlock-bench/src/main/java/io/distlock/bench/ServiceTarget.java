@@ -18,7 +18,8 @@ import io.distlock.core.Refused;
 
 /**
  * {@code --direct}: the core's {@link LockService} in this JVM, set up as the runnable server
- * sets up its own ({@link LockService#connect} with the default config): the same Redis
+ * sets up its own ({@link LockService#connect} with the default config, or watching off with
+ * {@code --no-watching}): the same Redis
  * scripts, threads and ordering, without the WebSocket, the JSON and the network hop to the
  * server. A request that neither queues nor is shared takes version 1's calls
  * ({@code lock(name)}, {@code lockAll(names)}); the others {@code lock(name, LockOptions)} and
@@ -28,8 +29,8 @@ final class ServiceTarget implements Target {
 
     private final LockService service;
 
-    ServiceTarget(String redisUrl) {
-        this.service = LockService.connect(redisUrl, LockConfig.defaults());
+    ServiceTarget(String redisUrl, boolean watching) {
+        this.service = LockService.connect(redisUrl, LockConfig.builder().watching(watching).build());
     }
 
     @Override

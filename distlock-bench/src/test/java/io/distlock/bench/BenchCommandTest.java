@@ -109,6 +109,16 @@ class BenchCommandTest {
     }
 
     @Test
+    void noWatchingIsForTheDirectPhaseWithoutWatchers() {
+        assertThat(parse("--direct", "redis://h:1").directWatching()).isTrue();
+        assertThat(parse("--direct", "redis://h:1", "--no-watching").directWatching()).isFalse();
+        assertThatThrownBy(() -> parse("--url", "ws://h:1/x", "--no-watching"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--no-watching");
+        assertThatThrownBy(() -> parse("--direct", "redis://h:1", "--no-watching", "--watchers", "5"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--no-watching");
+    }
+
+    @Test
     void durationsTakeUnits() {
         BenchCommand.DurationConverter c = new BenchCommand.DurationConverter();
         assertThat(c.convert("20s")).isEqualTo(Duration.ofSeconds(20));

@@ -30,7 +30,7 @@ class PhaseTest {
     private PhaseResult run(MemoryTarget.Flaw flaw, Scenario scenario, int sessions, boolean queue) throws Exception {
         BenchSettings settings = new BenchSettings(List.of(), sessions, Duration.ofMillis(1500), 0, Duration.ZERO, scenario,
                 Workload.defaultHotLocks(scenario, sessions), queue, false, 90, "redis://unused:1", null, null, null, null, 1,
-                List.of(), WatchingNode.Spec.NONE);
+                List.of(), WatchingNode.Spec.NONE, true);
         try (MemoryTarget target = new MemoryTarget(flaw)) {
             return new Phase(target, "memory", queue, settings, new PrintWriter(printed), null, null, scheduler, "t", WatchingNode.Spec.NONE).run();
         }

@@ -19,7 +19,7 @@ class ReportTest {
 
     private static final BenchSettings SETTINGS = new BenchSettings(List.of(URI.create("ws://127.0.0.1:1/distlock/lock")), 4,
             Duration.ofSeconds(2), 0, Duration.ofSeconds(1), Scenario.UNCONTENDED, 1, false, false, 90, "redis://127.0.0.1:2", "redis://127.0.0.1:2",
-            null, null, null, 1, List.of(), WatchingNode.Spec.NONE);
+            null, null, null, 1, List.of(), WatchingNode.Spec.NONE, true);
 
     /** A phase of 2 s with 1,000 pairs of {@code pairMicros} each and the given CPU. */
     private static PhaseResult phase(String label, long pairMicros, double serverCpu, double benchCpu, Map<String, Long> redis) {

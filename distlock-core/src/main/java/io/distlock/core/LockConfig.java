@@ -27,6 +27,7 @@ public final class LockConfig {
     private final Duration replicaSyncSetting;
     private final boolean dataLossQuarantine;
     private final boolean newRedis;
+    private final boolean watching;
     private final Ticker ticker;
     private final Scheduler scheduler;
 
@@ -45,6 +46,7 @@ public final class LockConfig {
         replicaSync = b.replicaSync != null ? b.replicaSync : defaultReplicaSync(b.lease);
         dataLossQuarantine = b.dataLossQuarantine;
         newRedis = b.newRedis;
+        watching = b.watching;
         ticker = b.ticker;
         scheduler = b.scheduler;
     }
@@ -141,6 +143,17 @@ public final class LockConfig {
         return newRedis;
     }
 
+    /**
+     * Whether locks can be watched ({@link LockService#watch}; on by default). On, every change
+     * of a lock's holders or queue publishes the lock's name for the nodes that watch, one
+     * {@code PUBLISH} to a channel nobody listens to while nobody watches (about half a
+     * microsecond of Redis's time per change). Off, nothing is published and {@code watch}
+     * is refused.
+     */
+    public boolean watching() {
+        return watching;
+    }
+
     /** The clock of leases, re-checks and timeouts; {@link Ticker#system()} by default. */
     public Ticker ticker() {
         return ticker;
@@ -171,6 +184,7 @@ public final class LockConfig {
         b.replicaSync = replicaSyncSetting;
         b.dataLossQuarantine = dataLossQuarantine;
         b.newRedis = newRedis;
+        b.watching = watching;
         b.ticker = ticker;
         b.scheduler = scheduler;
         return b;
@@ -182,7 +196,7 @@ public final class LockConfig {
                 + ", maxSessionNameLength=" + maxSessionNameLength + ", maxLockNameLength=" + maxLockNameLength
                 + ", maxLocksPerSession=" + maxLocksPerSession + ", maxLocksPerRequest=" + maxLocksPerRequest + ", maxQueueLength=" + maxQueueLength
                 + ", maxGrace=" + maxGrace
-                + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + ", newRedis=" + newRedis + "}";
+                + ", replicaSync=" + replicaSync + ", dataLossQuarantine=" + dataLossQuarantine + ", newRedis=" + newRedis + ", watching=" + watching + "}";
     }
 
     /** Builds a {@link LockConfig}; starts from the defaults. */
@@ -201,6 +215,7 @@ public final class LockConfig {
         private Duration replicaSync;
         private boolean dataLossQuarantine = true;
         private boolean newRedis;
+        private boolean watching = true;
         private Ticker ticker = Ticker.system();
         private Scheduler scheduler;
 
@@ -316,6 +331,16 @@ public final class LockConfig {
          */
         public Builder newRedis(boolean isNew) {
             this.newRedis = isNew;
+            return this;
+        }
+
+        /**
+         * Turns watching on ({@code true}, the default) or off, for an application that never
+         * watches locks and wants no lock operation to pay for it. Every node of one key prefix
+         * must use the same setting: a node with it off does not tell the watchers of the others.
+         */
+        public Builder watching(boolean on) {
+            this.watching = on;
             return this;
         }
 

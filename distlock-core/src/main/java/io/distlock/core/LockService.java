@@ -478,10 +478,15 @@ public final class LockService implements AutoCloseable {
     /**
      * A watch of locks for {@code watcher}, empty at first: add locks by name or prefix with
      * {@link LockWatch#watch} and {@link LockWatch#watchPrefix}; close it when done.
+     *
+     * @throws IllegalStateException if the service is closed, or watching is off ({@link LockConfig#watching()})
      */
     public LockWatch watch(LockWatcher watcher) {
         if (closed) {
             throw new IllegalStateException("the lock service is closed");
+        }
+        if (!config.watching()) {
+            throw new IllegalStateException("watching is off: LockConfig.watching(false)");
         }
         return watches.open(watcher);
     }

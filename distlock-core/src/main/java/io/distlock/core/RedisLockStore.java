@@ -192,8 +192,11 @@ final class RedisLockStore {
     private final String tokenMemoryMillis;
     /** {@code null} when grants do not wait for replicas. */
     private final ReplicaSync replicaSync;
-    /** {@code ARGV[5]} of the lock scripts: "1" when the quarantine after a possible data loss is on. */
-    private final String quarantine;
+    /**
+     * {@code ARGV[4]} of the scripts that grant or release: "q" if the quarantine after a possible
+     * data loss is on, "w" if changes are published for watchers.
+     */
+    private final String flags;
     private final String markerKey;
     private final String prefix;
     private final boolean cluster;
@@ -218,7 +221,7 @@ final class RedisLockStore {
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
         this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster, config.ticker());
-        this.quarantine = config.dataLossQuarantine() ? "1" : "0";
+        this.flags = (config.dataLossQuarantine() ? "q" : "") + (config.watching() ? "w" : "");
         this.markerKey = config.keyPrefix() + ":epoch";
         this.prefix = config.keyPrefix();
         this.ticker = config.ticker();
@@ -271,7 +274,7 @@ final class RedisLockStore {
         args[0] = owner;
         args[1] = leaseMillis;
         args[2] = tokenMemoryMillis;
-        args[3] = quarantine;
+        args[3] = flags;
         args[4] = prefix;
         args[5] = grantedPrefix;
         args[6] = keepTokenMillis;

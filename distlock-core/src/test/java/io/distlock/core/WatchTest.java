@@ -371,6 +371,42 @@ class WatchTest {
         await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
     }
 
+    @Test
+    void withWatchingOffNoLockOperationPublishesAChangeAndWatchIsRefused() {
+        RedissonClient listener = Redisson.create(LockService.redissonConfig(TestRedis.url()));
+        LockService quiet = LockService.connect(TestRedis.url(), CONFIG.toBuilder().watching(false).build());
+        try {
+            List<String> published = new CopyOnWriteArrayList<>();
+            listener.getTopic(CONFIG.keyPrefix() + ":changed", org.redisson.client.codec.StringCodec.INSTANCE)
+                    .addListener(String.class, (channel, lock) -> published.add(lock));
+            assertThatThrownBy(() -> quiet.watch(new Seen()))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("watching is off");
+
+            // grant, queue, hand-over, shared grants, release: every kind of change, none published
+            LockSession alice = quiet.openSession("alice", LockListener.NONE);
+            LockSession bob = quiet.openSession("bob", LockListener.NONE);
+            result(alice.lock("doc"));
+            assertThat(result(bob.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+            result(alice.unlock("doc"));
+            await().atMost(seconds(5)).until(() -> bob.heldLocks().containsKey("doc"));
+            result(bob.unlock("doc"));
+            result(alice.lock("sheet", LockOptions.shared()));
+            result(bob.lock("sheet", LockOptions.shared()));
+            alice.close();
+            bob.close();
+
+            // The control: a node with watching on publishes its change on the same channel, after
+            // all of the above (Redis runs scripts one at a time, and one subscription gets its
+            // messages in order), so a change published above would have come first.
+            result(nodes.get(0).openSession("carol", LockListener.NONE).lock("control"));
+            await().atMost(seconds(5)).until(() -> published.contains("control"));
+            assertThat(published).containsExactly("control");
+        } finally {
+            quiet.close();
+            listener.shutdown();
+        }
+    }
+
     /** How many connections subscribe to {@code channel}. */
     private static long subscribers(String channel) {
         List<?> reply = (List<?>) TestRedis.command("PUBSUB", "NUMSUB", channel);

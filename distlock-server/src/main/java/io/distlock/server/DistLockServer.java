@@ -100,7 +100,8 @@ public final class DistLockServer implements AutoCloseable {
         // Results and pushes are delivered on Redisson's threads (the core's default): the
         // endpoint's callbacks never block, its sends are asynchronous.
         LockConfig lockConfig = LockConfig.builder().lease(options.lease()).keyPrefix(options.keyPrefix())
-                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine()).build();
+                .replicaSync(options.replicaSync()).dataLossQuarantine(options.dataLossQuarantine())
+                .watching(options.watching()).build();
         WebServer.checkPortFree(options.host(), options.port());
         EndpointOptions proxies = EndpointOptions.builder().trustedProxies(options.trustedProxies()).build();
         WebServer web = WebServer.create(options.host(), options.port(),

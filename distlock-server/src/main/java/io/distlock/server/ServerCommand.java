@@ -94,6 +94,11 @@ final class ServerCommand implements Callable<Integer> {
                 + "instead of waiting a lease for earlier holders to learn they lost them. Not recommended.")
     private boolean noDataLossQuarantine;
 
+    @Option(names = "--no-watching",
+            description = "Refuse watch, and publish no change of a lock for watchers: no lock operation pays for watching "
+                + "(one PUBLISH each). Give it to every node of a key prefix. The demo page's board needs watching.")
+    private boolean noWatching;
+
     @Option(names = "--ping-ms", paramLabel = "N", defaultValue = "15000",
             description = "How often each WebSocket connection is pinged; one silent for two intervals is closed "
                 + "(default: ${DEFAULT-VALUE}, at least 10).")
@@ -218,6 +223,7 @@ final class ServerCommand implements Callable<Integer> {
                     .hideHolder(hideHolder)
                     .allowSteal(allowSteal)
                     .dataLossQuarantine(!noDataLossQuarantine)
+                    .watching(!noWatching)
                     .keyPrefix(keyPrefix)
                     .rateLimit(rateLimit)
                     .pingInterval(Duration.ofMillis(pingMillis))

@@ -39,6 +39,7 @@ public final class ServerOptions {
     private final boolean hideHolder;
     private final boolean allowSteal;
     private final boolean dataLossQuarantine;
+    private final boolean watching;
     private final String keyPrefix;
     private final int rateLimit;
     /** As set; {@code null} for the core's default, which follows the lease. */
@@ -61,6 +62,7 @@ public final class ServerOptions {
         hideHolder = b.hideHolder;
         allowSteal = b.allowSteal;
         dataLossQuarantine = b.dataLossQuarantine;
+        watching = b.watching;
         keyPrefix = b.keyPrefix;
         rateLimit = b.rateLimit;
         replicaSync = b.replicaSync;
@@ -151,6 +153,14 @@ public final class ServerOptions {
         return dataLossQuarantine;
     }
 
+    /**
+     * Whether locks can be watched ({@link LockConfig#watching()}); default true. Off, {@code watch}
+     * is refused with {@code UNAUTHORIZED} and the demo page's board does not update.
+     */
+    public boolean watching() {
+        return watching;
+    }
+
     /** Prefix of every Redis key and channel; default {@code distlock}. */
     public String keyPrefix() {
         return keyPrefix;
@@ -236,6 +246,7 @@ public final class ServerOptions {
         b.hideHolder = hideHolder;
         b.allowSteal = allowSteal;
         b.dataLossQuarantine = dataLossQuarantine;
+        b.watching = watching;
         b.keyPrefix = keyPrefix;
         b.rateLimit = rateLimit;
         b.replicaSync = replicaSync;
@@ -252,7 +263,7 @@ public final class ServerOptions {
     public String toString() {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
-                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", watching=" + watching + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
                 + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
                 + ", httpTimeout=" + httpTimeout + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
@@ -276,6 +287,7 @@ public final class ServerOptions {
         private boolean hideHolder;
         private boolean allowSteal;
         private boolean dataLossQuarantine = true;
+        private boolean watching = true;
         private String keyPrefix = "distlock";
         private int rateLimit = 200;
         private Duration replicaSync;
@@ -368,6 +380,11 @@ public final class ServerOptions {
 
         public Builder dataLossQuarantine(boolean on) {
             this.dataLossQuarantine = on;
+            return this;
+        }
+
+        public Builder watching(boolean on) {
+            this.watching = on;
             return this;
         }
 

@@ -32,7 +32,7 @@ class ServerCommandTest {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--allow-steal", "--key-prefix", "app1",
-                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--ping-ms", "5000",
+                "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--no-watching", "--ping-ms", "5000",
                 "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
                 "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
@@ -46,6 +46,7 @@ class ServerCommandTest {
         assertThat(o.keyPrefix()).isEqualTo("app1");
         assertThat(o.replicaSync()).isEqualTo(Duration.ofMillis(250));
         assertThat(o.dataLossQuarantine()).isFalse();
+        assertThat(o.watching()).isFalse();
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(5));
         assertThat(o.maxConnections()).isEqualTo(500);
         assertThat(o.maxQueuedBytes()).isEqualTo(262_144);
@@ -98,7 +99,7 @@ class ServerCommandTest {
     void helpListsEveryOptionAndExitsZero() {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
-                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--ping-ms",
+                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--no-watching", "--ping-ms",
                 "--max-connections", "--max-queued-bytes", "--max-connections-per-address", "--trusted-proxy", "--http-timeout-ms",
                 "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
                 "default: 10000,");

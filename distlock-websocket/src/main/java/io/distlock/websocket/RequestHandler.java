@@ -257,6 +257,10 @@ final class RequestHandler {
     private void watch(LockSession s, Request r, ReplySlot slot) {
         String prefix = r.prefix();
         List<String> names = prefix == null ? List.copyOf(new LinkedHashSet<>(r.names())) : List.of(prefix);
+        if (!node.service.config().watching()) {
+            slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "watching is turned off on this server"));
+            return;
+        }
         if (!authorized(names, Authorizer.Operation.WATCH, null)) {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to watch every one of these locks"));
             return;

@@ -56,6 +56,8 @@ abstract class WatchAndTakeOverContractTest {
     static final String CLOCK = "/clock";
     /** The second node's endpoint. */
     static final String NODE_B = "/node-b";
+    /** The endpoint of a third node, whose {@link LockConfig#watching()} is off. */
+    static final String NOT_WATCHING = "/not-watching";
     static final Duration QUIET = Duration.ofMillis(300);
     private static final AtomicInteger TESTS = new AtomicInteger();
 
@@ -64,6 +66,7 @@ abstract class WatchAndTakeOverContractTest {
     private RedisProcess redis;
     private LockService service;
     private LockService serviceB;
+    private LockService notWatching;
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final List<DistLockEndpoints> endpoints = new ArrayList<>();
     private TestServer server;
@@ -82,6 +85,7 @@ abstract class WatchAndTakeOverContractTest {
         LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(5)).build();
         service = LockService.connect(redis.url(), config);
         serviceB = LockService.connect(redis.url(), config);
+        notWatching = LockService.connect(redis.url(), config.toBuilder().watching(false).build());
         new LockServiceMetrics(service).bindTo(meters);
         Authorizer judge = new Authorizer() {
             @Override
@@ -103,13 +107,14 @@ abstract class WatchAndTakeOverContractTest {
             endpoints.add(DistLockEndpoints.create(service, options));
         }
         endpoints.add(DistLockEndpoints.create(serviceB, EndpointOptions.builder().path(NODE_B).build()));
+        endpoints.add(DistLockEndpoints.create(notWatching, EndpointOptions.builder().path(NOT_WATCHING).build()));
         server = startServer(endpoints.stream().map(DistLockEndpoints::config).toList());
     }
 
     @AfterAll
     void stopNodes() {
         endpoints.forEach(DistLockEndpoints::close);
-        for (AutoCloseable c : new AutoCloseable[] {server, service, serviceB, redis}) {
+        for (AutoCloseable c : new AutoCloseable[] {server, service, serviceB, notWatching, redis}) {
             try {
                 if (c != null) {
                     c.close();
@@ -542,6 +547,22 @@ abstract class WatchAndTakeOverContractTest {
         c.expectFail("BAD_REQUEST");
         c.send("action", "unwatch", "params", List.of());
         c.expectFail("BAD_REQUEST");
+    }
+
+    @Test
+    void aServerWithWatchingOffRefusesWatchButAnswersQuery() {
+        WsClient c = v2(NOT_WATCHING, "alice");
+        c.request("LOCKED", "action", "lock", "param", n("doc"));
+        c.send("action", "watch", "params", List.of(n("doc")), "id", 1);
+        JsonNode fail = c.expectFail("UNAUTHORIZED");
+        assertThat(fail.path("id").asInt()).isEqualTo(1);
+        assertThat(fail.path("message").asText()).isEqualTo("watching is turned off on this server");
+        c.send("action", "watch", "prefix", n("d"));
+        c.expectFail("UNAUTHORIZED");
+        JsonNode state = c.request("OK", "action", "query", "params", List.of(n("doc"))).path("state").path(n("doc"));
+        assertThat(state.path("holders").get(0).path("name").asText()).isEqualTo(n("alice"));
+        c.request("OK", "action", "unlock", "param", n("doc")); // the session goes on
+        c.expectNone(QUIET);
     }
 
     @Test

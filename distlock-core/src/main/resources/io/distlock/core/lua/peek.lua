@@ -19,7 +19,7 @@ local shared = sharedHolders(s, nowMs)
 if #shared > 0 then
   return {shared[1][1], shared[1][2], shared[1][3] - nowMs, 0, at}
 end
-if ctx.quarantine == '1' then
+if ctx.quarantine then
   local seen = redis.call('GET', ctx.marker)
   local untilMs = seen and tonumber(string.match(seen, ':(%d+)$'))
   if untilMs and untilMs > nowMs then

@@ -1,5 +1,5 @@
--- The quarantine after a possible loss of data, asked by a grant (on is '1' when it is
--- on; lease in ms; marker the key): how many ms grants must still wait, 0 for none.
+-- The quarantine after a possible loss of data, asked by a grant (on: true when it is on;
+-- lease in ms; marker the key): how many ms grants must still wait, 0 for none.
 --
 -- The marker, the last key of every script that grants, is <run_id>:<master_replid>:<quarantined until, ms of
 -- the Redis clock> of the primary that granted last. A grant that finds it missing (a
@@ -25,7 +25,7 @@
 -- would know, but a node started after the loss (or one that never granted) has seen none,
 -- and would grant at once while a holder on another node has not been told yet.
 local function quarantine(nowMs, on, lease, marker)
-  if on ~= '1' then
+  if not on then
     return 0
   end
   local info = replicationInfo()

@@ -70,6 +70,7 @@ public class DistLockAutoConfiguration {
         return LockConfig.builder()
                 .keyPrefix(properties.getKeyPrefix())
                 .lease(properties.getLease())
+                .watching(properties.isWatching())
                 .build();
     }
 

@@ -35,6 +35,9 @@ public class DistLockProperties {
     /** Lock lease: how long the locks of a node that died (or lost Redis) outlive it. At least 300 ms. */
     private Duration lease = Duration.ofSeconds(10);
 
+    /** Whether locks can be watched; off, no lock operation publishes its changes for watchers. Same on every node. */
+    private boolean watching = true;
+
     /** How often the endpoint pings each connection; a connection silent for two intervals is closed. */
     private Duration pingInterval = Duration.ofSeconds(15);
 
@@ -100,6 +103,14 @@ public class DistLockProperties {
 
     public void setLease(Duration lease) {
         this.lease = lease;
+    }
+
+    public boolean isWatching() {
+        return watching;
+    }
+
+    public void setWatching(boolean watching) {
+        this.watching = watching;
     }
 
     public Duration getPingInterval() {

@@ -64,9 +64,11 @@ class StarterConfigurationTest {
         try (RedisProcess redis = RedisProcess.start().markInService("distlock")) {
             OwnRedisson.url = redis.url();
             try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, OwnRedisson.class)
-                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.path=/locks", "distlock.lease=1500ms")
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.path=/locks", "distlock.lease=1500ms",
+                            "distlock.watching=false")
                     .run()) {
                 assertThat(app.getBeansOfType(RedissonClient.class)).containsOnlyKeys("applicationsRedisson");
+                assertThat(app.getBean(LockService.class).config().watching()).isFalse();
                 int port = ((WebServerApplicationContext) app).getWebServer().getPort();
                 try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/locks"))) {
                     client.request("OK", "action", "connect", "param", "own-client");
@@ -107,7 +109,7 @@ class StarterConfigurationTest {
             assertThat(in).as("spring-configuration-metadata.json").isNotNull();
             var names = LockClient.JSON.readTree(in).path("properties").findValuesAsText("name");
             assertThat(names).contains("distlock.redis.url", "distlock.path", "distlock.allowed-origins", "distlock.lease",
-                    "distlock.client.enabled");
+                    "distlock.watching", "distlock.client.enabled");
             assertThat(List.copyOf(names)).allMatch(n -> n.startsWith("distlock."));
         }
     }
