@@ -61,8 +61,9 @@ async function startWatching() {
       onState(lock, state);
     });
     await refreshBoard(false);
-  } catch (error) {
+  } catch (error) { // e.g. UNAUTHORIZED from a server started with --no-watching: show the board once, unwatched
     log('error', ['Could not watch the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
+    await refreshBoard();
   }
 }
 
