@@ -38,25 +38,9 @@ echo "== the classpath of distlock-examples' tests (a build of the modules it ne
   -Dmdep.outputFile="$OUT/classpath" > "$OUT/maven.log" 2>&1) || { cat "$OUT/maven.log" >&2; exit 1; }
 CP=$ROOT/distlock-examples/target/test-classes:$ROOT/distlock-examples/target/classes:$(cat "$OUT/classpath")
 
-STARTED=()
-cleanup() {
-  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$(dirname "$0")/bench-lib.sh"
 
-REDIS_BIN=$(command -v redis-server || true)
-if [ -z "$REDIS_BIN" ]; then
-  REDIS_BIN=$OUT/redis-server
-  unzip -p "$JAR" redis-server-6.2.6-v5-linux-amd64 > "$REDIS_BIN"
-  chmod +x "$REDIS_BIN"
-fi
-REDIS_PORT=$(free_port)
-"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$OUT/redis.log" 2>&1 &
-STARTED+=($!)
-REDIS=redis://127.0.0.1:$REDIS_PORT
-for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
+start_redis "$OUT" "$JAR"
 
 # start_node VARIANT LOG [JVM flags...]: sets NODE_URL and NODE_PID
 start_node() {

@@ -37,25 +37,9 @@ SESSIONS=${SESSIONS:-"1 16"}
 WATCHERS=${WATCHERS:-1000}
 VARIANTS=${VARIANTS:-"before after off names prefix"}
 mkdir -p "$OUT"
-STARTED=()
-cleanup() {
-  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${STARTED[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$(dirname "$0")/bench-lib.sh"
 
-REDIS_BIN=$(command -v redis-server || true)
-if [ -z "$REDIS_BIN" ]; then
-  REDIS_BIN=$OUT/redis-server
-  unzip -p "$AFTER" redis-server-6.2.6-v5-linux-amd64 > "$REDIS_BIN"
-  chmod +x "$REDIS_BIN"
-fi
-REDIS_PORT=${REDIS_PORT:-$(free_port)}
-"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > "$OUT/redis.log" 2>&1 &
-STARTED+=($!)
-REDIS=redis://127.0.0.1:$REDIS_PORT
-for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
+start_redis "$OUT" "$AFTER"
 echo "Redis $REDIS; before $BEFORE, after $AFTER; results in $OUT"
 
 # A new Redis is quarantined for 10 s (it may have lost locks); then JIT warm-up of both, not recorded.

@@ -40,36 +40,10 @@ has_set() { case " $SETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 [ -f "$JAR" ] || { echo "no $JAR: run 'mvn -B -q package -DskipTests' first" >&2; exit 1; }
 mkdir -p "$OUT"
-STARTED=()   # pids of everything this script started
-cleanup() {
-  for pid in "${STARTED[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$(dirname "$0")/bench-lib.sh"
 
 # --- Redis ---
-REDIS_BIN=$(command -v redis-server || true)
-if [ -z "$REDIS_BIN" ]; then
-  case "$(uname -m)" in
-    x86_64) entry=redis-server-6.2.6-v5-linux-amd64 ;;
-    aarch64|arm64) entry=redis-server-6.2.7-linux-arm64 ;;
-    *) echo "no redis-server on the PATH and none shipped for $(uname -m)" >&2; exit 1 ;;
-  esac
-  REDIS_BIN=$OUT/redis-server
-  unzip -p "$JAR" "$entry" > "$REDIS_BIN"
-  chmod +x "$REDIS_BIN"
-fi
-REDIS_PORT=$(free_port)
-"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --protected-mode yes > "$OUT/redis.log" 2>&1 &
-STARTED+=($!)
-REDIS=redis://127.0.0.1:$REDIS_PORT
-for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$REDIS_PORT) 2>/dev/null && break; sleep 0.1; done
+start_redis "$OUT" "$JAR"
 
 # --- server nodes ---
 # start_node NAME [JVM flags...]: sets NODE_URL and NODE_PID
