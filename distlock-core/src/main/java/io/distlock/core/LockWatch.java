@@ -6,9 +6,9 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * The locks one {@link LockWatcher} watches, by name or by prefix ({@link LockService#watch}).
- * Watching costs nothing in Redis: every change of holders or queue is published on one channel,
- * which only nodes with a watch listen to; a node reads the state of a changed lock once for all
- * its watchers of that lock. A watch belongs to this node: it is not part of a session, and does
+ * Every change of holders or queue is published on one channel (one {@code PUBLISH} per change,
+ * none with {@link LockConfig#watching()} off), which only nodes with a watch listen to; a node
+ * reads the state of a changed lock once for all its watchers of that lock. A watch belongs to this node: it is not part of a session, and does
  * not follow a resumed session to another node.
  */
 public interface LockWatch extends AutoCloseable {
@@ -17,13 +17,16 @@ public interface LockWatch extends AutoCloseable {
      * Watches {@code locks} too: completes with their state now, after which every change is told
      * to the watcher. Completes exceptionally with {@link IllegalArgumentException} for an
      * unacceptable name (nothing is watched then), {@link BackendUnavailableException} if Redis
-     * cannot be reached.
+     * cannot be reached, {@link IllegalStateException} if one of them is unwatched, or the watch
+     * closed, before it is answered (none of them is watched then).
      */
     CompletionStage<Map<String, LockState>> watch(Collection<String> locks);
 
     /**
      * Watches every lock whose name starts with {@code prefix} (case-sensitive): from when the
      * stage completes, each change of such a lock is told to the watcher. No state is read now.
+     * Completes exceptionally with {@link IllegalStateException} if the prefix is unwatched, or the
+     * watch closed, before it is answered (it is not watched then).
      *
      * @throws IllegalArgumentException if the prefix is empty
      */

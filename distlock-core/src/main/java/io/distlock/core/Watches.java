@@ -54,6 +54,8 @@ final class Watches {
     private final Set<Watch> watches = new LinkedHashSet<>();
     private CompletableFuture<Void> subscribed;
     private final List<Integer> listenerIds = new ArrayList<>();
+    /** Watches by name or prefix waiting for the subscription ({@link Watch#starting}): it must not be dropped under them. */
+    private int starting;
 
     Watches(RedisLockStore store, RTopic changes, Scheduler scheduler, Executor callbackExecutor, LockConfig config) {
         this.store = store;
@@ -108,6 +110,12 @@ final class Watches {
         final java.util.ArrayDeque<Runnable> outbox = new java.util.ArrayDeque<>();
         final Set<String> names = new LinkedHashSet<>();
         final Set<String> prefixes = new LinkedHashSet<>();
+        /**
+         * Watches asked for before the subscription to the changes channel was confirmed: the join
+         * of a watch by names, or the answer of a watch by prefix with its prefix. An unwatch or a
+         * close meanwhile drops them, so they do not begin once the subscription is confirmed.
+         */
+        final Map<Object, String> starting = new LinkedHashMap<>();
         boolean closed;
 
         Watch(LockWatcher watcher) {
@@ -127,22 +135,27 @@ final class Watches {
                 return CompletableFuture.completedFuture(Map.of());
             }
             Join join = new Join(names);
+            if (!start(join, null)) {
+                return CompletableFuture.failedFuture(new IllegalStateException("the watch is closed"));
+            }
             subscribe().whenComplete((v, e) -> {
+                List<Watched> toRead = new ArrayList<>();
+                synchronized (Watches.this) {
+                    if (!started(join)) {
+                        unsubscribeIfIdle();
+                        return; // unwatched or closed meanwhile, and answered then
+                    }
+                    if (e == null) {
+                        for (String lock : names) {
+                            Watched w = Watches.this.locks.computeIfAbsent(lock, Watched::new);
+                            w.joining.put(this, join);
+                            toRead.add(w);
+                        }
+                    }
+                }
                 if (e != null) {
                     join.answer.completeExceptionally(RedisLockStore.backendFailure(e));
                     return;
-                }
-                List<Watched> toRead = new ArrayList<>();
-                synchronized (Watches.this) {
-                    if (closed) {
-                        join.answer.completeExceptionally(new IllegalStateException("the watch is closed"));
-                        return;
-                    }
-                    for (String lock : names) {
-                        Watched w = Watches.this.locks.computeIfAbsent(lock, Watched::new);
-                        w.joining.put(this, join);
-                        toRead.add(w);
-                    }
                 }
                 toRead.forEach(Watches.this::read);
             });
@@ -154,25 +167,75 @@ final class Watches {
             if (prefix == null || prefix.isEmpty()) {
                 throw new IllegalArgumentException("a prefix must not be empty");
             }
-            return subscribe().handle((v, e) -> {
-                if (e != null) {
-                    throw RedisLockStore.backendFailure(e);
-                }
+            CompletableFuture<Void> answer = new CompletableFuture<>();
+            if (!start(answer, prefix)) {
+                return CompletableFuture.failedFuture(new IllegalStateException("the watch is closed"));
+            }
+            subscribe().whenComplete((v, e) -> {
                 synchronized (Watches.this) {
-                    if (closed) {
-                        throw new IllegalStateException("the watch is closed");
+                    if (!started(answer)) {
+                        unsubscribeIfIdle();
+                        return; // unwatched or closed meanwhile, and answered then
                     }
-                    prefixes.add(prefix);
-                    watches.add(this);
+                    if (e == null) {
+                        prefixes.add(prefix);
+                        watches.add(this);
+                    }
                 }
-                return null;
+                if (e != null) {
+                    answer.completeExceptionally(RedisLockStore.backendFailure(e));
+                } else {
+                    answer.complete(null);
+                }
             });
+            return answer;
+        }
+
+        /** Counts a watch (a {@link Join}, or a prefix's answer) waiting for the subscription; false if this watch is closed. */
+        private boolean start(Object watch, String prefix) {
+            synchronized (Watches.this) {
+                if (closed) {
+                    return false;
+                }
+                starting.put(watch, prefix);
+                Watches.this.starting++;
+                return true;
+            }
+        }
+
+        /** The subscription is confirmed (or failed): whether {@code watch} is still wanted. */
+        private boolean started(Object watch) {
+            assert Thread.holdsLock(Watches.this);
+            if (!starting.containsKey(watch)) {
+                return false;
+            }
+            starting.remove(watch);
+            Watches.this.starting--;
+            return true;
+        }
+
+        /** Drops the starting watches of names among {@code locks} (null: all), or of {@code prefix}; adds what they answer to {@code dropped}. */
+        private void dropStarting(Collection<String> locks, String prefix, List<CompletableFuture<?>> dropped) {
+            assert Thread.holdsLock(Watches.this);
+            for (var it = starting.entrySet().iterator(); it.hasNext(); ) {
+                var entry = it.next();
+                boolean drop = entry.getKey() instanceof Join join
+                        ? prefix == null && (locks == null || !java.util.Collections.disjoint(join.locks, locks))
+                        : locks == null && (prefix == null || prefix.equals(entry.getValue()));
+                if (drop) {
+                    it.remove();
+                    Watches.this.starting--;
+                    dropped.add(entry.getKey() instanceof Join join ? join.answer : (CompletableFuture<?>) entry.getKey());
+                }
+            }
         }
 
         @Override
         public void unwatch(Collection<String> locks) {
             List<Join> dropped = new ArrayList<>();
+            List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
+                dropStarting(List.copyOf(locks), null, notBegun);
                 for (String lock : locks) {
                     names.remove(lock);
                     Watched w = Watches.this.locks.get(lock);
@@ -183,25 +246,31 @@ final class Watches {
                 unsubscribeIfIdle();
             }
             dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("unwatched before its state was read")));
+            notBegun.forEach(answer -> answer.completeExceptionally(new IllegalStateException("unwatched before its state was read")));
         }
 
         @Override
         public void unwatchPrefix(String prefix) {
+            List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
+                dropStarting(null, prefix, notBegun);
                 prefixes.remove(prefix);
                 dropUnwatched();
                 unsubscribeIfIdle();
             }
+            notBegun.forEach(answer -> answer.completeExceptionally(new IllegalStateException("unwatched before the watch began")));
         }
 
         @Override
         public void close() {
             List<Join> dropped = new ArrayList<>();
+            List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
                 if (closed) {
                     return;
                 }
                 closed = true;
+                dropStarting(null, null, notBegun);
                 watches.remove(this);
                 names.clear();
                 prefixes.clear();
@@ -212,6 +281,7 @@ final class Watches {
                 unsubscribeIfIdle();
             }
             dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("the watch was closed")));
+            notBegun.forEach(answer -> answer.completeExceptionally(new IllegalStateException("the watch was closed")));
         }
 
         /** This watch no longer watches {@code w} by name; a join it waited for is added to {@code dropped}. */
@@ -308,7 +378,7 @@ final class Watches {
     /** No watch is left: stop listening. */
     private void unsubscribeIfIdle() {
         assert Thread.holdsLock(this);
-        if (!locks.isEmpty() || subscribed == null || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
+        if (!locks.isEmpty() || subscribed == null || starting > 0 || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
             return;
         }
         List<Integer> ids = List.copyOf(listenerIds);

@@ -372,6 +372,30 @@ class WatchTest {
     }
 
     @Test
+    void aWatchUnwatchedBeforeTheNodeHasSubscribedNeverBegins() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        TestRedis.command("CLIENT", "PAUSE", "1500", "ALL"); // holds the node's first SUBSCRIBE back
+        java.util.concurrent.CompletionStage<Map<String, LockState>> byName = watch.watch(List.of("doc", "other"));
+        java.util.concurrent.CompletionStage<Void> byPrefix = watch.watchPrefix("sheet");
+        watch.unwatch(List.of("doc"));
+        watch.unwatchPrefix("sheet");
+
+        // Answered at once, as an unwatch during a first read is: neither begins when the subscription does.
+        assertThatThrownBy(() -> result(byName)).hasMessageContaining("unwatched before");
+        assertThatThrownBy(() -> result(byPrefix)).hasMessageContaining("unwatched before");
+        TestRedis.command("PING"); // answered when the pause is over
+        LockSession holder = nodes.get(1).openSession("holder", LockListener.NONE);
+        result(holder.lock("doc"));
+        result(holder.lock("sheet-1"));
+        assertThat(names(result(watch.watch(List.of("control"))).get("control").holders())).isEmpty(); // the watch still works
+        result(holder.lock("control"));
+        await().atMost(seconds(5)).until(() -> List.of("holder").equals(seen.holders("control")));
+        assertThat(seen.changes).extracting(Map.Entry::getKey).containsOnly("control");
+        watch.close();
+    }
+
+    @Test
     void withWatchingOffNoLockOperationPublishesAChangeAndWatchIsRefused() {
         RedissonClient listener = Redisson.create(LockService.redissonConfig(TestRedis.url()));
         LockService quiet = LockService.connect(TestRedis.url(), CONFIG.toBuilder().watching(false).build());

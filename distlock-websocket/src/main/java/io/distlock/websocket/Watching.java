@@ -23,8 +23,7 @@ import io.distlock.core.LockWatch;
  * uncounted again ({@link #settled}). What is counted here is what the client asked for: only
  * changes of those locks are pushed ({@link #wants}), whatever the lock service still tells. An
  * {@code unwatch} of a name (or prefix) whose watch the lock service has not answered yet is
- * passed on when it answers: the lock service would otherwise fail that watch (a name), or
- * start it after its unwatch (a prefix).
+ * passed on when it answers: the lock service would otherwise fail that watch.
  *
  * <p>Thread-safe: requests are served on the container's thread, answered and told changes on
  * the lock service's.
