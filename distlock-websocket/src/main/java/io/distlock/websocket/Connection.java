@@ -39,7 +39,7 @@ final class Connection {
     private final Outbound out;
     private final RateLimiter limiter;
     private final long pingNanos;
-    private volatile long lastHeardNanos;
+    private final Silence silence;
     private ScheduledFuture<?> ticker; // guarded by this
     private boolean counted; // in the node's open connections; guarded by this
     /** The client's address key ({@link ClientAddress#key}), or null if the container did not tell it. */
@@ -63,7 +63,7 @@ final class Connection {
         long now = node.nanos();
         this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
         this.pingNanos = options.pingInterval().toNanos();
-        this.lastHeardNanos = now;
+        this.silence = new Silence(pingNanos, now);
     }
 
     /**
@@ -109,7 +109,7 @@ final class Connection {
 
     /** Any frame from the client, pongs included, proves it is alive. */
     void heard() {
-        lastHeardNanos = node.nanos();
+        silence.heard(node.nanos());
     }
 
     void onText(String text) {
@@ -123,7 +123,7 @@ final class Connection {
     /** One frame from the client: {@code null} for a binary one, which the protocol does not use. */
     private void onFrame(String text) {
         long arrived = node.nanos();
-        lastHeardNanos = arrived;
+        silence.heard(arrived);
         if (isClosed()) {
             return;
         }
@@ -259,11 +259,12 @@ final class Connection {
     /**
      * Runs on the node's timer, shared by every connection: it must never block, so the
      * container calls (a ping, a close) go to the node's sender. Closes a connection silent
-     * for two ping intervals or more, on {@link EndpointOptions#ticker()}.
+     * for two ping intervals or more, on {@link EndpointOptions#ticker()}, but not for a stall of
+     * the node's own ({@link Silence}).
      */
     void tick() {
         try {
-            if (node.nanos() - lastHeardNanos >= 2 * pingNanos) {
+            if (silence.silentAt(node.nanos())) {
                 LOG.log(Level.DEBUG, "Closing a connection silent for two ping intervals");
                 node.sender().execute(() -> close(CloseCodes.GOING_AWAY, "no answer to pings"));
                 return;
