@@ -47,11 +47,10 @@ final class Bench {
                 }
             }
             if (settings.direct() != null) {
-                results.add(phase(() -> new ServiceTarget(settings.direct(), settings.directWatching()), "direct", wait, redisStats, null, scheduler,
-                        run + "-direct"));
+                Supplier<Target> direct = () -> new ServiceTarget(settings.direct(), settings.directWatching());
+                results.add(phase(direct, "direct", wait, redisStats, null, scheduler, run + "-direct"));
                 if (settings.alsoRetry()) {
-                    results.add(phase(() -> new ServiceTarget(settings.direct(), settings.directWatching()), "direct-retry", false, redisStats, null,
-                            scheduler, run + "-direct-retry"));
+                    results.add(phase(direct, "direct-retry", false, redisStats, null, scheduler, run + "-direct-retry"));
                 }
             }
             if (settings.redisson() != null) {

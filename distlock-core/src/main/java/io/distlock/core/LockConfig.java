@@ -146,8 +146,8 @@ public final class LockConfig {
     /**
      * Whether locks can be watched ({@link LockService#watch}; on by default). On, every change
      * of a lock's holders or queue publishes the lock's name for the nodes that watch, one
-     * {@code PUBLISH} to a channel nobody listens to while nobody watches (about half a
-     * microsecond of Redis's time per change). Off, nothing is published and {@code watch}
+     * {@code PUBLISH} to a channel nobody listens to while nobody watches (about a microsecond
+     * of Redis's time per change). Off, nothing is published and {@code watch}
      * is refused.
      */
     public boolean watching() {

@@ -8,8 +8,8 @@ import java.util.concurrent.CompletionStage;
  * The locks one {@link LockWatcher} watches, by name or by prefix ({@link LockService#watch}).
  * Every change of holders or queue is published on one channel (one {@code PUBLISH} per change,
  * none with {@link LockConfig#watching()} off), which only nodes with a watch listen to; a node
- * reads the state of a changed lock once for all its watchers of that lock. A watch belongs to this node: it is not part of a session, and does
- * not follow a resumed session to another node.
+ * reads the state of a changed lock once for all its watchers of that lock. A watch belongs to
+ * this node: it is not part of a session, and does not follow a resumed session to another node.
  */
 public interface LockWatch extends AutoCloseable {
 

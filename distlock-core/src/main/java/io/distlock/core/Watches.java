@@ -17,6 +17,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.redisson.api.RTopic;
 import org.redisson.api.listener.BaseStatusListener;
 
@@ -87,6 +88,9 @@ final class Watches {
         }
     }
 
+    /** A watch waiting for the subscription: of these lock names, or of this prefix (null for names). */
+    private record Starting(List<String> locks, String prefix) { }
+
     /** A watcher's first state of several locks, answered when all are read. */
     private static final class Join {
         final List<String> locks;
@@ -111,11 +115,10 @@ final class Watches {
         final Set<String> names = new LinkedHashSet<>();
         final Set<String> prefixes = new LinkedHashSet<>();
         /**
-         * Watches asked for before the subscription to the changes channel was confirmed: the join
-         * of a watch by names, or the answer of a watch by prefix with its prefix. An unwatch or a
-         * close meanwhile drops them, so they do not begin once the subscription is confirmed.
+         * Watches asked for before the subscription to the changes channel was confirmed, by their
+         * answer. An unwatch or a close meanwhile drops them, so they do not begin once it is.
          */
-        final Map<Object, String> starting = new LinkedHashMap<>();
+        final Map<CompletableFuture<?>, Starting> starting = new LinkedHashMap<>();
         boolean closed;
 
         Watch(LockWatcher watcher) {
@@ -135,13 +138,13 @@ final class Watches {
                 return CompletableFuture.completedFuture(Map.of());
             }
             Join join = new Join(names);
-            if (!start(join, null)) {
+            if (!start(join.answer, new Starting(names, null))) {
                 return CompletableFuture.failedFuture(new IllegalStateException("the watch is closed"));
             }
             subscribe().whenComplete((v, e) -> {
                 List<Watched> toRead = new ArrayList<>();
                 synchronized (Watches.this) {
-                    if (!started(join)) {
+                    if (!started(join.answer)) {
                         unsubscribeIfIdle();
                         return; // unwatched or closed meanwhile, and answered then
                     }
@@ -168,7 +171,7 @@ final class Watches {
                 throw new IllegalArgumentException("a prefix must not be empty");
             }
             CompletableFuture<Void> answer = new CompletableFuture<>();
-            if (!start(answer, prefix)) {
+            if (!start(answer, new Starting(List.of(), prefix))) {
                 return CompletableFuture.failedFuture(new IllegalStateException("the watch is closed"));
             }
             subscribe().whenComplete((v, e) -> {
@@ -191,41 +194,37 @@ final class Watches {
             return answer;
         }
 
-        /** Counts a watch (a {@link Join}, or a prefix's answer) waiting for the subscription; false if this watch is closed. */
-        private boolean start(Object watch, String prefix) {
+        /** Counts a watch waiting for the subscription, by its answer; false if this watch is closed. */
+        private boolean start(CompletableFuture<?> answer, Starting what) {
             synchronized (Watches.this) {
                 if (closed) {
                     return false;
                 }
-                starting.put(watch, prefix);
+                starting.put(answer, what);
                 Watches.this.starting++;
                 return true;
             }
         }
 
-        /** The subscription is confirmed (or failed): whether {@code watch} is still wanted. */
-        private boolean started(Object watch) {
+        /** The subscription is confirmed (or failed): whether the watch answered by {@code answer} is still wanted. */
+        private boolean started(CompletableFuture<?> answer) {
             assert Thread.holdsLock(Watches.this);
-            if (!starting.containsKey(watch)) {
+            if (starting.remove(answer) == null) {
                 return false;
             }
-            starting.remove(watch);
             Watches.this.starting--;
             return true;
         }
 
-        /** Drops the starting watches of names among {@code locks} (null: all), or of {@code prefix}; adds what they answer to {@code dropped}. */
-        private void dropStarting(Collection<String> locks, String prefix, List<CompletableFuture<?>> dropped) {
+        /** Drops the starting watches {@code which} picks; adds their answers to {@code dropped}. */
+        private void dropStarting(Predicate<Starting> which, List<CompletableFuture<?>> dropped) {
             assert Thread.holdsLock(Watches.this);
             for (var it = starting.entrySet().iterator(); it.hasNext(); ) {
                 var entry = it.next();
-                boolean drop = entry.getKey() instanceof Join join
-                        ? prefix == null && (locks == null || !java.util.Collections.disjoint(join.locks, locks))
-                        : locks == null && (prefix == null || prefix.equals(entry.getValue()));
-                if (drop) {
+                if (which.test(entry.getValue())) {
                     it.remove();
                     Watches.this.starting--;
-                    dropped.add(entry.getKey() instanceof Join join ? join.answer : (CompletableFuture<?>) entry.getKey());
+                    dropped.add(entry.getKey());
                 }
             }
         }
@@ -235,7 +234,8 @@ final class Watches {
             List<Join> dropped = new ArrayList<>();
             List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
-                dropStarting(List.copyOf(locks), null, notBegun);
+                Set<String> unwatched = new java.util.HashSet<>(locks);
+                dropStarting(w -> w.locks().stream().anyMatch(unwatched::contains), notBegun);
                 for (String lock : locks) {
                     names.remove(lock);
                     Watched w = Watches.this.locks.get(lock);
@@ -253,7 +253,7 @@ final class Watches {
         public void unwatchPrefix(String prefix) {
             List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
-                dropStarting(null, prefix, notBegun);
+                dropStarting(w -> prefix.equals(w.prefix()), notBegun);
                 prefixes.remove(prefix);
                 dropUnwatched();
                 unsubscribeIfIdle();
@@ -270,7 +270,7 @@ final class Watches {
                     return;
                 }
                 closed = true;
-                dropStarting(null, null, notBegun);
+                dropStarting(w -> true, notBegun);
                 watches.remove(this);
                 names.clear();
                 prefixes.clear();

@@ -18,17 +18,20 @@
 -- (channels are named from it), the granted channel prefix, and how long to keep the last token
 -- of a lock nobody holds exclusively (the larger of lease and token memory), all in ms. Its last
 -- key is the quarantine marker.
+local function flag(f)
+  return string.find(ARGV[4], f, 1, true) ~= nil
+end
+
 local function context(name)
-  local flags = ARGV[4]
-  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = string.find(flags, 'q', 1, true) ~= nil,
-          channel = ARGV[5] .. ':released', changes = string.find(flags, 'w', 1, true) and ARGV[5] .. ':changed',
-          prefix = ARGV[5], granted = ARGV[6], keep = ARGV[7], marker = KEYS[#KEYS], name = name}
+  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = flag('q'), channel = ARGV[5] .. ':released',
+          changes = flag('w') and ARGV[5] .. ':changed', prefix = ARGV[5], granted = ARGV[6], keep = ARGV[7],
+          marker = KEYS[#KEYS], name = name}
 end
 
 -- Tells the nodes that watch locks that this lock's holders or queue changed: its name on
 -- '<prefix>:changed', once per script. Nobody listens unless a node has a watch: the cost of an
--- unwatched change is this PUBLISH to a channel without subscribers (~0.5 µs of Redis time, as
--- much as any check whether somebody watches would cost). Without 'w' in the flags (watching
+-- unwatched change is this PUBLISH to a channel without subscribers (about a microsecond of Redis
+-- time, as much as any check whether somebody watches would cost: scripts/lua-cost.py). Without 'w' in the flags (watching
 -- turned off in every node's LockConfig) nothing is published.
 local function changed(ctx)
   if ctx.changes and not ctx.told then
