@@ -323,13 +323,22 @@ final class Connection {
      * outbound queue's lock: it must not block or take locks).
      */
     void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted) {
+        push(from, status, frame, stillWanted, null);
+    }
+
+    /**
+     * As {@link #push(LockSession, Status, ObjectNode, BooleanSupplier)}; a push with the same
+     * {@code supersedes} key still waiting to be sent is dropped (a lock's {@code CHANGED}: only
+     * its last state matters, and a client that reads slowly must not pile them up).
+     */
+    void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted, Object supersedes) {
         if (from == null || current() != from) {
             return;
         }
         node.telemetry().pushed(status);
         // A push that waits behind a reply is dropped if its session is no longer this connection's
         // when its turn comes: after a close's OK the client must hear nothing of the closed session.
-        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean());
+        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean(), supersedes);
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

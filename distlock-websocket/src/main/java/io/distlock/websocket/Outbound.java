@@ -1,6 +1,9 @@
 package io.distlock.websocket;
 
 import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -15,7 +18,9 @@ import java.util.function.Consumer;
  * produced at once (a {@code FAIL} found by reading the frame) must not overtake the reply
  * of an earlier request still waiting for Redis; every request reserves its place when it
  * arrives. Pushes take the next place when they happen, so a {@code RETRY} never overtakes
- * the {@code WAIT} it follows.
+ * the {@code WAIT} it follows. A push may name what it supersedes (a lock's {@code CHANGED}: only
+ * the last state matters): while one with the same key still waits, it is dropped and the new
+ * one takes the next place, so a client that reads slowly gets fewer frames, not a pile.
  *
  * <p>Thread-safe. Sends start on whichever thread makes a frame ready while none is in
  * flight, and continue on the container's completion thread (or on the ping's thread after a
@@ -40,6 +45,8 @@ final class Outbound {
         private boolean done; // guarded by Outbound.this
         /** For a push queued behind replies: whether it is still wanted when its turn comes. */
         private BooleanSupplier wanted;
+        /** For a push queued behind replies: what a later push with the same key supersedes; null if nothing. */
+        private Object key;
 
         /** Gives the reply for this place; later calls are ignored. */
         void complete(String frame) {
@@ -60,7 +67,10 @@ final class Outbound {
     // Both start with room for one: an idle connection has nothing queued, and the default room
     // for 16 cost 128 bytes per connection (issue 16); a burst grows them as it comes.
     private final ArrayDeque<Slot> order = new ArrayDeque<>(1); // guarded by this
-    private final ArrayDeque<String> ready = new ArrayDeque<>(1); // guarded by this
+    /** Frames to send in order: a String, or a {@link Keyed} push. Guarded by this. */
+    private final ArrayDeque<Object> ready = new ArrayDeque<>(1);
+    /** The waiting push of each key (in {@code ready} or {@code order}); null until the first. Guarded by this. */
+    private Map<Object, Object> latest;
     private int queued; // frames made but not yet handed to the transport; guarded by this
     private long queuedBytes; // their size; guarded by this
     private int reserved; // replies reserved but not yet made; guarded by this
@@ -115,19 +125,41 @@ final class Outbound {
      * under this object's lock: it must not block or take locks.
      */
     void push(String frame, BooleanSupplier wanted) {
+        push(frame, wanted, null);
+    }
+
+    /**
+     * As {@link #push(String, BooleanSupplier)}; a push of the same {@code key} still waiting is
+     * dropped (it has not reached the transport): this one supersedes it.
+     */
+    void push(String frame, BooleanSupplier wanted, Object key) {
         boolean overflow;
         synchronized (this) {
             if (closed) {
                 return;
             }
+            Object old = key == null || latest == null ? null : latest.remove(key);
+            if (old != null) {
+                drop(old);
+            }
+            Object waiting;
             if (order.isEmpty()) {
-                ready.add(frame);
+                waiting = key == null ? frame : new Keyed(key, frame);
+                ready.add(waiting);
             } else {
                 Slot slot = new Slot();
                 slot.frame = frame;
                 slot.done = true;
                 slot.wanted = wanted;
+                slot.key = key;
                 order.add(slot);
+                waiting = slot;
+            }
+            if (key != null) {
+                if (latest == null) {
+                    latest = new HashMap<>(4);
+                }
+                latest.put(key, waiting);
             }
             queued++;
             queuedBytes += size(frame);
@@ -136,11 +168,47 @@ final class Outbound {
         afterQueued(overflow);
     }
 
+    /** A push superseded while it waits, in {@code ready} or {@code order}: no longer sent. */
+    private void drop(Object waiting) {
+        assert Thread.holdsLock(this);
+        Iterator<?> it = waiting instanceof Slot ? order.iterator() : ready.iterator();
+        while (it.hasNext()) {
+            if (it.next() == waiting) {
+                it.remove();
+                queued--;
+                queuedBytes -= size(waiting instanceof Slot slot ? slot.frame : ((Keyed) waiting).frame);
+                return;
+            }
+        }
+    }
+
+    /** The text of {@code waiting}, polled from {@code ready}; a keyed push is no longer waiting. */
+    private String taken(Object waiting) {
+        assert Thread.holdsLock(this);
+        if (waiting instanceof Keyed keyed) {
+            latest.remove(keyed.key, keyed);
+            return keyed.frame;
+        }
+        return (String) waiting;
+    }
+
+    /** A push that a later one with the same key supersedes while it waits. */
+    private static final class Keyed {
+        final Object key;
+        final String frame;
+
+        Keyed(Object key, String frame) {
+            this.key = key;
+            this.frame = frame;
+        }
+    }
+
     /** Stops sending and drops what waits. A send in flight completes on its own. */
     synchronized void close() {
         closed = true;
         order.clear();
         ready.clear();
+        latest = null;
     }
 
     /** Frames made but not yet handed to the transport (for tests). */
@@ -202,11 +270,18 @@ final class Outbound {
             queuedBytes += size(frame);
             while (!order.isEmpty() && order.peek().done) {
                 Slot next = order.poll();
-                if (next.wanted == null || next.wanted.getAsBoolean()) {
-                    ready.add(next.frame);
-                } else {
+                if (next.wanted != null && !next.wanted.getAsBoolean()) {
+                    if (next.key != null) {
+                        latest.remove(next.key, next);
+                    }
                     queued--;
                     queuedBytes -= size(next.frame);
+                } else if (next.key == null) {
+                    ready.add(next.frame);
+                } else {
+                    Keyed keyed = new Keyed(next.key, next.frame);
+                    latest.put(next.key, keyed); // it was this slot: a later push of the key drops the earlier
+                    ready.add(keyed);
                 }
             }
             overflow = overflowed();
@@ -246,7 +321,7 @@ final class Outbound {
                 return;
             }
             sending = true;
-            first = ready.poll();
+            first = taken(ready.poll());
             queued--;
             queuedBytes -= size(first);
         }
@@ -256,7 +331,7 @@ final class Outbound {
     /** The next frame to send, or null after marking the connection idle. */
     private String next() {
         synchronized (this) {
-            String frame = closed ? null : ready.poll();
+            String frame = closed || ready.isEmpty() ? null : taken(ready.poll());
             if (frame == null) {
                 sending = false;
             } else {

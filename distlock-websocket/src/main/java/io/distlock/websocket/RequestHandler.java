@@ -548,7 +548,8 @@ final class RequestHandler {
         /**
          * A watched lock changed: pushed behind every reply reserved so far, the watch's own answer
          * included; not once the client unwatched it, even if the lock service has not yet, nor
-         * after the {@code OK} of an {@code unwatch} it waited behind.
+         * after the {@code OK} of an {@code unwatch} it waited behind. A {@code CHANGED} of the
+         * same lock still waiting to be sent is dropped for this one.
          */
         private void changed(String lock, LockState state) {
             if (!watching.wants(lock)) {
@@ -556,7 +557,7 @@ final class RequestHandler {
             }
             ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
             frame.set("state", Frames.state(state, node.options.hideHolder()));
-            connection.push(owner, Status.CHANGED, frame, () -> watching.wants(lock));
+            connection.push(owner, Status.CHANGED, frame, () -> watching.wants(lock), lock); // a newer state replaces one still waiting
         }
 
         @Override

@@ -125,6 +125,46 @@ class OutboundTest {
     }
 
     @Test
+    void aPushWithAKeyDropsTheOneOfTheSameKeyStillWaitingAndTakesTheNextPlace() {
+        Outbound out = outbound(3, 1000);
+        out.push("in flight"); // handed to the transport: it cannot be taken back
+        out.push("a1", () -> true, "a");
+        out.push("b1", () -> true, "b");
+        out.push("other");
+        for (int i = 2; i <= 50; i++) { // far more than the 3 frames that may wait: never given up
+            out.push("a" + i, () -> true, "a");
+        }
+        assertThat(out.queued()).isEqualTo(3);
+        assertThat(out.queuedBytes()).isEqualTo("b1".length() + "other".length() + "a50".length());
+        transport.completeNext(); // "in flight" done: "b1" goes out, and can no longer be replaced
+        out.push("b2", () -> true, "b");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("in flight", "b1", "other", "a50", "b2");
+        assertThat(overflows).hasValue(0);
+        assertThat(out.queued()).isZero();
+        assertThat(out.queuedBytes()).isZero();
+    }
+
+    @Test
+    void aKeyedPushWaitingBehindAReplyIsReplacedThereAndAnUnwantedOneIsForgotten() {
+        Outbound out = outbound(100);
+        Outbound.Slot watchAnswer = out.reserve();
+        out.push("s1", () -> true, "doc"); // behind the answer it follows
+        out.push("s2", () -> true, "doc");
+        java.util.concurrent.atomic.AtomicBoolean watched = new java.util.concurrent.atomic.AtomicBoolean(true);
+        out.push("t1", watched::get, "sheet");
+        watched.set(false); // unwatched before its turn: dropped, and its key forgotten
+        watchAnswer.complete("ok");
+        assertThat(transport.sent).containsExactly("ok");
+        out.push("s3", () -> true, "doc"); // "s2" waits in line now: replaced there
+        out.push("t2", () -> true, "sheet");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("ok", "s3", "t2");
+        assertThat(out.queued()).isZero();
+        assertThat(out.queuedBytes()).isZero();
+    }
+
+    @Test
     void onlyOneSendIsInFlight() {
         Outbound out = outbound(100);
         for (int i = 0; i < 5; i++) {

@@ -1,0 +1,102 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.testing.Await;
+
+/**
+ * A watcher that reads slowly (a phone on a bad network, a busy tab) of a lock that changes
+ * fast: only the last state of a lock matters to it, so a {@code CHANGED} still waiting to be
+ * sent is replaced by the next one of the same lock instead of piling up until the connection
+ * is given up as a slow consumer (which would close its session and release its own locks).
+ * Real sockets on Tyrus; the watcher's receive buffer is 4 KiB and it reads nothing while the
+ * lock changes 2,000 times, each state some 5 KB.
+ */
+class SlowWatcherTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int TOGGLES = 1000;
+    private static final int READERS = 8;
+    /** Far fewer frames than the changes, so that without coalescing the watcher would be given up. */
+    private static final int MAX_QUEUED_PUSHES = 50;
+
+    @Test
+    void aWatcherThatDoesNotReadKeepsItsConnectionAndGetsTheLastState() {
+        EndpointOptions options = EndpointOptions.builder().maxQueuedPushes(MAX_QUEUED_PUSHES)
+                .rateLimit(100_000, 100_000).pingInterval(Duration.ofMinutes(10)).build();
+        // Each state of "hot" lists its shared holders with a 500-byte info each: ~6 KB a CHANGED,
+        // 12 MB for all the changes, more than the kernel's socket buffers take on loopback.
+        Map<String, Object> info = Map.of("about", "x".repeat(480));
+        List<WsClient> readers = new ArrayList<>();
+        try (GuardedNode node = GuardedNode.start("watch-bystander", List.of(options), TestServer::tyrus);
+             RawWebSocket watcher = RawWebSocket.open(node.server.uri(GuardedNode.MAIN), 4096);
+             WsClient toggler = WsClient.open(node.server.uri(GuardedNode.MAIN))) {
+            for (int i = 0; i < READERS; i++) {
+                WsClient reader = WsClient.open(node.server.uri(GuardedNode.MAIN));
+                readers.add(reader);
+                reader.request("OK", "action", "connect", "param", "reader-" + i, "version", 2, "info", info);
+                reader.request("LOCKED", "action", "lock", "param", "hot", "mode", "shared");
+            }
+            watcher.sendText(WsClient.json("action", "connect", "param", "watcher", "version", 2));
+            assertThat(watcher.readText(WsClient.TIMEOUT)).contains("\"OK\"");
+            watcher.sendText(WsClient.json("action", "lock", "param", "own"));
+            assertThat(watcher.readText(WsClient.TIMEOUT)).contains("\"LOCKED\"");
+            watcher.sendText(WsClient.json("action", "watch", "param", "hot"));
+            assertThat(watcher.readText(WsClient.TIMEOUT)).contains("\"OK\"");
+
+            toggler.request("OK", "action", "connect", "param", "toggler", "version", 2, "info", info);
+            for (int i = 0; i < TOGGLES; i++) { // the watcher reads nothing meanwhile
+                toggler.request("LOCKED", "action", "lock", "param", "hot", "mode", "shared");
+                toggler.request("OK", "action", "unlock", "param", "hot");
+            }
+
+            // Now it reads until nothing more comes: CHANGEDs of "hot", fewer than the changes,
+            // the last without the toggler; no close.
+            int changed = 0;
+            JsonNode last = null;
+            RawWebSocket.Frame frame;
+            while ((frame = watcher.readFrame(Duration.ofSeconds(3))) != null) {
+                assertThat(frame.opcode()).as("a text frame, not a close (%s, after %d CHANGEDs)", frame, changed).isEqualTo(1);
+                last = parse(frame.text());
+                assertThat(last.path("status").asText()).as("a frame to the slow watcher: %s", last).isEqualTo("CHANGED");
+                assertThat(last.path("lock").asText()).isEqualTo("hot");
+                changed++;
+            }
+            assertThat(last).as("a CHANGED").isNotNull();
+            assertThat(last.path("state").path("holders")).as("the last state: the readers alone").hasSize(READERS);
+            assertThat(changed).as("CHANGED frames read, of %d changes", 2 * TOGGLES).isLessThan(2 * TOGGLES);
+            System.out.printf("slow watcher: %d CHANGED frames for %d changes%n", changed, 2 * TOGGLES);
+
+            // Still connected, with its session and its lock.
+            watcher.sendText(WsClient.json("action", "lock", "param", "own", "id", "again"));
+            JsonNode again = read(watcher);
+            assertThat(again.path("status").asText()).as("%s", again).isEqualTo("LOCKED");
+            assertThat(node.service.sessionCount()).isEqualTo(3 + READERS); // bystander, watcher, toggler, readers
+            node.assertBystanderUnharmed();
+        } finally {
+            readers.forEach(WsClient::close);
+        }
+    }
+
+    private static JsonNode read(RawWebSocket ws) {
+        return parse(ws.readText(Await.seconds(10)));
+    }
+
+    private static JsonNode parse(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (Exception e) {
+            throw new AssertionError("not JSON: " + text, e);
+        }
+    }
+}
