@@ -21,10 +21,15 @@ final class ReplySlot {
 
     /** Gives the reply for this place. */
     void answer(ObjectNode reply) {
+        answer(reply, Frames.write(reply));
+    }
+
+    /** Gives the reply for this place, already written as {@code frame}. */
+    void answer(ObjectNode reply, String frame) {
         EndpointTelemetry telemetry = node.telemetry();
         if (telemetry != EndpointTelemetry.NONE) {
             telemetry.answered(action, Replies.status(reply), node.nanos() - arrivedNanos);
         }
-        slot.complete(Frames.write(reply));
+        slot.complete(frame);
     }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -247,7 +248,8 @@ final class RequestHandler {
             slot.answer(Replies.fail(r, FailCode.UNAUTHORIZED, "not allowed to see every one of these locks"));
             return;
         }
-        answer(r, slot, node.service.query(names), states -> withState(Replies.to(r, Status.OK, String.join(", ", names)), names, states));
+        answerStates(r, slot, node.service.query(names), states -> withState(Replies.to(r, Status.OK, String.join(", ", names)), names, states),
+                refused -> { });
     }
 
     /**
@@ -295,9 +297,9 @@ final class RequestHandler {
             answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
             return;
         }
-        CompletionStage<Map<String, LockState>> stage = watch.watch(names);
-        stage.whenComplete((states, e) -> watching.settled(names, added, false, e != null)); // nothing of a failed watch is watched
-        answer(r, slot, stage, states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states));
+        // Nothing of a failed or refused watch is watched.
+        answerStates(r, slot, watch.watch(names), states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states),
+                refused -> watching.settled(names, added, false, refused));
     }
 
     private void unwatch(LockSession s, Request r, ReplySlot slot) {
@@ -411,15 +413,41 @@ final class RequestHandler {
      * later reply of the connection for good.
      */
     private <T> void answer(Request r, ReplySlot slot, CompletionStage<T> stage, Function<T, ObjectNode> onResult) {
-        stage.whenComplete((result, error) -> {
-            ObjectNode reply;
-            try {
-                reply = error == null ? onResult.apply(result) : Replies.failure(r, error);
-            } catch (RuntimeException | LinkageError e) {
-                reply = Replies.internal(r, e);
+        stage.whenComplete((result, error) -> slot.answer(reply(r, result, error, onResult)));
+    }
+
+    /**
+     * As {@link #answer} for the states of a {@code query} or {@code watch}; but an answer larger
+     * than may wait for one connection ({@code maxQueuedBytes}: the states of thousands of queued
+     * sessions) is refused with {@code TOO_MANY_LOCKS}, since sent it would close the connection
+     * as a slow consumer, and its session with it. {@code settle} is told, before the answer goes,
+     * whether it is anything but {@code OK}.
+     */
+    private void answerStates(Request r, ReplySlot slot, CompletionStage<Map<String, LockState>> stage,
+            Function<Map<String, LockState>, ObjectNode> onResult, Consumer<Boolean> settle) {
+        stage.whenComplete((states, error) -> {
+            ObjectNode reply = reply(r, states, error, onResult);
+            String frame = Frames.write(reply);
+            if (frame.length() > node.options.maxQueuedBytes()) {
+                reply = Replies.fail(r, FailCode.TOO_MANY_LOCKS, "the answer takes " + frame.length() + " bytes, more than may"
+                        + " wait for one connection (" + node.options.maxQueuedBytes() + "): ask for fewer locks");
+                frame = Frames.write(reply);
             }
-            slot.answer(reply);
+            try {
+                settle.accept(Replies.status(reply) != Status.OK);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "Settling a request failed; answering it anyway", e);
+            }
+            slot.answer(reply, frame);
         });
+    }
+
+    private static <T> ObjectNode reply(Request r, T result, Throwable error, Function<T, ObjectNode> onResult) {
+        try {
+            return error == null ? onResult.apply(result) : Replies.failure(r, error);
+        } catch (RuntimeException | LinkageError e) {
+            return Replies.internal(r, e);
+        }
     }
 
     // ---- pushes ----

@@ -58,6 +58,8 @@ abstract class WatchAndTakeOverContractTest {
     static final String NODE_B = "/node-b";
     /** The endpoint of a third node, whose {@link LockConfig#watching()} is off. */
     static final String NOT_WATCHING = "/not-watching";
+    /** Frames of at most 1 KiB and 16 KiB that may wait for one connection: the smallest allowed. */
+    static final String SMALL = "/small";
     static final Duration QUIET = Duration.ofMillis(300);
     private static final AtomicInteger TESTS = new AtomicInteger();
 
@@ -103,7 +105,8 @@ abstract class WatchAndTakeOverContractTest {
                 EndpointOptions.defaults(),
                 EndpointOptions.builder().path(HIDDEN).hideHolder(true).build(),
                 EndpointOptions.builder().path(JUDGED).authorizer(judge).build(),
-                EndpointOptions.builder().path(CLOCK).ticker(clock::get).build())) {
+                EndpointOptions.builder().path(CLOCK).ticker(clock::get).build(),
+                EndpointOptions.builder().path(SMALL).maxFrameBytes(1024).maxQueuedBytes(16 * 1024).build())) {
             endpoints.add(DistLockEndpoints.create(service, options));
         }
         endpoints.add(DistLockEndpoints.create(serviceB, EndpointOptions.builder().path(NODE_B).build()));
@@ -304,6 +307,38 @@ abstract class WatchAndTakeOverContractTest {
         List<String> names64 = new ArrayList<>(names65.subList(0, 64));
         names64.add(names64.get(0));
         assertThat(c.request("OK", "action", "query", "params", names64).path("state").size()).isEqualTo(64);
+    }
+
+    /**
+     * An answer larger than may wait for one connection would close it as a slow consumer, and
+     * its session with it: a {@code query} or {@code watch} whose states are that large is
+     * refused with {@code TOO_MANY_LOCKS} instead, and such a watch watches nothing.
+     */
+    @Test
+    void aQueryOrWatchAnswerLargerThanMayWaitIsTooManyLocksAndChangesNothing() {
+        List<String> locks = IntStream.range(0, 4).mapToObj(i -> n("big" + i)).toList();
+        Map<String, Object> info = Map.of("about", "x".repeat(480));
+        for (int i = 0; i < 8; i++) { // 4 locks x 8 shared holders x ~600 bytes: ~19 KB of state
+            v2(MAIN, "holder" + i, "info", info).request("LOCKED", "action", "mlock", "params", locks, "mode", "shared");
+        }
+        WsClient c = v2(SMALL, "reader");
+        c.request("LOCKED", "action", "lock", "param", n("own"));
+
+        c.send("action", "query", "params", locks, "id", "q");
+        JsonNode fail = c.expectFail("TOO_MANY_LOCKS");
+        assertThat(fail.path("id").asText()).isEqualTo("q");
+        assertThat(fail.path("message").asText()).contains("bytes").contains(String.valueOf(16 * 1024));
+        c.send("action", "watch", "params", locks);
+        c.expectFail("TOO_MANY_LOCKS");
+
+        // Nothing changed: still connected, its lock held, nothing of the refused watch watched.
+        assertThat(c.request("OK", "action", "query", "param", locks.get(0)).path("state").path(locks.get(0)).path("holders"))
+                .hasSize(8);
+        v2("holder-late").request("LOCKED", "action", "lock", "param", locks.get(1), "mode", "shared");
+        c.expectNone(QUIET);
+        c.request("LOCKED", "action", "lock", "param", n("own"));
+        assertThat(c.request("OK", "action", "watch", "param", locks.get(2)).path("state").path(locks.get(2)).path("holders"))
+                .hasSize(8);
     }
 
     @Test
