@@ -92,14 +92,8 @@ class SlowHeadAttackTest {
         // CI run once stalled past 2 s between two of them (the server then rightly closed the connection).
         Duration deadline = Duration.ofSeconds(5);
         try (RedisProcess redis = RedisProcess.start();
-             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
-                     .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(deadline).build());
-             Socket socket = new Socket()) {
-            // The first request of a fresh server can take longer than a deadline on a loaded
-            // machine (class loading, the first look at Redis); this test is about the idle time after a response.
-            await().atMost(Await.seconds(30)).until(() -> Http.get(server.pageUri().resolve("/health")).statusCode() == 200);
-            socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
-            socket.setSoTimeout((int) deadline.plus(Await.seconds(10)).toMillis());
+             DistLockServer server = answering(redis, deadline);
+             Socket socket = connect(server)) {
             InputStream in = socket.getInputStream();
             for (int i = 0; i < 2; i++) { // two requests on one connection: keep-alive works
                 socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -122,12 +116,8 @@ class SlowHeadAttackTest {
     void aSlowAnswerIsNotCutByTheDeadline() throws IOException {
         Duration deadline = Duration.ofMillis(200);
         try (RedisProcess redis = RedisProcess.start();
-             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
-                     .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(deadline).build());
-             Socket socket = new Socket()) {
-            await().atMost(Await.seconds(30)).until(() -> Http.get(server.pageUri().resolve("/health")).statusCode() == 200);
-            socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
-            socket.setSoTimeout((int) Await.seconds(20).toMillis());
+             DistLockServer server = answering(redis, deadline);
+             Socket socket = connect(server)) {
             redis.pause();
             try {
                 long asked = System.nanoTime();
@@ -140,6 +130,30 @@ class SlowHeadAttackTest {
                 redis.resume();
             }
         }
+    }
+
+    /**
+     * A server with this HTTP deadline that has answered {@code /health}: the first request of a
+     * fresh server can take longer than a deadline on a loaded machine (class loading, the first
+     * look at Redis), and these tests are about what comes after.
+     */
+    private static DistLockServer answering(RedisProcess redis, Duration deadline) {
+        DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                .redisUrl(redis.url()).lease(Duration.ofSeconds(5)).httpTimeout(deadline).build());
+        try {
+            await().atMost(Await.seconds(30)).until(() -> Http.get(server.pageUri().resolve("/health")).statusCode() == 200);
+            return server;
+        } catch (RuntimeException | Error e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private static Socket connect(DistLockServer server) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+        socket.setSoTimeout((int) Await.seconds(20).toMillis());
+        return socket;
     }
 
     /** Reads one response with a Content-Length body; returns its head and body. */
