@@ -45,7 +45,7 @@ final class Outbound {
         private boolean done; // guarded by Outbound.this
         /** For a push queued behind replies: whether it is still wanted when its turn comes. */
         private BooleanSupplier wanted;
-        /** For a push queued behind replies: what a later push with the same key supersedes; null if nothing. */
+        /** For a push queued behind replies: its key, by which a later push supersedes it; null if none. */
         private Object key;
 
         /** Gives the reply for this place; later calls are ignored. */
