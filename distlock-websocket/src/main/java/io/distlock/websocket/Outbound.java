@@ -2,7 +2,6 @@ package io.distlock.websocket;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,7 +44,7 @@ final class Outbound {
         private boolean done; // guarded by Outbound.this
         /** For a push queued behind replies: whether it is still wanted when its turn comes. */
         private BooleanSupplier wanted;
-        /** For a push queued behind replies: its key, by which a later push supersedes it; null if none. */
+        /** For a push: its key, by which a later push supersedes it while it waits; null if none. */
         private Object key;
 
         /** Gives the reply for this place; later calls are ignored. */
@@ -67,10 +66,10 @@ final class Outbound {
     // Both start with room for one: an idle connection has nothing queued, and the default room
     // for 16 cost 128 bytes per connection (issue 16); a burst grows them as it comes.
     private final ArrayDeque<Slot> order = new ArrayDeque<>(1); // guarded by this
-    /** Frames to send in order: a String, or a {@link Keyed} push. Guarded by this. */
+    /** Frames to send in order: a String, or the {@link Slot} of a push with a key. Guarded by this. */
     private final ArrayDeque<Object> ready = new ArrayDeque<>(1);
     /** The waiting push of each key (in {@code ready} or {@code order}); null until the first. Guarded by this. */
-    private Map<Object, Object> latest;
+    private Map<Object, Slot> latest;
     private int queued; // frames made but not yet handed to the transport; guarded by this
     private long queuedBytes; // their size; guarded by this
     private int reserved; // replies reserved but not yet made; guarded by this
@@ -138,28 +137,30 @@ final class Outbound {
             if (closed) {
                 return;
             }
-            Object old = key == null || latest == null ? null : latest.remove(key);
-            if (old != null) {
-                drop(old);
+            Slot old = key == null || latest == null ? null : latest.remove(key);
+            if (old != null && (order.removeFirstOccurrence(old) || ready.removeFirstOccurrence(old))) {
+                queued--;
+                queuedBytes -= size(old.frame);
             }
-            Object waiting;
-            if (order.isEmpty()) {
-                waiting = key == null ? frame : new Keyed(key, frame);
-                ready.add(waiting);
+            if (order.isEmpty() && key == null) {
+                ready.add(frame);
             } else {
                 Slot slot = new Slot();
                 slot.frame = frame;
                 slot.done = true;
                 slot.wanted = wanted;
                 slot.key = key;
-                order.add(slot);
-                waiting = slot;
-            }
-            if (key != null) {
-                if (latest == null) {
-                    latest = new HashMap<>(4);
+                if (order.isEmpty()) {
+                    ready.add(slot);
+                } else {
+                    order.add(slot);
                 }
-                latest.put(key, waiting);
+                if (key != null) {
+                    if (latest == null) {
+                        latest = new HashMap<>(4);
+                    }
+                    latest.put(key, slot);
+                }
             }
             queued++;
             queuedBytes += size(frame);
@@ -168,39 +169,14 @@ final class Outbound {
         afterQueued(overflow);
     }
 
-    /** A push superseded while it waits, in {@code ready} or {@code order}: no longer sent. */
-    private void drop(Object waiting) {
-        assert Thread.holdsLock(this);
-        Iterator<?> it = waiting instanceof Slot ? order.iterator() : ready.iterator();
-        while (it.hasNext()) {
-            if (it.next() == waiting) {
-                it.remove();
-                queued--;
-                queuedBytes -= size(waiting instanceof Slot slot ? slot.frame : ((Keyed) waiting).frame);
-                return;
-            }
-        }
-    }
-
     /** The text of {@code waiting}, polled from {@code ready}; a keyed push is no longer waiting. */
     private String taken(Object waiting) {
         assert Thread.holdsLock(this);
-        if (waiting instanceof Keyed keyed) {
-            latest.remove(keyed.key, keyed);
-            return keyed.frame;
+        if (waiting instanceof Slot slot) {
+            latest.remove(slot.key, slot);
+            return slot.frame;
         }
         return (String) waiting;
-    }
-
-    /** A push that a later one with the same key supersedes while it waits. */
-    private static final class Keyed {
-        final Object key;
-        final String frame;
-
-        Keyed(Object key, String frame) {
-            this.key = key;
-            this.frame = frame;
-        }
     }
 
     /** Stops sending and drops what waits. A send in flight completes on its own. */
@@ -276,12 +252,8 @@ final class Outbound {
                     }
                     queued--;
                     queuedBytes -= size(next.frame);
-                } else if (next.key == null) {
-                    ready.add(next.frame);
                 } else {
-                    Keyed keyed = new Keyed(next.key, next.frame);
-                    latest.put(next.key, keyed); // it was this slot: a later push of the key drops the earlier
-                    ready.add(keyed);
+                    ready.add(next.key == null ? next.frame : next); // a keyed push can still be superseded there
                 }
             }
             overflow = overflowed();
