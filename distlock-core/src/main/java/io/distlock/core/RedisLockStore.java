@@ -630,27 +630,58 @@ final class RedisLockStore {
         return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, scriptKeys(locks), args(owner, more)).thenApply(r -> r == 1L);
     }
 
-    /** Looks at a lock, handing it to its queue first if nobody holds it (see {@code peek.lua}). */
-    /** Who holds {@code lock} and who queues for it, read in one step. */
+    /** Who holds {@code lock} and who queues for it, read in one step (see {@code state.lua}). */
     CompletionStage<Observed> state(String lock) {
-        return scripts.<List<Object>>eval(STATE, ReturnType.LIST, lockKeys(lock)).thenApply(r -> {
-            List<LockState.Entry> holders = new ArrayList<>();
-            List<LockState.Entry> queue = new ArrayList<>();
-            long nextExpiry = Long.MAX_VALUE;
-            int at = 0;
-            for (List<LockState.Entry> list : List.of(holders, queue)) {
-                int count = (int) asLong(r.get(at++));
-                for (int i = 0; i < count; i++, at += 4) {
-                    Holder h = Holder.parse(asString(r.get(at + 2)));
-                    list.add(new LockState.Entry(h.name(), h.info(), mode(asString(r.get(at + 1))), h.since()));
-                    long left = asLong(r.get(at + 3));
-                    if (left >= 0) {
-                        nextExpiry = Math.min(nextExpiry, left);
-                    }
-                }
+        return scripts.<List<Object>>eval(STATE, ReturnType.LIST, lockKeys(lock)).thenApply(RedisLockStore::observed);
+    }
+
+    /** Parses {@code state.lua}'s answer here rather than in Redis, whose one thread serves everybody. */
+    private static Observed observed(List<Object> r) {
+        long now = asLong(r.get(0));
+        long nextExpiry = Long.MAX_VALUE;
+        List<LockState.Entry> holders = new ArrayList<>();
+        if (r.get(1) != null) {
+            holders.add(entry(asString(r.get(2)), LockMode.EXCLUSIVE));
+            long pttl = asLong(r.get(3));
+            if (pttl >= 0) {
+                nextExpiry = pttl;
             }
-            return new Observed(new LockState(holders, queue), nextExpiry);
-        });
+        }
+        int at = 4;
+        int shared = (int) asLong(r.get(at++));
+        List<long[]> order = new ArrayList<>(); // {token, index in holders} of the live shared grants
+        List<LockState.Entry> unsorted = new ArrayList<>();
+        for (int i = 0; i < shared; i += 2, at += 2) {
+            String[] f = asString(r.get(at + 1)).split("\\|", 4); // token|expires|attempt|holder
+            long left = Long.parseLong(f[1]) - now;
+            if (left > 0) {
+                order.add(new long[] {Long.parseLong(f[0]), unsorted.size()});
+                unsorted.add(entry(f[3], LockMode.SHARED));
+                nextExpiry = Math.min(nextExpiry, left);
+            }
+        }
+        order.sort(java.util.Comparator.comparingLong(o -> o[0])); // earliest grant first
+        order.forEach(o -> holders.add(unsorted.get((int) o[1])));
+        int queued = (int) asLong(r.get(at++));
+        List<LockState.Entry> queue = new ArrayList<>(queued);
+        for (int i = 0; i < queued; i++) {
+            Object value = r.get(at + queued + i);
+            if (value == null) {
+                continue; // a place whose request is gone: dead
+            }
+            String[] f = asString(value).split("\\|", 5); // mode|expires|attempt|node|holder
+            long left = Long.parseLong(f[1]) - now;
+            if (left > 0) {
+                queue.add(entry(f[4], mode(f[0])));
+                nextExpiry = Math.min(nextExpiry, left);
+            }
+        }
+        return new Observed(new LockState(holders, queue), nextExpiry);
+    }
+
+    private static LockState.Entry entry(String stamped, LockMode mode) {
+        Holder h = Holder.parse(stamped);
+        return new LockState.Entry(h.name(), h.info(), mode, h.since());
     }
 
     /**
@@ -674,6 +705,7 @@ final class RedisLockStore {
         return prefix + ":asked";
     }
 
+    /** Looks at a lock, handing it to its queue first if nobody holds it (see {@code peek.lua}). */
     CompletionStage<Peeked> peek(String lock) {
         return scripts.<List<Object>>eval(PEEK, ReturnType.LIST, scriptKeys(List.of(lock)), args("", lock))
                 .thenApply(r -> {

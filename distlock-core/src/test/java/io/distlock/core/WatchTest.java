@@ -140,6 +140,67 @@ class WatchTest {
     }
 
     @Test
+    void aQueueLongerThanOneSliceOfTheReadIsReadWholeInOrder() {
+        // state.lua reads the queued requests 1,000 at a time (Lua's stack): 1,001 crosses a slice.
+        int queued = 1_001;
+        result(open(0, "holder", null).lock("long"));
+        List<java.util.concurrent.CompletableFuture<LockResult>> waits = new ArrayList<>();
+        for (int i = 0; i < queued; i++) {
+            waits.add(open(i % 2, "waiter-" + i, i % 3 == 0 ? "{\"n\":" + i + "}" : null)
+                    .lock("long", i % 5 == 0 ? LockOptions.shared().queue() : LockOptions.exclusive().queue()).toCompletableFuture());
+            result(waits.get(i)); // one at a time: the queue's order is the order of the requests
+        }
+
+        LockState state = result(nodes.get(1).query(List.of("long"))).get("long");
+
+        assertThat(names(state.holders())).containsExactly("holder");
+        assertThat(state.queue()).hasSize(queued);
+        for (int i = 0; i < queued; i++) {
+            LockState.Entry entry = state.queue().get(i);
+            assertThat(entry.name()).isEqualTo("waiter-" + i);
+            assertThat(entry.info()).isEqualTo(i % 3 == 0 ? "{\"n\":" + i + "}" : null);
+            assertThat(entry.mode()).isEqualTo(i % 5 == 0 ? LockMode.SHARED : LockMode.EXCLUSIVE);
+        }
+    }
+
+    @Test
+    void aLockIsReadAgainNoSoonerThanFourTimesItsLastReadTookAfterIt() throws Exception {
+        // The watching node reaches Redis through a proxy that holds every chunk 150 ms: each of its
+        // reads takes 300 ms or more, so two reads of one lock start at least 1.2 s apart however
+        // fast the lock changes (back to back they would be ~300 ms apart).
+        long readAtLeast = 300;
+        try (io.distlock.testing.TcpProxy proxy = io.distlock.testing.TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            proxy.delay(Duration.ofMillis(readAtLeast / 2));
+            LockService watching = LockService.connect("redis://127.0.0.1:" + proxy.port(), CONFIG);
+            nodes.add(watching);
+            List<Long> toldAt = new CopyOnWriteArrayList<>();
+            List<Integer> holders = new CopyOnWriteArrayList<>();
+            LockWatch watch = watching.watch((lock, state) -> {
+                toldAt.add(System.nanoTime());
+                holders.add(state.holders().size());
+            });
+            result(watch.watch(List.of("busy")));
+
+            // Every change adds a shared holder, so every read differs from the one before it.
+            int added = 0;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (System.nanoTime() < until || toldAt.size() < 2) {
+                result(open(0, "reader-" + added++, null).lock("busy", LockOptions.shared()));
+            }
+            int all = added;
+            await().atMost(seconds(30)).until(() -> !holders.isEmpty() && holders.get(holders.size() - 1) == all);
+
+            assertThat(toldAt).as("changes told").hasSizeGreaterThanOrEqualTo(2).hasSizeLessThan(all);
+            for (int i = 1; i < toldAt.size(); i++) {
+                assertThat(TimeUnit.NANOSECONDS.toMillis(toldAt.get(i) - toldAt.get(i - 1)))
+                        .as("ms between changes %d and %d told (%d changes made)", i - 1, i, all)
+                        .isGreaterThanOrEqualTo(Watches.READ_PACE * readAtLeast);
+            }
+            watch.close();
+        }
+    }
+
+    @Test
     void aWatcherGetsTheStateThenEveryChangeFromEitherNode() {
         Seen seen = new Seen();
         LockWatch watch = nodes.get(0).watch(seen);

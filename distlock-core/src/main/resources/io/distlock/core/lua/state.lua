@@ -1,45 +1,32 @@
--- State (KEYS: k, q, e, s of a lock): who holds it and who queues for it, read in one step, dead
--- entries left out, nothing changed: {#holders, (owner, mode, holder, ms left)..., #queued,
--- (owner, mode, holder, ms left)...}, holders earliest grant first, the queue in its order.
+-- State (KEYS: k, q, e, s of a lock): who holds it and who queues for it, read in one step, nothing
+-- changed. Redis's one thread only gathers; the node parses, leaves dead entries out and sorts
+-- (a lock with a long queue is read often while watched: Watches). Answers
+-- {now (ms, Redis clock), the exclusive owner or false, its holder, its pttl, n, the n fields and
+-- values of s, m, the queue's m owners in order, their m values in e (false where none)}.
+-- s is not read while the lock is held exclusively: no shared grant counts then.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local _, nowMs = clockNow()
-local out = {0}
 local cur = redis.call('HMGET', k, 'owner', 'holder')
+local out
 if cur[1] then
-  out = {1, cur[1], 'x', cur[2], redis.call('PTTL', k)}
+  out = {nowMs, cur[1], cur[2], redis.call('PTTL', k), 0}
 else
   local all = redis.call('HGETALL', s)
-  local live = {}
-  for i = 1, #all, 2 do
-    local f = fields(all[i + 1], 4)
-    if tonumber(f[2]) > nowMs then
-      table.insert(live, {all[i], tonumber(f[1]), f[4], tonumber(f[2]) - nowMs})
-    end
-  end
-  table.sort(live, function(a, b) return a[2] < b[2] end)
-  out = {#live}
-  for _, h in ipairs(live) do
-    table.insert(out, h[1])
-    table.insert(out, 's')
-    table.insert(out, h[3])
-    table.insert(out, h[4])
+  out = {nowMs, false, false, 0, #all}
+  for i = 1, #all do
+    out[#out + 1] = all[i]
   end
 end
-local at = #out + 1
-table.insert(out, 0)
-local count = 0
-for _, owner in ipairs(redis.call('ZRANGE', q, 0, -1)) do
-  local v = redis.call('HGET', e, owner)
-  if v then
-    local f = fields(v, 5)
-    if tonumber(f[2]) > nowMs then
-      count = count + 1
-      table.insert(out, owner)
-      table.insert(out, f[1])
-      table.insert(out, f[5])
-      table.insert(out, tonumber(f[2]) - nowMs)
-    end
+local owners = redis.call('ZRANGE', q, 0, -1)
+out[#out + 1] = #owners
+for i = 1, #owners do
+  out[#out + 1] = owners[i]
+end
+-- HMGET in slices: unpack puts every argument on Lua's stack, which holds 8,000.
+for from = 1, #owners, 1000 do
+  local values = redis.call('HMGET', e, unpack(owners, from, math.min(from + 999, #owners)))
+  for i = 1, #values do
+    out[#out + 1] = values[i]
   end
 end
-out[at] = count
 return out
