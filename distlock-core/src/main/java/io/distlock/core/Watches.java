@@ -50,6 +50,11 @@ final class Watches {
      * thread and made every other lock operation ~8 times slower; a cheap read (~0.2 ms) waits ~1 ms.
      */
     static final int READ_PACE = 4;
+    /**
+     * The longest a read waits for the pace: a read slowed by a stall of Redis or of the network
+     * says nothing about its cost, and must not keep the next one from showing what changed.
+     */
+    private static final long MAX_READ_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final RedisLockStore store;
     private final RTopic changes;
@@ -442,7 +447,7 @@ final class Watches {
                 return;
             }
             long now = config.ticker().read();
-            long wait = READ_PACE * w.lastReadTook - (now - w.lastReadEnded);
+            long wait = Math.min(READ_PACE * w.lastReadTook, MAX_READ_PAUSE_NANOS) - (now - w.lastReadEnded);
             if (wait > 0) {
                 w.paced = schedule(() -> {
                     synchronized (this) {

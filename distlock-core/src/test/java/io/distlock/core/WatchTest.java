@@ -165,38 +165,61 @@ class WatchTest {
 
     @Test
     void aLockIsReadAgainNoSoonerThanFourTimesItsLastReadTookAfterIt() throws Exception {
-        // The watching node reaches Redis through a proxy that holds every chunk 150 ms: each of its
-        // reads takes 300 ms or more, so two reads of one lock start at least 1.2 s apart however
-        // fast the lock changes (back to back they would be ~300 ms apart).
-        long readAtLeast = 300;
+        // Through a proxy that holds every chunk 100 ms each read takes 200 ms or more, so two reads
+        // of one lock start at least 800 ms apart however fast it changes (back to back: ~200 ms).
+        long readAtLeast = 200;
+        for (long apart : millisBetweenChangesTold(Duration.ofMillis(readAtLeast / 2))) {
+            assertThat(apart).isGreaterThanOrEqualTo(Watches.READ_PACE * readAtLeast);
+        }
+    }
+
+    @Test
+    void aSlowReadDelaysTheNextOneASecondAtMost() throws Exception {
+        // Reads of 1.5 s or more (a stall, not their cost): paced four times that, changes would be
+        // told ~7.5 s apart; the next read waits a second at most, so they are told ~2.5 s apart.
+        for (long apart : millisBetweenChangesTold(Duration.ofMillis(750))) {
+            assertThat(apart).isLessThan(5_000);
+        }
+    }
+
+    /**
+     * Makes a lock change as fast as it can, watched by a node that reaches Redis through a proxy
+     * that holds every chunk {@code proxyDelay} once the watch is answered, until two changes or more were told and 4 s passed;
+     * answers the ms between consecutive changes told, once the last state was told.
+     */
+    private List<Long> millisBetweenChangesTold(Duration proxyDelay) throws Exception {
         try (io.distlock.testing.TcpProxy proxy = io.distlock.testing.TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
-            proxy.delay(Duration.ofMillis(readAtLeast / 2));
-            LockService watching = LockService.connect("redis://127.0.0.1:" + proxy.port(), CONFIG);
+            // Redis's answers may take seconds through the proxy: the command timeout is a sixth of the lease.
+            LockService watching = LockService.connect("redis://127.0.0.1:" + proxy.port(), LockConfig.builder().lease(Duration.ofMinutes(1)).build());
             nodes.add(watching);
             List<Long> toldAt = new CopyOnWriteArrayList<>();
-            List<Integer> holders = new CopyOnWriteArrayList<>();
+            List<LockState> told = new CopyOnWriteArrayList<>();
             LockWatch watch = watching.watch((lock, state) -> {
                 toldAt.add(System.nanoTime());
-                holders.add(state.holders().size());
+                told.add(state);
             });
             result(watch.watch(List.of("busy")));
+            proxy.delay(proxyDelay); // only now: through it, connecting and subscribing take many round trips
 
-            // Every change adds a shared holder, so every read differs from the one before it.
-            int added = 0;
+            // Two sessions take the lock from each other: every grant has a new holder or a new
+            // 'since', so every read differs from the one before it (and the lock is never free).
+            List<LockSession> stealers = List.of(open(0, "a", null), open(0, "b", null));
+            int changes = 0;
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
             while (System.nanoTime() < until || toldAt.size() < 2) {
-                result(open(0, "reader-" + added++, null).lock("busy", LockOptions.shared()));
+                result(stealers.get(changes++ % 2).lock("busy", LockOptions.exclusive().stealing()));
             }
-            int all = added;
-            await().atMost(seconds(30)).until(() -> !holders.isEmpty() && holders.get(holders.size() - 1) == all);
-
-            assertThat(toldAt).as("changes told").hasSizeGreaterThanOrEqualTo(2).hasSizeLessThan(all);
-            for (int i = 1; i < toldAt.size(); i++) {
-                assertThat(TimeUnit.NANOSECONDS.toMillis(toldAt.get(i) - toldAt.get(i - 1)))
-                        .as("ms between changes %d and %d told (%d changes made)", i - 1, i, all)
-                        .isGreaterThanOrEqualTo(Watches.READ_PACE * readAtLeast);
-            }
+            result(open(0, "last", null).lock("busy", LockOptions.exclusive().stealing()));
+            int all = changes + 1;
+            await().atMost(seconds(30)).until(() -> !told.isEmpty() && names(told.get(told.size() - 1).holders()).equals(List.of("last")));
             watch.close();
+
+            assertThat(toldAt).as("changes told of %d made", all).hasSizeGreaterThanOrEqualTo(2).hasSizeLessThan(all);
+            List<Long> apart = new ArrayList<>();
+            for (int i = 1; i < toldAt.size(); i++) {
+                apart.add(TimeUnit.NANOSECONDS.toMillis(toldAt.get(i) - toldAt.get(i - 1)));
+            }
+            return apart;
         }
     }
 
