@@ -647,21 +647,20 @@ final class RedisLockStore {
                 nextExpiry = pttl;
             }
         }
+        record Shared(long token, LockState.Entry entry) { }
+        List<Shared> shared = new ArrayList<>();
         int at = 4;
-        int shared = (int) asLong(r.get(at++));
-        List<long[]> order = new ArrayList<>(); // {token, index in holders} of the live shared grants
-        List<LockState.Entry> unsorted = new ArrayList<>();
-        for (int i = 0; i < shared; i += 2, at += 2) {
+        int fieldsAndValues = (int) asLong(r.get(at++));
+        for (int i = 0; i < fieldsAndValues; i += 2, at += 2) {
             String[] f = asString(r.get(at + 1)).split("\\|", 4); // token|expires|attempt|holder
             long left = Long.parseLong(f[1]) - now;
             if (left > 0) {
-                order.add(new long[] {Long.parseLong(f[0]), unsorted.size()});
-                unsorted.add(entry(f[3], LockMode.SHARED));
+                shared.add(new Shared(Long.parseLong(f[0]), entry(f[3], LockMode.SHARED)));
                 nextExpiry = Math.min(nextExpiry, left);
             }
         }
-        order.sort(java.util.Comparator.comparingLong(o -> o[0])); // earliest grant first
-        order.forEach(o -> holders.add(unsorted.get((int) o[1])));
+        shared.sort(java.util.Comparator.comparingLong(Shared::token)); // earliest grant first
+        shared.forEach(grant -> holders.add(grant.entry()));
         int queued = (int) asLong(r.get(at++));
         List<LockState.Entry> queue = new ArrayList<>(queued);
         for (int i = 0; i < queued; i++) {
