@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,7 @@ import org.redisson.config.Config;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TcpProxy;
 import io.distlock.testing.TestRedis;
 
 /**
@@ -144,11 +146,9 @@ class WatchTest {
         // state.lua reads the queued requests 1,000 at a time (Lua's stack): 1,001 crosses a slice.
         int queued = 1_001;
         result(open(0, "holder", null).lock("long"));
-        List<java.util.concurrent.CompletableFuture<LockResult>> waits = new ArrayList<>();
-        for (int i = 0; i < queued; i++) {
-            waits.add(open(i % 2, "waiter-" + i, i % 3 == 0 ? "{\"n\":" + i + "}" : null)
-                    .lock("long", i % 5 == 0 ? LockOptions.shared().queue() : LockOptions.exclusive().queue()).toCompletableFuture());
-            result(waits.get(i)); // one at a time: the queue's order is the order of the requests
+        for (int i = 0; i < queued; i++) { // one at a time: the queue's order is the order of the requests
+            result(open(i % 2, "waiter-" + i, i % 3 == 0 ? "{\"n\":" + i + "}" : null)
+                    .lock("long", i % 5 == 0 ? LockOptions.shared().queue() : LockOptions.exclusive().queue()));
         }
 
         LockState state = result(nodes.get(1).query(List.of("long"))).get("long");
@@ -188,7 +188,7 @@ class WatchTest {
      * answers the ms between consecutive changes told, once the last state was told.
      */
     private List<Long> millisBetweenChangesTold(Duration proxyDelay) throws Exception {
-        try (io.distlock.testing.TcpProxy proxy = io.distlock.testing.TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+        try (TcpProxy proxy = TcpProxy.start(URI.create(TestRedis.url()).getPort())) {
             // Redis's answers may take seconds through the proxy: the command timeout is a sixth of the lease.
             LockService watching = LockService.connect("redis://127.0.0.1:" + proxy.port(), LockConfig.builder().lease(Duration.ofMinutes(1)).build());
             nodes.add(watching);
@@ -206,7 +206,9 @@ class WatchTest {
             List<LockSession> stealers = List.of(open(0, "a", null), open(0, "b", null));
             int changes = 0;
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            long giveUp = until + TimeUnit.SECONDS.toNanos(30);
             while (System.nanoTime() < until || toldAt.size() < 2) {
+                assertThat(System.nanoTime()).as("two changes told within 34 s").isLessThan(giveUp);
                 result(stealers.get(changes++ % 2).lock("busy", LockOptions.exclusive().stealing()));
             }
             result(open(0, "last", null).lock("busy", LockOptions.exclusive().stealing()));
