@@ -2061,7 +2061,8 @@ class DistLockClient extends EventTarget {
   /**
    * Who holds and who queues for these locks now (version 2; `NOT_SUPPORTED` on version 1):
    * lock name to `{holders, queue}`, each a list of `{name, info, mode, since}` (`name` and
-   * `info` absent when the server hides holders). Rejects with the server's code
+   * `info` absent when the server hides holders; a long list is cut, its length then given as
+   * `holdersTotal` or `queueTotal`). Rejects with the server's code
    * (`UNAUTHORIZED`, `BAD_NAME`, ...) if it refuses.
    *
    * @param {string | string[]} names one lock name, or 1 to 64 of them

@@ -310,10 +310,17 @@ export interface LockEntry {
   readonly since: number;
 }
 
-/** Who holds a lock and who queues for it, in queue order. A free lock: both empty. */
+/**
+ * Who holds a lock and who queues for it, in queue order. A free lock: both empty. A long list
+ * is cut by the server (its first entries, at least one) and its full length given beside it.
+ */
 export interface LockState {
   readonly holders: LockEntry[];
   readonly queue: LockEntry[];
+  /** How many hold the lock, when `holders` lists only the first of them. */
+  readonly holdersTotal?: number;
+  /** How many queue for the lock, when `queue` lists only the first of them. */
+  readonly queueTotal?: number;
 }
 
 /** What `watch()` watches: a lock name, several, or every lock whose name starts with `prefix` (case-sensitive). */

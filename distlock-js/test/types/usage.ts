@@ -138,6 +138,8 @@ async function lowLevel(): Promise<void> {
     expectType<number>()(holder.since);
   }
   expectType<LockEntry[]>()(states['doc-1']!.queue);
+  expectType<number | undefined>()(states['doc-1']!.queueTotal);
+  expectType<number | undefined>()(states['doc-1']!.holdersTotal);
   // @ts-expect-error names are strings
   await client.query([1, 2]);
   const unwatch = await client.watch('doc-42', (lock, state) => {

@@ -442,7 +442,8 @@ public final class EndpointOptions {
 
         /**
          * Default 1 MiB (1,048,576); at least 16 times {@link #maxFrameBytes(int)} (checked by
-         * {@link #build()}), so that the largest reply fits a few times over.
+         * {@link #build()}), so that the largest reply fits a few times over. One lock's state
+         * ({@code query}, {@code watch}, {@code CHANGED}) is cut to a 64th of it.
          */
         public Builder maxQueuedBytes(long bytes) {
             if (bytes < 1) {

@@ -321,24 +321,45 @@ final class Frames {
      * One lock's state as version 2 sends it: {@code {"holders": [...], "queue": [...]}}, each
      * entry {@code name}, {@code info}, {@code mode}, {@code since}; with {@code hide} (hidden
      * holders) only {@code mode} and {@code since}.
+     *
+     * <p>Written in at most about {@code maxChars}: the holders, then the queue, are listed in
+     * order while they fit (the first entry of a list that has any always is, so an empty list
+     * still means nobody), and a list cut short gains its full length beside it,
+     * {@code holdersTotal} or {@code queueTotal}. A lock with thousands of queued sessions thus
+     * never makes a frame too large to wait for its connection.
      */
-    static ObjectNode state(LockState state, boolean hide) {
+    static ObjectNode state(LockState state, boolean hide, int maxChars) {
         ObjectNode node = JSON.createObjectNode();
-        entries(node.putArray("holders"), state.holders(), hide);
-        entries(node.putArray("queue"), state.queue(), hide);
+        int room = maxChars - STATE_FRAME_CHARS;
+        room = entries(node, "holders", state.holders(), hide, room);
+        entries(node, "queue", state.queue(), hide, room);
         return node;
     }
 
-    private static void entries(ArrayNode array, List<LockState.Entry> entries, boolean hide) {
+    /** What a state takes beside its entries, both totals included. */
+    private static final int STATE_FRAME_CHARS =
+            "{'holders':[],'queue':[],'holdersTotal':2147483647,'queueTotal':2147483647}".length();
+
+    /** Lists {@code entries} as {@code list} in what is left of {@code room}; returns what is left after them. */
+    private static int entries(ObjectNode state, String list, List<LockState.Entry> entries, boolean hide, int room) {
+        ArrayNode array = state.putArray(list);
         for (LockState.Entry e : entries) {
-            ObjectNode entry = array.addObject();
+            ObjectNode entry = JSON.createObjectNode();
             if (!hide) {
                 entry.put("name", e.name());
                 entry.set("info", info(e.info()));
             }
             entry.put("mode", e.mode().wire());
             entry.put("since", e.since());
+            int chars = write(entry).length() + 1; // and a comma
+            if (chars > room && !array.isEmpty()) {
+                state.put(list + "Total", entries.size());
+                return 0; // no room left: after cut holders, the queue lists its first entry only
+            }
+            array.add(entry);
+            room -= chars;
         }
+        return room;
     }
 
     /**

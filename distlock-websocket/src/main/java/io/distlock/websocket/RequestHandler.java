@@ -324,11 +324,20 @@ final class RequestHandler {
         return false;
     }
 
+    /**
+     * How long one lock's state may be written: a 64th of what may wait for one connection
+     * (16 KiB by default: the first ~25 entries with 512-byte {@code info}s, ~200 without), so
+     * that a {@code CHANGED}, which cannot be refused, always fits, and so do dozens at once.
+     */
+    private int stateChars() {
+        return (int) Math.min(Integer.MAX_VALUE, node.options.maxQueuedBytes() / 64);
+    }
+
     /** Adds {@code state}: each of {@code names} (request order) to its holders and queue. */
     private ObjectNode withState(ObjectNode reply, List<String> names, Map<String, LockState> states) {
         ObjectNode state = reply.putObject("state");
         for (String lock : names) {
-            state.set(lock, Frames.state(states.getOrDefault(lock, LockState.FREE), node.options.hideHolder()));
+            state.set(lock, Frames.state(states.getOrDefault(lock, LockState.FREE), node.options.hideHolder(), stateChars()));
         }
         return reply;
     }
@@ -584,7 +593,7 @@ final class RequestHandler {
                 return;
             }
             ObjectNode frame = Frames.pushFrame(Status.CHANGED, lock);
-            frame.set("state", Frames.state(state, node.options.hideHolder()));
+            frame.set("state", Frames.state(state, node.options.hideHolder(), stateChars()));
             connection.push(owner, Status.CHANGED, frame, () -> watching.wants(lock), lock); // a newer state replaces one still waiting
         }
 

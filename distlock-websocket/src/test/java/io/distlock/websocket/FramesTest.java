@@ -5,15 +5,19 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.IntStream;
+import java.util.stream.StreamSupport;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.distlock.core.LockMode;
 import io.distlock.core.LockOptions;
+import io.distlock.core.LockState;
 
 /** Reading requests and writing replies, without a server. */
 class FramesTest {
@@ -314,5 +318,63 @@ class FramesTest {
         assertThat(refused("{\"action\":\"cancel\"}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
         assertThat(refused("{\"action\":\"cancel\",\"params\":[\"a\",\"b\"]}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
         assertThat(refused("{\"action\":\"cancel\",\"param\":7}", 2).code).isEqualTo(FailCode.BAD_REQUEST);
+    }
+
+    private static List<LockState.Entry> entries(String prefix, int n, LockMode mode) {
+        String info = "{\"about\":\"" + "x".repeat(100) + "\"}";
+        return IntStream.range(0, n).mapToObj(i -> new LockState.Entry(prefix + i, info, mode, 1_000L + i)).toList();
+    }
+
+    private static List<String> names(JsonNode list) {
+        return StreamSupport.stream(list.spliterator(), false).map(e -> e.path("name").asText()).toList();
+    }
+
+    @Test
+    void aStateThatFitsIsWrittenWholeWithoutTotals() {
+        LockState state = new LockState(entries("h", 3, LockMode.SHARED), entries("q", 5, LockMode.EXCLUSIVE));
+        ObjectNode node = Frames.state(state, false, 16 * 1024);
+        assertThat(Frames.write(node)).startsWith("{\"holders\":[{\"name\":\"h0\",\"info\":{\"about\":\"xxx")
+                .doesNotContain("Total");
+        assertThat(names(node.path("holders"))).containsExactly("h0", "h1", "h2");
+        assertThat(names(node.path("queue"))).containsExactly("q0", "q1", "q2", "q3", "q4");
+        assertThat(node.path("queue").get(4).path("since").asLong()).isEqualTo(1_004L);
+        assertThat(Frames.write(Frames.state(LockState.FREE, false, 0))).isEqualTo("{\"holders\":[],\"queue\":[]}");
+    }
+
+    /** A state is cut to what may be written: the earliest entries, a total beside a cut list, never more than asked. */
+    @Test
+    void aLongStateListsItsEarliestEntriesWithinTheCharsAndTellsTheTotal() {
+        LockState state = new LockState(entries("h", 1, LockMode.EXCLUSIVE), entries("q", 10_000, LockMode.EXCLUSIVE));
+        for (int max : new int[] {2_000, 16 * 1024, 100_000}) {
+            ObjectNode node = Frames.state(state, false, max);
+            assertThat(Frames.write(node).length()).as("chars at %d", max)
+                    .isLessThanOrEqualTo(max).isGreaterThan(max - 200); // cut where the next entry (~150 chars) would not fit
+            assertThat(names(node.path("holders"))).containsExactly("h0");
+            assertThat(node.has("holdersTotal")).isFalse();
+            List<String> queue = names(node.path("queue"));
+            assertThat(queue).hasSizeLessThan(10_000)
+                    .isEqualTo(IntStream.range(0, queue.size()).mapToObj(i -> "q" + i).toList());
+            assertThat(node.path("queueTotal").asInt()).isEqualTo(10_000);
+        }
+        // Hidden holders: smaller entries, so more of them in the same chars.
+        assertThat(Frames.state(state, true, 16 * 1024).path("queue").size())
+                .isGreaterThan(3 * Frames.state(state, false, 16 * 1024).path("queue").size());
+    }
+
+    /** However little may be written, a list that has entries lists its first: an empty list always means nobody. */
+    @Test
+    void aCutListKeepsItsFirstEntry() {
+        LockState state = new LockState(entries("h", 300, LockMode.SHARED), entries("q", 2, LockMode.EXCLUSIVE));
+        JsonNode none = Frames.state(state, false, 0);
+        assertThat(names(none.path("holders"))).containsExactly("h0");
+        assertThat(names(none.path("queue"))).containsExactly("q0");
+        assertThat(none.path("holdersTotal").asInt()).isEqualTo(300);
+        assertThat(none.path("queueTotal").asInt()).isEqualTo(2);
+        // Holders that fill the room leave the queue its first entry only.
+        JsonNode some = Frames.state(state, false, 4_000);
+        assertThat(some.path("holders").size()).isBetween(2, 299);
+        assertThat(some.path("holdersTotal").asInt()).isEqualTo(300);
+        assertThat(names(some.path("queue"))).containsExactly("q0");
+        assertThat(some.path("queueTotal").asInt()).isEqualTo(2);
     }
 }

@@ -311,14 +311,16 @@ abstract class WatchAndTakeOverContractTest {
 
     /**
      * An answer larger than may wait for one connection would close it as a slow consumer, and
-     * its session with it: a {@code query} or {@code watch} whose states are that large is
-     * refused with {@code TOO_MANY_LOCKS} instead, and such a watch watches nothing.
+     * its session with it: a {@code query} or {@code watch} whose states are that large, even
+     * with each state cut to a 64th of it, is refused with {@code TOO_MANY_LOCKS} instead, and
+     * such a watch watches nothing.
      */
     @Test
     void aQueryOrWatchAnswerLargerThanMayWaitIsTooManyLocksAndChangesNothing() {
-        List<String> locks = IntStream.range(0, 4).mapToObj(i -> n("big" + i)).toList();
+        // Short names: the query of all of them must fit in a frame of 1 KiB.
+        List<String> locks = IntStream.range(0, 32).mapToObj(i -> "big-" + tag + "-" + i).toList();
         Map<String, Object> info = Map.of("about", "x".repeat(480));
-        for (int i = 0; i < 8; i++) { // 4 locks x 8 shared holders x ~600 bytes: ~19 KB of state
+        for (int i = 0; i < 2; i++) { // 32 locks, each state cut to its first holder of ~600 bytes: ~22 KB
             v2(MAIN, "holder" + i, "info", info).request("LOCKED", "action", "mlock", "params", locks, "mode", "shared");
         }
         WsClient c = v2(SMALL, "reader");
@@ -332,13 +334,46 @@ abstract class WatchAndTakeOverContractTest {
         c.expectFail("TOO_MANY_LOCKS");
 
         // Nothing changed: still connected, its lock held, nothing of the refused watch watched.
-        assertThat(c.request("OK", "action", "query", "param", locks.get(0)).path("state").path(locks.get(0)).path("holders"))
-                .hasSize(8);
+        JsonNode queried = c.request("OK", "action", "query", "param", locks.get(0)).path("state").path(locks.get(0));
+        assertThat(names(queried.path("holders"))).containsExactly(n("holder0"));
+        assertThat(queried.path("holdersTotal").asInt()).isEqualTo(2);
         v2("holder-late").request("LOCKED", "action", "lock", "param", locks.get(1), "mode", "shared");
         c.expectNone(QUIET);
         c.request("LOCKED", "action", "lock", "param", n("own"));
-        assertThat(c.request("OK", "action", "watch", "param", locks.get(2)).path("state").path(locks.get(2)).path("holders"))
-                .hasSize(8);
+        assertThat(c.request("OK", "action", "watch", "param", locks.get(2)).path("state").path(locks.get(2)).path("holdersTotal")
+                .asInt()).isEqualTo(2);
+    }
+
+    /**
+     * A {@code CHANGED} cannot be refused, and a lock's state grows with its queue: a state longer
+     * than a 64th of what may wait for one connection lists its earliest entries and the total,
+     * so the watcher's connection, its session and its locks go on. (Sent whole, this state would
+     * close the connection as a slow consumer.)
+     */
+    @Test
+    void aChangedOfAQueueThatOutgrewWhatMayWaitListsItsHeadAndTheTotal() {
+        WsClient watcher = v2(SMALL, "watcher");
+        watcher.request("LOCKED", "action", "lock", "param", n("own"));
+        watcher.request("OK", "action", "watch", "param", n("doc"));
+        v2("holder").request("LOCKED", "action", "lock", "param", n("doc"));
+        Map<String, Object> info = Map.of("about", "x".repeat(480));
+        int queued = 40; // ~600 bytes each: ~24 KB of state, more than the 16 KiB that may wait
+        for (int i = 0; i < queued; i++) {
+            v2(MAIN, "queued" + i, "info", info).request("QUEUED", "action", "lock", "param", n("doc"), "wait", true);
+        }
+
+        JsonNode changed = changedUntil(watcher, n("doc"), state -> state.path("queueTotal").asInt() == queued);
+        JsonNode state = changed.path("state");
+        assertThat(names(state.path("holders"))).containsExactly(n("holder"));
+        assertThat(state.has("holdersTotal")).isFalse();
+        List<String> listed = names(state.path("queue"));
+        assertThat(listed).isNotEmpty().hasSizeLessThan(queued)
+                .isEqualTo(IntStream.range(0, listed.size()).mapToObj(i -> n("queued" + i)).toList());
+        assertThat(changed.toString().length()).as("the CHANGED frame").isLessThan(2 * 1024);
+        // The watcher goes on: connected, its lock held, still told of changes.
+        watcher.request("LOCKED", "action", "lock", "param", n("own"));
+        v2("late").request("QUEUED", "action", "lock", "param", n("doc"), "wait", true);
+        changedUntil(watcher, n("doc"), s -> s.path("queueTotal").asInt() == queued + 1);
     }
 
     @Test
