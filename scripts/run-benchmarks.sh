@@ -7,7 +7,7 @@
 # It starts its own redis-server (the one on the PATH, or the one the server jar ships) and
 # two server nodes from the jar, warms them up, runs `bench` for every table, and writes
 # OUT_DIR/*.json, *.hgrm, latency.svg and results.md (the tables, ready to paste). It stops
-# what it started, by pid, and nothing else. About 15 minutes with the defaults.
+# what it started, by pid, and nothing else. About 20 minutes with the defaults (each multi-target run warms every target first).
 #
 # Knobs (environment): WARMUP (2s) and DURATION (5s) per table cell; TARGET_WARMUP (5s),
 # TARGET_DURATION (10s) and RUNS (3) for the target measurements; SESSIONS ("1 16 64 256");

@@ -65,7 +65,8 @@ public final class BenchCommand implements Callable<Integer> {
     private long ops;
 
     @Option(names = "--warmup", paramLabel = "TIME", defaultValue = "5s", converter = DurationConverter.class,
-            description = "How long to run before measuring (default: ${DEFAULT-VALUE}).")
+            description = "How long to run before measuring (default: ${DEFAULT-VALUE}). With several targets, each "
+                    + "first runs this long unmeasured, in turn, so none measures the compiling of code they share.")
     private Duration warmup;
 
     @Option(names = "--scenario", paramLabel = "NAME", defaultValue = "uncontended", converter = Scenario.Converter.class,

@@ -143,9 +143,21 @@ final class Phase {
     }
 
     PhaseResult run() throws InterruptedException {
+        return run(true);
+    }
+
+    /**
+     * Runs the sessions through the warm-up only, without watchers, and measures nothing: the
+     * first round of a run with several targets ({@link Bench}).
+     */
+    void warm() throws InterruptedException {
+        run(false);
+    }
+
+    private PhaseResult run(boolean measure) throws InterruptedException {
         WatchingNode watchers = null;
         try {
-            if (watching.watchers() > 0) {
+            if (measure && watching.watchers() > 0) {
                 List<String> names = new ArrayList<>();
                 for (int i = 0; i < workload.nameCount(); i++) {
                     names.add(workload.name(i));
@@ -153,7 +165,7 @@ final class Phase {
                 // Every name of the phase starts with prefix + "-" (Workload).
                 watchers = WatchingNode.open(watching, names, prefix + "-", WATCHERS_TIMEOUT, out, label);
             }
-            return run(watchers);
+            return run(watchers, measure);
         } finally {
             if (watchers != null) {
                 watchers.close();
@@ -161,7 +173,7 @@ final class Phase {
         }
     }
 
-    private PhaseResult run(WatchingNode watchers) throws InterruptedException {
+    private PhaseResult run(WatchingNode watchers, boolean measure) throws InterruptedException {
         int n = settings.sessions();
         out.printf("%s: opening %d sessions%s%n", label, n,
                 target.nodes() > 1 ? " over " + target.nodes() + " nodes" : "");
@@ -226,7 +238,7 @@ final class Phase {
         long measured = 0;
         tick = measureStart;
         long lastTick = measureStart;
-        while (true) {
+        while (measure) {
             tick = sleepUntil(Math.min(tick + SECOND, end));
             long pairs = stats.accumulate();
             measured += pairs;

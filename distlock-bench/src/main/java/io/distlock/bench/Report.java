@@ -248,7 +248,7 @@ final class Report {
         return Double.isNaN(v) ? "-" : String.format("%,." + digits + "f", v);
     }
 
-    private static String seconds(double s) {
+    static String seconds(double s) {
         return String.format("%.1f s", s);
     }
 

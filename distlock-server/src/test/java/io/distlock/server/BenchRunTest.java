@@ -32,12 +32,16 @@ class BenchRunTest {
             int code = ServerCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
                     new PrintStream(err, true, StandardCharsets.UTF_8),
                     "bench", "--url", server.webSocketUri().toString(), "--sessions", "4", "--scenario", "mixed",
-                    "--warmup", "0s", "--duration", "1s", "--direct", redis.url(), "--redis-stats", redis.url(),
+                    "--warmup", "1s", "--duration", "1s", "--direct", redis.url(), "--redis-stats", redis.url(),
                     "--json", json.toString(), "--hgrm", dir.resolve("run.hgrm").toString());
 
             String printed = out.toString(StandardCharsets.UTF_8);
             assertThat(code).as("exit code; printed:%n%s%n%s", printed, err).isZero();
             assertThat(printed).contains("[websocket", "pairs/s", "scenario mixed, 4 sessions", "lock+unlock p50 µs");
+            // Two targets: each first runs its warm-up once, unmeasured, before any is measured.
+            assertThat(printed).contains("first round: each target runs 1.0 s unmeasured");
+            assertThat(printed.indexOf("[first direct")).as(printed)
+                    .isGreaterThan(printed.indexOf("[first websocket")).isLessThan(printed.indexOf("[websocket"));
             JsonNode result = new ObjectMapper().readTree(json.toFile());
             assertThat(result.get("target").asText()).isEqualTo("websocket");
             assertThat(result.get("pairs_per_s").asDouble()).isPositive();
