@@ -331,17 +331,35 @@ final class Frames {
     static ObjectNode state(LockState state, boolean hide, int maxChars) {
         ObjectNode node = JSON.createObjectNode();
         int room = maxChars - STATE_FRAME_CHARS;
-        room = entries(node, "holders", state.holders(), hide, room);
-        entries(node, "queue", state.queue(), hide, room);
+        // Most states are short: entries are written to be measured only if they might not fit.
+        boolean measure = mostChars(state.holders(), hide) + mostChars(state.queue(), hide) > room;
+        room = entries(node, "holders", state.holders(), hide, measure, room);
+        entries(node, "queue", state.queue(), hide, measure, room);
         return node;
     }
 
     /** What a state takes beside its entries, both totals included. */
     private static final int STATE_FRAME_CHARS =
             "{'holders':[],'queue':[],'holdersTotal':2147483647,'queueTotal':2147483647}".length();
+    /** What an entry takes beside its name and info, a comma included. */
+    private static final int ENTRY_FRAME_CHARS =
+            "{'name':'','info':null,'mode':'exclusive','since':-9223372036854775808},".length();
 
-    /** Lists {@code entries} as {@code list} in what is left of {@code room}; returns what is left after them. */
-    private static int entries(ObjectNode state, String list, List<LockState.Entry> entries, boolean hide, int room) {
+    /** No less than what {@code entries} take written: each char of a name or info takes at most six (escaped). */
+    private static long mostChars(List<LockState.Entry> entries, boolean hide) {
+        long chars = 0;
+        for (LockState.Entry e : entries) {
+            chars += ENTRY_FRAME_CHARS + (hide ? 0 : 6L * (e.name().length() + (e.info() == null ? 0 : e.info().length())));
+        }
+        return chars;
+    }
+
+    /**
+     * Lists {@code entries} as {@code list}; with {@code measure}, in what is left of {@code room},
+     * returning what is left after them.
+     */
+    private static int entries(ObjectNode state, String list, List<LockState.Entry> entries, boolean hide, boolean measure,
+            int room) {
         ArrayNode array = state.putArray(list);
         for (LockState.Entry e : entries) {
             ObjectNode entry = JSON.createObjectNode();
@@ -351,13 +369,15 @@ final class Frames {
             }
             entry.put("mode", e.mode().wire());
             entry.put("since", e.since());
-            int chars = write(entry).length() + 1; // and a comma
-            if (chars > room && !array.isEmpty()) {
-                state.put(list + "Total", entries.size());
-                return 0; // no room left: after cut holders, the queue lists its first entry only
+            if (measure) {
+                int chars = write(entry).length() + 1; // and a comma
+                if (chars > room && !array.isEmpty()) {
+                    state.put(list + "Total", entries.size());
+                    return 0; // no room left: after cut holders, the queue lists its first entry only
+                }
+                room -= chars;
             }
             array.add(entry);
-            room -= chars;
         }
         return room;
     }
