@@ -26,7 +26,8 @@ import io.distlock.core.LockWatch;
  * passed on when it answers: the lock service would otherwise fail that watch.
  *
  * <p>Thread-safe: requests are served on the container's thread, answered and told changes on
- * the lock service's.
+ * the lock service's. Unwatches reach the lock service under this object's lock (the lock
+ * service never calls back into it under its own).
  */
 final class Watching {
 
@@ -111,42 +112,38 @@ final class Watching {
      * {@code added}: if it {@code failed}, the added ones are not watched. Whatever was unwatched
      * meanwhile is unwatched in the lock service now.
      */
-    void settled(Collection<String> keys, List<String> added, boolean prefix, boolean failed) {
-        LockWatch current;
-        List<String> idle;
-        synchronized (this) {
-            Watched w = prefix ? prefixes : names;
-            keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
-            if (failed) {
-                w.watched.removeAll(added);
-            }
-            idle = w.idle(keys);
-            current = watch;
+    synchronized void settled(Collection<String> keys, List<String> added, boolean prefix, boolean failed) {
+        Watched w = prefix ? prefixes : names;
+        keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
+        if (failed) {
+            w.watched.removeAll(added);
         }
-        unwatchInService(current, idle, prefix);
+        unwatchInService(w.idle(keys), prefix);
     }
 
     /** Stops watching {@code keys} (lock names, or one prefix); a prefix that matches a name, or a name a prefix matches, goes on. */
-    void unwatch(Collection<String> keys, boolean prefix) {
-        LockWatch current;
-        List<String> idle;
-        synchronized (this) {
-            Watched w = prefix ? prefixes : names;
-            w.watched.removeAll(keys);
-            idle = w.idle(keys);
-            current = watch;
-        }
-        unwatchInService(current, idle, prefix);
+    synchronized void unwatch(Collection<String> keys, boolean prefix) {
+        Watched w = prefix ? prefixes : names;
+        w.watched.removeAll(keys);
+        unwatchInService(w.idle(keys), prefix);
     }
 
-    private static void unwatchInService(LockWatch current, List<String> idle, boolean prefix) {
-        if (current == null || idle.isEmpty()) {
+    /**
+     * Passes an unwatch of {@code idle} on to the lock service, under this lock: a watch of the
+     * same key reserved on another thread after {@code idle} was decided must reach the lock
+     * service after it, or the lock service's unwatch would fail that new watch as unwatched
+     * before it began. Nothing of this connection is watched in flight for an idle key, so the
+     * lock service completes nothing here.
+     */
+    private void unwatchInService(List<String> idle, boolean prefix) {
+        assert Thread.holdsLock(this);
+        if (watch == null || idle.isEmpty()) {
             return;
         }
         if (prefix) {
-            idle.forEach(current::unwatchPrefix);
+            idle.forEach(watch::unwatchPrefix);
         } else {
-            current.unwatch(idle);
+            watch.unwatch(idle);
         }
     }
 

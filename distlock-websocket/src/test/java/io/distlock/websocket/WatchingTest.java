@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import io.distlock.core.LockState;
 import io.distlock.core.LockWatch;
+import io.distlock.testing.Await;
 
 /** The connection's count of its watches, and what it passes on to the lock service, without a server. */
 class WatchingTest {
@@ -21,7 +23,7 @@ class WatchingTest {
     private static final int MAX_PREFIXES = 16;
 
     /** Records the calls a lock service's watch gets. */
-    static final class Recorded implements LockWatch {
+    static class Recorded implements LockWatch {
         final List<String> calls = new ArrayList<>();
 
         @Override
@@ -122,6 +124,61 @@ class WatchingTest {
         w.settled(List.of("p-"), List.of(), true, false);
         assertThat(recorded.calls).endsWith("unwatchPrefix p-");
         assertThat(w.wants("p-1")).isFalse();
+    }
+
+    /**
+     * An unwatch the lock service is told when a watch in flight is answered must reach it before
+     * a watch of the same key reserved meanwhile on another thread (the client's next request,
+     * sent as soon as it has the answer): the lock service's unwatch fails a watch of that key
+     * still starting ("unwatched before the watch began"), and the client was told the session
+     * left its connection (seen on a loaded CI machine).
+     */
+    @Test
+    void aWatchReservedWhileAnUnwatchIsPassedOnReachesTheLockServiceAfterIt() throws Exception {
+        for (boolean prefix : new boolean[] {false, true}) {
+            List<String> key = List.of(prefix ? "p-" : "a");
+            Watching[] w = new Watching[1];
+            Thread[] next = new Thread[1];
+            Recorded recorded = new Recorded() {
+                @Override
+                public void unwatch(Collection<String> locks) {
+                    raceTheNextWatch();
+                    super.unwatch(locks);
+                }
+
+                @Override
+                public void unwatchPrefix(String p) {
+                    raceTheNextWatch();
+                    super.unwatchPrefix(p);
+                }
+
+                /** Serves the next watch as the container's thread would, and waits until it is served or waits for this one. */
+                private void raceTheNextWatch() {
+                    next[0] = new Thread(() -> {
+                        w[0].reserve(key, prefix);
+                        if (prefix) {
+                            watchPrefix(key.get(0));
+                        } else {
+                            watch(key);
+                        }
+                    });
+                    next[0].start();
+                    await().atMost(Await.seconds(10)).until(() -> next[0].getState() == Thread.State.BLOCKED
+                            || next[0].getState() == Thread.State.TERMINATED);
+                }
+            };
+            w[0] = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
+            w[0].watch();
+            List<String> added = w[0].reserve(key, prefix);
+            w[0].unwatch(key, prefix);
+            w[0].settled(key, added, prefix, false);
+            next[0].join(10_000);
+            assertThat(next[0].isAlive()).isFalse();
+            assertThat(recorded.calls).as("prefix %s", prefix).containsExactly(
+                    prefix ? "unwatchPrefix p-" : "unwatch [a]",
+                    prefix ? "watchPrefix p-" : "watch [a]");
+            assertThat(w[0].wants(prefix ? "p-1" : "a")).isTrue();
+        }
     }
 
     @Test
