@@ -71,7 +71,7 @@ end
 if steal then
   local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
   if wait > 0 then
-    return {0, false, nextToken(k, clock), wait, replicas(ARGV[9])}
+    return {0, false, nextToken(k, clock, cur[2]), wait, replicas(ARGV[9])}
   end
   local by = stamp(ARGV[8], nowMs)
   local function tell(owner, token)
@@ -86,7 +86,7 @@ if steal then
   end
   redis.call('DEL', s)
   dropPlace(q, e, me)
-  local token = nextToken(k, clock)
+  local token = nextToken(k, clock, cur[2])
   if mode == 'x' then
     redis.call('HSET', k, 'owner', me, 'holder', by, 'token', token, 'attempt', ARGV[11])
     redis.call('PEXPIRE', k, lease)
@@ -136,7 +136,7 @@ if head then
 end
 local token = cur[2]
 if not blocked then
-  token = nextToken(k, clock)
+  token = nextToken(k, clock, cur[2])
   local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
   if wait == 0 then
     if mode == 'x' then

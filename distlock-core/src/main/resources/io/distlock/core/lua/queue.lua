@@ -70,9 +70,13 @@ local function fields(v, n)
 end
 
 -- The next fencing token of a lock: above its last one and, should Redis have forgotten that,
--- above every earlier one (the clock in µs).
-local function nextToken(k, clock)
-  return string.format('%.0f', math.max((tonumber(redis.call('HGET', k, 'token')) or 0) + 1, clock))
+-- above every earlier one (the clock in µs). last is the lock's token field if the caller has
+-- just read it (false or nil if it has none), otherwise it is read here.
+local function nextToken(k, clock, last)
+  if last == nil then
+    last = redis.call('HGET', k, 'token')
+  end
+  return string.format('%.0f', math.max((tonumber(last) or 0) + 1, clock))
 end
 
 -- Keeps the last token of a lock that nobody holds exclusively (a k without expiry would stay forever).
@@ -187,24 +191,26 @@ end
 
 -- After a grant ended (released, or left behind by its dead holder): hand the lock over, or, if
 -- nobody holds it now and somebody was told WAIT, publish '<last token>:<released at, µs>:<name>'.
-local function freed(k, q, e, s, ctx, clock, nowMs)
+-- cur is the lock hash's {owner, token, w} after the grant ended: a hand-over changes nothing of
+-- it unless it grants, and then nothing more is done.
+local function freed(k, q, e, s, ctx, clock, nowMs, cur)
   if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
     return
   end
-  local cur = redis.call('HMGET', k, 'owner', 'w', 'token')
-  if cur[1] or not cur[2] or #sharedHolders(s, nowMs) > 0 then
+  if cur[1] or not cur[3] or #sharedHolders(s, nowMs) > 0 then
     return
   end
   redis.call('HDEL', k, 'w')
-  redis.call('PUBLISH', ctx.channel, cur[3] .. ':' .. string.format('%.0f', clock) .. ':' .. ctx.name)
+  redis.call('PUBLISH', ctx.channel, cur[2] .. ':' .. string.format('%.0f', clock) .. ':' .. ctx.name)
 end
 
 -- Releases the grant of owner named by token or attempt (the other ''), in either mode. True if released.
 local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs)
-  local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
-  if cur[1] == owner and (token == '' or cur[2] == token) and (attempt == '' or cur[3] == attempt) then
+  local cur = redis.call('HMGET', k, 'owner', 'token', 'w', 'attempt')
+  if cur[1] == owner and (token == '' or cur[2] == token) and (attempt == '' or cur[4] == attempt) then
     redis.call('HDEL', k, 'owner', 'holder', 'attempt')
     redis.call('PEXPIRE', k, ctx.tokenMemory)
+    cur[1] = false
   else
     local mine = sharedOf(s, owner, nowMs)
     if not mine or (token ~= '' and mine[1] ~= token) or (attempt ~= '' and mine[3] ~= attempt) then
@@ -213,7 +219,7 @@ local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs
     redis.call('HDEL', s, owner)
   end
   changed(ctx)
-  freed(k, q, e, s, ctx, clock, nowMs)
+  freed(k, q, e, s, ctx, clock, nowMs, cur)
   return true
 end
 
