@@ -288,6 +288,45 @@ describe('the "who is editing" board in Chromium against two nodes (--allow-stea
     await expectRow(bob, 'doc-57', { state: 'free', holder: null });
   });
 
+  test('a long queue is shown by its head and how many more wait (the server cuts a state past 16 KiB)', async () => {
+    const lock = 'doc-64';
+    const sessions = 40; // one holder and 39 queued with ~500-byte infos: ~23 KB of state
+    // Raw protocol from Bob's page (node 2, its own origin): 40 sessions, the first holds doc-64, the
+    // others queue; Carol's board is told by the same node.
+    await bob.evaluate(async ({ url, lock, sessions }) => {
+      const open = (name) => new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.onerror = () => reject(new Error(`${name}: the WebSocket failed`));
+        ws.onopen = () => ws.send(JSON.stringify({ action: 'connect', param: name, version: 2, info: { note: 'n'.repeat(480) } }));
+        ws.onmessage = (m) => {
+          const reply = JSON.parse(m.data);
+          if (reply.action === 'connect') {
+            ws.send(JSON.stringify({ action: 'lock', param: lock, wait: true }));
+          } else if (reply.status === 'LOCKED' || reply.status === 'QUEUED') {
+            resolve(ws);
+          } else if (reply.action === 'lock') {
+            reject(new Error(`${name}: ${m.data}`));
+          }
+        };
+      });
+      window.crowd = [];
+      for (let i = 0; i < sessions; i++) {
+        window.crowd.push(await open(`Q${String(i).padStart(2, '0')}`)); // in order: Q00 holds, the rest queue in turn
+      }
+    }, { url: node2.wsUrl, lock, sessions });
+
+    await expectRow(carol, lock, { state: 'other', holder: 'Q00' });
+    await until(async () => (await inRow(carol, lock, 'doc-queue').innerText()).includes('more'),
+      { message: 'Carol\'s board to show how many more wait' });
+    const listed = (await row(carol, lock).getAttribute('data-queue')).split(',');
+    assert.ok(listed.length >= 1 && listed.length < sessions - 1, `the queue is cut (${listed.length} listed)`);
+    assert.deepEqual(listed, Array.from({ length: listed.length }, (_, i) => `Q${String(i + 1).padStart(2, '0')}`), 'its head, in order');
+    assert.match(await inRow(carol, lock, 'doc-queue').innerText(), new RegExp(`Q01.* and ${sessions - 1 - listed.length} more$`));
+
+    await bob.evaluate(() => window.crowd.forEach((ws) => ws.close()));
+    await expectRow(carol, lock, { state: 'free', holder: null, queue: null });
+  });
+
   test('no page threw an uncaught error', () => {
     assert.deepEqual(browserState.pageErrors, []);
   });

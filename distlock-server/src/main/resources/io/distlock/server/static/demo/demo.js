@@ -88,7 +88,10 @@ async function refreshBoard(reset = true) {
 function onState(lock, state) {
   const doc = docs.get(lock);
   if (doc === undefined) return; // a doc-... lock that is not one of the demo's documents
-  doc.state = { holders: state?.holders ?? [], queue: state?.queue ?? [] };
+  const holders = state?.holders ?? [];
+  const queue = state?.queue ?? [];
+  // A long list comes cut to its first entries, with its full length beside it.
+  doc.state = { holders, queue, holdersTotal: state?.holdersTotal ?? holders.length, queueTotal: state?.queueTotal ?? queue.length };
   render(doc);
 }
 
@@ -397,10 +400,13 @@ function render(doc) {
     holdersEl.replaceChildren(editing ? 'You are editing' : 'Free');
   } else {
     const names = holders.map((h) => (editing && holders.length === 1 ? 'You' : displayName(h)));
-    holdersEl.replaceChildren(...holders.map(avatar), ` ${names.join(', ')} ${names.length === 1 && names[0] === 'You' ? 'are' : 'is'} editing`);
+    const many = state.holdersTotal > 1;
+    const verb = many || names[0] === 'You' ? 'are' : 'is';
+    holdersEl.replaceChildren(...holders.map(avatar), ` ${names.join(', ')}${more(state.holdersTotal, holders.length)} ${verb} editing`);
   }
   const queueEl = row.querySelector('[data-testid="doc-queue"]');
-  queueEl.replaceChildren(...(queue.length === 0 ? [] : ['Waiting: ', ...queue.map(avatar), ` ${queue.map(displayName).join(', ')}`]));
+  queueEl.replaceChildren(...(queue.length === 0 ? []
+    : ['Waiting: ', ...queue.map(avatar), ` ${queue.map(displayName).join(', ')}${more(state.queueTotal, queue.length)}`]));
   if (waiting) {
     const where = mine.position === null ? 'Asking\u2026' : `You are number ${mine.position} in line${mine.how === 'ask' ? ' and asked for it' : ''}.`;
     queueEl.replaceChildren(...queueEl.childNodes, queue.length > 0 ? ' \u00b7 ' : '', where);
@@ -437,6 +443,11 @@ function render(doc) {
 
 function renderAll() {
   for (const doc of docs.values()) render(doc);
+}
+
+/** ' and N more' for a list the server cut to its first `shown` entries, else nothing. */
+function more(total, shown) {
+  return total > shown ? ` and ${total - shown} more` : '';
 }
 
 /** The name of a holder or queue entry; hidden holders (--hide-holder) have none. */
