@@ -151,9 +151,26 @@ def targets(out):
 CORES = os.cpu_count() or 1
 
 
+OTHERS_BUSY = 0.1 * CORES  # cores' worth of CPU used beside the benchmark that make a phase "busy"
+
+
+def others(p):
+    """Cores' worth of CPU that processes outside the benchmark (and the hypervisor's other guests) used in a
+    phase's measured time, or None where the bench could not tell (no /proc/stat, no --redis-stats)."""
+    used = p.get("others_cpu_cores") if p else None
+    return None if used is None else used + (p.get("steal_cpu_cores") or 0)
+
+
 def busy(p):
-    """True if the machine was busy around a phase: a 1-minute load average at its start or end of at least the core count."""
-    loads = [p.get(k) for k in ("load_average_start", "load_average_end")] if p else []
+    """True if the machine was busy beside a phase: something else used a tenth of its cores or more; where the
+    bench could not tell, a 1-minute load average at its start or end of at least the core count (which counts
+    the benchmark's own processes too)."""
+    if not p:
+        return False
+    used = others(p)
+    if used is not None:
+        return used >= OTHERS_BUSY
+    loads = [p.get(k) for k in ("load_average_start", "load_average_end")]
     return any(v is not None and v >= CORES for v in loads)
 
 
@@ -171,9 +188,10 @@ def busy_note(out):
     n = sum(1 for p in phases if busy(p))
     if n == 0:
         return []
-    return [f"> **Measured on a busy machine:** {n} of {len(phases)} phases began or ended with a 1-minute load "
-            f"average of {CORES} (the core count) or more (marked * beside their load). Re-run them on a quiet "
-            f"machine (`MAX_LOAD`) before publishing their figures.", ""]
+    return [f"> **Measured on a busy machine:** in {n} of {len(phases)} phases processes outside the benchmark used "
+            f"{OTHERS_BUSY:g} of the {CORES} cores or more (or, where the bench could not tell, the 1-minute load "
+            f"average was {CORES} or more), marked * beside their load. Re-run them on a quiet machine (`MAX_LOAD`) "
+            f"before publishing their figures.", ""]
 
 
 def queue_runs(out, pattern):

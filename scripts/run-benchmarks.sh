@@ -16,9 +16,11 @@
 # SETS=queue for the protocol version 2 queue measurements alone (about 6 minutes); MAX_LOAD
 # (the core count; 0: off): before each measured run, wait up to 10 minutes for the 1-minute
 # load average to fall below it; JAR; JAVA. Every bench run records the load average at its
-# start and end in its JSON (load_average_start, load_average_end); bench-tables.py prints it
-# beside each figure, marks (*) a phase that began or ended at a load of the core count or more,
-# and puts a warning above results.md if any did: such figures are not published as they are.
+# start and end in its JSON (load_average_start, load_average_end) and the CPU that processes
+# outside the benchmark used (others_cpu_cores, steal_cpu_cores); bench-tables.py prints the load
+# beside each figure, marks (*) a phase in which others used a tenth of the cores or more (where
+# unknown, one that began or ended at a load of the core count or more), and puts a warning above
+# results.md if any did: such figures are not published as they are.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,7 +116,7 @@ has_set targets && for run in $(seq "$RUNS"); do
     --json "$OUT/target-cpu-$run.json" --hgrm "$OUT/target-cpu-$run.hgrm" | grep -v '^\[' || true
   echo "== target run $run: contended over two nodes, release -> RETRY (4 sessions per lock)"
   bench --url "$A_URL" --url "$B_URL" --sessions 8 --hot-locks 2 --scenario contended --warmup "$TARGET_WARMUP" \
-    --duration "$TARGET_DURATION" --json "$OUT/target-retry-$run.json" | grep -v '^\[' || true
+    --duration "$TARGET_DURATION" --redis-stats "$REDIS" --json "$OUT/target-retry-$run.json" | grep -v '^\[' || true
 done
 
 # --- protocol version 2, RUNS times each: one hot name over both nodes, queued (--wait) beside the

@@ -229,6 +229,7 @@ final class Phase {
         RedisStats.Snapshot redisBefore = redisStats == null ? null : redisStats.snapshot();
         List<ServerProbe.Reading> serverBefore = probe == null ? List.of() : probe.read();
         long clientCpuBefore = processCpuNanos();
+        MachineCpu machineBefore = MachineCpu.read();
         double loadBefore = loadAverage();
         long toldBefore = watchers == null ? 0 : watchers.told();
         long readsBefore = watchers == null ? 0 : watchers.reads();
@@ -253,6 +254,7 @@ final class Phase {
         }
         long measureEnd = System.nanoTime();
         long clientCpuAfter = processCpuNanos();
+        MachineCpu machine = MachineCpu.read().since(machineBefore);
         double loadAfter = loadAverage();
         WatchingNode.Counts watched = watchers == null ? WatchingNode.Counts.NONE : watchers.since(toldBefore, readsBefore, noticesBefore);
         RedisStats.Snapshot redisAfter = redisStats == null ? null : redisStats.snapshot();
@@ -290,12 +292,16 @@ final class Phase {
         Violations violations = Violations.check(histories, workload.nameCount());
         Map<String, Long> kinds = new HashMap<>();
         errorKinds.forEach((k, v) -> kinds.put(k, v.sum()));
+        double redisCpu = redisBefore == null ? Double.NaN : redisAfter.cpuSeconds() - redisBefore.cpuSeconds();
+        double serverCpu = cpuDelta(serverBefore, serverAfter);
+        double clientCpu = (clientCpuAfter - clientCpuBefore) / 1e9;
+        // What processes outside the benchmark used: the machine's busy time less this JVM's, Redis's
+        // and the probed nodes' (NaN if any of them is unknown, e.g. without --redis-stats).
+        double othersCpu = machine.busySeconds() - clientCpu - redisCpu - (probe == null ? 0 : serverCpu);
         return new PhaseResult(label, settings.scenario(), queue, started.size(), target.nodes(), (measureEnd - measureStart) / 1e9,
                 stats, errorsMeasured, errors.sum(), kinds, waits, queuedReplies, violations,
-                redisBefore == null ? null : redisAfter.since(redisBefore), origins,
-                redisBefore == null ? Double.NaN : redisAfter.cpuSeconds() - redisBefore.cpuSeconds(),
-                cpuDelta(serverBefore, serverAfter), (clientCpuAfter - clientCpuBefore) / 1e9, loadBefore, loadAfter,
-                watched);
+                redisBefore == null ? null : redisAfter.since(redisBefore), origins, redisCpu, serverCpu, clientCpu,
+                new PhaseResult.Machine(loadBefore, loadAfter, othersCpu, machine.stealSeconds()), watched);
     }
 
     private static void watch(List<Worker> workers, long now) {

@@ -31,16 +31,15 @@ final class PhaseResult {
     final double redisCpuSeconds;
     final double serverCpuSeconds;
     final double clientCpuSeconds;
-    /** The machine's 1-minute load average when the measured time began and ended (NaN: unknown). */
-    final double loadBefore;
-    final double loadAfter;
+    /** How busy the machine was in the measured time, beside the benchmark. */
+    final Machine machine;
     /** What the watchers on a second node saw in the measured time ({@link WatchingNode.Counts#NONE}: no watchers). */
     final WatchingNode.Counts watch;
 
     PhaseResult(String label, Scenario scenario, boolean queue, int sessions, int nodes, double seconds, Stats stats,
                 long errorsMeasured, long errors, Map<String, Long> errorKinds, long waits, long queuedReplies, Violations violations,
                 Map<String, Long> redisCalls, RedisStats.Origins redisOrigins, double redisCpuSeconds, double serverCpuSeconds, double clientCpuSeconds,
-                double loadBefore, double loadAfter, WatchingNode.Counts watch) {
+                Machine machine, WatchingNode.Counts watch) {
         this.label = label;
         this.scenario = scenario;
         this.queue = queue;
@@ -59,10 +58,21 @@ final class PhaseResult {
         this.redisCpuSeconds = redisCpuSeconds;
         this.serverCpuSeconds = serverCpuSeconds;
         this.clientCpuSeconds = clientCpuSeconds;
-        this.loadBefore = loadBefore;
-        this.loadAfter = loadAfter;
+        this.machine = machine;
         this.watch = watch;
     }
+
+    /**
+     * How busy the machine was, beside the benchmark, in a phase's measured time (NaN: unknown).
+     *
+     * @param loadBefore   the 1-minute load average when the measured time began
+     * @param loadAfter    and when it ended
+     * @param othersCpu    CPU seconds that processes other than the bench, Redis and the probed nodes used
+     *                     (see {@link MachineCpu}); a little below zero when nothing else ran, as the
+     *                     readings are not taken at one instant
+     * @param stealCpu     CPU seconds the hypervisor gave to other machines
+     */
+    record Machine(double loadBefore, double loadAfter, double othersCpu, double stealCpu) { }
 
     long pairs() {
         return stats.pairTotal.getTotalCount();
@@ -123,6 +133,16 @@ final class PhaseResult {
 
     double perPairMicros(double cpuSeconds) {
         return pairs() == 0 ? Double.NaN : cpuSeconds * 1e6 / pairs();
+    }
+
+    /** Cores' worth of CPU that processes outside the benchmark used on average in the measured time; NaN: unknown. */
+    double othersCores() {
+        return perSecondOf(Math.max(0, machine.othersCpu())); // max keeps NaN
+    }
+
+    /** CPU seconds per second of the measured time: how many cores' worth. */
+    private double perSecondOf(double cpuSeconds) {
+        return seconds <= 0 ? Double.NaN : cpuSeconds / seconds;
     }
 
     ObjectNode toJson() {
@@ -198,8 +218,10 @@ final class PhaseResult {
         number(o, "watch_reads_per_pair", round(perPair(watch.reads()), 3));
         o.put("watch_notices", watch.notices());
         number(o, "watch_notices_per_pair", round(perPair(watch.notices()), 3));
-        number(o, "load_average_start", round(loadBefore, 2));
-        number(o, "load_average_end", round(loadAfter, 2));
+        number(o, "load_average_start", round(machine.loadBefore(), 2));
+        number(o, "load_average_end", round(machine.loadAfter(), 2));
+        number(o, "others_cpu_cores", round(othersCores(), 2));
+        number(o, "steal_cpu_cores", round(perSecondOf(machine.stealCpu()), 2));
         return o;
     }
 

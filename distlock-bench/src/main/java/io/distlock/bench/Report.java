@@ -88,8 +88,10 @@ final class Report {
             row(s, "..notices/pair", phases, p -> p.watch.watchers() == 0 ? "-" : fixed(p.perPair(p.watch.notices()), 2));
         }
         row(s, "bench CPU µs/pair", phases, p -> fixed(p.perPairMicros(p.clientCpuSeconds), 1));
-        row(s, "load average", phases, p -> Double.isNaN(p.loadBefore) ? "-"
-                : String.format("%.2f -> %.2f", p.loadBefore, p.loadAfter));
+        row(s, "load average", phases, p -> Double.isNaN(p.machine.loadBefore()) ? "-"
+                : String.format("%.2f -> %.2f", p.machine.loadBefore(), p.machine.loadAfter()));
+        row(s, "others' CPU, cores", phases, p -> Double.isNaN(p.othersCores()) ? "-"
+                : String.format("%.2f (steal %.2f)", p.othersCores(), p.machine.stealCpu() / p.seconds));
         for (PhaseResult p : phases) {
             if (!p.errorKinds.isEmpty()) {
                 s.append(p.label).append(" errors:").append(System.lineSeparator());

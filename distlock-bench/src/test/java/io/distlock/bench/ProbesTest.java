@@ -1,6 +1,7 @@
 package io.distlock.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,6 +34,21 @@ class ProbesTest {
         RedisStats.Origins origins = new RedisStats.Origins(seen);
 
         assertThat(origins.sentByClients(Map.of("evalsha", 100L, "hmget", 100L, "del", 10L, "ping", 1L))).isEqualTo(106.0);
+    }
+
+    @Test
+    void readsTheMachinesBusyAndStolenTimeFromProcStat() {
+        // cpu user nice system idle iowait irq softirq steal guest guest_nice, in hundredths of a second
+        MachineCpu before = MachineCpu.parse("cpu  1000 20 300 90000 50 7 40 5 0 0");
+        MachineCpu after = MachineCpu.parse("cpu  1150 20 330 90100 50 9 60 25 0 0");
+
+        assertThat(before.busySeconds()).isEqualTo(13.2); // user + nice + system; interrupts left out
+        MachineCpu used = after.since(before);
+        assertThat(used.busySeconds()).isCloseTo(1.8, within(1e-9));
+        assertThat(used.stealSeconds()).isCloseTo(0.2, within(1e-9));
+        assertThat(MachineCpu.parse("cpu0 1 2 3 4 5 6 7 8").busySeconds()).as("one core's line").isNaN();
+        assertThat(MachineCpu.parse("cpu  1 2 3").busySeconds()).as("too short").isNaN();
+        assertThat(MachineCpu.parse("cpu  a b c d e f g h").stealSeconds()).isNaN();
     }
 
     @Test

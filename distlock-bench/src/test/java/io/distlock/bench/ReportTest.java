@@ -41,7 +41,7 @@ class ReportTest {
         RedisStats.Origins origins = new RedisStats.Origins(Map.of("evalsha", new long[] {10, 0}, "hmget", new long[] {0, 10}));
         return new PhaseResult(label, Scenario.UNCONTENDED, false, 4, 1, 2.0, stats, 0, 0, Map.of(), 0, 0,
                 Violations.check(List.of(h), 1), redis, redis == null ? null : origins, 0.05, serverCpu, benchCpu,
-                1.5, 2.25, watch);
+                new PhaseResult.Machine(1.5, 2.25, 0.5, 0.1), watch);
     }
 
     @Test
@@ -107,6 +107,8 @@ class ReportTest {
         assertThat(json.get("violations").asLong()).isZero();
         assertThat(json.get("redis_commands_per_pair").asDouble()).isEqualTo(2.0);
         assertThat(json.get("load_average_start").asDouble()).isEqualTo(1.5);
+        assertThat(json.get("others_cpu_cores").asDouble()).isEqualTo(0.25); // 0.5 CPU seconds in 2 s
+        assertThat(json.get("steal_cpu_cores").asDouble()).isEqualTo(0.05);
         assertThat(json.get("wait").asBoolean()).isFalse();
         assertThat(json.get("phases").get("direct").get("redis_commands_per_pair").isNull()).isTrue();
         assertThat(json.get("ratios").get("pair_p50_websocket_vs_direct").asDouble()).isBetween(1.95, 2.05);
@@ -121,7 +123,7 @@ class ReportTest {
         assertThat(table.lines().filter(l -> l.startsWith("pairs/s")).findFirst().orElseThrow())
                 .matches("pairs/s\\s+500\\s+500");
         assertThat(table).contains("lock+unlock p99.9 µs", "violations", "Redis cmds sent/pair", "server CPU µs/pair",
-                "pair p50 websocket vs direct: 2.00", "1.50 -> 2.25");
+                "pair p50 websocket vs direct: 2.00", "1.50 -> 2.25", "others' CPU, cores", "0.25 (steal 0.05)");
     }
 
     @Test

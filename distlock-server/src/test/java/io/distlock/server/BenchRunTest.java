@@ -138,6 +138,34 @@ class BenchRunTest {
         }
     }
 
+    @Test
+    void aPhaseTellsHowMuchCpuProcessesOutsideTheBenchmarkUsed(@TempDir Path dir) throws Exception {
+        try (RedisProcess redis = RedisProcess.start()) {
+            Path quiet = dir.resolve("quiet.json");
+            bench("--direct", redis.url(), "--redis-stats", redis.url(), "--sessions", "2", "--warmup", "0s",
+                    "--duration", "2s", "--json", quiet.toString());
+            double withoutBurner = new ObjectMapper().readTree(quiet.toFile()).get("others_cpu_cores").asDouble(-1);
+
+            // Negative control: a process of its own keeps a core busy, and the figure shows it.
+            Process burner = new ProcessBuilder("yes").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Path busy = dir.resolve("busy.json");
+            try {
+                bench("--direct", redis.url(), "--redis-stats", redis.url(), "--sessions", "2", "--warmup", "0s",
+                        "--duration", "2s", "--json", busy.toString());
+            } finally {
+                burner.destroyForcibly().waitFor();
+            }
+            JsonNode result = new ObjectMapper().readTree(busy.toFile());
+            double withBurner = result.get("others_cpu_cores").asDouble(-1);
+
+            assertThat(withoutBurner).as("others' CPU without the burner, cores").isGreaterThanOrEqualTo(0);
+            // The burner shares the cores with the bench's threads and Redis: a generous bound.
+            assertThat(withBurner).as("others' CPU with a process busy on one core (without it: %.2f)", withoutBurner)
+                    .isGreaterThan(0.2).isGreaterThan(withoutBurner + 0.1);
+            assertThat(result.get("steal_cpu_cores").isNumber()).isTrue();
+        }
+    }
+
     /** Runs {@code bench} with {@code args}; returns what it printed, after checking it exited 0. */
     private static String bench(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
