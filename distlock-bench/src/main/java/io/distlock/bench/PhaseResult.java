@@ -140,6 +140,11 @@ final class PhaseResult {
         return perSecondOf(Math.max(0, machine.othersCpu())); // max keeps NaN
     }
 
+    /** Cores' worth of CPU the hypervisor gave to other machines in the measured time; NaN: unknown. */
+    double stealCores() {
+        return perSecondOf(machine.stealCpu());
+    }
+
     /** CPU seconds per second of the measured time: how many cores' worth. */
     private double perSecondOf(double cpuSeconds) {
         return seconds <= 0 ? Double.NaN : cpuSeconds / seconds;
@@ -221,7 +226,7 @@ final class PhaseResult {
         number(o, "load_average_start", round(machine.loadBefore(), 2));
         number(o, "load_average_end", round(machine.loadAfter(), 2));
         number(o, "others_cpu_cores", round(othersCores(), 2));
-        number(o, "steal_cpu_cores", round(perSecondOf(machine.stealCpu()), 2));
+        number(o, "steal_cpu_cores", round(stealCores(), 2));
         return o;
     }
 

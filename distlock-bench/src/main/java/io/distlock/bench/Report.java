@@ -91,7 +91,7 @@ final class Report {
         row(s, "load average", phases, p -> Double.isNaN(p.machine.loadBefore()) ? "-"
                 : String.format("%.2f -> %.2f", p.machine.loadBefore(), p.machine.loadAfter()));
         row(s, "others' CPU, cores", phases, p -> Double.isNaN(p.othersCores()) ? "-"
-                : String.format("%.2f (steal %.2f)", p.othersCores(), p.machine.stealCpu() / p.seconds));
+                : String.format("%.2f (steal %.2f)", p.othersCores(), p.stealCores()));
         for (PhaseResult p : phases) {
             if (!p.errorKinds.isEmpty()) {
                 s.append(p.label).append(" errors:").append(System.lineSeparator());
