@@ -9,7 +9,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -580,7 +579,7 @@ final class RedisLockStore {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalAsync(Mode.READ_WRITE, RENEW.text, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token));
+                    .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token));
             return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
@@ -779,27 +778,27 @@ final class RedisLockStore {
     }
 
     /**
-     * Runs {@code s} once per entry in one pipelined batch. A NOSCRIPT failure loads the script on
-     * that slot's primary for the next batch (see {@link Scripts#loadingOnNoScript}); every failure
+     * Runs {@code s} once per entry in one pipelined batch. An entry that fails with NOSCRIPT (it
+     * did not run: Redis lost its scripts) runs once more alone, loading the script; every failure
      * becomes a {@link BackendUnavailableException}.
+     *
+     * <p>Batches send EVALSHA, never EVAL: for an EVAL in a batch, Redisson first sends SCRIPT LOAD
+     * in a batch of its own with the client's defaults (3 s, resent 4 times: ~20 s with Redis
+     * silent), not the service's command timeout (see {@link Scripts#loadingOnNoScript}).
      */
     private <R, T> List<CompletionStage<T>> batch(LuaScript s, ReturnType type, List<List<Object>> keys, List<Object[]> args,
                                                   Function<R, T> answer) {
         RBatch batch = redisson.createBatch(batchOptions());
         List<CompletionStage<T>> results = new ArrayList<>(keys.size());
-        Set<Integer> loading = ConcurrentHashMap.newKeySet();
         for (int i = 0; i < keys.size(); i++) {
-            String key = (String) keys.get(i).get(0);
-            RFuture<R> done = batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, s.text, type, keys.get(i), args.get(i));
-            results.add(done.handle((r, e) -> {
-                if (e != null) {
-                    if (Scripts.isNoScript(e) && loading.add(cluster ? ClusterSlots.slot(key) : 0)) {
-                        scripts.load(List.of(key), s);
-                    }
-                    throw backendFailure(e);
-                }
-                return answer.apply(r);
-            }));
+            List<Object> entryKeys = keys.get(i);
+            Object[] entryArgs = args.get(i);
+            RFuture<R> done = batch.getScript(StringCodec.INSTANCE).evalShaAsync(Mode.READ_WRITE, s.sha, type, entryKeys, entryArgs);
+            results.add(done.handle((r, e) -> e == null ? CompletableFuture.completedStage(r)
+                            : Scripts.isNoScript(e) ? scripts.<R>eval(s, type, entryKeys, entryArgs)
+                            : CompletableFuture.<R>failedStage(backendFailure(e)))
+                    .thenCompose(Function.identity())
+                    .thenApply(answer));
         }
         batch.executeAsync();
         return results;
@@ -820,11 +819,11 @@ final class RedisLockStore {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(batchOptions());
             for (Release g : grants) {
-                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, UNLOCK.text, ReturnType.LIST,
+                batch.getScript(StringCodec.INSTANCE).evalShaAsync(Mode.READ_WRITE, UNLOCK.sha, ReturnType.LIST,
                         scriptKeys(List.of(g.lock())), unlockArgs(owner, g));
             }
             for (Release q : queued) {
-                batch.getScript(StringCodec.INSTANCE).evalAsync(Mode.READ_WRITE, LEAVE.text, ReturnType.LIST,
+                batch.getScript(StringCodec.INSTANCE).evalShaAsync(Mode.READ_WRITE, LEAVE.sha, ReturnType.LIST,
                         scriptKeys(List.of(q.lock())), leaveArgs(owner, q));
             }
             return batch.executeAsync().thenApply(r -> (Void) null);

@@ -30,7 +30,11 @@ final class Scripts {
     /**
      * Runs a batch, and once more after loading {@code scripts} if it failed with NOSCRIPT.
      *
-     * <p>Batched scripts need this; lone ones fall back to EVAL ({@link #eval}). Redisson 4.7
+     * <p>Batched scripts need this; lone ones fall back to EVAL ({@link #eval}). A batch sends
+     * EVALSHA, never EVAL: for an EVAL in a batch, Redisson 4.7 first sends SCRIPT LOAD in a batch
+     * of its own with the client's defaults (3 s, resent 4 times), whatever the batch's options
+     * say, so a silent Redis held such a batch for ~20 s instead of the service's command timeout
+     * (found 2026-12-04: a failed lock's undo, and so its {@code FAIL}, came 20 s late). Redisson 4.7
      * remembers which scripts a Redis has loaded in one map per JVM, by address, and forgets an
      * address only when a connection of a running client to it drops. A Redis started anew at an
      * address while none of this JVM's clients was connected to it (a client that was shut down,

@@ -135,6 +135,25 @@ class ReleasePathTest {
     }
 
     @Test
+    void aLockRedisDoesNotAnswerIsUndoneAndFailedWithinTheServicesTimeoutsNotTheClientsDefaults() {
+        // Redisson's defaults (3 s timeout, 4 resends). A lock that gets no answer is undone, by a
+        // batch, before it is answered: both end at the service's command timeout (a sixth of the
+        // lease, 333 ms). The undo's batch once sent EVAL, for which Redisson first sends SCRIPT
+        // LOAD with the client's defaults: the failure came ~20 s late.
+        try (LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
+            LockSession session = proxied.openSession("holder", new Pushes());
+            assertThat(result(session.lock("before"))).isInstanceOf(LockResult.Locked.class);
+
+            proxy.blackhole();
+            CompletableFuture<LockResult> lock = session.lock("doc").toCompletableFuture();
+            await().atMost(LEASE.multipliedBy(3)).until(lock::isDone);
+            assertThat(lock).failsWithin(Duration.ZERO).withThrowableThat().havingRootCause()
+                    .isInstanceOf(org.redisson.client.RedisResponseTimeoutException.class);
+            proxy.heal();
+        }
+    }
+
+    @Test
     void aWaiterThatAsksForSeveralLocksIsStillToldWhenTheOneItWaitedForWasFreed() {
         // The waiter's node hears releases 200 ms late, so the release of "doc" reaches it while
         // (or after) its mlock runs, not before: it must still get the RETRY its WAIT promised.
