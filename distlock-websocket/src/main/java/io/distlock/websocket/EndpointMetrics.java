@@ -29,6 +29,10 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code unknown} (an action the session's protocol version does not have) or
  *       {@code invalid} (no readable action); {@code status}: {@code OK}, {@code LOCKED},
  *       {@code WAIT}, {@code QUEUED} (version 2) or {@code FAIL}</td></tr>
+ *   <tr><td>{@code distlock.websocket.failures}</td><td>counter, tag {@code code}</td>
+ *       <td>requests answered {@code FAIL}, by the protocol's code: {@code BACKEND_UNAVAILABLE}
+ *       counts requests Redis did not answer in time, {@code RATE_LIMITED} those over the
+ *       rate limit, {@code BAD_REQUEST} unreadable ones...</td></tr>
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
  *       <td>pushes queued for connections: {@code RETRY}, {@code LOST}, and version 2's
  *       {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and {@code CHANGED}</td></tr>
@@ -75,6 +79,11 @@ public final class EndpointMetrics implements MeterBinder {
             refusals[i] = Counter.builder("distlock.websocket.handshakes.refused").tag("reason", REFUSALS[i])
                     .description("WebSocket handshakes refused").register(registry);
         }
+        Map<FailCode, Counter> failures = new EnumMap<>(FailCode.class);
+        for (FailCode code : FailCode.values()) {
+            failures.put(code, Counter.builder("distlock.websocket.failures").tag("code", code.name())
+                    .description("requests answered FAIL, by code").register(registry));
+        }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
         endpoint.telemetry(new EndpointTelemetry() {
@@ -93,6 +102,11 @@ public final class EndpointMetrics implements MeterBinder {
                     timers.set(i, timer);
                 }
                 timer.record(nanos, TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public void failed(FailCode code) {
+                failures.get(code).increment();
             }
 
             @Override

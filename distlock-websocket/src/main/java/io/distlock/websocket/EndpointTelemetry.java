@@ -16,6 +16,9 @@ interface EndpointTelemetry {
      */
     default void answered(String action, Status status, long nanos) { }
 
+    /** A request was answered {@code FAIL} with {@code code}, besides {@link #answered}. */
+    default void failed(FailCode code) { }
+
     /** A push ({@code RETRY}, {@code LOST}, {@code GRANTED}, {@code CANCELLED}) was queued for a connection. */
     default void pushed(Status status) { }
 

@@ -109,4 +109,9 @@ final class Replies {
     static Status status(ObjectNode reply) {
         return Status.valueOf(reply.path("status").asText());
     }
+
+    /** The code of a {@code FAIL} reply made here. */
+    static FailCode code(ObjectNode reply) {
+        return FailCode.valueOf(reply.path("code").asText());
+    }
 }

@@ -28,7 +28,11 @@ final class ReplySlot {
     void answer(ObjectNode reply, String frame) {
         EndpointTelemetry telemetry = node.telemetry();
         if (telemetry != EndpointTelemetry.NONE) {
-            telemetry.answered(action, Replies.status(reply), node.nanos() - arrivedNanos);
+            Status status = Replies.status(reply);
+            telemetry.answered(action, status, node.nanos() - arrivedNanos);
+            if (status == Status.FAIL) {
+                telemetry.failed(Replies.code(reply));
+            }
         }
         slot.complete(frame);
     }

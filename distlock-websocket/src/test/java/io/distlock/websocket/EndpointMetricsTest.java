@@ -46,6 +46,10 @@ class EndpointMetricsTest {
                 assertThat(requests(registry, "unlock", "FAIL")).isEqualTo(1);
                 assertThat(requests(registry, "unknown", "FAIL")).isEqualTo(1);
                 assertThat(requests(registry, "invalid", "FAIL")).isEqualTo(1);
+                assertThat(failures(registry, "NOT_OWNER")).isEqualTo(1);
+                assertThat(failures(registry, "UNKNOWN_ACTION")).isEqualTo(1);
+                assertThat(failures(registry, "BAD_REQUEST")).isEqualTo(1);
+                assertThat(failures(registry, "BACKEND_UNAVAILABLE")).isZero();
                 assertThat(registry.get("distlock.websocket.requests").tag("action", "lock").tag("status", "LOCKED").timer()
                         .totalTime(TimeUnit.NANOSECONDS)).isPositive();
                 assertThat(registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isEqualTo(1);
@@ -93,6 +97,38 @@ class EndpointMetricsTest {
                 assertThat(registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isZero();
             }
         }
+    }
+
+    @Test
+    void countsRequestsRedisDidNotAnswerInTime() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        // a 1.2 s lease: Redis gets 200 ms to answer a command
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofMillis(1200)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            new EndpointMetrics(endpoint).bindTo(registry);
+            try (WsClient alice = WsClient.open(server.uri("/distlock/lock"))) {
+                alice.request("OK", "action", "connect", "param", "alice");
+                redis.pause();
+                try {
+                    assertThat(alice.request("FAIL", "action", "lock", "param", "doc").path("code").asText())
+                            .isEqualTo("BACKEND_UNAVAILABLE");
+                } finally {
+                    redis.resume();
+                }
+                assertThat(failures(registry, "BACKEND_UNAVAILABLE")).isEqualTo(1);
+                assertThat(requests(registry, "lock", "FAIL")).isEqualTo(1);
+                assertThat(registry.find("distlock.websocket.failures").counters())
+                        .as("one counter per code, all but this one at zero")
+                        .hasSize(FailCode.values().length)
+                        .filteredOn(c -> c.count() > 0).hasSize(1);
+            }
+        }
+    }
+
+    private static double failures(SimpleMeterRegistry registry, String code) {
+        return registry.get("distlock.websocket.failures").tag("code", code).counter().count();
     }
 
     private static long requests(SimpleMeterRegistry registry, String action, String status) {
