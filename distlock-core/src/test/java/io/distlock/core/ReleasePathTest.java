@@ -154,6 +154,22 @@ class ReleasePathTest {
     }
 
     @Test
+    void aCloseRedisDoesNotAnswerEndsWithinTheServicesTimeoutsNotTheClientsDefaults() {
+        // A session's close releases its locks in one batch: with Redis silent it fails at the
+        // service's command timeout, and the leases free the locks (it once took ~20 s, as above).
+        try (LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
+            LockSession session = proxied.openSession("holder", new Pushes());
+            assertThat(result(session.lock("a"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(session.lock("b"))).isInstanceOf(LockResult.Locked.class);
+
+            proxy.blackhole();
+            CompletableFuture<Void> close = session.closeAsync().toCompletableFuture();
+            await().atMost(LEASE.multipliedBy(3)).until(close::isDone);
+            proxy.heal();
+        }
+    }
+
+    @Test
     void aWaiterThatAsksForSeveralLocksIsStillToldWhenTheOneItWaitedForWasFreed() {
         // The waiter's node hears releases 200 ms late, so the release of "doc" reaches it while
         // (or after) its mlock runs, not before: it must still get the RETRY its WAIT promised.
