@@ -780,11 +780,8 @@ final class RedisLockStore {
     /**
      * Runs {@code s} once per entry in one pipelined batch. An entry that fails with NOSCRIPT (it
      * did not run: Redis lost its scripts) runs once more alone, loading the script; every failure
-     * becomes a {@link BackendUnavailableException}.
-     *
-     * <p>Batches send EVALSHA, never EVAL: for an EVAL in a batch, Redisson first sends SCRIPT LOAD
-     * in a batch of its own with the client's defaults (3 s, resent 4 times: ~20 s with Redis
-     * silent), not the service's command timeout (see {@link Scripts#loadingOnNoScript}).
+     * becomes a {@link BackendUnavailableException}. EVALSHA, never EVAL, in a batch: see
+     * {@link Scripts#loadingOnNoScript}.
      */
     private <R, T> List<CompletionStage<T>> batch(LuaScript s, ReturnType type, List<List<Object>> keys, List<Object[]> args,
                                                   Function<R, T> answer) {

@@ -30,9 +30,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code invalid} (no readable action); {@code status}: {@code OK}, {@code LOCKED},
  *       {@code WAIT}, {@code QUEUED} (version 2) or {@code FAIL}</td></tr>
  *   <tr><td>{@code distlock.websocket.failures}</td><td>counter, tag {@code code}</td>
- *       <td>requests answered {@code FAIL}, by the protocol's code: {@code BACKEND_UNAVAILABLE}
- *       counts requests Redis did not answer in time, {@code RATE_LIMITED} those over the
- *       rate limit, {@code BAD_REQUEST} unreadable ones...</td></tr>
+ *       <td>requests answered {@code FAIL}, by the protocol's code (a counter for each, from
+ *       the start): {@code BACKEND_UNAVAILABLE} counts requests Redis did not answer in time</td></tr>
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
  *       <td>pushes queued for connections: {@code RETRY}, {@code LOST}, and version 2's
  *       {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and {@code CHANGED}</td></tr>
