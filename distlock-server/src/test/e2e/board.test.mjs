@@ -316,8 +316,11 @@ describe('the "who is editing" board in Chromium against two nodes (--allow-stea
     }, { url: node2.wsUrl, lock, sessions });
 
     await expectRow(carol, lock, { state: 'other', holder: 'Q00' });
-    await until(async () => (await inRow(carol, lock, 'doc-queue').innerText()).includes('more'),
-      { message: 'Carol\'s board to show how many more wait' });
+    // The board may first show a state from before the last ones queued: wait for all of them.
+    await until(async () => {
+      const shown = (await row(carol, lock).getAttribute('data-queue') || '').split(',').length;
+      return (await inRow(carol, lock, 'doc-queue').innerText()).endsWith(` and ${sessions - 1 - shown} more`);
+    }, { message: 'Carol\'s board to show how many more wait, all of them queued' });
     const listed = (await row(carol, lock).getAttribute('data-queue')).split(',');
     assert.ok(listed.length >= 1 && listed.length < sessions - 1, `the queue is cut (${listed.length} listed)`);
     assert.deepEqual(listed, Array.from({ length: listed.length }, (_, i) => `Q${String(i + 1).padStart(2, '0')}`), 'its head, in order');
