@@ -300,7 +300,7 @@ export class LockRequests {
    * One try on a version 2 session: `lock` with `wait: true` (and the time left of the
    * timeout, and `ask`), then `LOCKED` (the token) or `QUEUED` and wait for the grant in the
    * queue. With `ifAvailable` or `steal`, `lock` without `wait`: `LOCKED` or `WAIT` (null;
-   * a server never answers a steal so).
+   * a steal only while the server recovers from a possible loss of Redis data).
    */
   async #askQueue(name, slot, attempt, how) {
     const { mode, ifAvailable, deadline, steal, ask } = how;
