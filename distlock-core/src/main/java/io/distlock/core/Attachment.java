@@ -14,6 +14,8 @@ import java.util.concurrent.CompletionStage;
  * {@link LockService#resume} give out. Once the session is resumed elsewhere, this handle is stale:
  * operations are refused ({@link Refusal#SESSION_CLOSED}), and its detach or close changes
  * nothing, so a connection that ends late cannot end the session another connection has now.
+ * Staleness is checked when an operation's turn comes in the session's chain, not when it is
+ * called: one called while a resume is out runs after it, and is refused if the resume succeeded.
  */
 final class Attachment implements LockSession {
 
@@ -36,12 +38,6 @@ final class Attachment implements LockSession {
         return session.epoch() != epoch;
     }
 
-    private static <T> CompletionStage<T> refused() {
-        @SuppressWarnings("unchecked")
-        T refused = (T) new Refused(Refusal.SESSION_CLOSED, "the session was resumed by another connection");
-        return CompletableFuture.completedFuture(refused);
-    }
-
     @Override
     public String name() {
         return session.name();
@@ -54,37 +50,37 @@ final class Attachment implements LockSession {
 
     @Override
     public CompletionStage<LockResult> lock(String lock) {
-        return stale() ? refused() : session.lock(lock);
+        return session.lock(lock, LockOptions.DEFAULT, epoch);
     }
 
     @Override
     public CompletionStage<LockResult> lock(String lock, LockOptions options) {
-        return stale() ? refused() : session.lock(lock, options);
+        return session.lock(lock, options, epoch);
     }
 
     @Override
     public CompletionStage<CancelResult> cancel(String lock) {
-        return stale() ? refused() : session.cancel(lock);
+        return session.cancel(lock, epoch);
     }
 
     @Override
     public CompletionStage<UnlockResult> unlock(String lock) {
-        return stale() ? refused() : session.unlock(lock);
+        return session.unlock(lock, epoch);
     }
 
     @Override
     public CompletionStage<MultiLockResult> lockAll(Collection<String> locks) {
-        return stale() ? refused() : session.lockAll(locks);
+        return session.lockAll(locks, LockMode.EXCLUSIVE, epoch);
     }
 
     @Override
     public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
-        return stale() ? refused() : session.lockAll(locks, mode);
+        return session.lockAll(locks, mode, epoch);
     }
 
     @Override
     public CompletionStage<UnlockResult> unlockAll(Collection<String> locks) {
-        return stale() ? refused() : session.unlockAll(locks);
+        return session.unlockAll(locks, epoch);
     }
 
     @Override
@@ -119,14 +115,12 @@ final class Attachment implements LockSession {
 
     @Override
     public CompletionStage<Void> closeAsync() {
-        return stale() ? CompletableFuture.completedFuture(null) : session.closeAsync();
+        return session.closeAsync(epoch);
     }
 
     @Override
     public void close() {
-        if (!stale()) {
-            session.close();
-        }
+        Session.awaitClose(closeAsync(), name());
     }
 
     /** Never the secret. */

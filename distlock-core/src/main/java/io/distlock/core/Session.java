@@ -210,6 +210,8 @@ final class Session implements LockSession {
     private volatile boolean closing;
     private volatile boolean closed;
     private CompletionStage<Void> closeStage; // guarded by this
+    /** A resume is between its checks and its new epoch (see {@link #closeAsync(int)}); guarded by this. */
+    private boolean resuming;
 
     Session(LockService service, RedisLockStore store, Waiters waiters, LockConfig config,
             String name, String id, LockListener listener, SerialExecutor events) {
@@ -268,11 +270,20 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<LockResult> lock(String lock, LockOptions options) {
+        return lock(lock, options, epoch);
+    }
+
+    /**
+     * The operations of the attachment {@code asOf} ({@link Attachment}): refused when their turn
+     * comes if a resume made it stale meanwhile, so that an operation the old connection sent
+     * while the resume was out cannot act for the session the new connection has.
+     */
+    CompletionStage<LockResult> lock(String lock, LockOptions options, int asOf) {
         Objects.requireNonNull(options, "options");
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved) {
-                return done(closedRefusal());
+            if (refused || moved || asOf != epoch) {
+                return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
@@ -303,10 +314,14 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<CancelResult> cancel(String lock) {
+        return cancel(lock, epoch);
+    }
+
+    CompletionStage<CancelResult> cancel(String lock, int asOf) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved) {
-                return done(closedRefusal());
+            if (refused || moved || asOf != epoch) {
+                return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
@@ -347,10 +362,14 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<UnlockResult> unlock(String lock) {
+        return unlock(lock, epoch);
+    }
+
+    CompletionStage<UnlockResult> unlock(String lock, int asOf) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved) {
-                return done(closedRefusal());
+            if (refused || moved || asOf != epoch) {
+                return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
@@ -375,12 +394,16 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode) {
+        return lockAll(locks, mode, epoch);
+    }
+
+    CompletionStage<MultiLockResult> lockAll(Collection<String> locks, LockMode mode, int asOf) {
         Objects.requireNonNull(mode, "mode");
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused || moved) {
-                return done(closedRefusal());
+            if (refused || moved || asOf != epoch) {
+                return done(refusal(asOf));
             }
             Optional<Refused> bad = checkNames(names);
             if (bad.isPresent()) {
@@ -411,11 +434,15 @@ final class Session implements LockSession {
 
     @Override
     public CompletionStage<UnlockResult> unlockAll(Collection<String> locks) {
+        return unlockAll(locks, epoch);
+    }
+
+    CompletionStage<UnlockResult> unlockAll(Collection<String> locks, int asOf) {
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused || moved) {
-                return done(closedRefusal());
+            if (refused || moved || asOf != epoch) {
+                return done(refusal(asOf));
             }
             Optional<Refused> bad = checkNames(names);
             if (bad.isPresent()) {
@@ -440,6 +467,29 @@ final class Session implements LockSession {
                 return Step.<UnlockResult>of(new Refused(Refusal.NOT_OWNER, "not every lock is still held by this session"));
             });
         });
+    }
+
+    /**
+     * The close of the attachment {@code asOf}. While a resume is out, it waits for its turn behind
+     * that resume and does nothing if the resume made {@code asOf} stale: the old connection's close
+     * must not end the session the new one was just told it has. Otherwise as {@link #closeAsync()}.
+     */
+    CompletionStage<Void> closeAsync(int asOf) {
+        synchronized (this) {
+            if (!resuming) {
+                return asOf == epoch ? closeAsync() : CompletableFuture.completedFuture(null);
+            }
+        }
+        CompletableFuture<Void> closed = new CompletableFuture<>();
+        enqueue(() -> {
+            if (asOf != epoch) {
+                closed.complete(null);
+            } else {
+                closeAsync().whenComplete((v, e) -> closed.complete(null)); // behind this step: not waited for here
+            }
+            return done(null);
+        });
+        return closed;
     }
 
     @Override
@@ -504,8 +554,12 @@ final class Session implements LockSession {
 
     @Override
     public void close() {
+        awaitClose(closeAsync(), name);
+    }
+
+    static void awaitClose(CompletionStage<Void> close, String name) {
         try {
-            closeAsync().toCompletableFuture().join();
+            close.toCompletableFuture().join();
         } catch (CompletionException e) {
             LOG.log(Level.WARNING, "Session ''{0}'' closed without reaching Redis; its locks free themselves when their leases run out: {1}",
                     name, e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
@@ -550,6 +604,11 @@ final class Session implements LockSession {
 
     int epoch() {
         return epoch;
+    }
+
+    /** For tests: a resume is between its checks and its new epoch. */
+    synchronized boolean isResuming() {
+        return resuming;
     }
 
     long attemptCount() {
@@ -667,24 +726,33 @@ final class Session implements LockSession {
      */
     CompletionStage<ResumeResult> resumeHere(SessionRegistry.Entry read, LockListener next, String secret, byte[] hash) {
         return enqueue(() -> {
-            if (closing || moved || !Long.toString(gen).equals(read.gen())
-                    || (detached && config.ticker().read() - graceEndsAt >= 0)) {
-                return done(LockService.expired());
+            synchronized (this) { // with closeAsync(int): a close comes before this check, or sees resuming
+                if (closing || moved || !Long.toString(gen).equals(read.gen())
+                        || (detached && config.ticker().read() - graceEndsAt >= 0)) {
+                    return done(LockService.expired());
+                }
+                resuming = true;
             }
             return service.registry().adopt(id, read, hash).handle((adopted, e) -> {
-                if (e != null) {
-                    return new Step<ResumeResult>(null, RedisLockStore.backendFailure(e), null);
+                try {
+                    if (e != null) {
+                        return new Step<ResumeResult>(null, RedisLockStore.backendFailure(e), null);
+                    }
+                    if (adopted == null) {
+                        return Step.<ResumeResult>of(LockService.expired());
+                    }
+                    gen = adopted.gen();
+                    secretHash = hash;
+                    detached = false; // pushes are still kept until the next listener takes over (keepingPushes)
+                    stopGraceTimer();
+                    int nextEpoch = ++epoch;
+                    ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
+                    return new Step<ResumeResult>(resumed, null, () -> switchTo(next));
+                } finally {
+                    synchronized (this) {
+                        resuming = false; // after the new epoch: a close from now on sees whether it is stale
+                    }
                 }
-                if (adopted == null) {
-                    return Step.<ResumeResult>of(LockService.expired());
-                }
-                gen = adopted.gen();
-                secretHash = hash;
-                detached = false; // pushes are still kept until the next listener takes over (keepingPushes)
-                stopGraceTimer();
-                int nextEpoch = ++epoch;
-                ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
-                return new Step<ResumeResult>(resumed, null, () -> switchTo(next));
             });
         });
     }
@@ -1427,6 +1495,15 @@ final class Session implements LockSession {
 
     private static Refused closedRefusal() {
         return new Refused(Refusal.SESSION_CLOSED, "the session is closed");
+    }
+
+    /** Why an operation of the attachment {@code asOf} is refused: closed, or resumed by another connection. */
+    private Refused refusal(int asOf) {
+        return asOf != epoch ? resumedElsewhereRefusal() : closedRefusal();
+    }
+
+    private static Refused resumedElsewhereRefusal() {
+        return new Refused(Refusal.SESSION_CLOSED, "the session was resumed by another connection");
     }
 
     private static <T> CompletionStage<Step<T>> done(T result) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -178,6 +179,42 @@ class ResumeTest {
         LockSession probe = nodes.get(1).openSession("probe", new Pushes());
         assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
         assertThat(result(old.lock("other"))).isInstanceOf(Refused.class);
+    }
+
+    /**
+     * Found by review (2026-12-04): an operation the old connection sent while a resume was out
+     * (its handle not yet stale) ran after the resume and acted for the session the new connection
+     * had just been told it has: an unlock released a lock the resume listed (nobody told, another
+     * session could take it), a lock joined the session unseen, a close ended it. Here the old
+     * handle's calls come while the resume's registry write waits in a paused Redis.
+     */
+    @Test
+    void whatTheOldHandleSendsWhileAResumeIsOutIsRefusedOnceTheResumeSucceeds() {
+        LockService a = nodes.get(0);
+        LockSession old = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(old.lock("doc")));
+        Session session = ((Attachment) old).toSession();
+        await().atMost(seconds(5)).until(() -> result(a.registry().read(old.id())) != null);
+        SessionRegistry.Entry entry = result(a.registry().read(old.id()));
+
+        TestRedis.command("CLIENT", "PAUSE", "300"); // well within a command's timeout (a sixth of the lease)
+        CompletionStage<ResumeResult> resuming = session.resumeHere(entry, new Pushes(), "next", SessionRegistry.hash("next"));
+        await().atMost(seconds(5)).pollInterval(Duration.ofMillis(5)).until(session::isResuming);
+        CompletionStage<UnlockResult> unlock = old.unlock("doc");
+        CompletionStage<LockResult> lock = old.lock("other");
+        CompletionStage<Void> close = old.closeAsync();
+
+        ResumeResult.Resumed r = resumed(result(resuming));
+        assertThat(r.locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+        assertThat(result(unlock)).isInstanceOf(Refused.class);
+        assertThat(result(lock)).isInstanceOf(Refused.class);
+        result(close);
+        assertThat(r.session().isClosed()).isFalse();
+        assertThat(r.session().heldLocks()).containsOnlyKeys("doc");
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+        assertThat(result(probe.lock("other"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
     }
 
     /**
