@@ -49,6 +49,8 @@ final class Connection {
     /** The protocol version {@link #session} speaks; 1 while there is none. Guarded by this. */
     private int version = 1;
     private boolean closed; // guarded by this
+    /** A {@code resume} is out: until it answers, no other may start and no {@code connect} may open a session. Guarded by this. */
+    private boolean resuming;
     private CompletionStage<Void> released; // guarded by this
 
     Connection(Node node, Session ws, Object principal, String client) {
@@ -282,8 +284,32 @@ final class Connection {
 
     // ---- the session, for the request handler ----
 
+    /**
+     * Whether this connection has a session, or will have one if the {@code resume} that is out
+     * succeeds: a {@code connect} or another {@code resume} then is {@code ALREADY_CONNECTED}.
+     * Otherwise a session the client opened before the resume answered would be replaced by
+     * the resumed one, and left attached to nothing, holding its locks for as long as the node lives.
+     */
+    synchronized boolean hasOrAwaitsSession() {
+        return session != null || resuming;
+    }
+
+    /** A {@code resume} starts; false if {@link #hasOrAwaitsSession()}. It ends with {@link #adopt} or {@link #resumeFailed}. */
+    synchronized boolean startResume() {
+        if (session != null || resuming) {
+            return false;
+        }
+        resuming = true;
+        return true;
+    }
+
+    synchronized void resumeFailed() {
+        resuming = false;
+    }
+
     /** Makes {@code opened}, speaking protocol {@code speaks}, this connection's session; false if the connection ended meanwhile. */
     synchronized boolean adopt(LockSession opened, int speaks) {
+        resuming = false;
         if (closed) {
             return false;
         }

@@ -94,8 +94,8 @@ final class RequestHandler {
 
     private void connect(Request r, ReplySlot slot) {
         String name = r.name();
-        if (connection.current() != null) {
-            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
+        if (connection.hasOrAwaitsSession()) {
+            slot.answer(alreadyConnected(r));
             return;
         }
         Optional<String> problem = node.service.checkSessionName(name);
@@ -139,16 +139,22 @@ final class RequestHandler {
      * holds and queues for; the pushes it missed follow the reply. The session speaks version 2.
      */
     private void resume(Request r, ReplySlot slot) {
-        if (connection.current() != null) {
-            slot.answer(Replies.fail(r, FailCode.ALREADY_CONNECTED, "this connection already has a session; close it first"));
+        if (!connection.startResume()) {
+            slot.answer(alreadyConnected(r));
             return;
         }
         Pushes listener = new Pushes(2);
         listener.holdUntilAnswered();
         CompletionStage<ResumeResult> stage;
         try {
-            stage = node.service.resume(r.session().id(), r.session().secret(), listener);
+            stage = node.service.resume(r.session().id(), r.session().secret(), listener)
+                    .whenComplete((result, e) -> {
+                        if (!(result instanceof ResumeResult.Resumed)) {
+                            connection.resumeFailed(); // before the reply: a connect sent after it must find none out
+                        }
+                    });
         } catch (IllegalStateException e) {
+            connection.resumeFailed();
             slot.answer(Replies.fail(r, FailCode.INTERNAL, "the server is shutting down"));
             return;
         }
@@ -177,6 +183,12 @@ final class RequestHandler {
             resumed.queued().stream().sorted().forEach(queued::add);
             return reply;
         });
+    }
+
+    private ObjectNode alreadyConnected(Request r) {
+        return Replies.fail(r, FailCode.ALREADY_CONNECTED, connection.current() != null
+                ? "this connection already has a session; close it first"
+                : "this connection is resuming a session; wait for the answer");
     }
 
     private void closeSession(Request r, ReplySlot slot) {

@@ -282,6 +282,45 @@ abstract class EndpointResumeContractTest {
         v1.expectFail("UNKNOWN_ACTION");
     }
 
+    /**
+     * Found by review (2026-12-04): a {@code connect} or a second {@code resume} sent while a
+     * resume was out found no session and went ahead; the resume's answer then replaced the
+     * session the connect had opened, which was left attached to nothing, holding its locks for
+     * as long as the node lived. Redis is paused so that the frames behind the resume are served
+     * while it waits.
+     */
+    @Test
+    void aConnectOrResumeSentWhileAResumeIsOutIsAlreadyConnectedAndOpensNothing() {
+        WsClient first = client(nodeA);
+        JsonNode ok = connect(first, "ann", 10_000);
+        first.request("LOCKED", "action", "lock", "param", n("doc"));
+        double detached = detachedOnA();
+        first.abort();
+        await().atMost(Await.seconds(10)).until(() -> detachedOnA() == detached + 1);
+        double sessions = metersA.get("distlock.sessions").gauge().value();
+
+        WsClient second = client(nodeA);
+        redis.command("CLIENT", "PAUSE", "300"); // well within a command's timeout (a sixth of the 3 s lease)
+        second.send("action", "resume", "session", ok.path("session").asText(), "resume", ok.path("resume").asText(), "id", 1);
+        second.send("action", "connect", "param", n("bob"), "version", 2, "id", 2);
+        second.send("action", "resume", "session", ok.path("session").asText(), "resume", ok.path("resume").asText(), "id", 3);
+        second.send("action", "lock", "param", n("other"), "id", 4);
+        // Replies come in the order of the requests.
+        JsonNode resumed = second.expectNext("OK");
+        assertThat(resumed.path("id").asInt()).isEqualTo(1);
+        assertThat(resumed.path("locks").has(n("doc"))).isTrue();
+        assertThat(second.expectFail("ALREADY_CONNECTED").path("id").asInt()).isEqualTo(2);
+        assertThat(second.expectFail("ALREADY_CONNECTED").path("id").asInt()).isEqualTo(3);
+        assertThat(second.expectFail("NOT_CONNECTED").path("id").asInt()).isEqualTo(4); // sent before the resume answered
+        // Nothing but the resumed session: no session "bob" holds anything or lives on.
+        assertThat(metersA.get("distlock.sessions").gauge().value()).isEqualTo(sessions);
+        second.request("LOCKED", "action", "lock", "param", n("other"));
+        second.request("OK", "action", "close");
+        assertThat(holderOf(n("doc"))).isNull();
+        assertThat(holderOf(n("other"))).isNull();
+        await().atMost(Await.seconds(10)).until(() -> metersA.get("distlock.sessions").gauge().value() == sessions - 1);
+    }
+
     @Test
     void closeEndsASessionWithGraceAtOnceAndADroppedSessionWithoutGraceIsClosed() {
         WsClient first = client(nodeA);
