@@ -60,7 +60,7 @@ final class Connection {
         this.requests = new RequestHandler(node, this, principal);
         EndpointOptions options = node.options;
         this.out = new Outbound(new SessionTransport(ws), options.maxQueuedPushes(), options.maxQueuedBytes(),
-                () -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"),
+                this::slowConsumer,
                 this::sendFailed);
         long now = node.nanos();
         this.limiter = new RateLimiter(options.rateLimitPerSecond(), options.rateLimitBurst(), now);
@@ -275,6 +275,15 @@ final class Connection {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "A connection's ping failed", e); // never let the timer task die
         }
+    }
+
+    /**
+     * Too much waits to be sent: the session is let go at once, on whichever thread overflowed (often
+     * a Redis callback's), and the container's close, which may block in Tomcat, goes to the sender.
+     */
+    private void slowConsumer() {
+        release();
+        node.sender().execute(() -> close(CloseCodes.VIOLATED_POLICY, "slow consumer: too much waiting to be sent"));
     }
 
     private void sendFailed(Throwable error) {
