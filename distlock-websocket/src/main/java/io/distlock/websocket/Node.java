@@ -47,6 +47,7 @@ final class Node {
     private final ScheduledExecutorService timer;
     private final Executor sender;
     private final Ticker ticker;
+    private final AskLimiter asks;
     /** Open connections, for {@link EndpointOptions#maxConnections()}. */
     private final AtomicInteger open = new AtomicInteger();
     /**
@@ -70,6 +71,7 @@ final class Node {
         this.timer = timer;
         this.sender = sender;
         this.ticker = options.ticker();
+        this.asks = new AskLimiter(options.askInterval().toNanos());
     }
 
     /** Counts a connection that opened; returns how many are open now. */
@@ -124,6 +126,11 @@ final class Node {
     /** Schedules ticks; a task run here must never block. */
     ScheduledExecutorService timer() {
         return timer;
+    }
+
+    /** The pace of {@code ask}s, per session and lock, for every connection of this node. */
+    AskLimiter asks() {
+        return asks;
     }
 
     /** Runs container calls that may block: pings and closes. */

@@ -220,7 +220,7 @@ final class RequestHandler {
             return;
         }
         Pushes p = pushes(s);
-        if (options.ask() && p != null && !p.asks.tryAsk(r.name(), node.nanos())) {
+        if (options.ask() && !node.asks().tryAsk(s.id(), r.name(), node.nanos())) {
             slot.answer(Replies.fail(r, FailCode.RATE_LIMITED, "already asked for '" + Frames.abbreviate(r.name()) + "' less than "
                     + node.options.askInterval().toMillis() + " ms ago; ask again later"));
             return;
@@ -492,7 +492,6 @@ final class RequestHandler {
         volatile LockSession owner;
         private final int version;
         final QueuingRequests queuing = new QueuingRequests();
-        final AskLimiter asks = new AskLimiter(node.options.askInterval().toNanos());
         /** What this session watches on this connection; each change is pushed as {@code CHANGED}. */
         final Watching watching = new Watching(() -> node.service.watch(this::changed), node.options.maxWatchedLocks(),
                 node.options.maxWatchedPrefixes());

@@ -825,6 +825,27 @@ abstract class WatchAndTakeOverContractTest {
         assertThat(asker.expectNext("GRANTED").path("lock").asText()).isEqualTo(n("doc"));
     }
 
+    /** Found by review (2026-12-04): a resume started the pace of asks afresh. */
+    @Test
+    void aResumeOnTheSameNodeDoesNotRestartThePaceOfAsks() {
+        WsClient holder = v2("holder");
+        holder.request("LOCKED", "action", "lock", "param", n("doc"));
+        WsClient asker = client(CLOCK);
+        JsonNode connected = asker.request("OK", "action", "connect", "param", n("asker"), "version", 2, "grace", 10_000);
+        asker.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        holder.expectNext("ASKED");
+
+        WsClient resumed = client(CLOCK);
+        resumed.request("OK", "action", "resume", "session", connected.path("session").asText(),
+                "resume", connected.path("resume").asText());
+        resumed.send("action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        resumed.expectFail("RATE_LIMITED");
+        holder.expectNone(QUIET);
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(10));
+        resumed.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        assertThat(holder.expectNext("ASKED").path("lock").asText()).isEqualTo(n("doc"));
+    }
+
     @Test
     void anAskOfASharedLockReachesEveryHolderAndAHiddenHolderIsNotToldWho() {
         WsClient a = v2(HIDDEN, "a");
