@@ -660,6 +660,7 @@ export class DistLockClient extends EventTarget {
    * after disconnect().
    */
   #expire(reason, why = reason) {
+    if (this.#session === null) return; // expired already (its grace ran out here, then the server said so too)
     const { session, name } = this.#session;
     clearTimeout(this.#graceTimer);
     this.#stopPing();
@@ -730,11 +731,13 @@ export class DistLockClient extends EventTarget {
     this.#history = history;
     this.#moveSession(SS.RESUMED);
     this.#connection.resetBackoff();
-    if (stored === undefined) this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
+    // Always: the server issues a new secret on every resume, and the one sent is spent.
+    this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
     const { session, name, version, grace } = this.#session;
-    this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    // As the OK has it: a lock granted while detached is held (its `granted` event follows).
+    this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
     this.#rewatch();
     for (const grant of granted) this.#onGranted(grant);
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
@@ -824,6 +827,9 @@ export class DistLockClient extends EventTarget {
     }
     this.#lastHeard = Date.now();
     this.#armPing();
+    if (this.#session === null && message.id === undefined) {
+      return; // a push without a session: of one given up (resumed too late, being closed quietly)
+    }
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);
       this.#requests.retry(lock);

@@ -148,9 +148,14 @@ export class LockRequests {
     const waitsFor = ifAvailable ? undefined : timeout;
     const deadline = waitsFor === undefined ? undefined : Date.now() + waitsFor;
     const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
+    const acquiring = this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask });
     let token;
     try {
-      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask }), signal, attempt.cancel);
+      token = await untilAborted(acquiring, signal, attempt.cancel);
+    } catch (error) {
+      // Aborted with a token already past the last check: it comes anyway, and nobody will use it.
+      acquiring.then((late) => late !== null && this.#releaseAfterCallback(name, late, slot), () => {});
+      throw error;
     } finally {
       clearTimeout(timer);
     }
@@ -369,9 +374,9 @@ export class LockRequests {
   /**
    * Aborted while queued: sends `cancel`, and makes sure that a grant which crossed the abort
    * is unlocked. The slot stays taken until that is settled (or for one request timeout at
-   * most after a `NOT_QUEUED`), so that no other request() of this client asks for the lock
-   * meanwhile and is answered with the grant that is about to be released. Always throws
-   * the abort's reason.
+   * most after a `NOT_QUEUED`; while suspended, until the resume), so that no other request()
+   * of this client asks for the lock meanwhile and is answered with the grant that is about
+   * to be released. Always throws the abort's reason.
    */
   async #leaveQueue(name, slot, attempt, queue, requestId) {
     // All in one go, with nothing awaited: what came before is in `queue`, what comes after
@@ -385,22 +390,27 @@ export class LockRequests {
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
     const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
-    try {
-      await this.#host.cancel(name);
-      unwanted.forget(); // out of the queue: no grant will come
-    } catch (error) {
-      if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
-        // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
-        await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
-      } else if (isConnectionLoss(error)) {
-        // The session and its queue place are gone, unless the session is suspended: then the
-        // mark stays for a grant the resume tells of.
-        if (!this.#host.suspended()) unwanted.forget();
-      } else {
-        this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+    for (;;) {
+      try {
+        await this.#host.cancel(name);
+        unwanted.forget(); // out of the queue: no grant will come
+      } catch (error) {
+        if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
+          // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
+          await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
+        } else if (!isConnectionLoss(error)) {
+          this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+        } else if (!this.#host.suspended()) {
+          unwanted.forget(); // the session and its queue place are gone
+        } else {
+          // The suspended session keeps its place (or gets the grant: the mark has it unlocked)
+          // until it is resumed or expires (which settles the mark). Resumed: cancel there.
+          await Promise.race([unwanted.settled, this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED).catch(() => {})]);
+          if (this.#host.hasSession()) continue;
+        }
       }
+      throw attempt.reason;
     }
-    throw attempt.reason;
   }
 
   /**

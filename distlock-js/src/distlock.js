@@ -1241,9 +1241,14 @@ class LockRequests {
     const waitsFor = ifAvailable ? undefined : timeout;
     const deadline = waitsFor === undefined ? undefined : Date.now() + waitsFor;
     const timer = waitsFor === undefined ? null : setTimeout(() => attempt.expire(cancelledError(name, 'timeout')), waitsFor);
+    const acquiring = this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask });
     let token;
     try {
-      token = await untilAborted(this.#acquire(name, slot, attempt, { mode, ifAvailable, deadline, onQueued, steal, ask }), signal, attempt.cancel);
+      token = await untilAborted(acquiring, signal, attempt.cancel);
+    } catch (error) {
+      // Aborted with a token already past the last check: it comes anyway, and nobody will use it.
+      acquiring.then((late) => late !== null && this.#releaseAfterCallback(name, late, slot), () => {});
+      throw error;
     } finally {
       clearTimeout(timer);
     }
@@ -1462,9 +1467,9 @@ class LockRequests {
   /**
    * Aborted while queued: sends `cancel`, and makes sure that a grant which crossed the abort
    * is unlocked. The slot stays taken until that is settled (or for one request timeout at
-   * most after a `NOT_QUEUED`), so that no other request() of this client asks for the lock
-   * meanwhile and is answered with the grant that is about to be released. Always throws
-   * the abort's reason.
+   * most after a `NOT_QUEUED`; while suspended, until the resume), so that no other request()
+   * of this client asks for the lock meanwhile and is answered with the grant that is about
+   * to be released. Always throws the abort's reason.
    */
   async #leaveQueue(name, slot, attempt, queue, requestId) {
     // All in one go, with nothing awaited: what came before is in `queue`, what comes after
@@ -1478,22 +1483,27 @@ class LockRequests {
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
     const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
-    try {
-      await this.#host.cancel(name);
-      unwanted.forget(); // out of the queue: no grant will come
-    } catch (error) {
-      if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
-        // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
-        await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
-      } else if (isConnectionLoss(error)) {
-        // The session and its queue place are gone, unless the session is suspended: then the
-        // mark stays for a grant the resume tells of.
-        if (!this.#host.suspended()) unwanted.forget();
-      } else {
-        this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+    for (;;) {
+      try {
+        await this.#host.cancel(name);
+        unwanted.forget(); // out of the queue: no grant will come
+      } catch (error) {
+        if (error instanceof DistLockError && error.code === FailCode.NOT_QUEUED) {
+          // Granted (its GRANTED may still be on the way) or cancelled by the server meanwhile.
+          await settledOrAfter(unwanted.settled, this.#host.requestTimeoutMs);
+        } else if (!isConnectionLoss(error)) {
+          this.#host.reportError(error); // e.g. no reply in time: the mark stays for a late grant
+        } else if (!this.#host.suspended()) {
+          unwanted.forget(); // the session and its queue place are gone
+        } else {
+          // The suspended session keeps its place (or gets the grant: the mark has it unlocked)
+          // until it is resumed or expires (which settles the mark). Resumed: cancel there.
+          await Promise.race([unwanted.settled, this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED).catch(() => {})]);
+          if (this.#host.hasSession()) continue;
+        }
       }
+      throw attempt.reason;
     }
-    throw attempt.reason;
   }
 
   /**
@@ -2382,6 +2392,7 @@ class DistLockClient extends EventTarget {
    * after disconnect().
    */
   #expire(reason, why = reason) {
+    if (this.#session === null) return; // expired already (its grace ran out here, then the server said so too)
     const { session, name } = this.#session;
     clearTimeout(this.#graceTimer);
     this.#stopPing();
@@ -2452,11 +2463,13 @@ class DistLockClient extends EventTarget {
     this.#history = history;
     this.#moveSession(SS.RESUMED);
     this.#connection.resetBackoff();
-    if (stored === undefined) this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
+    // Always: the server issues a new secret on every resume, and the one sent is spent.
+    this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
     const { session, name, version, grace } = this.#session;
-    this.#emit('resumed', { session, name, version, grace, locks: [...this.#held.keys()], queued: [...this.#queued], lost: [...history.held.keys()] });
+    // As the OK has it: a lock granted while detached is held (its `granted` event follows).
+    this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
     this.#rewatch();
     for (const grant of granted) this.#onGranted(grant);
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
@@ -2546,6 +2559,9 @@ class DistLockClient extends EventTarget {
     }
     this.#lastHeard = Date.now();
     this.#armPing();
+    if (this.#session === null && message.id === undefined) {
+      return; // a push without a session: of one given up (resumed too late, being closed quietly)
+    }
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);
       this.#requests.retry(lock);

@@ -252,6 +252,39 @@ describe('request()', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('aborted right behind the LOCKED, while the token is on its way to the callback: the lock is released and the name free', async () => {
+    for (const version of [1, 2]) {
+      for (let depth = 1; depth <= 8; depth++) {
+        const server = new FakeServer();
+        const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket });
+        const ws = await connectSession(client, server, 'alice', 's-1', { version });
+        const controller = new AbortController();
+        let ran = false;
+        client.request('doc', { signal: controller.signal }, () => { ran = true; }).catch(() => {});
+        await flush();
+        ws.reply(ws.next('lock'), { status: 'LOCKED', token: 4 });
+        let abort = () => controller.abort();
+        for (let i = 0; i < depth; i++) {
+          const inner = abort;
+          abort = () => queueMicrotask(inner);
+        }
+        abort();
+        await flush();
+        const unlock = ws.next('unlock'); // after the callback, or instead of it
+        assert.equal(unlock.param, 'doc', `version ${version}, depth ${depth}, ran: ${ran}`);
+        ws.reply(unlock, { status: 'OK' });
+        await flush();
+        const next = client.request('doc', () => 'next');
+        await flush();
+        ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 }); // the name is free in this client
+        await flush();
+        ws.reply(ws.next('unlock'), { status: 'OK' });
+        assert.equal(await next, 'next');
+        ws.expectNothingSent();
+      }
+    }
+  });
+
   test('aborted while the lock request is in flight: a WAIT that arrives anyway does not keep the name queued', async () => {
     const { client, ws } = await connected();
     const controller = new AbortController();

@@ -169,10 +169,11 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
   });
 
-  test('a request() queued when the connection drops keeps its place; granted while detached: the resume OK tells, the missed GRANTED changes nothing', async (t) => {
+  test('a request() queued when the connection drops keeps its place; granted while detached: the resume OK tells (resumed lists it in locks), the missed GRANTED changes nothing', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
     const granted = recordEvents(client, 'granted');
+    const resumed = recordEvents(client, 'resumed');
     let seen;
     const requesting = client.request('doc', (lock) => { seen = lock.token; return 'done'; });
     await flush();
@@ -185,6 +186,7 @@ describe('sessions across a dropped connection', () => {
     ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
     ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
     await flush();
+    assert.deepEqual([resumed[0][1].locks, resumed[0][1].queued], [['doc'], []], 'held, as the OK says');
     assert.equal(seen, 40);
     assert.equal(granted.length, 1, 'one granted event');
     ws2.reply(ws2.next('ping'), { status: 'OK' });
@@ -365,6 +367,26 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(storage.items.size, 0);
   });
 
+  test('a resumed session\'s new secret is stored (the one sent is spent), so the next reload resumes too', async (t) => {
+    const storage = memoryStorage();
+    const { ws } = await connected(t, { options: { sessionStorage: storage } });
+    ws.drop(1001);
+    for (const [sent, issued] of [['secret-1', 'secret-2'], ['secret-2', 'secret-3']]) {
+      const server = new FakeServer();
+      const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
+      const connecting = client.connect('alice');
+      await flush();
+      server.socket.open();
+      await flush();
+      const resume = server.socket.next('resume');
+      assert.equal(resume.resume, sent);
+      server.socket.reply(resume, { status: 'OK', session: 's-1', resume: issued, locks: {}, queued: [] });
+      await connecting;
+      assert.deepEqual(JSON.parse(storage.items.get('distlock:alice')), { session: 's-1', resume: issued, grace: 5000 });
+      server.socket.drop(1001); // reloaded again
+    }
+  });
+
   test('a stored session that expired: a new session, and the entry is replaced', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const storage = memoryStorage();
@@ -410,23 +432,139 @@ describe('resume edge cases', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
-  test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost)', async (t) => {
+  test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost); the missed pushes that follow are ignored', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server, grace: 1000 });
     await lock(client, ws, 'doc', 3);
+    const queueing = client.lock('queued', { wait: true });
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await queueing;
     ws.drop();
     const ws2 = await reconnect(t, server); // 100 ms after the drop
     const resume = ws2.next('resume');
     t.mock.timers.tick(900);
     assert.equal(client.state, 'expired');
-    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    const events = recordEvents(client, 'granted', 'lost', 'cancelled', 'retry');
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' }, queued: { token: 4, mode: 'exclusive' } }, queued: [] });
+    // The session's missed pushes, before the server reads the close: none is the new session's.
+    ws2.push({ status: 'GRANTED', lock: 'queued', token: 4, mode: 'exclusive', request: ask.id });
+    ws2.push({ status: 'LOST', lock: 'doc', reason: 'lease' });
     await flush();
+    assert.deepEqual(client.heldLocks, new Map());
     assert.equal(ws2.next('close').param, 'alice');
     const connect = ws2.next('connect');
     ws2.reply(connect, { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 1000 });
     await flush();
     assert.equal(client.state, 'connected');
     assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(events, []);
+  });
+
+  test('the grace period runs out here while the resume is out, then the server answers SESSION_EXPIRED: expired once, a new session on the same socket', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 1000 });
+    await lock(client, ws, 'doc', 3);
+    const events = recordEvents(client, 'error', 'expired');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    const resume = ws2.next('resume');
+    t.mock.timers.tick(900);
+    assert.equal(client.state, 'expired');
+    ws2.reply(resume, { status: 'FAIL', code: 'SESSION_EXPIRED', message: 'no such session' });
+    await flush();
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 1000 });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.deepEqual(ws2.closeCalls, []);
+    assert.deepEqual(events.map(([type]) => type), ['expired']);
+  });
+
+  test('a request() aborted while suspended, with another waiting for the name: the grant the resume tells of is unlocked, cancel goes out, and the other asks itself', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    let seen;
+    const second = client.request('doc', (lock) => { seen = lock.token; return 'done'; });
+    ws.drop();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' }); // nobody's: the first request() was aborted
+    await flush();
+    ws2.reply(ws2.next('cancel'), { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await flush();
+    const again = ws2.next('lock');
+    assert.equal(again.wait, true);
+    ws2.reply(again, { status: 'LOCKED', token: 41 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await second, 'done');
+    assert.equal(seen, 41);
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
+  });
+
+  test('a request() aborted while suspended and still queued after the resume: cancel goes out then', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 2 });
+    await flush();
+    ws.drop();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('cancel'), { status: 'OK' });
+    await flush();
+    ws2.expectNothingSent();
+    const next = client.request('doc', (lock) => lock.token);
+    await flush();
+    ws2.reply(ws2.next('lock'), { status: 'LOCKED', token: 9 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 9);
+  });
+
+  test('a request() aborted while suspended, and the session expires: no cancel in the new session, and the next request() asks there', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 2 });
+    await flush();
+    const next = client.request('doc', (lock) => lock.token);
+    ws.drop();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'FAIL', code: 'SESSION_EXPIRED', message: 'no such session' });
+    await flush();
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 5000 });
+    await flush();
+    const again = ws2.next('lock');
+    ws2.reply(again, { status: 'LOCKED', token: 12 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 12);
+    ws2.expectNothingSent();
   });
 
   test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {

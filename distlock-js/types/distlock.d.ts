@@ -372,8 +372,11 @@ export interface DistLockEventMap {
    * `grace` (it passed) or the server's refusal (`SESSION_EXPIRED`). `locks` were reported lost.
    */
   expired: { session: string; reason: 'DISCONNECTED' | 'grace' | (string & {}); locks: string[] };
-  /** Something failed that no call waits for: an unreadable frame, a session not reopened after a reconnect. */
-  error: { error: DistLockError };
+  /**
+   * Something failed that no call waits for: an unreadable frame, a session not reopened after
+   * a reconnect (a `DistLockError`), or whatever an `onQueued` or `watch()` callback threw.
+   */
+  error: { error: unknown };
 }
 
 export type DistLockEventType = keyof DistLockEventMap;

@@ -265,7 +265,10 @@ client.on('session', ({ session, name, version, reconnected }) => {
   expectType<string>()(name);
   expectType<boolean>()(reconnected);
 });
-client.on('error', ({ error }) => expectType<DistLockError>()(error));
+client.on('error', ({ error }) => {
+  expectType<unknown>()(error); // also what an onQueued or watch callback threw
+  if (error instanceof DistLockError) expectType<DistLockErrorCode>()(error.code);
+});
 client.on('connected', ({ session, grace, reconnected }) => {
   expectType<string>()(session);
   expectType<number>()(grace);
