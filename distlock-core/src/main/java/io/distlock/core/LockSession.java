@@ -46,7 +46,10 @@ public interface LockSession extends AutoCloseable {
      * {@link LockResult.Queued}; the grant comes later, in queue order, as
      * {@link LockListener#granted}. A request that may not queue is granted only if nobody queues
      * for the lock (no queue jumping), otherwise answered {@link LockResult.Waiting}.
-     * Asking again while queued keeps the place. A session that holds the lock gets its token
+     * Asking again while queued keeps the place; if the place was granted meanwhile, the answer is
+     * that grant, in the mode it was granted: an exclusive request (or a steal) whose place was
+     * granted shared is told {@link LockListener#granted} (shared) for the queued request, then
+     * refused with {@link Refusal#HELD_SHARED}. A session that holds the lock gets its token
      * again (a shared request for a lock held exclusive gets the exclusive grant); an exclusive
      * request for a lock held shared is refused with {@link Refusal#HELD_SHARED}: grants are
      * never upgraded.

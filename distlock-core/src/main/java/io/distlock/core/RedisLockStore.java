@@ -133,11 +133,18 @@ final class RedisLockStore {
 
     /**
      * The answer of a lock attempt: tokens if granted, otherwise the conflicts, or the place in
-     * the queue, or {@code queueFull}.
+     * the queue, or {@code queueFull}. A granted single lock also says the {@code mode} Redis
+     * granted it in (null for a multi-lock, granted in the mode asked): a grant the session had
+     * already (its queued request's, granted by a hand-over) keeps its own mode, which need not be
+     * the one asked.
      */
-    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
+    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull, LockMode mode) {
         Attempt(List<Long> tokens, List<Conflict> conflicts) {
-            this(tokens, conflicts, null, false);
+            this(tokens, conflicts, null, false, null);
+        }
+
+        Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
+            this(tokens, conflicts, queued, queueFull, null);
         }
 
         boolean granted() {
@@ -327,7 +334,7 @@ final class RedisLockStore {
                 ask ? holder : ""), r -> {
             int replicas = (int) asLong(r.get(r.size() - 1));
             return switch ((int) asLong(r.get(0))) {
-                case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of()),
+                case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3)))),
                         asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
                 case 2 -> new Answer(new Attempt(List.of(), List.of(), new Queued((int) asLong(r.get(1)), holder(r.get(2), 0)), false),
                         List.of(), replicas);

@@ -297,6 +297,9 @@ final class Session implements LockSession {
                 return done(upgrade.get());
             }
             return acquire(List.of(lock), false, options, attempt -> {
+                if (attempt.granted() && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
+                    return heldShared(lock); // its queued request's shared grant: see grantedShared
+                }
                 if (attempt.granted()) {
                     return new LockResult.Locked(attempt.tokens().get(0));
                 }
@@ -1056,7 +1059,13 @@ final class Session implements LockSession {
             return null;
         }
         place.stopTimer();
-        Grant grant = new Grant(token, mode, place.confirmedAtNanos);
+        return hold(lock, new Grant(token, mode, place.confirmedAtNanos));
+    }
+
+    /** Counts a grant of a queued request as held; returns what tells the listener {@code GRANTED} (and a steal told before it). */
+    private Runnable hold(String lock, Grant grant) {
+        long token = grant.token;
+        LockMode mode = grant.mode;
         held.put(lock, grant);
         StolenAhead steal = stolenAhead.isEmpty() ? null : stolenAhead.remove(lock);
         Runnable stolen = steal != null && steal.token == token && config.ticker().read() - steal.atNanos < config.lease().toNanos()
@@ -1280,9 +1289,15 @@ final class Session implements LockSession {
             if (!attempt.granted()) {
                 return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
             }
+            if (!multi && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
+                return CompletableFuture.completedFuture(grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries,
+                        answer.apply(attempt)));
+            }
+            // Kept in the mode Redis granted: a shared request answered with its place's exclusive grant holds it exclusive.
+            LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
             boolean revived = false;
             for (int i = 0; i < names.size(); i++) {
-                revived |= !keep(names.get(i), attempt.tokens().get(i), options.mode(), sentAt, before.get(names.get(i)));
+                revived |= !keep(names.get(i), attempt.tokens().get(i), granted, sentAt, before.get(names.get(i)));
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in
@@ -1318,6 +1333,22 @@ final class Session implements LockSession {
             }
         }
         return Step.of(result);
+    }
+
+    /**
+     * An exclusive request (a steal too) was answered with the shared grant a hand-over made to this
+     * session's queued request (asked again while queued, a request passes its place, and the place
+     * was granted before, or by this very attempt). The session holds the lock shared, as Redis
+     * granted it: it is told so as the grant of its queued request ({@code GRANTED}, shared, before
+     * the answer), and the request gets {@code refusal}, as any exclusive request for a lock held
+     * shared ({@link Refusal#HELD_SHARED}): it must not believe it holds exclusively what others may
+     * hold shared, and nothing was stolen.
+     */
+    private <T> Step<T> grantedShared(String lock, long token, long sentAt, Map<String, Waiters.Entry> entries, T refusal) {
+        entries.forEach(waiters::attemptGranted);
+        Place place = queued.get(lock);
+        Runnable tell = place != null ? adopt(lock, place, token, LockMode.SHARED) : hold(lock, new Grant(token, LockMode.SHARED, sentAt));
+        return new Step<>(refusal, null, null, tell);
     }
 
     /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
@@ -1481,12 +1512,16 @@ final class Session implements LockSession {
             for (String lock : names) {
                 Grant grant = held.get(lock);
                 if (grant != null && grant.mode == LockMode.SHARED) {
-                    return Optional.of(new Refused(Refusal.HELD_SHARED, "lock '" + lock
-                            + "' is held shared by this session; unlock it before asking for it exclusive"));
+                    return Optional.of(heldShared(lock));
                 }
             }
         }
         return Optional.empty();
+    }
+
+    private static Refused heldShared(String lock) {
+        return new Refused(Refusal.HELD_SHARED, "lock '" + lock
+                + "' is held shared by this session; unlock it before asking for it exclusive");
     }
 
     private Refused tooManyLocks() {

@@ -382,4 +382,87 @@ class QueueTest {
         Pushes.Push granted = waiter.pushes().expect(Kind.GRANTED, "doc", seconds(10));
         assertThat(waiter.session().heldLocks()).containsEntry("doc", granted.token());
     }
+
+    // ---- a place granted in another mode than a later request of the same session asks ----
+
+    /** X held doc and its lease ran out in Redis (its owner fields gone): the next script on doc hands it to the queue. */
+    private static void holdersLeaseRanOut() {
+        TestRedis.command("HDEL", "distlock:lock:doc", "owner", "holder", "attempt");
+    }
+
+    private static Refusal refusal(Object r) {
+        assertThat(r).isInstanceOf(Refused.class);
+        return ((Refused) r).reason();
+    }
+
+    @Test
+    void anExclusiveRequestWhosePlaceItsOwnScriptGrantsSharedIsNotToldItHoldsTheLockExclusive() {
+        Client x = open(0, "x");
+        Client s = open(1, "s");
+        Client r = open(2, "r");
+        token(result(x.session().lock("doc")));
+        assertThat(result(s.session().lock("doc", SHARED_QUEUE))).isEqualTo(new LockResult.Queued(1, "x"));
+        assertThat(result(r.session().lock("doc", SHARED_QUEUE))).isEqualTo(new LockResult.Queued(2, "x"));
+        holdersLeaseRanOut();
+
+        // The same session asks for doc exclusive: it passes its place, which this very script hands over, shared.
+        LockResult answer = result(s.session().lock("doc"));
+        assertThat(r.pushes().expect(Kind.GRANTED, "doc", seconds(5)).detail()).endsWith("shared");
+        assertThat(answer).as("not LOCKED (exclusive) while r holds doc shared").isNotInstanceOf(LockResult.Locked.class);
+        assertThat(refusal(answer)).isEqualTo(Refusal.HELD_SHARED);
+        // It is told what it holds (the grant of its queued request), and holds it as Redis granted it.
+        Pushes.Push granted = s.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(granted.detail()).endsWith("shared");
+        assertThat(s.session().heldLocks()).containsEntry("doc", granted.token());
+        assertThat(((Session) s.session()).heldNow().get("doc").mode()).isEqualTo(LockMode.SHARED);
+        assertThat(s.session().queuedLocks()).isEmpty();
+        assertThat(result(s.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        s.pushes().expectNone(Duration.ofMillis(200));
+    }
+
+    @Test
+    void aStealWhosePlaceWasGrantedSharedBeforeItsNoticeCameStealsNothingAndSaysSo() {
+        // s's node never keeps its place (its clock stands still) and its grant message goes nowhere:
+        // the hand-over's notice is not handled when s asks again.
+        FakeTime frozen = new FakeTime();
+        LockService still = LockService.connect(TestRedis.url(), LockConfig.builder().ticker(frozen).scheduler(frozen).build());
+        nodes.add(still);
+        Client x = open(0, "x");
+        Pushes sPushes = new Pushes();
+        LockSession s = still.openSession("s", sPushes);
+        Client r = open(2, "r");
+        Client w = open(1, "w");
+        token(result(x.session().lock("doc")));
+        result(s.lock("doc", SHARED_QUEUE));
+        result(r.session().lock("doc", SHARED_QUEUE));
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", s.id());
+        String[] f = entry.split("\\|", 5);
+        TestRedis.command("HSET", "distlock:queued:doc", s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        holdersLeaseRanOut();
+        assertThat(result(w.session().lock("doc"))).isInstanceOf(LockResult.Waiting.class); // its script hands doc to s and r, shared
+        assertThat(r.pushes().expect(Kind.GRANTED, "doc", seconds(5)).detail()).endsWith("shared");
+
+        LockResult answer = result(s.lock("doc", LockOptions.exclusive().stealing()));
+        assertThat(answer).as("not LOCKED (exclusive) while r holds doc shared").isNotInstanceOf(LockResult.Locked.class);
+        assertThat(refusal(answer)).isEqualTo(Refusal.HELD_SHARED);
+        assertThat(sPushes.expect(Kind.GRANTED, "doc", seconds(5)).detail()).endsWith("shared");
+        assertThat(((Session) s).heldNow().get("doc").mode()).isEqualTo(LockMode.SHARED);
+        r.pushes().expectNone(Duration.ofMillis(300)); // nothing was stolen from r
+        assertThat(r.session().heldLocks()).containsKey("doc");
+        assertThat(result(s.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+    }
+
+    @Test
+    void aSharedRequestWhosePlaceIsGrantedExclusiveHoldsItExclusive() {
+        Client x = open(0, "x");
+        Client s = open(1, "s");
+        token(result(x.session().lock("doc")));
+        result(s.session().lock("doc", QUEUE));
+        holdersLeaseRanOut();
+        long t = token(result(s.session().lock("doc", LockOptions.shared())));
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).isEqualTo(s.session().id());
+        assertThat(((Session) s.session()).heldNow().get("doc")).isEqualTo(new ResumeResult.Held(t, LockMode.EXCLUSIVE));
+        assertThat(token(result(s.session().lock("doc")))).as("held exclusive: an exclusive request gets it again").isEqualTo(t);
+    }
 }

@@ -4,7 +4,9 @@
 -- 17 the attempt id of the place the session believes it has in this lock's queue, or '', 18
 -- steal ('1' to take it from its holders now), 19 ask: '' or the holder to name to the lock's
 -- holders if the request queues). Answers:
---   {1, token, fresh, replicas}: granted (fresh is 0 for a re-lock of a grant held);
+--   {1, token, fresh, mode, replicas}: granted (fresh is 0 for a re-lock of a grant held); mode
+--     ('x' or 's') is the grant's: the one asked, but for a grant the session had already (a
+--     re-lock; its queued request's grant, in the mode that request asked);
 --   {0, holder, token, pttl, replicas}: WAIT for the grant with that token (held by holder for
 --     pttl more ms); during a quarantine holder is nil, token the one a grant would have had,
 --     pttl what is left of the quarantine;
@@ -24,7 +26,7 @@ local clock, nowMs = clockNow()
 local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
 if cur[1] == me and ARGV[10] == '1' then
   redis.call('PEXPIRE', k, lease)
-  return {1, cur[2], 0, replicas(ARGV[9])}
+  return {1, cur[2], 0, 'x', replicas(ARGV[9])}
 end
 local place = ARGV[17]
 -- Whether the lock has a queue, queued requests or shared holders: if not (the uncontended
@@ -43,7 +45,7 @@ local mine = crowd and sharedOf(s, me, nowMs) or nil
 if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
   redis.call('PEXPIRE', s, lease)
-  return {1, mine[1], 0, replicas(ARGV[9])}
+  return {1, mine[1], 0, 's', replicas(ARGV[9])}
 end
 if stale(cur[1], me, cur[4], ARGV[11]) then
   return {0, cur[3], cur[2], redis.call('PTTL', k), replicas(ARGV[9])}
@@ -53,14 +55,16 @@ if mine then
     return {0, mine[4], mine[1], mine[2] - nowMs, replicas(ARGV[9])}
   end
   if place ~= '' and mine[3] == place then
-    return {1, mine[1], 1, replicas(ARGV[9])} -- the hand-over granted the place the session has
+    -- The hand-over granted the place the session has, shared whatever this request asks: an
+    -- exclusive request (or a steal) answered so must not be taken for an exclusive grant.
+    return {1, mine[1], 1, 's', replicas(ARGV[9])}
   end
   redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: let it go
   changed(ctx)
 end
 if cur[1] == me then
   if place ~= '' and cur[4] == place then
-    return {1, cur[2], 1, replicas(ARGV[9])} -- the hand-over granted the place the session has
+    return {1, cur[2], 1, 'x', replicas(ARGV[9])} -- the hand-over granted the place the session has
   end
   -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
   -- LOST): let it go, so that the queue gets it first, and this request is answered as any other.
@@ -97,19 +101,20 @@ if steal then
     keepToken(k, ctx)
   end
   changed(ctx)
-  return {1, token, 1, replicas(ARGV[9])}
+  return {1, token, 1, mode, replicas(ARGV[9])}
 end
 if crowd and advance(k, q, e, s, ctx, clock, nowMs) > 0 then
   cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
 end
 if wasQueued and redis.call('HEXISTS', e, me) == 0 then
-  -- The hand-over just now granted this session's queued request: that is the answer.
+  -- The hand-over just now granted this session's queued request: that is the answer, in the
+  -- mode the queued request asked.
   if cur[1] == me then
-    return {1, cur[2], 1, replicas(ARGV[9])}
+    return {1, cur[2], 1, 'x', replicas(ARGV[9])}
   end
   mine = sharedOf(s, me, nowMs)
   if mine then
-    return {1, mine[1], 1, replicas(ARGV[9])}
+    return {1, mine[1], 1, 's', replicas(ARGV[9])}
   end
 end
 -- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
@@ -149,7 +154,7 @@ if not blocked then
       keepToken(k, ctx)
     end
     changed(ctx)
-    return {1, token, 1, replicas(ARGV[9])}
+    return {1, token, 1, mode, replicas(ARGV[9])}
   end
   holder, pttl, blocked = false, wait, true
 end
