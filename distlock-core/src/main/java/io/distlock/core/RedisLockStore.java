@@ -35,9 +35,11 @@ import org.redisson.client.codec.StringCodec;
  *   <li>{@code w}: present if someone was told to wait, so the release must be published.</li>
  * </ul>
  *
- * While held the key expires after the lease; once released it keeps only {@code token}
- * and expires after the token memory. A release that somebody waits for is published on
- * {@code <prefix>:released} as {@code <token>:<release time, µs of the Redis clock>:<name>}.
+ * While held exclusive the key expires after the lease; once released it keeps only {@code token}
+ * and expires after the token memory; while held shared, after the larger of the two from
+ * each shared grant and renewal, so that it outlives the holders (see {@code queue.lua}). A
+ * release that somebody waits for is published on {@code <prefix>:released} as
+ * {@code <token>:<release time, µs of the Redis clock>:<name>}.
  * One more key, without expiry, names the Redis primary that granted last, so that a grant can
  * tell that Redis may have lost data and wait: {@code <prefix>:epoch} (one per hash slot in a
  * Cluster, see {@link #QUARANTINE}).
@@ -74,7 +76,10 @@ final class RedisLockStore {
     private static final LuaScript LEAVE = withQueue("leave");
     private static final LuaScript PEEK = withQueue("peek");
     private static final LuaScript STATE = withQueue("state");
-    /** Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token): 1, or 0 if that grant no longer holds the lock. */
+    /**
+     * Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token, how long to keep the last token of a
+     * lock held shared): 1, or 0 if that grant no longer holds the lock.
+     */
     private static final LuaScript RENEW = LuaScript.load("renew");
 
     private static LuaScript withQueue(String script) {
@@ -586,7 +591,8 @@ final class RedisLockStore {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token));
+                    .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token),
+                            keepTokenMillis);
             return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
@@ -759,7 +765,7 @@ final class RedisLockStore {
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(renewKeys(locks.get(i)));
-            args.add(new Object[] {owners.get(i), leaseMillis, Long.toString(tokens.get(i))});
+            args.add(new Object[] {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis});
         }
         return batch(RENEW, ReturnType.LONG, keys, args, (Long r) -> r == 1L);
     }

@@ -152,7 +152,7 @@ final class Waiters {
             if (!w.entries.contains(entry)) {
                 return orNull(w); // cancelled meanwhile (the session closed)
             }
-            if (entry.releasedWhilePending >= token) {
+            if (token > 0 && entry.releasedWhilePending >= token) { // 0 names no grant: nothing is known to have ended
                 w.entries.remove(entry);
                 entry.session.doneWaiting(lock);
                 endedAlready[0] = true;

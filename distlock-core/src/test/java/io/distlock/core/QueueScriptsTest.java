@@ -127,4 +127,24 @@ class QueueScriptsTest {
         // A place named by another attempt is not the session's place.
         assertThat(result(store.keepPlaces(List.of("me"), List.of("doc"), List.of("1")).get(0))).isEqualTo(new RedisLockStore.Place.Gone());
     }
+
+    @Test
+    void aLockHashGoneWhileHeldSharedNamesNoZeroTokenAndItsReleaseCompletes() {
+        long shared = lock("s1", "1", LockMode.SHARED, false).tokens().get(0);
+        result(store.lockAll("s1", "s1-name", List.of("doc2"), Set.of(), "2", LockMode.SHARED));
+        // The lock hashes are gone (evicted; or expired under a node that did not renew them):
+        TestRedis.command("DEL", "distlock:lock:doc", "distlock:lock:doc2");
+
+        RedisLockStore.Conflict wait = lock("w", "1", LockMode.EXCLUSIVE, false).conflicts().get(0);
+        assertThat(wait.holder()).isEqualTo("s1-name");
+        assertThat(wait.token()).as("the token a grant would have had, not 0 (which waiters take for a release)").isGreaterThan(shared);
+        RedisLockStore.Conflict waitAll = result(store.lockAll("w", "w-name", List.of("doc2"), Set.of(), "2", LockMode.EXCLUSIVE))
+                .conflicts().get(0);
+        assertThat(waitAll.token()).isGreaterThan(shared);
+
+        // The last holder's release completes (the release of a lock someone waits for is published).
+        assertThat(result(store.unlock("s1", RedisLockStore.Release.ofToken("doc", shared), told::add))).isTrue();
+        assertThat(TestRedis.command("HEXISTS", "distlock:lock:doc", "w")).isEqualTo(0L);
+        assertThat(lock("w", "3", LockMode.EXCLUSIVE, false).granted()).isTrue();
+    }
 }

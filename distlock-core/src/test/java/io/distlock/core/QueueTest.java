@@ -465,4 +465,64 @@ class QueueTest {
         assertThat(((Session) s.session()).heldNow().get("doc")).isEqualTo(new ResumeResult.Held(t, LockMode.EXCLUSIVE));
         assertThat(token(result(s.session().lock("doc")))).as("held exclusive: an exclusive request gets it again").isEqualTo(t);
     }
+
+    // ---- a lock whose hash (its last token) is gone while it is held shared or queued for ----
+
+    @Test
+    void aSharedHoldLongerThanTheTokenMemoryKeepsWaitersWaitingAndIsReleasedCleanly() {
+        LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(1)).tokenMemory(Duration.ofSeconds(1)).build();
+        LockService a = LockService.connect(TestRedis.url(), config);
+        LockService b = LockService.connect(TestRedis.url(), config);
+        nodes.add(a);
+        nodes.add(b);
+        Pushes s1Pushes = new Pushes();
+        LockSession s1 = a.openSession("s1", s1Pushes);
+        Pushes wPushes = new Pushes();
+        LockSession w = b.openSession("w", wPushes);
+        long shared = token(result(s1.lock("doc", LockOptions.shared())));
+        assertThat(result(s1.lockAll(List.of("page", "note"), LockMode.SHARED))).isInstanceOf(MultiLockResult.Locked.class);
+        // Held (renewed) for longer than the token memory and the lease.
+        await().during(Duration.ofMillis(1600)).atMost(seconds(5)).until(() -> s1.heldLocks().size() == 3);
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "token")).as("the lock's last token").isEqualTo(Long.toString(shared));
+
+        assertThat(result(w.lock("doc"))).isEqualTo(new LockResult.Waiting("s1"));
+        assertThat(result(w.lockAll(List.of("page", "note")))).isInstanceOf(MultiLockResult.Waiting.class);
+        await().during(Duration.ofMillis(500)).atMost(seconds(3)).until(() -> wPushes.all().isEmpty()); // no RETRY while s1 holds them
+
+        assertThat(result(s1.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        assertThat(result(s1.unlockAll(List.of("page", "note")))).isEqualTo(UnlockResult.UNLOCKED);
+        assertThat(s1.heldLocks()).isEmpty();
+        List<Pushes.Push> retries = List.of(wPushes.next(seconds(5)), wPushes.next(seconds(5)), wPushes.next(seconds(5)));
+        assertThat(retries).extracting(Pushes.Push::kind).containsOnly(Kind.RETRY);
+        assertThat(retries).extracting(Pushes.Push::lock).containsExactlyInAnyOrder("doc", "page", "note");
+        assertThat(token(result(w.lock("doc")))).isGreaterThan(shared);
+        assertThat(result(w.lockAll(List.of("page", "note")))).isInstanceOf(MultiLockResult.Locked.class);
+        s1Pushes.expectNone(Duration.ofMillis(200)); // no LOST
+    }
+
+    @Test
+    void aQueueFormedDuringAQuarantineMakesOthersWaitNotSpin() {
+        LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(2)).dataLossQuarantine(true).build();
+        LockService a = LockService.connect(TestRedis.url(), config);
+        LockService b = LockService.connect(TestRedis.url(), config);
+        nodes.add(a);
+        nodes.add(b);
+        // As after a failover: the marker names another primary, so the next grant starts a quarantine.
+        TestRedis.command("SET", "distlock:epoch", "0123456789abcdef:0123456789abcdef:0");
+        Pushes qPushes = new Pushes();
+        LockSession q = a.openSession("q", qPushes);
+        Pushes wPushes = new Pushes();
+        LockSession w = b.openSession("w", wPushes);
+        assertThat(result(q.lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, LockResult.Waiting.RECOVERING));
+        assertThat(TestRedis.command("HEXISTS", "distlock:lock:doc", "token")).as("a queued lock has a last token").isEqualTo(1L);
+
+        assertThat(result(w.lock("doc"))).isEqualTo(new LockResult.Waiting("q"));
+        await().during(Duration.ofMillis(500)).atMost(seconds(3)).until(() -> wPushes.all().isEmpty()); // no RETRY while q waits
+
+        long t = qPushes.expect(Kind.GRANTED, "doc", seconds(6)).token();
+        assertThat(result(q.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        await().atMost(seconds(5)).until(() -> wPushes.all().stream().anyMatch(p -> p.kind() == Kind.RETRY));
+        assertThat(token(result(w.lock("doc")))).isGreaterThan(t);
+        qPushes.expectNone(Duration.ofMillis(200));
+    }
 }

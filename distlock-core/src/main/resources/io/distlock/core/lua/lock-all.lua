@@ -47,7 +47,7 @@ for i = 1, n do
     end
     table.insert(conflicts, i)
     table.insert(conflicts, holder)
-    table.insert(conflicts, redis.call('HGET', k, 'token') or '0')
+    table.insert(conflicts, redis.call('HGET', k, 'token') or nextToken(k, clock, false)) -- none: as in lock.lua
     table.insert(conflicts, pttl)
   end
 end
@@ -84,6 +84,9 @@ for i = 1, n do
     token, fresh = mine[i][1], 0
     redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[i][3] .. '|' .. mine[i][4])
     redis.call('PEXPIRE', s, lease)
+    if not cur[1] then
+      keepToken(k, context(ARGV[12 + i])) -- as a renewal does: the last token lives as long as the shared holders
+    end
   else
     token, fresh = nextToken(k, clock), 1
     changed(context(ARGV[12 + i]))

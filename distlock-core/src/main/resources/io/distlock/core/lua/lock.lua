@@ -45,6 +45,9 @@ local mine = crowd and sharedOf(s, me, nowMs) or nil
 if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
   redis.call('PEXPIRE', s, lease)
+  if not cur[1] then
+    keepToken(k, ctx) -- as a renewal does: the last token lives as long as the shared holders
+  end
   return {1, mine[1], 0, 's', replicas(ARGV[9])}
 end
 if stale(cur[1], me, cur[4], ARGV[11]) then
@@ -174,6 +177,12 @@ if ARGV[13] == '1' then
   end
   redis.call('PEXPIRE', q, lease)
   redis.call('PEXPIRE', e, lease)
+  if not cur[2] then
+    -- A lock with a queue keeps a last token, which a WAIT names: one without (a queue formed in a
+    -- quarantine on a lock Redis had forgotten) gets the token a grant would have had now.
+    redis.call('HSET', k, 'token', token or nextToken(k, clock, false))
+    keepToken(k, ctx)
+  end
   if ARGV[19] ~= '' then
     local asker = stamp(ARGV[19], nowMs)
     local owners = {}
@@ -193,4 +202,7 @@ end
 if holder then
   markWaited(k, ctx)
 end
-return {0, holder, token or '0', pttl, replicas(ARGV[9])}
+-- A lock hash without a token (expired or evicted while the lock was held shared or queued for)
+-- names the token a grant would have had now: every grant the request waits for has a smaller
+-- one, every later grant a larger one. ('0' was once answered, and a waiter took it for a release.)
+return {0, holder, token or nextToken(k, clock, false), pttl, replicas(ARGV[9])}

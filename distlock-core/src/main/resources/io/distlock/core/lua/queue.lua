@@ -1,7 +1,9 @@
 -- Shared holders, the queue, and the hand-over of a released lock, for every script that grants
 -- or releases. One lock has four keys (all in one hash slot):
 --   k  the lock hash: owner, holder, token, attempt of the exclusive holder; token (the last
---      token of either mode) and w (someone was told WAIT) also while it is free or held shared;
+--      token of either mode) and w (someone was told WAIT) also while it is free or held shared
+--      (then it lives the larger of lease and token memory from the last shared grant or renewal,
+--      so as long as the shared holders; a queue formed without it makes it);
 --   q  the queue, a sorted set: owner -> place (a number that only grows);
 --   e  the queued requests, a hash: owner -> '<mode>|<expires, ms>|<attempt>|<node>|<holder>',
 --      and 'seq', the last place given;
@@ -201,7 +203,10 @@ local function freed(k, q, e, s, ctx, clock, nowMs, cur)
     return
   end
   redis.call('HDEL', k, 'w')
-  redis.call('PUBLISH', ctx.channel, cur[2] .. ':' .. string.format('%.0f', clock) .. ':' .. ctx.name)
+  -- Without a token (the hash expired or was evicted while held shared, and a WAIT made it anew)
+  -- the clock stands for it: nobody holds the lock, so every grant up to now has ended.
+  local at = string.format('%.0f', clock)
+  redis.call('PUBLISH', ctx.channel, (cur[2] or at) .. ':' .. at .. ':' .. ctx.name)
 end
 
 -- Releases the grant of owner named by token or attempt (the other ''), in either mode. True if released.

@@ -1,4 +1,5 @@
--- Renew (KEYS: k, s; ARGV: owner, lease, token): 1, or 0 if that grant no longer holds the lock.
+-- Renew (KEYS: k, s; ARGV: owner, lease, token, how long to keep the last token of a lock held
+-- shared (see queue.lua)): 1, or 0 if that grant no longer holds the lock.
 local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -12,6 +13,11 @@ if v then
   if token == ARGV[3] and tonumber(expires) > nowMs then
     redis.call('HSET', KEYS[2], ARGV[1], token .. '|' .. string.format('%.0f', nowMs + ARGV[2]) .. '|' .. rest)
     redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    if not cur[1] then
+      -- The lock hash keeps the last token, which a WAIT names and the last release publishes: it
+      -- must outlive the shared holders, and a shared grant sets its expiry only once.
+      redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    end
     return 1
   end
 end
