@@ -133,8 +133,11 @@ final class RedisLockStore {
     /** One lock held by another session, as seen by a lock attempt. */
     record Conflict(String lock, String holder, long token, long pttlMillis) { }
 
-    /** A lock attempt that joined (or kept its place in) the lock's queue. */
-    record Queued(int position, String holder) { }
+    /**
+     * A lock attempt that joined (or kept its place in) the lock's queue; {@code placeAttempt} names
+     * the place Redis has: the one the session passed, if Redis still had it, otherwise this attempt's.
+     */
+    record Queued(int position, String holder, String placeAttempt) { }
 
     /**
      * The answer of a lock attempt: tokens if granted, otherwise the conflicts, or the place in
@@ -341,8 +344,8 @@ final class RedisLockStore {
             return switch ((int) asLong(r.get(0))) {
                 case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3)))),
                         asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
-                case 2 -> new Answer(new Attempt(List.of(), List.of(), new Queued((int) asLong(r.get(1)), holder(r.get(2), 0)), false),
-                        List.of(), replicas);
+                case 2 -> new Answer(new Attempt(List.of(), List.of(),
+                        new Queued((int) asLong(r.get(1)), holder(r.get(2), 0), asString(r.get(3))), false), List.of(), replicas);
                 case 3 -> new Answer(new Attempt(List.of(), List.of(), null, true), List.of(), replicas);
                 default -> new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3)))), List.of(), replicas);
             };

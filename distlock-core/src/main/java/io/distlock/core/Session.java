@@ -1277,11 +1277,14 @@ final class Session implements LockSession {
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
             if (e != null) {
-                boolean mayHaveQueued = !multi && options.queued() && !queuedBefore;
+                // Even with a place known here, this attempt may have queued anew (Redis had lost that place):
+                // the leave names this attempt, so it drops only such a new place.
+                boolean mayHaveQueued = !multi && options.queued();
                 return this.<T>failed(names, entries, before.keySet(), mayHaveQueued, attemptId, e);
             }
             if (attempt.queued() != null) {
-                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attemptId, sentAt, entries, answer.apply(attempt)));
+                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attempt.queued().placeAttempt(), sentAt, entries,
+                        answer.apply(attempt)));
             }
             if (attempt.queueFull()) {
                 return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
@@ -1316,18 +1319,33 @@ final class Session implements LockSession {
 
     /**
      * The attempt joined the lock's queue, or kept the place it had (a repeat takes the new
-     * request's timeout). The session waits for its grant now, not for a {@code RETRY}.
+     * request's timeout); {@code placeAttempt} names the place Redis has. The session waits for its
+     * grant now, not for a {@code RETRY}.
      */
-    private <T> Step<T> queuedAt(String lock, LockOptions options, String attemptId, long sentAt, Map<String, Waiters.Entry> entries,
+    private <T> Step<T> queuedAt(String lock, LockOptions options, String placeAttempt, long sentAt, Map<String, Waiters.Entry> entries,
                                  T result) {
         entries.forEach(waiters::attemptGranted);
-        Place place = queued.computeIfAbsent(lock, k -> new Place(attemptId, sentAt));
-        place.confirmed(sentAt);
-        place.stopTimer();
-        place.timeout = null;
+        Place had = queued.get(lock);
+        Place place = had;
+        if (had == null || !had.attemptId.equals(placeAttempt)) {
+            // A new place. If the session had one, Redis no longer did (lost in a failover, or granted
+            // and stolen before the grant was told): it is replaced, so that the new place is kept,
+            // left and granted to the session, and news of the old one (a keep-place that finds it
+            // gone, a late grant) is ignored, not told as a CANCELLED or a grant of the new one.
+            if (had != null) {
+                had.stopTimer();
+            }
+            place = new Place(placeAttempt, sentAt);
+            queued.put(lock, place);
+        }
+        Place kept = place;
+        kept.confirmed(sentAt);
+        kept.stopTimer();
+        kept.timeout = null;
         if (options.timeout() != null) {
             try {
-                place.timeout = service.scheduler().schedule(() -> timedOut(lock, place), options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                kept.timeout = service.scheduler().schedule(() -> timedOut(lock, kept), options.timeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException ignored) {
                 // the service is closing: so is this session
             }

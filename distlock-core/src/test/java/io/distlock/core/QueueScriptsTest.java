@@ -47,7 +47,7 @@ class QueueScriptsTest {
     @Test
     void aLateLeaveOfAnOlderPlaceFreesNoNewerGrant() {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
-        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name"));
+        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name", "1"));
         assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add))).isTrue();
         // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
         RedisLockStore.Place granted = result(store.leave("me", "doc", "1"));

@@ -466,6 +466,59 @@ class QueueTest {
         assertThat(token(result(s.session().lock("doc")))).as("held exclusive: an exclusive request gets it again").isEqualTo(t);
     }
 
+    // ---- a place that Redis no longer has ----
+
+    @Test
+    void askingAgainForAPlaceRedisLostQueuesAnewAndThatPlaceIsTheSessions() {
+        Client x = open(0, "x");
+        Client s = open(1, "s");
+        Client v = open(2, "v");
+        token(result(x.session().lock("doc")));
+        assertThat(result(s.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "x"));
+        // Redis loses the place (a failover that missed it):
+        TestRedis.command("ZREM", "distlock:queue:doc", s.session().id());
+        TestRedis.command("HDEL", "distlock:queued:doc", s.session().id());
+
+        assertThat(result(s.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "x"));
+        assertThat(result(v.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(2, "x"));
+        result(x.session().unlock("doc"));
+        Pushes.Push granted = s.pushes().expect(Kind.GRANTED, "doc", seconds(5)); // not CANCELLED
+        assertThat(s.session().heldLocks()).containsEntry("doc", granted.token());
+        assertThat(result(s.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        v.pushes().expect(Kind.GRANTED, "doc", seconds(1));
+        s.pushes().expectNone(Duration.ofMillis(300));
+    }
+
+    @Test
+    void askingAgainForAPlaceGrantedAndStolenBeforeItsGrantWasToldQueuesAnewAndThatPlaceIsTheSessions() {
+        // s's node never keeps its place (its clock stands still), and the grant of that place goes nowhere.
+        FakeTime frozen = new FakeTime();
+        LockService still = LockService.connect(TestRedis.url(), LockConfig.builder().ticker(frozen).scheduler(frozen).build());
+        nodes.add(still);
+        Client x = open(0, "x");
+        Pushes sPushes = new Pushes();
+        LockSession s = still.openSession("s", sPushes);
+        Client thief = open(1, "thief");
+        Client v = open(2, "v");
+        token(result(x.session().lock("doc")));
+        result(s.lock("doc", QUEUE));
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", s.id());
+        String[] f = entry.split("\\|", 5);
+        TestRedis.command("HSET", "distlock:queued:doc", s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        result(x.session().unlock("doc")); // granted to s's place, untold
+        long stolen = token(result(thief.session().lock("doc", LockOptions.exclusive().stealing())));
+
+        assertThat(result(s.lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "thief"));
+        assertThat(result(v.session().lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(2, "thief"));
+        result(thief.session().unlock("doc"));
+        Pushes.Push granted = sPushes.expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(granted.token()).isGreaterThan(stolen);
+        assertThat(s.heldLocks()).containsEntry("doc", granted.token());
+        assertThat(result(s.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        v.pushes().expect(Kind.GRANTED, "doc", seconds(1));
+        sPushes.expectNone(Duration.ofMillis(300));
+    }
+
     // ---- a lock whose hash (its last token) is gone while it is held shared or queued for ----
 
     @Test

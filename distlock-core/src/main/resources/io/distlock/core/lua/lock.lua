@@ -10,7 +10,9 @@
 --   {0, holder, token, pttl, replicas}: WAIT for the grant with that token (held by holder for
 --     pttl more ms); during a quarantine holder is nil, token the one a grant would have had,
 --     pttl what is left of the quarantine;
---   {2, position, holder, replicas}: queued (holder nil during a quarantine);
+--   {2, position, holder, attempt, replicas}: queued (holder nil during a quarantine), in the place
+--     of that attempt id: the place named by 17 if Redis still has it, otherwise a new one, this
+--     attempt's (the caller's place must name it: a grant is told for the place it was made to);
 --   {3, replicas}: the queue is full.
 -- A request is granted only if nobody queues (no queue jumping); a lock that is free while its
 -- queue is not (its holder's lease ran out) is first handed to the queue. A steal is granted at
@@ -164,8 +166,10 @@ end
 if ARGV[13] == '1' then
   local expires = string.format('%.0f', nowMs + lease)
   local queued = redis.call('HGET', e, me)
+  local attempt = ARGV[11]
   if queued then
     local f = fields(queued, 5)
+    attempt = f[3]
     redis.call('HSET', e, me, f[1] .. '|' .. expires .. '|' .. f[3] .. '|' .. f[4] .. '|' .. f[5])
   else
     if redis.call('ZCARD', q) >= tonumber(ARGV[15]) then
@@ -197,7 +201,7 @@ if ARGV[13] == '1' then
       redis.call('PUBLISH', ctx.prefix .. ':asked', owner .. '\n' .. ctx.name .. '\n' .. asker)
     end
   end
-  return {2, redis.call('ZRANK', q, me) + 1, holder, replicas(ARGV[9])}
+  return {2, redis.call('ZRANK', q, me) + 1, holder, attempt, replicas(ARGV[9])}
 end
 if holder then
   markWaited(k, ctx)
