@@ -112,10 +112,14 @@ final class ConnectionGuard implements AutoCloseable {
 
     /**
      * Puts the guard on {@code listener}: its I/O strategy (frames are still handled on the
-     * selector threads, {@link SameThreadIOStrategy}), and its filters, once the HTTP server
-     * builds the chain. Register after Tyrus's {@code WebSocketAddOn}.
+     * selector threads, {@link SameThreadIOStrategy}; HTTP requests on the transport's worker
+     * pool, which must be configured first), and its filters, once the HTTP server builds the
+     * chain. Register after Tyrus's {@code WebSocketAddOn}.
      */
     void install(NetworkListener listener) {
+        if (listener.getTransport().getWorkerThreadPoolConfig() == null) {
+            throw new IllegalStateException("configure the transport's worker pool (HTTP requests run there) before the guard");
+        }
         listener.getTransport().setIOStrategy(new Strategy());
         listener.registerAddOn((networkListener, chain) -> {
             int transport = chain.indexOfType(TransportFilter.class);
@@ -240,9 +244,14 @@ final class ConnectionGuard implements AutoCloseable {
             return null;
         }
 
+        /**
+         * The pool configured already: for a null answer Grizzly drops the transport's worker pool,
+         * and HTTP handlers then ran on the selector threads, where one request body that never
+         * came froze every connection of that selector (found by review, 2026-12-04).
+         */
         @Override
         public ThreadPoolConfig createDefaultWorkerPoolConfig(Transport transport) {
-            return null;
+            return transport.getWorkerThreadPoolConfig();
         }
     }
 

@@ -1,17 +1,22 @@
 package io.distlock.server;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.glassfish.grizzly.ReadHandler;
 import org.glassfish.grizzly.http.Method;
+import org.glassfish.grizzly.http.io.NIOInputStream;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.Request;
 import org.glassfish.grizzly.http.server.Response;
@@ -31,7 +36,9 @@ import org.glassfish.grizzly.http.util.Header;
  *
  * Anything else that is wrong is a 400 (a bad body), 404 (no such document), 405 or 503 (Redis
  * did not answer), each with {@code {"error", "message"}} and never a stack trace. Bodies are
- * read up to {@link #MAX_BODY_BYTES}.
+ * read up to {@link #MAX_BODY_BYTES}, without blocking a thread while they arrive, and must
+ * arrive within the HTTP deadline (408 and the connection closed otherwise): the server's
+ * deadline counts only until a request's head is complete.
  */
 final class DemoDocsHandler extends HttpHandler {
 
@@ -42,9 +49,11 @@ final class DemoDocsHandler extends HttpHandler {
     private static final System.Logger LOG = System.getLogger(DemoDocsHandler.class.getName());
 
     private final FencedDocs docs;
+    private final Duration bodyTimeout;
 
-    DemoDocsHandler(FencedDocs docs) {
+    DemoDocsHandler(FencedDocs docs, Duration bodyTimeout) {
         this.docs = docs;
+        this.bodyTimeout = bodyTimeout;
     }
 
     @Override
@@ -53,8 +62,8 @@ final class DemoDocsHandler extends HttpHandler {
         Method method = request.getMethod();
         try {
             if (uri.equals(PATH) || uri.equals(PATH + "/")) {
-                if (!Method.GET.equals(method)) {
-                    notAllowed(response, "GET");
+                if (!Method.GET.equals(method) && !Method.HEAD.equals(method)) {
+                    notAllowed(response, "GET, HEAD");
                     return;
                 }
                 send(response, 200, JSON.createObjectNode().set("docs", JSON.valueToTree(docs.list())));
@@ -69,7 +78,7 @@ final class DemoDocsHandler extends HttpHandler {
                             + "'; the demo has " + String.join(", ", FencedDocs.DOCUMENTS.keySet()));
                     return;
                 }
-                save(id, request, response);
+                readThenSave(id, request, response);
             } else {
                 error(response, 404, "NOT_FOUND", "nothing at " + (uri.length() > 60 ? uri.substring(0, 60) + "..." : uri));
             }
@@ -81,8 +90,83 @@ final class DemoDocsHandler extends HttpHandler {
         }
     }
 
-    private void save(String id, Request request, Response response) throws IOException {
-        JsonNode body = readBody(request);
+    /**
+     * Suspends the request until its body has come (or more than a body may have), then saves on a
+     * worker thread; a body that has not come within the deadline is answered 408, and the
+     * connection closed. Exactly one of them answers.
+     */
+    private void readThenSave(String id, Request request, Response response) {
+        AtomicBoolean answered = new AtomicBoolean();
+        response.suspend(bodyTimeout.toMillis(), TimeUnit.MILLISECONDS, null, late -> {
+            if (answered.compareAndSet(false, true)) {
+                late.setHeader(Header.Connection, "close");
+                answerQuietly(late, () -> error(late, 408, "REQUEST_TIMEOUT", "the body did not arrive within "
+                        + bodyTimeout.toMillis() + " ms"));
+            }
+            return false; // answered (and resumed) here or by the save, not cancelled by Grizzly
+        });
+        Executor worker = request.getContext().getConnection().getTransport().getWorkerThreadPool();
+        NIOInputStream in = request.getNIOInputStream();
+        in.notifyAvailable(new ReadHandler() {
+            @Override
+            public void onDataAvailable() {
+                onAllDataRead(); // more than a body may have: refused without reading the rest
+            }
+
+            @Override
+            public void onAllDataRead() {
+                if (!answered.compareAndSet(false, true)) {
+                    return;
+                }
+                byte[] body = new byte[Math.min(in.readyData(), MAX_BODY_BYTES + 1)];
+                int length;
+                try {
+                    length = body.length == 0 ? 0 : Math.max(in.read(body), 0); // what is ready: does not block
+                } catch (IOException e) {
+                    response.resume(); // the connection failed: nobody to answer
+                    return;
+                }
+                Runnable save = () -> answerQuietly(response, () -> save(id, parseBody(body, length), response));
+                if (worker != null) {
+                    worker.execute(save);
+                } else {
+                    save.run();
+                }
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                if (answered.compareAndSet(false, true)) {
+                    response.resume(); // the connection is gone: nobody to answer
+                }
+            }
+        }, MAX_BODY_BYTES + 1);
+    }
+
+    /** Answers a suspended request with what {@code answer} writes (a 400 or 503 for what it throws), then resumes it. */
+    private static void answerQuietly(Response response, IoAction answer) {
+        try {
+            try {
+                answer.run();
+            } catch (IllegalArgumentException e) {
+                error(response, 400, "BAD_REQUEST", e.getMessage());
+            } catch (IllegalStateException e) {
+                LOG.log(System.Logger.Level.WARNING, "demo store: {0}", e.getMessage());
+                error(response, 503, "UNAVAILABLE", "the store (Redis) did not answer; try again");
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "demo store: could not answer: {0}", e.toString());
+        } finally {
+            response.resume();
+        }
+    }
+
+    @FunctionalInterface
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private void save(String id, JsonNode body, Response response) throws IOException {
         JsonNode token = body.get("token");
         if (token == null || !token.isIntegralNumber() || !token.canConvertToLong()) {
             throw new IllegalArgumentException("\"token\" must be the lock's fencing token, a whole number");
@@ -117,18 +201,15 @@ final class DemoDocsHandler extends HttpHandler {
         send(response, 409, refusal);
     }
 
-    private static JsonNode readBody(Request request) throws IOException {
-        byte[] bytes;
-        try (InputStream in = request.getInputStream()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-        }
-        if (bytes.length > MAX_BODY_BYTES) {
+    /** The body's first {@code length} bytes; more than {@link #MAX_BODY_BYTES} (there may be more still) is refused. */
+    private static JsonNode parseBody(byte[] bytes, int length) {
+        if (length > MAX_BODY_BYTES) {
             throw new IllegalArgumentException("the body is larger than " + MAX_BODY_BYTES + " bytes (a text has at most "
                     + FencedDocs.MAX_TEXT_CHARS + " characters)");
         }
         JsonNode body;
         try {
-            body = JSON.readTree(new String(bytes, StandardCharsets.UTF_8));
+            body = JSON.readTree(new String(bytes, 0, length, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("the body must be a JSON object like {\"token\": 123, \"text\": \"...\"}");
         }

@@ -157,7 +157,7 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, "/metrics");
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
-            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix())), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout()), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
                     options.allowSteal()), "/");
             web.start();

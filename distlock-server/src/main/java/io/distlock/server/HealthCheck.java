@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.glassfish.grizzly.http.Method;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.Request;
 import org.glassfish.grizzly.http.server.Response;
@@ -47,7 +48,12 @@ final class HealthCheck extends HttpHandler {
     }
 
     @Override
-    public void service(Request request, Response response) {
+    public void service(Request request, Response response) throws IOException {
+        if (!Method.GET.equals(request.getMethod()) && !Method.HEAD.equals(request.getMethod())) {
+            response.setHeader("Allow", "GET, HEAD");
+            response.sendError(HttpStatus.METHOD_NOT_ALLOWED_405.getStatusCode());
+            return;
+        }
         response.suspend();
         check().whenComplete((up, e) -> {
             try {

@@ -116,7 +116,7 @@ class DemoDocsHttpTest {
         HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(node1.pageUri().resolve("/demo/docs"))
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).timeout(Await.seconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(post.statusCode()).isEqualTo(405);
-        assertThat(post.headers().firstValue("Allow")).hasValue("GET");
+        assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
     }
 
     @Test
