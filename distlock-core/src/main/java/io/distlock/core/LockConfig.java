@@ -230,11 +230,16 @@ public final class LockConfig {
             return this;
         }
 
-        /** At least 300 ms (renewal runs every sixth of it). */
+        /**
+         * At least 300 ms (renewal runs every sixth of it), at most a day: Redis and its scripts
+         * count expiries in milliseconds from now, and a longer lease only delays the release of
+         * a dead node's locks.
+         */
         public Builder lease(Duration lease) {
             Objects.requireNonNull(lease, "lease");
-            if (lease.compareTo(Duration.ofMillis(300)) < 0) {
-                throw new IllegalArgumentException("lease must be at least 300 ms, was " + lease.toMillis() + " ms");
+            if (lease.compareTo(Duration.ofMillis(300)) < 0 || lease.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("lease must be at least 300 ms and at most a day (86400000 ms), was "
+                        + lease.toMillis() + " ms");
             }
             this.lease = lease;
             return this;

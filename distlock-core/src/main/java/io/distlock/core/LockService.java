@@ -201,13 +201,23 @@ public final class LockService implements AutoCloseable {
         try {
             client = Redisson.create(redissonConfig);
         } catch (RuntimeException e) {
-            throw new BackendUnavailableException("Cannot connect to Redis at " + redisUrl + ": " + e.getMessage(), e);
+            throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + e.getMessage(), e);
         }
         try {
             return new LockService(client, true, config);
         } catch (RuntimeException e) {
             client.shutdown();
             throw e;
+        }
+    }
+
+    /** Where a Redis URL points, without what else it says (a password must not reach a log). */
+    private static String hostAndPort(String redisUrl) {
+        try {
+            java.net.URI uri = java.net.URI.create(redisUrl);
+            return uri.getHost() == null ? "that URL" : uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
+        } catch (IllegalArgumentException e) {
+            return "that URL";
         }
     }
 

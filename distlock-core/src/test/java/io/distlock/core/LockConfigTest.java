@@ -27,6 +27,8 @@ class LockConfigTest {
     void badSettingsAreRefusedNamingTheSetting() {
         assertThatThrownBy(() -> LockConfig.builder().lease(Duration.ofMillis(100)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease");
+        assertThatThrownBy(() -> LockConfig.builder().lease(Duration.ofDays(1).plusMillis(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most a day");
         assertThatThrownBy(() -> LockConfig.builder().tokenMemory(Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenMemory");
         assertThatThrownBy(() -> LockConfig.builder().maxLocksPerSession(0))

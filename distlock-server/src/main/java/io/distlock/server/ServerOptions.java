@@ -343,12 +343,9 @@ public final class ServerOptions {
             return this;
         }
 
-        /** At least 300 ms, as the core requires. */
+        /** At least 300 ms and at most a day, as the core requires. */
         public Builder lease(Duration lease) {
-            Objects.requireNonNull(lease, "lease");
-            if (lease.compareTo(Duration.ofMillis(300)) < 0) {
-                throw new IllegalArgumentException("lease must be at least 300 ms, was " + lease.toMillis() + " ms");
-            }
+            LockConfig.builder().lease(lease); // the core's bounds
             this.lease = lease;
             return this;
         }

@@ -83,6 +83,8 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> ServerOptions.builder().path("distlock")).hasMessageContaining("path");
         assertThatThrownBy(() -> ServerOptions.builder().path("/a\"b")).hasMessageContaining("path");
         assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofMillis(299))).hasMessageContaining("lease");
+        assertThatThrownBy(() -> ServerOptions.builder().lease(Duration.ofMillis(86_400_001))).hasMessageContaining("at most a day");
+        assertThat(ServerOptions.builder().lease(Duration.ofDays(1)).build().lease()).isEqualTo(Duration.ofDays(1));
         assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("https://app.example.com/page")))
                 .hasMessageContaining("origin");
         assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("app.example.com")))

@@ -48,10 +48,11 @@ public class DistLockAutoConfiguration {
     /**
      * A Redisson client of distlock's own for {@code distlock.redis.url} (or Spring Data's
      * {@code spring.data.redis.url}), shut down with the context. Sized as the runnable
-     * server's: Redisson's defaults are for big machines.
+     * server's: Redisson's defaults are for big machines. Not made when the application has a
+     * {@link RedissonClient} or a {@link LockService} of its own (which has its Redis).
      */
     @Bean(destroyMethod = "shutdown")
-    @ConditionalOnMissingBean(RedissonClient.class)
+    @ConditionalOnMissingBean({ RedissonClient.class, LockService.class })
     public RedissonClient distlockRedissonClient(DistLockProperties properties, Environment environment) {
         String url = Optional.ofNullable(properties.getRedis().getUrl())
                 .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")))
@@ -60,7 +61,9 @@ public class DistLockAutoConfiguration {
         try {
             return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {
-            throw new BackendUnavailableException("Cannot connect to Redis at " + url + ": " + e.getMessage(), e);
+            // Not the URL itself: it may hold a password, and this message reaches the log.
+            throw new BackendUnavailableException("Cannot connect to Redis at distlock.redis.url (or spring.data.redis.url): "
+                    + e.getMessage(), e);
         }
     }
 
@@ -161,8 +164,8 @@ public class DistLockAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean(name = "distlockHealthIndicator")
-        public DistLockHealthIndicator distlockHealthIndicator(RedissonClient redisson, LockService service, DistLockEndpoints endpoint) {
-            return new DistLockHealthIndicator(redisson, service, endpoint);
+        public DistLockHealthIndicator distlockHealthIndicator(LockService service, DistLockEndpoints endpoint) {
+            return new DistLockHealthIndicator(service, endpoint);
         }
     }
 

@@ -23,6 +23,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.spring.boot.docs.LocksApplication;
 import io.distlock.testing.RedisProcess;
@@ -85,6 +86,60 @@ class StarterConfigurationTest {
                 assertThat(app.getBean(LockService.class)).isNotNull();
             }
         }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnLockService {
+        static String url;
+
+        @Bean(destroyMethod = "close")
+        LockService applicationsLockService() {
+            return LockService.connect(url, LockConfig.builder().lease(Duration.ofMillis(1500)).build());
+        }
+    }
+
+    /**
+     * Found by review (2026-12-04): with a {@code LockService} of its own and no
+     * {@code distlock.redis.url}, the application failed to start asking for a Redis URL (the
+     * starter still made a Redisson client), and with one the health followed that client's Redis.
+     */
+    @Test
+    void theApplicationsLockServiceBringsItsRedisAndTheHealthFollowsIt() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock")) {
+            OwnLockService.url = redis.url();
+            try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, OwnLockService.class)
+                    .properties("server.port=0", "server.address=127.0.0.1")
+                    .run()) {
+                assertThat(app.getBeansOfType(RedissonClient.class)).isEmpty();
+                assertThat(app.getBeansOfType(LockService.class)).containsOnlyKeys("applicationsLockService");
+                int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+                try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                    client.request("OK", "action", "connect", "param", "own-service");
+                    client.request("LOCKED", "action", "lock", "param", "on-the-apps-service");
+                }
+                DistLockHealthIndicator health = app.getBean(DistLockHealthIndicator.class);
+                assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
+                redis.kill();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(health.health(true).getStatus()).isEqualTo(Status.DOWN));
+            }
+        }
+    }
+
+    /** Found by review (2026-12-04): the startup failure printed distlock.redis.url whole, password and all. */
+    @Test
+    void aRedisThatCannotBeReachedFailsTheStartWithoutPrintingThePassword(CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=redis://user:sekret-pw@127.0.0.1:1")
+                .run())
+                .hasStackTraceContaining("Cannot connect to Redis")
+                .satisfies(e -> assertThat(stackTraceOf(e)).doesNotContain("sekret-pw"));
+        assertThat(output.toString()).doesNotContain("sekret-pw");
+    }
+
+    private static String stackTraceOf(Throwable e) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(out));
+        return out.toString();
     }
 
     /** The only Redis there is: a LOCKED proves the application found it through Spring Data's property. */
