@@ -184,6 +184,9 @@ final class Session implements LockSession {
     /** Pushes kept while detached; only on {@link #events}. */
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
     private boolean overflowed; // only on events
+    /** An operation's answer waits for its registry write: pushes wait in {@link #heldBack} until it is delivered; only on events. */
+    private boolean holdingPushes;
+    private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> heldBack = new java.util.ArrayDeque<>();
     /** The grants and places the registry record was last asked to list (by identity); only on events. */
     private final Set<Object> recorded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** A registry write is out; at most one at a time. */
@@ -941,21 +944,41 @@ final class Session implements LockSession {
         }
     }
 
-    /** Hands a push to the listener, or keeps it for the next one while detached; only on {@link #events}. */
+    /**
+     * Hands a push to the listener, or keeps it for the next one while detached, or holds it back
+     * while an answer waits for its registry write; only on {@link #events}.
+     */
     private void deliver(java.util.function.Consumer<LockListener> push) {
+        if (holdingPushes) {
+            queuePush(heldBack, push);
+            return;
+        }
         if (!keepingPushes) {
             push.accept(listener);
             return;
         }
-        if (kept.size() >= MAX_KEPT) {
+        queuePush(kept, push);
+    }
+
+    /** The answer that held pushes back was delivered: they follow it, in order; only on {@link #events}. */
+    private void releaseHeldPushes() {
+        holdingPushes = false;
+        while (!heldBack.isEmpty()) {
+            deliver(heldBack.poll());
+        }
+    }
+
+    /** Keeps a push in {@code queue}; past {@link #MAX_KEPT} the session is closed (a listener that far behind is gone). */
+    private void queuePush(java.util.ArrayDeque<java.util.function.Consumer<LockListener>> queue, java.util.function.Consumer<LockListener> push) {
+        if (queue.size() >= MAX_KEPT) {
             if (!overflowed) {
                 overflowed = true;
-                LOG.log(Level.INFO, "Session ''{0}'' missed more than {1} pushes while detached; closing it", name, MAX_KEPT);
+                LOG.log(Level.INFO, "Session ''{0}'' has more than {1} pushes waiting for its listener; closing it", name, MAX_KEPT);
                 closeAsync();
             }
             return;
         }
-        kept.add(push);
+        queue.add(push);
     }
 
     // ---- used by the service, the waiters and the lease renewal ----
@@ -1624,6 +1647,9 @@ final class Session implements LockSession {
                     if (recordedFirst.isDone()) {
                         answer(step, e);
                     } else {
+                        // What the session is told meanwhile (a LOST of the grant this answer gives, an
+                        // ASKED for it) comes after the answer, as LockListener promises.
+                        holdingPushes = true;
                         recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }
                 }
@@ -1640,6 +1666,7 @@ final class Session implements LockSession {
                 } else {
                     result.complete(step.result());
                 }
+                releaseHeldPushes();
                 if (e == null && step.then() != null) {
                     step.then().run();
                 }

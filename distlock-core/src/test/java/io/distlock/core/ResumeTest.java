@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,6 +24,7 @@ import org.redisson.config.Config;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.TcpProxy;
 import io.distlock.testing.TestRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -215,6 +218,45 @@ class ResumeTest {
         assertThat(result(probe.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
         assertThat(result(probe.lock("other"))).isInstanceOf(LockResult.Locked.class);
         assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+    }
+
+    /**
+     * Found by review (2026-12-04): a resumable session's answer waits for the registry write that
+     * lists what it took, and what the session was told meanwhile went out first: an ASKED for a
+     * lock before the LOCKED that gives it, and (with Redis slow) a LOST of that lock before its
+     * LOCKED, which left the client believing it holds a lock it lost. Node A's link to Redis is
+     * delayed 600 ms each way, so the write takes 1.2 s while the ASKED takes 0.6 s to arrive.
+     */
+    @Test
+    void whatASessionIsToldWhileItsAnswerWaitsForTheRegistryComesAfterTheAnswer() {
+        LockConfig slowConfig = LockConfig.builder().lease(Duration.ofSeconds(12)).build(); // commands get 2 s
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            Config c = new Config();
+            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+            RedissonClient slowClient = Redisson.create(c);
+            clients.add(slowClient);
+            LockService a = LockService.create(slowClient, slowConfig);
+            nodes.add(a);
+            AtomicReference<CompletableFuture<LockResult>> locking = new AtomicReference<>();
+            List<Boolean> answeredWhenAsked = new CopyOnWriteArrayList<>();
+            LockSession ann = a.openSession("ann", new LockListener() {
+                @Override
+                public void asked(String lock, String by, String info) {
+                    answeredWhenAsked.add(locking.get().isDone());
+                }
+            }, GRACE);
+            proxy.delay(Duration.ofMillis(600));
+            locking.set(ann.lock("doc").toCompletableFuture());
+            await().atMost(seconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> ann.heldLocks().containsKey("doc"));
+            LockSession bob = LockService.create(clients.get(1), slowConfig).openSession("bob", new Pushes());
+            assertThat(result(bob.lock("doc", LockOptions.DEFAULT.queue().asking()))).isInstanceOf(LockResult.Queued.class);
+            token(result(locking.get()));
+            await().atMost(seconds(10)).until(() -> !answeredWhenAsked.isEmpty());
+            assertThat(answeredWhenAsked).as("the LOCKED was answered before the ASKED was told").containsExactly(true);
+            proxy.delay(Duration.ZERO);
+            bob.close();
+            ann.close();
+        }
     }
 
     /**
