@@ -540,6 +540,7 @@ public final class LockService implements AutoCloseable {
             LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
                     String.valueOf(e.getMessage()));
         }
+        watches.closeAll();
         // Not waited for: an unreachable Redis would hold close() up for Redisson's whole retry budget.
         List<CompletableFuture<Void>> unsubscribing = new ArrayList<>();
         listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));

@@ -67,6 +67,8 @@ final class Watches {
     // All guarded by this.
     private final Map<String, Watched> locks = new HashMap<>();
     private final Set<Watch> watches = new LinkedHashSet<>();
+    /** Every watch opened and not closed yet, for {@link #closeAll()}; guarded by this. */
+    private final Set<Watch> open = new java.util.HashSet<>();
     private CompletableFuture<Void> subscribed;
     private final List<Integer> listenerIds = new ArrayList<>();
     /** Watches by name or prefix waiting for the subscription ({@link Watch#starting}): it must not be dropped under them. */
@@ -82,7 +84,20 @@ final class Watches {
     }
 
     LockWatch open(LockWatcher watcher) {
-        return new Watch(Objects.requireNonNull(watcher, "watcher"));
+        Watch watch = new Watch(Objects.requireNonNull(watcher, "watcher"));
+        synchronized (this) {
+            open.add(watch);
+        }
+        return watch;
+    }
+
+    /** The service is closing: every watch ends, and the node stops listening (a client it does not own lives on). */
+    void closeAll() {
+        List<Watch> all;
+        synchronized (this) {
+            all = List.copyOf(open);
+        }
+        all.forEach(Watch::close);
     }
 
     /** One lock that somebody on this node watches, by name or by prefix. */
@@ -290,6 +305,7 @@ final class Watches {
                     return;
                 }
                 closed = true;
+                open.remove(this);
                 dropStarting(w -> true, notBegun);
                 watches.remove(this);
                 names.clear();
@@ -395,10 +411,15 @@ final class Watches {
         return subscribed;
     }
 
-    /** No watch is left: stop listening. */
+    /**
+     * No watch is left: stop listening. Not while the subscription is being made: its listener ids
+     * are not all known yet (unsubscribing then left the node subscribed for good); the watch that
+     * asked for it comes back here once it is made.
+     */
     private void unsubscribeIfIdle() {
         assert Thread.holdsLock(this);
-        if (!locks.isEmpty() || subscribed == null || starting > 0 || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
+        if (!locks.isEmpty() || subscribed == null || !subscribed.isDone() || starting > 0
+                || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
             return;
         }
         List<Integer> ids = List.copyOf(listenerIds);
@@ -511,8 +532,9 @@ final class Watches {
                 told.add(entry.getKey());
             }
             cancelExpiry(w);
-            if (w.named.isEmpty() && w.joining.isEmpty() && (state.equals(LockState.FREE) || !watchedAtAll(w))) {
-                // Watched only by a prefix, with nobody in it: forgotten until its next change.
+            if (w.named.isEmpty() && w.joining.isEmpty() && (!watchedAtAll(w) || state.equals(LockState.FREE) && !again)) {
+                // Watched only by a prefix, with nobody in it: forgotten until its next change (unless
+                // one came during this read, which may have read the state before it: read again).
                 locks.remove(w.lock, w);
                 again = false;
             } else if (observed.expiresInMillis() != Long.MAX_VALUE) {

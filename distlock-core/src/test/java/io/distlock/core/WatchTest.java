@@ -481,6 +481,39 @@ class WatchTest {
         watch.close();
     }
 
+    /** Found by review (2026-12-04): a closed service's watches went on, listening on a Redisson client it did not own. */
+    @Test
+    void closingTheServiceEndsItsWatchesOnAClientItDoesNotOwn() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        RedissonClient apps = Redisson.create(LockService.redissonConfig(TestRedis.url()));
+        try {
+            LockService service = LockService.create(apps, CONFIG);
+            Seen seen = new Seen();
+            result(service.watch(seen).watch(List.of("doc")));
+            await().atMost(seconds(5)).until(() -> subscribers(channel) == 1);
+            service.close();
+            await().atMost(seconds(10)).until(() -> subscribers(channel) == 0);
+            int told = seen.changes.size();
+            LockSession holder = nodes.get(1).openSession("holder", LockListener.NONE);
+            result(holder.lock("doc"));
+            await().during(Duration.ofMillis(500)).atMost(seconds(5)).until(() -> seen.changes.size() == told);
+        } finally {
+            apps.shutdown();
+        }
+    }
+
+    /** Found by review (2026-12-04): a watch that ended while the node subscribed left the node subscribed for good. */
+    @Test
+    void aWatchEndedWhileTheNodeSubscribesLeavesNoSubscriptionBehind() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        LockWatch watch = nodes.get(0).watch(new Seen());
+        TestRedis.command("CLIENT", "PAUSE", "1500", "ALL"); // holds the node's SUBSCRIBE back
+        watch.watch(List.of("doc"));
+        watch.close();
+        TestRedis.command("PING"); // answered when the pause is over
+        await().during(Duration.ofSeconds(2)).atMost(seconds(15)).until(() -> subscribers(channel) == 0);
+    }
+
     @Test
     void withWatchingOffNoLockOperationPublishesAChangeAndWatchIsRefused() {
         RedissonClient listener = Redisson.create(LockService.redissonConfig(TestRedis.url()));
