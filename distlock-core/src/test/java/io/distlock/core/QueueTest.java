@@ -425,9 +425,7 @@ class QueueTest {
     void aStealWhosePlaceWasGrantedSharedBeforeItsNoticeCameStealsNothingAndSaysSo() {
         // s's node never keeps its place (its clock stands still) and its grant message goes nowhere:
         // the hand-over's notice is not handled when s asks again.
-        FakeTime frozen = new FakeTime();
-        LockService still = LockService.connect(TestRedis.url(), LockConfig.builder().ticker(frozen).scheduler(frozen).build());
-        nodes.add(still);
+        LockService still = frozenNode();
         Client x = open(0, "x");
         Pushes sPushes = new Pushes();
         LockSession s = still.openSession("s", sPushes);
@@ -436,9 +434,7 @@ class QueueTest {
         token(result(x.session().lock("doc")));
         result(s.lock("doc", SHARED_QUEUE));
         result(r.session().lock("doc", SHARED_QUEUE));
-        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", s.id());
-        String[] f = entry.split("\\|", 5);
-        TestRedis.command("HSET", "distlock:queued:doc", s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        grantMessagesGoNowhere(s, "doc");
         holdersLeaseRanOut();
         assertThat(result(w.session().lock("doc"))).isInstanceOf(LockResult.Waiting.class); // its script hands doc to s and r, shared
         assertThat(r.pushes().expect(Kind.GRANTED, "doc", seconds(5)).detail()).endsWith("shared");
@@ -468,6 +464,21 @@ class QueueTest {
 
     // ---- a place that Redis no longer has ----
 
+    /** A node whose clock stands still: it never keeps its sessions' places nor renews their locks. */
+    private LockService frozenNode() {
+        FakeTime frozen = new FakeTime();
+        LockService still = LockService.connect(TestRedis.url(), LockConfig.builder().ticker(frozen).scheduler(frozen).build());
+        nodes.add(still);
+        return still;
+    }
+
+    /** Rewrites {@code s}'s queued request for {@code lock} so that the grant of its place is published to no node. */
+    private static void grantMessagesGoNowhere(LockSession s, String lock) {
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:" + lock, s.id());
+        String[] f = entry.split("\\|", 5);
+        TestRedis.command("HSET", "distlock:queued:" + lock, s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+    }
+
     @Test
     void askingAgainForAPlaceRedisLostQueuesAnewAndThatPlaceIsTheSessions() {
         Client x = open(0, "x");
@@ -492,9 +503,7 @@ class QueueTest {
     @Test
     void askingAgainForAPlaceGrantedAndStolenBeforeItsGrantWasToldQueuesAnewAndThatPlaceIsTheSessions() {
         // s's node never keeps its place (its clock stands still), and the grant of that place goes nowhere.
-        FakeTime frozen = new FakeTime();
-        LockService still = LockService.connect(TestRedis.url(), LockConfig.builder().ticker(frozen).scheduler(frozen).build());
-        nodes.add(still);
+        LockService still = frozenNode();
         Client x = open(0, "x");
         Pushes sPushes = new Pushes();
         LockSession s = still.openSession("s", sPushes);
@@ -502,9 +511,7 @@ class QueueTest {
         Client v = open(2, "v");
         token(result(x.session().lock("doc")));
         result(s.lock("doc", QUEUE));
-        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", s.id());
-        String[] f = entry.split("\\|", 5);
-        TestRedis.command("HSET", "distlock:queued:doc", s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        grantMessagesGoNowhere(s, "doc");
         result(x.session().unlock("doc")); // granted to s's place, untold
         long stolen = token(result(thief.session().lock("doc", LockOptions.exclusive().stealing())));
 
