@@ -2,7 +2,7 @@
 // belongs next to the methods it documents. The logic lives in the modules imported here;
 // what stays is the session: what it holds, the replies and pushes that change that.
 import {
-  Action, ClientCode, FailCode, LostReason, MAX_QUERY_NAMES, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
+  Action, ClientCode, FailCode, LostReason, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
   describeClose, isNameList, negotiatedVersion, pushedLock,
 } from './protocol.js';
 import { DistLockError, isConnectionLoss } from './errors.js';
@@ -80,7 +80,8 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  * - `asked` `{lock, by?, info?}` (version 2): someone queued with `ask` for a lock this
  *   session holds and would like it (`by` and `info` are theirs, unless the server hides them).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
- *   frame, a session that could not be reopened after a reconnect).
+ *   frame, a session that could not be reopened after a reconnect, a watch not renewed,
+ *   watches paused on a version 1 server).
  * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
  *   {@link SessionState}; `client.state` says where it is).
  *
@@ -364,7 +365,9 @@ export class DistLockClient extends EventTarget {
    *
    * A watch lasts until unwatched, across reconnects: the server forgets watches with their
    * connection, so on each new or resumed session the client watches again and calls back with
-   * the fresh state (for a prefix: of the locks it last saw held or queued for).
+   * the fresh state (for a prefix: of the locks it last saw held or queued for), in frames
+   * under the server's frame limit. On a version 1 session they are paused (nothing is sent;
+   * one `NOT_SUPPORTED` `error` event) until a session on a version 2 server.
    *
    * @param {string | string[] | {prefix: string}} target
    * @param {(lock: string, state: {holders: object[], queue: object[]}) => void} callback
@@ -382,8 +385,9 @@ export class DistLockClient extends EventTarget {
     }
     return async () => {
       const fields = this.#watches.remove(watch);
-      // Without a session, the server's watches went with the connection; the next one will not have this.
-      if (fields !== null && this.#hasSession()) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
+      // Without a session, the server's watches went with the connection (a version 1 server has
+      // none); the next one will not have this.
+      if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
     };
   }
 
@@ -532,16 +536,22 @@ export class DistLockClient extends EventTarget {
 
   /**
    * A session opened or resumed on a new connection, whose server knows none of our watches:
-   * watch again, and tell the callbacks the fresh state. What fails is an `error` event.
+   * watch again, and tell the callbacks the fresh state. Each frame on its own, so a refused
+   * one (an `error` event, as whatever fails) does not stop the others. A version 1 server
+   * has no watches: they wait, untold, for a session on a version 2 one (one `error` event).
    */
   #rewatch() {
+    if (this.#session.version === 1) {
+      if (this.#watches.size > 0) {
+        this.#emit('error', { error: new DistLockError(ClientCode.NOT_SUPPORTED, 'watches are paused: this server speaks protocol version 1') });
+      }
+      return;
+    }
     const { names, prefixes, stale } = this.#watches.renewal();
     const report = (error) => isConnectionLoss(error) || this.#emit('error', { error });
-    if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
+    for (const params of names) this.#send(Action.WATCH, { params }, {}).catch(report);
     for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
-    for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
-      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.refreshed(state), report);
-    }
+    for (const params of stale) this.query(params).then((state) => this.#watches.refreshed(state), report);
   }
 
   /** The fields of a `connect`: version 2, and the grace period and info asked for. */

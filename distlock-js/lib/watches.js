@@ -1,4 +1,10 @@
-import { isNameList } from './protocol.js';
+import { MAX_QUERY_NAMES, isNameList } from './protocol.js';
+
+/**
+ * The most bytes of JSON a renewal puts in one frame's `params`: the server closes a frame
+ * over its limit (8 KiB by default) with 1009, so well under it, with room for the rest.
+ */
+const MAX_PARAMS_BYTES = 7000;
 
 /**
  * The watches of one client (version 2): who wants to hear about which locks, and what the
@@ -94,9 +100,16 @@ export class Watches {
     }
   }
 
+  /** Whether there is any watch (to renew on a new connection). */
+  get size() {
+    return this.#all.size;
+  }
+
   /**
    * What to send on a new connection (the server forgot the old one's watches): every
-   * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
+   * watched name, every prefix, and the busy locks under a prefix to query. The names come
+   * in lists, one frame each, that stay under the server's frame limit (and, to query, at
+   * most {@link MAX_QUERY_NAMES} long): one watch() at a time fitted, all of them may not.
    */
   renewal() {
     const all = [...this.#all];
@@ -104,8 +117,31 @@ export class Watches {
     const prefixes = new Set(all.map((watch) => watch.prefix).filter(Boolean));
     const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
     this.#refreshing = new Set(stale);
-    return { names: [...names], prefixes: [...prefixes], stale };
+    return { names: inFrames(names), prefixes: [...prefixes], stale: inFrames(stale, MAX_QUERY_NAMES) };
   }
+}
+
+/**
+ * `names` cut into lists of at most `max` names and {@link MAX_PARAMS_BYTES} of JSON (in
+ * UTF-8, as the server counts). A name is never cut.
+ *
+ * @param {Iterable<string>} names
+ * @param {number} [max] no limit if absent
+ * @returns {string[][]}
+ */
+function inFrames(names, max) {
+  const lists = [];
+  let bytes = Infinity;
+  for (const name of names) {
+    const size = new TextEncoder().encode(JSON.stringify(name)).length + 1; // and a comma
+    if (bytes + size > MAX_PARAMS_BYTES || lists.at(-1).length >= max) {
+      lists.push([]);
+      bytes = 0;
+    }
+    lists.at(-1).push(name);
+    bytes += size;
+  }
+  return lists;
 }
 
 /** The fields of a `watch` or `unwatch` request for one watch. */

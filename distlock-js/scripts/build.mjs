@@ -46,9 +46,9 @@ const BANNER = `/**
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
  *
- * No runtime dependencies: it needs \`WebSocket\`, \`EventTarget\`, \`CustomEvent\`, \`Promise\` and
- * \`DOMException\`, which every current browser and Node 20+ have (Node gets its \`WebSocket\`
- * injected, e.g. from the \`ws\` package, until its global one is available).
+ * No runtime dependencies: it needs \`WebSocket\`, \`EventTarget\`, \`CustomEvent\`, \`Promise\`,
+ * \`DOMException\` and \`TextEncoder\`, which every current browser and Node 20+ have (Node gets
+ * its \`WebSocket\` injected, e.g. from the \`ws\` package, until its global one is available).
  *
  * @module distlock
  */`;
@@ -66,12 +66,14 @@ const BANNER = `/**
  * to fit: one shared name-list check; query's count and reply shape are left to the server,
  * as for the other replies). Fixes from a review (a resumed session's new secret stored,
  * pushes of a session given up ignored, `cancel` after a resume, a grant that crosses an
- * abort released) took it to 11,318 bytes, over the 11 bytes left: the budget is that, no
- * more. Terser already mangles the private (#) fields and more compress passes gain
- * nothing; about 4 KB of the minified file are error messages. See the README (Size) for
- * what reaching 4 KB would take.
+ * abort released) took it to 11,318 bytes, over the 11 bytes left. Re-watching after a
+ * reconnect in frames under the server's frame limit, each on its own (and not on a version 1
+ * server), took it to 11,446 bytes, with no byte left: the budget is that, no more. Terser
+ * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
+ * of the minified file are error messages. See the README (Size) for what reaching 4 KB
+ * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_318;
+export const SIZE_BUDGET_GZIP = 11_446;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -28,9 +28,9 @@
  * Fencing tokens are JSON numbers. The reference server issues tokens around 1.7e15
  * (microseconds), well below 2^53, so they are exact as plain JavaScript numbers.
  *
- * No runtime dependencies: it needs `WebSocket`, `EventTarget`, `CustomEvent`, `Promise` and
- * `DOMException`, which every current browser and Node 20+ have (Node gets its `WebSocket`
- * injected, e.g. from the `ws` package, until its global one is available).
+ * No runtime dependencies: it needs `WebSocket`, `EventTarget`, `CustomEvent`, `Promise`,
+ * `DOMException` and `TextEncoder`, which every current browser and Node 20+ have (Node gets
+ * its `WebSocket` injected, e.g. from the `ws` package, until its global one is available).
  *
  * @module distlock
  */
@@ -1629,6 +1629,12 @@ function sessionStore(option) {
 }
 
 /**
+ * The most bytes of JSON a renewal puts in one frame's `params`: the server closes a frame
+ * over its limit (8 KiB by default) with 1009, so well under it, with room for the rest.
+ */
+const MAX_PARAMS_BYTES = 7000;
+
+/**
  * The watches of one client (version 2): who wants to hear about which locks, and what the
  * server must be told about it.
  *
@@ -1722,9 +1728,16 @@ class Watches {
     }
   }
 
+  /** Whether there is any watch (to renew on a new connection). */
+  get size() {
+    return this.#all.size;
+  }
+
   /**
    * What to send on a new connection (the server forgot the old one's watches): every
-   * watched name (one `watch`), every prefix, and the busy locks under a prefix to query.
+   * watched name, every prefix, and the busy locks under a prefix to query. The names come
+   * in lists, one frame each, that stay under the server's frame limit (and, to query, at
+   * most {@link MAX_QUERY_NAMES} long): one watch() at a time fitted, all of them may not.
    */
   renewal() {
     const all = [...this.#all];
@@ -1732,8 +1745,31 @@ class Watches {
     const prefixes = new Set(all.map((watch) => watch.prefix).filter(Boolean));
     const stale = [...this.#busy].filter((lock) => !names.has(lock) && [...prefixes].some((prefix) => lock.startsWith(prefix)));
     this.#refreshing = new Set(stale);
-    return { names: [...names], prefixes: [...prefixes], stale };
+    return { names: inFrames(names), prefixes: [...prefixes], stale: inFrames(stale, MAX_QUERY_NAMES) };
   }
+}
+
+/**
+ * `names` cut into lists of at most `max` names and {@link MAX_PARAMS_BYTES} of JSON (in
+ * UTF-8, as the server counts). A name is never cut.
+ *
+ * @param {Iterable<string>} names
+ * @param {number} [max] no limit if absent
+ * @returns {string[][]}
+ */
+function inFrames(names, max) {
+  const lists = [];
+  let bytes = Infinity;
+  for (const name of names) {
+    const size = new TextEncoder().encode(JSON.stringify(name)).length + 1; // and a comma
+    if (bytes + size > MAX_PARAMS_BYTES || lists.at(-1).length >= max) {
+      lists.push([]);
+      bytes = 0;
+    }
+    lists.at(-1).push(name);
+    bytes += size;
+  }
+  return lists;
 }
 
 /** The fields of a `watch` or `unwatch` request for one watch. */
@@ -1814,7 +1850,8 @@ const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailC
  * - `asked` `{lock, by?, info?}` (version 2): someone queued with `ask` for a lock this
  *   session holds and would like it (`by` and `info` are theirs, unless the server hides them).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
- *   frame, a session that could not be reopened after a reconnect).
+ *   frame, a session that could not be reopened after a reconnect, a watch not renewed,
+ *   watches paused on a version 1 server).
  * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
  *   {@link SessionState}; `client.state` says where it is).
  *
@@ -2098,7 +2135,9 @@ class DistLockClient extends EventTarget {
    *
    * A watch lasts until unwatched, across reconnects: the server forgets watches with their
    * connection, so on each new or resumed session the client watches again and calls back with
-   * the fresh state (for a prefix: of the locks it last saw held or queued for).
+   * the fresh state (for a prefix: of the locks it last saw held or queued for), in frames
+   * under the server's frame limit. On a version 1 session they are paused (nothing is sent;
+   * one `NOT_SUPPORTED` `error` event) until a session on a version 2 server.
    *
    * @param {string | string[] | {prefix: string}} target
    * @param {(lock: string, state: {holders: object[], queue: object[]}) => void} callback
@@ -2116,8 +2155,9 @@ class DistLockClient extends EventTarget {
     }
     return async () => {
       const fields = this.#watches.remove(watch);
-      // Without a session, the server's watches went with the connection; the next one will not have this.
-      if (fields !== null && this.#hasSession()) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
+      // Without a session, the server's watches went with the connection (a version 1 server has
+      // none); the next one will not have this.
+      if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
     };
   }
 
@@ -2266,16 +2306,22 @@ class DistLockClient extends EventTarget {
 
   /**
    * A session opened or resumed on a new connection, whose server knows none of our watches:
-   * watch again, and tell the callbacks the fresh state. What fails is an `error` event.
+   * watch again, and tell the callbacks the fresh state. Each frame on its own, so a refused
+   * one (an `error` event, as whatever fails) does not stop the others. A version 1 server
+   * has no watches: they wait, untold, for a session on a version 2 one (one `error` event).
    */
   #rewatch() {
+    if (this.#session.version === 1) {
+      if (this.#watches.size > 0) {
+        this.#emit('error', { error: new DistLockError(ClientCode.NOT_SUPPORTED, 'watches are paused: this server speaks protocol version 1') });
+      }
+      return;
+    }
     const { names, prefixes, stale } = this.#watches.renewal();
     const report = (error) => isConnectionLoss(error) || this.#emit('error', { error });
-    if (names.length > 0) this.#send(Action.WATCH, { params: names }, {}).catch(report);
+    for (const params of names) this.#send(Action.WATCH, { params }, {}).catch(report);
     for (const prefix of prefixes) this.#send(Action.WATCH, { prefix }, {}).catch(report);
-    for (let i = 0; i < stale.length; i += MAX_QUERY_NAMES) {
-      this.query(stale.slice(i, i + MAX_QUERY_NAMES)).then((state) => this.#watches.refreshed(state), report);
-    }
+    for (const params of stale) this.query(params).then((state) => this.#watches.refreshed(state), report);
   }
 
   /** The fields of a `connect`: version 2, and the grace period and info asked for. */

@@ -46,6 +46,51 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** The server's default frame limit (EndpointOptions maxFrameBytes): a larger client frame is closed with 1009. */
+const MAX_FRAME_BYTES = 8192;
+
+/** `count` distinct lock names of `length` characters, starting with `prefix`. */
+function longNames(prefix, count, length) {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}-`.padEnd(length, 'x'));
+}
+
+/** A client with a session on a version 2 server that grants a grace period (resumable), on fake timers. */
+async function resumableOnFakeTime(t) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  t.mock.method(Math, 'random', () => 1);
+  const server = new FakeServer();
+  const client = new DistLockClient(URL_, { WebSocket: server.WebSocket, reconnect: RECONNECT, grace: 5000 });
+  const connecting = client.connect('alice');
+  await flush();
+  const ws = server.socket;
+  ws.open();
+  await flush();
+  ws.reply(ws.next('connect'), { status: 'OK', session: 's-1', version: 2, resume: 'secret', grace: 5000 });
+  await connecting;
+  return { server, client, ws };
+}
+
+/**
+ * Drops `ws` and lets the client reconnect (backoff fixed at 100 ms): a new session on a
+ * version 2 server, or with `resumed` the session resumed (its resume OK and ping taken).
+ * Returns the new socket, with the frames that follow the session's opening unread.
+ */
+async function reconnect(t, server, ws, { resumed = false } = {}) {
+  ws.drop();
+  await flush();
+  t.mock.timers.tick(100);
+  const ws2 = server.socket;
+  ws2.open();
+  await flush();
+  if (resumed) {
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.next('ping');
+  } else {
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2', version: 2 });
+  }
+  return ws2;
+}
+
 const FREE = Object.freeze({ holders: [], queue: [] });
 const entry = (name, since, mode = 'exclusive') => ({ name, info: { displayName: name.toUpperCase() }, mode, since });
 const heldBy = (name, since = 1) => ({ holders: [entry(name, since)], queue: [] });
@@ -251,7 +296,7 @@ describe('watch()', () => {
 });
 
 describe('watches on a new connection', () => {
-  test('a new session after a drop: every name watched again in one watch, each prefix, the busy locks under a prefix queried; callbacks get the fresh state; info goes with the connect', async (t) => {
+  test('a new session after a drop: every name watched again (in as few watch frames as stay under the server\'s frame limit: here one), each prefix, the busy locks under a prefix queried; callbacks get the fresh state; info goes with the connect', async (t) => {
     const { server, client, ws } = await connectedOnFakeTime(t, { info: { displayName: 'Alice' } });
     const byName = await watching(client, ws, ['a', 'b'], { a: heldBy('bob'), b: FREE });
     const again = await watching(client, ws, 'a', { a: heldBy('bob') });
@@ -335,6 +380,140 @@ describe('watches on a new connection', () => {
     assert.deepEqual(withoutId(renewed), { action: 'watch', params: ['a'] });
     ws2.reply(renewed, { status: 'OK', state: { a: heldBy('bob') } });
     assert.deepEqual(watch.calls, [['a', heldBy('bob')]]);
+  });
+
+  for (const resumed of [false, true]) {
+    test(`${resumed ? 'a resumed' : 'a new'} session: five watches of 40 names of 40 characters, each accepted, are watched again in frames of at most 8192 bytes (the server closes a larger one with 1009), every name`, async (t) => {
+      const { server, client, ws } = resumed ? await resumableOnFakeTime(t) : await connectedOnFakeTime(t);
+      const errors = recordEvents(client, 'error');
+      const calls = new Map();
+      const names = [];
+      for (let w = 0; w < 5; w++) {
+        const list = longNames(`doc-${w}-`, 40, 40);
+        names.push(...list);
+        const watched = client.watch(list, (lock, state) => calls.set(lock, state));
+        ws.reply(ws.next('watch'), { status: 'OK', state: Object.fromEntries(list.map((name) => [name, FREE])) });
+        await watched;
+      }
+      assert.ok(Math.max(...ws.sentBytes) <= MAX_FRAME_BYTES, 'each watch() alone fits');
+      calls.clear();
+
+      const ws2 = await reconnect(t, server, ws, { resumed });
+      const frames = ws2.takeAll();
+      assert.ok(ws2.sentBytes.every((bytes) => bytes <= MAX_FRAME_BYTES), `frame sizes ${ws2.sentBytes}`);
+      assert.ok(frames.every((frame) => frame.action === 'watch'), JSON.stringify(frames.map((frame) => frame.action)));
+      assert.deepEqual(frames.flatMap((frame) => frame.params).sort(), [...names].sort());
+      for (const frame of frames) {
+        ws2.reply(frame, { status: 'OK', state: Object.fromEntries(frame.params.map((name) => [name, heldBy('bob')])) });
+      }
+      await flush();
+      assert.deepEqual([...calls.keys()].sort(), [...names].sort());
+      assert.ok([...calls.values()].every((state) => state.holders[0].name === 'bob'));
+      assert.deepEqual(errors, []);
+    });
+  }
+
+  test('one refused watch frame (UNAUTHORIZED) is an error event; the names of the other frames are watched again', async (t) => {
+    const { server, client, ws } = await connectedOnFakeTime(t);
+    const errors = recordEvents(client, 'error');
+    const calls = [];
+    for (let w = 0; w < 5; w++) {
+      const list = longNames(`doc-${w}-`, 40, 40);
+      const watched = client.watch(list, (lock, state) => calls.push([lock, state]));
+      ws.reply(ws.next('watch'), { status: 'OK', state: Object.fromEntries(list.map((name) => [name, FREE])) });
+      await watched;
+    }
+    calls.length = 0;
+
+    const ws2 = await reconnect(t, server, ws);
+    const [refused, ...others] = ws2.takeAll();
+    assert.ok(others.length > 0, 'the names go in several frames');
+    ws2.reply(refused, { status: 'FAIL', code: 'UNAUTHORIZED', message: 'not allowed to watch' });
+    for (const frame of others) {
+      ws2.reply(frame, { status: 'OK', state: Object.fromEntries(frame.params.map((name) => [name, heldBy('bob')])) });
+    }
+    await flush();
+    assert.deepEqual(errors.map(([, { error }]) => error.code), ['UNAUTHORIZED']);
+    const renewed = others.flatMap((frame) => frame.params);
+    assert.deepEqual(calls.map(([lock]) => lock), renewed);
+    calls.length = 0;
+    const last = renewed.at(-1);
+    changed(ws2, last, FREE);
+    assert.deepEqual(calls, [[last, FREE]]);
+  });
+
+  test('the busy locks under a prefix are queried in frames of at most 64 names and 8192 bytes (64 names of 130 characters)', async (t) => {
+    const { server, client, ws } = await connectedOnFakeTime(t);
+    const byPrefix = await watching(client, ws, { prefix: 'doc-' });
+    const names = longNames('doc-', 64, 130);
+    for (const name of names) changed(ws, name, heldBy('bob'));
+    byPrefix.calls.length = 0;
+
+    const ws2 = await reconnect(t, server, ws);
+    ws2.reply(ws2.next('watch'), { status: 'OK' });
+    const queries = ws2.takeAll();
+    assert.ok(ws2.sentBytes.every((bytes) => bytes <= MAX_FRAME_BYTES), `frame sizes ${ws2.sentBytes}`);
+    assert.ok(queries.every((frame) => frame.action === 'query' && frame.params.length <= 64));
+    assert.deepEqual(queries.flatMap((frame) => frame.params), names);
+    for (const frame of queries) {
+      ws2.reply(frame, { status: 'OK', state: Object.fromEntries(frame.params.map((name) => [name, FREE])) });
+    }
+    await flush();
+    assert.deepEqual(byPrefix.calls, names.map((name) => [name, FREE]));
+  });
+
+  test('a new session on a version 1 node: nothing about watches is sent (one NOT_SUPPORTED error event: paused), unwatch sends nothing; the next version 2 session watches again', async (t) => {
+    const { server, client, ws } = await connectedOnFakeTime(t);
+    const errors = recordEvents(client, 'error');
+    const byName = await watching(client, ws, ['a', 'b'], { a: FREE, b: FREE });
+    const gone = await watching(client, ws, 'c', { c: FREE });
+    const byPrefix = await watching(client, ws, { prefix: 'doc-' });
+    changed(ws, 'doc-1', heldBy('bob')); // busy: a version 2 session would query it
+    byName.calls.length = 0;
+    byPrefix.calls.length = 0;
+
+    ws.drop();
+    await flush();
+    t.mock.timers.tick(100);
+    const ws2 = server.socket;
+    ws2.open();
+    await flush();
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2' }); // no version: version 1
+    await flush();
+    assert.equal(client.session.version, 1);
+    ws2.expectNothingSent();
+    assert.equal(errors.length, 1);
+    const [[, { error }]] = errors;
+    assert.ok(error instanceof DistLockError);
+    assert.equal(error.code, 'NOT_SUPPORTED');
+    assert.match(error.message, /paused/);
+    const unwatching = gone.unwatch();
+    await flush();
+    ws2.expectNothingSent(); // a version 1 server has no watches to end
+    await unwatching;
+
+    ws2.drop();
+    await flush();
+    t.mock.timers.tick(100);
+    const ws3 = server.socket;
+    ws3.open();
+    await flush();
+    ws3.reply(ws3.next('connect'), { status: 'OK', session: 's-3', version: 2 });
+    const names = ws3.next('watch');
+    assert.deepEqual(withoutId(names), { action: 'watch', params: ['a', 'b'] });
+    const prefix = ws3.next('watch');
+    assert.deepEqual(withoutId(prefix), { action: 'watch', prefix: 'doc-' });
+    const query = ws3.next('query');
+    assert.deepEqual(query.params, ['doc-1']);
+    ws3.expectNothingSent();
+    ws3.reply(names, { status: 'OK', state: { a: heldBy('dave'), b: FREE } });
+    ws3.reply(prefix, { status: 'OK' });
+    ws3.reply(query, { status: 'OK', state: { 'doc-1': FREE } });
+    await flush();
+    assert.deepEqual(byName.calls, [['a', heldBy('dave')], ['b', FREE]]);
+    assert.deepEqual(byPrefix.calls, [['doc-1', FREE]]);
+    assert.deepEqual(gone.calls, [['c', FREE]], 'unwatched: only its first state');
+    assert.equal(errors.length, 1);
   });
 
   test('a new session after the old one expired carries info again', async (t) => {

@@ -374,7 +374,8 @@ export interface DistLockEventMap {
   expired: { session: string; reason: 'DISCONNECTED' | 'grace' | (string & {}); locks: string[] };
   /**
    * Something failed that no call waits for: an unreadable frame, a session not reopened after
-   * a reconnect (a `DistLockError`), or whatever an `onQueued` or `watch()` callback threw.
+   * a reconnect, a watch not renewed, watches paused on a version 1 server (`NOT_SUPPORTED`)
+   * (a `DistLockError`), or whatever an `onQueued` or `watch()` callback threw.
    */
   error: { error: unknown };
 }
@@ -422,7 +423,8 @@ export declare class DistLockClient extends EventTarget {
    * on every change (`CHANGED`), in order; for a prefix, on every change of a lock under it.
    * Resolves with a function that ends this watch (idempotent; `unwatch` goes to the server for
    * what no other watch of this client needs). Watches last across reconnects: the client
-   * watches again on each new or resumed session and calls back with the fresh state.
+   * watches again on each new or resumed session and calls back with the fresh state (a
+   * session on a version 1 server pauses them: one `NOT_SUPPORTED` `error` event, nothing sent).
    * What the callback throws is an `error` event.
    */
   watch(target: WatchTarget, callback: WatchCallback): Promise<() => Promise<void>>;

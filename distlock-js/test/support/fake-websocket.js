@@ -43,6 +43,8 @@ class FakeSocket {
   onerror = null;
   /** The client's close() calls: `{code, reason}`. */
   closeCalls = [];
+  /** The size of every frame the client sent, in UTF-8 bytes (as a server counts it), in order. */
+  sentBytes = [];
   #sent = [];
 
   constructor(url) {
@@ -55,6 +57,7 @@ class FakeSocket {
     if (this.readyState !== 1) {
       throw new Error(`send() in readyState ${this.readyState}`); // browsers throw InvalidStateError
     }
+    this.sentBytes.push(Buffer.byteLength(data, 'utf8'));
     this.#sent.push(JSON.parse(data));
   }
 
@@ -106,6 +109,11 @@ class FakeSocket {
       assert.equal(frame.action, expectedAction, `next frame: ${JSON.stringify(frame)}`);
     }
     return frame;
+  }
+
+  /** Every frame the client sent that next() has not taken yet, parsed (taking them). */
+  takeAll() {
+    return this.#sent.splice(0);
   }
 
   expectNothingSent() {
