@@ -12,7 +12,7 @@ import io.distlock.testing.RedisProcess;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
- * One node for the abuse and fuzzing tests: a Redis, a lock service (5 s lease), its endpoints, a server, and
+ * One node for the abuse and fuzzing tests: a Redis, a lock service (5 s lease unless given), its endpoints, a server, and
  * a bystander session on the default path that holds one lock throughout, so that every test
  * can check that nothing it threw at the node touched another client's lock.
  */
@@ -29,10 +29,11 @@ final class GuardedNode implements AutoCloseable {
     private final WsClient bystander;
     private final long bystanderToken;
 
-    private GuardedNode(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer) {
+    private GuardedNode(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer,
+                        Duration lease) {
         this.bystanderLock = bystanderLock;
         this.redis = RedisProcess.start();
-        this.service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+        this.service = LockService.connect(redis.url(), LockConfig.builder().lease(lease).build());
         this.endpoints = options.stream().map(o -> DistLockEndpoints.create(service, o)).toList();
         this.server = startServer.apply(endpoints.stream().map(DistLockEndpoints::config).toList());
         this.bystander = WsClient.open(server.uri(MAIN));
@@ -42,7 +43,12 @@ final class GuardedNode implements AutoCloseable {
 
     /** Starts the node with one endpoint per {@code options}; {@code startServer} deploys their configs. */
     static GuardedNode start(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer) {
-        return new GuardedNode(bystanderLock, options, startServer);
+        return start(bystanderLock, options, startServer, Duration.ofSeconds(5));
+    }
+
+    static GuardedNode start(String bystanderLock, List<EndpointOptions> options, Function<List<ServerEndpointConfig>, TestServer> startServer,
+                             Duration lease) {
+        return new GuardedNode(bystanderLock, options, startServer, lease);
     }
 
     /** Open connections of all the node's endpoints. */

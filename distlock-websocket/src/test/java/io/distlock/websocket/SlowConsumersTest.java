@@ -45,7 +45,11 @@ class SlowConsumersTest {
         // sent, not how fast requests come or whether the clients answer pings.
         EndpointOptions options = EndpointOptions.builder().rateLimit(100_000, 100_000)
                 .pingInterval(Duration.ofMinutes(10)).build();
-        node = GuardedNode.start("slow-bystander", List.of(options), TestServer::tyrus);
+        // The flood (rate limit off) keeps Redis busy on purpose: the bystander's renewals must
+        // outlast the replies queued before them on a shared, noisy machine, so each command gets
+        // 2.5 s (a sixth of a 15 s lease) instead of 0.8 s. Once, with 0.8 s and another build
+        // beside it, a renewal timed out and the bystander was rightly told LOST (2026-12-04).
+        node = GuardedNode.start("slow-bystander", List.of(options), TestServer::tyrus, Duration.ofSeconds(15));
         node.endpoints.get(0).telemetry(new EndpointTelemetry() {
             @Override
             public void answered(String action, Status status, long nanos) {
