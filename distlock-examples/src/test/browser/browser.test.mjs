@@ -329,6 +329,27 @@ for (const framework of FRAMEWORKS) {
       assert.equal(again.status, 'LOCKED');
       await bob.evaluate((name) => window.app.client.unlock(name), lock);
     });
+
+    // Found by review (2026-12-04): React's hook showed the previous lock as held, with its token,
+    // for the render after a change of name (before its effect ran).
+    test('a change of name releases the old lock and shows queued, never the old grant, until the new lock is held', async () => {
+      const lock = `${framework}-doc-4`;
+      const next = `${framework}-doc-5`;
+      const alice = await openPage(framework, 'Alice', lock);
+      await mount(alice);
+      const first = await expectStatus(alice, 'held');
+
+      await alice.evaluate((name) => window.app.rename(name), next);
+      await alice.locator('[data-testid="doc"][data-status="held"]', { hasText: `${next}: Editing` }).waitFor({ timeout: UI_TIMEOUT_MS });
+      const second = await expectStatus(alice, 'held');
+      assert.ok(second.token > first.token, `the new grant's token ${second.token} is larger than the old one's ${first.token}`);
+      const renders = await alice.evaluate(() => window.app.renders);
+      const wrong = renders.filter(([name, status, token]) => name === next && status === 'held' && token !== second.token);
+      assert.deepEqual(wrong, [], `renders of ${next} as held with another grant's token: ${JSON.stringify(renders)}`);
+      await until(async () => !(await holds(alice, lock)), { message: `Alice's client to have released ${lock}` });
+      await unmount(alice);
+      await expectUnmounted(alice);
+    });
   });
 }
 

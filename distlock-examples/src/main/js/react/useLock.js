@@ -20,16 +20,19 @@ export const DistLockContext = createContext(null);
  */
 export function useLock(name, { mode = 'exclusive' } = {}) {
   const client = useContext(DistLockContext);
-  const [state, setState] = useState({ status: 'queued', token: null, holder: null, error: null });
+  // Kept with the lock and mode it is about: when `name` changes, the render before the effect
+  // runs must not show the previous lock as held (nor its token).
+  const [state, setState] = useState({ name, mode, status: 'queued', token: null, holder: null, error: null });
   useEffect(() => {
     if (client === null) throw new Error('useLock: no DistLockContext.Provider with a DistLockClient above');
     const unmounted = new AbortController();
     const show = (status, token = null, error = null, holder = null) => {
-      if (!unmounted.signal.aborted) setState({ status, token, holder, error });
+      if (!unmounted.signal.aborted) setState({ name, mode, status, token, holder, error });
     };
     show('queued');
     const onQueued = ({ holder }) => show('queued', null, null, holder ?? null);
     client.request(name, { mode, signal: unmounted.signal, onQueued }, (lock) => {
+      if (unmounted.signal.aborted) return undefined; // unmounted just as it was granted: release at once
       show('held', lock.token);
       // The lock is held until this promise settles: on unmount, or when the lock is lost.
       return new Promise((release) => {
@@ -39,5 +42,7 @@ export function useLock(name, { mode = 'exclusive' } = {}) {
     }).catch((error) => show(error.code === 'LOST' ? 'lost' : 'error', null, error));
     return () => unmounted.abort(); // queued: leaves the queue; held: releases the lock
   }, [client, name, mode]);
-  return state;
+  const { status, token, holder, error } = state.name === name && state.mode === mode
+    ? state : { status: 'queued', token: null, holder: null, error: null };
+  return { status, token, holder, error };
 }
