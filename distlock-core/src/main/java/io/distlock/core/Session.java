@@ -481,10 +481,21 @@ final class Session implements LockSession {
      * must not end the session the new one was just told it has. Otherwise as {@link #closeAsync()}.
      */
     CompletionStage<Void> closeAsync(int asOf) {
-        synchronized (this) {
+        Operation<Void> close = null;
+        synchronized (this) { // with resumeHere: a resume is out, or it is not and cannot start before the close's place is taken
             if (!resuming) {
-                return asOf == epoch ? closeAsync() : CompletableFuture.completedFuture(null);
+                if (asOf != epoch) {
+                    return CompletableFuture.completedFuture(null);
+                }
+                if (closeStage != null) {
+                    return closeStage;
+                }
+                close = reserveClose();
             }
+        }
+        if (close != null) {
+            close.start(); // outside the monitor (see reserve)
+            return close.result;
         }
         CompletableFuture<Void> closed = new CompletableFuture<>();
         enqueue(() -> {
@@ -505,35 +516,42 @@ final class Session implements LockSession {
             if (closeStage != null) {
                 return closeStage;
             }
-            closing = true;
-            close = reserve(() -> {
-                if (moved) {
-                    return done(null);
-                }
-                if (graceMillis == 0) {
-                    return releaseAll();
-                }
-                // A resumable session is released only by the node that wins the end-claim on the
-                // registry: another node may have adopted it, and then its locks are that node's.
-                stopGraceTimer();
-                return service.registry().claimEnd(id, gen).handle((claim, e) -> {
-                    if (e != null) {
-                        LOG.log(Level.WARNING, "Could not claim the end of session ''{0}''; not releasing its locks, their leases "
-                                + "free them: {1}", name, e.getMessage());
-                        movedAway(false);
-                        return CompletableFuture.completedFuture(new Step<Void>(null, RedisLockStore.backendFailure(e), null));
-                    }
-                    if (claim == 0L) {
-                        movedAway(false);
-                        return done((Void) null);
-                    }
-                    return releaseAll();
-                }).thenCompose(step -> step);
-            });
-            closeStage = close.result;
+            close = reserveClose();
         }
         close.start();
-        return closeStage;
+        return close.result;
+    }
+
+    /** Marks the session closing and takes the close's place in the chain; under the monitor, {@link Operation#start} outside it. */
+    private Operation<Void> reserveClose() {
+        assert Thread.holdsLock(this);
+        closing = true;
+        Operation<Void> close = reserve(() -> {
+            if (moved) {
+                return done(null);
+            }
+            if (graceMillis == 0) {
+                return releaseAll();
+            }
+            // A resumable session is released only by the node that wins the end-claim on the
+            // registry: another node may have adopted it, and then its locks are that node's.
+            stopGraceTimer();
+            return service.registry().claimEnd(id, gen).handle((claim, e) -> {
+                if (e != null) {
+                    LOG.log(Level.WARNING, "Could not claim the end of session ''{0}''; not releasing its locks, their leases "
+                            + "free them: {1}", name, e.getMessage());
+                    movedAway(false);
+                    return CompletableFuture.completedFuture(new Step<Void>(null, RedisLockStore.backendFailure(e), null));
+                }
+                if (claim == 0L) {
+                    movedAway(false);
+                    return done((Void) null);
+                }
+                return releaseAll();
+            }).thenCompose(step -> step);
+        });
+        closeStage = close.result;
+        return close;
     }
 
     /** Releases every lock and place and forgets the session; only in the chain. */
