@@ -12,16 +12,10 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import jakarta.websocket.DeploymentException;
 import jakarta.websocket.server.ServerEndpointConfig;
 
-import org.glassfish.grizzly.filterchain.BaseFilter;
-import org.glassfish.grizzly.filterchain.FilterChainContext;
-import org.glassfish.grizzly.filterchain.NextAction;
-import org.glassfish.grizzly.http.HttpContent;
-import org.glassfish.grizzly.http.HttpResponsePacket;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
 import org.glassfish.grizzly.http.server.ServerConfiguration;
-import org.glassfish.grizzly.http.util.Header;
 import org.glassfish.grizzly.threadpool.ThreadPoolConfig;
 import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
 import org.glassfish.tyrus.container.grizzly.server.WebSocketAddOn;
@@ -110,7 +104,7 @@ final class WebServer implements AutoCloseable {
         listener.registerAddOn((networkListener, chain) -> {
             int tyrus = chain.indexOfType(GrizzlyServerFilter.class);
             if (tyrus >= 0) {
-                chain.add(tyrus, new RefusedHandshakeFilter()); // below Tyrus: sees what it writes
+                chain.add(tyrus, new RefusalFilter()); // below Tyrus: sees what reaches it and what it writes
             }
         });
         guard.install(listener); // after Tyrus's add-on: it places a filter next to Tyrus's
@@ -218,28 +212,6 @@ final class WebServer implements AutoCloseable {
                     + " (another server is listening there; choose another with --port)", e);
         }
         return new StartupException("cannot listen on " + where + ": " + e.getMessage(), e);
-    }
-
-    /**
-     * Tyrus on Grizzly answers a handshake it refuses itself (a foreign {@code Origin}, an
-     * unknown version) with a status line and neither a body length nor a closed connection,
-     * so an HTTP client waits for the body for ever (the JDK's WebSocket client never reports
-     * the 403). This filter, just below Tyrus, gives such a response {@code Content-Length: 0}
-     * and {@code Connection: close}.
-     */
-    static final class RefusedHandshakeFilter extends BaseFilter {
-        @Override
-        public NextAction handleWrite(FilterChainContext ctx) {
-            if (ctx.getMessage() instanceof HttpContent content
-                    && content.getHttpHeader() instanceof HttpResponsePacket response
-                    && response.getStatus() >= 400
-                    && response.getRequest() != null && response.getRequest().isUpgrade()
-                    && response.getContentLength() < 0 && !response.isChunked()) {
-                response.setContentLength(0);
-                response.setHeader(Header.Connection, "close");
-            }
-            return ctx.getInvokeAction();
-        }
     }
 
     /**
