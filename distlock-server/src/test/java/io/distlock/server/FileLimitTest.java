@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,6 +59,19 @@ class FileLimitTest {
                 waiter.request("{\"action\":\"connect\",\"param\":\"waiter\"}");
                 assertThat(holder.request("{\"action\":\"lock\",\"param\":\"doc\"}").path("status").asText()).isEqualTo("LOCKED");
                 assertThat(waiter.request("{\"action\":\"lock\",\"param\":\"doc\"}").path("status").asText()).isEqualTo("WAIT");
+                // This node runs from class folders, where loading a class opens a file (from a jar,
+                // as users run it, the jar is open already): what the node will do while full it
+                // does once first, a release that tells a waiter and a lease renewal, or a class it
+                // has not loaded yet fails with NoClassDefFoundError then.
+                holder.request("{\"action\":\"lock\",\"param\":\"warm-up\"}");
+                waiter.request("{\"action\":\"lock\",\"param\":\"warm-up\"}");
+                holder.request("{\"action\":\"unlock\",\"param\":\"warm-up\"}");
+                assertThat(waiter.next().path("status").asText()).isEqualTo("RETRY");
+                assertThat(waiter.request("{\"action\":\"lock\",\"param\":\"warm-up\"}").path("status").asText()).isEqualTo("LOCKED");
+                waiter.request("{\"action\":\"unlock\",\"param\":\"warm-up\"}");
+                URI page = URI.create("http://127.0.0.1:" + node.port() + "/");
+                await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> Http.metric(page, "distlock_lease_renewals_total{result=\"renewed\"}") >= 1);
 
                 InetSocketAddress address = new InetSocketAddress("127.0.0.1", node.port());
                 try (SlowClients flood = SlowClients.open(address, List.of("127.0.0.2"), room + 50, SlowClients.Kind.PARTIAL_HEAD);
