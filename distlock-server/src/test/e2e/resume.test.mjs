@@ -411,6 +411,43 @@ describe('sessions across a dropped connection, in Chromium against two server n
     }
   });
 
+  test('the demo board, after a reconnect, reads the board only once the server watches it again', async () => {
+    // A query sent before the watch is back would miss a change made between the two (found by
+    // review): the page now waits for a watch answer of its own before it reads the board.
+    const nina = await openPage(`http://127.0.0.1:${proxy.port}/`, 'Nina (the demo board, through the proxy)');
+    const frames = []; // {sent, json} of every WebSocket frame of the page, in the order they went or came
+    const record = (sent) => ({ payload }) => {
+      try { frames.push({ sent, json: JSON.parse(payload) }); } catch { frames.push({ sent, json: {} }); }
+    };
+    nina.on('websocket', (socket) => {
+      socket.on('framesent', record(true));
+      socket.on('framereceived', record(false));
+    });
+    const status = (which) => nina.locator(`[data-testid="connection-status"]${which}`);
+    const boardRead = () => nina.waitForFunction(() => [...document.querySelectorAll('[data-testid="doc-holders"]')]
+      .every((e) => !/Looking|Connect to/.test(e.textContent)), null, { timeout: STATE_TIMEOUT_MS });
+    try {
+      await nina.getByTestId('name-input').fill('Nina');
+      await nina.getByTestId('connect-button').click();
+      await status('[data-status="connected"]').waitFor();
+      await boardRead();
+      const before = frames.length;
+      assert.ok(proxy.cut() >= 1, 'the cut destroyed the board\'s connection');
+      await status(':not([data-status="connected"])').waitFor({ timeout: STATE_TIMEOUT_MS });
+      proxy.heal();
+      await status('[data-status="connected"]').waitFor({ timeout: STATE_TIMEOUT_MS });
+      await boardRead();
+      await until(() => frames.slice(before).some((f) => f.sent && f.json.action === 'query'), { message: 'the board read again' });
+      const after = frames.slice(before).map((f) => `${f.sent ? '->' : '<-'} ${f.json.action ?? ''} ${f.json.status ?? ''}`);
+      const query = after.findIndex((f) => f.startsWith('-> query'));
+      const watched = after.findIndex((f) => f === '<- watch OK');
+      assert.ok(watched >= 0 && watched < query, `a watch answered before the board's query, after the reconnect: ${after.join(', ')}`);
+    } finally {
+      proxy.heal();
+      await nina.context().close();
+    }
+  });
+
   test('no page threw an uncaught error', () => {
     assert.deepEqual(browserState.pageErrors, []);
   });

@@ -53,13 +53,22 @@ let changedSinceWatch = new Set();
 
 // ---------------------------------------------------------------- the board: watch and query
 
+/**
+ * Watches the board, then reads it. Also after a reconnect: the client watches again by
+ * itself, but a query sent before the server watches again would miss a change made in
+ * between, so the page's own watch comes first (answered once the server watches), then the
+ * query; the callback of the watch it replaces goes.
+ */
 async function startWatching() {
   try {
     changedSinceWatch = new Set();
-    unwatch = await client.watch({ prefix: PREFIX }, (lock, state) => {
+    const next = await client.watch({ prefix: PREFIX }, (lock, state) => {
       changedSinceWatch.add(lock);
       onState(lock, state);
     });
+    const replaced = unwatch;
+    unwatch = next;
+    replaced?.().catch(() => {}); // nothing is sent: the new callback still watches the prefix
     await refreshBoard(false);
   } catch (error) { // e.g. UNAUTHORIZED from a server started with --no-watching: show the board once, unwatched
     log('error', ['Could not watch the board: ', strong(error.code ?? error.name), ` ${error.message}`]);
@@ -69,9 +78,9 @@ async function startWatching() {
 
 /**
  * The board's state now (query). A watch by prefix tells only changes, so this gives the
- * starting point, and again after a reconnect (the client watches again by itself, but what
- * changed while it was away is told by nobody). A lock a CHANGED push told of meanwhile keeps
- * that state: the query's answer may be older.
+ * starting point, and again after a reconnect (what changed while the page was away is told by
+ * nobody). A lock a CHANGED push told of meanwhile keeps that state: the query's answer may be
+ * older.
  */
 async function refreshBoard(reset = true) {
   if (reset) changedSinceWatch = new Set();
@@ -101,7 +110,7 @@ client.on('session', ({ session, name, reconnected }) => {
   setConnection('connected', `Connected as ${name}`);
   log(reconnected ? 'reconnected' : 'connected', [reconnected ? 'Reconnected to node ' : 'Connected to node ', code(page.nodeId),
     ' as ', strong(name), ' (session ', code(session), ')', reconnected ? '. A new session: the old one\u2019s documents are gone.' : '']);
-  if (reconnected && unwatch !== null) refreshBoard();
+  if (reconnected && unwatch !== null) startWatching();
   renderAll();
 });
 
@@ -114,7 +123,7 @@ client.on('suspended', ({ until }) => {
 client.on('resumed', ({ name }) => {
   setConnection('connected', `Connected as ${name}`);
   log('reconnected', ['Resumed the session: its documents and places in line are kept.']);
-  if (unwatch !== null) refreshBoard();
+  if (unwatch !== null) startWatching();
   renderAll();
 });
 
