@@ -39,8 +39,9 @@ import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
  * own processor ({@link Connection#setProcessor}, Grizzly's per-connection filter chain): the
  * filters below the HTTP codec (the transport, the guard's connection counting, TLS if any), the
  * guard's HTTP deadline (an {@link IdleTimeoutFilter} just above the codec, which keeps every
- * connection in a queue until it sees the close), then a filter that hands each read buffer to
- * Tyrus as content of one shared, empty request head, then Tyrus's own filter. Frames no longer
+ * connection in a queue until it sees the close), the {@link FrameSizeGuard}, then a filter
+ * that hands each read buffer to Tyrus as content of one shared, empty request head, then
+ * Tyrus's own filter. Frames no longer
  * pass through the HTTP codec and the filters above it; writes (Tyrus writes buffers, which the
  * codec let through anyway) and the close go through the kept filters as before, so the guard
  * still uncounts the connection and the deadline still forgets it.
@@ -61,8 +62,13 @@ final class UpgradedChain {
 
     private UpgradedChain() { }
 
-    /** Registers the add-on that places the switch on {@code listener}'s chain. */
-    static void install(NetworkListener listener) {
+    /**
+     * Registers the add-on that places the switch on {@code listener}'s chain; upgraded
+     * connections are closed with 1009 at a frame header announcing more than
+     * {@code maxFrameBytes} ({@link FrameSizeGuard}).
+     */
+    static void install(NetworkListener listener, int maxFrameBytes) {
+        FrameSizeGuard frameSizeGuard = new FrameSizeGuard(maxFrameBytes);
         listener.registerAddOn((networkListener, chain) -> {
             int codec = chain.indexOfType(HttpServerFilter.class);
             int tyrus = chain.indexOfType(GrizzlyServerFilter.class);
@@ -83,6 +89,7 @@ final class UpgradedChain {
             }
             FilterChain upgraded = FilterChainBuilder.stateless()
                     .addAll(kept)
+                    .add(frameSizeGuard)
                     .add(new ReadsAsContent())
                     .add(chain.get(tyrus))
                     .build();

@@ -12,6 +12,8 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import jakarta.websocket.DeploymentException;
 import jakarta.websocket.server.ServerEndpointConfig;
 
+import io.distlock.websocket.EndpointOptions;
+
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
@@ -110,7 +112,8 @@ final class WebServer implements AutoCloseable {
         guard.install(listener); // after Tyrus's add-on: it places a filter next to Tyrus's
         // After the guard's: upgraded connections keep the guard's filters below the HTTP codec,
         // and leave the codec and the upgrade's request behind (~9 KB per idle WebSocket).
-        UpgradedChain.install(listener);
+        // The endpoint's frame limit: the server keeps the default.
+        UpgradedChain.install(listener, EndpointOptions.defaults().maxFrameBytes());
         return new WebServer(http, listener, container, guard, host, port);
     }
 

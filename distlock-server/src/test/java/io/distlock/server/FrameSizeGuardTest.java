@@ -1,0 +1,211 @@
+package io.distlock.server;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link FrameSizeGuard}: a frame announcing more than the frame limit (8192 bytes) closes its
+ * connection with 1009 at its header, before any of its payload is sent (found by a probe,
+ * 2026-12-04: Tyrus buffered up to 4 MiB of such a frame per connection, and closed with 1011 at
+ * the end); frames within the limit pass however their bytes are split across reads. Raw sockets,
+ * to send what a WebSocket client library would not.
+ */
+class FrameSizeGuardTest {
+
+    private static final int LIMIT = 8192;
+    private static RedisProcess redis;
+    private static DistLockServer server;
+
+    @BeforeAll
+    static void start() {
+        redis = RedisProcess.start();
+        server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisUrl(redis.url())
+                .lease(Duration.ofSeconds(2)).build());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    @Test
+    void aFrameAnnouncingMoreThanTheLimitIsRefusedAtItsHeaderWith1009() throws IOException {
+        long[] announced = {LIMIT + 1, 100_000_000L, Long.MIN_VALUE /* top bit set: no valid length */};
+        for (long length : announced) {
+            try (Socket socket = upgraded()) {
+                connect(socket, "big-" + length);
+                socket.getOutputStream().write(header(length));
+                socket.getOutputStream().flush(); // and not one byte of the payload
+                Close close = readClose(socket.getInputStream());
+                assertThat(close.code()).as("announced %d", length).isEqualTo(1009);
+                assertThat(close.reason()).isEqualTo("frame larger than 8192 bytes");
+                assertThat(socket.getInputStream().read()).as("then closed").isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void manyConnectionsEachInsideAnAnnouncedLargeFrameAreAllClosed() throws IOException {
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) {
+                Socket socket = upgraded();
+                sockets.add(socket);
+                // Before the guard, each such connection held its frame's bytes, up to 4 MiB (40 held 854 MB).
+                ByteArrayOutputStream start = new ByteArrayOutputStream();
+                start.writeBytes(header(4_000_000));
+                start.writeBytes(new byte[1000]);
+                socket.getOutputStream().write(start.toByteArray()); // one write: the node reads it at once
+                socket.getOutputStream().flush();
+            }
+            for (Socket socket : sockets) {
+                assertThat(readClose(socket.getInputStream()).code()).isEqualTo(1009);
+            }
+        } finally {
+            for (Socket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void framesWithinTheLimitPassWhateverTheReadsSplitThemInto() throws IOException {
+        try (Socket socket = upgraded()) {
+            // A connect padded to exactly the limit, sent a byte at a time for its header and in
+            // small pieces for its payload; then two small frames in one write.
+            String padding = " ".repeat(LIMIT - "{\"action\":\"connect\",\"param\":\"split\"}".length());
+            byte[] connect = ("{\"action\":\"connect\",\"param\":\"split\"}" + padding).getBytes(UTF_8);
+            assertThat(connect).hasSize(LIMIT);
+            OutputStream out = socket.getOutputStream();
+            for (byte b : header(connect.length)) {
+                out.write(b);
+                out.flush();
+            }
+            for (int at = 0; at < connect.length; at += 700) {
+                out.write(connect, at, Math.min(700, connect.length - at));
+                out.flush();
+            }
+            assertThat(readText(socket.getInputStream())).contains("\"status\":\"OK\"").contains("\"action\":\"connect\"");
+            ByteArrayOutputStream two = new ByteArrayOutputStream();
+            for (String lock : new String[] {"a", "b"}) {
+                byte[] frame = ("{\"action\":\"lock\",\"param\":\"" + lock + "\"}").getBytes(UTF_8);
+                two.write(header(frame.length));
+                two.write(frame);
+            }
+            out.write(two.toByteArray());
+            out.flush();
+            assertThat(readText(socket.getInputStream())).contains("\"status\":\"LOCKED\"").contains("\"lock\":\"a\"");
+            assertThat(readText(socket.getInputStream())).contains("\"status\":\"LOCKED\"").contains("\"lock\":\"b\"");
+        }
+    }
+
+    private record Close(int code, String reason) { }
+
+    /** A socket past its WebSocket handshake with the server. */
+    private static Socket upgraded() throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", server.pageUri().getPort()), 5_000);
+        socket.setSoTimeout((int) Await.seconds(10).toMillis());
+        String key = Base64.getEncoder().encodeToString(new byte[16]);
+        socket.getOutputStream().write(("GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n").getBytes(US_ASCII));
+        StringBuilder head = new StringBuilder();
+        InputStream in = socket.getInputStream();
+        while (head.indexOf("\r\n\r\n") < 0) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("closed during the handshake: " + head);
+            }
+            head.append((char) b);
+        }
+        assertThat(head.toString()).startsWith("HTTP/1.1 101 ");
+        return socket;
+    }
+
+    private static void connect(Socket socket, String name) throws IOException {
+        byte[] frame = ("{\"action\":\"connect\",\"param\":\"" + name + "\"}").getBytes(UTF_8);
+        socket.getOutputStream().write(header(frame.length));
+        socket.getOutputStream().write(frame);
+        assertThat(readText(socket.getInputStream())).contains("\"status\":\"OK\"");
+    }
+
+    /** The header of a final, masked text frame announcing {@code length} bytes; the mask is zero, so the payload goes as is. */
+    private static byte[] header(long length) {
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        header.write(0x81);
+        if (length < 126 && length >= 0) {
+            header.write(0x80 | (int) length);
+        } else if (length < 65_536 && length >= 0) {
+            header.write(0x80 | 126);
+            header.write((int) (length >> 8));
+            header.write((int) length);
+        } else {
+            header.write(0x80 | 127);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                header.write((int) (length >> shift));
+            }
+        }
+        header.writeBytes(new byte[4]);
+        return header.toByteArray();
+    }
+
+    /** The next text frame's payload (unmasked, from the server). */
+    private static String readText(InputStream in) throws IOException {
+        Frame frame = readFrame(in);
+        assertThat(frame.opcode()).as("a text frame").isEqualTo(1);
+        return new String(frame.payload(), UTF_8);
+    }
+
+    /** The next close frame, skipping text frames (pushes) before it. */
+    private static Close readClose(InputStream in) throws IOException {
+        while (true) {
+            Frame frame = readFrame(in);
+            if (frame.opcode() == 8) {
+                int code = ((frame.payload()[0] & 0xff) << 8) | (frame.payload()[1] & 0xff);
+                return new Close(code, new String(frame.payload(), 2, frame.payload().length - 2, UTF_8));
+            }
+        }
+    }
+
+    private record Frame(int opcode, byte[] payload) { }
+
+    private static Frame readFrame(InputStream in) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        int first = data.readUnsignedByte();
+        int second = data.readUnsignedByte();
+        long length = second & 0x7f;
+        if (length == 126) {
+            length = data.readUnsignedShort();
+        } else if (length == 127) {
+            length = data.readLong();
+        }
+        byte[] payload = new byte[(int) length];
+        data.readFully(payload);
+        return new Frame(first & 0x0f, payload);
+    }
+}
