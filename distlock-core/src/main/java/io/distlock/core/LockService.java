@@ -456,6 +456,11 @@ public final class LockService implements AutoCloseable {
         return Names.problem("session", name, config.maxSessionNameLength());
     }
 
+    /** What is wrong with a lock name (empty, too long, control characters), or empty if it is fine. */
+    public Optional<String> checkLockName(String name) {
+        return Names.problem("lock", name, config.maxLockNameLength());
+    }
+
     public LockConfig config() {
         return config;
     }

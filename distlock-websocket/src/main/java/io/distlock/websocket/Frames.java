@@ -78,7 +78,7 @@ final class Frames {
         }
         JsonNode id = present(root.get("id"));
         if (id != null) {
-            if (id.isTextual() ? id.textValue().length() > MAX_ID_LENGTH : !id.isIntegralNumber()) {
+            if (id.isTextual() ? codePoints(id.textValue()) > MAX_ID_LENGTH : !id.isIntegralNumber()) {
                 // Not echoed: the client cannot be matching on an id it could not send.
                 throw new BadRequest(FailCode.BAD_REQUEST,
                         "'id' must be a string of at most " + MAX_ID_LENGTH + " characters or an integer", null, null);
@@ -198,6 +198,10 @@ final class Frames {
             if (text.getBytes(StandardCharsets.UTF_8).length > MAX_INFO_BYTES) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "'info' must be at most " + MAX_INFO_BYTES + " bytes serialized", id, wire);
             }
+            if (!keptAsSent(info)) {
+                throw new BadRequest(FailCode.BAD_REQUEST,
+                        "'info' must hold finite numbers and text without unpaired surrogates (others would see it changed)", id, wire);
+            }
         }
         return new Request.Session(ms, text, null, null);
     }
@@ -213,6 +217,53 @@ final class Frames {
             throw new BadRequest(FailCode.BAD_REQUEST, "'session' or 'resume' is too long", id, wire);
         }
         return new Request.Session(0, null, session.textValue(), secret.textValue());
+    }
+
+    /**
+     * Whether the registry keeps {@code info} as sent, so that others see what the session sent:
+     * stored as UTF-8 text, an unpaired surrogate (in a key or a value) would become {@code ?},
+     * and a number beyond a double's range (1e309) would come back as {@code "Infinity"}.
+     */
+    private static boolean keptAsSent(JsonNode node) {
+        if (node.isTextual()) {
+            return wellFormed(node.textValue());
+        }
+        if (node.isFloatingPointNumber()) {
+            return Double.isFinite(node.doubleValue());
+        }
+        if (node.isObject()) {
+            for (var fields = node.fields(); fields.hasNext(); ) {
+                var field = fields.next();
+                if (!wellFormed(field.getKey()) || !keptAsSent(field.getValue())) {
+                    return false;
+                }
+            }
+        } else if (node.isArray()) {
+            for (JsonNode element : node) {
+                if (!keptAsSent(element)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Whether {@code text} has no unpaired surrogate. */
+    private static boolean wellFormed(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Characters as the protocol counts them: Unicode code points. */
+    private static int codePoints(String text) {
+        return text.codePointCount(0, text.length());
     }
 
     /** The protocol version a {@code connect} asks for: 1 without {@code version}. */

@@ -319,6 +319,13 @@ final class RequestHandler {
         if (prefix != null && badPrefix(r, slot)) {
             return;
         }
+        for (String name : r.names()) { // as a watch would have refused them
+            Optional<String> problem = node.service.checkLockName(name);
+            if (problem.isPresent()) {
+                slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
+                return;
+            }
+        }
         Pushes p = pushes(s);
         if (p != null) {
             p.watching.unwatch(prefix != null ? List.of(prefix) : r.names(), prefix != null);
@@ -326,11 +333,14 @@ final class RequestHandler {
         slot.answer(Replies.to(r, Status.OK, "Unwatched " + (prefix != null ? prefix + "*" : String.join(", ", r.names()))));
     }
 
-    /** Answers {@code BAD_NAME} and returns true if the request's prefix is empty or longer than a lock name may be. */
+    /**
+     * Answers {@code BAD_NAME} and returns true if the request's prefix breaks the rules of lock
+     * names: empty, longer than a lock name may be, a control character, an unpaired surrogate.
+     */
     private boolean badPrefix(Request r, ReplySlot slot) {
-        int max = node.service.config().maxLockNameLength();
-        if (r.prefix().isEmpty() || r.prefix().length() > max) {
-            slot.answer(Replies.fail(r, FailCode.BAD_NAME, "a prefix must be 1 to " + max + " characters long"));
+        Optional<String> problem = node.service.checkLockName(r.prefix());
+        if (problem.isPresent()) {
+            slot.answer(Replies.fail(r, FailCode.BAD_NAME, "a prefix follows the rules of lock names: " + problem.get()));
             return true;
         }
         return false;

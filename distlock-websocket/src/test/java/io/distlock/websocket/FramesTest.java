@@ -88,6 +88,30 @@ class FramesTest {
     }
 
     @Test
+    void anIdIsCountedInCodePoints() throws BadRequest {
+        String emoji = "\uD83D\uDE00"; // one character, two UTF-16 units
+        assertThat(Frames.parse("{\"action\":\"lock\",\"param\":\"a\",\"id\":\"" + emoji.repeat(64) + "\"}").id().asText())
+                .isEqualTo(emoji.repeat(64));
+        assertThat(refused("{\"action\":\"lock\",\"param\":\"a\",\"id\":\"" + emoji.repeat(65) + "\"}").code)
+                .isEqualTo(FailCode.BAD_REQUEST);
+    }
+
+    @Test
+    void anInfoOthersWouldSeeChangedIsRefused() throws BadRequest {
+        // Found by a probe (2026-12-04): these were stored as ? and "Infinity", and shown so to others.
+        for (String info : new String[] {"{\"k\":\"\\ud800\"}", "{\"\\udc00\":1}", "{\"a\":[{\"b\":\"x\\ud800\"}]}",
+                "{\"n\":1e309}", "{\"n\":-1e309}", "{\"n\":[1, 2e400]}"}) {
+            BadRequest e = refused("{\"action\":\"connect\",\"param\":\"a\",\"version\":2,\"info\":" + info + ",\"id\":3}");
+            assertThat(e.code).as(info).isEqualTo(FailCode.BAD_REQUEST);
+            assertThat(e.getMessage()).as(info).contains("'info'");
+            assertThat(e.id.asInt()).isEqualTo(3);
+        }
+        String fine = "{\"avatar\":\"\\ud83d\\ude00\",\"n\":1.5,\"big\":123456789012345678901234567890,\"list\":[true,null,\"\\u0001\"]}";
+        assertThat(Frames.parse("{\"action\":\"connect\",\"param\":\"a\",\"version\":2,\"info\":" + fine + "}").session().info())
+                .isEqualTo("{\"avatar\":\"\uD83D\uDE00\",\"n\":1.5,\"big\":123456789012345678901234567890,\"list\":[true,null,\"\\u0001\"]}");
+    }
+
+    @Test
     void unknownActionsAreCaseSensitiveAndEchoed() {
         BadRequest e = refused("{\"action\":\"Lock\",\"param\":\"a\",\"id\":\"i\"}");
         assertThat(e.code).isEqualTo(FailCode.UNKNOWN_ACTION);

@@ -379,7 +379,7 @@ abstract class WatchAndTakeOverContractTest {
     @Test
     void aQueryOrWatchOfABadNameIsBadNameAndWatchesNothing() {
         WsClient c = v2("alice");
-        for (String action : List.of("query", "watch")) {
+        for (String action : List.of("query", "watch", "unwatch")) {
             c.send("action", action, "params", List.of(n("ok"), ""), "id", 1);
             assertThat(c.expectFail("BAD_NAME").path("action").asText()).isEqualTo(action);
             c.send("action", action, "params", List.of(n("ok"), "a\u0001b"));
@@ -611,6 +611,14 @@ abstract class WatchAndTakeOverContractTest {
         assertThat(fail.path("prefix").asText()).isEmpty();
         c.send("action", "unwatch", "prefix", "");
         c.expectFail("BAD_NAME");
+        // A prefix follows the rules of names (found by a probe: these were watched).
+        for (String action : List.of("watch", "unwatch")) {
+            // as JSON text: a lone surrogate is escaped (a client cannot send it raw in UTF-8)
+            for (String prefix : List.of("\"a\\u0000\"", "\"b\\ud800\"", "\"" + "x".repeat(257) + "\"")) {
+                c.sendRaw("{\"action\":\"" + action + "\",\"prefix\":" + prefix + "}");
+                assertThat(c.expectFail("BAD_NAME").path("message").asText()).as(action).startsWith("a prefix follows the rules of lock names");
+            }
+        }
         c.send("action", "watch", "prefix", n("p"), "params", List.of(n("a")));
         assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'prefix'");
         c.send("action", "watch");
