@@ -453,12 +453,17 @@ public final class LockService implements AutoCloseable {
 
     /** What is wrong with a session name (empty, too long, control characters), or empty if it is fine. */
     public Optional<String> checkSessionName(String name) {
-        return Names.problem("session", name, config.maxSessionNameLength());
+        return Names.problem("session name", name, config.maxSessionNameLength());
     }
 
     /** What is wrong with a lock name (empty, too long, control characters), or empty if it is fine. */
     public Optional<String> checkLockName(String name) {
-        return Names.problem("lock", name, config.maxLockNameLength());
+        return Names.problem("lock name", name, config.maxLockNameLength());
+    }
+
+    /** What is wrong with a prefix of lock names (the rules of lock names), or empty if it is fine. */
+    public Optional<String> checkLockPrefix(String prefix) {
+        return Names.problem("prefix", prefix, config.maxLockNameLength());
     }
 
     public LockConfig config() {
@@ -479,7 +484,7 @@ public final class LockService implements AutoCloseable {
                     "at most " + config.maxLocksPerRequest() + " locks in one query"));
         }
         for (String lock : names) {
-            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
                 return CompletableFuture.failedFuture(new IllegalArgumentException(bad.get()));
             }

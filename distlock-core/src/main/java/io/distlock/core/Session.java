@@ -288,7 +288,7 @@ final class Session implements LockSession {
             if (refused || moved || asOf != epoch) {
                 return done(refusal(asOf));
             }
-            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
                 return done(new Refused(Refusal.BAD_NAME, bad.get()));
             }
@@ -329,7 +329,7 @@ final class Session implements LockSession {
             if (refused || moved || asOf != epoch) {
                 return done(refusal(asOf));
             }
-            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
                 return done(new Refused(Refusal.BAD_NAME, bad.get()));
             }
@@ -377,7 +377,7 @@ final class Session implements LockSession {
             if (refused || moved || asOf != epoch) {
                 return done(refusal(asOf));
             }
-            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
                 return done(new Refused(Refusal.BAD_NAME, bad.get()));
             }
@@ -1554,7 +1554,7 @@ final class Session implements LockSession {
                     "at most " + config.maxLocksPerRequest() + " locks in one request"));
         }
         for (String lock : names) {
-            Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+            Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
             if (bad.isPresent()) {
                 return Optional.of(new Refused(Refusal.BAD_NAME, bad.get()));
             }

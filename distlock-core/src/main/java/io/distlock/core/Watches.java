@@ -164,7 +164,7 @@ final class Watches {
         public CompletionStage<Map<String, LockState>> watch(Collection<String> locks) {
             List<String> names = List.copyOf(new LinkedHashSet<>(locks));
             for (String lock : names) {
-                Optional<String> bad = Names.problem("lock", lock, config.maxLockNameLength());
+                Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
                 if (bad.isPresent()) {
                     return CompletableFuture.failedFuture(new IllegalArgumentException(bad.get()));
                 }

@@ -39,7 +39,7 @@ import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
  * own processor ({@link Connection#setProcessor}, Grizzly's per-connection filter chain): the
  * filters below the HTTP codec (the transport, the guard's connection counting, TLS if any), the
  * guard's HTTP deadline (an {@link IdleTimeoutFilter} just above the codec, which keeps every
- * connection in a queue until it sees the close), the {@link FrameSizeGuard}, then a filter
+ * connection in a queue until it sees the close), the {@link FrameHeaderGuard}, then a filter
  * that hands each read buffer to Tyrus as content of one shared, empty request head, then
  * Tyrus's own filter. Frames no longer
  * pass through the HTTP codec and the filters above it; writes (Tyrus writes buffers, which the
@@ -64,11 +64,11 @@ final class UpgradedChain {
 
     /**
      * Registers the add-on that places the switch on {@code listener}'s chain; upgraded
-     * connections are closed with 1009 at a frame header announcing more than
-     * {@code maxFrameBytes} ({@link FrameSizeGuard}).
+     * connections are closed at a frame header that is wrong, or announces more than
+     * {@code maxFrameBytes} ({@link FrameHeaderGuard}).
      */
     static void install(NetworkListener listener, int maxFrameBytes) {
-        FrameSizeGuard frameSizeGuard = new FrameSizeGuard(maxFrameBytes);
+        FrameHeaderGuard frameHeaderGuard = new FrameHeaderGuard(maxFrameBytes);
         listener.registerAddOn((networkListener, chain) -> {
             int codec = chain.indexOfType(HttpServerFilter.class);
             int tyrus = chain.indexOfType(GrizzlyServerFilter.class);
@@ -89,7 +89,7 @@ final class UpgradedChain {
             }
             FilterChain upgraded = FilterChainBuilder.stateless()
                     .addAll(kept)
-                    .add(frameSizeGuard)
+                    .add(frameHeaderGuard)
                     .add(new ReadsAsContent())
                     .add(chain.get(tyrus))
                     .build();

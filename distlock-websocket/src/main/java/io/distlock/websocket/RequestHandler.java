@@ -338,9 +338,9 @@ final class RequestHandler {
      * names: empty, longer than a lock name may be, a control character, an unpaired surrogate.
      */
     private boolean badPrefix(Request r, ReplySlot slot) {
-        Optional<String> problem = node.service.checkLockName(r.prefix());
+        Optional<String> problem = node.service.checkLockPrefix(r.prefix());
         if (problem.isPresent()) {
-            slot.answer(Replies.fail(r, FailCode.BAD_NAME, "a prefix follows the rules of lock names: " + problem.get()));
+            slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
             return true;
         }
         return false;

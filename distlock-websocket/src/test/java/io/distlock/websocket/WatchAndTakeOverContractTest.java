@@ -614,10 +614,14 @@ abstract class WatchAndTakeOverContractTest {
         // A prefix follows the rules of names (found by a probe: these were watched).
         for (String action : List.of("watch", "unwatch")) {
             // as JSON text: a lone surrogate is escaped (a client cannot send it raw in UTF-8)
-            for (String prefix : List.of("\"a\\u0000\"", "\"b\\ud800\"", "\"" + "x".repeat(257) + "\"")) {
+            Map<String, String> refused = Map.of("\"a\\u0000\"", "prefix contains a control character",
+                    "\"b\\ud800\"", "prefix contains an unpaired surrogate",
+                    "\"" + "\\ud83d\\ude00".repeat(257) + "\"", "prefix is longer than 256 characters");
+            refused.forEach((prefix, why) -> {
                 c.sendRaw("{\"action\":\"" + action + "\",\"prefix\":" + prefix + "}");
-                assertThat(c.expectFail("BAD_NAME").path("message").asText()).as(action).startsWith("a prefix follows the rules of lock names");
-            }
+                assertThat(c.expectFail("BAD_NAME").path("message").asText()).as(action).isEqualTo(why);
+            });
+            c.request("OK", "action", action, "prefix", "\uD83D\uDE00".repeat(256)); // 256 characters, 512 UTF-16 units
         }
         c.send("action", "watch", "prefix", n("p"), "params", List.of(n("a")));
         assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'prefix'");

@@ -14,20 +14,27 @@ import org.glassfish.grizzly.filterchain.NextAction;
 import org.glassfish.grizzly.memory.Buffers;
 
 /**
- * On the chain of upgraded connections ({@link UpgradedChain}), below Tyrus: closes a connection
- * with 1009 as soon as a frame's header says it is larger than the endpoint's frame limit.
+ * On the chain of upgraded connections ({@link UpgradedChain}), below Tyrus: reads each frame's
+ * header and closes the connection at one that is wrong, before Tyrus reads the frame.
  *
- * <p>Why: Tyrus reads a frame whole, into a buffer that may grow to its incoming buffer size
- * (4 MiB), before the endpoint's limit ({@code setMaxTextMessageBufferSize}) is checked. A client
- * that announced a large frame and sent it slowly, or never finished it, held up to 4 MiB of
- * heap per connection (40 connections: 840 MB) and got 1011 "Buffer overflow." at the end. Here
- * the header alone decides: nothing of such a frame reaches Tyrus.
+ * <ul>
+ * <li>1009 for a frame announcing more than the endpoint's frame limit. Tyrus reads a frame
+ * whole, into a buffer that may grow to its incoming buffer size (4 MiB), before the endpoint's
+ * limit ({@code setMaxTextMessageBufferSize}) is checked: a client that announced a large frame
+ * and sent it slowly, or never finished it, held up to 4 MiB of heap per connection (40
+ * connections: 854 MB), and got 1011 "Buffer overflow." at the end.
+ * <li>1002 for a frame RFC 6455 (5.1, 5.2) says a server must not take: unmasked (Tyrus served
+ * it as if masked), with a reserved bit set (no extension is negotiated), or with a reserved
+ * opcode (Tyrus's close reason named its internals: "Unknown wrappedFrame type: 3").
+ * </ul>
  *
  * <p>It reads only frame headers (2 to 14 bytes) and skips payloads without copying them; a
- * connection keeps state between reads only while it is inside a frame.
+ * connection keeps state between reads only while it is inside a frame. What the rest of a
+ * frame holds (UTF-8, fragmentation, control frames) stays Tyrus's to check.
  */
-final class FrameSizeGuard extends BaseFilter {
+final class FrameHeaderGuard extends BaseFilter {
 
+    private static final int PROTOCOL_ERROR = 1002;
     private static final int TOO_BIG = 1009;
     private static final int MAX_HEADER = 14;
 
@@ -40,17 +47,26 @@ final class FrameSizeGuard extends BaseFilter {
 
     private final Attribute<Cursor> cursors = Grizzly.DEFAULT_ATTRIBUTE_BUILDER.createAttribute("distlock.frame-cursor");
     private final int maxFrameBytes;
-    private final byte[] closeFrame;
+    private final byte[] tooBig;
+    private final byte[] unmasked = closeFrame(PROTOCOL_ERROR, "a client's frame must be masked");
+    private final byte[] reservedBits = closeFrame(PROTOCOL_ERROR, "reserved bits set: no extension was agreed");
+    private final byte[] reservedOpcode = closeFrame(PROTOCOL_ERROR, "reserved opcode");
 
-    FrameSizeGuard(int maxFrameBytes) {
+    FrameHeaderGuard(int maxFrameBytes) {
         this.maxFrameBytes = maxFrameBytes;
-        byte[] reason = ("frame larger than " + maxFrameBytes + " bytes").getBytes(StandardCharsets.UTF_8);
-        closeFrame = new byte[4 + reason.length];
-        closeFrame[0] = (byte) 0x88; // FIN, close
-        closeFrame[1] = (byte) (2 + reason.length); // under 126: one length byte, unmasked (from a server)
-        closeFrame[2] = (byte) (TOO_BIG >> 8);
-        closeFrame[3] = (byte) TOO_BIG;
-        System.arraycopy(reason, 0, closeFrame, 4, reason.length);
+        this.tooBig = closeFrame(TOO_BIG, "frame larger than " + maxFrameBytes + " bytes");
+    }
+
+    /** A close frame, as a server sends it (unmasked), with {@code code} and a reason under 124 bytes. */
+    private static byte[] closeFrame(int code, String why) {
+        byte[] reason = why.getBytes(StandardCharsets.UTF_8);
+        byte[] frame = new byte[4 + reason.length];
+        frame[0] = (byte) 0x88; // FIN, close
+        frame[1] = (byte) (2 + reason.length); // under 126: the length fits in this byte
+        frame[2] = (byte) (code >> 8);
+        frame[3] = (byte) code;
+        System.arraycopy(reason, 0, frame, 4, reason.length);
+        return frame;
     }
 
     @Override
@@ -74,9 +90,10 @@ final class FrameSizeGuard extends BaseFilter {
             int needed = headerLength(header, headerBytes);
             if (headerBytes == needed) {
                 long length = payloadLength(header);
-                if (length < 0 || length > maxFrameBytes) {
+                byte[] refusal = refusal(header, length);
+                if (refusal != null) {
                     cursors.remove(connection);
-                    refuse(ctx, connection);
+                    refuse(ctx, connection, refusal);
                     read.tryDispose();
                     return ctx.getStopAction();
                 }
@@ -98,6 +115,21 @@ final class FrameSizeGuard extends BaseFilter {
             cursor.payloadLeft = payloadLeft;
         }
         return ctx.getInvokeAction();
+    }
+
+    /** The close frame that refuses a frame with this complete {@code header}, or null if it may pass. */
+    private byte[] refusal(byte[] header, long length) {
+        if ((header[1] & 0x80) == 0) {
+            return unmasked;
+        }
+        if ((header[0] & 0x70) != 0) {
+            return reservedBits;
+        }
+        int opcode = header[0] & 0x0f;
+        if (opcode > 2 && opcode != 8 && opcode != 9 && opcode != 10) {
+            return reservedOpcode;
+        }
+        return length < 0 || length > maxFrameBytes ? tooBig : null;
     }
 
     /** The header's length once its first {@code have} bytes are known (2 until the second byte is). */
@@ -125,8 +157,8 @@ final class FrameSizeGuard extends BaseFilter {
         return length;
     }
 
-    /** Sends the close frame with 1009, then closes the connection. */
-    private void refuse(FilterChainContext ctx, Connection<?> connection) {
+    /** Sends {@code closeFrame}, then closes the connection. */
+    private static void refuse(FilterChainContext ctx, Connection<?> connection, byte[] closeFrame) {
         ctx.write(Buffers.wrap(ctx.getMemoryManager(), closeFrame), new EmptyCompletionHandler<WriteResult>() {
             @Override
             public void completed(WriteResult result) {

@@ -24,13 +24,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link FrameSizeGuard}: a frame announcing more than the frame limit (8192 bytes) closes its
+ * {@link FrameHeaderGuard}: a frame announcing more than the frame limit (8192 bytes) closes its
  * connection with 1009 at its header, before any of its payload is sent (found by a probe,
  * 2026-12-04: Tyrus buffered up to 4 MiB of such a frame per connection, and closed with 1011 at
- * the end); frames within the limit pass however their bytes are split across reads. Raw sockets,
- * to send what a WebSocket client library would not.
+ * the end); an unmasked frame, a reserved bit or opcode with 1002 (Tyrus served the first, and
+ * named its internals in its reason for the last); frames within the limit pass however their
+ * bytes are split across reads. Raw sockets, to send what a WebSocket client library would not.
  */
-class FrameSizeGuardTest {
+class FrameHeaderGuardTest {
 
     private static final int LIMIT = 8192;
     private static RedisProcess redis;
@@ -64,6 +65,29 @@ class FrameSizeGuardTest {
                 Close close = readClose(socket.getInputStream());
                 assertThat(close.code()).as("announced %d", length).isEqualTo(1009);
                 assertThat(close.reason()).isEqualTo("frame larger than 8192 bytes");
+                assertThat(socket.getInputStream().read()).as("then closed").isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void anUnmaskedFrameAReservedBitOrAReservedOpcodeIsRefusedWith1002() throws IOException {
+        byte[] lock = "{\"action\":\"lock\",\"param\":\"x\"}".getBytes(UTF_8);
+        byte[][] wrong = {
+            frame(0x81, false, lock), // unmasked: RFC 6455 5.1 says the server closes
+            frame(0x81 | 0x40, true, lock), // RSV1 with no extension agreed
+            frame(0x83, true, lock), // reserved data opcode
+            frame(0x8B, true, new byte[0]), // reserved control opcode
+        };
+        String[] reasons = {"a client's frame must be masked", "reserved bits set: no extension was agreed", "reserved opcode",
+            "reserved opcode"};
+        for (int i = 0; i < wrong.length; i++) {
+            try (Socket socket = upgraded()) {
+                connect(socket, "wrong-" + i);
+                socket.getOutputStream().write(wrong[i]);
+                socket.getOutputStream().flush();
+                Close close = readClose(socket.getInputStream());
+                assertThat(close).as("case %d", i).isEqualTo(new Close(1002, reasons[i]));
                 assertThat(socket.getInputStream().read()).as("then closed").isEqualTo(-1);
             }
         }
@@ -172,6 +196,18 @@ class FrameSizeGuardTest {
         }
         header.writeBytes(new byte[4]);
         return header.toByteArray();
+    }
+
+    /** A whole frame: its first byte as given, masked with a zero key or not masked. */
+    private static byte[] frame(int first, boolean masked, byte[] payload) {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        frame.write(first);
+        frame.write((masked ? 0x80 : 0) | payload.length); // under 126
+        if (masked) {
+            frame.writeBytes(new byte[4]);
+        }
+        frame.writeBytes(payload);
+        return frame.toByteArray();
     }
 
     /** The next text frame's payload (unmasked, from the server). */
