@@ -28,7 +28,8 @@ public interface LockWatch extends AutoCloseable {
      * Completes exceptionally with {@link IllegalStateException} if the prefix is unwatched, or the
      * watch closed, before it is answered (it is not watched then).
      *
-     * @throws IllegalArgumentException if the prefix is empty
+     * @throws IllegalArgumentException if the prefix breaks the rules of lock names (empty, too
+     *         long, a control character, an unpaired surrogate)
      */
     CompletionStage<Void> watchPrefix(String prefix);
 

@@ -202,8 +202,9 @@ final class Watches {
 
         @Override
         public CompletionStage<Void> watchPrefix(String prefix) {
-            if (prefix == null || prefix.isEmpty()) {
-                throw new IllegalArgumentException("a prefix must not be empty");
+            Optional<String> bad = Names.problem("prefix", prefix, config.maxLockNameLength());
+            if (bad.isPresent()) {
+                throw new IllegalArgumentException(bad.get());
             }
             CompletableFuture<Void> answer = new CompletableFuture<>();
             if (!start(answer, new Starting(List.of(), prefix))) {

@@ -142,6 +142,17 @@ class WatchTest {
     }
 
     @Test
+    void aPrefixFollowsTheRulesOfLockNames() {
+        LockWatch watch = nodes.get(0).watch(new Seen());
+        for (String bad : new String[] {"", "doc\u0000", "doc\uD800", "x".repeat(CONFIG.maxLockNameLength() + 1)}) {
+            assertThatThrownBy(() -> watch.watchPrefix(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("prefix ");
+        }
+        result(watch.watchPrefix("\uD83D\uDE00".repeat(CONFIG.maxLockNameLength()))); // characters, not UTF-16 units
+        watch.close();
+    }
+
+    @Test
     void aQueueLongerThanOneSliceOfTheReadIsReadWholeInOrder() {
         // state.lua reads the queued requests 1,000 at a time (Lua's stack): 1,001 crosses a slice.
         int queued = 1_001;
