@@ -370,7 +370,8 @@ public final class LockService implements AutoCloseable {
                         RedisLockStore.Place where = kept.get(i).toCompletableFuture().join();
                         String lock = placeLocks.get(i);
                         if (where instanceof RedisLockStore.Place.InQueue) {
-                            session.restorePlace(lock, adopted.places().get(lock), keptAt);
+                            session.restorePlace(lock, adopted.places().get(lock), keptAt,
+                                    adopted.timeoutsLeft().getOrDefault(lock, -1L));
                         } else if (where instanceof RedisLockStore.Place.Holds holds) {
                             toRenew.put(lock, new ResumeResult.Held(holds.token(), holds.mode()));
                         }

@@ -98,6 +98,8 @@ final class Session implements LockSession {
         /** Set while a keep-place command of lease renewal is out. */
         private volatile boolean keeping;
         private Future<?> timeout; // guarded by the session's chain
+        /** When the request's timeout runs out (the ticker's nanos), or 0 without one: kept in the registry record. */
+        private volatile long deadlineNanos;
 
         Place(String attemptId, long confirmedAtNanos) {
             this.attemptId = attemptId;
@@ -110,6 +112,11 @@ final class Session implements LockSession {
 
         String attemptId() {
             return attemptId;
+        }
+
+        /** The ticker's nanos when the request's timeout runs out, or 0 without a timeout. */
+        long deadlineNanos() {
+            return deadlineNanos;
         }
 
         boolean busy() {
@@ -648,9 +655,17 @@ final class Session implements LockSession {
         held.put(lock, new Grant(token, mode, sentAtNanos));
     }
 
-    /** A queue place listed by the registry and proven by a keep-place sent at {@code sentAtNanos} (an adoption). */
-    void restorePlace(String lock, String attemptId, long sentAtNanos) {
-        queued.put(lock, new Place(attemptId, sentAtNanos));
+    /**
+     * A queue place listed by the registry and proven by a keep-place sent at {@code sentAtNanos}
+     * (an adoption); its request's timeout runs out in {@code timeoutLeftMillis} (none if negative).
+     */
+    void restorePlace(String lock, String attemptId, long sentAtNanos, long timeoutLeftMillis) {
+        Place place = new Place(attemptId, sentAtNanos);
+        queued.put(lock, place);
+        if (timeoutLeftMillis >= 0) {
+            place.deadlineNanos = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(timeoutLeftMillis);
+            armTimeout(lock, place, timeoutLeftMillis);
+        }
     }
 
     /** Continues the attempt counter of the node the session came from: attempt ids name grants and places in Redis. */
@@ -1381,17 +1396,26 @@ final class Session implements LockSession {
         }
         Place kept = place;
         kept.confirmed(sentAt);
-        kept.stopTimer();
-        kept.timeout = null;
-        if (options.timeout() != null) {
+        long deadlineBefore = kept.deadlineNanos;
+        kept.deadlineNanos = options.timeout() == null ? 0 : config.ticker().read() + options.timeout().toNanos();
+        if (kept == had && kept.deadlineNanos != deadlineBefore) {
+            recorded.remove(kept); // the registry record keeps the deadline: written again, as for a new place
+        }
+        armTimeout(lock, kept, options.timeout() == null ? -1 : options.timeout().toMillis());
+        return Step.of(result);
+    }
+
+    /** Starts {@code place}'s timeout, due in {@code millis} (none if negative), in place of the one it had. */
+    private void armTimeout(String lock, Place place, long millis) {
+        place.stopTimer();
+        place.timeout = null;
+        if (millis >= 0) {
             try {
-                kept.timeout = service.scheduler().schedule(() -> timedOut(lock, kept), options.timeout().toMillis(),
-                        TimeUnit.MILLISECONDS);
+                place.timeout = service.scheduler().schedule(() -> timedOut(lock, place), millis, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException ignored) {
                 // the service is closing: so is this session
             }
         }
-        return Step.of(result);
     }
 
     /**

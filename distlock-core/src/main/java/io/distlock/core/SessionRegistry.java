@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 import org.redisson.api.RScript.ReturnType;
 import org.redisson.api.RedissonClient;
@@ -38,9 +39,13 @@ final class SessionRegistry {
     /** A record as read for a resume. */
     record Entry(String node, String gen, byte[] secretHash) { }
 
-    /** What an adoption took over. */
+    /**
+     * What an adoption took over; {@code timeoutsLeft}: for the places whose request has a
+     * timeout, by lock, what is left of it (ms, 0 if it has run out) if the place is still the
+     * one listed in {@code places}.
+     */
     record Adopted(long gen, Map<String, ResumeResult.Held> locks, Map<String, String> places, long attempts,
-                   String name, String info, long graceMillis) { }
+                   String name, String info, long graceMillis, Map<String, Long> timeoutsLeft) { }
 
     private final RedissonClient redisson;
     private final Scripts scripts;
@@ -49,6 +54,7 @@ final class SessionRegistry {
     private final String nodeId;
     private final String leaseMillis;
     private final Duration commandTimeout;
+    private final Ticker ticker;
 
     SessionRegistry(RedissonClient redisson, LockConfig config, String nodeId) {
         this.redisson = redisson;
@@ -59,6 +65,7 @@ final class SessionRegistry {
         this.adoptedPrefix = config.keyPrefix() + ":adopted:";
         this.nodeId = nodeId;
         this.leaseMillis = Long.toString(config.lease().toMillis());
+        this.ticker = config.ticker();
     }
 
     /** The channel on which this node is told that another node adopted one of its sessions ({@code <id>:<generation>}). */
@@ -80,11 +87,20 @@ final class SessionRegistry {
                 .append(grant.mode() == LockMode.SHARED ? 's' : 'x').append('\n'));
         StringBuilder places = new StringBuilder();
         s.places().forEach((lock, place) -> places.append(lock).append('\t').append(place.attemptId()).append('\n'));
+        // Apart from places (which nodes that predate it read): ms left, made a Redis-clock deadline by the script.
+        StringBuilder deadlines = new StringBuilder();
+        long now = ticker.read();
+        s.places().forEach((lock, place) -> {
+            if (place.deadlineNanos() != 0) {
+                long left = Math.max(0, TimeUnit.NANOSECONDS.toMillis(place.deadlineNanos() - now));
+                deadlines.append(lock).append('\t').append(place.attemptId()).append('\t').append(left).append('\n');
+            }
+        });
         byte[] hash = s.secretHash();
         return scripts.eval(PUT, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis,
                 detached ? "d" : "a", Long.toString(s.grace().toMillis()), locks.toString(), places.toString(),
                 Long.toString(s.attemptCount()), create ? "1" : "0", hash == null ? "" : HexFormat.of().formatHex(hash),
-                s.name(), s.info() == null ? "" : s.info());
+                s.name(), s.info() == null ? "" : s.info(), deadlines.toString());
     }
 
     /** The record of a session, or null if there is none. */
@@ -112,9 +128,11 @@ final class SessionRegistry {
                     if (r.isEmpty() || Long.parseLong(String.valueOf(r.get(0))) != 1L) {
                         return null;
                     }
+                    Map<String, String> places = places(String.valueOf(r.get(3)));
                     return new Adopted(Long.parseLong(String.valueOf(r.get(1))), locks(String.valueOf(r.get(2))),
-                            places(String.valueOf(r.get(3))), Long.parseLong(String.valueOf(r.get(4))),
-                            String.valueOf(r.get(5)), String.valueOf(r.get(6)), Long.parseLong(String.valueOf(r.get(7))));
+                            places, Long.parseLong(String.valueOf(r.get(4))),
+                            String.valueOf(r.get(5)), String.valueOf(r.get(6)), Long.parseLong(String.valueOf(r.get(7))),
+                            timeoutsLeft(String.valueOf(r.get(8)), places));
                 });
     }
 
@@ -143,6 +161,18 @@ final class SessionRegistry {
             }
         }
         return places;
+    }
+
+    /** What is left of each place's timeout, for the places still the ones {@code places} lists (the attempt ids match). */
+    private static Map<String, Long> timeoutsLeft(String text, Map<String, String> places) {
+        Map<String, Long> left = new LinkedHashMap<>();
+        for (String line : lines(text)) {
+            String[] f = line.split("\t", -1);
+            if (f.length == 3 && f[1].equals(places.get(f[0]))) {
+                left.put(f[0], Long.parseLong(f[2]));
+            }
+        }
+        return left;
     }
 
     /** Lock names cannot contain control characters ({@link Names}), so tabs and newlines separate fields. */

@@ -148,6 +148,36 @@ class ResumeTest {
     }
 
     @Test
+    void aQueuedRequestsTimeoutMovesWithTheSessionToAnotherNode() {
+        // It stayed behind: resumed on another node, the place waited without timeout, and the
+        // CANCELLED the request was promised never came.
+        LockService a = nodes.get(0);
+        LockService b = nodes.get(1);
+        LockSession holder = nodes.get(2).openSession("holder", new Pushes());
+        token(result(holder.lock("doc")));
+        token(result(holder.lock("other")));
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        Duration timeout = Duration.ofSeconds(4);
+        long queuedAt = System.nanoTime();
+        assertThat(result(session.lock("doc", LockOptions.DEFAULT.queue().timeout(timeout)))).isInstanceOf(LockResult.Queued.class);
+        assertThat(result(session.lock("other", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        result(session.detach());
+
+        Pushes moved = new Pushes();
+        ResumeResult.Resumed r = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+        assertThat(r.queued()).containsExactlyInAnyOrder("doc", "other");
+        Pushes.Push cancelled = moved.expect(Kind.CANCELLED, "doc", seconds(15));
+        assertThat(cancelled.detail()).isEqualTo("timeout");
+        assertThat(Duration.ofNanos(cancelled.atNanos() - queuedAt)).as("the deadline counts from the request, not the resume")
+                .isBetween(timeout.minusMillis(100), timeout.plus(seconds(5)));
+        assertThat(r.session().queuedLocks()).containsExactly("other"); // no timeout: it stays
+        result(holder.unlock("doc"));
+        LockSession next = nodes.get(2).openSession("next", new Pushes());
+        assertThat(result(next.lock("doc"))).as("the place left the queue").isInstanceOf(LockResult.Locked.class);
+        moved.expectNone(Duration.ofMillis(300));
+    }
+
+    @Test
     void aDetachedSessionAdoptedByAnotherNodeIsNotReleasedWhenItsGraceWouldHaveEndedOnTheOldOne() {
         LockService a = nodes.get(0);
         LockSession session = a.openSession("ann", new Pushes(), new SessionOptions(Duration.ofSeconds(1), null));

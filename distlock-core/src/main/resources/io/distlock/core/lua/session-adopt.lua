@@ -5,17 +5,22 @@
 -- changed since it was read, or it is detached and its grace is over on the Redis clock. Otherwise
 -- the record moves to the adopting node, attached, with a new generation and secret; the old node,
 -- if another, is told on '<prefix>:adopted:<old node>' ('<id>:<generation>'), and the answer is
--- {1, generation, held locks, queue places, attempt counter, name, info, grace}.
+-- {1, generation, held locks, queue places, attempt counter, name, info, grace, deadlines}, the
+-- deadlines of places with a timeout as '<lock>\t<attempt>\t<ms left, 0 if passed>\n' each.
 local r = KEYS[1]
-local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace')
+local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace',
+  'deadlines')
 if not f[1] or f[1] ~= ARGV[1] or f[2] ~= ARGV[2] then
   return {0}
 end
-if f[3] == 'd' then
-  local t = redis.call('TIME')
-  if tonumber(f[4]) <= t[1] * 1000 + math.floor(t[2] / 1000) then
-    return {0}
-  end
+local t = redis.call('TIME')
+local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
+if f[3] == 'd' and tonumber(f[4]) <= nowMs then
+  return {0}
+end
+local left = ''
+for lock, attempt, deadline in string.gmatch(f[11] or '', '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
+  left = left .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', math.max(0, tonumber(deadline) - nowMs)) .. '\n'
 end
 local gen = string.format('%.0f', tonumber(f[2]) + 1)
 redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7])
@@ -24,4 +29,4 @@ redis.call('PEXPIRE', r, ARGV[4])
 if f[1] ~= ARGV[3] then
   redis.call('PUBLISH', ARGV[5] .. f[1], ARGV[6] .. ':' .. gen)
 end
-return {1, gen, f[5] or '', f[6] or '', f[7] or '0', f[8] or '', f[9] or '', f[10] or '0'}
+return {1, gen, f[5] or '', f[6] or '', f[7] or '0', f[8] or '', f[9] or '', f[10] or '0', left}

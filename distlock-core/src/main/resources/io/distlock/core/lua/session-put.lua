@@ -1,6 +1,9 @@
 -- Write a session's record (KEYS[1]: <prefix>:session:<id>; ARGV: 1 node, 2 generation, 3 lease ms,
 -- 4 state 'a' (attached) or 'd' (detached), 5 grace ms, 6 held locks, 7 queue places, 8 attempt
--- counter, 9 '1' to create the record if it is missing, 10 secret hash, 11 name, 12 info).
+-- counter, 9 '1' to create the record if it is missing, 10 secret hash, 11 name, 12 info, 13 the
+-- deadlines of places with a timeout, '<lock>\t<attempt>\t<ms left>\n' each, kept as ms of the Redis
+-- clock in 'deadlines', so that a node that adopts the session keeps them; a separate field,
+-- which nodes that predate it leave alone).
 -- Only the node that owns the session, in the generation it knows, writes it: 1 written, 0 another
 -- node owns it (it was adopted: let go), 2 an older generation of this node (ignored), -1 missing
 -- and not created. A detached record gets 'until' (Redis ms when the grace ends) when it detaches.
@@ -17,7 +20,15 @@ elseif cur[1] ~= ARGV[1] then
 elseif cur[2] ~= ARGV[2] then
   return 2
 end
-redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8])
+local deadlines = ''
+if ARGV[13] and ARGV[13] ~= '' then
+  local t = redis.call('TIME')
+  local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
+  for lock, attempt, left in string.gmatch(ARGV[13], '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
+    deadlines = deadlines .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', nowMs + tonumber(left)) .. '\n'
+  end
+end
+redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines)
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
