@@ -72,16 +72,16 @@ final class ClasspathFiles extends HttpHandler {
     @Override
     public void service(Request request, Response response) throws IOException {
         Method method = request.getMethod();
-        if (!Method.GET.equals(method) && !Method.HEAD.equals(method)) {
-            response.setHeader(Header.Allow, "GET, HEAD");
-            response.sendError(HttpStatus.METHOD_NOT_ALLOWED_405.getStatusCode());
-            return;
-        }
         String uri = request.getRequestURI();
         String name = uri.startsWith(prefix) ? uri.substring(prefix.length()) : "";
         File file = NAME.matcher(name).matches() ? file(name) : null;
         if (file == null) {
             response.sendError(404);
+            return;
+        }
+        if (!Method.GET.equals(method) && !Method.HEAD.equals(method)) {
+            response.setHeader(Header.Allow, "GET, HEAD");
+            response.sendError(HttpStatus.METHOD_NOT_ALLOWED_405.getStatusCode());
             return;
         }
         boolean gzip = file.gzipped != null && acceptsGzip(request.getHeader(Header.AcceptEncoding));
@@ -140,7 +140,7 @@ final class ClasspathFiles extends HttpHandler {
         }
         Boolean star = null;
         for (String part : acceptEncoding.split(",")) {
-            String[] fields = part.split(";");
+            String[] fields = part.split(";", -1); // ";" alone: two empty fields, not none
             String coding = fields[0].trim().toLowerCase(Locale.ROOT);
             boolean accepted = quality(fields) > 0;
             if (coding.equals("gzip") || coding.equals("x-gzip")) {

@@ -1,6 +1,8 @@
 package io.distlock.server;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -10,10 +12,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.glassfish.grizzly.Connection;
 import org.glassfish.grizzly.ReadHandler;
 import org.glassfish.grizzly.http.Method;
 import org.glassfish.grizzly.http.io.NIOInputStream;
@@ -45,7 +50,7 @@ final class DemoDocsHandler extends HttpHandler {
     static final String PATH = "/demo/docs";
     /** A text of {@link FencedDocs#MAX_TEXT_CHARS} characters, each escaped as JSON at its longest, and room for the rest. */
     static final int MAX_BODY_BYTES = FencedDocs.MAX_TEXT_CHARS * 6 + 1024;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     private static final System.Logger LOG = System.getLogger(DemoDocsHandler.class.getName());
 
     private final FencedDocs docs;
@@ -58,7 +63,7 @@ final class DemoDocsHandler extends HttpHandler {
 
     @Override
     public void service(Request request, Response response) throws IOException {
-        String uri = request.getRequestURI();
+        String uri = request.getDecodedRequestURI(); // valid: RefusalFilter refused the rest
         Method method = request.getMethod();
         try {
             if (uri.equals(PATH) || uri.equals(PATH + "/")) {
@@ -97,15 +102,18 @@ final class DemoDocsHandler extends HttpHandler {
      */
     private void readThenSave(String id, Request request, Response response) {
         AtomicBoolean answered = new AtomicBoolean();
+        Connection<?> connection = request.getContext().getConnection();
         response.suspend(bodyTimeout.toMillis(), TimeUnit.MILLISECONDS, null, late -> {
             if (answered.compareAndSet(false, true)) {
                 late.setHeader(Header.Connection, "close");
                 answerQuietly(late, () -> error(late, 408, "REQUEST_TIMEOUT", "the body did not arrive within "
                         + bodyTimeout.toMillis() + " ms"));
+                // Grizzly would read (and drop) the rest of the body first, for as long as it comes.
+                connection.closeSilently();
             }
             return false; // answered (and resumed) here or by the save, not cancelled by Grizzly
         });
-        Executor worker = request.getContext().getConnection().getTransport().getWorkerThreadPool();
+        Executor worker = connection.getTransport().getWorkerThreadPool();
         NIOInputStream in = request.getNIOInputStream();
         in.notifyAvailable(new ReadHandler() {
             @Override
@@ -126,6 +134,8 @@ final class DemoDocsHandler extends HttpHandler {
                     response.resume(); // the connection failed: nobody to answer
                     return;
                 }
+                // (A body over the limit is answered 400 unread: Grizzly reads and drops the rest,
+                // within the HTTP deadline, so that the client, still sending, gets the answer.)
                 Runnable save = () -> answerQuietly(response, () -> save(id, parseBody(body, length), response));
                 if (worker != null) {
                     worker.execute(save);
@@ -209,14 +219,35 @@ final class DemoDocsHandler extends HttpHandler {
         }
         JsonNode body;
         try {
-            body = JSON.readTree(new String(bytes, 0, length, StandardCharsets.UTF_8));
+            String text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes, 0, length)).toString();
+            body = JSON.readTree(text); // one value and nothing after it (FAIL_ON_TRAILING_TOKENS)
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("the body is not UTF-8");
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("the body must be a JSON object like {\"token\": 123, \"text\": \"...\"}");
         }
         if (body == null || !body.isObject()) {
             throw new IllegalArgumentException("the body must be a JSON object like {\"token\": 123, \"text\": \"...\"}");
         }
+        for (JsonNode value : body) {
+            if (value.isTextual() && !wellFormed(value.textValue())) {
+                throw new IllegalArgumentException("the body's strings must not hold an unpaired surrogate (it would be stored as ?)");
+            }
+        }
         return body;
+    }
+
+    /** Whether {@code text} has no unpaired UTF-16 surrogate. */
+    private static boolean wellFormed(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void notAllowed(Response response, String allowed) throws IOException {

@@ -155,8 +155,8 @@ public final class DistLockServer implements AutoCloseable {
             endpoint = DistLockEndpoints.create(service, endpointOptions);
             web.deploy(endpoint.config());
             metrics = new ServerMetrics(service, endpoint, web.guard());
-            web.addHttpHandler(metrics, "/metrics");
-            web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), "/health");
+            web.addHttpHandler(metrics, ServerMetrics.PATH);
+            web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
             web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout()), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
                     options.allowSteal()), "/");

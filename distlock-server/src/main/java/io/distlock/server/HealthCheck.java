@@ -26,6 +26,9 @@ import org.redisson.client.codec.StringCodec;
  */
 final class HealthCheck extends HttpHandler {
 
+    /** Where it is served: that path, nothing below it. */
+    static final String PATH = "/health";
+
     static final Duration TIMEOUT = Duration.ofSeconds(1);
 
     private final RedissonClient redisson;
@@ -49,6 +52,10 @@ final class HealthCheck extends HttpHandler {
 
     @Override
     public void service(Request request, Response response) throws IOException {
+        if (!PATH.equals(request.getRequestURI())) {
+            response.sendError(404); // /health/x: Grizzly maps what is below the path here too
+            return;
+        }
         if (!Method.GET.equals(request.getMethod()) && !Method.HEAD.equals(request.getMethod())) {
             response.setHeader("Allow", "GET, HEAD");
             response.sendError(HttpStatus.METHOD_NOT_ALLOWED_405.getStatusCode());

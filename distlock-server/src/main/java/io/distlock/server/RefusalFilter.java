@@ -1,6 +1,7 @@
 package io.distlock.server;
 
 import java.io.CharConversionException;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
@@ -15,41 +16,54 @@ import org.glassfish.grizzly.filterchain.NextAction;
 import org.glassfish.grizzly.http.HttpContent;
 import org.glassfish.grizzly.http.HttpRequestPacket;
 import org.glassfish.grizzly.http.HttpResponsePacket;
+import org.glassfish.grizzly.http.Method;
+import org.glassfish.grizzly.http.Protocol;
 import org.glassfish.grizzly.http.util.Header;
 import org.glassfish.grizzly.http.util.HttpStatus;
 import org.glassfish.grizzly.memory.Buffers;
 
 /**
- * Just below Tyrus on the HTTP chain: requests that are wrong get a 4xx that says why, and a
- * refused handshake ends.
+ * Just below Tyrus on the HTTP chain: requests that are wrong get a 4xx (or 501) that says why,
+ * and a refused handshake ends.
  *
- * <p>On the way in, two kinds of bad request that Grizzly and Tyrus answered
- * {@code 500 Internal Server Error}, which blames the server and tells the sender nothing: a
- * request target that is not percent-encoded UTF-8, or holds an encoded {@code /} ({@code GET
- * /%zz}: Grizzly's handlers answer 500 "Invalid URI"), and a WebSocket handshake without a
- * {@code Sec-WebSocket-Key} of 16 bytes in base64 (Tyrus answers 500 for a missing one, takes
- * any string for one; RFC 6455, 4.2.1 asks for a 400). Both are answered
- * {@code 400 Bad Request} with a line of text, and the connection is closed. HTTP requests pass
- * here once per read of their head or body; upgraded connections never do
- * ({@link UpgradedChain}).
+ * <p>On the way in, bad requests that Grizzly and Tyrus answered {@code 500 Internal Server
+ * Error}, which blames the server and tells the sender nothing, or served as if they were
+ * right: a request target that is not percent-encoded UTF-8, or holds an encoded {@code /}
+ * ({@code GET /%zz}: Grizzly's handlers answer 500 "Invalid URI"); a WebSocket handshake that
+ * is not what RFC 6455 (4.2.1) asks for: a GET over HTTP/1.1 with {@code Connection: Upgrade}
+ * and a {@code Sec-WebSocket-Key} of 16 bytes in base64 (Tyrus answered 500 without the key or
+ * the {@code Connection} token, took any string as a key, and upgraded a POST or an HTTP/1.0
+ * request), whose query string decodes (Tyrus upgraded, then dropped the connection); and a
+ * request framed two ways, {@code Content-Length} beside {@code Transfer-Encoding} (RFC 9112,
+ * 6.1: a way to smuggle a request past a proxy that reads the other one; Grizzly served both
+ * and kept the connection), or with a transfer coding other than {@code chunked} (501). Each is
+ * answered with a line of text, and the connection is closed. (A chunked request is served,
+ * and its connection closed after the answer: Grizzly drops a {@code Content-Length} beside
+ * {@code chunked} before this filter can see it.) HTTP requests pass here once per
+ * read of their head or body; upgraded connections never do ({@link UpgradedChain}).
  *
  * <p>On the way out: Tyrus on Grizzly answers a handshake it refuses itself (a foreign
  * {@code Origin}, an unknown version) with a status line and neither a body length nor a
  * closed connection, so an HTTP client waits for the body for ever (the JDK's WebSocket client
- * never reports the 403). Such a response gets {@code Content-Length: 0} and
- * {@code Connection: close}; Tyrus's 426 for an unknown {@code Sec-WebSocket-Version} gets its
- * reason phrase ({@code Upgrade Required}, which Grizzly would print as {@code CUSTOM}).
+ * never reports the 403). Such a response gets {@code Content-Length: 0} and is closed once
+ * written; Tyrus's 426 for an unknown {@code Sec-WebSocket-Version} gets its reason phrase
+ * ({@code Upgrade Required}, which Grizzly would print as {@code CUSTOM}). Tyrus's refusals are
+ * told from the server's own error pages (a 404 for an upgrade to another path) by having no
+ * body and no content type.
  */
 final class RefusalFilter extends BaseFilter {
 
     private static final int KEY_BYTES = 16;
+    /** Starts a problem answered 501 rather than 400. */
+    private static final String NOT_IMPLEMENTED = "501:";
 
     @Override
     public NextAction handleRead(FilterChainContext ctx) {
         if (ctx.getMessage() instanceof HttpContent content && content.getHttpHeader() instanceof HttpRequestPacket request) {
             String problem = problem(request);
             if (problem != null) {
-                refuse(ctx, request, problem);
+                refuse(ctx, request, problem.startsWith(NOT_IMPLEMENTED) ? HttpStatus.NOT_IMPLEMENTED_501 : HttpStatus.BAD_REQUEST_400,
+                        problem);
                 return ctx.getStopAction();
             }
         }
@@ -62,7 +76,8 @@ final class RefusalFilter extends BaseFilter {
                 && content.getHttpHeader() instanceof HttpResponsePacket response
                 && response.getStatus() >= 400
                 && response.getRequest() != null && response.getRequest().isUpgrade()
-                && response.getContentLength() < 0 && !response.isChunked()) {
+                && response.getContentLength() < 0 && !response.isChunked()
+                && response.getContentType() == null && !content.getContent().hasRemaining()) {
             response.setContentLength(0);
             response.setHeader(Header.Connection, "close");
             if (response.getStatus() == 426) {
@@ -74,18 +89,66 @@ final class RefusalFilter extends BaseFilter {
         return ctx.getInvokeAction();
     }
 
-    /** Why {@code request} is refused, or null if it is not. */
+    /** Why {@code request} is refused, or null if it is not; a 501 starts with {@link #NOT_IMPLEMENTED}. */
     private static String problem(HttpRequestPacket request) {
         try {
-            // Decoded as Grizzly's handlers decode it (UTF-8, no encoded slash); they reuse the result.
+            // Decoded as Grizzly's handlers decode it (UTF-8, no encoded slash, no dot segment
+            // above the root); they reuse the result.
             request.getRequestURIRef().getDecodedRequestURIBC(false);
         } catch (CharConversionException | RuntimeException e) { // Grizzly's decoder throws several kinds
-            return "the request target is not a valid percent-encoded UTF-8 path";
+            return "the request target is not a valid path (percent-encoded UTF-8, no encoded slash, no .. above the root)";
         }
-        if (request.isUpgrade() && request.getUpgradeDC().equalsIgnoreCase("websocket") && !validKey(request.getHeader("Sec-WebSocket-Key"))) {
-            return "a WebSocket handshake needs a Sec-WebSocket-Key header: " + KEY_BYTES + " bytes in base64 (RFC 6455)";
+        String transferEncoding = request.getHeaders().getHeader(Header.TransferEncoding);
+        if (transferEncoding != null) {
+            if (request.isChunked()) {
+                // Grizzly reads the body as chunked and drops a Content-Length beside it, which a
+                // proxy in front may have gone by: whatever follows on this connection is not
+                // taken for a request (RFC 9112, 6.1).
+                request.getProcessingState().setKeepAlive(false);
+            } else if (request.getHeaders().getHeader(Header.ContentLength) != null) {
+                return "a request has Content-Length or Transfer-Encoding, not both (RFC 9112)";
+            } else {
+                return NOT_IMPLEMENTED + "the only transfer coding taken is chunked";
+            }
+        }
+        if (request.isUpgrade() && request.getUpgradeDC().equalsIgnoreCase("websocket")) {
+            return handshakeProblem(request);
         }
         return null;
+    }
+
+    /** What a WebSocket handshake lacks of what RFC 6455 (4.2.1) asks for, or null. */
+    private static String handshakeProblem(HttpRequestPacket request) {
+        if (!Method.GET.equals(request.getMethod()) || request.getProtocol() != Protocol.HTTP_1_1) {
+            return "a WebSocket handshake is a GET request over HTTP/1.1 (RFC 6455)";
+        }
+        if (!hasToken(request.getHeader(Header.Connection), "upgrade")) {
+            return "a WebSocket handshake needs the header Connection: Upgrade (RFC 6455)";
+        }
+        if (!validKey(request.getHeader("Sec-WebSocket-Key"))) {
+            return "a WebSocket handshake needs a Sec-WebSocket-Key header: " + KEY_BYTES + " bytes in base64 (RFC 6455)";
+        }
+        String query = request.getQueryString();
+        if (query != null) {
+            try {
+                URLDecoder.decode(query, StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                return "the query string is not valid percent-encoded UTF-8";
+            }
+        }
+        return null;
+    }
+
+    /** Whether a comma-separated header value lists {@code token} (case-insensitively). */
+    private static boolean hasToken(String value, String token) {
+        if (value != null) {
+            for (String part : value.split(",")) {
+                if (part.trim().equalsIgnoreCase(token)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean validKey(String key) {
@@ -99,11 +162,12 @@ final class RefusalFilter extends BaseFilter {
         }
     }
 
-    /** Answers 400 with {@code problem} as the body, then closes the connection. */
-    private static void refuse(FilterChainContext ctx, HttpRequestPacket request, String problem) {
-        byte[] body = ("400 Bad Request: " + problem + "\n").getBytes(StandardCharsets.UTF_8);
+    /** Answers {@code status} with {@code problem} as the body, then closes the connection. */
+    private static void refuse(FilterChainContext ctx, HttpRequestPacket request, HttpStatus status, String problem) {
+        String why = problem.startsWith(NOT_IMPLEMENTED) ? problem.substring(NOT_IMPLEMENTED.length()) : problem;
+        byte[] body = (status.getStatusCode() + " " + status.getReasonPhrase() + ": " + why + "\n").getBytes(StandardCharsets.UTF_8);
         HttpResponsePacket response = request.getResponse();
-        response.setStatus(HttpStatus.BAD_REQUEST_400);
+        response.setStatus(status);
         response.setContentType("text/plain;charset=utf-8");
         response.setContentLength(body.length);
         response.setHeader(Header.Connection, "close");

@@ -33,6 +33,9 @@ import org.glassfish.grizzly.http.util.HttpStatus;
  */
 final class ServerMetrics extends HttpHandler implements AutoCloseable {
 
+    /** Where it is served: that path, nothing below it. */
+    static final String PATH = "/metrics";
+
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -69,6 +72,10 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
 
     @Override
     public void service(Request request, Response response) throws IOException {
+        if (!PATH.equals(request.getRequestURI())) {
+            response.sendError(404); // /metrics/x: Grizzly maps what is below the path here too
+            return;
+        }
         if (!"GET".equals(request.getMethod().getMethodString()) && !"HEAD".equals(request.getMethod().getMethodString())) {
             response.setStatus(HttpStatus.METHOD_NOT_ALLOWED_405);
             response.setHeader("Allow", "GET, HEAD");

@@ -101,6 +101,10 @@ class DemoDocsHttpTest {
             {"{\"token\": 5, \"owner\": \"x\"}", "unknown field \"owner\""},
             {"{\"token\": 5, \"text\": \"" + "x".repeat(FencedDocs.MAX_TEXT_CHARS + 1) + "\"}", "at most " + FencedDocs.MAX_TEXT_CHARS},
             {"{\"token\": 5, \"text\": \"" + "x".repeat(DemoDocsHandler.MAX_BODY_BYTES) + "\"}", "larger than"},
+            // found by a probe: the first value was taken, and a lone surrogate stored as ?
+            {"{\"token\": 5} trailing", "must be a JSON object"},
+            {"{\"token\": 5}{\"token\": 1}", "must be a JSON object"},
+            {"{\"token\": 5, \"text\": \"a\\ud800\"}", "unpaired surrogate"},
         };
         for (String[] c : cases) {
             HttpResponse<String> response = put(node1, "doc-7", c[0]);
@@ -109,6 +113,14 @@ class DemoDocsHttpTest {
             assertThat(json(response).get("message").asText()).contains(c[1]);
             assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
         }
+        HttpResponse<String> notUtf8 = HTTP.send(HttpRequest.newBuilder(node1.pageUri().resolve("/demo/docs/doc-7"))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[] {'{', '"', 't', 'o', 'k', 'e', 'n', '"', ':', '5', ',', '"', 't', 'e',
+                    'x', 't', '"', ':', '"', (byte) 0xff, '"', '}'}))
+                .timeout(Await.seconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(notUtf8.statusCode()).isEqualTo(400);
+        assertThat(json(notUtf8).get("message").asText()).isEqualTo("the body is not UTF-8");
+        // The id is read decoded: doc%2d7 is doc-7 (it was 404 "no document 'doc%2d7'").
+        assertThat(put(node1, "doc%2d7", "{\"token\": 5}").statusCode()).isIn(200, 409);
         HttpResponse<String> unknown = put(node1, "doc-99", "{\"token\": 5, \"text\": \"x\"}");
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(json(unknown).get("message").asText()).contains("no document 'doc-99'").contains("doc-42");

@@ -76,6 +76,23 @@ class StalledHandlersTest {
      * waiting meanwhile. (The server runs in this JVM, so its threads can be looked at.)
      */
     @Test
+    void aBodyThatNeverComesIsAnswered408AndItsConnectionClosedThen() throws IOException {
+        // It was closed only when the HTTP deadline ran out again after the 408 (found by a probe).
+        Duration deadline = Duration.ofSeconds(3);
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisUrl(redis.url())
+                     .httpTimeout(deadline).build());
+             Socket socket = connect(server)) {
+            long sent = System.nanoTime();
+            socket.getOutputStream().write("PUT /demo/docs/doc-7 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"to".getBytes(US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), US_ASCII); // to the close
+            Duration closedAfter = Duration.ofNanos(System.nanoTime() - sent);
+            assertThat(answer).startsWith("HTTP/1.1 408").contains("Connection: close");
+            assertThat(closedAfter).as("closed with the 408, not a deadline later").isLessThan(deadline.multipliedBy(3).dividedBy(2));
+        }
+    }
+
+    @Test
     void demoStoreReadsWaitingForASilentRedisRunOnTheHttpPoolNotOnASelector() throws IOException {
         try (RedisProcess redis = RedisProcess.start();
              DistLockServer server = start(redis);
