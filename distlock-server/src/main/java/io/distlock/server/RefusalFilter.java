@@ -45,8 +45,9 @@ import org.glassfish.grizzly.memory.Buffers;
  * <p>On the way out: Tyrus on Grizzly answers a handshake it refuses itself (a foreign
  * {@code Origin}, an unknown version) with a status line and neither a body length nor a
  * closed connection, so an HTTP client waits for the body for ever (the JDK's WebSocket client
- * never reports the 403). Such a response gets {@code Content-Length: 0} and is closed once
- * written; Tyrus's 426 for an unknown {@code Sec-WebSocket-Version} gets its reason phrase
+ * never reports the 403). Such a response (and the endpoint's own refusals, a 403 for a foreign
+ * {@code Origin}, which say {@code Content-Length: 0} but were left open until the HTTP
+ * deadline) gets {@code Content-Length: 0} and is closed once written; Tyrus's 426 for an unknown {@code Sec-WebSocket-Version} gets its reason phrase
  * ({@code Upgrade Required}, which Grizzly would print as {@code CUSTOM}). Tyrus's refusals are
  * told from the server's own error pages (a 404 for an upgrade to another path) by having no
  * body and no content type.
@@ -76,7 +77,7 @@ final class RefusalFilter extends BaseFilter {
                 && content.getHttpHeader() instanceof HttpResponsePacket response
                 && response.getStatus() >= 400
                 && response.getRequest() != null && response.getRequest().isUpgrade()
-                && response.getContentLength() < 0 && !response.isChunked()
+                && response.getContentLength() <= 0 && !response.isChunked() // the endpoint's own refusals say 0
                 && response.getContentType() == null && !content.getContent().hasRemaining()) {
             response.setContentLength(0);
             response.setHeader(Header.Connection, "close");

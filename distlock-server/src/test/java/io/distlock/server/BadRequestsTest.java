@@ -136,6 +136,12 @@ class BadRequestsTest {
         String answer = send("GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: " + KEY + "\r\n\r\n");
         assertThat(answer).startsWith("HTTP/1.1 426 Upgrade Required\r\n").contains("Sec-WebSocket-Version: 13");
+        // A foreign Origin's 403 ends too: send reads to the close, well before the HTTP deadline.
+        long sent = System.nanoTime();
+        assertThat(send("GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + KEY + "\r\nOrigin: http://evil.example\r\n\r\n"))
+                .startsWith("HTTP/1.1 403 ").contains("Content-Length: 0");
+        assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(Duration.ofSeconds(5));
         assertServing();
     }
 
