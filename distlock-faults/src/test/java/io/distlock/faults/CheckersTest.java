@@ -542,6 +542,40 @@ class CheckersTest {
     }
 
     @Test
+    void aRequestGrantedTwiceIsFound() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive");
+        granted(2, a, 11, "exclusive"); // told again (its message and a keep-place), as if a second grant
+        unlock(2, 11);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NO_GRANT_AFTER_LEAVE)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isZero(); // the same token: a re-lock for that checker
+        assertThat(report.summary()).contains("p2's request 1", "granted again, token 11", "first token 11");
+    }
+
+    @Test
+    void aGrantAfterTheClientsDisconnectIsFound() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        history.record(2, INFO, DISCONNECT, null, 0, "closed 1006"); // its session, and its place, are gone
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive");
+
+        long b = queue(3, "exclusive", 1);
+        history.record(3, OK, DISCONNECT, null, 0, "stop");          // a clean close of the connection: the same
+        granted(3, b, 12, "exclusive");
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NO_GRANT_AFTER_LEAVE)).as(report.summary()).isEqualTo(2);
+        assertThat(report.summary()).contains("after it left the queue (connection lost", "after it left the queue (disconnected");
+    }
+
+    @Test
     void aGrantThatArrivesWhileTheSessionClosesOpensNoInterval() {
         history.record(1, OK, LOCK, "L", 10, null);
         long a = queue(2, "exclusive", 1);

@@ -228,6 +228,52 @@ class StealAndViewCheckersTest {
     }
 
     @Test
+    void aQueryWithAnExclusiveHolderBesideASharedOneIsFound() {
+        heldAndWatched();
+        at(2, 2, INVOKE, LOCK, "L", 0, "id=1 mode=shared wait");
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "p1:x:1,p2:s:3", null);
+        events.sort(java.util.Comparator.comparingLong(Event::nanos));
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).contains("2 holders, 1 exclusive");
+    }
+
+    @Test
+    void aQueryListingASessionTwiceIsFoundUnlessItsConnectionJustEnded() {
+        heldAndWatched();
+        at(2, 2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "p1:x:1", "p2:x:3,p2:x:3");
+        events.sort(java.util.Comparator.comparingLong(Event::nanos));
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).contains("lists p2 twice");
+
+        // its first connection ended 40 ms before: the dead session's place lasts a lease beside the new one's
+        events.clear();
+        heldAndWatched();
+        at(2, 2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(10, 2, Kind.INFO, DISCONNECT, null, 0, "closed 1006");
+        at(11, 2, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(50, 100, INVOKE, QUERY, "L", 0, null);
+        shown(52, 100, QUERY, "p1:x:1", "p2:x:3,p2:x:12");
+        events.sort(java.util.Comparator.comparingLong(Event::nanos));
+        Checkers.Report twoSessions = check();
+        assertThat(twoSessions.ok()).as(twoSessions.summary()).isTrue();
+    }
+
+    @Test
+    void aQueryHolderNoRequestExplainsIsFound() {
+        heldAndWatched();
+        at(120, 100, INVOKE, QUERY, "L", 0, null);
+        shown(122, 100, QUERY, "p9:x:110", null); // p9 never asked for L
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).contains("shows holder p9", "that no request explains");
+    }
+
+    @Test
     void aQueryShowingAHolderAfterItsReleaseWasAnsweredIsFound() {
         heldAndWatched();
         at(120, 100, INVOKE, QUERY, "L", 0, null);
