@@ -29,7 +29,7 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "distlock-faults/target/fault-results/results.jsonl"
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     print("| scenario | profile | s | faults | grants | queued | " + " | ".join(CHECKERS)
-          + " | stale writes refused | late RETRY / grant | release p50 / p99 / max ms | dead head p50 / max ms |")
+          + " | stale writes refused | late RETRY / grant (RETRY missing) | release p50 / p99 / max ms | dead head p50 / max ms |")
     print("|---|---|--:|--:|--:|--:|" + "--:|" * len(CHECKERS) + "--:|--:|---|---|")
     for r in rows:
         rel = r.get("releaseMillis") or []
@@ -40,7 +40,7 @@ def main():
         violations = [str(r["violations"][c]) if c in r["violations"] else "–" for c in CHECKERS]
         print(f"| {r['scenario']} | {r['profile']} | {r['seconds']:.0f} | {r['faults']} | {r['grants']:,} | "
               + f"{r.get('queued', 0):,} | " + " | ".join(violations)
-              + f" | {r['writesRejected']:,} | {r['lateRetries']} | {release} | {dead} |")
+              + f" | {r['writesRejected']:,} | {r['lateRetries']} ({r.get('missingRetries', '–')}) | {release} | {dead} |")
 
 
 if __name__ == "__main__":

@@ -150,8 +150,14 @@ public final class Checkers {
 
     public record Violation(String checker, String lock, String description) { }
 
+    /**
+     * {@code lateRetries}: waits told nothing within the workload's retry timeout (RETRY INFO {@code late}, and
+     * QUEUED INFO {@code late}: a grant not come, the client then cancels); {@code missingRetries}: of those RETRY
+     * waits, the ones still told nothing at the workload's longer deadline (RETRY INFO {@code missing}): a waiter
+     * never told, as far as the run can tell, not a late one.
+     */
     public record Report(long grants, long writesAccepted, long writesRejected, long increments, long lateRetries,
-                         Map<String, Long> violationsByChecker, List<Violation> examples) {
+                         long missingRetries, Map<String, Long> violationsByChecker, List<Violation> examples) {
 
         /** No violation of any checker. */
         public boolean ok() {
@@ -166,7 +172,8 @@ public final class Checkers {
             StringBuilder s = new StringBuilder();
             s.append(ok() ? "OK" : "VIOLATIONS").append(": grants=").append(grants)
                     .append(" writes accepted=").append(writesAccepted).append(" rejected=").append(writesRejected)
-                    .append(" increments=").append(increments).append(" late retries/grants=").append(lateRetries).append('\n');
+                    .append(" increments=").append(increments).append(" late retries/grants=").append(lateRetries)
+                    .append(" missing retries=").append(missingRetries).append('\n');
             violationsByChecker.forEach((checker, n) -> s.append("  ").append(checker).append(": ").append(n).append('\n'));
             examples.forEach(v -> s.append("  - [").append(v.checker()).append("] ").append(v.lock())
                     .append(": ").append(v.description()).append('\n'));
@@ -246,6 +253,7 @@ public final class Checkers {
         long rejected = 0;
         long increments = 0;
         long late = 0;
+        long missing = 0;
 
         Map<String, Map<Integer, Hold>> open = new HashMap<>(); // lock -> process -> its interval
         Map<String, Event> maxGrant = new HashMap<>();          // tokens-grow: lock -> grant with the highest token
@@ -496,6 +504,8 @@ public final class Checkers {
                 case RETRY -> {
                     if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
                         late++;
+                    } else if (e.kind() == Kind.INFO && "missing".equals(e.detail())) {
+                        missing++;
                     }
                 }
                 case WRITE -> {
@@ -566,7 +576,7 @@ public final class Checkers {
         if (views != null) {
             ViewCheckers.check(events, views, f::add);
         }
-        return new Report(grants, accepted, rejected, increments, late, f.counts, List.copyOf(f.examples));
+        return new Report(grants, accepted, rejected, increments, late, missing, f.counts, List.copyOf(f.examples));
     }
 
     /** Each queued request against every grant to a request sent after it was queued: see {@value #FIFO}. */

@@ -59,8 +59,26 @@ class CheckersTest {
         assertThat(report.writesRejected()).isZero();
         assertThat(report.increments()).isEqualTo(3);
         assertThat(report.lateRetries()).isEqualTo(1);
+        assertThat(report.missingRetries()).isZero();
         assertThat(counter.value()).isEqualTo(3);
         assertThat(report.violationsByChecker()).containsOnlyKeys(Checkers.ALL);
+    }
+
+    @Test
+    void aWaitNeverToldIsMissingNotJustLate() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(2, FAIL, LOCK, "L", 0, "WAIT holder=p1");
+        history.record(2, INFO, RETRY, "L", 0, "late");
+        history.record(3, FAIL, LOCK, "L", 0, "WAIT holder=p1");
+        history.record(3, INFO, RETRY, "L", 0, "late");
+        history.record(2, OK, RETRY, "L", 0, null);        // p2 told, late
+        history.record(3, INFO, RETRY, "L", 0, "missing"); // p3 never told by the longer deadline
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.lateRetries()).isEqualTo(2);
+        assertThat(report.missingRetries()).isEqualTo(1);
+        assertThat(report.summary()).contains("late retries/grants=2 missing retries=1");
     }
 
     @Test

@@ -153,6 +153,7 @@ final class ScenarioRun {
         line.put("writesRejected", report.writesRejected());
         line.put("increments", report.increments());
         line.put("lateRetries", report.lateRetries());
+        line.put("missingRetries", report.missingRetries());
         line.put("violations", report.violationsByChecker());
         line.put("releaseMillis", releaseTimes());
         line.put("deadHeadMillis", deadHeadMillis);

@@ -42,7 +42,10 @@ import io.distlock.faults.History.Op;
  *       UNLOCK INVOKE, unlock, and UNLOCK OK / FAIL ({@code code=...}) / INFO (timeout).</li>
  *   <li>WAIT: LOCK FAIL ({@code WAIT holder=...}), then wait for the RETRY push for L (RETRY OK)
  *       and ask again. No RETRY within retryTimeout is recorded as RETRY INFO {@code late} (a
- *       liveness finding) and it asks again anyway.</li>
+ *       liveness finding), and the client waits on; still none at retryMissing (a longer deadline)
+ *       is RETRY INFO {@code missing} (the waiter was never told, as far as the run can tell), and
+ *       it asks again. A wait that is late when the workload stops is waited out to one of the two
+ *       ({@link #stop} waits for it); one that is not late yet is left unjudged.</li>
  *   <li>FAIL: LOCK FAIL ({@code code=...}), back off 10-100 ms, next cycle.</li>
  *   <li>No reply within requestTimeout: INFO for that request, the connection is aborted
  *       (DISCONNECT INFO) and the client reconnects to the next node.</li>
@@ -99,6 +102,7 @@ public final class Workload implements AutoCloseable {
     private final int writesPerHold;
     private final long requestTimeoutNanos;
     private final long retryTimeoutNanos;
+    private final long retryMissingNanos;
     private final boolean queue;
     private final double sharedFraction;
     private final double cancelFraction;
@@ -133,6 +137,10 @@ public final class Workload implements AutoCloseable {
         writesPerHold = b.writesPerHold;
         requestTimeoutNanos = b.requestTimeout.toNanos();
         retryTimeoutNanos = b.retryTimeout.toNanos();
+        retryMissingNanos = b.retryMissing.toNanos();
+        if (retryMissingNanos < retryTimeoutNanos) {
+            throw new IllegalArgumentException("retryMissing must not be shorter than retryTimeout");
+        }
         queue = b.queue;
         sharedFraction = b.sharedFraction;
         cancelFraction = b.cancelFraction;
@@ -177,6 +185,7 @@ public final class Workload implements AutoCloseable {
         private boolean fencing = true;
         private Duration requestTimeout = Duration.ofSeconds(10);
         private Duration retryTimeout = Duration.ofSeconds(15);
+        private Duration retryMissing = Duration.ofSeconds(60);
         private long seed = System.nanoTime();
         private boolean queue;
         private double sharedFraction;
@@ -238,8 +247,19 @@ public final class Workload implements AutoCloseable {
             return this;
         }
 
+        /** After this long without its RETRY (or, queued, its GRANTED) a wait is late (default 15 s). */
         public Builder retryTimeout(Duration timeout) {
             this.retryTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * After this long without its RETRY a wait (already late) is missing: the waiter was never
+         * told (default 60 s, beyond any RETRY a failover delays: the failover, the quarantine and
+         * the lease of a lock whose release it lost).
+         */
+        public Builder retryMissing(Duration deadline) {
+            this.retryMissing = deadline;
             return this;
         }
 
@@ -347,7 +367,8 @@ public final class Workload implements AutoCloseable {
 
     /**
      * Stops starting new cycles and lets holds finish; each client then unlocks, closes its
-     * connection and records DISCONNECT. Clients still busy when {@code drain} is over are
+     * connection and records DISCONNECT. A client whose wait for a RETRY is late waits on until
+     * the RETRY or its missing deadline, even past {@code drain}. Clients still busy when {@code drain} is over are
      * interrupted: their connection is aborted and recorded as DISCONNECT INFO.
      */
     public synchronized void stop(Duration drain) {
@@ -360,7 +381,15 @@ public final class Workload implements AutoCloseable {
         long deadline = System.nanoTime() + drain.toNanos();
         try {
             for (Client c : clients) {
-                c.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                // a late wait is judged (its RETRY, or missing) before the client is stopped
+                for (Long late; c.thread.isAlive(); ) {
+                    long left = Math.max(deadline - System.nanoTime(),
+                            (late = c.lateWaitUntil) == null ? 0 : late - System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+                    if (left <= 0) {
+                        break;
+                    }
+                    c.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
             }
             for (Client c : clients) {
                 c.thread.interrupt();
@@ -414,6 +443,7 @@ public final class Workload implements AutoCloseable {
         final Thread thread;
         final BlockingQueue<Incoming> inbox = new LinkedBlockingQueue<>();
         final Set<String> retried = new HashSet<>();
+        volatile Long lateWaitUntil; // System.nanoTime() at which a late wait for a RETRY is missing; null if none
         volatile int node = -1;
         int nextNode;
         int conn;          // generation of the current connection: frames of older ones are ignored
@@ -787,24 +817,40 @@ public final class Workload implements AutoCloseable {
             return false;
         }
 
-        /** Waits for the RETRY for {@code lock}; false if the workload is stopping. */
+        /**
+         * Waits for the RETRY for {@code lock}: RETRY INFO {@code late} after retryTimeout, then on
+         * to retryMissing, RETRY INFO {@code missing}. True to ask again; false if the workload is
+         * stopping (a wait not yet late is then left at once; a late one is waited out).
+         */
         private boolean awaitRetry(String lock) throws Dropped, InterruptedException {
-            long deadline = System.nanoTime() + retryTimeoutNanos;
-            while (!retried.contains(lock)) {
-                if (!running) {
-                    return false;
+            long start = System.nanoTime();
+            long lateAt = start + retryTimeoutNanos;
+            long missingAt = start + retryMissingNanos;
+            boolean late = false;
+            try {
+                while (!retried.contains(lock)) {
+                    if (!running && !late) {
+                        return false;
+                    }
+                    long now = System.nanoTime();
+                    if (!late && now - lateAt >= 0) {
+                        late = true;
+                        lateWaitUntil = missingAt;
+                        history.record(p, Kind.INFO, Op.RETRY, lock, 0, "late");
+                    }
+                    if (now - missingAt >= 0) {
+                        history.record(p, Kind.INFO, Op.RETRY, lock, 0, "missing");
+                        return running;
+                    }
+                    Incoming in = inbox.poll((late ? missingAt : lateAt) - now, TimeUnit.NANOSECONDS);
+                    if (in != null) {
+                        handle(in, null, null);
+                    }
                 }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    history.record(p, Kind.INFO, Op.RETRY, lock, 0, "late");
-                    return true;
-                }
-                Incoming in = inbox.poll(left, TimeUnit.NANOSECONDS);
-                if (in != null) {
-                    handle(in, null, null);
-                }
+                return running;
+            } finally {
+                lateWaitUntil = null;
             }
-            return true;
         }
 
         private ObjectNode frame(String action, String param) {

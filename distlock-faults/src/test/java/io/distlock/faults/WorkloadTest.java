@@ -152,6 +152,47 @@ class WorkloadTest {
         Leaks.assertNothingLeft(redis, Duration.ofSeconds(3), 2);
     }
 
+    /**
+     * The negative control of RETRY INFO {@code missing}, on a real node: holds of 3.5 s on one lock,
+     * a wait late after 1 s and missing after 2 s. A wait that begins with more than 2 s of the hold
+     * left is never told in time (missing: the client asks again); one that begins later is told
+     * late. The late waits open when the workload stops are waited out, each to its RETRY or to missing.
+     */
+    @Test
+    void aRetryThatDoesNotComeByTheDeadlinesIsLateThenMissing() {
+        RedisProcess redis = redis();
+        start(Workload.builder(history).locks(List.of("hot")).hold(Duration.ofMillis(3500), Duration.ofMillis(3500))
+                .retryTimeout(Duration.ofSeconds(1)).retryMissing(Duration.ofSeconds(2)), redis);
+        await().atMost(Await.seconds(30)).until(() -> count(Op.RETRY, Kind.INFO, "missing") > 0 && lateWaits(true) > 0);
+        workload.stop(Duration.ofSeconds(1));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.missingRetries()).as(report.summary()).isPositive().isEqualTo(count(Op.RETRY, Kind.INFO, "missing"));
+        assertThat(report.lateRetries()).as(report.summary()).isEqualTo(count(Op.RETRY, Kind.INFO, "late"))
+                .isEqualTo(report.missingRetries() + lateWaits(true));
+        assertThat(lateWaits(false)).as("late waits neither told nor missing").isZero();
+    }
+
+    /** Late waits (RETRY INFO late) that ended with their RETRY ({@code told}), or that ended neither so nor missing. */
+    private long lateWaits(boolean told) {
+        java.util.Map<Integer, Boolean> open = new java.util.HashMap<>();
+        long n = 0;
+        for (Event e : history.events()) {
+            if (e.op() != Op.RETRY) {
+                continue;
+            }
+            if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
+                open.put(e.process(), true);
+            } else if (open.remove(e.process()) != null && told && e.kind() == Kind.OK) {
+                n++;
+            }
+        }
+        return told ? n : open.size();
+    }
+
     private long count(Op op, Kind kind, String detailPrefix) {
         return history.events().stream()
                 .filter(e -> e.op() == op && e.kind() == kind && String.valueOf(e.detail()).startsWith(detailPrefix)).count();
