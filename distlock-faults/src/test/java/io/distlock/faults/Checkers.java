@@ -142,6 +142,7 @@ public final class Checkers {
     private static final Pattern GRACE = Pattern.compile("(?:^| )grace=(\\d+)");
     private static final Pattern RESUMED_LOCKS = Pattern.compile("(?:^| )locks=(\\S*)");
     private static final Pattern RESUMED_QUEUED = Pattern.compile("(?:^| )queued=(\\S*)");
+    private static final Pattern FAULT_NODE = Pattern.compile("node (\\d+)");
     /** Ops whose OK or FAIL is recorded when a frame of the server arrives: the client's last contact. */
     private static final java.util.Set<Op> FROM_SERVER = java.util.EnumSet.of(Op.CONNECT, Op.LOCK, Op.UNLOCK, Op.RETRY,
             Op.LOST, Op.QUEUED, Op.CANCEL, Op.CANCELLED, Op.CLOSE, Op.RESUME);
@@ -707,6 +708,45 @@ public final class Checkers {
                 leave(r, e, "not queued at resume", -1);
             }
         }
+    }
+
+    /**
+     * The history without the grants a node fault held back: a LOCK OK of a client of node N whose
+     * request was sent before a FAULT on node N ({@code ... node N ...}) and whose answer came after
+     * the HEAL that followed it. Everything else is kept. Such a reply (a {@code LOCKED} a frozen
+     * node sent when it ran again, or one a blackholed link delivered when it healed) reaches its
+     * client after grants made meanwhile with higher tokens: judged as it arrived, it looks like a
+     * token going down and a second holder, where the server issued it in order and the network (or
+     * the frozen node) held it. For the scenarios that hold replies back on purpose.
+     */
+    public static List<Event> withoutHeldBack(List<Event> events) {
+        Map<Integer, Integer> nodeOf = new HashMap<>();  // process -> the node it is connected to
+        Map<Integer, Long> asked = new HashMap<>();      // process -> when it sent its latest lock request
+        List<long[]> windows = new ArrayList<>();        // {node, fault, heal}
+        long[] open = null;
+        List<Event> kept = new ArrayList<>();
+        for (Event e : events) {
+            if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
+                nodeOf.put(e.process(), Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE) {
+                asked.put(e.process(), e.nanos());
+            } else if (e.op() == Op.FAULT) {
+                Matcher m = FAULT_NODE.matcher(e.detail());
+                open = m.find() ? new long[] {Integer.parseInt(m.group(1)), e.nanos(), Long.MAX_VALUE} : null;
+            } else if (e.op() == Op.HEAL && open != null) {
+                open[2] = e.nanos();
+                windows.add(open);
+                open = null;
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+                long sent = asked.getOrDefault(e.process(), Long.MIN_VALUE);
+                int node = nodeOf.getOrDefault(e.process(), -1);
+                if (windows.stream().anyMatch(w -> w[0] == node && sent < w[1] && e.nanos() > w[2])) {
+                    continue; // held back by the fault
+                }
+            }
+            kept.add(e);
+        }
+        return kept;
     }
 
     /**

@@ -3,8 +3,10 @@ package io.distlock.faults;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import io.distlock.faults.History.Event;
 import io.distlock.faults.History.Kind;
@@ -116,6 +118,50 @@ final class Liveness {
             }
         }
         return null;
+    }
+
+    /**
+     * The locks a client of {@code node} holds at the end of {@code events} while a client (of any
+     * node) waits for them: its WAIT not yet followed by a RETRY, or its QUEUED by a grant or a leave.
+     */
+    static Set<String> waitedForOn(List<Event> events, int node) {
+        Map<Integer, String> waiting = new HashMap<>(); // process -> the lock it waits for
+        for (Event e : events) {
+            int p = e.process();
+            switch (e.op()) {
+                case LOCK -> {
+                    if (e.kind() == Kind.FAIL && String.valueOf(e.detail()).startsWith("WAIT")) {
+                        waiting.put(p, e.lock());
+                    } else {
+                        waiting.remove(p);
+                    }
+                }
+                case QUEUED -> {
+                    if (e.kind() == Kind.OK) {
+                        waiting.put(p, e.lock());
+                    }
+                }
+                case RETRY -> {
+                    if (e.kind() == Kind.OK || "missing".equals(e.detail())) {
+                        waiting.remove(p);
+                    }
+                }
+                case CANCELLED, DISCONNECT -> waiting.remove(p);
+                case CANCEL, CLOSE -> {
+                    if (e.kind() == Kind.OK) {
+                        waiting.remove(p);
+                    }
+                }
+                default -> { }
+            }
+        }
+        Set<String> waited = new HashSet<>();
+        holdersOn(events, Long.MAX_VALUE, node).forEach((holder, lock) -> {
+            if (waiting.entrySet().stream().anyMatch(w -> w.getKey() != holder.intValue() && w.getValue().equals(lock))) {
+                waited.add(lock);
+            }
+        });
+        return waited;
     }
 
     /** Process to lock, for the clients connected to {@code node} that hold a lock now. */

@@ -76,6 +76,39 @@ final class ScenarioRun {
     }
 
     /**
+     * A {@link #nodeFault} on a node one of whose clients holds a lock that another client waits
+     * for, the first such node from {@code first} on (round): checked, recorded and {@code inject}ed
+     * (it must not wait long: every client that records an event waits for it) under the history's
+     * lock, so that no client acts between the check and the fault: its holder cannot unlock first,
+     * and the time to that lock's next grant is among the {@link #releaseTimes}. Returns the node,
+     * or -1 (nothing recorded, nothing injected) if there is none now.
+     */
+    int nodeFaultWhileWaitedFor(int first, int nodes, java.util.function.IntFunction<String> description,
+                                java.util.function.IntConsumer inject) {
+        if (waitedForOn(history.events(), first, nodes) < 0) {
+            return -1; // looked without the lock first: the clients carry on meanwhile
+        }
+        synchronized (history) {
+            int node = waitedForOn(history.events(), first, nodes);
+            if (node >= 0) {
+                nodeFault(description.apply(node), node);
+                inject.accept(node);
+            }
+            return node;
+        }
+    }
+
+    private static int waitedForOn(List<History.Event> events, int first, int nodes) {
+        for (int i = 0; i < nodes; i++) {
+            int node = (first + i) % nodes;
+            if (!Liveness.waitedForOn(events, node).isEmpty()) {
+                return node;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * A fault on the node of a client waiting at the head of {@code lock}'s queue: at the end of
      * the run, the time from this moment to the lock's next grant (to anyone) is what the dead
      * waiter cost.

@@ -207,7 +207,17 @@ public final class NodeProcess implements AutoCloseable {
 
     /** {@code kill -TERM} and wait for the exit; returns the exit code. */
     public int terminate(Duration timeout) {
+        sigterm();
+        return awaitExit(timeout);
+    }
+
+    /** {@code kill -TERM}, without waiting for the exit ({@link #awaitExit}). */
+    public void sigterm() {
         process.destroy();
+    }
+
+    /** Waits for the exit (AssertionError past {@code timeout}) and returns its code. */
+    public int awaitExit(Duration timeout) {
         waitForExit(timeout);
         return process.exitValue();
     }
