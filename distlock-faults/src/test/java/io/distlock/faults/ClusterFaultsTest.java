@@ -53,6 +53,8 @@ class ClusterFaultsTest {
                 Checkers.Report report = run.finish(load);
                 Checkers.Report queuedReport = queueRun.finish(queueLoad);
                 assertThat(report.ok()).as(report.summary()).isTrue();
+                // a waiter is told RETRY through the failover: late perhaps, never not at all
+                assertThat(report.missingRetries()).as(report.summary()).isZero();
                 QueueFaultsTest.assertSafeAcrossFailover(queuedReport);
                 assertThat(queueRun.history().count(History.Op.QUEUED, History.Kind.OK)).as("requests queued").isPositive();
             }

@@ -150,6 +150,8 @@ class SentinelFaultsTest {
         Checkers.Report queued = queueRun.finish(queueLoad);
         // grants wait for a replica (WAIT), so the promoted one has every lock it granted
         assertThat(report.ok()).as(report.summary()).isTrue();
+        // a waiter is told RETRY through the failover: late perhaps (the failover, the quarantine), never not at all
+        assertThat(report.missingRetries()).as(report.summary()).isZero();
         QueueFaultsTest.assertSafeAcrossFailover(queued);
         assertThat(queueRun.history().count(History.Op.QUEUED, History.Kind.OK)).as("requests queued").isPositive();
     }
@@ -191,7 +193,15 @@ class SentinelFaultsTest {
         assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isZero();
     }
 
-    /** The primary freezes past the failover; when it wakes up it still thinks it is the primary. */
+    /**
+     * The primary freezes past the failover; when it wakes up it still thinks it is the primary.
+     * Exclusion holds, with or without {@code min-replicas-to-write}: the nodes follow Sentinel to
+     * the promoted replica (where the quarantine covers a grant it missed), and what the resumed
+     * old primary still runs (commands its clients sent while it was frozen, answered long after
+     * their timeout) it cannot answer as a grant: replica sync waits for a replica, and its
+     * replicas follow the new primary. A partition that leaves the old primary a replica and
+     * clients is another matter (docs/safety.md): not this scenario.
+     */
     @Test
     void splitBrainWithoutMinReplicasToWrite() {
         pausePrimary("sentinel-split-brain", RedisSentinelGroup.Options.defaults());
@@ -214,7 +224,8 @@ class SentinelFaultsTest {
         primary.resume();
         run.awaitGrants(load, 20, Await.seconds(90));
         Checkers.Report report = run.finish(load);
-        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isZero();
-        assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isZero();
+        // every checker, no-overlap (exclusion) and tokens-grow included; fenced-register cannot fire (fencing on)
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.missingRetries()).as(report.summary()).isZero();
     }
 }
