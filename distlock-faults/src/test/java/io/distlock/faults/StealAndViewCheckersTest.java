@@ -142,6 +142,38 @@ class StealAndViewCheckersTest {
         assertThat(report.ok()).as(report.summary()).isTrue();
     }
 
+    /**
+     * The negative control of {@code steal-during-writes}' "late writes accepted after the thief's first
+     * write: 0" ({@link WatchStealFaultsTest#lateWrites}), on a real {@link FencedRegister}: a steal
+     * whose token is above the stolen grant's gets the stolen holder's late write refused; one whose
+     * token is below (a server that broke tokens-grow) lets it through, and it is counted. (The count
+     * used to require the thief's token to be above, which made 0 hold by construction.)
+     */
+    @Test
+    void aLateWriteAfterTheThiefsIsAcceptedOnlyIfTheStealTookALowerToken() {
+        assertThat(lateWriteAfterASteal(20)).as("thief above").extracting(l -> l.afterThiefWrote(), l -> l.acceptedAfterThiefWrote())
+                .containsExactly(1L, 0L);
+        assertThat(lateWriteAfterASteal(5)).as("thief below").extracting(l -> l.afterThiefWrote(), l -> l.acceptedAfterThiefWrote())
+                .containsExactly(1L, 1L);
+    }
+
+    /**
+     * p1 is granted L with token 10; before its first write p2 steals it with {@code thiefToken} and
+     * writes; p1, told LOST stolen, writes once (the save that was on its way).
+     */
+    private static WatchStealFaultsTest.LateWrites lateWriteAfterASteal(long thiefToken) {
+        History history = new History();
+        FencedRegister register = new FencedRegister("L", history, true);
+        history.record(1, INVOKE, LOCK, "L", 0, "id=1 wait");
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(2, INVOKE, LOCK, "L", 0, "id=1 steal");
+        history.record(2, OK, LOCK, "L", thiefToken, "steal");
+        register.write(2, thiefToken);
+        history.record(1, OK, LOST, "L", 10, "reason=stolen by=p2");
+        register.write(1, 10);
+        return WatchStealFaultsTest.lateWrites(history);
+    }
+
     /** p1 holds L from 1 ms (granted at 1) to its unlock answered at 100 ms; observer p100 watches from 0. */
     private void heldAndWatched() {
         at(0, 100, INVOKE, WATCH, "L", 0, null);
