@@ -49,6 +49,7 @@ class NegativeControlsTest {
                 Checkers.Report report = run.finish(load);
                 assertThat(report.violations(Checkers.FENCED_REGISTER)).as(report.summary()).isPositive();
                 assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isPositive();
+                Leaks.assertNothingLeft(redis, LEASE, nodes.size());
             }
         }
     }

@@ -186,11 +186,12 @@ class QueueFaultsTest {
      * Redis while the old places may still be alive there (a lease after they were last kept).
      * The new request must queue at the tail, behind the requests other nodes queued meanwhile.
      *
-     * <p>Disabled: it fails on the core of this commit, in every run (7 {@code fifo} violations in
-     * 3 cuts). {@code lock.lua} finds the session's old entry in the queue and only refreshes its
-     * expiry, so the new request takes the given-up place (ahead of the requests queued since),
-     * with the old request's mode and attempt. Enable it with the fix (see docs/safety.md,
-     * "Found by the queue scenarios").
+     * <p>It failed on the core before the fix, in every run (7 {@code fifo} violations in 3 cuts):
+     * {@code lock.lua} found the session's old entry in the queue and only refreshed its expiry, so
+     * the new request took the given-up place (ahead of the requests queued since), with the old
+     * request's mode and attempt. Since the fix (docs/safety.md, "Found by the queue scenarios";
+     * {@code QueueScriptsTest.aPlaceTheSessionGaveUpIsNotGivenBackToItsNextRequest}) it runs, and
+     * must pass.
      */
     @Test
     void redisCutWhileClientsWait() {
@@ -216,12 +217,13 @@ class QueueFaultsTest {
      * then a new session on the same connection). A {@code GRANTED} must never follow the close's
      * {@code OK}.
      *
-     * <p>Disabled: it fails on the endpoint of this commit (found in the soak of
-     * {@code queue-node-kill-9}: 2 in about 150 closes). A push of the session made while the
-     * {@code close} request waits for its reply is queued behind that reply ({@code Outbound}
-     * puts pushes behind every reply reserved so far), so the client reads {@code OK} for the
-     * close and then {@code GRANTED} for the session it just closed, whose grant the close
-     * released. Enable it with the fix, and give {@link #queueing} its closes back.
+     * <p>It failed on the endpoint before the fix (found in the soak of {@code queue-node-kill-9}:
+     * 2 in about 150 closes). A push of the session made while the {@code close} request waited
+     * for its reply was queued behind that reply ({@code Outbound} puts pushes behind every reply
+     * reserved so far), so the client read {@code OK} for the close and then {@code GRANTED} for
+     * the session it had just closed, whose grant the close released. Since the fix
+     * ({@code OutboundTest.aWaitingPushNoLongerWantedWhenItsTurnComesIsDropped}) it runs, and must
+     * pass; {@link #queueing} has its closes back.
      */
     @Test
     void closingWhileQueued() {

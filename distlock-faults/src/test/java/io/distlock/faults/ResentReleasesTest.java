@@ -86,7 +86,9 @@ class ResentReleasesTest {
                     run.fault("resent the " + sent + " commands node " + victim + " sent during the stall");
                     run.awaitGrants(load, 10, Await.seconds(30));
                 }
-                return run.finish(load);
+                Checkers.Report report = run.finish(load);
+                Leaks.assertNothingLeft(redis, LEASE, nodes.size());
+                return report;
             }
         }
     }

@@ -75,6 +75,8 @@ class SlowConsumerTest {
         bystander.close();
         waiter.close();
         run.finish(null);
+        // every client gone (the slow one closed by its node, the others aborted): nothing left
+        Leaks.assertNothingLeft(redis, Duration.ofSeconds(5), nodes.size());
     }
 
     /** A bare JDK WebSocket client with manual flow control: it reads only when asked to. */
