@@ -365,7 +365,9 @@ class QueueTest {
         assertThat(result(next.lock("doc", QUEUE))).isEqualTo(new LockResult.Queued(1, "dead"));
         Pushes.Push granted = pushes.expect(Kind.GRANTED, "doc", seconds(10));
         assertThat(granted.token()).isGreaterThan(t0);
-        assertThat(Duration.ofNanos(granted.atNanos() - lockedAt)).isGreaterThanOrEqualTo(lease.minusMillis(50));
+        // not before the dead holder's lease ran out; then at the next keep-place of next's node (a sixth of the lease)
+        assertThat(Duration.ofNanos(granted.atNanos() - lockedAt)).isGreaterThanOrEqualTo(lease.minusMillis(50))
+                .as("one lease and a tick of renewal, with margin").isLessThan(lease.plus(lease.dividedBy(6)).plusMillis(1500));
     }
 
     @Test
@@ -378,9 +380,14 @@ class QueueTest {
         String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", waiter.session().id());
         String[] f = entry.split("\\|", 5);
         TestRedis.command("HSET", "distlock:queued:doc", waiter.session().id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+        long unlocking = System.nanoTime();
         result(holder.session().unlock("doc"));
         Pushes.Push granted = waiter.pushes().expect(Kind.GRANTED, "doc", seconds(10));
         assertThat(waiter.session().heldLocks()).containsEntry("doc", granted.token());
+        // found at the waiter's node's next keep-place: within a sixth of the lease (10 s by default), with margin
+        Duration lease = LockConfig.defaults().lease();
+        assertThat(Duration.ofNanos(granted.atNanos() - unlocking)).as("a sixth of the lease, with margin")
+                .isLessThan(lease.dividedBy(6).plusSeconds(2));
     }
 
     // ---- a place granted in another mode than a later request of the same session asks ----
