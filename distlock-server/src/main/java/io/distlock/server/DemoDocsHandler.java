@@ -237,17 +237,9 @@ final class DemoDocsHandler extends HttpHandler {
         return body;
     }
 
-    /** Whether {@code text} has no unpaired UTF-16 surrogate. */
+    /** Whether {@code text} has no unpaired UTF-16 surrogate: whether it can be written as UTF-8. */
     private static boolean wellFormed(String text) {
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                return false;
-            }
-        }
-        return true;
+        return StandardCharsets.UTF_8.newEncoder().canEncode(text);
     }
 
     private static void notAllowed(Response response, String allowed) throws IOException {
