@@ -52,8 +52,10 @@ final class HealthCheck extends HttpHandler {
 
     @Override
     public void service(Request request, Response response) throws IOException {
-        if (!PATH.equals(request.getRequestURI())) {
-            response.sendError(404); // /health/x: Grizzly maps what is below the path here too
+        String uri = request.getDecodedRequestURI();
+        String below = uri.startsWith(PATH) ? uri.substring(PATH.length()) : uri; // Grizzly maps /health/x here too
+        if (!below.isEmpty() && !below.equals("/")) {
+            response.sendError(404);
             return;
         }
         if (!Method.GET.equals(request.getMethod()) && !Method.HEAD.equals(request.getMethod())) {

@@ -1,6 +1,8 @@
 package io.distlock.server;
 
 import java.io.CharConversionException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -123,7 +125,7 @@ final class RefusalFilter extends BaseFilter {
         if (!Method.GET.equals(request.getMethod()) || request.getProtocol() != Protocol.HTTP_1_1) {
             return "a WebSocket handshake is a GET request over HTTP/1.1 (RFC 6455)";
         }
-        if (!hasToken(request.getHeader(Header.Connection), "upgrade")) {
+        if (!hasToken(request.getHeaders().values(Header.Connection), "upgrade")) {
             return "a WebSocket handshake needs the header Connection: Upgrade (RFC 6455)";
         }
         if (!validKey(request.getHeader("Sec-WebSocket-Key"))) {
@@ -132,17 +134,20 @@ final class RefusalFilter extends BaseFilter {
         String query = request.getQueryString();
         if (query != null) {
             try {
+                // As Tyrus reads it, after the 101: as a URI (which a browser's unencoded { } | ^
+                // fail), and its parameters percent-decoded.
+                new URI(request.getRequestURI() + "?" + query);
                 URLDecoder.decode(query, StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                return "the query string is not valid percent-encoded UTF-8";
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                return "the query string is not a valid percent-encoded URI query";
             }
         }
         return null;
     }
 
-    /** Whether a comma-separated header value lists {@code token} (case-insensitively). */
-    private static boolean hasToken(String value, String token) {
-        if (value != null) {
+    /** Whether the comma-separated header {@code values} (every line of the header) list {@code token}, case-insensitively. */
+    private static boolean hasToken(Iterable<String> values, String token) {
+        for (String value : values) {
             for (String part : value.split(",")) {
                 if (part.trim().equalsIgnoreCase(token)) {
                     return true;

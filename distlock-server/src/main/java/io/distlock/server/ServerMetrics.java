@@ -72,8 +72,10 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
 
     @Override
     public void service(Request request, Response response) throws IOException {
-        if (!PATH.equals(request.getRequestURI())) {
-            response.sendError(404); // /metrics/x: Grizzly maps what is below the path here too
+        String uri = request.getDecodedRequestURI();
+        String below = uri.startsWith(PATH) ? uri.substring(PATH.length()) : uri; // Grizzly maps /metrics/x here too
+        if (!below.isEmpty() && !below.equals("/")) {
+            response.sendError(404);
             return;
         }
         if (!"GET".equals(request.getMethod().getMethodString()) && !"HEAD".equals(request.getMethod().getMethodString())) {

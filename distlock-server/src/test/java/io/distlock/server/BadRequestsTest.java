@@ -84,8 +84,15 @@ class BadRequestsTest {
         for (String[] c : cases) {
             assertThat(send(c[0])).as(c[0].lines().findFirst().orElseThrow()).startsWith("HTTP/1.1 400 ").contains(c[1]);
         }
-        // Connection may list other tokens beside upgrade, in any case.
+        // A query Tyrus cannot read as a URI (a browser sends { } | ^ unencoded): it upgraded, then dropped the connection.
+        assertThat(send("GET /distlock/lock?f={x} HTTP/1.1\r\n" + headers + "Connection: Upgrade\r\n\r\n"))
+                .startsWith("HTTP/1.1 400 ").contains("query string");
+        // Connection may list other tokens beside upgrade, in any case, on one line or several (RFC 9110 5.3).
         assertThat(send("GET /distlock/lock HTTP/1.1\r\n" + headers + "Connection: keep-alive, UPGRADE\r\n\r\n", "\r\n\r\n"))
+                .startsWith("HTTP/1.1 101 ");
+        assertThat(send("GET /distlock/lock HTTP/1.1\r\n" + headers + "Connection: keep-alive\r\nConnection: Upgrade\r\n\r\n",
+                "\r\n\r\n")).startsWith("HTTP/1.1 101 ");
+        assertThat(send("GET /distlock/lock?token=a%20b&x=1 HTTP/1.1\r\n" + headers + "Connection: Upgrade\r\n\r\n", "\r\n\r\n"))
                 .startsWith("HTTP/1.1 101 ");
         assertServing();
     }
@@ -114,6 +121,9 @@ class BadRequestsTest {
         // Nothing lives below /health and /metrics (Grizzly mapped /health/x to /health).
         for (String path : new String[] {"/health/x", "/metrics/x"}) {
             assertThat(send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).as(path).startsWith("HTTP/1.1 404 ");
+        }
+        for (String path : new String[] {"/health/", "/%68ealth", "/metrics/"}) { // served before, served still
+            assertThat(send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).as(path).startsWith("HTTP/1.1 200 ");
         }
         // A file that does not exist is 404 whatever the method (it was 405 for a POST).
         assertThat(send("POST /demo/nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
