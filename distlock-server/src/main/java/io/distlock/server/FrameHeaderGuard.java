@@ -4,9 +4,7 @@ import java.nio.charset.StandardCharsets;
 
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.Connection;
-import org.glassfish.grizzly.EmptyCompletionHandler;
 import org.glassfish.grizzly.Grizzly;
-import org.glassfish.grizzly.WriteResult;
 import org.glassfish.grizzly.attributes.Attribute;
 import org.glassfish.grizzly.filterchain.BaseFilter;
 import org.glassfish.grizzly.filterchain.FilterChainContext;
@@ -159,16 +157,6 @@ final class FrameHeaderGuard extends BaseFilter {
 
     /** Sends {@code closeFrame}, then closes the connection. */
     private static void refuse(FilterChainContext ctx, Connection<?> connection, byte[] closeFrame) {
-        ctx.write(Buffers.wrap(ctx.getMemoryManager(), closeFrame), new EmptyCompletionHandler<WriteResult>() {
-            @Override
-            public void completed(WriteResult result) {
-                connection.closeSilently();
-            }
-
-            @Override
-            public void failed(Throwable failure) {
-                connection.closeSilently();
-            }
-        });
+        ctx.write(Buffers.wrap(ctx.getMemoryManager(), closeFrame), RefusalFilter.thenClose(connection, null));
     }
 }

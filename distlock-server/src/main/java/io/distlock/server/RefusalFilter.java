@@ -5,7 +5,10 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
 
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.CompletionHandler;
@@ -38,7 +41,9 @@ import org.glassfish.grizzly.memory.Buffers;
  * request), whose query string decodes (Tyrus upgraded, then dropped the connection); and a
  * request framed two ways, {@code Content-Length} beside {@code Transfer-Encoding} (RFC 9112,
  * 6.1: a way to smuggle a request past a proxy that reads the other one; Grizzly served both
- * and kept the connection), or with a transfer coding other than {@code chunked} (501). Each is
+ * and kept the connection), or whose last transfer coding is not {@code chunked} (RFC 9112,
+ * 6.3: its end cannot be found; Grizzly read {@code chunked, gzip} as chunked), or with a
+ * transfer coding besides {@code chunked} (501). Each is
  * answered with a line of text, and the connection is closed. (A chunked request is served,
  * and its connection closed after the answer: Grizzly drops a {@code Content-Length} beside
  * {@code chunked} before this filter can see it.) HTTP requests pass here once per
@@ -59,6 +64,7 @@ final class RefusalFilter extends BaseFilter {
     private static final int KEY_BYTES = 16;
     /** Starts a problem answered 501 rather than 400. */
     private static final String NOT_IMPLEMENTED = "501:";
+    private static final String CHUNKED = "chunked";
 
     @Override
     public NextAction handleRead(FilterChainContext ctx) {
@@ -101,18 +107,19 @@ final class RefusalFilter extends BaseFilter {
         } catch (CharConversionException | RuntimeException e) { // Grizzly's decoder throws several kinds
             return "the request target is not a valid path (percent-encoded UTF-8, no encoded slash, no .. above the root)";
         }
-        String transferEncoding = request.getHeaders().getHeader(Header.TransferEncoding);
-        if (transferEncoding != null) {
-            if (request.isChunked()) {
-                // Grizzly reads the body as chunked and drops a Content-Length beside it, which a
-                // proxy in front may have gone by: whatever follows on this connection is not
-                // taken for a request (RFC 9112, 6.1).
-                request.getProcessingState().setKeepAlive(false);
-            } else if (request.getHeaders().getHeader(Header.ContentLength) != null) {
-                return "a request has Content-Length or Transfer-Encoding, not both (RFC 9112)";
-            } else {
-                return NOT_IMPLEMENTED + "the only transfer coding taken is chunked";
+        List<String> codings = tokens(request.getHeaders().values(Header.TransferEncoding));
+        if (!codings.isEmpty()) {
+            if (codings.indexOf(CHUNKED) != codings.size() - 1) {
+                // Without chunked last, and once, the body's end cannot be found (RFC 9112, 6.3).
+                return "a request's last transfer coding is chunked, applied once (RFC 9112)";
             }
+            if (codings.size() > 1 || !request.isChunked()) { // Grizzly reads only "chunked", in lower case
+                return NOT_IMPLEMENTED + "the only transfer coding taken is chunked, in lower case";
+            }
+            // Grizzly reads the body as chunked and drops a Content-Length beside it, which a
+            // proxy in front may have gone by: whatever follows on this connection is not
+            // taken for a request (RFC 9112, 6.1).
+            request.getProcessingState().setKeepAlive(false);
         }
         if (request.isUpgrade() && request.getUpgradeDC().equalsIgnoreCase("websocket")) {
             return handshakeProblem(request);
@@ -125,7 +132,7 @@ final class RefusalFilter extends BaseFilter {
         if (!Method.GET.equals(request.getMethod()) || request.getProtocol() != Protocol.HTTP_1_1) {
             return "a WebSocket handshake is a GET request over HTTP/1.1 (RFC 6455)";
         }
-        if (!hasToken(request.getHeaders().values(Header.Connection), "upgrade")) {
+        if (!tokens(request.getHeaders().values(Header.Connection)).contains("upgrade")) {
             return "a WebSocket handshake needs the header Connection: Upgrade (RFC 6455)";
         }
         if (!validKey(request.getHeader("Sec-WebSocket-Key"))) {
@@ -145,16 +152,17 @@ final class RefusalFilter extends BaseFilter {
         return null;
     }
 
-    /** Whether the comma-separated header {@code values} (every line of the header) list {@code token}, case-insensitively. */
-    private static boolean hasToken(Iterable<String> values, String token) {
+    /** The tokens of the comma-separated header {@code values} (every line of the header), in lower case. */
+    private static List<String> tokens(Iterable<String> values) {
+        List<String> tokens = new ArrayList<>();
         for (String value : values) {
             for (String part : value.split(",")) {
-                if (part.trim().equalsIgnoreCase(token)) {
-                    return true;
+                if (!part.isBlank()) {
+                    tokens.add(part.trim().toLowerCase(Locale.ROOT));
                 }
             }
         }
-        return false;
+        return tokens;
     }
 
     private static boolean validKey(String key) {
@@ -183,7 +191,7 @@ final class RefusalFilter extends BaseFilter {
 
     /** Closes {@code connection} once a write is done (or failed), after telling {@code next} if not null. */
     @SuppressWarnings({"rawtypes", "unchecked"})
-    private static CompletionHandler<WriteResult> thenClose(Connection<?> connection, CompletionHandler next) {
+    static CompletionHandler<WriteResult> thenClose(Connection<?> connection, CompletionHandler next) {
         return new EmptyCompletionHandler<>() {
             @Override
             public void completed(WriteResult result) {

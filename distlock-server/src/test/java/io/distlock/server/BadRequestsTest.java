@@ -110,6 +110,11 @@ class BadRequestsTest {
                 .startsWith("HTTP/1.1 400 ");
         assertThat(send("PUT /demo/docs/doc-7 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"))
                 .startsWith("HTTP/1.1 501 ").contains("only transfer coding taken is chunked");
+        // Chunked must be the last coding, and applied once: Grizzly read these as chunked.
+        for (String codings : new String[] {"chunked, gzip", "chunked, chunked", "chunked\r\nTransfer-Encoding: gzip"}) {
+            assertThat(send("PUT /demo/docs/doc-7 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + codings + "\r\n\r\n0\r\n\r\n"))
+                    .as(codings).startsWith("HTTP/1.1 400 ").contains("last transfer coding is chunked").contains("Connection: close");
+        }
         assertServing();
     }
 
