@@ -37,6 +37,7 @@ import org.glassfish.grizzly.filterchain.TransportFilter;
 import org.glassfish.grizzly.http.HttpContent;
 import org.glassfish.grizzly.http.HttpResponsePacket;
 import org.glassfish.grizzly.http.server.NetworkListener;
+import org.glassfish.grizzly.nio.NIOConnection;
 import org.glassfish.grizzly.strategies.AbstractIOStrategy;
 import org.glassfish.grizzly.strategies.SameThreadIOStrategy;
 import org.glassfish.grizzly.threadpool.ThreadPoolConfig;
@@ -58,6 +59,12 @@ import org.glassfish.tyrus.container.grizzly.server.GrizzlyServerFilter;
  *     the clock, as it would a plain idle timeout. The filter is swapped for one with a timeout
  *     in milliseconds that counts what it closes. An upgraded WebSocket is exempt from the 101
  *     on: the endpoint's pings watch it.</li>
+ * <li><b>Clients that do not read.</b> A request that comes (pipelined) while earlier answers
+ *     still wait to be sent closes its connection: a client that asked without reading held a
+ *     worker thread in a handler's write, and eight of them stalled every HTTP request, {@code
+ *     /health} with them. A write that waits anyway (one answer larger than Grizzly's queue)
+ *     waits at most {@code httpTimeout}. Connections the deadline closes are closed at once,
+ *     not after their unsent answers, which a client that does not read never takes.</li>
  * <li><b>Connections per client address</b>, counted at accept, before a byte is read: past
  *     {@code maxPerAddress} a connection is closed at once. Trusted proxies are exempt (they
  *     carry many clients; the endpoint counts those by {@code X-Forwarded-For}). The key is the
@@ -93,6 +100,7 @@ final class ConnectionGuard implements AutoCloseable {
     private final AtomicInteger open = new AtomicInteger();
     private final LongAdder refusedByAddress = new LongAdder();
     private final LongAdder timedOut = new LongAdder();
+    private final LongAdder unread = new LongAdder();
     private final LongAdder acceptFailures = new LongAdder();
     private final ExecutorService clockThread = Executors.newSingleThreadExecutor(daemon("distlock-http-deadline"));
     private final DelayedExecutor clock = new DelayedExecutor(clockThread, CHECK_MILLIS, TimeUnit.MILLISECONDS);
@@ -121,6 +129,9 @@ final class ConnectionGuard implements AutoCloseable {
             throw new IllegalStateException("configure the transport's worker pool (HTTP requests run there) before the guard");
         }
         listener.getTransport().setIOStrategy(new Strategy());
+        // A handler's write waits while the connection has more unsent than Grizzly allows
+        // (4 send buffers): at most this long, like the request head.
+        listener.getTransport().setWriteTimeout(httpTimeoutMillis, TimeUnit.MILLISECONDS);
         listener.registerAddOn((networkListener, chain) -> {
             int transport = chain.indexOfType(TransportFilter.class);
             int idle = chain.indexOfType(IdleTimeoutFilter.class);
@@ -129,8 +140,12 @@ final class ConnectionGuard implements AutoCloseable {
                 throw new IllegalStateException("unexpected Grizzly filter chain: transport " + transport + ", idle " + idle
                         + ", tyrus " + tyrus);
             }
-            chain.set(idle, new IdleTimeoutFilter(clock, httpTimeoutMillis, TimeUnit.MILLISECONDS, connection -> timedOut.increment()));
-            chain.add(tyrus, new UpgradeFilter()); // between Tyrus and the deadline: sees the 101 first
+            chain.set(idle, new IdleTimeoutFilter(clock, httpTimeoutMillis, TimeUnit.MILLISECONDS, connection -> {
+                timedOut.increment();
+                // Not Grizzly's graceful close, which waits for unsent answers to a client that may never read them.
+                connection.terminateSilently();
+            }));
+            chain.add(tyrus, new RequestFilter()); // between Tyrus and the deadline: sees the 101 first
             chain.add(transport + 1, new AcceptFilter());
         });
     }
@@ -148,6 +163,11 @@ final class ConnectionGuard implements AutoCloseable {
     /** Connections closed for not completing an HTTP request head within the deadline. */
     long timedOut() {
         return timedOut.sum();
+    }
+
+    /** Connections closed for sending a request while earlier answers lay unsent: their client does not read. */
+    long unread() {
+        return unread.sum();
     }
 
     /** Accepts that failed (the process had no file descriptor left, usually). */
@@ -202,8 +222,24 @@ final class ConnectionGuard implements AutoCloseable {
         }
     }
 
-    /** Takes an upgraded WebSocket off the HTTP deadline when its 101 goes out. */
-    private static final class UpgradeFilter extends BaseFilter {
+    /**
+     * Closes a connection that sends a request (pipelined) while earlier answers still wait to
+     * be sent, and takes an upgraded WebSocket off the HTTP deadline when its 101 goes out.
+     */
+    private final class RequestFilter extends BaseFilter {
+        @Override
+        public NextAction handleRead(FilterChainContext ctx) {
+            // A browser asks again only once it has read the last answer, which was then sent
+            // whole. A client that pipelines and reads nothing would otherwise hold a worker
+            // thread in each handler's write, until the pool (8) was stalled: /health too.
+            if (ctx.getConnection() instanceof NIOConnection connection && connection.getAsyncWriteQueue().spaceInBytes() > 0) {
+                unread.increment();
+                connection.terminateSilently();
+                return ctx.getStopAction();
+            }
+            return ctx.getInvokeAction();
+        }
+
         @Override
         public NextAction handleWrite(FilterChainContext ctx) {
             if (ctx.getMessage() instanceof HttpContent content

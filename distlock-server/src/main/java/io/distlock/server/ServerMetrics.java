@@ -53,6 +53,9 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
         FunctionCounter.builder("distlock.server.http.timeouts", guard, ConnectionGuard::timedOut)
                 .description("connections closed for not completing an HTTP request head within --http-timeout-ms")
                 .register(registry);
+        FunctionCounter.builder("distlock.server.http.unread", guard, ConnectionGuard::unread)
+                .description("connections closed for sending a request while earlier answers lay unsent (the client does not read)")
+                .register(registry);
         FunctionCounter.builder("distlock.server.accept.failures", guard, ConnectionGuard::acceptFailures)
                 .description("accepts that failed, usually for want of a file descriptor")
                 .register(registry);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,6 +63,48 @@ class StalledHandlersTest {
                     }
                 }
                 assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(DEADLINE.plus(Await.seconds(10)));
+            } finally {
+                for (Socket socket : stalled) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Found by a probe (2026-12-04): a client that pipelined requests for a file and read no
+     * answer held an HTTP worker in the file's write once the connection's unsent answers passed
+     * Grizzly's limit, and each timed-out write let the next request in; eight such connections
+     * from one address stalled every HTTP request, {@code /health} included, for as long as
+     * they stayed.
+     */
+    @Test
+    void clientsThatPipelineRequestsAndReadNoAnswerHoldNoThreadAndAreClosed() throws IOException {
+        try (RedisProcess redis = RedisProcess.start();
+             DistLockServer server = start(redis)) {
+            URI page = server.pageUri();
+            List<Socket> stalled = new ArrayList<>();
+            try {
+                byte[] requests = "GET /distlock/distlock.js HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3_000).getBytes(US_ASCII);
+                for (int i = 0; i < STALLED; i++) {
+                    Socket socket = new Socket();
+                    socket.setReceiveBufferSize(4096); // before connecting: the window it offers
+                    socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
+                    stalled.add(socket);
+                    Thread writer = new Thread(() -> {
+                        try {
+                            socket.getOutputStream().write(requests); // blocks once the server stops reading
+                        } catch (IOException closedByTheServer) {
+                            // expected
+                        }
+                    });
+                    writer.setDaemon(true);
+                    writer.start();
+                }
+                await().atMost(Await.seconds(30)).until(() -> Http.metric(page, "distlock_server_http_unread_total") >= STALLED);
+                assertThat(Http.get(page.resolve("/health")).statusCode()).isEqualTo(200);
+                assertThat(Http.get(page.resolve("/distlock/distlock.js")).statusCode()).isEqualTo(200);
+                await().atMost(Await.seconds(10)).until(() -> Http.metric(page, "distlock_server_connections") <= 1); // the metrics request's own
             } finally {
                 for (Socket socket : stalled) {
                     socket.close();
