@@ -132,6 +132,8 @@ export class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
+  /** Lock names of such grants while their unlock is out: held, but not for request(). */
+  #unlocking = new Set();
   /** watch() callbacks, and what the server must be told of them. */
   #watches = new Watches((error) => this.#emit('error', { error }));
 
@@ -192,13 +194,13 @@ export class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      lock: (name, lockOptions) => (lockOptions === undefined ? this.lock(name) : this.lock(name, lockOptions)),
+      lock: (...args) => this.lock(...args), // as request() calls it: lock(name), or lock(name, options)
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
-      heldToken: (name) => this.#held.get(name),
+      heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
       hasSession: () => this.#hasSession(),
       suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
@@ -727,7 +729,7 @@ export class DistLockClient extends EventTarget {
         granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
       } else {
         this.#held.set(lock, grant.token);
-        if (stored === undefined && !this.#requests.wants(lock)) unknown.push(lock);
+        if (stored === undefined) unknown.push(lock); // released below unless a request() asked for it
       }
     }
     for (const lock of this.#queued) {
@@ -1023,16 +1025,18 @@ export class DistLockClient extends EventTarget {
 
   /**
    * A `GRANTED` push: the session holds the lock from now on. If nobody wants the grant any
-   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise a
-   * request() waiting in the queue gets it. Either way the `granted` event tells it.
+   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise (a request() that
+   * asked for the lock wants it again) a request() waiting in the queue gets it. Either way
+   * the `granted` event tells it.
    */
   #onGranted(message) {
     const lock = pushedLock(message);
     const { token } = message;
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
-    if (held === token) return; // told already (a missed push the resume OK listed)
-    if (this.#history?.queued.has(lock)) return; // granted and lost while detached: the OK did not list it
+    // Told already (a missed push the resume OK listed), or granted and lost while detached
+    // (the OK did not list it).
+    if (held === token || this.#history?.queued.has(lock)) return;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
@@ -1040,27 +1044,31 @@ export class DistLockClient extends EventTarget {
     const unwanted = this.#unwantedGrants.take(message.request, lock);
     const detail = { lock, token, mode };
     if (message.request !== undefined) detail.request = message.request;
-    if (unwanted !== undefined) {
-      this.#emit('granted', detail);
-      this.#releaseUnwanted(lock, token, unwanted);
-      return;
-    }
-    this.#requests.granted(lock, detail);
     this.#emit('granted', detail);
+    if (unwanted === undefined || this.#releaseUnwanted(lock, token, unwanted)) this.#requests.granted(lock, detail);
   }
 
-  /** Unlocks an unwanted grant, unless the lock is wanted again or no longer held under its token. */
+  /**
+   * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
+   * under its token. While the unlock is out it is not held for request(): a request() that has
+   * not asked yet asks after the unlock, which the server handles first.
+   */
   #releaseUnwanted(lock, token, unwanted) {
-    if (unwanted.keep() || this.#held.get(lock) !== token) {
+    const kept = unwanted.keep();
+    if (kept || this.#held.get(lock) !== token) {
       unwanted.settle();
-      return;
+      return kept;
     }
+    this.#unlocking.add(lock);
     this.unlock(lock).catch((error) => {
       const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
       if (!(error instanceof DistLockError && gone.includes(error.code))) {
         this.#emit('error', { error });
       }
-    }).finally(unwanted.settle);
+    }).finally(() => {
+      this.#unlocking.delete(lock);
+      unwanted.settle();
+    });
   }
 
   #emit(type, detail) {

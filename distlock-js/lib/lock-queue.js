@@ -9,16 +9,19 @@ export class LockQueues {
   /** Lock name to the slots of the calls for it, first come first served; absent when empty. */
   #queues = new Map();
 
-  /** Whether some request() of this client holds or waits for `name`. */
-  has(name) {
-    return this.#queues.has(name);
+  /**
+   * The first slot for `name`: the request() of this client that holds or asks for it (the
+   * others wait for their turn), with `asked` once it asked the server; undefined if none.
+   */
+  head(name) {
+    return this.#queues.get(name)?.[0];
   }
 
   /**
    * Takes a place in line for `name`. `slot.turn` resolves when it is first; `slot.release()`
    * (idempotent) leaves the line and lets the next one go.
    *
-   * @returns {{turn: Promise<void>, release: () => void}}
+   * @returns {{turn: Promise<void>, release: () => void, released: boolean, asked?: boolean}}
    */
   enqueue(name) {
     let queue = this.#queues.get(name);

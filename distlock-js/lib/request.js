@@ -16,7 +16,8 @@ const AGAIN = Symbol('again');
  * - `unwantedGrant(requestId, name, keep)`: have a `GRANTED` for that queued request
  *   unlocked when it comes (unless `keep()`); returns `{settled, forget}`;
  * - `requestTimeoutMs`: how long the client waits for a reply;
- * - `heldToken(name)`: the token this session holds `name` under, or undefined;
+ * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
+ *   the client unlocks a grant nobody wants);
  * - `hasSession()`: a session is open on an open socket;
  * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
  * - `closes()`: how many connections were lost so far;
@@ -60,9 +61,13 @@ export class LockRequests {
     this.#queueWatchers.deliver(lock, { kind: 'cancelled', reason, push });
   }
 
-  /** Whether a request() of this client holds or waits for `name`. */
+  /**
+   * Whether a request() of this client holds `name`, or waits for it and has asked the server:
+   * then the session's grant of `name` is its grant. One that has not asked yet asks once the
+   * client has sent the unlock of a grant nobody wants (see `ALREADY_HELD` in #acquire).
+   */
   wants(name) {
-    return this.#queues.has(name);
+    return this.#queues.head(name)?.asked;
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -136,7 +141,7 @@ export class LockRequests {
     if (signal?.aborted) {
       throw abortReason(signal);
     }
-    if (ifAvailable && this.#queues.has(name)) {
+    if (ifAvailable && this.#queues.head(name)) {
       // Held or awaited by another request() of this client: not available, as in Web Locks,
       // which never calls back before request() has returned.
       await null;
@@ -240,7 +245,6 @@ export class LockRequests {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
-    let asked = false;
     try {
       await interruptible(attempt, slot.turn);
       for (;;) {
@@ -248,10 +252,11 @@ export class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
-        if (!asked && this.#host.heldToken(name) !== undefined) {
+        if (!slot.asked && this.#host.heldToken(name) !== undefined) {
           // Held by this session through lock(): the application's, and request() would
           // release it after the callback. (After a first ask, a held lock is this request's
-          // own grant, told by a resume.)
+          // own grant, told by a resume. A grant nobody asked for, say of an aborted request()
+          // whose cancel got no reply, is no longer held: the client is unlocking it.)
           if (how.ifAvailable) {
             slot.release();
             return null;
@@ -259,7 +264,7 @@ export class LockRequests {
           throw new DistLockError(ClientCode.ALREADY_HELD,
             `"${name}" is held by this session through lock(): unlock() it before request()`);
         }
-        asked = true;
+        slot.asked = true; // from now on the session's grant of this lock is this request's (wants())
 
         const answer = this.#host.version() >= 2
           ? await this.#askQueue(name, slot, attempt, how)
@@ -389,7 +394,7 @@ export class LockRequests {
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
-    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
+    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.wants(name));
     for (;;) {
       try {
         await this.#host.cancel(name);

@@ -15,19 +15,7 @@ export class RetryWatchers {
   watch(name) {
     let wake;
     const promise = new Promise((resolve) => { wake = resolve; });
-    let watchers = this.#watchers.get(name);
-    if (watchers === undefined) {
-      watchers = new Set();
-      this.#watchers.set(name, watchers);
-    }
-    watchers.add(wake);
-    const dispose = () => {
-      watchers.delete(wake);
-      if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
-        this.#watchers.delete(name);
-      }
-    };
-    return { promise, dispose };
+    return { promise, dispose: join(this.#watchers, name, wake) };
   }
 
   wake(name) {
@@ -57,11 +45,6 @@ export class QueueWatchers {
    * returns the oldest (or undefined), `drain()` all of them; `dispose()` stops watching.
    */
   watch(name) {
-    let watchers = this.#watchers.get(name);
-    if (watchers === undefined) {
-      watchers = new Set();
-      this.#watchers.set(name, watchers);
-    }
     const events = [];
     let wake = null;
     const watcher = {
@@ -71,26 +54,17 @@ export class QueueWatchers {
         wake = null;
       },
     };
-    watchers.add(watcher);
     return {
       ready: () => (events.length > 0 ? Promise.resolve() : new Promise((resolve) => { wake = resolve; })),
       take: () => events.shift(),
       drain: () => events.splice(0),
-      dispose: () => {
-        watchers.delete(watcher);
-        if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
-          this.#watchers.delete(name);
-        }
-      },
+      dispose: join(this.#watchers, name, watcher),
     };
   }
 
-  /** Tells the watchers of `name`; false if there are none. */
+  /** Tells the watchers of `name`. */
   deliver(name, event) {
-    const watchers = this.#watchers.get(name);
-    if (watchers === undefined) return false;
-    for (const watcher of watchers) watcher.push(event);
-    return true;
+    for (const watcher of this.#watchers.get(name) ?? []) watcher.push(event);
   }
 
   deliverAll(event) {
@@ -98,6 +72,25 @@ export class QueueWatchers {
       for (const watcher of watchers) watcher.push(event);
     }
   }
+}
+
+/**
+ * Adds `member` to the set that `map` keeps for `name`; returns the function that takes it out
+ * again (and the set, once empty and still the map's).
+ */
+function join(map, name, member) {
+  let members = map.get(name);
+  if (members === undefined) {
+    members = new Set();
+    map.set(name, members);
+  }
+  members.add(member);
+  return () => {
+    members.delete(member);
+    if (members.size === 0 && map.get(name) === members) {
+      map.delete(name);
+    }
+  };
 }
 
 export function abortReason(signal) {

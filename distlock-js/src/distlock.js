@@ -887,16 +887,19 @@ class LockQueues {
   /** Lock name to the slots of the calls for it, first come first served; absent when empty. */
   #queues = new Map();
 
-  /** Whether some request() of this client holds or waits for `name`. */
-  has(name) {
-    return this.#queues.has(name);
+  /**
+   * The first slot for `name`: the request() of this client that holds or asks for it (the
+   * others wait for their turn), with `asked` once it asked the server; undefined if none.
+   */
+  head(name) {
+    return this.#queues.get(name)?.[0];
   }
 
   /**
    * Takes a place in line for `name`. `slot.turn` resolves when it is first; `slot.release()`
    * (idempotent) leaves the line and lets the next one go.
    *
-   * @returns {{turn: Promise<void>, release: () => void}}
+   * @returns {{turn: Promise<void>, release: () => void, released: boolean, asked?: boolean}}
    */
   enqueue(name) {
     let queue = this.#queues.get(name);
@@ -946,19 +949,7 @@ class RetryWatchers {
   watch(name) {
     let wake;
     const promise = new Promise((resolve) => { wake = resolve; });
-    let watchers = this.#watchers.get(name);
-    if (watchers === undefined) {
-      watchers = new Set();
-      this.#watchers.set(name, watchers);
-    }
-    watchers.add(wake);
-    const dispose = () => {
-      watchers.delete(wake);
-      if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
-        this.#watchers.delete(name);
-      }
-    };
-    return { promise, dispose };
+    return { promise, dispose: join(this.#watchers, name, wake) };
   }
 
   wake(name) {
@@ -988,11 +979,6 @@ class QueueWatchers {
    * returns the oldest (or undefined), `drain()` all of them; `dispose()` stops watching.
    */
   watch(name) {
-    let watchers = this.#watchers.get(name);
-    if (watchers === undefined) {
-      watchers = new Set();
-      this.#watchers.set(name, watchers);
-    }
     const events = [];
     let wake = null;
     const watcher = {
@@ -1002,26 +988,17 @@ class QueueWatchers {
         wake = null;
       },
     };
-    watchers.add(watcher);
     return {
       ready: () => (events.length > 0 ? Promise.resolve() : new Promise((resolve) => { wake = resolve; })),
       take: () => events.shift(),
       drain: () => events.splice(0),
-      dispose: () => {
-        watchers.delete(watcher);
-        if (watchers.size === 0 && this.#watchers.get(name) === watchers) {
-          this.#watchers.delete(name);
-        }
-      },
+      dispose: join(this.#watchers, name, watcher),
     };
   }
 
-  /** Tells the watchers of `name`; false if there are none. */
+  /** Tells the watchers of `name`. */
   deliver(name, event) {
-    const watchers = this.#watchers.get(name);
-    if (watchers === undefined) return false;
-    for (const watcher of watchers) watcher.push(event);
-    return true;
+    for (const watcher of this.#watchers.get(name) ?? []) watcher.push(event);
   }
 
   deliverAll(event) {
@@ -1029,6 +1006,25 @@ class QueueWatchers {
       for (const watcher of watchers) watcher.push(event);
     }
   }
+}
+
+/**
+ * Adds `member` to the set that `map` keeps for `name`; returns the function that takes it out
+ * again (and the set, once empty and still the map's).
+ */
+function join(map, name, member) {
+  let members = map.get(name);
+  if (members === undefined) {
+    members = new Set();
+    map.set(name, members);
+  }
+  members.add(member);
+  return () => {
+    members.delete(member);
+    if (members.size === 0 && map.get(name) === members) {
+      map.delete(name);
+    }
+  };
 }
 
 function abortReason(signal) {
@@ -1109,7 +1105,8 @@ const AGAIN = Symbol('again');
  * - `unwantedGrant(requestId, name, keep)`: have a `GRANTED` for that queued request
  *   unlocked when it comes (unless `keep()`); returns `{settled, forget}`;
  * - `requestTimeoutMs`: how long the client waits for a reply;
- * - `heldToken(name)`: the token this session holds `name` under, or undefined;
+ * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
+ *   the client unlocks a grant nobody wants);
  * - `hasSession()`: a session is open on an open socket;
  * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
  * - `closes()`: how many connections were lost so far;
@@ -1153,9 +1150,13 @@ class LockRequests {
     this.#queueWatchers.deliver(lock, { kind: 'cancelled', reason, push });
   }
 
-  /** Whether a request() of this client holds or waits for `name`. */
+  /**
+   * Whether a request() of this client holds `name`, or waits for it and has asked the server:
+   * then the session's grant of `name` is its grant. One that has not asked yet asks once the
+   * client has sent the unlock of a grant nobody wants (see `ALREADY_HELD` in #acquire).
+   */
   wants(name) {
-    return this.#queues.has(name);
+    return this.#queues.head(name)?.asked;
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -1229,7 +1230,7 @@ class LockRequests {
     if (signal?.aborted) {
       throw abortReason(signal);
     }
-    if (ifAvailable && this.#queues.has(name)) {
+    if (ifAvailable && this.#queues.head(name)) {
       // Held or awaited by another request() of this client: not available, as in Web Locks,
       // which never calls back before request() has returned.
       await null;
@@ -1333,7 +1334,6 @@ class LockRequests {
     // A waiter whose connection dropped (and that no reconnect will serve) was pending when
     // the connection was lost: DISCONNECTED. Otherwise there just is no session: NOT_CONNECTED.
     const closesAtStart = this.#host.closes();
-    let asked = false;
     try {
       await interruptible(attempt, slot.turn);
       for (;;) {
@@ -1341,10 +1341,11 @@ class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
-        if (!asked && this.#host.heldToken(name) !== undefined) {
+        if (!slot.asked && this.#host.heldToken(name) !== undefined) {
           // Held by this session through lock(): the application's, and request() would
           // release it after the callback. (After a first ask, a held lock is this request's
-          // own grant, told by a resume.)
+          // own grant, told by a resume. A grant nobody asked for, say of an aborted request()
+          // whose cancel got no reply, is no longer held: the client is unlocking it.)
           if (how.ifAvailable) {
             slot.release();
             return null;
@@ -1352,7 +1353,7 @@ class LockRequests {
           throw new DistLockError(ClientCode.ALREADY_HELD,
             `"${name}" is held by this session through lock(): unlock() it before request()`);
         }
-        asked = true;
+        slot.asked = true; // from now on the session's grant of this lock is this request's (wants())
 
         const answer = this.#host.version() >= 2
           ? await this.#askQueue(name, slot, attempt, how)
@@ -1482,7 +1483,7 @@ class LockRequests {
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
-    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.#queues.has(name));
+    const unwanted = this.#host.unwantedGrant(requestId, name, () => slot.released && this.wants(name));
     for (;;) {
       try {
         await this.#host.cancel(name);
@@ -1902,6 +1903,8 @@ class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
+  /** Lock names of such grants while their unlock is out: held, but not for request(). */
+  #unlocking = new Set();
   /** watch() callbacks, and what the server must be told of them. */
   #watches = new Watches((error) => this.#emit('error', { error }));
 
@@ -1962,13 +1965,13 @@ class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      lock: (name, lockOptions) => (lockOptions === undefined ? this.lock(name) : this.lock(name, lockOptions)),
+      lock: (...args) => this.lock(...args), // as request() calls it: lock(name), or lock(name, options)
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
-      heldToken: (name) => this.#held.get(name),
+      heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
       hasSession: () => this.#hasSession(),
       suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
@@ -2495,7 +2498,7 @@ class DistLockClient extends EventTarget {
         granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
       } else {
         this.#held.set(lock, grant.token);
-        if (stored === undefined && !this.#requests.wants(lock)) unknown.push(lock);
+        if (stored === undefined) unknown.push(lock); // released below unless a request() asked for it
       }
     }
     for (const lock of this.#queued) {
@@ -2791,16 +2794,18 @@ class DistLockClient extends EventTarget {
 
   /**
    * A `GRANTED` push: the session holds the lock from now on. If nobody wants the grant any
-   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise a
-   * request() waiting in the queue gets it. Either way the `granted` event tells it.
+   * more (see {@link UnwantedGrants}) it is unlocked at once; otherwise (a request() that
+   * asked for the lock wants it again) a request() waiting in the queue gets it. Either way
+   * the `granted` event tells it.
    */
   #onGranted(message) {
     const lock = pushedLock(message);
     const { token } = message;
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
-    if (held === token) return; // told already (a missed push the resume OK listed)
-    if (this.#history?.queued.has(lock)) return; // granted and lost while detached: the OK did not list it
+    // Told already (a missed push the resume OK listed), or granted and lost while detached
+    // (the OK did not list it).
+    if (held === token || this.#history?.queued.has(lock)) return;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
@@ -2808,27 +2813,31 @@ class DistLockClient extends EventTarget {
     const unwanted = this.#unwantedGrants.take(message.request, lock);
     const detail = { lock, token, mode };
     if (message.request !== undefined) detail.request = message.request;
-    if (unwanted !== undefined) {
-      this.#emit('granted', detail);
-      this.#releaseUnwanted(lock, token, unwanted);
-      return;
-    }
-    this.#requests.granted(lock, detail);
     this.#emit('granted', detail);
+    if (unwanted === undefined || this.#releaseUnwanted(lock, token, unwanted)) this.#requests.granted(lock, detail);
   }
 
-  /** Unlocks an unwanted grant, unless the lock is wanted again or no longer held under its token. */
+  /**
+   * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
+   * under its token. While the unlock is out it is not held for request(): a request() that has
+   * not asked yet asks after the unlock, which the server handles first.
+   */
   #releaseUnwanted(lock, token, unwanted) {
-    if (unwanted.keep() || this.#held.get(lock) !== token) {
+    const kept = unwanted.keep();
+    if (kept || this.#held.get(lock) !== token) {
       unwanted.settle();
-      return;
+      return kept;
     }
+    this.#unlocking.add(lock);
     this.unlock(lock).catch((error) => {
       const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
       if (!(error instanceof DistLockError && gone.includes(error.code))) {
         this.#emit('error', { error });
       }
-    }).finally(unwanted.settle);
+    }).finally(() => {
+      this.#unlocking.delete(lock);
+      unwanted.settle();
+    });
   }
 
   #emit(type, detail) {

@@ -567,6 +567,81 @@ describe('resume edge cases', () => {
     ws2.expectNothingSent();
   });
 
+  test('a cancel that timed out, then a drop, and the resume reports the grant: a request() made meanwhile queues anew (not ALREADY_HELD) once the grant is unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, options: { requestTimeoutMs: 1000 } });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 2 });
+    await flush();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    ws.next('cancel'); // never answered
+    t.mock.timers.tick(1000);
+    await flush();
+    ws.drop();
+    let seen;
+    let failure;
+    const second = client.request('doc', (lock) => { seen = lock.token; return 'done'; });
+    second.catch((error) => { failure = error; });
+    const ws2 = await reconnect(t, server);
+    // The cancel never reached the server, which granted the place while the session was detached.
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    await flush();
+    assert.equal(failure, undefined, 'the grant is the aborted request\'s, not one the application took with lock()');
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' }); // nobody's: its request() was aborted
+    await flush();
+    const again = ws2.next('lock'); // after the unlock: the server sees the release first
+    assert.equal(again.wait, true);
+    ws2.reply(again, { status: 'QUEUED', position: 1 });
+    await flush();
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 41, mode: 'exclusive', request: again.id });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await second, 'done');
+    assert.equal(seen, 41);
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors.map(([, { error }]) => error.code), ['TIMEOUT'], 'the cancel\'s timeout, nothing else');
+    ws2.expectNothingSent();
+  });
+
+  test('a cancel that timed out, then another request() queued, then a drop: the grant the resume reports goes to that request()', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, options: { requestTimeoutMs: 1000 } });
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 2 });
+    await flush();
+    let seen;
+    const second = client.request('doc', (lock) => { seen = lock.token; return 'done'; });
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    ws.next('cancel'); // never answered
+    t.mock.timers.tick(1000);
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 }); // the session's one place, now in this request's name
+    await flush();
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    await flush();
+    assert.equal(seen, 40, 'the waiting request() runs with the grant');
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await second, 'done');
+    assert.deepEqual(client.heldLocks, new Map());
+    ws2.expectNothingSent();
+  });
+
   test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
