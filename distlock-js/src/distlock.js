@@ -2830,10 +2830,9 @@ class DistLockClient extends EventTarget {
     }
     this.#unlocking.add(lock);
     this.unlock(lock).catch((error) => {
-      const gone = [FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED];
-      if (!(error instanceof DistLockError && gone.includes(error.code))) {
-        this.#emit('error', { error });
-      }
+      // Not held, or cut by a drop: forgotten, so that a resume that lists it unlocks it again.
+      if ([FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED].includes(error?.code)) this.#held.delete(lock);
+      else this.#emit('error', { error });
     }).finally(() => {
       this.#unlocking.delete(lock);
       unwanted.settle();

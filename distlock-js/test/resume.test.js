@@ -642,6 +642,37 @@ describe('resume edge cases', () => {
     ws2.expectNothingSent();
   });
 
+  test('the unlock of a grant nobody wants, cut by a drop: the resume that lists the lock unlocks it again', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const cancel = ws.next('cancel');
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    ws.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'granted meanwhile' });
+    await flush();
+    ws.next('unlock'); // cut by the drop: the server may or may not have seen it
+    ws.drop();
+    await flush();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' }); // the missed pushes are all in
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' }); // it had not: unlocked now, not kept by nobody
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
+  });
+
   test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
