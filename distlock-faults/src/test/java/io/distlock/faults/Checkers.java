@@ -152,13 +152,20 @@ public final class Checkers {
     public record Violation(String checker, String lock, String description) { }
 
     /**
-     * {@code lateRetries}: waits told nothing within the workload's retry timeout (RETRY INFO {@code late}, and
-     * QUEUED INFO {@code late}: a grant not come, the client then cancels); {@code missingRetries}: of those RETRY
-     * waits, the ones still told nothing at the workload's longer deadline (RETRY INFO {@code missing}): a waiter
-     * never told, as far as the run can tell, not a late one.
+     * {@code lateRetries}: waits for a RETRY told nothing within the workload's retry timeout (RETRY INFO
+     * {@code late}); {@code missingRetries}: of those, the ones still told nothing at the workload's longer
+     * deadline (RETRY INFO {@code missing}): a waiter never told, as far as the run can tell, not a late one.
+     *
+     * <p>Queued requests (version 2) are counted apart, and the two counts do not overlap:
+     * {@code lateGrants}: queued waits answered, but only after the retry timeout (QUEUED INFO {@code late},
+     * then the request's GRANTED, or a CANCELLED: told, late); {@code missingGrants}: queued waits with no
+     * answer at all by the longer deadline (QUEUED INFO {@code missing}, and no GRANTED or CANCELLED after
+     * it either). A late wait that ended otherwise (the connection dropped, the session closed, the run
+     * stopped it) is neither: nothing was owed to it any more.
      */
     public record Report(long grants, long writesAccepted, long writesRejected, long increments, long lateRetries,
-                         long missingRetries, Map<String, Long> violationsByChecker, List<Violation> examples) {
+                         long missingRetries, long lateGrants, long missingGrants,
+                         Map<String, Long> violationsByChecker, List<Violation> examples) {
 
         /** No violation of any checker. */
         public boolean ok() {
@@ -173,8 +180,9 @@ public final class Checkers {
             StringBuilder s = new StringBuilder();
             s.append(ok() ? "OK" : "VIOLATIONS").append(": grants=").append(grants)
                     .append(" writes accepted=").append(writesAccepted).append(" rejected=").append(writesRejected)
-                    .append(" increments=").append(increments).append(" late retries/grants=").append(lateRetries)
-                    .append(" missing retries=").append(missingRetries).append('\n');
+                    .append(" increments=").append(increments).append(" late retries=").append(lateRetries)
+                    .append(" missing retries=").append(missingRetries).append(" late grants=").append(lateGrants)
+                    .append(" missing grants=").append(missingGrants).append('\n');
             violationsByChecker.forEach((checker, n) -> s.append("  ").append(checker).append(": ").append(n).append('\n'));
             examples.forEach(v -> s.append("  - [").append(v.checker()).append("] ").append(v.lock())
                     .append(": ").append(v.description()).append('\n'));
@@ -206,6 +214,9 @@ public final class Checkers {
         Event grant;       // its LOCK OK (LOCKED or GRANTED)
         Event cancelAsked; // its last CANCEL INVOKE
         Event left;        // what ended its wait without a grant, as its client saw it
+        Event cancelled;   // its CANCELLED push: an answer, as a grant is
+        Event late;        // its QUEUED INFO late: no answer within the workload's retry timeout
+        Event missing;     // its QUEUED INFO missing: still none at the longer deadline
         String leftHow;
         // From when it may have left the queue: its client's cancel, close or stop was sent, or its
         // timeout ran out; -1 if the server's side took it out (CANCELLED backend, connection lost).
@@ -271,6 +282,7 @@ public final class Checkers {
         Map<String, List<Request>> queuedByLock = new LinkedHashMap<>();
         Map<String, List<Grant>> grantsByLock = new HashMap<>();
         Map<String, Event> maxAtRequest = new HashMap<>();      // process + lock -> maxGrant when its latest request was sent
+        List<Request> lateWaits = new ArrayList<>();            // queued requests with a QUEUED INFO late (or missing)
         Map<Integer, Event> closeAsked = new HashMap<>();       // process -> its last CLOSE INVOKE
         java.util.Set<Integer> closing = new java.util.HashSet<>(); // processes between CLOSE INVOKE and its answer
         List<Event> faults = new ArrayList<>();
@@ -400,10 +412,16 @@ public final class Checkers {
                     sharedReads.getOrDefault(lock, new HashMap<>()).remove(e.process());
                 }
                 case QUEUED -> {
-                    if (e.kind() == Kind.INFO && "late".equals(e.detail())) {
-                        late++;
-                    }
                     Request r = latestOn.get(key(e.process(), lock));
+                    if (r != null && e.kind() == Kind.INFO && ("late".equals(e.detail()) || "missing".equals(e.detail()))) {
+                        if (r.late == null) {
+                            r.late = e;
+                            lateWaits.add(r);
+                        }
+                        if ("missing".equals(e.detail()) && r.missing == null) {
+                            r.missing = e;
+                        }
+                    }
                     if (e.kind() == Kind.OK && r != null && r.queued == null && r.grant == null) {
                         r.queued = e;
                         queuedByLock.computeIfAbsent(lock, k -> new ArrayList<>()).add(r);
@@ -429,6 +447,9 @@ public final class Checkers {
                     Request r = latestOn.get(key(e.process(), lock));
                     if (r == null) {
                         break;
+                    }
+                    if (r.cancelled == null) {
+                        r.cancelled = e;
                     }
                     if (r.grant != null) {
                         f.add(NO_GRANT_AFTER_LEAVE, lock, String.format("%s: CANCELLED (%s) at %.3f ms after GRANTED token %d at %.3f ms",
@@ -577,7 +598,18 @@ public final class Checkers {
         if (views != null) {
             ViewCheckers.check(events, views, f::add);
         }
-        return new Report(grants, accepted, rejected, increments, late, missing, f.counts, List.copyOf(f.examples));
+        // queued waits past the retry timeout: answered late (granted, or told CANCELLED), or never answered
+        long lateGrants = 0;
+        long missingGrants = 0;
+        for (Request r : lateWaits) {
+            if (r.grant != null || r.cancelled != null) {
+                lateGrants++;
+            } else if (r.missing != null) {
+                missingGrants++;
+            }
+        }
+        return new Report(grants, accepted, rejected, increments, late, missing, lateGrants, missingGrants, f.counts,
+                List.copyOf(f.examples));
     }
 
     /** Each queued request against every grant to a request sent after it was queued: see {@value #FIFO}. */

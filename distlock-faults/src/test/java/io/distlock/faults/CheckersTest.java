@@ -16,6 +16,7 @@ import static io.distlock.faults.History.Op.LOST;
 import static io.distlock.faults.History.Op.RETRY;
 import static io.distlock.faults.History.Op.UNLOCK;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,7 +79,7 @@ class CheckersTest {
 
         assertThat(report.lateRetries()).isEqualTo(2);
         assertThat(report.missingRetries()).isEqualTo(1);
-        assertThat(report.summary()).contains("late retries/grants=2 missing retries=1");
+        assertThat(report.summary()).contains("late retries=2 missing retries=1");
     }
 
     @Test
@@ -658,6 +659,87 @@ class CheckersTest {
         Checkers.Report report = Checkers.check(history);
 
         assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    /**
+     * Queued requests past the late bound, counted apart: one granted late, one told CANCELLED late,
+     * one never answered by the missing deadline (its client cancels then, and the cancel finds it
+     * still queued), one whose GRANTED came only after the missing deadline (late, not lost), and
+     * one whose late wait ended with its connection (owed nothing, neither). The checkers all pass
+     * (nothing unsafe happened); the queue scenarios' assertions fail on the first two counts.
+     */
+    @Test
+    void aQueuedRequestGrantedLateIsCountedApartFromOneNeverAnswered() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        long a = queue(2, "exclusive", 1);
+        history.record(2, INFO, QUEUED, "L", 0, "late");
+        unlock(1, 10);
+        granted(2, a, 11, "exclusive");                         // granted, late
+        unlock(2, 11);
+
+        queue(3, "exclusive", 1);
+        history.record(3, INFO, QUEUED, "L", 0, "late");
+        history.record(3, OK, CANCELLED, "L", 0, "reason=backend"); // told, late
+
+        queue(4, "exclusive", 1);
+        history.record(4, INFO, QUEUED, "L", 0, "late");
+        history.record(4, INFO, QUEUED, "L", 0, "missing");     // never answered
+        history.record(4, INVOKE, CANCEL, "L", 0, null);
+        history.record(4, OK, CANCEL, "L", 0, null);
+
+        history.record(1, OK, LOCK, "L", 12, null);
+        long d = queue(5, "exclusive", 1);
+        history.record(5, INFO, QUEUED, "L", 0, "late");
+        history.record(5, INFO, QUEUED, "L", 0, "missing");
+        history.record(5, INVOKE, CANCEL, "L", 0, null);
+        unlock(1, 12);
+        granted(5, d, 13, "exclusive");                         // after the missing deadline: very late, not lost
+        history.record(5, FAIL, CANCEL, "L", 0, "code=NOT_QUEUED");
+        unlock(5, 13);
+
+        queue(6, "exclusive", 1);
+        history.record(6, INFO, QUEUED, "L", 0, "late");
+        history.record(6, INFO, DISCONNECT, null, 0, "closed 1006"); // its session gone: nothing owed
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.lateGrants()).as(report.summary()).isEqualTo(3);
+        assertThat(report.missingGrants()).as(report.summary()).isEqualTo(1);
+        assertThat(report.lateRetries()).as("queued waits are not RETRY waits").isZero();
+        assertThat(report.missingRetries()).isZero();
+        assertThat(report.summary()).contains("late grants=3 missing grants=1");
+        // the negative controls of the queue scenarios' assertions: each fails on this history
+        assertThatThrownBy(() -> QueueFaultsTest.assertEveryQueuedRequestAnswered(report))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("never granted nor CANCELLED");
+        assertThatThrownBy(() -> QueueFaultsTest.assertNoLateGrants(report))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("answered after 15 s");
+        assertThatThrownBy(() -> QueueFaultsTest.assertSafeAcrossFailover(report)).isInstanceOf(AssertionError.class);
+    }
+
+    /** Each count alone: a late grant is no missing one, and a missing one no late one. */
+    @Test
+    void aLateGrantAloneIsNotMissingAndAMissingOneAloneIsNotLate() {
+        long a = queue(2, "exclusive", 1);
+        history.record(2, INFO, QUEUED, "L", 0, "late");
+        granted(2, a, 11, "exclusive");
+        Checkers.Report late = Checkers.check(history);
+        assertThat(late.lateGrants()).as(late.summary()).isEqualTo(1);
+        assertThat(late.missingGrants()).as(late.summary()).isZero();
+        QueueFaultsTest.assertEveryQueuedRequestAnswered(late);       // a late grant is an answer
+        QueueFaultsTest.assertSafeAcrossFailover(late);                // which a failover may delay
+        assertThatThrownBy(() -> QueueFaultsTest.assertNoLateGrants(late)).isInstanceOf(AssertionError.class);
+
+        History lost = new History();
+        lost.record(3, INVOKE, LOCK, "L", 0, "id=1 wait");
+        lost.record(3, OK, QUEUED, "L", 0, "position=1 holder=p0");
+        lost.record(3, INFO, QUEUED, "L", 0, "late");
+        lost.record(3, INFO, QUEUED, "L", 0, "missing");
+        Checkers.Report missing = Checkers.check(lost);
+        assertThat(missing.missingGrants()).as(missing.summary()).isEqualTo(1);
+        assertThat(missing.lateGrants()).as(missing.summary()).isZero();
+        QueueFaultsTest.assertNoLateGrants(missing);
+        assertThatThrownBy(() -> QueueFaultsTest.assertEveryQueuedRequestAnswered(missing)).isInstanceOf(AssertionError.class);
     }
 
     // ---- sessions across a dropped connection: resume ----

@@ -31,7 +31,9 @@ public final class History {
 
     /**
      * Protocol version 2 adds: {@code QUEUED} (OK: the lock request was queued, detail
-     * {@code position=N holder=H}; INFO {@code late}: no grant in time), {@code CANCEL} (the
+     * {@code position=N holder=H}; INFO {@code late}: neither GRANTED nor CANCELLED within the
+     * workload's retry timeout, the client waits on; INFO {@code missing}: still neither at its
+     * longer deadline, the client cancels), {@code CANCEL} (the
      * client's cancel: INVOKE, then OK, FAIL {@code code=NOT_QUEUED} or INFO), {@code CANCELLED}
      * (the push, detail {@code reason=R}), {@code CLOSE} (the client closed its session and keeps
      * the connection: INVOKE, OK), {@code READ} (a shared holder read the counter, detail

@@ -77,6 +77,26 @@ class QueueFaultsTest {
      */
     static void assertSafeAcrossFailover(Checkers.Report report) {
         assertThat(report.ok()).as(report.summary()).isTrue();
+        // late grants are allowed there (the failover, the quarantine, a lost release's lease); unanswered ones are not
+        assertEveryQueuedRequestAnswered(report);
+    }
+
+    /**
+     * "A queued request is granted or told {@code CANCELLED}, never left waiting" (docs/safety.md):
+     * no queued wait still without either at the workload's missing deadline (60 s after its
+     * {@code QUEUED}). Grants that came late but came are {@link Checkers.Report#lateGrants}, not these.
+     */
+    static void assertEveryQueuedRequestAnswered(Checkers.Report report) {
+        assertThat(report.missingGrants()).as("queued requests never granted nor CANCELLED\n" + report.summary()).isZero();
+    }
+
+    /**
+     * Where the fault's own delay is bounded well below the workload's late bound (15 s): a lease
+     * + 1 s for a killed node, a keep-place tick for a lost grant message (docs/safety.md, "Release
+     * liveness"), no queued request is answered late either.
+     */
+    static void assertNoLateGrants(Checkers.Report report) {
+        assertThat(report.lateGrants()).as("queued requests answered after 15 s\n" + report.summary()).isZero();
     }
 
     private static void assertQueued(ScenarioRun run) {
@@ -103,6 +123,8 @@ class QueueFaultsTest {
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
         assertThat(report.lateRetries()).isZero();
+        assertEveryQueuedRequestAnswered(report);
+        assertNoLateGrants(report);
         assertQueued(run);
         // a dead node's grants end within its lease (+ a tick for the next waiter's node to see it)
         assertThat(run.releaseTimes()).as("release times, one or more per kill").hasSizeGreaterThanOrEqualTo(cycles);
@@ -139,6 +161,7 @@ class QueueFaultsTest {
         }
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
+        assertEveryQueuedRequestAnswered(report);
         assertThat(run.deadHeadTimes()).hasSize(FaultProfile.cycles(2, 20));
         // its place outlives the kill by at most a lease; then a tick (a sixth) of the next node's keep-place
         assertThat(run.deadHeadTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(
@@ -175,6 +198,7 @@ class QueueFaultsTest {
         Checkers.Report report = run.finish(load);
         // places are kept every sixth of the lease and last a lease: half a lease loses none
         assertThat(report.ok()).as(report.summary()).isTrue();
+        assertEveryQueuedRequestAnswered(report);
         assertQueued(run);
     }
 
@@ -210,6 +234,8 @@ class QueueFaultsTest {
         }
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
+        // a place given up is told (CANCELLED, backend): its client is never left waiting
+        assertEveryQueuedRequestAnswered(report);
     }
 
     /**
@@ -233,6 +259,7 @@ class QueueFaultsTest {
         Checkers.Report report = run.finish(load);
         assertThat(run.history().count(History.Op.CLOSE, History.Kind.OK)).as("closes").isPositive();
         assertThat(report.ok()).as(report.summary()).isTrue();
+        assertEveryQueuedRequestAnswered(report);
     }
 
     @Test
@@ -245,8 +272,9 @@ class QueueFaultsTest {
             run.awaitGrants(load, 30, Await.seconds(30));
         }
         Checkers.Report report = run.finish(load);
-        // the queues are gone with the data: their places are CANCELLED (backend), never granted
+        // the queues are gone with the data: their places are CANCELLED (backend), never granted, never left unanswered
         assertThat(report.ok()).as(report.summary()).isTrue();
+        assertEveryQueuedRequestAnswered(report);
         assertQueued(run);
     }
 
@@ -261,8 +289,10 @@ class QueueFaultsTest {
         }
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
-        // a grant whose message was lost is found by the grantee's node at its next keep-place
+        // a grant whose message was lost is found by the grantee's node at its next keep-place: answered, and not late
         assertThat(report.lateRetries()).isZero();
+        assertEveryQueuedRequestAnswered(report);
+        assertNoLateGrants(report);
         assertQueued(run);
     }
 

@@ -187,6 +187,8 @@ final class ScenarioRun {
         line.put("increments", report.increments());
         line.put("lateRetries", report.lateRetries());
         line.put("missingRetries", report.missingRetries());
+        line.put("lateGrants", report.lateGrants());
+        line.put("missingGrants", report.missingGrants());
         line.put("violations", report.violationsByChecker());
         line.put("releaseMillis", releaseTimes());
         line.put("deadHeadMillis", deadHeadMillis);

@@ -64,7 +64,11 @@ import io.distlock.faults.History.Op;
  *   <li>QUEUED: QUEUED OK ({@code position=N holder=H}), then wait for the GRANTED push,
  *       recorded as LOCK OK ({@code GRANTED [mode=shared] request=N}); the hold starts then.
  *       A CANCELLED push (the request's {@code timeout}, or its place lost) is recorded and ends
- *       the wait. No grant within retryTimeout: QUEUED INFO {@code late}, and the client cancels.</li>
+ *       the wait. No answer (GRANTED or CANCELLED) within retryTimeout: QUEUED INFO {@code late}, and
+ *       the client waits on; still none at retryMissing: QUEUED INFO {@code missing} (never
+ *       answered, as far as the run can tell), and the client cancels. A late grant is recorded as
+ *       any grant, after its QUEUED INFO {@code late}. A queued wait that is late when the workload
+ *       stops is waited out to one of the two, as a late RETRY is; one that is not late yet is left.</li>
  *   <li>Some waits are left on purpose ({@link Builder#cancels}, {@link Builder#closes}) after a
  *       random delay: CANCEL INVOKE then OK, or FAIL {@code code=NOT_QUEUED} when the grant won
  *       the race (the grant is then unlocked at once, as the JS client does with a grant that
@@ -247,16 +251,16 @@ public final class Workload implements AutoCloseable {
             return this;
         }
 
-        /** After this long without its RETRY (or, queued, its GRANTED) a wait is late (default 15 s). */
+        /** After this long without its RETRY (or, queued, its GRANTED or CANCELLED) a wait is late (default 15 s). */
         public Builder retryTimeout(Duration timeout) {
             this.retryTimeout = timeout;
             return this;
         }
 
         /**
-         * After this long without its RETRY a wait (already late) is missing: the waiter was never
-         * told (default 60 s, beyond any RETRY a failover delays: the failover, the quarantine and
-         * the lease of a lock whose release it lost).
+         * After this long without its RETRY (or, queued, its GRANTED or CANCELLED) a wait (already
+         * late) is missing: the waiter was never told (default 60 s, beyond any RETRY a failover
+         * delays: the failover, the quarantine and the lease of a lock whose release it lost).
          */
         public Builder retryMissing(Duration deadline) {
             this.retryMissing = deadline;
@@ -367,9 +371,10 @@ public final class Workload implements AutoCloseable {
 
     /**
      * Stops starting new cycles and lets holds finish; each client then unlocks, closes its
-     * connection and records DISCONNECT. A client whose wait for a RETRY is late waits on until
-     * the RETRY or its missing deadline, even past {@code drain}. Clients still busy when {@code drain} is over are
-     * interrupted: their connection is aborted and recorded as DISCONNECT INFO.
+     * connection and records DISCONNECT. A client whose wait for a RETRY (or, queued, for its
+     * GRANTED or CANCELLED) is late waits on until the answer or its missing deadline, even past
+     * {@code drain}. Clients still busy when {@code drain} is over are interrupted: their
+     * connection is aborted and recorded as DISCONNECT INFO.
      */
     public synchronized void stop(Duration drain) {
         if (stopped) {
@@ -381,7 +386,7 @@ public final class Workload implements AutoCloseable {
         long deadline = System.nanoTime() + drain.toNanos();
         try {
             for (Client c : clients) {
-                // a late wait is judged (its RETRY, or missing) before the client is stopped
+                // a late wait is judged (its RETRY, GRANTED or CANCELLED, or missing) before the client is stopped
                 for (Long late; c.thread.isAlive(); ) {
                     long left = Math.max(deadline - System.nanoTime(),
                             (late = c.lateWaitUntil) == null ? 0 : late - System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
@@ -443,7 +448,7 @@ public final class Workload implements AutoCloseable {
         final Thread thread;
         final BlockingQueue<Incoming> inbox = new LinkedBlockingQueue<>();
         final Set<String> retried = new HashSet<>();
-        volatile Long lateWaitUntil; // System.nanoTime() at which a late wait for a RETRY is missing; null if none
+        volatile Long lateWaitUntil; // System.nanoTime() at which a late wait (RETRY, or queued) is missing; null if none
         volatile int node = -1;
         int nextNode;
         int conn;          // generation of the current connection: frames of older ones are ignored
@@ -653,6 +658,9 @@ public final class Workload implements AutoCloseable {
             long start = System.nanoTime();
             long leaveAt = plan == null ? Long.MAX_VALUE : start + leaveAfter;
             long lateAt = start + retryTimeoutNanos;
+            long missingAt = start + retryMissingNanos;
+            boolean late = false;    // QUEUED INFO late recorded: the wait is waited out to an answer or to missing
+            boolean missing = false; // QUEUED INFO missing recorded
             boolean leaving = false; // asked to leave: a grant is then given back at once
             try {
                 while (true) {
@@ -665,15 +673,28 @@ public final class Workload implements AutoCloseable {
                         }
                         return;
                     }
-                    if (cancelledReason != null || !running) {
-                        return; // CANCELLED; or stopping: the close that follows leaves the queue
+                    if (cancelledReason != null || (!running && (!late || missing || leaving))) {
+                        // CANCELLED; or stopping: the close that follows leaves the queue (a late wait
+                        // is judged first: its GRANTED or CANCELLED, or missing)
+                        return;
                     }
                     long now = System.nanoTime();
-                    if (now >= lateAt) {
+                    if (!late && now >= lateAt) {
+                        // late, not lost (yet): wait on for the answer, to the missing deadline
                         history.record(p, Kind.INFO, Op.QUEUED, lock, 0, "late");
+                        late = true;
+                        lateWaitUntil = missingAt;
                         lateAt = Long.MAX_VALUE;
-                        plan = "cancel";
-                        leaveAt = now;
+                    }
+                    if (late && !missing && now >= missingAt) {
+                        // neither GRANTED nor CANCELLED by the longer deadline: never answered, as far as the run can tell
+                        history.record(p, Kind.INFO, Op.QUEUED, lock, 0, "missing");
+                        missing = true;
+                        lateWaitUntil = null;
+                        if (!leaving) {
+                            plan = "cancel";
+                            leaveAt = now;
+                        }
                     }
                     if (now >= leaveAt) {
                         leaveAt = Long.MAX_VALUE;
@@ -697,13 +718,15 @@ public final class Workload implements AutoCloseable {
                         }
                         continue; // NOT_QUEUED: granted (or timed out) meanwhile, the push tells which
                     }
-                    Incoming in = inbox.poll(Math.min(leaveAt, lateAt) - now, TimeUnit.NANOSECONDS);
+                    long next = Math.min(leaveAt, !late ? lateAt : missing ? Long.MAX_VALUE : missingAt);
+                    Incoming in = inbox.poll(next - now, TimeUnit.NANOSECONDS);
                     if (in != null) {
                         handle(in, null, null);
                     }
                 }
             } finally {
                 waitingFor = null;
+                lateWaitUntil = null;
             }
         }
 

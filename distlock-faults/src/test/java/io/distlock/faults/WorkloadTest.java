@@ -148,6 +148,8 @@ class WorkloadTest {
         assertThat(history.count(Op.READ, Kind.OK)).as("reads").isPositive();
         assertThat(report.increments()).isPositive();
         assertThat(report.lateRetries()).isZero();
+        assertThat(report.lateGrants()).as(report.summary()).isZero();
+        assertThat(report.missingGrants()).as(report.summary()).isZero();
         assertThat(waits()).as("no WAIT for queued requests").isZero();
         Leaks.assertNothingLeft(redis, Duration.ofSeconds(3), 2);
     }
@@ -174,6 +176,52 @@ class WorkloadTest {
         assertThat(report.lateRetries()).as(report.summary()).isEqualTo(count(Op.RETRY, Kind.INFO, "late"))
                 .isEqualTo(report.missingRetries() + lateWaits(true));
         assertThat(lateWaits(false)).as("late waits neither told nor missing").isZero();
+    }
+
+    /**
+     * The same for queued requests: holds of 3.5 s on one lock, a queued wait late after 1 s and
+     * missing after 2 s. A request queued with more than 2 s of the hold (and of those ahead) left
+     * is never answered in time (missing: the client cancels); one granted between 1 and 2 s is a
+     * late grant, counted apart. Every late wait is judged, those open when the workload stops too.
+     */
+    @Test
+    void aGrantThatDoesNotComeByTheDeadlinesIsLateThenMissing() {
+        RedisProcess redis = redis();
+        start(Workload.builder(history).queue().locks(List.of("hot")).hold(Duration.ofMillis(3500), Duration.ofMillis(3500))
+                .retryTimeout(Duration.ofSeconds(1)).retryMissing(Duration.ofSeconds(2)), redis);
+        await().atMost(Await.seconds(60)).until(() -> count(Op.QUEUED, Kind.INFO, "missing") > 0 && lateGrants() > 0);
+        workload.stop(Duration.ofSeconds(1));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(report.missingGrants()).as(report.summary()).isPositive();
+        assertThat(report.lateGrants()).as(report.summary()).isPositive();
+        // every late wait judged: answered late, or missing (a missing one may still be granted after its cancel: late then)
+        assertThat(report.lateGrants() + report.missingGrants()).as(report.summary()).isEqualTo(count(Op.QUEUED, Kind.INFO, "late"));
+        assertThat(report.lateRetries()).isZero();
+        assertThat(waits()).as("no WAIT for queued requests").isZero();
+    }
+
+    /** Queued waits that were late (QUEUED INFO late) and then granted: the process's next event of that lock is its GRANTED. */
+    private long lateGrants() {
+        java.util.Set<Integer> late = new java.util.HashSet<>();
+        long n = 0;
+        for (Event e : history.events()) {
+            if (e.op() == Op.QUEUED && e.kind() == Kind.INFO) {
+                if ("late".equals(e.detail())) {
+                    late.add(e.process());
+                } else {
+                    late.remove(e.process());
+                }
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK && late.remove(e.process())) {
+                n++;
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE) {
+                late.remove(e.process());
+            }
+        }
+        return n;
     }
 
     /** Late waits (RETRY INFO late) that ended with their RETRY ({@code told}), or that ended neither so nor missing. */
