@@ -19,7 +19,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.redisson.Redisson;
+import org.redisson.api.RMap;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
 
 import io.distlock.testing.Pushes;
@@ -175,6 +177,32 @@ class ResumeTest {
         LockSession next = nodes.get(2).openSession("next", new Pushes());
         assertThat(result(next.lock("doc"))).as("the place left the queue").isInstanceOf(LockResult.Locked.class);
         moved.expectNone(Duration.ofMillis(300));
+    }
+
+    /**
+     * In a rolling upgrade, a node that predates the deadlines adopts the session (a new
+     * generation) and rewrites its places without them, and may have kept a repeated request's
+     * place without a timeout: the next node must not arm what the field still holds.
+     */
+    @Test
+    void deadlinesWrittenBeforeAnotherGenerationOwnedTheRecordAreNotArmed() {
+        LockService b = nodes.get(1);
+        LockSession holder = nodes.get(2).openSession("holder", new Pushes());
+        token(result(holder.lock("doc")));
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        Duration timeout = Duration.ofSeconds(2);
+        assertThat(result(session.lock("doc", LockOptions.DEFAULT.queue().timeout(timeout)))).isInstanceOf(LockResult.Queued.class);
+        result(session.detach());
+        // What an older node's adoption leaves: a new generation, and 'deadlines' as it was.
+        RMap<String, String> record = clients.get(0).getMap(CONFIG.keyPrefix() + ":session:" + session.id(), StringCodec.INSTANCE);
+        assertThat(record.get("deadlines")).startsWith("doc\t");
+        record.put("gen", Long.toString(Long.parseLong(record.get("gen")) + 1));
+
+        Pushes moved = new Pushes();
+        ResumeResult.Resumed r = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+        assertThat(r.queued()).containsExactly("doc");
+        moved.expectNone(timeout.plusSeconds(2)); // armed from the stale field, it came at 2 s
+        assertThat(r.session().queuedLocks()).containsExactly("doc");
     }
 
     @Test

@@ -6,10 +6,12 @@
 -- the record moves to the adopting node, attached, with a new generation and secret; the old node,
 -- if another, is told on '<prefix>:adopted:<old node>' ('<id>:<generation>'), and the answer is
 -- {1, generation, held locks, queue places, attempt counter, name, info, grace, deadlines}, the
--- deadlines of places with a timeout as '<lock>\t<attempt>\t<ms left, 0 if passed>\n' each.
+-- deadlines of places with a timeout as '<lock>\t<attempt>\t<ms left, 0 if passed>\n' each: none
+-- unless the owner and generation that wrote them still own the record (a node that predates them,
+-- in a rolling upgrade, adopts and writes places without them), and then they move with it.
 local r = KEYS[1]
 local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace',
-  'deadlines')
+  'deadlines', 'downer')
 if not f[1] or f[1] ~= ARGV[1] or f[2] ~= ARGV[2] then
   return {0}
 end
@@ -19,11 +21,13 @@ if f[3] == 'd' and tonumber(f[4]) <= nowMs then
   return {0}
 end
 local left = ''
-for lock, attempt, deadline in string.gmatch(f[11] or '', '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
+local deadlines = f[12] == f[1] .. ':' .. f[2] and f[11] or ''
+for lock, attempt, deadline in string.gmatch(deadlines, '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
   left = left .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', math.max(0, tonumber(deadline) - nowMs)) .. '\n'
 end
 local gen = string.format('%.0f', tonumber(f[2]) + 1)
-redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7])
+redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7], 'downer',
+  deadlines ~= '' and ARGV[3] .. ':' .. gen or '')
 redis.call('HDEL', r, 'until')
 redis.call('PEXPIRE', r, ARGV[4])
 if f[1] ~= ARGV[3] then

@@ -3,7 +3,7 @@
 -- counter, 9 '1' to create the record if it is missing, 10 secret hash, 11 name, 12 info, 13 the
 -- deadlines of places with a timeout, '<lock>\t<attempt>\t<ms left>\n' each, kept as ms of the Redis
 -- clock in 'deadlines', so that a node that adopts the session keeps them; a separate field,
--- which nodes that predate it leave alone).
+-- which nodes that predate it leave alone: 'downer' says which owner and generation wrote it).
 -- Only the node that owns the session, in the generation it knows, writes it: 1 written, 0 another
 -- node owns it (it was adopted: let go), 2 an older generation of this node (ignored), -1 missing
 -- and not created. A detached record gets 'until' (Redis ms when the grace ends) when it detaches.
@@ -28,7 +28,8 @@ if ARGV[13] and ARGV[13] ~= '' then
     deadlines = deadlines .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', nowMs + tonumber(left)) .. '\n'
   end
 end
-redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines)
+redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines,
+  'downer', ARGV[1] .. ':' .. ARGV[2])
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
