@@ -58,7 +58,7 @@ final class ServerCommand implements Callable<Integer> {
     private String path;
 
     @Option(names = "--lease-ms", paramLabel = "N", defaultValue = "10000",
-            description = "Lock lease in ms: how long a dead node's locks outlive it (default: ${DEFAULT-VALUE}, at least 300).")
+            description = "Lock lease in ms: how long a dead node's locks outlive it (default: ${DEFAULT-VALUE}, at least 300, at most a day).")
     private long leaseMillis;
 
     @Option(names = "--allowed-origin", paramLabel = "ORIGIN", split = ",",
@@ -166,8 +166,9 @@ final class ServerCommand implements Callable<Integer> {
         // A bad option: one line and a hint, not the whole usage text.
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine c = e.getCommandLine();
-            c.getErr().println("distlock-server: " + e.getMessage());
-            c.getErr().println("Try 'distlock-server --help' for the options.");
+            String name = c.getCommandSpec().qualifiedName(); // "distlock-server bench" for the bench's options
+            c.getErr().println(name + ": " + e.getMessage());
+            c.getErr().println("Try '" + name + " --help' for the options.");
             return CommandLine.ExitCode.USAGE;
         });
         return cl;

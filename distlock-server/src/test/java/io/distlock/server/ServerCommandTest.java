@@ -119,6 +119,14 @@ class ServerCommandTest {
     }
 
     @Test
+    void aBadBenchOptionPointsToTheBenchsHelp() {
+        // The hint named the server's --help, which does not list the bench's options.
+        assertThat(run("bench", "--bogus")).isEqualTo(2);
+        assertThat(text(err).lines()).containsExactly("distlock-server bench: Unknown option: '--bogus'",
+                "Try 'distlock-server bench --help' for the options.");
+    }
+
+    @Test
     void aPortInUseIsOneLineWithExitCode1() throws IOException {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", 0));

@@ -424,7 +424,7 @@ public final class EndpointOptions {
 
         /** Default 10 s; zero allows every ask; not negative. */
         public Builder askInterval(Duration interval) {
-            if (interval == null || interval.isNegative()) {
+            if (Objects.requireNonNull(interval, "askInterval").isNegative()) {
                 throw new IllegalArgumentException("askInterval must be zero or more, was " + interval);
             }
             this.askInterval = interval;

@@ -112,6 +112,7 @@ class EndpointOptionsTest {
         assertThatThrownBy(() -> b.authenticator(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.authorizer(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.ticker(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.askInterval(null)).isInstanceOf(NullPointerException.class); // was IllegalArgumentException
         assertThat(b.build()).isNotNull();
     }
 
