@@ -20,11 +20,12 @@ local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
 if f[3] == 'd' and tonumber(f[4]) <= nowMs then
   return {0}
 end
-local left = ''
+local left = {} -- joined once (see session-put.lua)
 local deadlines = f[12] == f[1] .. ':' .. f[2] and f[11] or ''
 for lock, attempt, deadline in string.gmatch(deadlines, '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
-  left = left .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', math.max(0, tonumber(deadline) - nowMs)) .. '\n'
+  left[#left + 1] = lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', math.max(0, tonumber(deadline) - nowMs)) .. '\n'
 end
+left = table.concat(left)
 local gen = string.format('%.0f', tonumber(f[2]) + 1)
 redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7], 'downer',
   deadlines ~= '' and ARGV[3] .. ':' .. gen or '')

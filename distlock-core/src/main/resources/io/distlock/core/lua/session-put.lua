@@ -20,14 +20,17 @@ elseif cur[1] ~= ARGV[1] then
 elseif cur[2] ~= ARGV[2] then
   return 2
 end
-local deadlines = ''
+-- Built as a table and joined once: appending to a string copies it each time, which for a
+-- session's 1,000 places with long names blocked Redis for ~100 ms at every write.
+local deadlines = {}
 if ARGV[13] and ARGV[13] ~= '' then
   local t = redis.call('TIME')
   local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
   for lock, attempt, left in string.gmatch(ARGV[13], '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
-    deadlines = deadlines .. lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', nowMs + tonumber(left)) .. '\n'
+    deadlines[#deadlines + 1] = lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', nowMs + tonumber(left)) .. '\n'
   end
 end
+deadlines = table.concat(deadlines)
 redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines,
   'downer', ARGV[1] .. ':' .. ARGV[2])
 if ARGV[4] == 'd' then
