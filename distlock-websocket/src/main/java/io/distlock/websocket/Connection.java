@@ -201,7 +201,11 @@ final class Connection {
         if (toClose == null) {
             done.complete(null);
         } else {
-            (toClose.grace().isZero() ? closeQuietly(toClose) : detachQuietly(toClose)).whenComplete((v, e) -> done.complete(null));
+            // Past the address's detached sessions (none counted when the endpoint is stopping: a
+            // rolling restart leaves every resumable session for another node), closed as if graceless.
+            boolean detach = !toClose.grace().isZero()
+                    && (client == null || node.isClosed() || node.mayDetach(client, toClose));
+            (detach ? detachQuietly(toClose) : closeQuietly(toClose)).whenComplete((v, e) -> done.complete(null));
         }
         return done;
     }

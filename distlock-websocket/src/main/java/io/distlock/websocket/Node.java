@@ -1,5 +1,9 @@
 package io.distlock.websocket;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -14,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.distlock.core.LockService;
+import io.distlock.core.LockSession;
 import io.distlock.core.Ticker;
 
 /**
@@ -56,6 +61,11 @@ final class Node {
      * last connection, so the map is as large as the number of addresses connected.
      */
     private final ConcurrentMap<String, Integer> openFrom = new ConcurrentHashMap<>();
+    /**
+     * Sessions detached from connections of each client address and not yet ended or resumed, for
+     * {@link #mayDetach}; an address leaves the map when its last one is found ended.
+     */
+    private final Map<String, List<LockSession>> detachedFrom = new HashMap<>(); // guarded by itself
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
@@ -95,6 +105,62 @@ final class Node {
     /** Uncounts a connection from {@code client} counted by {@link #openedFrom}. */
     void closedFrom(String client) {
         openFrom.computeIfPresent(client, (k, n) -> n > 1 ? n - 1 : null);
+    }
+
+    /**
+     * Whether {@code session}, whose connection from {@code client} dropped, may be kept detached
+     * for its grace: an address keeps at most {@link EndpointOptions#maxConnectionsPerAddress()}
+     * detached sessions, as many as it may have connections. Without this, a client that connects
+     * with a grace, takes locks and drops the connection, again and again, kept any number of
+     * sessions and their locks on the node and in Redis for the grace, none of them counted.
+     * Counted from here until the session has ended (its grace over, closed, or resumed: the handle
+     * of the dropped connection is then closed), checked at its grace's end and then every second.
+     */
+    boolean mayDetach(String client, LockSession session) {
+        synchronized (detachedFrom) {
+            List<LockSession> sessions = detachedFrom.computeIfAbsent(client, k -> new ArrayList<>(1));
+            sessions.removeIf(LockSession::isClosed);
+            if (sessions.size() >= options.maxConnectionsPerAddress()) {
+                return false;
+            }
+            sessions.add(session);
+        }
+        forgetWhenEnded(client, session, session.grace().toMillis() + 1000);
+        return true;
+    }
+
+    private void forgetWhenEnded(String client, LockSession session, long afterMillis) {
+        try {
+            timer.schedule(() -> {
+                if (!session.isClosed()) {
+                    forgetWhenEnded(client, session, 1000);
+                    return;
+                }
+                synchronized (detachedFrom) {
+                    List<LockSession> sessions = detachedFrom.get(client);
+                    if (sessions != null) {
+                        sessions.removeIf(LockSession::isClosed);
+                        if (sessions.isEmpty()) {
+                            detachedFrom.remove(client);
+                        }
+                    }
+                }
+            }, afterMillis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the endpoint is closed: nothing is counted any more
+        }
+    }
+
+    /** Sessions detached from connections of {@code client} that have not ended yet. */
+    int detachedFrom(String client) {
+        synchronized (detachedFrom) {
+            List<LockSession> sessions = detachedFrom.get(client);
+            if (sessions == null) {
+                return 0;
+            }
+            sessions.removeIf(LockSession::isClosed);
+            return sessions.size();
+        }
     }
 
     /** Open connections from {@code client}. */
