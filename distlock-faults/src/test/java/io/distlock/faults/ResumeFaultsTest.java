@@ -111,6 +111,7 @@ class ResumeFaultsTest {
 
     private static void assertAllCheckersPass(Checkers.Report report) {
         assertThat(report.ok()).as(report.summary()).isTrue();
+        QueueFaultsTest.assertEveryQueuedRequestAnswered(report); // the contenders queue
     }
 
     /**
