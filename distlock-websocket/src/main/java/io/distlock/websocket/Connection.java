@@ -3,6 +3,7 @@ package io.distlock.websocket;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -32,6 +33,13 @@ final class Connection {
 
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
     private static final byte[] PING = {'d', 'l'};
+    /**
+     * Redis calls one connection may have in flight; past it frames wait their turn. A query or
+     * watch reads each of its names (up to 64), so the rate limit's burst of 400 requests put
+     * 25,000 calls in flight per connection, and about 20 connections from one address ran a
+     * node with a 512 MB heap out of memory (a probe, 2026-12-04). About 3 KB of heap each.
+     */
+    static final int MAX_REDIS_CALLS = 256;
 
     private final Node node;
     private final Session ws;
@@ -52,6 +60,12 @@ final class Connection {
     /** A {@code resume} is out: until it answers, no other may start and no {@code connect} may open a session. Guarded by this. */
     private boolean resuming;
     private CompletionStage<Void> released; // guarded by this
+    /** Frames taken in but not served yet, in order: they wait while {@link #redisCalls} is at its bound. Guarded by itself. */
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>(1);
+    /** Redis calls that served requests may have in flight, until their replies. Guarded by {@link #waiting}. */
+    private int redisCalls;
+    /** A thread is serving {@link #waiting}: the others leave the frames to it. Guarded by {@link #waiting}. */
+    private boolean serving;
 
     Connection(Node node, Session ws, Object principal, String client) {
         this.node = node;
@@ -109,6 +123,11 @@ final class Connection {
         }
     }
 
+    /** The container's id of this connection (unique on the node while it is open). */
+    String id() {
+        return ws.getId();
+    }
+
     /** Any frame from the client, pongs included, proves it is alive. */
     void heard() {
         silence.heard(node.nanos());
@@ -140,28 +159,93 @@ final class Connection {
             return;
         }
         ReplySlot slot = new ReplySlot(node, out.reserve(), arrived);
-        // Frames are served one at a time, and connect and close change the session at once:
-        // this is the version of the session that serves this frame.
+        synchronized (waiting) {
+            waiting.add(new Waiting(text, slot, verdict == RateLimiter.Verdict.LIMITED));
+        }
+        serveWaiting();
+    }
+
+    /** A frame taken in: its text ({@code null} for a binary one), its reply's place, whether the rate limit refused it. */
+    private record Waiting(String text, ReplySlot slot, boolean limited) { }
+
+    /**
+     * Serves the waiting frames in order, one at a time, while the Redis calls in flight allow
+     * the next; the reply of a call that ends lets the rest go on. Each frame is read when its
+     * turn comes, against the session as it is then (connect and close change it at once).
+     */
+    private void serveWaiting() {
+        synchronized (waiting) {
+            if (serving) {
+                return; // the thread serving them takes this one too, in its turn
+            }
+            serving = true;
+        }
+        for (;;) {
+            Waiting next;
+            boolean ended = isClosed();
+            synchronized (waiting) {
+                next = waiting.peek();
+                if (next == null || ended) {
+                    waiting.clear();
+                    serving = false;
+                    return;
+                }
+            }
+            Request request = read(next);
+            int calls = request == null ? 0 : request.redisCalls();
+            synchronized (waiting) {
+                if (calls > 0 && redisCalls > 0 && redisCalls + calls > MAX_REDIS_CALLS) {
+                    serving = false; // read again when a call in flight ends
+                    return;
+                }
+                waiting.poll();
+                redisCalls += calls;
+            }
+            if (request != null) {
+                next.slot().whenAnswered(() -> callsEnded(calls));
+                serve(request, next.slot());
+            }
+        }
+    }
+
+    private void callsEnded(int calls) {
+        synchronized (waiting) {
+            redisCalls -= calls;
+        }
+        serveWaiting();
+    }
+
+    /** The request in {@code frame}, or null if it was answered already (unreadable, or refused by the rate limit). */
+    private Request read(Waiting frame) {
+        ReplySlot slot = frame.slot();
         int speaks = version();
-        boolean sessionless = current() == null;
         try {
-            if (text == null) {
+            if (frame.text() == null) {
                 throw new BadRequest(FailCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text", null, null);
             }
-            Request request = Frames.parse(text, speaks, sessionless);
+            Request request = Frames.parse(frame.text(), speaks, current() == null);
             slot.action = request.action().wire;
-            if (verdict == RateLimiter.Verdict.LIMITED) {
+            if (frame.limited()) {
                 slot.answer(Replies.fail(request, FailCode.RATE_LIMITED, "too many requests; slow down"));
-                return;
+                return null;
             }
-            requests.serve(request, slot);
+            return request;
         } catch (BadRequest e) {
             if (e.action != null) {
                 slot.action = Action.of(e.action, speaks) != null ? e.action : "unknown";
             }
-            FailCode code = verdict == RateLimiter.Verdict.LIMITED ? FailCode.RATE_LIMITED : e.code;
-            String message = verdict == RateLimiter.Verdict.LIMITED ? "too many requests; slow down" : e.getMessage();
+            FailCode code = frame.limited() ? FailCode.RATE_LIMITED : e.code;
+            String message = frame.limited() ? "too many requests; slow down" : e.getMessage();
             slot.answer(Replies.badRequest(e, code, message));
+        } catch (RuntimeException e) {
+            slot.answer(Replies.internal(null, e));
+        }
+        return null;
+    }
+
+    private void serve(Request request, ReplySlot slot) {
+        try {
+            requests.serve(request, slot);
         } catch (RuntimeException e) {
             slot.answer(Replies.internal(null, e));
         }

@@ -1,5 +1,7 @@
 package io.distlock.websocket;
 
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -12,6 +14,10 @@ final class ReplySlot {
     private final long arrivedNanos;
     /** The action's meter tag: the protocol's name, {@code unknown}, or {@code invalid} until one is read. */
     volatile String action = "invalid";
+    private static final AtomicReferenceFieldUpdater<ReplySlot, Runnable> WHEN_ANSWERED =
+            AtomicReferenceFieldUpdater.newUpdater(ReplySlot.class, Runnable.class, "whenAnswered");
+    /** Run once the reply is given; null for none. Set before the request is served. */
+    private volatile Runnable whenAnswered;
 
     ReplySlot(Node node, Outbound.Slot slot, long arrivedNanos) {
         this.node = node;
@@ -35,5 +41,14 @@ final class ReplySlot {
             }
         }
         slot.complete(frame);
+        Runnable then = WHEN_ANSWERED.getAndSet(this, null); // once, if answered twice
+        if (then != null) {
+            then.run();
+        }
+    }
+
+    /** Runs {@code then} once the reply is given (set before serving the request). */
+    void whenAnswered(Runnable then) {
+        whenAnswered = then;
     }
 }

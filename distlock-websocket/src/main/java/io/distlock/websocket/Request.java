@@ -54,4 +54,9 @@ record Request(Action action, List<String> names, JsonNode id, int version, Lock
     String name() {
         return names.isEmpty() ? null : names.get(0);
     }
+
+    /** How many Redis calls serving this request can have in flight: a query or watch reads each name. */
+    int redisCalls() {
+        return (action == Action.QUERY || action == Action.WATCH) ? Math.max(1, names.size()) : 1;
+    }
 }

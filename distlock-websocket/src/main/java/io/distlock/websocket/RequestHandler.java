@@ -220,7 +220,7 @@ final class RequestHandler {
             return;
         }
         Pushes p = pushes(s);
-        if (options.ask() && !node.asks().tryAsk(s.id(), r.name(), node.nanos())) {
+        if (options.ask() && !node.asks().tryAsk(s.id(), connection.id(), r.name(), node.nanos())) {
             slot.answer(Replies.fail(r, FailCode.RATE_LIMITED, "already asked for '" + Frames.abbreviate(r.name()) + "' less than "
                     + node.options.askInterval().toMillis() + " ms ago; ask again later"));
             return;

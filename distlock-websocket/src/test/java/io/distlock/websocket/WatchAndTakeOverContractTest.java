@@ -837,6 +837,25 @@ abstract class WatchAndTakeOverContractTest {
         assertThat(asker.expectNext("GRANTED").path("lock").asText()).isEqualTo(n("doc"));
     }
 
+    /** Found by a probe (2026-12-04): close, connect again on the same connection, ask again: 385 ASKED a second from 16 connections. */
+    @Test
+    void aNewSessionOnTheSameConnectionDoesNotRestartThePaceOfAsks() {
+        WsClient holder = v2("holder");
+        holder.request("LOCKED", "action", "lock", "param", n("doc"));
+        WsClient asker = client(CLOCK);
+        asker.request("OK", "action", "connect", "param", n("asker"), "version", 2);
+        asker.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        holder.expectNext("ASKED");
+        asker.request("OK", "action", "close");
+        asker.request("OK", "action", "connect", "param", n("asker-again"), "version", 2);
+        asker.send("action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        asker.expectFail("RATE_LIMITED");
+        holder.expectNone(QUIET);
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(10));
+        asker.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        assertThat(holder.expectNext("ASKED").path("lock").asText()).isEqualTo(n("doc"));
+    }
+
     /** Found by review (2026-12-04): a resume started the pace of asks afresh. */
     @Test
     void aResumeOnTheSameNodeDoesNotRestartThePaceOfAsks() {

@@ -1,0 +1,70 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+
+/**
+ * The Redis calls one connection has in flight are bounded ({@link Connection#MAX_REDIS_CALLS}):
+ * past it frames wait their turn, in order, and every one is answered. Before, a {@code query}
+ * of 64 names counted as one request of the rate limit's burst of 400 but made 64 calls: a
+ * probe from one address (20 connections, 390 queries each, all within the burst) put 173,000
+ * calls in flight and ran a node with a 512 MB heap out of memory. Redis is paused here, so
+ * nothing ends: what the authorizer is asked is what was sent to Redis.
+ */
+class RedisCallsInFlightTest {
+
+    private static final int QUERIES = 40;
+    private static final int NAMES = 64;
+
+    @Test
+    void queriesPastTheBoundWaitTheirTurnAndAreAllAnsweredInOrder() {
+        AtomicInteger asked = new AtomicInteger();
+        EndpointOptions options = EndpointOptions.builder().authorizer((principal, lock) -> {
+            asked.incrementAndGet();
+            return true;
+        }).build();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, options);
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()));
+             RawWebSocket ws = RawWebSocket.open(server.uri("/distlock/lock"))) {
+            ws.sendText(WsClient.json("action", "connect", "param", "reader", "version", 2));
+            assertThat(ws.readText(WsClient.TIMEOUT)).contains("\"OK\"");
+            asked.set(0);
+            redis.pause();
+            try {
+                for (int q = 0; q < QUERIES; q++) {
+                    List<String> names = new ArrayList<>();
+                    for (int n = 0; n < NAMES; n++) {
+                        names.add("doc-" + q + "-" + n);
+                    }
+                    ws.sendText(WsClient.json("action", "query", "params", names, "id", q));
+                }
+                int bound = Connection.MAX_REDIS_CALLS;
+                await().atMost(Await.seconds(10)).until(() -> asked.get() >= bound);
+                // All 40 × 64 were asked at once before; now at most the bound, whatever the wait.
+                await().during(Duration.ofMillis(500)).atMost(Await.seconds(5)).until(() -> asked.get() <= bound);
+            } finally {
+                redis.resume();
+            }
+            for (int q = 0; q < QUERIES; q++) {
+                String reply = ws.readText(Await.seconds(30));
+                assertThat(reply).as("query %d", q).contains("\"id\":" + q + ",").contains("\"OK\"");
+            }
+            assertThat(asked.get()).isEqualTo(QUERIES * NAMES);
+        }
+    }
+}
