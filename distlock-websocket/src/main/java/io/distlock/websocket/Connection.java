@@ -159,37 +159,35 @@ final class Connection {
             return;
         }
         ReplySlot slot = new ReplySlot(node, out.reserve(), arrived);
+        Waiting next;
         synchronized (waiting) {
             waiting.add(new Waiting(text, slot, verdict == RateLimiter.Verdict.LIMITED));
+            if (serving) {
+                return; // the thread serving the frames takes this one too, in its turn
+            }
+            serving = true;
+            next = waiting.peek();
         }
-        serveWaiting();
+        serveFrom(next);
     }
 
     /** A frame taken in: its text ({@code null} for a binary one), its reply's place, whether the rate limit refused it. */
     private record Waiting(String text, ReplySlot slot, boolean limited) { }
 
     /**
-     * Serves the waiting frames in order, one at a time, while the Redis calls in flight allow
-     * the next; the reply of a call that ends lets the rest go on. Each frame is read when its
-     * turn comes, against the session as it is then (connect and close change it at once).
+     * Serves the waiting frames in order, one at a time, from {@code next} (the first, which this
+     * thread took {@link #serving} for), while the Redis calls in flight allow the next; the
+     * reply of a call that ends lets the rest go on. Each frame is read when its turn comes,
+     * against the session as it is then (connect and close change it at once).
      */
-    private void serveWaiting() {
-        synchronized (waiting) {
-            if (serving) {
-                return; // the thread serving them takes this one too, in its turn
-            }
-            serving = true;
-        }
+    private void serveFrom(Waiting next) {
         for (;;) {
-            Waiting next;
-            boolean ended = isClosed();
-            synchronized (waiting) {
-                next = waiting.peek();
-                if (next == null || ended) {
+            if (isClosed()) {
+                synchronized (waiting) {
                     waiting.clear();
                     serving = false;
-                    return;
                 }
+                return;
             }
             Request request = read(next);
             int calls = request == null ? 0 : request.redisCalls();
@@ -205,14 +203,27 @@ final class Connection {
                 next.slot().whenAnswered(() -> callsEnded(calls));
                 serve(request, next.slot());
             }
+            synchronized (waiting) {
+                next = waiting.peek();
+                if (next == null) {
+                    serving = false;
+                    return;
+                }
+            }
         }
     }
 
     private void callsEnded(int calls) {
+        Waiting next;
         synchronized (waiting) {
             redisCalls -= calls;
+            if (serving || waiting.isEmpty()) {
+                return; // nothing waits, or the thread serving will see the calls ended
+            }
+            serving = true;
+            next = waiting.peek();
         }
-        serveWaiting();
+        serveFrom(next);
     }
 
     /** The request in {@code frame}, or null if it was answered already (unreadable, or refused by the rate limit). */
