@@ -199,6 +199,8 @@ final class Session implements LockSession {
     /** A registry write is out; at most one at a time. */
     private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean recordAgain;
+    /** What the last write of {@link #writeRecord} that succeeded listed; null after any other write. */
+    private volatile RecordState lastWritten;
     /** Answers waiting for the next registry write to list what their operation took; guarded by itself. */
     private final List<CompletableFuture<Void>> awaitingRecord = new ArrayList<>();
     /**
@@ -728,6 +730,7 @@ final class Session implements LockSession {
      * gone ended or expired, and is not brought back. Only in the chain.
      */
     private CompletionStage<Step<Void>> recordDetached() {
+        lastWritten = null; // the next tick writes the record whole
         return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry: {1}", name, e.getMessage());
@@ -904,6 +907,38 @@ final class Session implements LockSession {
 
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
+    /**
+     * What a record write lists: the grants and places by identity (a new grant or place is a new
+     * object), each place's deadline (a repeated request may move it), the attempt counter and
+     * whether the session is detached. A renewal tick that finds the record's last write still
+     * true only extends its life ({@link SessionRegistry#touch}).
+     */
+    private static final class RecordState {
+        private final boolean detached;
+        private final long attempts;
+        private final java.util.IdentityHashMap<Object, Long> entries = new java.util.IdentityHashMap<>();
+
+        RecordState(boolean detached, long attempts, java.util.Collection<Grant> grants, java.util.Collection<Place> places) {
+            this.detached = detached;
+            this.attempts = attempts;
+            grants.forEach(g -> entries.put(g, 0L));
+            places.forEach(p -> entries.put(p, p.deadlineNanos()));
+        }
+
+        boolean sameAs(RecordState other) {
+            if (other == null || other.detached != detached || other.attempts != attempts || other.entries.size() != entries.size()) {
+                return false;
+            }
+            for (var e : entries.entrySet()) {
+                Long theirs = other.entries.get(e.getKey());
+                if (theirs == null || theirs.longValue() != e.getValue().longValue()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /** The record exists: an adoption just wrote it as this node's. */
     void recordAdopted() {
         recordExisted = true;
@@ -940,9 +975,15 @@ final class Session implements LockSession {
         }
         recordAgain = false;
         List<CompletableFuture<Void>> answers = takeAwaitingAnswers(); // before the write reads the grants: it lists theirs
-        service.registry().put(this, detached, false).whenComplete((written, e) -> {
+        // Taken before the write reads the session: a change in between is written by the next.
+        RecordState state = new RecordState(detached, attemptCount(), held.values(), queued.values());
+        boolean unchanged = state.sameAs(lastWritten);
+        (unchanged ? service.registry().touch(this) : service.registry().put(this, detached, false)).whenComplete((written, e) -> {
             if (e == null && written == 1L) {
                 recordExisted = true;
+                lastWritten = state;
+            } else {
+                lastWritten = null;
             }
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not update session ''{0}'' in the registry; the renewal tick writes it again: {1}",

@@ -35,6 +35,7 @@ final class SessionRegistry {
     private static final LuaScript PUT = LuaScript.load("session-put");
     private static final LuaScript ADOPT = LuaScript.load("session-adopt");
     private static final LuaScript END = LuaScript.load("session-end");
+    private static final LuaScript TOUCH = LuaScript.load("session-touch");
 
     /** A record as read for a resume. */
     record Entry(String node, String gen, byte[] secretHash) { }
@@ -101,6 +102,14 @@ final class SessionRegistry {
                 detached ? "d" : "a", Long.toString(s.grace().toMillis()), locks.toString(), places.toString(),
                 Long.toString(s.attemptCount()), create ? "1" : "0", hash == null ? "" : HexFormat.of().formatHex(hash),
                 s.name(), s.info() == null ? "" : s.info(), deadlines.toString());
+    }
+
+    /**
+     * Extends {@code s}'s record by a lease, as this node's, without rewriting it (nothing in it
+     * changed since this node last wrote it). Answers as {@link #put}.
+     */
+    CompletionStage<Long> touch(Session s) {
+        return scripts.eval(TOUCH, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis);
     }
 
     /** The record of a session, or null if there is none. */

@@ -180,6 +180,25 @@ class ResumeTest {
     }
 
     /**
+     * Found by a probe (2026-12-04): every renewal tick rewrote a resumable session's whole record,
+     * ~560 KB for one holding 1,000 long lock names. A tick with nothing new only extends it.
+     */
+    @Test
+    void aRenewalTickWithNothingNewExtendsTheRecordWithoutRewritingIt() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        token(result(session.lock("doc")));
+        RMap<String, String> record = clients.get(0).getMap(CONFIG.keyPrefix() + ":session:" + session.id(), StringCodec.INSTANCE);
+        await().atMost(seconds(5)).until(() -> String.valueOf(record.get("locks")).startsWith("doc\t"));
+        record.put("locks", "marked by the test"); // a rewrite would replace it
+        await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(3))
+                .until(() -> "marked by the test".equals(record.get("locks")) && record.remainTimeToLive() > 0);
+        assertThat(record.remainTimeToLive()).as("extended at every tick, so it outlived two leases").isPositive();
+        token(result(session.lock("other")));
+        await().atMost(seconds(5)).until(() -> String.valueOf(record.get("locks")).contains("other\t"));
+        assertThat(record.get("locks")).contains("doc\t");
+    }
+
+    /**
      * In a rolling upgrade, a node that predates the deadlines adopts the session (a new
      * generation) and rewrites its places without them, and may have kept a repeated request's
      * place without a timeout: the next node must not arm what the field still holds.
