@@ -66,6 +66,8 @@ final class Node {
      * {@link #mayDetach}; an address leaves the map when its last one is found ended.
      */
     private final Map<String, List<LockSession>> detachedFrom = new HashMap<>(); // guarded by itself
+    /** The sessions in {@link #detachedFrom}, ended ones not yet dropped included; guarded by it. */
+    private int detachedTotal;
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
@@ -110,7 +112,8 @@ final class Node {
     /**
      * Whether {@code session}, whose connection from {@code client} dropped, may be kept detached
      * for its grace: an address keeps at most {@link EndpointOptions#maxConnectionsPerAddress()}
-     * detached sessions, as many as it may have connections. Without this, a client that connects
+     * detached sessions, as many as it may have connections, and the node at most
+     * {@link EndpointOptions#maxConnections()} (so many addresses cannot hoard either). Without this, a client that connects
      * with a grace, takes locks and drops the connection, again and again, kept any number of
      * sessions and their locks on the node and in Redis for the grace, none of them counted.
      * Counted from here until the session has ended (its grace over, closed, or resumed: the handle
@@ -118,12 +121,19 @@ final class Node {
      */
     boolean mayDetach(String client, LockSession session) {
         synchronized (detachedFrom) {
-            List<LockSession> sessions = detachedFrom.computeIfAbsent(client, k -> new ArrayList<>(1));
-            sessions.removeIf(LockSession::isClosed);
-            if (sessions.size() >= options.maxConnectionsPerAddress()) {
+            List<LockSession> sessions = detachedFrom.get(client);
+            if (sessions != null && prune(sessions) >= options.maxConnectionsPerAddress()) {
                 return false;
             }
-            sessions.add(session);
+            if (detachedTotal >= options.maxConnections()) {
+                // At the node's cap (as many as it may have connections): count again, without the ended.
+                detachedFrom.values().removeIf(list -> prune(list) == 0);
+                if (detachedTotal >= options.maxConnections()) {
+                    return false;
+                }
+            }
+            detachedFrom.computeIfAbsent(client, k -> new ArrayList<>(1)).add(session);
+            detachedTotal++;
         }
         forgetWhenEnded(client, session, session.grace().toMillis() + 1000);
         return true;
@@ -138,11 +148,8 @@ final class Node {
                 }
                 synchronized (detachedFrom) {
                     List<LockSession> sessions = detachedFrom.get(client);
-                    if (sessions != null) {
-                        sessions.removeIf(LockSession::isClosed);
-                        if (sessions.isEmpty()) {
-                            detachedFrom.remove(client);
-                        }
+                    if (sessions != null && prune(sessions) == 0) {
+                        detachedFrom.remove(client);
                     }
                 }
             }, afterMillis, TimeUnit.MILLISECONDS);
@@ -155,12 +162,16 @@ final class Node {
     int detachedFrom(String client) {
         synchronized (detachedFrom) {
             List<LockSession> sessions = detachedFrom.get(client);
-            if (sessions == null) {
-                return 0;
-            }
-            sessions.removeIf(LockSession::isClosed);
-            return sessions.size();
+            return sessions == null ? 0 : prune(sessions);
         }
+    }
+
+    /** Drops the ended sessions of {@code sessions}, one address's; returns how many are left. Under {@link #detachedFrom}. */
+    private int prune(List<LockSession> sessions) {
+        int before = sessions.size();
+        sessions.removeIf(LockSession::isClosed);
+        detachedTotal -= before - sessions.size();
+        return sessions.size();
     }
 
     /** Open connections from {@code client}. */

@@ -33,6 +33,15 @@ class DetachedSessionsLimitTest {
         return ws.readText(WsClient.TIMEOUT);
     }
 
+    /** From {@code address}: a session with a grace takes {@code lock}, and the TCP connection drops. */
+    private static void lockAndDrop(DistLockEndpoints endpoint, URI uri, String address, String session, String lock) {
+        RawWebSocket ws = RawWebSocket.open(uri, address, Map.of());
+        assertThat(locked(ws, WsClient.json("action", "connect", "param", session, "version", 2, "grace", 60_000))).contains("\"OK\"");
+        assertThat(locked(ws, WsClient.json("action", "lock", "param", lock))).contains("\"LOCKED\"");
+        ws.drop();
+        await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
+    }
+
     @Test
     void pastTheAddressCapADroppedConnectionsSessionIsClosedNotKeptForItsGrace() {
         EndpointOptions options = EndpointOptions.builder().maxConnectionsPerAddress(MAX).build();
@@ -42,12 +51,7 @@ class DetachedSessionsLimitTest {
              TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
             URI uri = server.uri(MAIN);
             for (int i = 0; i <= MAX; i++) {
-                RawWebSocket ws = RawWebSocket.open(uri, "127.0.0.3", Map.of());
-                assertThat(locked(ws, WsClient.json("action", "connect", "param", "hoarder-" + i, "version", 2, "grace", 60_000)))
-                        .contains("\"OK\"");
-                assertThat(locked(ws, WsClient.json("action", "lock", "param", "doc-" + i))).contains("\"LOCKED\"");
-                ws.drop();
-                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
+                lockAndDrop(endpoint, uri, "127.0.0.3", "hoarder-" + i, "doc-" + i);
             }
 
             try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
@@ -62,15 +66,33 @@ class DetachedSessionsLimitTest {
             }
 
             // Another address still has its own room.
-            RawWebSocket elsewhere = RawWebSocket.open(uri, "127.0.0.4", Map.of());
-            assertThat(locked(elsewhere, WsClient.json("action", "connect", "param", "elsewhere", "version", 2, "grace", 60_000)))
-                    .contains("\"OK\"");
-            assertThat(locked(elsewhere, WsClient.json("action", "lock", "param", "doc-e"))).contains("\"LOCKED\"");
-            elsewhere.drop();
-            await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
+            lockAndDrop(endpoint, uri, "127.0.0.4", "elsewhere", "doc-e");
             try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
                 assertThat(locked(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
                 assertThat(locked(other, WsClient.json("action", "lock", "param", "doc-e"))).as("kept for its grace").contains("\"WAIT\"");
+            }
+        }
+    }
+
+    @Test
+    void pastTheNodesCapADroppedConnectionsSessionIsClosedWhateverItsAddress() {
+        EndpointOptions options = EndpointOptions.builder().maxConnections(MAX).build();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, options);
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            URI uri = server.uri(MAIN);
+            for (int i = 0; i <= MAX; i++) {
+                lockAndDrop(endpoint, uri, "127.0.0." + (10 + i), "many-" + i, "node-doc-" + i); // each from another address
+            }
+            try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
+                assertThat(locked(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
+                for (int i = 0; i < MAX; i++) {
+                    assertThat(locked(other, WsClient.json("action", "lock", "param", "node-doc-" + i))).as("kept for its grace")
+                            .contains("\"WAIT\"");
+                }
+                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                        assertThat(locked(other, WsClient.json("action", "lock", "param", "node-doc-" + MAX))).contains("\"LOCKED\""));
             }
         }
     }
