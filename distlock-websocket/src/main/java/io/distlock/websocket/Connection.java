@@ -296,10 +296,9 @@ final class Connection {
         if (toClose == null) {
             done.complete(null);
         } else {
-            // Past the address's detached sessions (none counted when the endpoint is stopping: a
-            // rolling restart leaves every resumable session for another node), closed as if graceless.
-            boolean detach = !toClose.grace().isZero()
-                    && (client == null || node.isClosed() || node.mayDetach(client, toClose));
+            // Past the address's or the node's detached sessions (none counted when the endpoint is stopping:
+            // a rolling restart leaves every resumable session for another node), closed as if graceless.
+            boolean detach = !toClose.grace().isZero() && (node.isClosed() || node.mayDetach(client, toClose));
             (detach ? detachQuietly(toClose) : closeQuietly(toClose)).whenComplete((v, e) -> done.complete(null));
         }
         return done;

@@ -44,6 +44,8 @@ final class Node {
 
     /** How long an idle timer or sender thread lingers before it ends. */
     private static final long IDLE_SECONDS = 60;
+    /** The key in {@link #detachedFrom} of clients whose address the container did not tell: only the node's cap counts them. */
+    private static final String UNKNOWN_ADDRESS = "";
 
     final LockService service;
     final EndpointOptions options;
@@ -110,7 +112,7 @@ final class Node {
     }
 
     /**
-     * Whether {@code session}, whose connection from {@code client} dropped, may be kept detached
+     * Whether {@code session}, whose connection from {@code client} (null if not known) dropped, may be kept detached
      * for its grace: an address keeps at most {@link EndpointOptions#maxConnectionsPerAddress()}
      * detached sessions, as many as it may have connections, and the node at most
      * {@link EndpointOptions#maxConnections()} (so many addresses cannot hoard either). Without this, a client that connects
@@ -120,9 +122,10 @@ final class Node {
      * of the dropped connection is then closed), checked at its grace's end and then every second.
      */
     boolean mayDetach(String client, LockSession session) {
+        String key = client == null ? UNKNOWN_ADDRESS : client;
         synchronized (detachedFrom) {
-            List<LockSession> sessions = detachedFrom.get(client);
-            if (sessions != null && prune(sessions) >= options.maxConnectionsPerAddress()) {
+            List<LockSession> sessions = detachedFrom.get(key);
+            if (sessions != null && prune(sessions) >= options.maxConnectionsPerAddress() && client != null) {
                 return false;
             }
             if (detachedTotal >= options.maxConnections()) {
@@ -132,10 +135,10 @@ final class Node {
                     return false;
                 }
             }
-            detachedFrom.computeIfAbsent(client, k -> new ArrayList<>(1)).add(session);
+            detachedFrom.computeIfAbsent(key, k -> new ArrayList<>(1)).add(session);
             detachedTotal++;
         }
-        forgetWhenEnded(client, session, session.grace().toMillis() + 1000);
+        forgetWhenEnded(key, session, session.grace().toMillis() + 1000);
         return true;
     }
 

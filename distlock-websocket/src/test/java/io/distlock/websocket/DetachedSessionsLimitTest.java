@@ -5,13 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
 import io.distlock.core.LockConfig;
+import io.distlock.core.LockListener;
 import io.distlock.core.LockService;
+import io.distlock.core.LockSession;
+import io.distlock.core.SessionOptions;
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
 
@@ -94,6 +98,26 @@ class DetachedSessionsLimitTest {
                 await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
                         assertThat(locked(other, WsClient.json("action", "lock", "param", "node-doc-" + MAX))).contains("\"LOCKED\""));
             }
+        }
+    }
+    /** Tomcat does not tell the endpoint the client's address: such sessions count against the node's cap only, not against one shared address. */
+    @Test
+    void sessionsFromAddressesNotToldCountOnlyAgainstTheNodesCap() {
+        EndpointOptions options = EndpointOptions.builder().maxConnectionsPerAddress(1).maxConnections(MAX).build();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build())) {
+            Node node = new Node(service, options);
+            List<LockSession> sessions = new ArrayList<>();
+            for (int i = 0; i <= MAX; i++) {
+                sessions.add(service.openSession("unknown-" + i, LockListener.NONE, new SessionOptions(Duration.ofSeconds(60), null)));
+            }
+            for (int i = 0; i < MAX; i++) {
+                assertThat(node.mayDetach(null, sessions.get(i))).as("session %d, past the per-address cap of 1", i).isTrue();
+            }
+            assertThat(node.mayDetach(null, sessions.get(MAX))).as("past the node's cap").isFalse();
+            sessions.get(0).close();
+            assertThat(node.mayDetach(null, sessions.get(MAX))).as("one ended: room again").isTrue();
+            sessions.forEach(LockSession::close);
         }
     }
 }
