@@ -44,7 +44,7 @@ final class Node {
 
     /** How long an idle timer or sender thread lingers before it ends. */
     private static final long IDLE_SECONDS = 60;
-    /** The key in {@link #detachedFrom} of clients whose address the container did not tell: only the node's cap counts them. */
+    /** The key in {@link #detachedFrom} of clients whose address the container did not tell (only the node's cap counts them). */
     private static final String UNKNOWN_ADDRESS = "";
 
     final LockService service;
@@ -112,10 +112,11 @@ final class Node {
     }
 
     /**
-     * Whether {@code session}, whose connection from {@code client} (null if not known) dropped, may be kept detached
-     * for its grace: an address keeps at most {@link EndpointOptions#maxConnectionsPerAddress()}
-     * detached sessions, as many as it may have connections, and the node at most
-     * {@link EndpointOptions#maxConnections()} (so many addresses cannot hoard either). Without this, a client that connects
+     * Whether {@code session}, whose connection from {@code client} (null if not known) dropped,
+     * may be kept detached for its grace: an address keeps at most
+     * {@link EndpointOptions#maxConnectionsPerAddress()} detached sessions, as many as it may have
+     * connections, and the node at most {@link EndpointOptions#maxConnections()}, so that many
+     * addresses cannot hoard them either. Without this, a client that connects
      * with a grace, takes locks and drops the connection, again and again, kept any number of
      * sessions and their locks on the node and in Redis for the grace, none of them counted.
      * Counted from here until the session has ended (its grace over, closed, or resumed: the handle
@@ -125,7 +126,7 @@ final class Node {
         String key = client == null ? UNKNOWN_ADDRESS : client;
         synchronized (detachedFrom) {
             List<LockSession> sessions = detachedFrom.get(key);
-            if (sessions != null && prune(sessions) >= options.maxConnectionsPerAddress() && client != null) {
+            if (client != null && sessions != null && prune(sessions) >= options.maxConnectionsPerAddress()) {
                 return false;
             }
             if (detachedTotal >= options.maxConnections()) {
@@ -142,17 +143,17 @@ final class Node {
         return true;
     }
 
-    private void forgetWhenEnded(String client, LockSession session, long afterMillis) {
+    private void forgetWhenEnded(String key, LockSession session, long afterMillis) {
         try {
             timer.schedule(() -> {
                 if (!session.isClosed()) {
-                    forgetWhenEnded(client, session, 1000);
+                    forgetWhenEnded(key, session, 1000);
                     return;
                 }
                 synchronized (detachedFrom) {
-                    List<LockSession> sessions = detachedFrom.get(client);
+                    List<LockSession> sessions = detachedFrom.get(key);
                     if (sessions != null && prune(sessions) == 0) {
-                        detachedFrom.remove(client);
+                        detachedFrom.remove(key);
                     }
                 }
             }, afterMillis, TimeUnit.MILLISECONDS);
