@@ -65,6 +65,10 @@ final class LeaseRenewal {
     private void renewDue() {
         long now = ticker.read();
         List<Due> due = new ArrayList<>();
+        // One warning per tick for each kind, not one per lock: a node that cannot reach Redis may
+        // lose hundreds of thousands at once (a probe wrote 248,786 lines in 12 s).
+        int lostLeases = 0;
+        String firstLease = null;
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {
                 Session.Grant grant = held.getValue();
@@ -72,27 +76,37 @@ final class LeaseRenewal {
                 if (age >= loseAfterNanos) {
                     // Also while an unlock of it is out: that unlock may never be answered.
                     session.lose(held.getKey(), grant, LossCause.LEASE);
-                    LOG.log(Level.WARNING, "Lease of lock ''{0}'' could not be renewed in time; told session ''{1}'' it is lost",
-                            held.getKey(), session.name());
+                    if (lostLeases++ == 0) {
+                        firstLease = "lock '" + held.getKey() + "' of session '" + session.name() + "'";
+                    }
                 } else if (age >= renewAfterNanos && !grant.busy()) {
                     due.add(new Due(session, held.getKey(), grant));
                 }
             }
         }
         List<DuePlace> places = new ArrayList<>();
+        int lostPlaces = 0;
+        String firstPlace = null;
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Place> queued : session.places().entrySet()) {
                 Session.Place place = queued.getValue();
                 long age = now - place.confirmedAtNanos();
                 if (age >= loseAfterNanos) {
-                    if (session.givePlaceUp(queued.getKey(), place)) {
-                        LOG.log(Level.WARNING, "The queue place of session ''{0}'' for lock ''{1}'' could not be kept in time; told it "
-                                + "it is cancelled", session.name(), queued.getKey());
+                    if (session.givePlaceUp(queued.getKey(), place) && lostPlaces++ == 0) {
+                        firstPlace = "lock '" + queued.getKey() + "' of session '" + session.name() + "'";
                     }
                 } else if (age >= renewAfterNanos && !place.busy()) {
                     places.add(new DuePlace(session, queued.getKey(), place));
                 }
             }
+        }
+        if (lostLeases > 0) {
+            LOG.log(Level.WARNING, "{0} lease(s) could not be renewed in time; their sessions were told they are lost (the first: {1})",
+                    lostLeases, firstLease);
+        }
+        if (lostPlaces > 0) {
+            LOG.log(Level.WARNING, "{0} queue place(s) could not be kept in time; their sessions were told they are cancelled (the "
+                    + "first: {1})", lostPlaces, firstPlace);
         }
         for (int from = 0; from < due.size(); from += BATCH_SIZE) {
             renew(due.subList(from, Math.min(due.size(), from + BATCH_SIZE)), now);
