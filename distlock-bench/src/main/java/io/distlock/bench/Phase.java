@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
+import org.HdrHistogram.Recorder;
+
 /**
  * One target measured: open the sessions, run them through the warm-up and the measured
  * time, stop them, close them, check the histories. Prints a progress line every second.
@@ -106,23 +108,16 @@ final class Phase {
 
     /** A session on {@code node} got {@code RETRY} for {@code lock} at {@code atNanos}. */
     void retried(String lock, long atNanos, int node) {
-        Integer id = ids.get(lock);
-        if (id == null) {
-            return;
-        }
-        long released = lastRelease.get(id);
-        if (released == 0 || atNanos < released) {
-            return;
-        }
-        long delay = atNanos - released;
-        stats.retry.recordValue(delay);
-        if (lastReleaseNode.get(id) != node) {
-            stats.retryCross.recordValue(delay);
-        }
+        sinceRelease(lock, atNanos, node, stats.retry, stats.retryCross);
     }
 
     /** A queued session on {@code node} got {@code GRANTED} for {@code lock} at {@code atNanos}. */
     void handedOver(String lock, long atNanos, int node) {
+        sinceRelease(lock, atNanos, node, stats.handover, stats.handoverCross);
+    }
+
+    /** Records the time from {@code lock}'s last release to {@code atNanos}; in {@code cross} too if it was released on another node. */
+    private void sinceRelease(String lock, long atNanos, int node, Recorder all, Recorder cross) {
         Integer id = ids.get(lock);
         if (id == null) {
             return;
@@ -132,9 +127,9 @@ final class Phase {
             return;
         }
         long delay = atNanos - released;
-        stats.handover.recordValue(delay);
+        all.recordValue(delay);
         if (lastReleaseNode.get(id) != node) {
-            stats.handoverCross.recordValue(delay);
+            cross.recordValue(delay);
         }
     }
 

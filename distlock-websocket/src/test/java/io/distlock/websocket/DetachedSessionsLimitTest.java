@@ -46,6 +46,23 @@ class DetachedSessionsLimitTest {
         await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
     }
 
+    /**
+     * Locks {@code prefix}0 to {@code prefix}MAX were taken by sessions whose connections dropped, in
+     * that order: the first MAX are kept for their grace (another session is told WAIT), the last,
+     * past the cap, was closed (its lock is free at once, or once its release lands).
+     */
+    private static void assertKeptButTheLast(URI uri, String prefix) {
+        try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
+            assertThat(locked(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
+            for (int i = 0; i < MAX; i++) {
+                assertThat(locked(other, WsClient.json("action", "lock", "param", prefix + i))).as(prefix + i + ": kept for its grace")
+                        .contains("\"WAIT\"");
+            }
+            await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
+                    assertThat(locked(other, WsClient.json("action", "lock", "param", prefix + MAX))).contains("\"LOCKED\""));
+        }
+    }
+
     @Test
     void pastTheAddressCapADroppedConnectionsSessionIsClosedNotKeptForItsGrace() {
         EndpointOptions options = EndpointOptions.builder().maxConnectionsPerAddress(MAX).build();
@@ -58,16 +75,7 @@ class DetachedSessionsLimitTest {
                 lockAndDrop(endpoint, uri, "127.0.0.3", "hoarder-" + i, "doc-" + i);
             }
 
-            try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
-                assertThat(locked(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
-                for (int i = 0; i < MAX; i++) {
-                    assertThat(locked(other, WsClient.json("action", "lock", "param", "doc-" + i))).as("doc-" + i + ": kept for its grace")
-                            .contains("\"WAIT\"");
-                }
-                // The session past the cap was closed, not detached: its lock is free (at once, or once its release lands).
-                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-                        assertThat(locked(other, WsClient.json("action", "lock", "param", "doc-" + MAX))).contains("\"LOCKED\""));
-            }
+            assertKeptButTheLast(uri, "doc-");
 
             // Another address still has its own room.
             lockAndDrop(endpoint, uri, "127.0.0.4", "elsewhere", "doc-e");
@@ -89,17 +97,10 @@ class DetachedSessionsLimitTest {
             for (int i = 0; i <= MAX; i++) {
                 lockAndDrop(endpoint, uri, "127.0.0." + (10 + i), "many-" + i, "node-doc-" + i); // each from another address
             }
-            try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
-                assertThat(locked(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
-                for (int i = 0; i < MAX; i++) {
-                    assertThat(locked(other, WsClient.json("action", "lock", "param", "node-doc-" + i))).as("kept for its grace")
-                            .contains("\"WAIT\"");
-                }
-                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-                        assertThat(locked(other, WsClient.json("action", "lock", "param", "node-doc-" + MAX))).contains("\"LOCKED\""));
-            }
+            assertKeptButTheLast(uri, "node-doc-");
         }
     }
+
     /** Tomcat does not tell the endpoint the client's address: such sessions count against the node's cap only, not against one shared address. */
     @Test
     void sessionsFromAddressesNotToldCountOnlyAgainstTheNodesCap() {
