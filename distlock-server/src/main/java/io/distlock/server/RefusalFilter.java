@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.CompletionHandler;
@@ -19,12 +22,15 @@ import org.glassfish.grizzly.filterchain.BaseFilter;
 import org.glassfish.grizzly.filterchain.FilterChainContext;
 import org.glassfish.grizzly.filterchain.NextAction;
 import org.glassfish.grizzly.http.HttpContent;
+import org.glassfish.grizzly.http.HttpPacket;
+import org.glassfish.grizzly.http.HttpProbe;
 import org.glassfish.grizzly.http.HttpRequestPacket;
 import org.glassfish.grizzly.http.HttpResponsePacket;
 import org.glassfish.grizzly.http.Method;
 import org.glassfish.grizzly.http.Protocol;
 import org.glassfish.grizzly.http.util.Header;
 import org.glassfish.grizzly.http.util.HttpStatus;
+import org.glassfish.grizzly.http.util.MimeHeaders.MaxHeaderCountExceededException;
 import org.glassfish.grizzly.memory.Buffers;
 
 /**
@@ -187,6 +193,50 @@ final class RefusalFilter extends BaseFilter {
         response.setHeader(Header.Connection, "close");
         Buffer buffer = Buffers.wrap(ctx.getMemoryManager(), body);
         ctx.write(HttpContent.builder(response).content(buffer).last(true).build(), thenClose(ctx.getConnection(), null));
+    }
+
+    /**
+     * Grizzly's HTTP codec answers a request head over its limit ({@code --max-request-head-bytes})
+     * or with more than 100 headers with an empty {@code 400 Bad Request}, and logs nothing: a
+     * browser whose cookies for the host outgrow the limit could not connect, and nobody could
+     * tell why. The codec tells its probes of the error just before it answers, and keeps a
+     * status of 400 or more set on the response by then: this probe makes it {@code 431 Request
+     * Header Fields Too Large} (RFC 6585) and says so in the log, at most once a minute.
+     */
+    static final class HeadTooLarge extends HttpProbe.Adapter {
+        private static final System.Logger LOG = System.getLogger(RefusalFilter.class.getName());
+        private static final long LOG_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+        private final int maxBytes;
+        private final LongAdder answered = new LongAdder();
+        private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
+
+        HeadTooLarge(int maxBytes) {
+            this.maxBytes = maxBytes;
+        }
+
+        @Override
+        public void onErrorEvent(Connection connection, HttpPacket packet, Throwable error) {
+            if (!(packet instanceof HttpRequestPacket request) || request.getResponse() == null || !tooLarge(error)) {
+                return;
+            }
+            HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.setValues(request.getResponse());
+            answered.increment();
+            long now = System.nanoTime();
+            long last = lastLogged.get();
+            if (now - last >= LOG_EVERY_NANOS && lastLogged.compareAndSet(last, now)) {
+                LOG.log(System.Logger.Level.WARNING, "Answered 431 to {0} request(s) since the last such line, the last from {1}: "
+                        + "a request head over {2} bytes or of more than 100 headers. Browsers send their cookies with every request, "
+                        + "the WebSocket handshake included: --max-request-head-bytes raises the limit",
+                        answered.sumThenReset(), connection.getPeerAddress(), Integer.toString(maxBytes));
+            }
+        }
+
+        /** Whether {@code error} is the codec's for a head over its size or header count (both are 431s). */
+        private static boolean tooLarge(Throwable error) {
+            return error instanceof MaxHeaderCountExceededException
+                    || error instanceof IllegalStateException && String.valueOf(error.getMessage()).endsWith("header is too large");
+        }
     }
 
     /** Closes {@code connection} once a write is done (or failed), after telling {@code next} if not null. */

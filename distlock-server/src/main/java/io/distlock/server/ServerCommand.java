@@ -132,6 +132,11 @@ final class ServerCommand implements Callable<Integer> {
                 + "Open WebSockets are exempt (default: ${DEFAULT-VALUE}, at least 100).")
     private long httpTimeoutMillis = ServerOptions.defaults().httpTimeout().toMillis();
 
+    @Option(names = "--max-request-head-bytes", paramLabel = "N",
+            description = "The largest HTTP request head (request line and headers, cookies included) served; a larger one "
+                + "gets HTTP 431 (default: ${DEFAULT-VALUE}, 1024 to 1048576).")
+    private int maxRequestHeadBytes = ServerOptions.defaults().maxRequestHeadBytes();
+
     @Option(names = "--verbose", description = "Log informational messages and stack traces.")
     private boolean verbose;
 
@@ -232,7 +237,8 @@ final class ServerCommand implements Callable<Integer> {
                     .maxQueuedBytes(maxQueuedBytes)
                     .maxConnectionsPerAddress(maxConnectionsPerAddress)
                     .trustedProxies(trustedProxies)
-                    .httpTimeout(Duration.ofMillis(httpTimeoutMillis));
+                    .httpTimeout(Duration.ofMillis(httpTimeoutMillis))
+                    .maxRequestHeadBytes(maxRequestHeadBytes);
             if (replicaSyncMillis != null) {
                 options.replicaSync(Duration.ofMillis(replicaSyncMillis));
             }

@@ -48,6 +48,7 @@ public final class ServerOptions {
     private final int maxConnections;
     private final long maxQueuedBytes;
     private final Duration httpTimeout;
+    private final int maxRequestHeadBytes;
     private final int maxConnectionsPerAddress;
     private final List<String> trustedProxies;
 
@@ -70,6 +71,7 @@ public final class ServerOptions {
         maxConnections = b.maxConnections;
         maxQueuedBytes = b.maxQueuedBytes;
         httpTimeout = b.httpTimeout;
+        maxRequestHeadBytes = b.maxRequestHeadBytes;
         maxConnectionsPerAddress = b.maxConnectionsPerAddress;
         trustedProxies = List.copyOf(b.trustedProxies);
     }
@@ -216,6 +218,17 @@ public final class ServerOptions {
     }
 
     /**
+     * The largest HTTP request head (request line and headers) served, in bytes; a larger one,
+     * or one of more than 100 headers, is answered {@code 431 Request Header Fields Too Large}
+     * and its connection closed. A browser sends its cookies for the host with every request,
+     * the WebSocket handshake included, so a site with large cookies may need more. A connection
+     * holds up to this much while its head arrives. Default 8192, as Tomcat's and Jetty's.
+     */
+    public int maxRequestHeadBytes() {
+        return maxRequestHeadBytes;
+    }
+
+    /**
      * Connections one client address may hold open (an IPv6 client's /64): TCP connections of
      * any kind, refused at accept, and WebSocket connections, refused with HTTP 429 (where the
      * client's address comes from a trusted proxy's {@code X-Forwarded-For}). Default: the
@@ -254,6 +267,7 @@ public final class ServerOptions {
         b.maxConnections = maxConnections;
         b.maxQueuedBytes = maxQueuedBytes;
         b.httpTimeout = httpTimeout;
+        b.maxRequestHeadBytes = maxRequestHeadBytes;
         b.maxConnectionsPerAddress = maxConnectionsPerAddress;
         b.trustedProxies = new ArrayList<>(trustedProxies);
         return b;
@@ -266,7 +280,7 @@ public final class ServerOptions {
                 + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", watching=" + watching + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
                 + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
-                + ", httpTimeout=" + httpTimeout + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
+                + ", httpTimeout=" + httpTimeout + ", maxRequestHeadBytes=" + maxRequestHeadBytes + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
                 + ", trustedProxies=" + trustedProxies + "}";
     }
 
@@ -295,6 +309,7 @@ public final class ServerOptions {
         private int maxConnections = EndpointOptions.defaults().maxConnections();
         private long maxQueuedBytes = EndpointOptions.defaults().maxQueuedBytes();
         private Duration httpTimeout = Duration.ofSeconds(10);
+        private int maxRequestHeadBytes = 8192;
         private int maxConnectionsPerAddress = EndpointOptions.defaults().maxConnectionsPerAddress();
         private List<String> trustedProxies = new ArrayList<>();
 
@@ -457,6 +472,15 @@ public final class ServerOptions {
                 throw new IllegalArgumentException("HTTP timeout must be at least 100 ms, was " + timeout.toMillis() + " ms");
             }
             this.httpTimeout = timeout;
+            return this;
+        }
+
+        /** From 1 KiB (a browser's handshake without cookies takes about 500 bytes) to 1 MiB. */
+        public Builder maxRequestHeadBytes(int bytes) {
+            if (bytes < 1024 || bytes > 1 << 20) {
+                throw new IllegalArgumentException("max request head bytes must be between 1024 and 1048576, was " + bytes);
+            }
+            this.maxRequestHeadBytes = bytes;
             return this;
         }
 

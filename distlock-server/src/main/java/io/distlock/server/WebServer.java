@@ -14,6 +14,7 @@ import jakarta.websocket.server.ServerEndpointConfig;
 
 import io.distlock.websocket.EndpointOptions;
 
+import org.glassfish.grizzly.http.HttpServerFilter;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.HttpServer;
 import org.glassfish.grizzly.http.server.NetworkListener;
@@ -70,11 +71,12 @@ final class WebServer implements AutoCloseable {
     }
 
     /**
-     * A server for {@code host:port} (port 0: any free port) that serves the static files, its
+     * A server for {@code host:port} (port 0: any free port) that serves the static files and
+     * request heads of at most {@code maxRequestHeadBytes} ({@link RefusalFilter.HeadTooLarge}), its
      * connections watched by {@code guard} (which it closes with itself); it listens from
      * {@link #start()}.
      */
-    static WebServer create(String host, int port, ConnectionGuard guard) {
+    static WebServer create(String host, int port, int maxRequestHeadBytes, ConnectionGuard guard) {
         HttpServer http = new HttpServer();
         NetworkListener listener = new NetworkListener("distlock", host, port);
         // WebSocket frames are handled on the selector threads that read them: the endpoint
@@ -88,6 +90,7 @@ final class WebServer implements AutoCloseable {
         listener.getTransport().setWorkerThreadPoolConfig(
                 ThreadPoolConfig.defaultConfig().setPoolName("distlock-http").setCorePoolSize(1).setMaxPoolSize(8));
         listener.getKeepAlive().setIdleTimeoutInSeconds(-1);
+        listener.setMaxHttpHeaderSize(maxRequestHeadBytes);
         http.addListener(listener);
 
         ServerConfiguration config = http.getServerConfiguration();
@@ -108,6 +111,8 @@ final class WebServer implements AutoCloseable {
             if (tyrus >= 0) {
                 chain.add(tyrus, new RefusalFilter()); // below Tyrus: sees what reaches it and what it writes
             }
+            int codec = chain.indexOfType(HttpServerFilter.class);
+            ((HttpServerFilter) chain.get(codec)).getMonitoringConfig().addProbes(new RefusalFilter.HeadTooLarge(maxRequestHeadBytes));
         });
         guard.install(listener); // after Tyrus's add-on: it places a filter next to Tyrus's
         // After the guard's: upgraded connections keep the guard's filters below the HTTP codec,

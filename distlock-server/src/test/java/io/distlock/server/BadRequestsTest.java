@@ -7,7 +7,14 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.text.MessageFormat;
 import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
@@ -158,6 +165,55 @@ class BadRequestsTest {
                 .startsWith("HTTP/1.1 403 ").contains("Content-Length: 0");
         assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(Duration.ofSeconds(5));
         assertServing();
+    }
+
+    @Test
+    void aRequestHeadOverTheLimitIs431AndSaysSoInTheLog() throws IOException {
+        // Grizzly answered an empty 400 and logged nothing: a browser whose cookies outgrew the
+        // limit could not connect, and nobody could tell why.
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record);
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        Logger log = Logger.getLogger(RefusalFilter.class.getName());
+        log.addHandler(handler);
+        try {
+            String handshake = "GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + KEY + "\r\n";
+            assertThat(send(handshake + "Cookie: a=" + "x".repeat(7_000) + "\r\n\r\n", "\r\n\r\n")).startsWith("HTTP/1.1 101 ");
+            assertThat(send(handshake + "Cookie: a=" + "x".repeat(8_200) + "\r\n\r\n"))
+                    .startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n");
+            assertThat(send("GET /health HTTP/1.1\r\nHost: x\r\n" + "X-A: b\r\n".repeat(101) + "\r\n"))
+                    .as("more than 100 headers").startsWith("HTTP/1.1 431 ");
+            // Other malformed heads stay 400s.
+            assertThat(send("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")).startsWith("HTTP/1.1 400 ");
+            assertThat(logged).anySatisfy(r -> assertThat(r.getLevel()).isEqualTo(Level.WARNING))
+                    .anySatisfy(r -> assertThat(MessageFormat.format(r.getMessage(), r.getParameters()))
+                            .contains("431").contains("over 8192 bytes").contains("--max-request-head-bytes"));
+        } finally {
+            log.removeHandler(handler);
+        }
+        assertServing();
+
+        // The limit is a setting.
+        try (DistLockServer roomy = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisUrl(redis.url())
+                .maxRequestHeadBytes(32_768).build());
+             Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", roomy.pageUri().getPort()), 5_000);
+            socket.setSoTimeout((int) Await.seconds(10).toMillis());
+            socket.getOutputStream().write(("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=" + "x".repeat(20_000)
+                    + "\r\n\r\n").getBytes(US_ASCII));
+            assertThat(new String(socket.getInputStream().readAllBytes(), US_ASCII)).startsWith("HTTP/1.1 200 ");
+        }
     }
 
     private static void assertServing() {

@@ -34,7 +34,8 @@ class ServerCommandTest {
                 "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--allow-steal", "--key-prefix", "app1",
                 "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--no-watching", "--ping-ms", "5000",
                 "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
-                "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000", "--verbose");
+                "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000",
+                "--max-request-head-bytes", "16384", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -53,6 +54,7 @@ class ServerCommandTest {
         assertThat(o.maxConnectionsPerAddress()).isEqualTo(64);
         assertThat(o.trustedProxies()).containsExactly("10.0.0.0/8", "192.0.2.7", "fd00:0:0:0:0:0:0:0/8");
         assertThat(o.httpTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.maxRequestHeadBytes()).isEqualTo(16_384);
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
         assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
@@ -65,6 +67,7 @@ class ServerCommandTest {
         assertThat(ServerCommand.parse().pingInterval()).isEqualTo(Duration.ofSeconds(15));
         assertThat(ServerCommand.parse().maxConnections()).isEqualTo(10_000);
         assertThat(ServerCommand.parse().maxQueuedBytes()).isEqualTo(1L << 20);
+        assertThat(ServerCommand.parse().maxRequestHeadBytes()).isEqualTo(8192);
         assertThat(ServerCommand.parse("--lease-ms", "1500").replicaSync()).isEqualTo(Duration.ofMillis(500));
         assertThat(ServerCommand.parse("--lease-ms", "1500", "--replica-sync-ms", "0").replicaSync()).isZero();
     }
@@ -89,6 +92,10 @@ class ServerCommandTest {
         assertThatThrownBy(() -> ServerCommand.parse("--max-connections", "many")).isInstanceOf(CommandLine.ParameterException.class);
         assertThatThrownBy(() -> ServerCommand.parse("--http-timeout-ms", "50")).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageContaining("HTTP timeout must be at least 100 ms");
+        for (String bytes : new String[] {"1023", "1048577"}) {
+            assertThatThrownBy(() -> ServerCommand.parse("--max-request-head-bytes", bytes)).isInstanceOf(CommandLine.ParameterException.class)
+                    .hasMessageContaining("max request head bytes must be between 1024 and 1048576, was " + bytes);
+        }
         assertThatThrownBy(() -> ServerCommand.parse("--max-connections-per-address", "0"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("max connections per address must be at least 1");
         assertThatThrownBy(() -> ServerCommand.parse("--trusted-proxy", "lb.example.com"))
@@ -101,7 +108,7 @@ class ServerCommandTest {
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
                 "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--no-watching", "--ping-ms",
                 "--max-connections", "--max-queued-bytes", "--max-connections-per-address", "--trusted-proxy", "--http-timeout-ms",
-                "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
+                "--max-request-head-bytes", "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
                 "default: 10000,");
     }
 
