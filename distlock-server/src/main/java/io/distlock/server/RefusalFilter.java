@@ -49,7 +49,8 @@ import org.glassfish.grizzly.memory.Buffers;
  * 6.1: a way to smuggle a request past a proxy that reads the other one; Grizzly served both
  * and kept the connection), or whose last transfer coding is not {@code chunked} (RFC 9112,
  * 6.3: its end cannot be found; Grizzly read {@code chunked, gzip} as chunked), or with a
- * transfer coding besides {@code chunked} (501). Each is
+ * transfer coding besides {@code chunked} (501), or a header name that is not a token (a space
+ * before the colon: Grizzly read {@code Transfer-Encoding : chunked} as another header). Each is
  * answered with a line of text, and the connection is closed. (A chunked request is served,
  * and its connection closed after the answer: Grizzly drops a {@code Content-Length} beside
  * {@code chunked} before this filter can see it.) HTTP requests pass here once per
@@ -113,6 +114,14 @@ final class RefusalFilter extends BaseFilter {
         } catch (CharConversionException | RuntimeException e) { // Grizzly's decoder throws several kinds
             return "the request target is not a valid path (percent-encoded UTF-8, no encoded slash, no .. above the root)";
         }
+        for (String name : request.getHeaders().names()) {
+            if (!isToken(name)) {
+                // Grizzly takes a name up to the colon, spaces and line ends included: it read
+                // "Transfer-Encoding : chunked" as another header and went by Content-Length,
+                // where a proxy in front may have read chunked (RFC 9112 5.1: 400).
+                return "a header name is a token: no space before its colon, no space or separator in it (RFC 9110, 9112)";
+            }
+        }
         List<String> codings = tokens(request.getHeaders().values(Header.TransferEncoding));
         if (!codings.isEmpty()) {
             if (codings.indexOf(CHUNKED) != codings.size() - 1) {
@@ -169,6 +178,20 @@ final class RefusalFilter extends BaseFilter {
             }
         }
         return tokens;
+    }
+
+    /** Whether {@code name} is a token (RFC 9110 5.6.2): one or more of ALPHA, DIGIT and {@code !#$%&'*+-.^_`|~}. */
+    private static boolean isToken(String name) {
+        if (name.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean validKey(String key) {
