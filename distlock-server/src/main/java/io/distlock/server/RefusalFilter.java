@@ -50,7 +50,8 @@ import org.glassfish.grizzly.memory.Buffers;
  * and kept the connection), or whose last transfer coding is not {@code chunked} (RFC 9112,
  * 6.3: its end cannot be found; Grizzly read {@code chunked, gzip} as chunked), or with a
  * transfer coding besides {@code chunked} (501), or a header name that is not a token (a space
- * before the colon: Grizzly read {@code Transfer-Encoding : chunked} as another header). Each is
+ * before the colon: Grizzly read {@code Transfer-Encoding : chunked} as another header), or two
+ * {@code Host} headers. Each is
  * answered with a line of text, and the connection is closed. (A chunked request is served,
  * and its connection closed after the answer: Grizzly drops a {@code Content-Length} beside
  * {@code chunked} before this filter can see it.) HTTP requests pass here once per
@@ -122,6 +123,10 @@ final class RefusalFilter extends BaseFilter {
                 return "a header name is a token: no space before its colon, no space or separator in it (RFC 9110, 9112)";
             }
         }
+        if (count(request.getHeaders().values(Header.Host)) > 1) {
+            // Which one names the page's own origin (the endpoint's Origin check) would be a guess.
+            return "a request has one Host header (RFC 9112)";
+        }
         List<String> codings = tokens(request.getHeaders().values(Header.TransferEncoding));
         if (!codings.isEmpty()) {
             if (codings.indexOf(CHUNKED) != codings.size() - 1) {
@@ -178,6 +183,14 @@ final class RefusalFilter extends BaseFilter {
             }
         }
         return tokens;
+    }
+
+    private static int count(Iterable<String> values) {
+        int n = 0;
+        for (String ignored : values) {
+            n++;
+        }
+        return n;
     }
 
     /** Whether {@code name} is a token (RFC 9110 5.6.2): one or more of ALPHA, DIGIT and {@code !#$%&'*+-.^_`|~}. */

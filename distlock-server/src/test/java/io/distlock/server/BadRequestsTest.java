@@ -105,7 +105,7 @@ class BadRequestsTest {
     }
 
     @Test
-    void aRequestFramedTwoWaysIs400AndAnUnknownTransferCoding501AndClosed() throws IOException {
+    void requestsAProxyMayReadAnotherWayAre400AndAnUnknownTransferCoding501AndClosed() throws IOException {
         // Grizzly read the chunked body and answered the pipelined request after it on the same
         // connection: a proxy that went by Content-Length would see another request there.
         String smuggled = "PUT /demo/docs/doc-7 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -126,6 +126,8 @@ class BadRequestsTest {
             assertThat(send("GET /health HTTP/1.1\r\nHost: x\r\n" + line + "\r\nConnection: close\r\n\r\nabcd")).as(line)
                     .startsWith("HTTP/1.1 400 ").contains("header name is a token");
         }
+        assertThat(send("GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n"))
+                .startsWith("HTTP/1.1 400 ").contains("one Host header");
         // Chunked must be the last coding, and applied once: Grizzly read these as chunked.
         for (String codings : new String[] {"chunked, gzip", "chunked, chunked", "chunked\r\nTransfer-Encoding: gzip"}) {
             assertThat(send("PUT /demo/docs/doc-7 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + codings + "\r\n\r\n0\r\n\r\n"))
