@@ -294,7 +294,7 @@ final class Session implements LockSession {
         Objects.requireNonNull(options, "options");
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved || asOf != epoch) {
+            if (refusedAtItsTurn(refused, asOf)) {
                 return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
@@ -335,7 +335,7 @@ final class Session implements LockSession {
     CompletionStage<CancelResult> cancel(String lock, int asOf) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved || asOf != epoch) {
+            if (refusedAtItsTurn(refused, asOf)) {
                 return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
@@ -383,7 +383,7 @@ final class Session implements LockSession {
     CompletionStage<UnlockResult> unlock(String lock, int asOf) {
         boolean refused = closing;
         return enqueue(() -> {
-            if (refused || moved || asOf != epoch) {
+            if (refusedAtItsTurn(refused, asOf)) {
                 return done(refusal(asOf));
             }
             Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
@@ -417,7 +417,7 @@ final class Session implements LockSession {
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused || moved || asOf != epoch) {
+            if (refusedAtItsTurn(refused, asOf)) {
                 return done(refusal(asOf));
             }
             Optional<Refused> bad = checkNames(names);
@@ -456,7 +456,7 @@ final class Session implements LockSession {
         boolean refused = closing;
         List<String> names = locks == null ? List.of() : new ArrayList<>(new LinkedHashSet<>(locks));
         return enqueue(() -> {
-            if (refused || moved || asOf != epoch) {
+            if (refusedAtItsTurn(refused, asOf)) {
                 return done(refusal(asOf));
             }
             Optional<Refused> bad = checkNames(names);
@@ -1654,6 +1654,17 @@ final class Session implements LockSession {
 
     private static Refused closedRefusal() {
         return new Refused(Refusal.SESSION_CLOSED, "the session is closed");
+    }
+
+    /**
+     * Whether an operation of the attachment {@code asOf}, called while the session was
+     * {@code closingWhenCalled}, is refused now that its turn has come. A close can take its place in
+     * the chain between the caller's look at {@link #closing} and the caller's own place: when the
+     * operation's turn comes, that close has ended the session ({@link #closed}), and a lock taken
+     * now would be held in Redis by a session nobody renews or releases.
+     */
+    private boolean refusedAtItsTurn(boolean closingWhenCalled, int asOf) {
+        return closingWhenCalled || closed || moved || asOf != epoch;
     }
 
     /** Why an operation of the attachment {@code asOf} is refused: closed, or resumed by another connection. */

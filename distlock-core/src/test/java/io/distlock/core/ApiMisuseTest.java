@@ -1,0 +1,74 @@
+package io.distlock.core;
+
+import static io.distlock.testing.Await.result;
+import static io.distlock.testing.Await.seconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+
+import io.distlock.testing.Pushes;
+import io.distlock.testing.TestRedis;
+
+/** The core used as a library the way an embedder might misuse it: races on one session, callbacks that call back, edges. */
+class ApiMisuseTest {
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @BeforeEach
+    void flush() {
+        TestRedis.flushAll();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private LockService node(LockConfig config) {
+        LockService service = LockService.connect(TestRedis.url(), config);
+        toClose.add(service);
+        return service;
+    }
+
+    private static Object owner(String lock) {
+        return TestRedis.command("HGET", "distlock:lock:" + lock, "owner");
+    }
+
+    /** A lock called before a close but whose turn comes after it (the close took its place first) is refused. */
+    @Test
+    void aLockOrderedAfterTheCloseIsRefusedAndTakesNothing() throws Exception {
+        LockService service = node(LockConfig.defaults());
+        LockSession session = service.openSession("alice", new Pushes());
+        CompletableFuture<CompletionStage<LockResult>> lock = new CompletableFuture<>();
+        Thread caller = new Thread(() -> lock.complete(session.lock("doc-1")));
+        CompletionStage<Void> closed;
+        synchronized (session) { // the session's chain monitor: the caller has read "not closing" and waits to take its place
+            caller.start();
+            await().atMost(seconds(5)).until(() -> caller.getState() == Thread.State.BLOCKED);
+            closed = session.closeAsync();
+        }
+        result(closed);
+        LockResult answer = result(lock.get(10, TimeUnit.SECONDS));
+        assertThat(answer).isInstanceOf(Refused.class);
+        assertThat(((Refused) answer).reason()).isEqualTo(Refusal.SESSION_CLOSED);
+        assertThat(owner("doc-1")).isNull();
+        assertThat(session.heldLocks()).isEmpty();
+    }
+}
