@@ -529,7 +529,8 @@ public final class LockService implements AutoCloseable {
      * Closes every session, releasing its locks (waiting up to the lease for Redis), and stops
      * this node. A session opened with a grace is not closed but left detached in the registry:
      * its client can resume it on another node while its leases last, and if nobody does, its
-     * locks free themselves within a lease. Shuts the Redisson client down if the service
+     * locks free themselves within a lease; its handle here is stale, as after
+     * {@link LockSession#detach()}. Shuts the Redisson client down if the service
      * created it. Idempotent.
      */
     @Override

@@ -114,7 +114,8 @@ public interface LockSession extends AutoCloseable {
      * keeps its locks (renewed) and queue places, keeps its pushes (at most 1,000; past that it is
      * closed) for the next listener, and is closed as by {@link #closeAsync()} if it is not
      * resumed within the grace. With no grace this is {@link #closeAsync()}. After a detach, this
-     * handle is stale: only a resume gives a usable one.
+     * handle is stale: its operations are refused ({@link Refusal#SESSION_CLOSED}); only a resume
+     * gives a usable one.
      */
     CompletionStage<Void> detach();
 

@@ -1661,15 +1661,21 @@ final class Session implements LockSession {
      * {@code closingWhenCalled}, is refused now that its turn has come. A close can take its place in
      * the chain between the caller's look at {@link #closing} and the caller's own place: when the
      * operation's turn comes, that close has ended the session ({@link #closed}), and a lock taken
-     * now would be held in Redis by a session nobody renews or releases.
+     * now would be held in Redis by a session nobody renews or releases. A detached session's handle
+     * is stale ({@link LockSession#detach()}): after {@link LockService#close()} left the session
+     * for another node, nobody here would renew a lock it took, nor tell it {@code LOST}.
      */
     private boolean refusedAtItsTurn(boolean closingWhenCalled, int asOf) {
-        return closingWhenCalled || closed || moved || asOf != epoch;
+        return closingWhenCalled || closed || moved || detached || asOf != epoch;
     }
 
-    /** Why an operation of the attachment {@code asOf} is refused: closed, or resumed by another connection. */
+    /** Why an operation of the attachment {@code asOf} is refused: closed, detached, or resumed by another connection. */
     private Refused refusal(int asOf) {
-        return asOf != epoch ? resumedElsewhereRefusal() : closedRefusal();
+        if (asOf != epoch) {
+            return resumedElsewhereRefusal();
+        }
+        return detached && !closing ? new Refused(Refusal.SESSION_CLOSED, "the session is detached; only a resume gives a usable handle")
+                : closedRefusal();
     }
 
     private static Refused resumedElsewhereRefusal() {

@@ -71,4 +71,36 @@ class ApiMisuseTest {
         assertThat(owner("doc-1")).isNull();
         assertThat(session.heldLocks()).isEmpty();
     }
+
+    /**
+     * After LockService.close() nobody renews: a resumable session's handle (left detached for another node) must not
+     * take a lock whose lease nobody keeps and whose loss nobody tells. Before: LOCKED, on the application's own client.
+     */
+    @Test
+    void aResumableSessionTakesNoLockAfterItsServiceClosed() {
+        RedissonClient client = Redisson.create(LockService.redissonConfig(TestRedis.url()));
+        toClose.add(client::shutdown);
+        LockService service = LockService.create(client, LockConfig.defaults());
+        toClose.add(service);
+        LockSession session = service.openSession("alice", new Pushes(), new SessionOptions(Duration.ofSeconds(5), null));
+        service.close();
+        LockResult answer = result(session.lock("doc-1"));
+        assertThat(answer).isInstanceOf(Refused.class);
+        assertThat(((Refused) answer).reason()).isEqualTo(Refusal.SESSION_CLOSED);
+        assertThat(owner("doc-1")).isNull();
+    }
+
+    /** LockSession.detach(): "After a detach, this handle is stale". Before: LOCKED. */
+    @Test
+    void aDetachedHandleIsRefused() {
+        LockService service = node(LockConfig.defaults());
+        LockSession session = service.openSession("alice", new Pushes(), new SessionOptions(Duration.ofSeconds(5), null));
+        assertThat(result(session.lock("doc-1"))).isInstanceOf(LockResult.Locked.class);
+        result(session.detach());
+        assertThat(result(session.lock("doc-2"))).isInstanceOf(Refused.class);
+        assertThat(result(session.lockAll(List.of("doc-3")))).isInstanceOf(Refused.class);
+        assertThat(result(session.unlock("doc-1"))).isInstanceOf(Refused.class);
+        assertThat(owner("doc-2")).isNull();
+        assertThat(owner("doc-1")).isEqualTo(session.id()); // kept for the grace
+    }
 }
