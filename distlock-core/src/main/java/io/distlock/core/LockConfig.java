@@ -239,17 +239,17 @@ public final class LockConfig {
             Objects.requireNonNull(lease, "lease");
             if (lease.compareTo(Duration.ofMillis(300)) < 0 || lease.compareTo(Duration.ofDays(1)) > 0) {
                 throw new IllegalArgumentException("lease must be at least 300 ms and at most a day (86400000 ms), was "
-                        + lease.toMillis() + " ms");
+                        + millis(lease));
             }
             this.lease = lease;
             return this;
         }
 
-        /** At least 1 s. */
+        /** At least 1 s, at most a day: Redis counts it in milliseconds from now, and tokens outgrow a forgotten one anyway. */
         public Builder tokenMemory(Duration tokenMemory) {
             Objects.requireNonNull(tokenMemory, "tokenMemory");
-            if (tokenMemory.compareTo(Duration.ofSeconds(1)) < 0) {
-                throw new IllegalArgumentException("tokenMemory must be at least 1 s, was " + tokenMemory.toMillis() + " ms");
+            if (tokenMemory.compareTo(Duration.ofSeconds(1)) < 0 || tokenMemory.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("tokenMemory must be at least 1 s and at most a day, was " + millis(tokenMemory));
             }
             this.tokenMemory = tokenMemory;
             return this;
@@ -275,11 +275,14 @@ public final class LockConfig {
             return this;
         }
 
-        /** The longest grace a session may ask for; 0 turns resuming off. */
+        /**
+         * The longest grace a session may ask for; 0 turns resuming off. At most a day: the grace is
+         * counted in milliseconds and nanoseconds, and a vanished client's locks are held for it.
+         */
         public Builder maxGrace(Duration max) {
             Objects.requireNonNull(max, "maxGrace");
-            if (max.isNegative()) {
-                throw new IllegalArgumentException("maxGrace must not be negative, was " + max);
+            if (max.isNegative() || max.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("maxGrace must be between 0 and a day, was " + millis(max));
             }
             this.maxGrace = max;
             return this;
@@ -308,7 +311,7 @@ public final class LockConfig {
             if (timeout.isNegative()) {
                 throw new IllegalArgumentException("replicaSync must not be negative, was " + timeout.toMillis() + " ms");
             }
-            if (!timeout.isZero() && timeout.toMillis() < 1) {
+            if (!timeout.isZero() && timeout.compareTo(Duration.ofMillis(1)) < 0) {
                 throw new IllegalArgumentException("replicaSync must be 0 (off) or at least 1 ms, was " + timeout);
             }
             this.replicaSync = timeout;
@@ -369,9 +372,21 @@ public final class LockConfig {
         public LockConfig build() {
             if (replicaSync != null && replicaSync.compareTo(lease.dividedBy(3)) > 0) {
                 throw new IllegalArgumentException("replicaSync must be at most a third of the lease ("
-                        + lease.dividedBy(3).toMillis() + " ms), was " + replicaSync.toMillis() + " ms");
+                        + lease.dividedBy(3).toMillis() + " ms), was " + millis(replicaSync));
             }
             return new LockConfig(this);
+        }
+
+        /**
+         * A duration in a refusal: in ms, or as ISO-8601 if it has no long number of ms (a huge one must be
+         * refused with the IllegalArgumentException promised, not an ArithmeticException from {@code toMillis}).
+         */
+        static String millis(Duration d) {
+            try {
+                return d.toMillis() + " ms";
+            } catch (ArithmeticException e) {
+                return d.toString();
+            }
         }
 
         private static int positive(String name, int value) {

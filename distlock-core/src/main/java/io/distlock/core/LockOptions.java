@@ -40,8 +40,8 @@ public record LockOptions(LockMode mode, boolean queued, Duration timeout, boole
             if (!queued) {
                 throw new IllegalArgumentException("a timeout needs queue(): only a queued request can time out");
             }
-            if (timeout.toMillis() < 1 || timeout.compareTo(MAX_TIMEOUT) > 0) {
-                throw new IllegalArgumentException("timeout must be between 1 ms and 1 hour, was " + timeout.toMillis() + " ms");
+            if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(MAX_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("timeout must be between 1 ms and 1 hour, was " + LockConfig.Builder.millis(timeout));
             }
         }
         if (ask && !queued) {

@@ -259,7 +259,7 @@ public final class LockService implements AutoCloseable {
         });
         if (options.grace().compareTo(config.maxGrace()) > 0) {
             throw new IllegalArgumentException("grace must be at most " + config.maxGrace().toMillis() + " ms, was "
-                    + options.grace().toMillis() + " ms");
+                    + LockConfig.Builder.millis(options.grace()));
         }
         if (closed) {
             throw new IllegalStateException("the lock service is closed");

@@ -103,4 +103,26 @@ class ApiMisuseTest {
         assertThat(owner("doc-2")).isNull();
         assertThat(owner("doc-1")).isEqualTo(session.id()); // kept for the grace
     }
+
+    /**
+     * Durations far past their bounds are refused with the IllegalArgumentException the javadoc promises. Before: an
+     * ArithmeticException from toMillis() while building the message (timeout, lease, replicaSync, grace), or accepted
+     * and failing later (tokenMemory at LockService.connect, maxGrace at openSession).
+     */
+    @Test
+    void hugeDurationsAreRefusedWithIllegalArgument() {
+        Duration huge = Duration.ofSeconds(Long.MAX_VALUE);
+        Duration hugeNegative = Duration.ofSeconds(Long.MIN_VALUE);
+        assertThatThrownBy(() -> LockOptions.DEFAULT.timeout(huge)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockOptions.DEFAULT.timeout(hugeNegative)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockConfig.builder().lease(huge)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockConfig.builder().replicaSync(huge).build()).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockConfig.builder().tokenMemory(huge)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockConfig.builder().maxGrace(huge)).isInstanceOf(IllegalArgumentException.class);
+        LockService service = node(LockConfig.defaults());
+        assertThatThrownBy(() -> service.openSession("alice", LockListener.NONE, new SessionOptions(huge, null)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("grace");
+        assertThat(LockOptions.DEFAULT.timeout(LockOptions.MAX_TIMEOUT).timeout()).isEqualTo(LockOptions.MAX_TIMEOUT);
+        assertThatThrownBy(() -> LockOptions.DEFAULT.timeout(Duration.ofNanos(999_999))).isInstanceOf(IllegalArgumentException.class);
+    }
 }
