@@ -120,7 +120,7 @@ final class Attachment implements LockSession {
 
     @Override
     public void close() {
-        Session.awaitClose(closeAsync(), name());
+        session.awaitClose(closeAsync());
     }
 
     /** Never the secret. */

@@ -12,7 +12,11 @@ package io.distlock.core;
  * thread that completed the work, usually one of Redisson's I/O threads, as Redisson's and
  * Lettuce's own callbacks do: waiting there (a {@code join()}, a blocking
  * {@link LockSession#close()}) stalls every session of the node. Give
- * {@link LockConfig.Builder#callbackExecutor} an executor of your own to block.
+ * {@link LockConfig.Builder#callbackExecutor} an executor of your own to block. Even then, a
+ * callback of a session must not wait for another operation of the same session (a
+ * {@code join()} of its stage): that operation is answered on the same serial stream as the
+ * callback, after it returns, so the wait never ends. {@link LockSession#close()} is safe there:
+ * called from a session's own callback it does not wait.
  */
 public interface LockListener {
 

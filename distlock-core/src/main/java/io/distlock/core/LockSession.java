@@ -130,7 +130,9 @@ public interface LockSession extends AutoCloseable {
 
     /**
      * Blocking {@link #closeAsync()}, for try-with-resources. If Redis cannot be reached the
-     * locks free themselves when their leases run out.
+     * locks free themselves when their leases run out. Called from one of this session's own
+     * callbacks (its listener, or a callback of one of its stages), it starts the close and
+     * returns without waiting: the close is answered after that callback returns.
      */
     @Override
     void close();

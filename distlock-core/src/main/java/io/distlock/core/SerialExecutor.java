@@ -16,6 +16,8 @@ final class SerialExecutor implements Executor {
     private final Executor delegate;
     private final ArrayDeque<Runnable> queue = new ArrayDeque<>(); // guarded by this
     private boolean draining; // guarded by this
+    /** The thread running this executor's tasks now, if any. */
+    private volatile Thread drainer;
 
     SerialExecutor(Executor delegate) {
         this.delegate = delegate;
@@ -38,12 +40,22 @@ final class SerialExecutor implements Executor {
         }
     }
 
+    /**
+     * Whether the calling thread is running one of this executor's tasks: then waiting for a later
+     * task never ends, as that task runs on this thread after the current one returns.
+     */
+    boolean runsHere() {
+        return drainer == Thread.currentThread();
+    }
+
     private void drain() {
+        drainer = Thread.currentThread();
         while (true) {
             Runnable task;
             synchronized (this) {
                 task = queue.poll();
                 if (task == null) {
+                    drainer = null; // before another drain can begin, on another thread
                     draining = false;
                     return;
                 }

@@ -587,10 +587,18 @@ final class Session implements LockSession {
 
     @Override
     public void close() {
-        awaitClose(closeAsync(), name);
+        awaitClose(closeAsync());
     }
 
-    static void awaitClose(CompletionStage<Void> close, String name) {
+    /**
+     * Waits for {@code close}, unless called from one of this session's callbacks (a push, or a
+     * stage's callback): the close is answered on the thread running that callback, after it
+     * returns, so waiting there would never end, even on a callback executor of the application's.
+     */
+    void awaitClose(CompletionStage<Void> close) {
+        if (events.runsHere()) {
+            return;
+        }
         try {
             close.toCompletableFuture().join();
         } catch (CompletionException e) {

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 
@@ -124,5 +125,54 @@ class ApiMisuseTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("grace");
         assertThat(LockOptions.DEFAULT.timeout(LockOptions.MAX_TIMEOUT).timeout()).isEqualTo(LockOptions.MAX_TIMEOUT);
         assertThatThrownBy(() -> LockOptions.DEFAULT.timeout(Duration.ofNanos(999_999))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /**
+     * LockListener: "Give callbackExecutor an executor of your own to block". A blocking close() from a push of the same
+     * session, on such an executor, never returned: the close is answered on the serial stream the push occupies.
+     */
+    @Test
+    @Timeout(60)
+    void aBlockingCloseInsideAPushOfTheSameSessionReturns() {
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        toClose.add(pool::shutdownNow);
+        LockService service = node(LockConfig.builder().callbackExecutor(pool).build());
+        LockSession alice = service.openSession("alice", new Pushes());
+        CompletableFuture<Void> closedInside = new CompletableFuture<>();
+        LockSession[] bob = new LockSession[1];
+        bob[0] = service.openSession("bob", new LockListener() {
+            @Override
+            public void retry(String lock) {
+                bob[0].close();
+                closedInside.complete(null);
+            }
+        });
+        assertThat(result(alice.lock("doc-1"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(result(bob[0].lock("doc-2"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(result(bob[0].lock("doc-1"))).isInstanceOf(LockResult.Waiting.class);
+        result(alice.unlock("doc-1"));
+        result(closedInside);
+        await().atMost(seconds(5)).until(() -> owner("doc-2") == null);
+        assertThat(bob[0].isClosed()).isTrue();
+    }
+
+    /** The same from a stage's callback, on the default executor and on a resumable session's handle. */
+    @Test
+    @Timeout(60)
+    void aBlockingCloseInsideAStageCallbackOfTheSameSessionReturns() {
+        LockService service = node(LockConfig.defaults());
+        LockSession alice = service.openSession("alice", new Pushes());
+        CompletionStage<Boolean> closed = alice.lock("doc-1").thenApply(r -> {
+            alice.close();
+            return alice.isClosed();
+        });
+        assertThat(result(closed)).isTrue();
+        LockSession bob = service.openSession("bob", new Pushes(), new SessionOptions(Duration.ofSeconds(5), null));
+        CompletionStage<Boolean> bobClosed = bob.lock("doc-2").thenApply(r -> {
+            bob.close();
+            return bob.isClosed();
+        });
+        assertThat(result(bobClosed)).isTrue();
+        await().atMost(seconds(5)).until(() -> owner("doc-1") == null && owner("doc-2") == null);
     }
 }
