@@ -1036,7 +1036,13 @@ final class Session implements LockSession {
             return;
         }
         if (!keepingPushes) {
-            push.accept(listener);
+            try {
+                push.accept(listener);
+            } catch (RuntimeException e) {
+                // Logged and ignored (LockListener), here: the pushes told in the same task (a LOST for each
+                // lock given up together, the steal after a GRANTED, held-back pushes) must still go.
+                LOG.log(Level.WARNING, "A session callback threw; ignored", e);
+            }
             return;
         }
         queuePush(kept, push);

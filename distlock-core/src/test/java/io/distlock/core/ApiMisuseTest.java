@@ -23,6 +23,7 @@ import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 
 import io.distlock.testing.Pushes;
+import io.distlock.testing.TcpProxy;
 import io.distlock.testing.TestRedis;
 
 /** The core used as a library the way an embedder might misuse it: races on one session, callbacks that call back, edges. */
@@ -174,5 +175,36 @@ class ApiMisuseTest {
         });
         assertThat(result(bobClosed)).isTrue();
         await().atMost(seconds(5)).until(() -> owner("doc-1") == null && owner("doc-2") == null);
+    }
+
+    /**
+     * LockListener: "A listener that throws is logged and ignored: it cannot break locking." An unlockAll that Redis does
+     * not answer gives up both locks and tells LOST for each; a lost() that threw for the first one lost the second's.
+     */
+    @Test
+    void aListenerThatThrowsMissesNoPush() {
+        TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort());
+        toClose.add(proxy);
+        org.redisson.config.Config redissonConfig = LockService.redissonConfig("redis://127.0.0.1:" + proxy.port());
+        redissonConfig.useSingleServer().setConnectionMinimumIdleSize(2);
+        RedissonClient client = Redisson.create(redissonConfig);
+        toClose.add(client::shutdown);
+        LockService service = LockService.create(client, LockConfig.builder().lease(Duration.ofSeconds(2)).build());
+        toClose.add(service);
+        List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        LockSession session = service.openSession("alice", new LockListener() {
+            @Override
+            public void lost(String lock) {
+                told.add(lock);
+                throw new IllegalStateException("a listener's bug");
+            }
+        });
+        assertThat(result(session.lockAll(List.of("doc-1", "doc-2")))).isInstanceOf(MultiLockResult.Locked.class);
+        proxy.blackhole();
+        CompletableFuture<UnlockResult> unlock = session.unlockAll(List.of("doc-1", "doc-2")).toCompletableFuture();
+        await().atMost(seconds(5)).until(unlock::isDone);
+        assertThat(unlock).isCompletedExceptionally();
+        proxy.heal();
+        await().atMost(seconds(5)).untilAsserted(() -> assertThat(told).containsExactlyInAnyOrder("doc-1", "doc-2"));
     }
 }
