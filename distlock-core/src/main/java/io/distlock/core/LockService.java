@@ -227,7 +227,7 @@ public final class LockService implements AutoCloseable {
      * @param name     a label shown to others as the holder of the session's locks
      * @param listener receives the session's pushes; {@link LockListener#NONE} ignores them
      * @throws IllegalArgumentException if the name breaks the rules
-     * @throws IllegalStateException    if the service is closed
+     * @throws IllegalStateException    if the service is closed, or {@link #close()} runs meanwhile
      */
     public LockSession openSession(String name, LockListener listener) {
         Objects.requireNonNull(listener, "listener");
@@ -239,7 +239,7 @@ public final class LockService implements AutoCloseable {
         }
         Session session = new Session(this, store, waiters, config, name, newId(), listener,
                 new SerialExecutor(callbackExecutor));
-        sessions.put(session.id(), session);
+        track(session);
         return session;
     }
 
@@ -267,13 +267,13 @@ public final class LockService implements AutoCloseable {
         if (options.grace().isZero()) {
             Session session = new Session(this, store, waiters, config, name, newId(), listener, new SerialExecutor(callbackExecutor),
                     options, null, 0);
-            sessions.put(session.id(), session);
+            track(session);
             return session;
         }
         String secret = newSecret();
         Session session = new Session(this, store, waiters, config, name, newId(), listener, new SerialExecutor(callbackExecutor),
                 options, SessionRegistry.hash(secret), 0);
-        sessions.put(session.id(), session);
+        track(session);
         session.createRecord();
         return new Attachment(session, 0, secret);
     }
@@ -285,6 +285,10 @@ public final class LockService implements AutoCloseable {
      * tokens; {@link ResumeResult.Resumed#locks()} says which it still holds, and a node that took it
      * over from another first proves each with Redis. Unknown session, wrong secret, or grace over:
      * {@link Refusal#SESSION_EXPIRED}, alike. The secret is compared in constant time, and replaced.
+     * Completes exceptionally with {@link BackendUnavailableException} if Redis cannot be reached. If
+     * this service closes while the resume is out, the session is left detached for another node, as
+     * {@link #close()} leaves the others: the answer's handle is stale, and its new secret resumes it
+     * elsewhere.
      *
      * @throws IllegalStateException if the service is closed
      */
@@ -349,7 +353,15 @@ public final class LockService implements AutoCloseable {
                 if (previous != null && previous != session) {
                     previous.movedAway(true);
                 }
-                registry.put(session, false, false);
+                if (closed) {
+                    // The service closed while the adoption was out, and its close did not see this session: nobody
+                    // here would renew its locks. Left for another node, as close() leaves the others; the answer still
+                    // goes, with the new secret (the only one that resumes it now), and a stale handle.
+                    sessions.remove(id, session);
+                    session.leaveForAnotherNode();
+                } else {
+                    registry.put(session, false, false);
+                }
                 return (ResumeResult) new ResumeResult.Resumed(new Attachment(session, 0, secret), session.heldNow(),
                         session.places().keySet(), secret);
             });
@@ -396,6 +408,22 @@ public final class LockService implements AutoCloseable {
 
     static Refused expired() {
         return new Refused(Refusal.SESSION_EXPIRED, "the session cannot be resumed: unknown, wrong secret, or its grace is over");
+    }
+
+    /**
+     * Adds a session opened here to the sessions the service renews and closes. Refused with
+     * {@link IllegalStateException} if the service closed meanwhile: {@link #close()} marks it
+     * closed before it looks at the sessions, so a session added after that look is caught here
+     * (one added before is closed by both, which is idempotent), never left open, unrenewed, on a
+     * closed service.
+     */
+    private void track(Session session) {
+        sessions.put(session.id(), session);
+        if (closed) {
+            sessions.remove(session.id(), session);
+            session.closeAsync();
+            throw new IllegalStateException("the lock service is closed");
+        }
     }
 
     /** Keeps the registry records of this node's resumable sessions current; lets go of any another node adopted. */
