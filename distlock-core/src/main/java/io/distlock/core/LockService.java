@@ -507,7 +507,8 @@ public final class LockService implements AutoCloseable {
      * Redis cannot be reached.
      */
     public CompletionStage<Map<String, LockState>> query(Collection<String> locks) {
-        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(locks));
+        // Not List.copyOf: it throws NullPointerException for a null name, which is refused below like any bad name.
+        List<String> names = java.util.Collections.unmodifiableList(new ArrayList<>(new java.util.LinkedHashSet<>(locks)));
         if (names.size() > config.maxLocksPerRequest()) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(
                     "at most " + config.maxLocksPerRequest() + " locks in one query"));

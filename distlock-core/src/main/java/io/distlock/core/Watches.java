@@ -162,7 +162,8 @@ final class Watches {
 
         @Override
         public CompletionStage<Map<String, LockState>> watch(Collection<String> locks) {
-            List<String> names = List.copyOf(new LinkedHashSet<>(locks));
+            // Not List.copyOf: it throws NullPointerException for a null name, which is refused below like any bad name.
+            List<String> names = java.util.Collections.unmodifiableList(new ArrayList<>(new LinkedHashSet<>(locks)));
             for (String lock : names) {
                 Optional<String> bad = Names.problem("lock name", lock, config.maxLockNameLength());
                 if (bad.isPresent()) {

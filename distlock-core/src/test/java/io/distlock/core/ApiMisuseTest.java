@@ -278,4 +278,26 @@ class ApiMisuseTest {
         assertThat(owner("doc-1")).isEqualTo(session.id());
         assertThat(TestRedis.command("HGET", "distlock:lock:doc-1", "token")).isEqualTo(Long.toString(token));
     }
+
+    /**
+     * query and LockWatch.watch: "completes exceptionally with IllegalArgumentException for an unacceptable name", as
+     * lockAll refuses a null name (BAD_NAME). A null name threw NullPointerException from List.copyOf instead.
+     */
+    @Test
+    void aNullNameInACollectionIsRefusedLikeAnyBadName() {
+        LockService service = node(LockConfig.defaults());
+        List<String> withNull = new ArrayList<>();
+        withNull.add("doc-1");
+        withNull.add(null);
+        CompletableFuture<?> query = service.query(withNull).toCompletableFuture();
+        assertThat(query).isCompletedExceptionally();
+        assertThatThrownBy(query::join).hasCauseInstanceOf(IllegalArgumentException.class);
+        LockWatch watch = service.watch((lock, state) -> { });
+        CompletableFuture<?> watched = watch.watch(withNull).toCompletableFuture();
+        assertThat(watched).isCompletedExceptionally();
+        assertThatThrownBy(watched::join).hasCauseInstanceOf(IllegalArgumentException.class);
+        watch.close();
+        LockSession session = service.openSession("alice", new Pushes());
+        assertThat(result(session.lockAll(withNull))).isInstanceOf(Refused.class);
+    }
 }
