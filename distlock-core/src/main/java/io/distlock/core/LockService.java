@@ -560,7 +560,8 @@ public final class LockService implements AutoCloseable {
      * its client can resume it on another node while its leases last, and if nobody does, its
      * locks free themselves within a lease; its handle here is stale, as after
      * {@link LockSession#detach()}. Shuts the Redisson client down if the service
-     * created it. Idempotent.
+     * created it. Idempotent. Do not call it from a session's callback: that session's close is
+     * answered only after the callback returns, so this waits out the whole lease for it.
      */
     @Override
     public void close() {
