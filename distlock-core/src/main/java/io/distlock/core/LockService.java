@@ -574,13 +574,22 @@ public final class LockService implements AutoCloseable {
         CompletableFuture<?>[] closing = sessions.values().stream()
                 .map(s -> (s.grace().isZero() ? s.closeAsync() : s.leaveForAnotherNode()).toCompletableFuture())
                 .toArray(CompletableFuture[]::new);
-        try {
-            CompletableFuture.allOf(closing).get(config.lease().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-            LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
-                    String.valueOf(e.getMessage()));
+        // Waited for even on an interrupted thread (at most the lease): a close that stopped at the interrupt would
+        // shut the client down under the releases, and every lock would stay held for a lease.
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + config.lease().toNanos();
+        CompletableFuture<Void> released = CompletableFuture.allOf(closing);
+        while (true) {
+            try {
+                released.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+                LOG.log(Level.WARNING, "Not every session could release its locks; they free themselves when their leases run out: {0}",
+                        String.valueOf(e.getMessage()));
+                break;
+            }
         }
         watches.closeAll();
         // Not waited for: an unreachable Redis would hold close() up for Redisson's whole retry budget.
@@ -596,6 +605,9 @@ public final class LockService implements AutoCloseable {
         shutdownThreads();
         if (ownsRedisson) {
             redisson.shutdown();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt(); // after Redisson's shutdown, which clears it
         }
     }
 

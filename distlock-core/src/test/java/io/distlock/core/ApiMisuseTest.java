@@ -300,4 +300,25 @@ class ApiMisuseTest {
         LockSession session = service.openSession("alice", new Pushes());
         assertThat(result(session.lockAll(withNull))).isInstanceOf(Refused.class);
     }
+
+    /**
+     * LockService.close() "closes every session, releasing its locks (waiting up to the lease for Redis)". On an
+     * interrupted thread it stopped waiting at once and shut its Redisson client down under the releases: all 20 locks
+     * stayed held for a lease, and the interrupt status was gone too (cleared by Redisson's shutdown).
+     */
+    @Test
+    void aCloseOnAnInterruptedThreadStillReleasesAndKeepsTheInterrupt() {
+        LockService service = LockService.connect(TestRedis.url(), LockConfig.defaults());
+        toClose.add(service);
+        LockSession session = service.openSession("alice", new Pushes());
+        for (int i = 0; i < 20; i++) {
+            assertThat(result(session.lock("doc-" + i))).isInstanceOf(LockResult.Locked.class);
+        }
+        Thread.currentThread().interrupt();
+        service.close();
+        assertThat(Thread.interrupted()).as("the interrupt is kept").isTrue();
+        for (int i = 0; i < 20; i++) {
+            assertThat(owner("doc-" + i)).as("doc-%s", i).isNull();
+        }
+    }
 }
