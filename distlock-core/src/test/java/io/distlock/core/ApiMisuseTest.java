@@ -321,4 +321,16 @@ class ApiMisuseTest {
             assertThat(owner("doc-" + i)).as("doc-%s", i).isNull();
         }
     }
+
+    /**
+     * A grace under a millisecond is refused, as replicaSync is: the session counts its grace in whole ms, so one of 1 ns
+     * was opened as resumable (a registry record, a resume secret) but had grace() zero, and detach() closed it.
+     */
+    @Test
+    void aGraceUnderAMillisecondIsRefused() {
+        assertThatThrownBy(() -> new SessionOptions(Duration.ofNanos(1), null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new SessionOptions(Duration.ofNanos(999_999), null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(new SessionOptions(Duration.ofMillis(1), null).grace()).isEqualTo(Duration.ofMillis(1));
+        assertThat(new SessionOptions(Duration.ZERO, null).grace()).isZero();
+    }
 }
