@@ -104,6 +104,11 @@ final class Attachment implements LockSession {
     }
 
     @Override
+    public CompletionStage<Void> recorded() {
+        return session.firstRecord();
+    }
+
+    @Override
     public CompletionStage<Void> detach() {
         return stale() ? CompletableFuture.completedFuture(null) : session.detach(epoch);
     }

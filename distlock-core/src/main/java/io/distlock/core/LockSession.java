@@ -110,6 +110,17 @@ public interface LockSession extends AutoCloseable {
     java.util.Optional<String> resumeSecret();
 
     /**
+     * Completes once the session's record in the session registry was first written (or that write
+     * failed; the record is then written when the session detaches): from then on a
+     * {@link LockService#resume} with {@link #resumeSecret()} finds the session on any node. A
+     * server should tell the client its secret only then. Already complete for a session without
+     * grace, and for a resumed one.
+     */
+    default java.util.concurrent.CompletionStage<Void> recorded() {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
+    /**
      * The connection dropped without {@code close}: with a {@link #grace()} above zero the session
      * keeps its locks (renewed) and queue places, keeps its pushes (at most 1,000; past that it is
      * closed) for the next listener, and is closed as by {@link #closeAsync()} if it is not

@@ -204,6 +204,11 @@ final class Session implements LockSession {
     /** Answers waiting for the next registry write to list what their operation took; guarded by itself. */
     private final List<CompletableFuture<Void>> awaitingRecord = new ArrayList<>();
     /**
+     * Completed when the first registry write of a session opened here is done (made or failed),
+     * or at once for an adopted one: from then a resume with its secret finds it on any node.
+     */
+    private final CompletableFuture<Void> firstRecord = new CompletableFuture<>();
+    /**
      * The registry record existed once (a write of this node found or made it, or an adoption
      * made it): from then on no write creates it again. A record that is gone ended (an end-claim,
      * here or on a node that adopted the session) or expired (nobody renewed it for a lease); a
@@ -950,6 +955,12 @@ final class Session implements LockSession {
     /** The record exists: an adoption just wrote it as this node's. */
     void recordAdopted() {
         recordExisted = true;
+        firstRecord.complete(null);
+    }
+
+    /** See {@link #firstRecord}; for {@link Attachment#recorded()}. */
+    CompletionStage<Void> firstRecord() {
+        return firstRecord;
     }
 
     /**
@@ -967,6 +978,7 @@ final class Session implements LockSession {
                         name, e.getMessage());
             }
             recording.set(false);
+            firstRecord.complete(null); // written, or not (then the detach writes it): the connect's answer goes
             writeAgainOrRelease(!closing);
         });
     }

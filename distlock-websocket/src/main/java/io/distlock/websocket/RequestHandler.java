@@ -131,7 +131,9 @@ final class RequestHandler {
             reply.put("grace", opened.grace().toMillis());
             opened.resumeSecret().ifPresent(secret -> reply.put("resume", secret));
         }
-        slot.answer(reply);
+        // The secret is told once the registry has the session: a resume sent right after this
+        // answer (on any node) must find it, not be refused SESSION_EXPIRED.
+        opened.recorded().whenComplete((v, e) -> slot.answer(reply));
     }
 
     /**
