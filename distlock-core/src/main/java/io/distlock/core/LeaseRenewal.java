@@ -156,7 +156,7 @@ final class LeaseRenewal {
             tokens.add(d.grant().token());
         }
         batch.forEach(d -> d.session().renewalSent(d.grant()));
-        List<CompletionStage<Boolean>> results;
+        List<CompletionStage<RedisLockStore.Renewal>> results;
         try {
             results = store.renew(owners, locks, tokens);
         } catch (RuntimeException | Error e) {
@@ -165,7 +165,7 @@ final class LeaseRenewal {
         }
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
-            results.get(i).whenComplete((stillOurs, e) -> {
+            results.get(i).whenComplete((renewal, e) -> {
                 if (e != null) {
                     d.session().renewalFailed(d.grant());
                     telemetry.get().leaseRenewalFailed();
@@ -173,13 +173,13 @@ final class LeaseRenewal {
                         failing = true;
                         LOG.log(Level.WARNING, "Cannot renew lock leases, will keep trying: {0}", e.getMessage());
                     }
-                } else if (stillOurs) {
+                } else if (renewal.held()) {
                     telemetry.get().leaseRenewed(true);
                     failing = false;
                     d.session().renewed(d.grant(), sentAt);
                 } else {
                     telemetry.get().leaseRenewed(false); // counted before the session is told
-                    if (d.session().renewalRefused(d.lock(), d.grant())) {
+                    if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy()) && renewal.stolenBy() == null) {
                         LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; told it the lock is lost",
                                 d.lock(), d.session().name());
                     }

@@ -390,14 +390,15 @@ public final class LockService implements AutoCloseable {
                     }
                     List<String> locks = new ArrayList<>(toRenew.keySet());
                     long renewedAt = config.ticker().read();
-                    List<CompletionStage<Boolean>> renewed = locks.isEmpty() ? List.of()
+                    List<CompletionStage<RedisLockStore.Renewal>> renewed = locks.isEmpty() ? List.of()
                             : store.renew(java.util.Collections.nCopies(locks.size(), session.id()), locks,
                                     locks.stream().map(l -> toRenew.get(l).token()).toList());
-                    return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> false))
+                    return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                             .toArray(CompletableFuture[]::new)).thenRun(() -> {
                                 for (int i = 0; i < locks.size(); i++) {
                                     // Not proven (no longer ours, or no answer): not listed, so the client learns it is lost.
-                                    if (Boolean.TRUE.equals(renewed.get(i).toCompletableFuture().exceptionally(e -> false).join())) {
+                                    RedisLockStore.Renewal renewal = renewed.get(i).toCompletableFuture().exceptionally(e -> null).join();
+                                    if (renewal != null && renewal.held()) {
                                         ResumeResult.Held h = toRenew.get(locks.get(i));
                                         session.restoreGrant(locks.get(i), h.token(), h.mode(), renewedAt);
                                     }

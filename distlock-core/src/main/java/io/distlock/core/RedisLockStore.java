@@ -593,10 +593,10 @@ final class RedisLockStore {
     private CompletionStage<Boolean> confirm(String owner, String lock, long token) {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
-            RFuture<Long> renewed = batch.getScript(StringCodec.INSTANCE)
-                    .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LONG, renewKeys(lock), owner, leaseMillis, Long.toString(token),
+            RFuture<List<Object>> renewed = batch.getScript(StringCodec.INSTANCE)
+                    .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LIST, renewKeys(lock), owner, leaseMillis, Long.toString(token),
                             keepTokenMillis);
-            return batch.executeAsync().thenApply(r -> renewed.toCompletableFuture().join() == 1L && r.getSyncedSlaves() > 0);
+            return batch.executeAsync().thenApply(r -> Renewal.of(renewed.toCompletableFuture().join()).held() && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
 
@@ -760,17 +760,35 @@ final class RedisLockStore {
     }
 
     /**
-     * Renews many grants, in one pipelined round trip per Redis node (Redisson splits a batch by
-     * node in a cluster). Each stage answers whether the grant still held its lock.
+     * What a renewal found: the grant still holds its lock, or not; and if not because the lock's
+     * last steal ended it, the thief's name ({@code stolenBy}, else null), for a holder whose
+     * notice of the steal comes later than this answer, or never (a pub/sub gap).
      */
-    List<CompletionStage<Boolean>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
+    record Renewal(boolean held, String stolenBy) {
+        static final Renewal HELD = new Renewal(true, null);
+        static final Renewal TAKEN = new Renewal(false, null);
+
+        /** From {@code renew.lua}'s answer: {1}, {0}, or {0, stamped thief}. */
+        static Renewal of(List<Object> answer) {
+            if (Long.valueOf(1).equals(answer.get(0))) {
+                return HELD;
+            }
+            return answer.size() > 1 ? new Renewal(false, Holder.parse((String) answer.get(1)).name()) : TAKEN;
+        }
+    }
+
+    /**
+     * Renews many grants, in one pipelined round trip per Redis node (Redisson splits a batch by
+     * node in a cluster). Each stage answers what the renewal found.
+     */
+    List<CompletionStage<Renewal>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(renewKeys(locks.get(i)));
             args.add(new Object[] {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis});
         }
-        return batch(RENEW, ReturnType.LONG, keys, args, (Long r) -> r == 1L);
+        return batch(RENEW, ReturnType.LIST, keys, args, Renewal::of);
     }
 
     private List<Object> renewKeys(String lock) {

@@ -1139,11 +1139,23 @@ final class Session implements LockSession {
 
     /**
      * Redis answered that {@code grant} no longer holds {@code lock}: lost, unless an unlock of it
-     * is out (then the unlock answers for it). Returns true if the session was told.
+     * is out (then the unlock answers for it); stolen by {@code stolenBy} if Redis says a steal
+     * ended it (its notice, handled in the chain, may come after this answer, or never), otherwise
+     * taken. Returns true if the session was told.
      */
-    boolean renewalRefused(String lock, Grant grant) {
+    boolean renewalRefused(String lock, Grant grant, String stolenBy) {
         grant.renewing = false;
-        return !grant.releasing && lose(lock, grant, LossCause.TAKEN);
+        if (grant.releasing) {
+            return false;
+        }
+        if (stolenBy == null) {
+            return lose(lock, grant, LossCause.TAKEN);
+        }
+        Runnable tell = takenBy(lock, grant, stolenBy);
+        if (tell != null) {
+            events.execute(tell);
+        }
+        return tell != null;
     }
 
     Map<String, Place> places() {

@@ -421,6 +421,35 @@ class WatchTest {
         assertThat(queued.heldLocks()).isEmpty();
     }
 
+    /**
+     * The holder's node never hears the steal (its listener is gone, as in a pub/sub gap; a notice
+     * that waits behind the session's requests in flight while a renewal is answered is the same
+     * race, found by a leak soak): the renewal Redis refuses tells it who stole the lock, not just
+     * that the lock was taken (LOST taken before, with a warning that read like a data loss).
+     */
+    @Test
+    void aStealWhoseNoticeNeverCameIsToldAsStolenByTheRenewal() {
+        RedissonClient client = Redisson.create(LockService.redissonConfig(TestRedis.url()));
+        LockService deaf = LockService.create(client, CONFIG);
+        try {
+            client.getTopic("distlock:stolen", org.redisson.client.codec.StringCodec.INSTANCE).removeAllListeners();
+            Pushes pushes = new Pushes();
+            LockSession holder = deaf.openSession("holder", pushes);
+            result(holder.lock("doc"));
+            result(holder.lock("other"));
+            assertThat(result(open(1, "thief", null).lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+
+            assertThat(pushes.expect(Kind.LOST, "doc", seconds(10)).detail()).isEqualTo("stolen by thief");
+            assertThat(holder.heldLocks()).containsOnlyKeys("other");
+            // A lock that changed hands otherwise is still told taken.
+            TestRedis.command("HSET", "distlock:lock:other", "owner", "someone-else");
+            assertThat(pushes.expect(Kind.LOST, "other", seconds(10)).detail()).isEqualTo("taken");
+        } finally {
+            deaf.close();
+            client.shutdown();
+        }
+    }
+
     @Test
     void aStealOfAnotherGrantDoesNotEndTheOneThatComes() {
         result(open(0, "holder", null).lock("doc"));

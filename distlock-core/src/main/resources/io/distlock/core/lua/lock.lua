@@ -86,16 +86,26 @@ if steal then
   local function tell(owner, token)
     redis.call('PUBLISH', ctx.prefix .. ':stolen', owner .. '\n' .. token .. '\n' .. ctx.name .. '\n' .. by)
   end
+  local ended -- the lowest token of the grants this steal ends
   if cur[1] then
     tell(cur[1], cur[2])
+    ended = tonumber(cur[2])
     redis.call('HDEL', k, 'owner', 'holder', 'attempt')
   end
   for _, h in ipairs(sharedHolders(s, nowMs)) do
     tell(h[1], h[2])
+    if not ended or tonumber(h[2]) < ended then
+      ended = tonumber(h[2])
+    end
   end
   redis.call('DEL', s)
   dropPlace(q, e, me)
   local token = nextToken(k, clock, cur[2])
+  if ended then
+    -- For renew.lua: a renewal of a grant this steal ended (its token from ended up to this one) is
+    -- told who took it, whether the notice above comes later than the renewal's answer, or never.
+    redis.call('HSET', k, 'stole', string.format('%.0f', ended) .. '|' .. token .. '|' .. by)
+  end
   if mode == 'x' then
     redis.call('HSET', k, 'owner', me, 'holder', by, 'token', token, 'attempt', ARGV[11])
     redis.call('PEXPIRE', k, lease)

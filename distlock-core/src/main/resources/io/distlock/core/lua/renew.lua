@@ -1,9 +1,10 @@
 -- Renew (KEYS: k, s; ARGV: owner, lease, token, how long to keep the last token of a lock held
--- shared (see queue.lua)): 1, or 0 if that grant no longer holds the lock.
-local cur = redis.call('HMGET', KEYS[1], 'owner', 'token')
+-- shared (see queue.lua)): {1}, or {0} if that grant no longer holds the lock, or {0, thief} if
+-- the last steal of the lock ended it (thief stamped, as holders are; see lock.lua's 'stole').
+local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'stole')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+  return {1}
 end
 local v = redis.call('HGET', KEYS[2], ARGV[1])
 if v then
@@ -18,7 +19,14 @@ if v then
       -- must outlive the shared holders, and a shared grant sets its expiry only once.
       redis.call('PEXPIRE', KEYS[1], ARGV[4])
     end
-    return 1
+    return {1}
   end
 end
-return 0
+if cur[3] then
+  local low, high, thief = string.match(cur[3], '^(%d+)|(%d+)|(.*)$')
+  local token = tonumber(ARGV[3])
+  if low and token >= tonumber(low) and token < tonumber(high) then
+    return {0, thief}
+  end
+end
+return {0}
