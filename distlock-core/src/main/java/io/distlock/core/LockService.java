@@ -578,11 +578,12 @@ public final class LockService implements AutoCloseable {
         // Waited for even on an interrupted thread (at most the lease): a close that stopped at the interrupt would
         // shut the client down under the releases, and every lock would stay held for a lease.
         boolean interrupted = false;
-        long deadline = System.nanoTime() + config.lease().toNanos();
+        Ticker ticker = config.ticker();
+        long deadline = ticker.read() + config.lease().toNanos();
         CompletableFuture<Void> released = CompletableFuture.allOf(closing);
         while (true) {
             try {
-                released.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                released.get(Math.max(0, deadline - ticker.read()), TimeUnit.NANOSECONDS);
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
