@@ -71,12 +71,14 @@ const BANNER = `/**
  * server), took it to 11,446 bytes, with no byte left: the budget is that, no more (a grant
  * reported after a `cancel` that got no reply, released and not ALREADY_HELD, was paid for by
  * trimming elsewhere: 11,441 bytes; then the unlock of such a grant cut by a drop, redone after
- * the resume: 11,444). Terser
+ * the resume: 11,444). Ending a resumable session whose secret is not stored when its page
+ * unloads (else a closed tab's locks were held for the whole grace period) took it to 11,502:
+ * the budget was raised to that on purpose, a fix a user sees being worth 56 bytes. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_446;
+export const SIZE_BUDGET_GZIP = 11_502;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

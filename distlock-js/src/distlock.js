@@ -1951,6 +1951,14 @@ class DistLockClient extends EventTarget {
     this.#info = info;
     this.#pingIntervalMs = pingIntervalMs;
     this.#store = sessionStore(sessionStorage);
+    if (grace > 0 && this.#store === null) {
+      // A page that unloads (closed, reloaded, left; not kept in the back/forward cache) takes
+      // the unstored resume secret with it: nobody can resume the session, yet the server would
+      // keep its locks for the grace period. So the session ends with the page. (Outside a
+      // page, nothing fires pagehide. A WeakRef: the listener does not keep the client alive.)
+      const client = new WeakRef(this);
+      globalThis.addEventListener?.('pagehide', (event) => event.persisted || client.deref()?.disconnect());
+    }
     this.#connection = new Connection({
       url,
       WebSocket,

@@ -337,6 +337,27 @@ describe('surviving a page reload (sessionStorage)', () => {
     ws.expectNothingSent();
   });
 
+  test('a page that unloads ends a session nobody can resume (close goes out first); not one kept in the back/forward cache, nor one whose secret is stored', async (t) => {
+    const page = new EventTarget(); // the window, as far as the client looks
+    globalThis.addEventListener = page.addEventListener.bind(page);
+    globalThis.sessionStorage = memoryStorage();
+    t.after(() => { delete globalThis.addEventListener; delete globalThis.sessionStorage; });
+    const pagehide = (persisted) => page.dispatchEvent(Object.assign(new Event('pagehide'), { persisted }));
+    const unstored = await connected(t);
+    const stored = await connected(t, { options: { sessionStorage: true }, mocked: true });
+    await lock(unstored.client, unstored.ws, 'doc', 3);
+
+    pagehide(true); // into the back/forward cache: the page may come back and resume
+    unstored.ws.expectNothingSent();
+    assert.equal(unstored.client.state, 'connected');
+
+    pagehide(false); // closed, reloaded or left
+    assert.equal(unstored.ws.next('close').param, 'alice', 'the server releases its locks now, not after the grace period');
+    assert.equal(unstored.client.state, 'idle');
+    stored.ws.expectNothingSent(); // the next page may resume it
+    assert.equal(stored.client.state, 'connected');
+  });
+
   test('a reloaded page resumes the stored session and holds its locks again; close() forgets it', async (t) => {
     const storage = memoryStorage();
     const { ws } = await connected(t, { options: { sessionStorage: storage } });

@@ -123,7 +123,8 @@ export interface DistLockClientOptions {
   /**
    * Version 2: ms the session outlives a dropped connection, its locks and queue places kept
    * while the client reconnects and resumes (the server may grant less; default maximum 60 s).
-   * Default 0: a drop ends the session.
+   * Default 0: a drop ends the session. Without `sessionStorage`, a page that unloads (not
+   * into the back/forward cache) ends the session, since nothing could resume it.
    */
   grace?: number;
   /** Version 2: shown to others with the session's name (a JSON object, at most 512 bytes serialized). */

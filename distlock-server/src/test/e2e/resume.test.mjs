@@ -30,6 +30,8 @@ const CUT_MS = 5000; // how long the network is cut in the first test
 const LONG_GRACE_MS = 15_000; // outlives the 5 s cut with room for the reconnect's backoff and a loaded machine
 const SHORT_GRACE_MS = 3000; // the cut outlasts it
 const RELOAD_GRACE_MS = 10_000;
+// Long, so that a lock freed when its page unloads cannot be taken for one freed by the grace's end.
+const UNLOAD_GRACE_MS = 60_000;
 // The silent case: the client pings after this long without a frame, and gives the reply this long.
 const PING_INTERVAL_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;
@@ -383,10 +385,10 @@ describe('sessions across a dropped connection, in Chromium against two server n
     }
   });
 
-  test('without the sessionStorage option a reload opens a new session, and the old one keeps the lock until its grace ends', async () => {
+  test('without the sessionStorage option a reload opens a new session, and the old one, which nothing could resume, ended as the page unloaded: its lock is free at once', async () => {
     // The control for the test above: what made the difference there was sessionStorage.
     const name = 'reload-control-doc';
-    const options = { grace: SHORT_GRACE_MS, reconnect: RECONNECT };
+    const options = { grace: UNLOAD_GRACE_MS, reconnect: RECONNECT };
     const kim = await openPage(node1.pageUrl, 'Kim (node 1)');
     try {
       const opened = await connectClient(kim, 'Kim', options);
@@ -398,16 +400,42 @@ describe('sessions across a dropped connection, in Chromium against two server n
       const reopened = await connectClient(kim, 'Kim', options);
       assert.notEqual(reopened.session, opened.session, 'a new session');
       assert.deepEqual(await stateHistory(kim), ['connected']);
-      const queued = await lock(kim, name, { wait: true });
-      if (Date.now() < reloadAt + SHORT_GRACE_MS) {
-        // still within the old session's grace: the lock is not the new session's
-        assert.equal(queued.status, 'QUEUED', `the old session's lock: ${JSON.stringify(queued)}`);
-      }
-      const granted = queued.status === 'LOCKED' ? queued : (await untilEvent(kim, 'granted', { label: 'Kim' })).detail;
-      assert.ok(granted.token > taken.token, 'granted anew, with a larger token, once the old session ended');
+      // The old session's close and the new session's lock come on two connections: the lock may
+      // queue for a moment. Before the fix it waited out the old session's whole grace period.
+      const asked = await lock(kim, name, { wait: true });
+      const granted = asked.status === 'LOCKED' ? asked : (await untilEvent(kim, 'granted', { label: 'Kim' })).detail;
+      const grantedAt = Date.now();
+      assert.ok(granted.token > taken.token, 'granted anew, with a larger token');
+      assert.ok(grantedAt - reloadAt < UNLOAD_GRACE_MS / 2, `locked ${grantedAt - reloadAt} ms after the reload`);
+      figures.reloadWithoutStorage = { reloadToLockedMs: grantedAt - reloadAt, queuedFirst: asked.status === 'QUEUED' };
       await unlock(kim, name);
     } finally {
       await closePage(kim);
+    }
+  });
+
+  test('a tab with a grace period that is closed (no sessionStorage) releases its lock as it closes: the tab queued on the other node gets it at once', async () => {
+    const name = 'closed-tab-doc';
+    const leo = await openPage(node1.pageUrl, 'Leo (node 1)');
+    const mia = await openPage(node2.pageUrl, 'Mia (node 2)');
+    try {
+      await connectClient(leo, 'Leo', { grace: UNLOAD_GRACE_MS, reconnect: RECONNECT });
+      await connectClient(mia, 'Mia', { reconnect: RECONNECT });
+      const taken = await lock(leo, name);
+      assert.equal(taken.status, 'LOCKED');
+      assert.equal((await lock(mia, name, { wait: true })).status, 'QUEUED');
+      const closedAt = Date.now();
+      const closed = new Promise((resolveClosed) => { leo.once('close', resolveClosed); });
+      await leo.close({ runBeforeUnload: true }); // as a person closes a tab: the page's unload handlers run
+      await closed;
+      const granted = await untilEvent(mia, 'granted', { label: 'Mia' });
+      assert.ok(granted.detail.token > taken.token, 'granted with a larger token');
+      assert.ok(granted.at - closedAt < UNLOAD_GRACE_MS / 2, `granted ${granted.at - closedAt} ms after the tab closed`);
+      figures.closedTab = { closeToGrantedMs: granted.at - closedAt };
+      await unlock(mia, name);
+    } finally {
+      await leo.context().close();
+      await closePage(mia);
     }
   });
 
