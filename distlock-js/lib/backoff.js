@@ -27,9 +27,12 @@ export function reconnectSettings(reconnect) {
  * The delay before reconnect attempt number `attempt` (0 for the first). Exponential
  * backoff with "equal jitter": between half and all of min(maxDelayMs, initialDelayMs *
  * 2^attempt), so clients dropped together (a server restart) spread out, and none retries
- * in a tight loop.
+ * in a tight loop. With `leftMs` to a deadline (a suspended session's grace period), the
+ * ceiling is also at most half of that, though never under initialDelayMs: attempts grow
+ * denser towards the deadline, so a network back before it is found before it, not after a
+ * long backoff that outlasts the grace period.
  */
-export function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt) {
-  const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
+export function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt, leftMs = Infinity) {
+  const ceiling = Math.max(initialDelayMs, Math.min(maxDelayMs, initialDelayMs * 2 ** attempt, leftMs / 2));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }

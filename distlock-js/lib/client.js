@@ -193,6 +193,8 @@ export class DistLockClient extends EventTarget {
       WebSocket,
       openTimeoutMs: requestTimeoutMs,
       backoff: reconnectSettings(reconnect),
+      // A session that can be resumed must be, before its grace period ends (counted as #suspend counts it).
+      reconnectBy: () => (this.#secret === null ? Infinity : this.#lastHeard + this.#session.grace),
       listener: {
         opened: (reconnected) => this.#onOpened(reconnected),
         message: (data) => this.#onMessage(data),

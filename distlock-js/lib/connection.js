@@ -77,6 +77,8 @@ export class Connection {
   #openTimeoutMs;
   /** `false` for no reconnects, else `{initialDelayMs, maxDelayMs}`. */
   #backoff;
+  /** When a reconnect must have happened by (epoch ms; Infinity for no such time), read at each drop. */
+  #reconnectBy;
   #listener;
 
   /**
@@ -92,14 +94,15 @@ export class Connection {
 
   /**
    * @param {{url: string | string[] | Function, WebSocket: new (url: string) => any, openTimeoutMs: number,
-   *   backoff: false | {initialDelayMs: number, maxDelayMs: number},
+   *   backoff: false | {initialDelayMs: number, maxDelayMs: number}, reconnectBy?: () => number,
    *   listener: {opened(reconnected: boolean): void, message(data: any): void, closed(detail: object): void}}} options
    */
-  constructor({ url, WebSocket, openTimeoutMs, backoff, listener }) {
+  constructor({ url, WebSocket, openTimeoutMs, backoff, reconnectBy = () => Infinity, listener }) {
     this.#urls = urlSource(url);
     this.#WebSocket = WebSocket;
     this.#openTimeoutMs = openTimeoutMs;
     this.#backoff = backoff;
+    this.#reconnectBy = reconnectBy;
     this.#listener = listener;
   }
 
@@ -330,7 +333,7 @@ export class Connection {
 
   /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */
   #waitToReconnect() {
-    const delayMs = reconnectDelay(this.#backoff, this.#attempt);
+    const delayMs = reconnectDelay(this.#backoff, this.#attempt, this.#reconnectBy() - Date.now());
     this.#attempt++;
     const state = { name: S.RECONNECT_WAIT, delayMs, timer: null };
     this.#moveTo(state);

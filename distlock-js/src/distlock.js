@@ -411,10 +411,13 @@ function reconnectSettings(reconnect) {
  * The delay before reconnect attempt number `attempt` (0 for the first). Exponential
  * backoff with "equal jitter": between half and all of min(maxDelayMs, initialDelayMs *
  * 2^attempt), so clients dropped together (a server restart) spread out, and none retries
- * in a tight loop.
+ * in a tight loop. With `leftMs` to a deadline (a suspended session's grace period), the
+ * ceiling is also at most half of that, though never under initialDelayMs: attempts grow
+ * denser towards the deadline, so a network back before it is found before it, not after a
+ * long backoff that outlasts the grace period.
  */
-function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt) {
-  const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** attempt);
+function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt, leftMs = Infinity) {
+  const ceiling = Math.max(initialDelayMs, Math.min(maxDelayMs, initialDelayMs * 2 ** attempt, leftMs / 2));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
@@ -531,6 +534,8 @@ class Connection {
   #openTimeoutMs;
   /** `false` for no reconnects, else `{initialDelayMs, maxDelayMs}`. */
   #backoff;
+  /** When a reconnect must have happened by (epoch ms; Infinity for no such time), read at each drop. */
+  #reconnectBy;
   #listener;
 
   /**
@@ -546,14 +551,15 @@ class Connection {
 
   /**
    * @param {{url: string | string[] | Function, WebSocket: new (url: string) => any, openTimeoutMs: number,
-   *   backoff: false | {initialDelayMs: number, maxDelayMs: number},
+   *   backoff: false | {initialDelayMs: number, maxDelayMs: number}, reconnectBy?: () => number,
    *   listener: {opened(reconnected: boolean): void, message(data: any): void, closed(detail: object): void}}} options
    */
-  constructor({ url, WebSocket, openTimeoutMs, backoff, listener }) {
+  constructor({ url, WebSocket, openTimeoutMs, backoff, reconnectBy = () => Infinity, listener }) {
     this.#urls = urlSource(url);
     this.#WebSocket = WebSocket;
     this.#openTimeoutMs = openTimeoutMs;
     this.#backoff = backoff;
+    this.#reconnectBy = reconnectBy;
     this.#listener = listener;
   }
 
@@ -784,7 +790,7 @@ class Connection {
 
   /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */
   #waitToReconnect() {
-    const delayMs = reconnectDelay(this.#backoff, this.#attempt);
+    const delayMs = reconnectDelay(this.#backoff, this.#attempt, this.#reconnectBy() - Date.now());
     this.#attempt++;
     const state = { name: S.RECONNECT_WAIT, delayMs, timer: null };
     this.#moveTo(state);
@@ -1964,6 +1970,8 @@ class DistLockClient extends EventTarget {
       WebSocket,
       openTimeoutMs: requestTimeoutMs,
       backoff: reconnectSettings(reconnect),
+      // A session that can be resumed must be, before its grace period ends (counted as #suspend counts it).
+      reconnectBy: () => (this.#secret === null ? Infinity : this.#lastHeard + this.#session.grace),
       listener: {
         opened: (reconnected) => this.#onOpened(reconnected),
         message: (data) => this.#onMessage(data),

@@ -134,6 +134,37 @@ describe('sessions across a dropped connection', () => {
     assert.equal(ws3.next().action, 'connect', 'a new session, no resume');
   });
 
+  test('the reconnect backoff fits the grace period: a network back 20 s into a 30 s grace is found before the grace ends', async (t) => {
+    // The default backoff (0.5 s doubling to 30 s) with the longest jitter (Math.random() is 1)
+    // tried at 0.5, 1.5, 3.5, 7.5, 15.5, then 31.5 s: after the grace, so the session was lost.
+    const server = new FakeServer();
+    const grace = 30_000;
+    const { client, ws } = await connected(t, { server, grace, options: { reconnect: true } });
+    await lock(client, ws, 'doc', 3);
+    const droppedAt = Date.now();
+    ws.drop();
+    let last = ws;
+    for (;;) {
+      t.mock.timers.tick(50);
+      await flush();
+      assert.equal(client.state, 'suspended', `still suspended ${Date.now() - droppedAt} ms after the drop`);
+      if (server.socket === last) continue;
+      last = server.socket;
+      if (Date.now() - droppedAt < 20_000) {
+        last.failToOpen(); // the network is still down
+        continue;
+      }
+      last.open();
+      await flush();
+      last.reply(last.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+      await flush();
+      break;
+    }
+    assert.equal(client.state, 'resumed');
+    assert.ok(Date.now() - droppedAt < grace, `resumed ${Date.now() - droppedAt} ms after the drop`);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
+  });
+
   test('without a grace period a drop expires the session at once (lost DISCONNECTED), and a queued lock() is told: cancelled', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server, grace: 0 });

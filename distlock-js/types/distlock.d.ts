@@ -99,7 +99,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface ReconnectOptions {
   /** Backoff before the first attempt (it is jittered to between half and all of it). Default 500. */
   initialDelayMs?: number;
-  /** The backoff doubles per failed attempt up to this. Default 30000. */
+  /** The backoff doubles per failed attempt up to this (while suspended, at most half the grace period left). Default 30000. */
   maxDelayMs?: number;
 }
 
