@@ -285,7 +285,7 @@ export class DistLockClient extends EventTarget {
       if (this.#state === SS.SUSPENDED) {
         throw new DistLockError(ClientCode.DISCONNECTED, 'the session is suspended: it is being resumed');
       }
-      const stored = this.#session === null ? this.#store?.load(sessionName) : null;
+      const stored = this.#session === null ? await this.#store?.load(sessionName) : null;
       if (stored) {
         try {
           await this.#send(Action.RESUME, { session: stored.session, resume: stored.resume }, { sessionName, stored });

@@ -136,7 +136,8 @@ export interface DistLockClientOptions {
   pingIntervalMs?: number | false;
   /**
    * Keep the session id and resume secret in `sessionStorage` (`true`) or the given storage,
-   * so that a reloaded page resumes the session within its grace period. Default false: any
+   * so that a reloaded page resumes the session within its grace period (not a window that
+   * copied the storage while the page that has the session lives). Default false: any
    * script of the page's origin can read them and take the session over.
    */
   sessionStorage?: boolean | SessionStorageLike;

@@ -385,6 +385,43 @@ describe('sessions across a dropped connection, in Chromium against two server n
     }
   });
 
+  test('a window opened from the page (window.open copies sessionStorage) opens a session of its own: the first page keeps its session and lock', async () => {
+    // Before, the copy's connect() resumed the first page's session: the first page went
+    // suspended, then expired (its lock lost), and the copy held a lock it never asked for.
+    const name = 'copied-doc';
+    const options = { grace: RELOAD_GRACE_MS, sessionStorage: true, reconnect: RECONNECT };
+    const olga = await openPage(node1.pageUrl, 'Olga (node 1)');
+    let copy;
+    try {
+      const opened = await connectClient(olga, 'Olga', options);
+      const taken = await lock(olga, name);
+      assert.equal(taken.status, 'LOCKED');
+      [copy] = await Promise.all([olga.context().waitForEvent('page'), olga.evaluate(() => { window.open(location.href); })]);
+      copy.setDefaultTimeout(UI_TIMEOUT_MS);
+      copy.on('pageerror', (error) => browserState.pageErrors.push(`Olga's copy: ${error.stack ?? error}`));
+      await copy.waitForFunction(() => window.distlock !== undefined, null, { timeout: UI_TIMEOUT_MS });
+      const copied = JSON.parse(await copy.evaluate(() => sessionStorage.getItem('distlock:Olga')));
+      assert.equal(copied?.session, opened.session, 'the new window got a copy of the stored session');
+
+      const second = await connectClient(copy, 'Olga', options);
+      assert.notEqual(second.session, opened.session, 'a session of its own, not the first page\'s resumed');
+      assert.deepEqual(await stateHistory(copy), ['connected']);
+      assert.equal((await lock(copy, name, { wait: true })).status, 'QUEUED', 'the lock is still the first page\'s');
+      assert.deepEqual(await stateHistory(olga), ['connected'], 'the first page was never suspended');
+      assert.deepEqual(await clientView(olga), { state: 'connected', session: opened.session, held: { [name]: taken.token } });
+      const stored = JSON.parse(await copy.evaluate(() => sessionStorage.getItem('distlock:Olga')));
+      assert.equal(stored?.session, second.session, 'the copy now keeps its own session');
+
+      await unlock(olga, name);
+      const granted = await untilEvent(copy, 'granted', { label: 'Olga\'s copy' });
+      assert.ok(granted.detail.token > taken.token);
+      await unlock(copy, name);
+    } finally {
+      if (copy !== undefined && !copy.isClosed()) await disconnect(copy).catch(() => {});
+      await closePage(olga); // and the copy, in the same browser context
+    }
+  });
+
   test('without the sessionStorage option a reload opens a new session, and the old one, which nothing could resume, ended as the page unloaded: its lock is free at once', async () => {
     // The control for the test above: what made the difference there was sessionStorage.
     const name = 'reload-control-doc';
