@@ -76,13 +76,13 @@ const BANNER = `/**
  * and a reconnect backoff that fits in the grace period (else a network back 16 s into a 30 s
  * grace was found after it, the session lost) to 11,559, and a stored session claimed by its
  * page with a Web Lock (else a window opened from the page resumed the session and took its
- * locks from the first page) to 11,712: the budget was raised to that on purpose, three fixes
- * a user sees being worth 266 bytes. Terser
+ * locks from the first page) to 11,719: the budget was raised to that on purpose, three fixes
+ * a user sees being worth 273 bytes. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_712;
+export const SIZE_BUDGET_GZIP = 11_719;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

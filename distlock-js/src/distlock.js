@@ -1647,7 +1647,8 @@ function sessionStore(option) {
     async load(name) {
       const entry = quietly(() => JSON.parse(storage.getItem(key(name))));
       if (typeof entry?.session !== 'string' || typeof entry.resume !== 'string') return null;
-      if (locks === undefined) return entry;
+      // This page's own claim (a second connect() while the first is loading) is no copy's.
+      if (locks === undefined || claims.get(name)?.session === entry.session) return entry;
       const gaveUp = new Promise((resolve) => { setTimeout(resolve, CLAIM_WAIT_MS, false); });
       if (await Promise.race([claim(name, entry.session), gaveUp])) return entry;
       unclaim(name);

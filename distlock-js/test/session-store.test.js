@@ -110,6 +110,26 @@ describe('which page resumes a stored session', () => {
     assert.equal(await claimed, null, 's-2 is held by the copy');
   });
 
+  test('two loads in one page (two connect() calls at once) both get the entry, and one remove lets go of the session', async (t) => {
+    const { first, firstPage } = setup(t);
+    await flush();
+    const reloadedStorage = storage(first);
+    firstPage.remove('ann');
+    await flush();
+    const page = sessionStore(reloadedStorage);
+    const loads = [];
+    for (let i = 0; i < 2; i++) page.load('ann').then((entry) => loads.push(entry));
+    await flush();
+    assert.deepEqual(loads, [ENTRY, ENTRY], 'no wait for its own claim');
+    const copied = storage(reloadedStorage);
+    page.remove('ann');
+    await flush();
+    let loaded = 'pending';
+    sessionStore(copied).load('ann').then((entry) => { loaded = entry; });
+    await flush();
+    assert.deepEqual(loaded, ENTRY, 'the page let go of the session: another has it at once');
+  });
+
   test('without navigator.locks (an older browser) a stored entry is loaded as it is', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const first = storage();
