@@ -101,7 +101,7 @@ public class DistLockAutoConfiguration {
                 .allowMissingOrigin(properties.isAllowMissingOrigin())
                 .hideHolder(properties.isHideHolder())
                 .pingInterval(properties.getPingInterval())
-                .rateLimit(properties.getRateLimit(), 2 * properties.getRateLimit())
+                .rateLimit(properties.getRateLimit(), DistLockProperties.burst(properties.getRateLimit()))
                 .maxConnections(properties.getMaxConnections())
                 .maxConnectionsPerAddress(properties.getMaxConnectionsPerAddress())
                 .trustedProxies(properties.getTrustedProxies())

@@ -6,9 +6,17 @@ import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
+import io.distlock.core.LockConfig;
+import io.distlock.websocket.EndpointOptions;
+
 /**
  * The {@code distlock.*} properties. Only {@code distlock.redis.url} is needed (or a
  * {@code RedissonClient} bean); everything else has the endpoint's and the core's defaults.
+ *
+ * <p>Each setter checks its value by the rule of the builder it feeds ({@link LockConfig.Builder},
+ * {@link EndpointOptions.Builder}), so a bad value fails the binding: Boot then reports the
+ * property, its value and where it was set, instead of a bean creation stack trace that names
+ * only the builder's field.
  */
 @ConfigurationProperties("distlock")
 public class DistLockProperties {
@@ -62,6 +70,7 @@ public class DistLockProperties {
     }
 
     public void setPath(String path) {
+        EndpointOptions.builder().path(path);
         this.path = path;
     }
 
@@ -70,6 +79,7 @@ public class DistLockProperties {
     }
 
     public void setAllowedOrigins(List<String> allowedOrigins) {
+        EndpointOptions.builder().allowedOrigins(allowedOrigins);
         this.allowedOrigins = allowedOrigins;
     }
 
@@ -94,6 +104,7 @@ public class DistLockProperties {
     }
 
     public void setKeyPrefix(String keyPrefix) {
+        LockConfig.builder().keyPrefix(keyPrefix);
         this.keyPrefix = keyPrefix;
     }
 
@@ -102,6 +113,7 @@ public class DistLockProperties {
     }
 
     public void setLease(Duration lease) {
+        LockConfig.builder().lease(lease);
         this.lease = lease;
     }
 
@@ -118,6 +130,7 @@ public class DistLockProperties {
     }
 
     public void setPingInterval(Duration pingInterval) {
+        EndpointOptions.builder().pingInterval(pingInterval);
         this.pingInterval = pingInterval;
     }
 
@@ -126,6 +139,7 @@ public class DistLockProperties {
     }
 
     public void setRateLimit(int rateLimit) {
+        EndpointOptions.builder().rateLimit(rateLimit, burst(rateLimit));
         this.rateLimit = rateLimit;
     }
 
@@ -134,6 +148,7 @@ public class DistLockProperties {
     }
 
     public void setMaxConnections(int maxConnections) {
+        EndpointOptions.builder().maxConnections(maxConnections);
         this.maxConnections = maxConnections;
     }
 
@@ -142,6 +157,7 @@ public class DistLockProperties {
     }
 
     public void setMaxConnectionsPerAddress(int maxConnectionsPerAddress) {
+        EndpointOptions.builder().maxConnectionsPerAddress(maxConnectionsPerAddress);
         this.maxConnectionsPerAddress = maxConnectionsPerAddress;
     }
 
@@ -150,7 +166,13 @@ public class DistLockProperties {
     }
 
     public void setTrustedProxies(List<String> trustedProxies) {
+        EndpointOptions.builder().trustedProxies(trustedProxies);
         this.trustedProxies = trustedProxies;
+    }
+
+    /** The burst the endpoint allows: twice the rate, capped where twice would overflow an int. */
+    static int burst(int rateLimit) {
+        return (int) Math.min(Integer.MAX_VALUE, 2L * rateLimit);
     }
 
     public Redis getRedis() {

@@ -10,6 +10,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
@@ -155,6 +157,52 @@ class StarterConfigurationTest {
                 client.request("OK", "action", "connect", "param", "spring-data");
                 client.request("LOCKED", "action", "lock", "param", "on-spring-data-redis");
             }
+        }
+    }
+
+    /**
+     * Found by running an application (2026-12-05): a value the builders refuse (distlock.lease=100ms,
+     * distlock.rate-limit=0, a path without '/'...) failed the start with a bean creation stack trace
+     * naming only the builder's field ("lease must be..."), never the property or where it was set.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "distlock.lease=100ms | lease must be at least 300 ms",
+            "distlock.lease=2d | lease must be at least 300 ms and at most a day",
+            "distlock.ping-interval=0 | pingInterval must be at least 10 ms",
+            "distlock.rate-limit=0 | rate limit must be at least 1 per second",
+            "distlock.max-connections=-1 | maxConnections must be at least 1",
+            "distlock.max-connections-per-address=0 | maxConnectionsPerAddress must be at least 1",
+            "distlock.path=locks | path must start with '/'",
+            "distlock.key-prefix=a b | keyPrefix must be non-empty",
+            "distlock.allowed-origins=https://app.example.com/page | an allowed origin must look like scheme://host[:port]",
+            "distlock.trusted-proxies=proxy.example.com | a trusted proxy must be an IP address",
+    })
+    void aBadValueFailsTheStartNamingTheProperty(String property, String reason, CapturedOutput output) {
+        // Port 1: the binding must fail before any Redis is asked for.
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=redis://127.0.0.1:1", property)
+                .run())
+                .isNotNull();
+        String name = property.substring(0, property.indexOf('='));
+        // Boot's bind failure report (BindFailureAnalyzer): the property, its value, the reason.
+        assertThat(output.toString())
+                .contains("APPLICATION FAILED TO START")
+                .contains("Property: " + name)
+                .contains("Value: \"" + property.substring(name.length() + 1) + "\"")
+                .contains(reason)
+                .doesNotContain("Cannot connect to Redis");
+    }
+
+    /** Found by running an application (2026-12-05): twice a rate limit above 2^30 overflowed into a negative burst. */
+    @Test
+    void aHugeRateLimitIsAccepted() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                             "distlock.rate-limit=2000000000")
+                     .run()) {
+            assertThat(app.getBean(io.distlock.websocket.EndpointOptions.class).rateLimitPerSecond()).isEqualTo(2_000_000_000);
         }
     }
 
