@@ -138,6 +138,25 @@ class StarterConfigurationTest {
         assertThat(output.toString()).doesNotContain("sekret-pw");
     }
 
+    /**
+     * Found by running an application (2026-12-05): with Redis down at start the application
+     * failed with some two hundred lines of stack trace through every bean on the way, and no
+     * report saying what to check.
+     */
+    @Test
+    void aRedisThatCannotBeReachedFailsTheStartWithAReport(CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=redis://127.0.0.1:1")
+                .run())
+                .hasStackTraceContaining("Cannot connect to Redis");
+        assertThat(output.toString())
+                .contains("APPLICATION FAILED TO START")
+                .contains("could not reach its Redis while starting")
+                .contains("Check that Redis is running and reachable at distlock.redis.url")
+                // The report replaces the stack trace Boot logs for an unexplained failure.
+                .doesNotContain("at org.redisson.");
+    }
+
     private static String stackTraceOf(Throwable e) {
         java.io.StringWriter out = new java.io.StringWriter();
         e.printStackTrace(new java.io.PrintWriter(out));

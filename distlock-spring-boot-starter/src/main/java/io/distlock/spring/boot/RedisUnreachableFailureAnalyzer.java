@@ -1,0 +1,26 @@
+package io.distlock.spring.boot;
+
+import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+
+import io.distlock.core.BackendUnavailableException;
+
+/**
+ * Says why the application did not start when distlock could not reach its Redis: the
+ * commonest start failure (Redis not up yet, a wrong host or port, a URL that is not a Redis
+ * URL), which otherwise ends in a stack trace of some two hundred lines through every bean that
+ * needs the lock service.
+ */
+class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUnavailableException> {
+
+    @Override
+    protected FailureAnalysis analyze(Throwable rootFailure, BackendUnavailableException cause) {
+        // The message never holds the URL itself (it may carry a password), only host and port at most.
+        return new FailureAnalysis(
+                "distlock (distlock-spring-boot-starter) could not reach its Redis while starting: " + cause.getMessage(),
+                "Check that Redis is running and reachable at distlock.redis.url (or spring.data.redis.url, or the address "
+                        + "of the application's RedissonClient bean), and that the URL is redis://host:port or rediss://host:port. "
+                        + "The application does not start without its Redis.",
+                cause);
+    }
+}
