@@ -4,6 +4,7 @@ import java.util.Optional;
 
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -77,11 +78,21 @@ public class DistLockAutoConfiguration {
                 .build();
     }
 
-    /** Closed with the context, after the endpoint; the Redisson client stays the application's (or the bean above's). */
+    /**
+     * Closed with the context, after the endpoint; the Redisson client stays the application's (or the bean above's).
+     * With {@code distlock.redis.url} set and a RedissonClient of the application's (which may be on another Redis,
+     * a cache's, say), the property wins: the service connects a client of its own there, not a bean (the
+     * application's injection points keep their one RedissonClient), shut down when the service closes.
+     */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public LockService distlockLockService(RedissonClient redisson, LockConfig config) {
-        return LockService.create(redisson, config);
+    public LockService distlockLockService(ObjectProvider<RedissonClient> redisson, LockConfig config,
+                                           DistLockProperties properties, BeanFactory beans) {
+        String url = properties.getRedis().getUrl();
+        if (url != null && !url.isBlank() && !beans.containsBean("distlockRedissonClient")) {
+            return LockService.connect(url, config);
+        }
+        return LockService.create(redisson.getObject(), config);
     }
 
     /**

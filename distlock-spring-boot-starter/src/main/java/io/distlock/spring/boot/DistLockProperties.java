@@ -189,7 +189,8 @@ public class DistLockProperties {
         /**
          * The Redis server, {@code redis://host:port}, {@code redis://user:password@host:port} or
          * {@code rediss://...} for TLS. Not needed when the application has a RedissonClient bean
-         * (Sentinel, Cluster, settings of its own), which is then used instead.
+         * (Sentinel, Cluster, settings of its own), which is then used; set, it wins over that bean
+         * (the lock service then connects a client of its own here).
          */
         private String url;
 

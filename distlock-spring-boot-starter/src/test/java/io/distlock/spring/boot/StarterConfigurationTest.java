@@ -90,6 +90,37 @@ class StarterConfigurationTest {
         }
     }
 
+    /**
+     * Found by running an application (2026-12-05): an application with a RedissonClient of its
+     * own (a cache on another Redis, say) that set distlock.redis.url got its locks on the
+     * application's Redis, the property silently ignored.
+     */
+    @Test
+    void distlockRedisUrlWinsOverTheApplicationsRedissonClient() {
+        try (RedisProcess applications = RedisProcess.start();
+             RedisProcess locks = RedisProcess.start()) {
+            OwnRedisson.url = applications.url();
+            try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, OwnRedisson.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + locks.url(),
+                            "distlock.lease=1500ms")
+                    .run()) {
+                // The application's client stays the only RedissonClient bean, for the application's own injection points.
+                assertThat(app.getBeansOfType(RedissonClient.class)).containsOnlyKeys("applicationsRedisson");
+                int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+                try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                    client.request("OK", "action", "connect", "param", "url-wins");
+                    client.request("LOCKED", "action", "lock", "param", "on-distlocks-redis");
+                    assertThat(locks.command("KEYS", "distlock:lock:*")).asList().isNotEmpty();
+                    assertThat(applications.command("KEYS", "distlock:lock:*")).asList().isEmpty();
+                }
+                RedissonClient applicationsClient = app.getBean(RedissonClient.class);
+                app.close();
+                // The application's client is closed by the application (its destroy method), the lock service's own by the service.
+                assertThat(applicationsClient.isShutdown()).isTrue();
+            }
+        }
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnLockService {
         static String url;
