@@ -256,6 +256,29 @@ class StarterConfigurationTest {
         }
     }
 
+    /** Checked by running an application (2026-12-05): distlock.path and the client's paths are under the context path. */
+    @Test
+    void underAContextPathTheEndpointTheFilterAndTheClientFollowIt() throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                             "server.servlet.context-path=/app", "distlock.path=/ws/locks")
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            URI ws = URI.create("ws://127.0.0.1:" + port + "/app/ws/locks");
+            try (LockClient client = LockClient.open(ws)) {
+                client.request("OK", "action", "connect", "param", "under-a-context-path");
+                client.request("LOCKED", "action", "lock", "param", "context-path");
+            }
+            // The handshake filter is mapped under the context path too: 403, not Tomcat's 500.
+            assertThat(LockClient.handshakeStatus(ws, java.util.Map.of("Origin", "http://evil.example"))).isEqualTo(403);
+            var http = java.net.http.HttpClient.newHttpClient();
+            var script = http.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/app/distlock/distlock.js")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(script.statusCode()).isEqualTo(200);
+        }
+    }
+
     @Test
     void propertiesHaveMetadataForIdes() throws Exception {
         try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
