@@ -2,7 +2,9 @@ package io.distlock.spring.boot;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
@@ -15,6 +17,12 @@ import io.distlock.websocket.DistLockEndpoints;
  * ({@link LockService#query}, of a lock nobody takes) within a second, DOWN otherwise; a node that
  * cannot reach Redis cannot grant a lock. Through the service itself, so it checks the Redis the
  * locks are in, whoever made the service.
+ *
+ * <p>A Redis that is down or does not answer is an expected state here, not a failure of the
+ * check: it is reported DOWN with the reason as the {@code error} detail, and not thrown, since
+ * {@link AbstractHealthIndicator} would log a stack trace at WARN for every probe (every few
+ * seconds from a load balancer or Kubernetes) for as long as Redis is away; the lock service logs
+ * the outage itself.
  */
 public class DistLockHealthIndicator extends AbstractHealthIndicator {
 
@@ -32,7 +40,15 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
 
     @Override
     protected void doHealthCheck(Health.Builder builder) throws Exception {
-        service.query(List.of(PROBE)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            service.query(List.of(PROBE)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            builder.down().withDetail("error", String.valueOf(e.getCause()));
+            return;
+        } catch (TimeoutException e) {
+            builder.down().withDetail("error", "Redis did not answer within " + TIMEOUT.toMillis() + " ms");
+            return;
+        }
         builder.up()
                 .withDetail("sessions", service.sessionCount())
                 .withDetail("connections", endpoint.openConnections());
