@@ -86,13 +86,15 @@ public class DistLockAutoConfiguration {
      */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public LockService distlockLockService(ObjectProvider<RedissonClient> redisson, LockConfig config,
+    public LockService distlockLockService(RedissonClient redisson, LockConfig config,
                                            DistLockProperties properties, BeanFactory beans) {
+        // The RedissonClient is a parameter even when unused below: the dependency keeps the
+        // application's client alive until this service has closed (its sessions' releases).
         String url = properties.getRedis().getUrl();
         if (url != null && !url.isBlank() && !beans.containsBean("distlockRedissonClient")) {
             return LockService.connect(url, config);
         }
-        return LockService.create(redisson.getObject(), config);
+        return LockService.create(redisson, config);
     }
 
     /**

@@ -121,6 +121,27 @@ class StarterConfigurationTest {
         }
     }
 
+    /** The application's own sessions on the service end with the context, while the application's client still serves them. */
+    @Test
+    void onShutdownTheApplicationsJavaSessionReleasesItsLocksBeforeItsRedissonClientCloses() throws Exception {
+        try (RedisProcess redis = RedisProcess.start()) {
+            OwnRedisson.url = redis.url();
+            ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, OwnRedisson.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.lease=60s")
+                    .run();
+            LockService service = app.getBean(LockService.class);
+            io.distlock.core.LockSession session = service.openSession("java-code", new io.distlock.core.LockListener() { });
+            assertThat(session.lock("held-by-java").toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .isInstanceOf(io.distlock.core.LockResult.Locked.class);
+            app.close();
+            // Released at close, not left to its 60 s lease.
+            try (LockService other = LockService.connect(redis.url(), LockConfig.builder().build())) {
+                assertThat(other.query(List.of("held-by-java")).toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS))
+                        .containsEntry("held-by-java", io.distlock.core.LockState.FREE);
+            }
+        }
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnLockService {
         static String url;
