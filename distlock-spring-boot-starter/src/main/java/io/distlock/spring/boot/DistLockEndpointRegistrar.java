@@ -4,7 +4,11 @@ import java.lang.System.Logger.Level;
 import java.util.Objects;
 
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationContextAware;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.web.context.ServletContextAware;
 
 import io.distlock.websocket.DistLockEndpoints;
@@ -18,16 +22,24 @@ import jakarta.websocket.server.ServerContainer;
  * shutdown and stop, every connection is closed with 1001 and its locks released, so waiters
  * on other nodes get their RETRY at once.
  */
-public class DistLockEndpointRegistrar implements ServletContextAware, SmartInitializingSingleton, SmartLifecycle {
+public class DistLockEndpointRegistrar implements ServletContextAware, ApplicationContextAware, SmartInitializingSingleton, SmartLifecycle,
+        ApplicationListener<ContextClosedEvent> {
 
     private static final System.Logger LOG = System.getLogger(DistLockEndpointRegistrar.class.getName());
 
     private final DistLockEndpoints endpoint;
     private ServletContext servletContext;
+    private ApplicationContext applicationContext;
     private volatile boolean running;
+    private volatile boolean contextClosing;
 
     public DistLockEndpointRegistrar(DistLockEndpoints endpoint) {
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+    }
+
+    @Override
+    public void setApplicationContext(ApplicationContext applicationContext) {
+        this.applicationContext = applicationContext;
     }
 
     @Override
@@ -55,11 +67,29 @@ public class DistLockEndpointRegistrar implements ServletContextAware, SmartInit
         running = true;
     }
 
-    /** Closes the endpoint's connections and sessions (locks released, waiters told) and stops its threads. */
+    /** Published before the lifecycle stops: the stop that follows is for good. */
+    @Override
+    public void onApplicationEvent(ContextClosedEvent event) {
+        if (event.getApplicationContext() == applicationContext) {
+            contextClosing = true;
+        }
+    }
+
+    /**
+     * Closes the endpoint's connections and sessions (locks released, waiters told); when the
+     * context is closing, also the endpoint itself (later handshakes 503) and its threads. A
+     * plain stop ({@code context.stop()}, a checkpoint) leaves the endpoint open for the
+     * {@link #start()} that follows: a closed endpoint cannot reopen, and would refuse every
+     * handshake with 503 after the restart while the application looked healthy.
+     */
     @Override
     public void stop() {
         running = false;
-        endpoint.close();
+        if (contextClosing) {
+            endpoint.close();
+        } else {
+            endpoint.closeAll();
+        }
     }
 
     @Override

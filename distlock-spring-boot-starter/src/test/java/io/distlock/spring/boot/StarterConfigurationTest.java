@@ -306,6 +306,35 @@ class StarterConfigurationTest {
         }
     }
 
+    /**
+     * Found by running an application (2026-12-05): after {@code context.stop()} and {@code start()}
+     * (what a checkpoint and restore do) the web server served again but the endpoint, closed at
+     * the stop, refused every handshake. The stop still ends the connections and their sessions.
+     */
+    @Test
+    void aStoppedAndRestartedContextServesTheEndpointAgain() {
+        try (RedisProcess redis = RedisProcess.start();
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url())
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            URI ws = URI.create("ws://127.0.0.1:" + port + "/distlock/lock");
+            try (LockClient client = LockClient.open(ws)) {
+                client.request("OK", "action", "connect", "param", "before-the-stop");
+                client.request("LOCKED", "action", "lock", "param", "across-a-restart");
+                app.stop();
+                assertThat(client.expectClosed().code()).isEqualTo(1001);
+            }
+            app.start();
+            int again = ((WebServerApplicationContext) app).getWebServer().getPort();
+            try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + again + "/distlock/lock"))) {
+                client.request("OK", "action", "connect", "param", "after-the-restart");
+                // Released at the stop: free at once, not after a lease.
+                client.request("LOCKED", "action", "lock", "param", "across-a-restart");
+            }
+        }
+    }
+
     @Test
     void propertiesHaveMetadataForIdes() throws Exception {
         try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
