@@ -58,7 +58,7 @@ public class DistLockAutoConfiguration {
         String url = Optional.ofNullable(properties.getRedis().getUrl())
                 .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")))
                 .filter(u -> !u.isBlank())
-                .orElseThrow(RedisNotConfiguredException::new);
+                .orElseThrow(() -> new RedisNotConfiguredException(environment.getProperty("spring.data.redis.host")));
         try {
             return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {

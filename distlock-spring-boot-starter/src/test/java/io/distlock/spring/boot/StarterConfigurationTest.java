@@ -50,6 +50,21 @@ class StarterConfigurationTest {
                 .contains("distlock.redis.url=redis://localhost:6379");
     }
 
+    /**
+     * Found by running an application (2026-12-05): an application set up for Spring Data Redis by
+     * host and port was told no Redis is configured, with no word on why its settings did not count.
+     */
+    @Test
+    void springDataRedisHostIsNotReadAndTheReportSaysSo(CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.host=redis.internal")
+                .run())
+                .hasRootCauseInstanceOf(RedisNotConfiguredException.class);
+        assertThat(output.toString())
+                .contains("no Redis is configured")
+                .contains("spring.data.redis.host is set, but distlock reads only spring.data.redis.url");
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnRedisson {
         static String url;
