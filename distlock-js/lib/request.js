@@ -1,7 +1,8 @@
-import { ClientCode, FailCode, MAX_QUEUE_TIMEOUT_MS, Mode, Status } from './protocol.js';
+import { ClientCode, FailCode, Mode, Status, requireString } from './protocol.js';
 import { DistLockError, cancelledError, isConnectionLoss, noSession } from './errors.js';
+import { checkMode, checkTimeout } from './lock-options.js';
 import { LockQueues } from './lock-queue.js';
-import { QueueWatchers, RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
+import { QueueWatchers, RetryWatchers, interruptible, newAttempt, untilAborted } from './waiting.js';
 
 /** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
 const AGAIN = Symbol('again');
@@ -116,9 +117,7 @@ export class LockRequests {
     const [options, callback] = typeof optionsOrCallback === 'function'
       ? [{}, optionsOrCallback]
       : [optionsOrCallback ?? {}, maybeCallback];
-    if (typeof name !== 'string') {
-      throw new TypeError(`lock name must be a string, was ${typeof name}`);
-    }
+    requireString(name, 'lock name');
     if (typeof callback !== 'function') {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
@@ -126,21 +125,17 @@ export class LockRequests {
     if (onQueued !== undefined && typeof onQueued !== 'function') {
       throw new TypeError('onQueued must be a function');
     }
-    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-    }
+    checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
     // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
     if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
       throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
         'NotSupportedError');
     }
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
-      throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-    }
-    if (signal?.aborted) {
-      throw abortReason(signal);
-    }
+    if (timeout !== undefined) checkTimeout(timeout);
+    // As Web Locks: the reason if aborted, a TypeError if no AbortSignal (now, before the
+    // request queues: found out when the wait begins, it would leave its place behind).
+    signal?.throwIfAborted();
     if (ifAvailable && this.#queues.head(name)) {
       // Held or awaited by another request() of this client: not available, as in Web Locks,
       // which never calls back before request() has returned.

@@ -498,4 +498,14 @@ describe('request()', () => {
     await assert.rejects(client.request('doc', { steal: true }, () => {}), { name: 'NotSupportedError' });
     await assert.rejects(client.request('doc', {}), TypeError);
   });
+
+  test('a signal that is no AbortSignal is a TypeError before anything is sent (as Web Locks), not a queue place left behind', async () => {
+    const { client, ws } = await connected();
+    let called = false;
+    await assert.rejects(client.request('doc', { signal: {} }, () => { called = true; }), TypeError);
+    await assert.rejects(client.request('doc', { signal: 'abort' }, () => { called = true; }), TypeError);
+    await flush();
+    ws.expectNothingSent();
+    assert.equal(called, false);
+  });
 });
