@@ -1227,8 +1227,9 @@ class LockRequests {
       throw new TypeError('request(name, [options], callback): callback must be a function');
     }
     const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
-    if (onQueued !== undefined && typeof onQueued !== 'function') {
-      throw new TypeError('onQueued must be a function');
+    if (typeof options !== 'object' || (onQueued !== undefined && typeof onQueued !== 'function')) {
+      // As Web Locks: a string or number is no options object, and not to be ignored.
+      throw new TypeError('request options must be an object, onQueued a function');
     }
     checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about

@@ -499,6 +499,16 @@ describe('request()', () => {
     await assert.rejects(client.request('doc', {}), TypeError);
   });
 
+  test('options that are no object (a string, a number) are a TypeError and nothing is sent, as in Web Locks', async () => {
+    const { client, ws } = await connected();
+    let called = false;
+    await assert.rejects(client.request('doc', 'shared', () => { called = true; }), TypeError);
+    await assert.rejects(client.request('doc', 5, () => { called = true; }), TypeError);
+    await flush();
+    ws.expectNothingSent();
+    assert.equal(called, false);
+  });
+
   test('a signal that is no AbortSignal is a TypeError before anything is sent (as Web Locks), not a queue place left behind', async () => {
     const { client, ws } = await connected();
     let called = false;
