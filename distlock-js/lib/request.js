@@ -2,7 +2,7 @@ import { ClientCode, FailCode, Mode, Status, requireString } from './protocol.js
 import { DistLockError, cancelledError, isConnectionLoss, noSession } from './errors.js';
 import { checkMode, checkTimeout } from './lock-options.js';
 import { LockQueues } from './lock-queue.js';
-import { QueueWatchers, RetryWatchers, interruptible, newAttempt, untilAborted } from './waiting.js';
+import { QueueWatchers, RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
 
 /** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
 const AGAIN = Symbol('again');
@@ -118,13 +118,14 @@ export class LockRequests {
       ? [{}, optionsOrCallback]
       : [optionsOrCallback ?? {}, maybeCallback];
     requireString(name, 'lock name');
-    if (typeof callback !== 'function') {
-      throw new TypeError('request(name, [options], callback): callback must be a function');
-    }
     const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
-    if (typeof options !== 'object' || (onQueued !== undefined && typeof onQueued !== 'function')) {
-      // As Web Locks: a string or number is no options object, and not to be ignored.
-      throw new TypeError('request options must be an object, onQueued a function');
+    // As Web Locks: a string or number is no options object, and not to be ignored; a signal
+    // checked now, before the request queues (found out when the wait begins, it would leave
+    // its place behind). Duck-typed: an AbortSignal of 2021 has no throwIfAborted() yet.
+    if (typeof callback !== 'function' || typeof options !== 'object'
+      || (onQueued !== undefined && typeof onQueued !== 'function')
+      || (signal != null && typeof signal.addEventListener !== 'function')) {
+      throw new TypeError('request(name, [options], callback): callback must be a function, options an object, its signal an AbortSignal');
     }
     checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
@@ -134,9 +135,9 @@ export class LockRequests {
         'NotSupportedError');
     }
     if (timeout !== undefined) checkTimeout(timeout);
-    // As Web Locks: the reason if aborted, a TypeError if no AbortSignal (now, before the
-    // request queues: found out when the wait begins, it would leave its place behind).
-    signal?.throwIfAborted();
+    if (signal?.aborted) {
+      throw abortReason(signal);
+    }
     if (ifAvailable && this.#queues.head(name)) {
       // Held or awaited by another request() of this client: not available, as in Web Locks,
       // which never calls back before request() has returned.

@@ -71,8 +71,10 @@ const BANNER = `/**
  * server), took it to 11,446 bytes, with no byte left: the budget is that, no more (a grant
  * reported after a `cancel` that got no reply, released and not ALREADY_HELD, was paid for by
  * trimming elsewhere: 11,441 bytes; then the unlock of such a grant cut by a drop, redone after
- * the resume: 11,444; request() checking its signal before it queues, paid for by one mode, timeout
- * and name check shared with lock(): 11,428; its options refused unless an object: 11,438). Terser
+ * the resume: 11,444; request() checking its signal before it queues, paid for by one mode,
+ * timeout and name check shared with lock(): 11,428; its options refused unless an object:
+ * 11,438; that signal check duck-typed again, for the browsers before throwIfAborted(), and
+ * folded with the callback's into one TypeError: 11,446). Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.

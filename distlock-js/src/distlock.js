@@ -1223,13 +1223,14 @@ class LockRequests {
       ? [{}, optionsOrCallback]
       : [optionsOrCallback ?? {}, maybeCallback];
     requireString(name, 'lock name');
-    if (typeof callback !== 'function') {
-      throw new TypeError('request(name, [options], callback): callback must be a function');
-    }
     const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
-    if (typeof options !== 'object' || (onQueued !== undefined && typeof onQueued !== 'function')) {
-      // As Web Locks: a string or number is no options object, and not to be ignored.
-      throw new TypeError('request options must be an object, onQueued a function');
+    // As Web Locks: a string or number is no options object, and not to be ignored; a signal
+    // checked now, before the request queues (found out when the wait begins, it would leave
+    // its place behind). Duck-typed: an AbortSignal of 2021 has no throwIfAborted() yet.
+    if (typeof callback !== 'function' || typeof options !== 'object'
+      || (onQueued !== undefined && typeof onQueued !== 'function')
+      || (signal != null && typeof signal.addEventListener !== 'function')) {
+      throw new TypeError('request(name, [options], callback): callback must be a function, options an object, its signal an AbortSignal');
     }
     checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
@@ -1239,9 +1240,9 @@ class LockRequests {
         'NotSupportedError');
     }
     if (timeout !== undefined) checkTimeout(timeout);
-    // As Web Locks: the reason if aborted, a TypeError if no AbortSignal (now, before the
-    // request queues: found out when the wait begins, it would leave its place behind).
-    signal?.throwIfAborted();
+    if (signal?.aborted) {
+      throw abortReason(signal);
+    }
     if (ifAvailable && this.#queues.head(name)) {
       // Held or awaited by another request() of this client: not available, as in Web Locks,
       // which never calls back before request() has returned.

@@ -499,6 +499,17 @@ describe('request()', () => {
     await assert.rejects(client.request('doc', {}), TypeError);
   });
 
+  test('a signal of a browser before AbortSignal.throwIfAborted() (Chrome 84 to 99, Safari 15.0 to 15.3) is taken', async () => {
+    const { client, ws } = await connected();
+    const signal = Object.assign(new EventTarget(), { aborted: false }); // such a signal: no reason, no throwIfAborted()
+    const requesting = client.request('doc', { signal }, () => 'ran');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'ran');
+  });
+
   test('options that are no object (a string, a number) are a TypeError and nothing is sent, as in Web Locks', async () => {
     const { client, ws } = await connected();
     let called = false;
