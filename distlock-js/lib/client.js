@@ -3,7 +3,7 @@
 // what stays is the session: what it holds, the replies and pushes that change that.
 import {
   Action, ClientCode, FailCode, LostReason, Mode, PROTOCOL_VERSION, REPLY_STATUSES, Status,
-  describeClose, isNameList, negotiatedVersion, pushedLock,
+  describeClose, isNameList, negotiatedVersion, pushedLock, requireString,
 } from './protocol.js';
 import { DistLockError, isConnectionLoss } from './errors.js';
 import { lockFields, notSupported } from './lock-options.js';
@@ -1082,12 +1082,6 @@ export class DistLockClient extends EventTarget {
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
-
-function requireString(value, what) {
-  if (typeof value !== 'string') {
-    throw new TypeError(`${what} must be a string, was ${typeof value}`);
   }
 }
 

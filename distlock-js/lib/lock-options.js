@@ -20,9 +20,7 @@ export function lockFields(options, { queue, version }) {
     throw new TypeError('lock options must be an object');
   }
   const { mode = Mode.EXCLUSIVE, wait = false, timeout, steal = false, ask = false } = options;
-  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-  }
+  checkMode(mode);
   const fields = {};
   if (mode === Mode.SHARED) fields.mode = mode;
   if (queue) {
@@ -33,9 +31,7 @@ export function lockFields(options, { queue, version }) {
     if (ask && !wait) throw new TypeError('ask is only allowed with wait: true');
     if (timeout !== undefined) {
       if (!wait) throw new TypeError('timeout is only allowed with wait: true');
-      if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
-        throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-      }
+      checkTimeout(timeout);
       fields.timeout = timeout;
     }
     if (wait) fields.wait = true;
@@ -47,6 +43,20 @@ export function lockFields(options, { queue, version }) {
     throw notSupported(asked.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
   }
   return fields;
+}
+
+/** A TypeError for a mode other than 'exclusive' and 'shared' (of lock(), lockAll() and request()). */
+export function checkMode(mode) {
+  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
+  }
+}
+
+/** A RangeError for a queue timeout that is not a whole number of ms the server takes. */
+export function checkTimeout(timeout) {
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
+    throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
+  }
 }
 
 /** The error for an option or action a version 1 server does not have. */

@@ -130,6 +130,13 @@ export const REPLY_STATUSES = Object.freeze({
   [Action.UNWATCH]: [Status.OK],
 });
 
+/** A TypeError unless `value` (a lock or session name: `what`) is a string. */
+export function requireString(value, what) {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string, was ${typeof value}`);
+  }
+}
+
 /** Whether `names` is an array of lock names (strings). */
 export function isNameList(names) {
   return Array.isArray(names) && names.every((name) => typeof name === 'string');

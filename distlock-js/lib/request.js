@@ -1,5 +1,6 @@
-import { ClientCode, FailCode, MAX_QUEUE_TIMEOUT_MS, Mode, Status } from './protocol.js';
+import { ClientCode, FailCode, Mode, Status, requireString } from './protocol.js';
 import { DistLockError, cancelledError, isConnectionLoss, noSession } from './errors.js';
+import { checkMode, checkTimeout } from './lock-options.js';
 import { LockQueues } from './lock-queue.js';
 import { QueueWatchers, RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
 
@@ -116,28 +117,24 @@ export class LockRequests {
     const [options, callback] = typeof optionsOrCallback === 'function'
       ? [{}, optionsOrCallback]
       : [optionsOrCallback ?? {}, maybeCallback];
-    if (typeof name !== 'string') {
-      throw new TypeError(`lock name must be a string, was ${typeof name}`);
-    }
-    if (typeof callback !== 'function') {
-      throw new TypeError('request(name, [options], callback): callback must be a function');
-    }
+    requireString(name, 'lock name');
     const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
-    if (onQueued !== undefined && typeof onQueued !== 'function') {
-      throw new TypeError('onQueued must be a function');
+    // As Web Locks: a string or number is no options object, and not to be ignored; a signal
+    // checked now, before the request queues (found out when the wait begins, it would leave
+    // its place behind). Duck-typed: an AbortSignal of 2021 has no throwIfAborted() yet.
+    if (typeof callback !== 'function' || typeof options !== 'object'
+      || (onQueued !== undefined && typeof onQueued !== 'function')
+      || (signal != null && typeof signal.addEventListener !== 'function')) {
+      throw new TypeError('request(name, [options], callback): callback must be a function, options an object, its signal an AbortSignal');
     }
-    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-    }
+    checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
     // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
     if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
       throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
         'NotSupportedError');
     }
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
-      throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-    }
+    if (timeout !== undefined) checkTimeout(timeout);
     if (signal?.aborted) {
       throw abortReason(signal);
     }

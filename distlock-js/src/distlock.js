@@ -166,6 +166,13 @@ const REPLY_STATUSES = Object.freeze({
   [Action.UNWATCH]: [Status.OK],
 });
 
+/** A TypeError unless `value` (a lock or session name: `what`) is a string. */
+function requireString(value, what) {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string, was ${typeof value}`);
+  }
+}
+
 /** Whether `names` is an array of lock names (strings). */
 function isNameList(names) {
   return Array.isArray(names) && names.every((name) => typeof name === 'string');
@@ -273,9 +280,7 @@ function lockFields(options, { queue, version }) {
     throw new TypeError('lock options must be an object');
   }
   const { mode = Mode.EXCLUSIVE, wait = false, timeout, steal = false, ask = false } = options;
-  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-  }
+  checkMode(mode);
   const fields = {};
   if (mode === Mode.SHARED) fields.mode = mode;
   if (queue) {
@@ -286,9 +291,7 @@ function lockFields(options, { queue, version }) {
     if (ask && !wait) throw new TypeError('ask is only allowed with wait: true');
     if (timeout !== undefined) {
       if (!wait) throw new TypeError('timeout is only allowed with wait: true');
-      if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
-        throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-      }
+      checkTimeout(timeout);
       fields.timeout = timeout;
     }
     if (wait) fields.wait = true;
@@ -300,6 +303,20 @@ function lockFields(options, { queue, version }) {
     throw notSupported(asked.map((field) => `${field}: ${JSON.stringify(fields[field])}`).join(', '));
   }
   return fields;
+}
+
+/** A TypeError for a mode other than 'exclusive' and 'shared' (of lock(), lockAll() and request()). */
+function checkMode(mode) {
+  if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
+    throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
+  }
+}
+
+/** A RangeError for a queue timeout that is not a whole number of ms the server takes. */
+function checkTimeout(timeout) {
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS) {
+    throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
+  }
 }
 
 /** The error for an option or action a version 1 server does not have. */
@@ -1211,28 +1228,24 @@ class LockRequests {
     const [options, callback] = typeof optionsOrCallback === 'function'
       ? [{}, optionsOrCallback]
       : [optionsOrCallback ?? {}, maybeCallback];
-    if (typeof name !== 'string') {
-      throw new TypeError(`lock name must be a string, was ${typeof name}`);
-    }
-    if (typeof callback !== 'function') {
-      throw new TypeError('request(name, [options], callback): callback must be a function');
-    }
+    requireString(name, 'lock name');
     const { signal, ifAvailable = false, mode = Mode.EXCLUSIVE, steal = false, ask = false, timeout, onQueued } = options;
-    if (onQueued !== undefined && typeof onQueued !== 'function') {
-      throw new TypeError('onQueued must be a function');
+    // As Web Locks: a string or number is no options object, and not to be ignored; a signal
+    // checked now, before the request queues (found out when the wait begins, it would leave
+    // its place behind). Duck-typed: an AbortSignal of 2021 has no throwIfAborted() yet.
+    if (typeof callback !== 'function' || typeof options !== 'object'
+      || (onQueued !== undefined && typeof onQueued !== 'function')
+      || (signal != null && typeof signal.addEventListener !== 'function')) {
+      throw new TypeError('request(name, [options], callback): callback must be a function, options an object, its signal an AbortSignal');
     }
-    if (mode !== Mode.EXCLUSIVE && mode !== Mode.SHARED) {
-      throw new TypeError(`mode must be 'exclusive' or 'shared', was ${JSON.stringify(mode)}`);
-    }
+    checkMode(mode);
     // As Web Locks: steal takes the lock now, so it cannot be combined with what is about
     // waiting (nor with shared mode); ask means "while I wait", so not with ifAvailable.
     if (steal ? ifAvailable || ask || signal || timeout !== undefined || mode === Mode.SHARED : ask && ifAvailable) {
       throw new DOMException('steal cannot be combined with ifAvailable, ask, signal, timeout or mode "shared"; ask not with ifAvailable',
         'NotSupportedError');
     }
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_QUEUE_TIMEOUT_MS)) {
-      throw new RangeError(`timeout must be an integer from 1 to ${MAX_QUEUE_TIMEOUT_MS} (ms), was ${timeout}`);
-    }
+    if (timeout !== undefined) checkTimeout(timeout);
     if (signal?.aborted) {
       throw abortReason(signal);
     }
@@ -2890,12 +2903,6 @@ class DistLockClient extends EventTarget {
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
-
-function requireString(value, what) {
-  if (typeof value !== 'string') {
-    throw new TypeError(`${what} must be a string, was ${typeof value}`);
   }
 }
 

@@ -498,4 +498,35 @@ describe('request()', () => {
     await assert.rejects(client.request('doc', { steal: true }, () => {}), { name: 'NotSupportedError' });
     await assert.rejects(client.request('doc', {}), TypeError);
   });
+
+  test('a signal of a browser before AbortSignal.throwIfAborted() (Chrome 84 to 99, Safari 15.0 to 15.3) is taken', async () => {
+    const { client, ws } = await connected();
+    const signal = Object.assign(new EventTarget(), { aborted: false }); // such a signal: no reason, no throwIfAborted()
+    const requesting = client.request('doc', { signal }, () => 'ran');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 1 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'ran');
+  });
+
+  test('options that are no object (a string, a number) are a TypeError and nothing is sent, as in Web Locks', async () => {
+    const { client, ws } = await connected();
+    let called = false;
+    await assert.rejects(client.request('doc', 'shared', () => { called = true; }), TypeError);
+    await assert.rejects(client.request('doc', 5, () => { called = true; }), TypeError);
+    await flush();
+    ws.expectNothingSent();
+    assert.equal(called, false);
+  });
+
+  test('a signal that is no AbortSignal is a TypeError before anything is sent (as Web Locks), not a queue place left behind', async () => {
+    const { client, ws } = await connected();
+    let called = false;
+    await assert.rejects(client.request('doc', { signal: {} }, () => { called = true; }), TypeError);
+    await assert.rejects(client.request('doc', { signal: 'abort' }, () => { called = true; }), TypeError);
+    await flush();
+    ws.expectNothingSent();
+    assert.equal(called, false);
+  });
 });
