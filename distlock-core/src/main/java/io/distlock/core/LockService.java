@@ -58,6 +58,23 @@ public final class LockService implements AutoCloseable {
     private Future<?> nextTick; // guarded by this
     private final Executor callbackExecutor;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+
+    /**
+     * Adoptions whose answer never came (a Redis stall, a node busy with a storm of resumes), by
+     * session id: the script may have run, spending the secret the client sent and writing the one
+     * this node chose, which the client never got. The client's retry, with the secret it has,
+     * takes the session on this node by sending the same adoption again (which the script answers
+     * the same); without this it was refused SESSION_EXPIRED, a live session lost. Kept at most a
+     * lease: as long as such a record lives unless this node writes it.
+     */
+    private final Map<String, UnsureAdoption> unsure = new ConcurrentHashMap<>();
+
+    private record UnsureAdoption(byte[] spentHash, SessionRegistry.Entry read, String secret, byte[] hash, long atNanos) {
+        @Override
+        public String toString() {
+            return "UnsureAdoption[read=" + read + "]"; // never the secret
+        }
+    }
     private final RTopic releases;
     /** This node's grants of queued requests: {@code <prefix>:granted:<node id>}. */
     private final RTopic grants;
@@ -305,6 +322,12 @@ public final class LockService implements AutoCloseable {
         byte[] nextHash = SessionRegistry.hash(next);
         CompletableFuture<ResumeResult> result = new CompletableFuture<>();
         registry.read(sessionId).thenCompose(entry -> {
+            UnsureAdoption again = entry == null ? null : unsure.get(sessionId);
+            if (again != null && MessageDigest.isEqual(hash, again.spentHash()) && MessageDigest.isEqual(again.hash(), entry.secretHash())
+                    && entry.node().equals(nodeId) && !sessions.containsKey(sessionId) && unsure.remove(sessionId, again)) {
+                // A retry of an adoption whose answer never came, and which ran: the record is this node's, with the secret chosen then.
+                return adoptHere(sessionId, again.read(), listener, again.secret(), again.hash(), hash);
+            }
             if (entry == null || !MessageDigest.isEqual(hash, entry.secretHash())) {
                 return CompletableFuture.completedFuture(expired());
             }
@@ -320,7 +343,7 @@ public final class LockService implements AutoCloseable {
                 }
                 local.movedAway(true); // another node adopted it and this node missed the message
             }
-            return adoptHere(sessionId, entry, listener, next, nextHash);
+            return adoptHere(sessionId, entry, listener, next, nextHash, hash);
         }).whenComplete((r, e) -> {
             if (e != null) {
                 result.completeExceptionally(RedisLockStore.backendFailure(e));
@@ -337,8 +360,12 @@ public final class LockService implements AutoCloseable {
      * answer lists only what the session still has.
      */
     private CompletionStage<ResumeResult> adoptHere(String id, SessionRegistry.Entry read, LockListener listener, String secret,
-                                                   byte[] hash) {
-        return registry.adopt(id, read, hash).thenCompose(adopted -> {
+                                                   byte[] hash, byte[] spentHash) {
+        return registry.adopt(id, read, hash).whenComplete((adopted, e) -> {
+            if (e != null) {
+                rememberUnsure(id, new UnsureAdoption(spentHash, read, secret, hash, config.ticker().read()));
+            }
+        }).thenCompose(adopted -> {
             if (adopted == null) {
                 return CompletableFuture.completedFuture(expired());
             }
@@ -366,6 +393,12 @@ public final class LockService implements AutoCloseable {
                         session.places().keySet(), secret);
             });
         });
+    }
+
+    private void rememberUnsure(String id, UnsureAdoption attempt) {
+        long leaseNanos = config.lease().toNanos();
+        unsure.values().removeIf(u -> attempt.atNanos() - u.atNanos() > leaseNanos); // their records are gone
+        unsure.put(id, attempt);
     }
 
     /** Keeps each adopted place (which also tells its grants to this node from now on), then renews each lock held. */

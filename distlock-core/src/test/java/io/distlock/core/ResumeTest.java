@@ -438,6 +438,55 @@ class ResumeTest {
         assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
     }
 
+    /**
+     * Found by the reconnect-storm probe (2026-12-05): the adoption is one script that spends the
+     * secret; if Redis ran it but its answer came too late (a stall, a node busy with a storm of
+     * resumes), the resume failed {@code BACKEND_UNAVAILABLE} and the client's retry, with the only
+     * secret it has, was refused {@code SESSION_EXPIRED}: a live session lost, its locks left to
+     * run out. The node that tried remembers the attempt, so the retry on it takes the session.
+     */
+    @Test
+    void aResumeWhoseAdoptionAnsweredTooLateCanBeRetriedWithTheSameSecret() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        long doc = token(result(session.lock("doc")));
+        a.close(); // its node goes: the session waits for a resume elsewhere
+        String record = "distlock:session:" + session.id();
+        Object owner = TestRedis.command("HGET", record, "node");
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            Config c = new Config();
+            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+            RedissonClient client = Redisson.create(c);
+            clients.add(client);
+            LockService b = LockService.create(client, CONFIG);
+            nodes.add(b);
+
+            // The adoption's script waits in Redis past the command timeout (a sixth of the lease,
+            // 0.5 s; reads go on), and the client gives up on it, which drops it there. Then it is
+            // sent again as it was: Redis ran it, the answer never came.
+            TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text); // as any node that adopted before has done
+            proxy.capture(true);
+            TestRedis.command("CLIENT", "PAUSE", "1000", "WRITE");
+            CompletableFuture<ResumeResult> first = b.resume(session.id(), secret, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(5)).until(first::isDone);
+            assertThat(first).as("the adoption's answer came too late").isCompletedExceptionally();
+            proxy.capture(false);
+            await().atMost(seconds(5)).until(() -> {
+                proxy.replayCaptured(cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record) ? cmd : null);
+                return "1".equals(TestRedis.command("HGET", record, "gen"));
+            });
+
+            ResumeResult.Resumed r = resumed(result(b.resume(session.id(), secret, new Pushes())));
+            assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+            LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+            await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(4))
+                    .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting); // renewed by its new node
+            assertThat(result(nodes.get(2).resume(session.id(), secret, new Pushes())))
+                    .as("the secret is spent once the resume succeeded").isEqualTo(LockService.expired());
+        }
+    }
+
     @Test
     void theLocksOfAStoppedNodesSessionThatNobodyResumesAreFreeWithinALease() {
         LockService a = nodes.get(0);

@@ -9,14 +9,25 @@
 -- deadlines of places with a timeout as '<lock>\t<attempt>\t<ms left, 0 if passed>\n' each: none
 -- unless the owner and generation that wrote them still own the record (a node that predates them,
 -- in a rolling upgrade, adopts and writes places without them), and then they move with it.
+-- The same adoption sent again (the record is the adopting node's, with the new secret hash it chose:
+-- its first answer was lost or came too late) answers the same, and changes nothing but the expiry.
 local r = KEYS[1]
 local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace',
-  'deadlines', 'downer')
+  'deadlines', 'downer', 'secret')
+local t = redis.call('TIME')
+local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
+if f[1] and f[1] == ARGV[3] and f[13] == ARGV[7] and f[3] == 'a' then
+  local left = {}
+  local deadlines = f[12] == f[1] .. ':' .. f[2] and f[11] or ''
+  for lock, attempt, deadline in string.gmatch(deadlines, '([^\t\n]+)\t([^\t\n]+)\t(%d+)\n') do
+    left[#left + 1] = lock .. '\t' .. attempt .. '\t' .. string.format('%.0f', math.max(0, tonumber(deadline) - nowMs)) .. '\n'
+  end
+  redis.call('PEXPIRE', r, ARGV[4])
+  return {1, f[2], f[5] or '', f[6] or '', f[7] or '0', f[8] or '', f[9] or '', f[10] or '0', table.concat(left)}
+end
 if not f[1] or f[1] ~= ARGV[1] or f[2] ~= ARGV[2] then
   return {0}
 end
-local t = redis.call('TIME')
-local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
 if f[3] == 'd' and tonumber(f[4]) <= nowMs then
   return {0}
 end
