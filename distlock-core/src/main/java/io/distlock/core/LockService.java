@@ -324,8 +324,13 @@ public final class LockService implements AutoCloseable {
         registry.read(sessionId).thenCompose(entry -> {
             UnsureAdoption again = entry == null ? null : unsure.get(sessionId);
             if (again != null && MessageDigest.isEqual(hash, again.spentHash()) && MessageDigest.isEqual(again.hash(), entry.secretHash())
-                    && entry.node().equals(nodeId) && !sessions.containsKey(sessionId) && unsure.remove(sessionId, again)) {
-                // A retry of an adoption whose answer never came, and which ran: the record is this node's, with the secret chosen then.
+                    && entry.node().equals(nodeId) && unsure.remove(sessionId, again)) {
+                // A retry of an adoption whose answer never came, and which ran: the record is this node's, with the secret
+                // chosen then. A session still here from before (resumed on its own node) is behind the record: replaced.
+                Session stale = sessions.get(sessionId);
+                if (stale != null) {
+                    stale.movedAway(true);
+                }
                 return adoptHere(sessionId, again.read(), listener, again.secret(), again.hash(), hash);
             }
             if (entry == null || !MessageDigest.isEqual(hash, entry.secretHash())) {
@@ -393,6 +398,11 @@ public final class LockService implements AutoCloseable {
                         session.places().keySet(), secret);
             });
         });
+    }
+
+    /** For {@link Session#resumeHere}: an adoption of its own session whose answer never came. */
+    void rememberUnsure(String id, byte[] spentHash, SessionRegistry.Entry read, String secret, byte[] hash) {
+        rememberUnsure(id, new UnsureAdoption(spentHash, read, secret, hash, config.ticker().read()));
     }
 
     private void rememberUnsure(String id, UnsureAdoption attempt) {

@@ -791,6 +791,7 @@ final class Session implements LockSession {
             return service.registry().adopt(id, read, hash).handle((adopted, e) -> {
                 try {
                     if (e != null) {
+                        service.rememberUnsure(id, secretHash, read, secret, hash); // it may have run: see LockService.unsure
                         return new Step<ResumeResult>(null, RedisLockStore.backendFailure(e), null);
                     }
                     if (adopted == null) {

@@ -487,6 +487,44 @@ class ResumeTest {
         }
     }
 
+    /** The same on the node the session was detached on: its retry takes the session there. */
+    @Test
+    void aResumeOnItsOwnNodeWhoseAnswerCameTooLateCanBeRetriedWithTheSameSecret() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            Config c = new Config();
+            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+            RedissonClient client = Redisson.create(c);
+            clients.add(client);
+            LockService b = LockService.create(client, CONFIG);
+            nodes.add(b);
+            LockSession session = b.openSession("ann", new Pushes(), GRACE);
+            String secret = session.resumeSecret().orElseThrow();
+            long doc = token(result(session.lock("doc")));
+            result(session.detach());
+            String record = "distlock:session:" + session.id();
+            Object gen = TestRedis.command("HGET", record, "gen");
+
+            TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text);
+            proxy.capture(true);
+            TestRedis.command("CLIENT", "PAUSE", "1000", "WRITE");
+            CompletableFuture<ResumeResult> first = b.resume(session.id(), secret, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(5)).until(first::isDone);
+            assertThat(first).as("the adoption's answer came too late").isCompletedExceptionally();
+            proxy.capture(false);
+            await().atMost(seconds(5)).until(() -> {
+                proxy.replayCaptured(cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record) ? cmd : null);
+                return !gen.equals(TestRedis.command("HGET", record, "gen"));
+            });
+
+            ResumeResult.Resumed r = resumed(result(b.resume(session.id(), secret, new Pushes())));
+            assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+            LockSession probe = nodes.get(2).openSession("probe", new Pushes());
+            await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(4))
+                    .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting); // still renewed
+            assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        }
+    }
+
     @Test
     void theLocksOfAStoppedNodesSessionThatNobodyResumesAreFreeWithinALease() {
         LockService a = nodes.get(0);
