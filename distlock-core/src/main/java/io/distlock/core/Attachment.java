@@ -114,6 +114,11 @@ final class Attachment implements LockSession {
     }
 
     @Override
+    public CompletionStage<Void> detachUnanswered() {
+        return stale() ? CompletableFuture.completedFuture(null) : session.detach(epoch, true);
+    }
+
+    @Override
     public boolean isClosed() {
         return stale() || session.isClosed();
     }

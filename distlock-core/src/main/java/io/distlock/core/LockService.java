@@ -379,6 +379,7 @@ public final class LockService implements AutoCloseable {
             Session session = new Session(this, store, waiters, config, adopted.name(), id, listener,
                     new SerialExecutor(callbackExecutor), options, hash, adopted.gen());
             session.attemptsFrom(adopted.attempts());
+            session.secretSpent(spentHash);
             session.recordAdopted();
             return prove(session, adopted).thenApply(v -> {
                 Session previous = sessions.put(id, session);

@@ -130,6 +130,16 @@ public interface LockSession extends AutoCloseable {
      */
     CompletionStage<Void> detach();
 
+    /**
+     * As {@link #detach()}, for a handle given by a resume whose answer could not reach the client
+     * (its connection ended first): the client still holds the secret that resume spent and never
+     * got the new one, so the spent secret resumes the session again. Without a resume behind this
+     * handle it is {@link #detach()}.
+     */
+    default CompletionStage<Void> detachUnanswered() {
+        return detach();
+    }
+
     /** Whether {@link #close()} or {@link #closeAsync()} was called. */
     boolean isClosed();
 

@@ -172,6 +172,8 @@ final class Session implements LockSession {
     private final String holder;
     /** SHA-256 of the current resume secret, to create the registry record; never logged. */
     private volatile byte[] secretHash;
+    /** The hash the last resume spent, until its answer is known to be delivered; see {@link #detach(int, boolean)}. */
+    private volatile byte[] spentSecretHash;
     /** The generation of the registry record this node owns (one more at every adoption). */
     private volatile long gen;
     /** The current attachment ({@link Attachment}); handles of an older one are stale. */
@@ -693,6 +695,20 @@ final class Session implements LockSession {
      * (see {@link LockSession#detach()}). A stale attachment's detach changes nothing.
      */
     CompletionStage<Void> detach(int fromEpoch) {
+        return detach(fromEpoch, false);
+    }
+
+    /** Adopted by a resume that spent the secret hashed {@code spent}. */
+    void secretSpent(byte[] spent) {
+        spentSecretHash = spent;
+    }
+
+    /**
+     * As {@link #detach(int)}; {@code unanswered}: the resume that made attachment {@code fromEpoch}
+     * could not send its answer, so its client still holds the secret that resume spent, and never
+     * got the new one: the spent one resumes the session again (as if that resume had not been).
+     */
+    CompletionStage<Void> detach(int fromEpoch, boolean unanswered) {
         if (graceMillis == 0) {
             return closeAsync();
         }
@@ -700,6 +716,10 @@ final class Session implements LockSession {
             if (closing || moved || fromEpoch != epoch || detached) {
                 return done(null);
             }
+            if (unanswered && spentSecretHash != null) {
+                secretHash = spentSecretHash; // written with the detached record below
+            }
+            spentSecretHash = null;
             markDetached();
             try {
                 graceTimer = service.scheduler().schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
@@ -797,8 +817,11 @@ final class Session implements LockSession {
                     if (adopted == null) {
                         return Step.<ResumeResult>of(LockService.expired());
                     }
-                    gen = adopted.gen();
+                    // The hash before the generation: a record write (which now writes the secret too) that reads
+                    // the new generation reads the new hash; one with the old generation is ignored by Redis.
+                    spentSecretHash = secretHash;
                     secretHash = hash;
+                    gen = adopted.gen();
                     detached = false; // pushes are still kept until the next listener takes over (keepingPushes)
                     stopGraceTimer();
                     int nextEpoch = ++epoch;

@@ -170,7 +170,9 @@ final class RequestHandler {
             listener.owner = session;
             pushes = listener;
             if (!connection.adopt(session, 2)) {
-                Connection.detachQuietly(session); // this connection ended meanwhile: the grace goes on
+                // This connection ended meanwhile: the grace goes on, and the client, which never got the new
+                // secret, resumes with the one it has.
+                session.detachUnanswered().exceptionally(e -> null);
                 return Replies.fail(r, FailCode.NOT_CONNECTED, "the connection closed");
             }
             listener.answered(); // pushes that came first go out now, behind this reply's place

@@ -33,6 +33,11 @@ end
 deadlines = table.concat(deadlines)
 redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines,
   'downer', ARGV[1] .. ':' .. ARGV[2])
+-- The owner's secret as it knows it: the same as the record's, unless a resume whose answer never
+-- reached its client gave back the secret it had spent (Session.detach(int, boolean)).
+if ARGV[10] ~= '' then
+  redis.call('HSET', r, 'secret', ARGV[10])
+end
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
