@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -438,6 +439,39 @@ class ResumeTest {
         assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
     }
 
+    /** A node of its own whose link to Redis goes through {@code proxy}. */
+    private LockService nodeThrough(TcpProxy proxy) {
+        Config c = new Config();
+        c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        RedissonClient client = Redisson.create(c);
+        clients.add(client);
+        LockService node = LockService.create(client, CONFIG);
+        nodes.add(node);
+        return node;
+    }
+
+    /**
+     * A resume on {@code node} whose answer comes too late: the adoption's script waits in Redis
+     * past the command timeout (a sixth of the lease, 0.5 s; reads go on), and the client gives up
+     * on it, which drops it there. Then it is sent again as it was, until {@code ran}: Redis ran
+     * it, the answer never came.
+     */
+    private static void resumeAnsweredTooLate(TcpProxy proxy, LockService node, String sessionId, String secret,
+                                              Callable<Boolean> ran) {
+        String record = "distlock:session:" + sessionId;
+        TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text); // as any node that adopted before has done
+        proxy.capture(true);
+        TestRedis.command("CLIENT", "PAUSE", "1000", "WRITE");
+        CompletableFuture<ResumeResult> first = node.resume(sessionId, secret, new Pushes()).toCompletableFuture();
+        await().atMost(seconds(5)).until(first::isDone);
+        assertThat(first).as("the adoption's answer came too late").isCompletedExceptionally();
+        proxy.capture(false);
+        await().atMost(seconds(5)).until(() -> {
+            proxy.replayCaptured(cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record) ? cmd : null);
+            return ran.call();
+        });
+    }
+
     /**
      * Found by the reconnect-storm probe (2026-12-05): the adoption is one script that spends the
      * secret; if Redis ran it but its answer came too late (a stall, a node busy with a storm of
@@ -453,29 +487,9 @@ class ResumeTest {
         long doc = token(result(session.lock("doc")));
         a.close(); // its node goes: the session waits for a resume elsewhere
         String record = "distlock:session:" + session.id();
-        Object owner = TestRedis.command("HGET", record, "node");
         try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
-            Config c = new Config();
-            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-            RedissonClient client = Redisson.create(c);
-            clients.add(client);
-            LockService b = LockService.create(client, CONFIG);
-            nodes.add(b);
-
-            // The adoption's script waits in Redis past the command timeout (a sixth of the lease,
-            // 0.5 s; reads go on), and the client gives up on it, which drops it there. Then it is
-            // sent again as it was: Redis ran it, the answer never came.
-            TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text); // as any node that adopted before has done
-            proxy.capture(true);
-            TestRedis.command("CLIENT", "PAUSE", "1000", "WRITE");
-            CompletableFuture<ResumeResult> first = b.resume(session.id(), secret, new Pushes()).toCompletableFuture();
-            await().atMost(seconds(5)).until(first::isDone);
-            assertThat(first).as("the adoption's answer came too late").isCompletedExceptionally();
-            proxy.capture(false);
-            await().atMost(seconds(5)).until(() -> {
-                proxy.replayCaptured(cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record) ? cmd : null);
-                return "1".equals(TestRedis.command("HGET", record, "gen"));
-            });
+            LockService b = nodeThrough(proxy);
+            resumeAnsweredTooLate(proxy, b, session.id(), secret, () -> "1".equals(TestRedis.command("HGET", record, "gen")));
 
             ResumeResult.Resumed r = resumed(result(b.resume(session.id(), secret, new Pushes())));
             assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
@@ -491,30 +505,14 @@ class ResumeTest {
     @Test
     void aResumeOnItsOwnNodeWhoseAnswerCameTooLateCanBeRetriedWithTheSameSecret() {
         try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
-            Config c = new Config();
-            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-            RedissonClient client = Redisson.create(c);
-            clients.add(client);
-            LockService b = LockService.create(client, CONFIG);
-            nodes.add(b);
+            LockService b = nodeThrough(proxy);
             LockSession session = b.openSession("ann", new Pushes(), GRACE);
             String secret = session.resumeSecret().orElseThrow();
             long doc = token(result(session.lock("doc")));
             result(session.detach());
             String record = "distlock:session:" + session.id();
             Object gen = TestRedis.command("HGET", record, "gen");
-
-            TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text);
-            proxy.capture(true);
-            TestRedis.command("CLIENT", "PAUSE", "1000", "WRITE");
-            CompletableFuture<ResumeResult> first = b.resume(session.id(), secret, new Pushes()).toCompletableFuture();
-            await().atMost(seconds(5)).until(first::isDone);
-            assertThat(first).as("the adoption's answer came too late").isCompletedExceptionally();
-            proxy.capture(false);
-            await().atMost(seconds(5)).until(() -> {
-                proxy.replayCaptured(cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record) ? cmd : null);
-                return !gen.equals(TestRedis.command("HGET", record, "gen"));
-            });
+            resumeAnsweredTooLate(proxy, b, session.id(), secret, () -> !gen.equals(TestRedis.command("HGET", record, "gen")));
 
             ResumeResult.Resumed r = resumed(result(b.resume(session.id(), secret, new Pushes())));
             assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
