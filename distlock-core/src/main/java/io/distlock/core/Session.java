@@ -551,8 +551,9 @@ final class Session implements LockSession {
             }
             // A resumable session is released only by the node that wins the end-claim on the
             // registry: another node may have adopted it, and then its locks are that node's.
+            // After the first record write is answered (see recordDetached).
             stopGraceTimer();
-            return service.registry().claimEnd(id, gen).handle((claim, e) -> {
+            return firstRecord.thenCompose(v -> service.registry().claimEnd(id, gen)).handle((claim, e) -> {
                 if (e != null) {
                     LOG.log(Level.WARNING, "Could not claim the end of session ''{0}''; not releasing its locks, their leases "
                             + "free them: {1}", name, e.getMessage());
@@ -759,12 +760,14 @@ final class Session implements LockSession {
 
     /**
      * Writes the record as detached, so that any node can resume the session. Creates it only if
-     * no write made it yet (the first one failed, or is still out): a record that existed and is
-     * gone ended or expired, and is not brought back. Only in the chain.
+     * no write made it yet (the first one failed): a record that existed and is gone ended or
+     * expired, and is not brought back. After the first write is answered: the two go on
+     * different connections, and a first write that landed after this one and an end-claim
+     * would bring an ended session's record back. Only in the chain.
      */
     private CompletionStage<Step<Void>> recordDetached() {
         lastWritten = null; // the next tick writes the record whole
-        return service.registry().put(this, true, !recordExisted).handle((written, e) -> {
+        return firstRecord.thenCompose(v -> service.registry().put(this, true, !recordExisted)).handle((written, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not mark session ''{0}'' detached in the registry: {1}", name, e.getMessage());
             } else if (written == 1L) {
