@@ -385,9 +385,14 @@ describe('sessions across a dropped connection, in Chromium against two server n
     }
   });
 
-  test('a window opened from the page (window.open copies sessionStorage) opens a session of its own: the first page keeps its session and lock', async () => {
-    // Before, the copy's connect() resumed the first page's session: the first page went
-    // suspended, then expired (its lock lost), and the copy held a lock it never asked for.
+  test('a second page with a copy of the stored session (what window.open and Duplicate tab give it) opens a session of its own: the first page keeps its session and lock', async () => {
+    // window.open() of a same-origin page and "Duplicate tab" copy sessionStorage, resume secret
+    // included (checked in this Chromium by hand: a target=_blank link does not). Before, the
+    // copy's connect() resumed the first page's session: the first page went suspended, then
+    // expired (its lock lost), and the copy held a lock it never asked for. The copy is made here
+    // by writing the first page's entry into a second page of the same browser context (one
+    // origin, one set of Web Locks), not by window.open(), whose popup under a loaded CI once
+    // left the opener's page throwing "The provided callback is no longer runnable".
     const name = 'copied-doc';
     const options = { grace: RELOAD_GRACE_MS, sessionStorage: true, reconnect: RECONNECT };
     const olga = await openPage(node1.pageUrl, 'Olga (node 1)');
@@ -396,12 +401,13 @@ describe('sessions across a dropped connection, in Chromium against two server n
       const opened = await connectClient(olga, 'Olga', options);
       const taken = await lock(olga, name);
       assert.equal(taken.status, 'LOCKED');
-      [copy] = await Promise.all([olga.context().waitForEvent('page'), olga.evaluate(() => { window.open(location.href); })]);
+      const entry = await olga.evaluate(() => sessionStorage.getItem('distlock:Olga'));
+      assert.equal(JSON.parse(entry)?.session, opened.session, 'the first page keeps its session in sessionStorage');
+      copy = await olga.context().newPage();
       copy.setDefaultTimeout(UI_TIMEOUT_MS);
       copy.on('pageerror', (error) => browserState.pageErrors.push(`Olga's copy: ${error.stack ?? error}`));
-      await copy.waitForFunction(() => window.distlock !== undefined, null, { timeout: UI_TIMEOUT_MS });
-      const copied = JSON.parse(await copy.evaluate(() => sessionStorage.getItem('distlock:Olga')));
-      assert.equal(copied?.session, opened.session, 'the new window got a copy of the stored session');
+      await gotoReady(copy, node1.pageUrl);
+      await copy.evaluate((stored) => sessionStorage.setItem('distlock:Olga', stored), entry);
 
       const second = await connectClient(copy, 'Olga', options);
       assert.notEqual(second.session, opened.session, 'a session of its own, not the first page\'s resumed');
