@@ -309,12 +309,7 @@ class ResumeTest {
     void whatASessionIsToldWhileItsAnswerWaitsForTheRegistryComesAfterTheAnswer() {
         LockConfig slowConfig = LockConfig.builder().lease(Duration.ofSeconds(12)).build(); // commands get 2 s
         try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
-            Config c = new Config();
-            c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
-            RedissonClient slowClient = Redisson.create(c);
-            clients.add(slowClient);
-            LockService a = LockService.create(slowClient, slowConfig);
-            nodes.add(a);
+            LockService a = nodeThrough(proxy, slowConfig);
             AtomicReference<CompletableFuture<LockResult>> locking = new AtomicReference<>();
             List<Boolean> answeredWhenAsked = new CopyOnWriteArrayList<>();
             LockSession ann = a.openSession("ann", new LockListener() {
@@ -441,11 +436,15 @@ class ResumeTest {
 
     /** A node of its own whose link to Redis goes through {@code proxy}. */
     private LockService nodeThrough(TcpProxy proxy) {
+        return nodeThrough(proxy, CONFIG);
+    }
+
+    private LockService nodeThrough(TcpProxy proxy, LockConfig config) {
         Config c = new Config();
         c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
         RedissonClient client = Redisson.create(c);
         clients.add(client);
-        LockService node = LockService.create(client, CONFIG);
+        LockService node = LockService.create(client, config);
         nodes.add(node);
         return node;
     }
