@@ -47,7 +47,7 @@ import io.distlock.faults.History.Op;
  *       the queue (a name twice is two sessions of one browser only if its connection ended within
  *       a lease before the query: the dead session's entries last that long), and every holder a grant of a request sent before its {@code since} whose
  *       release was not acknowledged (unlock OK, close OK, or the thief's grant) before the query
- *       was sent.</li>
+ *       was sent (a holder that fits requests of two sessions of one browser may be either's).</li>
  *   <li>{@value Checkers#QUERY_COMPLETE}: a query shows every grant held throughout it: granted
  *       (LOCK OK) before the query was sent, and neither unlocked, lost, disconnected, closed nor
  *       asked to be taken over (the thief's LOCK INVOKE) before its answer came, nor made before a
@@ -392,11 +392,12 @@ final class ViewCheckers {
             }
         }
         for (Entry entry : holders) {
-            Tenure t = match(answer, entry, tenures, lease);
+            List<Tenure> fits = matches(answer, entry, tenures, lease);
+            Tenure t = latestEnded(fits);
             if (t == null) {
                 sink.add(Checkers.QUERY_CONSISTENT, lock, String.format("p%d's query answered at %.3f ms shows holder %s since %d "
                         + "that no request explains", answer.process(), answer.millis(), entry.name(), entry.sinceWall()));
-            } else if (t.released < asked) {
+            } else if (fits.stream().allMatch(f -> f.released < asked)) {
                 sink.add(Checkers.QUERY_CONSISTENT, lock, String.format("p%d's query sent at %.3f ms shows %s, whose release "
                         + "was acknowledged at %.3f ms", answer.process(), asked / 1e6, t.describe(), t.released / 1e6));
             }
@@ -412,17 +413,35 @@ final class ViewCheckers {
         }
     }
 
-    /** The grant a shown entry is, or null; see the class doc. */
+    /** The grant a shown entry is, or null: of those it fits, the one that ended last (see the class doc). */
     private static Tenure match(Event shown, Entry entry, Map<String, List<Tenure>> tenures, long lease) {
+        return latestEnded(matches(shown, entry, tenures, lease));
+    }
+
+    /**
+     * The requests whose grant a shown entry may be: sent before its {@code since}, granted no
+     * earlier, or never heard of by their client. Two sessions of one browser can both fit (a dead
+     * one's grant lasts a lease): the entry is one of them, which the history cannot tell.
+     */
+    private static List<Tenure> matches(Event shown, Entry entry, Map<String, List<Tenure>> tenures, long lease) {
         Matcher wall = WALL.matcher(String.valueOf(shown.detail()));
         if (!wall.find() || entry.process() < 0) {
-            return null;
+            return List.of();
         }
         long since = shown.nanos() - (Long.parseLong(wall.group(1)) - entry.sinceWall()) * 1_000_000;
-        Tenure best = null;
+        List<Tenure> fits = new ArrayList<>();
         for (Tenure t : tenures.getOrDefault(Checkers.key(entry.process(), shown.lock()), List.of())) {
-            if (t.invoke.nanos() - EPS_MILLIS * 1_000_000 <= since && since <= t.fitsUntil(lease)
-                    && (best == null || t.end >= best.end)) {
+            if (t.invoke.nanos() - EPS_MILLIS * 1_000_000 <= since && since <= t.fitsUntil(lease)) {
+                fits.add(t);
+            }
+        }
+        return fits;
+    }
+
+    private static Tenure latestEnded(List<Tenure> fits) {
+        Tenure best = null;
+        for (Tenure t : fits) {
+            if (best == null || t.end >= best.end) {
                 best = t;
             }
         }
