@@ -312,6 +312,7 @@ class StealAndViewCheckersTest {
         shown(122, 100, QUERY, "p1:x:1", null);
         Checkers.Report report = check();
         assertThat(report.violations(Checkers.QUERY_CONSISTENT)).as(report.summary()).isEqualTo(1);
+        assertThat(report.summary()).as("the holder's own events follow").contains("100.000 ms p1 UNLOCK OK L token=10");
     }
 
     /**

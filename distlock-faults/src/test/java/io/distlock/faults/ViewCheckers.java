@@ -275,6 +275,7 @@ final class ViewCheckers {
         Map<String, Event> shownSince = new HashMap<>();   // observer + lock -> the event that shows its state now
         Map<String, Event> queryAsked = new HashMap<>();   // observer + lock -> its last QUERY INVOKE
         Map<Integer, Long> lastDrop = new HashMap<>();      // process -> its last connection's end
+        Set<Tenure> traced = new HashSet<>();               // grants whose holder's events a violation listed already
         for (Event e : events) {
             int p = e.process();
             if (e.op() == Op.DISCONNECT) {
@@ -305,7 +306,8 @@ final class ViewCheckers {
                         queryAsked.put(Checkers.key(p, e.lock()), e);
                     } else if (e.kind() == Kind.OK) {
                         Event asked = queryAsked.get(Checkers.key(p, e.lock()));
-                        checkQuery(sink, e, asked == null ? e.nanos() : asked.nanos(), byProcessLock, byLock.getOrDefault(e.lock(), List.of()), lease, lastDrop);
+                        checkQuery(sink, e, asked == null ? e.nanos() : asked.nanos(), byProcessLock, byLock.getOrDefault(e.lock(), List.of()), lease,
+                                lastDrop, events, traced);
                         if (String.valueOf(e.detail()).contains(" final")) {
                             Event shown = shownSince.get(Checkers.key(p, e.lock()));
                             String says = state(e);
@@ -370,7 +372,7 @@ final class ViewCheckers {
     }
 
     private static void checkQuery(Sink sink, Event answer, long asked, Map<String, List<Tenure>> tenures, List<Tenure> ofLock,
-                                   long lease, Map<Integer, Long> lastDrop) {
+                                   long lease, Map<Integer, Long> lastDrop, List<Event> events, Set<Tenure> traced) {
         List<Entry> holders = entries(answer, HOLDERS);
         List<Entry> queue = entries(answer, QUEUE);
         String lock = answer.lock();
@@ -399,7 +401,8 @@ final class ViewCheckers {
                         + "that no request explains", answer.process(), answer.millis(), entry.name(), entry.sinceWall()));
             } else if (fits.stream().allMatch(f -> f.released < asked)) {
                 sink.add(Checkers.QUERY_CONSISTENT, lock, String.format("p%d's query sent at %.3f ms shows %s, whose release "
-                        + "was acknowledged at %.3f ms", answer.process(), asked / 1e6, t.describe(), t.released / 1e6));
+                        + "was acknowledged at %.3f ms", answer.process(), asked / 1e6, t.describe(), t.released / 1e6)
+                        + (traced.add(t) ? trail(events, t.p, lock, t.invoke.nanos() - lease, asked) : ""));
             }
         }
         Set<String> shown = new HashSet<>();
@@ -411,6 +414,21 @@ final class ViewCheckers {
                         + "show %s, held throughout: %s", answer.process(), asked / 1e6, answer.millis(), t.describe(), state(answer)));
             }
         }
+    }
+
+    /** What process {@code p} did with {@code lock}, and its connections, from {@code from} to {@code to}: a violation's context. */
+    private static String trail(List<Event> events, int p, String lock, long from, long to) {
+        StringBuilder s = new StringBuilder();
+        int lines = 0;
+        for (Event e : events) {
+            if (e.process() == p && e.nanos() >= from && e.nanos() <= to && (e.lock() == null || lock.equals(e.lock()))) {
+                if (++lines > 30) {
+                    return s.append("\n      ...").toString();
+                }
+                s.append("\n      ").append(e);
+            }
+        }
+        return s.toString();
     }
 
     /** The grant a shown entry is, or null: of those it fits, the one that ended last (see the class doc). */
