@@ -1,48 +1,53 @@
 package io.distlock.spring.boot;
 
+import java.lang.System.Logger.Level;
 import java.util.Optional;
 
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
+import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.contributor.HealthIndicator;
-import org.springframework.boot.web.servlet.FilterRegistrationBean;
-import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.boot.web.context.reactive.ConfigurableReactiveWebEnvironment;
+import org.springframework.boot.web.context.reactive.ReactiveWebApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
+import org.springframework.core.type.AnnotatedTypeMetadata;
 
 import io.distlock.core.BackendUnavailableException;
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.core.LockServiceMetrics;
-import io.distlock.websocket.Authenticator;
-import io.distlock.websocket.Authorizer;
 import io.distlock.websocket.DistLockEndpoints;
-import io.distlock.websocket.EndpointMetrics;
-import io.distlock.websocket.EndpointOptions;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import jakarta.websocket.server.ServerContainer;
 
 /**
- * distlock on a Spring Boot servlet application: a {@link LockService} on Redis
- * ({@code distlock.redis.url}, or the application's {@link RedissonClient}), the WebSocket
- * endpoint at {@code distlock.path} on the embedded container, a filter that answers refused
- * handshakes with their status, the JavaScript client at {@code /distlock/distlock.js}, a
- * health indicator and meters when the application has Actuator and Micrometer. Every bean
- * backs off when the application defines its own of the same type.
+ * distlock's core in every Spring Boot application, web or not (a batch worker, a scheduler, a
+ * WebFlux application, a servlet one): a {@link LockService} on Redis ({@code distlock.redis.url},
+ * or the application's {@link RedissonClient}) for the application's Java code to take the same
+ * locks as the browsers, its {@link LockConfig}, a health indicator and the service's meters when
+ * the application has Actuator and Micrometer. Every bean backs off when the application defines
+ * its own of the same type.
+ *
+ * <p>The browser side (the WebSocket endpoint, its handshake filter, the JavaScript client) is
+ * {@link DistLockEndpointAutoConfiguration}'s, on a servlet web application only: it needs the
+ * servlet container's Jakarta WebSocket. A reactive application is told so at startup, in one
+ * line at INFO. Excluding this class turns distlock off, unless the application has a
+ * {@code LockService} of its own (which the endpoint's configuration then serves); excluding the
+ * other keeps the Java side only.
  */
 @AutoConfiguration(afterName = "org.redisson.spring.starter.RedissonAutoConfigurationV2")
-@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
-@ConditionalOnClass({ LockService.class, DistLockEndpoints.class, ServerContainer.class })
+@ConditionalOnClass(LockService.class)
 @EnableConfigurationProperties(DistLockProperties.class)
 public class DistLockAutoConfiguration {
 
@@ -79,7 +84,8 @@ public class DistLockAutoConfiguration {
     }
 
     /**
-     * Closed with the context, after the endpoint; the Redisson client stays the application's (or the bean above's).
+     * Closed with the context, after the endpoint where there is one (the endpoint needs it); the Redisson client stays
+     * the application's (or the bean above's).
      * With {@code distlock.redis.url} set and a RedissonClient of the application's (which may be on another Redis,
      * a cache's, say), the property wins: the service connects a client of its own there, not a bean (the
      * application's injection points keep their one RedissonClient), shut down when the service closes.
@@ -97,92 +103,23 @@ public class DistLockAutoConfiguration {
         return LockService.create(redisson, config);
     }
 
-    /**
-     * The endpoint's options from {@code distlock.*}. The principal of the HTTP request (Spring
-     * Security's {@code Authentication}, or whatever the container authenticated) becomes the
-     * connection's principal, unless the application has an {@link Authenticator} bean; an
-     * {@link Authorizer} bean decides which principal may take which lock.
-     */
-    @Bean
-    @ConditionalOnMissingBean
-    public EndpointOptions distlockEndpointOptions(DistLockProperties properties,
-                                                   ObjectProvider<Authenticator> authenticator,
-                                                   ObjectProvider<Authorizer> authorizer) {
-        EndpointOptions.Builder options = EndpointOptions.builder()
-                .path(properties.getPath())
-                .allowedOrigins(properties.getAllowedOrigins())
-                .allowMissingOrigin(properties.isAllowMissingOrigin())
-                .hideHolder(properties.isHideHolder())
-                .pingInterval(properties.getPingInterval())
-                .rateLimit(properties.getRateLimit(), DistLockProperties.burst(properties.getRateLimit()))
-                .maxConnections(properties.getMaxConnections())
-                .maxConnectionsPerAddress(properties.getMaxConnectionsPerAddress())
-                .trustedProxies(properties.getTrustedProxies())
-                .authenticator(authenticator.getIfAvailable(DistLockAutoConfiguration::requestPrincipal));
-        authorizer.ifAvailable(options::authorizer);
-        return options.build();
-    }
-
-    /** The request's authenticated user, or none (anonymous connections are accepted). */
-    static Authenticator requestPrincipal() {
-        Authenticator anonymous = EndpointOptions.defaults().authenticator();
-        return handshake -> handshake.userPrincipal() != null
-                ? Optional.of(handshake.userPrincipal())
-                : anonymous.authenticate(handshake);
-    }
-
-    /** Closed by the registrar before the web server stops; again (a no-op) at destroy. */
-    @Bean(destroyMethod = "close")
-    @ConditionalOnMissingBean
-    public DistLockEndpoints distlockEndpoints(LockService service, EndpointOptions options) {
-        return DistLockEndpoints.create(service, options);
-    }
-
-    @Bean
-    @ConditionalOnMissingBean
-    public DistLockEndpointRegistrar distlockEndpointRegistrar(DistLockEndpoints endpoint) {
-        return new DistLockEndpointRegistrar(endpoint);
-    }
-
-    /**
-     * Refused handshakes answered with their status (Tomcat alone would answer 500). Late in
-     * the filter chain, after Spring Security's, so that the request's principal is known.
-     */
-    @Bean
-    @ConditionalOnMissingBean(name = "distlockHandshakeFilter")
-    public FilterRegistrationBean<DistLockHandshakeFilter> distlockHandshakeFilter(DistLockEndpoints endpoint) {
-        FilterRegistrationBean<DistLockHandshakeFilter> registration =
-                new FilterRegistrationBean<>(new DistLockHandshakeFilter(endpoint), new ServletRegistrationBean<?>[0]);
-        registration.addUrlPatterns(endpoint.options().path());
-        registration.setName("distlockHandshakeFilter");
-        registration.setOrder(Ordered.LOWEST_PRECEDENCE - 100);
-        return registration;
-    }
-
-    @Bean
-    @ConditionalOnMissingBean(name = "distlockClientServlet")
-    @ConditionalOnBooleanProperty(name = "distlock.client.enabled", matchIfMissing = true)
-    public ServletRegistrationBean<ClientScriptServlet> distlockClientServlet() {
-        ClientScriptServlet servlet = ClientScriptServlet.load(DistLockAutoConfiguration.class.getClassLoader());
-        ServletRegistrationBean<ClientScriptServlet> registration =
-                new ServletRegistrationBean<>(servlet, servlet.paths().toArray(String[]::new));
-        registration.setName("distlockClientServlet");
-        registration.setEnabled(!servlet.paths().isEmpty());
-        return registration;
-    }
-
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(HealthIndicator.class)
     static class Health {
 
+        /** With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one. */
         @Bean
         @ConditionalOnMissingBean(name = "distlockHealthIndicator")
-        public DistLockHealthIndicator distlockHealthIndicator(LockService service, DistLockEndpoints endpoint) {
-            return new DistLockHealthIndicator(service, endpoint);
+        public DistLockHealthIndicator distlockHealthIndicator(LockService service, ObjectProvider<DistLockEndpoints> endpoint) {
+            DistLockEndpoints served = endpoint.getIfAvailable();
+            return served == null ? new DistLockHealthIndicator(service) : new DistLockHealthIndicator(service, served);
         }
     }
 
-    /** Meter binders: Spring Boot binds them to the application's MeterRegistry (with Actuator). */
+    /**
+     * The service's meter binder: Spring Boot binds it to the application's MeterRegistry (with
+     * Actuator). The endpoint's is in {@link DistLockEndpointAutoConfiguration}.
+     */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(MeterBinder.class)
     static class Metrics {
@@ -192,11 +129,52 @@ public class DistLockAutoConfiguration {
         public LockServiceMetrics distlockLockServiceMetrics(LockService service) {
             return new LockServiceMetrics(service);
         }
+    }
+
+    /**
+     * A reactive application has no Jakarta WebSocket container for the browser endpoint (Netty
+     * has none; Tomcat and Jetty have one, under a servlet application): say so once, so that
+     * nobody looks for {@code /distlock/lock} in vain. The lock service is there all the same.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @Conditional(OnReactiveApplication.class)
+    static class Reactive {
 
         @Bean
-        @ConditionalOnMissingBean
-        public EndpointMetrics distlockEndpointMetrics(DistLockEndpoints endpoint) {
-            return new EndpointMetrics(endpoint);
+        ReactiveEndpointNotice distlockReactiveEndpointNotice() {
+            return new ReactiveEndpointNotice();
+        }
+    }
+
+    /**
+     * The application context (or its environment) is a reactive web one: the checks of
+     * {@code @ConditionalOnWebApplication(type = REACTIVE)} without its test for WebFlux's classes.
+     * What tells that the endpoint has no servlet container is the kind of application, whichever
+     * reactive stack made it (and this module's tests run a reactive context without WebFlux).
+     */
+    static final class OnReactiveApplication extends SpringBootCondition {
+
+        @Override
+        public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
+            if (context.getResourceLoader() instanceof ReactiveWebApplicationContext) {
+                return ConditionOutcome.match("a ReactiveWebApplicationContext");
+            }
+            if (context.getEnvironment() instanceof ConfigurableReactiveWebEnvironment) {
+                return ConditionOutcome.match("a ConfigurableReactiveWebEnvironment");
+            }
+            return ConditionOutcome.noMatch("not a reactive web application");
+        }
+    }
+
+    static final class ReactiveEndpointNotice implements SmartInitializingSingleton {
+
+        private static final System.Logger LOG = System.getLogger(DistLockAutoConfiguration.class.getName());
+
+        @Override
+        public void afterSingletonsInstantiated() {
+            LOG.log(Level.INFO, "distlock: the browser endpoint (WebSocket and JavaScript client) needs a servlet container "
+                    + "(Tomcat or Jetty, a servlet web application) and was not registered in this reactive application; "
+                    + "its LockService is available to Java code");
         }
     }
 }

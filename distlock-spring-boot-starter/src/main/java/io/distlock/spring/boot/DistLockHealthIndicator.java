@@ -2,6 +2,7 @@ package io.distlock.spring.boot;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -23,6 +24,9 @@ import io.distlock.websocket.DistLockEndpoints;
  * {@link AbstractHealthIndicator} would log a stack trace at WARN for every probe (every few
  * seconds from a load balancer or Kubernetes) for as long as Redis is away; the lock service logs
  * the outage itself.
+ *
+ * <p>Details: the service's {@code sessions} (browsers' and the application's own), and the
+ * endpoint's open {@code connections} where the application serves one (a servlet web application).
  */
 public class DistLockHealthIndicator extends AbstractHealthIndicator {
 
@@ -30,12 +34,20 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
     static final String PROBE = "distlock-health-probe";
 
     private final LockService service;
+    /** The endpoint's, or null where there is none (a non-web or a reactive application). */
     private final DistLockEndpoints endpoint;
+
+    /** For an application without the browser endpoint: no {@code connections} detail. */
+    public DistLockHealthIndicator(LockService service) {
+        super("distlock health check failed");
+        this.service = Objects.requireNonNull(service, "service");
+        this.endpoint = null;
+    }
 
     public DistLockHealthIndicator(LockService service, DistLockEndpoints endpoint) {
         super("distlock health check failed");
-        this.service = service;
-        this.endpoint = endpoint;
+        this.service = Objects.requireNonNull(service, "service");
+        this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     }
 
     @Override
@@ -49,8 +61,9 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
             builder.down().withDetail("error", "Redis did not answer within " + TIMEOUT.toMillis() + " ms");
             return;
         }
-        builder.up()
-                .withDetail("sessions", service.sessionCount())
-                .withDetail("connections", endpoint.openConnections());
+        builder.up().withDetail("sessions", service.sessionCount());
+        if (endpoint != null) {
+            builder.withDetail("connections", endpoint.openConnections());
+        }
     }
 }

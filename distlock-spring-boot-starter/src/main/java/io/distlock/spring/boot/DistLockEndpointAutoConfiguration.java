@@ -1,0 +1,133 @@
+package io.distlock.spring.boot;
+
+import java.util.Optional;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+
+import io.distlock.core.LockService;
+import io.distlock.websocket.Authenticator;
+import io.distlock.websocket.Authorizer;
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.EndpointMetrics;
+import io.distlock.websocket.EndpointOptions;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import jakarta.websocket.server.ServerContainer;
+
+/**
+ * distlock's browser side on a Spring Boot servlet web application, on the {@link LockService}
+ * of {@link DistLockAutoConfiguration} (or the application's): the WebSocket endpoint at
+ * {@code distlock.path} in the embedded container's Jakarta WebSocket {@link ServerContainer}, a
+ * filter that answers refused handshakes with their status, the JavaScript client at
+ * {@code /distlock/distlock.js}, the endpoint's {@link EndpointOptions} and its meters when the
+ * application has Micrometer. Every bean backs off when the application defines its own of the
+ * same type (or name).
+ *
+ * <p>Not on a non-web or a reactive application: they have no servlet container to serve the
+ * endpoint in. Excluding this class keeps the {@code LockService} for the application's Java
+ * code and serves no browser.
+ */
+@AutoConfiguration(after = DistLockAutoConfiguration.class)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+@ConditionalOnClass({ DistLockEndpoints.class, ServerContainer.class })
+@ConditionalOnBean(LockService.class)
+@EnableConfigurationProperties(DistLockProperties.class)
+public class DistLockEndpointAutoConfiguration {
+
+    /**
+     * The endpoint's options from {@code distlock.*}. The principal of the HTTP request (Spring
+     * Security's {@code Authentication}, or whatever the container authenticated) becomes the
+     * connection's principal, unless the application has an {@link Authenticator} bean; an
+     * {@link Authorizer} bean decides which principal may take which lock.
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    public EndpointOptions distlockEndpointOptions(DistLockProperties properties,
+                                                   ObjectProvider<Authenticator> authenticator,
+                                                   ObjectProvider<Authorizer> authorizer) {
+        EndpointOptions.Builder options = EndpointOptions.builder()
+                .path(properties.getPath())
+                .allowedOrigins(properties.getAllowedOrigins())
+                .allowMissingOrigin(properties.isAllowMissingOrigin())
+                .hideHolder(properties.isHideHolder())
+                .pingInterval(properties.getPingInterval())
+                .rateLimit(properties.getRateLimit(), DistLockProperties.burst(properties.getRateLimit()))
+                .maxConnections(properties.getMaxConnections())
+                .maxConnectionsPerAddress(properties.getMaxConnectionsPerAddress())
+                .trustedProxies(properties.getTrustedProxies())
+                .authenticator(authenticator.getIfAvailable(DistLockEndpointAutoConfiguration::requestPrincipal));
+        authorizer.ifAvailable(options::authorizer);
+        return options.build();
+    }
+
+    /** The request's authenticated user, or none (anonymous connections are accepted). */
+    static Authenticator requestPrincipal() {
+        Authenticator anonymous = EndpointOptions.defaults().authenticator();
+        return handshake -> handshake.userPrincipal() != null
+                ? Optional.of(handshake.userPrincipal())
+                : anonymous.authenticate(handshake);
+    }
+
+    /** Closed by the registrar before the web server stops; again (a no-op) at destroy. */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public DistLockEndpoints distlockEndpoints(LockService service, EndpointOptions options) {
+        return DistLockEndpoints.create(service, options);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public DistLockEndpointRegistrar distlockEndpointRegistrar(DistLockEndpoints endpoint) {
+        return new DistLockEndpointRegistrar(endpoint);
+    }
+
+    /**
+     * Refused handshakes answered with their status (Tomcat alone would answer 500). Late in
+     * the filter chain, after Spring Security's, so that the request's principal is known.
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "distlockHandshakeFilter")
+    public FilterRegistrationBean<DistLockHandshakeFilter> distlockHandshakeFilter(DistLockEndpoints endpoint) {
+        FilterRegistrationBean<DistLockHandshakeFilter> registration =
+                new FilterRegistrationBean<>(new DistLockHandshakeFilter(endpoint), new ServletRegistrationBean<?>[0]);
+        registration.addUrlPatterns(endpoint.options().path());
+        registration.setName("distlockHandshakeFilter");
+        registration.setOrder(Ordered.LOWEST_PRECEDENCE - 100);
+        return registration;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(name = "distlockClientServlet")
+    @ConditionalOnBooleanProperty(name = "distlock.client.enabled", matchIfMissing = true)
+    public ServletRegistrationBean<ClientScriptServlet> distlockClientServlet() {
+        ClientScriptServlet servlet = ClientScriptServlet.load(DistLockEndpointAutoConfiguration.class.getClassLoader());
+        ServletRegistrationBean<ClientScriptServlet> registration =
+                new ServletRegistrationBean<>(servlet, servlet.paths().toArray(String[]::new));
+        registration.setName("distlockClientServlet");
+        registration.setEnabled(!servlet.paths().isEmpty());
+        return registration;
+    }
+
+    /** The endpoint's meter binder: Spring Boot binds it to the application's MeterRegistry (with Actuator). */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(MeterBinder.class)
+    static class Metrics {
+
+        @Bean
+        @ConditionalOnMissingBean
+        public EndpointMetrics distlockEndpointMetrics(DistLockEndpoints endpoint) {
+            return new EndpointMetrics(endpoint);
+        }
+    }
+}
