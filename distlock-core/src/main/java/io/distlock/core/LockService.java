@@ -322,7 +322,7 @@ public final class LockService implements AutoCloseable {
         byte[] nextHash = SessionRegistry.hash(next);
         CompletableFuture<ResumeResult> result = new CompletableFuture<>();
         registry.read(sessionId).thenCompose(entry -> {
-            UnsureAdoption again = entry == null ? null : unsure.get(sessionId);
+            UnsureAdoption again = entry == null ? null : unsureAdoption(sessionId);
             if (again != null && MessageDigest.isEqual(hash, again.spentHash()) && MessageDigest.isEqual(again.hash(), entry.secretHash())
                     && entry.node().equals(nodeId) && unsure.remove(sessionId, again)) {
                 // A retry of an adoption whose answer never came, and which ran: the record is this node's, with the secret
@@ -368,7 +368,7 @@ public final class LockService implements AutoCloseable {
                                                    byte[] hash, byte[] spentHash) {
         return registry.adopt(id, read, hash).whenComplete((adopted, e) -> {
             if (e != null) {
-                rememberUnsure(id, new UnsureAdoption(spentHash, read, secret, hash, config.ticker().read()));
+                rememberUnsure(id, spentHash, read, secret, hash);
             }
         }).thenCompose(adopted -> {
             if (adopted == null) {
@@ -401,15 +401,25 @@ public final class LockService implements AutoCloseable {
         });
     }
 
-    /** For {@link Session#resumeHere}: an adoption of its own session whose answer never came. */
+    /** An adoption of session {@code id} whose answer never came, here or in {@link Session#resumeHere}: see {@link #unsure}. */
     void rememberUnsure(String id, byte[] spentHash, SessionRegistry.Entry read, String secret, byte[] hash) {
-        rememberUnsure(id, new UnsureAdoption(spentHash, read, secret, hash, config.ticker().read()));
+        long now = config.ticker().read();
+        unsure.values().removeIf(u -> expired(u, now)); // their records are gone
+        unsure.put(id, new UnsureAdoption(spentHash, read, secret, hash, now));
     }
 
-    private void rememberUnsure(String id, UnsureAdoption attempt) {
-        long leaseNanos = config.lease().toNanos();
-        unsure.values().removeIf(u -> attempt.atNanos() - u.atNanos() > leaseNanos); // their records are gone
-        unsure.put(id, attempt);
+    /** The unsure adoption of session {@code id} still within a lease, or null. */
+    private UnsureAdoption unsureAdoption(String id) {
+        UnsureAdoption attempt = unsure.get(id);
+        if (attempt != null && expired(attempt, config.ticker().read())) {
+            unsure.remove(id, attempt);
+            return null;
+        }
+        return attempt;
+    }
+
+    private boolean expired(UnsureAdoption attempt, long nowNanos) {
+        return nowNanos - attempt.atNanos() > config.lease().toNanos();
     }
 
     /** Keeps each adopted place (which also tells its grants to this node from now on), then renews each lock held. */

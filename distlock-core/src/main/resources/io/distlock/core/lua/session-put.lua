@@ -13,8 +13,7 @@ if not cur[1] then
   if ARGV[9] ~= '1' then
     return -1
   end
-  redis.call('HSET', r, 'node', ARGV[1], 'gen', ARGV[2], 'secret', ARGV[10], 'name', ARGV[11], 'info', ARGV[12],
-    'grace', ARGV[5])
+  redis.call('HSET', r, 'node', ARGV[1], 'gen', ARGV[2], 'name', ARGV[11], 'info', ARGV[12], 'grace', ARGV[5])
 elseif cur[1] ~= ARGV[1] then
   return 0
 elseif cur[2] ~= ARGV[2] then
@@ -31,13 +30,15 @@ if ARGV[13] and ARGV[13] ~= '' then
   end
 end
 deadlines = table.concat(deadlines)
-redis.call('HSET', r, 'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines,
-  'downer', ARGV[1] .. ':' .. ARGV[2])
--- The owner's secret as it knows it: the same as the record's, unless a resume whose answer never
--- reached its client gave back the secret it had spent (Session.detach(int, boolean)).
-if ARGV[10] ~= '' then
-  redis.call('HSET', r, 'secret', ARGV[10])
+-- With the owner's secret as it knows it: the same as the record's, unless a resume whose answer
+-- never reached its client gave back the secret it had spent (Session.detach(int, boolean)).
+local fields = {'locks', ARGV[6], 'places', ARGV[7], 'attempts', ARGV[8], 'deadlines', deadlines,
+  'downer', ARGV[1] .. ':' .. ARGV[2]}
+if ARGV[10] ~= '' or not cur[1] then
+  fields[#fields + 1] = 'secret'
+  fields[#fields + 1] = ARGV[10]
 end
+redis.call('HSET', r, unpack(fields))
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
