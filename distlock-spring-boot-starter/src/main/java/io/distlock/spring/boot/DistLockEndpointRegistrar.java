@@ -4,11 +4,13 @@ import java.lang.System.Logger.Level;
 import java.util.Objects;
 
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.ApplicationContextAware;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.util.ClassUtils;
 import org.springframework.web.context.ServletContextAware;
 
 import io.distlock.websocket.DistLockEndpoints;
@@ -18,9 +20,10 @@ import jakarta.websocket.server.ServerContainer;
 
 /**
  * Registers the endpoint in the embedded container's {@link ServerContainer} once the servlet
- * context is up, and closes it first thing on shutdown: before the web server's graceful
- * shutdown and stop, every connection is closed with 1001 and its locks released, so waiters
- * on other nodes get their RETRY at once.
+ * context is up (an embedded server without one fails the start: it would serve nothing at the
+ * endpoint's path while looking healthy), and closes it first thing on shutdown: before the web
+ * server's graceful shutdown and stop, every connection is closed with 1001 and its locks
+ * released, so waiters on other nodes get their RETRY at once.
  */
 public class DistLockEndpointRegistrar implements ServletContextAware, ApplicationContextAware, SmartInitializingSingleton, SmartLifecycle,
         ApplicationListener<ContextClosedEvent> {
@@ -51,6 +54,18 @@ public class DistLockEndpointRegistrar implements ServletContextAware, Applicati
     public void afterSingletonsInstantiated() {
         Object container = servletContext == null ? null : servletContext.getAttribute(ServerContainer.class.getName());
         if (!(container instanceof ServerContainer server)) {
+            String webServer = embeddedWebServer(applicationContext);
+            if (webServer != null) {
+                // A real server that cannot take the endpoint: starting would serve 404 at distlock.path
+                // while the health and the client script looked fine.
+                throw new IllegalStateException("The distlock endpoint cannot be served at " + endpoint.options().path()
+                        + ": the embedded web server (" + webServer + ") has no Jakarta WebSocket container in its servlet"
+                        + " context (no " + ServerContainer.class.getName() + " attribute). Spring Boot sets one up when the"
+                        + " server's Jakarta WebSocket implementation is on the class path: tomcat-embed-websocket on Tomcat,"
+                        + " org.eclipse.jetty.ee11.websocket:jetty-ee11-websocket-jakarta-server on Jetty (spring-boot-starter-tomcat"
+                        + " and spring-boot-starter-jetty bring them); do not exclude it, nor replace Boot's"
+                        + " websocketServletWebServerCustomizer bean");
+            }
             // A mock servlet environment (@SpringBootTest without a port, MockMvc): nothing to serve.
             LOG.log(Level.INFO, "No WebSocket container in this servlet context; the distlock endpoint is not served");
             return;
@@ -59,6 +74,30 @@ public class DistLockEndpointRegistrar implements ServletContextAware, Applicati
             server.addEndpoint(endpoint.config());
         } catch (DeploymentException e) {
             throw new IllegalStateException("Cannot register the distlock endpoint at " + endpoint.options().path(), e);
+        }
+    }
+
+    /**
+     * The class of the embedded web server the application runs on, or null where it has none:
+     * a mock servlet environment, or a war deployed in a container (which starts no embedded
+     * server). Looked up by name: spring-boot-web-server is on the class path of every
+     * application with an embedded server, not necessarily of the others.
+     */
+    static String embeddedWebServer(ApplicationContext context) {
+        String type = "org.springframework.boot.web.server.context.WebServerApplicationContext";
+        if (context == null || !ClassUtils.isPresent(type, DistLockEndpointRegistrar.class.getClassLoader())) {
+            return null;
+        }
+        return EmbeddedServer.of(context);
+    }
+
+    /** Kept apart so that its reference to WebServerApplicationContext is loaded only when the class is there. */
+    private static final class EmbeddedServer {
+        static String of(ApplicationContext context) {
+            if (context instanceof WebServerApplicationContext web && web.getWebServer() != null) {
+                return web.getWebServer().getClass().getSimpleName();
+            }
+            return null;
         }
     }
 

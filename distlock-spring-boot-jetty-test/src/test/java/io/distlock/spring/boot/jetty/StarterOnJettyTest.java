@@ -1,0 +1,345 @@
+package io.distlock.spring.boot.jetty;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.jetty.JettyWebServer;
+import org.springframework.boot.jetty.servlet.JettyServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.context.WebApplicationContext;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.distlock.spring.boot.jetty.app.LocksApplication;
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+import io.distlock.websocket.DistLockEndpoints;
+import jakarta.websocket.server.ServerContainer;
+
+/**
+ * docs/spring-boot.md's application on Jetty, with this module's dependencies (the docs' recipe:
+ * spring-boot-starter-tomcat excluded from spring-boot-starter-webmvc, spring-boot-starter-jetty
+ * added): it runs on Jetty with no Tomcat jar on its class path, locks and unlocks over a real
+ * WebSocket, serves the JavaScript client, and refuses handshakes with the statuses the docs give
+ * for Jetty (403 foreign origin, 429 a client address at its limit, 503 full).
+ */
+class StarterOnJettyTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Duration TIMEOUT = Await.seconds(10);
+
+    static RedisProcess redis;
+    static ConfigurableApplicationContext app;
+    static int port;
+
+    @BeforeAll
+    static void start() {
+        redis = RedisProcess.start().markInService("distlock");
+        app = new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                        "distlock.max-connections=3", "distlock.max-connections-per-address=2")
+                .run();
+        port = ((WebServerApplicationContext) app).getWebServer().getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        try {
+            if (app != null) {
+                app.close();
+            }
+        } finally {
+            redis.close();
+        }
+    }
+
+    URI ws() {
+        return URI.create("ws://127.0.0.1:" + port + "/distlock/lock");
+    }
+
+    /**
+     * Before the fix the starter declared tomcat-embed-websocket itself: it survived the
+     * application's exclusion of spring-boot-starter-tomcat and brought tomcat-embed-core back
+     * (Boot still chose Jetty, with Tomcat's jars and a second copy of the Jakarta WebSocket API
+     * on the class path).
+     */
+    @Test
+    void runsOnJettyWithJettysWebSocketContainerAndNoTomcat() {
+        assertThat(((WebServerApplicationContext) app).getWebServer()).isInstanceOf(JettyWebServer.class);
+        Object container = ((WebApplicationContext) app).getServletContext().getAttribute(ServerContainer.class.getName());
+        assertThat(container).isInstanceOf(ServerContainer.class);
+        assertThat(container.getClass().getName()).startsWith("org.eclipse.jetty.");
+        for (String tomcat : List.of("org.apache.catalina.startup.Tomcat", "org.apache.tomcat.websocket.server.WsSci",
+                "org.springframework.boot.tomcat.TomcatWebServer")) {
+            assertThatThrownBy(() -> Class.forName(tomcat, false, getClass().getClassLoader()))
+                    .as("%s on the class path", tomcat)
+                    .isInstanceOf(ClassNotFoundException.class);
+        }
+    }
+
+    @Test
+    void locksAndUnlocksOverTheWebSocket() {
+        try (Client alice = Client.open(ws());
+             Client bob = Client.open(ws())) {
+            alice.request("OK", "action", "connect", "param", "alice");
+            bob.request("OK", "action", "connect", "param", "bob");
+            JsonNode locked = alice.request("LOCKED", "action", "lock", "param", "doc-1");
+            assertThat(locked.path("token").asLong()).isPositive();
+            assertThat(bob.request("WAIT", "action", "lock", "param", "doc-1").path("holder").asText()).isEqualTo("alice");
+            alice.request("OK", "action", "unlock", "param", "doc-1");
+            assertThat(bob.expect("RETRY").path("lock").asText()).isEqualTo("doc-1");
+            JsonNode second = bob.request("LOCKED", "action", "lock", "param", "doc-1");
+            assertThat(second.path("token").asLong()).isGreaterThan(locked.path("token").asLong());
+            bob.request("OK", "action", "unlock", "param", "doc-1");
+        }
+    }
+
+    @Test
+    void servesTheJavaScriptClient() throws Exception {
+        HttpResponse<String> script = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/distlock/distlock.js")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(script.statusCode()).isEqualTo(200);
+        assertThat(script.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/javascript"));
+        assertThat(script.body()).contains("export");
+    }
+
+    @Test
+    void refusesForeignOriginsWith403() throws IOException {
+        awaitConnections(0);
+        try (Handshake own = Handshake.open("127.0.0.1", port, Map.of("Origin", "http://127.0.0.1:" + port));
+             Handshake evil = Handshake.open("127.0.0.1", port, Map.of("Origin", "http://evil.example"))) {
+            assertThat(own.status).isEqualTo(101);
+            assertThat(evil.status).isEqualTo(403);
+        }
+    }
+
+    /** distlock.max-connections-per-address=2, distlock.max-connections=3; loopback addresses stand for clients. */
+    @Test
+    void refusesAClientAddressAtItsLimitWith429AndAFullEndpointWith503() throws IOException {
+        awaitConnections(0);
+        List<Handshake> open = new ArrayList<>();
+        try {
+            open.add(Handshake.open("127.0.0.2", port, Map.of()));
+            open.add(Handshake.open("127.0.0.2", port, Map.of()));
+            assertThat(open).allSatisfy(h -> assertThat(h.status).isEqualTo(101));
+            awaitConnections(2);
+            try (Handshake third = Handshake.open("127.0.0.2", port, Map.of())) {
+                assertThat(third.status).as("a third connection from one address").isEqualTo(429);
+            }
+            open.add(Handshake.open("127.0.0.3", port, Map.of()));
+            assertThat(open.get(2).status).isEqualTo(101);
+            awaitConnections(3);
+            try (Handshake fourth = Handshake.open("127.0.0.4", port, Map.of())) {
+                assertThat(fourth.status).as("a fourth connection, from a new address").isEqualTo(503);
+            }
+        } finally {
+            for (Handshake h : open) {
+                h.close();
+            }
+        }
+    }
+
+    /** Replaces Boot's Jakarta WebSocket set-up on Jetty with nothing, as an application might by accident. */
+    @Configuration(proxyBeanMethods = false)
+    static class NoJakartaWebSocket {
+        @Bean
+        WebServerFactoryCustomizer<JettyServletWebServerFactory> websocketServletWebServerCustomizer() {
+            return factory -> { };
+        }
+    }
+
+    /**
+     * A Jetty without a Jakarta WebSocket container used to start, log "No WebSocket container in
+     * this servlet context" at INFO, and answer 404 at distlock.path while the client script and the
+     * health looked fine. It now fails to start, saying why.
+     */
+    @Test
+    void withoutAJakartaWebSocketContainerTheApplicationFailsToStartSayingWhy() {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class, NoJakartaWebSocket.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url())
+                .run()
+                .close())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("The distlock endpoint cannot be served at /distlock/lock")
+                .hasMessageContaining("(JettyServletWebServer) has no Jakarta WebSocket container")
+                .hasMessageContaining("jetty-ee11-websocket-jakarta-server");
+    }
+
+    static void awaitConnections(int count) {
+        DistLockEndpoints endpoint = app.getBean(DistLockEndpoints.class);
+        awaitValue(endpoint::openConnections, count);
+    }
+
+    static void awaitValue(IntSupplier value, int expected) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (value.getAsInt() != expected) {
+            assertThat(System.nanoTime()).as("open connections reach %d (now %d)", expected, value.getAsInt()).isLessThan(deadline);
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /**
+     * A WebSocket handshake over a plain socket from a chosen loopback address (the JDK's client
+     * can neither choose it nor tell a refusal's status); kept open when it succeeded.
+     */
+    static final class Handshake implements AutoCloseable {
+        final Socket socket;
+        final int status;
+
+        private Handshake(Socket socket, int status) {
+            this.socket = socket;
+            this.status = status;
+        }
+
+        static Handshake open(String from, int port, Map<String, String> headers) throws IOException {
+            Socket socket = new Socket();
+            try {
+                socket.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+                socket.connect(new InetSocketAddress("127.0.0.1", port), (int) TIMEOUT.toMillis());
+                socket.setSoTimeout((int) TIMEOUT.toMillis());
+                StringBuilder request = new StringBuilder()
+                        .append("GET /distlock/lock HTTP/1.1\r\n")
+                        .append("Host: 127.0.0.1:").append(port).append("\r\n")
+                        .append("Upgrade: websocket\r\nConnection: Upgrade\r\n")
+                        .append("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
+                headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+                request.append("\r\n");
+                socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.US_ASCII));
+                ByteArrayOutputStream line = new ByteArrayOutputStream();
+                InputStream in = socket.getInputStream();
+                int b;
+                while ((b = in.read()) >= 0 && b != '\n') {
+                    line.write(b);
+                }
+                String status = line.toString(StandardCharsets.US_ASCII);
+                return new Handshake(socket, Integer.parseInt(status.split(" ")[1]));
+            } catch (IOException | RuntimeException e) {
+                socket.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /** A real WebSocket client (the JDK's) speaking the distlock protocol. */
+    static final class Client implements WebSocket.Listener, AutoCloseable {
+        private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
+        private final StringBuilder partial = new StringBuilder();
+        private WebSocket ws;
+
+        static Client open(URI uri) {
+            Client client = new Client();
+            client.ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(TIMEOUT)
+                    .buildAsync(uri, client).orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+            return client;
+        }
+
+        JsonNode request(String status, Object... keysAndValues) {
+            Map<String, Object> frame = new LinkedHashMap<>();
+            for (int i = 0; i < keysAndValues.length; i += 2) {
+                frame.put((String) keysAndValues[i], keysAndValues[i + 1]);
+            }
+            try {
+                ws.sendText(JSON.writeValueAsString(frame), true).orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return expect(status);
+        }
+
+        JsonNode expect(String status) {
+            Object next;
+            try {
+                next = received.poll(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            assertThat(next).as("the next frame").isInstanceOf(JsonNode.class);
+            JsonNode frame = (JsonNode) next;
+            assertThat(frame.path("status").asText()).as("status of %s", frame).isEqualTo(status);
+            return frame;
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            partial.append(data);
+            if (last) {
+                try {
+                    received.add(JSON.readTree(partial.toString()));
+                } catch (IOException e) {
+                    received.add(e);
+                }
+                partial.setLength(0);
+            }
+            webSocket.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+            received.add("closed " + statusCode);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket webSocket, Throwable error) {
+            received.add(error);
+        }
+
+        @Override
+        public void close() {
+            if (!ws.isOutputClosed()) {
+                try {
+                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "").orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+                } catch (RuntimeException e) {
+                    // already closing
+                }
+            }
+            ws.abort();
+        }
+    }
+}
