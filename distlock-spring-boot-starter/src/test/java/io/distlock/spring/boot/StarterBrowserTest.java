@@ -64,8 +64,7 @@ class StarterBrowserTest {
 
     ConfigurableApplicationContext app() {
         return new SpringApplicationBuilder(LocksApplication.class)
-                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
-                        "distlock.lease=3s")
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url())
                 .run();
     }
 
