@@ -25,8 +25,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntSupplier;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -201,20 +201,8 @@ class StarterOnJettyTest {
 
     static void awaitConnections(int count) {
         DistLockEndpoints endpoint = app.getBean(DistLockEndpoints.class);
-        awaitValue(endpoint::openConnections, count);
-    }
-
-    static void awaitValue(IntSupplier value, int expected) {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (value.getAsInt() != expected) {
-            assertThat(System.nanoTime()).as("open connections reach %d (now %d)", expected, value.getAsInt()).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
+        Awaitility.await("open connections reach " + count).atMost(TIMEOUT).pollInterval(Duration.ofMillis(20))
+                .until(endpoint::openConnections, open -> open == count);
     }
 
     /**
