@@ -24,8 +24,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.distlock.testing.Await;
 
-/** A real WebSocket client (the JDK's) speaking the distlock protocol, for the starter's tests. */
-final class LockClient implements WebSocket.Listener, AutoCloseable {
+/**
+ * A real WebSocket client (the JDK's) speaking the distlock protocol, for the starter's tests
+ * (and distlock-spring-boot-jetty-test's, through this module's test-jar).
+ */
+public final class LockClient implements WebSocket.Listener, AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final Duration TIMEOUT = Await.seconds(10);
@@ -37,7 +40,7 @@ final class LockClient implements WebSocket.Listener, AutoCloseable {
     private final StringBuilder partial = new StringBuilder();
     private WebSocket ws;
 
-    static LockClient open(URI uri) {
+    public static LockClient open(URI uri) {
         return open(uri, Map.of());
     }
 
@@ -50,7 +53,7 @@ final class LockClient implements WebSocket.Listener, AutoCloseable {
     }
 
     /** Sends a frame and returns the next one, which must have {@code status}. */
-    JsonNode request(String status, Object... keysAndValues) {
+    public JsonNode request(String status, Object... keysAndValues) {
         send(keysAndValues);
         return expect(status);
     }
@@ -68,7 +71,7 @@ final class LockClient implements WebSocket.Listener, AutoCloseable {
         return this;
     }
 
-    JsonNode expect(String status) {
+    public JsonNode expect(String status) {
         return expect(status, TIMEOUT);
     }
 

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -14,17 +13,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -41,8 +34,8 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.web.context.WebApplicationContext;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.distlock.spring.boot.LockClient;
 import io.distlock.spring.boot.jetty.app.LocksApplication;
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
@@ -58,7 +51,6 @@ import jakarta.websocket.server.ServerContainer;
  */
 class StarterOnJettyTest {
 
-    static final ObjectMapper JSON = new ObjectMapper();
     static final Duration TIMEOUT = Await.seconds(10);
 
     static RedisProcess redis;
@@ -112,8 +104,8 @@ class StarterOnJettyTest {
 
     @Test
     void locksAndUnlocksOverTheWebSocket() {
-        try (Client alice = Client.open(ws());
-             Client bob = Client.open(ws())) {
+        try (LockClient alice = LockClient.open(ws());
+             LockClient bob = LockClient.open(ws())) {
             alice.request("OK", "action", "connect", "param", "alice");
             bob.request("OK", "action", "connect", "param", "bob");
             JsonNode locked = alice.request("LOCKED", "action", "lock", "param", "doc-1");
@@ -249,85 +241,6 @@ class StarterOnJettyTest {
         @Override
         public void close() throws IOException {
             socket.close();
-        }
-    }
-
-    /** A real WebSocket client (the JDK's) speaking the distlock protocol. */
-    static final class Client implements WebSocket.Listener, AutoCloseable {
-        private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
-        private final StringBuilder partial = new StringBuilder();
-        private WebSocket ws;
-
-        static Client open(URI uri) {
-            Client client = new Client();
-            client.ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(TIMEOUT)
-                    .buildAsync(uri, client).orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
-            return client;
-        }
-
-        JsonNode request(String status, Object... keysAndValues) {
-            Map<String, Object> frame = new LinkedHashMap<>();
-            for (int i = 0; i < keysAndValues.length; i += 2) {
-                frame.put((String) keysAndValues[i], keysAndValues[i + 1]);
-            }
-            try {
-                ws.sendText(JSON.writeValueAsString(frame), true).orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return expect(status);
-        }
-
-        JsonNode expect(String status) {
-            Object next;
-            try {
-                next = received.poll(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            assertThat(next).as("the next frame").isInstanceOf(JsonNode.class);
-            JsonNode frame = (JsonNode) next;
-            assertThat(frame.path("status").asText()).as("status of %s", frame).isEqualTo(status);
-            return frame;
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-            partial.append(data);
-            if (last) {
-                try {
-                    received.add(JSON.readTree(partial.toString()));
-                } catch (IOException e) {
-                    received.add(e);
-                }
-                partial.setLength(0);
-            }
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            received.add("closed " + statusCode);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            received.add(error);
-        }
-
-        @Override
-        public void close() {
-            if (!ws.isOutputClosed()) {
-                try {
-                    ws.sendClose(WebSocket.NORMAL_CLOSURE, "").orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
-                } catch (RuntimeException e) {
-                    // already closing
-                }
-            }
-            ws.abort();
         }
     }
 }
