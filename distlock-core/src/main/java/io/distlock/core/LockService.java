@@ -89,6 +89,8 @@ public final class LockService implements AutoCloseable {
     private int grantListenerId;
     private volatile boolean closed;
     private volatile Telemetry telemetry = Telemetry.NONE;
+    /** The start's check of Redis's eviction policy, done (for tests). */
+    final CompletionStage<Void> evictionChecked;
 
     private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
@@ -144,6 +146,27 @@ public final class LockService implements AutoCloseable {
         this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, config.ticker(), this::telemetry);
         this.tickMillis = Math.max(50, leaseMillis / 6);
         scheduleTick();
+        this.evictionChecked = warnIfRedisMayEvictLocks();
+    }
+
+    /**
+     * Warns once, at start, if Redis may evict lock keys under its memory limit: an evicted key is
+     * a lock nobody holds for Redis while its holder still does. Not a refusal: the limit may
+     * never be reached, and whether to run so is the operator's call. Asynchronous, so that a
+     * slow Redis does not hold up the start; a failed read is not worth more than DEBUG.
+     */
+    private CompletionStage<Void> warnIfRedisMayEvictLocks() {
+        return store.eviction().handle((eviction, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not read Redis's eviction policy: {0}", e.getMessage());
+            } else if (eviction.mayEvictLocks()) {
+                LOG.log(Level.WARNING, "Redis has maxmemory " + eviction.maxmemory() + " with maxmemory-policy " + eviction.policy()
+                        + ": when it is full it may evict the key of a held lock, and another session can then take that lock "
+                        + "while its holder still has it. Set maxmemory-policy noeviction (a full Redis then refuses new locks, "
+                        + "BACKEND_UNAVAILABLE), or no maxmemory. See docs/safety.md");
+            }
+            return null;
+        });
     }
 
     /** The next renewal tick, a sixth of the lease after this one ended (a fixed delay, never two at once). */
