@@ -80,12 +80,14 @@ const BANNER = `/**
  * 16 s into a 30 s grace was found after it, the session lost), and a stored session claimed
  * by its page with a Web Lock (else a window opened from the page resumed the session and took
  * its locks from the first page) took it to 11,724: the budget was raised to that on purpose,
- * three fixes a user sees being worth 278 bytes. Terser
+ * three fixes a user sees being worth 278 bytes. Reconnecting at once when the browser is
+ * back online (not at the end of a backoff grown while offline, up to 15 s and more): 11,757,
+ * raised on purpose too. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_724;
+export const SIZE_BUDGET_GZIP = 11_757;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

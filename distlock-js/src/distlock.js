@@ -499,7 +499,7 @@ const WS_OPEN = 1;
  * | from | to | on |
  * |---|---|---|
  * | IDLE, CLOSED, CLOSING | CONNECTING | open() |
- * | RECONNECT_WAIT | CONNECTING | the backoff timer, or open() (at once) |
+ * | RECONNECT_WAIT | CONNECTING | the backoff timer, or at once: open(), the browser's `online` event |
  * | CONNECTING | OPEN | the socket's open event |
  * | CONNECTING, OPEN | RECONNECT_WAIT | a drop, a failed or timed-out open, abandon(); if reconnects are on and the socket had opened or was a reconnect attempt |
  * | CONNECTING, OPEN | CLOSED | the same, otherwise (and open() on a socket found closing) |
@@ -578,6 +578,10 @@ class Connection {
     this.#backoff = backoff;
     this.#reconnectBy = reconnectBy;
     this.#listener = listener;
+    // A browser back online (its network came back) tries at once, not at the end of a backoff
+    // that grew while it was offline. A WeakRef: the window does not keep the connection alive.
+    const connection = new WeakRef(this);
+    globalThis.addEventListener?.('online', () => connection.deref()?.#retryNow());
   }
 
   /** One of {@link ConnectionState}. */
@@ -803,6 +807,11 @@ class Connection {
     this.#listener.closed(willReconnect
       ? { code, reason, wasClean, willReconnect, delayMs }
       : { code, reason, wasClean, willReconnect });
+  }
+
+  /** The next attempt now, if one is waiting for its backoff. */
+  #retryNow() {
+    if (this.#state.name === S.RECONNECT_WAIT) this.#connect().catch(() => {});
   }
 
   /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */

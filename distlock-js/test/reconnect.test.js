@@ -69,6 +69,23 @@ describe('reconnect', () => {
     ws2.expectNothingSent(); // no replay of b or c
   });
 
+  test('a browser back online tries at once instead of waiting out the backoff', async (t) => {
+    const page = new EventTarget(); // the window: where the browser fires online
+    globalThis.addEventListener = page.addEventListener.bind(page);
+    t.after(() => { delete globalThis.addEventListener; });
+    const { server, ws } = await connected(t, { reconnect: { initialDelayMs: 10_000, maxDelayMs: 30_000 } });
+    page.dispatchEvent(new Event('online'));
+    assert.equal(server.sockets.length, 1, 'connected: nothing to do');
+
+    ws.drop(1006);
+    assert.equal(server.sockets.length, 1, 'waiting for the backoff');
+    page.dispatchEvent(new Event('online'));
+    assert.equal(server.sockets.length, 2, 'an attempt at once');
+    await acceptReconnect(server, 's-2');
+    t.mock.timers.tick(30_000);
+    assert.equal(server.sockets.length, 2, 'the backoff it cut short opens nothing more');
+  });
+
   test('the backoff doubles after each failed attempt up to maxDelayMs, and starts over after a session is reopened', async (t) => {
     const { server, client, ws } = await connected(t, { random: 1 }); // the jitter's upper bound
     const delays = [];

@@ -96,6 +96,7 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/** Reconnect backoff; in a browser the window's `online` event starts the next attempt at once. */
 export interface ReconnectOptions {
   /** Backoff before the first attempt (it is jittered to between half and all of it). Default 500. */
   initialDelayMs?: number;
