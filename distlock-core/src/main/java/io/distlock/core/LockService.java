@@ -27,6 +27,9 @@ import org.redisson.Redisson;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.listener.BaseStatusListener;
+import org.redisson.client.RedisAuthRequiredException;
+import org.redisson.client.RedisTimeoutException;
+import org.redisson.client.RedisWrongPasswordException;
 import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
 
@@ -241,7 +244,7 @@ public final class LockService implements AutoCloseable {
         try {
             client = Redisson.create(redissonConfig);
         } catch (RuntimeException e) {
-            throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + e.getMessage(), e);
+            throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + connectFailure(e), e);
         }
         try {
             return new LockService(client, true, config);
@@ -249,6 +252,73 @@ public final class LockService implements AutoCloseable {
             client.shutdown();
             throw e;
         }
+    }
+
+    /**
+     * Why a Redisson client could not connect to Redis, in one line for a log or a start-up error.
+     * In words for what the user can fix: Redis wants a password and the URL gives none, Redis
+     * refused the user name or password, the ACL user may not run a command, Redis's TLS
+     * certificate is not trusted or not issued for the host connected to. Otherwise the most
+     * specific message among {@code failure}'s causes ({@code Connection refused: host/address:port}).
+     * Redisson's top-level "Unable to connect to Redis server" is said for all of these, and
+     * would send the user looking for a network problem. Never the password: Redisson masks it
+     * in its messages, and no URL is quoted here.
+     */
+    public static String connectFailure(Throwable failure) {
+        Objects.requireNonNull(failure, "failure");
+        String specific = null;
+        int depth = 0;
+        for (Throwable t = failure; t != null && depth < 50; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (t instanceof RedisAuthRequiredException) {
+                return "Redis requires a password and the URL gives none (NOAUTH): give it in the URL, "
+                        + "redis://:password@host:port, or redis://user:password@host:port for an ACL user";
+            }
+            if (t instanceof RedisWrongPasswordException) {
+                return "Redis refused the user name or password in the URL (WRONGPASS): authentication failed; "
+                        + "check them, and that the ACL user exists and is enabled";
+            }
+            if (t.getMessage() != null && t.getMessage().startsWith("NOPERM")) {
+                return "Redis's ACL does not allow the user something distlock needs (" + redisError(t.getMessage())
+                        + "); see the ACL in docs/operations.md";
+            }
+            if (t instanceof javax.net.ssl.SSLException) {
+                return "TLS handshake with Redis failed: " + tlsProblem(t);
+            }
+            if (t instanceof RedisTimeoutException && String.valueOf(t.getMessage()).contains("(PING)")) {
+                return "Redis did not answer PING (a port that takes TLS answers nothing to a redis:// URL: use rediss://): "
+                        + t.getMessage();
+            }
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                specific = t.getMessage();
+            }
+            if (t instanceof java.net.ConnectException) {
+                break;
+            }
+        }
+        String message = specific == null ? failure.getClass().getSimpleName() : specific;
+        return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    /** A Redis error reply as Redisson reports it, without the channel and command it appends. */
+    private static String redisError(String message) {
+        int channel = message.indexOf(". channel: [");
+        return (channel < 0 ? message : message.substring(0, channel)).replaceAll("[.\\s]+$", "");
+    }
+
+    private static String tlsProblem(Throwable ssl) {
+        for (Throwable t = ssl; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.security.cert.CertPathBuilderException
+                    || t instanceof java.security.cert.CertPathValidatorException) {
+                return "Redis's certificate is not trusted by this JVM (" + ssl.getMessage() + "). Give the JVM a trust "
+                        + "store that holds the certificate authority that issued it: -Djavax.net.ssl.trustStore=FILE "
+                        + "(and -Djavax.net.ssl.trustStorePassword), see docs/operations.md";
+            }
+            if (t instanceof java.security.cert.CertificateException && String.valueOf(t.getMessage()).startsWith("No ")) {
+                return "Redis's certificate is not issued for the host in the URL (" + t.getMessage()
+                        + "): use a host name or address the certificate names";
+            }
+        }
+        return String.valueOf(ssl.getMessage());
     }
 
     /** Where a Redis URL points, without what else it says (a password must not reach a log). */

@@ -31,6 +31,11 @@ import redis.embedded.core.ExecutableProvider;
  * losing data, so the first lock of a test is granted at once instead of waiting out the core's
  * quarantine after a possible data loss (which a brand-new Redis cannot be told apart from). A
  * {@link #restart()} is a data loss, as in production: the Redis comes back empty, unmarked.
+ *
+ * <p>A Redis with a password or ACL users is started with {@link #startWithLogin}: the login is
+ * what this class's own connections send first ({@code AUTH}), for its readiness check and raw
+ * commands. {@link #startWithTls} adds a TLS port to the plain one, which stays for this
+ * class's own connections; clients under test are given {@link #tlsPort()} only.
  */
 public final class RedisProcess implements AutoCloseable {
 
@@ -43,12 +48,15 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     private int port;
+    private int tlsPort;
+    private final List<String> login;
     private final List<String> extraArgs;
     private final Path dir;
     private Process process;
 
-    private RedisProcess(int port, List<String> extraArgs) {
+    private RedisProcess(int port, List<String> login, List<String> extraArgs) {
         this.port = port;
+        this.login = List.copyOf(login);
         this.extraArgs = List.copyOf(extraArgs);
         try {
             this.dir = Files.createTempDirectory("distlock-redis-" + port + "-");
@@ -59,7 +67,32 @@ public final class RedisProcess implements AutoCloseable {
 
     /** Starts a Redis on a free port; extra arguments are passed as {@code redis-server} options. */
     public static RedisProcess start(String... extraArgs) {
-        RedisProcess redis = new RedisProcess(freePort(), List.of(extraArgs));
+        return start(new RedisProcess(freePort(), List.of(), List.of(extraArgs)));
+    }
+
+    /**
+     * As {@link #start}, for a Redis that wants a login: {@code login} is what {@code AUTH} gets on
+     * this class's own connections ({@code "password"} for {@code --requirepass password}, or
+     * {@code "user", "password"} for an ACL user that may run INFO and SET).
+     */
+    public static RedisProcess startWithLogin(List<String> login, String... extraArgs) {
+        return start(new RedisProcess(freePort(), login, List.of(extraArgs)));
+    }
+
+    /**
+     * As {@link #start}, with a TLS port too ({@code --tls-port}, these certificate files, clients not
+     * asked for certificates); the plain port stays for this class's own connections.
+     */
+    public static RedisProcess startWithTls(Path certFile, Path keyFile, Path caCertFile, String... extraArgs) {
+        List<String> args = new ArrayList<>(List.of("--tls-cert-file", certFile.toString(), "--tls-key-file", keyFile.toString(),
+                "--tls-ca-cert-file", caCertFile.toString(), "--tls-auth-clients", "no"));
+        args.addAll(List.of(extraArgs));
+        RedisProcess redis = new RedisProcess(freePort(), List.of(), args);
+        redis.tlsPort = freePort();
+        return start(redis);
+    }
+
+    private static RedisProcess start(RedisProcess redis) {
         // Another JVM may have been handed the same free port and started its Redis there
         // first: then ours cannot bind and we must not mistake theirs for ours.
         for (int attempt = 1; ; attempt++) {
@@ -72,6 +105,9 @@ public final class RedisProcess implements AutoCloseable {
                     throw new IllegalStateException("Could not find a free port for Redis", e);
                 }
                 redis.port = freePort();
+                if (redis.tlsPort != 0) {
+                    redis.tlsPort = freePort();
+                }
             }
         }
     }
@@ -91,6 +127,11 @@ public final class RedisProcess implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
+    /** The TLS port of a Redis from {@link #startWithTls}; 0 for others. */
+    public int tlsPort() {
+        return tlsPort;
+    }
+
     public long pid() {
         return process.pid();
     }
@@ -101,7 +142,18 @@ public final class RedisProcess implements AutoCloseable {
 
     /** A new connection for raw commands (INFO, DEBUG SLEEP, CLIENT KILL...). */
     public RespConnection connect() {
-        return new RespConnection("127.0.0.1", port);
+        RespConnection c = new RespConnection("127.0.0.1", port);
+        if (!login.isEmpty()) {
+            List<String> auth = new ArrayList<>(List.of("AUTH"));
+            auth.addAll(login);
+            try {
+                c.command(auth.toArray(String[]::new));
+            } catch (RuntimeException e) {
+                c.close();
+                throw e;
+            }
+        }
+        return c;
     }
 
     /** Sends one command on a fresh connection and returns the reply. */
@@ -199,6 +251,9 @@ public final class RedisProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(binaryFile().getAbsolutePath(),
                 "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", dir.toString(), "--protected-mode", "no", "--loglevel", "warning"));
+        if (tlsPort != 0) {
+            cmd.addAll(List.of("--tls-port", Integer.toString(tlsPort)));
+        }
         cmd.addAll(extraArgs);
         try {
             process = new ProcessBuilder(cmd)
@@ -224,6 +279,9 @@ public final class RedisProcess implements AutoCloseable {
                 if (!process.isAlive() || System.nanoTime() > deadline) {
                     String log = readLog();
                     kill();
+                    if (tlsPort != 0 && log.contains("Failed listening on port " + tlsPort + " (TLS)")) {
+                        throw new PortTakenException("TLS port " + tlsPort + " is taken");
+                    }
                     throw new IllegalStateException("redis-server did not start on port " + port + ": " + log, e);
                 }
             }
