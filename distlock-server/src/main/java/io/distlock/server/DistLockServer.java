@@ -365,7 +365,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {
-            throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + rootMessage(e), e);
+            throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + LockService.connectFailure(e), e);
         }
     }
 
@@ -373,7 +373,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return Redisson.create(config);
         } catch (RuntimeException e) {
-            throw new StartupException("cannot connect to the Redis configured in " + file + ": " + rootMessage(e), e);
+            throw new StartupException("cannot connect to the Redis configured in " + file + ": " + LockService.connectFailure(e), e);
         }
     }
 

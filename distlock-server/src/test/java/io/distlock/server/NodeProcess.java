@@ -52,6 +52,16 @@ public final class NodeProcess implements AutoCloseable {
         return launch(command);
     }
 
+    /** As {@link #fromClasspath}, with JVM options ({@code -Dname=value}) before the class name. */
+    public static NodeProcess fromClasspathWithJvmOptions(List<String> jvmOptions, String... args) {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> command = new ArrayList<>(jvm());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classpath, DistLockServer.class.getName()));
+        command.addAll(List.of(args));
+        return launch(command);
+    }
+
     /**
      * As {@link #fromClasspath}, with the process's open-file limit set to {@code limit}
      * ({@code ulimit -n} in a shell that then becomes the JVM, so {@link #pid()} is the JVM's).

@@ -6,10 +6,10 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import io.distlock.core.BackendUnavailableException;
 
 /**
- * Says why the application did not start when distlock could not reach its Redis: the
+ * Says why the application did not start when distlock could not connect to its Redis: the
  * commonest start failure (Redis not up yet, a wrong host or port, a URL that is not a Redis
- * URL), which otherwise ends in a stack trace of some two hundred lines through every bean that
- * needs the lock service.
+ * URL, a password Redis refuses, a TLS certificate the JVM does not trust), which otherwise ends
+ * in a stack trace of some two hundred lines through every bean that needs the lock service.
  */
 class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUnavailableException> {
 
@@ -17,9 +17,11 @@ class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUna
     protected FailureAnalysis analyze(Throwable rootFailure, BackendUnavailableException cause) {
         // The message never holds the URL itself (it may carry a password), only host and port at most.
         return new FailureAnalysis(
-                "distlock (distlock-spring-boot-starter) could not reach its Redis while starting: " + cause.getMessage(),
+                "distlock (distlock-spring-boot-starter) could not connect to its Redis while starting: " + cause.getMessage(),
                 "Check that Redis is running and reachable at distlock.redis.url (or spring.data.redis.url, or the address "
-                        + "of the application's RedissonClient bean), and that the URL is redis://host:port or rediss://host:port. "
+                        + "of the application's RedissonClient bean), and that the URL is redis://host:port or rediss://host:port, "
+                        + "with the password Redis wants (redis://:password@host:port, or redis://user:password@host:port for an "
+                        + "ACL user); for rediss://, that this JVM trusts Redis's certificate (-Djavax.net.ssl.trustStore). "
                         + "The application does not start without its Redis.",
                 cause);
     }

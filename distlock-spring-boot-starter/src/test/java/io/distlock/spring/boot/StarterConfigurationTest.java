@@ -224,10 +224,33 @@ class StarterConfigurationTest {
                 .hasStackTraceContaining("Cannot connect to Redis");
         assertThat(output.toString())
                 .contains("APPLICATION FAILED TO START")
-                .contains("could not reach its Redis while starting")
+                .contains("could not connect to its Redis while starting")
                 .contains("Check that Redis is running and reachable at distlock.redis.url")
                 // The report replaces the stack trace Boot logs for an unexplained failure.
                 .doesNotContain("at org.redisson.");
+    }
+
+    /**
+     * Found by a probe with a Redis that has a password (2026-12-05): a wrong password was reported as
+     * "Unable to connect to Redis server: 127.0.0.1/127.0.0.1:port", and the report said to check that
+     * Redis is running and reachable: nothing about authentication.
+     */
+    @Test
+    void aPasswordRedisRefusesFailsTheStartWithAReportThatSaysSo(CapturedOutput output) {
+        try (RedisProcess redis = RedisProcess.startWithLogin(List.of("s3cret-pw"), "--requirepass", "s3cret-pw")) {
+            assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                    .properties("server.port=0", "server.address=127.0.0.1",
+                            "distlock.redis.url=redis://:not-the-pw@127.0.0.1:" + redis.port())
+                    .run())
+                    .hasStackTraceContaining("Redis refused the user name or password in the URL (WRONGPASS): authentication failed")
+                    .satisfies(e -> assertThat(stackTraceOf(e)).doesNotContain("not-the-pw"));
+            assertThat(output.toString())
+                    .contains("APPLICATION FAILED TO START")
+                    .contains("could not connect to its Redis while starting: Cannot connect to Redis at distlock.redis.url "
+                            + "(or spring.data.redis.url): Redis refused the user name or password in the URL (WRONGPASS)")
+                    .contains("with the password Redis wants (redis://:password@host:port")
+                    .doesNotContain("not-the-pw");
+        }
     }
 
     private static String stackTraceOf(Throwable e) {
