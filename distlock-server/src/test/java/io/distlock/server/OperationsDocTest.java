@@ -33,9 +33,14 @@ class OperationsDocTest {
         while (yaml.find()) {
             configs.add(Config.fromYAML(yaml.group(1)));
         }
-        assertThat(configs).hasSize(2);
-        assertThat(configs.get(0).isSentinelConfig()).isTrue();
-        assertThat(configs.get(1).isClusterConfig()).isTrue();
+        assertThat(configs).hasSize(3);
+        // a single server over TLS with an ACL user, the login where Redisson 4 wants it (no deprecation warning)
+        assertThat(configs.get(0).isSingleConfig()).isTrue();
+        assertThat(configs.get(0).useSingleServer().getAddress()).startsWith("rediss://");
+        assertThat(configs.get(0).getUsername()).isEqualTo("distlock");
+        assertThat(configs.get(0).getPassword()).isNotBlank();
+        assertThat(configs.get(1).isSentinelConfig()).isTrue();
+        assertThat(configs.get(2).isClusterConfig()).isTrue();
     }
 
     @Test
