@@ -67,8 +67,23 @@ class RedisTlsTest {
             assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
             assertThat(result(session.unlock("doc"))).isEqualTo(new UnlockResult.Unlocked());
         }
-        // the only clients are on the TLS port (the plain one is the test's own, for INFO)
-        assertThat(String.valueOf(redis.command("INFO", "stats"))).containsPattern("total_connections_received:\\d+");
+        // the nodes' connections are on the TLS port (the plain one is the harness's own)
+        assertThat(String.valueOf(redis.command("CLIENT", "LIST"))).contains(" laddr=127.0.0.1:" + redis.tlsPort() + " ");
+    }
+
+    @Test
+    void aManagedRedisAclUserAndPasswordOverTls() {
+        RedisProcess redis = closeLater(TestTls.startRedis(List.of("admin", "admin-pw"),
+                "--user", "admin", "on", ">admin-pw", "~*", "&*", "+@all", "--user", "default", "off",
+                "--user", "locks", "on", ">locks-pw", "~*", "&*", "+@all"));
+        LockSession session = node("rediss://locks:locks-pw@localhost:" + redis.tlsPort()).openSession("ann", LockListener.NONE);
+        assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(String.valueOf(redis.command("CLIENT", "LIST"))).contains(" laddr=127.0.0.1:" + redis.tlsPort() + " ")
+                .contains(" user=locks ");
+
+        assertThatThrownBy(() -> node("rediss://locks:not-the-pw@localhost:" + redis.tlsPort()))
+                .isInstanceOf(BackendUnavailableException.class)
+                .hasMessageContaining("(WRONGPASS): authentication failed");
     }
 
     @Test

@@ -84,10 +84,15 @@ public final class RedisProcess implements AutoCloseable {
      * asked for certificates); the plain port stays for this class's own connections.
      */
     public static RedisProcess startWithTls(Path certFile, Path keyFile, Path caCertFile, String... extraArgs) {
+        return startWithTls(List.of(), certFile, keyFile, caCertFile, extraArgs);
+    }
+
+    /** {@link #startWithTls} and {@link #startWithLogin} together. */
+    public static RedisProcess startWithTls(List<String> login, Path certFile, Path keyFile, Path caCertFile, String... extraArgs) {
         List<String> args = new ArrayList<>(List.of("--tls-cert-file", certFile.toString(), "--tls-key-file", keyFile.toString(),
                 "--tls-ca-cert-file", caCertFile.toString(), "--tls-auth-clients", "no"));
         args.addAll(List.of(extraArgs));
-        RedisProcess redis = new RedisProcess(freePort(), List.of(), args);
+        RedisProcess redis = new RedisProcess(freePort(), login, args);
         redis.tlsPort = freePort();
         return start(redis);
     }

@@ -27,7 +27,12 @@ public final class TestTls {
 
     /** A Redis with a TLS port whose certificate, from the test CA, is for 127.0.0.1 and localhost. */
     public static RedisProcess startRedis(String... extraArgs) {
-        return RedisProcess.startWithTls(file("server.crt"), file("server.key"), file("ca.crt"), extraArgs);
+        return startRedis(java.util.List.of(), extraArgs);
+    }
+
+    /** As {@link #startRedis(String...)}, with a login for the harness's own connections ({@link RedisProcess#startWithLogin}). */
+    public static RedisProcess startRedis(java.util.List<String> login, String... extraArgs) {
+        return RedisProcess.startWithTls(login, file("server.crt"), file("server.key"), file("ca.crt"), extraArgs);
     }
 
     /** A Redis with a TLS port whose certificate, from the test CA, is for redis.other.example only. */
