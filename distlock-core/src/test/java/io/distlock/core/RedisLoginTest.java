@@ -8,6 +8,8 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,11 +30,16 @@ import io.distlock.testing.RedisProcess;
  */
 class RedisLoginTest {
 
-    /** docs/operations.md, "A Redis with a password or an ACL user": keep the two the same. */
+    /** docs/operations.md, "The ACL rights distlock needs", gives the same ({@link #theDocsGiveTheAclTestedHere}). */
     static final String MINIMAL_ACL = "resetkeys ~distlock:* resetchannels &distlock:* -@all +@read +@write +@scripting +@pubsub"
             + " -@dangerous +ping +time +info +wait";
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+    @Test
+    void theDocsGiveTheAclTestedHere() throws Exception {
+        assertThat(Files.readString(Path.of("..", "docs", "operations.md"))).contains(MINIMAL_ACL);
+    }
 
     @AfterEach
     void cleanUp() throws Exception {
