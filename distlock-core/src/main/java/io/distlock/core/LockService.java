@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -92,8 +94,6 @@ public final class LockService implements AutoCloseable {
     private int grantListenerId;
     private volatile boolean closed;
     private volatile Telemetry telemetry = Telemetry.NONE;
-    /** The start's check of Redis's eviction policy, done (for tests). */
-    final CompletionStage<Void> evictionChecked;
 
     private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
@@ -102,6 +102,7 @@ public final class LockService implements AutoCloseable {
         this.nodeId = newId();
         this.store = new RedisLockStore(redisson, config, nodeId);
         this.registry = new SessionRegistry(redisson, config, nodeId);
+        checkRedis(store);
         if (config.newRedis()) {
             markInService(store, config);
         }
@@ -149,27 +150,40 @@ public final class LockService implements AutoCloseable {
         this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, config.ticker(), this::telemetry);
         this.tickMillis = Math.max(50, leaseMillis / 6);
         scheduleTick();
-        this.evictionChecked = warnIfRedisMayEvictLocks();
     }
 
     /**
-     * Warns once, at start, if Redis may evict lock keys under its memory limit: an evicted key is
-     * a lock nobody holds for Redis while its holder still does. Not a refusal: the limit may
-     * never be reached, and whether to run so is the operator's call. Asynchronous, so that a
-     * slow Redis does not hold up the start; a failed read is not worth more than DEBUG.
+     * One look at Redis before the node serves. A user whose ACL refuses a command the grant
+     * scripts run would start and then fail every lock: the start fails instead, saying which.
+     * And a warning if Redis may evict lock keys under its memory limit: an evicted key is a lock
+     * nobody holds for Redis while its holder still does. Not a refusal: the limit may never be
+     * reached, and whether to run so is the operator's call. A check that fails otherwise (a slow
+     * Redis) holds nothing up: the first lock will say more.
      */
-    private CompletionStage<Void> warnIfRedisMayEvictLocks() {
-        return store.eviction().handle((eviction, e) -> {
-            if (e != null) {
-                LOG.log(Level.DEBUG, "Could not read Redis's eviction policy: {0}", e.getMessage());
-            } else if (eviction.mayEvictLocks()) {
-                LOG.log(Level.WARNING, "Redis has maxmemory " + eviction.maxmemory() + " with maxmemory-policy " + eviction.policy()
-                        + ": when it is full it may evict the key of a held lock, and another session can then take that lock "
-                        + "while its holder still has it. Set maxmemory-policy noeviction (a full Redis then refuses new locks, "
-                        + "BACKEND_UNAVAILABLE), or no maxmemory. See docs/safety.md");
+    private static void checkRedis(RedisLockStore store) {
+        RedisLockStore.StartCheck check;
+        try {
+            check = store.startCheck().toCompletableFuture().join();
+        } catch (CompletionException | CancellationException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (String.valueOf(t.getMessage()).startsWith("NOPERM")) { // scripts, or the key it names
+                    throw new BackendUnavailableException(connectFailure(t), t);
+                }
             }
-            return null;
-        });
+            LOG.log(Level.DEBUG, "Could not check Redis at start: {0}", cause.getMessage());
+            return;
+        }
+        if (!check.refused().isEmpty()) {
+            throw new BackendUnavailableException("Redis refuses this node's user something distlock needs (" + check.refused()
+                    + "); see the ACL rights distlock needs in docs/operations.md", null);
+        }
+        if (check.mayEvictLocks()) {
+            LOG.log(Level.WARNING, "Redis has maxmemory " + check.maxmemory() + " with maxmemory-policy " + check.policy()
+                    + ": when it is full it may evict the key of a held lock, and another session can then take that lock "
+                    + "while its holder still has it. Set maxmemory-policy noeviction (a full Redis then refuses new locks, "
+                    + "BACKEND_UNAVAILABLE), or no maxmemory. See docs/safety.md");
+        }
     }
 
     /** The next renewal tick, a sixth of the lease after this one ended (a fixed delay, never two at once). */

@@ -65,7 +65,7 @@ final class RedisLockStore {
 
     /** Marks a Redis that was started empty just now as in service ({@code KEYS[1]}: the marker), unless marked already. */
     private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
-    private static final LuaScript EVICTION = LuaScript.load("eviction");
+    private static final LuaScript START = LuaScript.load("start");
 
     // The scripts that grant or release share the helpers of queue.lua (and what it uses); each
     // file says its keys, arguments and answer.
@@ -248,17 +248,22 @@ final class RedisLockStore {
         return scripts.eval(MARK_IN_SERVICE, ReturnType.LONG, List.<Object>of(markerKey));
     }
 
-    /** Redis's {@code maxmemory} (bytes, 0: none) and {@code maxmemory-policy}, as {@code INFO memory} says. */
-    record Eviction(long maxmemory, String policy) {
+    /**
+     * What a node learns of Redis when it starts (start.lua): the first command of the grant
+     * scripts Redis refuses this node's user, with Redis's words ({@code ""}: none), and Redis's
+     * {@code maxmemory} (bytes, 0: none) and {@code maxmemory-policy}, as {@code INFO memory} says.
+     */
+    record StartCheck(String refused, long maxmemory, String policy) {
         /** Whether Redis may evict a lock's key (they all have an expiry): a limit, and a policy other than noeviction. */
         boolean mayEvictLocks() {
             return maxmemory > 0 && !policy.equals("noeviction");
         }
     }
 
-    CompletionStage<Eviction> eviction() {
-        return scripts.<List<Object>>eval(EVICTION, ReturnType.LIST, List.<Object>of(markerKey))
-                .thenApply(r -> new Eviction(Long.parseLong(asString(r.get(0))), asString(r.get(1))));
+    CompletionStage<StartCheck> startCheck() {
+        return scripts.<List<Object>>eval(START, ReturnType.LIST, List.<Object>of(markerKey),
+                        flags.contains("q") ? "q" : "", replicaSync == null ? "" : "r")
+                .thenApply(r -> new StartCheck(asString(r.get(0)), Long.parseLong(asString(r.get(1))), asString(r.get(2))));
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */

@@ -188,15 +188,37 @@ class RedisLoginTest {
                 .hasMessageNotContaining("channel: [");
     }
 
+    /**
+     * A user without a right the grant scripts need fails the node's start, saying which, rather
+     * than a node that starts and then fails every lock.
+     */
     @Test
-    void aUserWithoutARightDistlockNeedsIsToldWhichOne() {
-        // the documented rights but INFO, which the grant scripts read
-        RedisProcess redis = withAclUsers("locks on >locks-pw " + MINIMAL_ACL.replace(" +info", ""));
-        LockService node = node("redis://locks:locks-pw@127.0.0.1:" + redis.port());
-        LockSession session = node.openSession("ann", LockListener.NONE);
+    void aUserWithoutARightTheScriptsNeedCannotStartANodeAndIsToldWhich() {
+        // the documented rights but INFO, which the grant scripts read (the quarantine is on by default)
+        RedisProcess redis = withAclUsers("locks on >locks-pw " + MINIMAL_ACL.replace(" +info", ""),
+                "clock on >clock-pw " + MINIMAL_ACL.replace(" +time", ""),
+                "elsewhere on >elsewhere-pw " + MINIMAL_ACL.replace("distlock:", "other:"));
         // Redis 6.2's words for a command a script may not run; Redis 7 says which command
-        assertThatThrownBy(() -> result(session.lock("doc")))
-                .hasCauseInstanceOf(BackendUnavailableException.class)
-                .hasStackTraceContaining("The user executing the script can't run this command");
+        assertThatThrownBy(() -> node("redis://locks:locks-pw@127.0.0.1:" + redis.port()))
+                .isInstanceOf(BackendUnavailableException.class)
+                .hasMessageStartingWith("Redis refuses this node's user something distlock needs (INFO replication: ")
+                .hasMessageContaining("can't run this command")
+                .hasMessageEndingWith("see the ACL rights distlock needs in docs/operations.md");
+        assertThatThrownBy(() -> node("redis://clock:clock-pw@127.0.0.1:" + redis.port()))
+                .isInstanceOf(BackendUnavailableException.class)
+                .hasMessageStartingWith("Redis refuses this node's user something distlock needs (TIME: ");
+        // keys and channels of another prefix: refused by Redis before the script runs
+        assertThatThrownBy(() -> node("redis://elsewhere:elsewhere-pw@127.0.0.1:" + redis.port()))
+                .isInstanceOf(BackendUnavailableException.class)
+                .hasMessageContaining("Redis's ACL does not allow the user something distlock needs (NOPERM")
+                .hasMessageNotContaining("channel: [");
+    }
+
+    /** Without the quarantine and the wait for replicas the scripts read no INFO: such a user may run a node. */
+    @Test
+    void aUserWithoutInfoMayRunANodeWithoutTheQuarantine() {
+        RedisProcess redis = withAclUsers("locks on >locks-pw " + MINIMAL_ACL.replace(" +info", ""));
+        locksAndUnlocks(closeLater(LockService.connect("redis://locks:locks-pw@127.0.0.1:" + redis.port(),
+                LockConfig.builder().dataLossQuarantine(false).replicaSync(Duration.ZERO).build())));
     }
 }

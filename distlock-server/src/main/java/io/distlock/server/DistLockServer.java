@@ -3,7 +3,6 @@ package io.distlock.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
-import java.net.ConnectException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -381,7 +380,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return factory.get();
         } catch (BackendUnavailableException e) {
-            throw new StartupException("cannot connect to " + what + ": " + rootMessage(e), e);
+            throw new StartupException("cannot connect to " + what + ": " + LockService.connectFailure(e), e);
         }
     }
 
@@ -396,22 +395,6 @@ public final class DistLockServer implements AutoCloseable {
             return "single server";
         }
         return "Redisson configuration";
-    }
-
-    /** The most specific message in a cause chain, on one line. */
-    static String rootMessage(Throwable e) {
-        Throwable t = e;
-        String message = null;
-        while (t != null) {
-            if (t.getMessage() != null && !t.getMessage().isBlank()) {
-                message = t.getMessage();
-            }
-            if (t instanceof ConnectException) {
-                break;
-            }
-            t = t.getCause() == t ? null : t.getCause();
-        }
-        return message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
     }
 
     private static String oneLine(Throwable e) {

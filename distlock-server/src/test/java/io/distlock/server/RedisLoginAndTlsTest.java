@@ -84,4 +84,19 @@ class RedisLoginAndTlsTest {
                 + ": TLS handshake with Redis failed: Redis's certificate is not trusted by this JVM (")
                 .contains("-Djavax.net.ssl.trustStore=FILE");
     }
+
+    /** An ACL user without a right the lock scripts need stops the start with a line naming it, not a node failing every lock. */
+    @Test
+    void anAclUserWithoutARightDistlockNeeds() {
+        RedisProcess redis = closeLater(RedisProcess.startWithLogin(List.of("admin", "admin-pw"),
+                "--user", "admin", "on", ">admin-pw", "~*", "&*", "+@all", "--user", "default", "off",
+                "--user", "distlock", "on", ">locks-pw", "resetkeys", "~distlock:*", "resetchannels", "&distlock:*", "-@all", "+@read",
+                "+@write", "+@scripting", "+@pubsub", "-@dangerous", "+ping", "+time", "+wait"));
+        NodeProcess node = closeLater(NodeProcess.fromClasspath("--host", "127.0.0.1", "--port", "0",
+                "--redis", "redis://distlock:locks-pw@127.0.0.1:" + redis.port()));
+        assertThat(startupError(node)).startsWith("distlock-server: cannot connect to Redis at redis://distlock:***@127.0.0.1:"
+                + redis.port() + ": Redis refuses this node's user something distlock needs (INFO replication: ")
+                .endsWith("see the ACL rights distlock needs in docs/operations.md");
+        assertThat(node.output()).doesNotContain("locks-pw");
+    }
 }

@@ -8,7 +8,7 @@ import io.distlock.core.BackendUnavailableException;
 /**
  * Says why the application did not start when distlock could not connect to its Redis: the
  * commonest start failure (Redis not up yet, a wrong host or port, a URL that is not a Redis
- * URL, a password Redis refuses, a TLS certificate the JVM does not trust), which otherwise ends
+ * URL, a password Redis refuses, an ACL user without a right distlock needs, a TLS certificate the JVM does not trust), which otherwise ends
  * in a stack trace of some two hundred lines through every bean that needs the lock service.
  */
 class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUnavailableException> {
@@ -21,7 +21,8 @@ class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUna
                 "Check that Redis is running and reachable at distlock.redis.url (or spring.data.redis.url, or the address "
                         + "of the application's RedissonClient bean), and that the URL is redis://host:port or rediss://host:port, "
                         + "with the password Redis wants (redis://:password@host:port, or redis://user:password@host:port for an "
-                        + "ACL user); for rediss://, that this JVM trusts Redis's certificate (-Djavax.net.ssl.trustStore). "
+                        + "ACL user, which needs the rights in docs/operations.md); for rediss://, that this JVM trusts Redis's "
+                        + "certificate (-Djavax.net.ssl.trustStore). "
                         + "The application does not start without its Redis.",
                 cause);
     }
