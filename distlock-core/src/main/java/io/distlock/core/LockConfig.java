@@ -324,7 +324,9 @@ public final class LockConfig {
          * replica that missed the grant) can be granted again at once, while its holder has not
          * yet been told {@code LOST}: until the holder's node next renews (every sixth of the
          * lease), two sessions hold it. Every node of one key prefix should use the same setting
-         * and the same lease: the quarantine lasts the lease of the node that notices the loss.
+         * and the same lease: the quarantine lasts the longest lease the node that notices the loss
+         * has seen among the prefix's nodes, and a node started after the loss has seen none yet
+         * (nodes that see another lease log a WARNING; {@code docs/safety.md}).
          */
         public Builder dataLossQuarantine(boolean on) {
             this.dataLossQuarantine = on;

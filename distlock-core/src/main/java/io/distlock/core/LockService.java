@@ -94,6 +94,8 @@ public final class LockService implements AutoCloseable {
     private int grantListenerId;
     private volatile boolean closed;
     private volatile Telemetry telemetry = Telemetry.NONE;
+    /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
+    private final NodeLeases nodeLeases;
 
     private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
@@ -103,6 +105,9 @@ public final class LockService implements AutoCloseable {
         this.store = new RedisLockStore(redisson, config, nodeId);
         this.registry = new SessionRegistry(redisson, config, nodeId);
         checkRedis(store);
+        this.nodeLeases = config.dataLossQuarantine()
+                ? new NodeLeases(config.lease().toMillis(), config.ticker(), config.keyPrefix()) : null;
+        beat().toCompletableFuture().join(); // before the first grant, which may start a quarantine
         if (config.newRedis()) {
             markInService(store, config);
         }
@@ -195,6 +200,7 @@ public final class LockService implements AutoCloseable {
             nextTick = scheduler.schedule(() -> {
                 renewal.tick();
                 refreshRegistry();
+                beat();
                 scheduleTick();
             }, tickMillis, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -588,6 +594,26 @@ public final class LockService implements AutoCloseable {
         }
     }
 
+    /**
+     * Tells Redis this node is alive with its lease, and learns the other nodes' leases, which a
+     * quarantine this node starts must outlast (see {@link NodeLeases}). Never fails: a beat
+     * that does not come through is made at the next tick.
+     */
+    private CompletionStage<Void> beat() {
+        if (nodeLeases == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return store.beat(false).handle((others, e) -> {
+            if (e != null) {
+                LOG.log(Level.DEBUG, "Could not read the other nodes' leases; trying again at the next tick: {0}", e.getMessage());
+            } else {
+                nodeLeases.seen(others);
+                store.quarantineLength(nodeLeases.quarantineMillis());
+            }
+            return null;
+        });
+    }
+
     /** Keeps the registry records of this node's resumable sessions current; lets go of any another node adopted. */
     private void refreshRegistry() {
         try {
@@ -741,7 +767,9 @@ public final class LockService implements AutoCloseable {
         boolean interrupted = false;
         Ticker ticker = config.ticker();
         long deadline = ticker.read() + config.lease().toNanos();
-        CompletableFuture<Void> released = CompletableFuture.allOf(closing);
+        CompletableFuture<?> leaving = nodeLeases == null ? CompletableFuture.completedFuture(null)
+                : store.beat(true).toCompletableFuture().exceptionally(e -> null);
+        CompletableFuture<Void> released = CompletableFuture.allOf(CompletableFuture.allOf(closing), leaving);
         while (true) {
             try {
                 released.get(Math.max(0, deadline - ticker.read()), TimeUnit.NANOSECONDS);

@@ -66,6 +66,7 @@ final class RedisLockStore {
     /** Marks a Redis that was started empty just now as in service ({@code KEYS[1]}: the marker), unless marked already. */
     private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
     private static final LuaScript START = LuaScript.load("start");
+    private static final LuaScript NODE_BEAT = LuaScript.load("node-beat");
 
     // The scripts that grant or release share the helpers of queue.lua (and what it uses); each
     // file says its keys, arguments and answer.
@@ -208,10 +209,13 @@ final class RedisLockStore {
     /** {@code null} when grants do not wait for replicas. */
     private final ReplicaSync replicaSync;
     /**
-     * {@code ARGV[4]} of the scripts that grant or release: "q" if the quarantine after a possible
-     * data loss is on, "w" if changes are published for watchers.
+     * {@code ARGV[4]} of the scripts that grant or release: "q" and how long it lasts in ms if the
+     * quarantine after a possible data loss is on ({@link #quarantineLength}), "w" if changes are
+     * published for watchers.
      */
-    private final String flags;
+    private volatile String flags;
+    private final boolean quarantine;
+    private final boolean watching;
     private final String markerKey;
     private final String prefix;
     private final boolean cluster;
@@ -236,7 +240,9 @@ final class RedisLockStore {
         this.leaseMillis = Long.toString(config.lease().toMillis());
         this.tokenMemoryMillis = Long.toString(config.tokenMemory().toMillis());
         this.replicaSync = config.replicaSync().isZero() ? null : new ReplicaSync(config.replicaSync(), cluster, config.ticker());
-        this.flags = (config.dataLossQuarantine() ? "q" : "") + (config.watching() ? "w" : "");
+        this.quarantine = config.dataLossQuarantine();
+        this.watching = config.watching();
+        quarantineLength(config.lease().toMillis());
         this.markerKey = config.keyPrefix() + ":epoch";
         this.prefix = config.keyPrefix();
         this.ticker = config.ticker();
@@ -262,8 +268,23 @@ final class RedisLockStore {
 
     CompletionStage<StartCheck> startCheck() {
         return scripts.<List<Object>>eval(START, ReturnType.LIST, List.<Object>of(markerKey),
-                        flags.contains("q") ? "q" : "", replicaSync == null ? "" : "r")
+                        quarantine ? "q" : "", replicaSync == null ? "" : "r")
                 .thenApply(r -> new StartCheck(asString(r.get(0)), Long.parseLong(asString(r.get(1))), asString(r.get(2))));
+    }
+
+    /** How long a quarantine this node's grants start lasts, in ms (see {@link NodeLeases}). */
+    void quarantineLength(long millis) {
+        flags = (quarantine ? "q" + millis : "") + (watching ? "w" : "");
+    }
+
+    /**
+     * Records this node with its lease for one lease ({@code leaving}: removes it) and answers
+     * the leases of the other live nodes of the prefix, one per node ({@code node-beat.lua}).
+     */
+    CompletionStage<List<Long>> beat(boolean leaving) {
+        return scripts.<List<Object>>eval(NODE_BEAT, ReturnType.LIST, List.<Object>of(prefix + ":nodes"), nodeId,
+                        leaving ? "" : leaseMillis)
+                .thenApply(r -> r.stream().map(RedisLockStore::asLong).toList());
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */

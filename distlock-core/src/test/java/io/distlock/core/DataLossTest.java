@@ -109,8 +109,13 @@ class DataLossTest {
      * node, asks for "doc" at once and again every 50 ms until he gets it.
      */
     private Timeline lockRedisForgot(LockConfig config) {
+        return lockRedisForgot(config, config);
+    }
+
+    /** The same, Alice's node with {@code config}, Bob's with {@code configB}. */
+    private Timeline lockRedisForgot(LockConfig config, LockConfig configB) {
         LockService nodeA = node(redis, config);
-        LockService nodeB = node(redis, config);
+        LockService nodeB = node(redis, configB);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         new LockServiceMetrics(nodeA).bindTo(registry);
         Pushes alicePushes = new Pushes();
@@ -163,6 +168,48 @@ class DataLossTest {
         assertThat(t.bobsAnswers()).hasSize(1); // LOCKED at the first answer
         assertThat(t.bobsLock().atNanos()).as("Bob's LOCKED before Alice's LOST").isLessThan(t.alicesLost().atNanos());
         assertThat(token(t.bobsLock().result())).isGreaterThan(t.aliceToken()); // tokens still grow
+    }
+
+    /**
+     * Nodes of one key prefix with different leases (a lease changed node by node, or a mistake):
+     * Alice's node renews a sixth of its long lease apart, so after the loss she is told LOST only
+     * then, later than a quarantine of Bob's node's short lease would last. The quarantine lasts
+     * the longest lease Bob's node has seen; both nodes warn that the leases differ.
+     */
+    @Test
+    void aQuarantineLastsTheLongestLeaseOfTheNodes() {
+        Duration longLease = Duration.ofSeconds(18);
+        Duration shortLease = Duration.ofSeconds(1);
+        List<String> warnings = new CopyOnWriteArrayList<>();
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(NodeLeases.class.getName());
+        java.util.logging.Handler recording = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                warnings.add(record.getLevel() + " " + record.getMessage());
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        log.addHandler(recording);
+        try {
+            Timeline t = lockRedisForgot(config(longLease, true), config(shortLease, true));
+
+            assertThat(t.bobsLock().atNanos()).as("Bob's LOCKED after Alice's LOST").isGreaterThan(t.alicesLost().atNanos());
+            Duration took = Duration.ofNanos(t.bobsLock().atNanos() - t.restartedNanos());
+            assertThat(took).as("the long lease, not the short one").isGreaterThan(longLease.minusMillis(500));
+            assertThat(token(t.bobsLock().result())).isGreaterThan(t.aliceToken());
+            // Bob's node as it started, Alice's at a renewal tick after it
+            assertThat(warnings).anySatisfy(w -> assertThat(w).startsWith("WARNING")
+                    .contains("use other leases than this node's 1000 ms: [18000] ms", "docs/safety.md"));
+            assertThat(warnings).anySatisfy(w -> assertThat(w).startsWith("WARNING")
+                    .contains("use other leases than this node's 18000 ms: [1000] ms"));
+        } finally {
+            log.removeHandler(recording);
+        }
     }
 
     @Test

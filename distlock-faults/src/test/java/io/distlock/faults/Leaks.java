@@ -14,7 +14,8 @@ import io.distlock.testing.RedisProcess;
 /**
  * What may stay in Redis after every client left: released locks' last tokens (a hash with a
  * {@code token} field and no owner, expiring after the token memory, 60 s), the data-loss
- * marker ({@code distlock:epoch}, one small string) and the running nodes' own subscriptions:
+ * marker ({@code distlock:epoch}, one small string), the running nodes' leases
+ * ({@code distlock:nodes}, a small hash expiring a lease after the last beat) and the running nodes' own subscriptions:
  * each node listens on {@code distlock:released}, {@code distlock:stolen} and
  * {@code distlock:asked}, and on {@code distlock:granted:<its id>} and
  * {@code distlock:adopted:<its id>} (five channels), and on {@code distlock:changed} only while it
@@ -49,6 +50,11 @@ final class Leaks {
                         .noneMatch(k -> k.startsWith("distlock:session:")));
         for (String key : keys(redis)) {
             if (key.equals("distlock:epoch")) {
+                continue;
+            }
+            if (key.equals("distlock:nodes")) {
+                long ttl = Long.parseLong(String.valueOf(redis.command("PTTL", key)));
+                assertThat(ttl).as("expiry of " + key).isBetween(0L, lease.toMillis());
                 continue;
             }
             assertThat(key).startsWith("distlock:lock:");

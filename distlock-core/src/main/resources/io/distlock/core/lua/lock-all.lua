@@ -57,7 +57,7 @@ if #conflicts > 0 then
   return conflicts
 end
 if anyFree then
-  local wait = quarantine(nowMs, flag('q'), lease, KEYS[#KEYS])
+  local wait = quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS])
   if wait > 0 then
     table.insert(conflicts, 0)
     for i = 1, n do

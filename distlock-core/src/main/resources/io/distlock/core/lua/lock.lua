@@ -78,7 +78,7 @@ if cur[1] == me then
   cur[1] = nil
 end
 if steal then
-  local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
+  local wait = quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker)
   if wait > 0 then
     return {0, false, nextToken(k, clock, cur[2]), wait, replicas(ARGV[9])}
   end
@@ -157,7 +157,7 @@ end
 local token = cur[2]
 if not blocked then
   token = nextToken(k, clock, cur[2])
-  local wait = quarantine(nowMs, ctx.quarantine, lease, ctx.marker)
+  local wait = quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker)
   if wait == 0 then
     if mode == 'x' then
       redis.call('HSET', k, 'owner', me, 'holder', stamp(ARGV[8], nowMs), 'token', token, 'attempt', ARGV[11])

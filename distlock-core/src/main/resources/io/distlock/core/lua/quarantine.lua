@@ -1,5 +1,6 @@
 -- The quarantine after a possible loss of data, asked by a grant (on: true when it is on;
--- lease in ms; marker the key): how many ms grants must still wait, 0 for none.
+-- lease: how long a quarantine lasts, in ms, the longest lease of the nodes; marker the key):
+-- how many ms grants must still wait, 0 for none.
 --
 -- The marker, the last key of every script that grants, is <run_id>:<master_replid>:<quarantined until, ms of
 -- the Redis clock> of the primary that granted last. A grant that finds it missing (a
@@ -8,7 +9,7 @@
 -- or without persistence, or a failover to another server), or naming this process before it
 -- was promoted from replica (a new master_replid while master_replid2 is set:
 -- it was a replica since, and its data came from another primary) starts a quarantine of one
--- lease: by then every session that held a lock before the loss has been told LOST
+-- lease (the longest of the prefix's nodes' leases): by then every session that held a lock before the loss has been told LOST
 -- (at its node's next renewal, or at two thirds of its lease if Redis cannot be reached) or
 -- its lease has run out. A new master_replid with master_replid2 cleared and
 -- the same run_id only means Redis started or dropped its replication backlog (a first

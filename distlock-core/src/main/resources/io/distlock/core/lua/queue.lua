@@ -16,7 +16,8 @@
 -- write), so nothing is left of a lock whose queue and shared holders are gone.
 
 -- Every script that grants or releases starts its ARGV alike: owner, lease, token memory, flags
--- ('q' if the quarantine is on, 'w' if changes are published for watchers), the key prefix
+-- ('q<ms>' if the quarantine is on, lasting ms: the longest lease of the prefix's nodes, see
+-- NodeLeases; 'w' if changes are published for watchers), the key prefix
 -- (channels are named from it), the granted channel prefix, and how long to keep the last token
 -- of a lock nobody holds exclusively (the larger of lease and token memory), all in ms. Its last
 -- key is the quarantine marker.
@@ -24,8 +25,14 @@ local function flag(f)
   return string.find(ARGV[4], f, 1, true) ~= nil
 end
 
+-- How long a quarantine lasts, in ms: the length given with 'q', or (a bare 'q') this node's lease.
+local function quarantineLength()
+  return tonumber(string.match(ARGV[4], 'q(%d+)')) or tonumber(ARGV[2])
+end
+
 local function context(name)
-  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = flag('q'), channel = ARGV[5] .. ':released',
+  return {owner = ARGV[1], lease = ARGV[2], tokenMemory = ARGV[3], quarantine = flag('q'),
+          quarantineLength = quarantineLength(), channel = ARGV[5] .. ':released',
           changes = flag('w') and ARGV[5] .. ':changed', prefix = ARGV[5], granted = ARGV[6], keep = ARGV[7],
           marker = KEYS[#KEYS], name = name}
 end
@@ -163,7 +170,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
     if not head or (f[1] == 'x' and (shared > 0 or granted > 0)) then
       return granted
     end
-    if granted == 0 and quarantine(nowMs, ctx.quarantine, ctx.lease, ctx.marker) > 0 then
+    if granted == 0 and quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker) > 0 then
       return 0
     end
     local token = nextToken(k, clock)
