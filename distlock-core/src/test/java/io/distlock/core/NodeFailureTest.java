@@ -143,14 +143,22 @@ class NodeFailureTest {
 
     @Test
     void aLiveNodeKeepsItsLocksPastTheLease() {
-        try (LockService node1 = LockService.connect(redis.url(), CONFIG);
-             LockService node2 = LockService.connect(redis.url(), CONFIG)) {
+        // Every command goes out with a response timeout of a sixth of the lease. With a 2 s lease,
+        // one answer slower than 333 ms on a loaded machine failed a lock attempt of the test's
+        // (BackendUnavailableException, "Redis server response timeout (333 ms)"), and with it the
+        // test, while the holder kept its lock (a timed-out renewal is sent again at a later tick;
+        // seen with Redis stopped for 0.5 to 0.8 s). A 6 s lease gives each command 1 s, more than
+        // the scheduling delays seen under load (0.8 s).
+        Duration lease = Duration.ofSeconds(6);
+        LockConfig config = LockConfig.builder().lease(lease).build();
+        try (LockService node1 = LockService.connect(redis.url(), config);
+             LockService node2 = LockService.connect(redis.url(), config)) {
             Pushes pushes = new Pushes();
             LockSession holder = node1.openSession("holder", pushes);
             LockSession other = node2.openSession("other", LockListener.NONE);
             long token = ((LockResult.Locked) result(holder.lock("doc"))).token();
-            long until = System.nanoTime() + LEASE.multipliedBy(3).toNanos();
-            await().atMost(LEASE.multipliedBy(4)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            long until = System.nanoTime() + lease.multipliedBy(3).toNanos();
+            await().atMost(lease.multipliedBy(4)).pollInterval(Duration.ofMillis(200)).until(() -> {
                 assertThat(result(other.lock("doc"))).isEqualTo(new LockResult.Waiting("holder"));
                 return System.nanoTime() > until;
             });
