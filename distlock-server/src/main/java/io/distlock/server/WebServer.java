@@ -3,7 +3,7 @@ package io.distlock.server;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
@@ -127,13 +127,18 @@ final class WebServer implements AutoCloseable {
      * says so before it starts Redis. The port is free again when this returns: another
      * process may still take it before {@link #start()}, which then fails the same way.
      *
+     * <p>The probe is bound, never listening: a {@code ServerSocket} probe would open the
+     * port for the moment of the check, and a client knocking then (one started together with
+     * the node, a load balancer's health check) would be accepted and reset when the probe
+     * closes, before the node can serve. A listener on the port still makes the bind fail.
+     *
      * @throws StartupException if the port is in use or the address cannot be bound
      */
     static void checkPortFree(String host, int port) {
         if (port == 0) {
             return;
         }
-        try (ServerSocket probe = new ServerSocket()) {
+        try (Socket probe = new Socket()) {
             probe.setReuseAddress(true); // as Grizzly binds: connections in TIME_WAIT do not count
             probe.bind(new InetSocketAddress(host, port));
         } catch (IOException | RuntimeException e) {

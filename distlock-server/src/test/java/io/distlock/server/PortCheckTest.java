@@ -1,0 +1,109 @@
+package io.distlock.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The check at start that the port is free ({@link WebServer#checkPortFree}) never opens the
+ * port: a client knocking while it runs is refused, as before the node starts, and not accepted
+ * and then reset, as a probe that listened did (StartupOrderTest's first connection: "Connection
+ * reset by peer" on a node that then started on that very port).
+ */
+class PortCheckTest {
+
+    @Test
+    void aClientKnockingWhileThePortIsCheckedIsNeverAccepted() throws Exception {
+        int port = freePortBelowTheEphemeralRange();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger knocks = new AtomicInteger();
+        AtomicInteger accepted = new AtomicInteger();
+        Thread knocker = new Thread(() -> {
+            while (!stop.get()) {
+                knocks.incrementAndGet();
+                try (Socket socket = new Socket()) {
+                    socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+                    accepted.incrementAndGet();
+                } catch (IOException refused) {
+                    // what a knock on a port nobody listens on gets
+                }
+            }
+        }, "knocker");
+        knocker.start();
+        // With a listening probe, about 1 knock in 10 was accepted (126 of 1,076), and the knocks were slow.
+        int checks = 0;
+        long start = System.nanoTime();
+        try {
+            while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2)
+                    || knocks.get() < 1_000 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30)) {
+                WebServer.checkPortFree("127.0.0.1", port);
+                checks++;
+            }
+        } finally {
+            stop.set(true);
+            knocker.join(TimeUnit.SECONDS.toMillis(10));
+        }
+
+        assertThat(accepted.get()).as("knocks accepted during %d checks of a free port (of %d knocks)", checks, knocks.get())
+                .isZero();
+    }
+
+    @Test
+    void aPortSomeoneListensOnFailsTheCheck() throws IOException {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("127.0.0.1", 0));
+            int port = taken.getLocalPort();
+
+            assertThatThrownBy(() -> WebServer.checkPortFree("127.0.0.1", port))
+                    .isInstanceOf(StartupException.class)
+                    .hasMessageStartingWith("port " + port + " is already in use on 127.0.0.1");
+        }
+    }
+
+    @Test
+    void connectionsInTimeWaitOnThePortDoNotFailTheCheck() throws IOException {
+        int port;
+        try (ServerSocket listener = new ServerSocket()) {
+            listener.bind(new InetSocketAddress("127.0.0.1", 0));
+            port = listener.getLocalPort();
+            try (Socket client = new Socket()) {
+                client.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+                try (Socket served = listener.accept()) {
+                    // the server's side closes first: it is the one left in TIME_WAIT, on the port
+                }
+                InputStream in = client.getInputStream();
+                assertThat(in.read()).as("the client sees the server's close").isEqualTo(-1);
+            }
+        }
+
+        WebServer.checkPortFree("127.0.0.1", port); // as Grizzly binds, with SO_REUSEADDR: no StartupException
+    }
+
+    /**
+     * Not from the ephemeral range (Linux: 32768 and up): a knock's own port comes from there, and
+     * a knock on an ephemeral port nobody listens on can connect to itself (TCP simultaneous open).
+     */
+    private static int freePortBelowTheEphemeralRange() {
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 100; i++) {
+            int candidate = 20_000 + random.nextInt(12_000);
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
+                return candidate;
+            } catch (IOException e) {
+                // taken: try another
+            }
+        }
+        throw new java.io.UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
+    }
+}
