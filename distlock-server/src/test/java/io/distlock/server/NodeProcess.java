@@ -29,6 +29,8 @@ public final class NodeProcess implements AutoCloseable {
 
     private static final Pattern STARTED =
             Pattern.compile("distlock node (\\w+) listening on http://([^/]+):(\\d+)/ \\(WebSocket (ws://\\S+?)[,)]");
+    /** What the server says when it cannot bind its port (WebServer's bind failure), before it exits with 1. */
+    private static final Pattern PORT_IN_USE = Pattern.compile("distlock-server: port \\d+ is already in use on ");
 
     private final Process process;
     private final Path log;
@@ -119,12 +121,7 @@ public final class NodeProcess implements AutoCloseable {
 
     /** Waits for the startup line; fails the test (and kills the process) if it does not come within 60 s. */
     public NodeProcess awaitStarted() {
-        try {
-            await().atMost(Await.seconds(60)).pollInterval(Duration.ofMillis(50))
-                    .until(() -> startupLineSeen() || !process.isAlive());
-        } catch (ConditionTimeoutException e) {
-            // reported below
-        }
+        awaitStartupLineOrExit();
         if (!startupLineSeen()) {
             String seen = output();
             close();
@@ -132,6 +129,27 @@ public final class NodeProcess implements AutoCloseable {
         }
         process.toHandle().descendants().forEach(children::add);
         return this;
+    }
+
+    /**
+     * Waits (60 s at most) until the node has started or exited, and says whether it exited
+     * because the port it was given is in use ("port N is already in use on host"): another
+     * process bound the port a test had found free before the node could. A test that must know
+     * the port before the node opens it, and so cannot pass {@code --port 0}, then starts a node
+     * again on another port; otherwise {@link #awaitStarted()} reports what happened.
+     */
+    public boolean exitedBecausePortInUse() {
+        awaitStartupLineOrExit();
+        return !process.isAlive() && !startupLineSeen() && PORT_IN_USE.matcher(output()).find();
+    }
+
+    private void awaitStartupLineOrExit() {
+        try {
+            await().atMost(Await.seconds(60)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> startupLineSeen() || !process.isAlive());
+        } catch (ConditionTimeoutException e) {
+            // the caller reports it
+        }
     }
 
     private boolean startupLineSeen() {
