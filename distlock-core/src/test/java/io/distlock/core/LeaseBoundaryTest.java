@@ -104,6 +104,28 @@ class LeaseBoundaryTest {
     }
 
     @Test
+    void aRenewalThatGetsNoAnswerInTimeIsSentAgainAtTheNextTickAndTheLockIsKept() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(client, config)) {
+            new LockServiceMetrics(service).bindTo(registry);
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("holder", pushes);
+            long token = ((LockResult.Locked) result(session.lock("doc"))).token(); // its lease starts now
+            proxy.blackhole(); // the answer to the first renewal comes after its response timeout (a sixth of the lease, real time)
+
+            time.advance(TICK);
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "failed").count() == 1);
+            proxy.heal(); // Redis answers again (and the late answer is dropped)
+            time.advance(TICK); // the next tick renews again, and Redis answers
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "renewed").count() >= 1);
+
+            time.advance(TWO_THIRDS.minus(TICK.multipliedBy(2))); // where a lock without any proof is lost
+            assertThat(pushes.all()).isEmpty();
+            assertThat(session.heldLocks()).containsEntry("doc", token);
+        }
+    }
+
+    @Test
     void aWaiterLooksAgainExactlyWhenTheAwaitedLeaseRunsOut() {
         try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
              LockService service = LockService.create(client, config)) {
