@@ -1,9 +1,5 @@
 package io.distlock.faults;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +8,7 @@ import java.util.List;
 import java.util.function.IntFunction;
 
 import io.distlock.server.NodeProcess;
+import io.distlock.testing.Ports;
 import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TcpProxy;
 
@@ -39,7 +36,7 @@ final class Nodes implements AutoCloseable {
         this.clientLinks = new TcpProxy[count];
         this.redisLinks = redisLinks;
         for (int i = 0; i < count; i++) {
-            ports[i] = freePort();
+            ports[i] = Ports.belowTheEphemeralRange();
         }
     }
 
@@ -146,25 +143,5 @@ final class Nodes implements AutoCloseable {
                 redisLinks[i].close();
             }
         }
-    }
-
-    /**
-     * A free port below the ephemeral range (Linux: 32768 and up). A killed node comes back on its
-     * port; a port from the ephemeral range can meanwhile be taken as the local port of some
-     * outgoing connection (the clients', the proxies', another build's), and the node then cannot
-     * start again (it happened in {@code watch-node-kill-9}).
-     */
-    private static int freePort() {
-        java.util.Random random = new java.util.Random();
-        for (int i = 0; i < 100; i++) {
-            int candidate = 20_000 + random.nextInt(12_000);
-            try (ServerSocket socket = new ServerSocket()) {
-                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
-                return candidate;
-            } catch (IOException e) {
-                // taken: try another
-            }
-        }
-        throw new UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
     }
 }

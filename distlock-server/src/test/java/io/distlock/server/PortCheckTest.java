@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 
+import io.distlock.testing.Ports;
+
 /**
  * The check at start that the port is free ({@link WebServer#checkPortFree}) never opens the
  * port: a client knocking while it runs is refused, as before the node starts, and not accepted
@@ -24,7 +26,7 @@ class PortCheckTest {
 
     @Test
     void aClientKnockingWhileThePortIsCheckedIsNeverAccepted() throws Exception {
-        int port = freePortBelowTheEphemeralRange();
+        int port = Ports.belowTheEphemeralRange();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger knocks = new AtomicInteger();
         AtomicInteger accepted = new AtomicInteger();
@@ -87,23 +89,5 @@ class PortCheckTest {
         }
 
         WebServer.checkPortFree("127.0.0.1", port); // as Grizzly binds, with SO_REUSEADDR: no StartupException
-    }
-
-    /**
-     * Not from the ephemeral range (Linux: 32768 and up): a knock's own port comes from there, and
-     * a knock on an ephemeral port nobody listens on can connect to itself (TCP simultaneous open).
-     */
-    private static int freePortBelowTheEphemeralRange() {
-        java.util.Random random = new java.util.Random();
-        for (int i = 0; i < 100; i++) {
-            int candidate = 20_000 + random.nextInt(12_000);
-            try (ServerSocket socket = new ServerSocket()) {
-                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
-                return candidate;
-            } catch (IOException e) {
-                // taken: try another
-            }
-        }
-        throw new java.io.UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
     }
 }

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.Await;
+import io.distlock.testing.Ports;
 
 /**
  * A node opens its port only when it can serve: a client (or a load balancer's health check)
@@ -51,7 +50,7 @@ class StartupOrderTest {
         // port found free can be bound by another process before the node binds it (a failure
         // seen under load); the node then exits saying so, and the test starts it again on another.
         for (int attempt = 1; ; attempt++) {
-            int port = freePort();
+            int port = Ports.belowTheEphemeralRange();
             // The embedded Redis: starting it is the longest step before the node can serve.
             NodeProcess node = NodeProcess.fromClasspath("--host", "127.0.0.1", "--port", Integer.toString(port), "--lease-ms", "2000");
             cleanup.add(node);
@@ -110,24 +109,5 @@ class StartupOrderTest {
             }
             return Optional.empty();
         }
-    }
-
-    /**
-     * A free port below the ephemeral range (Linux: 32768 and up), from which the node's embedded
-     * Redis takes its own: knocking on a port that Redis took (it happened) would find Redis,
-     * which drops a connection that speaks HTTP.
-     */
-    private static int freePort() {
-        java.util.Random random = new java.util.Random();
-        for (int i = 0; i < 100; i++) {
-            int candidate = 20_000 + random.nextInt(12_000);
-            try (ServerSocket socket = new ServerSocket()) {
-                socket.bind(new InetSocketAddress("127.0.0.1", candidate));
-                return candidate;
-            } catch (IOException e) {
-                // taken: try another
-            }
-        }
-        throw new UncheckedIOException(new IOException("no free port between 20000 and 32000 in 100 tries"));
     }
 }
