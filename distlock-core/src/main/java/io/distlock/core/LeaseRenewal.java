@@ -32,6 +32,8 @@ final class LeaseRenewal {
     private final Collection<Session> sessions;
     private final long renewAfterNanos;
     private final long loseAfterNanos;
+    /** How long a renew or keep-place command may be out: past it, it has failed (see {@link Session.Grant#busy}). */
+    private final long answerTimeoutNanos;
     private final Supplier<Telemetry> telemetry;
     private final Ticker ticker;
     private volatile boolean failing;
@@ -43,6 +45,7 @@ final class LeaseRenewal {
         this.telemetry = telemetry;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
+        this.answerTimeoutNanos = RedisLockStore.commandTimeout(java.time.Duration.ofMillis(leaseMillis)).toNanos();
     }
 
     /** Never throws: a periodic task that throws is never run again, and with it every renewal and LOST would stop. */
@@ -79,7 +82,7 @@ final class LeaseRenewal {
                     if (lostLeases++ == 0) {
                         firstLease = "lock '" + held.getKey() + "' of session '" + session.name() + "'";
                     }
-                } else if (age >= renewAfterNanos && !grant.busy()) {
+                } else if (age >= renewAfterNanos && !grant.busy(now, answerTimeoutNanos)) {
                     due.add(new Due(session, held.getKey(), grant));
                 }
             }
@@ -95,7 +98,7 @@ final class LeaseRenewal {
                     if (session.givePlaceUp(queued.getKey(), place) && lostPlaces++ == 0) {
                         firstPlace = "lock '" + queued.getKey() + "' of session '" + session.name() + "'";
                     }
-                } else if (age >= renewAfterNanos && !place.busy()) {
+                } else if (age >= renewAfterNanos && !place.busy(now, answerTimeoutNanos)) {
                     places.add(new DuePlace(session, queued.getKey(), place));
                 }
             }
@@ -126,19 +129,19 @@ final class LeaseRenewal {
             locks.add(d.lock());
             attempts.add(d.place().attemptId());
         }
-        batch.forEach(d -> d.session().placeKeepSent(d.place()));
+        batch.forEach(d -> d.session().placeKeepSent(d.place(), sentAt));
         List<CompletionStage<RedisLockStore.Place>> results;
         try {
             results = store.keepPlaces(owners, locks, attempts);
         } catch (RuntimeException | Error e) {
-            batch.forEach(d -> d.session().placeKeepFailed(d.place()));
+            batch.forEach(d -> d.session().placeKeepFailed(d.place(), sentAt));
             throw e;
         }
         for (int i = 0; i < batch.size(); i++) {
             DuePlace d = batch.get(i);
             results.get(i).whenComplete((where, e) -> {
                 if (e != null) {
-                    d.session().placeKeepFailed(d.place());
+                    d.session().placeKeepFailed(d.place(), sentAt);
                 } else {
                     d.session().placeKept(d.lock(), d.place(), where, sentAt);
                 }
@@ -155,19 +158,19 @@ final class LeaseRenewal {
             locks.add(d.lock());
             tokens.add(d.grant().token());
         }
-        batch.forEach(d -> d.session().renewalSent(d.grant()));
+        batch.forEach(d -> d.session().renewalSent(d.grant(), sentAt));
         List<CompletionStage<RedisLockStore.Renewal>> results;
         try {
             results = store.renew(owners, locks, tokens);
         } catch (RuntimeException | Error e) {
-            batch.forEach(d -> d.session().renewalFailed(d.grant())); // left busy, these grants would never be renewed again
+            batch.forEach(d -> d.session().renewalFailed(d.grant(), sentAt)); // left busy, these grants would never be renewed again
             throw e;
         }
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
             results.get(i).whenComplete((renewal, e) -> {
                 if (e != null) {
-                    d.session().renewalFailed(d.grant());
+                    d.session().renewalFailed(d.grant(), sentAt);
                     telemetry.get().leaseRenewalFailed();
                     if (!failing) {
                         failing = true;

@@ -50,8 +50,9 @@ final class Session implements LockSession {
         private final LockMode mode;
         /** When the last proven lease began (the send time of its lock or renew command). */
         private volatile long leaseStartNanos;
-        /** Set while a renew command of lease renewal is out. */
+        /** Set while a renew command of lease renewal is out, the last one sent at {@link #renewalSentNanos}. */
         private volatile boolean renewing;
+        private volatile long renewalSentNanos;
         /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
         private volatile boolean releasing;
 
@@ -73,9 +74,14 @@ final class Session implements LockSession {
             return leaseStartNanos;
         }
 
-        /** Whether lease renewal should leave it alone for now: a renewal or an unlock of it is out. */
-        boolean busy() {
-            return renewing || releasing;
+        /**
+         * Whether lease renewal should leave it alone at {@code now}: an unlock of it is out, or a
+         * renewal sent less than {@code answerTimeoutNanos} ago. One out for longer has failed,
+         * reported or not yet: its timeout and the next tick come together, and a tick that
+         * waited for the report would renew only at the tick after (a renewal is idempotent).
+         */
+        boolean busy(long now, long answerTimeoutNanos) {
+            return releasing || (renewing && now - renewalSentNanos < answerTimeoutNanos);
         }
 
         private void proven(long sentAtNanos) {
@@ -95,8 +101,9 @@ final class Session implements LockSession {
         private final String attemptId;
         /** When the place was last proven (the send time of the command that found it queued). */
         private volatile long confirmedAtNanos;
-        /** Set while a keep-place command of lease renewal is out. */
+        /** Set while a keep-place command of lease renewal is out, the last one sent at {@link #keepSentNanos}. */
         private volatile boolean keeping;
+        private volatile long keepSentNanos;
         private Future<?> timeout; // guarded by the session's chain
         /** When the request's timeout runs out (the ticker's nanos), or 0 without one: kept in the registry record. */
         private volatile long deadlineNanos;
@@ -119,8 +126,9 @@ final class Session implements LockSession {
             return deadlineNanos;
         }
 
-        boolean busy() {
-            return keeping;
+        /** Whether lease renewal should leave it alone at {@code now}: as {@link Grant#busy}, for keep-place commands. */
+        boolean busy(long now, long answerTimeoutNanos) {
+            return keeping && now - keepSentNanos < answerTimeoutNanos;
         }
 
         private void confirmed(long sentAtNanos) {
@@ -1148,20 +1156,27 @@ final class Session implements LockSession {
         return true;
     }
 
-    /** Lease renewal sent a renew command for {@code grant}. */
-    void renewalSent(Grant grant) {
+    /** Lease renewal sent a renew command for {@code grant} at {@code sentAtNanos}. */
+    void renewalSent(Grant grant, long sentAtNanos) {
+        grant.renewalSentNanos = sentAtNanos;
         grant.renewing = true;
     }
 
     /** Redis renewed {@code grant} with the command sent at {@code sentAtNanos}: its lease is proven from then. */
     void renewed(Grant grant, long sentAtNanos) {
         grant.proven(sentAtNanos);
-        grant.renewing = false;
+        renewalDone(grant, sentAtNanos);
     }
 
-    /** A renew command of {@code grant} got no answer, or was never sent: the next tick tries again. */
-    void renewalFailed(Grant grant) {
-        grant.renewing = false;
+    /** The renew command of {@code grant} sent at {@code sentAtNanos} got no answer, or was never sent: the next tick tries again. */
+    void renewalFailed(Grant grant, long sentAtNanos) {
+        renewalDone(grant, sentAtNanos);
+    }
+
+    private static void renewalDone(Grant grant, long sentAtNanos) {
+        if (grant.renewalSentNanos == sentAtNanos) { // not a later one, still out
+            grant.renewing = false;
+        }
     }
 
     /**
@@ -1266,13 +1281,14 @@ final class Session implements LockSession {
     }
 
     /** Lease renewal sent a keep-place command for {@code place}. */
-    void placeKeepSent(Place place) {
+    void placeKeepSent(Place place, long sentAtNanos) {
+        place.keepSentNanos = sentAtNanos;
         place.keeping = true;
     }
 
     /** A keep-place command of {@code place}, sent at {@code sentAtNanos}, found it {@code where}. */
     void placeKept(String lock, Place place, RedisLockStore.Place where, long sentAtNanos) {
-        place.keeping = false;
+        placeKeepDone(place, sentAtNanos);
         if (where instanceof RedisLockStore.Place.InQueue) {
             place.confirmed(sentAtNanos);
         } else if (where instanceof RedisLockStore.Place.Holds holds) {
@@ -1288,9 +1304,15 @@ final class Session implements LockSession {
         }
     }
 
-    /** A keep-place command of {@code place} got no answer: the next tick tries again. */
-    void placeKeepFailed(Place place) {
-        place.keeping = false;
+    /** The keep-place command of {@code place} sent at {@code sentAtNanos} got no answer: the next tick tries again. */
+    void placeKeepFailed(Place place, long sentAtNanos) {
+        placeKeepDone(place, sentAtNanos);
+    }
+
+    private static void placeKeepDone(Place place, long sentAtNanos) {
+        if (place.keepSentNanos == sentAtNanos) { // not a later one, still out
+            place.keeping = false;
+        }
     }
 
     /**

@@ -125,6 +125,34 @@ class LeaseBoundaryTest {
         }
     }
 
+    /**
+     * A renewal out for its whole answer timeout has failed, reported or not: the tick that comes
+     * with that timeout (the two are the same sixth of the lease) renews again instead of
+     * leaving it for the tick after. On the fake clock the second tick comes before the first
+     * renewal's timeout is reported (real time), which is the order a loaded machine may give.
+     */
+    @Test
+    void aTickRenewsAgainWhenTheRenewalOutHasBeenOutForItsWholeTimeout() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(client, config)) {
+            new LockServiceMetrics(service).bindTo(registry);
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("holder", pushes);
+            long token = ((LockResult.Locked) result(session.lock("doc"))).token();
+            proxy.blackhole();
+
+            time.advance(TICK); // the first renewal goes out, and gets no answer
+            time.advance(TICK); // out for a whole timeout on the node's clock: a second one goes out
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "failed").count() == 2);
+            proxy.heal();
+            time.advance(TICK);
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "renewed").count() >= 1);
+            time.advance(TWO_THIRDS.minus(TICK.multipliedBy(3)));
+            assertThat(pushes.all()).isEmpty();
+            assertThat(session.heldLocks()).containsEntry("doc", token);
+        }
+    }
+
     @Test
     void aWaiterLooksAgainExactlyWhenTheAwaitedLeaseRunsOut() {
         try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
