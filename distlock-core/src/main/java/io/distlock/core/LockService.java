@@ -104,10 +104,11 @@ public final class LockService implements AutoCloseable {
         this.nodeId = newId();
         this.store = new RedisLockStore(redisson, config, nodeId);
         this.registry = new SessionRegistry(redisson, config, nodeId);
-        checkRedis(store);
+        checkRedis(store, config);
         this.nodeLeases = config.dataLossQuarantine()
                 ? new NodeLeases(config.lease().toMillis(), config.ticker(), config.keyPrefix()) : null;
-        beat().toCompletableFuture().join(); // before the first grant, which may start a quarantine
+        // Before the first grant, which may start a quarantine; never fails, waits a lease at most.
+        beat().toCompletableFuture().completeOnTimeout(null, config.lease().toMillis(), TimeUnit.MILLISECONDS).join();
         if (config.newRedis()) {
             markInService(store, config);
         }
@@ -162,13 +163,13 @@ public final class LockService implements AutoCloseable {
      * scripts run would start and then fail every lock: the start fails instead, saying which.
      * And a warning if Redis may evict lock keys under its memory limit: an evicted key is a lock
      * nobody holds for Redis while its holder still does. Not a refusal: the limit may never be
-     * reached, and whether to run so is the operator's call. A check that fails otherwise (a slow
-     * Redis) holds nothing up: the first lock will say more.
+     * reached, and whether to run so is the operator's call. A check that fails otherwise (no
+     * answer within a lease) holds the start up no longer: the first lock will say more.
      */
-    private static void checkRedis(RedisLockStore store) {
+    private static void checkRedis(RedisLockStore store, LockConfig config) {
         RedisLockStore.StartCheck check;
         try {
-            check = store.startCheck().toCompletableFuture().join();
+            check = store.startCheck().toCompletableFuture().orTimeout(config.lease().toMillis(), TimeUnit.MILLISECONDS).join();
         } catch (CompletionException | CancellationException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -198,10 +199,15 @@ public final class LockService implements AutoCloseable {
         }
         try {
             nextTick = scheduler.schedule(() -> {
-                renewal.tick();
-                refreshRegistry();
-                beat();
-                scheduleTick();
+                try {
+                    renewal.tick();
+                    refreshRegistry();
+                    if (!closed) { // a beat after close's leave would record this node again
+                        beat();
+                    }
+                } finally {
+                    scheduleTick(); // whatever failed: without ticks, no renewal and no LOST
+                }
             }, tickMillis, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.log(Level.DEBUG, "The scheduler is shutting down: no more renewal ticks");
@@ -603,15 +609,37 @@ public final class LockService implements AutoCloseable {
         if (nodeLeases == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return store.beat(false).handle((others, e) -> {
+        CompletionStage<List<Long>> beat;
+        try {
+            beat = store.beat(false);
+        } catch (RuntimeException e) {
+            beat = CompletableFuture.failedFuture(e);
+        }
+        return beat.handle((others, e) -> {
             if (e != null) {
-                LOG.log(Level.DEBUG, "Could not read the other nodes' leases; trying again at the next tick: {0}", e.getMessage());
+                nodeLeases.beatFailed(e);
             } else {
                 nodeLeases.seen(others);
                 store.quarantineLength(nodeLeases.quarantineMillis());
             }
             return null;
         });
+    }
+
+    /**
+     * Removes this node's record of its lease; waited for a tick at most (a sixth of the lease):
+     * without it, the record goes a lease after the last beat.
+     */
+    private CompletableFuture<?> leave() {
+        if (nodeLeases == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            return store.beat(true).toCompletableFuture().completeOnTimeout(null, tickMillis, TimeUnit.MILLISECONDS)
+                    .exceptionally(e -> null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(null);
+        }
     }
 
     /** Keeps the registry records of this node's resumable sessions current; lets go of any another node adopted. */
@@ -767,8 +795,7 @@ public final class LockService implements AutoCloseable {
         boolean interrupted = false;
         Ticker ticker = config.ticker();
         long deadline = ticker.read() + config.lease().toNanos();
-        CompletableFuture<?> leaving = nodeLeases == null ? CompletableFuture.completedFuture(null)
-                : store.beat(true).toCompletableFuture().exceptionally(e -> null);
+        CompletableFuture<?> leaving = leave();
         CompletableFuture<Void> released = CompletableFuture.allOf(CompletableFuture.allOf(closing), leaving);
         while (true) {
             try {

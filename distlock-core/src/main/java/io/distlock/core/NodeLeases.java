@@ -28,6 +28,9 @@ final class NodeLeases {
     /** A lease in ms to when a node with it was last seen, in ticker nanos. */
     private final Map<Long, Long> lastSeen = new ConcurrentHashMap<>();
     private Set<Long> warnedOf = Set.of();
+    /** When beats began failing (ticker nanos), or null while they succeed; warned of once a lease of them failed. */
+    private Long failingSince;
+    private boolean warnedOfFailures;
 
     NodeLeases(long ownMillis, Ticker ticker, String prefix) {
         this.ownMillis = ownMillis;
@@ -38,6 +41,8 @@ final class NodeLeases {
     /** What a beat read: the leases of the other live nodes, one per node. */
     synchronized void seen(Collection<Long> others) {
         long now = ticker.read();
+        failingSince = null;
+        warnedOfFailures = false;
         others.forEach(lease -> lastSeen.put(lease, now));
         Set<Long> differing = new TreeSet<>(others);
         differing.remove(ownMillis);
@@ -48,6 +53,25 @@ final class NodeLeases {
                     + "of a key prefix the same lease (docs/safety.md, \"After Redis lost its data\")");
         }
         warnedOf = differing;
+    }
+
+    /**
+     * A beat failed. One now and then is nothing (the next tick beats again); beats failing for a
+     * whole lease (an ACL without the {@code <prefix>:nodes} key, a Redis Cluster shard this node
+     * cannot reach) leave other nodes' leases unknown, and are warned of once.
+     */
+    synchronized void beatFailed(Throwable failure) {
+        long now = ticker.read();
+        if (failingSince == null) {
+            failingSince = now;
+        }
+        if (!warnedOfFailures && now - failingSince >= TimeUnit.MILLISECONDS.toNanos(ownMillis)) {
+            warnedOfFailures = true;
+            LOG.log(Level.WARNING, "Could not record this node's lease in Redis, nor read the other nodes', for a lease: " + failure.getMessage()
+                    + ". After a data loss, grants would wait this node's lease only, whatever the other nodes' are (docs/safety.md)");
+        } else {
+            LOG.log(Level.DEBUG, "Could not record this node''s lease in Redis; trying again at the next tick: {0}", failure.getMessage());
+        }
     }
 
     /** How long a quarantine lasts, in ms: the longest lease seen within that lease, and at least this node's own. */

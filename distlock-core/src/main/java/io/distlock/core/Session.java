@@ -53,6 +53,8 @@ final class Session implements LockSession {
         /** Set while a renew command of lease renewal is out, the last one sent at {@link #renewalSentNanos}. */
         private volatile boolean renewing;
         private volatile long renewalSentNanos;
+        /** Set when that one went out while an earlier one was still out: no third is sent before one of them is answered. */
+        private volatile boolean renewedAgain;
         /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
         private volatile boolean releasing;
 
@@ -76,12 +78,14 @@ final class Session implements LockSession {
 
         /**
          * Whether lease renewal should leave it alone at {@code now}: an unlock of it is out, or a
-         * renewal sent less than {@code answerTimeoutNanos} ago. One out for longer has failed,
-         * reported or not yet: its timeout and the next tick come together, and a tick that
-         * waited for the report would renew only at the tick after (a renewal is idempotent).
+         * renewal sent less than {@code answerTimeoutNanos} ago, or two renewals are out. A
+         * renewal out for its whole answer timeout has most likely failed (its timeout and the
+         * next tick come together, and a tick that waited for the report would renew only at the
+         * tick after), so one more is sent (a renewal is idempotent); no more than that, so that
+         * a slow Redis is not sent a renewal per tick per lock on top of the ones it queues.
          */
         boolean busy(long now, long answerTimeoutNanos) {
-            return releasing || (renewing && now - renewalSentNanos < answerTimeoutNanos);
+            return releasing || (renewing && (renewedAgain || now - renewalSentNanos < answerTimeoutNanos));
         }
 
         private void proven(long sentAtNanos) {
@@ -104,6 +108,8 @@ final class Session implements LockSession {
         /** Set while a keep-place command of lease renewal is out, the last one sent at {@link #keepSentNanos}. */
         private volatile boolean keeping;
         private volatile long keepSentNanos;
+        /** As {@link Grant#renewedAgain}. */
+        private volatile boolean keptAgain;
         private Future<?> timeout; // guarded by the session's chain
         /** When the request's timeout runs out (the ticker's nanos), or 0 without one: kept in the registry record. */
         private volatile long deadlineNanos;
@@ -128,7 +134,7 @@ final class Session implements LockSession {
 
         /** Whether lease renewal should leave it alone at {@code now}: as {@link Grant#busy}, for keep-place commands. */
         boolean busy(long now, long answerTimeoutNanos) {
-            return keeping && now - keepSentNanos < answerTimeoutNanos;
+            return keeping && (keptAgain || now - keepSentNanos < answerTimeoutNanos);
         }
 
         private void confirmed(long sentAtNanos) {
@@ -1158,6 +1164,7 @@ final class Session implements LockSession {
 
     /** Lease renewal sent a renew command for {@code grant} at {@code sentAtNanos}. */
     void renewalSent(Grant grant, long sentAtNanos) {
+        grant.renewedAgain = grant.renewing;
         grant.renewalSentNanos = sentAtNanos;
         grant.renewing = true;
     }
@@ -1176,6 +1183,7 @@ final class Session implements LockSession {
     private static void renewalDone(Grant grant, long sentAtNanos) {
         if (grant.renewalSentNanos == sentAtNanos) { // not a later one, still out
             grant.renewing = false;
+            grant.renewedAgain = false;
         }
     }
 
@@ -1282,6 +1290,7 @@ final class Session implements LockSession {
 
     /** Lease renewal sent a keep-place command for {@code place}. */
     void placeKeepSent(Place place, long sentAtNanos) {
+        place.keptAgain = place.keeping;
         place.keepSentNanos = sentAtNanos;
         place.keeping = true;
     }
@@ -1312,6 +1321,7 @@ final class Session implements LockSession {
     private static void placeKeepDone(Place place, long sentAtNanos) {
         if (place.keepSentNanos == sentAtNanos) { // not a later one, still out
             place.keeping = false;
+            place.keptAgain = false;
         }
     }
 
