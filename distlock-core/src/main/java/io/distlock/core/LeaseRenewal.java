@@ -32,7 +32,7 @@ final class LeaseRenewal {
     private final Collection<Session> sessions;
     private final long renewAfterNanos;
     private final long loseAfterNanos;
-    /** How long a renew or keep-place command may be out: past it, it has failed (see {@link Session.Grant#busy}). */
+    /** How long a renew or keep-place command may be out: past it, it has most likely failed (see {@link Outstanding}). */
     private final long answerTimeoutNanos;
     private final Supplier<Telemetry> telemetry;
     private final Ticker ticker;

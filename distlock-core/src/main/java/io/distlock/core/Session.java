@@ -50,11 +50,8 @@ final class Session implements LockSession {
         private final LockMode mode;
         /** When the last proven lease began (the send time of its lock or renew command). */
         private volatile long leaseStartNanos;
-        /** Set while a renew command of lease renewal is out, the last one sent at {@link #renewalSentNanos}. */
-        private volatile boolean renewing;
-        private volatile long renewalSentNanos;
-        /** Set when that one went out while an earlier one was still out: no third is sent before one of them is answered. */
-        private volatile boolean renewedAgain;
+        /** The renew commands of lease renewal that are out. */
+        private final Outstanding renewals = new Outstanding();
         /** Set while an unlock of this grant is out: not renewed then, but still given up at two thirds of the lease. */
         private volatile boolean releasing;
 
@@ -76,16 +73,9 @@ final class Session implements LockSession {
             return leaseStartNanos;
         }
 
-        /**
-         * Whether lease renewal should leave it alone at {@code now}: an unlock of it is out, or a
-         * renewal sent less than {@code answerTimeoutNanos} ago, or two renewals are out. A
-         * renewal out for its whole answer timeout has most likely failed (its timeout and the
-         * next tick come together, and a tick that waited for the report would renew only at the
-         * tick after), so one more is sent (a renewal is idempotent); no more than that, so that
-         * a slow Redis is not sent a renewal per tick per lock on top of the ones it queues.
-         */
+        /** Whether lease renewal should leave it alone at {@code now}: an unlock of it is out, or renewals (see {@link Outstanding}). */
         boolean busy(long now, long answerTimeoutNanos) {
-            return releasing || (renewing && (renewedAgain || now - renewalSentNanos < answerTimeoutNanos));
+            return releasing || renewals.busy(now, answerTimeoutNanos);
         }
 
         private void proven(long sentAtNanos) {
@@ -105,11 +95,8 @@ final class Session implements LockSession {
         private final String attemptId;
         /** When the place was last proven (the send time of the command that found it queued). */
         private volatile long confirmedAtNanos;
-        /** Set while a keep-place command of lease renewal is out, the last one sent at {@link #keepSentNanos}. */
-        private volatile boolean keeping;
-        private volatile long keepSentNanos;
-        /** As {@link Grant#renewedAgain}. */
-        private volatile boolean keptAgain;
+        /** The keep-place commands of lease renewal that are out. */
+        private final Outstanding keeps = new Outstanding();
         private Future<?> timeout; // guarded by the session's chain
         /** When the request's timeout runs out (the ticker's nanos), or 0 without one: kept in the registry record. */
         private volatile long deadlineNanos;
@@ -132,9 +119,9 @@ final class Session implements LockSession {
             return deadlineNanos;
         }
 
-        /** Whether lease renewal should leave it alone at {@code now}: as {@link Grant#busy}, for keep-place commands. */
+        /** Whether lease renewal should leave it alone at {@code now}: keep-place commands are out (see {@link Outstanding}). */
         boolean busy(long now, long answerTimeoutNanos) {
-            return keeping && (keptAgain || now - keepSentNanos < answerTimeoutNanos);
+            return keeps.busy(now, answerTimeoutNanos);
         }
 
         private void confirmed(long sentAtNanos) {
@@ -1164,27 +1151,18 @@ final class Session implements LockSession {
 
     /** Lease renewal sent a renew command for {@code grant} at {@code sentAtNanos}. */
     void renewalSent(Grant grant, long sentAtNanos) {
-        grant.renewedAgain = grant.renewing;
-        grant.renewalSentNanos = sentAtNanos;
-        grant.renewing = true;
+        grant.renewals.sent(sentAtNanos);
     }
 
     /** Redis renewed {@code grant} with the command sent at {@code sentAtNanos}: its lease is proven from then. */
     void renewed(Grant grant, long sentAtNanos) {
         grant.proven(sentAtNanos);
-        renewalDone(grant, sentAtNanos);
+        grant.renewals.done(sentAtNanos);
     }
 
     /** The renew command of {@code grant} sent at {@code sentAtNanos} got no answer, or was never sent: the next tick tries again. */
     void renewalFailed(Grant grant, long sentAtNanos) {
-        renewalDone(grant, sentAtNanos);
-    }
-
-    private static void renewalDone(Grant grant, long sentAtNanos) {
-        if (grant.renewalSentNanos == sentAtNanos) { // not a later one, still out
-            grant.renewing = false;
-            grant.renewedAgain = false;
-        }
+        grant.renewals.done(sentAtNanos);
     }
 
     /**
@@ -1194,7 +1172,7 @@ final class Session implements LockSession {
      * taken. Returns true if the session was told.
      */
     boolean renewalRefused(String lock, Grant grant, String stolenBy) {
-        grant.renewing = false;
+        grant.renewals.clear();
         if (grant.releasing) {
             return false;
         }
@@ -1290,14 +1268,12 @@ final class Session implements LockSession {
 
     /** Lease renewal sent a keep-place command for {@code place}. */
     void placeKeepSent(Place place, long sentAtNanos) {
-        place.keptAgain = place.keeping;
-        place.keepSentNanos = sentAtNanos;
-        place.keeping = true;
+        place.keeps.sent(sentAtNanos);
     }
 
     /** A keep-place command of {@code place}, sent at {@code sentAtNanos}, found it {@code where}. */
     void placeKept(String lock, Place place, RedisLockStore.Place where, long sentAtNanos) {
-        placeKeepDone(place, sentAtNanos);
+        place.keeps.done(sentAtNanos);
         if (where instanceof RedisLockStore.Place.InQueue) {
             place.confirmed(sentAtNanos);
         } else if (where instanceof RedisLockStore.Place.Holds holds) {
@@ -1315,14 +1291,7 @@ final class Session implements LockSession {
 
     /** The keep-place command of {@code place} sent at {@code sentAtNanos} got no answer: the next tick tries again. */
     void placeKeepFailed(Place place, long sentAtNanos) {
-        placeKeepDone(place, sentAtNanos);
-    }
-
-    private static void placeKeepDone(Place place, long sentAtNanos) {
-        if (place.keepSentNanos == sentAtNanos) { // not a later one, still out
-            place.keeping = false;
-            place.keptAgain = false;
-        }
+        place.keeps.done(sentAtNanos);
     }
 
     /**

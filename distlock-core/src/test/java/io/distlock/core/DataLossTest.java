@@ -24,6 +24,7 @@ import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
+import io.distlock.testing.LogRecorder;
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
 import io.distlock.testing.RedisProcess;
@@ -180,22 +181,7 @@ class DataLossTest {
     void aQuarantineLastsTheLongestLeaseOfTheNodes() {
         Duration longLease = Duration.ofSeconds(18);
         Duration shortLease = Duration.ofSeconds(1);
-        List<String> warnings = new CopyOnWriteArrayList<>();
-        java.util.logging.Logger log = java.util.logging.Logger.getLogger(NodeLeases.class.getName());
-        java.util.logging.Handler recording = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                warnings.add(record.getLevel() + " " + record.getMessage());
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        log.addHandler(recording);
-        try {
+        try (LogRecorder log = LogRecorder.of(NodeLeases.class)) {
             Timeline t = lockRedisForgot(config(longLease, true), config(shortLease, true));
 
             assertThat(t.bobsLock().atNanos()).as("Bob's LOCKED after Alice's LOST").isGreaterThan(t.alicesLost().atNanos());
@@ -203,12 +189,9 @@ class DataLossTest {
             assertThat(took).as("the long lease, not the short one").isGreaterThan(longLease.minusMillis(500));
             assertThat(token(t.bobsLock().result())).isGreaterThan(t.aliceToken());
             // Bob's node as it started, Alice's at a renewal tick after it
-            assertThat(warnings).anySatisfy(w -> assertThat(w).startsWith("WARNING")
-                    .contains("use other leases than this node's 1000 ms: [18000] ms", "docs/safety.md"));
-            assertThat(warnings).anySatisfy(w -> assertThat(w).startsWith("WARNING")
-                    .contains("use other leases than this node's 18000 ms: [1000] ms"));
-        } finally {
-            log.removeHandler(recording);
+            assertThat(log.messages(java.util.logging.Level.WARNING))
+                    .anySatisfy(w -> assertThat(w).contains("use other leases than this node's 1000 ms: [18000] ms", "docs/safety.md"))
+                    .anySatisfy(w -> assertThat(w).contains("use other leases than this node's 18000 ms: [1000] ms"));
         }
     }
 

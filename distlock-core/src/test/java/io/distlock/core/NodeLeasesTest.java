@@ -4,16 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
+import java.util.logging.Level;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.FakeTime;
+import io.distlock.testing.LogRecorder;
 
 /**
  * How long a quarantine lasts when the nodes of a prefix have other leases: the longest seen
@@ -24,29 +22,16 @@ class NodeLeasesTest {
 
     private final FakeTime time = new FakeTime();
     private final NodeLeases leases = new NodeLeases(1_000, time, "distlock");
-    private final List<String> warnings = new CopyOnWriteArrayList<>();
-    private final Logger log = Logger.getLogger(NodeLeases.class.getName());
-    private final Handler recording = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            warnings.add(record.getMessage());
-        }
-
-        @Override
-        public void flush() { }
-
-        @Override
-        public void close() { }
-    };
+    private LogRecorder log;
 
     @BeforeEach
     void listen() {
-        log.addHandler(recording);
+        log = LogRecorder.of(NodeLeases.class);
     }
 
     @AfterEach
     void stopListening() {
-        log.removeHandler(recording);
+        log.close();
     }
 
     @Test
@@ -55,7 +40,7 @@ class NodeLeasesTest {
         leases.seen(List.of());
         leases.seen(List.of(1_000L, 1_000L));
         assertThat(leases.quarantineMillis()).isEqualTo(1_000);
-        assertThat(warnings).isEmpty();
+        assertThat(log.records()).isEmpty();
     }
 
     @Test
@@ -81,12 +66,30 @@ class NodeLeasesTest {
     void otherLeasesAreWarnedOfOncePerChange() {
         leases.seen(List.of(30_000L));
         leases.seen(List.of(30_000L));
-        assertThat(warnings).singleElement().asString()
+        assertThat(log.messages(Level.WARNING)).singleElement().asString()
                 .contains("Nodes of key prefix \"distlock\" use other leases than this node's 1000 ms: [30000] ms", "docs/safety.md");
         leases.seen(List.of(30_000L, 5_000L));
-        assertThat(warnings).hasSize(2).last().asString().contains("[5000, 30000] ms");
+        assertThat(log.messages(Level.WARNING)).hasSize(2).last().asString().contains("[5000, 30000] ms");
         leases.seen(List.of(1_000L)); // the others left, or changed to this node's lease
         leases.seen(List.of(30_000L));
-        assertThat(warnings).hasSize(3);
+        assertThat(log.messages(Level.WARNING)).hasSize(3);
+    }
+
+    @Test
+    void beatsFailingForALeaseAreWarnedOfOnce() {
+        RuntimeException failure = new RuntimeException("NOPERM this user has no permissions to access one of the keys");
+        leases.beatFailed(failure);
+        time.advance(Duration.ofMillis(999));
+        leases.beatFailed(failure);
+        assertThat(log.messages(Level.WARNING)).isEmpty();
+        time.advance(Duration.ofMillis(1));
+        leases.beatFailed(failure);
+        leases.beatFailed(failure);
+        assertThat(log.messages(Level.WARNING)).singleElement().asString()
+                .contains("Could not record this node's lease in Redis", "for a lease", "NOPERM", "docs/safety.md");
+        leases.seen(List.of()); // a beat came through: the next run of failures counts anew
+        time.advance(Duration.ofMillis(1_000));
+        leases.beatFailed(failure);
+        assertThat(log.messages(Level.WARNING)).hasSize(1);
     }
 }

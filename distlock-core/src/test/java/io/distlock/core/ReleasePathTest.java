@@ -23,6 +23,7 @@ import org.redisson.config.Config;
 import org.redisson.config.ConstantDelay;
 import org.redisson.config.SingleServerConfig;
 
+import io.distlock.testing.LogRecorder;
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
 import io.distlock.testing.RedisProcess;
@@ -233,24 +234,8 @@ class ReleasePathTest {
     @Test
     void leasesLostTogetherAreOneWarningPerTickNotOnePerLock() {
         int locks = 40;
-        Logger renewalLog = Logger.getLogger(LeaseRenewal.class.getName());
-        List<LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Handler recording = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                if (record.getMessage() != null && record.getMessage().contains("could not be renewed in time")) {
-                    warnings.add(record);
-                }
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        renewalLog.addHandler(recording);
-        try (LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
+        try (LogRecorder log = LogRecorder.of(LeaseRenewal.class);
+             LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
             LockSession session = proxied.openSession("holder", new Pushes());
             for (int i = 0; i < locks; i++) {
                 assertThat(result(session.lock("doc-" + i))).isInstanceOf(LockResult.Locked.class);
@@ -258,11 +243,11 @@ class ReleasePathTest {
             proxy.blackhole();
             await().atMost(seconds(10)).until(() -> session.heldLocks().isEmpty());
             proxy.heal();
+            List<LogRecord> warnings = log.records().stream()
+                    .filter(r -> r.getMessage() != null && r.getMessage().contains("could not be renewed in time")).toList();
             int told = warnings.stream().mapToInt(r -> ((Number) r.getParameters()[0]).intValue()).sum();
             assertThat(told).as("every loss counted").isEqualTo(locks);
             assertThat(warnings.size()).as("one line per tick that lost some").isLessThanOrEqualTo(3);
-        } finally {
-            renewalLog.removeHandler(recording);
         }
     }
 }

@@ -745,7 +745,8 @@ public final class Checkers {
     /**
      * The history without the grants a node fault held back: a LOCK OK of a client of node N whose
      * request was sent before a FAULT on node N ({@code ... node N ...}) and whose answer came after
-     * the HEAL that followed it. Everything else is kept. Such a reply (a {@code LOCKED} a frozen
+     * the HEAL that followed it (which a scenario records before it heals, so that nothing held
+     * back can arrive before the HEAL). Everything else is kept. Such a reply (a {@code LOCKED} a frozen
      * node sent when it ran again, or one a blackholed link delivered when it healed) reaches its
      * client after grants made meanwhile with higher tokens: judged as it arrived, it looks like a
      * token going down and a second holder, where the server issued it in order and the network (or

@@ -7,16 +7,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.text.MessageFormat;
 import java.util.Base64;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import io.distlock.testing.Await;
+import io.distlock.testing.LogRecorder;
 import io.distlock.testing.RedisProcess;
 
 import org.junit.jupiter.api.AfterAll;
@@ -182,22 +177,7 @@ class BadRequestsTest {
     void aRequestHeadOverTheLimitIs431AndSaysSoInTheLog() throws IOException {
         // Grizzly answered an empty 400 and logged nothing: a browser whose cookies outgrew the
         // limit could not connect, and nobody could tell why.
-        List<LogRecord> logged = new CopyOnWriteArrayList<>();
-        Handler handler = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                logged.add(record);
-            }
-
-            @Override
-            public void flush() { }
-
-            @Override
-            public void close() { }
-        };
-        Logger log = Logger.getLogger(RefusalFilter.class.getName());
-        log.addHandler(handler);
-        try {
+        try (LogRecorder log = LogRecorder.of(RefusalFilter.class)) {
             String handshake = "GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + KEY + "\r\n";
             assertThat(send(handshake + "Cookie: a=" + "x".repeat(7_000) + "\r\n\r\n", "\r\n\r\n")).startsWith("HTTP/1.1 101 ");
@@ -207,11 +187,8 @@ class BadRequestsTest {
                     .as("more than 100 headers").startsWith("HTTP/1.1 431 ");
             // Other malformed heads stay 400s.
             assertThat(send("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")).startsWith("HTTP/1.1 400 ");
-            assertThat(logged).anySatisfy(r -> assertThat(r.getLevel()).isEqualTo(Level.WARNING))
-                    .anySatisfy(r -> assertThat(MessageFormat.format(r.getMessage(), r.getParameters()))
-                            .contains("431").contains("over 8192 bytes").contains("--max-request-head-bytes"));
-        } finally {
-            log.removeHandler(handler);
+            assertThat(log.messages(Level.WARNING)).anySatisfy(m -> assertThat(m)
+                    .contains("431").contains("over 8192 bytes").contains("--max-request-head-bytes"));
         }
         assertServing();
 
