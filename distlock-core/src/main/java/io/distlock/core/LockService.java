@@ -172,10 +172,9 @@ public final class LockService implements AutoCloseable {
             check = store.startCheck().toCompletableFuture().orTimeout(config.lease().toMillis(), TimeUnit.MILLISECONDS).join();
         } catch (CompletionException | CancellationException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
-                if (String.valueOf(t.getMessage()).startsWith("NOPERM")) { // scripts, or the key it names
-                    throw new BackendUnavailableException(connectFailure(t), t);
-                }
+            Throwable refusal = aclRefusal(cause); // of scripts, or of the key the check names
+            if (refusal != null) {
+                throw new BackendUnavailableException(connectFailure(refusal), refusal);
             }
             LOG.log(Level.DEBUG, "Could not check Redis at start: {0}", cause.getMessage());
             return;
@@ -303,7 +302,7 @@ public final class LockService implements AutoCloseable {
                 return "Redis refused the user name or password in the URL (WRONGPASS): authentication failed; "
                         + "check them, and that the ACL user exists and is enabled";
             }
-            if (t.getMessage() != null && t.getMessage().startsWith("NOPERM")) {
+            if (isAclRefusal(t)) {
                 return "Redis's ACL does not allow the user something distlock needs (" + redisError(t.getMessage())
                         + "); see the ACL in docs/operations.md";
             }
@@ -323,6 +322,21 @@ public final class LockService implements AutoCloseable {
         }
         String message = specific == null ? failure.getClass().getSimpleName() : specific;
         return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    /** The first of {@code failure}'s causes that is Redis's ACL refusal ({@code NOPERM}), or null. */
+    private static Throwable aclRefusal(Throwable failure) {
+        int depth = 0;
+        for (Throwable t = failure; t != null && depth < 50; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (isAclRefusal(t)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isAclRefusal(Throwable t) {
+        return t.getMessage() != null && t.getMessage().startsWith("NOPERM");
     }
 
     /** A Redis error reply as Redisson reports it, without the channel and command it appends. */
