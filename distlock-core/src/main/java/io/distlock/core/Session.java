@@ -194,6 +194,8 @@ final class Session implements LockSession {
     /** Pushes kept while detached; only on {@link #events}. */
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
     private boolean overflowed; // only on events
+    /** Locks with an {@code ASKED} push kept or held back, not told yet; only on events. */
+    private final Set<String> askedWaiting = new HashSet<>();
     /** An operation's answer waits for its registry write: pushes wait in {@link #heldBack} until it is delivered; only on events. */
     private boolean holdingPushes;
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> heldBack = new java.util.ArrayDeque<>();
@@ -1348,8 +1350,14 @@ final class Session implements LockSession {
     /** A session named {@code by} (with {@code info}) queues for {@code lock} and asks this session, its holder, for it. */
     void asked(String lock, String by, String info) {
         events.execute(() -> {
-            if (held.containsKey(lock) && !closed) {
-                deliver(l -> l.asked(lock, by, info));
+            // One ASKED per lock waits for the listener at most: others ask as often as they like,
+            // and a detached holder's kept pushes must not fill up with theirs (past the bound the
+            // session would be closed and its locks freed: a take-over without the right to steal).
+            if (held.containsKey(lock) && !closed && askedWaiting.add(lock)) {
+                deliver(l -> {
+                    askedWaiting.remove(lock);
+                    l.asked(lock, by, info);
+                });
             }
         });
     }

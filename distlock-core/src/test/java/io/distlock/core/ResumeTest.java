@@ -671,4 +671,38 @@ class ResumeTest {
         await().atMost(seconds(20)).until(() -> a.sessionCount() == 0);
         assertThat(result(a.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes()))).isEqualTo(LockService.expired());
     }
+
+    /**
+     * Found by review (2026-12-05): an ASKED comes from another session, as often as others ask,
+     * and a detached holder kept every one: past the bound of kept pushes its session was closed
+     * and its locks freed, a take-over for anyone allowed only to lock (and to ask, which the
+     * endpoint paces per asker, not per holder). One ASKED per lock waits for the listener now. A
+     * session attached on the same node is asked last, as a barrier: the same subscription hands
+     * the holder its ASKEDs first.
+     */
+    @Test
+    void asksAloneNeverEndADetachedHoldersSession() {
+        LockService a = nodes.get(0);
+        LockSession holder = a.openSession("ann", new Pushes(), GRACE);
+        long doc = token(result(holder.lock("doc")));
+        Pushes barrier = new Pushes();
+        LockSession sam = a.openSession("sam", barrier);
+        token(result(sam.lock("barrier")));
+        result(holder.detach());
+        LockSession bob = nodes.get(1).openSession("bob", new Pushes());
+        for (int i = 0; i <= Session.MAX_KEPT; i++) {
+            assertThat(result(bob.lock("doc", LockOptions.DEFAULT.queue().asking()))).isInstanceOf(LockResult.Queued.class);
+        }
+        assertThat(result(bob.lock("barrier", LockOptions.DEFAULT.queue().asking()))).isInstanceOf(LockResult.Queued.class);
+        barrier.expect(Kind.ASKED, "barrier", seconds(10));
+
+        Pushes after = new Pushes();
+        ResumeResult.Resumed r = resumed(result(a.resume(holder.id(), holder.resumeSecret().orElseThrow(), after)));
+        assertThat(r.locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+        assertThat(after.expect(Kind.ASKED, "doc", seconds(5)).detail()).startsWith("bob ");
+        after.expectNone(Duration.ofMillis(300));
+        bob.close();
+        sam.close();
+        r.session().close();
+    }
 }
