@@ -456,6 +456,32 @@ class QueueTest {
         assertThat(result(s.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
     }
 
+    /**
+     * Found by review (2026-12-05): a shared steal left a shared request at the head of the queue
+     * waiting beside the stealer's shared hold, until its node's next keep-place tick (a sixth of
+     * the lease) handed it over. The steal's own script lets it in now.
+     */
+    @Test
+    void aSharedStealLetsTheSharedRequestsAtTheHeadInBesideIt() {
+        Client x = open(0, "x");
+        Client r = open(1, "r");
+        Client w = open(2, "w");
+        Client thief = open(0, "thief");
+        token(result(x.session().lock("doc")));
+        assertThat(result(r.session().lock("doc", SHARED_QUEUE))).isInstanceOf(LockResult.Queued.class);
+        assertThat(result(w.session().lock("doc", QUEUE))).isInstanceOf(LockResult.Queued.class);
+
+        long stolen = token(result(thief.session().lock("doc", LockOptions.shared().stealing())));
+        LockState now = result(nodes.get(0).query(List.of("doc"))).get("doc");
+        assertThat(now.holders()).extracting(LockState.Entry::name).containsExactlyInAnyOrder("thief", "r");
+        assertThat(now.queue()).extracting(LockState.Entry::name).containsExactly("w");
+        assertThat(r.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token()).isGreaterThan(stolen);
+        x.pushes().expect(Kind.LOST, "doc", seconds(5));
+        assertThat(result(thief.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        w.pushes().expect(Kind.GRANTED, "doc", seconds(5));
+    }
+
     @Test
     void aSharedRequestWhosePlaceIsGrantedExclusiveHoldsItExclusive() {
         Client x = open(0, "x");

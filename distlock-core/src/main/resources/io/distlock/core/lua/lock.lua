@@ -114,6 +114,9 @@ if steal then
     redis.call('PEXPIRE', s, lease)
     redis.call('HSET', k, 'token', token)
     keepToken(k, ctx)
+    if crowd then
+      advance(k, q, e, s, ctx, clock, nowMs) -- shared requests at the head are let in beside the stealer
+    end
   end
   changed(ctx)
   return {1, token, 1, mode, replicas(ARGV[9])}
