@@ -31,7 +31,7 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LUA = os.path.join(ROOT, 'distlock-core/src/main/resources/io/distlock/core/lua')
 JAR = os.path.join(ROOT, 'distlock-server/target/distlock-server.jar')
-LIBRARIES = ['replicas', 'quarantine', 'stale', 'queue']  # as RedisLockStore.withQueue joins them
+LIBRARIES = ['replicas', 'quarantine', 'stale', 'stolen', 'queue']  # as RedisLockStore.withQueue joins them
 
 
 def script(name, lua=LUA):

@@ -12,7 +12,7 @@ import java.util.HexFormat;
  * One Lua script of {@link RedisLockStore}, read from {@code lua/<name>.lua} beside this class:
  * fragments (helper functions) first, then the script itself, as one text, and its SHA-1 for
  * {@code EVALSHA}. A person debugging can run the same files with {@code redis-cli}:
- * {@code redis-cli EVAL "$(cat replicas.lua quarantine.lua stale.lua lock.lua)" 2 <lock key> <marker> ...}.
+ * {@code redis-cli EVAL "$(cat replicas.lua quarantine.lua stale.lua stolen.lua queue.lua lock.lua)" 2 <lock key> <marker> ...}.
  */
 final class LuaScript {
 

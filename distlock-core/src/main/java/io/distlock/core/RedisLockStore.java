@@ -82,10 +82,10 @@ final class RedisLockStore {
      * Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token, how long to keep the last token of a
      * lock held shared): 1, or 0 if that grant no longer holds the lock.
      */
-    private static final LuaScript RENEW = LuaScript.load("renew");
+    private static final LuaScript RENEW = LuaScript.load("stolen", "renew");
 
     private static LuaScript withQueue(String script) {
-        return LuaScript.load("replicas", "quarantine", "stale", "queue", script);
+        return LuaScript.load("replicas", "quarantine", "stale", "stolen", "queue", script);
     }
 
     /**
@@ -655,34 +655,45 @@ final class RedisLockStore {
     }
 
     /**
-     * True if released, false if that grant did not hold the lock (nothing changed). A lock with a
-     * queue goes to its head; grants to this node's sessions come back in the answer and go to
-     * {@code localGrants} (before the stage completes), the others' on their nodes' channels.
+     * Released, or that grant did not hold the lock (nothing changed; and who stole it, if a steal
+     * ended it). A lock with a queue goes to its head; grants to this node's sessions come back in
+     * the answer and go to {@code localGrants} (before the stage completes), the others' on their
+     * nodes' channels.
      */
-    CompletionStage<Boolean> unlock(String owner, Release grant, Consumer<Granted> localGrants) {
+    CompletionStage<Unlocked> unlock(String owner, Release grant, Consumer<Granted> localGrants) {
         return scripts.<List<Object>>eval(UNLOCK, ReturnType.LIST, scriptKeys(List.of(grant.lock())),
                         args(owner, grant.lock(), grant.token(), grant.attempt(), nodeId))
                 .thenApply(r -> {
+                    if (asLong(r.get(0)) != 1L) {
+                        return r.size() > 1 ? new Unlocked(false, Holder.parse((String) r.get(1)).name()) : Unlocked.NOT_HELD;
+                    }
                     for (int i = 1; i < r.size(); i++) {
                         localGrants.accept(Granted.parse((String) r.get(i)));
                     }
-                    return asLong(r.get(0)) == 1L;
+                    return Unlocked.RELEASED;
                 });
+    }
+
+    /** What an unlock found: released, or not held by the grant named, then stolen by {@code stolenBy} if a steal ended it. */
+    record Unlocked(boolean released, String stolenBy) {
+        static final Unlocked RELEASED = new Unlocked(true, null);
+        static final Unlocked NOT_HELD = new Unlocked(false, null);
     }
 
     private Object[] unlockArgs(String owner, Release grant) {
         return args(owner, grant.lock(), grant.token(), grant.attempt());
     }
 
-    /** True if all released, false if any was not held by the grant named (nothing changed). */
-    CompletionStage<Boolean> unlockAll(String owner, List<String> locks, List<Long> tokens) {
+    /** All released, or any was not held by the grant named (nothing changed). */
+    CompletionStage<Unlocked> unlockAll(String owner, List<String> locks, List<Long> tokens) {
         int n = locks.size();
         Object[] more = new Object[2 * n];
         for (int i = 0; i < n; i++) {
             more[i] = locks.get(i);
             more[n + i] = Long.toString(tokens.get(i));
         }
-        return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, scriptKeys(locks), args(owner, more)).thenApply(r -> r == 1L);
+        return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, scriptKeys(locks), args(owner, more))
+                .thenApply(r -> r == 1L ? Unlocked.RELEASED : Unlocked.NOT_HELD);
     }
 
     /** Who holds {@code lock} and who queues for it, read in one step (see {@code state.lua}). */

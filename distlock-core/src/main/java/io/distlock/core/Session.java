@@ -405,14 +405,18 @@ final class Session implements LockSession {
                 return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
             }
             return release(List.of(lock), List.of(grant), store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token), service::granted),
-                    released -> {
-                        if (released) {
+                    unlocked -> {
+                        if (unlocked.released()) {
                             return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                         }
-                        // Redis no longer held it for us (its lease ran out): that is a lost lock, not a success.
+                        // Redis no longer held it for us (its lease ran out, or a steal crossed this unlock,
+                        // whose notice comes after it or never): that is a lost lock, not a success.
+                        Refused notOwner = new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released");
+                        if (unlocked.stolenBy() != null) {
+                            return new Step<>(notOwner, null, takenBy(lock, grant, unlocked.stolenBy()));
+                        }
                         boolean wasHeld = held.remove(lock, grant);
-                        return new Step<>(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released"),
-                                null, wasHeld ? () -> pushLost(lock, LossCause.TAKEN) : null);
+                        return new Step<>(notOwner, null, wasHeld ? () -> pushLost(lock, LossCause.TAKEN) : null);
                     });
         });
     }
@@ -483,8 +487,8 @@ final class Session implements LockSession {
                 grants.add(grant);
                 tokens.add(grant.token);
             }
-            return release(names, grants, store.unlockAll(id, names, tokens), released -> {
-                if (released) {
+            return release(names, grants, store.unlockAll(id, names, tokens), unlocked -> {
+                if (unlocked.released()) {
                     return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                 }
                 // Some lease ran out in Redis; nothing was released. Lease renewal finds
@@ -1324,7 +1328,7 @@ final class Session implements LockSession {
             if (grant != null && grant.token == token) {
                 return CompletableFuture.completedFuture(new Step<Void>(null, null, takenBy(lock, grant, by)));
             }
-            if (grant == null || grant.token < token) {
+            if ((grant == null || grant.token < token) && queued.containsKey(lock)) { // a grant of that place may come
                 stolenAhead.put(lock, new StolenAhead(token, by, config.ticker().read()));
             }
             return done(null);
@@ -1620,10 +1624,10 @@ final class Session implements LockSession {
      * does not answer, it may have released them or not: the session gives them up ({@code LOST}
      * follows the failure) and releases them again once the operation ends, by token.
      */
-    private CompletionStage<Step<UnlockResult>> release(List<String> locks, List<Grant> grants, CompletionStage<Boolean> call,
-                                                        Function<Boolean, Step<UnlockResult>> answer) {
+    private CompletionStage<Step<UnlockResult>> release(List<String> locks, List<Grant> grants, CompletionStage<RedisLockStore.Unlocked> call,
+                                                        Function<RedisLockStore.Unlocked, Step<UnlockResult>> answer) {
         grants.forEach(g -> g.releasing = true);
-        return call.handle((released, e) -> {
+        return call.handle((unlocked, e) -> {
             grants.forEach(g -> g.releasing = false);
             if (e != null) {
                 List<String> givenUp = new ArrayList<>();
@@ -1639,12 +1643,12 @@ final class Session implements LockSession {
                 return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
                         () -> givenUp.forEach(lock -> lostNow(lock, LossCause.LEASE)));
             }
-            if (released) {
+            if (unlocked.released()) {
                 for (int i = 0; i < locks.size(); i++) {
                     held.remove(locks.get(i), grants.get(i));
                 }
             }
-            return answer.apply(released);
+            return answer.apply(unlocked);
         });
     }
 

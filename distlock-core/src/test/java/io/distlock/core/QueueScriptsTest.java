@@ -48,12 +48,12 @@ class QueueScriptsTest {
     void aLateLeaveOfAnOlderPlaceFreesNoNewerGrant() {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name", "1"));
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add))).isTrue();
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add)).released()).isTrue();
         // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
         RedisLockStore.Place granted = result(store.leave("me", "doc", "1"));
         assertThat(granted).isInstanceOf(RedisLockStore.Place.Holds.class);
         long first = ((RedisLockStore.Place.Holds) granted).token();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isTrue();
         long second = lock("me", "2", LockMode.EXCLUSIVE, false).tokens().get(0);
 
         // A leave of the first place that arrives now, releasing what that place was granted:
@@ -65,12 +65,12 @@ class QueueScriptsTest {
     @Test
     void aLateReleaseOfAnOlderSharedGrantFreesNoNewerOne() {
         long first = lock("me", "1", LockMode.SHARED, false).tokens().get(0);
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isTrue();
         long second = lock("me", "2", LockMode.SHARED, false).tokens().get(0);
         assertThat(second).isGreaterThan(first);
 
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add))).isFalse();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1"), told::add))).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isFalse();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1"), told::add)).released()).isFalse();
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, false).conflicts()).extracting(RedisLockStore.Conflict::holder)
                 .containsExactly("me-name");
     }
@@ -80,7 +80,7 @@ class QueueScriptsTest {
         long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "", false, false)).tokens().get(0);
         RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, "", false, false));
         assertThat(late.granted()).isFalse();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer), told::add))).isTrue();
+        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer), told::add)).released()).isTrue();
     }
 
     @Test
@@ -88,7 +88,7 @@ class QueueScriptsTest {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         lock("a", "1", LockMode.SHARED, true);
         lock("b", "1", LockMode.SHARED, true);
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add))).isTrue();
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add)).released()).isTrue();
         long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc", "1"))).token();
         long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc", "1"))).token();
         result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a), told::add));
@@ -143,7 +143,7 @@ class QueueScriptsTest {
         assertThat(waitAll.token()).isGreaterThan(shared);
 
         // The last holder's release completes (the release of a lock someone waits for is published).
-        assertThat(result(store.unlock("s1", RedisLockStore.Release.ofToken("doc", shared), told::add))).isTrue();
+        assertThat(result(store.unlock("s1", RedisLockStore.Release.ofToken("doc", shared), told::add)).released()).isTrue();
         assertThat(TestRedis.command("HEXISTS", "distlock:lock:doc", "w")).isEqualTo(0L);
         assertThat(lock("w", "3", LockMode.EXCLUSIVE, false).granted()).isTrue();
     }

@@ -22,11 +22,5 @@ if v then
     return {1}
   end
 end
-if cur[3] then
-  local low, high, thief = string.match(cur[3], '^(%d+)|(%d+)|(.*)$')
-  local token = tonumber(ARGV[3])
-  if low and token >= tonumber(low) and token < tonumber(high) then
-    return {0, thief}
-  end
-end
-return {0}
+local thief = thiefOf(cur[3], ARGV[3])
+return thief and {0, thief} or {0}
