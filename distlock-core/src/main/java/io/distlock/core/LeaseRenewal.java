@@ -45,7 +45,9 @@ final class LeaseRenewal {
         this.telemetry = telemetry;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
         this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
-        this.answerTimeoutNanos = RedisLockStore.commandTimeout(java.time.Duration.ofMillis(leaseMillis)).toNanos();
+        // In whole ms, as Redisson's timeout and the tick's delay are: an exact sixth (1,666.67 ms of a
+        // 10 s lease) would outlast the tick (1,666 ms), and the command would go again a tick late.
+        this.answerTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(RedisLockStore.commandTimeout(java.time.Duration.ofMillis(leaseMillis)).toMillis());
     }
 
     /** Never throws: a periodic task that throws is never run again, and with it every renewal and LOST would stop. */

@@ -5,8 +5,9 @@ package io.distlock.core;
  * commands). A command out for its whole answer timeout has most likely failed: its timeout and
  * the next tick come together (both a sixth of the lease, up to an 18 s lease), and a tick that
  * waited for the failure's report would try again only at the tick after. So one more may go
- * out then; no more while two are out, so that a slow Redis, which may still be queueing them,
- * is not sent one per tick. Both commands are idempotent. Written by the tick and by the
+ * out then; no more while two are out whose failure has not been reported (a report that comes
+ * late, from a node too busy to run its timeouts, must not let one go out per tick regardless).
+ * Both commands are idempotent. Written by the tick and by the
  * commands' completions without a lock: a race between them can only let one more command out.
  */
 final class Outstanding {
