@@ -1,7 +1,10 @@
 -- A node's beat, every renewal tick while the quarantine is on (KEYS[1]: '<prefix>:nodes', a hash:
 -- node id -> '<lease, ms>|<expires, ms of the Redis clock>'; ARGV: 1 the node's id, 2 its lease in
 -- ms, or '' when it leaves). Records the node for one lease (or removes it), drops the records
--- that expired, and answers the leases of the other live nodes: {lease, ...}, one per node.
+-- that expired, and answers the leases of the other live nodes: {lease, ...}, one per node. A
+-- record with more after its expiry (a later version's) is read as far as this one knows it; one
+-- without a readable expiry is left to expire with the hash; a lease of more than 12 digits is
+-- not told (nobody runs a lease of 30 years; Java could not read 20 digits).
 local t = redis.call('TIME')
 local nowMs = t[1] * 1000 + math.floor(t[2] / 1000)
 if ARGV[2] == '' then
@@ -12,12 +15,12 @@ end
 local others, last = {}, nowMs
 local records = redis.call('HGETALL', KEYS[1])
 for i = 1, #records, 2 do
-  local lease, expires = string.match(records[i + 1], '^(%d+)|(%d+)$')
-  if not expires or tonumber(expires) <= nowMs then
+  local lease, expires = string.match(records[i + 1], '^(%d+)|(%d+)')
+  if expires and tonumber(expires) <= nowMs then
     redis.call('HDEL', KEYS[1], records[i])
-  else
+  elseif expires then
     last = math.max(last, tonumber(expires))
-    if records[i] ~= ARGV[1] then
+    if records[i] ~= ARGV[1] and #lease <= 12 then
       table.insert(others, lease)
     end
   end
