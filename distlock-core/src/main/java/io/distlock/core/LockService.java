@@ -93,6 +93,8 @@ public final class LockService implements AutoCloseable {
     private final List<Integer> listenerIds = new ArrayList<>();
     private int grantListenerId;
     private volatile boolean closed;
+    /** The last tick's beat, which close's leave must follow (the two may go on different connections); guarded by this. */
+    private CompletableFuture<Void> lastBeat = CompletableFuture.completedFuture(null);
     private volatile Telemetry telemetry = Telemetry.NONE;
     /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
     private final NodeLeases nodeLeases;
@@ -201,8 +203,10 @@ public final class LockService implements AutoCloseable {
                 try {
                     renewal.tick();
                     refreshRegistry();
-                    if (!closed) { // a beat after close's leave would record this node again
-                        beat();
+                    synchronized (this) { // a beat after close's leave would record this node again
+                        if (!closed) {
+                            lastBeat = beat().toCompletableFuture();
+                        }
                     }
                 } finally {
                     scheduleTick(); // whatever failed: without ticks, no renewal and no LOST
@@ -641,19 +645,16 @@ public final class LockService implements AutoCloseable {
     }
 
     /**
-     * Removes this node's record of its lease; waited for a tick at most (a sixth of the lease):
-     * without it, the record goes a lease after the last beat.
+     * Removes this node's record of its lease once {@code beatOut} (never failing) is answered;
+     * waited for a tick at most (a sixth of the lease): without it, the record goes a lease after
+     * the last beat.
      */
-    private CompletableFuture<?> leave() {
+    private CompletableFuture<?> leave(CompletableFuture<Void> beatOut) {
         if (nodeLeases == null) {
             return CompletableFuture.completedFuture(null);
         }
-        try {
-            return store.beat(true).toCompletableFuture().completeOnTimeout(null, tickMillis, TimeUnit.MILLISECONDS)
-                    .exceptionally(e -> null);
-        } catch (RuntimeException e) {
-            return CompletableFuture.completedFuture(null);
-        }
+        return beatOut.thenCompose(v -> store.beat(true)).completeOnTimeout(null, tickMillis, TimeUnit.MILLISECONDS)
+                .exceptionally(e -> null);
     }
 
     /** Keeps the registry records of this node's resumable sessions current; lets go of any another node adopted. */
@@ -795,10 +796,14 @@ public final class LockService implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        CompletableFuture<Void> beatOut;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            beatOut = lastBeat;
         }
-        closed = true;
         // Sessions with a grace are left for another node (a rolling restart keeps their locks);
         // the others end here, and their locks are released at once.
         CompletableFuture<?>[] closing = sessions.values().stream()
@@ -809,7 +814,7 @@ public final class LockService implements AutoCloseable {
         boolean interrupted = false;
         Ticker ticker = config.ticker();
         long deadline = ticker.read() + config.lease().toNanos();
-        CompletableFuture<?> leaving = leave();
+        CompletableFuture<?> leaving = leave(beatOut);
         CompletableFuture<Void> released = CompletableFuture.allOf(CompletableFuture.allOf(closing), leaving);
         while (true) {
             try {
