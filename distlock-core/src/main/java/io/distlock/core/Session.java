@@ -1452,6 +1452,17 @@ final class Session implements LockSession {
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
             if (e != null) {
+                if (multi) {
+                    // lock-all.lua knows nothing of places: it may have replaced a grant to one of them
+                    // (handed over, its GRANTED not come yet) with this attempt's, which the undo then frees.
+                    // Such a place must not take that GRANTED for a grant Redis still has: given up.
+                    names.forEach(lock -> {
+                        Place place = queued.get(lock);
+                        if (place != null) {
+                            givePlaceUp(lock, place);
+                        }
+                    });
+                }
                 // Even with a place known here, this attempt may have queued anew (Redis had lost that place):
                 // the leave names this attempt, so it drops only such a new place.
                 boolean mayHaveQueued = !multi && options.queued();

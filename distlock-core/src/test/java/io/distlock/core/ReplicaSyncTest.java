@@ -25,6 +25,8 @@ import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
 import io.distlock.testing.FakeTime;
+import io.distlock.testing.Pushes;
+import io.distlock.testing.Pushes.Kind;
 import io.distlock.testing.RedisProcess;
 
 /**
@@ -120,6 +122,45 @@ class ReplicaSyncTest {
                         assertThat(outcome(bob.lock("doc"))).isInstanceOf(LockResult.Locked.class));
                 assertThat(result(bob.lockAll(List.of("x", "y")))).isInstanceOf(MultiLockResult.Locked.class);
                 assertThat(replica.command("HGET", "distlock:lock:doc", "owner")).isEqualTo(bob.id());
+            }
+        }
+
+        /**
+         * Found by review (2026-12-05): an mlock over a lock just handed to the session's place
+         * (its GRANTED not come yet) replaced that grant with its own, no replica confirmed it, and
+         * it was released; the place, still known, then took the late GRANTED for a grant Redis no
+         * longer had, while another session locked the lock. A failed mlock gives such places up.
+         */
+        @Test
+        void aFailedMlockGivesUpThePlacesOfItsLocksAndTheirLateGrantsAreNotTakenForGrants() {
+            try (LockService service = LockService.create(client, CONFIG)) {
+                LockSession holder = service.openSession("holder", LockListener.NONE);
+                assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+                Pushes pushes = new Pushes();
+                LockSession s = service.openSession("s", pushes);
+                assertThat(result(s.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+                String place = ((Session) s).places().get("doc").attemptId();
+                // The grant's message goes nowhere: it comes, late, below.
+                String[] f = ((String) primary.command("HGET", "distlock:queued:doc", s.id())).split("\\|", 5);
+                primary.command("HSET", "distlock:queued:doc", s.id(), f[0] + "|" + f[1] + "|" + f[2] + "|nobody|" + f[4]);
+                result(holder.unlock("doc"));
+                long handedOver = Long.parseLong((String) primary.command("HGET", "distlock:lock:doc", "token"));
+                assertThat(primary.command("HGET", "distlock:lock:doc", "owner")).isEqualTo(s.id());
+
+                replica.pause();
+                try {
+                    assertThat(failure(s.lockAll(List.of("doc")))).isInstanceOf(BackendUnavailableException.class);
+                } finally {
+                    replica.resume();
+                }
+                assertThat(pushes.expect(Kind.CANCELLED, "doc", seconds(5)).detail()).isEqualTo("backend");
+                service.granted(new RedisLockStore.Granted(s.id(), place, "doc", handedOver, LockMode.EXCLUSIVE));
+
+                LockSession other = service.openSession("other", LockListener.NONE);
+                await().atMost(seconds(10)).untilAsserted(() ->
+                        assertThat(outcome(other.lock("doc"))).isInstanceOf(LockResult.Locked.class));
+                assertThat(s.heldLocks()).as("s is told it holds nothing Redis gave another").doesNotContainKey("doc");
+                assertThat(pushes.all()).extracting(Pushes.Push::kind).doesNotContain(Kind.GRANTED);
             }
         }
 
