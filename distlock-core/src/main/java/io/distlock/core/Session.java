@@ -1250,10 +1250,18 @@ final class Session implements LockSession {
         };
     }
 
-    /** A queued request's timeout ran out: leave the queue, unless it was granted meanwhile. */
+    /**
+     * A queued request's timeout ran out: leave the queue, unless it was granted meanwhile, or a
+     * repeated request (answered while this waited its turn) set another timeout, or none.
+     */
     private void timedOut(String lock, Place place) {
         enqueue(() -> {
-            if (queued.get(lock) != place || moved) {
+            if (queued.get(lock) != place || moved || place.deadlineNanos == 0) {
+                return done(null);
+            }
+            long left = place.deadlineNanos - config.ticker().read();
+            if (left > 0) {
+                armTimeout(lock, place, TimeUnit.NANOSECONDS.toMillis(left + TimeUnit.MILLISECONDS.toNanos(1) - 1));
                 return done(null);
             }
             return store.leave(id, lock, place.attemptId).handle((where, e) -> {

@@ -495,6 +495,32 @@ class QueueTest {
         assertThat(token(result(s.session().lock("doc")))).as("held exclusive: an exclusive request gets it again").isEqualTo(t);
     }
 
+    /**
+     * Found by review (2026-12-05): a request asked again with a longer timeout while its first
+     * timeout fired (the repeat out at Redis) was cancelled by the first one: QUEUED, then
+     * CANCELLED timeout, against the repeat's minute.
+     */
+    @Test
+    void aRepeatedRequestsTimeoutIsNotCutShortByTheFirstTimerFiringWhileItIsOut() {
+        FakeTime time = new FakeTime();
+        // A long lease: the place needs no keep-place proof within the minute the test moves the clock on.
+        LockService node = LockService.connect(TestRedis.url(), LockConfig.builder().lease(Duration.ofMinutes(10)).ticker(time).scheduler(time).build());
+        nodes.add(node);
+        Client x = open(0, "x");
+        token(result(x.session().lock("doc")));
+        Pushes pushes = new Pushes();
+        LockSession s = node.openSession("s", pushes);
+        assertThat(result(s.lock("doc", QUEUE.timeout(Duration.ofSeconds(1))))).isInstanceOf(LockResult.Queued.class);
+        TestRedis.command("CLIENT", "PAUSE", "300", "WRITE"); // the repeat is out while the first timer fires
+        java.util.concurrent.CompletionStage<LockResult> again = s.lock("doc", QUEUE.timeout(Duration.ofMinutes(1)));
+        time.advance(Duration.ofSeconds(1));
+        assertThat(result(again)).isInstanceOf(LockResult.Queued.class);
+        pushes.expectNone(Duration.ofMillis(500));
+        assertThat(s.queuedLocks()).contains("doc");
+        time.advance(Duration.ofMinutes(1)); // the repeat's own timeout still ends it
+        assertThat(pushes.expect(Kind.CANCELLED, "doc", seconds(5)).detail()).isEqualTo("timeout");
+    }
+
     // ---- a place that Redis no longer has ----
 
     /** A node whose clock stands still: it never keeps its sessions' places nor renews their locks. */
