@@ -226,6 +226,13 @@ public final class LockConfig {
             if (keyPrefix.isEmpty() || keyPrefix.chars().anyMatch(c -> Character.isISOControl(c) || c == ' ')) {
                 throw new IllegalArgumentException("keyPrefix must be non-empty, without spaces or control characters: '" + keyPrefix + "'");
             }
+            // Each lock's keys share one Redis Cluster hash slot by a {tag} after the prefix: a '{' in
+            // the prefix would start the tag there instead, and spread one lock's keys over slots.
+            int open = keyPrefix.indexOf('{');
+            if (open >= 0 && keyPrefix.indexOf('}', open) <= open + 1) {
+                throw new IllegalArgumentException("keyPrefix must not have a '{' without a non-empty {tag} after it (Redis Cluster would "
+                        + "hash each of a lock's keys to a different slot): '" + keyPrefix + "'");
+            }
             this.keyPrefix = keyPrefix;
             return this;
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +36,14 @@ class LockConfigTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxLocksPerSession");
         assertThatThrownBy(() -> LockConfig.builder().keyPrefix("has space"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyPrefix");
+        // A '{' would take over the hash tag that keeps a lock's keys in one Cluster slot (found by review).
+        for (String spread : List.of("tenant{a", "a{}b", "{")) {
+            assertThatThrownBy(() -> LockConfig.builder().keyPrefix(spread))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{tag}");
+        }
+        for (String fine : List.of("{app}", "app}", "a{b}c{")) { // a whole tag puts every key in one slot: allowed
+            assertThat(LockConfig.builder().keyPrefix(fine).build().keyPrefix()).isEqualTo(fine);
+        }
     }
 
     @Test
