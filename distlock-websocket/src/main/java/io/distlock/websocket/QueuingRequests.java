@@ -10,7 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * {@code request} field of {@code GRANTED}: one per session. A request is noted before the lock
  * service is asked ({@link #asking}), so that a grant can never come before its request is
  * known, and settled when answered ({@link #answered}): one that did not queue gives the place
- * back to the request it replaced. A grant or a cancel {@linkplain #take takes} the entry. So
+ * back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel
+ * {@linkplain #placeEnded ends} the one that queued. So
  * what is kept never outgrows the locks the session queues for, plus its requests in flight.
  *
  * <p>Thread-safe: requests are noted on the container's thread, answered and taken on the lock
@@ -22,6 +23,7 @@ final class QueuingRequests {
     static final class Ticket {
         private final JsonNode id;
         private Ticket replaced; // guarded by the map
+        private boolean queued; // answered QUEUED; guarded by the map
 
         private Ticket(JsonNode id, Ticket replaced) {
             this.id = id;
@@ -49,6 +51,7 @@ final class QueuingRequests {
         synchronized (latest) {
             if (queued) {
                 t.replaced = null; // what it replaced is over: it queued in its place
+                t.queued = true;
                 return;
             }
             Ticket current = latest.get(lock);
@@ -70,7 +73,31 @@ final class QueuingRequests {
         }
     }
 
-    /** Forgets the latest request that queued for {@code lock} (granted, cancelled); returns its id, or null if none or it had none. */
+    /**
+     * The session's place in {@code lock}'s queue ended without a grant (a {@code cancel}'s
+     * {@code OK}, a {@code CANCELLED}): forgets the request that queued for it, but none sent after
+     * it and not answered yet, which queues anew and is named by its own grant.
+     */
+    void placeEnded(String lock) {
+        synchronized (latest) {
+            Ticket current = latest.get(lock);
+            if (current == null) {
+                return;
+            }
+            if (current.queued) {
+                latest.remove(lock);
+                return;
+            }
+            for (Ticket later = current; later.replaced != null; later = later.replaced) {
+                if (later.replaced.queued) {
+                    later.replaced = later.replaced.replaced;
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Forgets the latest request that queued for {@code lock} (granted); returns its id, or null if none or it had none. */
     JsonNode take(String lock) {
         synchronized (latest) {
             Ticket t = latest.remove(lock);

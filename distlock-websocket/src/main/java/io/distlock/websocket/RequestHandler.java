@@ -382,7 +382,7 @@ final class RequestHandler {
             }
             Pushes p = pushes(s);
             if (p != null) {
-                p.queuing.take(r.name());
+                p.queuing.placeEnded(r.name());
             }
             return Replies.to(r, Status.OK, "Cancelled " + r.name());
         });
@@ -637,7 +637,7 @@ final class RequestHandler {
 
         @Override
         public void cancelled(String lock, CancelReason reason) {
-            queuing.take(lock);
+            queuing.placeEnded(lock);
             send(() -> connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason())));
         }
     }

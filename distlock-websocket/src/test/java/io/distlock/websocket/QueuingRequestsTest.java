@@ -81,6 +81,28 @@ class QueuingRequestsTest {
         assertThat(requests.take("b")).isEqualTo(id(2));
     }
 
+    /**
+     * Found by review (2026-12-05): a {@code cancel} answered while a later {@code lock} with
+     * {@code wait} was out took that request's id, and its GRANTED then named no request.
+     */
+    @Test
+    void aPlaceThatEndsForgetsTheRequestThatQueuedNotOneStillOut() {
+        QueuingRequests requests = new QueuingRequests();
+        requests.answered("a", requests.asking("a", IntNode.valueOf(1)), true); // QUEUED
+        QueuingRequests.Ticket third = requests.asking("a", IntNode.valueOf(3)); // sent after the cancel (2)
+        requests.placeEnded("a"); // the cancel's OK
+        requests.answered("a", third, true); // request 3 queues anew
+        assertThat(requests.take("a")).isEqualTo(IntNode.valueOf(3));
+
+        requests.answered("a", requests.asking("a", IntNode.valueOf(4)), true);
+        requests.placeEnded("a"); // CANCELLED (a timeout)
+        assertThat(requests.size()).isZero();
+        QueuingRequests.Ticket fifth = requests.asking("a", IntNode.valueOf(5));
+        requests.placeEnded("a"); // nothing queued: the request out stays
+        requests.answered("a", fifth, false); // LOCKED: nothing is left
+        assertThat(requests.size()).isZero();
+    }
+
     @Test
     void namesAreKeptApart() {
         requests.answered("a", requests.asking("a", id(1)), true);
