@@ -540,7 +540,7 @@ final class RedisLockStore {
                 if (!needsConfirmation(a, locks, alreadyHeld) || synced.replicas() > 0 || a.replicas() == 0) {
                     return CompletableFuture.completedFuture(a.attempt());
                 }
-                return notConfirmed(owner, locks, alreadyHeld, attemptId);
+                return notConfirmed(owner, locks, attemptId);
             });
         }
         // No WAIT. The script reports the primary's replicas if it has some or what we know is old.
@@ -555,7 +555,7 @@ final class RedisLockStore {
             // confirm it now, with a write of the new owner on the same key followed by WAIT.
             return confirm(owner, locks.get(0), a.attempt().tokens().get(0)).thenCompose(ok -> ok
                     ? CompletableFuture.completedFuture(a.attempt())
-                    : notConfirmed(owner, locks, alreadyHeld, attemptId));
+                    : notConfirmed(owner, locks, attemptId));
         });
     }
 
@@ -579,16 +579,16 @@ final class RedisLockStore {
     }
 
     /**
-     * No replica confirmed the grant in time: release what the session did not hold before (it
-     * is still the owner, so it can), wait for that, then fail the request. Waiting matters:
-     * the session's next request must not overtake the release.
+     * No replica confirmed the grant in time: release what this attempt granted (it is still the
+     * owner, so it can), wait for that, then fail the request. Waiting matters: the session's next
+     * request must not overtake the release. By the attempt: a lock the session held is only
+     * refreshed, and keeps the attempt that granted it, unless Redis had lost it and granted it
+     * anew (then that grant goes too; the session hears LOST at its next renewal).
      */
-    private <T> CompletionStage<T> notConfirmed(String owner, List<String> locks, Set<String> alreadyHeld, String attemptId) {
+    private <T> CompletionStage<T> notConfirmed(String owner, List<String> locks, String attemptId) {
         List<Release> undo = new ArrayList<>();
         for (String lock : locks) {
-            if (!alreadyHeld.contains(lock)) {
-                undo.add(Release.ofAttempt(lock, attemptId));
-            }
+            undo.add(Release.ofAttempt(lock, attemptId));
         }
         return release(owner, undo).handle((v, e) -> {
             if (e != null) {

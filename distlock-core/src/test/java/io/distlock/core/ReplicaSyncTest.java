@@ -164,6 +164,29 @@ class ReplicaSyncTest {
             }
         }
 
+        /**
+         * Found by review (2026-12-05): a re-lock of a lock the session holds, which Redis had lost
+         * and so granted anew, was left in Redis when no replica confirmed it (only locks not held
+         * before were released), and blocked the lock for a lease. It is released by its attempt now.
+         */
+        @Test
+        void aReLockRedisGrantedAnewAndNoReplicaConfirmedIsReleased() {
+            try (LockService service = LockService.create(client, CONFIG)) {
+                LockSession alice = service.openSession("alice", LockListener.NONE);
+                assertThat(result(alice.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+                primary.command("DEL", "distlock:lock:doc"); // Redis lost it; alice does not know yet
+
+                replica.pause();
+                try {
+                    assertThat(failure(alice.lock("doc"))).isInstanceOf(BackendUnavailableException.class)
+                            .hasMessage("Redis replicas did not confirm the lock");
+                } finally {
+                    replica.resume();
+                }
+                assertThat(primary.command("HGET", "distlock:lock:doc", "owner")).as("the new grant, unconfirmed, released").isNull();
+            }
+        }
+
         @Test
         void theFirstGrantIsConfirmedToo() {
             // Nothing known about the primary yet when the replica is already stuck: the grant
