@@ -344,7 +344,9 @@ public final class LockConfig {
          * Says that this application started Redis itself, empty, just now (as the runnable
          * server does with its embedded Redis), so the service marks it as in service instead of
          * letting the first grant wait out a quarantine. Never set it for a Redis that may hold
-         * locks of sessions on other nodes: they would lose the quarantine's protection.
+         * locks of sessions on other nodes: they would lose the quarantine's protection. For a
+         * standalone Redis only: a Redis Cluster keeps one marker per hash slot, which this does not
+         * set, so there each slot's first grant still waits out the quarantine.
          */
         public Builder newRedis(boolean isNew) {
             this.newRedis = isNew;
