@@ -173,6 +173,12 @@ final class Session implements LockSession {
     private final String holder;
     /** SHA-256 of the current resume secret, to create the registry record; never logged. */
     private volatile byte[] secretHash;
+    /**
+     * The attachment whose resume could not send its answer ({@link #detach(int, boolean)}), set
+     * while that answer is delivered, before the pushes kept while detached would go to its listener:
+     * they stay kept for the next resume.
+     */
+    private volatile int unansweredEpoch = -1;
     /** The hash the last resume spent, until its answer is known to be delivered; see {@link #detach(int, boolean)}. */
     private volatile byte[] spentSecretHash;
     /** The generation of the registry record this node owns (one more at every adoption). */
@@ -720,6 +726,9 @@ final class Session implements LockSession {
         if (graceMillis == 0) {
             return closeAsync();
         }
+        if (unanswered) {
+            unansweredEpoch = fromEpoch;
+        }
         return enqueue(() -> {
             if (closing || moved || fromEpoch != epoch || detached) {
                 return done(null);
@@ -836,7 +845,13 @@ final class Session implements LockSession {
                     stopGraceTimer();
                     int nextEpoch = ++epoch;
                     ResumeResult.Resumed resumed = new ResumeResult.Resumed(new Attachment(this, nextEpoch, secret), heldNow(), queued.keySet(), secret);
-                    return new Step<ResumeResult>(resumed, null, () -> switchTo(next));
+                    return new Step<ResumeResult>(resumed, null, () -> {
+                        // A listener whose connection could not get the answer (it said so while the answer was
+                        // delivered, just before this) never takes over: the kept pushes wait for the next resume.
+                        if (unansweredEpoch != nextEpoch) {
+                            switchTo(next);
+                        }
+                    });
                 } finally {
                     synchronized (this) {
                         resuming = false; // after the new epoch: a close from now on sees whether it is stale

@@ -433,6 +433,19 @@ final class Connection {
         return s;
     }
 
+    /**
+     * A session resumed for this connection, which ended before it could be told: detached again
+     * for its client to resume with the secret it has, within the caps on detached sessions of the
+     * address and the node, as a dropped connection's is ({@link #release}); past them, closed.
+     */
+    void keepUnanswered(LockSession s) {
+        if (node.isClosed() || node.mayDetach(client, s)) {
+            s.detachUnanswered().exceptionally(e -> null);
+        } else {
+            closeQuietly(s);
+        }
+    }
+
     static CompletionStage<Void> closeQuietly(LockSession s) {
         return s.closeAsync().handle((v, e) -> {
             if (e != null) {

@@ -172,7 +172,7 @@ final class RequestHandler {
             if (!connection.adopt(session, 2)) {
                 // This connection ended meanwhile: the grace goes on, and the client, which never got the new
                 // secret, resumes with the one it has.
-                session.detachUnanswered().exceptionally(e -> null);
+                connection.keepUnanswered(session);
                 return Replies.fail(r, FailCode.NOT_CONNECTED, "the connection closed");
             }
             listener.answered(); // pushes that came first go out now, behind this reply's place

@@ -1,0 +1,154 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.Await;
+import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
+
+/**
+ * A {@code resume} whose connection ends before its answer (found by review, 2026-12-05): the
+ * session is detached again for its client to resume with the secret it still has. Node A's link
+ * to Redis is slowed while the resume is out, so that the connection is gone when the answer is
+ * ready.
+ */
+class UnansweredResumeTest {
+
+    private static final String PATH = "/distlock/lock";
+
+    private RedisProcess redis;
+    private TcpProxy proxy;
+    private RedissonClient client;
+
+    @BeforeEach
+    void start() {
+        redis = RedisProcess.start();
+        proxy = TcpProxy.start(redis.port());
+        Config c = new Config();
+        c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        client = Redisson.create(c);
+    }
+
+    @AfterEach
+    void stop() {
+        client.shutdown(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+        proxy.close();
+        redis.close();
+    }
+
+    private LockService service() {
+        return LockService.create(client, LockConfig.builder().lease(Duration.ofSeconds(12)).build());
+    }
+
+    /** Waits until a resume of the session with the registry record {@code record}, generation {@code gen}, has ended one way or the other. */
+    private void awaitResumeDone(String record, Object gen) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> !Objects.equals(String.valueOf(gen), String.valueOf(redis.command("HGET", record, "gen")))
+                && ("d".equals(redis.command("HGET", record, "state")) || Long.valueOf(0).equals(redis.command("EXISTS", record))));
+    }
+
+    /** The pushes kept while detached went to the listener of the connection that ended, and were lost. */
+    @Test
+    void thePushesKeptWhileDetachedWaitForTheNextResume() throws Exception {
+        try (LockService a = service();
+             DistLockEndpoints endpoint = DistLockEndpoints.create(a, EndpointOptions.defaults());
+             TestServer node = TestServer.tyrus(List.of(endpoint.config()))) {
+            WsClient holder = WsClient.open(node.uri(PATH));
+            holder.request("OK", "action", "connect", "param", "holder", "version", 2);
+            holder.request("LOCKED", "action", "lock", "param", "x");
+
+            WsClient first = WsClient.open(node.uri(PATH));
+            JsonNode ok = first.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
+            String session = ok.get("session").asText();
+            String secret = ok.get("resume").asText();
+            first.request("WAIT", "action", "lock", "param", "x");
+            first.abort();
+            String record = "distlock:session:" + session;
+            await().atMost(Duration.ofSeconds(5)).until(() -> "d".equals(redis.command("HGET", record, "state")));
+            holder.request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for it
+            Object gen = redis.command("HGET", record, "gen");
+
+            proxy.delay(Duration.ofMillis(300));
+            WsClient gaveUp = WsClient.open(node.uri(PATH));
+            gaveUp.send("action", "resume", "session", session, "resume", secret);
+            gaveUp.abort(); // before the answer
+            awaitResumeDone(record, gen);
+            proxy.delay(Duration.ZERO);
+
+            try (WsClient again = WsClient.open(node.uri(PATH))) {
+                JsonNode resumed = again.send("action", "resume", "session", session, "resume", secret).next();
+                assertThat(resumed.get("status").asText()).as("%s", resumed).isEqualTo("OK");
+                JsonNode push = again.next();
+                assertThat(push).as("the RETRY kept while detached").isNotNull();
+                assertThat(push.get("status").asText()).isEqualTo("RETRY");
+            }
+        }
+    }
+
+    /** A session detached again so was counted nowhere: one address could keep any number detached, holding their locks. */
+    @Test
+    void sessionsDetachedAgainCountAgainstTheAddresssCap() throws Exception {
+        int max = 3;
+        EndpointOptions options = EndpointOptions.builder().maxConnectionsPerAddress(max).build();
+        try (LockService a = service();
+             DistLockEndpoints endpoint = DistLockEndpoints.create(a, options);
+             TestServer node = TestServer.tyrus(List.of(endpoint.config()))) {
+            URI uri = node.uri(PATH);
+            int n = max + 2;
+            for (int i = 0; i < n; i++) {
+                RawWebSocket ws = RawWebSocket.open(uri, "127.0.0.3", Map.of());
+                JsonNode ok = new ObjectMapper().readTree(say(ws, WsClient.json("action", "connect", "param", "h-" + i, "version", 2, "grace", 60_000)));
+                assertThat(say(ws, WsClient.json("action", "lock", "param", "doc-" + i))).contains("\"LOCKED\"");
+                ws.drop();
+                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
+                String record = "distlock:session:" + ok.get("session").asText();
+                await().atMost(Duration.ofSeconds(5)).until(() -> "d".equals(redis.command("HGET", record, "state"))
+                        || Long.valueOf(0).equals(redis.command("EXISTS", record)));
+                if (Long.valueOf(0).equals(redis.command("EXISTS", record))) {
+                    continue; // past the cap at its drop: closed as one without grace
+                }
+                Object gen = redis.command("HGET", record, "gen");
+                proxy.delay(Duration.ofMillis(300));
+                RawWebSocket r = RawWebSocket.open(uri, "127.0.0.3", Map.of());
+                r.sendText(WsClient.json("action", "resume", "session", ok.get("session").asText(), "resume", ok.get("resume").asText()));
+                r.drop(); // before the answer
+                awaitResumeDone(record, gen);
+                proxy.delay(Duration.ZERO);
+                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> endpoint.openConnections() == 0);
+            }
+            int kept = 0;
+            try (RawWebSocket other = RawWebSocket.open(uri, "127.0.0.2", Map.of())) {
+                assertThat(say(other, WsClient.json("action", "connect", "param", "other"))).contains("\"OK\"");
+                for (int i = 0; i < n; i++) {
+                    if (say(other, WsClient.json("action", "lock", "param", "doc-" + i)).contains("\"WAIT\"")) {
+                        kept++;
+                    }
+                }
+            }
+            assertThat(kept).as("sessions from one address kept detached, holding their locks").isEqualTo(max);
+        }
+    }
+
+    private static String say(RawWebSocket ws, String request) {
+        ws.sendText(request);
+        return ws.readText(WsClient.TIMEOUT);
+    }
+}
