@@ -258,7 +258,7 @@ final class Connection {
         try {
             requests.serve(request, slot);
         } catch (RuntimeException e) {
-            slot.answer(Replies.internal(null, e));
+            slot.answer(Replies.internal(request, e));
         }
     }
 
