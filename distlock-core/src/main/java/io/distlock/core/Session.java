@@ -850,6 +850,15 @@ final class Session implements LockSession {
                         // delivered, just before this) never takes over: the kept pushes wait for the next resume.
                         if (unansweredEpoch != nextEpoch) {
                             switchTo(next);
+                        } else if (!keepingPushes) {
+                            // The session was attached: that connection's handle is stale now, so it is told,
+                            // and pushes are kept from here on for the next resume.
+                            keepingPushes = true;
+                            try {
+                                listener.resumedElsewhere();
+                            } catch (RuntimeException thrown) {
+                                LOG.log(Level.WARNING, "A session callback threw; ignored", thrown);
+                            }
                         }
                     });
                 } finally {

@@ -103,6 +103,45 @@ class UnansweredResumeTest {
         }
     }
 
+    /**
+     * The resumed session was attached: its connection must be closed (1000) as for any resume of
+     * an attached session, and what comes meanwhile kept for the next resume (found by a review of
+     * the fix above: the connection stayed open, its requests refused, and it was never told).
+     */
+    @Test
+    void anAttachedSessionsConnectionIsClosedAndItsPushesKeptWhenAResumeOfItCannotBeAnswered() throws Exception {
+        try (LockService a = service();
+             DistLockEndpoints endpoint = DistLockEndpoints.create(a, EndpointOptions.defaults());
+             TestServer node = TestServer.tyrus(List.of(endpoint.config()))) {
+            WsClient holder = WsClient.open(node.uri(PATH));
+            holder.request("OK", "action", "connect", "param", "holder", "version", 2);
+            holder.request("LOCKED", "action", "lock", "param", "x");
+            WsClient first = WsClient.open(node.uri(PATH));
+            JsonNode ok = first.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
+            String session = ok.get("session").asText();
+            String secret = ok.get("resume").asText();
+            first.request("WAIT", "action", "lock", "param", "x");
+            String record = "distlock:session:" + session;
+            await().atMost(Duration.ofSeconds(5)).until(() -> "a".equals(redis.command("HGET", record, "state")));
+            Object gen = redis.command("HGET", record, "gen");
+
+            proxy.delay(Duration.ofMillis(300));
+            WsClient gaveUp = WsClient.open(node.uri(PATH));
+            gaveUp.send("action", "resume", "session", session, "resume", secret);
+            gaveUp.abort(); // before the answer
+            assertThat(first.expectClosed().code()).isEqualTo(1000);
+            awaitResumeDone(record, gen);
+            proxy.delay(Duration.ZERO);
+            holder.request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for the next resume
+
+            try (WsClient again = WsClient.open(node.uri(PATH))) {
+                JsonNode resumed = again.send("action", "resume", "session", session, "resume", secret).next();
+                assertThat(resumed.get("status").asText()).as("%s", resumed).isEqualTo("OK");
+                assertThat(again.next().get("status").asText()).isEqualTo("RETRY");
+            }
+        }
+    }
+
     /** A session detached again so was counted nowhere: one address could keep any number detached, holding their locks. */
     @Test
     void sessionsDetachedAgainCountAgainstTheAddresssCap() throws Exception {
