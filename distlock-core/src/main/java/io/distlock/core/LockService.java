@@ -646,14 +646,15 @@ public final class LockService implements AutoCloseable {
 
     /**
      * Removes this node's record of its lease once {@code beatOut} (never failing) is answered;
-     * waited for a tick at most (a sixth of the lease): without it, the record goes a lease after
-     * the last beat.
+     * the leave is waited for a tick at most (a sixth of the lease), close's whole wait for a lease
+     * at most: without it, the record goes a lease after the last beat.
      */
     private CompletableFuture<?> leave(CompletableFuture<Void> beatOut) {
         if (nodeLeases == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return beatOut.thenCompose(v -> store.beat(true)).completeOnTimeout(null, tickMillis, TimeUnit.MILLISECONDS)
+        // The beat out ends within its command timeout (a tick at most); the leave gets a tick of its own.
+        return beatOut.thenCompose(v -> store.beat(true).toCompletableFuture().completeOnTimeout(null, tickMillis, TimeUnit.MILLISECONDS))
                 .exceptionally(e -> null);
     }
 

@@ -50,12 +50,14 @@ class NodeBeatTest {
         TestRedis.command("HSET", NODES, "newer", "20000|" + later + "|more");
         TestRedis.command("HSET", NODES, "damaged", "garbage");
         TestRedis.command("HSET", NODES, "absurd", "123456789012345678901|" + later);
+        TestRedis.command("HSET", NODES, "endless", "5000|123456789012345678901");
         TestRedis.command("HSET", NODES, "gone", "5000|" + (later - 120_000));
 
         assertThat(result(store.beat(false))).containsExactly(20000L);
         assertThat(TestRedis.command("HEXISTS", NODES, "newer")).isEqualTo(1L);
         assertThat(TestRedis.command("HEXISTS", NODES, "damaged")).isEqualTo(1L);
         assertThat(TestRedis.command("HEXISTS", NODES, "absurd")).isEqualTo(1L);
+        assertThat(TestRedis.command("HEXISTS", NODES, "endless")).isEqualTo(1L);
         assertThat(TestRedis.command("HEXISTS", NODES, "gone")).isEqualTo(0L);
         assertThat(TestRedis.command("HGET", NODES, "node-a").toString()).startsWith(LockConfig.defaults().lease().toMillis() + "|");
         long ttl = (Long) TestRedis.command("PTTL", NODES);
