@@ -196,13 +196,23 @@ abstract class EndpointResumeContractTest {
         assertThat(resumed.path("grace").asLong()).isEqualTo(10_000);
         assertThat(resumed.path("locks").path(n("doc")).path("token").asLong()).isEqualTo(token);
         assertThat(resumed.path("locks").path(n("doc")).path("mode").asText()).isEqualTo("exclusive");
-        long granted = resumed.path("locks").path(n("q")).path("token").asLong();
-        assertThat(granted).isPositive();
-        assertThat(resumed.path("queued").size()).isZero();
-        // The grant it missed comes after the answer.
-        JsonNode push = second.expectNext("GRANTED");
+        // The grant it missed comes after the answer. The answer lists it as held if node A had its
+        // message when the resume got its turn, or as still queued if the message came after (seen
+        // once under load, stop 34's rehearsal): both are true, and the GRANTED follows either way.
+        JsonNode push;
+        if (resumed.path("locks").has(n("q"))) {
+            long granted = resumed.path("locks").path(n("q")).path("token").asLong();
+            assertThat(granted).isPositive();
+            assertThat(resumed.path("queued").size()).isZero();
+            push = second.expectNext("GRANTED");
+            assertThat(push.path("token").asLong()).isEqualTo(granted);
+        } else {
+            assertThat(resumed.path("queued").get(0).asText()).isEqualTo(n("q"));
+            assertThat(resumed.path("queued").size()).isOne();
+            push = second.expectNext("GRANTED");
+            assertThat(push.path("token").asLong()).isPositive();
+        }
         assertThat(push.path("lock").asText()).isEqualTo(n("q"));
-        assertThat(push.path("token").asLong()).isEqualTo(granted);
         assertThat(push.path("request").asText()).isEqualTo("q-1"); // the request that queued, on the earlier connection
         // The session is this connection's now, in version 2.
         second.request("OK", "action", "unlock", "param", n("doc"));
