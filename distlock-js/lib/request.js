@@ -367,7 +367,13 @@ export class LockRequests {
       await interruptible(attempt, queue.ready());
       if (attempt.cancelled) return this.#leaveQueue(name, slot, attempt, queue, requestId);
       const event = queue.take();
-      if (event.kind === 'granted') return event.detail.token;
+      if (event.kind === 'granted') {
+        // A grant the session no longer has: an earlier request's, granted and lost while
+        // detached (wait on); or ours, lost before we took it (ask again).
+        if (event.detail.token === this.#host.heldToken(name)) return event.detail.token;
+        if (event.detail.request === requestId) return AGAIN;
+        continue;
+      }
       if (event.kind === 'cancelled') throw cancelledError(name, event.reason, event.push);
       return AGAIN; // 'closed': the session and its place in the queue are gone
     }

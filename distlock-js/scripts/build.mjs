@@ -82,12 +82,15 @@ const BANNER = `/**
  * its locks from the first page) took it to 11,724: the budget was raised to that on purpose,
  * three fixes a user sees being worth 278 bytes. Reconnecting at once when the browser is
  * back online (not at the end of a backoff grown while offline, up to 15 s and more): 11,757,
- * raised on purpose too. Terser
+ * raised on purpose too. The fixes of a second review, each a defect an application could
+ * hit, raised it on purpose: a missed GRANTED for a lock the resume OK does not list ignored,
+ * and a request() in the queue skipping a grant the session no longer holds (its callback ran
+ * without the lock, and the real grant leaked): 11,799. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_757;
+export const SIZE_BUDGET_GZIP = 11_799;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

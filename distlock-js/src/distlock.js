@@ -1487,7 +1487,13 @@ class LockRequests {
       await interruptible(attempt, queue.ready());
       if (attempt.cancelled) return this.#leaveQueue(name, slot, attempt, queue, requestId);
       const event = queue.take();
-      if (event.kind === 'granted') return event.detail.token;
+      if (event.kind === 'granted') {
+        // A grant the session no longer has: an earlier request's, granted and lost while
+        // detached (wait on); or ours, lost before we took it (ask again).
+        if (event.detail.token === this.#host.heldToken(name)) return event.detail.token;
+        if (event.detail.request === requestId) return AGAIN;
+        continue;
+      }
       if (event.kind === 'cancelled') throw cancelledError(name, event.reason, event.push);
       return AGAIN; // 'closed': the session and its place in the queue are gone
     }
@@ -1952,7 +1958,8 @@ class DistLockClient extends EventTarget {
    * Between a `resume` OK and the reply that follows it: the pushes the session missed come
    * in that window, and some of them are already accounted for by the OK. `held`: locks the
    * OK no longer lists, to report `lost` (with the server's reason if its `LOST` comes);
-   * `queued`: queue places the OK no longer lists.
+   * `queued`: queue places the OK no longer lists; `listed`: the locks the OK lists, held or
+   * queued for (a `GRANTED` for another lock was granted and lost while detached).
    */
   #history = null;
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
@@ -2554,7 +2561,7 @@ class DistLockClient extends EventTarget {
     clearTimeout(this.#graceTimer);
     const locks = reply.locks !== null && typeof reply.locks === 'object' ? reply.locks : {};
     const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued : []);
-    const history = { held: new Map(), queued: new Set() };
+    const history = { held: new Map(), queued: new Set(), listed: new Set([...Object.keys(locks), ...queuedNow]) };
     for (const [lock, token] of this.#held) {
       if (locks[lock]?.token !== token) {
         this.#held.delete(lock);
@@ -2875,8 +2882,8 @@ class DistLockClient extends EventTarget {
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
     // Told already (a missed push the resume OK listed), or granted and lost while detached
-    // (the OK did not list it).
-    if (held === token || this.#history?.queued.has(lock)) return;
+    // (the OK did not list it: say, a place whose `lock` got no reply before the drop).
+    if (held === token || this.#history?.listed.has(lock) === false) return;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);

@@ -400,6 +400,28 @@ describe('request() on a version 2 server: the queue', () => {
     assert.deepEqual(await Promise.all([behind, before]), [10, 20]);
   });
 
+  test('a GRANTED lost in the same tick, before the waiting request() took it: it asks again instead of running without the lock', async () => {
+    const { client, ws } = await connected();
+    let seen;
+    const requesting = client.request('a', (lock) => { seen = [lock.token, client.heldLocks.get('a')]; return 'done'; });
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', lock: 'a', position: 1 });
+    grant(ws, ask, 10);
+    ws.push({ status: 'LOST', lock: 'a', reason: 'taken' });
+    await flush();
+    assert.equal(seen, undefined);
+    const again = ws.next('lock');
+    assert.equal(again.wait, true);
+    ws.reply(again, { status: 'QUEUED', lock: 'a', position: 1 });
+    grant(ws, again, 11);
+    await flush();
+    assert.deepEqual(seen, [11, 11]);
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    ws.expectNothingSent();
+  });
+
   test('the granted event fires for request()\'s grants too', async () => {
     const { client, ws } = await connected();
     const events = recordEvents(client, 'granted');

@@ -227,6 +227,41 @@ describe('sessions across a dropped connection', () => {
     ws2.expectNothingSent();
   });
 
+  test('a request() whose lock got no reply before the drop asks again after the resume; a missed GRANTED of that first ask (granted and lost while detached) is nobody\'s', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const events = recordEvents(client, 'granted', 'lost');
+    let seen;
+    let heldMeanwhile;
+    const requesting = client.request('doc', (lock) => { seen = lock.token; heldMeanwhile = client.heldLocks; return 'done'; });
+    await flush();
+    const ask = ws.next('lock');
+    ws.drop(); // before its QUEUED: the request() asks the resumed session again
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush();
+    const ping = ws2.next('ping');
+    const again = ws2.next('lock');
+    assert.equal(again.wait, true);
+    // The pushes missed while detached: the first ask was granted, then the grant was stolen.
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id });
+    ws2.push({ status: 'LOST', lock: 'doc', reason: 'stolen', by: 'bob' });
+    ws2.reply(ping, { status: 'OK' });
+    ws2.reply(again, { status: 'QUEUED', position: 1 });
+    await flush();
+    assert.equal(seen, undefined, 'no callback on a grant the session no longer has');
+    assert.deepEqual(client.heldLocks, new Map());
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 41, mode: 'exclusive', request: again.id });
+    await flush();
+    assert.equal(seen, 41);
+    assert.deepEqual(heldMeanwhile, new Map([['doc', 41]]));
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 41, mode: 'exclusive', request: again.id }]]);
+    ws2.expectNothingSent();
+  });
+
   test('a request() still queued after the resume goes on waiting; one whose place is gone asks again', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
