@@ -14,7 +14,13 @@ import { DistLockError } from './errors.js';
  * ({@link PendingRequests#take}) or the connection closes ({@link PendingRequests#rejectAll}).
  */
 export class PendingRequests {
-  #nextId = 1;
+  /**
+   * Ids count up from a random start (an integer, as the protocol allows, below 2^53 for
+   * good), not from 1: a page reloaded with a stored session resumes it, and the `GRANTED` of
+   * a place the old page queued names the old page's request id, which must not be one of
+   * this page's.
+   */
+  #nextId = 1 + Math.floor(Math.random() * 2 ** 52);
   /** id to entry, in send order (a Map keeps insertion order). */
   #entries = new Map();
   #timeoutMs;

@@ -36,13 +36,14 @@ export class UnwantedGrants {
   }
 
   /**
-   * Removes and returns the mark a `GRANTED` push meets: by its `request`, or by lock name
-   * when the server left `request` out. Undefined if the grant is wanted.
+   * Removes and returns the mark a `GRANTED` push meets: by its `request` (a mark of the same
+   * lock: an id of another lock's mark is a request of another page, see PendingRequests),
+   * or by lock name when the server left `request` out. Undefined if the grant is wanted.
    *
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
   take(requestId, name) {
-    const id = requestId !== undefined && this.#marks.has(requestId)
+    const id = requestId !== undefined && this.#marks.get(requestId)?.name === name
       ? requestId
       : this.#idFor(name, requestId === undefined);
     const mark = this.#marks.get(id);

@@ -85,12 +85,14 @@ const BANNER = `/**
  * raised on purpose too. The fixes of a second review, each a defect an application could
  * hit, raised it on purpose: a missed GRANTED for a lock the resume OK does not list ignored,
  * and a request() in the queue skipping a grant the session no longer holds (its callback ran
- * without the lock, and the real grant leaked): 11,799. Terser
+ * without the lock, and the real grant leaked): 11,799; request ids from a random start per
+ * page, and an unwanted-grant mark met by id only for its own lock (after a reload, the old
+ * page's grant of one lock unlocked another): 11,820. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_799;
+export const SIZE_BUDGET_GZIP = 11_820;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -363,13 +363,14 @@ class UnwantedGrants {
   }
 
   /**
-   * Removes and returns the mark a `GRANTED` push meets: by its `request`, or by lock name
-   * when the server left `request` out. Undefined if the grant is wanted.
+   * Removes and returns the mark a `GRANTED` push meets: by its `request` (a mark of the same
+   * lock: an id of another lock's mark is a request of another page, see PendingRequests),
+   * or by lock name when the server left `request` out. Undefined if the grant is wanted.
    *
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
   take(requestId, name) {
-    const id = requestId !== undefined && this.#marks.has(requestId)
+    const id = requestId !== undefined && this.#marks.get(requestId)?.name === name
       ? requestId
       : this.#idFor(name, requestId === undefined);
     const mark = this.#marks.get(id);
@@ -841,7 +842,13 @@ class Connection {
  * ({@link PendingRequests#take}) or the connection closes ({@link PendingRequests#rejectAll}).
  */
 class PendingRequests {
-  #nextId = 1;
+  /**
+   * Ids count up from a random start (an integer, as the protocol allows, below 2^53 for
+   * good), not from 1: a page reloaded with a stored session resumes it, and the `GRANTED` of
+   * a place the old page queued names the old page's request id, which must not be one of
+   * this page's.
+   */
+  #nextId = 1 + Math.floor(Math.random() * 2 ** 52);
   /** id to entry, in send order (a Map keeps insertion order). */
   #entries = new Map();
   #timeoutMs;

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { PendingRequests } from '../lib/pending.js';
 
 describe('PendingRequests', () => {
-  test('numbers requests from 1, matches replies by id only, and forgets what it matched', async (t) => {
+  test('numbers requests up from a start, matches replies by id only, and forgets what it matched', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.method(Math, 'random', () => 0);
     const pending = new PendingRequests(1000);
     const sent = [];
     const a = pending.send('lock', { param: 'a' }, { names: ['a'] }, (frame) => sent.push(JSON.parse(frame)));
@@ -21,6 +22,21 @@ describe('PendingRequests', () => {
     assert.deepEqual(await Promise.all([a, b]), ['a done', 'b done']);
   });
 
+  test('each page starts its ids at random (a reloaded page resuming the session must not reuse the old page\'s), integers below 2^53', (t) => {
+    const firstId = () => {
+      let id;
+      const pending = new PendingRequests(1000);
+      pending.send('ping', {}, {}, (frame) => { id = JSON.parse(frame).id; }).catch(() => {});
+      pending.rejectAll(() => new Error('done'));
+      return id;
+    };
+    const ids = Array.from({ length: 4 }, firstId);
+    assert.equal(new Set(ids).size, 4, `${ids}`);
+    t.mock.method(Math, 'random', () => 1 - Number.EPSILON / 2); // the largest Math.random() there is
+    const highest = firstId();
+    assert.ok(Number.isSafeInteger(highest) && highest + 2 ** 52 <= Number.MAX_SAFE_INTEGER + 1, `${highest}: room for 2^52 more`);
+  });
+
   test('a request that cannot be written rejects with DISCONNECTED and is not pending', async () => {
     const pending = new PendingRequests(1000);
     const failing = pending.send('lock', {}, {}, () => { throw new Error('socket closed'); });
@@ -30,6 +46,7 @@ describe('PendingRequests', () => {
 
   test('a timed-out request stays pending, marked expired, so its late reply is still matched', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.method(Math, 'random', () => 0); // ids from 1
     const pending = new PendingRequests(100);
     const locking = pending.send('lock', { param: 'a' }, { names: ['a'] }, () => {});
     t.mock.timers.tick(100);

@@ -454,6 +454,46 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(storage.items.size, 0);
   });
 
+  test('after a reload, a GRANTED for the old page\'s queue place does not meet an unwanted mark of another lock under the same request id', async (t) => {
+    const storage = memoryStorage();
+    const { client: oldPage, ws } = await connected(t, { options: { sessionStorage: storage } });
+    await lock(oldPage, ws, 'x', 5);
+    const queueing = oldPage.lock('A', { wait: true });
+    const a = ws.next('lock');
+    ws.reply(a, { status: 'QUEUED', position: 1 });
+    assert.equal((await queueing).request, a.id);
+    ws.drop(1001); // reloaded: the place in A's queue is the session's, and stays
+
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
+    const events = recordEvents(client, 'granted', 'error');
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    const ws2 = server.socket;
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { x: { token: 5, mode: 'exclusive' } }, queued: ['A'] });
+    await connecting;
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const controller = new AbortController();
+    const requesting = client.request('B', { signal: controller.signal }, () => 'never');
+    await flush();
+    const b = ws2.next('lock');
+    // Math.random is mocked, the same for both pages: their ids collide, as two pages' could.
+    assert.equal(b.id, a.id);
+    ws2.reply(b, { status: 'QUEUED', position: 1 });
+    await flush();
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    ws2.reply(ws2.next('cancel'), { status: 'FAIL', code: 'NOT_QUEUED', message: 'granted meanwhile' });
+    ws2.push({ status: 'GRANTED', lock: 'A', token: 7, mode: 'exclusive', request: a.id }); // the old page's place
+    ws2.push({ status: 'GRANTED', lock: 'B', token: 8, mode: 'exclusive', request: b.id }); // the aborted request()'s
+    await flush();
+    assert.equal(ws2.next('unlock').param, 'B', 'the aborted request()\'s grant is unlocked, A is the application\'s');
+    ws2.expectNothingSent();
+    assert.deepEqual(events.map(([type, detail]) => [type, detail.lock]), [['granted', 'A'], ['granted', 'B']]);
+  });
+
   test('a resumed session\'s new secret is stored (the one sent is spent), so the next reload resumes too', async (t) => {
     const storage = memoryStorage();
     const { ws } = await connected(t, { options: { sessionStorage: storage } });

@@ -25,6 +25,13 @@ describe('UnwantedGrants (lib/unwanted-grants.js)', () => {
     assert.equal(await isSettled(settled), true);
   });
 
+  test('a grant meets a mark by request id only if the mark is for its lock (the id may be another page\'s request)', () => {
+    const grants = new UnwantedGrants();
+    grants.mark(3, 'B', () => false);
+    assert.equal(grants.take(3, 'A'), undefined, 'a GRANTED for A under the id of B\'s mark');
+    assert.equal(grants.take(3, 'B').name, 'B', 'the mark stays for B\'s own grant');
+  });
+
   test('a grant without request id (the server left it out) meets a mark by lock name', () => {
     const grants = new UnwantedGrants();
     grants.mark(3, 'a', () => false);
