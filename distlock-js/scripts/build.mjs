@@ -87,12 +87,14 @@ const BANNER = `/**
  * and a request() in the queue skipping a grant the session no longer holds (its callback ran
  * without the lock, and the real grant leaked): 11,799; request ids from a random start per
  * page, and an unwanted-grant mark met by id only for its own lock (after a reload, the old
- * page's grant of one lock unlocked another): 11,820. Terser
+ * page's grant of one lock unlocked another): 11,820; a request() whose unlock waits for a
+ * resume settled by the session's expiry (it was pending for ever), and rejected with LOST when
+ * the lock turns out lost (it resolved as if released): 11,938. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_820;
+export const SIZE_BUDGET_GZIP = 11_938;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

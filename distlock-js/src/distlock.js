@@ -1146,6 +1146,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
+ *   resumed session no longer has it, and the pushes it missed are not all in);
  * - `hasSession()`: a session is open on an open socket;
  * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
  * - `closes()`: how many connections were lost so far;
@@ -1167,8 +1169,13 @@ class LockRequests {
   #queueWatchers = new QueueWatchers();
   /** request() calls waiting for a session (during connect() or a reconnect). */
   #sessionWaiters = new Set();
-  /** The grants whose callbacks run: lock name to `{token, controller}` (`lock.signal` is the controller's). */
+  /**
+   * The grants whose callbacks run, or whose unlock after the callback waits for a resume:
+   * lock name to `{token, controller}` (`lock.signal` is the controller's).
+   */
   #running = new Map();
+  /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
+  #releases = new Set();
 
   constructor(host) {
     this.#host = host;
@@ -1202,6 +1209,7 @@ class LockRequests {
   wakeAll() {
     this.#retryWatchers.wakeAll();
     this.#queueWatchers.deliverAll({ kind: 'closed' });
+    for (const attempt of this.#releases) attempt.interrupt?.();
   }
 
   /**
@@ -1293,7 +1301,8 @@ class LockRequests {
     }
 
     const controller = new AbortController();
-    this.#running.set(name, { token, controller });
+    const running = { token, controller };
+    this.#running.set(name, running);
     let outcome;
     try {
       outcome = { value: await callback(Object.freeze({ name, mode, token, signal: controller.signal })) };
@@ -1302,9 +1311,11 @@ class LockRequests {
     } finally {
       this.#running.delete(name);
     }
-    const releaseError = await this.#releaseAfterCallback(name, token, slot);
+    const releaseError = await this.#releaseAfterCallback(name, token, slot, running);
     if (controller.signal.aborted) {
-      throw controller.signal.reason; // lost while the callback ran: whatever it did, it did without the lock
+      // Lost while the callback ran (whatever it did, it did without the lock), or before a
+      // suspended session could release it.
+      throw controller.signal.reason;
     }
     if ('error' in outcome) {
       throw outcome.error; // the callback's failure is what the caller needs to see (an unlock failure is an `error` event)
@@ -1320,9 +1331,10 @@ class LockRequests {
    * released, or with the error of a first attempt that failed: then the lock is still held,
    * so the slot stays taken (no other request() of this client may be handed the lock) and
    * the unlock is tried again until it is released or no longer this session's. While the
-   * session is suspended it waits for the resume (or the expiry) instead.
+   * session is suspended it waits for the resume (or the expiry) instead; if the lock turns
+   * out lost meanwhile, its `lost` event aborts `running`'s signal (request() rejects with it).
    */
-  async #releaseAfterCallback(name, token, slot) {
+  async #releaseAfterCallback(name, token, slot, running) {
     let failure;
     try {
       await this.#release(name, token);
@@ -1333,27 +1345,45 @@ class LockRequests {
     }
     const retrying = this.#keepReleasing(name, token, failure).finally(slot.release);
     if (isConnectionLoss(failure)) {
-      await retrying; // the session is suspended: released after the resume, or gone with the session
+      // The session is suspended: released after the resume, or lost (the resume no longer
+      // lists it, or the session expires).
+      if (running === undefined) return retrying;
+      this.#running.set(name, running);
+      try {
+        const { signal } = running.controller;
+        if (await retrying && !signal.aborted && this.#host.lostSoon(name)) {
+          await new Promise((resolve) => { signal.addEventListener('abort', resolve); });
+        }
+      } finally {
+        if (this.#running.get(name) === running) this.#running.delete(name);
+      }
       return null;
     }
     return failure;
   }
 
+  /** Resolves with true if the lock turned out no longer this session's, unreleased by us. */
   async #keepReleasing(name, token, failure) {
     for (;;) {
       if (!isConnectionLoss(failure)) {
         this.#host.reportError(failure);
         await delay(this.#host.requestTimeoutMs);
       }
-      if (this.#host.heldToken(name) !== token) return;
+      if (this.#host.heldToken(name) !== token) return true;
+      // Interrupted by the session's end (wakeAll): then the lock went with it.
+      const attempt = newAttempt();
+      this.#releases.add(attempt);
       try {
-        await this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED);
+        await this.#untilSession(attempt, ClientCode.NOT_CONNECTED);
       } catch {
-        return; // no session is coming: the lock went with the last one
+        return true; // no session is coming: the lock went with the last one
+      } finally {
+        this.#releases.delete(attempt);
       }
+      if (this.#host.heldToken(name) !== token) return true;
       try {
         await this.#release(name, token);
-        return;
+        return false;
       } catch (error) {
         failure = error;
       }
@@ -2057,6 +2087,7 @@ class DistLockClient extends EventTarget {
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
+      lostSoon: (name) => this.#history?.held.has(name),
       hasSession: () => this.#hasSession(),
       suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),

@@ -862,6 +862,56 @@ describe('resume edge cases', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('a request() whose callback ends while suspended, and the session expires: request() rejects with LOST (EXPIRED) then, not never', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let signal;
+    const requesting = client.request('doc', (lock) => { signal = lock.signal; return 'done'; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    const unlock = ws.next('unlock');
+    ws.drop(); // the unlock is cut: released after the resume, or with the session
+    const state = { settled: false };
+    requesting.catch((error) => { state.error = error; }).finally(() => { state.settled = true; });
+    await flush();
+    assert.equal(state.settled, false);
+    assert.ok(unlock);
+    t.mock.timers.tick(5000); // the grace period passes with no server to resume at
+    await flush();
+    assert.equal(client.state, 'expired');
+    assert.equal(state.settled, true, 'request() settles with the session');
+    assert.equal(state.error?.code, 'LOST');
+    assert.deepEqual(state.error.lost, { lock: 'doc', token: 5, reason: 'EXPIRED' });
+    assert.equal(signal.reason, state.error);
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a request() whose callback ends while suspended, and the resume no longer lists its lock: request() rejects with LOST, the missed LOST\'s detail', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let signal;
+    const requesting = client.request('doc', (lock) => { signal = lock.signal; return 'done'; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    ws.drop(); // before the callback ends: its unlock cannot be sent
+    await flush();
+    const state = { settled: false };
+    requesting.catch((error) => { state.error = error; }).finally(() => { state.settled = true; });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush(); // the missed LOST comes in a later frame
+    ws2.push({ status: 'LOST', lock: 'doc', reason: 'stolen', by: 'bob' });
+    await flush();
+    assert.equal(state.settled, true);
+    assert.equal(state.error?.code, 'LOST', `${state.error}`);
+    assert.deepEqual(state.error.lost, { lock: 'doc', token: 5, reason: 'LOST', cause: 'stolen', by: 'bob' });
+    assert.equal(signal.aborted, true);
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    ws2.expectNothingSent(); // not the session's: no unlock
+  });
+
   test('a request() whose lock the server gave up while detached: its signal aborts on resume and it rejects with LOST', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });

@@ -76,7 +76,7 @@ export declare class DistLockError extends Error {
   readonly reply?: DistLockReply;
   /** For `CANCELLED`: why the request left the queue (`timeout` also when the client's own timer ran out). */
   readonly reason?: CancelReason;
-  /** For `LOST` (a `request()` whose lock was lost while its callback ran): the `lost` event's detail. */
+  /** For `LOST` (a `request()` whose lock was lost while its callback ran, or before a suspended session could release it): the `lost` event's detail. */
   readonly lost?: DistLockEventMap['lost'];
 }
 
