@@ -213,6 +213,7 @@ export class DistLockClient extends EventTarget {
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
       lostSoon: (name) => this.#history?.held.has(name),
+      forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),
       suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
@@ -1010,12 +1011,16 @@ export class DistLockClient extends EventTarget {
   /**
    * A lock or lockAll that already rejected with TIMEOUT was granted after all. Its caller
    * gave up, so release it, unless a later request for one of these names is in flight:
-   * then someone asked again and counts on the grant.
+   * then someone asked again and counts on the grant. An unlock cut by a drop: forgotten, so
+   * that a resume that lists the locks unlocks them again.
    */
   #releaseIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const release = entry.action === Action.LOCK ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
-    release.catch((error) => this.#emit('error', { error }));
+    release.catch((error) => {
+      if (isConnectionLoss(error)) for (const name of entry.names) this.#held.delete(name);
+      else this.#emit('error', { error });
+    });
   }
 
   /**

@@ -19,6 +19,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
+ *   wants was cut by a drop: the resume, which lists it, unlocks it again);
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
  *   resumed session no longer has it, and the pushes it missed are not all in);
  * - `hasSession()`: a session is open on an open socket;
@@ -423,7 +425,7 @@ export class LockRequests {
     const events = queue.drain();
     const grant = events.find((event) => event.kind === 'granted');
     if (grant !== undefined) {
-      await this.#release(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      await this.#releaseUnused(name, grant.detail.token);
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
@@ -478,10 +480,18 @@ export class LockRequests {
   async #tokenUnlessCancelled(name, attempt, token) {
     if (attempt.cancelled) {
       // Aborted while the request was in flight: nobody will use this lock.
-      await this.#release(name, token).catch((error) => this.#host.reportError(error));
+      await this.#releaseUnused(name, token);
       throw attempt.reason;
     }
     return token;
+  }
+
+  /**
+   * Unlocks a grant nobody will use. Cut by a drop while the session is suspended (so still
+   * held): forgotten, so that the resume, which lists it, unlocks it again.
+   */
+  #releaseUnused(name, token) {
+    return this.#release(name, token).catch((error) => (isConnectionLoss(error) ? this.#host.forget(name) : this.#host.reportError(error)));
   }
 
   /**

@@ -89,12 +89,14 @@ const BANNER = `/**
  * page, and an unwanted-grant mark met by id only for its own lock (after a reload, the old
  * page's grant of one lock unlocked another): 11,820; a request() whose unlock waits for a
  * resume settled by the session's expiry (it was pending for ever), and rejected with LOST when
- * the lock turns out lost (it resolved as if released): 11,938. Terser
+ * the lock turns out lost (it resolved as if released): 11,938; the unlock of a grant that
+ * crossed an abort or a timeout, cut by a drop, redone after the resume (the lock was kept,
+ * and the next request() for it ALREADY_HELD): 11,974. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_938;
+export const SIZE_BUDGET_GZIP = 11_974;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

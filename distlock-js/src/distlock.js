@@ -1146,6 +1146,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
+ *   wants was cut by a drop: the resume, which lists it, unlocks it again);
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
  *   resumed session no longer has it, and the pushes it missed are not all in);
  * - `hasSession()`: a session is open on an open socket;
@@ -1550,7 +1552,7 @@ class LockRequests {
     const events = queue.drain();
     const grant = events.find((event) => event.kind === 'granted');
     if (grant !== undefined) {
-      await this.#release(name, grant.detail.token).catch((error) => this.#host.reportError(error));
+      await this.#releaseUnused(name, grant.detail.token);
       throw attempt.reason;
     }
     if (events.length > 0) throw attempt.reason; // cancelled by the server, or the session is gone
@@ -1605,10 +1607,18 @@ class LockRequests {
   async #tokenUnlessCancelled(name, attempt, token) {
     if (attempt.cancelled) {
       // Aborted while the request was in flight: nobody will use this lock.
-      await this.#release(name, token).catch((error) => this.#host.reportError(error));
+      await this.#releaseUnused(name, token);
       throw attempt.reason;
     }
     return token;
+  }
+
+  /**
+   * Unlocks a grant nobody will use. Cut by a drop while the session is suspended (so still
+   * held): forgotten, so that the resume, which lists it, unlocks it again.
+   */
+  #releaseUnused(name, token) {
+    return this.#release(name, token).catch((error) => (isConnectionLoss(error) ? this.#host.forget(name) : this.#host.reportError(error)));
   }
 
   /**
@@ -2088,6 +2098,7 @@ class DistLockClient extends EventTarget {
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
       lostSoon: (name) => this.#history?.held.has(name),
+      forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),
       suspended: () => this.#state === SS.SUSPENDED,
       sessionExpected: () => this.#sessionExpected(),
@@ -2883,12 +2894,16 @@ class DistLockClient extends EventTarget {
   /**
    * A lock or lockAll that already rejected with TIMEOUT was granted after all. Its caller
    * gave up, so release it, unless a later request for one of these names is in flight:
-   * then someone asked again and counts on the grant.
+   * then someone asked again and counts on the grant. An unlock cut by a drop: forgotten, so
+   * that a resume that lists the locks unlocks them again.
    */
   #releaseIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const release = entry.action === Action.LOCK ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
-    release.catch((error) => this.#emit('error', { error }));
+    release.catch((error) => {
+      if (isConnectionLoss(error)) for (const name of entry.names) this.#held.delete(name);
+      else this.#emit('error', { error });
+    });
   }
 
   /**

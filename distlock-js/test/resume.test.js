@@ -800,6 +800,88 @@ describe('resume edge cases', () => {
     ws2.expectNothingSent();
   });
 
+  test('the unlock of a grant that crossed an abort (LOCKED after it), cut by a drop: the resume that lists the lock unlocks it, and the next request() for it runs (not ALREADY_HELD)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    ws.reply(ask, { status: 'LOCKED', token: 5 }); // granted at once, the abort on its way
+    await flush();
+    ws.next('unlock'); // cut by the drop: the server may or may not have seen it
+    ws.drop();
+    await flush();
+    const second = client.request('doc', (lock) => lock.token);
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' }); // it had not: unlocked now
+    await flush();
+    const again = ws2.next('lock');
+    ws2.reply(again, { status: 'LOCKED', token: 6 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await second, 6);
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
+  });
+
+  test('the unlock of a grant that came in the tick of an abort while queued, cut by a drop: the resume that lists the lock unlocks it', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 5, mode: 'exclusive', request: ask.id });
+    controller.abort(); // the same tick: no cancel, the grant is unlocked
+    await assert.rejects(first, { name: 'AbortError' });
+    ws.next('unlock');
+    ws.drop();
+    await flush();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
+  });
+
+  test('the unlock of a lock() granted after its TIMEOUT, cut by a drop: the resume that lists the lock unlocks it', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, options: { requestTimeoutMs: 1000 } });
+    const errors = recordEvents(client, 'error');
+    const locking = client.lock('doc');
+    const ask = ws.next('lock');
+    t.mock.timers.tick(1000);
+    await assert.rejects(locking, { code: 'TIMEOUT' });
+    ws.reply(ask, { status: 'LOCKED', token: 5 }); // late: nobody counts on it
+    ws.next('unlock');
+    ws.drop();
+    await flush();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
+  });
+
   test('a node that does not know resume (UNKNOWN_ACTION) cannot resume: expired, and a new session there', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
