@@ -323,6 +323,9 @@ export class DistLockClient extends EventTarget {
    * - `ask: true` (only with `wait`): also push `ASKED` to the holders (their `asked` event).
    *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
+   * Rejects with `ALREADY_HELD`, sending nothing, while a request() of this client holds the
+   * lock or waits for it: the session has one grant per lock, which would be request()'s.
+   *
    * @param {string} name the lock name
    * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
    * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}
@@ -332,6 +335,7 @@ export class DistLockClient extends EventTarget {
    */
   async lock(name, options = {}) {
     requireString(name, 'lock name');
+    this.#requireUnclaimed([name]);
     const fields = lockFields(options, { queue: true, version: this.#session?.version });
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
@@ -418,7 +422,7 @@ export class DistLockClient extends EventTarget {
   }
 
   /**
-   * Asks for several locks, all or nothing. Never queues.
+   * Asks for several locks, all or nothing. Never queues. `ALREADY_HELD` as lock().
    *
    * @param {string[]} names the lock names
    * @param {{mode?: 'exclusive' | 'shared'}} [options] `mode` for all of them (`'shared'`
@@ -429,6 +433,7 @@ export class DistLockClient extends EventTarget {
    */
   async lockAll(names, options = {}) {
     requireStrings(names);
+    this.#requireUnclaimed(names);
     const fields = lockFields(options, { queue: false, version: this.#session?.version });
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
@@ -547,6 +552,14 @@ export class DistLockClient extends EventTarget {
 
   #requireVersion2(what) {
     if (this.#session?.version === 1) throw notSupported(what);
+  }
+
+  /** lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its ALREADY_HELD). */
+  #requireUnclaimed(names) {
+    const name = names.find((lock) => this.#requests.claims(lock));
+    if (name !== undefined) {
+      throw new DistLockError(ClientCode.ALREADY_HELD, `"${name}" is held or awaited by a request() of this client`);
+    }
   }
 
   /**

@@ -11,7 +11,8 @@ import { ClientCode } from './protocol.js';
  * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
  * lock's queue without the lock; `reason` says why: `timeout` or `backend`), `LOST` (a
  * request()'s lock was lost while its callback ran; `lost` says how), `ALREADY_HELD` (a
- * request() for a lock the session holds through lock()).
+ * request() for a lock the session holds through lock(), or a lock() or lockAll() of a lock a
+ * request() holds or waits for).
  */
 export class DistLockError extends Error {
   /**

@@ -51,6 +51,8 @@ export class LockRequests {
   #running = new Map();
   /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
   #releases = new Set();
+  /** Lock names a request() asks for right now (its `lock` call is out). */
+  #asking = new Set();
 
   constructor(host) {
     this.#host = host;
@@ -78,6 +80,14 @@ export class LockRequests {
    */
   wants(name) {
     return this.#queues.head(name)?.asked;
+  }
+
+  /**
+   * Whether a `lock(name)` of the application would meet a request()'s grant or place: one
+   * holds the lock or waits for it, other than in its own `lock` call.
+   */
+  claims(name) {
+    return this.wants(name) && !this.#asking.has(name);
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -460,6 +470,7 @@ export class LockRequests {
    * caller wants the lock more than a second ask.
    */
   async #ask(name, options) {
+    this.#asking.add(name);
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
@@ -473,6 +484,8 @@ export class LockRequests {
         return this.#ask(name, options);
       }
       throw error;
+    } finally {
+      this.#asking.delete(name);
     }
   }
 

@@ -91,12 +91,14 @@ const BANNER = `/**
  * resume settled by the session's expiry (it was pending for ever), and rejected with LOST when
  * the lock turns out lost (it resolved as if released): 11,938; the unlock of a grant that
  * crossed an abort or a timeout, cut by a drop, redone after the resume (the lock was kept,
- * and the next request() for it ALREADY_HELD): 11,974. Terser
+ * and the next request() for it ALREADY_HELD): 11,974; lock() and lockAll() refused with
+ * ALREADY_HELD for a lock a request() holds or waits for (they got its grant, which request()
+ * then released, with no lost event): 12,050. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 11_974;
+export const SIZE_BUDGET_GZIP = 12_050;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -209,7 +209,8 @@ function describeClose(code, reason) {
  * server's protocol version lacks the option or action), `CANCELLED` (a request() left the
  * lock's queue without the lock; `reason` says why: `timeout` or `backend`), `LOST` (a
  * request()'s lock was lost while its callback ran; `lost` says how), `ALREADY_HELD` (a
- * request() for a lock the session holds through lock()).
+ * request() for a lock the session holds through lock(), or a lock() or lockAll() of a lock a
+ * request() holds or waits for).
  */
 class DistLockError extends Error {
   /**
@@ -1178,6 +1179,8 @@ class LockRequests {
   #running = new Map();
   /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
   #releases = new Set();
+  /** Lock names a request() asks for right now (its `lock` call is out). */
+  #asking = new Set();
 
   constructor(host) {
     this.#host = host;
@@ -1205,6 +1208,14 @@ class LockRequests {
    */
   wants(name) {
     return this.#queues.head(name)?.asked;
+  }
+
+  /**
+   * Whether a `lock(name)` of the application would meet a request()'s grant or place: one
+   * holds the lock or waits for it, other than in its own `lock` call.
+   */
+  claims(name) {
+    return this.wants(name) && !this.#asking.has(name);
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -1587,6 +1598,7 @@ class LockRequests {
    * caller wants the lock more than a second ask.
    */
   async #ask(name, options) {
+    this.#asking.add(name);
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
@@ -1600,6 +1612,8 @@ class LockRequests {
         return this.#ask(name, options);
       }
       throw error;
+    } finally {
+      this.#asking.delete(name);
     }
   }
 
@@ -2208,6 +2222,9 @@ class DistLockClient extends EventTarget {
    * - `ask: true` (only with `wait`): also push `ASKED` to the holders (their `asked` event).
    *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
+   * Rejects with `ALREADY_HELD`, sending nothing, while a request() of this client holds the
+   * lock or waits for it: the session has one grant per lock, which would be request()'s.
+   *
    * @param {string} name the lock name
    * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
    * @returns {Promise<{status: 'LOCKED', token: number} | {status: 'WAIT', holder?: string}
@@ -2217,6 +2234,7 @@ class DistLockClient extends EventTarget {
    */
   async lock(name, options = {}) {
     requireString(name, 'lock name');
+    this.#requireUnclaimed([name]);
     const fields = lockFields(options, { queue: true, version: this.#session?.version });
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
@@ -2303,7 +2321,7 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * Asks for several locks, all or nothing. Never queues.
+   * Asks for several locks, all or nothing. Never queues. `ALREADY_HELD` as lock().
    *
    * @param {string[]} names the lock names
    * @param {{mode?: 'exclusive' | 'shared'}} [options] `mode` for all of them (`'shared'`
@@ -2314,6 +2332,7 @@ class DistLockClient extends EventTarget {
    */
   async lockAll(names, options = {}) {
     requireStrings(names);
+    this.#requireUnclaimed(names);
     const fields = lockFields(options, { queue: false, version: this.#session?.version });
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
@@ -2432,6 +2451,14 @@ class DistLockClient extends EventTarget {
 
   #requireVersion2(what) {
     if (this.#session?.version === 1) throw notSupported(what);
+  }
+
+  /** lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its ALREADY_HELD). */
+  #requireUnclaimed(names) {
+    const name = names.find((lock) => this.#requests.claims(lock));
+    if (name !== undefined) {
+      throw new DistLockError(ClientCode.ALREADY_HELD, `"${name}" is held or awaited by a request() of this client`);
+    }
   }
 
   /**

@@ -422,6 +422,31 @@ describe('request() on a version 2 server: the queue', () => {
     ws.expectNothingSent();
   });
 
+  test('lock() and lockAll() of a name a request() holds or waits for reject with ALREADY_HELD, sending nothing; the request()\'s lock is left alone', async () => {
+    const { client, ws } = await connected();
+    const lost = recordEvents(client, 'lost');
+    const work = deferred();
+    const requesting = client.request('doc', () => work.promise);
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    await assert.rejects(client.lock('doc', { wait: true }), { code: 'ALREADY_HELD' }); // waiting in the queue
+    grant(ws, ask, 7);
+    await flush();
+    await assert.rejects(client.lock('doc'), { code: 'ALREADY_HELD' }); // the callback runs
+    await assert.rejects(client.lockAll(['other', 'doc']), { code: 'ALREADY_HELD' });
+    ws.expectNothingSent();
+    work.resolve('done');
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    const locking = client.lock('doc'); // the request() is over: the application's to take
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 8 });
+    assert.deepEqual(await locking, { status: 'LOCKED', token: 8 });
+    assert.deepEqual(lost, []);
+  });
+
   test('the granted event fires for request()\'s grants too', async () => {
     const { client, ws } = await connected();
     const events = recordEvents(client, 'granted');

@@ -409,7 +409,10 @@ export declare class DistLockClient extends EventTarget {
    * or `QUEUED` and later a `granted` event (or `cancelled`). `NOT_SUPPORTED` on a version 1 server.
    */
   lock(name: string, options: LockQueueOptions): Promise<QueuedLockResult>;
-  /** Asks for a lock without waiting: `LOCKED` with a token, or `WAIT` (then a `retry` event follows). */
+  /**
+   * Asks for a lock without waiting: `LOCKED` with a token, or `WAIT` (then a `retry` event follows).
+   * Either form rejects with `ALREADY_HELD` while a `request()` of this client holds or waits for the lock.
+   */
   lock(name: string, options?: LockNowOptions): Promise<LockResult>;
   lock(name: string, options?: LockOptions): Promise<LockResult | QueuedLockResult>;
   /** Leaves a lock's queue (version 2); `NOT_QUEUED` if this session is not queued for it. */
