@@ -135,6 +135,11 @@ export class DistLockClient extends EventTarget {
   #unwantedGrants = new UnwantedGrants();
   /** Lock names of such grants while their unlock is out: held, but not for request(). */
   #unlocking = new Set();
+  /**
+   * Lock names whose unlock the last drop cut (suspended, no reply): one the resume OK does not
+   * list was released by that unlock, not lost.
+   */
+  #unlocksCut = new Set();
   /** watch() callbacks, and what the server must be told of them. */
   #watches = new Watches((error) => this.#emit('error', { error }));
 
@@ -595,6 +600,7 @@ export class DistLockClient extends EventTarget {
     const session = reply.session;
     const grace = version >= 2 && Number.isInteger(reply.grace) ? reply.grace : 0;
     this.#session = { session, name, version, grace };
+    this.#unlocksCut.clear();
     this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
     if (this.#secret !== null) this.#store?.save(name, { session, resume: this.#secret, grace });
@@ -660,8 +666,10 @@ export class DistLockClient extends EventTarget {
   #onClosed({ code, reason, wasClean, willReconnect, delayMs }) {
     this.#stopPing();
     const detail = describeClose(code, reason);
-    this.#pending.rejectAll((entry) => new DistLockError(ClientCode.DISCONNECTED,
-      `the connection closed (${detail}) before the reply to ${entry.action}`));
+    this.#pending.rejectAll((entry) => {
+      if (entry.action === Action.UNLOCK || entry.action === Action.MUNLOCK) for (const name of entry.names) this.#unlocksCut.add(name);
+      return new DistLockError(ClientCode.DISCONNECTED, `the connection closed (${detail}) before the reply to ${entry.action}`);
+    });
     const live = this.#state === SS.CONNECTED || this.#state === SS.RESUMED;
     if (live && willReconnect && this.#secret !== null && this.#sessionName !== null) {
       this.#suspend();
@@ -707,6 +715,7 @@ export class DistLockClient extends EventTarget {
     this.#secret = null;
     this.#store?.remove(name);
     this.#unwantedGrants.settle();
+    this.#unlocksCut.clear();
     const queued = [...this.#queued];
     this.#queued.clear();
     const lost = [...this.#held];
@@ -744,18 +753,20 @@ export class DistLockClient extends EventTarget {
     for (const [lock, token] of this.#held) {
       if (locks[lock]?.token !== token) {
         this.#held.delete(lock);
-        history.held.set(lock, token);
+        // Not listed after an unlock the drop cut: the server had released it, as asked.
+        if (lock in locks || !this.#unlocksCut.has(lock)) history.held.set(lock, token);
       }
     }
+    this.#unlocksCut.clear();
     const granted = [];
     const unknown = [];
     for (const [lock, grant] of Object.entries(locks)) {
       if (this.#held.get(lock) === grant.token) continue;
+      this.#held.set(lock, grant.token); // before `resumed`, which says it is held
       if (this.#queued.has(lock)) {
         granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
-      } else {
-        this.#held.set(lock, grant.token);
-        if (stored === undefined) unknown.push(lock); // released below unless a request() asked for it
+      } else if (stored === undefined) {
+        unknown.push(lock); // released below unless a request() asked for it
       }
     }
     for (const lock of this.#queued) {
@@ -777,7 +788,7 @@ export class DistLockClient extends EventTarget {
     // As the OK has it: a lock granted while detached is held (its `granted` event follows).
     this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
     this.#rewatch();
-    for (const grant of granted) this.#onGranted(grant);
+    for (const grant of granted) this.#onGranted(grant, true);
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
     if (stored === undefined) {
@@ -973,11 +984,13 @@ export class DistLockClient extends EventTarget {
         this.#endHistory();
         if (this.#state !== SS.IDLE) this.#moveSession(SS.IDLE);
         const lost = [...this.#held];
+        const queued = [...this.#queued];
         this.#held.clear();
         this.#queued.clear();
         this.#unwantedGrants.settle();
         // Released on purpose, but whoever works under one of these locks must hear of it.
         for (const [lock, token] of lost) this.#emitLost({ lock, token, reason: LostReason.CLOSED });
+        for (const lock of queued) this.#emit('cancelled', { lock, reason: 'session' });
         this.#requests.wakeAll();
         this.#requests.sessionChanged();
         entry.resolve();
@@ -1059,14 +1072,15 @@ export class DistLockClient extends EventTarget {
    * asked for the lock wants it again) a request() waiting in the queue gets it. Either way
    * the `granted` event tells it.
    */
-  #onGranted(message) {
+  #onGranted(message, resumed) {
     const lock = pushedLock(message);
     const { token } = message;
     const mode = message.mode ?? Mode.EXCLUSIVE;
     const held = this.#held.get(lock);
-    // Told already (a missed push the resume OK listed), or granted and lost while detached
-    // (the OK did not list it: say, a place whose `lock` got no reply before the drop).
-    if (held === token || this.#history?.listed.has(lock) === false) return;
+    // Told already (a missed push the resume OK listed, and held since: unless it is that OK's
+    // grant being told), or granted and lost while detached (the OK did not list it: say, a
+    // place whose `lock` got no reply before the drop).
+    if ((held === token && !resumed) || this.#history?.listed.has(lock) === false) return;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);

@@ -907,6 +907,18 @@ describe('request() on a version 2 server: the session ends while queued', () =>
     assert.equal((await rejection(requesting)).code, 'DISCONNECTED');
   });
 
+  test('close() while a lock() is queued: a cancelled event (reason session), as when the session expires', async () => {
+    const { client, ws } = await connected();
+    const cancelled = recordEvents(client, 'cancelled');
+    const queueing = client.lock('doc', { wait: true });
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 1 });
+    await queueing;
+    const closing = client.close();
+    ws.reply(ws.next('close'), { status: 'OK' });
+    await closing;
+    assert.deepEqual(cancelled, [['cancelled', { lock: 'doc', reason: 'session' }]]);
+  });
+
   test('close() while queued rejects with NOT_CONNECTED; a GRANTED after that changes nothing', async () => {
     const { client, ws } = await connected();
     const requesting = client.request('doc', () => 'never');

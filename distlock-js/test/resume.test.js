@@ -262,6 +262,41 @@ describe('sessions across a dropped connection', () => {
     ws2.expectNothingSent();
   });
 
+  test('a lock() granted while detached is in heldLocks when resumed fires (its granted event follows)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const events = [];
+    client.on('resumed', ({ locks }) => events.push(['resumed', locks, client.heldLocks]));
+    client.on('granted', ({ lock, token }) => events.push(['granted', lock, token]));
+    const queueing = client.lock('doc', { wait: true });
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 1 });
+    await queueing;
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    assert.deepEqual(events, [['resumed', ['doc'], new Map([['doc', 40]])], ['granted', 'doc', 40]]);
+  });
+
+  test('an unlock the drop cut, for a lock the resume OK no longer lists: released (the server saw the unlock), not lost', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 7);
+    await lock(client, ws, 'other', 8);
+    const lost = recordEvents(client, 'lost');
+    const unlocking = client.unlock('doc');
+    ws.next('unlock');
+    ws.drop(); // no reply: did the server unlock it?
+    await assert.rejects(unlocking, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(lost, [['lost', { lock: 'other', token: 8, reason: 'LOST' }]], 'only the lock nobody unlocked is lost');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
   test('a request() still queued after the resume goes on waiting; one whose place is gone asks again', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
