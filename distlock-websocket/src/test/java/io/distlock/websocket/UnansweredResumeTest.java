@@ -26,10 +26,12 @@ import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TcpProxy;
 
 /**
- * A {@code resume} whose connection ends before its answer (found by review, 2026-12-05): the
- * session is detached again for its client to resume with the secret it still has. Node A's link
- * to Redis is slowed while the resume is out, so that the connection is gone when the answer is
- * ready.
+ * A {@code resume} whose connection ends before its answer (the client gave up waiting, as the
+ * bundled one does after its request timeout, or its network dropped again): the session is
+ * detached again, for its client to resume with the secret it still has, with what it was to be
+ * told kept for it, and within the caps on detached sessions. The link to Redis of the node that
+ * serves the resume is slowed while the resume is out, so that the connection is gone when the
+ * answer is ready.
  */
 class UnansweredResumeTest {
 
@@ -65,41 +67,91 @@ class UnansweredResumeTest {
                 && ("d".equals(redis.command("HGET", record, "state")) || Long.valueOf(0).equals(redis.command("EXISTS", record))));
     }
 
-    /** The pushes kept while detached went to the listener of the connection that ended, and were lost. */
+    /** Ann (grace 30 s) waits for {@code x}, which the holder holds; both on the node at {@code uri}. */
+    private record Waiting(WsClient holder, WsClient ann, String session, String secret, String record) { }
+
+    private Waiting annWaitingForX(URI uri) {
+        WsClient holder = WsClient.open(uri);
+        holder.request("OK", "action", "connect", "param", "holder", "version", 2);
+        holder.request("LOCKED", "action", "lock", "param", "x");
+        WsClient ann = WsClient.open(uri);
+        JsonNode ok = ann.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
+        ann.request("WAIT", "action", "lock", "param", "x");
+        return new Waiting(holder, ann, ok.get("session").asText(), ok.get("resume").asText(), "distlock:session:" + ok.get("session").asText());
+    }
+
+    /** A resume sent to {@code uri}, whose connection ends before the (slowed) answer; waits for the resume's end. */
+    private void resumeGivenUp(URI uri, String session, String secret) {
+        String record = "distlock:session:" + session;
+        Object gen = redis.command("HGET", record, "gen");
+        proxy.delay(Duration.ofMillis(300));
+        WsClient gaveUp = WsClient.open(uri);
+        gaveUp.send("action", "resume", "session", session, "resume", secret);
+        gaveUp.abort(); // before the answer
+        awaitResumeDone(record, gen);
+        proxy.delay(Duration.ZERO);
+    }
+
+    /** Resumes {@code w}'s session with the secret the client has, and expects the RETRY kept for it after the OK. */
+    private static void resumeAndExpectTheKeptRetry(URI uri, Waiting w) {
+        try (WsClient again = WsClient.open(uri)) {
+            JsonNode resumed = again.send("action", "resume", "session", w.session(), "resume", w.secret()).next();
+            assertThat(resumed.get("status").asText()).as("%s", resumed).isEqualTo("OK");
+            JsonNode push = again.next();
+            assertThat(push).as("the RETRY kept for the session").isNotNull();
+            assertThat(push.get("status").asText()).isEqualTo("RETRY");
+        }
+    }
+
+    /**
+     * Found by the reconnect-storm probe (2026-12-05): the resume still moved the session (to
+     * node B here), with a new secret nobody received, and the client's next resume with the only
+     * secret it has was refused {@code SESSION_EXPIRED}: a live session lost.
+     */
+    @Test
+    void theSecretTheClientHasResumesTheSessionAgain() throws Exception {
+        LockConfig config = LockConfig.builder().lease(Duration.ofSeconds(12)).build();
+        try (LockService a = LockService.connect(redis.url(), config);
+             LockService b = service();
+             DistLockEndpoints endpointA = DistLockEndpoints.create(a, EndpointOptions.defaults());
+             DistLockEndpoints endpointB = DistLockEndpoints.create(b, EndpointOptions.defaults());
+             TestServer nodeA = TestServer.tyrus(List.of(endpointA.config()));
+             TestServer nodeB = TestServer.tyrus(List.of(endpointB.config()))) {
+            WsClient first = WsClient.open(nodeA.uri(PATH));
+            JsonNode ok = first.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
+            String session = ok.get("session").asText();
+            String secret = ok.get("resume").asText();
+            long token = first.request("LOCKED", "action", "lock", "param", "doc").get("token").asLong();
+            first.abort();
+            String record = "distlock:session:" + session;
+            await().atMost(Duration.ofSeconds(5)).until(() -> "d".equals(redis.command("HGET", record, "state")));
+            Object ownerA = redis.command("HGET", record, "node");
+
+            resumeGivenUp(nodeB.uri(PATH), session, secret);
+            assertThat(redis.command("HGET", record, "node")).as("B took the session over, and detached it again").isNotEqualTo(ownerA);
+
+            try (WsClient again = WsClient.open(nodeB.uri(PATH))) {
+                JsonNode resumed = again.send("action", "resume", "session", session, "resume", secret).next();
+                assertThat(resumed.get("status").asText()).as("the retry with the secret the client has: %s", resumed).isEqualTo("OK");
+                assertThat(resumed.get("locks").get("doc").get("token").asLong()).isEqualTo(token);
+            }
+        }
+    }
+
+    /** Found by review (2026-12-05): the pushes kept while detached went to the listener of the connection that ended, and were lost. */
     @Test
     void thePushesKeptWhileDetachedWaitForTheNextResume() throws Exception {
         try (LockService a = service();
              DistLockEndpoints endpoint = DistLockEndpoints.create(a, EndpointOptions.defaults());
              TestServer node = TestServer.tyrus(List.of(endpoint.config()))) {
-            WsClient holder = WsClient.open(node.uri(PATH));
-            holder.request("OK", "action", "connect", "param", "holder", "version", 2);
-            holder.request("LOCKED", "action", "lock", "param", "x");
+            URI uri = node.uri(PATH);
+            Waiting w = annWaitingForX(uri);
+            w.ann().abort();
+            await().atMost(Duration.ofSeconds(5)).until(() -> "d".equals(redis.command("HGET", w.record(), "state")));
+            w.holder().request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for it
 
-            WsClient first = WsClient.open(node.uri(PATH));
-            JsonNode ok = first.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
-            String session = ok.get("session").asText();
-            String secret = ok.get("resume").asText();
-            first.request("WAIT", "action", "lock", "param", "x");
-            first.abort();
-            String record = "distlock:session:" + session;
-            await().atMost(Duration.ofSeconds(5)).until(() -> "d".equals(redis.command("HGET", record, "state")));
-            holder.request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for it
-            Object gen = redis.command("HGET", record, "gen");
-
-            proxy.delay(Duration.ofMillis(300));
-            WsClient gaveUp = WsClient.open(node.uri(PATH));
-            gaveUp.send("action", "resume", "session", session, "resume", secret);
-            gaveUp.abort(); // before the answer
-            awaitResumeDone(record, gen);
-            proxy.delay(Duration.ZERO);
-
-            try (WsClient again = WsClient.open(node.uri(PATH))) {
-                JsonNode resumed = again.send("action", "resume", "session", session, "resume", secret).next();
-                assertThat(resumed.get("status").asText()).as("%s", resumed).isEqualTo("OK");
-                JsonNode push = again.next();
-                assertThat(push).as("the RETRY kept while detached").isNotNull();
-                assertThat(push.get("status").asText()).isEqualTo("RETRY");
-            }
+            resumeGivenUp(uri, w.session(), w.secret());
+            resumeAndExpectTheKeptRetry(uri, w);
         }
     }
 
@@ -113,32 +165,14 @@ class UnansweredResumeTest {
         try (LockService a = service();
              DistLockEndpoints endpoint = DistLockEndpoints.create(a, EndpointOptions.defaults());
              TestServer node = TestServer.tyrus(List.of(endpoint.config()))) {
-            WsClient holder = WsClient.open(node.uri(PATH));
-            holder.request("OK", "action", "connect", "param", "holder", "version", 2);
-            holder.request("LOCKED", "action", "lock", "param", "x");
-            WsClient first = WsClient.open(node.uri(PATH));
-            JsonNode ok = first.request("OK", "action", "connect", "param", "ann", "version", 2, "grace", 30_000);
-            String session = ok.get("session").asText();
-            String secret = ok.get("resume").asText();
-            first.request("WAIT", "action", "lock", "param", "x");
-            String record = "distlock:session:" + session;
-            await().atMost(Duration.ofSeconds(5)).until(() -> "a".equals(redis.command("HGET", record, "state")));
-            Object gen = redis.command("HGET", record, "gen");
+            URI uri = node.uri(PATH);
+            Waiting w = annWaitingForX(uri);
+            await().atMost(Duration.ofSeconds(5)).until(() -> "a".equals(redis.command("HGET", w.record(), "state")));
 
-            proxy.delay(Duration.ofMillis(300));
-            WsClient gaveUp = WsClient.open(node.uri(PATH));
-            gaveUp.send("action", "resume", "session", session, "resume", secret);
-            gaveUp.abort(); // before the answer
-            assertThat(first.expectClosed().code()).isEqualTo(1000);
-            awaitResumeDone(record, gen);
-            proxy.delay(Duration.ZERO);
-            holder.request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for the next resume
-
-            try (WsClient again = WsClient.open(node.uri(PATH))) {
-                JsonNode resumed = again.send("action", "resume", "session", session, "resume", secret).next();
-                assertThat(resumed.get("status").asText()).as("%s", resumed).isEqualTo("OK");
-                assertThat(again.next().get("status").asText()).isEqualTo("RETRY");
-            }
+            resumeGivenUp(uri, w.session(), w.secret());
+            assertThat(w.ann().expectClosed().code()).isEqualTo(1000);
+            w.holder().request("OK", "action", "unlock", "param", "x"); // ann's RETRY is kept for the next resume
+            resumeAndExpectTheKeptRetry(uri, w);
         }
     }
 
