@@ -48,9 +48,16 @@ final class FencedDocs {
     /**
      * KEYS[1] the document's hash; ARGV token, text, has-text ("1" or "0"), by. Tokens are
      * compared as numbers (exact below 2^53) and kept as the strings given, never formatted by
-     * Lua (which would print 1.7e+15). Answers {accepted (1/0), highest token, text, by}.
+     * Lua (which would print 1.7e+15). Answers {accepted (1/0), highest token, text, by}, or {-1}
+     * for a token no lock can have had yet: tokens are the Redis clock in µs (or one more than the
+     * last), so one more than a minute ahead of it was made up, and accepted it would refuse every
+     * real holder's save from then on.
      */
     private static final String SAVE = """
+            local now = redis.call('TIME')
+            if tonumber(ARGV[1]) > now[1] * 1000000 + now[2] + 60000000 then
+              return {-1}
+            end
             local highest = redis.call('HGET', KEYS[1], 'token')
             if highest and tonumber(ARGV[1]) < tonumber(highest) then
               return {0, highest, redis.call('HGET', KEYS[1], 'text') or '', redis.call('HGET', KEYS[1], 'by') or ''}
@@ -78,8 +85,8 @@ final class FencedDocs {
      * Saves {@code text} (null: keeps the text, only raises the highest token) by a holder of
      * {@code token}, named {@code by}, unless a higher token was accepted before.
      *
-     * @throws IllegalArgumentException for an unknown document, a token outside 1 to 2^53-1,
-     *                                  a text or name too long
+     * @throws IllegalArgumentException for an unknown document, a token outside 1 to 2^53-1 or
+     *                                  ahead of any issued, a text or name too long
      * @throws IllegalStateException    if Redis does not answer in time
      */
     Saved save(String id, long token, String text, String by) {
@@ -98,6 +105,9 @@ final class FencedDocs {
                 SAVE, RScript.ReturnType.LIST, List.of(key(id)), Long.toString(token), text == null ? "" : text,
                 text == null ? "0" : "1", name);
         List<Object> result = await(answer);
+        if (((Number) result.get(0)).longValue() == -1) {
+            throw new IllegalArgumentException("token " + token + " was never issued: a fencing token is at most the Redis clock in µs");
+        }
         return new Saved(((Number) result.get(0)).longValue() == 1,
                 new Doc(id, DOCUMENTS.get(id), (String) result.get(2), Long.parseLong((String) result.get(1)), (String) result.get(3)));
     }

@@ -208,8 +208,7 @@ final class ServerCommand implements Callable<Integer> {
         out.println(server.startupLine());
         out.println(server.capacityLine());
         if (server.embeddedRedisUrl() != null) {
-            out.println("Another node joins with: java -jar distlock-server.jar --port " + nextPort(server.port())
-                    + " --redis " + server.embeddedRedisUrl());
+            out.println("Another node joins with: " + joinCommand(server.options(), server.port(), server.embeddedRedisUrl()));
         }
         out.flush();
         server.awaitClosed();
@@ -250,6 +249,37 @@ final class ServerCommand implements Callable<Integer> {
 
     private static int nextPort(int port) {
         return port < 65_535 ? port + 1 : port - 1;
+    }
+
+    /**
+     * The command that starts a second node beside this one: on the next port, with the settings
+     * every node of a key prefix must share (or that this node's operator chose) where they are not
+     * the defaults; a node without them would share no locks, or run another lease.
+     */
+    static String joinCommand(ServerOptions options, int port, String redisUrl) {
+        ServerOptions defaults = ServerOptions.defaults();
+        StringBuilder line = new StringBuilder("java -jar distlock-server.jar --port ").append(nextPort(port));
+        if (!options.host().equals(defaults.host())) {
+            line.append(" --host ").append(shellWord(options.host()));
+        }
+        if (!options.keyPrefix().equals(defaults.keyPrefix())) {
+            line.append(" --key-prefix ").append(shellWord(options.keyPrefix()));
+        }
+        if (!options.lease().equals(defaults.lease())) {
+            line.append(" --lease-ms ").append(options.lease().toMillis());
+        }
+        if (options.watching() != defaults.watching()) {
+            line.append(" --no-watching");
+        }
+        if (options.dataLossQuarantine() != defaults.dataLossQuarantine()) {
+            line.append(" --no-data-loss-quarantine");
+        }
+        return line.append(" --redis ").append(redisUrl).toString();
+    }
+
+    /** {@code word} as a shell reads it back: quoted unless it is only letters, digits and {@code _.:-/}. */
+    private static String shellWord(String word) {
+        return word.matches("[A-Za-z0-9_.:/-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     /** {@code --version}: this build's version and the Java running it. */

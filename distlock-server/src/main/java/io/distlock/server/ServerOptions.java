@@ -401,10 +401,7 @@ public final class ServerOptions {
         }
 
         public Builder keyPrefix(String prefix) {
-            Objects.requireNonNull(prefix, "keyPrefix");
-            if (prefix.isEmpty() || prefix.chars().anyMatch(c -> Character.isISOControl(c) || c == ' ')) {
-                throw new IllegalArgumentException("key prefix must be non-empty, without spaces or control characters, was '" + prefix + "'");
-            }
+            LockConfig.builder().keyPrefix(prefix); // the core's rules: no spaces or control characters, no lone '{'
             this.keyPrefix = prefix;
             return this;
         }

@@ -102,5 +102,11 @@ class FencedDocsTest {
                 .hasMessageContaining("at most " + FencedDocs.MAX_TEXT_CHARS);
         assertThatThrownBy(() -> docs.save("doc-42", 1, "x", "A".repeat(FencedDocs.MAX_BY_CHARS + 1))).hasMessageContaining("by");
         assertThat(docs.save("doc-42", 1, "x".repeat(FencedDocs.MAX_TEXT_CHARS), "Ada").accepted()).as("the limit itself").isTrue();
+        // Found by review (2026-12-05): a made-up token far ahead of the Redis clock was accepted, and
+        // refused every real holder's save after it, for centuries.
+        assertThatThrownBy(() -> docs.save("doc-42", FencedDocs.MAX_TOKEN, "x", "Ada"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("never issued");
+        long now = System.currentTimeMillis() * 1000;
+        assertThat(docs.save("doc-42", now, "a real holder's", "Bob").accepted()).isTrue();
     }
 }

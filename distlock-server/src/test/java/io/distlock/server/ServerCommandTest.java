@@ -126,6 +126,26 @@ class ServerCommandTest {
     }
 
     @Test
+    void aKeyPrefixTheCoreRefusesIsABadOption() {
+        // Found by review (2026-12-05): checked only when the service was built, it exited 1 as "could not start".
+        assertThat(run("--key-prefix", "app{")).isEqualTo(2);
+        assertThat(text(err)).startsWith("distlock-server: ").contains("{tag}").contains("--help");
+    }
+
+    @Test
+    void theJoinCommandCarriesTheSettingsEveryNodeOfAPrefixShares() {
+        // Found by review (2026-12-05): it carried the port and the Redis URL only, so a node started
+        // with --key-prefix app1 was joined by one of prefix distlock, sharing no locks.
+        String url = "redis://127.0.0.1:40213";
+        assertThat(ServerCommand.joinCommand(ServerOptions.defaults(), 8080, url))
+                .isEqualTo("java -jar distlock-server.jar --port 8081 --redis " + url);
+        ServerOptions chosen = ServerOptions.builder().host("127.0.0.1").keyPrefix("app{1}").lease(Duration.ofSeconds(30))
+                .watching(false).dataLossQuarantine(false).build();
+        assertThat(ServerCommand.joinCommand(chosen, 8080, url)).isEqualTo("java -jar distlock-server.jar --port 8081 --host 127.0.0.1"
+                + " --key-prefix 'app{1}' --lease-ms 30000 --no-watching --no-data-loss-quarantine --redis " + url);
+    }
+
+    @Test
     void aBadBenchOptionPointsToTheBenchsHelp() {
         // The hint named the server's --help, which does not list the bench's options.
         assertThat(run("bench", "--bogus")).isEqualTo(2);

@@ -586,7 +586,9 @@ $('clear-log').addEventListener('click', () => {
 setConnection('disconnected', 'Not connected');
 try {
   const response = await fetch('/demo/docs');
-  for (const doc of (await response.json()).docs) addDoc(doc);
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.message ?? `HTTP ${response.status}`); // 503: Redis did not answer
+  for (const doc of answer.docs) addDoc(doc);
 } catch (error) {
   fatal(`The documents could not be loaded from /demo/docs: ${error.message}`);
 }
