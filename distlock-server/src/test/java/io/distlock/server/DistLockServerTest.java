@@ -253,6 +253,12 @@ class DistLockServerTest {
         WsClient client = client(server, null);
         client.request("{\"action\":\"connect\",\"param\":\"dave\"}");
         assertThat(client.request("{\"action\":\"lock\",\"param\":\"x\"}").path("status").asText()).isEqualTo("LOCKED");
+        // It has no password: the commands that let a local user run code or write files are gone (found by review).
+        int redisPort = java.net.URI.create(server.embeddedRedisUrl()).getPort();
+        for (String command : List.of("CONFIG GET dir", "MODULE LIST", "DEBUG SLEEP 0")) {
+            assertThat(inlineCommand(redisPort, command)).startsWith("-ERR unknown command");
+        }
+        assertThat(inlineCommand(redisPort, "PING")).isEqualTo("+PONG");
 
         server.close();
 
@@ -311,6 +317,17 @@ class DistLockServerTest {
             return true;
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /** The first line of Redis's reply to {@code command}, sent inline on a connection of its own. */
+    private static String inlineCommand(int port, String command) {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write((command + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 }
