@@ -46,7 +46,10 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  * {@code LockService} of its own (which the endpoint's configuration then serves); excluding the
  * other keeps the Java side only.
  */
-@AutoConfiguration(afterName = "org.redisson.spring.starter.RedissonAutoConfigurationV2")
+// Redisson's starter makes its client in RedissonAutoConfigurationV2 on Spring Boot 2 and 3, in
+// RedissonAutoConfigurationV4 on Spring Boot 4: after either, so that its client is there to back off from.
+@AutoConfiguration(afterName = { "org.redisson.spring.starter.RedissonAutoConfigurationV2",
+        "org.redisson.spring.starter.RedissonAutoConfigurationV4" })
 @ConditionalOnClass(LockService.class)
 @EnableConfigurationProperties(DistLockProperties.class)
 public class DistLockAutoConfiguration {
