@@ -14,6 +14,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.web.context.reactive.ConfigurableReactiveWebEnvironment;
 import org.springframework.boot.web.context.reactive.ReactiveWebApplicationContext;
@@ -106,8 +107,10 @@ public class DistLockAutoConfiguration {
         return LockService.create(redisson, config);
     }
 
+    /** Off with {@code management.health.distlock.enabled=false} (or {@code management.health.defaults.enabled=false}). */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(HealthIndicator.class)
+    @ConditionalOnEnabledHealthIndicator("distlock")
     static class Health {
 
         /** With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one. */
