@@ -64,9 +64,10 @@ public class DistLockAutoConfiguration {
     @Bean(destroyMethod = "shutdown")
     @ConditionalOnMissingBean({ RedissonClient.class, LockService.class })
     public RedissonClient distlockRedissonClient(DistLockProperties properties, Environment environment) {
+        // A blank distlock.redis.url (set empty, say by an environment variable) counts as unset: Spring Data's then.
         String url = Optional.ofNullable(properties.getRedis().getUrl())
-                .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")))
                 .filter(u -> !u.isBlank())
+                .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")).filter(u -> !u.isBlank()))
                 .orElseThrow(() -> new RedisNotConfiguredException(environment.getProperty("spring.data.redis.host")));
         try {
             return Redisson.create(LockService.redissonConfig(url));

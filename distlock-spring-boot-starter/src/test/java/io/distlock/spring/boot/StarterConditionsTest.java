@@ -9,6 +9,7 @@ import org.springframework.boot.health.contributor.HealthContributor;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import io.distlock.core.LockService;
+import io.distlock.testing.RedisProcess;
 
 /**
  * The starter's conditions, on {@link DistLockAutoConfiguration} alone (no web server, no Redis:
@@ -38,5 +39,20 @@ class StarterConditionsTest {
             assertThat(context.getBeansOfType(HealthContributor.class)).isEmpty();
             assertThat(context).hasSingleBean(LockService.class);
         });
+    }
+
+    /** Found by review (2026-12-05): a blank distlock.redis.url hid spring.data.redis.url ("no Redis is configured"). */
+    @Test
+    void aBlankDistlockRedisUrlLeavesSpringDataRedisUrlInUse() {
+        try (RedisProcess redis = RedisProcess.start()) {
+            new ApplicationContextRunner()
+                    .withConfiguration(AutoConfigurations.of(DistLockAutoConfiguration.class))
+                    .withPropertyValues("distlock.redis.url=", "spring.data.redis.url=" + redis.url())
+                    .run(context -> {
+                        assertThat(context).hasNotFailed();
+                        assertThat(context).hasBean("distlockRedissonClient");
+                        assertThat(context).hasSingleBean(LockService.class);
+                    });
+        }
     }
 }
