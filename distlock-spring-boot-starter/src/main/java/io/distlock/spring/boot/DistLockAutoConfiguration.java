@@ -8,6 +8,7 @@ import org.redisson.api.RedissonClient;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -93,17 +94,29 @@ public class DistLockAutoConfiguration {
      * the application's (or the bean above's).
      * With {@code distlock.redis.url} set and a RedissonClient of the application's (which may be on another Redis,
      * a cache's, say), the property wins: the service connects a client of its own there, not a bean (the
-     * application's injection points keep their one RedissonClient), shut down when the service closes.
+     * application's injection points keep their RedissonClients, one or several), shut down when the service closes.
      */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public LockService distlockLockService(RedissonClient redisson, LockConfig config,
+    public LockService distlockLockService(ObjectProvider<RedissonClient> redissons, LockConfig config,
                                            DistLockProperties properties, BeanFactory beans) {
-        // The RedissonClient is a parameter even when unused below: the dependency keeps the
-        // application's client alive until this service has closed (its sessions' releases).
         String url = properties.getRedis().getUrl();
         if (url != null && !url.isBlank() && !beans.containsBean("distlockRedissonClient")) {
+            // No RedissonClient bean is asked for: the application may have several (found by review: two, neither
+            // @Primary, failed the start with NoUniqueBeanDefinitionException although the property names the Redis).
             return LockService.connect(url, config);
+        }
+        // Without the URL: the one RedissonClient (the application's, or the bean above); several and none @Primary
+        // fail here with Boot's report of the candidates.
+        RedissonClient redisson = redissons.getObject();
+        // An ObjectProvider records no dependency: record it, so that the client is destroyed after this service
+        // has closed (its sessions' releases need it).
+        if (beans instanceof ConfigurableListableBeanFactory factory) {
+            for (String name : factory.getBeanNamesForType(RedissonClient.class, false, false)) {
+                if (factory.getBean(name) == redisson) {
+                    factory.registerDependentBean(name, "distlockLockService");
+                }
+            }
         }
         return LockService.create(redisson, config);
     }

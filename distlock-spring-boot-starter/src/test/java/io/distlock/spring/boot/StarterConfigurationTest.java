@@ -87,6 +87,8 @@ class StarterConfigurationTest {
                     .run()) {
                 assertThat(app.getBeansOfType(RedissonClient.class)).containsOnlyKeys("applicationsRedisson");
                 assertThat(app.getBean(LockService.class).config().watching()).isFalse();
+                // The service is closed before the application's client it runs on.
+                assertThat(app.getBeanFactory().getDependentBeans("applicationsRedisson")).contains("distlockLockService");
                 int port = ((WebServerApplicationContext) app).getWebServer().getPort();
                 try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/locks"))) {
                     client.request("OK", "action", "connect", "param", "own-client");
@@ -132,6 +134,51 @@ class StarterConfigurationTest {
                 app.close();
                 // The application's client is closed by the application (its destroy method), the lock service's own by the service.
                 assertThat(applicationsClient.isShutdown()).isTrue();
+            }
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class TwoRedissons {
+        static String url;
+
+        @Bean(destroyMethod = "shutdown")
+        RedissonClient cacheRedisson() {
+            Config config = new Config();
+            config.useSingleServer().setAddress(url);
+            return Redisson.create(config);
+        }
+
+        @Bean(destroyMethod = "shutdown")
+        RedissonClient sessionsRedisson() {
+            Config config = new Config();
+            config.useSingleServer().setAddress(url);
+            return Redisson.create(config);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-05): with two RedissonClient beans (neither @Primary) and
+     * distlock.redis.url set, the start failed with NoUniqueBeanDefinitionException, although the
+     * property named the Redis and the service connects a client of its own there.
+     */
+    @Test
+    void twoRedissonClientsAndDistlockRedisUrlStartWithTheServicesOwnClient() {
+        try (RedisProcess applications = RedisProcess.start();
+             RedisProcess locks = RedisProcess.start()) {
+            TwoRedissons.url = applications.url();
+            try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, TwoRedissons.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + locks.url(),
+                            "distlock.lease=1500ms")
+                    .run()) {
+                assertThat(app.getBeansOfType(RedissonClient.class)).containsOnlyKeys("cacheRedisson", "sessionsRedisson");
+                int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+                try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                    client.request("OK", "action", "connect", "param", "two-clients");
+                    client.request("LOCKED", "action", "lock", "param", "on-distlocks-own-client");
+                    assertThat(locks.command("KEYS", "distlock:lock:*")).asList().isNotEmpty();
+                    assertThat(applications.command("KEYS", "distlock:lock:*")).asList().isEmpty();
+                }
             }
         }
     }
