@@ -21,7 +21,7 @@ import io.distlock.websocket.EndpointOptions;
 @ConfigurationProperties("distlock")
 public class DistLockProperties {
 
-    /** Path of the WebSocket endpoint on the embedded server. */
+    /** Path of the WebSocket endpoint on the embedded server: a fixed path, no URI template ({@code {...}}). */
     private String path = "/distlock/lock";
 
     /**
@@ -71,6 +71,11 @@ public class DistLockProperties {
 
     public void setPath(String path) {
         EndpointOptions.builder().path(path);
+        // The handshake filter is mapped to the path as a servlet URL pattern, which a template never matches:
+        // its checks (origin, limits) would not run.
+        if (path.indexOf('{') >= 0) {
+            throw new IllegalArgumentException("path must be a fixed path, without '{' (URI templates are not supported)");
+        }
         this.path = path;
     }
 

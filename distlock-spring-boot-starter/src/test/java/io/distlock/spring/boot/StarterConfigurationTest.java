@@ -336,6 +336,8 @@ class StarterConfigurationTest {
             "distlock.max-connections=-1 | maxConnections must be at least 1",
             "distlock.max-connections-per-address=0 | maxConnectionsPerAddress must be at least 1",
             "distlock.path=locks | path must start with '/'",
+            // Found by review (2026-12-05): a URI template was accepted, and the handshake filter's URL pattern never matched it.
+            "distlock.path=/locks/{room} | path must be a fixed path, without '{' (URI templates are not supported)",
             "distlock.key-prefix=a b | keyPrefix must be non-empty",
             "distlock.allowed-origins=https://app.example.com/page | an allowed origin must look like scheme://host[:port]",
             "distlock.trusted-proxies=proxy.example.com | a trusted proxy must be an IP address",
