@@ -40,7 +40,7 @@ public class DistLockProperties {
     /** Prefix of every Redis key and channel; nodes share locks only with nodes of the same prefix. */
     private String keyPrefix = "distlock";
 
-    /** Lock lease: how long the locks of a node that died (or lost Redis) outlive it. At least 300 ms. */
+    /** Lock lease: how long the locks of a node that died (or lost Redis) outlive it. At least 300 ms, at most a day. */
     private Duration lease = Duration.ofSeconds(10);
 
     /** Whether locks can be watched; off, no lock operation publishes its changes for watchers. Same on every node. */
