@@ -1,25 +1,42 @@
 package io.distlock.spring.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.mockito.Mockito.mock;
 
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.HealthContributor;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.testing.RedisProcess;
 
 /**
- * The starter's conditions, on {@link DistLockAutoConfiguration} alone (no web server, no Redis:
- * the application's own {@link LockService}, a mock, where one is needed).
+ * The starter's conditions, on {@link DistLockAutoConfiguration} alone (no web server; where the
+ * application has a {@link LockService} of its own, a real one on a Redis of this class).
  */
 class StarterConditionsTest {
 
+    private static RedisProcess redis;
+    private static LockService applicationsService;
+
+    @BeforeAll
+    static void start() {
+        redis = RedisProcess.start();
+        applicationsService = LockService.connect(redis.url(), LockConfig.defaults());
+    }
+
+    @AfterAll
+    static void stop() {
+        applicationsService.close();
+        redis.close();
+    }
+
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(DistLockAutoConfiguration.class))
-            .withBean("applicationsLockService", LockService.class, () -> mock(LockService.class));
+            .withBean("applicationsLockService", LockService.class, () -> applicationsService);
 
     @Test
     void theHealthIndicatorIsThereByDefault() {
