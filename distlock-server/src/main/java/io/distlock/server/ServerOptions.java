@@ -401,7 +401,11 @@ public final class ServerOptions {
         }
 
         public Builder keyPrefix(String prefix) {
-            LockConfig.builder().keyPrefix(prefix); // the core's rules: no spaces or control characters, no lone '{'
+            try {
+                LockConfig.builder().keyPrefix(prefix); // the core's rules: no spaces or control characters, no lone '{'
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replaceFirst("^keyPrefix", "key prefix"), e);
+            }
             this.keyPrefix = prefix;
             return this;
         }
