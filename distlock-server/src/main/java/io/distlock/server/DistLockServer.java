@@ -352,7 +352,10 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return Config.fromYAML(file.toFile());
         } catch (IOException | RuntimeException e) {
-            throw new StartupException("cannot read the Redisson configuration " + file + ": " + oneLine(e), e);
+            // Without the exception as cause: SnakeYAML's own message quotes the file's lines, and a
+            // stack trace would print them (a password among them) wherever startup errors are logged.
+            throw new StartupException("cannot read the Redisson configuration " + file + ": "
+                    + oneLine(Redact.yamlMessage(messageOf(e))));
         }
     }
 
@@ -398,8 +401,15 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     private static String oneLine(Throwable e) {
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return oneLine(messageOf(e));
+    }
+
+    private static String oneLine(String message) {
         return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    private static String messageOf(Throwable e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static void step(String what, Runnable action) {

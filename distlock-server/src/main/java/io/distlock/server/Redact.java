@@ -1,9 +1,22 @@
 package io.distlock.server;
 
-/** Hides passwords in Redis URLs before they are printed or logged. */
+import java.util.regex.Pattern;
+
+/** Hides passwords in Redis URLs and configuration files before they are printed or logged. */
 final class Redact {
 
+    /**
+     * SnakeYAML quotes the source line of a parse error under its position, and a caret under
+     * that: {@code line 3, column 19:\n    password: s3cr3t: oops\n    ^}. The line may hold a password.
+     */
+    private static final Pattern YAML_SNIPPET = Pattern.compile("(line \\d+, column \\d+):[ \\t]*\\R[^\\r\\n]*\\R[ \\t]*\\^");
+
     private Redact() { }
+
+    /** A message about a YAML file without the file's text: positions stay, quoted source lines go. */
+    static String yamlMessage(String message) {
+        return message == null ? null : YAML_SNIPPET.matcher(message).replaceAll("$1");
+    }
 
     /** {@code redis://user:secret@host:6379} becomes {@code redis://user:***@host:6379}; null stays null. */
     static String url(String url) {

@@ -27,6 +27,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The server started in this JVM on loopback: page, static files, WebSocket, origins, startup errors, shutdown. */
@@ -286,6 +288,24 @@ class DistLockServerTest {
                 .isInstanceOf(StartupException.class)
                 .hasMessageStartingWith("cannot read the Redisson configuration " + yaml)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    /** SnakeYAML quotes the lines around a parse error; the password on one of them stays out. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "singleServerConfig:\n  address: \"redis://127.0.0.1:1\"\n  password: s3cr3t: oops\n",
+            "singleServerConfig:\n  address: \"redis://127.0.0.1:1\"\n  password: \"s3cr3t\n",
+            "singleServerConfig:\n  password: s3cr3t\n  database: [s3cr3t\n"})
+    void aBrokenRedissonFileIsReportedWithoutItsLines(String text, @TempDir Path dir) throws IOException {
+        Path yaml = dir.resolve("broken.yaml");
+        Files.writeString(yaml, text);
+
+        assertThatThrownBy(() -> start(onLoopback().redisUrl(null).redisConfig(yaml)))
+                .isInstanceOf(StartupException.class)
+                .hasMessageStartingWith("cannot read the Redisson configuration " + yaml)
+                .hasMessageContaining("line 3, column")
+                .hasNoCause()
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("s3cr3t", "\n"));
     }
 
     @Test
