@@ -79,7 +79,7 @@ class QueueTest {
         result(second.session().closeAsync());
         long t3 = third.pushes().expect(Kind.GRANTED, "doc", seconds(5)).token();
         assertThat(t3).isGreaterThan(t2);
-        assertThat(holder.pushes().all()).as("the v1 waiter waits until the lock is free").isEmpty();
+        assertThat(holder.pushes().all()).as("the v1 waiter is told nothing of hand-overs (its re-check, a lease after the grant it waited for, could)").isEmpty();
 
         result(third.session().unlock("doc"));
         holder.pushes().expect(Kind.RETRY, "doc", seconds(5));
