@@ -94,6 +94,11 @@ final class RequestHandler {
 
     private void connect(Request r, ReplySlot slot) {
         String name = r.name();
+        long maxGrace = node.service.config().maxGrace().toMillis();
+        if (r.session().grace() > maxGrace) { // a field, checked before the session state (docs/protocol.md, Errors)
+            slot.answer(Replies.fail(r, FailCode.BAD_REQUEST, "'grace' must be at most " + maxGrace + " ms on this server"));
+            return;
+        }
         if (connection.hasOrAwaitsSession()) {
             slot.answer(alreadyConnected(r));
             return;
@@ -101,11 +106,6 @@ final class RequestHandler {
         Optional<String> problem = node.service.checkSessionName(name);
         if (problem.isPresent()) {
             slot.answer(Replies.fail(r, FailCode.BAD_NAME, problem.get()));
-            return;
-        }
-        long maxGrace = node.service.config().maxGrace().toMillis();
-        if (r.session().grace() > maxGrace) {
-            slot.answer(Replies.fail(r, FailCode.BAD_REQUEST, "'grace' must be at most " + maxGrace + " ms on this server"));
             return;
         }
         Pushes listener = new Pushes(r.version());

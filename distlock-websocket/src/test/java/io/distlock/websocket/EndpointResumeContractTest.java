@@ -164,9 +164,15 @@ abstract class EndpointResumeContractTest {
         assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'info'").contains("512");
         c.send("action", "connect", "param", n("ann"), "version", 2, "info", List.of(1));
         assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'info'");
+        // A grace above the maximum is a field refused before the name and the session state.
+        c.send("action", "connect", "param", "", "version", 2, "grace", 20_001);
+        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'grace'");
         // None of them opened a session.
         c.send("action", "lock", "param", n("doc"));
         c.expectFail("NOT_CONNECTED");
+        connect(c, "ann", 0);
+        c.send("action", "connect", "param", n("ann"), "version", 2, "grace", 20_001);
+        assertThat(c.expectFail("BAD_REQUEST").path("message").asText()).contains("'grace'");
     }
 
     // ---- resume ----
