@@ -47,6 +47,16 @@ final class AskLimiter {
         return true;
     }
 
+    /**
+     * Gives back the ask {@code tryAsk} allowed at {@code askedNanos}, which asked nobody (it was
+     * granted at once, or refused before it could queue): it must not hold up the next one. An
+     * entry of a later ask stays.
+     */
+    synchronized void giveBack(String session, String connection, String lock, long askedNanos) {
+        lastAsked.remove(new Key(true, session, lock), askedNanos);
+        lastAsked.remove(new Key(false, connection, lock), askedNanos);
+    }
+
     private boolean recent(Key key, long nowNanos) {
         Long asked = lastAsked.get(key);
         return asked != null && nowNanos - asked < intervalNanos;

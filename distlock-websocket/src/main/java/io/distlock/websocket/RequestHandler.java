@@ -224,7 +224,8 @@ final class RequestHandler {
             return;
         }
         Pushes p = pushes(s);
-        if (options.ask() && !node.asks().tryAsk(s.id(), connection.id(), r.name(), node.nanos())) {
+        long askedAt = node.nanos();
+        if (options.ask() && !node.asks().tryAsk(s.id(), connection.id(), r.name(), askedAt)) {
             slot.answer(Replies.fail(r, FailCode.RATE_LIMITED, "already asked for '" + Frames.abbreviate(r.name()) + "' less than "
                     + node.options.askInterval().toMillis() + " ms ago; ask again later"));
             return;
@@ -237,6 +238,16 @@ final class RequestHandler {
             stage.whenComplete((result, error) -> p.queuing.answered(r.name(), ticket, result instanceof LockResult.Queued));
         } else {
             stage = options.equals(LockOptions.DEFAULT) ? s.lock(r.name()) : s.lock(r.name(), options);
+        }
+        if (options.ask()) {
+            // Only an ask that queued asked the holders; one granted at once or refused (which changed
+            // nothing) asked nobody, and keeps no pace. One that failed (Redis did not answer) may have.
+            String session = s.id();
+            stage.whenComplete((result, error) -> {
+                if (result instanceof LockResult.Locked || result instanceof Refused) {
+                    node.asks().giveBack(session, connection.id(), r.name(), askedAt);
+                }
+            });
         }
         answer(r, slot, stage, result -> {
             if (result instanceof LockResult.Locked locked) {

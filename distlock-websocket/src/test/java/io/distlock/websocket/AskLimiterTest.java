@@ -36,6 +36,16 @@ class AskLimiterTest {
     }
 
     @Test
+    void anAskGivenBackHoldsUpNothingButALaterAskStays() {
+        AskLimiter asks = new AskLimiter(INTERVAL);
+        assertThat(asks.tryAsk("s1", "c1", "doc", 1)).isTrue();
+        asks.giveBack("s1", "c1", "doc", 1);
+        assertThat(asks.tryAsk("s1", "c1", "doc", 2)).as("the ask given back kept no pace").isTrue();
+        asks.giveBack("s1", "c1", "doc", 1); // late, for the first ask: the second's pace stays
+        assertThat(asks.tryAsk("s1", "c1", "doc", 3)).isFalse();
+    }
+
+    @Test
     void expiredAsksAreSweptSoTheMapStaysAsLargeAsTheAsksOfOneInterval() {
         AskLimiter asks = new AskLimiter(INTERVAL);
         long now = 0;

@@ -837,6 +837,22 @@ abstract class WatchAndTakeOverContractTest {
         assertThat(asker.expectNext("GRANTED").path("lock").asText()).isEqualTo(n("doc"));
     }
 
+    /** Found by review (2026-12-05): an ask answered LOCKED asked nobody, yet held up the next ask for 10 s. */
+    @Test
+    void anAskThatAskedNobodyKeepsNoPace() {
+        WsClient asker = v2(CLOCK, "asker");
+        asker.request("LOCKED", "action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        asker.request("OK", "action", "unlock", "param", n("doc"));
+        WsClient holder = v2("holder");
+        holder.request("LOCKED", "action", "lock", "param", n("doc"));
+        assertThat(asker.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "ask", true).path("position").asInt())
+                .isEqualTo(1);
+        assertThat(holder.expectNext("ASKED").path("by").asText()).isEqualTo(n("asker"));
+        // That one asked: the next within 10 s is refused.
+        asker.send("action", "lock", "param", n("doc"), "wait", true, "ask", true);
+        asker.expectFail("RATE_LIMITED");
+    }
+
     /** Found by a probe (2026-12-04): close, connect again on the same connection, ask again: 385 ASKED a second from 16 connections. */
     @Test
     void aNewSessionOnTheSameConnectionDoesNotRestartThePaceOfAsks() {
