@@ -129,6 +129,7 @@ describe('the "who is editing" board in Chromium against two nodes (--allow-stea
       assert.equal(await page.getByTestId('steal-hint').isVisible(), true);
     }
     assert.equal(await inRow(bob, 'doc-42', 'steal-button').isVisible(), false, 'nothing to take over from a free document');
+    assert.equal(await alice.getByTestId('ws-url').textContent(), nodes[0].wsUrl, 'the page names the URL it talks to');
   });
 
   test(`B (node 2) sees "Alice is editing" within ${VISIBLE_WITHIN_MS} ms of A's grant (${ROUNDS} grants)`, async () => {

@@ -37,6 +37,8 @@ try {
 
 const myColor = COLORS[Math.floor(Math.random() * COLORS.length)];
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${page.wsPath}`;
+// The server renders ws://: behind a TLS proxy it cannot tell that the page came over https.
+document.querySelector('[data-testid="ws-url"]').textContent = wsUrl;
 const client = new DistLockClient(wsUrl, { info: { color: myColor }, reconnect: { initialDelayMs: 500, maxDelayMs: 10_000 } });
 
 /**
