@@ -98,7 +98,9 @@ final class EmbeddedRedis implements AutoCloseable {
         // A free port can be taken between finding it and Redis binding it; then try another.
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             try {
-                return launch(binary, freeLoopbackPort());
+                EmbeddedRedis started = launch(binary, freeLoopbackPort());
+                forget(binary);
+                return started;
             } catch (StartupException e) {
                 last = e;
                 if (!String.valueOf(e.getMessage()).contains("in use")) {
@@ -318,6 +320,21 @@ final class EmbeddedRedis implements AutoCloseable {
             return socket.getLocalPort();
         } catch (IOException e) {
             throw new StartupException("cannot find a free port for the embedded Redis: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes the binary the jar's provider copied out (10 MB, a new copy per start) as soon as
+     * Redis runs from it: where a running program's file can be unlinked (Linux, macOS) nothing is
+     * left behind even if this JVM is killed, when the provider's delete-on-exit never runs.
+     * Elsewhere the delete fails and delete-on-exit stays.
+     */
+    private static void forget(File binary) {
+        if (binary.delete()) {
+            File dir = binary.getParentFile();
+            if (dir != null) {
+                dir.delete(); // the provider's own directory, if nothing else is in it
+            }
         }
     }
 

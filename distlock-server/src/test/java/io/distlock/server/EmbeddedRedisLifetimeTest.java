@@ -34,6 +34,10 @@ class EmbeddedRedisLifetimeTest {
             assertThat(url).as("the startup line names the embedded Redis").isNotNull();
             long redisPid = redisProcessId(URI.create(url));
             assertThat(ProcessHandle.of(redisPid)).as("redis-server %d runs", redisPid).hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
+            // The 10 MB binary it runs from, copied out of the jar, is already deleted: a killed node leaves it nowhere.
+            String executable = executableOf(redisPid);
+            assertThat(executable).endsWith(" (deleted)");
+            assertThat(Path.of(executable.substring(0, executable.length() - " (deleted)".length()))).doesNotExist();
 
             node.kill(); // SIGKILL: no shutdown hook runs
 
@@ -56,6 +60,14 @@ class EmbeddedRedisLifetimeTest {
             Matcher m = Pattern.compile("process_id:(\\d+)").matcher(reply.toString(StandardCharsets.US_ASCII));
             assertThat(m.find()).as("INFO server names the process").isTrue();
             return Long.parseLong(m.group(1));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String executableOf(long pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).toString();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
