@@ -29,9 +29,33 @@ final class ConsoleLogging {
 
     private ConsoleLogging() { }
 
+    /**
+     * Makes JUL's manager a {@link KeptLogManager}, so that what the server's shutdown hook logs
+     * (a release that failed) is not lost: the JDK's own hook, which runs beside it, resets
+     * logging and leaves the console without a handler. Must run before anything touches JUL
+     * (the server's {@code main} calls it first); does nothing under a JUL setup of the user's.
+     */
+    static void keepThroughShutdown() {
+        if (userConfigured() || System.getProperty("java.util.logging.manager") != null) {
+            return;
+        }
+        System.setProperty("java.util.logging.manager", KeptLogManager.class.getName());
+    }
+
+    /** The server's shutdown hook is done: logging ends now, as the JDK's hook would have ended it. */
+    static void shutdownDone() {
+        if (LogManager.getLogManager() instanceof KeptLogManager kept) {
+            kept.release();
+        }
+    }
+
+    private static boolean userConfigured() {
+        return System.getProperty("java.util.logging.config.file") != null
+                || System.getProperty("java.util.logging.config.class") != null;
+    }
+
     static void configure(boolean verbose) {
-        if (System.getProperty("java.util.logging.config.file") != null
-                || System.getProperty("java.util.logging.config.class") != null) {
+        if (userConfigured()) {
             return;
         }
         LogManager.getLogManager().reset();
@@ -45,6 +69,36 @@ final class ConsoleLogging {
         if (!verbose) {
             // Grizzly logs a client that disconnects in the middle of a request as a warning with its stack.
             Logger.getLogger("org.glassfish.grizzly").setLevel(Level.SEVERE);
+        }
+        if (LogManager.getLogManager() instanceof KeptLogManager kept) {
+            kept.keep();
+        }
+    }
+
+    /**
+     * A LogManager whose {@code reset} waits, once {@link ConsoleLogging#configure} has set up the
+     * console, until {@link ConsoleLogging#shutdownDone}. Public for {@code LogManager}, which
+     * creates it by name.
+     */
+    public static final class KeptLogManager extends LogManager {
+        private volatile boolean kept;
+
+        public KeptLogManager() { }
+
+        @Override
+        public void reset() {
+            if (!kept) {
+                super.reset();
+            }
+        }
+
+        private void keep() {
+            kept = true;
+        }
+
+        private void release() {
+            kept = false;
+            super.reset();
         }
     }
 

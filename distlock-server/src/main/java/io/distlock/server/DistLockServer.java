@@ -45,7 +45,10 @@ import org.redisson.config.Config;
  */
 public final class DistLockServer implements AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(DistLockServer.class.getName());
+    /** Not a field of this class: {@link #main} must set up JUL before anything touches it. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(DistLockServer.class.getName());
+    }
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final ServerOptions options;
@@ -76,6 +79,7 @@ public final class DistLockServer implements AutoCloseable {
 
     /** The command line: see {@code --help}. Exits non-zero, with one line on stderr, if the server cannot start. */
     public static void main(String[] args) {
+        ConsoleLogging.keepThroughShutdown();
         int code = ServerCommand.execute(args);
         if (code != 0) {
             System.exit(code);
@@ -125,7 +129,7 @@ public final class DistLockServer implements AutoCloseable {
                     embedded = EmbeddedRedis.start();
                     url = embedded.url();
                     // as text: a number would be formatted with grouping ("pid 23,199")
-                    LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", Long.toString(embedded.pid()), url);
+                    Log.LOG.log(Level.INFO, "Started the embedded redis-server, pid {0}, at {1}", Long.toString(embedded.pid()), url);
                     description = url + " (embedded)";
                 } else {
                     url = options.redisUrl();
@@ -161,7 +165,7 @@ public final class DistLockServer implements AutoCloseable {
                     options.allowSteal()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
-            LOG.log(Level.INFO, server.startupLine());
+            Log.LOG.log(Level.INFO, server.startupLine());
             warnIfFilesAreShort(FileLimit.now(), options.maxConnections());
             return server;
         } catch (RuntimeException e) {
@@ -268,7 +272,7 @@ public final class DistLockServer implements AutoCloseable {
         if (!files.known() || files.room() >= maxConnections) {
             return false;
         }
-        LOG.log(Level.WARNING, "The open-file limit ({0}, {1} open) leaves room for about {2} connections, fewer than"
+        Log.LOG.log(Level.WARNING, "The open-file limit ({0}, {1} open) leaves room for about {2} connections, fewer than"
                 + " --max-connections ({3}): past that, new clients cannot connect until others leave. Raise the limit"
                 + " (ulimit -n, systemd LimitNOFILE=) or lower --max-connections", Long.toString(files.limit()),
                 Long.toString(files.open()), Long.toString(files.room()), Integer.toString(maxConnections));
@@ -416,7 +420,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             action.run();
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "Could not " + what + ": " + e, e);
+            Log.LOG.log(Level.WARNING, "Could not " + what + ": " + e, e);
         }
     }
 

@@ -201,9 +201,13 @@ final class ServerCommand implements Callable<Integer> {
             return CommandLine.ExitCode.SOFTWARE;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            out.println("distlock node " + server.nodeId() + " stopped");
-            out.flush();
+            try {
+                server.close();
+                out.println("distlock node " + server.nodeId() + " stopped");
+                out.flush();
+            } finally {
+                ConsoleLogging.shutdownDone();
+            }
         }, "distlock-shutdown"));
         out.println(server.startupLine());
         out.println(server.capacityLine());

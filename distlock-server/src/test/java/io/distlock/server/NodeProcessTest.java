@@ -113,4 +113,27 @@ class NodeProcessTest {
         assertThat(Duration.ofNanos(System.nanoTime() - stopped)).isLessThan(Await.seconds(5));
         assertThat(node1.output()).doesNotContain("Exception").doesNotContain("WARNING");
     }
+
+    /**
+     * The JDK's shutdown hook resets JUL beside the server's own, which left the console without
+     * a handler: what the server's hook logged (here, that Redis took no release) was lost.
+     */
+    @Test
+    void whatTheShutdownLogsIsPrintedEvenWhenRedisDoesNotAnswer() {
+        RedisProcess own = RedisProcess.start();
+        cleanup.add(own::close);
+        NodeProcess node = NodeProcess.fromClasspath("--host", "127.0.0.1", "--port", "0", "--redis", own.url(),
+                "--lease-ms", "2000");
+        cleanup.add(node);
+        node.awaitStarted();
+        WsClient alice = session(node, "alice");
+        assertThat(alice.request("{\"action\":\"lock\",\"param\":\"ledger\"}").path("status").asText()).isEqualTo("LOCKED");
+
+        own.pause();
+        cleanup.add(own::resume); // runs before own::close
+        node.terminate(Await.seconds(30));
+
+        assertThat(node.output()).contains("WARNING", "free themselves when their leases run out")
+                .contains("distlock node " + node.nodeId() + " stopped");
+    }
 }
