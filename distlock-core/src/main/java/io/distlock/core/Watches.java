@@ -105,8 +105,12 @@ final class Watches {
         final String lock;
         /** Watchers told every change, by name. */
         final Set<Watch> named = new LinkedHashSet<>();
-        /** Watchers waiting for their first state of this lock: the read that answers them started after they came. */
-        final Map<Watch, Join> joining = new LinkedHashMap<>();
+        /**
+         * Watches waiting for their first state of this lock: the read that answers them started
+         * after they came. By watch, not by watcher: one watcher may have several in flight (the
+         * same name asked twice before the first was answered), and each must be answered.
+         */
+        final Set<Join> joining = new LinkedHashSet<>();
         boolean reading;
         boolean readAgain;
         LockState last;
@@ -128,6 +132,7 @@ final class Watches {
 
     /** A watcher's first state of several locks, answered when all are read. */
     private static final class Join {
+        final Watch watch;
         final List<String> locks;
         final Map<String, LockState> states = new LinkedHashMap<>();
         final Set<String> missing;
@@ -135,7 +140,8 @@ final class Watches {
         /** Set when a read started, for each lock: only a read started after the join answers it. */
         final Set<String> readStarted = new java.util.HashSet<>();
 
-        Join(List<String> locks) {
+        Join(Watch watch, List<String> locks) {
+            this.watch = watch;
             this.locks = locks;
             this.missing = new LinkedHashSet<>(locks);
         }
@@ -173,7 +179,7 @@ final class Watches {
             if (names.isEmpty()) {
                 return CompletableFuture.completedFuture(Map.of());
             }
-            Join join = new Join(names);
+            Join join = new Join(this, names);
             if (!start(join.answer, new Starting(names, null))) {
                 return CompletableFuture.failedFuture(new IllegalStateException("the watch is closed"));
             }
@@ -187,7 +193,7 @@ final class Watches {
                     if (e == null) {
                         for (String lock : names) {
                             Watched w = Watches.this.locks.computeIfAbsent(lock, Watched::new);
-                            w.joining.put(this, join);
+                            w.joining.add(join);
                             toRead.add(w);
                         }
                     }
@@ -322,14 +328,15 @@ final class Watches {
             notBegun.forEach(answer -> answer.completeExceptionally(new IllegalStateException("the watch was closed")));
         }
 
-        /** This watch no longer watches {@code w} by name; a join it waited for is added to {@code dropped}. */
+        /** This watch no longer watches {@code w} by name; the joins it waited for there are added to {@code dropped}. */
         private void leave(Watched w, List<Join> dropped) {
             assert Thread.holdsLock(Watches.this);
             w.named.remove(this);
-            Join join = w.joining.remove(this);
-            if (join != null) {
-                dropped.add(join);
-                abandon(this, join);
+            for (Join join : List.copyOf(w.joining)) { // a copy: abandon removes from it
+                if (join.watch == this) {
+                    dropped.add(join);
+                    abandon(join);
+                }
             }
             dropIfUnwatched(w);
         }
@@ -483,7 +490,7 @@ final class Watches {
             w.reading = true;
             w.readAgain = false;
             w.readStarted = now;
-            w.joining.values().forEach(join -> join.readStarted.add(w.lock));
+            w.joining.forEach(join -> join.readStarted.add(w.lock));
         }
         CompletionStage<RedisLockStore.Observed> read;
         try {
@@ -503,7 +510,7 @@ final class Watches {
     private void readDone(Watched w, RedisLockStore.Observed observed) {
         LockState state = observed.state();
         Set<Watch> told = new LinkedHashSet<>();
-        List<Map.Entry<Watch, Join>> complete = new ArrayList<>();
+        List<Join> complete = new ArrayList<>();
         boolean again;
         synchronized (this) {
             w.reading = false;
@@ -519,19 +526,18 @@ final class Watches {
                 }
             }
             w.last = state;
-            for (Map.Entry<Watch, Join> entry : w.joining.entrySet()) {
-                Join join = entry.getValue();
+            for (Join join : w.joining) {
                 if (join.readStarted.contains(w.lock) && !join.states.containsKey(w.lock)) {
                     join.states.put(w.lock, state);
                     join.missing.remove(w.lock);
                     if (join.missing.isEmpty()) {
-                        complete.add(entry);
+                        complete.add(join);
                     }
                 }
             }
-            for (Map.Entry<Watch, Join> entry : complete) {
-                joined(entry.getKey(), entry.getValue());
-                told.add(entry.getKey());
+            for (Join join : complete) {
+                joined(join);
+                told.add(join.watch);
             }
             cancelExpiry(w);
             if (w.named.isEmpty() && w.joining.isEmpty() && (!watchedAtAll(w) || state.equals(LockState.FREE) && !again)) {
@@ -550,11 +556,12 @@ final class Watches {
     }
 
     /**
-     * {@code watch}'s first states are all read: answer, then make it a watcher of those locks, and
-     * tell it any state read since its own (after the answer). Only under the lock.
+     * The first states of {@code join}'s watch are all read: answer, then make its watcher a watcher
+     * of those locks, and tell it any state read since its own (after the answer). Only under the lock.
      */
-    private void joined(Watch watch, Join join) {
+    private void joined(Join join) {
         assert Thread.holdsLock(this);
+        Watch watch = join.watch;
         Map<String, LockState> states = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(join.states));
         watch.outbox.add(() -> join.answer.complete(states));
         if (watch.closed) {
@@ -563,7 +570,7 @@ final class Watches {
         watches.add(watch);
         for (Map.Entry<String, LockState> first : states.entrySet()) {
             Watched w = locks.get(first.getKey());
-            if (w == null || w.joining.remove(watch) != join) {
+            if (w == null || !w.joining.remove(join)) {
                 continue; // unwatched meanwhile
             }
             w.named.add(watch);
@@ -578,11 +585,10 @@ final class Watches {
         List<Join> failed = new ArrayList<>();
         synchronized (this) {
             w.reading = false;
-            for (Map.Entry<Watch, Join> entry : List.copyOf(w.joining.entrySet())) {
-                Join join = entry.getValue();
+            for (Join join : List.copyOf(w.joining)) { // a copy: abandon removes from it
                 if (join.readStarted.contains(w.lock) && !join.states.containsKey(w.lock)) {
                     failed.add(join);
-                    abandon(entry.getKey(), join);
+                    abandon(join);
                 }
             }
             if (locks.get(w.lock) == w && watchedAtAll(w)) {
@@ -597,11 +603,11 @@ final class Watches {
     }
 
     /** A join that failed leaves every lock it was waiting on. */
-    private void abandon(Watch watch, Join join) {
+    private void abandon(Join join) {
         assert Thread.holdsLock(this);
         for (String lock : join.locks) {
             Watched w = locks.get(lock);
-            if (w != null && w.joining.remove(watch, join)) {
+            if (w != null && w.joining.remove(join)) {
                 dropIfUnwatched(w);
             }
         }

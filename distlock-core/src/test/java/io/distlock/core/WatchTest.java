@@ -261,6 +261,44 @@ class WatchTest {
         watch.close();
     }
 
+    /**
+     * Found by review (e290664): the watches waiting for a lock's first state were kept by watcher,
+     * so a second watch of the same lock by one watcher before the first was answered replaced it,
+     * and the first was never answered (over WebSocket: no reply, and every later reply held).
+     */
+    @Test
+    void watchesOfOneLockInFlightTogetherOnOneWatcherAreEachAnswered() {
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        LockSession alice = open(1, "alice", null);
+        result(alice.lock("doc"));
+        for (int round = 0; round < 2; round++) { // the first while the node subscribes, the second after
+            var first = watch.watch(List.of("doc"));
+            var second = watch.watch(List.of("doc"));
+            var pair = watch.watch(List.of("x-" + round, "y-" + round));
+            var overlapping = watch.watch(List.of("y-" + round));
+
+            assertThat(names(result(first).get("doc").holders())).containsExactly("alice");
+            assertThat(names(result(second).get("doc").holders())).containsExactly("alice");
+            assertThat(result(pair)).containsOnlyKeys("x-" + round, "y-" + round);
+            assertThat(result(overlapping)).containsOnlyKeys("y-" + round);
+        }
+        result(alice.lock("y-1"));
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("y-1")));
+
+        // An unwatch fails every watch of the lock still waiting for its first state, not just the last one.
+        TestRedis.command("CLIENT", "PAUSE", "1500", "ALL"); // holds their reads back
+        var first = watch.watch(List.of("z", "doc"));
+        var second = watch.watch(List.of("z"));
+        watch.unwatch(List.of("z"));
+        assertThatThrownBy(() -> result(first)).hasMessageContaining("unwatched before");
+        assertThatThrownBy(() -> result(second)).hasMessageContaining("unwatched before");
+        TestRedis.command("PING"); // answered when the pause is over
+        result(alice.unlock("doc"));
+        await().atMost(seconds(5)).until(() -> LockState.FREE.equals(seen.last("doc"))); // doc is still watched
+        watch.close();
+    }
+
     @Test
     void changesComeInTheOrderRedisMadeThemAndTheLastStateAlwaysComes() {
         Seen seen = new Seen();

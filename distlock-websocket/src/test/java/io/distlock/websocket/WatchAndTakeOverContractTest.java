@@ -545,6 +545,34 @@ abstract class WatchAndTakeOverContractTest {
         watcher.expectNone(QUIET);
     }
 
+    /**
+     * Found by review (e290664): a second watch of a lock sent before the first was answered (two
+     * components of one page watching one document) left the first unanswered, and every later
+     * reply of the connection waited behind it.
+     */
+    @Test
+    void watchesOfOneLockSentTogetherAreEachAnsweredInOrder() {
+        WsClient watcher = v2("watcher");
+        v2("holder").request("LOCKED", "action", "lock", "param", n("doc"));
+        for (int i = 0; i < 5; i++) {
+            watcher.send("action", "watch", "param", n("doc"), "id", "a" + i);
+            watcher.send("action", "watch", "param", n("doc"), "id", "b" + i);
+            watcher.send("action", "watch", "params", List.of(n("x" + i), n("y" + i)), "id", "c" + i);
+            watcher.send("action", "watch", "param", n("y" + i), "id", "d" + i);
+            watcher.send("action", "ping", "id", "p" + i);
+            for (String id : List.of("a", "b")) {
+                JsonNode ok = watcher.expectNext("OK");
+                assertThat(ok.path("id").asText()).isEqualTo(id + i);
+                assertThat(names(ok.path("state").path(n("doc")).path("holders"))).containsExactly(n("holder"));
+            }
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("c" + i);
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("d" + i);
+            assertThat(watcher.expectNext("OK").path("id").asText()).isEqualTo("p" + i);
+        }
+        v2("actor").request("LOCKED", "action", "lock", "param", n("y4"));
+        changedUntil(watcher, n("y4"), holders(n("actor")));
+    }
+
     @Test
     void watchesEndWithTheSessionAndAreNotCarriedByAResume() {
         WsClient actor = v2("actor");
