@@ -311,8 +311,7 @@ final class RequestHandler {
             return;
         }
         boolean byPrefix = prefix != null;
-        List<String> added = watching.reserve(names, byPrefix);
-        if (added == null) {
+        if (watching.reserve(names, byPrefix) == null) {
             slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, byPrefix
                     ? "at most " + node.options.maxWatchedPrefixes() + " prefixes watched per connection"
                     : "at most " + node.options.maxWatchedLocks() + " locks watched per connection"));
@@ -320,13 +319,13 @@ final class RequestHandler {
         }
         if (byPrefix) {
             CompletionStage<Void> stage = watch.watchPrefix(prefix);
-            stage.whenComplete((v, e) -> watching.settled(names, added, true, e != null));
+            stage.whenComplete((v, e) -> watching.settled(names, true, e != null));
             answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
             return;
         }
-        // Nothing of a failed or refused watch is watched.
+        // A failed or refused watch leaves watched only what another watch of the connection, answered OK or in flight, asked for too.
         answerStates(r, slot, watch.watch(names), states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states),
-                refused -> watching.settled(names, added, false, refused));
+                refused -> watching.settled(names, false, refused));
     }
 
     private void unwatch(LockSession s, Request r, ReplySlot slot) {

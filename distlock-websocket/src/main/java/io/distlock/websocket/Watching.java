@@ -3,6 +3,7 @@ package io.distlock.websocket;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +21,8 @@ import io.distlock.core.LockWatch;
  *
  * <p>A watch is counted ({@link #reserve}) when its request is served, before the lock service
  * answers, so that requests in flight cannot pass the limits together; one that fails is
- * uncounted again ({@link #settled}). What is counted here is what the client asked for: only
+ * uncounted again ({@link #settled}), but for what another watch answered OK, or still in
+ * flight, asked for too. What is counted here is what the client asked for: only
  * changes of those locks are pushed ({@link #wants}), whatever the lock service still tells. An
  * {@code unwatch} of a name (or prefix) whose watch the lock service has not answered yet is
  * passed on when it answers: the lock service would otherwise fail that watch.
@@ -37,6 +39,11 @@ final class Watching {
         /** Written under the Watching's lock; read without it by {@link #wants}. */
         final Set<String> watched = ConcurrentHashMap.newKeySet();
         final Map<String, Integer> inFlight = new HashMap<>();
+        /**
+         * Of {@link #watched}, those a watch succeeded for since they were last unwatched: a watch of
+         * them that fails leaves them watched (its client had an OK for them from the other).
+         */
+        final Set<String> confirmed = new HashSet<>();
 
         Watched(int max) {
             this.max = max;
@@ -88,8 +95,8 @@ final class Watching {
 
     /**
      * Counts {@code keys} (lock names, or one prefix) as watched, about to be asked of the lock
-     * service; returns those that were not watched yet, to pass to {@link #settled}, or null if
-     * that would pass the limit (see the constructor): then nothing changed.
+     * service, to be {@link #settled} when it answers; returns those that were not watched yet, or
+     * null if that would pass the limit (see the constructor): then nothing changed.
      */
     synchronized List<String> reserve(Collection<String> keys, boolean prefix) {
         Watched w = prefix ? prefixes : names;
@@ -108,15 +115,23 @@ final class Watching {
     }
 
     /**
-     * The lock service answered the watch of {@code keys} {@linkplain #reserve reserved} with
-     * {@code added}: if it {@code failed}, the added ones are not watched. Whatever was unwatched
-     * meanwhile is unwatched in the lock service now.
+     * The lock service answered the watch of {@code keys} {@linkplain #reserve reserved}: if it
+     * {@code failed}, those of its keys that no other watch succeeded for, nor has in flight, are
+     * not watched. Whatever was unwatched meanwhile is unwatched in the lock service now.
      */
-    synchronized void settled(Collection<String> keys, List<String> added, boolean prefix, boolean failed) {
+    synchronized void settled(Collection<String> keys, boolean prefix, boolean failed) {
         Watched w = prefix ? prefixes : names;
         keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
-        if (failed) {
-            w.watched.removeAll(added);
+        for (String key : keys) {
+            if (!failed) {
+                if (w.watched.contains(key)) { // not if unwatched meanwhile
+                    w.confirmed.add(key);
+                }
+            } else if (!w.confirmed.contains(key) && !w.inFlight.containsKey(key)) {
+                // Not just the keys this watch added: a later watch of a key in flight with it added
+                // nothing, and its OK (or failure, if it failed too) depends on what is kept here.
+                w.watched.remove(key);
+            }
         }
         unwatchInService(w.idle(keys), prefix);
     }
@@ -125,6 +140,7 @@ final class Watching {
     synchronized void unwatch(Collection<String> keys, boolean prefix) {
         Watched w = prefix ? prefixes : names;
         w.watched.removeAll(keys);
+        w.confirmed.removeAll(keys);
         unwatchInService(w.idle(keys), prefix);
     }
 
@@ -173,6 +189,8 @@ final class Watching {
             watch = null;
             names.watched.clear();
             prefixes.watched.clear();
+            names.confirmed.clear();
+            prefixes.confirmed.clear();
         }
         if (toClose != null) {
             toClose.close();

@@ -345,6 +345,33 @@ abstract class WatchAndTakeOverContractTest {
     }
 
     /**
+     * Found by review (e290664): a watch refused for the size of its answer uncounted every name
+     * it had added, among them one that a watch sent right after it asked for too (and, counted
+     * already, added nothing): that watch was answered OK, and no change of its lock was pushed.
+     */
+    @Test
+    void aWatchSentWithOneRefusedForItsSizeIsAnsweredOkAndWatches() {
+        List<String> locks = IntStream.range(0, 32).mapToObj(i -> "big-" + tag + "-" + i).toList();
+        Map<String, Object> info = Map.of("about", "x".repeat(480));
+        for (int i = 0; i < 2; i++) {
+            v2(MAIN, "holder" + i, "info", info).request("LOCKED", "action", "mlock", "params", locks, "mode", "shared");
+        }
+        WsClient c = v2(SMALL, "reader");
+        c.send("action", "watch", "params", locks, "id", "all");
+        c.send("action", "watch", "param", locks.get(0), "id", "one");
+        assertThat(c.expectFail("TOO_MANY_LOCKS").path("id").asText()).isEqualTo("all");
+        assertThat(c.expectNext("OK").path("id").asText()).isEqualTo("one");
+
+        WsClient late = v2("late");
+        late.request("LOCKED", "action", "lock", "param", locks.get(0), "mode", "shared");
+        JsonNode changed = c.expectNext("CHANGED");
+        assertThat(changed.path("lock").asText()).isEqualTo(locks.get(0));
+        assertThat(changed.path("state").path("holdersTotal").asInt()).isEqualTo(3);
+        late.request("LOCKED", "action", "lock", "param", locks.get(1), "mode", "shared");
+        c.expectNone(QUIET); // the rest of the refused watch is not watched
+    }
+
+    /**
      * A {@code CHANGED} cannot be refused, and a lock's state grows with its queue: a state longer
      * than a 64th of what may wait for one connection lists its earliest entries and the total,
      * so the watcher's connection, its session and its locks go on. (Sent whole, this state would

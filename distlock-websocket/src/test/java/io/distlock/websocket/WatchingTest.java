@@ -94,12 +94,65 @@ class WatchingTest {
     @Test
     void aFailedWatchUncountsWhatItAddedOnly() {
         Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
-        w.settled(List.of("a"), w.reserve(List.of("a"), false), false, false);
-        List<String> added = w.reserve(List.of("a", "b"), false);
-        assertThat(added).containsExactly("b");
-        w.settled(List.of("a", "b"), added, false, true);
+        w.reserve(List.of("a"), false);
+        w.settled(List.of("a"), false, false);
+        assertThat(w.reserve(List.of("a", "b"), false)).containsExactly("b");
+        w.settled(List.of("a", "b"), false, true);
         assertThat(w.wants("a")).isTrue();
         assertThat(w.wants("b")).isFalse();
+    }
+
+    /**
+     * Found by review (e290664): W1 of [a, b] in flight, W2 of [a] reserved meanwhile (adding
+     * nothing: a counted already); W1 failed (its answer too large, or Redis away) and uncounted
+     * a, so W2 was answered OK yet no change of a was pushed, and the lock service was told to
+     * unwatch a. Now a failed watch uncounts a key only if no other watch of it is in flight or
+     * succeeded; whichever settles first. The same for prefixes.
+     */
+    @Test
+    void aFailedWatchLeavesWatchedWhatAnotherWatchInFlightWithItAskedFor() {
+        for (boolean prefix : new boolean[] {false, true}) {
+            String a = prefix ? "p-" : "a";
+            List<String> first = prefix ? List.of(a) : List.of(a, "b");
+            String match = prefix ? "p-1" : "a";
+            for (boolean failedFirst : new boolean[] {true, false}) {
+                Recorded recorded = new Recorded();
+                Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
+                w.watch();
+                w.reserve(first, prefix);
+                assertThat(w.reserve(List.of(a), prefix)).as("counted already").isEmpty();
+                if (failedFirst) {
+                    w.settled(first, prefix, true);
+                    assertThat(w.wants(match)).as("W2 still in flight (prefix %s)", prefix).isTrue();
+                    w.settled(List.of(a), prefix, false);
+                } else {
+                    w.settled(List.of(a), prefix, false);
+                    w.settled(first, prefix, true);
+                }
+                assertThat(w.wants(match)).as("W2 answered OK (prefix %s, failed first %s)", prefix, failedFirst).isTrue();
+                assertThat(w.wants("b")).as("asked for by the failed watch only").isFalse();
+                assertThat(recorded.calls).as("prefix %s, failed first %s", prefix, failedFirst)
+                        .containsExactlyElementsOf(prefix ? List.of() : List.of("unwatch [b]"));
+            }
+            // Both fail: nothing is left counted, and the lock service is told so once both are answered.
+            Recorded recorded = new Recorded();
+            Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
+            w.watch();
+            w.reserve(List.of(a), prefix);
+            w.reserve(List.of(a), prefix);
+            w.settled(List.of(a), prefix, true);
+            assertThat(recorded.calls).isEmpty();
+            w.settled(List.of(a), prefix, true);
+            assertThat(w.wants(match)).isFalse();
+            assertThat(recorded.calls).containsExactly(prefix ? "unwatchPrefix p-" : "unwatch [a]");
+            // An OK from before an unwatch counts no more: a later watch that fails leaves nothing.
+            w.reserve(List.of(a), prefix);
+            w.settled(List.of(a), prefix, false);
+            w.unwatch(List.of(a), prefix);
+            w.reserve(List.of(a), prefix);
+            w.settled(List.of(a), prefix, true);
+            assertThat(w.wants(match)).isFalse();
+        }
     }
 
     @Test
@@ -107,21 +160,21 @@ class WatchingTest {
         Recorded recorded = new Recorded();
         Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
         w.watch();
-        List<String> added = w.reserve(List.of("a", "b"), false);
+        w.reserve(List.of("a", "b"), false);
         w.unwatch(List.of("a", "c"), false);
         assertThat(recorded.calls).as("c is not in flight; a is").containsExactly("unwatch [c]");
         assertThat(w.wants("a")).as("no change of it is pushed any more").isFalse();
-        w.settled(List.of("a", "b"), added, false, false);
+        w.settled(List.of("a", "b"), false, false);
         assertThat(recorded.calls).containsExactly("unwatch [c]", "unwatch [a]");
         assertThat(w.wants("b")).isTrue();
 
-        List<String> prefix = w.reserve(List.of("p-"), true);
+        assertThat(w.reserve(List.of("p-"), true)).containsExactly("p-");
         assertThat(w.wants("p-1")).isTrue();
         assertThat(w.reserve(List.of("p-"), true)).as("counted once").isEmpty();
         w.unwatch(List.of("p-"), true);
-        w.settled(List.of("p-"), prefix, true, false);
+        w.settled(List.of("p-"), true, false);
         assertThat(recorded.calls).as("one watch of the prefix is still in flight").hasSize(2);
-        w.settled(List.of("p-"), List.of(), true, false);
+        w.settled(List.of("p-"), true, false);
         assertThat(recorded.calls).endsWith("unwatchPrefix p-");
         assertThat(w.wants("p-1")).isFalse();
     }
@@ -169,9 +222,9 @@ class WatchingTest {
             };
             w[0] = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
             w[0].watch();
-            List<String> added = w[0].reserve(key, prefix);
+            w[0].reserve(key, prefix);
             w[0].unwatch(key, prefix);
-            w[0].settled(key, added, prefix, false);
+            w[0].settled(key, prefix, false);
             next[0].join(10_000);
             assertThat(next[0].isAlive()).isFalse();
             assertThat(recorded.calls).as("prefix %s", prefix).containsExactly(
