@@ -32,6 +32,16 @@ import io.distlock.core.LockMode;
  * };
  * }</pre>
  *
+ * <p><b>A prefix watch is judged as one name.</b> For {@code watch} with a {@code prefix}, the
+ * endpoint asks once, passing the prefix as {@code lockName}, and {@link Operation#WATCH} is the
+ * same for a watch of names and a watch of a prefix: neither method can tell a prefix from a
+ * name. So an authorizer that allows exactly {@code doc-1} lets a client watch the prefix
+ * {@code doc-1}, and see {@code doc-10}, {@code doc-123} and every other lock whose name starts
+ * with it. Judge every {@link Operation#WATCH} as a prefix: allow it only if the principal may
+ * see every lock whose name starts with {@code lockName}. A rule by prefix (such as
+ * {@code lock.startsWith(user + "-")}) already does; a rule by exact name should refuse
+ * {@link Operation#WATCH}, or judge it by a rule for prefixes, in the four-argument method.
+ *
  * <p>Called on container or lock-service threads, concurrently for different connections;
  * it must not block for long. Names are passed as the client sent them (they may still be
  * refused as {@code BAD_NAME} afterwards). An exception counts as {@code false}.
@@ -60,13 +70,16 @@ public interface Authorizer {
         /**
          * One name of a {@code watch}, or its prefix, passed as the lock name: see every change
          * of who holds and queues for the lock (or for each lock whose name starts with the
-         * prefix). The mode is {@code null}.
+         * prefix). The mode is {@code null}. A prefix and a name look the same here: judge the
+         * name as a prefix (see the class comment).
          */
         WATCH
     }
 
     /**
-     * Whether this connection may lock {@code lockName}, whatever the operation and mode.
+     * Whether this connection may lock {@code lockName}, whatever the operation and mode. By
+     * default also asked for {@link Operation#QUERY} and {@link Operation#WATCH}, and for a prefix
+     * {@code watch} with the prefix as {@code lockName}: see the class comment.
      *
      * @param principal what the {@link Authenticator} returned for this connection, or
      *                  {@code null} with the default authenticator
