@@ -7,13 +7,13 @@
 # It starts its own redis-server (the one on the PATH, or the one the server jar ships) and
 # two server nodes from the jar, warms them up, runs `bench` for every table, and writes
 # OUT_DIR/*.json, *.hgrm, latency.svg and results.md (the tables, ready to paste). It stops
-# what it started, by pid, and nothing else. About 20 minutes with the defaults (each multi-target run warms every target first).
+# what it started, by pid, and nothing else. 20 to 30 minutes with the defaults on a quiet machine (each multi-target run warms every target first).
 #
 # Knobs (environment): WARMUP (2s) and DURATION (5s) per table cell; TARGET_WARMUP (5s),
 # TARGET_DURATION (10s) and RUNS (3) for the target measurements; SESSIONS ("1 16 64 256");
 # SCENARIOS ("uncontended contended mixed shared"); IDLE ("1000 10000"); QUEUE_SESSIONS ("16 64")
 # for the queue targets; SETS ("tables targets queue idle"): which parts to run, e.g.
-# SETS=queue for the protocol version 2 queue measurements alone (about 6 minutes); MAX_LOAD
+# SETS=queue for the protocol version 2 queue measurements alone (about 10 minutes); MAX_LOAD
 # (the core count; 0: off): before each measured run, wait up to 10 minutes for the 1-minute
 # load average to fall below it; JAR; JAVA. Every bench run records the load average at its
 # start and end in its JSON (load_average_start, load_average_end) and the CPU that processes
