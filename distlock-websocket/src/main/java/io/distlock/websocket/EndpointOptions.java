@@ -157,7 +157,10 @@ public final class EndpointOptions {
         return maxFrameBytes;
     }
 
-    /** How often the server pings each connection; one silent for two intervals is closed. */
+    /**
+     * How often the server pings each connection. Silence is judged at each ping tick: a connection
+     * silent for two intervals is closed then, two to three intervals after its last frame.
+     */
     public Duration pingInterval() {
         return pingInterval;
     }
