@@ -570,7 +570,9 @@ public final class LockService implements AutoCloseable {
         return CompletableFuture.allOf(kept.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                 .toArray(CompletableFuture[]::new)).thenCompose(v -> {
                     for (int i = 0; i < placeLocks.size(); i++) {
-                        RedisLockStore.Place where = kept.get(i).toCompletableFuture().join();
+                        // No answer, or an error: unproven, so not listed, as a lock below. Thrown here, after the
+                        // adoption ran, it failed the whole resume and the session was lost.
+                        RedisLockStore.Place where = kept.get(i).toCompletableFuture().exceptionally(e -> null).join();
                         String lock = placeLocks.get(i);
                         if (where instanceof RedisLockStore.Place.InQueue) {
                             session.restorePlace(lock, adopted.places().get(lock), keptAt,

@@ -225,6 +225,31 @@ class ResumeTest {
         assertThat(r.session().queuedLocks()).containsExactly("doc");
     }
 
+    /**
+     * Found by review: a keep-place of the adoption that failed (an error reply here; a timeout the
+     * same) failed the whole resume after the adoption had run: BACKEND_UNAVAILABLE, the retry
+     * SESSION_EXPIRED (the record had the new secret), and the held lock renewed by nobody.
+     */
+    @Test
+    void anAdoptionWhoseKeepPlaceFailsResumesWithoutThatPlace() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        long doc = token(result(session.lock("doc")));
+        LockSession bob = nodes.get(2).openSession("bob", new Pushes());
+        token(result(bob.lock("q")));
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        result(session.detach());
+        // The keep-place of "q" gets an error reply: its queued-requests hash is of the wrong type.
+        TestRedis.command("DEL", "distlock:queued:q");
+        TestRedis.command("SET", "distlock:queued:q", "not a hash");
+
+        ResumeResult.Resumed r = resumed(result(nodes.get(1).resume(session.id(), secret, new Pushes())));
+        assertThat(r.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        assertThat(r.queued()).as("unproven, so not listed").isEmpty();
+        assertThat(nodes.get(1).sessionCount()).isEqualTo(1);
+        assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+    }
+
     @Test
     void aDetachedSessionAdoptedByAnotherNodeIsNotReleasedWhenItsGraceWouldHaveEndedOnTheOldOne() {
         LockService a = nodes.get(0);
