@@ -1223,20 +1223,22 @@ final class Session implements LockSession {
     /**
      * The place of this session in {@code lock}'s queue that attempt {@code placeAttempt} took was
      * granted (told by the grant message, or found by lease renewal). Handled in the session's
-     * chain, so it is told after the {@code QUEUED} answer. A grant of a place the session no
-     * longer has (it left the queue, releasing whatever was granted, or the grant was told
-     * already, and the session may queue again since) is ignored: a grant is told only for the
-     * place it was made to.
+     * chain, so it is told after the {@code QUEUED} answer. A grant is told only for the place it
+     * was made to. A grant of a place the session does not have (it left the queue, or gave the
+     * place up, or an adoption could not prove it) is given back, by that place's attempt: else
+     * it held the lock, unknown to anyone, for the place's lease with the queue blocked behind it.
+     * A grant told already (the session holds that token) is ignored.
      */
     void grantFound(String lock, String placeAttempt, long token, LockMode mode) {
         enqueue(() -> {
             Place place = queued.get(lock);
             if (place == null || !place.attemptId.equals(placeAttempt)) {
                 Grant grant = held.get(lock);
-                if (grant == null || grant.token != token) {
-                    LOG.log(Level.DEBUG, "Ignored a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
+                if (grant != null && grant.token == token) {
+                    return done(null);
                 }
-                return done(null);
+                LOG.log(Level.DEBUG, "Giving back a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
+                return leave(lock, placeAttempt);
             }
             return CompletableFuture.completedFuture(new Step<Void>(null, null, adopt(lock, place, token, mode)));
         });
@@ -1431,13 +1433,21 @@ final class Session implements LockSession {
 
     /** Queues a leave of {@code lock}'s queue behind this session's operations, releasing a grant of {@code place} made meanwhile. */
     private void leaveLater(String lock, Place place) {
-        enqueue(() -> moved ? done(null) : store.leave(id, RedisLockStore.Release.ofAttempt(lock, place.attemptId)).handle((where, e) -> {
+        enqueue(() -> leave(lock, place.attemptId));
+    }
+
+    /** Leaves the place of {@code lock}'s queue that {@code placeAttempt} took, releasing its grant; only in the chain. */
+    private CompletionStage<Step<Void>> leave(String lock, String placeAttempt) {
+        if (moved) {
+            return done(null); // the place, and any grant of it, are another node's now
+        }
+        return store.leave(id, RedisLockStore.Release.ofAttempt(lock, placeAttempt)).handle((where, e) -> {
             if (e != null) {
                 LOG.log(Level.DEBUG, "Could not leave the queue of lock ''{0}'' for session ''{1}''; the place expires within a lease: {2}",
                         lock, name, e.getMessage());
             }
             return Step.<Void>of(null);
-        }));
+        });
     }
 
     /** Queues a release of one grant behind this session's operations; a grant that no longer holds the lock is left alone. */

@@ -313,6 +313,26 @@ class QueueTest {
         waiter.pushes().expectNone(Duration.ofMillis(200));
     }
 
+    /**
+     * Found by review: a grant of a place the session does not know (standing here for a place an
+     * adoption could not prove, or one given up) was only logged, and held the lock, for nobody,
+     * until the place's lease ran out (10 s here) while everybody else waited.
+     */
+    @Test
+    void aGrantOfAPlaceTheSessionDoesNotKnowIsGivenBack() {
+        Client holder = open(0, "holder");
+        Client waiter = open(1, "waiter");
+        Client probe = open(2, "probe");
+        token(result(holder.session().lock("doc")));
+        result(waiter.session().lock("doc", QUEUE));
+        ((Session) waiter.session()).places().remove("doc"); // the session's view lost the place; Redis has it
+        result(holder.session().unlock("doc"));
+        await().atMost(seconds(3)).pollInterval(Duration.ofMillis(50))
+                .until(() -> result(probe.session().lock("doc")) instanceof LockResult.Locked);
+        assertThat(waiter.session().heldLocks()).isEmpty();
+        waiter.pushes().expectNone(Duration.ofMillis(200));
+    }
+
     @Test
     void aGrantIsNeverUpgraded() {
         Client a = open(0, "a");
