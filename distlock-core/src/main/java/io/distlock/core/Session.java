@@ -760,6 +760,10 @@ final class Session implements LockSession {
                 return done(null);
             }
             stopGraceTimer(); // this node will not end it: the registry's record and the leases do
+            // Nor serve it: its waits would be re-checked for ever on an application's scheduler, and a place's
+            // timeout would leave a queue for a session another node may have adopted meanwhile.
+            waiters.cancelAll(this);
+            queued.values().forEach(Place::stopTimer);
             if (!detached) {
                 markDetached();
             }

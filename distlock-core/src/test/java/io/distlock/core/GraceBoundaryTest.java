@@ -22,7 +22,8 @@ import io.distlock.testing.TestRedis;
 /**
  * The end of the grace on a clock the test moves (Redis is real): a resume one nanosecond before
  * it succeeds, one at it is refused and the locks are released. And the registry's arbitration
- * between an adoption and the end of the grace: whichever changes the record first wins.
+ * between an adoption and the end of the grace: whichever changes the record first wins. And the
+ * timers a stopping service leaves on the scheduler: none.
  */
 class GraceBoundaryTest {
 
@@ -90,6 +91,28 @@ class GraceBoundaryTest {
         result(session.lock("q")); // a second lock, then the first released
         result(session.unlock("doc"));
         await().atMost(seconds(5)).until(() -> String.valueOf(TestRedis.command("HGET", key, "locks")).matches("q\t\\d+\tx\n"));
+    }
+
+    /**
+     * Found by review: a service that stopped left its resumable sessions' waits and queue timeouts on
+     * the application's scheduler: each wait re-checked Redis for ever (every lease, every third of it
+     * once its client was shut down), and a place's timeout left a queue for a session that another
+     * node may have adopted.
+     */
+    @Test
+    void aServiceThatStopsLeavesNoTimerOfItsResumableSessionsBehind() {
+        LockSession holder = service.openSession("holder", new Pushes(), new SessionOptions(GRACE, null));
+        result(holder.lock("doc"));
+        result(holder.lock("q"));
+        LockSession session = service.openSession("ann", new Pushes(), new SessionOptions(GRACE, null));
+        assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Waiting.class); // a re-check at the lease's end
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue().timeout(Duration.ofSeconds(30)))))
+                .isInstanceOf(LockResult.Queued.class); // a timeout
+        assertThat(time.pending()).hasSizeGreaterThanOrEqualTo(3); // with the renewal tick
+
+        service.close(); // both left for another node: nothing released, nothing waited for here
+
+        assertThat(time.pending()).isEmpty();
     }
 
     @Test
