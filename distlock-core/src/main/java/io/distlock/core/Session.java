@@ -375,6 +375,11 @@ final class Session implements LockSession {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
                     // Granted before the cancel arrived: the grant stands, and is told before this answer.
                     Runnable tell = adopt(lock, place, holds.token(), holds.mode());
+                    if (tell == null) {
+                        // Lease renewal gave the place up while this leave was out (CANCELLED told, and its leave,
+                        // queued behind this, frees the grant): the session does not hold the lock.
+                        return Step.<CancelResult>of(CancelResult.CANCELLED);
+                    }
                     return new Step<CancelResult>(new Refused(Refusal.NOT_QUEUED, "lock '" + lock
                             + "' was granted before the cancel arrived; unlock it to let it go"), null, null, tell);
                 }

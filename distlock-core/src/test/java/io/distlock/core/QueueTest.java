@@ -229,6 +229,38 @@ class QueueTest {
         assertThat(waiter.session().heldLocks()).containsKey("doc");
     }
 
+    /**
+     * Found by review: a cancel whose leave found the place granted, answered after lease renewal had
+     * given that place up (CANCELLED pushed, the grant to be freed), said NOT_QUEUED, "granted...
+     * unlock it", for a lock the session did not hold.
+     */
+    @Test
+    void aCancelAnsweredAfterRenewalGaveThePlaceUpIsCancelledNotGranted() {
+        FakeTime time = new FakeTime();
+        Duration lease = Duration.ofSeconds(60); // a command times out after 3 s of real time
+        LockService node = LockService.connect(TestRedis.url(), LockConfig.builder().lease(lease).ticker(time).scheduler(time).build());
+        nodes.add(node);
+        Client holder = open(0, "holder");
+        Pushes pushes = new Pushes();
+        LockSession waiter = node.openSession("waiter", pushes);
+        token(result(holder.session().lock("doc")));
+        assertThat(result(waiter.lock("doc", QUEUE))).isInstanceOf(LockResult.Queued.class);
+        grantMessagesGoNowhere(waiter, "doc");
+        result(holder.session().unlock("doc")); // granted in Redis; the waiter's node is not told
+
+        TestRedis.command("CLIENT", "PAUSE", "2000", "WRITE"); // the cancel's leave, and every keep-place, wait in Redis
+        java.util.concurrent.CompletionStage<CancelResult> cancel = waiter.cancel("doc");
+        time.advance(lease.multipliedBy(2).dividedBy(3)); // the tick at two thirds of the lease gives the place up
+        assertThat(pushes.expect(Kind.CANCELLED, "doc", seconds(5)).detail()).isEqualTo("backend");
+        TestRedis.command("CLIENT", "UNPAUSE"); // now the leave answers: granted
+
+        assertThat(result(cancel)).isEqualTo(CancelResult.CANCELLED);
+        assertThat(waiter.heldLocks()).isEmpty();
+        Client probe = open(2, "probe");
+        await().atMost(seconds(5)).until(() -> result(probe.session().lock("doc")) instanceof LockResult.Locked); // given back
+        pushes.expectNone(Duration.ofMillis(200));
+    }
+
     @Test
     void aTimedOutRequestLeavesTheQueue() {
         Client holder = open(0, "holder");
