@@ -366,8 +366,7 @@ final class Session implements LockSession {
                 if (e != null) {
                     // Redis may or may not still have the place: give it up here, and leave again
                     // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
-                    if (queued.remove(lock, place)) {
-                        place.stopTimer();
+                    if (dropPlace(lock, place)) {
                         leaveLater(lock, place);
                     }
                     return Step.<CancelResult>of(CancelResult.CANCELLED);
@@ -383,9 +382,7 @@ final class Session implements LockSession {
                     return new Step<CancelResult>(new Refused(Refusal.NOT_QUEUED, "lock '" + lock
                             + "' was granted before the cancel arrived; unlock it to let it go"), null, null, tell);
                 }
-                if (queued.remove(lock, place)) {
-                    place.stopTimer();
-                }
+                dropPlace(lock, place);
                 return Step.<CancelResult>of(CancelResult.CANCELLED);
             });
         });
@@ -1229,6 +1226,11 @@ final class Session implements LockSession {
         return queued;
     }
 
+    /** For tests: the locks with a steal told ahead of the grant it ended. */
+    Set<String> stealsToldAhead() {
+        return Set.copyOf(stolenAhead.keySet());
+    }
+
     /**
      * The place of this session in {@code lock}'s queue that attempt {@code placeAttempt} took was
      * granted (told by the grant message, or found by lease renewal). Handled in the session's
@@ -1264,6 +1266,19 @@ final class Session implements LockSession {
         }
         place.stopTimer();
         return hold(lock, new Grant(token, mode, place.confirmedAtNanos));
+    }
+
+    /**
+     * Ends {@code place} without a grant: a steal told ahead of its grant is forgotten with it (that grant
+     * is never adopted now; kept, it stayed for the session's life). Returns false if it had ended already.
+     */
+    private boolean dropPlace(String lock, Place place) {
+        if (!queued.remove(lock, place)) {
+            return false;
+        }
+        place.stopTimer();
+        stolenAhead.remove(lock);
+        return true;
     }
 
     /** Counts a grant of a queued request as held; returns what tells the listener {@code GRANTED} (and a steal told before it). */
@@ -1303,7 +1318,7 @@ final class Session implements LockSession {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
                     return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
                 }
-                if (!queued.remove(lock, place)) {
+                if (!dropPlace(lock, place)) {
                     return Step.<Void>of(null);
                 }
                 if (e != null) {
@@ -1329,10 +1344,9 @@ final class Session implements LockSession {
             grantFound(lock, place.attemptId, holds.token(), holds.mode());
         } else {
             enqueue(() -> {
-                if (!queued.remove(lock, place)) {
+                if (!dropPlace(lock, place)) {
                     return done(null);
                 }
-                place.stopTimer();
                 return CompletableFuture.completedFuture(new Step<Void>(null, null, () -> cancelledNow(lock, CancelReason.BACKEND)));
             });
         }
@@ -1349,10 +1363,9 @@ final class Session implements LockSession {
      * session was never told). Returns false if the place was no longer held.
      */
     boolean givePlaceUp(String lock, Place place) {
-        if (!queued.remove(lock, place)) {
+        if (!dropPlace(lock, place)) {
             return false;
         }
-        place.stopTimer();
         events.execute(() -> cancelledNow(lock, CancelReason.BACKEND));
         leaveLater(lock, place);
         return true;
@@ -1372,7 +1385,10 @@ final class Session implements LockSession {
                 return CompletableFuture.completedFuture(new Step<Void>(null, null, takenBy(lock, grant, by)));
             }
             if ((grant == null || grant.token < token) && queued.containsKey(lock)) { // a grant of that place may come
-                stolenAhead.put(lock, new StolenAhead(token, by, config.ticker().read()));
+                long now = config.ticker().read();
+                // Older than a lease, a steal is never told (see hold): nor kept.
+                stolenAhead.values().removeIf(old -> now - old.atNanos >= config.lease().toNanos());
+                stolenAhead.put(lock, new StolenAhead(token, by, now));
             }
             return done(null);
         });
@@ -1571,6 +1587,7 @@ final class Session implements LockSession {
             // gone, a late grant) is ignored, not told as a CANCELLED or a grant of the new one.
             if (had != null) {
                 had.stopTimer();
+                stolenAhead.remove(lock); // a steal of the old place's grant, which is never adopted now
             }
             place = new Place(placeAttempt, sentAt);
             queued.put(lock, place);

@@ -533,6 +533,23 @@ class WatchTest {
         queued.closeAsync();
     }
 
+    /**
+     * Found by review: a steal told ahead of a grant that never came (the place ended first: a cancel,
+     * a timeout, the place lost) was kept for the session's whole life, one per lock it ever queued for.
+     */
+    @Test
+    void aStealToldAheadOfAGrantThatNeverComesIsForgottenWhenThePlaceEnds() {
+        result(open(0, "holder", null).lock("doc"));
+        Session queued = (Session) nodes.get(1).openSession("queued", new Pushes());
+        result(queued.lock("doc", LockOptions.exclusive().queue()));
+        queued.stolen("doc", 42, "thief");
+        assertThat(result(queued.lock("probe"))).isInstanceOf(LockResult.Locked.class); // the chain has run the steal
+        assertThat(queued.stealsToldAhead()).containsExactly("doc");
+
+        assertThat(result(queued.cancel("doc"))).isEqualTo(CancelResult.CANCELLED);
+        assertThat(queued.stealsToldAhead()).isEmpty();
+    }
+
     @Test
     void anAskTellsEveryHolderWhoAsks() {
         Pushes holderPushes = new Pushes();
