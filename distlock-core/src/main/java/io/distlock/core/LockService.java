@@ -80,18 +80,14 @@ public final class LockService implements AutoCloseable {
             return "UnsureAdoption[read=" + read + "]"; // never the secret
         }
     }
-    private final RTopic releases;
-    /** This node's grants of queued requests: {@code <prefix>:granted:<node id>}. */
-    private final RTopic grants;
-    /** Another node adopted one of this node's sessions: {@code <prefix>:adopted:<node id>}. */
-    private final RTopic adoptions;
-    private int adoptionListenerId;
-    /** Steals and asks for this node's sessions, told to every node: {@code <prefix>:stolen}, {@code <prefix>:asked}. */
-    private final List<Map.Entry<RTopic, Integer>> notices = new ArrayList<>();
+    /**
+     * Every listener this node added, by topic: releases, this node's grants ({@code <prefix>:granted:<node id>})
+     * and adoptions ({@code <prefix>:adopted:<node id>}), steals and asks told to every node. Removed at close:
+     * the client may be the application's, and outlive the service.
+     */
+    private final List<Map.Entry<RTopic, Integer>> listeners = new ArrayList<>();
     private final Watches watches;
     private final String nodeId;
-    private final List<Integer> listenerIds = new ArrayList<>();
-    private int grantListenerId;
     private volatile boolean closed;
     /** The last tick's beat, which close's leave must follow (the two may go on different connections); guarded by this. */
     private CompletableFuture<Void> lastBeat = CompletableFuture.completedFuture(null);
@@ -128,28 +124,30 @@ public final class LockService implements AutoCloseable {
         this.callbackExecutor = config.callbackExecutor() == null ? Runnable::run : config.callbackExecutor();
         long leaseMillis = config.lease().toMillis();
         this.waiters = new Waiters(store, scheduler, config.ticker(), leaseMillis);
-        this.releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
-        this.grants = redisson.getTopic(store.grantedChannel(), StringCodec.INSTANCE);
-        this.adoptions = redisson.getTopic(registry.adoptedChannel(), StringCodec.INSTANCE);
+        RTopic releases = redisson.getTopic(store.channel(), StringCodec.INSTANCE);
+        RTopic grants = redisson.getTopic(store.grantedChannel(), StringCodec.INSTANCE);
+        RTopic adoptions = redisson.getTopic(registry.adoptedChannel(), StringCodec.INSTANCE);
+        RTopic steals = redisson.getTopic(store.stolenChannel(), StringCodec.INSTANCE);
+        RTopic asks = redisson.getTopic(store.askedChannel(), StringCodec.INSTANCE);
         try {
             // Grants missed while unsubscribed are found by the next keep-place of lease renewal.
-            grantListenerId = grants.addListener(String.class, (channel, message) -> onGranted(message));
+            listeners.add(Map.entry(grants, grants.addListener(String.class, (channel, message) -> onGranted(message))));
             // An adoption missed while unsubscribed is found by the next registry refresh of the renewal tick.
-            adoptionListenerId = adoptions.addListener(String.class, (channel, message) -> onAdopted(message));
-            listenerIds.add(releases.addListener(String.class, (channel, message) -> onReleased(message)));
+            listeners.add(Map.entry(adoptions, adoptions.addListener(String.class, (channel, message) -> onAdopted(message))));
+            listeners.add(Map.entry(releases, releases.addListener(String.class, (channel, message) -> onReleased(message))));
             // Missed while unsubscribed: a stolen grant is found by the next renewal (LOST taken); an ask is lost.
-            RTopic steals = redisson.getTopic(store.stolenChannel(), StringCodec.INSTANCE);
-            notices.add(Map.entry(steals, steals.addListener(String.class, (channel, message) -> onStolen(message))));
-            RTopic asks = redisson.getTopic(store.askedChannel(), StringCodec.INSTANCE);
-            notices.add(Map.entry(asks, asks.addListener(String.class, (channel, message) -> onAsked(message))));
-            listenerIds.add(releases.addListener(new BaseStatusListener() {
+            listeners.add(Map.entry(steals, steals.addListener(String.class, (channel, message) -> onStolen(message))));
+            listeners.add(Map.entry(asks, asks.addListener(String.class, (channel, message) -> onAsked(message))));
+            listeners.add(Map.entry(releases, releases.addListener(new BaseStatusListener() {
                 @Override
                 public void onSubscribe(String channel) {
                     // Also called after every reconnect: releases published meanwhile are lost.
                     waiters.recheckAll();
                 }
-            }));
+            })));
         } catch (RuntimeException e) {
+            // Those added so far would stay on the client (the application's, maybe), calling a service that never started.
+            removeListeners();
             shutdownThreads();
             throw RedisLockStore.backendFailure(e);
         }
@@ -832,16 +830,7 @@ public final class LockService implements AutoCloseable {
             }
         }
         watches.closeAll();
-        // Not waited for: an unreachable Redis would hold close() up for Redisson's whole retry budget.
-        List<CompletableFuture<Void>> unsubscribing = new ArrayList<>();
-        listenerIds.forEach(id -> unsubscribing.add(releases.removeListenerAsync(id).toCompletableFuture()));
-        unsubscribing.add(grants.removeListenerAsync(grantListenerId).toCompletableFuture());
-        unsubscribing.add(adoptions.removeListenerAsync(adoptionListenerId).toCompletableFuture());
-        notices.forEach(n -> unsubscribing.add(n.getKey().removeListenerAsync(n.getValue()).toCompletableFuture()));
-        unsubscribing.forEach(f -> f.exceptionally(e -> {
-            LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
-            return null;
-        }));
+        removeListeners();
         shutdownThreads();
         if (ownsRedisson) {
             redisson.shutdown();
@@ -951,6 +940,14 @@ public final class LockService implements AutoCloseable {
         if (session != null) {
             session.grantFound(granted.lock(), granted.placeAttempt(), granted.token(), granted.mode());
         }
+    }
+
+    /** Removes this node's listeners from the client's topics; not waited for: an unreachable Redis would hold close() up. */
+    private void removeListeners() {
+        listeners.forEach(l -> l.getKey().removeListenerAsync(l.getValue()).toCompletableFuture().exceptionally(e -> {
+            LOG.log(Level.DEBUG, "Could not unsubscribe: {0}", e.getMessage());
+            return null;
+        }));
     }
 
     private void shutdownThreads() {

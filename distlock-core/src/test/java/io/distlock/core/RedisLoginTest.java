@@ -26,7 +26,7 @@ import io.distlock.testing.RedisProcess;
  * A Redis that wants a login, as every managed Redis does: a password ({@code requirepass}), an
  * ACL user named in the URL, and an ACL user allowed only what distlock needs (the line
  * docs/operations.md gives). A login Redis refuses is said to be one, and no password reaches
- * a message.
+ * a message. A start the ACL refuses leaves nothing behind on the application's client.
  */
 class RedisLoginTest {
 
@@ -212,6 +212,26 @@ class RedisLoginTest {
                 .isInstanceOf(BackendUnavailableException.class)
                 .hasMessageContaining("Redis's ACL does not allow the user something distlock needs (NOPERM")
                 .hasMessageNotContaining("channel: [");
+    }
+
+    /**
+     * Found by review: a start refused by a later subscription (here the steal notices' channel) left
+     * the listeners added before it on the application's client, calling a service that never started.
+     */
+    @Test
+    void aStartRefusedASubscriptionLeavesNoListenerOnTheApplicationsClient() {
+        RedisProcess redis = withAclUsers("locks on >locks-pw " + MINIMAL_ACL.replace("resetchannels &distlock:*",
+                "resetchannels &distlock:granted:* &distlock:adopted:* &distlock:released"));
+        org.redisson.config.Config c = new org.redisson.config.Config();
+        c.useSingleServer().setAddress("redis://127.0.0.1:" + redis.port()).setUsername("locks").setPassword("locks-pw");
+        org.redisson.api.RedissonClient client = org.redisson.Redisson.create(c);
+        closeLater(() -> client.shutdown());
+
+        // Redisson takes the refused SUBSCRIBE for no answer: a timeout, after three listeners were added.
+        assertThatThrownBy(() -> LockService.create(client, LockConfig.defaults())).isInstanceOf(BackendUnavailableException.class);
+        assertThat(String.valueOf(redis.command("ACL", "LOG"))).contains("distlock:stolen");
+        org.redisson.api.RTopic releases = client.getTopic("distlock:released");
+        await().atMost(seconds(5)).until(() -> releases.countListeners() == 0);
     }
 
     /** Without the quarantine and the wait for replicas the scripts read no INFO: such a user may run a node. */
