@@ -1085,13 +1085,20 @@ final class Session implements LockSession {
         });
     }
 
-    /** After a write: write again for the changes made meanwhile, or let the answers waiting for one go. */
+    /**
+     * After a write: write again for the changes made meanwhile; if no write may follow (closing, moved
+     * away), let the answers waiting for one go. Otherwise an answer waiting now is never let go here:
+     * recordChanges adds it before it sets {@link #recordAgain}, and writeRecord clears that flag before it
+     * takes the answers, so a write that did not take it is followed by another (this one's, seeing the
+     * flag, or recordChanges' own) that does. Let go here, it could leave before any write listed its grant
+     * (this write found the flag clear, then the answer was added).
+     */
     private void writeAgainOrRelease(boolean mayWrite) {
-        if (mayWrite && recordAgain) {
+        if (!mayWrite) {
+            takeAwaitingAnswers().forEach(a -> a.complete(null));
+        } else if (recordAgain) {
             writeRecord();
-            return;
         }
-        takeAwaitingAnswers().forEach(a -> a.complete(null));
     }
 
     private List<CompletableFuture<Void>> takeAwaitingAnswers() {
