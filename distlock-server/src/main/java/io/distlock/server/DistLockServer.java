@@ -107,7 +107,7 @@ public final class DistLockServer implements AutoCloseable {
                 .watching(options.watching()).build();
         WebServer.checkPortFree(options.host(), options.port());
         EndpointOptions proxies = EndpointOptions.builder().trustedProxies(options.trustedProxies()).build();
-        WebServer web = WebServer.create(options.host(), options.port(), options.maxRequestHeadBytes(),
+        WebServer web = WebServer.create(options.host(), options.port(), options.maxRequestHeadBytes(), options.pingInterval(),
                 new ConnectionGuard(options.httpTimeout(), options.maxConnectionsPerAddress(), proxies::isTrustedProxy));
         EmbeddedRedis embedded = null;
         RedissonClient ownRedisson = null;

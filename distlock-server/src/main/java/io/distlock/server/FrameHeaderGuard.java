@@ -1,6 +1,8 @@
 package io.distlock.server;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.Connection;
@@ -24,17 +26,39 @@ import org.glassfish.grizzly.memory.Buffers;
  * <li>1002 for a frame RFC 6455 (5.1, 5.2) says a server must not take: unmasked (Tyrus served
  * it as if masked), with a reserved bit set (no extension is negotiated), or with a reserved
  * opcode (Tyrus's close reason named its internals: "Unknown wrappedFrame type: 3").
+ * <li>1008 for pings and pongs faster than {@link #CONTROL_FRAMES_PER_SECOND} a second (after a
+ * burst of {@link #CONTROL_FRAME_BURST}), besides the pongs that answer the endpoint's pings.
+ * Tyrus answers every ping with a pong, written straight into Grizzly's write queue, which has
+ * no bound (the endpoint's own bound covers only its replies): a client that sent pings and
+ * never read grew the heap by about 3.4 times what it sent (a probe: 286 MB of pings, 980 MB of
+ * heap), until it disconnected.
  * </ul>
  *
+ * <p>After a refusal the connection's further reads are dropped: a flooder that goes on sending
+ * while its close frame is on the way reaches neither Tyrus nor this guard's counts again.
+ *
  * <p>It reads only frame headers (2 to 14 bytes) and skips payloads without copying them; a
- * connection keeps state between reads only while it is inside a frame. What the rest of a
- * frame holds (UTF-8, fragmentation, control frames) stays Tyrus's to check.
+ * connection keeps state between reads only while it is inside a frame, and, once it sent a
+ * ping or a pong, the time its allowance of them is full again. What the rest of a frame holds
+ * (UTF-8, fragmentation, control frames) stays Tyrus's to check.
  */
 final class FrameHeaderGuard extends BaseFilter {
 
     private static final int PROTOCOL_ERROR = 1002;
+    private static final int POLICY_VIOLATION = 1008;
     private static final int TOO_BIG = 1009;
     private static final int MAX_HEADER = 14;
+    private static final int PING = 9;
+    private static final int PONG = 10;
+    /**
+     * Pings and pongs a client may send a second, besides a pong for each of the endpoint's
+     * pings. Client libraries that ping to keep a connection alive do so every few seconds (a
+     * browser never pings; version 2's {@code ping} action is a text frame): ten a second is far
+     * above any of them, and each costs the node a pong of up to 131 bytes.
+     */
+    static final int CONTROL_FRAMES_PER_SECOND = 10;
+    /** How many pings and pongs may come at once: a client that wakes up (a laptop's lid opened) and answers late. */
+    static final int CONTROL_FRAME_BURST = 20;
 
     /** Where a connection is in its frames, between reads that end inside one. */
     private static final class Cursor {
@@ -43,16 +67,38 @@ final class FrameHeaderGuard extends BaseFilter {
         long payloadLeft;
     }
 
+    /**
+     * Per connection, once it sent a ping or a pong: when its allowance is full again (the
+     * theoretical arrival time of the generic cell rate algorithm, a token bucket in one number).
+     * Reads of one connection are never handled at once (one selector thread), so it is a plain field.
+     */
+    private static final class Pace {
+        long fullAt;
+    }
+
     private final Attribute<Cursor> cursors = Grizzly.DEFAULT_ATTRIBUTE_BUILDER.createAttribute("distlock.frame-cursor");
+    private final Attribute<Pace> paces = Grizzly.DEFAULT_ATTRIBUTE_BUILDER.createAttribute("distlock.control-pace");
+    /** Set once the guard refused a frame of the connection: what else it reads is dropped. */
+    private final Attribute<Boolean> refused = Grizzly.DEFAULT_ATTRIBUTE_BUILDER.createAttribute("distlock.frame-refused");
     private final int maxFrameBytes;
+    /** What one ping or pong uses of the allowance, in nanoseconds: one over its rate. */
+    private final long controlFrameNanos;
     private final byte[] tooBig;
     private final byte[] unmasked = closeFrame(PROTOCOL_ERROR, "a client's frame must be masked");
     private final byte[] reservedBits = closeFrame(PROTOCOL_ERROR, "reserved bits set: no extension was agreed");
     private final byte[] reservedOpcode = closeFrame(PROTOCOL_ERROR, "reserved opcode");
+    private final byte[] controlFlood = closeFrame(POLICY_VIOLATION, "more than " + CONTROL_FRAMES_PER_SECOND
+            + " pings and pongs a second");
 
-    FrameHeaderGuard(int maxFrameBytes) {
+    /**
+     * @param pingInterval how often the endpoint pings each connection: a pong answering each is
+     *        allowed on top of {@link #CONTROL_FRAMES_PER_SECOND}
+     */
+    FrameHeaderGuard(int maxFrameBytes, Duration pingInterval) {
         this.maxFrameBytes = maxFrameBytes;
         this.tooBig = closeFrame(TOO_BIG, "frame larger than " + maxFrameBytes + " bytes");
+        double perSecond = CONTROL_FRAMES_PER_SECOND + (double) TimeUnit.SECONDS.toNanos(1) / pingInterval.toNanos();
+        this.controlFrameNanos = (long) (TimeUnit.SECONDS.toNanos(1) / perSecond);
     }
 
     /** A close frame, as a server sends it (unmasked), with {@code code} and a reason under 124 bytes. */
@@ -71,6 +117,10 @@ final class FrameHeaderGuard extends BaseFilter {
     public NextAction handleRead(FilterChainContext ctx) {
         Connection<?> connection = ctx.getConnection();
         Buffer read = ctx.getMessage();
+        if (refused.isSet(connection)) {
+            read.tryDispose();
+            return ctx.getStopAction();
+        }
         Cursor cursor = cursors.get(connection);
         byte[] header = cursor != null ? cursor.header : new byte[MAX_HEADER];
         int headerBytes = cursor != null ? cursor.headerBytes : 0;
@@ -89,8 +139,12 @@ final class FrameHeaderGuard extends BaseFilter {
             if (headerBytes == needed) {
                 long length = payloadLength(header);
                 byte[] refusal = refusal(header, length);
+                if (refusal == null && isPingOrPong(header) && !paced(connection)) {
+                    refusal = controlFlood;
+                }
                 if (refusal != null) {
                     cursors.remove(connection);
+                    refused.set(connection, Boolean.TRUE);
                     refuse(ctx, connection, refusal);
                     read.tryDispose();
                     return ctx.getStopAction();
@@ -113,6 +167,28 @@ final class FrameHeaderGuard extends BaseFilter {
             cursor.payloadLeft = payloadLeft;
         }
         return ctx.getInvokeAction();
+    }
+
+    private static boolean isPingOrPong(byte[] header) {
+        int opcode = header[0] & 0x0f;
+        return opcode == PING || opcode == PONG;
+    }
+
+    /** Counts a ping or pong of {@code connection}: whether it is within the allowance. */
+    private boolean paced(Connection<?> connection) {
+        Pace pace = paces.get(connection);
+        if (pace == null) {
+            pace = new Pace();
+            paces.set(connection, pace);
+        }
+        long now = System.nanoTime();
+        long fullAt = pace.fullAt == 0 || pace.fullAt - now < 0 ? now : pace.fullAt;
+        long next = fullAt + controlFrameNanos;
+        if (next - now > CONTROL_FRAME_BURST * controlFrameNanos) {
+            return false;
+        }
+        pace.fullAt = next;
+        return true;
     }
 
     /** The close frame that refuses a frame with this complete {@code header}, or null if it may pass. */

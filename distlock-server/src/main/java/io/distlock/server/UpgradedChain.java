@@ -1,5 +1,6 @@
 package io.distlock.server;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,10 +66,11 @@ final class UpgradedChain {
     /**
      * Registers the add-on that places the switch on {@code listener}'s chain; upgraded
      * connections are closed at a frame header that is wrong, or announces more than
-     * {@code maxFrameBytes} ({@link FrameHeaderGuard}).
+     * {@code maxFrameBytes}, or that pings too often for the endpoint's {@code pingInterval}
+     * ({@link FrameHeaderGuard}).
      */
-    static void install(NetworkListener listener, int maxFrameBytes) {
-        FrameHeaderGuard frameHeaderGuard = new FrameHeaderGuard(maxFrameBytes);
+    static void install(NetworkListener listener, int maxFrameBytes, Duration pingInterval) {
+        FrameHeaderGuard frameHeaderGuard = new FrameHeaderGuard(maxFrameBytes, pingInterval);
         listener.registerAddOn((networkListener, chain) -> {
             int codec = chain.indexOfType(HttpServerFilter.class);
             int tyrus = chain.indexOfType(GrizzlyServerFilter.class);

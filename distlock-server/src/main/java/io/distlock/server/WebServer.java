@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
@@ -74,9 +75,10 @@ final class WebServer implements AutoCloseable {
      * A server for {@code host:port} (port 0: any free port) that serves the static files and
      * request heads of at most {@code maxRequestHeadBytes} ({@link RefusalFilter.HeadTooLarge}), its
      * connections watched by {@code guard} (which it closes with itself); it listens from
-     * {@link #start()}.
+     * {@link #start()}. {@code pingInterval} is the endpoint's: the pongs that answer its pings
+     * are allowed besides the pings and pongs {@link FrameHeaderGuard} allows a client.
      */
-    static WebServer create(String host, int port, int maxRequestHeadBytes, ConnectionGuard guard) {
+    static WebServer create(String host, int port, int maxRequestHeadBytes, Duration pingInterval, ConnectionGuard guard) {
         HttpServer http = new HttpServer();
         NetworkListener listener = new NetworkListener("distlock", host, port);
         // WebSocket frames are handled on the selector threads that read them: the endpoint
@@ -118,7 +120,7 @@ final class WebServer implements AutoCloseable {
         // After the guard's: upgraded connections keep the guard's filters below the HTTP codec,
         // and leave the codec and the upgrade's request behind (~9 KB per idle WebSocket).
         // The endpoint's frame limit: the server keeps the default.
-        UpgradedChain.install(listener, EndpointOptions.defaults().maxFrameBytes());
+        UpgradedChain.install(listener, EndpointOptions.defaults().maxFrameBytes(), pingInterval);
         return new WebServer(http, listener, container, guard, host, port);
     }
 

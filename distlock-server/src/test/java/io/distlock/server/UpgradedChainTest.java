@@ -51,7 +51,8 @@ class UpgradedChainTest {
     @Test
     void upgradedConnectionsLeaveTheRequestBehindAndStillCarryFramesAndClose() throws Exception {
         ConnectionGuard guard = new ConnectionGuard(Duration.ofSeconds(30), 10 * CONNECTIONS, address -> false);
-        try (WebServer web = WebServer.create("127.0.0.1", 0, ServerOptions.defaults().maxRequestHeadBytes(), guard)) {
+        try (WebServer web = WebServer.create("127.0.0.1", 0, ServerOptions.defaults().maxRequestHeadBytes(),
+                ServerOptions.defaults().pingInterval(), guard)) {
             web.deploy(ServerEndpointConfig.Builder.create(Echo.class, "/echo").build());
             web.start();
             URI uri = URI.create("ws://127.0.0.1:" + web.port() + "/echo");

@@ -166,6 +166,12 @@ final class WsClient implements AutoCloseable {
         return builder.buildAsync(uri, listener).thenApply(ws -> new WsClient(ws, frames, closed));
     }
 
+    /** Sends a WebSocket ping (the JDK's client answers the server's pings by itself). */
+    WsClient ping() {
+        socket.sendPing(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3})).join();
+        return this;
+    }
+
     /** Sends one text frame. */
     WsClient send(String json) {
         socket.sendText(json, true).join();
@@ -198,6 +204,11 @@ final class WsClient implements AutoCloseable {
     /** Frames received and not yet taken. */
     int pending() {
         return frames.size();
+    }
+
+    /** Whether the connection is still open (no close seen, no error). */
+    boolean isOpen() {
+        return !closed.isDone();
     }
 
     /** The close code the server sent (-1 for an abrupt end), failing the test if it does not close in time. */
