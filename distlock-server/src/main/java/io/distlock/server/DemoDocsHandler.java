@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -50,7 +51,13 @@ final class DemoDocsHandler extends HttpHandler {
     static final String PATH = "/demo/docs";
     /** A text of {@link FencedDocs#MAX_TEXT_CHARS} characters, each escaped as JSON at its longest, and room for the rest. */
     static final int MAX_BODY_BYTES = FencedDocs.MAX_TEXT_CHARS * 6 + 1024;
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+    /**
+     * One value and nothing after it; no field twice (Jackson keeps the last, another reader the
+     * first: {@code {"token": 5, "token": 9007199254}} was saved with the second token), as the
+     * endpoint reads its frames ({@code Frames}).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final System.Logger LOG = System.getLogger(DemoDocsHandler.class.getName());
 
     private final FencedDocs docs;
@@ -224,6 +231,9 @@ final class DemoDocsHandler extends HttpHandler {
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("the body is not UTF-8");
         } catch (JsonProcessingException e) {
+            if (String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field")) { // "Duplicate field 'token'"
+                throw new IllegalArgumentException("the body names a field twice: " + e.getOriginalMessage().substring("Duplicate ".length()));
+            }
             throw new IllegalArgumentException("the body must be a JSON object like {\"token\": 123, \"text\": \"...\"}");
         }
         if (body == null || !body.isObject()) {

@@ -105,7 +105,12 @@ class DemoDocsHttpTest {
             {"{\"token\": 5} trailing", "must be a JSON object"},
             {"{\"token\": 5}{\"token\": 1}", "must be a JSON object"},
             {"{\"token\": 5, \"text\": \"a\\ud800\"}", "unpaired surrogate"},
+            // found by review: the last of two was taken (the endpoint refuses them in frames)
+            {"{\"token\": 5, \"token\": 9007199254}", "the body names a field twice: field 'token'"},
+            {"{\"token\": 5, \"text\": \"a\", \"text\": \"b\"}", "the body names a field twice: field 'text'"},
         };
+        String before = HTTP.send(HttpRequest.newBuilder(node1.pageUri().resolve("/demo/docs/doc-7")).timeout(Await.seconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
         for (String[] c : cases) {
             HttpResponse<String> response = put(node1, "doc-7", c[0]);
             assertThat(response.statusCode()).as(c[0].length() > 60 ? c[0].substring(0, 60) : c[0]).isEqualTo(400);
@@ -113,6 +118,8 @@ class DemoDocsHttpTest {
             assertThat(json(response).get("message").asText()).contains(c[1]);
             assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
         }
+        assertThat(HTTP.send(HttpRequest.newBuilder(node1.pageUri().resolve("/demo/docs/doc-7")).timeout(Await.seconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString()).body()).as("nothing saved").isEqualTo(before);
         HttpResponse<String> notUtf8 = HTTP.send(HttpRequest.newBuilder(node1.pageUri().resolve("/demo/docs/doc-7"))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[] {'{', '"', 't', 'o', 'k', 'e', 'n', '"', ':', '5', ',', '"', 't', 'e',
                     'x', 't', '"', ':', '"', (byte) 0xff, '"', '}'}))
