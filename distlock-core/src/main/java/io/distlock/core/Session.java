@@ -1758,9 +1758,11 @@ final class Session implements LockSession {
      */
     private boolean keep(String lock, long token, LockMode mode, long sentAtNanos, Grant before) {
         if (before == null || before.token != token) {
-            Place place = queued.remove(lock);
+            Place place = queued.get(lock);
             if (place != null) {
-                place.stopTimer(); // granted by the hand-over this very attempt ran: the attempt's answer tells it
+                // granted by the hand-over this very attempt ran (the attempt's answer tells it), or Redis had lost the
+                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it
+                dropPlace(lock, place);
             }
             held.put(lock, new Grant(token, mode, sentAtNanos));
             return true;

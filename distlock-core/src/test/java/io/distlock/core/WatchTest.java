@@ -550,6 +550,25 @@ class WatchTest {
         assertThat(queued.stealsToldAhead()).isEmpty();
     }
 
+    /** Found by review (2026-12-05): a place ended by a lock answered with a grant kept its steal. */
+    @Test
+    void aStealToldAheadIsForgottenWhenALockAnsweredWithAGrantEndsThePlace() {
+        LockSession holder = open(0, "holder", null);
+        result(holder.lock("doc"));
+        Session queued = (Session) nodes.get(1).openSession("queued", new Pushes());
+        result(queued.lock("doc", LockOptions.exclusive().queue()));
+        queued.stolen("doc", 42, "thief");
+        assertThat(result(queued.lock("probe"))).isInstanceOf(LockResult.Locked.class); // the chain has run the steal
+        assertThat(queued.stealsToldAhead()).containsExactly("doc");
+
+        // Redis loses the place (a failover, say); the holder lets go; asked without queueing, the lock is granted.
+        TestRedis.command("DEL", CONFIG.keyPrefix() + ":queue:doc", CONFIG.keyPrefix() + ":queued:doc");
+        result(holder.unlock("doc"));
+        assertThat(result(queued.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(queued.queuedLocks()).isEmpty();
+        assertThat(queued.stealsToldAhead()).isEmpty();
+    }
+
     @Test
     void anAskTellsEveryHolderWhoAsks() {
         Pushes holderPushes = new Pushes();
