@@ -13,8 +13,8 @@ if v then
   local f = fields(v, 5)
   if f[3] == ARGV[9] and tonumber(f[2]) > nowMs then
     redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. f[3] .. '|' .. (ARGV[10] or f[4]) .. '|' .. f[5])
-    redis.call('PEXPIRE', q, lease)
-    redis.call('PEXPIRE', e, lease)
+    extend(q, lease)
+    extend(e, lease)
   end
 end
 advance(k, q, e, s, context(ARGV[8]), clock, nowMs)

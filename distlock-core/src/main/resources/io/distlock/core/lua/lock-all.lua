@@ -83,7 +83,7 @@ for i = 1, n do
   elseif mine[i] and held(i) then
     token, fresh = mine[i][1], 0
     redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[i][3] .. '|' .. mine[i][4])
-    redis.call('PEXPIRE', s, lease)
+    extend(s, lease)
     if not cur[1] then
       keepToken(k, context(ARGV[12 + i])) -- as a renewal does: the last token lives as long as the shared holders
     end
@@ -99,7 +99,7 @@ for i = 1, n do
         redis.call('HDEL', k, 'owner', 'holder', 'attempt')
       end
       redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
-      redis.call('PEXPIRE', s, lease)
+      extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, context(ARGV[12 + i]))
     end

@@ -46,7 +46,7 @@ local wasQueued = queued and true or false
 local mine = crowd and sharedOf(s, me, nowMs) or nil
 if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   redis.call('HSET', s, me, mine[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[3] .. '|' .. mine[4])
-  redis.call('PEXPIRE', s, lease)
+  extend(s, lease)
   if not cur[1] then
     keepToken(k, ctx) -- as a renewal does: the last token lives as long as the shared holders
   end
@@ -111,7 +111,7 @@ if steal then
     redis.call('PEXPIRE', k, lease)
   else
     redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. by)
-    redis.call('PEXPIRE', s, lease)
+    extend(s, lease)
     redis.call('HSET', k, 'token', token)
     keepToken(k, ctx)
     if crowd then
@@ -167,7 +167,7 @@ if not blocked then
       redis.call('PEXPIRE', k, lease)
     else
       redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
-      redis.call('PEXPIRE', s, lease)
+      extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
     end
@@ -192,8 +192,8 @@ if ARGV[13] == '1' then
     redis.call('HSET', e, me, mode .. '|' .. expires .. '|' .. ARGV[11] .. '|' .. ARGV[14] .. '|' .. stamp(ARGV[8], nowMs))
     changed(ctx)
   end
-  redis.call('PEXPIRE', q, lease)
-  redis.call('PEXPIRE', e, lease)
+  extend(q, lease)
+  extend(e, lease)
   if not cur[2] then
     -- A lock with a queue keeps a last token, which a WAIT names: one without (a queue formed in a
     -- quarantine on a lock Redis had forgotten) gets the token a grant would have had now.

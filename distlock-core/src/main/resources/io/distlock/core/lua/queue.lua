@@ -2,8 +2,8 @@
 -- or releases. One lock has four keys (all in one hash slot):
 --   k  the lock hash: owner, holder, token, attempt of the exclusive holder; token (the last
 --      token of either mode) and w (someone was told WAIT) also while it is free or held shared
---      (then it lives the larger of lease and token memory from the last shared grant or renewal,
---      so as long as the shared holders; a queue formed without it makes it);
+--      (then it lives at least the larger of lease and token memory from the last shared grant or
+--      renewal, so as long as the shared holders; a queue formed without it makes it);
 --   q  the queue, a sorted set: owner -> place (a number that only grows);
 --   e  the queued requests, a hash: owner -> '<mode>|<expires, ms>|<attempt>|<node>|<holder>',
 --      and 'seq', the last place given;
@@ -11,9 +11,13 @@
 -- A holder is stamped: '<since, ms>;<name>' or '<since, ms>;<name>\n<info>' (a name has no control
 -- characters), since being when it was granted or queued.
 -- Modes are 'x' (exclusive) and 's' (shared). Expiry times are on the Redis clock; a queued request
--- or shared grant past its expiry is dead and removed when met. q, e and s get a TTL of one lease at
--- every write, which outlives every entry in them (none expires later than a lease from its last
--- write), so nothing is left of a lock whose queue and shared holders are gone.
+-- or shared grant past its expiry is dead and removed when met. Every write to q, e or s makes the
+-- key live at least as long as the entry written (one lease of the writing node, or what is left of
+-- a handed-over request), and never shortens its TTL (extend, below): the nodes of one prefix may run
+-- different leases, and a short-lease node's write must not take a long-lease node's entries with
+-- it. So each outlives every entry in it, and by at most the longest lease of the prefix's nodes:
+-- nothing is left of a lock whose queue and shared holders are gone. k while held exclusive lives
+-- exactly its holder's lease.
 
 -- Every script that grants or releases starts its ARGV alike: owner, lease, token memory, flags
 -- ('q<ms>' if the quarantine is on, lasting ms: the longest lease of the prefix's nodes, see
@@ -88,9 +92,21 @@ local function nextToken(k, clock, last)
   return string.format('%.0f', math.max((tonumber(last) or 0) + 1, clock))
 end
 
--- Keeps the last token of a lock that nobody holds exclusively (a k without expiry would stay forever).
+-- Makes key live at least ms more (a key without a TTL gets one), never shortening its TTL: for the
+-- keys that hold entries of several sessions, or outlive them (q, e, s, and k while nobody holds it
+-- exclusively), whose writers may be nodes with other leases (see the top of this file). PEXPIRE GT
+-- would need Redis 7, and never sets a TTL on a key without one. Never for k while held exclusive:
+-- its TTL is the holder's lease, set exactly.
+local function extend(key, ms)
+  if redis.call('PTTL', key) < tonumber(ms) then
+    redis.call('PEXPIRE', key, ms)
+  end
+end
+
+-- Keeps the last token of a lock that nobody holds exclusively (a k without expiry would stay
+-- forever), for at least ctx.keep more.
 local function keepToken(k, ctx)
-  redis.call('PEXPIRE', k, ctx.keep)
+  extend(k, ctx.keep)
 end
 
 -- The live shared holders, the dead ones removed: {owner, token, expires, attempt, holder}, earliest grant first.
@@ -180,7 +196,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('PEXPIRE', k, tonumber(f[2]) - nowMs)
     else
       redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. restamp(f[5], nowMs))
-      redis.call('PEXPIRE', s, ctx.lease)
+      extend(s, tonumber(f[2]) - nowMs) -- as long as the grant, which may be longer than this node's lease
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
     end

@@ -1,9 +1,16 @@
 -- Renew (KEYS: k, s; ARGV: owner, lease, token, how long to keep the last token of a lock held
 -- shared (see queue.lua)): {1}, or {0} if that grant no longer holds the lock, or {0, thief} if
 -- the last steal of the lock ended it (thief stamped, as holders are; see lock.lua's 'stole').
+-- queue.lua's extend (this script goes without it): key lives at least ms more, its TTL never
+-- shortened, as the shared holders of nodes with longer leases and the last token need.
+local function extend(key, ms)
+  if redis.call('PTTL', key) < tonumber(ms) then
+    redis.call('PEXPIRE', key, ms)
+  end
+end
 local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'stole')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2]) -- the exclusive lease: exact, as a grant sets it
   return {1}
 end
 local v = redis.call('HGET', KEYS[2], ARGV[1])
@@ -13,11 +20,11 @@ if v then
   local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
   if token == ARGV[3] and tonumber(expires) > nowMs then
     redis.call('HSET', KEYS[2], ARGV[1], token .. '|' .. string.format('%.0f', nowMs + ARGV[2]) .. '|' .. rest)
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    extend(KEYS[2], ARGV[2])
     if not cur[1] then
       -- The lock hash keeps the last token, which a WAIT names and the last release publishes: it
       -- must outlive the shared holders, and a shared grant sets its expiry only once.
-      redis.call('PEXPIRE', KEYS[1], ARGV[4])
+      extend(KEYS[1], ARGV[4])
     end
     return {1}
   end
