@@ -147,4 +147,24 @@ class QueueScriptsTest {
         assertThat(TestRedis.command("HEXISTS", "distlock:lock:doc", "w")).isEqualTo(0L);
         assertThat(lock("w", "3", LockMode.EXCLUSIVE, false).granted()).isTrue();
     }
+
+    @Test
+    void anExpiredPlaceBehindTheHeadIsNotKept() {
+        lock("holder", "1", LockMode.EXCLUSIVE, false);
+        assertThat(lock("head", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
+        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(2);
+        // Its node did not keep it within its lease (it was paused, or cut off from Redis): past its expiry.
+        String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", "me");
+        String[] f = entry.split("\\|", 3);
+        long past = Long.parseLong(f[1]) - LockConfig.defaults().lease().toMillis() - 1;
+        TestRedis.command("HSET", "distlock:queued:doc", "me", f[0] + "|" + past + "|" + f[2]);
+
+        assertThat(result(store.keepPlaces(List.of("me"), List.of("doc"), List.of("1")).get(0)))
+                .as("not InQueue: at the head it would be dropped, and the session told CANCELLED instead of GRANTED")
+                .isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat(TestRedis.command("ZRANK", "distlock:queue:doc", "me")).isNull();
+        assertThat(TestRedis.command("HEXISTS", "distlock:queued:doc", "me")).isEqualTo(0L);
+        assertThat(result(store.keepPlaces(List.of("head"), List.of("doc"), List.of("1")).get(0)))
+                .isEqualTo(new RedisLockStore.Place.InQueue(1));
+    }
 }

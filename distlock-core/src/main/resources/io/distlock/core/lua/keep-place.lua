@@ -17,7 +17,8 @@ if v then
     extend(e, lease)
   end
 end
-advance(k, q, e, s, context(ARGV[8]), clock, nowMs)
+local ctx = context(ARGV[8])
+advance(k, q, e, s, ctx, clock, nowMs)
 local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
 if cur[1] == me and cur[3] == ARGV[9] then
   return {2, cur[2], 'x'}
@@ -29,6 +30,12 @@ end
 local rank = redis.call('ZRANK', q, me)
 v = redis.call('HGET', e, me)
 if rank and v and fields(v, 5)[3] == ARGV[9] then
-  return {1, rank + 1}
+  if tonumber(fields(v, 5)[2]) > nowMs then
+    return {1, rank + 1}
+  end
+  -- Expired (not kept within its lease) while not at the head, where nothing removes it: it is
+  -- dead, as the hand-over would find it; the session must not be told it still stands.
+  dropPlace(q, e, me)
+  changed(ctx)
 end
 return {0}
