@@ -293,6 +293,31 @@ class DataLossTest {
     }
 
     @Test
+    void aFreeLockWithAQueueNamesNoHolderDuringTheQuarantine() {
+        Duration lease = Duration.ofSeconds(3);
+        LockService node = node(redis, config(lease, true));
+        LockSession alice = node.openSession("alice", new Pushes());
+        Pushes carolPushes = new Pushes();
+        LockSession carol = node.openSession("carol", carolPushes);
+        LockSession bob = node.openSession("bob", new Pushes());
+        long doc = token(result(alice.lock("doc")));
+        assertThat(result(carol.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "alice"));
+
+        // As after a failover: the marker names another primary. Alice's release is not handed to Carol.
+        redis.command("SET", "distlock:epoch", "0123456789abcdef:0123456789abcdef:0");
+        assertThat(result(alice.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        // Nobody holds 'doc' and nothing is granted: Bob is told (recovering), not that Carol holds it.
+        long asked = System.nanoTime();
+        assertThat(result(bob.lock("doc"))).isEqualTo(RECOVERING);
+        assertThat(result(bob.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(2, LockResult.Waiting.RECOVERING));
+
+        // When the quarantine ends the head is granted.
+        Pushes.Push granted = carolPushes.expect(Kind.GRANTED, "doc", lease.plus(seconds(5)));
+        assertThat(granted.token()).isGreaterThan(doc);
+        assertThat(Duration.ofNanos(granted.atNanos() - asked)).isGreaterThan(lease.minusMillis(500));
+    }
+
+    @Test
     void aReplicaPromotedToPrimaryWaitsOutTheQuarantine() {
         Duration lease = Duration.ofSeconds(2);
         RedisProcess replica = RedisProcess.start("--replicaof", "127.0.0.1", Integer.toString(redis.port()));

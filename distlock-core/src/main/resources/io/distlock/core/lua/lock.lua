@@ -136,7 +136,9 @@ if wasQueued and redis.call('HEXISTS', e, me) == 0 then
   end
 end
 -- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
--- holder names the earliest current holder, or, if nobody holds it, the queue's head.
+-- holder names the earliest current holder, or, if nobody holds it, the queue's head; but a free
+-- lock whose queue was not handed it (the quarantine is on) names nobody (false), with what is
+-- left of the quarantine, as a free lock without a queue does.
 local holder, pttl
 local blocked = false
 if cur[1] and cur[1] ~= me then
@@ -154,7 +156,12 @@ end
 if head then
   blocked = true
   if not holder then
-    holder, pttl = first[5], tonumber(lease)
+    local wait = quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker)
+    if wait > 0 then
+      holder, pttl = false, wait
+    else
+      holder, pttl = first[5], tonumber(lease)
+    end
   end
 end
 local token = cur[2]
