@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
+import org.redisson.api.AsyncIterator;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
@@ -21,6 +22,7 @@ import org.redisson.api.RScript.Mode;
 import org.redisson.api.RScriptAsync;
 import org.redisson.api.RScript.ReturnType;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.options.KeysScanOptions;
 import org.redisson.api.options.OptionalOptions;
 import org.redisson.client.codec.StringCodec;
 
@@ -299,6 +301,46 @@ final class RedisLockStore {
 
     String key(String lock) {
         return lockKeyPrefix + lock;
+    }
+
+    /** How many keys one {@code SCAN} of {@link #lockNamesStartingWith} asks a primary to look at. */
+    private static final int SCAN_CHUNK = 1_000;
+
+    /**
+     * The names of the locks that have a lock hash and start with {@code namePrefix}: held, queued
+     * for, or released within the token memory (the hash keeps the last token). A {@code SCAN}
+     * with {@code MATCH <prefix>:lock:<namePrefix>*} of every primary in turn (Redisson's key
+     * iterator; in a Cluster, of each master), {@value #SCAN_CHUNK} keys a step, never blocking:
+     * it ends once it went through the whole key space, and may name a lock twice. For the watches
+     * by prefix after a resubscription ({@link Watches}); rare, since it looks at every key.
+     */
+    AsyncIterator<String> lockNamesStartingWith(String namePrefix) {
+        AsyncIterator<String> keys = redisson.getKeys().getKeysAsync(KeysScanOptions.defaults()
+                .pattern(globEscaped(lockKeyPrefix + namePrefix) + "*").chunkSize(SCAN_CHUNK));
+        return new AsyncIterator<>() {
+            @Override
+            public CompletionStage<Boolean> hasNext() {
+                return keys.hasNext();
+            }
+
+            @Override
+            public CompletionStage<String> next() {
+                return keys.next().thenApply(key -> key.substring(lockKeyPrefix.length()));
+            }
+        };
+    }
+
+    /** {@code text} as a Redis glob pattern that matches only itself. */
+    static String globEscaped(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 8);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+                out.append('\\');
+            }
+            out.append(c);
+        }
+        return out.toString();
     }
 
     /**

@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.redisson.api.AsyncIterator;
 import org.redisson.api.RTopic;
 import org.redisson.api.listener.BaseStatusListener;
 
@@ -33,6 +34,9 @@ import org.redisson.api.listener.BaseStatusListener;
  * last read took, so that a lock dear to read (a long queue) that changes all the time costs Redis
  * a bounded share of its time. Nothing publishes a holder's lease running out, so a watched
  * lock is read again when its earliest holder or queued request would expire unless renewed.
+ * After a resubscription (changes published meanwhile were lost) every watched lock is read
+ * again, and so is every lock under a prefix watched here that Redis has a lock hash of, found by
+ * a {@code SCAN} of every primary ({@link #readAll}).
  *
  * <p>A new watch of a name is answered with a state read after this node listened to the channel,
  * so no change between the answer and the first push is missed; the watcher is told changes only
@@ -455,12 +459,107 @@ final class Watches {
         read(w);
     }
 
+    /**
+     * After a (re)subscription: changes published meanwhile were lost, so every watched lock is
+     * read again, and so is every lock under a prefix watched here that has a lock hash (held,
+     * queued for, or released within the token memory), found by {@link #scan}: a lock watched only
+     * by prefix is forgotten once it is free, so one taken during the gap is not among the watched.
+     */
     private void readAll() {
         List<Watched> all;
+        List<String> prefixes;
         synchronized (this) {
             all = List.copyOf(locks.values());
+            prefixes = scannedPrefixes();
         }
         all.forEach(this::read);
+        prefixes.forEach(this::scan);
+    }
+
+    /** The prefixes watched here, less those that another one covers ({@code doc-} under {@code doc}). */
+    private List<String> scannedPrefixes() {
+        assert Thread.holdsLock(this);
+        java.util.TreeSet<String> all = new java.util.TreeSet<>();
+        watches.forEach(watch -> all.addAll(watch.prefixes));
+        List<String> scanned = new ArrayList<>();
+        for (String prefix : all) { // in order: a prefix comes before every prefix it covers
+            if (scanned.isEmpty() || !prefix.startsWith(scanned.get(scanned.size() - 1))) {
+                scanned.add(prefix);
+            }
+        }
+        return scanned;
+    }
+
+    /**
+     * Reads each lock under {@code prefix} that has a lock hash and is not watched here yet
+     * ({@link RedisLockStore#lockNamesStartingWith}). Nothing here blocks: each name found takes
+     * the lock of this class briefly and sends a read, on whichever thread answered the scan (as the
+     * other reads); the scan ends when Redis's key space was gone through, or when no prefix under
+     * {@code prefix} is watched here any more.
+     */
+    private void scan(String prefix) {
+        AsyncIterator<String> names;
+        try {
+            names = store.lockNamesStartingWith(prefix);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
+            return;
+        }
+        scanOn(prefix, names);
+    }
+
+    private void scanOn(String prefix, AsyncIterator<String> names) {
+        while (true) { // a loop while the answers are there already (a SCAN answers many names at once): no deep stack
+            CompletableFuture<Optional<String>> next = names.hasNext()
+                    .thenCompose(more -> more ? names.next().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.<String>empty()))
+                    .toCompletableFuture();
+            if (!next.isDone()) {
+                next.whenComplete((lock, e) -> {
+                    if (scanned(prefix, lock, e)) {
+                        scanOn(prefix, names);
+                    }
+                });
+                return;
+            }
+            Optional<String> lock = null;
+            Throwable failure = null;
+            try {
+                lock = next.join();
+            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                failure = e;
+            }
+            if (!scanned(prefix, lock, failure)) {
+                return;
+            }
+        }
+    }
+
+    /** One step of {@link #scan}: reads {@code lock} if it is new here and watched; whether to go on. */
+    private boolean scanned(String prefix, Optional<String> lock, Throwable e) {
+        if (e != null) {
+            LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
+            return false;
+        }
+        if (lock.isEmpty()) {
+            return false;
+        }
+        Watched w;
+        synchronized (this) {
+            if (watches.stream().noneMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)))) {
+                return false; // unwatched meanwhile
+            }
+            String name = lock.get();
+            if (locks.containsKey(name) || watches.stream().noneMatch(watch -> watch.matches(name))) {
+                return true; // read by readAll or by its change since, or not under a prefix still watched
+            }
+            w = new Watched(name);
+            // Watched by prefix only, it was forgotten when read free (or never read): its watchers
+            // were told it free last, or nothing. A lock just released (its hash keeps the token) is not told.
+            w.last = LockState.FREE;
+            locks.put(name, w);
+        }
+        read(w);
+        return true;
     }
 
     /**

@@ -349,6 +349,41 @@ class WatchTest {
         control.close();
     }
 
+    /**
+     * Found by review: after a resubscription the node read again only the locks it kept, and a lock
+     * watched only by prefix is forgotten once free, so one taken during the pub/sub gap was shown
+     * free until its next change (for a long hold, hours). A node that publishes nothing stands in
+     * for the lost publications; killing the pub/sub connections makes every node subscribe again.
+     */
+    @Test
+    void aResubscriptionShowsALockTakenUnseenUnderAWatchedPrefix() {
+        LockService quiet = LockService.connect(TestRedis.url(), CONFIG.toBuilder().watching(false).build());
+        nodes.add(quiet);
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        result(watch.watchPrefix("doc-"));
+        result(watch.watch(List.of("named")));
+        LockSession alice = quiet.openSession("alice", LockListener.NONE);
+        result(alice.lock("named"));
+        result(alice.lock("doc-1"));
+        result(alice.lock("doc-2", LockOptions.shared()));
+        result(alice.lock("sheet-1"));
+        assertThat(seen.changes).as("nothing published").isEmpty();
+
+        TestRedis.command("CLIENT", "KILL", "TYPE", "pubsub");
+
+        await("by name (the control)").atMost(seconds(20)).until(() -> List.of("alice").equals(seen.holders("named")));
+        await("by prefix").atMost(seconds(10)).until(() -> List.of("alice").equals(seen.holders("doc-1"))
+                && List.of("alice").equals(seen.holders("doc-2")));
+        // Found, it is watched as any lock: its release, published by nobody, shows by its expiry read.
+        result(alice.unlock("doc-1"));
+        await().atMost(LEASE.plus(seconds(3))).until(() -> LockState.FREE.equals(seen.last("doc-1")));
+        assertThat(seen.changes).extracting(Map.Entry::getKey).doesNotContain("sheet-1");
+        watch.close();
+        // The SCAN's pattern matches a prefix as it is, not as a glob.
+        assertThat(RedisLockStore.globEscaped("d*c?[1]\\")).isEqualTo("d\\*c\\?\\[1\\]\\\\");
+    }
+
     @Test
     void anUnwatchedLockIsToldNoMore() {
         Seen seen = new Seen();
