@@ -613,6 +613,11 @@ final class Watches {
         boolean again;
         synchronized (this) {
             w.reading = false;
+            if (locks.get(w.lock) != w) {
+                // Dropped while this read ran (nobody watched it): what it read may be older than
+                // what a read of the lock's next Watched told since. Tell nobody.
+                return;
+            }
             w.lastReadEnded = config.ticker().read();
             w.lastReadTook = w.lastReadEnded - w.readStarted;
             again = w.readAgain;
@@ -684,6 +689,9 @@ final class Watches {
         List<Join> failed = new ArrayList<>();
         synchronized (this) {
             w.reading = false;
+            if (locks.get(w.lock) != w) {
+                return; // dropped while this read ran: nobody waits for it (see readDone)
+            }
             for (Join join : List.copyOf(w.joining)) { // a copy: abandon removes from it
                 if (join.readStarted.contains(w.lock) && !join.states.containsKey(w.lock)) {
                     failed.add(join);

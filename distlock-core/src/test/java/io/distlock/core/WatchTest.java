@@ -384,6 +384,62 @@ class WatchTest {
         assertThat(RedisLockStore.globEscaped("d*c?[1]\\")).isEqualTo("d\\*c\\?\\[1\\]\\\\");
     }
 
+    /**
+     * Found by review: a read answered after its lock was dropped (its only watcher unwatched while
+     * it ran) still told its state to whoever watched the lock by then, here a prefix watch begun
+     * meanwhile. Should a fresh read of the lock's next change be answered first (the two reads on
+     * different connections), the stale state was told last and stayed shown until the lock's next
+     * change. Such a read now tells nobody. Here Redisson sends both reads on one connection, so
+     * the dropped read is answered first and its state told first (2 changes told, the last one
+     * right, without the guard); the guard is what this test holds, not the order. The watching
+     * node reads through a proxy that throttles each connection, and the lock's first state is
+     * large (a queue of 400 requests with 2.5 KB of info each, written into Redis), so that first
+     * read is still out, for over a second, when the watch is unwatched and the prefix watched.
+     */
+    @Test
+    void aReadAnsweredAfterItsLockWasDroppedTellsNobody() {
+        LockSession alice = open(1, "alice", null);
+        result(alice.lock("doc-1"));
+        String queue = CONFIG.keyPrefix() + ":queue:doc-1";
+        String queued = CONFIG.keyPrefix() + ":queued:doc-1";
+        TestRedis.command("EVAL", """
+                local t = redis.call('TIME')
+                local now = t[1] * 1000 + math.floor(t[2] / 1000)
+                local info = string.rep('i', tonumber(ARGV[2]))
+                for i = 1, tonumber(ARGV[1]) do
+                  redis.call('ZADD', KEYS[1], i, 'fake-' .. i)
+                  redis.call('HSET', KEYS[2], 'fake-' .. i, 'x|' .. (now + 600000) .. '|1|nowhere|' .. now .. ';fake-' .. i .. '\\n' .. info)
+                end
+                return 1""", "2", queue, queued, "400", "2500");
+        try (TcpProxy proxy = TcpProxy.start(URI.create(TestRedis.url()).getPort())) {
+            // A lease of 30 s: commands time out after 3 s (a sixth, at most 3 s), past the slow answer.
+            LockService watching = LockService.connect("redis://127.0.0.1:" + proxy.port(), LockConfig.builder().lease(Duration.ofSeconds(30)).build());
+            try {
+                result(watching.watch(new Seen()).watch(List.of("keep"))); // the node stays subscribed throughout
+                Seen seen = new Seen();
+                LockWatch watch = watching.watch(seen);
+                proxy.throttle(800_000); // ~1 MB: the first read's answer takes ~1.3 s
+
+                var first = watch.watch(List.of("doc-1")); // subscribed already: its read is sent before this returns
+                watch.unwatch(List.of("doc-1"));
+                assertThatThrownBy(() -> result(first)).as("unwatched while its read was out").hasMessageContaining("unwatched before");
+                result(watch.watchPrefix("doc-"));
+                // The queue leaves, published as a script would.
+                TestRedis.command("DEL", queue, queued);
+                TestRedis.command("PUBLISH", CONFIG.keyPrefix() + ":changed", "doc-1");
+
+                await().atMost(seconds(10)).until(() -> seen.last("doc-1") != null);
+                // The first read is answered (or times out) within 3 s of being sent: nothing may follow.
+                await().during(Duration.ofMillis(3_500)).atMost(seconds(10))
+                        .until(() -> seen.last("doc-1").queue().isEmpty() && List.of("alice").equals(seen.holders("doc-1")));
+                assertThat(seen.changes).hasSize(1);
+            } finally {
+                proxy.heal();
+                watching.close();
+            }
+        }
+    }
+
     @Test
     void anUnwatchedLockIsToldNoMore() {
         Seen seen = new Seen();
