@@ -307,16 +307,35 @@ class WatchTest {
         LockSession alice = open(1, "alice", null);
         LockSession bob = open(1, "bob", null);
         for (int i = 0; i < 30; i++) {
-            result((i % 2 == 0 ? alice : bob).lock("doc"));
-            result((i % 2 == 0 ? alice : bob).unlock("doc"));
+            LockSession session = i % 2 == 0 ? alice : bob;
+            result(session.lock("doc"));
+            if (i % 5 == 0) { // every fifth grant is seen before it ends; those between may be coalesced
+                String name = i % 2 == 0 ? "alice" : "bob";
+                await().atMost(seconds(5)).until(() -> List.of(name).equals(seen.holders("doc")));
+            }
+            result(session.unlock("doc"));
         }
         result(alice.lock("doc"));
 
         await().atMost(seconds(5)).until(() -> List.of("alice").equals(seen.holders("doc")));
-        // Coalesced or not, no state is told twice in a row, and the holders alternate as they did.
-        for (int i = 1; i < seen.changes.size(); i++) {
-            assertThat(seen.changes.get(i).getValue()).isNotEqualTo(seen.changes.get(i - 1).getValue());
+        // Coalesced or not, no state is told twice in a row, and none is older than one told before
+        // it: the holder's 'since' (its grant's time, Redis clock, ms) never goes back, so a stale
+        // state told between newer ones fails here (consecutive grants may share a millisecond).
+        List<LockState> told = seen.changes.stream().map(Map.Entry::getValue).toList();
+        long since = Long.MIN_VALUE;
+        for (int i = 0; i < told.size(); i++) {
+            if (i > 0) {
+                assertThat(told.get(i)).as("state %d of %s", i, told).isNotEqualTo(told.get(i - 1));
+            }
+            if (!told.get(i).holders().isEmpty()) {
+                assertThat(told.get(i).holders()).hasSize(1);
+                long next = told.get(i).holders().get(0).since();
+                assertThat(next).as("since of state %d of %s", i, told).isGreaterThanOrEqualTo(since);
+                since = next;
+            }
         }
+        // Seen in turn: alice, bob, alice, bob, alice, bob (every fifth grant), then alice: a change between each.
+        assertThat(told.stream().filter(state -> !state.holders().isEmpty())).hasSizeGreaterThanOrEqualTo(7);
         watch.close();
     }
 
