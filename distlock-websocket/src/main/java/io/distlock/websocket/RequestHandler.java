@@ -311,7 +311,8 @@ final class RequestHandler {
             return;
         }
         boolean byPrefix = prefix != null;
-        if (watching.reserve(names, byPrefix) == null) {
+        Watching.Reservation reserved = watching.reserve(names, byPrefix);
+        if (reserved == null) {
             slot.answer(Replies.fail(r, FailCode.TOO_MANY_LOCKS, byPrefix
                     ? "at most " + node.options.maxWatchedPrefixes() + " prefixes watched per connection"
                     : "at most " + node.options.maxWatchedLocks() + " locks watched per connection"));
@@ -319,13 +320,13 @@ final class RequestHandler {
         }
         if (byPrefix) {
             CompletionStage<Void> stage = watch.watchPrefix(prefix);
-            stage.whenComplete((v, e) -> watching.settled(names, true, e != null));
+            stage.whenComplete((v, e) -> watching.settled(reserved, e != null));
             answer(r, slot, stage, v -> Replies.to(r, Status.OK, "Watching " + prefix + "*"));
             return;
         }
         // A failed or refused watch leaves watched only what another watch of the connection, answered OK or in flight, asked for too.
         answerStates(r, slot, watch.watch(names), states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states),
-                refused -> watching.settled(names, false, refused));
+                refused -> watching.settled(reserved, refused));
     }
 
     private void unwatch(LockSession s, Request r, ReplySlot slot) {

@@ -44,6 +44,13 @@ final class Watching {
          * them that fails leaves them watched (its client had an OK for them from the other).
          */
         final Set<String> confirmed = new HashSet<>();
+        /**
+         * Of the keys with a watch in flight, those unwatched since: the connection's count of
+         * unwatches just after the last one of each. A watch reserved before it ({@link
+         * Reservation#unwatchesBefore} lower) that succeeds confirms nothing: the client's reply
+         * to the unwatch came after that watch's OK.
+         */
+        final Map<String, Long> unwatchedAt = new HashMap<>();
 
         Watched(int max) {
             this.max = max;
@@ -61,9 +68,17 @@ final class Watching {
         }
     }
 
+    /**
+     * A watch {@linkplain #reserve reserved}: its keys (lock names, or one prefix), those it added
+     * (not watched before), and how many unwatches the connection had made when it was reserved.
+     */
+    record Reservation(List<String> keys, boolean prefix, List<String> added, long unwatchesBefore) { }
+
     private final Supplier<LockWatch> opener;
     // All guarded by this.
     private LockWatch watch;
+    /** Unwatches made, of names or prefixes: orders a reservation against the unwatches of its keys. */
+    private long unwatches;
     private final Watched names;
     private final Watched prefixes;
     private boolean closed;
@@ -95,10 +110,11 @@ final class Watching {
 
     /**
      * Counts {@code keys} (lock names, or one prefix) as watched, about to be asked of the lock
-     * service, to be {@link #settled} when it answers; returns those that were not watched yet, or
-     * null if that would pass the limit (see the constructor): then nothing changed.
+     * service, to be {@link #settled} when it answers; returns the reservation, whose {@code added}
+     * are the keys that were not watched yet, or null if that would pass the limit (see the
+     * constructor): then nothing changed.
      */
-    synchronized List<String> reserve(Collection<String> keys, boolean prefix) {
+    synchronized Reservation reserve(Collection<String> keys, boolean prefix) {
         Watched w = prefix ? prefixes : names;
         List<String> added = new ArrayList<>();
         for (String key : keys) {
@@ -111,26 +127,34 @@ final class Watching {
         }
         w.watched.addAll(added);
         keys.forEach(key -> w.inFlight.merge(key, 1, Integer::sum));
-        return added;
+        return new Reservation(List.copyOf(keys), prefix, List.copyOf(added), unwatches);
     }
 
     /**
-     * The lock service answered the watch of {@code keys} {@linkplain #reserve reserved}: if it
-     * {@code failed}, those of its keys that no other watch succeeded for, nor has in flight, are
-     * not watched. Whatever was unwatched meanwhile is unwatched in the lock service now.
+     * The lock service answered the watch {@code reserved}: those of its keys that no watch
+     * succeeded for, nor has in flight, are not watched. A success counts for a key only if the key
+     * was not unwatched after this watch was reserved (the client had its OK before the unwatch's).
+     * Whatever was unwatched meanwhile is unwatched in the lock service now.
      */
-    synchronized void settled(Collection<String> keys, boolean prefix, boolean failed) {
+    synchronized void settled(Reservation reserved, boolean failed) {
+        boolean prefix = reserved.prefix();
+        List<String> keys = reserved.keys();
         Watched w = prefix ? prefixes : names;
         keys.forEach(key -> w.inFlight.computeIfPresent(key, (k, n) -> n > 1 ? n - 1 : null));
         for (String key : keys) {
-            if (!failed) {
-                if (w.watched.contains(key)) { // not if unwatched meanwhile
-                    w.confirmed.add(key);
-                }
-            } else if (!w.confirmed.contains(key) && !w.inFlight.containsKey(key)) {
-                // Not just the keys this watch added: a later watch of a key in flight with it added
-                // nothing, and its OK (or failure, if it failed too) depends on what is kept here.
+            // An OK counts not if its key was unwatched meanwhile, nor if watched again since: then
+            // the watches reserved after the unwatch decide.
+            if (!failed && w.watched.contains(key) && w.unwatchedAt.getOrDefault(key, Long.MIN_VALUE) <= reserved.unwatchesBefore()) {
+                w.confirmed.add(key);
+            }
+            if (!w.confirmed.contains(key) && !w.inFlight.containsKey(key)) {
+                // Every watch of it since its last unwatch failed (or none counts). Not just the keys
+                // this watch added: a later watch of a key in flight with it added nothing, and its
+                // OK (or failure, if it failed too) depends on what is kept here.
                 w.watched.remove(key);
+            }
+            if (!w.inFlight.containsKey(key)) {
+                w.unwatchedAt.remove(key); // no watch reserved before its last unwatch is left
             }
         }
         unwatchInService(w.idle(keys), prefix);
@@ -141,6 +165,12 @@ final class Watching {
         Watched w = prefix ? prefixes : names;
         w.watched.removeAll(keys);
         w.confirmed.removeAll(keys);
+        unwatches++;
+        for (String key : keys) {
+            if (w.inFlight.containsKey(key)) {
+                w.unwatchedAt.put(key, unwatches);
+            }
+        }
         unwatchInService(w.idle(keys), prefix);
     }
 

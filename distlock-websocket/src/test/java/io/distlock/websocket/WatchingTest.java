@@ -80,13 +80,13 @@ class WatchingTest {
         for (int i = 0; i < MAX_NAMES - 1; i++) {
             first.add("n" + i);
         }
-        assertThat(w.reserve(first, false)).hasSize(MAX_NAMES - 1);
+        assertThat(w.reserve(first, false).added()).hasSize(MAX_NAMES - 1);
         assertThat(w.reserve(List.of("x", "y"), false)).isNull();
         assertThat(w.wants("x")).isFalse();
-        assertThat(w.reserve(List.of("n0", "x", "x"), false)).containsExactly("x");
+        assertThat(w.reserve(List.of("n0", "x", "x"), false).added()).containsExactly("x");
         assertThat(w.reserve(List.of("y"), false)).isNull();
         w.unwatch(List.of("n1"), false);
-        assertThat(w.reserve(List.of("y"), false)).containsExactly("y");
+        assertThat(w.reserve(List.of("y"), false).added()).containsExactly("y");
         assertThat(w.wants("y")).isTrue();
         assertThat(w.wants("n1")).isFalse();
     }
@@ -94,10 +94,10 @@ class WatchingTest {
     @Test
     void aFailedWatchUncountsWhatItAddedOnly() {
         Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
-        w.reserve(List.of("a"), false);
-        w.settled(List.of("a"), false, false);
-        assertThat(w.reserve(List.of("a", "b"), false)).containsExactly("b");
-        w.settled(List.of("a", "b"), false, true);
+        w.settled(w.reserve(List.of("a"), false), false);
+        Watching.Reservation ab = w.reserve(List.of("a", "b"), false);
+        assertThat(ab.added()).containsExactly("b");
+        w.settled(ab, true);
         assertThat(w.wants("a")).isTrue();
         assertThat(w.wants("b")).isFalse();
     }
@@ -119,15 +119,16 @@ class WatchingTest {
                 Recorded recorded = new Recorded();
                 Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
                 w.watch();
-                w.reserve(first, prefix);
-                assertThat(w.reserve(List.of(a), prefix)).as("counted already").isEmpty();
+                Watching.Reservation w1 = w.reserve(first, prefix);
+                Watching.Reservation w2 = w.reserve(List.of(a), prefix);
+                assertThat(w2.added()).as("counted already").isEmpty();
                 if (failedFirst) {
-                    w.settled(first, prefix, true);
+                    w.settled(w1, true);
                     assertThat(w.wants(match)).as("W2 still in flight (prefix %s)", prefix).isTrue();
-                    w.settled(List.of(a), prefix, false);
+                    w.settled(w2, false);
                 } else {
-                    w.settled(List.of(a), prefix, false);
-                    w.settled(first, prefix, true);
+                    w.settled(w2, false);
+                    w.settled(w1, true);
                 }
                 assertThat(w.wants(match)).as("W2 answered OK (prefix %s, failed first %s)", prefix, failedFirst).isTrue();
                 assertThat(w.wants("b")).as("asked for by the failed watch only").isFalse();
@@ -138,20 +139,60 @@ class WatchingTest {
             Recorded recorded = new Recorded();
             Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
             w.watch();
-            w.reserve(List.of(a), prefix);
-            w.reserve(List.of(a), prefix);
-            w.settled(List.of(a), prefix, true);
+            Watching.Reservation one = w.reserve(List.of(a), prefix);
+            Watching.Reservation two = w.reserve(List.of(a), prefix);
+            w.settled(one, true);
             assertThat(recorded.calls).isEmpty();
-            w.settled(List.of(a), prefix, true);
+            w.settled(two, true);
             assertThat(w.wants(match)).isFalse();
             assertThat(recorded.calls).containsExactly(prefix ? "unwatchPrefix p-" : "unwatch [a]");
             // An OK from before an unwatch counts no more: a later watch that fails leaves nothing.
-            w.reserve(List.of(a), prefix);
-            w.settled(List.of(a), prefix, false);
+            w.settled(w.reserve(List.of(a), prefix), false);
             w.unwatch(List.of(a), prefix);
-            w.reserve(List.of(a), prefix);
-            w.settled(List.of(a), prefix, true);
+            w.settled(w.reserve(List.of(a), prefix), true);
             assertThat(w.wants(match)).isFalse();
+        }
+    }
+
+    /**
+     * Found by review: {@code watch a}, {@code unwatch a}, {@code watch a} pipelined; the first
+     * watch's OK settled after the second reserved a, and counted as a success for a, so when the
+     * second then failed a stayed watched (and its changes pushed), though the client's last
+     * replies for a were the unwatch's OK and that failure. An OK counts only if its key was not
+     * unwatched after its watch was reserved. The same for prefixes, and in either order of answers.
+     */
+    @Test
+    void anOkFromBeforeAnUnwatchDoesNotKeepALaterFailedWatch() {
+        for (boolean prefix : new boolean[] {false, true}) {
+            String a = prefix ? "p-" : "a";
+            String match = prefix ? "p-1" : "a";
+            for (boolean firstSettlesFirst : new boolean[] {true, false}) {
+                Recorded recorded = new Recorded();
+                Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
+                w.watch();
+                Watching.Reservation first = w.reserve(List.of(a), prefix);
+                w.unwatch(List.of(a), prefix);
+                Watching.Reservation second = w.reserve(List.of(a), prefix);
+                if (firstSettlesFirst) {
+                    w.settled(first, false);
+                    assertThat(w.wants(match)).as("the second is still in flight").isTrue();
+                    w.settled(second, true);
+                } else {
+                    w.settled(second, true);
+                    assertThat(w.wants(match)).as("the first is still in flight").isTrue();
+                    w.settled(first, false);
+                }
+                assertThat(w.wants(match)).as("prefix %s, first settles first %s", prefix, firstSettlesFirst).isFalse();
+                assertThat(recorded.calls).as("prefix %s, first settles first %s", prefix, firstSettlesFirst)
+                        .containsExactly(prefix ? "unwatchPrefix p-" : "unwatch [a]");
+                // Control: a watch reserved after the unwatch that succeeds keeps it, whatever the older one does.
+                Watching.Reservation third = w.reserve(List.of(a), prefix);
+                w.unwatch(List.of(a), prefix);
+                Watching.Reservation fourth = w.reserve(List.of(a), prefix);
+                w.settled(fourth, false);
+                w.settled(third, true);
+                assertThat(w.wants(match)).as("control, prefix %s", prefix).isTrue();
+            }
         }
     }
 
@@ -160,21 +201,23 @@ class WatchingTest {
         Recorded recorded = new Recorded();
         Watching w = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
         w.watch();
-        w.reserve(List.of("a", "b"), false);
+        Watching.Reservation ab = w.reserve(List.of("a", "b"), false);
         w.unwatch(List.of("a", "c"), false);
         assertThat(recorded.calls).as("c is not in flight; a is").containsExactly("unwatch [c]");
         assertThat(w.wants("a")).as("no change of it is pushed any more").isFalse();
-        w.settled(List.of("a", "b"), false, false);
+        w.settled(ab, false);
         assertThat(recorded.calls).containsExactly("unwatch [c]", "unwatch [a]");
         assertThat(w.wants("b")).isTrue();
 
-        assertThat(w.reserve(List.of("p-"), true)).containsExactly("p-");
+        Watching.Reservation p1 = w.reserve(List.of("p-"), true);
+        assertThat(p1.added()).containsExactly("p-");
         assertThat(w.wants("p-1")).isTrue();
-        assertThat(w.reserve(List.of("p-"), true)).as("counted once").isEmpty();
+        Watching.Reservation p2 = w.reserve(List.of("p-"), true);
+        assertThat(p2.added()).as("counted once").isEmpty();
         w.unwatch(List.of("p-"), true);
-        w.settled(List.of("p-"), true, false);
+        w.settled(p1, false);
         assertThat(recorded.calls).as("one watch of the prefix is still in flight").hasSize(2);
-        w.settled(List.of("p-"), true, false);
+        w.settled(p2, false);
         assertThat(recorded.calls).endsWith("unwatchPrefix p-");
         assertThat(w.wants("p-1")).isFalse();
     }
@@ -222,9 +265,9 @@ class WatchingTest {
             };
             w[0] = new Watching(() -> recorded, MAX_NAMES, MAX_PREFIXES);
             w[0].watch();
-            w[0].reserve(key, prefix);
+            Watching.Reservation first = w[0].reserve(key, prefix);
             w[0].unwatch(key, prefix);
-            w[0].settled(key, prefix, false);
+            w[0].settled(first, false);
             next[0].join(10_000);
             assertThat(next[0].isAlive()).isFalse();
             assertThat(recorded.calls).as("prefix %s", prefix).containsExactly(
@@ -238,7 +281,7 @@ class WatchingTest {
     void prefixesAreLimitedTo16() {
         Watching w = new Watching(Recorded::new, MAX_NAMES, MAX_PREFIXES);
         for (int i = 0; i < MAX_PREFIXES; i++) {
-            assertThat(w.reserve(List.of("p" + i), true)).containsExactly("p" + i);
+            assertThat(w.reserve(List.of("p" + i), true).added()).containsExactly("p" + i);
         }
         assertThat(w.reserve(List.of("q"), true)).isNull();
         assertThat(w.wants("q1")).isFalse();
