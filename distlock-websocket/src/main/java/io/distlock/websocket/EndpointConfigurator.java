@@ -19,7 +19,7 @@ import jakarta.websocket.server.HandshakeRequest;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
- * The handshake side of the endpoint: checks the {@code Origin}, runs the authenticator,
+ * The handshake side of the endpoint: checks the {@code Host} and the {@code Origin}, runs the authenticator,
  * and creates one {@link DistLockEndpoint} per connection holding this node's lock service.
  */
 final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
@@ -80,6 +80,10 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         if (node.isClosed()) {
             return 503;
         }
+        if (!node.options.isAllowedHost(handshake.header("Host"))) {
+            node.telemetry().refused("host");
+            return 403;
+        }
         if (!originAllowed(handshake.header("Origin"), handshake.header("Host"))) {
             node.telemetry().refused("origin");
             return 403;
@@ -108,6 +112,11 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             // Not counted: the endpoint is shut down, not full.
             config.getUserProperties().put(REFUSED, Boolean.TRUE);
             refuse(response, 503, "Service Unavailable");
+            return;
+        }
+        // Before the origin check, which trusts the Host: a rebound name sends a matching pair.
+        if (!node.options.isAllowedHost(header(request, "Host"))) {
+            refuse(config, response, "host", 403, "Forbidden");
             return;
         }
         if (!originAllowed(header(request, "Origin"), header(request, "Host"))) {

@@ -37,7 +37,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and {@code CHANGED}</td></tr>
  *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
  *   <tr><td>{@code distlock.websocket.handshakes.refused}</td><td>counter, tag {@code reason}</td>
- *       <td>handshakes refused: {@code origin} and {@code authentication} (HTTP 403),
+ *       <td>handshakes refused: {@code origin}, {@code host} (not one of
+ *       {@link EndpointOptions#allowedHosts()}) and {@code authentication} (HTTP 403),
  *       {@code capacity} (HTTP 503, {@link EndpointOptions#maxConnections()} reached),
  *       {@code address} (HTTP 429, {@link EndpointOptions#maxConnectionsPerAddress()} reached)</td></tr>
  * </table>
@@ -51,7 +52,7 @@ public final class EndpointMetrics implements MeterBinder {
     private static final String[] ACTIONS = {"connect", "close", "lock", "unlock", "mlock", "munlock", "cancel", "ping", "resume", "query", "watch", "unwatch", "unknown", "invalid"};
     /** The statuses a reply can have, in the order of {@link Status}. */
     private static final Status[] STATUSES = Arrays.stream(Status.values()).filter(s -> !s.isPush()).toArray(Status[]::new);
-    private static final String[] REFUSALS = {"origin", "authentication", "capacity", "address"};
+    private static final String[] REFUSALS = {"origin", "host", "authentication", "capacity", "address"};
     private static final Duration[] BUCKETS = {
         Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
         Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)

@@ -38,6 +38,7 @@ public final class EndpointOptions {
 
     private final String path;
     private final Set<String> allowedOrigins;
+    private final Set<String> allowedHosts;
     private final boolean allowMissingOrigin;
     private final Authenticator authenticator;
     private final Authorizer authorizer;
@@ -59,6 +60,7 @@ public final class EndpointOptions {
     private EndpointOptions(Builder b) {
         path = b.path;
         allowedOrigins = Collections.unmodifiableSet(new LinkedHashSet<>(b.allowedOrigins));
+        allowedHosts = Collections.unmodifiableSet(new LinkedHashSet<>(b.allowedHosts));
         allowMissingOrigin = b.allowMissingOrigin;
         authenticator = b.authenticator;
         authorizer = b.authorizer;
@@ -94,6 +96,7 @@ public final class EndpointOptions {
         Builder b = new Builder();
         b.path = path;
         b.allowedOrigins = new LinkedHashSet<>(allowedOrigins);
+        b.allowedHosts = new LinkedHashSet<>(allowedHosts);
         b.allowMissingOrigin = allowMissingOrigin;
         b.authenticator = authenticator;
         b.authorizer = authorizer;
@@ -126,6 +129,32 @@ public final class EndpointOptions {
      */
     public Set<String> allowedOrigins() {
         return allowedOrigins;
+    }
+
+    /**
+     * The {@code Host} header values a handshake may carry, lower-case ({@code host[:port]});
+     * empty (the default) means any. See {@link Builder#allowedHosts}.
+     */
+    public Set<String> allowedHosts() {
+        return allowedHosts;
+    }
+
+    /**
+     * Whether a request with this {@code Host} header (null: none) passes {@link #allowedHosts()}:
+     * always when the list is empty; otherwise when an entry names its host (case-insensitively)
+     * and either has no port or the header's port. For an application's own HTTP handlers that
+     * change state, to hold them to the endpoint's rule.
+     */
+    public boolean isAllowedHost(String host) {
+        if (allowedHosts.isEmpty()) {
+            return true;
+        }
+        String[] hostAndPort = host == null ? null : splitHost(host.trim().toLowerCase(Locale.ROOT));
+        if (hostAndPort == null) {
+            return false; // no Host, or not host[:port]: a list was set, so nothing to match
+        }
+        return allowedHosts.contains(hostAndPort[0])
+                || hostAndPort[1] != null && allowedHosts.contains(hostAndPort[0] + ":" + hostAndPort[1]);
     }
 
     /** Whether a handshake without an {@code Origin} header (a non-browser client) is accepted. */
@@ -265,6 +294,7 @@ public final class EndpointOptions {
     @Override
     public String toString() {
         return "EndpointOptions{path=" + path + ", origins=" + describeOrigins()
+                + ", hosts=" + (allowedHosts.isEmpty() ? "any" : allowedHosts)
                 + ", allowMissingOrigin=" + allowMissingOrigin + ", hideHolder=" + hideHolder
                 + ", maxFrameBytes=" + maxFrameBytes + ", pingInterval=" + pingInterval
                 + ", rateLimit=" + rateLimitPerSecond + "/s burst " + rateLimitBurst
@@ -282,10 +312,45 @@ public final class EndpointOptions {
         return allowedOrigins.isEmpty() ? "same-origin" : "same-origin+" + allowedOrigins;
     }
 
+    /**
+     * {@code host[:port]} (lower-case) as {host, port or null}, or null if it is not one: the
+     * host a name or IPv4 address (letters, digits, {@code .-_}) or an IPv6 literal in brackets,
+     * the port 1 to 65535.
+     */
+    static String[] splitHost(String s) {
+        String host;
+        String rest;
+        if (s.startsWith("[")) {
+            int end = s.indexOf(']');
+            if (end < 3 || !s.substring(1, end).chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
+                return null;
+            }
+            host = s.substring(0, end + 1);
+            rest = s.substring(end + 1);
+        } else {
+            int colon = s.indexOf(':');
+            host = colon < 0 ? s : s.substring(0, colon);
+            rest = colon < 0 ? "" : s.substring(colon);
+            if (host.isEmpty() || !host.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_')) {
+                return null;
+            }
+        }
+        if (rest.isEmpty()) {
+            return new String[] {host, null};
+        }
+        String digits = rest.substring(1);
+        if (!rest.startsWith(":") || digits.isEmpty() || digits.length() > 5 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return null;
+        }
+        int port = Integer.parseInt(digits);
+        return port >= 1 && port <= 65_535 ? new String[] {host, Integer.toString(port)} : null;
+    }
+
     /** Builds {@link EndpointOptions}; starts from the defaults. Not thread-safe. */
     public static final class Builder {
         private String path = "/distlock/lock";
         private Set<String> allowedOrigins = new LinkedHashSet<>();
+        private Set<String> allowedHosts = new LinkedHashSet<>();
         private boolean allowMissingOrigin = true;
         private Authenticator authenticator = ACCEPT_ALL;
         private Authorizer authorizer = ALLOW_ALL;
@@ -344,6 +409,45 @@ public final class EndpointOptions {
                 throw new IllegalArgumentException("allowedOrigins: \"*\" allows every origin and must be alone, was " + checked);
             }
             this.allowedOrigins = checked;
+            return this;
+        }
+
+        /**
+         * Default none: any {@code Host}. Otherwise the only {@code Host} header values a
+         * handshake is accepted with: each entry a host name, an IPv4 address or a bracketed IPv6
+         * address ({@code [::1]}), optionally with {@code :port}; compared case-insensitively. An
+         * entry without a port matches that host on any port; one with a port only a
+         * {@code Host} that names that port (browsers leave out 80 and 443, so list such a
+         * host without a port). Any other {@code Host}, or none, is refused with HTTP 403
+         * before the origin check and the authenticator. Replaces any earlier list.
+         *
+         * <p>Against DNS rebinding: the same-origin rule compares the {@code Origin} with the
+         * {@code Host}, and a page on {@code attacker.example:8080} whose name the attacker then
+         * points at this server sends both as {@code attacker.example:8080}, so they match. Such
+         * a browser carries no cookies of this server, so an endpoint whose authenticator reads
+         * them is safe; one that accepts everyone (the default authenticator) and is reachable
+         * from browsers should list the names it is reached by (behind a proxy that passes its
+         * public {@code Host}, those names).
+         *
+         * @throws IllegalArgumentException naming {@code allowedHosts} and the entry, if one is
+         *                                  empty or not {@code host[:port]} (a scheme, a path,
+         *                                  spaces, a port outside 1-65535)
+         */
+        public Builder allowedHosts(Collection<String> hosts) {
+            Objects.requireNonNull(hosts, "hosts");
+            Set<String> checked = new LinkedHashSet<>();
+            for (String host : hosts) {
+                if (host == null) {
+                    throw new NullPointerException("allowedHosts contains null");
+                }
+                String lower = host.toLowerCase(Locale.ROOT);
+                if (splitHost(lower) == null) {
+                    throw new IllegalArgumentException("allowedHosts: '" + host + "' is not a host name, an IPv4 address"
+                            + " or a bracketed IPv6 address with an optional :port (no scheme, path or spaces)");
+                }
+                checked.add(lower);
+            }
+            this.allowedHosts = checked;
             return this;
         }
 

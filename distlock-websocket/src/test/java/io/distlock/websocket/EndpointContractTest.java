@@ -45,12 +45,14 @@ abstract class EndpointContractTest {
     static final String SECURE = "/secure";
     static final String PINGED = "/pinged";
     static final String ANY_ORIGIN = "/any-origin";
+    static final String HOSTS = "/hosts";
     static final String GOOD_ORIGIN = "http://good.example:8080";
     static final int MAX_LOCKS_PER_SESSION = 20;
 
     private RedisProcess redis;
     private LockService service;
     private final List<DistLockEndpoints> endpoints = new ArrayList<>();
+    private final io.micrometer.core.instrument.simple.SimpleMeterRegistry hostsMeters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
     private TestServer server;
     private final List<AutoCloseable> opened = new ArrayList<>();
     private String prefix;
@@ -88,9 +90,11 @@ abstract class EndpointContractTest {
                 EndpointOptions.builder().path(HIDDEN).hideHolder(true).build(),
                 secure,
                 EndpointOptions.builder().path(PINGED).pingInterval(Duration.ofMillis(200)).build(),
-                EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build())) {
+                EndpointOptions.builder().path(ANY_ORIGIN).allowedOrigins(List.of("*")).build(),
+                EndpointOptions.builder().path(HOSTS).allowedHosts(List.of("Listed.example", "ported.example:8080")).build())) {
             endpoints.add(DistLockEndpoints.create(service, options));
         }
+        new EndpointMetrics(endpoints.get(endpoints.size() - 1)).bindTo(hostsMeters);
         server = startEndpoints(endpoints);
     }
 
@@ -662,6 +666,36 @@ abstract class EndpointContractTest {
         assertThat(originStatus(main, "http://127.0.0.1:" + port + "/x", "127.0.0.1:" + port)).as("not an origin").isEqualTo(403);
         assertThat(WsClient.refusedHandshake(main, Map.of("Origin", "http://evil.example")))
                 .as("a JDK client sees the complete 403").isEqualTo(403);
+    }
+
+    /**
+     * DNS rebinding: a page on attacker.example:PORT whose name then resolves to this server sends
+     * that name as Host and Origin alike, so the same-origin rule lets it in; a Host list does not.
+     */
+    @Test
+    void withAllowedHostsARequestForAnotherHostIsRefusedWith403() {
+        URI main = uri(MAIN);
+        URI hosts = uri(HOSTS);
+        String rebound = "attacker.example:" + hosts.getPort();
+        assertThat(originStatus(main, "http://" + rebound, rebound)).as("no list: the rebound page gets in").isEqualTo(101);
+        assertThat(originStatus(hosts, "http://" + rebound, rebound)).as("the rebound page").isEqualTo(403);
+        assertThat(RawWebSocket.handshakeStatus(hosts, Map.of("Host", rebound))).as("nor a client without Origin").isEqualTo(403);
+        assertThat(WsClient.refusedHandshake(hosts, Map.of())).as("the JDK client names 127.0.0.1: a complete 403").isEqualTo(403);
+        // Listed without a port: that host on any port, any case; with a port: that port only.
+        assertThat(originStatus(hosts, "http://listed.example:" + hosts.getPort(), "listed.example:" + hosts.getPort())).isEqualTo(101);
+        assertThat(originStatus(hosts, "http://listed.example", "LISTED.example")).isEqualTo(101);
+        assertThat(originStatus(hosts, "http://ported.example:8080", "ported.example:8080")).isEqualTo(101);
+        assertThat(originStatus(hosts, "http://ported.example:8081", "ported.example:8081")).isEqualTo(403);
+        assertThat(originStatus(hosts, "http://ported.example", "ported.example")).as("port 80 is not 8080").isEqualTo(403);
+        // A listed Host does not lift the origin check.
+        assertThat(originStatus(hosts, "http://evil.example", "listed.example")).isEqualTo(403);
+        java.util.Map<String, String> noHost = new java.util.HashMap<>();
+        noHost.put("Host", null);
+        assertThat(RawWebSocket.handshakeStatus(hosts, noHost)).as("no Host at all").isIn(400, 403);
+        double host = hostsMeters.get("distlock.websocket.handshakes.refused").tag("reason", "host").counter().count();
+        double origin = hostsMeters.get("distlock.websocket.handshakes.refused").tag("reason", "origin").counter().count();
+        assertThat(host).as("counted as host refusals (a container may refuse the Host-less one itself)").isBetween(5.0, 6.0);
+        assertThat(origin).isEqualTo(1.0);
     }
 
     private static int originStatus(URI uri, String origin, String host) {

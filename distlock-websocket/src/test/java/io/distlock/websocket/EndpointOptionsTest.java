@@ -88,6 +88,56 @@ class EndpointOptionsTest {
     }
 
     @Test
+    void allowedHostsAreAnyByDefaultAndOtherwiseOnlyTheListedOnes() {
+        assertThat(EndpointOptions.defaults().allowedHosts()).isEmpty();
+        assertThat(EndpointOptions.defaults().isAllowedHost("attacker.example:8080")).as("any Host by default").isTrue();
+        assertThat(EndpointOptions.defaults().isAllowedHost(null)).as("even none").isTrue();
+        assertThat(EndpointOptions.defaults().toString()).contains("hosts=any");
+
+        EndpointOptions o = EndpointOptions.builder()
+                .allowedHosts(List.of("Locks.Example.com", "127.0.0.1:8080", "[::1]:9000", "intranet-node_1"))
+                .build();
+        assertThat(o.allowedHosts()).containsExactly("locks.example.com", "127.0.0.1:8080", "[::1]:9000", "intranet-node_1");
+        assertThat(o.toBuilder().build().allowedHosts()).isEqualTo(o.allowedHosts());
+        assertThat(o.toString()).contains("hosts=[locks.example.com, 127.0.0.1:8080, [::1]:9000, intranet-node_1]");
+        // Without a port: that host on any port, or none.
+        assertThat(o.isAllowedHost("locks.example.com")).isTrue();
+        assertThat(o.isAllowedHost("LOCKS.example.COM:8443")).as("case-insensitive, any port").isTrue();
+        assertThat(o.isAllowedHost(" locks.example.com:80 ")).isTrue();
+        // With a port: that port only.
+        assertThat(o.isAllowedHost("127.0.0.1:8080")).isTrue();
+        assertThat(o.isAllowedHost("127.0.0.1:8081")).isFalse();
+        assertThat(o.isAllowedHost("127.0.0.1")).isFalse();
+        assertThat(o.isAllowedHost("[::1]:9000")).isTrue();
+        assertThat(o.isAllowedHost("[::1]")).isFalse();
+        // Others, and none.
+        assertThat(o.isAllowedHost("attacker.example:8080")).isFalse();
+        assertThat(o.isAllowedHost("locks.example.com.attacker.example")).as("suffix").isFalse();
+        assertThat(o.isAllowedHost("evil.locks.example.com")).as("prefix").isFalse();
+        assertThat(o.isAllowedHost(null)).as("no Host").isFalse();
+        assertThat(o.isAllowedHost("")).isFalse();
+        assertThat(o.isAllowedHost("locks.example.com:0")).as("not host[:port]").isFalse();
+        assertThat(o.isAllowedHost("user@locks.example.com")).isFalse();
+        // An empty list is any Host again.
+        assertThat(o.toBuilder().allowedHosts(List.of()).build().isAllowedHost("attacker.example")).isTrue();
+    }
+
+    @Test
+    void badAllowedHostsAreRefusedNamingTheSettingAndTheValue() {
+        EndpointOptions.Builder b = EndpointOptions.builder();
+        for (String bad : List.of("", " ", "a b", "http://a.example", "a.example/", "a.example/x", "a.example:", "a.example:0",
+                "a.example:65536", "a.example:80x", ":80", "[::1", "[]:80", "[zz]:80", "::1", "*", "a.example:80:80", "user@a.example")) {
+            assertThatThrownBy(() -> b.allowedHosts(List.of(bad))).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("allowedHosts")
+                    .hasMessageContaining("'" + bad + "'");
+        }
+        assertThatThrownBy(() -> b.allowedHosts(Arrays.asList("a.example", null))).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> b.allowedHosts(null)).isInstanceOf(NullPointerException.class);
+        assertThat(b.allowedHosts(List.of("a.example:65535", "10.0.0.7", "[fd00::1]")).build().allowedHosts()).hasSize(3);
+    }
+
+    @Test
     void badSettingsAreRefusedWithTheirName() {
         EndpointOptions.Builder b = EndpointOptions.builder();
         assertThatThrownBy(() -> b.path("locks")).hasMessageContaining("path");

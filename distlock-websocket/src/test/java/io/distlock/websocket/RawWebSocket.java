@@ -139,7 +139,11 @@ final class RawWebSocket implements AutoCloseable {
                 + "Connection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key) + "\r\n"
                 + "Sec-WebSocket-Version: 13\r\n");
-        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        headers.forEach((name, value) -> {
+            if (value != null) { // a null Host: none at all
+                request.append(name).append(": ").append(value).append("\r\n");
+            }
+        });
         return request.append("\r\n").toString();
     }
 
