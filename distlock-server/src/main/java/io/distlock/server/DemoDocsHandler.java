@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
@@ -37,7 +38,8 @@ import org.glassfish.grizzly.http.util.Header;
  *   <li>{@code PUT /demo/docs/{id}} with {@code {"token": N, "text": "...", "by": "..."}}
  *       ({@code text} absent: only announce the token; {@code by} optional): 200 with the
  *       document, or 409 {@code {"error": "STALE_TOKEN", "message", "token", "highest", "by"}}
- *       when a higher token was accepted before.</li>
+ *       when a higher token was accepted before; 403 when its {@code Host} is not one of
+ *       {@code --allowed-host}.</li>
  * </ul>
  *
  * Anything else that is wrong is a 400 (a bad body), 404 (no such document), 405 or 503 (Redis
@@ -62,10 +64,13 @@ final class DemoDocsHandler extends HttpHandler {
 
     private final FencedDocs docs;
     private final Duration bodyTimeout;
+    private final Predicate<String> hostAllowed;
 
-    DemoDocsHandler(FencedDocs docs, Duration bodyTimeout) {
+    /** {@code hostAllowed}: whether a {@code Host} header (null: none) may save, as the endpoint's handshake. */
+    DemoDocsHandler(FencedDocs docs, Duration bodyTimeout, Predicate<String> hostAllowed) {
         this.docs = docs;
         this.bodyTimeout = bodyTimeout;
+        this.hostAllowed = hostAllowed;
     }
 
     @Override
@@ -82,6 +87,14 @@ final class DemoDocsHandler extends HttpHandler {
             } else if (uri.startsWith(PATH + "/")) {
                 if (!Method.PUT.equals(method)) {
                     notAllowed(response, "PUT");
+                    return;
+                }
+                // The one request that changes state: a page whose name was rebound to this node
+                // is same-origin to the browser, and only its Host tells it apart.
+                String host = request.getHeader(Header.Host);
+                if (!hostAllowed.test(host)) {
+                    error(response, 403, "FORBIDDEN", "Host '" + (host == null ? "" : host.length() > 60 ? host.substring(0, 60) + "..." : host)
+                            + "' is not one of this server's --allowed-host");
                     return;
                 }
                 String id = uri.substring(PATH.length() + 1);

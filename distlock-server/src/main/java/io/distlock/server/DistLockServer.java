@@ -145,6 +145,7 @@ public final class DistLockServer implements AutoCloseable {
             EndpointOptions endpointOptions = EndpointOptions.builder()
                     .path(options.path())
                     .allowedOrigins(options.allowedOrigins()) // besides the page's own origin
+                    .allowedHosts(options.allowedHosts())
                     .allowMissingOrigin(true)
                     .hideHolder(options.hideHolder())
                     .authorizer(authorizer(options.allowSteal()))
@@ -160,7 +161,8 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, ServerMetrics.PATH);
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
-            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout()), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
+                    endpointOptions::isAllowedHost), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
                     options.allowSteal()), "/");
             web.start();

@@ -67,6 +67,12 @@ final class ServerCommand implements Callable<Integer> {
                 "Clients that send no Origin header (not browsers) are always accepted."})
     private List<String> allowedOrigins = new ArrayList<>();
 
+    @Option(names = "--allowed-host", paramLabel = "HOST[:PORT]", split = ",",
+            description = {"A Host header the WebSocket handshake and the demo store's saves accept, like locks.example.com",
+                "(any port) or 10.0.0.7:8080; repeatable, or comma-separated. Others get HTTP 403: against DNS rebinding,",
+                "list the names browsers reach this node by (default: any Host)."})
+    private List<String> allowedHosts = new ArrayList<>();
+
     @Option(names = "--hide-holder", description = "Leave the holder's name out of WAIT replies.")
     private boolean hideHolder;
 
@@ -229,6 +235,7 @@ final class ServerCommand implements Callable<Integer> {
                     .path(path)
                     .lease(Duration.ofMillis(leaseMillis))
                     .allowedOrigins(allowedOrigins)
+                    .allowedHosts(allowedHosts)
                     .hideHolder(hideHolder)
                     .allowSteal(allowSteal)
                     .dataLossQuarantine(!noDataLossQuarantine)
@@ -277,6 +284,10 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (options.dataLossQuarantine() != defaults.dataLossQuarantine()) {
             line.append(" --no-data-loss-quarantine");
+        }
+        if (!options.allowedHosts().isEmpty()) {
+            // A node started without it would take rebound handshakes again.
+            line.append(" --allowed-host ").append(shellWord(String.join(",", options.allowedHosts())));
         }
         return line.append(" --redis ").append(redisUrl).toString();
     }

@@ -36,6 +36,7 @@ public final class ServerOptions {
     private final String path;
     private final Duration lease;
     private final List<String> allowedOrigins;
+    private final List<String> allowedHosts;
     private final boolean hideHolder;
     private final boolean allowSteal;
     private final boolean dataLossQuarantine;
@@ -60,6 +61,7 @@ public final class ServerOptions {
         path = b.path;
         lease = b.lease;
         allowedOrigins = List.copyOf(b.allowedOrigins);
+        allowedHosts = List.copyOf(b.allowedHosts);
         hideHolder = b.hideHolder;
         allowSteal = b.allowSteal;
         dataLossQuarantine = b.dataLossQuarantine;
@@ -126,6 +128,15 @@ public final class ServerOptions {
      */
     public List<String> allowedOrigins() {
         return allowedOrigins;
+    }
+
+    /**
+     * The {@code Host} header values the WebSocket handshake and the demo store's {@code PUT}
+     * accept ({@code host[:port]}; without a port, any port), as given; empty (the default)
+     * accepts any. Against DNS rebinding. See {@link EndpointOptions.Builder#allowedHosts}.
+     */
+    public List<String> allowedHosts() {
+        return allowedHosts;
     }
 
     /** True when the host is a wildcard address ({@code 0.0.0.0}, {@code ::}). */
@@ -256,6 +267,7 @@ public final class ServerOptions {
         b.path = path;
         b.lease = lease;
         b.allowedOrigins = new ArrayList<>(allowedOrigins);
+        b.allowedHosts = new ArrayList<>(allowedHosts);
         b.hideHolder = hideHolder;
         b.allowSteal = allowSteal;
         b.dataLossQuarantine = dataLossQuarantine;
@@ -277,7 +289,7 @@ public final class ServerOptions {
     public String toString() {
         return "ServerOptions{host=" + host + ", port=" + port + ", redisUrl=" + Redact.url(redisUrl)
                 + ", redisConfig=" + redisConfig + ", path=" + path + ", lease=" + lease
-                + ", allowedOrigins=" + allowedOrigins + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", watching=" + watching + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
+                + ", allowedOrigins=" + allowedOrigins + ", allowedHosts=" + allowedHosts + ", hideHolder=" + hideHolder + ", allowSteal=" + allowSteal + ", dataLossQuarantine=" + dataLossQuarantine + ", watching=" + watching + ", keyPrefix=" + keyPrefix + ", rateLimit=" + rateLimit
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
                 + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
                 + ", httpTimeout=" + httpTimeout + ", maxRequestHeadBytes=" + maxRequestHeadBytes + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
@@ -298,6 +310,7 @@ public final class ServerOptions {
         private String path = "/distlock/lock";
         private Duration lease = Duration.ofSeconds(10);
         private List<String> allowedOrigins = new ArrayList<>();
+        private List<String> allowedHosts = new ArrayList<>();
         private boolean hideHolder;
         private boolean allowSteal;
         private boolean dataLossQuarantine = true;
@@ -377,6 +390,22 @@ public final class ServerOptions {
             }
             EndpointOptions.builder().allowedOrigins(checked); // and whatever else the endpoint requires
             this.allowedOrigins = checked;
+            return this;
+        }
+
+        /**
+         * Host names or addresses like {@code locks.example.com} or {@code 10.0.0.7:8080}, the
+         * {@code Host} header values accepted; empty for any. Replaces any earlier list.
+         */
+        public Builder allowedHosts(Collection<String> hosts) {
+            Objects.requireNonNull(hosts, "allowedHosts");
+            List<String> checked = new ArrayList<>(hosts);
+            try {
+                EndpointOptions.builder().allowedHosts(checked); // the endpoint's rule, which the demo store follows too
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replaceFirst("^allowedHosts: ", "allowed host "), e);
+            }
+            this.allowedHosts = checked;
             return this;
         }
 

@@ -187,6 +187,52 @@ class DistLockServerTest {
         assertThat(WsClient.handshakeStatus(open.webSocketUri(), "http://evil.example")).isEqualTo(101);
     }
 
+    /**
+     * DNS rebinding: a page on attacker.example:PORT whose name the attacker points at this node
+     * sends that name as both Host and Origin, which the same-origin rule takes for the node's own.
+     */
+    @Test
+    void withAllowedHostsAReboundNameIsRefusedAtTheHandshakeAndTheDemoSave() throws Exception {
+        DistLockServer open = start(onLoopback().keyPrefix("hosts-open"));
+        String rebound = "attacker.example:" + open.port();
+        assertThat(WsClient.rawHandshakeStatus(open.webSocketUri(), Map.of("Host", rebound, "Origin", "http://" + rebound)))
+                .as("without --allowed-host: the rebound page gets in, as before").isEqualTo(101);
+
+        DistLockServer server = start(onLoopback().keyPrefix("hosts-listed").allowedHosts(List.of("127.0.0.1", "locks.example:1234")));
+        URI ws = server.webSocketUri();
+        int port = server.port();
+        rebound = "attacker.example:" + port;
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", rebound, "Origin", "http://" + rebound)))
+                .as("the rebound page").isEqualTo(403);
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", rebound))).as("nor without Origin").isEqualTo(403);
+        assertThat(WsClient.handshakeStatus(ws, "http://127.0.0.1:" + port)).as("listed without a port: any port").isEqualTo(101);
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", "LOCKS.example:1234", "Origin", "http://locks.example:1234")))
+                .as("listed with its port").isEqualTo(101);
+        assertThat(WsClient.rawHandshakeStatus(ws, Map.of("Host", "locks.example:1235", "Origin", "http://locks.example:1235")))
+                .as("listed with another port").isEqualTo(403);
+        assertThat(Http.metric(server.pageUri(), "distlock_websocket_handshakes_refused_total{reason=\"host\"}")).isEqualTo(3.0);
+
+        String save = "{\"token\": 5, \"text\": \"rebound\"}";
+        assertThat(rawPut(server, rebound, "/demo/docs/doc-7", save)).as("the demo save from the rebound page").startsWith("HTTP/1.1 403");
+        assertThat(Http.get(server.pageUri().resolve("/demo/docs")).body()).doesNotContain("rebound");
+        assertThat(rawPut(server, "127.0.0.1:" + port, "/demo/docs/doc-7", save)).startsWith("HTTP/1.1 200");
+        assertThat(rawPut(open, rebound, "/demo/docs/doc-7", save)).as("without --allowed-host, as before").startsWith("HTTP/1.1 200");
+    }
+
+    /** A PUT with a Host of our choosing (Java's HTTP client sets its own); the response as text. */
+    private static String rawPut(DistLockServer server, String host, String path, String body) throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout((int) Await.seconds(10).toMillis());
+            byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            String head = "PUT " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + bytes.length + "\r\nConnection: close\r\n\r\n";
+            socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
     @Test
     void pastMaxConnectionsAHandshakeGets503UntilAConnectionCloses() {
         DistLockServer server = start(onLoopback().maxConnections(1));

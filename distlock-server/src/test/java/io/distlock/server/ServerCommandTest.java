@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +32,8 @@ class ServerCommandTest {
     void everyOptionIsParsed() {
         ServerOptions o = ServerCommand.parse("--port", "9000", "--host", "127.0.0.1", "--redis", "rediss://r.example.com:6380",
                 "--path", "/locks", "--lease-ms", "2500", "--allowed-origin", "https://a.example.com",
-                "--allowed-origin", "https://b.example.com,http://localhost:3000", "--hide-holder", "--allow-steal", "--key-prefix", "app1",
+                "--allowed-origin", "https://b.example.com,http://localhost:3000",
+                "--allowed-host", "Locks.example.com", "--allowed-host", "10.0.0.7:8080,[::1]", "--hide-holder", "--allow-steal", "--key-prefix", "app1",
                 "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--no-watching", "--ping-ms", "5000",
                 "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
                 "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000",
@@ -42,6 +44,7 @@ class ServerCommandTest {
         assertThat(o.path()).isEqualTo("/locks");
         assertThat(o.lease()).isEqualTo(Duration.ofMillis(2500));
         assertThat(o.allowedOrigins()).containsExactly("https://a.example.com", "https://b.example.com", "http://localhost:3000");
+        assertThat(o.allowedHosts()).containsExactly("Locks.example.com", "10.0.0.7:8080", "[::1]");
         assertThat(o.hideHolder()).isTrue();
         assertThat(o.allowSteal()).isTrue();
         assertThat(o.keyPrefix()).isEqualTo("app1");
@@ -100,13 +103,19 @@ class ServerCommandTest {
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("max connections per address must be at least 1");
         assertThatThrownBy(() -> ServerCommand.parse("--trusted-proxy", "lb.example.com"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("no host names");
+        for (String host : new String[] {"https://locks.example.com", "locks.example.com/", "locks.example.com:99999", "locks example"}) {
+            assertThatThrownBy(() -> ServerCommand.parse("--allowed-host", host)).isInstanceOf(CommandLine.ParameterException.class)
+                    .hasMessageContaining("allowed host '" + host + "' is not a host name");
+        }
+        assertThatThrownBy(() -> ServerCommand.parse("--allowed-host", "a.example,,b.example"))
+                .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("allowed host '' is not");
     }
 
     @Test
     void helpListsEveryOptionAndExitsZero() {
         assertThat(run("--help")).isZero();
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
-                "--allowed-origin", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--no-watching", "--ping-ms",
+                "--allowed-origin", "--allowed-host", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--no-watching", "--ping-ms",
                 "--max-connections", "--max-queued-bytes", "--max-connections-per-address", "--trusted-proxy", "--http-timeout-ms",
                 "--max-request-head-bytes", "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
                 "default: 10000,");
@@ -143,6 +152,12 @@ class ServerCommandTest {
                 .watching(false).dataLossQuarantine(false).build();
         assertThat(ServerCommand.joinCommand(chosen, 8080, url)).isEqualTo("java -jar distlock-server.jar --port 8081 --host 127.0.0.1"
                 + " --key-prefix 'app{1}' --lease-ms 30000 --no-watching --no-data-loss-quarantine --redis " + url);
+        // A joining node without the Host list would take rebound handshakes (DNS rebinding) again.
+        ServerOptions hosts = ServerOptions.builder().allowedHosts(List.of("locks.example.com", "[::1]:8080")).build();
+        assertThat(ServerCommand.joinCommand(hosts, 8080, url)).isEqualTo("java -jar distlock-server.jar --port 8081"
+                + " --allowed-host 'locks.example.com,[::1]:8080' --redis " + url);
+        assertThat(ServerCommand.parse("--allowed-host", "locks.example.com,[::1]:8080").allowedHosts())
+                .as("the line parses back").isEqualTo(hosts.allowedHosts());
     }
 
     @Test

@@ -26,6 +26,7 @@ class ServerOptionsTest {
         assertThat(o.allowSteal()).as("steal is refused unless asked for").isFalse();
         assertThat(o.dataLossQuarantine()).isTrue();
         assertThat(o.allowedOrigins()).isEmpty();
+        assertThat(o.allowedHosts()).as("any Host").isEmpty();
         assertThat(o.rateLimit()).isEqualTo(200);
         assertThat(o.replicaSync()).isEqualTo(Duration.ofSeconds(1));
         assertThat(o.pingInterval()).isEqualTo(Duration.ofSeconds(15));
@@ -74,6 +75,17 @@ class ServerOptionsTest {
         assertThat(ServerOptions.builder().allowedOrigins(List.of("*")).build().allowedOrigins()).containsExactly("*");
         assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("*", "https://app.example.com")))
                 .hasMessageContaining("alone");
+    }
+
+    @Test
+    void allowedHostsAreKeptAsGivenAndCheckedByTheEndpointsRule() {
+        ServerOptions o = ServerOptions.builder().allowedHosts(List.of("Locks.example.com", "10.0.0.7:8080", "[::1]")).build();
+        assertThat(o.allowedHosts()).containsExactly("Locks.example.com", "10.0.0.7:8080", "[::1]");
+        assertThat(o.toString()).contains("allowedHosts=[Locks.example.com, 10.0.0.7:8080, [::1]]");
+        for (String bad : List.of("", "http://locks.example.com", "locks.example.com/x", "locks.example.com:0", "a b")) {
+            assertThatThrownBy(() -> ServerOptions.builder().allowedHosts(List.of(bad))).as(bad)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("allowed host '" + bad + "' is not a host name");
+        }
     }
 
     @Test
@@ -131,7 +143,7 @@ class ServerOptionsTest {
     @Test
     void toBuilderKeepsEverySetting() {
         ServerOptions o = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl("redis://127.0.0.1:1234")
-                .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1"))
+                .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1")).allowedHosts(List.of("a:1"))
                 .hideHolder(true).allowSteal(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
                 .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000)
                 .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).build();
