@@ -59,6 +59,7 @@ public class DistLockEndpointAutoConfiguration {
         EndpointOptions.Builder options = EndpointOptions.builder()
                 .path(properties.getPath())
                 .allowedOrigins(properties.getAllowedOrigins())
+                .allowedHosts(properties.getAllowedHosts())
                 .allowMissingOrigin(properties.isAllowMissingOrigin())
                 .hideHolder(properties.isHideHolder())
                 .pingInterval(properties.getPingInterval())

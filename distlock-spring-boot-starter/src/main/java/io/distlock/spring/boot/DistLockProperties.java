@@ -31,6 +31,13 @@ public class DistLockProperties {
      */
     private List<String> allowedOrigins = new ArrayList<>();
 
+    /**
+     * Host header values the WebSocket handshake accepts ({@code host[:port]}; without a port,
+     * any port); others get 403. Empty (the default): any Host. Against DNS rebinding, for an
+     * endpoint whose authentication does not rest on cookies.
+     */
+    private List<String> allowedHosts = new ArrayList<>();
+
     /** Whether clients that send no Origin header (not browsers: Java, Node, curl) are accepted. */
     private boolean allowMissingOrigin = true;
 
@@ -86,6 +93,15 @@ public class DistLockProperties {
     public void setAllowedOrigins(List<String> allowedOrigins) {
         EndpointOptions.builder().allowedOrigins(allowedOrigins);
         this.allowedOrigins = allowedOrigins;
+    }
+
+    public List<String> getAllowedHosts() {
+        return allowedHosts;
+    }
+
+    public void setAllowedHosts(List<String> allowedHosts) {
+        EndpointOptions.builder().allowedHosts(allowedHosts);
+        this.allowedHosts = allowedHosts;
     }
 
     public boolean isAllowMissingOrigin() {

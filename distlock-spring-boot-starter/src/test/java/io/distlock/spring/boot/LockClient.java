@@ -147,8 +147,11 @@ public final class LockClient implements WebSocket.Listener, AutoCloseable {
         try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
             socket.setSoTimeout((int) TIMEOUT.toMillis());
             StringBuilder request = new StringBuilder()
-                    .append("GET ").append(uri.getRawPath()).append(" HTTP/1.1\r\n")
-                    .append("Host: ").append(uri.getHost()).append(':').append(uri.getPort()).append("\r\n")
+                    .append("GET ").append(uri.getRawPath()).append(" HTTP/1.1\r\n");
+            if (headers.keySet().stream().noneMatch("Host"::equalsIgnoreCase)) { // a Host among them replaces the URI's
+                request.append("Host: ").append(uri.getHost()).append(':').append(uri.getPort()).append("\r\n");
+            }
+            request
                     .append("Upgrade: websocket\r\nConnection: Upgrade\r\n")
                     .append("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
             headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));

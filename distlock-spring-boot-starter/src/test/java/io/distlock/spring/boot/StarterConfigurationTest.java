@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -341,6 +342,7 @@ class StarterConfigurationTest {
             "distlock.key-prefix=a b | keyPrefix must be non-empty",
             "distlock.allowed-origins=https://app.example.com/page | an allowed origin must look like scheme://host[:port]",
             "distlock.trusted-proxies=proxy.example.com | a trusted proxy must be an IP address",
+            "distlock.allowed-hosts=https://locks.example.com | allowedHosts: 'https://locks.example.com' is not a host name",
     })
     void aBadValueFailsTheStartNamingTheProperty(String property, String reason, CapturedOutput output) {
         // Port 1: the binding must fail before any Redis is asked for.
@@ -356,6 +358,26 @@ class StarterConfigurationTest {
                 .contains("Value: \"" + property.substring(name.length() + 1) + "\"")
                 .contains(reason)
                 .doesNotContain("Cannot connect to Redis");
+    }
+
+    /** DNS rebinding: with distlock.allowed-hosts, a handshake naming another Host is refused though its Origin matches it. */
+    @Test
+    void allowedHostsRefuseAHandshakeForAnotherHost() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                             "distlock.allowed-hosts=Locks.example.com,127.0.0.1")
+                     .run()) {
+            assertThat(app.getBean(io.distlock.websocket.EndpointOptions.class).allowedHosts())
+                    .containsExactly("locks.example.com", "127.0.0.1");
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            URI ws = URI.create("ws://127.0.0.1:" + port + "/distlock/lock");
+            String rebound = "attacker.example:" + port;
+            assertThat(LockClient.handshakeStatus(ws, Map.of("Host", rebound, "Origin", "http://" + rebound))).isEqualTo(403);
+            assertThat(LockClient.handshakeStatus(ws, Map.of("Host", "locks.example.com:" + port, "Origin", "http://locks.example.com:" + port)))
+                    .isEqualTo(101);
+            assertThat(LockClient.handshakeStatus(ws, Map.of("Origin", "http://127.0.0.1:" + port))).isEqualTo(101);
+        }
     }
 
     /** Found by running an application (2026-12-05): twice a rate limit above 2^30 overflowed into a negative burst. */
@@ -427,7 +449,7 @@ class StarterConfigurationTest {
         try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
             assertThat(in).as("spring-configuration-metadata.json").isNotNull();
             var names = LockClient.JSON.readTree(in).path("properties").findValuesAsText("name");
-            assertThat(names).contains("distlock.redis.url", "distlock.path", "distlock.allowed-origins", "distlock.lease",
+            assertThat(names).contains("distlock.redis.url", "distlock.path", "distlock.allowed-origins", "distlock.allowed-hosts", "distlock.lease",
                     "distlock.watching", "distlock.client.enabled");
             assertThat(List.copyOf(names)).allMatch(n -> n.startsWith("distlock."));
         }
