@@ -149,12 +149,12 @@ public final class EndpointOptions {
         if (allowedHosts.isEmpty()) {
             return true;
         }
-        String[] hostAndPort = host == null ? null : splitHost(host.trim().toLowerCase(Locale.ROOT));
-        if (hostAndPort == null) {
+        SameOrigin.Authority authority = host == null ? null : listedHost(host.trim().toLowerCase(Locale.ROOT));
+        if (authority == null) {
             return false; // no Host, or not host[:port]: a list was set, so nothing to match
         }
-        return allowedHosts.contains(hostAndPort[0])
-                || hostAndPort[1] != null && allowedHosts.contains(hostAndPort[0] + ":" + hostAndPort[1]);
+        return allowedHosts.contains(authority.host())
+                || authority.port() > 0 && allowedHosts.contains(authority.host() + ":" + authority.port());
     }
 
     /** Whether a handshake without an {@code Origin} header (a non-browser client) is accepted. */
@@ -313,37 +313,20 @@ public final class EndpointOptions {
     }
 
     /**
-     * {@code host[:port]} (lower-case) as {host, port or null}, or null if it is not one: the
-     * host a name or IPv4 address (letters, digits, {@code .-_}) or an IPv6 literal in brackets,
-     * the port 1 to 65535.
+     * {@code host[:port]} (lower-case) if it is one an allowed-hosts list may name, or null: the
+     * host a name or IPv4 address (letters, digits, {@code .-_}) or an IPv6 literal in brackets;
+     * the port -1 when none is given.
      */
-    static String[] splitHost(String s) {
-        String host;
-        String rest;
-        if (s.startsWith("[")) {
-            int end = s.indexOf(']');
-            if (end < 3 || !s.substring(1, end).chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
-                return null;
-            }
-            host = s.substring(0, end + 1);
-            rest = s.substring(end + 1);
-        } else {
-            int colon = s.indexOf(':');
-            host = colon < 0 ? s : s.substring(0, colon);
-            rest = colon < 0 ? "" : s.substring(colon);
-            if (host.isEmpty() || !host.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_')) {
-                return null;
-            }
-        }
-        if (rest.isEmpty()) {
-            return new String[] {host, null};
-        }
-        String digits = rest.substring(1);
-        if (!rest.startsWith(":") || digits.isEmpty() || digits.length() > 5 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+    static SameOrigin.Authority listedHost(String s) {
+        SameOrigin.Authority authority = SameOrigin.Authority.parse(s, -1);
+        if (authority == null) {
             return null;
         }
-        int port = Integer.parseInt(digits);
-        return port >= 1 && port <= 65_535 ? new String[] {host, Integer.toString(port)} : null;
+        String host = authority.host();
+        boolean valid = host.startsWith("[")
+                ? host.length() >= 4 && host.substring(1, host.length() - 1).chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0)
+                : host.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_');
+        return valid ? authority : null;
     }
 
     /** Builds {@link EndpointOptions}; starts from the defaults. Not thread-safe. */
@@ -441,7 +424,7 @@ public final class EndpointOptions {
                     throw new NullPointerException("allowedHosts contains null");
                 }
                 String lower = host.toLowerCase(Locale.ROOT);
-                if (splitHost(lower) == null) {
+                if (listedHost(lower) == null) {
                     throw new IllegalArgumentException("allowedHosts: '" + host + "' is not a host name, an IPv4 address"
                             + " or a bracketed IPv6 address with an optional :port (no scheme, path or spaces)");
                 }

@@ -44,7 +44,7 @@ final class SameOrigin {
     }
 
     /** A host (lower-case, IPv6 in brackets) and a port; -1 when neither given nor known from the scheme. */
-    private record Authority(String host, int port) {
+    record Authority(String host, int port) {
 
         /** {@code host[:port]}, or null if it is not one: no user, path, query, spaces or stray colons. */
         static Authority parse(String s, int defaultPort) {
