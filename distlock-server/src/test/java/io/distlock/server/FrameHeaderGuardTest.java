@@ -1,22 +1,17 @@
 package io.distlock.server;
 
-import static java.nio.charset.StandardCharsets.US_ASCII;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 
-import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
 
 import org.junit.jupiter.api.AfterAll;
@@ -60,7 +55,7 @@ class FrameHeaderGuardTest {
         for (long length : announced) {
             try (Socket socket = upgraded()) {
                 connect(socket, "big-" + length);
-                socket.getOutputStream().write(header(length));
+                socket.getOutputStream().write(RawWebSocket.textHeader(length));
                 socket.getOutputStream().flush(); // and not one byte of the payload
                 Close close = readClose(socket.getInputStream());
                 assertThat(close.code()).as("announced %d", length).isEqualTo(1009);
@@ -74,10 +69,10 @@ class FrameHeaderGuardTest {
     void anUnmaskedFrameAReservedBitOrAReservedOpcodeIsRefusedWith1002() throws IOException {
         byte[] lock = "{\"action\":\"lock\",\"param\":\"x\"}".getBytes(UTF_8);
         byte[][] wrong = {
-            frame(0x81, false, lock), // unmasked: RFC 6455 5.1 says the server closes
-            frame(0x81 | 0x40, true, lock), // RSV1 with no extension agreed
-            frame(0x83, true, lock), // reserved data opcode
-            frame(0x8B, true, new byte[0]), // reserved control opcode
+            RawWebSocket.frame(0x81, false, lock), // unmasked: RFC 6455 5.1 says the server closes
+            RawWebSocket.frame(0x81 | 0x40, true, lock), // RSV1 with no extension agreed
+            RawWebSocket.frame(0x83, true, lock), // reserved data opcode
+            RawWebSocket.frame(0x8B, true, new byte[0]), // reserved control opcode
         };
         String[] reasons = {"a client's frame must be masked", "reserved bits set: no extension was agreed", "reserved opcode",
             "reserved opcode"};
@@ -102,7 +97,7 @@ class FrameHeaderGuardTest {
                 sockets.add(socket);
                 // Before the guard, each such connection held its frame's bytes, up to 4 MiB (40 held 854 MB).
                 ByteArrayOutputStream start = new ByteArrayOutputStream();
-                start.writeBytes(header(4_000_000));
+                start.writeBytes(RawWebSocket.textHeader(4_000_000));
                 start.writeBytes(new byte[1000]);
                 socket.getOutputStream().write(start.toByteArray()); // one write: the node reads it at once
                 socket.getOutputStream().flush();
@@ -126,7 +121,7 @@ class FrameHeaderGuardTest {
             byte[] connect = ("{\"action\":\"connect\",\"param\":\"split\"}" + padding).getBytes(UTF_8);
             assertThat(connect).hasSize(LIMIT);
             OutputStream out = socket.getOutputStream();
-            for (byte b : header(connect.length)) {
+            for (byte b : RawWebSocket.textHeader(connect.length)) {
                 out.write(b);
                 out.flush();
             }
@@ -138,7 +133,7 @@ class FrameHeaderGuardTest {
             ByteArrayOutputStream two = new ByteArrayOutputStream();
             for (String lock : new String[] {"a", "b"}) {
                 byte[] frame = ("{\"action\":\"lock\",\"param\":\"" + lock + "\"}").getBytes(UTF_8);
-                two.write(header(frame.length));
+                two.write(RawWebSocket.textHeader(frame.length));
                 two.write(frame);
             }
             out.write(two.toByteArray());
@@ -150,98 +145,26 @@ class FrameHeaderGuardTest {
 
     private record Close(int code, String reason) { }
 
-    /** A socket past its WebSocket handshake with the server. */
     private static Socket upgraded() throws IOException {
-        Socket socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", server.pageUri().getPort()), 5_000);
-        socket.setSoTimeout((int) Await.seconds(10).toMillis());
-        String key = Base64.getEncoder().encodeToString(new byte[16]);
-        socket.getOutputStream().write(("GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n").getBytes(US_ASCII));
-        StringBuilder head = new StringBuilder();
-        InputStream in = socket.getInputStream();
-        while (head.indexOf("\r\n\r\n") < 0) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("closed during the handshake: " + head);
-            }
-            head.append((char) b);
-        }
-        assertThat(head.toString()).startsWith("HTTP/1.1 101 ");
-        return socket;
+        return RawWebSocket.upgraded(server.pageUri().getPort(), 0);
     }
 
     private static void connect(Socket socket, String name) throws IOException {
-        byte[] frame = ("{\"action\":\"connect\",\"param\":\"" + name + "\"}").getBytes(UTF_8);
-        socket.getOutputStream().write(header(frame.length));
-        socket.getOutputStream().write(frame);
+        socket.getOutputStream().write(RawWebSocket.text("{\"action\":\"connect\",\"param\":\"" + name + "\"}"));
         assertThat(readText(socket.getInputStream())).contains("\"status\":\"OK\"");
-    }
-
-    /** The header of a final, masked text frame announcing {@code length} bytes; the mask is zero, so the payload goes as is. */
-    private static byte[] header(long length) {
-        ByteArrayOutputStream header = new ByteArrayOutputStream();
-        header.write(0x81);
-        if (length < 126 && length >= 0) {
-            header.write(0x80 | (int) length);
-        } else if (length < 65_536 && length >= 0) {
-            header.write(0x80 | 126);
-            header.write((int) (length >> 8));
-            header.write((int) length);
-        } else {
-            header.write(0x80 | 127);
-            for (int shift = 56; shift >= 0; shift -= 8) {
-                header.write((int) (length >> shift));
-            }
-        }
-        header.writeBytes(new byte[4]);
-        return header.toByteArray();
-    }
-
-    /** A whole frame: its first byte as given, masked with a zero key or not masked. */
-    private static byte[] frame(int first, boolean masked, byte[] payload) {
-        ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write(first);
-        frame.write((masked ? 0x80 : 0) | payload.length); // under 126
-        if (masked) {
-            frame.writeBytes(new byte[4]);
-        }
-        frame.writeBytes(payload);
-        return frame.toByteArray();
     }
 
     /** The next text frame's payload (unmasked, from the server). */
     private static String readText(InputStream in) throws IOException {
-        Frame frame = readFrame(in);
+        RawWebSocket.Frame frame = RawWebSocket.readFrame(in);
         assertThat(frame.opcode()).as("a text frame").isEqualTo(1);
         return new String(frame.payload(), UTF_8);
     }
 
     /** The next close frame, skipping text frames (pushes) before it. */
     private static Close readClose(InputStream in) throws IOException {
-        while (true) {
-            Frame frame = readFrame(in);
-            if (frame.opcode() == 8) {
-                int code = ((frame.payload()[0] & 0xff) << 8) | (frame.payload()[1] & 0xff);
-                return new Close(code, new String(frame.payload(), 2, frame.payload().length - 2, UTF_8));
-            }
-        }
-    }
-
-    private record Frame(int opcode, byte[] payload) { }
-
-    private static Frame readFrame(InputStream in) throws IOException {
-        DataInputStream data = new DataInputStream(in);
-        int first = data.readUnsignedByte();
-        int second = data.readUnsignedByte();
-        long length = second & 0x7f;
-        if (length == 126) {
-            length = data.readUnsignedShort();
-        } else if (length == 127) {
-            length = data.readLong();
-        }
-        byte[] payload = new byte[(int) length];
-        data.readFully(payload);
-        return new Frame(first & 0x0f, payload);
+        RawWebSocket.Frame frame = RawWebSocket.readUntil(in, 8);
+        int code = ((frame.payload()[0] & 0xff) << 8) | (frame.payload()[1] & 0xff);
+        return new Close(code, new String(frame.payload(), 2, frame.payload().length - 2, UTF_8));
     }
 }

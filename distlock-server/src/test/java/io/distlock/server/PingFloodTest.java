@@ -1,20 +1,16 @@
 package io.distlock.server;
 
-import static java.nio.charset.StandardCharsets.US_ASCII;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +67,7 @@ class PingFloodTest {
             long token = locked.path("token").asLong();
             long heapBefore = heap();
 
-            byte[] ping = frame(0x89, new byte[125]);
+            byte[] ping = RawWebSocket.frame(0x89, true, new byte[125]);
             ByteArrayOutputStream batch = new ByteArrayOutputStream();
             for (int i = 0; i < 1000; i++) {
                 batch.writeBytes(ping);
@@ -122,10 +118,10 @@ class PingFloodTest {
             assertThat(readText(socket.getInputStream())).contains("\"status\":\"OK\"");
             ByteArrayOutputStream pings = new ByteArrayOutputStream();
             for (int i = 0; i < 100; i++) { // in one write: far past the burst of 20
-                pings.writeBytes(frame(0x89, new byte[] {(byte) i}));
+                pings.writeBytes(RawWebSocket.frame(0x89, true, new byte[] {(byte) i}));
             }
             socket.getOutputStream().write(pings.toByteArray());
-            Frame close = readUntil(socket.getInputStream(), 8);
+            RawWebSocket.Frame close = RawWebSocket.readUntil(socket.getInputStream(), 8);
             int code = ((close.payload()[0] & 0xff) << 8) | (close.payload()[1] & 0xff);
             assertThat(code).isEqualTo(1008);
             assertThat(new String(close.payload(), 2, close.payload().length - 2, UTF_8))
@@ -165,81 +161,15 @@ class PingFloodTest {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    /** A socket past its WebSocket handshake, with a receive buffer of {@code receiveBuffer} bytes. */
     private static Socket upgraded(int receiveBuffer) throws IOException {
-        Socket socket = new Socket();
-        socket.setReceiveBufferSize(receiveBuffer);
-        socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5_000);
-        socket.setSoTimeout((int) Await.seconds(10).toMillis());
-        String key = Base64.getEncoder().encodeToString(new byte[16]);
-        socket.getOutputStream().write(("GET /distlock/lock HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n\r\n").getBytes(US_ASCII));
-        StringBuilder head = new StringBuilder();
-        InputStream in = socket.getInputStream();
-        while (head.indexOf("\r\n\r\n") < 0) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("closed during the handshake: " + head);
-            }
-            head.append((char) b);
-        }
-        assertThat(head.toString()).startsWith("HTTP/1.1 101 ");
-        return socket;
+        return RawWebSocket.upgraded(server.port(), receiveBuffer);
     }
 
     private static void sendConnect(Socket socket, String name) throws IOException {
-        writeText(socket.getOutputStream(), "{\"action\":\"connect\",\"param\":\"" + name + "\"}");
+        socket.getOutputStream().write(RawWebSocket.text("{\"action\":\"connect\",\"param\":\"" + name + "\"}"));
     }
-
-    private static void writeText(OutputStream out, String text) throws IOException {
-        byte[] payload = text.getBytes(UTF_8);
-        ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write(0x81);
-        if (payload.length < 126) {
-            frame.write(0x80 | payload.length);
-        } else {
-            frame.write(0x80 | 126);
-            frame.write(payload.length >> 8);
-            frame.write(payload.length);
-        }
-        frame.writeBytes(new byte[4]); // a zero mask: the payload goes as is
-        frame.writeBytes(payload);
-        out.write(frame.toByteArray());
-    }
-
-    /** A final, masked frame (zero mask) of under 126 bytes with its first byte as given. */
-    private static byte[] frame(int first, byte[] payload) {
-        ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write(first);
-        frame.write(0x80 | payload.length);
-        frame.writeBytes(new byte[4]);
-        frame.writeBytes(payload);
-        return frame.toByteArray();
-    }
-
-    private record Frame(int opcode, byte[] payload) { }
 
     private static String readText(InputStream in) throws IOException {
-        return new String(readUntil(in, 1).payload(), UTF_8);
-    }
-
-    /** The next frame with {@code opcode}, skipping others (pongs, pushes). */
-    private static Frame readUntil(InputStream in, int opcode) throws IOException {
-        DataInputStream data = new DataInputStream(in);
-        while (true) {
-            int first = data.readUnsignedByte();
-            int second = data.readUnsignedByte();
-            long length = second & 0x7f;
-            if (length == 126) {
-                length = data.readUnsignedShort();
-            } else if (length == 127) {
-                length = data.readLong();
-            }
-            byte[] payload = new byte[(int) length];
-            data.readFully(payload);
-            if ((first & 0x0f) == opcode) {
-                return new Frame(opcode, payload);
-            }
-        }
+        return new String(RawWebSocket.readUntil(in, 1).payload(), UTF_8);
     }
 }
