@@ -309,6 +309,7 @@ class DataLossTest {
         // Nobody holds 'doc' and nothing is granted: Bob is told (recovering), not that Carol holds it.
         long asked = System.nanoTime();
         assertThat(result(bob.lock("doc"))).isEqualTo(RECOVERING);
+        assertThat(result(bob.lockAll(List.of("doc")))).isEqualTo(new MultiLockResult.Waiting(Map.of("doc", LockResult.Waiting.RECOVERING)));
         assertThat(result(bob.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(2, LockResult.Waiting.RECOVERING));
 
         // When the quarantine ends the head is granted.

@@ -34,7 +34,9 @@ for i = 1, n do
       end
     end
     local head, first = queueHead(q, e, nowMs)
-    if not holder and head then
+    -- During a quarantine the hand-over waits too: a free lock with a queue is free, answered
+    -- below as recovering, as in lock.lua.
+    if not holder and head and quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS]) == 0 then
       holder, pttl = first[5], tonumber(lease)
     end
     if not holder then
