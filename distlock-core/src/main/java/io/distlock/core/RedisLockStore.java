@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -14,7 +15,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
-import org.redisson.api.AsyncIterator;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RFuture;
@@ -309,24 +309,29 @@ final class RedisLockStore {
     /**
      * The names of the locks that have a lock hash and start with {@code namePrefix}: held, queued
      * for, or released within the token memory (the hash keeps the last token). A {@code SCAN}
-     * with {@code MATCH <prefix>:lock:<namePrefix>*} of every primary in turn (Redisson's key
-     * iterator; in a Cluster, of each master), {@value #SCAN_CHUNK} keys a step, never blocking:
-     * it ends once it went through the whole key space, and may name a lock twice. For the watches
-     * by prefix after a resubscription ({@link Watches}); rare, since it looks at every key.
+     * with {@code MATCH <prefix>:lock:<namePrefix>*} of every primary in turn (in a Cluster, of
+     * each master), {@value #SCAN_CHUNK} keys a step, until the cursor comes back to 0; may name a
+     * lock twice. <b>Blocks</b> on each step: not on Redisson's threads. (Redisson's asynchronous
+     * key iterator ends at the first step that matches nothing, which a large key space makes the
+     * rule.) For the watches by prefix after a resubscription ({@link Watches}); rare, since it
+     * looks at every key.
      */
-    AsyncIterator<String> lockNamesStartingWith(String namePrefix) {
-        AsyncIterator<String> keys = redisson.getKeys().getKeysAsync(KeysScanOptions.defaults()
+    Iterable<String> lockNamesStartingWith(String namePrefix) {
+        Iterable<String> keys = redisson.getKeys().getKeys(KeysScanOptions.defaults()
                 .pattern(globEscaped(lockKeyPrefix + namePrefix) + "*").chunkSize(SCAN_CHUNK));
-        return new AsyncIterator<>() {
-            @Override
-            public CompletionStage<Boolean> hasNext() {
-                return keys.hasNext();
-            }
+        return () -> {
+            Iterator<String> it = keys.iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
+                }
 
-            @Override
-            public CompletionStage<String> next() {
-                return keys.next().thenApply(key -> key.substring(lockKeyPrefix.length()));
-            }
+                @Override
+                public String next() {
+                    return it.next().substring(lockKeyPrefix.length());
+                }
+            };
         };
     }
 

@@ -18,7 +18,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.redisson.api.AsyncIterator;
 import org.redisson.api.RTopic;
 import org.redisson.api.listener.BaseStatusListener;
 
@@ -492,63 +491,40 @@ final class Watches {
 
     /**
      * Reads each lock under {@code prefix} that has a lock hash and is not watched here yet
-     * ({@link RedisLockStore#lockNamesStartingWith}). Nothing here blocks: each name found takes
-     * the lock of this class briefly and sends a read, on whichever thread answered the scan (as the
-     * other reads); the scan ends when Redis's key space was gone through, or when no prefix under
+     * ({@link RedisLockStore#lockNamesStartingWith}), on a thread of its own, since each step of
+     * the scan waits for Redis: each name found takes the lock of this class briefly and sends a
+     * read. The scan ends when Redis's key space was gone through, or when no prefix under
      * {@code prefix} is watched here any more.
      */
     private void scan(String prefix) {
-        AsyncIterator<String> names;
-        try {
-            names = store.lockNamesStartingWith(prefix);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
-            return;
-        }
-        scanOn(prefix, names);
+        Thread scanner = new Thread(() -> {
+            try {
+                for (String lock : store.lockNamesStartingWith(prefix)) {
+                    if (!scanned(prefix, lock)) {
+                        return;
+                    }
+                }
+            } catch (RuntimeException e) {
+                if (watchesUnder(prefix)) { // otherwise the watches, or the service, closed meanwhile
+                    LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
+                }
+            }
+        }, "distlock-watch-scan");
+        scanner.setDaemon(true);
+        scanner.start();
     }
 
-    private void scanOn(String prefix, AsyncIterator<String> names) {
-        while (true) { // a loop while the answers are there already (a SCAN answers many names at once): no deep stack
-            CompletableFuture<Optional<String>> next = names.hasNext()
-                    .thenCompose(more -> more ? names.next().thenApply(Optional::of) : CompletableFuture.completedFuture(Optional.<String>empty()))
-                    .toCompletableFuture();
-            if (!next.isDone()) {
-                next.whenComplete((lock, e) -> {
-                    if (scanned(prefix, lock, e)) {
-                        scanOn(prefix, names);
-                    }
-                });
-                return;
-            }
-            Optional<String> lock = null;
-            Throwable failure = null;
-            try {
-                lock = next.join();
-            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
-                failure = e;
-            }
-            if (!scanned(prefix, lock, failure)) {
-                return;
-            }
-        }
+    private synchronized boolean watchesUnder(String prefix) {
+        return watches.stream().anyMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)));
     }
 
     /** One step of {@link #scan}: reads {@code lock} if it is new here and watched; whether to go on. */
-    private boolean scanned(String prefix, Optional<String> lock, Throwable e) {
-        if (e != null) {
-            LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
-            return false;
-        }
-        if (lock.isEmpty()) {
-            return false;
-        }
+    private boolean scanned(String prefix, String name) {
         Watched w;
         synchronized (this) {
-            if (watches.stream().noneMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)))) {
+            if (!watchesUnder(prefix)) {
                 return false; // unwatched meanwhile
             }
-            String name = lock.get();
             if (locks.containsKey(name) || watches.stream().noneMatch(watch -> watch.matches(name))) {
                 return true; // read by readAll or by its change since, or not under a prefix still watched
             }

@@ -388,6 +388,9 @@ class WatchTest {
         result(alice.lock("doc-2", LockOptions.shared()));
         result(alice.lock("sheet-1"));
         assertThat(seen.changes).as("nothing published").isEmpty();
+        // Other keys, as an application has them: most steps of the SCAN (1,000 keys each) then match
+        // nothing, and the scan must go on past them (Redisson's asynchronous key iterator stopped at the first).
+        TestRedis.command("EVAL", "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'filler:' .. i, 'x') end return 0", "0", "50000");
 
         TestRedis.command("CLIENT", "KILL", "TYPE", "pubsub");
 
