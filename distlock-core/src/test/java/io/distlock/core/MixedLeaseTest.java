@@ -127,6 +127,29 @@ class MixedLeaseTest {
         carolPushes.expect(Kind.RETRY, "doc", seconds(5)); // the release is published: 'w' was kept
     }
 
+    /** Found by review: the hand-over kept the last token for the releasing node's time, not the grant's. */
+    @Test
+    void aHandOverByAShortLeaseNodeKeepsTheLastTokenAndItsWaiterAsLongAsTheSharedGrant() {
+        LockService longNode = node(LONG);
+        LockService shortNode = node(SHORT);
+        LockSession bob = shortNode.openSession("bob", new Pushes());
+        Pushes alicePushes = new Pushes();
+        LockSession alice = longNode.openSession("alice", alicePushes);
+        Pushes carolPushes = new Pushes();
+        LockSession carol = longNode.openSession("carol", carolPushes);
+
+        assertThat(result(bob.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(result(alice.lock("doc", LockOptions.shared().queue()))).isInstanceOf(LockResult.Queued.class);
+        result(bob.unlock("doc")); // the short node's script hands the lock to Alice, shared
+        alicePushes.expect(Kind.GRANTED, "doc", seconds(5));
+        assertThat(pttl("distlock:lock:doc")).as("the last token lives as long as Alice's grant").isGreaterThan(SHORT.toMillis());
+        assertThat(result(carol.lock("doc"))).isEqualTo(new LockResult.Waiting("alice")); // marks the lock waited for
+        carolPushes.expectNone(PAST_SHORT);
+
+        result(alice.unlock("doc"));
+        carolPushes.expect(Kind.RETRY, "doc", seconds(5)); // the release is published: 'w' was kept
+    }
+
     @Test
     void renewalsAndKeptPlacesOfAShortLeaseNodeShortenNoKeyButAnExclusiveLeaseIsExact() {
         RedisLockStore longStore = store(LONG, "node-long");

@@ -198,7 +198,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. restamp(f[5], nowMs))
       extend(s, tonumber(f[2]) - nowMs) -- as long as the grant, which may be longer than this node's lease
       redis.call('HSET', k, 'token', token)
-      keepToken(k, ctx)
+      extend(k, math.max(tonumber(ctx.keep), tonumber(f[2]) - nowMs)) -- the last token (and 'w') as long as the grant, too
     end
     local told = head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name
     if f[4] == ctx.localNode then
