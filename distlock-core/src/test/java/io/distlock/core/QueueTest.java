@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -321,6 +322,18 @@ class QueueTest {
         result(b.session().closeAsync());
         c.pushes().expect(Kind.RETRY, "x", seconds(5));
         assertThat(result(c.session().lockAll(List.of("x", "y")))).isInstanceOf(MultiLockResult.Locked.class);
+    }
+
+    /** Found by review: a shared mlock past a queued writer named the writer, where lock names the readers it waits for. */
+    @Test
+    void aSharedMultiLockBehindAQueuedWriterNamesTheSharedHoldersAsLockDoes() {
+        Client reader = open(0, "reader");
+        Client writer = open(1, "writer");
+        Client other = open(2, "other");
+        assertThat(result(reader.session().lock("x", LockOptions.shared()))).isInstanceOf(LockResult.Locked.class);
+        assertThat(result(writer.session().lock("x", QUEUE))).isEqualTo(new LockResult.Queued(1, "reader"));
+        assertThat(result(other.session().lock("x", LockOptions.shared()))).isEqualTo(new LockResult.Waiting("reader"));
+        assertThat(result(other.session().lockAll(List.of("x"), LockMode.SHARED))).isEqualTo(new MultiLockResult.Waiting(Map.of("x", "reader")));
     }
 
     @Test

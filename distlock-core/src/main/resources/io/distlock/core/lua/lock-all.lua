@@ -34,10 +34,19 @@ for i = 1, n do
       end
     end
     local head, first = queueHead(q, e, nowMs)
-    -- During a quarantine the hand-over waits too: a free lock with a queue is free, answered
-    -- below as recovering, as in lock.lua.
-    if not holder and head and quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS]) == 0 then
-      holder, pttl = first[5], tonumber(lease)
+    if not holder and head then
+      -- A queued request stands in the way: named are the shared holders it waits for, as in
+      -- lock.lua, or else its own head; but during a quarantine the hand-over waits too, and a
+      -- free lock with a queue is free, answered below as recovering.
+      for _, h in ipairs(shared) do
+        if h[1] ~= me then
+          holder, pttl = h[5], h[3] - nowMs
+          break
+        end
+      end
+      if not holder and quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS]) == 0 then
+        holder, pttl = first[5], tonumber(lease)
+      end
     end
     if not holder then
       anyFree = true
