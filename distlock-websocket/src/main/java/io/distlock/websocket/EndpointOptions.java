@@ -423,12 +423,13 @@ public final class EndpointOptions {
                 if (host == null) {
                     throw new NullPointerException("allowedHosts contains null");
                 }
-                String lower = host.toLowerCase(Locale.ROOT);
-                if (listedHost(lower) == null) {
+                SameOrigin.Authority listed = listedHost(host.toLowerCase(Locale.ROOT));
+                if (listed == null) {
                     throw new IllegalArgumentException("allowedHosts: '" + host + "' is not a host name, an IPv4 address"
                             + " or a bracketed IPv6 address with an optional :port (no scheme, path or spaces)");
                 }
-                checked.add(lower);
+                // As a Host header is compared: ":0080" would never match the ":80" it means.
+                checked.add(listed.port() > 0 ? listed.host() + ":" + listed.port() : listed.host());
             }
             this.allowedHosts = checked;
             return this;

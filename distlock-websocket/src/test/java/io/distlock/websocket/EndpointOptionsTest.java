@@ -118,6 +118,8 @@ class EndpointOptionsTest {
         assertThat(o.isAllowedHost("")).isFalse();
         assertThat(o.isAllowedHost("locks.example.com:0")).as("not host[:port]").isFalse();
         assertThat(o.isAllowedHost("user@locks.example.com")).isFalse();
+        // A port written with leading zeros means the same port.
+        assertThat(EndpointOptions.builder().allowedHosts(List.of("example.com:0080")).build().isAllowedHost("example.com:80")).isTrue();
         // An empty list is any Host again.
         assertThat(o.toBuilder().allowedHosts(List.of()).build().isAllowedHost("attacker.example")).isTrue();
     }
