@@ -188,8 +188,8 @@ class QueueFaultsTest {
             int victim = cycle % nodes.size();
             org.awaitility.Awaitility.await("a client of node " + victim + " holds a lock").atMost(Await.seconds(30))
                     .pollInterval(Duration.ofMillis(20)).until(() -> !Liveness.holdersOn(run.history(), victim).isEmpty());
+            nodes.node(victim).pause(); // then recorded, as in StandaloneFaultsTest.pauseNodes
             run.nodeFault("SIGSTOP node " + victim + " for " + LEASE.dividedBy(2).toMillis() + " ms", victim);
-            nodes.node(victim).pause();
             ScenarioRun.lasting(LEASE.dividedBy(2));
             nodes.node(victim).resume();
             run.heal("SIGCONT node " + victim);

@@ -156,8 +156,10 @@ class StandaloneFaultsTest {
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 6); cycle++) {
             int victim = cycle % nodes.size();
             awaitHolderOn(run, victim);
-            run.nodeFault("SIGSTOP node " + victim + " for " + pause.toMillis() + " ms", victim);
+            // recorded once the node is frozen: a request asked before then may have reached Redis
+            // before the freeze and be answered after the heal (held back, Checkers.withoutHeldBack)
             nodes.node(victim).pause();
+            run.nodeFault("SIGSTOP node " + victim + " for " + pause.toMillis() + " ms", victim);
             ScenarioRun.lasting(pause);
             // recorded first: a reply the pause held back arrives after the HEAL (Checkers.withoutHeldBack)
             run.heal("SIGCONT node " + victim);
