@@ -4,6 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
+import io.distlock.core.Ticker;
+
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.Connection;
 import org.glassfish.grizzly.Grizzly;
@@ -72,7 +74,7 @@ final class FrameHeaderGuard extends BaseFilter {
      * theoretical arrival time of the generic cell rate algorithm, a token bucket in one number).
      * Reads of one connection are never handled at once (one selector thread), so it is a plain field.
      */
-    private static final class Pace {
+    static final class Pace {
         long fullAt;
     }
 
@@ -81,6 +83,8 @@ final class FrameHeaderGuard extends BaseFilter {
     /** Set once the guard refused a frame of the connection: what else it reads is dropped. */
     private final Attribute<Boolean> refused = Grizzly.DEFAULT_ATTRIBUTE_BUILDER.createAttribute("distlock.frame-refused");
     private final int maxFrameBytes;
+    /** The clock of the pings' pace (the endpoint's, which also times its own pings). */
+    private final Ticker ticker;
     /** What one ping or pong uses of the allowance, in nanoseconds: one over its rate. */
     private final long controlFrameNanos;
     private final byte[] tooBig;
@@ -93,9 +97,11 @@ final class FrameHeaderGuard extends BaseFilter {
     /**
      * @param pingInterval how often the endpoint pings each connection: a pong answering each is
      *        allowed on top of {@link #CONTROL_FRAMES_PER_SECOND}
+     * @param ticker       the clock the pace is counted on
      */
-    FrameHeaderGuard(int maxFrameBytes, Duration pingInterval) {
+    FrameHeaderGuard(int maxFrameBytes, Duration pingInterval, Ticker ticker) {
         this.maxFrameBytes = maxFrameBytes;
+        this.ticker = ticker;
         this.tooBig = closeFrame(TOO_BIG, "frame larger than " + maxFrameBytes + " bytes");
         double perSecond = CONTROL_FRAMES_PER_SECOND + (double) TimeUnit.SECONDS.toNanos(1) / pingInterval.toNanos();
         this.controlFrameNanos = (long) (TimeUnit.SECONDS.toNanos(1) / perSecond);
@@ -181,7 +187,11 @@ final class FrameHeaderGuard extends BaseFilter {
             pace = new Pace();
             paces.set(connection, pace);
         }
-        long now = System.nanoTime();
+        return paced(pace, ticker.read());
+    }
+
+    /** Counts a ping or pong at {@code now} against {@code pace}: whether it is within the allowance. */
+    boolean paced(Pace pace, long now) {
         long fullAt = pace.fullAt == 0 || pace.fullAt - now < 0 ? now : pace.fullAt;
         long next = fullAt + controlFrameNanos;
         if (next - now > CONTROL_FRAME_BURST * controlFrameNanos) {

@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.distlock.core.Ticker;
+
 import org.glassfish.grizzly.Buffer;
 import org.glassfish.grizzly.Connection;
 import org.glassfish.grizzly.filterchain.BaseFilter;
@@ -69,8 +71,8 @@ final class UpgradedChain {
      * {@code maxFrameBytes}, or that pings too often for the endpoint's {@code pingInterval}
      * ({@link FrameHeaderGuard}).
      */
-    static void install(NetworkListener listener, int maxFrameBytes, Duration pingInterval) {
-        FrameHeaderGuard frameHeaderGuard = new FrameHeaderGuard(maxFrameBytes, pingInterval);
+    static void install(NetworkListener listener, int maxFrameBytes, Duration pingInterval, Ticker ticker) {
+        FrameHeaderGuard frameHeaderGuard = new FrameHeaderGuard(maxFrameBytes, pingInterval, ticker);
         listener.registerAddOn((networkListener, chain) -> {
             int codec = chain.indexOfType(HttpServerFilter.class);
             int tyrus = chain.indexOfType(GrizzlyServerFilter.class);

@@ -120,7 +120,7 @@ final class WebServer implements AutoCloseable {
         // After the guard's: upgraded connections keep the guard's filters below the HTTP codec,
         // and leave the codec and the upgrade's request behind (~9 KB per idle WebSocket).
         // The endpoint's frame limit: the server keeps the default.
-        UpgradedChain.install(listener, EndpointOptions.defaults().maxFrameBytes(), pingInterval);
+        UpgradedChain.install(listener, EndpointOptions.defaults().maxFrameBytes(), pingInterval, EndpointOptions.defaults().ticker());
         return new WebServer(http, listener, container, guard, host, port);
     }
 

@@ -143,6 +143,23 @@ class FrameHeaderGuardTest {
         }
     }
 
+    /** The pings' pace on the guard's clock, at its boundaries: a burst, then one per share of a second. */
+    @Test
+    void pingsAndPongsArePacedOnTheInjectedClock() {
+        // 10 a second, and one more a second for the endpoint's pings (every 1 s here): 11/s
+        FrameHeaderGuard guard = new FrameHeaderGuard(LIMIT, Duration.ofSeconds(1), () -> 0);
+        long each = 1_000_000_000L / 11;
+        FrameHeaderGuard.Pace pace = new FrameHeaderGuard.Pace();
+        long t0 = 5_000_000_000L;
+        for (int i = 0; i < 20; i++) {
+            assertThat(guard.paced(pace, t0)).as("frame %d of the burst", i + 1).isTrue();
+        }
+        assertThat(guard.paced(pace, t0)).as("past the burst").isFalse();
+        assertThat(guard.paced(pace, t0 + each - 1)).as("a nanosecond before one comes back").isFalse();
+        assertThat(guard.paced(pace, t0 + each)).as("exactly when one comes back").isTrue();
+        assertThat(guard.paced(pace, t0 + each)).isFalse();
+    }
+
     private record Close(int code, String reason) { }
 
     private static Socket upgraded() throws IOException {
