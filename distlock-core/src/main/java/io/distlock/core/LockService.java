@@ -1,6 +1,8 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -245,6 +247,7 @@ public final class LockService implements AutoCloseable {
      */
     public static Config redissonConfig(String redisUrl) {
         Objects.requireNonNull(redisUrl, "redisUrl");
+        refuseDatabase(redisUrl);
         Config config = new Config();
         int cores = Runtime.getRuntime().availableProcessors();
         int nettyThreads = Math.max(4, 2 * cores);
@@ -255,6 +258,27 @@ public final class LockService implements AutoCloseable {
                 .setConnectionPoolSize(2 * nettyThreads)
                 .setConnectionMinimumIdleSize(2 * nettyThreads);
         return config;
+    }
+
+    /**
+     * Refuses a URL that names a database ({@code redis://host:6379/5}) or has a query: Redisson
+     * ignores both, so two applications told apart by their database would share one key space
+     * (and Redis's channels are shared by every database anyway). A URL Java cannot parse is left
+     * to Redisson, which says what is wrong with it.
+     */
+    private static void refuseDatabase(String redisUrl) {
+        URI uri;
+        try {
+            uri = new URI(redisUrl);
+        } catch (URISyntaxException e) {
+            return;
+        }
+        String path = uri.getRawPath();
+        if (path != null && !path.isEmpty() && !path.equals("/") || uri.getRawQuery() != null) {
+            throw new IllegalArgumentException("Redis URL must not name a database or options ('"
+                    + (path == null ? "" : path) + (uri.getRawQuery() == null ? "" : "?...")
+                    + "'): distlock keeps its keys in database 0; tell applications on one Redis apart by their key prefix");
+        }
     }
 
     /**

@@ -107,7 +107,7 @@ final class ServerCommand implements Callable<Integer> {
 
     @Option(names = "--ping-ms", paramLabel = "N", defaultValue = "15000",
             description = "How often each WebSocket connection is pinged; one silent for two intervals is closed "
-                + "(default: ${DEFAULT-VALUE}, at least 10).")
+                + "(default: ${DEFAULT-VALUE}, at least 10, at most a day).")
     private long pingMillis;
 
     // The defaults are the endpoint's (picocli shows a field's initial value as ${DEFAULT-VALUE}).
@@ -284,6 +284,9 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (options.dataLossQuarantine() != defaults.dataLossQuarantine()) {
             line.append(" --no-data-loss-quarantine");
+        }
+        if (options.hideHolder()) {
+            line.append(" --hide-holder"); // a node started without it would name the holders this one keeps private
         }
         if (!options.allowedHosts().isEmpty()) {
             // A node started without it would take rebound handshakes again.

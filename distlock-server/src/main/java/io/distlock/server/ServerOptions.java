@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.Set;
 
 import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
 import io.distlock.websocket.EndpointOptions;
 
 /**
@@ -464,6 +465,9 @@ public final class ServerOptions {
             if (interval.compareTo(Duration.ofMillis(10)) < 0) {
                 throw new IllegalArgumentException("ping interval must be at least 10 ms, was " + interval.toMillis() + " ms");
             }
+            if (interval.compareTo(Duration.ofDays(1)) > 0) {
+                throw new IllegalArgumentException("ping interval must be at most a day (86400000 ms), was " + interval.toMillis() + " ms");
+            }
             EndpointOptions.builder().pingInterval(interval); // and whatever else the endpoint requires
             this.pingInterval = interval;
             return this;
@@ -555,6 +559,7 @@ public final class ServerOptions {
                 throw new IllegalArgumentException("Redis URL must look like redis://host:port or rediss://host:port, was '"
                         + Redact.url(url) + "'");
             }
+            LockService.redissonConfig(url); // what the core refuses (a database, which Redisson would ignore), refused now
         }
 
         private static String checkOrigin(String origin) {

@@ -103,6 +103,15 @@ class ServerOptionsTest {
                 .hasMessageContaining("origin");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("http://localhost:6379")).hasMessageContaining("Redis URL");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost")).hasMessageContaining("Redis URL");
+        // Found by review (2026-12-05): Redisson ignored the database, so /5 shared database 0's keys.
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379/5"))
+                .hasMessage("Redis URL must not name a database or options ('/5'): distlock keeps its keys in database 0; "
+                        + "tell applications on one Redis apart by their key prefix");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379?db=5")).hasMessageContaining("key prefix");
+        assertThat(ServerOptions.builder().redisUrl("redis://localhost:6379/").build().redisUrl()).isEqualTo("redis://localhost:6379/");
+        assertThatThrownBy(() -> ServerOptions.builder().pingInterval(Duration.ofMillis(86_400_001)))
+                .hasMessage("ping interval must be at most a day (86400000 ms), was 86400001 ms");
+        assertThat(ServerOptions.builder().pingInterval(Duration.ofDays(1)).build().pingInterval()).isEqualTo(Duration.ofDays(1));
         assertThatThrownBy(() -> ServerOptions.builder().keyPrefix("a b")).hasMessageContaining("key prefix");
         assertThatThrownBy(() -> ServerOptions.builder().host("")).hasMessageContaining("host");
         assertThatThrownBy(() -> ServerOptions.builder().rateLimit(0)).hasMessageContaining("rate limit");

@@ -472,11 +472,14 @@ public final class EndpointOptions {
             return this;
         }
 
-        /** Default 15 s; at least 10 ms. */
+        /** Default 15 s; at least 10 ms, at most a day. */
         public Builder pingInterval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
             if (interval.compareTo(Duration.ofMillis(10)) < 0) {
                 throw new IllegalArgumentException("pingInterval must be at least 10 ms, was " + interval.toMillis() + " ms");
+            }
+            if (interval.compareTo(Duration.ofDays(1)) > 0) { // in nanoseconds, later: a long holds 292 years
+                throw new IllegalArgumentException("pingInterval must be at most a day, was " + interval.toMillis() + " ms");
             }
             this.pingInterval = interval;
             return this;
