@@ -222,11 +222,21 @@ final class WebServer implements AutoCloseable {
 
     private static StartupException bindFailure(String host, int port, Throwable e) {
         String where = ServerOptions.hostForUrl(host) + ":" + port;
-        if (e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")) {
+        // BindException is also thrown for a port that needs privileges and an address not on this machine
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("in use")) {
             return new StartupException("port " + port + " is already in use on " + host
                     + " (another server is listening there; choose another with --port)", e);
         }
-        return new StartupException("cannot listen on " + where + ": " + e.getMessage(), e);
+        if (e instanceof BindException && message.contains("Permission denied")) {
+            return new StartupException("cannot listen on " + where + ": permission denied (a port below 1024 needs root or "
+                    + "CAP_NET_BIND_SERVICE; choose another with --port)", e);
+        }
+        if (e instanceof BindException && message.contains("Cannot assign requested address")) {
+            return new StartupException("cannot listen on " + where + ": " + host
+                    + " is not an address of this machine (choose one of its addresses with --host, or 0.0.0.0 for all)", e);
+        }
+        return new StartupException("cannot listen on " + where + ": " + message, e);
     }
 
     /**

@@ -73,6 +73,15 @@ class PortCheckTest {
     }
 
     @Test
+    void anAddressNotOfThisMachineIsSaidSoNotThatThePortIsInUse() {
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737), an address no machine has: binding fails locally, nothing is sent
+        assertThatThrownBy(() -> WebServer.checkPortFree("192.0.2.1", 8080))
+                .isInstanceOf(StartupException.class)
+                .hasMessage("cannot listen on 192.0.2.1:8080: 192.0.2.1 is not an address of this machine "
+                        + "(choose one of its addresses with --host, or 0.0.0.0 for all)");
+    }
+
+    @Test
     void connectionsInTimeWaitOnThePortDoNotFailTheCheck() throws IOException {
         int port;
         try (ServerSocket listener = new ServerSocket()) {

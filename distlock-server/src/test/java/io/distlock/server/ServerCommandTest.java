@@ -158,6 +158,9 @@ class ServerCommandTest {
                 + " --allowed-host 'locks.example.com,[::1]:8080' --redis " + url);
         assertThat(ServerCommand.parse("--allowed-host", "locks.example.com,[::1]:8080").allowedHosts())
                 .as("the line parses back").isEqualTo(hosts.allowedHosts());
+        // Found by review (2026-12-05): a joining node without it named the holders the first keeps private.
+        assertThat(ServerCommand.joinCommand(ServerOptions.builder().hideHolder(true).build(), 8080, url))
+                .isEqualTo("java -jar distlock-server.jar --port 8081 --hide-holder --redis " + url);
     }
 
     @Test
