@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -12,6 +13,7 @@ import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.Request;
 import org.glassfish.grizzly.http.server.Response;
 import org.glassfish.grizzly.http.util.HttpStatus;
+import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 
@@ -19,10 +21,12 @@ import org.redisson.client.codec.StringCodec;
  * The server's {@code /health}: {@code 200 {"status":"UP"}} while Redis answers, {@code 503
  * {"status":"DOWN"}} otherwise. Each request asks Redis one cheap question ({@code EXISTS} of
  * a key nobody writes) through the lock service's own Redisson client, so it tells whether
- * this node can take locks, with any Redis setup Redisson speaks. The request waits for the
- * answer without holding an HTTP thread, at most {@link #TIMEOUT}. The server adds it once
- * its lock service runs and opens its port after that, so {@code UP} never comes before a
- * lock can be taken.
+ * this node can take locks, with any Redis setup Redisson speaks. The question is a script
+ * sent as a write, as the locks' are: Redisson sends plain reads where its read mode says, the
+ * replicas by default with Sentinel and Cluster, which answer while the primary does not. The
+ * request waits for the answer without holding an HTTP thread, at most {@link #TIMEOUT}. The
+ * server adds it once its lock service runs and opens its port after that, so {@code UP} never
+ * comes before Redis answers a lock request.
  */
 final class HealthCheck extends HttpHandler {
 
@@ -43,7 +47,9 @@ final class HealthCheck extends HttpHandler {
     CompletableFuture<Boolean> check() {
         CompletableFuture<Boolean> up;
         try {
-            up = redisson.getBucket(key, StringCodec.INSTANCE).isExistsAsync().toCompletableFuture().thenApply(exists -> true);
+            up = redisson.getScript(StringCodec.INSTANCE).evalAsync(key, RScript.Mode.READ_WRITE,
+                    "return redis.call('EXISTS', KEYS[1])", RScript.ReturnType.LONG, List.of(key))
+                    .toCompletableFuture().thenApply(exists -> true);
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(false); // e.g. the client is shutting down
         }

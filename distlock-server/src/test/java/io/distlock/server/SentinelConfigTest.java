@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ import redis.embedded.core.ExecutableProvider;
 class SentinelConfigTest {
 
     private RedisProcess primary;
+    private RedisProcess replica;
     private Process sentinel;
     private DistLockServer server;
     private WsClient client;
@@ -47,6 +49,9 @@ class SentinelConfigTest {
                 Thread.currentThread().interrupt();
             }
         }
+        if (replica != null) {
+            replica.close();
+        }
         if (primary != null) {
             primary.close();
         }
@@ -55,31 +60,7 @@ class SentinelConfigTest {
     @Test
     void aNodeFindsItsRedisThroughSentinel(@TempDir Path dir) throws IOException {
         primary = RedisProcess.start();
-        int sentinelPort = freePort();
-        Path conf = dir.resolve("sentinel.conf");
-        Files.writeString(conf, String.join("\n",
-                "port " + sentinelPort,
-                "bind 127.0.0.1",
-                "dir " + dir,
-                "sentinel monitor mymaster 127.0.0.1 " + primary.port() + " 1",
-                "sentinel down-after-milliseconds mymaster 5000",
-                ""));
-        File binary = ExecutableProvider.newJarResourceProvider().get();
-        sentinel = new ProcessBuilder(binary.getAbsolutePath(), conf.toString(), "--sentinel")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("sentinel.log").toFile()).start();
-        await().atMost(Await.seconds(20)).ignoreExceptions()
-                .until(() -> inlineCommand(sentinelPort, "SENTINEL get-master-addr-by-name mymaster").startsWith("*2"));
-        Path yaml = dir.resolve("redisson.yaml");
-        Files.writeString(yaml, String.join("\n",
-                "sentinelServersConfig:",
-                "  masterName: \"mymaster\"",
-                "  sentinelAddresses:",
-                "    - \"redis://127.0.0.1:" + sentinelPort + "\"",
-                "  readMode: \"MASTER\"",
-                "  checkSentinelsList: false   # one Sentinel is enough for a test, never for production",
-                "threads: 2",
-                "nettyThreads: 4",
-                ""));
+        Path yaml = sentinelConfig(dir, "  readMode: \"MASTER\"");
 
         server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisConfig(yaml)
                 .lease(Duration.ofSeconds(2)).build());
@@ -90,6 +71,64 @@ class SentinelConfigTest {
         assertThat(client.request("{\"action\":\"lock\",\"param\":\"via-sentinel\"}").path("status").asText()).isEqualTo("LOCKED");
         // the lock is in the primary that Sentinel named
         assertThat(primary.command("EXISTS", "distlock:lock:via-sentinel")).isEqualTo(1L);
+    }
+
+    /**
+     * Found by review (2026-12-05): {@code /health} read with Redisson's read mode, whose default
+     * for Sentinel is the replicas, so it answered UP while the primary, which every lock needs,
+     * did not answer.
+     */
+    @Test
+    void healthAsksThePrimaryWhateverTheReadMode(@TempDir Path dir) throws Exception {
+        primary = RedisProcess.start();
+        replica = RedisProcess.start("--replicaof", "127.0.0.1", Integer.toString(primary.port()));
+        Path yaml = sentinelConfig(dir, "  # no readMode: Redisson's default reads from the replicas");
+        server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisConfig(yaml)
+                .lease(Duration.ofSeconds(2)).build());
+        URI health = server.pageUri().resolve("/health");
+        assertThat(Http.get(health).statusCode()).isEqualTo(200);
+
+        primary.pause();
+        try {
+            assertThat(Http.get(health).statusCode()).as("/health while the primary does not answer").isEqualTo(503);
+        } finally {
+            primary.resume();
+        }
+        await().atMost(Await.seconds(10)).until(() -> Http.get(health).statusCode() == 200);
+    }
+
+    /** Starts a Sentinel that watches {@link #primary} and writes a Redisson file naming it. */
+    private Path sentinelConfig(Path dir, String readModeLine) throws IOException {
+        int sentinelPort = freePort();
+        Path conf = dir.resolve("sentinel.conf");
+        Files.writeString(conf, String.join("\n",
+                "port " + sentinelPort,
+                "bind 127.0.0.1",
+                "dir " + dir,
+                "sentinel monitor mymaster 127.0.0.1 " + primary.port() + " 1",
+                "sentinel down-after-milliseconds mymaster 60000", // no failover: a test pauses the primary
+                ""));
+        File binary = ExecutableProvider.newJarResourceProvider().get();
+        sentinel = new ProcessBuilder(binary.getAbsolutePath(), conf.toString(), "--sentinel")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("sentinel.log").toFile()).start();
+        await().atMost(Await.seconds(20)).ignoreExceptions()
+                .until(() -> inlineCommand(sentinelPort, "SENTINEL get-master-addr-by-name mymaster").startsWith("*2"));
+        if (replica != null) {
+            await().atMost(Await.seconds(20)).ignoreExceptions()
+                    .until(() -> inlineCommand(sentinelPort, "SENTINEL replicas mymaster").startsWith("*1"));
+        }
+        Path yaml = dir.resolve("redisson.yaml");
+        Files.writeString(yaml, String.join("\n",
+                "sentinelServersConfig:",
+                "  masterName: \"mymaster\"",
+                "  sentinelAddresses:",
+                "    - \"redis://127.0.0.1:" + sentinelPort + "\"",
+                readModeLine,
+                "  checkSentinelsList: false   # one Sentinel is enough for a test, never for production",
+                "threads: 2",
+                "nettyThreads: 4",
+                ""));
+        return yaml;
     }
 
     /** One inline command on a fresh connection; the first bytes of the reply. */
