@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -168,6 +170,11 @@ final class LeaseRenewal {
             batch.forEach(d -> d.session().renewalFailed(d.grant(), sentAt)); // left busy, these grants would never be renewed again
             throw e;
         }
+        // One line per batch for the grants Redis no longer holds: after Redis lost its data every
+        // grant of the node is refused at once, and a line each flooded the log (300 for 300 locks).
+        AtomicInteger unanswered = new AtomicInteger(batch.size());
+        AtomicInteger gone = new AtomicInteger();
+        AtomicReference<String> firstGone = new AtomicReference<>();
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
             results.get(i).whenComplete((renewal, e) -> {
@@ -184,10 +191,14 @@ final class LeaseRenewal {
                     d.session().renewed(d.grant(), sentAt);
                 } else {
                     telemetry.get().leaseRenewed(false); // counted before the session is told
-                    if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy()) && renewal.stolenBy() == null) {
-                        LOG.log(Level.WARNING, "Redis no longer holds lock ''{0}'' for session ''{1}''; told it the lock is lost",
-                                d.lock(), d.session().name());
+                    if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy()) && renewal.stolenBy() == null
+                            && gone.getAndIncrement() == 0) {
+                        firstGone.set("lock '" + d.lock() + "' of session '" + d.session().name() + "'");
                     }
+                }
+                if (unanswered.decrementAndGet() == 0 && gone.get() > 0) {
+                    LOG.log(Level.WARNING, "Redis no longer holds {0} lock(s) this node renews; their sessions were told they are lost"
+                            + " (the first: {1})", gone.get(), firstGone.get());
                 }
             });
         }

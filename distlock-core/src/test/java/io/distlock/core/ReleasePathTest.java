@@ -250,4 +250,33 @@ class ReleasePathTest {
             assertThat(warnings.size()).as("one line per tick that lost some").isLessThanOrEqualTo(3);
         }
     }
+
+    /**
+     * Found by review (2026-12-05): after Redis lost its data, every renewal it refused wrote a
+     * line of its own ("Redis no longer holds lock ..."), 300 for a session of 300 locks.
+     */
+    @Test
+    void leasesRedisNoLongerHoldsAreOneWarningPerBatchNotOnePerLock() {
+        int locks = 40;
+        try (LogRecorder log = LogRecorder.of(LeaseRenewal.class);
+             LockService proxied = LockService.create(proxiedClient(server -> { }), CONFIG)) {
+            LockSession session = proxied.openSession("holder", new Pushes());
+            for (int i = 0; i < locks; i++) {
+                assertThat(result(session.lock("doc-" + i))).isInstanceOf(LockResult.Locked.class);
+            }
+            for (int i = 0; i < locks; i++) {
+                redis.command("DEL", "distlock:lock:doc-" + i); // as a Redis that lost its data
+            }
+            await().atMost(seconds(10)).until(() -> session.heldLocks().isEmpty());
+            await().atMost(seconds(5)).untilAsserted(() -> assertThat(gone(log)).as("every loss counted").isEqualTo(locks));
+            List<LogRecord> warnings = log.records().stream()
+                    .filter(r -> r.getMessage() != null && r.getMessage().contains("no longer holds")).toList();
+            assertThat(warnings.size()).as("one line per renewal batch that found some gone").isLessThanOrEqualTo(3);
+        }
+    }
+
+    private static int gone(LogRecorder log) {
+        return log.records().stream().filter(r -> r.getMessage() != null && r.getMessage().contains("no longer holds"))
+                .mapToInt(r -> r.getParameters()[0] instanceof Number n ? n.intValue() : 1).sum(); // a line per lock: 1 each
+    }
 }
