@@ -2681,13 +2681,14 @@ class DistLockClient extends EventTarget {
     this.#store?.save(this.#sessionName, { session: this.#session.session, resume: this.#secret, grace: this.#session.grace });
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
+    // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
+    // Sent before `resumed`, whose handler may ask for the lock again: the server sees that after.
+    for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
     const { session, name, version, grace } = this.#session;
     // As the OK has it: a lock granted while detached is held (its `granted` event follows).
     this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
     this.#rewatch();
     for (const grant of granted) this.#onGranted(grant, true);
-    // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
-    for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
     if (stored === undefined) {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;

@@ -344,6 +344,32 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('a lock() asked again in the resumed handler, for a lock the resume OK lists that nobody asked for: the unlock goes out first, so the new grant stays', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const locking = client.lock('doc');
+    ws.next('lock');
+    ws.drop();
+    await assert.rejects(locking, { code: 'DISCONNECTED' });
+    let relocking;
+    client.on('resumed', () => { relocking = client.lock('doc'); }); // "decide in your resumed handler what to lock again"
+    const lost = recordEvents(client, 'lost');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    const relock = ws2.next('lock'); // after the unlock: the server releases, then grants anew
+    assert.equal(relock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    ws2.reply(relock, { status: 'LOCKED', token: 6 });
+    await flush();
+    assert.deepEqual(await relocking, { status: 'LOCKED', token: 6 });
+    assert.deepEqual(client.heldLocks, new Map([['doc', 6]]));
+    assert.deepEqual(lost, []);
+    ws2.expectNothingSent();
+  });
+
   test('disconnect() with a grace period ends the session (close) before closing the socket', async (t) => {
     const { client, ws } = await connected(t);
     await lock(client, ws, 'doc', 3);
