@@ -95,12 +95,15 @@ const BANNER = `/**
  * ALREADY_HELD for a lock a request() holds or waits for (they got its grant, which request()
  * then released, with no lost event): 12,050; heldLocks updated before `resumed`, close()
  * telling queued lock()s `cancelled`, and no `lost` for a lock whose unlock a drop cut and the
- * resume no longer lists (the server had released it): 12,122. Terser
+ * resume no longer lists (the server had released it): 12,122. The fixes of a third review,
+ * each raised on purpose: the unlocks and cancels a resume makes for what nobody asked for sent
+ * before `resumed` (a lock() asked again in its handler was released, or its place cancelled,
+ * under the application): 12,123. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_122;
+export const SIZE_BUDGET_GZIP = 12_123;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

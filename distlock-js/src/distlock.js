@@ -2682,13 +2682,8 @@ class DistLockClient extends EventTarget {
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
-    // Sent before `resumed`, whose handler may ask for the lock again: the server sees that after.
+    // Released before `resumed`, whose handler may ask again: the server sees that ask after.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
-    const { session, name, version, grace } = this.#session;
-    // As the OK has it: a lock granted while detached is held (its `granted` event follows).
-    this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
-    this.#rewatch();
-    for (const grant of granted) this.#onGranted(grant, true);
     if (stored === undefined) {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
@@ -2697,6 +2692,11 @@ class DistLockClient extends EventTarget {
         this.cancel(lock).then(unwanted.forget, () => {});
       }
     }
+    const { session, name, version, grace } = this.#session;
+    // As the OK has it: a lock granted while detached is held (its `granted` event follows).
+    this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
+    this.#rewatch();
+    for (const grant of granted) this.#onGranted(grant, true);
     this.#requests.sessionChanged();
   }
 

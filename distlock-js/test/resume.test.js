@@ -620,6 +620,34 @@ describe('resume edge cases', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('a lock(name, {wait: true}) asked again in the resumed handler, for a place the resume OK lists that nobody asked for: the cancel goes out first, so the new place stays and its grant comes', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    let again;
+    client.on('resumed', () => { again = client.lock('doc', { wait: true }); });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    assert.equal(cancel.param, 'doc');
+    const ask = ws2.next('lock'); // after the cancel: a new place, not the one cancelled
+    ws2.reply(cancel, { status: 'OK' });
+    ws2.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    const answer = await again;
+    assert.equal(answer.status, 'QUEUED');
+    const events = recordEvents(client, 'granted', 'cancelled');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 12, mode: 'exclusive', request: ask.id });
+    await flush();
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 12, mode: 'exclusive', request: answer.request }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 12]]));
+    ws2.expectNothingSent();
+  });
+
   test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost); the missed pushes that follow are ignored', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server, grace: 1000 });
