@@ -114,8 +114,12 @@ export class DistLockClient extends EventTarget {
   #info;
   /** Where the session survives a page reload, or null. */
   #store;
-  /** Lock names this session queues for (version 2), as told by `QUEUED`, `GRANTED`, `CANCELLED`. */
-  #queued = new Set();
+  /**
+   * Lock names this session queues for (version 2), as told by `QUEUED`, `GRANTED`, `CANCELLED`,
+   * to the id of the `lock` that queued (undefined for a place a resume listed, unasked for):
+   * the `request` of a grant the resume OK tells of, whose `GRANTED` the OK made a duplicate.
+   */
+  #queued = new Map();
   /**
    * Between a `resume` OK and the reply that follows it: the pushes the session missed come
    * in that window, and some of them are already accounted for by the OK. `held`: locks the
@@ -716,7 +720,7 @@ export class DistLockClient extends EventTarget {
     this.#store?.remove(name);
     this.#unwantedGrants.settle();
     this.#unlocksCut.clear();
-    const queued = [...this.#queued];
+    const queued = [...this.#queued.keys()];
     this.#queued.clear();
     const lost = [...this.#held];
     this.#held.clear();
@@ -764,19 +768,19 @@ export class DistLockClient extends EventTarget {
       if (this.#held.get(lock) === grant.token) continue;
       this.#held.set(lock, grant.token); // before `resumed`, which says it is held
       if (this.#queued.has(lock)) {
-        granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE });
+        granted.push({ lock, token: grant.token, mode: grant.mode ?? Mode.EXCLUSIVE }); // its request: #queued has it
       } else if (stored === undefined) {
         unknown.push(lock); // released below unless a request() asked for it
       }
     }
-    for (const lock of this.#queued) {
+    for (const lock of this.#queued.keys()) {
       if (!queuedNow.has(lock) && !(lock in locks)) {
         this.#queued.delete(lock);
         history.queued.add(lock);
       }
     }
     const strayQueued = [...queuedNow].filter((lock) => !this.#queued.has(lock));
-    for (const lock of strayQueued) this.#queued.add(lock);
+    for (const lock of strayQueued) this.#queued.set(lock);
     this.#history = history;
     this.#moveSession(SS.RESUMED);
     this.#connection.resetBackoff();
@@ -985,7 +989,7 @@ export class DistLockClient extends EventTarget {
         this.#endHistory();
         if (this.#state !== SS.IDLE) this.#moveSession(SS.IDLE);
         const lost = [...this.#held];
-        const queued = [...this.#queued];
+        const queued = [...this.#queued.keys()];
         this.#held.clear();
         this.#queued.clear();
         this.#unwantedGrants.settle();
@@ -1012,7 +1016,7 @@ export class DistLockClient extends EventTarget {
           this.#releaseIfAbandoned(entry);
           entry.resolve({ status: Status.LOCKED, token: reply.token });
         } else if (reply.status === Status.QUEUED) {
-          this.#queued.add(entry.names[0]);
+          this.#queued.set(entry.names[0], this.#queued.get(entry.names[0]) ?? entry.id); // the place's first request
           this.#cancelIfAbandoned(entry);
           const queued = { status: Status.QUEUED, position: reply.position };
           if (reply.holder !== undefined) queued.holder = reply.holder;
@@ -1082,13 +1086,14 @@ export class DistLockClient extends EventTarget {
     // grant being told), or granted and lost while detached (the OK did not list it: say, a
     // place whose `lock` got no reply before the drop).
     if ((held === token && !resumed) || this.#history?.listed.has(lock) === false) return;
+    const request = message.request ?? this.#queued.get(lock);
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }
     const unwanted = this.#unwantedGrants.take(message.request, lock);
     const detail = { lock, token, mode };
-    if (message.request !== undefined) detail.request = message.request;
+    if (request !== undefined) detail.request = request;
     this.#emit('granted', detail);
     if (unwanted === undefined || this.#releaseUnwanted(lock, token, unwanted)) this.#requests.granted(lock, detail);
   }

@@ -278,6 +278,24 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(events, [['resumed', ['doc'], new Map([['doc', 40]])], ['granted', 'doc', 40]]);
   });
 
+  test('a lock() granted while detached: its granted event carries the QUEUED result\'s request (the README\'s pattern starts work), once', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    const answer = await queueing;
+    const granted = recordEvents(client, 'granted');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: ask.id }); // the missed push
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(granted, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 40]]));
+  });
+
   test('an unlock the drop cut, for a lock the resume OK no longer lists: released (the server saw the unlock), not lost', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
