@@ -2032,6 +2032,8 @@ class DistLockClient extends EventTarget {
   /** The automatic `connect` after a reconnect, while it is in flight. */
   #autoConnecting = null;
   #connectsInFlight = 0;
+  /** connect() calls in flight, by session name. */
+  #connecting = new Map();
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
@@ -2176,13 +2178,21 @@ class DistLockClient extends EventTarget {
    * server granted: 2, or 1 when its reply carries no `version` (a version 1 server).
    *
    * Calling it again with the name of the open session returns that session (the protocol
-   * would answer `ALREADY_CONNECTED`); with another name it rejects with `ALREADY_CONNECTED`.
+   * would answer `ALREADY_CONNECTED`), and while a call for that name is under way, that call's
+   * promise; with another name it rejects with `ALREADY_CONNECTED`.
    *
    * @param {string} sessionName
    * @returns {Promise<{session: string, name: string, version: 1 | 2}>}
    */
   async connect(sessionName) {
     requireString(sessionName, 'sessionName');
+    // A second call while the first is out (say, an effect run twice) shares it.
+    const connecting = this.#connecting.get(sessionName) ?? this.#connect(sessionName).finally(() => this.#connecting.delete(sessionName));
+    this.#connecting.set(sessionName, connecting);
+    return connecting;
+  }
+
+  async #connect(sessionName) {
     this.#connectsInFlight++;
     try {
       await this.#connection.open();

@@ -184,6 +184,20 @@ describe('requests and replies', () => {
     assert.deepEqual(client.session, { session: 's-1', name: 'alice', version: 1 });
   });
 
+  test('connect() twice at once with one name (React StrictMode runs an effect twice): one connect frame, both resolve with the session', async () => {
+    const { server, client } = setup();
+    const first = client.connect('alice');
+    const second = client.connect('alice');
+    await flush();
+    const ws = server.socket;
+    ws.open();
+    await flush();
+    ws.reply(ws.next('connect'), { status: 'OK', session: 's-1' });
+    assert.deepEqual(await Promise.all([first, second]), [
+      { session: 's-1', name: 'alice', version: 1 }, { session: 's-1', name: 'alice', version: 1 }]);
+    ws.expectNothingSent();
+  });
+
   test('connect() rejects with DISCONNECTED when the socket cannot open, and does not retry on its own', async () => {
     const { server, client } = setup();
     const events = recordEvents(client, 'close');
