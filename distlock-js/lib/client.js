@@ -484,7 +484,9 @@ export class DistLockClient extends EventTarget {
 
   /**
    * Closes the WebSocket and does not reconnect. Pending calls reject with `DISCONNECTED`,
-   * held locks are reported `lost` (the server releases them when the socket closes).
+   * held locks are reported `lost` (the server releases them when the socket closes; with a
+   * grace period, after a `close` sent first; while `suspended`, no `close` can be sent, and the
+   * server keeps them until the grace period ends).
    * Resolves when the socket has closed (or after `requestTimeoutMs` if it never says so).
    *
    * @returns {Promise<void>}
