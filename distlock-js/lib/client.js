@@ -133,6 +133,8 @@ export class DistLockClient extends EventTarget {
   /** The automatic `connect` after a reconnect, while it is in flight. */
   #autoConnecting = null;
   #connectsInFlight = 0;
+  /** A call of request() (or of the client itself) is being made: not refused as ALREADY_HELD. */
+  #own = false;
   /** connect() calls in flight, by session name. */
   #connecting = new Map();
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
@@ -216,13 +218,15 @@ export class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      lock: (...args) => this.lock(...args), // as request() calls it: lock(name), or lock(name, options)
+      // Marked as request()'s own: lock() checks that before its first await.
+      lock: (...args) => this.#unguarded(() => this.lock(...args)), // as request() calls it: lock(name), or lock(name, options)
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
+      locking: (name) => this.#pending.locking(name),
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),
@@ -343,7 +347,8 @@ export class DistLockClient extends EventTarget {
    *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
    * Rejects with `ALREADY_HELD`, sending nothing, while a request() of this client holds the
-   * lock or waits for it: the session has one grant per lock, which would be request()'s.
+   * lock or waits for it (from the moment it is called): the session has one grant per lock,
+   * which would be request()'s.
    *
    * @param {string} name the lock name
    * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
@@ -553,6 +558,16 @@ export class DistLockClient extends EventTarget {
 
   // ---------------------------------------------------------------- the session
 
+  /** Makes `call` (one of the public calls) as request()'s or the client's own, not the application's. */
+  #unguarded(call) {
+    this.#own = true;
+    try {
+      return call();
+    } finally {
+      this.#own = false;
+    }
+  }
+
   #hasSession() {
     return this.#session !== null && (this.#state === SS.CONNECTED || this.#state === SS.RESUMED) && this.#connection.isOpen;
   }
@@ -575,10 +590,13 @@ export class DistLockClient extends EventTarget {
     if (this.#session?.version === 1) throw notSupported(what);
   }
 
-  /** lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its ALREADY_HELD). */
+  /**
+   * lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its
+   * ALREADY_HELD), unless it is request()'s own call ({@link DistLockClient#unguarded}).
+   */
   #requireUnclaimed(names) {
-    const name = names.find((lock) => this.#requests.claims(lock));
-    if (name !== undefined) {
+    const name = !this.#own && names.find((lock) => this.#requests.claims(lock));
+    if (name) {
       throw new DistLockError(ClientCode.ALREADY_HELD, `"${name}" is held or awaited by a request() of this client`);
     }
   }

@@ -1,4 +1,4 @@
-import { ClientCode, encodeRequest } from './protocol.js';
+import { Action, ClientCode, encodeRequest } from './protocol.js';
 import { DistLockError } from './errors.js';
 
 /**
@@ -73,6 +73,14 @@ export class PendingRequests {
       entry.reject(errorFor(entry));
     }
     this.#entries.clear();
+  }
+
+  /** Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply. */
+  locking(name) {
+    for (const entry of this.#entries.values()) {
+      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) return true;
+    }
+    return false;
   }
 
   /**

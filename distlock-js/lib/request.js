@@ -19,6 +19,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `locking(name)`: a `lock` or `mlock` for `name` is out (the application's, when no
+ *   request() has asked for it);
  * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
  *   wants was cut by a drop: the resume, which lists it, unlocks it again);
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
@@ -51,8 +53,6 @@ export class LockRequests {
   #running = new Map();
   /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
   #releases = new Set();
-  /** Lock names a request() asks for right now (its `lock` call is out). */
-  #asking = new Set();
 
   constructor(host) {
     this.#host = host;
@@ -84,10 +84,11 @@ export class LockRequests {
 
   /**
    * Whether a `lock(name)` of the application would meet a request()'s grant or place: one
-   * holds the lock or waits for it, other than in its own `lock` call.
+   * holds the lock or waits for it (asked or not yet; request()'s own `lock` call is marked
+   * as such by the client).
    */
   claims(name) {
-    return this.wants(name) && !this.#asking.has(name);
+    return this.#queues.head(name) !== undefined;
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -291,17 +292,18 @@ export class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
-        if (!slot.asked && this.#host.heldToken(name) !== undefined) {
-          // Held by this session through lock(): the application's, and request() would
-          // release it after the callback. (After a first ask, a held lock is this request's
-          // own grant, told by a resume. A grant nobody asked for, say of an aborted request()
-          // whose cancel got no reply, is no longer held: the client is unlocking it.)
+        if (!slot.asked && (this.#host.heldToken(name) !== undefined || this.#host.locking(name))) {
+          // Held by this session through lock() (or asked for, the reply still out): the
+          // application's, and request() would release it after the callback. (After a first
+          // ask, a held lock is this request's own grant, told by a resume. A grant nobody
+          // asked for, say of an aborted request() whose cancel got no reply, is no longer
+          // held: the client is unlocking it.)
           if (how.ifAvailable) {
             slot.release();
             return null;
           }
           throw new DistLockError(ClientCode.ALREADY_HELD,
-            `"${name}" is held by this session through lock(): unlock() it before request()`);
+            `"${name}" is held (or asked for) by this session through lock(): unlock() it before request()`);
         }
         slot.asked = true; // from now on the session's grant of this lock is this request's (wants())
 
@@ -470,7 +472,6 @@ export class LockRequests {
    * caller wants the lock more than a second ask.
    */
   async #ask(name, options) {
-    this.#asking.add(name);
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
@@ -484,8 +485,6 @@ export class LockRequests {
         return this.#ask(name, options);
       }
       throw error;
-    } finally {
-      this.#asking.delete(name);
     }
   }
 

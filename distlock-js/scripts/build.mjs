@@ -100,12 +100,14 @@ const BANNER = `/**
  * before `resumed` (a lock() asked again in its handler was released, or its place cancelled,
  * under the application): 12,123; a grant the resume OK tells of carrying the `request` of its
  * QUEUED (the README's `request === answer.request` never matched it): 12,143; a second
- * connect(name) while the first is out sharing it (it got ALREADY_CONNECTED): 12,179. Terser
+ * connect(name) while the first is out sharing it (it got ALREADY_CONNECTED): 12,179;
+ * ALREADY_HELD without its windows (a lock() while a request()'s own lock was out or in the
+ * tick after request(), a request() while a lock() was out: each got the other's grant): 12,264. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_179;
+export const SIZE_BUDGET_GZIP = 12_264;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

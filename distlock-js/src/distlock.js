@@ -904,6 +904,14 @@ class PendingRequests {
     this.#entries.clear();
   }
 
+  /** Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply. */
+  locking(name) {
+    for (const entry of this.#entries.values()) {
+      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) return true;
+    }
+    return false;
+  }
+
   /**
    * Whether a request sent after `entry` (so, replies being in order, still pending now)
    * names one of its locks: then someone asked again and counts on the grant.
@@ -1147,6 +1155,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `locking(name)`: a `lock` or `mlock` for `name` is out (the application's, when no
+ *   request() has asked for it);
  * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
  *   wants was cut by a drop: the resume, which lists it, unlocks it again);
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
@@ -1179,8 +1189,6 @@ class LockRequests {
   #running = new Map();
   /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
   #releases = new Set();
-  /** Lock names a request() asks for right now (its `lock` call is out). */
-  #asking = new Set();
 
   constructor(host) {
     this.#host = host;
@@ -1212,10 +1220,11 @@ class LockRequests {
 
   /**
    * Whether a `lock(name)` of the application would meet a request()'s grant or place: one
-   * holds the lock or waits for it, other than in its own `lock` call.
+   * holds the lock or waits for it (asked or not yet; request()'s own `lock` call is marked
+   * as such by the client).
    */
   claims(name) {
-    return this.wants(name) && !this.#asking.has(name);
+    return this.#queues.head(name) !== undefined;
   }
 
   /** The session closed or the connection is gone: every waiter looks again. */
@@ -1419,17 +1428,18 @@ class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
-        if (!slot.asked && this.#host.heldToken(name) !== undefined) {
-          // Held by this session through lock(): the application's, and request() would
-          // release it after the callback. (After a first ask, a held lock is this request's
-          // own grant, told by a resume. A grant nobody asked for, say of an aborted request()
-          // whose cancel got no reply, is no longer held: the client is unlocking it.)
+        if (!slot.asked && (this.#host.heldToken(name) !== undefined || this.#host.locking(name))) {
+          // Held by this session through lock() (or asked for, the reply still out): the
+          // application's, and request() would release it after the callback. (After a first
+          // ask, a held lock is this request's own grant, told by a resume. A grant nobody
+          // asked for, say of an aborted request() whose cancel got no reply, is no longer
+          // held: the client is unlocking it.)
           if (how.ifAvailable) {
             slot.release();
             return null;
           }
           throw new DistLockError(ClientCode.ALREADY_HELD,
-            `"${name}" is held by this session through lock(): unlock() it before request()`);
+            `"${name}" is held (or asked for) by this session through lock(): unlock() it before request()`);
         }
         slot.asked = true; // from now on the session's grant of this lock is this request's (wants())
 
@@ -1598,7 +1608,6 @@ class LockRequests {
    * caller wants the lock more than a second ask.
    */
   async #ask(name, options) {
-    this.#asking.add(name);
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
@@ -1612,8 +1621,6 @@ class LockRequests {
         return this.#ask(name, options);
       }
       throw error;
-    } finally {
-      this.#asking.delete(name);
     }
   }
 
@@ -2032,6 +2039,8 @@ class DistLockClient extends EventTarget {
   /** The automatic `connect` after a reconnect, while it is in flight. */
   #autoConnecting = null;
   #connectsInFlight = 0;
+  /** A call of request() (or of the client itself) is being made: not refused as ALREADY_HELD. */
+  #own = false;
   /** connect() calls in flight, by session name. */
   #connecting = new Map();
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
@@ -2115,13 +2124,15 @@ class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      lock: (...args) => this.lock(...args), // as request() calls it: lock(name), or lock(name, options)
+      // Marked as request()'s own: lock() checks that before its first await.
+      lock: (...args) => this.#unguarded(() => this.lock(...args)), // as request() calls it: lock(name), or lock(name, options)
       unlock: (name) => this.unlock(name),
       cancel: (name) => this.cancel(name),
       version: () => this.#session?.version,
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
+      locking: (name) => this.#pending.locking(name),
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),
@@ -2242,7 +2253,8 @@ class DistLockClient extends EventTarget {
    *   At most once per lock per 10 s: `RATE_LIMITED` otherwise.
    *
    * Rejects with `ALREADY_HELD`, sending nothing, while a request() of this client holds the
-   * lock or waits for it: the session has one grant per lock, which would be request()'s.
+   * lock or waits for it (from the moment it is called): the session has one grant per lock,
+   * which would be request()'s.
    *
    * @param {string} name the lock name
    * @param {{mode?: 'exclusive' | 'shared', wait?: boolean, timeout?: number, steal?: boolean, ask?: boolean}} [options]
@@ -2452,6 +2464,16 @@ class DistLockClient extends EventTarget {
 
   // ---------------------------------------------------------------- the session
 
+  /** Makes `call` (one of the public calls) as request()'s or the client's own, not the application's. */
+  #unguarded(call) {
+    this.#own = true;
+    try {
+      return call();
+    } finally {
+      this.#own = false;
+    }
+  }
+
   #hasSession() {
     return this.#session !== null && (this.#state === SS.CONNECTED || this.#state === SS.RESUMED) && this.#connection.isOpen;
   }
@@ -2474,10 +2496,13 @@ class DistLockClient extends EventTarget {
     if (this.#session?.version === 1) throw notSupported(what);
   }
 
-  /** lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its ALREADY_HELD). */
+  /**
+   * lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its
+   * ALREADY_HELD), unless it is request()'s own call ({@link DistLockClient#unguarded}).
+   */
   #requireUnclaimed(names) {
-    const name = names.find((lock) => this.#requests.claims(lock));
-    if (name !== undefined) {
+    const name = !this.#own && names.find((lock) => this.#requests.claims(lock));
+    if (name) {
       throw new DistLockError(ClientCode.ALREADY_HELD, `"${name}" is held or awaited by a request() of this client`);
     }
   }

@@ -447,6 +447,41 @@ describe('request() on a version 2 server: the queue', () => {
     assert.deepEqual(lost, []);
   });
 
+  test('lock() while a request()\'s own lock call is out, or in the tick after request() is called: ALREADY_HELD, sending nothing', async () => {
+    const { client, ws } = await connected();
+    const requesting = client.request('doc', () => 'done');
+    await assert.rejects(client.lock('doc'), { code: 'ALREADY_HELD' }); // request() has not asked yet
+    await flush();
+    const ask = ws.next('lock'); // the request()'s ask is out
+    await assert.rejects(client.lock('doc'), { code: 'ALREADY_HELD' });
+    await assert.rejects(client.lockAll(['doc']), { code: 'ALREADY_HELD' });
+    ws.expectNothingSent();
+    ws.reply(ask, { status: 'LOCKED', token: 9 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 'done');
+    ws.expectNothingSent();
+  });
+
+  test('request() while the application\'s lock() or lockAll() for the name is out: ALREADY_HELD (ifAvailable: null), sending nothing', async () => {
+    const { client, ws } = await connected();
+    const locking = client.lock('doc');
+    const ask = ws.next('lock');
+    await assert.rejects(client.request('doc', () => 'ran'), { code: 'ALREADY_HELD' });
+    let seen;
+    await client.request('doc', { ifAvailable: true }, (lock) => { seen = lock; });
+    assert.equal(seen, null);
+    const lockingAll = client.lockAll(['other', 'doc']);
+    const mlock = ws.next('mlock');
+    ws.reply(ask, { status: 'LOCKED', token: 9 });
+    await locking;
+    ws.reply(mlock, { status: 'WAIT' });
+    await lockingAll;
+    await assert.rejects(client.request('doc', () => 'ran'), { code: 'ALREADY_HELD' }); // held through lock()
+    ws.expectNothingSent();
+    assert.deepEqual(client.heldLocks, new Map([['doc', 9]]));
+  });
+
   test('the granted event fires for request()\'s grants too', async () => {
     const { client, ws } = await connected();
     const events = recordEvents(client, 'granted');
