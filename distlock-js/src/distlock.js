@@ -2124,10 +2124,10 @@ class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      // Marked as request()'s own: lock() checks that before its first await.
-      lock: (...args) => this.#unguarded(() => this.lock(...args)), // as request() calls it: lock(name), or lock(name, options)
-      unlock: (name) => this.unlock(name),
-      cancel: (name) => this.cancel(name),
+      // Marked as request()'s own: they check that before their first await.
+      lock: (...args) => this.#unguarded(this.lock, ...args), // as request() calls it: lock(name), or lock(name, options)
+      unlock: (name) => this.#unguarded(this.unlock, name),
+      cancel: (name) => this.#unguarded(this.cancel, name),
       version: () => this.#session?.version,
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
@@ -2273,13 +2273,16 @@ class DistLockClient extends EventTarget {
   /**
    * Leaves the queue of a lock this session queued for (version 2). Rejects with
    * `NOT_QUEUED` if it is not queued for it: then a `granted` (or `cancelled`) event is on
-   * its way or came already, and a grant must be unlocked like any other.
+   * its way or came already, and a grant must be unlocked like any other. `ALREADY_HELD`,
+   * sending nothing, while a request() of this client waits for or holds the lock (it would
+   * take request()'s place, and request() would wait for a grant that never comes).
    *
    * @param {string} name the lock name
    * @returns {Promise<void>}
    */
   async cancel(name) {
     requireString(name, 'lock name');
+    this.#requireUnclaimed([name]);
     this.#requireVersion2('cancel');
     await this.#send(Action.CANCEL, { param: name }, { names: [name] });
   }
@@ -2341,13 +2344,15 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * Releases a lock this session holds. Rejects with `NOT_OWNER` if it does not hold it.
+   * Releases a lock this session holds. Rejects with `NOT_OWNER` if it does not hold it, and
+   * with `ALREADY_HELD`, sending nothing, if a request() of this client holds or waits for it.
    *
    * @param {string} name the lock name
    * @returns {Promise<void>}
    */
   async unlock(name) {
     requireString(name, 'lock name');
+    this.#requireUnclaimed([name]);
     await this.#send(Action.UNLOCK, { param: name }, { names: [name] });
   }
 
@@ -2370,13 +2375,15 @@ class DistLockClient extends EventTarget {
 
   /**
    * Releases several locks, all or nothing: if this session does not hold one of them,
-   * rejects with `NOT_OWNER` and releases none.
+   * rejects with `NOT_OWNER` and releases none; if a request() of this client holds or waits
+   * for one of them, rejects with `ALREADY_HELD` and sends nothing.
    *
    * @param {string[]} names the lock names
    * @returns {Promise<void>}
    */
   async unlockAll(names) {
     requireStrings(names);
+    this.#requireUnclaimed(names);
     await this.#send(Action.MUNLOCK, { params: [...names] }, { names: [...names] });
   }
 
@@ -2464,11 +2471,11 @@ class DistLockClient extends EventTarget {
 
   // ---------------------------------------------------------------- the session
 
-  /** Makes `call` (one of the public calls) as request()'s or the client's own, not the application's. */
-  #unguarded(call) {
+  /** Calls `method` (one of the public calls) as request()'s or the client's own, not the application's. */
+  #unguarded(method, ...args) {
     this.#own = true;
     try {
-      return call();
+      return method.apply(this, args);
     } finally {
       this.#own = false;
     }
@@ -2497,8 +2504,9 @@ class DistLockClient extends EventTarget {
   }
 
   /**
-   * lock() and lockAll() keep off the locks request() holds or waits for (the mirror of its
-   * ALREADY_HELD), unless it is request()'s own call ({@link DistLockClient#unguarded}).
+   * lock(), lockAll(), cancel(), unlock() and unlockAll() keep off the locks request() holds or
+   * waits for (the mirror of its ALREADY_HELD), unless it is request()'s own call or the
+   * client's ({@link DistLockClient#unguarded}).
    */
   #requireUnclaimed(names) {
     const name = !this.#own && names.find((lock) => this.#requests.claims(lock));
@@ -2730,7 +2738,7 @@ class DistLockClient extends EventTarget {
         if (this.#requests.wants(lock)) continue;
         const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
         // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
-        this.cancel(lock).then(unwanted.forget, () => {});
+        this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
     const { session, name, version, grace } = this.#session;
@@ -2981,7 +2989,7 @@ class DistLockClient extends EventTarget {
    */
   #releaseIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
-    const release = entry.action === Action.LOCK ? this.unlock(entry.names[0]) : this.unlockAll(entry.names);
+    const release = entry.action === Action.LOCK ? this.#unguarded(this.unlock, entry.names[0]) : this.#unguarded(this.unlockAll, entry.names);
     release.catch((error) => {
       if (isConnectionLoss(error)) for (const name of entry.names) this.#held.delete(name);
       else this.#emit('error', { error });
@@ -2996,7 +3004,7 @@ class DistLockClient extends EventTarget {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const [name] = entry.names;
     const unwanted = this.#unwantedGrants.mark(entry.id, name, () => this.#requests.wants(name));
-    this.cancel(name).then(unwanted.forget, (error) => {
+    this.#unguarded(this.cancel, name).then(unwanted.forget, (error) => {
       if (!(error instanceof DistLockError && (error.code === FailCode.NOT_QUEUED || isConnectionLoss(error)))) {
         this.#emit('error', { error });
       }
@@ -3044,7 +3052,7 @@ class DistLockClient extends EventTarget {
       return kept;
     }
     this.#unlocking.add(lock);
-    this.unlock(lock).catch((error) => {
+    this.#unguarded(this.unlock, lock).catch((error) => {
       // Not held, or cut by a drop: forgotten, so that a resume that lists it unlocks it again.
       if ([FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED].includes(error?.code)) this.#held.delete(lock);
       else this.#emit('error', { error });

@@ -447,6 +447,32 @@ describe('request() on a version 2 server: the queue', () => {
     assert.deepEqual(lost, []);
   });
 
+  test('cancel(), unlock() and unlockAll() of a name a request() waits for or holds reject with ALREADY_HELD, sending nothing: the request() is not left waiting for a grant that will not come', async (t) => {
+    const { client, ws } = await connectedOnFakeTime(t);
+    const work = deferred();
+    const requesting = track(client.request('doc', { timeout: 1000 }, () => work.promise));
+    await flush();
+    const ask = ws.next('lock');
+    assert.equal(ask.timeout, 1000);
+    ws.reply(ask, { status: 'QUEUED', position: 1 });
+    await flush();
+    await assert.rejects(client.cancel('doc'), { code: 'ALREADY_HELD' }); // waiting in the queue
+    ws.expectNothingSent();
+    grant(ws, ask, 7);
+    await flush();
+    await assert.rejects(client.unlock('doc'), { code: 'ALREADY_HELD' }); // the callback runs
+    await assert.rejects(client.unlockAll(['other', 'doc']), { code: 'ALREADY_HELD' }); // all or nothing: none
+    ws.expectNothingSent();
+    work.resolve('done');
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' }); // request()'s own unlock goes out
+    await flush();
+    assert.deepEqual(requesting, { settled: true, value: 'done', error: undefined });
+    const cancelling = client.cancel('doc'); // the request() is over: the application's to send
+    ws.reply(ws.next('cancel'), { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await assert.rejects(cancelling, { code: 'NOT_QUEUED' });
+  });
+
   test('lock() while a request()\'s own lock call is out, or in the tick after request() is called: ALREADY_HELD, sending nothing', async () => {
     const { client, ws } = await connected();
     const requesting = client.request('doc', () => 'done');

@@ -415,9 +415,9 @@ export declare class DistLockClient extends EventTarget {
    */
   lock(name: string, options?: LockNowOptions): Promise<LockResult>;
   lock(name: string, options?: LockOptions): Promise<LockResult | QueuedLockResult>;
-  /** Leaves a lock's queue (version 2); `NOT_QUEUED` if this session is not queued for it. */
+  /** Leaves a lock's queue (version 2); `NOT_QUEUED` if this session is not queued for it; `ALREADY_HELD` if a `request()` of this client waits for or holds it. */
   cancel(name: string): Promise<void>;
-  /** Releases a lock; `NOT_OWNER` if this session does not hold it. */
+  /** Releases a lock; `NOT_OWNER` if this session does not hold it; `ALREADY_HELD` if a `request()` of this client holds or waits for it. */
   unlock(name: string): Promise<void>;
   /**
    * Version 2: who holds and who queues for these locks now (1 to 64 names), lock name to its
@@ -436,7 +436,7 @@ export declare class DistLockClient extends EventTarget {
   watch(target: WatchTarget, callback: WatchCallback): Promise<() => Promise<void>>;
   /** Asks for several locks, all or nothing, in one mode (`'shared'` needs version 2). Never queues. */
   lockAll(names: readonly string[], options?: { mode?: LockMode }): Promise<LockAllResult>;
-  /** Releases several locks, all or nothing. */
+  /** Releases several locks, all or nothing (`ALREADY_HELD`, nothing sent, if a `request()` of this client holds or waits for one). */
   unlockAll(names: readonly string[]): Promise<void>;
   /** Closes the session (releasing all its locks); the socket stays open. */
   close(): Promise<void>;
