@@ -104,12 +104,13 @@ const BANNER = `/**
  * ALREADY_HELD without its windows (a lock() while a request()'s own lock was out or in the
  * tick after request(), a request() while a lock() was out: each got the other's grant): 12,264;
  * cancel(), unlock() and unlockAll() refused with ALREADY_HELD for the locks of request() (one
- * whose place the application cancelled waited for ever, its timeout included): 12,285. Terser
+ * whose place the application cancelled waited for ever, its timeout included): 12,285; a
+ * grant crossing a resume's cancel kept for a lock() asked meanwhile (it was unlocked): 12,288. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_285;
+export const SIZE_BUDGET_GZIP = 12_288;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -2736,8 +2736,9 @@ class DistLockClient extends EventTarget {
     if (stored === undefined) {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
-        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock));
-        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes.
+        // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes, unless asked for
+        // again meanwhile (say, by a lock() in the resumed handler, answered LOCKED after it).
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock) || this.#pending.locking(lock));
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }

@@ -666,6 +666,32 @@ describe('resume edge cases', () => {
     ws2.expectNothingSent();
   });
 
+  test('a lock() asked in the resumed handler, and the place the resume OK lists that nobody asked for is granted before its cancel: the grant is kept for that lock() (LOCKED after it), not unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const first = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    let again;
+    client.on('resumed', () => { again = client.lock('doc'); });
+    const lost = recordEvents(client, 'lost');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    const ask = ws2.next('lock');
+    // The server grants the place, then answers the cancel (too late) and the lock (held: the same token).
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 30, mode: 'exclusive', request: first.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    ws2.reply(ask, { status: 'LOCKED', token: 30 });
+    await flush();
+    assert.deepEqual(await again, { status: 'LOCKED', token: 30 });
+    ws2.expectNothingSent(); // no unlock of the application's lock
+    assert.deepEqual(client.heldLocks, new Map([['doc', 30]]));
+    assert.deepEqual(lost, []);
+  });
+
   test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost); the missed pushes that follow are ignored', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server, grace: 1000 });
