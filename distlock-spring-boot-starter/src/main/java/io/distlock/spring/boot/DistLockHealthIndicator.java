@@ -15,7 +15,8 @@ import io.distlock.websocket.DistLockEndpoints;
 
 /**
  * {@code distlock}: UP while the lock service's Redis answers a read of one lock's state
- * ({@link LockService#query}, of a lock nobody takes) within a second, DOWN otherwise; a node that
+ * ({@link LockService#query}, of a lock nobody takes: {@code distlock-health-probe}, cut to the
+ * configured longest lock name) within a second, DOWN otherwise; a node that
  * cannot reach Redis cannot grant a lock. Through the service itself, so it checks the Redis the
  * locks are in, whoever made the service.
  *
@@ -34,6 +35,12 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
     static final String PROBE = "distlock-health-probe";
 
     private final LockService service;
+    /**
+     * {@link #PROBE}, cut to the service's longest lock name ({@code LockConfig.maxLockNameLength},
+     * which may be as short as 1): the name is ASCII, and a longer one would be refused by
+     * {@code query} and report DOWN forever.
+     */
+    private final String probe;
     /** The endpoint's, or null where there is none (a non-web or a reactive application). */
     private final DistLockEndpoints endpoint;
 
@@ -42,18 +49,24 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
         super("distlock health check failed");
         this.service = Objects.requireNonNull(service, "service");
         this.endpoint = null;
+        this.probe = probeName(service);
     }
 
     public DistLockHealthIndicator(LockService service, DistLockEndpoints endpoint) {
         super("distlock health check failed");
         this.service = Objects.requireNonNull(service, "service");
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+        this.probe = probeName(service);
+    }
+
+    static String probeName(LockService service) {
+        return PROBE.substring(0, Math.min(PROBE.length(), service.config().maxLockNameLength()));
     }
 
     @Override
     protected void doHealthCheck(Health.Builder builder) throws Exception {
         try {
-            service.query(List.of(PROBE)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            service.query(List.of(probe)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             builder.down().withDetail("error", String.valueOf(e.getCause()));
             return;

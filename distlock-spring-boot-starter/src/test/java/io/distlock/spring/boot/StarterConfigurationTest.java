@@ -248,6 +248,22 @@ class StarterConfigurationTest {
         }
     }
 
+    /**
+     * Found by review (2026-12-05): the probe's lock name, {@code distlock-health-probe}, is 21
+     * characters; a service whose {@code maxLockNameLength} is shorter refused the query, and the
+     * health was DOWN with Redis up.
+     */
+    @ParameterizedTest
+    @CsvSource({"1", "16", "20", "21"})
+    void theHealthProbeFitsAShortLongestLockName(int maxLockNameLength) {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             LockService service = LockService.connect(redis.url(),
+                     LockConfig.builder().maxLockNameLength(maxLockNameLength).build())) {
+            Health health = new DistLockHealthIndicator(service).health(true);
+            assertThat(health.getStatus()).as("%s", health.getDetails()).isEqualTo(Status.UP);
+        }
+    }
+
     /** Found by review (2026-12-04): the startup failure printed distlock.redis.url whole, password and all. */
     @Test
     void aRedisThatCannotBeReachedFailsTheStartWithoutPrintingThePassword(CapturedOutput output) {
