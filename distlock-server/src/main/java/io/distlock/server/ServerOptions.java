@@ -567,6 +567,11 @@ public final class ServerOptions {
             if (origin.equals("*")) {
                 return origin; // any origin; the endpoint checks that it stands alone
             }
+            if (origin.indexOf('*') >= 0) {
+                // As EndpointOptions says it: a pattern was refused only as "not scheme://host[:port]".
+                throw new IllegalArgumentException("an allowed origin cannot hold a '*' pattern: '" + origin
+                        + "'; only a lone \"*\" (any origin) is supported, otherwise list each origin as scheme://host[:port]");
+            }
             URI uri;
             try {
                 uri = new URI(origin);

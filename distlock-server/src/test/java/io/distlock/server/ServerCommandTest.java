@@ -107,6 +107,9 @@ class ServerCommandTest {
             assertThatThrownBy(() -> ServerCommand.parse("--allowed-host", host)).isInstanceOf(CommandLine.ParameterException.class)
                     .hasMessageContaining("allowed host '" + host + "' is not a host name");
         }
+        assertThatThrownBy(() -> ServerCommand.parse("--allowed-origin", "https://*.example.com"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("'https://*.example.com'; only a lone \"*\" (any origin) is supported");
         assertThatThrownBy(() -> ServerCommand.parse("--allowed-host", "a.example,,b.example"))
                 .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("allowed host '' is not");
     }

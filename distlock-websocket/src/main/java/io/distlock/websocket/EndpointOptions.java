@@ -380,7 +380,11 @@ public final class EndpointOptions {
          *
          * <p>{@code List.of("*")}, alone, allows every origin: only for endpoints whose
          * authentication does not rest on what a browser sends by itself (cookies, HTTP auth,
-         * client certificates).
+         * client certificates). There are no patterns: an origin with a {@code *} in it
+         * ({@code https://*.example.com}) is refused.
+         *
+         * @throws IllegalArgumentException for an origin that is not {@code scheme://host[:port]},
+         *         holds a {@code *}, or a {@code "*"} that is not alone
          */
         public Builder allowedOrigins(Collection<String> origins) {
             Objects.requireNonNull(origins, "origins");
@@ -614,6 +618,11 @@ public final class EndpointOptions {
         private static String checkOrigin(String origin) {
             if (origin == null) {
                 throw new NullPointerException("allowedOrigins contains null");
+            }
+            if (origin.indexOf('*') >= 0) {
+                // Found by review (2026-12-05): https://*.example.com was accepted and matched no Origin, every page got 403.
+                throw new IllegalArgumentException("an allowed origin cannot hold a '*' pattern: '" + origin
+                        + "'; only a lone \"*\" (any origin) is supported, otherwise list each origin as scheme://host[:port]");
             }
             int scheme = origin.indexOf("://");
             boolean ok = scheme > 0

@@ -161,6 +161,11 @@ class EndpointOptionsTest {
         assertThatThrownBy(() -> b.allowedOrigins(List.of("http://example.com/"))).hasMessageContaining("origin");
         assertThatThrownBy(() -> b.allowedOrigins(Arrays.asList("http://a.example", null))).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.allowedOrigins(List.of("*", "http://a.example"))).hasMessageContaining("alone");
+        // Found by review (2026-12-05): a pattern was accepted and matched no Origin, every page got 403.
+        for (String pattern : new String[] {"https://*.example.com", "https://app.example.com:*", "*://app.example.com", "https://*"}) {
+            assertThatThrownBy(() -> b.allowedOrigins(List.of(pattern))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("'" + pattern + "'").hasMessageContaining("only a lone \"*\" (any origin) is supported");
+        }
         assertThatThrownBy(() -> b.authenticator(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.authorizer(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> b.ticker(null)).isInstanceOf(NullPointerException.class);

@@ -357,6 +357,8 @@ class StarterConfigurationTest {
             "distlock.path=/locks/{room} | path must be a fixed path, without '{' (URI templates are not supported)",
             "distlock.key-prefix=a b | keyPrefix must be non-empty",
             "distlock.allowed-origins=https://app.example.com/page | an allowed origin must look like scheme://host[:port]",
+            // Found by review (2026-12-05): a pattern was accepted and matched no Origin, every page got 403.
+            "distlock.allowed-origins=https://*.example.com | only a lone \"*\" (any origin) is supported",
             "distlock.trusted-proxies=proxy.example.com | a trusted proxy must be an IP address",
             "distlock.allowed-hosts=https://locks.example.com | allowedHosts: 'https://locks.example.com' is not a host name",
     })
