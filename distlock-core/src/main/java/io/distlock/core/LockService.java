@@ -295,7 +295,8 @@ public final class LockService implements AutoCloseable {
         try {
             client = Redisson.create(redissonConfig);
         } catch (RuntimeException e) {
-            throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + connectFailure(e), e);
+            throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + connectFailure(e),
+                    connectFailureCause(e));
         }
         try {
             return new LockService(client, true, config);
@@ -313,10 +314,22 @@ public final class LockService implements AutoCloseable {
      * specific message among {@code failure}'s causes ({@code Connection refused: host/address:port}).
      * Redisson's top-level "Unable to connect to Redis server" is said for all of these, and
      * would send the user looking for a network problem. Never the password: Redisson masks it
-     * in its messages, and no URL is quoted here.
+     * in its messages, and no URL is quoted here; a URL Redisson cannot parse (a {@code %} in the
+     * password that starts no {@code %XX}, an {@code @ / #} in it) is said to be one, with how
+     * to write it, and the parser's message is not quoted: it holds a piece of the user name or
+     * password.
      */
     public static String connectFailure(Throwable failure) {
         Objects.requireNonNull(failure, "failure");
+        Throwable unparsable = urlParseFailure(failure);
+        if (unparsable != null) {
+            String redissons = String.valueOf(unparsable.getMessage());
+            // Redisson's own words where they are fixed text (no part of the URL in them).
+            String said = redissons.startsWith("Redis url ") ? " (" + redissons + ")" : "";
+            return "the URL cannot be parsed" + said + ": it must be redis://host:port, redis://:password@host:port"
+                    + " or redis://user:password@host:port (rediss:// for TLS), and a user name or password is"
+                    + " percent-encoded: write % as %25, + as %2B, and @ / # : as %40 %2F %23 %3A";
+        }
         String specific = null;
         int depth = 0;
         for (Throwable t = failure; t != null && depth < 50; t = t.getCause() == t ? null : t.getCause(), depth++) {
@@ -348,6 +361,36 @@ public final class LockService implements AutoCloseable {
         }
         String message = specific == null ? failure.getClass().getSimpleName() : specific;
         return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    /**
+     * The cause for an exception that reports {@code failure} with {@link #connectFailure}:
+     * {@code failure} itself, or null where Redisson could not parse the URL, since the parser's
+     * messages (printed with any stack trace) quote a piece of the user name or password
+     * ({@code URLDecoder: Illegal hex characters in escape (%) pattern - Error at index 0 in: "t-"}).
+     */
+    public static Throwable connectFailureCause(Throwable failure) {
+        Objects.requireNonNull(failure, "failure");
+        return urlParseFailure(failure) == null ? failure : null;
+    }
+
+    /**
+     * The first of {@code failure}'s causes that Redisson's URL parser threw (an
+     * {@link IllegalArgumentException} from {@code org.redisson.misc.RedisURI}, the URL
+     * decoding of its user info included), or null.
+     */
+    private static Throwable urlParseFailure(Throwable failure) {
+        int depth = 0;
+        for (Throwable t = failure; t != null && depth < 50; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (t instanceof IllegalArgumentException) {
+                for (StackTraceElement frame : t.getStackTrace()) {
+                    if ("org.redisson.misc.RedisURI".equals(frame.getClassName())) {
+                        return t;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** The first of {@code failure}'s causes that is Redis's ACL refusal ({@code NOPERM}), or null. */

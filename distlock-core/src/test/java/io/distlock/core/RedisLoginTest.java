@@ -101,6 +101,28 @@ class RedisLoginTest {
                 .satisfies(e -> assertThat(everything(e)).doesNotContain("not-the-pw"));
     }
 
+    /**
+     * Found by review (2026-12-05): a password with a '%' that starts no %XX (or an @ / # in it)
+     * was refused by Redisson's URL parser, whose message was quoted: "URLDecoder: Illegal hex
+     * characters in escape (%) pattern - Error at index 0 in: "t-"", a piece of the password,
+     * under "Cannot connect", which sends the user looking for a network problem.
+     */
+    @Test
+    void aPasswordThatIsNotPercentEncodedIsSaidToBeOneAndShownNowhere() {
+        for (String password : new String[] {"s3cr%t-PASSWORD", "s3cr%-PASSWORD", "a#b-PASSWORD", "a/b-PASSWORD", "a@b-PASSWORD"}) {
+            assertThatThrownBy(() -> node("redis://:" + password + "@127.0.0.1:1"))
+                    .isInstanceOf(BackendUnavailableException.class)
+                    .hasMessageContaining("the URL cannot be parsed")
+                    .hasMessageContaining("write % as %25")
+                    .satisfies(e -> assertThat(everything(e)).as(password)
+                            .doesNotContain("PASSWORD").doesNotContain("\"t-\"").doesNotContain("\"-P\"").doesNotContain("\"a\"")
+                            .doesNotContain("Connection refused"));
+        }
+        // Percent-encoded, the same password reaches Redis's login.
+        RedisProcess redis = closeLater(RedisProcess.startWithLogin(List.of("s3cr%t+pw"), "--requirepass", "s3cr%t+pw"));
+        locksAndUnlocks(node("redis://:s3cr%25t%2Bpw@127.0.0.1:" + redis.port()));
+    }
+
     @Test
     void noPasswordIsSaidToBeMissing() {
         RedisProcess redis = withPassword();

@@ -373,7 +373,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return Redisson.create(LockService.redissonConfig(url));
         } catch (RuntimeException e) {
-            throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + LockService.connectFailure(e), e);
+            throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + LockService.connectFailure(e), LockService.connectFailureCause(e));
         }
     }
 
@@ -389,7 +389,7 @@ public final class DistLockServer implements AutoCloseable {
         try {
             return factory.get();
         } catch (BackendUnavailableException e) {
-            throw new StartupException("cannot connect to " + what + ": " + LockService.connectFailure(e), e);
+            throw new StartupException("cannot connect to " + what + ": " + LockService.connectFailure(e), LockService.connectFailureCause(e));
         }
     }
 

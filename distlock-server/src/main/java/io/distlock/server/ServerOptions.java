@@ -552,14 +552,24 @@ public final class ServerOptions {
             try {
                 uri = new URI(url);
             } catch (URISyntaxException e) {
-                throw new IllegalArgumentException("Redis URL must look like redis://host:port, was '" + Redact.url(url) + "'");
+                throw new IllegalArgumentException("Redis URL must look like redis://host:port, was '" + Redact.url(url) + "'"
+                        + percentEncodingHint(url));
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
             if (!scheme.equals("redis") && !scheme.equals("rediss") || uri.getHost() == null || uri.getPort() < 0) {
                 throw new IllegalArgumentException("Redis URL must look like redis://host:port or rediss://host:port, was '"
-                        + Redact.url(url) + "'");
+                        + Redact.url(url) + "'" + percentEncodingHint(url));
             }
             LockService.redissonConfig(url); // what the core refuses (a database, which Redisson would ignore), refused now
+        }
+
+        /**
+         * For a URL with a user name or password (which {@link Redact#url} hides): a '%' that
+         * starts no %XX, or an @ / # in the password, is what usually makes it unparsable.
+         */
+        private static String percentEncodingHint(String url) {
+            return url.indexOf('@') < 0 ? "" : "; a user name or password in it is percent-encoded:"
+                    + " write % as %25, + as %2B, and @ / # : as %40 %2F %23 %3A";
         }
 
         private static String checkOrigin(String origin) {

@@ -75,7 +75,7 @@ public class DistLockAutoConfiguration {
         } catch (RuntimeException e) {
             // Not the URL itself: it may hold a password, and this message reaches the log.
             throw new BackendUnavailableException("Cannot connect to Redis at distlock.redis.url (or spring.data.redis.url): "
-                    + LockService.connectFailure(e), e);
+                    + LockService.connectFailure(e), LockService.connectFailureCause(e));
         }
     }
 

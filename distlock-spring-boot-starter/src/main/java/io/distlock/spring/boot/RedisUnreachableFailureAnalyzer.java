@@ -21,7 +21,7 @@ class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUna
                 "Check that Redis is running and reachable at distlock.redis.url (or spring.data.redis.url, or the address "
                         + "of the application's RedissonClient bean), and that the URL is redis://host:port or rediss://host:port, "
                         + "with the password Redis wants (redis://:password@host:port, or redis://user:password@host:port for an "
-                        + "ACL user, which needs the rights in docs/operations.md); for rediss://, that this JVM trusts Redis's "
+                        + "ACL user, which needs the rights in docs/operations.md; a user name or password percent-encoded, % as %25); for rediss://, that this JVM trusts Redis's "
                         + "certificate (-Djavax.net.ssl.trustStore). "
                         + "The application does not start without its Redis.",
                 cause);
