@@ -108,6 +108,22 @@ public class DistLockEndpointAutoConfiguration {
         return registration;
     }
 
+    /**
+     * A servlet mapped exactly to the endpoint's path, answering anything but a WebSocket
+     * handshake with 426: without it the path maps to no servlet when Spring MVC's
+     * {@code DispatcherServlet} is not at "/" ({@code spring.mvc.servlet.path}), and Tomcat then
+     * runs no filter for it, its WebSocket filter included (every handshake 404). See
+     * {@link EndpointPathServlet}.
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "distlockEndpointServlet")
+    public ServletRegistrationBean<EndpointPathServlet> distlockEndpointServlet(DistLockEndpoints endpoint) {
+        ServletRegistrationBean<EndpointPathServlet> registration =
+                new ServletRegistrationBean<>(new EndpointPathServlet(), endpoint.options().path());
+        registration.setName("distlockEndpointServlet");
+        return registration;
+    }
+
     @Bean
     @ConditionalOnMissingBean(name = "distlockClientServlet")
     @ConditionalOnBooleanProperty(name = "distlock.client.enabled", matchIfMissing = true)

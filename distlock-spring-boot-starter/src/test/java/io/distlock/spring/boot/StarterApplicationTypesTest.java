@@ -266,7 +266,7 @@ class StarterApplicationTypesTest {
             assertThat(app.getBeansOfType(DistLockEndpointRegistrar.class)).hasSize(1);
             assertThat(app.getBeansOfType(EndpointMetrics.class)).hasSize(1);
             assertThat(app.getBeansOfType(FilterRegistrationBean.class)).containsKey("distlockHandshakeFilter");
-            assertThat(app.getBeansOfType(ServletRegistrationBean.class)).containsKey("distlockClientServlet");
+            assertThat(app.getBeansOfType(ServletRegistrationBean.class)).containsKeys("distlockClientServlet", "distlockEndpointServlet");
             Health health = app.getBean("distlockHealthIndicator", DistLockHealthIndicator.class).health(true);
             assertThat(health.getStatus()).isEqualTo(Status.UP);
             assertThat(health.getDetails()).containsKeys("sessions", "connections");
@@ -312,7 +312,7 @@ class StarterApplicationTypesTest {
         assertThat(app.getBeansOfType(EndpointMetrics.class)).isEmpty();
         assertThat(app.getBeansOfType(DistLockEndpointRegistrar.class)).isEmpty();
         assertThat(app.getBeansOfType(FilterRegistrationBean.class)).doesNotContainKey("distlockHandshakeFilter");
-        assertThat(app.getBeansOfType(ServletRegistrationBean.class)).doesNotContainKey("distlockClientServlet");
+        assertThat(app.getBeansOfType(ServletRegistrationBean.class)).doesNotContainKeys("distlockClientServlet", "distlockEndpointServlet");
         assertThat(app.containsBean("distlockHandshakeFilter")).isFalse();
         assertThat(app.containsBean("distlockClientServlet")).isFalse();
     }

@@ -452,6 +452,35 @@ class StarterConfigurationTest {
      * (what a checkpoint and restore do) the web server served again but the endpoint, closed at
      * the stop, refused every handshake. The stop still ends the connections and their sessions.
      */
+    /**
+     * Found by review (2026-12-05): with Spring MVC's DispatcherServlet under /api the endpoint's
+     * path mapped to no servlet, and Tomcat (whose Boot setup has no default servlet) ran no
+     * filter for it, its WebSocket filter included: every handshake was answered 404.
+     */
+    @Test
+    void underASpringMvcServletPathTheEndpointAndTheFilterStillAnswer() throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                             "spring.mvc.servlet.path=/api")
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            URI ws = URI.create("ws://127.0.0.1:" + port + "/distlock/lock");
+            assertThat(LockClient.handshakeStatus(ws, Map.of())).isEqualTo(101);
+            try (LockClient client = LockClient.open(ws)) {
+                client.request("OK", "action", "connect", "param", "under-a-servlet-path");
+                client.request("LOCKED", "action", "lock", "param", "servlet-path");
+            }
+            assertThat(LockClient.handshakeStatus(ws, Map.of("Origin", "http://evil.example"))).isEqualTo(403);
+            // Anything but a handshake: 426, from the servlet that maps the path.
+            var http = java.net.http.HttpClient.newHttpClient();
+            var plain = http.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/distlock/lock")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(plain.statusCode()).isEqualTo(426);
+            assertThat(plain.headers().firstValue("Upgrade")).hasValue("websocket");
+        }
+    }
+
     @Test
     void aStoppedAndRestartedContextServesTheEndpointAgain() {
         try (RedisProcess redis = RedisProcess.start();

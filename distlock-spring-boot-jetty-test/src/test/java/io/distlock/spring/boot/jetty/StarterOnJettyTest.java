@@ -175,6 +175,30 @@ class StarterOnJettyTest {
     }
 
     /**
+     * The servlet the starter maps to the endpoint's path (for Tomcat, which runs no filter for
+     * a path without a servlet when DispatcherServlet is under spring.mvc.servlet.path) leaves
+     * Jetty's upgrade alone: handshakes are taken and refused as without it, anything else is 426.
+     */
+    @Test
+    void underASpringMvcServletPathTheEndpointAndTheFilterStillAnswer() throws Exception {
+        try (ConfigurableApplicationContext api = new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                        "spring.mvc.servlet.path=/api")
+                .run()) {
+            int apiPort = ((WebServerApplicationContext) api).getWebServer().getPort();
+            try (Handshake own = Handshake.open("127.0.0.1", apiPort, Map.of("Origin", "http://127.0.0.1:" + apiPort));
+                 Handshake evil = Handshake.open("127.0.0.1", apiPort, Map.of("Origin", "http://evil.example"))) {
+                assertThat(own.status).isEqualTo(101);
+                assertThat(evil.status).isEqualTo(403);
+            }
+            HttpResponse<String> plain = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/distlock/lock")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(plain.statusCode()).isEqualTo(426);
+        }
+    }
+
+    /**
      * A Jetty without a Jakarta WebSocket container used to start, log "No WebSocket container in
      * this servlet context" at INFO, and answer 404 at distlock.path while the client script and the
      * health looked fine. It now fails to start, saying why.
