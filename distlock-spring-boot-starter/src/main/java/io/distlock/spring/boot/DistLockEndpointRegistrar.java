@@ -4,6 +4,8 @@ import java.lang.System.Logger.Level;
 import java.util.Objects;
 
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.cloud.CloudPlatform;
+import org.springframework.boot.web.server.autoconfigure.ServerProperties;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.ApplicationContextAware;
@@ -74,6 +76,59 @@ public class DistLockEndpointRegistrar implements ServletContextAware, Applicati
             server.addEndpoint(endpoint.config());
         } catch (DeploymentException e) {
             throw new IllegalStateException("Cannot register the distlock endpoint at " + endpoint.options().path(), e);
+        }
+        String warning = nativeForwardedHeadersOnJetty(applicationContext);
+        if (warning != null) {
+            LOG.log(Level.WARNING, warning);
+        }
+    }
+
+    /**
+     * A warning where the application runs on Jetty with Boot's forward-headers strategy NATIVE,
+     * set ({@code server.forward-headers-strategy=native}) or deduced as Boot deduces it (no
+     * strategy set, on a cloud platform that uses forward headers: Kubernetes, Cloud Foundry,
+     * Heroku...): Boot then adds Jetty's {@code ForwardedRequestCustomizer}, which makes the
+     * left-most {@code X-Forwarded-For} of any sender the connection's remote address, the address
+     * the endpoint counts for {@code distlock.max-connections-per-address} and the detached-session
+     * cap; {@code distlock.trusted-proxies} never sees the header. Null otherwise (Tomcat's
+     * {@code RemoteIpValve} trusts only internal proxies, and the endpoint gets no address from
+     * Tomcat's handshake anyway).
+     */
+    static String nativeForwardedHeadersOnJetty(ApplicationContext context) {
+        String webServer = embeddedWebServer(context);
+        if (webServer == null || !webServer.startsWith("Jetty")
+                || !ClassUtils.isPresent(ForwardHeaders.SERVER_PROPERTIES, DistLockEndpointRegistrar.class.getClassLoader())) {
+            return null;
+        }
+        String why = ForwardHeaders.nativeBecause(context);
+        if (why == null) {
+            return null;
+        }
+        return "distlock: Boot's forward-headers strategy is NATIVE on Jetty (" + why + "): Jetty takes each connection's"
+                + " client address from the left-most X-Forwarded-For, sent by anyone, so distlock.max-connections-per-address"
+                + " and the detached-session cap per address count an address the client chose, and distlock.trusted-proxies"
+                + " is not consulted. Set server.forward-headers-strategy=none (or framework), and list the proxies in front"
+                + " in distlock.trusted-proxies; see docs/spring-boot.md, \"Jetty instead of Tomcat\"";
+    }
+
+    /** Kept apart so that its references to Boot's ServerProperties are loaded only when the class is there. */
+    private static final class ForwardHeaders {
+        static final String SERVER_PROPERTIES = "org.springframework.boot.web.server.autoconfigure.ServerProperties";
+
+        /** Why the strategy is NATIVE, as Boot's JettyWebServerFactoryCustomizer decides it, or null where it is not. */
+        static String nativeBecause(ApplicationContext context) {
+            ServerProperties server = context.getBeanProvider(ServerProperties.class).getIfAvailable();
+            if (server == null) {
+                return null;
+            }
+            ServerProperties.ForwardHeadersStrategy strategy = server.getForwardHeadersStrategy();
+            if (strategy == null) {
+                CloudPlatform platform = CloudPlatform.getActive(context.getEnvironment());
+                return platform != null && platform.isUsingForwardHeaders()
+                        ? "server.forward-headers-strategy is not set, and Boot turns it on for the cloud platform " + platform
+                        : null;
+            }
+            return strategy == ServerProperties.ForwardHeadersStrategy.NATIVE ? "server.forward-headers-strategy=native" : null;
         }
     }
 

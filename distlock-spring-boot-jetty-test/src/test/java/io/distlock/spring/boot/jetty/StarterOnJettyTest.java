@@ -23,7 +23,12 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.jetty.JettyWebServer;
 import org.springframework.boot.jetty.servlet.JettyServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
@@ -171,6 +176,58 @@ class StarterOnJettyTest {
         @Bean
         WebServerFactoryCustomizer<JettyServletWebServerFactory> websocketServletWebServerCustomizer() {
             return factory -> { };
+        }
+    }
+
+    /**
+     * Found by review (2026-12-05): with Boot's forward-headers strategy NATIVE (set, or turned on
+     * by Boot itself on Kubernetes and other cloud platforms) Jetty makes the left-most
+     * X-Forwarded-For of any sender the connection's address, and the per-address cap counted
+     * what the client wrote, distlock.trusted-proxies empty. The start now warns, naming the fix;
+     * with it (framework, or none) the cap counts the real peer again.
+     */
+    @ParameterizedTest
+    @CsvSource({
+            "server.forward-headers-strategy=native, true",
+            "spring.main.cloud-platform=kubernetes, true",
+            "server.forward-headers-strategy=framework, false",
+            "server.forward-headers-strategy=none, false",
+    })
+    @ExtendWith(OutputCaptureExtension.class)
+    void nativeForwardedHeadersAreWarnedAboutForTheyLetAClientChooseItsAddress(String property, boolean warned,
+                                                                                CapturedOutput output) throws Exception {
+        try (ConfigurableApplicationContext forwarded = new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url(),
+                        "distlock.max-connections-per-address=2", property)
+                .run()) {
+            int forwardedPort = ((WebServerApplicationContext) forwarded).getWebServer().getPort();
+            List<Integer> statuses = new ArrayList<>();
+            List<Handshake> open = new ArrayList<>();
+            try {
+                for (int i = 1; i <= 3; i++) {
+                    Handshake h = Handshake.open("127.0.0.5", forwardedPort, Map.of("X-Forwarded-For", "198.51.100." + i));
+                    open.add(h);
+                    statuses.add(h.status);
+                    // The count the cap reads grows when the connection opens, just after its 101.
+                    int opened = (int) statuses.stream().filter(status -> status == 101).count();
+                    DistLockEndpoints endpoint = forwarded.getBean(DistLockEndpoints.class);
+                    Awaitility.await().atMost(TIMEOUT).until(endpoint::openConnections, n -> n == opened);
+                }
+            } finally {
+                for (Handshake h : open) {
+                    h.close();
+                }
+            }
+            if (warned) {
+                // What the warning is about: three addresses the client wrote, none refused.
+                assertThat(statuses).containsExactly(101, 101, 101);
+                assertThat(output.toString()).contains("distlock: Boot's forward-headers strategy is NATIVE on Jetty")
+                        .contains("Set server.forward-headers-strategy=none (or framework)")
+                        .contains("distlock.trusted-proxies");
+            } else {
+                assertThat(statuses).containsExactly(101, 101, 429);
+                assertThat(output.toString()).doesNotContain("forward-headers strategy is NATIVE");
+            }
         }
     }
 
