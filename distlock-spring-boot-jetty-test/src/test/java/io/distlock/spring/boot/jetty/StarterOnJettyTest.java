@@ -52,7 +52,9 @@ import jakarta.websocket.server.ServerContainer;
  * spring-boot-starter-tomcat excluded from spring-boot-starter-webmvc, spring-boot-starter-jetty
  * added): it runs on Jetty with no Tomcat jar on its class path, locks and unlocks over a real
  * WebSocket, serves the JavaScript client, and refuses handshakes with the statuses the docs give
- * for Jetty (403 foreign origin, 429 a client address at its limit, 503 full).
+ * for Jetty (403 foreign origin, 429 a client address at its limit, 503 full); the same under a
+ * Spring MVC servlet path; and a warning where Boot's native forwarded headers let a client choose
+ * the address the per-address cap counts.
  */
 class StarterOnJettyTest {
 
