@@ -1179,17 +1179,32 @@ final class Session implements LockSession {
      * {@code grant} of {@code lock} is lost: stop counting it as held and tell the listener. If
      * its lease could only not be proven ({@link LossCause#LEASE}), Redis may still have it:
      * ask Redis to free it, after the operations already queued, naming the grant so that it
-     * frees nothing newer. Returns false if the grant was no longer held.
+     * frees nothing newer; not for a resumable session, whose grant may be another node's now
+     * ({@link #freesWhatItGivesUp}): its lease frees it. Returns false if the grant was no longer held.
      */
     boolean lose(String lock, Grant grant, LossCause cause) {
         if (!held.remove(lock, grant)) {
             return false;
         }
         pushLost(lock, cause);
-        if (cause == LossCause.LEASE) {
+        if (cause == LossCause.LEASE && freesWhatItGivesUp()) {
             releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
         }
         return true;
+    }
+
+    /**
+     * Whether this node frees in Redis a grant or place it gave up on its own (a lease or place it
+     * could not prove, a timeout's leave that got no answer, a grant of a place it no longer has).
+     * Not for a session with a grace: another node may have adopted it while this one could not
+     * reach Redis (the adoption's notice lost with the link), and the release or leave, by the
+     * session id with the token or attempt, which an adoption keeps, would free the adopter's grant
+     * or drop its place once the link heals: another session granted the lock while the resumed
+     * one holds it. Every release of a resumable session goes through the end-claim; what it gave
+     * up is freed by its lease (PROTOCOL-v2.md, "Sessions across a dropped connection").
+     */
+    private boolean freesWhatItGivesUp() {
+        return graceMillis == 0;
     }
 
     /** Lease renewal sent a renew command for {@code grant} at {@code sentAtNanos}. */
@@ -1244,8 +1259,8 @@ final class Session implements LockSession {
      * chain, so it is told after the {@code QUEUED} answer. A grant is told only for the place it
      * was made to. A grant of a place the session does not have (it left the queue, or gave the
      * place up, or an adoption could not prove it) is given back, by that place's attempt: else
-     * it held the lock, unknown to anyone, for the place's lease with the queue blocked behind it.
-     * A grant told already (the session holds that token) is ignored.
+     * it held the lock, unknown to anyone, for the place's lease with the queue blocked behind it;
+     * a resumable session's is left to that lease ({@link #freesWhatItGivesUp}). A grant told already (the session holds that token) is ignored.
      */
     void grantFound(String lock, String placeAttempt, long token, LockMode mode) {
         enqueue(() -> {
@@ -1253,6 +1268,11 @@ final class Session implements LockSession {
             if (place == null || !place.attemptId.equals(placeAttempt)) {
                 Grant grant = held.get(lock);
                 if (grant != null && grant.token == token) {
+                    return done(null);
+                }
+                if (!freesWhatItGivesUp()) {
+                    LOG.log(Level.DEBUG, "A grant of lock ''{0}'' to session ''{1}'', which no longer queues for it here, is left to its lease",
+                            lock, name);
                     return done(null);
                 }
                 LOG.log(Level.DEBUG, "Giving back a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
@@ -1328,7 +1348,7 @@ final class Session implements LockSession {
                 if (!dropPlace(lock, place)) {
                     return Step.<Void>of(null);
                 }
-                if (e != null) {
+                if (e != null && freesWhatItGivesUp()) {
                     leaveLater(lock, place);
                 }
                 CancelReason reason = e == null && where instanceof RedisLockStore.Place.Gone ? CancelReason.BACKEND : CancelReason.TIMEOUT;
@@ -1367,14 +1387,17 @@ final class Session implements LockSession {
     /**
      * The place of {@code lock} could not be proven for two thirds of the lease: give it up, tell
      * the listener, and leave the queue in Redis too (releasing a grant made meanwhile, which the
-     * session was never told). Returns false if the place was no longer held.
+     * session was never told), unless the session is resumable ({@link #freesWhatItGivesUp}): then
+     * the place and such a grant run out with their lease. Returns false if the place was no longer held.
      */
     boolean givePlaceUp(String lock, Place place) {
         if (!dropPlace(lock, place)) {
             return false;
         }
         events.execute(() -> cancelledNow(lock, CancelReason.BACKEND));
-        leaveLater(lock, place);
+        if (freesWhatItGivesUp()) {
+            leaveLater(lock, place);
+        }
         return true;
     }
 

@@ -730,4 +730,58 @@ class ResumeTest {
         sam.close();
         r.session().close();
     }
+
+    /**
+     * Found by review: the old node of a session, cut from Redis (its pub/sub too, so it never hears of
+     * the adoption), gives up the lease it cannot prove after two thirds of it and told its listener
+     * LOST; its release of that grant, by the session id and the token (which the adoption keeps),
+     * went out once the link healed and freed the lock the session, resumed on another node, holds:
+     * another session was granted it. A resumable session's node releases nothing it gave up on its
+     * own; the lease frees it.
+     */
+    @Test
+    void theOldNodeBackFromAPartitionReleasesNothingOfTheAdoptedSession() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService a = nodeThrough(proxy);
+            Pushes old = new Pushes();
+            LockSession session = a.openSession("ann", old, GRACE);
+            long doc = token(result(session.lock("doc")));
+
+            proxy.blackhole(); // node A is cut from Redis, its connection to the client dropped too
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+            old.expect(Kind.LOST, "doc", seconds(5)); // A cannot prove the lease for two thirds of it
+            proxy.heal();
+
+            LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+            await().during(LEASE.multipliedBy(2)).atMost(LEASE.multipliedBy(3))
+                    .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting); // renewed by B, freed by nobody
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+        }
+    }
+
+    /** The same for a queue place: the old node gives it up, and its leave (by the session id and the place's attempt) must not drop the adopted place. */
+    @Test
+    void theOldNodeBackFromAPartitionLeavesNoQueueOfTheAdoptedSession() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService a = nodeThrough(proxy);
+            LockSession holder = nodes.get(1).openSession("holder", new Pushes());
+            token(result(holder.lock("q")));
+            Pushes old = new Pushes();
+            LockSession session = a.openSession("ann", old, GRACE);
+            assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+            proxy.blackhole();
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            assertThat(r.queued()).containsExactly("q");
+            old.expect(Kind.CANCELLED, "q", seconds(5)); // A gave the place up
+            proxy.heal();
+
+            await().during(Duration.ofSeconds(1)).atMost(seconds(3))
+                    .until(() -> TestRedis.command("ZRANK", "distlock:queue:q", session.id()) != null);
+            assertThat(result(holder.unlock("q"))).isEqualTo(UnlockResult.UNLOCKED);
+            moved.expect(Kind.GRANTED, "q", seconds(5)); // the resumed session's place is granted
+        }
+    }
 }
