@@ -595,7 +595,9 @@ public final class LockService implements AutoCloseable {
                     sessions.remove(id, session);
                     session.leaveForAnotherNode();
                 } else {
-                    registry.put(session, false, false);
+                    // Through the session's one writer: a write of its own here could be reordered with a write the
+                    // session starts meanwhile (a LOCKED's), and leave the record without that lock until the next change.
+                    session.refreshRecord();
                 }
                 return (ResumeResult) new ResumeResult.Resumed(new Attachment(session, 0, secret), session.heldNow(),
                         session.places().keySet(), secret);
