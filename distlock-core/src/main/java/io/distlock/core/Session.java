@@ -226,6 +226,13 @@ final class Session implements LockSession {
      * write that brought it back would make an ended session resumable, with a spent secret.
      */
     private volatile boolean recordExisted;
+    /**
+     * A write found the record gone after it had existed ({@link #recordExisted}): Redis lost it (restarted
+     * empty, a failover that missed the write) or it ended or expired. No resume can find the session any
+     * more, so a detach ends it as a close does, releasing its locks now rather than keeping them for a grace
+     * nobody can use.
+     */
+    private volatile boolean unresumable;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
     private final Map<String, Place> queued = new ConcurrentHashMap<>();
@@ -735,6 +742,10 @@ final class Session implements LockSession {
             if (closing || moved || fromEpoch != epoch || detached) {
                 return done(null);
             }
+            if (unresumable) {
+                closeAsync(); // behind this step: nobody could resume it
+                return done(null);
+            }
             if (unanswered && spentSecretHash != null) {
                 secretHash = spentSecretHash; // written with the detached record below
             }
@@ -757,6 +768,9 @@ final class Session implements LockSession {
      * locks of a client that never comes back free themselves within a lease.
      */
     CompletionStage<Void> leaveForAnotherNode() {
+        if (unresumable) {
+            return closeAsync(); // no other node can resume it: ended here, as a session without a grace
+        }
         return enqueue(() -> {
             if (closing || moved) {
                 return done(null);
@@ -796,9 +810,30 @@ final class Session implements LockSession {
                 recordExisted = true;
             } else if (written == 0L) {
                 movedAway(false); // another node adopted it
+            } else if (written == -1L) {
+                recordLost();
             }
             return Step.<Void>of(null);
         });
+    }
+
+    /**
+     * A write found no record (and did not create it). If the record had existed, it is lost for good (no
+     * write brings it back, see {@link #recordExisted}): the session cannot be resumed, so it ends at its
+     * detach, now if it is detached already; the end-claim then finds no record and releases its locks.
+     */
+    private void recordLost() {
+        if (!recordExisted || closing || moved) {
+            return; // never written yet (the detach creates it), or ending anyway
+        }
+        if (!unresumable) {
+            unresumable = true;
+            LOG.log(Level.INFO, "The registry record of session ''{0}'' is gone (Redis lost it, or it expired); it cannot be "
+                    + "resumed, and ends when its connection does", name);
+        }
+        if (detached) { // also when a detach looked at the flag before this write set it
+            closeAsync();
+        }
     }
 
     /** The grace timer ran out: close as by {@code close}, unless a resume came first (the chain orders the two). */
@@ -1075,6 +1110,9 @@ final class Session implements LockSession {
             }
             recording.set(false);
             answers.forEach(a -> a.complete(null)); // written or not, the answer goes: the lock is held either way
+            if (e == null && written == -1L) {
+                recordLost();
+            }
             if (e == null && written == 0L) {
                 LOG.log(Level.DEBUG, "Session ''{0}'' was adopted by another node; letting it go", name);
                 movedAway(true);

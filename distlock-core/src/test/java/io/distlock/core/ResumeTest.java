@@ -380,6 +380,47 @@ class ResumeTest {
         assertThat(result(a.resume(old.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
     }
 
+    /**
+     * Found by review: a record lost after it existed (Redis restarted empty, a failover that missed the
+     * write; the DEL stands for it) is never written again, so nobody can resume the session; yet a drop
+     * kept it detached with its locks for the whole grace, released only when the grace's end-claim found
+     * no record. A write that finds the record gone marks the session unresumable: its detach ends it.
+     */
+    @Test
+    void aSessionWhoseRecordIsGoneIsNotKeptDetachedHoldingLocksNobodyCanResume() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        String key = "distlock:session:" + session.id();
+        await().atMost(seconds(5)).until(() -> TestRedis.command("EXISTS", key).equals(1L));
+        TestRedis.command("DEL", key);
+        token(result(session.lock("doc"))); // answered; its write finds no record, and makes none
+        assertThat(TestRedis.command("EXISTS", key)).isEqualTo(0L);
+
+        result(session.detach()); // the connection drops
+        assertThat(result(nodes.get(1).resume(session.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+        assertThat(result(a.resume(session.id(), secret, new Pushes()))).isEqualTo(LockService.expired());
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        await().atMost(seconds(5)).until(() -> result(probe.lock("doc")) instanceof LockResult.Locked); // released, not kept for 30 s
+        assertThat(a.detachedSessions()).isZero();
+    }
+
+    /** The same with the record lost while the session is detached: the next registry write (a renewal tick's) ends it. */
+    @Test
+    void aDetachedSessionWhoseRecordIsGoneEndsAtTheNextRecordWrite() {
+        LockService a = nodes.get(0);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        token(result(session.lock("doc")));
+        result(session.detach());
+        String key = "distlock:session:" + session.id();
+        await().atMost(seconds(5)).until(() -> "d".equals(TestRedis.command("HGET", key, "state")));
+        TestRedis.command("DEL", key);
+        LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+        await().atMost(LEASE).until(() -> result(probe.lock("doc")) instanceof LockResult.Locked); // a tick comes every third of a lease
+        assertThat(a.detachedSessions()).isZero();
+        assertThat(TestRedis.command("EXISTS", key)).isEqualTo(0L);
+    }
+
     @Test
     void aSessionOfANodeThatDiedCanBeResumedElsewhereWhileItsLeasesLast() {
         LockService a = nodes.get(0);
