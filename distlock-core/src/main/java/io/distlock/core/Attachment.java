@@ -29,9 +29,13 @@ final class Attachment implements LockSession {
         this.secret = secret;
     }
 
-    /** For tests of the registry. */
+    /** For tests of the registry, and the service. */
     Session toSession() {
         return session;
+    }
+
+    int epoch() {
+        return epoch;
     }
 
     private boolean stale() {

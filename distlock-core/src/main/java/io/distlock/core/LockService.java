@@ -535,6 +535,11 @@ public final class LockService implements AutoCloseable {
                 }
                 return adoptHere(sessionId, again.read(), listener, again.secret(), again.hash(), hash);
             }
+            if (entry != null && !MessageDigest.isEqual(hash, entry.secretHash()) && entry.pendingHash() != null
+                    && MessageDigest.isEqual(hash, entry.pendingHash())) {
+                // The secret an adoption just spent, whose answer has not been given (it may never be): try again.
+                return CompletableFuture.<ResumeResult>failedFuture(resumeInProgress());
+            }
             if (entry == null || !MessageDigest.isEqual(hash, entry.secretHash())) {
                 return CompletableFuture.completedFuture(expired());
             }
@@ -555,7 +560,10 @@ public final class LockService implements AutoCloseable {
             if (e != null) {
                 result.completeExceptionally(RedisLockStore.backendFailure(e));
             } else {
-                result.complete(r);
+                result.complete(r); // the caller's callbacks run now: an endpoint that cannot send the answer says so here
+                if (r instanceof ResumeResult.Resumed resumed && resumed.session() instanceof Attachment attachment) {
+                    attachment.toSession().resumeAnswered(attachment.epoch());
+                }
             }
         });
         return result;
@@ -669,6 +677,15 @@ public final class LockService implements AutoCloseable {
 
     static Refused expired() {
         return new Refused(Refusal.SESSION_EXPIRED, "the session cannot be resumed: unknown, wrong secret, or its grace is over");
+    }
+
+    /**
+     * The failure of a resume sent with the secret that a resume still out (adopted, its answer not given)
+     * spent: retryable ({@code BACKEND_UNAVAILABLE}), not {@code SESSION_EXPIRED}. If that answer never
+     * reaches its client, the secret resumes the session again; if it does, the client has the new one.
+     */
+    static BackendUnavailableException resumeInProgress() {
+        return new BackendUnavailableException("a resume of this session is in progress; try again", null);
     }
 
     /**

@@ -233,6 +233,12 @@ final class Session implements LockSession {
      * nobody can use.
      */
     private volatile boolean unresumable;
+    /**
+     * A resume adopted the session and its answer has not been given yet: the record keeps the spent
+     * secret's hash as 'pending' (session-adopt.lua), which record writes leave until this is false, so
+     * that a resume sent again with that secret is told to try again, not that the session is gone.
+     */
+    private volatile boolean resumeAnswerOut;
     private final Map<String, Grant> held = new ConcurrentHashMap<>();
     /** The locks this session queues for. A grant moves the lock from here to {@link #held}. */
     private final Map<String, Place> queued = new ConcurrentHashMap<>();
@@ -721,9 +727,30 @@ final class Session implements LockSession {
         return detach(fromEpoch, false);
     }
 
-    /** Adopted by a resume that spent the secret hashed {@code spent}. */
+    /** Adopted by a resume that spent the secret hashed {@code spent}; its answer is not given yet ({@link #resumeAnswerOut}). */
     void secretSpent(byte[] spent) {
         spentSecretHash = spent;
+        resumeAnswerOut = true;
+    }
+
+    /** See {@link #resumeAnswerOut}; for the registry's writes. */
+    boolean resumeAnswerOut() {
+        return resumeAnswerOut;
+    }
+
+    /**
+     * The answer of the resume that made attachment {@code ofEpoch} was handed to its caller: unless the caller
+     * said at once that it could not send it (then that detach gives the secret back), the record's 'pending'
+     * goes now, with one more write.
+     */
+    void resumeAnswered(int ofEpoch) {
+        if (!resumeAnswerOut || unansweredEpoch == ofEpoch || ofEpoch != epoch) {
+            return;
+        }
+        resumeAnswerOut = false;
+        if (!closing && !moved) {
+            refreshRecord();
+        }
     }
 
     /**
@@ -748,6 +775,9 @@ final class Session implements LockSession {
             }
             if (unanswered && spentSecretHash != null) {
                 secretHash = spentSecretHash; // written with the detached record below
+            }
+            if (unanswered) {
+                resumeAnswerOut = false; // never given: the record's own secret is the spent one again, 'pending' goes
             }
             spentSecretHash = null;
             markDetached();
@@ -862,6 +892,12 @@ final class Session implements LockSession {
     CompletionStage<ResumeResult> resumeHere(SessionRegistry.Entry read, LockListener next, String secret, byte[] hash) {
         return enqueue(() -> {
             synchronized (this) { // with closeAsync(int): a close comes before this check, or sees resuming
+                if (!closing && !moved && resumeAnswerOut && !Long.toString(gen).equals(read.gen())
+                        && spentSecretHash != null && java.security.MessageDigest.isEqual(read.secretHash(), spentSecretHash)) {
+                    // The secret the resume just before this one spent, whose answer has not been given: its
+                    // client may never get it, and then that secret resumes the session again (detach(int, boolean)).
+                    return CompletableFuture.completedFuture(new Step<ResumeResult>(null, LockService.resumeInProgress(), null));
+                }
                 if (closing || moved || !Long.toString(gen).equals(read.gen())
                         || (detached && config.ticker().read() - graceEndsAt >= 0)) {
                     return done(LockService.expired());
@@ -879,6 +915,7 @@ final class Session implements LockSession {
                     }
                     // The hash before the generation: a record write (which now writes the secret too) that reads
                     // the new generation reads the new hash; one with the old generation is ignored by Redis.
+                    resumeAnswerOut = true; // before the generation: no write of the new one clears 'pending' before the answer
                     spentSecretHash = secretHash;
                     secretHash = hash;
                     gen = adopted.gen();

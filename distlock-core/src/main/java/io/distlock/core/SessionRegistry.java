@@ -37,8 +37,11 @@ final class SessionRegistry {
     private static final LuaScript END = LuaScript.load("session-end");
     private static final LuaScript TOUCH = LuaScript.load("session-touch");
 
-    /** A record as read for a resume. */
-    record Entry(String node, String gen, byte[] secretHash) { }
+    /**
+     * A record as read for a resume; {@code pendingHash}: the hash of the secret the adoption of this
+     * generation spent, while the answer of that resume has not been given (else null).
+     */
+    record Entry(String node, String gen, byte[] secretHash, byte[] pendingHash) { }
 
     /**
      * What an adoption took over; {@code timeoutsLeft}: for the places whose request has a
@@ -101,7 +104,7 @@ final class SessionRegistry {
         return scripts.eval(PUT, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis,
                 detached ? "d" : "a", Long.toString(s.grace().toMillis()), locks.toString(), places.toString(),
                 Long.toString(s.attemptCount()), create ? "1" : "0", hash == null ? "" : HexFormat.of().formatHex(hash),
-                s.name(), s.info() == null ? "" : s.info(), deadlines.toString());
+                s.name(), s.info() == null ? "" : s.info(), deadlines.toString(), s.resumeAnswerOut() ? "0" : "1");
     }
 
     /**
@@ -109,13 +112,14 @@ final class SessionRegistry {
      * changed since this node last wrote it). Answers as {@link #put}.
      */
     CompletionStage<Long> touch(Session s) {
-        return scripts.eval(TOUCH, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis);
+        return scripts.eval(TOUCH, ReturnType.LONG, List.<Object>of(key(s.id())), nodeId, Long.toString(s.gen()), leaseMillis,
+                s.resumeAnswerOut() ? "0" : "1");
     }
 
     /** The record of a session, or null if there is none. */
     CompletionStage<Entry> read(String sessionId) {
         return redisson.<String, String>getMap(key(sessionId), StringCodec.INSTANCE)
-                .getAllAsync(java.util.Set.of("node", "gen", "secret"))
+                .getAllAsync(java.util.Set.of("node", "gen", "secret", "pending"))
                 .thenApply(m -> {
                     if (m.get("node") == null || m.get("gen") == null || m.get("secret") == null) {
                         return null;
@@ -126,7 +130,18 @@ final class SessionRegistry {
                     } catch (IllegalArgumentException e) {
                         return null;
                     }
-                    return new Entry(m.get("node"), m.get("gen"), hash);
+                    // Of this generation only: one an older node left behind (it knows no 'pending') is long spent.
+                    String pending = m.get("pending");
+                    String mark = m.get("gen") + ":";
+                    byte[] pendingHash = null;
+                    if (pending != null && pending.startsWith(mark) && pending.length() > mark.length()) {
+                        try {
+                            pendingHash = HexFormat.of().parseHex(pending.substring(mark.length()));
+                        } catch (IllegalArgumentException e) {
+                            pendingHash = null;
+                        }
+                    }
+                    return new Entry(m.get("node"), m.get("gen"), hash, pendingHash);
                 });
     }
 

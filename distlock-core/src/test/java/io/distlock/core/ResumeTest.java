@@ -825,4 +825,92 @@ class ResumeTest {
             moved.expect(Kind.GRANTED, "q", seconds(5)); // the resumed session's place is granted
         }
     }
+
+    /**
+     * Found by review: a resume retried (its connection to node B dropped) while B's adoption was still
+     * out, proving the session's locks, was refused {@code SESSION_EXPIRED} on node C (the record already
+     * had the new secret's hash), which the client takes as final; yet B's answer never reached the
+     * client, so B detached the session again with that very secret valid: it held its locks for the
+     * grace with nobody to resume it. The retry is told to try again ({@code BACKEND_UNAVAILABLE}), and
+     * a later one resumes the session. Node B's link to Redis is delayed 500 ms each way (under its
+     * command timeout, 2 s with a 12 s lease).
+     */
+    @Test
+    void aRetryWhileTheFirstResumeIsStillOutIsRefusedButTheSessionLivesOn() throws Exception {
+        LockConfig slow = LockConfig.builder().lease(Duration.ofSeconds(12)).build();
+        LockService a = LockService.create(clients.get(0), slow);
+        nodes.add(a);
+        LockService c = LockService.create(clients.get(2), slow);
+        nodes.add(c);
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService b = nodeThrough(proxy, slow);
+            LockSession session = a.openSession("ann", new Pushes(), GRACE);
+            String s1 = session.resumeSecret().orElseThrow();
+            long doc = token(result(session.lock("doc")));
+            result(session.detach());
+            String record = "distlock:session:" + session.id();
+
+            proxy.delay(Duration.ofMillis(500));
+            // As the endpoint does: the connection to B is gone when the answer comes, so B cannot send it.
+            CompletableFuture<ResumeResult> first = b.resume(session.id(), s1, new Pushes()).toCompletableFuture()
+                    .thenApply(r -> {
+                        resumed(r).session().detachUnanswered();
+                        return r;
+                    });
+            await().atMost(seconds(5)).until(() -> "1".equals(String.valueOf(TestRedis.command("HGET", record, "gen"))));
+            assertThat(first).as("the adoption ran; its answer waits for the proof of 'doc'").isNotDone();
+
+            CompletableFuture<ResumeResult> retry = c.resume(session.id(), s1, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(5)).until(retry::isDone);
+            assertThat(retry).as("not SESSION_EXPIRED, which a client takes as final")
+                    .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(BackendUnavailableException.class);
+
+            resumed(first.get(10, TimeUnit.SECONDS));
+            String s1Hash = java.util.HexFormat.of().formatHex(SessionRegistry.hash(s1));
+            await().atMost(seconds(5)).until(() -> "d".equals(TestRedis.command("HGET", record, "state"))
+                    && s1Hash.equals(TestRedis.command("HGET", record, "secret")) && TestRedis.command("HGET", record, "pending") == null);
+            ResumeResult.Resumed later = resumed(result(c.resume(session.id(), s1, new Pushes())));
+            assertThat(later.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        }
+    }
+
+    /** The same on the node the first resume is out on: the retry there is told to try again too. */
+    @Test
+    void aRetryOnTheSameNodeWhileTheFirstResumeIsStillOutIsRefusedButTheSessionLivesOn() throws Exception {
+        LockConfig slow = LockConfig.builder().lease(Duration.ofSeconds(12)).build();
+        LockService c = LockService.create(clients.get(2), slow);
+        nodes.add(c);
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService b = nodeThrough(proxy, slow);
+            LockSession session = b.openSession("ann", new Pushes(), GRACE);
+            String s1 = session.resumeSecret().orElseThrow();
+            long doc = token(result(session.lock("doc")));
+            result(session.detach());
+            String record = "distlock:session:" + session.id();
+
+            proxy.delay(Duration.ofMillis(500));
+            CompletableFuture<ResumeResult> first = b.resume(session.id(), s1, new Pushes()).toCompletableFuture()
+                    .thenApply(r -> {
+                        resumed(r).session().detachUnanswered();
+                        return r;
+                    });
+            // The adoption ran; its answer takes 0.5 s to come, and the secret it gives back 0.5 s more to reach Redis.
+            await().atMost(seconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> "1".equals(String.valueOf(TestRedis.command("HGET", record, "gen"))));
+            CompletableFuture<ResumeResult> retry = b.resume(session.id(), s1, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(10)).until(retry::isDone);
+            assertThat(retry).as("not SESSION_EXPIRED, which a client takes as final")
+                    .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(BackendUnavailableException.class);
+
+            resumed(first.get(10, TimeUnit.SECONDS));
+            String s1Hash = java.util.HexFormat.of().formatHex(SessionRegistry.hash(s1));
+            await().atMost(seconds(5)).until(() -> "d".equals(TestRedis.command("HGET", record, "state"))
+                    && s1Hash.equals(TestRedis.command("HGET", record, "secret")) && TestRedis.command("HGET", record, "pending") == null);
+            proxy.delay(Duration.ZERO);
+            ResumeResult.Resumed later = resumed(result(c.resume(session.id(), s1, new Pushes())));
+            assertThat(later.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+        }
+    }
 }

@@ -11,6 +11,10 @@
 -- in a rolling upgrade, adopts and writes places without them), and then they move with it.
 -- The same adoption sent again (the record is the adopting node's, with the new secret hash it chose:
 -- its first answer was lost or came too late) answers the same, and changes nothing but the expiry.
+-- An adoption also keeps the hash of the secret it spent in 'pending' ('<generation>:<hash>') until its owner
+-- writes the record once the resume's answer was given (session-put.lua and session-touch.lua clear it):
+-- a resume sent again with that secret meanwhile (its client never got the answer, yet) is told to try again,
+-- not that the session is gone.
 local r = KEYS[1]
 local f = redis.call('HMGET', r, 'node', 'gen', 'state', 'until', 'locks', 'places', 'attempts', 'name', 'info', 'grace',
   'deadlines', 'downer', 'secret')
@@ -39,7 +43,7 @@ end
 left = table.concat(left)
 local gen = string.format('%.0f', tonumber(f[2]) + 1)
 redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7], 'downer',
-  deadlines ~= '' and ARGV[3] .. ':' .. gen or '')
+  deadlines ~= '' and ARGV[3] .. ':' .. gen or '', 'pending', gen .. ':' .. (f[13] or ''))
 redis.call('HDEL', r, 'until')
 redis.call('PEXPIRE', r, ARGV[4])
 if f[1] ~= ARGV[3] then

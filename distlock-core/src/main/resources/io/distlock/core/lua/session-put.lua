@@ -7,6 +7,7 @@
 -- Only the node that owns the session, in the generation it knows, writes it: 1 written, 0 another
 -- node owns it (it was adopted: let go), 2 an older generation of this node (ignored), -1 missing
 -- and not created. A detached record gets 'until' (Redis ms when the grace ends) when it detaches.
+-- ARGV[14] '1': the last resume's answer was given (or never will be): 'pending' (see session-adopt.lua) goes.
 local r = KEYS[1]
 local cur = redis.call('HMGET', r, 'node', 'gen', 'state')
 if not cur[1] then
@@ -39,6 +40,9 @@ if ARGV[10] ~= '' or not cur[1] then
   fields[#fields + 1] = ARGV[10]
 end
 redis.call('HSET', r, unpack(fields))
+if ARGV[14] == '1' then
+  redis.call('HDEL', r, 'pending')
+end
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
