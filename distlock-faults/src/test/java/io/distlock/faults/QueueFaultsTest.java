@@ -3,6 +3,7 @@ package io.distlock.faults;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -184,18 +185,20 @@ class QueueFaultsTest {
         ScenarioRun run = new ScenarioRun("queue-node-pause-0.5x");
         // long holds build queues, and catch clients of the frozen node holding or waiting
         Workload load = startWorkload(run, queueing(run.history()).longHolds(0.2, LEASE));
+        List<ScenarioRun.Hit> hits = new ArrayList<>();
         for (int cycle = 0; cycle < FaultProfile.cycles(1, 6); cycle++) {
             int victim = cycle % nodes.size();
-            org.awaitility.Awaitility.await("a client of node " + victim + " holds a lock").atMost(Await.seconds(30))
-                    .pollInterval(Duration.ofMillis(20)).until(() -> !Liveness.holdersOn(run.history(), victim).isEmpty());
-            nodes.node(victim).pause(); // then recorded, as in StandaloneFaultsTest.pauseNodes
-            run.nodeFault("SIGSTOP node " + victim + " for " + LEASE.dividedBy(2).toMillis() + " ms", victim);
+            // on a hold that outlasts the pause, recorded once the node is frozen, as in StandaloneFaultsTest.pauseNodes
+            hits.add(run.awaitFaultOnLongHold(load, victim, LEASE.dividedBy(2).plusMillis(300),
+                    "SIGSTOP node " + victim + " for " + LEASE.dividedBy(2).toMillis() + " ms", true, true,
+                    () -> nodes.node(victim).pause()));
             ScenarioRun.lasting(LEASE.dividedBy(2));
             nodes.node(victim).resume();
             run.heal("SIGCONT node " + victim);
             run.awaitGrants(load, 20, Await.seconds(30));
         }
         Checkers.Report report = run.finish(load);
+        run.assertHeldPast(hits, LEASE.dividedBy(2));
         // places are kept every sixth of the lease and last a lease: half a lease loses none
         assertThat(report.ok()).as(report.summary()).isTrue();
         assertEveryQueuedRequestAnswered(report);

@@ -3,6 +3,7 @@ package io.distlock.faults;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.UnaryOperator;
@@ -65,18 +66,24 @@ class ResentReleasesTest {
              Nodes nodes = Nodes.standalone(redis, 2, LEASE)) {
             ScenarioRun run = new ScenarioRun(scenario);
             Workload load = Workload.builder(run.history()).nodes(nodes.clientUris())
-                    .clients(2).locks(List.of("hot")).hold(Duration.ofMillis(300), Duration.ofMillis(600)).build();
+                    .clients(2).locks(List.of("hot")).hold(Duration.ofMillis(300), Duration.ofMillis(600))
+                    .longHolds(0.5, LEASE.multipliedBy(3).dividedBy(2)).build();
             try (load) {
                 load.start();
                 run.awaitGrants(load, 10, Await.seconds(30));
                 Duration stall = LEASE.multipliedBy(4).dividedBy(5);
+                List<ScenarioRun.Hit> hits = new ArrayList<>();
                 for (int cycle = 0; cycle < FaultProfile.cycles(3, 10); cycle++) {
                     int victim = cycle % nodes.size();
                     TcpProxy link = nodes.redisLink(victim);
-                    awaitHolderOn(run, victim);
-                    run.fault("node " + victim + " link to Redis stalled for " + stall.toMillis() + " ms, its commands captured");
-                    link.capture(true);
-                    link.delay(Duration.ofMinutes(10)); // read but not forwarded: a stall that keeps every byte
+                    // on a hold planned past the stall (and so past the LOST at two thirds of the lease), stalled
+                    // under the history's lock: the holder cannot unlock first
+                    hits.add(run.awaitFaultOnLongHold(load, victim, stall.plusMillis(300),
+                            "node " + victim + " link to Redis stalled for " + stall.toMillis() + " ms, its commands captured",
+                            false, false, () -> {
+                                link.capture(true);
+                                link.delay(Duration.ofMinutes(10)); // read but not forwarded: a stall that keeps every byte
+                            }));
                     ScenarioRun.lasting(stall);
                     link.capture(false);
                     link.heal();
@@ -87,6 +94,8 @@ class ResentReleasesTest {
                     run.awaitGrants(load, 10, Await.seconds(30));
                 }
                 Checkers.Report report = run.finish(load);
+                // each stall caught a hold, and its client was told LOST for it (the release sent into the stall is its)
+                assertThat(hits).allSatisfy(hit -> assertThat(run.toldLost(hit)).as("LOST told to " + hit).isTrue());
                 Leaks.assertNothingLeft(redis, LEASE, nodes.size());
                 return report;
             }

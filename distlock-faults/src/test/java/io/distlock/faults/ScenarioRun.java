@@ -98,6 +98,96 @@ final class ScenarioRun {
         }
     }
 
+    /** A fault injected while {@code process} (a client of {@code node}) held {@code lock} with {@code token}. */
+    record Hit(long nanos, int node, int process, String lock, long token) { }
+
+    /**
+     * Injects a fault on server node {@code node} while one of its clients is early in a hold that
+     * the workload plans to last at least {@code left} more (a long one, begun moments ago):
+     * checked, {@code inject}ed and recorded (after the injection if {@code recordAfter}, as a
+     * pause is recorded once the node is frozen; else before) under the history's lock, so that
+     * the holder can neither unlock nor be told anything recorded in between. A {@code measured}
+     * fault is a {@link #nodeFault}. Returns the hit, or null (nothing injected) if no such hold
+     * is in progress now. Holds last 5-30 ms mostly: a fault injected after merely seeing a holder
+     * usually lands after its unlock, and tests nothing.
+     */
+    Hit faultOnLongHold(Workload workload, int node, Duration left, String description, boolean measured,
+                        boolean recordAfter, Runnable inject) {
+        synchronized (history) {
+            List<History.Event> events = history.events();
+            for (Map.Entry<Integer, String> holder : Liveness.holdersOn(events, Long.MAX_VALUE, node).entrySet()) {
+                int process = holder.getKey();
+                String lock = holder.getValue();
+                long token = 0;
+                for (History.Event e : events) {
+                    if (e.process() == process && e.op() == History.Op.LOCK && e.kind() == History.Kind.OK && lock.equals(e.lock())) {
+                        token = e.token();
+                    }
+                }
+                if (workload.plannedHoldLeft(process, lock, token) < left.toNanos()) {
+                    continue;
+                }
+                if (recordAfter) {
+                    inject.run();
+                }
+                long nanos = history.nanosNow();
+                if (measured) {
+                    nodeFault(description, node);
+                } else {
+                    fault(description);
+                }
+                if (!recordAfter) {
+                    inject.run();
+                }
+                return new Hit(nanos, node, process, lock, token);
+            }
+            return null;
+        }
+    }
+
+    /** {@link #faultOnLongHold}, waited for (a precondition: under load other nodes' clients may win every round for a while). */
+    Hit awaitFaultOnLongHold(Workload workload, int node, Duration left, String description, boolean measured,
+                             boolean recordAfter, Runnable inject) {
+        return org.awaitility.Awaitility.await("a client of node " + node + " early in a hold of " + left.toMillis() + " ms or more")
+                .atMost(io.distlock.testing.Await.seconds(90)).pollInterval(Duration.ofMillis(5))
+                .until(() -> faultOnLongHold(workload, node, left, description, measured, recordAfter, inject), h -> h != null);
+    }
+
+    /**
+     * When the hold a fault hit ended, in ns from the fault: its client's next UNLOCK INVOKE, LOST,
+     * CLOSE or DISCONNECT (the end of the history if none).
+     */
+    long holdLastedAfter(Hit hit) {
+        List<History.Event> events = history.events();
+        for (History.Event e : events) {
+            if (e.nanos() < hit.nanos() || e.process() != hit.process()) {
+                continue;
+            }
+            if ((e.op() == History.Op.UNLOCK && e.kind() == History.Kind.INVOKE) || e.op() == History.Op.DISCONNECT
+                    || (e.op() == History.Op.LOST && hit.lock().equals(e.lock()))
+                    || (e.op() == History.Op.CLOSE && e.kind() == History.Kind.INVOKE)) {
+                return e.nanos() - hit.nanos();
+            }
+        }
+        return events.get(events.size() - 1).nanos() - hit.nanos();
+    }
+
+    /** Every fault hit a hold that was still held {@code critical} after the fault (by its client's account). */
+    void assertHeldPast(List<Hit> hits, Duration critical) {
+        for (Hit hit : hits) {
+            org.assertj.core.api.Assertions.assertThat(Duration.ofNanos(holdLastedAfter(hit)))
+                    .as("the hold the fault hit (" + hit + ") lasted past " + critical.toMillis() + " ms after it")
+                    .isGreaterThan(critical);
+        }
+    }
+
+    /** The hit hold's client was told LOST for it (the LOST carries its token). */
+    boolean toldLost(Hit hit) {
+        return history.events().stream().anyMatch(e -> e.nanos() >= hit.nanos() && e.process() == hit.process()
+                && e.op() == History.Op.LOST && e.kind() == History.Kind.OK && hit.lock().equals(e.lock())
+                && e.token() == hit.token());
+    }
+
     private static int waitedForOn(List<History.Event> events, int first, int nodes) {
         for (int i = 0; i < nodes; i++) {
             int node = (first + i) % nodes;

@@ -3,6 +3,8 @@ package io.distlock.faults;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
@@ -148,32 +150,36 @@ class StandaloneFaultsTest {
     }
 
     /**
-     * Freezes a node (SIGSTOP) while one of its clients is in the middle of a long hold: the
-     * client keeps working on its own clock, the node can neither renew nor say {@code LOST}.
+     * Freezes a node (SIGSTOP) while one of its clients is early in a long hold: the client keeps
+     * working on its own clock, the node can neither renew nor say {@code LOST}. Each cycle must
+     * hit a hold that outlasts the critical point, the SIGCONT (half the lease) or the lease
+     * (longer pauses): else the fault tested nothing, and the scenario fails.
      */
     private Checkers.Report pauseNodes(ScenarioRun run, Duration pause) {
-        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
+        Duration longHold = LEASE.multipliedBy(3).dividedBy(2);
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, longHold));
+        Duration critical = pause.compareTo(LEASE) < 0 ? pause : LEASE;
+        List<ScenarioRun.Hit> hits = new ArrayList<>();
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 6); cycle++) {
             int victim = cycle % nodes.size();
-            awaitHolderOn(run, victim);
-            // recorded once the node is frozen: a request asked before then may have reached Redis
-            // before the freeze and be answered after the heal (held back, Checkers.withoutHeldBack)
-            nodes.node(victim).pause();
-            run.nodeFault("SIGSTOP node " + victim + " for " + pause.toMillis() + " ms", victim);
+            // recorded once the node is frozen (under the history's lock, so its holder cannot unlock meanwhile): a
+            // request asked before then may have reached Redis before the freeze and be answered after the heal
+            // (held back, Checkers.withoutHeldBack)
+            hits.add(run.awaitFaultOnLongHold(load, victim, critical.plus(HIT_MARGIN),
+                    "SIGSTOP node " + victim + " for " + pause.toMillis() + " ms", true, true, () -> nodes.node(victim).pause()));
             ScenarioRun.lasting(pause);
             // recorded first: a reply the pause held back arrives after the HEAL (Checkers.withoutHeldBack)
             run.heal("SIGCONT node " + victim);
             nodes.node(victim).resume();
             run.awaitGrants(load, 20, GRANTS_WITHIN);
         }
-        return run.finish(load);
+        Checkers.Report report = run.finish(load);
+        run.assertHeldPast(hits, critical);
+        return report;
     }
 
-    private static void awaitHolderOn(ScenarioRun run, int node) {
-        // A precondition, not a promise: under CPU load other nodes' clients can win every round for a while.
-        org.awaitility.Awaitility.await("a client of node " + node + " holds a lock").atMost(Await.seconds(90))
-                .pollInterval(Duration.ofMillis(20)).until(() -> !Liveness.holdersOn(run.history(), node).isEmpty());
-    }
+    /** A fault is picked on a hold planned to last this much longer than the critical point. */
+    private static final Duration HIT_MARGIN = Duration.ofMillis(300);
 
     /**
      * Beyond the bounds of exclusion (a node frozen for a lease or longer while its client works on;
@@ -205,33 +211,43 @@ class StandaloneFaultsTest {
     @Test
     void redisPartitionShorterThanTheLease() {
         ScenarioRun run = new ScenarioRun("redis-partition-0.3x");
-        Workload load = startWorkload(run);
-        partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(10));
+        Duration length = LEASE.multipliedBy(3).dividedBy(10);
+        // long holds: the cut must catch a holder whose hold outlasts it
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
+        List<ScenarioRun.Hit> hits = partitionFromRedis(run, load, length, length);
         Checkers.Report report = run.finish(load);
         assertThat(report.ok()).as(report.summary()).isTrue();
+        // each cut caught a hold that went on past the heal, and was not told LOST
+        run.assertHeldPast(hits, length);
+        assertThat(hits).allSatisfy(hit -> assertThat(run.toldLost(hit)).as("LOST told to " + hit).isFalse());
     }
 
     @Test
     void redisPartitionLongerThanTheLease() {
         ScenarioRun run = new ScenarioRun("redis-partition-1.5x");
         Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
-        partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(2));
+        List<ScenarioRun.Hit> hits = partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(2), LEASE);
         Checkers.Report report = run.finish(load);
         // the node tells its holders LOST on its own clock before Redis lets their locks go
         assertThat(report.ok()).as(report.summary()).isTrue();
+        // each cut caught a hold planned past the lease, and its client was told LOST for it
+        assertThat(hits).allSatisfy(hit -> assertThat(run.toldLost(hit)).as("LOST told to " + hit).isTrue());
     }
 
-    private void partitionFromRedis(ScenarioRun run, Workload load, Duration length) {
+    /** Cuts a node off from Redis while one of its clients is early in a hold planned past {@code holdPast}. */
+    private List<ScenarioRun.Hit> partitionFromRedis(ScenarioRun run, Workload load, Duration length, Duration holdPast) {
+        List<ScenarioRun.Hit> hits = new ArrayList<>();
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 6); cycle++) {
             int victim = cycle % nodes.size();
-            awaitHolderOn(run, victim);
-            run.fault("node " + victim + " cut off from Redis (blackhole) for " + length.toMillis() + " ms");
-            nodes.redisLink(victim).blackhole();
+            hits.add(run.awaitFaultOnLongHold(load, victim, holdPast.plus(HIT_MARGIN),
+                    "node " + victim + " cut off from Redis (blackhole) for " + length.toMillis() + " ms", false, false,
+                    () -> nodes.redisLink(victim).blackhole()));
             ScenarioRun.lasting(length);
             nodes.redisLink(victim).heal();
             run.heal("node " + victim + " reaches Redis again");
             run.awaitGrants(load, 20, GRANTS_WITHIN);
         }
+        return hits;
     }
 
     @Test

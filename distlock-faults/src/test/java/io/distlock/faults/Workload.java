@@ -420,6 +420,22 @@ public final class Workload implements AutoCloseable {
         return clients.get(process - firstProcess).node;
     }
 
+    /**
+     * How long the hold of {@code lock} with {@code token} by {@code process} is still planned to
+     * last (ns, on this JVM's clock), or -1 if that client has not begun that hold's plan (its
+     * LOCK OK may be recorded already: the length is drawn just after) or holds something else.
+     * A LOST, a dropped connection or a stop ends a hold before its plan. Fault scenarios read it
+     * under the history's lock to pick a hold that outlasts the fault.
+     */
+    public long plannedHoldLeft(int process, String lock, long token) {
+        Client c = clients.get(process - firstProcess);
+        HoldPlan plan = c.plan;
+        if (plan == null || plan.token() != token || !lock.equals(plan.lock())) {
+            return -1;
+        }
+        return plan.endsAt() - System.nanoTime();
+    }
+
     /** LOCK OKs so far (GRANTED pushes included). */
     public long grants() {
         return grants.get();
@@ -434,6 +450,9 @@ public final class Workload implements AutoCloseable {
     private record Incoming(int conn, JsonNode message, String closed) {
         static final Incoming WAKE = new Incoming(-1, null, null);
     }
+
+    /** A hold's lock and token, and its planned end ({@link System#nanoTime()}). */
+    private record HoldPlan(String lock, long token, long endsAt) { }
 
     /** The connection is gone; DISCONNECT is already recorded. */
     private static final class Dropped extends Exception {
@@ -465,6 +484,7 @@ public final class Workload implements AutoCloseable {
         boolean grantedShared;
         String cancelledReason;
         final List<Object[]> strays = new ArrayList<>(); // {lock, token} of grants nobody waits for
+        volatile HoldPlan plan;    // the hold begun last, and when it is planned to end
 
         Client(int p, Random random) {
             this.p = p;
@@ -777,6 +797,7 @@ public final class Workload implements AutoCloseable {
                 stolen = false;
             }
             long start = System.nanoTime();
+            plan = new HoldPlan(lock, token, start + length);
             // writes (reads for a shared hold) in the middle of equal slices of the hold, the increment half-way
             List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment / 2 = read}
             if (length > 0) {
