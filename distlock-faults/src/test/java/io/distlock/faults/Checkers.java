@@ -335,7 +335,7 @@ public final class Checkers {
                     if (closing.contains(e.process())) {
                         break; // given up with the close already: no interval, nothing to compare
                     }
-                    Event thief = overtakenBy(e, stealGrants.getOrDefault(lock, List.of()));
+                    Event thief = overtakenBy(e, r == null ? Long.MAX_VALUE : r.invoke.nanos(), stealGrants.getOrDefault(lock, List.of()));
                     if (thief != null) {
                         // taken over before its answer came: it ended at the steal, before its holder heard of it
                         takenOver.add(new Event[] {e, thief});
@@ -784,13 +784,16 @@ public final class Checkers {
 
     /**
      * The steal's grant that took {@code grant} over before its answer reached its client, or
-     * null: a steal of another process granted earlier in the history with a higher token. (Tokens
-     * only grow, so the grant was made before the steal, which took it from its holder, who could
-     * not have let it go before hearing of it.)
+     * null: a steal of another process granted earlier in the history with a higher token, whose
+     * LOCK OK came after {@code grant}'s request was sent ({@code askedNanos}; unknown: never
+     * excused). (Tokens only grow, so the grant was made before the steal, which took it from its
+     * holder, who could not have let it go before hearing of it. A request sent after the steal
+     * was answered cannot have been granted before the steal: an old token told to it is a token
+     * going down, not a grant taken over.)
      */
-    static Event overtakenBy(Event grant, List<Event> stealGrants) {
+    static Event overtakenBy(Event grant, long askedNanos, List<Event> stealGrants) {
         for (Event steal : stealGrants) {
-            if (steal.process() != grant.process() && steal.token() > grant.token()) {
+            if (steal.process() != grant.process() && steal.token() > grant.token() && askedNanos < steal.nanos()) {
                 return steal;
             }
         }

@@ -143,6 +143,32 @@ class StealAndViewCheckersTest {
     }
 
     /**
+     * The steal rule excuses only a grant made before the steal: one whose request was sent after
+     * the steal was answered (p1 here, after p2's steal and p3's grant) and that is told an old
+     * token beside a live holder is a token going down and an overlap, whatever steal came
+     * before. (The rule used to excuse any grant with a token below an earlier steal's.)
+     */
+    @Test
+    void anOldTokenToldAgainAfterAStealIsFound() {
+        at(0, 2, INVOKE, LOCK, "L", 0, "id=1 steal");
+        at(5, 2, OK, LOCK, "L", 20, "steal");
+        at(10, 2, INVOKE, UNLOCK, "L", 20, null);
+        at(11, 2, OK, UNLOCK, "L", 20, null);
+        at(12, 3, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(13, 3, OK, LOCK, "L", 30, null);
+        at(20, 1, INVOKE, LOCK, "L", 0, "id=1 wait");      // sent after the steal was answered
+        at(21, 1, OK, LOCK, "L", 15, null);                // an old token, while p3 holds
+        at(22, 1, FAIL, WRITE, "L", 15, "stale: highest=30");
+        at(25, 1, INVOKE, UNLOCK, "L", 15, null);
+        at(26, 1, FAIL, UNLOCK, "L", 15, "code=NOT_OWNER");
+        at(40, 3, INVOKE, UNLOCK, "L", 30, null);
+        at(41, 3, OK, UNLOCK, "L", 30, null);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isPositive();
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isPositive();
+    }
+
+    /**
      * The negative control of {@code steal-during-writes}' "late writes accepted after the thief's first
      * write: 0" ({@link WatchStealFaultsTest#lateWrites}), on a real {@link FencedRegister}: a steal
      * whose token is above the stolen grant's gets the stolen holder's late write refused; one whose

@@ -166,7 +166,7 @@ final class ViewCheckers {
                         if (t != null && t.grant == null) {
                             t.grant = e;
                             t.waitEnded = NEVER;
-                            Event thief = Checkers.overtakenBy(e, stealGrants.getOrDefault(e.lock(), List.of()));
+                            Event thief = Checkers.overtakenBy(e, t.invoke.nanos(), stealGrants.getOrDefault(e.lock(), List.of()));
                             if (thief != null) {
                                 // taken over before its answer came
                                 t.heldUntil = Math.min(t.heldUntil, stealAsked.get(thief).nanos());
