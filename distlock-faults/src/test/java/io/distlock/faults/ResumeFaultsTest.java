@@ -308,7 +308,6 @@ class ResumeFaultsTest {
         ScenarioRun run = new ScenarioRun("resume-old-node-frozen");
         SessionClient holder = client(run, HOLDER);
         int refused = 0;
-        int unlisted = 0;
         for (int cycle = 0; cycle < FaultProfile.cycles(8, 30); cycle++) {
             int frozen = 0; // node 0 frozen, the session resumed on node 1: as in the probe that found the defect
             int to = 1;
@@ -326,15 +325,12 @@ class ResumeFaultsTest {
                 old.ws.abort();
                 JsonNode resumed = holder.resume(to);
                 assertThat(resumed.path("status").asText()).as(resumed.toString()).isEqualTo("OK");
-                if (resumed.path("locks").has(lock)) {
-                    assertThat(resumed.path("locks").path(lock).path("token").asLong()).as(resumed.toString()).isEqualTo(token);
-                    assertThat(holder.unlock(lock).path("status").asText()).isEqualTo("OK");
-                } else {
-                    // Taken just before the freeze, before the frozen node wrote it to the session's
-                    // record: the adopting node does not know it, and the answer tells the client it
-                    // is lost (the protocol: `locks` is the truth); it frees itself within a lease.
-                    unlisted++;
-                }
+                // A LOCKED waits for the registry write that lists the lock (41e6c95), so the adopting node
+                // knows it: it is left out only if its renewal by the adopting node failed, which a healthy
+                // Redis and a freeze far shorter than the lease do not cause. Unlisted is a lost lock.
+                assertThat(resumed.path("locks").has(lock)).as("the lock taken before the freeze is listed: " + resumed).isTrue();
+                assertThat(resumed.path("locks").path(lock).path("token").asLong()).as(resumed.toString()).isEqualTo(token);
+                assertThat(holder.unlock(lock).path("status").asText()).isEqualTo("OK");
                 holder.closeSession(); // at once: the old node is still frozen
             } finally {
                 nodes.node(frozen).resume();
@@ -352,7 +348,7 @@ class ResumeFaultsTest {
                 thief.close();
             }
         }
-        run.progress(refused + " replays of spent secrets refused; locks taken just before the freeze and not listed: " + unlisted);
+        run.progress(refused + " replays of spent secrets refused");
         Checkers.Report report = run.finish(null);
         assertAllCheckersPass(report);
     }
