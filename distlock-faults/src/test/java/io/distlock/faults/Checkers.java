@@ -98,7 +98,11 @@ import io.distlock.faults.History.Op;
  *   <li>{@value #STOLEN_TOLD}: a grant taken over by a steal is told so: the first LOST of that
  *       lock its holder hears after the steal has reason {@code stolen} (not {@code taken}, which
  *       is what its node says when it finds out only at a renewal), unless its connection or
- *       session ended first or it had asked to unlock already.</li>
+ *       session ended first. An unlock that crossed the steal (asked after it, answered) is
+ *       followed within {@value #CROSSED_TOLD_WITHIN_MS} ms by a LOST {@code stolen} of that lock
+ *       (the core tells it so, 6dd8fa3), unless the connection or session ends first. A grant made
+ *       before a loss of Redis's data (a FAULT {@code data lost: ...}) and "taken over" by a steal
+ *       after it is not required to be told: Redis had forgotten it, the steal took a free lock.</li>
  *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
  *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
  *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
@@ -134,6 +138,8 @@ public final class Checkers {
             GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, STOLEN_TOLD, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
 
     private static final int MAX_EXAMPLES = 20;
+    /** How soon after the answer to an unlock that crossed a steal the LOST {@code stolen} must come. */
+    static final long CROSSED_TOLD_WITHIN_MS = 1000;
     private static final Pattern INCREMENT = Pattern.compile("read=(-?\\d+) wrote=(-?\\d+)");
     private static final Pattern VALUE = Pattern.compile("value=(-?\\d+)");
     private static final Pattern ID = Pattern.compile("(?:^| )id=(\\d+)");
@@ -806,11 +812,18 @@ public final class Checkers {
      * unless its connection or session ended first or it had asked to unlock (crossing the steal).
      */
     private static void checkStolenTold(Findings f, List<Event> events, List<Event[]> takenOver) {
+        List<Long> dataLost = events.stream()
+                .filter(e -> e.op() == Op.FAULT && String.valueOf(e.detail()).startsWith(ViewCheckers.DATA_LOST))
+                .map(Event::nanos).toList();
         for (Event[] t : takenOver) {
             Event grant = t[0];
             Event steal = t[1];
+            if (dataLost.stream().anyMatch(n -> n > grant.nanos() && n < steal.nanos())) {
+                continue; // Redis forgot the grant: the steal took a free lock
+            }
             int from = firstAt(events, Math.min(grant.nanos(), steal.nanos()));
             Event told = null;
+            int toldAt = -1;
             for (int i = from; i < events.size(); i++) {
                 Event e = events.get(i);
                 if (e.process() != grant.process()) {
@@ -820,6 +833,7 @@ public final class Checkers {
                 if ((e.op() == Op.LOST && mine) || e.op() == Op.DISCONNECT || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)
                         || (mine && e.kind() == Kind.INVOKE && (e.op() == Op.UNLOCK || e.op() == Op.LOCK))) {
                     told = e;
+                    toldAt = i;
                     break;
                 }
             }
@@ -830,8 +844,66 @@ public final class Checkers {
                 f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
                         + "was told LOST%s at %.3f ms", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis(),
                         told.detail(), told.millis()));
+            } else if (told.op() == Op.UNLOCK && told.nanos() > steal.nanos()) {
+                checkCrossedUnlockTold(f, events, toldAt, grant, steal);
             }
         }
+    }
+
+    /**
+     * An unlock ({@code events[unlockAt]}) that crossed the steal that took {@code grant} over: once
+     * answered (OK or FAIL; an INFO, a dropped connection, is not), a LOST {@code stolen} of that
+     * lock must reach its process (before the answer, or within {@value #CROSSED_TOLD_WITHIN_MS} ms
+     * after it), unless its
+     * connection or session ends first.
+     */
+    private static void checkCrossedUnlockTold(Findings f, List<Event> events, int unlockAt, Event grant, Event steal) {
+        Event answer = null;
+        for (int i = unlockAt + 1; i < events.size() && answer == null; i++) {
+            Event e = events.get(i);
+            if (e.process() != grant.process()) {
+                continue;
+            }
+            if (e.op() == Op.DISCONNECT || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
+                return; // the connection or session ended: nobody left to tell
+            }
+            if (e.op() == Op.UNLOCK && grant.lock().equals(e.lock()) && e.kind() != Kind.INVOKE) {
+                answer = e;
+                if (e.kind() == Kind.INFO) {
+                    return; // no answer: the connection is going
+                }
+            }
+        }
+        if (answer == null) {
+            return; // unanswered when the history ends
+        }
+        long until = answer.nanos() + CROSSED_TOLD_WITHIN_MS * 1_000_000;
+        // from the unlock on: the push may come before the answer
+        for (int i = unlockAt + 1; i < events.size() && events.get(i).nanos() <= until; i++) {
+            Event e = events.get(i);
+            if (e.process() != grant.process()) {
+                continue;
+            }
+            if (e.op() == Op.DISCONNECT || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
+                return;
+            }
+            if (e.op() == Op.LOST && grant.lock().equals(e.lock())) {
+                if (!String.valueOf(e.detail()).contains("reason=stolen")) {
+                    f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                            + "was unlocked across the steal (%s at %.3f ms) and told LOST%s at %.3f ms", grant.process(), grant.token(),
+                            steal.process(), steal.token(), steal.millis(), answer.detail() == null ? "OK" : answer.detail(),
+                            answer.millis(), e.detail(), e.millis()));
+                }
+                return;
+            }
+        }
+        if (events.get(events.size() - 1).nanos() < until) {
+            return; // the history ended before the time was up
+        }
+        f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
+                + "was unlocked across the steal (%s at %.3f ms) and not told LOST stolen within %d ms", grant.process(), grant.token(),
+                steal.process(), steal.token(), steal.millis(), answer.detail() == null ? "OK" : answer.detail(), answer.millis(),
+                CROSSED_TOLD_WITHIN_MS));
     }
 
     private static int firstAt(List<Event> events, long nanos) {

@@ -143,6 +143,50 @@ class StealAndViewCheckersTest {
     }
 
     /**
+     * p1 unlocks L just after p2 stole it (the unlock crosses the steal) and is answered NOT_OWNER;
+     * then p1 hears {@code lost} about L (null: nothing), and p2 unlocks at {@code thiefUnlocksAt} ms.
+     */
+    private void unlockCrossingASteal(String lost, double thiefUnlocksAt) {
+        at(0, 1, INVOKE, LOCK, "L", 0, "id=1 wait");
+        at(1, 1, OK, LOCK, "L", 10, null);
+        at(10, 2, INVOKE, LOCK, "L", 0, "id=1 steal");
+        at(12, 2, OK, LOCK, "L", 20, "steal");
+        at(13, 1, INVOKE, UNLOCK, "L", 10, null);
+        at(14, 1, FAIL, UNLOCK, "L", 10, "code=NOT_OWNER");
+        if (lost != null) {
+            at(15, 1, OK, LOST, "L", 0, "not held " + lost);
+        }
+        at(thiefUnlocksAt, 2, INVOKE, UNLOCK, "L", 20, null);
+        at(thiefUnlocksAt + 1, 2, OK, UNLOCK, "L", 20, null);
+    }
+
+    @Test
+    void anUnlockThatCrossedAStealIsToldLostStolen() {
+        unlockCrossingASteal("reason=stolen by=p2", 1500);
+        Checkers.Report report = check();
+        assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    @Test
+    void anUnlockThatCrossedAStealToldLostTakenIsFound() {
+        unlockCrossingASteal("reason=taken", 1500);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.STOLEN_TOLD)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violationsByChecker().values().stream().mapToLong(Long::longValue).sum()).as(report.summary()).isEqualTo(1);
+    }
+
+    @Test
+    void anUnlockThatCrossedAStealNeverToldIsFound() {
+        unlockCrossingASteal(null, 1500);
+        Checkers.Report report = check();
+        assertThat(report.violations(Checkers.STOLEN_TOLD)).as(report.summary()).isEqualTo(1);
+        // a history that ends before the second is up judges nothing
+        events.clear();
+        unlockCrossingASteal(null, 500);
+        assertThat(check().violations(Checkers.STOLEN_TOLD)).isZero();
+    }
+
+    /**
      * The steal rule excuses only a grant made before the steal: one whose request was sent after
      * the steal was answered (p1 here, after p2's steal and p3's grant) and that is told an old
      * token beside a live holder is a token going down and an overlap, whatever steal came

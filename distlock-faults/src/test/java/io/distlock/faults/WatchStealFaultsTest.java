@@ -235,17 +235,16 @@ class WatchStealFaultsTest {
     }
 
     /**
-     * Every checker passes but {@value Checkers#STOLEN_TOLD}, and every queued request is answered.
-     * {@value Checkers#STOLEN_TOLD} is counted and reported: a steal message lost in a pub/sub
-     * gap is told as {@code LOST taken} at the holder's node's next renewal, and these scenarios
-     * cut pub/sub on purpose. (A steal that overtook the notice of the
-     * grant it took was told so too, until {@code Session.stolen} kept it for that grant.)
+     * Every checker passes, {@value Checkers#STOLEN_TOLD} included, and every queued request is
+     * answered. A steal message lost in a pub/sub gap is told at the holder's node's next renewal,
+     * which renew.lua answers "stolen by" (f54dbed): {@code LOST stolen}, not {@code taken}. An unlock
+     * that crossed the steal is answered {@code NOT_OWNER} and told {@code LOST stolen} too (6dd8fa3):
+     * the checker requires that LOST within a second. (Grants Redis forgot, a {@code data lost:}
+     * fault before the steal, are not required to be told stolen.)
      */
     private static void assertSafe(Checkers.Report report) {
         for (String checker : Checkers.ALL) {
-            if (!checker.equals(Checkers.STOLEN_TOLD)) {
-                assertThat(report.violations(checker)).as(checker + ": " + report.summary()).isZero();
-            }
+            assertThat(report.violations(checker)).as(checker + ": " + report.summary()).isZero();
         }
         QueueFaultsTest.assertEveryQueuedRequestAnswered(report); // a steal keeps the queue's places
     }
