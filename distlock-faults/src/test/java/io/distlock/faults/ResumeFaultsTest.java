@@ -34,6 +34,7 @@ class ResumeFaultsTest {
     private RedisProcess redis;
     private Nodes nodes;
     private Workload workload;
+    private Duration lease = LEASE;
     private final List<SessionClient> clients = new ArrayList<>();
 
     @BeforeEach
@@ -53,7 +54,7 @@ class ResumeFaultsTest {
                 if (workload != null) {
                     workload.close();
                 }
-                Leaks.assertNothingLeft(redis, LEASE, nodes.size());
+                Leaks.assertNothingLeft(redis, lease, nodes.size());
             }
         } finally {
             if (nodes != null) {
@@ -63,6 +64,13 @@ class ResumeFaultsTest {
                 redis.close();
             }
         }
+    }
+
+    /** Starts the nodes again with another lease, for a scenario whose bound needs it. */
+    private void restartNodesWithLease(Duration other) {
+        nodes.close();
+        lease = other;
+        nodes = Nodes.standalone(redis, 3, other, "--ping-ms", "500");
     }
 
     private SessionClient client(ScenarioRun run, int process) {
@@ -204,6 +212,9 @@ class ResumeFaultsTest {
     void afterTheGraceTheLocksAreReleasedAndWaitersTold() {
         ScenarioRun run = new ScenarioRun("resume-after-grace");
         long grace = 1500;
+        // A lease of 6 s, renewed every sixth of it through the grace: a lock the grace's end did not release would
+        // be free 5 s or more after the grace, well past the bound below (with 2 s, 1.7 s: inside the measured spread)
+        restartNodesWithLease(Duration.ofSeconds(6));
         List<Long> grantedAfter = new ArrayList<>();
         List<Long> retryAfter = new ArrayList<>();
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 10); cycle++) {
@@ -243,9 +254,10 @@ class ResumeFaultsTest {
         retryAfter.forEach(ms -> run.releaseTime(Duration.ofMillis(ms)));
         Checkers.Report report = run.finish(null);
         assertAllCheckersPass(report);
-        // not before the grace is over (the session's locks are kept for it), and soon after it
-        assertThat(grantedAfter).allSatisfy(ms -> assertThat(ms).isBetween(grace, grace + 1000 + LEASE.toMillis()));
-        assertThat(retryAfter).allSatisfy(ms -> assertThat(ms).isBetween(grace, grace + 1000 + LEASE.toMillis()));
+        // not before the grace is over (the session's locks are kept for it), and soon after it: released by the grace's
+        // end (worst measured 1,842 ms after the grace, the drop's detection included), not by the lease running out
+        assertThat(grantedAfter).allSatisfy(ms -> assertThat(ms).isBetween(grace, grace + 2500));
+        assertThat(retryAfter).allSatisfy(ms -> assertThat(ms).isBetween(grace, grace + 2500));
     }
 
     /**
