@@ -4,6 +4,7 @@ import static io.distlock.faults.History.Kind.INVOKE;
 import static io.distlock.faults.History.Kind.OK;
 import static io.distlock.faults.History.Kind.FAIL;
 import static io.distlock.faults.History.Op.CHANGED;
+import static io.distlock.faults.History.Op.CONNECT;
 import static io.distlock.faults.History.Op.DISCONNECT;
 import static io.distlock.faults.History.Op.FAULT;
 import static io.distlock.faults.History.Op.HEAL;
@@ -288,6 +289,36 @@ class StealAndViewCheckersTest {
         shown(3800, 100, CHANGED, "", null); // 100 + 3000 + the 750 ms of the window after the release
         Checkers.Report report = check();
         assertThat(report.ok()).as(report.summary()).isTrue();
+    }
+
+    /**
+     * A blind window names its node: it lengthens the bound of an observer on that node, and of a
+     * grant whose client is on it (its release reached Redis late), not every observer's. Here
+     * observer p100 is on node 1 and holder p1 on node 2; the window blinds {@code node}.
+     */
+    private Checkers.Report blindWindowOfNode(int node) {
+        at(0, 100, OK, CONNECT, null, 0, "node=1");
+        at(0, 1, OK, CONNECT, null, 0, "node=2");
+        heldAndWatched();
+        at(50, -1, Kind.INFO, FAULT, null, 0, ViewCheckers.BLIND + " node " + node + " cut off");
+        at(850, -1, Kind.INFO, HEAL, null, 0, ViewCheckers.SEE_AGAIN + " node " + node + " back");
+        shown(3800, 100, CHANGED, "", null); // 100 + 3000 + the 750 ms of the window after the release
+        return check();
+    }
+
+    @Test
+    void aBlindWindowOfTheObserversOrTheHoldersNodeLengthensTheBound() {
+        Checkers.Report observers = blindWindowOfNode(1);
+        assertThat(observers.ok()).as(observers.summary()).isTrue();
+        events.clear();
+        Checkers.Report holders = blindWindowOfNode(2);
+        assertThat(holders.ok()).as(holders.summary()).isTrue();
+    }
+
+    @Test
+    void aBlindWindowOfAnotherNodeLengthensNoBound() {
+        Checkers.Report report = blindWindowOfNode(0);
+        assertThat(report.violations(Checkers.WATCH_RELEASE)).as(report.summary()).isEqualTo(1);
     }
 
     @Test

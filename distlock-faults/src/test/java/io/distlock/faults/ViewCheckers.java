@@ -35,7 +35,10 @@ import io.distlock.faults.History.Op;
  *   <li>{@value Checkers#WATCH_RELEASE}: an observer never shows a holder whose grant ended
  *       longer ago than the release bound: {@link Bound#lease} + {@link Bound#margin}, plus the
  *       length of every window in which the watchers were blind (a FAULT whose detail starts with
- *       {@value #BLIND}, until the HEAL that starts with {@value #SEE_AGAIN}) overlapping it. A
+ *       {@value #BLIND}, until the HEAL that starts with {@value #SEE_AGAIN}) overlapping it, if
+ *       the window blinded that observer or that grant: a window naming {@code node N} counts for an
+ *       observer connected to node N and for a grant whose client was (its release reached Redis
+ *       late); one naming no node, or an observer or client whose node is unknown, counts always. A
  *       shown state lasts from its arrival (the watch's answer, a CHANGED) to the next one for
  *       that lock, the observer's disconnect, or the end of the history. A shown holder that no
  *       request explains counts too.</li>
@@ -58,6 +61,8 @@ final class ViewCheckers {
 
     /** A FAULT detail that starts with this makes watchers blind until the HEAL that starts with {@link #SEE_AGAIN}. */
     static final String BLIND = "watchers blind:";
+    private static final Pattern BLIND_NODE = Pattern.compile("node (\\d+)");
+    private static final Pattern CONNECTED_NODE = Pattern.compile("(?:^| )node=(\\d+)");
     static final String SEE_AGAIN = "watchers see again:";
     /**
      * A FAULT detail that starts with this lost Redis's data (a restart without persistence): every
@@ -95,6 +100,7 @@ final class ViewCheckers {
         long end = NEVER;           // gone, as the history says
         long released = NEVER;      // release acknowledged
         long heldUntil = NEVER;     // surely held until then (granted)
+        int node = -1;              // its client's node when it was granted, -1 if unknown
 
         Tenure(Event invoke) {
             this.p = invoke.process();
@@ -139,11 +145,16 @@ final class ViewCheckers {
         Map<String, List<Event>> stealGrants = new HashMap<>();  // lock -> each steal's grant so far
         Map<Event, Event> stealAsked = new java.util.IdentityHashMap<>(); // a steal's grant -> its request
         long blindFrom = -1;
+        long blindNode = -1;
+        Map<Integer, Integer> nodeOf = new HashMap<>();       // process -> the node of its connection now
         long last = events.isEmpty() ? 0 : events.get(events.size() - 1).nanos();
 
         // pass 1: tenures and their ends
         for (Event e : events) {
             int p = e.process();
+            if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
+                nodeOf.put(p, connectedNode(e));
+            }
             switch (e.op()) {
                 case LOCK -> {
                     if (e.kind() == Kind.INVOKE) {
@@ -165,6 +176,7 @@ final class ViewCheckers {
                         }
                         if (t != null && t.grant == null) {
                             t.grant = e;
+                            t.node = nodeOf.getOrDefault(p, -1);
                             t.waitEnded = NEVER;
                             Event thief = Checkers.overtakenBy(e, t.invoke.nanos(), stealGrants.getOrDefault(e.lock(), List.of()));
                             if (thief != null) {
@@ -249,6 +261,8 @@ final class ViewCheckers {
                 case FAULT -> {
                     if (String.valueOf(e.detail()).startsWith(BLIND)) {
                         blindFrom = e.nanos();
+                        Matcher n = BLIND_NODE.matcher(e.detail());
+                        blindNode = n.find() ? Integer.parseInt(n.group(1)) : -1;
                     }
                     if (String.valueOf(e.detail()).startsWith(DATA_LOST)) {
                         for (List<Tenure> ofLock : byLock.values()) {
@@ -260,7 +274,7 @@ final class ViewCheckers {
                 }
                 case HEAL -> {
                     if (String.valueOf(e.detail()).startsWith(SEE_AGAIN) && blindFrom >= 0) {
-                        blind.add(new long[] {blindFrom, e.nanos()});
+                        blind.add(new long[] {blindFrom, e.nanos(), blindNode});
                         blindFrom = -1;
                     }
                 }
@@ -268,7 +282,7 @@ final class ViewCheckers {
             }
         }
         if (blindFrom >= 0) {
-            blind.add(new long[] {blindFrom, last});
+            blind.add(new long[] {blindFrom, last, blindNode});
         }
 
         // pass 2: what observers were shown
@@ -276,10 +290,14 @@ final class ViewCheckers {
         Map<String, Event> queryAsked = new HashMap<>();   // observer + lock -> its last QUERY INVOKE
         Map<Integer, Long> lastDrop = new HashMap<>();      // process -> its last connection's end
         Set<Tenure> traced = new HashSet<>();               // grants whose holder's events a violation listed already
+        Map<Integer, Integer> observerNode = new HashMap<>(); // process -> the node of its connection now
         for (Event e : events) {
             int p = e.process();
             if (e.op() == Op.DISCONNECT) {
                 lastDrop.put(p, e.nanos());
+            }
+            if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
+                observerNode.put(p, connectedNode(e));
             }
             switch (e.op()) {
                 case WATCH, CHANGED -> {
@@ -289,14 +307,14 @@ final class ViewCheckers {
                     String key = Checkers.key(p, e.lock());
                     Event before = shownSince.put(key, e);
                     if (before != null) {
-                        checkShown(sink, before, e.nanos(), byProcessLock, blind, lease, margin);
+                        checkShown(sink, before, e.nanos(), byProcessLock, blind, observerNode.getOrDefault(p, -1), lease, margin);
                     }
                 }
                 case DISCONNECT -> {
                     for (var it = shownSince.entrySet().iterator(); it.hasNext(); ) {
                         Map.Entry<String, Event> shown = it.next();
                         if (shown.getValue().process() == p) {
-                            checkShown(sink, shown.getValue(), e.nanos(), byProcessLock, blind, lease, margin);
+                            checkShown(sink, shown.getValue(), e.nanos(), byProcessLock, blind, observerNode.getOrDefault(p, -1), lease, margin);
                             it.remove();
                         }
                     }
@@ -323,7 +341,8 @@ final class ViewCheckers {
                 default -> { }
             }
         }
-        shownSince.values().forEach(shown -> checkShown(sink, shown, last, byProcessLock, blind, lease, margin));
+        shownSince.values().forEach(shown -> checkShown(sink, shown, last, byProcessLock, blind,
+                observerNode.getOrDefault(shown.process(), -1), lease, margin));
     }
 
     /** A steal's grant {@code thief}: every other grant of the lock still on when it was asked for ends here (taken over). */
@@ -340,7 +359,7 @@ final class ViewCheckers {
 
     /** The state shown by {@code shown} lasted until {@code until}: none of its holders may be gone longer than the bound. */
     private static void checkShown(Sink sink, Event shown, long until, Map<String, List<Tenure>> tenures, List<long[]> blind,
-                                   long lease, long margin) {
+                                   int observerNode, long lease, long margin) {
         for (Entry entry : entries(shown, HOLDERS)) {
             Tenure t = match(shown, entry, tenures, lease);
             if (t == null) {
@@ -351,13 +370,31 @@ final class ViewCheckers {
             if (t.end == NEVER) {
                 continue;
             }
-            long deadline = deadline(t.end, blind, lease + margin);
+            long deadline = deadline(t.end, blinding(blind, observerNode, t.node), lease + margin);
             if (until > deadline) {
                 sink.add(Checkers.WATCH_RELEASE, shown.lock(), String.format("p%d showed %s from %.3f ms until %.3f ms; "
                         + "it ended at %.3f ms, and the bound ran out at %.3f ms", shown.process(), t.describe(), shown.millis(),
                         until / 1e6, t.end / 1e6, deadline / 1e6));
             }
         }
+    }
+
+    /**
+     * The blind windows {{from, to, node}} that blinded an observer on {@code observerNode} to a
+     * grant of a client on {@code holderNode}: those of either node, and those of no node or where
+     * a node is unknown (-1).
+     */
+    static List<long[]> blinding(List<long[]> blind, int observerNode, int holderNode) {
+        if (observerNode < 0 || holderNode < 0) {
+            return blind;
+        }
+        return blind.stream().filter(w -> w[2] < 0 || w[2] == observerNode || w[2] == holderNode).toList();
+    }
+
+    /** The node of a CONNECT OK ({@code node=N}), -1 if none. */
+    private static int connectedNode(Event connected) {
+        Matcher m = CONNECTED_NODE.matcher(String.valueOf(connected.detail()));
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /** {@code end} + {@code bound}, lengthened by every blind window that overlaps it. */
