@@ -632,7 +632,29 @@ public final class EndpointOptions {
             if (!ok) {
                 throw new IllegalArgumentException("an allowed origin must look like scheme://host[:port] with no path: '" + origin + "'");
             }
-            return origin.toLowerCase(Locale.ROOT);
+            return withoutDefaultPort(origin.toLowerCase(Locale.ROOT));
+        }
+
+        /**
+         * {@code https://app.example.com:443} as browsers send it, {@code https://app.example.com}:
+         * an {@code Origin} never carries its scheme's default port (found by review 2026-12-05:
+         * such an entry matched no browser), nor leading zeros in one.
+         */
+        private static String withoutDefaultPort(String origin) {
+            int colon = origin.lastIndexOf(':');
+            int hostStart = origin.indexOf("://") + 3;
+            if (colon < hostStart || origin.endsWith("]") || colon == origin.length() - 1) {
+                return origin; // no port (an IPv6 literal's colons are inside its brackets)
+            }
+            String digits = origin.substring(colon + 1);
+            if (!digits.chars().allMatch(c -> c >= '0' && c <= '9') || digits.length() > 9) {
+                return origin;
+            }
+            int port = Integer.parseInt(digits);
+            String scheme = origin.substring(0, hostStart - 3);
+            boolean defaultPort = port == 80 && (scheme.equals("http") || scheme.equals("ws"))
+                    || port == 443 && (scheme.equals("https") || scheme.equals("wss"));
+            return origin.substring(0, colon) + (defaultPort ? "" : ":" + port);
         }
     }
 }

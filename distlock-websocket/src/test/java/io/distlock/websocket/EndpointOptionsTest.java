@@ -87,6 +87,17 @@ class EndpointOptionsTest {
         assertThat(any.toString()).contains("origins=any");
     }
 
+    /** Found by review (2026-12-05): https://app.example.com:443 was kept as written and matched no browser's Origin. */
+    @Test
+    void anAllowedOriginIsKeptAsBrowsersSendIt() {
+        EndpointOptions o = EndpointOptions.builder().allowedOrigins(List.of("https://app.example.com:443", "http://other.example:80",
+                "wss://w.example:443", "http://x.example:0080", "https://y.example:8443", "http://[::1]:80", "http://[::1]")).build();
+        assertThat(o.allowedOrigins()).containsExactly("https://app.example.com", "http://other.example", "wss://w.example",
+                "http://x.example", "https://y.example:8443", "http://[::1]");
+        assertThat(EndpointOptions.builder().allowedOrigins(List.of("https://a.example:80", "http://b.example:443")).build()
+                .allowedOrigins()).as("another scheme's default port is a port").containsExactly("https://a.example:80", "http://b.example:443");
+    }
+
     @Test
     void allowedHostsAreAnyByDefaultAndOtherwiseOnlyTheListedOnes() {
         assertThat(EndpointOptions.defaults().allowedHosts()).isEmpty();
