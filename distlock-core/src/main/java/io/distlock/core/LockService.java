@@ -523,7 +523,11 @@ public final class LockService implements AutoCloseable {
         String next = newSecret();
         byte[] nextHash = SessionRegistry.hash(next);
         CompletableFuture<ResumeResult> result = new CompletableFuture<>();
-        registry.read(sessionId).thenCompose(entry -> {
+        registry.read(sessionId).thenCompose(entry -> entry != null && (MessageDigest.isEqual(hash, entry.secretHash())
+                || entry.pendingHash() != null && MessageDigest.isEqual(hash, entry.pendingHash()))
+                ? CompletableFuture.completedFuture(entry)
+                : registry.readPrimary(sessionId) // a replica may be behind: SESSION_EXPIRED only on the primary's word
+        ).thenCompose(entry -> {
             UnsureAdoption again = entry == null ? null : unsureAdoption(sessionId);
             if (again != null && MessageDigest.isEqual(hash, again.spentHash()) && MessageDigest.isEqual(again.hash(), entry.secretHash())
                     && entry.node().equals(nodeId) && unsure.remove(sessionId, again)) {

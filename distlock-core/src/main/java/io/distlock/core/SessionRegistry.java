@@ -36,6 +36,7 @@ final class SessionRegistry {
     private static final LuaScript ADOPT = LuaScript.load("session-adopt");
     private static final LuaScript END = LuaScript.load("session-end");
     private static final LuaScript TOUCH = LuaScript.load("session-touch");
+    private static final LuaScript READ = LuaScript.load("session-read");
 
     /**
      * A record as read for a resume; {@code pendingHash}: the hash of the secret the adoption of this
@@ -116,33 +117,52 @@ final class SessionRegistry {
                 s.resumeAnswerOut() ? "0" : "1");
     }
 
-    /** The record of a session, or null if there is none. */
+    /**
+     * The record of a session, or null if there is none: read where Redisson's read mode says
+     * (the primary, or a replica that may be behind it), which is cheap and, for a secret that
+     * matches, as good as the primary's (an adoption checks the record again on the primary).
+     */
     CompletionStage<Entry> read(String sessionId) {
         return redisson.<String, String>getMap(key(sessionId), StringCodec.INSTANCE)
                 .getAllAsync(java.util.Set.of("node", "gen", "secret", "pending"))
-                .thenApply(m -> {
-                    if (m.get("node") == null || m.get("gen") == null || m.get("secret") == null) {
-                        return null;
-                    }
-                    byte[] hash;
-                    try {
-                        hash = HexFormat.of().parseHex(m.get("secret"));
-                    } catch (IllegalArgumentException e) {
-                        return null;
-                    }
-                    // Of this generation only: one an older node left behind (it knows no 'pending') is long spent.
-                    String pending = m.get("pending");
-                    String mark = m.get("gen") + ":";
-                    byte[] pendingHash = null;
-                    if (pending != null && pending.startsWith(mark) && pending.length() > mark.length()) {
-                        try {
-                            pendingHash = HexFormat.of().parseHex(pending.substring(mark.length()));
-                        } catch (IllegalArgumentException e) {
-                            pendingHash = null;
-                        }
-                    }
-                    return new Entry(m.get("node"), m.get("gen"), hash, pendingHash);
-                });
+                .thenApply(m -> entry(m.get("node"), m.get("gen"), m.get("secret"), m.get("pending")));
+    }
+
+    /**
+     * The record as the primary has it: what a secret that {@link #read} did not match is checked
+     * against, since a replica behind the primary still has the secret a resume spent (found by
+     * review 2026-12-05: a Sentinel file without readMode answered SESSION_EXPIRED to a live session).
+     */
+    CompletionStage<Entry> readPrimary(String sessionId) {
+        return scripts.<List<Object>>eval(READ, ReturnType.LIST, List.<Object>of(key(sessionId))).thenApply(r -> r.size() < 4 ? null
+                : entry(blankAsNull(r.get(0)), blankAsNull(r.get(1)), blankAsNull(r.get(2)), blankAsNull(r.get(3))));
+    }
+
+    private static String blankAsNull(Object field) {
+        return field == null || field.toString().isEmpty() ? null : field.toString();
+    }
+
+    private static Entry entry(String node, String gen, String secret, String pending) {
+        if (node == null || gen == null || secret == null) {
+            return null;
+        }
+        byte[] hash;
+        try {
+            hash = HexFormat.of().parseHex(secret);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        // Of this generation only: one an older node left behind (it knows no 'pending') is long spent.
+        String mark = gen + ":";
+        byte[] pendingHash = null;
+        if (pending != null && pending.startsWith(mark) && pending.length() > mark.length()) {
+            try {
+                pendingHash = HexFormat.of().parseHex(pending.substring(mark.length()));
+            } catch (IllegalArgumentException e) {
+                pendingHash = null;
+            }
+        }
+        return new Entry(node, gen, hash, pendingHash);
     }
 
     /** Takes the session over for this node if its record is still {@code read}; null if it changed or its grace is over. */

@@ -27,6 +27,7 @@ import org.redisson.config.Config;
 
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
+import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TcpProxy;
 import io.distlock.testing.TestRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -445,6 +446,45 @@ class ResumeTest {
         result(other.unlock("q"));
         pushes.expect(Kind.GRANTED, "q", seconds(10));
         assertThat(again.session().heldLocks()).containsKeys("doc", "q");
+    }
+
+    /**
+     * Found by review (2026-12-05): resume read the session's record as Redisson reads, from a
+     * replica under its default read mode with Sentinel and Cluster; a replica behind the primary
+     * still had the secret the last resume spent, and the live session's new secret was answered
+     * SESSION_EXPIRED (final for a client). A secret the read does not match is now checked on the
+     * primary. (A matching one needs no check: the adoption checks the record on the primary.)
+     */
+    @Test
+    void aResumeIsNotRefusedOnTheWordOfAReplicaBehindThePrimary() {
+        try (RedisProcess primary = RedisProcess.start();
+             RedisProcess replica = RedisProcess.start("--replicaof", "127.0.0.1", Integer.toString(primary.port()))) {
+            Config c = new Config();
+            c.useMasterSlaveServers().setMasterAddress(primary.url()).addSlaveAddress(replica.url())
+                    .setReadMode(org.redisson.config.ReadMode.SLAVE);
+            RedissonClient client = Redisson.create(c);
+            clients.add(client);
+            LockService node = LockService.create(client, CONFIG);
+            nodes.add(node);
+            LockSession session = node.openSession("ann", new Pushes(), GRACE);
+            long doc = token(result(session.lock("doc")));
+            String record = "distlock:session:" + session.id();
+            await().atMost(seconds(10)).until(() -> replica.command("HGET", record, "secret") != null
+                    && String.valueOf(replica.command("HGET", record, "secret")).equals(String.valueOf(primary.command("HGET", record, "secret"))));
+
+            // The replica stops taking the primary's writes (as one in a full resync): it keeps the secret the resume spends.
+            replica.command("CLIENT", "PAUSE", "20000", "WRITE");
+            try {
+                result(session.detach());
+                ResumeResult.Resumed first = resumed(result(node.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+                result(first.session().detach());
+                ResumeResult again = result(node.resume(session.id(), first.secret(), new Pushes()));
+                assertThat(again).as("resumed with the secret the last resume gave").isInstanceOf(ResumeResult.Resumed.class);
+                assertThat(((ResumeResult.Resumed) again).locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
+            } finally {
+                replica.command("CLIENT", "UNPAUSE");
+            }
+        }
     }
 
     /**
