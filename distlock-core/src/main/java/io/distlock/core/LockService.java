@@ -274,10 +274,13 @@ public final class LockService implements AutoCloseable {
             return;
         }
         String path = uri.getRawPath();
+        if (uri.getHost() == null || uri.getPort() < 0 || path != null && path.indexOf('@') >= 0) {
+            return; // not host:port as parsed (a '/' in a password that is not percent-encoded): Redisson's parser says
+        }
         if (path != null && !path.isEmpty() && !path.equals("/") || uri.getRawQuery() != null) {
-            throw new IllegalArgumentException("Redis URL must not name a database or options ('"
-                    + (path == null ? "" : path) + (uri.getRawQuery() == null ? "" : "?...")
-                    + "'): distlock keeps its keys in database 0; tell applications on one Redis apart by their key prefix");
+            // Not quoted: a URL may hold a password.
+            throw new IllegalArgumentException("Redis URL must not name a database (/N) or options (?...): distlock keeps its"
+                    + " keys in database 0; tell applications on one Redis apart by their key prefix");
         }
     }
 
