@@ -526,11 +526,7 @@ public final class LockService implements AutoCloseable {
         String next = newSecret();
         byte[] nextHash = SessionRegistry.hash(next);
         CompletableFuture<ResumeResult> result = new CompletableFuture<>();
-        registry.read(sessionId).thenCompose(entry -> entry != null && (MessageDigest.isEqual(hash, entry.secretHash())
-                || entry.pendingHash() != null && MessageDigest.isEqual(hash, entry.pendingHash()))
-                ? CompletableFuture.completedFuture(entry)
-                : registry.readPrimary(sessionId) // a replica may be behind: SESSION_EXPIRED only on the primary's word
-        ).thenCompose(entry -> {
+        registry.read(sessionId).thenCompose(entry -> {
             UnsureAdoption again = entry == null ? null : unsureAdoption(sessionId);
             if (again != null && MessageDigest.isEqual(hash, again.spentHash()) && MessageDigest.isEqual(again.hash(), entry.secretHash())
                     && entry.node().equals(nodeId) && unsure.remove(sessionId, again)) {
@@ -589,7 +585,14 @@ public final class LockService implements AutoCloseable {
             }
         }).thenCompose(adopted -> {
             if (adopted == null) {
-                return CompletableFuture.completedFuture(expired());
+                // The record changed since it was read: another node's adoption may have landed in between (its
+                // answer still out, the secret it spent kept as pending), which a retry must not take for an end.
+                return registry.read(id).thenApply(now -> {
+                    if (now != null && now.pendingHash() != null && MessageDigest.isEqual(spentHash, now.pendingHash())) {
+                        throw resumeInProgress();
+                    }
+                    return expired();
+                });
             }
             SessionOptions options = new SessionOptions(Duration.ofMillis(adopted.graceMillis()),
                     adopted.info().isEmpty() ? null : adopted.info());

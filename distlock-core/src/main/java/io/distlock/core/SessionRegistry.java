@@ -53,6 +53,8 @@ final class SessionRegistry {
                    String name, String info, long graceMillis, Map<String, Long> timeoutsLeft) { }
 
     private final RedissonClient redisson;
+    /** One Redis server: what Redisson reads is the primary's. */
+    private final boolean singleServer;
     private final Scripts scripts;
     private final String keyPrefix;
     private final String adoptedPrefix;
@@ -63,6 +65,7 @@ final class SessionRegistry {
 
     SessionRegistry(RedissonClient redisson, LockConfig config, String nodeId) {
         this.redisson = redisson;
+        this.singleServer = redisson.getConfig().isSingleConfig();
         this.commandTimeout = RedisLockStore.commandTimeout(config.lease());
         this.scripts = new Scripts(redisson.getScript(OptionalOptions.defaults().codec(StringCodec.INSTANCE)
                 .timeout(commandTimeout).retryAttempts(0)), redisson.getConfig().isClusterConfig());
@@ -118,22 +121,19 @@ final class SessionRegistry {
     }
 
     /**
-     * The record of a session, or null if there is none: read where Redisson's read mode says
-     * (the primary, or a replica that may be behind it), which is cheap and, for a secret that
-     * matches, as good as the primary's (an adoption checks the record again on the primary).
+     * The record of a session as Redis's primary has it, or null if there is none. Resume acts
+     * on it (a node and generation it goes by, a secret it refuses), so never a replica's, which
+     * may be behind (found by review 2026-12-05: under Redisson's default read mode for Sentinel
+     * and Cluster, a replica still had the secret the last resume spent, and the live session's
+     * new one was refused SESSION_EXPIRED; one that matched an older generation ended it). With
+     * one Redis server a plain read is that; otherwise a script, which Redisson sends to the primary.
      */
     CompletionStage<Entry> read(String sessionId) {
-        return redisson.<String, String>getMap(key(sessionId), StringCodec.INSTANCE)
-                .getAllAsync(java.util.Set.of("node", "gen", "secret", "pending"))
-                .thenApply(m -> entry(m.get("node"), m.get("gen"), m.get("secret"), m.get("pending")));
-    }
-
-    /**
-     * The record as the primary has it: what a secret that {@link #read} did not match is checked
-     * against, since a replica behind the primary still has the secret a resume spent (found by
-     * review 2026-12-05: a Sentinel file without readMode answered SESSION_EXPIRED to a live session).
-     */
-    CompletionStage<Entry> readPrimary(String sessionId) {
+        if (singleServer) {
+            return redisson.<String, String>getMap(key(sessionId), StringCodec.INSTANCE)
+                    .getAllAsync(java.util.Set.of("node", "gen", "secret", "pending"))
+                    .thenApply(m -> entry(m.get("node"), m.get("gen"), m.get("secret"), m.get("pending")));
+        }
         return scripts.<List<Object>>eval(READ, ReturnType.LIST, List.<Object>of(key(sessionId))).thenApply(r -> r.size() < 4 ? null
                 : entry(blankAsNull(r.get(0)), blankAsNull(r.get(1)), blankAsNull(r.get(2)), blankAsNull(r.get(3))));
     }

@@ -450,13 +450,47 @@ class ResumeTest {
 
     /**
      * Found by review (2026-12-05): resume read the session's record as Redisson reads, from a
-     * replica under its default read mode with Sentinel and Cluster; a replica behind the primary
+     * replica under its default read mode with Sentinel and Cluster. A replica behind the primary
      * still had the secret the last resume spent, and the live session's new secret was answered
-     * SESSION_EXPIRED (final for a client). A secret the read does not match is now checked on the
-     * primary. (A matching one needs no check: the adoption checks the record on the primary.)
+     * SESSION_EXPIRED (final for a client); and one that matched an older generation (a resume
+     * whose answer could not be sent gave its secret back) made the node drop its live session.
+     * The record is now read on the primary.
      */
     @Test
     void aResumeIsNotRefusedOnTheWordOfAReplicaBehindThePrimary() {
+        onAReplicaBehind((node, session, primary) -> {
+            ResumeResult.Resumed first = resumed(result(node.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+            result(first.session().detach());
+            return first.secret(); // the replica still has the spent one
+        });
+    }
+
+    @Test
+    void aResumeIsNotEndedOnTheWordOfAReplicaThatMatchesAnOlderGeneration() {
+        onAReplicaBehind((node, session, primary) -> {
+            String secret = session.resumeSecret().orElseThrow();
+            // A resume whose answer could not be sent (as the endpoint does): its secret is given back, at the next generation.
+            result(node.resume(session.id(), secret, new Pushes()).thenApply(r -> {
+                resumed(r).session().detachUnanswered();
+                return r;
+            }));
+            String record = "distlock:session:" + session.id();
+            await().atMost(seconds(5)).until(() -> "1".equals(String.valueOf(primary.command("HGET", record, "gen"))));
+            return secret;
+        });
+    }
+
+    /** Steps on a node and a detached session, with the Redis primary; they answer the secret that must resume it. */
+    private interface ReplicaBehindSteps {
+        String run(LockService node, LockSession session, RedisProcess primary);
+    }
+
+    /**
+     * A node whose Redisson reads from a replica; a session with a lock, detached; the replica then
+     * stops taking the primary's writes (as one in a full resync), {@code steps} run, and the secret
+     * they return must resume the session with its lock.
+     */
+    private void onAReplicaBehind(ReplicaBehindSteps steps) {
         try (RedisProcess primary = RedisProcess.start();
              RedisProcess replica = RedisProcess.start("--replicaof", "127.0.0.1", Integer.toString(primary.port()))) {
             Config c = new Config();
@@ -469,17 +503,13 @@ class ResumeTest {
             LockSession session = node.openSession("ann", new Pushes(), GRACE);
             long doc = token(result(session.lock("doc")));
             String record = "distlock:session:" + session.id();
-            await().atMost(seconds(10)).until(() -> replica.command("HGET", record, "secret") != null
-                    && String.valueOf(replica.command("HGET", record, "secret")).equals(String.valueOf(primary.command("HGET", record, "secret"))));
-
-            // The replica stops taking the primary's writes (as one in a full resync): it keeps the secret the resume spends.
+            await().atMost(seconds(10)).until(() -> String.valueOf(replica.command("HGET", record, "locks")).contains("doc"));
             replica.command("CLIENT", "PAUSE", "20000", "WRITE");
             try {
                 result(session.detach());
-                ResumeResult.Resumed first = resumed(result(node.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
-                result(first.session().detach());
-                ResumeResult again = result(node.resume(session.id(), first.secret(), new Pushes()));
-                assertThat(again).as("resumed with the secret the last resume gave").isInstanceOf(ResumeResult.Resumed.class);
+                String secret = steps.run(node, session, primary);
+                ResumeResult again = result(node.resume(session.id(), secret, new Pushes()));
+                assertThat(again).as("resumed with the secret the primary has").isInstanceOf(ResumeResult.Resumed.class);
                 assertThat(((ResumeResult.Resumed) again).locks()).containsEntry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE));
             } finally {
                 replica.command("CLIENT", "UNPAUSE");
