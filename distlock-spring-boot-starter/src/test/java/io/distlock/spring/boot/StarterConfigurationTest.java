@@ -448,11 +448,6 @@ class StarterConfigurationTest {
     }
 
     /**
-     * Found by running an application (2026-12-05): after {@code context.stop()} and {@code start()}
-     * (what a checkpoint and restore do) the web server served again but the endpoint, closed at
-     * the stop, refused every handshake. The stop still ends the connections and their sessions.
-     */
-    /**
      * Found by review (2026-12-05): with Spring MVC's DispatcherServlet under /api the endpoint's
      * path mapped to no servlet, and Tomcat (whose Boot setup has no default servlet) ran no
      * filter for it, its WebSocket filter included: every handshake was answered 404.
@@ -481,6 +476,11 @@ class StarterConfigurationTest {
         }
     }
 
+    /**
+     * Found by running an application (2026-12-05): after {@code context.stop()} and {@code start()}
+     * (what a checkpoint and restore do) the web server served again but the endpoint, closed at
+     * the stop, refused every handshake. The stop still ends the connections and their sessions.
+     */
     @Test
     void aStoppedAndRestartedContextServesTheEndpointAgain() {
         try (RedisProcess redis = RedisProcess.start();
