@@ -600,7 +600,7 @@ public final class Checkers {
 
         queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults, events));
 
-        checkStolenTold(f, events, takenOver);
+        checkStolenTold(f, events, takenOver, stealGrants);
         if (views != null) {
             ViewCheckers.check(events, views, f::add);
         }
@@ -811,7 +811,7 @@ public final class Checkers {
      * with reason {@code stolen}: the first LOST of that lock its process hears after the steal,
      * unless its connection or session ended first or it had asked to unlock (crossing the steal).
      */
-    private static void checkStolenTold(Findings f, List<Event> events, List<Event[]> takenOver) {
+    private static void checkStolenTold(Findings f, List<Event> events, List<Event[]> takenOver, Map<String, List<Event>> stealGrants) {
         List<Long> dataLost = events.stream()
                 .filter(e -> e.op() == Op.FAULT && String.valueOf(e.detail()).startsWith(ViewCheckers.DATA_LOST))
                 .map(Event::nanos).toList();
@@ -840,24 +840,44 @@ public final class Checkers {
             if (told == null) {
                 f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
                         + "was never told", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis()));
+            } else if (stolenAgainBefore(stealGrants.getOrDefault(grant.lock(), List.of()), steal, told.nanos())) {
+                continue; // see stolenAgainBefore
             } else if (told.op() == Op.LOST && !String.valueOf(told.detail()).contains("reason=stolen")) {
                 f.add(STOLEN_TOLD, grant.lock(), String.format("p%d's grant of token %d, taken over by p%d's steal (token %d at %.3f ms), "
                         + "was told LOST%s at %.3f ms", grant.process(), grant.token(), steal.process(), steal.token(), steal.millis(),
                         told.detail(), told.millis()));
             } else if (told.op() == Op.UNLOCK && told.nanos() > steal.nanos()) {
-                checkCrossedUnlockTold(f, events, toldAt, grant, steal);
+                checkCrossedUnlockTold(f, events, toldAt, grant, steal, stealGrants.getOrDefault(grant.lock(), List.of()));
             }
         }
     }
 
     /**
+     * Whether the lock was stolen again after {@code steal} and before {@code nanos}: the lock's hash
+     * remembers only the last steal's range of tokens ({@code stole}, lock.lua), so a grant an earlier
+     * steal ended, told only after a later one (its notice lost in a pub/sub gap, or an unlock that
+     * crossed both), hears {@code LOST taken}, not {@code stolen}: a known gap (docs/safety.md), not
+     * judged here. (Found by review 2026-12-05, once stolen-told was asserted.)
+     */
+    static boolean stolenAgainBefore(List<Event> stealsOfLock, Event steal, long nanos) {
+        for (Event other : stealsOfLock) {
+            if (other != steal && other.nanos() > steal.nanos() && other.nanos() < nanos) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * An unlock ({@code events[unlockAt]}) that crossed the steal that took {@code grant} over: once
-     * answered (OK or FAIL; an INFO, a dropped connection, is not), a LOST {@code stolen} of that
+     * answered (OK or FAIL, but a FAIL BACKEND_UNAVAILABLE: its node did not reach Redis; an INFO, a
+     * dropped connection, is not), a LOST {@code stolen} of that
      * lock must reach its process (before the answer, or within {@value #CROSSED_TOLD_WITHIN_MS} ms
      * after it), unless its
      * connection or session ends first.
      */
-    private static void checkCrossedUnlockTold(Findings f, List<Event> events, int unlockAt, Event grant, Event steal) {
+    private static void checkCrossedUnlockTold(Findings f, List<Event> events, int unlockAt, Event grant, Event steal,
+                                               List<Event> stealsOfLock) {
         Event answer = null;
         for (int i = unlockAt + 1; i < events.size() && answer == null; i++) {
             Event e = events.get(i);
@@ -872,10 +892,17 @@ public final class Checkers {
                 if (e.kind() == Kind.INFO) {
                     return; // no answer: the connection is going
                 }
+                if (e.kind() == Kind.FAIL && String.valueOf(e.detail()).contains("code=BACKEND_UNAVAILABLE")) {
+                    // Its node could not reach Redis, so it cannot know of the steal: it tells LOST lease, rightly.
+                    return;
+                }
             }
         }
         if (answer == null) {
             return; // unanswered when the history ends
+        }
+        if (stolenAgainBefore(stealsOfLock, steal, answer.nanos())) {
+            return; // see stolenAgainBefore
         }
         long until = answer.nanos() + CROSSED_TOLD_WITHIN_MS * 1_000_000;
         // from the unlock on: the push may come before the answer
