@@ -2190,16 +2190,21 @@ class DistLockClient extends EventTarget {
    *
    * Calling it again with the name of the open session returns that session (the protocol
    * would answer `ALREADY_CONNECTED`), and while a call for that name is under way, that call's
-   * promise; with another name it rejects with `ALREADY_CONNECTED`.
+   * promise (a call before `disconnect()` or `close()` is not shared: one after starts anew);
+   * with another name it rejects with `ALREADY_CONNECTED`.
    *
    * @param {string} sessionName
    * @returns {Promise<{session: string, name: string, version: 1 | 2}>}
    */
   async connect(sessionName) {
     requireString(sessionName, 'sessionName');
-    // A second call while the first is out (say, an effect run twice) shares it.
-    const connecting = this.#connecting.get(sessionName) ?? this.#connect(sessionName).finally(() => this.#connecting.delete(sessionName));
-    this.#connecting.set(sessionName, connecting);
+    // A second call while the first is out (say, an effect run twice) shares it; disconnect()
+    // and close() forget it (a call after them starts anew), so it forgets only itself.
+    let connecting = this.#connecting.get(sessionName);
+    if (!connecting) {
+      connecting = this.#connect(sessionName).finally(() => this.#connecting.get(sessionName) === connecting && this.#connecting.delete(sessionName));
+      this.#connecting.set(sessionName, connecting);
+    }
     return connecting;
   }
 
@@ -2396,6 +2401,7 @@ class DistLockClient extends EventTarget {
    * @returns {Promise<void>}
    */
   async close() {
+    this.#connecting.clear();
     const name = this.#session?.name ?? this.#sessionName;
     await this.#send(Action.CLOSE, name === null ? {} : { param: name }, {});
   }
@@ -2411,6 +2417,7 @@ class DistLockClient extends EventTarget {
    */
   disconnect() {
     this.#sessionName = null;
+    this.#connecting.clear();
     if (this.#secret !== null && this.#hasSession()) {
       // With a grace period the server would keep the session after the socket closes: end it.
       this.#send(Action.CLOSE, { param: this.#session.name }, {}).catch(() => {});

@@ -198,6 +198,44 @@ describe('requests and replies', () => {
     ws.expectNothingSent();
   });
 
+  test('connect(), disconnect(), connect() (StrictMode: mount, cleanup, mount): the second connect opens a session, not the first\'s dead promise', async () => {
+    const { server, client } = setup({ reconnect: false });
+    const first = client.connect('alice');
+    await flush();
+    client.disconnect();
+    const second = client.connect('alice');
+    assert.equal((await rejection(first)).code, 'DISCONNECTED');
+    const third = client.connect('alice'); // the first, settled, did not forget the second
+    await flush();
+    const ws = server.socket;
+    ws.open();
+    await flush();
+    ws.reply(ws.next('connect'), { status: 'OK', session: 's-2', version: 2 });
+    assert.deepEqual(await Promise.all([second, third]), [
+      { session: 's-2', name: 'alice', version: 2 }, { session: 's-2', name: 'alice', version: 2 }]);
+    ws.expectNothingSent();
+  });
+
+  test('connect(), close(), connect() while the first is under way: the second connect opens a new session, not the closed one', async () => {
+    const { server, client } = setup({ reconnect: false });
+    const first = client.connect('alice');
+    await flush();
+    const ws = server.socket;
+    ws.open();
+    await flush();
+    const connect1 = ws.next('connect');
+    const closing = client.close();
+    const second = client.connect('alice');
+    await flush();
+    ws.reply(connect1, { status: 'OK', session: 's-1', version: 2 });
+    assert.equal((await first).session, 's-1');
+    ws.reply(ws.next('close'), { status: 'OK' });
+    await closing;
+    ws.reply(ws.next('connect'), { status: 'OK', session: 's-2', version: 2 });
+    assert.deepEqual(await second, { session: 's-2', name: 'alice', version: 2 });
+    assert.deepEqual(client.session, { session: 's-2', name: 'alice', version: 2 });
+  });
+
   test('connect() rejects with DISCONNECTED when the socket cannot open, and does not retry on its own', async () => {
     const { server, client } = setup();
     const events = recordEvents(client, 'close');
