@@ -133,8 +133,12 @@ export class DistLockClient extends EventTarget {
   /** The automatic `connect` after a reconnect, while it is in flight. */
   #autoConnecting = null;
   #connectsInFlight = 0;
-  /** A call of request() (or of the client itself) is being made: not refused as ALREADY_HELD. */
-  #own = false;
+  /**
+   * The calls of request() (or of the client itself) out, each `{names}` (its lock names, as
+   * JSON): the first check of those names consumes one, so it is not refused as ALREADY_HELD
+   * even when a subclass's override awaits before calling `super`; dropped when the call settles.
+   */
+  #own = new Set();
   /** connect() calls in flight, by session name. */
   #connecting = new Map();
   /** Locks this session holds, name to fencing token, as told by the server's replies and pushes. */
@@ -218,7 +222,8 @@ export class DistLockClient extends EventTarget {
     this.#pending = new PendingRequests(requestTimeoutMs);
     this.#requests = new LockRequests({
       // Through the public methods, so that a subclass that watches them sees request()'s calls too.
-      // Marked as request()'s own: they check that before their first await.
+      // Marked as request()'s own, per lock name, until they settle: an override may await
+      // before it calls super.
       lock: (...args) => this.#unguarded(this.lock, ...args), // as request() calls it: lock(name), or lock(name, options)
       unlock: (name) => this.#unguarded(this.unlock, name),
       cancel: (name) => this.#unguarded(this.cancel, name),
@@ -574,11 +579,16 @@ export class DistLockClient extends EventTarget {
 
   /** Calls `method` (one of the public calls) as request()'s or the client's own, not the application's. */
   #unguarded(method, ...args) {
-    this.#own = true;
+    const own = { names: JSON.stringify([args[0]].flat()) };
+    const drop = () => this.#own.delete(own);
+    this.#own.add(own);
     try {
-      return method.apply(this, args);
-    } finally {
-      this.#own = false;
+      const call = method.apply(this, args);
+      Promise.resolve(call).then(drop, drop);
+      return call;
+    } catch (error) {
+      drop();
+      throw error;
     }
   }
 
@@ -610,7 +620,11 @@ export class DistLockClient extends EventTarget {
    * client's ({@link DistLockClient#unguarded}).
    */
   #requireUnclaimed(names) {
-    const name = !this.#own && names.find((lock) => this.#requests.claims(lock));
+    const key = JSON.stringify(names);
+    for (const own of this.#own) {
+      if (own.names === key) return this.#own.delete(own);
+    }
+    const name = names.find((lock) => this.#requests.claims(lock));
     if (name) {
       throw new DistLockError(ClientCode.ALREADY_HELD, `"${name}" is held or awaited by a request() of this client`);
     }

@@ -110,7 +110,7 @@ const BANNER = `/**
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_305;
+export const SIZE_BUDGET_GZIP = 12_350;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

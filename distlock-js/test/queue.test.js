@@ -1047,4 +1047,68 @@ describe('request() and a subclass that overrides lock()', () => {
     assert.equal(await requesting, 7);
     assert.deepEqual(seen, [[{ wait: true }, 'QUEUED']]);
   });
+
+  test('overrides that await before calling super (lock, unlock): request() locks and releases, and the application\'s calls are still refused', async () => {
+    const server = new FakeServer();
+    const seen = [];
+    class Audited extends DistLockClient {
+      async lock(name, options) {
+        await Promise.resolve(); // say, an audit log call
+        seen.push(['lock', name]);
+        return super.lock(name, options);
+      }
+      async unlock(name) {
+        await Promise.resolve(); // say, flushing writes made under the lock
+        seen.push(['unlock', name]);
+        return super.unlock(name);
+      }
+    }
+    const client = new Audited(URL_, { WebSocket: server.WebSocket });
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    let mine;
+    const requesting = client.request('doc', async (lock) => {
+      mine = client.unlock('doc'); // the application's, through the same override
+      await mine.catch(() => {});
+      return lock.token;
+    });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 3 });
+    await flush();
+    assert.equal((await rejection(mine)).code, 'ALREADY_HELD');
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 3);
+    ws.expectNothingSent();
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.deepEqual(seen, [['lock', 'doc'], ['unlock', 'doc'], ['unlock', 'doc']]);
+  });
+
+  test('a cancel() override that awaits before calling super: an aborted request() leaves the queue', async () => {
+    const server = new FakeServer();
+    class Audited extends DistLockClient {
+      async cancel(name) {
+        await Promise.resolve();
+        return super.cancel(name);
+      }
+    }
+    const client = new Audited(URL_, { WebSocket: server.WebSocket });
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    const controller = new AbortController();
+    const requesting = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', lock: 'doc', position: 2, holder: 'bob' });
+    await flush();
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    await flush();
+    const cancel = ws.next('cancel');
+    assert.deepEqual(withoutId(cancel), { action: 'cancel', param: 'doc' });
+    ws.reply(cancel, { status: 'OK', message: 'doc' });
+    await flush();
+    ws.expectNothingSent();
+    const mine = client.lock('doc'); // the name is the application's again
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 9 });
+    assert.deepEqual(await mine, { status: 'LOCKED', token: 9 });
+  });
 });
