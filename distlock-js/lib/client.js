@@ -854,8 +854,10 @@ export class DistLockClient extends EventTarget {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
         // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes, unless asked for
-        // again meanwhile (say, by a lock() in the resumed handler, answered LOCKED after it).
-        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock) || this.#pending.locking(lock));
+        // again meanwhile (say, by a lock() in the resumed handler, answered LOCKED after it):
+        // then kept until that lock() or lockAll() is answered, and unlocked unless LOCKED.
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, (again) => this.#requests.wants(lock)
+          || this.#pending.locking(lock, (result) => result?.status === Status.LOCKED || again()));
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
@@ -1160,11 +1162,11 @@ export class DistLockClient extends EventTarget {
 
   /**
    * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
-   * under its token. While the unlock is out it is not held for request(): a request() that has
+   * under its token. A keep() that waits for a reply calls it again once that comes. While the unlock is out it is not held for request(): a request() that has
    * not asked yet asks after the unlock, which the server handles first.
    */
   #releaseUnwanted(lock, token, unwanted) {
-    const kept = unwanted.keep();
+    const kept = unwanted.keep(() => this.#releaseUnwanted(lock, token, unwanted));
     if (kept || this.#held.get(lock) !== token) {
       unwanted.settle();
       return kept;

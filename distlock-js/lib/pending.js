@@ -68,17 +68,29 @@ export class PendingRequests {
 
   /** The connection closed: rejects every pending call with the error `errorFor(entry)` makes. */
   rejectAll(errorFor) {
-    for (const entry of this.#entries.values()) {
+    const entries = [...this.#entries.values()];
+    this.#entries.clear(); // first: what a rejection runs (an `after` of locking()) sees none out
+    for (const entry of entries) {
       clearTimeout(entry.timer);
       entry.reject(errorFor(entry));
     }
-    this.#entries.clear();
   }
 
-  /** Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply. */
-  locking(name) {
+  /**
+   * Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply; with
+   * `after`, that one is also called with its call's result when its reply comes (or with
+   * nothing when the connection closes first).
+   */
+  locking(name, after) {
     for (const entry of this.#entries.values()) {
-      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) return true;
+      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) {
+        if (after) {
+          const { resolve, reject } = entry;
+          entry.resolve = (result) => { resolve(result); after(result); };
+          entry.reject = (error) => { reject(error); after(); };
+        }
+        return true;
+      }
     }
     return false;
   }

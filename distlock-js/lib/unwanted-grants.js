@@ -19,7 +19,8 @@ export class UnwantedGrants {
    *   undefined when it is not known (a place a resumed session listed that nobody asked for
    *   in it): then the mark is met by the lock name alone
    * @param {string} name the lock name
-   * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
+   * @param {(again: () => void) => boolean} keep asked when the grant comes: true if the lock is
+   *   wanted again; `again()` asks again (and unlocks the grant if it is not wanted by then)
    * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
    *   ends, however it ends; `forget()` ends it
    */

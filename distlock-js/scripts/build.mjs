@@ -105,12 +105,14 @@ const BANNER = `/**
  * tick after request(), a request() while a lock() was out: each got the other's grant): 12,264;
  * cancel(), unlock() and unlockAll() refused with ALREADY_HELD for the locks of request() (one
  * whose place the application cancelled waited for ever, its timeout included): 12,285; a
- * grant crossing a resume's cancel kept for a lock() asked meanwhile (it was unlocked): 12,288. Terser
+ * grant crossing a resume's cancel kept for a lock() asked meanwhile (it was unlocked): 12,288;
+ * that grant unlocked when the lock() or lockAll() it was kept for is not answered LOCKED (a
+ * lockAll() answered WAIT left it held): 12,413. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_350;
+export const SIZE_BUDGET_GZIP = 12_413;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

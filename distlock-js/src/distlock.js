@@ -347,7 +347,8 @@ class UnwantedGrants {
    *   undefined when it is not known (a place a resumed session listed that nobody asked for
    *   in it): then the mark is met by the lock name alone
    * @param {string} name the lock name
-   * @param {() => boolean} keep asked when the grant comes: true if the lock is wanted again
+   * @param {(again: () => void) => boolean} keep asked when the grant comes: true if the lock is
+   *   wanted again; `again()` asks again (and unlocks the grant if it is not wanted by then)
    * @returns {{settled: Promise<void>, forget: () => void}} `settled` resolves when the mark
    *   ends, however it ends; `forget()` ends it
    */
@@ -897,17 +898,29 @@ class PendingRequests {
 
   /** The connection closed: rejects every pending call with the error `errorFor(entry)` makes. */
   rejectAll(errorFor) {
-    for (const entry of this.#entries.values()) {
+    const entries = [...this.#entries.values()];
+    this.#entries.clear(); // first: what a rejection runs (an `after` of locking()) sees none out
+    for (const entry of entries) {
       clearTimeout(entry.timer);
       entry.reject(errorFor(entry));
     }
-    this.#entries.clear();
   }
 
-  /** Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply. */
-  locking(name) {
+  /**
+   * Whether a `lock` or `mlock` for `name` is out, its caller still waiting for the reply; with
+   * `after`, that one is also called with its call's result when its reply comes (or with
+   * nothing when the connection closes first).
+   */
+  locking(name, after) {
     for (const entry of this.#entries.values()) {
-      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) return true;
+      if (!entry.expired && (entry.action === Action.LOCK || entry.action === Action.MLOCK) && entry.names.includes(name)) {
+        if (after) {
+          const { resolve, reject } = entry;
+          entry.resolve = (result) => { resolve(result); after(result); };
+          entry.reject = (error) => { reject(error); after(); };
+        }
+        return true;
+      }
     }
     return false;
   }
@@ -2758,8 +2771,10 @@ class DistLockClient extends EventTarget {
       for (const lock of strayQueued) {
         if (this.#requests.wants(lock)) continue;
         // NOT_QUEUED: granted meanwhile, and unlocked when its GRANTED comes, unless asked for
-        // again meanwhile (say, by a lock() in the resumed handler, answered LOCKED after it).
-        const unwanted = this.#unwantedGrants.mark(undefined, lock, () => this.#requests.wants(lock) || this.#pending.locking(lock));
+        // again meanwhile (say, by a lock() in the resumed handler, answered LOCKED after it):
+        // then kept until that lock() or lockAll() is answered, and unlocked unless LOCKED.
+        const unwanted = this.#unwantedGrants.mark(undefined, lock, (again) => this.#requests.wants(lock)
+          || this.#pending.locking(lock, (result) => result?.status === Status.LOCKED || again()));
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
@@ -3064,11 +3079,11 @@ class DistLockClient extends EventTarget {
 
   /**
    * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
-   * under its token. While the unlock is out it is not held for request(): a request() that has
+   * under its token. A keep() that waits for a reply calls it again once that comes. While the unlock is out it is not held for request(): a request() that has
    * not asked yet asks after the unlock, which the server handles first.
    */
   #releaseUnwanted(lock, token, unwanted) {
-    const kept = unwanted.keep();
+    const kept = unwanted.keep(() => this.#releaseUnwanted(lock, token, unwanted));
     if (kept || this.#held.get(lock) !== token) {
       unwanted.settle();
       return kept;

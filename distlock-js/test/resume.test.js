@@ -692,6 +692,84 @@ describe('resume edge cases', () => {
     assert.deepEqual(lost, []);
   });
 
+  test('a lockAll() asked in the resumed handler, answered WAIT (it takes none), and the listed place nobody asked for granted before its cancel: the grant is unlocked once the WAIT comes, not kept for ever', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const first = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    let again;
+    client.on('resumed', () => { again = client.lockAll(['doc', 'other']); });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    const ask = ws2.next('mlock');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 30, mode: 'exclusive', request: first.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await flush();
+    ws2.expectNothingSent(); // kept while the lockAll() is out: it may be answered LOCKED
+    ws2.reply(ask, { status: 'WAIT', holders: { other: 'bob' } });
+    assert.deepEqual(await again, { status: 'WAIT', holders: { other: 'bob' } });
+    await flush();
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
+    ws2.expectNothingSent();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('the same with a lock() asked in the handler answered FAIL: the grant is unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const first = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    let again;
+    client.on('resumed', () => { again = client.lock('doc', { steal: true }); });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    const ask = ws2.next('lock');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 30, mode: 'exclusive', request: first.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    ws2.reply(ask, { status: 'FAIL', code: 'UNAUTHORIZED', message: 'no steal' });
+    await assert.rejects(again, { code: 'UNAUTHORIZED' });
+    await flush();
+    const unlock = ws2.next('unlock');
+    assert.equal(unlock.param, 'doc');
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('the same with the lockAll() answered LOCKED: the grant is the application\'s, kept', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const queueing = client.lock('doc', { wait: true });
+    const first = ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    let again;
+    client.on('resumed', () => { again = client.lockAll(['doc', 'other']); });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    const ask = ws2.next('mlock');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 30, mode: 'exclusive', request: first.id });
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    ws2.reply(ask, { status: 'LOCKED', tokens: { doc: 30, other: 31 } });
+    assert.deepEqual(await again, { status: 'LOCKED', tokens: { doc: 30, other: 31 } });
+    await flush();
+    ws2.expectNothingSent();
+    assert.deepEqual(client.heldLocks, new Map([['doc', 30], ['other', 31]]));
+  });
+
   test('a resume OK that comes after the grace period ran out here: the session is closed again and a new one opened (the app was told the locks were lost); the missed pushes that follow are ignored', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server, grace: 1000 });
