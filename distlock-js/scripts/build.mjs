@@ -106,8 +106,11 @@ const BANNER = `/**
  * cancel(), unlock() and unlockAll() refused with ALREADY_HELD for the locks of request() (one
  * whose place the application cancelled waited for ever, its timeout included): 12,285; a
  * grant crossing a resume's cancel kept for a lock() asked meanwhile (it was unlocked): 12,288;
- * that grant unlocked when the lock() or lockAll() it was kept for is not answered LOCKED (a
- * lockAll() answered WAIT left it held): 12,413. Terser
+ * a connect(name) after disconnect() or close() starting anew (it got the first call's dead
+ * promise): 12,305; request()'s own lock, unlock and cancel marked by lock name until they
+ * settle (an override awaiting before super had them refused ALREADY_HELD): 12,350;
+ * the resume's stray grant unlocked when the lock() or lockAll() it was kept for is not
+ * answered LOCKED (a lockAll() answered WAIT left it held): 12,413. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
