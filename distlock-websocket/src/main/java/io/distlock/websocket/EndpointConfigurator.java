@@ -96,7 +96,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         try {
             principal = node.options.authenticator().authenticate(handshake);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "The authenticator threw; refusing the connection", e);
+            node.authenticatorThrew.happened(e);
             principal = null;
         }
         if (principal == null || principal.isEmpty()) {
@@ -145,7 +145,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
                     request.getQueryString(), request.getRequestURI(), request.getUserPrincipal());
             principal = authenticator.authenticate(info);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "The authenticator threw; refusing the connection", e);
+            node.authenticatorThrew.happened(e);
             principal = null;
         }
         if (principal == null || principal.isEmpty()) {

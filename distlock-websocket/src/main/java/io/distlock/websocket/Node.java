@@ -49,6 +49,11 @@ final class Node {
 
     final LockService service;
     final EndpointOptions options;
+    /** The application's authorizer or authenticator threw: a refusal, logged as {@link RepeatedWarning}. */
+    final RepeatedWarning authorizerThrew = new RepeatedWarning(System.getLogger(RequestHandler.class.getName()),
+            "The authorizer threw; refusing the lock");
+    final RepeatedWarning authenticatorThrew = new RepeatedWarning(System.getLogger(EndpointConfigurator.class.getName()),
+            "The authenticator threw; refusing the connection");
     /** Open connections, for {@link DistLockEndpoints#closeAll()} and the connections gauge. */
     final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;

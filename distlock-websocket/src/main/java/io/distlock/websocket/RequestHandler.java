@@ -445,7 +445,7 @@ final class RequestHandler {
                     return false;
                 }
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "The authorizer threw; refusing the lock", e);
+                node.authorizerThrew.happened(e);
                 return false;
             }
         }

@@ -1,0 +1,34 @@
+package io.distlock.websocket;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A warning that clients can make happen again and again (an application's authorizer or
+ * authenticator that throws on what a client sent): the first is logged with its stack trace,
+ * later ones only at the 2nd, 4th, 8th... time, with the count, so that a client repeating a
+ * request cannot flood the log (found by review 2026-12-05: one stack trace per refused request,
+ * 200 a second from one connection).
+ */
+final class RepeatedWarning {
+
+    private final Logger log;
+    private final String message;
+    private final AtomicLong count = new AtomicLong();
+
+    RepeatedWarning(Logger log, String message) {
+        this.log = log;
+        this.message = message;
+    }
+
+    void happened(Throwable e) {
+        long n = count.incrementAndGet();
+        if (n == 1) {
+            log.log(Level.WARNING, message, e);
+        } else if ((n & (n - 1)) == 0) {
+            log.log(Level.WARNING, message + " (" + n + " times so far; the first was logged with its stack trace; this time: "
+                    + e.getClass().getName() + ")");
+        }
+    }
+}
