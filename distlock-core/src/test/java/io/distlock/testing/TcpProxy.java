@@ -144,6 +144,13 @@ public final class TcpProxy implements AutoCloseable {
         capturing = on;
     }
 
+    /** The commands captured and not yet replayed, in order, each as its arguments (a command that does not parse as a RESP array of bulk strings is left out). */
+    public List<List<String>> captured() {
+        synchronized (captured) {
+            return captured.stream().map(Resp::parse).filter(Objects::nonNull).toList();
+        }
+    }
+
     /**
      * Sends the captured commands again, in order, on a new connection to the target, waits
      * until Redis has run them all (an ECHO after them comes back) and forgets the replies: what
