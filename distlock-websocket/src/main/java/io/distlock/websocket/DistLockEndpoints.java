@@ -140,9 +140,14 @@ public final class DistLockEndpoints implements AutoCloseable {
         return ((EndpointConfigurator) config.getConfigurator()).refusal(handshake);
     }
 
-    /** Where the endpoint's counts go; {@link EndpointMetrics} sets it. */
+    /** Where the endpoint's counts go, instead of where they went (for tests). */
     void telemetry(EndpointTelemetry telemetry) {
         node.telemetry(Objects.requireNonNull(telemetry, "telemetry"));
+    }
+
+    /** Where the endpoint's counts go too, besides where they go already: {@link EndpointMetrics} adds one per registry. */
+    void addTelemetry(EndpointTelemetry telemetry) {
+        node.addTelemetry(Objects.requireNonNull(telemetry, "telemetry"));
     }
 
     Node node() {

@@ -2,7 +2,9 @@ package io.distlock.websocket;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -45,7 +47,9 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *
  * <pre>{@code new EndpointMetrics(endpoint).bindTo(registry);}</pre>
  *
- * Binding to a second registry moves the counting there.
+ * Every registry it is bound to counts (Spring Boot binds each {@code MeterBinder} to every
+ * registry when it has several and no composite); binding to the same registry again changes
+ * nothing.
  */
 public final class EndpointMetrics implements MeterBinder {
 
@@ -59,6 +63,8 @@ public final class EndpointMetrics implements MeterBinder {
     };
 
     private final DistLockEndpoints endpoint;
+    /** The registries bound so far, by identity: a second binding to one would count twice. Guarded by itself. */
+    private final Set<MeterRegistry> bound = Collections.newSetFromMap(new IdentityHashMap<>());
 
     public EndpointMetrics(DistLockEndpoints endpoint) {
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -66,6 +72,11 @@ public final class EndpointMetrics implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
+        synchronized (bound) {
+            if (!bound.add(Objects.requireNonNull(registry, "registry"))) {
+                return;
+            }
+        }
         Gauge.builder("distlock.websocket.connections", endpoint.node().connections, Set::size)
                 .description("open WebSocket connections").register(registry);
         Map<Status, Counter> pushes = new EnumMap<>(Status.class);
@@ -86,7 +97,7 @@ public final class EndpointMetrics implements MeterBinder {
         }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
-        endpoint.telemetry(new EndpointTelemetry() {
+        endpoint.addTelemetry(new EndpointTelemetry() {
             @Override
             public void answered(String action, Status status, long nanos) {
                 int a = index(ACTIONS, action, ACTIONS.length - 1);

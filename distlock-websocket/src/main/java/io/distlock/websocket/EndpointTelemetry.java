@@ -28,4 +28,33 @@ interface EndpointTelemetry {
      * (429, {@link EndpointOptions#maxConnectionsPerAddress()} reached).
      */
     default void refused(String reason) { }
+
+    /** Tells {@code first}, then {@code second}: each registry an {@link EndpointMetrics} is bound to counts. */
+    static EndpointTelemetry both(EndpointTelemetry first, EndpointTelemetry second) {
+        return new EndpointTelemetry() {
+            @Override
+            public void answered(String action, Status status, long nanos) {
+                first.answered(action, status, nanos);
+                second.answered(action, status, nanos);
+            }
+
+            @Override
+            public void failed(FailCode code) {
+                first.failed(code);
+                second.failed(code);
+            }
+
+            @Override
+            public void pushed(Status status) {
+                first.pushed(status);
+                second.pushed(status);
+            }
+
+            @Override
+            public void refused(String reason) {
+                first.refused(reason);
+                second.refused(reason);
+            }
+        };
+    }
 }

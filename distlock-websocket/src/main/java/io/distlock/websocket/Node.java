@@ -192,8 +192,14 @@ final class Node {
         return telemetry;
     }
 
-    void telemetry(EndpointTelemetry telemetry) {
+    synchronized void telemetry(EndpointTelemetry telemetry) {
         this.telemetry = telemetry;
+    }
+
+    /** Counts into {@code more} too, besides what counts already. */
+    synchronized void addTelemetry(EndpointTelemetry more) {
+        EndpointTelemetry now = telemetry;
+        telemetry = now == EndpointTelemetry.NONE ? more : EndpointTelemetry.both(now, more);
     }
 
     /** Now, in nanoseconds of {@link EndpointOptions#ticker()}: for pings, silence and rates. */

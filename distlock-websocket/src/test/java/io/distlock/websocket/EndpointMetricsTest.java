@@ -99,6 +99,44 @@ class EndpointMetricsTest {
         }
     }
 
+    /**
+     * Spring Boot binds every MeterBinder to every registry when there is no composite: each
+     * must count. Found by review (2026-12-05): the last bound took all the counting, the first
+     * one's counters and timers stayed at 0 while its gauge moved.
+     */
+    @Test
+    void everyRegistryBoundCounts() {
+        SimpleMeterRegistry first = new SimpleMeterRegistry();
+        SimpleMeterRegistry second = new SimpleMeterRegistry();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            EndpointMetrics metrics = new EndpointMetrics(endpoint);
+            metrics.bindTo(first);
+            metrics.bindTo(second);
+            metrics.bindTo(first); // again: still counted once
+            try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
+                alice.request("OK", "action", "connect", "param", "alice");
+                bob.request("OK", "action", "connect", "param", "bob");
+                alice.request("LOCKED", "action", "lock", "param", "doc");
+                bob.request("WAIT", "action", "lock", "param", "doc");
+                alice.request("OK", "action", "unlock", "param", "doc");
+                bob.expectNext("RETRY");
+                bob.request("FAIL", "action", "unlock", "param", "doc");
+                for (SimpleMeterRegistry registry : List.of(first, second)) {
+                    assertThat(requests(registry, "connect", "OK")).isEqualTo(2);
+                    assertThat(requests(registry, "lock", "LOCKED")).isEqualTo(1);
+                    assertThat(failures(registry, "NOT_OWNER")).isEqualTo(1);
+                    await().atMost(Await.seconds(5)).untilAsserted(() -> assertThat(
+                            registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isEqualTo(1));
+                    assertThat(registry.get("distlock.websocket.connections").gauge().value()).isEqualTo(2);
+                }
+            }
+        }
+    }
+
     @Test
     void countsRequestsRedisDidNotAnswerInTime() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
