@@ -481,10 +481,11 @@ final class Connection {
         if (from == null || current() != from) {
             return;
         }
-        node.telemetry().pushed(status);
         // A push that waits behind a reply is dropped if its session is no longer this connection's
         // when its turn comes: after a close's OK the client must hear nothing of the closed session.
-        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean(), supersedes);
+        // Counted when sent, not when queued: a superseded or dropped one never reaches the client.
+        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean(), supersedes,
+                node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status));
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

@@ -35,8 +35,11 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       <td>requests answered {@code FAIL}, by the protocol's code (a counter for each, from
  *       the start): {@code BACKEND_UNAVAILABLE} counts requests Redis did not answer in time</td></tr>
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
- *       <td>pushes queued for connections: {@code RETRY}, {@code LOST}, and version 2's
- *       {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and {@code CHANGED}</td></tr>
+ *       <td>pushes sent, counted when handed to the container to send: {@code RETRY},
+ *       {@code LOST}, and version 2's {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and
+ *       {@code CHANGED}; not those that never leave: a {@code CHANGED} replaced by a newer one of
+ *       the same lock while it waited, a push dropped because its connection closed (or its
+ *       session was closed) first</td></tr>
  *   <tr><td>{@code distlock.websocket.connections}</td><td>gauge</td><td>open connections</td></tr>
  *   <tr><td>{@code distlock.websocket.handshakes.refused}</td><td>counter, tag {@code reason}</td>
  *       <td>handshakes refused: {@code origin}, {@code host} (not one of
@@ -137,7 +140,7 @@ public final class EndpointMetrics implements MeterBinder {
 
     private static Counter pushes(MeterRegistry registry, Status status) {
         return Counter.builder("distlock.websocket.pushes").tag("status", status.name())
-                .description("pushes queued for connections").register(registry);
+                .description("pushes sent to connections").register(registry);
     }
 
     private static <T> int index(T[] values, T value, int otherwise) {

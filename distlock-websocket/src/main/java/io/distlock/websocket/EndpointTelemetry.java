@@ -19,7 +19,10 @@ interface EndpointTelemetry {
     /** A request was answered {@code FAIL} with {@code code}, besides {@link #answered}. */
     default void failed(FailCode code) { }
 
-    /** A push ({@code RETRY}, {@code LOST}, {@code GRANTED}, {@code CANCELLED}) was queued for a connection. */
+    /**
+     * A push ({@code RETRY}, {@code LOST}, {@code GRANTED}, {@code CANCELLED}, {@code ASKED},
+     * {@code CHANGED}) was handed to the container to send; not one superseded or dropped before.
+     */
     default void pushed(Status status) { }
 
     /**

@@ -46,6 +46,8 @@ final class Outbound {
         private BooleanSupplier wanted;
         /** For a push: its key, by which a later push supersedes it while it waits; null if none. */
         private Object key;
+        /** For a push: run when it is handed to the transport (not if superseded or dropped); null if nothing. */
+        private Runnable sent;
 
         /** Gives the reply for this place; later calls are ignored. */
         void complete(String frame) {
@@ -132,6 +134,15 @@ final class Outbound {
      * dropped (it has not reached the transport): this one supersedes it.
      */
     void push(String frame, BooleanSupplier wanted, Object key) {
+        push(frame, wanted, key, null);
+    }
+
+    /**
+     * As {@link #push(String, BooleanSupplier, Object)}; {@code sent} (if not null) runs when the
+     * push is handed to the transport, outside this object's lock, and never if it is superseded
+     * or dropped (not wanted any more, or the connection closed first).
+     */
+    void push(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
         boolean overflow;
         synchronized (this) {
             if (closed) {
@@ -142,7 +153,7 @@ final class Outbound {
                 queued--;
                 queuedBytes -= size(old.frame);
             }
-            if (order.isEmpty() && key == null) {
+            if (order.isEmpty() && key == null && sent == null) {
                 ready.add(frame);
             } else {
                 Slot slot = new Slot();
@@ -150,6 +161,7 @@ final class Outbound {
                 slot.done = true;
                 slot.wanted = wanted;
                 slot.key = key;
+                slot.sent = sent;
                 if (order.isEmpty()) {
                     ready.add(slot);
                 } else {
@@ -173,7 +185,9 @@ final class Outbound {
     private String taken(Object waiting) {
         assert Thread.holdsLock(this);
         if (waiting instanceof Slot slot) {
-            latest.remove(slot.key, slot);
+            if (slot.key != null) {
+                latest.remove(slot.key, slot);
+            }
             return slot.frame;
         }
         return (String) waiting;
@@ -253,7 +267,7 @@ final class Outbound {
                     queued--;
                     queuedBytes -= size(next.frame);
                 } else {
-                    ready.add(next.key == null ? next.frame : next); // a keyed push can still be superseded there
+                    ready.add(next.key == null && next.sent == null ? next.frame : next); // a keyed push can still be superseded there
                 }
             }
             overflow = overflowed();
@@ -288,29 +302,43 @@ final class Outbound {
             return;
         }
         String first;
+        Object waiting;
         synchronized (this) {
             if (sending || closed || ready.isEmpty()) {
                 return;
             }
             sending = true;
-            first = taken(ready.poll());
+            waiting = ready.poll();
+            first = taken(waiting);
             queued--;
             queuedBytes -= size(first);
         }
+        sent(waiting);
         sendLoop(first);
     }
 
     /** The next frame to send, or null after marking the connection idle. */
     private String next() {
+        String frame;
+        Object waiting;
         synchronized (this) {
-            String frame = closed || ready.isEmpty() ? null : taken(ready.poll());
+            waiting = closed ? null : ready.poll();
+            frame = waiting == null ? null : taken(waiting);
             if (frame == null) {
                 sending = false;
             } else {
                 queued--;
                 queuedBytes -= size(frame);
             }
-            return frame;
+        }
+        sent(waiting);
+        return frame;
+    }
+
+    /** Runs the {@code sent} of {@code waiting}, polled from {@code ready}, if it has one. */
+    private static void sent(Object waiting) {
+        if (waiting instanceof Slot slot && slot.sent != null) {
+            slot.sent.run();
         }
     }
 

@@ -164,6 +164,37 @@ class OutboundTest {
         assertThat(out.queuedBytes()).isZero();
     }
 
+    /**
+     * What {@code distlock.websocket.pushes} counts: pushes handed to the transport, not those
+     * superseded, no longer wanted or dropped with a closed connection (review 2026-12-05: they
+     * were counted when queued).
+     */
+    @Test
+    void aPushIsReportedSentWhenHandedToTheTransportOnly() {
+        Outbound out = outbound(100);
+        List<String> reported = new ArrayList<>();
+        out.push("first", () -> true, null, () -> reported.add("first")); // handed at once
+        assertThat(reported).containsExactly("first");
+        out.push("a1", () -> true, "a", () -> reported.add("a1"));
+        out.push("a2", () -> true, "a", () -> reported.add("a2")); // supersedes a1
+        Outbound.Slot reply = out.reserve();
+        out.push("unwanted", () -> false, null, () -> reported.add("unwanted")); // behind the reply, not wanted when its turn comes
+        assertThat(reported).containsExactly("first");
+        transport.completeNext(); // "first" done: "a2" is handed
+        assertThat(reported).containsExactly("first", "a2");
+        reply.complete("reply");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("first", "a2", "reply");
+        assertThat(reported).containsExactly("first", "a2");
+
+        out.push("in flight", () -> true, null, () -> reported.add("in flight"));
+        out.push("queued", () -> true, null, () -> reported.add("queued"));
+        out.close(); // the connection ends before "queued" is handed
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("first", "a2", "reply", "in flight");
+        assertThat(reported).containsExactly("first", "a2", "in flight");
+    }
+
     @Test
     void onlyOneSendIsInFlight() {
         Outbound out = outbound(100);

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import io.distlock.testing.Await;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
  * A watcher that reads slowly (a phone on a bad network, a busy tab) of a lock that changes
@@ -41,6 +42,8 @@ class SlowWatcherTest {
         try (GuardedNode node = GuardedNode.start("watch-bystander", List.of(options), TestServer::tyrus);
              RawWebSocket watcher = RawWebSocket.open(node.server.uri(GuardedNode.MAIN), 4096);
              WsClient toggler = WsClient.open(node.server.uri(GuardedNode.MAIN))) {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            new EndpointMetrics(node.endpoints.get(0)).bindTo(registry);
             for (int i = 0; i < READERS; i++) {
                 WsClient reader = WsClient.open(node.server.uri(GuardedNode.MAIN));
                 readers.add(reader);
@@ -80,6 +83,10 @@ class SlowWatcherTest {
             assertThat(state.path("holders")).as("the last state: the readers and the last one").hasSize(READERS + 1);
             assertThat(changed).as("CHANGED frames read, of %d changes", 2 * TOGGLES + 1).isLessThan(2 * TOGGLES);
             System.out.printf("slow watcher: %d CHANGED frames for %d changes%n", changed, 2 * TOGGLES + 1);
+            // distlock.websocket.pushes counts the CHANGEDs sent, every one the watcher read, no more
+            // (Tyrus takes every send into its own queue: none waited long enough here to be replaced).
+            assertThat(registry.get("distlock.websocket.pushes").tag("status", "CHANGED").counter().count())
+                    .as("CHANGED pushes counted").isEqualTo(changed);
 
             // Still connected, with its session and its lock.
             watcher.sendText(WsClient.json("action", "lock", "param", "own", "id", "again"));
