@@ -33,7 +33,11 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *       {@code WAIT}, {@code QUEUED} (version 2) or {@code FAIL}</td></tr>
  *   <tr><td>{@code distlock.websocket.failures}</td><td>counter, tag {@code code}</td>
  *       <td>requests answered {@code FAIL}, by the protocol's code (a counter for each, from
- *       the start): {@code BACKEND_UNAVAILABLE} counts requests Redis did not answer in time</td></tr>
+ *       the start): {@code BACKEND_UNAVAILABLE} counts requests Redis did not answer in time,
+ *       grants no replica confirmed in time (released again), resumes refused while a resume of
+ *       the same session is in progress, and, rarely, locks whose held leases could not be proven;
+ *       {@code RATE_LIMITED} counts requests over the rate limit and {@code ask}s sooner than
+ *       {@link EndpointOptions#askInterval()} after the session's previous {@code ask} of the lock</td></tr>
  *   <tr><td>{@code distlock.websocket.pushes}</td><td>counter, tag {@code status}</td>
  *       <td>pushes sent, counted when handed to the container to send: {@code RETRY},
  *       {@code LOST}, and version 2's {@code GRANTED}, {@code CANCELLED}, {@code ASKED} and

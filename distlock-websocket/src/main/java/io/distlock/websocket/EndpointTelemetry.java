@@ -26,7 +26,8 @@ interface EndpointTelemetry {
     default void pushed(Status status) { }
 
     /**
-     * A handshake was refused: {@code origin} (HTTP 403), {@code authentication} (403),
+     * A handshake was refused: {@code origin} (HTTP 403), {@code host} (403, not one of
+     * {@link EndpointOptions#allowedHosts()}), {@code authentication} (403),
      * {@code capacity} (503, {@link EndpointOptions#maxConnections()} reached) or {@code address}
      * (429, {@link EndpointOptions#maxConnectionsPerAddress()} reached).
      */
