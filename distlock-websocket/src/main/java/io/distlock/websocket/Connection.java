@@ -299,7 +299,7 @@ final class Connection {
             // Past the address's or the node's detached sessions (none counted when the endpoint is stopping:
             // a rolling restart leaves every resumable session for another node), closed as if graceless.
             boolean detach = !toClose.grace().isZero() && (node.isClosed() || node.mayDetach(client, toClose));
-            (detach ? detachQuietly(toClose) : closeQuietly(toClose)).whenComplete((v, e) -> done.complete(null));
+            (detach ? detachQuietly(toClose) : closeQuietly(toClose, node)).whenComplete((v, e) -> done.complete(null));
         }
         return done;
     }
@@ -442,15 +442,15 @@ final class Connection {
         if (node.isClosed() || node.mayDetach(client, s)) {
             s.detachUnanswered().exceptionally(e -> null);
         } else {
-            closeQuietly(s);
+            closeQuietly(s, node);
         }
     }
 
-    static CompletionStage<Void> closeQuietly(LockSession s) {
+    /** Closes {@code s}; if Redis does not answer, logs it as {@code node}'s {@link Node#closedWithoutRedis}. */
+    static CompletionStage<Void> closeQuietly(LockSession s, Node node) {
         return s.closeAsync().handle((v, e) -> {
             if (e != null) {
-                LOG.log(Level.WARNING, "Session ''{0}'' closed without reaching Redis; its locks free themselves when their leases run out: {1}",
-                        s.name(), String.valueOf(e.getMessage()));
+                node.closedWithoutRedis.happened("session '" + s.name() + "': " + e.getMessage());
             }
             return null;
         });

@@ -54,6 +54,9 @@ final class Node {
             "The authorizer threw; refusing the lock");
     final RepeatedWarning authenticatorThrew = new RepeatedWarning(System.getLogger(EndpointConfigurator.class.getName()),
             "The authenticator threw; refusing the connection");
+    /** A session was closed without reaching Redis: all of them at once when a node stops while Redis is frozen. */
+    final RepeatedWarning closedWithoutRedis = new RepeatedWarning(System.getLogger(Connection.class.getName()),
+            "A session was closed without reaching Redis; its locks free themselves when their leases run out");
     /** Open connections, for {@link DistLockEndpoints#closeAll()} and the connections gauge. */
     final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer;

@@ -121,7 +121,7 @@ final class RequestHandler {
         listener.owner = opened;
         pushes = listener;
         if (!connection.adopt(opened, r.version())) {
-            Connection.closeQuietly(opened); // the connection ended meanwhile: nobody can use this session
+            Connection.closeQuietly(opened, node); // the connection ended meanwhile: nobody can use this session
             return;
         }
         ObjectNode reply = Replies.to(r, Status.OK, "Open session: " + name);
@@ -205,7 +205,7 @@ final class RequestHandler {
         // The optional name is informational (the original client sent none): the
         // connection's own session is the one closed.
         String message = "Close session: " + s.name();
-        Connection.closeQuietly(s).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
+        Connection.closeQuietly(s, node).whenComplete((v, e) -> slot.answer(Replies.to(r, Status.OK, message)));
     }
 
     /** The session left this connection (closed, detached, resumed elsewhere): its watches end. */

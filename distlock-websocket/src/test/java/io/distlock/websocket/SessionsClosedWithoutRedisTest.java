@@ -1,0 +1,66 @@
+package io.distlock.websocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+
+import org.junit.jupiter.api.Test;
+
+import io.distlock.core.LockConfig;
+import io.distlock.core.LockService;
+import io.distlock.testing.Await;
+import io.distlock.testing.LogRecorder;
+import io.distlock.testing.RedisProcess;
+
+/**
+ * Sessions closed while Redis does not answer (a node shut down with Redis frozen) are logged
+ * without one line each. Found by review (2026-12-05): one WARNING per session, so 10,000
+ * connections closing wrote 10,000 lines.
+ */
+class SessionsClosedWithoutRedisTest {
+
+    private static final int CONNECTIONS = 8;
+
+    @Test
+    void sessionsClosedWhileRedisIsPausedAreLoggedAtTheFirstThenWithACount() {
+        List<WsClient> clients = new ArrayList<>();
+        // a 1.2 s lease: Redis gets 200 ms to answer a command
+        try (LogRecorder log = LogRecorder.of(Connection.class);
+             RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofMillis(1200)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            for (int i = 0; i < CONNECTIONS; i++) {
+                WsClient client = WsClient.open(server.uri("/distlock/lock"));
+                clients.add(client);
+                client.request("OK", "action", "connect", "param", "user-" + i);
+                client.request("LOCKED", "action", "lock", "param", "doc-" + i);
+            }
+            redis.pause();
+            try {
+                clients.forEach(WsClient::close); // each connection's session is closed, and cannot reach Redis
+                await().atMost(Await.seconds(20)).until(() -> closedWithoutRedis(log).size() >= CONNECTIONS
+                        || closedWithoutRedis(log).stream().anyMatch(r -> r.getMessage().contains(CONNECTIONS + " times so far")));
+            } finally {
+                redis.resume();
+            }
+            List<LogRecord> warnings = closedWithoutRedis(log);
+            // the 1st with its detail, then the 2nd, 4th and 8th with the count
+            assertThat(warnings).hasSize(4);
+            assertThat(warnings.get(0).getMessage()).contains("user-");
+            assertThat(warnings.get(3).getMessage()).contains(CONNECTIONS + " times so far", "user-");
+        } finally {
+            clients.forEach(WsClient::close);
+        }
+    }
+
+    private static List<LogRecord> closedWithoutRedis(LogRecorder log) {
+        return log.records().stream()
+                .filter(r -> r.getLevel().intValue() >= Level.WARNING.intValue() && r.getMessage().contains("without reaching Redis")).toList();
+    }
+}
