@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -93,6 +94,8 @@ public final class LockService implements AutoCloseable {
     private volatile boolean closed;
     /** The last tick's beat, which close's leave must follow (the two may go on different connections); guarded by this. */
     private CompletableFuture<Void> lastBeat = CompletableFuture.completedFuture(null);
+    /** What counts, for every registry {@link LockServiceMetrics} was bound to (by identity): each one's meters move. */
+    private final Map<Object, Telemetry> telemetries = new IdentityHashMap<>(); // guarded by itself
     private volatile Telemetry telemetry = Telemetry.NONE;
     /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
     private final NodeLeases nodeLeases;
@@ -944,8 +947,15 @@ public final class LockService implements AutoCloseable {
         return telemetry;
     }
 
-    void telemetry(Telemetry telemetry) {
-        this.telemetry = telemetry;
+    /**
+     * Counts with {@code added} too, for {@code registry}; a second binding to the same registry
+     * replaces the first (its meters are the same ones: counting twice would double them).
+     */
+    void telemetry(Object registry, Telemetry added) {
+        synchronized (telemetries) {
+            telemetries.put(Objects.requireNonNull(registry, "registry"), Objects.requireNonNull(added, "added"));
+            telemetry = Telemetry.all(List.copyOf(telemetries.values()));
+        }
     }
 
     /** The locks held by this node's sessions now. */

@@ -31,6 +31,10 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  * </table>
  *
  * <pre>{@code new LockServiceMetrics(service).bindTo(registry);}</pre>
+ *
+ * <p>Bound to several registries (as Spring Boot binds every {@code MeterBinder} to each
+ * registry when there is no composite one), it counts in each of them; bound to the same
+ * registry again, it counts once.
  */
 public final class LockServiceMetrics implements MeterBinder {
 
@@ -63,7 +67,7 @@ public final class LockServiceMetrics implements MeterBinder {
         Counter renewalLost = renewals(registry, "lost");
         Counter renewalFailed = renewals(registry, "failed");
 
-        service.telemetry(new Telemetry() {
+        service.telemetry(registry, new Telemetry() {
             @Override
             public void retryPushed(long releasedAtMicros) {
                 retries.increment();

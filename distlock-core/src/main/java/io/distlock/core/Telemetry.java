@@ -1,5 +1,7 @@
 package io.distlock.core;
 
+import java.util.List;
+
 /**
  * What the core counts, for {@link LockServiceMetrics}. The default counts nothing, so the
  * core runs without Micrometer on the class path.
@@ -7,6 +9,39 @@ package io.distlock.core;
 interface Telemetry {
 
     Telemetry NONE = new Telemetry() { };
+
+    /** Counts with each of {@code all}: one binder bound to several registries moves every one's meters. */
+    static Telemetry all(List<Telemetry> all) {
+        if (all.size() == 1) {
+            return all.get(0);
+        }
+        return new Telemetry() {
+            @Override
+            public void retryPushed(long releasedAtMicros) {
+                all.forEach(t -> t.retryPushed(releasedAtMicros));
+            }
+
+            @Override
+            public void grantedPushed() {
+                all.forEach(Telemetry::grantedPushed);
+            }
+
+            @Override
+            public void lostPushed() {
+                all.forEach(Telemetry::lostPushed);
+            }
+
+            @Override
+            public void leaseRenewed(boolean stillHeld) {
+                all.forEach(t -> t.leaseRenewed(stillHeld));
+            }
+
+            @Override
+            public void leaseRenewalFailed() {
+                all.forEach(Telemetry::leaseRenewalFailed);
+            }
+        };
+    }
 
     /**
      * A RETRY was pushed to a session's listener; the release happened at

@@ -62,4 +62,34 @@ class LockServiceMetricsTest {
             assertThat(registry.get("distlock.locks.held").gauge().value()).isEqualTo(1);
         }
     }
+
+    /**
+     * Spring Boot binds every MeterBinder to each registry when there is no composite one: the
+     * first registry's counters stayed at 0 (its gauges moved) once the binder was bound to a second.
+     */
+    @Test
+    void countsInEveryRegistryItIsBoundTo() {
+        LockConfig config = LockConfig.builder().keyPrefix("metrics-two-" + System.nanoTime()).lease(Duration.ofSeconds(5)).build();
+        TestRedis.markInService(config.keyPrefix());
+        SimpleMeterRegistry first = new SimpleMeterRegistry();
+        SimpleMeterRegistry second = new SimpleMeterRegistry();
+        try (LockService node = LockService.connect(TestRedis.url(), config)) {
+            LockServiceMetrics metrics = new LockServiceMetrics(node);
+            metrics.bindTo(first);
+            metrics.bindTo(second);
+            metrics.bindTo(second); // the same registry again counts once
+            LockSession holder = node.openSession("holder", LockListener.NONE);
+            Pushes pushes = new Pushes();
+            LockSession waiter = node.openSession("waiter", pushes);
+            result(holder.lock("doc"));
+            result(waiter.lock("doc"));
+            result(holder.unlock("doc"));
+            pushes.expect(Kind.RETRY, "doc", seconds(5));
+            for (SimpleMeterRegistry registry : java.util.List.of(first, second)) {
+                assertThat(registry.get("distlock.retry.pushes").counter().count()).as("RETRY pushes in %s", registry).isEqualTo(1);
+                assertThat(registry.get("distlock.retry.delay").timer().count()).isEqualTo(1);
+                assertThat(registry.get("distlock.sessions").gauge().value()).isEqualTo(2);
+            }
+        }
+    }
 }
