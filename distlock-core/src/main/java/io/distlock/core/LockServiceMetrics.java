@@ -23,12 +23,16 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.locks.held}</td><td>gauge</td><td>locks held by this node's sessions</td></tr>
  *   <tr><td>{@code distlock.waiters}</td><td>gauge</td><td>(session, lock) waits on this node</td></tr>
  *   <tr><td>{@code distlock.queued}</td><td>gauge</td><td>places of this node's sessions in lock queues</td></tr>
- *   <tr><td>{@code distlock.granted.pushes}</td><td>counter</td><td>grants of queued requests pushed</td></tr>
- *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes</td></tr>
- *   <tr><td>{@code distlock.retry.delay}</td><td>timer</td><td>from a published release (Redis clock) to its RETRY push (this node's clock)</td></tr>
- *   <tr><td>{@code distlock.lost.pushes}</td><td>counter</td><td>LOST pushes</td></tr>
+ *   <tr><td>{@code distlock.granted.pushes}</td><td>counter</td><td>grants of queued requests pushed to a listener</td></tr>
+ *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes to a listener</td></tr>
+ *   <tr><td>{@code distlock.retry.delay}</td><td>timer</td><td>from a published release (Redis clock) to its RETRY push to a listener (this node's clock)</td></tr>
+ *   <tr><td>{@code distlock.lost.pushes}</td><td>counter</td><td>LOST pushes to a listener (stolen ones too)</td></tr>
  *   <tr><td>{@code distlock.lease.renewals}</td><td>counter, tag {@code result}</td><td>{@code renewed}, {@code lost} (Redis no longer held it), {@code failed} (no answer)</td></tr>
  * </table>
+ *
+ * <p>A push counts when it reaches a listener: one kept for a detached session counts when its
+ * resume hands it over (its {@code distlock.retry.delay} includes the wait), and not at all if
+ * the session ends first.
  *
  * <pre>{@code new LockServiceMetrics(service).bindTo(registry);}</pre>
  *

@@ -1186,7 +1186,8 @@ final class Session implements LockSession {
 
     /**
      * Hands a push to the listener, or keeps it for the next one while detached, or holds it back
-     * while an answer waits for its registry write; only on {@link #events}.
+     * while an answer waits for its registry write; only on {@link #events}. A push counts its
+     * meter when it reaches a listener (inside {@code push}): a kept one nobody resumes is not pushed.
      */
     private void deliver(java.util.function.Consumer<LockListener> push) {
         if (holdingPushes) {
@@ -1244,8 +1245,10 @@ final class Session implements LockSession {
     void retry(String lock, long releasedAtMicros) {
         events.execute(() -> {
             if (!closed) {
-                service.telemetry().retryPushed(releasedAtMicros);
-                deliver(l -> l.retry(lock));
+                deliver(l -> {
+                    service.telemetry().retryPushed(releasedAtMicros);
+                    l.retry(lock);
+                });
             }
         });
     }
@@ -1323,6 +1326,13 @@ final class Session implements LockSession {
         return queued;
     }
 
+    /** For tests: how many pushes are kept for the next listener, read in turn with the pushes on {@link #events}. */
+    CompletionStage<Integer> keptPushes() {
+        CompletableFuture<Integer> size = new CompletableFuture<>();
+        events.execute(() -> size.complete(kept.size()));
+        return size;
+    }
+
     /** For tests: the locks with a steal told ahead of the grant it ended. */
     Set<String> stealsToldAhead() {
         return Set.copyOf(stolenAhead.keySet());
@@ -1393,8 +1403,10 @@ final class Session implements LockSession {
                 ? takenBy(lock, grant, steal.by) : null;
         return () -> {
             if (!closed) {
-                service.telemetry().grantedPushed();
-                deliver(l -> l.granted(lock, token, mode));
+                deliver(l -> {
+                    service.telemetry().grantedPushed();
+                    l.granted(lock, token, mode);
+                });
             }
             if (stolen != null) {
                 stolen.run(); // the steal was told before this grant: it ends it now, after its GRANTED
@@ -1509,8 +1521,10 @@ final class Session implements LockSession {
         }
         return () -> {
             if (!closed) {
-                service.telemetry().lostPushed();
-                deliver(l -> l.stolen(lock, by));
+                deliver(l -> {
+                    service.telemetry().lostPushed();
+                    l.stolen(lock, by);
+                });
             }
         };
     }
@@ -1549,8 +1563,10 @@ final class Session implements LockSession {
     /** Tells the listener now; only on the session's serial executor. */
     private void lostNow(String lock, LossCause cause) {
         if (!closed) {
-            service.telemetry().lostPushed();
-            deliver(l -> l.lost(lock, cause));
+            deliver(l -> {
+                service.telemetry().lostPushed();
+                l.lost(lock, cause);
+            });
         }
     }
 

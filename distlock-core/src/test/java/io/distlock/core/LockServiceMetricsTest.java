@@ -92,4 +92,67 @@ class LockServiceMetricsTest {
             }
         }
     }
+
+    /**
+     * A push kept for a detached session counts when it reaches a listener: one that the session
+     * ends without (no resume) was counted as pushed, at the time it was kept.
+     */
+    @Test
+    void aPushKeptForADetachedSessionThatEndsWithoutAResumeIsNotCounted() {
+        LockConfig config = LockConfig.builder().keyPrefix("metrics-kept-" + System.nanoTime()).lease(Duration.ofSeconds(5)).build();
+        TestRedis.markInService(config.keyPrefix());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService node = LockService.connect(TestRedis.url(), config)) {
+            new LockServiceMetrics(node).bindTo(registry);
+            LockSession holder = node.openSession("holder", LockListener.NONE);
+            Pushes pushes = new Pushes();
+            LockSession waiter = node.openSession("waiter", pushes, new SessionOptions(Duration.ofSeconds(30), null));
+            Session session = ((Attachment) waiter).toSession();
+            result(holder.lock("doc"));
+            result(waiter.lock("doc")); // WAIT
+            result(waiter.detach()); // the connection dropped: pushes are kept now
+            result(holder.unlock("doc")); // RETRY for the detached waiter: kept
+            await().atMost(seconds(5)).until(() -> result(session.keptPushes()) == 1);
+            assertThat(registry.get("distlock.retry.pushes").counter().count()).isZero();
+
+            result(waiter.closeAsync()); // the session ends without a resume: nobody got the RETRY
+            assertThat(pushes.all()).isEmpty();
+            assertThat(registry.get("distlock.retry.pushes").counter().count()).isZero();
+            assertThat(registry.get("distlock.retry.delay").timer().count()).isZero();
+        }
+    }
+
+    /** A push kept for a detached session counts once, when the resume hands it to the next listener. */
+    @Test
+    void aPushKeptForADetachedSessionCountsOnceWhenTheResumeDeliversIt() {
+        LockConfig config = LockConfig.builder().keyPrefix("metrics-resume-" + System.nanoTime()).lease(Duration.ofSeconds(5)).build();
+        TestRedis.markInService(config.keyPrefix());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService node = LockService.connect(TestRedis.url(), config)) {
+            new LockServiceMetrics(node).bindTo(registry);
+            LockSession holder = node.openSession("holder", LockListener.NONE);
+            LockSession waiter = node.openSession("waiter", new Pushes(), new SessionOptions(Duration.ofSeconds(30), null));
+            Session session = ((Attachment) waiter).toSession();
+            result(holder.lock("doc"));
+            result(holder.lock("queued"));
+            result(waiter.lock("doc")); // WAIT
+            result(waiter.lock("queued", LockOptions.exclusive().queue())); // QUEUED
+            result(waiter.detach());
+            result(holder.unlock("doc")); // RETRY, kept
+            result(holder.unlock("queued")); // GRANTED, kept
+            await().atMost(seconds(5)).until(() -> result(session.keptPushes()) == 2);
+            assertThat(registry.get("distlock.retry.pushes").counter().count()).isZero();
+            assertThat(registry.get("distlock.granted.pushes").counter().count()).isZero();
+
+            Pushes after = new Pushes();
+            ResumeResult resumed = result(node.resume(waiter.id(), waiter.resumeSecret().orElseThrow(), after));
+            assertThat(resumed).isInstanceOf(ResumeResult.Resumed.class);
+            after.expect(Kind.RETRY, "doc", seconds(5));
+            after.expect(Kind.GRANTED, "queued", seconds(5));
+            assertThat(registry.get("distlock.retry.pushes").counter().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.retry.delay").timer().count()).isEqualTo(1);
+            assertThat(registry.get("distlock.granted.pushes").counter().count()).isEqualTo(1);
+            ((ResumeResult.Resumed) resumed).session().close();
+        }
+    }
 }
