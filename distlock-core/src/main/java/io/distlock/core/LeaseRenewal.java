@@ -167,7 +167,10 @@ final class LeaseRenewal {
         try {
             results = store.renew(owners, locks, tokens);
         } catch (RuntimeException | Error e) {
-            batch.forEach(d -> d.session().renewalFailed(d.grant(), sentAt)); // left busy, these grants would never be renewed again
+            batch.forEach(d -> {
+                d.session().renewalFailed(d.grant(), sentAt); // left busy, these grants would never be renewed again
+                telemetry.get().leaseRenewalFailed();
+            });
             throw e;
         }
         // One line per batch for the grants Redis no longer holds: after Redis lost its data every
@@ -189,10 +192,11 @@ final class LeaseRenewal {
                     telemetry.get().leaseRenewed(true);
                     failing = false;
                     d.session().renewed(d.grant(), sentAt);
-                } else {
-                    telemetry.get().leaseRenewed(false); // counted before the session is told
-                    if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy()) && renewal.stolenBy() == null
-                            && gone.getAndIncrement() == 0) {
+                } else if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy())) {
+                    // "lost" only when the session was told (LOST, taken or stolen): not for a lock it was
+                    // unlocking meanwhile, or had given up already.
+                    telemetry.get().leaseRenewed(false);
+                    if (renewal.stolenBy() == null && gone.getAndIncrement() == 0) {
                         firstGone.set("lock '" + d.lock() + "' of session '" + d.session().name() + "'");
                     }
                 }

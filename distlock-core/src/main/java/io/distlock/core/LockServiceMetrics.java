@@ -27,7 +27,9 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes to a listener</td></tr>
  *   <tr><td>{@code distlock.retry.delay}</td><td>timer</td><td>from a published release (Redis clock) to its RETRY push to a listener (this node's clock)</td></tr>
  *   <tr><td>{@code distlock.lost.pushes}</td><td>counter</td><td>LOST pushes to a listener (stolen ones too)</td></tr>
- *   <tr><td>{@code distlock.lease.renewals}</td><td>counter, tag {@code result}</td><td>{@code renewed}, {@code lost} (Redis no longer held it), {@code failed} (no answer)</td></tr>
+ *   <tr><td>{@code distlock.lease.renewals}</td><td>counter, tag {@code result}</td><td>per lock renewed: {@code renewed}, {@code lost} (Redis
+ *       no longer held it, taken or stolen, and its session was told so; not a lock it was unlocking meanwhile),
+ *       {@code failed} (no answer, or the batch could not be sent)</td></tr>
  * </table>
  *
  * <p>A push counts when it reaches a listener: one kept for a detached session counts when its

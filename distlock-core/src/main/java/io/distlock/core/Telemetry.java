@@ -55,9 +55,13 @@ interface Telemetry {
     /** A LOST was pushed to a session's listener. */
     default void lostPushed() { }
 
-    /** A lease renewal answered: {@code stillHeld} false means Redis no longer held the lock for the session. */
+    /**
+     * A lease renewal answered: {@code stillHeld} false means Redis no longer held the lock for the
+     * session (taken or stolen) and the session was told so; a refusal for a lock the session was
+     * unlocking meanwhile, or had given up already, is not reported.
+     */
     default void leaseRenewed(boolean stillHeld) { }
 
-    /** A lease renewal got no answer from Redis. */
+    /** A lease renewal got no answer from Redis, or its batch could not be sent. */
     default void leaseRenewalFailed() { }
 }

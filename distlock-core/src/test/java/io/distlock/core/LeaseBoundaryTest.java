@@ -6,8 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -276,6 +280,69 @@ class LeaseBoundaryTest {
             time.advance(NANO);
             await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
             assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "timeout"));
+        }
+    }
+
+    /**
+     * A renew batch that throws before it goes out counts each of its grants {@code failed}: it
+     * counted none (the grants were marked failed for renewal, not for the meter).
+     */
+    @Test
+    void aRenewBatchThatThrowsCountsEachOfItsGrantsFailed() {
+        AtomicBoolean refuseBatches = new AtomicBoolean();
+        RedissonClient refusing = (RedissonClient) Proxy.newProxyInstance(RedissonClient.class.getClassLoader(),
+                new Class<?>[] {RedissonClient.class}, (self, method, args) -> {
+                    if (refuseBatches.get() && method.getName().equals("createBatch")) {
+                        throw new IllegalStateException("no batch (test)");
+                    }
+                    try {
+                        return method.invoke(client, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(refusing, config)) {
+            new LockServiceMetrics(service).bindTo(registry);
+            LockSession session = service.openSession("holder", new Pushes());
+            assertThat(result(session.lock("a"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(session.lock("b"))).isInstanceOf(LockResult.Locked.class);
+            refuseBatches.set(true);
+
+            time.advance(TICK); // the tick's renew batch throws (the tick logs it and goes on)
+            assertThat(registry.counter("distlock.lease.renewals", "result", "failed").count()).isEqualTo(2);
+            refuseBatches.set(false);
+        }
+    }
+
+    /**
+     * A renewal that Redis refuses for a lock the session was unlocking meanwhile is no lost
+     * lock: it was counted {@code lost} before the session decided. The renewal goes out, then
+     * the unlock; Redis gets both only after the lock's key is gone, so the renewal is refused
+     * whichever answer comes first. Another session's lock renewed in the same batch marks its answer.
+     */
+    @Test
+    void aRenewalRefusedForALockBeingUnlockedIsNotCountedLost() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Duration lease = Duration.ofSeconds(30); // answers wait up to 3 s of real time: the blackhole below never times them out
+        LockConfig longLease = config.toBuilder().lease(lease).build();
+        try (LockService service = LockService.create(client, longLease)) {
+            new LockServiceMetrics(service).bindTo(registry);
+            LockSession session = service.openSession("holder", new Pushes());
+            LockSession marker = service.openSession("marker", new Pushes());
+            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(marker.lock("marker"))).isInstanceOf(LockResult.Locked.class);
+            proxy.blackhole();
+
+            time.advance(lease.dividedBy(6)); // the renewals of both go out, held by the proxy
+            CompletionStage<UnlockResult> unlock = session.unlock("doc"); // then the unlock, held too
+            redis.command("DEL", longLease.keyPrefix() + ":lock:doc");
+            proxy.heal();
+
+            result(unlock);
+            await().atMost(seconds(5)).until(() -> registry.counter("distlock.lease.renewals", "result", "renewed").count() == 1);
+            await().during(Duration.ofMillis(300)).atMost(seconds(2))
+                    .until(() -> registry.counter("distlock.lease.renewals", "result", "lost").count() == 0);
         }
     }
 }
