@@ -97,6 +97,10 @@ public final class LockService implements AutoCloseable {
     /** What counts, for every registry {@link LockServiceMetrics} was bound to (by identity): each one's meters move. */
     private final Map<Object, Telemetry> telemetries = new IdentityHashMap<>(); // guarded by itself
     private volatile Telemetry telemetry = Telemetry.NONE;
+    private final CountedWarning unclaimedEnds = new CountedWarning(System.getLogger(Session.class.getName()),
+            "Could not claim the end of session ''{0}''; not releasing its locks, their leases free them: {1}",
+            "Could not claim the end of {0} sessions so far; not releasing their locks, their leases free them (this one: "
+                    + "session ''{1}'': {2})");
     /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
     private final NodeLeases nodeLeases;
 
@@ -941,6 +945,11 @@ public final class LockService implements AutoCloseable {
 
     Scheduler scheduler() {
         return scheduler;
+    }
+
+    /** Sessions whose end-claim Redis did not answer: one line for many (a node shut down with Redis frozen closes all at once). */
+    CountedWarning unclaimedEnds() {
+        return unclaimedEnds;
     }
 
     Telemetry telemetry() {

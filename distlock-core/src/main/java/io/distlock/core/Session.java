@@ -583,11 +583,11 @@ final class Session implements LockSession {
             stopGraceTimer();
             return firstRecord.thenCompose(v -> service.registry().claimEnd(id, gen)).handle((claim, e) -> {
                 if (e != null) {
-                    LOG.log(Level.WARNING, "Could not claim the end of session ''{0}''; not releasing its locks, their leases "
-                            + "free them: {1}", name, e.getMessage());
+                    service.unclaimedEnds().happened(name, e.getMessage());
                     movedAway(false);
                     return CompletableFuture.completedFuture(new Step<Void>(null, RedisLockStore.backendFailure(e), null));
                 }
+                service.unclaimedEnds().reset();
                 if (claim == 0L) {
                     movedAway(false);
                     return done((Void) null);
