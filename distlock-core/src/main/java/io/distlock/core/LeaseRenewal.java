@@ -192,10 +192,10 @@ final class LeaseRenewal {
                     telemetry.get().leaseRenewed(true);
                     failing = false;
                     d.session().renewed(d.grant(), sentAt);
-                } else if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy())) {
-                    // "lost" only when the session was told (LOST, taken or stolen): not for a lock it was
-                    // unlocking meanwhile, or had given up already.
-                    telemetry.get().leaseRenewed(false);
+                } else if (d.session().renewalRefused(d.lock(), d.grant(), renewal.stolenBy(),
+                        // "lost" only when the session is told (LOST, taken or stolen), counted before it is:
+                        // not for a lock it was unlocking meanwhile, or had given up already.
+                        () -> telemetry.get().leaseRenewed(false))) {
                     if (renewal.stolenBy() == null && gone.getAndIncrement() == 0) {
                         firstGone.set("lock '" + d.lock() + "' of session '" + d.session().name() + "'");
                     }

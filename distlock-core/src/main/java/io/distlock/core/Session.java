@@ -1264,11 +1264,16 @@ final class Session implements LockSession {
         if (!held.remove(lock, grant)) {
             return false;
         }
+        lost(lock, grant, cause);
+        return true;
+    }
+
+    /** Tells the listener that {@code grant}, no longer counted as held, is lost (see {@link #lose}). */
+    private void lost(String lock, Grant grant, LossCause cause) {
         pushLost(lock, cause);
         if (cause == LossCause.LEASE && freesWhatItGivesUp()) {
             releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
         }
-        return true;
     }
 
     /**
@@ -1305,18 +1310,25 @@ final class Session implements LockSession {
      * Redis answered that {@code grant} no longer holds {@code lock}: lost, unless an unlock of it
      * is out (then the unlock answers for it); stolen by {@code stolenBy} if Redis says a steal
      * ended it (its notice, handled in the chain, may come after this answer, or never), otherwise
-     * taken. Returns true if the session was told.
+     * taken. Returns true if the session was told; {@code decided} runs first (before the listener
+     * may be told, on this thread).
      */
-    boolean renewalRefused(String lock, Grant grant, String stolenBy) {
+    boolean renewalRefused(String lock, Grant grant, String stolenBy, Runnable decided) {
         grant.renewals.clear();
         if (grant.releasing) {
             return false;
         }
         if (stolenBy == null) {
-            return lose(lock, grant, LossCause.TAKEN);
+            if (!held.remove(lock, grant)) {
+                return false;
+            }
+            decided.run();
+            lost(lock, grant, LossCause.TAKEN);
+            return true;
         }
         Runnable tell = takenBy(lock, grant, stolenBy);
         if (tell != null) {
+            decided.run();
             events.execute(tell);
         }
         return tell != null;
