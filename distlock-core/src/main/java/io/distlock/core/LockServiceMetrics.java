@@ -40,7 +40,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *
  * <p>Bound to several registries (as Spring Boot binds every {@code MeterBinder} to each
  * registry when there is no composite one), it counts in each of them; bound to the same
- * registry again, it counts once.
+ * registry again, by this binder or another of the same service, it counts once. A meter that
+ * throws is logged and stops nothing.
  */
 public final class LockServiceMetrics implements MeterBinder {
 

@@ -1,6 +1,7 @@
 package io.distlock.core;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * What the core counts, for {@link LockServiceMetrics}. The default counts nothing, so the
@@ -10,35 +11,46 @@ interface Telemetry {
 
     Telemetry NONE = new Telemetry() { };
 
-    /** Counts with each of {@code all}: one binder bound to several registries moves every one's meters. */
-    static Telemetry all(List<Telemetry> all) {
-        if (all.size() == 1) {
-            return all.get(0);
-        }
+    /**
+     * Counts with each of {@code all} (one binder bound to several registries moves every one's
+     * meters). A meter that throws (an application's registry may) is logged to {@code threw} and
+     * stops nothing: counting runs inside lease renewal and pushes, and a LOST must still be told.
+     */
+    static Telemetry all(List<Telemetry> all, CountedWarning threw) {
         return new Telemetry() {
+            private void each(Consumer<Telemetry> count) {
+                for (Telemetry t : all) {
+                    try {
+                        count.accept(t);
+                    } catch (RuntimeException e) {
+                        threw.happened(e);
+                    }
+                }
+            }
+
             @Override
             public void retryPushed(long releasedAtMicros) {
-                all.forEach(t -> t.retryPushed(releasedAtMicros));
+                each(t -> t.retryPushed(releasedAtMicros));
             }
 
             @Override
             public void grantedPushed() {
-                all.forEach(Telemetry::grantedPushed);
+                each(Telemetry::grantedPushed);
             }
 
             @Override
             public void lostPushed() {
-                all.forEach(Telemetry::lostPushed);
+                each(Telemetry::lostPushed);
             }
 
             @Override
             public void leaseRenewed(boolean stillHeld) {
-                all.forEach(t -> t.leaseRenewed(stillHeld));
+                each(t -> t.leaseRenewed(stillHeld));
             }
 
             @Override
             public void leaseRenewalFailed() {
-                all.forEach(Telemetry::leaseRenewalFailed);
+                each(Telemetry::leaseRenewalFailed);
             }
         };
     }

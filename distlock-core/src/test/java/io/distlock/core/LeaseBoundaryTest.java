@@ -345,4 +345,39 @@ class LeaseBoundaryTest {
                     .until(() -> registry.counter("distlock.lease.renewals", "result", "lost").count() == 0);
         }
     }
+
+    /**
+     * A meter that throws (an application's registry may) stops nothing: a lock that Redis no
+     * longer holds is still taken from the session and told LOST, and another registry still
+     * counts it. Found by review: the count ran after the grant was dropped and before the LOST,
+     * so a throw there lost the grant silently, and the client believed it held the lock for good.
+     */
+    @Test
+    void aMeterThatThrowsStopsNothing() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(client, config)) {
+            service.telemetry(new Object(), new Telemetry() {
+                @Override
+                public void leaseRenewed(boolean stillHeld) {
+                    throw new IllegalStateException("a broken registry (test)");
+                }
+
+                @Override
+                public void lostPushed() {
+                    throw new IllegalStateException("a broken registry (test)");
+                }
+            });
+            new LockServiceMetrics(service).bindTo(registry);
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("holder", pushes);
+            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            redis.command("DEL", config.keyPrefix() + ":lock:doc"); // Redis no longer holds it: the renewal is refused
+
+            time.advance(TICK);
+            pushes.expect(Pushes.Kind.LOST, "doc", seconds(5));
+            assertThat(session.heldLocks()).isEmpty();
+            assertThat(registry.counter("distlock.lease.renewals", "result", "lost").count()).isEqualTo(1);
+            assertThat(registry.counter("distlock.lost.pushes").count()).isEqualTo(1);
+        }
+    }
 }

@@ -446,11 +446,13 @@ final class Connection {
         }
     }
 
-    /** Closes {@code s}; if Redis does not answer, logs it as {@code node}'s {@link Node#closedWithoutRedis}. */
+    /** Closes {@code s}; if Redis does not answer, logs it as {@code node}'s {@link Node#closedWithoutRedis} (which a close that reaches Redis starts over). */
     static CompletionStage<Void> closeQuietly(LockSession s, Node node) {
         return s.closeAsync().handle((v, e) -> {
             if (e != null) {
                 node.closedWithoutRedis.happened("session '" + s.name() + "': " + e.getMessage());
+            } else {
+                node.closedWithoutRedis.reset(); // Redis answers again: the next outage's first is logged
             }
             return null;
         });

@@ -145,9 +145,9 @@ public final class DistLockEndpoints implements AutoCloseable {
         node.telemetry(Objects.requireNonNull(telemetry, "telemetry"));
     }
 
-    /** Where the endpoint's counts go too, besides where they go already: {@link EndpointMetrics} adds one per registry. */
-    void addTelemetry(EndpointTelemetry telemetry) {
-        node.addTelemetry(Objects.requireNonNull(telemetry, "telemetry"));
+    /** Where the endpoint's counts go too, for {@code registry}: {@link EndpointMetrics} adds one per registry. */
+    void telemetry(Object registry, EndpointTelemetry telemetry) {
+        node.telemetry(Objects.requireNonNull(registry, "registry"), Objects.requireNonNull(telemetry, "telemetry"));
     }
 
     Node node() {

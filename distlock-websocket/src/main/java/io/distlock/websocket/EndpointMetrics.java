@@ -2,9 +2,7 @@ package io.distlock.websocket;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.EnumMap;
-import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -55,8 +53,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  * <pre>{@code new EndpointMetrics(endpoint).bindTo(registry);}</pre>
  *
  * Every registry it is bound to counts (Spring Boot binds each {@code MeterBinder} to every
- * registry when it has several and no composite); binding to the same registry again changes
- * nothing.
+ * registry when it has several and no composite); binding to the same registry again, with
+ * this binder or another of the same endpoint, counts once.
  */
 public final class EndpointMetrics implements MeterBinder {
 
@@ -70,8 +68,6 @@ public final class EndpointMetrics implements MeterBinder {
     };
 
     private final DistLockEndpoints endpoint;
-    /** The registries bound so far, by identity: a second binding to one would count twice. Guarded by itself. */
-    private final Set<MeterRegistry> bound = Collections.newSetFromMap(new IdentityHashMap<>());
 
     public EndpointMetrics(DistLockEndpoints endpoint) {
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
@@ -79,11 +75,6 @@ public final class EndpointMetrics implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        synchronized (bound) {
-            if (!bound.add(Objects.requireNonNull(registry, "registry"))) {
-                return;
-            }
-        }
         Gauge.builder("distlock.websocket.connections", endpoint.node().connections, Set::size)
                 .description("open WebSocket connections").register(registry);
         Map<Status, Counter> pushes = new EnumMap<>(Status.class);
@@ -104,7 +95,7 @@ public final class EndpointMetrics implements MeterBinder {
         }
         AtomicReferenceArray<Timer> timers = new AtomicReferenceArray<>(ACTIONS.length * STATUSES.length);
 
-        endpoint.addTelemetry(new EndpointTelemetry() {
+        endpoint.telemetry(registry, new EndpointTelemetry() {
             @Override
             public void answered(String action, Status status, long nanos) {
                 int a = index(ACTIONS, action, ACTIONS.length - 1);

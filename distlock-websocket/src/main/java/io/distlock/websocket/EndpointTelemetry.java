@@ -1,5 +1,8 @@
 package io.distlock.websocket;
 
+import java.util.List;
+import java.util.function.Consumer;
+
 /**
  * What the endpoint counts, for {@link EndpointMetrics}. The default counts nothing, so the
  * endpoint runs without Micrometer on the class path.
@@ -33,31 +36,41 @@ interface EndpointTelemetry {
      */
     default void refused(String reason) { }
 
-    /** Tells {@code first}, then {@code second}: each registry an {@link EndpointMetrics} is bound to counts. */
-    static EndpointTelemetry both(EndpointTelemetry first, EndpointTelemetry second) {
+    /**
+     * Tells each of {@code all} (one binder bound to several registries moves every one's meters).
+     * A meter that throws (an application's registry may) is logged to {@code threw} and stops
+     * nothing: counting runs inside replies and sends, which must go on.
+     */
+    static EndpointTelemetry all(List<EndpointTelemetry> all, RepeatedWarning threw) {
         return new EndpointTelemetry() {
+            private void each(Consumer<EndpointTelemetry> count) {
+                for (EndpointTelemetry t : all) {
+                    try {
+                        count.accept(t);
+                    } catch (RuntimeException e) {
+                        threw.happened(e);
+                    }
+                }
+            }
+
             @Override
             public void answered(String action, Status status, long nanos) {
-                first.answered(action, status, nanos);
-                second.answered(action, status, nanos);
+                each(t -> t.answered(action, status, nanos));
             }
 
             @Override
             public void failed(FailCode code) {
-                first.failed(code);
-                second.failed(code);
+                each(t -> t.failed(code));
             }
 
             @Override
             public void pushed(Status status) {
-                first.pushed(status);
-                second.pushed(status);
+                each(t -> t.pushed(status));
             }
 
             @Override
             public void refused(String reason) {
-                first.refused(reason);
-                second.refused(reason);
+                each(t -> t.refused(reason));
             }
         };
     }

@@ -2,6 +2,7 @@ package io.distlock.websocket;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -79,6 +80,10 @@ final class Node {
     /** The sessions in {@link #detachedFrom}, ended ones not yet dropped included; guarded by it. */
     private int detachedTotal;
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
+    /** What counts, for every registry an {@link EndpointMetrics} was bound to (by identity); guarded by this. */
+    private final Map<Object, EndpointTelemetry> telemetries = new IdentityHashMap<>();
+    private final RepeatedWarning meterThrew = new RepeatedWarning(System.getLogger(EndpointMetrics.class.getName()),
+            "A meter threw; counting goes on without it");
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
 
@@ -199,10 +204,14 @@ final class Node {
         this.telemetry = telemetry;
     }
 
-    /** Counts into {@code more} too, besides what counts already. */
-    synchronized void addTelemetry(EndpointTelemetry more) {
-        EndpointTelemetry now = telemetry;
-        telemetry = now == EndpointTelemetry.NONE ? more : EndpointTelemetry.both(now, more);
+    /**
+     * Counts with {@code added} too, for {@code registry}; a second binding to the same registry
+     * (by the same binder or another) replaces the first: its meters are the same ones, and
+     * counting twice would double them.
+     */
+    synchronized void telemetry(Object registry, EndpointTelemetry added) {
+        telemetries.put(registry, added);
+        telemetry = EndpointTelemetry.all(List.copyOf(telemetries.values()), meterThrew);
     }
 
     /** Now, in nanoseconds of {@link EndpointOptions#ticker()}: for pings, silence and rates. */

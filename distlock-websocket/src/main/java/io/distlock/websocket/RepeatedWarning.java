@@ -42,4 +42,11 @@ final class RepeatedWarning {
             log.log(Level.WARNING, message + " (" + n + " times so far; this time: " + detail + ")");
         }
     }
+
+    /** Starts over (the trouble ended), so that the next time is logged as a first. */
+    void reset() {
+        if (count.get() != 0) {
+            count.set(0);
+        }
+    }
 }

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
+import io.distlock.core.LockServiceMetrics;
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -171,5 +172,52 @@ class EndpointMetricsTest {
 
     private static long requests(SimpleMeterRegistry registry, String action, String status) {
         return registry.get("distlock.websocket.requests").tag("action", action).tag("status", status).timer().count();
+    }
+
+    /**
+     * Two binders of one endpoint on one registry (the starter's bean and the application's own)
+     * count once, as two of one service do; a meter that throws (an application's registry may)
+     * stops no reply or push, and the other registries still count. Found by review: each binder
+     * added its own counting (every request counted twice), and a throwing push counter left the
+     * connection's sender stuck for good.
+     */
+    @Test
+    void bindingsOfOneRegistryCountOnceAndAMeterThatThrowsStopsNothing() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (RedisProcess redis = RedisProcess.start();
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
+            endpoint.telemetry(new Object(), new EndpointTelemetry() {
+                @Override
+                public void answered(String action, Status status, long nanos) {
+                    throw new IllegalStateException("a broken registry (test)");
+                }
+
+                @Override
+                public void pushed(Status status) {
+                    throw new IllegalStateException("a broken registry (test)");
+                }
+            });
+            new EndpointMetrics(endpoint).bindTo(registry);
+            new EndpointMetrics(endpoint).bindTo(registry);
+            new LockServiceMetrics(service).bindTo(registry);
+            new LockServiceMetrics(service).bindTo(registry);
+            try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
+                alice.request("OK", "action", "connect", "param", "alice");
+                bob.request("OK", "action", "connect", "param", "bob");
+                alice.request("LOCKED", "action", "lock", "param", "doc");
+                bob.request("WAIT", "action", "lock", "param", "doc");
+                alice.request("OK", "action", "unlock", "param", "doc");
+                bob.expectNext("RETRY");
+                bob.request("LOCKED", "action", "lock", "param", "doc"); // the sender goes on after the push
+                assertThat(requests(registry, "connect", "OK")).isEqualTo(2);
+                assertThat(requests(registry, "lock", "LOCKED")).isEqualTo(2);
+                await().atMost(Await.seconds(5)).untilAsserted(() -> assertThat(
+                        registry.get("distlock.websocket.pushes").tag("status", "RETRY").counter().count()).isEqualTo(1));
+                assertThat(registry.get("distlock.retry.pushes").counter().count()).isEqualTo(1);
+            }
+        }
     }
 }

@@ -54,6 +54,28 @@ class SessionsClosedWithoutRedisTest {
             assertThat(warnings).hasSize(4);
             assertThat(warnings.get(0).getMessage()).contains("user-");
             assertThat(warnings.get(3).getMessage()).contains(CONNECTIONS + " times so far", "user-");
+
+            // A close that reaches Redis starts the count over: the next outage's first is logged whole
+            // (without it, the 9th would be logged at no power of two, not at all; found by review).
+            try (WsClient holder = WsClient.open(server.uri("/distlock/lock"));
+                 WsClient probe = WsClient.open(server.uri("/distlock/lock"))) {
+                holder.request("OK", "action", "connect", "param", "again-holder");
+                holder.request("LOCKED", "action", "lock", "param", "again");
+                probe.request("OK", "action", "connect", "param", "again-probe");
+                probe.request("WAIT", "action", "lock", "param", "again");
+                holder.close(); // its session's close reaches Redis and frees the lock
+                probe.expectNext("RETRY");
+                probe.request("LOCKED", "action", "lock", "param", "again"); // its close must free it in Redis
+                redis.pause();
+                try {
+                    probe.close();
+                    await().atMost(Await.seconds(20)).until(() -> closedWithoutRedis(log).size() > warnings.size());
+                } finally {
+                    redis.resume();
+                }
+            }
+            LogRecord next = closedWithoutRedis(log).get(warnings.size());
+            assertThat(next.getMessage()).contains("again-probe").doesNotContain("times so far");
         } finally {
             clients.forEach(WsClient::close);
         }
