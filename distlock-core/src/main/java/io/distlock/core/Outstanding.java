@@ -14,30 +14,41 @@ final class Outstanding {
 
     private volatile boolean out;
     private volatile long lastSentNanos;
-    private volatile boolean twoOut;
+    /** The one sent before the last is out too, its failure not reported. */
+    private volatile boolean earlierOut;
+    private volatile long earlierSentNanos;
 
     /** Whether no command may go out at {@code now}: one sent less than {@code answerTimeoutNanos} ago, or two. */
     boolean busy(long now, long answerTimeoutNanos) {
-        return out && (twoOut || now - lastSentNanos < answerTimeoutNanos);
+        return out && (earlierOut || now - lastSentNanos < answerTimeoutNanos);
     }
 
     void sent(long sentAtNanos) {
-        twoOut = out;
+        earlierOut = out;
+        earlierSentNanos = lastSentNanos;
         lastSentNanos = sentAtNanos;
         out = true;
     }
 
-    /** The command sent at {@code sentAtNanos} was answered, or failed: only the last one sent frees the next. */
+    /**
+     * The command sent at {@code sentAtNanos} was answered, or failed. The last one sent frees
+     * the next; the one before it, reported after the last went out (its timeout and the tick
+     * come together, in either order), leaves one out: one more may follow it once that one
+     * has been out for its timeout. Without that, a link that stalls sent a renewal only every
+     * second tick, and a stall of a third of the lease could lose a lock (found by review).
+     */
     void done(long sentAtNanos) {
         if (lastSentNanos == sentAtNanos) {
             out = false;
-            twoOut = false;
+            earlierOut = false;
+        } else if (earlierSentNanos == sentAtNanos) {
+            earlierOut = false;
         }
     }
 
     /** What is out no longer matters (the grant is gone). */
     void clear() {
         out = false;
-        twoOut = false;
+        earlierOut = false;
     }
 }
