@@ -101,7 +101,8 @@ public final class LockService implements AutoCloseable {
             "Could not claim the end of session ''{0}''; not releasing its locks, their leases free them: {1}",
             "Could not claim the end of {0} sessions so far; not releasing their locks, their leases free them (this one: "
                     + "session ''{1}'': {2})");
-    private final CountedWarning meterThrew = new CountedWarning(System.getLogger(LockServiceMetrics.class.getName()),
+    // Named after Telemetry, not the binder: naming its class would load it, and Micrometer is optional.
+    private final CountedWarning meterThrew = new CountedWarning(System.getLogger(Telemetry.class.getName()),
             "A meter threw; counting goes on without it: {0}", "A meter threw {0} times so far (this time: {1})");
     /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
     private final NodeLeases nodeLeases;

@@ -82,7 +82,8 @@ final class Node {
     private volatile EndpointTelemetry telemetry = EndpointTelemetry.NONE;
     /** What counts, for every registry an {@link EndpointMetrics} was bound to (by identity); guarded by this. */
     private final Map<Object, EndpointTelemetry> telemetries = new IdentityHashMap<>();
-    private final RepeatedWarning meterThrew = new RepeatedWarning(System.getLogger(EndpointMetrics.class.getName()),
+    // Named after EndpointTelemetry, not the binder: naming its class would load it, and Micrometer is optional.
+    private final RepeatedWarning meterThrew = new RepeatedWarning(System.getLogger(EndpointTelemetry.class.getName()),
             "A meter threw; counting goes on without it");
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
