@@ -110,12 +110,15 @@ const BANNER = `/**
  * promise): 12,305; request()'s own lock, unlock and cancel marked by lock name until they
  * settle (an override awaiting before super had them refused ALREADY_HELD): 12,350;
  * the resume's stray grant unlocked when the lock() or lockAll() it was kept for is not
- * answered LOCKED (a lockAll() answered WAIT left it held): 12,413. Terser
+ * answered LOCKED (a lockAll() answered WAIT left it held): 12,413. A suspended session given
+ * up min(grace / 10, 1 s) before its grace ends, the reconnect deadline with it (the server frees
+ * its locks only tens of ms after the client's grace ended, so a late timer left the page
+ * believing it held locks already granted to another session), raised on purpose: 12,435. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_413;
+export const SIZE_BUDGET_GZIP = 12_435;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

@@ -2130,8 +2130,8 @@ class DistLockClient extends EventTarget {
       WebSocket,
       openTimeoutMs: requestTimeoutMs,
       backoff: reconnectSettings(reconnect),
-      // A session that can be resumed must be, before its grace period ends (counted as #suspend counts it).
-      reconnectBy: () => (this.#secret === null ? Infinity : this.#lastHeard + this.#session.grace),
+      // A session that can be resumed must be, before the client gives it up (#graceEnds).
+      reconnectBy: () => (this.#secret === null ? Infinity : this.#graceEnds()),
       listener: {
         opened: (reconnected) => this.#onOpened(reconnected),
         message: (data) => this.#onMessage(data),
@@ -2668,13 +2668,23 @@ class DistLockClient extends EventTarget {
     this.#requests.sessionChanged();
   }
 
+  /**
+   * When the client gives a suspended session up. Counted from the last frame heard, not from
+   * when the loss was noticed: a silent connection may have been dead (and the server counting)
+   * for a while already. And min(grace / 10, 1 s) early: the server frees the locks at its own
+   * detach time + grace, only a little after this, so a timer that fires late (a busy or
+   * throttled tab) must still fire before another session can be granted them.
+   */
+  #graceEnds() {
+    const { grace } = this.#session;
+    return this.#lastHeard + grace - Math.min(Math.ceil(grace / 10), 1000);
+  }
+
   /** Connection lost, session in its grace period: keep everything, and count the grace down. */
   #suspend() {
     this.#moveSession(SS.SUSPENDED);
     this.#endHistory();
-    // Counted from the last frame heard, not from when the loss was noticed: a silent
-    // connection may have been dead (and the server counting) for a while already.
-    const until = this.#lastHeard + this.#session.grace;
+    const until = this.#graceEnds();
     this.#graceTimer = setTimeout(() => this.#expire(LostReason.EXPIRED, 'grace'), Math.max(0, until - Date.now()));
     this.#requests.suspended();
     this.#emit('suspended', { session: this.#session.session, until, locks: [...this.#held.keys()] });

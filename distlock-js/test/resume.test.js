@@ -56,7 +56,7 @@ describe('sessions across a dropped connection', () => {
 
     ws.drop();
     assert.equal(client.state, 'suspended');
-    assert.deepEqual(events.splice(0), [['suspended', { session: 's-1', until: Date.now() + 5000, locks: ['doc'] }]]);
+    assert.deepEqual(events.splice(0), [['suspended', { session: 's-1', until: Date.now() + 4500, locks: ['doc'] }]]);
     assert.deepEqual(client.heldLocks, new Map([['doc', 7]]), 'kept by the server for the grace period');
     await assert.rejects(client.lock('other'), { code: 'NOT_CONNECTED' });
 
@@ -122,7 +122,7 @@ describe('sessions across a dropped connection', () => {
     ws.drop();
     t.mock.timers.tick(100);
     server.socket.failToOpen();
-    t.mock.timers.tick(3899);
+    t.mock.timers.tick(3399); // 5 s less the client's margin (500 ms, see below)
     assert.equal(client.state, 'suspended');
     t.mock.timers.tick(1);
     assert.equal(client.state, 'expired');
@@ -132,6 +132,63 @@ describe('sessions across a dropped connection', () => {
     ]);
     const ws3 = await reconnect(t, server);
     assert.equal(ws3.next().action, 'connect', 'a new session, no resume');
+  });
+
+  // The server frees the locks at its detach time + grace, a little after the last frame the
+  // client heard + grace: without a margin a timer that fires late (a busy or throttled tab)
+  // left the page believing it held locks the server had granted to someone else.
+  for (const [grace, margin] of [[5000, 500], [30_000, 1000]]) {
+    test(`a ${grace} ms grace ends here ${margin} ms early (min(grace / 10, 1 s)), not earlier: until, the expiry and the reconnect deadline`, async (t) => {
+      const server = new FakeServer();
+      const { client, ws } = await connected(t, { server, grace });
+      await lock(client, ws, 'doc', 3);
+      const heard = Date.now();
+      t.mock.timers.tick(1000); // quiet: counted from the lock reply
+      const events = recordEvents(client, 'suspended', 'lost', 'expired');
+      ws.drop();
+      assert.deepEqual(events.splice(0), [['suspended', { session: 's-1', until: heard + grace - margin, locks: ['doc'] }]]);
+      t.mock.timers.tick(100);
+      server.socket.failToOpen();
+      t.mock.timers.tick(grace - margin - 1100 - 1);
+      assert.equal(client.state, 'suspended', 'not earlier');
+      t.mock.timers.tick(1);
+      assert.equal(client.state, 'expired', 'at grace - margin, not at grace');
+      assert.deepEqual(events, [
+        ['lost', { lock: 'doc', token: 3, reason: 'EXPIRED' }],
+        ['expired', { session: 's-1', reason: 'grace', locks: ['doc'] }],
+      ]);
+    });
+  }
+
+  test('the reconnect backoff aims at the client\'s own deadline, grace - margin', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 5000, options: { reconnect: { initialDelayMs: 1000, maxDelayMs: 60_000 } } });
+    const closes = recordEvents(client, 'close');
+    ws.drop(); // first attempt after 1 s
+    t.mock.timers.tick(1000);
+    server.socket.failToOpen();
+    // Second: at most half the 3.5 s left to the deadline (4.5 s after the last frame), not half of 4 s.
+    assert.deepEqual(closes.map(([, detail]) => detail.delayMs), [1000, 1750]);
+  });
+
+  test('a resume answered 1 ms before the client\'s deadline keeps the session and its locks', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, grace: 5000 });
+    await lock(client, ws, 'doc', 3);
+    const heard = Date.now();
+    const events = recordEvents(client, 'lost', 'expired', 'resumed');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    const resume = ws2.next('resume');
+    t.mock.timers.tick(heard + 4500 - 1 - Date.now());
+    assert.equal(client.state, 'suspended');
+    ws2.reply(resume, { status: 'OK', session: 's-1', locks: { doc: { token: 3, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    t.mock.timers.tick(10_000);
+    assert.equal(client.state, 'resumed');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 3]]));
+    assert.deepEqual(events.map(([type]) => type), ['resumed']);
   });
 
   test('the reconnect backoff fits the grace period: a network back 20 s into a 30 s grace is found before the grace ends', async (t) => {

@@ -365,7 +365,8 @@ export interface DistLockEventMap {
   connected: SessionInfo & { grace: number; reconnected: boolean };
   /**
    * The connection is lost and the session is in its grace period: its locks are kept until
-   * `until` (ms since the epoch, counted from the last frame heard) while the client reconnects.
+   * `until` (ms since the epoch) while the client reconnects. `until` is the last frame heard
+   * + grace - min(grace / 10, 1 s): the client gives up that much before the server can free them.
    */
   suspended: { session: string; until: number; locks: string[] };
   /** The session was resumed on a new connection: `locks` held, `queued` waiting, `lost` reported lost. */
