@@ -189,7 +189,8 @@ class QueueFaultsTest {
         for (int cycle = 0; cycle < FaultProfile.cycles(1, 6); cycle++) {
             int victim = cycle % nodes.size();
             // on a hold that outlasts the pause, recorded once the node is frozen, as in StandaloneFaultsTest.pauseNodes
-            hits.add(run.awaitFaultOnLongHold(load, victim, LEASE.dividedBy(2).plusMillis(300),
+            // (and with its margin for the kill -STOP: half the lease plus 700 ms is 1.7 s of a 2 s long hold)
+            hits.add(run.awaitFaultOnLongHold(load, victim, LEASE.dividedBy(2).plus(StandaloneFaultsTest.PAUSE_HIT_MARGIN),
                     "SIGSTOP node " + victim + " for " + LEASE.dividedBy(2).toMillis() + " ms", true, true,
                     () -> nodes.node(victim).pause()));
             ScenarioRun.lasting(LEASE.dividedBy(2));
