@@ -164,9 +164,11 @@ class QueueFaultsTest {
         assertThat(report.ok()).as(report.summary()).isTrue();
         assertEveryQueuedRequestAnswered(report);
         assertThat(run.deadHeadTimes()).hasSize(FaultProfile.cycles(2, 20));
-        // its place outlives the kill by at most a lease; then a tick (a sixth) of the next node's keep-place
+        // its place outlives the kill by at most a lease; then a tick (a sixth) of the next node's keep-place; + 1 s
+        // for a loaded machine, as for queue-node-kill-9 (3.33 s; measured up to 2.17 s): a place or hand-over that
+        // outlived the kill by a second lease would take 4 s or more, a queue the dead head blocked no grant at all
         assertThat(run.deadHeadTimes()).allSatisfy(ms -> assertThat(ms).isLessThanOrEqualTo(
-                LEASE.toMillis() + LEASE.toMillis() / 6 + 300));
+                LEASE.toMillis() + LEASE.toMillis() / 6 + 1000));
     }
 
     /** {node, lock} of a client waiting at the head of a lock's queue whose holders are on other nodes, or null. */
