@@ -76,8 +76,9 @@ class SlowConsumerTest {
         run.releaseTime(Duration.ofNanos(granted - floodStart));
         // released by the close (safety.md: at once; 0.61 s measured from the flood's start, 1.4 s on a loaded machine),
         // not by the lease running out: renewed every sixth of the 5 s lease until the close, a lock the close did not
-        // release lives on for 4.2 s or more after it
-        assertThat(Duration.ofNanos(granted - lastSent)).as("from the close (the last send that went through) to the waiter's grant").isLessThan(Duration.ofMillis(2500));
+        // release lives on for 4.2 s or more after it (3.9 s with a renewal tick 300 ms late), and its waiter is granted
+        // later still. 3.5 s leaves a loaded machine 2.5 times the worst seen and stays below that.
+        assertThat(Duration.ofNanos(granted - lastSent)).as("from the close (the last send that went through) to the waiter's grant").isLessThan(Duration.ofMillis(3500));
         // the bystander on the same node still holds its lock and is served
         assertThat(bystander.request("{\"action\":\"lock\",\"param\":\"other\"}")).contains("LOCKED");
         assertThat(nodes.node(0).isAlive()).isTrue();
