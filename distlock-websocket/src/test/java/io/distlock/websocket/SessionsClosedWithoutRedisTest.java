@@ -29,10 +29,11 @@ class SessionsClosedWithoutRedisTest {
     @Test
     void sessionsClosedWhileRedisIsPausedAreLoggedAtTheFirstThenWithACount() {
         List<WsClient> clients = new ArrayList<>();
-        // a 1.2 s lease: Redis gets 200 ms to answer a command
+        // a 3 s lease: Redis gets 500 ms to answer a command, so a close during a pause fails soon, and the steps that
+        // must reach Redis (the second part's lock, WAIT, close and lock) have room for a stall on a loaded machine
         try (LogRecorder log = LogRecorder.of(Connection.class);
              RedisProcess redis = RedisProcess.start();
-             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofMillis(1200)).build());
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(3)).build());
              DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
              TestServer server = TestServer.tyrus(List.of(endpoint.config()))) {
             for (int i = 0; i < CONNECTIONS; i++) {
