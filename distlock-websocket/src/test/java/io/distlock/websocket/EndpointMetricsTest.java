@@ -29,12 +29,7 @@ class EndpointMetricsTest {
             new EndpointMetrics(endpoint).bindTo(registry);
             try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
                  WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
-                alice.request("OK", "action", "connect", "param", "alice");
-                bob.request("OK", "action", "connect", "param", "bob");
-                alice.request("LOCKED", "action", "lock", "param", "doc");
-                bob.request("WAIT", "action", "lock", "param", "doc");
-                alice.request("OK", "action", "unlock", "param", "doc");
-                bob.expectNext("RETRY");
+                aliceHoldsThenBobIsToldRetry(alice, bob);
                 bob.request("FAIL", "action", "unlock", "param", "doc");
                 bob.request("FAIL", "action", "fly");
                 bob.sendRaw("not json");
@@ -119,12 +114,7 @@ class EndpointMetricsTest {
             metrics.bindTo(first); // again: still counted once
             try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
                  WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
-                alice.request("OK", "action", "connect", "param", "alice");
-                bob.request("OK", "action", "connect", "param", "bob");
-                alice.request("LOCKED", "action", "lock", "param", "doc");
-                bob.request("WAIT", "action", "lock", "param", "doc");
-                alice.request("OK", "action", "unlock", "param", "doc");
-                bob.expectNext("RETRY");
+                aliceHoldsThenBobIsToldRetry(alice, bob);
                 bob.request("FAIL", "action", "unlock", "param", "doc");
                 for (SimpleMeterRegistry registry : List.of(first, second)) {
                     assertThat(requests(registry, "connect", "OK")).isEqualTo(2);
@@ -170,6 +160,16 @@ class EndpointMetricsTest {
         return registry.get("distlock.websocket.failures").tag("code", code).counter().count();
     }
 
+    /** Both connect; alice locks "doc", bob waits, alice unlocks, bob gets its RETRY. */
+    private static void aliceHoldsThenBobIsToldRetry(WsClient alice, WsClient bob) {
+        alice.request("OK", "action", "connect", "param", "alice");
+        bob.request("OK", "action", "connect", "param", "bob");
+        alice.request("LOCKED", "action", "lock", "param", "doc");
+        bob.request("WAIT", "action", "lock", "param", "doc");
+        alice.request("OK", "action", "unlock", "param", "doc");
+        bob.expectNext("RETRY");
+    }
+
     private static long requests(SimpleMeterRegistry registry, String action, String status) {
         return registry.get("distlock.websocket.requests").tag("action", action).tag("status", status).timer().count();
     }
@@ -205,12 +205,7 @@ class EndpointMetricsTest {
             new LockServiceMetrics(service).bindTo(registry);
             try (WsClient alice = WsClient.open(server.uri("/distlock/lock"));
                  WsClient bob = WsClient.open(server.uri("/distlock/lock"))) {
-                alice.request("OK", "action", "connect", "param", "alice");
-                bob.request("OK", "action", "connect", "param", "bob");
-                alice.request("LOCKED", "action", "lock", "param", "doc");
-                bob.request("WAIT", "action", "lock", "param", "doc");
-                alice.request("OK", "action", "unlock", "param", "doc");
-                bob.expectNext("RETRY");
+                aliceHoldsThenBobIsToldRetry(alice, bob);
                 bob.request("LOCKED", "action", "lock", "param", "doc"); // the sender goes on after the push
                 assertThat(requests(registry, "connect", "OK")).isEqualTo(2);
                 assertThat(requests(registry, "lock", "LOCKED")).isEqualTo(2);
