@@ -1,6 +1,7 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -46,10 +47,18 @@ final class LeaseRenewal {
         this.ticker = ticker;
         this.telemetry = telemetry;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
-        this.loseAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) * 2 / 3;
+        this.loseAfterNanos = loseAfterNanos(Duration.ofMillis(leaseMillis));
         // In whole ms, as Redisson's timeout and the tick's delay are: an exact sixth (1,666.67 ms of a
         // 10 s lease) would outlast the tick (1,666 ms), and the command would go again a tick late.
-        this.answerTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(RedisLockStore.commandTimeout(java.time.Duration.ofMillis(leaseMillis)).toMillis());
+        this.answerTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(RedisLockStore.commandTimeout(Duration.ofMillis(leaseMillis)).toMillis());
+    }
+
+    /**
+     * How long after its last proof (the send time of the command that proved it) a lease or a
+     * queue place is given up: two thirds of the lease, while a third is still left in Redis.
+     */
+    static long loseAfterNanos(Duration lease) {
+        return lease.toNanos() * 2 / 3;
     }
 
     /** Never throws: a periodic task that throws is never run again, and with it every renewal and LOST would stop. */

@@ -388,8 +388,8 @@ final class Session implements LockSession {
                     // Granted before the cancel arrived: the grant stands, and is told before this answer.
                     Runnable tell = adopt(lock, place, holds.token(), holds.mode());
                     if (tell == null) {
-                        // Lease renewal gave the place up while this leave was out (CANCELLED told, and its leave,
-                        // queued behind this, frees the grant): the session does not hold the lock.
+                        // Lease renewal gave the place up while this leave was out, or the grant came too late to be
+                        // told (CANCELLED told, and a leave queued behind this frees the grant): the session does not hold the lock.
                         return Step.<CancelResult>of(CancelResult.CANCELLED);
                     }
                     return new Step<CancelResult>(new Refused(Refusal.NOT_QUEUED, "lock '" + lock
@@ -1382,14 +1382,30 @@ final class Session implements LockSession {
     /**
      * Moves a queued request to the held locks. Its lease counts from the last time the place was
      * proven: the hand-over gave the grant what was left of the place's lease in Redis, never less.
-     * Returns what tells the listener.
+     * A grant found only once that proof is two thirds of a lease old (its message or answer was
+     * late: a stalled node, a slow link) is not told: Redis may have let it go and granted the lock
+     * again meanwhile. The place is given up as lease renewal would give it up then ({@code
+     * CANCELLED}, reason backend), and the grant freed. Returns what tells the listener of the
+     * grant, or null if there is none to tell.
      */
     private Runnable adopt(String lock, Place place, long token, LockMode mode) {
+        if (unprovable(place.confirmedAtNanos)) {
+            if (givePlaceUp(lock, place)) {
+                LOG.log(Level.DEBUG, "A grant of lock ''{0}'' to session ''{1}'' came when its place could no longer be proven: "
+                        + "not told, and given back", lock, name);
+            }
+            return null;
+        }
         if (!queued.remove(lock, place)) {
             return null;
         }
         place.stopTimer();
         return hold(lock, new Grant(token, mode, place.confirmedAtNanos));
+    }
+
+    /** Whether a lease or place last proven at {@code provenAtNanos} is given up now (see {@link LeaseRenewal}). */
+    private boolean unprovable(long provenAtNanos) {
+        return config.ticker().read() - provenAtNanos >= LeaseRenewal.loseAfterNanos(config.lease());
     }
 
     /**
@@ -1690,7 +1706,8 @@ final class Session implements LockSession {
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in
-                // Redis; that grant's release is queued. Never answer with it: ask again for a new grant.
+                // Redis, or its place's grant is too old to be told (see keep); that grant's release
+                // is queued. Never answer with it: ask again for a new grant.
                 if (triesLeft > 1) {
                     return attempt(names, multi, options, entries, answer, triesLeft - 1);
                 }
@@ -1881,16 +1898,29 @@ final class Session implements LockSession {
     /**
      * Counts a granted lock as held. A refresh of the grant held before ({@code before}, same
      * token) extends it, unless it was given up meanwhile: then false, and it is not revived.
+     * False too for a grant of the session's place whose proof is two thirds of a lease old (see
+     * {@link #adopt}): it is given back, and the attempt asks anew.
      */
     private boolean keep(String lock, long token, LockMode mode, long sentAtNanos, Grant before) {
         if (before == null || before.token != token) {
+            long leaseStart = sentAtNanos;
             Place place = queued.get(lock);
             if (place != null) {
                 // granted by the hand-over this very attempt ran (the attempt's answer tells it), or Redis had lost the
-                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it
+                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it.
+                // A hand-over's grant lasts what was left of the place's lease, which this attempt did not extend.
                 dropPlace(lock, place);
+                if (place.confirmedAtNanos - leaseStart < 0) {
+                    leaseStart = place.confirmedAtNanos;
+                }
+                if (unprovable(leaseStart)) {
+                    if (freesWhatItGivesUp()) {
+                        leaveLater(lock, place);
+                    }
+                    return false;
+                }
             }
-            held.put(lock, new Grant(token, mode, sentAtNanos));
+            held.put(lock, new Grant(token, mode, leaseStart));
             return true;
         }
         Grant kept = held.computeIfPresent(lock, (k, current) -> {

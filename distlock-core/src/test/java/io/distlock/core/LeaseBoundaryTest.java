@@ -231,6 +231,92 @@ class LeaseBoundaryTest {
         }
     }
 
+    /**
+     * A grant of a queued request that reaches the node once the place's last proof is two thirds
+     * of a lease old (its message was late: a stalled node, a slow pub/sub link) is not told:
+     * Redis may have let it go (the hand-over gave it what was left of the place's lease) and
+     * granted the lock again. The place is given up, as lease renewal would give it up at that
+     * point, and the grant is freed. Here the renewal tick never runs (the scheduler's clock does
+     * not move), as on a node whose tick is late: only the grant's message can tell.
+     */
+    @Test
+    void aGrantOfAPlaceThatComesTwoThirdsOfTheLeaseAfterItsProofIsNotToldButFreed() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, withoutTicks())) {
+            LockSession holder = direct.openSession("holder", new Pushes());
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "holder"));
+
+            time.advance(TWO_THIRDS);
+            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED); // the hand-over: a grant message to the waiter's node
+
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "backend"));
+            assertThat(waiter.heldLocks()).isEmpty();
+            assertThat(waiter.queuedLocks()).isEmpty();
+            LockSession next = direct.openSession("next", new Pushes());
+            await().atMost(seconds(5)).until(() -> result(next.lock("doc")) instanceof LockResult.Locked); // the grant was given back
+        }
+    }
+
+    /** One nanosecond earlier, the same grant is told: a third of the place's lease is left in Redis. */
+    @Test
+    void aGrantOfAPlaceThatComesJustBeforeTwoThirdsOfTheLeaseAfterItsProofIsTold() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, withoutTicks())) {
+            LockSession holder = direct.openSession("holder", new Pushes());
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "holder"));
+
+            time.advance(TWO_THIRDS.minus(NANO));
+            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+
+            Pushes.Push granted = pushes.expect(Kind.GRANTED, "doc", seconds(5));
+            assertThat(waiter.heldLocks()).containsEntry("doc", granted.token());
+        }
+    }
+
+    /**
+     * The same grant found by the session's own request (asked again while queued: the attempt's
+     * hand-over grants the place, whose lease the attempt does not extend): not answered with; the
+     * attempt gives it back and asks anew, and is answered with a grant of its own.
+     */
+    @Test
+    void aRequestAnsweredWithItsPlacesGrantTwoThirdsOfTheLeaseAfterTheProofGetsAGrantOfItsOwn() {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(LEASE).build());
+             LockService service = LockService.create(client, withoutTicks())) {
+            assertThat(result(direct.openSession("holder", new Pushes()).lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "holder"));
+            String placeAttempt = attemptOf(String.valueOf(redis.command("HGET", "distlock:queued:doc", waiter.id())));
+            redis.command("HDEL", "distlock:lock:doc", "owner", "holder", "attempt"); // the holder's grant ends, and nothing hands it over
+
+            time.advance(TWO_THIRDS);
+            LockResult answer = result(waiter.lock("doc", LockOptions.exclusive().queue())); // its hand-over grants the place
+
+            assertThat(answer).isInstanceOf(LockResult.Locked.class);
+            assertThat(redis.command("HGET", "distlock:lock:doc", "attempt")).as("the grant answered is the request's own, not the place's")
+                    .isNotEqualTo(placeAttempt);
+            assertThat(waiter.heldLocks()).containsEntry("doc", ((LockResult.Locked) answer).token());
+            assertThat(pushes.all()).isEmpty();
+        }
+    }
+
+    /** A config on the test's clock whose scheduled tasks (lease renewal's ticks) never run. */
+    private LockConfig withoutTicks() {
+        return config.toBuilder().scheduler(new FakeTime()).build();
+    }
+
+    /** The attempt id in a queued request's entry: '<mode>|<expires>|<attempt>|<node>|<holder>'. */
+    private static String attemptOf(String queuedEntry) {
+        return queuedEntry.split("\\|")[2];
+    }
+
     /** The same for queue places: a second keep-place command while the first is out for its whole timeout, not a third. */
     @Test
     void aTickKeepsAPlaceAgainWhenTheKeepOutHasBeenOutForItsWholeTimeout() {

@@ -35,9 +35,11 @@ final class ScenarioRun {
     private int faults;
     private ViewCheckers.Bound views;
     private final long startNanos = System.nanoTime();
+    private final StallWatch stalls;
 
     ScenarioRun(String name) {
         this.name = name;
+        this.stalls = new StallWatch(history, name);
         progress("started (" + FaultProfile.name() + " profile)");
     }
 
@@ -263,6 +265,12 @@ final class ScenarioRun {
             deadHeadMillis.add(Liveness.nextGrantTime(history, (Long) f[0], (String) f[1]).toMillis());
         }
         progress(report.summary().replace('\n', ' ') + (deadHeadMillis.isEmpty() ? "" : " dead head ms=" + deadHeadMillis));
+        List<long[]> stalled = stalls.stop();
+        progress("this JVM (the clients, the history) stalled " + stalled.size() + " time(s) for " + StallWatch.THRESHOLD.toMillis()
+                + " ms or more" + (stalled.isEmpty() ? "" : ": " + StallWatch.describe(stalled)));
+        if (!report.ok()) {
+            around(report, stalled).forEach(this::progress);
+        }
         Path dir = resultsDir();
         history.save(dir.resolve(name + ".history.jsonl"));
         Map<String, Object> line = new LinkedHashMap<>();
@@ -282,6 +290,7 @@ final class ScenarioRun {
         line.put("violations", report.violationsByChecker());
         line.put("releaseMillis", releaseTimes());
         line.put("deadHeadMillis", deadHeadMillis);
+        line.put("stallsMillis", stalled.stream().map(st -> TimeUnit.NANOSECONDS.toMillis(st[1])).toList());
         try {
             Files.writeString(dir.resolve("results.jsonl"), JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -289,6 +298,50 @@ final class ScenarioRun {
             throw new UncheckedIOException(e);
         }
         return report;
+    }
+
+    /** Window of the history printed around a violation: what led to it, and what followed. */
+    private static final Duration BEFORE = Duration.ofMillis(2500);
+    private static final Duration AFTER = Duration.ofMillis(1000);
+    private static final int MAX_CONTEXT_LINES = 50;
+    private static final java.util.regex.Pattern PROCESS = java.util.regex.Pattern.compile("\\bp(\\d+)\\b");
+    private static final java.util.regex.Pattern AT = java.util.regex.Pattern.compile("at (\\d+(?:\\.\\d+)?) ms");
+
+    /**
+     * For the first violations: the events of the processes the violation names (of its lock, or of
+     * no lock), and every fault and heal, from {@link #BEFORE} its first time to {@link #AFTER} it,
+     * with this JVM's stalls in that window: what a CI log must show to tell a defect from a test's race.
+     */
+    private List<String> around(Checkers.Report report, List<long[]> stalled) {
+        List<String> lines = new ArrayList<>();
+        List<History.Event> events = history.events();
+        for (Checkers.Violation v : report.examples().subList(0, Math.min(2, report.examples().size()))) {
+            java.util.regex.Matcher at = AT.matcher(v.description());
+            if (!at.find()) {
+                continue;
+            }
+            long t = (long) (Double.parseDouble(at.group(1)) * 1e6);
+            java.util.Set<Integer> processes = new java.util.HashSet<>();
+            for (java.util.regex.Matcher m = PROCESS.matcher(v.description()); m.find(); ) {
+                processes.add(Integer.parseInt(m.group(1)));
+            }
+            lines.add("around [" + v.checker() + "] " + v.description());
+            int shown = 0;
+            for (History.Event e : events) {
+                boolean inWindow = e.nanos() >= t - BEFORE.toNanos() && e.nanos() <= t + AFTER.toNanos();
+                boolean relevant = e.process() == -1
+                        || (processes.contains(e.process()) && (e.lock() == null || e.lock().equals(v.lock())));
+                if (inWindow && relevant && shown++ < MAX_CONTEXT_LINES) {
+                    lines.add("  " + e);
+                }
+            }
+            for (long[] st : stalled) {
+                if (st[0] + st[1] >= t - BEFORE.toNanos() && st[0] <= t + AFTER.toNanos()) {
+                    lines.add(String.format("  stall of this JVM: %.3f ms to %.3f ms", st[0] / 1e6, (st[0] + st[1]) / 1e6));
+                }
+            }
+        }
+        return lines;
     }
 
     private static Path resultsDir() {
