@@ -11,7 +11,8 @@ public enum CancelReason {
 
     /**
      * The place could not be kept: Redis no longer had it (a restart, a failover), or this node
-     * could not renew it for two thirds of the lease. Ask again to queue anew, at the back.
+     * could not renew it for two thirds of the lease, or its grant reached this node only after
+     * that (then the grant is given back, never told). Ask again to queue anew, at the back.
      */
     BACKEND("backend");
 
