@@ -425,7 +425,7 @@ final class Session implements LockSession {
             if (grant == null) {
                 return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
             }
-            return release(List.of(lock), List.of(grant), store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token), service::granted),
+            return release(List.of(lock), List.of(grant), () -> store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token), service::granted),
                     unlocked -> {
                         if (unlocked.released()) {
                             return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
@@ -508,7 +508,7 @@ final class Session implements LockSession {
                 grants.add(grant);
                 tokens.add(grant.token);
             }
-            return release(names, grants, store.unlockAll(id, names, tokens), unlocked -> {
+            return release(names, grants, () -> store.unlockAll(id, names, tokens), unlocked -> {
                 if (unlocked.released()) {
                     return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                 }
@@ -1403,6 +1403,23 @@ final class Session implements LockSession {
         return hold(lock, new Grant(token, mode, place.confirmedAtNanos));
     }
 
+    /**
+     * For an attempt answered with a grant that may be its place's (asked again while queued, the
+     * place granted before or by the attempt's own hand-over, which does not extend that grant's
+     * lease): whether that place's proof is two thirds of a lease old. Then the place ends, the
+     * grant is given back (its release queued), and the attempt must not be answered with it
+     * (see {@link #adopt}).
+     */
+    private boolean placeGrantTooLate(String lock, Place place) {
+        if (!unprovable(place.confirmedAtNanos)) {
+            return false;
+        }
+        if (dropPlace(lock, place) && freesWhatItGivesUp()) { // else lease renewal gave it up just now, and queued its leave
+            leaveLater(lock, place);
+        }
+        return true;
+    }
+
     /** Whether a lease or place last proven at {@code provenAtNanos} is given up now (see {@link LeaseRenewal}). */
     private boolean unprovable(long provenAtNanos) {
         return config.ticker().read() - provenAtNanos >= LeaseRenewal.loseAfterNanos(config.lease());
@@ -1694,6 +1711,15 @@ final class Session implements LockSession {
             if (!attempt.granted()) {
                 return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
             }
+            long provenAt = sentAt;
+            Place place = multi ? null : queued.get(names.get(0));
+            if (place != null) {
+                // Maybe its place's grant (asked again while queued: see placeGrantTooLate), whose lease counts from the place's proof.
+                if (placeGrantTooLate(names.get(0), place)) {
+                    return askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
+                }
+                provenAt = place.confirmedAtNanos - sentAt < 0 ? place.confirmedAtNanos : sentAt;
+            }
             if (!multi && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
                 return CompletableFuture.completedFuture(grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries,
                         answer.apply(attempt)));
@@ -1702,22 +1728,31 @@ final class Session implements LockSession {
             LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
             boolean revived = false;
             for (int i = 0; i < names.size(); i++) {
-                revived |= !keep(names.get(i), attempt.tokens().get(i), granted, sentAt, before.get(names.get(i)));
+                revived |= !keep(names.get(i), attempt.tokens().get(i), granted, provenAt, before.get(names.get(i)));
             }
             if (revived) {
-                // A lock this session held was given up as LOST while the attempt refreshed it in
-                // Redis, or its place's grant is too old to be told (see keep); that grant's release
-                // is queued. Never answer with it: ask again for a new grant.
-                if (triesLeft > 1) {
-                    return attempt(names, multi, options, entries, answer, triesLeft - 1);
-                }
-                names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
-                return this.<T>failed(names, entries, before.keySet(), false, attemptId,
-                        new BackendUnavailableException("the leases of held locks could not be proven; try again", null));
+                return askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
             }
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
         }).thenCompose(step -> step);
+    }
+
+    /**
+     * A grant the attempt got must not be answered with: a lock this session held was given up as
+     * LOST while the attempt refreshed it in Redis, or its place's grant came too late to be told
+     * (see {@link #placeGrantTooLate}); that grant's release is queued. Asks again for a new grant,
+     * or fails once the tries are used up.
+     */
+    private <T> CompletionStage<Step<T>> askAgain(List<String> names, boolean multi, LockOptions options, Map<String, Waiters.Entry> entries,
+                                                  Function<RedisLockStore.Attempt, T> answer, int triesLeft, Set<String> heldBefore,
+                                                  String attemptId) {
+        if (triesLeft > 1) {
+            return attempt(names, multi, options, entries, answer, triesLeft - 1);
+        }
+        names.stream().filter(lock -> !heldBefore.contains(lock)).forEach(held::remove);
+        return this.<T>failed(names, entries, heldBefore, false, attemptId,
+                new BackendUnavailableException("the leases of held locks could not be proven; try again", null));
     }
 
     /**
@@ -1853,10 +1888,17 @@ final class Session implements LockSession {
      * does not answer, it may have released them or not: the session gives them up ({@code LOST}
      * follows the failure) and releases them again once the operation ends, by token.
      */
-    private CompletionStage<Step<UnlockResult>> release(List<String> locks, List<Grant> grants, CompletionStage<RedisLockStore.Unlocked> call,
+    private CompletionStage<Step<UnlockResult>> release(List<String> locks, List<Grant> grants,
+                                                        Supplier<CompletionStage<RedisLockStore.Unlocked>> call,
                                                         Function<RedisLockStore.Unlocked, Step<UnlockResult>> answer) {
-        grants.forEach(g -> g.releasing = true);
-        return call.handle((unlocked, e) -> {
+        grants.forEach(g -> g.releasing = true); // before the command goes out: a renewal it makes Redis refuse is not a loss
+        CompletionStage<RedisLockStore.Unlocked> sent;
+        try {
+            sent = call.get();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e); // as if unanswered: given up, and released again later
+        }
+        return sent.handle((unlocked, e) -> {
             grants.forEach(g -> g.releasing = false);
             if (e != null) {
                 List<String> givenUp = new ArrayList<>();
@@ -1898,34 +1940,21 @@ final class Session implements LockSession {
     /**
      * Counts a granted lock as held. A refresh of the grant held before ({@code before}, same
      * token) extends it, unless it was given up meanwhile: then false, and it is not revived.
-     * False too for a grant of the session's place whose proof is two thirds of a lease old (see
-     * {@link #adopt}): it is given back, and the attempt asks anew.
      */
-    private boolean keep(String lock, long token, LockMode mode, long sentAtNanos, Grant before) {
+    private boolean keep(String lock, long token, LockMode mode, long provenAtNanos, Grant before) {
         if (before == null || before.token != token) {
-            long leaseStart = sentAtNanos;
             Place place = queued.get(lock);
             if (place != null) {
                 // granted by the hand-over this very attempt ran (the attempt's answer tells it), or Redis had lost the
-                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it.
-                // A hand-over's grant lasts what was left of the place's lease, which this attempt did not extend.
+                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it
                 dropPlace(lock, place);
-                if (place.confirmedAtNanos - leaseStart < 0) {
-                    leaseStart = place.confirmedAtNanos;
-                }
-                if (unprovable(leaseStart)) {
-                    if (freesWhatItGivesUp()) {
-                        leaveLater(lock, place);
-                    }
-                    return false;
-                }
             }
-            held.put(lock, new Grant(token, mode, leaseStart));
+            held.put(lock, new Grant(token, mode, provenAtNanos));
             return true;
         }
         Grant kept = held.computeIfPresent(lock, (k, current) -> {
             if (current == before) {
-                current.proven(sentAtNanos); // the re-lock extended the lease
+                current.proven(provenAtNanos); // the re-lock extended the lease
             }
             return current;
         });
