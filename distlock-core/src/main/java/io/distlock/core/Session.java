@@ -1701,6 +1701,12 @@ final class Session implements LockSession {
                 boolean mayHaveQueued = !multi && options.queued();
                 return this.<T>failed(names, entries, before.keySet(), mayHaveQueued, attemptId, e);
             }
+            if (placeBefore != null && queued.get(names.get(0)) != placeBefore) {
+                // Lease renewal gave the place up while this request was out (CANCELLED told, its leave queued behind
+                // this): an answer naming that place (its grant, or the place itself) must not be kept. Asked again
+                // without it, which lets it go in Redis.
+                return askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
+            }
             if (attempt.queued() != null) {
                 return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attempt.queued().placeAttempt(), sentAt, entries,
                         answer.apply(attempt)));
@@ -1721,8 +1727,9 @@ final class Session implements LockSession {
                 provenAt = place.confirmedAtNanos - sentAt < 0 ? place.confirmedAtNanos : sentAt;
             }
             if (!multi && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
-                return CompletableFuture.completedFuture(grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries,
-                        answer.apply(attempt)));
+                Step<T> shared = grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries, answer.apply(attempt));
+                return shared != null ? CompletableFuture.completedFuture(shared)
+                        : askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
             }
             // Kept in the mode Redis granted: a shared request answered with its place's exclusive grant holds it exclusive.
             LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
@@ -1739,10 +1746,11 @@ final class Session implements LockSession {
     }
 
     /**
-     * A grant the attempt got must not be answered with: a lock this session held was given up as
-     * LOST while the attempt refreshed it in Redis, or its place's grant came too late to be told
-     * (see {@link #placeGrantTooLate}); that grant's release is queued. Asks again for a new grant,
-     * or fails once the tries are used up.
+     * What the attempt got must not be answered with: a lock this session held was given up as
+     * LOST while the attempt refreshed it in Redis, or its place was given up while the attempt
+     * was out, or the place's grant came too late to be told (see {@link #placeGrantTooLate});
+     * the release or leave of what was given up is queued. Asks again, without that place, or
+     * fails once the tries are used up.
      */
     private <T> CompletionStage<Step<T>> askAgain(List<String> names, boolean multi, LockOptions options, Map<String, Waiters.Entry> entries,
                                                   Function<RedisLockStore.Attempt, T> answer, int triesLeft, Set<String> heldBefore,
@@ -1752,7 +1760,7 @@ final class Session implements LockSession {
         }
         names.stream().filter(lock -> !heldBefore.contains(lock)).forEach(held::remove);
         return this.<T>failed(names, entries, heldBefore, false, attemptId,
-                new BackendUnavailableException("the leases of held locks could not be proven; try again", null));
+                new BackendUnavailableException("the leases of held locks or queue places could not be proven; try again", null));
     }
 
     /**
@@ -1808,12 +1816,16 @@ final class Session implements LockSession {
      * granted it: it is told so as the grant of its queued request ({@code GRANTED}, shared, before
      * the answer), and the request gets {@code refusal}, as any exclusive request for a lock held
      * shared ({@link Refusal#HELD_SHARED}): it must not believe it holds exclusively what others may
-     * hold shared, and nothing was stolen.
+     * hold shared, and nothing was stolen. Null if that grant is not the session's after all (lease
+     * renewal gave the place up just now, see {@link #adopt}): the request must ask again.
      */
     private <T> Step<T> grantedShared(String lock, long token, long sentAt, Map<String, Waiters.Entry> entries, T refusal) {
-        entries.forEach(waiters::attemptGranted);
         Place place = queued.get(lock);
         Runnable tell = place != null ? adopt(lock, place, token, LockMode.SHARED) : hold(lock, new Grant(token, LockMode.SHARED, sentAt));
+        if (tell == null) {
+            return null;
+        }
+        entries.forEach(waiters::attemptGranted);
         return new Step<>(refusal, null, null, tell);
     }
 
@@ -1899,28 +1911,38 @@ final class Session implements LockSession {
             sent = CompletableFuture.failedFuture(e); // as if unanswered: given up, and released again later
         }
         return sent.handle((unlocked, e) -> {
-            grants.forEach(g -> g.releasing = false);
-            if (e != null) {
-                List<String> givenUp = new ArrayList<>();
-                for (int i = 0; i < locks.size(); i++) {
-                    Grant grant = grants.get(i);
-                    if (held.remove(locks.get(i), grant)) {
-                        givenUp.add(locks.get(i));
-                        releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
-                    }
-                }
-                // LOST goes out before the failure is answered: the client's next request cannot come
-                // between them, so no reply can make it think it still holds these locks.
-                return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
-                        () -> givenUp.forEach(lock -> lostNow(lock, LossCause.LEASE)));
+            try {
+                return released(locks, grants, unlocked, e, answer);
+            } finally {
+                // Only once this answer decided (the grants are no longer held): a renewal refused meanwhile, on
+                // another thread, is this unlock's to tell, not a loss of its own.
+                grants.forEach(g -> g.releasing = false);
             }
-            if (unlocked.released()) {
-                for (int i = 0; i < locks.size(); i++) {
-                    held.remove(locks.get(i), grants.get(i));
-                }
-            }
-            return answer.apply(unlocked);
         });
+    }
+
+    private Step<UnlockResult> released(List<String> locks, List<Grant> grants, RedisLockStore.Unlocked unlocked, Throwable e,
+                                        Function<RedisLockStore.Unlocked, Step<UnlockResult>> answer) {
+        if (e != null) {
+            List<String> givenUp = new ArrayList<>();
+            for (int i = 0; i < locks.size(); i++) {
+                Grant grant = grants.get(i);
+                if (held.remove(locks.get(i), grant)) {
+                    givenUp.add(locks.get(i));
+                    releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
+                }
+            }
+            // LOST goes out before the failure is answered: the client's next request cannot come
+            // between them, so no reply can make it think it still holds these locks.
+            return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
+                    () -> givenUp.forEach(lock -> lostNow(lock, LossCause.LEASE)));
+        }
+        if (unlocked.released()) {
+            for (int i = 0; i < locks.size(); i++) {
+                held.remove(locks.get(i), grants.get(i));
+            }
+        }
+        return answer.apply(unlocked);
     }
 
     private void await(Waiters.Entry entry, RedisLockStore.Conflict c) {
