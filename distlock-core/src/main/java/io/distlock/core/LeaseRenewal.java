@@ -40,12 +40,25 @@ final class LeaseRenewal {
     private final Supplier<Telemetry> telemetry;
     private final Ticker ticker;
     private volatile boolean failing;
+    /** How long after the last tick a tick counts as late: two tick intervals (a whole interval late). */
+    private final long lateAfterNanos;
+    /** When the last tick began on the ticker; only the scheduler's thread, one tick at a time. */
+    private long lastTickNanos;
+    private boolean ticked;
+    private final CountedWarning late = new CountedWarning(LOG,
+            "Lease renewal ran {0} ms after the previous run, due every {1} ms: this node was stalled (a long GC pause, CPU "
+                    + "starvation, a paused process or VM). Locks and queue places it could not prove within two thirds of the lease "
+                    + "are given up (LOST, CANCELLED)",
+            "Lease renewal ran late {0} times in a row (this time {1} ms after the previous run, due every {2} ms): this node "
+                    + "keeps stalling");
 
-    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, Ticker ticker, Supplier<Telemetry> telemetry) {
+    LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, long tickMillis, Ticker ticker,
+                 Supplier<Telemetry> telemetry) {
         this.store = store;
         this.sessions = sessions;
         this.ticker = ticker;
         this.telemetry = telemetry;
+        this.lateAfterNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis) * 2;
         this.renewAfterNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 12;
         this.loseAfterNanos = loseAfterNanos(Duration.ofMillis(leaseMillis));
         // In whole ms, as Redisson's timeout and the tick's delay are: an exact sixth (1,666.67 ms of a
@@ -74,12 +87,29 @@ final class LeaseRenewal {
         }
     }
 
+    /**
+     * Warns when this tick comes a whole interval or more after the last one: nothing renewed
+     * meanwhile, so what it proves came late too. A stalled node is the one cause of lost locks
+     * that Redis's side never sees.
+     */
+    private void noticeLateness(long now) {
+        long since = now - lastTickNanos;
+        if (ticked && since >= lateAfterNanos) {
+            late.happened(TimeUnit.NANOSECONDS.toMillis(since), TimeUnit.NANOSECONDS.toMillis(lateAfterNanos / 2));
+        } else {
+            late.reset();
+        }
+        lastTickNanos = now;
+        ticked = true;
+    }
+
     private record Due(Session session, String lock, Session.Grant grant) { }
 
     private record DuePlace(Session session, String lock, Session.Place place) { }
 
     private void renewDue() {
         long now = ticker.read();
+        noticeLateness(now);
         List<Due> due = new ArrayList<>();
         // One warning per tick for each kind, not one per lock: a node that cannot reach Redis may
         // lose hundreds of thousands at once (a probe wrote 248,786 lines in 12 s).

@@ -165,8 +165,8 @@ public final class LockService implements AutoCloseable {
         }
         this.watches = new Watches(store, redisson.getTopic(store.changesChannel(), StringCodec.INSTANCE), scheduler,
                 callbackExecutor, config);
-        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, config.ticker(), this::telemetry);
         this.tickMillis = Math.max(50, leaseMillis / 6);
+        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, tickMillis, config.ticker(), this::telemetry);
         scheduleTick();
     }
 

@@ -21,6 +21,7 @@ import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
 import io.distlock.testing.FakeTime;
+import io.distlock.testing.LogRecorder;
 import io.distlock.testing.Pushes;
 import io.distlock.testing.Pushes.Kind;
 import io.distlock.testing.RedisProcess;
@@ -413,6 +414,30 @@ class LeaseBoundaryTest {
         assertThat(waiter.queuedLocks()).as("given up by lease renewal").isEmpty();
         proxy.delay(Duration.ZERO);
         return again;
+    }
+
+    /**
+     * A renewal tick that runs a whole interval late (the node stalled: nothing was renewed
+     * meanwhile) is warned of, the only trace a stall leaves on the node; one on time is not.
+     * The ticks run when a second clock says (the scheduler's), the ticker is the test's.
+     */
+    @Test
+    void aTickAWholeIntervalLateIsWarnedOf() {
+        FakeTime scheduler = new FakeTime();
+        try (LockService service = LockService.create(client, config.toBuilder().scheduler(scheduler).build());
+             LogRecorder log = LogRecorder.of(LeaseRenewal.class)) {
+            scheduler.advance(TICK); // the first tick
+            time.advance(TICK);
+            scheduler.advance(TICK); // on time
+            time.advance(TICK.multipliedBy(2).minus(NANO));
+            scheduler.advance(TICK); // a whole interval late, less a nanosecond
+            assertThat(log.messages(java.util.logging.Level.WARNING)).isEmpty();
+
+            time.advance(TICK.multipliedBy(2));
+            scheduler.advance(TICK); // a whole interval late
+            assertThat(log.messages(java.util.logging.Level.WARNING)).singleElement().asString()
+                    .startsWith("Lease renewal ran 1,000 ms after the previous run, due every 500 ms: this node was stalled");
+        }
     }
 
     /** A config on the test's clock whose scheduled tasks (lease renewal's ticks) never run. */

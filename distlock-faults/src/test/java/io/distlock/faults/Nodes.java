@@ -123,6 +123,20 @@ final class Nodes implements AutoCloseable {
         nodes[i] = spawn(i).awaitStarted();
     }
 
+    /**
+     * Prints what node {@code i} logged of its own stalls (lease renewal running a whole interval
+     * late: a pause, a long GC, CPU starvation), which no client event shows: beside a checker's
+     * findings, it tells a node that stood still from a defect.
+     */
+    private void printStalls(int i) {
+        try {
+            nodes[i].output().lines().filter(line -> line.contains("Lease renewal ran"))
+                    .forEach(line -> System.out.println("[faults] node " + i + ": " + line));
+        } catch (RuntimeException e) {
+            System.out.println("[faults] node " + i + ": its log could not be read: " + e);
+        }
+    }
+
     @Override
     public void close() {
         for (int i = 0; i < nodes.length; i++) {
@@ -137,6 +151,7 @@ final class Nodes implements AutoCloseable {
                         // it died meanwhile
                     }
                 }
+                printStalls(i);
                 nodes[i].close();
             }
             if (redisLinks != null && redisLinks[i] != null) {
