@@ -5,8 +5,11 @@ package io.distlock.core;
  *
  * <p>Calls for one session are made one at a time, never before the reply of the request
  * that caused them (a {@code retry} always follows the {@code Waiting} it answers), on
- * the service's callback executor. A listener that throws is logged and ignored: it
- * cannot break locking.
+ * the service's callback executor. What a request finds out on its way (a lock it was to
+ * release is already lost: {@code lost} before an unlock's {@code NOT_OWNER} or its failure; a
+ * place it was to leave was granted: {@code granted} before a cancel's answer) is told just
+ * before its reply, so that it can never come after the reply to a later request. A listener
+ * that throws is logged and ignored: it cannot break locking.
  *
  * <p><b>Never block in a listener or in a stage's callback.</b> By default they run on the
  * thread that completed the work, usually one of Redisson's I/O threads, as Redisson's and

@@ -431,13 +431,16 @@ final class Session implements LockSession {
                             return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                         }
                         // Redis no longer held it for us (its lease ran out, or a steal crossed this unlock,
-                        // whose notice comes after it or never): that is a lost lock, not a success.
+                        // whose notice comes after it or never): that is a lost lock, not a success. Its LOST
+                        // is told just before this answer, not after: a connection places a push behind the
+                        // replies it owes, and a LOST told after this answer could land behind the reply to the
+                        // client's next request, a re-lock of the same name that the LOST would then seem to end.
                         Refused notOwner = new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' was lost before it was released");
                         if (unlocked.stolenBy() != null) {
-                            return new Step<>(notOwner, null, takenBy(lock, grant, unlocked.stolenBy()));
+                            return new Step<>(notOwner, null, null, takenBy(lock, grant, unlocked.stolenBy()));
                         }
                         boolean wasHeld = held.remove(lock, grant);
-                        return new Step<>(notOwner, null, wasHeld ? () -> pushLost(lock, LossCause.TAKEN) : null);
+                        return new Step<>(notOwner, null, null, wasHeld ? () -> lostNow(lock, LossCause.TAKEN) : null);
                     });
         });
     }
