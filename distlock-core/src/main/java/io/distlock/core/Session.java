@@ -151,8 +151,8 @@ final class Session implements LockSession {
         }
     }
 
-    /** Tries of one lock request whose refreshed grant is given up as LOST while Redis answers. */
-    private static final int MAX_TRIES = 3;
+    /** Tries of one lock request: a second, without its place, if the first was answered with that place's grant too late. */
+    private static final int MAX_TRIES = 2;
     /** Pushes kept for a detached session; past this it is closed (the protocol's bound). */
     static final int MAX_KEPT = 1_000;
 
@@ -1687,6 +1687,12 @@ final class Session implements LockSession {
                 : store.lock(id, holder, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
+            if (moved) {
+                // Another node adopted the session while this was out: what Redis holds under its id is that
+                // node's now. Nothing more goes to Redis from here (no undo, no second try, by this node's attempt ids).
+                return CompletableFuture.completedFuture(new Step<T>(null,
+                        new BackendUnavailableException("the session was resumed on another node", null), null));
+            }
             if (e != null) {
                 if (multi) {
                     // lock-all.lua knows nothing of places: it may have replaced a grant to one of them
@@ -1705,10 +1711,13 @@ final class Session implements LockSession {
                 return this.<T>failed(names, entries, before.keySet(), mayHaveQueued, attemptId, e);
             }
             if (placeBefore != null && queued.get(names.get(0)) != placeBefore) {
-                // Lease renewal gave the place up while this request was out (CANCELLED told, its leave queued behind
-                // this): an answer naming that place (its grant, or the place itself) must not be kept. Asked again
-                // without it, which lets it go in Redis.
-                return askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
+                // Lease renewal gave the place up while this request was out: its CANCELLED was told meanwhile, and
+                // reaches the client after this answer (a connection places a push behind the replies it owes). So this
+                // answers a failure, never that place or its grant (the leave queued behind this frees them), nor a new
+                // place or grant the CANCELLED would seem to end: the client is left neither queued nor holding.
+                return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId,
+                        new BackendUnavailableException("the queue place of lock '" + names.get(0)
+                                + "' could not be kept while this request was out (CANCELLED); ask again", null));
             }
             if (attempt.queued() != null) {
                 return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attempt.queued().placeAttempt(), sentAt, entries,
@@ -1732,7 +1741,8 @@ final class Session implements LockSession {
             if (!multi && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
                 Step<T> shared = grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries, answer.apply(attempt));
                 return shared != null ? CompletableFuture.completedFuture(shared)
-                        : askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
+                        : this.<T>failed(names, entries, before.keySet(), false, attemptId, new BackendUnavailableException(
+                                "the queue place of lock '" + names.get(0) + "' could not be kept (CANCELLED); ask again", null));
             }
             // Kept in the mode Redis granted: a shared request answered with its place's exclusive grant holds it exclusive.
             LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
@@ -1741,7 +1751,12 @@ final class Session implements LockSession {
                 revived |= !keep(names.get(i), attempt.tokens().get(i), granted, provenAt, before.get(names.get(i)));
             }
             if (revived) {
-                return askAgain(names, multi, options, entries, answer, triesLeft, before.keySet(), attemptId);
+                // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
+                // release is queued). Its LOST was told meanwhile and reaches the client after this answer: a grant
+                // answered now (even asked for anew) would seem to be the one lost. A failure leaves nothing held.
+                names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
+                return this.<T>failed(names, entries, before.keySet(), false, attemptId,
+                        new BackendUnavailableException("the lease of a held lock could not be proven (LOST); ask again", null));
             }
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
@@ -1749,11 +1764,9 @@ final class Session implements LockSession {
     }
 
     /**
-     * What the attempt got must not be answered with: a lock this session held was given up as
-     * LOST while the attempt refreshed it in Redis, or its place was given up while the attempt
-     * was out, or the place's grant came too late to be told (see {@link #placeGrantTooLate});
-     * the release or leave of what was given up is queued. Asks again, without that place, or
-     * fails once the tries are used up.
+     * The attempt was answered with its place's grant, which came too late to be told ({@link
+     * #placeGrantTooLate}): the place ended silently (no CANCELLED), its leave is queued. Asks
+     * again without the place, which lets that grant go in Redis; fails once the tries are used up.
      */
     private <T> CompletionStage<Step<T>> askAgain(List<String> names, boolean multi, LockOptions options, Map<String, Waiters.Entry> entries,
                                                   Function<RedisLockStore.Attempt, T> answer, int triesLeft, Set<String> heldBefore,
@@ -1761,9 +1774,8 @@ final class Session implements LockSession {
         if (triesLeft > 1) {
             return attempt(names, multi, options, entries, answer, triesLeft - 1);
         }
-        names.stream().filter(lock -> !heldBefore.contains(lock)).forEach(held::remove);
         return this.<T>failed(names, entries, heldBefore, false, attemptId,
-                new BackendUnavailableException("the leases of held locks or queue places could not be proven; try again", null));
+                new BackendUnavailableException("the queue place of lock '" + names.get(0) + "' could not be proven; ask again", null));
     }
 
     /**
