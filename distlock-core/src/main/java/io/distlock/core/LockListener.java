@@ -7,8 +7,10 @@ package io.distlock.core;
  * that caused them (a {@code retry} always follows the {@code Waiting} it answers), on
  * the service's callback executor. What a request finds out on its way (a lock it was to
  * release is already lost: {@code lost} before an unlock's {@code NOT_OWNER} or its failure; a
- * place it was to leave was granted: {@code granted} before a cancel's answer) is told just
- * before its reply, so that it can never come after the reply to a later request. A listener
+ * place it was to leave was granted: {@code granted} before a cancel's answer; an exclusive
+ * request answered with its queued place's shared grant: {@code granted} before its
+ * {@code HELD_SHARED} refusal) is told just before its reply, so that it can never come after
+ * the reply to a later request. A listener
  * that throws is logged and ignored: it cannot break locking.
  *
  * <p><b>Never block in a listener or in a stage's callback.</b> By default they run on the
