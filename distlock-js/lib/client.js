@@ -145,8 +145,8 @@ export class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
-  /** Lock names of such grants while their unlock is out: held, but not for request(). */
-  #unlocking = new Set();
+  /** Lock names of such grants while their unlock is out, each with that unlock's end: held, but not for request(). */
+  #unlocking = new Map();
   /**
    * Lock names whose unlock the last drop cut (suspended, no reply): one the resume OK does not
    * list was released by that unlock, not lost.
@@ -231,6 +231,7 @@ export class DistLockClient extends EventTarget {
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
+      unlockOut: (name) => this.#unlocking.get(name),
       locking: (name) => this.#pending.locking(name),
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
@@ -371,6 +372,8 @@ export class DistLockClient extends EventTarget {
     requireString(name, 'lock name');
     this.#requireUnclaimed([name]);
     const fields = lockFields(options, { queue: true, version: this.#session?.version });
+    const unlocking = this.#unlockingOf([name]);
+    if (unlocking !== undefined) await unlocking;
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
 
@@ -474,6 +477,8 @@ export class DistLockClient extends EventTarget {
     requireStrings(names);
     this.#requireUnclaimed(names);
     const fields = lockFields(options, { queue: false, version: this.#session?.version });
+    const unlocking = this.#unlockingOf(names);
+    if (unlocking !== undefined) await unlocking;
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
 
@@ -858,7 +863,7 @@ export class DistLockClient extends EventTarget {
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
-    // Released before `resumed`, whose handler may ask again: the server sees that ask after.
+    // Released before `resumed`, whose handler may ask again: that ask goes out once the unlock is answered.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
     if (stored === undefined) {
       for (const lock of strayQueued) {
@@ -1172,8 +1177,11 @@ export class DistLockClient extends EventTarget {
 
   /**
    * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
-   * under its token. A keep() that waits for a reply calls it again once that comes. While the unlock is out it is not held for request(): a request() that has
-   * not asked yet asks after the unlock, which the server handles first.
+   * under its token. A keep() that waits for a reply calls it again once that comes. While the
+   * unlock is out it is not held for request(), and a request(), lock() or lockAll() of that name
+   * asks once that unlock is answered: asked sooner, its answer could come before the unlock's
+   * `LOST` (a server places a push behind the replies it owes), which would then seem to end the
+   * new grant.
    */
   #releaseUnwanted(lock, token, unwanted) {
     const kept = unwanted.keep(() => this.#releaseUnwanted(lock, token, unwanted));
@@ -1181,15 +1189,24 @@ export class DistLockClient extends EventTarget {
       unwanted.settle();
       return kept;
     }
-    this.#unlocking.add(lock);
-    this.#unguarded(this.unlock, lock).catch((error) => {
+    const end = this.#unguarded(this.unlock, lock).catch((error) => {
       // Not held, or cut by a drop: forgotten, so that a resume that lists it unlocks it again.
       if ([FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED].includes(error?.code)) this.#held.delete(lock);
       else this.#emit('error', { error });
     }).finally(() => {
-      this.#unlocking.delete(lock);
+      if (this.#unlocking.get(lock) === end) this.#unlocking.delete(lock);
       unwanted.settle();
     });
+    this.#unlocking.set(lock, end);
+  }
+
+  /**
+   * The end of the unlocks of grants nobody wants among `names` (see #releaseUnwanted), or
+   * undefined if none is out: then a lock goes out at once, in the caller's tick.
+   */
+  #unlockingOf(names) {
+    const out = names.map((name) => this.#unlocking.get(name)).filter((end) => end !== undefined);
+    return out.length > 0 ? Promise.all(out) : undefined;
   }
 
   #emit(type, detail) {

@@ -19,6 +19,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `unlockOut(name)`: while the client unlocks such a grant of `name`, the promise of that
+ *   unlock's end (it never rejects), else undefined;
  * - `locking(name)`: a `lock` or `mlock` for `name` is out (the application's, when no
  *   request() has asked for it);
  * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
@@ -292,6 +294,11 @@ export class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
+        const unlocking = slot.asked ? undefined : this.#host.unlockOut(name);
+        if (unlocking !== undefined) {
+          await interruptible(attempt, unlocking); // see DistLockClient#releaseUnwanted
+          continue;
+        }
         if (!slot.asked && (this.#host.heldToken(name) !== undefined || this.#host.locking(name))) {
           // Held by this session through lock() (or asked for, the reply still out): the
           // application's, and request() would release it after the callback. (After a first

@@ -113,12 +113,15 @@ const BANNER = `/**
  * answered LOCKED (a lockAll() answered WAIT left it held): 12,413. A suspended session given
  * up min(grace / 10, 1 s) before its grace ends, the reconnect deadline with it (the server frees
  * its locks only tens of ms after the client's grace ended, so a late timer left the page
- * believing it held locks already granted to another session), raised on purpose: 12,435. Terser
+ * believing it held locks already granted to another session), raised on purpose: 12,435. A
+ * lock(), lockAll() or request() of a name whose unwanted grant is being unlocked asks once that
+ * unlock is answered (asked at once, a LOST of the old grant could follow its LOCKED and seem to
+ * end the new one), raised on purpose: 12,524. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_435;
+export const SIZE_BUDGET_GZIP = 12_524;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

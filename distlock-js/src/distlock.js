@@ -1168,6 +1168,8 @@ const AGAIN = Symbol('again');
  * - `requestTimeoutMs`: how long the client waits for a reply;
  * - `heldToken(name)`: the token this session holds `name` under, or undefined (also while
  *   the client unlocks a grant nobody wants);
+ * - `unlockOut(name)`: while the client unlocks such a grant of `name`, the promise of that
+ *   unlock's end (it never rejects), else undefined;
  * - `locking(name)`: a `lock` or `mlock` for `name` is out (the application's, when no
  *   request() has asked for it);
  * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
@@ -1441,6 +1443,11 @@ class LockRequests {
         await this.#untilSession(attempt,
           this.#host.closes() === closesAtStart ? ClientCode.NOT_CONNECTED : ClientCode.DISCONNECTED);
         if (attempt.cancelled) throw attempt.reason;
+        const unlocking = slot.asked ? undefined : this.#host.unlockOut(name);
+        if (unlocking !== undefined) {
+          await interruptible(attempt, unlocking); // see DistLockClient#releaseUnwanted
+          continue;
+        }
         if (!slot.asked && (this.#host.heldToken(name) !== undefined || this.#host.locking(name))) {
           // Held by this session through lock() (or asked for, the reply still out): the
           // application's, and request() would release it after the callback. (After a first
@@ -2064,8 +2071,8 @@ class DistLockClient extends EventTarget {
   #held = new Map();
   /** Queued requests nobody waits for any more: a `GRANTED` for one is unlocked. */
   #unwantedGrants = new UnwantedGrants();
-  /** Lock names of such grants while their unlock is out: held, but not for request(). */
-  #unlocking = new Set();
+  /** Lock names of such grants while their unlock is out, each with that unlock's end: held, but not for request(). */
+  #unlocking = new Map();
   /**
    * Lock names whose unlock the last drop cut (suspended, no reply): one the resume OK does not
    * list was released by that unlock, not lost.
@@ -2150,6 +2157,7 @@ class DistLockClient extends EventTarget {
       unwantedGrant: (requestId, name, keep) => this.#unwantedGrants.mark(requestId, name, keep),
       requestTimeoutMs: requestTimeoutMs,
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
+      unlockOut: (name) => this.#unlocking.get(name),
       locking: (name) => this.#pending.locking(name),
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
@@ -2290,6 +2298,8 @@ class DistLockClient extends EventTarget {
     requireString(name, 'lock name');
     this.#requireUnclaimed([name]);
     const fields = lockFields(options, { queue: true, version: this.#session?.version });
+    const unlocking = this.#unlockingOf([name]);
+    if (unlocking !== undefined) await unlocking;
     return this.#send(Action.LOCK, { param: name, ...fields }, { names: [name] });
   }
 
@@ -2393,6 +2403,8 @@ class DistLockClient extends EventTarget {
     requireStrings(names);
     this.#requireUnclaimed(names);
     const fields = lockFields(options, { queue: false, version: this.#session?.version });
+    const unlocking = this.#unlockingOf(names);
+    if (unlocking !== undefined) await unlocking;
     return this.#send(Action.MLOCK, { params: [...names], ...fields }, { names: [...names] });
   }
 
@@ -2775,7 +2787,7 @@ class DistLockClient extends EventTarget {
     // Its reply comes after the pushes the session missed: it ends the history window.
     this.#ping();
     // Granted or queued by a request whose caller was told DISCONNECTED: nobody counts on them.
-    // Released before `resumed`, whose handler may ask again: the server sees that ask after.
+    // Released before `resumed`, whose handler may ask again: that ask goes out once the unlock is answered.
     for (const lock of unknown) this.#releaseUnwanted(lock, this.#held.get(lock), { keep: () => this.#requests.wants(lock), settle: () => {} });
     if (stored === undefined) {
       for (const lock of strayQueued) {
@@ -3089,8 +3101,11 @@ class DistLockClient extends EventTarget {
 
   /**
    * Unlocks an unwanted grant, unless the lock is wanted again (then true) or no longer held
-   * under its token. A keep() that waits for a reply calls it again once that comes. While the unlock is out it is not held for request(): a request() that has
-   * not asked yet asks after the unlock, which the server handles first.
+   * under its token. A keep() that waits for a reply calls it again once that comes. While the
+   * unlock is out it is not held for request(), and a request(), lock() or lockAll() of that name
+   * asks once that unlock is answered: asked sooner, its answer could come before the unlock's
+   * `LOST` (a server places a push behind the replies it owes), which would then seem to end the
+   * new grant.
    */
   #releaseUnwanted(lock, token, unwanted) {
     const kept = unwanted.keep(() => this.#releaseUnwanted(lock, token, unwanted));
@@ -3098,15 +3113,24 @@ class DistLockClient extends EventTarget {
       unwanted.settle();
       return kept;
     }
-    this.#unlocking.add(lock);
-    this.#unguarded(this.unlock, lock).catch((error) => {
+    const end = this.#unguarded(this.unlock, lock).catch((error) => {
       // Not held, or cut by a drop: forgotten, so that a resume that lists it unlocks it again.
       if ([FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED].includes(error?.code)) this.#held.delete(lock);
       else this.#emit('error', { error });
     }).finally(() => {
-      this.#unlocking.delete(lock);
+      if (this.#unlocking.get(lock) === end) this.#unlocking.delete(lock);
       unwanted.settle();
     });
+    this.#unlocking.set(lock, end);
+  }
+
+  /**
+   * The end of the unlocks of grants nobody wants among `names` (see #releaseUnwanted), or
+   * undefined if none is out: then a lock goes out at once, in the caller's tick.
+   */
+  #unlockingOf(names) {
+    const out = names.map((name) => this.#unlocking.get(name)).filter((end) => end !== undefined);
+    return out.length > 0 ? Promise.all(out) : undefined;
   }
 
   #emit(type, detail) {

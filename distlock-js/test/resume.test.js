@@ -434,9 +434,12 @@ describe('sessions across a dropped connection', () => {
     ws2.reply(ws2.next('ping'), { status: 'OK' });
     const unlock = ws2.next('unlock');
     assert.equal(unlock.param, 'doc');
+    await flush();
+    ws2.expectNothingSent(); // the lock waits for the unlock's answer (see the next test)
+    ws2.reply(unlock, { status: 'OK' });
+    await flush();
     const relock = ws2.next('lock'); // after the unlock: the server releases, then grants anew
     assert.equal(relock.param, 'doc');
-    ws2.reply(unlock, { status: 'OK' });
     ws2.reply(relock, { status: 'LOCKED', token: 6 });
     await flush();
     assert.deepEqual(await relocking, { status: 'LOCKED', token: 6 });
@@ -444,6 +447,45 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(lost, []);
     ws2.expectNothingSent();
   });
+
+  for (const how of ['lock()', 'request()']) {
+    test(`a ${how} asked in the resumed handler while a grant nobody asked for is unlocked, which was lost meanwhile (NOT_OWNER, then LOST): it asks after that answer, and the LOST does not end its grant`, async (t) => {
+      const server = new FakeServer();
+      const { client, ws } = await connected(t, { server });
+      const locking = client.lock('doc');
+      ws.next('lock');
+      ws.drop();
+      await assert.rejects(locking, { code: 'DISCONNECTED' });
+      let asking;
+      client.on('resumed', () => {
+        asking = how === 'lock()' ? client.lock('doc') : client.request('doc', (lock) => lock.token);
+      });
+      const lost = recordEvents(client, 'lost');
+      const ws2 = await reconnect(t, server);
+      ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+      ws2.reply(ws2.next('ping'), { status: 'OK' });
+      const unlock = ws2.next('unlock');
+      await flush();
+      // Asked now, its LOCKED would come before the LOST that follows the unlock's answer (a server places
+      // a push behind the replies it owes), and the LOST would seem to end the new grant.
+      ws2.expectNothingSent();
+      ws2.reply(unlock, { status: 'FAIL', code: 'NOT_OWNER', message: 'lock \'doc\' was lost before it was released' });
+      ws2.push({ status: 'LOST', message: 'doc', time: Date.now(), lock: 'doc', reason: 'stolen', by: 'bob' });
+      await flush();
+      const relock = ws2.next('lock');
+      ws2.reply(relock, { status: 'LOCKED', token: 6 });
+      await flush();
+      if (how === 'lock()') {
+        assert.deepEqual(await asking, { status: 'LOCKED', token: 6 });
+        assert.deepEqual(client.heldLocks, new Map([['doc', 6]]));
+      } else {
+        ws2.reply(ws2.next('unlock'), { status: 'OK' });
+        assert.equal(await asking, 6, 'the callback ran with its grant, its signal not aborted');
+      }
+      assert.ok(lost.every(([, detail]) => detail.token !== 6), `no lost event names the new grant: ${JSON.stringify(lost)}`);
+      ws2.expectNothingSent();
+    });
+  }
 
   test('disconnect() with a grace period ends the session (close) before closing the socket', async (t) => {
     const { client, ws } = await connected(t);
