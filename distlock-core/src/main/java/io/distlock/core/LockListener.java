@@ -37,13 +37,17 @@ public interface LockListener {
     /**
      * A lock this session held can no longer be guaranteed: its lease could not be
      * renewed in time, or Redis no longer holds it for this session. The session no
-     * longer counts it as held. Called by {@link #lost(String, LossCause)} unless that is
+     * longer counts it as held. Called by {@link #lost(String, long, LossCause)} unless that is
      * overridden.
      */
     default void lost(String lock) { }
 
-    /** {@link #lost(String)}, with why: the one the service calls. */
-    default void lost(String lock, LossCause cause) {
+    /**
+     * {@link #lost(String)}, with the fencing token of the grant that ended and why: the one the
+     * service calls. The token tells this loss apart from a later grant of the same lock, whose
+     * answer a caller may have seen first (a steal taken back at once, a lock asked for again).
+     */
+    default void lost(String lock, long token, LossCause cause) {
         lost(lock);
     }
 
@@ -54,12 +58,13 @@ public interface LockListener {
     default void granted(String lock, long token, LockMode mode) { }
 
     /**
-     * Another session, named {@code by}, took the lock over ({@link LockOptions#stealing()}): the
-     * session no longer holds it, and the fencing token of the new grant is larger. By default,
-     * {@link #lost(String, LossCause)} with {@link LossCause#STOLEN}.
+     * Another session, named {@code by}, took the lock over ({@link LockOptions#stealing()}) from
+     * this session's grant with {@code token}: the session no longer holds it, and the fencing
+     * token of the new grant is larger. By default, {@link #lost(String, long, LossCause)} with
+     * {@link LossCause#STOLEN}.
      */
-    default void stolen(String lock, String by) {
-        lost(lock, LossCause.STOLEN);
+    default void stolen(String lock, long token, String by) {
+        lost(lock, token, LossCause.STOLEN);
     }
 
     /**

@@ -1,7 +1,7 @@
 package io.distlock.core;
 
 /**
- * Why a session lost a lock ({@link LockListener#lost(String, LossCause)}); protocol version 2
+ * Why a session lost a lock ({@link LockListener#lost(String, long, LossCause)}); protocol version 2
  * carries it as the {@code reason} of {@code LOST}.
  */
 public enum LossCause {

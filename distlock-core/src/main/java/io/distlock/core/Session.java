@@ -440,7 +440,7 @@ final class Session implements LockSession {
                             return new Step<>(notOwner, null, null, takenBy(lock, grant, unlocked.stolenBy()));
                         }
                         boolean wasHeld = held.remove(lock, grant);
-                        return new Step<>(notOwner, null, null, wasHeld ? () -> lostNow(lock, LossCause.TAKEN) : null);
+                        return new Step<>(notOwner, null, null, wasHeld ? () -> lostNow(lock, grant.token, LossCause.TAKEN) : null);
                     });
         });
     }
@@ -1273,7 +1273,7 @@ final class Session implements LockSession {
 
     /** Tells the listener that {@code grant}, no longer counted as held, is lost (see {@link #lose}). */
     private void lost(String lock, Grant grant, LossCause cause) {
-        pushLost(lock, cause);
+        pushLost(lock, grant.token, cause);
         if (cause == LossCause.LEASE && freesWhatItGivesUp()) {
             releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
         }
@@ -1571,7 +1571,7 @@ final class Session implements LockSession {
             if (!closed) {
                 deliver(l -> {
                     service.telemetry().lostPushed();
-                    l.stolen(lock, by);
+                    l.stolen(lock, grant.token, by);
                 });
             }
         };
@@ -1604,16 +1604,16 @@ final class Session implements LockSession {
 
     // ---- internals ----
 
-    private void pushLost(String lock, LossCause cause) {
-        events.execute(() -> lostNow(lock, cause));
+    private void pushLost(String lock, long token, LossCause cause) {
+        events.execute(() -> lostNow(lock, token, cause));
     }
 
-    /** Tells the listener now; only on the session's serial executor. */
-    private void lostNow(String lock, LossCause cause) {
+    /** Tells the listener now that the grant of {@code lock} with {@code token} is lost; only on the session's serial executor. */
+    private void lostNow(String lock, long token, LossCause cause) {
         if (!closed) {
             deliver(l -> {
                 service.telemetry().lostPushed();
-                l.lost(lock, cause);
+                l.lost(lock, token, cause);
             });
         }
     }
@@ -1939,18 +1939,18 @@ final class Session implements LockSession {
     private Step<UnlockResult> released(List<String> locks, List<Grant> grants, RedisLockStore.Unlocked unlocked, Throwable e,
                                         Function<RedisLockStore.Unlocked, Step<UnlockResult>> answer) {
         if (e != null) {
-            List<String> givenUp = new ArrayList<>();
+            Map<String, Long> givenUp = new LinkedHashMap<>();
             for (int i = 0; i < locks.size(); i++) {
                 Grant grant = grants.get(i);
                 if (held.remove(locks.get(i), grant)) {
-                    givenUp.add(locks.get(i));
+                    givenUp.put(locks.get(i), grant.token);
                     releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
                 }
             }
             // LOST goes out before the failure is answered: the client's next request cannot come
             // between them, so no reply can make it think it still holds these locks.
             return new Step<UnlockResult>(null, RedisLockStore.backendFailure(e), null,
-                    () -> givenUp.forEach(lock -> lostNow(lock, LossCause.LEASE)));
+                    () -> givenUp.forEach((lock, token) -> lostNow(lock, token, LossCause.LEASE)));
         }
         if (unlocked.released()) {
             for (int i = 0; i < locks.size(); i++) {

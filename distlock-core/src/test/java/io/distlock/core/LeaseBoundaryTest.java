@@ -76,7 +76,8 @@ class LeaseBoundaryTest {
         try (LockService service = LockService.create(client, config)) {
             Pushes pushes = new Pushes();
             LockSession session = service.openSession("holder", pushes);
-            assertThat(result(session.lock("doc"))).isInstanceOf(LockResult.Locked.class); // its lease starts now
+            LockResult locked = result(session.lock("doc")); // its lease starts now
+            assertThat(locked).isInstanceOf(LockResult.Locked.class);
             proxy.blackhole(); // renewals go out and are never answered
 
             time.advance(TWO_THIRDS.minus(NANO));
@@ -86,7 +87,8 @@ class LeaseBoundaryTest {
             time.advance(NANO); // the tick at two thirds of the lease
             // told from the session's serial executor, which Redisson's thread may still be draining
             await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
-            assertThat(pushes.all()).extracting(Pushes.Push::kind).containsExactly(Kind.LOST);
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::token)
+                    .containsExactly(tuple(Kind.LOST, ((LockResult.Locked) locked).token()));
             assertThat(session.heldLocks()).isEmpty();
         }
     }

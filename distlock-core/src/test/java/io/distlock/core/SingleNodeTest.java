@@ -329,7 +329,7 @@ class SingleNodeTest {
         Pushes alicePushes = new Pushes();
         LockSession alice = open("alice", alicePushes);
         LockSession bob = open("bob", new Pushes());
-        token(alice.lock("doc-1"));
+        long alices = token(alice.lock("doc-1"));
         TestRedis.command("DEL", "distlock:lock:doc-1"); // as if the lease had run out unnoticed
         long bobs = token(bob.lock("doc-1"));
 
@@ -339,7 +339,7 @@ class SingleNodeTest {
             return alicePushes.all();
         }));
         // LOST just before the answer: told after it, it could reach a client after the reply to its next request
-        assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::lock).containsExactly(tuple(Kind.LOST, "doc-1"));
+        assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::lock, Pushes.Push::token).containsExactly(tuple(Kind.LOST, "doc-1", alices));
         assertThat(alice.heldLocks()).isEmpty();
         assertThat(bob.heldLocks()).containsEntry("doc-1", bobs);
     }

@@ -518,7 +518,9 @@ class WatchTest {
 
         assertThat(stolen).isInstanceOf(LockResult.Locked.class);
         assertThat(((LockResult.Locked) stolen).token()).isGreaterThan(old);
-        assertThat(alicePushes.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by bob");
+        Pushes.Push lost = alicePushes.expect(Kind.LOST, "doc", seconds(5));
+        assertThat(lost.detail()).isEqualTo("stolen by bob");
+        assertThat(lost.token()).as("the grant that ended").isEqualTo(old);
         assertThat(alice.heldLocks()).isEmpty();
         assertThat(result(alice.unlock("doc"))).isInstanceOf(Refused.class);
         LockState doc = result(nodes.get(0).query(List.of("doc"))).get("doc");

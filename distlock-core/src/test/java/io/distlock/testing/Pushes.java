@@ -24,14 +24,10 @@ public final class Pushes implements LockListener {
     /**
      * One push; {@code detail} is the token and mode of a {@code GRANTED} ({@code "42 shared"}), the
      * reason of a {@code CANCELLED} or {@code LOST} ({@code "stolen by <name>"} for a steal), who
-     * asks and their info for an {@code ASKED} ({@code "<name> <info>"}), empty for a {@code RETRY}.
+     * asks and their info for an {@code ASKED} ({@code "<name> <info>"}), empty for a {@code RETRY};
+     * {@code token} is the grant's of a {@code GRANTED}, the lost grant's of a {@code LOST}, 0 otherwise.
      */
-    public record Push(Kind kind, String lock, long atNanos, String detail) {
-        /** The token of a {@code GRANTED}. */
-        public long token() {
-            return Long.parseLong(detail.substring(0, detail.indexOf(' ')));
-        }
-    }
+    public record Push(Kind kind, String lock, long atNanos, String detail, long token) { }
 
     private final LinkedBlockingQueue<Push> queue = new LinkedBlockingQueue<>();
     private final List<Push> all = new ArrayList<>();
@@ -42,13 +38,13 @@ public final class Pushes implements LockListener {
     }
 
     @Override
-    public void lost(String lock, LossCause cause) {
-        record(Kind.LOST, lock, cause.reason());
+    public void lost(String lock, long token, LossCause cause) {
+        record(Kind.LOST, lock, cause.reason(), token);
     }
 
     @Override
-    public void stolen(String lock, String by) {
-        record(Kind.LOST, lock, "stolen by " + by);
+    public void stolen(String lock, long token, String by) {
+        record(Kind.LOST, lock, "stolen by " + by, token);
     }
 
     @Override
@@ -58,7 +54,7 @@ public final class Pushes implements LockListener {
 
     @Override
     public void granted(String lock, long token, LockMode mode) {
-        record(Kind.GRANTED, lock, token + " " + mode.wire());
+        record(Kind.GRANTED, lock, token + " " + mode.wire(), token);
     }
 
     @Override
@@ -75,8 +71,12 @@ public final class Pushes implements LockListener {
         record(kind, lock, "");
     }
 
-    private synchronized void record(Kind kind, String lock, String detail) {
-        Push push = new Push(kind, lock, System.nanoTime(), detail);
+    private void record(Kind kind, String lock, String detail) {
+        record(kind, lock, detail, 0);
+    }
+
+    private synchronized void record(Kind kind, String lock, String detail, long token) {
+        Push push = new Push(kind, lock, System.nanoTime(), detail, token);
         all.add(push);
         queue.add(push);
     }

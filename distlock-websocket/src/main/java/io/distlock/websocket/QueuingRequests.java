@@ -7,11 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The {@code id} of the latest {@code lock} request that asked to queue, per lock name, for the
- * {@code request} field of {@code GRANTED}: one per session. A request is noted before the lock
+ * {@code request} field of {@code GRANTED} and {@code CANCELLED}: one per session. A request is noted before the lock
  * service is asked ({@link #asking}), so that a grant can never come before its request is
  * known, and settled when answered ({@link #answered}): one that did not queue gives the place
- * back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel
- * {@linkplain #placeEnded ends} the one that queued. So
+ * back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
+ * {@code CANCELLED} {@linkplain #placeEnded ends} the one that queued (and names it). So
  * what is kept never outgrows the locks the session queues for, plus its requests in flight.
  *
  * <p>Thread-safe: requests are noted on the container's thread, answered and taken on the lock
@@ -76,24 +76,27 @@ final class QueuingRequests {
     /**
      * The session's place in {@code lock}'s queue ended without a grant (a {@code cancel}'s
      * {@code OK}, a {@code CANCELLED}): forgets the request that queued for it, but none sent after
-     * it and not answered yet, which queues anew and is named by its own grant.
+     * it and not answered yet, which queues anew and is named by its own grant. Returns the id of
+     * the request forgotten, for the {@code request} field of {@code CANCELLED}; null if none or it had none.
      */
-    void placeEnded(String lock) {
+    JsonNode placeEnded(String lock) {
         synchronized (latest) {
             Ticket current = latest.get(lock);
             if (current == null) {
-                return;
+                return null;
             }
             if (current.queued) {
                 latest.remove(lock);
-                return;
+                return current.id;
             }
             for (Ticket later = current; later.replaced != null; later = later.replaced) {
                 if (later.replaced.queued) {
+                    JsonNode id = later.replaced.id;
                     later.replaced = later.replaced.replaced;
-                    return;
+                    return id;
                 }
             }
+            return null;
         }
     }
 

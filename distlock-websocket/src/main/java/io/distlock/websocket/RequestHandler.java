@@ -574,10 +574,10 @@ final class RequestHandler {
         }
 
         @Override
-        public void lost(String lock, LossCause cause) {
+        public void lost(String lock, long token, LossCause cause) {
             ObjectNode frame = Frames.pushFrame(Status.LOST, lock);
             if (version >= 2) {
-                frame.put("reason", cause.reason());
+                frame.put("reason", cause.reason()).put("token", token);
             }
             send(() -> connection.push(owner, Status.LOST, frame));
         }
@@ -593,12 +593,12 @@ final class RequestHandler {
         }
 
         @Override
-        public void stolen(String lock, String by) {
+        public void stolen(String lock, long token, String by) {
             if (version < 2) {
-                lost(lock, LossCause.STOLEN); // a version 1 session hears a plain LOST
+                lost(lock, token, LossCause.STOLEN); // a version 1 session hears a plain LOST
                 return;
             }
-            ObjectNode frame = Frames.pushFrame(Status.LOST, lock).put("reason", LossCause.STOLEN.reason());
+            ObjectNode frame = Frames.pushFrame(Status.LOST, lock).put("reason", LossCause.STOLEN.reason()).put("token", token);
             if (!node.options.hideHolder()) {
                 frame.put("by", by);
             }
@@ -648,8 +648,12 @@ final class RequestHandler {
 
         @Override
         public void cancelled(String lock, CancelReason reason) {
-            queuing.placeEnded(lock);
-            send(() -> connection.push(owner, Status.CANCELLED, Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason())));
+            JsonNode request = queuing.placeEnded(lock);
+            ObjectNode frame = Frames.pushFrame(Status.CANCELLED, lock).put("reason", reason.reason());
+            if (request != null) {
+                frame.set("request", request);
+            }
+            send(() -> connection.push(owner, Status.CANCELLED, frame));
         }
     }
 }

@@ -396,7 +396,7 @@ abstract class EndpointV2ContractTest {
     void aLockTakenFromUsInRedisIsLostWithReasonTakenOnVersion2Only() {
         WsClient v2 = v2("new");
         WsClient v1 = v1("old");
-        v2.request("LOCKED", "action", "lock", "param", n("a"));
+        long tokenA = v2.request("LOCKED", "action", "lock", "param", n("a")).path("token").asLong();
         v1.request("LOCKED", "action", "lock", "param", n("b"));
         redis.command("DEL", "distlock:lock:" + n("a"), "distlock:lock:" + n("b")); // as if their leases had run out unnoticed
         for (WsClient c : List.of(v2, v1)) {
@@ -407,7 +407,8 @@ abstract class EndpointV2ContractTest {
         JsonNode lostV1 = lostAndNotOwner(v1);
         assertThat(lostV2.path("lock").asText()).isEqualTo(n("a"));
         assertThat(lostV2.path("reason").asText()).isEqualTo("taken");
-        assertFields(lostV2, "status", "message", "time", "lock", "reason");
+        assertThat(lostV2.path("token").asLong()).as("the grant that ended").isEqualTo(tokenA);
+        assertFields(lostV2, "status", "message", "time", "lock", "reason", "token");
         assertThat(lostV1.path("lock").asText()).isEqualTo(n("b"));
         assertFields(lostV1, "status", "message", "time", "lock");
     }
@@ -432,7 +433,7 @@ abstract class EndpointV2ContractTest {
              WsClient v1 = WsClient.open(other.uri(MAIN))) {
             v2.request("OK", "action", "connect", "param", "new", "version", 2);
             v1.request("OK", "action", "connect", "param", "old");
-            v2.request("LOCKED", "action", "lock", "param", "a");
+            long tokenA = v2.request("LOCKED", "action", "lock", "param", "a").path("token").asLong();
             v1.request("LOCKED", "action", "lock", "param", "b");
             v2.request("QUEUED", "action", "lock", "param", "b", "wait", true, "id", 1);
             paused.pause();
@@ -443,10 +444,13 @@ abstract class EndpointV2ContractTest {
                 JsonNode cancelled = pushes.stream().filter(p -> p.path("status").asText().equals("CANCELLED")).findFirst().orElseThrow();
                 assertThat(cancelled.path("lock").asText()).isEqualTo("b");
                 assertThat(cancelled.path("reason").asText()).isEqualTo("backend");
+                assertThat(cancelled.path("request").asInt()).as("the request that queued").isEqualTo(1);
+                assertFields(cancelled, "status", "message", "time", "lock", "reason", "request");
                 JsonNode lostV1 = v1.expectNext("LOST");
                 assertThat(lostV2.path("lock").asText()).isEqualTo("a");
                 assertThat(lostV2.path("reason").asText()).isEqualTo("lease");
-                assertFields(lostV2, "status", "message", "time", "lock", "reason");
+                assertThat(lostV2.path("token").asLong()).as("the grant that ended").isEqualTo(tokenA);
+                assertFields(lostV2, "status", "message", "time", "lock", "reason", "token");
                 assertThat(lostV1.path("lock").asText()).isEqualTo("b");
                 assertFields(lostV1, "status", "message", "time", "lock");
             } finally {
@@ -606,7 +610,8 @@ abstract class EndpointV2ContractTest {
         c.request("QUEUED", "action", "lock", "param", n("doc"), "wait", true, "timeout", 300, "id", 1);
         JsonNode cancelled = c.expectNext("CANCELLED");
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertFields(cancelled, "status", "message", "time", "lock", "reason");
+        assertFields(cancelled, "status", "message", "time", "lock", "reason", "request");
+        assertThat(cancelled.path("request").asInt()).as("the request that queued").isEqualTo(1);
         assertThat(cancelled.path("lock").asText()).isEqualTo(n("doc"));
         assertThat(cancelled.path("message").asText()).isEqualTo(n("doc"));
         assertThat(cancelled.path("reason").asText()).isEqualTo("timeout");

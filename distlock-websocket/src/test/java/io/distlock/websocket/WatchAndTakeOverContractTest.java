@@ -760,9 +760,10 @@ abstract class WatchAndTakeOverContractTest {
         assertFields(locked, "status", "message", "time", "id", "action", "lock", "token");
         assertThat(locked.path("token").asLong()).isGreaterThan(token);
         JsonNode lost = holder.expectNext("LOST");
-        assertFields(lost, "status", "message", "time", "lock", "reason", "by");
+        assertFields(lost, "status", "message", "time", "lock", "reason", "token", "by");
         assertThat(lost.path("lock").asText()).isEqualTo(n("doc"));
         assertThat(lost.path("reason").asText()).isEqualTo("stolen");
+        assertThat(lost.path("token").asLong()).as("the grant that ended").isEqualTo(token);
         assertThat(lost.path("by").asText()).isEqualTo(n("thief"));
         holder.send("action", "unlock", "param", n("doc"));
         holder.expectFail("NOT_OWNER");
@@ -777,12 +778,13 @@ abstract class WatchAndTakeOverContractTest {
     void aStealOfASharedLockTakesItFromEveryHolder() {
         WsClient a = v2("a");
         WsClient b = v2(NODE_B, "b");
-        a.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
-        b.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared");
+        long tokenA = a.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared").path("token").asLong();
+        long tokenB = b.request("LOCKED", "action", "lock", "param", n("doc"), "mode", "shared").path("token").asLong();
         WsClient thief = v2(JUDGED, "thief");
         thief.request("LOCKED", "action", "lock", "param", n("doc"), "steal", true);
         for (WsClient holder : List.of(a, b)) {
             JsonNode lost = holder.expectNext("LOST");
+            assertThat(lost.path("token").asLong()).as("each holder's own grant").isEqualTo(holder == a ? tokenA : tokenB);
             assertThat(lost.path("reason").asText()).isEqualTo("stolen");
             assertThat(lost.path("by").asText()).isEqualTo(n("thief"));
         }
@@ -834,7 +836,7 @@ abstract class WatchAndTakeOverContractTest {
         WsClient thief = v2(JUDGED, "thief");
         thief.request("LOCKED", "action", "lock", "param", n("a"), "steal", true);
         thief.request("LOCKED", "action", "lock", "param", n("b"), "steal", true);
-        assertFields(hidden.expectNext("LOST"), "status", "message", "time", "lock", "reason");
+        assertFields(hidden.expectNext("LOST"), "status", "message", "time", "lock", "reason", "token");
         JsonNode lost = old.expectNext("LOST");
         assertFields(lost, "status", "message", "time", "lock");
         assertThat(lost.path("lock").asText()).isEqualTo(n("b"));
