@@ -116,7 +116,7 @@ export class DistLockClient extends EventTarget {
   #store;
   /**
    * Lock names this session queues for (version 2), as told by `QUEUED`, `GRANTED`, `CANCELLED`,
-   * to the id of the `lock` that queued (undefined for a place a resume listed, unasked for):
+   * to the id of the latest `lock` that queued (undefined for a place a resume listed, unasked for):
    * the `request` of a grant the resume OK tells of, whose `GRANTED` the OK made a duplicate.
    */
   #queued = new Map();
@@ -969,14 +969,19 @@ export class DistLockClient extends EventTarget {
     }
     if (message.status === Status.LOST) {
       const lock = pushedLock(message);
+      // Version 2 names the grant that ended. Another than the one held is over for this client
+      // already: told, or ended by a request whose answer came before this push.
+      const ends = (token) => token !== undefined && (typeof message.token !== 'number' || message.token === token);
       let token = this.#held.get(lock);
-      if (token === undefined && this.#history !== null) {
-        // A missed push: for a lock the resume OK no longer listed (say why now), or for a
-        // grant made and lost while detached, which nobody knew of (nothing to say).
+      if (ends(token)) {
+        this.#held.delete(lock);
+      } else if (ends(this.#history?.held.get(lock))) {
+        // A missed push for a lock the resume OK no longer listed: say why now.
         token = this.#history.held.get(lock);
-        if (!this.#history.held.delete(lock)) return;
+        this.#history.held.delete(lock);
+      } else if (this.#history !== null || typeof message.token === 'number') {
+        return; // or for a grant made and lost while detached, which nobody knew of: nothing to say
       }
-      this.#held.delete(lock);
       const detail = { lock, token, reason: LostReason.LOST };
       if (typeof message.reason === 'string') detail.cause = message.reason; // version 2
       this.#emitLost(withBy(detail, message));
@@ -999,8 +1004,17 @@ export class DistLockClient extends EventTarget {
     if (message.status === Status.CANCELLED) {
       const lock = pushedLock(message);
       const reason = typeof message.reason === 'string' ? message.reason : 'backend';
-      if (this.#history !== null && !this.#history.queued.delete(lock) && !this.#queued.has(lock)) {
+      const endedWhileDetached = this.#history?.queued.delete(lock) === true;
+      if (this.#history !== null && !endedWhileDetached && !this.#queued.has(lock)) {
         return; // a missed push about a place the resume OK accounted for
+      }
+      // Version 2 names the request whose place ended. Another than the last that queued had its
+      // place end before, as this client learnt from a reply that came first (a cancel's OK, the
+      // QUEUED of a request that queued anew).
+      const queuedBy = this.#queued.get(lock);
+      if (!endedWhileDetached && message.request !== undefined
+          && (!this.#queued.has(lock) || (queuedBy !== undefined && queuedBy !== message.request))) {
+        return;
       }
       this.#queued.delete(lock);
       if (!this.#unwantedGrants.settle(lock)) {
@@ -1093,7 +1107,7 @@ export class DistLockClient extends EventTarget {
           this.#releaseIfAbandoned(entry);
           entry.resolve({ status: Status.LOCKED, token: reply.token });
         } else if (reply.status === Status.QUEUED) {
-          this.#queued.set(entry.names[0], this.#queued.get(entry.names[0]) ?? entry.id); // the place's first request
+          this.#queued.set(entry.names[0], entry.id); // the latest that queued, as the server's GRANTED and CANCELLED name
           this.#cancelIfAbandoned(entry);
           const queued = { status: Status.QUEUED, position: reply.position };
           if (reply.holder !== undefined) queued.holder = reply.holder;

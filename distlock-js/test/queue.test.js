@@ -157,6 +157,45 @@ describe('lock(), cancel() and the pushes on a version 2 session', () => {
     ]);
   });
 
+  test('a LOST naming another grant than the one held (it came after the LOCKED of the lock taken again) ends nothing', async () => {
+    const { client, ws } = await connected();
+    const locking = client.lock('doc');
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await locking;
+    const unlocking = client.unlock('doc'); // crosses a steal: the server tells NOT_OWNER, its LOST comes later
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'lost before it was released' });
+    await assert.rejects(unlocking, { code: 'NOT_OWNER' });
+    const again = client.lock('doc', { steal: true });
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 9 });
+    await again;
+    const events = recordEvents(client, 'lost');
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'stolen', by: 'bob', token: 5 });
+    assert.deepEqual(events, [], 'the grant it names ended before');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 9]]));
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'lease', token: 9 });
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 9, reason: 'LOST', cause: 'lease' }]]);
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a CANCELLED naming an earlier request (it came after the QUEUED of a request that queued anew) ends nothing', async () => {
+    const { client, ws } = await connected();
+    const events = recordEvents(client, 'cancelled', 'granted');
+    const first = client.lock('doc', { wait: true, timeout: 100 });
+    const firstFrame = ws.next('lock');
+    ws.reply(firstFrame, { status: 'QUEUED', lock: 'doc', position: 1 });
+    await first;
+    const second = client.lock('doc', { wait: true });
+    const secondFrame = ws.next('lock');
+    ws.reply(secondFrame, { status: 'QUEUED', lock: 'doc', position: 2 });
+    await second;
+    ws.push({ status: 'CANCELLED', message: 'doc', lock: 'doc', reason: 'timeout', request: firstFrame.id });
+    assert.deepEqual(events, [], 'the place it names ended before');
+    ws.push({ status: 'CANCELLED', message: 'doc', lock: 'doc', reason: 'backend', request: secondFrame.id });
+    assert.deepEqual(events, [['cancelled', { lock: 'doc', reason: 'backend' }]]);
+    ws.push({ status: 'CANCELLED', message: 'doc', lock: 'doc', reason: 'backend', request: secondFrame.id });
+    assert.equal(events.length, 1, 'told once');
+  });
+
   test('cancel() sends cancel; OK resolves, NOT_QUEUED rejects with that code', async () => {
     const { client, ws } = await connected();
     const cancelling = client.cancel('doc');

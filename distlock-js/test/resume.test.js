@@ -92,6 +92,22 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(lost, [['lost', { lock: 'b', token: 2, reason: 'LOST' }]]);
   });
 
+  test('a missed LOST that comes after the reply ending the window names its grant: it does not end the lock taken again since', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'a', 1);
+    const lost = recordEvents(client, 'lost');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    assert.deepEqual(lost.splice(0), [['lost', { lock: 'a', token: 1, reason: 'LOST' }]], 'told when the window ended');
+    await lock(client, ws2, 'a', 7);
+    ws2.push({ status: 'LOST', lock: 'a', reason: 'lease', token: 1 });
+    assert.deepEqual(lost, []);
+    assert.deepEqual(client.heldLocks, new Map([['a', 7]]));
+  });
+
   test('SESSION_EXPIRED on resume: every lock lost (EXPIRED), expired, and a new session', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
