@@ -736,6 +736,8 @@ export class DistLockClient extends EventTarget {
     const detail = describeClose(code, reason);
     this.#pending.rejectAll((entry) => {
       if (entry.action === Action.UNLOCK || entry.action === Action.MUNLOCK) for (const name of entry.names) this.#unlocksCut.add(name);
+      // A lock asked again for a place, its reply cut: the server may name it now, or not.
+      if (entry.action === Action.LOCK && this.#queued.has(entry.names[0])) this.#queued.set(entry.names[0], undefined);
       return new DistLockError(ClientCode.DISCONNECTED, `the connection closed (${detail}) before the reply to ${entry.action}`);
     });
     const live = this.#state === SS.CONNECTED || this.#state === SS.RESUMED;

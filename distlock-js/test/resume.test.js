@@ -108,6 +108,25 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(client.heldLocks, new Map([['a', 7]]));
   });
 
+  test('a lock() asked again for a queue place, its reply cut by the drop: a CANCELLED naming it after the resume ends the place', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const events = recordEvents(client, 'cancelled');
+    const first = client.lock('doc', { wait: true });
+    ws.reply(ws.next('lock'), { status: 'QUEUED', lock: 'doc', position: 1 });
+    await first;
+    const again = client.lock('doc', { wait: true, timeout: 1000 }); // the server keeps the place, with this timeout
+    const againFrame = ws.next('lock');
+    again.catch(() => {});
+    ws.drop(); // before its QUEUED is read
+    await assert.rejects(again, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.push({ status: 'CANCELLED', message: 'doc', lock: 'doc', reason: 'timeout', request: againFrame.id });
+    assert.deepEqual(events, [['cancelled', { lock: 'doc', reason: 'timeout' }]]);
+  });
+
   test('SESSION_EXPIRED on resume: every lock lost (EXPIRED), expired, and a new session', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });

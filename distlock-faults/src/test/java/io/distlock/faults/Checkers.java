@@ -103,6 +103,10 @@ import io.distlock.faults.History.Op;
  *       (the core tells it so, 6dd8fa3), unless the connection or session ends first. A grant made
  *       before a loss of Redis's data (a FAULT {@code data lost: ...}) and "taken over" by a steal
  *       after it is not required to be told: Redis had forgotten it, the steal took a free lock.</li>
+ *   <li>{@value #NAMES_ITS_OWN}: a version 2 LOST names (its token) a grant of that lock its
+ *       process was given (LOCK OK, or a RESUME OK listing it), and a CANCELLED names (its
+ *       {@code request}) a lock request its process sent for that lock. A CANCELLED that names a
+ *       request ends that one, for the other checkers too; one without ends the latest.</li>
  *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
  *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
  *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
@@ -130,12 +134,13 @@ public final class Checkers {
     public static final String NO_GRANT_AFTER_LEAVE = "no-grant-after-leave";
     public static final String NO_SILENT_GAP = "no-silent-gap";
     public static final String STOLEN_TOLD = "stolen-told";
+    public static final String NAMES_ITS_OWN = "names-its-own";
     public static final String WATCH_RELEASE = "watch-release";
     public static final String WATCH_FINAL = "watch-final";
     public static final String QUERY_CONSISTENT = "query-consistent";
     public static final String QUERY_COMPLETE = "query-complete";
     public static final List<String> ALL = List.of(NO_OVERLAP, SHARED_EXCLUSIVE, TOKENS_GROW, FENCED_REGISTER, COUNTER,
-            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, STOLEN_TOLD, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
+            GRANTS_END, FIFO, NO_GRANT_AFTER_LEAVE, NO_SILENT_GAP, STOLEN_TOLD, NAMES_ITS_OWN, WATCH_RELEASE, WATCH_FINAL, QUERY_CONSISTENT, QUERY_COMPLETE);
 
     private static final int MAX_EXAMPLES = 20;
     /** How soon after the answer to an unlock that crossed a steal the LOST {@code stolen} must come. */
@@ -450,7 +455,7 @@ public final class Checkers {
                     }
                 }
                 case CANCELLED -> {
-                    Request r = latestOn.get(key(e.process(), lock));
+                    Request r = requestOf(e, latestOn, byId); // the request it names (version 2), else the latest
                     if (r == null) {
                         break;
                     }
@@ -601,6 +606,7 @@ public final class Checkers {
         queuedByLock.forEach((lock, queued) -> checkFifo(f, lock, queued, grantsByLock.getOrDefault(lock, List.of()), faults, events));
 
         checkStolenTold(f, events, takenOver, stealGrants);
+        checkNamesItsOwn(f, events);
         if (views != null) {
             ViewCheckers.check(events, views, f::add);
         }
@@ -756,7 +762,8 @@ public final class Checkers {
      * node sent when it ran again, or one a blackholed link delivered when it healed) reaches its
      * client after grants made meanwhile with higher tokens: judged as it arrived, it looks like a
      * token going down and a second holder, where the server issued it in order and the network (or
-     * the frozen node) held it. For the scenarios that hold replies back on purpose.
+     * the frozen node) held it. For the scenarios that hold replies back on purpose. A LOST naming such
+     * a grant (its token) goes with it.
      */
     public static List<Event> withoutHeldBack(List<Event> events) {
         Map<Integer, Integer> nodeOf = new HashMap<>();  // process -> the node it is connected to
@@ -764,7 +771,11 @@ public final class Checkers {
         List<long[]> windows = new ArrayList<>();        // {node, fault, heal}
         long[] open = null;
         List<Event> kept = new ArrayList<>();
+        java.util.Set<String> dropped = new java.util.HashSet<>(); // process + lock + "#" + token of each grant left out
         for (Event e : events) {
+            if (e.op() == Op.LOST && e.kind() == Kind.OK && dropped.contains(key(e.process(), e.lock()) + "#" + e.token())) {
+                continue; // the LOST of a grant left out, which names it
+            }
             if (e.op() == Op.CONNECT && e.kind() == Kind.OK) {
                 nodeOf.put(e.process(), Integer.parseInt(e.detail().replaceAll(".*node=(\\d+).*", "$1")));
             } else if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE) {
@@ -780,6 +791,7 @@ public final class Checkers {
                 long sent = asked.getOrDefault(e.process(), Long.MIN_VALUE);
                 int node = nodeOf.getOrDefault(e.process(), -1);
                 if (windows.stream().anyMatch(w -> w[0] == node && sent < w[1] && e.nanos() > w[2])) {
+                    dropped.add(key(e.process(), e.lock()) + "#" + e.token());
                     continue; // held back by the fault
                 }
             }
@@ -950,6 +962,46 @@ public final class Checkers {
     /** Whether a LOCK INVOKE asked to take the lock over ({@code steal}). */
     static boolean isSteal(Event invoke) {
         return invoke != null && invoke.detail() != null && (" " + invoke.detail() + " ").contains(" steal ");
+    }
+
+    /**
+     * {@value #NAMES_ITS_OWN}: a version 2 {@code LOST} names (its {@code token}) a grant of that lock
+     * its process was given (a LOCK OK, or a RESUME OK listing it), and a {@code CANCELLED} names (its
+     * {@code request}) a lock request of its process for that lock. A client tells a push that came
+     * after the reply to a later request for the lock by what it names, and ignores one naming what
+     * it does not have: a push naming anything else would be a loss or a leave it never hears of.
+     */
+    private static void checkNamesItsOwn(Findings f, List<Event> events) {
+        Map<String, java.util.Set<Long>> given = new HashMap<>(); // process + lock -> tokens it was given
+        java.util.Set<String> asked = new java.util.HashSet<>();  // process + lock + "#" + request id
+        for (Event e : events) {
+            String lock = e.lock();
+            if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE && id(e) >= 0) {
+                asked.add(key(e.process(), lock) + "#" + id(e));
+            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+                given.computeIfAbsent(key(e.process(), lock), k -> new java.util.HashSet<>()).add(e.token());
+            } else if (e.op() == Op.RESUME && e.kind() == Kind.OK) {
+                Matcher m = RESUMED_LOCKS.matcher(String.valueOf(e.detail()));
+                if (m.find()) {
+                    for (String entry : m.group(1).split(",")) {
+                        String[] parts = entry.split(":");
+                        if (parts.length >= 2) {
+                            given.computeIfAbsent(key(e.process(), parts[0]), k -> new java.util.HashSet<>()).add(Long.parseLong(parts[1]));
+                        }
+                    }
+                }
+            } else if (e.op() == Op.LOST && e.kind() == Kind.OK && e.token() > 0
+                    && !given.getOrDefault(key(e.process(), lock), java.util.Set.of()).contains(e.token())) {
+                f.add(NAMES_ITS_OWN, lock, String.format("p%d was told LOST%s at %.3f ms naming token %d, which it was never given",
+                        e.process(), e.detail() == null || e.detail().isEmpty() ? "" : " (" + e.detail().trim() + ")", e.millis(), e.token()));
+            } else if (e.op() == Op.CANCELLED && e.kind() == Kind.OK) {
+                Matcher m = REQUEST.matcher(String.valueOf(e.detail()));
+                if (m.find() && !asked.contains(key(e.process(), lock) + "#" + m.group(1))) {
+                    f.add(NAMES_ITS_OWN, lock, String.format("p%d was told CANCELLED (%s) at %.3f ms naming request %s, which it never sent for that lock",
+                            e.process(), e.detail(), e.millis(), m.group(1)));
+                }
+            }
+        }
     }
 
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {

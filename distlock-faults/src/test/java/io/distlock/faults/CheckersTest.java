@@ -443,6 +443,41 @@ class CheckersTest {
     }
 
     @Test
+    void aLostMustNameAGrantOfItsProcessAndACancelledARequestItSent() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, OK, LOST, "L", 7, " reason=stolen");  // a token p1 was never given: a loss its client would ignore
+        long queued = queue(2, "exclusive", 1);
+        history.record(2, OK, CANCELLED, "L", 0, "reason=timeout request=" + (queued + 5)); // a request p2 never sent
+        history.record(3, OK, CANCELLED, "L", 0, "reason=timeout request=" + queued);       // p2's request, told to p3
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NAMES_ITS_OWN)).as(report.summary()).isEqualTo(3);
+        assertThat(report.summary()).contains("naming token 7, which it was never given").contains("naming request " + (queued + 5));
+    }
+
+    @Test
+    void aLostOfAnEarlierGrantAndACancelledOfAnEarlierRequestNameTheirOwn() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, OK, LOCK, "L", 12, "steal");         // taken again before the first grant's LOST came
+        history.record(1, OK, LOST, "L", 10, " reason=stolen by=p3");
+        history.record(1, OK, LOST, "L", 12, " reason=lease");
+        long first = queue(2, "exclusive", 1);
+        long second = queue(2, "exclusive", 1);                 // queued anew: the first's place ended meanwhile
+        history.record(2, OK, CANCELLED, "L", 0, "reason=timeout request=" + first);
+        granted(2, second, 13, "exclusive");
+        history.record(4, OK, RESUME, null, 0, "node=1 locks=L:14 queued=");
+        history.record(4, OK, LOST, "L", 14, " reason=lease");  // a grant the resume told of
+        history.record(2, OK, LOST, "L", 0, "not held");        // a version 1 LOST names nothing
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NAMES_ITS_OWN)).as(report.summary()).isZero();
+        assertThat(report.violations(Checkers.NO_GRANT_AFTER_LEAVE)).as("the CANCELLED ended the first request, not the second\n"
+                + report.summary()).isZero();
+    }
+
+    @Test
     void aRequestThatLeftTheQueueIsSkipped() {
         history.record(1, OK, LOCK, "L", 10, null);
         long a = queue(2, "exclusive", 1);   // cancels

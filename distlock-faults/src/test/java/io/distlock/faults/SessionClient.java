@@ -377,10 +377,13 @@ final class SessionClient implements AutoCloseable {
             case "RETRY" -> history.record(p, Kind.OK, Op.RETRY, lock, 0, null);
             case "LOST" -> {
                 Long token = held.remove(lock);
-                history.record(p, Kind.OK, Op.LOST, lock, token == null ? 0 : token,
+                // Version 2 names the grant that ended (checked by names-its-own); any LOST of the lock ends the hold here.
+                long named = m.has("token") ? m.path("token").asLong() : token == null ? 0 : token;
+                history.record(p, Kind.OK, Op.LOST, lock, named,
                         (token == null ? "not held" : "") + (m.has("reason") ? " reason=" + m.path("reason").asText() : ""));
             }
-            case "CANCELLED" -> history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + m.path("reason").asText());
+            case "CANCELLED" -> history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + m.path("reason").asText()
+                    + (m.has("request") ? " request=" + m.path("request").asText() : ""));
             default -> { }
         }
     }

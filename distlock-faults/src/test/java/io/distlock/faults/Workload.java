@@ -964,7 +964,9 @@ public final class Workload implements AutoCloseable {
                     boolean mine = lock.equals(held);
                     String reason = (m.has("reason") ? " reason=" + m.path("reason").asText() : "")
                             + (m.has("by") ? " by=" + m.path("by").asText() : "");
-                    history.record(p, Kind.OK, Op.LOST, lock, mine ? heldToken : 0, (mine ? "" : "not held") + reason);
+                    // Version 2 names the grant that ended (checked by names-its-own); any LOST of the lock ends the hold here.
+                    long token = m.has("token") ? m.path("token").asLong() : mine ? heldToken : 0;
+                    history.record(p, Kind.OK, Op.LOST, lock, token, (mine ? "" : "not held") + reason);
                     holdOver |= mine;
                     stolen |= mine && "stolen".equals(m.path("reason").asText());
                 }
@@ -990,8 +992,9 @@ public final class Workload implements AutoCloseable {
                 }
                 case "CANCELLED" -> {
                     String reason = m.path("reason").asText();
-                    history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + reason);
-                    if (lock.equals(waitingFor) && grantedToken == 0) {
+                    JsonNode request = m.get("request");
+                    history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + reason + (request == null ? "" : " request=" + request.asText()));
+                    if (lock.equals(waitingFor) && grantedToken == 0 && (request == null || request.asLong(-1) == waitingId)) {
                         cancelledReason = reason;
                     }
                 }

@@ -90,16 +90,33 @@ class QueuingRequestsTest {
         QueuingRequests requests = new QueuingRequests();
         requests.answered("a", requests.asking("a", IntNode.valueOf(1)), true); // QUEUED
         QueuingRequests.Ticket third = requests.asking("a", IntNode.valueOf(3)); // sent after the cancel (2)
-        requests.placeEnded("a"); // the cancel's OK
+        assertThat(requests.placeEnded("a")).as("the cancel's OK ends request 1's place, not 3's").isEqualTo(IntNode.valueOf(1));
         requests.answered("a", third, true); // request 3 queues anew
         assertThat(requests.take("a")).isEqualTo(IntNode.valueOf(3));
 
         requests.answered("a", requests.asking("a", IntNode.valueOf(4)), true);
-        requests.placeEnded("a"); // CANCELLED (a timeout)
+        assertThat(requests.placeEnded("a")).as("CANCELLED (a timeout) names request 4").isEqualTo(IntNode.valueOf(4));
         assertThat(requests.size()).isZero();
         QueuingRequests.Ticket fifth = requests.asking("a", IntNode.valueOf(5));
-        requests.placeEnded("a"); // nothing queued: the request out stays
+        assertThat(requests.placeEnded("a")).as("nothing queued: the request out stays, unnamed").isNull();
         requests.answered("a", fifth, false); // LOCKED: nothing is left
+        assertThat(requests.size()).isZero();
+    }
+
+    /**
+     * A place that ends while a later request for it is out (a timeout's {@code CANCELLED}, decided
+     * before that request was answered) names the request that queued: the later one queues anew,
+     * and its {@code QUEUED}, which can reach the client first, must not seem to end with it.
+     */
+    @Test
+    void aPlaceThatEndsWhileALaterRequestIsOutNamesTheRequestThatQueued() {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        QueuingRequests.Ticket second = requests.asking("a", id(2));
+        QueuingRequests.Ticket third = requests.asking("a", id(3));
+        assertThat(requests.placeEnded("a")).isEqualTo(id(1));
+        requests.answered("a", second, true);
+        requests.answered("a", third, true);
+        assertThat(requests.placeEnded("a")).as("then the latest that queued").isEqualTo(id(3));
         assertThat(requests.size()).isZero();
     }
 
