@@ -104,9 +104,12 @@ import io.distlock.faults.History.Op;
  *       before a loss of Redis's data (a FAULT {@code data lost: ...}) and "taken over" by a steal
  *       after it is not required to be told: Redis had forgotten it, the steal took a free lock.</li>
  *   <li>{@value #NAMES_ITS_OWN}: a version 2 LOST names (its token) a grant of that lock its
- *       process was given (LOCK OK, or a RESUME OK listing it), and a CANCELLED names (its
- *       {@code request}) a lock request its process sent for that lock. A CANCELLED that names a
- *       request ends that one, for the other checkers too; one without ends the latest.</li>
+ *       process was given (LOCK OK, or a RESUME OK listing it; any token while a lock request of
+ *       it has no answer, which may have been a grant), and a CANCELLED names (its
+ *       {@code request}) a lock request its process sent for that lock. For the other checkers
+ *       too, a LOST naming a grant ends that grant only (one naming an earlier grant leaves the
+ *       current one held, as a client that tells them apart does), and a CANCELLED naming a
+ *       request ends that request; without a name they end the current one, as before.</li>
  *   <li>{@value #WATCH_RELEASE}, {@value #WATCH_FINAL}, {@value #QUERY_CONSISTENT},
  *       {@value #QUERY_COMPLETE}: what observers were shown; see {@link ViewCheckers}. Run only by
  *       {@link #check(List, ViewCheckers.Bound)} with a bound.</li>
@@ -500,9 +503,13 @@ public final class Checkers {
                     }
                 }
                 case LOST -> {
-                    end(open, lock, e.process());
-                    end(detached, lock, e.process());
-                    unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
+                    // A LOST naming a grant (version 2) ends that one only: naming an earlier grant, it came
+                    // after the reply that gave the current one, and a client that tells them apart keeps it.
+                    long named = e.token();
+                    open.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(), (k, h) -> named == 0 || h.token() == named ? null : h);
+                    detached.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(),
+                            (k, d) -> named == 0 || d.hold().token() == named ? null : d);
+                    unreleased.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(), (k, g) -> named == 0 || g.token() == named ? null : g);
                 }
                 case DISCONNECT -> {
                     closing.remove(e.process());
@@ -974,11 +981,18 @@ public final class Checkers {
     private static void checkNamesItsOwn(Findings f, List<Event> events) {
         Map<String, java.util.Set<Long>> given = new HashMap<>(); // process + lock -> tokens it was given
         java.util.Set<String> asked = new java.util.HashSet<>();  // process + lock + "#" + request id
+        java.util.Set<String> unanswered = new java.util.HashSet<>(); // process + lock with a lock request whose answer never came
         for (Event e : events) {
             String lock = e.lock();
-            if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE && id(e) >= 0) {
-                asked.add(key(e.process(), lock) + "#" + id(e));
-            } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
+            if (e.op() == Op.LOCK && e.kind() == Kind.INVOKE) {
+                unanswered.add(key(e.process(), lock)); // until answered: a reply a drop cut may have been a grant
+                if (id(e) >= 0) {
+                    asked.add(key(e.process(), lock) + "#" + id(e));
+                }
+            } else if (e.op() == Op.LOCK && (e.kind() == Kind.OK || e.kind() == Kind.FAIL)) {
+                unanswered.remove(key(e.process(), lock));
+            }
+            if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 given.computeIfAbsent(key(e.process(), lock), k -> new java.util.HashSet<>()).add(e.token());
             } else if (e.op() == Op.RESUME && e.kind() == Kind.OK) {
                 Matcher m = RESUMED_LOCKS.matcher(String.valueOf(e.detail()));
@@ -990,7 +1004,7 @@ public final class Checkers {
                         }
                     }
                 }
-            } else if (e.op() == Op.LOST && e.kind() == Kind.OK && e.token() > 0
+            } else if (e.op() == Op.LOST && e.kind() == Kind.OK && e.token() > 0 && !unanswered.contains(key(e.process(), lock))
                     && !given.getOrDefault(key(e.process(), lock), java.util.Set.of()).contains(e.token())) {
                 f.add(NAMES_ITS_OWN, lock, String.format("p%d was told LOST%s at %.3f ms naming token %d, which it was never given",
                         e.process(), e.detail() == null || e.detail().isEmpty() ? "" : " (" + e.detail().trim() + ")", e.millis(), e.token()));

@@ -477,6 +477,39 @@ class CheckersTest {
                 + report.summary()).isZero();
     }
 
+    /**
+     * Found by review (2026-12-06): a server that ends p1's current grant (12) but names an earlier
+     * one (10) in its LOST. A client that tells LOSTs apart by token keeps 12, so p2's grant overlaps
+     * it; judged with "any LOST of the lock ends the hold" it went unseen.
+     */
+    @Test
+    void aLostNamingAnEarlierGrantLeavesTheCurrentOneHeld() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        unlock(1, 10);
+        history.record(1, OK, LOCK, "L", 12, null);
+        history.record(1, OK, LOST, "L", 10, " reason=lease"); // 12 ended, the server named 10
+        history.record(2, OK, LOCK, "L", 13, null);
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isEqualTo(1);
+        assertThat(report.violations(Checkers.NAMES_ITS_OWN)).as("10 was p1's once").isZero();
+    }
+
+    /** A grant whose reply a drop cut, lost while detached: the kept LOST names a grant the client never saw. */
+    @Test
+    void aLostOfAGrantWhoseReplyADropCutNamesItsOwn() {
+        history.record(1, OK, CONNECT, null, 0, "node=0 grace=5000");
+        history.record(1, INVOKE, LOCK, "L", 0, "id=2 wait");
+        history.record(1, INFO, DISCONNECT, null, 0, "cut by the test");
+        history.record(1, OK, RESUME, null, 0, "node=1 locks= queued=");
+        history.record(1, OK, LOST, "L", 7, "not held reason=lease");
+
+        Checkers.Report report = Checkers.check(history);
+
+        assertThat(report.violations(Checkers.NAMES_ITS_OWN)).as(report.summary()).isZero();
+    }
+
     @Test
     void aRequestThatLeftTheQueueIsSkipped() {
         history.record(1, OK, LOCK, "L", 10, null);

@@ -376,8 +376,9 @@ final class SessionClient implements AutoCloseable {
             }
             case "RETRY" -> history.record(p, Kind.OK, Op.RETRY, lock, 0, null);
             case "LOST" -> {
-                Long token = held.remove(lock);
-                // Version 2 names the grant that ended (checked by names-its-own); any LOST of the lock ends the hold here.
+                // Version 2 names the grant that ended: one naming an earlier grant leaves the one held.
+                Long token = !m.has("token") ? held.remove(lock)
+                        : held.remove(lock, m.path("token").asLong()) ? Long.valueOf(m.path("token").asLong()) : null;
                 long named = m.has("token") ? m.path("token").asLong() : token == null ? 0 : token;
                 history.record(p, Kind.OK, Op.LOST, lock, named,
                         (token == null ? "not held" : "") + (m.has("reason") ? " reason=" + m.path("reason").asText() : ""));

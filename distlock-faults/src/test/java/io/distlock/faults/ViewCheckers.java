@@ -220,7 +220,7 @@ final class ViewCheckers {
                     }
                 }
                 case LOST -> {
-                    Tenure t = latestGranted(byProcessLock, p, e.lock());
+                    Tenure t = grantOf(byProcessLock, p, e.lock(), e.token()); // the grant it names (version 2), else the latest
                     if (t != null) {
                         t.heldUntil = Math.min(t.heldUntil, e.nanos());
                         t.ended(e.nanos());
@@ -526,16 +526,6 @@ final class ViewCheckers {
     private static Tenure latest(Map<String, List<Tenure>> byProcessLock, int p, String lock) {
         List<Tenure> list = byProcessLock.get(Checkers.key(p, lock));
         return list == null || list.isEmpty() ? null : list.get(list.size() - 1);
-    }
-
-    private static Tenure latestGranted(Map<String, List<Tenure>> byProcessLock, int p, String lock) {
-        List<Tenure> list = byProcessLock.getOrDefault(Checkers.key(p, lock), List.of());
-        for (int i = list.size() - 1; i >= 0; i--) {
-            if (list.get(i).grant != null) {
-                return list.get(i);
-            }
-        }
-        return null;
     }
 
     private static Tenure grantOf(Map<String, List<Tenure>> byProcessLock, int p, String lock, long token) {

@@ -961,10 +961,11 @@ public final class Workload implements AutoCloseable {
                     retried.add(lock);
                 }
                 case "LOST" -> {
-                    boolean mine = lock.equals(held);
+                    // Version 2 names the grant that ended: one naming an earlier grant (it came after the reply
+                    // that gave this one) leaves the hold, as the bundled JS client does; names-its-own checks the name.
+                    boolean mine = lock.equals(held) && (!m.has("token") || m.path("token").asLong() == heldToken);
                     String reason = (m.has("reason") ? " reason=" + m.path("reason").asText() : "")
                             + (m.has("by") ? " by=" + m.path("by").asText() : "");
-                    // Version 2 names the grant that ended (checked by names-its-own); any LOST of the lock ends the hold here.
                     long token = m.has("token") ? m.path("token").asLong() : mine ? heldToken : 0;
                     history.record(p, Kind.OK, Op.LOST, lock, token, (mine ? "" : "not held") + reason);
                     holdOver |= mine;
