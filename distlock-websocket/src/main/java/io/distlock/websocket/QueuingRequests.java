@@ -2,15 +2,20 @@ package io.distlock.websocket;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.distlock.core.LockResult;
+
 /**
  * The {@code id} of the latest {@code lock} request that asked to queue, per lock name, for the
- * {@code request} field of {@code GRANTED} and {@code CANCELLED}: one per session. A request is noted before the lock
- * service is asked ({@link #asking}), so that a grant can never come before its request is
- * known, and settled when answered ({@link #answered}): one that did not queue gives the place
- * back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
+ * {@code request} field of {@code GRANTED} and {@code CANCELLED}: one per session. A request is
+ * noted before the lock service is asked ({@link #ask}), so that a grant can never come before
+ * its request is known, and settled when answered ({@link #answered}), in the order the lock
+ * service tells its answers and pushes: one that did not queue gives the place back to the
+ * request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
  * {@code CANCELLED} {@linkplain #placeEnded ends} the one that queued (and names it). So
  * what is kept never outgrows the locks the session queues for, plus its requests in flight.
  *
@@ -32,6 +37,23 @@ final class QueuingRequests {
     }
 
     private final Map<String, Ticket> latest = new HashMap<>(); // guarded by itself
+
+    /**
+     * Notes a request for {@code lock} with {@code id} (null if none) that asks to queue, asks it
+     * ({@code ask}, the lock service's call), and settles the note when the answer comes. All under
+     * the notes' lock: a {@code CANCELLED} decided meanwhile on the lock service's thread (which may
+     * answer before {@code ask} even returns) waits until the answer's hook is in place, so it sees
+     * this request as answered if its answer came first (then the place that ended may be the one
+     * it kept), and as not answered otherwise (then it queues anew, after the place ended).
+     */
+    CompletionStage<LockResult> ask(String lock, JsonNode id, Supplier<CompletionStage<LockResult>> ask) {
+        synchronized (latest) {
+            Ticket t = asking(lock, id);
+            CompletionStage<LockResult> stage = ask.get();
+            stage.whenComplete((result, error) -> answered(lock, t, result instanceof LockResult.Queued));
+            return stage;
+        }
+    }
 
     /** A request for {@code lock} with {@code id} (null if none) is about to ask to queue: it is the latest. */
     Ticket asking(String lock, JsonNode id) {

@@ -232,10 +232,9 @@ final class RequestHandler {
         }
         CompletionStage<LockResult> stage;
         if (options.queued() && p != null) {
-            // Noted before asking, so that a GRANTED can never come before its request's id is known.
-            QueuingRequests.Ticket ticket = p.queuing.asking(r.name(), r.id());
-            stage = s.lock(r.name(), options);
-            stage.whenComplete((result, error) -> p.queuing.answered(r.name(), ticket, result instanceof LockResult.Queued));
+            // Noted before asking, so that a GRANTED can never come before its request's id is known,
+            // and settled in the lock service's order, so that a CANCELLED names the right request.
+            stage = p.queuing.ask(r.name(), r.id(), () -> s.lock(r.name(), options));
         } else {
             stage = options.equals(LockOptions.DEFAULT) ? s.lock(r.name()) : s.lock(r.name(), options);
         }

@@ -1,12 +1,19 @@
 package io.distlock.websocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+
+import io.distlock.core.LockResult;
 
 /** Which request a GRANTED names, and that nothing is kept for requests that did not queue. */
 class QueuingRequestsTest {
@@ -117,6 +124,30 @@ class QueuingRequestsTest {
         requests.answered("a", second, true);
         requests.answered("a", third, true);
         assertThat(requests.placeEnded("a")).as("then the latest that queued").isEqualTo(id(3));
+        assertThat(requests.size()).isZero();
+    }
+
+    /**
+     * Found by review (2026-12-06): the lock service answers a request asked again while queued
+     * (it kept the place) and, on its own thread, ends that place before the asking thread has
+     * hooked its note on the answer. The {@code CANCELLED} must name the request that asked again
+     * (the client saw its {@code QUEUED} first and ignores a push naming the earlier one): it waits
+     * for the hook. A fake answer: what is tested is the order of the notes, not the service.
+     */
+    @Test
+    void aPlaceEndingRightAfterTheAnswerToARequestAskedAgainNamesThatRequest() throws InterruptedException {
+        requests.answered("a", requests.asking("a", id(1)), true);
+        AtomicReference<JsonNode> named = new AtomicReference<>();
+        Thread service = new Thread(() -> named.set(requests.placeEnded("a")), "lock-service");
+        requests.ask("a", id(2), () -> {
+            CompletableFuture<LockResult> answer = CompletableFuture.completedFuture(new LockResult.Queued(1, "holder"));
+            service.start(); // the place it kept ends now, before the answer's hook is in place
+            await().atMost(Duration.ofSeconds(5)).until(() -> service.getState() == Thread.State.BLOCKED
+                    || service.getState() == Thread.State.TERMINATED);
+            return answer;
+        });
+        service.join(5_000);
+        assertThat(named.get()).isEqualTo(id(2));
         assertThat(requests.size()).isZero();
     }
 
