@@ -13,9 +13,8 @@ import io.distlock.core.LockResult;
  * The {@code id} of the latest {@code lock} request that asked to queue, per lock name, for the
  * {@code request} field of {@code GRANTED} and {@code CANCELLED}: one per session. A request is
  * noted before the lock service is asked ({@link #ask}), so that a grant can never come before
- * its request is known, and settled when answered ({@link #answered}), in the order the lock
- * service tells its answers and pushes: one that did not queue gives the place back to the
- * request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
+ * its request is known, and settled when answered, in the order the lock service tells its
+ * answers and pushes: one refused gives the place back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
  * {@code CANCELLED} {@linkplain #placeEnded ends} the one that queued (and names it). So
  * what is kept never outgrows the locks the session queues for, plus its requests in flight.
  *
@@ -25,7 +24,7 @@ import io.distlock.core.LockResult;
 final class QueuingRequests {
 
     /** One request that asked to queue: its id (null if it had none) and, until it is answered, the one it replaced. */
-    static final class Ticket {
+    private static final class Ticket {
         private final JsonNode id;
         private Ticket replaced; // guarded by the map
         private boolean queued; // answered QUEUED; guarded by the map
@@ -48,47 +47,42 @@ final class QueuingRequests {
      */
     CompletionStage<LockResult> ask(String lock, JsonNode id, Supplier<CompletionStage<LockResult>> ask) {
         synchronized (latest) {
-            Ticket t = asking(lock, id);
+            Ticket t = new Ticket(id, latest.get(lock)); // the latest, so that a grant can never come before its id is known
+            latest.put(lock, t);
             CompletionStage<LockResult> stage = ask.get();
-            stage.whenComplete((result, error) -> answered(lock, t, result instanceof LockResult.Queued));
+            stage.whenComplete((result, error) -> answered(lock, t, result));
             return stage;
         }
     }
 
-    /** A request for {@code lock} with {@code id} (null if none) is about to ask to queue: it is the latest. */
-    Ticket asking(String lock, JsonNode id) {
-        synchronized (latest) {
-            Ticket t = new Ticket(id, latest.get(lock));
-            latest.put(lock, t);
-            return t;
-        }
-    }
-
     /**
-     * {@code t}'s request was answered. If it {@code queued}, it stays the latest (unless a later
-     * one replaced it). If not ({@code LOCKED}, a refusal, a failure), it is as if it had never
-     * asked: the request it replaced is the latest again, or nothing if there was none.
+     * {@code t}'s request was answered ({@code result}, null if it failed). If it queued, it stays
+     * the latest (unless a later one replaced it), and what it replaced is over. If it was granted
+     * ({@code LOCKED}), so is any place it had (a request asked again while queued passes its place):
+     * it and what it replaced are over. Otherwise (refused, failed) it is as if it had never asked:
+     * the request it replaced is the latest again, or nothing if there was none.
      */
-    void answered(String lock, Ticket t, boolean queued) {
+    private void answered(String lock, Ticket t, LockResult result) {
         synchronized (latest) {
-            if (queued) {
-                t.replaced = null; // what it replaced is over: it queued in its place
+            if (result instanceof LockResult.Queued) {
+                t.replaced = null;
                 t.queued = true;
                 return;
             }
+            Ticket back = result instanceof LockResult.Locked ? null : t.replaced;
             Ticket current = latest.get(lock);
             if (current == t) {
-                if (t.replaced == null) {
+                if (back == null) {
                     latest.remove(lock);
                 } else {
-                    latest.put(lock, t.replaced);
+                    latest.put(lock, back);
                 }
                 return;
             }
             // A later request, still unanswered, replaced it: take it out of that one's chain.
             for (Ticket later = current; later != null; later = later.replaced) {
                 if (later.replaced == t) {
-                    later.replaced = t.replaced;
+                    later.replaced = back;
                     return;
                 }
             }
@@ -135,9 +129,20 @@ final class QueuingRequests {
      * the same node keeps the ids of the requests that queued on its earlier connection.
      */
     void takeOver(QueuingRequests from) {
-        Map<String, Ticket> copy;
+        Map<String, Ticket> copy = new HashMap<>();
         synchronized (from.latest) {
-            copy = new HashMap<>(from.latest);
+            // Only what queued: a request still unanswered there waits behind the resume in the
+            // session's order, and is refused (the connection it came on is stale).
+            from.latest.forEach((lock, t) -> {
+                for (Ticket q = t; q != null; q = q.replaced) {
+                    if (q.queued) {
+                        Ticket queued = new Ticket(q.id, null);
+                        queued.queued = true;
+                        copy.put(lock, queued);
+                        return;
+                    }
+                }
+            });
         }
         synchronized (latest) {
             copy.forEach(latest::putIfAbsent);

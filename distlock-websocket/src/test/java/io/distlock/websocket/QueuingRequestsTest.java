@@ -14,20 +14,36 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
 import io.distlock.core.LockResult;
+import io.distlock.core.Refusal;
+import io.distlock.core.Refused;
 
 /** Which request a GRANTED names, and that nothing is kept for requests that did not queue. */
 class QueuingRequestsTest {
 
     private final QueuingRequests requests = new QueuingRequests();
 
+    private static final LockResult QUEUED = new LockResult.Queued(1, "holder");
+    private static final LockResult LOCKED = new LockResult.Locked(7);
+    private static final LockResult REFUSED = new Refused(Refusal.TOO_MANY_LOCKS, "too many");
+
     private static JsonNode id(int i) {
         return IntNode.valueOf(i);
     }
 
+    /** Asks {@code on} to queue for {@code lock} with {@code id}; the test completes the answer. */
+    private static CompletableFuture<LockResult> ask(QueuingRequests on, String lock, JsonNode id) {
+        CompletableFuture<LockResult> answer = new CompletableFuture<>();
+        on.ask(lock, id, () -> answer);
+        return answer;
+    }
+
+    private CompletableFuture<LockResult> ask(String lock, JsonNode id) {
+        return ask(requests, lock, id);
+    }
+
     @Test
     void aGrantNamesTheRequestThatQueuedOnce() {
-        QueuingRequests.Ticket t = requests.asking("a", TextNode.valueOf("q1"));
-        requests.answered("a", t, true);
+        ask("a", TextNode.valueOf("q1")).complete(QUEUED);
         assertThat(requests.take("a").asText()).isEqualTo("q1");
         assertThat(requests.take("a")).as("taken once").isNull();
         assertThat(requests.size()).isZero();
@@ -35,56 +51,56 @@ class QueuingRequestsTest {
 
     @Test
     void aRequestWithoutIdIsNamedByNothing() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        requests.answered("a", requests.asking("a", null), true);
+        ask("a", id(1)).complete(QUEUED);
+        ask("a", null).complete(QUEUED);
         assertThat(requests.take("a")).isNull();
     }
 
     @Test
     void theLatestRequestThatQueuedIsNamed() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        requests.answered("a", requests.asking("a", id(2)), true);
+        ask("a", id(1)).complete(QUEUED);
+        ask("a", id(2)).complete(QUEUED);
         assertThat(requests.take("a")).isEqualTo(id(2));
     }
 
     @Test
     void aGrantBeforeTheReplyIsNamedByThatRequest() {
-        QueuingRequests.Ticket t = requests.asking("a", id(1));
+        CompletableFuture<LockResult> t = ask("a", id(1));
         assertThat(requests.take("a")).isEqualTo(id(1));
-        requests.answered("a", t, false); // then answered: LOCKED, say
+        t.complete(LOCKED); // then answered
         assertThat(requests.size()).isZero();
     }
 
     @Test
     void aRequestThatDidNotQueueLeavesNothingBehind() {
         for (int i = 0; i < 100; i++) {
-            requests.answered("lock-" + i, requests.asking("lock-" + i, id(i)), false); // LOCKED at once
+            ask("lock-" + i, id(i)).complete(LOCKED); // LOCKED at once
         }
         assertThat(requests.size()).isZero();
     }
 
     @Test
     void aRequestThatDidNotQueueGivesThePlaceBackToTheOneItReplaced() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        QueuingRequests.Ticket second = requests.asking("a", id(2));
-        requests.answered("a", second, false); // refused, or failed
+        ask("a", id(1)).complete(QUEUED);
+        CompletableFuture<LockResult> second = ask("a", id(2));
+        second.complete(REFUSED); // refused, or failed
         assertThat(requests.take("a")).isEqualTo(id(1));
     }
 
     @Test
     void requestsAnsweredOutOfTurnKeepTheLatestThatQueued() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        QueuingRequests.Ticket second = requests.asking("a", id(2));
-        QueuingRequests.Ticket third = requests.asking("a", id(3));
-        requests.answered("a", second, false); // the middle one did not queue: out of the chain
-        requests.answered("a", third, false); // nor did the last: back to the first
+        ask("a", id(1)).complete(QUEUED);
+        CompletableFuture<LockResult> second = ask("a", id(2));
+        CompletableFuture<LockResult> third = ask("a", id(3));
+        second.complete(REFUSED); // the middle one did not queue: out of the chain
+        third.complete(REFUSED); // nor did the last: back to the first
         assertThat(requests.take("a")).isEqualTo(id(1));
 
-        requests.answered("b", requests.asking("b", id(1)), true);
-        QueuingRequests.Ticket b2 = requests.asking("b", id(2));
-        QueuingRequests.Ticket b3 = requests.asking("b", id(3));
-        requests.answered("b", b3, false);
-        requests.answered("b", b2, true);
+        ask("b", id(1)).complete(QUEUED);
+        CompletableFuture<LockResult> b2 = ask("b", id(2));
+        CompletableFuture<LockResult> b3 = ask("b", id(3));
+        b3.complete(REFUSED);
+        b2.complete(QUEUED);
         assertThat(requests.take("b")).isEqualTo(id(2));
     }
 
@@ -94,19 +110,18 @@ class QueuingRequestsTest {
      */
     @Test
     void aPlaceThatEndsForgetsTheRequestThatQueuedNotOneStillOut() {
-        QueuingRequests requests = new QueuingRequests();
-        requests.answered("a", requests.asking("a", IntNode.valueOf(1)), true); // QUEUED
-        QueuingRequests.Ticket third = requests.asking("a", IntNode.valueOf(3)); // sent after the cancel (2)
+        ask("a", IntNode.valueOf(1)).complete(QUEUED); // QUEUED
+        CompletableFuture<LockResult> third = ask("a", IntNode.valueOf(3)); // sent after the cancel (2)
         assertThat(requests.placeEnded("a")).as("the cancel's OK ends request 1's place, not 3's").isEqualTo(IntNode.valueOf(1));
-        requests.answered("a", third, true); // request 3 queues anew
+        third.complete(QUEUED); // request 3 queues anew
         assertThat(requests.take("a")).isEqualTo(IntNode.valueOf(3));
 
-        requests.answered("a", requests.asking("a", IntNode.valueOf(4)), true);
+        ask("a", IntNode.valueOf(4)).complete(QUEUED);
         assertThat(requests.placeEnded("a")).as("CANCELLED (a timeout) names request 4").isEqualTo(IntNode.valueOf(4));
         assertThat(requests.size()).isZero();
-        QueuingRequests.Ticket fifth = requests.asking("a", IntNode.valueOf(5));
+        CompletableFuture<LockResult> fifth = ask("a", IntNode.valueOf(5));
         assertThat(requests.placeEnded("a")).as("nothing queued: the request out stays, unnamed").isNull();
-        requests.answered("a", fifth, false); // LOCKED: nothing is left
+        fifth.complete(LOCKED); // LOCKED: nothing is left
         assertThat(requests.size()).isZero();
     }
 
@@ -117,12 +132,12 @@ class QueuingRequestsTest {
      */
     @Test
     void aPlaceThatEndsWhileALaterRequestIsOutNamesTheRequestThatQueued() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        QueuingRequests.Ticket second = requests.asking("a", id(2));
-        QueuingRequests.Ticket third = requests.asking("a", id(3));
+        ask("a", id(1)).complete(QUEUED);
+        CompletableFuture<LockResult> second = ask("a", id(2));
+        CompletableFuture<LockResult> third = ask("a", id(3));
         assertThat(requests.placeEnded("a")).isEqualTo(id(1));
-        requests.answered("a", second, true);
-        requests.answered("a", third, true);
+        second.complete(QUEUED);
+        third.complete(QUEUED);
         assertThat(requests.placeEnded("a")).as("then the latest that queued").isEqualTo(id(3));
         assertThat(requests.size()).isZero();
     }
@@ -136,7 +151,7 @@ class QueuingRequestsTest {
      */
     @Test
     void aPlaceEndingRightAfterTheAnswerToARequestAskedAgainNamesThatRequest() throws InterruptedException {
-        requests.answered("a", requests.asking("a", id(1)), true);
+        ask("a", id(1)).complete(QUEUED);
         AtomicReference<JsonNode> named = new AtomicReference<>();
         Thread service = new Thread(() -> named.set(requests.placeEnded("a")), "lock-service");
         requests.ask("a", id(2), () -> {
@@ -151,10 +166,29 @@ class QueuingRequestsTest {
         assertThat(requests.size()).isZero();
     }
 
+    /**
+     * Found by review (2026-12-06): a request asked again while queued and answered with its
+     * place's grant ({@code LOCKED}: the place is gone) left the note of the request that queued,
+     * kept for the connection's life.
+     */
+    @Test
+    void aRequestAskedAgainAndGrantedWithItsPlaceLeavesNothing() {
+        ask("a", id(1)).complete(QUEUED);
+        ask("a", id(2)).complete(LOCKED);
+        assertThat(requests.size()).isZero();
+
+        ask("b", id(3)).complete(QUEUED);
+        CompletableFuture<LockResult> granted = ask("b", id(4));
+        CompletableFuture<LockResult> later = ask("b", id(5));
+        granted.complete(LOCKED); // the place is gone: 3 with it, while 5 is still out
+        later.complete(REFUSED);
+        assertThat(requests.size()).isZero();
+    }
+
     @Test
     void namesAreKeptApart() {
-        requests.answered("a", requests.asking("a", id(1)), true);
-        requests.answered("b", requests.asking("b", id(2)), true);
+        ask("a", id(1)).complete(QUEUED);
+        ask("b", id(2)).complete(QUEUED);
         assertThat(requests.take("b")).isEqualTo(id(2));
         assertThat(requests.take("a")).isEqualTo(id(1));
     }
@@ -162,11 +196,28 @@ class QueuingRequestsTest {
     @Test
     void aResumedSessionTakesOverWhatItsEarlierConnectionRemembered() {
         QueuingRequests earlier = new QueuingRequests();
-        earlier.answered("a", earlier.asking("a", id(1)), true);
-        earlier.answered("b", earlier.asking("b", id(2)), true);
-        requests.answered("b", requests.asking("b", id(3)), true); // asked again on the new connection: that one counts
+        ask(earlier, "a", id(1)).complete(QUEUED);
+        ask(earlier, "b", id(2)).complete(QUEUED);
+        ask("b", id(3)).complete(QUEUED); // asked again on the new connection: that one counts
         requests.takeOver(earlier);
         assertThat(requests.take("a")).isEqualTo(id(1));
         assertThat(requests.take("b")).isEqualTo(id(3));
+    }
+
+    /**
+     * Found by review (2026-12-06): a request of the earlier connection still unanswered when the
+     * session moved is refused (it waits behind the resume, on a stale connection), but its note,
+     * copied unanswered, stayed the latest here and named a later GRANTED of the place.
+     */
+    @Test
+    void aResumedSessionTakesOverOnlyWhatQueued() {
+        QueuingRequests earlier = new QueuingRequests();
+        ask(earlier, "a", id(1)).complete(QUEUED);
+        CompletableFuture<LockResult> stale = ask(earlier, "a", id(2));
+        ask(earlier, "b", id(3)); // never queued
+        requests.takeOver(earlier);
+        stale.complete(REFUSED);
+        assertThat(requests.take("a")).isEqualTo(id(1));
+        assertThat(requests.size()).isZero();
     }
 }
