@@ -14,9 +14,10 @@ import io.distlock.core.LockResult;
  * {@code request} field of {@code GRANTED} and {@code CANCELLED}: one per session. A request is
  * noted before the lock service is asked ({@link #ask}), so that a grant can never come before
  * its request is known, and settled when answered, in the order the lock service tells its
- * answers and pushes: one refused gives the place back to the request it replaced. A grant {@linkplain #take takes} the entry, a cancel or a
- * {@code CANCELLED} {@linkplain #placeEnded ends} the one that queued (and names it). So
- * what is kept never outgrows the locks the session queues for, plus its requests in flight.
+ * answers and pushes: one refused gives the place back to the request it replaced. A grant
+ * {@linkplain #take takes} the entry, a cancel or a {@code CANCELLED} {@linkplain #placeEnded
+ * ends} the one that queued (and names it). So what is kept never outgrows the locks the session
+ * queues for, plus its requests in flight.
  *
  * <p>Thread-safe: requests are noted on the container's thread, answered and taken on the lock
  * service's.
