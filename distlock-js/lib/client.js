@@ -128,6 +128,8 @@ export class DistLockClient extends EventTarget {
    * queued for (a `GRANTED` for another lock was granted and lost while detached).
    */
   #history = null;
+  /** Lock name to the token of a grant whose unlock was answered `NOT_OWNER`: its `LOST` may follow, saying why. */
+  #notOwned = new Map();
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
   #sessionName = null;
   /** The automatic `connect` after a reconnect, while it is in flight. */
@@ -981,6 +983,10 @@ export class DistLockClient extends EventTarget {
         // A missed push for a lock the resume OK no longer listed: say why now.
         token = this.#history.held.get(lock);
         this.#history.held.delete(lock);
+      } else if (token === undefined && ends(this.#notOwned.get(lock))) {
+        // The grant an unlock found lost (NOT_OWNER, whose reply came first): why, unless held anew.
+        token = this.#notOwned.get(lock);
+        this.#notOwned.delete(lock);
       } else if (this.#history !== null || typeof message.token === 'number') {
         return; // or for a grant made and lost while detached, which nobody knew of: nothing to say
       }
@@ -1041,6 +1047,8 @@ export class DistLockClient extends EventTarget {
   #onReply(entry, reply) {
     if (reply.status === Status.FAIL) {
       if (reply.code === FailCode.NOT_OWNER && entry.action === Action.UNLOCK) {
+        const token = this.#held.get(entry.names[0]);
+        if (token !== undefined) this.#notOwned.set(entry.names[0], token);
         this.#held.delete(entry.names[0]); // the server says it is not ours
       }
       entry.reject(new DistLockError(reply.code ?? ClientCode.FAIL, reply.message ?? `${entry.action} failed`, { reply }));

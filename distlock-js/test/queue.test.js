@@ -177,6 +177,21 @@ describe('lock(), cancel() and the pushes on a version 2 session', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('the LOST of a grant whose unlock was answered NOT_OWNER (it comes after that reply) is told, with that grant\'s token', async () => {
+    const { client, ws } = await connected();
+    const locking = client.lock('doc');
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await locking;
+    const events = recordEvents(client, 'lost');
+    const unlocking = client.unlock('doc');
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'lost before it was released' });
+    await assert.rejects(unlocking, { code: 'NOT_OWNER' });
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'stolen', by: 'bob', token: 5 });
+    ws.push({ status: 'LOST', message: 'doc', lock: 'doc', reason: 'stolen', by: 'bob', token: 5 });
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 5, reason: 'LOST', cause: 'stolen', by: 'bob' }]], 'told once');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
   test('a CANCELLED naming an earlier request (it came after the QUEUED of a request that queued anew) ends nothing', async () => {
     const { client, ws } = await connected();
     const events = recordEvents(client, 'cancelled', 'granted');
