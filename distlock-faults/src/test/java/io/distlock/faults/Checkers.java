@@ -505,11 +505,9 @@ public final class Checkers {
                 case LOST -> {
                     // A LOST naming a grant (version 2) ends that one only: naming an earlier grant, it came
                     // after the reply that gave the current one, and a client that tells them apart keeps it.
-                    long named = e.token();
-                    open.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(), (k, h) -> named == 0 || h.token() == named ? null : h);
-                    detached.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(),
-                            (k, d) -> named == 0 || d.hold().token() == named ? null : d);
-                    unreleased.getOrDefault(lock, new HashMap<>()).computeIfPresent(e.process(), (k, g) -> named == 0 || g.token() == named ? null : g);
+                    endNamed(open, e, Hold::token);
+                    endNamed(detached, e, d -> d.hold().token());
+                    endNamed(unreleased, e, Kept::token);
                 }
                 case DISCONNECT -> {
                     closing.remove(e.process());
@@ -715,16 +713,7 @@ public final class Checkers {
         if (e.kind() != Kind.OK) {
             return; // INVOKE, or no answer: nothing known yet
         }
-        Map<String, long[]> listed = new HashMap<>(); // lock -> {token, shared}
-        Matcher m = RESUMED_LOCKS.matcher(String.valueOf(e.detail()));
-        if (m.find()) {
-            for (String entry : m.group(1).split(",")) {
-                String[] parts = entry.split(":");
-                if (parts.length >= 2) {
-                    listed.put(parts[0], new long[] {Long.parseLong(parts[1]), parts.length > 2 && "s".equals(parts[2]) ? 1 : 0});
-                }
-            }
-        }
+        Map<String, long[]> listed = resumedLocks(e);
         java.util.Set<String> queued = new java.util.HashSet<>();
         Matcher q = RESUMED_QUEUED.matcher(String.valueOf(e.detail()));
         if (q.find() && !q.group(1).isEmpty()) {
@@ -995,15 +984,8 @@ public final class Checkers {
             if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
                 given.computeIfAbsent(key(e.process(), lock), k -> new java.util.HashSet<>()).add(e.token());
             } else if (e.op() == Op.RESUME && e.kind() == Kind.OK) {
-                Matcher m = RESUMED_LOCKS.matcher(String.valueOf(e.detail()));
-                if (m.find()) {
-                    for (String entry : m.group(1).split(",")) {
-                        String[] parts = entry.split(":");
-                        if (parts.length >= 2) {
-                            given.computeIfAbsent(key(e.process(), parts[0]), k -> new java.util.HashSet<>()).add(Long.parseLong(parts[1]));
-                        }
-                    }
-                }
+                resumedLocks(e).forEach((resumed, grant) ->
+                        given.computeIfAbsent(key(e.process(), resumed), k -> new java.util.HashSet<>()).add(grant[0]));
             } else if (e.op() == Op.LOST && e.kind() == Kind.OK && e.token() > 0 && !unanswered.contains(key(e.process(), lock))
                     && !given.getOrDefault(key(e.process(), lock), java.util.Set.of()).contains(e.token())) {
                 f.add(NAMES_ITS_OWN, lock, String.format("p%d was told LOST%s at %.3f ms naming token %d, which it was never given",
@@ -1016,6 +998,21 @@ public final class Checkers {
                 }
             }
         }
+    }
+
+    /** The locks a RESUME OK lists ({@code locks=L:T[:s],...}): lock -> {token, 1 if shared}. */
+    private static Map<String, long[]> resumedLocks(Event resumed) {
+        Map<String, long[]> listed = new HashMap<>();
+        Matcher m = RESUMED_LOCKS.matcher(String.valueOf(resumed.detail()));
+        if (m.find()) {
+            for (String entry : m.group(1).split(",")) {
+                String[] parts = entry.split(":");
+                if (parts.length >= 2) {
+                    listed.put(parts[0], new long[] {Long.parseLong(parts[1]), parts.length > 2 && "s".equals(parts[2]) ? 1 : 0});
+                }
+            }
+        }
+        return listed;
     }
 
     private static Request requestOf(Event grant, Map<String, Request> latestOn, Map<String, Request> byId) {
@@ -1079,6 +1076,14 @@ public final class Checkers {
 
     static String key(int process, String lock) {
         return process + "\u0000" + lock;
+    }
+
+    /** Ends the grant of {@code lost}'s lock and process that its token names (any, if it names none). */
+    private static <T> void endNamed(Map<String, Map<Integer, T>> grants, Event lost, java.util.function.ToLongFunction<T> token) {
+        Map<Integer, T> holders = grants.get(lost.lock());
+        if (holders != null) {
+            holders.computeIfPresent(lost.process(), (p, g) -> lost.token() == 0 || token.applyAsLong(g) == lost.token() ? null : g);
+        }
     }
 
     private static <T> void end(Map<String, Map<Integer, T>> open, String lock, int process) {

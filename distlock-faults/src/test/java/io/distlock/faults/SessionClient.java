@@ -377,11 +377,10 @@ final class SessionClient implements AutoCloseable {
             case "RETRY" -> history.record(p, Kind.OK, Op.RETRY, lock, 0, null);
             case "LOST" -> {
                 // Version 2 names the grant that ended: one naming an earlier grant leaves the one held.
-                Long token = !m.has("token") ? held.remove(lock)
-                        : held.remove(lock, m.path("token").asLong()) ? Long.valueOf(m.path("token").asLong()) : null;
-                long named = m.has("token") ? m.path("token").asLong() : token == null ? 0 : token;
+                long named = m.has("token") ? m.path("token").asLong() : held.getOrDefault(lock, 0L);
+                boolean mine = held.remove(lock, named);
                 history.record(p, Kind.OK, Op.LOST, lock, named,
-                        (token == null ? "not held" : "") + (m.has("reason") ? " reason=" + m.path("reason").asText() : ""));
+                        (mine ? "" : "not held") + (m.has("reason") ? " reason=" + m.path("reason").asText() : ""));
             }
             case "CANCELLED" -> history.record(p, Kind.OK, Op.CANCELLED, lock, 0, "reason=" + m.path("reason").asText()
                     + (m.has("request") ? " request=" + m.path("request").asText() : ""));
