@@ -53,6 +53,8 @@ const SESSION_MOVES = Object.freeze({
 
 /** A `resume` refused for good: the session is gone (or the node cannot resume at all). */
 const RESUME_REFUSED = [FailCode.SESSION_EXPIRED, FailCode.UNKNOWN_ACTION, FailCode.BAD_REQUEST];
+/** How long a reloaded page waits before it asks again to resume a session whose resume is still in progress. */
+const RESUME_RETRY_DELAYS_MS = [100, 200, 400, 800];
 
 /**
  * A client for one distlock server URL. Create it, `connect(name)`, then `lock()` /
@@ -327,7 +329,7 @@ export class DistLockClient extends EventTarget {
       const stored = this.#session === null ? await this.#store?.load(sessionName) : null;
       if (stored) {
         try {
-          await this.#send(Action.RESUME, { session: stored.session, resume: stored.resume }, { sessionName, stored });
+          await this.#resumeStored(sessionName, stored);
           return this.session;
         } catch (error) {
           if (!RESUME_REFUSED.includes(error?.code)) throw error;
@@ -339,6 +341,29 @@ export class DistLockClient extends EventTarget {
     } finally {
       this.#connectsInFlight--;
       this.#requests.sessionChanged();
+    }
+  }
+
+  /**
+   * Resumes the session a reloaded page found stored. The old page may have sent a resume of
+   * its own just before it unloaded: until the server has found that its answer has no socket
+   * to go to (which makes the stored secret good again), it answers `BACKEND_UNAVAILABLE`
+   * ("in progress; try again"). So that answer is tried again, after 0.1, 0.2, 0.4 and 0.8 s,
+   * before it is given up like any other failure (Redis down answers the same).
+   */
+  async #resumeStored(sessionName, stored) {
+    const ws = this.#connection.current;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(Action.RESUME, { session: stored.session, resume: stored.resume }, { sessionName, stored });
+      } catch (error) {
+        if (error?.code !== FailCode.BACKEND_UNAVAILABLE || attempt === RESUME_RETRY_DELAYS_MS.length) throw error;
+      }
+      await new Promise((resolve) => { setTimeout(resolve, RESUME_RETRY_DELAYS_MS[attempt]); });
+      if (this.#connection.current !== ws) {
+        // disconnect() (and perhaps a new connect()) meanwhile: this connect() is over
+        throw new DistLockError(ClientCode.DISCONNECTED, 'disconnected while waiting to resume again');
+      }
     }
   }
 

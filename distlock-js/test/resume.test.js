@@ -747,6 +747,65 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(client.state, 'connected');
     assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-2');
   });
+
+  /** A reloaded page's client for the stored session 's-1', its connect('alice') sent: the resume is the socket's next frame. */
+  async function reloadedPage(t) {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const storage = memoryStorage();
+    storage.setItem('distlock:alice', JSON.stringify({ session: 's-1', resume: 'secret-1', grace: 5000 }));
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
+    const connecting = client.connect('alice');
+    await flush();
+    server.socket.open();
+    await flush();
+    return { client, connecting, ws: server.socket };
+  }
+
+  const IN_PROGRESS = { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'a resume of this session is in progress; try again' };
+
+  test('a reloaded page whose resume is still in progress (the old page sent one as it unloaded) asks again, and resumes', async (t) => {
+    const { client, connecting, ws } = await reloadedPage(t);
+    ws.reply(ws.next('resume'), IN_PROGRESS);
+    await flush();
+    t.mock.timers.tick(99);
+    await flush();
+    ws.expectNothingSent();
+    t.mock.timers.tick(1);
+    await flush();
+    const again = ws.next('resume');
+    assert.deepEqual([again.session, again.resume], ['s-1', 'secret-1']);
+    ws.reply(again, { status: 'OK', session: 's-1', resume: 'secret-2', locks: { doc: { token: 12, mode: 'exclusive' } }, queued: [] });
+    assert.deepEqual(await connecting, { session: 's-1', name: 'alice', version: 2 });
+    assert.equal(client.state, 'resumed');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 12]]));
+  });
+
+  test('a resume still answered BACKEND_UNAVAILABLE after four more tries (1.5 s) rejects connect() with it, and opens no new session', async (t) => {
+    const { client, connecting, ws } = await reloadedPage(t);
+    for (const delayMs of [100, 200, 400, 800]) {
+      ws.reply(ws.next('resume'), IN_PROGRESS);
+      await flush();
+      t.mock.timers.tick(delayMs);
+      await flush();
+    }
+    ws.reply(ws.next('resume'), IN_PROGRESS);
+    await assert.rejects(connecting, { code: 'BACKEND_UNAVAILABLE' });
+    ws.expectNothingSent();
+    assert.equal(client.state, 'idle');
+  });
+
+  test('disconnect() while a resume waits to be tried again ends that connect(): nothing more is sent', async (t) => {
+    const { client, connecting, ws } = await reloadedPage(t);
+    ws.reply(ws.next('resume'), IN_PROGRESS);
+    await flush();
+    const closing = client.disconnect();
+    const rejected = assert.rejects(connecting, { code: 'DISCONNECTED' });
+    t.mock.timers.tick(100);
+    await rejected;
+    ws.expectNothingSent();
+    await closing;
+  });
 });
 
 describe('resume edge cases', () => {
