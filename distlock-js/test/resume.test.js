@@ -727,17 +727,22 @@ describe('surviving a page reload (sessionStorage)', () => {
     }
   });
 
-  test('a stored session that expired: a new session, and the entry is replaced', async (t) => {
+  /** A reloaded page's client for the `stored` session, its connect('alice') sent: the resume is the socket's next frame. */
+  async function reloadedPage(t, stored = { session: 's-1', resume: 'secret-1', grace: 5000 }) {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const storage = memoryStorage();
-    storage.setItem('distlock:alice', JSON.stringify({ session: 's-old', resume: 'old', grace: 5000 }));
+    storage.setItem('distlock:alice', JSON.stringify(stored));
     const server = new FakeServer();
     const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
     const connecting = client.connect('alice');
     await flush();
     server.socket.open();
     await flush();
-    const ws = server.socket;
+    return { client, connecting, ws: server.socket, storage };
+  }
+
+  test('a stored session that expired: a new session, and the entry is replaced', async (t) => {
+    const { client, connecting, ws, storage } = await reloadedPage(t, { session: 's-old', resume: 'old', grace: 5000 });
     ws.reply(ws.next('resume'), { status: 'FAIL', code: 'SESSION_EXPIRED', message: 'no such session' });
     await flush();
     const connect = ws.next('connect');
@@ -747,20 +752,6 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(client.state, 'connected');
     assert.equal(JSON.parse(storage.items.get('distlock:alice')).session, 's-2');
   });
-
-  /** A reloaded page's client for the stored session 's-1', its connect('alice') sent: the resume is the socket's next frame. */
-  async function reloadedPage(t) {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-    const storage = memoryStorage();
-    storage.setItem('distlock:alice', JSON.stringify({ session: 's-1', resume: 'secret-1', grace: 5000 }));
-    const server = new FakeServer();
-    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, grace: 5000, sessionStorage: storage });
-    const connecting = client.connect('alice');
-    await flush();
-    server.socket.open();
-    await flush();
-    return { client, connecting, ws: server.socket };
-  }
 
   const IN_PROGRESS = { status: 'FAIL', code: 'BACKEND_UNAVAILABLE', message: 'a resume of this session is in progress; try again' };
 
