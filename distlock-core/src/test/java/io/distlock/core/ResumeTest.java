@@ -663,6 +663,61 @@ class ResumeTest {
         }
     }
 
+    /**
+     * Two nodes adopt one session with the same secret (a client that asked again on another node),
+     * and the adoption that comes second finds the record changed: it reads the record again, and
+     * while the first adoption's answer is out (its secret spent, kept as pending) it answers "try
+     * again" ({@code BACKEND_UNAVAILABLE}), not {@code SESSION_EXPIRED}, which a client takes as
+     * final. B's adoption is held in its proxy (B's link is delayed 1 s each way, so the test has
+     * a second to hold it) until B gives up on it, then sent to Redis as it was at the moment the
+     * test chooses: after X read the record, before X's adoption (0.8 s on its way) arrives. B's answer never comes, so the secret stays pending; B's retry takes the
+     * session, and then the secret is spent.
+     */
+    @Test
+    void anAdoptionThatLostTheRaceToOneWhoseAnswerIsOutIsToldToTryAgain() {
+        LockService a = LockService.create(clients.get(0), LockConfig.builder().lease(Duration.ofSeconds(12)).build());
+        nodes.add(a); // its sessions' records outlive it by its lease
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        String secret = session.resumeSecret().orElseThrow();
+        long doc = token(result(session.lock("doc")));
+        a.close(); // its node goes: the session waits for a resume elsewhere
+        String record = "distlock:session:" + session.id();
+        java.util.function.Predicate<List<String>> adoption = cmd -> cmd.get(0).startsWith("EVAL") && cmd.contains(record);
+        TestRedis.command("SCRIPT", "LOAD", LuaScript.load("session-adopt").text); // as any node that adopted before has done
+        int redisPort = java.net.URI.create(TestRedis.url()).getPort();
+        try (TcpProxy toB = TcpProxy.start(redisPort); TcpProxy toX = TcpProxy.start(redisPort)) {
+            LockService b = nodeThrough(toB, LockConfig.builder().lease(Duration.ofSeconds(18)).build()); // command timeout 3 s
+            LockService x = nodeThrough(toX, LockConfig.builder().lease(Duration.ofSeconds(18)).build());
+            toB.delay(Duration.ofSeconds(1));
+            toB.capture(true);
+            CompletableFuture<ResumeResult> fromB = b.resume(session.id(), secret, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> toB.captured().stream().anyMatch(adoption));
+            toB.blackhole(); // B read the record; its adoption stays in the proxy
+
+            toX.delay(Duration.ofMillis(800));
+            toX.capture(true);
+            CompletableFuture<ResumeResult> fromX = x.resume(session.id(), secret, new Pushes()).toCompletableFuture();
+            await().atMost(seconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> toX.captured().stream().anyMatch(adoption));
+            toB.replayCaptured(cmd -> adoption.test(cmd) ? cmd : null); // X read the record; B's adoption runs before X's
+            assertThat(TestRedis.command("HGET", record, "gen")).as("B adopted the session").isEqualTo("1");
+
+            await().atMost(seconds(10)).until(fromX::isDone);
+            assertThat(fromX).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(BackendUnavailableException.class)
+                    .withMessageContaining("a resume of this session is in progress; try again");
+            await().atMost(seconds(10)).until(fromB::isDone);
+            assertThat(fromB).as("B gave up waiting for its adoption's answer").isCompletedExceptionally();
+
+            toB.heal();
+            toX.heal();
+            ResumeResult.Resumed onB = resumed(result(b.resume(session.id(), secret, new Pushes())));
+            assertThat(onB.locks()).containsExactly(Map.entry("doc", new ResumeResult.Held(doc, LockMode.EXCLUSIVE)));
+            await().atMost(seconds(5)).until(() -> TestRedis.command("HGET", record, "pending") == null); // B's answer given
+            assertThat(result(x.resume(session.id(), secret, new Pushes())))
+                    .as("the secret is spent once B's resume was answered").isEqualTo(LockService.expired());
+        }
+    }
+
     /** The same on the node the session was detached on: its retry takes the session there. */
     @Test
     void aResumeOnItsOwnNodeWhoseAnswerCameTooLateCanBeRetriedWithTheSameSecret() {
