@@ -670,8 +670,9 @@ class ResumeTest {
      * again" ({@code BACKEND_UNAVAILABLE}), not {@code SESSION_EXPIRED}, which a client takes as
      * final. B's adoption is held in its proxy (B's link is delayed 1 s each way, so the test has
      * a second to hold it) until B gives up on it, then sent to Redis as it was at the moment the
-     * test chooses: after X read the record, before X's adoption (0.8 s on its way) arrives. B's answer never comes, so the secret stays pending; B's retry takes the
-     * session, and then the secret is spent.
+     * test chooses: after X read the record, before X's adoption (0.8 s on its way) arrives. B's
+     * answer never comes, so the secret stays pending; B's retry takes the session, and then the
+     * secret is spent.
      */
     @Test
     void anAdoptionThatLostTheRaceToOneWhoseAnswerIsOutIsToldToTryAgain() {
