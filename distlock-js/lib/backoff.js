@@ -36,3 +36,8 @@ export function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt, leftMs =
   const ceiling = Math.max(initialDelayMs, Math.min(maxDelayMs, initialDelayMs * 2 ** attempt, leftMs / 2));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
+
+/** Resolves after `ms`. */
+export function delay(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
+}

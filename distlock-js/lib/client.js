@@ -8,7 +8,7 @@ import {
 import { DistLockError, isConnectionLoss } from './errors.js';
 import { lockFields, notSupported } from './lock-options.js';
 import { UnwantedGrants } from './unwanted-grants.js';
-import { reconnectSettings } from './backoff.js';
+import { delay, reconnectSettings } from './backoff.js';
 import { Connection } from './connection.js';
 import { PendingRequests } from './pending.js';
 import { LockRequests } from './request.js';
@@ -359,7 +359,7 @@ export class DistLockClient extends EventTarget {
       } catch (error) {
         if (error?.code !== FailCode.BACKEND_UNAVAILABLE || attempt === RESUME_RETRY_DELAYS_MS.length) throw error;
       }
-      await new Promise((resolve) => { setTimeout(resolve, RESUME_RETRY_DELAYS_MS[attempt]); });
+      await delay(RESUME_RETRY_DELAYS_MS[attempt]);
       if (this.#connection.current !== ws) {
         // disconnect() (and perhaps a new connect()) meanwhile: this connect() is over
         throw new DistLockError(ClientCode.DISCONNECTED, 'disconnected while waiting to resume again');

@@ -2,6 +2,7 @@ import { ClientCode, FailCode, Mode, Status, requireString } from './protocol.js
 import { DistLockError, cancelledError, isConnectionLoss, noSession } from './errors.js';
 import { checkMode, checkTimeout } from './lock-options.js';
 import { LockQueues } from './lock-queue.js';
+import { delay } from './backoff.js';
 import { QueueWatchers, RetryWatchers, abortReason, interruptible, newAttempt, untilAborted } from './waiting.js';
 
 /** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
@@ -552,10 +553,6 @@ export class LockRequests {
       this.#sessionWaiters.delete(waiter);
     }
   }
-}
-
-function delay(ms) {
-  return new Promise((resolve) => { setTimeout(resolve, ms); });
 }
 
 /** Resolves when `promise` does, or after `ms`, whichever is first. */

@@ -441,6 +441,11 @@ function reconnectDelay({ initialDelayMs, maxDelayMs }, attempt, leftMs = Infini
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
+/** Resolves after `ms`. */
+function delay(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
+}
+
 /**
  * Where the next WebSocket goes: one URL, several (the nodes of a multi-node deployment), or
  * a function the client calls before every socket (so that a URL carrying an auth token can
@@ -1703,10 +1708,6 @@ class LockRequests {
   }
 }
 
-function delay(ms) {
-  return new Promise((resolve) => { setTimeout(resolve, ms); });
-}
-
 /** Resolves when `promise` does, or after `ms`, whichever is first. */
 function settledOrAfter(promise, ms) {
   let timer;
@@ -2285,7 +2286,7 @@ class DistLockClient extends EventTarget {
       } catch (error) {
         if (error?.code !== FailCode.BACKEND_UNAVAILABLE || attempt === RESUME_RETRY_DELAYS_MS.length) throw error;
       }
-      await new Promise((resolve) => { setTimeout(resolve, RESUME_RETRY_DELAYS_MS[attempt]); });
+      await delay(RESUME_RETRY_DELAYS_MS[attempt]);
       if (this.#connection.current !== ws) {
         // disconnect() (and perhaps a new connect()) meanwhile: this connect() is over
         throw new DistLockError(ClientCode.DISCONNECTED, 'disconnected while waiting to resume again');
