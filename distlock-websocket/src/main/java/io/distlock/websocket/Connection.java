@@ -248,16 +248,21 @@ final class Connection {
             FailCode code = frame.limited() ? FailCode.RATE_LIMITED : e.code;
             String message = frame.limited() ? "too many requests; slow down" : e.getMessage();
             slot.answer(Replies.badRequest(e, code, message));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             slot.answer(Replies.internal(null, e));
         }
         return null;
     }
 
+    /**
+     * Serves {@code request}; a failure is answered {@code INTERNAL}, an Error too: thrown on, it
+     * would leave the slot unanswered and {@link #serving} set, and every later reply of the
+     * connection waiting behind it for good.
+     */
     private void serve(Request request, ReplySlot slot) {
         try {
             requests.serve(request, slot);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             slot.answer(Replies.internal(request, e));
         }
     }
@@ -326,6 +331,16 @@ final class Connection {
             version = 1;
         }
         node.sender().execute(() -> close(CloseCodes.NORMAL_CLOSURE, "session resumed by another connection"));
+    }
+
+    /**
+     * The container reported an error: a broken connection, or something thrown by what it called
+     * here. Releases the session and closes the WebSocket if it is still open (Tyrus keeps a
+     * connection open after a message handler threw, and its client would wait for replies forever).
+     */
+    void failed() {
+        release();
+        node.sender().execute(() -> close(CloseCodes.UNEXPECTED_CONDITION, "unexpected server error"));
     }
 
     /** Releases the session and closes the WebSocket with {@code code}. */
@@ -467,8 +482,9 @@ final class Connection {
 
     /**
      * Queues a push of {@code from}'s, dropped if it is no longer this connection's session, or if
-     * it waits behind a reply and {@code stillWanted} says no when its turn comes (called under the
-     * outbound queue's lock: it must not block or take locks).
+     * {@code stillWanted} says no, asked when the push is queued and, if it waits behind a reply,
+     * again when its turn comes (called under the outbound queue's lock: it must not block or take
+     * locks).
      */
     void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted) {
         push(from, status, frame, stillWanted, null);
@@ -483,8 +499,9 @@ final class Connection {
         if (from == null || current() != from) {
             return;
         }
-        // A push that waits behind a reply is dropped if its session is no longer this connection's
-        // when its turn comes: after a close's OK the client must hear nothing of the closed session.
+        // Dropped if its session is no longer this connection's when queued (the check above may be
+        // overtaken by a close answered meanwhile) or, waiting behind a reply, when its turn comes:
+        // after a close's OK the client must hear nothing of the closed session.
         // Counted when sent, not when queued: a superseded or dropped one never reaches the client.
         out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean(), supersedes,
                 node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status));

@@ -71,7 +71,7 @@ public final class DistLockEndpoint extends Endpoint {
         Connection c = connection;
         if (c != null) {
             // Containers report broken connections here, not always followed by onClose.
-            c.release();
+            c.failed();
         }
     }
 }

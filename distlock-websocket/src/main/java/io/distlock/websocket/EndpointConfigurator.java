@@ -95,7 +95,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
         Optional<Object> principal;
         try {
             principal = node.options.authenticator().authenticate(handshake);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // a refusal, whatever it is: see RequestHandler.authorized
             node.authenticatorThrew.happened(e);
             principal = null;
         }
@@ -144,7 +144,7 @@ final class EndpointConfigurator extends ServerEndpointConfig.Configurator {
             HandshakeInfo info = new HandshakeInfo(request.getHeaders(), request.getParameterMap(),
                     request.getQueryString(), request.getRequestURI(), request.getUserPrincipal());
             principal = authenticator.authenticate(info);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // a refusal, whatever it is: see RequestHandler.authorized
             node.authenticatorThrew.happened(e);
             principal = null;
         }

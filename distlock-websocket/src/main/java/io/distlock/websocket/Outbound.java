@@ -120,10 +120,10 @@ final class Outbound {
     }
 
     /**
-     * Queues a push behind every reply reserved so far; if it has to wait for one, it is sent only
-     * if {@code wanted} still says so when its turn comes (a push of a session that a request
-     * waiting before it closes must not follow that request's reply). {@code wanted} is called
-     * under this object's lock: it must not block or take locks.
+     * Queues a push behind every reply reserved so far, if {@code wanted} says so; if it has to
+     * wait for one, it is sent only if {@code wanted} still says so when its turn comes (a push of
+     * a session that a request waiting before it closes must not follow that request's reply).
+     * {@code wanted} is called under this object's lock: it must not block or take locks.
      */
     void push(String frame, BooleanSupplier wanted) {
         push(frame, wanted, null);
@@ -145,8 +145,8 @@ final class Outbound {
     void push(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
         boolean overflow;
         synchronized (this) {
-            if (closed) {
-                return;
+            if (closed || order.isEmpty() && !wanted.getAsBoolean()) {
+                return; // asked now if no reply is reserved: the session may have gone since the caller looked
             }
             Slot old = key == null || latest == null ? null : latest.remove(key);
             if (old != null && (order.removeFirstOccurrence(old) || ready.removeFirstOccurrence(old))) {

@@ -443,7 +443,10 @@ final class RequestHandler {
                 if (!node.options.authorizer().mayLock(principal, name, operation, mode)) {
                     return false;
                 }
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // Whatever the application's code throws is a refusal: an Error too (a regex's
+                // StackOverflowError on a long name, Kotlin's TODO()), and a checked exception
+                // from a language without them. Thrown on, it would leave the request unanswered.
                 node.authorizerThrew.happened(e);
                 return false;
             }

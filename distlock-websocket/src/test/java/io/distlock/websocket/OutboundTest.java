@@ -124,6 +124,28 @@ class OutboundTest {
         assertThat(out.queued()).isZero();
     }
 
+    /**
+     * A push made by a thread that looked at the session before a close took it, and queued after
+     * the close's reply went (nothing reserved): dropped, as when it waits behind that reply
+     * (review 2026-12-06: it was sent, and reached the next session of the connection).
+     */
+    @Test
+    void aPushNoLongerWantedWhenQueuedIsDroppedThoughNoReplyIsReserved() {
+        Outbound out = outbound(100);
+        List<String> reported = new ArrayList<>();
+        Outbound.Slot close = out.reserve();
+        close.complete("ok");
+        out.push("granted", () -> false, null, () -> reported.add("granted"));
+        out.push("lost", () -> false);
+        out.push("changed", () -> false, "doc");
+        out.push("kept", () -> true);
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("ok", "kept");
+        assertThat(reported).isEmpty();
+        assertThat(out.queued()).isZero();
+        assertThat(out.queuedBytes()).isZero();
+    }
+
     @Test
     void aPushWithAKeyDropsTheOneOfTheSameKeyStillWaitingAndTakesTheNextPlace() {
         Outbound out = outbound(3, 1000);
