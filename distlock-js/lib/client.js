@@ -448,6 +448,7 @@ export class DistLockClient extends EventTarget {
    *
    * Resolves with an `unwatch()` function (idempotent): the callback is not called any more,
    * and the server is told to stop for the names (or prefix) no other watch of this client needs.
+   * A watch that rejects with `TIMEOUT` is not kept, and unwatched so should the server answer it later.
    *
    * A watch lasts until unwatched, across reconnects: the server forgets watches with their
    * connection, so on each new or resumed session the client watches again and calls back with
@@ -469,12 +470,14 @@ export class DistLockClient extends EventTarget {
       this.#watches.remove(watch);
       throw error;
     }
-    return async () => {
-      const fields = this.#watches.remove(watch);
-      // Without a session, the server's watches went with the connection (a version 1 server has
-      // none); the next one will not have this.
-      if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
-    };
+    return () => this.#unwatch(this.#watches.remove(watch));
+  }
+
+  /** Tells the server to stop watching `fields` (null: nothing to tell). */
+  async #unwatch(fields) {
+    // Without a session, the server's watches went with the connection (a version 1 server has
+    // none); the next one will not have this.
+    if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
   }
 
   /**
@@ -1093,7 +1096,7 @@ export class DistLockClient extends EventTarget {
         entry.resolve(reply);
         return;
       case Action.WATCH:
-        this.#watches.opened(entry.meta.watch, reply.state);
+        this.#unwatch(this.#watches.opened(entry.meta.watch, reply.state)).catch((error) => this.#emit('error', { error }));
         // falls through
       case Action.PING:
       case Action.QUERY:

@@ -56,7 +56,11 @@ export class Watches {
    * prefix, that no other watch needs), or null when there is nothing to send.
    */
   remove(watch) {
-    if (!this.#all.delete(watch)) return null;
+    return this.#all.delete(watch) ? this.#unneeded(watch) : null;
+  }
+
+  /** The fields of an `unwatch` of what `watch` (not in the list) asked for and no watch in it needs, or null. */
+  #unneeded(watch) {
     const others = [...this.#all];
     if (watch.prefix !== undefined) {
       return others.some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
@@ -67,12 +71,15 @@ export class Watches {
 
   /**
    * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): told to `watch`, which
-   * is live from now on. Without `watch` (a renewal's `watch`), to every watch.
+   * is live from now on. Without `watch` (a renewal's `watch`), to every watch. Returns the
+   * fields of the `unwatch` to send, or null: a watch whose call gave up (`TIMEOUT`) was removed,
+   * but the server, which answered late, watches it now.
    */
   opened(watch, state) {
-    // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
+    if (watch !== undefined && !this.#all.has(watch)) return this.#unneeded(watch);
     if (watch !== undefined) watch.live = true;
     for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
+    return null;
   }
 
   /**

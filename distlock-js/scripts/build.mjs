@@ -121,12 +121,13 @@ const BANNER = `/**
  * new grant or place), and the LOST of a grant whose unlock was answered NOT_OWNER still told
  * (a request() ending so rejects with LOST), raised on purpose: 12,629. A reloaded page's
  * resume asked again while the server answers BACKEND_UNAVAILABLE (the old page's resume still
- * in progress; connect() rejected), raised on purpose: 12,740. Terser
+ * in progress; connect() rejected), raised on purpose: 12,740. A watch() that gave up (TIMEOUT)
+ * and was answered OK later unwatched on the server, raised on purpose: 12,764. Terser
  * already mangles the private (#) fields and more compress passes gain nothing; about 4 KB
  * of the minified file are error messages. See the README (Size) for what reaching 4 KB
  * would take.
  */
-export const SIZE_BUDGET_GZIP = 12_740;
+export const SIZE_BUDGET_GZIP = 12_764;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

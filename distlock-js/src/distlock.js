@@ -1841,7 +1841,11 @@ class Watches {
    * prefix, that no other watch needs), or null when there is nothing to send.
    */
   remove(watch) {
-    if (!this.#all.delete(watch)) return null;
+    return this.#all.delete(watch) ? this.#unneeded(watch) : null;
+  }
+
+  /** The fields of an `unwatch` of what `watch` (not in the list) asked for and no watch in it needs, or null. */
+  #unneeded(watch) {
     const others = [...this.#all];
     if (watch.prefix !== undefined) {
       return others.some((other) => other.prefix === watch.prefix) ? null : { prefix: watch.prefix };
@@ -1852,12 +1856,15 @@ class Watches {
 
   /**
    * A `watch` `OK` with its `state` (lock name to `{holders, queue}`): told to `watch`, which
-   * is live from now on. Without `watch` (a renewal's `watch`), to every watch.
+   * is live from now on. Without `watch` (a renewal's `watch`), to every watch. Returns the
+   * fields of the `unwatch` to send, or null: a watch whose call gave up (`TIMEOUT`) was removed,
+   * but the server, which answered late, watches it now.
    */
   opened(watch, state) {
-    // (A watch whose call gave up, TIMEOUT, was removed: it is in no list `changed` reads.)
+    if (watch !== undefined && !this.#all.has(watch)) return this.#unneeded(watch);
     if (watch !== undefined) watch.live = true;
     for (const [lock, lockState] of Object.entries(state ?? {})) this.changed(lock, lockState, watch);
+    return null;
   }
 
   /**
@@ -2375,6 +2382,7 @@ class DistLockClient extends EventTarget {
    *
    * Resolves with an `unwatch()` function (idempotent): the callback is not called any more,
    * and the server is told to stop for the names (or prefix) no other watch of this client needs.
+   * A watch that rejects with `TIMEOUT` is not kept, and unwatched so should the server answer it later.
    *
    * A watch lasts until unwatched, across reconnects: the server forgets watches with their
    * connection, so on each new or resumed session the client watches again and calls back with
@@ -2396,12 +2404,14 @@ class DistLockClient extends EventTarget {
       this.#watches.remove(watch);
       throw error;
     }
-    return async () => {
-      const fields = this.#watches.remove(watch);
-      // Without a session, the server's watches went with the connection (a version 1 server has
-      // none); the next one will not have this.
-      if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
-    };
+    return () => this.#unwatch(this.#watches.remove(watch));
+  }
+
+  /** Tells the server to stop watching `fields` (null: nothing to tell). */
+  async #unwatch(fields) {
+    // Without a session, the server's watches went with the connection (a version 1 server has
+    // none); the next one will not have this.
+    if (fields !== null && this.#hasSession() && this.#session.version === 2) await this.#send(Action.UNWATCH, fields, {}).catch(throwUnlessConnectionLoss);
   }
 
   /**
@@ -3018,7 +3028,7 @@ class DistLockClient extends EventTarget {
         entry.resolve(reply);
         return;
       case Action.WATCH:
-        this.#watches.opened(entry.meta.watch, reply.state);
+        this.#unwatch(this.#watches.opened(entry.meta.watch, reply.state)).catch((error) => this.#emit('error', { error }));
         // falls through
       case Action.PING:
       case Action.QUERY:

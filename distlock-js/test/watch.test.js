@@ -257,6 +257,24 @@ describe('watch()', () => {
     await unwatching;
   });
 
+  test('a watch that gave up (TIMEOUT) and is answered OK later is unwatched on the server, but for what another watch needs', async (t) => {
+    const { client, ws } = await connectedOnFakeTime(t, { requestTimeoutMs: 100 });
+    const calls = [];
+    const gaveUp = client.watch(['a', 'b'], (...args) => calls.push(args));
+    const late = ws.next('watch');
+    t.mock.timers.tick(100);
+    assert.equal((await rejection(gaveUp)).code, 'TIMEOUT');
+    const other = await watching(client, ws, 'b', { b: FREE });
+    ws.reply(late, { status: 'OK', state: { a: heldBy('bob'), b: FREE } });
+    const unwatch = ws.next('unwatch');
+    assert.deepEqual(unwatch.params, ['a']); // else the server pushes it for good, counted against the connection's limits
+    ws.reply(unwatch, { status: 'OK' });
+    changed(ws, 'b', heldBy('bob'));
+    await flush();
+    assert.deepEqual(calls, []);
+    assert.deepEqual(other.calls, [['b', FREE], ['b', heldBy('bob')]]);
+  });
+
   test('a callback that throws is an error event; the other watches are still called', async () => {
     const { client, ws } = await connected();
     const errors = recordEvents(client, 'error');
