@@ -246,6 +246,11 @@ final class Session implements LockSession {
     private final Set<String> waited = ConcurrentHashMap.newKeySet();
     /** Names each lock attempt, so that the undo of a grant whose answer never came frees only that grant. */
     private final AtomicLong attempts = new AtomicLong();
+    /**
+     * See {@link #attemptsFrom}: more attempts than a node makes while it cannot reach Redis;
+     * attempt ids stay exact in Lua's numbers (below 2<sup>53</sup>) for two million adoptions.
+     */
+    static final long ADOPTION_ATTEMPT_GAP = 1L << 32;
 
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // guarded by this
     private volatile boolean closing;
@@ -378,8 +383,9 @@ final class Session implements LockSession {
             return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (e != null) {
                     // Redis may or may not still have the place: give it up here, and leave again
-                    // (releasing anything granted meanwhile) once this operation ends. No grant comes for it.
-                    if (dropPlace(lock, place)) {
+                    // (releasing anything granted meanwhile) once this operation ends; a resumable
+                    // session's is left to its lease (freesWhatItGivesUp). No grant comes for it.
+                    if (dropPlace(lock, place) && freesWhatItGivesUp()) {
                         leaveLater(lock, place);
                     }
                     return Step.<CancelResult>of(CancelResult.CANCELLED);
@@ -717,9 +723,16 @@ final class Session implements LockSession {
         }
     }
 
-    /** Continues the attempt counter of the node the session came from: attempt ids name grants and places in Redis. */
+    /**
+     * Continues, past a gap, the attempt counter of the node the session came from: attempt ids
+     * name grants and places in Redis, and the record has the count of the last attempt that took
+     * something. The old node may have sent later attempts that Redis has not seen yet (cut from
+     * it, it does not know of the adoption); with the same ids, such a late lock would take the
+     * adopter's grant for one the session let go and replace it. Past the gap they are older
+     * than the adopter's and change nothing ({@code stale.lua}).
+     */
     void attemptsFrom(long count) {
-        attempts.set(count);
+        attempts.set(count + ADOPTION_ATTEMPT_GAP);
     }
 
     /**
@@ -1878,7 +1891,8 @@ final class Session implements LockSession {
     /**
      * A lock attempt failed. If Redis may have granted it anyway (no answer came), release what
      * this attempt may have granted, by its id, before answering: the session's next request
-     * cannot overtake that release, and a late one cannot free a later grant.
+     * cannot overtake that release, and a late one cannot free a later grant. Not for a resumable
+     * session ({@link #freesWhatItGivesUp}): the uncertain grant is left to its lease.
      */
     private <T> CompletionStage<Step<T>> failed(List<String> names, Map<String, Waiters.Entry> entries, Set<String> heldBefore,
                                                 boolean mayHaveQueued, String attemptId, Throwable e) {
@@ -1896,7 +1910,7 @@ final class Session implements LockSession {
                 undo.add(RedisLockStore.Release.ofAttempt(lock, attemptId));
             }
         }
-        if (undo.isEmpty() || RedisLockStore.undone(e)) {
+        if (undo.isEmpty() || RedisLockStore.undone(e) || !freesWhatItGivesUp()) {
             return CompletableFuture.completedFuture(failure);
         }
         // The attempt may have queued the session too, and the place may have been granted since.

@@ -3,7 +3,6 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -68,8 +67,13 @@ final class Watches {
     private final long retryMillis;
 
     // All guarded by this.
-    private final Map<String, Watched> locks = new HashMap<>();
-    private final Set<Watch> watches = new LinkedHashSet<>();
+    /** Sorted, so that the locks under a prefix are found without going through all of them. */
+    private final java.util.NavigableMap<String, Watched> locks = new java.util.TreeMap<>();
+    /**
+     * The watches with a prefix: the only ones a lock's change must be matched against (a watch by
+     * name is in its locks' {@link Watched#named}), so that a change costs nothing per watch by name.
+     */
+    private final Set<Watch> byPrefix = new LinkedHashSet<>();
     /** Every watch opened and not closed yet, for {@link #closeAll()}; guarded by this. */
     private final Set<Watch> open = new java.util.HashSet<>();
     private CompletableFuture<Void> subscribed;
@@ -163,6 +167,8 @@ final class Watches {
          * answer. An unwatch or a close meanwhile drops them, so they do not begin once it is.
          */
         final Map<CompletableFuture<?>, Starting> starting = new LinkedHashMap<>();
+        /** Joins of this watch waiting for their first states, so that a close finds their locks. */
+        final Set<Join> joins = new LinkedHashSet<>();
         boolean closed;
 
         Watch(LockWatcher watcher) {
@@ -194,6 +200,7 @@ final class Watches {
                         return; // unwatched or closed meanwhile, and answered then
                     }
                     if (e == null) {
+                        joins.add(join);
                         for (String lock : names) {
                             Watched w = Watches.this.locks.computeIfAbsent(lock, Watched::new);
                             w.joining.add(join);
@@ -228,7 +235,7 @@ final class Watches {
                     }
                     if (e == null) {
                         prefixes.add(prefix);
-                        watches.add(this);
+                        byPrefix.add(this);
                     }
                 }
                 if (e != null) {
@@ -300,8 +307,15 @@ final class Watches {
             List<CompletableFuture<?>> notBegun = new ArrayList<>();
             synchronized (Watches.this) {
                 dropStarting(w -> prefix.equals(w.prefix()), notBegun);
-                prefixes.remove(prefix);
-                dropUnwatched();
+                if (prefixes.remove(prefix)) {
+                    if (prefixes.isEmpty()) {
+                        byPrefix.remove(this);
+                    }
+                    // Only the locks under it: an unwatch costs what it watched, not what the node watches.
+                    for (Watched w : List.copyOf(under(prefix))) {
+                        dropIfUnwatched(w);
+                    }
+                }
                 unsubscribeIfIdle();
             }
             notBegun.forEach(answer -> answer.completeExceptionally(new IllegalStateException("unwatched before the watch began")));
@@ -318,13 +332,18 @@ final class Watches {
                 closed = true;
                 open.remove(this);
                 dropStarting(w -> true, notBegun);
-                watches.remove(this);
+                byPrefix.remove(this);
+                // What this watch was in: its names, its joins' locks, the locks under its prefixes.
+                Set<Watched> mine = new LinkedHashSet<>();
+                names.forEach(lock -> mine.add(Watches.this.locks.get(lock)));
+                joins.forEach(join -> join.locks.forEach(lock -> mine.add(Watches.this.locks.get(lock))));
+                prefixes.forEach(prefix -> mine.addAll(under(prefix)));
+                mine.remove(null);
                 names.clear();
                 prefixes.clear();
-                for (Watched w : List.copyOf(Watches.this.locks.values())) {
+                for (Watched w : mine) {
                     leave(w, dropped);
                 }
-                dropUnwatched();
                 unsubscribeIfIdle();
             }
             dropped.forEach(join -> join.answer.completeExceptionally(new IllegalStateException("the watch was closed")));
@@ -430,8 +449,8 @@ final class Watches {
      */
     private void unsubscribeIfIdle() {
         assert Thread.holdsLock(this);
-        if (!locks.isEmpty() || subscribed == null || !subscribed.isDone() || starting > 0
-                || watches.stream().anyMatch(w -> !w.prefixes.isEmpty() || !w.names.isEmpty())) {
+        // A watch by name has its locks in locks (named there), so this covers it.
+        if (!locks.isEmpty() || subscribed == null || !subscribed.isDone() || starting > 0 || !byPrefix.isEmpty()) {
             return;
         }
         List<Integer> ids = List.copyOf(listenerIds);
@@ -448,7 +467,7 @@ final class Watches {
         synchronized (this) {
             w = locks.get(lock);
             if (w == null) {
-                if (watches.stream().noneMatch(watch -> watch.matches(lock))) {
+                if (byPrefix.stream().noneMatch(watch -> watch.matches(lock))) {
                     return;
                 }
                 w = new Watched(lock);
@@ -479,7 +498,7 @@ final class Watches {
     private List<String> scannedPrefixes() {
         assert Thread.holdsLock(this);
         java.util.TreeSet<String> all = new java.util.TreeSet<>();
-        watches.forEach(watch -> all.addAll(watch.prefixes));
+        byPrefix.forEach(watch -> all.addAll(watch.prefixes));
         List<String> scanned = new ArrayList<>();
         for (String prefix : all) { // in order: a prefix comes before every prefix it covers
             if (scanned.isEmpty() || !prefix.startsWith(scanned.get(scanned.size() - 1))) {
@@ -515,7 +534,7 @@ final class Watches {
     }
 
     private synchronized boolean watchesUnder(String prefix) {
-        return watches.stream().anyMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)));
+        return byPrefix.stream().anyMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)));
     }
 
     /** One step of {@link #scan}: reads {@code lock} if it is new here and watched; whether to go on. */
@@ -525,7 +544,7 @@ final class Watches {
             if (!watchesUnder(prefix)) {
                 return false; // unwatched meanwhile
             }
-            if (locks.containsKey(name) || watches.stream().noneMatch(watch -> watch.matches(name))) {
+            if (locks.containsKey(name) || byPrefix.stream().noneMatch(watch -> watch.matches(name))) {
                 return true; // read by readAll or by its change since, or not under a prefix still watched
             }
             w = new Watched(name);
@@ -598,12 +617,13 @@ final class Watches {
             w.lastReadTook = w.lastReadEnded - w.readStarted;
             again = w.readAgain;
             if (!state.equals(w.last)) {
-                for (Watch watch : watches) {
-                    if (w.named.contains(watch) || watch.matches(w.lock)) {
-                        watch.tell(w.lock, state);
+                told.addAll(w.named);
+                for (Watch watch : byPrefix) {
+                    if (watch.matches(w.lock)) {
                         told.add(watch);
                     }
                 }
+                told.forEach(watch -> watch.tell(w.lock, state));
             }
             w.last = state;
             for (Join join : w.joining) {
@@ -644,10 +664,10 @@ final class Watches {
         Watch watch = join.watch;
         Map<String, LockState> states = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(join.states));
         watch.outbox.add(() -> join.answer.complete(states));
+        watch.joins.remove(join);
         if (watch.closed) {
             return;
         }
-        watches.add(watch);
         for (Map.Entry<String, LockState> first : states.entrySet()) {
             Watched w = locks.get(first.getKey());
             if (w == null || !w.joining.remove(join)) {
@@ -688,6 +708,7 @@ final class Watches {
     /** A join that failed leaves every lock it was waiting on. */
     private void abandon(Join join) {
         assert Thread.holdsLock(this);
+        join.watch.joins.remove(join);
         for (String lock : join.locks) {
             Watched w = locks.get(lock);
             if (w != null && w.joining.remove(join)) {
@@ -698,20 +719,20 @@ final class Watches {
 
     private boolean watchedAtAll(Watched w) {
         assert Thread.holdsLock(this);
-        return !w.named.isEmpty() || !w.joining.isEmpty() || watches.stream().anyMatch(watch -> watch.matches(w.lock));
+        return !w.named.isEmpty() || !w.joining.isEmpty() || byPrefix.stream().anyMatch(watch -> watch.matches(w.lock));
     }
 
-    /** Forgets every lock nobody watches any more. */
-    private void dropUnwatched() {
+    /** The locks watched here whose names start with {@code prefix}. */
+    private Collection<Watched> under(String prefix) {
         assert Thread.holdsLock(this);
-        locks.values().removeIf(w -> {
-            if (watchedAtAll(w)) {
-                return false;
+        List<Watched> under = new ArrayList<>();
+        for (Map.Entry<String, Watched> e : locks.tailMap(prefix, true).entrySet()) {
+            if (!e.getKey().startsWith(prefix)) {
+                break;
             }
-            cancelExpiry(w);
-            cancelPaced(w);
-            return true;
-        });
+            under.add(e.getValue());
+        }
+        return under;
     }
 
     private void dropIfUnwatched(Watched w) {

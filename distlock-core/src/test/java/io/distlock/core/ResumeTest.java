@@ -984,6 +984,87 @@ class ResumeTest {
     }
 
     /**
+     * Found by review (2026-12-06): a cancel whose leave got no answer left again once the operation
+     * ended, releasing anything granted to the place meanwhile, by the session id and the place's
+     * attempt, which an adoption keeps. Sent by the old node while cut from Redis (it never heard of
+     * the adoption), that leave freed, once the link healed, the lock granted to the adopted place:
+     * another session was granted it while the resumed one held it. The lease frees it instead.
+     */
+    @Test
+    void theOldNodesCancelBackFromAPartitionFreesNothingOfTheAdoptedSession() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            runEveryScriptOnce(); // as in production: a late command does not meet NOSCRIPT
+            LockService a = nodeThrough(proxy);
+            LockSession holder = nodes.get(1).openSession("holder", new Pushes());
+            token(result(holder.lock("q")));
+            LockSession session = a.openSession("ann", new Pushes(), GRACE);
+            assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+            proxy.blackhole();
+            CompletionStage<CancelResult> cancel = session.cancel("q"); // its leave gets no answer
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            assertThat(r.queued()).containsExactly("q");
+            assertThat(result(holder.unlock("q"))).isEqualTo(UnlockResult.UNLOCKED);
+            long granted = moved.expect(Kind.GRANTED, "q", seconds(5)).token();
+            assertThat(result(cancel)).isEqualTo(CancelResult.CANCELLED);
+            // Behind anything the cancel queued on A's session (a leave, sent and unanswered): no place, so no Redis call.
+            assertThat(result(session.cancel("q"))).isInstanceOf(Refused.class);
+            proxy.heal();
+
+            LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+            await().during(Duration.ofSeconds(1)).atMost(seconds(3))
+                    .until(() -> result(probe.lock("q")) instanceof LockResult.Waiting);
+            assertThat(r.session().heldLocks()).containsEntry("q", granted);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-06): a lock attempt that got no answer was undone by its attempt id,
+     * and the adopting node continued the record's attempt count, so its own attempts took the ids of
+     * those the old node sent unanswered. Cut from Redis, the old node's lock and undo reached Redis
+     * after the resumed session had locked the same name: the lock took the adopter's grant (same
+     * session, same attempt id) for one the session let go and granted it anew, and the undo freed it.
+     * Now a resumable session's uncertain grant is left to its lease, and the adopter's attempts
+     * start past a gap, so the late lock is older than its grant and changes nothing.
+     */
+    @Test
+    void theOldNodesLockBackFromAPartitionTakesNothingFromTheAdoptedSession() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            runEveryScriptOnce();
+            LockService a = nodeThrough(proxy);
+            LockSession session = a.openSession("ann", new Pushes(), GRACE);
+            token(result(session.lock("other")));
+
+            proxy.blackhole();
+            CompletionStage<LockResult> unanswered = session.lock("doc");
+            await().atMost(seconds(5)).until(() -> unanswered.toCompletableFuture().isDone()); // and its undo, if any, sent
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            long doc = token(result(r.session().lock("doc")));
+            proxy.heal();
+
+            LockSession probe = nodes.get(1).openSession("probe", new Pushes());
+            await().during(LEASE).atMost(LEASE.multipliedBy(2))
+                    .until(() -> result(probe.lock("doc")) instanceof LockResult.Waiting);
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc); // the same grant: nothing replaced it
+            moved.expectNone(Duration.ofMillis(100));
+        }
+    }
+
+    /** Runs every script a session's lock, queue, cancel and unlock use, so that Redis has them cached. */
+    private void runEveryScriptOnce() {
+        LockSession first = nodes.get(1).openSession("first", new Pushes());
+        LockSession second = nodes.get(1).openSession("second", new Pushes());
+        token(result(first.lock("warm")));
+        assertThat(result(second.lock("warm", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        assertThat(result(second.cancel("warm"))).isEqualTo(CancelResult.CANCELLED);
+        assertThat(result(first.unlock("warm"))).isEqualTo(UnlockResult.UNLOCKED);
+        first.close();
+        second.close();
+    }
+
+    /**
      * Found by review: a resume retried (its connection to node B dropped) while B's adoption was still
      * out, proving the session's locks, was refused {@code SESSION_EXPIRED} on node C (the record already
      * had the new secret's hash), which the client takes as final; yet B's answer never reached the

@@ -718,6 +718,46 @@ class WatchTest {
         await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
     }
 
+    /**
+     * An unwatch or the end of a watch touches only what that watch had (since review 2026-12-06,
+     * which found each going through every lock watched on the node, and every change of a lock
+     * nobody watched matched against every watch): the other watches of the same node are still
+     * told, locks watched by name and by another's prefix stay watched, and nothing is left once
+     * every watch is gone.
+     */
+    @Test
+    void anUnwatchOrACloseEndsOnlyWhatThatWatchHad() {
+        String channel = CONFIG.keyPrefix() + ":changed";
+        LockService node = nodes.get(0);
+        Seen byNameSeen = new Seen();
+        Seen byPrefixSeen = new Seen();
+        LockWatch byName = node.watch(byNameSeen);
+        LockWatch byPrefix = node.watch(byPrefixSeen);
+        LockWatch leaving = node.watch(new Seen());
+        result(byName.watch(List.of("doc-1")));
+        result(byPrefix.watchPrefix("sheet-"));
+        result(leaving.watch(List.of("doc-1", "sheet-1", "note-1")));
+        result(leaving.watchPrefix("doc-"));
+        result(leaving.watchPrefix("sheet-"));
+        leaving.unwatchPrefix("never-watched");
+        leaving.unwatchPrefix("doc-");
+        leaving.close();
+
+        LockSession alice = open(1, "alice", null);
+        result(alice.lock("doc-1"));
+        result(alice.lock("sheet-1"));
+        await().atMost(seconds(5)).until(() -> List.of("alice").equals(byNameSeen.holders("doc-1"))
+                && List.of("alice").equals(byPrefixSeen.holders("sheet-1")));
+        result(alice.unlock("doc-1"));
+        result(alice.unlock("sheet-1"));
+        await().atMost(seconds(5)).until(() -> LockState.FREE.equals(byNameSeen.last("doc-1"))
+                && LockState.FREE.equals(byPrefixSeen.last("sheet-1")));
+
+        byName.close();
+        byPrefix.close();
+        await().atMost(seconds(5)).until(() -> subscribers(channel) == 0);
+    }
+
     @Test
     void aWatchUnwatchedBeforeTheNodeHasSubscribedNeverBegins() {
         Seen seen = new Seen();

@@ -2,7 +2,7 @@
 -- (see queue.lua), then 8 the lock's name, 9 the attempt id that queued): extends its expiry by
 -- a lease, 10 this node: grants of the place are told to it from now on (a resumed session's
 -- places move with it), hands the lock over if it is free (its holder's lease ran out, or a dead request was at
--- the head), and answers where that place stands: {1, position} still queued, {2, token, mode}
+-- the head) and this place is at the head, or the head is dead, and answers where that place stands: {1, position} still queued, {2, token, mode}
 -- granted (maybe long before: the message may have been lost), {0} neither (Redis lost it, or it
 -- expired). Only a grant made to this place counts; another grant of the session is not its.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -18,7 +18,14 @@ if v then
   end
 end
 local ctx = context(ARGV[8])
-advance(k, q, e, s, ctx, clock, nowMs)
+-- Only the head's keep-place, or one that finds the head dead, hands over: a hand-over looks at
+-- every shared holder, and each place of a long queue doing so every tick cost Redis places times
+-- holders. A live head's own keep-place comes within a tick, as this one would.
+local first = redis.call('ZRANGE', q, 0, 0)[1]
+local head = first and first ~= me and redis.call('HGET', e, first)
+if first == me or (first and not (head and tonumber(fields(head, 5)[2]) > nowMs)) then
+  advance(k, q, e, s, ctx, clock, nowMs)
+end
 local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
 if cur[1] == me and cur[3] == ARGV[9] then
   return {2, cur[2], 'x'}
