@@ -22,7 +22,7 @@ interface Telemetry {
                 for (Telemetry t : all) {
                     try {
                         count.accept(t);
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | Error e) { // an Error too: it would keep a LOST from being told
                         threw.happened(e);
                     }
                 }

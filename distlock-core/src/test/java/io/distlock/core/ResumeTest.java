@@ -1052,6 +1052,37 @@ class ResumeTest {
         }
     }
 
+    /**
+     * The same for a queued lock: the old node's late request met the adopter's place of that lock
+     * (another attempt) and, taking it for a place the session had given up, dropped it and queued
+     * anew, for nobody; the resumed session was told CANCELLED for a request nobody cancelled (found
+     * by review 2026-12-06). A request older than the place changes nothing.
+     */
+    @Test
+    void theOldNodesQueuedLockBackFromAPartitionLeavesTheAdoptedPlaceAlone() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            runEveryScriptOnce();
+            LockService a = nodeThrough(proxy);
+            LockSession holder = nodes.get(1).openSession("holder", new Pushes());
+            token(result(holder.lock("doc")));
+            LockSession session = a.openSession("ann", new Pushes(), GRACE);
+            token(result(session.lock("other")));
+
+            proxy.blackhole();
+            CompletionStage<LockResult> unanswered = session.lock("doc", LockOptions.DEFAULT.queue());
+            await().atMost(seconds(5)).until(() -> unanswered.toCompletableFuture().isDone());
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            assertThat(result(r.session().lock("doc", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+            proxy.heal();
+
+            moved.expectNone(LEASE); // kept by B's ticks: no CANCELLED
+            assertThat(r.session().queuedLocks()).containsExactly("doc");
+            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            moved.expect(Kind.GRANTED, "doc", seconds(5));
+        }
+    }
+
     /** Runs every script a session's lock, queue, cancel and unlock use, so that Redis has them cached. */
     private void runEveryScriptOnce() {
         LockSession first = nodes.get(1).openSession("first", new Pushes());

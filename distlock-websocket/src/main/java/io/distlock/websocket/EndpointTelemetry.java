@@ -47,7 +47,7 @@ interface EndpointTelemetry {
                 for (EndpointTelemetry t : all) {
                     try {
                         count.accept(t);
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | Error e) { // an Error too: it would leave the reply unsent
                         threw.happened(e);
                     }
                 }

@@ -38,6 +38,12 @@ local crowd = redis.call('EXISTS', q, e, s) > 0
 -- lost) is dropped: this request queues anew, at the back, with its own mode and attempt.
 local queued = crowd and redis.call('HGET', e, me)
 if queued and fields(queued, 5)[3] ~= place then
+  if tonumber(fields(queued, 5)[3]) > tonumber(ARGV[11]) then
+    -- This request is older than the place (a copy that came late: the old node of a resumed
+    -- session, whose adopter numbers attempts past a gap): it must not end it. Answered like a
+    -- stale grant request below, and changes nothing.
+    return {0, cur[3], cur[2] or nextToken(k, clock, false), redis.call('PTTL', k), replicas(ARGV[9])}
+  end
   dropPlace(q, e, me)
   changed(ctx)
   queued = false
