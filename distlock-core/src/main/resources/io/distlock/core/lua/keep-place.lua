@@ -20,7 +20,8 @@ end
 local ctx = context(ARGV[8])
 -- Only the head's keep-place, or one that finds the head dead, hands over: a hand-over looks at
 -- every shared holder, and each place of a long queue doing so every tick cost Redis places times
--- holders. A live head's own keep-place comes within a tick, as this one would.
+-- holders. A live head's own keep-place comes within a tick of its node (the longest tick, where
+-- nodes of one prefix run different leases).
 local first = redis.call('ZRANGE', q, 0, 0)[1]
 local head = first and first ~= me and redis.call('HGET', e, first)
 if first == me or (first and not (head and tonumber(fields(head, 5)[2]) > nowMs)) then
