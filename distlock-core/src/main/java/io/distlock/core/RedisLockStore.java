@@ -599,8 +599,11 @@ final class RedisLockStore {
                 return CompletableFuture.completedFuture(a.attempt());
             }
             // A new grant went out without WAIT (the primary's replicas were unknown, or new):
-            // confirm it now, with a write of the new owner on the same key followed by WAIT.
-            return confirm(owner, locks.get(0), a.attempt().tokens().get(0)).thenCompose(ok -> ok
+            // confirm it now, with a write of the new owner on the same key followed by WAIT. On a
+            // new grant's key: an mlock's first name may be one the session held already, which a
+            // primary promoted meanwhile has, while the new grants (one script, so all or none) it lacks.
+            String confirmed = a.fresh().isEmpty() ? locks.get(0) : a.fresh().get(0);
+            return confirm(owner, confirmed, a.attempt().tokens().get(locks.indexOf(confirmed))).thenCompose(ok -> ok
                     ? CompletableFuture.completedFuture(a.attempt())
                     : notConfirmed(owner, locks, attemptId));
         });
