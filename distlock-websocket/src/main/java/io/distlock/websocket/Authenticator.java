@@ -8,8 +8,8 @@ import java.util.Optional;
  *
  * <p>Called once per connection, on a container thread, before the connection opens; it may
  * be called concurrently for different connections. A refusal (empty, {@code null}, or
- * anything thrown, an error too) fails the handshake, so the browser's {@code WebSocket} never opens: with HTTP
- * 403 in Tyrus and Jetty 12; with the container's error status where the WebSocket API gives
+ * anything thrown, an error too) fails the handshake, so the browser's {@code WebSocket} never
+ * opens: with HTTP 403 in Tyrus and Jetty 12; with the container's error status where the WebSocket API gives
  * no way to set one (Tomcat). The principal it returns is handed to the {@link Authorizer}
  * for every lock request of that connection.
  */

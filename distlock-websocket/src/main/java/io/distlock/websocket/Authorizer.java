@@ -45,9 +45,9 @@ import io.distlock.core.LockMode;
  * <p>Called on container or lock-service threads, concurrently for different connections;
  * it must not block for long. Names are passed as the client sent them (they may still be
  * refused as {@code BAD_NAME} afterwards). Anything it throws (an exception or an error, such
- * as a regular expression's {@code StackOverflowError} on a long name) counts as {@code false}; it is logged
- * with its stack trace the first time, then with a count only at the 2nd, 4th, 8th... time, so
- * a client cannot flood the log (the same for an {@link Authenticator}).
+ * as a regular expression's {@code StackOverflowError} on a long name) counts as {@code false};
+ * it is logged with its stack trace the first time, then with a count only at the 2nd, 4th,
+ * 8th... time, so a client cannot flood the log (the same for an {@link Authenticator}).
  */
 @FunctionalInterface
 public interface Authorizer {

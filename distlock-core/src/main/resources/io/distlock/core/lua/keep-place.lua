@@ -1,10 +1,10 @@
 -- Keep a queued request's place (KEYS: k, q, e, s, the quarantine marker; ARGV: the common head
 -- (see queue.lua), then 8 the lock's name, 9 the attempt id that queued): extends its expiry by
 -- a lease, 10 this node: grants of the place are told to it from now on (a resumed session's
--- places move with it), hands the lock over if it is free (its holder's lease ran out, or a dead request was at
--- the head) and this place is at the head, or the head is dead, and answers where that place stands: {1, position} still queued, {2, token, mode}
--- granted (maybe long before: the message may have been lost), {0} neither (Redis lost it, or it
--- expired). Only a grant made to this place counts; another grant of the session is not its.
+-- places move with it), hands the lock over if it is free (its holder's lease ran out, or a dead
+-- request was at the head) and this place is at the head, or the head is dead, and answers where
+-- that place stands: {1, position} still queued, {2, token, mode} granted (maybe long before: the
+-- message may have been lost), {0} neither (Redis lost it, or it expired). Only a grant made to this place counts; another grant of the session is not its.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me, lease = ARGV[1], ARGV[2]
 local clock, nowMs = clockNow()
