@@ -246,11 +246,6 @@ final class Session implements LockSession {
     private final Set<String> waited = ConcurrentHashMap.newKeySet();
     /** Names each lock attempt, so that the undo of a grant whose answer never came frees only that grant. */
     private final AtomicLong attempts = new AtomicLong();
-    /**
-     * See {@link #attemptsFrom}: more attempts than a node makes while it cannot reach Redis;
-     * attempt ids stay exact in Lua's numbers (below 2<sup>53</sup>) for two million adoptions.
-     */
-    static final long ADOPTION_ATTEMPT_GAP = 1L << 32;
 
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // guarded by this
     private volatile boolean closing;
@@ -724,15 +719,19 @@ final class Session implements LockSession {
     }
 
     /**
-     * Continues, past a gap, the attempt counter of the node the session came from: attempt ids
+     * Continues the attempt counter of the node the session came from, past a gap: attempt ids
      * name grants and places in Redis, and the record has the count of the last attempt that took
      * something. The old node may have sent later attempts that Redis has not seen yet (cut from
      * it, it does not know of the adoption); with the same ids, such a late lock would take the
      * adopter's grant for one the session let go and replace it. Past the gap they are older
-     * than the adopter's and change nothing ({@code stale.lua}).
+     * than the adopter's and change nothing ({@code stale.lua}). The adoption
+     * ({@code session-adopt.lua}) adds the gap, 2<sup>32</sup>, more attempts than a node makes
+     * while it cannot reach Redis, and writes it at once: an adopter that dies before its first
+     * record write leaves the next one a range past its own. Attempt ids stay exact in Lua's
+     * numbers (below 2<sup>53</sup>) for two million adoptions.
      */
     void attemptsFrom(long count) {
-        attempts.set(count + ADOPTION_ATTEMPT_GAP);
+        attempts.set(count);
     }
 
     /**

@@ -1042,6 +1042,9 @@ class ResumeTest {
             Pushes moved = new Pushes();
             ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
             long doc = token(result(r.session().lock("doc")));
+            // The adopter's range starts past the gap, written with the adoption: a next adopter starts past it.
+            assertThat(Long.parseLong(String.valueOf(TestRedis.command("HGET", "distlock:session:" + session.id(), "attempts"))))
+                    .isGreaterThan(1L << 32);
             proxy.heal();
 
             LockSession probe = nodes.get(1).openSession("probe", new Pushes());

@@ -6,6 +6,8 @@
 -- the record moves to the adopting node, attached, with a new generation and secret; the old node,
 -- if another, is told on '<prefix>:adopted:<old node>' ('<id>:<generation>'), and the answer is
 -- {1, generation, held locks, queue places, attempt counter, name, info, grace, deadlines}, the
+-- attempt counter being where the adopting node's attempts start: past a gap of 2^32 over the count
+-- last written, and written now (see Session.attemptsFrom), the
 -- deadlines of places with a timeout as '<lock>\t<attempt>\t<ms left, 0 if passed>\n' each: none
 -- unless the owner and generation that wrote them still own the record (a node that predates them,
 -- in a rolling upgrade, adopts and writes places without them), and then they move with it.
@@ -42,11 +44,14 @@ for lock, attempt, deadline in string.gmatch(deadlines, '([^\t\n]+)\t([^\t\n]+)\
 end
 left = table.concat(left)
 local gen = string.format('%.0f', tonumber(f[2]) + 1)
-redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7], 'downer',
+-- Written with the adoption, so that a next one, should this adopter die before its first record
+-- write, starts past this adopter's range too.
+local attempts = string.format('%.0f', (tonumber(f[7]) or 0) + 4294967296)
+redis.call('HSET', r, 'node', ARGV[3], 'gen', gen, 'state', 'a', 'secret', ARGV[7], 'attempts', attempts, 'downer',
   deadlines ~= '' and ARGV[3] .. ':' .. gen or '', 'pending', gen .. ':' .. (f[13] or ''))
 redis.call('HDEL', r, 'until')
 redis.call('PEXPIRE', r, ARGV[4])
 if f[1] ~= ARGV[3] then
   redis.call('PUBLISH', ARGV[5] .. f[1], ARGV[6] .. ':' .. gen)
 end
-return {1, gen, f[5] or '', f[6] or '', f[7] or '0', f[8] or '', f[9] or '', f[10] or '0', left}
+return {1, gen, f[5] or '', f[6] or '', attempts, f[8] or '', f[9] or '', f[10] or '0', left}
