@@ -654,13 +654,22 @@ public final class LockService implements AutoCloseable {
         return nowNanos - attempt.atNanos() > config.lease().toNanos();
     }
 
-    /** Keeps each adopted place (which also tells its grants to this node from now on), then renews each lock held. */
+    /**
+     * Keeps each adopted place (which also tells its grants to this node from now on), then renews
+     * each lock held. Each place and grant proven is renamed to a new attempt id of this node's
+     * range (past the gap, see {@link Session#attemptsFrom}): a lock request the old node sent
+     * before the adoption and Redis sees after it (a node cut from Redis whose link outlived the
+     * cut) is then older than what the adopter took over, and changes nothing ({@code stale.lua}).
+     * With the old ids it was taken for a request of a session that had let the grant go, which
+     * it let go. One that Redis sees before the proof leaves the proof nothing to find.
+     */
     private CompletionStage<Void> prove(Session session, SessionRegistry.Adopted adopted) {
         List<String> placeLocks = new ArrayList<>(adopted.places().keySet());
+        List<String> placesKnownAs = placeLocks.stream().map(l -> session.nextAttemptId()).toList();
         long keptAt = config.ticker().read();
         List<CompletionStage<RedisLockStore.Place>> kept = placeLocks.isEmpty() ? List.of()
                 : store.keepPlaces(java.util.Collections.nCopies(placeLocks.size(), session.id()), placeLocks,
-                        placeLocks.stream().map(adopted.places()::get).toList());
+                        placeLocks.stream().map(adopted.places()::get).toList(), placesKnownAs);
         Map<String, ResumeResult.Held> toRenew = new java.util.LinkedHashMap<>(adopted.locks());
         return CompletableFuture.allOf(kept.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                 .toArray(CompletableFuture[]::new)).thenCompose(v -> {
@@ -670,7 +679,7 @@ public final class LockService implements AutoCloseable {
                         RedisLockStore.Place where = kept.get(i).toCompletableFuture().exceptionally(e -> null).join();
                         String lock = placeLocks.get(i);
                         if (where instanceof RedisLockStore.Place.InQueue) {
-                            session.restorePlace(lock, adopted.places().get(lock), keptAt,
+                            session.restorePlace(lock, placesKnownAs.get(i), keptAt,
                                     adopted.timeoutsLeft().getOrDefault(lock, -1L));
                         } else if (where instanceof RedisLockStore.Place.Holds holds) {
                             toRenew.put(lock, new ResumeResult.Held(holds.token(), holds.mode()));
@@ -680,7 +689,8 @@ public final class LockService implements AutoCloseable {
                     long renewedAt = config.ticker().read();
                     List<CompletionStage<RedisLockStore.Renewal>> renewed = locks.isEmpty() ? List.of()
                             : store.renew(java.util.Collections.nCopies(locks.size(), session.id()), locks,
-                                    locks.stream().map(l -> toRenew.get(l).token()).toList());
+                                    locks.stream().map(l -> toRenew.get(l).token()).toList(),
+                                    locks.stream().map(l -> session.nextAttemptId()).toList());
                     return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                             .toArray(CompletableFuture[]::new)).thenRun(() -> {
                                 for (int i = 0; i < locks.size(); i++) {

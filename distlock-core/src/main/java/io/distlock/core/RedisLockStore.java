@@ -3,6 +3,7 @@ package io.distlock.core;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
@@ -883,13 +884,29 @@ final class RedisLockStore {
      * node in a cluster). Each stage answers what the renewal found.
      */
     List<CompletionStage<Renewal>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
+        return renew(owners, locks, tokens, null);
+    }
+
+    /**
+     * {@link #renew(List, List, List)} for an adoption's proof: each grant renewed is known from now
+     * on by the attempt id in {@code knownAs}, one of the adopting node's, so that a lock request the
+     * old node sent before it (and Redis sees late) is older than the grant and changes nothing.
+     */
+    List<CompletionStage<Renewal>> renew(List<String> owners, List<String> locks, List<Long> tokens, List<String> knownAs) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(renewKeys(locks.get(i)));
-            args.add(new Object[] {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis});
+            Object[] common = {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis};
+            args.add(knownAs == null ? common : append(common, knownAs.get(i)));
         }
         return batch(RENEW, ReturnType.LIST, keys, args, Renewal::of);
+    }
+
+    private static Object[] append(Object[] args, Object last) {
+        Object[] all = Arrays.copyOf(args, args.length + 1);
+        all[args.length] = last;
+        return all;
     }
 
     private List<Object> renewKeys(String lock) {
@@ -903,11 +920,23 @@ final class RedisLockStore {
      * found free is handed over on the way).
      */
     List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts) {
+        return keepPlaces(owners, locks, placeAttempts, null);
+    }
+
+    /**
+     * {@link #keepPlaces(List, List, List)} for an adoption's proof: each place kept (or its grant,
+     * if it was granted) is known from now on by the attempt id in {@code knownAs}, one of the
+     * adopting node's (see {@link #renew(List, List, List, List)}); the old node's late keep-place
+     * then finds no place to keep.
+     */
+    List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts,
+                                            List<String> knownAs) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(scriptKeys(List.of(locks.get(i))));
-            args.add(args(owners.get(i), locks.get(i), placeAttempts.get(i), nodeId));
+            Object[] common = args(owners.get(i), locks.get(i), placeAttempts.get(i), nodeId);
+            args.add(knownAs == null ? common : append(common, knownAs.get(i)));
         }
         return batch(KEEP_PLACE, ReturnType.LIST, keys, args, RedisLockStore::place);
     }

@@ -735,6 +735,15 @@ final class Session implements LockSession {
     }
 
     /**
+     * The id of this session's next lock attempt, for a request or for what an adoption takes over
+     * (its proof renames each grant and place it keeps to an id of the adopter's: see
+     * {@link LockService}'s {@code prove}).
+     */
+    String nextAttemptId() {
+        return Long.toString(attempts.incrementAndGet());
+    }
+
+    /**
      * The attachment {@code fromEpoch} ended without {@code close}: keep the session for its grace
      * (see {@link LockSession#detach()}). A stale attachment's detach changes nothing.
      */
@@ -1692,7 +1701,7 @@ final class Session implements LockSession {
         }
         Place placeBefore = multi ? null : queued.get(names.get(0));
         boolean queuedBefore = placeBefore != null;
-        String attemptId = Long.toString(attempts.incrementAndGet());
+        String attemptId = nextAttemptId();
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode())

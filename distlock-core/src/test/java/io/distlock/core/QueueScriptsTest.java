@@ -167,4 +167,43 @@ class QueueScriptsTest {
         assertThat(result(store.keepPlaces(List.of("head"), List.of("doc"), List.of("1")).get(0)))
                 .isEqualTo(new RedisLockStore.Place.InQueue(1));
     }
+
+    /**
+     * An adoption's proof renames what it takes over to an attempt id of the adopter's (past the
+     * gap): the old node's requests that Redis sees later are older, and change nothing. Before,
+     * the grant kept the old node's id, and a lock the old node sent after giving the grant up
+     * (LOST, while cut from Redis) was taken for a request of a session that had let it go, which
+     * let it go; an mlock replaced it; a keep-place pointed the place back to the old node.
+     */
+    @Test
+    void anAdoptionsProofRenamesWhatItTakesOverSoTheOldNodesLateRequestsChangeNothing() {
+        RedisLockStore adopter = new RedisLockStore(redisson, LockConfig.defaults(), "node-b");
+        String past = Long.toString((1L << 32) + 1);
+        long held = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        assertThat(result(adopter.renew(List.of("me"), List.of("doc"), List.of(held), List.of(past)).get(0)).held()).isTrue();
+        // The old node gave the grant up (it could not renew it) and its client asked for it again:
+        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
+        assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE)).granted()).isFalse();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
+                .isEqualTo(List.of("me", Long.toString(held), past));
+        assertThat(TestRedis.command("ZRANK", "distlock:queue:doc", "waiter")).as("still queued, not granted").isEqualTo(0L);
+
+        // A queue place, and its grant.
+        String placed = Long.toString((1L << 32) + 2);
+        long other = result(store.lock("holder", "holder-name", "other", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+                .tokens().get(0);
+        assertThat(result(store.lock("me", "me-name", "other", Set.of(), "4", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+                .isNotNull();
+        assertThat(result(adopter.keepPlaces(List.of("me"), List.of("other"), List.of("4"), List.of(placed)).get(0)))
+                .isEqualTo(new RedisLockStore.Place.InQueue(1));
+        assertThat(result(store.keepPlaces(List.of("me"), List.of("other"), List.of("4")).get(0)))
+                .as("the old node's keep-place finds no place").isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat((String) TestRedis.command("HGET", "distlock:queued:other", "me")).contains("|" + placed + "|node-b|");
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("other", other), told::add)).released()).isTrue();
+        String granted = (String) TestRedis.command("HGET", "distlock:lock:other", "token");
+        assertThat(result(store.lockAll("me", "me-name", List.of("other"), Set.of(), "5", LockMode.EXCLUSIVE)).granted()).isFalse();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:other", "owner", "token", "attempt"))
+                .isEqualTo(List.of("me", granted, placed));
+    }
 }

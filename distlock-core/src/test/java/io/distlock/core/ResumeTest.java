@@ -1056,6 +1056,42 @@ class ResumeTest {
     }
 
     /**
+     * Found by reading (2026-12-06): what an adoption took over kept the old node's attempt ids, so a
+     * lock the old node sent after giving the grant up as LOST (it could not renew it, cut from Redis)
+     * and Redis saw after the adoption was not older than the grant: it was taken for a request of a
+     * session that had let the grant go, which let it go, and the queue's head was granted the lock
+     * the resumed session held. The adoption's proof renames the grant to an id of the adopter's.
+     */
+    @Test
+    void theOldNodesLockOfAGrantItGaveUpBackFromAPartitionLeavesTheAdoptedGrantAlone() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            runEveryScriptOnce();
+            LockService a = nodeThrough(proxy);
+            Pushes old = new Pushes();
+            LockSession session = a.openSession("ann", old, GRACE);
+            long doc = token(result(session.lock("doc")));
+            Pushes waiting = new Pushes();
+            LockSession waiter = nodes.get(1).openSession("waiter", waiting);
+            assertThat(result(waiter.lock("doc", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+            proxy.blackhole();
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+            old.expect(Kind.LOST, "doc", seconds(5)); // A cannot prove the lease for two thirds of it
+            CompletionStage<LockResult> unanswered = session.lock("doc"); // its client asks again, before the drop
+            await().atMost(seconds(5)).until(() -> unanswered.toCompletableFuture().isDone());
+            proxy.heal();
+
+            waiting.expectNone(LEASE); // the resumed session holds it
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+            moved.expectNone(Duration.ofMillis(100));
+            assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            waiting.expect(Kind.GRANTED, "doc", seconds(5));
+        }
+    }
+
+    /**
      * The same for a queued lock: the old node's late request met the adopter's place of that lock
      * (another attempt) and, taking it for a place the session had given up, dropped it and queued
      * anew, for nobody; the resumed session was told CANCELLED for a request nobody cancelled (found

@@ -5,14 +5,21 @@
 -- request was at the head) and this place is at the head, or the head is dead, and answers where
 -- that place stands: {1, position} still queued, {2, token, mode} granted (maybe long before: the
 -- message may have been lost), {0} neither (Redis lost it, or it expired). Only a grant made to this place counts; another grant of the session is not its.
+-- 11 (an adoption's proof only): the attempt id the place, or its grant, is known by from now on,
+-- one of the adopting node's: the old node's late requests are then older than it (stale.lua)
+-- and its late keep-places find no place to keep.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me, lease = ARGV[1], ARGV[2]
+local attempt, known = ARGV[9], ARGV[11] or ARGV[9]
+local function ours(a)
+  return a == attempt or a == known
+end
 local clock, nowMs = clockNow()
 local v = redis.call('HGET', e, me)
 if v then
   local f = fields(v, 5)
-  if f[3] == ARGV[9] and tonumber(f[2]) > nowMs then
-    redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. f[3] .. '|' .. (ARGV[10] or f[4]) .. '|' .. f[5])
+  if f[3] == attempt and tonumber(f[2]) > nowMs then
+    redis.call('HSET', e, me, f[1] .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. known .. '|' .. (ARGV[10] or f[4]) .. '|' .. f[5])
     extend(q, lease)
     extend(e, lease)
   end
@@ -28,16 +35,22 @@ if first == me or (first and not (head and tonumber(fields(head, 5)[2]) > nowMs)
   advance(k, q, e, s, ctx, clock, nowMs)
 end
 local cur = redis.call('HMGET', k, 'owner', 'token', 'attempt')
-if cur[1] == me and cur[3] == ARGV[9] then
+if cur[1] == me and ours(cur[3]) then
+  if cur[3] ~= known then
+    redis.call('HSET', k, 'attempt', known)
+  end
   return {2, cur[2], 'x'}
 end
 local mine = sharedOf(s, me, nowMs)
-if mine and mine[3] == ARGV[9] then
+if mine and ours(mine[3]) then
+  if mine[3] ~= known then
+    redis.call('HSET', s, me, mine[1] .. '|' .. mine[2] .. '|' .. known .. '|' .. mine[4])
+  end
   return {2, mine[1], 's'}
 end
 local rank = redis.call('ZRANK', q, me)
 v = redis.call('HGET', e, me)
-if rank and v and fields(v, 5)[3] == ARGV[9] then
+if rank and v and ours(fields(v, 5)[3]) then
   if tonumber(fields(v, 5)[2]) > nowMs then
     return {1, rank + 1}
   end

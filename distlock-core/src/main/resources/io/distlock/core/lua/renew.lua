@@ -1,6 +1,8 @@
 -- Renew (KEYS: k, s; ARGV: owner, lease, token, how long to keep the last token of a lock held
 -- shared (see queue.lua)): {1}, or {0} if that grant no longer holds the lock, or {0, thief} if
 -- the last steal of the lock ended it (thief stamped, as holders are; see lock.lua's 'stole').
+-- ARGV 5 (an adoption's proof only): the attempt id the grant is known by from now on, one of the
+-- adopting node's, so that the old node's late lock requests are older than it (stale.lua).
 -- queue.lua's extend (this script goes without it): key lives at least ms more, its TTL never
 -- shortened, as the shared holders of nodes with longer leases and the last token need.
 local function extend(key, ms)
@@ -11,6 +13,9 @@ end
 local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'stole')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2]) -- the exclusive lease: exact, as a grant sets it
+  if ARGV[5] then
+    redis.call('HSET', KEYS[1], 'attempt', ARGV[5])
+  end
   return {1}
 end
 local v = redis.call('HGET', KEYS[2], ARGV[1])
@@ -19,6 +24,9 @@ if v then
   local now = redis.call('TIME')
   local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
   if token == ARGV[3] and tonumber(expires) > nowMs then
+    if ARGV[5] then
+      rest = ARGV[5] .. string.match(rest, '^[^|]*(|.*)$')
+    end
     redis.call('HSET', KEYS[2], ARGV[1], token .. '|' .. string.format('%.0f', nowMs + ARGV[2]) .. '|' .. rest)
     extend(KEYS[2], ARGV[2])
     if not cur[1] then
