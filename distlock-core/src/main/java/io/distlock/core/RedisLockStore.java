@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -440,18 +441,24 @@ final class RedisLockStore {
         });
     }
 
-    /** All of {@code locks} in {@code mode} or none, with the same replica sync as {@link #lock}; never queues. */
+    /**
+     * All of {@code locks} in {@code mode} or none, with the same replica sync as {@link #lock}; never
+     * queues. {@code placeAttempts} names the place the session believes it has in a lock's queue (by
+     * the attempt that queued), whose grant is not one the session let go.
+     */
     CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld, String attemptId,
-                                     LockMode mode) {
+                                     LockMode mode, Map<String, String> placeAttempts) {
         return grant(LOCK_ALL, locks, alreadyHeld, attemptId, owner, ask -> {
-            Object[] more = new Object[5 + locks.size()];
+            int n = locks.size();
+            Object[] more = new Object[5 + 2 * n];
             more[0] = holder;
             more[1] = ask;
             more[2] = heldFlags(locks, alreadyHeld);
             more[3] = attemptId;
             more[4] = code(mode);
-            for (int i = 0; i < locks.size(); i++) {
+            for (int i = 0; i < n; i++) {
                 more[5 + i] = locks.get(i);
+                more[5 + n + i] = placeAttempts.getOrDefault(locks.get(i), "");
             }
             return args(owner, more);
         }, r -> {

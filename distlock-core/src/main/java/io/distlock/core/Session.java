@@ -1704,7 +1704,7 @@ final class Session implements LockSession {
         String attemptId = nextAttemptId();
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
-                ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode())
+                ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode(), placeAttempts(names))
                 : store.lock(id, holder, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
@@ -1782,6 +1782,18 @@ final class Session implements LockSession {
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
         }).thenCompose(step -> step);
+    }
+
+    /** The attempt ids of this session's places in {@code names}' queues, by lock. */
+    private Map<String, String> placeAttempts(List<String> names) {
+        Map<String, String> places = new HashMap<>();
+        for (String lock : names) {
+            Place place = queued.get(lock);
+            if (place != null) {
+                places.put(lock, place.attemptId);
+            }
+        }
+        return places;
     }
 
     /**

@@ -4,6 +4,7 @@ import static io.distlock.testing.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.AfterEach;
@@ -131,14 +132,14 @@ class QueueScriptsTest {
     @Test
     void aLockHashGoneWhileHeldSharedNamesNoZeroTokenAndItsReleaseCompletes() {
         long shared = lock("s1", "1", LockMode.SHARED, false).tokens().get(0);
-        result(store.lockAll("s1", "s1-name", List.of("doc2"), Set.of(), "2", LockMode.SHARED));
+        result(store.lockAll("s1", "s1-name", List.of("doc2"), Set.of(), "2", LockMode.SHARED, Map.of()));
         // The lock hashes are gone (evicted; or expired under a node that did not renew them):
         TestRedis.command("DEL", "distlock:lock:doc", "distlock:lock:doc2");
 
         RedisLockStore.Conflict wait = lock("w", "1", LockMode.EXCLUSIVE, false).conflicts().get(0);
         assertThat(wait.holder()).isEqualTo("s1-name");
         assertThat(wait.token()).as("the token a grant would have had, not 0 (which waiters take for a release)").isGreaterThan(shared);
-        RedisLockStore.Conflict waitAll = result(store.lockAll("w", "w-name", List.of("doc2"), Set.of(), "2", LockMode.EXCLUSIVE))
+        RedisLockStore.Conflict waitAll = result(store.lockAll("w", "w-name", List.of("doc2"), Set.of(), "2", LockMode.EXCLUSIVE, Map.of()))
                 .conflicts().get(0);
         assertThat(waitAll.token()).isGreaterThan(shared);
 
@@ -184,7 +185,7 @@ class QueueScriptsTest {
         assertThat(result(adopter.renew(List.of("me"), List.of("doc"), List.of(held), List.of(past)).get(0)).held()).isTrue();
         // The old node gave the grant up (it could not renew it) and its client asked for it again:
         assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
-        assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE)).granted()).isFalse();
+        assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", Long.toString(held), past));
         assertThat(TestRedis.command("ZRANK", "distlock:queue:doc", "waiter")).as("still queued, not granted").isEqualTo(0L);
@@ -202,8 +203,36 @@ class QueueScriptsTest {
         assertThat((String) TestRedis.command("HGET", "distlock:queued:other", "me")).contains("|" + placed + "|node-b|");
         assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("other", other), told::add)).released()).isTrue();
         String granted = (String) TestRedis.command("HGET", "distlock:lock:other", "token");
-        assertThat(result(store.lockAll("me", "me-name", List.of("other"), Set.of(), "5", LockMode.EXCLUSIVE)).granted()).isFalse();
+        assertThat(result(store.lockAll("me", "me-name", List.of("other"), Set.of(), "5", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:other", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", granted, placed));
+    }
+
+    /**
+     * As lock.lua does, an mlock lets go of a grant Redis still has for the session but the session
+     * let go (a release lost in a failover, a lock given up as LOST), so that the queue gets it at
+     * once: before, the mlock waited for the queue's head, and the queue for that grant's lease.
+     * Not a grant to the session's place, whose GRANTED may be on the way (found by review 2026-12-06).
+     */
+    @Test
+    void anMlockLetsGoOfAGrantTheSessionLetGoButNotThatOfItsPlace() {
+        lock("me", "1", LockMode.EXCLUSIVE, false);
+        assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Set.of(), "2", LockMode.EXCLUSIVE, Map.of()));
+        assertThat(all.granted()).isFalse();
+        assertThat(all.conflicts()).extracting(RedisLockStore.Conflict::holder).containsExactly("waiter-name");
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).as("handed to the queue").isEqualTo("waiter");
+
+        // The grant of the session's place: kept for the place, the queue behind it waits.
+        long holder = result(store.lock("holder", "holder-name", "doc3", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+                .tokens().get(0);
+        assertThat(result(store.lock("me", "me-name", "doc3", Set.of(), "3", LockMode.EXCLUSIVE, true, "", false, false)).queued()).isNotNull();
+        assertThat(result(store.lock("next", "next-name", "doc3", Set.of(), "1", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+                .isNotNull();
+        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc3", holder), told::add)).released()).isTrue();
+        Object placeGrant = TestRedis.command("HGET", "distlock:lock:doc3", "token");
+        assertThat(result(store.lockAll("me", "me-name", List.of("doc3"), Set.of(), "4", LockMode.EXCLUSIVE, Map.of("doc3", "3"))).granted())
+                .isFalse();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc3", "owner", "token", "attempt")).isEqualTo(List.of("me", placeGrant, "3"));
     }
 }

@@ -1,6 +1,7 @@
 -- Lock all (KEYS: k, q, e, s of each lock, then the quarantine marker; ARGV: the common head (see
 -- queue.lua), then 8 holder, 9 ask for replicas, 10 held flags (one character per lock), 11
--- attempt id, 12 mode, then the locks' names): {1, (token, fresh)..., replicas} in key order, or
+-- attempt id, 12 mode, then the locks' names, then for each lock the attempt id of the place the
+-- session believes it has in its queue, or ''): {1, (token, fresh)..., replicas} in key order, or
 -- {0, (index, holder, token, pttl)..., replicas}; during a quarantine, every requested lock that
 -- is free, with a nil holder as in LOCK. Never queues; a lock whose queue is not empty is not free.
 local n = (#KEYS - 1) / 4
@@ -15,11 +16,33 @@ end
 local conflicts = {}
 local anyFree = false
 local mine = {}
+local ctxs = {}
 for i = 1, n do
   local k, q, e, s = key(i, 1), key(i, 2), key(i, 3), key(i, 4)
-  advance(k, q, e, s, context(ARGV[12 + i]), clock, nowMs)
+  local ctx = context(ARGV[12 + i])
+  ctxs[i] = ctx
   local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
   mine[i] = sharedOf(s, me, nowMs)
+  if not held(i) then
+    -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
+    -- LOST): let it go, as lock.lua does, so that the queue gets it first. Not a grant to the
+    -- session's place (its GRANTED may be on the way), nor one newer than this request (stale.lua).
+    local place = ARGV[12 + n + i]
+    if cur[1] == me and cur[4] ~= place and not stale(me, me, cur[4], ARGV[11]) then
+      redis.call('HDEL', k, 'owner', 'holder', 'attempt')
+      changed(ctx)
+      cur[1], cur[3], cur[4] = nil, nil, nil
+    end
+    if mine[i] and mine[i][3] ~= place and not stale(me, me, mine[i][3], ARGV[11]) then
+      redis.call('HDEL', s, me)
+      changed(ctx)
+      mine[i] = nil
+    end
+  end
+  if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
+    cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+    mine[i] = sharedOf(s, me, nowMs)
+  end
   local holder, pttl
   if (cur[1] and cur[1] ~= me) or stale(cur[1], me, cur[4], ARGV[11]) then
     holder, pttl = cur[3], redis.call('PTTL', k)
@@ -54,7 +77,7 @@ for i = 1, n do
   end
   if holder then
     if cur[1] ~= me then
-      markWaited(k, context(ARGV[12 + i]))
+      markWaited(k, ctx)
     end
     table.insert(conflicts, i)
     table.insert(conflicts, holder)
@@ -96,11 +119,11 @@ for i = 1, n do
     redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. mine[i][3] .. '|' .. mine[i][4])
     extend(s, lease)
     if not cur[1] then
-      keepToken(k, context(ARGV[12 + i])) -- as a renewal does: the last token lives as long as the shared holders
+      keepToken(k, ctxs[i]) -- as a renewal does: the last token lives as long as the shared holders
     end
   else
     token, fresh = nextToken(k, clock), 1
-    changed(context(ARGV[12 + i]))
+    changed(ctxs[i])
     redis.call('HDEL', s, me)
     if mode == 'x' then
       redis.call('HSET', k, 'owner', me, 'holder', stamp(ARGV[8], nowMs), 'token', token, 'attempt', ARGV[11])
@@ -112,7 +135,7 @@ for i = 1, n do
       redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
       extend(s, lease)
       redis.call('HSET', k, 'token', token)
-      keepToken(k, context(ARGV[12 + i]))
+      keepToken(k, ctxs[i])
     end
   end
   table.insert(result, token)
