@@ -611,7 +611,7 @@ public final class LockService implements AutoCloseable {
             session.attemptsFrom(adopted.attempts());
             session.secretSpent(spentHash);
             session.recordAdopted();
-            return prove(session, adopted).thenApply(v -> {
+            return prove(session, adopted).thenCompose(v -> {
                 Session previous = sessions.put(id, session);
                 if (previous != null && previous != session) {
                     previous.movedAway(true);
@@ -622,14 +622,13 @@ public final class LockService implements AutoCloseable {
                     // goes, with the new secret (the only one that resumes it now), and a stale handle.
                     sessions.remove(id, session);
                     session.leaveForAnotherNode();
-                } else {
-                    // Through the session's one writer: a write of its own here could be reordered with a write the
-                    // session starts meanwhile (a LOCKED's), and leave the record without that lock until the next change.
-                    session.refreshRecord();
+                    return CompletableFuture.<Void>completedFuture(null);
                 }
-                return (ResumeResult) new ResumeResult.Resumed(new Attachment(session, 0, secret), session.heldNow(),
-                        session.places().keySet(), secret);
-            });
+                // Through the session's one writer: a write of its own here could be reordered with a write the
+                // session starts meanwhile (a LOCKED's), and leave the record without that lock until the next change.
+                return session.recordProof();
+            }).thenApply(v -> (ResumeResult) new ResumeResult.Resumed(new Attachment(session, 0, secret), session.heldNow(),
+                    session.places().keySet(), secret));
         });
     }
 

@@ -1143,6 +1143,22 @@ final class Session implements LockSession {
         });
     }
 
+    /**
+     * After an adoption's proof: writes the record, which then lists the grants and places proven
+     * under the attempt ids the proof gave them; done when written (or not: the answer goes either
+     * way), as an answer that took a lock waits ({@link #recordChanges}). Until then the record names
+     * the old node's ids, which Redis no longer has: a next adopter, after this node died right after
+     * answering, could prove none of the places.
+     */
+    CompletionStage<Void> recordProof() {
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        synchronized (awaitingRecord) {
+            awaitingRecord.add(written);
+        }
+        refreshRecord();
+        return written;
+    }
+
     /** The renewal tick: rewrite the record (it also renews its lease), after any write out now. */
     void refreshRecord() {
         recordAgain = true;

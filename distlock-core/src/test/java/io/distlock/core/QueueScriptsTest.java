@@ -209,6 +209,29 @@ class QueueScriptsTest {
     }
 
     /**
+     * The renaming only ever raises an id: an earlier adopter's proof renewal that Redis sees after a
+     * later adopter's (the first cut from Redis during its proof, the client gone on to a third node)
+     * brought the grant back into the first one's range, and the first one's late lock (its client
+     * asked again for the lock its resume did not list) let it go (found by review 2026-12-06).
+     */
+    @Test
+    void anEarlierAdoptersLateProofDoesNotBringTheGrantBackIntoItsRange() {
+        RedisLockStore first = new RedisLockStore(redisson, LockConfig.defaults(), "node-b");
+        RedisLockStore second = new RedisLockStore(redisson, LockConfig.defaults(), "node-d");
+        long held = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        String secondsRange = Long.toString((1L << 33) + 1);
+        assertThat(result(second.renew(List.of("me"), List.of("doc"), List.of(held), List.of(secondsRange)).get(0)).held()).isTrue();
+        // The first adopter's proof, then its lock, late:
+        assertThat(result(first.renew(List.of("me"), List.of("doc"), List.of(held), List.of(Long.toString((1L << 32) + 1))).get(0))
+                .held()).isTrue();
+        assertThat(result(first.lock("me", "me-name", "doc", Set.of(), Long.toString((1L << 32) + 2), LockMode.EXCLUSIVE, false, "",
+                false, false)).granted()).isFalse();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
+                .isEqualTo(List.of("me", Long.toString(held), secondsRange));
+    }
+
+    /**
      * As lock.lua does, an mlock lets go of a grant Redis still has for the session but the session
      * let go (a release lost in a failover, a lock given up as LOST), so that the queue gets it at
      * once: before, the mlock waited for the queue's head, and the queue for that grant's lease.

@@ -603,8 +603,12 @@ class ResumeTest {
     }
 
     private LockService nodeThrough(TcpProxy proxy, LockConfig config) {
+        return nodeOn(proxy.port(), config);
+    }
+
+    private LockService nodeOn(int port, LockConfig config) {
         Config c = new Config();
-        c.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port());
+        c.useSingleServer().setAddress("redis://127.0.0.1:" + port);
         RedissonClient client = Redisson.create(c);
         clients.add(client);
         LockService node = LockService.create(client, config);
@@ -1119,6 +1123,41 @@ class ResumeTest {
             assertThat(r.session().queuedLocks()).containsExactly("doc");
             assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
             moved.expect(Kind.GRANTED, "doc", seconds(5));
+        }
+    }
+
+    /**
+     * Found by review (2026-12-06) of the renaming above: the proof renames each adopted place in
+     * Redis, but the resume's answer did not wait for the record write listing the new ids, so an
+     * adopter that died right after answering left a record whose places a next adopter could not
+     * prove (their old ids gone from Redis): the client was told it lost a place it had just been
+     * told it had. The answer waits for that write, as a LOCKED or QUEUED answer does.
+     */
+    @Test
+    void anAdopterKilledRightAfterAnsweringLeavesARecordWhosePlacesTheNextAdopterProves() {
+        // Commands time out after 3 s, past the proxy's delay; the record and the place last 18 s after A stops.
+        LockConfig slow = LockConfig.builder().lease(Duration.ofSeconds(18)).build();
+        for (String script : List.of("session-adopt", "session-read", "session-put")) {
+            TestRedis.command("SCRIPT", "LOAD", LuaScript.load(script).text); // as on any node that ran before
+        }
+        TestRedis.command("SCRIPT", "LOAD", LuaScript.load("stolen", "renew").text);
+        TestRedis.command("SCRIPT", "LOAD", LuaScript.load("replicas", "quarantine", "stale", "stolen", "queue", "keep-place").text);
+        LockSession holder = nodes.get(1).openSession("holder", new Pushes());
+        token(result(holder.lock("q")));
+        LockService a = nodeOn(java.net.URI.create(TestRedis.url()).getPort(), slow);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        a.close(); // node A stops: the session waits for a resume elsewhere
+
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService b = nodeThrough(proxy, slow);
+            proxy.delay(Duration.ofMillis(700)); // a write B sent after answering would still be in the proxy at the cut
+            ResumeResult.Resumed onB = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+            proxy.cut(); // B dies right after answering
+            assertThat(onB.queued()).containsExactly("q");
+
+            ResumeResult.Resumed onD = resumed(result(nodes.get(0).resume(session.id(), onB.secret(), new Pushes())));
+            assertThat(onD.queued()).containsExactly("q");
         }
     }
 

@@ -2,7 +2,9 @@
 -- shared (see queue.lua)): {1}, or {0} if that grant no longer holds the lock, or {0, thief} if
 -- the last steal of the lock ended it (thief stamped, as holders are; see lock.lua's 'stole').
 -- ARGV 5 (an adoption's proof only): the attempt id the grant is known by from now on, one of the
--- adopting node's, so that the old node's late lock requests are older than it (stale.lua).
+-- adopting node's, so that the old node's late lock requests are older than it (stale.lua). Only
+-- ever raised: an earlier adopter's proof that Redis sees after a later one's must not bring the
+-- grant back into the earlier adopter's range, where its late requests would be newer than it.
 -- queue.lua's extend (this script goes without it): key lives at least ms more, its TTL never
 -- shortened, as the shared holders of nodes with longer leases and the last token need.
 local function extend(key, ms)
@@ -10,10 +12,13 @@ local function extend(key, ms)
     redis.call('PEXPIRE', key, ms)
   end
 end
-local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'stole')
+local function raises(attempt)
+  return ARGV[5] and not (tonumber(attempt) and tonumber(attempt) >= tonumber(ARGV[5]))
+end
+local cur = redis.call('HMGET', KEYS[1], 'owner', 'token', 'stole', 'attempt')
 if cur[1] == ARGV[1] and cur[2] == ARGV[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2]) -- the exclusive lease: exact, as a grant sets it
-  if ARGV[5] then
+  if raises(cur[4]) then
     redis.call('HSET', KEYS[1], 'attempt', ARGV[5])
   end
   return {1}
@@ -24,7 +29,7 @@ if v then
   local now = redis.call('TIME')
   local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
   if token == ARGV[3] and tonumber(expires) > nowMs then
-    if ARGV[5] then
+    if raises(string.match(rest, '^([^|]*)')) then
       rest = ARGV[5] .. string.match(rest, '^[^|]*(|.*)$')
     end
     redis.call('HSET', KEYS[2], ARGV[1], token .. '|' .. string.format('%.0f', nowMs + ARGV[2]) .. '|' .. rest)
