@@ -621,8 +621,7 @@ public final class LockService implements AutoCloseable {
                     // here would renew its locks. Left for another node, as close() leaves the others; the answer still
                     // goes, with the new secret (the only one that resumes it now), and a stale handle.
                     sessions.remove(id, session);
-                    session.leaveForAnotherNode();
-                    return CompletableFuture.<Void>completedFuture(null);
+                    return session.leaveForAnotherNode(); // its record write lists the renamed places too
                 }
                 // Through the session's one writer: a write of its own here could be reordered with a write the
                 // session starts meanwhile (a LOCKED's), and leave the record without that lock until the next change.

@@ -1784,17 +1784,30 @@ final class Session implements LockSession {
             // Kept in the mode Redis granted: a shared request answered with its place's exclusive grant holds it exclusive.
             LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
             boolean revived = false;
+            // A new grant of a lock the session queues for ends that place: granted by the hand-over this very attempt
+            // ran (the attempt's answer tells it; an mlock may have replaced that grant with its own), or Redis had lost
+            // the place and this grant is a new one.
+            Map<String, Place> placesEnded = new HashMap<>();
             for (int i = 0; i < names.size(); i++) {
-                revived |= !keep(names.get(i), attempt.tokens().get(i), granted, provenAt, before.get(names.get(i)));
+                String lock = names.get(i);
+                Grant was = before.get(lock);
+                Place ended = queued.get(lock);
+                if (ended != null && (was == null || was.token != attempt.tokens().get(i))) {
+                    placesEnded.put(lock, ended);
+                }
+                revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, was);
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
                 // release is queued). Its LOST was told meanwhile and reaches the client after this answer: a grant
-                // answered now (even asked for anew) would seem to be the one lost. A failure leaves nothing held.
+                // answered now (even asked for anew) would seem to be the one lost. A failure leaves nothing held, and
+                // a place it ended is given up, told (CANCELLED): dropped silently, the client would wait for its grant.
                 names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
+                placesEnded.forEach(this::givePlaceUp);
                 return this.<T>failed(names, entries, before.keySet(), false, attemptId,
                         new BackendUnavailableException("the lease of a held lock could not be proven (LOST); ask again", null));
             }
+            placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
         }).thenCompose(step -> step);
@@ -2030,12 +2043,6 @@ final class Session implements LockSession {
      */
     private boolean keep(String lock, long token, LockMode mode, long provenAtNanos, Grant before) {
         if (before == null || before.token != token) {
-            Place place = queued.get(lock);
-            if (place != null) {
-                // granted by the hand-over this very attempt ran (the attempt's answer tells it), or Redis had lost the
-                // place and this grant is a new one: either way the place has ended, and a steal told ahead of it with it
-                dropPlace(lock, place);
-            }
             held.put(lock, new Grant(token, mode, provenAtNanos));
             return true;
         }

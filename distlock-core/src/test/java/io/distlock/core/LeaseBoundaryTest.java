@@ -430,6 +430,56 @@ class LeaseBoundaryTest {
     }
 
     /**
+     * Found by review (2026-12-06): an mlock naming a lock the session queued for (its place at the
+     * head, the lock free) and a lock it held, answered after a tick gave the held one up as LOST,
+     * failed and forgot its new grants (the LOST was told meanwhile), but the place whose grant it
+     * had replaced was dropped without a word: the client, told QUEUED and nothing since, waited for
+     * a GRANTED that never came. The place is given up and told (CANCELLED).
+     */
+    @Test
+    void anMlockThatFailsOnALockLostMeanwhileTellsThePlaceItEnded() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (LockService service = LockService.create(client, config)) {
+            new LockServiceMetrics(service).bindTo(meters);
+            LockSession holder = service.openSession("holder", new Pushes());
+            assertThat(result(holder.lock("L"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession session = service.openSession("me", pushes);
+            assertThat(result(session.lock("M"))).isInstanceOf(LockResult.Locked.class); // its lease proven now, and not again
+            assertThat(result(session.lock("L", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+            proxy.blackhole(); // three ticks whose renewals fail (time out)
+            for (int i = 0; i < 3; i++) {
+                double failed = renewalsFailed(meters);
+                time.advance(TICK);
+                await().atMost(seconds(5)).until(() -> renewalsFailed(meters) > failed);
+            }
+            proxy.heal();
+            redis.command("PEXPIRE", "distlock:lock:M", "60000"); // Redis's clock ran on meanwhile
+            // The place is proven again by the request asked again; M's lease is not.
+            assertThat(result(session.lock("L", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+            redis.command("DEL", "distlock:lock:L"); // its holder's lease ran out: L is free, the session's place at the head
+
+            proxy.capture(true);
+            proxy.delay(Duration.ofMillis(150)); // each way: answered 300 ms after it was sent, within the command timeout (500 ms)
+            CompletionStage<MultiLockResult> all = session.lockAll(java.util.List.of("L", "M"));
+            await().atMost(seconds(5)).until(() -> proxy.captured().stream().anyMatch(command -> command.contains("distlock:lock:M")));
+            time.advance(TICK); // two thirds of the lease since M's proof: LOST, while the mlock is out
+            proxy.delay(Duration.ZERO);
+
+            assertThatThrownBy(() -> result(all)).hasMessageContaining("LOST");
+            await().atMost(seconds(5)).untilAsserted(() -> assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::lock)
+                    .contains(tuple(Kind.LOST, "M"), tuple(Kind.CANCELLED, "L")));
+            assertThat(session.queuedLocks()).isEmpty();
+            assertThat(session.heldLocks()).isEmpty();
+        }
+    }
+
+    private static double renewalsFailed(SimpleMeterRegistry meters) {
+        return meters.find("distlock.lease.renewals").tag("result", "failed").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    /**
      * Asks for "doc" again, queued, and while that request is out (the proxy delays it) moves the
      * clock to two thirds of the lease: the ticks send keep-place commands, whose answers come too
      * late, and the last gives the place up. Returns the request's answer.

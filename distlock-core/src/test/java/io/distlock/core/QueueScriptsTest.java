@@ -258,4 +258,45 @@ class QueueScriptsTest {
                 .isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc3", "owner", "token", "attempt")).isEqualTo(List.of("me", placeGrant, "3"));
     }
+
+    /**
+     * A lock the mlock let go but did not take (it conflicts on another name) is told free to
+     * whoever was told WAIT for it, as a release tells them: before, they heard of it only at their
+     * re-check, when the stale grant's lease would have run out (found by review 2026-12-06).
+     */
+    @Test
+    void aLockAnMlockLetGoButDidNotTakeIsToldFree() {
+        List<String> released = new java.util.concurrent.CopyOnWriteArrayList<>();
+        redisson.getTopic("distlock:released", org.redisson.client.codec.StringCodec.INSTANCE)
+                .addListener(String.class, (channel, message) -> released.add(message));
+        lock("me", "1", LockMode.EXCLUSIVE, false); // a grant the session let go (LOST)
+        assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, false).granted()).isFalse(); // told WAIT
+        assertThat(result(store.lock("other", "other-name", "doc2", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+                .granted()).isTrue();
+
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Set.of(), "2", LockMode.EXCLUSIVE,
+                Map.of()));
+        assertThat(all.conflicts()).extracting(RedisLockStore.Conflict::lock).containsExactly("doc2");
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).isNull();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> released.stream().anyMatch(message -> message.endsWith(":doc")));
+    }
+
+    /**
+     * A place of the session that its node does not know (given up, and left to its lease) is
+     * dropped before the mlock's hand-over could grant it to nobody, as lock.lua drops it: before,
+     * the lock was held for nobody while the queue behind waited (found by review 2026-12-06).
+     */
+    @Test
+    void anMlockDropsAPlaceOfTheSessionItsNodeDoesNotKnowBeforeHandingOver() {
+        lock("holder", "1", LockMode.EXCLUSIVE, false);
+        assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        assertThat(lock("next", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        TestRedis.command("HDEL", "distlock:lock:doc", "owner", "holder", "attempt"); // the holder's lease ran out
+
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "5", LockMode.EXCLUSIVE, Map.of()));
+        assertThat(all.granted()).isFalse();
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).as("handed to the next in the queue").isEqualTo("next");
+        assertThat(TestRedis.command("HEXISTS", "distlock:queued:doc", "me")).isEqualTo(0L);
+    }
 }

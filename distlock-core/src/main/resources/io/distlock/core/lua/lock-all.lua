@@ -17,6 +17,7 @@ local conflicts = {}
 local anyFree = false
 local mine = {}
 local ctxs = {}
+local letGo = {}
 for i = 1, n do
   local k, q, e, s = key(i, 1), key(i, 2), key(i, 3), key(i, 4)
   local ctx = context(ARGV[12 + i])
@@ -32,11 +33,24 @@ for i = 1, n do
       redis.call('HDEL', k, 'owner', 'holder', 'attempt')
       changed(ctx)
       cur[1], cur[3], cur[4] = nil, nil, nil
+      letGo[i] = true
     end
     if mine[i] and mine[i][3] ~= place and not stale(me, me, mine[i][3], ARGV[11]) then
       redis.call('HDEL', s, me)
       changed(ctx)
       mine[i] = nil
+      letGo[i] = true
+    end
+    -- Likewise a place of the session that it does not know of (given up, or queued by a request
+    -- whose answer was lost), before the hand-over below grants it to nobody; not one newer than
+    -- this request (a late copy of it).
+    local queued = redis.call('HGET', e, me)
+    if queued then
+      local attempt = fields(queued, 5)[3]
+      if attempt ~= place and tonumber(attempt) < tonumber(ARGV[11]) then
+        dropPlace(q, e, me)
+        changed(ctx)
+      end
     end
   end
   if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
@@ -85,7 +99,16 @@ for i = 1, n do
     table.insert(conflicts, pttl)
   end
 end
+-- The locks let go above and not taken: whoever was told WAIT for them is told they are free, as a
+-- release tells them (queue.lua's freed), not left to the end of the grant's lease.
+local function tellLetGo()
+  for i in pairs(letGo) do
+    local k = key(i, 1)
+    freed(k, key(i, 2), key(i, 3), key(i, 4), ctxs[i], clock, nowMs, redis.call('HMGET', k, 'owner', 'token', 'w'))
+  end
+end
 if #conflicts > 0 then
+  tellLetGo()
   table.insert(conflicts, 1, 0)
   table.insert(conflicts, replicas(ARGV[9]))
   return conflicts
@@ -93,6 +116,7 @@ end
 if anyFree then
   local wait = quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS])
   if wait > 0 then
+    tellLetGo()
     table.insert(conflicts, 0)
     for i = 1, n do
       if not ((redis.call('HGET', key(i, 1), 'owner') == me or mine[i]) and held(i)) then
