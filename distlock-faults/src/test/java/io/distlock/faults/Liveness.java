@@ -27,7 +27,7 @@ final class Liveness {
         List<Event> events = history.events();
         long end = events.isEmpty() ? faultNanos : events.get(events.size() - 1).nanos();
         List<Duration> times = new ArrayList<>();
-        for (String lock : holdersOn(events, faultNanos, node).values()) {
+        for (String lock : heldOn(events, faultNanos, node).values().stream().flatMap(List::stream).distinct().toList()) {
             long regrant = events.stream()
                     .filter(e -> e.nanos() > faultNanos && e.op() == Op.LOCK && e.kind() == Kind.OK && lock.equals(e.lock()))
                     .mapToLong(Event::nanos).findFirst().orElse(end);
@@ -156,11 +156,11 @@ final class Liveness {
             }
         }
         Set<String> waited = new HashSet<>();
-        holdersOn(events, Long.MAX_VALUE, node).forEach((holder, lock) -> {
+        heldOn(events, Long.MAX_VALUE, node).forEach((holder, locks) -> locks.forEach(lock -> {
             if (waiting.entrySet().stream().anyMatch(w -> w.getKey() != holder.intValue() && w.getValue().equals(lock))) {
                 waited.add(lock);
             }
-        });
+        }));
         return waited;
     }
 
@@ -169,10 +169,24 @@ final class Liveness {
         return holdersOn(history.events(), Long.MAX_VALUE, node);
     }
 
-    /** Process to lock, for the clients connected to {@code node} that held a lock at {@code atNanos}. */
+    /**
+     * Process to lock, for the clients connected to {@code node} that held a lock at {@code atNanos}:
+     * of a client holding several (an mlock's), the one granted last.
+     */
     static Map<Integer, String> holdersOn(List<Event> events, long atNanos, int node) {
+        Map<Integer, String> holders = new HashMap<>();
+        heldOn(events, atNanos, node).forEach((process, locks) -> holders.put(process, locks.get(locks.size() - 1)));
+        return holders;
+    }
+
+    /**
+     * Process to the locks it held at {@code atNanos} (in grant order), for the clients connected to
+     * {@code node}: a client holds each lock from its LOCK OK to its UNLOCK INVOKE or its LOST, and
+     * all of them until its CLOSE INVOKE or DISCONNECT.
+     */
+    static Map<Integer, List<String>> heldOn(List<Event> events, long atNanos, int node) {
         Map<Integer, Integer> nodeOf = new HashMap<>();
-        Map<Integer, String> holding = new HashMap<>();
+        Map<Integer, List<String>> holding = new HashMap<>();
         for (Event e : events) {
             if (e.nanos() > atNanos) {
                 break;
@@ -183,9 +197,15 @@ final class Liveness {
                 nodeOf.remove(e.process());
                 holding.remove(e.process());
             } else if (e.op() == Op.LOCK && e.kind() == Kind.OK) {
-                holding.put(e.process(), e.lock());
-            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST
-                    || (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE)) {
+                List<String> locks = holding.computeIfAbsent(e.process(), k -> new ArrayList<>());
+                locks.remove(e.lock());
+                locks.add(e.lock());
+            } else if ((e.op() == Op.UNLOCK && e.kind() == Kind.INVOKE) || e.op() == Op.LOST) {
+                List<String> locks = holding.get(e.process());
+                if (locks != null && locks.remove(e.lock()) && locks.isEmpty()) {
+                    holding.remove(e.process());
+                }
+            } else if (e.op() == Op.CLOSE && e.kind() == Kind.INVOKE) {
                 holding.remove(e.process());
             }
         }

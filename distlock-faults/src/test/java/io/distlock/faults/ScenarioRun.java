@@ -117,7 +117,8 @@ final class ScenarioRun {
                         boolean recordAfter, Runnable inject) {
         synchronized (history) {
             List<History.Event> events = history.events();
-            for (Map.Entry<Integer, String> holder : Liveness.holdersOn(events, Long.MAX_VALUE, node).entrySet()) {
+            for (Map.Entry<Integer, String> holder : Liveness.heldOn(events, Long.MAX_VALUE, node).entrySet().stream()
+                    .flatMap(h -> h.getValue().stream().map(lock -> Map.entry(h.getKey(), lock))).toList()) {
                 int process = holder.getKey();
                 String lock = holder.getValue();
                 long token = 0;
@@ -156,7 +157,7 @@ final class ScenarioRun {
     }
 
     /**
-     * When the hold a fault hit ended, in ns from the fault: its client's next UNLOCK INVOKE, LOST,
+     * When the hold a fault hit ended, in ns from the fault: its client's next UNLOCK INVOKE or LOST of that lock,
      * CLOSE or DISCONNECT (the end of the history if none).
      */
     long holdLastedAfter(Hit hit) {
@@ -165,7 +166,8 @@ final class ScenarioRun {
             if (e.nanos() < hit.nanos() || e.process() != hit.process()) {
                 continue;
             }
-            if ((e.op() == History.Op.UNLOCK && e.kind() == History.Kind.INVOKE) || e.op() == History.Op.DISCONNECT
+            if ((e.op() == History.Op.UNLOCK && e.kind() == History.Kind.INVOKE && hit.lock().equals(e.lock()))
+                    || e.op() == History.Op.DISCONNECT
                     || (e.op() == History.Op.LOST && hit.lock().equals(e.lock()))
                     || (e.op() == History.Op.CLOSE && e.kind() == History.Kind.INVOKE)) {
                 return e.nanos() - hit.nanos();

@@ -119,6 +119,7 @@ public final class Workload implements AutoCloseable {
     private final boolean homeNode;
     private final double stealFraction;
     private final Duration lateWrite;
+    private final double multiFraction;
     private final Map<String, FencedRegister> registers = new LinkedHashMap<>();
     private final Map<String, Counter> counters = new LinkedHashMap<>();
     private final List<Client> clients = new ArrayList<>();
@@ -157,6 +158,13 @@ public final class Workload implements AutoCloseable {
         homeNode = b.homeNode;
         stealFraction = b.stealFraction;
         lateWrite = b.lateWrite;
+        multiFraction = b.multiFraction;
+        if (multiFraction > 0 && locks.size() < 2) {
+            throw new IllegalArgumentException("multi-locks need two lock names or more");
+        }
+        if (multiFraction > 0 && stealFraction > 0) {
+            throw new IllegalArgumentException("multi-locks and steals are not run together (a steal is single-lock only)");
+        }
         if (!queue && stealFraction > 0) {
             throw new IllegalArgumentException("steals need queue() (protocol version 2)");
         }
@@ -203,6 +211,7 @@ public final class Workload implements AutoCloseable {
         private boolean homeNode;
         private double stealFraction;
         private Duration lateWrite;
+        private double multiFraction;
 
         private Builder(History history) {
             this.history = history;
@@ -342,6 +351,19 @@ public final class Workload implements AutoCloseable {
             return this;
         }
 
+        /**
+         * This fraction of cycles takes 2 or 3 of the workload's locks at once with {@code mlock}
+         * (all or nothing, never queued) and gives them back with {@code munlock}: each granted name
+         * is a hold of its own in the history (LOCK INVOKE and LOCK OK per name, detail {@code mlock
+         * a,b[,c]}), with the same writes and increment (or, shared, reads) per name as a single
+         * hold, so that every checker judges it. In a Redis Cluster the lock names must share a
+         * hash tag ({@code {doc}:a}). Not with {@link #steals}.
+         */
+        public Builder multiLocks(double fraction) {
+            this.multiFraction = fraction;
+            return this;
+        }
+
         /** The first process number (default 0), so that two workloads can share one history. */
         public Builder firstProcess(int first) {
             this.firstProcess = first;
@@ -430,7 +452,8 @@ public final class Workload implements AutoCloseable {
     public long plannedHoldLeft(int process, String lock, long token) {
         Client c = clients.get(process - firstProcess);
         HoldPlan plan = c.plan;
-        if (plan == null || plan.token() != token || !lock.equals(plan.lock())) {
+        Long planned = plan == null ? null : plan.tokens().get(lock);
+        if (planned == null || planned != token) {
             return -1;
         }
         return plan.endsAt() - System.nanoTime();
@@ -451,8 +474,8 @@ public final class Workload implements AutoCloseable {
         static final Incoming WAKE = new Incoming(-1, null, null);
     }
 
-    /** A hold's lock and token, and its planned end ({@link System#nanoTime()}). */
-    private record HoldPlan(String lock, long token, long endsAt) { }
+    /** A hold's locks and tokens (one, or an mlock's), and its planned end ({@link System#nanoTime()}). */
+    private record HoldPlan(Map<String, Long> tokens, long endsAt) { }
 
     /** The connection is gone; DISCONNECT is already recorded. */
     private static final class Dropped extends Exception {
@@ -477,6 +500,10 @@ public final class Workload implements AutoCloseable {
         long heldToken;
         boolean holdOver;  // LOST arrived for the held lock
         boolean stolen;    // ... with reason stolen
+        // an mlock's grants being held (name -> token, in request order), and those of them told LOST;
+        // holdOver once every one of them is
+        final Map<String, Long> multiHeld = new LinkedHashMap<>();
+        final Set<String> multiLost = new HashSet<>();
         // version 2: the queued request being waited for, and what the pushes said about it
         String waitingFor;
         long waitingId;
@@ -502,7 +529,9 @@ public final class Workload implements AutoCloseable {
                         if (ws == null && !connect()) {
                             backoff(50, 200);
                         } else if (ws != null) {
-                            if (queue) {
+                            if (multiFraction > 0 && random.nextDouble() < multiFraction) {
+                                multiCycle();
+                            } else if (queue) {
                                 queueCycle();
                             } else {
                                 cycle();
@@ -666,6 +695,182 @@ public final class Workload implements AutoCloseable {
         }
 
         /**
+         * One multi-lock cycle: {@code mlock} of 2 or 3 distinct locks (shared with the workload's
+         * shared fraction, version 2 only). LOCKED: a LOCK OK per name with its token, then the
+         * hold ({@link #holdMulti}). WAIT: a LOCK FAIL per name (those held by others last, {@code
+         * WAIT holder=H mlock}); version 1 waits for a RETRY of any of those and asks again for the
+         * same names, version 2 (the workload queues: a RETRY comes only when a lock is freed with an
+         * empty queue) backs off and starts a new cycle. FAIL: a LOCK FAIL per name.
+         */
+        private void multiCycle() throws Dropped, InterruptedException {
+            unlockStrays();
+            List<String> pool = new ArrayList<>(locks);
+            java.util.Collections.shuffle(pool, random);
+            List<String> names = List.copyOf(pool.subList(0, Math.min(pool.size(), 2 + random.nextInt(2))));
+            boolean shared = queue && random.nextDouble() < sharedFraction;
+            String detail = "mlock " + String.join(",", names) + (shared ? " mode=shared" : "");
+            while (true) {
+                names.forEach(retried::remove); // a RETRY that counts comes after this request
+                for (String name : names) {
+                    history.record(p, Kind.INVOKE, Op.LOCK, name, 0, detail);
+                }
+                ObjectNode frame = JSON.createObjectNode().put("action", "mlock");
+                names.forEach(frame.putArray("params")::add);
+                if (shared) {
+                    frame.put("mode", "shared");
+                }
+                JsonNode reply = callMany(Op.LOCK, names, frame);
+                switch (reply.path("status").asText()) {
+                    case "LOCKED" -> {
+                        Map<String, Long> tokens = new LinkedHashMap<>();
+                        for (String name : names) {
+                            long token = reply.path("tokens").path(name).asLong();
+                            tokens.put(name, token);
+                            history.record(p, Kind.OK, Op.LOCK, name, token, detail);
+                            grants.incrementAndGet();
+                        }
+                        holdMulti(tokens, shared);
+                        return;
+                    }
+                    case "WAIT" -> {
+                        JsonNode holders = reply.path("holders");
+                        List<String> conflicts = new ArrayList<>();
+                        for (String name : names) {
+                            if (holders.has(name) || (!reply.has("holders")
+                                    && List.of(reply.path("message").asText().split(", ")).contains(name))) {
+                                conflicts.add(name);
+                            } else {
+                                history.record(p, Kind.FAIL, Op.LOCK, name, 0, "mlock WAIT: not held by another");
+                            }
+                        }
+                        for (String name : conflicts) {
+                            history.record(p, Kind.FAIL, Op.LOCK, name, 0, "WAIT holder=" + holders.path(name).asText("?") + " mlock");
+                        }
+                        if (queue) {
+                            backoff(10, 100); // no RETRY while a queue stays non-empty: ask anew later
+                            return;
+                        }
+                        if (!awaitRetry(conflicts.isEmpty() ? names : conflicts)) {
+                            return; // stopping
+                        }
+                    }
+                    case "FAIL" -> {
+                        for (String name : names) {
+                            history.record(p, Kind.FAIL, Op.LOCK, name, 0, "code=" + reply.path("code").asText() + " mlock");
+                        }
+                        backoff(10, 100);
+                        return;
+                    }
+                    default -> {
+                        recordInfo(Op.LOCK, names, "unexpected reply " + reply);
+                        return;
+                    }
+                }
+            }
+        }
+
+        /**
+         * Holds an mlock's grants: for each name the writes and the increment (exclusive) or the
+         * reads (shared) of a single hold, over one hold time; a LOST for a name ends that name's
+         * hold only (nothing more is done under it), a dropped connection ends all. Then the names
+         * still held are given back with {@code munlock} (UNLOCK INVOKE per name, then OK or FAIL
+         * per name; one name left: {@code unlock}); a {@code NOT_OWNER} (a LOST crossing the munlock:
+         * all or nothing, none was released) is followed by an {@code unlock} of each. Each name
+         * told LOST is unlocked after it, as a single hold is.
+         */
+        private void holdMulti(Map<String, Long> tokens, boolean shared) throws Dropped, InterruptedException {
+            long length = random.nextDouble() < longFraction
+                    ? longLength.toNanos()
+                    : holdMin.toNanos() + (long) (random.nextDouble() * (holdMax.toNanos() - holdMin.toNanos()));
+            held = null;
+            multiHeld.clear();
+            multiHeld.putAll(tokens);
+            multiLost.clear();
+            holdOver = false;
+            stolen = false;
+            long start = System.nanoTime();
+            plan = new HoldPlan(Map.copyOf(tokens), start + length);
+            List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment / 2 = read}, for every name
+            if (length > 0) {
+                for (int i = 0; i < writesPerHold; i++) {
+                    steps.add(new long[] {length * (2L * i + 1) / (2L * writesPerHold), shared ? 2 : 0});
+                }
+                if (!shared) {
+                    steps.add(new long[] {length / 2, 1});
+                }
+            }
+            steps.sort((a, b) -> Long.compare(a[0], b[0]));
+            for (long[] step : steps) {
+                if (!awaitUntil(start + step[0])) {
+                    break;
+                }
+                for (String name : tokens.keySet()) {
+                    if (multiLost.contains(name)) {
+                        continue;
+                    }
+                    long token = tokens.get(name);
+                    if (step[1] == 0) {
+                        registers.get(name).write(p, token);
+                    } else if (step[1] == 1) {
+                        counters.get(name).increment(p, token);
+                    } else {
+                        counters.get(name).read(p, token);
+                    }
+                    if (holdOver) {
+                        break;
+                    }
+                    handlePending(); // a LOST for a name not yet written in this step ends it before its write
+                }
+            }
+            if (!holdOver) {
+                awaitUntil(start + length);
+            }
+            List<String> lost = new ArrayList<>();
+            List<String> kept = new ArrayList<>();
+            tokens.keySet().forEach(name -> (multiLost.contains(name) ? lost : kept).add(name));
+            multiHeld.clear();
+            multiLost.clear();
+            if (kept.size() == 1) {
+                String name = kept.get(0);
+                history.record(p, Kind.INVOKE, Op.UNLOCK, name, tokens.get(name), null);
+                recordUnlock(name, tokens.get(name), call(Op.UNLOCK, name, frame("unlock", name)));
+            } else if (kept.size() > 1) {
+                for (String name : kept) {
+                    history.record(p, Kind.INVOKE, Op.UNLOCK, name, tokens.get(name), "munlock");
+                }
+                ObjectNode frame = JSON.createObjectNode().put("action", "munlock");
+                kept.forEach(frame.putArray("params")::add);
+                JsonNode reply = callMany(Op.UNLOCK, kept, frame);
+                String code = reply.path("code").asText();
+                for (String name : kept) {
+                    switch (reply.path("status").asText()) {
+                        case "OK" -> history.record(p, Kind.OK, Op.UNLOCK, name, tokens.get(name), "munlock");
+                        case "FAIL" -> history.record(p, Kind.FAIL, Op.UNLOCK, name, tokens.get(name), "code=" + code + " munlock");
+                        default -> history.record(p, Kind.INFO, Op.UNLOCK, name, tokens.get(name), "unexpected reply " + reply);
+                    }
+                }
+                if ("FAIL".equals(reply.path("status").asText()) && "NOT_OWNER".equals(code)) {
+                    // all or nothing: one of them was lost meanwhile, and none was released; give back the others
+                    for (String name : kept) {
+                        history.record(p, Kind.INVOKE, Op.UNLOCK, name, tokens.get(name), "after munlock NOT_OWNER");
+                        recordUnlock(name, tokens.get(name), call(Op.UNLOCK, name, frame("unlock", name)));
+                    }
+                }
+            }
+            for (String name : lost) {
+                history.record(p, Kind.INVOKE, Op.UNLOCK, name, tokens.get(name), "after LOST");
+                recordUnlock(name, tokens.get(name), call(Op.UNLOCK, name, frame("unlock", name)));
+            }
+        }
+
+        /** Handles what has arrived already (pushes), without waiting. */
+        private void handlePending() throws Dropped {
+            for (Incoming in; !holdOver && (in = inbox.poll()) != null; ) {
+                handle(in, null, null);
+            }
+        }
+
+        /**
          * Waits for the GRANTED of queued request {@code id} for {@code lock}, leaving the queue
          * as {@code plan} says ({@code cancel}, {@code close}, or null to wait) after
          * {@code leaveAfter} ns. A grant is held (or, after an attempt to leave, unlocked at once).
@@ -797,7 +1002,7 @@ public final class Workload implements AutoCloseable {
                 stolen = false;
             }
             long start = System.nanoTime();
-            plan = new HoldPlan(lock, token, start + length);
+            plan = new HoldPlan(Map.of(lock, token), start + length);
             // writes (reads for a shared hold) in the middle of equal slices of the hold, the increment half-way
             List<long[]> steps = new ArrayList<>(); // {offset, 0 = write / 1 = increment / 2 = read}
             if (length > 0) {
@@ -867,12 +1072,18 @@ public final class Workload implements AutoCloseable {
          * stopping (a wait not yet late is then left at once; a late one is waited out).
          */
         private boolean awaitRetry(String lock) throws Dropped, InterruptedException {
+            return awaitRetry(List.of(lock));
+        }
+
+        /** {@link #awaitRetry(String)} for the first RETRY of any of {@code locks} (an mlock's WAIT); late and missing name the first. */
+        private boolean awaitRetry(List<String> locks) throws Dropped, InterruptedException {
+            String lock = locks.get(0);
             long start = System.nanoTime();
             long lateAt = start + retryTimeoutNanos;
             long missingAt = start + retryMissingNanos;
             boolean late = false;
             try {
-                while (!retried.contains(lock)) {
+                while (locks.stream().noneMatch(retried::contains)) {
                     if (!running && !late) {
                         return false;
                     }
@@ -903,15 +1114,20 @@ public final class Workload implements AutoCloseable {
 
         /** Sends one request (given its id here) and returns its reply, handling pushes that come first. */
         private JsonNode call(Op op, String lock, ObjectNode frame) throws Dropped, InterruptedException {
+            return callMany(op, java.util.Arrays.asList(lock), frame);
+        }
+
+        /** {@link #call(Op, String, ObjectNode)} for a request naming several locks (mlock, munlock): an unknown outcome is INFO for each. */
+        private JsonNode callMany(Op op, List<String> names, ObjectNode frame) throws Dropped, InterruptedException {
             long id = ++nextId;
             frame.put("id", id);
             try {
                 ws.sendText(frame.toString(), true).get(requestTimeoutNanos, TimeUnit.NANOSECONDS);
             } catch (ExecutionException | TimeoutException e) {
-                history.record(p, Kind.INFO, op, lock, 0, "send failed: " + e);
+                recordInfo(op, names, "send failed: " + e);
                 drop("send failed");
             } catch (InterruptedException e) {
-                history.record(p, Kind.INFO, op, lock, 0, "interrupted");
+                recordInfo(op, names, "interrupted");
                 throw e;
             }
             long deadline = System.nanoTime() + requestTimeoutNanos;
@@ -921,14 +1137,14 @@ public final class Workload implements AutoCloseable {
                 try {
                     in = left > 0 ? inbox.poll(left, TimeUnit.NANOSECONDS) : null;
                 } catch (InterruptedException e) {
-                    history.record(p, Kind.INFO, op, lock, 0, "interrupted");
+                    recordInfo(op, names, "interrupted");
                     throw e;
                 }
                 if (in == null) {
-                    history.record(p, Kind.INFO, op, lock, 0, "timeout");
+                    recordInfo(op, names, "timeout");
                     drop("no reply in " + TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos) + " ms");
                 }
-                JsonNode reply = handle(in, op, lock);
+                JsonNode reply = handle(in, op, names);
                 if (reply != null && reply.path("id").asLong(-1) == id) {
                     return reply;
                 }
@@ -940,13 +1156,13 @@ public final class Workload implements AutoCloseable {
          * request {@code inFlight}, if any, becoming INFO). Returns a reply (a frame with an id)
          * for the caller to match, else null.
          */
-        private JsonNode handle(Incoming in, Op inFlight, String inFlightLock) throws Dropped {
+        private JsonNode handle(Incoming in, Op inFlight, List<String> inFlightLocks) throws Dropped {
             if (in.conn() != conn) {
                 return null; // a wake-up, or something from an older connection
             }
             if (in.closed() != null) {
                 if (inFlight != null) {
-                    history.record(p, Kind.INFO, inFlight, inFlightLock, 0, "connection closed");
+                    recordInfo(inFlight, inFlightLocks, "connection closed");
                 }
                 drop(in.closed());
             }
@@ -964,12 +1180,19 @@ public final class Workload implements AutoCloseable {
                     // Version 2 names the grant that ended: one naming an earlier grant (it came after the reply
                     // that gave this one) leaves the hold, as the bundled JS client does; names-its-own checks the name.
                     boolean mine = lock.equals(held) && (!m.has("token") || m.path("token").asLong() == heldToken);
+                    // one name of an mlock's grants: that name's hold ends, the others go on
+                    Long multiToken = multiLost.contains(lock) ? null : multiHeld.get(lock);
+                    boolean mineOfMany = multiToken != null && (!m.has("token") || m.path("token").asLong() == multiToken);
                     String reason = (m.has("reason") ? " reason=" + m.path("reason").asText() : "")
                             + (m.has("by") ? " by=" + m.path("by").asText() : "");
-                    long token = m.has("token") ? m.path("token").asLong() : mine ? heldToken : 0;
-                    history.record(p, Kind.OK, Op.LOST, lock, token, (mine ? "" : "not held") + reason);
+                    long token = m.has("token") ? m.path("token").asLong() : mine ? heldToken : mineOfMany ? multiToken : 0;
+                    history.record(p, Kind.OK, Op.LOST, lock, token, (mine || mineOfMany ? "" : "not held") + reason);
                     holdOver |= mine;
                     stolen |= mine && "stolen".equals(m.path("reason").asText());
+                    if (mineOfMany) {
+                        multiLost.add(lock);
+                        holdOver |= multiLost.size() == multiHeld.size();
+                    }
                 }
                 case "GRANTED" -> {
                     long token = m.path("token").asLong();
@@ -1004,6 +1227,12 @@ public final class Workload implements AutoCloseable {
             return null;
         }
 
+        private void recordInfo(Op op, List<String> names, String detail) {
+            for (String name : names) {
+                history.record(p, Kind.INFO, op, name, 0, detail);
+            }
+        }
+
         /** Ends the connection after a failure: DISCONNECT INFO, abort, any hold is over. */
         private void drop(String why) throws Dropped {
             history.record(p, Kind.INFO, Op.DISCONNECT, null, 0, why);
@@ -1035,6 +1264,8 @@ public final class Workload implements AutoCloseable {
             ws = null;
             node = -1;
             held = null;
+            multiHeld.clear();
+            multiLost.clear();
             waitingFor = null;
             strays.clear(); // the session is gone, and its grants with it
             conn++; // whatever the old connection still says is ignored

@@ -155,6 +155,63 @@ class WorkloadTest {
     }
 
     /**
+     * Multi-locks (version 1): a third of the cycles take 2 or 3 of three hot locks with {@code mlock}
+     * and give them back with {@code munlock}, against single locks of the same names. Every checker
+     * passes, and mlock grants, mlock waits told by RETRY, munlocks and single grants all happened.
+     */
+    @Test
+    void multiLocksContendWithSingleLocksAndPassEveryChecker() {
+        RedisProcess redis = redis();
+        start(Workload.builder(history).locks(List.of("hot-1", "hot-2", "hot-3")).multiLocks(0.3), redis, redis);
+        await().atMost(Await.seconds(30)).until(() -> workload.grants() >= 400);
+        workload.stop(Duration.ofSeconds(5));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts() + multiCounts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(count(Op.LOCK, Kind.OK, "mlock ")).as("mlock grants").isPositive();
+        assertThat(count(Op.LOCK, Kind.OK, "null")).as("single grants").isPositive();
+        assertThat(count(Op.LOCK, Kind.FAIL, "WAIT holder=")).as("waits").isPositive();
+        assertThat(history.events().stream().filter(e -> e.op() == Op.LOCK && e.kind() == Kind.FAIL
+                && e.detail().startsWith("WAIT") && e.detail().endsWith(" mlock")).count()).as("mlock waits").isPositive();
+        assertThat(count(Op.UNLOCK, Kind.OK, "munlock")).as("munlocks").isPositive();
+        assertThat(count(Op.UNLOCK, Kind.FAIL, "")).as("failed unlocks").isZero();
+        assertThat(report.lateRetries()).isZero();
+        Leaks.assertNothingLeft(redis, Duration.ofSeconds(3), 2);
+    }
+
+    /** The same with clients that queue (version 2): an mlock is never queued, a third of them shared. */
+    @Test
+    void multiLocksBesideQueuedClientsPassEveryChecker() {
+        RedisProcess redis = redis();
+        start(Workload.builder(history).queue().shared(0.3).cancels(0.1).locks(List.of("hot-1", "hot-2", "hot-3"))
+                .multiLocks(0.3), redis, redis);
+        await().atMost(Await.seconds(30)).until(() -> workload.grants() >= 400);
+        workload.stop(Duration.ofSeconds(5));
+
+        Checkers.Report report = Checkers.check(history);
+        System.out.println(testName + ": " + report.summary() + counts() + multiCounts());
+
+        assertThat(report.ok()).as(report.summary()).isTrue();
+        assertThat(count(Op.LOCK, Kind.OK, "mlock ")).as("mlock grants").isPositive();
+        assertThat(history.events().stream().filter(e -> e.op() == Op.LOCK && e.kind() == Kind.OK
+                && e.detail() != null && e.detail().startsWith("mlock ") && e.detail().endsWith("mode=shared")).count())
+                .as("shared mlock grants").isPositive();
+        assertThat(count(Op.LOCK, Kind.OK, "GRANTED")).as("queued grants").isPositive();
+        assertThat(count(Op.UNLOCK, Kind.OK, "munlock")).as("munlocks").isPositive();
+        assertThat(report.missingGrants()).as(report.summary()).isZero();
+        Leaks.assertNothingLeft(redis, Duration.ofSeconds(3), 2);
+    }
+
+    private String multiCounts() {
+        return String.format(" mlock grants=%d mlock waits=%d munlocks=%d munlock fails=%d",
+                count(Op.LOCK, Kind.OK, "mlock "), history.events().stream().filter(e -> e.op() == Op.LOCK && e.kind() == Kind.FAIL
+                        && String.valueOf(e.detail()).startsWith("WAIT") && e.detail().endsWith(" mlock")).count(),
+                count(Op.UNLOCK, Kind.OK, "munlock"), count(Op.UNLOCK, Kind.FAIL, "code=") );
+    }
+
+    /**
      * The negative control of RETRY INFO {@code missing}, on a real node: holds of 3.5 s on one lock,
      * a wait late after 1 s and missing after 2 s. A wait that begins with more than 2 s of the hold
      * left is never told in time (missing: the client asks again); one that begins later is told
