@@ -65,6 +65,75 @@ class CheckersTest {
         assertThat(report.violationsByChecker()).containsOnlyKeys(Checkers.ALL);
     }
 
+    /**
+     * An mlock's grants as the workload records them (LOCK INVOKE and OK per name, detail {@code mlock
+     * a,b}): a clean history of mlocks, munlocks and single locks of the same names passes; an mlock
+     * whose grant of one name overlaps another holder of it (as a broken lock-all.lua would grant)
+     * is found by no-overlap, and by tokens-grow when its token is not above the holder's; a LOST of
+     * one name ends that name's hold only: the other name is still held (its write accepted, a grant
+     * of it to another is an overlap).
+     */
+    @Test
+    void multiLockGrantsAreJudgedPerName() {
+        FencedRegister a = new FencedRegister("A", history, true);
+        FencedRegister b = new FencedRegister("B", history, true);
+        // p1 takes A and B at once, p2 waits for B, p1 gives both back, p2 takes B alone, p3 both
+        history.record(1, INVOKE, LOCK, "A", 0, "mlock A,B");
+        history.record(1, INVOKE, LOCK, "B", 0, "mlock A,B");
+        history.record(1, OK, LOCK, "A", 5, "mlock A,B");
+        history.record(1, OK, LOCK, "B", 7, "mlock A,B");
+        a.write(1, 5);
+        b.write(1, 7);
+        history.record(2, INVOKE, LOCK, "B", 0, null);
+        history.record(2, FAIL, LOCK, "B", 0, "WAIT holder=p1");
+        history.record(1, INVOKE, UNLOCK, "A", 5, "munlock");
+        history.record(1, INVOKE, UNLOCK, "B", 7, "munlock");
+        history.record(1, OK, UNLOCK, "A", 5, "munlock");
+        history.record(1, OK, UNLOCK, "B", 7, "munlock");
+        history.record(2, OK, RETRY, "B", 0, null);
+        history.record(2, INVOKE, LOCK, "B", 0, null);
+        history.record(2, OK, LOCK, "B", 8, null);
+        b.write(2, 8);
+        history.record(2, INVOKE, UNLOCK, "B", 8, null);
+        history.record(2, OK, UNLOCK, "B", 8, null);
+        history.record(3, INVOKE, LOCK, "A", 0, "mlock A,B");
+        history.record(3, INVOKE, LOCK, "B", 0, "mlock A,B");
+        history.record(3, OK, LOCK, "A", 6, "mlock A,B");
+        history.record(3, OK, LOCK, "B", 9, "mlock A,B");
+        // a LOST for A ends p3's hold of A only: p2 may take A, and p3 goes on writing B
+        history.record(3, OK, LOST, "A", 6, "reason=lease");
+        history.record(2, INVOKE, LOCK, "A", 0, null);
+        history.record(2, OK, LOCK, "A", 10, null);
+        a.write(2, 10);
+        b.write(3, 9);
+        assertThat(Checkers.check(history).ok()).as(Checkers.check(history).summary()).isTrue();
+
+        // broken: p4's mlock is granted B (with a stale token) while p3 still holds it
+        List<History.Event> clean = history.events();
+        history.record(4, INVOKE, LOCK, "A", 0, "mlock A,B");
+        history.record(4, INVOKE, LOCK, "B", 0, "mlock A,B");
+        history.record(4, OK, LOCK, "A", 11, "mlock A,B");
+        history.record(4, OK, LOCK, "B", 9, "mlock A,B");
+        b.write(4, 9);
+        Checkers.Report report = Checkers.check(history);
+        assertThat(report.violations(Checkers.NO_OVERLAP)).as(report.summary()).isEqualTo(2); // A from p2, B from p3
+        assertThat(report.violations(Checkers.TOKENS_GROW)).as(report.summary()).isEqualTo(1); // B: 9 after 9
+        assertThat(report.examples()).anySatisfy(v -> assertThat(v.description())
+                .startsWith("p4 granted token 9 at").contains("while p3 holds token 9 since"));
+
+        // an mlock grant of B while p3 holds it, with a higher token: no-overlap alone
+        History second = new History();
+        second.record(3, INVOKE, LOCK, "B", 0, null);
+        second.record(3, OK, LOCK, "B", 1, null);
+        second.record(4, INVOKE, LOCK, "A", 0, "mlock A,B");
+        second.record(4, INVOKE, LOCK, "B", 0, "mlock A,B");
+        second.record(4, OK, LOCK, "A", 1, "mlock A,B");
+        second.record(4, OK, LOCK, "B", 2, "mlock A,B");
+        Checkers.Report overlapping = Checkers.check(second);
+        assertThat(overlapping.violations(Checkers.NO_OVERLAP)).as(overlapping.summary()).isEqualTo(1);
+        assertThat(overlapping.violations(Checkers.TOKENS_GROW)).as(overlapping.summary()).isZero();
+    }
+
     @Test
     void aWaitNeverToldIsMissingNotJustLate() {
         history.record(1, OK, LOCK, "L", 10, null);

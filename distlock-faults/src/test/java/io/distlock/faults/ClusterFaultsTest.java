@@ -13,10 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A Redis Cluster (3 primaries, 3 replicas) loses the primary that serves the hot lock's slot.
+ * A Redis Cluster (3 primaries, 3 replicas) loses the primary that serves the hot locks' slot.
  * Beside the version 1 clients, clients that queue (protocol version 2, {@link
- * QueueFaultsTest#queueing}) work on a lock served by the same primary, with a history and a
- * result line of their own ({@code queue-cluster-kill-primary}).
+ * QueueFaultsTest#queueing}) work on locks of the same slot, with a history and a result line of
+ * their own ({@code queue-cluster-kill-primary}). Every lock name carries the hash tag
+ * {@code {hot}}, so that both workloads can also take their two locks at once ({@code mlock},
+ * which a Cluster refuses over several slots).
  */
 class ClusterFaultsTest {
 
@@ -27,12 +29,19 @@ class ClusterFaultsTest {
         ScenarioRun run = new ScenarioRun("cluster-kill-primary");
         try (RedisClusterGroup redis = RedisClusterGroup.start(Duration.ofSeconds(2));
              Nodes nodes = Nodes.withRedisConfig(redis.writeRedissonConfig(dir), 2, LEASE)) {
-            Workload load = Workload.builder(run.history()).nodes(nodes.clientUris()).locks(List.of("hot"))
+            List<String> hot = List.of("{hot}:1", "{hot}:2");
+            List<String> queued = List.of("{hot}:q1", "{hot}:q2");
+            Workload load = Workload.builder(run.history()).nodes(nodes.clientUris()).locks(hot)
+                    .multiLocks(StandaloneFaultsTest.MULTI_LOCKS)
                     .longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
             ScenarioRun queueRun = new ScenarioRun("queue-cluster-kill-primary");
-            String queued = sameSlotPrimary(redis, "hot");
-            Workload queueLoad = QueueFaultsTest.queueing(queueRun.history()).nodes(nodes.clientUris()).locks(List.of(queued))
+            Workload queueLoad = QueueFaultsTest.queueing(queueRun.history()).nodes(nodes.clientUris()).locks(queued)
+                    .multiLocks(StandaloneFaultsTest.MULTI_LOCKS)
                     .firstProcess(100).longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
+            RedisProcess primary = redis.primaryForKey("distlock:lock:" + hot.get(0));
+            for (String lock : List.of(hot.get(1), queued.get(0), queued.get(1))) {
+                assertThat(redis.primaryForKey("distlock:lock:" + lock)).as(lock).isEqualTo(primary);
+            }
             try (load; queueLoad) {
                 load.start();
                 queueLoad.start();
@@ -40,8 +49,7 @@ class ClusterFaultsTest {
                 queueRun.awaitGrants(queueLoad, 20, Await.seconds(60));
                 // one failover per run (a second needs the old primary back as a replica); the soak runs longer around it
                 run.awaitGrants(load, FaultProfile.cycles(0, 100), Await.seconds(600));
-                RedisProcess primary = redis.primaryForKey("distlock:lock:hot");
-                String fault = "kill -9 the primary of the slot of 'hot' (and of '" + queued + "') :" + primary.port();
+                String fault = "kill -9 the primary of the slot of " + hot + " (and of " + queued + ") :" + primary.port();
                 run.fault(fault);
                 queueRun.fault(fault);
                 primary.kill();
@@ -59,16 +67,5 @@ class ClusterFaultsTest {
                 assertThat(queueRun.history().count(History.Op.QUEUED, History.Kind.OK)).as("requests queued").isPositive();
             }
         }
-    }
-
-    /** A lock name whose key is served by the same primary as {@code lock}'s. */
-    private static String sameSlotPrimary(RedisClusterGroup redis, String lock) {
-        RedisProcess primary = redis.primaryForKey("distlock:lock:" + lock);
-        for (int i = 0; i < 1000; i++) {
-            if (redis.primaryForKey("distlock:lock:queued-" + i).equals(primary)) {
-                return "queued-" + i;
-            }
-        }
-        throw new IllegalStateException("no name found on the primary of " + lock);
     }
 }

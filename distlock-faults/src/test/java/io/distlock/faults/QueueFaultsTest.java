@@ -107,7 +107,7 @@ class QueueFaultsTest {
     @Test
     void nodesKilledUnderLoad() {
         ScenarioRun run = new ScenarioRun("queue-node-kill-9");
-        Workload load = startWorkload(run, queueing(run.history()));
+        Workload load = startWorkload(run, queueing(run.history()).multiLocks(StandaloneFaultsTest.MULTI_LOCKS));
         int cycles = FaultProfile.cycles(3, 20);
         for (int cycle = 0; cycle < cycles; cycle++) {
             // the node (from cycle % nodes on) of a client holding a lock that a client queues for, recorded as the fault's
@@ -271,7 +271,7 @@ class QueueFaultsTest {
     @Test
     void redisRestartedWithoutPersistence() {
         ScenarioRun run = new ScenarioRun("queue-redis-restart-empty");
-        Workload load = startWorkload(run, queueing(run.history()).longHolds(0.2, LEASE));
+        Workload load = startWorkload(run, queueing(run.history()).longHolds(0.2, LEASE).multiLocks(StandaloneFaultsTest.MULTI_LOCKS));
         for (int cycle = 0; cycle < FaultProfile.cycles(1, 10); cycle++) {
             run.fault("Redis restarted empty");
             redis.restart();

@@ -79,10 +79,14 @@ class ResumeFaultsTest {
         return c;
     }
 
-    /** Four queuing browsers on {@link #DOC} and one other lock: the lock is wanted whenever it is free. */
+    /**
+     * Four queuing browsers on {@link #DOC} and one other lock: the lock is wanted whenever it is free; a fifth
+     * of their cycles ask for both at once ({@code mlock}, never queued), which must not take {@link #DOC} from
+     * the session either.
+     */
     private Workload contenders(ScenarioRun run) {
         workload = Workload.builder(run.history()).nodes(nodes.clientUris()).queue().clients(4)
-                .locks(List.of(DOC, "other")).hold(Duration.ofMillis(5), Duration.ofMillis(20))
+                .locks(List.of(DOC, "other")).multiLocks(StandaloneFaultsTest.MULTI_LOCKS).hold(Duration.ofMillis(5), Duration.ofMillis(20))
                 .retryTimeout(Duration.ofSeconds(60)).build();
         workload.start();
         run.awaitGrants(workload, 20, Await.seconds(30));

@@ -266,7 +266,10 @@ final class ScenarioRun {
         for (Object[] f : headFaults) {
             deadHeadMillis.add(Liveness.nextGrantTime(history, (Long) f[0], (String) f[1]).toMillis());
         }
-        progress(report.summary().replace('\n', ' ') + (deadHeadMillis.isEmpty() ? "" : " dead head ms=" + deadHeadMillis));
+        long mlockGrants = history.events().stream().filter(e -> e.op() == History.Op.LOCK && e.kind() == History.Kind.OK
+                && e.detail() != null && e.detail().startsWith("mlock ")).count();
+        progress(report.summary().replace('\n', ' ') + (mlockGrants == 0 ? "" : " (of the grants by mlock: " + mlockGrants + ")")
+                + (deadHeadMillis.isEmpty() ? "" : " dead head ms=" + deadHeadMillis));
         List<long[]> stalled = stalls.stop();
         progress("this JVM (the clients, the history) stalled " + stalled.size() + " time(s) for " + StallWatch.THRESHOLD.toMillis()
                 + " ms or more" + (stalled.isEmpty() ? "" : ": " + StallWatch.describe(stalled)));
@@ -282,6 +285,7 @@ final class ScenarioRun {
         line.put("faults", faults);
         line.put("grants", report.grants());
         line.put("queued", history.count(History.Op.QUEUED, History.Kind.OK));
+        line.put("mlockGrants", mlockGrants); // names granted by mlock, each counted in grants too
         line.put("writesAccepted", report.writesAccepted());
         line.put("writesRejected", report.writesRejected());
         line.put("increments", report.increments());

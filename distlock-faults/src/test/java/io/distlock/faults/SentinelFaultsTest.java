@@ -61,7 +61,7 @@ class SentinelFaultsTest {
             redis.replicationLink(i).delay(REPLICATION_LAG);
         }
         nodes = Nodes.withRedisConfig(redis.writeRedissonConfig(dir), 2, LEASE, nodeArgs);
-        workload = Workload.builder(run.history()).nodes(nodes.clientUris())
+        workload = Workload.builder(run.history()).nodes(nodes.clientUris()).multiLocks(StandaloneFaultsTest.MULTI_LOCKS)
                 .longHolds(longHolds, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
         workload.start();
         run.awaitGrants(workload, warmupGrants, Await.seconds(60));
@@ -76,7 +76,7 @@ class SentinelFaultsTest {
     private void alsoQueue(String name) {
         queueRun = new ScenarioRun(name);
         queueLoad = QueueFaultsTest.queueing(queueRun.history()).nodes(nodes.clientUris())
-                .locks(java.util.List.of("queued-1", "queued-2")).firstProcess(100)
+                .locks(java.util.List.of("queued-1", "queued-2")).multiLocks(StandaloneFaultsTest.MULTI_LOCKS).firstProcess(100)
                 .longHolds(0.1, Duration.ofSeconds(6)).requestTimeout(Duration.ofSeconds(20)).build();
         queueLoad.start();
         queueRun.awaitGrants(queueLoad, 20, Await.seconds(60));

@@ -22,6 +22,12 @@ class StandaloneFaultsTest {
 
     static final Duration LEASE = Duration.ofSeconds(2);
     /**
+     * The fraction of cycles that take both hot locks at once ({@code mlock}, {@link Workload.Builder#multiLocks}) in the
+     * scenarios that turn multi-locks on: node-kill-9, redis-partition-1.5x, redis-restart-empty (and the Sentinel,
+     * Cluster, queue and resume scenarios named in docs/safety.md).
+     */
+    static final double MULTI_LOCKS = 0.2;
+    /**
      * How long to wait for a number of grants. With long holds (a third of them 3 s on two locks)
      * 30 grants take 13-19 s when all is well: a bound of twice that failed once in CI, so it is
      * generous; a stuck workload still fails.
@@ -99,7 +105,7 @@ class StandaloneFaultsTest {
     @Test
     void nodesKilledUnderLoad() {
         ScenarioRun run = new ScenarioRun("node-kill-9");
-        Workload load = startWorkload(run);
+        Workload load = startWorkload(run, Workload.builder(run.history()).multiLocks(MULTI_LOCKS));
         int cycles = FaultProfile.cycles(3, 20);
         for (int cycle = 0; cycle < cycles; cycle++) {
             int victim = faultWhileWaitedFor(run, cycle % nodes.size(), node -> "kill -9 node " + node,
@@ -241,7 +247,8 @@ class StandaloneFaultsTest {
     @Test
     void redisPartitionLongerThanTheLease() {
         ScenarioRun run = new ScenarioRun("redis-partition-1.5x");
-        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2)));
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE.multipliedBy(3).dividedBy(2))
+                .multiLocks(MULTI_LOCKS));
         List<ScenarioRun.Hit> hits = partitionFromRedis(run, load, LEASE.multipliedBy(3).dividedBy(2), LEASE);
         Checkers.Report report = run.finish(load);
         // the node tells its holders LOST on its own clock before Redis lets their locks go
@@ -308,7 +315,7 @@ class StandaloneFaultsTest {
     @Test
     void redisRestartedWithoutPersistence() {
         ScenarioRun run = new ScenarioRun("redis-restart-empty");
-        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE));
+        Workload load = startWorkload(run, Workload.builder(run.history()).longHolds(0.3, LEASE).multiLocks(MULTI_LOCKS));
         for (int cycle = 0; cycle < FaultProfile.cycles(2, 20); cycle++) {
             run.fault("Redis restarted empty");
             redis.restart();
