@@ -95,6 +95,8 @@ import io.distlock.faults.History.Op;
 public final class Workload implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** How many times a queue client asks for one mlock that is answered WAIT before it starts a new cycle. */
+    private static final int MULTI_QUEUE_ATTEMPTS = 10;
 
     private final History history;
     private final List<URI> nodes;
@@ -699,8 +701,9 @@ public final class Workload implements AutoCloseable {
          * shared fraction, version 2 only). LOCKED: a LOCK OK per name with its token, then the
          * hold ({@link #holdMulti}). WAIT: a LOCK FAIL per name (those held by others last, {@code
          * WAIT holder=H mlock}); version 1 waits for a RETRY of any of those and asks again for the
-         * same names, version 2 (the workload queues: a RETRY comes only when a lock is freed with an
-         * empty queue) backs off and starts a new cycle. FAIL: a LOCK FAIL per name.
+         * same names; version 2 (the workload queues: a RETRY comes only when a lock is freed with an
+         * empty queue) asks again on such a RETRY or after 5-50 ms, up to {@value #MULTI_QUEUE_ATTEMPTS}
+         * times, then starts a new cycle. FAIL: a LOCK FAIL per name.
          */
         private void multiCycle() throws Dropped, InterruptedException {
             unlockStrays();
@@ -709,6 +712,7 @@ public final class Workload implements AutoCloseable {
             List<String> names = List.copyOf(pool.subList(0, Math.min(pool.size(), 2 + random.nextInt(2))));
             boolean shared = queue && random.nextDouble() < sharedFraction;
             String detail = "mlock " + String.join(",", names) + (shared ? " mode=shared" : "");
+            int queueAttempts = 0;
             while (true) {
                 names.forEach(retried::remove); // a RETRY that counts comes after this request
                 for (String name : names) {
@@ -747,8 +751,12 @@ public final class Workload implements AutoCloseable {
                             history.record(p, Kind.FAIL, Op.LOCK, name, 0, "WAIT holder=" + holders.path(name).asText("?") + " mlock");
                         }
                         if (queue) {
-                            backoff(10, 100); // no RETRY while a queue stays non-empty: ask anew later
-                            return;
+                            // a RETRY comes only when a lock is freed with an empty queue: ask again when one
+                            // comes, or after a moment anyway, a few times, then start a new cycle
+                            if (++queueAttempts >= MULTI_QUEUE_ATTEMPTS || !awaitRetryBriefly(conflicts.isEmpty() ? names : conflicts)) {
+                                return;
+                            }
+                            continue;
                         }
                         if (!awaitRetry(conflicts.isEmpty() ? names : conflicts)) {
                             return; // stopping
@@ -861,6 +869,21 @@ public final class Workload implements AutoCloseable {
                 history.record(p, Kind.INVOKE, Op.UNLOCK, name, tokens.get(name), "after LOST");
                 recordUnlock(name, tokens.get(name), call(Op.UNLOCK, name, frame("unlock", name)));
             }
+        }
+
+        /**
+         * Waits for a RETRY of any of {@code locks} for 5-50 ms at most (a queue client's mlock: no
+         * RETRY comes while a queue is not empty). False if the workload is stopping.
+         */
+        private boolean awaitRetryBriefly(List<String> locks) throws Dropped, InterruptedException {
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5 + random.nextInt(46));
+            for (long left; running && locks.stream().noneMatch(retried::contains) && (left = until - System.nanoTime()) > 0; ) {
+                Incoming in = inbox.poll(left, TimeUnit.NANOSECONDS);
+                if (in != null) {
+                    handle(in, null, null);
+                }
+            }
+            return running;
         }
 
         /** Handles what has arrived already (pushes), without waiting. */
