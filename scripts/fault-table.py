@@ -28,7 +28,7 @@ def ms(v):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "distlock-faults/target/fault-results/results.jsonl"
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-    print("| scenario | profile | s | faults | grants | queued | " + " | ".join(CHECKERS)
+    print("| scenario | profile | s | faults | grants (of them by mlock) | queued | " + " | ".join(CHECKERS)
           + " | stale writes refused | late RETRY / grant (RETRY missing) | release p50 / p99 / max ms | dead head p50 / max ms |")
     print("|---|---|--:|--:|--:|--:|" + "--:|" * len(CHECKERS) + "--:|--:|---|---|")
     for r in rows:
@@ -38,7 +38,8 @@ def main():
         dead = f"{ms(percentile(head, 50))} / {ms(max(head) if head else None)}"
         # a checker that did not exist yet when the line was written shows as "–"
         violations = [str(r["violations"][c]) if c in r["violations"] else "–" for c in CHECKERS]
-        print(f"| {r['scenario']} | {r['profile']} | {r['seconds']:.0f} | {r['faults']} | {r['grants']:,} | "
+        by_mlock = f" ({r['mlockGrants']:,})" if r.get("mlockGrants") else ""
+        print(f"| {r['scenario']} | {r['profile']} | {r['seconds']:.0f} | {r['faults']} | {r['grants']:,}{by_mlock} | "
               + f"{r.get('queued', 0):,} | " + " | ".join(violations)
               + f" | {r['writesRejected']:,} | {r['lateRetries']} ({r.get('missingRetries', '–')}) | {release} | {dead} |")
 
