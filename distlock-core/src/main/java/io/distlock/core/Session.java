@@ -1752,13 +1752,11 @@ final class Session implements LockSession {
                 // reaches the client after this answer (a connection places a push behind the replies it owes). So this
                 // answers a failure, never that place or its grant (the leave queued behind this frees them), nor a new
                 // place or grant the CANCELLED would seem to end: the client is left neither queued nor holding.
-                return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId,
-                        new BackendUnavailableException("the queue place of lock '" + names.get(0)
-                                + "' could not be kept while this request was out (CANCELLED); ask again", null));
+                return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
             if (attempt.queued() != null) {
-                return CompletableFuture.completedFuture(queuedAt(names.get(0), options, attempt.queued().placeAttempt(), sentAt, entries,
-                        answer.apply(attempt)));
+                return CompletableFuture.completedFuture(queuedAt(names.get(0), placeBefore, options, attempt.queued().placeAttempt(),
+                        sentAt, entries, answer.apply(attempt)));
             }
             if (attempt.queueFull()) {
                 return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
@@ -1767,7 +1765,7 @@ final class Session implements LockSession {
                 return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
             }
             long provenAt = sentAt;
-            Place place = multi ? null : queued.get(names.get(0));
+            Place place = placeBefore; // still the session's when looked at above; renewal may give it up at any time
             if (place != null) {
                 // Maybe its place's grant (asked again while queued: see placeGrantTooLate), whose lease counts from the place's proof.
                 if (placeGrantTooLate(names.get(0), place)) {
@@ -1776,10 +1774,9 @@ final class Session implements LockSession {
                 provenAt = place.confirmedAtNanos - sentAt < 0 ? place.confirmedAtNanos : sentAt;
             }
             if (!multi && options.mode() == LockMode.EXCLUSIVE && attempt.mode() == LockMode.SHARED) {
-                Step<T> shared = grantedShared(names.get(0), attempt.tokens().get(0), sentAt, entries, answer.apply(attempt));
+                Step<T> shared = grantedShared(names.get(0), place, attempt.tokens().get(0), sentAt, entries, answer.apply(attempt));
                 return shared != null ? CompletableFuture.completedFuture(shared)
-                        : this.<T>failed(names, entries, before.keySet(), false, attemptId, new BackendUnavailableException(
-                                "the queue place of lock '" + names.get(0) + "' could not be kept (CANCELLED); ask again", null));
+                        : this.<T>failed(names, entries, before.keySet(), false, attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
             // Kept in the mode Redis granted: a shared request answered with its place's exclusive grant holds it exclusive.
             LockMode granted = multi || attempt.mode() == null ? options.mode() : attempt.mode();
@@ -1789,13 +1786,21 @@ final class Session implements LockSession {
             // the place and this grant is a new one.
             Map<String, Place> placesEnded = new HashMap<>();
             for (int i = 0; i < names.size(); i++) {
-                String lock = names.get(i);
-                Grant was = before.get(lock);
-                Place ended = queued.get(lock);
+                Grant was = before.get(names.get(i));
+                Place ended = multi ? queued.get(names.get(i)) : place;
                 if (ended != null && (was == null || was.token != attempt.tokens().get(i))) {
-                    placesEnded.put(lock, ended);
+                    placesEnded.put(names.get(i), ended);
                 }
-                revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, was);
+            }
+            if (!multi && !placesEnded.isEmpty() && !dropPlace(names.get(0), placesEnded.get(names.get(0)))) {
+                // Lease renewal gave the place up since it was looked at above (on its own thread, at that very
+                // boundary): as when that happened while the request was out, the grant may be the place's, which
+                // the leave queued behind this frees. Ending the place first leaves no such window after it.
+                return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId, placeGivenUpMeanwhile(names.get(0)));
+            }
+            for (int i = 0; i < names.size(); i++) {
+                String lock = names.get(i);
+                revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, before.get(lock));
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
@@ -1807,10 +1812,18 @@ final class Session implements LockSession {
                 return this.<T>failed(names, entries, before.keySet(), false, attemptId,
                         new BackendUnavailableException("the lease of a held lock could not be proven (LOST); ask again", null));
             }
-            placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
+            if (multi) {
+                // Given up meanwhile, a place's grant was still replaced by this attempt's, which its leave does not free.
+                placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
+            }
             entries.forEach(waiters::attemptGranted);
             return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
         }).thenCompose(step -> step);
+    }
+
+    private static BackendUnavailableException placeGivenUpMeanwhile(String lock) {
+        return new BackendUnavailableException("the queue place of lock '" + lock
+                + "' could not be kept while this request was out (CANCELLED); ask again", null);
     }
 
     /** The attempt ids of this session's places in {@code names}' queues, by lock. */
@@ -1841,14 +1854,14 @@ final class Session implements LockSession {
     }
 
     /**
-     * The attempt joined the lock's queue, or kept the place it had (a repeat takes the new
-     * request's timeout); {@code placeAttempt} names the place Redis has. The session waits for its
-     * grant now, not for a {@code RETRY}.
+     * The attempt joined the lock's queue, or kept the place it had when it was sent ({@code had}; a
+     * repeat takes the new request's timeout); {@code placeAttempt} names the place Redis has. The
+     * session waits for its grant now, not for a {@code RETRY}. A kept place that lease renewal gave
+     * up just now is not brought back: its CANCELLED follows this answer, and its leave is queued.
      */
-    private <T> Step<T> queuedAt(String lock, LockOptions options, String placeAttempt, long sentAt, Map<String, Waiters.Entry> entries,
-                                 T result) {
+    private <T> Step<T> queuedAt(String lock, Place had, LockOptions options, String placeAttempt, long sentAt,
+                                 Map<String, Waiters.Entry> entries, T result) {
         entries.forEach(waiters::attemptGranted);
-        Place had = queued.get(lock);
         Place place = had;
         if (had == null || !had.attemptId.equals(placeAttempt)) {
             // A new place. If the session had one, Redis no longer did (lost in a failover, or granted
@@ -1893,11 +1906,11 @@ final class Session implements LockSession {
      * granted it: it is told so as the grant of its queued request ({@code GRANTED}, shared, before
      * the answer), and the request gets {@code refusal}, as any exclusive request for a lock held
      * shared ({@link Refusal#HELD_SHARED}): it must not believe it holds exclusively what others may
-     * hold shared, and nothing was stolen. Null if that grant is not the session's after all (lease
-     * renewal gave the place up just now, see {@link #adopt}): the request must ask again.
+     * hold shared, and nothing was stolen. {@code place} is the session's place when the request was
+     * sent, if any. Null if that grant is not the session's after all (lease renewal gave the place
+     * up, see {@link #adopt}): the request must ask again.
      */
-    private <T> Step<T> grantedShared(String lock, long token, long sentAt, Map<String, Waiters.Entry> entries, T refusal) {
-        Place place = queued.get(lock);
+    private <T> Step<T> grantedShared(String lock, Place place, long token, long sentAt, Map<String, Waiters.Entry> entries, T refusal) {
         Runnable tell = place != null ? adopt(lock, place, token, LockMode.SHARED) : hold(lock, new Grant(token, LockMode.SHARED, sentAt));
         if (tell == null) {
             return null;

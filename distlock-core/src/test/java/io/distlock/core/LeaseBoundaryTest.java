@@ -4,6 +4,7 @@ import static io.distlock.testing.Await.result;
 import static io.distlock.testing.Await.seconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
@@ -395,6 +396,60 @@ class LeaseBoundaryTest {
             assertThat(waiter.queuedLocks()).isEmpty();
             assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
             otherPushes.expect(Kind.GRANTED, "doc", seconds(5));
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "backend"));
+        }
+    }
+
+    /**
+     * The same, but lease renewal gives the place up only once the answer is in, right after the
+     * node looked at the place's proof and found it young enough (found by review 2026-12-06, a
+     * thread switch wide; the clock pauses the answer's thread at that look): answered LOCKED with
+     * the place's grant, the session held what the renewal's queued leave then freed to the next.
+     */
+    @Test
+    void aPlaceGivenUpJustAfterItsGrantWasFoundYoungEnoughIsNotAnswered() {
+        placeGivenUpJustAfterItsGrantWasFoundYoungEnough(LockOptions.exclusive().queue(), LockOptions.exclusive().queue());
+    }
+
+    /** The same for an exclusive request answered with its shared place's grant (told GRANTED shared before). */
+    @Test
+    void aSharedPlaceGivenUpJustAfterItsGrantWasFoundYoungEnoughIsNotAnswered() {
+        placeGivenUpJustAfterItsGrantWasFoundYoungEnough(LockOptions.shared().queue(), LockOptions.exclusive().queue());
+    }
+
+    private void placeGivenUpJustAfterItsGrantWasFoundYoungEnough(LockOptions queuedAs, LockOptions askedAgainAs) {
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(30)).build());
+             LockService service = LockService.create(client, config)) {
+            assertThat(result(direct.openSession("holder", new Pushes()).lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            Pushes pushes = new Pushes();
+            LockSession waiter = service.openSession("waiter", pushes);
+            assertThat(result(waiter.lock("doc", queuedAs))).isEqualTo(new LockResult.Queued(1, "holder"));
+            Pushes otherPushes = new Pushes();
+            LockSession other = direct.openSession("other", otherPushes);
+            assertThat(result(other.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+            redis.command("HDEL", "distlock:lock:doc", "owner", "holder", "attempt"); // the request's own hand-over grants the place
+
+            proxy.capture(true);
+            proxy.delay(Duration.ofMillis(150)); // the keep-place commands of the ticks below are answered too late
+            CompletionStage<LockResult> again = waiter.lock("doc", askedAgainAs);
+            await().atMost(seconds(5)).until(() -> proxy.captured().stream().anyMatch(command -> command.contains("distlock:lock:doc")));
+            AtomicBoolean givenUp = new AtomicBoolean();
+            time.atNextReadElsewhere(() -> { // the answer's thread, looking at the place's proof
+                Thread ticks = new Thread(() -> time.advance(TWO_THIRDS)); // the last tick gives the place up
+                ticks.start();
+                try {
+                    ticks.join(TimeUnit.SECONDS.toMillis(10));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                givenUp.set(waiter.queuedLocks().isEmpty());
+            });
+
+            Throwable failure = catchThrowable(() -> result(again));
+            assertThat(givenUp).as("the place was given up while the answer's thread looked at the clock").isTrue();
+            assertThat(failure).hasCauseInstanceOf(BackendUnavailableException.class);
+            otherPushes.expect(Kind.GRANTED, "doc", seconds(5));
+            assertThat(waiter.heldLocks()).isEmpty();
             assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::detail).containsExactly(tuple(Kind.CANCELLED, "backend"));
         }
     }

@@ -76,9 +76,34 @@ public final class FakeTime implements Ticker, Scheduler {
     private long now = 1_000_000_000L; // guarded by this; any origin will do
     private long seq; // guarded by this
 
+    private Runnable atNextRead; // guarded by this
+    private Thread armedBy; // guarded by this
+
     @Override
-    public synchronized long read() {
-        return now;
+    public long read() {
+        long read;
+        Runnable meanwhile = null;
+        synchronized (this) {
+            read = now;
+            if (atNextRead != null && Thread.currentThread() != armedBy) {
+                meanwhile = atNextRead;
+                atNextRead = null;
+            }
+        }
+        if (meanwhile != null) {
+            meanwhile.run();
+        }
+        return read;
+    }
+
+    /**
+     * Runs {@code meanwhile} at the next read of this clock by another thread than the caller's,
+     * between the read and its return: the reader is paused exactly after looking at the clock,
+     * and gets the time it read. Once.
+     */
+    public synchronized void atNextReadElsewhere(Runnable meanwhile) {
+        atNextRead = meanwhile;
+        armedBy = Thread.currentThread();
     }
 
     @Override
