@@ -194,17 +194,19 @@ final class LeaseRenewal {
 
     private void renew(List<Due> batch, long sentAt) {
         List<String> owners = new ArrayList<>(batch.size());
+        List<Long> attemptsUpTo = new ArrayList<>(batch.size());
         List<String> locks = new ArrayList<>(batch.size());
         List<Long> tokens = new ArrayList<>(batch.size());
         for (Due d : batch) {
             owners.add(d.session().id());
+            attemptsUpTo.add(d.session().attemptCount());
             locks.add(d.lock());
             tokens.add(d.grant().token());
         }
         batch.forEach(d -> d.session().renewalSent(d.grant(), sentAt));
         List<CompletionStage<RedisLockStore.Renewal>> results;
         try {
-            results = store.renew(owners, locks, tokens);
+            results = store.renew(owners, attemptsUpTo, locks, tokens);
         } catch (RuntimeException | Error e) {
             batch.forEach(d -> {
                 d.session().renewalFailed(d.grant(), sentAt); // left busy, these grants would never be renewed again

@@ -686,7 +686,8 @@ public final class LockService implements AutoCloseable {
                     List<String> locks = new ArrayList<>(toRenew.keySet());
                     long renewedAt = config.ticker().read();
                     List<CompletionStage<RedisLockStore.Renewal>> renewed = locks.isEmpty() ? List.of()
-                            : store.renew(java.util.Collections.nCopies(locks.size(), session.id()), locks,
+                            : store.renew(java.util.Collections.nCopies(locks.size(), session.id()),
+                                    java.util.Collections.nCopies(locks.size(), session.attemptCount()), locks,
                                     locks.stream().map(l -> toRenew.get(l).token()).toList(),
                                     locks.stream().map(l -> session.nextAttemptId()).toList());
                     return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))

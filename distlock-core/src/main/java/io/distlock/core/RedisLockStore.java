@@ -82,11 +82,8 @@ final class RedisLockStore {
     private static final LuaScript LEAVE = withQueue("leave");
     private static final LuaScript PEEK = withQueue("peek");
     private static final LuaScript STATE = withQueue("state");
-    /**
-     * Renew ({@code KEYS}: the lock, its shared holders; {@code ARGV}: owner, lease, token, how long to keep the last token of a
-     * lock held shared): 1, or 0 if that grant no longer holds the lock.
-     */
-    private static final LuaScript RENEW = LuaScript.load("stolen", "renew");
+    /** Renew: see {@code renew.lua}. */
+    private static final LuaScript RENEW = LuaScript.load("stale", "stolen", "renew");
 
     private static LuaScript withQueue(String script) {
         return LuaScript.load("replicas", "quarantine", "stale", "stolen", "queue", script);
@@ -693,22 +690,25 @@ final class RedisLockStore {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<List<Object>> renewed = batch.getScript(StringCodec.INSTANCE)
                     .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LIST, renewKeys(lock), owner, leaseMillis, Long.toString(token),
-                            keepTokenMillis);
+                            keepTokenMillis, ""); // the grant was made just now, by this node
             return batch.executeAsync().thenApply(r -> Renewal.of(renewed.toCompletableFuture().join()).held() && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }
 
     /**
      * One grant to release: by its token, or, for a grant whose answer never came, by the id of
-     * the attempt that may have made it.
+     * the attempt that may have made it. By token, {@code attemptsUpTo} is how many attempts the
+     * caller's node has made for the session: a grant an adoption's proof renamed past them is the
+     * adopter's now (see {@code stale.lua}'s renamedPast), and a release the old node sent late
+     * leaves it alone. By attempt, the id names the grant exactly, and a renamed one no longer.
      */
-    record Release(String lock, String token, String attempt) {
-        static Release ofToken(String lock, long token) {
-            return new Release(lock, Long.toString(token), "");
+    record Release(String lock, String token, String attempt, String attemptsUpTo) {
+        static Release ofToken(String lock, long token, long attemptsUpTo) {
+            return new Release(lock, Long.toString(token), "", Long.toString(attemptsUpTo));
         }
 
         static Release ofAttempt(String lock, String attemptId) {
-            return new Release(lock, "", attemptId);
+            return new Release(lock, "", attemptId, "");
         }
     }
 
@@ -720,7 +720,7 @@ final class RedisLockStore {
      */
     CompletionStage<Unlocked> unlock(String owner, Release grant, Consumer<Granted> localGrants) {
         return scripts.<List<Object>>eval(UNLOCK, ReturnType.LIST, scriptKeys(List.of(grant.lock())),
-                        args(owner, grant.lock(), grant.token(), grant.attempt(), nodeId))
+                        args(owner, grant.lock(), grant.token(), grant.attempt(), nodeId, grant.attemptsUpTo()))
                 .thenApply(r -> {
                     if (asLong(r.get(0)) != 1L) {
                         return r.size() > 1 ? new Unlocked(false, Holder.parse((String) r.get(1)).name()) : Unlocked.NOT_HELD;
@@ -739,17 +739,21 @@ final class RedisLockStore {
     }
 
     private Object[] unlockArgs(String owner, Release grant) {
-        return args(owner, grant.lock(), grant.token(), grant.attempt());
+        return args(owner, grant.lock(), grant.token(), grant.attempt(), "", grant.attemptsUpTo());
     }
 
-    /** All released, or any was not held by the grant named (nothing changed). */
-    CompletionStage<Unlocked> unlockAll(String owner, List<String> locks, List<Long> tokens) {
+    /**
+     * All released, or any was not held by the grant named (nothing changed); {@code attemptsUpTo}
+     * as for a {@link Release} by token.
+     */
+    CompletionStage<Unlocked> unlockAll(String owner, List<String> locks, List<Long> tokens, long attemptsUpTo) {
         int n = locks.size();
-        Object[] more = new Object[2 * n];
+        Object[] more = new Object[2 * n + 1];
         for (int i = 0; i < n; i++) {
             more[i] = locks.get(i);
             more[n + i] = Long.toString(tokens.get(i));
         }
+        more[2 * n] = Long.toString(attemptsUpTo);
         return scripts.<Long>eval(UNLOCK_ALL, ReturnType.LONG, scriptKeys(locks), args(owner, more))
                 .thenApply(r -> r == 1L ? Unlocked.RELEASED : Unlocked.NOT_HELD);
     }
@@ -888,23 +892,28 @@ final class RedisLockStore {
 
     /**
      * Renews many grants, in one pipelined round trip per Redis node (Redisson splits a batch by
-     * node in a cluster). Each stage answers what the renewal found.
+     * node in a cluster). Each stage answers what the renewal found. {@code attemptsUpTo}: how
+     * many attempts the caller's node has made for each owner, as for a {@link Release} by token: a
+     * grant an adoption renamed past them is not renewed (answered as no longer held), so the old
+     * node's late renewal cannot set the adopter's grant to its own lease.
      */
-    List<CompletionStage<Renewal>> renew(List<String> owners, List<String> locks, List<Long> tokens) {
-        return renew(owners, locks, tokens, null);
+    List<CompletionStage<Renewal>> renew(List<String> owners, List<Long> attemptsUpTo, List<String> locks, List<Long> tokens) {
+        return renew(owners, attemptsUpTo, locks, tokens, null);
     }
 
     /**
-     * {@link #renew(List, List, List)} for an adoption's proof: each grant renewed is known from now
-     * on by the attempt id in {@code knownAs}, one of the adopting node's, so that a lock request the
-     * old node sent before it (and Redis sees late) is older than the grant and changes nothing.
+     * {@link #renew(List, List, List, List)} for an adoption's proof: each grant renewed is known from
+     * now on by the attempt id in {@code knownAs}, one of the adopting node's, so that a lock request
+     * the old node sent before it (and Redis sees late) is older than the grant and changes nothing.
      */
-    List<CompletionStage<Renewal>> renew(List<String> owners, List<String> locks, List<Long> tokens, List<String> knownAs) {
+    List<CompletionStage<Renewal>> renew(List<String> owners, List<Long> attemptsUpTo, List<String> locks, List<Long> tokens,
+                                         List<String> knownAs) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(renewKeys(locks.get(i)));
-            Object[] common = {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis};
+            Object[] common = {owners.get(i), leaseMillis, Long.toString(tokens.get(i)), keepTokenMillis,
+                    Long.toString(attemptsUpTo.get(i))};
             args.add(knownAs == null ? common : append(common, knownAs.get(i)));
         }
         return batch(RENEW, ReturnType.LIST, keys, args, Renewal::of);
@@ -933,7 +942,7 @@ final class RedisLockStore {
     /**
      * {@link #keepPlaces(List, List, List)} for an adoption's proof: each place kept (or its grant,
      * if it was granted) is known from now on by the attempt id in {@code knownAs}, one of the
-     * adopting node's (see {@link #renew(List, List, List, List)}); the old node's late keep-place
+     * adopting node's (see {@link #renew(List, List, List, List, List)}); the old node's late keep-place
      * then finds no place to keep.
      */
     List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts,

@@ -426,7 +426,8 @@ final class Session implements LockSession {
             if (grant == null) {
                 return done(new Refused(Refusal.NOT_OWNER, "lock '" + lock + "' is not held by this session"));
             }
-            return release(List.of(lock), List.of(grant), () -> store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token), service::granted),
+            return release(List.of(lock), List.of(grant),
+                    () -> store.unlock(id, RedisLockStore.Release.ofToken(lock, grant.token, attempts.get()), service::granted),
                     unlocked -> {
                         if (unlocked.released()) {
                             return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
@@ -512,7 +513,7 @@ final class Session implements LockSession {
                 grants.add(grant);
                 tokens.add(grant.token);
             }
-            return release(names, grants, () -> store.unlockAll(id, names, tokens), unlocked -> {
+            return release(names, grants, () -> store.unlockAll(id, names, tokens, attempts.get()), unlocked -> {
                 if (unlocked.released()) {
                     return Step.<UnlockResult>of(UnlockResult.UNLOCKED);
                 }
@@ -609,7 +610,7 @@ final class Session implements LockSession {
         List<RedisLockStore.Release> grants = new ArrayList<>();
         held.forEach((lock, grant) -> {
             grant.releasing = true;
-            grants.add(RedisLockStore.Release.ofToken(lock, grant.token));
+            grants.add(RedisLockStore.Release.ofToken(lock, grant.token, attempts.get()));
         });
         List<RedisLockStore.Release> places = new ArrayList<>();
         queued.forEach((lock, place) -> {
@@ -1312,7 +1313,7 @@ final class Session implements LockSession {
     private void lost(String lock, Grant grant, LossCause cause) {
         pushLost(lock, grant.token, cause);
         if (cause == LossCause.LEASE && freesWhatItGivesUp()) {
-            releaseLater(RedisLockStore.Release.ofToken(lock, grant.token));
+            releaseLater(RedisLockStore.Release.ofToken(lock, grant.token, attempts.get()));
         }
     }
 
@@ -2020,7 +2021,7 @@ final class Session implements LockSession {
                 Grant grant = grants.get(i);
                 if (held.remove(locks.get(i), grant)) {
                     givenUp.put(locks.get(i), grant.token);
-                    releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token));
+                    releaseLater(RedisLockStore.Release.ofToken(locks.get(i), grant.token, attempts.get()));
                 }
             }
             // LOST goes out before the failure is answered: the client's next request cannot come

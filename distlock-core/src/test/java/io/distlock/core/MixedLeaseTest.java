@@ -159,7 +159,7 @@ class MixedLeaseTest {
         long bob = result(shortStore.lock("bob", "bob", "doc", Set.of(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
         TestRedis.command("PEXPIRE", "distlock:shared:doc", "20000"); // as if the long node wrote last, 10 s ago
         TestRedis.command("PEXPIRE", "distlock:lock:doc", "20000");
-        assertThat(result(shortStore.renew(List.of("bob"), List.of("doc"), List.of(bob)).get(0)).held()).isTrue();
+        assertThat(result(shortStore.renew(List.of("bob"), List.of(Long.MAX_VALUE), List.of("doc"), List.of(bob)).get(0)).held()).isTrue();
         assertThat(pttl("distlock:shared:doc")).as("a renewal lengthens, never shortens").isGreaterThan(19_000);
         assertThat(pttl("distlock:lock:doc")).isGreaterThan(19_000);
 
@@ -176,11 +176,11 @@ class MixedLeaseTest {
         // The last token of 'free' lives 30 s (the long node's keep); an exclusive grant by the short
         // node and its renewal set the lock's TTL to exactly its lease: that TTL is the grant's lease.
         long shared = result(longStore.lock("alice", "alice", "free", Set.of(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
-        result(longStore.unlock("alice", RedisLockStore.Release.ofToken("free", shared), g -> { }));
+        result(longStore.unlock("alice", RedisLockStore.Release.ofToken("free", shared, Long.MAX_VALUE), g -> { }));
         assertThat(pttl("distlock:lock:free")).isGreaterThan(SHORT.toMillis());
         long x = result(shortStore.lock("bob", "bob", "free", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).tokens().get(0);
         assertThat(pttl("distlock:lock:free")).isBetween(1L, SHORT.toMillis());
-        assertThat(result(shortStore.renew(List.of("bob"), List.of("free"), List.of(x)).get(0)).held()).isTrue();
+        assertThat(result(shortStore.renew(List.of("bob"), List.of(Long.MAX_VALUE), List.of("free"), List.of(x)).get(0)).held()).isTrue();
         assertThat(pttl("distlock:lock:free")).isBetween(1L, SHORT.toMillis());
     }
 }

@@ -41,6 +41,11 @@ class QueueScriptsTest {
         redisson.shutdown();
     }
 
+    /** A release by token of a node that never lost a session to an adoption (no bound on the grant's attempt id). */
+    private static RedisLockStore.Release byToken(String lock, long token) {
+        return RedisLockStore.Release.ofToken(lock, token, Long.MAX_VALUE);
+    }
+
     private RedisLockStore.Attempt lock(String owner, String attempt, LockMode mode, boolean queue) {
         return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue, "", false, false));
     }
@@ -49,12 +54,12 @@ class QueueScriptsTest {
     void aLateLeaveOfAnOlderPlaceFreesNoNewerGrant() {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued()).isEqualTo(new RedisLockStore.Queued(1, "holder-name", "1"));
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("holder", byToken("doc", holder), told::add)).released()).isTrue();
         // The place (attempt 1) was granted; the session let it go and locked again (attempt 2).
         RedisLockStore.Place granted = result(store.leave("me", "doc", "1"));
         assertThat(granted).isInstanceOf(RedisLockStore.Place.Holds.class);
         long first = ((RedisLockStore.Place.Holds) granted).token();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("me", byToken("doc", first), told::add)).released()).isTrue();
         long second = lock("me", "2", LockMode.EXCLUSIVE, false).tokens().get(0);
 
         // A leave of the first place that arrives now, releasing what that place was granted:
@@ -66,11 +71,11 @@ class QueueScriptsTest {
     @Test
     void aLateReleaseOfAnOlderSharedGrantFreesNoNewerOne() {
         long first = lock("me", "1", LockMode.SHARED, false).tokens().get(0);
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("me", byToken("doc", first), told::add)).released()).isTrue();
         long second = lock("me", "2", LockMode.SHARED, false).tokens().get(0);
         assertThat(second).isGreaterThan(first);
 
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", first), told::add)).released()).isFalse();
+        assertThat(result(store.unlock("me", byToken("doc", first), told::add)).released()).isFalse();
         assertThat(result(store.unlock("me", RedisLockStore.Release.ofAttempt("doc", "1"), told::add)).released()).isFalse();
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, false).conflicts()).extracting(RedisLockStore.Conflict::holder)
                 .containsExactly("me-name");
@@ -81,7 +86,7 @@ class QueueScriptsTest {
         long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "", false, false)).tokens().get(0);
         RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, "", false, false));
         assertThat(late.granted()).isFalse();
-        assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken("doc", newer), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("me", byToken("doc", newer), told::add)).released()).isTrue();
     }
 
     @Test
@@ -89,11 +94,11 @@ class QueueScriptsTest {
         long holder = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         lock("a", "1", LockMode.SHARED, true);
         lock("b", "1", LockMode.SHARED, true);
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc", holder), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("holder", byToken("doc", holder), told::add)).released()).isTrue();
         long a = ((RedisLockStore.Place.Holds) result(store.leave("a", "doc", "1"))).token();
         long b = ((RedisLockStore.Place.Holds) result(store.leave("b", "doc", "1"))).token();
-        result(store.unlock("a", RedisLockStore.Release.ofToken("doc", a), told::add));
-        result(store.unlock("b", RedisLockStore.Release.ofToken("doc", b), told::add));
+        result(store.unlock("a", byToken("doc", a), told::add));
+        result(store.unlock("b", byToken("doc", b), told::add));
         assertThat(TestRedis.command("KEYS", "distlock:*").toString().replaceAll("[\\[\\] ]", "").split(","))
                 .as("the lock's last token and the quarantine marker, nothing else").containsExactlyInAnyOrder("distlock:lock:doc", "distlock:epoch");
         assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).isPositive(); // the token, for its memory
@@ -144,7 +149,7 @@ class QueueScriptsTest {
         assertThat(waitAll.token()).isGreaterThan(shared);
 
         // The last holder's release completes (the release of a lock someone waits for is published).
-        assertThat(result(store.unlock("s1", RedisLockStore.Release.ofToken("doc", shared), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("s1", byToken("doc", shared), told::add)).released()).isTrue();
         assertThat(TestRedis.command("HEXISTS", "distlock:lock:doc", "w")).isEqualTo(0L);
         assertThat(lock("w", "3", LockMode.EXCLUSIVE, false).granted()).isTrue();
     }
@@ -182,7 +187,8 @@ class QueueScriptsTest {
         String past = Long.toString((1L << 32) + 1);
         long held = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
-        assertThat(result(adopter.renew(List.of("me"), List.of("doc"), List.of(held), List.of(past)).get(0)).held()).isTrue();
+        assertThat(result(adopter.renew(List.of("me"), List.of((1L << 32) + 1), List.of("doc"), List.of(held), List.of(past)).get(0))
+                .held()).isTrue();
         // The old node gave the grant up (it could not renew it) and its client asked for it again:
         assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
         assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
@@ -201,11 +207,57 @@ class QueueScriptsTest {
         assertThat(result(store.keepPlaces(List.of("me"), List.of("other"), List.of("4")).get(0)))
                 .as("the old node's keep-place finds no place").isEqualTo(new RedisLockStore.Place.Gone());
         assertThat((String) TestRedis.command("HGET", "distlock:queued:other", "me")).contains("|" + placed + "|node-b|");
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("other", other), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("holder", byToken("other", other), told::add)).released()).isTrue();
         String granted = (String) TestRedis.command("HGET", "distlock:lock:other", "token");
         assertThat(result(store.lockAll("me", "me-name", List.of("other"), Set.of(), "5", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:other", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", granted, placed));
+    }
+
+    /**
+     * The old node's late renewals and releases by token (its client's unlock, a release of a grant
+     * it gave up) name the grant by token, which the renaming keeps: they carry how many attempts
+     * that node made for the session, and a grant renamed past them is the adopter's. Before, a late
+     * unlock freed the grant the resumed session had been told it holds, and a late renewal or
+     * re-lock by a node with a shorter lease set the adopter's grant to that lease (found by review
+     * 2026-12-06). The adopter itself renews and releases it as before.
+     */
+    @Test
+    void theOldNodesLateRenewalsAndReleasesLeaveWhatAnAdoptionRenamedAlone() {
+        RedisLockStore adopter = new RedisLockStore(redisson, LockConfig.defaults(), "node-b");
+        RedisLockStore shortLease = new RedisLockStore(redisson, LockConfig.builder().lease(java.time.Duration.ofSeconds(5)).build(),
+                "node-a");
+        long oldNodesCount = 3;
+        long adoptersCount = (1L << 32) + 3;
+        String renamed = Long.toString((1L << 32) + 1);
+        long exclusive = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        long shared = result(store.lock("me", "me-name", "other", Set.of(), "2", LockMode.SHARED, false, "", false, false))
+                .tokens().get(0);
+        assertThat(adopter.renew(List.of("me", "me"), List.of(adoptersCount, adoptersCount), List.of("doc", "other"),
+                List.of(exclusive, shared), List.of(renamed, Long.toString((1L << 32) + 2))))
+                .allSatisfy(renewal -> assertThat(result(renewal).held()).isTrue());
+
+        for (String lock : List.of("doc", "other")) {
+            long token = lock.equals("doc") ? exclusive : shared;
+            assertThat(result(shortLease.renew(List.of("me"), List.of(oldNodesCount), List.of(lock), List.of(token)).get(0)).held())
+                    .as("the old node's late renewal of %s", lock).isFalse();
+            assertThat(result(store.unlock("me", RedisLockStore.Release.ofToken(lock, token, oldNodesCount), told::add)).released())
+                    .as("the old node's late unlock of %s", lock).isFalse();
+            assertThat(result(store.unlockAll("me", List.of(lock), List.of(token), oldNodesCount)).released()).isFalse();
+        }
+        Object pttl = TestRedis.command("PTTL", "distlock:lock:doc");
+        assertThat(result(shortLease.lock("me", "me-name", "doc", Set.of("doc"), "3", LockMode.EXCLUSIVE, false, "", false, false))
+                .granted()).as("the old node's late re-lock of the grant it held").isFalse();
+        assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).as("not set to the old node's shorter lease")
+                .isGreaterThan(java.time.Duration.ofSeconds(5).toMillis()).isLessThanOrEqualTo((Long) pttl);
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
+                .isEqualTo(List.of("me", Long.toString(exclusive), renamed));
+        assertThat((String) TestRedis.command("HGET", "distlock:shared:other", "me")).startsWith(shared + "|");
+
+        assertThat(result(adopter.renew(List.of("me"), List.of(adoptersCount), List.of("doc"), List.of(exclusive)).get(0)).held()).isTrue();
+        assertThat(result(adopter.unlock("me", RedisLockStore.Release.ofToken("doc", exclusive, adoptersCount), told::add)).released())
+                .isTrue();
+        assertThat(result(adopter.unlockAll("me", List.of("other"), List.of(shared), adoptersCount)).released()).isTrue();
     }
 
     /**
@@ -221,10 +273,15 @@ class QueueScriptsTest {
         long held = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
         String secondsRange = Long.toString((1L << 33) + 1);
-        assertThat(result(second.renew(List.of("me"), List.of("doc"), List.of(held), List.of(secondsRange)).get(0)).held()).isTrue();
+        assertThat(result(second.renew(List.of("me"), List.of((1L << 33) + 1), List.of("doc"), List.of(held), List.of(secondsRange))
+                .get(0)).held()).isTrue();
         // The first adopter's proof, then its lock, late:
-        assertThat(result(first.renew(List.of("me"), List.of("doc"), List.of(held), List.of(Long.toString((1L << 32) + 1))).get(0))
-                .held()).isTrue();
+        String firstsRange = Long.toString((1L << 32) + 1);
+        assertThat(result(first.renew(List.of("me"), List.of((1L << 32) + 1), List.of("doc"), List.of(held), List.of(firstsRange))
+                .get(0)).held()).as("renamed past the first adopter's attempts: not its own any more").isFalse();
+        // Without that bound, the renaming still only raises the id:
+        assertThat(result(first.renew(List.of("me"), List.of(Long.MAX_VALUE), List.of("doc"), List.of(held), List.of(firstsRange))
+                .get(0)).held()).isTrue();
         assertThat(result(first.lock("me", "me-name", "doc", Set.of(), Long.toString((1L << 32) + 2), LockMode.EXCLUSIVE, false, "",
                 false, false)).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
@@ -252,7 +309,7 @@ class QueueScriptsTest {
         assertThat(result(store.lock("me", "me-name", "doc3", Set.of(), "3", LockMode.EXCLUSIVE, true, "", false, false)).queued()).isNotNull();
         assertThat(result(store.lock("next", "next-name", "doc3", Set.of(), "1", LockMode.EXCLUSIVE, true, "", false, false)).queued())
                 .isNotNull();
-        assertThat(result(store.unlock("holder", RedisLockStore.Release.ofToken("doc3", holder), told::add)).released()).isTrue();
+        assertThat(result(store.unlock("holder", byToken("doc3", holder), told::add)).released()).isTrue();
         Object placeGrant = TestRedis.command("HGET", "distlock:lock:doc3", "token");
         assertThat(result(store.lockAll("me", "me-name", List.of("doc3"), Set.of(), "4", LockMode.EXCLUSIVE, Map.of("doc3", "3"))).granted())
                 .isFalse();

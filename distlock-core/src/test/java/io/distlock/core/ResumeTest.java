@@ -1096,6 +1096,40 @@ class ResumeTest {
     }
 
     /**
+     * Found by review (2026-12-06): the client's unlock, sent on the old connection just before the
+     * drop and delivered late by the old node cut from Redis, names the grant by its token, which the
+     * adoption's renaming keeps. It freed the grant the resumed session had just been told it holds,
+     * and the queue's head was granted the lock. A release by token carries how many attempts its
+     * node made for the session: a grant renamed past them is the adopter's, and is left alone.
+     */
+    @Test
+    void theOldNodesLateUnlockBackFromAPartitionLeavesTheAdoptedGrantAlone() {
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            runEveryScriptOnce();
+            LockService a = nodeThrough(proxy);
+            LockSession session = a.openSession("ann", new Pushes(), GRACE);
+            long doc = token(result(session.lock("doc")));
+            Pushes waiting = new Pushes();
+            LockSession waiter = nodes.get(1).openSession("waiter", waiting);
+            assertThat(result(waiter.lock("doc", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+
+            proxy.blackhole();
+            CompletionStage<UnlockResult> unanswered = session.unlock("doc"); // the client's last request before the drop
+            await().atMost(seconds(5)).until(() -> unanswered.toCompletableFuture().isDone());
+            Pushes moved = new Pushes();
+            ResumeResult.Resumed r = resumed(result(nodes.get(0).resume(session.id(), session.resumeSecret().orElseThrow(), moved)));
+            assertThat(r.session().heldLocks()).as("the unlock has not reached Redis").containsEntry("doc", doc);
+            proxy.heal();
+
+            waiting.expectNone(LEASE); // the resumed session holds it
+            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
+            moved.expectNone(Duration.ofMillis(100));
+            assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            waiting.expect(Kind.GRANTED, "doc", seconds(5));
+        }
+    }
+
+    /**
      * The same for a queued lock: the old node's late request met the adopter's place of that lock
      * (another attempt) and, taking it for a place the session had given up, dropped it and queued
      * anew, for nobody; the resumed session was told CANCELLED for a request nobody cancelled (found

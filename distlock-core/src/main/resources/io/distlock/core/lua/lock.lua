@@ -26,7 +26,9 @@ local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
 local steal = ARGV[18] == '1'
 local clock, nowMs = clockNow()
 local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
-if cur[1] == me and ARGV[10] == '1' then
+-- A re-lock of the grant held; not a late one of the old node of a resumed session, whose lease may
+-- differ (the adoption renamed the grant past it): that one is stale, answered below.
+if cur[1] == me and ARGV[10] == '1' and not stale(cur[1], me, cur[4], ARGV[11]) then
   redis.call('PEXPIRE', k, lease)
   return {1, cur[2], 0, 'x', replicas(ARGV[9])}
 end

@@ -233,15 +233,16 @@ local function freed(k, q, e, s, ctx, clock, nowMs, cur)
 end
 
 -- Releases the grant of owner named by token or attempt (the other ''), in either mode. True if released.
-local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs)
+local function releaseGrant(k, q, e, s, ctx, owner, token, attempt, clock, nowMs, upTo)
   local cur = redis.call('HMGET', k, 'owner', 'token', 'w', 'attempt')
-  if cur[1] == owner and (token == '' or cur[2] == token) and (attempt == '' or cur[4] == attempt) then
+  if cur[1] == owner and (token == '' or cur[2] == token) and (attempt == '' or cur[4] == attempt)
+      and not renamedPast(cur[4], upTo) then
     redis.call('HDEL', k, 'owner', 'holder', 'attempt')
     redis.call('PEXPIRE', k, ctx.tokenMemory)
     cur[1] = false
   else
     local mine = sharedOf(s, owner, nowMs)
-    if not mine or (token ~= '' and mine[1] ~= token) or (attempt ~= '' and mine[3] ~= attempt) then
+    if not mine or (token ~= '' and mine[1] ~= token) or (attempt ~= '' and mine[3] ~= attempt) or renamedPast(mine[3], upTo) then
       return false
     end
     redis.call('HDEL', s, owner)

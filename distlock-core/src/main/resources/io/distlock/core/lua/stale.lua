@@ -5,3 +5,11 @@
 local function stale(owner, me, heldAttempt, attempt)
   return owner == me and heldAttempt and tonumber(heldAttempt) > tonumber(attempt)
 end
+
+-- Whether a grant of the session, made or renamed as attempt heldAttempt, is past the attempts the
+-- caller's node has made for the session (upTo; '' for no bound): an adoption's proof renamed it
+-- to one of the adopter's (which come after a gap), so it is that node's now, not the caller's,
+-- which is the old node sending late. Its renewals and releases by token must not touch it.
+local function renamedPast(heldAttempt, upTo)
+  return upTo ~= nil and upTo ~= '' and tonumber(heldAttempt) ~= nil and tonumber(heldAttempt) > tonumber(upTo)
+end
