@@ -1087,11 +1087,7 @@ class ResumeTest {
             await().atMost(seconds(5)).until(() -> unanswered.toCompletableFuture().isDone());
             proxy.heal();
 
-            waiting.expectNone(LEASE); // the resumed session holds it
-            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
-            moved.expectNone(Duration.ofMillis(100));
-            assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
-            waiting.expect(Kind.GRANTED, "doc", seconds(5));
+            stillHoldsItAlone(r.session(), doc, moved, waiting);
         }
     }
 
@@ -1121,12 +1117,17 @@ class ResumeTest {
             assertThat(r.session().heldLocks()).as("the unlock has not reached Redis").containsEntry("doc", doc);
             proxy.heal();
 
-            waiting.expectNone(LEASE); // the resumed session holds it
-            assertThat(r.session().heldLocks()).containsEntry("doc", doc);
-            moved.expectNone(Duration.ofMillis(100));
-            assertThat(result(r.session().unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
-            waiting.expect(Kind.GRANTED, "doc", seconds(5));
+            stillHoldsItAlone(r.session(), doc, moved, waiting);
         }
+    }
+
+    /** For a lease, {@code resumed} holds "doc" with {@code token}, told nothing, and {@code waiting} waits; then it gets it on unlock. */
+    private static void stillHoldsItAlone(LockSession resumed, long token, Pushes moved, Pushes waiting) {
+        waiting.expectNone(LEASE);
+        assertThat(resumed.heldLocks()).containsEntry("doc", token);
+        moved.expectNone(Duration.ofMillis(100));
+        assertThat(result(resumed.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+        waiting.expect(Kind.GRANTED, "doc", seconds(5));
     }
 
     /**
