@@ -685,11 +685,12 @@ public final class LockService implements AutoCloseable {
                     }
                     List<String> locks = new ArrayList<>(toRenew.keySet());
                     long renewedAt = config.ticker().read();
+                    List<String> knownAs = locks.stream().map(l -> session.nextAttemptId()).toList();
+                    // The count after those ids: a proof that ran twice must find its own renaming not past it.
+                    List<Long> attemptsUpTo = java.util.Collections.nCopies(locks.size(), session.attemptCount());
                     List<CompletionStage<RedisLockStore.Renewal>> renewed = locks.isEmpty() ? List.of()
-                            : store.renew(java.util.Collections.nCopies(locks.size(), session.id()),
-                                    java.util.Collections.nCopies(locks.size(), session.attemptCount()), locks,
-                                    locks.stream().map(l -> toRenew.get(l).token()).toList(),
-                                    locks.stream().map(l -> session.nextAttemptId()).toList());
+                            : store.renew(java.util.Collections.nCopies(locks.size(), session.id()), attemptsUpTo, locks,
+                                    locks.stream().map(l -> toRenew.get(l).token()).toList(), knownAs);
                     return CompletableFuture.allOf(renewed.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                             .toArray(CompletableFuture[]::new)).thenRun(() -> {
                                 for (int i = 0; i < locks.size(); i++) {

@@ -608,7 +608,7 @@ final class RedisLockStore {
             // new grant's key: an mlock's first name may be one the session held already, which a
             // primary promoted meanwhile has, while the new grants (one script, so all or none) it lacks.
             String confirmed = a.fresh().isEmpty() ? locks.get(0) : a.fresh().get(0);
-            return confirm(owner, confirmed, a.attempt().tokens().get(locks.indexOf(confirmed))).thenCompose(ok -> ok
+            return confirm(owner, confirmed, a.attempt().tokens().get(locks.indexOf(confirmed)), attemptId).thenCompose(ok -> ok
                     ? CompletableFuture.completedFuture(a.attempt())
                     : notConfirmed(owner, locks, attemptId));
         });
@@ -685,12 +685,12 @@ final class RedisLockStore {
      * the grant's primary, after the grant) and WAITs for it. True if the owner still held it
      * and a replica acknowledged; the grant came before, so the replica has it too.
      */
-    private CompletionStage<Boolean> confirm(String owner, String lock, long token) {
+    private CompletionStage<Boolean> confirm(String owner, String lock, long token, String attemptId) {
         return scripts.loadingOnNoScript(() -> {
             RBatch batch = redisson.createBatch(replicaSync.batchOptions(commandTimeout));
             RFuture<List<Object>> renewed = batch.getScript(StringCodec.INSTANCE)
                     .evalShaAsync(Mode.READ_WRITE, RENEW.sha, ReturnType.LIST, renewKeys(lock), owner, leaseMillis, Long.toString(token),
-                            keepTokenMillis, ""); // the grant was made just now, by this node
+                            keepTokenMillis, attemptId); // made by this attempt or its place's, never past it: see renew.lua
             return batch.executeAsync().thenApply(r -> Renewal.of(renewed.toCompletableFuture().join()).held() && r.getSyncedSlaves() > 0);
         }, List.of(key(lock)), RENEW);
     }

@@ -1756,8 +1756,11 @@ final class Session implements LockSession {
                 return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
             if (attempt.queued() != null) {
-                return CompletableFuture.completedFuture(queuedAt(names.get(0), placeBefore, options, attempt.queued().placeAttempt(),
-                        sentAt, entries, answer.apply(attempt)));
+                Step<T> queuedNow = queuedAt(names.get(0), placeBefore, options, attempt.queued().placeAttempt(), sentAt, entries,
+                        answer.apply(attempt));
+                // Else, as above, renewal gave the place up since (its leave and CANCELLED queued); this new place is left.
+                return queuedNow != null ? CompletableFuture.completedFuture(queuedNow)
+                        : this.<T>failed(names, entries, before.keySet(), true, attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
             if (attempt.queueFull()) {
                 return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
@@ -1859,23 +1862,28 @@ final class Session implements LockSession {
      * repeat takes the new request's timeout); {@code placeAttempt} names the place Redis has. The
      * session waits for its grant now, not for a {@code RETRY}. A kept place that lease renewal gave
      * up just now is not brought back: its CANCELLED follows this answer, and its leave is queued.
+     * Null if Redis answered a new place while lease renewal gave up {@code had}: that CANCELLED,
+     * which follows this answer, would seem to end the new place, so the request must fail.
      */
     private <T> Step<T> queuedAt(String lock, Place had, LockOptions options, String placeAttempt, long sentAt,
                                  Map<String, Waiters.Entry> entries, T result) {
-        entries.forEach(waiters::attemptGranted);
         Place place = had;
         if (had == null || !had.attemptId.equals(placeAttempt)) {
             // A new place. If the session had one, Redis no longer did (lost in a failover, or granted
             // and stolen before the grant was told): it is replaced, so that the new place is kept,
             // left and granted to the session, and news of the old one (a keep-place that finds it
             // gone, a late grant) is ignored, not told as a CANCELLED or a grant of the new one.
-            if (had != null) {
+            place = new Place(placeAttempt, sentAt);
+            if (had == null) {
+                queued.put(lock, place);
+            } else if (queued.replace(lock, had, place)) { // one step with renewal's give-up of had: one wins
                 had.stopTimer();
                 stolenAhead.remove(lock); // a steal of the old place's grant, which is never adopted now
+            } else {
+                return null;
             }
-            place = new Place(placeAttempt, sentAt);
-            queued.put(lock, place);
         }
+        entries.forEach(waiters::attemptGranted);
         Place kept = place;
         kept.confirmed(sentAt);
         long deadlineBefore = kept.deadlineNanos;
