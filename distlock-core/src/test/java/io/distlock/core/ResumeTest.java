@@ -298,14 +298,15 @@ class ResumeTest {
      */
     @Test
     void whatTheOldHandleSendsWhileAResumeIsOutIsRefusedOnceTheResumeSucceeds() {
-        LockService a = nodes.get(0);
+        // Commands get 2 s: the pause below stays well within that on a loaded machine (with 0.5 s it once did not).
+        LockService a = nodeOn(java.net.URI.create(TestRedis.url()).getPort(), LockConfig.builder().lease(Duration.ofSeconds(12)).build());
         LockSession old = a.openSession("ann", new Pushes(), GRACE);
         long doc = token(result(old.lock("doc")));
         Session session = ((Attachment) old).toSession();
         await().atMost(seconds(5)).until(() -> result(a.registry().read(old.id())) != null);
         SessionRegistry.Entry entry = result(a.registry().read(old.id()));
 
-        TestRedis.command("CLIENT", "PAUSE", "300"); // well within a command's timeout (a sixth of the lease)
+        TestRedis.command("CLIENT", "PAUSE", "300"); // well within a command's timeout (a sixth of the lease: 2 s)
         CompletionStage<ResumeResult> resuming = session.resumeHere(entry, new Pushes(), "next", SessionRegistry.hash("next"));
         await().atMost(seconds(5)).pollInterval(Duration.ofMillis(5)).until(session::isResuming);
         CompletionStage<UnlockResult> unlock = old.unlock("doc");
