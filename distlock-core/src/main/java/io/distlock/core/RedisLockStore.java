@@ -147,15 +147,16 @@ final class RedisLockStore {
      * the queue, or {@code queueFull}. A granted single lock also says the {@code mode} Redis
      * granted it in (null for a multi-lock, granted in the mode asked): a grant the session had
      * already (its queued request's, granted by a hand-over) keeps its own mode, which need not be
-     * the one asked.
+     * the one asked. {@code endedBy}: for a single lock the session held when it asked, who stole
+     * that grant, if the lock's last steal ended it (null otherwise, and for a multi-lock).
      */
-    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull, LockMode mode) {
+    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull, LockMode mode, String endedBy) {
         Attempt(List<Long> tokens, List<Conflict> conflicts) {
-            this(tokens, conflicts, null, false, null);
+            this(tokens, conflicts, null, false, null, null);
         }
 
         Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
-            this(tokens, conflicts, queued, queueFull, null);
+            this(tokens, conflicts, queued, queueFull, null, null);
         }
 
         boolean granted() {
@@ -420,20 +421,24 @@ final class RedisLockStore {
      * session held it before ({@code alreadyHeld}), and the stage fails with
      * {@link BackendUnavailableException} ({@link #undone(Throwable)} is then true).
      */
-    CompletionStage<Attempt> lock(String owner, String holder, String lock, Set<String> alreadyHeld, String attemptId,
+    CompletionStage<Attempt> lock(String owner, String holder, String lock, Optional<Long> heldToken, String attemptId,
                                   LockMode mode, boolean queue, String placeAttempt, boolean steal, boolean ask) {
         List<String> locks = List.of(lock);
+        Set<String> alreadyHeld = heldToken.isPresent() ? Set.of(lock) : Set.of();
         return grant(LOCK, locks, alreadyHeld, attemptId, owner, replicas -> args(owner, holder, replicas, heldFlags(locks, alreadyHeld),
                 attemptId, code(mode), queue ? "1" : "0", nodeId, maxQueueLength, lock, placeAttempt, steal ? "1" : "0",
-                ask ? holder : ""), r -> {
-            int replicas = (int) asLong(r.get(r.size() - 1));
-            return switch ((int) asLong(r.get(0))) {
-                case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3)))),
+                ask ? holder : "", heldToken.map(String::valueOf).orElse("")), r -> {
+            int kind = (int) asLong(r.get(0));
+            int replicas = (int) asLong(r.get(kind == 3 ? 1 : 4));
+            String endedBy = kind != 3 && r.size() > 5 ? Holder.parse((String) r.get(5)).name() : null;
+            return switch (kind) {
+                case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3))), endedBy),
                         asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
                 case 2 -> new Answer(new Attempt(List.of(), List.of(),
                         new Queued((int) asLong(r.get(1)), holder(r.get(2), 0), asString(r.get(3))), false), List.of(), replicas);
                 case 3 -> new Answer(new Attempt(List.of(), List.of(), null, true), List.of(), replicas);
-                default -> new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3)))), List.of(), replicas);
+                default -> new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3))), null, false, null,
+                        endedBy), List.of(), replicas);
             };
         });
     }

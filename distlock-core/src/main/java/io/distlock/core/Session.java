@@ -1722,7 +1722,8 @@ final class Session implements LockSession {
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
                 ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode(), placeAttempts(names))
-                : store.lock(id, holder, names.get(0), before.keySet(), attemptId, options.mode(), options.queued(),
+                : store.lock(id, holder, names.get(0), Optional.ofNullable(before.get(names.get(0))).map(g -> g.token), attemptId,
+                        options.mode(), options.queued(),
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
         return call.handle((attempt, e) -> {
             if (moved) {
@@ -1802,18 +1803,38 @@ final class Session implements LockSession {
                 // the leave queued behind this frees. Ending the place first leaves no such window after it.
                 return this.<T>failed(names, entries, before.keySet(), options.queued(), attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
+            // A lock held before whose grant is not the one Redis answers ended meanwhile (a steal, whose notice has
+            // not come yet; or a lease Redis let run out): told before this answer, which a client would otherwise take
+            // for a refresh of a grant it held all along; the notice that comes later finds another grant and is dropped.
+            List<Runnable> endedTold = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
                 String lock = names.get(i);
-                revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, before.get(lock));
+                Grant was = before.get(lock);
+                if (was != null && was.token != attempt.tokens().get(i)) {
+                    Runnable told = ended(lock, was, attempt.endedBy());
+                    if (told != null) {
+                        endedTold.add(told);
+                    }
+                }
+                revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, was);
             }
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
                 // release is queued). Its LOST was told meanwhile and reaches the client after this answer: a grant
                 // answered now (even asked for anew) would seem to be the one lost. A failure leaves nothing held, and
                 // a place it ended is given up, told (CANCELLED): dropped silently, the client would wait for its grant.
-                names.stream().filter(lock -> !before.containsKey(lock)).forEach(held::remove);
+                // A grant that ended meanwhile is told so (after this failure: the client still counts it); its new one undone.
+                Set<String> heldAsBefore = new HashSet<>(before.keySet());
+                for (int i = 0; i < names.size(); i++) {
+                    Grant was = before.get(names.get(i));
+                    if (was != null && was.token != attempt.tokens().get(i)) {
+                        heldAsBefore.remove(names.get(i));
+                    }
+                }
+                names.stream().filter(lock -> !heldAsBefore.contains(lock)).forEach(held::remove);
+                endedTold.forEach(events::execute);
                 placesEnded.forEach(this::givePlaceUp);
-                return this.<T>failed(names, entries, before.keySet(), false, attemptId,
+                return this.<T>failed(names, entries, heldAsBefore, false, attemptId,
                         new BackendUnavailableException("the lease of a held lock could not be proven (LOST); ask again", null));
             }
             if (multi) {
@@ -1821,8 +1842,23 @@ final class Session implements LockSession {
                 placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
             }
             entries.forEach(waiters::attemptGranted);
-            return CompletableFuture.completedFuture(Step.of(answer.apply(attempt)));
+            return CompletableFuture.completedFuture(new Step<>(answer.apply(attempt), null, null,
+                    endedTold.isEmpty() ? null : () -> endedTold.forEach(Runnable::run)));
         }).thenCompose(step -> step);
+    }
+
+    /**
+     * Ends {@code grant} of {@code lock}, which Redis no longer has: stolen by {@code by} (a thief the lock
+     * script found), or else taken. Returns what tells the listener, or null if it was no longer held.
+     */
+    private Runnable ended(String lock, Grant grant, String by) {
+        if (by != null) {
+            return takenBy(lock, grant, by);
+        }
+        if (!held.remove(lock, grant)) {
+            return null;
+        }
+        return () -> lostNow(lock, grant.token, LossCause.TAKEN);
     }
 
     private static BackendUnavailableException placeGivenUpMeanwhile(String lock) {
@@ -1945,7 +1981,7 @@ final class Session implements LockSession {
         Set<String> conflicting = new HashSet<>();
         for (RedisLockStore.Conflict c : attempt.conflicts()) {
             conflicting.add(c.lock());
-            forgetStaleGrant(c.lock());
+            forgetStaleGrant(c.lock(), attempt.endedBy());
         }
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {
@@ -2051,11 +2087,12 @@ final class Session implements LockSession {
         }
     }
 
-    /** Another session holds a lock this session still counted as its own: it was lost. */
-    private void forgetStaleGrant(String lock) {
+    /** Another session holds a lock this session still counted as its own: it was lost (stolen {@code by}, if known). */
+    private void forgetStaleGrant(String lock, String by) {
         Grant stale = held.get(lock);
-        if (stale != null) {
-            lose(lock, stale, LossCause.TAKEN);
+        Runnable told = stale == null ? null : ended(lock, stale, by);
+        if (told != null) {
+            events.execute(told);
         }
     }
 

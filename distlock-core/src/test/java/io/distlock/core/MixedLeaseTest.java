@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import org.junit.jupiter.api.AfterEach;
@@ -155,17 +156,17 @@ class MixedLeaseTest {
         RedisLockStore longStore = store(LONG, "node-long");
         RedisLockStore shortStore = store(SHORT, "node-short");
 
-        result(longStore.lock("alice", "alice", "doc", Set.of(), "1", LockMode.SHARED, false, "", false, false));
-        long bob = result(shortStore.lock("bob", "bob", "doc", Set.of(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
+        result(longStore.lock("alice", "alice", "doc", Optional.empty(), "1", LockMode.SHARED, false, "", false, false));
+        long bob = result(shortStore.lock("bob", "bob", "doc", Optional.empty(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
         TestRedis.command("PEXPIRE", "distlock:shared:doc", "20000"); // as if the long node wrote last, 10 s ago
         TestRedis.command("PEXPIRE", "distlock:lock:doc", "20000");
         assertThat(result(shortStore.renew(List.of("bob"), List.of(Long.MAX_VALUE), List.of("doc"), List.of(bob)).get(0)).held()).isTrue();
         assertThat(pttl("distlock:shared:doc")).as("a renewal lengthens, never shortens").isGreaterThan(19_000);
         assertThat(pttl("distlock:lock:doc")).isGreaterThan(19_000);
 
-        result(longStore.lock("holder", "holder", "q", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false));
-        result(longStore.lock("alice", "alice", "q", Set.of(), "1", LockMode.EXCLUSIVE, true, "", false, false));
-        result(shortStore.lock("bob", "bob", "q", Set.of(), "1", LockMode.EXCLUSIVE, true, "", false, false));
+        result(longStore.lock("holder", "holder", "q", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false));
+        result(longStore.lock("alice", "alice", "q", Optional.empty(), "1", LockMode.EXCLUSIVE, true, "", false, false));
+        result(shortStore.lock("bob", "bob", "q", Optional.empty(), "1", LockMode.EXCLUSIVE, true, "", false, false));
         TestRedis.command("PEXPIRE", "distlock:queue:q", "20000");
         TestRedis.command("PEXPIRE", "distlock:queued:q", "20000");
         assertThat(result(shortStore.keepPlaces(List.of("bob"), List.of("q"), List.of("1")).get(0)))
@@ -175,10 +176,10 @@ class MixedLeaseTest {
 
         // The last token of 'free' lives 30 s (the long node's keep); an exclusive grant by the short
         // node and its renewal set the lock's TTL to exactly its lease: that TTL is the grant's lease.
-        long shared = result(longStore.lock("alice", "alice", "free", Set.of(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
+        long shared = result(longStore.lock("alice", "alice", "free", Optional.empty(), "1", LockMode.SHARED, false, "", false, false)).tokens().get(0);
         result(longStore.unlock("alice", RedisLockStore.Release.ofToken("free", shared, Long.MAX_VALUE), g -> { }));
         assertThat(pttl("distlock:lock:free")).isGreaterThan(SHORT.toMillis());
-        long x = result(shortStore.lock("bob", "bob", "free", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).tokens().get(0);
+        long x = result(shortStore.lock("bob", "bob", "free", Optional.empty(), "2", LockMode.EXCLUSIVE, false, "", false, false)).tokens().get(0);
         assertThat(pttl("distlock:lock:free")).isBetween(1L, SHORT.toMillis());
         assertThat(result(shortStore.renew(List.of("bob"), List.of(Long.MAX_VALUE), List.of("free"), List.of(x)).get(0)).held()).isTrue();
         assertThat(pttl("distlock:lock:free")).isBetween(1L, SHORT.toMillis());

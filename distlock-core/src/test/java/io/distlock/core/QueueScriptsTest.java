@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import org.junit.jupiter.api.AfterEach;
@@ -47,7 +48,7 @@ class QueueScriptsTest {
     }
 
     private RedisLockStore.Attempt lock(String owner, String attempt, LockMode mode, boolean queue) {
-        return result(store.lock(owner, owner + "-name", "doc", Set.of(), attempt, mode, queue, "", false, false));
+        return result(store.lock(owner, owner + "-name", "doc", Optional.empty(), attempt, mode, queue, "", false, false));
     }
 
     @Test
@@ -83,8 +84,8 @@ class QueueScriptsTest {
 
     @Test
     void aLateCopyOfAnOlderSharedAttemptDoesNotReplaceTheNewerGrant() {
-        long newer = result(store.lock("me", "me-name", "doc", Set.of(), "5", LockMode.SHARED, false, "", false, false)).tokens().get(0);
-        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Set.of(), "4", LockMode.SHARED, false, "", false, false));
+        long newer = result(store.lock("me", "me-name", "doc", Optional.empty(), "5", LockMode.SHARED, false, "", false, false)).tokens().get(0);
+        RedisLockStore.Attempt late = result(store.lock("me", "me-name", "doc", Optional.empty(), "4", LockMode.SHARED, false, "", false, false));
         assertThat(late.granted()).isFalse();
         assertThat(result(store.unlock("me", byToken("doc", newer), told::add)).released()).isTrue();
     }
@@ -110,12 +111,12 @@ class QueueScriptsTest {
         assertThat(lock("me", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(2);
         // The node gave the place up (its leave never arrived); the session asks again, knowing of no place:
-        RedisLockStore.Attempt again = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.SHARED, true, "", false, false));
+        RedisLockStore.Attempt again = result(store.lock("me", "me-name", "doc", Optional.empty(), "2", LockMode.SHARED, true, "", false, false));
         assertThat(again.queued().position()).as("at the back, behind the request queued since").isEqualTo(2);
         String entry = (String) TestRedis.command("HGET", "distlock:queued:doc", "me");
         assertThat(entry).as("its own mode and attempt").startsWith("s|").contains("|2|");
         // Asking again with the place it knows keeps it.
-        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "3", LockMode.SHARED, true, "2", false, false)).queued().position()).isEqualTo(2);
+        assertThat(result(store.lock("me", "me-name", "doc", Optional.empty(), "3", LockMode.SHARED, true, "2", false, false)).queued().position()).isEqualTo(2);
     }
 
     @Test
@@ -123,7 +124,7 @@ class QueueScriptsTest {
         long mine = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
         // Its release was lost (a failover): Redis still has the session as owner, but the session let it go.
         assertThat(lock("other", "1", LockMode.EXCLUSIVE, true).queued().position()).isEqualTo(1);
-        RedisLockStore.Attempt queued = result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, true, "", false, false));
+        RedisLockStore.Attempt queued = result(store.lock("me", "me-name", "doc", Optional.empty(), "2", LockMode.EXCLUSIVE, true, "", false, false));
         assertThat(queued.queued()).as("the old grant goes to the head of the queue; the session queues behind").isNotNull();
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner").toString()).isEqualTo("other");
         assertThat(Long.parseLong(TestRedis.command("HGET", "distlock:lock:doc", "token").toString())).isGreaterThan(mine);
@@ -190,7 +191,7 @@ class QueueScriptsTest {
         assertThat(result(adopter.renew(List.of("me"), List.of((1L << 32) + 1), List.of("doc"), List.of(held), List.of(past)).get(0))
                 .held()).isTrue();
         // The old node gave the grant up (it could not renew it) and its client asked for it again:
-        assertThat(result(store.lock("me", "me-name", "doc", Set.of(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
+        assertThat(result(store.lock("me", "me-name", "doc", Optional.empty(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
         assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", Long.toString(held), past));
@@ -198,9 +199,9 @@ class QueueScriptsTest {
 
         // A queue place, and its grant.
         String placed = Long.toString((1L << 32) + 2);
-        long other = result(store.lock("holder", "holder-name", "other", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+        long other = result(store.lock("holder", "holder-name", "other", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
                 .tokens().get(0);
-        assertThat(result(store.lock("me", "me-name", "other", Set.of(), "4", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+        assertThat(result(store.lock("me", "me-name", "other", Optional.empty(), "4", LockMode.EXCLUSIVE, true, "", false, false)).queued())
                 .isNotNull();
         assertThat(result(adopter.keepPlaces(List.of("me"), List.of("other"), List.of("4"), List.of(placed)).get(0)))
                 .isEqualTo(new RedisLockStore.Place.InQueue(1));
@@ -231,7 +232,7 @@ class QueueScriptsTest {
         long adoptersCount = (1L << 32) + 3;
         String renamed = Long.toString((1L << 32) + 1);
         long exclusive = lock("me", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
-        long shared = result(store.lock("me", "me-name", "other", Set.of(), "2", LockMode.SHARED, false, "", false, false))
+        long shared = result(store.lock("me", "me-name", "other", Optional.empty(), "2", LockMode.SHARED, false, "", false, false))
                 .tokens().get(0);
         assertThat(adopter.renew(List.of("me", "me"), List.of(adoptersCount, adoptersCount), List.of("doc", "other"),
                 List.of(exclusive, shared), List.of(renamed, Long.toString((1L << 32) + 2))))
@@ -246,7 +247,7 @@ class QueueScriptsTest {
             assertThat(result(store.unlockAll("me", List.of(lock), List.of(token), oldNodesCount)).released()).isFalse();
         }
         Object pttl = TestRedis.command("PTTL", "distlock:lock:doc");
-        assertThat(result(shortLease.lock("me", "me-name", "doc", Set.of("doc"), "3", LockMode.EXCLUSIVE, false, "", false, false))
+        assertThat(result(shortLease.lock("me", "me-name", "doc", Optional.of(exclusive), "3", LockMode.EXCLUSIVE, false, "", false, false))
                 .granted()).as("the old node's late re-lock of the grant it held").isFalse();
         assertThat((Long) TestRedis.command("PTTL", "distlock:lock:doc")).as("not set to the old node's shorter lease")
                 .isGreaterThan(java.time.Duration.ofSeconds(5).toMillis()).isLessThanOrEqualTo((Long) pttl);
@@ -282,7 +283,7 @@ class QueueScriptsTest {
         // Without that bound, the renaming still only raises the id:
         assertThat(result(first.renew(List.of("me"), List.of(Long.MAX_VALUE), List.of("doc"), List.of(held), List.of(firstsRange))
                 .get(0)).held()).isTrue();
-        assertThat(result(first.lock("me", "me-name", "doc", Set.of(), Long.toString((1L << 32) + 2), LockMode.EXCLUSIVE, false, "",
+        assertThat(result(first.lock("me", "me-name", "doc", Optional.empty(), Long.toString((1L << 32) + 2), LockMode.EXCLUSIVE, false, "",
                 false, false)).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", Long.toString(held), secondsRange));
@@ -304,10 +305,10 @@ class QueueScriptsTest {
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).as("handed to the queue").isEqualTo("waiter");
 
         // The grant of the session's place: kept for the place, the queue behind it waits.
-        long holder = result(store.lock("holder", "holder-name", "doc3", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+        long holder = result(store.lock("holder", "holder-name", "doc3", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
                 .tokens().get(0);
-        assertThat(result(store.lock("me", "me-name", "doc3", Set.of(), "3", LockMode.EXCLUSIVE, true, "", false, false)).queued()).isNotNull();
-        assertThat(result(store.lock("next", "next-name", "doc3", Set.of(), "1", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+        assertThat(result(store.lock("me", "me-name", "doc3", Optional.empty(), "3", LockMode.EXCLUSIVE, true, "", false, false)).queued()).isNotNull();
+        assertThat(result(store.lock("next", "next-name", "doc3", Optional.empty(), "1", LockMode.EXCLUSIVE, true, "", false, false)).queued())
                 .isNotNull();
         assertThat(result(store.unlock("holder", byToken("doc3", holder), told::add)).released()).isTrue();
         Object placeGrant = TestRedis.command("HGET", "distlock:lock:doc3", "token");
@@ -328,7 +329,7 @@ class QueueScriptsTest {
                 .addListener(String.class, (channel, message) -> released.add(message));
         lock("me", "1", LockMode.EXCLUSIVE, false); // a grant the session let go (LOST)
         assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, false).granted()).isFalse(); // told WAIT
-        assertThat(result(store.lock("other", "other-name", "doc2", Set.of(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+        assertThat(result(store.lock("other", "other-name", "doc2", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
                 .granted()).isTrue();
 
         RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Set.of(), "2", LockMode.EXCLUSIVE,

@@ -635,6 +635,60 @@ class WatchTest {
         });
     }
 
+    /**
+     * Found by review (2026-12-06): a lock request for a lock the session holds, crossing a steal
+     * whose notice was not handled yet (here never), was answered with a new grant (a steal back,
+     * or the lock found free once the thief let it go) and the stolen one was never told: the client
+     * took the answer for a refresh of a grant it had held all along, though the thief held the lock
+     * in between. The lock script names who stole the grant the session held, told before the answer.
+     */
+    @Test
+    void aLockRequestAfterAStealNotYetToldTellsThatStealBeforeItsAnswer() {
+        onANodeDeafToSteals(deaf -> {
+            Pushes pushes = new Pushes();
+            LockSession holder = deaf.openSession("holder", pushes);
+            long first = ((LockResult.Locked) result(holder.lock("doc"))).token();
+            LockSession thief = open(1, "thief", null);
+            assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+
+            long back = stealBackToldFirst(holder, pushes, LockOptions.exclusive().stealing(), first);
+            assertThat(holder.heldLocks()).containsExactly(Map.entry("doc", back));
+
+            // The same for a plain request once the thief let the lock go.
+            assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(thief.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            long again = stealBackToldFirst(holder, pushes, LockOptions.DEFAULT, back);
+            assertThat(holder.heldLocks()).containsExactly(Map.entry("doc", again));
+        });
+    }
+
+    /** Asks for "doc" again with {@code options}; asserts the steal of {@code stolen} was told just before the new grant's answer. */
+    private static long stealBackToldFirst(LockSession holder, Pushes pushes, LockOptions options, long stolen) {
+        int before = pushes.all().size();
+        List<Pushes.Push> toldFirst = result(holder.lock("doc", options).thenApply(locked -> {
+            assertThat(locked).isInstanceOf(LockResult.Locked.class);
+            return pushes.all().subList(before, pushes.all().size());
+        }));
+        assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
+                .containsExactly(tuple(Kind.LOST, stolen, "stolen by thief"));
+        return holder.heldLocks().get("doc");
+    }
+
+    /** A lock request that crosses a steal and finds the thief holding the lock: the steal is told, not "taken" (same review). */
+    @Test
+    void aLockRequestCrossingAStealNotYetToldIsToldWhoStoleTheLock() {
+        onANodeDeafToSteals(deaf -> {
+            Pushes pushes = new Pushes();
+            LockSession holder = deaf.openSession("holder", pushes);
+            result(holder.lock("doc"));
+            assertThat(result(open(1, "thief", null).lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Waiting.class);
+            assertThat(pushes.expect(Kind.LOST, "doc", seconds(5)).detail()).isEqualTo("stolen by thief");
+            assertThat(holder.heldLocks()).isEmpty();
+        });
+    }
+
     @Test
     void aStealOfAnotherGrantDoesNotEndTheOneThatComes() {
         result(open(0, "holder", null).lock("doc"));

@@ -3,7 +3,9 @@
 -- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name,
 -- 17 the attempt id of the place the session believes it has in this lock's queue, or '', 18
 -- steal ('1' to take it from its holders now), 19 ask: '' or the holder to name to the lock's
--- holders if the request queues). Answers:
+-- holders if the request queues), 20 the token of the grant the session holds ('' if none). Answers
+-- of kinds 0 and 1 end with the stamped thief of that grant if the lock's last steal ended it (see
+-- stolen.lua), so that its node tells the session that steal before the answer:
 --   {1, token, fresh, mode, replicas}: granted (fresh is 0 for a re-lock of a grant held); mode
 --     ('x' or 's') is the grant's: the one asked, but for a grant the session had already (a
 --     re-lock; its queued request's grant, in the mode that request asked);
@@ -25,12 +27,13 @@ local ctx = context(ARGV[16])
 local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
 local steal = ARGV[18] == '1'
 local clock, nowMs = clockNow()
-local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt', 'stole')
+local endedBy = ARGV[10] == '1' and thiefOf(cur[5], ARGV[20]) or nil
 -- A re-lock of the grant held; not a late one of the old node of a resumed session, whose lease may
 -- differ (the adoption renamed the grant past it): that one is stale, answered below.
 if cur[1] == me and ARGV[10] == '1' and not stale(cur[1], me, cur[4], ARGV[11]) then
   redis.call('PEXPIRE', k, lease)
-  return {1, cur[2], 0, 'x', replicas(ARGV[9])}
+  return {1, cur[2], 0, 'x', replicas(ARGV[9]), endedBy}
 end
 local place = ARGV[17]
 -- Whether the lock has a queue, queued requests or shared holders: if not (the uncontended
@@ -44,7 +47,7 @@ if queued and fields(queued, 5)[3] ~= place then
     -- This request is older than the place (a copy that came late: the old node of a resumed
     -- session, whose adopter numbers attempts past a gap): it must not end it. Answered like a
     -- stale grant request below, and changes nothing.
-    return {0, cur[3], cur[2] or nextToken(k, clock, false), redis.call('PTTL', k), replicas(ARGV[9])}
+    return {0, cur[3], cur[2] or nextToken(k, clock, false), redis.call('PTTL', k), replicas(ARGV[9]), endedBy}
   end
   dropPlace(q, e, me)
   changed(ctx)
@@ -58,26 +61,26 @@ if mine and ARGV[10] == '1' and not stale(me, me, mine[3], ARGV[11]) then
   if not cur[1] then
     keepToken(k, ctx) -- as a renewal does: the last token lives as long as the shared holders
   end
-  return {1, mine[1], 0, 's', replicas(ARGV[9])}
+  return {1, mine[1], 0, 's', replicas(ARGV[9]), endedBy}
 end
 if stale(cur[1], me, cur[4], ARGV[11]) then
-  return {0, cur[3], cur[2], redis.call('PTTL', k), replicas(ARGV[9])}
+  return {0, cur[3], cur[2], redis.call('PTTL', k), replicas(ARGV[9]), endedBy}
 end
 if mine then
   if stale(me, me, mine[3], ARGV[11]) then
-    return {0, mine[4], mine[1], mine[2] - nowMs, replicas(ARGV[9])}
+    return {0, mine[4], mine[1], mine[2] - nowMs, replicas(ARGV[9]), endedBy}
   end
   if place ~= '' and mine[3] == place then
     -- The hand-over granted the place the session has, shared whatever this request asks: an
     -- exclusive request (or a steal) answered so must not be taken for an exclusive grant.
-    return {1, mine[1], 1, 's', replicas(ARGV[9])}
+    return {1, mine[1], 1, 's', replicas(ARGV[9]), endedBy}
   end
   redis.call('HDEL', s, me) -- Redis still has a grant the session gave up: let it go
   changed(ctx)
 end
 if cur[1] == me then
   if place ~= '' and cur[4] == place then
-    return {1, cur[2], 1, 'x', replicas(ARGV[9])} -- the hand-over granted the place the session has
+    return {1, cur[2], 1, 'x', replicas(ARGV[9]), endedBy} -- the hand-over granted the place the session has
   end
   -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
   -- LOST): let it go, so that the queue gets it first, and this request is answered as any other.
@@ -88,7 +91,7 @@ end
 if steal then
   local wait = quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker)
   if wait > 0 then
-    return {0, false, nextToken(k, clock, cur[2]), wait, replicas(ARGV[9])}
+    return {0, false, nextToken(k, clock, cur[2]), wait, replicas(ARGV[9]), endedBy}
   end
   local by = stamp(ARGV[8], nowMs)
   local function tell(owner, token)
@@ -127,7 +130,7 @@ if steal then
     end
   end
   changed(ctx)
-  return {1, token, 1, mode, replicas(ARGV[9])}
+  return {1, token, 1, mode, replicas(ARGV[9]), endedBy}
 end
 if crowd and advance(k, q, e, s, ctx, clock, nowMs) > 0 then
   cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
@@ -136,11 +139,11 @@ if wasQueued and redis.call('HEXISTS', e, me) == 0 then
   -- The hand-over just now granted this session's queued request: that is the answer, in the
   -- mode the queued request asked.
   if cur[1] == me then
-    return {1, cur[2], 1, 'x', replicas(ARGV[9])}
+    return {1, cur[2], 1, 'x', replicas(ARGV[9]), endedBy}
   end
   mine = sharedOf(s, me, nowMs)
   if mine then
-    return {1, mine[1], 1, 's', replicas(ARGV[9])}
+    return {1, mine[1], 1, 's', replicas(ARGV[9]), endedBy}
   end
 end
 -- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
@@ -187,7 +190,7 @@ if not blocked then
       keepToken(k, ctx)
     end
     changed(ctx)
-    return {1, token, 1, mode, replicas(ARGV[9])}
+    return {1, token, 1, mode, replicas(ARGV[9]), endedBy}
   end
   holder, pttl, blocked = false, wait, true
 end
@@ -201,7 +204,7 @@ if ARGV[13] == '1' then
     redis.call('HSET', e, me, f[1] .. '|' .. expires .. '|' .. f[3] .. '|' .. f[4] .. '|' .. f[5])
   else
     if redis.call('ZCARD', q) >= tonumber(ARGV[15]) then
-      return {3, replicas(ARGV[9])}
+      return {3, replicas(ARGV[9]), endedBy}
     end
     redis.call('ZADD', q, redis.call('HINCRBY', e, 'seq', 1), me)
     redis.call('HSET', e, me, mode .. '|' .. expires .. '|' .. ARGV[11] .. '|' .. ARGV[14] .. '|' .. stamp(ARGV[8], nowMs))
@@ -229,7 +232,7 @@ if ARGV[13] == '1' then
       redis.call('PUBLISH', ctx.prefix .. ':asked', owner .. '\n' .. ctx.name .. '\n' .. asker)
     end
   end
-  return {2, redis.call('ZRANK', q, me) + 1, holder, attempt, replicas(ARGV[9])}
+  return {2, redis.call('ZRANK', q, me) + 1, holder, attempt, replicas(ARGV[9]), endedBy}
 end
 if holder then
   markWaited(k, ctx)
@@ -237,4 +240,4 @@ end
 -- A lock hash without a token (expired or evicted while the lock was held shared or queued for)
 -- names the token a grant would have had now: every grant the request waits for has a smaller
 -- one, every later grant a larger one. ('0' was once answered, and a waiter took it for a release.)
-return {0, holder, token or nextToken(k, clock, false), pttl, replicas(ARGV[9])}
+return {0, holder, token or nextToken(k, clock, false), pttl, replicas(ARGV[9]), endedBy}
