@@ -109,15 +109,16 @@ class ResentReleasesTest {
 
     /** {@code command} is the release of the hit's grant (unlock.lua's shape, described below, naming its token). */
     private static boolean releases(List<String> command, ScenarioRun.Hit hit) {
-        return command.get(0).equalsIgnoreCase("EVALSHA") && (command.size() == 18 || command.size() == 19)
+        return command.get(0).equalsIgnoreCase("EVALSHA") && command.size() == 20
                 && command.get(2).equals("5") && command.get(3).endsWith(hit.lock()) && command.get(16).equals(Long.toString(hit.token()));
     }
 
     /**
      * A release naming its grant, {@code EVALSHA <sha> 5 <lock> <queue> <queued> <shared> <marker>
      * <owner> <lease> <memory> <quarantine> <channel, or since issue 14 the key prefix> <granted prefix> <keep> <name> <token>
-     * <attempt> [<node>]} (unlock.lua since protocol version 2, the node since it answers its
-     * node's grants itself; before it, {@code EVALSHA <sha> 1 <lock>
+     * <attempt> <node, or ''> <attempts up to>} (unlock.lua since protocol version 2, the node since it answers its
+     * node's grants itself, the bound since the old node of a resumed session is fenced by it; before
+     * version 2, {@code EVALSHA <sha> 1 <lock>
      * <owner> <memory> <channel> <name> <token> <attempt>}), becomes the first version's
      * {@code EVAL <script> 1 <lock> <owner> <memory> <channel> <name>}; every other command is
      * dropped. (Matched by shape: a shape this does not know would resend nothing, and the
@@ -128,7 +129,7 @@ class ResentReleasesTest {
         if (!name.equals("EVALSHA") && !name.equals("EVAL")) {
             return null;
         }
-        if ((command.size() == 18 || command.size() == 19) && command.get(2).equals("5")) {
+        if (command.size() == 20 && command.get(2).equals("5")) {
             // the fifth argument was the release channel; since issue 14 it is the key prefix, from which
             // the scripts derive their channels (<prefix>:released, <prefix>:changed)
             String channel = command.get(12).endsWith(":released") ? command.get(12) : command.get(12) + ":released";
