@@ -202,6 +202,8 @@ final class Session implements LockSession {
     private boolean overflowed; // only on events
     /** Locks with an {@code ASKED} push kept or held back, not told yet; only on events. */
     private final Set<String> askedWaiting = new HashSet<>();
+    /** Asks that came for a lock this session queues for, before its grant was known here (see {@link #asked}), by lock. */
+    private final Map<String, AskedAhead> askedAhead = new ConcurrentHashMap<>();
     /** An operation's answer waits for its registry write: pushes wait in {@link #heldBack} until it is delivered; only on events. */
     private boolean holdingPushes;
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> heldBack = new java.util.ArrayDeque<>();
@@ -1476,6 +1478,7 @@ final class Session implements LockSession {
         }
         place.stopTimer();
         stolenAhead.remove(lock);
+        askedAhead.remove(lock);
         return true;
     }
 
@@ -1496,6 +1499,10 @@ final class Session implements LockSession {
             }
             if (stolen != null) {
                 stolen.run(); // the steal was told before this grant: it ends it now, after its GRANTED
+            }
+            AskedAhead ask = askedAhead.isEmpty() ? null : askedAhead.remove(lock);
+            if (ask != null && held.get(lock) == grant && config.ticker().read() - ask.atNanos < config.lease().toNanos()) {
+                tellAsked(lock, ask.by, ask.info); // asked before this grant was known here: told right after it
             }
         };
     }
@@ -1618,16 +1625,30 @@ final class Session implements LockSession {
     /** A session named {@code by} (with {@code info}) queues for {@code lock} and asks this session, its holder, for it. */
     void asked(String lock, String by, String info) {
         events.execute(() -> {
-            // One ASKED per lock waits for the listener at most: others ask as often as they like,
-            // and a detached holder's kept pushes must not fill up with theirs (past the bound the
-            // session would be closed and its locks freed: a take-over without the right to steal).
-            if (held.containsKey(lock) && !closed && askedWaiting.add(lock)) {
-                deliver(l -> {
-                    askedWaiting.remove(lock);
-                    l.asked(lock, by, info);
-                });
+            if (held.containsKey(lock)) {
+                tellAsked(lock, by, info);
+            } else if (queued.containsKey(lock)) {
+                // Redis may have handed the lock to this session's queued request, whose GRANTED has not
+                // come yet (another channel): kept for a lease, and told right after that grant (see hold).
+                askedAhead.put(lock, new AskedAhead(by, info, config.ticker().read()));
             }
         });
+    }
+
+    /** An ask told before the grant it asks for was known here. */
+    private record AskedAhead(String by, String info, long atNanos) { }
+
+    /** Tells the listener that {@code by} asks for {@code lock}; only on {@link #events}. */
+    private void tellAsked(String lock, String by, String info) {
+        // One ASKED per lock waits for the listener at most: others ask as often as they like,
+        // and a detached holder's kept pushes must not fill up with theirs (past the bound the
+        // session would be closed and its locks freed: a take-over without the right to steal).
+        if (!closed && askedWaiting.add(lock)) {
+            deliver(l -> {
+                askedWaiting.remove(lock);
+                l.asked(lock, by, info);
+            });
+        }
     }
 
     /** {@link Waiters} registered a wait of this session for {@code lock}. */

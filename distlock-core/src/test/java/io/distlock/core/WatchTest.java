@@ -756,6 +756,38 @@ class WatchTest {
         holderPushes.expectNone(Duration.ofMillis(200)); // asking again without ask tells nobody
     }
 
+    /**
+     * Found by review (2026-12-06): an ask that reached the node of a queued session Redis had just
+     * handed the lock to, before that grant's message (another channel), was dropped: the holder was
+     * never asked, and the asker, told QUEUED, may not ask again for a while. It is kept, and told
+     * right after the GRANTED. Here the holder's node never hears grant messages (as in a pub/sub
+     * gap): its keep-place tick finds the grant.
+     */
+    @Test
+    void anAskThatComesBeforeTheGrantItAsksForIsToldRightAfterIt() {
+        RedissonClient client = Redisson.create(LockService.redissonConfig(TestRedis.url()));
+        java.util.Set<Object> channelsBefore = java.util.Set.copyOf((List<?>) TestRedis.command("PUBSUB", "CHANNELS", "distlock:granted:*"));
+        try (LockService deafToGrants = LockService.create(client, CONFIG)) {
+            for (Object channel : (List<?>) TestRedis.command("PUBSUB", "CHANNELS", "distlock:granted:*")) {
+                if (!channelsBefore.contains(channel)) {
+                    client.getTopic(channel.toString(), org.redisson.client.codec.StringCodec.INSTANCE).removeAllListeners();
+                }
+            }
+            LockSession holder = open(1, "alice", null);
+            result(holder.lock("doc"));
+            Pushes pushes = new Pushes();
+            LockSession queued = deafToGrants.openSession("queued", pushes);
+            assertThat(result(queued.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED); // handed to "queued", not told yet
+            assertThat(result(open(1, "bob", null).lock("doc", LockOptions.exclusive().asking()))).isInstanceOf(LockResult.Queued.class);
+
+            assertThat(pushes.expect(Kind.GRANTED, "doc", seconds(5))).isNotNull();
+            assertThat(pushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).startsWith("bob");
+        } finally {
+            client.shutdown();
+        }
+    }
+
     @Test
     void aNodeListensForChangesOnlyWhileItHasAWatch() {
         String channel = CONFIG.keyPrefix() + ":changed";
