@@ -1827,18 +1827,17 @@ final class Session implements LockSession {
             // A lock held before whose grant is not the one Redis answers ended meanwhile (a steal, whose notice has
             // not come yet; or a lease Redis let run out): told before this answer, which a client would otherwise take
             // for a refresh of a grant it held all along; the notice that comes later finds another grant and is dropped.
-            List<Runnable> endedTold = new ArrayList<>();
+            // By lock: what tells the listener (null if it was told already).
+            Map<String, Runnable> replaced = new HashMap<>();
             for (int i = 0; i < names.size(); i++) {
                 String lock = names.get(i);
                 Grant was = before.get(lock);
                 if (was != null && was.token != attempt.tokens().get(i)) {
-                    Runnable told = ended(lock, was, attempt.endedBy());
-                    if (told != null) {
-                        endedTold.add(told);
-                    }
+                    replaced.put(lock, ended(lock, was, attempt.endedBy()));
                 }
                 revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, was);
             }
+            List<Runnable> endedTold = replaced.isEmpty() ? List.of() : replaced.values().stream().filter(Objects::nonNull).toList();
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
                 // release is queued). Its LOST was told meanwhile and reaches the client after this answer: a grant
@@ -1846,12 +1845,7 @@ final class Session implements LockSession {
                 // a place it ended is given up, told (CANCELLED): dropped silently, the client would wait for its grant.
                 // A grant that ended meanwhile is told so (after this failure: the client still counts it); its new one undone.
                 Set<String> heldAsBefore = new HashSet<>(before.keySet());
-                for (int i = 0; i < names.size(); i++) {
-                    Grant was = before.get(names.get(i));
-                    if (was != null && was.token != attempt.tokens().get(i)) {
-                        heldAsBefore.remove(names.get(i));
-                    }
-                }
+                heldAsBefore.removeAll(replaced.keySet());
                 names.stream().filter(lock -> !heldAsBefore.contains(lock)).forEach(held::remove);
                 endedTold.forEach(events::execute);
                 placesEnded.forEach(this::givePlaceUp);
