@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -147,16 +148,17 @@ final class RedisLockStore {
      * the queue, or {@code queueFull}. A granted single lock also says the {@code mode} Redis
      * granted it in (null for a multi-lock, granted in the mode asked): a grant the session had
      * already (its queued request's, granted by a hand-over) keeps its own mode, which need not be
-     * the one asked. {@code endedBy}: for a single lock the session held when it asked, who stole
-     * that grant, if the lock's last steal ended it (null otherwise, and for a multi-lock).
+     * the one asked. {@code endedBy}: by lock the session held when it asked, who stole that grant,
+     * for each whose grant the lock's last steal ended.
      */
-    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull, LockMode mode, String endedBy) {
-        Attempt(List<Long> tokens, List<Conflict> conflicts) {
-            this(tokens, conflicts, null, false, null, null);
+    record Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull, LockMode mode,
+                   Map<String, String> endedBy) {
+        Attempt(List<Long> tokens, List<Conflict> conflicts, Map<String, String> endedBy) {
+            this(tokens, conflicts, null, false, null, endedBy);
         }
 
         Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
-            this(tokens, conflicts, queued, queueFull, null, null);
+            this(tokens, conflicts, queued, queueFull, null, Map.of());
         }
 
         boolean granted() {
@@ -430,7 +432,7 @@ final class RedisLockStore {
                 ask ? holder : "", heldToken.map(String::valueOf).orElse("")), r -> {
             int kind = (int) asLong(r.get(0));
             int replicas = (int) asLong(r.get(kind == 3 ? 1 : 4));
-            String endedBy = kind != 3 && r.size() > 5 ? Holder.parse((String) r.get(5)).name() : null;
+            Map<String, String> endedBy = kind != 3 && r.size() > 5 ? Map.of(lock, Holder.parse((String) r.get(5)).name()) : Map.of();
             return switch (kind) {
                 case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3))), endedBy),
                         asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
@@ -445,14 +447,16 @@ final class RedisLockStore {
 
     /**
      * All of {@code locks} in {@code mode} or none, with the same replica sync as {@link #lock}; never
-     * queues. {@code placeAttempts} names the place the session believes it has in a lock's queue (by
-     * the attempt that queued), whose grant is not one the session let go.
+     * queues. {@code heldTokens}: the tokens of those the session holds. {@code placeAttempts} names
+     * the place the session believes it has in a lock's queue (by the attempt that queued), whose
+     * grant is not one the session let go.
      */
-    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Set<String> alreadyHeld, String attemptId,
+    CompletionStage<Attempt> lockAll(String owner, String holder, List<String> locks, Map<String, Long> heldTokens, String attemptId,
                                      LockMode mode, Map<String, String> placeAttempts) {
+        Set<String> alreadyHeld = heldTokens.keySet();
         return grant(LOCK_ALL, locks, alreadyHeld, attemptId, owner, ask -> {
             int n = locks.size();
-            Object[] more = new Object[5 + 2 * n];
+            Object[] more = new Object[5 + 3 * n];
             more[0] = holder;
             more[1] = ask;
             more[2] = heldFlags(locks, alreadyHeld);
@@ -461,11 +465,19 @@ final class RedisLockStore {
             for (int i = 0; i < n; i++) {
                 more[5 + i] = locks.get(i);
                 more[5 + n + i] = placeAttempts.getOrDefault(locks.get(i), "");
+                Long token = heldTokens.get(locks.get(i));
+                more[5 + 2 * n + i] = token == null ? "" : String.valueOf(token);
             }
             return args(owner, more);
         }, r -> {
-            int last = r.size() - 1;
-            int replicas = (int) asLong(r.get(last));
+            int replicas = (int) asLong(r.get(r.size() - 1));
+            int last = r.size() - 1 - locks.size(); // where the thieves start, one per lock
+            Map<String, String> endedBy = new HashMap<>();
+            for (int i = 0; i < locks.size(); i++) {
+                if (r.get(last + i) != null) {
+                    endedBy.put(locks.get(i), Holder.parse(asString(r.get(last + i))).name());
+                }
+            }
             if (asLong(r.get(0)) == 1) {
                 List<Long> tokens = new ArrayList<>(locks.size());
                 List<String> fresh = new ArrayList<>();
@@ -475,14 +487,14 @@ final class RedisLockStore {
                     }
                     tokens.add(asLong(r.get(i)));
                 }
-                return new Answer(new Attempt(tokens, List.of()), fresh, replicas);
+                return new Answer(new Attempt(tokens, List.of(), endedBy), fresh, replicas);
             }
             List<Conflict> conflicts = new ArrayList<>();
             for (int i = 1; i + 3 < last; i += 4) {
                 String lock = locks.get((int) asLong(r.get(i)) - 1);
                 conflicts.add(conflict(lock, r.get(i + 1), r.get(i + 2), r.get(i + 3)));
             }
-            return new Answer(new Attempt(List.of(), conflicts), List.of(), replicas);
+            return new Answer(new Attempt(List.of(), conflicts, endedBy), List.of(), replicas);
         });
     }
 

@@ -1742,7 +1742,7 @@ final class Session implements LockSession {
         String attemptId = nextAttemptId();
         long sentAt = config.ticker().read();
         CompletionStage<RedisLockStore.Attempt> call = multi
-                ? store.lockAll(id, holder, names, before.keySet(), attemptId, options.mode(), placeAttempts(names))
+                ? store.lockAll(id, holder, names, tokensOf(before), attemptId, options.mode(), placeAttempts(names))
                 : store.lock(id, holder, names.get(0), Optional.ofNullable(before.get(names.get(0))).map(g -> g.token), attemptId,
                         options.mode(), options.queued(),
                         queuedBefore ? placeBefore.attemptId : "", options.steal(), options.ask());
@@ -1833,7 +1833,7 @@ final class Session implements LockSession {
                 String lock = names.get(i);
                 Grant was = before.get(lock);
                 if (was != null && was.token != attempt.tokens().get(i)) {
-                    replaced.put(lock, ended(lock, was, attempt.endedBy()));
+                    replaced.put(lock, ended(lock, was, attempt.endedBy().get(lock)));
                 }
                 revived |= !keep(lock, attempt.tokens().get(i), granted, provenAt, was);
             }
@@ -1891,6 +1891,12 @@ final class Session implements LockSession {
             }
         }
         return places;
+    }
+
+    private static Map<String, Long> tokensOf(Map<String, Grant> grants) {
+        Map<String, Long> tokens = new HashMap<>();
+        grants.forEach((lock, grant) -> tokens.put(lock, grant.token));
+        return tokens;
     }
 
     /**
@@ -1996,7 +2002,7 @@ final class Session implements LockSession {
         Set<String> conflicting = new HashSet<>();
         for (RedisLockStore.Conflict c : attempt.conflicts()) {
             conflicting.add(c.lock());
-            forgetStaleGrant(c.lock(), attempt.endedBy());
+            forgetStaleGrant(c.lock(), attempt.endedBy().get(c.lock()));
         }
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {

@@ -138,14 +138,14 @@ class QueueScriptsTest {
     @Test
     void aLockHashGoneWhileHeldSharedNamesNoZeroTokenAndItsReleaseCompletes() {
         long shared = lock("s1", "1", LockMode.SHARED, false).tokens().get(0);
-        result(store.lockAll("s1", "s1-name", List.of("doc2"), Set.of(), "2", LockMode.SHARED, Map.of()));
+        result(store.lockAll("s1", "s1-name", List.of("doc2"), Map.of(), "2", LockMode.SHARED, Map.of()));
         // The lock hashes are gone (evicted; or expired under a node that did not renew them):
         TestRedis.command("DEL", "distlock:lock:doc", "distlock:lock:doc2");
 
         RedisLockStore.Conflict wait = lock("w", "1", LockMode.EXCLUSIVE, false).conflicts().get(0);
         assertThat(wait.holder()).isEqualTo("s1-name");
         assertThat(wait.token()).as("the token a grant would have had, not 0 (which waiters take for a release)").isGreaterThan(shared);
-        RedisLockStore.Conflict waitAll = result(store.lockAll("w", "w-name", List.of("doc2"), Set.of(), "2", LockMode.EXCLUSIVE, Map.of()))
+        RedisLockStore.Conflict waitAll = result(store.lockAll("w", "w-name", List.of("doc2"), Map.of(), "2", LockMode.EXCLUSIVE, Map.of()))
                 .conflicts().get(0);
         assertThat(waitAll.token()).isGreaterThan(shared);
 
@@ -192,7 +192,7 @@ class QueueScriptsTest {
                 .held()).isTrue();
         // The old node gave the grant up (it could not renew it) and its client asked for it again:
         assertThat(result(store.lock("me", "me-name", "doc", Optional.empty(), "2", LockMode.EXCLUSIVE, false, "", false, false)).granted()).isFalse();
-        assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "3", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
+        assertThat(result(store.lockAll("me", "me-name", List.of("doc"), Map.of(), "3", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", Long.toString(held), past));
         assertThat(TestRedis.command("ZRANK", "distlock:queue:doc", "waiter")).as("still queued, not granted").isEqualTo(0L);
@@ -210,7 +210,7 @@ class QueueScriptsTest {
         assertThat((String) TestRedis.command("HGET", "distlock:queued:other", "me")).contains("|" + placed + "|node-b|");
         assertThat(result(store.unlock("holder", byToken("other", other), told::add)).released()).isTrue();
         String granted = (String) TestRedis.command("HGET", "distlock:lock:other", "token");
-        assertThat(result(store.lockAll("me", "me-name", List.of("other"), Set.of(), "5", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
+        assertThat(result(store.lockAll("me", "me-name", List.of("other"), Map.of(), "5", LockMode.EXCLUSIVE, Map.of())).granted()).isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:other", "owner", "token", "attempt"))
                 .isEqualTo(List.of("me", granted, placed));
     }
@@ -299,7 +299,7 @@ class QueueScriptsTest {
     void anMlockLetsGoOfAGrantTheSessionLetGoButNotThatOfItsPlace() {
         lock("me", "1", LockMode.EXCLUSIVE, false);
         assertThat(lock("waiter", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
-        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Set.of(), "2", LockMode.EXCLUSIVE, Map.of()));
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Map.of(), "2", LockMode.EXCLUSIVE, Map.of()));
         assertThat(all.granted()).isFalse();
         assertThat(all.conflicts()).extracting(RedisLockStore.Conflict::holder).containsExactly("waiter-name");
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).as("handed to the queue").isEqualTo("waiter");
@@ -312,7 +312,7 @@ class QueueScriptsTest {
                 .isNotNull();
         assertThat(result(store.unlock("holder", byToken("doc3", holder), told::add)).released()).isTrue();
         Object placeGrant = TestRedis.command("HGET", "distlock:lock:doc3", "token");
-        assertThat(result(store.lockAll("me", "me-name", List.of("doc3"), Set.of(), "4", LockMode.EXCLUSIVE, Map.of("doc3", "3"))).granted())
+        assertThat(result(store.lockAll("me", "me-name", List.of("doc3"), Map.of(), "4", LockMode.EXCLUSIVE, Map.of("doc3", "3"))).granted())
                 .isFalse();
         assertThat(TestRedis.command("HMGET", "distlock:lock:doc3", "owner", "token", "attempt")).isEqualTo(List.of("me", placeGrant, "3"));
     }
@@ -332,7 +332,7 @@ class QueueScriptsTest {
         assertThat(result(store.lock("other", "other-name", "doc2", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
                 .granted()).isTrue();
 
-        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Set.of(), "2", LockMode.EXCLUSIVE,
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc", "doc2"), Map.of(), "2", LockMode.EXCLUSIVE,
                 Map.of()));
         assertThat(all.conflicts()).extracting(RedisLockStore.Conflict::lock).containsExactly("doc2");
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).isNull();
@@ -352,7 +352,7 @@ class QueueScriptsTest {
         assertThat(lock("next", "1", LockMode.EXCLUSIVE, true).queued()).isNotNull();
         TestRedis.command("HDEL", "distlock:lock:doc", "owner", "holder", "attempt"); // the holder's lease ran out
 
-        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc"), Set.of(), "5", LockMode.EXCLUSIVE, Map.of()));
+        RedisLockStore.Attempt all = result(store.lockAll("me", "me-name", List.of("doc"), Map.of(), "5", LockMode.EXCLUSIVE, Map.of()));
         assertThat(all.granted()).isFalse();
         assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner")).as("handed to the next in the queue").isEqualTo("next");
         assertThat(TestRedis.command("HEXISTS", "distlock:queued:doc", "me")).isEqualTo(0L);

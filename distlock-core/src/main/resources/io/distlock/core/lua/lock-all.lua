@@ -1,9 +1,12 @@
 -- Lock all (KEYS: k, q, e, s of each lock, then the quarantine marker; ARGV: the common head (see
 -- queue.lua), then 8 holder, 9 ask for replicas, 10 held flags (one character per lock), 11
 -- attempt id, 12 mode, then the locks' names, then for each lock the attempt id of the place the
--- session believes it has in its queue, or ''): {1, (token, fresh)..., replicas} in key order, or
--- {0, (index, holder, token, pttl)..., replicas}; during a quarantine, every requested lock that
--- is free, with a nil holder as in LOCK. Never queues; a lock whose queue is not empty is not free.
+-- session believes it has in its queue, or '', then for each lock the token of the grant the
+-- session holds, or ''): {1, (token, fresh)..., thieves, replicas} in key order, or
+-- {0, (index, holder, token, pttl)..., thieves, replicas}; during a quarantine, every requested lock
+-- that is free, with a nil holder as in LOCK. thieves: one per lock, the stamped thief of the grant
+-- the session holds if the lock's last steal ended it, or false (see lock.lua's endedBy). Never
+-- queues; a lock whose queue is not empty is not free.
 local n = (#KEYS - 1) / 4
 local me, lease, mode = ARGV[1], ARGV[2], ARGV[12]
 local clock, nowMs = clockNow()
@@ -18,11 +21,21 @@ local anyFree = false
 local mine = {}
 local ctxs = {}
 local letGo = {}
+local thieves = {}
+-- Ends an answer: the thieves, then the replicas.
+local function answer(t)
+  for i = 1, n do
+    table.insert(t, thieves[i])
+  end
+  table.insert(t, replicas(ARGV[9]))
+  return t
+end
 for i = 1, n do
   local k, q, e, s = key(i, 1), key(i, 2), key(i, 3), key(i, 4)
   local ctx = context(ARGV[12 + i])
   ctxs[i] = ctx
-  local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt')
+  local cur = redis.call('HMGET', k, 'owner', 'token', 'holder', 'attempt', 'stole')
+  thieves[i] = held(i) and thiefOf(cur[5], ARGV[12 + 2 * n + i]) or false
   mine[i] = sharedOf(s, me, nowMs)
   if not held(i) then
     -- Redis still has a grant the session let go (a release lost in a failover, a lock given up as
@@ -110,8 +123,7 @@ end
 if #conflicts > 0 then
   tellLetGo()
   table.insert(conflicts, 1, 0)
-  table.insert(conflicts, replicas(ARGV[9]))
-  return conflicts
+  return answer(conflicts)
 end
 if anyFree then
   local wait = quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS])
@@ -126,8 +138,7 @@ if anyFree then
         table.insert(conflicts, wait)
       end
     end
-    table.insert(conflicts, replicas(ARGV[9]))
-    return conflicts
+    return answer(conflicts)
   end
 end
 local result = {1}
@@ -165,5 +176,4 @@ for i = 1, n do
   table.insert(result, token)
   table.insert(result, fresh)
 end
-table.insert(result, replicas(ARGV[9]))
-return result
+return answer(result)
