@@ -157,10 +157,6 @@ final class RedisLockStore {
             this(tokens, conflicts, null, false, null, endedBy);
         }
 
-        Attempt(List<Long> tokens, List<Conflict> conflicts, Queued queued, boolean queueFull) {
-            this(tokens, conflicts, queued, queueFull, null, Map.of());
-        }
-
         boolean granted() {
             return conflicts.isEmpty() && queued == null && !queueFull;
         }
@@ -432,13 +428,14 @@ final class RedisLockStore {
                 ask ? holder : "", heldToken.map(String::valueOf).orElse("")), r -> {
             int kind = (int) asLong(r.get(0));
             int replicas = (int) asLong(r.get(kind == 3 ? 1 : 4));
-            Map<String, String> endedBy = kind != 3 && r.size() > 5 ? Map.of(lock, Holder.parse((String) r.get(5)).name()) : Map.of();
+            int thief = kind == 3 ? 2 : 5; // after the replicas
+            Map<String, String> endedBy = r.size() > thief ? Map.of(lock, Holder.parse((String) r.get(thief)).name()) : Map.of();
             return switch (kind) {
                 case 1 -> new Answer(new Attempt(List.of(asLong(r.get(1))), List.of(), null, false, mode(asString(r.get(3))), endedBy),
                         asLong(r.get(2)) == 1 ? locks : List.of(), replicas);
                 case 2 -> new Answer(new Attempt(List.of(), List.of(),
-                        new Queued((int) asLong(r.get(1)), holder(r.get(2), 0), asString(r.get(3))), false), List.of(), replicas);
-                case 3 -> new Answer(new Attempt(List.of(), List.of(), null, true), List.of(), replicas);
+                        new Queued((int) asLong(r.get(1)), holder(r.get(2), 0), asString(r.get(3))), false, null, endedBy), List.of(), replicas);
+                case 3 -> new Answer(new Attempt(List.of(), List.of(), null, true, null, endedBy), List.of(), replicas);
                 default -> new Answer(new Attempt(List.of(), List.of(conflict(lock, r.get(1), r.get(2), r.get(3))), null, false, null,
                         endedBy), List.of(), replicas);
             };

@@ -1393,6 +1393,11 @@ final class Session implements LockSession {
         return Set.copyOf(stolenAhead.keySet());
     }
 
+    /** For tests: the locks with an ask kept until the grant it asks for is known here. */
+    Set<String> asksKeptAhead() {
+        return Set.copyOf(askedAhead.keySet());
+    }
+
     /**
      * The place of this session in {@code lock}'s queue that attempt {@code placeAttempt} took was
      * granted (told by the grant message, or found by lease renewal). Handled in the session's
@@ -1501,8 +1506,8 @@ final class Session implements LockSession {
                 stolen.run(); // the steal was told before this grant: it ends it now, after its GRANTED
             }
             AskedAhead ask = askedAhead.isEmpty() ? null : askedAhead.remove(lock);
-            if (ask != null && held.get(lock) == grant && config.ticker().read() - ask.atNanos < config.lease().toNanos()) {
-                tellAsked(lock, ask.by, ask.info); // asked before this grant was known here: told right after it
+            if (ask != null && held.get(lock) == grant) {
+                tellAskedAhead(lock, ask); // asked before this grant was known here: told right after it
             }
         };
     }
@@ -1639,6 +1644,13 @@ final class Session implements LockSession {
     private record AskedAhead(String by, String info, long atNanos) { }
 
     /** Tells the listener that {@code by} asks for {@code lock}; only on {@link #events}. */
+    /** An ask kept until the grant it asks for was known here (see {@link #asked}), told unless older than a lease. */
+    private void tellAskedAhead(String lock, AskedAhead ask) {
+        if (config.ticker().read() - ask.atNanos < config.lease().toNanos()) {
+            tellAsked(lock, ask.by, ask.info);
+        }
+    }
+
     private void tellAsked(String lock, String by, String info) {
         // One ASKED per lock waits for the listener at most: others ask as often as they like,
         // and a detached holder's kept pushes must not fill up with theirs (past the bound the
@@ -1781,11 +1793,11 @@ final class Session implements LockSession {
                 Step<T> queuedNow = queuedAt(names.get(0), placeBefore, options, attempt.queued().placeAttempt(), sentAt, entries,
                         answer.apply(attempt));
                 // Else, as above, renewal gave the place up since (its leave and CANCELLED queued); this new place is left.
-                return queuedNow != null ? CompletableFuture.completedFuture(queuedNow)
+                return queuedNow != null ? CompletableFuture.completedFuture(endedFirst(queuedNow, names.get(0), before, attempt))
                         : this.<T>failed(names, entries, before.keySet(), true, attemptId, placeGivenUpMeanwhile(names.get(0)));
             }
             if (attempt.queueFull()) {
-                return CompletableFuture.completedFuture(refusedFull(entries, answer.apply(attempt)));
+                return CompletableFuture.completedFuture(endedFirst(refusedFull(entries, answer.apply(attempt)), names.get(0), before, attempt));
             }
             if (!attempt.granted()) {
                 return CompletableFuture.completedFuture(waitFor(attempt, entries, answer));
@@ -1818,6 +1830,8 @@ final class Session implements LockSession {
                     placesEnded.put(names.get(i), ended);
                 }
             }
+            // An ask kept for the place's grant (see asked) is told after this answer: dropPlace forgets it.
+            AskedAhead askAhead = !multi && !placesEnded.isEmpty() && !askedAhead.isEmpty() ? askedAhead.remove(names.get(0)) : null;
             if (!multi && !placesEnded.isEmpty() && !dropPlace(names.get(0), placesEnded.get(names.get(0)))) {
                 // Lease renewal gave the place up since it was looked at above (on its own thread, at that very
                 // boundary): as when that happened while the request was out, the grant may be the place's, which
@@ -1857,7 +1871,8 @@ final class Session implements LockSession {
                 placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
             }
             entries.forEach(waiters::attemptGranted);
-            return CompletableFuture.completedFuture(new Step<>(answer.apply(attempt), null, null,
+            return CompletableFuture.completedFuture(new Step<>(answer.apply(attempt), null,
+                    askAhead == null ? null : () -> tellAskedAhead(names.get(0), askAhead),
                     endedTold.isEmpty() ? null : () -> endedTold.forEach(Runnable::run)));
         }).thenCompose(step -> step);
     }
@@ -1986,6 +2001,25 @@ final class Session implements LockSession {
     }
 
     /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
+    /**
+     * A single-lock request not granted (queued, or the queue full) of a lock its session held: Redis no longer
+     * has that grant, or it would have refreshed it. It ended meanwhile (a steal whose notice has not come, a
+     * lease Redis let run out): told before {@code step}'s answer, as for a granted request, not overwritten
+     * unheard by the grant of the new place.
+     */
+    private <T> Step<T> endedFirst(Step<T> step, String lock, Map<String, Grant> before, RedisLockStore.Attempt attempt) {
+        Grant was = before.get(lock);
+        Runnable told = was == null ? null : ended(lock, was, attempt.endedBy().get(lock));
+        if (told == null) {
+            return step;
+        }
+        Runnable first = step.first();
+        return new Step<>(step.result(), step.failure(), step.then(), first == null ? told : () -> {
+            told.run();
+            first.run();
+        });
+    }
+
     private <T> Step<T> refusedFull(Map<String, Waiters.Entry> entries, T result) {
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {

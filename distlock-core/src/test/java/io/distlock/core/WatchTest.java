@@ -721,6 +721,36 @@ class WatchTest {
         });
     }
 
+    /**
+     * Found by review (2026-12-06): a queued request for a lock the session held, crossing a steal not
+     * yet told, was answered QUEUED with the stolen grant still counted held; the grant of the new place
+     * then replaced it unheard, and the client never learned that the thief held the lock in between.
+     * The steal is told before the QUEUED.
+     */
+    @Test
+    void aQueuedRequestCrossingAStealNotYetToldIsToldThatStealFirst() {
+        onANodeDeafToSteals(deaf -> {
+            Pushes pushes = new Pushes();
+            LockSession holder = deaf.openSession("holder", pushes);
+            long first = ((LockResult.Locked) result(holder.lock("doc"))).token();
+            LockSession thief = open(1, "thief", null);
+            assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+
+            List<Pushes.Push> toldFirst = result(holder.lock("doc", LockOptions.exclusive().queue()).thenApply(queued -> {
+                assertThat(queued).isInstanceOf(LockResult.Queued.class);
+                return pushes.all();
+            }));
+            assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
+                    .containsExactly(tuple(Kind.LOST, first, "stolen by thief"));
+            assertThat(holder.heldLocks()).isEmpty();
+
+            pushes.expect(Kind.LOST, "doc", seconds(5));
+            assertThat(result(thief.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED); // handed to the holder's new place
+            long granted = pushes.expect(Kind.GRANTED, "doc", seconds(5)).token();
+            assertThat(holder.heldLocks()).containsExactly(Map.entry("doc", granted));
+        });
+    }
+
     @Test
     void aStealOfAnotherGrantDoesNotEndTheOneThatComes() {
         result(open(0, "holder", null).lock("doc"));
@@ -797,6 +827,34 @@ class WatchTest {
      */
     @Test
     void anAskThatComesBeforeTheGrantItAsksForIsToldRightAfterIt() {
+        onANodeDeafToGrants(deafToGrants -> {
+            Pushes pushes = new Pushes();
+            askedBeforeItsGrantIsKnown(deafToGrants, pushes);
+
+            assertThat(pushes.expect(Kind.GRANTED, "doc", seconds(5))).isNotNull();
+            assertThat(pushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).startsWith("bob");
+        });
+    }
+
+    /**
+     * Found by review (2026-12-06): the same ask, with the grant found by asking again while queued
+     * (answered LOCKED with the place's grant) instead of by its GRANTED: ending the place forgot the
+     * kept ask, and the holder was never asked. Told after the LOCKED.
+     */
+    @Test
+    void anAskThatComesBeforeTheGrantIsToldWhenTheGrantIsFoundByAskingAgain() {
+        onANodeDeafToGrants(deafToGrants -> {
+            Pushes pushes = new Pushes();
+            Session queued = askedBeforeItsGrantIsKnown(deafToGrants, pushes);
+            await().atMost(seconds(5)).until(() -> queued.asksKeptAhead().contains("doc"));
+
+            assertThat(result(queued.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Locked.class);
+            assertThat(pushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).startsWith("bob");
+        });
+    }
+
+    /** A node that never hears grant messages (as in a pub/sub gap): its sessions learn of grants by keep-place ticks or by asking. */
+    private static void onANodeDeafToGrants(java.util.function.Consumer<LockService> test) {
         RedissonClient client = Redisson.create(LockService.redissonConfig(TestRedis.url()));
         java.util.Set<Object> channelsBefore = java.util.Set.copyOf((List<?>) TestRedis.command("PUBSUB", "CHANNELS", "distlock:granted:*"));
         try (LockService deafToGrants = LockService.create(client, CONFIG)) {
@@ -805,19 +863,24 @@ class WatchTest {
                     client.getTopic(channel.toString(), org.redisson.client.codec.StringCodec.INSTANCE).removeAllListeners();
                 }
             }
-            LockSession holder = open(1, "alice", null);
-            result(holder.lock("doc"));
-            Pushes pushes = new Pushes();
-            LockSession queued = deafToGrants.openSession("queued", pushes);
-            assertThat(result(queued.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
-            assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED); // handed to "queued", not told yet
-            assertThat(result(open(1, "bob", null).lock("doc", LockOptions.exclusive().asking()))).isInstanceOf(LockResult.Queued.class);
-
-            assertThat(pushes.expect(Kind.GRANTED, "doc", seconds(5))).isNotNull();
-            assertThat(pushes.expect(Kind.ASKED, "doc", seconds(5)).detail()).startsWith("bob");
+            test.accept(deafToGrants);
         } finally {
             client.shutdown();
         }
+    }
+
+    /**
+     * "doc" handed by alice (node 1) to the queued request of a session on {@code deafToGrants}, not told
+     * it yet, then bob asks for it; returns that session.
+     */
+    private Session askedBeforeItsGrantIsKnown(LockService deafToGrants, Pushes pushes) {
+        LockSession holder = open(1, "alice", null);
+        result(holder.lock("doc"));
+        Session queued = (Session) deafToGrants.openSession("queued", pushes);
+        assertThat(result(queued.lock("doc", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+        assertThat(result(holder.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED); // handed to "queued", not told yet
+        assertThat(result(open(1, "bob", null).lock("doc", LockOptions.exclusive().asking()))).isInstanceOf(LockResult.Queued.class);
+        return queued;
     }
 
     @Test

@@ -3,8 +3,8 @@
 -- 11 attempt id, 12 mode, 13 queue ('1' to queue), 14 node, 15 most queued, 16 the lock's name,
 -- 17 the attempt id of the place the session believes it has in this lock's queue, or '', 18
 -- steal ('1' to take it from its holders now), 19 ask: '' or the holder to name to the lock's
--- holders if the request queues), 20 the token of the grant the session holds ('' if none). Answers
--- of kinds 0 and 1 end with the stamped thief of that grant if the lock's last steal ended it (see
+-- holders if the request queues), 20 the token of the grant the session holds ('' if none). Every
+-- answer ends with the stamped thief of that grant if the lock's last steal ended it (see
 -- stolen.lua), so that its node tells the session that steal before the answer:
 --   {1, token, fresh, mode, replicas}: granted (fresh is 0 for a re-lock of a grant held); mode
 --     ('x' or 's') is the grant's: the one asked, but for a grant the session had already (a
