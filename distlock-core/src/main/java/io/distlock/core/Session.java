@@ -2038,6 +2038,12 @@ final class Session implements LockSession {
             conflicting.add(c.lock());
             forgetStaleGrant(c.lock(), attempt.endedBy().get(c.lock()));
         }
+        // A held lock of a multi-lock that a steal ended and that is free again (no conflict): told now too.
+        attempt.endedBy().forEach((lock, by) -> {
+            if (!conflicting.contains(lock)) {
+                forgetStaleGrant(lock, by);
+            }
+        });
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {
             if (!conflicting.contains(lock) && waiters.attemptFoundFree(lock, entry)) {

@@ -721,6 +721,29 @@ class WatchTest {
         });
     }
 
+    /** A multi-lock answered WAIT for another lock tells the steal of a held one the thief let go again (found by review). */
+    @Test
+    void aMultiLockWaitingForAnotherLockTellsTheStealOfAHeldOne() {
+        onANodeDeafToSteals(deaf -> {
+            Pushes pushes = new Pushes();
+            LockSession holder = deaf.openSession("holder", pushes);
+            long first = ((LockResult.Locked) result(holder.lock("doc"))).token();
+            LockSession thief = open(1, "thief", null);
+            assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(thief.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
+            assertThat(result(open(1, "other", null).lock("images"))).isInstanceOf(LockResult.Locked.class);
+
+            List<Pushes.Push> toldFirst = result(holder.lockAll(List.of("doc", "images")).thenApply(waiting -> {
+                assertThat(waiting).isInstanceOf(MultiLockResult.Waiting.class);
+                return pushes.all();
+            }));
+            // with the answer, not at the next renewal
+            assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
+                    .containsExactly(tuple(Kind.LOST, first, "stolen by thief"));
+            assertThat(holder.heldLocks()).isEmpty();
+        });
+    }
+
     /**
      * Found by review (2026-12-06): a queued request for a lock the session held, crossing a steal not
      * yet told, was answered QUEUED with the stolen grant still counted held; the grant of the new place
