@@ -155,6 +155,54 @@ class QueueScriptsTest {
         assertThat(lock("w", "3", LockMode.EXCLUSIVE, false).granted()).isTrue();
     }
 
+    /** {@code n} shared holders of "doc" whose leases ran out long ago (their nodes died holding), written as lock.lua writes them. */
+    private static void deadSharedHolders(int n) {
+        for (int i = 0; i < n; i++) {
+            TestRedis.command("HSET", "distlock:shared:doc", "dead-" + i, i + 1 + "|1|1|0;dead-" + i);
+        }
+    }
+
+    /**
+     * A request reads only a page of the shared holders (with thousands, reading them all cost
+     * Redis milliseconds per request): one live holder among thousands of dead ones, which a first
+     * page almost never shows (past 512 holders, Redis keeps the hash as a table, and a page is a
+     * few of its buckets), still stands in the way of an exclusive request and of the queue's
+     * exclusive head.
+     */
+    @Test
+    void oneLiveSharedHolderAmongManyDeadOnesStillExcludes() {
+        long reader = lock("reader", "1", LockMode.SHARED, false).tokens().get(0);
+        deadSharedHolders(2000);
+        assertThat(TestRedis.command("OBJECT", "ENCODING", "distlock:shared:doc").toString()).isEqualTo("hashtable");
+
+        RedisLockStore.Attempt writer = lock("writer", "1", LockMode.EXCLUSIVE, false);
+        assertThat(writer.granted()).isFalse();
+        assertThat(writer.conflicts().get(0).holder()).isEqualTo("reader-name");
+        deadSharedHolders(2000); // the exclusive request may have removed them
+        assertThat(lock("writer", "2", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        deadSharedHolders(2000);
+        assertThat(lock("other", "1", LockMode.SHARED, false).granted()).as("a queued exclusive request stops later shared ones").isFalse();
+
+        deadSharedHolders(2000);
+        assertThat(result(store.unlock("reader", byToken("doc", reader), told::add)).released()).isTrue();
+        assertThat(TestRedis.command("HGET", "distlock:lock:doc", "owner").toString()).isEqualTo("writer");
+    }
+
+    /** Dead shared holders of a lock only ever read are removed as the hash grows, not kept for good. */
+    @Test
+    void deadSharedHoldersAreRemovedAsTheHashGrows() {
+        deadSharedHolders(100);
+        assertThat(lock("reader", "1", LockMode.SHARED, false).granted()).isTrue();
+        assertThat(TestRedis.command("HLEN", "distlock:shared:doc")).isEqualTo(1L);
+
+        for (int i = 0; i < 70; i++) {
+            assertThat(lock("reader-" + i, "1", LockMode.SHARED, false).granted()).isTrue();
+        }
+        deadSharedHolders(100); // more than the live ones: removed by the next grant
+        assertThat(lock("last", "1", LockMode.SHARED, false).granted()).isTrue();
+        assertThat(TestRedis.command("HLEN", "distlock:shared:doc")).isEqualTo(72L);
+    }
+
     @Test
     void anExpiredPlaceBehindTheHeadIsNotKept() {
         lock("holder", "1", LockMode.EXCLUSIVE, false);

@@ -76,27 +76,16 @@ for i = 1, n do
   elseif mine[i] and stale(me, me, mine[i][3], ARGV[11]) then
     holder, pttl = mine[i][4], mine[i][2] - nowMs
   elseif not (cur[1] == me and held(i)) and not (mine[i] and held(i)) then
-    local shared = sharedHolders(s, nowMs)
-    for _, h in ipairs(shared) do
-      if h[1] ~= me and mode == 'x' then
-        holder, pttl = h[5], h[3] - nowMs
-        break
-      end
-    end
     local head, first = queueHead(q, e, nowMs)
-    if not holder and head then
-      -- A queued request stands in the way: named are the shared holders it waits for, as in
-      -- lock.lua, or else its own head; but during a quarantine the hand-over waits too, and a
-      -- free lock with a queue is free, answered below as recovering.
-      for _, h in ipairs(shared) do
-        if h[1] ~= me then
-          holder, pttl = h[5], h[3] - nowMs
-          break
-        end
-      end
-      if not holder and quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS]) == 0 then
-        holder, pttl = first[5], tonumber(lease)
-      end
+    -- Other shared holders stand in the way of an exclusive request, and a queued request stands in
+    -- the way of any: named are the shared holders it waits for, as in lock.lua, or else its own
+    -- head; but during a quarantine the hand-over waits too, and a free lock with a queue is free,
+    -- answered below as recovering. A shared request without a queue does not read them.
+    local other = (mode == 'x' or head) and aShared(s, nowMs, me)
+    if other then
+      holder, pttl = other[5], other[3] - nowMs
+    elseif head and quarantine(nowMs, flag('q'), quarantineLength(), KEYS[#KEYS]) == 0 then
+      holder, pttl = first[5], tonumber(lease)
     end
     if not holder then
       anyFree = true
@@ -171,6 +160,7 @@ for i = 1, n do
       extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctxs[i])
+      pruneShared(k, s, nowMs)
     end
   end
   table.insert(result, token)

@@ -154,15 +154,18 @@ local holder, pttl
 local blocked = false
 if cur[1] and cur[1] ~= me then
   holder, pttl, blocked = cur[3], redis.call('PTTL', k), true
-elseif crowd then
-  local shared = sharedHolders(s, nowMs)
-  if #shared > 0 then
-    holder, pttl, blocked = shared[1][5], shared[1][3] - nowMs, mode == 'x'
-  end
 end
 local head, first
 if crowd then
   head, first = queueHead(q, e, nowMs)
+end
+-- The shared holders stand in the way of an exclusive request; a shared one passes them unless
+-- it queues, and does not read them (see sharedHolders).
+if crowd and not blocked and (mode == 'x' or head) then
+  local shared = aShared(s, nowMs)
+  if shared then
+    holder, pttl, blocked = shared[5], shared[3] - nowMs, mode == 'x'
+  end
 end
 if head then
   blocked = true
@@ -188,6 +191,7 @@ if not blocked then
       extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
+      pruneShared(k, s, nowMs)
     end
     changed(ctx)
     return {1, token, 1, mode, replicas(ARGV[9]), endedBy}

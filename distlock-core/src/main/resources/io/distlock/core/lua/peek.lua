@@ -15,9 +15,9 @@ local cur = redis.call('HMGET', k, 'owner', 'token')
 if cur[1] then
   return {cur[1], cur[2], redis.call('PTTL', k), 0, at}
 end
-local shared = sharedHolders(s, nowMs)
-if #shared > 0 then
-  return {shared[1][1], shared[1][2], shared[1][3] - nowMs, 0, at}
+local first = earliest(sharedHolders(s, nowMs))
+if first then
+  return {first[1], first[2], first[3] - nowMs, 0, at}
 end
 if ctx.quarantine then
   local seen = redis.call('GET', ctx.marker)

@@ -109,7 +109,9 @@ local function keepToken(k, ctx)
   extend(k, ctx.keep)
 end
 
--- The live shared holders, the dead ones removed: {owner, token, expires, attempt, holder}, earliest grant first.
+-- The live shared holders, the dead ones removed: {owner, token, expires, attempt, holder}, in no
+-- order. It reads every holder: with thousands, milliseconds of Redis's one thread; a request
+-- reads aShared instead.
 local function sharedHolders(s, nowMs)
   local all = redis.call('HGETALL', s)
   local live = {}
@@ -121,8 +123,55 @@ local function sharedHolders(s, nowMs)
       redis.call('HDEL', s, all[i])
     end
   end
-  table.sort(live, function(a, b) return tonumber(a[2]) < tonumber(b[2]) end)
   return live
+end
+
+-- The earliest granted of these shared holders (from sharedHolders), or nil.
+local function earliest(shared)
+  local found
+  for _, h in ipairs(shared) do
+    if not found or tonumber(h[2]) < tonumber(found[2]) then
+      found = h
+    end
+  end
+  return found
+end
+
+-- A live shared holder not except's (as sharedHolders gives them), or nil: for what a request
+-- needs to know, whether one stands in its way, and one to name. The first of a first page
+-- (HSCAN): a hash small enough to be kept as a list (hash-max-listpack-entries, 512 by default)
+-- is all of it, in the order its holders were granted (a renewal keeps a holder's place), so the
+-- earliest granted is named; of a larger one, some holder. Only a page without one (or an empty
+-- page, which HSCAN may give) of a larger hash reads them all.
+local function aShared(s, nowMs, except)
+  local scan = redis.call('HSCAN', s, 0, 'COUNT', 16)
+  local page = scan[2]
+  for i = 1, #page, 2 do
+    if page[i] ~= except then
+      local f = fields(page[i + 1], 4)
+      if tonumber(f[2]) > nowMs then
+        return {page[i], f[1], tonumber(f[2]), f[3], f[4]}
+      end
+    end
+  end
+  if scan[1] ~= '0' then
+    for _, h in ipairs(sharedHolders(s, nowMs)) do
+      if h[1] ~= except then
+        return h
+      end
+    end
+  end
+  return nil
+end
+
+-- After a shared grant that did not read the holders: the dead ones (of nodes that died holding)
+-- are removed once the hash has doubled since they last were (its live count then, 'sp' in the
+-- lock hash), so that a lock only ever read keeps at most about as many dead holders as live
+-- ones, at a constant cost per grant on average.
+local function pruneShared(k, s, nowMs)
+  if redis.call('HLEN', s) >= math.max(64, 2 * (tonumber(redis.call('HGET', k, 'sp')) or 0)) then
+    redis.call('HSET', k, 'sp', #sharedHolders(s, nowMs))
+  end
 end
 
 -- This session's live shared grant {token, expires, attempt, holder}, or nil.
@@ -179,11 +228,11 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
   if redis.call('EXISTS', q) == 0 or redis.call('HEXISTS', k, 'owner') == 1 then
     return 0
   end
-  local shared = #sharedHolders(s, nowMs)
+  local shared = aShared(s, nowMs) ~= nil
   local granted = 0
   while true do
     local head, f = queueHead(q, e, nowMs)
-    if not head or (f[1] == 'x' and (shared > 0 or granted > 0)) then
+    if not head or (f[1] == 'x' and (shared or granted > 0)) then
       return granted
     end
     if granted == 0 and quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker) > 0 then
@@ -199,6 +248,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       extend(s, tonumber(f[2]) - nowMs) -- as long as the grant, which may be longer than this node's lease
       redis.call('HSET', k, 'token', token)
       extend(k, math.max(tonumber(ctx.keep), tonumber(f[2]) - nowMs)) -- the last token (and 'w') as long as the grant, too
+      pruneShared(k, s, nowMs)
     end
     local told = head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name
     if f[4] == ctx.localNode then
@@ -222,7 +272,7 @@ local function freed(k, q, e, s, ctx, clock, nowMs, cur)
   if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
     return
   end
-  if cur[1] or not cur[3] or #sharedHolders(s, nowMs) > 0 then
+  if cur[1] or not cur[3] or aShared(s, nowMs) then
     return
   end
   redis.call('HDEL', k, 'w')
