@@ -1643,7 +1643,6 @@ final class Session implements LockSession {
     /** An ask told before the grant it asks for was known here. */
     private record AskedAhead(String by, String info, long atNanos) { }
 
-    /** Tells the listener that {@code by} asks for {@code lock}; only on {@link #events}. */
     /** An ask kept until the grant it asks for was known here (see {@link #asked}), told unless older than a lease. */
     private void tellAskedAhead(String lock, AskedAhead ask) {
         if (config.ticker().read() - ask.atNanos < config.lease().toNanos()) {
@@ -1651,6 +1650,7 @@ final class Session implements LockSession {
         }
     }
 
+    /** Tells the listener that {@code by} asks for {@code lock}; only on {@link #events}. */
     private void tellAsked(String lock, String by, String info) {
         // One ASKED per lock waits for the listener at most: others ask as often as they like,
         // and a detached holder's kept pushes must not fill up with theirs (past the bound the
@@ -1871,8 +1871,13 @@ final class Session implements LockSession {
                 placesEnded.forEach(this::dropPlace); // and a steal told ahead of it with it
             }
             entries.forEach(waiters::attemptGranted);
+            Grant grantAsked = askAhead == null ? null : held.get(names.get(0));
             return CompletableFuture.completedFuture(new Step<>(answer.apply(attempt), null,
-                    askAhead == null ? null : () -> tellAskedAhead(names.get(0), askAhead),
+                    askAhead == null ? null : () -> {
+                        if (held.get(names.get(0)) == grantAsked) { // not lost meanwhile (as hold checks)
+                            tellAskedAhead(names.get(0), askAhead);
+                        }
+                    },
                     endedTold.isEmpty() ? null : () -> endedTold.forEach(Runnable::run)));
         }).thenCompose(step -> step);
     }
@@ -1950,7 +1955,8 @@ final class Session implements LockSession {
                 queued.put(lock, place);
             } else if (queued.replace(lock, had, place)) { // one step with renewal's give-up of had: one wins
                 had.stopTimer();
-                stolenAhead.remove(lock); // a steal of the old place's grant, which is never adopted now
+                stolenAhead.remove(lock); // a steal of the old place's grant, which is never adopted now, and an ask for it
+                askedAhead.remove(lock);
             } else {
                 return null;
             }
@@ -2000,7 +2006,6 @@ final class Session implements LockSession {
         return new Step<>(refusal, null, null, tell);
     }
 
-    /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
     /**
      * A single-lock request not granted (queued, or the queue full) of a lock its session held: Redis no longer
      * has that grant, or it would have refreshed it. It ended meanwhile (a steal whose notice has not come, a
@@ -2020,6 +2025,7 @@ final class Session implements LockSession {
         });
     }
 
+    /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
     private <T> Step<T> refusedFull(Map<String, Waiters.Entry> entries, T result) {
         List<String> freed = new ArrayList<>();
         entries.forEach((lock, entry) -> {
@@ -2078,11 +2084,12 @@ final class Session implements LockSession {
                 undo.add(RedisLockStore.Release.ofAttempt(lock, attemptId));
             }
         }
-        if (undo.isEmpty() || RedisLockStore.undone(e) || !freesWhatItGivesUp()) {
+        // The attempt may have queued the session too, and the place may have been granted since: even for a lock
+        // held before, whose grant may have ended meanwhile (a steal not told yet), so that Redis queued it.
+        List<RedisLockStore.Release> leave = mayHaveQueued ? List.of(RedisLockStore.Release.ofAttempt(names.get(0), attemptId)) : List.of();
+        if ((undo.isEmpty() && leave.isEmpty()) || RedisLockStore.undone(e) || !freesWhatItGivesUp()) {
             return CompletableFuture.completedFuture(failure);
         }
-        // The attempt may have queued the session too, and the place may have been granted since.
-        List<RedisLockStore.Release> leave = mayHaveQueued ? List.of(RedisLockStore.Release.ofAttempt(names.get(0), attemptId)) : List.of();
         return store.release(id, undo, leave).handle((v, undoFailure) -> {
             if (undoFailure != null) {
                 LOG.log(Level.DEBUG, "Could not undo an uncertain grant of {0}; its lease frees it: {1}",

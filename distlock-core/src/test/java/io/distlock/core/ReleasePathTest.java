@@ -154,6 +154,46 @@ class ReleasePathTest {
         }
     }
 
+    /**
+     * Found by review (2026-12-06): a queued request for a lock the session held, whose grant a
+     * steal had ended (so Redis queued it), that got no answer in time left nothing behind it: the
+     * session "held the lock before", so no undo went out, and the place stayed in the queue,
+     * known to nobody, until its lease (granted meanwhile, the lock sat idle). It is left.
+     */
+    @Test
+    void aQueuedRequestOfAStolenLockThatGetsNoAnswerLeavesItsPlace() {
+        Duration lease = Duration.ofSeconds(6); // command timeout 1 s; the place would last 6 s
+        LockConfig config = LockConfig.builder().lease(lease).build();
+        // Connections open from the start: one opened while the link is slow would send the request (or the leave)
+        // only after its handshake, 4 s later, and it could come after the leave.
+        try (LockService proxied = LockService.create(proxiedClient(server -> server.setConnectionPoolSize(8).setConnectionMinimumIdleSize(8)), config);
+             LockService direct = LockService.connect(redis.url(), config)) {
+            proxiedClient.getTopic("distlock:stolen", org.redisson.client.codec.StringCodec.INSTANCE).removeAllListeners();
+            LockSession holder = proxied.openSession("holder", new Pushes());
+            LockSession thief = direct.openSession("thief", new Pushes());
+            // Redis knows the leave script, as once any session left a queue (else its first call, NOSCRIPT, loads it over the slow link)
+            assertThat(result(thief.lock("warm"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(holder.lock("warm", LockOptions.exclusive().queue()))).isInstanceOf(LockResult.Queued.class);
+            assertThat(result(holder.cancel("warm"))).isEqualTo(CancelResult.CANCELLED);
+
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
+            assertThat(holder.heldLocks()).containsKey("doc"); // the steal not told yet (its node is deaf to steals)
+
+            proxy.delay(Duration.ofSeconds(2)); // every command still reaches Redis, in order, after its timeout
+            CompletableFuture<LockResult> queued = holder.lock("doc", LockOptions.exclusive().queue()).toCompletableFuture();
+            await().atMost(lease).until(queued::isDone);
+            assertThat(queued).isCompletedExceptionally();
+            // The request queues the session when it gets to Redis; the leave sent after it (a second later) drops that place.
+            await().atMost(seconds(4)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> Long.valueOf(1).equals(redis.command("ZCARD", "distlock:queue:doc")));
+            await().atMost(seconds(3)).untilAsserted(() -> {
+                assertThat(redis.command("ZCARD", "distlock:queue:doc")).isEqualTo(0L);
+                assertThat(redis.command("EXISTS", "distlock:queued:doc")).isEqualTo(0L);
+            });
+        }
+    }
+
     @Test
     void aCloseRedisDoesNotAnswerEndsWithinTheServicesTimeoutsNotTheClientsDefaults() {
         // A session's close releases its locks in one batch: with Redis silent it fails at the
