@@ -42,8 +42,9 @@ public sealed interface LockResult permits LockResult.Locked, LockResult.Waiting
      * granted, {@link LockListener#cancelled} if it leaves the queue without a grant.
      *
      * @param position its place in the queue, 1 for next
-     * @param holder   the name of the earliest current holder (or of the queue's head while it
-     *                 is being granted), or {@link Waiting#RECOVERING}
+     * @param holder   the name of the earliest current holder (of thousands of shared holders,
+     *                 the earliest of those Redis shows at once), or of the queue's head while it
+     *                 is being granted, or {@link Waiting#RECOVERING}
      */
     record Queued(int position, String holder) implements LockResult {
         public Queued {

@@ -37,7 +37,9 @@ class RedisCallsInFlightTest {
             return true;
         }).build();
         try (RedisProcess redis = RedisProcess.start();
-             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(5)).build());
+             // A command waits up to a sixth of the lease, at most 3 s: Redis is paused for over 0.5 s here (0.8 s
+             // with a 5 s lease made the first queries fail BACKEND_UNAVAILABLE on a loaded machine).
+             LockService service = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(30)).build());
              DistLockEndpoints endpoint = DistLockEndpoints.create(service, options);
              TestServer server = TestServer.tyrus(List.of(endpoint.config()));
              RawWebSocket ws = RawWebSocket.open(server.uri("/distlock/lock"))) {

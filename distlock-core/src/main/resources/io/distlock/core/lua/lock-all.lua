@@ -156,11 +156,11 @@ for i = 1, n do
       if cur[1] == me then
         redis.call('HDEL', k, 'owner', 'holder', 'attempt')
       end
+      pruneShared(k, s, nowMs)
       redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
       extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctxs[i])
-      pruneShared(k, s, nowMs)
     end
   end
   table.insert(result, token)

@@ -147,9 +147,10 @@ if wasQueued and redis.call('HEXISTS', e, me) == 0 then
   end
 end
 -- What stands in the way: an exclusive holder, shared holders (of an exclusive request), a queue.
--- holder names the earliest current holder, or, if nobody holds it, the queue's head; but a free
--- lock whose queue was not handed it (the quarantine is on) names nobody (false), with what is
--- left of the quarantine, as a free lock without a queue does.
+-- holder names the earliest current holder (of many shared ones, see aShared), or, if nobody
+-- holds it, the queue's head; but a free lock whose queue was not handed it (the quarantine is
+-- on) names nobody (false), with what is left of the quarantine, as a free lock without a queue
+-- does.
 local holder, pttl
 local blocked = false
 if cur[1] and cur[1] ~= me then
@@ -187,11 +188,11 @@ if not blocked then
       redis.call('HSET', k, 'owner', me, 'holder', stamp(ARGV[8], nowMs), 'token', token, 'attempt', ARGV[11])
       redis.call('PEXPIRE', k, lease)
     else
+      pruneShared(k, s, nowMs)
       redis.call('HSET', s, me, token .. '|' .. string.format('%.0f', nowMs + lease) .. '|' .. ARGV[11] .. '|' .. stamp(ARGV[8], nowMs))
       extend(s, lease)
       redis.call('HSET', k, 'token', token)
       keepToken(k, ctx)
-      pruneShared(k, s, nowMs)
     end
     changed(ctx)
     return {1, token, 1, mode, replicas(ARGV[9]), endedBy}

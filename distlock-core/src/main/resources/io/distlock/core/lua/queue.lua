@@ -138,36 +138,46 @@ local function earliest(shared)
 end
 
 -- A live shared holder not except's (as sharedHolders gives them), or nil: for what a request
--- needs to know, whether one stands in its way, and one to name. The first of a first page
--- (HSCAN): a hash small enough to be kept as a list (hash-max-listpack-entries, 512 by default)
--- is all of it, in the order its holders were granted (a renewal keeps a holder's place), so the
--- earliest granted is named; of a larger one, some holder. Only a page without one (or an empty
--- page, which HSCAN may give) of a larger hash reads them all.
-local function aShared(s, nowMs, except)
+-- needs to know, whether one stands in its way, and one to name. The earliest granted of a first
+-- page (HSCAN): a small hash is all of it (cursor 0 back: up to 512 holders whose values are
+-- short, which Redis keeps as a list, else about 16), so the earliest of all is named; of a
+-- larger one, the earliest of a few buckets. Only a page without one (or an empty page, which
+-- HSCAN may give) of a larger hash reads them all. With any set, the first live one found: for
+-- whether one is left, not which.
+local function aShared(s, nowMs, except, any)
   local scan = redis.call('HSCAN', s, 0, 'COUNT', 16)
-  local page = scan[2]
+  local page, at, low = scan[2], nil, nil
   for i = 1, #page, 2 do
     if page[i] ~= except then
-      local f = fields(page[i + 1], 4)
-      if tonumber(f[2]) > nowMs then
-        return {page[i], f[1], tonumber(f[2]), f[3], f[4]}
+      local token, expires = string.match(page[i + 1], '^(%d+)|(%d+)|')
+      if tonumber(expires) > nowMs and (not low or tonumber(token) < low) then
+        at, low = i, tonumber(token)
+        if any then
+          break
+        end
       end
     end
   end
-  if scan[1] ~= '0' then
-    for _, h in ipairs(sharedHolders(s, nowMs)) do
-      if h[1] ~= except then
-        return h
-      end
+  if at then
+    local f = fields(page[at + 1], 4)
+    return {page[at], f[1], tonumber(f[2]), f[3], f[4]}
+  end
+  if scan[1] == '0' then
+    return nil
+  end
+  local others = {}
+  for _, h in ipairs(sharedHolders(s, nowMs)) do
+    if h[1] ~= except then
+      table.insert(others, h)
     end
   end
-  return nil
+  return earliest(others)
 end
 
--- After a shared grant that did not read the holders: the dead ones (of nodes that died holding)
--- are removed once the hash has doubled since they last were (its live count then, 'sp' in the
--- lock hash), so that a lock only ever read keeps at most about as many dead holders as live
--- ones, at a constant cost per grant on average.
+-- Before a shared grant, which does not read the holders: the dead ones (of nodes that died
+-- holding) are removed once the hash has doubled since they last were (its live count then, 'sp'
+-- in the lock hash), so that a lock only ever read keeps at most twice that count, at a constant
+-- cost per grant on average (the read itself takes milliseconds past a few thousand holders).
 local function pruneShared(k, s, nowMs)
   if redis.call('HLEN', s) >= math.max(64, 2 * (tonumber(redis.call('HGET', k, 'sp')) or 0)) then
     redis.call('HSET', k, 'sp', #sharedHolders(s, nowMs))
@@ -228,7 +238,7 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
   if redis.call('EXISTS', q) == 0 or redis.call('HEXISTS', k, 'owner') == 1 then
     return 0
   end
-  local shared = aShared(s, nowMs) ~= nil
+  local shared = aShared(s, nowMs, nil, true) ~= nil
   local granted = 0
   while true do
     local head, f = queueHead(q, e, nowMs)
@@ -244,11 +254,11 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
       redis.call('HSET', k, 'owner', head, 'holder', restamp(f[5], nowMs), 'token', token, 'attempt', f[3])
       redis.call('PEXPIRE', k, tonumber(f[2]) - nowMs)
     else
+      pruneShared(k, s, nowMs)
       redis.call('HSET', s, head, token .. '|' .. f[2] .. '|' .. f[3] .. '|' .. restamp(f[5], nowMs))
       extend(s, tonumber(f[2]) - nowMs) -- as long as the grant, which may be longer than this node's lease
       redis.call('HSET', k, 'token', token)
       extend(k, math.max(tonumber(ctx.keep), tonumber(f[2]) - nowMs)) -- the last token (and 'w') as long as the grant, too
-      pruneShared(k, s, nowMs)
     end
     local told = head .. ':' .. f[3] .. ':' .. token .. ':' .. f[1] .. ':' .. ctx.name
     if f[4] == ctx.localNode then
@@ -272,7 +282,7 @@ local function freed(k, q, e, s, ctx, clock, nowMs, cur)
   if advance(k, q, e, s, ctx, clock, nowMs) > 0 then
     return
   end
-  if cur[1] or not cur[3] or aShared(s, nowMs) then
+  if cur[1] or not cur[3] or aShared(s, nowMs, nil, true) then
     return
   end
   redis.call('HDEL', k, 'w')
