@@ -664,14 +664,23 @@ class WatchTest {
 
     /** Asks for "doc" again with {@code options}; asserts the steal of {@code stolen} was told just before the new grant's answer. */
     private static long stealBackToldFirst(LockSession holder, Pushes pushes, LockOptions options, long stolen) {
+        stealToldBefore(() -> holder.lock("doc", options), LockResult.Locked.class, pushes, stolen);
+        return holder.heldLocks().get("doc");
+    }
+
+    /**
+     * Sends {@code request}; asserts its answer is a {@code type}, and that what was pushed meanwhile,
+     * before that answer, is exactly the LOST of grant {@code stolen}, stolen by "thief".
+     */
+    private static void stealToldBefore(java.util.function.Supplier<java.util.concurrent.CompletionStage<?>> request, Class<?> type,
+                                        Pushes pushes, long stolen) {
         int before = pushes.all().size();
-        List<Pushes.Push> toldFirst = result(holder.lock("doc", options).thenApply(locked -> {
-            assertThat(locked).isInstanceOf(LockResult.Locked.class);
+        List<Pushes.Push> toldFirst = result(request.get().thenApply(answer -> { // runs as the answer completes
+            assertThat(answer).isInstanceOf(type);
             return pushes.all().subList(before, pushes.all().size());
         }));
         assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
                 .containsExactly(tuple(Kind.LOST, stolen, "stolen by thief"));
-        return holder.heldLocks().get("doc");
     }
 
     /** A lock request that crosses a steal and finds the thief holding the lock: the steal is told, not "taken" (same review). */
@@ -703,12 +712,7 @@ class WatchTest {
             assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
             assertThat(result(thief.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
 
-            List<Pushes.Push> toldFirst = result(holder.lockAll(List.of("doc", "other")).thenApply(locked -> {
-                assertThat(locked).isInstanceOf(MultiLockResult.Locked.class);
-                return pushes.all();
-            }));
-            assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
-                    .containsExactly(tuple(Kind.LOST, first, "stolen by thief"));
+            stealToldBefore(() -> holder.lockAll(List.of("doc", "other")), MultiLockResult.Locked.class, pushes, first);
             pushes.expect(Kind.LOST, "doc", seconds(5));
             long second = holder.heldLocks().get("doc");
 
@@ -733,13 +737,8 @@ class WatchTest {
             assertThat(result(thief.unlock("doc"))).isEqualTo(UnlockResult.UNLOCKED);
             assertThat(result(open(1, "other", null).lock("images"))).isInstanceOf(LockResult.Locked.class);
 
-            List<Pushes.Push> toldFirst = result(holder.lockAll(List.of("doc", "images")).thenApply(waiting -> {
-                assertThat(waiting).isInstanceOf(MultiLockResult.Waiting.class);
-                return pushes.all();
-            }));
             // with the answer, not at the next renewal
-            assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
-                    .containsExactly(tuple(Kind.LOST, first, "stolen by thief"));
+            stealToldBefore(() -> holder.lockAll(List.of("doc", "images")), MultiLockResult.Waiting.class, pushes, first);
             assertThat(holder.heldLocks()).isEmpty();
         });
     }
@@ -759,12 +758,7 @@ class WatchTest {
             LockSession thief = open(1, "thief", null);
             assertThat(result(thief.lock("doc", LockOptions.exclusive().stealing()))).isInstanceOf(LockResult.Locked.class);
 
-            List<Pushes.Push> toldFirst = result(holder.lock("doc", LockOptions.exclusive().queue()).thenApply(queued -> {
-                assertThat(queued).isInstanceOf(LockResult.Queued.class);
-                return pushes.all();
-            }));
-            assertThat(toldFirst).extracting(Pushes.Push::kind, Pushes.Push::token, Pushes.Push::detail)
-                    .containsExactly(tuple(Kind.LOST, first, "stolen by thief"));
+            stealToldBefore(() -> holder.lock("doc", LockOptions.exclusive().queue()), LockResult.Queued.class, pushes, first);
             assertThat(holder.heldLocks()).isEmpty();
 
             pushes.expect(Kind.LOST, "doc", seconds(5));
