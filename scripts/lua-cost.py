@@ -18,6 +18,7 @@ Flags are the scripts' ARGV[4]: 'q' the quarantine after a possible data loss, '
 notices for watchers (LockConfig.dataLossQuarantine, LockConfig.watching).
 """
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -88,22 +89,10 @@ class Redis:
         return self.read()
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--flags', nargs=2, default=['qw', 'q'], metavar=('A', 'B'), help="two values of ARGV[4] (default: qw q)")
-    p.add_argument('--lua', nargs=2, default=[LUA, LUA], metavar=('DIR_A', 'DIR_B'),
-                   help="the lua/ directories of the two variants (default: this tree's, both)")
-    p.add_argument('--rounds', type=int, default=6)
-    p.add_argument('--pairs', type=int, default=4000, help='lock+unlock pairs per round, half with each flag set')
-    args = p.parse_args()
-    a, b = args.flags
-    if a == b:  # told apart by their scripts: name them by their directories (the same twice: an A/A control)
-        a, b = args.lua[0].rstrip('/') + ':' + a, args.lua[1].rstrip('/') + ':' + b
-        if a == b:
-            a, b = a + ' (A)', b + ' (B)'
-    flags = {a: args.flags[0], b: args.flags[1]}
-
-    workdir = tempfile.mkdtemp(prefix='lua-cost-')
+@contextlib.contextmanager
+def redis_server(prefix):
+    """A redis-server of its own on loopback, and a connection to it: (port, Redis); stopped by pid on exit."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
@@ -119,6 +108,29 @@ def main():
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
+        yield port, r
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--flags', nargs=2, default=['qw', 'q'], metavar=('A', 'B'), help="two values of ARGV[4] (default: qw q)")
+    p.add_argument('--lua', nargs=2, default=[LUA, LUA], metavar=('DIR_A', 'DIR_B'),
+                   help="the lua/ directories of the two variants (default: this tree's, both)")
+    p.add_argument('--rounds', type=int, default=6)
+    p.add_argument('--pairs', type=int, default=4000, help='lock+unlock pairs per round, half with each flag set')
+    args = p.parse_args()
+    a, b = args.flags
+    if a == b:  # told apart by their scripts: name them by their directories (the same twice: an A/A control)
+        a, b = args.lua[0].rstrip('/') + ':' + a, args.lua[1].rstrip('/') + ':' + b
+        if a == b:
+            a, b = a + ' (A)', b + ' (B)'
+    flags = {a: args.flags[0], b: args.flags[1]}
+
+    with redis_server('lua-cost-') as (port, r):
         sha = {}  # variant -> script -> sha; which: sha -> (variant, script), to tell SLOWLOG entries apart
         for variant, lua in ((a, args.lua[0]), (b, args.lua[1])):
             # each variant's own copy (a comment apart), so that SLOWLOG tells them apart even where they are alike
@@ -172,10 +184,6 @@ def main():
               f'pair ratio {a!r}/{b!r} per round: median {statistics.median(ratios):.3f} '
               f'({min(ratios):.3f}–{max(ratios):.3f}); mean µs per pair {a!r} {mean_pair(a):.2f}, {b!r} {mean_pair(b):.2f} '
               f'(means: SLOWLOG counts whole µs, so medians move in steps of one)')
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':

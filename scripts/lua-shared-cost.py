@@ -15,18 +15,12 @@ any holder is left. Stops the Redis it started, by pid.
 import argparse
 import importlib.util
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location('lua_cost', os.path.join(HERE, 'lua-cost.py'))
 lua_cost = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lua_cost)
-Redis = lua_cost.Redis
 
 NAME = 'doc'
 KEYS = ['distlock:lock:' + NAME, 'distlock:queue:' + NAME, 'distlock:queued:' + NAME, 'distlock:shared:' + NAME,
@@ -39,22 +33,7 @@ def head(owner):
 
 
 def measure(lua, holders, calls):
-    workdir = tempfile.mkdtemp(prefix='lua-shared-cost-')
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([lua_cost.redis_binary(workdir), '--port', str(port), '--bind', '127.0.0.1', '--save', '',
-                               '--appendonly', 'no', '--dir', workdir], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                r = Redis(port)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+    with lua_cost.redis_server('lua-shared-cost-') as (_, r):
         sha = {n: r.call('SCRIPT', 'LOAD', lua_cost.script(n, lua)).decode() for n in ('lock', 'unlock')}
         r.call('EVAL', open(os.path.join(lua_cost.LUA, 'mark-in-service.lua')).read(), 1, 'distlock:epoch')
         r.call('CONFIG', 'SET', 'slowlog-log-slower-than', 0)
@@ -91,10 +70,6 @@ def measure(lua, holders, calls):
         exclusive = timed(lambda j: lock('writer', str(2 * 10 ** 6 + j), 'x')) if holders else {'lock': 0}
         waited = timed(shared_pair)
         return before, exclusive['lock'], waited
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main():
