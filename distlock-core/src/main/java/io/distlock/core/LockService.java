@@ -927,8 +927,10 @@ public final class LockService implements AutoCloseable {
                 .map(s -> (s.grace().isZero() ? s.closeAsync() : s.leaveForAnotherNode()).toCompletableFuture())
                 .toArray(CompletableFuture[]::new);
         // Waited for even on an interrupted thread (at most the lease): a close that stopped at the interrupt would
-        // shut the client down under the releases, and every lock would stay held for a lease.
-        boolean interrupted = false;
+        // shut the client down under the releases, and every lock would stay held for a lease. The interrupt is
+        // taken now and set again at the end: a get() of a future already done does not look at it, and Redisson's
+        // shutdown clears it (it was lost whenever the releases were done before the wait began).
+        boolean interrupted = Thread.interrupted();
         Ticker ticker = config.ticker();
         long deadline = ticker.read() + config.lease().toNanos();
         CompletableFuture<?> leaving = leave(beatOut);
@@ -952,7 +954,7 @@ public final class LockService implements AutoCloseable {
             redisson.shutdown();
         }
         if (interrupted) {
-            Thread.currentThread().interrupt(); // after Redisson's shutdown, which clears it
+            Thread.currentThread().interrupt();
         }
     }
 
