@@ -371,6 +371,57 @@ class QueueScriptsTest {
     }
 
     /**
+     * An adopter whose record write after its proof failed (the resume's answer goes all the same)
+     * and that died before its next tick wrote the record again left it naming the session's places
+     * by their old ids, and Redis knowing them by the ids the proof renamed them to: the next
+     * adoption's proof finds them all the same (by an id 2^32 or more past the record's and below
+     * its own), queued or granted meanwhile, and renames them into its range. Before, it found
+     * neither: the resumed session was not told of them, and they held their places (the grant, the
+     * lock) for nobody up to a lease. A place the session does not know of (a late request of the old
+     * node queued anew, an id of its own range) is still not taken for the listed one.
+     */
+    @Test
+    void aNextAdoptionFindsThePlacesThatAnAdopterRenamedAndDiedWithoutRecording() {
+        RedisLockStore first = new RedisLockStore(redisson, LockConfig.defaults(), "node-b");
+        RedisLockStore second = new RedisLockStore(redisson, LockConfig.defaults(), "node-d");
+        long doc = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
+        long other = result(store.lock("holder", "holder-name", "other", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
+                .tokens().get(0);
+        result(store.lock("holder", "holder-name", "third", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false));
+        assertThat(lock("me", "4", LockMode.EXCLUSIVE, true).queued()).isNotNull();
+        assertThat(result(store.lock("me", "me-name", "other", Optional.empty(), "5", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+                .isNotNull();
+        // The record lists a place in "third" as attempt 3; the old node's later request (9), which it never answered, replaced it.
+        assertThat(result(store.lock("me", "me-name", "third", Optional.empty(), "9", LockMode.EXCLUSIVE, true, "", false, false)).queued())
+                .isNotNull();
+        // The first adopter's range starts 2^32 past the record's count (5): its proof renames the two places, its record
+        // write fails, and it dies.
+        String firstsDoc = Long.toString((1L << 32) + 5 + 1);
+        String firstsOther = Long.toString((1L << 32) + 5 + 2);
+        assertThat(first.keepPlaces(List.of("me", "me"), List.of("doc", "other"), List.of("4", "5"), List.of(firstsDoc, firstsOther)))
+                .allSatisfy(kept -> assertThat(result(kept)).isEqualTo(new RedisLockStore.Place.InQueue(1)));
+        assertThat(result(store.unlock("holder", byToken("other", other), told::add)).released()).isTrue(); // the place in "other" is granted
+        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(firstsOther);
+
+        // The second adopter read the record the first wrote with its adoption (count 5 + 2^32), which still lists 4, 5 and 3.
+        long secondsFrom = (1L << 33) + 5;
+        List<String> known = List.of(Long.toString(secondsFrom + 1), Long.toString(secondsFrom + 2), Long.toString(secondsFrom + 3));
+        List<RedisLockStore.Place> proven = second.keepPlaces(List.of("me", "me", "me"), List.of("doc", "other", "third"),
+                List.of("4", "5", "3"), known).stream().map(io.distlock.testing.Await::result).toList();
+        assertThat(proven.get(0)).isEqualTo(new RedisLockStore.Place.InQueue(1));
+        assertThat(proven.get(1)).isInstanceOf(RedisLockStore.Place.Holds.class);
+        assertThat(proven.get(2)).as("a place of the old node's own range, unknown to the session").isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat((String) TestRedis.command("HGET", "distlock:queued:doc", "me")).contains("|" + known.get(0) + "|node-d|");
+        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(known.get(1));
+        assertThat((String) TestRedis.command("HGET", "distlock:queued:third", "me")).contains("|9|node-a|");
+        // The dead adopter's own keep-places, should it come back, find nothing to keep: what it renamed is the second's now.
+        assertThat(result(first.keepPlaces(List.of("me"), List.of("doc"), List.of(firstsDoc)).get(0)))
+                .isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat(result(store.unlock("holder", byToken("doc", doc), told::add)).released()).isTrue();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "attempt")).isEqualTo(List.of("me", known.get(0)));
+    }
+
+    /**
      * As lock.lua does, an mlock lets go of a grant Redis still has for the session but the session
      * let go (a release lost in a failover, a lock given up as LOST), so that the queue gets it at
      * once: before, the mlock waited for the queue's head, and the queue for that grant's lease.
