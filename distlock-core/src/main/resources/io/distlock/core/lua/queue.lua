@@ -238,11 +238,11 @@ local function advance(k, q, e, s, ctx, clock, nowMs)
   if redis.call('EXISTS', q) == 0 or redis.call('HEXISTS', k, 'owner') == 1 then
     return 0
   end
-  local shared = aShared(s, nowMs, nil, true) ~= nil
   local granted = 0
   while true do
     local head, f = queueHead(q, e, nowMs)
-    if not head or (f[1] == 'x' and (shared or granted > 0)) then
+    -- Shared holders are looked for only before an exclusive head (nothing granted yet, so none added).
+    if not head or (f[1] == 'x' and (granted > 0 or aShared(s, nowMs, nil, true))) then
       return granted
     end
     if granted == 0 and quarantine(nowMs, ctx.quarantine, ctx.quarantineLength, ctx.marker) > 0 then
