@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -660,15 +661,24 @@ public final class LockService implements AutoCloseable {
      * cut) is then older than what the adopter took over, and changes nothing ({@code stale.lua}).
      * With the old ids it was taken for a request of a session that had let the grant go, which
      * it let go. One that Redis sees before the proof leaves the proof nothing to find.
+     * <p>
+     * The ids are given in the record's order, places first, and a place found granted keeps its
+     * place's id: so the i-th listed place's id is the i-th of the range. An adopter whose record
+     * write after its proof failed (its answer goes all the same) and that died before its next
+     * write left a record that still names the places by the ids it replaced; the next proof then
+     * also finds each place by the id that adopter gave it ({@link #renamedByTheLastProof}).
      */
     private CompletionStage<Void> prove(Session session, SessionRegistry.Adopted adopted) {
         List<String> placeLocks = new ArrayList<>(adopted.places().keySet());
+        List<String> placeAttempts = placeLocks.stream().map(adopted.places()::get).toList();
+        List<String> renamedBefore = renamedByTheLastProof(placeAttempts, adopted.attempts());
         List<String> placesKnownAs = placeLocks.stream().map(l -> session.nextAttemptId()).toList();
         long keptAt = config.ticker().read();
         List<CompletionStage<RedisLockStore.Place>> kept = placeLocks.isEmpty() ? List.of()
-                : store.keepPlaces(java.util.Collections.nCopies(placeLocks.size(), session.id()), placeLocks,
-                        placeLocks.stream().map(adopted.places()::get).toList(), placesKnownAs);
+                : store.keepPlaces(java.util.Collections.nCopies(placeLocks.size(), session.id()), placeLocks, placeAttempts,
+                        placesKnownAs, renamedBefore);
         Map<String, ResumeResult.Held> toRenew = new java.util.LinkedHashMap<>(adopted.locks());
+        Map<String, String> placeGrantsKnownAs = new HashMap<>();
         return CompletableFuture.allOf(kept.stream().map(f -> f.toCompletableFuture().exceptionally(e -> null))
                 .toArray(CompletableFuture[]::new)).thenCompose(v -> {
                     for (int i = 0; i < placeLocks.size(); i++) {
@@ -681,11 +691,13 @@ public final class LockService implements AutoCloseable {
                                     adopted.timeoutsLeft().getOrDefault(lock, -1L));
                         } else if (where instanceof RedisLockStore.Place.Holds holds) {
                             toRenew.put(lock, new ResumeResult.Held(holds.token(), holds.mode()));
+                            placeGrantsKnownAs.put(lock, placesKnownAs.get(i)); // renamed so by the keep-place
                         }
                     }
                     List<String> locks = new ArrayList<>(toRenew.keySet());
                     long renewedAt = config.ticker().read();
-                    List<String> knownAs = locks.stream().map(l -> session.nextAttemptId()).toList();
+                    List<String> knownAs = locks.stream()
+                            .map(l -> placeGrantsKnownAs.containsKey(l) ? placeGrantsKnownAs.get(l) : session.nextAttemptId()).toList();
                     // The count after those ids: a proof that ran twice must find its own renaming not past it.
                     List<Long> attemptsUpTo = java.util.Collections.nCopies(locks.size(), session.attemptCount());
                     List<CompletionStage<RedisLockStore.Renewal>> renewed = locks.isEmpty() ? List.of()
@@ -703,6 +715,29 @@ public final class LockService implements AutoCloseable {
                                 }
                             });
                 });
+    }
+
+    /**
+     * For each listed place (its attempt id in the record), the id the last adoption's proof gave it,
+     * or "" if that proof's renamings are in the record already. {@code attempts} is where this
+     * adoption's range starts: {@link Session#ADOPTION_GAP} past the count the record had. That count
+     * is the last adoption's own start if nobody wrote the record since: then every listed id is
+     * from before that adoption, a whole gap below it (a record write lists only ids of its writer's
+     * range, and a count within a gap of them). That proof gave the i-th place the i-th id of its range.
+     */
+    static List<String> renamedByTheLastProof(List<String> placeAttempts, long attempts) {
+        long lastStart = attempts - Session.ADOPTION_GAP;
+        List<String> renamed = new ArrayList<>(placeAttempts.size());
+        for (int i = 0; i < placeAttempts.size(); i++) {
+            boolean recordUnwritten;
+            try {
+                recordUnwritten = lastStart - Session.ADOPTION_GAP >= Long.parseLong(placeAttempts.get(i));
+            } catch (NumberFormatException e) {
+                recordUnwritten = false; // not an id a node wrote: proven (or not) by its own
+            }
+            renamed.add(recordUnwritten ? Long.toString(lastStart + i + 1) : "");
+        }
+        return renamed;
     }
 
     static Refused expired() {

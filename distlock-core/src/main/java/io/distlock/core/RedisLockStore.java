@@ -950,23 +950,25 @@ final class RedisLockStore {
      * found free is handed over on the way).
      */
     List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts) {
-        return keepPlaces(owners, locks, placeAttempts, null);
+        return keepPlaces(owners, locks, placeAttempts, null, null);
     }
 
     /**
      * {@link #keepPlaces(List, List, List)} for an adoption's proof: each place kept (or its grant,
      * if it was granted) is known from now on by the attempt id in {@code knownAs}, one of the
      * adopting node's (see {@link #renew(List, List, List, List, List)}); the old node's late keep-place
-     * then finds no place to keep.
+     * then finds no place to keep. A place is also found by its id in {@code renamedBefore} ("" for
+     * none): the one an earlier adoption's proof gave it, if the record still names the place by
+     * the id in {@code placeAttempts}.
      */
     List<CompletionStage<Place>> keepPlaces(List<String> owners, List<String> locks, List<String> placeAttempts,
-                                            List<String> knownAs) {
+                                            List<String> knownAs, List<String> renamedBefore) {
         List<List<Object>> keys = new ArrayList<>(locks.size());
         List<Object[]> args = new ArrayList<>(locks.size());
         for (int i = 0; i < locks.size(); i++) {
             keys.add(scriptKeys(List.of(locks.get(i))));
             Object[] common = args(owners.get(i), locks.get(i), placeAttempts.get(i), nodeId);
-            args.add(knownAs == null ? common : append(common, knownAs.get(i)));
+            args.add(knownAs == null ? common : append(append(common, knownAs.get(i)), renamedBefore.get(i)));
         }
         return batch(KEEP_PLACE, ReturnType.LIST, keys, args, RedisLockStore::place);
     }

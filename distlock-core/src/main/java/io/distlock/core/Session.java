@@ -721,6 +721,9 @@ final class Session implements LockSession {
         }
     }
 
+    /** How far past the record's count an adoption starts its range (as {@code session-adopt.lua} adds it). */
+    static final long ADOPTION_GAP = 1L << 32;
+
     /**
      * Continues the attempt counter of the node the session came from, past a gap: attempt ids
      * name grants and places in Redis, and the record has the count of the last attempt that took

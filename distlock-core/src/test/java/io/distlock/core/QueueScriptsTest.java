@@ -284,7 +284,7 @@ class QueueScriptsTest {
                 .tokens().get(0);
         assertThat(result(store.lock("me", "me-name", "other", Optional.empty(), "4", LockMode.EXCLUSIVE, true, "", false, false)).queued())
                 .isNotNull();
-        assertThat(result(adopter.keepPlaces(List.of("me"), List.of("other"), List.of("4"), List.of(placed)).get(0)))
+        assertThat(result(adopter.keepPlaces(List.of("me"), List.of("other"), List.of("4"), List.of(placed), List.of("")).get(0)))
                 .isEqualTo(new RedisLockStore.Place.InQueue(1));
         assertThat(result(store.keepPlaces(List.of("me"), List.of("other"), List.of("4")).get(0)))
                 .as("the old node's keep-place finds no place").isEqualTo(new RedisLockStore.Place.Gone());
@@ -372,53 +372,77 @@ class QueueScriptsTest {
 
     /**
      * An adopter whose record write after its proof failed (the resume's answer goes all the same)
-     * and that died before its next tick wrote the record again left it naming the session's places
-     * by their old ids, and Redis knowing them by the ids the proof renamed them to: the next
-     * adoption's proof finds them all the same (by an id 2^32 or more past the record's and below
-     * its own), queued or granted meanwhile, and renames them into its range. Before, it found
-     * neither: the resumed session was not told of them, and they held their places (the grant, the
-     * lock) for nobody up to a lease. A place the session does not know of (a late request of the old
-     * node queued anew, an id of its own range) is still not taken for the listed one.
+     * and that died before its next write left the record naming the session's places by their old
+     * ids, and Redis knowing them by the ids the proof renamed them to: the next adoption's proof
+     * finds each by the id that proof gave it (the i-th listed place, the i-th id of that adopter's
+     * range: {@link LockService#renamedByTheLastProof}), queued or granted meanwhile, and renames it
+     * into its own range. Before, it found none: the resumed session was not told of them, and they
+     * held their places (the grant, the lock) for nobody up to a lease. Nothing else of the session's
+     * is taken for a listed place: not a place the old node queued anew (a request the session does
+     * not know of), nor one the dead adopter queued anew after a cancel; and that adopter's late proof
+     * takes nothing back.
      */
     @Test
     void aNextAdoptionFindsThePlacesThatAnAdopterRenamedAndDiedWithoutRecording() {
         RedisLockStore first = new RedisLockStore(redisson, LockConfig.defaults(), "node-b");
         RedisLockStore second = new RedisLockStore(redisson, LockConfig.defaults(), "node-d");
-        long doc = lock("holder", "1", LockMode.EXCLUSIVE, false).tokens().get(0);
-        long other = result(store.lock("holder", "holder-name", "other", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false))
-                .tokens().get(0);
-        result(store.lock("holder", "holder-name", "third", Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false, false));
-        assertThat(lock("me", "4", LockMode.EXCLUSIVE, true).queued()).isNotNull();
-        assertThat(result(store.lock("me", "me-name", "other", Optional.empty(), "5", LockMode.EXCLUSIVE, true, "", false, false)).queued())
-                .isNotNull();
-        // The record lists a place in "third" as attempt 3; the old node's later request (9), which it never answered, replaced it.
+        List<String> listed = List.of("doc", "other", "third", "fourth");
+        Map<String, Long> holders = new java.util.HashMap<>();
+        for (String lock : listed) {
+            holders.put(lock, result(store.lock("holder", "holder-name", lock, Optional.empty(), "1", LockMode.EXCLUSIVE, false, "", false,
+                    false)).tokens().get(0));
+        }
+        List<String> attempts = List.of("4", "5", "3", "2"); // as the record lists them, with the count 5
+        for (int i = 0; i < listed.size(); i++) {
+            assertThat(result(store.lock("me", "me-name", listed.get(i), Optional.empty(), attempts.get(i), LockMode.EXCLUSIVE, true, "",
+                    false, false)).queued()).isNotNull();
+        }
+        // The old node's later request for "third" (9), which it never answered, replaced the listed place.
         assertThat(result(store.lock("me", "me-name", "third", Optional.empty(), "9", LockMode.EXCLUSIVE, true, "", false, false)).queued())
                 .isNotNull();
-        // The first adopter's range starts 2^32 past the record's count (5): its proof renames the two places, its record
-        // write fails, and it dies.
-        String firstsDoc = Long.toString((1L << 32) + 5 + 1);
-        String firstsOther = Long.toString((1L << 32) + 5 + 2);
-        assertThat(first.keepPlaces(List.of("me", "me"), List.of("doc", "other"), List.of("4", "5"), List.of(firstsDoc, firstsOther)))
-                .allSatisfy(kept -> assertThat(result(kept)).isEqualTo(new RedisLockStore.Place.InQueue(1)));
-        assertThat(result(store.unlock("holder", byToken("other", other), told::add)).released()).isTrue(); // the place in "other" is granted
-        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(firstsOther);
 
-        // The second adopter read the record the first wrote with its adoption (count 5 + 2^32), which still lists 4, 5 and 3.
-        long secondsFrom = (1L << 33) + 5;
-        List<String> known = List.of(Long.toString(secondsFrom + 1), Long.toString(secondsFrom + 2), Long.toString(secondsFrom + 3));
-        List<RedisLockStore.Place> proven = second.keepPlaces(List.of("me", "me", "me"), List.of("doc", "other", "third"),
-                List.of("4", "5", "3"), known).stream().map(io.distlock.testing.Await::result).toList();
+        // The first adopter: its range starts 2^32 past the record's count. Its proof renames what it finds; its record
+        // write fails. Its client cancels "fourth" and asks for it again (a new place of the first adopter's own).
+        long firstsFrom = 5 + Session.ADOPTION_GAP;
+        List<String> firsts = List.of(Long.toString(firstsFrom + 1), Long.toString(firstsFrom + 2), Long.toString(firstsFrom + 3),
+                Long.toString(firstsFrom + 4));
+        assertThat(LockService.renamedByTheLastProof(attempts, firstsFrom)).as("nothing renamed before the first")
+                .containsOnly("");
+        List<RedisLockStore.Place> firstsProof = first.keepPlaces(List.of("me", "me", "me", "me"), listed, attempts, firsts,
+                LockService.renamedByTheLastProof(attempts, firstsFrom)).stream().map(io.distlock.testing.Await::result).toList();
+        assertThat(firstsProof).containsExactly(new RedisLockStore.Place.InQueue(1), new RedisLockStore.Place.InQueue(1),
+                new RedisLockStore.Place.Gone(), new RedisLockStore.Place.InQueue(1));
+        result(first.leave("me", "fourth", firsts.get(3)));
+        assertThat(result(first.lock("me", "me-name", "fourth", Optional.empty(), Long.toString(firstsFrom + 5), LockMode.SHARED, true,
+                "", false, false)).queued()).isNotNull();
+        // Then it dies. "other" is handed to its place meanwhile.
+        assertThat(result(store.unlock("holder", byToken("other", holders.get("other")), told::add)).released()).isTrue();
+        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(firsts.get(1));
+
+        // The second adopter read the record the first wrote with its adoption (its count 5 + 2^32), which still lists 4, 5, 3, 2.
+        long secondsFrom = firstsFrom + Session.ADOPTION_GAP;
+        List<String> renamed = LockService.renamedByTheLastProof(attempts, secondsFrom);
+        assertThat(renamed).isEqualTo(firsts);
+        List<String> seconds = List.of(Long.toString(secondsFrom + 1), Long.toString(secondsFrom + 2), Long.toString(secondsFrom + 3),
+                Long.toString(secondsFrom + 4));
+        List<RedisLockStore.Place> proven = second.keepPlaces(List.of("me", "me", "me", "me"), listed, attempts, seconds, renamed)
+                .stream().map(io.distlock.testing.Await::result).toList();
         assertThat(proven.get(0)).isEqualTo(new RedisLockStore.Place.InQueue(1));
         assertThat(proven.get(1)).isInstanceOf(RedisLockStore.Place.Holds.class);
-        assertThat(proven.get(2)).as("a place of the old node's own range, unknown to the session").isEqualTo(new RedisLockStore.Place.Gone());
-        assertThat((String) TestRedis.command("HGET", "distlock:queued:doc", "me")).contains("|" + known.get(0) + "|node-d|");
-        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(known.get(1));
+        assertThat(proven.get(2)).as("a place the old node queued anew, unknown to the session").isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat(proven.get(3)).as("a place the dead adopter queued anew").isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat((String) TestRedis.command("HGET", "distlock:queued:doc", "me")).contains("|" + seconds.get(0) + "|node-d|");
+        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(seconds.get(1));
         assertThat((String) TestRedis.command("HGET", "distlock:queued:third", "me")).contains("|9|node-a|");
-        // The dead adopter's own keep-places, should it come back, find nothing to keep: what it renamed is the second's now.
-        assertThat(result(first.keepPlaces(List.of("me"), List.of("doc"), List.of(firstsDoc)).get(0)))
+
+        // The first adopter, should it come back: its keep-place and its proof sent again find nothing of what the second took.
+        assertThat(result(first.keepPlaces(List.of("me"), List.of("doc"), List.of(firsts.get(0))).get(0)))
                 .isEqualTo(new RedisLockStore.Place.Gone());
-        assertThat(result(store.unlock("holder", byToken("doc", doc), told::add)).released()).isTrue();
-        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "attempt")).isEqualTo(List.of("me", known.get(0)));
+        assertThat(result(first.keepPlaces(List.of("me"), List.of("other"), List.of("5"), List.of(firsts.get(1)), List.of("")).get(0)))
+                .isEqualTo(new RedisLockStore.Place.Gone());
+        assertThat(result(store.unlock("holder", byToken("doc", holders.get("doc")), told::add)).released()).isTrue();
+        assertThat(TestRedis.command("HMGET", "distlock:lock:doc", "owner", "attempt")).isEqualTo(List.of("me", seconds.get(0)));
+        assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(seconds.get(1));
     }
 
     /**

@@ -1197,6 +1197,47 @@ class ResumeTest {
         }
     }
 
+    /**
+     * An adopter whose record write after its proof failed answers all the same (the locks are held
+     * either way); if it dies before its next write, the record still names the places by the ids
+     * its proof replaced, with the count its adoption wrote. The next adopter finds them by the ids
+     * that proof gave them: a place still queued, and one granted before that proof (whose grant
+     * keeps its place's id through the proof's renewal). The failed write is stood in for by writing
+     * the record's lists back as the old node left them, once B is cut off.
+     */
+    @Test
+    void placesAnAdopterRenamedAndNeverRecordedAreFoundByTheNextAdopter() {
+        LockConfig slow = LockConfig.builder().lease(Duration.ofSeconds(18)).build();
+        LockSession holder = nodes.get(1).openSession("holder", new Pushes());
+        token(result(holder.lock("q")));
+        token(result(holder.lock("g")));
+        LockService a = nodeOn(java.net.URI.create(TestRedis.url()).getPort(), slow);
+        LockSession session = a.openSession("ann", new Pushes(), GRACE);
+        assertThat(result(session.lock("q", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        assertThat(result(session.lock("g", LockOptions.DEFAULT.queue()))).isInstanceOf(LockResult.Queued.class);
+        a.close(); // node A stops: the session waits for a resume elsewhere
+        String record = "distlock:session:" + session.id();
+        await().atMost(seconds(5)).until(() -> "d".equals(TestRedis.command("HGET", record, "state")));
+        @SuppressWarnings("unchecked")
+        List<Object> asA = (List<Object>) TestRedis.command("HMGET", record, "places", "locks", "attempts");
+        assertThat(result(holder.unlock("g"))).isEqualTo(UnlockResult.UNLOCKED); // granted to the detached session's place
+        await().atMost(seconds(5)).until(() -> session.id().equals(TestRedis.command("HGET", "distlock:lock:g", "owner")));
+
+        try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
+            LockService b = nodeThrough(proxy, slow);
+            ResumeResult.Resumed onB = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
+            assertThat(onB.queued()).containsExactly("q");
+            assertThat(onB.locks()).containsOnlyKeys("g");
+            proxy.cut(); // B dies
+            TestRedis.command("HSET", record, "places", String.valueOf(asA.get(0)), "locks", asA.get(1) == null ? "" : String.valueOf(asA.get(1)),
+                    "attempts", Long.toString(Long.parseLong(String.valueOf(asA.get(2))) + Session.ADOPTION_GAP));
+
+            ResumeResult.Resumed onD = resumed(result(nodes.get(0).resume(session.id(), onB.secret(), new Pushes())));
+            assertThat(onD.queued()).containsExactly("q");
+            assertThat(onD.locks()).containsOnlyKeys("g");
+        }
+    }
+
     /** Runs every script a session's lock, queue, cancel and unlock use, so that Redis has them cached. */
     private void runEveryScriptOnce() {
         LockSession first = nodes.get(1).openSession("first", new Pushes());

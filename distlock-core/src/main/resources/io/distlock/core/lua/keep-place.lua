@@ -7,17 +7,16 @@
 -- message may have been lost), {0} neither (Redis lost it, or it expired). Only a grant made to this place counts; another grant of the session is not its.
 -- 11 (an adoption's proof only): the attempt id the place, or its grant, is known by from now on,
 -- one of the adopting node's: the old node's late requests are then older than it (stale.lua)
--- and its late keep-places find no place to keep. A proof also finds a place (or its grant) that an
--- earlier adopter renamed and then died before writing the record, which still names the old id:
--- its id is at least 2^32 past that one (an adopter's range starts past a gap of 2^32 over the
--- count the record had, see session-adopt.lua; the old node's own ids stay below that) and below
--- this adopter's.
+-- and its late keep-places find no place to keep. 12 (a proof only, '' for none): the id an earlier
+-- adopter's proof gave this place, should that adopter have died without writing the record since,
+-- which then still names the place by 9 (see LockService's prove): the place, or its grant, is
+-- found by that id too.
 local k, q, e, s = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me, lease = ARGV[1], ARGV[2]
 local attempt, known = ARGV[9], ARGV[11] or ARGV[9]
+local renamed = ARGV[12] ~= '' and ARGV[12] or nil
 local function ours(a)
-  return a == attempt or a == known or (ARGV[11] ~= nil and tonumber(a) ~= nil
-    and tonumber(a) >= tonumber(attempt) + 4294967296 and tonumber(a) < tonumber(known))
+  return a == attempt or a == known or a == renamed
 end
 local clock, nowMs = clockNow()
 local v = redis.call('HGET', e, me)
