@@ -590,7 +590,7 @@ public final class LockService implements AutoCloseable {
      */
     private CompletionStage<ResumeResult> adoptHere(String id, SessionRegistry.Entry read, LockListener listener, String secret,
                                                    byte[] hash, byte[] spentHash) {
-        return registry.adopt(id, read, hash).whenComplete((adopted, e) -> {
+        return registry.adopt(id, read, hash, true).whenComplete((adopted, e) -> {
             if (e != null) {
                 rememberUnsure(id, spentHash, read, secret, hash);
             }
@@ -665,13 +665,14 @@ public final class LockService implements AutoCloseable {
      * The ids are given in the record's order, places first, and a place found granted keeps its
      * place's id: so the i-th listed place's id is the i-th of the range. An adopter whose record
      * write after its proof failed (its answer goes all the same) and that died before its next
-     * write left a record that still names the places by the ids it replaced; the next proof then
-     * also finds each place by the id that adopter gave it ({@link #renamedByTheLastProof}).
+     * write left a record that still names the places by the ids it replaced (the record says so:
+     * {@code session-adopt.lua}'s 'proved'); the next proof then also finds each place by the id
+     * that adopter gave it ({@link #renamedByTheLastProof}).
      */
     private CompletionStage<Void> prove(Session session, SessionRegistry.Adopted adopted) {
         List<String> placeLocks = new ArrayList<>(adopted.places().keySet());
         List<String> placeAttempts = placeLocks.stream().map(adopted.places()::get).toList();
-        List<String> renamedBefore = renamedByTheLastProof(placeAttempts, adopted.attempts());
+        List<String> renamedBefore = renamedByTheLastProof(placeLocks.size(), adopted.lastProof());
         List<String> placesKnownAs = placeLocks.stream().map(l -> session.nextAttemptId()).toList();
         long keptAt = config.ticker().read();
         List<CompletionStage<RedisLockStore.Place>> kept = placeLocks.isEmpty() ? List.of()
@@ -718,24 +719,14 @@ public final class LockService implements AutoCloseable {
     }
 
     /**
-     * For each listed place (its attempt id in the record), the id the last adoption's proof gave it,
-     * or "" if that proof's renamings are in the record already. {@code attempts} is where this
-     * adoption's range starts: {@link Session#ADOPTION_GAP} past the count the record had. That count
-     * is the last adoption's own start if nobody wrote the record since: then every listed id is
-     * from before that adoption, a whole gap below it (a record write lists only ids of its writer's
-     * range, and a count within a gap of them). That proof gave the i-th place the i-th id of its range.
+     * For each of {@code places} listed places, the id the last adoption's proof gave it, if the
+     * record does not list those renamings yet ({@code lastProof}, where that proof's range started;
+     * -1 if it does): that proof gave the i-th listed place the i-th id of its range. Else "".
      */
-    static List<String> renamedByTheLastProof(List<String> placeAttempts, long attempts) {
-        long lastStart = attempts - Session.ADOPTION_GAP;
-        List<String> renamed = new ArrayList<>(placeAttempts.size());
-        for (int i = 0; i < placeAttempts.size(); i++) {
-            boolean recordUnwritten;
-            try {
-                recordUnwritten = lastStart - Session.ADOPTION_GAP >= Long.parseLong(placeAttempts.get(i));
-            } catch (NumberFormatException e) {
-                recordUnwritten = false; // not an id a node wrote: proven (or not) by its own
-            }
-            renamed.add(recordUnwritten ? Long.toString(lastStart + i + 1) : "");
+    static List<String> renamedByTheLastProof(int places, long lastProof) {
+        List<String> renamed = new ArrayList<>(places);
+        for (int i = 0; i < places; i++) {
+            renamed.add(lastProof < 0 ? "" : Long.toString(lastProof + i + 1));
         }
         return renamed;
     }

@@ -721,9 +721,6 @@ final class Session implements LockSession {
         }
     }
 
-    /** How far past the record's count an adoption starts its range (as {@code session-adopt.lua} adds it). */
-    static final long ADOPTION_GAP = 1L << 32;
-
     /**
      * Continues the attempt counter of the node the session came from, past a gap: attempt ids
      * name grants and places in Redis, and the record has the count of the last attempt that took
@@ -934,7 +931,7 @@ final class Session implements LockSession {
                 }
                 resuming = true;
             }
-            return service.registry().adopt(id, read, hash).handle((adopted, e) -> {
+            return service.registry().adopt(id, read, hash, false).handle((adopted, e) -> {
                 try {
                     if (e != null) {
                         service.rememberUnsure(id, secretHash, read, secret, hash); // it may have run: see LockService.unsure

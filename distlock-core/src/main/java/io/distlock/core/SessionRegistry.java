@@ -47,10 +47,12 @@ final class SessionRegistry {
     /**
      * What an adoption took over; {@code timeoutsLeft}: for the places whose request has a
      * timeout, by lock, what is left of it (ms, 0 if it has run out) if the place is still the
-     * one listed in {@code places}.
+     * one listed in {@code places}; {@code lastProof}: where the range of the last adoption's proof
+     * started if the record does not list its renamings yet (its write failed), else -1 (see
+     * {@code session-adopt.lua}).
      */
     record Adopted(long gen, Map<String, ResumeResult.Held> locks, Map<String, String> places, long attempts,
-                   String name, String info, long graceMillis, Map<String, Long> timeoutsLeft) { }
+                   String name, String info, long graceMillis, Map<String, Long> timeoutsLeft, long lastProof) { }
 
     private final RedissonClient redisson;
     /** One Redis server: what Redisson reads is the primary's. */
@@ -165,10 +167,13 @@ final class SessionRegistry {
         return new Entry(node, gen, hash, pendingHash);
     }
 
-    /** Takes the session over for this node if its record is still {@code read}; null if it changed or its grace is over. */
-    CompletionStage<Adopted> adopt(String sessionId, Entry read, byte[] newSecretHash) {
+    /**
+     * Takes the session over for this node if its record is still {@code read}; null if it changed or its grace is over.
+     * {@code proves}: this node proves what it takes over, renaming the places (another node's session).
+     */
+    CompletionStage<Adopted> adopt(String sessionId, Entry read, byte[] newSecretHash, boolean proves) {
         return scripts.<List<Object>>eval(ADOPT, ReturnType.LIST, List.<Object>of(key(sessionId)), read.node(), read.gen(), nodeId,
-                leaseMillis, adoptedPrefix, sessionId, HexFormat.of().formatHex(newSecretHash)).thenApply(r -> {
+                leaseMillis, adoptedPrefix, sessionId, HexFormat.of().formatHex(newSecretHash), proves ? "1" : "").thenApply(r -> {
                     if (r.isEmpty() || Long.parseLong(String.valueOf(r.get(0))) != 1L) {
                         return null;
                     }
@@ -176,7 +181,8 @@ final class SessionRegistry {
                     return new Adopted(Long.parseLong(String.valueOf(r.get(1))), locks(String.valueOf(r.get(2))),
                             places, Long.parseLong(String.valueOf(r.get(4))),
                             String.valueOf(r.get(5)), String.valueOf(r.get(6)), Long.parseLong(String.valueOf(r.get(7))),
-                            timeoutsLeft(String.valueOf(r.get(8)), places));
+                            timeoutsLeft(String.valueOf(r.get(8)), places),
+                            r.size() > 9 && !String.valueOf(r.get(9)).isEmpty() ? Long.parseLong(String.valueOf(r.get(9))) : -1);
                 });
     }
 

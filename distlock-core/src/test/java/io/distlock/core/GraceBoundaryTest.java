@@ -124,11 +124,11 @@ class GraceBoundaryTest {
             SessionRegistry.Entry read = result(registry.read(session.id()));
             Session s = (Session) ((Attachment) session).toSession();
             if (adoptFirst) {
-                assertThat(result(registry.adopt(session.id(), read, new byte[32]))).isNotNull();
+                assertThat(result(registry.adopt(session.id(), read, new byte[32], true))).isNotNull();
                 assertThat(result(registry.claimEnd(session.id(), s.gen()))).isZero(); // lost: release nothing
             } else {
                 assertThat(result(registry.claimEnd(session.id(), s.gen()))).isEqualTo(1L);
-                assertThat(result(registry.adopt(session.id(), read, new byte[32]))).isNull();
+                assertThat(result(registry.adopt(session.id(), read, new byte[32], true))).isNull();
             }
         }
     }

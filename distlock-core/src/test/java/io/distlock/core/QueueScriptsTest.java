@@ -375,7 +375,8 @@ class QueueScriptsTest {
      * and that died before its next write left the record naming the session's places by their old
      * ids, and Redis knowing them by the ids the proof renamed them to: the next adoption's proof
      * finds each by the id that proof gave it (the i-th listed place, the i-th id of that adopter's
-     * range: {@link LockService#renamedByTheLastProof}), queued or granted meanwhile, and renames it
+     * range, which the record keeps until a write lists the renamings: {@link LockService#renamedByTheLastProof}),
+     * queued or granted meanwhile, and renames it
      * into its own range. Before, it found none: the resumed session was not told of them, and they
      * held their places (the grant, the lock) for nobody up to a lease. Nothing else of the session's
      * is taken for a listed place: not a place the old node queued anew (a request the session does
@@ -403,13 +404,11 @@ class QueueScriptsTest {
 
         // The first adopter: its range starts 2^32 past the record's count. Its proof renames what it finds; its record
         // write fails. Its client cancels "fourth" and asks for it again (a new place of the first adopter's own).
-        long firstsFrom = 5 + Session.ADOPTION_GAP;
+        long firstsFrom = 5 + (1L << 32);
         List<String> firsts = List.of(Long.toString(firstsFrom + 1), Long.toString(firstsFrom + 2), Long.toString(firstsFrom + 3),
                 Long.toString(firstsFrom + 4));
-        assertThat(LockService.renamedByTheLastProof(attempts, firstsFrom)).as("nothing renamed before the first")
-                .containsOnly("");
         List<RedisLockStore.Place> firstsProof = first.keepPlaces(List.of("me", "me", "me", "me"), listed, attempts, firsts,
-                LockService.renamedByTheLastProof(attempts, firstsFrom)).stream().map(io.distlock.testing.Await::result).toList();
+                LockService.renamedByTheLastProof(4, -1)).stream().map(io.distlock.testing.Await::result).toList();
         assertThat(firstsProof).containsExactly(new RedisLockStore.Place.InQueue(1), new RedisLockStore.Place.InQueue(1),
                 new RedisLockStore.Place.Gone(), new RedisLockStore.Place.InQueue(1));
         result(first.leave("me", "fourth", firsts.get(3)));
@@ -419,9 +418,10 @@ class QueueScriptsTest {
         assertThat(result(store.unlock("holder", byToken("other", holders.get("other")), told::add)).released()).isTrue();
         assertThat(TestRedis.command("HGET", "distlock:lock:other", "attempt")).isEqualTo(firsts.get(1));
 
-        // The second adopter read the record the first wrote with its adoption (its count 5 + 2^32), which still lists 4, 5, 3, 2.
-        long secondsFrom = firstsFrom + Session.ADOPTION_GAP;
-        List<String> renamed = LockService.renamedByTheLastProof(attempts, secondsFrom);
+        // The second adopter read the record as the first's adoption left it: it still lists 4, 5, 3, 2, and says where the
+        // first's proof started.
+        long secondsFrom = firstsFrom + (1L << 32);
+        List<String> renamed = LockService.renamedByTheLastProof(4, firstsFrom);
         assertThat(renamed).isEqualTo(firsts);
         List<String> seconds = List.of(Long.toString(secondsFrom + 1), Long.toString(secondsFrom + 2), Long.toString(secondsFrom + 3),
                 Long.toString(secondsFrom + 4));

@@ -1200,14 +1200,32 @@ class ResumeTest {
     /**
      * An adopter whose record write after its proof failed answers all the same (the locks are held
      * either way); if it dies before its next write, the record still names the places by the ids
-     * its proof replaced, with the count its adoption wrote. The next adopter finds them by the ids
-     * that proof gave them: a place still queued, and one granted before that proof (whose grant
-     * keeps its place's id through the proof's renewal). The failed write is stood in for by writing
-     * the record's lists back as the old node left them, once B is cut off.
+     * its proof replaced. The next adopter finds them by the ids that proof gave them, which the
+     * record keeps (session-adopt.lua's 'proved') until a write lists them: a place still queued,
+     * and one granted before that proof (whose grant keeps its place's id through the proof's
+     * renewal). The failed writes are stood in for thus: once B is cut off, the record is put back
+     * as the old node left it and only B's adoptions, as B sent them, run on it again.
      */
     @Test
     void placesAnAdopterRenamedAndNeverRecordedAreFoundByTheNextAdopter() {
+        placesRenamedAndNeverRecorded(false);
+    }
+
+    /**
+     * The same, with a resume on B itself in between (its record write failing too): a same-node
+     * resume runs an adoption that proves nothing, and it keeps what the record says of the last
+     * proof (found by review 2026-12-07: a first cut inferred the last proof from the record's count,
+     * which that adoption moves on by a gap).
+     */
+    @Test
+    void placesAnAdopterRenamedAndNeverRecordedAreFoundAlsoAfterAResumeOnItsOwnNode() {
+        placesRenamedAndNeverRecorded(true);
+    }
+
+    private void placesRenamedAndNeverRecorded(boolean resumeOnBAgain) {
         LockConfig slow = LockConfig.builder().lease(Duration.ofSeconds(18)).build();
+        LuaScript adopt = LuaScript.load("session-adopt");
+        TestRedis.command("SCRIPT", "LOAD", adopt.text); // so that each adoption B sends runs once (no NOSCRIPT, then again)
         LockSession holder = nodes.get(1).openSession("holder", new Pushes());
         token(result(holder.lock("q")));
         token(result(holder.lock("g")));
@@ -1218,24 +1236,78 @@ class ResumeTest {
         a.close(); // node A stops: the session waits for a resume elsewhere
         String record = "distlock:session:" + session.id();
         await().atMost(seconds(5)).until(() -> "d".equals(TestRedis.command("HGET", record, "state")));
-        @SuppressWarnings("unchecked")
-        List<Object> asA = (List<Object>) TestRedis.command("HMGET", record, "places", "locks", "attempts");
         assertThat(result(holder.unlock("g"))).isEqualTo(UnlockResult.UNLOCKED); // granted to the detached session's place
         await().atMost(seconds(5)).until(() -> session.id().equals(TestRedis.command("HGET", "distlock:lock:g", "owner")));
+        @SuppressWarnings("unchecked")
+        List<String> asA = (List<String>) TestRedis.command("HGETALL", record);
 
         try (TcpProxy proxy = TcpProxy.start(java.net.URI.create(TestRedis.url()).getPort())) {
             LockService b = nodeThrough(proxy, slow);
+            proxy.capture(true);
             ResumeResult.Resumed onB = resumed(result(b.resume(session.id(), session.resumeSecret().orElseThrow(), new Pushes())));
             assertThat(onB.queued()).containsExactly("q");
             assertThat(onB.locks()).containsOnlyKeys("g");
+            if (resumeOnBAgain) {
+                onB = resumed(result(b.resume(session.id(), onB.secret(), new Pushes())));
+                assertThat(onB.queued()).containsExactly("q");
+            }
             proxy.cut(); // B dies
-            TestRedis.command("HSET", record, "places", String.valueOf(asA.get(0)), "locks", asA.get(1) == null ? "" : String.valueOf(asA.get(1)),
-                    "attempts", Long.toString(Long.parseLong(String.valueOf(asA.get(2))) + Session.ADOPTION_GAP));
+
+            List<String> restore = new ArrayList<>(List.of("HSET", record));
+            restore.addAll(asA);
+            TestRedis.command("DEL", record);
+            TestRedis.command(restore.toArray(String[]::new));
+            TestRedis.command("PEXPIRE", record, "18000");
+            int adoptions = proxy.replayCaptured(command -> command.size() > 1 && command.get(0).toUpperCase().startsWith("EVAL")
+                    && (command.get(1).equals(adopt.sha) || command.get(1).equals(adopt.text)) ? command : null);
+            assertThat(adoptions).isEqualTo(resumeOnBAgain ? 2 : 1);
+            assertThat(TestRedis.command("HGET", record, "places")).as("as A left it").isEqualTo(asA.get(asA.indexOf("places") + 1));
 
             ResumeResult.Resumed onD = resumed(result(nodes.get(0).resume(session.id(), onB.secret(), new Pushes())));
             assertThat(onD.queued()).containsExactly("q");
             assertThat(onD.locks()).containsOnlyKeys("g");
         }
+    }
+
+    private static byte[] secretHash(int n) {
+        byte[] hash = new byte[32];
+        java.util.Arrays.fill(hash, (byte) n);
+        return hash;
+    }
+
+    /**
+     * What the record says of the last proof: where its range started, from the adoption until a
+     * write of the owner lists the renamings; nothing once another generation owns the record
+     * without saying so (an adoption by a node that predates it).
+     */
+    @Test
+    void theRecordSaysWhereTheLastProofStartedUntilItsOwnerWritesIt() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        result(session.detach());
+        String record = "distlock:session:" + session.id();
+        SessionRegistry b = nodes.get(1).registry();
+        SessionRegistry c = nodes.get(2).registry();
+        SessionRegistry.Adopted first = result(b.adopt(session.id(), result(b.read(session.id())), secretHash(1), true));
+        assertThat(first.lastProof()).as("no proof before").isEqualTo(-1);
+        assertThat(result(b.adopt(session.id(), result(b.read(session.id())), secretHash(1), true)).lastProof())
+                .as("the same adoption again: the proof before it").isEqualTo(-1);
+        SessionRegistry.Adopted second = result(c.adopt(session.id(), result(c.read(session.id())), secretHash(2), true));
+        assertThat(second.lastProof()).isEqualTo(first.attempts());
+        SessionRegistry.Adopted sameNode = result(c.adopt(session.id(), result(c.read(session.id())), secretHash(3), false));
+        assertThat(sameNode.lastProof()).isEqualTo(second.attempts());
+        SessionRegistry.Adopted third = result(b.adopt(session.id(), result(b.read(session.id())), secretHash(4), true));
+        assertThat(third.lastProof()).as("the same-node adoption proved nothing").isEqualTo(second.attempts());
+        assertThat(result(b.adopt(session.id(), result(b.read(session.id())), secretHash(4), true)).lastProof())
+                .as("the same adoption again").isEqualTo(second.attempts());
+
+        TestRedis.command("HINCRBY", record, "gen", "1"); // an adoption by a node that predates 'proved'
+        assertThat(result(c.adopt(session.id(), result(c.read(session.id())), secretHash(5), true)).lastProof()).isEqualTo(-1);
+
+        LockSession other = nodes.get(0).openSession("bob", new Pushes(), GRACE);
+        result(other.detach());
+        resumed(result(nodes.get(1).resume(other.id(), other.resumeSecret().orElseThrow(), new Pushes())));
+        assertThat(TestRedis.command("HGET", "distlock:session:" + other.id(), "proved")).as("the adopter's write lists the renamings")
+                .isNull();
     }
 
     /** Runs every script a session's lock, queue, cancel and unlock use, so that Redis has them cached. */

@@ -43,6 +43,7 @@ redis.call('HSET', r, unpack(fields))
 if ARGV[14] == '1' then
   redis.call('HDEL', r, 'pending')
 end
+redis.call('HDEL', r, 'proved') -- the places as listed now are what Redis knows them by (see session-adopt.lua)
 if ARGV[4] == 'd' then
   if cur[3] ~= 'd' then
     local t = redis.call('TIME')
