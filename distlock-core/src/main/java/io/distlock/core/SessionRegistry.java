@@ -169,7 +169,8 @@ final class SessionRegistry {
 
     /**
      * Takes the session over for this node if its record is still {@code read}; null if it changed or its grace is over.
-     * {@code proves}: this node proves what it takes over, renaming the places (another node's session).
+     * {@code proves}: this node proves what it takes over, renaming the places (another node's
+     * session, or a retry of an adoption whose answer never came); not for a resume on the session's own node.
      */
     CompletionStage<Adopted> adopt(String sessionId, Entry read, byte[] newSecretHash, boolean proves) {
         return scripts.<List<Object>>eval(ADOPT, ReturnType.LIST, List.<Object>of(key(sessionId)), read.node(), read.gen(), nodeId,

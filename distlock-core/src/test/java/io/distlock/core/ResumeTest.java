@@ -1310,6 +1310,31 @@ class ResumeTest {
                 .isNull();
     }
 
+    /**
+     * The retry of a same-node resume whose answer never came goes through the adoption that proves
+     * (it hits session-adopt.lua's branch for the same adoption sent again): its proof renames the
+     * places to its own range, so the record says so from then on, and a next adopter (should the
+     * retry's record write fail and its node die) looks for the retry's ids, not those of the proof
+     * before (found by review 2026-12-07).
+     */
+    @Test
+    void aRetryThatProvesAfterASameNodeResumeRecordsItsOwnStart() {
+        LockSession session = nodes.get(0).openSession("ann", new Pushes(), GRACE);
+        result(session.detach());
+        SessionRegistry b = nodes.get(1).registry();
+        SessionRegistry c = nodes.get(2).registry();
+        SessionRegistry.Adopted proving = result(b.adopt(session.id(), result(b.read(session.id())), secretHash(1), true));
+        SessionRegistry.Entry readBySameNode = result(b.read(session.id())); // a resume on B itself, whose answer never came: it ran
+        SessionRegistry.Adopted sameNode = result(b.adopt(session.id(), readBySameNode, secretHash(2), false));
+        assertThat(sameNode.lastProof()).as("carried").isEqualTo(proving.attempts());
+
+        SessionRegistry.Adopted retry = result(b.adopt(session.id(), readBySameNode, secretHash(2), true)); // the same read and secret
+        assertThat(retry.attempts()).isEqualTo(sameNode.attempts());
+        assertThat(retry.lastProof()).as("the proof before the retry's").isEqualTo(proving.attempts());
+        SessionRegistry.Adopted next = result(c.adopt(session.id(), result(c.read(session.id())), secretHash(3), true));
+        assertThat(next.lastProof()).as("the retry proved from its own start").isEqualTo(retry.attempts());
+    }
+
     /** Runs every script a session's lock, queue, cancel and unlock use, so that Redis has them cached. */
     private void runEveryScriptOnce() {
         LockSession first = nodes.get(1).openSession("first", new Pushes());

@@ -1,7 +1,8 @@
 -- Adopt a session (KEYS[1]: its record; ARGV: 1 the owner node read, 2 the generation read, 3 the
 -- adopting node, 4 lease ms, 5 the adopted channel prefix, 6 the session id, 7 the new secret hash,
--- 8 '1' if the adopter proves what it takes over (another node's session), renaming the listed
--- places to the first ids of its range in the record's order, '' if not (a resume on the same node)).
+-- 8 '1' if the adopter proves what it takes over, renaming the listed places to the first ids of its
+-- range in the record's order (another node's session, or a retry of an adoption whose answer never
+-- came), '' if not (a resume on the session's own node)).
 -- The registry is the arbiter between "adopt" and "grace over, release": whoever changes the record
 -- first wins, the other finds it changed (a new generation, or gone). Refused ({0}) if the record
 -- changed since it was read, or it is detached and its grace is over on the Redis clock. Otherwise
@@ -14,7 +15,8 @@
 -- unless the owner and generation that wrote them still own the record (a node that predates them,
 -- in a rolling upgrade, adopts and writes places without them), and then they move with it.
 -- The same adoption sent again (the record is the adopting node's, with the new secret hash it chose:
--- its first answer was lost or came too late) answers the same, and changes nothing but the expiry.
+-- its first answer was lost or came too late) answers the same, and changes nothing but the expiry
+-- and, if it proves, where the last proof started ('proved', below).
 -- An adoption also keeps the hash of the secret it spent in 'pending' ('<generation>:<hash>') until its owner
 -- writes the record once the resume's answer was given (session-put.lua and session-touch.lua clear it):
 -- a resume sent again with that secret meanwhile (its client never got the answer, yet) is told to try again,
