@@ -714,6 +714,7 @@ public final class LockService implements AutoCloseable {
                                         session.restoreGrant(locks.get(i), h.token(), h.mode(), renewedAt);
                                     }
                                 }
+                                session.armRestoredTimeouts();
                             });
                 });
     }

@@ -710,15 +710,30 @@ final class Session implements LockSession {
 
     /**
      * A queue place listed by the registry and proven by a keep-place sent at {@code sentAtNanos}
-     * (an adoption); its request's timeout runs out in {@code timeoutLeftMillis} (none if negative).
+     * (an adoption); its request's timeout runs out in {@code timeoutLeftMillis} (none if negative),
+     * armed by {@link #armRestoredTimeouts()}.
      */
     void restorePlace(String lock, String attemptId, long sentAtNanos, long timeoutLeftMillis) {
         Place place = new Place(attemptId, sentAtNanos);
         queued.put(lock, place);
         if (timeoutLeftMillis >= 0) {
             place.deadlineNanos = config.ticker().read() + TimeUnit.MILLISECONDS.toNanos(timeoutLeftMillis);
-            armTimeout(lock, place, timeoutLeftMillis);
         }
+    }
+
+    /**
+     * Once an adoption's proof has restored every grant: arms the restored places' timeouts. Armed
+     * before, one that had run out while the session was detached fired at once, and its record
+     * write listed none of the locks the proof had yet to restore; had the proof's own write failed
+     * then, and the node died, the next adopter would not have proven them.
+     */
+    void armRestoredTimeouts() {
+        long now = config.ticker().read();
+        queued.forEach((lock, place) -> {
+            if (place.deadlineNanos != 0) {
+                armTimeout(lock, place, Math.max(0, TimeUnit.NANOSECONDS.toMillis(place.deadlineNanos - now)));
+            }
+        });
     }
 
     /**
