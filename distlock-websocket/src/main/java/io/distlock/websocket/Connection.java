@@ -496,6 +496,21 @@ final class Connection {
      * its last state matters, and a client that reads slowly must not pile them up).
      */
     void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted, Object supersedes) {
+        push(from, status, frame, stillWanted, supersedes, false);
+    }
+
+    /**
+     * Queues a push of {@code from}'s that the client can do without and that others cause (an
+     * {@code ASKED}): one with the same {@code supersedes} key still waiting is dropped for it, and
+     * it is dropped itself rather than fill more than half of the connection's bounds (see {@link
+     * Outbound#offer}), so that it never makes the client a slow consumer.
+     */
+    void offer(LockSession from, Status status, ObjectNode frame, Object supersedes) {
+        push(from, status, frame, () -> true, supersedes, true);
+    }
+
+    private void push(LockSession from, Status status, ObjectNode frame, BooleanSupplier stillWanted, Object supersedes,
+            boolean optional) {
         if (from == null || current() != from) {
             return;
         }
@@ -503,8 +518,13 @@ final class Connection {
         // overtaken by a close answered meanwhile) or, waiting behind a reply, when its turn comes:
         // after a close's OK the client must hear nothing of the closed session.
         // Counted when sent, not when queued: a superseded or dropped one never reaches the client.
-        out.push(Frames.write(frame), () -> session == from && stillWanted.getAsBoolean(), supersedes,
-                node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status));
+        BooleanSupplier wanted = () -> session == from && stillWanted.getAsBoolean();
+        Runnable sent = node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status);
+        if (optional) {
+            out.offer(Frames.write(frame), wanted, supersedes, sent);
+        } else {
+            out.push(Frames.write(frame), wanted, supersedes, sent);
+        }
     }
 
     /** Sends through the container's asynchronous remote, which allows one send at a time. */

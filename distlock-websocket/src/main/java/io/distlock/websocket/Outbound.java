@@ -143,15 +143,40 @@ final class Outbound {
      * or dropped (not wanted any more, or the connection closed first).
      */
     void push(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
+        push(frame, wanted, key, sent, false);
+    }
+
+    /**
+     * As {@link #push(String, BooleanSupplier, Object, Runnable)}, for a push the client can do
+     * without, which others cause (an {@code ASKED}: the holder learns that someone asks, not how
+     * often): dropped instead if, queued, it would take more than half of either bound, so that
+     * such pushes never make the connection a slow consumer and always leave room for the rest.
+     */
+    void offer(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
+        push(frame, wanted, key, sent, true);
+    }
+
+    private void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, boolean optional) {
         boolean overflow;
         synchronized (this) {
             if (closed || order.isEmpty() && !wanted.getAsBoolean()) {
                 return; // asked now if no reply is reserved: the session may have gone since the caller looked
             }
-            Slot old = key == null || latest == null ? null : latest.remove(key);
-            if (old != null && (order.removeFirstOccurrence(old) || ready.removeFirstOccurrence(old))) {
-                queued--;
-                queuedBytes -= size(old.frame);
+            Slot old = key == null || latest == null ? null : latest.get(key);
+            if (optional) {
+                boolean replaces = old != null;
+                long frames = queued + reserved + 1 - (replaces ? 1 : 0);
+                long bytes = queuedBytes + size(frame) - (replaces ? size(old.frame) : 0);
+                if (frames > maxQueued / 2 || bytes > maxQueuedBytes / 2) {
+                    return; // the one waiting, if any, stays
+                }
+            }
+            if (old != null) {
+                latest.remove(key);
+                if (order.removeFirstOccurrence(old) || ready.removeFirstOccurrence(old)) {
+                    queued--;
+                    queuedBytes -= size(old.frame);
+                }
             }
             if (order.isEmpty() && key == null && sent == null) {
                 ready.add(frame);

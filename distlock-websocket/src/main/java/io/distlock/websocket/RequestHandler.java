@@ -510,6 +510,9 @@ final class RequestHandler {
         return p != null && p.owner == s ? p : null;
     }
 
+    /** The key by which a lock's {@code ASKED} supersedes the one still waiting ({@code CHANGED}'s is the name). */
+    private record AskedKey(String lock) { }
+
     /**
      * The pushes of one lock session, in the protocol version it speaks; dropped once it is no
      * longer this connection's session. Remembers, per lock name, the {@code id} of the latest
@@ -617,7 +620,11 @@ final class RequestHandler {
                 frame.put("by", by);
                 frame.set("info", Frames.info(info));
             }
-            send(() -> connection.push(owner, Status.ASKED, frame));
+            // The holder learns that someone asks, not how often: the newest ask of a lock replaces one
+            // still waiting, and none may fill the connection's bounds (asks from many sessions would
+            // make a holder that reads slowly a slow consumer, whose locks go to an asker: a take-over
+            // without the right to steal).
+            send(() -> connection.offer(owner, Status.ASKED, frame, new AskedKey(lock)));
         }
 
         /**

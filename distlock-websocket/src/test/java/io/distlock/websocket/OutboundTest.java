@@ -187,6 +187,42 @@ class OutboundTest {
     }
 
     /**
+     * A push others cause, which the client can do without ({@code ASKED}): never past half of
+     * either bound, so asks from many sessions cannot make a holder that reads slowly a slow
+     * consumer (review 2026-12-07: 60 askers of 40 locks each closed the holder with 1008, and
+     * its locks went to an asker); when one is dropped, the one of its key still waiting stays.
+     */
+    @Test
+    void anOptionalPushIsDroppedRatherThanFillMoreThanHalfOfEitherBound() {
+        Outbound out = outbound(6, 1000);
+        out.push("in flight"); // handed to the transport: not waiting
+        out.offer("a1", () -> true, "a", null);
+        out.offer("b1", () -> true, "b", null);
+        out.offer("c1", () -> true, "c", null);
+        out.offer("d1", () -> true, "d", null); // a fourth would pass half of 6 frames
+        out.offer("a2", () -> true, "a", null); // replaces a1: still three
+        assertThat(out.queued()).isEqualTo(3);
+        out.push("granted"); // the rest still has its half
+        out.push("lost");
+        out.push("reply");
+        assertThat(overflows).hasValue(0);
+        out.offer("b2", () -> true, "b", null); // would be the seventh frame with b1 gone: dropped, b1 stays
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("in flight", "b1", "c1", "a2", "granted", "lost", "reply");
+        assertThat(overflows).hasValue(0);
+
+        Outbound bytes = outbound(1000, 20);
+        bytes.push("in flight");
+        bytes.offer("0123456789", () -> true, "x", null); // exactly half of 20 bytes: queued
+        bytes.offer("0", () -> true, "y", null); // past half: dropped
+        bytes.offer("01234", () -> true, "x", null); // replaces the 10 bytes: 5 of them
+        bytes.offer("01234", () -> true, "y", null);
+        assertThat(bytes.queuedBytes()).isEqualTo(10);
+        bytes.push("0123456789"); // the rest still has its half
+        assertThat(overflows).hasValue(0);
+    }
+
+    /**
      * What {@code distlock.websocket.pushes} counts: pushes handed to the transport, not those
      * superseded, no longer wanted or dropped with a closed connection (review 2026-12-05: they
      * were counted when queued).
