@@ -134,7 +134,7 @@ final class Frames {
                     : wire + " needs at least one name in 'params'", id, wire);
         }
         if (names.size() > action.maxNames) {
-            throw new BadRequest(FailCode.BAD_REQUEST, wire + " takes at most one name", id, wire);
+            throw new BadRequest(FailCode.BAD_REQUEST, wire + (action.maxNames == 0 ? " takes no name" : " takes at most one name"), id, wire);
         }
         int asked = 1;
         LockOptions options = LockOptions.DEFAULT;

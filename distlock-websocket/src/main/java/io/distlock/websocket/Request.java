@@ -55,8 +55,11 @@ record Request(Action action, List<String> names, JsonNode id, int version, Lock
         return names.isEmpty() ? null : names.get(0);
     }
 
-    /** How many Redis calls serving this request can have in flight: a query or watch reads each name. */
+    /**
+     * How many Redis calls serving this request can have in flight: a query or watch reads each
+     * name, a watch of more names than a connection may have in flight in turns.
+     */
     int redisCalls() {
-        return (action == Action.QUERY || action == Action.WATCH) ? Math.max(1, names.size()) : 1;
+        return (action == Action.QUERY || action == Action.WATCH) ? Math.max(1, Math.min(names.size(), Connection.MAX_REDIS_CALLS)) : 1;
     }
 }

@@ -3,10 +3,12 @@ package io.distlock.websocket;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -324,8 +326,22 @@ final class RequestHandler {
             return;
         }
         // A failed or refused watch leaves watched only what another watch of the connection, answered OK or in flight, asked for too.
-        answerStates(r, slot, watch.watch(names), states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states),
+        answerStates(r, slot, watchInTurns(watch, names, 0, new HashMap<>()), states -> withState(Replies.to(r, Status.OK, "Watching " + String.join(", ", names)), names, states),
                 refused -> watching.settled(reserved, refused));
+    }
+
+    /**
+     * Watches {@code names} from {@code from} on, at most {@link Connection#MAX_REDIS_CALLS} at a
+     * time (each is read): one {@code watch} may name up to 1,000 locks, and the connection's
+     * bound of Redis calls in flight must hold for it too (review 2026-12-07: 999 reads at once).
+     */
+    private static CompletionStage<Map<String, LockState>> watchInTurns(LockWatch watch, List<String> names, int from,
+            Map<String, LockState> states) {
+        int to = Math.min(names.size(), from + Connection.MAX_REDIS_CALLS);
+        return watch.watch(names.subList(from, to)).thenCompose(read -> {
+            states.putAll(read);
+            return to == names.size() ? CompletableFuture.completedFuture(states) : watchInTurns(watch, names, to, states);
+        });
     }
 
     private void unwatch(LockSession s, Request r, ReplySlot slot) {

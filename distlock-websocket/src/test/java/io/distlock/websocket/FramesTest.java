@@ -127,6 +127,9 @@ class FramesTest {
                 "{\"action\":\"connect\",\"params\":[\"a\",\"b\"]}", "{\"action\":\"close\",\"params\":[\"a\",\"b\"]}")) {
             assertThat(refused(frame).code).as(frame).isEqualTo(FailCode.BAD_REQUEST);
         }
+        // An action that takes no name says so (review 2026-12-07: "ping takes at most one name").
+        assertThat(refused("{\"action\":\"ping\",\"param\":\"x\"}", 2).getMessage()).isEqualTo("ping takes no name");
+        assertThat(refused("{\"action\":\"lock\",\"params\":[\"a\",\"b\"]}").getMessage()).isEqualTo("lock takes at most one name");
     }
 
     @Test

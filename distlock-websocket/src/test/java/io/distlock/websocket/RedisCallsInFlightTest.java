@@ -6,8 +6,12 @@ import static org.awaitility.Awaitility.await;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +19,7 @@ import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
 
 /**
  * The Redis calls one connection has in flight are bounded ({@link Connection#MAX_REDIS_CALLS}):
@@ -68,5 +73,57 @@ class RedisCallsInFlightTest {
             }
             assertThat(asked.get()).isEqualTo(QUERIES * NAMES);
         }
+    }
+
+    /**
+     * One {@code watch} may name 1,000 locks, all read: in turns of at most the bound (review
+     * 2026-12-07: a watch of 999 names, let through whole when nothing else was in flight, put 999
+     * reads in flight at once). Redis is paused, behind a proxy that counts the watched names the
+     * commands sent to it carry.
+     */
+    @Test
+    void aWatchOfMoreNamesThanTheBoundReadsThemInTurns() {
+        int watched = 999;
+        try (RedisProcess redis = RedisProcess.start();
+             TcpProxy proxy = TcpProxy.start(redis.port());
+             LockService service = LockService.connect("redis://127.0.0.1:" + proxy.port(),
+                     LockConfig.builder().lease(Duration.ofSeconds(30)).build());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults());
+             TestServer server = TestServer.tyrus(List.of(endpoint.config()));
+             RawWebSocket ws = RawWebSocket.open(server.uri("/distlock/lock"))) {
+            ws.sendText(WsClient.json("action", "connect", "param", "watcher", "version", 2));
+            assertThat(ws.readText(WsClient.TIMEOUT)).contains("\"OK\"");
+            ws.sendText(WsClient.json("action", "watch", "params", List.of("first"))); // subscribes: the next watch only reads
+            assertThat(ws.readText(WsClient.TIMEOUT)).contains("\"OK\"");
+            List<String> names = new ArrayList<>();
+            for (int n = 0; n < watched; n++) {
+                names.add("w" + n); // short: 999 of them fit in one 8 KiB frame
+            }
+            proxy.capture(true);
+            redis.pause();
+            ws.sendText(WsClient.json("action", "watch", "params", names, "id", 1));
+            int bound = Connection.MAX_REDIS_CALLS;
+            await().atMost(Await.seconds(10)).until(() -> namesRead(proxy).size() >= bound);
+            await().during(Duration.ofMillis(300)).atMost(Await.seconds(5)).until(() -> namesRead(proxy).size() <= bound);
+            redis.resume();
+            String reply = ws.readText(Await.seconds(30));
+            assertThat(reply).contains("\"id\":1,").contains("\"OK\"").contains("\"w" + (watched - 1) + "\"");
+            assertThat(namesRead(proxy)).hasSize(watched);
+        }
+    }
+
+    /** The watched names that the commands sent to Redis so far carry. */
+    private static Set<String> namesRead(TcpProxy proxy) {
+        Set<String> names = new HashSet<>();
+        Pattern name = Pattern.compile("(?<![A-Za-z0-9])w\\d+(?![0-9])");
+        for (List<String> command : proxy.captured()) {
+            for (String arg : command) {
+                Matcher m = name.matcher(arg);
+                while (m.find()) {
+                    names.add(m.group());
+                }
+            }
+        }
+        return names;
     }
 }
