@@ -73,7 +73,7 @@ final class ServerCommand implements Callable<Integer> {
                 "list the names browsers reach this node by (default: any Host)."})
     private List<String> allowedHosts = new ArrayList<>();
 
-    @Option(names = "--hide-holder", description = "Leave the holder's name out of WAIT replies.")
+    @Option(names = "--hide-holder", description = "Leave other sessions' names and info out of replies and pushes (WAIT, QUEUED, states, ASKED, LOST).")
     private boolean hideHolder;
 
     @Option(names = "--allow-steal",

@@ -41,7 +41,7 @@ public class DistLockProperties {
     /** Whether clients that send no Origin header (not browsers: Java, Node, curl) are accepted. */
     private boolean allowMissingOrigin = true;
 
-    /** Leave the holder's name out of WAIT replies, when session names are private. */
+    /** Leave other sessions' names and info out of replies and pushes (WAIT, QUEUED, states, ASKED, LOST), when session names are private. */
     private boolean hideHolder = false;
 
     /** Prefix of every Redis key and channel; nodes share locks only with nodes of the same prefix. */
