@@ -355,6 +355,10 @@ public final class LockService implements AutoCloseable {
                 return "Redis refused the user name or password in the URL (WRONGPASS): authentication failed; "
                         + "check them, and that the ACL user exists and is enabled";
             }
+            if (String.valueOf(t.getMessage()).contains("called without any password configured")) {
+                return "Redis has no password set, but the URL gives one: leave it out (redis://host:port), "
+                        + "or set one on Redis (requirepass, or an ACL user)";
+            }
             if (isAclRefusal(t)) {
                 return "Redis's ACL does not allow the user something distlock needs (" + redisError(t.getMessage())
                         + "); see the ACL in docs/operations.md";

@@ -132,6 +132,16 @@ class RedisLoginTest {
                 .hasMessageContaining("redis://user:password@host:port");
     }
 
+    /** Found by review (2026-12-07): Redisson's raw text was shown, its channel's internals included. */
+    @Test
+    void aPasswordRedisDoesNotHaveIsSaidToBeOne() {
+        RedisProcess redis = closeLater(RedisProcess.start());
+        assertThatThrownBy(() -> node("redis://:unexpected-pw@127.0.0.1:" + redis.port()))
+                .isInstanceOf(BackendUnavailableException.class)
+                .hasMessageContaining("Redis has no password set, but the URL gives one")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("channel").doesNotContain("unexpected-pw"));
+    }
+
     @Test
     void theUserNamedInTheUrlLogsIn() {
         RedisProcess redis = withAclUsers("alice on >alice-pw ~* &* +@all");
