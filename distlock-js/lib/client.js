@@ -908,6 +908,11 @@ export class DistLockClient extends EventTarget {
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
+    // A lock the OK no longer lists is gone now, though its `lost` event waits for the server's
+    // reason (a missed `LOST`) until the history window ends: a request() callback running with
+    // it has its signal aborted at once (and its request() rejects with `LOST`, even if the
+    // callback ends inside the window).
+    for (const [lock, token] of history.held) this.#requests.goneOnResume(lock, token);
     const { session, name, version, grace } = this.#session;
     // As the OK has it: a lock granted while detached is held (its `granted` event follows).
     this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });

@@ -1160,6 +1160,10 @@ function untilAborted(promise, signal, onAbort) {
 
 /** An attempt's answer meaning "ask again": the session it asked in is gone, or a RETRY came. */
 const AGAIN = Symbol('again');
+/** How an unlock after a callback ended: released by it, not held (any more), or refused `NOT_OWNER`. */
+const UNLOCKED = 1;
+const GONE = 2;
+const REFUSED = 3;
 
 /**
  * `request()`: wait for a lock, run a callback while holding it, release it; in the spirit
@@ -1207,8 +1211,14 @@ class LockRequests {
    * lock name to `{token, controller}` (`lock.signal` is the controller's).
    */
   #running = new Map();
-  /** The waits of unlocks after a callback for a resume: the session's end interrupts them. */
+  /** The waits of unlocks after a callback (for a resume, a retry, a `lost`): the session's end interrupts them. */
   #releases = new Set();
+  /**
+   * Lock name to the detail of the last `lost` event for it while a request() had asked for
+   * it and ran no callback: a `LOST` (or the session's end) right behind the `LOCKED` reply,
+   * before request() got the token. Read and dropped by that request() (see #lostBeforeCallback).
+   */
+  #lostBefore = new Map();
 
   constructor(host) {
     this.#host = host;
@@ -1268,12 +1278,43 @@ class LockRequests {
     for (const name of names) this.#queueWatchers.deliver(name, { kind: 'closed' });
   }
 
-  /** A `lost` event: a callback running with that grant has its `signal` aborted. */
+  /**
+   * A `lost` event (or, for a lock a resume OK no longer lists, its provisional detail): a
+   * callback running with that grant has its `signal` aborted. Without one, a request() that
+   * asked for the lock keeps the detail: the grant may be the one its reply is bringing.
+   */
   lost(detail) {
     const running = this.#running.get(detail.lock);
-    if (running === undefined || (detail.token !== undefined && detail.token !== running.token)) return;
-    const why = detail.cause === undefined ? detail.reason : `${detail.reason}: ${detail.cause}${detail.by === undefined ? '' : ` by ${detail.by}`}`;
-    running.controller.abort(new DistLockError(ClientCode.LOST, `the lock "${detail.lock}" was lost (${why})`, { lost: detail }));
+    if (running === undefined) {
+      if (this.#queues.head(detail.lock)?.asked) this.#lostBefore.set(detail.lock, detail);
+      return;
+    }
+    if (detail.token !== undefined && detail.token !== running.token) return;
+    const { pending } = running;
+    if (pending === undefined) {
+      running.controller.abort(lostError(detail));
+      return;
+    }
+    // Aborted at the resume already: its reason (the same error) now says why.
+    running.pending = undefined;
+    pending.error.lost = detail;
+    pending.error.message = lostMessage(detail);
+    pending.told();
+  }
+
+  /**
+   * A resume OK no longer lists `lock`, held under `token`: a callback running with it has its
+   * signal aborted now, with `LOST`. The `lost` event comes when the pushes the session missed
+   * are in (with the server's cause if its missed `LOST` is among them); the error, the
+   * signal's reason, then gets that detail, and request() waits for it before it rejects.
+   */
+  goneOnResume(lock, token) {
+    const running = this.#running.get(lock);
+    if (running === undefined || running.token !== token || running.controller.signal.aborted) return;
+    const error = lostError({ lock, token, reason: LostReason.LOST });
+    let told;
+    running.pending = { error, told: () => told(), promise: new Promise((resolve) => { told = resolve; }) };
+    running.controller.abort(error);
   }
 
   /** Lets waiters for a session go on (there is one now) or fail (none is coming). */
@@ -1332,6 +1373,7 @@ class LockRequests {
     try {
       token = await untilAborted(acquiring, signal, attempt.cancel);
     } catch (error) {
+      this.#lostBefore.delete(name);
       // Aborted with a token already past the last check: it comes anyway, and nobody will use it.
       acquiring.then((late) => late !== null && this.#releaseAfterCallback(name, late, slot), () => {});
       throw error;
@@ -1339,21 +1381,31 @@ class LockRequests {
       clearTimeout(timer);
     }
     if (token === null) {
+      this.#lostBefore.delete(name);
       return callback(null);
     }
 
     const controller = new AbortController();
     const running = { token, controller };
     this.#running.set(name, running);
+    // Registered until the lock is released (or found gone): a `lost` that comes meanwhile
+    // (say, right behind the unlock's NOT_OWNER) still aborts the signal.
     let outcome;
+    let releaseError;
     try {
-      outcome = { value: await callback(Object.freeze({ name, mode, token, signal: controller.signal })) };
-    } catch (error) {
-      outcome = { error };
+      this.#lostBeforeCallback(name, token, controller);
+      if (!controller.signal.aborted) {
+        try {
+          outcome = { value: await callback(Object.freeze({ name, mode, token, signal: controller.signal })) };
+        } catch (error) {
+          outcome = { error };
+        }
+      }
+      releaseError = await this.#releaseAfterCallback(name, token, slot, running);
+      if (running.pending !== undefined) await this.#pause(this.#host.requestTimeoutMs, running.pending.promise);
     } finally {
-      this.#running.delete(name);
+      if (this.#running.get(name) === running) this.#running.delete(name);
     }
-    const releaseError = await this.#releaseAfterCallback(name, token, slot, running);
     if (controller.signal.aborted) {
       // Lost while the callback ran (whatever it did, it did without the lock), or before a
       // suspended session could release it.
@@ -1369,18 +1421,43 @@ class LockRequests {
   }
 
   /**
+   * The grant request() is about to hand to its callback may be gone already. Frames of one read come in one go (`ws` dispatches them synchronously), so a
+   * `LOST` (a steal, a lost lease) or the session's end (close(), a drop without grace) can be
+   * applied right behind the `LOCKED` reply, before this request() had registered its
+   * callback. Checked synchronously, right before the callback would run: if the session no
+   * longer holds `name` under `token`, the callback does not run and request() rejects with
+   * `LOST`, as it does for a loss while the callback runs. That is what Web Locks users
+   * expect: a callback only ever runs while its lock is held, and a holder whose lock is taken
+   * away sees its request() reject; its `lost` event, for this very token, has fired. Asking
+   * again instead would queue silently behind whoever stole the lock, against the steal's
+   * intent, and hide from the caller a loss the `lost` event reports.
+   */
+  #lostBeforeCallback(name, token, controller) {
+    const last = this.#lostBefore.get(name);
+    this.#lostBefore.delete(name);
+    if (this.#host.heldToken(name) === token) return;
+    controller.abort(lostError(last?.token === token ? last : { lock: name, token, reason: LostReason.LOST }));
+  }
+
+  /**
    * Releases the lock after a callback, and the slot with it. Resolves with null once
    * released, or with the error of a first attempt that failed: then the lock is still held,
    * so the slot stays taken (no other request() of this client may be handed the lock) and
    * the unlock is tried again until it is released or no longer this session's. While the
    * session is suspended it waits for the resume (or the expiry) instead; if the lock turns
    * out lost meanwhile, its `lost` event aborts `running`'s signal (request() rejects with it).
+   *
+   * A lock found not this session's any more (not held, or the unlock answered `NOT_OWNER`)
+   * was lost while the callback ran, whatever the callback did: `running`'s signal is aborted
+   * with `LOST`. The `lost` event, which says why, may still be on its way (the server sends
+   * its `LOST` after the `NOT_OWNER` reply): it is waited for, at most `requestTimeoutMs`.
    */
   async #releaseAfterCallback(name, token, slot, running) {
     let failure;
     try {
-      await this.#release(name, token);
+      const released = await this.#release(name, token);
       slot.release();
+      if (released !== UNLOCKED && running !== undefined) await this.#untilLost(name, token, running.controller);
       return null;
     } catch (error) {
       failure = error;
@@ -1388,44 +1465,68 @@ class LockRequests {
     const retrying = this.#keepReleasing(name, token, failure).finally(slot.release);
     if (isConnectionLoss(failure)) {
       // The session is suspended: released after the resume, or lost (the resume no longer
-      // lists it, or the session expires).
+      // lists it, or the session expires, or the unlock then is refused). Not listed after the
+      // unlock the drop cut, and not lost: the server released it, as asked.
       if (running === undefined) return retrying;
-      this.#running.set(name, running);
-      try {
-        const { signal } = running.controller;
-        if (await retrying && !signal.aborted && this.#host.lostSoon(name)) {
-          await new Promise((resolve) => { signal.addEventListener('abort', resolve); });
-        }
-      } finally {
-        if (this.#running.get(name) === running) this.#running.delete(name);
+      const released = await retrying;
+      if (released === REFUSED || (released === GONE && this.#host.lostSoon(name))) {
+        await this.#untilLost(name, token, running.controller);
       }
       return null;
     }
     return failure;
   }
 
-  /** Resolves with true if the lock turned out no longer this session's, unreleased by us. */
+  /**
+   * Waits until `controller` is aborted by a `lost` event, at most `requestTimeoutMs` or until
+   * the session ends; then aborts it with a `LOST` of its own if nothing did.
+   */
+  async #untilLost(name, token, controller) {
+    const { signal } = controller;
+    if (signal.aborted) return;
+    await this.#pause(this.#host.requestTimeoutMs, new Promise((resolve) => { signal.addEventListener('abort', resolve); }));
+    if (!signal.aborted) controller.abort(lostError({ lock: name, token, reason: LostReason.LOST }));
+  }
+
+  /**
+   * Resolves after `ms`, when `promise` does, or when the session ends (wakeAll), whichever
+   * is first; the timer is cleared then, so it never keeps Node alive after disconnect().
+   */
+  async #pause(ms, promise) {
+    const attempt = newAttempt();
+    let timer;
+    this.#releases.add(attempt);
+    try {
+      const timeout = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+      await interruptible(attempt, promise === undefined ? timeout : Promise.race([promise, timeout]));
+    } finally {
+      clearTimeout(timer);
+      this.#releases.delete(attempt);
+    }
+  }
+
+  /** Resolves with how it ended: UNLOCKED, GONE (no longer this session's) or REFUSED. */
   async #keepReleasing(name, token, failure) {
     for (;;) {
       if (!isConnectionLoss(failure)) {
         this.#host.reportError(failure);
-        await delay(this.#host.requestTimeoutMs);
+        // Interrupted by the session's end (wakeAll), which takes the lock with it.
+        await this.#pause(this.#host.requestTimeoutMs);
       }
-      if (this.#host.heldToken(name) !== token) return true;
+      if (this.#host.heldToken(name) !== token) return GONE;
       // Interrupted by the session's end (wakeAll): then the lock went with it.
       const attempt = newAttempt();
       this.#releases.add(attempt);
       try {
         await this.#untilSession(attempt, ClientCode.NOT_CONNECTED);
       } catch {
-        return true; // no session is coming: the lock went with the last one
+        return GONE; // no session is coming: the lock went with the last one
       } finally {
         this.#releases.delete(attempt);
       }
-      if (this.#host.heldToken(name) !== token) return true;
+      if (this.#host.heldToken(name) !== token) return GONE;
       try {
-        await this.#release(name, token);
-        return false;
+        return await this.#release(name, token);
       } catch (error) {
         failure = error;
       }
@@ -1671,18 +1772,20 @@ class LockRequests {
    * Unlocks, unless the lock is no longer this session's under this token (lost, expired,
    * closed, or unlocked by the application): unlocking then would at best fail and at worst
    * release a newer grant. A connection lost meanwhile is a failure only if the lock is still
-   * held (the session is suspended).
+   * held (the session is suspended). Resolves with UNLOCKED, GONE (not held, or lost with the
+   * connection) or REFUSED (`NOT_OWNER`: lost, its `LOST` may follow).
    */
   async #release(name, token) {
     if (this.#host.heldToken(name) !== token) {
-      return;
+      return GONE;
     }
     try {
       await this.#host.unlock(name);
+      return UNLOCKED;
     } catch (error) {
-      const gone = error instanceof DistLockError
-        && (error.code === FailCode.NOT_OWNER || (isConnectionLoss(error) && this.#host.heldToken(name) !== token));
-      if (!gone) throw error;
+      if (error instanceof DistLockError && error.code === FailCode.NOT_OWNER) return REFUSED;
+      if (isConnectionLoss(error) && this.#host.heldToken(name) !== token) return GONE;
+      throw error;
     }
   }
 
@@ -1706,6 +1809,16 @@ class LockRequests {
       this.#sessionWaiters.delete(waiter);
     }
   }
+}
+
+/** The error request() rejects with when its lock was lost: `lost` is the `lost` event's detail. */
+function lostError(detail) {
+  return new DistLockError(ClientCode.LOST, lostMessage(detail), { lost: detail });
+}
+
+function lostMessage(detail) {
+  const why = detail.cause === undefined ? detail.reason : `${detail.reason}: ${detail.cause}${detail.by === undefined ? '' : ` by ${detail.by}`}`;
+  return `the lock "${detail.lock}" was lost (${why})`;
 }
 
 /** Resolves when `promise` does, or after `ms`, whichever is first. */
@@ -2840,6 +2953,11 @@ class DistLockClient extends EventTarget {
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
+    // A lock the OK no longer lists is gone now, though its `lost` event waits for the server's
+    // reason (a missed `LOST`) until the history window ends: a request() callback running with
+    // it has its signal aborted at once (and its request() rejects with `LOST`, even if the
+    // callback ends inside the window).
+    for (const [lock, token] of history.held) this.#requests.goneOnResume(lock, token);
     const { session, name, version, grace } = this.#session;
     // As the OK has it: a lock granted while detached is held (its `granted` event follows).
     this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });

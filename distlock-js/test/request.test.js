@@ -530,3 +530,122 @@ describe('request()', () => {
     assert.equal(called, false);
   });
 });
+
+describe('request(): a grant lost right before, or while, its callback runs', () => {
+  async function connectedV2(options = {}) {
+    const server = new FakeServer();
+    const client = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: server.WebSocket, ...options });
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    return { server, client, ws };
+  }
+
+  // Several frames of one read are dispatched in one go (ws >= 8.17 does so synchronously), so
+  // the LOST can be applied before request() has the token.
+  test('a LOST right behind the LOCKED reply: the callback never runs, request() rejects with LOST and that LOST\'s detail, nothing is unlocked', async () => {
+    const { client, ws } = await connectedV2();
+    const lost = [];
+    client.on('lost', (detail) => lost.push(detail));
+    let called = false;
+    const requesting = track(client.request('doc', () => { called = true; return 'done'; }));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    ws.push({ status: 'LOST', lock: 'doc', token: 5, reason: 'stolen', by: 'bob' }); // same tick
+    await flush();
+    assert.equal(called, false, 'the callback ran with a lock the session no longer holds');
+    assert.equal(requesting.settled, true);
+    assert.equal(requesting.error?.code, 'LOST', `request() resolved with ${JSON.stringify(requesting.value)}`);
+    assert.deepEqual(requesting.error.lost, { lock: 'doc', token: 5, reason: 'LOST', cause: 'stolen', by: 'bob' });
+    assert.deepEqual(lost, [requesting.error.lost]);
+    ws.expectNothingSent(); // not the session's: no unlock
+    // The name is free for the next request().
+    const next = client.request('doc', (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 6 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 6);
+  });
+
+  test('a drop without grace right behind the LOCKED reply (version 1): the callback never runs, request() rejects with LOST (DISCONNECTED)', async () => {
+    const { client, ws } = await connected({ reconnect: false });
+    let called = false;
+    const requesting = track(client.request('doc', () => { called = true; }));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    ws.drop(); // same tick
+    await flush();
+    assert.equal(called, false);
+    assert.equal(requesting.error?.code, 'LOST', `request() settled with ${JSON.stringify(requesting)}`);
+    assert.deepEqual(requesting.error.lost, { lock: 'doc', token: 5, reason: 'DISCONNECTED' });
+  });
+
+  test('close() answered right behind the LOCKED reply: the callback never runs, request() rejects with LOST (CLOSED)', async () => {
+    const { client, ws } = await connectedV2();
+    let called = false;
+    const requesting = track(client.request('doc', () => { called = true; }));
+    await flush();
+    const lockFrame = ws.next('lock');
+    const closing = client.close();
+    const closeFrame = ws.next('close');
+    ws.reply(lockFrame, { status: 'LOCKED', token: 5 });
+    ws.reply(closeFrame, { status: 'OK' }); // same tick
+    await closing;
+    await flush();
+    assert.equal(called, false);
+    assert.equal(requesting.error?.code, 'LOST', `request() settled with ${JSON.stringify(requesting)}`);
+    assert.deepEqual(requesting.error.lost, { lock: 'doc', token: 5, reason: 'CLOSED' });
+  });
+
+  test('the unlock after the callback is answered NOT_OWNER, the server\'s LOST right after: request() rejects with LOST and that LOST\'s cause', async () => {
+    const { client, ws } = await connectedV2();
+    const lost = [];
+    client.on('lost', (detail) => lost.push(detail));
+    const requesting = track(client.request('doc', () => 'done'));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'lost before it was released' });
+    ws.push({ status: 'LOST', lock: 'doc', token: 5, reason: 'stolen', by: 'bob' });
+    await flush();
+    assert.equal(requesting.settled, true);
+    assert.equal(requesting.error?.code, 'LOST',
+      `request() resolved with ${JSON.stringify(requesting.value)} although its lock was stolen while the callback ran`);
+    assert.deepEqual(requesting.error.lost, { lock: 'doc', token: 5, reason: 'LOST', cause: 'stolen', by: 'bob' });
+    assert.deepEqual(lost, [requesting.error.lost]);
+  });
+
+  test('the unlock after the callback is answered NOT_OWNER and no LOST follows: request() rejects with LOST after requestTimeoutMs', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { client, ws } = await connectedV2({ requestTimeoutMs: 1000 });
+    const requesting = track(client.request('doc', () => 'done'));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'not held' });
+    await flush();
+    assert.equal(requesting.settled, false, 'waits for the server\'s LOST, which says why');
+    t.mock.timers.tick(1000);
+    await flush();
+    assert.equal(requesting.error?.code, 'LOST', `request() settled with ${JSON.stringify(requesting)}`);
+    assert.deepEqual(requesting.error.lost, { lock: 'doc', token: 5, reason: 'LOST' });
+  });
+
+  test('disconnect() ends the wait before retrying a failed unlock: no timer of the client outlives it', async () => {
+    const { client, ws } = await connectedV2({ requestTimeoutMs: 3000 });
+    client.on('error', () => {});
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const requesting = client.request('doc', () => 'done');
+    requesting.catch(() => {});
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'BACKEND_UNAVAILABLE' });
+    await flush();
+    await assert.rejects(requesting, { code: 'BACKEND_UNAVAILABLE' });
+    await client.disconnect();
+    await flush();
+    await flush();
+    assert.equal(timers(), before, 'a setTimeout of the client outlives disconnect()');
+  });
+});

@@ -1409,6 +1409,66 @@ describe('resume edge cases', () => {
     finish('done');
     await assert.rejects(requesting, (error) => error.code === 'LOST' && error.lost.cause === 'lease');
   });
+
+  test('a request() callback that ends while suspended, its unlock after the resume answered NOT_OWNER (lost after the OK): request() rejects with LOST and the server\'s cause', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const state = { settled: false };
+    const requesting = client.request('doc', () => 'done');
+    requesting.then((value) => { state.value = value; }, (error) => { state.error = error; }).finally(() => { state.settled = true; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    ws.drop(); // before the callback ends: its unlock waits for the resume
+    await flush();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 5, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'not held' });
+    await flush();
+    await flush();
+    assert.equal(state.settled, false, 'waits for the server\'s LOST, which says why');
+    ws2.push({ status: 'LOST', lock: 'doc', token: 5, reason: 'lease' }); // in a later read
+    await flush();
+    assert.equal(state.settled, true);
+    assert.equal(state.error?.code, 'LOST', `request() resolved with ${JSON.stringify(state.value)}`);
+    assert.deepEqual(state.error.lost, { lock: 'doc', token: 5, reason: 'LOST', cause: 'lease' });
+  });
+
+  test('a request() callback that ends after a resume OK without its lock, before the next reply: its signal aborts at the OK, request() rejects with LOST once the lost event comes', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const lost = recordEvents(client, 'lost');
+    let signal;
+    let finish;
+    const requesting = client.request('doc', (lock) => {
+      signal = lock.signal;
+      return new Promise((resolve) => { finish = resolve; });
+    });
+    const state = { settled: false };
+    requesting.then((value) => { state.value = value; }, (error) => { state.error = error; }).finally(() => { state.settled = true; });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 5 });
+    await flush();
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    assert.deepEqual(client.heldLocks, new Map());
+    assert.equal(signal.aborted, true, 'the grant is gone: the callback is told at once');
+    assert.equal(signal.reason.code, 'LOST');
+    finish('done'); // before the reply that ends the window of missed pushes
+    await flush();
+    await flush();
+    assert.equal(state.settled, false, 'waits for the lost event, which may bring the server\'s cause');
+    ws2.reply(ws2.next('ping'), { status: 'OK' }); // no missed LOST came: lost, reason LOST
+    await flush();
+    assert.deepEqual(lost, [['lost', { lock: 'doc', token: 5, reason: 'LOST' }]]);
+    assert.equal(state.settled, true);
+    assert.equal(state.error?.code, 'LOST', `request() resolved with ${JSON.stringify(state.value)}`);
+    assert.equal(state.error, signal.reason);
+    assert.deepEqual(state.error.lost, { lock: 'doc', token: 5, reason: 'LOST' });
+    ws2.expectNothingSent(); // not the session's: no unlock
+  });
 });
 
 describe('connect options and ping', () => {

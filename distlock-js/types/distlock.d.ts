@@ -12,7 +12,11 @@
  * effect), `DISCONNECTED` (the connection closed while the request was pending),
  * `NOT_CONNECTED` (no open connection or session), `BAD_REPLY` (an unreadable reply),
  * `NOT_SUPPORTED` (an option or action a version 1 server lacks: nothing was sent),
- * `CANCELLED` (a `request()` left the lock's queue without the lock; see `reason`).
+ * `CANCELLED` (a `request()` left the lock's queue without the lock; see `reason`),
+ * `LOST` (a `request()`'s lock was lost before or while its callback ran, or before it could
+ * be released; see `lost`), `ALREADY_HELD` (a `request()` for a lock this session holds
+ * through `lock()`, or a `lock()`, `lockAll()`, `unlock()`, `unlockAll()` or `cancel()` of a
+ * lock a `request()` of this client holds or waits for).
  * `FAIL` stands for a `FAIL` reply without a code. Servers may add codes.
  */
 export type DistLockErrorCode =
@@ -68,7 +72,8 @@ export interface DistLockReply {
 
 /** The error every call rejects with (besides `TypeError`s for bad arguments). */
 export declare class DistLockError extends Error {
-  constructor(code: DistLockErrorCode, message: string, details?: { reply?: DistLockReply; cause?: unknown; reason?: CancelReason });
+  constructor(code: DistLockErrorCode, message: string,
+    details?: { reply?: DistLockReply; cause?: unknown; reason?: CancelReason; lost?: DistLockEventMap['lost'] });
   readonly name: 'DistLockError';
   /** The protocol's code for a `FAIL` reply, or the client's own (see {@link DistLockErrorCode}). */
   readonly code: DistLockErrorCode;
@@ -76,7 +81,12 @@ export declare class DistLockError extends Error {
   readonly reply?: DistLockReply;
   /** For `CANCELLED`: why the request left the queue (`timeout` also when the client's own timer ran out). */
   readonly reason?: CancelReason;
-  /** For `LOST` (a `request()` whose lock was lost while its callback ran, or before a suspended session could release it): the `lost` event's detail. */
+  /**
+   * For `LOST` (a `request()` whose lock was lost before its callback could run, while it ran,
+   * or before it could be released): the `lost` event's detail (made up by the client,
+   * `reason: 'LOST'` without `cause`, if the server's `LOST` does not come within
+   * `requestTimeoutMs` after an unlock answered `NOT_OWNER`).
+   */
   readonly lost?: DistLockEventMap['lost'];
 }
 
@@ -124,7 +134,9 @@ export interface DistLockClientOptions {
   /**
    * Version 2: ms the session outlives a dropped connection, its locks and queue places kept
    * while the client reconnects and resumes (the server may grant less; default maximum 60 s).
-   * Default 0: a drop ends the session. Without `sessionStorage`, a page that unloads (not
+   * That holds while the session's server node lives: if the node stops or dies, its locks go
+   * free one server lease (`--lease-ms`, 10 s by default) after its last renewal, however long
+   * the grace (see the `suspended` event). Default 0: a drop ends the session. Without `sessionStorage`, a page that unloads (not
    * into the back/forward cache) ends the session, since nothing could resume it.
    */
   grace?: number;
@@ -229,8 +241,11 @@ export interface HeldLock {
   readonly mode: LockMode;
   readonly token: FencingToken;
   /**
-   * Aborted when this grant is lost (`LOST`, stolen, the session expired or was closed), with
-   * a `DistLockError` `LOST` as its reason: pass it to `fetch()` so writes stop.
+   * Aborted when this grant is lost (`LOST`, stolen, the session expired or was closed, or a
+   * resumed session no longer has it), with a `DistLockError` `LOST` as its reason: pass it to
+   * `fetch()` so writes stop. Not aborted while the session is `suspended`, though the server
+   * may free the lock meanwhile if the session's node stops (see the `suspended` event): the
+   * fencing token is what protects the resource then.
    */
   readonly signal: AbortSignal;
 }
@@ -300,7 +315,15 @@ export interface QueuedInfo {
   readonly holder?: string;
 }
 
+/**
+ * A `request()` callback: `null` only with `ifAvailable: true` when the lock is taken, or with
+ * `steal: true` while the server refuses steals because it is recovering from a possible loss
+ * of Redis data.
+ */
 export type LockRequestCallback<T> = (lock: HeldLock | null) => T | PromiseLike<T>;
+
+/** A `request()` callback for options that always wait for the lock: it gets the lock. */
+export type HeldLockCallback<T> = (lock: HeldLock) => T | PromiseLike<T>;
 
 /** A holder of a lock, or a session in its queue, as `query()` and `watch()` tell them (version 2). */
 export interface LockEntry {
@@ -356,7 +379,9 @@ export interface DistLockEventMap {
   asked: { lock: string; by?: string; info?: Record<string, unknown> };
   /**
    * A lock this client held is gone without having been unlocked: the server pushed `LOST`
-   * (`reason: 'LOST'`) or the connection closed (`reason: 'DISCONNECTED'`).
+   * (`reason: 'LOST'`; also for a lock a resumed session no longer has), the connection closed
+   * and the session with it (`'DISCONNECTED'`), the session expired (`'EXPIRED'`: its grace
+   * period passed, or the server refused to resume it), or `close()` ended it (`'CLOSED'`).
    * `token` is the lock's token when the client knew it. `cause` is the reason a version 2
    * server gives with `LOST` (`lease`, `taken`, `stolen` with `by`: the session that took it).
    */
@@ -364,9 +389,14 @@ export interface DistLockEventMap {
   /** A new session is open (by `connect()`, or after a reconnect that could not resume). */
   connected: SessionInfo & { grace: number; reconnected: boolean };
   /**
-   * The connection is lost and the session is in its grace period: its locks are kept until
-   * `until` (ms since the epoch) while the client reconnects. `until` is the last frame heard
-   * + grace - min(grace / 10, 1 s): the client gives up that much before the server can free them.
+   * The connection is lost and the session is in its grace period: the client reconnects and
+   * resumes it until `until` (ms since the epoch), and reports its locks `lost` only then.
+   * `until` is the last frame heard + grace - min(grace / 10, 1 s): the client gives up that
+   * much before the server can free them. The server keeps the locks that long only while the
+   * session's server node lives: if that node stops or dies, they go free one server lease
+   * (`--lease-ms`, 10 s by default) after its last renewal, and a resume on another node after
+   * that finds them lost. So `until` is an upper bound; the fencing token is what protects
+   * the resource in that window.
    */
   suspended: { session: string; until: number; locks: string[] };
   /** The session was resumed on a new connection: `locks` held, `queued` waiting, `lost` reported lost. */
@@ -397,7 +427,9 @@ export declare class DistLockClient extends EventTarget {
   readonly session: SessionInfo | null;
   /**
    * A snapshot of the locks this session holds: lock name to fencing token (while
-   * `suspended`: those the server keeps for the session until its grace period ends).
+   * `suspended`: those the server keeps for the session until its grace period ends, as long
+   * as the session's server node lives; if it stops or dies, at most one server lease, 10 s
+   * by default, after its last renewal: see the `suspended` event).
    */
   readonly heldLocks: Map<string, FencingToken>;
   /** What an application can show: `connected`, `suspended`, `resumed`, `expired`, or `idle` (no session). */
@@ -450,7 +482,10 @@ export declare class DistLockClient extends EventTarget {
    * On a version 2 server it waits in the lock's FIFO queue; on a version 1 server with
    * `WAIT` and `retry`.
    */
-  request<T>(name: string, callback: LockRequestCallback<T>): Promise<Awaited<T>>;
+  request<T>(name: string, callback: HeldLockCallback<T>): Promise<Awaited<T>>;
+  /** Options that always wait for the lock (no `ifAvailable: true`, no `steal: true`): the callback gets it, never `null`. */
+  request<T>(name: string, options: LockWaitOptions & { ifAvailable?: false }, callback: HeldLockCallback<T>): Promise<Awaited<T>>;
+  /** With `ifAvailable: true` (the lock is taken) or `steal: true` (steals refused while the server recovers), the callback may get `null`. */
   request<T>(name: string, options: LockRequestOptions, callback: LockRequestCallback<T>): Promise<Awaited<T>>;
 
   /** Subscribes to an event with its `detail`; returns a function that unsubscribes. */

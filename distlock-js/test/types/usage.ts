@@ -180,7 +180,6 @@ async function lowLevel(): Promise<void> {
 
 async function highLevel(): Promise<void> {
   const n: number = await client.request('doc-42', async (lock) => {
-    if (lock === null) return 0;
     expectType<HeldLock>()(lock);
     expectType<LockMode>()(lock.mode);
     expectType<AbortSignal>()(lock.signal);
@@ -219,6 +218,28 @@ async function highLevel(): Promise<void> {
   void stolen;
   // @ts-expect-error a callback is required
   await client.request('doc-42', { ifAvailable: true });
+
+  // Options that always wait: the callback gets the lock, never null (strict: no `?.` needed).
+  const token: number = await client.request('doc-42', async ({ token }) => token);
+  await client.request('doc-42', (lock) => expectType<HeldLock>()(lock));
+  await client.request('doc-42', {}, (lock) => expectType<HeldLock>()(lock));
+  await client.request('doc-42', { mode: 'shared' }, (lock) => expectType<HeldLock>()(lock));
+  await client.request('doc-42', { signal: controller.signal, timeout: 5000 }, (lock) => expectType<HeldLock>()(lock));
+  await client.request('doc-42', { ask: true, onQueued: () => {} }, (lock) => expectType<HeldLock>()(lock));
+  await client.request('doc-42', { ifAvailable: false }, (lock) => expectType<HeldLock>()(lock));
+  const shared: LockMode = await client.request('doc-42', { mode: 'shared' }, (lock) => lock.mode);
+  // ifAvailable: true and steal: true may call back with null.
+  await client.request('doc-42', { ifAvailable: true }, (lock) => expectType<HeldLock | null>()(lock));
+  await client.request('doc-42', { ifAvailable }, (lock) => expectType<HeldLock | null>()(lock));
+  await client.request('doc-42', { steal: true }, (lock) => expectType<HeldLock | null>()(lock));
+  await client.request('doc-42', { steal }, (lock) => expectType<HeldLock | null>()(lock));
+  await client.request('doc-42', requestOptions, (lock) => expectType<HeldLock | null>()(lock));
+  // @ts-expect-error with ifAvailable: true the lock may be null
+  await client.request('doc-42', { ifAvailable: true }, (lock) => lock.token);
+  // @ts-expect-error with steal: true the lock may be null
+  await client.request('doc-42', { steal: true }, (lock) => lock.token);
+  void token;
+  void shared;
   void n;
   void reader;
   void text;
@@ -316,5 +337,8 @@ try {
 const custom = new DistLockError('TIMEOUT', 'no reply');
 expectAssignable<Error>(custom);
 expectType<'DistLockError'>()(custom.name);
+// Constructed as the client does for LOST (lib/errors.js takes `lost` and sets error.lost).
+const lostError = new DistLockError('LOST', 'the lock "doc" was lost (LOST)', { lost: { lock: 'doc', token: 5, reason: 'LOST' } });
+expectType<DistLockEventMap['lost'] | undefined>()(lostError.lost);
 
 export {};
