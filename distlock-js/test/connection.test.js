@@ -77,6 +77,15 @@ describe('Connection states', () => {
     assert.equal(server.sockets.length, 1);
   });
 
+  test('a socket that fails to open with an error and no close event fails its attempt at once, not at the open timeout', async (t) => {
+    const { server, connection, heard } = setup(t, { url: ['ws://a/distlock/lock', 'ws://b/distlock/lock'] });
+    const opening = connection.open();
+    server.socket.errorWithoutClose();
+    assert.equal((await rejection(opening)).code, 'DISCONNECTED');
+    assert.equal(connection.state, State.CLOSED);
+    assert.deepEqual(heard, [['closed', { code: 1006, reason: '', wasClean: false, willReconnect: false }, State.CLOSED]]);
+  });
+
   test('a socket that does not open in time is closed, and open() rejects with TIMEOUT', async (t) => {
     const { server, connection } = setup(t);
     const opening = connection.open();

@@ -84,6 +84,11 @@ class FakeSocket {
     this.#closed({ code: 1006, reason: '', wasClean: false });
   }
 
+  /** The connection fails before opening, told only by an error (Node 20's experimental WebSocket sends no close). */
+  errorWithoutClose() {
+    this.onerror?.({ type: 'error' });
+  }
+
   /** The connection drops (network gone, server died). */
   drop(code = 1006, reason = '') {
     this.onerror?.({ type: 'error' });

@@ -29,8 +29,9 @@ if v then
   end
 end
 local ctx = context(ARGV[8])
--- Only the head's keep-place, or one that finds the head dead, hands over: a hand-over looks at
--- every shared holder, and each place of a long queue doing so every tick cost Redis places times
+-- Only the head's keep-place, or one that finds the head dead, hands over: a hand-over before an
+-- exclusive head looks for a live shared holder (a first page of them, all of them if that page
+-- has none alive), and each place of a long queue doing so every tick cost Redis places times
 -- holders. A live head's own keep-place comes within a tick of its node (the longest tick, where
 -- nodes of one prefix run different leases).
 local first = redis.call('ZRANGE', q, 0, 0)[1]
