@@ -766,9 +766,14 @@ class Connection {
       socket.onClosed?.();
       this.#lose(socket, { code: event?.code ?? 1006, reason: event?.reason ?? '', wasClean: event?.wasClean ?? false });
     };
-    // The close event that follows an error says all we can know (browsers hide the cause).
+    // Browsers hide an error's cause, and a close event (1006) follows it: before the socket
+    // opened, the attempt has failed either way, so it ends here, as that close would end it
+    // (Node 20's experimental WebSocket sends no close after a refused connection, and the
+    // attempt waited for its open timeout). Later, the close event says all we can know.
     // Having a handler also keeps Node's "ws" from throwing on an unhandled 'error'.
-    ws.onerror = () => {};
+    ws.onerror = () => {
+      if (this.#state.name === S.CONNECTING) this.#lose(socket, { code: 1006, reason: '', wasClean: false });
+    };
   }
 
   /** An attempt failed before it had a socket. */
