@@ -491,7 +491,9 @@ final class Watches {
             prefixes = scannedPrefixes();
         }
         all.forEach(this::read);
-        prefixes.forEach(this::scan);
+        if (!prefixes.isEmpty()) {
+            scan(prefixes);
+        }
     }
 
     /** The prefixes watched here, less those that another one covers ({@code doc-} under {@code doc}). */
@@ -509,23 +511,42 @@ final class Watches {
     }
 
     /**
-     * Reads each lock under {@code prefix} that has a lock hash and is not watched here yet
+     * Reads each lock under {@code prefixes} that has a lock hash and is not watched here yet
      * ({@link RedisLockStore#lockNamesStartingWith}), on a thread of its own, since each step of
      * the scan waits for Redis: each name found takes the lock of this class briefly and sends a
-     * read. The scan ends when Redis's key space was gone through, or when no prefix under
-     * {@code prefix} is watched here any more.
+     * read. One pass over Redis's key space for all of them (under their longest common prefix):
+     * clients choose how many prefixes they watch, 16 per connection, and one thread and one pass
+     * each made a resubscription cost a node thousands of threads and Redis thousands of passes
+     * (review 2026-12-07). The scan ends when the key space was gone through, or when nothing is
+     * watched by prefix here any more.
      */
-    private void scan(String prefix) {
+    private void scan(List<String> prefixes) {
+        String common = prefixes.get(0);
+        for (String prefix : prefixes) {
+            int n = 0;
+            while (n < common.length() && n < prefix.length() && common.charAt(n) == prefix.charAt(n)) {
+                n++;
+            }
+            if (n > 0 && Character.isHighSurrogate(common.charAt(n - 1))) {
+                n--; // not half a character: it would not match as itself
+            }
+            common = common.substring(0, n);
+        }
+        String under = common;
+        // None covers another (scannedPrefixes): a name under one of them is under the greatest not after it.
+        java.util.NavigableSet<String> sorted = new java.util.TreeSet<>(prefixes);
         Thread scanner = new Thread(() -> {
             try {
-                for (String lock : store.lockNamesStartingWith(prefix)) {
-                    if (!scanned(prefix, lock)) {
+                for (String lock : store.lockNamesStartingWith(under)) {
+                    String floor = sorted.floor(lock);
+                    if (floor != null && lock.startsWith(floor) && !scanned(lock)) {
                         return;
                     }
                 }
             } catch (RuntimeException e) {
-                if (watchesUnder(prefix)) { // otherwise the watches, or the service, closed meanwhile
-                    LOG.log(Level.WARNING, "Could not look for the locks under watched prefix ''{0}'': {1}", prefix, e.getMessage());
+                if (watchingByPrefix()) { // otherwise the watches, or the service, closed meanwhile
+                    LOG.log(Level.WARNING, "Could not look for the locks under the {0} watched prefixes (''{1}''...): {2}",
+                            prefixes.size(), prefixes.get(0), e.getMessage());
                 }
             }
         }, "distlock-watch-scan");
@@ -533,16 +554,16 @@ final class Watches {
         scanner.start();
     }
 
-    private synchronized boolean watchesUnder(String prefix) {
-        return byPrefix.stream().anyMatch(watch -> watch.prefixes.stream().anyMatch(p -> p.startsWith(prefix)));
+    private synchronized boolean watchingByPrefix() {
+        return !byPrefix.isEmpty();
     }
 
     /** One step of {@link #scan}: reads {@code lock} if it is new here and watched; whether to go on. */
-    private boolean scanned(String prefix, String name) {
+    private boolean scanned(String name) {
         Watched w;
         synchronized (this) {
-            if (!watchesUnder(prefix)) {
-                return false; // unwatched meanwhile
+            if (byPrefix.isEmpty()) {
+                return false; // every prefix unwatched meanwhile
             }
             if (locks.containsKey(name) || byPrefix.stream().noneMatch(watch -> watch.matches(name))) {
                 return true; // read by readAll or by its change since, or not under a prefix still watched

@@ -408,6 +408,51 @@ class WatchTest {
     }
 
     /**
+     * Found by review (2026-12-07): after a resubscription each watched prefix started a thread of
+     * its own and a pass of its own over Redis's key space, and clients choose how many prefixes
+     * they watch (16 per connection: 4,096 passes from one address's connections). Now one pass
+     * serves every prefix: 16 prefixes, a key space of some 50,000 keys (a SCAN step takes 1,000),
+     * and Redis counts the SCAN calls; the locks taken unseen under each prefix are all found.
+     */
+    @Test
+    void aResubscriptionLooksForTheLocksUnderEveryWatchedPrefixInOnePass() {
+        LockService quiet = LockService.connect(TestRedis.url(), CONFIG.toBuilder().watching(false).build());
+        nodes.add(quiet);
+        Seen seen = new Seen();
+        LockWatch watch = nodes.get(0).watch(seen);
+        LockSession alice = quiet.openSession("alice", LockListener.NONE);
+        int prefixes = 16;
+        for (int i = 0; i < prefixes; i++) {
+            result(watch.watchPrefix("p" + i + "-"));
+            result(alice.lock("p" + i + "-doc"));
+        }
+        assertThat(seen.changes).as("nothing published").isEmpty();
+        TestRedis.command("EVAL", "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'filler:' .. i, 'x') end return 0", "0", "50000");
+        long keys = Long.parseLong(String.valueOf(TestRedis.command("DBSIZE")));
+        long scansBefore = scanCalls();
+
+        TestRedis.command("CLIENT", "KILL", "TYPE", "pubsub");
+
+        await().atMost(seconds(30)).until(() -> {
+            for (int i = 0; i < prefixes; i++) {
+                if (!List.of("alice").equals(seen.holders("p" + i + "-doc"))) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        // One pass takes keys / 1,000 steps, give or take one; a pass per prefix took 16 times that.
+        assertThat(scanCalls() - scansBefore).as("SCAN calls for %d keys", keys).isLessThanOrEqualTo(keys / 1_000 + 3);
+        watch.close();
+    }
+
+    private static long scanCalls() {
+        String stats = String.valueOf(TestRedis.command("INFO", "commandstats"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_scan:calls=(\\d+)").matcher(stats);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    /**
      * Found by review: a read answered after its lock was dropped (its only watcher unwatched while
      * it ran) still told its state to whoever watched the lock by then, here a prefix watch begun
      * meanwhile. Should a fresh read of the lock's next change be answered first (the two reads on

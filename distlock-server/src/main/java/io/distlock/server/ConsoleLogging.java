@@ -138,8 +138,35 @@ final class ConsoleLogging {
             return dot < 0 ? logger : logger.substring(dot + 1);
         }
 
-        private static String oneLine(String text) {
-            return text == null ? "" : text.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+        /**
+         * On one line, and with what else a terminal or a log viewer would act on written as
+         * {@code \\uXXXX}: control characters (an escape sequence can clear or rewrite the
+         * screen), line and paragraph separators, and format characters (bidi overrides). A
+         * message may quote what a client sent.
+         */
+        static String oneLine(String text) {
+            if (text == null) {
+                return "";
+            }
+            String joined = text.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+            StringBuilder out = null;
+            for (int i = 0; i < joined.length(); i++) {
+                char c = joined.charAt(i);
+                int type = Character.getType(c);
+                boolean escape = Character.isISOControl(c) || type == Character.LINE_SEPARATOR
+                        || type == Character.PARAGRAPH_SEPARATOR || type == Character.FORMAT;
+                if (escape && out == null) {
+                    out = new StringBuilder(joined.length() + 16).append(joined, 0, i);
+                }
+                if (out != null) {
+                    if (escape) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+            return out == null ? joined : out.toString();
         }
     }
 }

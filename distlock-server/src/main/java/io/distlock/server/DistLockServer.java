@@ -162,7 +162,7 @@ public final class DistLockServer implements AutoCloseable {
             web.addHttpHandler(metrics, ServerMetrics.PATH);
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
             web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
-                    endpointOptions::isAllowedHost), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+                    endpointOptions::isAllowedHost, options.hideHolder()), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
                     options.allowSteal()), "/");
             web.start();

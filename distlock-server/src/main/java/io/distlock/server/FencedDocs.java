@@ -146,7 +146,10 @@ final class FencedDocs {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for Redis", e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("Redis did not answer: " + e, e);
+            // Not Redisson's message: for an error reply it quotes the command's arguments, the
+            // anonymous client's text among them (review 2026-12-07: log forging).
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("Redis did not answer (" + cause.getClass().getSimpleName() + ")", e);
         }
     }
 

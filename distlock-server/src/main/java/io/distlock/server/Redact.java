@@ -18,19 +18,25 @@ final class Redact {
         return message == null ? null : YAML_SNIPPET.matcher(message).replaceAll("$1");
     }
 
-    /** {@code redis://user:secret@host:6379} becomes {@code redis://user:***@host:6379}; null stays null. */
+    /**
+     * {@code redis://user:secret@host:6379} becomes {@code redis://user:***@host:6379}; null stays
+     * null. Also without {@code ://} (a scheme forgotten or mistyped, {@code user:secret@host:6379},
+     * {@code redis:/:secret@host}): everything before the {@code @} after the first colon goes,
+     * since that is the URL an error message quotes (review 2026-12-07: it was printed whole).
+     */
     static String url(String url) {
         if (url == null) {
             return null;
         }
-        int scheme = url.indexOf("://");
         int at = url.lastIndexOf('@');
-        if (scheme < 0 || at < scheme) {
+        if (at < 0) {
             return url;
         }
-        String userInfo = url.substring(scheme + 3, at);
+        int scheme = url.indexOf("://");
+        int start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+        String userInfo = url.substring(start, at);
         int colon = userInfo.indexOf(':');
         String user = colon < 0 ? "" : userInfo.substring(0, colon);
-        return url.substring(0, scheme + 3) + user + ":***" + url.substring(at);
+        return url.substring(0, start) + user + ":***" + url.substring(at);
     }
 }

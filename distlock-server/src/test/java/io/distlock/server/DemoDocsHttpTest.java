@@ -55,6 +55,19 @@ class DemoDocsHttpTest {
         }
     }
 
+    /** --hide-holder covers the store too: no answer names a saver (review 2026-12-07: GET and the 409 did). */
+    @Test
+    void aNodeThatHidesHoldersKeepsNoSaversName() throws Exception {
+        try (DistLockServer hiding = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0).redisUrl(redis.url())
+                .keyPrefix("demo-docs-hidden").hideHolder(true).build())) {
+            assertThat(put(hiding, "doc-7", "{\"token\": 2000, \"text\": \"draft\", \"by\": \"Alice\"}").body()).doesNotContain("Alice");
+            HttpResponse<String> late = put(hiding, "doc-7", "{\"token\": 1000, \"text\": \"late\", \"by\": \"Bob\"}");
+            assertThat(late.statusCode()).isEqualTo(409);
+            assertThat(late.body()).doesNotContain("Alice");
+            assertThat(get(hiding, "/demo/docs").body()).contains("draft").doesNotContain("Alice");
+        }
+    }
+
     @Test
     void aStaleSaveIsRefusedWith409OnAnyNodeOnceANewerHolderSaved() throws Exception {
         HttpResponse<String> alice = put(node1, "doc-42", "{\"token\": 1000, \"text\": \"Alice's draft\", \"by\": \"Alice\"}");

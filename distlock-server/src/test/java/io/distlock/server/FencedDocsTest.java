@@ -109,4 +109,22 @@ class FencedDocsTest {
         long now = System.currentTimeMillis() * 1000;
         assertThat(docs.save("doc-42", now, "a real holder's", "Bob").accepted()).isTrue();
     }
+
+    /**
+     * Redis refusing the write (here: no replica for min-replicas-to-write) is "did not answer",
+     * without Redisson's text, which quotes the command's arguments: the anonymous client's text
+     * and name would reach the node's log (review 2026-12-07).
+     */
+    @Test
+    void aWriteRedisRefusesIsUnavailableWithoutQuotingWhatWasSent() {
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
+        try {
+            assertThatThrownBy(() -> docs.save("doc-42", 5, "forged\nline", "\u001b[31mroot"))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageStartingWith("Redis did not answer (")
+                    .hasMessageNotContaining("forged").hasMessageNotContaining("root").hasMessageNotContaining("NOREPLICAS");
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+    }
 }

@@ -144,10 +144,17 @@ class ServerOptionsTest {
         assertThat(Redact.url("redis://user:secret@host:6379")).isEqualTo("redis://user:***@host:6379");
         assertThat(Redact.url("redis://:secret@host:6379")).isEqualTo("redis://:***@host:6379");
         assertThat(Redact.url("redis://host:6379")).isEqualTo("redis://host:6379");
+        // A scheme forgotten or mistyped: the error that quotes the URL must not show the password either.
+        for (String mistyped : List.of("user:s3cret@db.example:6379", "redis:/:s3cret@host:6379", "redis//:s3cret@host:6379",
+                "redis::s3cret@host:6379", "s3cret@host:6379")) {
+            assertThat(Redact.url(mistyped)).as(mistyped).doesNotContain("s3cret").endsWith("@" + mistyped.substring(mistyped.lastIndexOf('@') + 1));
+        }
         ServerOptions o = ServerOptions.builder().redisUrl("redis://user:secret@host:6379").build();
         assertThat(o.toString()).doesNotContain("secret");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://user:secret@host"))
                 .hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("user:s3cret@db.example:6379"))
+                .hasMessageContaining("redis://host:port").hasMessageNotContaining("s3cret");
     }
 
     @Test
