@@ -47,11 +47,11 @@ final class IdlePhase {
             o.put("connected", connected);
             o.put("locked", locked);
             o.put("open_s", PhaseResult.round(openSeconds, 3));
-            o.put("pairs_per_s", 0);
+            o.putNull("pairs_per_s"); // no pairs, and no exclusion checked: null, not a measured 0
             o.putNull("pair_p50_us");
             o.putNull("pair_p99_us");
             o.put("errors", errors);
-            o.put("violations", 0);
+            o.putNull("violations");
             o.putNull("redis_commands_per_pair");
             o.put("gc_forced", gcForced);
             ArrayNode b = o.putArray("heap_before_bytes");
