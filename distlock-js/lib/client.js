@@ -777,7 +777,8 @@ export class DistLockClient extends EventTarget {
       // a reconnect attempt failed: still suspended, while the grace period lasts
     } else if (this.#session !== null) {
       // No grace (or no reconnect): the server ends the session with its socket.
-      this.#expire(this.#state === SS.SUSPENDED ? LostReason.EXPIRED : LostReason.DISCONNECTED);
+      // Suspended, it expired; unless disconnect() ended it (its name is cleared), which says so.
+      this.#expire(this.#state === SS.SUSPENDED && this.#sessionName !== null ? LostReason.EXPIRED : LostReason.DISCONNECTED);
     } else {
       this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
       this.#requests.wakeAll();

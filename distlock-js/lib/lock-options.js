@@ -37,6 +37,8 @@ export function lockFields(options, { queue, version }) {
     if (wait) fields.wait = true;
     if (steal) fields.steal = true;
     if (ask) fields.ask = true;
+  } else if (wait || steal || ask || timeout !== undefined) {
+    throw new TypeError('lockAll() takes only mode: an mlock never waits, steals or asks');
   }
   const asked = Object.keys(fields);
   if (version === 1 && asked.length > 0) {

@@ -298,6 +298,8 @@ function lockFields(options, { queue, version }) {
     if (wait) fields.wait = true;
     if (steal) fields.steal = true;
     if (ask) fields.ask = true;
+  } else if (wait || steal || ask || timeout !== undefined) {
+    throw new TypeError('lockAll() takes only mode: an mlock never waits, steals or asks');
   }
   const asked = Object.keys(fields);
   if (version === 1 && asked.length > 0) {
@@ -2827,7 +2829,8 @@ class DistLockClient extends EventTarget {
       this.#suspend();
     } else if (this.#state === SS.SUSPENDED && willReconnect) ; else if (this.#session !== null) {
       // No grace (or no reconnect): the server ends the session with its socket.
-      this.#expire(this.#state === SS.SUSPENDED ? LostReason.EXPIRED : LostReason.DISCONNECTED);
+      // Suspended, it expired; unless disconnect() ended it (its name is cleared), which says so.
+      this.#expire(this.#state === SS.SUSPENDED && this.#sessionName !== null ? LostReason.EXPIRED : LostReason.DISCONNECTED);
     } else {
       this.#unwantedGrants.settle(); // the session, its queue places and grants are gone
       this.#requests.wakeAll();

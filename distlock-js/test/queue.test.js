@@ -241,6 +241,9 @@ describe('lock(), cancel() and the pushes on a version 2 session', () => {
     await assert.rejects(client.lock('doc', { wait: 'yes' }), TypeError);
     await assert.rejects(client.lock('doc', null), TypeError);
     await assert.rejects(client.lockAll(['a'], { mode: 'read' }), TypeError);
+    for (const mlockNever of [{ wait: true }, { steal: true }, { ask: true }, { timeout: 1000 }]) { // it was ignored
+      await assert.rejects(client.lockAll(['a'], mlockNever), /lockAll\(\) takes only mode/);
+    }
     ws.expectNothingSent();
   });
 

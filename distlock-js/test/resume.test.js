@@ -542,6 +542,21 @@ describe('sessions across a dropped connection', () => {
     t.mock.timers.tick(60_000);
     assert.deepEqual(events, [['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }]]);
   });
+
+  test('disconnect() while suspended and a reconnect socket is opening: the locks are lost DISCONNECTED too, not EXPIRED', async (t) => {
+    const { client, ws, server } = await connected(t);
+    await lock(client, ws, 'doc', 3);
+    ws.drop();
+    t.mock.timers.tick(100); // the backoff: a new socket is opening
+    assert.notEqual(server.socket, ws);
+    const events = recordEvents(client, 'lost', 'expired');
+    const disconnecting = client.disconnect();
+    server.socket.closeCalls.length > 0 && server.socket.failToOpen(); // the opening socket reports its close
+    t.mock.timers.tick(60_000);
+    await disconnecting;
+    assert.equal(client.state, 'idle');
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }]]);
+  });
 });
 
 describe('where to connect', () => {
