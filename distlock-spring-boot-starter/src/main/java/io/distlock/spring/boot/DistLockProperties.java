@@ -53,8 +53,10 @@ public class DistLockProperties {
     /** Whether locks can be watched; off, no lock operation publishes its changes for watchers. Same on every node. */
     private boolean watching = true;
 
-    /** How often the endpoint pings each connection; a connection silent for two intervals is closed. */
+    /** How often the endpoint pings each connection; a connection silent for two intervals is closed. At least 1 s. */
     private Duration pingInterval = Duration.ofSeconds(15);
+
+    private static final Duration MIN_PING_INTERVAL = Duration.ofSeconds(1);
 
     /** Requests per second one connection may send, sustained; bursts of twice as many. */
     private int rateLimit = 200;
@@ -151,6 +153,12 @@ public class DistLockProperties {
     }
 
     public void setPingInterval(Duration pingInterval) {
+        // A bare number is milliseconds to Boot: "15", meant as the documented 15 s, pinged every
+        // 15 ms and dropped every client further than ~30 ms away (review 2026-12-07).
+        if (pingInterval != null && pingInterval.compareTo(MIN_PING_INTERVAL) < 0) {
+            throw new IllegalArgumentException("ping interval must be at least 1 s, was " + pingInterval.toMillis()
+                    + " ms (a bare number is milliseconds: write 15s)");
+        }
         EndpointOptions.builder().pingInterval(pingInterval);
         this.pingInterval = pingInterval;
     }

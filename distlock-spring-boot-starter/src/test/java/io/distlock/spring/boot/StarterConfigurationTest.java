@@ -362,7 +362,8 @@ class StarterConfigurationTest {
     @CsvSource(delimiter = '|', value = {
             "distlock.lease=100ms | lease must be at least 300 ms",
             "distlock.lease=2d | lease must be at least 300 ms and at most a day",
-            "distlock.ping-interval=0 | pingInterval must be at least 10 ms",
+            // Found by review (2026-12-07): a bare number is milliseconds, and 15 (meant as 15 s) pinged every 15 ms.
+            "distlock.ping-interval=15 | ping interval must be at least 1 s, was 15 ms (a bare number is milliseconds: write 15s)",
             "distlock.rate-limit=0 | rate limit must be at least 1 per second",
             "distlock.max-connections=-1 | maxConnections must be at least 1",
             "distlock.max-connections-per-address=0 | maxConnectionsPerAddress must be at least 1",
