@@ -1,5 +1,6 @@
 package io.distlock.spring.boot;
 
+import java.lang.System.Logger.Level;
 import java.util.Optional;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -12,6 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplicat
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
@@ -45,17 +47,22 @@ import jakarta.websocket.server.ServerContainer;
 @EnableConfigurationProperties(DistLockProperties.class)
 public class DistLockEndpointAutoConfiguration {
 
+    private static final System.Logger LOG = System.getLogger(DistLockEndpointAutoConfiguration.class.getName());
+
     /**
      * The endpoint's options from {@code distlock.*}. The principal of the HTTP request (Spring
      * Security's {@code Authentication}, or whatever the container authenticated) becomes the
      * connection's principal, unless the application has an {@link Authenticator} bean; an
-     * {@link Authorizer} bean decides which principal may take which lock.
+     * {@link Authorizer} bean decides which principal may take which lock. Then every
+     * {@link DistLockEndpointOptionsCustomizer} bean, for the options without a property.
      */
     @Bean
     @ConditionalOnMissingBean
     public EndpointOptions distlockEndpointOptions(DistLockProperties properties,
                                                    ObjectProvider<Authenticator> authenticator,
-                                                   ObjectProvider<Authorizer> authorizer) {
+                                                   ObjectProvider<Authorizer> authorizer,
+                                                   ObjectProvider<DistLockEndpointOptionsCustomizer> customizers,
+                                                   ApplicationContext context) {
         EndpointOptions.Builder options = EndpointOptions.builder()
                 .path(properties.getPath())
                 .allowedOrigins(properties.getAllowedOrigins())
@@ -64,11 +71,12 @@ public class DistLockEndpointAutoConfiguration {
                 .hideHolder(properties.isHideHolder())
                 .pingInterval(properties.getPingInterval())
                 .rateLimit(properties.getRateLimit(), DistLockProperties.burst(properties.getRateLimit()))
-                .maxConnections(properties.getMaxConnections())
+                .maxConnections(TomcatConnections.maxConnections(properties, context))
                 .maxConnectionsPerAddress(properties.getMaxConnectionsPerAddress())
                 .trustedProxies(properties.getTrustedProxies())
                 .authenticator(authenticator.getIfAvailable(DistLockEndpointAutoConfiguration::requestPrincipal));
         authorizer.ifAvailable(options::authorizer);
+        customizers.orderedStream().forEach(customizer -> customizer.customize(options));
         return options.build();
     }
 
@@ -83,8 +91,29 @@ public class DistLockEndpointAutoConfiguration {
     /** Closed by the registrar before the web server stops; again (a no-op) at destroy. */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    public DistLockEndpoints distlockEndpoints(LockService service, EndpointOptions options) {
+    public DistLockEndpoints distlockEndpoints(LockService service, EndpointOptions options,
+                                               ObjectProvider<Authenticator> authenticator,
+                                               ObjectProvider<Authorizer> authorizer) {
+        warnOfUnusedSecurityBeans(options, authenticator.getIfAvailable(), authorizer.getIfAvailable());
         return DistLockEndpoints.create(service, options);
+    }
+
+    /**
+     * An application's own {@code EndpointOptions} bean starts from the builder's defaults, which
+     * accept everyone anonymously and allow every lock: its {@code Authorizer} bean left out of
+     * it is a lock anyone may take, which nothing else would show.
+     */
+    static void warnOfUnusedSecurityBeans(EndpointOptions options, Authenticator authenticator, Authorizer authorizer) {
+        String unused = authorizer != null && options.authorizer() != authorizer ? "Authorizer"
+                : authenticator != null && options.authenticator() != authenticator ? "Authenticator"
+                : null;
+        if (unused != null) {
+            LOG.log(Level.WARNING, "distlock: the application's EndpointOptions bean does not use its " + unused + " bean"
+                    + (unused.equals("Authorizer") ? ": every connection may take, query and watch every lock" : "")
+                    + ". An EndpointOptions bean replaces the starter's options, distlock.* properties, the request's"
+                    + " principal and the Authenticator and Authorizer beans included; to change an option without"
+                    + " losing them, define a DistLockEndpointOptionsCustomizer bean instead (docs/spring-boot.md)");
+        }
     }
 
     @Bean

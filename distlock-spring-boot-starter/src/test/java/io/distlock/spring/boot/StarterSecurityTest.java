@@ -13,6 +13,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -20,11 +21,14 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import io.distlock.spring.boot.secured.SecuredApplication;
 import io.distlock.testing.RedisProcess;
+import io.distlock.websocket.Authorizer;
+import io.distlock.websocket.EndpointOptions;
 
 /**
  * With Spring Security, the user of the handshake's HTTP request (here from the HTTP session a
  * form login opened, or from HTTP Basic) is the connection's principal, and the application's
- * {@code Authorizer} bean decides: a lock it refuses is answered {@code FAIL UNAUTHORIZED}.
+ * {@code Authorizer} bean decides: a lock it refuses is answered {@code FAIL UNAUTHORIZED}. The
+ * application's {@code DistLockEndpointOptionsCustomizer} changes an option and keeps both.
  */
 @SpringBootTest(classes = SecuredApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.autoconfigure.exclude=")
@@ -84,6 +88,29 @@ class StarterSecurityTest {
             bob.request("OK", "action", "connect", "param", "bob");
             assertThat(bob.request("FAIL", "action", "lock", "param", "alice-diary").path("code").asText()).isEqualTo("UNAUTHORIZED");
             bob.request("LOCKED", "action", "lock", "param", "bob-diary");
+        }
+    }
+
+    @Autowired
+    EndpointOptions options;
+
+    @Autowired
+    Authorizer authorizer;
+
+    /**
+     * Found by a review (2026-12-07): the only way to set an option without a property was an
+     * EndpointOptions bean of the application's, which silently dropped the request's principal
+     * and the Authorizer bean (every lock open to everyone).
+     */
+    @Test
+    void aCustomizerChangesAnOptionAndKeepsThePrincipalAndTheAuthorizer() {
+        assertThat(options.maxFrameBytes()).isEqualTo(4096);
+        assertThat(options.authorizer()).isSameAs(authorizer);
+        try (LockClient bob = LockClient.open(ws(), Map.of("Authorization", basic("bob", "bob-password")))) {
+            bob.request("OK", "action", "connect", "param", "bob");
+            assertThat(bob.request("FAIL", "action", "lock", "param", "alice-diary").path("code").asText()).isEqualTo("UNAUTHORIZED");
+            bob.send("action", "lock", "param", "bob-" + "x".repeat(5000));
+            assertThat(bob.expectClosed().code()).as("a frame over the customizer's 4 KiB").isEqualTo(1009);
         }
     }
 

@@ -11,11 +11,13 @@ import org.springframework.security.core.userdetails.UserDetailsService;
 import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.security.web.SecurityFilterChain;
 
+import io.distlock.spring.boot.DistLockEndpointOptionsCustomizer;
 import io.distlock.websocket.Authorizer;
 
 /**
  * An application with Spring Security (form login with an HTTP session, and HTTP Basic) and an
- * {@link Authorizer} bean: a user may take only the locks named after them.
+ * {@link Authorizer} bean: a user may take only the locks named after them; and an option
+ * without a property, set by a {@link DistLockEndpointOptionsCustomizer}.
  */
 @SpringBootApplication
 public class SecuredApplication {
@@ -40,5 +42,11 @@ public class SecuredApplication {
     @Bean
     Authorizer ownLocksOnly() {
         return (principal, lock) -> principal instanceof Principal user && lock.startsWith(user.getName() + "-");
+    }
+
+    /** Frames of at most 4 KiB (8 KiB by default), which no {@code distlock.*} property sets. */
+    @Bean
+    DistLockEndpointOptionsCustomizer smallFrames() {
+        return options -> options.maxFrameBytes(4096);
     }
 }

@@ -1,0 +1,137 @@
+package io.distlock.spring.boot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import io.distlock.spring.boot.docs.LocksApplication;
+import io.distlock.testing.RedisProcess;
+import io.distlock.websocket.Authorizer;
+import io.distlock.websocket.EndpointOptions;
+
+/**
+ * The endpoint's options beside what else the application has: its own {@code EndpointOptions}
+ * bean next to an {@code Authorizer} it leaves out, and Tomcat's own connection cap.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class StarterEndpointOptionsTest {
+
+    static final RedisProcess REDIS = RedisProcess.start().markInService("distlock");
+
+    @AfterAll
+    static void stopRedis() {
+        REDIS.close();
+    }
+
+    static ConfigurableApplicationContext run(Class<?>[] sources, String... properties) {
+        return new SpringApplicationBuilder(sources)
+                .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + REDIS.url())
+                .properties(properties)
+                .run();
+    }
+
+    static int port(ConfigurableApplicationContext app) {
+        return ((WebServerApplicationContext) app).getWebServer().getPort();
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnOptionsWithoutTheAuthorizer {
+        @Bean
+        Authorizer nobody() {
+            return (principal, lock) -> false;
+        }
+
+        @Bean
+        EndpointOptions ownOptions() {
+            return EndpointOptions.builder().maxFrameBytes(4096).build();
+        }
+    }
+
+    @Test
+    void anEndpointOptionsBeanThatLeavesOutTheAuthorizerBeanIsWarnedOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class, OwnOptionsWithoutTheAuthorizer.class })) {
+            assertThat(app.getBean(EndpointOptions.class).authorizer()).isNotSameAs(app.getBean(Authorizer.class));
+            assertThat(output.toString())
+                    .contains("the application's EndpointOptions bean does not use its Authorizer bean")
+                    .contains("every connection may take, query and watch every lock")
+                    .contains("DistLockEndpointOptionsCustomizer");
+        }
+    }
+
+    @Test
+    void theStartersOptionsUseTheAuthorizerBeanWithoutAWarning(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class, OnlyTheAuthorizer.class })) {
+            assertThat(app.getBean(EndpointOptions.class).authorizer()).isSameAs(app.getBean(Authorizer.class));
+            assertThat(output.toString()).doesNotContain("does not use its");
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OnlyTheAuthorizer {
+        @Bean
+        Authorizer nobody() {
+            return (principal, lock) -> false;
+        }
+    }
+
+    /**
+     * Found by a review (2026-12-07): on Tomcat the endpoint's cap (10,000) was above Tomcat's own
+     * (8,192), so WebSockets filled Tomcat's connections, and Tomcat then accepted nothing more,
+     * health probes included, without a 503 ever sent. Now the default leaves a tenth of Tomcat's
+     * cap to HTTP.
+     */
+    @Test
+    void onTomcatTheEndpointsCapComesFirstAndLeavesRoomForHttp(CapturedOutput output) throws Exception {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class }, "server.tomcat.max-connections=20")) {
+            assertThat(app.getBean(EndpointOptions.class).maxConnections()).isEqualTo(18);
+            URI ws = URI.create("ws://127.0.0.1:" + port(app) + "/distlock/lock");
+            List<LockClient> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 18; i++) {
+                    clients.add(LockClient.open(ws));
+                }
+                assertThat(LockClient.handshakeStatus(ws, Map.of())).as("a handshake past the endpoint's cap").isEqualTo(503);
+                HttpResponse<Void> script = HttpClient.newHttpClient().send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port(app) + "/distlock/distlock.js"))
+                                .timeout(LockClient.TIMEOUT).build(),
+                        HttpResponse.BodyHandlers.discarding());
+                assertThat(script.statusCode()).as("HTTP beside a full endpoint").isEqualTo(200);
+            } finally {
+                clients.forEach(LockClient::close);
+            }
+        }
+        assertThat(output.toString()).doesNotContain("is not below Tomcat's");
+    }
+
+    @Test
+    void onTomcatTheDefaultCapIsNineTenthsOfTomcats() {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class })) {
+            assertThat(app.getBean(EndpointOptions.class).maxConnections()).isEqualTo(8192 - 819);
+        }
+    }
+
+    @Test
+    void aCapSetAtOrAboveTomcatsIsKeptAndWarnedOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class }, "distlock.max-connections=10000")) {
+            assertThat(app.getBean(EndpointOptions.class).maxConnections()).isEqualTo(10_000);
+            assertThat(output.toString()).contains("distlock.max-connections=10000 is not below Tomcat's server.tomcat.max-connections=8192");
+        }
+    }
+}
