@@ -593,7 +593,7 @@ export class DistLockClient extends EventTarget {
    * - `ask: true` (version 2; not with `ifAvailable`): queue with `ask`, so the holders get
    *   an `asked` event. An ask the server refuses as `RATE_LIMITED` is dropped and the request
    *   queues without it: the holders were asked less than 10 s ago, and the caller still
-   *   wants the lock.
+   *   wants the lock (for what is left of its `timeout`: none left, it rejects `CANCELLED`).
    * - The lock is released when the callback's promise settles; the call resolves or
    *   rejects like the callback. If the lock was `lost` meanwhile (or the connection
    *   dropped), the callback still runs to completion but no unlock is sent: the lock is

@@ -472,18 +472,13 @@ export class LockRequests {
     }
     options.wait = true;
     if (ask) options.ask = true;
-    if (deadline !== undefined) {
-      const left = Math.ceil(deadline - Date.now());
-      if (left < 1) throw cancelledError(name, 'timeout');
-      options.timeout = left;
-    }
     // Watch before asking: the GRANTED can come right behind the QUEUED. A RETRY is watched
     // too, for a WAIT from a lock() that a subclass overrode without passing the options on.
     const queue = this.#queueWatchers.watch(name);
     const retry = this.#retryWatchers.watch(name);
     attempt.onServer = true;
     try {
-      const reply = await this.#ask(name, options);
+      const reply = await this.#ask(name, options, deadline);
       if (reply === AGAIN) return AGAIN;
       if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
       if (reply.status === Status.WAIT) {
@@ -575,22 +570,26 @@ export class LockRequests {
 
   /**
    * `lock` through the host; AGAIN if the session was lost meanwhile and another is coming.
-   * An `ask` refused as `RATE_LIMITED` (this session asked for the lock less than 10 s ago,
-   * e.g. before a reconnect) queues without asking: the holders were asked already, and the
-   * caller wants the lock more than a second ask.
+   * With a `deadline` (a queued request() with a timeout) each `lock` sent carries the time
+   * left of it as `timeout`, counted when it is sent; none left: `CANCELLED` (timeout),
+   * sending nothing. An `ask` refused as `RATE_LIMITED` (this session asked for the lock less
+   * than 10 s ago, e.g. before a reconnect) queues without asking: the holders were asked
+   * already, and the caller wants the lock more than a second ask. (That second `lock` once
+   * carried the first one's `timeout`, so the server kept the place a round trip past the
+   * caller's deadline.)
    */
-  async #ask(name, options) {
+  async #ask(name, options, deadline) {
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
-        : this.#host.lock(name, options));
+        : this.#host.lock(name, timeLeft(name, options, deadline)));
     } catch (error) {
       if (isConnectionLoss(error) && this.#host.sessionExpected()) {
         return AGAIN; // the session is gone and with it our turn in line: ask the next session
       }
       if (error?.code === FailCode.RATE_LIMITED && options?.ask) {
         delete options.ask;
-        return this.#ask(name, options);
+        return this.#ask(name, options, deadline);
       }
       throw error;
     }
@@ -665,6 +664,20 @@ function lostError(detail) {
 function lostMessage(detail) {
   const why = detail.cause === undefined ? detail.reason : `${detail.reason}: ${detail.cause}${detail.by === undefined ? '' : ` by ${detail.by}`}`;
   return `the lock "${detail.lock}" was lost (${why})`;
+}
+
+/**
+ * Sets `options.timeout` to what is left of `deadline` (ms since the epoch; undefined: no
+ * timeout) and returns `options`; throws `CANCELLED` (timeout) when nothing is left, as
+ * request()'s own timer does (the server takes no timeout below 1 ms).
+ */
+function timeLeft(name, options, deadline) {
+  if (deadline !== undefined) {
+    const left = Math.ceil(deadline - Date.now());
+    if (left < 1) throw cancelledError(name, 'timeout');
+    options.timeout = left;
+  }
+  return options;
 }
 
 /** Resolves when `promise` does, or after `ms`, whichever is first. */

@@ -722,6 +722,46 @@ describe('ask', () => {
     assert.equal(await requesting, 13);
   });
 
+  test('RATE_LIMITED with a timeout: the ask queues again with the time left of the deadline, not the first try\'s', async (t) => {
+    const { client, ws } = await connectedOnFakeTime(t);
+    const requesting = client.request('doc', { ask: true, timeout: 1000 }, (lock) => lock.token);
+    await flush();
+    const asked = ws.next('lock');
+    assert.deepEqual(withoutId(asked), { action: 'lock', param: 'doc', wait: true, ask: true, timeout: 1000 });
+    t.mock.timers.tick(300); // the refusal's round trip
+    ws.reply(asked, { status: 'FAIL', code: 'RATE_LIMITED', message: 'asked doc less than 10 s ago' });
+    await flush();
+    const plain = ws.next('lock');
+    assert.deepEqual(withoutId(plain), { action: 'lock', param: 'doc', wait: true, timeout: 700 });
+    ws.reply(plain, { status: 'QUEUED', lock: 'doc', position: 1 });
+    await flush();
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 14, mode: 'exclusive', request: plain.id });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 14);
+  });
+
+  test('RATE_LIMITED after the deadline passed: request() rejects CANCELLED (timeout) as its timeout does, and asks nothing more', async (t) => {
+    const { client, ws } = await connectedOnFakeTime(t);
+    const failing = rejection(client.request('doc', { ask: true, timeout: 1000 }, () => 'never'));
+    await flush();
+    const asked = ws.next('lock');
+    t.mock.timers.tick(1000); // the deadline passes while the ask is out: the server would time it
+    await flush();
+    ws.reply(asked, { status: 'FAIL', code: 'RATE_LIMITED', message: 'asked doc less than 10 s ago' });
+    await flush();
+    ws.expectNothingSent();
+    const error = await failing;
+    assert.equal(error.code, 'CANCELLED');
+    assert.equal(error.reason, 'timeout');
+    const next = client.request('doc', (lock) => lock.token); // the name is free again
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 15 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 15);
+  });
+
   test('another FAIL of an ask (UNAUTHORIZED) rejects request() with that code', async () => {
     const { client, ws } = await connected();
     const requesting = client.request('doc', { ask: true }, () => 'ran');

@@ -264,7 +264,8 @@ export interface LockWaitOptions extends LockRequestCommonOptions {
   /**
    * Version 2: queue with `ask`, so the holders get an `asked` event. If the server refuses the
    * ask as `RATE_LIMITED` (this session asked for the lock less than 10 s ago), the client
-   * queues again at once without asking: the call still waits for the lock.
+   * queues again at once without asking: the call still waits for the lock (with a `timeout`,
+   * for what is left of it: none left, it rejects `CANCELLED`, reason `timeout`).
    */
   ask?: boolean;
   steal?: false;
