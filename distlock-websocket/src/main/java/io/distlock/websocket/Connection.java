@@ -364,6 +364,11 @@ final class Connection {
         return session;
     }
 
+    /** Frames waiting to be sent; for tests. */
+    int queuedFrames() {
+        return out.queued();
+    }
+
     /** The protocol version the session speaks, 1 while there is none. */
     synchronized int version() {
         return version;
