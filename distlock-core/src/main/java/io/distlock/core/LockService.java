@@ -272,10 +272,12 @@ public final class LockService implements AutoCloseable {
     }
 
     /**
-     * Refuses a URL that names a database ({@code redis://host:6379/5}) or has a query: Redisson
-     * ignores both, so two applications told apart by their database would share one key space
-     * (and Redis's channels are shared by every database anyway). A URL Java cannot parse is left
-     * to Redisson, which says what is wrong with it.
+     * Refuses a URL that names a database other than 0 ({@code redis://host:6379/5}) or has a
+     * query: Redisson ignores both, so two applications told apart by their database would share
+     * one key space (and Redis's channels are shared by every database anyway). {@code /0} names
+     * the database distlock works in, and is how Spring Boot's {@code spring.data.redis.url} is
+     * often written: accepted. A URL Java cannot parse is left to Redisson, which says what is
+     * wrong with it.
      */
     private static void refuseDatabase(String redisUrl) {
         URI uri;
@@ -288,11 +290,18 @@ public final class LockService implements AutoCloseable {
         if (uri.getHost() == null || uri.getPort() < 0 || path != null && path.indexOf('@') >= 0) {
             return; // not host:port as parsed (a '/' in a password that is not percent-encoded): Redisson's parser says
         }
-        if (path != null && !path.isEmpty() && !path.equals("/") || uri.getRawQuery() != null) {
-            // Not quoted: a URL may hold a password.
-            throw new IllegalArgumentException("Redis URL must not name a database (/N) or options (?...): distlock keeps its"
-                    + " keys in database 0; tell applications on one Redis apart by their key prefix");
+        // Not the URL itself in these messages: it may hold a password. The path is after the host, so it holds none.
+        if (uri.getRawQuery() != null) {
+            throw new IllegalArgumentException("Redis URL must not have options (?...), which Redisson would ignore: distlock"
+                    + " keeps its keys in database 0; tell applications on one Redis apart by their key prefix");
         }
+        if (path == null || path.isEmpty() || path.equals("/") || path.matches("/0+")) {
+            return;
+        }
+        String named = path.matches("/[0-9]{1,9}") ? "database " + Integer.parseInt(path.substring(1)) + " (" + path + ")"
+                : "a path other than a database number";
+        throw new IllegalArgumentException("Redis URL names " + named + ", which Redisson would ignore: distlock keeps its keys"
+                + " in database 0 (no path, or /0); tell applications on one Redis apart by their key prefix");
     }
 
     /**

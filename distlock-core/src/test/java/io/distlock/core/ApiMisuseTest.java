@@ -333,4 +333,27 @@ class ApiMisuseTest {
         assertThat(new SessionOptions(Duration.ofMillis(1), null).grace()).isEqualTo(Duration.ofMillis(1));
         assertThat(new SessionOptions(Duration.ZERO, null).grace()).isZero();
     }
+
+    /**
+     * Found by review (2026-12-07): redis://host:port/0 was refused as naming a database, though database 0 is the
+     * one distlock works in (and Spring Boot's spring.data.redis.url is often written so). Another database is still
+     * refused, and the message names it, never the URL (which may hold a password).
+     */
+    @Test
+    void aUrlNamingDatabaseZeroIsAcceptedAndAnotherDatabaseIsRefusedByNumber() {
+        String url = TestRedis.url().replaceAll("/+$", "");
+        LockService service = LockService.connect(url + "/0", LockConfig.defaults());
+        toClose.add(service);
+        LockSession session = service.openSession("alice", new Pushes());
+        assertThat(result(session.lock("doc-1"))).isInstanceOf(LockResult.Locked.class);
+        assertThat(owner("doc-1")).isNotNull();
+        assertThatThrownBy(() -> LockService.redissonConfig("redis://:s3cret-pw@127.0.0.1:6379/3"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Redis URL names database 3 (/3)")
+                .hasMessageNotContaining("s3cret-pw");
+        assertThatThrownBy(() -> LockService.redissonConfig("redis://127.0.0.1:6379/cache"))
+                .hasMessageStartingWith("Redis URL names a path other than a database number");
+        assertThatThrownBy(() -> LockService.redissonConfig("redis://127.0.0.1:6379?db=0"))
+                .hasMessageStartingWith("Redis URL must not have options (?...)");
+    }
 }

@@ -105,8 +105,8 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost")).hasMessageContaining("Redis URL");
         // Found by review (2026-12-05): Redisson ignored the database, so /5 shared database 0's keys.
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379/5"))
-                .hasMessage("Redis URL must not name a database (/N) or options (?...): distlock keeps its keys in database 0; "
-                        + "tell applications on one Redis apart by their key prefix");
+                .hasMessage("Redis URL names database 5 (/5), which Redisson would ignore: distlock keeps its keys in database 0 "
+                        + "(no path, or /0); tell applications on one Redis apart by their key prefix");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://:secret@localhost:6379/5")).hasMessageNotContaining("secret");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379?db=5")).hasMessageContaining("key prefix");
         assertThat(ServerOptions.builder().redisUrl("redis://localhost:6379/").build().redisUrl()).isEqualTo("redis://localhost:6379/");

@@ -5,6 +5,8 @@ import java.util.Optional;
 
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.redisson.misc.RedisURI;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -15,6 +17,12 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.BindResult;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.web.context.reactive.ConfigurableReactiveWebEnvironment;
@@ -56,27 +64,109 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 @EnableConfigurationProperties(DistLockProperties.class)
 public class DistLockAutoConfiguration {
 
+    private static final String DISTLOCK_URL = "distlock.redis.url";
+    private static final String SPRING_DATA_URL = "spring.data.redis.url";
+
     /**
      * A Redisson client of distlock's own for {@code distlock.redis.url} (or Spring Data's
      * {@code spring.data.redis.url}), shut down with the context. Sized as the runnable
      * server's: Redisson's defaults are for big machines. Not made when the application has a
-     * {@link RedissonClient} or a {@link LockService} of its own (which has its Redis).
+     * {@link RedissonClient} or a {@link LockService} of its own (which has its Redis). A URL it
+     * cannot use, and Spring Data settings that would make Spring Data connect otherwise than the
+     * URL says, fail the start naming the property (a {@code RedisConfigurationException}).
      */
     @Bean(destroyMethod = "shutdown")
     @ConditionalOnMissingBean({ RedissonClient.class, LockService.class })
     public RedissonClient distlockRedissonClient(DistLockProperties properties, Environment environment) {
         // A blank distlock.redis.url (set empty, say by an environment variable) counts as unset: Spring Data's then.
-        String url = Optional.ofNullable(properties.getRedis().getUrl())
-                .filter(u -> !u.isBlank())
-                .or(() -> Optional.ofNullable(environment.getProperty("spring.data.redis.url")).filter(u -> !u.isBlank()))
-                .orElseThrow(() -> new RedisNotConfiguredException(environment.getProperty("spring.data.redis.host")));
+        String property = DISTLOCK_URL;
+        String url = properties.getRedis().getUrl();
+        if (url == null || url.isBlank()) {
+            property = SPRING_DATA_URL;
+            url = environment.getProperty(SPRING_DATA_URL);
+            if (url == null || url.isBlank()) {
+                throw new RedisNotConfiguredException(environment.getProperty("spring.data.redis.host"));
+            }
+            refuseWhatSpringDataWouldDoDifferently(environment, url);
+        }
+        Config config = redissonConfig(property, url);
         try {
-            return Redisson.create(LockService.redissonConfig(url));
+            return Redisson.create(config);
         } catch (RuntimeException e) {
             // Not the URL itself: it may hold a password, and this message reaches the log.
-            throw new BackendUnavailableException("Cannot connect to Redis at distlock.redis.url (or spring.data.redis.url): "
-                    + LockService.connectFailure(e), LockService.connectFailureCause(e));
+            throw new BackendUnavailableException("Cannot connect to Redis at " + property + ": " + LockService.connectFailure(e),
+                    LockService.connectFailureCause(e));
         }
+    }
+
+    /**
+     * The Redisson configuration for {@code url}, its shape checked before any connection: a URL
+     * Redisson cannot parse, or one that names a database other than 0, is a mistake in
+     * {@code property}, and is reported as one (Redisson would refuse it only inside
+     * {@code Redisson.create}, where it read as "could not connect").
+     */
+    private static Config redissonConfig(String property, String url) {
+        try {
+            new RedisURI(url); // Redisson's parser, which Redisson.create runs on the address
+            return LockService.redissonConfig(url);
+        } catch (IllegalArgumentException e) {
+            // connectFailure: the core's words for it, which never quote the URL (it may hold a password).
+            throw new RedisConfigurationException(property, LockService.connectFailure(e), "Correct " + property
+                    + ": redis://host:port, redis://user:password@host:port, or rediss://host:port for TLS, with no database"
+                    + " other than 0 (/0 or no path; applications sharing a Redis are told apart by distlock.key-prefix), and"
+                    + " a user name or password percent-encoded (% as %25).");
+        }
+    }
+
+    /**
+     * Falling back to {@code spring.data.redis.url}, distlock reads that URL alone. Where Spring
+     * Data would use other settings instead or besides (TLS on a {@code redis://} URL, Sentinel,
+     * Cluster), distlock would talk to Redis differently from the application, in plaintext while
+     * the operator believes TLS is on, or to another server: the start fails naming the setting.
+     */
+    private static void refuseWhatSpringDataWouldDoDifferently(Environment environment, String url) {
+        String springData = " (distlock reads only spring.data.redis.url of Spring Data's properties)";
+        Binder binder = Binder.get(environment);
+        if (url.regionMatches(true, 0, "redis://", 0, "redis://".length())) {
+            // Spring Data's rule: TLS when ssl.enabled is true, or when a bundle is named and ssl.enabled is not set.
+            BindResult<Boolean> enabled = binder.bind("spring.data.redis.ssl.enabled", Boolean.class);
+            boolean bundle = binder.bind("spring.data.redis.ssl.bundle", String.class).isBound();
+            if (enabled.isBound() ? enabled.get() : bundle) {
+                String property = enabled.isBound() ? "spring.data.redis.ssl.enabled" : "spring.data.redis.ssl.bundle";
+                String turnsOn = enabled.isBound() ? "turns TLS on" : "is set (and ssl.enabled is not), which turns TLS on";
+                throw new RedisConfigurationException(property, turnsOn + " for Spring Data, but spring.data.redis.url is a"
+                        + " redis:// URL, on which distlock would connect in plaintext" + springData,
+                        "Write spring.data.redis.url as rediss://host:port (distlock then uses TLS, trusting the JVM's trust store:"
+                        + " -Djavax.net.ssl.trustStore), or set distlock.redis.url for distlock's own connection.");
+            }
+        }
+        for (String group : new String[] { "sentinel", "cluster" }) {
+            String set = firstPropertyUnder(environment, "spring.data.redis." + group);
+            if (set != null) {
+                throw new RedisConfigurationException(set, "is set, and Spring Data then uses Redis " + capitalized(group)
+                        + ", which distlock would ignore, connecting to spring.data.redis.url alone" + springData,
+                        "Define a RedissonClient bean configured for " + capitalized(group) + " (distlock then uses it; see"
+                        + " docs/spring-boot.md), or set distlock.redis.url for distlock's own single Redis server.");
+            }
+        }
+    }
+
+    private static String capitalized(String group) {
+        return Character.toUpperCase(group.charAt(0)) + group.substring(1);
+    }
+
+    /** The name of a property set under {@code prefix} in any property source (an environment variable's too), or null. */
+    private static String firstPropertyUnder(Environment environment, String prefix) {
+        ConfigurationPropertyName parent = ConfigurationPropertyName.of(prefix);
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (source instanceof IterableConfigurationPropertySource names) {
+                Optional<ConfigurationPropertyName> found = names.stream().filter(parent::isAncestorOf).findFirst();
+                if (found.isPresent()) {
+                    return found.get().toString();
+                }
+            }
+        }
+        return null;
     }
 
     @Bean
@@ -104,6 +194,7 @@ public class DistLockAutoConfiguration {
         if (url != null && !url.isBlank() && !beans.containsBean("distlockRedissonClient")) {
             // No RedissonClient bean is asked for: the application may have several (found by review: two, neither
             // @Primary, failed the start with NoUniqueBeanDefinitionException although the property names the Redis).
+            redissonConfig(DISTLOCK_URL, url); // a mistake in the URL reported as one, before connect reads it as an outage
             return LockService.connect(url, config);
         }
         // Without the URL: the one RedissonClient (the application's, or the bean above); several and none @Primary

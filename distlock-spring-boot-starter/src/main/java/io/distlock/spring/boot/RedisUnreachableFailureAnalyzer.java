@@ -7,9 +7,10 @@ import io.distlock.core.BackendUnavailableException;
 
 /**
  * Says why the application did not start when distlock could not connect to its Redis: the
- * commonest start failure (Redis not up yet, a wrong host or port, a URL that is not a Redis
- * URL, a password Redis refuses, an ACL user without a right distlock needs, a TLS certificate the JVM does not trust), which otherwise ends
+ * commonest start failure (Redis not up yet, a wrong host or port, a password Redis refuses, an ACL user without a
+ * right distlock needs, a TLS certificate the JVM does not trust), which otherwise ends
  * in a stack trace of some two hundred lines through every bean that needs the lock service.
+ * A URL that is not one distlock can use is a configuration error: {@link RedisConfigurationFailureAnalyzer}'s.
  */
 class RedisUnreachableFailureAnalyzer extends AbstractFailureAnalyzer<BackendUnavailableException> {
 

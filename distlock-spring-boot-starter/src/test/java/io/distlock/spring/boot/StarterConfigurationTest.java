@@ -324,8 +324,8 @@ class StarterConfigurationTest {
                     .satisfies(e -> assertThat(stackTraceOf(e)).doesNotContain("not-the-pw"));
             assertThat(output.toString())
                     .contains("APPLICATION FAILED TO START")
-                    .contains("could not connect to its Redis while starting: Cannot connect to Redis at distlock.redis.url "
-                            + "(or spring.data.redis.url): Redis refused the user name or password in the URL (WRONGPASS)")
+                    .contains("could not connect to its Redis while starting: Cannot connect to Redis at distlock.redis.url: "
+                            + "Redis refused the user name or password in the URL (WRONGPASS)")
                     .contains("with the password Redis wants (redis://:password@host:port")
                     .doesNotContain("not-the-pw");
         }
@@ -350,6 +350,104 @@ class StarterConfigurationTest {
                 client.request("OK", "action", "connect", "param", "spring-data");
                 client.request("LOCKED", "action", "lock", "param", "on-spring-data-redis");
             }
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): Spring Boot reads the database from spring.data.redis.url, so
+     * {@code …/0} is a common way to write it, and distlock refused it although database 0 is the
+     * one it works in: the application did not start.
+     */
+    @Test
+    void springDataRedisUrlNamingDatabaseZeroIsUsed() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url() + "/0",
+                             // TLS said to be off, in so many words: nothing to refuse.
+                             "spring.data.redis.ssl.enabled=false", "distlock.lease=1500ms")
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                client.request("OK", "action", "connect", "param", "database-zero");
+                client.request("LOCKED", "action", "lock", "param", "in-database-zero");
+            }
+            assertThat(redis.command("KEYS", "distlock:lock:*")).asList().isNotEmpty();
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): a URL naming another database, or one Redisson cannot parse,
+     * was reported as "could not connect to its Redis... Check that Redis is running": a mistake
+     * in the configuration, reported as an outage. It is reported as what it is, naming the
+     * property that was used, and never the URL (a password may be in it).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "distlock.redis.url    | redis://:s3cret-pw@127.0.0.1:1/3 | Redis URL names database 3 (/3)",
+            "spring.data.redis.url | redis://:s3cret-pw@127.0.0.1:1/3 | Redis URL names database 3 (/3)",
+            "spring.data.redis.url | redis://127.0.0.1                | the URL cannot be parsed (Redis url doesn't contain a port)",
+            "distlock.redis.url    | http://127.0.0.1:1               | the URL cannot be parsed (Redis url should start with redis://",
+    })
+    void aUrlNamingAnotherDatabaseOrThatCannotBeParsedFailsTheStartAsAConfigurationError(String property, String url,
+                                                                                      String problem, CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                .properties("server.port=0", "server.address=127.0.0.1", property + "=" + url)
+                .run())
+                .satisfies(e -> assertThat(stackTraceOf(e)).doesNotContain("s3cret-pw"));
+        assertThat(output.toString())
+                .contains("APPLICATION FAILED TO START")
+                .contains("cannot use the Redis configuration it was given: " + property + ": " + problem)
+                .contains("Correct " + property + ": redis://host:port")
+                .doesNotContain("could not connect")
+                .doesNotContain("s3cret-pw")
+                .doesNotContain("at org.redisson.");
+    }
+
+    /**
+     * The same where distlock.redis.url is set next to the application's own RedissonClient (the
+     * service then connects a client of its own): the core's refusal of the database went out as
+     * a bare exception, in a stack trace of some two hundred lines.
+     */
+    @Test
+    void aUrlNamingAnotherDatabaseNextToTheApplicationsClientFailsTheStartAsAConfigurationError(CapturedOutput output) {
+        try (RedisProcess redis = RedisProcess.start()) {
+            OwnRedisson.url = redis.url();
+            assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class, OwnRedisson.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.redis.url=" + redis.url() + "/5")
+                    .run())
+                    .isNotNull();
+            assertThat(output.toString())
+                    .contains("APPLICATION FAILED TO START")
+                    .contains("cannot use the Redis configuration it was given: distlock.redis.url: Redis URL names database 5 (/5)")
+                    .doesNotContain("at io.distlock.core.LockService.");
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): falling back to spring.data.redis.url, distlock read the URL
+     * alone. With TLS turned on for Spring Data on a redis:// URL it connected in plaintext, the
+     * operator believing TLS on; with Sentinel or Cluster set it connected to the URL's server
+     * while the application's data went elsewhere. The start now fails naming the setting (on a
+     * Redis that is up: before, it started).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "spring.data.redis.ssl.enabled=true         | spring.data.redis.ssl.enabled: turns TLS on for Spring Data, but spring.data.redis.url is a redis:// URL",
+            "spring.data.redis.ssl.bundle=redis-tls     | spring.data.redis.ssl.bundle: is set (and ssl.enabled is not), which turns TLS on for Spring Data",
+            "spring.data.redis.sentinel.master=mymaster | spring.data.redis.sentinel.master: is set, and Spring Data then uses Redis Sentinel, which distlock would ignore",
+            "spring.data.redis.cluster.nodes=127.0.0.1:7000 | spring.data.redis.cluster.nodes: is set, and Spring Data then uses Redis Cluster, which distlock would ignore",
+    })
+    void springDataSettingsDistlockWouldIgnoreFailTheStartNamingTheProperty(String setting, String problem, CapturedOutput output) {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock")) {
+            assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url(), setting)
+                    .run()
+                    .close())
+                    .isNotNull();
+            assertThat(output.toString())
+                    .contains("APPLICATION FAILED TO START")
+                    .contains("cannot use the Redis configuration it was given: " + problem)
+                    .doesNotContain("could not connect");
         }
     }
 
