@@ -204,7 +204,9 @@ public class DistLockAutoConfiguration {
         // has closed (its sessions' releases need it).
         if (beans instanceof ConfigurableListableBeanFactory factory) {
             for (String name : factory.getBeanNamesForType(RedissonClient.class, false, false)) {
-                if (factory.getBean(name) == redisson) {
+                // Only the clients already made: getBean would make a @Lazy one (for an optional Redis, maybe down) just to
+                // compare it (found by review). The one injected has been made.
+                if (factory.containsSingleton(name) && factory.getSingleton(name) == redisson) {
                     factory.registerDependentBean(name, "distlockLockService");
                 }
             }
@@ -218,9 +220,12 @@ public class DistLockAutoConfiguration {
     @ConditionalOnEnabledHealthIndicator("distlock")
     static class Health {
 
-        /** With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one. */
+        /**
+         * With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one.
+         * Backs off for the application's own {@link DistLockHealthIndicator}, whatever its name, or any bean of this name.
+         */
         @Bean
-        @ConditionalOnMissingBean(name = "distlockHealthIndicator")
+        @ConditionalOnMissingBean(value = DistLockHealthIndicator.class, name = "distlockHealthIndicator")
         public DistLockHealthIndicator distlockHealthIndicator(LockService service, ObjectProvider<DistLockEndpoints> endpoint) {
             DistLockEndpoints served = endpoint.getIfAvailable();
             return served == null ? new DistLockHealthIndicator(service) : new DistLockHealthIndicator(service, served);

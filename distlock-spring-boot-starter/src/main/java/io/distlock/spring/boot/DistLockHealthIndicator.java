@@ -21,7 +21,8 @@ import io.distlock.websocket.DistLockEndpoints;
  * locks are in, whoever made the service.
  *
  * <p>A Redis that is down or does not answer is an expected state here, not a failure of the
- * check: it is reported DOWN with the reason as the {@code error} detail, and not thrown, since
+ * check: it is reported DOWN with a fixed reason as the {@code error} detail (the class name of the
+ * failure at most: Redisson's messages name addresses), and not thrown, since
  * {@link AbstractHealthIndicator} would log a stack trace at WARN for every probe (every few
  * seconds from a load balancer or Kubernetes) for as long as Redis is away; the lock service logs
  * the outage itself.
@@ -59,6 +60,15 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
         this.probe = probeName(service);
     }
 
+    /** The deepest cause, the most specific name for what failed (RedisConnectionException, say). */
+    private static Throwable innermost(Throwable failure) {
+        Throwable t = failure;
+        for (int depth = 0; t.getCause() != null && t.getCause() != t && depth < 50; depth++) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
     static String probeName(LockService service) {
         return PROBE.substring(0, Math.min(PROBE.length(), service.config().maxLockNameLength()));
     }
@@ -68,7 +78,9 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
         try {
             service.query(List.of(probe)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            builder.down().withDetail("error", String.valueOf(e.getCause()));
+            // Fixed text, not the failure's message: Redisson's names the channel's local and remote addresses, and this
+            // detail is shown to whoever may read the health endpoint. The lock service logs the outage with its reason.
+            builder.down().withDetail("error", "the query of Redis failed (" + innermost(e).getClass().getSimpleName() + ")");
             return;
         } catch (TimeoutException e) {
             builder.down().withDetail("error", "Redis did not answer within " + TIMEOUT.toMillis() + " ms");

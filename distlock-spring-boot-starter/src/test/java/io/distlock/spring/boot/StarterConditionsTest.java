@@ -6,7 +6,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthContributor;
+import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import io.distlock.core.LockConfig;
@@ -45,6 +47,26 @@ class StarterConditionsTest {
             assertThat(context).hasSingleBean(DistLockHealthIndicator.class);
             assertThat(context.getBeansOfType(HealthContributor.class)).containsOnlyKeys("distlockHealthIndicator");
         });
+    }
+
+    /**
+     * Found by review (2026-12-07): the starter's indicator backed off only for a bean named
+     * distlockHealthIndicator; the application's own under another name gave two distlock
+     * contributors in /actuator/health.
+     */
+    @Test
+    void theApplicationsOwnHealthIndicatorOfAnyNameReplacesTheStartersOne() {
+        runner.withBean("locksHealth", DistLockHealthIndicator.class, () -> new DistLockHealthIndicator(applicationsService))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBeansOfType(HealthContributor.class)).containsOnlyKeys("locksHealth");
+                });
+        // And, as before, any bean of the starter's name.
+        runner.withBean("distlockHealthIndicator", HealthIndicator.class, () -> () -> Health.up().build())
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context).doesNotHaveBean(DistLockHealthIndicator.class);
+                });
     }
 
     /** Found by review (2026-12-05): management.health.distlock.enabled=false was ignored. */

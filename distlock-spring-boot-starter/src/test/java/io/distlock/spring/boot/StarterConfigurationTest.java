@@ -241,8 +241,11 @@ class StarterConfigurationTest {
                 // Found by running an application (2026-12-05): each probe of a DOWN Redis logged a stack trace at WARN,
                 // and the detail was the future's ExecutionException wrapping the reason.
                 Health down = health.health(true);
+                // Found by a logs review (2026-12-07): the detail was Redisson's message, with the channel's addresses, for
+                // whoever may read the health endpoint. A fixed text now, the failure's class name at most.
                 assertThat(String.valueOf(down.getDetails().get("error")))
-                        .startsWith(io.distlock.core.BackendUnavailableException.class.getName());
+                        .matches("the query of Redis failed \\([A-Za-z]+\\)")
+                        .doesNotContain("127.0.0.1").doesNotContain(String.valueOf(redis.port()));
                 assertThat(output.toString()).doesNotContain("distlock health check failed");
             }
         }
@@ -448,6 +451,52 @@ class StarterConfigurationTest {
                     .contains("APPLICATION FAILED TO START")
                     .contains("cannot use the Redis configuration it was given: " + problem)
                     .doesNotContain("could not connect");
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class PrimaryAndLazyRedissons {
+        static String url;
+        static final java.util.concurrent.atomic.AtomicInteger lazyMade = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Bean(destroyMethod = "shutdown")
+        @org.springframework.context.annotation.Primary
+        RedissonClient mainRedisson() {
+            Config config = new Config();
+            config.useSingleServer().setAddress(url);
+            return Redisson.create(config);
+        }
+
+        /** An optional Redis, which may be down: the application asks for it when it needs it. */
+        @Bean(destroyMethod = "shutdown")
+        @org.springframework.context.annotation.Lazy
+        RedissonClient optionalRedisson() {
+            lazyMade.incrementAndGet();
+            Config config = new Config();
+            config.useSingleServer().setAddress(url);
+            return Redisson.create(config);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): to find which RedissonClient it had been given, the starter
+     * asked the context for every one by name, which made a {@code @Lazy} client (for an
+     * optional Redis that may be down, failing the start) just to compare it.
+     */
+    @Test
+    void aLazyRedissonClientIsNotMadeToFindTheOneDistlockUses() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock")) {
+            PrimaryAndLazyRedissons.url = redis.url();
+            PrimaryAndLazyRedissons.lazyMade.set(0);
+            try (ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class, PrimaryAndLazyRedissons.class)
+                    .properties("server.port=0", "server.address=127.0.0.1", "distlock.lease=1500ms")
+                    .run()) {
+                assertThat(PrimaryAndLazyRedissons.lazyMade).hasValue(0);
+                assertThat(app.getBeanFactory().containsSingleton("optionalRedisson")).isFalse();
+                // The one used is still closed after the service.
+                assertThat(app.getBeanFactory().getDependentBeans("mainRedisson")).contains("distlockLockService");
+                assertThat(app.getBeanFactory().getDependentBeans("optionalRedisson")).doesNotContain("distlockLockService");
+            }
         }
     }
 
