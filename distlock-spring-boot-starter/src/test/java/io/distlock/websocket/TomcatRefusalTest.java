@@ -2,6 +2,13 @@ package io.distlock.websocket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -72,6 +79,44 @@ class TomcatRefusalTest {
             assertThat(WsClient.refusedHandshake(uri, Map.of("Origin", "http://evil.example")))
                     .as("a JDK client sees the complete 403").isEqualTo(403);
             assertThat(RawWebSocket.handshakeStatus(uri, Map.of("Origin", GOOD_ORIGIN, "Authorization", "alice"))).isEqualTo(101);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): the filter took a request for an upgrade only when its first
+     * Upgrade header was exactly "websocket"; Tomcat takes the token anywhere in the list, so
+     * "websocket, h2c" from a foreign origin skipped the filter and got Tomcat's 500.
+     */
+    @Test
+    void withTheFilterAnUpgradeListingWebsocketAmongOtherTokensGetsItsStatus() {
+        try (TomcatTestServer tomcat = TomcatTestServer.startFiltered(List.of(endpoint))) {
+            var uri = tomcat.uri("/distlock/lock");
+            assertThat(handshakeStatus(uri, "websocket, h2c", "http://evil.example", "alice")).as("foreign origin").isEqualTo(403);
+            assertThat(handshakeStatus(uri, "h2c, WebSocket", "http://evil.example", "alice")).as("foreign origin").isEqualTo(403);
+            assertThat(handshakeStatus(uri, "h2c,websocket", GOOD_ORIGIN, null)).as("not authenticated").isEqualTo(403);
+            // Tomcat upgrades it: the filter lets a good one through.
+            assertThat(handshakeStatus(uri, "websocket, h2c", GOOD_ORIGIN, "alice")).isEqualTo(101);
+        }
+    }
+
+    /** The status line's code for a handshake whose Upgrade header is {@code upgrade}, as sent. */
+    private static int handshakeStatus(URI uri, String upgrade, String origin, String authorization) {
+        try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            String request = "GET " + uri.getRawPath() + " HTTP/1.1\r\n"
+                    + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
+                    + "Upgrade: " + upgrade + "\r\n"
+                    + "Connection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n"
+                    + "Origin: " + origin + "\r\n"
+                    + (authorization == null ? "" : "Authorization: " + authorization + "\r\n")
+                    + "\r\n";
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            String statusLine = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return Integer.parseInt(statusLine.split(" ")[1]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

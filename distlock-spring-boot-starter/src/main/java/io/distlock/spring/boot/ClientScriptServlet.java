@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
+import java.util.Enumeration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +25,8 @@ class ClientScriptServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
 
     static final String RESOURCES = "META-INF/resources/distlock/";
+    /** Where the files are served, as servlet paths. */
+    static final String PREFIX = "/distlock/";
     /** The files of the webjar that are served, and their types. */
     static final Map<String, String> FILES = Map.of(
             "distlock.js", "text/javascript;charset=utf-8",
@@ -45,7 +49,7 @@ class ClientScriptServlet extends HttpServlet {
             try (InputStream in = loader.getResourceAsStream(RESOURCES + file.getKey())) {
                 if (in != null) {
                     byte[] body = in.readAllBytes();
-                    found.put("/distlock/" + file.getKey(), new Resource(body, file.getValue(), etag(body)));
+                    found.put(PREFIX + file.getKey(), new Resource(body, file.getValue(), etag(body)));
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot read " + RESOURCES + file.getKey(), e);
@@ -58,6 +62,11 @@ class ClientScriptServlet extends HttpServlet {
         return List.copyOf(resources.keySet());
     }
 
+    /** Whether {@code path} is one this servlet maps when its file is present. */
+    static boolean isClientPath(String path) {
+        return path.startsWith(PREFIX) && FILES.containsKey(path.substring(PREFIX.length()));
+    }
+
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
         Resource resource = resources.get(request.getServletPath());
@@ -67,13 +76,33 @@ class ClientScriptServlet extends HttpServlet {
         }
         response.setHeader("ETag", resource.etag());
         response.setHeader("Cache-Control", "no-cache");
-        if (resource.etag().equals(request.getHeader("If-None-Match"))) {
+        response.setHeader("X-Content-Type-Options", "nosniff");
+        if (noneMatchMatches(request.getHeaders("If-None-Match"), resource.etag())) {
             response.setStatus(HttpServletResponse.SC_NOT_MODIFIED);
             return;
         }
         response.setContentType(resource.type());
         response.setContentLength(resource.body().length);
         response.getOutputStream().write(resource.body());
+    }
+
+    /**
+     * Whether an {@code If-None-Match} field (one or more lines) names {@code etag}, by weak
+     * comparison as RFC 9110 (13.1.2) wants for it: a {@code W/} prefix does not count. A proxy
+     * that gzips (nginx) weakens the ETag to {@code W/"..."}, and the browser sends that back.
+     * {@code *} matches, as the file exists.
+     */
+    private static boolean noneMatchMatches(Enumeration<String> lines, String etag) {
+        for (String line : lines == null ? List.<String>of() : Collections.list(lines)) {
+            // Split on commas: a tag with a comma in it is never this servlet's (hex).
+            for (String tag : line.split(",")) {
+                tag = tag.strip();
+                if (tag.equals("*") || (tag.startsWith("W/") ? tag.substring(2) : tag).equals(etag)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static String etag(byte[] body) {

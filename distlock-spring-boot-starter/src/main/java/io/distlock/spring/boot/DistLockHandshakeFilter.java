@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,9 +54,27 @@ public class DistLockHandshakeFilter implements Filter {
         chain.doFilter(req, res);
     }
 
+    /**
+     * A WebSocket upgrade as Tomcat's {@code UpgradeUtil} tells one: {@code websocket}, in any case,
+     * anywhere among the comma-separated tokens of any {@code Upgrade} line. A stricter test let
+     * {@code Upgrade: websocket, h2c} past the filter, to Tomcat's 500.
+     */
     private static boolean isUpgrade(HttpServletRequest request) {
-        String upgrade = request.getHeader("Upgrade");
-        return "GET".equals(request.getMethod()) && upgrade != null && upgrade.equalsIgnoreCase("websocket");
+        if (!"GET".equals(request.getMethod())) {
+            return false;
+        }
+        Enumeration<String> lines = request.getHeaders("Upgrade");
+        if (lines == null) {
+            return false;
+        }
+        for (String line : Collections.list(lines)) {
+            for (String token : line.split(",")) {
+                if (token.trim().equalsIgnoreCase("websocket")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static HandshakeInfo handshake(HttpServletRequest request) {

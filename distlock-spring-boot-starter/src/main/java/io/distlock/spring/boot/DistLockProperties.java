@@ -21,18 +21,18 @@ import io.distlock.websocket.EndpointOptions;
 @ConfigurationProperties("distlock")
 public class DistLockProperties {
 
-    /** Path of the WebSocket endpoint on the embedded server: a fixed path, no URI template ({@code {...}}). */
+    /** Path of the WebSocket endpoint on the embedded server: a fixed path (no URI template or wildcard: no '{' or '*'), not one of the JavaScript client's files. */
     private String path = "/distlock/lock";
 
     /**
      * Browser origins allowed to open a WebSocket besides the application's own
-     * ({@code scheme://host[:port]}, no path); {@code *} allows every origin. Pages of the
+     * (scheme://host[:port], no path); "*" allows every origin. Pages of the
      * application's own origin (the Host the browser connected to) are always allowed.
      */
     private List<String> allowedOrigins = new ArrayList<>();
 
     /**
-     * Host header values the WebSocket handshake accepts ({@code host[:port]}; without a port,
+     * Host header values the WebSocket handshake accepts (host[:port]; without a port,
      * any port); others get 403. Empty (the default): any Host. Against DNS rebinding, for an
      * endpoint whose authentication does not rest on cookies.
      */
@@ -84,6 +84,15 @@ public class DistLockProperties {
         // its checks (origin, limits) would not run.
         if (path.indexOf('{') >= 0) {
             throw new IllegalArgumentException("path must be a fixed path, without '{' (URI templates are not supported)");
+        }
+        // The endpoint is the literal path, but to the filter and distlockEndpointServlet '*' is a servlet
+        // wildcard (/ws/*): every path under it would get 426, a wildcard that almost works.
+        if (path.indexOf('*') >= 0) {
+            throw new IllegalArgumentException("path must be a fixed path, without '*' (wildcards are not supported)");
+        }
+        // Boot ignores the mapping conflict: one of the two servlets would silently lose the path.
+        if (ClientScriptServlet.isClientPath(path)) {
+            throw new IllegalArgumentException("path must not be " + path + ", where the JavaScript client is served");
         }
         this.path = path;
     }
@@ -216,8 +225,8 @@ public class DistLockProperties {
     public static class Redis {
 
         /**
-         * The Redis server, {@code redis://host:port}, {@code redis://user:password@host:port} or
-         * {@code rediss://...} for TLS. Not needed when the application has a RedissonClient bean
+         * The Redis server, redis://host:port, redis://user:password@host:port or
+         * rediss://... for TLS. Not needed when the application has a RedissonClient bean
          * (Sentinel, Cluster, settings of its own), which is then used; set, it wins over that bean
          * (the lock service then connects a client of its own here).
          */

@@ -517,6 +517,10 @@ class StarterConfigurationTest {
             "distlock.path=locks | path must start with '/'",
             // Found by review (2026-12-05): a URI template was accepted, and the handshake filter's URL pattern never matched it.
             "distlock.path=/locks/{room} | path must be a fixed path, without '{' (URI templates are not supported)",
+            // Found by review (2026-12-07): '*' was accepted; the filter and the 426 servlet took it as a servlet wildcard.
+            "distlock.path=/ws/* | path must be a fixed path, without '*' (wildcards are not supported)",
+            // Found by review (2026-12-07): the client servlet's path was accepted, and one of the two servlets silently lost it.
+            "distlock.path=/distlock/distlock.js | path must not be /distlock/distlock.js, where the JavaScript client is served",
             "distlock.key-prefix=a b | keyPrefix must be non-empty",
             "distlock.allowed-origins=https://app.example.com/page | an allowed origin must look like scheme://host[:port]",
             // Found by review (2026-12-05): a pattern was accepted and matched no Origin, every page got 403.
@@ -657,10 +661,16 @@ class StarterConfigurationTest {
     void propertiesHaveMetadataForIdes() throws Exception {
         try (var in = getClass().getClassLoader().getResourceAsStream("META-INF/spring-configuration-metadata.json")) {
             assertThat(in).as("spring-configuration-metadata.json").isNotNull();
-            var names = LockClient.JSON.readTree(in).path("properties").findValuesAsText("name");
+            var metadata = LockClient.JSON.readTree(in);
+            var names = metadata.path("properties").findValuesAsText("name");
             assertThat(names).contains("distlock.redis.url", "distlock.path", "distlock.allowed-origins", "distlock.allowed-hosts", "distlock.lease",
                     "distlock.watching", "distlock.client.enabled");
-            assertThat(List.copyOf(names)).allMatch(n -> n.startsWith("distlock."));
+            // Found by review (2026-12-07): descriptions had Javadoc markup ({@code host[:port]}), which IDEs show as it is.
+            assertThat(metadata.findValuesAsText("description")).isNotEmpty()
+                    .allSatisfy(d -> assertThat(d).doesNotContain("{@").doesNotContain("<p>").doesNotContain("<code>"));
+            // Found by review (2026-12-07): the health indicator's switch had no entry, and IDEs flagged it unknown.
+            assertThat(names).contains("management.health.distlock.enabled");
+            assertThat(List.copyOf(names)).allMatch(n -> n.startsWith("distlock.") || n.equals("management.health.distlock.enabled"));
         }
     }
 }

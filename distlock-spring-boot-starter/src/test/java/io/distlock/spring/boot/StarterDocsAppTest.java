@@ -94,6 +94,24 @@ class StarterDocsAppTest {
         assertThat(get("/distlock/distlock.d.ts", Map.of()).statusCode()).isEqualTo(200);
     }
 
+    /**
+     * Found by review (2026-12-07): If-None-Match was compared as a string, so a proxy that gzips
+     * (nginx), weakening the ETag to W/"...", got the whole script again on every revalidation.
+     */
+    @Test
+    void theClientsETagIsComparedWeaklyAndWithinAList() throws Exception {
+        HttpResponse<String> script = get("/distlock/distlock.js", Map.of());
+        String etag = script.headers().firstValue("ETag").orElseThrow();
+        assertThat(get("/distlock/distlock.js", Map.of("If-None-Match", "W/" + etag)).statusCode()).isEqualTo(304);
+        assertThat(get("/distlock/distlock.js", Map.of("If-None-Match", "\"x\", " + etag)).statusCode()).isEqualTo(304);
+        assertThat(get("/distlock/distlock.js", Map.of("If-None-Match", "*")).statusCode()).isEqualTo(304);
+        HttpResponse<String> changed = get("/distlock/distlock.js", Map.of("If-None-Match", "\"x\", W/\"y\""));
+        assertThat(changed.statusCode()).isEqualTo(200);
+        assertThat(changed.body()).isEqualTo(script.body());
+        // A script's type is not guessed from its bytes.
+        assertThat(script.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    }
+
     @Test
     void reportsHealthAndMeters() throws Exception {
         HttpResponse<String> health = get("/actuator/health", Map.of());
