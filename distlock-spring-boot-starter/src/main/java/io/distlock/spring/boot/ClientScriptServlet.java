@@ -18,7 +18,10 @@ import jakarta.servlet.http.HttpServletResponse;
 
 /**
  * Serves the JavaScript client from the distlock-js jar ({@code META-INF/resources/distlock/})
- * at {@code /distlock/<file>}: read once, with an ETag so browsers revalidate cheaply.
+ * at {@code /distlock/<file>}: read once, with an ETag so browsers revalidate cheaply. The ETag
+ * is weak ({@code W/"..."}): Tomcat does not compress a response with a strong one (with
+ * {@code server.compression.enabled=true} the client went out whole, 150 KB), and a gzipped copy
+ * is the same script.
  */
 class ClientScriptServlet extends HttpServlet {
 
@@ -97,7 +100,7 @@ class ClientScriptServlet extends HttpServlet {
             // Split on commas: a tag with a comma in it is never this servlet's (hex).
             for (String tag : line.split(",")) {
                 tag = tag.strip();
-                if (tag.equals("*") || (tag.startsWith("W/") ? tag.substring(2) : tag).equals(etag)) {
+                if (tag.equals("*") || opaque(tag).equals(opaque(etag))) {
                     return true;
                 }
             }
@@ -105,10 +108,14 @@ class ClientScriptServlet extends HttpServlet {
         return false;
     }
 
+    private static String opaque(String tag) {
+        return tag.startsWith("W/") ? tag.substring(2) : tag;
+    }
+
     private static String etag(byte[] body) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
-            return "\"" + HexFormat.of().formatHex(digest, 0, 12) + "\"";
+            return "W/\"" + HexFormat.of().formatHex(digest, 0, 12) + "\"";
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
