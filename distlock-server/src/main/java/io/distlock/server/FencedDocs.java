@@ -1,13 +1,17 @@
 package io.distlock.server;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+
+import io.distlock.core.Ticker;
 
 import org.redisson.api.RFuture;
 import org.redisson.api.RScript;
@@ -28,6 +32,11 @@ import org.redisson.client.codec.StringCodec;
  * pages of every node share it: a store per node would refuse nothing across nodes. The check
  * and the write are one Lua script, atomic. Not a database: nothing but this demo uses it.
  * Thread-safe.
+ *
+ * <p>{@link #list()} reads Redis at most once per {@link #LIST_REUSE} (and again after a save
+ * through this store): concurrent calls share one read, later ones reuse it. {@code GET
+ * /demo/docs} is open to anyone, and six reads per request let a keep-alive loop keep Redis,
+ * which serves the locks on one thread, busy (review 2026-12-07).
  */
 final class FencedDocs {
 
@@ -44,6 +53,8 @@ final class FencedDocs {
     /** Fencing tokens are JSON numbers; above this a browser would round them. */
     static final long MAX_TOKEN = (1L << 53) - 1;
     private static final long TIMEOUT_MILLIS = 2_000;
+    /** How long after it began a read of every document is given again without reading Redis. */
+    static final Duration LIST_REUSE = Duration.ofMillis(100);
 
     /**
      * KEYS[1] the document's hash; ARGV token, text, has-text ("1" or "0"), by. Tokens are
@@ -75,10 +86,20 @@ final class FencedDocs {
 
     private final RedissonClient redisson;
     private final String keyPrefix;
+    private final Ticker ticker;
+    private final Object listing = new Object();
+    /** The last read of every document, done or out (null: none since the last save), and when it began; guarded by listing. */
+    private CompletableFuture<List<Doc>> lastList;
+    private long listedAt;
 
     FencedDocs(RedissonClient redisson, String keyPrefix) {
+        this(redisson, keyPrefix, Ticker.system());
+    }
+
+    FencedDocs(RedissonClient redisson, String keyPrefix, Ticker ticker) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
         this.keyPrefix = Objects.requireNonNull(keyPrefix, "keyPrefix");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
     }
 
     /**
@@ -104,7 +125,16 @@ final class FencedDocs {
         RFuture<List<Object>> answer = redisson.getScript(StringCodec.INSTANCE).evalAsync(key(id), RScript.Mode.READ_WRITE,
                 SAVE, RScript.ReturnType.LIST, List.of(key(id)), Long.toString(token), text == null ? "" : text,
                 text == null ? "0" : "1", name);
-        List<Object> result = await(answer);
+        List<Object> result;
+        try {
+            result = await(answer);
+        } finally {
+            // Even unanswered: it may have been written. A page that saved and then lists on this
+            // node sees its save.
+            synchronized (listing) {
+                lastList = null;
+            }
+        }
         if (((Number) result.get(0)).longValue() == -1) {
             throw new IllegalArgumentException("token " + token + " was never issued: a fencing token is at most the Redis clock in µs");
         }
@@ -112,19 +142,43 @@ final class FencedDocs {
                 new Doc(id, DOCUMENTS.get(id), (String) result.get(2), Long.parseLong((String) result.get(1)), (String) result.get(3)));
     }
 
-    /** Every document, in {@link #DOCUMENTS} order. */
+    /**
+     * Every document, in {@link #DOCUMENTS} order: the read out now, or the last one if it began
+     * less than {@link #LIST_REUSE} ago and no save came since; else a new one.
+     *
+     * @throws IllegalStateException if Redis does not answer in time
+     */
     List<Doc> list() {
-        Map<String, RFuture<Map<String, String>>> reads = new LinkedHashMap<>();
-        for (String id : DOCUMENTS.keySet()) {
-            reads.put(id, redisson.<String, String>getMap(key(id), StringCodec.INSTANCE).readAllMapAsync());
+        CompletableFuture<List<Doc>> read;
+        synchronized (listing) {
+            long now = ticker.read();
+            if (lastList == null || lastList.isDone() && now - listedAt >= LIST_REUSE.toNanos()) {
+                listedAt = now;
+                lastList = readAll();
+            }
+            read = lastList;
         }
-        List<Doc> docs = new ArrayList<>();
-        for (Map.Entry<String, RFuture<Map<String, String>>> read : reads.entrySet()) {
-            Map<String, String> fields = await(read.getValue());
-            docs.add(new Doc(read.getKey(), DOCUMENTS.get(read.getKey()), fields.getOrDefault("text", ""),
-                    Long.parseLong(fields.getOrDefault("token", "0")), fields.getOrDefault("by", "")));
+        return await(read);
+    }
+
+    private CompletableFuture<List<Doc>> readAll() {
+        Map<String, CompletableFuture<Map<String, String>>> reads = new LinkedHashMap<>();
+        try {
+            for (String id : DOCUMENTS.keySet()) {
+                reads.put(id, redisson.<String, String>getMap(key(id), StringCodec.INSTANCE).readAllMapAsync().toCompletableFuture());
+            }
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e); // e.g. the client is shutting down
         }
-        return docs;
+        return CompletableFuture.allOf(reads.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
+            List<Doc> docs = new ArrayList<>();
+            reads.forEach((id, read) -> {
+                Map<String, String> fields = read.join();
+                docs.add(new Doc(id, DOCUMENTS.get(id), fields.getOrDefault("text", ""),
+                        Long.parseLong(fields.getOrDefault("token", "0")), fields.getOrDefault("by", "")));
+            });
+            return List.copyOf(docs);
+        }).orTimeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS); // then the next call reads again
     }
 
     /** @throws IllegalArgumentException naming the documents there are */
@@ -140,8 +194,12 @@ final class FencedDocs {
     }
 
     private static <T> T await(RFuture<T> future) {
+        return await(future.toCompletableFuture());
+    }
+
+    private static <T> T await(CompletableFuture<T> future) {
         try {
-            return future.toCompletableFuture().get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            return future.get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for Redis", e);

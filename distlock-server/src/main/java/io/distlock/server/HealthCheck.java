@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import io.distlock.core.Ticker;
+
 import org.glassfish.grizzly.http.Method;
 import org.glassfish.grizzly.http.server.HttpHandler;
 import org.glassfish.grizzly.http.server.Request;
@@ -19,14 +21,21 @@ import org.redisson.client.codec.StringCodec;
 
 /**
  * The server's {@code /health}: {@code 200 {"status":"UP"}} while Redis answers, {@code 503
- * {"status":"DOWN"}} otherwise. Each request asks Redis one cheap question ({@code EXISTS} of
- * a key nobody writes) through the lock service's own Redisson client, so it tells whether
+ * {"status":"DOWN"}} otherwise. It asks Redis one cheap question ({@code EXISTS} of a key
+ * nobody writes) through the lock service's own Redisson client, so it tells whether
  * this node can take locks, with any Redis setup Redisson speaks. The question is a script
  * sent as a write, as the locks' are: Redisson sends plain reads where its read mode says, the
  * replicas by default with Sentinel and Cluster, which answer while the primary does not. The
  * request waits for the answer without holding an HTTP thread, at most {@link #TIMEOUT}. The
  * server adds it once its lock service runs and opens its port after that, so {@code UP} never
  * comes before Redis answers a lock request.
+ *
+ * <p>Requests share the question: those that come while one is out wait for its answer, and an
+ * answer is reused for {@link #REUSE} after it was asked. {@code /health} is open to anyone, and
+ * a script per request let one keep-alive loop make Redis, which serves the locks on one thread,
+ * run tens of thousands a second (review 2026-12-07); now it is one per {@link #REUSE} at most.
+ * An {@code UP} is never older than that plus the round trip, and a {@code DOWN} that waited out
+ * {@link #TIMEOUT} is not reused at all.
  */
 final class HealthCheck extends HttpHandler {
 
@@ -34,17 +43,43 @@ final class HealthCheck extends HttpHandler {
     static final String PATH = "/health";
 
     static final Duration TIMEOUT = Duration.ofSeconds(1);
+    /** How long after it was asked an answer is given again without asking Redis. */
+    static final Duration REUSE = Duration.ofMillis(250);
 
     private final RedissonClient redisson;
     private final String key;
+    private final Ticker ticker;
+    private final Object asking = new Object(); // not this: Grizzly's handler may lock itself
+    /** The last question, answered or out, and when it was asked on the ticker; guarded by asking. */
+    private CompletableFuture<Boolean> last;
+    private long askedAt;
 
     HealthCheck(RedissonClient redisson, String keyPrefix) {
-        this.redisson = redisson;
-        this.key = keyPrefix + ":health";
+        this(redisson, keyPrefix, Ticker.system());
     }
 
-    /** Completes with true if Redis answered within {@link #TIMEOUT}, false otherwise; never fails. */
+    HealthCheck(RedissonClient redisson, String keyPrefix, Ticker ticker) {
+        this.redisson = redisson;
+        this.key = keyPrefix + ":health";
+        this.ticker = ticker;
+    }
+
+    /**
+     * Completes with true if Redis answered within {@link #TIMEOUT}, false otherwise; never fails.
+     * The question out now, or the last one if asked less than {@link #REUSE} ago; else a new one.
+     */
     CompletableFuture<Boolean> check() {
+        synchronized (asking) {
+            long now = ticker.read();
+            if (last == null || last.isDone() && now - askedAt >= REUSE.toNanos()) {
+                askedAt = now;
+                last = ask();
+            }
+            return last.copy(); // a caller cannot complete the shared one
+        }
+    }
+
+    private CompletableFuture<Boolean> ask() {
         CompletableFuture<Boolean> up;
         try {
             up = redisson.getScript(StringCodec.INSTANCE).evalAsync(key, RScript.Mode.READ_WRITE,

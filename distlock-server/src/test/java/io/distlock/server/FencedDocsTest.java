@@ -3,6 +3,11 @@ package io.distlock.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 import io.distlock.testing.RedisProcess;
 
 import org.junit.jupiter.api.AfterAll;
@@ -108,6 +113,37 @@ class FencedDocsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("never issued");
         long now = System.currentTimeMillis() * 1000;
         assertThat(docs.save("doc-42", now, "a real holder's", "Bob").accepted()).isTrue();
+    }
+
+    /**
+     * Found by the logs review (2026-12-07): each list read all six documents, and {@code GET
+     * /demo/docs} is open to anyone. A list is reused for {@link FencedDocs#LIST_REUSE}, and a save
+     * through the store is seen by the next list.
+     */
+    @Test
+    void aListIsReadOncePerWindowAndAgainAfterASave() {
+        AtomicLong now = new AtomicLong();
+        FencedDocs timed = new FencedDocs(redisson, "fenced-test-" + prefixes++, now::get);
+        long before = hgetalls();
+        List<FencedDocs.Doc> first = timed.list();
+        now.addAndGet(FencedDocs.LIST_REUSE.toNanos() - 1);
+        for (int i = 0; i < 10; i++) {
+            assertThat(timed.list()).isEqualTo(first);
+        }
+        assertThat(hgetalls() - before).as("one read of each document for eleven lists").isEqualTo(6);
+
+        timed.save("doc-7", 5, "saved", "Ada");
+        assertThat(timed.list()).filteredOn(doc -> doc.id().equals("doc-7")).singleElement()
+                .extracting(FencedDocs.Doc::text).isEqualTo("saved");
+        assertThat(hgetalls() - before).isEqualTo(12);
+        now.addAndGet(FencedDocs.LIST_REUSE.toNanos());
+        timed.list();
+        assertThat(hgetalls() - before).as("the window is over").isEqualTo(18);
+    }
+
+    private static long hgetalls() {
+        Matcher m = Pattern.compile("cmdstat_hgetall:calls=(\\d+)").matcher(String.valueOf(redis.command("INFO", "commandstats")));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 
     /**

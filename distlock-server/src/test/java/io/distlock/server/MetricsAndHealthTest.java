@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.distlock.testing.Await;
 import io.distlock.testing.RedisProcess;
@@ -61,9 +62,17 @@ class MetricsAndHealthTest {
 
             redis.pause();
             try {
-                HttpResponse<String> down = get(health);
-                assertThat(down.statusCode()).isEqualTo(503);
-                assertThat(down.body()).contains("\"DOWN\"");
+                // An UP is given again for HealthCheck.REUSE after Redis was asked, no longer: then
+                // Redis is asked, and does not answer within HealthCheck.TIMEOUT.
+                long paused = System.nanoTime();
+                AtomicReference<HttpResponse<String>> down = new AtomicReference<>();
+                await().atMost(Await.seconds(10)).until(() -> {
+                    down.set(get(health));
+                    return down.get().statusCode() == 503;
+                });
+                assertThat(Duration.ofNanos(System.nanoTime() - paused)).as("DOWN soon after Redis stopped answering")
+                        .isLessThan(HealthCheck.REUSE.plus(HealthCheck.TIMEOUT).plus(Await.seconds(2)));
+                assertThat(down.get().body()).contains("\"DOWN\"");
             } finally {
                 redis.resume();
             }

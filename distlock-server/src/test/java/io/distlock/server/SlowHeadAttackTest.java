@@ -119,10 +119,9 @@ class SlowHeadAttackTest {
     void aSlowAnswerIsNotCutByTheDeadline() throws IOException {
         Duration deadline = Duration.ofMillis(200);
         try (RedisProcess redis = RedisProcess.start();
-             DistLockServer server = answering(redis, deadline);
-             Socket socket = connect(server)) {
+             DistLockServer server = answering(redis, deadline)) {
             redis.pause();
-            try {
+            try (Socket socket = connectOnceDown(server)) {
                 long asked = System.nanoTime();
                 socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 String answer = readResponse(socket.getInputStream());
@@ -150,6 +149,17 @@ class SlowHeadAttackTest {
             server.close();
             throw e;
         }
+    }
+
+    /**
+     * A connection opened once {@code /health} has said DOWN: past the UP that {@link #answering}
+     * was given, which is reused for {@link HealthCheck#REUSE}. A DOWN that waited out the timeout
+     * is not reused, so the next request asks Redis again. (Opened after: the deadline would close
+     * it while it waits.)
+     */
+    private static Socket connectOnceDown(DistLockServer server) throws IOException {
+        await().atMost(Await.seconds(10)).until(() -> Http.get(server.pageUri().resolve("/health")).statusCode() == 503);
+        return connect(server);
     }
 
     private static Socket connect(DistLockServer server) throws IOException {
