@@ -8,11 +8,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * A warning that every session may hit at once (a node shut down while Redis does not answer
  * closes each with the same failure): the first is logged, later ones only at the 2nd, 4th,
  * 8th... time with the count, so 10,000 sessions write 15 lines, not 10,000. {@link #reset()}
- * (Redis answered again) starts over, so the next outage logs its first one.
+ * (Redis answered again) starts over, so the next outage logs its first one. At WARNING, or at
+ * the level given.
  */
 final class CountedWarning {
 
     private final Logger log;
+    private final Level level;
     /** Formatted with the occurrence's parameters. */
     private final String first;
     /** Formatted with the count, then the occurrence's parameters. */
@@ -20,7 +22,12 @@ final class CountedWarning {
     private final AtomicLong count = new AtomicLong();
 
     CountedWarning(Logger log, String first, String repeated) {
+        this(log, Level.WARNING, first, repeated);
+    }
+
+    CountedWarning(Logger log, Level level, String first, String repeated) {
         this.log = log;
+        this.level = level;
         this.first = first;
         this.repeated = repeated;
     }
@@ -28,12 +35,12 @@ final class CountedWarning {
     void happened(Object... params) {
         long n = count.incrementAndGet();
         if (n == 1) {
-            log.log(Level.WARNING, first, params);
+            log.log(level, first, params);
         } else if ((n & (n - 1)) == 0) {
             Object[] withCount = new Object[params.length + 1];
             withCount[0] = n;
             System.arraycopy(params, 0, withCount, 1, params.length);
-            log.log(Level.WARNING, repeated, withCount);
+            log.log(level, repeated, withCount);
         }
     }
 

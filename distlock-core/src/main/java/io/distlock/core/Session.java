@@ -900,8 +900,7 @@ final class Session implements LockSession {
         }
         if (!unresumable) {
             unresumable = true;
-            LOG.log(Level.INFO, "The registry record of session ''{0}'' is gone (Redis lost it, or it expired); it cannot be "
-                    + "resumed, and ends when its connection does", name);
+            service.recordsLost().happened(name);
         }
         if (detached) { // also when a detach looked at the flag before this write set it
             closeAsync();
@@ -1196,6 +1195,7 @@ final class Session implements LockSession {
             if (e == null && written == 1L) {
                 recordExisted = true;
                 lastWritten = state;
+                service.recordsLost().reset(); // Redis kept a record: a later loss is a new one, logged whole
             } else {
                 lastWritten = null;
             }

@@ -599,6 +599,34 @@ class ResumeTest {
         }
     }
 
+    /**
+     * Found by the logs review (2026-12-07): a write that found a session's registry record gone
+     * logged an INFO line for that session; after Redis lost its data, 10,000 resumable sessions
+     * wrote 10,000 lines. The first is logged, then the 2nd, 4th, 8th... with the count.
+     */
+    @Test
+    void recordsRedisLostAreLoggedOnceForMany() {
+        try (LogRecorder log = LogRecorder.of(Session.class)) {
+            List<LockSession> sessions = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                sessions.add(nodes.get(0).openSession("s" + i, new Pushes(), GRACE));
+            }
+            for (LockSession session : sessions) {
+                String key = "distlock:session:" + session.id();
+                await().atMost(seconds(5)).until(() -> TestRedis.command("EXISTS", key).equals(1L));
+            }
+            sessions.forEach(session -> TestRedis.command("DEL", "distlock:session:" + session.id())); // as a Redis that lost its data
+            for (int i = 0; i < sessions.size(); i++) {
+                token(result(sessions.get(i).lock("doc-" + i))); // its write finds the record gone
+            }
+            java.util.function.Supplier<List<String>> lost = () -> log.messages(java.util.logging.Level.INFO).stream()
+                    .filter(m -> m.startsWith("The registry record")).toList();
+            await().atMost(seconds(5)).untilAsserted(() -> assertThat(lost.get()).last().asString()
+                    .startsWith("The registry records of 8 sessions are gone so far"));
+            assertThat(lost.get()).hasSize(4); // the 1st, 2nd, 4th and 8th
+        }
+    }
+
     private LockService nodeThrough(TcpProxy proxy) {
         return nodeThrough(proxy, CONFIG);
     }
