@@ -33,8 +33,8 @@ import org.redisson.client.codec.StringCodec;
  * and the write are one Lua script, atomic. Not a database: nothing but this demo uses it.
  * Thread-safe.
  *
- * <p>{@link #list()} reads Redis at most once per {@link #LIST_REUSE} (and again after a save
- * through this store): concurrent calls share one read, later ones reuse it. {@code GET
+ * <p>{@link #list()} reads Redis at most once per {@link #LIST_REUSE}: concurrent calls share one
+ * read, later ones reuse it, with the documents saved through this store since as they saved them. {@code GET
  * /demo/docs} is open to anyone, and six reads per request let a keep-alive loop keep Redis,
  * which serves the locks on one thread, busy (review 2026-12-07).
  */
@@ -88,7 +88,7 @@ final class FencedDocs {
     private final String keyPrefix;
     private final Ticker ticker;
     private final Object listing = new Object();
-    /** The last read of every document, done or out (null: none since the last save), and when it began; guarded by listing. */
+    /** The last read of every document, done or out (null: none, or a save went unanswered), and when it began; guarded by listing. */
     private CompletableFuture<List<Doc>> lastList;
     private long listedAt;
 
@@ -128,23 +128,29 @@ final class FencedDocs {
         List<Object> result;
         try {
             result = await(answer);
-        } finally {
-            // Even unanswered: it may have been written. A page that saved and then lists on this
-            // node sees its save.
+        } catch (RuntimeException e) {
             synchronized (listing) {
-                lastList = null;
+                lastList = null; // unanswered, it may have been written: the next list reads again
             }
+            throw e;
         }
         if (((Number) result.get(0)).longValue() == -1) {
             throw new IllegalArgumentException("token " + token + " was never issued: a fencing token is at most the Redis clock in µs");
         }
-        return new Saved(((Number) result.get(0)).longValue() == 1,
-                new Doc(id, DOCUMENTS.get(id), (String) result.get(2), Long.parseLong((String) result.get(1)), (String) result.get(3)));
+        Doc doc = new Doc(id, DOCUMENTS.get(id), (String) result.get(2), Long.parseLong((String) result.get(1)), (String) result.get(3));
+        // The list given again shows the document as the save left it, so a page that saved and then lists on this node
+        // sees its save, without a read: a save, which anyone may send, must not make the next list read Redis again.
+        synchronized (listing) {
+            if (lastList != null) {
+                lastList = lastList.thenApply(docs -> docs.stream().map(d -> d.id().equals(id) ? doc : d).toList());
+            }
+        }
+        return new Saved(((Number) result.get(0)).longValue() == 1, doc);
     }
 
     /**
      * Every document, in {@link #DOCUMENTS} order: the read out now, or the last one if it began
-     * less than {@link #LIST_REUSE} ago and no save came since; else a new one.
+     * less than {@link #LIST_REUSE} ago (with the saves through this store since); else a new one.
      *
      * @throws IllegalStateException if Redis does not answer in time
      */

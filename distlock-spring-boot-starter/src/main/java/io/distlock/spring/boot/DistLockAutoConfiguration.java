@@ -109,9 +109,12 @@ public class DistLockAutoConfiguration {
         try {
             new RedisURI(url); // Redisson's parser, which Redisson.create runs on the address
             return LockService.redissonConfig(url);
-        } catch (IllegalArgumentException e) {
-            // connectFailure: the core's words for it, which never quote the URL (it may hold a password).
-            throw new RedisConfigurationException(property, LockService.connectFailure(e), "Correct " + property
+        } catch (RuntimeException e) {
+            // connectFailure: the core's words for it, which never quote the URL (it may hold a password). Redisson's
+            // parser throws other exceptions too (an empty host after the password: ArrayIndexOutOfBoundsException).
+            String problem = e instanceof IllegalArgumentException ? LockService.connectFailure(e)
+                    : "the URL cannot be parsed (" + e.getClass().getSimpleName() + ")";
+            throw new RedisConfigurationException(property, problem, "Correct " + property
                     + ": redis://host:port, redis://user:password@host:port, or rediss://host:port for TLS, with no database"
                     + " other than 0 (/0 or no path; applications sharing a Redis are told apart by distlock.key-prefix), and"
                     + " a user name or password percent-encoded (% as %25).");
@@ -206,7 +209,8 @@ public class DistLockAutoConfiguration {
             for (String name : factory.getBeanNamesForType(RedissonClient.class, false, false)) {
                 // Only the clients already made: getBean would make a @Lazy one (for an optional Redis, maybe down) just to
                 // compare it (found by review). The one injected has been made.
-                if (factory.containsSingleton(name) && factory.getSingleton(name) == redisson) {
+                // getBean of a made singleton makes nothing, and gives a FactoryBean's product (getSingleton: the factory).
+                if (factory.containsSingleton(name) && factory.getBean(name) == redisson) {
                     factory.registerDependentBean(name, "distlockLockService");
                 }
             }

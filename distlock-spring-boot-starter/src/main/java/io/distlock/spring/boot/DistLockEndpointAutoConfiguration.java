@@ -94,7 +94,7 @@ public class DistLockEndpointAutoConfiguration {
     public DistLockEndpoints distlockEndpoints(LockService service, EndpointOptions options,
                                                ObjectProvider<Authenticator> authenticator,
                                                ObjectProvider<Authorizer> authorizer) {
-        warnOfUnusedSecurityBeans(options, authenticator.getIfAvailable(), authorizer.getIfAvailable());
+        warnOfUnusedSecurityBeans(options, authenticator.getIfUnique(), authorizer.getIfUnique());
         return DistLockEndpoints.create(service, options);
     }
 
@@ -108,11 +108,12 @@ public class DistLockEndpointAutoConfiguration {
                 : authenticator != null && options.authenticator() != authenticator ? "Authenticator"
                 : null;
         if (unused != null) {
-            LOG.log(Level.WARNING, "distlock: the application's EndpointOptions bean does not use its " + unused + " bean"
-                    + (unused.equals("Authorizer") ? ": every connection may take, query and watch every lock" : "")
-                    + ". An EndpointOptions bean replaces the starter's options, distlock.* properties, the request's"
-                    + " principal and the Authenticator and Authorizer beans included; to change an option without"
-                    + " losing them, define a DistLockEndpointOptionsCustomizer bean instead (docs/spring-boot.md)");
+            LOG.log(Level.WARNING, "distlock: the endpoint's options do not use the application's " + unused + " bean"
+                    + (unused.equals("Authorizer") ? ", and allow what they allow to every connection" : "")
+                    + ". An EndpointOptions bean of the application's replaces the starter's options, distlock.* properties,"
+                    + " the request's principal and the Authenticator and Authorizer beans included (to change an option"
+                    + " without losing them, define a DistLockEndpointOptionsCustomizer bean instead); a customizer that sets"
+                    + " its own " + unused + " replaces the bean (docs/spring-boot.md)");
         }
     }
 

@@ -17,6 +17,8 @@ import org.springframework.util.ClassUtils;
 final class TomcatConnections {
 
     private static final System.Logger LOG = System.getLogger(TomcatConnections.class.getName());
+    /** Tomcat's own maxConnections, where Boot does not set it. */
+    private static final int TOMCAT_DEFAULT = 8192;
 
     private TomcatConnections() {
     }
@@ -29,12 +31,12 @@ final class TomcatConnections {
     static int maxConnections(DistLockProperties properties, ApplicationContext context) {
         int configured = properties.getMaxConnections();
         int tomcat = tomcatMaxConnections(context);
-        if (tomcat < 1) {
+        if (tomcat == 0) {
             return configured;
         }
         boolean set = Binder.get(context.getEnvironment()).bind("distlock.max-connections", Integer.class).isBound();
         if (!set) {
-            return Math.max(1, Math.min(configured, tomcat - tomcat / 10));
+            return Math.max(1, Math.min(configured, tomcat - Math.max(1, tomcat / 10)));
         }
         if (configured >= tomcat) {
             LOG.log(Level.WARNING, "distlock: distlock.max-connections=" + configured + " is not below Tomcat's"
@@ -45,7 +47,7 @@ final class TomcatConnections {
         return configured;
     }
 
-    /** Tomcat's cap where the application runs on an embedded Tomcat; 0 elsewhere, -1 where unlimited. */
+    /** Tomcat's cap where the application runs on an embedded Tomcat; 0 elsewhere. */
     private static int tomcatMaxConnections(ApplicationContext context) {
         ClassLoader loader = TomcatConnections.class.getClassLoader();
         if (context == null || !ClassUtils.isPresent("org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory", loader)
@@ -62,7 +64,11 @@ final class TomcatConnections {
                 return 0;
             }
             TomcatServerProperties tomcat = context.getBeanProvider(TomcatServerProperties.class).getIfAvailable();
-            return tomcat == null ? 0 : tomcat.getMaxConnections();
+            if (tomcat == null) {
+                return 0;
+            }
+            // Boot hands Tomcat only a positive value: with -1 ("unlimited") or 0 Tomcat keeps its own default.
+            return tomcat.getMaxConnections() > 0 ? tomcat.getMaxConnections() : TOMCAT_DEFAULT;
         }
     }
 }

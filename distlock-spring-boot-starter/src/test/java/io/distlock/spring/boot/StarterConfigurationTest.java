@@ -390,6 +390,7 @@ class StarterConfigurationTest {
             "spring.data.redis.url | redis://:s3cret-pw@127.0.0.1:1/3 | Redis URL names database 3 (/3)",
             "spring.data.redis.url | redis://127.0.0.1                | the URL cannot be parsed (Redis url doesn't contain a port)",
             "distlock.redis.url    | http://127.0.0.1:1               | the URL cannot be parsed (Redis url should start with redis://",
+            "distlock.redis.url    | redis://:s3cret-pw@:6379         | the URL cannot be parsed (ArrayIndexOutOfBoundsException)",
     })
     void aUrlNamingAnotherDatabaseOrThatCannotBeParsedFailsTheStartAsAConfigurationError(String property, String url,
                                                                                       String problem, CapturedOutput output) {
