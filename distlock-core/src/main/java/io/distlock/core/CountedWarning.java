@@ -2,6 +2,7 @@ package io.distlock.core;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -9,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * closes each with the same failure): the first is logged, later ones only at the 2nd, 4th,
  * 8th... time with the count, so 10,000 sessions write 15 lines, not 10,000. {@link #reset()}
  * (Redis answered again) starts over, so the next outage logs its first one. At WARNING, or at
- * the level given.
+ * the level given; where no event says the trouble is over, it starts over after a quiet time
+ * instead, read on the ticker given.
  */
 final class CountedWarning {
 
@@ -20,19 +22,33 @@ final class CountedWarning {
     /** Formatted with the count, then the occurrence's parameters. */
     private final String repeated;
     private final AtomicLong count = new AtomicLong();
+    /** Null: only {@link #reset()} starts over. */
+    private final Ticker ticker;
+    private final long quietNanos;
+    private final AtomicLong lastAt = new AtomicLong();
 
     CountedWarning(Logger log, String first, String repeated) {
-        this(log, Level.WARNING, first, repeated);
+        this(log, Level.WARNING, null, Duration.ZERO, first, repeated);
     }
 
-    CountedWarning(Logger log, Level level, String first, String repeated) {
+    /** Starts over at an occurrence that comes more than {@code quiet} after the one before. */
+    CountedWarning(Logger log, Level level, Ticker ticker, Duration quiet, String first, String repeated) {
         this.log = log;
         this.level = level;
+        this.ticker = ticker;
+        this.quietNanos = quiet.toNanos();
         this.first = first;
         this.repeated = repeated;
     }
 
     void happened(Object... params) {
+        if (ticker != null) {
+            long now = ticker.read();
+            long before = lastAt.getAndSet(now);
+            if (now - before > quietNanos) {
+                count.set(0);
+            }
+        }
         long n = count.incrementAndGet();
         if (n == 1) {
             log.log(level, first, params);

@@ -102,12 +102,12 @@ public final class LockService implements AutoCloseable {
             "Could not claim the end of session ''{0}''; not releasing its locks, their leases free them: {1}",
             "Could not claim the end of {0} sessions so far; not releasing their locks, their leases free them (this one: "
                     + "session ''{1}'': {2})");
-    /** At INFO, as the line a session it replaces: after Redis lost its data every resumable session finds its record gone at once. */
-    private final CountedWarning recordsLost = new CountedWarning(System.getLogger(Session.class.getName()), Level.INFO,
-            "The registry record of session ''{0}'' is gone (Redis lost it, or it expired); it cannot be resumed, and ends when "
-                    + "its connection does",
-            "The registry records of {0} sessions are gone so far (Redis lost them, or they expired); they cannot be resumed, and "
-                    + "end when their connections do (this one: session ''{1}'')");
+    /**
+     * At INFO, as the line per session it replaces: after Redis lost its data every resumable session finds its record
+     * gone within a renewal. Starts over after a quiet minute, not when a write finds a record: sessions opened since
+     * the loss write theirs, and each would start the count over.
+     */
+    private final CountedWarning recordsLost;
     // Named after Telemetry, not the binder: naming its class would load it, and Micrometer is optional.
     private final CountedWarning meterThrew = new CountedWarning(System.getLogger(Telemetry.class.getName()),
             "A meter threw; counting goes on without it: {0}", "A meter threw {0} times so far (this time: {1})");
@@ -118,6 +118,12 @@ public final class LockService implements AutoCloseable {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
         this.ownsRedisson = ownsRedisson;
         this.config = Objects.requireNonNull(config, "config");
+        this.recordsLost = new CountedWarning(System.getLogger(Session.class.getName()), Level.INFO, config.ticker(),
+                Duration.ofMinutes(1),
+                "The registry record of session ''{0}'' is gone (Redis lost it, or it expired); it cannot be resumed, and ends when "
+                        + "its connection does",
+                "The registry records of {0} sessions are gone so far (Redis lost them, or they expired); they cannot be resumed, "
+                        + "and end when their connections do (this one: session ''{1}'')");
         this.nodeId = newId();
         this.store = new RedisLockStore(redisson, config, nodeId);
         this.registry = new SessionRegistry(redisson, config, nodeId);

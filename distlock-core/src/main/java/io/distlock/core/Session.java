@@ -1195,7 +1195,6 @@ final class Session implements LockSession {
             if (e == null && written == 1L) {
                 recordExisted = true;
                 lastWritten = state;
-                service.recordsLost().reset(); // Redis kept a record: a later loss is a new one, logged whole
             } else {
                 lastWritten = null;
             }

@@ -618,6 +618,12 @@ class ResumeTest {
             sessions.forEach(session -> TestRedis.command("DEL", "distlock:session:" + session.id())); // as a Redis that lost its data
             for (int i = 0; i < sessions.size(); i++) {
                 token(result(sessions.get(i).lock("doc-" + i))); // its write finds the record gone
+                // A session opened since writes its record, found as it should be: the count goes on (found by review:
+                // it started over at each such write, a "first" line per lost session again).
+                LockSession opened = nodes.get(0).openSession("new" + i, new Pushes(), GRACE);
+                token(result(opened.lock("new-doc-" + i)));
+                String key = "distlock:session:" + opened.id();
+                await().atMost(seconds(5)).until(() -> TestRedis.command("EXISTS", key).equals(1L));
             }
             java.util.function.Supplier<List<String>> lost = () -> log.messages(java.util.logging.Level.INFO).stream()
                     .filter(m -> m.startsWith("The registry record")).toList();
