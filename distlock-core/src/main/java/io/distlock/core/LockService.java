@@ -288,8 +288,8 @@ public final class LockService implements AutoCloseable {
      * query: Redisson ignores both, so two applications told apart by their database would share
      * one key space (and Redis's channels are shared by every database anyway). {@code /0} names
      * the database distlock works in, and is how Spring Boot's {@code spring.data.redis.url} is
-     * often written: accepted. A URL Java cannot parse is left to Redisson, which says what is
-     * wrong with it.
+     * often written: accepted. So is a URL without a port. A URL Java cannot parse is left to
+     * Redisson, which says what is wrong with it.
      */
     private static void refuseDatabase(String redisUrl) {
         URI uri;
@@ -299,8 +299,13 @@ public final class LockService implements AutoCloseable {
             return;
         }
         String path = uri.getRawPath();
-        if (uri.getHost() == null || uri.getPort() < 0 || path != null && path.indexOf('@') >= 0) {
-            return; // not host:port as parsed (a '/' in a password that is not percent-encoded): Redisson's parser says
+        if (uri.getHost() == null || path != null && path.indexOf('@') >= 0) {
+            return; // not a host as parsed (a '/' in a password that is not percent-encoded): Redisson's parser says
+        }
+        if (uri.getPort() < 0) {
+            // Redisson's parser refuses a URL without a port, but not one with a user or password, which then failed to
+            // connect to port -1.
+            throw new IllegalArgumentException("Redis URL has no port: write it, redis://host:6379 for Redis's default");
         }
         // Not the URL itself in these messages: it may hold a password. The path is after the host, so it holds none.
         if (uri.getRawQuery() != null) {

@@ -64,6 +64,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 @EnableConfigurationProperties(DistLockProperties.class)
 public class DistLockAutoConfiguration {
 
+    private static final System.Logger LOG = System.getLogger(DistLockAutoConfiguration.class.getName());
     private static final String DISTLOCK_URL = "distlock.redis.url";
     private static final String SPRING_DATA_URL = "spring.data.redis.url";
 
@@ -142,6 +143,14 @@ public class DistLockAutoConfiguration {
                         "Write spring.data.redis.url as rediss://host:port (distlock then uses TLS, trusting the JVM's trust store:"
                         + " -Djavax.net.ssl.trustStore), or set distlock.redis.url for distlock's own connection.");
             }
+        }
+        // Not refused: the setting may be there for the application's own data. But applications told apart by their
+        // database alone share their locks in distlock's database 0.
+        BindResult<Integer> database = binder.bind("spring.data.redis.database", Integer.class);
+        if (database.isBound() && database.get() != 0) {
+            LOG.log(Level.WARNING, "distlock: spring.data.redis.database=" + database.get() + " is not distlock's: it keeps"
+                    + " its keys in database 0 of spring.data.redis.url's Redis, so applications told apart by their database"
+                    + " share locks of the same names there. Give each its own distlock.key-prefix (docs/spring-boot.md)");
         }
         for (String group : new String[] { "sentinel", "cluster" }) {
             String set = firstPropertyUnder(environment, "spring.data.redis." + group);

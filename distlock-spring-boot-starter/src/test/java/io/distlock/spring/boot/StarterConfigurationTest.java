@@ -378,6 +378,19 @@ class StarterConfigurationTest {
         }
     }
 
+    /** Found by review (2026-12-07): accepted without a word, while the same database in the URL is refused. */
+    @Test
+    void springDataRedisDatabaseIsNotDistlocksAndTheStartSaysSo(CapturedOutput output) {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url(),
+                             "spring.data.redis.database=3", "distlock.lease=1500ms")
+                     .run()) {
+            assertThat(app.getBean(LockService.class)).isNotNull();
+            assertThat(output.toString()).contains("spring.data.redis.database=3 is not distlock's: it keeps its keys in database 0");
+        }
+    }
+
     /**
      * Found by review (2026-12-07): a URL naming another database, or one Redisson cannot parse,
      * was reported as "could not connect to its Redis... Check that Redis is running": a mistake
@@ -391,6 +404,7 @@ class StarterConfigurationTest {
             "spring.data.redis.url | redis://127.0.0.1                | the URL cannot be parsed (Redis url doesn't contain a port)",
             "distlock.redis.url    | http://127.0.0.1:1               | the URL cannot be parsed (Redis url should start with redis://",
             "distlock.redis.url    | redis://:s3cret-pw@:6379         | the URL cannot be parsed (ArrayIndexOutOfBoundsException)",
+            "spring.data.redis.url | redis://:s3cret-pw@127.0.0.1     | Redis URL has no port",
     })
     void aUrlNamingAnotherDatabaseOrThatCannotBeParsedFailsTheStartAsAConfigurationError(String property, String url,
                                                                                       String problem, CapturedOutput output) {
