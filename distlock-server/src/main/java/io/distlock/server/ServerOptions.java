@@ -556,7 +556,11 @@ public final class ServerOptions {
                         + percentEncodingHint(url));
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (!scheme.equals("redis") && !scheme.equals("rediss") || uri.getHost() == null || uri.getPort() < 0) {
+            if ((scheme.equals("redis") || scheme.equals("rediss")) && uri.getHost() != null && uri.getPort() < 0) {
+                throw new IllegalArgumentException("Redis URL has no port: write it, " + scheme + "://host:6379 for Redis's"
+                        + " default, was '" + Redact.url(url) + "'");
+            }
+            if (!scheme.equals("redis") && !scheme.equals("rediss") || uri.getHost() == null) {
                 throw new IllegalArgumentException("Redis URL must look like redis://host:port or rediss://host:port, was '"
                         + Redact.url(url) + "'" + percentEncodingHint(url));
             }

@@ -152,7 +152,9 @@ class ServerOptionsTest {
         ServerOptions o = ServerOptions.builder().redisUrl("redis://user:secret@host:6379").build();
         assertThat(o.toString()).doesNotContain("secret");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://user:secret@host"))
-                .hasMessageNotContaining("secret");
+                .hasMessageStartingWith("Redis URL has no port").hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://host"))
+                .hasMessageStartingWith("Redis URL has no port: write it, redis://host:6379");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("user:s3cret@db.example:6379"))
                 .hasMessageContaining("redis://host:port").hasMessageNotContaining("s3cret");
     }
