@@ -17,19 +17,31 @@ final class Containers {
 
     private Containers() { }
 
-    /** Tyrus on its Grizzly container, as the runnable server uses it. */
+    /**
+     * Tyrus on its Grizzly container, as the runnable server uses it. Its port is picked free
+     * before Tyrus binds it, and another process (a test's redis-server) may take it in between
+     * (seen once in CI, 2026-12-07): then again on another port.
+     */
     static TestServer tyrus(List<ServerEndpointConfig> configs) {
-        int port = TestServer.freePort();
-        ServerContainer container = new GrizzlyServerContainer().createContainer(Map.of());
-        try {
-            for (ServerEndpointConfig config : configs) {
-                container.addEndpoint(config);
+        for (int attempt = 1; ; attempt++) {
+            int port = TestServer.freePort();
+            ServerContainer container = new GrizzlyServerContainer().createContainer(Map.of());
+            try {
+                for (ServerEndpointConfig config : configs) {
+                    container.addEndpoint(config);
+                }
+                container.start("/", port);
+                return started(container, port);
+            } catch (Exception e) {
+                container.stop();
+                if (attempt == 5 || !(e.getCause() instanceof java.net.BindException || e instanceof java.net.BindException)) {
+                    throw new IllegalStateException("Tyrus did not start on port " + port, e);
+                }
             }
-            container.start("/", port);
-        } catch (Exception e) {
-            container.stop();
-            throw new IllegalStateException("Tyrus did not start on port " + port, e);
         }
+    }
+
+    private static TestServer started(ServerContainer container, int port) {
         return new TestServer() {
             @Override
             public int port() {
