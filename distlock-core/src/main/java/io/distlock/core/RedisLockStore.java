@@ -558,8 +558,11 @@ final class RedisLockStore {
         long now = ticker.read();
         long loggedUntil = quarantineLoggedUntil.get();
         if (now - loggedUntil >= 0 && quarantineLoggedUntil.compareAndSet(loggedUntil, now + TimeUnit.MILLISECONDS.toNanos(pttlMillis))) {
-            LOG.log(Level.WARNING, "Redis may have lost locks (it restarted, failed over, or was emptied): no lock is granted "
-                    + "for {0} ms, until every session that held one before has been told it was lost", Long.toString(pttlMillis));
+            // A brand-new Redis is named first: it is what most operators see, once, and it looks exactly like a loss.
+            LOG.log(Level.WARNING, "Redis may have lost locks: it is new, or it restarted, failed over or was emptied since "
+                    + "the last grant (these look alike): no lock is granted for {0} ms, until every session that held one "
+                    + "before has been told it was lost (once per new Redis; see docs/safety.md, After Redis lost its data)",
+                    Long.toString(pttlMillis));
         }
     }
 

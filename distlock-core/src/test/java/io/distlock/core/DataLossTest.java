@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.logging.Level;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -232,7 +233,12 @@ class DataLossTest {
         Duration lease = Duration.ofSeconds(1);
         redis.command("DEL", "distlock:epoch"); // as a Redis that never served a lock
         LockSession alice = node(redis, config(lease, true)).openSession("alice", new Pushes());
-        assertThat(result(alice.lock("doc"))).isEqualTo(RECOVERING);
+        try (LogRecorder log = LogRecorder.of(RedisLockStore.class)) {
+            assertThat(result(alice.lock("doc"))).isEqualTo(RECOVERING);
+            // An operator's first start reads this line: it must not speak of a loss only.
+            assertThat(log.messages(Level.WARNING)).singleElement().asString()
+                    .startsWith("Redis may have lost locks: it is new, or it restarted").containsPattern("no lock is granted for [0-9]+ ms");
+        }
         // With the quarantine off, no marker is looked at or written.
         LockSession bob = node(redis, config(lease, false)).openSession("bob", new Pushes());
         assertThat(result(bob.lock("free"))).isInstanceOf(LockResult.Locked.class);
