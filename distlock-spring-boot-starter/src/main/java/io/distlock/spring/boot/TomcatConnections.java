@@ -7,6 +7,9 @@ import org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.context.ApplicationContext;
 import org.springframework.util.ClassUtils;
+import org.springframework.web.context.WebApplicationContext;
+
+import jakarta.servlet.ServletContext;
 
 /**
  * {@code distlock.max-connections} beside Tomcat's own cap. An upgraded WebSocket keeps its place
@@ -51,10 +54,21 @@ final class TomcatConnections {
     private static int tomcatMaxConnections(ApplicationContext context) {
         ClassLoader loader = TomcatConnections.class.getClassLoader();
         if (context == null || !ClassUtils.isPresent("org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory", loader)
-                || !ClassUtils.isPresent("org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties", loader)) {
+                || !ClassUtils.isPresent("org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties", loader)
+                || servedByAnotherContainer(context)) {
             return 0;
         }
         return OnTomcat.maxConnections(context);
+    }
+
+    /**
+     * Whether a container other than Tomcat serves the application: a war deployed to Jetty or
+     * WildFly with Boot's Tomcat module in its {@code WEB-INF/lib} has the Tomcat factory bean
+     * too (Boot configures it, and never starts it), and Tomcat's cap does not apply there.
+     */
+    private static boolean servedByAnotherContainer(ApplicationContext context) {
+        ServletContext servletContext = context instanceof WebApplicationContext web ? web.getServletContext() : null;
+        return servletContext != null && !String.valueOf(servletContext.getServerInfo()).startsWith("Apache Tomcat");
     }
 
     /** Kept apart so that its references to Tomcat's classes are loaded only when they are there. */

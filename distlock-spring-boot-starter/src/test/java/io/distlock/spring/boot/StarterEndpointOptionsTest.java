@@ -15,11 +15,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.mock.web.MockServletContext;
+import org.springframework.web.context.support.GenericWebApplicationContext;
 
 import io.distlock.spring.boot.docs.LocksApplication;
 import io.distlock.testing.RedisProcess;
@@ -140,5 +145,38 @@ class StarterEndpointOptionsTest {
             assertThat(app.getBean(EndpointOptions.class).maxConnections()).isEqualTo(10_000);
             assertThat(output.toString()).contains("distlock.max-connections=10000 is not below Tomcat's server.tomcat.max-connections=8192");
         }
+    }
+
+    /**
+     * A war on Jetty or WildFly with Boot's Tomcat module in its WEB-INF/lib: Boot makes the Tomcat
+     * factory bean there too and never starts it. The container's own name tells: Tomcat's cap
+     * does not apply, and nothing is said of it. (A context of Spring's around a stand-in servlet
+     * context, since only its server name matters: the same bean with Tomcat's name is lowered.)
+     */
+    @Test
+    void aWarServedByAnotherContainerKeepsItsCapAndSaysNothingOfTomcat(CapturedOutput output) {
+        DistLockProperties properties = new DistLockProperties();
+        try (GenericWebApplicationContext jetty = deployedOn("jetty/12.1.5")) {
+            assertThat(TomcatConnections.maxConnections(properties, jetty)).isEqualTo(10_000);
+            jetty.getEnvironment().getPropertySources().addFirst(new MapPropertySource("set", Map.of("distlock.max-connections", "10000")));
+            assertThat(TomcatConnections.maxConnections(properties, jetty)).isEqualTo(10_000);
+        }
+        assertThat(output.toString()).doesNotContain("is not below Tomcat's");
+        try (GenericWebApplicationContext tomcat = deployedOn("Apache Tomcat/11.0.21")) {
+            assertThat(TomcatConnections.maxConnections(properties, tomcat)).isEqualTo(8192 - 819);
+        }
+    }
+
+    private static GenericWebApplicationContext deployedOn(String serverInfo) {
+        GenericWebApplicationContext war = new GenericWebApplicationContext(new MockServletContext() {
+            @Override
+            public String getServerInfo() {
+                return serverInfo;
+            }
+        });
+        war.registerBean(TomcatServletWebServerFactory.class);
+        war.registerBean(TomcatServerProperties.class);
+        war.refresh();
+        return war;
     }
 }
