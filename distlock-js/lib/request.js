@@ -478,7 +478,7 @@ export class LockRequests {
     const retry = this.#retryWatchers.watch(name);
     attempt.onServer = true;
     try {
-      const reply = await this.#ask(name, options, deadline);
+      const reply = await this.#ask(name, options, deadline, attempt);
       if (reply === AGAIN) return AGAIN;
       if (reply.status === Status.LOCKED) return await this.#tokenUnlessCancelled(name, attempt, reply.token);
       if (reply.status === Status.WAIT) {
@@ -576,9 +576,11 @@ export class LockRequests {
    * than 10 s ago, e.g. before a reconnect) queues without asking: the holders were asked
    * already, and the caller wants the lock more than a second ask. (That second `lock` once
    * carried the first one's `timeout`, so the server kept the place a round trip past the
-   * caller's deadline.)
+   * caller's deadline.) Aborted (`attempt`) while the refused ask was out, it sends nothing more
+   * and throws the abort's reason: nothing of this request is out, and a `lock` now would only
+   * take a place to `cancel` next.
    */
-  async #ask(name, options, deadline) {
+  async #ask(name, options, deadline, attempt) {
     try {
       return await (options === undefined || Object.keys(options).length === 0
         ? this.#host.lock(name)
@@ -588,8 +590,9 @@ export class LockRequests {
         return AGAIN; // the session is gone and with it our turn in line: ask the next session
       }
       if (error?.code === FailCode.RATE_LIMITED && options?.ask) {
+        if (attempt.cancelled) throw attempt.reason;
         delete options.ask;
-        return this.#ask(name, options, deadline);
+        return this.#ask(name, options, deadline, attempt);
       }
       throw error;
     }

@@ -762,6 +762,45 @@ describe('ask', () => {
     assert.equal(await next, 15);
   });
 
+  test('RATE_LIMITED after an abort: the lock is not sent again (nor a cancel after it), request() rejects with the abort\'s reason, the name is free', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const failing = rejection(client.request('doc', { ask: true, signal: controller.signal }, () => 'never'));
+    await flush();
+    const asked = ws.next('lock');
+    controller.abort(); // while the ask is out: its answer decides what is left to do
+    await flush();
+    ws.reply(asked, { status: 'FAIL', code: 'RATE_LIMITED', message: 'asked doc less than 10 s ago' });
+    await flush();
+    ws.expectNothingSent(); // nothing is out for this request: no place to take and then leave
+    assert.equal((await failing).name, 'AbortError');
+    const next = client.request('doc', (lock) => lock.token);
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 16 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 16);
+    ws.expectNothingSent();
+  });
+
+  test('RATE_LIMITED, then an abort while the lock sent again is out: its grant is unlocked', async () => {
+    const { client, ws } = await connected();
+    const controller = new AbortController();
+    const failing = rejection(client.request('doc', { ask: true, signal: controller.signal }, () => 'never'));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'FAIL', code: 'RATE_LIMITED', message: 'asked doc less than 10 s ago' });
+    await flush();
+    const plain = ws.next('lock');
+    controller.abort();
+    await flush();
+    ws.reply(plain, { status: 'LOCKED', token: 17 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    await flush();
+    ws.expectNothingSent();
+    assert.equal((await failing).name, 'AbortError');
+  });
+
   test('another FAIL of an ask (UNAUTHORIZED) rejects request() with that code', async () => {
     const { client, ws } = await connected();
     const requesting = client.request('doc', { ask: true }, () => 'ran');
