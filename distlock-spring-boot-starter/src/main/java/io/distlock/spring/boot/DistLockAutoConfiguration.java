@@ -127,6 +127,8 @@ public class DistLockAutoConfiguration {
      * Data would use other settings instead or besides (TLS on a {@code redis://} URL, Sentinel,
      * Cluster), distlock would talk to Redis differently from the application, in plaintext while
      * the operator believes TLS is on, or to another server: the start fails naming the setting.
+     * Where distlock connects as Spring Data would, only not quite (another database, an SSL
+     * bundle's certificates on a {@code rediss://} URL), the start says so at WARN.
      */
     private static void refuseWhatSpringDataWouldDoDifferently(Environment environment, String url) {
         String springData = " (distlock reads only spring.data.redis.url of Spring Data's properties)";
@@ -142,6 +144,19 @@ public class DistLockAutoConfiguration {
                         + " redis:// URL, on which distlock would connect in plaintext" + springData,
                         "Write spring.data.redis.url as rediss://host:port (distlock then uses TLS, trusting the JVM's trust store:"
                         + " -Djavax.net.ssl.trustStore), or set distlock.redis.url for distlock's own connection.");
+            }
+        } else if (url.regionMatches(true, 0, "rediss://", 0, "rediss://".length())) {
+            // Warned of, not refused: TLS is on as the operator meant, and distlock still checks Redis's certificate and
+            // host name, against the JVM's trust store. Where that trusts the certificate (a public CA, or one imported),
+            // the application works today; where it does not, the start fails saying the certificate is not trusted, and
+            // this line says why the bundle did not count.
+            BindResult<String> bundle = binder.bind("spring.data.redis.ssl.bundle", String.class);
+            if (bundle.isBound()) {
+                LOG.log(Level.WARNING, "distlock: spring.data.redis.ssl.bundle=" + bundle.get() + " is not used by distlock:"
+                        + " it connects to spring.data.redis.url over TLS with the JVM's trust store (-Djavax.net.ssl.trustStore)"
+                        + " and no client certificate, not with the bundle's certificates. Give the JVM a trust store holding"
+                        + " the CA of Redis's certificate, or define a RedissonClient bean configured as the bundle is"
+                        + " (docs/spring-boot.md)");
             }
         }
         // Not refused: the setting may be there for the application's own data. But applications told apart by their

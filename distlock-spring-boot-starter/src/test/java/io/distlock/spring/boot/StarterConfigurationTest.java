@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -30,6 +31,7 @@ import io.distlock.core.LockConfig;
 import io.distlock.core.LockService;
 import io.distlock.spring.boot.docs.LocksApplication;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TestTls;
 
 /**
  * The starter's configuration edges: no Redis configured, the application's own
@@ -388,6 +390,74 @@ class StarterConfigurationTest {
                      .run()) {
             assertThat(app.getBean(LockService.class)).isNotNull();
             assertThat(output.toString()).contains("spring.data.redis.database=3 is not distlock's: it keeps its keys in database 0");
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): falling back to a rediss:// spring.data.redis.url, a
+     * spring.data.redis.ssl.bundle was ignored without a word (distlock trusts the JVM's trust
+     * store). Warned of, not refused: TLS is on as meant, and Redis's certificate is checked. Here
+     * the JVM trusts the test CA: the application starts, over TLS, and the start says so.
+     */
+    @Test
+    void springDataSslBundleOnARedissUrlIsNotDistlocksAndTheStartSaysSo(CapturedOutput output) {
+        String trustStoreBefore = System.getProperty("javax.net.ssl.trustStore");
+        String passwordBefore = System.getProperty("javax.net.ssl.trustStorePassword");
+        System.setProperty("javax.net.ssl.trustStore", TestTls.truststore().toString());
+        System.setProperty("javax.net.ssl.trustStorePassword", TestTls.TRUSTSTORE_PASSWORD);
+        try (RedisProcess redis = TestTls.startRedis();
+             ConfigurableApplicationContext app = new SpringApplicationBuilder(LocksApplication.class)
+                     .properties(withSslBundle("server.port=0", "server.address=127.0.0.1",
+                             "spring.data.redis.url=rediss://127.0.0.1:" + redis.tlsPort(), "distlock.lease=1500ms"))
+                     .run()) {
+            int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+            try (LockClient client = LockClient.open(URI.create("ws://127.0.0.1:" + port + "/distlock/lock"))) {
+                client.request("OK", "action", "connect", "param", "over-tls");
+                client.request("LOCKED", "action", "lock", "param", "on-the-tls-port");
+            }
+            assertThat(output.toString()).contains(SSL_BUNDLE_WARNING);
+        } finally {
+            restoreProperty("javax.net.ssl.trustStore", trustStoreBefore);
+            restoreProperty("javax.net.ssl.trustStorePassword", passwordBefore);
+        }
+    }
+
+    /**
+     * The same where only the bundle trusts Redis's CA, not the JVM: the start fails as the
+     * certificate not trusted, as it did, and the line before says why the bundle did not count.
+     */
+    @Test
+    void springDataSslBundleTheJvmDoesNotShareFailsTheStartAfterSayingSo(CapturedOutput output) {
+        try (RedisProcess redis = TestTls.startRedis()) {
+            assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                    .properties(withSslBundle("server.port=0", "server.address=127.0.0.1",
+                            "spring.data.redis.url=rediss://127.0.0.1:" + redis.tlsPort()))
+                    .run()
+                    .close())
+                    .isNotNull();
+            String out = output.toString();
+            assertThat(out).contains(SSL_BUNDLE_WARNING).contains("APPLICATION FAILED TO START")
+                    .contains("Redis's certificate is not trusted by this JVM");
+            assertThat(out.indexOf(SSL_BUNDLE_WARNING)).isLessThan(out.indexOf("APPLICATION FAILED TO START"));
+        }
+    }
+
+    private static final String SSL_BUNDLE_WARNING = "spring.data.redis.ssl.bundle=redis-tls is not used by distlock: it connects"
+            + " to spring.data.redis.url over TLS with the JVM's trust store (-Djavax.net.ssl.trustStore) and no client certificate";
+
+    /** {@code properties} and an SSL bundle named redis-tls that trusts the test CA, as Spring Data's would. */
+    private static String[] withSslBundle(String... properties) {
+        List<String> all = new ArrayList<>(List.of(properties));
+        all.add("spring.data.redis.ssl.bundle=redis-tls");
+        all.add("spring.ssl.bundle.pem.redis-tls.truststore.certificate=" + TestTls.file("ca.crt").toUri());
+        return all.toArray(String[]::new);
+    }
+
+    private static void restoreProperty(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
         }
     }
 
