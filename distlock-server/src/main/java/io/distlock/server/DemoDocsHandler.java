@@ -1,15 +1,19 @@
 package io.distlock.server;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -39,7 +43,8 @@ import org.glassfish.grizzly.http.util.Header;
  *       ({@code text} absent: only announce the token; {@code by} optional): 200 with the
  *       document, or 409 {@code {"error": "STALE_TOKEN", "message", "token", "highest", "by"}}
  *       when a higher token was accepted before; 403 when its {@code Host} is not one of
- *       {@code --allowed-host}.</li>
+ *       {@code --allowed-host}; 429 with {@code Retry-After} past the {@link SaveThrottle}
+ *       (per client address and per node: each save is a script in Redis).</li>
  * </ul>
  *
  * Anything else that is wrong is a 400 (a bad body), 404 (no such document), 405 or 503 (Redis
@@ -67,16 +72,24 @@ final class DemoDocsHandler extends HttpHandler {
     private final Predicate<String> hostAllowed;
     /** The server hides holders ({@code --hide-holder}): a save's {@code by} (the page sends its session name) is not kept. */
     private final boolean hideNames;
+    private final SaveThrottle throttle;
+    /** A request's client key from its TCP peer and its {@code X-Forwarded-For} values (read only from a trusted proxy). */
+    private final BiFunction<InetAddress, List<String>, String> clientKey;
 
     /**
      * {@code hostAllowed}: whether a {@code Host} header (null: none) may save, as the endpoint's
-     * handshake; {@code hideNames}: keep no {@code by}, so that no answer names a saver.
+     * handshake; {@code hideNames}: keep no {@code by}, so that no answer names a saver; saves
+     * are counted by {@code throttle} under the key {@code clientKey} gives, as the endpoint's
+     * per-address cap ({@code ClientAddress.resolve}).
      */
-    DemoDocsHandler(FencedDocs docs, Duration bodyTimeout, Predicate<String> hostAllowed, boolean hideNames) {
+    DemoDocsHandler(FencedDocs docs, Duration bodyTimeout, Predicate<String> hostAllowed, boolean hideNames,
+                    SaveThrottle throttle, BiFunction<InetAddress, List<String>, String> clientKey) {
         this.docs = docs;
         this.bodyTimeout = bodyTimeout;
         this.hostAllowed = hostAllowed;
         this.hideNames = hideNames;
+        this.throttle = throttle;
+        this.clientKey = clientKey;
     }
 
     @Override
@@ -109,7 +122,7 @@ final class DemoDocsHandler extends HttpHandler {
                             + "'; the demo has " + String.join(", ", FencedDocs.DOCUMENTS.keySet()));
                     return;
                 }
-                readThenSave(id, request, response);
+                readThenSave(id, client(request), request, response);
             } else {
                 error(response, 404, "NOT_FOUND", "nothing at " + (uri.length() > 60 ? uri.substring(0, 60) + "..." : uri));
             }
@@ -135,7 +148,7 @@ final class DemoDocsHandler extends HttpHandler {
      * worker thread; a body that has not come within the deadline is answered 408, and the
      * connection closed. Exactly one of them answers.
      */
-    private void readThenSave(String id, Request request, Response response) {
+    private void readThenSave(String id, String client, Request request, Response response) {
         AtomicBoolean answered = new AtomicBoolean();
         Connection<?> connection = request.getContext().getConnection();
         response.suspend(bodyTimeout.toMillis(), TimeUnit.MILLISECONDS, null, late -> {
@@ -171,7 +184,7 @@ final class DemoDocsHandler extends HttpHandler {
                 }
                 // (A body over the limit is answered 400 unread: Grizzly reads and drops the rest,
                 // within the HTTP deadline, so that the client, still sending, gets the answer.)
-                Runnable save = () -> answerQuietly(response, () -> save(id, parseBody(body, length), response));
+                Runnable save = () -> answerQuietly(response, () -> save(id, client, parseBody(body, length), response));
                 if (worker != null) {
                     worker.execute(save);
                 } else {
@@ -211,7 +224,17 @@ final class DemoDocsHandler extends HttpHandler {
         void run() throws IOException;
     }
 
-    private void save(String id, JsonNode body, Response response) throws IOException {
+    /** The key {@code request}'s saves are counted under: its client's address (IPv6: /64), or its peer's. */
+    private String client(Request request) {
+        InetAddress peer = request.getContext().getConnection().getPeerAddress() instanceof InetSocketAddress socket
+                ? socket.getAddress() : null;
+        List<String> forwardedFor = new ArrayList<>();
+        request.getHeaders("X-Forwarded-For").forEach(forwardedFor::add);
+        String key = clientKey.apply(peer, forwardedFor);
+        return key == null ? "unknown" : key;
+    }
+
+    private void save(String id, String client, JsonNode body, Response response) throws IOException {
         JsonNode token = body.get("token");
         if (token == null || !token.isIntegralNumber() || !token.canConvertToLong()) {
             throw new IllegalArgumentException("\"token\" must be the lock's fencing token, a whole number");
@@ -230,8 +253,19 @@ final class DemoDocsHandler extends HttpHandler {
                         + "\"; a save has token, text and by");
             }
         }
-        FencedDocs.Saved saved = docs.save(id, token.longValue(), text == null || text.isNull() ? null : text.textValue(),
-                by == null || by.isNull() || hideNames ? null : by.textValue());
+        String newText = text == null || text.isNull() ? null : text.textValue();
+        String name = by == null || by.isNull() || hideNames ? null : by.textValue();
+        FencedDocs.checkSave(id, token.longValue(), newText, name); // a 400 costs Redis nothing: not counted
+        SaveThrottle.Verdict verdict = throttle.acquire(client);
+        if (!verdict.taken()) {
+            response.setHeader(Header.RetryAfter, Long.toString(verdict.retryAfterSeconds()));
+            error(response, 429, "TOO_MANY_REQUESTS", (verdict.node()
+                    ? "this node takes at most " + SaveThrottle.PER_NODE_PER_SECOND + " saves a second, from everyone"
+                    : "at most " + SaveThrottle.PER_ADDRESS_PER_SECOND + " saves a second from one address")
+                    + "; try again in " + verdict.retryAfterSeconds() + " s");
+            return;
+        }
+        FencedDocs.Saved saved = docs.save(id, token.longValue(), newText, name);
         if (saved.accepted()) {
             send(response, 200, JSON.valueToTree(saved.doc()));
             return;

@@ -20,7 +20,9 @@ import io.distlock.core.BackendUnavailableException;
 import io.distlock.core.LockConfig;
 import io.distlock.core.LockMode;
 import io.distlock.core.LockService;
+import io.distlock.core.Ticker;
 import io.distlock.websocket.Authorizer;
+import io.distlock.websocket.ClientAddress;
 import io.distlock.websocket.DistLockEndpoints;
 import io.distlock.websocket.EndpointOptions;
 
@@ -162,7 +164,9 @@ public final class DistLockServer implements AutoCloseable {
             web.addHttpHandler(metrics, ServerMetrics.PATH);
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
             web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
-                    endpointOptions::isAllowedHost, options.hideHolder()), DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+                    endpointOptions::isAllowedHost, options.hideHolder(), new SaveThrottle(Ticker.system()),
+                    (peer, forwardedFor) -> ClientAddress.resolve(peer, forwardedFor, endpointOptions)),
+                    DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
                     options.allowSteal()), "/");
             web.start();

@@ -111,17 +111,8 @@ final class FencedDocs {
      * @throws IllegalStateException    if Redis does not answer in time
      */
     Saved save(String id, long token, String text, String by) {
-        checkId(id);
-        if (token < 1 || token > MAX_TOKEN) {
-            throw new IllegalArgumentException("token must be a fencing token between 1 and " + MAX_TOKEN + ", was " + token);
-        }
-        if (text != null && text.length() > MAX_TEXT_CHARS) {
-            throw new IllegalArgumentException("text must have at most " + MAX_TEXT_CHARS + " characters, had " + text.length());
-        }
+        checkSave(id, token, text, by);
         String name = by == null ? "" : by;
-        if (name.length() > MAX_BY_CHARS) {
-            throw new IllegalArgumentException("by must have at most " + MAX_BY_CHARS + " characters, had " + name.length());
-        }
         RFuture<List<Object>> answer = redisson.getScript(StringCodec.INSTANCE).evalAsync(key(id), RScript.Mode.READ_WRITE,
                 SAVE, RScript.ReturnType.LIST, List.of(key(id)), Long.toString(token), text == null ? "" : text,
                 text == null ? "0" : "1", name);
@@ -185,6 +176,26 @@ final class FencedDocs {
             });
             return List.copyOf(docs);
         }).orTimeout(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS); // then the next call reads again
+    }
+
+    /**
+     * What {@link #save} refuses before it asks Redis: the demo's server checks a save with it
+     * before counting it against its {@link SaveThrottle}.
+     *
+     * @throws IllegalArgumentException for an unknown document, a token outside 1 to 2^53-1, a
+     *                                  text or name too long
+     */
+    static void checkSave(String id, long token, String text, String by) {
+        checkId(id);
+        if (token < 1 || token > MAX_TOKEN) {
+            throw new IllegalArgumentException("token must be a fencing token between 1 and " + MAX_TOKEN + ", was " + token);
+        }
+        if (text != null && text.length() > MAX_TEXT_CHARS) {
+            throw new IllegalArgumentException("text must have at most " + MAX_TEXT_CHARS + " characters, had " + text.length());
+        }
+        if (by != null && by.length() > MAX_BY_CHARS) {
+            throw new IllegalArgumentException("by must have at most " + MAX_BY_CHARS + " characters, had " + by.length());
+        }
     }
 
     /** @throws IllegalArgumentException naming the documents there are */

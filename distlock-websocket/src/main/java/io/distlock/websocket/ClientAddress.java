@@ -51,9 +51,10 @@ public final class ClientAddress {
     /**
      * The key of the client of a handshake from {@code peer} that carried {@code forwardedFor}
      * (every {@code X-Forwarded-For} value, in order), or {@code null} if the peer is unknown
-     * (a container that does not tell it).
+     * (a container that does not tell it). Public for a server that limits its other requests
+     * per client as well (the runnable server's demo store).
      */
-    static String resolve(InetAddress peer, List<String> forwardedFor, EndpointOptions options) {
+    public static String resolve(InetAddress peer, List<String> forwardedFor, EndpointOptions options) {
         if (peer == null) {
             return null;
         }
