@@ -35,7 +35,8 @@ import org.redisson.config.Config;
  * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
  * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
  * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
- * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}).
+ * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}); both are off
+ * with {@link ServerOptions#demo()} false ({@code --no-demo}).
  *
  * <p>From the command line: {@code java -jar distlock-server.jar --help}. From Java (tests,
  * demos): {@link #start(ServerOptions)} returns the running server; {@link #close()} stops it.
@@ -163,12 +164,15 @@ public final class DistLockServer implements AutoCloseable {
             metrics = new ServerMetrics(service, endpoint, web.guard());
             web.addHttpHandler(metrics, ServerMetrics.PATH);
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
-            web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
-                    endpointOptions::isAllowedHost, options.hideHolder(), new SaveThrottle(Ticker.system()),
-                    (peer, forwardedFor) -> ClientAddress.resolve(peer, forwardedFor, endpointOptions)),
-                    DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            if (options.demo()) { // --no-demo: nothing serves /demo/, and / is a page without the board
+                web.serveDemoFiles();
+                web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
+                        endpointOptions::isAllowedHost, options.hideHolder(), new SaveThrottle(Ticker.system()),
+                        (peer, forwardedFor) -> ClientAddress.resolve(peer, forwardedFor, endpointOptions)),
+                        DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
+            }
             web.addHttpHandler(new IndexPage(nodeId, version(), options.host(), web::port, options.path(), options.lease().toMillis(),
-                    options.allowSteal()), "/");
+                    options.allowSteal(), options.demo()), "/");
             web.start();
             DistLockServer server = new DistLockServer(options, nodeId, web, embedded, ownRedisson, service, endpoint, metrics, description);
             Log.LOG.log(Level.INFO, server.startupLine());
@@ -249,10 +253,12 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     /**
-     * {@code distlock node <id> listening on http://HOST:PORT/ (WebSocket ws://HOST:PORT/PATH), Redis <url> (embedded)}
+     * {@code distlock node <id> listening on http://HOST:PORT/ (WebSocket ws://HOST:PORT/PATH), Redis <url> (embedded)};
+     * with {@code --no-demo}, {@code listening on ws://HOST:PORT/PATH (no demo)}: no page to open.
      */
     public String startupLine() {
-        return "distlock node " + nodeId + " listening on " + pageUri() + " (WebSocket " + webSocketUri()
+        return "distlock node " + nodeId + " listening on "
+                + (options.demo() ? pageUri() + " (WebSocket " + webSocketUri() : webSocketUri() + " (no demo")
                 + (options.listensEverywhere() ? ", all interfaces" : "") + "), Redis " + redisDescription;
     }
 

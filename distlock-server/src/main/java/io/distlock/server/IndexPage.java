@@ -18,18 +18,22 @@ import org.glassfish.grizzly.http.util.HttpStatus;
 
 /**
  * The page at {@code /}: what this server is, which node answered, and how to connect.
- * Rendered from the template {@code static/index.html} beside this class; {@code {{name}}}
+ * Rendered from the template {@code static/index.html} beside this class (the demo board), or
+ * {@code static/node.html} without the demo ({@code --no-demo}); {@code {{name}}}
  * placeholders are replaced by HTML-escaped values. Every other path under {@code /} that no
  * other handler serves is a 404.
  */
 final class IndexPage extends HttpHandler {
 
     static final String TEMPLATE = "static/index.html";
+    /** The page without the demo: the node, its WebSocket endpoint and client, no script. */
+    static final String PLAIN_TEMPLATE = "static/node.html";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(\\w+)}}");
     /** What a Host header may contain to be shown back: a host name or address and a port. */
     private static final Pattern SAFE_HOST = Pattern.compile("[A-Za-z0-9.\\-\\[\\]:]{1,255}");
 
     private final String template;
+    private final String templateName;
     private final String nodeId;
     private final String version;
     private final String path;
@@ -41,8 +45,9 @@ final class IndexPage extends HttpHandler {
     private final IntSupplier port;
 
     IndexPage(String nodeId, String version, String listenHost, IntSupplier port, String path, long leaseMillis,
-              boolean allowSteal) {
-        this.template = readTemplate();
+              boolean allowSteal, boolean demo) {
+        this.templateName = demo ? TEMPLATE : PLAIN_TEMPLATE;
+        this.template = readTemplate(templateName);
         this.nodeId = nodeId;
         this.version = version;
         this.listenHost = listenHost;
@@ -96,7 +101,7 @@ final class IndexPage extends HttpHandler {
             String key = m.group(1);
             String value = values.get(key);
             if (value == null) {
-                throw new IllegalStateException("unknown placeholder {{" + key + "}} in " + TEMPLATE);
+                throw new IllegalStateException("unknown placeholder {{" + key + "}} in " + templateName);
             }
             // "client" is markup of our own; everything else is text.
             m.appendReplacement(out, Matcher.quoteReplacement(key.equals("client") ? value : Html.escape(value)));
@@ -110,10 +115,10 @@ final class IndexPage extends HttpHandler {
         return host != null && SAFE_HOST.matcher(host).matches() ? host : "localhost:" + port.getAsInt();
     }
 
-    private static String readTemplate() {
-        try (InputStream in = IndexPage.class.getResourceAsStream(TEMPLATE)) {
+    private static String readTemplate(String name) {
+        try (InputStream in = IndexPage.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IllegalStateException("missing resource " + TEMPLATE + " beside " + IndexPage.class.getName());
+                throw new IllegalStateException("missing resource " + name + " beside " + IndexPage.class.getName());
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {

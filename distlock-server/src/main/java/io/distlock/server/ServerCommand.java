@@ -143,6 +143,11 @@ final class ServerCommand implements Callable<Integer> {
                 + "gets HTTP 431 (default: ${DEFAULT-VALUE}, 1024 to 1048576).")
     private int maxRequestHeadBytes = ServerOptions.defaults().maxRequestHeadBytes();
 
+    @Option(names = "--no-demo",
+            description = "Serve no demo: the board page, its files under /demo/ and its document store (/demo/docs) answer 404, "
+                + "and / a short page naming the node and its WebSocket endpoint. For nodes that serve only the endpoint.")
+    private boolean noDemo;
+
     @Option(names = "--verbose", description = "Log informational messages and stack traces.")
     private boolean verbose;
 
@@ -248,7 +253,8 @@ final class ServerCommand implements Callable<Integer> {
                     .maxConnectionsPerAddress(maxConnectionsPerAddress)
                     .trustedProxies(trustedProxies)
                     .httpTimeout(Duration.ofMillis(httpTimeoutMillis))
-                    .maxRequestHeadBytes(maxRequestHeadBytes);
+                    .maxRequestHeadBytes(maxRequestHeadBytes)
+                    .demo(!noDemo);
             if (replicaSyncMillis != null) {
                 options.replicaSync(Duration.ofMillis(replicaSyncMillis));
             }
@@ -291,6 +297,9 @@ final class ServerCommand implements Callable<Integer> {
         if (!options.allowedHosts().isEmpty()) {
             // A node started without it would take rebound handshakes again.
             line.append(" --allowed-host ").append(shellWord(String.join(",", options.allowedHosts())));
+        }
+        if (!options.demo()) {
+            line.append(" --no-demo"); // a node started without it would open the demo's store on the shared Redis
         }
         return line.append(" --redis ").append(redisUrl).toString();
     }

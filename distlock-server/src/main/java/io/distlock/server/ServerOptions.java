@@ -53,6 +53,7 @@ public final class ServerOptions {
     private final int maxRequestHeadBytes;
     private final int maxConnectionsPerAddress;
     private final List<String> trustedProxies;
+    private final boolean demo;
 
     private ServerOptions(Builder b) {
         host = b.host;
@@ -77,6 +78,7 @@ public final class ServerOptions {
         maxRequestHeadBytes = b.maxRequestHeadBytes;
         maxConnectionsPerAddress = b.maxConnectionsPerAddress;
         trustedProxies = List.copyOf(b.trustedProxies);
+        demo = b.demo;
     }
 
     public static ServerOptions defaults() {
@@ -173,6 +175,15 @@ public final class ServerOptions {
      */
     public boolean watching() {
         return watching;
+    }
+
+    /**
+     * Whether the node serves the demo: the board page at {@code /}, its files under {@code /demo/}
+     * and its store {@code /demo/docs}; default true. Off ({@code --no-demo}), those paths answer
+     * 404 and {@code /} a short page naming the node and its WebSocket endpoint.
+     */
+    public boolean demo() {
+        return demo;
     }
 
     /** Prefix of every Redis key and channel; default {@code distlock}. */
@@ -283,6 +294,7 @@ public final class ServerOptions {
         b.maxRequestHeadBytes = maxRequestHeadBytes;
         b.maxConnectionsPerAddress = maxConnectionsPerAddress;
         b.trustedProxies = new ArrayList<>(trustedProxies);
+        b.demo = demo;
         return b;
     }
 
@@ -294,7 +306,7 @@ public final class ServerOptions {
                 + ", replicaSync=" + replicaSync() + ", pingInterval=" + pingInterval
                 + ", maxConnections=" + maxConnections + ", maxQueuedBytes=" + maxQueuedBytes
                 + ", httpTimeout=" + httpTimeout + ", maxRequestHeadBytes=" + maxRequestHeadBytes + ", maxConnectionsPerAddress=" + maxConnectionsPerAddress
-                + ", trustedProxies=" + trustedProxies + "}";
+                + ", trustedProxies=" + trustedProxies + ", demo=" + demo + "}";
     }
 
     /** A host as it is written in a URL: IPv6 literals in brackets. */
@@ -326,6 +338,7 @@ public final class ServerOptions {
         private int maxRequestHeadBytes = 8192;
         private int maxConnectionsPerAddress = EndpointOptions.defaults().maxConnectionsPerAddress();
         private List<String> trustedProxies = new ArrayList<>();
+        private boolean demo = true;
 
         private Builder() { }
 
@@ -427,6 +440,12 @@ public final class ServerOptions {
 
         public Builder watching(boolean on) {
             this.watching = on;
+            return this;
+        }
+
+        /** Whether to serve the demo page and its store ({@link ServerOptions#demo()}). */
+        public Builder demo(boolean on) {
+            this.demo = on;
             return this;
         }
 

@@ -34,7 +34,7 @@ import org.glassfish.tyrus.spi.WebSocketEngine;
  * <p>Tyrus's own Grizzly container always listens on {@code 0.0.0.0} and serves static files
  * only from a directory; this class builds the same stack by hand (a {@link TyrusServerContainer},
  * Tyrus's public {@link WebSocketAddOn} on a Grizzly listener) so it can bind the configured
- * host and serve the page, its files under {@code /demo/} and {@code /distlock/distlock.js} from the classpath
+ * host and serve the page, its files under {@code /demo/} ({@link #serveDemoFiles}) and {@code /distlock/distlock.js} from the classpath
  * ({@link ClasspathFiles}: gzipped when the browser accepts it, revalidated by {@code ETag}).
  *
  * <p>Lifecycle: {@link #create} builds the server without listening, {@link #deploy} and
@@ -104,7 +104,6 @@ final class WebServer implements AutoCloseable {
                         + Html.escape(reason) + "</h1>\n");
         // gzipped when accepted, with an ETag so a browser's copy is revalidated with a 304 (ClasspathFiles)
         config.addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), CLIENT_RESOURCES, "/distlock/"), "/distlock");
-        config.addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), DEMO_RESOURCES, "/demo/"), "/demo");
 
         Container container = new Container();
         listener.registerAddOn(new WebSocketAddOn(container, CONTEXT_PATH));
@@ -169,6 +168,11 @@ final class WebServer implements AutoCloseable {
     /** The port listened on (the free one chosen when 0 was asked for), once {@link #start() started}. */
     int port() {
         return listener.getPort();
+    }
+
+    /** Serves the demo page's script and style sheet under {@code /demo/} ({@link #DEMO_RESOURCES}), before {@link #start()}. */
+    void serveDemoFiles() {
+        addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), DEMO_RESOURCES, "/demo/"), "/demo");
     }
 
     /**

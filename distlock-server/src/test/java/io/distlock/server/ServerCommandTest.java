@@ -37,7 +37,7 @@ class ServerCommandTest {
                 "--replica-sync-ms", "250", "--no-data-loss-quarantine", "--no-watching", "--ping-ms", "5000",
                 "--max-connections", "500", "--max-queued-bytes", "262144", "--max-connections-per-address", "64",
                 "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7,fd00::/8", "--http-timeout-ms", "5000",
-                "--max-request-head-bytes", "16384", "--verbose");
+                "--max-request-head-bytes", "16384", "--no-demo", "--verbose");
         assertThat(o.port()).isEqualTo(9000);
         assertThat(o.host()).isEqualTo("127.0.0.1");
         assertThat(o.redisUrl()).isEqualTo("rediss://r.example.com:6380");
@@ -58,6 +58,7 @@ class ServerCommandTest {
         assertThat(o.trustedProxies()).containsExactly("10.0.0.0/8", "192.0.2.7", "fd00:0:0:0:0:0:0:0/8");
         assertThat(o.httpTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(o.maxRequestHeadBytes()).isEqualTo(16_384);
+        assertThat(o.demo()).isFalse();
 
         assertThat(ServerCommand.parse("--redis-config", "sentinel.yaml").redisConfig()).isEqualTo(Path.of("sentinel.yaml"));
         assertThat(ServerCommand.parse("--rate-limit", "100000").rateLimit()).isEqualTo(100_000);
@@ -127,7 +128,7 @@ class ServerCommandTest {
         assertThat(text(out)).contains("--port", "--host", "--redis", "--redis-config", "--path", "--lease-ms",
                 "--allowed-origin", "--allowed-host", "--hide-holder", "--key-prefix", "--rate-limit", "--replica-sync-ms", "--no-data-loss-quarantine", "--no-watching", "--ping-ms",
                 "--max-connections", "--max-queued-bytes", "--max-connections-per-address", "--trusted-proxy", "--http-timeout-ms",
-                "--max-request-head-bytes", "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
+                "--max-request-head-bytes", "--no-demo", "--verbose", "--version", "default: 8080", "default: 10000)", "default: 1048576,", "default: 256)",
                 "default: 10000,");
     }
 
@@ -171,6 +172,9 @@ class ServerCommandTest {
         // Found by review (2026-12-05): a joining node without it named the holders the first keeps private.
         assertThat(ServerCommand.joinCommand(ServerOptions.builder().hideHolder(true).build(), 8080, url))
                 .isEqualTo("java -jar distlock-server.jar --port 8081 --hide-holder --redis " + url);
+        // A joining node without it would open the demo's store on the shared Redis again.
+        assertThat(ServerCommand.joinCommand(ServerOptions.builder().demo(false).build(), 8080, url))
+                .isEqualTo("java -jar distlock-server.jar --port 8081 --no-demo --redis " + url);
     }
 
     @Test

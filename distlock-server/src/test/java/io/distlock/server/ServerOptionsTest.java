@@ -35,6 +35,7 @@ class ServerOptionsTest {
         assertThat(o.httpTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(o.maxConnectionsPerAddress()).isEqualTo(256);
         assertThat(o.trustedProxies()).isEmpty();
+        assertThat(o.demo()).as("the demo page and its store are served").isTrue();
     }
 
     @Test
@@ -165,7 +166,8 @@ class ServerOptionsTest {
                 .path("/locks").lease(Duration.ofMillis(500)).allowedOrigins(List.of("http://a:1")).allowedHosts(List.of("a:1"))
                 .hideHolder(true).allowSteal(true).keyPrefix("app1").rateLimit(5000).replicaSync(Duration.ZERO)
                 .pingInterval(Duration.ofSeconds(3)).maxConnections(50).maxQueuedBytes(200_000)
-                .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).build();
+                .httpTimeout(Duration.ofSeconds(3)).maxConnectionsPerAddress(7).trustedProxies(List.of("10.0.0.0/8")).demo(false).build();
+        assertThat(o.toString()).contains("demo=false");
         assertThat(o.toBuilder().build()).usingRecursiveComparison().isEqualTo(o);
     }
 

@@ -107,6 +107,7 @@ class ShadedJarIT {
         try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
             assertThat(zip.getEntry("io/distlock/server/DistLockServer.class")).isNotNull();
             assertThat(zip.getEntry("io/distlock/server/static/index.html")).isNotNull();
+            assertThat(zip.getEntry("io/distlock/server/static/node.html")).as("the page of --no-demo").isNotNull();
             assertThat(zip.getEntry("io/distlock/websocket/DistLockEndpoints.class")).isNotNull();
             assertThat(zip.getEntry("io/distlock/bench/BenchCommand.class")).as("the bench subcommand").isNotNull();
             assertThat(zip.getEntry("org/glassfish/tyrus/server/TyrusServerContainer.class")).isNotNull();
