@@ -7,11 +7,13 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -286,7 +288,9 @@ public final class LockService implements AutoCloseable {
     /**
      * Refuses a URL that names a database other than 0 ({@code redis://host:6379/5}) or has a
      * query: Redisson ignores both, so two applications told apart by their database would share
-     * one key space (and Redis's channels are shared by every database anyway). {@code /0} names
+     * one key space (and Redis's channels are shared by every database anyway); an option other
+     * than the database ({@code ?timeout=5}) is a Redisson setting, which belongs in a Redisson
+     * {@code Config}. {@code /0} names
      * the database distlock works in, and is how Spring Boot's {@code spring.data.redis.url} is
      * often written: accepted. So is a URL without a port. A URL Java cannot parse is left to
      * Redisson, which says what is wrong with it.
@@ -308,9 +312,15 @@ public final class LockService implements AutoCloseable {
             throw new IllegalArgumentException("Redis URL has no port: write it, redis://host:6379 for Redis's default");
         }
         // Not the URL itself in these messages: it may hold a password. The path is after the host, so it holds none.
-        if (uri.getRawQuery() != null) {
-            throw new IllegalArgumentException("Redis URL must not have options (?...), which Redisson would ignore: distlock"
-                    + " keeps its keys in database 0; tell applications on one Redis apart by their key prefix");
+        String query = uri.getRawQuery();
+        if (query != null) {
+            // ?db=5 is the database again; any other option (?timeout=5) is a Redisson setting the URL cannot carry.
+            boolean database = Arrays.stream(query.split("&"))
+                    .map(option -> option.split("=", 2)[0].toLowerCase(Locale.ROOT))
+                    .anyMatch(name -> name.equals("db") || name.equals("database"));
+            throw new IllegalArgumentException("Redis URL must not have options (?...), which Redisson would ignore: " + (database
+                    ? "distlock keeps its keys in database 0; tell applications on one Redis apart by their key prefix"
+                    : "give Redisson settings (timeouts, pool sizes...) in a Redisson Config instead (distlock-server's --redis-config file)"));
         }
         if (path == null || path.isEmpty() || path.equals("/") || path.matches("/0+")) {
             return;

@@ -110,6 +110,10 @@ class ServerOptionsTest {
                         + "(no path, or /0); tell applications on one Redis apart by their key prefix");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://:secret@localhost:6379/5")).hasMessageNotContaining("secret");
         assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379?db=5")).hasMessageContaining("key prefix");
+        // Found by review (2026-12-07): a Redisson setting as an option was told that distlock keeps its keys in database 0.
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://localhost:6379?timeout=5"))
+                .hasMessageContaining("which Redisson would ignore").hasMessageContaining("--redis-config")
+                .hasMessageNotContaining("database");
         assertThat(ServerOptions.builder().redisUrl("redis://localhost:6379/").build().redisUrl()).isEqualTo("redis://localhost:6379/");
         assertThatThrownBy(() -> ServerOptions.builder().pingInterval(Duration.ofMillis(86_400_001)))
                 .hasMessage("ping interval must be at most a day (86400000 ms), was 86400001 ms");
