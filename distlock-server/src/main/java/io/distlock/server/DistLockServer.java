@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -362,17 +361,7 @@ public final class DistLockServer implements AutoCloseable {
     }
 
     private static Config readRedissonConfig(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new StartupException("Redisson configuration file " + file + " does not exist");
-        }
-        try {
-            return Config.fromYAML(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            // Without the exception as cause: SnakeYAML's own message quotes the file's lines, and a
-            // stack trace would print them (a password among them) wherever startup errors are logged.
-            throw new StartupException("cannot read the Redisson configuration " + file + ": "
-                    + oneLine(Redact.yamlMessage(messageOf(e))));
-        }
+        return RedissonConfigFile.read(file); // never null: an empty file, or one naming no Redis, is refused
     }
 
     /**

@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
             "",
             "Stops cleanly on SIGTERM or Ctrl-C: connections closed (1001), locks released, embedded Redis stopped; "
                 + "the exit code is then 143 or 130, as for any JVM stopped by a signal. "
-                + "Could not start (port in use, Redis unreachable...): 1. Bad options: 2."
+                + "Could not start (port in use, Redis unreachable...): 1. "
+                + "Bad options, or a --redis-config file that is missing, unreadable or not a Redisson configuration: 2."
         })
 final class ServerCommand implements Callable<Integer> {
 
@@ -50,7 +51,8 @@ final class ServerCommand implements Callable<Integer> {
     private String redisUrl;
 
     @Option(names = "--redis-config", paramLabel = "FILE",
-            description = "A Redisson YAML configuration file, for Sentinel, Cluster or any other Redisson setup.")
+            description = "A Redisson YAML configuration file, for Sentinel, Cluster or any other Redisson setup "
+                + "(and Redisson's settings: timeouts, pool sizes...).")
     private Path redisConfig;
 
     @Option(names = "--path", paramLabel = "PATH", defaultValue = "/distlock/lock",
@@ -202,7 +204,9 @@ final class ServerCommand implements Callable<Integer> {
             if (verbose && e.getCause() != null) {
                 e.getCause().printStackTrace(err);
             }
-            return CommandLine.ExitCode.SOFTWARE;
+            // A --redis-config file that cannot be used is the command line's fault, as a bad option is;
+            // no hint to --help, which says nothing of the file's settings.
+            return e.isBadOption() ? CommandLine.ExitCode.USAGE : CommandLine.ExitCode.SOFTWARE;
         } catch (RuntimeException e) {
             // not foreseen: still one line, the stack trace only on request
             err.println("distlock-server: could not start: " + e + (verbose ? "" : " (--verbose shows the stack trace)"));

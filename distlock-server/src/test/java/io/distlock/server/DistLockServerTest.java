@@ -332,7 +332,7 @@ class DistLockServerTest {
 
         assertThatThrownBy(() -> start(onLoopback().redisUrl(null).redisConfig(yaml)))
                 .isInstanceOf(StartupException.class)
-                .hasMessageStartingWith("cannot read the Redisson configuration " + yaml)
+                .hasMessageStartingWith("Redisson configuration file " + yaml + " is not valid YAML: ")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
     }
 
@@ -348,7 +348,7 @@ class DistLockServerTest {
 
         assertThatThrownBy(() -> start(onLoopback().redisUrl(null).redisConfig(yaml)))
                 .isInstanceOf(StartupException.class)
-                .hasMessageStartingWith("cannot read the Redisson configuration " + yaml)
+                .hasMessageStartingWith("Redisson configuration file " + yaml + " is not valid YAML: ")
                 .hasMessageContaining("line 3, column")
                 .hasNoCause()
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("s3cr3t", "\n"));

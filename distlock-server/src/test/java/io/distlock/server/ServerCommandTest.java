@@ -9,11 +9,13 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import picocli.CommandLine;
 
@@ -195,10 +197,31 @@ class ServerCommandTest {
         }
     }
 
+    /**
+     * Found by review (2026-12-07): a file the option names that cannot be used exited 1, as if the
+     * machine or Redis were at fault; the command line is, as for a bad option. No --help hint: the
+     * help says nothing of the file's settings.
+     */
     @Test
-    void aMissingRedissonFileIsOneLineWithExitCode1() {
-        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", "/no/such/redisson.yaml")).isEqualTo(1);
+    void aRedissonFileThatCannotBeUsedIsOneLineWithExitCode2(@TempDir Path dir) throws IOException {
+        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", "/no/such/redisson.yaml")).isEqualTo(2);
         assertThat(text(err).lines()).containsExactly("distlock-server: Redisson configuration file /no/such/redisson.yaml does not exist");
+
+        err.reset();
+        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", dir.toString())).isEqualTo(2);
+        assertThat(text(err).lines()).containsExactly("distlock-server: Redisson configuration file " + dir + " is a directory");
+
+        Path empty = Files.createFile(dir.resolve("empty.yaml"));
+        err.reset();
+        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", empty.toString())).isEqualTo(2);
+        assertThat(text(err).lines()).containsExactly("distlock-server: Redisson configuration file " + empty
+                + " configures no Redis server (it is empty): give it one of " + RedissonConfigFile.SERVER_SECTIONS);
+
+        Path unknown = Files.writeString(dir.resolve("bad.yaml"), "redis: x\n");
+        err.reset();
+        assertThat(run("--host", "127.0.0.1", "--port", "0", "--redis-config", unknown.toString())).isEqualTo(2);
+        assertThat(text(err).lines()).containsExactly("distlock-server: Redisson configuration file " + unknown
+                + " has an unknown setting 'redis' (line 1)");
     }
 
     private int run(String... args) {
