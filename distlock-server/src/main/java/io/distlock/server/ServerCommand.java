@@ -64,15 +64,15 @@ final class ServerCommand implements Callable<Integer> {
     private long leaseMillis;
 
     @Option(names = "--allowed-origin", paramLabel = "ORIGIN", split = ",",
-            description = {"Browser origin allowed to connect besides the page's own (same host and port),",
-                "like https://app.example.com; repeatable. '*' allows any origin.",
-                "Clients that send no Origin header (not browsers) are always accepted."})
+            description = "Browser origin allowed to connect besides the page's own (same host and port), "
+                + "like https://app.example.com; repeatable. '*' allows any origin. "
+                + "Clients that send no Origin header (not browsers) are always accepted.")
     private List<String> allowedOrigins = new ArrayList<>();
 
     @Option(names = "--allowed-host", paramLabel = "HOST[:PORT]", split = ",",
-            description = {"A Host header the WebSocket handshake and the demo store's saves accept, like locks.example.com",
-                "(any port) or 10.0.0.7:8080; repeatable, or comma-separated. Others get HTTP 403: against DNS rebinding,",
-                "list the names browsers reach this node by (default: any Host)."})
+            description = "A Host header the WebSocket handshake and the demo store's saves accept, like locks.example.com "
+                + "(any port) or 10.0.0.7:8080; repeatable, or comma-separated. Others get HTTP 403: against DNS rebinding, "
+                + "list the names browsers reach this node by (default: any Host).")
     private List<String> allowedHosts = new ArrayList<>();
 
     @Option(names = "--hide-holder", description = "Leave other sessions' names and info out of replies and pushes (WAIT, QUEUED, states, ASKED, LOST).")

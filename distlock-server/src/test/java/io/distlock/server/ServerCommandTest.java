@@ -224,6 +224,20 @@ class ServerCommandTest {
                 + " has an unknown setting 'redis' (line 1)");
     }
 
+    /**
+     * Found by review (2026-12-07): descriptions given as several strings are cut where the strings
+     * end, whatever the terminal's width, and picocli indents the rest of each one, so --help showed
+     * ragged paragraphs. One string each: picocli wraps it to the width.
+     */
+    @Test
+    void everyOptionDescriptionIsOneParagraphPicocliWraps() {
+        CommandLine cl = ServerCommand.commandLine(new ServerCommand(System.out, System.err));
+        for (CommandLine.Model.OptionSpec option : cl.getCommandSpec().options()) {
+            assertThat(option.description()).as(option.longestName()).hasSize(1);
+            assertThat(option.description()[0]).as(option.longestName()).doesNotContain("%n", "\n");
+        }
+    }
+
     private int run(String... args) {
         return ServerCommand.execute(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), args);
     }
