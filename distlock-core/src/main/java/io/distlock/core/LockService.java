@@ -115,6 +115,8 @@ public final class LockService implements AutoCloseable {
             "A meter threw; counting goes on without it: {0}", "A meter threw {0} times so far (this time: {1})");
     /** The other nodes' leases, for the quarantine's length; null when the quarantine is off. */
     private final NodeLeases nodeLeases;
+    /** Whether Redis answers the tick's beat (or probe): logged when that changes, and a gauge. */
+    private final RedisReach reach;
 
     private LockService(RedissonClient redisson, boolean ownsRedisson, LockConfig config) {
         this.redisson = Objects.requireNonNull(redisson, "redisson");
@@ -132,6 +134,8 @@ public final class LockService implements AutoCloseable {
         checkRedis(store, config);
         this.nodeLeases = config.dataLossQuarantine()
                 ? new NodeLeases(config.lease().toMillis(), config.ticker(), config.keyPrefix()) : null;
+        this.reach = new RedisReach(config.ticker(), RedisReach.describe(redisson.getConfig()),
+                RedisLockStore.commandTimeout(config.lease()).toMillis());
         // Before the first grant, which may start a quarantine; never fails, waits a lease at most.
         beat().toCompletableFuture().completeOnTimeout(null, config.lease().toMillis(), TimeUnit.MILLISECONDS).join();
         if (config.newRedis()) {
@@ -181,7 +185,9 @@ public final class LockService implements AutoCloseable {
         this.watches = new Watches(store, redisson.getTopic(store.changesChannel(), StringCodec.INSTANCE), scheduler,
                 callbackExecutor, config);
         this.tickMillis = Math.max(50, leaseMillis / 6);
-        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, tickMillis, config.ticker(), this::telemetry);
+        // Without the quarantine there is no beat: the renewals tell whether Redis answers, or a probe on an idle node.
+        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, tickMillis, config.ticker(), this::telemetry,
+                nodeLeases == null ? reach : null);
         scheduleTick();
     }
 
@@ -808,8 +814,10 @@ public final class LockService implements AutoCloseable {
      */
     private CompletionStage<Void> beat() {
         if (nodeLeases == null) {
-            return CompletableFuture.completedFuture(null);
+            // null: the first, from the constructor
+            return renewal == null || !renewal.heldAnything() ? probe() : CompletableFuture.completedFuture(null);
         }
+        long sentAt = config.ticker().read();
         CompletionStage<List<Long>> beat;
         try {
             beat = store.beat(false);
@@ -819,12 +827,47 @@ public final class LockService implements AutoCloseable {
         return beat.handle((others, e) -> {
             if (e != null) {
                 nodeLeases.beatFailed(e);
+                redisFailed(e, sentAt);
             } else {
+                reach.answered(sentAt);
                 nodeLeases.seen(others);
                 store.quarantineLength(nodeLeases.quarantineMillis());
             }
             return null;
         });
+    }
+
+    /**
+     * Without the quarantine there is no beat: a node that holds no lock and no queue place
+     * (whose tick renews nothing) asks Redis a script that does nothing instead, so that an idle
+     * node still finds out whether Redis answers ({@link RedisReach}); one that holds any learns
+     * it from its renewals. Not both: tests that count a busy node's scripts count no probe.
+     */
+    private CompletionStage<Void> probe() {
+        long sentAt = config.ticker().read();
+        CompletionStage<Void> probe;
+        try {
+            probe = store.probe();
+        } catch (RuntimeException e) {
+            probe = CompletableFuture.failedFuture(e);
+        }
+        return probe.handle((v, e) -> {
+            if (e != null) {
+                redisFailed(e, sentAt);
+            } else {
+                reach.answered(sentAt);
+            }
+            return null;
+        });
+    }
+
+    private void redisFailed(Throwable failure, long sentAt) {
+        reach.failed(failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure, sentAt);
+    }
+
+    /** Whether Redis answered the last renewal tick's command (see {@link RedisReach}); for {@link LockServiceMetrics}. */
+    boolean redisUp() {
+        return reach.up();
     }
 
     /**
@@ -986,6 +1029,7 @@ public final class LockService implements AutoCloseable {
                 return;
             }
             closed = true;
+            reach.stop();
             beatOut = lastBeat;
         }
         // Sessions with a grace are left for another node (a rolling restart keeps their locks);

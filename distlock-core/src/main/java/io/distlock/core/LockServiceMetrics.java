@@ -22,6 +22,9 @@ import io.micrometer.core.instrument.binder.MeterBinder;
  *   <tr><td>{@code distlock.sessions.detached}</td><td>gauge</td><td>sessions whose connection dropped, kept for their grace</td></tr>
  *   <tr><td>{@code distlock.locks.held}</td><td>gauge</td><td>locks held by this node's sessions</td></tr>
  *   <tr><td>{@code distlock.waiters}</td><td>gauge</td><td>(session, lock) waits on this node</td></tr>
+ *   <tr><td>{@code distlock.redis.up}</td><td>gauge</td><td>1 while Redis answers this node's renewal tick (every sixth of the lease), 0
+ *       from a tick it did not answer until one it does; the same state as the log lines {@code Redis at ... does not answer} and
+ *       {@code ... answers again}</td></tr>
  *   <tr><td>{@code distlock.queued}</td><td>gauge</td><td>places of this node's sessions in lock queues</td></tr>
  *   <tr><td>{@code distlock.granted.pushes}</td><td>counter</td><td>grants of queued requests pushed to a listener</td></tr>
  *   <tr><td>{@code distlock.retry.pushes}</td><td>counter</td><td>RETRY pushes to a listener</td></tr>
@@ -65,6 +68,9 @@ public final class LockServiceMetrics implements MeterBinder {
                 .description("(session, lock) waits on this node").register(registry);
         Gauge.builder("distlock.queued", service, LockService::queuedPlaces)
                 .description("places of this node's sessions in lock queues").register(registry);
+        Gauge.builder("distlock.redis.up", service, s -> s.redisUp() ? 1 : 0)
+                .description("1 while Redis answers this node's renewal tick, 0 from a tick it did not answer until one it does")
+                .register(registry);
         Counter granted = Counter.builder("distlock.granted.pushes").description("grants of queued requests pushed").register(registry);
         Counter retries = Counter.builder("distlock.retry.pushes").description("RETRY pushes").register(registry);
         Timer retryDelay = Timer.builder("distlock.retry.delay")

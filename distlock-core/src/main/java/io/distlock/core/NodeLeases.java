@@ -67,7 +67,7 @@ final class NodeLeases {
         }
         if (!warnedOfFailures && now - failingSince >= TimeUnit.MILLISECONDS.toNanos(ownMillis)) {
             warnedOfFailures = true;
-            LOG.log(Level.WARNING, "Could not record this node's lease in Redis, nor read the other nodes', for a lease: " + failure.getMessage()
+            LOG.log(Level.WARNING, "Could not record this node's lease in Redis, nor read the other nodes', for a lease: " + LockService.connectFailure(failure)
                     + ". After a data loss, grants would wait this node's lease only, whatever the other nodes' are (docs/safety.md)");
         } else {
             LOG.log(Level.DEBUG, "Could not record this node''s lease in Redis; trying again at the next tick: {0}", failure.getMessage());

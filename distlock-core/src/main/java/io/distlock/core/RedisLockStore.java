@@ -72,6 +72,7 @@ final class RedisLockStore {
     private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
     private static final LuaScript START = LuaScript.load("start");
     private static final LuaScript NODE_BEAT = LuaScript.load("node-beat");
+    private static final LuaScript PROBE = LuaScript.load("probe");
 
     // The scripts that grant or release share the helpers of queue.lua (and what it uses); each
     // file says its keys, arguments and answer.
@@ -285,6 +286,11 @@ final class RedisLockStore {
         return scripts.<List<Object>>eval(NODE_BEAT, ReturnType.LIST, List.<Object>of(prefix + ":nodes"), nodeId,
                         leaving ? "" : leaseMillis)
                 .thenApply(r -> r.stream().map(RedisLockStore::asLong).toList());
+    }
+
+    /** A script that does nothing, on the beat's key (so the beat's shard in a Cluster): whether Redis answers. */
+    CompletionStage<Void> probe() {
+        return scripts.<Long>eval(PROBE, ReturnType.LONG, List.<Object>of(prefix + ":nodes")).thenApply(r -> null);
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */

@@ -237,6 +237,14 @@ public final class RedisProcess implements AutoCloseable {
         launch();
     }
 
+    /** After {@link #kill()}: starts an empty one on the same port (as {@link #restart()}, with an outage of the test's length between). */
+    public synchronized void startAgain() {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException(this + " still runs");
+        }
+        launch();
+    }
+
     @Override
     public synchronized void close() {
         kill();

@@ -151,6 +151,8 @@ class StarterDocsAppTest {
             assertThat(meters.get("distlock.websocket.requests").tag("action", "lock").tag("status", "LOCKED").timer().count())
                     .isGreaterThanOrEqualTo(1);
             assertThat(meters.find("distlock.sessions").gauge()).isNotNull();
+            // The service's binder brings whether Redis answers the renewal tick (LockServiceMetrics).
+            assertThat(meters.get("distlock.redis.up").gauge().value()).isEqualTo(1.0);
         }
     }
 }
