@@ -160,7 +160,7 @@ public final class DistLockServer implements AutoCloseable {
                     .build();
             endpoint = DistLockEndpoints.create(service, endpointOptions);
             web.deploy(endpoint.config());
-            metrics = new ServerMetrics(service, endpoint, web.guard());
+            metrics = new ServerMetrics(service, endpoint, web.guard(), version(), nodeId);
             web.addHttpHandler(metrics, ServerMetrics.PATH);
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
             if (options.demo()) { // --no-demo: nothing serves /demo/, and / is a page without the board

@@ -26,7 +26,8 @@ import org.glassfish.grizzly.http.server.Response;
 import org.glassfish.grizzly.http.util.HttpStatus;
 
 /**
- * The server's {@code /metrics}: the lock service's and the endpoint's meters, the connection
+ * The server's {@code /metrics}: the lock service's and the endpoint's meters (Redis's reachability
+ * among the service's), the build and node id, the connection
  * guard's (open TCP connections, refusals per address, HTTP deadline closes, failed accepts), with the JVM's
  * (heap, GC, CPU, threads, class loading, file descriptors, uptime), in the Prometheus text
  * format. Closing it stops the GC listener.
@@ -41,8 +42,17 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
 
-    ServerMetrics(LockService service, DistLockEndpoints endpoint, ConnectionGuard guard) {
+    /**
+     * @param version as {@code --version} says it
+     * @param nodeId  as the startup line says it ({@code distlock node <id> listening on ...})
+     */
+    ServerMetrics(LockService service, DistLockEndpoints endpoint, ConnectionGuard guard, String version, String nodeId) {
         new LockServiceMetrics(service).bindTo(registry);
+        // Prometheus's info idiom: always 1, the labels are the data (which build runs where, for a join on node).
+        Gauge.builder("distlock.build.info", () -> 1)
+                .tag("version", version).tag("node", nodeId)
+                .description("always 1: this node's version and id, as --version and the startup line say them")
+                .register(registry);
         Gauge.builder("distlock.server.connections", guard, ConnectionGuard::openConnections)
                 .description("open TCP connections: WebSockets, HTTP requests, and connections that sent no complete request yet")
                 .register(registry);

@@ -8,10 +8,17 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.regex.Pattern;
 
+import io.distlock.core.LockService;
 import io.distlock.testing.Await;
+import io.distlock.testing.LogRecorder;
 import io.distlock.testing.RedisProcess;
 
 import org.junit.jupiter.api.Test;
@@ -47,6 +54,44 @@ class MetricsAndHealthTest {
                     .containsPattern("distlock_websocket_requests_seconds_count\\{action=\"connect\",status=\"OK\"} 1")
                     .contains("distlock_retry_pushes_total", "distlock_lease_renewals_total")
                     .contains("jvm_memory_used_bytes{area=\"heap\"", "jvm_gc_", "process_cpu_", "jvm_threads_live_threads");
+
+            // operations.md names every distlock series /metrics has (a timer's by its base name).
+            String doc = Files.readString(Path.of("..", "docs", "operations.md"));
+            List<String> series = metrics.body().lines().filter(l -> l.startsWith("distlock_"))
+                    .map(l -> l.split("[{ ]", 2)[0].replaceAll("_(bucket|count|sum|max)$", "")).distinct().toList();
+            assertThat(series).contains("distlock_redis_up", "distlock_build_info")
+                    .allSatisfy(name -> assertThat(doc).as("operations.md names %s", name).contains("`" + name));
+        }
+    }
+
+    @Test
+    void metricsTellTheBuildAndNodeAndWhetherRedisAnswersWhichTheLogSaysOnceEachWay() throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             LogRecorder log = LogRecorder.of(LockService.class);
+             DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                     .redisUrl(redis.url()).lease(Duration.ofSeconds(3)).build())) {
+            URI metrics = server.pageUri().resolve("/metrics");
+            assertThat(server.startupLine()).startsWith("distlock node " + server.nodeId() + " ");
+            assertThat(get(metrics).body())
+                    .contains("distlock_redis_up 1.0")
+                    .containsPattern("(?m)^distlock_build_info\\{node=\"" + server.nodeId() + "\",version=\""
+                            + Pattern.quote(DistLockServer.version()) + "\"} 1$"); // an info gauge: "1", not "1.0"
+
+            redis.kill();
+            await().atMost(Await.seconds(10)).until(() -> get(metrics).body().contains("distlock_redis_up 0.0"));
+            String where = "Redis at 127.0.0.1:" + redis.port();
+            // Down for a lease (six ticks, each failing): one line all the same.
+            long down = System.nanoTime();
+            await().atMost(Await.seconds(10)).until(() -> System.nanoTime() - down >= Duration.ofSeconds(3).toNanos());
+            assertThat(log.messages(Level.ALL)).filteredOn(m -> m.startsWith(where)).singleElement().asString()
+                    .startsWith(where + " does not answer (Connection refused").doesNotContain("Unexpected exception");
+
+            redis.startAgain();
+            await().atMost(Await.seconds(30)).until(() -> get(metrics).body().contains("distlock_redis_up 1.0"));
+            await().atMost(Await.seconds(5)).until(() -> log.messages(Level.WARNING).stream().anyMatch(m -> m.contains("answers again")));
+            assertThat(log.messages(Level.WARNING)).filteredOn(m -> m.contains("answers again")).singleElement().asString()
+                    .matches(Pattern.quote(where) + " answers again, after \\d+\\.\\d s without an answer");
+            assertThat(log.messages(Level.ALL)).filteredOn(m -> m.startsWith(where)).hasSize(2);
         }
     }
 
