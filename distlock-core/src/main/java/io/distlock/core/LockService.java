@@ -31,7 +31,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.redisson.Redisson;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.listener.BaseStatusListener;
@@ -338,9 +337,35 @@ public final class LockService implements AutoCloseable {
     }
 
     /**
+     * How long {@link #connect} (and {@link #connectRedisson}) waits at most for Redis to answer
+     * at start. A refused connection, a refused login or an untrusted certificate fail sooner, after
+     * Redisson's few attempts (a few seconds); a Redis that accepts connections and answers nothing
+     * (a paused process, a plain port given {@code rediss://}) failed only after Redisson's five
+     * attempts had each timed out, 23 to 58 s of silence. Past the deadline Redisson's attempts
+     * go on in the background until they end (then it shuts itself down); a client they make
+     * after all is shut down.
+     */
+    public static final Duration CONNECT_DEADLINE = Duration.ofSeconds(15);
+
+    /**
+     * A Redisson client for one Redis server, configured by {@link #redissonConfig}, as
+     * {@link #connect} makes its own: it gives up after {@link #CONNECT_DEADLINE} and then says
+     * what it saw ({@code Redis accepted the connection but did not answer AUTH within 15 s: ...}).
+     * Redisson's own settings, which its later reconnects use, are unchanged.
+     *
+     * @throws IllegalArgumentException if {@link #redissonConfig} refuses the URL
+     * @throws RuntimeException         if Redis cannot be reached: Redisson's exception, or a
+     *                                  {@link BackendUnavailableException}; {@link #connectFailure} words either
+     */
+    public static RedissonClient connectRedisson(String redisUrl) {
+        return FirstConnect.create(redissonConfig(redisUrl), redisUrl, CONNECT_DEADLINE);
+    }
+
+    /**
      * A node with a Redisson client of its own for one Redis server, {@code redis://host:port}
      * or {@code rediss://host:port}; the client is shut down with the service. For Sentinel or
      * Cluster, configure a Redisson client and use {@link #create(RedissonClient, LockConfig)}.
+     * Waits at most {@link #CONNECT_DEADLINE} for Redis.
      *
      * @throws BackendUnavailableException if Redis cannot be reached
      */
@@ -349,7 +374,7 @@ public final class LockService implements AutoCloseable {
         Config redissonConfig = redissonConfig(redisUrl);
         RedissonClient client;
         try {
-            client = Redisson.create(redissonConfig);
+            client = FirstConnect.create(redissonConfig, redisUrl, CONNECT_DEADLINE);
         } catch (RuntimeException e) {
             throw new BackendUnavailableException("Cannot connect to Redis at " + hostAndPort(redisUrl) + ": " + connectFailure(e),
                     connectFailureCause(e));
@@ -366,7 +391,9 @@ public final class LockService implements AutoCloseable {
      * Why a Redisson client could not connect to Redis, in one line for a log or a start-up error.
      * In words for what the user can fix: Redis wants a password and the URL gives none, Redis
      * refused the user name or password, the ACL user may not run a command, Redis's TLS
-     * certificate is not trusted or not issued for the host connected to. Otherwise the most
+     * certificate is not trusted or not issued for the host connected to, Redis accepted the
+     * connection but answers nothing (paused, or a plain port given {@code rediss://} or the
+     * reverse). Otherwise the most
      * specific message among {@code failure}'s causes ({@code Connection refused: host/address:port}).
      * Redisson's top-level "Unable to connect to Redis server" is said for all of these, and
      * would send the user looking for a network problem. Never the password: Redisson masks it
@@ -405,12 +432,19 @@ public final class LockService implements AutoCloseable {
                 return "Redis's ACL does not allow the user something distlock needs (" + redisError(t.getMessage())
                         + "); see the ACL in docs/operations.md";
             }
+            if (t instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+                return silentRedis("the TLS handshake", " (" + t.getMessage() + ")", true);
+            }
             if (t instanceof javax.net.ssl.SSLException) {
                 return "TLS handshake with Redis failed: " + tlsProblem(t);
             }
-            if (t instanceof RedisTimeoutException && String.valueOf(t.getMessage()).contains("(PING)")) {
-                return "Redis did not answer PING (a port that takes TLS answers nothing to a redis:// URL: use rediss://): "
-                        + t.getMessage();
+            if (t instanceof RedisTimeoutException) {
+                String message = String.valueOf(t.getMessage());
+                for (String command : List.of("AUTH", "PING")) {
+                    if (message.contains("command: (" + command + ")")) {
+                        return silentRedis(command, " in time", message.contains("addr=rediss://"));
+                    }
+                }
             }
             if (t.getMessage() != null && !t.getMessage().isBlank()) {
                 specific = t.getMessage();
@@ -421,6 +455,20 @@ public final class LockService implements AutoCloseable {
         }
         String message = specific == null ? failure.getClass().getSimpleName() : specific;
         return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    /**
+     * {@code Redis accepted the connection but did not answer AUTH within 15 s: ...}, with what it
+     * may be: for TLS, most likely a plain Redis port, which reads the handshake as the start of
+     * a command and waits for its end; for a plain URL, a paused or overloaded Redis, or a port
+     * that takes TLS (which waits for a handshake).
+     */
+    static String silentRedis(String what, String when, boolean tls) {
+        String silent = "Redis accepted the connection but did not answer " + what + when;
+        return tls ? silent + ": is this port TLS? A plain Redis port answers nothing to a TLS handshake: use redis://."
+                + " Or is Redis paused or overloaded?"
+                : silent + ": is it paused, overloaded, or not Redis? (a port that takes TLS answers nothing to a redis:// URL:"
+                + " use rediss://)";
     }
 
     /**
@@ -491,7 +539,7 @@ public final class LockService implements AutoCloseable {
     }
 
     /** Where a Redis URL points, without what else it says (a password must not reach a log). */
-    private static String hostAndPort(String redisUrl) {
+    static String hostAndPort(String redisUrl) {
         try {
             java.net.URI uri = java.net.URI.create(redisUrl);
             return uri.getHost() == null ? "that URL" : uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());

@@ -113,6 +113,7 @@ class RedisTlsTest {
         // Redis reads the plain PING as a broken TLS handshake and answers nothing
         assertThatThrownBy(() -> node("redis://127.0.0.1:" + redis.tlsPort()))
                 .isInstanceOf(BackendUnavailableException.class)
-                .hasMessageContaining("Redis did not answer PING (a port that takes TLS answers nothing to a redis:// URL: use rediss://)");
+                .hasMessageContaining("Redis accepted the connection but did not answer PING within 15 s: is it paused, overloaded,"
+                        + " or not Redis? (a port that takes TLS answers nothing to a redis:// URL: use rediss://)");
     }
 }

@@ -13,6 +13,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import io.distlock.core.BackendUnavailableException;
@@ -100,7 +101,17 @@ public final class DistLockServer implements AutoCloseable {
      *                          reached, or the Redisson file cannot be read
      */
     public static DistLockServer start(ServerOptions options) {
+        return start(options, line -> { });
+    }
+
+    /**
+     * As {@link #start(ServerOptions)}, telling {@code progress} a line before it connects to a
+     * Redis of the user's ({@code Connecting to Redis at redis://host:6379 (gives up after 15 s)}),
+     * so that a start that waits on Redis is seen to (the command line prints it).
+     */
+    static DistLockServer start(ServerOptions options, Consumer<String> progress) {
         Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(progress, "progress");
         String nodeId = HexFormat.of().formatHex(randomBytes(4));
         // Results and pushes are delivered on Redisson's threads (the core's default): the
         // endpoint's callbacks never block, its sends are asynchronous.
@@ -121,6 +132,8 @@ public final class DistLockServer implements AutoCloseable {
             if (options.redisConfig() != null) {
                 Config config = readRedissonConfig(options.redisConfig());
                 description = "from " + options.redisConfig() + " (" + kind(config) + ")";
+                // the file's own timeouts and retries decide how long this takes
+                progress.accept("Connecting to the Redis configured in " + options.redisConfig() + " (" + kind(config) + ")");
                 RedissonClient client = createRedisson(config, options.redisConfig());
                 ownRedisson = client;
                 service = createService(() -> LockService.create(client, lockConfig),
@@ -136,6 +149,8 @@ public final class DistLockServer implements AutoCloseable {
                 } else {
                     url = options.redisUrl();
                     description = Redact.url(url);
+                    progress.accept("Connecting to Redis at " + description + " (gives up after "
+                            + LockService.CONNECT_DEADLINE.toSeconds() + " s)");
                 }
                 RedissonClient client = connectRedisson(url);
                 ownRedisson = client;
@@ -366,11 +381,12 @@ public final class DistLockServer implements AutoCloseable {
 
     /**
      * A Redisson client for one Redis server, set up as {@code LockService.connect} sets up
-     * its own; the server keeps it to ask Redis for {@code /health}.
+     * its own, given up after {@link LockService#CONNECT_DEADLINE}; the server keeps it to ask
+     * Redis for {@code /health}.
      */
     private static RedissonClient connectRedisson(String url) {
         try {
-            return Redisson.create(LockService.redissonConfig(url));
+            return LockService.connectRedisson(url);
         } catch (RuntimeException e) {
             throw new StartupException("cannot connect to Redis at " + Redact.url(url) + ": " + LockService.connectFailure(e), LockService.connectFailureCause(e));
         }

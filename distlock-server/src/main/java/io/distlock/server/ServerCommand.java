@@ -198,7 +198,10 @@ final class ServerCommand implements Callable<Integer> {
         ServerOptions options = options();
         DistLockServer server;
         try {
-            server = DistLockServer.start(options);
+            server = DistLockServer.start(options, line -> {
+                out.println(line);
+                out.flush();
+            });
         } catch (StartupException e) {
             err.println("distlock-server: " + e.getMessage());
             if (verbose && e.getCause() != null) {

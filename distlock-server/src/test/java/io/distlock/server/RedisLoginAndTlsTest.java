@@ -1,7 +1,9 @@
 package io.distlock.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -83,6 +85,50 @@ class RedisLoginAndTlsTest {
         assertThat(startupError(untrusting)).startsWith("distlock-server: cannot connect to Redis at " + url
                 + ": TLS handshake with Redis failed: Redis's certificate is not trusted by this JVM (")
                 .contains("-Djavax.net.ssl.trustStore=FILE");
+    }
+
+    /**
+     * {@code rediss://} at a plain Redis port: the node says it is connecting, then, within the
+     * deadline, that the port may not speak TLS (it said "handshake timed out after 10000ms" after
+     * 58 s of silence).
+     */
+    @Test
+    void aTlsUrlForAPlainRedisPortIsSaidToBeThatWithinTheDeadline() {
+        RedisProcess redis = closeLater(RedisProcess.start());
+        String url = "rediss://127.0.0.1:" + redis.port();
+        long start = System.nanoTime();
+        NodeProcess node = closeLater(NodeProcess.fromClasspath("--host", "127.0.0.1", "--port", "0", "--redis", url));
+        String connecting = "Connecting to Redis at " + url + " (gives up after 15 s)";
+        await().atMost(Await.seconds(20)).until(() -> node.output().contains(connecting)); // before the wait, not after
+        assertThat(node.isAlive()).as(node.output()).isTrue();
+        assertThat(startupError(node)).isEqualTo("distlock-server: cannot connect to Redis at " + url + ": Redis accepted the"
+                + " connection but did not answer the TLS handshake (handshake timed out after 10000ms): is this port TLS? A plain"
+                + " Redis port answers nothing to a TLS handshake: use redis://. Or is Redis paused or overloaded?");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Await.seconds(30));
+    }
+
+    /**
+     * A Redis that accepts the connection and answers nothing (paused here): said in words within
+     * the deadline, never with the password (it was Redisson's "Command execution timeout for
+     * command: (AUTH)" after 23 s of silence).
+     */
+    @Test
+    void aPausedRedisIsSaidToAnswerNothingWithinTheDeadline() {
+        RedisProcess redis = closeLater(RedisProcess.startWithLogin(List.of("s3cret-pw"), "--requirepass", "s3cret-pw"));
+        redis.pause();
+        try {
+            long start = System.nanoTime();
+            NodeProcess node = closeLater(NodeProcess.fromClasspath("--host", "127.0.0.1", "--port", "0",
+                    "--redis", "redis://:s3cret-pw@127.0.0.1:" + redis.port()));
+            assertThat(startupError(node)).isEqualTo("distlock-server: cannot connect to Redis at redis://:***@127.0.0.1:"
+                    + redis.port() + ": Redis accepted the connection but did not answer AUTH within 15 s: is it paused,"
+                    + " overloaded, or not Redis? (a port that takes TLS answers nothing to a redis:// URL: use rediss://)");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Await.seconds(30));
+            assertThat(node.output()).contains("Connecting to Redis at redis://:***@127.0.0.1:" + redis.port() + " (gives up after 15 s)")
+                    .doesNotContain("s3cret-pw");
+        } finally {
+            redis.resume();
+        }
     }
 
     /** An ACL user without a right the lock scripts need stops the start with a line naming it, not a node failing every lock. */

@@ -57,8 +57,10 @@ class ShadedJarIT {
     void anUnreachableRedisIsOneLineAndExitCode1() {
         NodeProcess.Result result = NodeProcess.run(jar, "--host", "127.0.0.1", "--port", "0", "--redis", "redis://127.0.0.1:1");
         assertThat(result.exitCode()).isEqualTo(1);
-        assertThat(result.output().lines().toList()).as(result.output()).singleElement().asString()
-                .startsWith("distlock-server: cannot connect to Redis at redis://127.0.0.1:1: ");
+        // the line said before connecting, then the one error line
+        assertThat(result.output().lines().toList()).as(result.output()).hasSize(2)
+                .satisfies(lines -> assertThat(lines.get(0)).isEqualTo("Connecting to Redis at redis://127.0.0.1:1 (gives up after 15 s)"))
+                .satisfies(lines -> assertThat(lines.get(1)).startsWith("distlock-server: cannot connect to Redis at redis://127.0.0.1:1: "));
     }
 
     @Test
