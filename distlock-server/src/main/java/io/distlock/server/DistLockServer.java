@@ -421,18 +421,6 @@ public final class DistLockServer implements AutoCloseable {
         return "Redisson configuration";
     }
 
-    private static String oneLine(Throwable e) {
-        return oneLine(messageOf(e));
-    }
-
-    private static String oneLine(String message) {
-        return message.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
-    }
-
-    private static String messageOf(Throwable e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
     private static void step(String what, Runnable action) {
         try {
             action.run();
