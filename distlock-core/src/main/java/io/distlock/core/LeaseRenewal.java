@@ -39,10 +39,6 @@ final class LeaseRenewal {
     private final long answerTimeoutNanos;
     private final Supplier<Telemetry> telemetry;
     private final Ticker ticker;
-    /** Told of each command's outcome where the tick has no beat (the quarantine is off); null otherwise. */
-    private final RedisReach reach;
-    /** Whether the last tick found a lock or queue place of this node (renewed, out, or given up). */
-    private volatile boolean heldAnything;
     private volatile boolean failing;
     /** How long after the last tick a tick counts as late: two tick intervals (a whole interval late). */
     private final long lateAfterNanos;
@@ -57,9 +53,8 @@ final class LeaseRenewal {
                     + "keeps stalling");
 
     LeaseRenewal(RedisLockStore store, Collection<Session> sessions, long leaseMillis, long tickMillis, Ticker ticker,
-                 Supplier<Telemetry> telemetry, RedisReach reach) {
+                 Supplier<Telemetry> telemetry) {
         this.store = store;
-        this.reach = reach;
         this.sessions = sessions;
         this.ticker = ticker;
         this.telemetry = telemetry;
@@ -116,14 +111,12 @@ final class LeaseRenewal {
         long now = ticker.read();
         noticeLateness(now);
         List<Due> due = new ArrayList<>();
-        boolean seen = false;
         // One warning per tick for each kind, not one per lock: a node that cannot reach Redis may
         // lose hundreds of thousands at once (a probe wrote 248,786 lines in 12 s).
         int lostLeases = 0;
         String firstLease = null;
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Grant> held : session.grants().entrySet()) {
-                seen = true;
                 Session.Grant grant = held.getValue();
                 long age = now - grant.leaseStartNanos();
                 if (age >= loseAfterNanos) {
@@ -142,7 +135,6 @@ final class LeaseRenewal {
         String firstPlace = null;
         for (Session session : sessions) {
             for (Map.Entry<String, Session.Place> queued : session.places().entrySet()) {
-                seen = true;
                 Session.Place place = queued.getValue();
                 long age = now - place.confirmedAtNanos();
                 if (age >= loseAfterNanos) {
@@ -154,7 +146,6 @@ final class LeaseRenewal {
                 }
             }
         }
-        heldAnything = seen;
         if (lostLeases > 0) {
             LOG.log(Level.WARNING, "{0} lease(s) could not be renewed in time; their sessions were told they are lost (the first: {1})",
                     lostLeases, firstLease);
@@ -168,21 +159,6 @@ final class LeaseRenewal {
         }
         for (int from = 0; from < places.size(); from += BATCH_SIZE) {
             keep(places.subList(from, Math.min(places.size(), from + BATCH_SIZE)), now);
-        }
-    }
-
-    /** Whether the last tick found a lock or queue place of this node: then its commands tell whether Redis answers. */
-    boolean heldAnything() {
-        return heldAnything;
-    }
-
-    private void answered(Throwable failure, long sentAt) {
-        if (reach != null) {
-            if (failure == null) {
-                reach.answered(sentAt);
-            } else {
-                reach.failed(failure, sentAt);
-            }
         }
     }
 
@@ -202,13 +178,11 @@ final class LeaseRenewal {
             results = store.keepPlaces(owners, locks, attempts);
         } catch (RuntimeException | Error e) {
             batch.forEach(d -> d.session().placeKeepFailed(d.place(), sentAt));
-            answered(e, sentAt);
             throw e;
         }
         for (int i = 0; i < batch.size(); i++) {
             DuePlace d = batch.get(i);
             results.get(i).whenComplete((where, e) -> {
-                answered(e, sentAt);
                 if (e != null) {
                     d.session().placeKeepFailed(d.place(), sentAt);
                 } else {
@@ -238,7 +212,6 @@ final class LeaseRenewal {
                 d.session().renewalFailed(d.grant(), sentAt); // left busy, these grants would never be renewed again
                 telemetry.get().leaseRenewalFailed();
             });
-            answered(e, sentAt);
             throw e;
         }
         // One line per batch for the grants Redis no longer holds: after Redis lost its data every
@@ -249,7 +222,6 @@ final class LeaseRenewal {
         for (int i = 0; i < batch.size(); i++) {
             Due d = batch.get(i);
             results.get(i).whenComplete((renewal, e) -> {
-                answered(e, sentAt);
                 if (e != null) {
                     d.session().renewalFailed(d.grant(), sentAt);
                     telemetry.get().leaseRenewalFailed();

@@ -184,9 +184,7 @@ public final class LockService implements AutoCloseable {
         this.watches = new Watches(store, redisson.getTopic(store.changesChannel(), StringCodec.INSTANCE), scheduler,
                 callbackExecutor, config);
         this.tickMillis = Math.max(50, leaseMillis / 6);
-        // Without the quarantine there is no beat: the renewals tell whether Redis answers, or a probe on an idle node.
-        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, tickMillis, config.ticker(), this::telemetry,
-                nodeLeases == null ? reach : null);
+        this.renewal = new LeaseRenewal(store, sessions.values(), leaseMillis, tickMillis, config.ticker(), this::telemetry);
         scheduleTick();
     }
 
@@ -325,7 +323,7 @@ public final class LockService implements AutoCloseable {
                     .anyMatch(name -> name.equals("db") || name.equals("database"));
             throw new IllegalArgumentException("Redis URL must not have options (?...), which Redisson would ignore: " + (database
                     ? "distlock keeps its keys in database 0; tell applications on one Redis apart by their key prefix"
-                    : "give Redisson settings (timeouts, pool sizes...) in a Redisson Config instead (distlock-server's --redis-config file)"));
+                    : "give Redisson settings (timeouts, pool sizes...) in a Redisson Config instead (a RedissonClient of your own; distlock-server's --redis-config file)"));
         }
         if (path == null || path.isEmpty() || path.equals("/") || path.matches("/0+")) {
             return;
@@ -862,8 +860,7 @@ public final class LockService implements AutoCloseable {
      */
     private CompletionStage<Void> beat() {
         if (nodeLeases == null) {
-            // null: the first, from the constructor
-            return renewal == null || !renewal.heldAnything() ? probe() : CompletableFuture.completedFuture(null);
+            return probe();
         }
         long sentAt = config.ticker().read();
         CompletionStage<List<Long>> beat;
@@ -873,23 +870,24 @@ public final class LockService implements AutoCloseable {
             beat = CompletableFuture.failedFuture(e);
         }
         return beat.handle((others, e) -> {
+            // What the quarantine needs first; the report of Redis's reach after it.
             if (e != null) {
                 nodeLeases.beatFailed(e);
                 redisFailed(e, sentAt);
             } else {
-                reach.answered(sentAt);
                 nodeLeases.seen(others);
                 store.quarantineLength(nodeLeases.quarantineMillis());
+                reach.answered(sentAt);
             }
             return null;
         });
     }
 
     /**
-     * Without the quarantine there is no beat: a node that holds no lock and no queue place
-     * (whose tick renews nothing) asks Redis a script that does nothing instead, so that an idle
-     * node still finds out whether Redis answers ({@link RedisReach}); one that holds any learns
-     * it from its renewals. Not both: tests that count a busy node's scripts count no probe.
+     * Without the quarantine there is no beat: the tick asks Redis one plain {@code EXISTS}
+     * instead, so that the node finds out whether Redis answers ({@link RedisReach}) from one
+     * command a tick. Not from its renewals: a tick sends several batches, which in a Cluster
+     * go to several shards, and one shard down would say "down" and "answers again" every tick.
      */
     private CompletionStage<Void> probe() {
         long sentAt = config.ticker().read();

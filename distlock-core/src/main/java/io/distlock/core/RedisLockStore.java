@@ -72,7 +72,6 @@ final class RedisLockStore {
     private static final LuaScript MARK_IN_SERVICE = LuaScript.load("mark-in-service");
     private static final LuaScript START = LuaScript.load("start");
     private static final LuaScript NODE_BEAT = LuaScript.load("node-beat");
-    private static final LuaScript PROBE = LuaScript.load("probe");
 
     // The scripts that grant or release share the helpers of queue.lua (and what it uses); each
     // file says its keys, arguments and answer.
@@ -288,9 +287,9 @@ final class RedisLockStore {
                 .thenApply(r -> r.stream().map(RedisLockStore::asLong).toList());
     }
 
-    /** A script that does nothing, on the beat's key (so the beat's shard in a Cluster): whether Redis answers. */
+    /** {@code EXISTS} of the beat's key (so the beat's shard in a Cluster), without the beat: whether Redis answers. */
     CompletionStage<Void> probe() {
-        return scripts.<Long>eval(PROBE, ReturnType.LONG, List.<Object>of(prefix + ":nodes")).thenApply(r -> null);
+        return redisson.getKeys().countExistsAsync(prefix + ":nodes").thenApply(r -> null);
     }
 
     /** The pub/sub channel that carries {@code <token>:<released at µs>:<name>} for every release somebody waits for. */
@@ -567,7 +566,7 @@ final class RedisLockStore {
             // A brand-new Redis is named first: it is what most operators see, once, and it looks exactly like a loss.
             LOG.log(Level.WARNING, "Redis may have lost locks: it is new, or it restarted, failed over or was emptied since "
                     + "the last grant (these look alike): no lock is granted for {0} ms, until every session that held one "
-                    + "before has been told it was lost (once per new Redis; see docs/safety.md, After Redis lost its data)",
+                    + "before has been told it was lost (expected on a new Redis; see docs/safety.md, After Redis lost its data)",
                     Long.toString(pttlMillis));
         }
     }

@@ -18,8 +18,8 @@ import org.redisson.config.Config;
  * Whether Redis answers this node, as the one command of every renewal tick finds it, the beat:
  * the node talks to Redis every tick even when idle, so this needs no traffic of its own, and
  * follows one command only (several, in a Redis Cluster, would go to different shards and could
- * disagree every tick). Without the quarantine there is no beat: then the tick's renewals and
- * keep-places tell it, or on a node that holds nothing a probe (a script that does nothing).
+ * disagree every tick). Without the quarantine there is no beat: then an {@code EXISTS} of the
+ * beat's key, every tick, tells it. In a Cluster, this is the reach of the beat's shard.
  * Reporting only: nothing decides on it. One WARNING when a tick's command first fails, one more
  * when one is answered again, with the outage's length on the service's {@link Ticker}; nothing
  * for the failures in between, nor for a command's failure that comes after a later one's answer.

@@ -359,7 +359,7 @@ class ApiMisuseTest {
         // Found by review (2026-12-07): a Redisson setting as an option was told about database 0.
         assertThatThrownBy(() -> LockService.redissonConfig("redis://127.0.0.1:6379?timeout=5"))
                 .hasMessage("Redis URL must not have options (?...), which Redisson would ignore: give Redisson settings"
-                        + " (timeouts, pool sizes...) in a Redisson Config instead (distlock-server's --redis-config file)");
+                        + " (timeouts, pool sizes...) in a Redisson Config instead (a RedissonClient of your own; distlock-server's --redis-config file)");
         // Redisson's parser takes this one, and the client then connected to port -1 (a review, 2026-12-07).
         assertThatThrownBy(() -> LockService.redissonConfig("redis://:s3cret-pw@127.0.0.1"))
                 .hasMessageStartingWith("Redis URL has no port")

@@ -39,7 +39,7 @@ class RedisReachTest {
     private static final Pattern AGAIN = Pattern.compile("answers again, after (\\d+\\.\\d) s without an answer");
 
     @ParameterizedTest(name = "quarantine {0}, a lock held {1}")
-    // With the quarantine the tick beats; without it, its renewals tell, or a probe on a node that holds nothing.
+    // With the quarantine the tick beats; without it, the tick asks EXISTS, holding a lock or not.
     @CsvSource({"true, false", "true, true", "false, false", "false, true"})
     void oneWarningWhenRedisGoesOneLineWhenItAnswersAgainWithTheOutageLength(boolean quarantine, boolean holding) throws Exception {
         AtomicLong ahead = new AtomicLong();
@@ -66,8 +66,8 @@ class RedisReachTest {
             await().atMost(Await.seconds(10)).until(() -> System.nanoTime() - firstSeen >= LEASE.toNanos());
             List<String> warnings = log.messages(Level.ALL).stream().filter(l -> l.startsWith("Redis at ")).toList();
             assertThat(warnings).hasSize(1);
+            // Mostly "Connection refused"; a command out at the kill may fail otherwise, in words all the same.
             assertThat(warnings.get(0)).startsWith(where + " does not answer (")
-                    .contains("Connection refused")
                     .endsWith("): locks cannot be taken or renewed until it does")
                     .doesNotContain("Unexpected exception");
 
@@ -85,9 +85,10 @@ class RedisReachTest {
             Matcher m = AGAIN.matcher(again.get(0));
             assertThat(m.find()).isTrue();
             double reported = Double.parseDouble(m.group(1));
-            // The jump, plus the part of the real outage the ticks saw: no more than all of it.
+            // The jump, plus the part of the real outage the ticks saw; at most all of it and a lease (the first
+            // command not answered may have gone out before the kill, up to a timeout earlier).
             assertThat(reported).isGreaterThanOrEqualTo(JUMP.toSeconds() + LEASE.toSeconds() - 0.1)
-                    .isLessThanOrEqualTo(JUMP.toSeconds() + TimeUnit.NANOSECONDS.toMillis(realOutage) / 1000.0 + 0.1);
+                    .isLessThanOrEqualTo(JUMP.toSeconds() + TimeUnit.NANOSECONDS.toMillis(realOutage) / 1000.0 + LEASE.toSeconds());
             assertThat(reachLines(log, Level.WARNING)).hasSize(2);
             assertThat(log.messages(Level.ALL)).filteredOn(l -> l.startsWith("Redis at ")).hasSize(2);
         }

@@ -96,8 +96,8 @@ final class RedissonConfigFile {
         if (!(e instanceof ConstructorException)) {
             // Not YAML: the parser's words and positions, not its quoted lines. Its context ("while scanning
             // a quoted scalar") and where that began point at an unclosed quote or bracket.
-            String context = e.getContext() == null ? "" : oneLine(e.getContext()) + position(e.getContextMark(), true) + ": ";
-            return "is not valid YAML: " + context + oneLine(String.valueOf(e.getProblem())) + position(e.getProblemMark(), true);
+            String context = e.getContext() == null ? "" : parserWords(e.getContext()) + position(e.getContextMark(), true) + ": ";
+            return "is not valid YAML: " + context + parserWords(String.valueOf(e.getProblem())) + position(e.getProblemMark(), true);
         }
         List<String> path = new ArrayList<>();
         Mark mark = e.getProblemMark();
@@ -122,6 +122,17 @@ final class RedissonConfigFile {
                 || t != null && t.getMessage() != null && t.getMessage().matches("(?s).*(Unable to find property|No writable property).*");
         // Not the value, nor why it did not fit (NumberFormatException quotes it): it may be a password.
         return (unknown ? "has an unknown setting " : "has an invalid value for ") + setting + position(mark, false);
+    }
+
+    /**
+     * The parser's words without what it quotes of the file: "found undefined alias s3cret" for a
+     * password written {@code *s3cret} (YAML's alias), "found character '@' ..." (review, 2026-12-07).
+     */
+    private static String parserWords(String words) {
+        if (words.contains("alias") || words.contains("anchor")) {
+            return "a value starting with * or & is an alias or anchor in YAML: quote it";
+        }
+        return oneLine(words).replaceAll("'[^']*'", "'?'").replaceAll("\"[^\"]*\"", "\"?\"");
     }
 
     private static String position(Mark mark, boolean column) {

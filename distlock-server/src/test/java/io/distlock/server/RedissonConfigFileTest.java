@@ -122,6 +122,15 @@ class RedissonConfigFileTest {
                 + " is not valid YAML: mapping values are not allowed here (line 3, column 19)");
     }
 
+    /** Found by review (2026-12-07): SnakeYAML names an undefined alias, so a password written *s3cr3t went out. */
+    @ParameterizedTest
+    @ValueSource(strings = {"singleServerConfig:\n  password: *s3cr3t\n", "singleServerConfig:\n  password: &s3cr3t\n",
+            "singleServerConfig:\n  password: *\u00e9s3cr3t\n", "singleServerConfig:\n  password: `s3cr3t\n"})
+    void aValueTheParserTakesForAnAliasIsNotQuoted(String text) throws IOException {
+        Path file = write(text);
+        refused(file).hasMessageStartingWith("Redisson configuration file " + file + " ");
+    }
+
     private Path write(String text) throws IOException {
         return Files.writeString(Files.createTempFile(dir, "redisson", ".yaml"), text);
     }
