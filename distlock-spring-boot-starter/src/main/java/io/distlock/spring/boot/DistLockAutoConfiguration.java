@@ -3,9 +3,7 @@ package io.distlock.spring.boot;
 import java.lang.System.Logger.Level;
 import java.util.Optional;
 
-import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
-import org.redisson.config.Config;
 import org.redisson.misc.RedisURI;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -90,9 +88,9 @@ public class DistLockAutoConfiguration {
             }
             refuseWhatSpringDataWouldDoDifferently(environment, url);
         }
-        Config config = redissonConfig(property, url);
+        checkUrl(property, url);
         try {
-            return Redisson.create(config);
+            return LockService.connectRedisson(url); // gives up after LockService.CONNECT_DEADLINE, saying what it saw
         } catch (RuntimeException e) {
             // Not the URL itself: it may hold a password, and this message reaches the log.
             throw new BackendUnavailableException("Cannot connect to Redis at " + property + ": " + LockService.connectFailure(e),
@@ -101,15 +99,15 @@ public class DistLockAutoConfiguration {
     }
 
     /**
-     * The Redisson configuration for {@code url}, its shape checked before any connection: a URL
+     * Checks {@code url}'s shape before any connection: a URL
      * Redisson cannot parse, or one that names a database other than 0, is a mistake in
      * {@code property}, and is reported as one (Redisson would refuse it only inside
      * {@code Redisson.create}, where it read as "could not connect").
      */
-    private static Config redissonConfig(String property, String url) {
+    private static void checkUrl(String property, String url) {
         try {
             new RedisURI(url); // Redisson's parser, which Redisson.create runs on the address
-            return LockService.redissonConfig(url);
+            LockService.redissonConfig(url);
         } catch (RuntimeException e) {
             // connectFailure: the core's words for it, which never quote the URL (it may hold a password). Redisson's
             // parser throws other exceptions too (an empty host after the password: ArrayIndexOutOfBoundsException).
@@ -221,7 +219,7 @@ public class DistLockAutoConfiguration {
         if (url != null && !url.isBlank() && !beans.containsBean("distlockRedissonClient")) {
             // No RedissonClient bean is asked for: the application may have several (found by review: two, neither
             // @Primary, failed the start with NoUniqueBeanDefinitionException although the property names the Redis).
-            redissonConfig(DISTLOCK_URL, url); // a mistake in the URL reported as one, before connect reads it as an outage
+            checkUrl(DISTLOCK_URL, url); // a mistake in the URL reported as one, before connect reads it as an outage
             return LockService.connect(url, config);
         }
         // Without the URL: the one RedissonClient (the application's, or the bean above); several and none @Primary

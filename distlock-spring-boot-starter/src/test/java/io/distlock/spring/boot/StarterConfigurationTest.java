@@ -336,6 +336,29 @@ class StarterConfigurationTest {
         }
     }
 
+    /**
+     * Found by an operator's review (2026-12-07): a Redis that takes the connection and answers
+     * nothing (paused) held the start through Redisson's five attempts, 23 s, then said "Command
+     * execution timeout for command: (PING)". The starter's client now gives up after
+     * LockService.CONNECT_DEADLINE and says what it saw.
+     */
+    @Test
+    void aRedisThatAnswersNothingFailsTheStartWithinTheDeadlineSayingSo(CapturedOutput output) {
+        try (RedisProcess redis = RedisProcess.start()) {
+            redis.pause();
+            try {
+                // "within 15 s": the deadline's words (Redisson's own timeout is worded "in time"); no timing asserted.
+                assertThatThrownBy(() -> new SpringApplicationBuilder(LocksApplication.class)
+                        .properties("server.port=0", "server.address=127.0.0.1", "spring.data.redis.url=" + redis.url())
+                        .run())
+                        .hasStackTraceContaining("Redis accepted the connection but did not answer PING within 15 s");
+                assertThat(output.toString()).contains("could not connect to its Redis while starting");
+            } finally {
+                redis.resume();
+            }
+        }
+    }
+
     private static String stackTraceOf(Throwable e) {
         java.io.StringWriter out = new java.io.StringWriter();
         e.printStackTrace(new java.io.PrintWriter(out));
