@@ -304,7 +304,9 @@ final class Connection {
             // Past the address's or the node's detached sessions (none counted when the endpoint is stopping:
             // a rolling restart leaves every resumable session for another node), closed as if graceless.
             boolean detach = !toClose.grace().isZero() && (node.isClosed() || node.mayDetach(client, toClose));
-            (detach ? detachQuietly(toClose) : closeQuietly(toClose, node)).whenComplete((v, e) -> done.complete(null));
+            node.releasesAllowed()
+                    .thenCompose(v -> detach ? detachQuietly(toClose) : closeQuietly(toClose, node))
+                    .whenComplete((v, e) -> done.complete(null));
         }
         return done;
     }
@@ -341,6 +343,20 @@ final class Connection {
     void failed() {
         release();
         node.sender().execute(() -> close(CloseCodes.UNEXPECTED_CONDITION, "unexpected server error"));
+    }
+
+    /**
+     * Sends the close frame (1001) and nothing else: the session is released when the container
+     * reports the close, or by {@link DistLockEndpoints#closeAll()} after every client was told.
+     */
+    void sayGoingAway() {
+        try {
+            if (ws.isOpen()) {
+                ws.close(new CloseReason(CloseCodes.GOING_AWAY, "server shutting down"));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "Could not close a WebSocket cleanly: {0}", e.toString());
+        }
     }
 
     /** Releases the session and closes the WebSocket with {@code code}. */

@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import io.distlock.core.LockService;
-import jakarta.websocket.CloseReason.CloseCodes;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
@@ -90,12 +89,23 @@ public final class DistLockEndpoints implements AutoCloseable {
     /**
      * Closes every open connection of this endpoint with 1001 (going away) and closes their
      * lock sessions, releasing their locks; waits for the releases up to the service's lease.
-     * Connections opened afterwards are served as usual.
+     * Every close frame is sent before any lock is released, so no client of this endpoint
+     * can be granted a lock that another's close freed before that other was told; clients
+     * of other nodes can (see docs/safety.md). Connections opened afterwards are served as usual.
      */
-    public void closeAll() {
+    public synchronized void closeAll() {
+        List<Connection> open = List.copyOf(node.connections);
+        CompletableFuture<Void> told = new CompletableFuture<>();
+        node.holdReleasesUntil(told);
+        try {
+            open.forEach(Connection::sayGoingAway);
+        } finally {
+            node.holdReleasesUntil(CompletableFuture.completedFuture(null));
+            told.complete(null);
+        }
         List<CompletableFuture<Void>> releases = new ArrayList<>();
-        for (Connection c : List.copyOf(node.connections)) {
-            releases.add(c.close(CloseCodes.GOING_AWAY, "server shutting down").toCompletableFuture());
+        for (Connection c : open) {
+            releases.add(c.release().toCompletableFuture()); // the container may not have reported every close yet
         }
         try {
             CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))

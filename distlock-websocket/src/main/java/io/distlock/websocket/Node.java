@@ -6,6 +6,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
@@ -87,6 +89,7 @@ final class Node {
             "A meter threw; counting goes on without it");
     /** Set by {@link DistLockEndpoints#close()}: no connection is served any more. */
     private volatile boolean closed;
+    private volatile CompletionStage<Void> releasesHeldUntil = CompletableFuture.completedFuture(null);
 
     /** With executors of its own, which {@link #shutdown()} stops. */
     Node(LockService service, EndpointOptions options) {
@@ -226,6 +229,19 @@ final class Node {
 
     void markClosed() {
         closed = true;
+    }
+
+    /**
+     * Sessions of connections that end from now on are released only once {@code gate} completes
+     * ({@link DistLockEndpoints#closeAll()} tells every client before it frees any lock).
+     */
+    void holdReleasesUntil(CompletableFuture<Void> gate) {
+        releasesHeldUntil = gate;
+    }
+
+    /** When the sessions of connections that end now may be released: at once but during {@link #holdReleasesUntil}. */
+    CompletionStage<Void> releasesAllowed() {
+        return releasesHeldUntil;
     }
 
     /** Schedules ticks; a task run here must never block. */

@@ -166,4 +166,28 @@ class TwoNodesTest {
         assertThat(endpointA.openConnections()).isEqualTo(1);
         assertThat(endpointB.openConnections()).as("the other node is untouched").isEqualTo(1);
     }
+
+    @Test
+    void closeAllTellsEveryClientOfTheNodeBeforeReleasingAnyLock() {
+        // Pairs on the closing node: a holder, and a waiter the holder's release would send a
+        // RETRY (then a grant) if it were freed while the waiter's connection still served.
+        int pairs = 16;
+        List<WsClient> waiters = new ArrayList<>();
+        for (int i = 0; i < pairs; i++) {
+            on(nodeA, "holder-" + i).request("LOCKED", "action", "lock", "param", "x-told-" + i);
+            WsClient waiter = on(nodeA, "waiter-" + i);
+            waiter.request("WAIT", "action", "lock", "param", "x-told-" + i);
+            waiters.add(waiter);
+        }
+        WsClient elsewhere = on(nodeB, "elsewhere");
+        elsewhere.request("WAIT", "action", "lock", "param", "x-told-0");
+
+        endpointA.closeAll();
+
+        for (WsClient waiter : waiters) {
+            assertThat(waiter.expectCloseNext().code()).isEqualTo(1001);
+        }
+        assertThat(elsewhere.expectNext("RETRY").path("lock").asText()).as("released after").isEqualTo("x-told-0");
+        assertThat(serviceA.sessionCount()).isZero();
+    }
 }

@@ -214,6 +214,13 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         }
     }
 
+    /** The next event, which must be the server's close: no frame before it. */
+    Closed expectCloseNext() {
+        Object event = poll(TIMEOUT);
+        assertThat(event).as("the server's close, first").isInstanceOf(Closed.class);
+        return (Closed) event;
+    }
+
     /** Frames received so far and not yet taken. */
     List<Object> pending() {
         return List.copyOf(events);
