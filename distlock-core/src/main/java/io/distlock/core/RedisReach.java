@@ -1,7 +1,6 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
-import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -117,7 +116,7 @@ final class RedisReach {
     static String describe(Config config) {
         try {
             if (config.isSingleConfig()) {
-                return "Redis at " + hostAndPort(config.useSingleServer().getAddress());
+                return "Redis at " + LockService.hostAndPort(config.useSingleServer().getAddress());
             }
             if (config.isClusterConfig()) {
                 return "Redis Cluster at " + hostsAndPorts(config.useClusterServers().getNodeAddresses());
@@ -132,18 +131,6 @@ final class RedisReach {
     }
 
     private static String hostsAndPorts(List<String> addresses) {
-        return addresses.stream().map(RedisReach::hostAndPort).collect(Collectors.joining(", "));
-    }
-
-    private static String hostAndPort(String address) {
-        try {
-            URI uri = URI.create(address);
-            if (uri.getHost() != null) {
-                return uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
-            }
-        } catch (IllegalArgumentException e) {
-            // below
-        }
-        return "(an address that cannot be shown)";
+        return addresses.stream().map(LockService::hostAndPort).collect(Collectors.joining(", "));
     }
 }
