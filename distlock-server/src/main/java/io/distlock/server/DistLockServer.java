@@ -180,8 +180,10 @@ public final class DistLockServer implements AutoCloseable {
             web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
             if (options.demo()) { // --no-demo: nothing serves /demo/, and / is a page without the board
                 web.serveDemoFiles();
+                SaveThrottle saves = new SaveThrottle(Ticker.system());
+                metrics.countRefusedSaves(saves);
                 web.addHttpHandler(new DemoDocsHandler(new FencedDocs(ownRedisson, options.keyPrefix()), options.httpTimeout(),
-                        endpointOptions::isAllowedHost, options.hideHolder(), new SaveThrottle(Ticker.system()),
+                        endpointOptions::isAllowedHost, options.hideHolder(), saves,
                         (peer, forwardedFor) -> ClientAddress.resolve(peer, forwardedFor, endpointOptions)),
                         DemoDocsHandler.PATH, DemoDocsHandler.PATH + "/*");
             }

@@ -54,6 +54,8 @@ final class SaveThrottle {
     private final Map<String, Long> addressFullAt = new HashMap<>();
     private long nodeFullAt; // guarded by this
     private long sweptAt; // guarded by this
+    private long refusedForAddress; // guarded by this
+    private long refusedForNode; // guarded by this
 
     SaveThrottle(Ticker ticker) {
         this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -69,16 +71,23 @@ final class SaveThrottle {
         long addressNext = (full == null || full - now < 0 ? now : full) + addressShare;
         long addressWait = addressNext - now - PER_ADDRESS_BURST * addressShare;
         if (addressWait > 0) {
+            refusedForAddress++;
             return new Verdict(addressWait, false);
         }
         long nodeNext = (nodeFullAt - now < 0 ? now : nodeFullAt) + nodeShare;
         long nodeWait = nodeNext - now - PER_NODE_BURST * nodeShare;
         if (nodeWait > 0) {
+            refusedForNode++;
             return new Verdict(nodeWait, true);
         }
         addressFullAt.put(client, addressNext);
         nodeFullAt = nodeNext;
         return Verdict.TAKEN;
+    }
+
+    /** Saves refused so far for their address's limit ({@code node} false) or the node's. */
+    synchronized long refused(boolean node) {
+        return node ? refusedForNode : refusedForAddress;
     }
 
     /** Client keys kept (tests: the map stays bounded). */

@@ -28,7 +28,8 @@ import org.glassfish.grizzly.http.util.HttpStatus;
 /**
  * The server's {@code /metrics}: the lock service's and the endpoint's meters (Redis's reachability
  * among the service's), the build and node id, the connection
- * guard's (open TCP connections, refusals per address, HTTP deadline closes, failed accepts), with the JVM's
+ * guard's (open TCP connections, refusals per address, HTTP deadline closes, failed accepts), the demo's
+ * refused saves, with the JVM's
  * (heap, GC, CPU, threads, class loading, file descriptors, uptime), in the Prometheus text
  * format. Closing it stops the GC listener.
  */
@@ -77,6 +78,16 @@ final class ServerMetrics extends HttpHandler implements AutoCloseable {
         new ClassLoaderMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
+    }
+
+    /** Counts the demo's saves {@code throttle} refused (429), for its address's limit or the node's; only with the demo. */
+    void countRefusedSaves(SaveThrottle throttle) {
+        for (boolean node : new boolean[] {false, true}) {
+            FunctionCounter.builder("distlock.server.demo.saves.refused", throttle, t -> t.refused(node))
+                    .tag("reason", node ? "node" : "address")
+                    .description("demo saves answered 429: past the client address's share, or the node's for everyone")
+                    .register(registry);
+        }
     }
 
     String scrape() {

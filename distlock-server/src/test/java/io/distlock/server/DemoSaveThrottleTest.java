@@ -69,6 +69,10 @@ class DemoSaveThrottleTest {
             assertThat(body.get("message").asText()).isEqualTo("at most " + SaveThrottle.PER_ADDRESS_PER_SECOND
                     + " saves a second from one address; try again in 1 s");
 
+            long refusedCount = answers.stream().filter(a -> a.statusCode() == 429).count();
+            assertThat(refusedSaves(server, "address")).as("/metrics").isEqualTo(refusedCount);
+            assertThat(refusedSaves(server, "node")).as("/metrics").isZero();
+
             // Refusals cost nothing: once the client waits, it saves again.
             Awaitility.await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(50))
                     .until(() -> put(server, null).statusCode() == 200);
@@ -105,7 +109,20 @@ class DemoSaveThrottleTest {
             assertThat(JSON.readTree(nodeFull.body()).get("message").asText()).startsWith("this node takes at most "
                     + SaveThrottle.PER_NODE_PER_SECOND + " saves a second, from everyone; try again in ");
             assertThat(nodeFull.headers().firstValue("Retry-After")).isPresent();
+            assertThat(refusedSaves(server, "node")).as("/metrics")
+                    .isEqualTo(answers.stream().filter(a -> a.statusCode() == 429).count());
+            assertThat(refusedSaves(server, "address")).as("/metrics: 10.9.9.9's").isEqualTo(1);
         }
+    }
+
+    /** What {@code /metrics} says of the saves refused for {@code reason}. */
+    private static long refusedSaves(DistLockServer server, String reason) throws IOException, InterruptedException {
+        String series = "distlock_server_demo_saves_refused_total{reason=\"" + reason + "\"} ";
+        String body = HTTP.send(HttpRequest.newBuilder(server.pageUri().resolve("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        String line = body.lines().filter(l -> l.startsWith(series)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + series + "in /metrics"));
+        return (long) Double.parseDouble(line.substring(series.length()));
     }
 
     private static DistLockServer start(RedisProcess redis, ServerOptions.Builder options) {

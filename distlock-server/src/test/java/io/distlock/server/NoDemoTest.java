@@ -46,7 +46,9 @@ class NoDemoTest {
                     + server.port() + "/distlock/lock (no demo), Redis ").doesNotContain("http://");
 
             assertThat(Http.get(server.pageUri().resolve("/health")).statusCode()).isEqualTo(200);
-            assertThat(Http.get(server.pageUri().resolve("/metrics")).statusCode()).isEqualTo(200);
+            HttpResponse<String> metrics = Http.get(server.pageUri().resolve("/metrics"));
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).contains("distlock_websocket_connections").doesNotContain("demo");
             assertThat(Http.get(server.pageUri().resolve("/distlock/distlock.js")).statusCode()).isEqualTo(200);
             try (WsClient client = WsClient.connect(server.webSocketUri())) {
                 assertThat(client.request("{\"action\":\"connect\",\"param\":\"ops\"}").path("status").asText()).isEqualTo("OK");
