@@ -345,23 +345,13 @@ final class Connection {
         node.sender().execute(() -> close(CloseCodes.UNEXPECTED_CONDITION, "unexpected server error"));
     }
 
-    /**
-     * Sends the close frame (1001) and nothing else: the session is released when the container
-     * reports the close, or by {@link DistLockEndpoints#closeAll()} after every client was told.
-     */
-    void sayGoingAway() {
-        try {
-            if (ws.isOpen()) {
-                ws.close(new CloseReason(CloseCodes.GOING_AWAY, "server shutting down"));
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.DEBUG, "Could not close a WebSocket cleanly: {0}", e.toString());
-        }
+    /** From now on no frame but the close reaches the client: what waits to be sent is dropped. */
+    void mute() {
+        out.close();
     }
 
-    /** Releases the session and closes the WebSocket with {@code code}. */
-    CompletionStage<Void> close(CloseReason.CloseCode code, String reason) {
-        CompletionStage<Void> done = release();
+    /** Sends the close frame, and nothing else: the session is released by the container's onClose, or by the caller. */
+    void sendClose(CloseReason.CloseCode code, String reason) {
         try {
             if (ws.isOpen()) {
                 ws.close(new CloseReason(code, reason));
@@ -369,7 +359,17 @@ final class Connection {
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.DEBUG, "Could not close a WebSocket cleanly: {0}", e.toString());
         }
-        return done;
+    }
+
+    /**
+     * Closes the WebSocket with {@code code}, then releases the session: the close frame goes
+     * first, so that a client that reads is told before its locks are freed (and nothing else
+     * follows it). A close may block in Tomcat, up to 50 ms for a client that does not read.
+     */
+    CompletionStage<Void> close(CloseReason.CloseCode code, String reason) {
+        mute();
+        sendClose(code, reason);
+        return release();
     }
 
     private synchronized boolean isClosed() {
@@ -478,7 +478,7 @@ final class Connection {
         if (node.isClosed() || node.mayDetach(client, s)) {
             s.detachUnanswered().exceptionally(e -> null);
         } else {
-            closeQuietly(s, node);
+            node.releasesAllowed().thenCompose(v -> closeQuietly(s, node));
         }
     }
 

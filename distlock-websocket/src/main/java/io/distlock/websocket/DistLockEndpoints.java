@@ -1,6 +1,7 @@
 package io.distlock.websocket;
 
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import io.distlock.core.LockService;
+import jakarta.websocket.CloseReason.CloseCodes;
 import jakarta.websocket.server.ServerEndpointConfig;
 
 /**
@@ -34,6 +36,8 @@ import jakarta.websocket.server.ServerEndpointConfig;
 public final class DistLockEndpoints implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DistLockEndpoints.class.getName());
+    /** How long {@link #closeAll()} holds the releases back while it hands the close frames to the container. */
+    static final Duration TELL_FIRST = Duration.ofMillis(250);
 
     private final Node node;
     private final ServerEndpointConfig config;
@@ -88,17 +92,22 @@ public final class DistLockEndpoints implements AutoCloseable {
 
     /**
      * Closes every open connection of this endpoint with 1001 (going away) and closes their
-     * lock sessions, releasing their locks; waits for the releases up to the service's lease.
-     * Every close frame is sent before any lock is released, so no client of this endpoint
-     * can be granted a lock that another's close freed before that other was told; clients
-     * of other nodes can (see docs/safety.md). Connections opened afterwards are served as usual.
+     * lock sessions, releasing their locks; waits for the closes, then for the releases up to
+     * the service's lease. The connections are muted first and their close frames handed to the
+     * container before any lock is released (for up to {@link #TELL_FIRST}; a close may block in
+     * Tomcat, 50 ms per client that does not read): no client of this endpoint is sent a grant
+     * that another's close freed, and a client that reads is told before its locks are freed
+     * (see docs/safety.md). Connections opened afterwards are served as usual. Callers take
+     * turns: a second call waits for the first.
      */
     public synchronized void closeAll() {
         List<Connection> open = List.copyOf(node.connections);
         CompletableFuture<Void> told = new CompletableFuture<>();
         node.holdReleasesUntil(told);
+        told.completeOnTimeout(null, TELL_FIRST.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            open.forEach(Connection::sayGoingAway);
+            open.forEach(Connection::mute);
+            open.forEach(c -> c.sendClose(CloseCodes.GOING_AWAY, "server shutting down"));
         } finally {
             node.holdReleasesUntil(CompletableFuture.completedFuture(null));
             told.complete(null);
