@@ -201,6 +201,7 @@ final class Connection {
             }
             if (request != null) {
                 next.slot().whenAnswered(() -> callsEnded(calls));
+                next.slot().concerns(request.locksNamed());
                 serve(request, next.slot());
             }
             synchronized (waiting) {
@@ -541,10 +542,15 @@ final class Connection {
         // Counted when sent, not when queued: a superseded or dropped one never reaches the client.
         BooleanSupplier wanted = () -> session == from && stillWanted.getAsBoolean();
         Runnable sent = node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status);
+        String lock = frame.path("lock").asText();
         if (optional) {
-            out.offer(Frames.write(frame), wanted, supersedes, sent);
+            out.offer(Frames.write(frame), wanted, supersedes, sent, lock);
+        } else if (status == Status.LOST) {
+            // Not behind replies owed about other locks: a request that waits for a Redis this node cannot
+            // reach may be owed for half a lease, and the holder must hear LOST before its lease runs out.
+            out.pushOvertaking(Frames.write(frame), wanted, sent, lock);
         } else {
-            out.push(Frames.write(frame), wanted, supersedes, sent);
+            out.push(Frames.write(frame), wanted, supersedes, sent, lock);
         }
     }
 

@@ -1,7 +1,10 @@
 package io.distlock.websocket;
 
 import java.util.ArrayDeque;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,7 +20,8 @@ import java.util.function.Consumer;
  * produced at once (a {@code FAIL} found by reading the frame) must not overtake the reply
  * of an earlier request still waiting for Redis; every request reserves its place when it
  * arrives. Pushes take the next place when they happen, so a {@code RETRY} never overtakes
- * the {@code WAIT} it follows. A push may name what it supersedes (a lock's {@code CHANGED}: only
+ * the {@code WAIT} it follows; but a {@code LOST} goes ahead of the replies and pushes that do
+ * not speak of its lock ({@link #pushOvertaking}). A push may name what it supersedes (a lock's {@code CHANGED}: only
  * the last state matters): while one with the same key still waits, it is dropped and the new
  * one takes the next place, so a client that reads slowly gets fewer frames, not a pile.
  *
@@ -48,10 +52,26 @@ final class Outbound {
         private Object key;
         /** For a push: run when it is handed to the transport (not if superseded or dropped); null if nothing. */
         private Runnable sent;
+        /**
+         * The locks this reply or push speaks of, which a {@link #pushOvertaking} of one of them stays
+         * behind; null for every lock. A reply's are none until its request is served ({@link #concerns}).
+         */
+        private Collection<String> locks = List.of(); // guarded by Outbound.this
 
         /** Gives the reply for this place; later calls are ignored. */
         void complete(String frame) {
             Outbound.this.complete(this, frame);
+        }
+
+        /** The request is served now, and its reply may speak of {@code locks} (null: of every lock). */
+        void concerns(Collection<String> locks) {
+            synchronized (Outbound.this) {
+                this.locks = locks;
+            }
+        }
+
+        private boolean speaksOf(String lock) {
+            return locks == null || locks.contains(lock);
         }
     }
 
@@ -143,7 +163,56 @@ final class Outbound {
      * or dropped (not wanted any more, or the connection closed first).
      */
     void push(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
-        push(frame, wanted, key, sent, false);
+        push(frame, wanted, key, sent, false, null);
+    }
+
+    /** As {@link #push(String, BooleanSupplier, Object, Runnable)}, for a push about {@code lock}. */
+    void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, String lock) {
+        push(frame, wanted, key, sent, false, lock);
+    }
+
+    /**
+     * Queues a push about {@code lock} that must not wait for replies to requests about other locks
+     * (a {@code LOST}: the holder must hear it before its lease runs out, and a request owed while
+     * Redis does not answer can be owed for half a lease): it goes behind the last reply or push
+     * waiting that speaks of {@code lock} (or of every lock: a {@code resume}'s, say), ahead of the
+     * rest. Replies of requests not yet served speak of nothing: they start after this push was
+     * decided, so theirs tell the same. {@code wanted} as for {@link #push(String, BooleanSupplier)}.
+     */
+    void pushOvertaking(String frame, BooleanSupplier wanted, Runnable sent, String lock) {
+        boolean overflow;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            Slot slot = new Slot();
+            slot.frame = frame;
+            slot.done = true;
+            slot.wanted = wanted;
+            slot.sent = sent;
+            slot.locks = List.of(lock);
+            int behind = 0; // waiting places after the last one that speaks of the lock
+            for (Iterator<Slot> it = order.descendingIterator(); it.hasNext() && !it.next().speaksOf(lock); ) {
+                behind++;
+            }
+            if (behind == order.size()) {
+                if (!wanted.getAsBoolean()) {
+                    return;
+                }
+                ready.add(sent == null ? frame : slot);
+            } else {
+                ArrayDeque<Slot> after = new ArrayDeque<>(behind);
+                for (int i = 0; i < behind; i++) {
+                    after.addFirst(order.pollLast());
+                }
+                order.add(slot);
+                order.addAll(after);
+            }
+            queued++;
+            queuedBytes += size(frame);
+            overflow = overflowed();
+        }
+        afterQueued(overflow);
     }
 
     /**
@@ -153,10 +222,15 @@ final class Outbound {
      * such pushes never make the connection a slow consumer and always leave room for the rest.
      */
     void offer(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
-        push(frame, wanted, key, sent, true);
+        push(frame, wanted, key, sent, true, null);
     }
 
-    private void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, boolean optional) {
+    /** As {@link #offer(String, BooleanSupplier, Object, Runnable)}, for a push about {@code lock}. */
+    void offer(String frame, BooleanSupplier wanted, Object key, Runnable sent, String lock) {
+        push(frame, wanted, key, sent, true, lock);
+    }
+
+    private void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, boolean optional, String lock) {
         boolean overflow;
         synchronized (this) {
             if (closed || order.isEmpty() && !wanted.getAsBoolean()) {
@@ -187,6 +261,7 @@ final class Outbound {
                 slot.wanted = wanted;
                 slot.key = key;
                 slot.sent = sent;
+                slot.locks = lock == null ? null : List.of(lock);
                 if (order.isEmpty()) {
                     ready.add(slot);
                 } else {

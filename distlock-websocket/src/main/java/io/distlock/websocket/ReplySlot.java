@@ -1,5 +1,6 @@
 package io.distlock.websocket;
 
+import java.util.Collection;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -45,6 +46,11 @@ final class ReplySlot {
         if (then != null) {
             then.run();
         }
+    }
+
+    /** The request is served now; its reply may speak of {@code locks}, null for every lock ({@link Request#locksNamed}). */
+    void concerns(Collection<String> locks) {
+        slot.concerns(locks);
     }
 
     /** Runs {@code then} once the reply is given (set before serving the request). */

@@ -56,6 +56,20 @@ record Request(Action action, List<String> names, JsonNode id, int version, Lock
     }
 
     /**
+     * The locks this request's reply may speak of, which a {@code LOST} of one of them must not
+     * overtake; null for every lock: a {@code connect}, {@code close} or {@code resume} (the
+     * session's locks), a {@code watch} or {@code unwatch} of a prefix.
+     */
+    List<String> locksNamed() {
+        return switch (action) {
+            case CONNECT, CLOSE, RESUME -> null;
+            case WATCH, UNWATCH -> prefix != null ? null : names;
+            case PING -> List.of();
+            default -> names;
+        };
+    }
+
+    /**
      * How many Redis calls serving this request can have in flight: a query or watch reads each
      * name, a watch of more names than a connection may have in flight in turns.
      */

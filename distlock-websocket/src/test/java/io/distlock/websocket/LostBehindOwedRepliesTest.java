@@ -31,13 +31,13 @@ import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TcpProxy;
 
 /**
- * The lost-lock notice against replies owed (safety.md, "Lost-lock notice", the known gap found
- * by review 2026-12-07). A node that cannot renew a lease decides {@code LOST} two thirds of a
- * lease after it sent its last successful renewal, so that its holder hears it before Redis can
- * let the lock go. But a connection sends a push behind every reply it still owes, and while the
- * node cannot reach Redis a request that needs Redis stays owed until its commands time out. The
- * holder then hears {@code LOST} when the last reply it waited behind is sent: possibly after the
- * lease ran out in Redis, and after another node was granted the lock.
+ * The lost-lock notice against replies owed (safety.md, "Lost-lock notice": found by review
+ * 2026-12-07). A node that cannot renew a lease decides {@code LOST} two thirds of a lease after
+ * it sent its last successful renewal, so that its holder hears it before Redis can let the lock
+ * go. But a connection sent every push behind every reply it still owed, and while the node cannot
+ * reach Redis a request that needs Redis stays owed until its commands time out. The holder then
+ * heard {@code LOST} when the last reply it waited behind was sent: after the lease ran out in
+ * Redis, and after another node was granted the lock.
  *
  * <p>Node A reaches Redis through a {@link TcpProxy}; node B (the core API, no endpoint) straight.
  * A client of node A locks {@code L}; the proxy then blackholes A's link at {@code t0}. Nothing
@@ -52,14 +52,14 @@ import io.distlock.testing.TcpProxy;
  * at the fourth tick after the last renewal sent, 2 s after it, about 1 s before the lease ends in
  * Redis.
  *
- * <p>On the code of 47d404e (5 runs of the class): the {@code lock} variant FAILS every time:
+ * <p>Before the fix (47d404e, 5 runs of the class) the {@code lock} variant failed every time:
  * a session's operations run one after another, and each {@code lock} of another name fails only
  * after its command's timeout and then its undo's (about 1 s, a third of the lease), so the
  * {@code LOST} waited behind all 15 to 19 replies owed at its decision and reached the client
- * 16.5 to 21.0 s after {@code t0}, 13.9 to 18.0 s after B was granted {@code L}. The {@code query}
- * variant and the control pass: a {@code query} of one name is answered {@code BACKEND_UNAVAILABLE}
- * about 0.5 s (a sixth of the lease) after it was sent, so the {@code LOST} came 0.41 to 0.52 s
- * after its decision, still about 0.5 s before the lease's end.
+ * 16.5 to 21.0 s after {@code t0}, 13.9 to 18.0 s after B was granted {@code L}. Now a {@code LOST}
+ * overtakes replies that do not speak of its lock ({@link Outbound#pushOvertaking}), and comes at
+ * its decision, about 1 s before the lease's end, with 17 replies owed. The {@code query} variant
+ * and the control passed before too.
  */
 class LostBehindOwedRepliesTest {
 
@@ -83,7 +83,7 @@ class LostBehindOwedRepliesTest {
     /**
      * A {@code query} of another name every 100 ms: each waits for its one command's timeout (a
      * sixth of the lease) and is answered {@code BACKEND_UNAVAILABLE}; the LOST waits behind the
-     * queries sent before it was decided, about half a second: passes on the current code.
+     * queries sent before it was decided, about half a second (before the fix; now it overtakes them).
      */
     @Test
     void lostReachesAHolderWithQueriesOwedBeforeAnotherNodeIsGranted() {
@@ -95,8 +95,8 @@ class LostBehindOwedRepliesTest {
     /**
      * A {@code lock} of another name every 100 ms: a session's operations run one after another,
      * and each attempt waits for its command's timeout, then for its undo's (a sixth of the lease
-     * each); the LOST waits behind every lock sent before it was decided. Fails on the current
-     * code (the gap): the LOST comes seconds after B was granted L.
+     * each); the LOST waited behind every lock sent before it was decided, and came seconds after
+     * B was granted L; now it overtakes them.
      */
     @Test
     void lostReachesAHolderWithLocksOfOtherNamesOwedBeforeAnotherNodeIsGranted() {

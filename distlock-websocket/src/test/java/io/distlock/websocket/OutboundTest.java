@@ -110,6 +110,58 @@ class OutboundTest {
         assertThat(transport.sent).containsExactly("wait", "retry", "later");
     }
 
+    /**
+     * Found by review (2026-12-07): a LOST waited behind every reply owed, and a request that waits
+     * for a Redis this node cannot reach is owed for up to half a lease, so the holder could hear
+     * LOST after its lease ran out. Now it goes ahead of replies and pushes about other locks.
+     */
+    @Test
+    void aLostOvertakesRepliesAndPushesAboutOtherLocksButNotThoseAboutItsOwn() {
+        Outbound out = outbound(100);
+        Outbound.Slot queryOfB = out.reserve();
+        queryOfB.concerns(List.of("b"));
+        Outbound.Slot relockOfA = out.reserve();
+        relockOfA.concerns(List.of("a"));
+        relockOfA.complete("LOCKED a"); // answered, waiting behind the query
+        out.push("RETRY c", () -> true, null, null, "c");
+        Outbound.Slot notServedYet = out.reserve(); // its request starts after the LOST: speaks of nothing yet
+        Outbound.Slot queryOfC = out.reserve();
+        queryOfC.concerns(List.of("c"));
+
+        out.pushOvertaking("LOST a", () -> true, null, "a");
+        out.pushOvertaking("LOST c", () -> true, null, "c");
+        out.pushOvertaking("LOST d", () -> true, null, "d");
+        transport.completeAll();
+        assertThat(transport.sent).as("nothing speaks of d").containsExactly("LOST d");
+
+        queryOfB.complete("query b");
+        notServedYet.complete("late");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "late");
+        queryOfC.complete("query c");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "late", "query c", "LOST c");
+        assertThat(out.queued()).isZero();
+    }
+
+    @Test
+    void aLostStaysBehindARequestAboutEveryLockAndIsDroppedIfNoLongerWanted() {
+        Outbound out = outbound(100);
+        Outbound.Slot resume = out.reserve();
+        resume.concerns(null);
+        out.pushOvertaking("LOST a", () -> true, null, "a");
+        java.util.concurrent.atomic.AtomicBoolean sessionOpen = new java.util.concurrent.atomic.AtomicBoolean(true);
+        out.pushOvertaking("LOST b", sessionOpen::get, null, "b");
+        assertThat(transport.sent).isEmpty();
+        sessionOpen.set(false);
+        resume.complete("resumed");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("resumed", "LOST a");
+        out.pushOvertaking("LOST c", sessionOpen::get, null, "c");
+        assertThat(transport.sent).as("not wanted when queued").containsExactly("resumed", "LOST a");
+        assertThat(out.queued()).isZero();
+    }
+
     @Test
     void aWaitingPushNoLongerWantedWhenItsTurnComesIsDropped() {
         Outbound out = outbound(100);
