@@ -1456,7 +1456,7 @@ class LockRequests {
    *
    * A lock found not this session's any more (not held, or the unlock answered `NOT_OWNER`)
    * was lost while the callback ran, whatever the callback did: `running`'s signal is aborted
-   * with `LOST`. The `lost` event, which says why, may still be on its way (the server sends
+   * with `LOST`. The `lost` event, which says why, may still be on its way (the server may send
    * its `LOST` after the `NOT_OWNER` reply): it is waited for, at most `requestTimeoutMs`.
    */
   async #releaseAfterCallback(name, token, slot, running) {

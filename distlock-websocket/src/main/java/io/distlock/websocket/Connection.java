@@ -542,7 +542,7 @@ final class Connection {
         // Counted when sent, not when queued: a superseded or dropped one never reaches the client.
         BooleanSupplier wanted = () -> session == from && stillWanted.getAsBoolean();
         Runnable sent = node.telemetry() == EndpointTelemetry.NONE ? null : () -> node.telemetry().pushed(status);
-        String lock = frame.path("lock").asText();
+        String lock = frame.hasNonNull("lock") ? frame.get("lock").asText() : null; // none: about every lock
         if (optional) {
             out.offer(Frames.write(frame), wanted, supersedes, sent, lock);
         } else if (status == Status.LOST) {

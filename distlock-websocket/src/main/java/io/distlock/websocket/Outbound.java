@@ -180,6 +180,10 @@ final class Outbound {
      * decided, so theirs tell the same. {@code wanted} as for {@link #push(String, BooleanSupplier)}.
      */
     void pushOvertaking(String frame, BooleanSupplier wanted, Runnable sent, String lock) {
+        if (lock == null) {
+            push(frame, wanted, null, sent, false, null); // about no lock in particular: behind everything
+            return;
+        }
         boolean overflow;
         synchronized (this) {
             if (closed) {

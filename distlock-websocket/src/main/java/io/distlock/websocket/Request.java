@@ -1,6 +1,8 @@
 package io.distlock.websocket;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -56,16 +58,17 @@ record Request(Action action, List<String> names, JsonNode id, int version, Lock
     }
 
     /**
-     * The locks this request's reply may speak of, which a {@code LOST} of one of them must not
-     * overtake; null for every lock: a {@code connect}, {@code close} or {@code resume} (the
-     * session's locks), a {@code watch} or {@code unwatch} of a prefix.
+     * The locks whose grants this request's reply may carry, which a {@code LOST} of one of them
+     * must not overtake: a {@code lock}'s, {@code mlock}'s, {@code unlock}'s or {@code munlock}'s
+     * names; null for every lock (a {@code connect}, {@code close} or {@code resume}: the
+     * session's); none for the rest ({@code query} and {@code watch} show states, no grant).
      */
-    List<String> locksNamed() {
+    Collection<String> locksNamed() {
         return switch (action) {
+            case LOCK, UNLOCK -> names;
+            case MLOCK, MUNLOCK -> Set.copyOf(names); // looked up once per waiting reply by each LOST
             case CONNECT, CLOSE, RESUME -> null;
-            case WATCH, UNWATCH -> prefix != null ? null : names;
-            case PING -> List.of();
-            default -> names;
+            default -> List.of();
         };
     }
 
