@@ -154,94 +154,56 @@ final class Outbound {
      * dropped (it has not reached the transport): this one supersedes it.
      */
     void push(String frame, BooleanSupplier wanted, Object key) {
-        push(frame, wanted, key, null);
+        push(frame, wanted, key, null, null);
     }
 
     /**
-     * As {@link #push(String, BooleanSupplier, Object)}; {@code sent} (if not null) runs when the
-     * push is handed to the transport, outside this object's lock, and never if it is superseded
-     * or dropped (not wanted any more, or the connection closed first).
+     * As {@link #push(String, BooleanSupplier, Object)}, for a push about {@code lock} (null: about
+     * every lock); {@code sent} (if not null) runs when the push is handed to the transport,
+     * outside this object's lock, and never if it is superseded or dropped (not wanted any more,
+     * or the connection closed first).
      */
-    void push(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
-        push(frame, wanted, key, sent, false, null);
-    }
-
-    /** As {@link #push(String, BooleanSupplier, Object, Runnable)}, for a push about {@code lock}. */
     void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, String lock) {
-        push(frame, wanted, key, sent, false, lock);
+        push(frame, wanted, key, sent, lock, Kind.IN_TURN);
     }
 
     /**
-     * Queues a push about {@code lock} that must not wait for replies to requests about other locks
-     * (a {@code LOST}: the holder must hear it before its lease runs out, and a request owed while
-     * Redis does not answer can be owed for half a lease): it goes behind the last reply or push
-     * waiting that speaks of {@code lock} (or of every lock: a {@code resume}'s, say), ahead of the
-     * rest. Replies of requests not yet served speak of nothing: they start after this push was
-     * decided, so theirs tell the same. {@code wanted} as for {@link #push(String, BooleanSupplier)}.
+     * As {@link #push(String, BooleanSupplier, Object, Runnable, String)}, for a push about
+     * {@code lock} that must not wait for replies that cannot carry its grant (a {@code LOST}: the
+     * holder must hear it before its lease runs out, and a request owed while Redis does not answer
+     * can be owed for half a lease): it goes behind the last waiting reply or push that speaks of
+     * {@code lock} (or of every lock: a {@code resume}'s, say), ahead of the rest. Replies of
+     * requests not yet served speak of nothing: they start after this push was decided, so theirs
+     * tell the same.
      */
     void pushOvertaking(String frame, BooleanSupplier wanted, Runnable sent, String lock) {
-        if (lock == null) {
-            push(frame, wanted, null, sent, false, null); // about no lock in particular: behind everything
-            return;
-        }
-        boolean overflow;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            Slot slot = new Slot();
-            slot.frame = frame;
-            slot.done = true;
-            slot.wanted = wanted;
-            slot.sent = sent;
-            slot.locks = List.of(lock);
-            int behind = 0; // waiting places after the last one that speaks of the lock
-            for (Iterator<Slot> it = order.descendingIterator(); it.hasNext() && !it.next().speaksOf(lock); ) {
-                behind++;
-            }
-            if (behind == order.size()) {
-                if (!wanted.getAsBoolean()) {
-                    return;
-                }
-                ready.add(sent == null ? frame : slot);
-            } else {
-                ArrayDeque<Slot> after = new ArrayDeque<>(behind);
-                for (int i = 0; i < behind; i++) {
-                    after.addFirst(order.pollLast());
-                }
-                order.add(slot);
-                order.addAll(after);
-            }
-            queued++;
-            queuedBytes += size(frame);
-            overflow = overflowed();
-        }
-        afterQueued(overflow);
+        push(frame, wanted, null, sent, lock, Kind.OVERTAKING);
     }
 
     /**
-     * As {@link #push(String, BooleanSupplier, Object, Runnable)}, for a push the client can do
-     * without, which others cause (an {@code ASKED}: the holder learns that someone asks, not how
+     * As {@link #push(String, BooleanSupplier, Object, Runnable, String)}, for a push the client can
+     * do without, which others cause (an {@code ASKED}: the holder learns that someone asks, not how
      * often): dropped instead if, queued, it would take more than half of either bound, so that
      * such pushes never make the connection a slow consumer and always leave room for the rest.
      */
-    void offer(String frame, BooleanSupplier wanted, Object key, Runnable sent) {
-        push(frame, wanted, key, sent, true, null);
-    }
-
-    /** As {@link #offer(String, BooleanSupplier, Object, Runnable)}, for a push about {@code lock}. */
     void offer(String frame, BooleanSupplier wanted, Object key, Runnable sent, String lock) {
-        push(frame, wanted, key, sent, true, lock);
+        push(frame, wanted, key, sent, lock, Kind.OPTIONAL);
     }
 
-    private void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, boolean optional, String lock) {
+    /** How a push takes its place: behind every waiting reply (dropped or not if the bounds are half full), or ahead of some. */
+    private enum Kind { IN_TURN, OPTIONAL, OVERTAKING }
+
+    private void push(String frame, BooleanSupplier wanted, Object key, Runnable sent, String lock, Kind kind) {
         boolean overflow;
         synchronized (this) {
-            if (closed || order.isEmpty() && !wanted.getAsBoolean()) {
+            // The waiting places it goes ahead of: none, or those after the last that speaks of its lock.
+            int ahead = kind == Kind.OVERTAKING && lock != null ? placesAfterTheLastAbout(lock) : 0;
+            boolean nothingBefore = ahead == order.size();
+            if (closed || nothingBefore && !wanted.getAsBoolean()) {
                 return; // asked now if no reply is reserved: the session may have gone since the caller looked
             }
             Slot old = key == null || latest == null ? null : latest.get(key);
-            if (optional) {
+            if (kind == Kind.OPTIONAL) {
                 boolean replaces = old != null;
                 long frames = queued + reserved + 1 - (replaces ? 1 : 0);
                 long bytes = queuedBytes + size(frame) - (replaces ? size(old.frame) : 0);
@@ -255,8 +217,9 @@ final class Outbound {
                     queued--;
                     queuedBytes -= size(old.frame);
                 }
+                nothingBefore = order.isEmpty(); // keyed pushes never overtake
             }
-            if (order.isEmpty() && key == null && sent == null) {
+            if (nothingBefore && key == null && sent == null) {
                 ready.add(frame);
             } else {
                 Slot slot = new Slot();
@@ -266,10 +229,10 @@ final class Outbound {
                 slot.key = key;
                 slot.sent = sent;
                 slot.locks = lock == null ? null : List.of(lock);
-                if (order.isEmpty()) {
+                if (nothingBefore) {
                     ready.add(slot);
                 } else {
-                    order.add(slot);
+                    insert(slot, ahead);
                 }
                 if (key != null) {
                     if (latest == null) {
@@ -283,6 +246,27 @@ final class Outbound {
             overflow = overflowed();
         }
         afterQueued(overflow);
+    }
+
+    /** How many waiting places come after the last one that speaks of {@code lock}: all of them if none does. */
+    private int placesAfterTheLastAbout(String lock) {
+        assert Thread.holdsLock(this);
+        int after = 0;
+        for (Iterator<Slot> it = order.descendingIterator(); it.hasNext() && !it.next().speaksOf(lock); ) {
+            after++;
+        }
+        return after;
+    }
+
+    /** Puts {@code slot} in {@code order} ahead of its last {@code ahead} places. */
+    private void insert(Slot slot, int ahead) {
+        assert Thread.holdsLock(this);
+        ArrayDeque<Slot> last = new ArrayDeque<>(ahead);
+        for (int i = 0; i < ahead; i++) {
+            last.addFirst(order.pollLast());
+        }
+        order.add(slot);
+        order.addAll(last);
     }
 
     /** The text of {@code waiting}, polled from {@code ready}; a keyed push is no longer waiting. */

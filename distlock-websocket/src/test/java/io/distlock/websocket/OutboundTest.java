@@ -187,7 +187,7 @@ class OutboundTest {
         List<String> reported = new ArrayList<>();
         Outbound.Slot close = out.reserve();
         close.complete("ok");
-        out.push("granted", () -> false, null, () -> reported.add("granted"));
+        out.push("granted", () -> false, null, () -> reported.add("granted"), null);
         out.push("lost", () -> false);
         out.push("changed", () -> false, "doc");
         out.push("kept", () -> true);
@@ -248,27 +248,27 @@ class OutboundTest {
     void anOptionalPushIsDroppedRatherThanFillMoreThanHalfOfEitherBound() {
         Outbound out = outbound(6, 1000);
         out.push("in flight"); // handed to the transport: not waiting
-        out.offer("a1", () -> true, "a", null);
-        out.offer("b1", () -> true, "b", null);
-        out.offer("c1", () -> true, "c", null);
-        out.offer("d1", () -> true, "d", null); // a fourth would pass half of 6 frames
-        out.offer("a2", () -> true, "a", null); // replaces a1: still three
+        out.offer("a1", () -> true, "a", null, null);
+        out.offer("b1", () -> true, "b", null, null);
+        out.offer("c1", () -> true, "c", null, null);
+        out.offer("d1", () -> true, "d", null, null); // a fourth would pass half of 6 frames
+        out.offer("a2", () -> true, "a", null, null); // replaces a1: still three
         assertThat(out.queued()).isEqualTo(3);
         out.push("granted"); // the rest still has its half
         out.push("lost");
         out.push("reply");
         assertThat(overflows).hasValue(0);
-        out.offer("b2", () -> true, "b", null); // would be the seventh frame with b1 gone: dropped, b1 stays
+        out.offer("b2", () -> true, "b", null, null); // would be the seventh frame with b1 gone: dropped, b1 stays
         transport.completeAll();
         assertThat(transport.sent).containsExactly("in flight", "b1", "c1", "a2", "granted", "lost", "reply");
         assertThat(overflows).hasValue(0);
 
         Outbound bytes = outbound(1000, 20);
         bytes.push("in flight");
-        bytes.offer("0123456789", () -> true, "x", null); // exactly half of 20 bytes: queued
-        bytes.offer("0", () -> true, "y", null); // past half: dropped
-        bytes.offer("01234", () -> true, "x", null); // replaces the 10 bytes: 5 of them
-        bytes.offer("01234", () -> true, "y", null);
+        bytes.offer("0123456789", () -> true, "x", null, null); // exactly half of 20 bytes: queued
+        bytes.offer("0", () -> true, "y", null, null); // past half: dropped
+        bytes.offer("01234", () -> true, "x", null, null); // replaces the 10 bytes: 5 of them
+        bytes.offer("01234", () -> true, "y", null, null);
         assertThat(bytes.queuedBytes()).isEqualTo(10);
         bytes.push("0123456789"); // the rest still has its half
         assertThat(overflows).hasValue(0);
@@ -283,12 +283,12 @@ class OutboundTest {
     void aPushIsReportedSentWhenHandedToTheTransportOnly() {
         Outbound out = outbound(100);
         List<String> reported = new ArrayList<>();
-        out.push("first", () -> true, null, () -> reported.add("first")); // handed at once
+        out.push("first", () -> true, null, () -> reported.add("first"), null); // handed at once
         assertThat(reported).containsExactly("first");
-        out.push("a1", () -> true, "a", () -> reported.add("a1"));
-        out.push("a2", () -> true, "a", () -> reported.add("a2")); // supersedes a1
+        out.push("a1", () -> true, "a", () -> reported.add("a1"), null);
+        out.push("a2", () -> true, "a", () -> reported.add("a2"), null); // supersedes a1
         Outbound.Slot reply = out.reserve();
-        out.push("unwanted", () -> false, null, () -> reported.add("unwanted")); // behind the reply, not wanted when its turn comes
+        out.push("unwanted", () -> false, null, () -> reported.add("unwanted"), null); // behind the reply, not wanted when its turn comes
         assertThat(reported).containsExactly("first");
         transport.completeNext(); // "first" done: "a2" is handed
         assertThat(reported).containsExactly("first", "a2");
@@ -297,8 +297,8 @@ class OutboundTest {
         assertThat(transport.sent).containsExactly("first", "a2", "reply");
         assertThat(reported).containsExactly("first", "a2");
 
-        out.push("in flight", () -> true, null, () -> reported.add("in flight"));
-        out.push("queued", () -> true, null, () -> reported.add("queued"));
+        out.push("in flight", () -> true, null, () -> reported.add("in flight"), null);
+        out.push("queued", () -> true, null, () -> reported.add("queued"), null);
         out.close(); // the connection ends before "queued" is handed
         transport.completeAll();
         assertThat(transport.sent).containsExactly("first", "a2", "reply", "in flight");
