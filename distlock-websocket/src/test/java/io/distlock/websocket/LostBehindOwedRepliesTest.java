@@ -7,10 +7,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
@@ -134,6 +135,7 @@ class LostBehindOwedRepliesTest {
     private Timeline run(Load load) {
         LockConfig config = LockConfig.builder().lease(LEASE).build();
         DecisionLog decided = DecisionLog.start();
+        ScheduledExecutorService pace = Executors.newScheduledThreadPool(2);
         try (RedisProcess redis = RedisProcess.start();
              TcpProxy proxy = TcpProxy.start(redis.port())) {
             try (LockService a = LockService.connect("redis://127.0.0.1:" + proxy.port(), config);
@@ -147,67 +149,51 @@ class LostBehindOwedRepliesTest {
                 client.awaitStatus("LOCKED", "L");
                 LockSession bob = b.openSession("bob", new Pushes());
                 assertThat(Await.result(bob.lock("L"))).as("B first finds L held").isInstanceOf(LockResult.Waiting.class);
-                // A renewal or two go through first, and the cut comes at some point of a tick (a pause, not a wait for a condition).
-                pause(Duration.ofMillis(700));
+                // A renewal goes through first (the lock's TTL in Redis rises again), so the cut comes after a proven one.
+                long grantedTtl = pttl(redis);
+                await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> pttl(redis) > grantedTtl);
 
                 decided.clear();
                 proxy.blackhole();
                 long t0 = System.nanoTime();
                 long pttlAt = System.nanoTime();
-                long pttl = ((Number) redis.command("PTTL", "distlock:lock:L")).longValue();
+                long pttl = pttl(redis);
                 long leaseEnd = pttlAt + TimeUnit.MILLISECONDS.toNanos(pttl);
 
-                // Node B tries L every 20 ms, on a thread of its own, until granted or 30 s have passed.
+                // Node B tries L every 20 ms until granted; the client sends a request every 100 ms until A
+                // has decided the LOST (at most MAX_SENT). Both on a scheduler, stopped when the run ends.
                 AtomicLong grantedB = new AtomicLong();
                 AtomicLong grantedBSent = new AtomicLong();
-                Thread taker = new Thread(() -> {
-                    long deadline = System.nanoTime() + Await.seconds(30).toNanos();
-                    while (System.nanoTime() < deadline && !Thread.currentThread().isInterrupted()) {
-                        long sent = System.nanoTime();
-                        try {
-                            LockResult r = bob.lock("L").toCompletableFuture().get(5, TimeUnit.SECONDS);
-                            if (r instanceof LockResult.Locked) {
-                                grantedBSent.set(sent);
-                                grantedB.set(System.nanoTime());
-                                return;
-                            }
-                        } catch (InterruptedException e) {
-                            return;
-                        } catch (Exception e) {
-                            // a failed attempt: try again
-                        }
-                        try {
-                            Thread.sleep(20); // the poll interval of the attempts, not a wait for a condition
-                        } catch (InterruptedException e) {
-                            return;
-                        }
+                pace.scheduleWithFixedDelay(() -> {
+                    if (grantedB.get() != 0) {
+                        return;
                     }
-                }, "node-b-taker");
-                taker.setDaemon(true);
-                taker.start();
+                    long sent = System.nanoTime();
+                    try {
+                        if (bob.lock("L").toCompletableFuture().get(5, TimeUnit.SECONDS) instanceof LockResult.Locked) {
+                            grantedBSent.set(sent);
+                            grantedB.set(System.nanoTime());
+                        }
+                    } catch (Exception e) {
+                        // a failed attempt: the next one tries again
+                    }
+                }, 0, 20, TimeUnit.MILLISECONDS);
 
-                // The client sends its requests every 100 ms until A has decided the LOST (bounded).
-                List<Long> sentAt = new ArrayList<>();
+                List<Long> sentAt = new CopyOnWriteArrayList<>();
                 int owedAtDecision = -1;
                 if (load != Load.NOTHING) {
-                    long next = System.nanoTime();
-                    while (sentAt.size() < MAX_SENT && decided.at() == 0) {
-                        int id = sentAt.size() + 1;
-                        String other = "other-" + id;
-                        if (load == Load.RELOCK_AMONG_OTHER_NAMES && id == RELOCK_ID) {
-                            other = "L";
+                    pace.scheduleAtFixedRate(() -> {
+                        if (sentAt.size() >= MAX_SENT || decided.at() != 0) {
+                            return;
                         }
+                        int id = sentAt.size() + 1;
+                        String other = load == Load.RELOCK_AMONG_OTHER_NAMES && id == RELOCK_ID ? "L" : "other-" + id;
                         String frame = load == Load.QUERY_OTHER_NAME
                                 ? WsClient.json("action", "query", "params", List.of(other), "id", id)
                                 : WsClient.json("action", "lock", "param", other, "id", id);
                         sentAt.add(System.nanoTime());
                         client.send(frame);
-                        next += SEND_EVERY.toNanos();
-                        long wait = next - System.nanoTime();
-                        if (wait > 0) {
-                            pause(Duration.ofNanos(wait)); // paces the sends; the decision is looked at between them
-                        }
-                    }
+                    }, 0, SEND_EVERY.toMillis(), TimeUnit.MILLISECONDS);
                 }
                 await().atMost(Await.seconds(10)).until(() -> decided.at() != 0);
                 long decidedAt = decided.at();
@@ -218,7 +204,6 @@ class LostBehindOwedRepliesTest {
 
                 StampedClient.Frame lost = client.awaitStatus("LOST", "L", Await.seconds(60));
                 await().atMost(Await.seconds(40)).until(() -> grantedB.get() != 0);
-                taker.interrupt();
 
                 if (load == Load.RELOCK_AMONG_OTHER_NAMES) {
                     await().atMost(Await.seconds(30)).until(() -> client.replyIndex(RELOCK_ID + 1) >= 0);
@@ -234,18 +219,13 @@ class LostBehindOwedRepliesTest {
                 proxy.heal(); // nothing may close against a blackholed link
             }
         } finally {
+            pace.shutdownNow();
             decided.stop();
         }
     }
 
-    /** Paces the scenario (never a wait for a condition: those are Awaitility deadlines). */
-    private static void pause(Duration d) {
-        try {
-            Thread.sleep(d.toMillis(), (int) (d.toNanos() % 1_000_000));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+    private static long pttl(RedisProcess redis) {
+        return ((Number) redis.command("PTTL", "distlock:lock:L")).longValue();
     }
 
     /** The times of one run, in ns of {@link System#nanoTime()}. */
