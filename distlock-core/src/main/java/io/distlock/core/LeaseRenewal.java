@@ -121,8 +121,7 @@ final class LeaseRenewal {
                 long age = now - grant.leaseStartNanos();
                 if (age >= loseAfterNanos) {
                     // Also while an unlock of it is out: that unlock may never be answered.
-                    session.lose(held.getKey(), grant, LossCause.LEASE);
-                    if (lostLeases++ == 0) {
+                    if (session.lose(held.getKey(), grant, LossCause.LEASE) && lostLeases++ == 0) {
                         firstLease = "lock '" + held.getKey() + "' of session '" + session.name() + "'";
                     }
                 } else if (age >= renewAfterNanos && !grant.busy(now, answerTimeoutNanos)) {

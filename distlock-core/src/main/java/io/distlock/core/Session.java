@@ -1315,10 +1315,22 @@ final class Session implements LockSession {
      * its lease could only not be proven ({@link LossCause#LEASE}), Redis may still have it:
      * ask Redis to free it, after the operations already queued, naming the grant so that it
      * frees nothing newer; not for a resumable session, whose grant may be another node's now
-     * ({@link #freesWhatItGivesUp}): its lease frees it. Returns false if the grant was no longer held.
+     * ({@link #freesWhatItGivesUp}): its lease frees it. Returns false if the grant was no longer
+     * held, or (for {@link LossCause#LEASE}) its lease was proven since the caller looked.
      */
     boolean lose(String lock, Grant grant, LossCause cause) {
-        if (!held.remove(lock, grant)) {
+        // The lease is looked at again here, atomically with keep's refresh: a re-lock answered since
+        // the renewal looked proved it anew and answers LOCKED with its token; a LOST of that grant
+        // told now could reach the listener before that answer, which would then seem to outlive it.
+        boolean[] given = new boolean[1];
+        held.computeIfPresent(lock, (name, current) -> {
+            if (current != grant || cause == LossCause.LEASE && !unprovable(current.leaseStartNanos)) {
+                return current;
+            }
+            given[0] = true;
+            return null;
+        });
+        if (!given[0]) {
             return false;
         }
         lost(lock, grant, cause);

@@ -485,6 +485,42 @@ class LeaseBoundaryTest {
     }
 
     /**
+     * Found by review (2026-12-07): lease renewal looks at a grant, finds its lease unproven for two
+     * thirds of it, and gives it up; a re-lock answered between that look and the give-up (on
+     * Redisson's thread, a few instructions apart) had proven the lease anew and answered LOCKED
+     * with its token. The grant was given up all the same: the LOST and the LOCKED reached the
+     * listener in either order, and a LOST told first seemed to end the grant before, not the one
+     * just answered, while the session released the lock in Redis. The give-up looks again, atomically
+     * with the re-lock's refresh. The two threads are stood exactly there: the clock moves without
+     * renewal ticks (they run on a scheduler nobody advances), and the give-up is called as the
+     * renewal calls it, with the grant it looked at before the re-lock. The control: with no re-lock,
+     * the same call gives the lock up and tells LOST.
+     */
+    @Test
+    void aGrantProvenAgainSinceTheRenewalLookedIsNotGivenUp() {
+        FakeTime clock = new FakeTime();
+        LockConfig noTicks = LockConfig.builder().lease(LEASE).ticker(clock).scheduler(new FakeTime())
+                .callbackExecutor(Runnable::run).build();
+        try (LockService service = LockService.create(client, noTicks)) {
+            Pushes pushes = new Pushes();
+            Session holder = (Session) service.openSession("holder", pushes);
+            long token = ((LockResult.Locked) result(holder.lock("doc"))).token(); // its lease starts now
+            Session.Grant looked = holder.grants().get("doc");
+
+            clock.advance(TWO_THIRDS); // a renewal tick now finds the lease unproven for two thirds of it
+            assertThat(result(holder.lock("doc"))).as("the re-lock, answered after that look").isEqualTo(new LockResult.Locked(token));
+            assertThat(holder.lose("doc", looked, LossCause.LEASE)).as("the tick's give-up, after the re-lock").isFalse();
+            assertThat(pushes.all()).isEmpty();
+            assertThat(holder.heldLocks()).containsEntry("doc", token);
+
+            clock.advance(TWO_THIRDS); // the control: nothing proved it since
+            assertThat(holder.lose("doc", looked, LossCause.LEASE)).isTrue();
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::token).containsExactly(tuple(Kind.LOST, token));
+            assertThat(holder.heldLocks()).isEmpty();
+        }
+    }
+
+    /**
      * Found by review (2026-12-06): an mlock naming a lock the session queued for (its place at the
      * head, the lock free) and a lock it held, answered after a tick gave the held one up as LOST,
      * failed and forgot its new grants (the LOST was told meanwhile), but the place whose grant it
