@@ -1880,8 +1880,8 @@ final class Session implements LockSession {
             List<Runnable> endedTold = replaced.isEmpty() ? List.of() : replaced.values().stream().filter(Objects::nonNull).toList();
             if (revived) {
                 // A lock this session held was given up as LOST while the attempt refreshed it in Redis (that grant's
-                // release is queued). Its LOST was told meanwhile and reaches the client after this answer: a grant
-                // answered now (even asked for anew) would seem to be the one lost. A failure leaves nothing held, and
+                // release is queued). Its LOST was told meanwhile, before this answer: a grant answered now (even
+                // asked for anew) would seem to outlive it, or be the one lost. A failure leaves nothing held, and
                 // a place it ended is given up, told (CANCELLED): dropped silently, the client would wait for its grant.
                 // A grant that ended meanwhile is told so (after this failure: the client still counts it); its new one undone.
                 Set<String> heldAsBefore = new HashSet<>(before.keySet());

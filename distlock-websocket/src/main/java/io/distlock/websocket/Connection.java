@@ -546,8 +546,9 @@ final class Connection {
         if (optional) {
             out.offer(Frames.write(frame), wanted, supersedes, sent, lock);
         } else if (status == Status.LOST) {
-            // Not behind replies owed about other locks: a request that waits for a Redis this node cannot
-            // reach may be owed for half a lease, and the holder must hear LOST before its lease runs out.
+            // Not behind replies still owed (only behind those made, about its lock): a request that waits for a
+            // Redis this node cannot reach may be owed for half a lease, and the holder must hear LOST before its
+            // lease runs out; a reply made after the loss never carries the lost grant.
             out.pushOvertaking(Frames.write(frame), wanted, sent, lock);
         } else {
             out.push(Frames.write(frame), wanted, supersedes, sent, lock);

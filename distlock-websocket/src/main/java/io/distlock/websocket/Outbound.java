@@ -70,8 +70,16 @@ final class Outbound {
             }
         }
 
+        /**
+         * Whether a {@code LOST} of {@code lock} stays behind this place: a push about it; a reply
+         * already made to a request that named it, which the lock service made before it told the
+         * {@code LOST} and which may carry the grant it ends (a re-lock answers the token held); a
+         * reply about every lock, made or not (a resume's lists what the session holds). Not a reply
+         * still to come: a request whose operation ends after the loss is answered without the lost
+         * grant (a re-lock then fails; nothing else finds it held any more).
+         */
         private boolean speaksOf(String lock) {
-            return locks == null || locks.contains(lock);
+            return locks == null || done && locks.contains(lock);
         }
     }
 
@@ -172,9 +180,9 @@ final class Outbound {
      * {@code lock} that must not wait for replies that cannot carry its grant (a {@code LOST}: the
      * holder must hear it before its lease runs out, and a request owed while Redis does not answer
      * can be owed for half a lease): it goes behind the last waiting reply or push that speaks of
-     * {@code lock} (or of every lock: a {@code resume}'s, say), ahead of the rest. Replies of
-     * requests not yet served speak of nothing: they start after this push was decided, so theirs
-     * tell the same.
+     * {@code lock} (or of every lock: a {@code resume}'s, say), ahead of the rest. A reply speaks of
+     * it only once made ({@link Slot#speaksOf}): one still to come, served or not, is made after the
+     * loss and tells the same after this push as before.
      */
     void pushOvertaking(String frame, BooleanSupplier wanted, Runnable sent, String lock) {
         push(frame, wanted, null, sent, lock, Kind.OVERTAKING);

@@ -113,20 +113,22 @@ class OutboundTest {
     /**
      * Found by review (2026-12-07): a LOST waited behind every reply owed, and a request that waits
      * for a Redis this node cannot reach is owed for up to half a lease, so the holder could hear
-     * LOST after its lease ran out. Now it goes ahead of replies and pushes about other locks.
+     * LOST after its lease ran out. Now it goes ahead of every reply still owed (made after the
+     * loss, none carries the lost grant), and stays behind the replies made about its lock (a
+     * re-lock's LOCKED, made before the loss, carries it) and the pushes about it.
      */
     @Test
-    void aLostOvertakesRepliesAndPushesAboutOtherLocksButNotThoseAboutItsOwn() {
+    void aLostOvertakesRepliesOwedButNotRepliesMadeOrPushesAboutItsLock() {
         Outbound out = outbound(100);
         Outbound.Slot queryOfB = out.reserve();
-        queryOfB.concerns(List.of("b"));
+        queryOfB.concerns(List.of()); // a query's reply carries no grant
         Outbound.Slot relockOfA = out.reserve();
         relockOfA.concerns(List.of("a"));
-        relockOfA.complete("LOCKED a"); // answered, waiting behind the query
+        relockOfA.complete("LOCKED a"); // made before the loss, waiting behind the query
         out.push("RETRY c", () -> true, null, null, "c");
-        Outbound.Slot notServedYet = out.reserve(); // its request starts after the LOST: speaks of nothing yet
-        Outbound.Slot queryOfC = out.reserve();
-        queryOfC.concerns(List.of("c"));
+        Outbound.Slot notServedYet = out.reserve();
+        Outbound.Slot relockOfC = out.reserve();
+        relockOfC.concerns(List.of("c")); // served, still owed when c is lost: answered after the loss
 
         out.pushOvertaking("LOST a", () -> true, null, "a");
         out.pushOvertaking("LOST c", () -> true, null, "c");
@@ -135,12 +137,12 @@ class OutboundTest {
         assertThat(transport.sent).as("nothing speaks of d").containsExactly("LOST d");
 
         queryOfB.complete("query b");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "LOST c");
+        relockOfC.complete("FAIL c");
         notServedYet.complete("late");
         transport.completeAll();
-        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "late");
-        queryOfC.complete("query c");
-        transport.completeAll();
-        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "late", "query c", "LOST c");
+        assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "LOST c", "late", "FAIL c");
         assertThat(out.queued()).isZero();
     }
 
