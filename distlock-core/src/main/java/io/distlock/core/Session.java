@@ -207,6 +207,10 @@ final class Session implements LockSession {
     /** An operation's answer waits for its registry write: pushes wait in {@link #heldBack} until it is delivered; only on events. */
     private boolean holdingPushes;
     private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> heldBack = new java.util.ArrayDeque<>();
+    /** The locks of the pushes in {@link #heldBack}; only on events. */
+    private final Set<String> heldBackAbout = new HashSet<>();
+    /** While {@link #holdingPushes}: the locks whose grants the answer waiting tells, null if it may tell any; only on events. */
+    private Set<String> holdingFor;
     /** The grants and places the registry record was last asked to list (by identity); only on events. */
     private final Set<Object> recorded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** A registry write is out; at most one at a time. */
@@ -1097,6 +1101,23 @@ final class Session implements LockSession {
 
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
+    /** The locks whose grants {@code answer} tells, null if it may tell any; only on events. */
+    private Set<String> locksTold(Object answer) {
+        if (answer instanceof MultiLockResult.Locked locked) {
+            return locked.tokens().keySet();
+        }
+        if (answer instanceof LockResult.Locked locked) {
+            Set<String> names = new HashSet<>(2); // by its token: a lock's tokens are its own, another's equal one is harmless
+            held.forEach((lock, grant) -> {
+                if (grant.token == locked.token()) {
+                    names.add(lock);
+                }
+            });
+            return names;
+        }
+        return answer instanceof LockResult.Queued ? Set.of() : null;
+    }
+
     /**
      * What a record write lists: the grants and places by identity (a new grant or place is a new
      * object), each place's deadline (a repeated request may move it), the attempt counter and
@@ -1246,11 +1267,17 @@ final class Session implements LockSession {
      * while an answer waits for its registry write; only on {@link #events}. A push counts its
      * meter when it reaches a listener (inside {@code push}): a kept one nobody resumes is not pushed.
      */
-    private void deliver(java.util.function.Consumer<LockListener> push) {
+    private void deliver(String lock, java.util.function.Consumer<LockListener> push) {
         if (holdingPushes) {
+            heldBackAbout.add(lock);
             queuePush(heldBack, push);
             return;
         }
+        deliverNow(push);
+    }
+
+    /** As {@link #deliver}, but never held back behind an answer. */
+    private void deliverNow(java.util.function.Consumer<LockListener> push) {
         if (!keepingPushes) {
             try {
                 push.accept(listener);
@@ -1267,8 +1294,10 @@ final class Session implements LockSession {
     /** The answer that held pushes back was delivered: they follow it, in order; only on {@link #events}. */
     private void releaseHeldPushes() {
         holdingPushes = false;
+        holdingFor = null;
+        heldBackAbout.clear();
         while (!heldBack.isEmpty()) {
-            deliver(heldBack.poll());
+            deliverNow(heldBack.poll());
         }
     }
 
@@ -1302,7 +1331,7 @@ final class Session implements LockSession {
     void retry(String lock, long releasedAtMicros) {
         events.execute(() -> {
             if (!closed) {
-                deliver(l -> {
+                deliver(lock, l -> {
                     service.telemetry().retryPushed(releasedAtMicros);
                     l.retry(lock);
                 });
@@ -1523,7 +1552,7 @@ final class Session implements LockSession {
                 ? takenBy(lock, grant, steal.by) : null;
         return () -> {
             if (!closed) {
-                deliver(l -> {
+                deliver(lock, l -> {
                     service.telemetry().grantedPushed();
                     l.granted(lock, token, mode);
                 });
@@ -1645,7 +1674,7 @@ final class Session implements LockSession {
         }
         return () -> {
             if (!closed) {
-                deliver(l -> {
+                deliver(lock, l -> {
                     service.telemetry().lostPushed();
                     l.stolen(lock, grant.token, by);
                 });
@@ -1682,7 +1711,7 @@ final class Session implements LockSession {
         // and a detached holder's kept pushes must not fill up with theirs (past the bound the
         // session would be closed and its locks freed: a take-over without the right to steal).
         if (!closed && askedWaiting.add(lock)) {
-            deliver(l -> {
+            deliver(lock, l -> {
                 askedWaiting.remove(lock);
                 l.asked(lock, by, info);
             });
@@ -1707,18 +1736,26 @@ final class Session implements LockSession {
 
     /** Tells the listener now that the grant of {@code lock} with {@code token} is lost; only on the session's serial executor. */
     private void lostNow(String lock, long token, LossCause cause) {
-        if (!closed) {
-            deliver(l -> {
-                service.telemetry().lostPushed();
-                l.lost(lock, token, cause);
-            });
+        if (closed) {
+            return;
+        }
+        java.util.function.Consumer<LockListener> push = l -> {
+            service.telemetry().lostPushed();
+            l.lost(lock, token, cause);
+        };
+        if (holdingPushes && holdingFor != null && !holdingFor.contains(lock) && !heldBackAbout.contains(lock)) {
+            // Not behind an answer that does not tell its grant: that answer waits for its registry write, up to a
+            // third of the lease when Redis does not answer, and the holder must hear LOST before its lease ends.
+            deliverNow(push);
+        } else {
+            deliver(lock, push);
         }
     }
 
     /** Tells the listener now; only on the session's serial executor. */
     private void cancelledNow(String lock, CancelReason reason) {
         if (!closed) {
-            deliver(l -> l.cancelled(lock, reason));
+            deliver(lock, l -> l.cancelled(lock, reason));
         }
     }
 
@@ -2348,6 +2385,7 @@ final class Session implements LockSession {
                         // What the session is told meanwhile (a LOST of the grant this answer gives, an
                         // ASKED for it) comes after the answer, as LockListener promises.
                         holdingPushes = true;
+                        holdingFor = e == null && step.failure() == null ? locksTold(step.result()) : null;
                         recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }
                 }

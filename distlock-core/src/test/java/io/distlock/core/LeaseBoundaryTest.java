@@ -521,6 +521,44 @@ class LeaseBoundaryTest {
     }
 
     /**
+     * Found by review (2026-12-07): a session with a grace holds back what it is told while an answer
+     * that took a lock waits for its registry write (a LOST of the grant it gives comes after it). It
+     * held back everything, so a LOST of another lock given up meanwhile waited one or two registry
+     * timeouts, up to a third of the lease when Redis does not answer, and reached its holder near the
+     * lease's end or after it. Now only pushes about the locks the answer tells wait (and any push
+     * behind one of its own lock). Here the registry write of a lock's answer is out (delayed each
+     * way, answered within its timeout) when a tick gives up two leases: that of a lock held since
+     * before, told at once, and that of the lock just taken (sent at the same time), told after its
+     * answer.
+     */
+    @Test
+    void aLostOfAnotherLockIsNotHeldBehindAnAnswerWaitingForItsRegistryWrite() {
+        Duration lease = Duration.ofSeconds(12); // a command timeout of 2 s: room for a slow machine within the delays
+        LockConfig config = LockConfig.builder().lease(lease).ticker(time).scheduler(time).callbackExecutor(Runnable::run).build();
+        try (LockService service = LockService.create(client, config)) {
+            Pushes pushes = new Pushes();
+            LockSession holder = service.openSession("holder", pushes, new SessionOptions(Duration.ofSeconds(30), null));
+            result(holder.recorded());
+            assertThat(result(holder.lock("held"))).isInstanceOf(LockResult.Locked.class);
+            String record = "distlock:session:" + holder.id();
+
+            proxy.capture(true);
+            proxy.delay(Duration.ofMillis(600)); // each way: the registry write is out for 1.2 s, within its timeout
+            CompletionStage<LockResult> taken = holder.lock("taken");
+            await().atMost(seconds(10)).until(() -> proxy.captured().stream().anyMatch(command -> command.contains(record)));
+            time.advance(lease.multipliedBy(2).dividedBy(3)); // the last tick gives up both leases, proven at 0 at best
+
+            assertThat(taken.toCompletableFuture()).as("the answer still waits for its registry write").isNotDone();
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::lock).containsExactly(tuple(Kind.LOST, "held"));
+            assertThat(result(taken)).isInstanceOf(LockResult.Locked.class);
+            await().atMost(seconds(5)).until(() -> pushes.all().size() == 2);
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::lock)
+                    .containsExactly(tuple(Kind.LOST, "held"), tuple(Kind.LOST, "taken"));
+            proxy.delay(Duration.ZERO);
+        }
+    }
+
+    /**
      * Found by review (2026-12-06): an mlock naming a lock the session queued for (its place at the
      * head, the lock free) and a lock it held, answered after a tick gave the held one up as LOST,
      * failed and forgot its new grants (the LOST was told meanwhile), but the place whose grant it
