@@ -41,7 +41,13 @@ final class CountedWarning {
         this.repeated = repeated;
     }
 
-    void happened(Object... params) {
+    /**
+     * One occurrence at a time, its line with it: they come on several threads at once (a renewal tick finds every
+     * lost record, on Redisson's threads). Unserialized, the 8th's line could be written before the 4th's (the last
+     * line said "4 so far"), and a start-over's {@code count.set(0)} could wipe another thread's increment made in
+     * between (two "first" lines, the count short). The others wait only while one of the few lines is written.
+     */
+    synchronized void happened(Object... params) {
         if (ticker != null) {
             long now = ticker.read();
             long before = lastAt.getAndSet(now);

@@ -627,7 +627,7 @@ class ResumeTest {
             }
             java.util.function.Supplier<List<String>> lost = () -> log.messages(java.util.logging.Level.INFO).stream()
                     .filter(m -> m.startsWith("The registry record")).toList();
-            await().atMost(seconds(5)).untilAsserted(() -> assertThat(lost.get()).last().asString()
+            await().atMost(seconds(5)).untilAsserted(() -> assertThat(lost.get()).as("all lines: %s", lost.get()).last().asString()
                     .startsWith("The registry records of 8 sessions are gone so far"));
             assertThat(lost.get()).hasSize(4); // the 1st, 2nd, 4th and 8th
         }
