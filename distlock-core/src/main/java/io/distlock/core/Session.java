@@ -1113,7 +1113,7 @@ final class Session implements LockSession {
                     names.add(lock);
                 }
             });
-            return names;
+            return names.isEmpty() ? null : names; // given up already (its LOST is on its way): it may be any
         }
         return answer instanceof LockResult.Queued ? Set.of() : null;
     }

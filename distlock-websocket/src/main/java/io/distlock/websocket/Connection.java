@@ -203,6 +203,7 @@ final class Connection {
                 next.slot().whenAnswered(() -> callsEnded(calls));
                 next.slot().concerns(request.locksNamed());
                 serve(request, next.slot());
+                next.slot().served();
             }
             synchronized (waiting) {
                 next = waiting.peek();

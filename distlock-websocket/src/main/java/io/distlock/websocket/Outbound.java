@@ -20,8 +20,8 @@ import java.util.function.Consumer;
  * produced at once (a {@code FAIL} found by reading the frame) must not overtake the reply
  * of an earlier request still waiting for Redis; every request reserves its place when it
  * arrives. Pushes take the next place when they happen, so a {@code RETRY} never overtakes
- * the {@code WAIT} it follows; but a {@code LOST} goes ahead of the replies and pushes that do
- * not speak of its lock ({@link #pushOvertaking}). A push may name what it supersedes (a lock's {@code CHANGED}: only
+ * the {@code WAIT} it follows; but a {@code LOST} goes ahead of the replies still to come and
+ * of the pushes about other locks ({@link #pushOvertaking}). A push may name what it supersedes (a lock's {@code CHANGED}: only
  * the last state matters): while one with the same key still waits, it is dropped and the new
  * one takes the next place, so a client that reads slowly gets fewer frames, not a pile.
  *
@@ -57,6 +57,8 @@ final class Outbound {
          * behind; null for every lock. A reply's are none until its request is served ({@link #concerns}).
          */
         private Collection<String> locks = List.of(); // guarded by Outbound.this
+        /** The request is being handed to the lock service now ({@link #concerns} to {@link #served}); guarded by Outbound.this. */
+        private boolean serving;
 
         /** Gives the reply for this place; later calls are ignored. */
         void complete(String frame) {
@@ -67,6 +69,14 @@ final class Outbound {
         void concerns(Collection<String> locks) {
             synchronized (Outbound.this) {
                 this.locks = locks;
+                serving = true;
+            }
+        }
+
+        /** The request was handed to the lock service: a reply it made by now is {@link #complete}d. */
+        void served() {
+            synchronized (Outbound.this) {
+                serving = false;
             }
         }
 
@@ -76,10 +86,12 @@ final class Outbound {
          * {@code LOST} and which may carry the grant it ends (a re-lock answers the token held); a
          * reply about every lock, made or not (a resume's lists what the session holds). Not a reply
          * still to come: a request whose operation ends after the loss is answered without the lost
-         * grant (a re-lock then fails; nothing else finds it held any more).
+         * grant (a re-lock then fails; nothing else finds it held any more). While the request is
+         * being handed over, the lock service may have made its reply already, before the handler
+         * has taken it (its stage completed before the handler's hook was on it): that counts as made.
          */
         private boolean speaksOf(String lock) {
-            return locks == null || done && locks.contains(lock);
+            return locks == null || (done || serving) && locks.contains(lock);
         }
     }
 

@@ -53,6 +53,11 @@ final class ReplySlot {
         slot.concerns(locks);
     }
 
+    /** The request was handed to the lock service ({@link Outbound.Slot#served}). */
+    void served() {
+        slot.served();
+    }
+
     /** Runs {@code then} once the reply is given (set before serving the request). */
     void whenAnswered(Runnable then) {
         whenAnswered = then;

@@ -148,8 +148,13 @@ class LostBehindOwedRepliesTest {
                 LockSession bob = b.openSession("bob", new Pushes());
                 assertThat(Await.result(bob.lock("L"))).as("B first finds L held").isInstanceOf(LockResult.Waiting.class);
                 // A renewal goes through first (the lock's TTL in Redis rises again), so the cut comes after a proven one.
-                long grantedTtl = pttl(redis);
-                await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> pttl(redis) > grantedTtl);
+                // Against the reading before, not the first: read within a ms of the grant, that is the whole lease,
+                // which a renewal only restores.
+                AtomicLong lastTtl = new AtomicLong(pttl(redis));
+                await().atMost(Await.seconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                    long ttl = pttl(redis);
+                    return ttl > lastTtl.getAndSet(ttl);
+                });
 
                 decided.clear();
                 proxy.blackhole();

@@ -128,7 +128,8 @@ class OutboundTest {
         out.push("RETRY c", () -> true, null, null, "c");
         Outbound.Slot notServedYet = out.reserve();
         Outbound.Slot relockOfC = out.reserve();
-        relockOfC.concerns(List.of("c")); // served, still owed when c is lost: answered after the loss
+        relockOfC.concerns(List.of("c"));
+        relockOfC.served(); // handed over, still owed when c is lost: answered after the loss
 
         out.pushOvertaking("LOST a", () -> true, null, "a");
         out.pushOvertaking("LOST c", () -> true, null, "c");
@@ -144,6 +145,32 @@ class OutboundTest {
         transport.completeAll();
         assertThat(transport.sent).containsExactly("LOST d", "query b", "LOCKED a", "LOST a", "RETRY c", "LOST c", "late", "FAIL c");
         assertThat(out.queued()).isZero();
+    }
+
+    /**
+     * Found by review (2026-12-07): the lock service may make a reply while its request is being
+     * handed over, before the handler's hook is on its stage (the container's thread descheduled
+     * between the call and the hook); the reply then reaches its place after a LOST told meanwhile,
+     * which had overtaken it as a reply still to come: {@code LOST L t} before the {@code LOCKED L t}
+     * it ends. A request being handed over counts as answered.
+     */
+    @Test
+    void aLostStaysBehindARequestAboutItsLockWhileItIsHandedOver() {
+        Outbound out = outbound(100);
+        Outbound.Slot first = out.reserve();
+        first.concerns(List.of());
+        Outbound.Slot relockOfA = out.reserve();
+        relockOfA.concerns(List.of("a")); // being handed over: its reply may be made already
+
+        out.pushOvertaking("LOST a", () -> true, null, "a");
+        relockOfA.served(); // handed over, not answered: a LOST from now on overtakes it
+        out.pushOvertaking("LOST a again", () -> true, null, "a");
+        first.complete("first");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST a again", "first");
+        relockOfA.complete("LOCKED a");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST a again", "first", "LOCKED a", "LOST a");
     }
 
     @Test
