@@ -139,9 +139,15 @@ final class Session implements LockSession {
 
     /**
      * What an operation delivers (its result, or its failure if not null), what to do right after
-     * delivering it, and what to do right before (pushes that must reach the client first).
+     * delivering it, what to do right before (pushes that must reach the client first), and, for a
+     * result that tells a grant, what to deliver instead if that grant is no longer held when it is
+     * delivered (it gives null while it is; null: the result tells none).
      */
-    private record Step<T>(T result, Throwable failure, Runnable then, Runnable first) {
+    private record Step<T>(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile) {
+        Step(T result, Throwable failure, Runnable then, Runnable first) {
+            this(result, failure, then, first, null);
+        }
+
         Step(T result, Throwable failure, Runnable then) {
             this(result, failure, then, null);
         }
@@ -1935,13 +1941,21 @@ final class Session implements LockSession {
             }
             entries.forEach(waiters::attemptGranted);
             Grant grantAsked = askAhead == null ? null : held.get(names.get(0));
+            String name = names.get(0);
+            Grant told = multi ? null : held.get(name);
+            Runnable endedFirst = endedTold.isEmpty() ? null : () -> endedTold.forEach(Runnable::run);
+            // Its place ended with it: the client, told QUEUED, would wait for a grant that never comes.
+            Runnable placeTold = placesEnded.containsKey(name) ? () -> cancelledNow(name, CancelReason.BACKEND) : null;
             return CompletableFuture.completedFuture(new Step<>(answer.apply(attempt), null,
                     askAhead == null ? null : () -> {
                         if (held.get(names.get(0)) == grantAsked) { // not lost meanwhile (as hold checks)
                             tellAskedAhead(names.get(0), askAhead);
                         }
                     },
-                    endedTold.isEmpty() ? null : () -> endedTold.forEach(Runnable::run)));
+                    endedFirst,
+                    told == null ? null : () -> held.get(name) == told ? null : new Step<T>(null,
+                            new BackendUnavailableException("the lease of the lock could not be proven (LOST); ask again", null),
+                            placeTold, endedFirst)));
         }).thenCompose(step -> step);
     }
 
@@ -2369,7 +2383,12 @@ final class Session implements LockSession {
             } catch (RuntimeException e) {
                 stage = CompletableFuture.failedFuture(e);
             }
-            stage.whenComplete((step, e) -> events.execute(() -> {
+            stage.whenComplete((told, e) -> events.execute(() -> {
+                // A grant given up between its keep (on Redisson's thread) and now (a queue place's, whose lease counts
+                // from the place's last proof, at two thirds of it) had its LOST told ahead of this answer, or about to
+                // be: answered now, it would seem to outlive its LOST. The lock is not held; the client asks again.
+                Step<T> lostMeanwhile = e == null && told.ifLostMeanwhile() != null ? told.ifLostMeanwhile().get() : null;
+                Step<T> step = lostMeanwhile != null ? lostMeanwhile : told;
                 CompletableFuture<Void> recordedFirst = DONE;
                 try {
                     if (e == null && step.first() != null) {

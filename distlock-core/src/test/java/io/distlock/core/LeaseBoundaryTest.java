@@ -521,6 +521,42 @@ class LeaseBoundaryTest {
     }
 
     /**
+     * Found by review (2026-12-07): a grant is kept on Redisson's thread and its answer delivered
+     * later, on the session's serial executor; a grant given up in between (a queue place's grant,
+     * whose lease counts from the place's last proof, can reach two thirds of it right after it is
+     * kept) had its LOST told ahead of the answer, or right behind it, and the answer still told the
+     * grant: {@code LOST t} then {@code LOCKED t}, and the client held a lock the session had let go.
+     * The answer now fails when its grant is gone. The callbacks run when the test says: the answer
+     * waits in the session's stream while the lease, proven when the lock was sent, is given up as a
+     * renewal tick gives it up (the clock moved two thirds of the lease; no tick runs on its own).
+     */
+    @Test
+    void aGrantGivenUpBeforeItsAnswerIsDeliveredIsNotAnswered() {
+        FakeTime clock = new FakeTime();
+        java.util.concurrent.ConcurrentLinkedQueue<Runnable> callbacks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        LockConfig held = LockConfig.builder().lease(LEASE).ticker(clock).scheduler(new FakeTime()).callbackExecutor(callbacks::add).build();
+        try (LockService service = LockService.create(client, held)) {
+            Pushes pushes = new Pushes();
+            Session holder = (Session) service.openSession("holder", pushes);
+            CompletionStage<LockResult> lock = holder.lock("doc");
+            await().atMost(seconds(5)).until(() -> holder.grants().containsKey("doc")); // kept; its answer waits in the stream
+            Session.Grant kept = holder.grants().get("doc");
+            clock.advance(TWO_THIRDS);
+            assertThat(holder.lose("doc", kept, LossCause.LEASE)).isTrue();
+
+            await().atMost(seconds(5)).until(() -> {
+                for (Runnable r; (r = callbacks.poll()) != null; ) {
+                    r.run();
+                }
+                return lock.toCompletableFuture().isDone() && !pushes.all().isEmpty();
+            });
+            assertThat(catchThrowable(() -> result(lock))).hasCauseInstanceOf(BackendUnavailableException.class);
+            assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::token).containsExactly(tuple(Kind.LOST, kept.token()));
+            assertThat(holder.heldLocks()).isEmpty();
+        }
+    }
+
+    /**
      * Found by review (2026-12-07): a session with a grace holds back what it is told while an answer
      * that took a lock waits for its registry write (a LOST of the grant it gives comes after it). It
      * held back everything, so a LOST of another lock given up meanwhile waited one or two registry

@@ -161,16 +161,19 @@ class OutboundTest {
         first.concerns(List.of());
         Outbound.Slot relockOfA = out.reserve();
         relockOfA.concerns(List.of("a")); // being handed over: its reply may be made already
-
         out.pushOvertaking("LOST a", () -> true, null, "a");
-        relockOfA.served(); // handed over, not answered: a LOST from now on overtakes it
-        out.pushOvertaking("LOST a again", () -> true, null, "a");
+        Outbound.Slot relockOfB = out.reserve();
+        relockOfB.concerns(List.of("b"));
+        relockOfB.served(); // handed over, not answered: its reply comes after a loss told now
+        out.pushOvertaking("LOST b", () -> true, null, "b");
+        transport.completeAll();
+        assertThat(transport.sent).containsExactly("LOST b");
+
         first.complete("first");
-        transport.completeAll();
-        assertThat(transport.sent).containsExactly("LOST a again", "first");
         relockOfA.complete("LOCKED a");
+        relockOfB.complete("FAIL b");
         transport.completeAll();
-        assertThat(transport.sent).containsExactly("LOST a again", "first", "LOCKED a", "LOST a");
+        assertThat(transport.sent).containsExactly("LOST b", "first", "LOCKED a", "LOST a", "FAIL b");
     }
 
     @Test
