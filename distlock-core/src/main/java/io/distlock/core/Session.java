@@ -217,6 +217,8 @@ final class Session implements LockSession {
     private final Set<String> heldBackAbout = new HashSet<>();
     /** While {@link #holdingPushes}: the locks whose grants the answer waiting tells, null if it may tell any; only on events. */
     private Set<String> holdingFor;
+    /** While {@link #holdingPushes}: delivers the answer waiting (once); only on events. */
+    private Runnable heldAnswer;
     /** The grants and places the registry record was last asked to list (by identity); only on events. */
     private final Set<Object> recorded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** A registry write is out; at most one at a time. */
@@ -1269,12 +1271,15 @@ final class Session implements LockSession {
     }
 
     /**
-     * Hands a push to the listener, or keeps it for the next one while detached, or holds it back
-     * while an answer waits for its registry write; only on {@link #events}. A push counts its
-     * meter when it reaches a listener (inside {@code push}): a kept one nobody resumes is not pushed.
+     * Hands a push about {@code lock} to the listener, or keeps it for the next one while detached,
+     * or holds it back while an answer that tells that lock waits for its registry write; only on
+     * {@link #events}. A push counts its meter when it reaches a listener (inside {@code push}): a
+     * kept one nobody resumes is not pushed.
      */
     private void deliver(String lock, java.util.function.Consumer<LockListener> push) {
-        if (holdingPushes) {
+        // Held back only if about a lock the answer tells, or behind a push of its lock held back: another waits
+        // for no registry write (up to a third of the lease when Redis does not answer: a LOST must not).
+        if (holdingPushes && (holdingFor == null || holdingFor.contains(lock) || heldBackAbout.contains(lock))) {
             heldBackAbout.add(lock);
             queuePush(heldBack, push);
             return;
@@ -1282,7 +1287,7 @@ final class Session implements LockSession {
         deliverNow(push);
     }
 
-    /** As {@link #deliver}, but never held back behind an answer. */
+    /** As {@link #deliver}, never held back behind an answer. */
     private void deliverNow(java.util.function.Consumer<LockListener> push) {
         if (!keepingPushes) {
             try {
@@ -1301,6 +1306,7 @@ final class Session implements LockSession {
     private void releaseHeldPushes() {
         holdingPushes = false;
         holdingFor = null;
+        heldAnswer = null;
         heldBackAbout.clear();
         while (!heldBack.isEmpty()) {
             deliverNow(heldBack.poll());
@@ -1749,13 +1755,13 @@ final class Session implements LockSession {
             service.telemetry().lostPushed();
             l.lost(lock, token, cause);
         };
-        if (holdingPushes && holdingFor != null && !holdingFor.contains(lock) && !heldBackAbout.contains(lock)) {
-            // Not behind an answer that does not tell its grant: that answer waits for its registry write, up to a
-            // third of the lease when Redis does not answer, and the holder must hear LOST before its lease ends.
-            deliverNow(push);
-        } else {
-            deliver(lock, push);
+        if (holdingPushes && Set.of(lock).equals(holdingFor)) {
+            // The answer waiting tells only this grant, now lost: the record it waits for need not list it, so it
+            // goes now, what it held back behind it, then this LOST (a grant of a queue place: its lease counts
+            // from the place's last proof and can be given up while the answer waits).
+            heldAnswer.run();
         }
+        deliver(lock, push);
     }
 
     /** Tells the listener now; only on the session's serial executor. */
@@ -2365,6 +2371,7 @@ final class Session implements LockSession {
         private final Supplier<CompletionStage<Step<T>>> op;
         private final CompletableFuture<Void> delivered = new CompletableFuture<>();
         private final CompletableFuture<T> result = new CompletableFuture<>();
+        private boolean answered; // only on events
 
         Operation(CompletableFuture<Void> previous, Supplier<CompletionStage<Step<T>>> op) {
             this.previous = previous;
@@ -2401,10 +2408,11 @@ final class Session implements LockSession {
                     if (recordedFirst.isDone()) {
                         answer(step, e);
                     } else {
-                        // What the session is told meanwhile (a LOST of the grant this answer gives, an
-                        // ASKED for it) comes after the answer, as LockListener promises.
+                        // What the session is told meanwhile about the locks this answer tells (a LOST of the grant
+                        // it gives, an ASKED for it) comes after the answer, as LockListener promises.
                         holdingPushes = true;
                         holdingFor = e == null && step.failure() == null ? locksTold(step.result()) : null;
+                        heldAnswer = () -> answer(step, e);
                         recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }
                 }
@@ -2413,6 +2421,10 @@ final class Session implements LockSession {
 
         /** Delivers the result, runs the follow-up, and lets the next operation run. */
         private void answer(Step<T> step, Throwable e) {
+            if (answered) {
+                return; // given early, its one grant lost (see lostNow)
+            }
+            answered = true;
             try {
                 Throwable failure = e != null ? e : step.failure();
                 if (failure != null) {
