@@ -141,11 +141,22 @@ final class Session implements LockSession {
      * What an operation delivers (its result, or its failure if not null), what to do right after
      * delivering it, what to do right before (pushes that must reach the client first), and, for a
      * result that tells a grant, what to deliver instead if that grant is no longer held when it is
-     * delivered (it gives null while it is; null: the result tells none).
+     * delivered (it gives null while it is; null: the result tells none); and the locks whose grants it
+     * tells, if not its result's ({@link #locksTold}).
      */
-    private record Step<T>(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile) {
+    private record Step<T>(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile,
+            Set<String> tells) {
+        Step(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile) {
+            this(result, failure, then, first, ifLostMeanwhile, null);
+        }
+
         Step(T result, Throwable failure, Runnable then, Runnable first) {
             this(result, failure, then, first, null);
+        }
+
+        /** A step whose {@code then} tells the grant of {@code lock} (a queue place's GRANTED). */
+        static Step<Void> granting(String lock, Runnable then) {
+            return new Step<>(null, null, then, null, null, Set.of(lock));
         }
 
         Step(T result, Throwable failure, Runnable then) {
@@ -408,7 +419,7 @@ final class Session implements LockSession {
                         return Step.<CancelResult>of(CancelResult.CANCELLED);
                     }
                     return new Step<CancelResult>(new Refused(Refusal.NOT_QUEUED, "lock '" + lock
-                            + "' was granted before the cancel arrived; unlock it to let it go"), null, null, tell);
+                            + "' was granted before the cancel arrived; unlock it to let it go"), null, null, tell, null, Set.of(lock));
                 }
                 dropPlace(lock, place);
                 return Step.<CancelResult>of(CancelResult.CANCELLED);
@@ -1490,7 +1501,7 @@ final class Session implements LockSession {
                 LOG.log(Level.DEBUG, "Giving back a grant of lock ''{0}'' to session ''{1}'', which no longer queues for it", lock, name);
                 return leave(lock, placeAttempt);
             }
-            return CompletableFuture.completedFuture(new Step<Void>(null, null, adopt(lock, place, token, mode)));
+            return CompletableFuture.completedFuture(Step.granting(lock, adopt(lock, place, token, mode)));
         });
     }
 
@@ -1563,7 +1574,11 @@ final class Session implements LockSession {
         Runnable stolen = steal != null && steal.token == token && config.ticker().read() - steal.atNanos < config.lease().toNanos()
                 ? takenBy(lock, grant, steal.by) : null;
         return () -> {
-            if (!closed) {
+            if (!closed && stolen == null && held.get(lock) != grant) {
+                // Given up since (its lease counts from the place's proof): its LOST may have gone ahead of
+                // this; told GRANTED now, the client would hold what the session let go. The request ends.
+                cancelledNow(lock, CancelReason.BACKEND);
+            } else if (!closed) {
                 deliver(lock, l -> {
                     service.telemetry().grantedPushed();
                     l.granted(lock, token, mode);
@@ -1595,7 +1610,7 @@ final class Session implements LockSession {
             }
             return store.leave(id, lock, place.attemptId).handle((where, e) -> {
                 if (where instanceof RedisLockStore.Place.Holds holds) {
-                    return new Step<Void>(null, null, adopt(lock, place, holds.token(), holds.mode()));
+                    return Step.granting(lock, adopt(lock, place, holds.token(), holds.mode()));
                 }
                 if (!dropPlace(lock, place)) {
                     return Step.<Void>of(null);
@@ -2086,7 +2101,7 @@ final class Session implements LockSession {
             return null;
         }
         entries.forEach(waiters::attemptGranted);
-        return new Step<>(refusal, null, null, tell);
+        return new Step<>(refusal, null, null, tell, null, Set.of(lock));
     }
 
     /**
@@ -2411,7 +2426,8 @@ final class Session implements LockSession {
                         // What the session is told meanwhile about the locks this answer tells (a LOST of the grant
                         // it gives, an ASKED for it) comes after the answer, as LockListener promises.
                         holdingPushes = true;
-                        holdingFor = e == null && step.failure() == null ? locksTold(step.result()) : null;
+                        holdingFor = e != null || step.failure() != null ? null
+                                : step.tells() != null ? step.tells() : locksTold(step.result());
                         heldAnswer = () -> answer(step, e);
                         recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }

@@ -516,6 +516,8 @@ class LeaseBoundaryTest {
 
             clock.advance(TWO_THIRDS); // the control: nothing proved it since
             assertThat(holder.lose("doc", looked, LossCause.LEASE)).isTrue();
+            // told on the session's stream, which Redisson's thread may still be draining
+            await().atMost(seconds(5)).until(() -> !pushes.all().isEmpty());
             assertThat(pushes.all()).extracting(Pushes.Push::kind, Pushes.Push::token).containsExactly(tuple(Kind.LOST, token));
             assertThat(holder.heldLocks()).isEmpty();
         }
@@ -596,6 +598,61 @@ class LeaseBoundaryTest {
 
             assertThat(told).as("told at the tick, while the registry write is out").containsExactlyInAnyOrder("LOST held", "LOCKED taken", "LOST taken");
             assertThat(told.indexOf("LOCKED taken")).as("the answer before its grant's LOST: %s", told).isLessThan(told.indexOf("LOST taken"));
+            proxy.delay(Duration.ZERO);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-07): a queue place's grant is told GRANTED after its operation's answer,
+     * which for a session with a grace waits for the registry write that lists the grant; the grant's
+     * lease counts from the place's last proof, and a tick that gave it up meanwhile had its LOST held
+     * back with everything else and released ahead of the GRANTED: {@code LOST t}, then
+     * {@code GRANTED t}, and the client held what the session had let go. Now the step says it tells
+     * that lock, and the LOST takes it along at the tick: the request is told it ended (CANCELLED, its
+     * grant being gone by then), then the LOST, which names a grant the client never had. A GRANTED
+     * told with no check waited behind a LOST the same way without a grace, a few instructions wide:
+     * it is told only if its grant is still held. The place is proven at the clock's 0,
+     * the grant comes while the clock still stands there, and the registry write it waits for is out
+     * (each way delayed, answered within its timeout) when the clock moves two thirds of the lease.
+     */
+    @Test
+    void aPlacesGrantGivenUpWhileItsRecordIsWrittenIsNeverToldAfterItsLost() {
+        Duration lease = Duration.ofSeconds(12); // a command timeout of 2 s: room for a slow machine within the delays
+        LockConfig config = LockConfig.builder().lease(lease).ticker(time).scheduler(time).callbackExecutor(Runnable::run).build();
+        try (LockService direct = LockService.connect(redis.url(), LockConfig.builder().lease(Duration.ofSeconds(30)).build());
+             LockService service = LockService.create(client, config)) {
+            LockSession holder = direct.openSession("holder", new Pushes());
+            assertThat(result(holder.lock("doc"))).isInstanceOf(LockResult.Locked.class);
+            List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+            LockListener listener = new LockListener() {
+                @Override
+                public void granted(String lock, long token, LockMode mode) {
+                    told.add("GRANTED " + lock);
+                }
+
+                @Override
+                public void lost(String lock, long token, LossCause cause) {
+                    told.add("LOST " + lock);
+                }
+
+                @Override
+                public void cancelled(String lock, CancelReason reason) {
+                    told.add("CANCELLED " + lock);
+                }
+            };
+            LockSession waiter = service.openSession("waiter", listener, new SessionOptions(Duration.ofSeconds(30), null));
+            result(waiter.recorded());
+            assertThat(result(waiter.lock("doc", LockOptions.exclusive().queue()))).isEqualTo(new LockResult.Queued(1, "holder"));
+            String record = "distlock:session:" + waiter.id();
+
+            proxy.capture(true);
+            proxy.delay(Duration.ofMillis(600)); // each way: the registry write is out for 1.2 s, within its timeout
+            result(holder.unlock("doc")); // the hand-over grants the place; its message reaches the waiter's node late
+            await().atMost(seconds(10)).until(() -> proxy.captured().stream().anyMatch(command -> command.contains(record)));
+            assertThat(told).as("the grant is told after the registry write").isEmpty();
+            time.advance(lease.multipliedBy(2).dividedBy(3)); // the last tick gives the grant up: its place was proven at 0
+
+            assertThat(told).as("told at the tick, while the registry write is out").containsExactly("CANCELLED doc", "LOST doc");
             proxy.delay(Duration.ZERO);
         }
     }
