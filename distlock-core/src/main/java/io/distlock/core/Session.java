@@ -1134,7 +1134,7 @@ final class Session implements LockSession {
             });
             return names.isEmpty() ? null : names; // given up already (its LOST is on its way): it may be any
         }
-        return answer instanceof LockResult.Queued ? Set.of() : null;
+        return null;
     }
 
     /**
@@ -1774,7 +1774,12 @@ final class Session implements LockSession {
             // The answer waiting tells only this grant, now lost: the record it waits for need not list it, so it
             // goes now, what it held back behind it, then this LOST (a grant of a queue place: its lease counts
             // from the place's last proof and can be given up while the answer waits).
-            heldAnswer.run();
+            try {
+                heldAnswer.run();
+            } finally {
+                deliver(lock, push);
+            }
+            return;
         }
         deliver(lock, push);
     }
@@ -2068,7 +2073,8 @@ final class Session implements LockSession {
             recorded.remove(kept); // the registry record keeps the deadline: written again, as for a new place
         }
         armTimeout(lock, kept, options.timeout() == null ? -1 : options.timeout().toMillis());
-        return Step.of(result);
+        // Tells the place: its CANCELLED or GRANTED, decided while the answer waits for its registry write, follows it.
+        return new Step<>(result, null, null, null, null, Set.of(lock));
     }
 
     /** Starts {@code place}'s timeout, due in {@code millis} (none if negative), in place of the one it had. */
@@ -2120,7 +2126,7 @@ final class Session implements LockSession {
         return new Step<>(step.result(), step.failure(), step.then(), first == null ? told : () -> {
             told.run();
             first.run();
-        });
+        }, step.ifLostMeanwhile(), step.tells());
     }
 
     /** The queue was full: nothing changed, and a wait that an earlier {@code WAIT} promised goes on. */
