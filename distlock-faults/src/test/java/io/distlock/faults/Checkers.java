@@ -46,7 +46,8 @@ import io.distlock.faults.History.Op;
  *   <li>{@value #GRANTS_END}: per lock, no process is granted it while another process's grant
  *       was never ended (unless both are shared): an unlock that failed (refused for a reason
  *       other than NOT_OWNER, or unanswered) leaves the grant with its session, as far as the
- *       client can tell, until a LOST, a successful unlock or a disconnect ends it. A server
+ *       client can tell, until a LOST (also one heard while the unlock was out: a connection
+ *       sends a LOST ahead of replies still owed), a successful unlock or a disconnect ends it. A server
  *       whose failed unlock still released the lock, late or by a resend, without telling its
  *       session, breaks this.</li>
  *   <li>{@value #FIFO}: per lock, queued requests are granted in the order Redis queued them.
@@ -285,6 +286,8 @@ public final class Checkers {
         Map<String, Event> maxGrant = new HashMap<>();          // tokens-grow: lock -> grant with the highest token
         Map<String, Event> maxExclusive = new HashMap<>();      // tokens-grow: lock -> exclusive grant with the highest token
         Map<String, Map<Integer, Kept>> unreleased = new HashMap<>(); // lock -> process -> grant its failed unlock left held
+        // lock -> process -> token of a LOST heard while its unlock was out: it ends that grant, reply or not
+        Map<String, Map<Integer, Long>> lostWhileUnlocking = new HashMap<>();
         Map<String, Event> highestWrite = new HashMap<>();      // fenced-register
         Map<String, Map<Long, Event>> reads = new HashMap<>();  // counter: lock -> value read -> by whom
         Map<String, Map<Integer, Event>> sharedReads = new HashMap<>(); // counter: lock -> process -> first read of its hold
@@ -494,7 +497,11 @@ public final class Checkers {
                     if (e.kind() == Kind.INVOKE) {
                         end(open, lock, e.process());
                         end(detached, lock, e.process());
+                        lostWhileUnlocking.computeIfAbsent(lock, k -> new HashMap<>()).remove(e.process());
                     } else if (e.kind() == Kind.OK || String.valueOf(e.detail()).contains("NOT_OWNER")) {
+                        unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
+                    } else if (endedWhileUnlocking(lostWhileUnlocking, e)) {
+                        // its LOST came with the failure, ahead of it (a connection sends a LOST ahead of replies still owed)
                         unreleased.getOrDefault(lock, new HashMap<>()).remove(e.process());
                     } else {
                         Hold was = open.getOrDefault(lock, Map.of()).get(e.process());
@@ -508,6 +515,7 @@ public final class Checkers {
                     endNamed(open, e, Hold::token);
                     endNamed(detached, e, d -> d.hold().token());
                     endNamed(unreleased, e, Kept::token);
+                    lostWhileUnlocking.computeIfAbsent(lock, k -> new HashMap<>()).put(e.process(), e.token());
                 }
                 case DISCONNECT -> {
                     closing.remove(e.process());
@@ -1079,6 +1087,12 @@ public final class Checkers {
     }
 
     /** Ends the grant of {@code lost}'s lock and process that its token names (any, if it names none). */
+    /** Whether a LOST of the grant that the failed unlock {@code failed} named came while that unlock was out. */
+    private static boolean endedWhileUnlocking(Map<String, Map<Integer, Long>> lostWhileUnlocking, Event failed) {
+        Long lost = lostWhileUnlocking.getOrDefault(failed.lock(), Map.of()).get(failed.process());
+        return lost != null && (lost == 0 || lost == failed.token());
+    }
+
     private static <T> void endNamed(Map<String, Map<Integer, T>> grants, Event lost, java.util.function.ToLongFunction<T> token) {
         Map<Integer, T> holders = grants.get(lost.lock());
         if (holders != null) {

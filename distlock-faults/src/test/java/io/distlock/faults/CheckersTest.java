@@ -175,6 +175,30 @@ class CheckersTest {
         assertThat(Checkers.check(history).ok()).isTrue();
     }
 
+    /** A connection sends a LOST ahead of replies still owed: it may come just before the unlock's failure. */
+    @Test
+    void aLostHeardWhileTheUnlockWasOutEndsTheGrantItNames() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, INVOKE, UNLOCK, "L", 10, null);
+        history.record(1, OK, LOST, "L", 10, "not held reason=lease");
+        history.record(1, FAIL, UNLOCK, "L", 10, "code=BACKEND_UNAVAILABLE");
+        history.record(2, OK, LOCK, "L", 11, null);
+
+        assertThat(Checkers.check(history).ok()).isTrue();
+    }
+
+    /** The negative control: a LOST of an earlier grant, heard while the unlock was out, ends nothing it names not. */
+    @Test
+    void aLostOfAnotherGrantHeardWhileTheUnlockWasOutEndsNothingElse() {
+        history.record(1, OK, LOCK, "L", 10, null);
+        history.record(1, INVOKE, UNLOCK, "L", 10, null);
+        history.record(1, OK, LOST, "L", 9, "not held reason=lease");
+        history.record(1, FAIL, UNLOCK, "L", 10, "code=BACKEND_UNAVAILABLE");
+        history.record(2, OK, LOCK, "L", 11, null);
+
+        assertThat(Checkers.check(history).violations(Checkers.GRANTS_END)).isEqualTo(1);
+    }
+
     @Test
     void twoHoldersAtOnceAreAnOverlap() {
         history.record(1, OK, LOCK, "L", 10, null);
