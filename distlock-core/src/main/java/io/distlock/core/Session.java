@@ -1,11 +1,13 @@
 package io.distlock.core;
 
 import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,8 +20,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -141,17 +146,14 @@ final class Session implements LockSession {
      * What an operation delivers (its result, or its failure if not null), what to do right after
      * delivering it, what to do right before (pushes that must reach the client first), and, for a
      * result that tells a grant, what to deliver instead if that grant is no longer held when it is
-     * delivered (it gives null while it is; null: the result tells none); and the locks whose grants it
-     * tells, if not its result's ({@link #locksTold}).
+     * delivered (it gives null while it is; null: the result tells none); and the locks whose grants or
+     * places it tells (null: it may tell of any), whose pushes wait behind it while it waits for its
+     * registry write.
      */
     private record Step<T>(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile,
             Set<String> tells) {
-        Step(T result, Throwable failure, Runnable then, Runnable first, Supplier<Step<T>> ifLostMeanwhile) {
-            this(result, failure, then, first, ifLostMeanwhile, null);
-        }
-
         Step(T result, Throwable failure, Runnable then, Runnable first) {
-            this(result, failure, then, first, null);
+            this(result, failure, then, first, null, null);
         }
 
         /** A step whose {@code then} tells the grant of {@code lock} (a queue place's GRANTED). */
@@ -215,7 +217,7 @@ final class Session implements LockSession {
     /** Another connection (on another node) has the session now: this node neither releases nor renews for it. */
     private volatile boolean moved;
     /** Pushes kept while detached; only on {@link #events}. */
-    private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> kept = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Consumer<LockListener>> kept = new ArrayDeque<>();
     private boolean overflowed; // only on events
     /** Locks with an {@code ASKED} push kept or held back, not told yet; only on events. */
     private final Set<String> askedWaiting = new HashSet<>();
@@ -223,7 +225,7 @@ final class Session implements LockSession {
     private final Map<String, AskedAhead> askedAhead = new ConcurrentHashMap<>();
     /** An operation's answer waits for its registry write: pushes wait in {@link #heldBack} until it is delivered; only on events. */
     private boolean holdingPushes;
-    private final java.util.ArrayDeque<java.util.function.Consumer<LockListener>> heldBack = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Consumer<LockListener>> heldBack = new ArrayDeque<>();
     /** The locks of the pushes in {@link #heldBack}; only on events. */
     private final Set<String> heldBackAbout = new HashSet<>();
     /** While {@link #holdingPushes}: the locks whose grants the answer waiting tells, null if it may tell any; only on events. */
@@ -231,9 +233,9 @@ final class Session implements LockSession {
     /** While {@link #holdingPushes}: delivers the answer waiting (once); only on events. */
     private Runnable heldAnswer;
     /** The grants and places the registry record was last asked to list (by identity); only on events. */
-    private final Set<Object> recorded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final Set<Object> recorded = Collections.newSetFromMap(new IdentityHashMap<>());
     /** A registry write is out; at most one at a time. */
-    private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean recording = new AtomicBoolean();
     private volatile boolean recordAgain;
     /** What the last write of {@link #writeRecord} that succeeded listed; null after any other write. */
     private volatile RecordState lastWritten;
@@ -848,7 +850,7 @@ final class Session implements LockSession {
             markDetached();
             try {
                 graceTimer = service.scheduler().schedule(this::graceOver, graceMillis, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 closeAsync(); // the service is closing: so is this session
                 return done(null);
             }
@@ -1027,7 +1029,7 @@ final class Session implements LockSession {
             }
         }
         while (!kept.isEmpty()) {
-            java.util.function.Consumer<LockListener> push = kept.poll();
+            Consumer<LockListener> push = kept.poll();
             try {
                 push.accept(next);
             } catch (RuntimeException e) {
@@ -1120,23 +1122,6 @@ final class Session implements LockSession {
 
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
-    /** The locks whose grants {@code answer} tells, null if it may tell any; only on events. */
-    private Set<String> locksTold(Object answer) {
-        if (answer instanceof MultiLockResult.Locked locked) {
-            return locked.tokens().keySet();
-        }
-        if (answer instanceof LockResult.Locked locked) {
-            Set<String> names = new HashSet<>(2); // by its token: a lock's tokens are its own, another's equal one is harmless
-            held.forEach((lock, grant) -> {
-                if (grant.token == locked.token()) {
-                    names.add(lock);
-                }
-            });
-            return names.isEmpty() ? null : names; // given up already (its LOST is on its way): it may be any
-        }
-        return null;
-    }
-
     /**
      * What a record write lists: the grants and places by identity (a new grant or place is a new
      * object), each place's deadline (a repeated request may move it), the attempt counter and
@@ -1146,9 +1131,9 @@ final class Session implements LockSession {
     private static final class RecordState {
         private final boolean detached;
         private final long attempts;
-        private final java.util.IdentityHashMap<Object, Long> entries = new java.util.IdentityHashMap<>();
+        private final IdentityHashMap<Object, Long> entries = new IdentityHashMap<>();
 
-        RecordState(boolean detached, long attempts, java.util.Collection<Grant> grants, java.util.Collection<Place> places) {
+        RecordState(boolean detached, long attempts, Collection<Grant> grants, Collection<Place> places) {
             this.detached = detached;
             this.attempts = attempts;
             grants.forEach(g -> entries.put(g, 0L));
@@ -1219,7 +1204,9 @@ final class Session implements LockSession {
     /** The renewal tick: rewrite the record (it also renews its lease), after any write out now. */
     void refreshRecord() {
         recordAgain = true;
-        writeRecord();
+        if (firstRecord.isDone()) {
+            writeRecord();
+        } // else a tick between open's track and createRecord: the create's write goes first, and writes again after it
     }
 
     private void writeRecord() {
@@ -1287,7 +1274,7 @@ final class Session implements LockSession {
      * {@link #events}. A push counts its meter when it reaches a listener (inside {@code push}): a
      * kept one nobody resumes is not pushed.
      */
-    private void deliver(String lock, java.util.function.Consumer<LockListener> push) {
+    private void deliver(String lock, Consumer<LockListener> push) {
         // Held back only if about a lock the answer tells, or behind a push of its lock held back: another waits
         // for no registry write (up to a third of the lease when Redis does not answer: a LOST must not).
         if (holdingPushes && (holdingFor == null || holdingFor.contains(lock) || heldBackAbout.contains(lock))) {
@@ -1299,7 +1286,7 @@ final class Session implements LockSession {
     }
 
     /** As {@link #deliver}, never held back behind an answer. */
-    private void deliverNow(java.util.function.Consumer<LockListener> push) {
+    private void deliverNow(Consumer<LockListener> push) {
         if (!keepingPushes) {
             try {
                 push.accept(listener);
@@ -1325,7 +1312,7 @@ final class Session implements LockSession {
     }
 
     /** Keeps a push in {@code queue}; past {@link #MAX_KEPT} the session is closed (a listener that far behind is gone). */
-    private void queuePush(java.util.ArrayDeque<java.util.function.Consumer<LockListener>> queue, java.util.function.Consumer<LockListener> push) {
+    private void queuePush(ArrayDeque<Consumer<LockListener>> queue, Consumer<LockListener> push) {
         if (queue.size() >= MAX_KEPT) {
             if (!overflowed) {
                 overflowed = true;
@@ -1766,7 +1753,7 @@ final class Session implements LockSession {
         if (closed) {
             return;
         }
-        java.util.function.Consumer<LockListener> push = l -> {
+        Consumer<LockListener> push = l -> {
             service.telemetry().lostPushed();
             l.lost(lock, token, cause);
         };
@@ -1980,8 +1967,9 @@ final class Session implements LockSession {
                     },
                     endedFirst,
                     told == null ? null : () -> held.get(name) == told ? null : new Step<T>(null,
-                            new BackendUnavailableException("the lease of the lock could not be proven (LOST); ask again", null),
-                            placeTold, endedFirst)));
+                            new BackendUnavailableException("the grant ended before its answer was given (LOST); ask again", null),
+                            placeTold, endedFirst),
+                    Set.copyOf(names)));
         }).thenCompose(step -> step);
     }
 
@@ -2084,7 +2072,7 @@ final class Session implements LockSession {
         if (millis >= 0) {
             try {
                 place.timeout = service.scheduler().schedule(() -> timedOut(lock, place), millis, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException ignored) {
+            } catch (RejectedExecutionException ignored) {
                 // the service is closing: so is this session
             }
         }
@@ -2432,8 +2420,7 @@ final class Session implements LockSession {
                         // What the session is told meanwhile about the locks this answer tells (a LOST of the grant
                         // it gives, an ASKED for it) comes after the answer, as LockListener promises.
                         holdingPushes = true;
-                        holdingFor = e != null || step.failure() != null ? null
-                                : step.tells() != null ? step.tells() : locksTold(step.result());
+                        holdingFor = e != null || step.failure() != null ? null : step.tells();
                         heldAnswer = () -> answer(step, e);
                         recordedFirst.whenComplete((v, never) -> events.execute(() -> answer(step, e)));
                     }
