@@ -884,6 +884,7 @@ export class DistLockClient extends EventTarget {
       if (!queuedNow.has(lock) && !(lock in locks)) {
         this.#queued.delete(lock);
         history.queued.add(lock);
+        this.#unwantedGrants.settle(lock); // the place ended without a grant (a missed GRANTED is not applied)
       }
     }
     const strayQueued = [...queuedNow].filter((lock) => !this.#queued.has(lock));
@@ -1059,7 +1060,9 @@ export class DistLockClient extends EventTarget {
         return;
       }
       this.#queued.delete(lock);
-      if (!this.#unwantedGrants.settle(lock)) {
+      // Ends the mark of that place (a mark of an earlier place is not ended by it); the request
+      // that queues for the lock now is told even so: a leftover mark must not swallow its end.
+      if (!this.#unwantedGrants.settle(lock, message.request) || (message.request !== undefined && message.request === queuedBy)) {
         this.#requests.cancelled(lock, reason, message);
       }
       this.#emit('cancelled', { lock, reason });
@@ -1143,6 +1146,8 @@ export class DistLockClient extends EventTarget {
         return;
       case Action.CANCEL:
         this.#queued.delete(entry.names[0]);
+        // Out of the queue: no GRANTED will come for the place (a late OK too, its call timed out).
+        this.#unwantedGrants.settle(entry.names[0]);
         entry.resolve();
         return;
       case Action.LOCK:
@@ -1221,12 +1226,13 @@ export class DistLockClient extends EventTarget {
     // grant being told), or granted and lost while detached (the OK did not list it: say, a
     // place whose `lock` got no reply before the drop).
     if ((held === token && !resumed) || this.#history?.listed.has(lock) === false) return;
-    const request = message.request ?? this.#queued.get(lock);
+    const live = this.#queued.get(lock);
+    const request = message.request ?? live;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }
-    const unwanted = this.#unwantedGrants.take(message.request, lock);
+    const unwanted = this.#unwantedGrants.take(message.request, lock, live);
     const detail = { lock, token, mode };
     if (request !== undefined) detail.request = request;
     this.#emit('granted', detail);

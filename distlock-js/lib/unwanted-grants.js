@@ -5,8 +5,9 @@
  *
  * Marks are by the `id` of the `lock` request that queued, which `GRANTED` names in
  * `request`. A mark ends with its grant ({@link UnwantedGrants#take}), a `CANCELLED` for its
- * lock or the end of the session ({@link UnwantedGrants#settle}), or `forget()` (the queue
- * place is known to be gone: `cancel` answered `OK`).
+ * place, the end of the session, or its place known gone otherwise (a `cancel` answered `OK`,
+ * even after its call timed out; a resume OK that no longer lists it) ({@link UnwantedGrants#settle}),
+ * or `forget()`.
  */
 export class UnwantedGrants {
   /** request id to `{name, keep, settle}`. */
@@ -40,23 +41,28 @@ export class UnwantedGrants {
    * Removes and returns the mark a `GRANTED` push meets: by its `request` (a mark of the same
    * lock: an id of another lock's mark is a request of another page, see PendingRequests),
    * or by lock name when the server left `request` out. Undefined if the grant is wanted.
+   * A mark made without a request id never meets the grant of `live`, the request this page
+   * knows queues for the lock now: that place is not the unknown one the mark was made for.
    *
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
-  take(requestId, name) {
+  take(requestId, name, live) {
     const id = requestId !== undefined && this.#marks.get(requestId)?.name === name
       ? requestId
-      : this.#idFor(name, requestId === undefined);
+      : requestId === undefined || requestId !== live ? this.#idFor(name, requestId === undefined) : undefined;
     const mark = this.#marks.get(id);
     if (mark !== undefined) this.#marks.delete(id);
     return mark;
   }
 
-  /** Ends the marks for `name` (every mark without a name): true if there was one. */
-  settle(name) {
+  /**
+   * Ends the marks for `name` (every mark without a name); with `requestId` (the place that
+   * ended), only its mark and those made without a request id. True if there was one.
+   */
+  settle(name, requestId) {
     let found = false;
     for (const [id, mark] of this.#marks) {
-      if (name === undefined || mark.name === name) {
+      if (name === undefined || (mark.name === name && (requestId === undefined || id === requestId || typeof id === 'symbol'))) {
         this.#marks.delete(id);
         mark.settle();
         found = true;

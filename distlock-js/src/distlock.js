@@ -335,8 +335,9 @@ function notSupported(what) {
  *
  * Marks are by the `id` of the `lock` request that queued, which `GRANTED` names in
  * `request`. A mark ends with its grant ({@link UnwantedGrants#take}), a `CANCELLED` for its
- * lock or the end of the session ({@link UnwantedGrants#settle}), or `forget()` (the queue
- * place is known to be gone: `cancel` answered `OK`).
+ * place, the end of the session, or its place known gone otherwise (a `cancel` answered `OK`,
+ * even after its call timed out; a resume OK that no longer lists it) ({@link UnwantedGrants#settle}),
+ * or `forget()`.
  */
 class UnwantedGrants {
   /** request id to `{name, keep, settle}`. */
@@ -370,23 +371,28 @@ class UnwantedGrants {
    * Removes and returns the mark a `GRANTED` push meets: by its `request` (a mark of the same
    * lock: an id of another lock's mark is a request of another page, see PendingRequests),
    * or by lock name when the server left `request` out. Undefined if the grant is wanted.
+   * A mark made without a request id never meets the grant of `live`, the request this page
+   * knows queues for the lock now: that place is not the unknown one the mark was made for.
    *
    * @returns {{name: string, keep: () => boolean, settle: () => void} | undefined}
    */
-  take(requestId, name) {
+  take(requestId, name, live) {
     const id = requestId !== undefined && this.#marks.get(requestId)?.name === name
       ? requestId
-      : this.#idFor(name, requestId === undefined);
+      : requestId === undefined || requestId !== live ? this.#idFor(name, requestId === undefined) : undefined;
     const mark = this.#marks.get(id);
     if (mark !== undefined) this.#marks.delete(id);
     return mark;
   }
 
-  /** Ends the marks for `name` (every mark without a name): true if there was one. */
-  settle(name) {
+  /**
+   * Ends the marks for `name` (every mark without a name); with `requestId` (the place that
+   * ended), only its mark and those made without a request id. True if there was one.
+   */
+  settle(name, requestId) {
     let found = false;
     for (const [id, mark] of this.#marks) {
-      if (name === undefined || mark.name === name) {
+      if (name === undefined || (mark.name === name && (requestId === undefined || id === requestId || typeof id === 'symbol'))) {
         this.#marks.delete(id);
         mark.settle();
         found = true;
@@ -2952,6 +2958,7 @@ class DistLockClient extends EventTarget {
       if (!queuedNow.has(lock) && !(lock in locks)) {
         this.#queued.delete(lock);
         history.queued.add(lock);
+        this.#unwantedGrants.settle(lock); // the place ended without a grant (a missed GRANTED is not applied)
       }
     }
     const strayQueued = [...queuedNow].filter((lock) => !this.#queued.has(lock));
@@ -3127,7 +3134,9 @@ class DistLockClient extends EventTarget {
         return;
       }
       this.#queued.delete(lock);
-      if (!this.#unwantedGrants.settle(lock)) {
+      // Ends the mark of that place (a mark of an earlier place is not ended by it); the request
+      // that queues for the lock now is told even so: a leftover mark must not swallow its end.
+      if (!this.#unwantedGrants.settle(lock, message.request) || (message.request !== undefined && message.request === queuedBy)) {
         this.#requests.cancelled(lock, reason, message);
       }
       this.#emit('cancelled', { lock, reason });
@@ -3211,6 +3220,8 @@ class DistLockClient extends EventTarget {
         return;
       case Action.CANCEL:
         this.#queued.delete(entry.names[0]);
+        // Out of the queue: no GRANTED will come for the place (a late OK too, its call timed out).
+        this.#unwantedGrants.settle(entry.names[0]);
         entry.resolve();
         return;
       case Action.LOCK:
@@ -3289,12 +3300,13 @@ class DistLockClient extends EventTarget {
     // grant being told), or granted and lost while detached (the OK did not list it: say, a
     // place whose `lock` got no reply before the drop).
     if ((held === token && !resumed) || this.#history?.listed.has(lock) === false) return;
-    const request = message.request ?? this.#queued.get(lock);
+    const live = this.#queued.get(lock);
+    const request = message.request ?? live;
     this.#queued.delete(lock);
     if (held === undefined || held < token) {
       this.#held.set(lock, token);
     }
-    const unwanted = this.#unwantedGrants.take(message.request, lock);
+    const unwanted = this.#unwantedGrants.take(message.request, lock, live);
     const detail = { lock, token, mode };
     if (request !== undefined) detail.request = request;
     this.#emit('granted', detail);

@@ -800,6 +800,29 @@ describe('request() on a version 2 server: abort, cancel and crossing grants', (
     assert.equal(await next, 9);
   });
 
+  test('abort while queued, the cancel answered OK only after its TIMEOUT: the next request()\'s CANCELLED still rejects it', async (t) => {
+    const { client, ws } = await connectedOnFakeTime(t, { requestTimeoutMs: 1000 });
+    const errors = recordEvents(client, 'error');
+    const { controller, requesting } = await queuedRequest(client, ws);
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    const cancel = ws.next('cancel');
+    t.mock.timers.tick(1000); // no reply in time (a slow backend)
+    await flush();
+    ws.reply(cancel, { status: 'OK', lock: 'doc' }); // late: the place is gone
+    await flush();
+    const second = track(client.request('doc', { timeout: 500 }, () => 'never'));
+    await flush();
+    const frame = ws.next('lock');
+    ws.reply(frame, { status: 'QUEUED', lock: 'doc', position: 2 });
+    await flush();
+    ws.push({ status: 'CANCELLED', message: 'doc', lock: 'doc', reason: 'timeout', request: frame.id });
+    await flush();
+    assert.equal(second.error?.code, 'CANCELLED', 'the server\'s CANCELLED rejects the request() that queued');
+    assert.deepEqual(errors.map(([, { error }]) => error.code), ['TIMEOUT'], 'the cancel\'s timeout');
+    ws.expectNothingSent();
+  });
+
   test('abort while queued and the connection drops before the cancel reply: nothing more is sent', async (t) => {
     const { server, client, ws } = await connectedOnFakeTime(t, { reconnect: false });
     const { controller, requesting } = await queuedRequest(client, ws);

@@ -36,6 +36,24 @@ async function lock(client, ws, name, token) {
   await locking;
 }
 
+/** Records whether a promise settled, without awaiting it. */
+function track(promise) {
+  const state = { settled: false, value: undefined, error: undefined };
+  promise.then((value) => { state.settled = true; state.value = value; },
+    (error) => { state.settled = true; state.error = error; });
+  return state;
+}
+
+/** Moves fake time on in steps until `state` (of track()) has settled, or the deadline `ms` has passed. */
+async function settledWithin(t, state, ms = 5000, step = 100) {
+  for (let waited = 0; !state.settled && waited < ms; waited += step) {
+    await flush();
+    t.mock.timers.tick(step);
+  }
+  await flush();
+  return state;
+}
+
 /** Lets the backoff pass and opens the reconnect socket; returns it. */
 async function reconnect(t, server) {
   t.mock.timers.tick(RECONNECT.maxDelayMs);
@@ -1530,5 +1548,162 @@ describe('connect options and ping', () => {
       ws.reply(ws.next('ping'), { status: 'OK' });
     }
     assert.equal(client.state, 'connected');
+  });
+});
+
+describe('an unwanted mark ends with its queue place', () => {
+  /**
+   * A lock('doc', {wait: true}) whose QUEUED the drop cut; the resume OK lists its place, which
+   * nobody asked for: the client marks it unwanted and sends cancel. Returns that cancel, unanswered.
+   */
+  async function strayPlace(t, server, options = {}) {
+    const { client, ws } = await connected(t, { server, options });
+    const queueing = client.lock('doc', { wait: true });
+    ws.next('lock');
+    ws.drop();
+    await assert.rejects(queueing, { code: 'DISCONNECTED' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    return { client, ws: ws2, cancel: ws2.next('cancel') };
+  }
+
+  /** The same, its cancel cut by a second drop; then the next resume OK (`resume`), and its ping answered. */
+  async function strayPlaceCancelCut(t, server, resume) {
+    const { client, ws } = await strayPlace(t, server);
+    ws.drop();
+    await flush();
+    const ws3 = await reconnect(t, server);
+    ws3.reply(ws3.next('resume'), { status: 'OK', session: 's-1', ...resume });
+    ws3.reply(ws3.next('ping'), { status: 'OK' });
+    await flush();
+    return { client, ws: ws3 };
+  }
+
+  /** The application's lock('doc', {wait: true}), answered QUEUED: its result and its frame. */
+  async function queuedLock(client, ws) {
+    const locking = client.lock('doc', { wait: true });
+    const frame = ws.next('lock');
+    ws.reply(frame, { status: 'QUEUED', lock: 'doc', position: 1 });
+    return { answer: await locking, frame };
+  }
+
+  /** A drop, and a resume OK that reports the place granted while detached (locks: doc 40); its ping answered. */
+  async function grantedWhileDetached(t, server, ws) {
+    ws.drop();
+    await flush();
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 40, mode: 'exclusive' } }, queued: [] });
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    return ws2;
+  }
+
+  test('a place nobody asked for, its cancel answered OK after its TIMEOUT: the application\'s next queued lock() keeps its grant (no unlock, no silent loss)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws, cancel } = await strayPlace(t, server, { requestTimeoutMs: 1000 });
+    t.mock.timers.tick(1000); // the cancel's reply is slow
+    await flush();
+    ws.reply(cancel, { status: 'OK' }); // late: the place is gone
+    await flush();
+    const { answer, frame } = await queuedLock(client, ws);
+    const events = recordEvents(client, 'granted', 'lost');
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: frame.id });
+    await flush();
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 40]]));
+    ws.expectNothingSent();
+  });
+
+  test('the same, and the grant is told by the OK of a later resume (it carries no request): kept too', async (t) => {
+    const server = new FakeServer();
+    const { client, ws, cancel } = await strayPlace(t, server, { requestTimeoutMs: 1000 });
+    t.mock.timers.tick(1000);
+    await flush();
+    ws.reply(cancel, { status: 'OK' });
+    await flush();
+    const { answer } = await queuedLock(client, ws);
+    const events = recordEvents(client, 'granted', 'lost');
+    const ws2 = await grantedWhileDetached(t, server, ws);
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 40]]));
+    ws2.expectNothingSent();
+  });
+
+  test('a place nobody asked for, its cancel cut by a drop, and the next resume no longer lists it (another node: no missed pushes): the application\'s next queued lock() keeps its grant', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await strayPlaceCancelCut(t, server, { locks: {}, queued: [] });
+    const { answer, frame } = await queuedLock(client, ws);
+    const events = recordEvents(client, 'granted', 'lost');
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: frame.id });
+    await flush();
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    ws.expectNothingSent();
+  });
+
+  test('the same, and the grant is told by the OK of a later resume: kept too', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await strayPlaceCancelCut(t, server, { locks: {}, queued: [] });
+    const { answer } = await queuedLock(client, ws);
+    const events = recordEvents(client, 'granted', 'lost');
+    const ws2 = await grantedWhileDetached(t, server, ws);
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 40]]));
+    ws2.expectNothingSent();
+  });
+
+  test('a place nobody asked for, still listed by the next resume (its cancel cut): the application\'s lock() queued there since makes the place its own, and keeps the grant that names it', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await strayPlaceCancelCut(t, server, { locks: {}, queued: ['doc'] });
+    const { answer, frame } = await queuedLock(client, ws); // the session's one place, now in this request's name
+    const events = recordEvents(client, 'granted', 'lost');
+    ws.push({ status: 'GRANTED', lock: 'doc', token: 40, mode: 'exclusive', request: frame.id });
+    await flush();
+    assert.deepEqual(events, [['granted', { lock: 'doc', token: 40, mode: 'exclusive', request: answer.request }]]);
+    ws.expectNothingSent();
+  });
+
+  test('the same with a request() and a timeout: the server\'s CANCELLED naming it rejects it (the mark of the place nobody asked for does not swallow it)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await strayPlaceCancelCut(t, server, { locks: {}, queued: ['doc'] });
+    const requesting = track(client.request('doc', { timeout: 500 }, () => 'never'));
+    await flush();
+    const frame = ws.next('lock');
+    ws.reply(frame, { status: 'QUEUED', lock: 'doc', position: 1 });
+    await flush();
+    ws.push({ status: 'CANCELLED', lock: 'doc', reason: 'timeout', request: frame.id });
+    await settledWithin(t, requesting);
+    assert.equal(requesting.error?.code, 'CANCELLED');
+    assert.equal(requesting.error?.reason, 'timeout');
+    ws.expectNothingSent();
+  });
+
+  test('a request() aborted while suspended, its place gone when resumed on another node (no missed pushes): the next request()\'s CANCELLED rejects it', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, options: { requestTimeoutMs: 1000 } });
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'QUEUED', position: 2 });
+    await flush();
+    ws.drop();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush();
+    for (const frame of ws2.takeAll()) {
+      if (frame.action === 'ping') ws2.reply(frame, { status: 'OK' });
+      if (frame.action === 'cancel') ws2.reply(frame, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    }
+    await flush();
+    const second = track(client.request('doc', { timeout: 500 }, () => 'never'));
+    await flush();
+    const frame = ws2.next('lock');
+    ws2.reply(frame, { status: 'QUEUED', lock: 'doc', position: 2 });
+    await flush();
+    ws2.push({ status: 'CANCELLED', lock: 'doc', reason: 'timeout', request: frame.id });
+    await settledWithin(t, second);
+    assert.equal(second.error?.code, 'CANCELLED');
   });
 });

@@ -55,6 +55,27 @@ describe('UnwantedGrants (lib/unwanted-grants.js)', () => {
     assert.equal(grants.take(2, 'b'), undefined);
   });
 
+  test('a mark made without a request id meets a grant by lock name, but never the grant of the request this page knows queues now (live)', () => {
+    const grants = new UnwantedGrants();
+    grants.mark(undefined, 'doc', () => false);
+    assert.equal(grants.take(7, 'doc', 7), undefined, 'the live request\'s grant');
+    assert.equal(grants.take(5, 'doc', 7).name, 'doc', 'another request\'s (the place nobody asked for)');
+    grants.mark(undefined, 'doc', () => false);
+    assert.equal(grants.take(undefined, 'doc', 7).name, 'doc', 'a grant without request id: by name, as before');
+  });
+
+  test('settle(name, requestId) ends the mark of that request and those made without an id, not another request\'s; true if it ended one', async () => {
+    const grants = new UnwantedGrants();
+    const older = grants.mark(1, 'doc', () => false);
+    const unknown = grants.mark(undefined, 'doc', () => false);
+    assert.equal(grants.settle('doc', 2), true);
+    assert.equal(await isSettled(unknown.settled), true);
+    assert.equal(await isSettled(older.settled), false, 'the mark of request 1 is not ended by the CANCELLED of request 2');
+    assert.equal(grants.settle('doc', 2), false);
+    assert.equal(grants.settle('doc', 1), true);
+    assert.equal(await isSettled(older.settled), true);
+  });
+
   test('forget() ends a mark (cancel answered OK) and does not touch a newer mark of the same id', async () => {
     const grants = new UnwantedGrants();
     const first = grants.mark(5, 'doc', () => false);
