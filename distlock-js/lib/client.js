@@ -83,7 +83,8 @@ const RESUME_RETRY_DELAYS_MS = [100, 200, 400, 800];
  *   session holds and would like it (`by` and `info` are theirs, unless the server hides them).
  * - `error` `{error}`: something went wrong that no call is waiting for (an unreadable
  *   frame, a session that could not be reopened after a reconnect, a watch not renewed,
- *   watches paused on a version 1 server).
+ *   watches paused on a version 1 server), or whatever was thrown while a frame was applied
+ *   (never out of the socket's handler; a reply's call rejects with it too).
  * - `connected`, `suspended`, `resumed`, `expired`: the session's state changed (see
  *   {@link SessionState}; `client.state` says where it is).
  *
@@ -219,7 +220,13 @@ export class DistLockClient extends EventTarget {
       reconnectBy: () => (this.#secret === null ? Infinity : this.#graceEnds()),
       listener: {
         opened: (reconnected) => this.#onOpened(reconnected),
-        message: (data) => this.#onMessage(data),
+        message: (data) => {
+          try {
+            this.#onMessage(data);
+          } catch (error) {
+            this.#emit('error', { error }); // a bug or a frame a server should not send: never out of the socket's handler
+          }
+        },
         closed: (detail) => this.#onClosed(detail),
       },
     });
@@ -697,7 +704,7 @@ export class DistLockClient extends EventTarget {
     const version = negotiatedVersion(reply);
     const session = reply.session;
     const grace = version >= 2 && Number.isInteger(reply.grace) ? reply.grace : 0;
-    this.#session = { session, name, version, grace };
+    const opened = this.#session = { session, name, version, grace };
     this.#unlocksCut.clear();
     this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
@@ -705,8 +712,11 @@ export class DistLockClient extends EventTarget {
     this.#connection.resetBackoff();
     this.#moveSession(SS.CONNECTED);
     this.#armPing();
+    // A listener may end the session (disconnect()): then nothing more is to be done for it.
     this.#emit('session', { session, name, version, reconnected });
+    if (this.#session !== opened) return;
     this.#emit('connected', { session, name, version, grace, reconnected });
+    if (this.#session !== opened) return;
     this.#requests.sessionChanged();
     this.#rewatch();
   }
@@ -910,16 +920,21 @@ export class DistLockClient extends EventTarget {
         this.#unguarded(this.cancel, lock).then(unwanted.forget, () => {});
       }
     }
+    // A listener (of an aborted signal, of `resumed`, of `granted`) may end the session
+    // (disconnect()): then nothing more is to be done for it.
+    const resumed = this.#session;
     // A lock the OK no longer lists is gone now, though its `lost` event waits for the server's
     // reason (a missed `LOST`) until the history window ends: a request() callback running with
     // it has its signal aborted at once (and its request() rejects with `LOST`, even if the
     // callback ends inside the window).
     for (const [lock, token] of history.held) this.#requests.goneOnResume(lock, token);
-    const { session, name, version, grace } = this.#session;
+    if (this.#session !== resumed) return;
+    const { session, name, version, grace } = resumed;
     // As the OK has it: a lock granted while detached is held (its `granted` event follows).
     this.#emit('resumed', { session, name, version, grace, locks: Object.keys(locks), queued: [...queuedNow], lost: [...history.held.keys()] });
+    if (this.#session !== resumed) return;
     this.#rewatch();
-    for (const grant of granted) this.#onGranted(grant, true);
+    for (const grant of granted) if (this.#session === resumed) this.#onGranted(grant, true);
     this.#requests.sessionChanged();
   }
 
@@ -1073,7 +1088,12 @@ export class DistLockClient extends EventTarget {
     const entry = this.#pending.take(message.id);
     if (entry !== undefined) {
       this.#endHistory(); // a reply after a resume OK: the missed pushes came before it
-      this.#onReply(entry, message);
+      try {
+        this.#onReply(entry, message);
+      } catch (error) {
+        entry.reject(error); // settled whatever happens: a connect() or a resume waits for it
+        throw error;
+      }
     }
   }
 

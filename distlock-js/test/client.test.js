@@ -409,4 +409,68 @@ describe('disconnect()', () => {
     assert.equal(server.sockets.length, 2);
     assert.deepEqual(client.session, { session: 's-2', name: 'alice', version: 1 });
   });
+
+  for (const type of ['session', 'connected']) {
+    test(`disconnect() in a ${type} listener: nothing is thrown out of the socket's message handler, connect() settles, and the next connect() opens a session that reconnects`, async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+      t.mock.method(Math, 'random', () => 1);
+      const { server, client } = setup({ reconnect: { initialDelayMs: 100, maxDelayMs: 100 } });
+      const errors = recordEvents(client, 'error');
+      const events = recordEvents(client, 'connected');
+      const off = client.on(type, () => client.disconnect());
+      const connecting = client.connect('alice');
+      await flush();
+      const ws = server.socket;
+      ws.open();
+      await flush();
+      assert.doesNotThrow(() => ws.reply(ws.next('connect'), { status: 'OK', session: 's-1', version: 2 }));
+      assert.deepEqual(await connecting, { session: 's-1', name: 'alice', version: 2 });
+      off();
+      assert.equal(client.state, 'idle');
+      assert.equal(client.session, null);
+      assert.deepEqual(events.length, type === 'session' ? 0 : 1, 'no connected event for a session already ended');
+      // Nothing is left stuck: a new connect() works, and a drop after it reopens the session.
+      const again = client.connect('alice');
+      await flush();
+      const ws2 = server.socket;
+      ws2.open();
+      await flush();
+      ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2', version: 2 });
+      await again;
+      ws2.drop();
+      t.mock.timers.tick(100);
+      const ws3 = server.socket;
+      assert.notEqual(ws3, ws2);
+      ws3.open();
+      await flush();
+      assert.equal(ws3.next('connect').param, 'alice', 'the session is reopened after the reconnect');
+      assert.deepEqual(errors, []);
+    });
+  }
+
+  test('a throw while a reply is applied (here a subclass\'s query() that throws, called to watch again) is an error event, never out of the socket\'s handler; the call the reply answers settles', async () => {
+    class Throwing extends DistLockClient {
+      query() {
+        throw new Error('boom');
+      }
+    }
+    const server = new FakeServer();
+    const client = new Throwing(URL_, { WebSocket: server.WebSocket });
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    const watching = client.watch({ prefix: 'doc-' }, () => {});
+    ws.reply(ws.next('watch'), { status: 'OK' });
+    await watching;
+    ws.push({ status: 'CHANGED', lock: 'doc-1', state: { holders: [{ mode: 'exclusive', since: 1 }], queue: [] } });
+    await client.disconnect();
+    const errors = recordEvents(client, 'error');
+    const connecting = client.connect('alice');
+    await flush();
+    const ws2 = server.socket;
+    ws2.open();
+    await flush();
+    assert.doesNotThrow(() => ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-2', version: 2 }));
+    ws2.reply(ws2.next('watch'), { status: 'OK' }); // sent before query() was called
+    assert.equal((await rejection(connecting)).message, 'boom');
+    assert.deepEqual(errors.map(([, { error }]) => error.message), ['boom']);
+  });
 });

@@ -550,6 +550,31 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(events, [['lost', { lock: 'doc', token: 3, reason: 'DISCONNECTED' }]]);
   });
 
+  test('disconnect() in a resumed listener: nothing is thrown out of the socket\'s message handler, and a later connect() opens a new session', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server, options: { requestTimeoutMs: 1000 } });
+    await lock(client, ws, 'doc', 7);
+    const errors = recordEvents(client, 'error');
+    const off = client.on('resumed', () => client.disconnect());
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    const events = recordEvents(client, 'granted', 'lost');
+    assert.doesNotThrow(() => ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 7, mode: 'exclusive' } }, queued: [] }));
+    off();
+    assert.equal(client.state, 'idle');
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 7, reason: 'DISCONNECTED' }]]);
+    const again = track(client.connect('alice'));
+    await flush();
+    const ws3 = server.socket;
+    assert.notEqual(ws3, ws2);
+    ws3.open();
+    await flush();
+    ws3.reply(ws3.next('connect'), { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 5000 });
+    await settledWithin(t, again);
+    assert.deepEqual(again.value, { session: 's-2', name: 'alice', version: 2 });
+    assert.deepEqual(errors, []);
+  });
+
   test('disconnect() while suspended: the locks are reported lost at once, no expiry later', async (t) => {
     const { client, ws } = await connected(t);
     await lock(client, ws, 'doc', 3);

@@ -410,7 +410,8 @@ export interface DistLockEventMap {
   /**
    * Something failed that no call waits for: an unreadable frame, a session not reopened after
    * a reconnect, a watch not renewed, watches paused on a version 1 server (`NOT_SUPPORTED`)
-   * (a `DistLockError`), or whatever an `onQueued` or `watch()` callback threw.
+   * (a `DistLockError`), or whatever an `onQueued` or `watch()` callback threw, or was thrown
+   * while a server frame was applied (a reply's call rejects with it too).
    */
   error: { error: unknown };
 }
