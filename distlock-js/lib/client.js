@@ -247,7 +247,7 @@ export class DistLockClient extends EventTarget {
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),
-      suspended: () => this.#state === SS.SUSPENDED,
+      suspended: () => this.#state === SS.SUSPENDED || this.#closing(), // the close event, on its way, may suspend it
       sessionExpected: () => this.#sessionExpected(),
       closes: () => this.#connection.closes,
       reportError: (error) => this.#emit('error', { error }),
@@ -638,11 +638,20 @@ export class DistLockClient extends EventTarget {
     return this.#session !== null && (this.#state === SS.CONNECTED || this.#state === SS.RESUMED) && this.#connection.isOpen;
   }
 
-  /** Whether a session is on its way: a connect() in flight, or a reconnect that will reopen (or resume) one. */
+  /**
+   * Whether a session is on its way: a connect() in flight, or a reconnect that will reopen (or
+   * resume) one; or the socket is closing (the server's close frame is in, the close event not
+   * yet), and that event will say whether the session is suspended or gone.
+   */
   #sessionExpected() {
     return this.#connectsInFlight > 0
       || this.#autoConnecting !== null
-      || (this.#connection.reconnecting && this.#sessionName !== null);
+      || ((this.#connection.reconnecting || this.#closing()) && this.#sessionName !== null);
+  }
+
+  /** The socket is open, but closing: nothing can be sent, and its close event is on its way. */
+  #closing() {
+    return this.#connection.state === 'open' && !this.#connection.isOpen;
   }
 
   #moveSession(next) {

@@ -32,7 +32,9 @@ const REFUSED = 3;
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
  *   resumed session no longer has it, and the pushes it missed are not all in);
  * - `hasSession()`: a session is open on an open socket;
- * - `sessionExpected()`: a session is on its way (a connect() or a reconnect);
+ * - `sessionExpected()`: a session is on its way (a connect() or a reconnect), or may be
+ *   (the socket is closing: its close event will tell);
+ * - `suspended()`: the session is suspended, or may be about to be (the socket is closing);
  * - `closes()`: how many connections were lost so far;
  * - `reportError(error)`: an `error` event.
  *

@@ -1397,6 +1397,75 @@ describe('resume edge cases', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('a request() whose callback ends while the socket is closing (the server\'s close frame is in, its close event not yet): the unlock goes out after the resume, not dropped', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    let finish;
+    const requesting = track(client.request('doc', () => new Promise((resolve) => { finish = resolve; })));
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 7 });
+    await flush();
+    ws.readyState = 2; // closing: a rolling restart's 1001, say
+    finish('done');
+    await flush();
+    ws.drop(1001, 'going away');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: { doc: { token: 7, mode: 'exclusive' } }, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    assert.equal(requesting.settled, false, 'not released yet');
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    await settledWithin(t, requesting);
+    assert.equal(requesting.value, 'done');
+    assert.deepEqual(client.heldLocks, new Map());
+  });
+
+  test('a request() called while the socket is closing waits for the resume, and asks then (not NOT_CONNECTED)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    ws.readyState = 2;
+    const requesting = track(client.request('doc', (lock) => lock.token));
+    await flush();
+    ws.drop(1001, 'going away');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.reply(ws2.next('lock'), { status: 'LOCKED', token: 8 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    await settledWithin(t, requesting);
+    assert.equal(requesting.value, 8);
+  });
+
+  test('a request() aborted while queued and the socket is closing: the cancel goes out after the resume, and a grant told by it is unlocked', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const controller = new AbortController();
+    const requesting = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', lock: 'doc', position: 2 });
+    await flush();
+    ws.readyState = 2;
+    controller.abort();
+    await assert.rejects(requesting, { name: 'AbortError' });
+    await flush(); // its cancel failed (NOT_CONNECTED) before the close event
+    ws.drop(1001, 'going away');
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: ['doc'] });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    const cancel = ws2.next('cancel');
+    ws2.push({ status: 'GRANTED', lock: 'doc', token: 30, mode: 'exclusive', request: ask.id }); // granted before the cancel came
+    ws2.reply(cancel, { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    await flush();
+    assert.deepEqual(client.heldLocks, new Map());
+    ws2.expectNothingSent();
+  });
+
   test('a request() whose callback ends while suspended, and the session expires: request() rejects with LOST (EXPIRED) then, not never', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
