@@ -1217,10 +1217,11 @@ export class DistLockClient extends EventTarget {
   #releaseIfAbandoned(entry) {
     if (!entry.expired || this.#pending.hasLaterRequestFor(entry)) return;
     const release = entry.action === Action.LOCK ? this.#unguarded(this.unlock, entry.names[0]) : this.#unguarded(this.unlockAll, entry.names);
-    release.catch((error) => {
+    // Registered as unlocking, as #releaseUnwanted does: the client, not the application, holds these now.
+    this.#unlockingUntil(entry.names, release.catch((error) => {
       if (isConnectionLoss(error)) for (const name of entry.names) this.#held.delete(name);
       else this.#emit('error', { error });
-    });
+    }));
   }
 
   /**
@@ -1282,15 +1283,23 @@ export class DistLockClient extends EventTarget {
       unwanted.settle();
       return kept;
     }
-    const end = this.#unguarded(this.unlock, lock).catch((error) => {
+    this.#unlockingUntil([lock], this.#unguarded(this.unlock, lock).catch((error) => {
       // Not held, or cut by a drop: forgotten, so that a resume that lists it unlocks it again.
       if ([FailCode.NOT_OWNER, ClientCode.DISCONNECTED, ClientCode.NOT_CONNECTED].includes(error?.code)) this.#held.delete(lock);
       else this.#emit('error', { error });
-    }).finally(() => {
-      if (this.#unlocking.get(lock) === end) this.#unlocking.delete(lock);
-      unwanted.settle();
+    })).finally(unwanted.settle);
+  }
+
+  /**
+   * Registers the client's own unlock of `names` in #unlocking until `release` (which never
+   * rejects) settles; returns its end.
+   */
+  #unlockingUntil(names, release) {
+    const end = release.finally(() => {
+      for (const name of names) if (this.#unlocking.get(name) === end) this.#unlocking.delete(name);
     });
-    this.#unlocking.set(lock, end);
+    for (const name of names) this.#unlocking.set(name, end);
+    return end;
   }
 
   /**

@@ -285,6 +285,30 @@ describe('timeouts', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('while the client unlocks a lock granted after its caller timed out, a request() for it waits for that unlock and then asks (not ALREADY_HELD)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { server, client } = setup({ requestTimeoutMs: 1000 });
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    const locking = client.lock('doc');
+    const frame = ws.next('lock');
+    t.mock.timers.tick(1000);
+    assert.equal((await rejection(locking)).code, 'TIMEOUT');
+    ws.reply(frame, { status: 'LOCKED', token: 9 }); // late: nobody uses it, the client unlocks it
+    const unlock = ws.next('unlock');
+    let failure;
+    const requesting = client.request('doc', (lock) => lock.token);
+    requesting.catch((error) => { failure = error; });
+    await flush();
+    assert.equal(failure, undefined, 'not ALREADY_HELD: the client, not the application, holds the lock now');
+    ws.expectNothingSent(); // it asks once the unlock is answered
+    ws.reply(unlock, { status: 'OK' });
+    await flush();
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 10 });
+    await flush();
+    ws.reply(ws.next('unlock'), { status: 'OK' });
+    assert.equal(await requesting, 10);
+  });
+
   test('... but not if the lock was asked for again meanwhile (that caller counts on the grant)', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const { server, client } = setup({ requestTimeoutMs: 100 });
