@@ -877,8 +877,9 @@ export class DistLockClient extends EventTarget {
     }
     if (typeof reply.resume === 'string') this.#secret = reply.resume;
     clearTimeout(this.#graceTimer);
-    const locks = reply.locks !== null && typeof reply.locks === 'object' ? reply.locks : {};
-    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued : []);
+    // Entries a server should not send (no numeric token, a name that is no string) are left out.
+    const locks = Object.fromEntries(Object.entries(Object(reply.locks)).filter(([, grant]) => typeof grant?.token === 'number'));
+    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued.filter((lock) => typeof lock === 'string') : []);
     const history = { held: new Map(), queued: new Set(), listed: new Set([...Object.keys(locks), ...queuedNow]) };
     for (const [lock, token] of this.#held) {
       if (locks[lock]?.token !== token) {
@@ -1021,8 +1022,10 @@ export class DistLockClient extends EventTarget {
     }
     this.#lastHeard = Date.now();
     this.#armPing();
-    if (this.#session === null && message.id === undefined) {
-      return; // a push without a session: of one given up (resumed too late, being closed quietly)
+    if (message.id === undefined && (this.#session === null || typeof pushedLock(message) !== 'string')) {
+      // A push without a session: of one given up (resumed too late, being closed quietly).
+      // Or one that names no lock, which a server should not send: nothing to apply it to.
+      return;
     }
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);

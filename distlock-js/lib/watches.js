@@ -102,7 +102,7 @@ export class Watches {
 
   /** A `query` answer for the locks {@link Watches#renewal} called stale. */
   refreshed(state) {
-    for (const [lock, lockState] of Object.entries(state)) {
+    for (const [lock, lockState] of Object.entries(state ?? {})) { // an OK without `state`, as in opened()
       if (this.#refreshing.has(lock)) this.changed(lock, lockState);
     }
   }

@@ -2031,7 +2031,7 @@ class Watches {
 
   /** A `query` answer for the locks {@link Watches#renewal} called stale. */
   refreshed(state) {
-    for (const [lock, lockState] of Object.entries(state)) {
+    for (const [lock, lockState] of Object.entries(state ?? {})) { // an OK without `state`, as in opened()
       if (this.#refreshing.has(lock)) this.changed(lock, lockState);
     }
   }
@@ -2953,8 +2953,9 @@ class DistLockClient extends EventTarget {
     }
     if (typeof reply.resume === 'string') this.#secret = reply.resume;
     clearTimeout(this.#graceTimer);
-    const locks = reply.locks !== null && typeof reply.locks === 'object' ? reply.locks : {};
-    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued : []);
+    // Entries a server should not send (no numeric token, a name that is no string) are left out.
+    const locks = Object.fromEntries(Object.entries(Object(reply.locks)).filter(([, grant]) => typeof grant?.token === 'number'));
+    const queuedNow = new Set(Array.isArray(reply.queued) ? reply.queued.filter((lock) => typeof lock === 'string') : []);
     const history = { held: new Map(), queued: new Set(), listed: new Set([...Object.keys(locks), ...queuedNow]) };
     for (const [lock, token] of this.#held) {
       if (locks[lock]?.token !== token) {
@@ -3097,8 +3098,10 @@ class DistLockClient extends EventTarget {
     }
     this.#lastHeard = Date.now();
     this.#armPing();
-    if (this.#session === null && message.id === undefined) {
-      return; // a push without a session: of one given up (resumed too late, being closed quietly)
+    if (message.id === undefined && (this.#session === null || typeof pushedLock(message) !== 'string')) {
+      // A push without a session: of one given up (resumed too late, being closed quietly).
+      // Or one that names no lock, which a server should not send: nothing to apply it to.
+      return;
     }
     if (message.status === Status.RETRY) {
       const lock = pushedLock(message);

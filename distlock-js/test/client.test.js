@@ -355,6 +355,22 @@ describe('pushes and events', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('a push that names no lock (a server should not send one) changes nothing: GRANTED, LOST, CANCELLED are ignored', async () => {
+    const { server, client } = setup();
+    const ws = await connectSession(client, server, 'alice', 's-1', { version: 2 });
+    const locking = client.lock('doc');
+    ws.reply(ws.next('lock'), { status: 'LOCKED', token: 4 });
+    await locking;
+    const events = recordEvents(client, 'granted', 'lost', 'cancelled', 'error');
+    ws.push({ status: 'GRANTED', token: 5 });
+    ws.push({ status: 'GRANTED', lock: 7, token: 6, mode: 'exclusive' });
+    ws.push({ status: 'LOST', token: 4 }); // version 1 names the lock in message: neither here
+    ws.push({ status: 'CANCELLED', reason: 'timeout' });
+    await flush();
+    assert.deepEqual(events, []);
+    assert.deepEqual(client.heldLocks, new Map([['doc', 4]]));
+  });
+
   test('events are CustomEvents; on() passes the detail and returns an unsubscribe function', async () => {
     const { server, client } = setup();
     const ws = await connectSession(client, server);

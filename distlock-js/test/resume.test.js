@@ -1466,6 +1466,25 @@ describe('resume edge cases', () => {
     ws2.expectNothingSent();
   });
 
+  test('a resume OK with entries a server should not send (a lock without a token, a name that is no string): they are left out, the resume settles, the session is resumed', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 7);
+    const errors = recordEvents(client, 'error');
+    const events = recordEvents(client, 'lost', 'resumed');
+    ws.drop();
+    const ws2 = await reconnect(t, server);
+    assert.doesNotThrow(() => ws2.reply(ws2.next('resume'),
+      { status: 'OK', session: 's-1', locks: { doc: { token: 7, mode: 'exclusive' }, bad: null, worse: { mode: 'shared' } }, queued: [3, 'q'] }));
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    assert.equal(client.state, 'resumed');
+    assert.deepEqual(client.heldLocks, new Map([['doc', 7]]));
+    assert.deepEqual(events.map(([type, detail]) => [type, detail.locks, detail.queued]), [['resumed', ['doc'], ['q']]]);
+    assert.deepEqual(ws2.takeAll().map((frame) => `${frame.action} ${frame.param}`), ['cancel q'], 'the place nobody asked for is cancelled');
+    assert.deepEqual(errors, []);
+  });
+
   test('a request() whose callback ends while suspended, and the session expires: request() rejects with LOST (EXPIRED) then, not never', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });

@@ -350,6 +350,23 @@ describe('watches on a new connection', () => {
     assert.deepEqual(byPrefix.calls, [['doc-1', FREE]]);
   });
 
+  test('a query OK without state (a server should not send one) while watching again: nothing is called back, no unhandled rejection', async (t) => {
+    const { server, client, ws } = await connectedOnFakeTime(t);
+    const byPrefix = await watching(client, ws, { prefix: 'doc-' });
+    changed(ws, 'doc-1', heldBy('bob'));
+    byPrefix.calls.length = 0;
+    const unhandled = [];
+    const onUnhandled = (reason) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+    const ws2 = await reconnect(t, server, ws);
+    ws2.reply(ws2.next('watch'), { status: 'OK' });
+    ws2.reply(ws2.next('query'), { status: 'OK' });
+    for (let i = 0; i < 3; i++) await flush(); // unhandled rejections are reported after a turn
+    assert.deepEqual(unhandled, []);
+    assert.deepEqual(byPrefix.calls, []);
+  });
+
   test('a CHANGED that comes before the query\'s answer is newer than it: that lock\'s answer is dropped', async (t) => {
     const { server, client, ws } = await connectedOnFakeTime(t);
     const byPrefix = await watching(client, ws, { prefix: 'doc-' });
