@@ -30,6 +30,12 @@ import jakarta.servlet.http.HttpServletResponse;
  * <p>A plain servlet filter with no Spring in it: an application on Tomcat without Spring Boot
  * can register it too ({@code servletContext.addFilter("distlock", new DistLockHandshakeFilter(endpoint))
  * .addMappingForUrlPatterns(null, false, endpoint.options().path())}).
+ *
+ * <p>When the web application stops, the filter closes the endpoint's connections
+ * ({@link DistLockEndpoints#closeAll()}): every client is told before any of their locks is
+ * released. Tomcat destroys filters first, then calls the listeners' {@code contextDestroyed}:
+ * its own WebSocket listener's before the application's, and that one closes every connection
+ * one by one, each close releasing that session's locks while the others are still served.
  */
 public class DistLockHandshakeFilter implements Filter {
 
@@ -52,6 +58,12 @@ public class DistLockHandshakeFilter implements Filter {
             }
         }
         chain.doFilter(req, res);
+    }
+
+    /** The web application is stopping: its clients are told first (see the class comment). */
+    @Override
+    public void destroy() {
+        endpoint.closeAll();
     }
 
     /**
