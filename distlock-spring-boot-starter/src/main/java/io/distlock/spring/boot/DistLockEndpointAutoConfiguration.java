@@ -73,11 +73,29 @@ public class DistLockEndpointAutoConfiguration {
                 .rateLimit(properties.getRateLimit(), DistLockProperties.burst(properties.getRateLimit()))
                 .maxConnections(TomcatConnections.maxConnections(properties, context))
                 .maxConnectionsPerAddress(properties.getMaxConnectionsPerAddress())
-                .trustedProxies(properties.getTrustedProxies())
-                .authenticator(authenticator.getIfAvailable(DistLockEndpointAutoConfiguration::requestPrincipal));
+                .trustedProxies(properties.getTrustedProxies());
+        Authenticator own = authenticator.getIfAvailable();
+        Authenticator principal = own != null ? own : requestPrincipal();
+        options.authenticator(principal);
         authorizer.ifAvailable(options::authorizer);
         customizers.orderedStream().forEach(customizer -> customizer.customize(options));
-        return options.build();
+        EndpointOptions built = options.build();
+        warnOfAnyOriginWithTheRequestsUser(built, own == null && built.authenticator() == principal);
+        return built;
+    }
+
+    /**
+     * {@code distlock.allowed-origins=*} while the connection's user is the request's (its session
+     * cookie, which a browser sends to this host from any site's page): any site can open a
+     * connection as a logged-in user and take or steal their locks (cross-site WebSocket hijacking).
+     */
+    static void warnOfAnyOriginWithTheRequestsUser(EndpointOptions options, boolean requestsUser) {
+        if (requestsUser && options.allowedOrigins().contains("*")) {
+            LOG.log(Level.WARNING, "distlock: distlock.allowed-origins=* with the request's user as the connection's:"
+                    + " a page of any site can open a connection as a user logged in here (the browser sends the session"
+                    + " cookie) and take that user's locks. List the origins instead, or authenticate connections with"
+                    + " something a foreign page cannot send (an Authenticator bean reading a token) (docs/spring-boot.md)");
+        }
     }
 
     /** The request's authenticated user, or none (anonymous connections are accepted). */

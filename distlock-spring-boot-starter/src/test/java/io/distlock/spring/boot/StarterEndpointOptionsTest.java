@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ import org.springframework.web.context.support.GenericWebApplicationContext;
 
 import io.distlock.spring.boot.docs.LocksApplication;
 import io.distlock.testing.RedisProcess;
+import io.distlock.websocket.Authenticator;
 import io.distlock.websocket.Authorizer;
 import io.distlock.websocket.EndpointOptions;
 
@@ -84,6 +86,34 @@ class StarterEndpointOptionsTest {
         try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class, OnlyTheAuthorizer.class })) {
             assertThat(app.getBean(EndpointOptions.class).authorizer()).isSameAs(app.getBean(Authorizer.class));
             assertThat(output.toString()).doesNotContain("do not use the application's");
+        }
+    }
+
+    /** Found by review (2026-12-07): any origin with the session cookie's user was allowed silently. */
+    @Test
+    void anyOriginWithTheRequestsUserIsWarnedOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class }, "distlock.allowed-origins=*")) {
+            assertThat(app.getBean(EndpointOptions.class).allowedOrigins()).containsExactly("*");
+            assertThat(output.toString()).contains("distlock.allowed-origins=* with the request's user as the connection's");
+        }
+    }
+
+    @Test
+    void anyOriginWithAnAuthenticatorBeanOrListedOriginsIsNotWarnedOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = run(new Class<?>[] { LocksApplication.class, OwnAuthenticator.class },
+                "distlock.allowed-origins=*");
+             ConfigurableApplicationContext listed = run(new Class<?>[] { LocksApplication.class },
+                     "distlock.allowed-origins=https://app.example.com")) {
+            assertThat(app.getBean(EndpointOptions.class).authenticator()).isSameAs(app.getBean(Authenticator.class));
+            assertThat(output.toString()).doesNotContain("distlock.allowed-origins=* with");
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnAuthenticator {
+        @Bean
+        Authenticator byToken() {
+            return handshake -> Optional.empty();
         }
     }
 
