@@ -78,7 +78,7 @@ final class DemoDocsHandler extends HttpHandler {
 
     /**
      * {@code hostAllowed}: whether a {@code Host} header (null: none) may save, as the endpoint's
-     * handshake; {@code hideNames}: keep no {@code by}, so that no answer names a saver; saves
+     * handshake; {@code hideNames}: keep no {@code by}, and show none Redis holds, so that no answer names a saver; saves
      * are counted by {@code throttle} under the key {@code clientKey} gives, as the endpoint's
      * per-address cap ({@code ClientAddress.resolve}).
      */
@@ -102,7 +102,7 @@ final class DemoDocsHandler extends HttpHandler {
                     notAllowed(response, "GET, HEAD");
                     return;
                 }
-                send(response, 200, JSON.createObjectNode().set("docs", JSON.valueToTree(docs.list())));
+                send(response, 200, JSON.createObjectNode().set("docs", JSON.valueToTree(docs.list().stream().map(this::shown).toList())));
             } else if (uri.startsWith(PATH + "/")) {
                 if (!Method.PUT.equals(method)) {
                     notAllowed(response, "PUT");
@@ -266,18 +266,28 @@ final class DemoDocsHandler extends HttpHandler {
             return;
         }
         FencedDocs.Saved saved = docs.save(id, token.longValue(), newText, name);
+        FencedDocs.Doc doc = shown(saved.doc());
         if (saved.accepted()) {
-            send(response, 200, JSON.valueToTree(saved.doc()));
+            send(response, 200, JSON.valueToTree(doc));
             return;
         }
         ObjectNode refusal = JSON.createObjectNode()
                 .put("error", "STALE_TOKEN")
-                .put("message", "save refused: a newer holder" + (saved.doc().by().isEmpty() ? "" : " (" + saved.doc().by() + ")")
-                        + " saved with token " + saved.doc().token() + "; yours is " + token.longValue())
+                .put("message", "save refused: a newer holder" + (doc.by().isEmpty() ? "" : " (" + doc.by() + ")")
+                        + " saved with token " + doc.token() + "; yours is " + token.longValue())
                 .put("token", token.longValue())
-                .put("highest", saved.doc().token())
-                .put("by", saved.doc().by());
+                .put("highest", doc.token())
+                .put("by", doc.by());
         send(response, 409, refusal);
+    }
+
+    /**
+     * A document as this node answers it: without its saver's name when names are hidden, also a
+     * name that Redis holds from a node that showed them (the same store before the flag was set,
+     * or another node without it).
+     */
+    private FencedDocs.Doc shown(FencedDocs.Doc doc) {
+        return hideNames && !doc.by().isEmpty() ? new FencedDocs.Doc(doc.id(), doc.title(), doc.text(), doc.token(), "") : doc;
     }
 
     /** The body's first {@code length} bytes; more than {@link #MAX_BODY_BYTES} (there may be more still) is refused. */

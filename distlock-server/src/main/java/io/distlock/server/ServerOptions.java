@@ -575,15 +575,46 @@ public final class ServerOptions {
                         + percentEncodingHint(url));
             }
             String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if ((scheme.equals("redis") || scheme.equals("rediss")) && uri.getHost() != null && uri.getPort() < 0) {
+            String host = uri.getHost() != null ? uri.getHost() : nameWithUnderscore(uri);
+            int port = uri.getHost() != null ? uri.getPort() : portAfter(uri);
+            if ((scheme.equals("redis") || scheme.equals("rediss")) && host != null && port == -1) {
                 throw new IllegalArgumentException("Redis URL has no port: write it, " + scheme + "://host:6379 for Redis's"
                         + " default, was '" + Redact.url(url) + "'");
             }
-            if (!scheme.equals("redis") && !scheme.equals("rediss") || uri.getHost() == null) {
+            if (!scheme.equals("redis") && !scheme.equals("rediss") || host == null || port < 0) {
                 throw new IllegalArgumentException("Redis URL must look like redis://host:port or rediss://host:port, was '"
                         + Redact.url(url) + "'" + percentEncodingHint(url));
             }
             LockService.redissonConfig(url); // what the core refuses (a database, which Redisson would ignore), refused now
+        }
+
+        /**
+         * The host name of an authority {@link URI} does not take as a server's because of an '_'
+         * (a Docker Compose service such as {@code redis_cache}), which browsers send in an
+         * {@code Origin} and Redisson connects to (it parses with {@code java.net.URL}); null for
+         * anything else it did not take.
+         */
+        private static String nameWithUnderscore(URI uri) {
+            String authority = uri.getRawAuthority();
+            if (authority == null) {
+                return null;
+            }
+            String hostPort = authority.substring(authority.lastIndexOf('@') + 1);
+            int colon = hostPort.lastIndexOf(':');
+            String name = colon < 0 ? hostPort : hostPort.substring(0, colon);
+            return name.indexOf('_') >= 0 && name.matches("[A-Za-z0-9._-]+") ? name : null;
+        }
+
+        /** The port of such an authority: -1 if none is written, -2 if it is not a port. */
+        private static int portAfter(URI uri) {
+            String authority = uri.getRawAuthority();
+            int colon = authority == null ? -1 : authority.lastIndexOf(':');
+            if (colon < 0 || colon < authority.lastIndexOf('@')) {
+                return -1;
+            }
+            String digits = authority.substring(colon + 1);
+            return digits.matches("[0-9]{1,5}") && Integer.parseInt(digits) <= 65_535 ? Integer.parseInt(digits)
+                    : digits.isEmpty() ? -1 : -2;
         }
 
         /**
@@ -611,7 +642,9 @@ public final class ServerOptions {
             } catch (URISyntaxException e) {
                 uri = null;
             }
-            boolean ok = uri != null && uri.getScheme() != null && uri.getHost() != null
+            boolean ok = uri != null && uri.getScheme() != null
+                    && (uri.getHost() != null || nameWithUnderscore(uri) != null && uri.getRawAuthority().indexOf('@') < 0
+                            && portAfter(uri) >= -1)
                     && (uri.getPath() == null || uri.getPath().isEmpty())
                     && uri.getQuery() == null && uri.getFragment() == null && uri.getUserInfo() == null;
             if (!ok) {

@@ -68,6 +68,26 @@ class DemoDocsHttpTest {
         }
     }
 
+    /**
+     * Nor a name Redis holds from a node that shows them (another node without the flag, or the same
+     * store before it was set): the hiding node kept none but showed those (review 2026-12-07).
+     */
+    @Test
+    void aNodeThatHidesHoldersShowsNoSaversNameAnotherNodeKept() throws Exception {
+        ServerOptions.Builder options = ServerOptions.builder().host("127.0.0.1").port(0).redisUrl(redis.url())
+                .keyPrefix("demo-docs-mixed");
+        try (DistLockServer showing = DistLockServer.start(options.build());
+             DistLockServer hiding = DistLockServer.start(options.hideHolder(true).build())) {
+            assertThat(put(showing, "doc-7", "{\"token\": 2000, \"text\": \"draft\", \"by\": \"Alice\"}").body()).contains("Alice");
+            HttpResponse<String> late = put(hiding, "doc-7", "{\"token\": 1000, \"text\": \"late\", \"by\": \"Bob\"}");
+            assertThat(late.statusCode()).isEqualTo(409);
+            assertThat(late.body()).doesNotContain("Alice");
+            assertThat(json(late).get("message").asText()).isEqualTo("save refused: a newer holder saved with token 2000; yours is 1000");
+            assertThat(get(hiding, "/demo/docs").body()).contains("draft").doesNotContain("Alice");
+            assertThat(get(showing, "/demo/docs").body()).as("the other node still shows it").contains("Alice");
+        }
+    }
+
     @Test
     void aStaleSaveIsRefusedWith409OnAnyNodeOnceANewerHolderSaved() throws Exception {
         HttpResponse<String> alice = put(node1, "doc-42", "{\"token\": 1000, \"text\": \"Alice's draft\", \"by\": \"Alice\"}");

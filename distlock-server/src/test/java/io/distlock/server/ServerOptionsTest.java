@@ -89,6 +89,21 @@ class ServerOptionsTest {
         }
     }
 
+    /** Found by review (2026-12-07): java.net.URI takes no host with an '_', which Redisson and browsers take. */
+    @Test
+    void hostNamesWithAnUnderscoreAreTaken() {
+        assertThat(ServerOptions.builder().redisUrl("redis://redis_cache:6379").build().redisUrl()).isEqualTo("redis://redis_cache:6379");
+        assertThat(ServerOptions.builder().redisUrl("rediss://:secret@my_redis.internal:6380").build().redisUrl())
+                .isEqualTo("rediss://:secret@my_redis.internal:6380");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://redis_cache")).hasMessageContaining("has no port");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://redis_cache:99999")).hasMessageContaining("must look like");
+        assertThatThrownBy(() -> ServerOptions.builder().redisUrl("redis://redis cache:6379")).hasMessageContaining("must look like");
+        assertThat(ServerOptions.builder().allowedOrigins(List.of("http://my_app:3000")).build().allowedOrigins())
+                .containsExactly("http://my_app:3000");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("http://my_app:3000/page"))).hasMessageContaining("origin");
+        assertThatThrownBy(() -> ServerOptions.builder().allowedOrigins(List.of("http://user@my_app:3000"))).hasMessageContaining("origin");
+    }
+
     @Test
     void badSettingsAreRefusedNamingTheSetting() {
         assertThatThrownBy(() -> ServerOptions.builder().port(70_000)).hasMessageContaining("port");
