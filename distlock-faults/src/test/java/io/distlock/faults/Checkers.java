@@ -1086,13 +1086,13 @@ public final class Checkers {
         return process + "\u0000" + lock;
     }
 
-    /** Ends the grant of {@code lost}'s lock and process that its token names (any, if it names none). */
     /** Whether a LOST of the grant that the failed unlock {@code failed} named came while that unlock was out. */
     private static boolean endedWhileUnlocking(Map<String, Map<Integer, Long>> lostWhileUnlocking, Event failed) {
         Long lost = lostWhileUnlocking.getOrDefault(failed.lock(), Map.of()).get(failed.process());
         return lost != null && (lost == 0 || lost == failed.token());
     }
 
+    /** Ends the grant of {@code lost}'s lock and process that its token names (any, if it names none). */
     private static <T> void endNamed(Map<String, Map<Integer, T>> grants, Event lost, java.util.function.ToLongFunction<T> token) {
         Map<Integer, T> holders = grants.get(lost.lock());
         if (holders != null) {
