@@ -159,6 +159,13 @@ export class DistLockClient extends EventTarget {
   #unlocksCut = new Set();
   /** watch() callbacks, and what the server must be told of them. */
   #watches = new Watches((error) => this.#emit('error', { error }));
+  /**
+   * A page that unloads (closed, reloaded, left; not kept in the back/forward cache) takes an
+   * unstored resume secret with it: nobody can resume the session, yet the server would keep
+   * its locks for the grace period. So the session ends with the page. On the window only
+   * while there is such a secret (outside a page, nothing fires pagehide).
+   */
+  #pagehide = (event) => event.persisted || this.disconnect();
 
   /**
    * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
@@ -203,14 +210,6 @@ export class DistLockClient extends EventTarget {
     this.#info = info;
     this.#pingIntervalMs = pingIntervalMs;
     this.#store = sessionStore(sessionStorage);
-    if (grace > 0 && this.#store === null) {
-      // A page that unloads (closed, reloaded, left; not kept in the back/forward cache) takes
-      // the unstored resume secret with it: nobody can resume the session, yet the server would
-      // keep its locks for the grace period. So the session ends with the page. (Outside a
-      // page, nothing fires pagehide. A WeakRef: the listener does not keep the client alive.)
-      const client = new WeakRef(this);
-      globalThis.addEventListener?.('pagehide', (event) => event.persisted || client.deref()?.disconnect());
-    }
     this.#connection = new Connection({
       url,
       WebSocket,
@@ -717,7 +716,10 @@ export class DistLockClient extends EventTarget {
     this.#unlocksCut.clear();
     this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
-    if (this.#secret !== null) this.#store?.save(name, { session, resume: this.#secret, grace });
+    if (this.#secret !== null) {
+      if (this.#store === null) globalThis.addEventListener?.('pagehide', this.#pagehide);
+      else this.#store.save(name, { session, resume: this.#secret, grace });
+    }
     this.#connection.resetBackoff();
     this.#moveSession(SS.CONNECTED);
     this.#armPing();
@@ -843,6 +845,7 @@ export class DistLockClient extends EventTarget {
     this.#endHistory();
     this.#session = null;
     this.#secret = null;
+    globalThis.removeEventListener?.('pagehide', this.#pagehide);
     this.#store?.remove(name);
     this.#unwantedGrants.settle();
     this.#unlocksCut.clear();
@@ -1153,6 +1156,7 @@ export class DistLockClient extends EventTarget {
         if (name !== null) this.#store?.remove(name);
         this.#session = null;
         this.#secret = null;
+        globalThis.removeEventListener?.('pagehide', this.#pagehide);
         this.#sessionName = null;
         clearTimeout(this.#graceTimer);
         this.#stopPing();

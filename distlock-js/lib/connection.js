@@ -104,10 +104,6 @@ export class Connection {
     this.#backoff = backoff;
     this.#reconnectBy = reconnectBy;
     this.#listener = listener;
-    // A browser back online (its network came back) tries at once, not at the end of a backoff
-    // that grew while it was offline. A WeakRef: the window does not keep the connection alive.
-    const connection = new WeakRef(this);
-    globalThis.addEventListener?.('online', () => connection.deref()?.#retryNow());
   }
 
   /** One of {@link ConnectionState}. */
@@ -220,6 +216,9 @@ export class Connection {
       throw new Error(`distlock: bug: no transition from ${from} to ${next.name}`);
     }
     this.#state = next;
+    // On the window only while a reconnect waits: a connection closed for good leaves nothing there.
+    if (next.name === S.RECONNECT_WAIT) globalThis.addEventListener?.('online', this.#online);
+    else if (from === S.RECONNECT_WAIT) globalThis.removeEventListener?.('online', this.#online);
   }
 
   /** Whether `socket` (`{ws, onClosed}`, one per attempt) is the current one, connecting or open. */
@@ -340,10 +339,13 @@ export class Connection {
       : { code, reason, wasClean, willReconnect });
   }
 
-  /** The next attempt now, if one is waiting for its backoff. */
-  #retryNow() {
+  /**
+   * A browser back online (its network came back) tries at once, not at the end of a backoff
+   * that grew while it was offline: the next attempt now, if one is waiting for its backoff.
+   */
+  #online = () => {
     if (this.#state.name === S.RECONNECT_WAIT) this.#connect().catch(() => {});
-  }
+  };
 
   /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */
   #waitToReconnect() {

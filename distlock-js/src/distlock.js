@@ -594,10 +594,6 @@ class Connection {
     this.#backoff = backoff;
     this.#reconnectBy = reconnectBy;
     this.#listener = listener;
-    // A browser back online (its network came back) tries at once, not at the end of a backoff
-    // that grew while it was offline. A WeakRef: the window does not keep the connection alive.
-    const connection = new WeakRef(this);
-    globalThis.addEventListener?.('online', () => connection.deref()?.#retryNow());
   }
 
   /** One of {@link ConnectionState}. */
@@ -710,6 +706,9 @@ class Connection {
       throw new Error(`distlock: bug: no transition from ${from} to ${next.name}`);
     }
     this.#state = next;
+    // On the window only while a reconnect waits: a connection closed for good leaves nothing there.
+    if (next.name === S.RECONNECT_WAIT) globalThis.addEventListener?.('online', this.#online);
+    else if (from === S.RECONNECT_WAIT) globalThis.removeEventListener?.('online', this.#online);
   }
 
   /** Whether `socket` (`{ws, onClosed}`, one per attempt) is the current one, connecting or open. */
@@ -830,10 +829,13 @@ class Connection {
       : { code, reason, wasClean, willReconnect });
   }
 
-  /** The next attempt now, if one is waiting for its backoff. */
-  #retryNow() {
+  /**
+   * A browser back online (its network came back) tries at once, not at the end of a backoff
+   * that grew while it was offline: the next attempt now, if one is waiting for its backoff.
+   */
+  #online = () => {
     if (this.#state.name === S.RECONNECT_WAIT) this.#connect().catch(() => {});
-  }
+  };
 
   /** To RECONNECT_WAIT: schedules the next attempt after the backoff. @returns {number} the delay in ms */
   #waitToReconnect() {
@@ -2237,6 +2239,13 @@ class DistLockClient extends EventTarget {
   #unlocksCut = new Set();
   /** watch() callbacks, and what the server must be told of them. */
   #watches = new Watches((error) => this.#emit('error', { error }));
+  /**
+   * A page that unloads (closed, reloaded, left; not kept in the back/forward cache) takes an
+   * unstored resume secret with it: nobody can resume the session, yet the server would keep
+   * its locks for the grace period. So the session ends with the page. On the window only
+   * while there is such a secret (outside a page, nothing fires pagehide).
+   */
+  #pagehide = (event) => event.persisted || this.disconnect();
 
   /**
    * @param {string | URL | Array<string | URL> | ((attempt: {reconnect: boolean}) => string | URL | PromiseLike<string | URL>)} url
@@ -2281,14 +2290,6 @@ class DistLockClient extends EventTarget {
     this.#info = info;
     this.#pingIntervalMs = pingIntervalMs;
     this.#store = sessionStore(sessionStorage);
-    if (grace > 0 && this.#store === null) {
-      // A page that unloads (closed, reloaded, left; not kept in the back/forward cache) takes
-      // the unstored resume secret with it: nobody can resume the session, yet the server would
-      // keep its locks for the grace period. So the session ends with the page. (Outside a
-      // page, nothing fires pagehide. A WeakRef: the listener does not keep the client alive.)
-      const client = new WeakRef(this);
-      globalThis.addEventListener?.('pagehide', (event) => event.persisted || client.deref()?.disconnect());
-    }
     this.#connection = new Connection({
       url,
       WebSocket,
@@ -2795,7 +2796,10 @@ class DistLockClient extends EventTarget {
     this.#unlocksCut.clear();
     this.#secret = version >= 2 && grace > 0 && typeof reply.resume === 'string' ? reply.resume : null;
     this.#sessionName = name;
-    if (this.#secret !== null) this.#store?.save(name, { session, resume: this.#secret, grace });
+    if (this.#secret !== null) {
+      if (this.#store === null) globalThis.addEventListener?.('pagehide', this.#pagehide);
+      else this.#store.save(name, { session, resume: this.#secret, grace });
+    }
     this.#connection.resetBackoff();
     this.#moveSession(SS.CONNECTED);
     this.#armPing();
@@ -2919,6 +2923,7 @@ class DistLockClient extends EventTarget {
     this.#endHistory();
     this.#session = null;
     this.#secret = null;
+    globalThis.removeEventListener?.('pagehide', this.#pagehide);
     this.#store?.remove(name);
     this.#unwantedGrants.settle();
     this.#unlocksCut.clear();
@@ -3229,6 +3234,7 @@ class DistLockClient extends EventTarget {
         if (name !== null) this.#store?.remove(name);
         this.#session = null;
         this.#secret = null;
+        globalThis.removeEventListener?.('pagehide', this.#pagehide);
         this.#sessionName = null;
         clearTimeout(this.#graceTimer);
         this.#stopPing();

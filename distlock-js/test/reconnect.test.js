@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DistLockClient } from '../src/distlock.js';
-import { FakeServer, connectSession, flush, recordEvents } from './support/fake-websocket.js';
+import { FakeServer, connectSession, fakeWindow, flush, recordEvents } from './support/fake-websocket.js';
 
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 1000 };
 
@@ -84,6 +84,32 @@ describe('reconnect', () => {
     await acceptReconnect(server, 's-2');
     t.mock.timers.tick(30_000);
     assert.equal(server.sockets.length, 2, 'the backoff it cut short opens nothing more');
+  });
+
+  test('the window has an online listener only while a reconnect waits: a client disconnected (or never dropped) leaves none there, and online reopens nothing for it', async (t) => {
+    const page = fakeWindow(t);
+    const { server, client, ws } = await connected(t);
+    assert.equal(page.listeners('online'), 0, 'connected: nothing to hurry');
+    ws.drop();
+    assert.equal(page.listeners('online'), 1, 'a reconnect waits for its backoff');
+    t.mock.timers.tick(75);
+    await acceptReconnect(server, 's-2');
+    assert.equal(page.listeners('online'), 0, 'reconnected');
+    server.socket.drop();
+    assert.equal(page.listeners('online'), 1, 'on again for the next drop');
+    await client.disconnect();
+    assert.equal(page.listeners('online'), 0, 'disconnect() while a reconnect waits');
+    page.dispatchEvent(new Event('online'));
+    assert.equal(server.sockets.length, 2, 'a disconnected client opens no socket');
+
+    // A single-page application that opens a client per route and disconnects it on leaving.
+    for (let i = 0; i < 20; i++) {
+      const routeServer = new FakeServer();
+      const route = new DistLockClient('ws://localhost/distlock/lock', { WebSocket: routeServer.WebSocket, reconnect: RECONNECT });
+      await connectSession(route, routeServer);
+      await route.disconnect();
+    }
+    assert.equal(page.listeners('online'), 0, 'every client it disconnected is off the window');
   });
 
   test('the backoff doubles after each failed attempt up to maxDelayMs, and starts over after a session is reopened', async (t) => {

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DistLockClient } from '../src/distlock.js';
-import { FakeServer, flush, recordEvents } from './support/fake-websocket.js';
+import { FakeServer, fakeWindow, flush, recordEvents } from './support/fake-websocket.js';
 
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 100 };
 const STATE_EVENTS = ['connected', 'suspended', 'resumed', 'expired'];
@@ -693,6 +693,50 @@ describe('surviving a page reload (sessionStorage)', () => {
     assert.equal(unstored.client.state, 'idle');
     stored.ws.expectNothingSent(); // the next page may resume it
     assert.equal(stored.client.state, 'connected');
+  });
+
+  test('the window has a pagehide listener only while a session nobody else could resume is open: close(), disconnect() and an expiry take it off, a new session puts it back', async (t) => {
+    const page = fakeWindow(t);
+    const pagehide = () => page.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: false }));
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    assert.equal(page.listeners('pagehide'), 1);
+
+    const closing = client.close(); // the session ends, the socket stays
+    ws.reply(ws.next('close'), { status: 'OK' });
+    await closing;
+    assert.equal(page.listeners('pagehide'), 0, 'closed');
+    const connecting = client.connect('alice');
+    await flush();
+    ws.reply(ws.next('connect'), { status: 'OK', session: 's-2', version: 2, resume: 'secret-2', grace: 5000 });
+    await connecting;
+    assert.equal(page.listeners('pagehide'), 1, 'a new session');
+
+    ws.drop(); // suspended: the page still has the secret
+    assert.equal(page.listeners('pagehide'), 1, 'suspended');
+    t.mock.timers.tick(5000);
+    assert.equal(client.state, 'expired');
+    assert.equal(page.listeners('pagehide'), 0, 'expired');
+    const ws2 = server.socket;
+    ws2.open();
+    await flush();
+    ws2.reply(ws2.next('connect'), { status: 'OK', session: 's-3', version: 2, resume: 'secret-3', grace: 5000 });
+    await flush();
+    assert.equal(client.state, 'connected');
+    assert.equal(page.listeners('pagehide'), 1, 'the session reopened after the reconnect');
+
+    await client.disconnect();
+    ws2.next('close'); // its reply never comes: the socket closes right behind it
+    assert.equal(page.listeners('pagehide'), 0, 'disconnected');
+    pagehide();
+    assert.equal(client.state, 'idle');
+
+    // A single-page application that opens a client per route and disconnects it on leaving.
+    for (let i = 0; i < 20; i++) {
+      const route = await connected(t, { mocked: true });
+      await route.client.disconnect();
+    }
+    assert.equal(page.listeners('pagehide'), 0, 'every client it disconnected is off the window');
   });
 
   test('a reloaded page resumes the stored session and holds its locks again; close() forgets it', async (t) => {

@@ -165,3 +165,27 @@ export function recordEvents(client, ...types) {
   }
   return events;
 }
+
+/**
+ * Stands in for the browser's window, where the client listens for `online` and `pagehide`:
+ * `globalThis.addEventListener` and `removeEventListener` (Node has neither) go to an
+ * EventTarget, until the test ends. `listeners(type)` counts what is on it for `type`.
+ */
+export function fakeWindow(t) {
+  const page = new EventTarget();
+  const added = new Map(); // type -> listeners, as an EventTarget keeps them (once each)
+  globalThis.addEventListener = (type, listener, options) => {
+    if (!added.has(type)) added.set(type, new Set());
+    added.get(type).add(listener);
+    page.addEventListener(type, listener, options);
+  };
+  globalThis.removeEventListener = (type, listener, options) => {
+    added.get(type)?.delete(listener);
+    page.removeEventListener(type, listener, options);
+  };
+  t.after(() => { delete globalThis.addEventListener; delete globalThis.removeEventListener; });
+  return {
+    dispatchEvent: (event) => page.dispatchEvent(event),
+    listeners: (type) => added.get(type)?.size ?? 0,
+  };
+}
