@@ -131,8 +131,14 @@ export class DistLockClient extends EventTarget {
    * queued for (a `GRANTED` for another lock was granted and lost while detached).
    */
   #history = null;
-  /** Lock name to the token of a grant whose unlock was answered `NOT_OWNER`: its `LOST` may follow, saying why. */
+  /**
+   * Lock name to the token of a grant whose unlock was answered `NOT_OWNER`: its `LOST` may follow,
+   * saying why. A server sends that `LOST` before it answers anything sent after the `NOT_OWNER`
+   * came (#notOwnedUntil, the first such request's id, on), so the reply to one ends the wait
+   * (a resume's does not: the missed pushes follow it); so does the session's end.
+   */
   #notOwned = new Map();
+  #notOwnedUntil;
   /** The session name to reopen after a reconnect: set by connect(), cleared by close() and disconnect(). */
   #sessionName = null;
   /** The automatic `connect` after a reconnect, while it is in flight. */
@@ -849,6 +855,7 @@ export class DistLockClient extends EventTarget {
     this.#store?.remove(name);
     this.#unwantedGrants.settle();
     this.#unlocksCut.clear();
+    this.#notOwned.clear();
     const queued = [...this.#queued.keys()];
     this.#queued.clear();
     const lost = [...this.#held];
@@ -1102,6 +1109,7 @@ export class DistLockClient extends EventTarget {
     // not know yet (a later protocol version): ignoring it keeps replies matched correctly.
     const entry = this.#pending.take(message.id);
     if (entry !== undefined) {
+      if (entry.id >= this.#notOwnedUntil && entry.action !== Action.RESUME) this.#notOwned.clear();
       this.#endHistory(); // a reply after a resume OK: the missed pushes came before it
       try {
         this.#onReply(entry, message);
@@ -1120,7 +1128,10 @@ export class DistLockClient extends EventTarget {
     if (reply.status === Status.FAIL) {
       if (reply.code === FailCode.NOT_OWNER && entry.action === Action.UNLOCK) {
         const token = this.#held.get(entry.names[0]);
-        if (token !== undefined) this.#notOwned.set(entry.names[0], token);
+        if (token !== undefined) {
+          this.#notOwned.set(entry.names[0], token);
+          this.#notOwnedUntil = this.#pending.nextId;
+        }
         this.#held.delete(entry.names[0]); // the server says it is not ours
       }
       entry.reject(new DistLockError(reply.code ?? ClientCode.FAIL, reply.message ?? `${entry.action} failed`, { reply }));
@@ -1166,6 +1177,7 @@ export class DistLockClient extends EventTarget {
         const queued = [...this.#queued.keys()];
         this.#held.clear();
         this.#queued.clear();
+        this.#notOwned.clear();
         this.#unwantedGrants.settle();
         // Released on purpose, but whoever works under one of these locks must hear of it.
         for (const [lock, token] of lost) this.#emitLost({ lock, token, reason: LostReason.CLOSED });

@@ -57,6 +57,11 @@ export class PendingRequests {
     });
   }
 
+  /** The id the next request will have: replies to it and later ones come after anything sent before it. */
+  get nextId() {
+    return this.#nextId;
+  }
+
   /** Removes and returns the entry a reply with this `id` answers, or undefined if none does. */
   take(id) {
     const entry = id === undefined ? undefined : this.#entries.get(id);

@@ -192,6 +192,22 @@ describe('lock(), cancel() and the pushes on a version 2 session', () => {
     assert.deepEqual(client.heldLocks, new Map());
   });
 
+  test('what an unlock answered NOT_OWNER keeps for its LOST ends once that LOST can no longer come: at the reply to a request sent after the NOT_OWNER (a server tells the LOST before it), so unlocks refused in a loop keep one', async () => {
+    const { client, ws } = await connected();
+    const events = recordEvents(client, 'lost');
+    for (let i = 0; i < 50; i++) {
+      const locking = client.lock(`doc-${i}`);
+      ws.reply(ws.next('lock'), { status: 'LOCKED', token: 100 + i });
+      await locking;
+      const unlocking = client.unlock(`doc-${i}`);
+      ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'lost before it was released' });
+      await assert.rejects(unlocking, { code: 'NOT_OWNER' });
+    }
+    // LOSTs no server sends that late: only the last refused grant's may still come.
+    for (let i = 0; i < 50; i++) ws.push({ status: 'LOST', lock: `doc-${i}`, token: 100 + i, reason: 'lease' });
+    assert.deepEqual(events, [['lost', { lock: 'doc-49', token: 149, reason: 'LOST', cause: 'lease' }]]);
+  });
+
   test('a CANCELLED naming an earlier request (it came after the QUEUED of a request that queued anew) ends nothing', async () => {
     const { client, ws } = await connected();
     const events = recordEvents(client, 'cancelled', 'granted');

@@ -126,6 +126,24 @@ describe('sessions across a dropped connection', () => {
     assert.deepEqual(client.heldLocks, new Map([['a', 7]]));
   });
 
+  test('the LOST of a grant whose unlock was answered NOT_OWNER just before the drop comes among the missed pushes: told with its token and cause (the resume OK does not end the wait for it, the next reply does)', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    await lock(client, ws, 'doc', 5);
+    const events = recordEvents(client, 'lost');
+    const unlocking = client.unlock('doc');
+    ws.reply(ws.next('unlock'), { status: 'FAIL', code: 'NOT_OWNER', message: 'lost before it was released' });
+    await assert.rejects(unlocking, { code: 'NOT_OWNER' });
+    ws.drop(); // before the LOST
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.push({ status: 'LOST', lock: 'doc', token: 5, reason: 'stolen', by: 'bob' });
+    assert.deepEqual(events, [['lost', { lock: 'doc', token: 5, reason: 'LOST', cause: 'stolen', by: 'bob' }]]);
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    ws2.push({ status: 'LOST', lock: 'doc', token: 5, reason: 'stolen', by: 'bob' });
+    assert.equal(events.length, 1, 'told once');
+  });
+
   test('a lock() asked again for a queue place, its reply cut by the drop: a CANCELLED naming it after the resume ends the place', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
