@@ -249,6 +249,7 @@ export class DistLockClient extends EventTarget {
       heldToken: (name) => (this.#unlocking.has(name) ? undefined : this.#held.get(name)),
       unlockOut: (name) => this.#unlocking.get(name),
       locking: (name) => this.#pending.locking(name),
+      queued: (name) => this.#queued.has(name),
       lostSoon: (name) => this.#history?.held.has(name),
       forget: (name) => this.#held.delete(name),
       hasSession: () => this.#hasSession(),

@@ -27,6 +27,7 @@ const REFUSED = 3;
  *   unlock's end (it never rejects), else undefined;
  * - `locking(name)`: a `lock` or `mlock` for `name` is out (the application's, when no
  *   request() has asked for it);
+ * - `queued(name)`: the session queues for `name`, as the server last told it;
  * - `forget(name)`: take `name` out of what the session holds (an unlock of a grant nobody
  *   wants was cut by a drop: the resume, which lists it, unlocks it again);
  * - `lostSoon(name)`: `name` is no longer held, and its `lost` event is still to come (a
@@ -561,9 +562,12 @@ export class LockRequests {
           unwanted.forget(); // the session and its queue place are gone
         } else {
           // The suspended session keeps its place (or gets the grant: the mark has it unlocked)
-          // until it is resumed or expires (which settles the mark). Resumed: cancel there.
+          // until it is resumed or expires (which settles the mark). Resumed: cancel there if
+          // the resume kept the place. One it no longer lists ended (settled), or was granted
+          // (the mark has the grant unlocked, and a request() asks after that unlock): a cancel
+          // would only be answered NOT_QUEUED.
           await Promise.race([unwanted.settled, this.#untilSession(newAttempt(), ClientCode.NOT_CONNECTED).catch(() => {})]);
-          if (this.#host.hasSession()) continue;
+          if (this.#host.hasSession() && this.#host.queued(name)) continue;
         }
       }
       throw attempt.reason;

@@ -59,7 +59,7 @@ const BANNER = `/**
  * a commit of its own that says what the bytes bought (`git log -p -- scripts/build.mjs`).
  * Issue 13 asked for 4 KB; the README (Size) says where the bytes go and what 4 KB would cost.
  */
-export const SIZE_BUDGET_GZIP = 13_366;
+export const SIZE_BUDGET_GZIP = 13_383;
 
 /** The gzipped size (level 9, as `gzip -9`) of the minified file's contents. */
 export function gzipSize(code) {

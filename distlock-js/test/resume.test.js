@@ -1122,7 +1122,7 @@ describe('resume edge cases', () => {
     assert.deepEqual(events.map(([type]) => type), ['expired']);
   });
 
-  test('a request() aborted while suspended, with another waiting for the name: the grant the resume tells of is unlocked, cancel goes out, and the other asks itself', async (t) => {
+  test('a request() aborted while suspended, with another waiting for the name: the grant the resume tells of is unlocked (no cancel: the place is gone), and the other asks itself', async (t) => {
     const server = new FakeServer();
     const { client, ws } = await connected(t, { server });
     const errors = recordEvents(client, 'error');
@@ -1144,8 +1144,7 @@ describe('resume edge cases', () => {
     ws2.reply(ws2.next('ping'), { status: 'OK' });
     ws2.reply(ws2.next('unlock'), { status: 'OK' }); // nobody's: the first request() was aborted
     await flush();
-    ws2.reply(ws2.next('cancel'), { status: 'FAIL', code: 'NOT_QUEUED', message: 'not queued' });
-    await flush();
+    // No cancel: the resume OK lists the lock as held, not the place; NOT_QUEUED would answer it.
     const again = ws2.next('lock');
     assert.equal(again.wait, true);
     ws2.reply(again, { status: 'LOCKED', token: 41 });
@@ -1182,6 +1181,36 @@ describe('resume edge cases', () => {
     await flush();
     ws2.reply(ws2.next('unlock'), { status: 'OK' });
     assert.equal(await next, 9);
+  });
+
+  test('a request() aborted while suspended, its place ended while detached (the resume OK no longer lists it, its CANCELLED among the missed pushes): no cancel goes out, and the next request() asks', async (t) => {
+    const server = new FakeServer();
+    const { client, ws } = await connected(t, { server });
+    const errors = recordEvents(client, 'error');
+    const controller = new AbortController();
+    const first = client.request('doc', { signal: controller.signal }, () => 'never');
+    await flush();
+    const ask = ws.next('lock');
+    ws.reply(ask, { status: 'QUEUED', position: 2 });
+    await flush();
+    ws.drop();
+    controller.abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    const ws2 = await reconnect(t, server);
+    ws2.reply(ws2.next('resume'), { status: 'OK', session: 's-1', locks: {}, queued: [] });
+    ws2.push({ status: 'CANCELLED', lock: 'doc', reason: 'timeout', request: ask.id });
+    await flush();
+    ws2.reply(ws2.next('ping'), { status: 'OK' });
+    await flush();
+    ws2.expectNothingSent(); // the server has no place to drop: a cancel would be answered NOT_QUEUED
+    const next = client.request('doc', (lock) => lock.token);
+    await flush();
+    ws2.reply(ws2.next('lock'), { status: 'LOCKED', token: 9 });
+    await flush();
+    ws2.reply(ws2.next('unlock'), { status: 'OK' });
+    assert.equal(await next, 9);
+    assert.deepEqual(errors, []);
+    ws2.expectNothingSent();
   });
 
   test('a request() aborted while suspended, and the session expires: no cancel in the new session, and the next request() asks there', async (t) => {
