@@ -247,13 +247,14 @@ public class DistLockAutoConfiguration {
     static class Health {
 
         /**
-         * With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one.
+         * With the endpoint's connections where {@link DistLockEndpointAutoConfiguration} (or the application) made one;
+         * of the {@code @Primary} one where the application has several; with several and none {@code @Primary}, none.
          * Backs off for the application's own {@link DistLockHealthIndicator}, whatever its name, or any bean of this name.
          */
         @Bean
         @ConditionalOnMissingBean(value = DistLockHealthIndicator.class, name = "distlockHealthIndicator")
         public DistLockHealthIndicator distlockHealthIndicator(LockService service, ObjectProvider<DistLockEndpoints> endpoint) {
-            DistLockEndpoints served = endpoint.getIfAvailable();
+            DistLockEndpoints served = endpoint.getIfUnique();
             return served == null ? new DistLockHealthIndicator(service) : new DistLockHealthIndicator(service, served);
         }
     }

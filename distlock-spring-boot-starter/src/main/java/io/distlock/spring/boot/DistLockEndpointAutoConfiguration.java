@@ -4,17 +4,22 @@ import java.lang.System.Logger.Level;
 import java.util.Optional;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.autoconfigure.condition.NoneNestedConditions;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 
@@ -35,6 +40,11 @@ import jakarta.websocket.server.ServerContainer;
  * {@code /distlock/distlock.js}, the endpoint's {@link EndpointOptions} and its meters when the
  * application has Micrometer. Every bean backs off when the application defines its own of the
  * same type (or name).
+ *
+ * <p>The pieces that serve one endpoint (its registrar, handshake filter, path servlet and meters)
+ * serve the application's {@code DistLockEndpoints} bean, or its {@code @Primary} one where it
+ * has several; with several and none {@code @Primary} they back off, say so at start, and the
+ * application registers its endpoints itself.
  *
  * <p>Not on a non-web or a reactive application: they have no servlet container to serve the
  * endpoint in. Excluding this class keeps the {@code LockService} for the application's Java
@@ -137,6 +147,7 @@ public class DistLockEndpointAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
+    @Conditional(OneEndpointToServe.class)
     public DistLockEndpointRegistrar distlockEndpointRegistrar(DistLockEndpoints endpoint) {
         return new DistLockEndpointRegistrar(endpoint);
     }
@@ -147,6 +158,7 @@ public class DistLockEndpointAutoConfiguration {
      */
     @Bean
     @ConditionalOnMissingBean(name = "distlockHandshakeFilter")
+    @Conditional(OneEndpointToServe.class)
     public FilterRegistrationBean<DistLockHandshakeFilter> distlockHandshakeFilter(DistLockEndpoints endpoint) {
         FilterRegistrationBean<DistLockHandshakeFilter> registration =
                 new FilterRegistrationBean<>(new DistLockHandshakeFilter(endpoint), new ServletRegistrationBean<?>[0]);
@@ -165,6 +177,7 @@ public class DistLockEndpointAutoConfiguration {
      */
     @Bean
     @ConditionalOnMissingBean(name = "distlockEndpointServlet")
+    @Conditional(OneEndpointToServe.class)
     public ServletRegistrationBean<EndpointPathServlet> distlockEndpointServlet(DistLockEndpoints endpoint) {
         ServletRegistrationBean<EndpointPathServlet> registration =
                 new ServletRegistrationBean<>(new EndpointPathServlet(), endpoint.options().path());
@@ -187,12 +200,87 @@ public class DistLockEndpointAutoConfiguration {
     /** The endpoint's meter binder: Spring Boot binds it to the application's MeterRegistry (with Actuator). */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(MeterBinder.class)
+    @Conditional(OneEndpointToServe.class)
     static class Metrics {
 
         @Bean
         @ConditionalOnMissingBean
         public EndpointMetrics distlockEndpointMetrics(DistLockEndpoints endpoint) {
             return new EndpointMetrics(endpoint);
+        }
+    }
+
+    /**
+     * Several {@code DistLockEndpoints} beans and none {@code @Primary}: nothing above serves any
+     * of them, and without this line the application would answer 404 at their paths silently.
+     */
+    @Bean
+    @Conditional(SeveralEndpointsWithoutAPrimary.class)
+    SeveralEndpointsNotice distlockSeveralEndpointsNotice(ApplicationContext context) {
+        return new SeveralEndpointsNotice(context);
+    }
+
+    /**
+     * One endpoint to serve: the starter's own (the application has no {@code DistLockEndpoints}
+     * bean), or the application's one, or its {@code @Primary} one among several. The application's
+     * beans are known before this auto-configuration is read, so the answer is the same wherever it
+     * is asked: before the starter's bean is registered (the nested {@link Metrics}, read first), the
+     * first branch holds, after it the second does.
+     */
+    static final class OneEndpointToServe extends AnyNestedCondition {
+
+        OneEndpointToServe() {
+            super(ConfigurationPhase.REGISTER_BEAN);
+        }
+
+        @ConditionalOnMissingBean(DistLockEndpoints.class)
+        static final class TheStartersOwn {
+        }
+
+        @ConditionalOnSingleCandidate(DistLockEndpoints.class)
+        static final class OneOrAPrimary {
+        }
+    }
+
+    /** The opposite of {@link OneEndpointToServe}: the application has several endpoints and none {@code @Primary}. */
+    static final class SeveralEndpointsWithoutAPrimary extends NoneNestedConditions {
+
+        SeveralEndpointsWithoutAPrimary() {
+            super(ConfigurationPhase.REGISTER_BEAN);
+        }
+
+        @ConditionalOnMissingBean(DistLockEndpoints.class)
+        static final class TheStartersOwn {
+        }
+
+        @ConditionalOnSingleCandidate(DistLockEndpoints.class)
+        static final class OneOrAPrimary {
+        }
+    }
+
+    static final class SeveralEndpointsNotice implements SmartInitializingSingleton {
+
+        private final ApplicationContext context;
+
+        SeveralEndpointsNotice(ApplicationContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public void afterSingletonsInstantiated() {
+            String endpoints = String.join(", ", context.getBeanNamesForType(DistLockEndpoints.class));
+            // Registrars of the application's: it serves its endpoints itself, as docs/spring-boot.md says.
+            boolean ownRegistrars = context.getBeanNamesForType(DistLockEndpointRegistrar.class).length > 0;
+            String backedOff = "distlock: the application has several DistLockEndpoints beans (" + endpoints + ") and none"
+                    + " is @Primary, so the starter serves none of them (no registrar, handshake filter, path servlet or meters of"
+                    + " its own, no connections in the health)";
+            if (ownRegistrars) {
+                LOG.log(Level.INFO, backedOff + "; the application's DistLockEndpointRegistrar beans register its endpoints");
+            } else {
+                LOG.log(Level.WARNING, backedOff + ", and no DistLockEndpointRegistrar bean registers them: their paths answer"
+                        + " 404. Mark one @Primary for the starter to serve it, or register each (docs/spring-boot.md, \"Several"
+                        + " endpoints\")");
+            }
         }
     }
 }
