@@ -34,7 +34,8 @@ import org.redisson.config.Config;
  * The runnable distlock server: the WebSocket endpoint, a page and the JavaScript client, all
  * on one port, on Tyrus with its Grizzly container; locks in Redis, an embedded
  * {@code redis-server} unless one is given. {@code /metrics} serves the meters in the
- * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise.
+ * Prometheus text format, {@code /health} answers 200 while Redis answers and 503 otherwise, and
+ * 503 from the moment the node begins to stop.
  * The page is the demo board; {@code /demo/docs} is its fenced store ({@link DemoDocsHandler}); both are off
  * with {@link ServerOptions#demo()} false ({@code --no-demo}).
  *
@@ -177,7 +178,7 @@ public final class DistLockServer implements AutoCloseable {
             web.deploy(endpoint.config());
             metrics = new ServerMetrics(service, endpoint, web.guard(), version(), nodeId);
             web.addHttpHandler(metrics, ServerMetrics.PATH);
-            web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix()), HealthCheck.PATH);
+            web.addHttpHandler(new HealthCheck(ownRedisson, options.keyPrefix(), endpoint::isClosed), HealthCheck.PATH);
             if (options.demo()) { // --no-demo: nothing serves /demo/, and / is a page without the board
                 web.serveDemoFiles();
                 SaveThrottle saves = new SaveThrottle(Ticker.system());

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 import io.distlock.core.Ticker;
 
@@ -21,7 +22,10 @@ import org.redisson.client.codec.StringCodec;
 
 /**
  * The server's {@code /health}: {@code 200 {"status":"UP"}} while Redis answers, {@code 503
- * {"status":"DOWN"}} otherwise. It asks Redis one cheap question ({@code EXISTS} of a key
+ * {"status":"DOWN","reason":...}} otherwise. From the moment the node begins to stop (its
+ * endpoint's close, from which handshakes are refused with 503 too) it answers {@code 503} with
+ * the reason {@code the node is stopping} without asking Redis: a load balancer takes the node
+ * out while its port is still open. It asks Redis one cheap question ({@code EXISTS} of a key
  * nobody writes) through the lock service's own Redisson client, so it tells whether
  * this node can take locks, with any Redis setup Redisson speaks. The question is a script
  * sent as a write, as the locks' are: Redisson sends plain reads where its read mode says, the
@@ -46,21 +50,29 @@ final class HealthCheck extends HttpHandler {
     /** How long after it was asked an answer is given again without asking Redis. */
     static final Duration REUSE = Duration.ofMillis(250);
 
+    /** The answers: one JSON shape, a reason with every DOWN. */
+    private static final String UP = "{\"status\":\"UP\"}\n";
+    private static final String NO_REDIS = "{\"status\":\"DOWN\",\"reason\":\"Redis does not answer\"}\n";
+    private static final String STOPPING = "{\"status\":\"DOWN\",\"reason\":\"the node is stopping\"}\n";
+
     private final RedissonClient redisson;
     private final String key;
+    /** True once the node has begun to stop: the endpoint's own flag, so handshakes and health agree. */
+    private final BooleanSupplier stopping;
     private final Ticker ticker;
     private final Object asking = new Object(); // not this: Grizzly's handler may lock itself
     /** The last question, answered or out, and when it was asked on the ticker; guarded by asking. */
     private CompletableFuture<Boolean> last;
     private long askedAt;
 
-    HealthCheck(RedissonClient redisson, String keyPrefix) {
-        this(redisson, keyPrefix, Ticker.system());
+    HealthCheck(RedissonClient redisson, String keyPrefix, BooleanSupplier stopping) {
+        this(redisson, keyPrefix, stopping, Ticker.system());
     }
 
-    HealthCheck(RedissonClient redisson, String keyPrefix, Ticker ticker) {
+    HealthCheck(RedissonClient redisson, String keyPrefix, BooleanSupplier stopping, Ticker ticker) {
         this.redisson = redisson;
         this.key = keyPrefix + ":health";
+        this.stopping = stopping;
         this.ticker = ticker;
     }
 
@@ -104,26 +116,33 @@ final class HealthCheck extends HttpHandler {
             response.sendError(HttpStatus.METHOD_NOT_ALLOWED_405.getStatusCode());
             return;
         }
+        if (stopping.getAsBoolean()) {
+            answer(request, response, STOPPING);
+            return;
+        }
         response.suspend();
         check().whenComplete((up, e) -> {
             try {
-                boolean ok = Boolean.TRUE.equals(up);
-                byte[] body = (ok ? "{\"status\":\"UP\"}\n" : "{\"status\":\"DOWN\",\"reason\":\"Redis does not answer\"}\n")
-                        .getBytes(StandardCharsets.UTF_8);
-                response.setStatus(ok ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503);
-                response.setContentType("application/json");
-                response.setHeader("Cache-Control", "no-store");
-                response.setContentLength(body.length);
-                if (!"HEAD".equals(request.getMethod().getMethodString())) {
-                    try (OutputStream out = response.getOutputStream()) {
-                        out.write(body);
-                    }
-                }
+                // the stop may have begun while Redis was asked
+                answer(request, response, stopping.getAsBoolean() ? STOPPING : Boolean.TRUE.equals(up) ? UP : NO_REDIS);
             } catch (IOException | RuntimeException ex) {
                 // the client went away
             } finally {
                 response.resume();
             }
         });
+    }
+
+    private static void answer(Request request, Response response, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        response.setStatus(UP.equals(json) ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503);
+        response.setContentType("application/json");
+        response.setHeader("Cache-Control", "no-store");
+        response.setContentLength(body.length);
+        if (!"HEAD".equals(request.getMethod().getMethodString())) {
+            try (OutputStream out = response.getOutputStream()) {
+                out.write(body);
+            }
+        }
     }
 }

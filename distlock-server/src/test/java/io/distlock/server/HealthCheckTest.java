@@ -36,7 +36,7 @@ class HealthCheckTest {
             config.useSingleServer().setAddress(redis.url()).setRetryAttempts(0); // every question sent once: counted below
             RedissonClient redisson = Redisson.create(config);
             try {
-                HealthCheck health = new HealthCheck(redisson, "health-test", now::get);
+                HealthCheck health = new HealthCheck(redisson, "health-test", () -> false, now::get);
                 assertThat(result(health.check())).isTrue();
                 long before = scripts(redis); // after the question (Redisson may send it twice: EVALSHA, then EVAL)
                 now.addAndGet(HealthCheck.REUSE.toNanos() - 1);

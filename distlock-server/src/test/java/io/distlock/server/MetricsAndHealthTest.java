@@ -12,6 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.regex.Pattern;
@@ -20,6 +23,7 @@ import io.distlock.core.LockService;
 import io.distlock.testing.Await;
 import io.distlock.testing.LogRecorder;
 import io.distlock.testing.RedisProcess;
+import io.distlock.testing.TcpProxy;
 
 import org.junit.jupiter.api.Test;
 
@@ -122,6 +126,55 @@ class MetricsAndHealthTest {
                 redis.resume();
             }
             await().atMost(Await.seconds(10)).until(() -> get(health).statusCode() == 200);
+        }
+    }
+
+    /**
+     * Found by review: {@code /health} said 200 UP while the node was stopping and already refused
+     * handshakes with 503, so a balancer went on sending clients to a node that was going. Here
+     * Redis answers throughout (slowly, through a proxy: the stop's releases take a few round
+     * trips, which keeps the port open for a while) and {@code /health} is 503 as soon as the
+     * stop has begun.
+     */
+    @Test
+    void healthIsDownFromTheMomentTheNodeBeginsToStop() throws Exception {
+        try (RedisProcess redis = RedisProcess.start();
+             TcpProxy slowRedis = TcpProxy.start(redis.port())) {
+            DistLockServer server = DistLockServer.start(ServerOptions.builder().host("127.0.0.1").port(0)
+                    .redisUrl("redis://127.0.0.1:" + slowRedis.port()).lease(Duration.ofSeconds(5)).build());
+            CompletableFuture<Void> stop = null;
+            try (WsClient alice = WsClient.connect(server.webSocketUri())) {
+                alice.request("{\"action\":\"connect\",\"param\":\"alice\"}");
+                assertThat(alice.request("{\"action\":\"lock\",\"param\":\"doc\"}").path("status").asText()).isEqualTo("LOCKED");
+                URI health = server.pageUri().resolve("/health");
+                assertThat(get(health).statusCode()).isEqualTo(200);
+                // 0.4 s a round trip, within HealthCheck.TIMEOUT: Redis still answers the health question
+                slowRedis.delay(Duration.ofMillis(200));
+
+                stop = CompletableFuture.runAsync(server::close);
+                assertThat(alice.awaitClose(Await.seconds(5))).as("the stop has begun").isEqualTo(1001);
+
+                // The releases of alice's lock and of the node's registry wait on Redis meanwhile.
+                AtomicReference<HttpResponse<String>> answer = new AtomicReference<>();
+                List<String> seen = new CopyOnWriteArrayList<>();
+                await().atMost(Await.seconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                    try {
+                        answer.set(get(health));
+                    } catch (IOException e) {
+                        throw new AssertionError("the port closed, and /health had said only " + seen, e);
+                    }
+                    seen.add(answer.get().statusCode() + " " + answer.get().body().strip());
+                    return answer.get().statusCode() == 503;
+                });
+                assertThat(answer.get().body()).isEqualTo("{\"status\":\"DOWN\",\"reason\":\"the node is stopping\"}\n");
+                assertThat(answer.get().headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+                stop.get(Await.seconds(30).toMillis(), TimeUnit.MILLISECONDS);
+            } finally {
+                if (stop == null) {
+                    server.close();
+                }
+                server.awaitClosed();
+            }
         }
     }
 }

@@ -142,6 +142,14 @@ public final class DistLockEndpoints implements AutoCloseable {
     }
 
     /**
+     * Whether {@link #close()} has begun: from then on handshakes are refused with HTTP 503. For
+     * a health check that must say the node is going before its port closes.
+     */
+    public boolean isClosed() {
+        return node.isClosed();
+    }
+
+    /**
      * The HTTP status this endpoint would refuse {@code handshake} with before the upgrade, or
      * 0 if it passes: 503 when the endpoint is closed or has its maximum of connections, 403
      * for a foreign {@code Origin} or when the authenticator refuses. Refusals are counted as
@@ -176,6 +184,6 @@ public final class DistLockEndpoints implements AutoCloseable {
     @Override
     public String toString() {
         return "DistLockEndpoints{path=" + node.options.path() + ", connections=" + openConnections()
-                + (node.isClosed() ? ", closed" : "") + "}";
+                + (isClosed() ? ", closed" : "") + "}";
     }
 }
