@@ -96,7 +96,8 @@ public final class DistLockServer implements AutoCloseable {
      * is started), connects to Redis (or starts the embedded one), creates the lock service,
      * deploys the WebSocket endpoint and the pages, and only then opens the port, so that the
      * first client to connect is served (not answered 404) and {@code /health} is never up
-     * before a lock can be taken. Whatever had started is stopped again when a later step fails.
+     * before a lock can be taken. Whatever had started is stopped again when a later step fails,
+     * whatever it throws (an {@link Error} too, which is thrown on after).
      *
      * @throws StartupException with a one-line message when the port is in use, Redis cannot be
      *                          reached, or the Redisson file cannot be read
@@ -195,7 +196,7 @@ public final class DistLockServer implements AutoCloseable {
             Log.LOG.log(Level.INFO, server.startupLine());
             warnIfFilesAreShort(FileLimit.now(), options.maxConnections());
             return server;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // an Error too (a class missing from the jar, out of memory): no redis-server outlives the start
             closeQuietly(metrics, e);
             closeQuietly(endpoint, e);
             closeQuietly(service, e);

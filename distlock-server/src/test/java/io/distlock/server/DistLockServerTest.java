@@ -17,6 +17,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -311,6 +320,61 @@ class DistLockServerTest {
         server.close();
 
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    }
+
+    /**
+     * Found by review: an {@link Error} thrown during the start (not an Exception: a class missing
+     * from the jar, out of memory) skipped the cleanup, and the embedded redis-server, the Redis
+     * client and the open port outlived the failed start. Thrown here by a log handler at the
+     * startup line, the start's last step, when everything runs.
+     */
+    @Test
+    void anErrorDuringTheStartStopsWhatHadStartedAndIsThrownOn() {
+        Logger log = Logger.getLogger(DistLockServer.class.getName());
+        AtomicLong redisPid = new AtomicLong(-1);
+        AtomicInteger port = new AtomicInteger(-1);
+        Handler failing = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                String message = new SimpleFormatter().formatMessage(record);
+                Matcher pid = Pattern.compile("embedded redis-server, pid (\\d+)").matcher(message);
+                if (pid.find()) {
+                    redisPid.set(Long.parseLong(pid.group(1)));
+                }
+                Matcher listening = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/").matcher(message);
+                if (listening.find()) {
+                    port.set(Integer.parseInt(listening.group(1)));
+                    throw new NoClassDefFoundError("thrown by the test's log handler");
+                }
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        Level level = log.getLevel();
+        log.setLevel(Level.INFO); // the command line's tests may have set WARNING for the console
+        log.addHandler(failing);
+        try {
+            assertThatThrownBy(() -> start(ServerOptions.builder().host("127.0.0.1").port(0)))
+                    .isInstanceOf(NoClassDefFoundError.class).hasMessage("thrown by the test's log handler");
+            assertThat(redisPid.get()).as("the embedded redis-server had started").isPositive();
+            assertThat(port.get()).as("the port had opened").isPositive();
+            await().atMost(Await.seconds(10)).untilAsserted(() -> {
+                assertThat(ProcessHandle.of(redisPid.get()).map(ProcessHandle::isAlive).orElse(false))
+                        .as("redis-server %d is stopped", redisPid.get()).isFalse();
+                assertThat(accepts(port.get())).as("port %d is closed", port.get()).isFalse();
+            });
+        } finally {
+            log.removeHandler(failing);
+            log.setLevel(level);
+            // without the cleanup (the negative control), the redis-server this test started must not outlive it
+            if (redisPid.get() > 0) {
+                ProcessHandle.of(redisPid.get()).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
     }
 
     @Test
