@@ -124,8 +124,9 @@ final class WebServer implements AutoCloseable {
     }
 
     /**
-     * Fails now if {@code host:port} cannot be bound (a port in use), so that the command line
-     * says so before it starts Redis. The port is free again when this returns: another
+     * Fails now if {@code host} does not resolve (a bad option: the command line exits 2) or
+     * {@code host:port} cannot be bound (a port in use), so that the command line says so before
+     * it starts Redis. The port is free again when this returns: another
      * process may still take it before {@link #start()}, which then fails the same way.
      *
      * <p>The probe is bound, never listening: a {@code ServerSocket} probe would open the
@@ -133,15 +134,21 @@ final class WebServer implements AutoCloseable {
      * the node, a load balancer's health check) would be accepted and reset when the probe
      * closes, before the node can serve. A listener on the port still makes the bind fail.
      *
-     * @throws StartupException if the port is in use or the address cannot be bound
+     * @throws StartupException if the host does not resolve ({@link StartupException#isBadOption()}),
+     *                          the port is in use or the address cannot be bound
      */
     static void checkPortFree(String host, int port) {
+        InetSocketAddress address = new InetSocketAddress(host, port); // looks the name up
+        if (address.isUnresolved()) {
+            throw StartupException.badOption("--host " + host + " does not resolve to an address (give a name or address"
+                    + " of this machine, or 0.0.0.0 for every interface)");
+        }
         if (port == 0) {
             return;
         }
         try (Socket probe = new Socket()) {
             probe.setReuseAddress(true); // as Grizzly binds: connections in TIME_WAIT do not count
-            probe.bind(new InetSocketAddress(host, port));
+            probe.bind(address);
         } catch (IOException | RuntimeException e) {
             throw bindFailure(host, port, e);
         }

@@ -198,6 +198,21 @@ class ServerCommandTest {
     }
 
     /**
+     * Found by review: a --host that does not resolve exited 1, as if the machine were at fault
+     * (with port 0, after the embedded Redis had been started); the command line is, as for a bad
+     * option. Names under .invalid never resolve (RFC 2606).
+     */
+    @Test
+    void aHostThatDoesNotResolveIsOneLineWithExitCode2() {
+        for (String port : new String[] {"0", "8080"}) {
+            err.reset();
+            assertThat(run("--host", "nohost.invalid", "--port", port)).as("--port %s", port).isEqualTo(2);
+            assertThat(text(err).lines()).containsExactly("distlock-server: --host nohost.invalid does not resolve to an address"
+                    + " (give a name or address of this machine, or 0.0.0.0 for every interface)");
+        }
+    }
+
+    /**
      * Found by review (2026-12-07): a file the option names that cannot be used exited 1, as if the
      * machine or Redis were at fault; the command line is, as for a bad option. No --help hint: the
      * help says nothing of the file's settings.
