@@ -90,6 +90,9 @@ final class ClasspathFiles extends HttpHandler {
         response.setHeader(Header.Vary, "Accept-Encoding");
         response.setHeader(Header.CacheControl, "no-cache");
         response.setHeader("X-Content-Type-Options", "nosniff");
+        if (file.type.startsWith("text/html")) {
+            Html.denyFraming(response);
+        }
         if (matches(request.getHeader(Header.IfNoneMatch), etag)) {
             response.setStatus(HttpStatus.NOT_MODIFIED_304);
             return;

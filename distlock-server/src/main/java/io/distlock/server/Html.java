@@ -1,9 +1,21 @@
 package io.distlock.server;
 
-/** Escaping for text put into HTML. */
+import org.glassfish.grizzly.http.server.Response;
+
+/** HTML the server sends: escaping for text put into it, and the headers every HTML response carries. */
 final class Html {
 
     private Html() { }
+
+    /**
+     * No other site may show this response in a frame (clickjacking: a page of theirs over the
+     * board's buttons): {@code frame-ancestors 'none'} for browsers that read a Content Security
+     * Policy, {@code X-Frame-Options} for those that do not. The server sends no other policy.
+     */
+    static void denyFraming(Response response) {
+        response.setHeader("X-Frame-Options", "DENY");
+        response.setHeader("Content-Security-Policy", "frame-ancestors 'none'");
+    }
 
     /** Escapes {@code & < > " '}; null becomes the empty string. */
     static String escape(String text) {

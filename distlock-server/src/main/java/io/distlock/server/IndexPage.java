@@ -75,6 +75,7 @@ final class IndexPage extends HttpHandler {
         response.setContentType("text/html; charset=utf-8");
         response.setHeader(Header.CacheControl, "no-cache");
         response.setHeader("X-Content-Type-Options", "nosniff");
+        Html.denyFraming(response);
         response.setContentLength(body.length);
         if (Method.GET.equals(request.getMethod())) {
             response.getOutputStream().write(body);

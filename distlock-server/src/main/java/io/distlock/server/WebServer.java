@@ -99,9 +99,11 @@ final class WebServer implements AutoCloseable {
         config.setName("distlock");
         config.setHttpServerName("distlock");
         config.setHttpServerVersion("");
-        config.setDefaultErrorPageGenerator((request, status, reason, description, exception) ->
-                "<!doctype html><title>" + status + " " + Html.escape(reason) + "</title><h1>" + status + " "
-                        + Html.escape(reason) + "</h1>\n");
+        config.setDefaultErrorPageGenerator((request, status, reason, description, exception) -> {
+            Html.denyFraming(request.getResponse()); // an HTML page too: called before its headers are sent
+            return "<!doctype html><title>" + status + " " + Html.escape(reason) + "</title><h1>" + status + " "
+                    + Html.escape(reason) + "</h1>\n";
+        });
         // gzipped when accepted, with an ETag so a browser's copy is revalidated with a 304 (ClasspathFiles)
         config.addHttpHandler(new ClasspathFiles(WebServer.class.getClassLoader(), CLIENT_RESOURCES, "/distlock/"), "/distlock");
 
