@@ -17,7 +17,8 @@ import io.distlock.websocket.DistLockEndpoints;
  * {@code distlock}: UP while the lock service's Redis answers a read of one lock's state
  * ({@link LockService#query}, of a lock nobody takes: {@code distlock-health-probe}, cut to the
  * configured longest lock name) within a second, DOWN otherwise; a node that
- * cannot reach Redis cannot grant a lock. Through the service itself, so it checks the Redis the
+ * cannot reach Redis cannot grant a lock. OUT_OF_SERVICE (503 by default) once the endpoint it
+ * reports on is closed (the application is stopping and refuses handshakes), without asking Redis. Through the service itself, so it checks the Redis the
  * locks are in, whoever made the service.
  *
  * <p>A Redis that is down or does not answer is an expected state here, not a failure of the
@@ -75,6 +76,11 @@ public class DistLockHealthIndicator extends AbstractHealthIndicator {
 
     @Override
     protected void doHealthCheck(Health.Builder builder) throws Exception {
+        if (endpoint != null && endpoint.isClosed()) {
+            // The application is stopping: handshakes are refused 503 already, so a balancer should take the node out now.
+            builder.outOfService().withDetail("reason", "the endpoint is closed: the application is stopping");
+            return;
+        }
         try {
             service.query(List.of(probe)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

@@ -32,6 +32,8 @@ import io.distlock.core.LockService;
 import io.distlock.spring.boot.docs.LocksApplication;
 import io.distlock.testing.RedisProcess;
 import io.distlock.testing.TestTls;
+import io.distlock.websocket.DistLockEndpoints;
+import io.distlock.websocket.EndpointOptions;
 
 /**
  * The starter's configuration edges: no Redis configured, the application's own
@@ -266,6 +268,24 @@ class StarterConfigurationTest {
                      LockConfig.builder().maxLockNameLength(maxLockNameLength).build())) {
             Health health = new DistLockHealthIndicator(service).health(true);
             assertThat(health.getStatus()).as("%s", health.getDetails()).isEqualTo(Status.UP);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-08): the health said UP while the endpoint it reports on was closed
+     * (the application stopping, handshakes refused 503), so a balancer kept sending browsers to it.
+     */
+    @Test
+    void theHealthIsOutOfServiceOnceItsEndpointIsClosed() {
+        try (RedisProcess redis = RedisProcess.start().markInService("distlock");
+             LockService service = LockService.connect(redis.url(), LockConfig.defaults());
+             DistLockEndpoints endpoint = DistLockEndpoints.create(service, EndpointOptions.defaults())) {
+            DistLockHealthIndicator indicator = new DistLockHealthIndicator(service, endpoint);
+            assertThat(indicator.health(true).getStatus()).isEqualTo(Status.UP);
+            endpoint.close();
+            Health health = indicator.health(true);
+            assertThat(health.getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+            assertThat(health.getDetails()).containsEntry("reason", "the endpoint is closed: the application is stopping");
         }
     }
 
