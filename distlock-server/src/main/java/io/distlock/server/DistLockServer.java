@@ -439,7 +439,7 @@ public final class DistLockServer implements AutoCloseable {
         }
         try {
             resource.close();
-        } catch (Exception e) {
+        } catch (Throwable e) { // an Error too (the one the start failed with, again): the next resource is still closed
             primary.addSuppressed(e);
         }
     }
