@@ -30,9 +30,8 @@ import picocli.CommandLine.Spec;
             "",
             "Stops cleanly on SIGTERM or Ctrl-C: connections closed (1001), locks released, embedded Redis stopped; "
                 + "the exit code is then 143 or 130, as for any JVM stopped by a signal. "
-                + "Could not start (port in use, Redis unreachable...): 1. "
-                + "Bad options, a --host that does not resolve, or a --redis-config file that is missing, unreadable "
-                + "or not a Redisson configuration: 2."
+                + "Could not start (port in use, Redis unreachable, a --host that does not resolve...): 1. "
+                + "Bad options, or a --redis-config file that is missing, unreadable or not a Redisson configuration: 2."
         })
 final class ServerCommand implements Callable<Integer> {
 

@@ -26,7 +26,7 @@ public final class StartupException extends RuntimeException {
 
     /**
      * What an option names cannot be used (a {@code --redis-config} file that is missing, unreadable
-     * or no Redisson configuration, a {@code --host} that does not resolve): the command line is to fix, as for a bad option, and the
+     * or no Redisson configuration): the command line is to fix, as for a bad option, and the
      * command exits with 2 rather than 1.
      */
     public static StartupException badOption(String message) {

@@ -126,7 +126,7 @@ final class WebServer implements AutoCloseable {
     }
 
     /**
-     * Fails now if {@code host} does not resolve (a bad option: the command line exits 2) or
+     * Fails now if {@code host} does not resolve (the command line exits 1, as a restart may cure it) or
      * {@code host:port} cannot be bound (a port in use), so that the command line says so before
      * it starts Redis. The port is free again when this returns: another
      * process may still take it before {@link #start()}, which then fails the same way.
@@ -136,13 +136,15 @@ final class WebServer implements AutoCloseable {
      * the node, a load balancer's health check) would be accepted and reset when the probe
      * closes, before the node can serve. A listener on the port still makes the bind fail.
      *
-     * @throws StartupException if the host does not resolve ({@link StartupException#isBadOption()}),
-     *                          the port is in use or the address cannot be bound
+     * @throws StartupException if the host does not resolve, the port is in use or the address
+     *                          cannot be bound
      */
     static void checkPortFree(String host, int port) {
         InetSocketAddress address = new InetSocketAddress(host, port); // looks the name up
         if (address.isUnresolved()) {
-            throw StartupException.badOption("--host " + host + " does not resolve to an address (give a name or address"
+            // Exit 1, not a bad option's 2: Java cannot tell a name nobody knows from a resolver that does not
+            // answer yet (a node started before its DNS), and a restart cures the second.
+            throw new StartupException("--host " + host + " does not resolve to an address (give a name or address"
                     + " of this machine, or 0.0.0.0 for every interface)");
         }
         if (port == 0) {
