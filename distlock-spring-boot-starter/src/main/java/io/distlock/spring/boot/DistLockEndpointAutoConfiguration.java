@@ -1,6 +1,7 @@
 package io.distlock.spring.boot;
 
 import java.lang.System.Logger.Level;
+import java.util.Collection;
 import java.util.Optional;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -221,6 +222,16 @@ public class DistLockEndpointAutoConfiguration {
     }
 
     /**
+     * The endpoint the starter serves, which a registrar of the application's replaced the
+     * starter's registrar for, but does not register itself: no WebSocket could open at its path, silently.
+     */
+    @Bean
+    @Conditional(OneEndpointToServe.class)
+    UnregisteredEndpointNotice distlockUnregisteredEndpointNotice(ApplicationContext context) {
+        return new UnregisteredEndpointNotice(context);
+    }
+
+    /**
      * One endpoint to serve: the starter's own (the application has no {@code DistLockEndpoints}
      * bean), or the application's one, or its {@code @Primary} one among several. The application's
      * beans are known before this auto-configuration is read, so the answer is the same wherever it
@@ -255,6 +266,26 @@ public class DistLockEndpointAutoConfiguration {
 
         @ConditionalOnSingleCandidate(DistLockEndpoints.class)
         static final class OneOrAPrimary {
+        }
+    }
+
+    static final class UnregisteredEndpointNotice implements SmartInitializingSingleton {
+
+        private final ApplicationContext context;
+
+        UnregisteredEndpointNotice(ApplicationContext context) {
+            this.context = context;
+        }
+
+        @Override
+        public void afterSingletonsInstantiated() {
+            DistLockEndpoints served = context.getBeanProvider(DistLockEndpoints.class).getIfUnique();
+            Collection<DistLockEndpointRegistrar> registrars = context.getBeansOfType(DistLockEndpointRegistrar.class).values();
+            if (served != null && !registrars.isEmpty() && registrars.stream().noneMatch(r -> r.endpoint() == served)) {
+                LOG.log(Level.WARNING, "distlock: the application's DistLockEndpointRegistrar beans replace the starter's, and none"
+                        + " registers the endpoint the starter serves at " + served.options().path() + ": no WebSocket can open there."
+                        + " Register it too, with a DistLockEndpointRegistrar of its own (docs/spring-boot.md, \"Several endpoints\")");
+            }
         }
     }
 

@@ -42,6 +42,11 @@ public class DistLockEndpointRegistrar implements ServletContextAware, Applicati
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     }
 
+    /** The endpoint this registers. */
+    DistLockEndpoints endpoint() {
+        return endpoint;
+    }
+
     @Override
     public void setApplicationContext(ApplicationContext applicationContext) {
         this.applicationContext = applicationContext;

@@ -142,7 +142,7 @@ class StarterSeveralEndpointsTest {
             .withBean("applicationsLockService", LockService.class, this::applicationsService);
 
     @Test
-    void twoEndpointBeansWithoutAPrimaryStartAndTheStarterServesNeitherSayingSo(CapturedOutput output) {
+    void twoEndpointBeansWithoutAPrimaryStartAndTheStarterServesNeither() {
         runner.withUserConfiguration(TwoEndpoints.class).run(context -> {
             assertThat(context).hasNotFailed();
             assertThat(context).doesNotHaveBean(DistLockEndpointRegistrar.class);
@@ -154,9 +154,6 @@ class StarterSeveralEndpointsTest {
             assertThat(health.getDetails()).containsKey("sessions").doesNotContainKey("connections");
             assertThat(context).hasBean("distlockSeveralEndpointsNotice");
         });
-        assertThat(output).contains("WARN").contains("distlock: the application has several DistLockEndpoints beans"
-                + " (mainEndpoint, adminEndpoint) and none is @Primary, so the starter serves none of them")
-                .contains("their paths answer 404");
     }
 
     @Test
@@ -229,7 +226,12 @@ class StarterSeveralEndpointsTest {
             assertThat(LockClient.handshakeStatus(ws(app, MAIN), Map.of())).isEqualTo(404);
             assertThat(LockClient.handshakeStatus(ws(app, ADMIN), Map.of())).isEqualTo(404);
         }
-        assertThat(output).contains("their paths answer 404");
+        // What it says is checked on a real application: a context runner sets up no logging system, and the
+        // starter's lines (System.Logger, through java.util.logging) were lost there once another application had
+        // started and stopped in the same JVM.
+        assertThat(output).contains("WARN").contains("distlock: the application has several DistLockEndpoints beans"
+                + " (mainEndpoint, adminEndpoint) and none is @Primary, so the starter serves none of them")
+                .contains("their paths answer 404");
 
         try (ConfigurableApplicationContext app = startApplication(TwoEndpointsRegisteredByTheApplication.class)) {
             takeALock(app, MAIN, "main-served");
@@ -239,5 +241,57 @@ class StarterSeveralEndpointsTest {
             }
         }
         assertThat(output).contains("the application's DistLockEndpointRegistrar beans register its endpoints");
+    }
+
+    /** A second endpoint the application made without a bean, registered by a registrar of its own. */
+    @Configuration(proxyBeanMethods = false)
+    static class ARegistrarForAnEndpointWithoutABean {
+
+        @Bean
+        DistLockEndpointRegistrar adminEndpointRegistrar(LockService service) {
+            return new DistLockEndpointRegistrar(endpointAt(service, ADMIN)); // the registrar closes it at shutdown
+        }
+    }
+
+    /** One endpoint of the application's, registered by a registrar of its own. */
+    @Configuration(proxyBeanMethods = false)
+    static class OneEndpointRegisteredByTheApplication {
+
+        @Bean
+        DistLockEndpoints mainEndpoint(LockService service) {
+            return endpointAt(service, MAIN);
+        }
+
+        @Bean
+        DistLockEndpointRegistrar mainEndpointRegistrar(DistLockEndpoints endpoint) {
+            return new DistLockEndpointRegistrar(endpoint);
+        }
+    }
+
+    /**
+     * Found by review (2026-12-08): a registrar of the application's, for an endpoint it made
+     * without a bean, replaced the starter's registrar, and the starter's own endpoint was served
+     * nowhere (its path refused every handshake) without a word.
+     */
+    @Test
+    void aRegistrarOfTheApplicationsThatLeavesTheServedEndpointOutIsToldOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = startApplication(ARegistrarForAnEndpointWithoutABean.class)) {
+            takeALock(app, ADMIN, "admin-served");
+            // the starter's path servlet answers the handshake (426): no WebSocket endpoint took it
+            assertThat(LockClient.handshakeStatus(ws(app, "/distlock/lock"), Map.of())).isEqualTo(426);
+        }
+        assertThat(output).contains("WARN").contains("distlock: the application's DistLockEndpointRegistrar beans replace the"
+                + " starter's, and none registers the endpoint the starter serves at /distlock/lock: no WebSocket can open there");
+    }
+
+    /** The same notice's control: the application's registrar registers the one endpoint it has. */
+    @Test
+    void aRegistrarOfTheApplicationsForTheServedEndpointIsNotToldOf(CapturedOutput output) {
+        try (ConfigurableApplicationContext app = startApplication(OneEndpointRegisteredByTheApplication.class)) {
+            takeALock(app, MAIN, "main-served");
+            assertThat(app.getBean("distlockUnregisteredEndpointNotice")).isNotNull();
+        }
+        assertThat(output).contains("Tomcat started on port"); // the start's lines were captured
+        assertThat(output).doesNotContain("none registers the endpoint");
     }
 }
